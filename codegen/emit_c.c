@@ -1,0 +1,512 @@
+/* emit_c.c - the C backend (see emit_c.h and docs/generated-c.md).
+ *
+ * Every non-constant q op becomes one runtime call, lowered by
+ * kernel_call.c exactly as the evaluator runs it. Values live in: the
+ * caller's input and output pointers, const weight arrays, or a static
+ * arena laid out by plan_memory.c from their lifetimes. Output is
+ * deterministic: names come from ONNX names, order from the IR. */
+#include "emit_c.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_call.h"
+#include "name_map.h"
+#include "plan_memory.h"
+#include "runtime_sources.h"
+
+enum { ARENA_ALIGN = 64 };
+
+typedef enum { V_ARG, V_CONST, V_BUF, V_OUT } value_kind;
+
+typedef struct value_info {
+  value_kind kind;
+  int index; /* arg / output position, buffer index, or constant index */
+} value_info;
+
+typedef struct constant {
+  MlirValue value;
+  bool packed;
+  const qcc_call *call; /* for packing */
+  char name[96];
+} constant;
+
+typedef struct step {
+  MlirOperation op;
+  qcc_call call;
+  int scratch_buf; /* buffer index or -1 */
+} step;
+
+typedef struct emitter {
+  const qcc_emit_options *o;
+  MlirBlock body;
+  int n_args, n_outs;
+  step *steps;
+  int n_steps;
+  constant *consts;
+  int n_consts, cap_consts;
+  qcc_buffer *bufs;
+  int n_bufs, cap_bufs;
+  qcc_ptr_map values; /* MlirValue.ptr -> value_info* */
+  qcc_name_map used_names;
+  FILE *c, *h;
+} emitter;
+
+static const char *c_type(qrt_dtype t) {
+  switch (t) {
+  case QRT_F32: return "float";
+  case QRT_F64: return "double";
+  case QRT_I8: return "int8_t";
+  case QRT_U8: case QRT_BOOL: return "uint8_t";
+  case QRT_I16: return "int16_t";
+  case QRT_U16: case QRT_F16: return "uint16_t";
+  case QRT_I32: return "int32_t";
+  case QRT_U32: return "uint32_t";
+  case QRT_I64: return "int64_t";
+  case QRT_U64: return "uint64_t";
+  default: return "void";
+  }
+}
+
+/* C identifier from an ONNX name, made unique within the file. */
+static void make_name(emitter *e, const char *prefix, const char *raw, char *out, size_t cap) {
+  char base[80];
+  size_t n = 0;
+  for (const char *p = raw; *p && n + 1 < sizeof base - 8; p++) base[n++] = isalnum((unsigned char)*p) ? *p : '_';
+  base[n] = 0;
+  snprintf(out, cap, "%s%s", prefix, base);
+  const void *seen;
+  for (int k = 1; qcc_name_map_get(&e->used_names, out, &seen); k++) snprintf(out, cap, "%s%s_%d", prefix, base, k);
+  qcc_name_map_put(&e->used_names, out, out);
+}
+
+static void loc_name(MlirOperation op, char *out, size_t cap) {
+  char where[256];
+  qcc_op_where(op, where, sizeof where);
+  const char *q = strchr(where, '\'');
+  if (q) {
+    snprintf(out, cap, "%s", q + 1);
+    char *end = strrchr(out, '\'');
+    if (end) *end = 0;
+  } else {
+    snprintf(out, cap, "%s", "");
+  }
+}
+
+static value_info *info(emitter *e, MlirValue v) { return qcc_ptr_map_get(&e->values, v.ptr); }
+
+static void set_info(emitter *e, MlirValue v, value_kind k, int index) {
+  value_info *vi = info(e, v);
+  if (!vi) {
+    vi = malloc(sizeof *vi);
+    qcc_ptr_map_put(&e->values, v.ptr, vi);
+  }
+  vi->kind = k;
+  vi->index = index;
+}
+
+static int add_buffer(emitter *e, int64_t size, int first) {
+  if (e->n_bufs == e->cap_bufs) e->bufs = realloc(e->bufs, sizeof *e->bufs * (size_t)(e->cap_bufs = e->cap_bufs * 2 + 16));
+  qcc_buffer *b = &e->bufs[e->n_bufs];
+  b->size = size > 0 ? size : 1;
+  b->first = b->last = first;
+  b->offset = 0;
+  return e->n_bufs++;
+}
+
+static int find_const(emitter *e, MlirValue v, bool packed) {
+  for (int i = 0; i < e->n_consts; i++)
+    if (mlirValueEqual(e->consts[i].value, v) && e->consts[i].packed == packed) return i;
+  return -1;
+}
+
+static int add_const(emitter *e, MlirValue v, bool packed, const qcc_call *call) {
+  int i = find_const(e, v, packed);
+  if (i >= 0) return i;
+  if (e->n_consts == e->cap_consts)
+    e->consts = realloc(e->consts, sizeof *e->consts * (size_t)(e->cap_consts = e->cap_consts * 2 + 16));
+  constant *c = &e->consts[e->n_consts];
+  c->value = v;
+  c->packed = packed;
+  c->call = call;
+  char raw[128];
+  loc_name(mlirOpResultGetOwner(v), raw, sizeof raw);
+  if (!raw[0]) snprintf(raw, sizeof raw, "c%d", e->n_consts);
+  if (packed) strncat(raw, "_packed", sizeof raw - strlen(raw) - 1);
+  make_name(e, "w_", raw, c->name, sizeof c->name);
+  return e->n_consts++;
+}
+
+/* ---- analysis: lower every op, bind values, plan the arena ---- */
+static int analyse(emitter *e, MlirOperation func) {
+  e->body = qcc_func_body(func);
+  MlirOperation ret = mlirBlockGetTerminator(e->body);
+  e->n_args = (int)mlirBlockGetNumArguments(e->body);
+  e->n_outs = (int)mlirOperationGetNumOperands(ret);
+  for (int i = 0; i < e->n_args; i++) set_info(e, mlirBlockGetArgument(e->body, i), V_ARG, i);
+  int cap = 16;
+  e->steps = malloc(sizeof *e->steps * (size_t)cap);
+  for (MlirOperation op = mlirBlockGetFirstOperation(e->body); !mlirOperationEqual(op, ret);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (q_constant_is(op)) continue;
+    if (e->n_steps == cap) e->steps = realloc(e->steps, sizeof *e->steps * (size_t)(cap *= 2));
+    step *s = &e->steps[e->n_steps];
+    s->op = op;
+    s->scratch_buf = -1;
+    if (!qcc_lower_op(op, &s->call)) return -1;
+    e->n_steps++;
+  }
+  /* Results: the first return of a value writes straight into the caller's
+   * output; everything else gets an arena buffer. */
+  for (int k = 0; k < e->n_steps; k++) {
+    step *s = &e->steps[k];
+    MlirValue r = mlirOperationGetResult(s->op, 0);
+    int out = -1;
+    for (int j = 0; j < e->n_outs && out < 0; j++)
+      if (mlirValueEqual(mlirOperationGetOperand(ret, j), r)) out = j;
+    if (out >= 0) {
+      set_info(e, r, V_OUT, out);
+    } else {
+      qcc_shape sh;
+      qcc_shape_of(r, &sh);
+      set_info(e, r, V_BUF, add_buffer(e, qcc_shape_numel(&sh) * (int64_t)qcc_dtype_size(sh.dtype), k));
+    }
+    if (s->call.scratch_slot >= 0 && s->call.scratch_bytes > 0) s->scratch_buf = add_buffer(e, s->call.scratch_bytes, k);
+    for (int i = 0; i < s->call.n_in; i++) {
+      MlirValue v = s->call.in[i];
+      if (i == s->call.scratch_slot || mlirValueIsNull(v)) continue;
+      if (qcc_value_is_constant(v)) {
+        add_const(e, v, i == s->call.packed_slot, &s->call);
+        continue;
+      }
+      value_info *vi = info(e, v);
+      if (vi && vi->kind == V_BUF) e->bufs[vi->index].last = k;
+    }
+  }
+  /* Outputs that are constants are copied from their arrays at the end. */
+  for (int j = 0; j < e->n_outs; j++) {
+    MlirValue v = mlirOperationGetOperand(ret, j);
+    if (qcc_value_is_constant(v)) add_const(e, v, false, NULL);
+    value_info *vi = info(e, v);
+    if (vi && vi->kind == V_BUF) e->bufs[vi->index].last = e->n_steps;
+  }
+  return 0;
+}
+
+/* ---- printing ---- */
+static void print_float(FILE *f, double v, bool is_float) {
+  if (isnan(v)) fprintf(f, "NAN");
+  else if (isinf(v)) fprintf(f, v > 0 ? "INFINITY" : "-INFINITY");
+  else if (is_float) fprintf(f, "%af", v);
+  else fprintf(f, "%a", v);
+}
+
+static void print_element(FILE *f, qrt_dtype t, const void *p) {
+  switch (t) {
+  case QRT_F32: print_float(f, *(const float *)p, true); break;
+  case QRT_F64: print_float(f, *(const double *)p, false); break;
+  case QRT_I8: fprintf(f, "%d", *(const int8_t *)p); break;
+  case QRT_U8: case QRT_BOOL: fprintf(f, "%u", *(const uint8_t *)p); break;
+  case QRT_I16: fprintf(f, "%d", *(const int16_t *)p); break;
+  case QRT_U16: case QRT_F16: fprintf(f, "%u", *(const uint16_t *)p); break;
+  case QRT_I32: fprintf(f, "%ld", (long)*(const int32_t *)p); break;
+  case QRT_U32: fprintf(f, "%luu", (unsigned long)*(const uint32_t *)p); break;
+  case QRT_I64: {
+    int64_t v = *(const int64_t *)p;
+    if (v == INT64_MIN) fprintf(f, "INT64_MIN");
+    else fprintf(f, "INT64_C(%lld)", (long long)v);
+    break;
+  }
+  case QRT_U64: fprintf(f, "UINT64_C(%llu)", (unsigned long long)*(const uint64_t *)p); break;
+  default: fprintf(f, "0"); break;
+  }
+}
+
+static int64_t emit_constant(emitter *e, constant *c) {
+  qcc_array a, packed;
+  qcc_value_constant(c->value, &a);
+  if (c->packed) {
+    qcc_pack_weight(c->call, &a, &packed);
+    qcc_array_free(&a);
+    a = packed;
+  }
+  int64_t n = qcc_array_numel(&a);
+  size_t es = qcc_dtype_size(a.dtype);
+  char shape[128];
+  qcc_shape s = {a.dtype, a.rank, {0}};
+  memcpy(s.dims, a.dims, sizeof s.dims);
+  fprintf(e->c, "/* %s%s */\nstatic const %s %s[%lld] = {", qcc_shape_str(&s, shape, sizeof shape),
+          c->packed ? ", packed into GEMM panels at compile time" : "", c_type(a.dtype), c->name,
+          (long long)(n ? n : 1));
+  for (int64_t i = 0; i < n; i++) {
+    fprintf(e->c, i % 8 ? " " : "\n  ");
+    print_element(e->c, a.dtype, (const char *)a.data + (size_t)i * es);
+    fputc(',', e->c);
+  }
+  if (n == 0) fprintf(e->c, "0");
+  fprintf(e->c, "\n};\n\n");
+  qcc_array_free(&a);
+  return (int64_t)(n * (int64_t)es);
+}
+
+static void emit_params(emitter *e, const step *s, int k) {
+  const qcc_kernel_info *ki = s->call.kernel;
+  fprintf(e->c, "static const %s p%d = {", ki->params_type, k);
+  const unsigned char *base = (const unsigned char *)&s->call.params;
+  int first = 1;
+  for (int f = 0; f < ki->n_fields; f++) {
+    const qcc_param_field *fd = &ki->fields[f];
+    int last_nonzero = -1;
+    for (int i = 0; i < fd->count; i++) {
+      const unsigned char *p = base + fd->offset + (size_t)i * (fd->type == 'l' ? 8 : 4);
+      bool nz = fd->type == 'l' ? *(const int64_t *)p != 0 : fd->type == 'i' ? *(const int32_t *)p != 0 : *(const float *)p != 0.0f;
+      if (nz) last_nonzero = i;
+    }
+    if (last_nonzero < 0) continue; /* designated initializers zero the rest */
+    fprintf(e->c, "%s.%s = ", first ? "" : ", ", fd->name);
+    first = 0;
+    if (fd->count > 1) fputc('{', e->c);
+    for (int i = 0; i <= (fd->count > 1 ? last_nonzero : 0); i++) {
+      const unsigned char *p = base + fd->offset + (size_t)i * (fd->type == 'l' ? 8 : 4);
+      if (i) fprintf(e->c, ", ");
+      if (fd->type == 'l') fprintf(e->c, "%lld", (long long)*(const int64_t *)p);
+      else if (fd->type == 'i') fprintf(e->c, "%d", (int)*(const int32_t *)p);
+      else print_float(e->c, *(const float *)p, true);
+    }
+    if (fd->count > 1) fputc('}', e->c);
+  }
+  if (first) fprintf(e->c, "0");
+  fprintf(e->c, "};\n");
+}
+
+static void operand_expr(emitter *e, MlirValue v, bool packed, char *out, size_t cap) {
+  if (qcc_value_is_constant(v)) {
+    snprintf(out, cap, "%s", e->consts[find_const(e, v, packed)].name);
+    return;
+  }
+  value_info *vi = info(e, v);
+  switch (vi->kind) {
+  case V_ARG: snprintf(out, cap, "in%d", vi->index); break;
+  case V_OUT: snprintf(out, cap, "out%d", vi->index); break;
+  default: snprintf(out, cap, "ws + %lld", (long long)e->bufs[vi->index].offset); break;
+  }
+}
+
+static void emit_step(emitter *e, const step *s, int k) {
+  char where[256], expr[160];
+  qcc_op_where(s->op, where, sizeof where);
+  fprintf(e->c, "  /* %s */\n  %s(&p%d, (const void *const[]){", where, s->call.kernel->symbol, k);
+  for (int i = 0; i < s->call.n_in; i++) {
+    if (i) fprintf(e->c, ", ");
+    if (i == s->call.scratch_slot) {
+      if (s->scratch_buf >= 0) fprintf(e->c, "ws + %lld", (long long)e->bufs[s->scratch_buf].offset);
+      else fprintf(e->c, "0");
+    } else if (mlirValueIsNull(s->call.in[i])) {
+      fprintf(e->c, "0");
+    } else {
+      operand_expr(e, s->call.in[i], i == s->call.packed_slot, expr, sizeof expr);
+      fprintf(e->c, "%s", expr);
+    }
+  }
+  operand_expr(e, mlirOperationGetResult(s->op, 0), false, expr, sizeof expr);
+  fprintf(e->c, "}, (void *const[]){%s", expr);
+  for (int i = 1; i < s->call.n_out; i++) fprintf(e->c, ", 0");
+  fprintf(e->c, "});\n");
+}
+
+/* The runtime: qrt_dtype.h, qrt.h, then each needed kernel file once. */
+static const char *runtime_text(const char *file) {
+  for (const qcc_runtime_source *s = qcc_runtime_sources; s->name; s++)
+    if (!strcmp(s->name, file)) return s->text;
+  return NULL;
+}
+
+static void paste_runtime_file(emitter *e, const char *file) {
+  const char *text = runtime_text(file);
+  fprintf(e->c, "/* ---- runtime/%s ---- */\n", file);
+  for (const char *line = text; line && *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+    bool local_include = !strncmp(line, "#include \"", 10);
+    if (!local_include) fwrite(line, 1, len, e->c);
+    line += len;
+  }
+  fputc('\n', e->c);
+}
+
+static void emit_runtime(emitter *e) {
+  if (!e->o->runtime_inline) {
+    fprintf(e->c, "#include \"qrt.h\"\n\n");
+    return;
+  }
+  fprintf(e->c, "#define QRT_API static QRT_MAYBE_UNUSED\n");
+  paste_runtime_file(e, "qrt_dtype.h");
+  paste_runtime_file(e, "qrt.h");
+  /* Files in a fixed (alphabetical) order, each once, with dependencies. */
+  const char *files[64];
+  int n = 0;
+  for (int k = 0; k < e->n_steps; k++) {
+    const char *want[2] = {e->steps[k].call.kernel->file, NULL};
+#define DEP(a, b) if (!strcmp(want[0], a)) want[1] = b;
+    QRT_FILE_DEPS(DEP)
+#undef DEP
+    for (int w = 0; w < 2 && want[w]; w++) {
+      bool have = false;
+      for (int i = 0; i < n; i++) have |= !strcmp(files[i], want[w]);
+      if (!have && n < 64) files[n++] = want[w];
+    }
+  }
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      if (strcmp(files[j], files[i]) < 0) {
+        const char *t = files[i];
+        files[i] = files[j];
+        files[j] = t;
+      }
+  for (int i = 0; i < n; i++) paste_runtime_file(e, files[i]);
+}
+
+static void io_name(MlirOperation func, const char *attr, int i, char *out, size_t cap) {
+  MlirAttribute a = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString(attr));
+  if (!mlirAttributeIsNull(a) && mlirAttributeIsAArray(a) && i < mlirArrayAttrGetNumElements(a)) {
+    MlirStringRef s = mlirStringAttrGetValue(mlirArrayAttrGetElement(a, i));
+    snprintf(out, cap, "%.*s", (int)s.length, s.data);
+  } else {
+    snprintf(out, cap, "%s%d", attr[5] == 'i' ? "input" : "output", i);
+  }
+}
+
+static void upper(const char *in, char *out, size_t cap) {
+  size_t i = 0;
+  for (; in[i] && i + 1 < cap; i++) out[i] = (char)toupper((unsigned char)in[i]);
+  out[i] = 0;
+}
+
+/* The signature, with parameters named in0.., out0.. and typed. */
+static void emit_signature(emitter *e, FILE *f, const char *suffix, bool with_ws) {
+  MlirOperation ret = mlirBlockGetTerminator(e->body);
+  fprintf(f, "int %s_%s(", e->o->name, suffix);
+  for (int i = 0; i < e->n_args; i++) {
+    qcc_shape s;
+    qcc_shape_of(mlirBlockGetArgument(e->body, i), &s);
+    fprintf(f, "%sconst %s *in%d", i ? ", " : "", c_type(s.dtype), i);
+  }
+  for (int j = 0; j < e->n_outs; j++) {
+    qcc_shape s;
+    qcc_shape_of(mlirOperationGetOperand(ret, j), &s);
+    fprintf(f, "%s%s *out%d", e->n_args + j ? ", " : "", c_type(s.dtype), j);
+  }
+  if (with_ws) fprintf(f, ", void *workspace");
+  fprintf(f, ")");
+}
+
+static void emit_shape_macros(emitter *e, MlirOperation func, const char *NAME, const char *tag, int i, MlirValue v) {
+  qcc_shape s;
+  char onnx_name[128];
+  qcc_shape_of(v, &s);
+  io_name(func, tag[0] == 'I' ? "onnx.input_names" : "onnx.output_names", i, onnx_name, sizeof onnx_name);
+  fprintf(e->h, "/* %s %d: '%s', %s */\n", tag[0] == 'I' ? "input" : "output", i, onnx_name, c_type(s.dtype));
+  fprintf(e->h, "#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, tag, i, s.rank, NAME, tag, i);
+  for (int d = 0; d < s.rank; d++) fprintf(e->h, "%s%lld", d ? ", " : "", (long long)s.dims[d]);
+  fprintf(e->h, "%s}\n#define %s_%s%d_SIZE %lld\n", s.rank ? "" : "1", NAME, tag, i, (long long)qcc_shape_numel(&s));
+}
+
+static void emit_header(emitter *e, MlirOperation func, int64_t arena) {
+  char NAME[128];
+  upper(e->o->name, NAME, sizeof NAME);
+  MlirOperation ret = mlirBlockGetTerminator(e->body);
+  fprintf(e->h, "/* Generated by qcc. Model API: see docs/generated-c.md. */\n#ifndef %s_H\n#define %s_H\n\n"
+                "#include <stdint.h>\n\n", NAME, NAME);
+  for (int i = 0; i < e->n_args; i++) emit_shape_macros(e, func, NAME, "IN", i, mlirBlockGetArgument(e->body, i));
+  for (int j = 0; j < e->n_outs; j++) emit_shape_macros(e, func, NAME, "OUT", j, mlirOperationGetOperand(ret, j));
+  fprintf(e->h, "\n/* Bytes of workspace %s_run_ws needs (8-byte aligned). */\n#define %s_WORKSPACE_SIZE %lld\n\n",
+          e->o->name, NAME, (long long)arena);
+  fprintf(e->h, "/* Runs the model: inputs then outputs in ONNX graph order. Returns 0.\n"
+                " * Uses a static workspace, so it is not re-entrant; see _run_ws. */\n");
+  emit_signature(e, e->h, "run", false);
+  fprintf(e->h, ";\n\n/* Re-entrant: the caller provides %s_WORKSPACE_SIZE bytes. Returns 0, or\n"
+                " * -1 if workspace is NULL or not 8-byte aligned. */\n", NAME);
+  emit_signature(e, e->h, "run_ws", true);
+  fprintf(e->h, ";\n\n#endif\n");
+}
+
+static void emit_source(emitter *e, MlirOperation func, qcc_emit_stats *st) {
+  char NAME[128];
+  upper(e->o->name, NAME, sizeof NAME);
+  MlirOperation ret = mlirBlockGetTerminator(e->body);
+  const char *h_base = strrchr(e->o->h_path, '/') ? strrchr(e->o->h_path, '/') + 1 : e->o->h_path;
+  fprintf(e->c, "/* Generated by qcc: %d kernel calls; workspace %lld bytes (intermediates and\n"
+                " * scratch total %lld bytes before liveness planning). */\n",
+          e->n_steps, (long long)st->arena_bytes, (long long)st->intermediate_bytes);
+  fprintf(e->c, "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"%s\"\n\n", h_base);
+  emit_runtime(e);
+  fprintf(e->c, "/* ---- weights ---- */\n");
+  st->weight_bytes = 0;
+  for (int i = 0; i < e->n_consts; i++) st->weight_bytes += emit_constant(e, &e->consts[i]);
+  fprintf(e->c, "/* ---- kernel parameters ---- */\n");
+  for (int k = 0; k < e->n_steps; k++) emit_params(e, &e->steps[k], k);
+  fprintf(e->c, "\n");
+  emit_signature(e, e->c, "run_ws", true);
+  fprintf(e->c, " {\n  unsigned char *ws = (unsigned char *)workspace;\n"
+                "  if (!ws || (uintptr_t)ws %% 8) return -1;\n");
+  for (int k = 0; k < e->n_steps; k++) emit_step(e, &e->steps[k], k);
+  /* Outputs not written by a call: graph inputs, constants, repeats. */
+  for (int j = 0; j < e->n_outs; j++) {
+    MlirValue v = mlirOperationGetOperand(ret, j);
+    value_info *vi = info(e, v);
+    if (vi && vi->kind == V_OUT && vi->index == j) continue;
+    qcc_shape s;
+    qcc_shape_of(v, &s);
+    char expr[160];
+    operand_expr(e, v, false, expr, sizeof expr);
+    fprintf(e->c, "  memcpy(out%d, %s, %lld);\n", j, expr, (long long)(qcc_shape_numel(&s) * (int64_t)qcc_dtype_size(s.dtype)));
+  }
+  fprintf(e->c, "  (void)ws;\n  return 0;\n}\n\n");
+  fprintf(e->c, "static union {\n  double align;\n  unsigned char bytes[%lld];\n} %s_arena;\n\n",
+          (long long)(st->arena_bytes ? st->arena_bytes : 1), e->o->name);
+  emit_signature(e, e->c, "run", false);
+  fprintf(e->c, " {\n  return %s_run_ws(", e->o->name);
+  for (int i = 0; i < e->n_args; i++) fprintf(e->c, "in%d, ", i);
+  for (int j = 0; j < e->n_outs; j++) fprintf(e->c, "out%d, ", j);
+  fprintf(e->c, "%s_arena.bytes);\n}\n", e->o->name);
+  (void)func;
+}
+
+int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
+  emitter e;
+  memset(&e, 0, sizeof e);
+  e.o = o;
+  qcc_ptr_map_init(&e.values);
+  qcc_name_map_init(&e.used_names);
+  MlirOperation func = qcc_module_func(m);
+  int rc = analyse(&e, func);
+  qcc_emit_stats st;
+  memset(&st, 0, sizeof st);
+  if (!rc) {
+    for (int i = 0; i < e.n_bufs; i++) st.intermediate_bytes += e.bufs[i].size;
+    st.arena_bytes = qcc_plan_memory(e.bufs, e.n_bufs, ARENA_ALIGN);
+    st.steps = e.n_steps;
+    e.c = fopen(o->c_path, "w");
+    e.h = fopen(o->h_path, "w");
+    if (!e.c || !e.h) {
+      qcc_error("cannot write %s", !e.c ? o->c_path : o->h_path);
+      rc = -1;
+    } else {
+      emit_header(&e, func, st.arena_bytes);
+      emit_source(&e, func, &st);
+    }
+    if (e.c) fclose(e.c);
+    if (e.h) fclose(e.h);
+  }
+  for (size_t i = 0; i < e.values.cap; i++) free(e.values.vals[i]);
+  qcc_ptr_map_free(&e.values);
+  qcc_name_map_free(&e.used_names);
+  free(e.steps);
+  free(e.consts);
+  free(e.bufs);
+  if (stats) *stats = st;
+  return rc;
+}

@@ -1,0 +1,153 @@
+/* emit_main.c - `--emit-main FILE`: a standalone C99 program around the
+ * generated model, for trying a model from the shell and for tests:
+ *
+ *   ./model IN0.npy ... [--out DIR]
+ *
+ * It reads each input from a .npy file (dtype and shape checked against the
+ * model's), runs NAME_run, prints every output's shape, first values and
+ * argmax, and with --out writes DIR/out<i>.npy. */
+#include "emit_main.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+/* numpy descr of each element type as the generated program checks it. */
+static const char *npy_descr(qrt_dtype t) {
+  switch (t) {
+  case QRT_F32: return "<f4";
+  case QRT_F64: return "<f8";
+  case QRT_I8: return "|i1";
+  case QRT_U8: return "|u1";
+  case QRT_BOOL: return "|b1";
+  case QRT_I16: return "<i2";
+  case QRT_U16: return "<u2";
+  case QRT_F16: return "<f2";
+  case QRT_I32: return "<i4";
+  case QRT_U32: return "<u4";
+  case QRT_I64: return "<i8";
+  case QRT_U64: return "<u8";
+  default: return "?";
+  }
+}
+
+static const char *c_type(qrt_dtype t) {
+  switch (t) {
+  case QRT_F32: return "float";
+  case QRT_F64: return "double";
+  case QRT_I8: return "int8_t";
+  case QRT_U8: case QRT_BOOL: return "uint8_t";
+  case QRT_I16: return "int16_t";
+  case QRT_U16: case QRT_F16: return "uint16_t";
+  case QRT_I32: return "int32_t";
+  case QRT_U32: return "uint32_t";
+  case QRT_I64: return "int64_t";
+  case QRT_U64: return "uint64_t";
+  default: return "void";
+  }
+}
+
+static void shape_tuple(const qcc_shape *s, char *out, size_t cap) {
+  size_t n = (size_t)snprintf(out, cap, "(");
+  for (int d = 0; d < s->rank && n < cap; d++)
+    n += (size_t)snprintf(out + n, cap - n, "%lld,%s", (long long)s->dims[d], d + 1 < s->rank ? " " : "");
+  if (s->rank > 1 && n > 1 && out[n - 1] == ',') n--; /* numpy writes (1, 2) but (3,) */
+  if (n < cap) snprintf(out + n, cap - n, ")");
+}
+
+static const char *support_code =
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
+    "/* Reads a little-endian C-order .npy whose descr and shape must match. */\n"
+    "static int read_npy(const char *path, const char *descr, const char *shape, void *dst, size_t bytes) {\n"
+    "  unsigned char magic[10];\n  char header[4096], want[256];\n  size_t hlen;\n"
+    "  FILE *f = fopen(path, \"rb\");\n"
+    "  if (!f) { fprintf(stderr, \"%s: cannot open\\n\", path); return -1; }\n"
+    "  if (fread(magic, 1, 10, f) != 10 || memcmp(magic, \"\\x93NUMPY\", 6)) {\n"
+    "    fprintf(stderr, \"%s: not a .npy file\\n\", path); fclose(f); return -1;\n  }\n"
+    "  if (magic[6] == 1) hlen = (size_t)magic[8] | (size_t)magic[9] << 8;\n"
+    "  else { unsigned char b[2]; if (fread(b, 1, 2, f) != 2) { fclose(f); return -1; }\n"
+    "    hlen = (size_t)magic[8] | (size_t)magic[9] << 8 | (size_t)b[0] << 16 | (size_t)b[1] << 24; }\n"
+    "  if (hlen >= sizeof header || fread(header, 1, hlen, f) != hlen) {\n"
+    "    fprintf(stderr, \"%s: bad header\\n\", path); fclose(f); return -1;\n  }\n"
+    "  header[hlen] = 0;\n"
+    "  sprintf(want, \"'descr': '%s'\", descr);\n"
+    "  if (!strstr(header, want) || strstr(header, \"'fortran_order': True\")) {\n"
+    "    fprintf(stderr, \"%s: expected dtype %s in C order; header is %s\\n\", path, descr, header);\n"
+    "    fclose(f); return -1;\n  }\n"
+    "  sprintf(want, \"'shape': %s\", shape);\n"
+    "  if (!strstr(header, want)) {\n"
+    "    fprintf(stderr, \"%s: expected shape %s; header is %s\\n\", path, shape, header); fclose(f); return -1;\n  }\n"
+    "  if (fread(dst, 1, bytes, f) != bytes) { fprintf(stderr, \"%s: truncated data\\n\", path); fclose(f); return -1; }\n"
+    "  fclose(f);\n  return 0;\n}\n\n"
+    "static int write_npy(const char *path, const char *descr, const char *shape, const void *src, size_t bytes) {\n"
+    "  char header[256];\n  size_t n;\n  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};\n"
+    "  FILE *f = fopen(path, \"wb\");\n"
+    "  if (!f) { fprintf(stderr, \"%s: cannot write\\n\", path); return -1; }\n"
+    "  n = (size_t)sprintf(header, \"{'descr': '%s', 'fortran_order': False, 'shape': %s, }\", descr, shape);\n"
+    "  while ((10 + n + 1) % 64) header[n++] = ' ';\n  header[n++] = '\\n';\n"
+    "  pre[8] = (unsigned char)(n & 255);\n  pre[9] = (unsigned char)(n >> 8);\n"
+    "  fwrite(pre, 1, 10, f);\n  fwrite(header, 1, n, f);\n  fwrite(src, 1, bytes, f);\n"
+    "  return fclose(f);\n}\n\n";
+
+int qcc_emit_main(MlirModule m, const char *path, const char *name, const char *header) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    qcc_error("cannot write %s", path);
+    return -1;
+  }
+  MlirOperation func = qcc_module_func(m);
+  MlirBlock body = qcc_func_body(func);
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  int n_in = (int)mlirBlockGetNumArguments(body), n_out = (int)mlirOperationGetNumOperands(ret);
+  char NAME[128];
+  size_t k = 0;
+  for (; name[k] && k + 1 < sizeof NAME; k++) NAME[k] = (char)toupper((unsigned char)name[k]);
+  NAME[k] = 0;
+  fprintf(f, "/* Generated by qcc --emit-main: runs %s on .npy inputs. */\n#include \"%s\"\n\n%s", name, header,
+          support_code);
+  for (int i = 0; i < n_in; i++) {
+    qcc_shape s;
+    qcc_shape_of(mlirBlockGetArgument(body, i), &s);
+    fprintf(f, "static %s in%d[%s_IN%d_SIZE];\n", c_type(s.dtype), i, NAME, i);
+  }
+  for (int j = 0; j < n_out; j++) {
+    qcc_shape s;
+    qcc_shape_of(mlirOperationGetOperand(ret, j), &s);
+    fprintf(f, "static %s out%d[%s_OUT%d_SIZE];\n", c_type(s.dtype), j, NAME, j);
+  }
+  fprintf(f, "\nint main(int argc, char **argv) {\n  const char *out_dir = NULL;\n  int rc;\n  long i;\n"
+             "  char path[4096];\n  if (argc >= %d && !strcmp(argv[argc - 2], \"--out\")) { out_dir = argv[argc - 1]; argc -= 2; }\n"
+             "  if (argc != %d) {\n    fprintf(stderr, \"usage: %%s", n_in + 3, n_in + 1);
+  for (int i = 0; i < n_in; i++) fprintf(f, " IN%d.npy", i);
+  fprintf(f, " [--out DIR]\\n\", argv[0]);\n    return 2;\n  }\n");
+  for (int i = 0; i < n_in; i++) {
+    qcc_shape s;
+    char tuple[256];
+    qcc_shape_of(mlirBlockGetArgument(body, i), &s);
+    shape_tuple(&s, tuple, sizeof tuple);
+    fprintf(f, "  if (read_npy(argv[%d], \"%s\", \"%s\", in%d, sizeof in%d)) return 1;\n", i + 1, npy_descr(s.dtype),
+            tuple, i, i);
+  }
+  fprintf(f, "  rc = %s_run(", name);
+  for (int i = 0; i < n_in; i++) fprintf(f, "in%d, ", i);
+  for (int j = 0; j < n_out; j++) fprintf(f, "out%d%s", j, j + 1 < n_out ? ", " : "");
+  fprintf(f, ");\n  if (rc) { fprintf(stderr, \"%s_run failed: %%d\\n\", rc); return 1; }\n", name);
+  for (int j = 0; j < n_out; j++) {
+    qcc_shape s;
+    char tuple[256];
+    qcc_shape_of(mlirOperationGetOperand(ret, j), &s);
+    shape_tuple(&s, tuple, sizeof tuple);
+    bool is_float = s.dtype == QRT_F32 || s.dtype == QRT_F64;
+    fprintf(f, "  {\n    long best = 0;\n    printf(\"output %d %s:\");\n", j, tuple);
+    fprintf(f, "    for (i = 0; i < %s_OUT%d_SIZE; i++) {\n", NAME, j);
+    fprintf(f, "      if (i < 10) printf(\" %s\", %sout%d[i]);\n", is_float ? "%.6g" : "%lld",
+            is_float ? "(double)" : "(long long)", j);
+    fprintf(f, "      if (out%d[i] > out%d[best]) best = i;\n    }\n", j, j);
+    fprintf(f, "    printf(\"%%s\\n  argmax %%ld\\n\", %s_OUT%d_SIZE > 10 ? \" ...\" : \"\", best);\n", NAME, j);
+    fprintf(f, "    if (out_dir) {\n      sprintf(path, \"%%.4000s/out%d.npy\", out_dir);\n"
+               "      if (write_npy(path, \"%s\", \"%s\", out%d, sizeof out%d)) return 1;\n    }\n  }\n",
+            j, npy_descr(s.dtype), tuple, j, j);
+  }
+  fprintf(f, "  return 0;\n}\n");
+  return fclose(f) ? -1 : 0;
+}

@@ -1,0 +1,585 @@
+/* kernel_call.c - q op -> runtime kernel call (see kernel_call.h). */
+#include "kernel_call.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- kernel and params tables, built from the runtime's X-macros ---- */
+#define TYPE_CODE(x) _Generic((x), int32_t: 'i', int64_t: 'l', float: 'f')
+#define S_FIELD(t, n) {#n, offsetof(PT, n), TYPE_CODE(((PT *)0)->n), 1},
+#define A_FIELD(t, n, c) {#n, offsetof(PT, n), TYPE_CODE(((PT *)0)->n[0]), c},
+#define FIELDS(name, list)                                                                                     \
+  static const qcc_param_field name##_fields[] = {list(S_FIELD, A_FIELD)};
+
+#define PT qrt_unary_params
+FIELDS(unary, QRT_UNARY_PARAMS)
+#undef PT
+#define PT qrt_binary_params
+FIELDS(binary, QRT_BINARY_PARAMS)
+#undef PT
+#define PT qrt_where_params
+FIELDS(where, QRT_WHERE_PARAMS)
+#undef PT
+#define PT qrt_conv_params
+FIELDS(conv, QRT_CONV_PARAMS)
+#undef PT
+#define PT qrt_pool_params
+FIELDS(pool, QRT_POOL_PARAMS)
+#undef PT
+#define PT qrt_matmul_params
+FIELDS(matmul, QRT_MATMUL_PARAMS)
+#undef PT
+#define PT qrt_softmax_params
+FIELDS(softmax, QRT_SOFTMAX_PARAMS)
+#undef PT
+#define PT qrt_norm_params
+FIELDS(norm, QRT_NORM_PARAMS)
+#undef PT
+#define PT qrt_reduce_params
+FIELDS(reduce, QRT_REDUCE_PARAMS)
+#undef PT
+#define PT qrt_copy_params
+FIELDS(copy, QRT_COPY_PARAMS)
+#undef PT
+#define PT qrt_concat_params
+FIELDS(concat, QRT_CONCAT_PARAMS)
+#undef PT
+#define PT qrt_gather_params
+FIELDS(gather, QRT_GATHER_PARAMS)
+#undef PT
+#define PT qrt_pad_params
+FIELDS(pad, QRT_PAD_PARAMS)
+#undef PT
+#define PT qrt_cast_params
+FIELDS(cast, QRT_CAST_PARAMS)
+#undef PT
+
+#define KERNEL_ENTRY(sym, pname, file)                                                                          \
+  {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \
+   sizeof(qrt_##pname##_params), file},
+const qcc_kernel_info qcc_kernels[] = {QRT_ALL_KERNELS(KERNEL_ENTRY)};
+const int qcc_num_kernels = (int)(sizeof qcc_kernels / sizeof qcc_kernels[0]);
+
+const qcc_kernel_info *qcc_find_kernel(const char *symbol) {
+  for (int i = 0; i < qcc_num_kernels; i++)
+    if (!strcmp(qcc_kernels[i].symbol, symbol)) return &qcc_kernels[i];
+  return NULL;
+}
+
+/* ---- helpers ---- */
+static bool fail(MlirOperation op, const char *why) {
+  char where[256];
+  qcc_error("%s: %s", qcc_op_where(op, where, sizeof where), why);
+  return false;
+}
+
+static qcc_shape shape_of(MlirValue v) {
+  qcc_shape s;
+  qcc_shape_of(v, &s);
+  return s;
+}
+
+static void strides_of(const qcc_shape *s, int64_t *st) {
+  int64_t acc = 1;
+  for (int i = s->rank - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= s->dims[i];
+  }
+}
+
+/* Element strides of x read as a numpy broadcast to out (0 on broadcast dims). */
+static void broadcast_strides(const qcc_shape *x, const qcc_shape *out, int64_t *st) {
+  int64_t own[QRT_MAX_RANK];
+  strides_of(x, own);
+  for (int i = 0; i < out->rank; i++) {
+    int j = i - (out->rank - x->rank);
+    st[i] = (j < 0 || x->dims[j] == 1) ? 0 : own[j];
+  }
+}
+
+static const char *dtype_suffix(qrt_dtype t) {
+  switch (t) {
+  case QRT_F32: return "f32";
+  case QRT_F64: return "f64";
+  case QRT_I32: return "i32";
+  case QRT_I64: return "i64";
+  case QRT_I8: return "i8";
+  case QRT_U8: return "u8";
+  case QRT_BOOL: return "bool";
+  default: return NULL;
+  }
+}
+
+/* The typed variant of a kernel family ("qrt_unary" + f32), if it exists. */
+static bool pick(MlirOperation op, qcc_call *c, const char *family, qrt_dtype t) {
+  const char *sfx = dtype_suffix(t);
+  char sym[64];
+  snprintf(sym, sizeof sym, "%s_%s", family, sfx ? sfx : "?");
+  c->kernel = sfx ? qcc_find_kernel(sym) : NULL;
+  if (c->kernel) return true;
+  char why[160];
+  snprintf(why, sizeof why, "no %s kernel for element type %s", family + 4, qcc_dtype_name(t));
+  return fail(op, why);
+}
+
+static bool use(MlirOperation op, qcc_call *c, const char *sym) {
+  c->kernel = qcc_find_kernel(sym);
+  return c->kernel ? true : fail(op, "runtime kernel missing");
+}
+
+static void set_inputs(MlirOperation op, qcc_call *c) {
+  c->n_in = (int)mlirOperationGetNumOperands(op);
+  for (int i = 0; i < c->n_in; i++) c->in[i] = mlirOperationGetOperand(op, i);
+}
+
+typedef struct kind_code {
+  const char *name;
+  int code;
+} kind_code;
+
+static bool code_of(MlirOperation op, const kind_code *table, const char *kind, int *code) {
+  for (; table->name; table++)
+    if (!strcmp(table->name, kind)) {
+      *code = table->code;
+      return true;
+    }
+  char why[96];
+  snprintf(why, sizeof why, "kind '%s' has no runtime kernel", kind);
+  return fail(op, why);
+}
+
+/* Conv and pool geometry canonicalised to 3 spatial dims (leading 1s). */
+typedef struct geometry {
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+} geometry;
+
+static void canonical_geometry(const qcc_shape *x, const qcc_shape *y, const q_i64s *kernel, const q_i64s *strides,
+                               const q_i64s *pads, const q_i64s *dil, geometry *g) {
+  int n = x->rank - 2, off = 3 - n;
+  for (int i = 0; i < 3; i++) {
+    g->in[i] = g->out[i] = g->k[i] = g->s[i] = g->d[i] = 1;
+    g->pb[i] = g->pe[i] = 0;
+  }
+  for (int i = 0; i < n; i++) {
+    g->in[off + i] = x->dims[2 + i];
+    g->out[off + i] = y->dims[2 + i];
+    g->k[off + i] = kernel->v[i];
+    g->s[off + i] = strides->v[i];
+    g->d[off + i] = dil->v[i];
+    g->pb[off + i] = pads->v[i];
+    g->pe[off + i] = pads->v[n + i];
+  }
+}
+
+/* ---- one function per op ---- */
+static bool lower_conv(MlirOperation op, qcc_call *c) {
+  q_conv_attrs a = q_conv_get(op);
+  qcc_shape x = shape_of(q_conv_in(op, 0)), w = shape_of(q_conv_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
+  if (x.dtype != QRT_F32) return fail(op, "only float32 convolution is implemented");
+  q_i64s kernel = {w.rank - 2, {0}};
+  for (int i = 0; i < kernel.n; i++) kernel.v[i] = w.dims[2 + i];
+  geometry g;
+  canonical_geometry(&x, &y, &kernel, &a.strides, &a.pads, &a.dilations, &g);
+  qrt_conv_params *p = &c->params.conv;
+  p->group = (int32_t)a.group;
+  p->act = QRT_ACT_NONE;
+  p->n = x.dims[0];
+  p->c_in = x.dims[1];
+  p->c_out = w.dims[0];
+  for (int i = 0; i < 3; i++) {
+    p->in_spatial[i] = g.in[i];
+    p->out_spatial[i] = g.out[i];
+    p->kernel[i] = g.k[i];
+    p->strides[i] = g.s[i];
+    p->dilations[i] = g.d[i];
+    p->pads_begin[i] = g.pb[i];
+  }
+  c->in[0] = q_conv_in(op, 0);
+  c->in[1] = q_conv_in(op, 1);
+  c->in[2] = q_conv_in(op, 2);
+  c->n_in = 4;
+  c->scratch_slot = 3;
+  c->scratch_bytes = qrt_conv_scratch_f32(p);
+  return use(op, c, "qrt_conv_f32");
+}
+
+static bool lower_pool(MlirOperation op, qcc_call *c) {
+  q_pool_attrs a = q_pool_get(op);
+  qcc_shape x = shape_of(q_pool_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  if (x.dtype != QRT_F32) return fail(op, "only float32 pooling is implemented");
+  geometry g;
+  canonical_geometry(&x, &y, &a.kernel, &a.strides, &a.pads, &a.dilations, &g);
+  qrt_pool_params *p = &c->params.pool;
+  p->kind = !strcmp(a.kind.s, "max") ? QRT_POOL_MAX : QRT_POOL_AVG;
+  p->count_include_pad = (int32_t)a.count_include_pad;
+  p->n = x.dims[0];
+  p->c = x.dims[1];
+  for (int i = 0; i < 3; i++) {
+    p->in_spatial[i] = g.in[i];
+    p->out_spatial[i] = g.out[i];
+    p->kernel[i] = g.k[i];
+    p->strides[i] = g.s[i];
+    p->dilations[i] = g.d[i];
+    p->pads_begin[i] = g.pb[i];
+    p->pads_end[i] = g.pe[i];
+  }
+  set_inputs(op, c);
+  return use(op, c, "qrt_pool_f32");
+}
+
+static bool lower_matmul(MlirOperation op, qcc_call *c) {
+  qcc_shape a = shape_of(q_matmul_in(op, 0)), b = shape_of(q_matmul_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
+  if (a.dtype != QRT_F32 || b.dtype != QRT_F32) return fail(op, "only float32 matmul is implemented");
+  qrt_matmul_params *p = &c->params.matmul;
+  p->M = a.dims[a.rank - 2];
+  p->K = a.dims[a.rank - 1];
+  p->N = b.dims[b.rank - 1];
+  p->batch_rank = y.rank - 2;
+  if (p->batch_rank > 6) return fail(op, "more than 6 batch dims");
+  for (int i = 0; i < p->batch_rank; i++) {
+    p->batch_shape[i] = y.dims[i];
+    int ia = i - (y.rank - a.rank), ib = i - (y.rank - b.rank);
+    int64_t sa = p->M * p->K, sb = p->K * p->N;
+    for (int j = ia + 1; j >= 0 && j < a.rank - 2; j++) sa *= a.dims[j];
+    for (int j = ib + 1; j >= 0 && j < b.rank - 2; j++) sb *= b.dims[j];
+    p->a_batch_strides[i] = (ia < 0 || a.dims[ia] == 1) ? 0 : sa;
+    p->b_batch_strides[i] = (ib < 0 || b.dims[ib] == 1) ? 0 : sb;
+  }
+  c->in[0] = q_matmul_in(op, 0);
+  c->in[1] = q_matmul_in(op, 1);
+  c->in[2] = q_matmul_in(op, 2);
+  c->n_in = 3;
+  if (!mlirValueIsNull(c->in[2])) {
+    p->bias_rs = 0;
+    p->bias_cs = 1;
+  }
+  /* A constant 2-D B is packed at compile time into the GEMM's panel
+   * layout (same sums, same bits; no packing at run time). */
+  if (b.rank == 2 && qcc_value_is_constant(c->in[1])) {
+    p->b_packed = 1;
+    c->packed_slot = 1;
+    c->pack_k = p->K;
+    c->pack_n = p->N;
+  }
+  return use(op, c, "qrt_matmul_f32");
+}
+
+bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed) {
+  memset(packed, 0, sizeof *packed);
+  int64_t n = qrt_packed_b_size(call->pack_k, call->pack_n);
+  packed->dtype = QRT_F32;
+  packed->rank = 1;
+  packed->dims[0] = n;
+  packed->nbytes = sizeof(float) * (size_t)n;
+  packed->data = calloc(packed->nbytes ? packed->nbytes : 1, 1);
+  qrt_pack_b_f32(call->pack_k, call->pack_n, b->data, packed->data);
+  return true;
+}
+
+static const kind_code unary_kinds[] = {
+    {"identity", QRT_UNARY_IDENTITY}, {"relu", QRT_UNARY_RELU}, {"leaky_relu", QRT_UNARY_LEAKY_RELU},
+    {"elu", QRT_UNARY_ELU}, {"selu", QRT_UNARY_SELU}, {"sigmoid", QRT_UNARY_SIGMOID},
+    {"hard_sigmoid", QRT_UNARY_HARD_SIGMOID}, {"hard_swish", QRT_UNARY_HARD_SWISH}, {"tanh", QRT_UNARY_TANH},
+    {"erf", QRT_UNARY_ERF}, {"gelu", QRT_UNARY_GELU}, {"gelu_tanh", QRT_UNARY_GELU_TANH}, {"silu", QRT_UNARY_SILU},
+    {"softplus", QRT_UNARY_SOFTPLUS}, {"softsign", QRT_UNARY_SOFTSIGN}, {"exp", QRT_UNARY_EXP},
+    {"log", QRT_UNARY_LOG}, {"sqrt", QRT_UNARY_SQRT}, {"neg", QRT_UNARY_NEG}, {"abs", QRT_UNARY_ABS},
+    {"reciprocal", QRT_UNARY_RECIPROCAL}, {"ceil", QRT_UNARY_CEIL}, {"floor", QRT_UNARY_FLOOR},
+    {"round", QRT_UNARY_ROUND}, {"sign", QRT_UNARY_SIGN}, {"sin", QRT_UNARY_SIN}, {"cos", QRT_UNARY_COS},
+    {"tan", QRT_UNARY_TAN}, {"asin", QRT_UNARY_ASIN}, {"acos", QRT_UNARY_ACOS}, {"atan", QRT_UNARY_ATAN},
+    {"sinh", QRT_UNARY_SINH}, {"cosh", QRT_UNARY_COSH}, {"asinh", QRT_UNARY_ASINH}, {"acosh", QRT_UNARY_ACOSH},
+    {"atanh", QRT_UNARY_ATANH}, {"clip", QRT_UNARY_CLIP}, {"not", QRT_UNARY_NOT}, {"isnan", QRT_UNARY_ISNAN},
+    {"isinf", QRT_UNARY_ISINF}, {"celu", QRT_UNARY_CELU}, {"thresholded_relu", QRT_UNARY_THRESHOLDED_RELU},
+    {"mish", QRT_UNARY_MISH}, {NULL, 0},
+};
+
+static bool lower_unary(MlirOperation op, qcc_call *c) {
+  q_unary_attrs a = q_unary_get(op);
+  qcc_shape x = shape_of(q_unary_in(op, 0));
+  qrt_unary_params *p = &c->params.unary;
+  int code;
+  if (!code_of(op, unary_kinds, a.kind.s, &code)) return false;
+  p->op = code;
+  p->n = qcc_shape_numel(&x);
+  p->alpha = (float)a.alpha;
+  p->beta = (float)a.beta;
+  if (x.dtype != QRT_F32 && x.dtype != QRT_F64 && code == QRT_UNARY_CLIP) {
+    p->ialpha = (int64_t)a.alpha;
+    p->ibeta = (int64_t)a.beta;
+  }
+  set_inputs(op, c);
+  return pick(op, c, "qrt_unary", x.dtype);
+}
+
+static const kind_code binary_kinds[] = {
+    {"add", QRT_BINARY_ADD}, {"sub", QRT_BINARY_SUB}, {"mul", QRT_BINARY_MUL}, {"div", QRT_BINARY_DIV},
+    {"pow", QRT_BINARY_POW}, {"max", QRT_BINARY_MAX}, {"min", QRT_BINARY_MIN}, {"mod", QRT_BINARY_MOD},
+    {"fmod", QRT_BINARY_FMOD}, {"prelu", QRT_BINARY_PRELU}, {"equal", QRT_BINARY_EQUAL},
+    {"less", QRT_BINARY_LESS}, {"greater", QRT_BINARY_GREATER}, {"less_equal", QRT_BINARY_LESS_EQUAL},
+    {"greater_equal", QRT_BINARY_GREATER_EQUAL}, {"and", QRT_BINARY_AND}, {"or", QRT_BINARY_OR},
+    {"xor", QRT_BINARY_XOR}, {"bitand", QRT_BINARY_BITAND}, {"bitor", QRT_BINARY_BITOR},
+    {"bitxor", QRT_BINARY_BITXOR}, {"shl", QRT_BINARY_SHL}, {"shr", QRT_BINARY_SHR}, {NULL, 0},
+};
+
+static bool lower_binary(MlirOperation op, qcc_call *c) {
+  q_binary_attrs a = q_binary_get(op);
+  qcc_shape x = shape_of(q_binary_in(op, 0)), w = shape_of(q_binary_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_binary_params *p = &c->params.binary;
+  int code;
+  if (!code_of(op, binary_kinds, a.kind.s, &code)) return false;
+  p->op = code;
+  p->rank = y.rank;
+  memcpy(p->out_shape, y.dims, sizeof(int64_t) * (size_t)y.rank);
+  broadcast_strides(&x, &y, p->a_strides);
+  broadcast_strides(&w, &y, p->b_strides);
+  set_inputs(op, c);
+  return pick(op, c, "qrt_binary", x.dtype);
+}
+
+static bool lower_where(MlirOperation op, qcc_call *c) {
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  qcc_shape cs = shape_of(q_where_in(op, 0)), as = shape_of(q_where_in(op, 1)), bs = shape_of(q_where_in(op, 2));
+  qrt_where_params *p = &c->params.where;
+  p->rank = y.rank;
+  p->elem_size = (int32_t)qcc_dtype_size(y.dtype);
+  memcpy(p->out_shape, y.dims, sizeof(int64_t) * (size_t)y.rank);
+  broadcast_strides(&cs, &y, p->cond_strides);
+  broadcast_strides(&as, &y, p->a_strides);
+  broadcast_strides(&bs, &y, p->b_strides);
+  set_inputs(op, c);
+  return use(op, c, "qrt_where");
+}
+
+static bool lower_softmax(MlirOperation op, qcc_call *c) {
+  q_softmax_attrs a = q_softmax_get(op);
+  qcc_shape x = shape_of(q_softmax_in(op, 0));
+  if (x.dtype != QRT_F32) return fail(op, "only float32 softmax is implemented");
+  qrt_softmax_params *p = &c->params.softmax;
+  p->log = (int32_t)a.log;
+  p->outer = p->inner = 1;
+  p->axis_len = x.rank ? x.dims[a.axis] : 1;
+  for (int i = 0; i < x.rank; i++) {
+    if (i < a.axis) p->outer *= x.dims[i];
+    if (i > a.axis) p->inner *= x.dims[i];
+  }
+  set_inputs(op, c);
+  return use(op, c, "qrt_softmax_f32");
+}
+
+static bool lower_norm(MlirOperation op, qcc_call *c) {
+  q_norm_attrs a = q_norm_get(op);
+  qcc_shape x = shape_of(q_norm_in(op, 0));
+  if (x.dtype != QRT_F32) return fail(op, "only float32 normalisation is implemented");
+  qrt_norm_params *p = &c->params.norm;
+  p->epsilon = (float)a.epsilon;
+  p->outer = p->norm_size = 1;
+  for (int i = 0; i < x.rank; i++) *(i < a.axis ? &p->outer : &p->norm_size) *= x.dims[i];
+  c->in[0] = q_norm_in(op, 0);
+  c->in[1] = q_norm_in(op, 1);
+  c->in[2] = q_norm_in(op, 2);
+  c->n_in = 3;
+  c->n_out = 3; /* mean and inverse std outputs: not produced (NULL) */
+  if (!strcmp(a.kind.s, "layer")) return use(op, c, "qrt_layernorm_f32");
+  if (!strcmp(a.kind.s, "rms")) return use(op, c, "qrt_rmsnorm_f32");
+  return fail(op, "unknown norm kind");
+}
+
+static const kind_code reduce_kinds[] = {
+    {"sum", QRT_REDUCE_SUM}, {"mean", QRT_REDUCE_MEAN}, {"max", QRT_REDUCE_MAX}, {"min", QRT_REDUCE_MIN},
+    {"prod", QRT_REDUCE_PROD}, {"l1", QRT_REDUCE_L1}, {"l2", QRT_REDUCE_L2}, {"sum_square", QRT_REDUCE_SUM_SQUARE},
+    {"log_sum", QRT_REDUCE_LOG_SUM}, {"log_sum_exp", QRT_REDUCE_LOG_SUM_EXP}, {NULL, 0},
+};
+
+static bool lower_reduce(MlirOperation op, qcc_call *c) {
+  q_reduce_attrs a = q_reduce_get(op);
+  qcc_shape x = shape_of(q_reduce_in(op, 0));
+  qrt_reduce_params *p = &c->params.reduce;
+  int code;
+  if (!code_of(op, reduce_kinds, a.kind.s, &code)) return false;
+  p->op = code;
+  p->rank = x.rank;
+  memcpy(p->in_shape, x.dims, sizeof(int64_t) * (size_t)x.rank);
+  for (int i = 0; i < a.axes.n; i++) p->reduced[a.axes.v[i]] = 1;
+  set_inputs(op, c);
+  return pick(op, c, "qrt_reduce", x.dtype);
+}
+
+/* Data movement: a strided read of the input into a dense result. */
+static bool lower_copy(MlirOperation op, qcc_call *c, const int64_t *in_strides, int64_t offset) {
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_copy_params *p = &c->params.copy;
+  p->rank = y.rank;
+  p->elem_size = (int32_t)qcc_dtype_size(y.dtype);
+  p->offset = offset;
+  memcpy(p->out_shape, y.dims, sizeof(int64_t) * (size_t)y.rank);
+  memcpy(p->in_strides, in_strides, sizeof(int64_t) * (size_t)y.rank);
+  c->n_in = 1;
+  c->in[0] = mlirOperationGetOperand(op, 0);
+  return use(op, c, "qrt_copy");
+}
+
+static bool lower_reshape(MlirOperation op, qcc_call *c) {
+  /* A dense copy: viewed as 1-D. */
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  int64_t one = 1, n = qcc_shape_numel(&y);
+  qrt_copy_params *p = &c->params.copy;
+  p->rank = 1;
+  p->elem_size = (int32_t)qcc_dtype_size(y.dtype);
+  p->out_shape[0] = n;
+  p->in_strides[0] = one;
+  c->n_in = 1;
+  c->in[0] = mlirOperationGetOperand(op, 0);
+  return use(op, c, "qrt_copy");
+}
+
+static bool lower_transpose(MlirOperation op, qcc_call *c) {
+  q_transpose_attrs a = q_transpose_get(op);
+  qcc_shape x = shape_of(q_transpose_in(op, 0));
+  int64_t xs[QRT_MAX_RANK], st[QRT_MAX_RANK];
+  strides_of(&x, xs);
+  for (int i = 0; i < a.perm.n; i++) st[i] = xs[a.perm.v[i]];
+  return lower_copy(op, c, st, 0);
+}
+
+static bool lower_slice(MlirOperation op, qcc_call *c) {
+  q_slice_attrs a = q_slice_get(op);
+  qcc_shape x = shape_of(q_slice_in(op, 0));
+  int64_t xs[QRT_MAX_RANK], st[QRT_MAX_RANK], offset = 0;
+  strides_of(&x, xs);
+  for (int i = 0; i < x.rank; i++) {
+    offset += a.starts.v[i] * xs[i];
+    st[i] = a.steps.v[i] * xs[i];
+  }
+  return lower_copy(op, c, st, offset);
+}
+
+static bool lower_broadcast(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_broadcast_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  int64_t st[QRT_MAX_RANK];
+  broadcast_strides(&x, &y, st);
+  return lower_copy(op, c, st, 0);
+}
+
+static bool lower_concat(MlirOperation op, qcc_call *c) {
+  q_concat_attrs a = q_concat_get(op);
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_concat_params *p = &c->params.concat;
+  intptr_t n = q_concat_num_in(op, 0);
+  if (n > QRT_CONCAT_MAX_INPUTS) return fail(op, "more than 64 inputs");
+  p->n_inputs = (int32_t)n;
+  p->elem_size = (int32_t)qcc_dtype_size(y.dtype);
+  p->outer = 1;
+  for (int i = 0; i < a.axis; i++) p->outer *= y.dims[i];
+  for (intptr_t k = 0; k < n; k++) {
+    qcc_shape s = shape_of(mlirOperationGetOperand(op, k));
+    int64_t inner = 1;
+    for (int i = (int)a.axis; i < s.rank; i++) inner *= s.dims[i];
+    p->inner_sizes[k] = inner;
+  }
+  set_inputs(op, c);
+  return use(op, c, "qrt_concat");
+}
+
+static bool lower_gather(MlirOperation op, qcc_call *c) {
+  q_gather_attrs a = q_gather_get(op);
+  qcc_shape x = shape_of(q_gather_in(op, 0)), idx = shape_of(q_gather_in(op, 1));
+  qrt_gather_params *p = &c->params.gather;
+  p->index_dtype = idx.dtype;
+  p->elem_size = (int32_t)qcc_dtype_size(x.dtype);
+  p->outer = p->inner = 1;
+  p->axis_dim = x.dims[a.axis];
+  for (int i = 0; i < x.rank; i++) {
+    if (i < a.axis) p->outer *= x.dims[i];
+    if (i > a.axis) p->inner *= x.dims[i];
+  }
+  p->n_indices = qcc_shape_numel(&idx);
+  set_inputs(op, c);
+  return use(op, c, "qrt_gather");
+}
+
+/* The pad value's bit pattern in the element type. */
+static int64_t value_bits(qrt_dtype t, double v) {
+  int64_t bits = 0;
+  union {
+    float f;
+    double d;
+    int8_t i8;
+    uint8_t u8;
+    int16_t i16;
+    uint16_t u16;
+    int32_t i32;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+  } u;
+  memset(&u, 0, sizeof u);
+  switch (t) {
+  case QRT_F32: u.f = (float)v; break;
+  case QRT_F64: u.d = v; break;
+  case QRT_F16: u.u16 = qrt_f32_to_f16((float)v); break;
+  case QRT_I8: u.i8 = (int8_t)v; break;
+  case QRT_U8: u.u8 = (uint8_t)v; break;
+  case QRT_BOOL: u.u8 = v != 0; break;
+  case QRT_I16: u.i16 = (int16_t)v; break;
+  case QRT_U16: u.u16 = (uint16_t)v; break;
+  case QRT_I32: u.i32 = (int32_t)v; break;
+  case QRT_U32: u.u32 = (uint32_t)v; break;
+  case QRT_I64: u.i64 = (int64_t)v; break;
+  case QRT_U64: u.u64 = (uint64_t)v; break;
+  default: break;
+  }
+  memcpy(&bits, &u, sizeof bits);
+  return bits;
+}
+
+static bool lower_pad(MlirOperation op, qcc_call *c) {
+  q_pad_attrs a = q_pad_get(op);
+  qcc_shape x = shape_of(q_pad_in(op, 0));
+  qrt_pad_params *p = &c->params.pad;
+  p->mode = !strcmp(a.mode.s, "reflect") ? QRT_PAD_REFLECT : !strcmp(a.mode.s, "edge") ? QRT_PAD_EDGE : QRT_PAD_CONSTANT;
+  p->rank = x.rank;
+  p->elem_size = (int32_t)qcc_dtype_size(x.dtype);
+  p->value_bits = value_bits(x.dtype, a.value);
+  for (int i = 0; i < x.rank; i++) {
+    p->in_shape[i] = x.dims[i];
+    p->pads_begin[i] = a.pads.v[i];
+    p->pads_end[i] = a.pads.v[x.rank + i];
+  }
+  set_inputs(op, c);
+  return use(op, c, "qrt_pad");
+}
+
+static bool lower_cast(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_cast_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_cast_params *p = &c->params.cast;
+  p->from = x.dtype;
+  p->to = y.dtype;
+  p->n = qcc_shape_numel(&x);
+  set_inputs(op, c);
+  return use(op, c, "qrt_cast");
+}
+
+typedef struct lowering {
+  bool (*is)(MlirOperation);
+  bool (*lower)(MlirOperation, qcc_call *);
+} lowering;
+
+static const lowering lowerings[] = {
+    {q_conv_is, lower_conv},       {q_pool_is, lower_pool},           {q_matmul_is, lower_matmul},
+    {q_unary_is, lower_unary},     {q_binary_is, lower_binary},       {q_where_is, lower_where},
+    {q_softmax_is, lower_softmax}, {q_norm_is, lower_norm},           {q_reduce_is, lower_reduce},
+    {q_reshape_is, lower_reshape}, {q_transpose_is, lower_transpose}, {q_slice_is, lower_slice},
+    {q_broadcast_is, lower_broadcast}, {q_concat_is, lower_concat},   {q_gather_is, lower_gather},
+    {q_pad_is, lower_pad},         {q_cast_is, lower_cast},
+};
+
+bool qcc_lower_op(MlirOperation op, qcc_call *call) {
+  memset(call, 0, sizeof *call);
+  call->scratch_slot = -1;
+  call->packed_slot = -1;
+  call->n_out = 1;
+  for (size_t i = 0; i < sizeof lowerings / sizeof *lowerings; i++)
+    if (lowerings[i].is(op)) return lowerings[i].lower(op, call);
+  return fail(op, "no runtime kernel implements this op");
+}

@@ -1,0 +1,65 @@
+/* kernel_call.h - lowering of one q op to one runtime kernel call.
+ *
+ * This is the single place that knows how a q op maps onto a runtime
+ * kernel and its params struct. The evaluator executes the call through
+ * the kernel's function pointer; the C emitter prints the same call and
+ * the same params struct as C source. So the generated code and `qcc run`
+ * compute the same bits by construction. */
+#ifndef QCC_KERNEL_CALL_H
+#define QCC_KERNEL_CALL_H
+#include "qcc.h"
+#include "qrt.h"
+
+/* A params field, for printing any params struct generically. */
+typedef struct qcc_param_field {
+  const char *name;
+  size_t offset;
+  char type; /* 'i' int32_t, 'l' int64_t, 'f' float */
+  int count; /* 1 for scalars */
+} qcc_param_field;
+
+typedef struct qcc_kernel_info {
+  const char *symbol; /* "qrt_conv_f32" */
+  qrt_kernel_fn fn;
+  const char *params_type; /* "qrt_conv_params" */
+  const qcc_param_field *fields;
+  int n_fields;
+  size_t params_size;
+  const char *file; /* runtime source holding it, "qrt_conv.c" */
+} qcc_kernel_info;
+
+enum { QCC_CALL_MAX_IN = 66, QCC_CALL_MAX_OUT = 3 };
+
+/* Params storage large enough for any params struct. */
+typedef union qcc_params {
+#define QCC_PARAMS_MEMBER(name, fields) qrt_##name##_params name;
+  QRT_ALL_PARAMS(QCC_PARAMS_MEMBER)
+#undef QCC_PARAMS_MEMBER
+} qcc_params;
+
+typedef struct qcc_call {
+  const qcc_kernel_info *kernel;
+  qcc_params params;
+  int n_in;
+  MlirValue in[QCC_CALL_MAX_IN]; /* null value: absent optional input */
+  int n_out;                     /* output slots the kernel reads; slot 0 is the
+                                    result, the others (optional outputs) NULL */
+  int scratch_slot;              /* input slot of the scratch buffer, or -1 */
+  int64_t scratch_bytes;
+  /* b_slot >= 0: that input is a constant weight pre-packed at compile time
+   * by qrt_pack_b_f32(pack_k, pack_n, ...) (matmul with b_packed). */
+  int packed_slot;
+  int64_t pack_k, pack_n;
+} qcc_call;
+
+/* Lowers op into call; false with an error if no kernel implements it
+ * (the op, its types and why). q.constant is not a call: callers skip it. */
+bool qcc_lower_op(MlirOperation op, qcc_call *call);
+/* Pack a constant B operand for its matmul call (caller frees .data). */
+bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed);
+
+const qcc_kernel_info *qcc_find_kernel(const char *symbol);
+extern const qcc_kernel_info qcc_kernels[];
+extern const int qcc_num_kernels;
+
+#endif

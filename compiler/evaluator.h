@@ -1,0 +1,19 @@
+/* evaluator.h - runs a legalized module on concrete inputs with the same
+ * runtime kernels the generated C calls (through codegen/kernel_call.h). */
+#ifndef QCC_EVALUATOR_H
+#define QCC_EVALUATOR_H
+#include "qcc.h"
+
+/* Called after each op with the value it produced (calibration observers). */
+typedef void (*qcc_observer)(MlirOperation op, MlirValue v, const qcc_array *data, void *user);
+
+/* Runs the module's function on inputs[n_inputs] (in argument order, types
+ * checked) and fills outputs (malloc'd array of *n_outputs arrays; free
+ * each with qcc_array_free and then the array). 0 on success. */
+int qcc_evaluate(MlirModule m, const qcc_array *inputs, int n_inputs, qcc_array **outputs, int *n_outputs,
+                 qcc_observer observe, void *user);
+
+/* Evaluates one op whose operands are all q.constant; result malloc'd. */
+bool qcc_evaluate_op(MlirOperation op, qcc_array *result);
+
+#endif

@@ -1,0 +1,396 @@
+/* onnx_import.c - ONNX ModelProto -> MLIR module of generic onnx.* ops.
+ *
+ * One func.func per model: graph inputs that are not initializers become
+ * arguments, initializers become q.constant, each node becomes one generic
+ * "onnx.<OpType>" op with its attributes as MLIR attributes and NameLoc(node
+ * name) as location. Absent optional inputs ("") are onnx.NoValue results.
+ * Result types are taken from the model's value_info where static and left
+ * as `none` otherwise: legalize-onnx infers every shape. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "name_map.h"
+#include "onnx_tensor.h"
+#include "qcc.h"
+
+/* The default-domain opsets qcc's legalization rules are written for. */
+enum { QCC_MIN_OPSET = 7, QCC_MAX_OPSET = 18 };
+
+typedef struct importer {
+  MlirContext ctx;
+  const char *path;
+  int opset;
+  qcc_name_map values; /* ONNX value name -> MlirValue.ptr */
+  qcc_name_map infos;  /* value name -> Onnx__ValueInfoProto* */
+  MlirBlock body;
+  MlirValue no_value;
+} importer;
+
+static MlirLocation node_loc(importer *im, const char *name) {
+  MlirLocation file = mlirLocationFileLineColGet(im->ctx, mlirStringRefCreateFromCString(im->path), 0, 0);
+  if (!name || !*name) return file;
+  return mlirLocationNameGet(im->ctx, mlirStringRefCreateFromCString(name), file);
+}
+
+static MlirValue lookup(importer *im, const char *name) {
+  const void *p = NULL;
+  MlirValue v = {NULL};
+  if (qcc_name_map_get(&im->values, name, &p)) v.ptr = p;
+  return v;
+}
+
+static void define(importer *im, const char *name, MlirValue v) { qcc_name_map_put(&im->values, name, v.ptr); }
+
+/* Static tensor type of a ValueInfo; symbolic dims are taken from --shape
+ * overrides. Returns false (with *why) if it cannot be made static. */
+static bool static_type(importer *im, const Onnx__ValueInfoProto *vi, const qcc_input_shape *ov, MlirType *out,
+                        char *why, size_t cap) {
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+    snprintf(why, cap, "is not a tensor (sequence, map and optional types are not supported)");
+    return false;
+  }
+  const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+  qcc_shape s = {(qrt_dtype)tt->elem_type, 0, {0}};
+  if (qcc_dtype_size(s.dtype) == 0) {
+    snprintf(why, cap, "has unsupported element type %d", (int)tt->elem_type);
+    return false;
+  }
+  if (ov) {
+    s.rank = ov->rank;
+    memcpy(s.dims, ov->dims, sizeof s.dims);
+    if (tt->shape && (int)tt->shape->n_dim != ov->rank) {
+      snprintf(why, cap, "has rank %zu but --shape gives rank %d", tt->shape->n_dim, ov->rank);
+      return false;
+    }
+    *out = qcc_tensor_type(im->ctx, &s);
+    return true;
+  }
+  if (!tt->shape) {
+    snprintf(why, cap, "has no shape; give one with --shape %s=DIMS", vi->name);
+    return false;
+  }
+  if (tt->shape->n_dim > QRT_MAX_RANK) {
+    snprintf(why, cap, "has rank %zu; at most %d is supported", tt->shape->n_dim, QRT_MAX_RANK);
+    return false;
+  }
+  s.rank = (int)tt->shape->n_dim;
+  for (int i = 0; i < s.rank; i++) {
+    const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value < 0) {
+      snprintf(why, cap, "has symbolic dim %d ('%s'); fix it with --shape %s=DIMS", i,
+               d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? d->dim_param : "?",
+               vi->name);
+      return false;
+    }
+    s.dims[i] = d->dim_value;
+  }
+  *out = qcc_tensor_type(im->ctx, &s);
+  return true;
+}
+
+static MlirNamedAttribute named(importer *im, const char *name, MlirAttribute a) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(im->ctx, mlirStringRefCreateFromCString(name)), a);
+}
+
+static MlirAttribute string_attr(importer *im, ProtobufCBinaryData s) {
+  MlirStringRef r = {(const char *)s.data, s.len};
+  return mlirStringAttrGet(im->ctx, r);
+}
+
+/* ONNX attribute -> MLIR attribute; false (with an error) for graphs etc. */
+static bool convert_attr(importer *im, const Onnx__NodeProto *node, const Onnx__AttributeProto *a,
+                         MlirAttribute *out) {
+  char err[512];
+  switch (a->type) {
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+    *out = mlirFloatAttrDoubleGet(im->ctx, mlirF32TypeGet(im->ctx), a->f);
+    return true;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+    *out = mlirIntegerAttrGet(mlirIntegerTypeGet(im->ctx, 64), a->i);
+    return true;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+    *out = string_attr(im, a->s);
+    return true;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+    *out = mlirDenseI64ArrayGet(im->ctx, (intptr_t)a->n_ints, a->ints);
+    return true;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
+    *out = mlirDenseF32ArrayGet(im->ctx, (intptr_t)a->n_floats, a->floats);
+    return true;
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS: {
+    MlirAttribute *items = malloc(sizeof *items * (a->n_strings + 1));
+    for (size_t i = 0; i < a->n_strings; i++) items[i] = string_attr(im, a->strings[i]);
+    *out = mlirArrayAttrGet(im->ctx, (intptr_t)a->n_strings, items);
+    free(items);
+    return true;
+  }
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
+    qcc_array arr;
+    if (!a->t || qcc_tensor_from_proto(a->t, &arr, err, sizeof err)) {
+      qcc_error("%s node '%s' (opset %d): attribute '%s': %s", node->op_type, node->name ? node->name : "",
+                im->opset, a->name, a->t ? err : "missing tensor");
+      return false;
+    }
+    qcc_shape s = {arr.dtype, arr.rank, {0}};
+    memcpy(s.dims, arr.dims, sizeof s.dims);
+    *out = qcc_dense_attr(im->ctx, &s, arr.data);
+    qcc_array_free(&arr);
+    return true;
+  }
+  default:
+    qcc_error("%s node '%s' (opset %d): attribute '%s' is a %s, which qcc does not support "
+              "(control flow and subgraphs are out of scope)",
+              node->op_type, node->name ? node->name : "", im->opset, a->name,
+              a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ? "graph" : "sparse tensor or type");
+    return false;
+  }
+}
+
+static MlirValue no_value(importer *im) {
+  if (mlirValueIsNull(im->no_value)) {
+    MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString("onnx.NoValue"),
+                                                  node_loc(im, NULL));
+    MlirType none = mlirNoneTypeGet(im->ctx);
+    mlirOperationStateAddResults(&st, 1, &none);
+    MlirOperation op = mlirOperationCreate(&st);
+    mlirBlockAppendOwnedOperation(im->body, op);
+    im->no_value = mlirOperationGetResult(op, 0);
+  }
+  return im->no_value;
+}
+
+/* Result type: the static type value_info declares, else none. */
+static MlirType result_type(importer *im, const char *name) {
+  const void *p;
+  char why[256];
+  MlirType t;
+  if (qcc_name_map_get(&im->infos, name, &p) && static_type(im, p, NULL, &t, why, sizeof why)) return t;
+  return mlirNoneTypeGet(im->ctx);
+}
+
+static bool import_node(importer *im, const Onnx__NodeProto *node) {
+  const char *nname = node->name ? node->name : "";
+  if (node->domain && *node->domain && strcmp(node->domain, "ai.onnx")) {
+    qcc_error("%s node '%s': domain '%s' is not supported (only the default ONNX domain)", node->op_type, nname,
+              node->domain);
+    return false;
+  }
+  MlirValue *operands = malloc(sizeof *operands * (node->n_input + 1));
+  for (size_t i = 0; i < node->n_input; i++) {
+    if (!node->input[i][0]) {
+      operands[i] = no_value(im);
+      continue;
+    }
+    operands[i] = lookup(im, node->input[i]);
+    if (mlirValueIsNull(operands[i])) {
+      qcc_error("%s node '%s' (opset %d): input '%s' is not defined before the node "
+                "(graph not in topological order, or a dangling name)",
+                node->op_type, nname, im->opset, node->input[i]);
+      free(operands);
+      return false;
+    }
+  }
+  MlirNamedAttribute *attrs = malloc(sizeof *attrs * (node->n_attribute + 1));
+  for (size_t i = 0; i < node->n_attribute; i++) {
+    MlirAttribute a;
+    if (!convert_attr(im, node, node->attribute[i], &a)) {
+      free(operands);
+      free(attrs);
+      return false;
+    }
+    attrs[i] = named(im, node->attribute[i]->name, a);
+  }
+  MlirType *types = malloc(sizeof *types * (node->n_output + 1));
+  for (size_t i = 0; i < node->n_output; i++) types[i] = result_type(im, node->output[i]);
+
+  char opname[160];
+  snprintf(opname, sizeof opname, "onnx.%s", node->op_type);
+  MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(opname), node_loc(im, nname));
+  mlirOperationStateAddOperands(&st, (intptr_t)node->n_input, operands);
+  mlirOperationStateAddResults(&st, (intptr_t)node->n_output, types);
+  mlirOperationStateAddAttributes(&st, (intptr_t)node->n_attribute, attrs);
+  MlirOperation op = mlirOperationCreate(&st);
+  mlirBlockAppendOwnedOperation(im->body, op);
+  for (size_t i = 0; i < node->n_output; i++)
+    if (node->output[i][0]) define(im, node->output[i], mlirOperationGetResult(op, (intptr_t)i));
+  free(operands);
+  free(attrs);
+  free(types);
+  return true;
+}
+
+static const qcc_input_shape *find_override(const char *name, const qcc_input_shape *shapes, int n) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(shapes[i].name, name)) return &shapes[i];
+  return NULL;
+}
+
+static int find_opset(const Onnx__ModelProto *m) {
+  for (size_t i = 0; i < m->n_opset_import; i++) {
+    const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+    if (!o->domain || !*o->domain || !strcmp(o->domain, "ai.onnx")) return (int)o->version;
+  }
+  return -1;
+}
+
+/* Builds the func; false on error (reported). */
+static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule module, const qcc_input_shape *shapes,
+                         int n_shapes) {
+  qcc_name_map inits;
+  qcc_name_map_init(&inits);
+  for (size_t i = 0; i < g->n_initializer; i++) qcc_name_map_put(&inits, g->initializer[i]->name, g->initializer[i]);
+  for (size_t i = 0; i < g->n_value_info; i++) qcc_name_map_put(&im->infos, g->value_info[i]->name, g->value_info[i]);
+  for (size_t i = 0; i < g->n_output; i++) qcc_name_map_put(&im->infos, g->output[i]->name, g->output[i]);
+  bool ok = true;
+
+  /* Function signature. */
+  MlirType arg_types[256];
+  const Onnx__ValueInfoProto *args[256];
+  int n_args = 0;
+  for (size_t i = 0; i < g->n_input && ok; i++) {
+    const void *p;
+    if (qcc_name_map_get(&inits, g->input[i]->name, &p)) continue;
+    char why[256];
+    if (n_args == 256) {
+      qcc_error("%s: more than 256 graph inputs", im->path);
+      ok = false;
+      break;
+    }
+    args[n_args] = g->input[i];
+    if (!static_type(im, g->input[i], find_override(g->input[i]->name, shapes, n_shapes), &arg_types[n_args], why,
+                     sizeof why)) {
+      qcc_error("%s: graph input '%s' %s", im->path, g->input[i]->name, why);
+      ok = false;
+    }
+    n_args++;
+  }
+  for (int i = 0; i < n_shapes && ok; i++) {
+    bool found = false;
+    for (int j = 0; j < n_args; j++) found |= !strcmp(args[j]->name, shapes[i].name);
+    if (!found) {
+      qcc_error("--shape: the model has no input named '%s'", shapes[i].name);
+      ok = false;
+    }
+  }
+  if (!ok) {
+    qcc_name_map_free(&inits);
+    return false;
+  }
+  MlirRegion region = mlirRegionCreate();
+  MlirLocation *arg_locs = malloc(sizeof *arg_locs * (size_t)(n_args + 1));
+  for (int i = 0; i < n_args; i++) arg_locs[i] = node_loc(im, args[i]->name);
+  im->body = mlirBlockCreate(n_args, arg_types, arg_locs);
+  free(arg_locs);
+  mlirRegionAppendOwnedBlock(region, im->body);
+  for (int i = 0; i < n_args; i++) define(im, args[i]->name, mlirBlockGetArgument(im->body, i));
+
+  /* Initializers (an input with the same name is overridden by it). */
+  for (size_t i = 0; i < g->n_initializer && ok; i++) {
+    const Onnx__TensorProto *t = g->initializer[i];
+    qcc_array arr;
+    char err[512];
+    if (qcc_tensor_from_proto(t, &arr, err, sizeof err)) {
+      qcc_error("%s: initializer %s", im->path, err);
+      ok = false;
+      break;
+    }
+    qcc_shape s = {arr.dtype, arr.rank, {0}};
+    memcpy(s.dims, arr.dims, sizeof s.dims);
+    q_constant_attrs a = {qcc_dense_attr(im->ctx, &s, arr.data)};
+    MlirOperation op = q_constant_create(node_loc(im, t->name), qcc_tensor_type(im->ctx, &s), &a);
+    mlirBlockAppendOwnedOperation(im->body, op);
+    define(im, t->name, mlirOperationGetResult(op, 0));
+    qcc_array_free(&arr);
+  }
+  for (size_t i = 0; i < g->n_node && ok; i++) ok = import_node(im, g->node[i]);
+
+  /* Return the graph outputs. */
+  MlirValue results[256];
+  MlirType result_types[256];
+  int n_results = 0;
+  for (size_t i = 0; i < g->n_output && ok; i++) {
+    MlirValue v = lookup(im, g->output[i]->name);
+    if (mlirValueIsNull(v) || n_results == 256) {
+      qcc_error("%s: graph output '%s' is not produced by any node", im->path, g->output[i]->name);
+      ok = false;
+      break;
+    }
+    results[n_results] = v;
+    result_types[n_results++] = mlirValueGetType(v);
+  }
+  if (ok) {
+    MlirOperationState rs = mlirOperationStateGet(mlirStringRefCreateFromCString("func.return"), node_loc(im, NULL));
+    mlirOperationStateAddOperands(&rs, n_results, results);
+    mlirBlockAppendOwnedOperation(im->body, mlirOperationCreate(&rs));
+
+    char fname[128] = "main";
+    MlirType fty = mlirFunctionTypeGet(im->ctx, n_args, arg_types, n_results, result_types);
+    MlirNamedAttribute fattrs[3] = {
+        named(im, "sym_name", mlirStringAttrGet(im->ctx, mlirStringRefCreateFromCString(fname))),
+        named(im, "function_type", mlirTypeAttrGet(fty)),
+        named(im, "onnx.opset", mlirIntegerAttrGet(mlirIntegerTypeGet(im->ctx, 64), im->opset)),
+    };
+    MlirOperationState fs = mlirOperationStateGet(mlirStringRefCreateFromCString("func.func"), node_loc(im, NULL));
+    mlirOperationStateAddAttributes(&fs, 3, fattrs);
+    mlirOperationStateAddOwnedRegions(&fs, 1, &region);
+    MlirOperation func = mlirOperationCreate(&fs);
+    mlirBlockAppendOwnedOperation(mlirModuleGetBody(module), func);
+    /* Keep ONNX's names of inputs and outputs for the generated C API. */
+    MlirAttribute in_names[256], out_names[256];
+    for (int i = 0; i < n_args; i++)
+      in_names[i] = mlirStringAttrGet(im->ctx, mlirStringRefCreateFromCString(args[i]->name));
+    for (int i = 0; i < n_results; i++)
+      out_names[i] = mlirStringAttrGet(im->ctx, mlirStringRefCreateFromCString(g->output[i]->name));
+    mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("onnx.input_names"),
+                                    mlirArrayAttrGet(im->ctx, n_args, in_names));
+    mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("onnx.output_names"),
+                                    mlirArrayAttrGet(im->ctx, n_results, out_names));
+  } else {
+    mlirRegionDestroy(region);
+  }
+  qcc_name_map_free(&inits);
+  return ok;
+}
+
+MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_input_shape *shapes, int n_shapes) {
+  MlirModule none = {NULL};
+  char err[512];
+  size_t len;
+  unsigned char *buf = qcc_read_file(path, &len, err, sizeof err);
+  if (!buf) {
+    qcc_error("%s", err);
+    return none;
+  }
+  Onnx__ModelProto *m = len ? onnx__model_proto__unpack(NULL, len, buf) : NULL;
+  free(buf);
+  if (!m || !m->graph) {
+    qcc_error("%s: not a valid ONNX model (%s)", path,
+              !len ? "empty file" : !m ? "protobuf parse failed: truncated or corrupt" : "no graph");
+    if (m) onnx__model_proto__free_unpacked(m, NULL);
+    return none;
+  }
+  importer im;
+  memset(&im, 0, sizeof im);
+  im.ctx = ctx;
+  im.path = path;
+  im.opset = find_opset(m);
+  qcc_name_map_init(&im.values);
+  qcc_name_map_init(&im.infos);
+  MlirModule module = none;
+  if (im.opset < QCC_MIN_OPSET || im.opset > QCC_MAX_OPSET) {
+    qcc_error("%s: default-domain opset %d is not supported (qcc supports opsets %d to %d)", path, im.opset,
+              QCC_MIN_OPSET, QCC_MAX_OPSET);
+  } else {
+    module = mlirModuleCreateEmpty(node_loc(&im, NULL));
+    if (!import_graph(&im, m->graph, module, shapes, n_shapes)) {
+      mlirModuleDestroy(module);
+      module = none;
+    }
+  }
+  qcc_name_map_free(&im.values);
+  qcc_name_map_free(&im.infos);
+  onnx__model_proto__free_unpacked(m, NULL);
+  return module;
+}

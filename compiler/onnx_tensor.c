@@ -1,0 +1,130 @@
+/* onnx_tensor.c - decoding ONNX TensorProto payloads. */
+#include "onnx_tensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+unsigned char *qcc_read_file(const char *path, size_t *len, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "%s: cannot open file", path);
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  for (;;) {
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap);
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    snprintf(err, errlen, "%s: read error", path);
+    return NULL;
+  }
+  *len = n;
+  return buf;
+}
+
+/* Element counts must agree with dims before anything is copied. */
+static int check_count(size_t have, int64_t want, const char *field, const Onnx__TensorProto *t, char *err,
+                       size_t errlen) {
+  if ((int64_t)have == want) return 0;
+  snprintf(err, errlen, "tensor '%s': %s holds %zu elements, dims say %lld", t->name ? t->name : "", field, have,
+           (long long)want);
+  return -1;
+}
+
+int qcc_tensor_from_proto(const Onnx__TensorProto *t, qcc_array *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  const char *name = t->name ? t->name : "";
+  if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    snprintf(err, errlen, "tensor '%s' uses external data; qcc needs a self-contained .onnx "
+                          "(re-save with onnx.save(model, path, save_as_external_data=False))", name);
+    return -1;
+  }
+  if (t->n_dims > QRT_MAX_RANK) {
+    snprintf(err, errlen, "tensor '%s' has rank %zu; at most %d is supported", name, t->n_dims, QRT_MAX_RANK);
+    return -1;
+  }
+  qrt_dtype dt = (qrt_dtype)t->data_type;
+  size_t es = qcc_dtype_size(dt);
+  if (es == 0) {
+    snprintf(err, errlen, "tensor '%s' has unsupported element type %d (%s)", name, (int)t->data_type,
+             dt == QRT_STRING ? "string" : "unknown");
+    return -1;
+  }
+  int64_t n = 1;
+  for (size_t i = 0; i < t->n_dims; i++) {
+    if (t->dims[i] < 0 || (t->dims[i] && n > INT64_MAX / 4 / t->dims[i])) {
+      snprintf(err, errlen, "tensor '%s' has invalid dims", name);
+      return -1;
+    }
+    n *= t->dims[i];
+    out->dims[i] = t->dims[i];
+  }
+  out->rank = (int)t->n_dims;
+  out->dtype = dt;
+  out->nbytes = (size_t)n * es;
+  out->data = calloc(out->nbytes ? out->nbytes : 1, 1);
+  unsigned char *d = out->data;
+  int rc = 0;
+  if (t->has_raw_data) {
+    rc = check_count(t->raw_data.len / es, n, "raw_data", t, err, errlen);
+    if (!rc && t->raw_data.len % es) rc = check_count(0, n, "raw_data", t, err, errlen);
+    if (!rc) memcpy(d, t->raw_data.data, out->nbytes);
+  } else if (dt == QRT_F32) {
+    if (!(rc = check_count(t->n_float_data, n, "float_data", t, err, errlen))) memcpy(d, t->float_data, out->nbytes);
+  } else if (dt == QRT_F64) {
+    if (!(rc = check_count(t->n_double_data, n, "double_data", t, err, errlen))) memcpy(d, t->double_data, out->nbytes);
+  } else if (dt == QRT_I64) {
+    if (!(rc = check_count(t->n_int64_data, n, "int64_data", t, err, errlen))) memcpy(d, t->int64_data, out->nbytes);
+  } else if (dt == QRT_U32 || dt == QRT_U64) {
+    if (!(rc = check_count(t->n_uint64_data, n, "uint64_data", t, err, errlen)))
+      for (int64_t i = 0; i < n; i++) {
+        if (dt == QRT_U32) ((uint32_t *)d)[i] = (uint32_t)t->uint64_data[i];
+        else ((uint64_t *)d)[i] = t->uint64_data[i];
+      }
+  } else {
+    /* int32_data carries every type of 32 bits or fewer (f16 as its bits). */
+    if (!(rc = check_count(t->n_int32_data, n, "int32_data", t, err, errlen)))
+      for (int64_t i = 0; i < n; i++) {
+        int32_t v = t->int32_data[i];
+        switch (es) {
+        case 1: d[i] = (unsigned char)v; break;
+        case 2: ((uint16_t *)d)[i] = (uint16_t)v; break;
+        default: ((int32_t *)d)[i] = v; break;
+        }
+      }
+  }
+  if (rc) {
+    qcc_array_free(out);
+    return -1;
+  }
+  if (dt == QRT_BOOL)
+    for (int64_t i = 0; i < n; i++) d[i] = d[i] != 0;
+  return 0;
+}
+
+int qcc_tensor_read_pb(const char *path, qcc_array *out, char *name, size_t name_cap, char *err, size_t errlen) {
+  size_t len;
+  unsigned char *buf = qcc_read_file(path, &len, err, errlen);
+  if (!buf) return -1;
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, buf);
+  free(buf);
+  if (!t) {
+    snprintf(err, errlen, "%s: not a valid TensorProto (protobuf parse failed)", path);
+    return -1;
+  }
+  int rc = qcc_tensor_from_proto(t, out, err, errlen);
+  if (name && name_cap) snprintf(name, name_cap, "%s", t->name ? t->name : "");
+  onnx__tensor_proto__free_unpacked(t, NULL);
+  return rc;
+}

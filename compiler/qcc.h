@@ -1,0 +1,84 @@
+/* qcc.h - the types and entry points shared by qcc's stages.
+ *
+ * The IR is MLIR (through its C API): imported ONNX graphs are func.func
+ * bodies of generic onnx.* ops, legalized into the IRDL-defined q dialect
+ * (dialects/q.irdl.mlir, accessors in q_ops.gen.h). This header holds what
+ * every stage needs besides that: diagnostics, tensor types and constants,
+ * and the stage entry points. */
+#ifndef QCC_H
+#define QCC_H
+
+#include <mlir-c/BuiltinAttributes.h>
+#include <mlir-c/BuiltinTypes.h>
+#include <mlir-c/IR.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "npy.h"
+#include "q_dialect_support.h"
+#include "qrt_dtype.h"
+
+/* ---- diagnostics (diag.c) ---------------------------------------------
+ * Errors are one line on stderr, "qcc: error: <where>: <what>", where names
+ * the ONNX node (op type, node name, opset), the flag or the file. The first
+ * error is remembered so callers can unwind with a status code. */
+void qcc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void qcc_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Verbose remarks (-v): why a pass did or did not apply. */
+void qcc_remark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int qcc_verbose;
+int qcc_error_count(void);
+/* "Conv node 'conv1' (opset 13)" for the op's location, into buf. */
+const char *qcc_op_where(MlirOperation op, char *buf, size_t cap);
+
+/* ---- context (context.c) ---------------------------------------------- */
+/* A context with func, quant and q loaded; onnx.* ops stay unregistered. */
+MlirContext qcc_context_create(void);
+/* The single func.func of a module (qcc modules hold one graph). */
+MlirOperation qcc_module_func(MlirModule m);
+MlirBlock qcc_func_body(MlirOperation func);
+void qcc_print_module(MlirModule m, FILE *out, bool elide_large);
+
+/* ---- tensor types and constants (tensor.c) ----------------------------- */
+typedef struct qcc_shape {
+  qrt_dtype dtype;
+  int rank;
+  int64_t dims[QRT_MAX_RANK];
+} qcc_shape;
+
+int64_t qcc_shape_numel(const qcc_shape *s);
+/* False for none/unranked/dynamic types or unsupported element types. */
+bool qcc_shape_of_type(MlirType t, qcc_shape *out);
+bool qcc_shape_of(MlirValue v, qcc_shape *out);
+MlirType qcc_tensor_type(MlirContext ctx, const qcc_shape *s);
+MlirType qcc_element_type(MlirContext ctx, qrt_dtype dt);
+qrt_dtype qcc_dtype_of_element(MlirType t);
+/* "1x3x8x8xf32" into buf. */
+const char *qcc_shape_str(const qcc_shape *s, char *buf, size_t cap);
+
+/* A dense elements attribute holding `data` (numel elements of s->dtype). */
+MlirAttribute qcc_dense_attr(MlirContext ctx, const qcc_shape *s, const void *data);
+/* Copies a dense attribute's elements (splats expanded) into a malloc'd
+ * qcc_array; false if the attribute is not dense elements. */
+bool qcc_dense_attr_read(MlirAttribute a, qcc_array *out);
+/* The constant data of v when v is produced by q.constant. */
+bool qcc_value_constant(MlirValue v, qcc_array *out);
+bool qcc_value_is_constant(MlirValue v);
+/* Creates q.constant holding arr, inserted before `before`. */
+MlirValue qcc_make_constant(MlirOperation before, MlirLocation loc, const qcc_array *arr);
+MlirValue qcc_insert_before(MlirOperation before, MlirOperation op);
+
+/* ---- stages ------------------------------------------------------------ */
+typedef struct qcc_input_shape {
+  const char *name;
+  int rank;
+  int64_t dims[QRT_MAX_RANK];
+} qcc_input_shape;
+
+/* onnx_import.c: reads path into a module of onnx.* ops (initializers as
+ * q.constant). Null module on error (already reported). */
+MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_input_shape *shapes, int n_shapes);
+
+#endif

@@ -1,0 +1,241 @@
+/* qcc_main.c - the qcc driver.
+ *
+ *   qcc MODEL.onnx -o OUT.c [--name NAME] [--shape IN=DxDxD]... [--runtime=inline|external]
+ *   qcc run MODEL.onnx --input IN=FILE.npy... --out-dir DIR [--shape ...]
+ *
+ * Compiling writes OUT.c and OUT.h (same stem). `run` evaluates the model
+ * with the same runtime kernels and writes each output as DIR/<name>.npy. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit_c.h"
+#include "emit_main.h"
+#include "evaluator.h"
+#include "passes.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: qcc MODEL.onnx -o OUT.c [options]\n"
+          "       qcc run MODEL.onnx --input NAME=FILE.npy ... --out-dir DIR [options]\n"
+          "options:\n"
+          "  -o FILE               C file to write (its .h is written beside it)\n"
+          "  --name NAME           C prefix of the API (default: from the output file)\n"
+          "  --shape NAME=AxBxC    fix the shape of an input with symbolic dims\n"
+          "  --runtime=inline      paste the kernels the model uses into OUT.c (default)\n"
+          "  --runtime=external    #include \"qrt.h\" and link the runtime library instead\n"
+          "  --emit-mlir FILE      also write the final q-dialect IR\n"
+          "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
+          "  -v                    remarks: what each pass did, memory plan\n"
+          "  -h, --help            this help\n");
+}
+
+typedef struct options {
+  const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir;
+  bool run, runtime_inline;
+  qcc_input_shape shapes[32];
+  int n_shapes;
+  const char *in_names[64], *in_files[64];
+  int n_inputs;
+} options;
+
+/* "1x3x32x32" -> dims; false on anything else. */
+static bool parse_dims(const char *s, qcc_input_shape *out) {
+  out->rank = 0;
+  if (!*s) return true;
+  while (*s) {
+    char *end;
+    if (!isdigit((unsigned char)*s) || out->rank == QRT_MAX_RANK) return false;
+    long long v = strtoll(s, &end, 10);
+    out->dims[out->rank++] = v;
+    if (*end == 'x') end++;
+    else if (*end) return false;
+    s = end;
+  }
+  return true;
+}
+
+/* Value of a flag given as "--flag VALUE" or "--flag=VALUE". */
+static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
+  size_t n = strlen(flag);
+  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (strcmp(argv[*i], flag)) return NULL;
+  if (*i + 1 >= argc) {
+    qcc_error("flag '%s' needs a value", flag);
+    exit(2);
+  }
+  return argv[++*i];
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  o->runtime_inline = true;
+  int i = 1;
+  if (argc > 1 && !strcmp(argv[1], "run")) {
+    o->run = true;
+    i = 2;
+  }
+  for (; i < argc; i++) {
+    const char *a = argv[i], *v;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      exit(0);
+    } else if (!strcmp(a, "-v")) {
+      qcc_verbose = 1;
+    } else if ((v = flag_value(argc, argv, &i, "-o"))) {
+      o->out = v;
+    } else if ((v = flag_value(argc, argv, &i, "--name"))) {
+      o->name = v;
+    } else if ((v = flag_value(argc, argv, &i, "--emit-mlir"))) {
+      o->emit_mlir = v;
+    } else if ((v = flag_value(argc, argv, &i, "--emit-main"))) {
+      o->emit_main = v;
+    } else if ((v = flag_value(argc, argv, &i, "--out-dir"))) {
+      o->out_dir = v;
+    } else if ((v = flag_value(argc, argv, &i, "--runtime"))) {
+      if (!strcmp(v, "inline")) o->runtime_inline = true;
+      else if (!strcmp(v, "external")) o->runtime_inline = false;
+      else return qcc_error("--runtime: expected 'inline' or 'external', got '%s'", v), -1;
+    } else if ((v = flag_value(argc, argv, &i, "--shape"))) {
+      const char *eq = strrchr(v, '=');
+      if (!eq || eq == v || o->n_shapes == 32) return qcc_error("--shape: expected NAME=DIMS (e.g. input=1x3x32x32), got '%s'", v), -1;
+      qcc_input_shape *s = &o->shapes[o->n_shapes++];
+      s->name = strndup(v, (size_t)(eq - v));
+      if (!parse_dims(eq + 1, s)) return qcc_error("--shape: bad dims '%s' (expected e.g. 1x3x32x32)", eq + 1), -1;
+    } else if ((v = flag_value(argc, argv, &i, "--input"))) {
+      const char *eq = strchr(v, '=');
+      if (!eq || o->n_inputs == 64) return qcc_error("--input: expected NAME=FILE.npy, got '%s'", v), -1;
+      o->in_names[o->n_inputs] = strndup(v, (size_t)(eq - v));
+      o->in_files[o->n_inputs++] = eq + 1;
+    } else if (a[0] == '-') {
+      return qcc_error("unknown flag '%s' (see qcc --help)", a), -1;
+    } else if (!o->model) {
+      o->model = a;
+    } else {
+      return qcc_error("unexpected argument '%s' (one model at a time)", a), -1;
+    }
+  }
+  if (!o->model) return qcc_error("no input model (see qcc --help)"), -1;
+  if (!o->run && !o->out) return qcc_error("no output file: give -o OUT.c"), -1;
+  if (o->run && !o->out_dir) return qcc_error("qcc run: give --out-dir DIR for the outputs"), -1;
+  if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
+  return 0;
+}
+
+/* Default API name: the output file's stem, made a C identifier. */
+static char *default_name(const char *out) {
+  const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+  char *name = strdup(base);
+  char *dot = strrchr(name, '.');
+  if (dot) *dot = 0;
+  for (char *p = name; *p; p++)
+    if (!isalnum((unsigned char)*p)) *p = '_';
+  if (!isalpha((unsigned char)name[0])) name[0] = 'm';
+  return name;
+}
+
+static int compile(const options *o, MlirModule m) {
+  char *c_path = strdup(o->out), *h_path = malloc(strlen(o->out) + 3);
+  strcpy(h_path, o->out);
+  char *dot = strrchr(h_path, '.');
+  char *slash = strrchr(h_path, '/');
+  if (dot && (!slash || dot > slash)) strcpy(dot, ".h");
+  else strcat(h_path, ".h");
+  char *name = o->name ? strdup(o->name) : default_name(o->out);
+  for (const char *p = name; *p; p++)
+    if (!isalnum((unsigned char)*p) && *p != '_') return qcc_error("--name: '%s' is not a C identifier", name), -1;
+  qcc_emit_options eo = {name, c_path, h_path, o->runtime_inline};
+  qcc_emit_stats st;
+  int rc = qcc_emit_c(m, &eo, &st);
+  if (!rc && o->emit_main) {
+    const char *h_base = strrchr(h_path, '/') ? strrchr(h_path, '/') + 1 : h_path;
+    rc = qcc_emit_main(m, o->emit_main, name, h_base);
+  }
+  if (!rc)
+    qcc_remark("wrote %s and %s: %d kernel calls, workspace %lld bytes (intermediates total %lld bytes), "
+               "weights %lld bytes",
+               c_path, h_path, st.steps, (long long)st.arena_bytes, (long long)st.intermediate_bytes,
+               (long long)st.weight_bytes);
+  free(c_path);
+  free(h_path);
+  free(name);
+  return rc;
+}
+
+static void sanitize(const char *in, char *out, size_t cap) {
+  size_t i = 0;
+  for (; in[i] && i + 1 < cap; i++) out[i] = isalnum((unsigned char)in[i]) || in[i] == '.' || in[i] == '-' ? in[i] : '_';
+  out[i] = 0;
+}
+
+static int run_model(const options *o, MlirModule m) {
+  MlirOperation func = qcc_module_func(m);
+  MlirBlock body = qcc_func_body(func);
+  int n_args = (int)mlirBlockGetNumArguments(body);
+  MlirAttribute names = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.input_names"));
+  MlirAttribute onames = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.output_names"));
+  qcc_array *inputs = calloc((size_t)n_args + 1, sizeof *inputs);
+  int rc = 0;
+  for (int i = 0; i < n_args && !rc; i++) {
+    MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
+    int found = -1;
+    for (int k = 0; k < o->n_inputs; k++)
+      if (strlen(o->in_names[k]) == nm.length && !memcmp(o->in_names[k], nm.data, nm.length)) found = k;
+    if (found < 0) {
+      rc = -1;
+      qcc_error("qcc run: no --input given for model input '%.*s'", (int)nm.length, nm.data);
+      break;
+    }
+    char err[512];
+    if (qcc_npy_read(o->in_files[found], &inputs[i], err, sizeof err)) {
+      qcc_error("%s", err);
+      rc = -1;
+    }
+  }
+  for (int k = 0; k < o->n_inputs && !rc; k++) {
+    bool known = false;
+    for (int i = 0; i < n_args; i++) {
+      MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
+      known |= strlen(o->in_names[k]) == nm.length && !memcmp(o->in_names[k], nm.data, nm.length);
+    }
+    if (!known) rc = -1, qcc_error("qcc run: the model has no input named '%s'", o->in_names[k]);
+  }
+  qcc_array *outs = NULL;
+  int n_outs = 0;
+  if (!rc) rc = qcc_evaluate(m, inputs, n_args, &outs, &n_outs, NULL, NULL);
+  for (int j = 0; j < n_outs && !rc; j++) {
+    MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(onames, j));
+    char raw[256], safe[256], path[1024], err[512];
+    snprintf(raw, sizeof raw, "%.*s", (int)nm.length, nm.data);
+    sanitize(raw, safe, sizeof safe);
+    snprintf(path, sizeof path, "%s/%s.npy", o->out_dir, safe);
+    if (qcc_npy_write(path, &outs[j], err, sizeof err)) rc = -1, qcc_error("%s", err);
+  }
+  for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
+  free(outs);
+  for (int i = 0; i < n_args; i++) qcc_array_free(&inputs[i]);
+  free(inputs);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (parse_args(argc, argv, &o)) return 2;
+  MlirContext ctx = qcc_context_create();
+  MlirModule m = qcc_import_onnx(ctx, o.model, o.shapes, o.n_shapes);
+  int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
+  if (!rc && o.emit_mlir) {
+    FILE *f = fopen(o.emit_mlir, "w");
+    if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);
+    else qcc_print_module(m, f, false), fclose(f);
+  }
+  if (!rc) rc = o.run ? run_model(&o, m) : compile(&o, m);
+  if (!mlirModuleIsNull(m)) mlirModuleDestroy(m);
+  mlirContextDestroy(ctx);
+  return rc ? 1 : 0;
+}

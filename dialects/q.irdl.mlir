@@ -1,0 +1,206 @@
+// The q dialect: qcc's closed set of tensor ops, defined in IRDL so every op
+// is verified without C++. Float graph ops come first; quantization ops join
+// them later. Conventions, relied on by dialects/gen_dialect.c:
+//  - "!builtin.tensor" operands/results; each its own constraint variable
+//    (a shared variable would force the types to be equal).
+//  - attribute kinds: "#builtin.dense_array" (i64 list), "#builtin.integer"
+//    (i64), "#builtin.float" (f64), "#builtin.string"; any other constraint
+//    (irdl.any) is passed through as an MlirAttribute.
+//  - shapes and element types of results are carried by the result types,
+//    so reshape, broadcast and cast need no attributes.
+irdl.dialect @q {
+  // A constant tensor; `value` is a dense elements attribute.
+  irdl.operation @constant {
+    %v = irdl.any
+    %y = irdl.base "!builtin.tensor"
+    irdl.attributes {"value" = %v}
+    irdl.results(%y)
+  }
+  // N-d convolution, NC(spatial) layout. pads = [begin..., end...].
+  irdl.operation @conv {
+    %x = irdl.base "!builtin.tensor"
+    %w = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %strides = irdl.base "#builtin.dense_array"
+    %pads = irdl.base "#builtin.dense_array"
+    %dilations = irdl.base "#builtin.dense_array"
+    %group = irdl.base "#builtin.integer"
+    irdl.operands(%x, %w, optional %b)
+    irdl.attributes {"strides" = %strides, "pads" = %pads, "dilations" = %dilations, "group" = %group}
+    irdl.results(%y)
+  }
+  // Max or average pooling; kind is "max" or "avg". Global pools use a
+  // kernel the size of the input. ceil_mode is resolved into the result
+  // shape by legalization.
+  irdl.operation @pool {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    %kernel = irdl.base "#builtin.dense_array"
+    %strides = irdl.base "#builtin.dense_array"
+    %pads = irdl.base "#builtin.dense_array"
+    %dilations = irdl.base "#builtin.dense_array"
+    %cip = irdl.base "#builtin.integer"
+    irdl.operands(%x)
+    irdl.attributes {"kind" = %kind, "kernel" = %kernel, "strides" = %strides, "pads" = %pads, "dilations" = %dilations, "count_include_pad" = %cip}
+    irdl.results(%y)
+  }
+  // Batched matrix product with numpy broadcasting of the batch dims, and
+  // an optional bias added along the last dim.
+  irdl.operation @matmul {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%a, %b, optional %bias)
+    irdl.results(%y)
+  }
+  // Elementwise op with one input: relu, sigmoid, tanh, erf, exp, ...;
+  // alpha/beta parameterise leaky_relu, elu, clip, hard_sigmoid.
+  irdl.operation @unary {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    %alpha = irdl.base "#builtin.float"
+    %beta = irdl.base "#builtin.float"
+    irdl.operands(%x)
+    irdl.attributes {"kind" = %kind, "alpha" = %alpha, "beta" = %beta}
+    irdl.results(%y)
+  }
+  // Elementwise op with two broadcast inputs: add, sub, mul, div, pow,
+  // max, min, mod, fmod, equal, less, greater, less_equal, greater_equal,
+  // and, or, xor.
+  irdl.operation @binary {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    irdl.operands(%a, %b)
+    irdl.attributes {"kind" = %kind}
+    irdl.results(%y)
+  }
+  // select(cond, a, b) with broadcasting.
+  irdl.operation @where {
+    %c = irdl.base "!builtin.tensor"
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%c, %a, %b)
+    irdl.results(%y)
+  }
+  // softmax (log = 0) or log-softmax (log = 1) along one axis.
+  irdl.operation @softmax {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %axis = irdl.base "#builtin.integer"
+    %log = irdl.base "#builtin.integer"
+    irdl.operands(%x)
+    irdl.attributes {"axis" = %axis, "log" = %log}
+    irdl.results(%y)
+  }
+  // Normalisation over the dims from `axis` to the end: layer (mean and
+  // variance) or rms (no mean). scale and bias have the normalised shape.
+  irdl.operation @norm {
+    %x = irdl.base "!builtin.tensor"
+    %scale = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    %axis = irdl.base "#builtin.integer"
+    %eps = irdl.base "#builtin.float"
+    irdl.operands(%x, %scale, optional %bias)
+    irdl.attributes {"kind" = %kind, "axis" = %axis, "epsilon" = %eps}
+    irdl.results(%y)
+  }
+  // Reduction over `axes` (sorted, non-negative); keepdims is reflected in
+  // the result type.
+  irdl.operation @reduce {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    %axes = irdl.base "#builtin.dense_array"
+    irdl.operands(%x)
+    irdl.attributes {"kind" = %kind, "axes" = %axes}
+    irdl.results(%y)
+  }
+  // Index of the max/min along an axis; keepdims shows in the result type.
+  irdl.operation @argreduce {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    %axis = irdl.base "#builtin.integer"
+    %last = irdl.base "#builtin.integer"
+    irdl.operands(%x)
+    irdl.attributes {"kind" = %kind, "axis" = %axis, "select_last_index" = %last}
+    irdl.results(%y)
+  }
+  // Same elements, new shape (the result type's).
+  irdl.operation @reshape {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%x)
+    irdl.results(%y)
+  }
+  irdl.operation @transpose {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %perm = irdl.base "#builtin.dense_array"
+    irdl.operands(%x)
+    irdl.attributes {"perm" = %perm}
+    irdl.results(%y)
+  }
+  // Strided window: for every dim, the first index and the step (may be
+  // negative); the result type gives the extent.
+  irdl.operation @slice {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %starts = irdl.base "#builtin.dense_array"
+    %steps = irdl.base "#builtin.dense_array"
+    irdl.operands(%x)
+    irdl.attributes {"starts" = %starts, "steps" = %steps}
+    irdl.results(%y)
+  }
+  // numpy broadcast of the input to the result type's shape (ONNX Expand).
+  irdl.operation @broadcast {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%x)
+    irdl.results(%y)
+  }
+  irdl.operation @concat {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %axis = irdl.base "#builtin.integer"
+    irdl.operands(variadic %x)
+    irdl.attributes {"axis" = %axis}
+    irdl.results(%y)
+  }
+  irdl.operation @gather {
+    %x = irdl.base "!builtin.tensor"
+    %i = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %axis = irdl.base "#builtin.integer"
+    irdl.operands(%x, %i)
+    irdl.attributes {"axis" = %axis}
+    irdl.results(%y)
+  }
+  // pads = [begin..., end...] (negative crops); mode constant|reflect|edge.
+  irdl.operation @pad {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %pads = irdl.base "#builtin.dense_array"
+    %mode = irdl.base "#builtin.string"
+    %value = irdl.base "#builtin.float"
+    irdl.operands(%x)
+    irdl.attributes {"pads" = %pads, "mode" = %mode, "value" = %value}
+    irdl.results(%y)
+  }
+  // Element type conversion to the result type's element type.
+  irdl.operation @cast {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%x)
+    irdl.results(%y)
+  }
+}

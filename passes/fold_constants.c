@@ -1,0 +1,42 @@
+/* fold_constants.c - the fold-constants pass.
+ *
+ * Invariant: every q op whose operands are all q.constant is replaced by a
+ * q.constant holding the value the runtime kernel computes for it, so the
+ * folded model computes exactly what the unfolded one did. Folding uses
+ * the evaluator, hence the same kernels as run time. */
+#include "evaluator.h"
+#include "onnx_rules.h"
+#include "passes.h"
+
+MlirValue qcc_fold_op(MlirOperation op) {
+  MlirValue none = {NULL};
+  if (q_constant_is(op) || mlirOperationGetNumResults(op) != 1) return none;
+  qcc_array result;
+  if (!qcc_evaluate_op(op, &result)) return none;
+  MlirValue c = qcc_make_constant(op, mlirOperationGetLocation(op), &result);
+  qcc_array_free(&result);
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(op, 0), c);
+  mlirOperationDestroy(op);
+  return c;
+}
+
+static bool all_operands_constant(MlirOperation op) {
+  intptr_t n = mlirOperationGetNumOperands(op);
+  for (intptr_t i = 0; i < n; i++)
+    if (!qcc_value_is_constant(mlirOperationGetOperand(op, i))) return false;
+  return true;
+}
+
+int qcc_pass_fold_constants(MlirModule m) {
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    if (!q_constant_is(op) && mlirOperationGetNumOperands(op) > 0 && all_operands_constant(op)) {
+      int errors = qcc_error_count();
+      if (mlirValueIsNull(qcc_fold_op(op)) && qcc_error_count() > errors) return -1;
+    }
+    op = next;
+  }
+  return 0;
+}

@@ -1,0 +1,272 @@
+/* legalize_onnx.c - the legalize-onnx pass: every onnx.* op becomes q ops.
+ *
+ * Invariant: afterwards the function holds only q ops, func.return and
+ * block arguments, and every value has a static ranked tensor type (the
+ * function type is updated to match). An op without a rule, or a rule that
+ * meets an attribute or input it does not support, stops the pass with one
+ * error naming the op type, node name and opset. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_rules.h"
+#include "passes.h"
+
+static const onnx_rule *const rule_tables[] = {onnx_rules_nn, onnx_rules_elementwise, onnx_rules_shape,
+                                               onnx_rules_reduce};
+
+static onnx_rule_fn find_rule(const char *type) {
+  for (size_t t = 0; t < sizeof rule_tables / sizeof *rule_tables; t++)
+    for (const onnx_rule *r = rule_tables[t]; r->type; r++)
+      if (!strcmp(r->type, type)) return r->fn;
+  return NULL;
+}
+
+int onnx_fail(onnx_node *n, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  qcc_error("%s: %s", n->where, msg);
+  return -1;
+}
+
+static bool is_no_value(MlirValue v) {
+  return mlirValueIsAOpResult(v) && q_op_named(mlirOpResultGetOwner(v), "onnx.NoValue");
+}
+
+MlirValue onnx_in(onnx_node *n, int i) {
+  MlirValue none = {NULL};
+  if (i < 0 || i >= n->n_in) return none;
+  MlirValue v = mlirOperationGetOperand(n->op, i);
+  return is_no_value(v) ? none : v;
+}
+
+bool onnx_has_in(onnx_node *n, int i) { return !mlirValueIsNull(onnx_in(n, i)); }
+
+bool onnx_in_shape(onnx_node *n, int i, qcc_shape *s) {
+  MlirValue v = onnx_in(n, i);
+  if (mlirValueIsNull(v)) {
+    onnx_fail(n, "required input %d is missing", i);
+    return false;
+  }
+  if (!qcc_shape_of(v, s)) {
+    onnx_fail(n, "input %d has no static tensor type", i);
+    return false;
+  }
+  return true;
+}
+
+bool onnx_out_used(onnx_node *n, int i) {
+  if (i >= n->n_out) return false;
+  return !mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(n->op, i)));
+}
+
+static MlirAttribute attr(onnx_node *n, const char *name) {
+  return mlirOperationGetAttributeByName(n->op, mlirStringRefCreateFromCString(name));
+}
+
+bool onnx_has_attr(onnx_node *n, const char *name) { return !mlirAttributeIsNull(attr(n, name)); }
+
+int64_t onnx_attr_int(onnx_node *n, const char *name, int64_t dflt) {
+  MlirAttribute a = attr(n, name);
+  return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a) ? mlirIntegerAttrGetValueInt(a) : dflt;
+}
+
+double onnx_attr_float(onnx_node *n, const char *name, double dflt) {
+  MlirAttribute a = attr(n, name);
+  return !mlirAttributeIsNull(a) && mlirAttributeIsAFloat(a) ? mlirFloatAttrGetValueDouble(a) : dflt;
+}
+
+const char *onnx_attr_str(onnx_node *n, const char *name, const char *dflt, char *buf, size_t cap) {
+  MlirAttribute a = attr(n, name);
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsAString(a)) {
+    snprintf(buf, cap, "%s", dflt);
+  } else {
+    MlirStringRef s = mlirStringAttrGetValue(a);
+    snprintf(buf, cap, "%.*s", (int)s.length, s.data);
+  }
+  return buf;
+}
+
+bool onnx_attr_ints(onnx_node *n, const char *name, q_i64s *out) {
+  memset(out, 0, sizeof *out);
+  MlirAttribute a = attr(n, name);
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseI64Array(a)) return false;
+  intptr_t k = mlirDenseArrayGetNumElements(a);
+  if (k > 16) {
+    onnx_fail(n, "attribute '%s' has %ld entries; at most 16 are supported", name, (long)k);
+    return false;
+  }
+  out->n = (int)k;
+  for (intptr_t i = 0; i < k; i++) out->v[i] = mlirDenseI64ArrayGetElement(a, i);
+  return true;
+}
+
+/* A value is made constant by folding its producer, recursively, when all
+ * of that producer's operands can be made constant. */
+static bool make_constant(MlirValue v, int depth) {
+  if (qcc_value_is_constant(v)) return true;
+  if (depth > 64 || !mlirValueIsAOpResult(v)) return false;
+  MlirOperation def = mlirOpResultGetOwner(v);
+  intptr_t k = mlirOperationGetNumOperands(def);
+  for (intptr_t i = 0; i < k; i++)
+    if (!make_constant(mlirOperationGetOperand(def, i), depth + 1)) return false;
+  return !mlirValueIsNull(qcc_fold_op(def));
+}
+
+bool onnx_const_input(onnx_node *n, int i, qcc_array *out) {
+  MlirValue v = onnx_in(n, i);
+  if (mlirValueIsNull(v) || !make_constant(v, 0)) return false;
+  return qcc_value_constant(onnx_in(n, i), out);
+}
+
+bool onnx_const_ints(onnx_node *n, int i, q_i64s *out, const char *what) {
+  memset(out, 0, sizeof *out);
+  qcc_array a;
+  if (!onnx_const_input(n, i, &a)) {
+    onnx_fail(n, "input %d (%s) must be a compile-time constant", i, what);
+    return false;
+  }
+  int64_t k = qcc_array_numel(&a);
+  bool ok = (a.dtype == QRT_I64 || a.dtype == QRT_I32) && k <= 16;
+  if (ok) {
+    out->n = (int)k;
+    for (int64_t j = 0; j < k; j++)
+      out->v[j] = a.dtype == QRT_I64 ? ((int64_t *)a.data)[j] : ((int32_t *)a.data)[j];
+  } else {
+    onnx_fail(n, "input %d (%s) must be int32/int64 with at most 16 values", i, what);
+  }
+  qcc_array_free(&a);
+  return ok;
+}
+
+MlirValue onnx_emit(onnx_node *n, MlirOperation op) { return qcc_insert_before(n->op, op); }
+
+MlirType onnx_type(onnx_node *n, const qcc_shape *s) { return qcc_tensor_type(n->ctx, s); }
+
+MlirValue onnx_constant(onnx_node *n, const qcc_array *arr) { return qcc_make_constant(n->op, n->loc, arr); }
+
+MlirValue onnx_reshape(onnx_node *n, MlirValue x, const qcc_shape *to) {
+  return onnx_emit(n, q_reshape_create(n->loc, onnx_type(n, to), x));
+}
+
+bool onnx_broadcast_shape(onnx_node *n, const qcc_shape *a, const qcc_shape *b, qcc_shape *out) {
+  int r = a->rank > b->rank ? a->rank : b->rank;
+  out->rank = r;
+  for (int i = 0; i < r; i++) {
+    int ia = i - (r - a->rank), ib = i - (r - b->rank);
+    int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+    if (da != db && da != 1 && db != 1) {
+      char sa[128], sb[128];
+      onnx_fail(n, "shapes %s and %s do not broadcast", qcc_shape_str(a, sa, sizeof sa),
+                qcc_shape_str(b, sb, sizeof sb));
+      return false;
+    }
+    out->dims[i] = da == 1 ? db : da;
+  }
+  return true;
+}
+
+bool onnx_axis(onnx_node *n, int64_t axis, int rank, int64_t *out) {
+  if (axis < -rank || axis >= (rank ? rank : 1)) {
+    onnx_fail(n, "axis %lld is out of range for rank %d", (long long)axis, rank);
+    return false;
+  }
+  *out = axis < 0 ? axis + rank : axis;
+  return true;
+}
+
+static int module_opset(MlirOperation func) {
+  MlirAttribute a = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.opset"));
+  return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a) ? (int)mlirIntegerAttrGetValueInt(a) : 17;
+}
+
+static int legalize_op(MlirOperation op, int opset) {
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  onnx_node n;
+  memset(&n, 0, sizeof n);
+  char type[128];
+  snprintf(type, sizeof type, "%.*s", (int)name.length - 5, name.data + 5);
+  n.op = op;
+  n.ctx = mlirOperationGetContext(op);
+  n.loc = mlirOperationGetLocation(op);
+  n.type = type;
+  n.opset = opset;
+  n.n_in = (int)mlirOperationGetNumOperands(op);
+  n.n_out = (int)mlirOperationGetNumResults(op);
+  char where[256];
+  snprintf(n.where, sizeof n.where, "%s (opset %d)", qcc_op_where(op, where, sizeof where), opset);
+  onnx_rule_fn fn = find_rule(type);
+  if (!fn) return onnx_fail(&n, "unsupported op '%s'", type);
+  MlirValue results[16];
+  if (n.n_out > 16) return onnx_fail(&n, "too many outputs");
+  memset(results, 0, sizeof results);
+  if (fn(&n, results)) return -1;
+  for (int i = 0; i < n.n_out; i++) {
+    MlirValue old = mlirOperationGetResult(op, i);
+    if (mlirValueIsNull(results[i])) {
+      if (!mlirOpOperandIsNull(mlirValueGetFirstUse(old)))
+        return onnx_fail(&n, "output %d is used but qcc does not compute it", i);
+      continue;
+    }
+    mlirValueReplaceAllUsesOfWith(old, results[i]);
+  }
+  mlirOperationDestroy(op);
+  return 0;
+}
+
+/* The function type follows the (now static) types of the returned values. */
+static void update_function_type(MlirOperation func) {
+  MlirBlock body = qcc_func_body(func);
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  intptr_t n_args = mlirBlockGetNumArguments(body), n_res = mlirOperationGetNumOperands(ret);
+  MlirType *ins = malloc(sizeof(MlirType) * (size_t)(n_args + 1));
+  MlirType *outs = malloc(sizeof(MlirType) * (size_t)(n_res + 1));
+  for (intptr_t i = 0; i < n_args; i++) ins[i] = mlirValueGetType(mlirBlockGetArgument(body, i));
+  for (intptr_t i = 0; i < n_res; i++) outs[i] = mlirValueGetType(mlirOperationGetOperand(ret, i));
+  MlirType ft = mlirFunctionTypeGet(mlirOperationGetContext(func), n_args, ins, n_res, outs);
+  mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("function_type"), mlirTypeAttrGet(ft));
+  free(ins);
+  free(outs);
+}
+
+int qcc_pass_legalize_onnx(MlirModule m) {
+  MlirOperation func = qcc_module_func(m);
+  if (mlirOperationIsNull(func)) {
+    qcc_error("legalize-onnx: the module has no func.func");
+    return -1;
+  }
+  int opset = module_opset(func);
+  MlirBlock body = qcc_func_body(func);
+  MlirOperation op = mlirBlockGetFirstOperation(body);
+  while (!mlirOperationIsNull(op)) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+    bool is_onnx = name.length > 5 && !memcmp(name.data, "onnx.", 5);
+    if (is_onnx && !q_op_named(op, "onnx.NoValue") && legalize_op(op, opset)) return -1;
+    op = next;
+  }
+  /* onnx.NoValue placeholders are unused now. */
+  for (op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    if (q_op_named(op, "onnx.NoValue")) mlirOperationDestroy(op);
+    op = next;
+  }
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(ret); i++) {
+    MlirValue v = mlirOperationGetOperand(ret, i);
+    if (mlirValueIsABlockArgument(v)) {
+      /* A graph output that is a graph input: give it its own buffer. */
+      qcc_shape s;
+      qcc_shape_of(v, &s);
+      MlirValue copy = qcc_insert_before(ret, q_reshape_create(mlirOperationGetLocation(ret),
+                                                               mlirValueGetType(v), v));
+      mlirOperationSetOperand(ret, i, copy);
+    }
+  }
+  update_function_type(func);
+  return 0;
+}

@@ -1,0 +1,77 @@
+/* onnx_rules.h - how legalize-onnx rewrites one onnx.* op into q ops.
+ *
+ * A rule reads the ONNX node through the helpers below (inputs, static
+ * shapes, attributes with ONNX defaults, constant inputs), computes the
+ * static result types (shape inference lives here, next to the semantics
+ * it follows), builds q ops before the node, and returns its results. The
+ * driver (legalize_onnx.c) replaces the node's uses and erases it. Rules are
+ * grouped by family in onnx_rules_*.c, each with its own table. */
+#ifndef QCC_ONNX_RULES_H
+#define QCC_ONNX_RULES_H
+#include "qcc.h"
+
+typedef struct onnx_node {
+  MlirOperation op;
+  MlirContext ctx;
+  MlirLocation loc;
+  const char *type; /* "Conv" */
+  char where[300];  /* "Conv node 'conv1' (opset 13)" */
+  int opset;
+  int n_in, n_out;
+} onnx_node;
+
+/* Returns 0 and fills results[0..n_out) or reports an error and returns -1. */
+typedef int (*onnx_rule_fn)(onnx_node *n, MlirValue *results);
+
+typedef struct onnx_rule {
+  const char *type;
+  onnx_rule_fn fn;
+} onnx_rule;
+
+/* The family tables, each terminated by {NULL, NULL}. */
+extern const onnx_rule onnx_rules_nn[];
+extern const onnx_rule onnx_rules_elementwise[];
+extern const onnx_rule onnx_rules_shape[];
+extern const onnx_rule onnx_rules_reduce[];
+
+/* ---- reading the node ---- */
+/* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
+MlirValue onnx_in(onnx_node *n, int i);
+bool onnx_has_in(onnx_node *n, int i);
+/* Static shape of input i; reports an error and returns false if absent. */
+bool onnx_in_shape(onnx_node *n, int i, qcc_shape *s);
+/* Whether output i is used by anything (optional outputs we do not compute
+ * must be unused). */
+bool onnx_out_used(onnx_node *n, int i);
+bool onnx_has_attr(onnx_node *n, const char *name);
+int64_t onnx_attr_int(onnx_node *n, const char *name, int64_t dflt);
+double onnx_attr_float(onnx_node *n, const char *name, double dflt);
+/* Copies the string attribute into buf (dflt if absent). */
+const char *onnx_attr_str(onnx_node *n, const char *name, const char *dflt, char *buf, size_t cap);
+/* i64 list attribute; false if absent (out->n = 0). */
+bool onnx_attr_ints(onnx_node *n, const char *name, q_i64s *out);
+/* Constant integer input i (folding its producer if that is possible), as
+ * int64 values; false with an error if it is not a compile-time constant. */
+bool onnx_const_ints(onnx_node *n, int i, q_i64s *out, const char *what);
+/* Constant input of any type, folded if possible; false if not constant. */
+bool onnx_const_input(onnx_node *n, int i, qcc_array *out);
+
+/* ---- building ---- */
+/* Inserts op before the node and returns its result. */
+MlirValue onnx_emit(onnx_node *n, MlirOperation op);
+MlirType onnx_type(onnx_node *n, const qcc_shape *s);
+MlirValue onnx_constant(onnx_node *n, const qcc_array *arr);
+MlirValue onnx_reshape(onnx_node *n, MlirValue x, const qcc_shape *to);
+/* Output type of a numpy broadcast of a and b (dtype of `dtype`); false with
+ * an error if the shapes do not broadcast. */
+bool onnx_broadcast_shape(onnx_node *n, const qcc_shape *a, const qcc_shape *b, qcc_shape *out);
+/* Normalises a possibly negative axis against rank; error if out of range. */
+bool onnx_axis(onnx_node *n, int64_t axis, int rank, int64_t *out);
+int onnx_fail(onnx_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- folding (fold_constants.c) ---- */
+/* Replaces a q op whose operands are all constants by a q.constant holding
+ * its evaluated result. Returns the new constant's value or a null value. */
+MlirValue qcc_fold_op(MlirOperation op);
+
+#endif

@@ -1,0 +1,260 @@
+/* onnx_rules_elementwise.c - legalization of elementwise ops: unary math
+ * and activations, broadcasting binary ops (and their variadic forms Sum,
+ * Mean, Max, Min), Clip, Where, Cast, Identity, Dropout. */
+#include <float.h>
+#include <string.h>
+
+#include "onnx_rules.h"
+
+/* ONNX op type -> q.unary kind, with the ONNX defaults of alpha and beta. */
+typedef struct unary_map {
+  const char *onnx, *kind;
+  const char *alpha_attr;
+  double alpha;
+  const char *beta_attr;
+  double beta;
+  bool any_numeric; /* also defined on integer types */
+} unary_map;
+
+static const unary_map unary_ops[] = {
+    {"Relu", "relu", NULL, 0, NULL, 0, true},
+    {"LeakyRelu", "leaky_relu", "alpha", 0.01, NULL, 0, false},
+    {"Elu", "elu", "alpha", 1.0, NULL, 0, false},
+    {"Selu", "selu", "alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875, false},
+    {"Celu", "celu", "alpha", 1.0, NULL, 0, false},
+    {"ThresholdedRelu", "thresholded_relu", "alpha", 1.0, NULL, 0, false},
+    {"Sigmoid", "sigmoid", NULL, 0, NULL, 0, false},
+    {"HardSigmoid", "hard_sigmoid", "alpha", 0.2, "beta", 0.5, false},
+    {"HardSwish", "hard_swish", NULL, 0, NULL, 0, false},
+    {"Tanh", "tanh", NULL, 0, NULL, 0, false},
+    {"Erf", "erf", NULL, 0, NULL, 0, false},
+    {"Exp", "exp", NULL, 0, NULL, 0, false},
+    {"Log", "log", NULL, 0, NULL, 0, false},
+    {"Sqrt", "sqrt", NULL, 0, NULL, 0, false},
+    {"Neg", "neg", NULL, 0, NULL, 0, true},
+    {"Abs", "abs", NULL, 0, NULL, 0, true},
+    {"Reciprocal", "reciprocal", NULL, 0, NULL, 0, false},
+    {"Ceil", "ceil", NULL, 0, NULL, 0, false},
+    {"Floor", "floor", NULL, 0, NULL, 0, false},
+    {"Round", "round", NULL, 0, NULL, 0, false},
+    {"Sign", "sign", NULL, 0, NULL, 0, true},
+    {"Sin", "sin", NULL, 0, NULL, 0, false},
+    {"Cos", "cos", NULL, 0, NULL, 0, false},
+    {"Tan", "tan", NULL, 0, NULL, 0, false},
+    {"Asin", "asin", NULL, 0, NULL, 0, false},
+    {"Acos", "acos", NULL, 0, NULL, 0, false},
+    {"Atan", "atan", NULL, 0, NULL, 0, false},
+    {"Sinh", "sinh", NULL, 0, NULL, 0, false},
+    {"Cosh", "cosh", NULL, 0, NULL, 0, false},
+    {"Asinh", "asinh", NULL, 0, NULL, 0, false},
+    {"Acosh", "acosh", NULL, 0, NULL, 0, false},
+    {"Atanh", "atanh", NULL, 0, NULL, 0, false},
+    {"Softplus", "softplus", NULL, 0, NULL, 0, false},
+    {"Softsign", "softsign", NULL, 0, NULL, 0, false},
+    {"Not", "not", NULL, 0, NULL, 0, true},
+    {NULL, NULL, NULL, 0, NULL, 0, false},
+};
+
+static MlirValue emit_unary(onnx_node *n, const char *kind, MlirValue x, const qcc_shape *s, double alpha, double beta) {
+  q_unary_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.kind.s, sizeof a.kind.s, "%s", kind);
+  a.alpha = alpha;
+  a.beta = beta;
+  return onnx_emit(n, q_unary_create(n->loc, onnx_type(n, s), x, &a));
+}
+
+static int rule_unary(onnx_node *n, MlirValue *res) {
+  const unary_map *m = unary_ops;
+  while (strcmp(m->onnx, n->type)) m++;
+  qcc_shape x;
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  bool is_float = x.dtype == QRT_F32 || x.dtype == QRT_F64;
+  if (!strcmp(m->kind, "not") ? x.dtype != QRT_BOOL : !(is_float || (m->any_numeric && x.dtype != QRT_BOOL && x.dtype != QRT_F16)))
+    return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
+  double alpha = m->alpha_attr ? onnx_attr_float(n, m->alpha_attr, m->alpha) : 0;
+  double beta = m->beta_attr ? onnx_attr_float(n, m->beta_attr, m->beta) : 0;
+  res[0] = emit_unary(n, m->kind, onnx_in(n, 0), &x, alpha, beta);
+  return 0;
+}
+
+/* Gelu (opset 20, also emitted by newer exporters): exact or tanh form. */
+static int rule_gelu(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  char approx[16];
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  onnx_attr_str(n, "approximate", "none", approx, sizeof approx);
+  res[0] = emit_unary(n, !strcmp(approx, "tanh") ? "gelu_tanh" : "gelu", onnx_in(n, 0), &x, 0, 0);
+  return 0;
+}
+
+/* Clip: bounds are attributes before opset 11 and optional constant inputs
+ * from 11 on. */
+static int rule_clip(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  if (x.dtype != QRT_F32) return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
+  double lo = -FLT_MAX, hi = FLT_MAX;
+  if (n->opset < 11) {
+    lo = onnx_attr_float(n, "min", lo);
+    hi = onnx_attr_float(n, "max", hi);
+  } else {
+    for (int i = 1; i <= 2; i++) {
+      if (!onnx_has_in(n, i)) continue;
+      qcc_array c;
+      if (!onnx_const_input(n, i, &c) || c.dtype != QRT_F32 || qcc_array_numel(&c) != 1) {
+        if (c.data) qcc_array_free(&c);
+        return onnx_fail(n, "%s must be a constant float32 scalar", i == 1 ? "min" : "max");
+      }
+      *(i == 1 ? &lo : &hi) = ((float *)c.data)[0];
+      qcc_array_free(&c);
+    }
+  }
+  res[0] = emit_unary(n, "clip", onnx_in(n, 0), &x, lo, hi);
+  return 0;
+}
+
+typedef struct binary_map {
+  const char *onnx, *kind;
+  bool compare; /* result is bool */
+  bool logic;   /* operands are bool */
+} binary_map;
+
+static const binary_map binary_ops[] = {
+    {"Add", "add", false, false},     {"Sub", "sub", false, false},
+    {"Mul", "mul", false, false},     {"Div", "div", false, false},
+    {"Pow", "pow", false, false},     {"Max", "max", false, false},
+    {"Min", "min", false, false},     {"Sum", "add", false, false},
+    {"Mean", "add", false, false},    {"Mod", "mod", false, false},
+    {"Equal", "equal", true, false},  {"Less", "less", true, false},
+    {"Greater", "greater", true, false}, {"LessOrEqual", "less_equal", true, false},
+    {"GreaterOrEqual", "greater_equal", true, false}, {"And", "and", true, true},
+    {"Or", "or", true, true},         {"Xor", "xor", true, true},
+    {NULL, NULL, false, false},
+};
+
+static MlirValue emit_binary(onnx_node *n, const char *kind, MlirValue a, MlirValue b, const qcc_shape *y) {
+  q_binary_attrs at;
+  memset(&at, 0, sizeof at);
+  snprintf(at.kind.s, sizeof at.kind.s, "%s", kind);
+  return onnx_emit(n, q_binary_create(n->loc, onnx_type(n, y), a, b, &at));
+}
+
+static int rule_binary(onnx_node *n, MlirValue *res) {
+  const binary_map *m = binary_ops;
+  while (strcmp(m->onnx, n->type)) m++;
+  qcc_shape acc;
+  if (!onnx_in_shape(n, 0, &acc)) return -1;
+  if (acc.dtype == QRT_F16 || acc.dtype == QRT_STRING || (m->logic != (acc.dtype == QRT_BOOL) && strcmp(m->kind, "equal")))
+    return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(acc.dtype));
+  char fm[8];
+  const char *kind = m->kind;
+  if (!strcmp(kind, "mod")) kind = onnx_attr_int(n, "fmod", 0) ? "fmod" : "mod";
+  (void)fm;
+  MlirValue v = onnx_in(n, 0);
+  if (n->n_in == 1) {
+    /* Variadic forms with one operand are the identity. */
+    res[0] = v;
+    return 0;
+  }
+  qcc_shape in_shape = acc;
+  for (int i = 1; i < n->n_in; i++) {
+    qcc_shape b, y;
+    if (!onnx_in_shape(n, i, &b)) return -1;
+    MlirValue vb = onnx_in(n, i);
+    if (b.dtype != in_shape.dtype) {
+      if (strcmp(m->kind, "pow")) return onnx_fail(n, "operand types %s and %s differ", qcc_dtype_name(in_shape.dtype), qcc_dtype_name(b.dtype));
+      /* Pow's exponent may have another type: convert it to the base's. */
+      qcc_shape bc = b;
+      bc.dtype = in_shape.dtype;
+      vb = onnx_emit(n, q_cast_create(n->loc, onnx_type(n, &bc), vb));
+      b = bc;
+    }
+    if (!onnx_broadcast_shape(n, &acc, &b, &y)) return -1;
+    y.dtype = m->compare ? QRT_BOOL : in_shape.dtype;
+    v = emit_binary(n, kind, v, vb, &y);
+    acc = y;
+    acc.dtype = in_shape.dtype;
+  }
+  if (!strcmp(n->type, "Mean")) {
+    if (acc.dtype != QRT_F32) return onnx_fail(n, "Mean supports float32 only");
+    float inv = 1.0f / (float)n->n_in;
+    qcc_array s = {QRT_F32, 0, {0}, &inv, sizeof inv};
+    v = emit_binary(n, "mul", v, onnx_constant(n, &s), &acc);
+  }
+  res[0] = v;
+  return 0;
+}
+
+static int rule_where(onnx_node *n, MlirValue *res) {
+  qcc_shape c, a, b, ab, y;
+  if (!onnx_in_shape(n, 0, &c) || !onnx_in_shape(n, 1, &a) || !onnx_in_shape(n, 2, &b)) return -1;
+  if (c.dtype != QRT_BOOL) return onnx_fail(n, "condition must be bool");
+  if (a.dtype != b.dtype) return onnx_fail(n, "X and Y types differ");
+  if (!onnx_broadcast_shape(n, &a, &b, &ab) || !onnx_broadcast_shape(n, &c, &ab, &y)) return -1;
+  y.dtype = a.dtype;
+  res[0] = onnx_emit(n, q_where_create(n->loc, onnx_type(n, &y), onnx_in(n, 0), onnx_in(n, 1), onnx_in(n, 2)));
+  return 0;
+}
+
+static MlirValue cast_to(onnx_node *n, MlirValue x, const qcc_shape *s, qrt_dtype to) {
+  qcc_shape y = *s;
+  y.dtype = to;
+  if (to == s->dtype) return onnx_emit(n, q_reshape_create(n->loc, onnx_type(n, &y), x));
+  return onnx_emit(n, q_cast_create(n->loc, onnx_type(n, &y), x));
+}
+
+static int rule_cast(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  qrt_dtype to = (qrt_dtype)onnx_attr_int(n, "to", 0);
+  if (qcc_dtype_size(to) == 0 || to == QRT_STRING) return onnx_fail(n, "cast to type %d is not supported", (int)to);
+  res[0] = cast_to(n, onnx_in(n, 0), &x, to);
+  return 0;
+}
+
+static int rule_castlike(onnx_node *n, MlirValue *res) {
+  qcc_shape x, t;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &t)) return -1;
+  res[0] = cast_to(n, onnx_in(n, 0), &x, t.dtype);
+  return 0;
+}
+
+/* Identity, and Dropout at inference (its optional mask output unused). */
+static int rule_identity(onnx_node *n, MlirValue *res) {
+  if (!onnx_has_in(n, 0)) return onnx_fail(n, "missing input");
+  if (onnx_out_used(n, 1)) return onnx_fail(n, "the mask output is not supported");
+  if (!strcmp(n->type, "Dropout") && onnx_has_in(n, 2)) {
+    q_i64s train;
+    qcc_array t;
+    if (onnx_const_input(n, 2, &t)) {
+      bool on = ((uint8_t *)t.data)[0] != 0;
+      qcc_array_free(&t);
+      if (on) return onnx_fail(n, "training_mode=true is not supported");
+    }
+    (void)train;
+  }
+  res[0] = onnx_in(n, 0);
+  return 0;
+}
+
+const onnx_rule onnx_rules_elementwise[] = {
+    {"Relu", rule_unary},      {"LeakyRelu", rule_unary}, {"Elu", rule_unary},       {"Selu", rule_unary},
+    {"Celu", rule_unary},      {"ThresholdedRelu", rule_unary},
+    {"Sigmoid", rule_unary},   {"HardSigmoid", rule_unary}, {"HardSwish", rule_unary}, {"Tanh", rule_unary},
+    {"Erf", rule_unary},       {"Exp", rule_unary},       {"Log", rule_unary},       {"Sqrt", rule_unary},
+    {"Neg", rule_unary},       {"Abs", rule_unary},       {"Reciprocal", rule_unary}, {"Ceil", rule_unary},
+    {"Floor", rule_unary},     {"Round", rule_unary},     {"Sign", rule_unary},      {"Sin", rule_unary},
+    {"Cos", rule_unary},       {"Tan", rule_unary},       {"Asin", rule_unary},      {"Acos", rule_unary},
+    {"Atan", rule_unary},      {"Sinh", rule_unary},      {"Cosh", rule_unary},      {"Asinh", rule_unary},
+    {"Acosh", rule_unary},     {"Atanh", rule_unary},     {"Softplus", rule_unary},  {"Softsign", rule_unary},
+    {"Not", rule_unary},       {"Gelu", rule_gelu},       {"Clip", rule_clip},
+    {"Add", rule_binary},      {"Sub", rule_binary},      {"Mul", rule_binary},      {"Div", rule_binary},
+    {"Pow", rule_binary},      {"Max", rule_binary},      {"Min", rule_binary},      {"Sum", rule_binary},
+    {"Mean", rule_binary},     {"Mod", rule_binary},      {"Equal", rule_binary},    {"Less", rule_binary},
+    {"Greater", rule_binary},  {"LessOrEqual", rule_binary}, {"GreaterOrEqual", rule_binary},
+    {"And", rule_binary},      {"Or", rule_binary},       {"Xor", rule_binary},
+    {"Where", rule_where},     {"Cast", rule_cast},       {"CastLike", rule_castlike},
+    {"Identity", rule_identity}, {"Dropout", rule_identity},
+    {NULL, NULL},
+};

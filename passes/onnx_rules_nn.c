@@ -1,0 +1,356 @@
+/* onnx_rules_nn.c - legalization of the neural-network ops: Conv, pools,
+ * BatchNormalization, Gemm, MatMul, Softmax/LogSoftmax, LayerNormalization. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_rules.h"
+
+/* Spatial geometry shared by Conv and the pools: resolves auto_pad, pads,
+ * strides, dilations and ceil_mode into explicit pads and output sizes. */
+typedef struct window {
+  int n;                 /* spatial rank */
+  int64_t in[8], k[8], s[8], d[8], pb[8], pe[8], out[8];
+} window;
+
+static bool resolve_window(onnx_node *n, const qcc_shape *x, const int64_t *kernel, bool ceil_mode, window *w) {
+  memset(w, 0, sizeof *w);
+  w->n = x->rank - 2;
+  if (w->n < 1 || w->n > 3) return onnx_fail(n, "%d spatial dims; 1 to 3 are supported", w->n), false;
+  q_i64s strides, dil, pads;
+  onnx_attr_ints(n, "strides", &strides);
+  onnx_attr_ints(n, "dilations", &dil);
+  onnx_attr_ints(n, "pads", &pads);
+  if ((strides.n && strides.n != w->n) || (dil.n && dil.n != w->n) || (pads.n && pads.n != 2 * w->n))
+    return onnx_fail(n, "strides/dilations/pads do not match %d spatial dims", w->n), false;
+  char ap[32];
+  onnx_attr_str(n, "auto_pad", "NOTSET", ap, sizeof ap);
+  for (int i = 0; i < w->n; i++) {
+    w->in[i] = x->dims[2 + i];
+    w->k[i] = kernel[i];
+    w->s[i] = strides.n ? strides.v[i] : 1;
+    w->d[i] = dil.n ? dil.v[i] : 1;
+    if (w->k[i] < 1 || w->s[i] < 1 || w->d[i] < 1)
+      return onnx_fail(n, "kernel, strides and dilations must be positive"), false;
+    int64_t span = (w->k[i] - 1) * w->d[i] + 1;
+    if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+      w->out[i] = (w->in[i] + w->s[i] - 1) / w->s[i];
+      int64_t total = (w->out[i] - 1) * w->s[i] + span - w->in[i];
+      if (total < 0) total = 0;
+      w->pb[i] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
+      w->pe[i] = total - w->pb[i];
+      continue;
+    }
+    if (!strcmp(ap, "VALID")) {
+      w->pb[i] = w->pe[i] = 0;
+    } else if (!strcmp(ap, "NOTSET")) {
+      w->pb[i] = pads.n ? pads.v[i] : 0;
+      w->pe[i] = pads.n ? pads.v[w->n + i] : 0;
+      if (w->pb[i] < 0 || w->pe[i] < 0) return onnx_fail(n, "negative pads are not supported"), false;
+    } else {
+      return onnx_fail(n, "auto_pad '%s' is not supported", ap), false;
+    }
+    int64_t room = w->in[i] + w->pb[i] + w->pe[i] - span;
+    if (room < 0) return onnx_fail(n, "the kernel is larger than the padded input"), false;
+    w->out[i] = (ceil_mode ? (room + w->s[i] - 1) / w->s[i] : room / w->s[i]) + 1;
+    /* With ceil_mode the last window must start inside input or begin pad. */
+    if (ceil_mode && (w->out[i] - 1) * w->s[i] >= w->in[i] + w->pb[i]) w->out[i]--;
+  }
+  return true;
+}
+
+static void window_attrs(const window *w, q_i64s *strides, q_i64s *pads, q_i64s *dil) {
+  strides->n = dil->n = w->n;
+  pads->n = 2 * w->n;
+  for (int i = 0; i < w->n; i++) {
+    strides->v[i] = w->s[i];
+    dil->v[i] = w->d[i];
+    pads->v[i] = w->pb[i];
+    pads->v[w->n + i] = w->pe[i];
+  }
+}
+
+static bool require_f32(onnx_node *n, const qcc_shape *s) {
+  if (s->dtype == QRT_F32) return true;
+  onnx_fail(n, "element type %s is not supported (float32 only)", qcc_dtype_name(s->dtype));
+  return false;
+}
+
+static int rule_conv(onnx_node *n, MlirValue *res) {
+  qcc_shape x, w;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &w) || !require_f32(n, &x)) return -1;
+  if (w.rank != x.rank) return onnx_fail(n, "weight rank %d differs from input rank %d", w.rank, x.rank);
+  int64_t group = onnx_attr_int(n, "group", 1);
+  if (group < 1 || x.dims[1] % group || w.dims[0] % group || w.dims[1] * group != x.dims[1])
+    return onnx_fail(n, "channels (input %lld, weight %lldx%lld) do not match group %lld", (long long)x.dims[1],
+                     (long long)w.dims[0], (long long)w.dims[1], (long long)group);
+  q_i64s ks;
+  if (onnx_attr_ints(n, "kernel_shape", &ks) && ks.n != x.rank - 2)
+    return onnx_fail(n, "kernel_shape has %d dims, expected %d", ks.n, x.rank - 2);
+  for (int i = 0; i + 2 < x.rank; i++)
+    if (ks.n && ks.v[i] != w.dims[2 + i]) return onnx_fail(n, "kernel_shape disagrees with the weight shape");
+  window win;
+  if (!resolve_window(n, &x, w.dims + 2, false, &win)) return -1;
+  if (onnx_has_in(n, 2)) {
+    qcc_shape b;
+    if (!onnx_in_shape(n, 2, &b)) return -1;
+    if (b.rank != 1 || b.dims[0] != w.dims[0]) return onnx_fail(n, "bias must have shape [%lld]", (long long)w.dims[0]);
+  }
+  qcc_shape y = {QRT_F32, x.rank, {x.dims[0], w.dims[0]}};
+  for (int i = 0; i < win.n; i++) y.dims[2 + i] = win.out[i];
+  q_conv_attrs a;
+  memset(&a, 0, sizeof a);
+  window_attrs(&win, &a.strides, &a.pads, &a.dilations);
+  a.group = group;
+  res[0] = onnx_emit(n, q_conv_create(n->loc, onnx_type(n, &y), onnx_in(n, 0), onnx_in(n, 1), onnx_in(n, 2), &a));
+  return 0;
+}
+
+static int emit_pool(onnx_node *n, MlirValue *res, const char *kind, bool global) {
+  qcc_shape x;
+  if (!onnx_in_shape(n, 0, &x) || !require_f32(n, &x)) return -1;
+  if (onnx_out_used(n, 1)) return onnx_fail(n, "the Indices output is not supported");
+  if (onnx_attr_int(n, "storage_order", 0)) return onnx_fail(n, "storage_order=1 is not supported");
+  int64_t kernel[8];
+  window win;
+  if (global) {
+    if (x.rank < 3 || x.rank > 5) return onnx_fail(n, "rank %d is not supported", x.rank);
+    memset(&win, 0, sizeof win);
+    win.n = x.rank - 2;
+    for (int i = 0; i < win.n; i++) {
+      win.in[i] = win.k[i] = x.dims[2 + i];
+      win.s[i] = win.d[i] = win.out[i] = 1;
+    }
+  } else {
+    q_i64s ks;
+    if (!onnx_attr_ints(n, "kernel_shape", &ks) || ks.n != x.rank - 2)
+      return onnx_fail(n, "kernel_shape must list %d spatial sizes", x.rank - 2);
+    memcpy(kernel, ks.v, sizeof(int64_t) * (size_t)ks.n);
+    if (!resolve_window(n, &x, kernel, onnx_attr_int(n, "ceil_mode", 0) != 0, &win)) return -1;
+  }
+  qcc_shape y = x;
+  for (int i = 0; i < win.n; i++) y.dims[2 + i] = win.out[i];
+  q_pool_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.kind.s, sizeof a.kind.s, "%s", kind);
+  window_attrs(&win, &a.strides, &a.pads, &a.dilations);
+  a.kernel.n = win.n;
+  memcpy(a.kernel.v, win.k, sizeof(int64_t) * (size_t)win.n);
+  a.count_include_pad = onnx_attr_int(n, "count_include_pad", 0);
+  res[0] = onnx_emit(n, q_pool_create(n->loc, onnx_type(n, &y), onnx_in(n, 0), &a));
+  return 0;
+}
+
+static int rule_maxpool(onnx_node *n, MlirValue *r) { return emit_pool(n, r, "max", false); }
+static int rule_avgpool(onnx_node *n, MlirValue *r) { return emit_pool(n, r, "avg", false); }
+static int rule_gmaxpool(onnx_node *n, MlirValue *r) { return emit_pool(n, r, "max", true); }
+static int rule_gavgpool(onnx_node *n, MlirValue *r) { return emit_pool(n, r, "avg", true); }
+
+static MlirValue binary(onnx_node *n, const char *kind, MlirValue a, MlirValue b, const qcc_shape *out) {
+  q_binary_attrs attrs;
+  memset(&attrs, 0, sizeof attrs);
+  snprintf(attrs.kind.s, sizeof attrs.kind.s, "%s", kind);
+  return onnx_emit(n, q_binary_create(n->loc, onnx_type(n, out), a, b, &attrs));
+}
+
+/* Inference BatchNormalization = per-channel y = x * a + b with
+ * a = scale / sqrt(var + eps), b = bias - mean * a, computed in double. The
+ * fuse-affine pass then folds the pair into the producing conv. */
+static int rule_batchnorm(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  if (!onnx_in_shape(n, 0, &x) || !require_f32(n, &x)) return -1;
+  if (onnx_attr_int(n, "training_mode", 0)) return onnx_fail(n, "training_mode=1 is not supported");
+  for (int i = 1; i < n->n_out; i++)
+    if (onnx_out_used(n, i)) return onnx_fail(n, "running statistics outputs are not supported (inference only)");
+  if (x.rank < 2) return onnx_fail(n, "input must have a channel dim");
+  qcc_array p[4];
+  const char *names[4] = {"scale", "B", "mean", "var"};
+  int64_t c = x.dims[1];
+  for (int i = 0; i < 4; i++) {
+    if (!onnx_const_input(n, i + 1, &p[i]) || p[i].dtype != QRT_F32 || qcc_array_numel(&p[i]) != c) {
+      for (int j = 0; j < i; j++) qcc_array_free(&p[j]);
+      return onnx_fail(n, "%s must be a constant float32 tensor of %lld values", names[i], (long long)c);
+    }
+  }
+  double eps = onnx_attr_float(n, "epsilon", 1e-5);
+  qcc_shape cs = {QRT_F32, x.rank, {0}};
+  for (int i = 0; i < x.rank; i++) cs.dims[i] = i == 1 ? c : 1;
+  qcc_array a = {QRT_F32, cs.rank, {0}, malloc(sizeof(float) * (size_t)c), sizeof(float) * (size_t)c};
+  qcc_array b = a;
+  b.data = malloc(a.nbytes);
+  memcpy(a.dims, cs.dims, sizeof cs.dims);
+  memcpy(b.dims, cs.dims, sizeof cs.dims);
+  for (int64_t i = 0; i < c; i++) {
+    double s = ((float *)p[0].data)[i] / sqrt((double)((float *)p[3].data)[i] + eps);
+    ((float *)a.data)[i] = (float)s;
+    ((float *)b.data)[i] = (float)(((float *)p[1].data)[i] - ((float *)p[2].data)[i] * s);
+  }
+  MlirValue va = onnx_constant(n, &a), vb = onnx_constant(n, &b);
+  MlirValue mul = binary(n, "mul", onnx_in(n, 0), va, &x);
+  res[0] = binary(n, "add", mul, vb, &x);
+  for (int i = 0; i < 4; i++) qcc_array_free(&p[i]);
+  qcc_array_free(&a);
+  qcc_array_free(&b);
+  return 0;
+}
+
+static MlirValue transpose2d(onnx_node *n, MlirValue v, const qcc_shape *s, qcc_shape *out) {
+  q_transpose_attrs a = {{2, {1, 0}}};
+  qcc_shape t = *s;
+  t.dims[0] = s->dims[1];
+  t.dims[1] = s->dims[0];
+  *out = t;
+  return onnx_emit(n, q_transpose_create(n->loc, onnx_type(n, out), v, &a));
+}
+
+static MlirValue scalar_f32(onnx_node *n, float v) {
+  qcc_array a = {QRT_F32, 0, {0}, &v, sizeof v};
+  return onnx_constant(n, &a);
+}
+
+/* Gemm: Y = alpha * A' B' + beta * C. A constant 1-D (or [1,N]) C with
+ * beta = 1 becomes the matmul's bias; anything else an explicit add. */
+static int rule_gemm(onnx_node *n, MlirValue *res) {
+  qcc_shape a, b;
+  if (!onnx_in_shape(n, 0, &a) || !onnx_in_shape(n, 1, &b) || !require_f32(n, &a)) return -1;
+  if (a.rank != 2 || b.rank != 2) return onnx_fail(n, "A and B must be 2-D");
+  MlirValue va = onnx_in(n, 0), vb = onnx_in(n, 1);
+  if (onnx_attr_int(n, "transA", 0)) va = transpose2d(n, va, &a, &a);
+  if (onnx_attr_int(n, "transB", 0)) vb = transpose2d(n, vb, &b, &b);
+  if (a.dims[1] != b.dims[0]) return onnx_fail(n, "inner dims differ: %lld vs %lld", (long long)a.dims[1], (long long)b.dims[0]);
+  double alpha = onnx_attr_float(n, "alpha", 1.0), beta = onnx_attr_float(n, "beta", 1.0);
+  qcc_shape y = {QRT_F32, 2, {a.dims[0], b.dims[1]}};
+  MlirValue bias = {NULL};
+  qcc_shape c;
+  bool has_c = onnx_has_in(n, 2) && beta != 0.0;
+  if (has_c && !onnx_in_shape(n, 2, &c)) return -1;
+  if (has_c && beta == 1.0 && alpha == 1.0 && qcc_shape_numel(&c) == y.dims[1] && c.dims[c.rank - 1] == y.dims[1]) {
+    qcc_shape flat = {QRT_F32, 1, {y.dims[1]}};
+    bias = c.rank == 1 ? onnx_in(n, 2) : onnx_reshape(n, onnx_in(n, 2), &flat);
+    has_c = false;
+  }
+  MlirValue out = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, bias));
+  if (alpha != 1.0) out = binary(n, "mul", out, scalar_f32(n, (float)alpha), &y);
+  if (has_c) {
+    qcc_shape bc;
+    if (!onnx_broadcast_shape(n, &y, &c, &bc)) return -1;
+    MlirValue cv = onnx_in(n, 2);
+    if (beta != 1.0) cv = binary(n, "mul", cv, scalar_f32(n, (float)beta), &c);
+    out = binary(n, "add", out, cv, &y);
+  }
+  res[0] = out;
+  return 0;
+}
+
+/* MatMul with numpy semantics: 1-D operands are promoted and the added dim
+ * removed again; batch dims broadcast. */
+static int rule_matmul(onnx_node *n, MlirValue *res) {
+  qcc_shape a, b;
+  if (!onnx_in_shape(n, 0, &a) || !onnx_in_shape(n, 1, &b) || !require_f32(n, &a)) return -1;
+  if (b.dtype != QRT_F32) return onnx_fail(n, "both operands must be float32");
+  MlirValue va = onnx_in(n, 0), vb = onnx_in(n, 1);
+  bool a_vec = a.rank == 1, b_vec = b.rank == 1;
+  if (a_vec) {
+    qcc_shape t = {QRT_F32, 2, {1, a.dims[0]}};
+    va = onnx_reshape(n, va, &t);
+    a = t;
+  }
+  if (b_vec) {
+    qcc_shape t = {QRT_F32, 2, {b.dims[0], 1}};
+    vb = onnx_reshape(n, vb, &t);
+    b = t;
+  }
+  if (a.dims[a.rank - 1] != b.dims[b.rank - 2])
+    return onnx_fail(n, "inner dims differ: %lld vs %lld", (long long)a.dims[a.rank - 1], (long long)b.dims[b.rank - 2]);
+  qcc_shape ab = a, bb = b, batch;
+  ab.rank -= 2;
+  bb.rank -= 2;
+  if (!onnx_broadcast_shape(n, &ab, &bb, &batch)) return -1;
+  if (batch.rank + 2 > QRT_MAX_RANK - 2) return onnx_fail(n, "too many batch dims");
+  qcc_shape y = batch;
+  y.dtype = QRT_F32;
+  y.dims[y.rank++] = a.dims[a.rank - 2];
+  y.dims[y.rank++] = b.dims[b.rank - 1];
+  MlirValue none = {NULL};
+  MlirValue out = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, none));
+  if (a_vec || b_vec) {
+    qcc_shape f = y;
+    f.rank = batch.rank;
+    if (!a_vec) f.dims[f.rank++] = y.dims[y.rank - 2];
+    if (!b_vec) f.dims[f.rank++] = y.dims[y.rank - 1];
+    out = onnx_reshape(n, out, &f);
+  }
+  res[0] = out;
+  return 0;
+}
+
+/* Softmax and LogSoftmax: from opset 13 one axis (default -1); before, the
+ * input is viewed as 2-D [prod(dims < axis), prod(dims >= axis)] (default
+ * axis 1) and normalised over the second dim. */
+static int emit_softmax(onnx_node *n, MlirValue *res, int log) {
+  qcc_shape x;
+  if (!onnx_in_shape(n, 0, &x) || !require_f32(n, &x)) return -1;
+  int64_t axis;
+  bool new_style = n->opset >= 13;
+  if (!onnx_axis(n, onnx_attr_int(n, "axis", new_style ? -1 : 1), x.rank, &axis)) return -1;
+  q_softmax_attrs a = {axis, log};
+  if (new_style || x.rank == 0) {
+    res[0] = onnx_emit(n, q_softmax_create(n->loc, onnx_type(n, &x), onnx_in(n, 0), &a));
+    return 0;
+  }
+  qcc_shape flat = {QRT_F32, 2, {1, 1}};
+  for (int i = 0; i < x.rank; i++) flat.dims[i < axis ? 0 : 1] *= x.dims[i];
+  a.axis = 1;
+  MlirValue v = onnx_reshape(n, onnx_in(n, 0), &flat);
+  v = onnx_emit(n, q_softmax_create(n->loc, onnx_type(n, &flat), v, &a));
+  res[0] = onnx_reshape(n, v, &x);
+  return 0;
+}
+
+static int rule_softmax(onnx_node *n, MlirValue *r) { return emit_softmax(n, r, 0); }
+static int rule_logsoftmax(onnx_node *n, MlirValue *r) { return emit_softmax(n, r, 1); }
+
+/* LayerNormalization (opset 17): normalises dims [axis, rank). Scale and
+ * bias must have the normalised shape (broadcasting them further is not
+ * supported). */
+static int rule_layernorm(onnx_node *n, MlirValue *res) {
+  qcc_shape x, s;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &s) || !require_f32(n, &x)) return -1;
+  if (onnx_out_used(n, 1) || onnx_out_used(n, 2)) return onnx_fail(n, "the Mean and InvStdDev outputs are not supported");
+  int64_t axis;
+  if (!onnx_axis(n, onnx_attr_int(n, "axis", -1), x.rank, &axis)) return -1;
+  int64_t norm = 1;
+  for (int i = (int)axis; i < x.rank; i++) norm *= x.dims[i];
+  MlirValue scale = onnx_in(n, 1), bias = onnx_in(n, 2);
+  qcc_shape flat = {QRT_F32, 1, {norm}};
+  if (qcc_shape_numel(&s) != norm) return onnx_fail(n, "scale must have the %lld normalised elements", (long long)norm);
+  scale = onnx_reshape(n, scale, &flat);
+  if (!mlirValueIsNull(bias)) {
+    qcc_shape b;
+    if (!onnx_in_shape(n, 2, &b)) return -1;
+    if (qcc_shape_numel(&b) != norm) return onnx_fail(n, "bias must have the %lld normalised elements", (long long)norm);
+    bias = onnx_reshape(n, bias, &flat);
+  }
+  q_norm_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.kind.s, sizeof a.kind.s, "layer");
+  a.axis = axis;
+  a.epsilon = onnx_attr_float(n, "epsilon", 1e-5);
+  res[0] = onnx_emit(n, q_norm_create(n->loc, onnx_type(n, &x), onnx_in(n, 0), scale, bias, &a));
+  return 0;
+}
+
+const onnx_rule onnx_rules_nn[] = {
+    {"Conv", rule_conv},
+    {"MaxPool", rule_maxpool},
+    {"AveragePool", rule_avgpool},
+    {"GlobalMaxPool", rule_gmaxpool},
+    {"GlobalAveragePool", rule_gavgpool},
+    {"BatchNormalization", rule_batchnorm},
+    {"Gemm", rule_gemm},
+    {"MatMul", rule_matmul},
+    {"Softmax", rule_softmax},
+    {"LogSoftmax", rule_logsoftmax},
+    {"LayerNormalization", rule_layernorm},
+    {NULL, NULL},
+};

@@ -1,0 +1,27 @@
+/* passes.h - the pass registry. A pass is one function over a module; it
+ * returns 0 on success and reports its own errors (qcc_error). Each pass
+ * lives in its own file with a comment stating the invariant it keeps. */
+#ifndef QCC_PASSES_H
+#define QCC_PASSES_H
+#include "qcc.h"
+
+typedef int (*qcc_pass_fn)(MlirModule m);
+
+typedef struct qcc_pass_info {
+  const char *name; /* as given to qcc-opt: --legalize-onnx */
+  qcc_pass_fn run;
+  const char *summary;
+} qcc_pass_info;
+
+int qcc_pass_legalize_onnx(MlirModule m);
+int qcc_pass_fold_constants(MlirModule m);
+int qcc_pass_fuse_affine(MlirModule m);
+int qcc_pass_dce(MlirModule m);
+
+/* NULL-terminated table of all passes. */
+extern const qcc_pass_info qcc_passes[];
+const qcc_pass_info *qcc_find_pass(const char *name);
+/* The float pipeline qcc runs by default: legalize, fold, fuse, DCE. */
+int qcc_run_default_pipeline(MlirModule m);
+
+#endif

@@ -1,0 +1,25 @@
+/* registry.c - pass table and the default pipeline. */
+#include <string.h>
+
+#include "passes.h"
+
+const qcc_pass_info qcc_passes[] = {
+    {"legalize-onnx", qcc_pass_legalize_onnx, "onnx.* ops -> q dialect, with static shape inference"},
+    {"fold-constants", qcc_pass_fold_constants, "evaluate q ops whose operands are all constant"},
+    {"fuse-affine", qcc_pass_fuse_affine, "fold per-channel scale/shift (BatchNorm) into the producing conv/matmul"},
+    {"dce", qcc_pass_dce, "erase ops whose results are unused"},
+    {NULL, NULL, NULL},
+};
+
+const qcc_pass_info *qcc_find_pass(const char *name) {
+  for (const qcc_pass_info *p = qcc_passes; p->name; p++)
+    if (!strcmp(p->name, name)) return p;
+  return NULL;
+}
+
+int qcc_run_default_pipeline(MlirModule m) {
+  static const char *const pipeline[] = {"legalize-onnx", "fold-constants", "fuse-affine", "dce"};
+  for (size_t i = 0; i < sizeof pipeline / sizeof *pipeline; i++)
+    if (qcc_find_pass(pipeline[i])->run(m)) return -1;
+  return 0;
+}

@@ -1,0 +1,226 @@
+#include "qrt.h"
+/* qrt_conv.c - N-d convolution, canonical 3 spatial dims (D, H, W).
+ * Needs qrt_matmul.c (qrt_sgemm_ex): see QRT_FILE_DEPS.
+ *
+ * Every output is act(sum + bias[co]) where sum starts at 0 and adds
+ * w * x over (ci, kd, kh, kw) in increasing order, padding cells adding
+ * w * 0.  Three paths give exactly these bits:
+ *  - pointwise (1x1x1, stride 1, no padding): GEMM straight on x;
+ *  - GEMM path (>= QRT_CONV_GEMM_MIN_M output channels per group and a
+ *    scratch buffer): im2col of a tile of output positions into scratch,
+ *    then qrt_sgemm_ex (its k order is the im2col row order);
+ *  - direct path (depthwise and other thin groups, or no scratch):
+ *    accumulates w * x rows into the output plane in the same order. */
+#include <string.h>
+
+#define QRT_CONV_GEMM_MIN_M 4
+#define QRT_CONV_COL_BUDGET 65536 /* floats in one im2col tile (256 KiB) */
+
+QRT_INTERNAL int qrt_conv_pointwise(const qrt_conv_params *p) {
+  int k;
+  for (k = 0; k < 3; ++k)
+    if (p->kernel[k] != 1 || p->strides[k] != 1 || p->pads_begin[k] != 0 ||
+        p->out_spatial[k] != p->in_spatial[k])
+      return 0;
+  return 1;
+}
+
+QRT_INTERNAL int qrt_conv_use_gemm(const qrt_conv_params *p) {
+  return p->group > 0 && p->c_out / p->group >= QRT_CONV_GEMM_MIN_M;
+}
+
+/* Output positions per im2col tile. */
+QRT_INTERNAL int64_t qrt_conv_tile(const qrt_conv_params *p) {
+  const int64_t K = (p->group > 0 ? p->c_in / p->group : 0) * p->kernel[0] * p->kernel[1] *
+                    p->kernel[2];
+  const int64_t P = p->out_spatial[0] * p->out_spatial[1] * p->out_spatial[2];
+  int64_t t = K > 0 ? QRT_CONV_COL_BUDGET / K : P;
+  t = t / 16 * 16;
+  if (t < 16) t = 16;
+  return t < P ? t : P;
+}
+
+QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p) {
+  const int64_t K = (p->group > 0 ? p->c_in / p->group : 0) * p->kernel[0] * p->kernel[1] *
+                    p->kernel[2];
+  if (!qrt_conv_use_gemm(p) || qrt_conv_pointwise(p)) return 0;
+  return K * qrt_conv_tile(p) * (int64_t)sizeof(float);
+}
+
+QRT_INTERNAL int64_t qrt_conv_ceil_div(int64_t a, int64_t b) {
+  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+/* Output columns ow whose input column ow*s + k*d - pad is in [0, n):
+ * [*lo, *hi), clamped to [0, on]. */
+QRT_INTERNAL void qrt_conv_range(int64_t n, int64_t on, int64_t s, int64_t off, int64_t *lo,
+                                 int64_t *hi) {
+  int64_t a = qrt_conv_ceil_div(-off, s), b = qrt_conv_ceil_div(n - off, s);
+  if (a < 0) a = 0;
+  if (a > on) a = on;
+  if (b > on) b = on;
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+
+/* im2col of output positions [p0, p0 + pt) for one image and group:
+ * col[r][j], r = ((ci*KD + kd)*KH + kh)*KW + kw, row stride pt. */
+QRT_INTERNAL void qrt_conv_im2col(const qrt_conv_params *p, const float *x, int64_t cin_g,
+                                  int64_t p0, int64_t pt, float *col) {
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  int64_t ci, kd, kh, kw;
+  float *dst = col;
+  for (ci = 0; ci < cin_g; ++ci) {
+    const float *xc = x + ci * ID * IH * IW;
+    for (kd = 0; kd < KD; ++kd)
+      for (kh = 0; kh < KH; ++kh)
+        for (kw = 0; kw < KW; ++kw) {
+          const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
+          const int64_t sw = p->strides[2];
+          int64_t lo, hi, pos = p0, od, oh, ow, j;
+          qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
+          od = p0 / (OH * OW);
+          oh = p0 / OW % OH;
+          ow = p0 % OW;
+          while (pos < p0 + pt) {
+            const int64_t seg = OW - ow < p0 + pt - pos ? OW - ow : p0 + pt - pos;
+            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+            const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+            if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+              for (j = 0; j < seg; ++j) dst[j] = 0.0f;
+            } else {
+              const float *xr = xc + (id * IH + ih) * IW;
+              const int64_t e = ow + seg;
+              const int64_t a = lo > ow ? (lo < e ? lo : e) : ow;
+              const int64_t b = hi < e ? (hi > a ? hi : a) : e;
+              for (j = ow; j < a; ++j) dst[j - ow] = 0.0f;
+              if (sw == 1)
+                for (j = a; j < b; ++j) dst[j - ow] = xr[j + offw];
+              else
+                for (j = a; j < b; ++j) dst[j - ow] = xr[j * sw + offw];
+              for (j = b; j < e; ++j) dst[j - ow] = 0.0f;
+            }
+            dst += seg;
+            pos += seg;
+            ow += seg;
+            if (ow == OW) {
+              ow = 0;
+              if (++oh == OH) { oh = 0; ++od; }
+            }
+          }
+        }
+  }
+}
+
+/* Direct path for output channel co of one image: accumulate into y. */
+QRT_INTERNAL void qrt_conv_direct_channel(const qrt_conv_params *p, const float *x,
+                                          const float *w, int64_t cin_g, float *y) {
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t sw = p->strides[2];
+  int64_t ci, kd, kh, kw, od, oh, j;
+  for (j = 0; j < OD * OH * OW; ++j) y[j] = 0.0f;
+  for (ci = 0; ci < cin_g; ++ci) {
+    const float *xc = x + ci * ID * IH * IW;
+    for (kd = 0; kd < KD; ++kd)
+      for (kh = 0; kh < KH; ++kh)
+        for (kw = 0; kw < KW; ++kw) {
+          const float wv = w[((ci * KD + kd) * KH + kh) * KW + kw];
+          const float wz = wv * 0.0f;
+          const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
+          int64_t lo, hi;
+          qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
+          for (od = 0; od < OD; ++od) {
+            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+            for (oh = 0; oh < OH; ++oh) {
+              const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+              float *row = y + (od * OH + oh) * OW;
+              if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                for (j = 0; j < OW; ++j) row[j] = row[j] + wz;
+              } else {
+                const float *xr = xc + (id * IH + ih) * IW;
+                for (j = 0; j < lo; ++j) row[j] = row[j] + wz;
+                if (sw == 1)
+                  for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j + offw];
+                else
+                  for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j * sw + offw];
+                for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
+              }
+            }
+          }
+        }
+  }
+}
+
+QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_conv_params *p = (const qrt_conv_params *)params;
+  const float *x = (const float *)in[0];
+  const float *w = (const float *)in[1];
+  const float *bias = (const float *)in[2];
+  float *scratch = (float *)in[3];
+  float *y = (float *)out[0];
+  const int64_t G = p->group > 0 ? p->group : 1;
+  const int64_t cin_g = p->c_in / G, cout_g = p->c_out / G;
+  const int64_t isz = p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
+  const int64_t P = p->out_spatial[0] * p->out_spatial[1] * p->out_spatial[2];
+  const int64_t K = cin_g * p->kernel[0] * p->kernel[1] * p->kernel[2];
+  const int pointwise = qrt_conv_pointwise(p);
+  int64_t n, g, co, j;
+  if (P <= 0 || p->c_out <= 0) return;
+  if (qrt_conv_use_gemm(p) && (pointwise || scratch)) {
+    const int64_t pt = qrt_conv_tile(p);
+    qrt_sgemm_args a;
+    memset(&a, 0, sizeof a);
+    a.M = cout_g;
+    a.K = K;
+    a.rs_a = K;
+    a.cs_a = 1;
+    a.cs_b = 1;
+    a.ldc = P;
+    a.bias_rs = 1;
+    a.bias_cs = 0;
+    a.act = p->act;
+    a.act_alpha = p->act_alpha;
+    a.act_beta = p->act_beta;
+    for (n = 0; n < p->n; ++n)
+      for (g = 0; g < G; ++g) {
+        const float *xg = x + (n * p->c_in + g * cin_g) * isz;
+        float *yg = y + (n * p->c_out + g * cout_g) * P;
+        a.A = w + g * cout_g * K;
+        a.bias = bias ? bias + g * cout_g : NULL;
+        if (pointwise) {
+          a.N = P;
+          a.B = xg;
+          a.rs_b = P;
+          a.C = yg;
+          qrt_sgemm_ex(&a);
+          continue;
+        }
+        for (j = 0; j < P; j += pt) {
+          const int64_t wdt = P - j < pt ? P - j : pt;
+          qrt_conv_im2col(p, xg, cin_g, j, wdt, scratch);
+          a.N = wdt;
+          a.B = scratch;
+          a.rs_b = wdt;
+          a.C = yg + j;
+          qrt_sgemm_ex(&a);
+        }
+      }
+    return;
+  }
+  for (n = 0; n < p->n; ++n)
+    for (g = 0; g < G; ++g)
+      for (co = g * cout_g; co < (g + 1) * cout_g; ++co) {
+        float *yc = y + (n * p->c_out + co) * P;
+        qrt_conv_direct_channel(p, x + (n * p->c_in + g * cin_g) * isz, w + co * K, cin_g, yc);
+        for (j = 0; j < P; ++j) {
+          float v = yc[j];
+          if (bias) v = v + bias[co];
+          yc[j] = qrt_act_f32(v, p->act, p->act_alpha, p->act_beta);
+        }
+      }
+}

@@ -1,0 +1,321 @@
+#include "qrt.h"
+#include <string.h>
+/* qrt_matmul.c - single precision GEMM core and the batched matmul kernel.
+ *
+ * Every C element is computed as
+ *     acc = 0; for k = 0..K-1: acc = acc + a[m][k] * b[k][n];
+ *     c = act(acc + bias)          (no bias add when bias is NULL)
+ * The blocking (KC, MC, the micro-tile height) only decides which elements
+ * are computed together; an element's k order never changes, partial sums
+ * of a K block are stored to C and reloaded exactly.  So any blocking, any
+ * packing and any vector width give the same bits.
+ *
+ * Structure: K blocks of QRT_MM_KC, row blocks of QRT_MM_MC, then panels of
+ * 16 columns of B (read in place when columns are contiguous and the panel
+ * is full, or from the compile-time packed layout, else copied into a
+ * 16 KiB stack panel), then micro-tiles of MR rows x 16 columns held in
+ * local accumulators that gcc/clang keep in vector registers.  A is read in
+ * place (one broadcast per row and k). */
+
+/* Vector width in floats (GCC/clang vector extension) and micro-tile
+ * height: accumulators MR x 16 floats fill most of the vector registers. */
+#if defined(__AVX512F__)
+#define QRT_MM_VW 16
+#define QRT_MM_MR_DEFAULT 12
+#elif defined(__AVX__)
+#define QRT_MM_VW 8
+#define QRT_MM_MR_DEFAULT 6
+#elif defined(__aarch64__)
+#define QRT_MM_VW 4
+#define QRT_MM_MR_DEFAULT 6
+#else
+#define QRT_MM_VW 4
+#define QRT_MM_MR_DEFAULT 3
+#endif
+#ifndef QRT_SGEMM_MR
+#define QRT_SGEMM_MR QRT_MM_MR_DEFAULT
+#endif
+
+#define QRT_MM_NR 16
+#define QRT_MM_KC 256
+#define QRT_MM_MC 144
+/* Full B panels with contiguous columns are read in place, unless many
+ * rows use them and rows of B lie a multiple of 2 KiB apart (cache-set
+ * conflicts): then a copy costs little against mc/MR passes. */
+#ifndef QRT_MM_PACK_ROWS
+#define QRT_MM_PACK_ROWS 64
+#endif
+
+typedef struct qrt_mm_epi {
+  const float *bias; /* at the tile origin, or NULL */
+  int64_t rs, cs;
+  int32_t act;
+  float alpha, beta;
+} qrt_mm_epi;
+
+/* Micro-kernel: c[0..MRK)[0..16) (row stride ldc) = (first ? 0 : c) +
+ * sum over k < kc of a[i*rs_a + k*cs_a] * b[k*rs_b + j].  When epi is not
+ * NULL the tile is finished: bias and activation are applied.
+ * With GCC/clang a 16-float vector type keeps each accumulator row in
+ * registers (elementwise mul then add: the same operations, so the same
+ * bits, as the plain C version used by other compilers). */
+#if defined(__GNUC__) && !defined(QRT_NO_VECTOR_EXT)
+typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
+#define QRT_MM_NV (QRT_MM_NR / QRT_MM_VW)
+#define QRT_MM_UNROLL _Pragma("GCC unroll 16")
+#define QRT_MM_DEFINE_KERNEL(NAME, MRK)                                                    \
+  QRT_INTERNAL void NAME(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,           \
+                         const float *b, int64_t rs_b, float *c, int64_t ldc, int first,   \
+                         const qrt_mm_epi *epi) {                                          \
+    qrt_mm_vec acc[MRK][QRT_MM_NV];                                                        \
+    const float *ar[MRK];                                                                  \
+    int64_t i, j, k, v;                                                                    \
+    QRT_MM_UNROLL for (i = 0; i < MRK; ++i) ar[i] = a + i * rs_a;                          \
+    if (first) {                                                                           \
+      const qrt_mm_vec z = {0};                                                            \
+      QRT_MM_UNROLL for (i = 0; i < MRK; ++i)                                              \
+        QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v) acc[i][v] = z;                       \
+    } else {                                                                               \
+      QRT_MM_UNROLL for (i = 0; i < MRK; ++i)                                              \
+        QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v)                                      \
+          memcpy(&acc[i][v], c + i * ldc + v * QRT_MM_VW, sizeof acc[i][v]);               \
+    }                                                                                      \
+    for (k = 0; k < kc; ++k) {                                                             \
+      qrt_mm_vec bv[QRT_MM_NV];                                                            \
+      const int64_t ka = k * cs_a;                                                         \
+      QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v)                                        \
+        memcpy(&bv[v], b + k * rs_b + v * QRT_MM_VW, sizeof bv[v]);                        \
+      QRT_MM_UNROLL for (i = 0; i < MRK; ++i) {                                            \
+        const float av = ar[i][ka];                                                        \
+        QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v) acc[i][v] = acc[i][v] + av * bv[v];  \
+      }                                                                                    \
+    }                                                                                      \
+    if (epi) {                                                                             \
+      for (i = 0; i < MRK; ++i) {                                                          \
+        float t[QRT_MM_NR];                                                                \
+        memcpy(t, acc[i], sizeof t);                                                       \
+        for (j = 0; j < QRT_MM_NR; ++j) {                                                  \
+          float x = t[j];                                                                  \
+          if (epi->bias) x = x + epi->bias[i * epi->rs + j * epi->cs];                     \
+          c[i * ldc + j] = qrt_act_f32(x, epi->act, epi->alpha, epi->beta);                \
+        }                                                                                  \
+      }                                                                                    \
+    } else {                                                                               \
+      QRT_MM_UNROLL for (i = 0; i < MRK; ++i)                                              \
+        QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v)                                      \
+          memcpy(c + i * ldc + v * QRT_MM_VW, &acc[i][v], sizeof acc[i][v]);               \
+    }                                                                                      \
+  }
+#else
+#define QRT_MM_DEFINE_KERNEL(NAME, MRK)                                                    \
+  QRT_INTERNAL void NAME(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,           \
+                         const float *b, int64_t rs_b, float *c, int64_t ldc, int first,   \
+                         const qrt_mm_epi *epi) {                                          \
+    float acc[MRK][QRT_MM_NR];                                                             \
+    const float *ar[MRK];                                                                  \
+    int64_t i, j, k;                                                                       \
+    for (i = 0; i < MRK; ++i) ar[i] = a + i * rs_a;                                        \
+    for (i = 0; i < MRK; ++i)                                                              \
+      for (j = 0; j < QRT_MM_NR; ++j) acc[i][j] = first ? 0.0f : c[i * ldc + j];           \
+    for (k = 0; k < kc; ++k) {                                                             \
+      const float *bk = b + k * rs_b;                                                      \
+      const int64_t ka = k * cs_a;                                                         \
+      for (i = 0; i < MRK; ++i) {                                                          \
+        const float av = ar[i][ka];                                                        \
+        for (j = 0; j < QRT_MM_NR; ++j) acc[i][j] = acc[i][j] + av * bk[j];                \
+      }                                                                                    \
+    }                                                                                      \
+    for (i = 0; i < MRK; ++i)                                                              \
+      for (j = 0; j < QRT_MM_NR; ++j) {                                                    \
+        float v = acc[i][j];                                                               \
+        if (epi) {                                                                         \
+          if (epi->bias) v = v + epi->bias[i * epi->rs + j * epi->cs];                     \
+          v = qrt_act_f32(v, epi->act, epi->alpha, epi->beta);                             \
+        }                                                                                  \
+        c[i * ldc + j] = v;                                                                \
+      }                                                                                    \
+  }
+#endif
+
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_mr, QRT_SGEMM_MR)
+#if QRT_SGEMM_MR > 8
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_8, 8)
+#endif
+#if QRT_SGEMM_MR > 4
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_4, 4)
+#endif
+#if QRT_SGEMM_MR > 2
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_2, 2)
+#endif
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_1, 1)
+
+typedef void (*qrt_mm_kernel_fn)(int64_t, const float *, int64_t, int64_t, const float *,
+                                 int64_t, float *, int64_t, int, const qrt_mm_epi *);
+
+/* The widest kernel with at most `rows` rows; its height in *h. */
+QRT_INTERNAL qrt_mm_kernel_fn qrt_mm_pick(int64_t rows, int64_t *h) {
+  if (rows >= QRT_SGEMM_MR) { *h = QRT_SGEMM_MR; return qrt_mm_kernel_mr; }
+#if QRT_SGEMM_MR > 8
+  if (rows >= 8) { *h = 8; return qrt_mm_kernel_8; }
+#endif
+#if QRT_SGEMM_MR > 4
+  if (rows >= 4) { *h = 4; return qrt_mm_kernel_4; }
+#endif
+#if QRT_SGEMM_MR > 2
+  if (rows >= 2) { *h = 2; return qrt_mm_kernel_2; }
+#endif
+  *h = 1;
+  return qrt_mm_kernel_1;
+}
+
+/* C = act(bias) for K == 0. */
+QRT_INTERNAL void qrt_mm_k0(const qrt_sgemm_args *g) {
+  int64_t i, j;
+  for (i = 0; i < g->M; ++i)
+    for (j = 0; j < g->N; ++j) {
+      float v = 0.0f;
+      if (g->bias) v = v + g->bias[i * g->bias_rs + j * g->bias_cs];
+      g->C[i * g->ldc + j] = qrt_act_f32(v, g->act, g->act_alpha, g->act_beta);
+    }
+}
+
+QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
+  float bpanel[QRT_MM_KC * QRT_MM_NR]; /* 16 KiB */
+  float ctile[QRT_SGEMM_MR * QRT_MM_NR];
+  const int64_t M = g->M, N = g->N, K = g->K;
+  int64_t pc, ic, jc, ir;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) { qrt_mm_k0(g); return; }
+  for (pc = 0; pc < K; pc += QRT_MM_KC) {
+    const int64_t kc = K - pc < QRT_MM_KC ? K - pc : QRT_MM_KC;
+    const int first = pc == 0, last = pc + kc == K;
+    for (ic = 0; ic < M; ic += QRT_MM_MC) {
+      const int64_t mc = M - ic < QRT_MM_MC ? M - ic : QRT_MM_MC;
+      for (jc = 0; jc < N; jc += QRT_MM_NR) {
+        const int64_t nr = N - jc < QRT_MM_NR ? N - jc : QRT_MM_NR;
+        const float *bp;
+        int64_t rs_bp;
+        if (g->b_packed) {
+          bp = g->B + (jc / QRT_MM_NR) * (K * QRT_MM_NR) + pc * QRT_MM_NR;
+          rs_bp = QRT_MM_NR;
+        } else if (g->cs_b == 1 && nr == QRT_MM_NR &&
+                   (mc <= QRT_MM_PACK_ROWS || g->rs_b % 512 != 0)) {
+          bp = g->B + pc * g->rs_b + jc;
+          rs_bp = g->rs_b;
+        } else {
+          int64_t k, j;
+          const float *src = g->B + pc * g->rs_b + jc * g->cs_b;
+          for (k = 0; k < kc; ++k)
+            for (j = 0; j < QRT_MM_NR; ++j)
+              bpanel[k * QRT_MM_NR + j] = j < nr ? src[k * g->rs_b + j * g->cs_b] : 0.0f;
+          bp = bpanel;
+          rs_bp = QRT_MM_NR;
+        }
+        for (ir = 0; ir < mc;) {
+          int64_t h;
+          const qrt_mm_kernel_fn kern = qrt_mm_pick(mc - ir, &h);
+          const int64_t row = ic + ir;
+          const float *ap = g->A + row * g->rs_a + pc * g->cs_a;
+          float *cp = g->C + row * g->ldc + jc;
+          qrt_mm_epi epi;
+          epi.bias = g->bias ? g->bias + row * g->bias_rs + jc * g->bias_cs : NULL;
+          epi.rs = g->bias_rs;
+          epi.cs = g->bias_cs;
+          epi.act = g->act;
+          epi.alpha = g->act_alpha;
+          epi.beta = g->act_beta;
+          if (nr == QRT_MM_NR) {
+            kern(kc, ap, g->rs_a, g->cs_a, bp, rs_bp, cp, g->ldc, first, last ? &epi : NULL);
+          } else {
+            int64_t i, j;
+            if (!first)
+              for (i = 0; i < h; ++i)
+                for (j = 0; j < nr; ++j) ctile[i * QRT_MM_NR + j] = cp[i * g->ldc + j];
+            kern(kc, ap, g->rs_a, g->cs_a, bp, rs_bp, ctile, QRT_MM_NR, first, NULL);
+            for (i = 0; i < h; ++i)
+              for (j = 0; j < nr; ++j) {
+                float v = ctile[i * QRT_MM_NR + j];
+                if (last) {
+                  if (epi.bias) v = v + epi.bias[i * epi.rs + j * epi.cs];
+                  v = qrt_act_f32(v, epi.act, epi.alpha, epi.beta);
+                }
+                cp[i * g->ldc + j] = v;
+              }
+          }
+          ir += h;
+        }
+      }
+    }
+  }
+}
+
+QRT_API void qrt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias) {
+  qrt_sgemm_args g;
+  g.M = M; g.N = N; g.K = K;
+  g.A = A; g.rs_a = lda; g.cs_a = 1;
+  g.B = B; g.rs_b = ldb; g.cs_b = 1; g.b_packed = 0;
+  g.C = C; g.ldc = ldc;
+  g.bias = bias; g.bias_rs = 0; g.bias_cs = 1;
+  g.act = QRT_ACT_NONE; g.act_alpha = 0.0f; g.act_beta = 0.0f;
+  qrt_sgemm_ex(&g);
+}
+
+QRT_API int64_t qrt_packed_b_size(int64_t K, int64_t N) {
+  return (N + QRT_MM_NR - 1) / QRT_MM_NR * QRT_MM_NR * K;
+}
+
+QRT_API void qrt_pack_b_strided_f32(int64_t K, int64_t N, const float *B, int64_t rs_b,
+                                    int64_t cs_b, float *packed) {
+  int64_t jc, k, j;
+  for (jc = 0; jc < N; jc += QRT_MM_NR) {
+    float *dst = packed + (jc / QRT_MM_NR) * K * QRT_MM_NR;
+    for (k = 0; k < K; ++k)
+      for (j = 0; j < QRT_MM_NR; ++j)
+        dst[k * QRT_MM_NR + j] = jc + j < N ? B[k * rs_b + (jc + j) * cs_b] : 0.0f;
+  }
+}
+
+QRT_API void qrt_pack_b_f32(int64_t K, int64_t N, const float *B, float *packed) {
+  qrt_pack_b_strided_f32(K, N, B, N, 1, packed);
+}
+
+QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_matmul_params *p = (const qrt_matmul_params *)params;
+  const float *A = (const float *)in[0];
+  const float *B = (const float *)in[1];
+  float *C = (float *)out[0];
+  int64_t idx[6] = {0, 0, 0, 0, 0, 0};
+  int64_t nb = 1, b, d;
+  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+  qrt_sgemm_args g;
+  for (d = 0; d < br; ++d) nb *= p->batch_shape[d];
+  g.M = p->M; g.N = p->N; g.K = p->K;
+  g.rs_a = p->trans_a ? 1 : p->K;
+  g.cs_a = p->trans_a ? p->M : 1;
+  g.rs_b = p->trans_b ? 1 : p->N;
+  g.cs_b = p->trans_b ? p->K : 1;
+  g.b_packed = p->b_packed;
+  g.ldc = p->N;
+  g.bias = (const float *)in[2];
+  g.bias_rs = p->bias_rs;
+  g.bias_cs = p->bias_cs;
+  g.act = p->act;
+  g.act_alpha = p->act_alpha;
+  g.act_beta = p->act_beta;
+  for (b = 0; b < nb; ++b) {
+    int64_t ao = 0, bo = 0;
+    for (d = 0; d < br; ++d) {
+      ao += idx[d] * p->a_batch_strides[d];
+      bo += idx[d] * p->b_batch_strides[d];
+    }
+    g.A = A + ao;
+    g.B = B + bo;
+    g.C = C + b * p->M * p->N;
+    qrt_sgemm_ex(&g);
+    for (d = br - 1; d >= 0; --d) {
+      if (++idx[d] < p->batch_shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+#include "qrt.h"
+/* qrt_norm.c - LayerNormalization and RMS normalization over the trailing
+ * norm_size elements of each of `outer` rows.
+ *   layernorm: mean = S(x)/n, var = S((x-mean)^2)/n (two passes),
+ *              d = sqrt(var + eps), y = (x - mean) / d * scale + bias
+ *   rmsnorm:   d = sqrt(S(x^2)/n + eps), y = x / d * scale (+ bias)
+ * S() is a float sum in 16 lanes (lane l adds elements l, l+16, ...; lanes
+ * then added pairwise 0+8, 1+9, ..., 0+4, ..., 0+2, 0+1): a fixed order
+ * that vectorizes.  out[1] (mean, layernorm only) and out[2] (1/d) are
+ * optional [outer] outputs. */
+#include <math.h>
+
+#define QRT_NORM_LANES 16
+
+/* S(x - c) (sq = 0) or S((x - c)^2) (sq = 1). */
+QRT_INTERNAL float qrt_norm_sum(const float *x, int64_t n, float c, int sq) {
+  float acc[QRT_NORM_LANES];
+  int64_t i, l, w;
+  for (l = 0; l < QRT_NORM_LANES; ++l) acc[l] = 0.0f;
+  if (sq) {
+    for (i = 0; i + QRT_NORM_LANES <= n; i += QRT_NORM_LANES)
+      for (l = 0; l < QRT_NORM_LANES; ++l) {
+        const float d = x[i + l] - c;
+        acc[l] = acc[l] + d * d;
+      }
+    for (l = 0; i + l < n; ++l) {
+      const float d = x[i + l] - c;
+      acc[l] = acc[l] + d * d;
+    }
+  } else {
+    for (i = 0; i + QRT_NORM_LANES <= n; i += QRT_NORM_LANES)
+      for (l = 0; l < QRT_NORM_LANES; ++l) acc[l] = acc[l] + (x[i + l] - c);
+    for (l = 0; i + l < n; ++l) acc[l] = acc[l] + (x[i + l] - c);
+  }
+  for (w = QRT_NORM_LANES / 2; w >= 1; w /= 2)
+    for (l = 0; l < w; ++l) acc[l] = acc[l] + acc[l + w];
+  return acc[0];
+}
+
+QRT_INTERNAL void qrt_norm_run(const qrt_norm_params *p, const void *const *in, void *const *out,
+                               int rms) {
+  const float *x = (const float *)in[0];
+  const float *scale = (const float *)in[1];
+  const float *bias = (const float *)in[2];
+  float *y = (float *)out[0];
+  float *mean_out = rms ? NULL : (float *)out[1];
+  float *inv_out = (float *)out[2];
+  const int64_t n = p->norm_size;
+  const float fn = (float)n;
+  int64_t o, j;
+  if (n <= 0) return;
+  for (o = 0; o < p->outer; ++o) {
+    const float *xr = x + o * n;
+    float *yr = y + o * n;
+    float mean = 0.0f, d;
+    if (rms) {
+      d = sqrtf(qrt_norm_sum(xr, n, 0.0f, 1) / fn + p->epsilon);
+    } else {
+      mean = qrt_norm_sum(xr, n, 0.0f, 0) / fn;
+      d = sqrtf(qrt_norm_sum(xr, n, mean, 1) / fn + p->epsilon);
+    }
+    if (bias) {
+      for (j = 0; j < n; ++j) yr[j] = (xr[j] - mean) / d * scale[j] + bias[j];
+    } else {
+      for (j = 0; j < n; ++j) yr[j] = (xr[j] - mean) / d * scale[j];
+    }
+    if (mean_out) mean_out[o] = mean;
+    if (inv_out) inv_out[o] = 1.0f / d;
+  }
+}
+
+QRT_API void qrt_layernorm_f32(const void *params, const void *const *in, void *const *out) {
+  qrt_norm_run((const qrt_norm_params *)params, in, out, 0);
+}
+
+QRT_API void qrt_rmsnorm_f32(const void *params, const void *const *in, void *const *out) {
+  qrt_norm_run((const qrt_norm_params *)params, in, out, 1);
+}

@@ -1,0 +1,75 @@
+#include "qrt.h"
+/* qrt_softmax.c - softmax / log_softmax over the middle axis of
+ * [outer, axis_len, inner], numerically stable:
+ *   m = max_j x_j,  s = sum_j exp(x_j - m)  (sum order below),
+ *   softmax: exp(x_j - m) / s,   log_softmax: (x_j - m) - log(s).
+ * inner == 1: the sum uses 16 lanes (lane l adds j = l, l+16, ...; lanes
+ * are then added pairwise 0+8, 1+9, ..., then 0+4, ..., then 0+2, then
+ * 0+1), a fixed order that vectorizes without reassociation.
+ * inner > 1: plain sequential sums along the axis, vectorized across inner.
+ * NaN anywhere in a vector propagates to all of it. */
+#include <math.h>
+
+#define QRT_SOFTMAX_LANES 16
+#define QRT_SOFTMAX_CHUNK 64
+
+QRT_INTERNAL float qrt_softmax_lanes_sum(const float *v, int64_t n) {
+  float acc[QRT_SOFTMAX_LANES];
+  int64_t i, l, w;
+  for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = 0.0f;
+  for (i = 0; i + QRT_SOFTMAX_LANES <= n; i += QRT_SOFTMAX_LANES)
+    for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = acc[l] + v[i + l];
+  for (l = 0; i + l < n; ++l) acc[l] = acc[l] + v[i + l];
+  for (w = QRT_SOFTMAX_LANES / 2; w >= 1; w /= 2)
+    for (l = 0; l < w; ++l) acc[l] = acc[l] + acc[l + w];
+  return acc[0];
+}
+
+QRT_INTERNAL float qrt_softmax_max(float m, float v) { return (v > m || v != v) ? v : m; }
+
+QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_softmax_params *p = (const qrt_softmax_params *)params;
+  const float *x = (const float *)in[0];
+  float *y = (float *)out[0];
+  const int64_t L = p->axis_len, I = p->inner;
+  int64_t o, j, c, t;
+  if (L <= 0 || I <= 0) return;
+  for (o = 0; o < p->outer; ++o) {
+    const float *xo = x + o * L * I;
+    float *yo = y + o * L * I;
+    if (I == 1) {
+      float m = xo[0], s;
+      for (j = 1; j < L; ++j) m = qrt_softmax_max(m, xo[j]);
+      for (j = 0; j < L; ++j) yo[j] = expf(xo[j] - m);
+      s = qrt_softmax_lanes_sum(yo, L);
+      if (p->log) {
+        const float ls = logf(s);
+        for (j = 0; j < L; ++j) yo[j] = (xo[j] - m) - ls;
+      } else {
+        for (j = 0; j < L; ++j) yo[j] = yo[j] / s;
+      }
+      continue;
+    }
+    for (c = 0; c < I; c += QRT_SOFTMAX_CHUNK) {
+      const int64_t w = I - c < QRT_SOFTMAX_CHUNK ? I - c : QRT_SOFTMAX_CHUNK;
+      float m[QRT_SOFTMAX_CHUNK], s[QRT_SOFTMAX_CHUNK];
+      for (t = 0; t < w; ++t) { m[t] = xo[c + t]; s[t] = 0.0f; }
+      for (j = 1; j < L; ++j)
+        for (t = 0; t < w; ++t) m[t] = qrt_softmax_max(m[t], xo[j * I + c + t]);
+      for (j = 0; j < L; ++j)
+        for (t = 0; t < w; ++t) {
+          const float e = expf(xo[j * I + c + t] - m[t]);
+          yo[j * I + c + t] = e;
+          s[t] = s[t] + e;
+        }
+      if (p->log) {
+        for (t = 0; t < w; ++t) s[t] = logf(s[t]);
+        for (j = 0; j < L; ++j)
+          for (t = 0; t < w; ++t) yo[j * I + c + t] = (xo[j * I + c + t] - m[t]) - s[t];
+      } else {
+        for (j = 0; j < L; ++j)
+          for (t = 0; t < w; ++t) yo[j * I + c + t] = yo[j * I + c + t] / s[t];
+      }
+    }
+  }
+}

@@ -1,0 +1,175 @@
+#include "qrt.h"
+/* qrt_unary.c - elementwise unary kernels: y[i] = f(x[i]), i < p->n.
+ * The op switch is outside the loops, so simple ops vectorize.  Float ops
+ * are evaluated in the tensor's own precision with the formulas below. */
+#include <math.h>
+#include <string.h>
+
+/* Round half to even without depending on the floating-point environment
+ * (a zero result keeps the sign of x, like rint). */
+#define QRT_UNARY_DEFINE_ROUND(NAME, T, FLOOR, COPYSIGN)             \
+  static QRT_MAYBE_UNUSED inline T NAME(T x) {                       \
+    const T f = FLOOR(x), d = x - f;                                 \
+    T r;                                                             \
+    if (d > (T)0.5) r = f + (T)1;                                    \
+    else if (d < (T)0.5) r = f;                                      \
+    else r = FLOOR(f * (T)0.5) * (T)2 == f ? f : f + (T)1;           \
+    return r == (T)0 ? COPYSIGN((T)0, x) : r;                        \
+  }
+QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f32, float, floorf, copysignf)
+QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
+
+/* The float kernels for type T; M(f) names the libm function for T
+ * (expf or exp).  Numerically careful forms: sigmoid never overflows exp,
+ * softplus is x + log1p(exp(-x)) for x > 0. */
+#define QRT_MATH_F32(fn) fn##f
+#define QRT_MATH_F64(fn) fn
+
+#define QRT_UNARY_LOOP(EXPR) \
+  for (i = 0; i < n; ++i) {  \
+    const qrt_unary_elem v = x[i]; \
+    y[i] = (EXPR);           \
+  }                          \
+  break
+#define QRT_UNARY_BOOL_LOOP(EXPR) \
+  for (i = 0; i < n; ++i) {       \
+    const qrt_unary_elem v = x[i]; \
+    yb[i] = (uint8_t)(EXPR);      \
+  }                               \
+  break
+
+#define QRT_UNARY_DEFINE_FLOAT(SFX, T, M, ROUND)                                            \
+  static QRT_MAYBE_UNUSED inline T qrt_unary_sigmoid_##SFX(T v) {                           \
+    if (v >= (T)0) return (T)1 / ((T)1 + M(exp)(-v));                                       \
+    else {                                                                                  \
+      const T e = M(exp)(v);                                                                \
+      return e / ((T)1 + e);                                                                \
+    }                                                                                       \
+  }                                                                                         \
+  static QRT_MAYBE_UNUSED inline T qrt_unary_unit_##SFX(T t) { /* clamp to [0, 1] */       \
+    return t < (T)0 ? (T)0 : (t > (T)1 ? (T)1 : t);                                         \
+  }                                                                                         \
+  static QRT_MAYBE_UNUSED inline T qrt_unary_softplus_##SFX(T v) {                          \
+    return v > (T)0 ? v + M(log1p)(M(exp)(-v)) : M(log1p)(M(exp)(v));                      \
+  }                                                                                         \
+  QRT_API void qrt_unary_##SFX(const void *params, const void *const *in, void *const *out) { \
+    typedef T qrt_unary_elem;                                                               \
+    const qrt_unary_params *p = (const qrt_unary_params *)params;                           \
+    const T *x = (const T *)in[0];                                                          \
+    T *y = (T *)out[0];                                                                     \
+    uint8_t *yb = (uint8_t *)out[0];                                                        \
+    const int64_t n = p->n;                                                                 \
+    const T al = (T)p->alpha, be = (T)p->beta;                                              \
+    int64_t i;                                                                              \
+    switch (p->op) {                                                                        \
+    case QRT_UNARY_IDENTITY: QRT_UNARY_LOOP(v);                                             \
+    case QRT_UNARY_RELU: QRT_UNARY_LOOP(v < (T)0 ? (T)0 : v);                               \
+    case QRT_UNARY_LEAKY_RELU: QRT_UNARY_LOOP(v < (T)0 ? al * v : v);                       \
+    case QRT_UNARY_ELU: QRT_UNARY_LOOP(v < (T)0 ? al * M(expm1)(v) : v);                    \
+    case QRT_UNARY_SELU: QRT_UNARY_LOOP(v <= (T)0 ? be * (al * M(expm1)(v)) : be * v);      \
+    case QRT_UNARY_SIGMOID: QRT_UNARY_LOOP(qrt_unary_sigmoid_##SFX(v));                     \
+    case QRT_UNARY_HARD_SIGMOID: QRT_UNARY_LOOP(qrt_unary_unit_##SFX(al * v + be));         \
+    case QRT_UNARY_HARD_SWISH: {                                                            \
+      const T sixth = (T)1 / (T)6;                                                          \
+      QRT_UNARY_LOOP(v * qrt_unary_unit_##SFX(v * sixth + (T)0.5));                         \
+    }                                                                                       \
+    case QRT_UNARY_TANH: QRT_UNARY_LOOP(M(tanh)(v));                                        \
+    case QRT_UNARY_ERF: QRT_UNARY_LOOP(M(erf)(v));                                          \
+    case QRT_UNARY_GELU: {                                                                  \
+      const T rsqrt2 = (T)0.70710678118654752440;                                           \
+      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + M(erf)(v * rsqrt2)));                             \
+    }                                                                                       \
+    case QRT_UNARY_GELU_TANH: {                                                             \
+      const T k0 = (T)0.79788456080286535588, k1 = (T)0.044715;                             \
+      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + M(tanh)(k0 * (v + k1 * v * v * v))));            \
+    }                                                                                       \
+    case QRT_UNARY_SILU: QRT_UNARY_LOOP(v * qrt_unary_sigmoid_##SFX(v));                    \
+    case QRT_UNARY_SOFTPLUS: QRT_UNARY_LOOP(qrt_unary_softplus_##SFX(v));                   \
+    case QRT_UNARY_SOFTSIGN: QRT_UNARY_LOOP(v / ((T)1 + M(fabs)(v)));                       \
+    case QRT_UNARY_EXP: QRT_UNARY_LOOP(M(exp)(v));                                          \
+    case QRT_UNARY_LOG: QRT_UNARY_LOOP(M(log)(v));                                          \
+    case QRT_UNARY_SQRT: QRT_UNARY_LOOP(M(sqrt)(v));                                        \
+    case QRT_UNARY_NEG: QRT_UNARY_LOOP(-v);                                                 \
+    case QRT_UNARY_ABS: QRT_UNARY_LOOP(M(fabs)(v));                                         \
+    case QRT_UNARY_RECIPROCAL: QRT_UNARY_LOOP((T)1 / v);                                    \
+    case QRT_UNARY_CEIL: QRT_UNARY_LOOP(M(ceil)(v));                                        \
+    case QRT_UNARY_FLOOR: QRT_UNARY_LOOP(M(floor)(v));                                      \
+    case QRT_UNARY_ROUND: QRT_UNARY_LOOP(ROUND(v));                                         \
+    case QRT_UNARY_SIGN: QRT_UNARY_LOOP(v > (T)0 ? (T)1 : (v < (T)0 ? (T)-1 : v));          \
+    case QRT_UNARY_SIN: QRT_UNARY_LOOP(M(sin)(v));                                          \
+    case QRT_UNARY_COS: QRT_UNARY_LOOP(M(cos)(v));                                          \
+    case QRT_UNARY_TAN: QRT_UNARY_LOOP(M(tan)(v));                                          \
+    case QRT_UNARY_ASIN: QRT_UNARY_LOOP(M(asin)(v));                                        \
+    case QRT_UNARY_ACOS: QRT_UNARY_LOOP(M(acos)(v));                                        \
+    case QRT_UNARY_ATAN: QRT_UNARY_LOOP(M(atan)(v));                                        \
+    case QRT_UNARY_SINH: QRT_UNARY_LOOP(M(sinh)(v));                                        \
+    case QRT_UNARY_COSH: QRT_UNARY_LOOP(M(cosh)(v));                                        \
+    case QRT_UNARY_ASINH: QRT_UNARY_LOOP(M(asinh)(v));                                      \
+    case QRT_UNARY_ACOSH: QRT_UNARY_LOOP(M(acosh)(v));                                      \
+    case QRT_UNARY_ATANH: QRT_UNARY_LOOP(M(atanh)(v));                                      \
+    case QRT_UNARY_CLIP: QRT_UNARY_LOOP(v < al ? al : (v > be ? be : v));                   \
+    case QRT_UNARY_ISNAN: QRT_UNARY_BOOL_LOOP(v != v);                                      \
+    case QRT_UNARY_ISINF: QRT_UNARY_BOOL_LOOP(M(fabs)(v) == (T)INFINITY);                   \
+    case QRT_UNARY_ISINF_POS: QRT_UNARY_BOOL_LOOP(v == (T)INFINITY);                        \
+    case QRT_UNARY_ISINF_NEG: QRT_UNARY_BOOL_LOOP(v == -(T)INFINITY);                       \
+    case QRT_UNARY_MISH: QRT_UNARY_LOOP(v * M(tanh)(qrt_unary_softplus_##SFX(v)));          \
+    case QRT_UNARY_CELU:                                                                    \
+      QRT_UNARY_LOOP(v > (T)0 ? v : al * M(expm1)(v / al));                                 \
+    case QRT_UNARY_THRESHOLDED_RELU: QRT_UNARY_LOOP(v > al ? v : (T)0);                     \
+    case QRT_UNARY_SHRINK: QRT_UNARY_LOOP(v < -al ? v + be : (v > al ? v - be : (T)0));     \
+    default: memset(out[0], 0, (size_t)(n > 0 ? n : 0) * sizeof(T)); break;                 \
+    }                                                                                       \
+  }
+
+QRT_UNARY_DEFINE_FLOAT(f32, float, QRT_MATH_F32, qrt_unary_round_f32)
+QRT_UNARY_DEFINE_FLOAT(f64, double, QRT_MATH_F64, qrt_unary_round_f64)
+
+#define QRT_UNARY_ISNEG1(v) ((v) < 0)
+#define QRT_UNARY_ISNEG0(v) 0
+
+/* Integer kernels: T the type, U the unsigned type of the same width (for
+ * wrapping negation), SIGNED 1 for signed types. */
+#define QRT_UNARY_DEFINE_INT(SFX, T, U, SIGNED)                                             \
+  QRT_API void qrt_unary_##SFX(const void *params, const void *const *in, void *const *out) { \
+    typedef T qrt_unary_elem;                                                               \
+    const qrt_unary_params *p = (const qrt_unary_params *)params;                           \
+    const T *x = (const T *)in[0];                                                          \
+    T *y = (T *)out[0];                                                                     \
+    const int64_t n = p->n;                                                                 \
+    int64_t i;                                                                              \
+    switch (p->op) {                                                                        \
+    case QRT_UNARY_IDENTITY: QRT_UNARY_LOOP(v);                                             \
+    case QRT_UNARY_RELU: QRT_UNARY_LOOP(QRT_UNARY_ISNEG##SIGNED(v) ? (T)0 : v);                     \
+    case QRT_UNARY_NEG: QRT_UNARY_LOOP((T)(U)(0u - (U)v));                                  \
+    case QRT_UNARY_ABS: QRT_UNARY_LOOP(QRT_UNARY_ISNEG##SIGNED(v) ? (T)(U)(0u - (U)v) : v);         \
+    case QRT_UNARY_SIGN: QRT_UNARY_LOOP(v > (T)0 ? (T)1 : (QRT_UNARY_ISNEG##SIGNED(v) ? (T)-1 : (T)0)); \
+    case QRT_UNARY_CLIP:                                                                    \
+      QRT_UNARY_LOOP((int64_t)v < p->ialpha ? (T)p->ialpha                                  \
+                                            : ((int64_t)v > p->ibeta ? (T)p->ibeta : v));   \
+    default: memset(out[0], 0, (size_t)(n > 0 ? n : 0) * sizeof(T)); break;                 \
+    }                                                                                       \
+  }
+
+QRT_UNARY_DEFINE_INT(i32, int32_t, uint32_t, 1)
+QRT_UNARY_DEFINE_INT(i64, int64_t, uint64_t, 1)
+QRT_UNARY_DEFINE_INT(i8, int8_t, uint8_t, 1)
+QRT_UNARY_DEFINE_INT(u8, uint8_t, uint8_t, 0)
+
+QRT_API void qrt_unary_bool(const void *params, const void *const *in, void *const *out) {
+  const qrt_unary_params *p = (const qrt_unary_params *)params;
+  const uint8_t *x = (const uint8_t *)in[0];
+  uint8_t *y = (uint8_t *)out[0];
+  const int64_t n = p->n;
+  int64_t i;
+  switch (p->op) {
+  case QRT_UNARY_IDENTITY:
+    for (i = 0; i < n; ++i) y[i] = (uint8_t)(x[i] != 0);
+    break;
+  case QRT_UNARY_NOT:
+    for (i = 0; i < n; ++i) y[i] = (uint8_t)(x[i] == 0);
+    break;
+  default:
+    memset(y, 0, (size_t)(n > 0 ? n : 0));
+    break;
+  }
+}
