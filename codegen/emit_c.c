@@ -342,31 +342,41 @@ static void emit_runtime(emitter *e) {
     fprintf(e->c, "#include \"qrt.h\"\n\n");
     return;
   }
-  fprintf(e->c, "#define QRT_API static QRT_MAYBE_UNUSED\n");
+  /* Only some kernel files are pasted, so qrt.h's prototypes are left out
+   * (unused static declarations warn) and every file follows the files it
+   * calls into (QRT_FILE_DEPS). */
+  fprintf(e->c, "#define QRT_API static QRT_MAYBE_UNUSED\n#define QRT_NO_PROTOTYPES\n");
   paste_runtime_file(e, "qrt_dtype.h");
   paste_runtime_file(e, "qrt.h");
-  /* Files in a fixed (alphabetical) order, each once, with dependencies. */
   const char *files[64];
   int n = 0;
   for (int k = 0; k < e->n_steps; k++) {
-    const char *want[2] = {e->steps[k].call.kernel->file, NULL};
-#define DEP(a, b) if (!strcmp(want[0], a)) want[1] = b;
-    QRT_FILE_DEPS(DEP)
-#undef DEP
-    for (int w = 0; w < 2 && want[w]; w++) {
-      bool have = false;
-      for (int i = 0; i < n; i++) have |= !strcmp(files[i], want[w]);
-      if (!have && n < 64) files[n++] = want[w];
-    }
+    bool have = false;
+    for (int i = 0; i < n; i++) have |= !strcmp(files[i], e->steps[k].call.kernel->file);
+    if (!have && n < 64) files[n++] = e->steps[k].call.kernel->file;
   }
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) /* alphabetical, for a stable output */
     for (int j = i + 1; j < n; j++)
       if (strcmp(files[j], files[i]) < 0) {
         const char *t = files[i];
         files[i] = files[j];
         files[j] = t;
       }
-  for (int i = 0; i < n; i++) paste_runtime_file(e, files[i]);
+  const char *pasted[64];
+  int n_pasted = 0;
+  for (int i = 0; i < n; i++) {
+    const char *order[2] = {NULL, files[i]};
+#define DEP(file, needs) if (!strcmp(files[i], file)) order[0] = needs;
+    QRT_FILE_DEPS(DEP)
+#undef DEP
+    for (int w = 0; w < 2; w++) {
+      bool done = !order[w];
+      for (int j = 0; j < n_pasted && !done; j++) done = !strcmp(pasted[j], order[w]);
+      if (done) continue;
+      paste_runtime_file(e, order[w]);
+      pasted[n_pasted++] = order[w];
+    }
+  }
 }
 
 static void io_name(MlirOperation func, const char *attr, int i, char *out, size_t cap) {

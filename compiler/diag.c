@@ -59,7 +59,9 @@ const char *qcc_op_where(MlirOperation op, char *buf, size_t cap) {
   char node[200] = "";
   const char *q1 = strchr(loc, '"');
   const char *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
-  if (q1 && q2) snprintf(node, sizeof node, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
+  /* NameLoc prints loc("name") or loc("name"(child)); a file location
+   * prints loc("file":line:col) and names no node. */
+  if (q1 && q2 && q2[1] != ':') snprintf(node, sizeof node, "%.*s", (int)(q2 - q1 - 1), q1 + 1);
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
   int is_onnx = name.length > 5 && !memcmp(name.data, "onnx.", 5);
   const char *type = is_onnx ? name.data + 5 : name.data;

@@ -18,6 +18,7 @@ config.substitutions.append(("%qcc-opt", os.path.join(config.qcc_tools_dir, "qcc
 config.substitutions.append(("%qcc", os.path.join(config.qcc_tools_dir, "qcc")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%src", config.qcc_src_root))
+config.substitutions.append(("%build", config.qcc_obj_root))
 config.substitutions.append(("%runtime", os.path.join(config.qcc_src_root, "runtime")))
 strict = "-std=c99 -Wall -Wextra -pedantic -Werror -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
 config.substitutions.append(("%cc", "cc " + strict))

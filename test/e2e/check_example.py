@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""End-to-end check of one example model (examples/<name>/).
+
+1. qcc compiles the model to C (+ --emit-main), cc builds it strictly.
+2. The generated C equals `qcc run` (the evaluator) bit for bit on input_0.
+3. The generated C matches ONNX Runtime (onnxruntime-node) on input_0:
+   max |c - ort| <= 1e-4 * (max(ort) - min(ort)), and PyTorch's exported
+   expected_0.npy within the same bound.
+4. On the whole test split the generated C's metric (accuracy, or bits per
+   character) equals the evaluator-independent reference from reference.json
+   within 0.5 point / 1% (float rounding may flip a near-tie).
+
+usage: check_example.py QCC_BUILD_DIR EXAMPLE_DIR WORK_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+TOL_REL_RANGE = 1e-4
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def main():
+    build, ex, work = sys.argv[1:4]
+    name = os.path.basename(os.path.normpath(ex))
+    os.makedirs(work, exist_ok=True)
+    ref = json.load(open(os.path.join(ex, "reference.json")))
+    in_name, out_name = ref["input"]["name"], ref["output"]["name"]
+    model = os.path.join(ex, "model.onnx")
+    src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    c, main_c, exe = (os.path.join(work, f) for f in ("model.c", "main.c", "model"))
+    run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c])
+    run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", c, main_c, "-lm", "-o", exe])
+
+    x0 = os.path.join(ex, "input_0.npy")
+    out_c = os.path.join(work, "c_out")
+    out_q = os.path.join(work, "qcc_out")
+    out_o = os.path.join(work, "ort_out")
+    for d in (out_c, out_q, out_o):
+        os.makedirs(d, exist_ok=True)
+    run([exe, x0, "--out", out_c])
+    run([f"{build}/qcc", "run", model, "--input", f"{in_name}={x0}", "--out-dir", out_q])
+    y_c = np.load(os.path.join(out_c, "out0.npy"))
+    y_q = np.load(os.path.join(out_q, f"{out_name}.npy"))
+    if y_c.tobytes() != y_q.tobytes():
+        sys.exit(f"FAIL {name}: generated C differs from qcc run (max diff {np.abs(y_c - y_q).max()})")
+    print(f"{name}: generated C == qcc run, bit for bit")
+
+    run(["node", os.path.join(src_root, "test/tools/ort_run.js"), model, "--input", f"{in_name}={x0}",
+         "--out-dir", out_o])
+    y_o = np.load(os.path.join(out_o, f"{out_name}.npy"))
+    y_t = np.load(os.path.join(ex, "expected_0.npy"))
+    bound = TOL_REL_RANGE * float(y_o.max() - y_o.min())
+    for label, ref_y in (("ONNX Runtime", y_o), ("PyTorch", y_t)):
+        err = float(np.abs(y_c.astype(np.float64) - ref_y).max())
+        print(f"{name}: max |C - {label}| = {err:.3g} (bound {bound:.3g})")
+        if not err <= bound:
+            sys.exit(f"FAIL {name}: C vs {label} error {err} exceeds {bound}")
+
+    # Metric on the test split, through the generated C.
+    metric = ref["metric"]
+    tdir = os.path.join(ex, "test")
+    xs = np.load(os.path.join(tdir, "input.npy" if metric == "accuracy" else "tokens.npy"))
+    labels = np.load(os.path.join(tdir, "labels.npy"))
+    sample = os.path.join(work, "sample.npy")
+    outs = []
+    for i in range(xs.shape[0]):
+        np.save(sample, xs[i])
+        run([exe, sample, "--out", out_c])
+        outs.append(np.load(os.path.join(out_c, "out0.npy")))
+    outs = np.stack(outs)
+    if metric == "accuracy":
+        acc = float((outs.reshape(len(outs), -1).argmax(1) == labels).mean())
+        want = ref["test_accuracy"]
+        print(f"{name}: test accuracy {acc:.4f} (PyTorch {want:.4f}, {len(outs)} samples)")
+        if abs(acc - want) > 0.005:
+            sys.exit(f"FAIL {name}: accuracy {acc} differs from {want} by more than 0.5 point")
+    else:
+        logits = outs.reshape(labels.shape + (-1,)).astype(np.float64)
+        logits -= logits.max(-1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        nll = -np.take_along_axis(logp, labels[..., None], -1).mean()
+        bpc = float(nll / np.log(2))
+        want = ref["test_bpc"]
+        print(f"{name}: test bits per character {bpc:.4f} (PyTorch {want:.4f})")
+        if abs(bpc - want) > 0.01 * want:
+            sys.exit(f"FAIL {name}: bpc {bpc} differs from {want} by more than 1%")
+    print(f"{name}: PASS")
+
+
+if __name__ == "__main__":
+    main()

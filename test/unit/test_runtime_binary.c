@@ -1,0 +1,352 @@
+/* test_runtime_binary.c - broadcasting binary kernels against a reference that
+ * computes every output from its multi-index.  Each output is one IEEE
+ * operation (or libm pow/fmod) in both, so comparisons are bit-exact.
+ * Integer edge cases (x/0, MIN/-1, signs of mod, pow, shifts) are checked
+ * against the documented results. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qrt.h"
+
+/* --- tiny harness (each test file carries its own copy) --- */
+static int g_pass, g_fail;
+static uint32_t g_seed = 12345u;
+static QRT_MAYBE_UNUSED uint32_t lcg(void) {
+  g_seed = g_seed * 1664525u + 1013904223u;
+  return g_seed;
+}
+static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
+  return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
+}
+static QRT_MAYBE_UNUSED void fill_f32(float *v, int64_t n, float lo, float hi) {
+  int64_t i;
+  for (i = 0; i < n; ++i) v[i] = frand(lo, hi);
+}
+static QRT_MAYBE_UNUSED void check(int ok, const char *what) {
+  if (ok) {
+    ++g_pass;
+  } else {
+    ++g_fail;
+    if (g_fail < 50) printf("FAIL: %s\n", what);
+  }
+}
+/* bit-exact (NaN matches NaN) */
+static QRT_MAYBE_UNUSED int same_f32(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
+static QRT_MAYBE_UNUSED int same_f32_arr(const float *a, const float *b, int64_t n) {
+  int64_t i;
+  for (i = 0; i < n; ++i)
+    if (!same_f32(a[i], b[i])) {
+      printf("  mismatch at %lld: %.9g vs %.9g\n", (long long)i, (double)a[i], (double)b[i]);
+      return 0;
+    }
+  return 1;
+}
+static QRT_MAYBE_UNUSED void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) { printf("out of memory\n"); exit(2); }
+  return p;
+}
+static QRT_MAYBE_UNUSED int finish(void) {
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail != 0;
+}
+/* --- end harness --- */
+
+typedef struct {
+  int rank;
+  int64_t shape[8], as[8], bs[8]; /* input shapes, broadcast to out */
+} bcase;
+
+/* Build params from two input shapes (numpy rules, right-aligned). */
+static void make_params(qrt_binary_params *p, int ra, const int64_t *sa, int rb, const int64_t *sb,
+                        int op) {
+  int r = ra > rb ? ra : rb, k;
+  int64_t da[8], db[8], stra = 1, strb = 1;
+  memset(p, 0, sizeof *p);
+  p->op = op;
+  p->rank = r;
+  for (k = 0; k < r; ++k) {
+    da[k] = k - (r - ra) >= 0 ? sa[k - (r - ra)] : 1;
+    db[k] = k - (r - rb) >= 0 ? sb[k - (r - rb)] : 1;
+    p->out_shape[k] = da[k] > db[k] ? da[k] : db[k];
+  }
+  for (k = r - 1; k >= 0; --k) {
+    p->a_strides[k] = da[k] == 1 ? 0 : stra;
+    p->b_strides[k] = db[k] == 1 ? 0 : strb;
+    stra *= da[k];
+    strb *= db[k];
+  }
+}
+
+static int64_t numel(int r, const int64_t *s) {
+  int64_t n = 1;
+  int k;
+  for (k = 0; k < r; ++k) n *= s[k];
+  return n;
+}
+
+/* offsets of output element i in a and b */
+static void offsets(const qrt_binary_params *p, int64_t i, int64_t *oa, int64_t *ob) {
+  int k;
+  *oa = 0;
+  *ob = 0;
+  for (k = p->rank - 1; k >= 0; --k) {
+    const int64_t ix = i % p->out_shape[k];
+    i /= p->out_shape[k];
+    *oa += ix * p->a_strides[k];
+    *ob += ix * p->b_strides[k];
+  }
+}
+
+static float ref_f32(int op, float a, float b, int *is_bool) {
+  *is_bool = 0;
+  switch (op) {
+  case QRT_BINARY_ADD: return a + b;
+  case QRT_BINARY_SUB: return a - b;
+  case QRT_BINARY_MUL: return a * b;
+  case QRT_BINARY_DIV: return a / b;
+  case QRT_BINARY_POW: return powf(a, b);
+  case QRT_BINARY_MAX: return a != a ? a : (b != b ? b : (a > b ? a : b));
+  case QRT_BINARY_MIN: return a != a ? a : (b != b ? b : (a < b ? a : b));
+  case QRT_BINARY_FMOD: return fmodf(a, b);
+  case QRT_BINARY_MOD: {
+    float r = fmodf(a, b);
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+  }
+  case QRT_BINARY_PRELU: return a < 0 ? a * b : a;
+  }
+  *is_bool = 1;
+  switch (op) {
+  case QRT_BINARY_EQUAL: return a == b;
+  case QRT_BINARY_LESS: return a < b;
+  case QRT_BINARY_GREATER: return a > b;
+  case QRT_BINARY_LESS_EQUAL: return a <= b;
+  default: return a >= b;
+  }
+}
+
+static void test_f32_shapes(int ra, const int64_t *sa, int rb, const int64_t *sb) {
+  int op;
+  for (op = QRT_BINARY_ADD; op <= QRT_BINARY_GREATER_EQUAL; ++op) {
+    qrt_binary_params p;
+    int64_t na, nb, no, i;
+    float *a, *b, *y;
+    uint8_t *yb;
+    const void *in[2];
+    void *out[1];
+    int ok = 1;
+    char what[96];
+    make_params(&p, ra, sa, rb, sb, op);
+    na = numel(ra, sa); nb = numel(rb, sb); no = numel(p.rank, p.out_shape);
+    a = (float *)xmalloc(sizeof(float) * (size_t)na);
+    b = (float *)xmalloc(sizeof(float) * (size_t)nb);
+    y = (float *)xmalloc(sizeof(float) * (size_t)no);
+    yb = (uint8_t *)y;
+    fill_f32(a, na, op == QRT_BINARY_POW ? 0.1f : -4.0f, 4.0f);
+    fill_f32(b, nb, -4.0f, 4.0f);
+    for (i = 0; i < nb; i += 7) b[i] = a[i % na]; /* some equal pairs */
+    if (na > 3) a[3] = NAN;
+    in[0] = a; in[1] = b; out[0] = y;
+    qrt_binary_f32(&p, in, out);
+    for (i = 0; i < no && ok; ++i) {
+      int64_t oa, ob;
+      int isb;
+      float r;
+      offsets(&p, i, &oa, &ob);
+      r = ref_f32(op, a[oa], b[ob], &isb);
+      ok = isb ? yb[i] == (uint8_t)r : same_f32(y[i], r);
+      if (!ok) printf("  op %d elem %lld\n", op, (long long)i);
+    }
+    sprintf(what, "f32 op %d ranks %d,%d -> %lld elems", op, ra, rb, (long long)no);
+    check(ok, what);
+    free(a); free(b); free(y);
+  }
+}
+
+static void test_f64_add(void) {
+  const int64_t sa[2] = {3, 5}, sb[1] = {5};
+  double a[15], b[5], y[15];
+  qrt_binary_params p;
+  const void *in[2];
+  void *out[1];
+  int i, ok = 1;
+  for (i = 0; i < 15; ++i) a[i] = frand(-1, 1) / 3.0;
+  for (i = 0; i < 5; ++i) b[i] = frand(-1, 1) / 7.0;
+  make_params(&p, 2, sa, 1, sb, QRT_BINARY_SUB);
+  in[0] = a; in[1] = b; out[0] = y;
+  qrt_binary_f64(&p, in, out);
+  for (i = 0; i < 15; ++i) ok &= y[i] == a[i] - b[i % 5];
+  check(ok, "f64 sub broadcast");
+}
+
+static int64_t ref_i(int op, int64_t a, int64_t b) {
+  switch (op) {
+  case QRT_BINARY_ADD: return a + b;
+  case QRT_BINARY_SUB: return a - b;
+  case QRT_BINARY_MUL: return a * b;
+  case QRT_BINARY_DIV: return b == 0 ? 0 : a / b;
+  case QRT_BINARY_MAX: return a > b ? a : b;
+  case QRT_BINARY_MIN: return a < b ? a : b;
+  case QRT_BINARY_FMOD: return b == 0 ? 0 : a % b;
+  case QRT_BINARY_MOD: {
+    int64_t r = b == 0 ? 0 : a % b;
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+  }
+  case QRT_BINARY_EQUAL: return a == b;
+  case QRT_BINARY_LESS: return a < b;
+  case QRT_BINARY_GREATER: return a > b;
+  case QRT_BINARY_LESS_EQUAL: return a <= b;
+  case QRT_BINARY_GREATER_EQUAL: return a >= b;
+  case QRT_BINARY_BITAND: return a & b;
+  case QRT_BINARY_BITOR: return a | b;
+  case QRT_BINARY_BITXOR: return a ^ b;
+  default: return 0;
+  }
+}
+
+/* i32 with small values (no overflow): every op against ref_i. */
+static void test_i32_ops(void) {
+  const int64_t sa[2] = {4, 6}, sb[2] = {4, 1};
+  int32_t a[24], b[4], y[24];
+  uint8_t *yb = (uint8_t *)y;
+  int op, i;
+  for (i = 0; i < 24; ++i) a[i] = (int32_t)(lcg() % 41) - 20;
+  b[0] = 0; b[1] = -3; b[2] = 7; b[3] = 5;
+  for (op = QRT_BINARY_ADD; op <= QRT_BINARY_BITXOR; ++op) {
+    qrt_binary_params p;
+    const void *in[2];
+    void *out[1];
+    int ok = 1, isb = op >= QRT_BINARY_EQUAL && op <= QRT_BINARY_GREATER_EQUAL;
+    char what[48];
+    if (op == QRT_BINARY_POW || op == QRT_BINARY_PRELU || (op >= QRT_BINARY_AND && op <= QRT_BINARY_XOR))
+      continue;
+    make_params(&p, 2, sa, 2, sb, op);
+    in[0] = a; in[1] = b; out[0] = y;
+    qrt_binary_i32(&p, in, out);
+    for (i = 0; i < 24; ++i) {
+      const int64_t r = ref_i(op, a[i], b[i / 6]);
+      ok &= isb ? yb[i] == (uint8_t)r : y[i] == (int32_t)r;
+    }
+    sprintf(what, "i32 op %d", op);
+    check(ok, what);
+  }
+}
+
+static int32_t run_i32(int op, int32_t a, int32_t b) {
+  qrt_binary_params p;
+  const void *in[2];
+  void *out[1];
+  int32_t y;
+  memset(&p, 0, sizeof p);
+  p.op = op; p.rank = 0;
+  in[0] = &a; in[1] = &b; out[0] = &y;
+  qrt_binary_i32(&p, in, out);
+  return y;
+}
+
+static void test_int_edges(void) {
+  check(run_i32(QRT_BINARY_DIV, 7, 0) == 0, "i32 x/0 = 0");
+  check(run_i32(QRT_BINARY_DIV, INT32_MIN, -1) == INT32_MIN, "i32 MIN/-1 = MIN");
+  check(run_i32(QRT_BINARY_DIV, -7, 2) == -3, "i32 div truncates");
+  check(run_i32(QRT_BINARY_MOD, -7, 3) == 2 && run_i32(QRT_BINARY_MOD, 7, -3) == -2, "i32 mod sign of divisor");
+  check(run_i32(QRT_BINARY_FMOD, -7, 3) == -1 && run_i32(QRT_BINARY_FMOD, INT32_MIN, -1) == 0, "i32 fmod");
+  check(run_i32(QRT_BINARY_MOD, 5, 0) == 0, "i32 mod 0");
+  check(run_i32(QRT_BINARY_ADD, INT32_MAX, 1) == INT32_MIN, "i32 add wraps");
+  check(run_i32(QRT_BINARY_MUL, 65536, 65536) == 0, "i32 mul wraps");
+  check(run_i32(QRT_BINARY_POW, 3, 5) == 243 && run_i32(QRT_BINARY_POW, -2, 3) == -8, "i32 pow");
+  check(run_i32(QRT_BINARY_POW, 2, 31) == INT32_MIN && run_i32(QRT_BINARY_POW, 7, 0) == 1, "i32 pow wrap/0");
+  check(run_i32(QRT_BINARY_POW, 2, -1) == 0 && run_i32(QRT_BINARY_POW, -1, -3) == -1 &&
+        run_i32(QRT_BINARY_POW, 1, -3) == 1, "i32 pow negative exponent");
+  check(run_i32(QRT_BINARY_SHL, 1, 31) == INT32_MIN && run_i32(QRT_BINARY_SHL, 1, 32) == 0 &&
+        run_i32(QRT_BINARY_SHR, 256, 4) == 16 && run_i32(QRT_BINARY_SHR, 5, -1) == 0, "i32 shifts");
+  {
+    /* i8 / u8 / i64 spot checks */
+    qrt_binary_params p;
+    const void *in[2];
+    void *out[1];
+    int8_t a8[3] = {100, -128, -7}, b8[3] = {100, -1, 2}, y8[3];
+    uint8_t au[3] = {200, 7, 1}, bu[3] = {100, 0, 9}, yu[3];
+    int64_t a64[2] = {INT64_MAX, INT64_MIN}, b64[2] = {1, -1}, y64[2];
+    memset(&p, 0, sizeof p);
+    p.rank = 1; p.out_shape[0] = 3; p.a_strides[0] = 1; p.b_strides[0] = 1;
+    p.op = QRT_BINARY_ADD; in[0] = a8; in[1] = b8; out[0] = y8;
+    qrt_binary_i8(&p, in, out);
+    check(y8[0] == -56 && y8[1] == 127 && y8[2] == -5, "i8 add wraps");
+    p.op = QRT_BINARY_DIV;
+    qrt_binary_i8(&p, in, out);
+    check(y8[0] == 1 && y8[1] == -128 && y8[2] == -3, "i8 div");
+    p.op = QRT_BINARY_ADD; in[0] = au; in[1] = bu; out[0] = yu;
+    qrt_binary_u8(&p, in, out);
+    check(yu[0] == 44 && yu[1] == 7 && yu[2] == 10, "u8 add wraps");
+    p.op = QRT_BINARY_SUB;
+    qrt_binary_u8(&p, in, out);
+    check(yu[0] == 100 && yu[1] == 7 && yu[2] == 248, "u8 sub wraps");
+    p.op = QRT_BINARY_MOD;
+    qrt_binary_u8(&p, in, out);
+    check(yu[0] == 0 && yu[1] == 0 && yu[2] == 1, "u8 mod");
+    p.op = QRT_BINARY_SHR;
+    qrt_binary_u8(&p, in, out);
+    check(yu[0] == 0 && yu[1] == 7 && yu[2] == 0, "u8 shr");
+    p.out_shape[0] = 2; p.op = QRT_BINARY_ADD; in[0] = a64; in[1] = b64; out[0] = y64;
+    qrt_binary_i64(&p, in, out);
+    check(y64[0] == INT64_MIN && y64[1] == INT64_MAX, "i64 add wraps");
+    p.op = QRT_BINARY_DIV;
+    qrt_binary_i64(&p, in, out);
+    check(y64[0] == INT64_MAX && y64[1] == INT64_MIN, "i64 MIN/-1");
+  }
+}
+
+static void test_bool(void) {
+  const int64_t sa[2] = {2, 2}, sb[1] = {2};
+  const uint8_t a[4] = {0, 1, 1, 0}, b[2] = {1, 0};
+  uint8_t y[4];
+  static const uint8_t ex_and[4] = {0, 0, 1, 0}, ex_or[4] = {1, 1, 1, 0}, ex_xor[4] = {1, 1, 0, 0},
+                       ex_eq[4] = {0, 0, 1, 1};
+  qrt_binary_params p;
+  const void *in[2];
+  void *out[1];
+  in[0] = a; in[1] = b; out[0] = y;
+  make_params(&p, 2, sa, 1, sb, QRT_BINARY_AND); qrt_binary_bool(&p, in, out);
+  check(memcmp(y, ex_and, 4) == 0, "bool and");
+  make_params(&p, 2, sa, 1, sb, QRT_BINARY_OR); qrt_binary_bool(&p, in, out);
+  check(memcmp(y, ex_or, 4) == 0, "bool or");
+  make_params(&p, 2, sa, 1, sb, QRT_BINARY_XOR); qrt_binary_bool(&p, in, out);
+  check(memcmp(y, ex_xor, 4) == 0, "bool xor");
+  make_params(&p, 2, sa, 1, sb, QRT_BINARY_EQUAL); qrt_binary_bool(&p, in, out);
+  check(memcmp(y, ex_eq, 4) == 0, "bool equal");
+}
+
+int main(void) {
+  {
+    const int64_t s[3] = {3, 4, 5};
+    test_f32_shapes(3, s, 3, s); /* same shape */
+  }
+  {
+    const int64_t a[2] = {6, 37}, b[1] = {37}, c[2] = {6, 1}, d[0 + 1] = {1};
+    test_f32_shapes(2, a, 1, b);  /* row broadcast */
+    test_f32_shapes(2, a, 2, c);  /* column broadcast */
+    test_f32_shapes(1, b, 2, a);  /* broadcast on the left */
+    test_f32_shapes(2, a, 0, d);  /* scalar (rank 0) */
+    test_f32_shapes(0, d, 0, d);  /* both rank 0 */
+  }
+  {
+    const int64_t a[3] = {3, 1, 5}, b[3] = {1, 4, 1};
+    test_f32_shapes(3, a, 3, b); /* both broadcast */
+  }
+  {
+    const int64_t a[6] = {2, 1, 3, 2, 1, 19}, b[5] = {4, 3, 1, 5, 19};
+    test_f32_shapes(6, a, 5, b);
+  }
+  {
+    const int64_t a[4] = {2, 3, 4, 1}, b[4] = {2, 1, 4, 1};
+    test_f32_shapes(4, a, 4, b); /* size-1 innermost */
+  }
+  test_f64_add();
+  test_i32_ops();
+  test_int_edges();
+  test_bool();
+  return finish();
+}
