@@ -1,0 +1,136 @@
+/* test_runtime_copy.c - qrt_copy: transposes (incl. the tiled 2-D path), slices
+ * with positive / negative steps, expand (zero strides), reshape copies, for
+ * element sizes 1, 2, 4, 8.  Reference: per output element, the source
+ * offset from the multi-index.  Bit-exact (byte compare). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qrt.h"
+
+/* --- tiny harness (each test file carries its own copy) --- */
+static int g_pass, g_fail;
+static uint32_t g_seed = 12345u;
+static QRT_MAYBE_UNUSED uint32_t lcg(void) {
+  g_seed = g_seed * 1664525u + 1013904223u;
+  return g_seed;
+}
+static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
+  return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
+}
+static QRT_MAYBE_UNUSED void fill_f32(float *v, int64_t n, float lo, float hi) {
+  int64_t i;
+  for (i = 0; i < n; ++i) v[i] = frand(lo, hi);
+}
+static QRT_MAYBE_UNUSED void check(int ok, const char *what) {
+  if (ok) {
+    ++g_pass;
+  } else {
+    ++g_fail;
+    if (g_fail < 50) printf("FAIL: %s\n", what);
+  }
+}
+/* bit-exact (NaN matches NaN) */
+static QRT_MAYBE_UNUSED int same_f32(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
+static QRT_MAYBE_UNUSED int same_f32_arr(const float *a, const float *b, int64_t n) {
+  int64_t i;
+  for (i = 0; i < n; ++i)
+    if (!same_f32(a[i], b[i])) {
+      printf("  mismatch at %lld: %.9g vs %.9g\n", (long long)i, (double)a[i], (double)b[i]);
+      return 0;
+    }
+  return 1;
+}
+static QRT_MAYBE_UNUSED void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) { printf("out of memory\n"); exit(2); }
+  return p;
+}
+static QRT_MAYBE_UNUSED int finish(void) {
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail != 0;
+}
+/* --- end harness --- */
+
+static void run_case(int r, const int64_t *shape, const int64_t *strides, int64_t offset,
+                     int64_t in_elems, int es, const char *name) {
+  qrt_copy_params p;
+  int64_t no = 1, i;
+  int k, ok = 1;
+  uint8_t *x, *y;
+  const void *in[1];
+  void *out[1];
+  char what[80];
+  memset(&p, 0, sizeof p);
+  p.rank = r; p.elem_size = es; p.offset = offset;
+  for (k = 0; k < r; ++k) {
+    p.out_shape[k] = shape[k];
+    p.in_strides[k] = strides[k];
+    no *= shape[k];
+  }
+  x = (uint8_t *)xmalloc((size_t)(in_elems * es));
+  y = (uint8_t *)xmalloc((size_t)(no * es));
+  for (i = 0; i < in_elems * es; ++i) x[i] = (uint8_t)(lcg() >> 24);
+  in[0] = x; out[0] = y;
+  qrt_copy(&p, in, out);
+  for (i = 0; i < no; ++i) {
+    int64_t rem = i, off = offset;
+    for (k = r - 1; k >= 0; --k) {
+      off += (rem % shape[k]) * strides[k];
+      rem /= shape[k];
+    }
+    ok &= memcmp(y + i * es, x + off * es, (size_t)es) == 0;
+  }
+  sprintf(what, "copy %s es %d", name, es);
+  check(ok, what);
+  free(x); free(y);
+}
+
+int main(void) {
+  static const int es[4] = {1, 2, 4, 8};
+  int e;
+  for (e = 0; e < 4; ++e) {
+    {
+      /* 2-D transpose of [37, 70] -> [70, 37] */
+      const int64_t s[2] = {70, 37}, st[2] = {1, 70};
+      run_case(2, s, st, 0, 37 * 70, es[e], "transpose2d");
+    }
+    {
+      /* [2, 3, 4, 5] permuted (0, 2, 3, 1): out [2, 4, 5, 3] */
+      const int64_t s[4] = {2, 4, 5, 3}, st[4] = {60, 5, 1, 20};
+      run_case(4, s, st, 0, 120, es[e], "perm0231");
+    }
+    {
+      /* [2, 3, 4, 5] permuted (3, 1, 0, 2): out [5, 3, 2, 4] */
+      const int64_t s[4] = {5, 3, 2, 4}, st[4] = {1, 20, 60, 5};
+      run_case(4, s, st, 0, 120, es[e], "perm3102");
+    }
+    {
+      /* slice x[1:9:2, ::-1] of [10, 6]: out [4, 6] */
+      const int64_t s[2] = {4, 6}, st[2] = {12, -1};
+      run_case(2, s, st, 6 + 5, 60, es[e], "slice steps, negative");
+    }
+    {
+      /* x[::-3] of [10] -> 4 elements from 9 */
+      const int64_t s[1] = {4}, st[1] = {-3};
+      run_case(1, s, st, 9, 10, es[e], "slice -3");
+    }
+    {
+      /* expand [3, 1] -> [2, 3, 4] */
+      const int64_t s[3] = {2, 3, 4}, st[3] = {0, 1, 0};
+      run_case(3, s, st, 0, 3, es[e], "expand");
+    }
+    {
+      /* contiguous reshape copy of [4, 5, 6] and a rank-0 copy */
+      const int64_t s[3] = {4, 5, 6}, st[3] = {30, 6, 1}, one[1] = {1};
+      run_case(3, s, st, 0, 120, es[e], "contiguous");
+      run_case(0, one, one, 7, 10, es[e], "scalar");
+    }
+    {
+      /* rank 8 with size-1 dims and a slice in the middle */
+      const int64_t s[8] = {2, 1, 3, 1, 2, 2, 1, 3}, st[8] = {200, 7, 50, 9, 20, 5, 3, 1};
+      run_case(8, s, st, 4, 400, es[e], "rank8");
+    }
+  }
+  return finish();
+}
