@@ -1,0 +1,24 @@
+#!/bin/sh
+# Sets up a fresh Debian 12 machine, builds qcc and runs every test suite:
+# runtime and compiler unit tests (ctest) and the lit suites (dialect,
+# passes, codegen, end to end against ONNX Runtime). Prints a closing
+# "N passed, N failed" line and exits nonzero on any failure.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/test/install_deps.sh"
+build="$root/build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$(nproc)"
+cd "$build"
+log="$build/test-results.txt"
+set +e
+ctest --output-on-failure -j "$(nproc)" 2>&1 | tee "$log"
+status=$?
+set -e
+summary=$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1)
+failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+total=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+lit_line=$(grep -E "^  (Passed|Failed|Unsupported|Expectedly)" "$log" || true)
+echo "$lit_line"
+echo "$((total - failed)) passed, $failed failed"
+exit $status
