@@ -485,6 +485,23 @@ static void emit_source(emitter *e, MlirOperation func, qcc_emit_stats *st) {
   (void)func;
 }
 
+/* 2 x multiply-adds of the GEMM-like calls, for GFLOP/s figures. */
+static int64_t call_flops(const qcc_call *c) {
+  if (!strcmp(c->kernel->params_type, "qrt_conv_params")) {
+    const qrt_conv_params *p = &c->params.conv;
+    int64_t f = 2 * p->n * p->c_out * (p->c_in / p->group);
+    for (int i = 0; i < 3; i++) f *= p->out_spatial[i] * p->kernel[i];
+    return f;
+  }
+  if (!strcmp(c->kernel->params_type, "qrt_matmul_params")) {
+    const qrt_matmul_params *p = &c->params.matmul;
+    int64_t f = 2 * p->M * p->N * p->K;
+    for (int i = 0; i < p->batch_rank; i++) f *= p->batch_shape[i];
+    return f;
+  }
+  return 0;
+}
+
 int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
   emitter e;
   memset(&e, 0, sizeof e);
@@ -499,6 +516,7 @@ int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
     for (int i = 0; i < e.n_bufs; i++) st.intermediate_bytes += e.bufs[i].size;
     st.arena_bytes = qcc_plan_memory(e.bufs, e.n_bufs, ARENA_ALIGN);
     st.steps = e.n_steps;
+    for (int k = 0; k < e.n_steps; k++) st.flops += call_flops(&e.steps[k].call);
     e.c = fopen(o->c_path, "w");
     e.h = fopen(o->h_path, "w");
     if (!e.c || !e.h) {

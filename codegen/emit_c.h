@@ -15,6 +15,7 @@ typedef struct qcc_emit_stats {
   int64_t intermediate_bytes; /* sum of all intermediate tensors and scratch */
   int64_t weight_bytes;       /* constant data emitted */
   int steps;                  /* kernel calls */
+  int64_t flops;              /* multiply-adds x2 of conv and matmul calls */
 } qcc_emit_stats;
 
 int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats);

@@ -5,7 +5,8 @@
  *
  * It reads each input from a .npy file (dtype and shape checked against the
  * model's), runs NAME_run, prints every output's shape, first values and
- * argmax, and with --out writes DIR/out<i>.npy. */
+ * argmax, and with --out writes DIR/out<i>.npy. With --bench N it runs the
+ * model N more times and prints "c_ms_per_run MEDIAN MIN" (CPU time). */
 #include "emit_main.h"
 
 #include <ctype.h>
@@ -56,7 +57,7 @@ static void shape_tuple(const qcc_shape *s, char *out, size_t cap) {
 }
 
 static const char *support_code =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n\n"
     "/* Reads a little-endian C-order .npy whose descr and shape must match. */\n"
     "static int read_npy(const char *path, const char *descr, const char *shape, void *dst, size_t bytes) {\n"
     "  unsigned char magic[10];\n  char header[4096], want[256];\n  size_t hlen;\n"
@@ -115,11 +116,15 @@ int qcc_emit_main(MlirModule m, const char *path, const char *name, const char *
     qcc_shape_of(mlirOperationGetOperand(ret, j), &s);
     fprintf(f, "static %s out%d[%s_OUT%d_SIZE];\n", c_type(s.dtype), j, NAME, j);
   }
-  fprintf(f, "\nint main(int argc, char **argv) {\n  const char *out_dir = NULL;\n  int rc;\n  long i;\n"
-             "  char path[4096];\n  if (argc >= %d && !strcmp(argv[argc - 2], \"--out\")) { out_dir = argv[argc - 1]; argc -= 2; }\n"
-             "  if (argc != %d) {\n    fprintf(stderr, \"usage: %%s", n_in + 3, n_in + 1);
+  fprintf(f, "\nstatic int cmp_double(const void *a, const void *b) {\n"
+             "  double x = *(const double *)a, y = *(const double *)b;\n  return x < y ? -1 : x > y;\n}\n");
+  fprintf(f, "\nint main(int argc, char **argv) {\n  const char *out_dir = NULL;\n  long bench = 0;\n  int rc;\n  long i;\n"
+             "  char path[4096];\n"
+             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--bench\")) { bench = atol(argv[argc - 1]); argc -= 2; }\n"
+             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--out\")) { out_dir = argv[argc - 1]; argc -= 2; }\n"
+             "  if (argc != %d) {\n    fprintf(stderr, \"usage: %%s", n_in + 3, n_in + 3, n_in + 1);
   for (int i = 0; i < n_in; i++) fprintf(f, " IN%d.npy", i);
-  fprintf(f, " [--out DIR]\\n\", argv[0]);\n    return 2;\n  }\n");
+  fprintf(f, " [--out DIR] [--bench N]\\n\", argv[0]);\n    return 2;\n  }\n");
   for (int i = 0; i < n_in; i++) {
     qcc_shape s;
     char tuple[256];
@@ -148,6 +153,13 @@ int qcc_emit_main(MlirModule m, const char *path, const char *name, const char *
                "      if (write_npy(path, \"%s\", \"%s\", out%d, sizeof out%d)) return 1;\n    }\n  }\n",
             j, npy_descr(s.dtype), tuple, j, j);
   }
+  fprintf(f, "  if (bench > 0) {\n    double *ms = (double *)malloc(sizeof(double) * (size_t)bench);\n"
+             "    if (!ms) return 1;\n    for (i = 0; i < bench; i++) {\n      clock_t t0 = clock();\n      %s_run(", name);
+  for (int i = 0; i < n_in; i++) fprintf(f, "in%d, ", i);
+  for (int j = 0; j < n_out; j++) fprintf(f, "out%d%s", j, j + 1 < n_out ? ", " : "");
+  fprintf(f, ");\n      ms[i] = 1000.0 * (double)(clock() - t0) / CLOCKS_PER_SEC;\n    }\n"
+             "    qsort(ms, (size_t)bench, sizeof *ms, cmp_double);\n"
+             "    printf(\"c_ms_per_run %%.4f %%.4f\\n\", ms[bench / 2], ms[0]);\n    free(ms);\n  }\n");
   fprintf(f, "  return 0;\n}\n");
   return fclose(f) ? -1 : 0;
 }

@@ -154,9 +154,9 @@ static int compile(const options *o, MlirModule m) {
   }
   if (!rc)
     qcc_remark("wrote %s and %s: %d kernel calls, workspace %lld bytes (intermediates total %lld bytes), "
-               "weights %lld bytes",
+               "weights %lld bytes, %.3f MFLOP per run",
                c_path, h_path, st.steps, (long long)st.arena_bytes, (long long)st.intermediate_bytes,
-               (long long)st.weight_bytes);
+               (long long)st.weight_bytes, (double)st.flops / 1e6);
   free(c_path);
   free(h_path);
   free(name);

@@ -1,0 +1,436 @@
+#!/usr/bin/python3
+"""ONNX conformance runner for qcc.
+
+Runs the ONNX backend test data (Debian's libonnx-testdata) through qcc in two
+ways and checks both against the expected outputs:
+
+  1. compiled:  qcc MODEL.onnx -o m.c --emit-main main.c; cc ...; ./prog IN.npy ... --out DIR
+  2. evaluator: qcc run MODEL.onnx --input NAME=IN.npy ... --out-dir DIR
+
+Tolerance (the same as ONNX's own backend tests, onnx/backend/test/runner):
+    floating point outputs: |got - want| <= ATOL + RTOL * |want|, RTOL = 1e-3, ATOL = 1e-7,
+                            NaN positions must match, infinities must be equal;
+    bool / integer outputs: exact.
+
+Tests whose models are out of scope for qcc are skipped by the rules in
+SKIP_RULES, decided by inspecting the model (op types, attributes, value types).
+
+Usage: /usr/bin/python3 test/conformance/run.py [--suite node|pytorch-converted|pytorch-operator|simple|all]
+           [--filter SUBSTRING] [--jobs N] [--timeout SECONDS] [--list-failures-by-reason] [--json FILE]
+Prints one line per failing test, then `N passed, N failed, N skipped`.
+Exit status: 0 if nothing failed, 1 otherwise.
+"""
+
+import argparse
+import collections
+import glob
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+RTOL = 1e-3
+ATOL = 1e-7
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+QCC = os.environ.get("QCC", os.path.join(ROOT, "build", "qcc"))
+CC = os.environ.get("CC", "cc")
+CFLAGS = os.environ.get("QCC_CONFORMANCE_CFLAGS", "-std=c99 -O1").split()
+DATA = os.environ.get("ONNX_TESTDATA", "/usr/share/libonnx-testdata/data")
+SUITES = ["node", "pytorch-converted", "pytorch-operator", "simple"]
+
+# ---------------------------------------------------------------------------
+# Skip rules: out of scope for qcc.  Each rule is decided from the model.
+# ---------------------------------------------------------------------------
+SKIP_RULES = {
+    "training": "training ops are out of scope (Adagrad/Adam/Momentum/Gradient, the "
+                "ai.onnx.preview.training domain, Dropout or BatchNormalization in training mode)",
+    "non-tensor-type": "sequence/optional/map types are out of scope",
+    "string": "string tensors are out of scope",
+    "random": "random ops are out of scope (RandomNormal*, RandomUniform*, Bernoulli, Multinomial)",
+    "control-flow": "control flow with subgraphs is out of scope (If, Loop, Scan: any graph attribute)",
+}
+
+TRAINING_OPS = {"Adagrad", "Adam", "Momentum", "Gradient"}
+TRAINING_DOMAINS = {"ai.onnx.preview.training"}
+RANDOM_OPS = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike",
+              "Bernoulli", "Multinomial"}
+# Ops whose inputs or outputs are sequences/optionals (caught by value types
+# where the model declares them; these catch the undeclared intermediates).
+NON_TENSOR_OPS = {"SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceAt",
+                  "SequenceErase", "SequenceLength", "SplitToSequence", "ConcatFromSequence",
+                  "Optional", "OptionalGetElement", "OptionalHasElement"}
+STRING_OPS = {"StringNormalizer"}
+
+
+def _value_type_problem(tp):
+    """Skip rule for a TypeProto, or None for a plain non-string tensor."""
+    kind = tp.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind != "tensor_type":
+        return "non-tensor-type"
+    if tp.tensor_type.elem_type == 8:  # STRING
+        return "string"
+    return None
+
+
+def skip_rule(model):
+    """The SKIP_RULES key that applies to MODEL, or None."""
+    g = model.graph
+    for v in list(g.input) + list(g.output) + list(g.value_info):
+        r = _value_type_problem(v.type)
+        if r:
+            return r
+    for t in g.initializer:
+        if t.data_type == 8:
+            return "string"
+    const_false = set()
+    for t in g.initializer:
+        if t.data_type == 9 and len(t.int32_data) == 1 and not t.int32_data[0]:
+            const_false.add(t.name)
+        elif t.data_type == 9 and t.raw_data == b"\x00":
+            const_false.add(t.name)
+    for n in g.node:
+        if n.domain in TRAINING_DOMAINS or n.op_type in TRAINING_OPS:
+            return "training"
+        if n.op_type in RANDOM_OPS:
+            return "random"
+        if n.op_type in NON_TENSOR_OPS:
+            return "non-tensor-type"
+        if n.op_type in STRING_OPS:
+            return "string"
+        for a in n.attribute:
+            if a.type in (5, 10) or a.g.ByteSize() or len(a.graphs):  # GRAPH, GRAPHS
+                return "control-flow"
+            if a.name == "value" and a.t.data_type == 8 and n.op_type == "Constant":
+                return "string"
+            if n.op_type == "Cast" and a.name == "to" and a.i == 8:
+                return "string"
+            if n.op_type == "BatchNormalization" and a.name == "training_mode" and a.i:
+                return "training"
+        if n.op_type == "Dropout" and len(n.input) >= 3 and n.input[2] and n.input[2] not in const_false:
+            return "training"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Running one test
+# ---------------------------------------------------------------------------
+class Fail(Exception):
+    def __init__(self, kind, detail=""):
+        Exception.__init__(self, kind)
+        self.kind = kind      # category: unsupported op, compile error, cc error, crash, timeout, wrong result, evaluator differs
+        self.detail = detail  # the rest of the line
+
+    def line(self):
+        return self.kind + (" " if self.kind == "unsupported op" else ": ") + self.detail if self.detail else self.kind
+
+
+def sanitize(name):
+    return re.sub(r"[^A-Za-z0-9.-]", "_", name)
+
+
+def first_error_line(text):
+    lines = [l for l in text.splitlines() if l.strip()]
+    for l in lines:
+        if "error" in l:
+            return l.strip()
+    return lines[0].strip() if lines else ""
+
+
+def run_proc(argv, deadline, cwd=None):
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise Fail("timeout", "per-test time limit")
+    try:
+        p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=left, start_new_session=True)
+    except subprocess.TimeoutExpired:
+        raise Fail("timeout", "%s ran past the per-test time limit" % os.path.basename(argv[0]))
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def fmt_val(x):
+    if isinstance(x, float):
+        return "%.9g" % x
+    return repr(x)
+
+
+def compare(np, got, want, what):
+    """None if GOT matches WANT, else a reason string."""
+    if got.dtype != want.dtype:
+        return "%s dtype %s, want %s" % (what, got.dtype, want.dtype)
+    if got.shape != want.shape:
+        return "%s shape %s, want %s" % (what, tuple(got.shape), tuple(want.shape))
+    g = got.reshape(-1)
+    w = want.reshape(-1)
+    if want.dtype.kind in "fc":
+        g = g.astype(np.complex128 if want.dtype.kind == "c" else np.float64)
+        w = w.astype(np.complex128 if want.dtype.kind == "c" else np.float64)
+        gn, wn = np.isnan(g), np.isnan(w)
+        with np.errstate(invalid="ignore", over="ignore"):
+            inf = np.isinf(g) | np.isinf(w)
+            close = np.abs(g - w) <= ATOL + RTOL * np.abs(w)
+        ok = np.where(gn | wn, gn == wn, np.where(inf, g == w, close))
+    else:
+        ok = g == w
+    if ok.all():
+        return None
+    i = int(np.argmin(ok))
+    gi, wi = g[i].item(), w[i].item()
+    return "%s at index %d (got %s, want %s)" % (what, i, fmt_val(gi), fmt_val(wi))
+
+
+def read_pb(onnx, nh, path):
+    t = onnx.TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return nh.to_array(t)
+
+
+def run_test(args):
+    """Worker: run one test dir. Returns a dict (pickled back to the parent)."""
+    suite, tdir, timeout = args
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper as nh
+
+    name = os.path.basename(tdir)
+    res = {"suite": suite, "name": name, "status": "fail", "reason": "", "kind": "", "ops": []}
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    tmp = None
+    try:
+        model_path = os.path.join(tdir, "model.onnx")
+        try:
+            model = onnx.load(model_path)
+        except Exception as e:  # noqa: BLE001
+            raise Fail("compile error", "cannot load model with onnx: %s" % e)
+        res["ops"] = sorted({n.op_type for n in model.graph.node})
+        rule = skip_rule(model)
+        if rule:
+            res["status"], res["kind"], res["reason"] = "skip", rule, SKIP_RULES[rule]
+            return res
+        inits = {t.name for t in model.graph.initializer}
+        in_names = [v.name for v in model.graph.input if v.name not in inits]
+        out_names = [v.name for v in model.graph.output]
+        sets = sorted(glob.glob(os.path.join(tdir, "test_data_set_*")))
+
+        tmp = tempfile.mkdtemp(prefix="qcc-conf-")
+        # 1. compile
+        rc, _, err = run_proc([QCC, model_path, "-o", os.path.join(tmp, "m.c"),
+                               "--emit-main", os.path.join(tmp, "main.c")], deadline)
+        if rc != 0:
+            line = first_error_line(err) or "qcc exited with status %d" % rc
+            m = re.search(r"unsupported op '([^']+)'", line)
+            if m:
+                raise Fail("unsupported op", m.group(1))
+            raise Fail("compile error", line)
+        prog = os.path.join(tmp, "prog")
+        rc, out, err = run_proc([CC] + CFLAGS + ["-o", prog, os.path.join(tmp, "m.c"),
+                                                  os.path.join(tmp, "main.c"), "-lm"], deadline)
+        if rc != 0:
+            raise Fail("cc error", first_error_line(err + out))
+
+        ev_fail = None
+        for si, sdir in enumerate(sets):
+            sname = os.path.basename(sdir)
+            ins = sorted(glob.glob(os.path.join(sdir, "input_*.pb")),
+                         key=lambda p: int(re.search(r"input_(\d+)", p).group(1)))
+            outs = sorted(glob.glob(os.path.join(sdir, "output_*.pb")),
+                          key=lambda p: int(re.search(r"output_(\d+)", p).group(1)))
+            in_files = []
+            for i, p in enumerate(ins):
+                f = os.path.join(tmp, "s%d_in%d.npy" % (si, i))
+                np.save(f, read_pb(onnx, nh, p))
+                in_files.append(f)
+            wants = [read_pb(onnx, nh, p) for p in outs]
+            where = "%s " % sname if len(sets) > 1 else ""
+
+            # compiled program
+            odir = os.path.join(tmp, "out%d" % si)
+            os.mkdir(odir)
+            rc, out, err = run_proc([prog] + in_files + ["--out", odir], deadline)
+            if rc != 0:
+                how = ("signal %s" % signal.Signals(-rc).name) if rc < 0 else ("exit status %d" % rc)
+                msg = first_error_line(err)
+                raise Fail("crash", "%s%s%s" % (where, how, (": " + msg) if msg else ""))
+            for k, want in enumerate(wants):
+                f = os.path.join(odir, "out%d.npy" % k)
+                if not os.path.exists(f):
+                    raise Fail("crash", "%sprogram wrote no out%d.npy" % (where, k))
+                why = compare(np, np.load(f), want, "%sout%d" % (where, k) if len(wants) > 1 or where else "")
+                if why:
+                    raise Fail("wrong result", why.strip())
+
+            # evaluator
+            if ev_fail is None:
+                edir = os.path.join(tmp, "ev%d" % si)
+                os.mkdir(edir)
+                argv = [QCC, "run", model_path]
+                for n_, f in zip(in_names, in_files):
+                    argv += ["--input", "%s=%s" % (n_, f)]
+                argv += ["--out-dir", edir]
+                rc, _, err = run_proc(argv, deadline)
+                if rc != 0:
+                    ev_fail = "%sqcc run failed: %s" % (where, first_error_line(err) or "status %d" % rc)
+                    continue
+                for k, want in enumerate(wants):
+                    f = os.path.join(edir, sanitize(out_names[k]) + ".npy")
+                    if not os.path.exists(f):
+                        ev_fail = "%sqcc run wrote no %s" % (where, os.path.basename(f))
+                        break
+                    why = compare(np, np.load(f), want, "%sout%d" % (where, k) if len(wants) > 1 or where else "")
+                    if why:
+                        ev_fail = why.strip()
+                        break
+        if ev_fail:
+            raise Fail("evaluator differs", ev_fail)
+        res["status"] = "pass"
+    except Fail as f:
+        res["kind"], res["reason"] = f.kind, f.line()
+    except Exception as e:  # noqa: BLE001  (a bug in the runner or unreadable data)
+        res["kind"], res["reason"] = "runner error", "runner error: %s: %s" % (type(e).__name__, e)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        res["seconds"] = round(time.monotonic() - t0, 3)
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------
+def discover(suite, filt):
+    suites = SUITES if suite == "all" else [suite]
+    tests = []
+    for s in suites:
+        for d in sorted(glob.glob(os.path.join(DATA, s, "*"))):
+            if os.path.isfile(os.path.join(d, "model.onnx")) and (not filt or filt in "%s/%s" % (s, os.path.basename(d))):
+                tests.append((s, d))
+    return tests
+
+
+def run_all(tests, jobs, timeout):
+    work = [(s, d, timeout) for s, d in tests]
+    if jobs <= 1:
+        return [run_test(w) for w in work]
+    with multiprocessing.Pool(jobs) as pool:
+        return list(pool.imap_unordered(run_test, work, chunksize=1))
+
+
+def normalize_error(msg):
+    msg = re.sub(r"(/[^\s:']+)+", "<path>", msg)
+    msg = re.sub(r"node '[^']*'", "node", msg)
+    msg = re.sub(r"^qcc: error: ", "", msg)
+    return msg
+
+
+def summarize(results, top=None):
+    """Failure-reason summary lines (the --list-failures-by-reason table)."""
+    lines = []
+    fails = [r for r in results if r["status"] == "fail"]
+    skips = [r for r in results if r["status"] == "skip"]
+
+    def table(title, counter, extra=None):
+        if not counter:
+            return
+        lines.append("")
+        lines.append(title)
+        items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+        if top:
+            items = items[:top]
+        for k, v in items:
+            lines.append("  %5d  %s%s" % (v, k, extra(k) if extra else ""))
+
+    table("failures by category:", collections.Counter(r["kind"] for r in fails))
+
+    # Ops that some test got through qcc's compile step with: known supported.
+    compiled_ok = set()
+    for r in results:
+        if r["status"] == "pass" or r["kind"] in ("cc error", "crash", "wrong result", "evaluator differs"):
+            compiled_ok.update(r["ops"])
+    unsup = collections.Counter()
+    unlock = collections.Counter()
+    for r in fails:
+        if r["kind"] == "unsupported op":
+            op = r["reason"].split()[-1]
+            unsup[op] += 1
+            missing = set(r["ops"]) - compiled_ok
+            missing.add(op)
+            if len(missing) == 1:
+                unlock[op] += 1
+    table("unsupported ops (tests failing on it first; tests it alone blocks):", unsup,
+          lambda op: "  (unlocks %d)" % unlock[op])
+    table("compile errors by message:",
+          collections.Counter(normalize_error(r["reason"][len("compile error: "):]) for r in fails
+                              if r["kind"] == "compile error"))
+
+    def by_op(kind):
+        return collections.Counter("+".join(o for o in r["ops"] if o != "Constant") or "Constant"
+                                   for r in fails if r["kind"] == kind)
+    table("wrong results by op:", by_op("wrong result"))
+    table("evaluator differs by op:", by_op("evaluator differs"))
+    table("crashes by op:", by_op("crash"))
+    table("cc errors by op:", by_op("cc error"))
+    table("timeouts by op:", by_op("timeout"))
+    table("runner errors:", collections.Counter(r["reason"] for r in fails if r["kind"] == "runner error"))
+    table("skipped by rule:", collections.Counter(r["kind"] for r in skips),
+          lambda k: "  (%s)" % SKIP_RULES[k])
+    return lines
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--suite", default="all", choices=SUITES + ["all"])
+    ap.add_argument("--filter", default="", help="only tests whose SUITE/NAME contains this")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel tests (default 2)")
+    ap.add_argument("--timeout", type=float, default=60, help="seconds per test (default 60)")
+    ap.add_argument("--list-failures-by-reason", action="store_true", help="print a summary table of failure reasons")
+    ap.add_argument("--top", type=int, default=0, help="with --list-failures-by-reason: rows per table (0: all)")
+    ap.add_argument("--json", metavar="FILE", help="also write every test's result to FILE")
+    ap.add_argument("-v", "--verbose", action="store_true", help="also print passing and skipped tests")
+    a = ap.parse_args(argv)
+
+    if not os.access(QCC, os.X_OK):
+        sys.exit("run.py: %s not found; build qcc first (cmake --build build)" % QCC)
+    t0 = time.monotonic()
+    tests = discover(a.suite, a.filter)
+    results = run_all(tests, max(1, a.jobs), a.timeout)
+    results.sort(key=lambda r: (SUITES.index(r["suite"]), r["name"]))
+    wall = time.monotonic() - t0
+
+    for r in results:
+        if r["status"] == "fail":
+            print("FAIL %s/%s: %s" % (r["suite"], r["name"], r["reason"]))
+        elif a.verbose:
+            print("%s %s/%s%s" % (r["status"].upper(), r["suite"], r["name"],
+                                  (": " + r["kind"]) if r["status"] == "skip" else ""))
+    counts = collections.Counter(r["status"] for r in results)
+    if a.suite == "all":
+        print("")
+        for s in SUITES:
+            c = collections.Counter(r["status"] for r in results if r["suite"] == s)
+            print("  %-18s %4d passed, %4d failed, %4d skipped" % (s, c["pass"], c["fail"], c["skip"]))
+    if a.list_failures_by_reason:
+        for l in summarize(results, a.top or None):
+            print(l)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"wall_seconds": round(wall, 2), "rtol": RTOL, "atol": ATOL, "results": results}, f, indent=1)
+    print("")
+    print("wall time %.1fs, %d jobs" % (wall, a.jobs))
+    print("%d passed, %d failed, %d skipped" % (counts["pass"], counts["fail"], counts["skip"]))
+    return 1 if counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
