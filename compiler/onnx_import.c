@@ -245,7 +245,17 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
   for (size_t i = 0; i < g->n_output; i++) qcc_name_map_put(&im->infos, g->output[i]->name, g->output[i]);
   bool ok = true;
 
-  /* Function signature. */
+  /* Function signature. --shape must name real (non-initializer) inputs. */
+  for (int i = 0; i < n_shapes && ok; i++) {
+    bool found = false;
+    const void *p;
+    for (size_t j = 0; j < g->n_input; j++)
+      found |= !strcmp(g->input[j]->name, shapes[i].name) && !qcc_name_map_get(&inits, shapes[i].name, &p);
+    if (!found) {
+      qcc_error("--shape: the model has no input named '%s'", shapes[i].name);
+      ok = false;
+    }
+  }
   MlirType arg_types[256];
   const Onnx__ValueInfoProto *args[256];
   int n_args = 0;
@@ -265,14 +275,6 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
       ok = false;
     }
     n_args++;
-  }
-  for (int i = 0; i < n_shapes && ok; i++) {
-    bool found = false;
-    for (int j = 0; j < n_args; j++) found |= !strcmp(args[j]->name, shapes[i].name);
-    if (!found) {
-      qcc_error("--shape: the model has no input named '%s'", shapes[i].name);
-      ok = false;
-    }
   }
   if (!ok) {
     qcc_name_map_free(&inits);

@@ -230,6 +230,7 @@ def run_test(args):
                                "--emit-main", os.path.join(tmp, "main.c")], deadline)
         if rc != 0:
             line = first_error_line(err) or "qcc exited with status %d" % rc
+            line = re.sub(r"^qcc: error: ", "", line)
             m = re.search(r"unsupported op '([^']+)'", line)
             if m:
                 raise Fail("unsupported op", m.group(1))
@@ -330,7 +331,6 @@ def run_all(tests, jobs, timeout):
 def normalize_error(msg):
     msg = re.sub(r"(/[^\s:']+)+", "<path>", msg)
     msg = re.sub(r"node '[^']*'", "node", msg)
-    msg = re.sub(r"^qcc: error: ", "", msg)
     return msg
 
 
@@ -404,7 +404,15 @@ def main(argv=None):
         sys.exit("run.py: %s not found; build qcc first (cmake --build build)" % QCC)
     t0 = time.monotonic()
     tests = discover(a.suite, a.filter)
-    results = run_all(tests, max(1, a.jobs), a.timeout)
+    # Run a private copy of qcc, so that a rebuild during the run cannot break it.
+    global QCC
+    snap = tempfile.mkdtemp(prefix="qcc-conf-bin-")
+    try:
+        shutil.copy2(QCC, os.path.join(snap, "qcc"))
+        QCC = os.path.join(snap, "qcc")
+        results = run_all(tests, max(1, a.jobs), a.timeout)
+    finally:
+        shutil.rmtree(snap, ignore_errors=True)
     results.sort(key=lambda r: (SUITES.index(r["suite"]), r["name"]))
     wall = time.monotonic() - t0
 

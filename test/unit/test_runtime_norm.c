@@ -1,0 +1,108 @@
+/* test_runtime_norm.c - layernorm / rmsnorm against a double-precision reference.
+ * The kernel sums in float (16 lanes) so the comparison uses a tolerance:
+ * |y - ref| <= 1e-5 * (1 + |ref|); mean and 1/std outputs likewise. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qrt.h"
+
+/* --- tiny harness (each test file carries its own copy) --- */
+static int g_pass, g_fail;
+static uint32_t g_seed = 12345u;
+static QRT_MAYBE_UNUSED uint32_t lcg(void) {
+  g_seed = g_seed * 1664525u + 1013904223u;
+  return g_seed;
+}
+static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
+  return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
+}
+static QRT_MAYBE_UNUSED void fill_f32(float *v, int64_t n, float lo, float hi) {
+  int64_t i;
+  for (i = 0; i < n; ++i) v[i] = frand(lo, hi);
+}
+static QRT_MAYBE_UNUSED void check(int ok, const char *what) {
+  if (ok) {
+    ++g_pass;
+  } else {
+    ++g_fail;
+    if (g_fail < 50) printf("FAIL: %s\n", what);
+  }
+}
+/* bit-exact (NaN matches NaN) */
+static QRT_MAYBE_UNUSED int same_f32(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
+static QRT_MAYBE_UNUSED int same_f32_arr(const float *a, const float *b, int64_t n) {
+  int64_t i;
+  for (i = 0; i < n; ++i)
+    if (!same_f32(a[i], b[i])) {
+      printf("  mismatch at %lld: %.9g vs %.9g\n", (long long)i, (double)a[i], (double)b[i]);
+      return 0;
+    }
+  return 1;
+}
+static QRT_MAYBE_UNUSED void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) { printf("out of memory\n"); exit(2); }
+  return p;
+}
+static QRT_MAYBE_UNUSED int finish(void) {
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail != 0;
+}
+/* --- end harness --- */
+
+static void run_case(int64_t outer, int64_t n, int rms, int with_bias, float offset) {
+  qrt_norm_params p;
+  float *x = (float *)xmalloc(sizeof(float) * (size_t)(outer * n));
+  float *y = (float *)xmalloc(sizeof(float) * (size_t)(outer * n));
+  float *sc = (float *)xmalloc(sizeof(float) * (size_t)n), *bi = (float *)xmalloc(sizeof(float) * (size_t)n);
+  float *mean = (float *)xmalloc(sizeof(float) * (size_t)outer), *inv = (float *)xmalloc(sizeof(float) * (size_t)outer);
+  const void *in[3];
+  void *out[3];
+  int64_t o, j;
+  int ok = 1;
+  char what[80];
+  fill_f32(x, outer * n, offset - 2.0f, offset + 2.0f);
+  fill_f32(sc, n, 0.5f, 1.5f);
+  fill_f32(bi, n, -1.0f, 1.0f);
+  memset(&p, 0, sizeof p);
+  p.epsilon = 1e-5f; p.outer = outer; p.norm_size = n;
+  in[0] = x; in[1] = sc; in[2] = with_bias ? bi : NULL;
+  out[0] = y; out[1] = rms ? NULL : mean; out[2] = inv;
+  if (rms) qrt_rmsnorm_f32(&p, in, out);
+  else qrt_layernorm_f32(&p, in, out);
+  for (o = 0; o < outer; ++o) {
+    double m = 0, v = 0, d;
+    for (j = 0; j < n; ++j) m += x[o * n + j];
+    m /= (double)n;
+    if (rms) m = 0;
+    for (j = 0; j < n; ++j) v += (x[o * n + j] - m) * (x[o * n + j] - m);
+    v /= (double)n;
+    d = sqrt(v + 1e-5);
+    for (j = 0; j < n; ++j) {
+      const double r = (x[o * n + j] - m) / d * sc[j] + (with_bias ? bi[j] : 0.0);
+      if (!(fabs(y[o * n + j] - r) <= 1e-5 * (1 + fabs(r)))) {
+        if (ok) printf("  %.9g vs %.9g\n", (double)y[o * n + j], r);
+        ok = 0;
+      }
+    }
+    if (!rms && !(fabs(mean[o] - m) <= 1e-5 * (1 + fabs(m)))) ok = 0;
+    if (!(fabs(inv[o] - 1 / d) <= 1e-5 * (1 + 1 / d))) ok = 0;
+  }
+  sprintf(what, "%s outer %lld n %lld bias %d", rms ? "rmsnorm" : "layernorm", (long long)outer,
+          (long long)n, with_bias);
+  check(ok, what);
+  free(x); free(y); free(sc); free(bi); free(mean); free(inv);
+}
+
+int main(void) {
+  int rms;
+  for (rms = 0; rms < 2; ++rms) {
+    run_case(3, 768, rms, 1, 0.0f);
+    run_case(5, 37, rms, 0, 0.0f);
+    run_case(2, 5, rms, 1, 3.0f);
+    run_case(4, 1, rms, 1, 0.0f);
+    run_case(2, 4096, rms, 1, 10.0f); /* offset mean: two-pass variance */
+  }
+  return finish();
+}

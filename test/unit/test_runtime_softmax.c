@@ -1,0 +1,114 @@
+/* test_runtime_softmax.c - softmax / log_softmax against a double-precision
+ * reference.  The kernel sums in float (16 lanes along a contiguous axis,
+ * sequentially across a strided one), so the comparison uses a tolerance:
+ * |y - ref| <= 2e-6 + 1e-5 * |ref| (a few float ulp of each term plus the
+ * float sum error for axis lengths up to ~1000). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qrt.h"
+
+/* --- tiny harness (each test file carries its own copy) --- */
+static int g_pass, g_fail;
+static uint32_t g_seed = 12345u;
+static QRT_MAYBE_UNUSED uint32_t lcg(void) {
+  g_seed = g_seed * 1664525u + 1013904223u;
+  return g_seed;
+}
+static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
+  return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
+}
+static QRT_MAYBE_UNUSED void fill_f32(float *v, int64_t n, float lo, float hi) {
+  int64_t i;
+  for (i = 0; i < n; ++i) v[i] = frand(lo, hi);
+}
+static QRT_MAYBE_UNUSED void check(int ok, const char *what) {
+  if (ok) {
+    ++g_pass;
+  } else {
+    ++g_fail;
+    if (g_fail < 50) printf("FAIL: %s\n", what);
+  }
+}
+/* bit-exact (NaN matches NaN) */
+static QRT_MAYBE_UNUSED int same_f32(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
+static QRT_MAYBE_UNUSED int same_f32_arr(const float *a, const float *b, int64_t n) {
+  int64_t i;
+  for (i = 0; i < n; ++i)
+    if (!same_f32(a[i], b[i])) {
+      printf("  mismatch at %lld: %.9g vs %.9g\n", (long long)i, (double)a[i], (double)b[i]);
+      return 0;
+    }
+  return 1;
+}
+static QRT_MAYBE_UNUSED void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) { printf("out of memory\n"); exit(2); }
+  return p;
+}
+static QRT_MAYBE_UNUSED int finish(void) {
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail != 0;
+}
+/* --- end harness --- */
+
+static void run_case(int64_t outer, int64_t L, int64_t inner, int log_flag, float scale) {
+  qrt_softmax_params p;
+  const int64_t n = outer * L * inner;
+  float *x = (float *)xmalloc(sizeof(float) * (size_t)n), *y = (float *)xmalloc(sizeof(float) * (size_t)n);
+  const void *in[1];
+  void *out[1];
+  int64_t o, j, t;
+  int ok = 1;
+  char what[80];
+  fill_f32(x, n, -scale, scale);
+  memset(&p, 0, sizeof p);
+  p.log = log_flag; p.outer = outer; p.axis_len = L; p.inner = inner;
+  in[0] = x; out[0] = y;
+  qrt_softmax_f32(&p, in, out);
+  for (o = 0; o < outer; ++o)
+    for (t = 0; t < inner; ++t) {
+      double m = -INFINITY, s = 0;
+      for (j = 0; j < L; ++j) m = fmax(m, x[(o * L + j) * inner + t]);
+      for (j = 0; j < L; ++j) s += exp(x[(o * L + j) * inner + t] - m);
+      for (j = 0; j < L; ++j) {
+        const double xv = x[(o * L + j) * inner + t];
+        const double r = log_flag ? (xv - m) - log(s) : exp(xv - m) / s;
+        const double yv = y[(o * L + j) * inner + t];
+        if (!(fabs(yv - r) <= 2e-6 + 1e-5 * fabs(r))) {
+          if (ok) printf("  %.9g vs %.9g\n", yv, r);
+          ok = 0;
+        }
+      }
+    }
+  sprintf(what, "softmax outer %lld len %lld inner %lld log %d", (long long)outer, (long long)L,
+          (long long)inner, log_flag);
+  check(ok, what);
+  free(x); free(y);
+}
+
+int main(void) {
+  int lg;
+  for (lg = 0; lg < 2; ++lg) {
+    run_case(3, 10, 1, lg, 5.0f);
+    run_case(2, 1000, 1, lg, 10.0f);
+    run_case(4, 17, 1, lg, 1000.0f); /* large values: stability */
+    run_case(2, 7, 9, lg, 5.0f);     /* strided axis */
+    run_case(1, 33, 130, lg, 50.0f); /* more than one chunk of 64 */
+    run_case(5, 1, 3, lg, 5.0f);     /* axis of 1 */
+  }
+  {
+    /* all -inf but one; +inf handling is NaN-free for finite inputs */
+    float x[4] = {-INFINITY, 0.0f, -INFINITY, -INFINITY}, y[4];
+    qrt_softmax_params p;
+    const void *in[1];
+    void *out[1];
+    memset(&p, 0, sizeof p);
+    p.outer = 1; p.axis_len = 4; p.inner = 1;
+    in[0] = x; out[0] = y;
+    qrt_softmax_f32(&p, in, out);
+    check(y[0] == 0.0f && y[1] == 1.0f && y[2] == 0.0f, "softmax with -inf");
+  }
+  return finish();
+}
