@@ -389,6 +389,7 @@ def summarize(results, top=None):
 
 
 def main(argv=None):
+    global QCC
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--suite", default="all", choices=SUITES + ["all"])
     ap.add_argument("--filter", default="", help="only tests whose SUITE/NAME contains this")
@@ -405,7 +406,6 @@ def main(argv=None):
     t0 = time.monotonic()
     tests = discover(a.suite, a.filter)
     # Run a private copy of qcc, so that a rebuild during the run cannot break it.
-    global QCC
     snap = tempfile.mkdtemp(prefix="qcc-conf-bin-")
     try:
         shutil.copy2(QCC, os.path.join(snap, "qcc"))
