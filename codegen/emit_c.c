@@ -55,22 +55,6 @@ typedef struct emitter {
   FILE *c, *h;
 } emitter;
 
-static const char *c_type(qrt_dtype t) {
-  switch (t) {
-  case QRT_F32: return "float";
-  case QRT_F64: return "double";
-  case QRT_I8: return "int8_t";
-  case QRT_U8: case QRT_BOOL: return "uint8_t";
-  case QRT_I16: return "int16_t";
-  case QRT_U16: case QRT_F16: return "uint16_t";
-  case QRT_I32: return "int32_t";
-  case QRT_U32: return "uint32_t";
-  case QRT_I64: return "int64_t";
-  case QRT_U64: return "uint64_t";
-  default: return "void";
-  }
-}
-
 /* C identifier from an ONNX name, made unique within the file. */
 static void make_name(emitter *e, const char *prefix, const char *raw, char *out, size_t cap) {
   char base[80];
@@ -239,7 +223,7 @@ static int64_t emit_constant(emitter *e, constant *c) {
   qcc_shape s = {a.dtype, a.rank, {0}};
   memcpy(s.dims, a.dims, sizeof s.dims);
   fprintf(e->c, "/* %s%s */\nstatic const %s %s[%lld] = {", qcc_shape_str(&s, shape, sizeof shape),
-          c->packed ? ", packed into GEMM panels at compile time" : "", c_type(a.dtype), c->name,
+          c->packed ? ", packed into GEMM panels at compile time" : "", qcc_dtype_c_type(a.dtype), c->name,
           (long long)(n ? n : 1));
   for (int64_t i = 0; i < n; i++) {
     fprintf(e->c, i % 8 ? " " : "\n  ");
@@ -402,12 +386,12 @@ static void emit_signature(emitter *e, FILE *f, const char *suffix, bool with_ws
   for (int i = 0; i < e->n_args; i++) {
     qcc_shape s;
     qcc_shape_of(mlirBlockGetArgument(e->body, i), &s);
-    fprintf(f, "%sconst %s *in%d", i ? ", " : "", c_type(s.dtype), i);
+    fprintf(f, "%sconst %s *in%d", i ? ", " : "", qcc_dtype_c_type(s.dtype), i);
   }
   for (int j = 0; j < e->n_outs; j++) {
     qcc_shape s;
     qcc_shape_of(mlirOperationGetOperand(ret, j), &s);
-    fprintf(f, "%s%s *out%d", e->n_args + j ? ", " : "", c_type(s.dtype), j);
+    fprintf(f, "%s%s *out%d", e->n_args + j ? ", " : "", qcc_dtype_c_type(s.dtype), j);
   }
   if (with_ws) fprintf(f, ", void *workspace");
   fprintf(f, ")");
@@ -418,7 +402,7 @@ static void emit_shape_macros(emitter *e, MlirOperation func, const char *NAME, 
   char onnx_name[128];
   qcc_shape_of(v, &s);
   io_name(func, tag[0] == 'I' ? "onnx.input_names" : "onnx.output_names", i, onnx_name, sizeof onnx_name);
-  fprintf(e->h, "/* %s %d: '%s', %s */\n", tag[0] == 'I' ? "input" : "output", i, onnx_name, c_type(s.dtype));
+  fprintf(e->h, "/* %s %d: '%s', %s */\n", tag[0] == 'I' ? "input" : "output", i, onnx_name, qcc_dtype_c_type(s.dtype));
   fprintf(e->h, "#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, tag, i, s.rank, NAME, tag, i);
   for (int d = 0; d < s.rank; d++) fprintf(e->h, "%s%lld", d ? ", " : "", (long long)s.dims[d]);
   fprintf(e->h, "%s}\n#define %s_%s%d_SIZE %lld\n", s.rank ? "" : "1", NAME, tag, i, (long long)qcc_shape_numel(&s));

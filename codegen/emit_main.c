@@ -32,22 +32,6 @@ static const char *npy_descr(qrt_dtype t) {
   }
 }
 
-static const char *c_type(qrt_dtype t) {
-  switch (t) {
-  case QRT_F32: return "float";
-  case QRT_F64: return "double";
-  case QRT_I8: return "int8_t";
-  case QRT_U8: case QRT_BOOL: return "uint8_t";
-  case QRT_I16: return "int16_t";
-  case QRT_U16: case QRT_F16: return "uint16_t";
-  case QRT_I32: return "int32_t";
-  case QRT_U32: return "uint32_t";
-  case QRT_I64: return "int64_t";
-  case QRT_U64: return "uint64_t";
-  default: return "void";
-  }
-}
-
 static void shape_tuple(const qcc_shape *s, char *out, size_t cap) {
   size_t n = (size_t)snprintf(out, cap, "(");
   for (int d = 0; d < s->rank && n < cap; d++)
@@ -109,12 +93,12 @@ int qcc_emit_main(MlirModule m, const char *path, const char *name, const char *
   for (int i = 0; i < n_in; i++) {
     qcc_shape s;
     qcc_shape_of(mlirBlockGetArgument(body, i), &s);
-    fprintf(f, "static %s in%d[%s_IN%d_SIZE];\n", c_type(s.dtype), i, NAME, i);
+    fprintf(f, "static %s in%d[%s_IN%d_SIZE];\n", qcc_dtype_c_type(s.dtype), i, NAME, i);
   }
   for (int j = 0; j < n_out; j++) {
     qcc_shape s;
     qcc_shape_of(mlirOperationGetOperand(ret, j), &s);
-    fprintf(f, "static %s out%d[%s_OUT%d_SIZE];\n", c_type(s.dtype), j, NAME, j);
+    fprintf(f, "static %s out%d[%s_OUT%d_SIZE];\n", qcc_dtype_c_type(s.dtype), j, NAME, j);
   }
   fprintf(f, "\nstatic int cmp_double(const void *a, const void *b) {\n"
              "  double x = *(const double *)a, y = *(const double *)b;\n  return x < y ? -1 : x > y;\n}\n");

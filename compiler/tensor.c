@@ -11,6 +11,22 @@ int64_t qcc_shape_numel(const qcc_shape *s) {
   return n;
 }
 
+const char *qcc_dtype_c_type(qrt_dtype t) {
+  switch (t) {
+  case QRT_F32: return "float";
+  case QRT_F64: return "double";
+  case QRT_I8: return "int8_t";
+  case QRT_U8: case QRT_BOOL: return "uint8_t";
+  case QRT_I16: return "int16_t";
+  case QRT_U16: case QRT_F16: return "uint16_t";
+  case QRT_I32: return "int32_t";
+  case QRT_U32: return "uint32_t";
+  case QRT_I64: return "int64_t";
+  case QRT_U64: return "uint64_t";
+  default: return "void";
+  }
+}
+
 MlirType qcc_element_type(MlirContext ctx, qrt_dtype dt) {
   switch (dt) {
   case QRT_F32: return mlirF32TypeGet(ctx);

@@ -131,7 +131,10 @@ class Fail(Exception):
         self.detail = detail  # the rest of the line
 
     def line(self):
-        return self.kind + (" " if self.kind == "unsupported op" else ": ") + self.detail if self.detail else self.kind
+        if not self.detail:
+            return self.kind
+        sep = " " if self.kind == "unsupported op" or self.detail.startswith("at ") else ": "
+        return self.kind + sep + self.detail
 
 
 def sanitize(name):
@@ -329,8 +332,8 @@ def run_all(tests, jobs, timeout):
 
 
 def normalize_error(msg):
-    msg = re.sub(r"(/[^\s:']+)+", "<path>", msg)
-    msg = re.sub(r"node '[^']*'", "node", msg)
+    msg = re.sub(r"(/[^\s:']+)+", "MODEL", msg)
+    msg = re.sub(r" node '[^']*'", "", msg)
     return msg
 
 

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# run_runtime_tests.sh - builds and runs the runtime unit tests.
+#
+#  1. every test/unit/test_runtime_<family>.c with all runtime/*.c, under
+#     -std=c99 -O2 -Wall -Wextra -pedantic -Werror and ASan + UBSan, with
+#     cc and (if installed) clang; matmul and conv again with -O3
+#     -march=native (other vector width and micro-tile);
+#  2. the amalgamation the code generator produces (QRT_API static, no
+#     prototypes, only some files pasted) must compile warning-free;
+#  3. determinism: test_runtime_determinism.c built with different
+#     compilers / flags must print identical output hashes.
+# Usage: test/unit/run_runtime_tests.sh [--bench]   (--bench also runs bench_sgemm)
+set -u
+cd "$(dirname "$0")/../.."
+RT=runtime
+OUT=${QRT_TEST_OUT:-$(mktemp -d)}
+FAILED=0
+SRCS=$(ls $RT/qrt_*.c)
+BASE="-std=c99 -O2 -Wall -Wextra -pedantic -Werror"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+
+compilers="cc"
+command -v clang >/dev/null 2>&1 && compilers="$compilers clang"
+
+fail() { echo "FAILED: $*"; FAILED=1; }
+
+run_test() { # compiler, extra flags, test file, tag
+  local c=$1 flags=$2 t=$3 tag=$4 exe
+  exe="$OUT/$(basename "$t" .c)_$tag"
+  if ! $c $BASE $flags -I$RT "$t" $SRCS -lm -o "$exe"; then fail "build $t ($tag)"; return; fi
+  local res
+  res=$("$exe" 2>&1)
+  local rc=$?
+  echo "$(basename "$t" .c) [$tag]: $(echo "$res" | tail -1)"
+  [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
+}
+
+echo "== unit tests"
+for c in $compilers; do
+  for t in test/unit/test_runtime_*.c; do
+    case $t in *determinism*) continue ;; esac
+    run_test "$c" "$SAN" "$t" "$c"
+  done
+  if $c -march=native -E -x c /dev/null >/dev/null 2>&1; then
+    for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c; do
+      run_test "$c" "-O3 -march=native $SAN" "$t" "$c-native"
+    done
+  fi
+done
+
+echo "== amalgamation (generator style: QRT_API static, QRT_NO_PROTOTYPES)"
+amalg() { # output file, list of runtime .c files (dependencies first), trailing file
+  local o=$1; shift
+  {
+    echo '#define QRT_API static QRT_MAYBE_UNUSED'
+    echo '#define QRT_NO_PROTOTYPES'
+    cat $RT/qrt_dtype.h
+    grep -v '^#include "qrt_dtype.h"' $RT/qrt.h
+    for f in "$@"; do grep -v '^#include "qrt.h"' "$f"; done
+  } > "$o"
+}
+ALL_ORDERED="$RT/qrt_matmul.c $(ls $RT/qrt_*.c | grep -v qrt_matmul.c)"
+for set in "$RT/qrt_pool.c" "$RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" "$ALL_ORDERED"; do
+  amalg "$OUT/amalg.c" $set
+  echo 'int main(void) { return 0; }' >> "$OUT/amalg.c"
+  for c in $compilers; do
+    $c $BASE -c "$OUT/amalg.c" -o "$OUT/amalg.o" || fail "amalgamation ($c): $set"
+  done
+done
+echo "amalgamation: done"
+
+echo "== determinism across builds"
+DET=test/unit/test_runtime_determinism.c
+det_build() { # tag, compiler, flags...
+  local tag=$1 c=$2; shift 2
+  if $c "$@" -I$RT $DET $SRCS -lm -o "$OUT/det_$tag" && "$OUT/det_$tag" > "$OUT/det_$tag.txt"; then
+    echo "$tag"
+  else
+    fail "determinism build $tag"
+  fi
+}
+tags=""
+tags="$tags $(det_build gcc-O0 cc -std=c99 -O0)"
+tags="$tags $(det_build gcc-O2 cc -std=c99 -O2)"
+tags="$tags $(det_build gcc-O3-native cc -std=c99 -O3 -march=native)"
+tags="$tags $(det_build gcc-gnu99-O3-native cc -std=gnu99 -O3 -march=native)"
+tags="$tags $(det_build gcc-O2-novec cc -std=c99 -O2 -DQRT_NO_VECTOR_EXT)"
+tags="$tags $(det_build gcc-O2-avx2 cc -std=c99 -O2 -mavx2 -mfma)"
+if command -v clang >/dev/null 2>&1; then
+  tags="$tags $(det_build clang-O1 clang -std=c99 -O1)"
+  tags="$tags $(det_build clang-O3-native clang -std=c99 -O3 -march=native)"
+  tags="$tags $(det_build clang-gnu99-O3-native clang -std=gnu99 -O3 -march=native)"
+fi
+# the pasted, all-static form
+amalg "$OUT/det_amalg.c" $ALL_ORDERED
+cat $DET >> "$OUT/det_amalg.c"
+if cc -std=c99 -O3 -march=native -I$RT "$OUT/det_amalg.c" -lm -o "$OUT/det_amalg" &&
+   "$OUT/det_amalg" > "$OUT/det_amalg.txt"; then tags="$tags amalg"; else fail "determinism amalgamation"; fi
+ref=""
+for t in $tags; do
+  [ -n "$t" ] || continue
+  if [ -z "$ref" ]; then ref=$t; continue; fi
+  if cmp -s "$OUT/det_$ref.txt" "$OUT/det_$t.txt"; then
+    echo "determinism: $t == $ref ($(wc -l < "$OUT/det_$t.txt") hashes)"
+  else
+    diff "$OUT/det_$ref.txt" "$OUT/det_$t.txt" | head -10
+    fail "determinism: $t differs from $ref"
+  fi
+done
+
+if [ "${1:-}" = "--bench" ]; then
+  echo "== bench_sgemm (cc -O3 -march=native)"
+  cc -std=c99 -O3 -march=native -I$RT test/unit/bench_sgemm.c $RT/qrt_matmul.c -o "$OUT/bench_sgemm" && "$OUT/bench_sgemm"
+fi
+
+if [ $FAILED -ne 0 ]; then echo "RUNTIME TESTS FAILED"; exit 1; fi
+echo "ALL RUNTIME TESTS PASSED"

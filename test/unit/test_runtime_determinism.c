@@ -1,0 +1,202 @@
+/* test_runtime_determinism.c - runs every kernel family on fixed inputs and
+ * prints one FNV-1a hash of the output bytes per case.  run_runtime_tests.sh
+ * builds it with different compilers and flags (-O0 .. -O3 -march=native,
+ * GNU mode, no vector extension, pasted static into one file) and requires
+ * identical output: the bits must not depend on how the runtime is built. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qrt.h"
+
+/* --- tiny harness (each test file carries its own copy) --- */
+static int g_pass, g_fail;
+static uint32_t g_seed = 12345u;
+static QRT_MAYBE_UNUSED uint32_t lcg(void) {
+  g_seed = g_seed * 1664525u + 1013904223u;
+  return g_seed;
+}
+static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
+  return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
+}
+static QRT_MAYBE_UNUSED void fill_f32(float *v, int64_t n, float lo, float hi) {
+  int64_t i;
+  for (i = 0; i < n; ++i) v[i] = frand(lo, hi);
+}
+static QRT_MAYBE_UNUSED void check(int ok, const char *what) {
+  if (ok) {
+    ++g_pass;
+  } else {
+    ++g_fail;
+    if (g_fail < 50) printf("FAIL: %s\n", what);
+  }
+}
+/* bit-exact (NaN matches NaN) */
+static QRT_MAYBE_UNUSED int same_f32(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
+static QRT_MAYBE_UNUSED int same_f32_arr(const float *a, const float *b, int64_t n) {
+  int64_t i;
+  for (i = 0; i < n; ++i)
+    if (!same_f32(a[i], b[i])) {
+      printf("  mismatch at %lld: %.9g vs %.9g\n", (long long)i, (double)a[i], (double)b[i]);
+      return 0;
+    }
+  return 1;
+}
+static QRT_MAYBE_UNUSED void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) { printf("out of memory\n"); exit(2); }
+  return p;
+}
+static QRT_MAYBE_UNUSED int finish(void) {
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail != 0;
+}
+/* --- end harness --- */
+
+static uint64_t fnv(const void *p, size_t n) {
+  const unsigned char *b = (const unsigned char *)p;
+  uint64_t h = 1469598103934665603ull;
+  size_t i;
+  for (i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+static void report(const char *name, const void *p, size_t n) {
+  printf("%-28s %016llx\n", name, (unsigned long long)fnv(p, n));
+}
+
+#define NBUF 4096
+static float X[NBUF], Y[NBUF], Z[NBUF], W[NBUF], B[NBUF];
+static float S[1 << 16];
+
+int main(void) {
+  const void *in[4];
+  void *out[3];
+  int op;
+  char name[64];
+  fill_f32(X, NBUF, -3, 3);
+  fill_f32(Y, NBUF, -3, 3);
+  fill_f32(W, NBUF, -1, 1);
+  fill_f32(B, NBUF, -1, 1);
+  for (op = 0; op <= QRT_UNARY_SHRINK; ++op) {
+    qrt_unary_params p;
+    if (op == QRT_UNARY_NOT) continue;
+    memset(&p, 0, sizeof p);
+    p.op = op; p.n = 1000; p.alpha = 0.7f; p.beta = 1.1f;
+    in[0] = X; out[0] = Z;
+    memset(Z, 0, sizeof Z);
+    qrt_unary_f32(&p, in, out);
+    sprintf(name, "unary_f32 op %d", op);
+    report(name, Z, 1000 * sizeof(float));
+  }
+  for (op = QRT_BINARY_ADD; op <= QRT_BINARY_GREATER_EQUAL; ++op) {
+    qrt_binary_params p;
+    memset(&p, 0, sizeof p);
+    p.op = op; p.rank = 2; p.out_shape[0] = 30; p.out_shape[1] = 33;
+    p.a_strides[0] = 33; p.a_strides[1] = 1; p.b_strides[0] = 0; p.b_strides[1] = 1;
+    in[0] = X; in[1] = Y; out[0] = Z;
+    qrt_binary_f32(&p, in, out);
+    sprintf(name, "binary_f32 op %d", op);
+    report(name, Z, 990 * sizeof(float));
+  }
+  {
+    /* matmul: several shapes, packed and not, bias + relu */
+    static const int64_t sh[4][3] = {{37, 45, 61}, {64, 64, 64}, {5, 100, 7}, {1, 31, 300}};
+    int s;
+    for (s = 0; s < 4; ++s) {
+      qrt_matmul_params p;
+      memset(&p, 0, sizeof p);
+      p.M = sh[s][0]; p.N = sh[s][1]; p.K = sh[s][2]; p.bias_cs = 1; p.act = QRT_ACT_RELU;
+      in[0] = X; in[1] = W; in[2] = B; out[0] = S;
+      qrt_matmul_f32(&p, in, out);
+      sprintf(name, "matmul %d", s);
+      report(name, S, (size_t)(p.M * p.N) * sizeof(float));
+    }
+  }
+  {
+    /* conv: 3x3 gemm path, depthwise, strided, no-scratch */
+    static float scratch[1 << 15];
+    int c;
+    for (c = 0; c < 4; ++c) {
+      qrt_conv_params p;
+      int k;
+      memset(&p, 0, sizeof p);
+      p.n = 1; p.c_in = c == 1 ? 8 : 4; p.c_out = 8; p.group = c == 1 ? 8 : 1; p.act = c & 1;
+      for (k = 0; k < 3; ++k) {
+        p.in_spatial[k] = k ? 12 : 1; p.kernel[k] = k ? 3 : 1; p.strides[k] = c == 2 && k ? 2 : 1;
+        p.dilations[k] = 1; p.pads_begin[k] = k ? 1 : 0;
+        p.out_spatial[k] = (p.in_spatial[k] + 2 * p.pads_begin[k] - p.kernel[k]) / p.strides[k] + 1;
+      }
+      in[0] = X; in[1] = W; in[2] = B; in[3] = c == 3 ? NULL : scratch;
+      out[0] = S;
+      qrt_conv_f32(&p, in, out);
+      sprintf(name, "conv %d", c);
+      report(name, S, (size_t)(8 * p.out_spatial[1] * p.out_spatial[2]) * sizeof(float));
+    }
+  }
+  {
+    qrt_pool_params p;
+    int k, kind;
+    for (kind = 0; kind < 2; ++kind) {
+      memset(&p, 0, sizeof p);
+      p.kind = kind; p.n = 1; p.c = 3; p.count_include_pad = 1;
+      for (k = 0; k < 3; ++k) {
+        p.in_spatial[k] = k ? 11 : 1; p.kernel[k] = k ? 3 : 1; p.strides[k] = k ? 2 : 1;
+        p.dilations[k] = 1; p.pads_begin[k] = k ? 1 : 0; p.pads_end[k] = k ? 1 : 0;
+        p.out_spatial[k] = k ? 6 : 1;
+      }
+      in[0] = X; out[0] = Z;
+      qrt_pool_f32(&p, in, out);
+      sprintf(name, "pool %d", kind);
+      report(name, Z, 3 * 36 * sizeof(float));
+    }
+  }
+  {
+    qrt_softmax_params p;
+    int lg;
+    for (lg = 0; lg < 2; ++lg) {
+      memset(&p, 0, sizeof p);
+      p.log = lg; p.outer = 4; p.axis_len = 100; p.inner = 1;
+      in[0] = X; out[0] = Z;
+      qrt_softmax_f32(&p, in, out);
+      sprintf(name, "softmax inner1 log %d", lg);
+      report(name, Z, 400 * sizeof(float));
+      p.outer = 2; p.axis_len = 10; p.inner = 20;
+      qrt_softmax_f32(&p, in, out);
+      sprintf(name, "softmax inner20 log %d", lg);
+      report(name, Z, 400 * sizeof(float));
+    }
+  }
+  {
+    qrt_norm_params p;
+    memset(&p, 0, sizeof p);
+    p.epsilon = 1e-5f; p.outer = 3; p.norm_size = 333;
+    in[0] = X; in[1] = W; in[2] = B; out[0] = Z; out[1] = NULL; out[2] = NULL;
+    qrt_layernorm_f32(&p, in, out);
+    report("layernorm", Z, 999 * sizeof(float));
+    qrt_rmsnorm_f32(&p, in, out);
+    report("rmsnorm", Z, 999 * sizeof(float));
+  }
+  for (op = QRT_REDUCE_SUM; op <= QRT_REDUCE_LOG_SUM_EXP; ++op) {
+    qrt_reduce_params p;
+    memset(&p, 0, sizeof p);
+    p.op = op; p.rank = 3; p.in_shape[0] = 5; p.in_shape[1] = 6; p.in_shape[2] = 7;
+    p.reduced[0] = 1; p.reduced[2] = 1;
+    in[0] = op == QRT_REDUCE_LOG_SUM || op == QRT_REDUCE_L2 ? (const void *)B : (const void *)X;
+    out[0] = Z;
+    qrt_reduce_f32(&p, in, out);
+    sprintf(name, "reduce op %d", op);
+    report(name, Z, 6 * sizeof(float));
+  }
+  {
+    /* casts f32 -> f16 / i8 / f64 */
+    qrt_cast_params p;
+    static uint16_t h[1000];
+    static int8_t i8[1000];
+    memset(&p, 0, sizeof p);
+    p.from = QRT_F32; p.n = 1000;
+    in[0] = X;
+    p.to = QRT_F16; out[0] = h; qrt_cast(&p, in, out); report("cast f32->f16", h, sizeof h);
+    p.to = QRT_I8; out[0] = i8; qrt_cast(&p, in, out); report("cast f32->i8", i8, sizeof i8);
+  }
+  return 0;
+}
