@@ -6,8 +6,11 @@
  * their `#include "qrt.h"` line) after defining
  *     #define QRT_API static QRT_MAYBE_UNUSED
  * Every kernel has the signature qrt_kernel_fn; `params` points to the
- * kernel's params struct, in[] / out[] to dense row-major tensors
- * (optional inputs are NULL when absent).
+ * kernel's params struct, in[] / out[] to dense row-major tensors.
+ * in[] and out[] always hold every slot a kernel documents; an absent
+ * optional tensor is a NULL slot (conv: in[0..3], matmul: in[0..2],
+ * layernorm/rmsnorm: in[0..2] and out[0..2]).  Kernels return nothing:
+ * the compiler validates params (an unsupported op code writes zeros).
  *
  * Determinism rules (read before changing anything in runtime/):
  *  - every float sum is accumulated in an order the code fixes; nothing

@@ -36,7 +36,7 @@ QRT_INTERNAL int64_t qrt_conv_tile(const qrt_conv_params *p) {
   const int64_t P = p->out_spatial[0] * p->out_spatial[1] * p->out_spatial[2];
   int64_t t = K > 0 ? QRT_CONV_COL_BUDGET / K : P;
   t = t / 16 * 16;
-  if (t < 16) t = 16;
+  if (t < 64) t = 64;
   return t < P ? t : P;
 }
 
@@ -115,7 +115,8 @@ QRT_INTERNAL void qrt_conv_im2col(const qrt_conv_params *p, const float *x, int6
   }
 }
 
-/* Direct path for output channel co of one image: accumulate into y. */
+/* Direct path for one output channel of one image: each output row is
+ * accumulated in place (it stays in L1) over (ci, kd, kh, kw). */
 QRT_INTERNAL void qrt_conv_direct_channel(const qrt_conv_params *p, const float *x,
                                           const float *w, int64_t cin_g, float *y) {
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
@@ -123,37 +124,39 @@ QRT_INTERNAL void qrt_conv_direct_channel(const qrt_conv_params *p, const float 
   const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
   const int64_t sw = p->strides[2];
   int64_t ci, kd, kh, kw, od, oh, j;
-  for (j = 0; j < OD * OH * OW; ++j) y[j] = 0.0f;
-  for (ci = 0; ci < cin_g; ++ci) {
-    const float *xc = x + ci * ID * IH * IW;
-    for (kd = 0; kd < KD; ++kd)
-      for (kh = 0; kh < KH; ++kh)
-        for (kw = 0; kw < KW; ++kw) {
-          const float wv = w[((ci * KD + kd) * KH + kh) * KW + kw];
-          const float wz = wv * 0.0f;
-          const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
-          int64_t lo, hi;
-          qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
-          for (od = 0; od < OD; ++od) {
-            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
-            for (oh = 0; oh < OH; ++oh) {
-              const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
-              float *row = y + (od * OH + oh) * OW;
-              if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+  for (od = 0; od < OD; ++od)
+    for (oh = 0; oh < OH; ++oh) {
+      float *row = y + (od * OH + oh) * OW;
+      for (j = 0; j < OW; ++j) row[j] = 0.0f;
+      for (ci = 0; ci < cin_g; ++ci) {
+        const float *xc = x + ci * ID * IH * IW;
+        for (kd = 0; kd < KD; ++kd) {
+          const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+          for (kh = 0; kh < KH; ++kh) {
+            const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+            const int inside = id >= 0 && id < ID && ih >= 0 && ih < IH;
+            const float *xr = inside ? xc + (id * IH + ih) * IW : xc;
+            for (kw = 0; kw < KW; ++kw) {
+              const float wv = w[((ci * KD + kd) * KH + kh) * KW + kw];
+              const float wz = wv * 0.0f;
+              const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
+              int64_t lo, hi;
+              if (!inside) {
                 for (j = 0; j < OW; ++j) row[j] = row[j] + wz;
-              } else {
-                const float *xr = xc + (id * IH + ih) * IW;
-                for (j = 0; j < lo; ++j) row[j] = row[j] + wz;
-                if (sw == 1)
-                  for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j + offw];
-                else
-                  for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j * sw + offw];
-                for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
+                continue;
               }
+              qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
+              for (j = 0; j < lo; ++j) row[j] = row[j] + wz;
+              if (sw == 1)
+                for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j + offw];
+              else
+                for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j * sw + offw];
+              for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
             }
           }
         }
-  }
+      }
+    }
 }
 
 QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const *out) {

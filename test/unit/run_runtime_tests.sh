@@ -24,26 +24,40 @@ command -v clang >/dev/null 2>&1 && compilers="$compilers clang"
 
 fail() { echo "FAILED: $*"; FAILED=1; }
 
-run_test() { # compiler, extra flags, test file, tag
-  local c=$1 flags=$2 t=$3 tag=$4 exe
+# Runtime objects are built once per (compiler, flags) and linked into
+# every test.
+build_rt() { # compiler, flags, tag -> prints the object list
+  local c=$1 flags=$2 tag=$3 objs="" f o
+  mkdir -p "$OUT/rt_$tag"
+  for f in $SRCS; do
+    o="$OUT/rt_$tag/$(basename "$f" .c).o"
+    $c $BASE $flags -I$RT -c "$f" -o "$o" || { fail "build $f ($tag)"; return 1; }
+    objs="$objs $o"
+  done
+  echo "$objs"
+}
+
+run_test() { # compiler, flags, objects, test file, tag
+  local c=$1 flags=$2 objs=$3 t=$4 tag=$5 exe res rc
   exe="$OUT/$(basename "$t" .c)_$tag"
-  if ! $c $BASE $flags -I$RT "$t" $SRCS -lm -o "$exe"; then fail "build $t ($tag)"; return; fi
-  local res
+  if ! $c $BASE $flags -I$RT "$t" $objs -lm -o "$exe"; then fail "build $t ($tag)"; return; fi
   res=$("$exe" 2>&1)
-  local rc=$?
+  rc=$?
   echo "$(basename "$t" .c) [$tag]: $(echo "$res" | tail -1)"
   [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
 }
 
 echo "== unit tests"
 for c in $compilers; do
+  objs=$(build_rt "$c" "$SAN" "$c") || continue
   for t in test/unit/test_runtime_*.c; do
     case $t in *determinism*) continue ;; esac
-    run_test "$c" "$SAN" "$t" "$c"
+    run_test "$c" "$SAN" "$objs" "$t" "$c"
   done
   if $c -march=native -E -x c /dev/null >/dev/null 2>&1; then
+    objs=$(build_rt "$c" "-O3 -march=native $SAN" "$c-native") || continue
     for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c; do
-      run_test "$c" "-O3 -march=native $SAN" "$t" "$c-native"
+      run_test "$c" "-O3 -march=native $SAN" "$objs" "$t" "$c-native"
     done
   fi
 done

@@ -64,7 +64,7 @@ static void report(const char *name, const void *p, size_t n) {
   printf("%-28s %016llx\n", name, (unsigned long long)fnv(p, n));
 }
 
-#define NBUF 4096
+#define NBUF 16384
 static float X[NBUF], Y[NBUF], Z[NBUF], W[NBUF], B[NBUF];
 static float S[1 << 16];
 
