@@ -61,6 +61,11 @@ const char *qcc_dtype_c_type(qrt_dtype t);
 /* "1x3x8x8xf32" into buf. */
 const char *qcc_shape_str(const qcc_shape *s, char *buf, size_t cap);
 
+/* Scale and zero point of a value whose element type is !quant.uniform. */
+bool qcc_value_quant(MlirValue v, double *scale, int64_t *zero_point);
+/* tensor<dims x !quant.uniform<storage:f32, scale:zero_point>>. */
+MlirType qcc_quant_tensor_type(MlirContext ctx, const qcc_shape *s, double scale, int64_t zero_point);
+
 /* A dense elements attribute holding `data` (numel elements of s->dtype). */
 MlirAttribute qcc_dense_attr(MlirContext ctx, const qcc_shape *s, const void *data);
 /* Copies a dense attribute's elements (splats expanded) into a malloc'd

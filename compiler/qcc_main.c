@@ -14,6 +14,7 @@
 #include "emit_main.h"
 #include "evaluator.h"
 #include "passes.h"
+#include "quant_options.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -25,6 +26,10 @@ static void usage(FILE *f) {
           "  --shape NAME=AxBxC    fix the shape of an input with symbolic dims\n"
           "  --runtime=inline      paste the kernels the model uses into OUT.c (default)\n"
           "  --runtime=external    #include \"qrt.h\" and link the runtime library instead\n"
+          "  -q SCHEME             f32 (default) or w8a8: int8 conv/matmul, static\n"
+          "                        per-tensor activations, per-channel weights\n"
+          "  --calib DIR           calibration samples (DIR/<input>.npy stacked [N,...],\n"
+          "                        test_data_set_*/input_*.pb, or one .npy per sample)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  -v                    remarks: what each pass did, memory plan\n"
@@ -89,6 +94,12 @@ static int parse_args(int argc, char **argv, options *o) {
       o->name = v;
     } else if ((v = flag_value(argc, argv, &i, "--emit-mlir"))) {
       o->emit_mlir = v;
+    } else if ((v = flag_value(argc, argv, &i, "-q"))) {
+      if (strcmp(v, "f32") && strcmp(v, "w8a8"))
+        return qcc_error("-q: unknown scheme '%s' (available: f32, w8a8)", v), -1;
+      qcc_quant_opts.scheme = v;
+    } else if ((v = flag_value(argc, argv, &i, "--calib"))) {
+      qcc_quant_opts.calib_path = v;
     } else if ((v = flag_value(argc, argv, &i, "--emit-main"))) {
       o->emit_main = v;
     } else if ((v = flag_value(argc, argv, &i, "--out-dir"))) {
@@ -119,6 +130,10 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!o->model) return qcc_error("no input model (see qcc --help)"), -1;
   if (!o->run && !o->out) return qcc_error("no output file: give -o OUT.c"), -1;
   if (o->run && !o->out_dir) return qcc_error("qcc run: give --out-dir DIR for the outputs"), -1;
+  bool quantizing = qcc_quant_opts.scheme && strcmp(qcc_quant_opts.scheme, "f32");
+  if (quantizing && !qcc_quant_opts.calib_path)
+    return qcc_error("-q %s needs calibration data: give --calib DIR", qcc_quant_opts.scheme), -1;
+  if (!quantizing && qcc_quant_opts.calib_path) qcc_warning("--calib is unused without -q");
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   return 0;
 }
@@ -229,6 +244,8 @@ int main(int argc, char **argv) {
   MlirContext ctx = qcc_context_create();
   MlirModule m = qcc_import_onnx(ctx, o.model, o.shapes, o.n_shapes);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
+  if (!rc && qcc_quant_opts.scheme && strcmp(qcc_quant_opts.scheme, "f32"))
+    rc = qcc_pass_calibrate(m) ? -1 : 0; /* WIP: quantize */
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

@@ -11,11 +11,13 @@
 
 #include "onnx_tensor.h"
 #include "passes.h"
+#include "quant_options.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: qcc-opt [INPUT.mlir|INPUT.onnx|-] [--PASS]... [--elide] [--list-passes]\npasses:\n");
   for (const qcc_pass_info *p = qcc_passes; p->name; p++) fprintf(f, "  --%-18s %s\n", p->name, p->summary);
   fprintf(f, "  --%-18s %s\n", "default-pipeline", "legalize-onnx, fold-constants, fuse-affine, dce");
+  fprintf(f, "options: --calib=DIR (for --calibrate), -q=SCHEME (for --quantize), --elide, -v\n");
 }
 
 static MlirModule parse_mlir(MlirContext ctx, const char *path) {
@@ -55,6 +57,10 @@ int main(int argc, char **argv) {
       elide = true;
     } else if (!strcmp(a, "-v")) {
       qcc_verbose = 1;
+    } else if (!strncmp(a, "--calib=", 8)) {
+      qcc_quant_opts.calib_path = a + 8;
+    } else if (!strncmp(a, "-q=", 3)) {
+      qcc_quant_opts.scheme = a + 3;
     } else if (!strcmp(a, "--default-pipeline")) {
       default_pipeline = 1;
     } else if (!strncmp(a, "--", 2)) {

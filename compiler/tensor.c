@@ -5,6 +5,8 @@
 
 #include "qcc.h"
 
+#include <mlir-c/Dialect/Quant.h>
+
 int64_t qcc_shape_numel(const qcc_shape *s) {
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) n *= s->dims[i];
@@ -46,6 +48,8 @@ MlirType qcc_element_type(MlirContext ctx, qrt_dtype dt) {
 }
 
 qrt_dtype qcc_dtype_of_element(MlirType t) {
+  /* Quantized element types are stored as their storage integers. */
+  if (mlirTypeIsAQuantizedType(t)) t = mlirQuantizedTypeGetStorageType(t);
   if (mlirTypeIsAF32(t)) return QRT_F32;
   if (mlirTypeIsAF64(t)) return QRT_F64;
   if (mlirTypeIsAF16(t)) return QRT_F16;
@@ -149,4 +153,24 @@ MlirValue qcc_make_constant(MlirOperation before, MlirLocation loc, const qcc_ar
   memcpy(s.dims, arr->dims, sizeof s.dims);
   q_constant_attrs attrs = {qcc_dense_attr(ctx, &s, arr->data)};
   return qcc_insert_before(before, q_constant_create(loc, qcc_tensor_type(ctx, &s), &attrs));
+}
+
+bool qcc_value_quant(MlirValue v, double *scale, int64_t *zero_point) {
+  MlirType t = mlirValueGetType(v);
+  if (!mlirTypeIsARankedTensor(t)) return false;
+  MlirType e = mlirShapedTypeGetElementType(t);
+  if (!mlirTypeIsAUniformQuantizedType(e)) return false;
+  *scale = mlirUniformQuantizedTypeGetScale(e);
+  *zero_point = mlirUniformQuantizedTypeGetZeroPoint(e);
+  return true;
+}
+
+MlirType qcc_quant_tensor_type(MlirContext ctx, const qcc_shape *s, double scale, int64_t zero_point) {
+  MlirType storage = qcc_element_type(ctx, s->dtype);
+  bool is_signed = s->dtype == QRT_I8 || s->dtype == QRT_I16 || s->dtype == QRT_I32;
+  unsigned bits = (unsigned)qcc_dtype_size(s->dtype) * 8;
+  int64_t lo = is_signed ? -(INT64_C(1) << (bits - 1)) : 0, hi = is_signed ? (INT64_C(1) << (bits - 1)) - 1 : (INT64_C(1) << bits) - 1;
+  MlirType q = mlirUniformQuantizedTypeGet(is_signed ? mlirQuantizedTypeGetSignedFlag() : 0, storage, mlirF32TypeGet(ctx),
+                                           scale, zero_point, lo, hi);
+  return mlirRankedTensorTypeGet(s->rank, s->dims, q, mlirAttributeGetNull());
 }

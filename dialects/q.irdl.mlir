@@ -203,4 +203,65 @@ irdl.dialect @q {
     irdl.operands(%x)
     irdl.results(%y)
   }
+
+  // ---- quantization ----------------------------------------------------
+  // Tensors between quantized ops have !quant.uniform element types (int8
+  // storage, scale and zero point in the type). Weights are plain integer
+  // constants; their per-channel scales are folded into the requantization
+  // multipliers, which the quantize pass computes.
+
+  // float -> !quant.uniform (the result type's scale and zero point).
+  irdl.operation @quantize {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%x)
+    irdl.results(%y)
+  }
+  // !quant.uniform -> float.
+  irdl.operation @dequantize {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%x)
+    irdl.results(%y)
+  }
+  // Integer matmul: acc[m,n] = sum_k (a - a_zp) * b[k,n] + bias[n] (int32),
+  // out = clamp(out_zp + round(acc * multiplier[n] / 2^shift[n]),
+  // out_min, out_max). colsum[n] = sum_k b[k,n] lets SIMD kernels work on
+  // unsigned a. The zero points come from the operand/result types.
+  irdl.operation @qmatmul {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %mult = irdl.base "!builtin.tensor"
+    %shift = irdl.base "!builtin.tensor"
+    %colsum = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %lo = irdl.base "#builtin.integer"
+    %hi = irdl.base "#builtin.integer"
+    %ws = irdl.any
+    irdl.operands(%a, %b, %bias, %mult, %shift, %colsum)
+    irdl.attributes {"out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws}
+    irdl.results(%y)
+  }
+  // Integer convolution, geometry as q.conv, requantization as q.qmatmul
+  // (per output channel).
+  irdl.operation @qconv {
+    %x = irdl.base "!builtin.tensor"
+    %w = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %mult = irdl.base "!builtin.tensor"
+    %shift = irdl.base "!builtin.tensor"
+    %colsum = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %strides = irdl.base "#builtin.dense_array"
+    %pads = irdl.base "#builtin.dense_array"
+    %dilations = irdl.base "#builtin.dense_array"
+    %group = irdl.base "#builtin.integer"
+    %lo = irdl.base "#builtin.integer"
+    %hi = irdl.base "#builtin.integer"
+    %ws = irdl.any
+    irdl.operands(%x, %w, %bias, %mult, %shift, %colsum)
+    irdl.attributes {"strides" = %strides, "pads" = %pads, "dilations" = %dilations, "group" = %group, "out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws}
+    irdl.results(%y)
+  }
 }

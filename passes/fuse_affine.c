@@ -6,7 +6,10 @@
  * conv result used only by the multiply. Rewrites to conv(x, W*a, b*a + c).
  * Invariant: same function up to float rounding of the folded weights (the
  * only change is W*a computed once instead of per output). Either of the
- * mul/add may be missing. */
+ * mul/add may be missing.
+ * Also: matmul(a, B) + c with c constant and varying only along the last
+ * dim (how exporters write a Linear layer's bias) becomes matmul(a, B, c):
+ * the same sum, so the same bits. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,11 +110,53 @@ static bool fuse_conv(MlirOperation conv) {
   return true;
 }
 
+/* Values of a constant that varies at most along the last of `rank` dims
+ * (n entries): a bias for a matmul producing [..., n]. */
+static float *last_dim_values(MlirValue cv, int rank, int64_t n) {
+  qcc_array a;
+  if (!qcc_value_constant(cv, &a)) return NULL;
+  bool ok = a.dtype == QRT_F32 && a.rank <= rank;
+  for (int i = 0; ok && i < a.rank; i++) ok = a.dims[i] == 1 || (i == a.rank - 1 && a.dims[i] == n);
+  float *out = NULL;
+  if (ok) {
+    int64_t count = qcc_array_numel(&a);
+    out = malloc(sizeof(float) * (size_t)n);
+    for (int64_t j = 0; j < n; j++) out[j] = ((float *)a.data)[count == 1 ? 0 : j];
+  }
+  qcc_array_free(&a);
+  return out;
+}
+
+static bool fuse_matmul_bias(MlirOperation mm) {
+  MlirValue y = mlirOperationGetResult(mm, 0);
+  if (!single_use(y) || !mlirValueIsNull(q_matmul_in(mm, 2))) return false;
+  MlirOperation add = sole_user(y);
+  if (!q_binary_is(add) || strcmp(q_binary_get(add).kind.s, "add")) return false;
+  qcc_shape ys, as;
+  qcc_shape_of(y, &ys);
+  qcc_shape_of(mlirOperationGetResult(add, 0), &as);
+  if (as.rank != ys.rank) return false; /* the add must not broadcast y */
+  for (int i = 0; i < ys.rank; i++)
+    if (as.dims[i] != ys.dims[i]) return false;
+  MlirValue other = mlirValueEqual(q_binary_in(add, 0), y) ? q_binary_in(add, 1) : q_binary_in(add, 0);
+  int64_t n = ys.dims[ys.rank - 1];
+  float *bias = last_dim_values(other, ys.rank, n);
+  if (!bias) return false;
+  MlirLocation loc = mlirOperationGetLocation(mm);
+  qcc_shape bs = {QRT_F32, 1, {n}};
+  MlirValue b = f32_constant(mm, loc, &bs, bias);
+  MlirValue fused = qcc_insert_before(mm, q_matmul_create(loc, mlirValueGetType(y), q_matmul_in(mm, 0), q_matmul_in(mm, 1), b));
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(add, 0), fused);
+  free(bias);
+  return true;
+}
+
 int qcc_pass_fuse_affine(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op))
     if (q_conv_is(op) && fuse_conv(op)) qcc_remark("fuse-affine: folded a per-channel scale/shift into a conv");
+    else if (q_matmul_is(op) && fuse_matmul_bias(op)) qcc_remark("fuse-affine: folded a bias add into a matmul");
   /* The replaced conv, mul and add are now dead: the dce pass erases them. */
   return qcc_pass_dce(m);
 }

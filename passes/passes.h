@@ -17,6 +17,8 @@ int qcc_pass_legalize_onnx(MlirModule m);
 int qcc_pass_fold_constants(MlirModule m);
 int qcc_pass_fuse_affine(MlirModule m);
 int qcc_pass_dce(MlirModule m);
+int qcc_pass_calibrate(MlirModule m);
+int qcc_pass_quantize(MlirModule m);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

@@ -8,6 +8,7 @@ const qcc_pass_info qcc_passes[] = {
     {"fold-constants", qcc_pass_fold_constants, "evaluate q ops whose operands are all constant"},
     {"fuse-affine", qcc_pass_fuse_affine, "fold per-channel scale/shift (BatchNorm) into the producing conv/matmul"},
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
+    {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
     {NULL, NULL, NULL},
 };
 

@@ -19,3 +19,4 @@ func.func @main(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %z = "q.binary"(%m, %c) {kind = "add"} : (tensor<1x2x4x4xf32>, tensor<2x1x1xf32>) -> tensor<1x2x4x4xf32>
   return %z : tensor<1x2x4x4xf32>
 }
+

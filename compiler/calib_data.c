@@ -1,0 +1,193 @@
+/* calib_data.c - loading calibration samples for --calib PATH.
+ *
+ * Accepted layouts (checked in this order):
+ *  1. PATH/<input name>.npy for every model input, each either one sample
+ *     (exactly the input's shape) or a stack of samples ([N] + shape); all
+ *     inputs must have the same N.
+ *  2. PATH/test_data_set_N/input_I.pb (ONNX test data), one sample per
+ *     folder, inputs in graph order.
+ *  3. For single-input models: any PATH/NAME.npy, one sample per file.
+ * Names, shapes and element types are checked against the model; each
+ * problem is one error naming the file and what was expected. */
+#include "calib_data.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "onnx_tensor.h"
+
+static bool is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_file(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Sorted names in dir that start with prefix and end with suffix. */
+static int list_dir(const char *dir, const char *prefix, const char *suffix, char ***out) {
+  DIR *d = opendir(dir);
+  int n = 0, cap = 16;
+  char **names = malloc(sizeof *names * (size_t)cap);
+  for (struct dirent *e; d && (e = readdir(d));) {
+    size_t len = strlen(e->d_name), sl = strlen(suffix);
+    if (strncmp(e->d_name, prefix, strlen(prefix)) || len < sl || strcmp(e->d_name + len - sl, suffix)) continue;
+    if (n == cap) names = realloc(names, sizeof *names * (size_t)(cap *= 2));
+    names[n++] = strdup(e->d_name);
+  }
+  if (d) closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  *out = names;
+  return n;
+}
+
+static void free_list(char **names, int n) {
+  for (int i = 0; i < n; i++) free(names[i]);
+  free(names);
+}
+
+static bool same_shape(const qcc_array *a, const qcc_shape *s, int skip) {
+  if (a->rank - skip != s->rank) return false;
+  for (int d = 0; d < s->rank; d++)
+    if (a->dims[d + skip] != s->dims[d]) return false;
+  return true;
+}
+
+static int check_sample(const char *file, const qcc_array *a, const qcc_shape *want, const char *input) {
+  char ws[128];
+  if (a->dtype != want->dtype || !same_shape(a, want, 0)) {
+    qcc_error("--calib: %s: input '%s' expects %s, the file holds %s with rank %d", file, input,
+              qcc_shape_str(want, ws, sizeof ws), qcc_dtype_name(a->dtype), a->rank);
+    return -1;
+  }
+  return 0;
+}
+
+/* Layout 1: one (possibly stacked) .npy per input name. */
+static int load_by_name(const char *dir, const qcc_calib_inputs *in, qcc_calib_set *set) {
+  qcc_array *stacks = calloc((size_t)in->n, sizeof *stacks);
+  int64_t n_samples = -1;
+  int rc = 0;
+  for (int i = 0; i < in->n && !rc; i++) {
+    char path[4096], err[512], ws[128];
+    snprintf(path, sizeof path, "%s/%s.npy", dir, in->names[i]);
+    if (qcc_npy_read(path, &stacks[i], err, sizeof err)) {
+      qcc_error("--calib: %s", err);
+      rc = -1;
+      break;
+    }
+    int64_t n = same_shape(&stacks[i], &in->shapes[i], 0) ? 1 : same_shape(&stacks[i], &in->shapes[i], 1) ? stacks[i].dims[0] : -1;
+    if (stacks[i].dtype != in->shapes[i].dtype || n < 0) {
+      qcc_error("--calib: %s: input '%s' expects %s per sample (or [N] + that shape), the file holds %s with rank %d",
+                path, in->names[i], qcc_shape_str(&in->shapes[i], ws, sizeof ws), qcc_dtype_name(stacks[i].dtype),
+                stacks[i].rank);
+      rc = -1;
+    } else if (n_samples >= 0 && n != n_samples) {
+      qcc_error("--calib: %s holds %lld samples, %s.npy holds %lld", path, (long long)n, in->names[0], (long long)n_samples);
+      rc = -1;
+    }
+    n_samples = n;
+  }
+  if (!rc && n_samples == 0) rc = -1, qcc_error("--calib: %s: no samples", dir);
+  if (!rc) {
+    set->n_samples = (int)n_samples;
+    set->samples = calloc((size_t)n_samples * (size_t)in->n, sizeof(qcc_array));
+    for (int i = 0; i < in->n; i++) {
+      size_t bytes = (size_t)qcc_shape_numel(&in->shapes[i]) * qcc_dtype_size(in->shapes[i].dtype);
+      for (int64_t k = 0; k < n_samples; k++) {
+        qcc_array *a = &set->samples[k * in->n + i];
+        a->dtype = in->shapes[i].dtype;
+        a->rank = in->shapes[i].rank;
+        memcpy(a->dims, in->shapes[i].dims, sizeof a->dims);
+        a->nbytes = bytes;
+        a->data = malloc(bytes ? bytes : 1);
+        memcpy(a->data, (char *)stacks[i].data + (size_t)k * bytes, bytes);
+      }
+    }
+  }
+  for (int i = 0; i < in->n; i++) qcc_array_free(&stacks[i]);
+  free(stacks);
+  return rc;
+}
+
+/* Layout 2: test_data_set_N/input_I.pb. */
+static int load_test_data(const char *dir, char **sets, int n_sets, const qcc_calib_inputs *in, qcc_calib_set *set) {
+  set->samples = calloc((size_t)n_sets * (size_t)in->n, sizeof(qcc_array));
+  set->n_samples = n_sets;
+  for (int k = 0; k < n_sets; k++)
+    for (int i = 0; i < in->n; i++) {
+      char path[4096], err[512];
+      snprintf(path, sizeof path, "%s/%s/input_%d.pb", dir, sets[k], i);
+      qcc_array *a = &set->samples[k * in->n + i];
+      if (qcc_tensor_read_pb(path, a, NULL, 0, err, sizeof err)) return qcc_error("--calib: %s", err), -1;
+      if (check_sample(path, a, &in->shapes[i], in->names[i])) return -1;
+    }
+  return 0;
+}
+
+/* Layout 3: one .npy per sample for a single-input model. */
+static int load_per_file(const char *dir, char **files, int n, const qcc_calib_inputs *in, qcc_calib_set *set) {
+  set->samples = calloc((size_t)n, sizeof(qcc_array));
+  set->n_samples = n;
+  for (int k = 0; k < n; k++) {
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+    if (qcc_npy_read(path, &set->samples[k], err, sizeof err)) return qcc_error("--calib: %s", err), -1;
+    if (check_sample(path, &set->samples[k], &in->shapes[0], in->names[0])) return -1;
+  }
+  return 0;
+}
+
+int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *set) {
+  memset(set, 0, sizeof *set);
+  set->n_inputs = in->n;
+  if (!is_dir(path)) {
+    qcc_error("--calib: '%s' is not a directory (expected .npy files or test_data_set_* folders)", path);
+    return -1;
+  }
+  bool all_named = in->n > 0;
+  for (int i = 0; i < in->n; i++) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s.npy", path, in->names[i]);
+    all_named &= is_file(p);
+  }
+  int rc;
+  if (all_named) {
+    rc = load_by_name(path, in, set);
+  } else {
+    char **names;
+    int n = list_dir(path, "test_data_set_", "", &names);
+    if (n > 0) {
+      rc = load_test_data(path, names, n, in, set);
+    } else {
+      free_list(names, n);
+      n = list_dir(path, "", ".npy", &names);
+      if (n > 0 && in->n == 1) {
+        rc = load_per_file(path, names, n, in, set);
+      } else {
+        char expected[1024] = "";
+        for (int i = 0; i < in->n; i++)
+          snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s.npy", i ? ", " : "", in->names[i]);
+        qcc_error("--calib: %s has no calibration data for this model (expected %s, or test_data_set_*/input_*.pb%s)",
+                  path, expected, in->n == 1 ? ", or one .npy per sample" : "");
+        rc = -1;
+      }
+    }
+    free_list(names, n);
+  }
+  if (rc) qcc_calib_free(set);
+  return rc;
+}
+
+void qcc_calib_free(qcc_calib_set *set) {
+  for (int i = 0; set->samples && i < set->n_samples * set->n_inputs; i++) qcc_array_free(&set->samples[i]);
+  free(set->samples);
+  memset(set, 0, sizeof *set);
+}

@@ -1,0 +1,154 @@
+/* calibrate.c - the calibrate pass: runs the evaluator over the --calib
+ * samples and records, for every value, its observed range.
+ *
+ * Ranges are stored in the IR, so `qcc-opt` shows them and later passes
+ * read them: op results get discardable attributes qcc.min / qcc.max (f64),
+ * function arguments get qcc.arg_min / qcc.arg_max arrays on the function.
+ * Invariant: the computation is unchanged; only attributes are added. The
+ * observer is min-max over all samples (the quantize pass decides clipping). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calib_data.h"
+#include "evaluator.h"
+#include "name_map.h"
+#include "passes.h"
+#include "quant_options.h"
+
+qcc_quant_options qcc_quant_opts;
+
+typedef struct range {
+  double lo, hi;
+} range;
+
+typedef struct observer_state {
+  qcc_ptr_map ranges; /* MlirValue.ptr -> range* */
+} observer_state;
+
+static void fold_range(range *r, const qcc_array *a) {
+  if (a->dtype != QRT_F32) return;
+  const float *x = a->data;
+  for (int64_t i = 0, n = qcc_array_numel(a); i < n; i++) {
+    if (isnan(x[i])) continue;
+    if (x[i] < r->lo) r->lo = x[i];
+    if (x[i] > r->hi) r->hi = x[i];
+  }
+}
+
+static range *range_of(observer_state *st, MlirValue v) {
+  range *r = qcc_ptr_map_get(&st->ranges, v.ptr);
+  if (!r) {
+    r = malloc(sizeof *r);
+    r->lo = INFINITY;
+    r->hi = -INFINITY;
+    qcc_ptr_map_put(&st->ranges, v.ptr, r);
+  }
+  return r;
+}
+
+static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
+  (void)op;
+  fold_range(range_of(user, v), data);
+}
+
+static void set_f64(MlirOperation op, const char *name, double v) {
+  MlirContext ctx = mlirOperationGetContext(op);
+  mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString(name),
+                                  mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), v));
+}
+
+/* A one-line progress bar on stderr, only for a terminal and only once the
+ * run has taken more than a second. */
+static void progress(int done, int total, time_t start) {
+  if (!isatty(2) || time(NULL) - start < 1) return;
+  int width = 30, fill = total ? done * width / total : width;
+  fprintf(stderr, "\rcalibrating [%.*s%*s] %d/%d", fill, "##############################", width - fill, "", done, total);
+  if (done == total) fputc('\n', stderr);
+}
+
+bool qcc_value_range(MlirValue v, double *lo, double *hi) {
+  if (mlirValueIsAOpResult(v)) {
+    MlirOperation op = mlirOpResultGetOwner(v);
+    MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.min"));
+    MlirAttribute b = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.max"));
+    if (mlirAttributeIsNull(a) || mlirAttributeIsNull(b)) return false;
+    *lo = mlirFloatAttrGetValueDouble(a);
+    *hi = mlirFloatAttrGetValueDouble(b);
+    return true;
+  }
+  MlirOperation func = mlirBlockGetParentOperation(mlirBlockArgumentGetOwner(v));
+  MlirAttribute a = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_min"));
+  MlirAttribute b = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"));
+  intptr_t i = mlirBlockArgumentGetArgNumber(v);
+  if (mlirAttributeIsNull(a) || mlirAttributeIsNull(b) || i >= mlirDenseArrayGetNumElements(a)) return false;
+  *lo = mlirDenseF64ArrayGetElement(a, i);
+  *hi = mlirDenseF64ArrayGetElement(b, i);
+  return isfinite(*lo) && isfinite(*hi);
+}
+
+int qcc_pass_calibrate(MlirModule m) {
+  if (!qcc_quant_opts.calib_path) {
+    qcc_error("calibrate: no calibration data: give --calib DIR");
+    return -1;
+  }
+  MlirOperation func = qcc_module_func(m);
+  MlirBlock body = qcc_func_body(func);
+  MlirAttribute names = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.input_names"));
+  qcc_calib_inputs in;
+  memset(&in, 0, sizeof in);
+  in.n = (int)mlirBlockGetNumArguments(body);
+  char name_buf[64][128];
+  for (int i = 0; i < in.n && i < 64; i++) {
+    if (!mlirAttributeIsNull(names) && i < mlirArrayAttrGetNumElements(names)) {
+      MlirStringRef s = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
+      snprintf(name_buf[i], sizeof name_buf[i], "%.*s", (int)s.length, s.data);
+    } else {
+      snprintf(name_buf[i], sizeof name_buf[i], "input%d", i);
+    }
+    in.names[i] = name_buf[i];
+    qcc_shape_of(mlirBlockGetArgument(body, i), &in.shapes[i]);
+  }
+  qcc_calib_set set;
+  if (qcc_calib_load(qcc_quant_opts.calib_path, &in, &set)) return -1;
+  observer_state st;
+  qcc_ptr_map_init(&st.ranges);
+  time_t start = time(NULL);
+  int rc = 0;
+  for (int k = 0; k < set.n_samples && !rc; k++) {
+    qcc_array *outs = NULL;
+    int n_outs = 0;
+    for (int i = 0; i < in.n; i++) fold_range(range_of(&st, mlirBlockGetArgument(body, i)), &set.samples[k * in.n + i]);
+    rc = qcc_evaluate(m, &set.samples[k * in.n], in.n, &outs, &n_outs, observe, &st);
+    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
+    free(outs);
+    progress(k + 1, set.n_samples, start);
+  }
+  if (!rc) {
+    MlirOperation ret = mlirBlockGetTerminator(body);
+    for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
+         op = mlirOperationGetNextInBlock(op)) {
+      range *r = qcc_ptr_map_get(&st.ranges, mlirOperationGetResult(op, 0).ptr);
+      if (!r || q_constant_is(op) || !(r->lo <= r->hi)) continue;
+      set_f64(op, "qcc.min", r->lo);
+      set_f64(op, "qcc.max", r->hi);
+    }
+    double lo[64], hi[64];
+    for (int i = 0; i < in.n && i < 64; i++) {
+      range *r = range_of(&st, mlirBlockGetArgument(body, i));
+      lo[i] = r->lo;
+      hi[i] = r->hi;
+    }
+    MlirContext ctx = mlirOperationGetContext(func);
+    mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_min"), mlirDenseF64ArrayGet(ctx, in.n, lo));
+    mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"), mlirDenseF64ArrayGet(ctx, in.n, hi));
+    qcc_remark("calibrate: %d samples from %s", set.n_samples, qcc_quant_opts.calib_path);
+  }
+  for (size_t i = 0; i < st.ranges.cap; i++) free(st.ranges.vals[i]);
+  qcc_ptr_map_free(&st.ranges);
+  qcc_calib_free(&set);
+  return rc;
+}
