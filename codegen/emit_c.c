@@ -469,12 +469,24 @@ static void emit_source(emitter *e, MlirOperation func, qcc_emit_stats *st) {
   (void)func;
 }
 
-/* 2 x multiply-adds of the GEMM-like calls, for GFLOP/s figures. */
+/* 2 x multiply-adds of the GEMM-like calls (float or int8), for GFLOP/s. */
 static int64_t call_flops(const qcc_call *c) {
   if (!strcmp(c->kernel->params_type, "qrt_conv_params")) {
     const qrt_conv_params *p = &c->params.conv;
     int64_t f = 2 * p->n * p->c_out * (p->c_in / p->group);
     for (int i = 0; i < 3; i++) f *= p->out_spatial[i] * p->kernel[i];
+    return f;
+  }
+  if (!strcmp(c->kernel->params_type, "qrt_qconv_params")) {
+    const qrt_qconv_params *p = &c->params.qconv;
+    int64_t f = 2 * p->n * p->c_out * (p->c_in / p->group);
+    for (int i = 0; i < 3; i++) f *= p->out_spatial[i] * p->kernel[i];
+    return f;
+  }
+  if (!strcmp(c->kernel->params_type, "qrt_qmatmul_params")) {
+    const qrt_qmatmul_params *p = &c->params.qmatmul;
+    int64_t f = 2 * p->M * p->N * p->K;
+    for (int i = 0; i < p->batch_rank; i++) f *= p->batch_shape[i];
     return f;
   }
   if (!strcmp(c->kernel->params_type, "qrt_matmul_params")) {

@@ -55,6 +55,24 @@ FIELDS(pad, QRT_PAD_PARAMS)
 #define PT qrt_cast_params
 FIELDS(cast, QRT_CAST_PARAMS)
 #undef PT
+#define PT qrt_quantize_params
+FIELDS(quantize, QRT_QUANTIZE_PARAMS)
+#undef PT
+#define PT qrt_dequantize_params
+FIELDS(dequantize, QRT_DEQUANTIZE_PARAMS)
+#undef PT
+#define PT qrt_requantize_params
+FIELDS(requantize, QRT_REQUANTIZE_PARAMS)
+#undef PT
+#define PT qrt_qmatmul_params
+FIELDS(qmatmul, QRT_QMATMUL_PARAMS)
+#undef PT
+#define PT qrt_qconv_params
+FIELDS(qconv, QRT_QCONV_PARAMS)
+#undef PT
+#define PT qrt_argreduce_params
+FIELDS(argreduce, QRT_ARGREDUCE_PARAMS)
+#undef PT
 
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
   {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \
@@ -107,6 +125,10 @@ static const char *dtype_suffix(qrt_dtype t) {
   case QRT_I64: return "i64";
   case QRT_I8: return "i8";
   case QRT_U8: return "u8";
+  case QRT_I16: return "i16";
+  case QRT_U16: return "u16";
+  case QRT_U32: return "u32";
+  case QRT_U64: return "u64";
   case QRT_BOOL: return "bool";
   default: return NULL;
   }
@@ -260,6 +282,7 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
   if (b.rank == 2 && qcc_value_is_constant(c->in[1])) {
     p->b_packed = 1;
     c->packed_slot = 1;
+    c->pack_kind = QCC_PACK_F32_B;
     c->pack_k = p->K;
     c->pack_n = p->N;
   }
@@ -268,14 +291,134 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
 
 bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed) {
   memset(packed, 0, sizeof *packed);
-  int64_t n = qrt_packed_b_size(call->pack_k, call->pack_n);
-  packed->dtype = QRT_F32;
+  int64_t n;
+  switch (call->pack_kind) {
+  case QCC_PACK_F32_B: n = qrt_packed_b_size(call->pack_k, call->pack_n); break;
+  case QCC_PACK_I8_B: n = qrt_packed_b_i8_size(call->pack_k, call->pack_n); break;
+  default: n = qrt_qconv_packed_w_size(&call->params.qconv); break;
+  }
+  packed->dtype = call->pack_kind == QCC_PACK_F32_B ? QRT_F32 : QRT_I8;
   packed->rank = 1;
   packed->dims[0] = n;
-  packed->nbytes = sizeof(float) * (size_t)n;
+  packed->nbytes = qcc_dtype_size(packed->dtype) * (size_t)n;
   packed->data = calloc(packed->nbytes ? packed->nbytes : 1, 1);
-  qrt_pack_b_f32(call->pack_k, call->pack_n, b->data, packed->data);
+  switch (call->pack_kind) {
+  case QCC_PACK_F32_B: qrt_pack_b_f32(call->pack_k, call->pack_n, b->data, packed->data); break;
+  case QCC_PACK_I8_B: qrt_pack_b_i8(call->pack_k, call->pack_n, b->data, packed->data); break;
+  default: qrt_pack_conv_w_i8(&call->params.qconv, b->data, packed->data); break;
+  }
   return true;
+}
+
+/* ---- quantized ops ---- */
+static void quant_of(MlirValue v, double *scale, int64_t *zp) {
+  if (!qcc_value_quant(v, scale, zp)) {
+    *scale = 1.0;
+    *zp = 0;
+  }
+}
+
+static bool lower_quantize(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_quantize_in(op, 0));
+  double s;
+  int64_t z;
+  quant_of(mlirOperationGetResult(op, 0), &s, &z);
+  qrt_quantize_params *p = &c->params.quantize;
+  p->n = qcc_shape_numel(&x);
+  p->inv_scale = 1.0f / (float)s;
+  p->zero_point = (int32_t)z;
+  p->qmin = -128;
+  p->qmax = 127;
+  set_inputs(op, c);
+  return use(op, c, "qrt_quantize_f32_i8");
+}
+
+static bool lower_dequantize(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_dequantize_in(op, 0));
+  double s;
+  int64_t z;
+  quant_of(q_dequantize_in(op, 0), &s, &z);
+  qrt_dequantize_params *p = &c->params.dequantize;
+  p->n = qcc_shape_numel(&x);
+  p->scale = (float)s;
+  p->zero_point = (int32_t)z;
+  set_inputs(op, c);
+  return use(op, c, "qrt_dequantize_i8_f32");
+}
+
+static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
+  qcc_shape a = shape_of(q_qmatmul_in(op, 0)), b = shape_of(q_qmatmul_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
+  q_qmatmul_attrs at = q_qmatmul_get(op);
+  double s;
+  int64_t za, zy;
+  quant_of(q_qmatmul_in(op, 0), &s, &za);
+  quant_of(mlirOperationGetResult(op, 0), &s, &zy);
+  qrt_qmatmul_params *p = &c->params.qmatmul;
+  p->a_zero_point = (int32_t)za;
+  p->out_zero_point = (int32_t)zy;
+  p->out_min = (int32_t)at.out_min;
+  p->out_max = (int32_t)at.out_max;
+  p->M = a.dims[a.rank - 2];
+  p->K = a.dims[a.rank - 1];
+  p->N = b.dims[1];
+  p->batch_rank = y.rank - 2;
+  if (b.rank != 2 || p->batch_rank > 6) return fail(op, "qmatmul needs a 2-D weight and at most 6 batch dims");
+  for (int i = 0; i < p->batch_rank; i++) {
+    p->batch_shape[i] = y.dims[i];
+    int ia = i - (y.rank - a.rank);
+    int64_t sa = p->M * p->K;
+    for (int j = ia + 1; j >= 0 && j < a.rank - 2; j++) sa *= a.dims[j];
+    p->a_batch_strides[i] = (ia < 0 || a.dims[ia] == 1) ? 0 : sa;
+  }
+  set_inputs(op, c);
+  if (qcc_value_is_constant(c->in[1])) {
+    p->b_packed = 1;
+    c->packed_slot = 1;
+    c->pack_kind = QCC_PACK_I8_B;
+    c->pack_k = p->K;
+    c->pack_n = p->N;
+  }
+  return use(op, c, "qrt_qmatmul_i8");
+}
+
+static bool lower_qconv(MlirOperation op, qcc_call *c) {
+  q_qconv_attrs a = q_qconv_get(op);
+  qcc_shape x = shape_of(q_qconv_in(op, 0)), w = shape_of(q_qconv_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
+  q_i64s kernel = {w.rank - 2, {0}};
+  for (int i = 0; i < kernel.n; i++) kernel.v[i] = w.dims[2 + i];
+  geometry g;
+  canonical_geometry(&x, &y, &kernel, &a.strides, &a.pads, &a.dilations, &g);
+  double s;
+  int64_t zx, zy;
+  quant_of(q_qconv_in(op, 0), &s, &zx);
+  quant_of(mlirOperationGetResult(op, 0), &s, &zy);
+  qrt_qconv_params *p = &c->params.qconv;
+  p->group = (int32_t)a.group;
+  p->a_zero_point = (int32_t)zx;
+  p->out_zero_point = (int32_t)zy;
+  p->out_min = (int32_t)a.out_min;
+  p->out_max = (int32_t)a.out_max;
+  p->n = x.dims[0];
+  p->c_in = x.dims[1];
+  p->c_out = w.dims[0];
+  for (int i = 0; i < 3; i++) {
+    p->in_spatial[i] = g.in[i];
+    p->out_spatial[i] = g.out[i];
+    p->kernel[i] = g.k[i];
+    p->strides[i] = g.s[i];
+    p->dilations[i] = g.d[i];
+    p->pads_begin[i] = g.pb[i];
+  }
+  set_inputs(op, c);
+  c->n_in = 7;
+  c->scratch_slot = 6;
+  c->scratch_bytes = qrt_qconv_scratch_i8(p);
+  if (qcc_value_is_constant(c->in[1])) {
+    p->w_packed = 1;
+    c->packed_slot = 1;
+    c->pack_kind = QCC_PACK_I8_CONV;
+  }
+  return use(op, c, "qrt_qconv_i8");
 }
 
 static const kind_code unary_kinds[] = {
@@ -290,7 +433,8 @@ static const kind_code unary_kinds[] = {
     {"tan", QRT_UNARY_TAN}, {"asin", QRT_UNARY_ASIN}, {"acos", QRT_UNARY_ACOS}, {"atan", QRT_UNARY_ATAN},
     {"sinh", QRT_UNARY_SINH}, {"cosh", QRT_UNARY_COSH}, {"asinh", QRT_UNARY_ASINH}, {"acosh", QRT_UNARY_ACOSH},
     {"atanh", QRT_UNARY_ATANH}, {"clip", QRT_UNARY_CLIP}, {"not", QRT_UNARY_NOT}, {"isnan", QRT_UNARY_ISNAN},
-    {"isinf", QRT_UNARY_ISINF}, {"celu", QRT_UNARY_CELU}, {"thresholded_relu", QRT_UNARY_THRESHOLDED_RELU},
+    {"isinf", QRT_UNARY_ISINF}, {"isinf_pos", QRT_UNARY_ISINF_POS}, {"isinf_neg", QRT_UNARY_ISINF_NEG},
+    {"shrink", QRT_UNARY_SHRINK}, {"celu", QRT_UNARY_CELU}, {"thresholded_relu", QRT_UNARY_THRESHOLDED_RELU},
     {"mish", QRT_UNARY_MISH}, {NULL, 0},
 };
 
@@ -560,6 +704,24 @@ static bool lower_cast(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_cast");
 }
 
+static bool lower_argreduce(MlirOperation op, qcc_call *c) {
+  q_argreduce_attrs a = q_argreduce_get(op);
+  qcc_shape x = shape_of(q_argreduce_in(op, 0));
+  qrt_argreduce_params *p = &c->params.argreduce;
+  if (!strcmp(a.kind.s, "max")) p->kind = QRT_ARGREDUCE_MAX;
+  else if (!strcmp(a.kind.s, "min")) p->kind = QRT_ARGREDUCE_MIN;
+  else return fail(op, "unknown argreduce kind");
+  p->select_last_index = a.select_last_index != 0;
+  p->outer = p->inner = 1;
+  p->axis_len = x.rank ? x.dims[a.axis] : 1;
+  for (int i = 0; i < x.rank; i++) {
+    if (i < a.axis) p->outer *= x.dims[i];
+    if (i > a.axis) p->inner *= x.dims[i];
+  }
+  set_inputs(op, c);
+  return pick(op, c, "qrt_argreduce", x.dtype);
+}
+
 typedef struct lowering {
   bool (*is)(MlirOperation);
   bool (*lower)(MlirOperation, qcc_call *);
@@ -572,6 +734,9 @@ static const lowering lowerings[] = {
     {q_reshape_is, lower_reshape}, {q_transpose_is, lower_transpose}, {q_slice_is, lower_slice},
     {q_broadcast_is, lower_broadcast}, {q_concat_is, lower_concat},   {q_gather_is, lower_gather},
     {q_pad_is, lower_pad},         {q_cast_is, lower_cast},
+    {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
+    {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv},
+    {q_argreduce_is, lower_argreduce},
 };
 
 bool qcc_lower_op(MlirOperation op, qcc_call *call) {

@@ -46,9 +46,10 @@ typedef struct qcc_call {
                                     result, the others (optional outputs) NULL */
   int scratch_slot;              /* input slot of the scratch buffer, or -1 */
   int64_t scratch_bytes;
-  /* b_slot >= 0: that input is a constant weight pre-packed at compile time
-   * by qrt_pack_b_f32(pack_k, pack_n, ...) (matmul with b_packed). */
+  /* packed_slot >= 0: that input is a constant weight the kernel reads in
+   * a packed layout, built at compile time (see qcc_pack_weight). */
   int packed_slot;
+  enum { QCC_PACK_F32_B, QCC_PACK_I8_B, QCC_PACK_I8_CONV } pack_kind;
   int64_t pack_k, pack_n;
 } qcc_call;
 

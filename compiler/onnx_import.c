@@ -15,7 +15,7 @@
 #include "qcc.h"
 
 /* The default-domain opsets qcc's legalization rules are written for. */
-enum { QCC_MIN_OPSET = 7, QCC_MAX_OPSET = 18 };
+enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 18 };
 
 typedef struct importer {
   MlirContext ctx;

@@ -15,6 +15,7 @@
 #include "evaluator.h"
 #include "passes.h"
 #include "quant_options.h"
+#include "report.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -30,6 +31,8 @@ static void usage(FILE *f) {
           "                        per-tensor activations, per-channel weights\n"
           "  --calib DIR           calibration samples (DIR/<input>.npy stacked [N,...],\n"
           "                        test_data_set_*/input_*.pb, or one .npy per sample)\n"
+          "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
+          "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  -v                    remarks: what each pass did, memory plan\n"
@@ -37,7 +40,7 @@ static void usage(FILE *f) {
 }
 
 typedef struct options {
-  const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir;
+  const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report;
   bool run, runtime_inline;
   qcc_input_shape shapes[32];
   int n_shapes;
@@ -100,6 +103,8 @@ static int parse_args(int argc, char **argv, options *o) {
       qcc_quant_opts.scheme = v;
     } else if ((v = flag_value(argc, argv, &i, "--calib"))) {
       qcc_quant_opts.calib_path = v;
+    } else if ((v = flag_value(argc, argv, &i, "--report"))) {
+      o->report = v;
     } else if ((v = flag_value(argc, argv, &i, "--emit-main"))) {
       o->emit_main = v;
     } else if ((v = flag_value(argc, argv, &i, "--out-dir"))) {
@@ -134,6 +139,7 @@ static int parse_args(int argc, char **argv, options *o) {
   if (quantizing && !qcc_quant_opts.calib_path)
     return qcc_error("-q %s needs calibration data: give --calib DIR", qcc_quant_opts.scheme), -1;
   if (!quantizing && qcc_quant_opts.calib_path) qcc_warning("--calib is unused without -q");
+  if (o->report && !quantizing) return qcc_error("--report describes a quantized compile: give -q and --calib"), -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   return 0;
 }
@@ -234,6 +240,38 @@ static int run_model(const options *o, MlirModule m) {
   return rc;
 }
 
+/* Weight bytes of the C a module compiles to (emitted to /dev/null). */
+static int64_t weight_bytes(MlirModule m) {
+  qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true};
+  qcc_emit_stats st;
+  return qcc_emit_c(m, &eo, &st) ? -1 : st.weight_bytes;
+}
+
+/* Compares the quantized module with a float compile of the same model. */
+static int write_report(const options *o, MlirContext ctx, MlirModule quant) {
+  MlirModule flt = qcc_import_onnx(ctx, o->model, o->shapes, o->n_shapes);
+  if (mlirModuleIsNull(flt) || qcc_run_default_pipeline(flt)) return -1;
+  MlirBlock body = qcc_func_body(qcc_module_func(flt));
+  MlirAttribute names = mlirOperationGetAttributeByName(qcc_module_func(flt), mlirStringRefCreateFromCString("onnx.input_names"));
+  qcc_calib_inputs in;
+  memset(&in, 0, sizeof in);
+  in.n = (int)mlirBlockGetNumArguments(body);
+  char buf[64][128];
+  for (int i = 0; i < in.n && i < 64; i++) {
+    MlirStringRef s = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
+    snprintf(buf[i], sizeof buf[i], "%.*s", (int)s.length, s.data);
+    in.names[i] = buf[i];
+    qcc_shape_of(mlirBlockGetArgument(body, i), &in.shapes[i]);
+  }
+  qcc_calib_set set;
+  int rc = qcc_calib_load(qcc_quant_opts.calib_path, &in, &set);
+  qcc_report_sizes sizes = {weight_bytes(flt), weight_bytes(quant)};
+  if (!rc) rc = qcc_write_report(o->report, flt, quant, &set, &sizes);
+  if (!rc) qcc_calib_free(&set);
+  mlirModuleDestroy(flt);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   options o;
   if (argc < 2) {
@@ -245,13 +283,14 @@ int main(int argc, char **argv) {
   MlirModule m = qcc_import_onnx(ctx, o.model, o.shapes, o.n_shapes);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
   if (!rc && qcc_quant_opts.scheme && strcmp(qcc_quant_opts.scheme, "f32"))
-    rc = qcc_pass_calibrate(m) ? -1 : 0; /* WIP: quantize */
+    rc = qcc_pass_calibrate(m) || qcc_pass_quantize(m) ? -1 : 0;
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);
     else qcc_print_module(m, f, false), fclose(f);
   }
   if (!rc) rc = o.run ? run_model(&o, m) : compile(&o, m);
+  if (!rc && o.report) rc = write_report(&o, ctx, m);
   if (!mlirModuleIsNull(m)) mlirModuleDestroy(m);
   mlirContextDestroy(ctx);
   return rc ? 1 : 0;

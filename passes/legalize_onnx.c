@@ -14,7 +14,7 @@
 #include "passes.h"
 
 static const onnx_rule *const rule_tables[] = {onnx_rules_nn, onnx_rules_elementwise, onnx_rules_shape,
-                                               onnx_rules_reduce};
+                                               onnx_rules_reduce, onnx_rules_misc};
 
 static onnx_rule_fn find_rule(const char *type) {
   for (size_t t = 0; t < sizeof rule_tables / sizeof *rule_tables; t++)

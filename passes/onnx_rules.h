@@ -33,6 +33,7 @@ extern const onnx_rule onnx_rules_nn[];
 extern const onnx_rule onnx_rules_elementwise[];
 extern const onnx_rule onnx_rules_shape[];
 extern const onnx_rule onnx_rules_reduce[];
+extern const onnx_rule onnx_rules_misc[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */

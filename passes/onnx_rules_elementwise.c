@@ -72,8 +72,14 @@ static int rule_unary(onnx_node *n, MlirValue *res) {
   bool is_float = x.dtype == QRT_F32 || x.dtype == QRT_F64;
   if (!strcmp(m->kind, "not") ? x.dtype != QRT_BOOL : !(is_float || (m->any_numeric && x.dtype != QRT_BOOL && x.dtype != QRT_F16)))
     return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
-  double alpha = m->alpha_attr ? onnx_attr_float(n, m->alpha_attr, m->alpha) : 0;
-  double beta = m->beta_attr ? onnx_attr_float(n, m->beta_attr, m->beta) : 0;
+  double alpha_d = m->alpha, beta_d = m->beta;
+  if (!strcmp(n->type, "Selu") && n->opset < 6) {
+    /* Selu-1 had shorter defaults. */
+    alpha_d = 1.6732000112533569;
+    beta_d = 1.0506999492645264;
+  }
+  double alpha = m->alpha_attr ? onnx_attr_float(n, m->alpha_attr, alpha_d) : 0;
+  double beta = m->beta_attr ? onnx_attr_float(n, m->beta_attr, beta_d) : 0;
   res[0] = emit_unary(n, m->kind, onnx_in(n, 0), &x, alpha, beta);
   return 0;
 }
@@ -140,6 +146,40 @@ static MlirValue emit_binary(onnx_node *n, const char *kind, MlirValue a, MlirVa
   return onnx_emit(n, q_binary_create(n->loc, onnx_type(n, y), a, b, &at));
 }
 
+/* Before opset 7 the two-input arithmetic, comparison and logic ops do not
+ * broadcast unless broadcast=1; then B's shape matches a contiguous run of
+ * A's dims starting at `axis` (default: the trailing dims), size-1 dims
+ * broadcasting. B is reshaped to A's rank with 1s around that run, after
+ * which numpy broadcasting computes the same thing. */
+static bool legacy_broadcast_op(const char *type) {
+  static const char *const ops[] = {"Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Less", "Greater", NULL};
+  for (int i = 0; ops[i]; i++)
+    if (!strcmp(ops[i], type)) return true;
+  return false;
+}
+
+static bool legacy_broadcast(onnx_node *n, const qcc_shape *a, qcc_shape *b, MlirValue *vb) {
+  bool same = a->rank == b->rank;
+  for (int i = 0; same && i < a->rank; i++) same = a->dims[i] == b->dims[i];
+  if (!onnx_attr_int(n, "broadcast", 0)) {
+    if (!same) onnx_fail(n, "operand shapes differ and broadcast=0 (opset < 7 broadcasts only with broadcast=1)");
+    return same;
+  }
+  if (same || !onnx_has_attr(n, "axis")) return true;
+  int64_t axis;
+  if (!onnx_axis(n, onnx_attr_int(n, "axis", 0), a->rank, &axis)) return false;
+  if (axis + b->rank > a->rank) {
+    onnx_fail(n, "B (rank %d) does not fit in A (rank %d) at axis %lld", b->rank, a->rank, (long long)axis);
+    return false;
+  }
+  qcc_shape t = *b;
+  t.rank = a->rank;
+  for (int i = 0; i < a->rank; i++) t.dims[i] = i >= axis && i < axis + b->rank ? b->dims[i - axis] : 1;
+  *vb = onnx_reshape(n, *vb, &t);
+  *b = t;
+  return true;
+}
+
 static int rule_binary(onnx_node *n, MlirValue *res) {
   const binary_map *m = binary_ops;
   while (strcmp(m->onnx, n->type)) m++;
@@ -162,6 +202,7 @@ static int rule_binary(onnx_node *n, MlirValue *res) {
     qcc_shape b, y;
     if (!onnx_in_shape(n, i, &b)) return -1;
     MlirValue vb = onnx_in(n, i);
+    if (n->opset < 7 && n->n_in == 2 && legacy_broadcast_op(n->type) && !legacy_broadcast(n, &acc, &b, &vb)) return -1;
     if (b.dtype != in_shape.dtype) {
       if (strcmp(m->kind, "pow")) return onnx_fail(n, "operand types %s and %s differ", qcc_dtype_name(in_shape.dtype), qcc_dtype_name(b.dtype));
       /* Pow's exponent may have another type: convert it to the base's. */
@@ -183,6 +224,31 @@ static int rule_binary(onnx_node *n, MlirValue *res) {
     v = emit_binary(n, "mul", v, onnx_constant(n, &s), &acc);
   }
   res[0] = v;
+  return 0;
+}
+
+/* PRelu: slope broadcasts to X (unidirectionally, numpy-style) from opset
+ * 7; before, a slope of one element is shared and a 1-D slope of C values
+ * applies per channel (dim 1). */
+static int rule_prelu(onnx_node *n, MlirValue *res) {
+  qcc_shape x, s, y;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &s)) return -1;
+  if (x.dtype != QRT_F32 && x.dtype != QRT_F64) return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
+  if (s.dtype != x.dtype) return onnx_fail(n, "slope type differs from X");
+  MlirValue slope = onnx_in(n, 1);
+  if (n->opset < 7 && qcc_shape_numel(&s) != 1) {
+    if (s.rank != 1 || x.rank < 2 || s.dims[0] != x.dims[1])
+      return onnx_fail(n, "slope must have 1 or C (dim 1 of X) values before opset 7");
+    qcc_shape t = {x.dtype, x.rank - 1, {0}};
+    for (int i = 0; i < t.rank; i++) t.dims[i] = i == 0 ? s.dims[0] : 1;
+    slope = onnx_reshape(n, slope, &t);
+    s = t;
+  }
+  if (!onnx_broadcast_shape(n, &x, &s, &y)) return -1;
+  if (y.rank != x.rank || memcmp(y.dims, x.dims, sizeof(int64_t) * (size_t)x.rank))
+    return onnx_fail(n, "slope must broadcast to X's shape");
+  y.dtype = x.dtype;
+  res[0] = emit_binary(n, "prelu", onnx_in(n, 0), slope, &y);
   return 0;
 }
 
@@ -208,6 +274,15 @@ static int rule_cast(onnx_node *n, MlirValue *res) {
   qcc_shape x;
   if (!onnx_in_shape(n, 0, &x)) return -1;
   qrt_dtype to = (qrt_dtype)onnx_attr_int(n, "to", 0);
+  if (n->opset < 6) {
+    /* Cast-1 names the type as a string ("FLOAT"), in TensorProto order. */
+    static const char *const names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64",
+                                        "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", NULL};
+    char s[32];
+    onnx_attr_str(n, "to", "", s, sizeof s);
+    for (int i = 0; names[i]; i++)
+      if (!strcmp(names[i], s)) to = (qrt_dtype)i;
+  }
   if (qcc_dtype_size(to) == 0 || to == QRT_STRING) return onnx_fail(n, "cast to type %d is not supported", (int)to);
   res[0] = cast_to(n, onnx_in(n, 0), &x, to);
   return 0;
@@ -224,6 +299,8 @@ static int rule_castlike(onnx_node *n, MlirValue *res) {
 static int rule_identity(onnx_node *n, MlirValue *res) {
   if (!onnx_has_in(n, 0)) return onnx_fail(n, "missing input");
   if (onnx_out_used(n, 1)) return onnx_fail(n, "the mask output is not supported");
+  if (!strcmp(n->type, "Dropout") && n->opset < 7 && !onnx_attr_int(n, "is_test", 0))
+    return onnx_fail(n, "is_test=0 (training mode) is not supported; before opset 7 Dropout defaults to training");
   if (!strcmp(n->type, "Dropout") && onnx_has_in(n, 2)) {
     q_i64s train;
     qcc_array t;
@@ -254,6 +331,7 @@ const onnx_rule onnx_rules_elementwise[] = {
     {"Mean", rule_binary},     {"Mod", rule_binary},      {"Equal", rule_binary},    {"Less", rule_binary},
     {"Greater", rule_binary},  {"LessOrEqual", rule_binary}, {"GreaterOrEqual", rule_binary},
     {"And", rule_binary},      {"Or", rule_binary},       {"Xor", rule_binary},
+    {"PRelu", rule_prelu},
     {"Where", rule_where},     {"Cast", rule_cast},       {"CastLike", rule_castlike},
     {"Identity", rule_identity}, {"Dropout", rule_identity},
     {NULL, NULL},

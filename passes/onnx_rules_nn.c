@@ -160,6 +160,12 @@ static int rule_batchnorm(onnx_node *n, MlirValue *res) {
   qcc_shape x;
   if (!onnx_in_shape(n, 0, &x) || !require_f32(n, &x)) return -1;
   if (onnx_attr_int(n, "training_mode", 0)) return onnx_fail(n, "training_mode=1 is not supported");
+  /* Before opset 7 is_test=0 (the default) means training mode; before 9
+   * spatial=0 means per-activation statistics. consumed_inputs (opset 1)
+   * is a legacy memory hint without meaning here. */
+  if (n->opset < 7 && !onnx_attr_int(n, "is_test", 0))
+    return onnx_fail(n, "is_test=0 (training mode, the default before opset 7) is not supported");
+  if (n->opset < 9 && !onnx_attr_int(n, "spatial", 1)) return onnx_fail(n, "spatial=0 is not supported");
   for (int i = 1; i < n->n_out; i++)
     if (onnx_out_used(n, i)) return onnx_fail(n, "running statistics outputs are not supported (inference only)");
   if (x.rank < 2) return onnx_fail(n, "input must have a channel dim");
@@ -316,7 +322,6 @@ static int rule_logsoftmax(onnx_node *n, MlirValue *r) { return emit_softmax(n, 
 static int rule_layernorm(onnx_node *n, MlirValue *res) {
   qcc_shape x, s;
   if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &s) || !require_f32(n, &x)) return -1;
-  if (onnx_out_used(n, 1) || onnx_out_used(n, 2)) return onnx_fail(n, "the Mean and InvStdDev outputs are not supported");
   int64_t axis;
   if (!onnx_axis(n, onnx_attr_int(n, "axis", -1), x.rank, &axis)) return -1;
   int64_t norm = 1;
@@ -337,6 +342,31 @@ static int rule_layernorm(onnx_node *n, MlirValue *res) {
   a.axis = axis;
   a.epsilon = onnx_attr_float(n, "epsilon", 1e-5);
   res[0] = onnx_emit(n, q_norm_create(n->loc, onnx_type(n, &x), onnx_in(n, 0), scale, bias, &a));
+  if (onnx_out_used(n, 1) || onnx_out_used(n, 2)) {
+    /* Mean and InvStdDev (shape of X with dims >= axis set to 1): computed
+     * by separate reductions, mean = sum/count, var = mean((x - mean)^2),
+     * inv = 1 / sqrt(var + eps); q.norm itself has one result. */
+    if (onnx_attr_int(n, "stash_type", 1) != 1) return onnx_fail(n, "stash_type other than float32 is not supported");
+    qcc_shape r = x;
+    q_reduce_attrs ra;
+    memset(&ra, 0, sizeof ra);
+    snprintf(ra.kind.s, sizeof ra.kind.s, "mean");
+    for (int i = (int)axis; i < x.rank; i++) {
+      r.dims[i] = 1;
+      ra.axes.v[ra.axes.n++] = i;
+    }
+    MlirValue mean = onnx_emit(n, q_reduce_create(n->loc, onnx_type(n, &r), onnx_in(n, 0), &ra));
+    MlirValue d = binary(n, "sub", onnx_in(n, 0), mean, &x);
+    MlirValue var = onnx_emit(n, q_reduce_create(n->loc, onnx_type(n, &r), binary(n, "mul", d, d, &x), &ra));
+    var = binary(n, "add", var, scalar_f32(n, (float)a.epsilon), &r);
+    q_unary_attrs ua;
+    memset(&ua, 0, sizeof ua);
+    snprintf(ua.kind.s, sizeof ua.kind.s, "sqrt");
+    MlirValue sd = onnx_emit(n, q_unary_create(n->loc, onnx_type(n, &r), var, &ua));
+    snprintf(ua.kind.s, sizeof ua.kind.s, "reciprocal");
+    res[1] = mean;
+    res[2] = onnx_emit(n, q_unary_create(n->loc, onnx_type(n, &r), sd, &ua));
+  }
   return 0;
 }
 

@@ -60,7 +60,7 @@ static int rule_reduce(onnx_node *n, MlirValue *res) {
 static int rule_argreduce(onnx_node *n, MlirValue *res) {
   qcc_shape x;
   if (!onnx_in_shape(n, 0, &x)) return -1;
-  if (x.dtype != QRT_F32 && x.dtype != QRT_I64 && x.dtype != QRT_I32)
+  if (x.dtype != QRT_F32 && x.dtype != QRT_F64 && x.dtype != QRT_I64 && x.dtype != QRT_I32)
     return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
   int64_t axis;
   if (!onnx_axis(n, onnx_attr_int(n, "axis", 0), x.rank, &axis)) return -1;

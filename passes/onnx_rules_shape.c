@@ -228,7 +228,9 @@ static int rule_concat(onnx_node *n, MlirValue *res) {
   qcc_shape first, y;
   if (!onnx_in_shape(n, 0, &first)) return -1;
   int64_t axis;
-  if (!onnx_axis(n, onnx_attr_int(n, "axis", 0), first.rank, &axis)) return -1;
+  /* axis is required from opset 4; Concat-1 defaults it to 1. */
+  if (n->opset >= 4 && !onnx_has_attr(n, "axis")) return onnx_fail(n, "missing required attribute 'axis'");
+  if (!onnx_axis(n, onnx_attr_int(n, "axis", 1), first.rank, &axis)) return -1;
   y = first;
   y.dims[axis] = 0;
   MlirValue *ins = malloc(sizeof(MlirValue) * (size_t)n->n_in);
@@ -267,7 +269,10 @@ static int rule_split(onnx_node *n, MlirValue *res) {
   if (!onnx_axis(n, onnx_attr_int(n, "axis", 0), x.rank, &axis)) return -1;
   q_i64s split;
   memset(&split, 0, sizeof split);
-  if (n->opset < 13) onnx_attr_ints(n, "split", &split);
+  if (n->opset < 2 && onnx_has_in(n, 1)) {
+    /* Split-1: the sizes may come as a second input instead. */
+    if (!onnx_const_ints(n, 1, &split, "split")) return -1;
+  } else if (n->opset < 13) onnx_attr_ints(n, "split", &split);
   else if (onnx_has_in(n, 1) && !onnx_const_ints(n, 1, &split, "split")) return -1;
   int outs = n->n_out;
   if (split.n == 0) {

@@ -9,6 +9,7 @@ const qcc_pass_info qcc_passes[] = {
     {"fuse-affine", qcc_pass_fuse_affine, "fold per-channel scale/shift (BatchNorm) into the producing conv/matmul"},
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
     {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
+    {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
     {NULL, NULL, NULL},
 };
 

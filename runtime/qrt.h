@@ -138,7 +138,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * sum idx[k]*a_strides[k] (element strides, 0 where broadcast). */
 #define QRT_BINARY_PARAMS(S, A) \
   S(int32_t, op) S(int32_t, rank) A(int64_t, out_shape, 8) A(int64_t, a_strides, 8) A(int64_t, b_strides, 8)
-/* Float kernels: ADD..PRELU and the comparisons.  Integer kernels: ADD..FMOD,
+/* Float kernels: ADD..PRELU and the comparisons.  Integer kernels (i8 u8
+ * i16 u16 i32 u32 i64 u64): ADD..FMOD,
  * comparisons, BITAND..SHR.  Bool kernel: EQUAL and AND OR XOR.
  * Comparisons (and the logic ops) write bool (uint8_t 0/1).
  * Integers: ADD SUB MUL POW wrap; DIV truncates toward zero (like C) and
@@ -300,12 +301,110 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
 #define QRT_CAST_PARAMS(S, A) \
   S(int32_t, from) S(int32_t, to) S(int64_t, n)
 
+/* --- argmax / argmin over the middle axis of [outer, axis_len, inner] ----
+ * out int64 [outer, inner]; kind QRT_ARGREDUCE_*; ties: first index, last
+ * with select_last_index; NaN wins over numbers (first NaN, or last with
+ * select_last_index), as numpy.  Kernels f32 f64 i32 i64. */
+#define QRT_ARGREDUCE_MAX 0
+#define QRT_ARGREDUCE_MIN 1
+#define QRT_ARGREDUCE_PARAMS(S, A) \
+  S(int32_t, kind) S(int32_t, select_last_index) S(int64_t, outer) S(int64_t, axis_len) S(int64_t, inner)
+
+/* --- integer-only quantization (static W8A8; gemmlowp / TFLite style) ---
+ * Activations: int8, asymmetric: real = scale * (q - zero_point), q in
+ * [-128, 127].  Weights: int8, symmetric per output channel (zero point 0):
+ * real = w_scale[n] * q.
+ *
+ * Requantization (qrt_requant below; every integer kernel uses it): an
+ * int64 accumulator acc with |acc| < 2^32, a multiplier M0 in [0, 2^31)
+ * (normally [2^30, 2^31)) and a total right shift s in [0, 62] (normally
+ * 31..62; values outside are clamped to [0, 62]) represent real M = M0*2^-s:
+ *   out = clamp(zero_point + round(acc * M0 / 2^s), out_min, out_max)
+ * with round = half away from zero, computed exactly on the 64-bit
+ * magnitude |acc| * M0 (< 2^63).  qrt_quantize_multiplier (qrt_quant.c,
+ * compile time) turns a real M into (M0, s).
+ *
+ * qrt_quantize_f32_i8: y = clamp(rhe(x * inv_scale) + zero_point, qmin, qmax)
+ * where x * inv_scale is one float multiply (inv_scale = 1/scale, computed
+ * by the compiler in float), rhe = round half to even done in integer
+ * arithmetic (independent of the FP rounding mode), NaN -> zero_point,
+ * +-inf and huge values saturate to qmax / qmin. */
+#define QRT_QUANTIZE_PARAMS(S, A) \
+  S(int64_t, n) S(float, inv_scale) S(int32_t, zero_point) S(int32_t, qmin) S(int32_t, qmax)
+/* qrt_dequantize_i8_f32: y = scale * (float)(q - zero_point) (the
+ * difference exact in integers, then one conversion, one multiply). */
+#define QRT_DEQUANTIZE_PARAMS(S, A) \
+  S(int64_t, n) S(float, scale) S(int32_t, zero_point)
+/* qrt_requantize_i32_i8 / qrt_requantize_i8_i8: x viewed as
+ * [outer, channels, inner]; in[0] x (int32 / int8), in[1] M0 int32
+ * [channels], in[2] s int32 [channels] (per tensor: channels = 1);
+ *   y = requant(x - in_zero_point) (difference exact in int64). */
+#define QRT_REQUANTIZE_PARAMS(S, A) \
+  S(int32_t, in_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
+  S(int64_t, outer) S(int64_t, channels) S(int64_t, inner)
+
+/* --- qmatmul (int8 W8A8), batched like matmul -------------------------- *
+ * For each batch index b (row-major over batch_shape[0..batch_rank)):
+ * A[b] (M x K int8 row-major) at in[0] + sum idx*a_batch_strides, B[b]
+ * (K x N int8 row-major, or the qrt_pack_b_i8 layout when b_packed) at
+ * in[1] + sum idx*b_batch_strides (strides in bytes of int8 elements /
+ * of the packed layout), C[b] (M x N, dense, batches consecutive).
+ *   acc[m,n] = sum_k (A[m,k] - a_zero_point) * B[k,n]   (int32, exact)
+ * qrt_qmatmul_i8 (int8 out):
+ *   C[m,n] = requant(acc + bias[n]; M0 = mult[n], s = shift[n],
+ *                    out_zero_point, out_min, out_max)
+ *   in[2] bias int32 [N] or NULL (acc + bias is formed in int64),
+ *   in[3] mult int32 [N], in[4] shift int32 [N],
+ *   in[5] colsum int32 [N] = sum_k B[k,n] (precomputed by the compiler
+ *   for constant B) or NULL (computed on the fly).
+ * qrt_qmatmul_i8_f32out (float out, e.g. the last layer):
+ *   C[m,n] = scale[n] * (float)acc + bias[n]  (one conversion, multiply, add)
+ *   in[2] bias float [N] or NULL (then no add), in[3] scale float [N]
+ *   (= a_scale * w_scale[n]), in[4] unused (NULL), in[5] colsum as above;
+ *   out_* fields unused.
+ * Limit: acc is exact while K * 255 * 128 < 2^31, i.e. K <= 65792.  Past
+ * that every path still gives the same bits (all sums wrap modulo 2^32
+ * identically) but they are not the true sums.  The result does not
+ * depend on the SIMD path (AVX-512 VNNI, AVX2, NEON, portable C) or the
+ * blocking: integer sums are exact. */
+#define QRT_QMATMUL_PARAMS(S, A) \
+  S(int32_t, a_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
+  S(int32_t, b_packed) S(int32_t, batch_rank) S(int64_t, M) S(int64_t, N) S(int64_t, K) \
+  A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6)
+
+/* --- qconv (int8 W8A8), geometry as conv ---------------------------------
+ * in[0] x int8 [n, c_in, D, H, W] (zero point a_zero_point),
+ * in[1] w int8: w_packed == 0: [c_out, c_in/group, kd, kh, kw];
+ *   w_packed != 0: per group g the qrt_pack_b_i8 layout of the K x cout_g
+ *   matrix W_g^T (K = c_in/group*kd*kh*kw, row k = (ci, kd, kh, kw)
+ *   row-major), groups consecutive, each qrt_packed_b_i8_size(K, cout_g)
+ *   bytes (qrt_pack_conv_w_i8 builds it);
+ * in[2] bias int32 [c_out] or NULL, in[3] mult int32 [c_out], in[4] shift
+ * int32 [c_out], in[5] colsum int32 [c_out] = sum of the weights of each
+ * output channel, or NULL (computed on the fly), in[6] scratch of
+ * qrt_qconv_scratch_i8(p) bytes or NULL (then a slower direct loop gives
+ * the same bits).
+ * y[n, co, od, oh, ow] = requant(acc + bias[co]; mult[co], shift[co],
+ * out_zero_point, out_min, out_max) with acc = sum (x - a_zero_point) * w
+ * over (ci, kd, kh, kw); padding cells are taken as x = a_zero_point (real
+ * value 0), i.e. they add nothing.  Fused ReLU / clip: narrow out_min /
+ * out_max.  Limit on K as qmatmul. */
+#define QRT_QCONV_PARAMS(S, A) \
+  S(int32_t, group) S(int32_t, w_packed) S(int32_t, a_zero_point) S(int32_t, out_zero_point) \
+  S(int32_t, out_min) S(int32_t, out_max) \
+  S(int64_t, n) S(int64_t, c_in) S(int64_t, c_out) \
+  A(int64_t, in_spatial, 3) A(int64_t, out_spatial, 3) A(int64_t, kernel, 3) \
+  A(int64_t, strides, 3) A(int64_t, dilations, 3) A(int64_t, pads_begin, 3)
+
 #define QRT_ALL_PARAMS(X) \
   X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(where, QRT_WHERE_PARAMS) \
   X(conv, QRT_CONV_PARAMS) X(pool, QRT_POOL_PARAMS) X(matmul, QRT_MATMUL_PARAMS) \
   X(softmax, QRT_SOFTMAX_PARAMS) X(norm, QRT_NORM_PARAMS) X(reduce, QRT_REDUCE_PARAMS) \
   X(copy, QRT_COPY_PARAMS) X(concat, QRT_CONCAT_PARAMS) X(gather, QRT_GATHER_PARAMS) \
-  X(pad, QRT_PAD_PARAMS) X(cast, QRT_CAST_PARAMS)
+  X(pad, QRT_PAD_PARAMS) X(cast, QRT_CAST_PARAMS) \
+  X(argreduce, QRT_ARGREDUCE_PARAMS) \
+  X(quantize, QRT_QUANTIZE_PARAMS) X(dequantize, QRT_DEQUANTIZE_PARAMS) \
+  X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -321,6 +420,12 @@ typedef struct qrt_concat_params { QRT_CONCAT_PARAMS(QRT_DECLARE_SCALAR, QRT_DEC
 typedef struct qrt_gather_params { QRT_GATHER_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_gather_params;
 typedef struct qrt_pad_params { QRT_PAD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_pad_params;
 typedef struct qrt_cast_params { QRT_CAST_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_cast_params;
+typedef struct qrt_argreduce_params { QRT_ARGREDUCE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_argreduce_params;
+typedef struct qrt_quantize_params { QRT_QUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_quantize_params;
+typedef struct qrt_dequantize_params { QRT_DEQUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_dequantize_params;
+typedef struct qrt_requantize_params { QRT_REQUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_requantize_params;
+typedef struct qrt_qmatmul_params { QRT_QMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qmatmul_params;
+typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qconv_params;
 
 /* ---------------------------------------------------------------------
  * Kernels: K(symbol, params struct short name, source file).
@@ -335,6 +440,8 @@ typedef struct qrt_cast_params { QRT_CAST_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE
   K(qrt_binary_i32, binary, "qrt_binary.c") K(qrt_binary_i64, binary, "qrt_binary.c") \
   K(qrt_binary_i8, binary, "qrt_binary.c") K(qrt_binary_u8, binary, "qrt_binary.c") \
   K(qrt_binary_bool, binary, "qrt_binary.c") \
+  K(qrt_binary_i16, binary, "qrt_binary.c") K(qrt_binary_u16, binary, "qrt_binary.c") \
+  K(qrt_binary_u32, binary, "qrt_binary.c") K(qrt_binary_u64, binary, "qrt_binary.c") \
   K(qrt_where, where, "qrt_where.c") \
   K(qrt_conv_f32, conv, "qrt_conv.c") \
   K(qrt_pool_f32, pool, "qrt_pool.c") \
@@ -347,15 +454,22 @@ typedef struct qrt_cast_params { QRT_CAST_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE
   K(qrt_concat, concat, "qrt_concat.c") \
   K(qrt_gather, gather, "qrt_gather.c") \
   K(qrt_pad, pad, "qrt_pad.c") \
-  K(qrt_cast, cast, "qrt_cast.c")
+  K(qrt_cast, cast, "qrt_cast.c") \
+  K(qrt_argreduce_f32, argreduce, "qrt_argreduce.c") K(qrt_argreduce_f64, argreduce, "qrt_argreduce.c") \
+  K(qrt_argreduce_i32, argreduce, "qrt_argreduce.c") K(qrt_argreduce_i64, argreduce, "qrt_argreduce.c") \
+  K(qrt_quantize_f32_i8, quantize, "qrt_quant.c") K(qrt_dequantize_i8_f32, dequantize, "qrt_quant.c") \
+  K(qrt_requantize_i32_i8, requantize, "qrt_quant.c") K(qrt_requantize_i8_i8, requantize, "qrt_quant.c") \
+  K(qrt_qmatmul_i8, qmatmul, "qrt_qmatmul.c") K(qrt_qmatmul_i8_f32out, qmatmul, "qrt_qmatmul.c") \
+  K(qrt_qconv_i8, qconv, "qrt_qconv.c")
 
 /* D(file, file it needs): paste both when the first is used. */
-#define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c")
+#define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
  * of at least that many bytes, aligned for float, in that slot. */
-#define QRT_ALL_SCRATCH(X) X(qrt_conv_f32, qrt_conv_scratch_f32, 3)
+#define QRT_ALL_SCRATCH(X) X(qrt_conv_f32, qrt_conv_scratch_f32, 3) \
+  X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
   QRT_API void sym(const void *params, const void *const *in, void *const *out);
@@ -386,6 +500,39 @@ typedef struct qrt_sgemm_args {
   float act_alpha, act_beta;
 } qrt_sgemm_args;
 
+/* qrt_qmatmul.c.  Packed int8 B (qrt_pack_b_i8): panels of 16 columns;
+ * panel j (columns 16j..16j+15) holds ceil(K/4) groups of 64 bytes, group
+ * g = bytes [g*64 + c*4 + r] = B[4g + r][16j + c] + 128 stored as uint8
+ * (i.e. the int8 bit pattern xor 0x80), c < 16, r < 4; rows past K and
+ * columns past N hold 0x80 (B = 0).  A panel is 16*4*ceil(K/4) bytes; the
+ * K range [k0, k0 + 4t) of a panel (k0 a multiple of 4) starts at byte
+ * k0*16.  This is the u8 operand layout of vpdpbusd (16 int32 lanes, 4
+ * bytes each); AVX2, NEON and the portable path read it too.
+ * qrt_packed_b_i8_size is in bytes.
+ * qrt_qgemm_ex: C[m*rs_c + n*cs_c] for m < M, n < N, with
+ *   acc = sum_k (A[m*lda + k] - a_zero_point) * B(k, n)
+ * (B(k, n) = B[k*rs_b + n*cs_b], or the packed layout when b_packed) and
+ * the epilogue of qrt_qmatmul_i8 (C, int8) or, when Cf is not NULL, of
+ * qrt_qmatmul_i8_f32out (Cf, float; bias_f / scale_f).  Column vectors
+ * (bias, mult, shift, colsum, bias_f, scale_f) are indexed by n. */
+#define QRT_QGEMM_NR 16
+typedef struct qrt_qgemm_args {
+  int64_t M, N, K;
+  const int8_t *A;
+  int64_t lda;
+  const int8_t *B;
+  int64_t rs_b, cs_b;
+  int32_t b_packed;
+  int32_t a_zero_point, out_zero_point, out_min, out_max;
+  const int32_t *colsum; /* [N] or NULL */
+  const int32_t *bias;   /* [N] or NULL */
+  const int32_t *mult, *shift;
+  int8_t *C;
+  float *Cf;
+  const float *bias_f, *scale_f;
+  int64_t rs_c, cs_c;
+} qrt_qgemm_args;
+
 /* Prototypes.  When the generator pastes only some .c files, it defines
  * QRT_NO_PROTOTYPES (GCC warns about static functions declared and never
  * defined) and pastes each file after those it depends on (QRT_FILE_DEPS). */
@@ -406,6 +553,36 @@ QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g);
 QRT_API void qrt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                        const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias);
 
+/* qrt_quant.c: (M0, s) with M0 * 2^-s ~= real (see requantization).
+ * frexp(real) = f * 2^e, f in [0.5, 1): M0 = round(f * 2^31) (half away
+ * from zero; 2^31 becomes 2^30 with e + 1), s = 31 - e.  So for
+ * real in [2^-32, 2^31), M0 is in [2^30, 2^31) and s in [0, 62] (real < 1:
+ * s >= 31).  real >= 2^31 - 1/2 (M0 * 2^-s would need s < 0): M0 = 2^31 - 1,
+ * s = 0 (saturates any nonzero acc).  real < 2^-32: s = 62 and
+ * M0 = round(real * 2^62) <= 2^30 (fewer significant bits; M0 = 0 and s = 0
+ * for real < 2^-63).  real <= 0 or NaN: M0 = 0, s = 0. */
+QRT_API void qrt_quantize_multiplier(double real, int32_t *m0, int32_t *shift);
+
+/* qrt_qmatmul.c */
+QRT_API int64_t qrt_packed_b_i8_size(int64_t K, int64_t N);
+QRT_API void qrt_pack_b_i8(int64_t K, int64_t N, const int8_t *B, int8_t *packed);
+/* Element (k, n) of the logical K x N matrix at B[k*rs_b + n*cs_b]. */
+QRT_API void qrt_pack_b_strided_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b,
+                                   int64_t cs_b, int8_t *packed);
+/* colsum[n] = sum_k B[k*rs_b + n*cs_b] (the in[5] input of qmatmul / qconv). */
+QRT_API void qrt_colsum_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b, int64_t cs_b,
+                           int32_t *colsum);
+QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g);
+/* The compile-time path: "avx512vnni", "avx2", "neon-dotprod", "neon", "portable". */
+QRT_API const char *qrt_qgemm_path(void);
+
+/* qrt_qconv.c: scratch bytes qrt_qconv_i8 wants in in[6] (0: none); the
+ * packed weight layout (w_packed) size in bytes and its builder from
+ * [c_out, c_in/group, kd, kh, kw] weights. */
+QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p);
+QRT_API int64_t qrt_qconv_packed_w_size(const qrt_qconv_params *p);
+QRT_API void qrt_pack_conv_w_i8(const qrt_qconv_params *p, const int8_t *w, int8_t *packed);
+
 /* qrt_cast.c: IEEE half <-> float, round to nearest even. */
 QRT_API uint16_t qrt_f32_to_f16(float x);
 QRT_API float qrt_f16_to_f32(uint16_t h);
@@ -421,6 +598,27 @@ static QRT_MAYBE_UNUSED inline float qrt_act_f32(float x, int32_t act, float alp
   case QRT_ACT_CLIP: return x < alpha ? alpha : (x > beta ? beta : x);
   default: return x;
   }
+}
+
+/* Requantization (see QRT_QUANTIZE_PARAMS): clamp(zp + round(acc * m0 /
+ * 2^shift), lo, hi), round half away from zero, on the unsigned magnitude
+ * (no signed overflow, no shift of a negative value).  Needs |acc| < 2^32
+ * and 0 <= m0 < 2^31 (so |acc| * m0 < 2^63); shift is clamped to [0, 62]. */
+static QRT_MAYBE_UNUSED inline int32_t qrt_requant(int64_t acc, int32_t m0, int32_t shift,
+                                                   int32_t zp, int32_t lo, int32_t hi) {
+  /* branch-free: sign mask, magnitude, rounding shift, saturate, sign back */
+  const uint64_t sgn = (uint64_t)0 - (uint64_t)(acc < 0);
+  const uint32_t sh = (uint32_t)(shift < 0 ? 0 : (shift > 62 ? 62 : shift));
+  uint64_t mag = ((uint64_t)acc ^ sgn) - sgn;
+  int64_t v;
+  mag *= (uint64_t)(m0 < 0 ? 0 : m0);
+  mag = (mag + (((uint64_t)1 << sh) >> 1)) >> sh;
+  mag = mag > ((uint64_t)1 << 33) ? (uint64_t)1 << 33 : mag; /* saturates any int32 range */
+  v = (int64_t)((mag ^ sgn) - sgn); /* two's complement narrowing: -mag when negative */
+  v += zp;
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  return (int32_t)v;
 }
 
 #endif /* QRT_H */

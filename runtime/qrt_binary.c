@@ -141,7 +141,8 @@ QRT_BIN_DEFINE_FLOAT(f32, float, QRT_BIN_MATH_F32)
 QRT_BIN_DEFINE_FLOAT(f64, double, QRT_BIN_MATH_F64)
 
 /* ---- integer kernels -------------------------------------------------- */
-/* T the type, U the unsigned type of the same width, SIGNED 1 or 0,
+/* T the type, U an unsigned type of the same width (at least int's width:
+ * wider for 16-bit types, results are narrowed back modulo 2^BITS), SIGNED 1 or 0,
  * BITS its width, MINV its minimum. */
 #define QRT_BIN_ISNEG1(v) ((v) < 0)
 #define QRT_BIN_ISNEG0(v) 0
@@ -238,6 +239,12 @@ QRT_BIN_DEFINE_INT(i32, int32_t, uint32_t, 1, 32)
 QRT_BIN_DEFINE_INT(i64, int64_t, uint64_t, 1, 64)
 QRT_BIN_DEFINE_INT(i8, int8_t, uint8_t, 1, 8)
 QRT_BIN_DEFINE_INT(u8, uint8_t, uint8_t, 0, 8)
+/* 16-bit types compute in uint32_t: uint16_t operands would promote to
+ * (signed) int, where a product can overflow. */
+QRT_BIN_DEFINE_INT(i16, int16_t, uint32_t, 1, 16)
+QRT_BIN_DEFINE_INT(u16, uint16_t, uint32_t, 0, 16)
+QRT_BIN_DEFINE_INT(u32, uint32_t, uint32_t, 0, 32)
+QRT_BIN_DEFINE_INT(u64, uint64_t, uint64_t, 0, 64)
 
 /* ---- bool kernel (uint8_t 0/1; any nonzero byte reads as true) -------- */
 QRT_BIN_ROW(qrt_bin_eq_bool, uint8_t, uint8_t, (a != 0) == (b != 0))

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""Benchmark: generated C vs ONNX Runtime (onnxruntime-node, one thread),
-side by side in one run, on every example model.
+"""Benchmark: generated float C, generated W8A8 C and ONNX Runtime
+(onnxruntime-node, one thread), side by side in one run, on every example
+model; with the weight bytes of the float and int8 builds.
 
 For each model: qcc compiles it to C, cc builds it (-O3 -march=native by
 default, --cflags to change), and the generated main times N runs
 (median CPU ms). ORT is timed by test/tools/ort_run.js --bench with one
 intra-op thread and all graph optimisations. Prints a table with the ratio
-(C time / ORT time: below 1 means qcc is faster) and the GFLOP/s reached on
-the conv/matmul work.
+(C time / ORT time: below 1 means qcc is faster), the GFLOP/s the float C
+reaches on the conv/matmul work, the int8 speed-up over the float C, and
+the int8 weights as a fraction of the float weights.
 
 usage: examples/bench/run_bench.py [--build DIR] [--iters N] [--cflags "..."]
 """
@@ -36,22 +38,32 @@ def main():
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--cflags", default="-O3 -march=native")
     a = ap.parse_args()
-    print(f"{'model':20s} {'MFLOP':>8s} {'qcc C ms':>9s} {'ORT ms':>9s} {'C/ORT':>6s} {'C GFLOP/s':>10s}")
+    print(f"{'model':20s} {'MFLOP':>8s} {'f32 C ms':>9s} {'int8 C ms':>9s} {'ORT ms':>9s} {'f32/ORT':>7s} "
+          f"{'int8/ORT':>8s} {'f32 GFLOP/s':>11s} {'int8 speedup':>12s} {'weights f32':>11s} {'int8':>8s} {'ratio':>6s}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
             ex = os.path.join(ROOT, "examples", name)
             ref = json.load(open(os.path.join(ex, "reference.json")))
-            c, main_c, exe = (os.path.join(tmp, f"{name}{s}") for s in (".c", "_main.c", ""))
-            log = run([os.path.join(a.build, "qcc"), os.path.join(ex, "model.onnx"), "-o", c, "--emit-main", main_c, "-v"])
-            mflop = float(re.search(r"([0-9.]+) MFLOP per run", log).group(1))
-            run(["cc", "-std=c99", *a.cflags.split(), c, main_c, "-lm", "-o", exe])
             x0 = os.path.join(ex, "input_0.npy")
-            c_ms = float(run([exe, x0, "--bench", str(a.iters)]).split("c_ms_per_run")[1].split()[0])
+            res = {}
+            for scheme in ("f32", "w8a8"):
+                c, main_c, exe = (os.path.join(tmp, f"{name}_{scheme}{s}") for s in (".c", "_main.c", ""))
+                q = [] if scheme == "f32" else ["-q", scheme, "--calib", os.path.join(ex, "calib")]
+                log = run([os.path.join(a.build, "qcc"), os.path.join(ex, "model.onnx"), "-o", c, "--emit-main", main_c,
+                           "-v", *q])
+                mflop = float(re.search(r"([0-9.]+) MFLOP per run", log).group(1))
+                wbytes = int(re.search(r"weights ([0-9]+) bytes", log).group(1))
+                run(["cc", "-std=c99", *a.cflags.split(), c, main_c, "-lm", "-o", exe])
+                ms = float(run([exe, x0, "--bench", str(a.iters)]).split("c_ms_per_run")[1].split()[0])
+                res[scheme] = (ms, mflop, wbytes)
+            c_ms, mflop, fbytes = res["f32"]
+            q_ms, _, qbytes = res["w8a8"]
             ort = run(["node", os.path.join(ROOT, "test/tools/ort_run.js"), os.path.join(ex, "model.onnx"),
                        "--input", f"{ref['input']['name']}={x0}", "--bench", str(a.iters), "--threads", "1"])
             ort_ms = float(ort.split("ort_ms_per_run")[1].split()[0])
             gflops = mflop / c_ms if c_ms > 0 else float("nan")
-            print(f"{name:20s} {mflop:8.3f} {c_ms:9.4f} {ort_ms:9.4f} {c_ms / ort_ms:6.2f} {gflops:10.2f}")
+            print(f"{name:20s} {mflop:8.3f} {c_ms:9.4f} {q_ms:9.4f} {ort_ms:9.4f} {c_ms / ort_ms:7.2f} {q_ms / ort_ms:8.2f} "
+                  f"{gflops:11.2f} {c_ms / q_ms:12.2f} {fbytes:11d} {qbytes:8d} {qbytes / fbytes:6.2f}")
 
 
 if __name__ == "__main__":

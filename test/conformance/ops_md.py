@@ -9,7 +9,7 @@ that exercise it alone pass.
   /usr/bin/python3 test/conformance/run.py --suite node --json R.json
   /usr/bin/python3 test/conformance/ops_md.py --results R.json      # or reuse a run's results
 
-Writes test/conformance/ops.md (or -o FILE).
+Writes docs/ops.md (or -o FILE).
 
 Attribution: a node test whose model has one op type (Constant nodes feeding it
 aside) counts for that op.  Tests with several op types (the *_expanded
@@ -124,7 +124,7 @@ def render(rows, results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--results", help="JSON written by run.py --json (default: run the node suite now)")
-    ap.add_argument("-o", "--output", default=os.path.join(HERE, "ops.md"))
+    ap.add_argument("-o", "--output", default=os.path.join(run.ROOT, "docs", "ops.md"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=60)
     a = ap.parse_args()

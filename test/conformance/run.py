@@ -17,8 +17,12 @@ SKIP_RULES, decided by inspecting the model (op types, attributes, value types).
 
 Usage: /usr/bin/python3 test/conformance/run.py [--suite node|pytorch-converted|pytorch-operator|simple|all]
            [--filter SUBSTRING] [--jobs N] [--timeout SECONDS] [--list-failures-by-reason] [--json FILE]
+           [--qcc PATH] [--write-passing FILE] [--check-passing FILE]
 Prints one line per failing test, then `N passed, N failed, N skipped`.
-Exit status: 0 if nothing failed, 1 otherwise.
+Exit status: 0 if nothing failed, 1 otherwise.  With --check-passing FILE (the
+CI regression gate, see docs/conformance.md): 1 only if a test listed in FILE
+(one SUITE/NAME per line, as written by --write-passing) was run and did not
+pass, 0 otherwise.
 """
 
 import argparse
@@ -42,7 +46,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 QCC = os.environ.get("QCC", os.path.join(ROOT, "build", "qcc"))
 CC = os.environ.get("CC", "cc")
-CFLAGS = os.environ.get("QCC_CONFORMANCE_CFLAGS", "-std=c99 -O1").split()
+# -O0: the tests are tiny, so compile time dominates (see docs/conformance.md).
+CFLAGS = os.environ.get("QCC_CONFORMANCE_CFLAGS", "-std=c99 -O0").split()
 DATA = os.environ.get("ONNX_TESTDATA", "/usr/share/libonnx-testdata/data")
 SUITES = ["node", "pytorch-converted", "pytorch-operator", "simple"]
 
@@ -51,7 +56,8 @@ SUITES = ["node", "pytorch-converted", "pytorch-operator", "simple"]
 # ---------------------------------------------------------------------------
 SKIP_RULES = {
     "training": "training ops are out of scope (Adagrad/Adam/Momentum/Gradient, the "
-                "ai.onnx.preview.training domain, Dropout or BatchNormalization in training mode)",
+                "ai.onnx.preview.training domain, Dropout or BatchNormalization in training mode, "
+                "including is_test=0 before opset 7)",
     "non-tensor-type": "sequence/optional/map types are out of scope",
     "string": "string tensors are out of scope",
     "random": "random ops are out of scope (RandomNormal*, RandomUniform*, Bernoulli, Multinomial)",
@@ -98,7 +104,11 @@ def skip_rule(model):
             const_false.add(t.name)
         elif t.data_type == 9 and t.raw_data == b"\x00":
             const_false.add(t.name)
+    opset = ([o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] or [0])[0]
     for n in g.node:
+        if (opset < 7 and n.op_type in ("BatchNormalization", "Dropout")
+                and not any(a.name == "is_test" and a.i for a in n.attribute)):
+            return "training"  # before opset 7, is_test=0 (the default) is training mode
         if n.domain in TRAINING_DOMAINS or n.op_type in TRAINING_OPS:
             return "training"
         if n.op_type in RANDOM_OPS:
@@ -201,7 +211,7 @@ def read_pb(onnx, nh, path):
 
 def run_test(args):
     """Worker: run one test dir. Returns a dict (pickled back to the parent)."""
-    suite, tdir, timeout = args
+    suite, tdir, timeout, qcc = args
     import numpy as np
     import onnx
     from onnx import numpy_helper as nh
@@ -229,7 +239,7 @@ def run_test(args):
 
         tmp = tempfile.mkdtemp(prefix="qcc-conf-")
         # 1. compile
-        rc, _, err = run_proc([QCC, model_path, "-o", os.path.join(tmp, "m.c"),
+        rc, _, err = run_proc([qcc, model_path, "-o", os.path.join(tmp, "m.c"),
                                "--emit-main", os.path.join(tmp, "main.c")], deadline)
         if rc != 0:
             line = first_error_line(err) or "qcc exited with status %d" % rc
@@ -279,7 +289,7 @@ def run_test(args):
             if ev_fail is None:
                 edir = os.path.join(tmp, "ev%d" % si)
                 os.mkdir(edir)
-                argv = [QCC, "run", model_path]
+                argv = [qcc, "run", model_path]
                 for n_, f in zip(in_names, in_files):
                     argv += ["--input", "%s=%s" % (n_, f)]
                 argv += ["--out-dir", edir]
@@ -323,8 +333,8 @@ def discover(suite, filt):
     return tests
 
 
-def run_all(tests, jobs, timeout):
-    work = [(s, d, timeout) for s, d in tests]
+def run_all(tests, jobs, timeout, qcc=None):
+    work = [(s, d, timeout, qcc or QCC) for s, d in tests]
     if jobs <= 1:
         return [run_test(w) for w in work]
     with multiprocessing.Pool(jobs) as pool:
@@ -402,7 +412,13 @@ def main(argv=None):
     ap.add_argument("--top", type=int, default=0, help="with --list-failures-by-reason: rows per table (0: all)")
     ap.add_argument("--json", metavar="FILE", help="also write every test's result to FILE")
     ap.add_argument("-v", "--verbose", action="store_true", help="also print passing and skipped tests")
+    ap.add_argument("--qcc", metavar="PATH", help="the qcc binary (default: $QCC or build/qcc)")
+    ap.add_argument("--write-passing", metavar="FILE", help="write the passing tests' SUITE/NAME to FILE")
+    ap.add_argument("--check-passing", metavar="FILE",
+                    help="regression gate: exit 1 only if a test listed in FILE no longer passes")
     a = ap.parse_args(argv)
+    if a.qcc:
+        QCC = os.path.abspath(a.qcc)
 
     if not os.access(QCC, os.X_OK):
         sys.exit("run.py: %s not found; build qcc first (cmake --build build)" % QCC)
@@ -413,7 +429,7 @@ def main(argv=None):
     try:
         shutil.copy2(QCC, os.path.join(snap, "qcc"))
         QCC = os.path.join(snap, "qcc")
-        results = run_all(tests, max(1, a.jobs), a.timeout)
+        results = run_all(tests, max(1, a.jobs), a.timeout, QCC)
     finally:
         shutil.rmtree(snap, ignore_errors=True)
     results.sort(key=lambda r: (SUITES.index(r["suite"]), r["name"]))
@@ -440,6 +456,24 @@ def main(argv=None):
     print("")
     print("wall time %.1fs, %d jobs" % (wall, a.jobs))
     print("%d passed, %d failed, %d skipped" % (counts["pass"], counts["fail"], counts["skip"]))
+    passing = sorted("%s/%s" % (r["suite"], r["name"]) for r in results if r["status"] == "pass")
+    if a.write_passing:
+        with open(a.write_passing, "w") as f:
+            f.write("".join(t + "\n" for t in passing))
+        print("wrote %d passing tests to %s" % (len(passing), a.write_passing))
+    if a.check_passing:
+        with open(a.check_passing) as f:
+            listed = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        by_name = {"%s/%s" % (r["suite"], r["name"]): r for r in results}
+        ran = [t for t in listed if t in by_name]
+        lost = [t for t in ran if by_name[t]["status"] != "pass"]
+        new = sorted(set(passing) - set(listed))
+        for t in lost:
+            print("REGRESSION %s: %s" % (t, by_name[t]["reason"] or by_name[t]["status"]))
+        print("check-passing: %d of %d listed tests ran, %d regressed; %d pass but are not listed%s"
+              % (len(ran), len(listed), len(lost), len(new),
+                 " (update with --write-passing)" if new else ""))
+        return 1 if lost else 0
     return 1 if counts["fail"] else 0
 
 

@@ -3,13 +3,14 @@
 #
 #  1. every test/unit/test_runtime_<family>.c with all runtime/*.c, under
 #     -std=c99 -O2 -Wall -Wextra -pedantic -Werror and ASan + UBSan, with
-#     cc and (if installed) clang; matmul and conv again with -O3
-#     -march=native (other vector width and micro-tile);
+#     cc and (if installed) clang; matmul, conv and the int8 tests again
+#     with -O3 -march=native (other vector width and micro-tile); the int8
+#     tests also with -mno-avx512f (AVX2 path) and -DQRT_QMM_PORTABLE;
 #  2. the amalgamation the code generator produces (QRT_API static, no
 #     prototypes, only some files pasted) must compile warning-free;
 #  3. determinism: test_runtime_determinism.c built with different
 #     compilers / flags must print identical output hashes.
-# Usage: test/unit/run_runtime_tests.sh [--bench]   (--bench also runs bench_sgemm)
+# Usage: test/unit/run_runtime_tests.sh [--bench]   (--bench also runs bench_sgemm, bench_qgemm)
 set -u
 cd "$(dirname "$0")/../.."
 RT=runtime
@@ -47,6 +48,7 @@ run_test() { # compiler, flags, objects, test file, tag
   [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
 }
 
+QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c"
 echo "== unit tests"
 for c in $compilers; do
   objs=$(build_rt "$c" "$SAN" "$c") || continue
@@ -56,10 +58,19 @@ for c in $compilers; do
   done
   if $c -march=native -E -x c /dev/null >/dev/null 2>&1; then
     objs=$(build_rt "$c" "-O3 -march=native $SAN" "$c-native") || continue
-    for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c; do
+    for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c $QTESTS; do
       run_test "$c" "-O3 -march=native $SAN" "$objs" "$t" "$c-native"
     done
   fi
+  # the int8 kernels' compile-time paths: the default build above is the
+  # portable C one (x86-64 baseline: no AVX2); -march=native is AVX-512 VNNI
+  # where the CPU has it; then AVX2 without AVX-512, and portable C forced.
+  for v in "avx2:-O3 -march=native -mno-avx512f" "portable:-O3 -march=native -DQRT_QMM_PORTABLE"; do
+    vt=${v%%:*}; vf=${v#*:}
+    $c $vf -E -x c /dev/null >/dev/null 2>&1 || continue
+    objs=$(build_rt "$c" "$vf $SAN" "$c-$vt") || continue
+    for t in $QTESTS; do run_test "$c" "$vf $SAN" "$objs" "$t" "$c-$vt"; done
+  done
 done
 
 echo "== amalgamation (generator style: QRT_API static, QRT_NO_PROTOTYPES)"
@@ -73,12 +84,15 @@ amalg() { # output file, list of runtime .c files (dependencies first), trailing
     for f in "$@"; do grep -v '^#include "qrt.h"' "$f"; done
   } > "$o"
 }
-ALL_ORDERED="$RT/qrt_matmul.c $(ls $RT/qrt_*.c | grep -v qrt_matmul.c)"
-for set in "$RT/qrt_pool.c" "$RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" "$ALL_ORDERED"; do
+ALL_ORDERED="$RT/qrt_matmul.c $RT/qrt_qmatmul.c $(ls $RT/qrt_*.c | grep -v -e qrt_matmul.c -e qrt_qmatmul.c)"
+for set in "$RT/qrt_pool.c" "$RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" \
+           "$RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$ALL_ORDERED"; do
   amalg "$OUT/amalg.c" $set
   echo 'int main(void) { return 0; }' >> "$OUT/amalg.c"
   for c in $compilers; do
-    $c $BASE -c "$OUT/amalg.c" -o "$OUT/amalg.o" || fail "amalgamation ($c): $set"
+    for mf in "" "-march=native" "-march=native -mno-avx512f"; do
+      $c $BASE $mf -c "$OUT/amalg.c" -o "$OUT/amalg.o" || fail "amalgamation ($c $mf): $set"
+    done
   done
 done
 echo "amalgamation: done"
@@ -125,6 +139,8 @@ done
 if [ "${1:-}" = "--bench" ]; then
   echo "== bench_sgemm (cc -O3 -march=native)"
   cc -std=c99 -O3 -march=native -I$RT test/unit/bench_sgemm.c $RT/qrt_matmul.c -o "$OUT/bench_sgemm" && "$OUT/bench_sgemm"
+  echo "== bench_qgemm (cc -O3 -march=native)"
+  cc -std=c99 -O3 -march=native -I$RT test/unit/bench_qgemm.c $RT/qrt_qmatmul.c $RT/qrt_matmul.c -lm -o "$OUT/bench_qgemm" && "$OUT/bench_qgemm"
 fi
 
 if [ $FAILED -ne 0 ]; then echo "RUNTIME TESTS FAILED"; exit 1; fi

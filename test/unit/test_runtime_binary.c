@@ -297,6 +297,58 @@ static void test_int_edges(void) {
     qrt_binary_i64(&p, in, out);
     check(y64[0] == INT64_MAX && y64[1] == INT64_MIN, "i64 MIN/-1");
   }
+  {
+    /* i16 / u16 / u32 / u64: wrapping, no int promotion overflow, mod, shifts */
+    qrt_binary_params p;
+    const void *in[2];
+    void *out[1];
+    int16_t a16[3] = {32767, -32768, -7}, b16[3] = {1, -1, 2}, y16[3];
+    uint16_t au16[3] = {65535, 3, 1}, bu16[3] = {65535, 5, 16}, yu16[3];
+    uint32_t au32[3] = {4294967295u, 7, 10}, bu32[3] = {2, 0, 3}, yu32[3];
+    uint64_t au64[2] = {UINT64_MAX, 9}, bu64[2] = {1, 4}, yu64[2];
+    memset(&p, 0, sizeof p);
+    p.rank = 1; p.out_shape[0] = 3; p.a_strides[0] = 1; p.b_strides[0] = 1;
+    p.op = QRT_BINARY_ADD; in[0] = a16; in[1] = b16; out[0] = y16;
+    qrt_binary_i16(&p, in, out);
+    check(y16[0] == -32768 && y16[1] == 32767 && y16[2] == -5, "i16 add wraps");
+    p.op = QRT_BINARY_DIV;
+    qrt_binary_i16(&p, in, out);
+    check(y16[0] == 32767 && y16[1] == -32768 && y16[2] == -3, "i16 div, MIN/-1");
+    p.op = QRT_BINARY_MOD;
+    qrt_binary_i16(&p, in, out);
+    check(y16[0] == 0 && y16[1] == 0 && y16[2] == 1, "i16 mod sign of divisor");
+    p.op = QRT_BINARY_MUL; in[0] = au16; in[1] = bu16; out[0] = yu16;
+    qrt_binary_u16(&p, in, out);
+    check(yu16[0] == 1 && yu16[1] == 15 && yu16[2] == 16, "u16 mul wraps");
+    p.op = QRT_BINARY_SHL;
+    qrt_binary_u16(&p, in, out);
+    check(yu16[0] == 0 && yu16[1] == 96 && yu16[2] == 0, "u16 shl");
+    p.op = QRT_BINARY_MAX;
+    qrt_binary_u16(&p, in, out);
+    check(yu16[0] == 65535 && yu16[1] == 5 && yu16[2] == 16, "u16 max");
+    p.op = QRT_BINARY_ADD; in[0] = au32; in[1] = bu32; out[0] = yu32;
+    qrt_binary_u32(&p, in, out);
+    check(yu32[0] == 1 && yu32[1] == 7 && yu32[2] == 13, "u32 add wraps");
+    p.op = QRT_BINARY_DIV;
+    qrt_binary_u32(&p, in, out);
+    check(yu32[0] == 2147483647u && yu32[1] == 0 && yu32[2] == 3, "u32 div, x/0 = 0");
+    p.op = QRT_BINARY_MIN;
+    qrt_binary_u32(&p, in, out);
+    check(yu32[0] == 2 && yu32[1] == 0 && yu32[2] == 3, "u32 min");
+    p.out_shape[0] = 2; p.op = QRT_BINARY_ADD; in[0] = au64; in[1] = bu64; out[0] = yu64;
+    qrt_binary_u64(&p, in, out);
+    check(yu64[0] == 0 && yu64[1] == 13, "u64 add wraps");
+    p.op = QRT_BINARY_SUB;
+    qrt_binary_u64(&p, in, out);
+    check(yu64[0] == UINT64_MAX - 1 && yu64[1] == 5, "u64 sub");
+    p.op = QRT_BINARY_GREATER;
+    {
+      uint8_t yb[2];
+      out[0] = yb;
+      qrt_binary_u64(&p, in, out);
+      check(yb[0] == 1 && yb[1] == 1, "u64 greater (unsigned compare)");
+    }
+  }
 }
 
 static void test_bool(void) {

@@ -1,0 +1,183 @@
+/* report.c - `--report FILE`: what quantization did and what it cost.
+ *
+ * Per quantized layer: the ONNX node, format and bits, the weight SQNR (dB,
+ * recorded by the quantize pass) and the SQNR of its input activation: the
+ * float values entering its q.quantize vs their int8 round trip, over the
+ * calibration samples (a layer fed int8 directly by the previous quantized
+ * layer has no float input: reported as null / "-").
+ * For the model: output SQNR and max abs error of the quantized model
+ * against the float model on the calibration samples, the top-1 agreement
+ * of the last output dim, and the weight bytes of both builds.
+ * FILE ending in .json gets JSON; anything else (or "-") a readable table. */
+#include "report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluator.h"
+#include "name_map.h"
+
+typedef struct sqnr_acc {
+  double signal, noise;
+} sqnr_acc;
+
+static double db(const sqnr_acc *a) { return a->noise > 0 ? 10 * log10(a->signal / a->noise) : 999.0; }
+
+/* Observer state: the float data last seen for each value, and per
+ * q.quantize op the accumulated round-trip error of its input. */
+typedef struct act_state {
+  qcc_ptr_map last;  /* MlirValue.ptr -> qcc_array* (copies) */
+  qcc_ptr_map acc;   /* quantize op ptr -> sqnr_acc* */
+} act_state;
+
+static void remember(act_state *st, MlirValue v, const qcc_array *data) {
+  qcc_array *copy = qcc_ptr_map_get(&st->last, v.ptr);
+  if (!copy) qcc_ptr_map_put(&st->last, v.ptr, copy = calloc(1, sizeof *copy));
+  else qcc_array_free(copy);
+  *copy = *data;
+  copy->data = malloc(data->nbytes ? data->nbytes : 1);
+  memcpy(copy->data, data->data, data->nbytes);
+}
+
+static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
+  act_state *st = user;
+  if (q_quantize_is(op)) {
+    const qcc_array *x = qcc_ptr_map_get(&st->last, q_quantize_in(op, 0).ptr);
+    double s;
+    int64_t z;
+    if (x && qcc_value_quant(v, &s, &z)) {
+      sqnr_acc *a = qcc_ptr_map_get(&st->acc, op.ptr);
+      if (!a) qcc_ptr_map_put(&st->acc, op.ptr, a = calloc(1, sizeof *a));
+      const float *xf = x->data;
+      const int8_t *q = data->data;
+      for (int64_t i = 0, n = qcc_array_numel(x); i < n; i++) {
+        double back = s * (q[i] - z);
+        a->signal += (double)xf[i] * xf[i];
+        a->noise += (xf[i] - back) * (xf[i] - back);
+      }
+    }
+  }
+  if (data->dtype == QRT_F32) remember(st, v, data);
+}
+
+static void node_name(MlirOperation op, char *out, size_t cap) {
+  char where[256];
+  qcc_op_where(op, where, sizeof where);
+  snprintf(out, cap, "%s", where);
+}
+
+
+static double weight_sqnr(MlirOperation op) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.weight_sqnr_db"));
+  return mlirAttributeIsNull(a) ? NAN : mlirFloatAttrGetValueDouble(a);
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, const qcc_calib_set *calib,
+                     const qcc_report_sizes *sizes) {
+  act_state st;
+  qcc_ptr_map_init(&st.last);
+  qcc_ptr_map_init(&st.acc);
+  sqnr_acc out_acc = {0, 0};
+  double max_err = 0;
+  int agree = 0, rows = 0, rc = 0;
+  for (int k = 0; k < calib->n_samples && !rc; k++) {
+    qcc_array *fo = NULL, *qo = NULL;
+    int nf = 0, nq = 0;
+    const qcc_array *in = &calib->samples[k * calib->n_inputs];
+    MlirBlock qbody = qcc_func_body(qcc_module_func(quant_m));
+    for (int i = 0; i < calib->n_inputs; i++)
+      if (in[i].dtype == QRT_F32) remember(&st, mlirBlockGetArgument(qbody, i), &in[i]);
+    rc = qcc_evaluate(float_m, in, calib->n_inputs, &fo, &nf, NULL, NULL) ||
+         qcc_evaluate(quant_m, in, calib->n_inputs, &qo, &nq, observe, &st);
+    for (int j = 0; !rc && j < nf && j < nq; j++) {
+      if (fo[j].dtype != QRT_F32 || qo[j].dtype != QRT_F32) continue;
+      const float *a = fo[j].data, *b = qo[j].data;
+      int64_t n = qcc_array_numel(&fo[j]), last = fo[j].rank ? fo[j].dims[fo[j].rank - 1] : 1;
+      for (int64_t i = 0; i < n; i++) {
+        out_acc.signal += (double)a[i] * a[i];
+        out_acc.noise += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        if (fabs((double)a[i] - b[i]) > max_err) max_err = fabs((double)a[i] - b[i]);
+      }
+      for (int64_t r = 0; j == 0 && last > 0 && r < n / last; r++) {
+        int64_t ia = 0, ib = 0;
+        for (int64_t i = 1; i < last; i++) {
+          if (a[r * last + i] > a[r * last + ia]) ia = i;
+          if (b[r * last + i] > b[r * last + ib]) ib = i;
+        }
+        agree += ia == ib;
+        rows++;
+      }
+    }
+    for (int j = 0; j < nf; j++) qcc_array_free(&fo[j]);
+    for (int j = 0; j < nq; j++) qcc_array_free(&qo[j]);
+    free(fo);
+    free(qo);
+  }
+  bool json = strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".json");
+  FILE *f = !strcmp(path, "-") ? stdout : fopen(path, "w");
+  if (!f) {
+    qcc_error("--report: cannot write %s", path);
+    rc = -1;
+  }
+  if (!rc) {
+    MlirBlock body = qcc_func_body(qcc_module_func(quant_m));
+    if (json) fprintf(f, "{\n  \"layers\": [");
+    else fprintf(f, "%-48s %-8s %5s %5s %12s %12s\n", "layer", "format", "w", "a", "weight SQNR", "act SQNR");
+    int n_layers = 0;
+    for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+         op = mlirOperationGetNextInBlock(op)) {
+      if (!q_qconv_is(op) && !q_qmatmul_is(op)) continue;
+      MlirValue x = mlirOperationGetOperand(op, 0);
+      sqnr_acc *a = NULL;
+      if (mlirValueIsAOpResult(x) && q_quantize_is(mlirOpResultGetOwner(x)))
+        a = qcc_ptr_map_get(&st.acc, mlirOpResultGetOwner(x).ptr);
+      char name[256], act[32];
+      node_name(op, name, sizeof name);
+      double wdb = weight_sqnr(op);
+      snprintf(act, sizeof act, a ? "%.2f" : json ? "null" : "-", a ? db(a) : 0.0);
+      if (json) {
+        fprintf(f, "%s\n    {\"layer\": ", n_layers ? "," : "");
+        json_str(f, name);
+        fprintf(f, ", \"format\": \"int8\", \"weight_bits\": 8, \"activation_bits\": 8, "
+                   "\"weight_sqnr_db\": %.2f, \"activation_sqnr_db\": %s}", wdb, act);
+      } else {
+        fprintf(f, "%-48.48s %-8s %5d %5d %12.2f %12s\n", name, "int8", 8, 8, wdb, act);
+      }
+      n_layers++;
+    }
+    double top1 = rows ? (double)agree / rows : NAN;
+    if (json) {
+      fprintf(f, "\n  ],\n  \"calibration_samples\": %d,\n  \"output_sqnr_db\": %.2f,\n  \"output_max_abs_error\": %.6g,\n"
+                 "  \"top1_agreement\": %.4f,\n  \"weight_bytes_float\": %lld,\n  \"weight_bytes_quantized\": %lld,\n"
+                 "  \"size_ratio\": %.4f\n}\n",
+              calib->n_samples, db(&out_acc), max_err, top1, (long long)sizes->float_bytes,
+              (long long)sizes->quant_bytes, sizes->float_bytes ? (double)sizes->quant_bytes / sizes->float_bytes : 0.0);
+    } else {
+      fprintf(f, "model vs float on %d calibration samples: output SQNR %.2f dB, max |error| %.4g, top-1 agreement %.2f%%\n",
+              calib->n_samples, db(&out_acc), max_err, 100 * top1);
+      fprintf(f, "weights: %lld bytes quantized vs %lld float (%.1f%%)\n", (long long)sizes->quant_bytes,
+              (long long)sizes->float_bytes, sizes->float_bytes ? 100.0 * sizes->quant_bytes / sizes->float_bytes : 0.0);
+    }
+    if (f != stdout) fclose(f);
+  }
+  for (size_t i = 0; i < st.last.cap; i++)
+    if (st.last.keys[i]) {
+      qcc_array_free(st.last.vals[i]);
+      free(st.last.vals[i]);
+    }
+  for (size_t i = 0; i < st.acc.cap; i++) free(st.acc.vals[i]);
+  qcc_ptr_map_free(&st.last);
+  qcc_ptr_map_free(&st.acc);
+  return rc;
+}

@@ -1,0 +1,191 @@
+#include "qrt.h"
+/* qrt_qconv.c - int8 (W8A8) N-d convolution, canonical 3 spatial dims.
+ * Needs qrt_qmatmul.c (qrt_qgemm_ex): see QRT_FILE_DEPS.
+ *
+ * Semantics: see QRT_QCONV_PARAMS in qrt.h.  Two paths, same bits (exact
+ * integer sums modulo 2^32, then the shared requantization):
+ *  - GEMM path (>= QRT_QCONV_GEMM_MIN_N output channels per group and a
+ *    scratch buffer): "im2row" of a tile of output positions into scratch
+ *    (row = position, K = (ci, kd, kh, kw) bytes, padding cells =
+ *    a_zero_point), then qrt_qgemm_ex with A = that tile, B = W_g^T
+ *    (packed at compile time, or the raw weights read as a strided K x
+ *    cout_g matrix), C written transposed (row stride 1, column stride P)
+ *    straight into the NCDHW output;
+ *  - direct path (depthwise and other thin groups, or no scratch). */
+#include <string.h>
+
+#define QRT_QCONV_GEMM_MIN_N 4
+#define QRT_QCONV_ROW_BUDGET 262144 /* bytes in one im2row tile */
+
+QRT_INTERNAL int qrt_qconv_use_gemm(const qrt_qconv_params *p) {
+  return p->group > 0 && p->c_out / p->group >= QRT_QCONV_GEMM_MIN_N;
+}
+
+QRT_INTERNAL int64_t qrt_qconv_K(const qrt_qconv_params *p) {
+  return (p->group > 0 ? p->c_in / p->group : 0) * p->kernel[0] * p->kernel[1] * p->kernel[2];
+}
+
+/* Output positions per im2row tile. */
+QRT_INTERNAL int64_t qrt_qconv_tile(const qrt_qconv_params *p) {
+  const int64_t K = qrt_qconv_K(p);
+  const int64_t P = p->out_spatial[0] * p->out_spatial[1] * p->out_spatial[2];
+  int64_t t = K > 0 ? QRT_QCONV_ROW_BUDGET / K : P;
+  t = t / 16 * 16;
+  if (t < 64) t = 64;
+  return t < P ? t : P;
+}
+
+QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p) {
+  if (!qrt_qconv_use_gemm(p)) return 0;
+  return qrt_qconv_K(p) * qrt_qconv_tile(p);
+}
+
+QRT_API int64_t qrt_qconv_packed_w_size(const qrt_qconv_params *p) {
+  const int64_t G = p->group > 0 ? p->group : 1;
+  return G * qrt_packed_b_i8_size(qrt_qconv_K(p), p->c_out / G);
+}
+
+QRT_API void qrt_pack_conv_w_i8(const qrt_qconv_params *p, const int8_t *w, int8_t *packed) {
+  const int64_t G = p->group > 0 ? p->group : 1;
+  const int64_t K = qrt_qconv_K(p), cout_g = p->c_out / G;
+  const int64_t gsz = qrt_packed_b_i8_size(K, cout_g);
+  int64_t g;
+  for (g = 0; g < G; ++g)
+    qrt_pack_b_strided_i8(K, cout_g, w + g * cout_g * K, 1, K, packed + g * gsz);
+}
+
+/* im2row of output positions [p0, p0 + pt) of one image and group:
+ * row j (K bytes) = x at (ci, kd, kh, kw) for position p0 + j. */
+QRT_INTERNAL void qrt_qconv_im2row(const qrt_qconv_params *p, const int8_t *x, int64_t cin_g,
+                                   int64_t p0, int64_t pt, int8_t *rows) {
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t dw = p->dilations[2];
+  const int8_t za = (int8_t)p->a_zero_point;
+  int64_t j, ci, kd, kh, kw;
+  int8_t *dst = rows;
+  for (j = 0; j < pt; ++j) {
+    const int64_t pos = p0 + j;
+    const int64_t od = pos / (OH * OW), oh = pos / OW % OH, ow = pos % OW;
+    const int64_t iw0 = ow * p->strides[2] - p->pads_begin[2];
+    const int row_inside = iw0 >= 0 && iw0 + (KW - 1) * dw < IW;
+    for (ci = 0; ci < cin_g; ++ci)
+      for (kd = 0; kd < KD; ++kd) {
+        const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+        for (kh = 0; kh < KH; ++kh) {
+          const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+          if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+            memset(dst, (unsigned char)za, (size_t)KW);
+          } else {
+            const int8_t *xr = x + ((ci * ID + id) * IH + ih) * IW;
+            if (row_inside && dw == 1) {
+              memcpy(dst, xr + iw0, (size_t)KW);
+            } else {
+              for (kw = 0; kw < KW; ++kw) {
+                const int64_t iw = iw0 + kw * dw;
+                dst[kw] = iw >= 0 && iw < IW ? xr[iw] : za;
+              }
+            }
+          }
+          dst += KW;
+        }
+      }
+  }
+}
+
+QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_qconv_params *p = (const qrt_qconv_params *)params;
+  const int8_t *x = (const int8_t *)in[0];
+  const int8_t *w = (const int8_t *)in[1];
+  const int32_t *bias = (const int32_t *)in[2];
+  const int32_t *mult = (const int32_t *)in[3];
+  const int32_t *shift = (const int32_t *)in[4];
+  const int32_t *colsum = (const int32_t *)in[5];
+  int8_t *scratch = (int8_t *)in[6];
+  int8_t *y = (int8_t *)out[0];
+  const int64_t G = p->group > 0 ? p->group : 1;
+  const int64_t cin_g = p->c_in / G, cout_g = p->c_out / G;
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t isz = ID * IH * IW;
+  const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t P = OD * OH * OW;
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t K = cin_g * KD * KH * KW;
+  int64_t n, g, co, j;
+  if (P <= 0 || p->c_out <= 0) return;
+  if (qrt_qconv_use_gemm(p) && scratch) {
+    const int64_t pt = qrt_qconv_tile(p);
+    const int64_t gsz = qrt_packed_b_i8_size(K, cout_g);
+    qrt_qgemm_args a;
+    memset(&a, 0, sizeof a);
+    a.N = cout_g;
+    a.K = K;
+    a.A = scratch;
+    a.lda = K;
+    a.rs_b = 1;
+    a.cs_b = K;
+    a.b_packed = p->w_packed;
+    a.a_zero_point = p->a_zero_point;
+    a.out_zero_point = p->out_zero_point;
+    a.out_min = p->out_min;
+    a.out_max = p->out_max;
+    a.rs_c = 1;
+    a.cs_c = P;
+    for (n = 0; n < p->n; ++n)
+      for (g = 0; g < G; ++g) {
+        const int8_t *xg = x + (n * p->c_in + g * cin_g) * isz;
+        int8_t *yg = y + (n * p->c_out + g * cout_g) * P;
+        a.B = p->w_packed ? w + g * gsz : w + g * cout_g * K;
+        a.bias = bias ? bias + g * cout_g : NULL;
+        a.mult = mult + g * cout_g;
+        a.shift = shift + g * cout_g;
+        a.colsum = colsum ? colsum + g * cout_g : NULL;
+        for (j = 0; j < P; j += pt) {
+          const int64_t wdt = P - j < pt ? P - j : pt;
+          qrt_qconv_im2row(p, xg, cin_g, j, wdt, scratch);
+          a.M = wdt;
+          a.C = yg + j;
+          qrt_qgemm_ex(&a);
+        }
+      }
+    return;
+  }
+  /* Direct path: packed weights are read back through the layout. */
+  for (n = 0; n < p->n; ++n)
+    for (g = 0; g < G; ++g)
+      for (co = 0; co < cout_g; ++co) {
+        const int64_t oc = g * cout_g + co;
+        const int8_t *xg = x + (n * p->c_in + g * cin_g) * isz;
+        const int64_t k4 = (K + 3) / 4 * 4;
+        const unsigned char *wp =
+            p->w_packed ? (const unsigned char *)w + g * qrt_packed_b_i8_size(K, cout_g) +
+                              (co / 16) * k4 * 16 + (co % 16) * 4
+                        : NULL;
+        int64_t od, oh, ow;
+        for (od = 0; od < OD; ++od)
+          for (oh = 0; oh < OH; ++oh)
+            for (ow = 0; ow < OW; ++ow) {
+              uint32_t acc = 0;
+              int64_t ci, kd, kh, kw, k = 0;
+              int64_t t;
+              for (ci = 0; ci < cin_g; ++ci)
+                for (kd = 0; kd < KD; ++kd)
+                  for (kh = 0; kh < KH; ++kh)
+                    for (kw = 0; kw < KW; ++kw, ++k) {
+                      const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+                      const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+                      const int64_t iw = ow * p->strides[2] + kw * p->dilations[2] - p->pads_begin[2];
+                      int32_t wv;
+                      if (id < 0 || id >= ID || ih < 0 || ih >= IH || iw < 0 || iw >= IW) continue;
+                      wv = p->w_packed ? (int32_t)wp[(k / 4) * 64 + k % 4] - 128
+                                       : (int32_t)w[oc * K + k];
+                      acc += (uint32_t)(((int64_t)xg[(ci * ID + id) * IH * IW + ih * IW + iw] -
+                                         (int64_t)p->a_zero_point) * wv);
+                    }
+              t = (int64_t)(int32_t)acc + (bias ? (int64_t)bias[oc] : 0);
+              y[(n * p->c_out + oc) * P + (od * OH + oh) * OW + ow] = (int8_t)qrt_requant(
+                  t, mult[oc], shift[oc], p->out_zero_point, p->out_min, p->out_max);
+            }
+      }
+}

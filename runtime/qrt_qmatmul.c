@@ -1,0 +1,561 @@
+#include "qrt.h"
+#include <string.h>
+/* qrt_qmatmul.c - int8 GEMM core (W8A8) and the batched qmatmul kernels.
+ *
+ * Semantics: see QRT_QMATMUL_PARAMS and qrt_qgemm_args in qrt.h.  Every
+ * path computes acc[m][n] = sum_k (a[m][k] - za) * b[k][n] modulo 2^32
+ * (exact while K <= 65792), so all paths, blockings and packings give the
+ * same bits.
+ *
+ * B panels are always in the packed layout (16 columns, groups of 4 k,
+ * bytes b + 128): read in place when b_packed, else packed per K block
+ * into a stack buffer.  The micro-kernels compute
+ *     accu[m][n] = sum_k a[m][k] * bu[k][n],   bu = b + 128 in [0, 255]
+ * (VNNI vpdpbusd: u8 x s8 groups of 4; AVX2 vpmaddwd on widened bytes;
+ * portable C), or on NEON directly sum a*b (sdot / smull+sadalp), and the
+ * epilogue corrects:
+ *     acc = accu - 128 * rowsum_a[m] - za * colsum_b[n]      (mod 2^32)
+ * because sum (a - za) b = sum a (b + 128) - 128 sum a - za sum b.
+ * A rows (k contiguous) are read in place, 4 bytes at a time; a K tail
+ * (K % 4) goes through a small zero-padded copy.
+ *
+ * Loops: row blocks of QRT_QMM_MC, column tiles of QRT_QMM_NP panels,
+ * K blocks (partial sums kept in an int32 stack tile), micro-tiles of up
+ * to QRT_QMM_MR rows.  Stack use: < 24 KiB. */
+
+#ifndef QRT_QMM_PORTABLE
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+#define QRT_QMM_VNNI 1
+#elif defined(__AVX2__)
+#define QRT_QMM_AVX2 1
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#define QRT_QMM_NEON 1
+#endif
+#endif
+
+#if defined(QRT_QMM_VNNI) || defined(QRT_QMM_AVX2)
+#include <immintrin.h>
+#elif defined(QRT_QMM_NEON)
+#include <arm_neon.h>
+#endif
+
+#define QRT_QMM_NR 16
+#if defined(QRT_QMM_VNNI)
+#define QRT_QMM_MR 8
+#define QRT_QMM_NP 2
+#define QRT_QMM_BIASED 1
+#elif defined(QRT_QMM_AVX2)
+#define QRT_QMM_MR 2
+#define QRT_QMM_NP 1
+#define QRT_QMM_BIASED 1
+#elif defined(QRT_QMM_NEON)
+#define QRT_QMM_MR 4
+#define QRT_QMM_NP 1
+#define QRT_QMM_BIASED 0
+#else
+#define QRT_QMM_MR 4
+#define QRT_QMM_NP 1
+#define QRT_QMM_BIASED 1
+#endif
+#define QRT_QMM_NW (QRT_QMM_NP * QRT_QMM_NR) /* columns of a tile */
+#define QRT_QMM_MC 64                        /* rows of a block */
+#define QRT_QMM_KC 256                       /* K block, unpacked B (multiple of 4) */
+#define QRT_QMM_KC_PACKED 2048               /* K block, packed B (multiple of 4) */
+
+#if defined(__GNUC__)
+#define QRT_QMM_UNROLL _Pragma("GCC unroll 16")
+#else
+#define QRT_QMM_UNROLL
+#endif
+
+QRT_API const char *qrt_qgemm_path(void) {
+#if defined(QRT_QMM_VNNI)
+  return "avx512vnni";
+#elif defined(QRT_QMM_AVX2)
+  return "avx2";
+#elif defined(QRT_QMM_NEON)
+#if defined(__ARM_FEATURE_DOTPROD)
+  return "neon-dotprod";
+#else
+  return "neon";
+#endif
+#else
+  return "portable";
+#endif
+}
+
+/* Micro-kernels.  NAME(ng, a, lda, b, bps, acc, first):
+ * for i < MRK rows, column j = p*16 + c (p < NPK panels, c < 16):
+ *   acc[i*NW + j] = (first ? 0 : acc[i*NW + j]) +
+ *       sum over groups g < ng, r < 4 of a[i*lda + 4g + r] * B(p, g, c, r)
+ * where the panel p group g is the 64 bytes at b + p*bps + 64g and B is
+ * the stored byte (bu, biased paths) or the byte xor 0x80 (NEON). */
+#if defined(QRT_QMM_VNNI)
+#define QRT_QMM_DEFINE_KERNEL(NAME, MRK, NPK)                                               \
+  QRT_INTERNAL void NAME(int64_t ng, const int8_t *a, int64_t lda, const uint8_t *b,        \
+                         int64_t bps, int32_t *acc, int first) {                            \
+    __m512i c[MRK][NPK];                                                                    \
+    int64_t gi;                                                                             \
+    int i, p;                                                                               \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        c[i][p] = first ? _mm512_setzero_si512()                                            \
+                        : _mm512_loadu_si512((const void *)(acc + i * QRT_QMM_NW + p * 16)); \
+    for (gi = 0; gi < ng; ++gi) {                                                           \
+      __m512i bv[NPK];                                                                      \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        bv[p] = _mm512_loadu_si512((const void *)(b + p * bps + gi * 64));                  \
+      QRT_QMM_UNROLL for (i = 0; i < MRK; ++i) {                                            \
+        int32_t av;                                                                         \
+        __m512i va;                                                                         \
+        memcpy(&av, a + i * lda + gi * 4, 4);                                               \
+        va = _mm512_set1_epi32(av);                                                         \
+        QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                            \
+          c[i][p] = _mm512_dpbusd_epi32(c[i][p], bv[p], va);                                \
+      }                                                                                     \
+    }                                                                                       \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        _mm512_storeu_si512((void *)(acc + i * QRT_QMM_NW + p * 16), c[i][p]);              \
+  }
+#elif defined(QRT_QMM_AVX2)
+/* Bytes of 4 columns (16) widened to 16 int16 lanes; vpmaddwd with the
+ * row's 4 a values (int16, repeated every 64 bits) gives 8 int32 lanes =
+ * (column, k pair); hadd + permute fold the pairs at the end. */
+#define QRT_QMM_DEFINE_KERNEL(NAME, MRK, NPK)                                               \
+  QRT_INTERNAL void NAME(int64_t ng, const int8_t *a, int64_t lda, const uint8_t *b,        \
+                         int64_t bps, int32_t *acc, int first) {                            \
+    __m256i c[MRK][NPK][4];                                                                 \
+    int64_t gi;                                                                             \
+    int i, p, q;                                                                            \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; ++q) c[i][p][q] = _mm256_setzero_si256();         \
+    for (gi = 0; gi < ng; ++gi) {                                                           \
+      __m256i bw[NPK][4];                                                                   \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; ++q)                                              \
+          bw[p][q] = _mm256_cvtepu8_epi16(                                                  \
+              _mm_loadu_si128((const __m128i *)(const void *)(b + p * bps + gi * 64 + q * 16))); \
+      QRT_QMM_UNROLL for (i = 0; i < MRK; ++i) {                                            \
+        int32_t av;                                                                         \
+        __m256i va;                                                                         \
+        memcpy(&av, a + i * lda + gi * 4, 4);                                               \
+        va = _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(av)));             \
+        QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                            \
+          QRT_QMM_UNROLL for (q = 0; q < 4; ++q)                                            \
+            c[i][p][q] = _mm256_add_epi32(c[i][p][q], _mm256_madd_epi16(bw[p][q], va));     \
+      }                                                                                     \
+    }                                                                                       \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; q += 2) {                                         \
+          int32_t *dst = acc + i * QRT_QMM_NW + p * 16 + q * 4;                             \
+          __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(c[i][p][q], c[i][p][q + 1]), \
+                                               0xD8);                                       \
+          if (!first) s = _mm256_add_epi32(s, _mm256_loadu_si256((const __m256i *)(void *)dst)); \
+          _mm256_storeu_si256((__m256i *)(void *)dst, s);                                   \
+        }                                                                                   \
+  }
+#elif defined(QRT_QMM_NEON) && defined(__ARM_FEATURE_DOTPROD)
+#define QRT_QMM_DEFINE_KERNEL(NAME, MRK, NPK)                                               \
+  QRT_INTERNAL void NAME(int64_t ng, const int8_t *a, int64_t lda, const uint8_t *b,        \
+                         int64_t bps, int32_t *acc, int first) {                            \
+    int32x4_t c[MRK][NPK][4];                                                               \
+    const uint8x16_t flip = vdupq_n_u8(0x80);                                               \
+    int64_t gi;                                                                             \
+    int i, p, q;                                                                            \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; ++q)                                              \
+          c[i][p][q] = first ? vdupq_n_s32(0) : vld1q_s32(acc + i * QRT_QMM_NW + p * 16 + q * 4); \
+    for (gi = 0; gi < ng; ++gi) {                                                           \
+      int8x16_t bq[NPK][4];                                                                 \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; ++q)                                              \
+          bq[p][q] = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(b + p * bps + gi * 64 + q * 16), flip)); \
+      QRT_QMM_UNROLL for (i = 0; i < MRK; ++i) {                                            \
+        int32_t av;                                                                         \
+        int8x16_t va;                                                                       \
+        memcpy(&av, a + i * lda + gi * 4, 4);                                               \
+        va = vreinterpretq_s8_s32(vdupq_n_s32(av));                                         \
+        QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                            \
+          QRT_QMM_UNROLL for (q = 0; q < 4; ++q) c[i][p][q] = vdotq_s32(c[i][p][q], bq[p][q], va); \
+      }                                                                                     \
+    }                                                                                       \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; ++q)                                              \
+          vst1q_s32(acc + i * QRT_QMM_NW + p * 16 + q * 4, c[i][p][q]);                     \
+  }
+#elif defined(QRT_QMM_NEON)
+/* smull of 2 columns x 4 k (8 bytes) with a0..a3 a0..a3 -> 8 int16
+ * products, sadalp folds pairs into 4 int32 lanes (column, k pair). */
+#define QRT_QMM_DEFINE_KERNEL(NAME, MRK, NPK)                                               \
+  QRT_INTERNAL void NAME(int64_t ng, const int8_t *a, int64_t lda, const uint8_t *b,        \
+                         int64_t bps, int32_t *acc, int first) {                            \
+    int32x4_t c[MRK][NPK][8];                                                               \
+    const uint8x16_t flip = vdupq_n_u8(0x80);                                               \
+    int64_t gi;                                                                             \
+    int i, p, q;                                                                            \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 8; ++q) c[i][p][q] = vdupq_n_s32(0);                 \
+    for (gi = 0; gi < ng; ++gi) {                                                           \
+      int8x16_t bq[NPK][4];                                                                 \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; ++q)                                              \
+          bq[p][q] = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(b + p * bps + gi * 64 + q * 16), flip)); \
+      QRT_QMM_UNROLL for (i = 0; i < MRK; ++i) {                                            \
+        int32_t av;                                                                         \
+        int8x8_t va;                                                                        \
+        memcpy(&av, a + i * lda + gi * 4, 4);                                               \
+        va = vreinterpret_s8_s32(vdup_n_s32(av));                                           \
+        QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                            \
+          QRT_QMM_UNROLL for (q = 0; q < 4; ++q) {                                          \
+            c[i][p][2 * q] = vpadalq_s16(c[i][p][2 * q], vmull_s8(vget_low_s8(bq[p][q]), va)); \
+            c[i][p][2 * q + 1] =                                                            \
+                vpadalq_s16(c[i][p][2 * q + 1], vmull_s8(vget_high_s8(bq[p][q]), va));      \
+          }                                                                                 \
+      }                                                                                     \
+    }                                                                                       \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (p = 0; p < NPK; ++p)                                              \
+        QRT_QMM_UNROLL for (q = 0; q < 4; ++q) {                                            \
+          int32_t *dst = acc + i * QRT_QMM_NW + p * 16 + q * 4;                             \
+          int32x4_t s = vpaddq_s32(c[i][p][2 * q], c[i][p][2 * q + 1]);                     \
+          if (!first) s = vaddq_s32(s, vld1q_s32(dst));                                     \
+          vst1q_s32(dst, s);                                                                \
+        }                                                                                   \
+  }
+#else
+/* Portable C: unsigned (wrapping) sums of the exact int products. */
+#define QRT_QMM_DEFINE_KERNEL(NAME, MRK, NPK)                                               \
+  QRT_INTERNAL void NAME(int64_t ng, const int8_t *a, int64_t lda, const uint8_t *b,        \
+                         int64_t bps, int32_t *acc, int first) {                            \
+    uint32_t c[MRK][NPK * 16];                                                              \
+    int64_t gi;                                                                             \
+    int i, j, r;                                                                            \
+    for (i = 0; i < MRK; ++i)                                                               \
+      for (j = 0; j < NPK * 16; ++j)                                                        \
+        c[i][j] = first ? 0u : (uint32_t)acc[i * QRT_QMM_NW + j];                           \
+    for (gi = 0; gi < ng; ++gi)                                                             \
+      for (i = 0; i < MRK; ++i) {                                                           \
+        const int8_t *ar = a + i * lda + gi * 4;                                            \
+        for (j = 0; j < NPK * 16; ++j) {                                                    \
+          const uint8_t *bc = b + (j / 16) * bps + gi * 64 + (j % 16) * 4;                  \
+          uint32_t s = 0;                                                                   \
+          for (r = 0; r < 4; ++r) s += (uint32_t)((int32_t)ar[r] * (int32_t)bc[r]);         \
+          c[i][j] += s;                                                                     \
+        }                                                                                   \
+      }                                                                                     \
+    for (i = 0; i < MRK; ++i)                                                               \
+      for (j = 0; j < NPK * 16; ++j) acc[i * QRT_QMM_NW + j] = (int32_t)c[i][j];            \
+  }
+#endif
+
+typedef void (*qrt_qmm_kernel_fn)(int64_t, const int8_t *, int64_t, const uint8_t *, int64_t,
+                                  int32_t *, int);
+
+#if QRT_QMM_NP == 2
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_mr_2, QRT_QMM_MR, 2)
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_4_2, 4, 2)
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_2_2, 2, 2)
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_1_2, 1, 2)
+#endif
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_mr_1, QRT_QMM_MR, 1)
+#if QRT_QMM_MR > 4
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_4_1, 4, 1)
+#endif
+#if QRT_QMM_MR > 2
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_2_1, 2, 1)
+#endif
+QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_1_1, 1, 1)
+
+/* The tallest kernel with at most `rows` rows and np panels (np <= NP). */
+QRT_INTERNAL qrt_qmm_kernel_fn qrt_qmm_pick(int64_t rows, int np, int64_t *h) {
+#if QRT_QMM_NP == 2
+  if (np == 2) {
+    if (rows >= QRT_QMM_MR) { *h = QRT_QMM_MR; return qrt_qmm_k_mr_2; }
+    if (rows >= 4) { *h = 4; return qrt_qmm_k_4_2; }
+    if (rows >= 2) { *h = 2; return qrt_qmm_k_2_2; }
+    *h = 1;
+    return qrt_qmm_k_1_2;
+  }
+#endif
+  (void)np;
+  if (rows >= QRT_QMM_MR) { *h = QRT_QMM_MR; return qrt_qmm_k_mr_1; }
+#if QRT_QMM_MR > 4
+  if (rows >= 4) { *h = 4; return qrt_qmm_k_4_1; }
+#endif
+#if QRT_QMM_MR > 2
+  if (rows >= 2) { *h = 2; return qrt_qmm_k_2_1; }
+#endif
+  *h = 1;
+  return qrt_qmm_k_1_1;
+}
+
+/* Packed-layout helpers. */
+QRT_INTERNAL int64_t qrt_qmm_k4(int64_t K) { return (K + 3) / 4 * 4; }
+
+QRT_API int64_t qrt_packed_b_i8_size(int64_t K, int64_t N) {
+  if (K <= 0 || N <= 0) return 0;
+  return (N + QRT_QMM_NR - 1) / QRT_QMM_NR * QRT_QMM_NR * qrt_qmm_k4(K);
+}
+
+/* Panel bytes for columns [n0, n0 + 16) and rows [k0, k0 + kc4) (k0, kc4
+ * multiples of 4) of the logical matrix into dst (kc4 * 16 bytes). */
+QRT_INTERNAL void qrt_qmm_pack_panel(int64_t K, int64_t N, const int8_t *B, int64_t rs_b,
+                                     int64_t cs_b, int64_t n0, int64_t k0, int64_t kc4,
+                                     unsigned char *dst) {
+  int64_t g, c, r;
+  for (g = 0; g < kc4 / 4; ++g)
+    for (c = 0; c < QRT_QMM_NR; ++c)
+      for (r = 0; r < 4; ++r) {
+        const int64_t k = k0 + 4 * g + r, n = n0 + c;
+        unsigned char v = 0x80;
+        if (k < K && n < N) v = (unsigned char)((unsigned char)B[k * rs_b + n * cs_b] ^ 0x80u);
+        dst[g * 64 + c * 4 + r] = v;
+      }
+}
+
+QRT_API void qrt_pack_b_strided_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b,
+                                   int64_t cs_b, int8_t *packed) {
+  const int64_t k4 = qrt_qmm_k4(K);
+  int64_t jc;
+  if (K <= 0 || N <= 0) return;
+  for (jc = 0; jc < N; jc += QRT_QMM_NR)
+    qrt_qmm_pack_panel(K, N, B, rs_b, cs_b, jc, 0, k4,
+                       (unsigned char *)packed + (jc / QRT_QMM_NR) * k4 * QRT_QMM_NR);
+}
+
+QRT_API void qrt_pack_b_i8(int64_t K, int64_t N, const int8_t *B, int8_t *packed) {
+  qrt_pack_b_strided_i8(K, N, B, N, 1, packed);
+}
+
+QRT_API void qrt_colsum_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b, int64_t cs_b,
+                           int32_t *colsum) {
+  int64_t k, n;
+  for (n = 0; n < N; ++n) {
+    uint32_t s = 0;
+    for (k = 0; k < K; ++k) s += (uint32_t)(int32_t)B[k * rs_b + n * cs_b];
+    colsum[n] = (int32_t)s;
+  }
+}
+
+/* Column sums of the tile columns [jc, jc + nw) (mod 2^32). */
+QRT_INTERNAL void qrt_qmm_tile_colsum(const qrt_qgemm_args *g, int64_t jc, int64_t nw,
+                                      uint32_t *cs) {
+  int64_t j, k;
+  if (g->colsum) {
+    for (j = 0; j < nw; ++j) cs[j] = (uint32_t)g->colsum[jc + j];
+    return;
+  }
+  for (j = 0; j < nw; ++j) cs[j] = 0;
+  if (g->b_packed) {
+    const int64_t k4 = qrt_qmm_k4(g->K);
+    for (j = 0; j < nw; ++j) {
+      const int64_t n = jc + j;
+      const unsigned char *pb =
+          (const unsigned char *)g->B + (n / QRT_QMM_NR) * k4 * QRT_QMM_NR + (n % QRT_QMM_NR) * 4;
+      for (k = 0; k < g->K; ++k)
+        cs[j] += (uint32_t)((int32_t)pb[(k / 4) * 64 + k % 4] - 128);
+    }
+  } else {
+    for (j = 0; j < nw; ++j)
+      for (k = 0; k < g->K; ++k) cs[j] += (uint32_t)(int32_t)g->B[k * g->rs_b + (jc + j) * g->cs_b];
+  }
+}
+
+/* Finish rows [0, mc) x columns [0, nw) of a tile: correction, then the
+ * int8 (requant) or float epilogue. */
+QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
+                                   int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                   const uint32_t *cs) {
+  const uint32_t za = (uint32_t)g->a_zero_point;
+  int64_t i, j;
+  for (i = 0; i < mc; ++i) {
+    const int32_t *ar = accbuf + i * QRT_QMM_NW;
+    const uint32_t rs = QRT_QMM_BIASED ? 128u * rowsum[i] : 0u;
+    const int64_t crow = (ic + i) * g->rs_c;
+    (void)rowsum;
+    if (g->Cf) {
+      for (j = 0; j < nw; ++j) {
+        const int64_t n = jc + j;
+        const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
+        float v = g->scale_f[n] * (float)acc;
+        if (g->bias_f) v = v + g->bias_f[n];
+        g->Cf[crow + n * g->cs_c] = v;
+      }
+    } else {
+      j = 0;
+#if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
+      /* 8 columns at a time in 64-bit lanes: the same integer operations
+       * as qrt_requant, so the same bits. */
+      {
+        const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+        const __m512i sat = _mm512_set1_epi64((int64_t)1 << 33), s62 = _mm512_set1_epi64(62);
+        const __m512i zo = _mm512_set1_epi64(g->out_zero_point);
+        const __m512i lo = _mm512_set1_epi64(g->out_min), hi = _mm512_set1_epi64(g->out_max);
+        const __m256i rsv = _mm256_set1_epi32((int32_t)rs), zav = _mm256_set1_epi32((int32_t)za);
+        for (; j + 8 <= nw; j += 8) {
+          const int64_t n = jc + j;
+          const __m256i a32 = _mm256_sub_epi32(
+              _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(ar + j)), rsv),
+              _mm256_mullo_epi32(zav, _mm256_loadu_si256((const __m256i *)(const void *)(cs + j))));
+          __m512i t = _mm512_cvtepi32_epi64(a32), mag, m0, sh, v;
+          __mmask8 neg;
+          if (g->bias)
+            t = _mm512_add_epi64(t, _mm512_cvtepi32_epi64(
+                                        _mm256_loadu_si256((const __m256i *)(const void *)(g->bias + n))));
+          neg = _mm512_cmplt_epi64_mask(t, zero);
+          mag = _mm512_abs_epi64(t);
+          m0 = _mm512_max_epi64(zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256(
+                                          (const __m256i *)(const void *)(g->mult + n))));
+          sh = _mm512_min_epi64(s62, _mm512_max_epi64(zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256(
+                                                                (const __m256i *)(const void *)(g->shift + n)))));
+          mag = _mm512_mullo_epi64(mag, m0);
+          mag = _mm512_srlv_epi64(_mm512_add_epi64(mag, _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1)), sh);
+          mag = _mm512_min_epu64(mag, sat);
+          v = _mm512_mask_sub_epi64(mag, neg, zero, mag);
+          v = _mm512_min_epi64(hi, _mm512_max_epi64(lo, _mm512_add_epi64(v, zo)));
+          if (g->cs_c == 1) {
+            _mm_storel_epi64((__m128i *)(void *)(g->C + crow + n), _mm512_cvtepi64_epi8(v));
+          } else {
+            int8_t tmp[16];
+            int64_t q;
+            _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi64_epi8(v));
+            for (q = 0; q < 8; ++q) g->C[crow + (n + q) * g->cs_c] = tmp[q];
+          }
+        }
+      }
+#endif
+      for (; j < nw; ++j) {
+        const int64_t n = jc + j;
+        const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
+        const int64_t t = (int64_t)acc + (g->bias ? (int64_t)g->bias[n] : 0);
+        g->C[crow + n * g->cs_c] = (int8_t)qrt_requant(t, g->mult[n], g->shift[n],
+                                                       g->out_zero_point, g->out_min, g->out_max);
+      }
+    }
+  }
+}
+
+QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
+  unsigned char bbuf[QRT_QMM_NP * QRT_QMM_KC * QRT_QMM_NR]; /* 4 or 8 KiB */
+  int32_t accbuf[QRT_QMM_MC * QRT_QMM_NW];                   /* 4 or 8 KiB */
+  uint32_t rowsum[QRT_QMM_MC];
+  uint32_t cs[QRT_QMM_NW];
+  int8_t atail[QRT_QMM_MR * 4];
+  const int64_t M = g->M, N = g->N, K = g->K;
+  const int64_t k4 = qrt_qmm_k4(K);
+  const int64_t kcmax = g->b_packed ? QRT_QMM_KC_PACKED : QRT_QMM_KC;
+  int64_t ic, jc, pc, ir, i, k;
+  if (M <= 0 || N <= 0) return;
+  for (ic = 0; ic < M; ic += QRT_QMM_MC) {
+    const int64_t mc = M - ic < QRT_QMM_MC ? M - ic : QRT_QMM_MC;
+#if QRT_QMM_BIASED
+    for (i = 0; i < mc; ++i) {
+      const int8_t *ar = g->A + (ic + i) * g->lda;
+      uint32_t s = 0;
+      for (k = 0; k < K; ++k) s += (uint32_t)(int32_t)ar[k];
+      rowsum[i] = s;
+    }
+#endif
+    for (jc = 0; jc < N; jc += QRT_QMM_NW) {
+      const int64_t nw = N - jc < QRT_QMM_NW ? N - jc : QRT_QMM_NW;
+      const int np = (int)((nw + QRT_QMM_NR - 1) / QRT_QMM_NR);
+      qrt_qmm_tile_colsum(g, jc, nw, cs);
+      if (K <= 0) memset(accbuf, 0, sizeof accbuf);
+      for (pc = 0; pc < K; pc += kcmax) {
+        const int64_t kc = K - pc < kcmax ? K - pc : kcmax;
+        const int64_t ng = kc / 4, tail = kc % 4;
+        const uint8_t *bp;
+        int64_t bps;
+        if (g->b_packed) {
+          bps = k4 * QRT_QMM_NR;
+          bp = (const uint8_t *)g->B + (jc / QRT_QMM_NR) * bps + pc * QRT_QMM_NR;
+        } else {
+          int p;
+          bps = QRT_QMM_KC * QRT_QMM_NR;
+          for (p = 0; p < np; ++p)
+            qrt_qmm_pack_panel(K, N, g->B, g->rs_b, g->cs_b, jc + p * QRT_QMM_NR, pc,
+                               qrt_qmm_k4(kc), bbuf + p * bps);
+          bp = bbuf;
+        }
+        for (ir = 0; ir < mc;) {
+          int64_t h;
+          const qrt_qmm_kernel_fn kern = qrt_qmm_pick(mc - ir, np, &h);
+          const int8_t *ap = g->A + (ic + ir) * g->lda + pc;
+          int32_t *acc = accbuf + ir * QRT_QMM_NW;
+          kern(ng, ap, g->lda, bp, bps, acc, pc == 0);
+          if (tail) {
+            int64_t r;
+            for (i = 0; i < h; ++i)
+              for (r = 0; r < 4; ++r) atail[i * 4 + r] = r < tail ? ap[i * g->lda + ng * 4 + r] : 0;
+            kern(1, atail, 4, bp + ng * 64, bps, acc, pc == 0 && ng == 0);
+          }
+          ir += h;
+        }
+      }
+      qrt_qmm_epilogue(g, ic, jc, mc, nw, accbuf, rowsum, cs);
+    }
+  }
+}
+
+QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, void *const *out,
+                                  int fout) {
+  const qrt_qmatmul_params *p = (const qrt_qmatmul_params *)params;
+  const int8_t *A = (const int8_t *)in[0];
+  const int8_t *B = (const int8_t *)in[1];
+  int64_t idx[6] = {0, 0, 0, 0, 0, 0};
+  int64_t nb = 1, b, d;
+  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+  qrt_qgemm_args g;
+  memset(&g, 0, sizeof g);
+  for (d = 0; d < br; ++d) nb *= p->batch_shape[d];
+  g.M = p->M; g.N = p->N; g.K = p->K;
+  g.lda = p->K;
+  g.rs_b = p->N;
+  g.cs_b = 1;
+  g.b_packed = p->b_packed;
+  g.a_zero_point = p->a_zero_point;
+  g.out_zero_point = p->out_zero_point;
+  g.out_min = p->out_min;
+  g.out_max = p->out_max;
+  g.colsum = (const int32_t *)in[5];
+  if (fout) {
+    g.bias_f = (const float *)in[2];
+    g.scale_f = (const float *)in[3];
+  } else {
+    g.bias = (const int32_t *)in[2];
+    g.mult = (const int32_t *)in[3];
+    g.shift = (const int32_t *)in[4];
+  }
+  g.rs_c = p->N;
+  g.cs_c = 1;
+  for (b = 0; b < nb; ++b) {
+    int64_t ao = 0, bo = 0;
+    for (d = 0; d < br; ++d) {
+      ao += idx[d] * p->a_batch_strides[d];
+      bo += idx[d] * p->b_batch_strides[d];
+    }
+    g.A = A + ao;
+    g.B = B + bo;
+    if (fout) g.Cf = (float *)out[0] + b * p->M * p->N;
+    else g.C = (int8_t *)out[0] + b * p->M * p->N;
+    qrt_qgemm_ex(&g);
+    for (d = br - 1; d >= 0; --d) {
+      if (++idx[d] < p->batch_shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+QRT_API void qrt_qmatmul_i8(const void *params, const void *const *in, void *const *out) {
+  qrt_qmatmul_run(params, in, out, 0);
+}
+
+QRT_API void qrt_qmatmul_i8_f32out(const void *params, const void *const *in, void *const *out) {
+  qrt_qmatmul_run(params, in, out, 1);
+}

@@ -1,0 +1,103 @@
+#include "qrt.h"
+/* qrt_quant.c - quantize (f32 -> int8), dequantize (int8 -> f32),
+ * requantize (int32 / int8 -> int8) and the compile-time multiplier
+ * decomposition.  Semantics: see QRT_QUANTIZE_PARAMS in qrt.h. */
+#include <math.h>
+
+/* One element: clamp(round_half_even(x * inv_scale) + zp, qmin, qmax).
+ * Branch-free int32 arithmetic so that compilers vectorize the loop:
+ * y is first limited to [-256, 256] (beyond it every zero point in
+ * [-128, 127] saturates anyway) and NaN becomes 0; then truncation and the
+ * fraction y - trunc(y) are exact in float, so the rounding does not
+ * depend on the FP rounding mode. */
+QRT_INTERNAL int8_t qrt_quant_one(float x, float inv_scale, int32_t zp, int32_t qmin, int32_t qmax) {
+  float y = x * inv_scale;
+  y = y == y ? y : 0.0f;
+  y = y > 256.0f ? 256.0f : y;
+  y = y < -256.0f ? -256.0f : y;
+  {
+    const int32_t t = (int32_t)y;
+    const float frac = y - (float)t;
+    const int32_t odd = t & 1;
+    const int32_t up = (frac > 0.5f) | ((frac == 0.5f) & odd);
+    const int32_t down = (frac < -0.5f) | ((frac == -0.5f) & odd);
+    int32_t r = t + up - down + zp;
+    r = r < qmin ? qmin : r;
+    r = r > qmax ? qmax : r;
+    return (int8_t)r;
+  }
+}
+
+QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_quantize_params *p = (const qrt_quantize_params *)params;
+  const float *x = (const float *)in[0];
+  int8_t *y = (int8_t *)out[0];
+  int32_t qmin = p->qmin < -128 ? -128 : p->qmin, qmax = p->qmax > 127 ? 127 : p->qmax;
+  const float inv_scale = p->inv_scale;
+  const int32_t zp = p->zero_point;
+  int64_t i;
+  if (qmax < qmin) qmax = qmin;
+  for (i = 0; i < p->n; ++i) y[i] = qrt_quant_one(x[i], inv_scale, zp, qmin, qmax);
+}
+
+QRT_API void qrt_dequantize_i8_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_dequantize_params *p = (const qrt_dequantize_params *)params;
+  const int8_t *x = (const int8_t *)in[0];
+  float *y = (float *)out[0];
+  const int64_t zp = p->zero_point;
+  int64_t i;
+  for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int64_t)x[i] - zp);
+}
+
+QRT_INTERNAL void qrt_requantize_run(const qrt_requantize_params *p, const int32_t *x32,
+                                     const int8_t *x8, const void *const *in, int8_t *y) {
+  const int32_t *mult = (const int32_t *)in[1];
+  const int32_t *shift = (const int32_t *)in[2];
+  const int64_t zin = p->in_zero_point;
+  int64_t o, c, i, idx = 0;
+  for (o = 0; o < p->outer; ++o)
+    for (c = 0; c < p->channels; ++c)
+      for (i = 0; i < p->inner; ++i, ++idx) {
+        const int64_t v = (x32 ? (int64_t)x32[idx] : (int64_t)x8[idx]) - zin;
+        y[idx] = (int8_t)qrt_requant(v, mult[c], shift[c], p->out_zero_point, p->out_min,
+                                     p->out_max);
+      }
+}
+
+QRT_API void qrt_requantize_i32_i8(const void *params, const void *const *in, void *const *out) {
+  qrt_requantize_run((const qrt_requantize_params *)params, (const int32_t *)in[0], NULL, in,
+                     (int8_t *)out[0]);
+}
+
+QRT_API void qrt_requantize_i8_i8(const void *params, const void *const *in, void *const *out) {
+  qrt_requantize_run((const qrt_requantize_params *)params, NULL, (const int8_t *)in[0], in,
+                     (int8_t *)out[0]);
+}
+
+/* round(t) half away from zero for 0 <= t < 2^62 (t - trunc(t) is exact). */
+QRT_INTERNAL int64_t qrt_quant_round_pos(double t) {
+  int64_t q = (int64_t)t;
+  if (t - (double)q >= 0.5) ++q;
+  return q;
+}
+
+QRT_API void qrt_quantize_multiplier(double real, int32_t *m0, int32_t *shift) {
+  int e = 0;
+  double f;
+  int64_t q;
+  if (!(real > 0.0)) { *m0 = 0; *shift = 0; return; } /* also NaN */
+  if (real >= 2147483648.0) { *m0 = 2147483647; *shift = 0; return; } /* also +inf */
+  f = frexp(real, &e); /* real = f * 2^e, f in [0.5, 1), e <= 31 */
+  if (e < -31) {
+    /* tiny: s = 62, M0 = round(real * 2^62) = round(f * 2^(e + 62)) <= 2^30 */
+    q = qrt_quant_round_pos(ldexp(f, e + 62));
+    *m0 = (int32_t)q;
+    *shift = q ? 62 : 0;
+    return;
+  }
+  q = qrt_quant_round_pos(ldexp(f, 31));
+  if (q >= ((int64_t)1 << 31)) { q >>= 1; ++e; } /* f rounded up to 1 */
+  if (e > 31) { *m0 = 2147483647; *shift = 0; return; }
+  *m0 = (int32_t)q;
+  *shift = 31 - e;
+}

@@ -1,0 +1,318 @@
+/* test_runtime_qmatmul.c - qrt_qgemm_ex / qrt_qmatmul_i8 / qrt_qmatmul_i8_f32out
+ * against a naive triple loop with int64 accumulators and an independent
+ * requantization (exact int64 division): bit-exact.  Covers odd M/N/K,
+ * K % 4 != 0, K across blocks, packed / unpacked B, colsums given or not,
+ * zero points at -128 / 127, extreme accumulators, rounding ties, batches. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qrt.h"
+
+/* --- tiny harness (each test file carries its own copy) --- */
+static int g_pass, g_fail;
+static uint32_t g_seed = 12345u;
+static QRT_MAYBE_UNUSED uint32_t lcg(void) {
+  g_seed = g_seed * 1664525u + 1013904223u;
+  return g_seed;
+}
+/* uniform integer in [lo, hi] */
+static QRT_MAYBE_UNUSED int64_t irand(int64_t lo, int64_t hi) {
+  uint64_t r = ((uint64_t)lcg() << 32) ^ (uint64_t)lcg();
+  return lo + (int64_t)(r % (uint64_t)(hi - lo + 1));
+}
+static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
+  return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
+}
+static QRT_MAYBE_UNUSED void fill_i8(int8_t *v, int64_t n, int lo, int hi) {
+  int64_t i;
+  for (i = 0; i < n; ++i) v[i] = (int8_t)irand(lo, hi);
+}
+static QRT_MAYBE_UNUSED void check(int ok, const char *what) {
+  if (ok) {
+    ++g_pass;
+  } else {
+    ++g_fail;
+    if (g_fail < 50) printf("FAIL: %s\n", what);
+  }
+}
+static QRT_MAYBE_UNUSED void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) { printf("out of memory\n"); exit(2); }
+  return p;
+}
+static QRT_MAYBE_UNUSED int finish(void) {
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail != 0;
+}
+/* Reference requantization, written independently of qrt_requant: exact
+ * int64 product, C division, remainder test for ties (half away from 0). */
+static QRT_MAYBE_UNUSED int32_t ref_requant(int64_t acc, int32_t m0, int32_t s, int32_t zp,
+                                            int32_t lo, int32_t hi) {
+  int64_t prod = acc * (int64_t)m0, d, q, rem, v;
+  if (s == 0) {
+    q = prod;
+  } else {
+    d = (int64_t)1 << s;
+    q = prod / d;
+    rem = prod - q * d;
+    if (rem < 0) rem = -rem;
+    if (2 * rem >= d) q += prod < 0 ? -1 : 1;
+  }
+  if (q > 4000000000LL) q = 4000000000LL;
+  if (q < -4000000000LL) q = -4000000000LL;
+  v = q + zp;
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  return (int32_t)v;
+}
+/* --- end harness --- */
+
+static long g_ties; /* rounding ties met (unclamped) */
+
+/* C[m*rs_c + n*cs_c] = requant(sum (A - za) B + bias) or the float epilogue. */
+static void ref_qgemm(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
+                      const int8_t *B, int64_t rs_b, int64_t cs_b, int32_t za, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int32_t zo, int32_t lo, int32_t hi,
+                      int8_t *C, float *Cf, const float *scale_f, const float *bias_f) {
+  int64_t m, n, k;
+  for (m = 0; m < M; ++m)
+    for (n = 0; n < N; ++n) {
+      int64_t acc = 0;
+      for (k = 0; k < K; ++k) acc += ((int64_t)A[m * lda + k] - za) * (int64_t)B[k * rs_b + n * cs_b];
+      if (Cf) {
+        float v = scale_f[n] * (float)acc;
+        if (bias_f) v = v + bias_f[n];
+        Cf[m * N + n] = v;
+      } else {
+        const int64_t t = acc + (bias ? bias[n] : 0);
+        C[m * N + n] = (int8_t)ref_requant(t, mult[n], shift[n], zo, lo, hi);
+        if (shift[n] > 0 && mult[n] == (1 << 30) && shift[n] > 30 &&
+            (((uint64_t)t) & (((uint64_t)1 << (shift[n] - 30)) - 1)) == ((uint64_t)1 << (shift[n] - 31)) &&
+            C[m * N + n] > lo && C[m * N + n] < hi)
+          ++g_ties;
+      }
+    }
+}
+
+/* Shift so that typical |acc| ~ sqrt(K) * 128 * 74 maps to ~ +-64 . */
+static int32_t pick_shift(int64_t K, int amp) {
+  double typ = sqrt((double)(K > 0 ? K : 1)) * 128.0 * 74.0 * amp;
+  int s = 30 + (int)ceil(log2(typ / 64.0));
+  if (s < 0) s = 0;
+  if (s > 62) s = 62;
+  return s;
+}
+
+/* mode bits: 1 packed B, 2 colsum given, 4 no bias, 8 extremes (all
+ * A = -128/127, B = -128), 16 ties (M0 = 2^30, s = 31 + small), 32 relu
+ * clamp, 64 float out */
+static void test_case(int64_t M, int64_t N, int64_t K, int32_t za, int mode) {
+  int8_t *A = (int8_t *)xmalloc((size_t)(M * K)), *B = (int8_t *)xmalloc((size_t)(K * N));
+  int8_t *Bp = (int8_t *)xmalloc((size_t)qrt_packed_b_i8_size(K, N));
+  int8_t *C = (int8_t *)xmalloc((size_t)(M * N)), *R = (int8_t *)xmalloc((size_t)(M * N));
+  float *Cf = (float *)xmalloc(sizeof(float) * (size_t)(M * N)), *Rf = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
+  int32_t *bias = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N), *mult = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
+  int32_t *shift = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N), *cs = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
+  float *sf = (float *)xmalloc(sizeof(float) * (size_t)N), *bf = (float *)xmalloc(sizeof(float) * (size_t)N);
+  qrt_qmatmul_params p;
+  const void *in[6];
+  void *out[1];
+  int64_t i;
+  int ok;
+  char what[200];
+  const int32_t zo = (int32_t)irand(-128, 127);
+  if (mode & 8) {
+    for (i = 0; i < M * K; ++i) A[i] = (int8_t)(za >= 0 ? -128 : 127);
+    for (i = 0; i < K * N; ++i) B[i] = (int8_t)(i % 5 == 0 ? 127 : -128);
+  } else {
+    fill_i8(A, M * K, -128, 127);
+    fill_i8(B, K * N, -128, 127);
+  }
+  for (i = 0; i < N; ++i) {
+    bias[i] = (int32_t)irand(-200000, 200000);
+    if (mode & 16) {
+      mult[i] = 1 << 30; /* M = 2^(30 - s): ties whenever the low s - 30 bits are 10..0 */
+      shift[i] = pick_shift(K, 1) + (int32_t)irand(-1, 1);
+    } else {
+      mult[i] = (int32_t)irand(1073741824LL, 2147483647LL);
+      shift[i] = pick_shift(K, (mode & 8) ? 64 : 1) + (int32_t)irand(-1, 1);
+    }
+    sf[i] = frand(1e-5f, 1e-3f);
+    bf[i] = frand(-1.0f, 1.0f);
+  }
+  if (mode & 8) { bias[0] = 2147483647; if (N > 1) bias[1] = -2147483647 - 1; }
+  qrt_colsum_i8(K, N, B, N, 1, cs);
+  qrt_pack_b_i8(K, N, B, Bp);
+  memset(&p, 0, sizeof p);
+  p.a_zero_point = za;
+  p.out_zero_point = zo;
+  p.out_min = (mode & 32) ? zo : -128;
+  p.out_max = 127;
+  p.b_packed = (mode & 1) != 0;
+  p.M = M; p.N = N; p.K = K;
+  in[0] = A; in[1] = (mode & 1) ? Bp : B;
+  in[5] = (mode & 2) ? cs : NULL;
+  if (mode & 64) {
+    in[2] = (mode & 4) ? NULL : bf; in[3] = sf; in[4] = NULL;
+    out[0] = Cf;
+    qrt_qmatmul_i8_f32out(&p, in, out);
+    ref_qgemm(M, N, K, A, K, B, N, 1, za, NULL, NULL, NULL, 0, 0, 0, NULL, Rf, sf, (mode & 4) ? NULL : bf);
+    ok = memcmp(Cf, Rf, sizeof(float) * (size_t)(M * N)) == 0;
+  } else {
+    in[2] = (mode & 4) ? NULL : bias; in[3] = mult; in[4] = shift;
+    out[0] = C;
+    qrt_qmatmul_i8(&p, in, out);
+    ref_qgemm(M, N, K, A, K, B, N, 1, za, (mode & 4) ? NULL : bias, mult, shift, zo, p.out_min, 127, R, NULL, NULL, NULL);
+    ok = memcmp(C, R, (size_t)(M * N)) == 0;
+    if (!ok)
+      for (i = 0; i < M * N; ++i)
+        if (C[i] != R[i]) { printf("  first mismatch at m=%lld n=%lld: %d vs %d\n", (long long)(i / N), (long long)(i % N), C[i], R[i]); break; }
+  }
+  sprintf(what, "qmatmul M=%lld N=%lld K=%lld za=%d mode=%d", (long long)M, (long long)N, (long long)K, za, mode);
+  check(ok, what);
+  free(A); free(B); free(Bp); free(C); free(R); free(Cf); free(Rf); free(bias); free(mult); free(shift); free(cs); free(sf); free(bf);
+}
+
+static void test_packed_layout(void) {
+  const int64_t K = 7, N = 19;
+  int8_t B[7 * 19], P[32 * 8];
+  int32_t cs[19], want;
+  int64_t k, n;
+  const unsigned char *u = (const unsigned char *)P;
+  int ok = 1;
+  fill_i8(B, K * N, -128, 127);
+  check(qrt_packed_b_i8_size(K, N) == 32 * 8, "packed i8 size");
+  qrt_pack_b_i8(K, N, B, P);
+  for (n = 0; n < 32; ++n)
+    for (k = 0; k < 8; ++k) {
+      const unsigned char v = u[(n / 16) * 8 * 16 + (k / 4) * 64 + (n % 16) * 4 + k % 4];
+      const unsigned char e = k < K && n < N ? (unsigned char)((unsigned char)B[k * N + n] ^ 0x80u) : 0x80u;
+      if (v != e) ok = 0;
+    }
+  check(ok, "packed i8 layout");
+  qrt_colsum_i8(K, N, B, N, 1, cs);
+  ok = 1;
+  for (n = 0; n < N; ++n) {
+    want = 0;
+    for (k = 0; k < K; ++k) want += B[k * N + n];
+    if (cs[n] != want) ok = 0;
+  }
+  check(ok, "colsum");
+}
+
+/* K = 65792: the largest K whose sums are exact; |acc| = 65792 * 255 * 128. */
+static void test_k_limit(int packed) {
+  const int64_t M = 2, N = 17, K = 65792;
+  int8_t *A = (int8_t *)xmalloc((size_t)(M * K)), *B = (int8_t *)xmalloc((size_t)(K * N));
+  int8_t *Bp = (int8_t *)xmalloc((size_t)qrt_packed_b_i8_size(K, N));
+  int8_t C[2 * 17], R[2 * 17];
+  float Cf[2 * 17], Rf[2 * 17], sf[17];
+  int32_t mult[17], shift[17];
+  qrt_qmatmul_params p;
+  const void *in[6];
+  void *out[1];
+  int64_t i;
+  for (i = 0; i < K; ++i) { A[i] = 127; A[K + i] = -128; }
+  for (i = 0; i < K * N; ++i) B[i] = (int8_t)((i % N) % 2 ? 127 : -128);
+  for (i = 0; i < N; ++i) { mult[i] = 1 << 30; shift[i] = 54; sf[i] = 1.0f; }
+  qrt_pack_b_i8(K, N, B, Bp);
+  memset(&p, 0, sizeof p);
+  p.a_zero_point = -128; p.out_zero_point = 0; p.out_min = -128; p.out_max = 127;
+  p.b_packed = packed; p.M = M; p.N = N; p.K = K;
+  in[0] = A; in[1] = packed ? Bp : B; in[2] = NULL; in[3] = mult; in[4] = shift; in[5] = NULL;
+  out[0] = C;
+  qrt_qmatmul_i8(&p, in, out);
+  ref_qgemm(M, N, K, A, K, B, N, 1, -128, NULL, mult, shift, 0, -128, 127, R, NULL, NULL, NULL);
+  check(memcmp(C, R, sizeof C) == 0, packed ? "K limit packed" : "K limit");
+  in[3] = sf; out[0] = Cf;
+  qrt_qmatmul_i8_f32out(&p, in, out);
+  ref_qgemm(M, N, K, A, K, B, N, 1, -128, NULL, NULL, NULL, 0, 0, 0, NULL, Rf, sf, NULL);
+  check(memcmp(Cf, Rf, sizeof Cf) == 0 && Cf[0] == -2147450880.0f, packed ? "K limit f32out packed" : "K limit f32out");
+  free(A); free(B); free(Bp);
+}
+
+static void test_batched(int packed) {
+  /* A [2,3,M,K], B [1,3,K,N] broadcast over the first dim */
+  const int64_t M = 9, N = 21, K = 13, BA = 2, BB = 3;
+  const int64_t psz = qrt_packed_b_i8_size(K, N);
+  int8_t A[2 * 3 * 9 * 13], B[3 * 13 * 21], Bp[3 * 32 * 16], C[2 * 3 * 9 * 21], R[2 * 3 * 9 * 21];
+  int32_t bias[21], mult[21], shift[21];
+  qrt_qmatmul_params p;
+  const void *in[6];
+  void *out[1];
+  int64_t b0, b1, i;
+  fill_i8(A, (int64_t)sizeof A, -128, 127);
+  fill_i8(B, (int64_t)sizeof B, -128, 127);
+  for (i = 0; i < N; ++i) { bias[i] = (int32_t)irand(-5000, 5000); mult[i] = (int32_t)irand(1073741824LL, 2147483647LL); shift[i] = pick_shift(K, 1); }
+  memset(&p, 0, sizeof p);
+  p.a_zero_point = 3; p.out_zero_point = -2; p.out_min = -128; p.out_max = 127;
+  p.M = M; p.N = N; p.K = K;
+  p.batch_rank = 2;
+  p.batch_shape[0] = BA; p.batch_shape[1] = BB;
+  p.a_batch_strides[0] = BB * M * K; p.a_batch_strides[1] = M * K;
+  p.b_batch_strides[0] = 0; p.b_batch_strides[1] = packed ? psz : K * N;
+  if (packed) {
+    for (b1 = 0; b1 < BB; ++b1) qrt_pack_b_i8(K, N, B + b1 * K * N, Bp + b1 * psz);
+    p.b_packed = 1;
+  }
+  in[0] = A; in[1] = packed ? Bp : B; in[2] = bias; in[3] = mult; in[4] = shift; in[5] = NULL;
+  out[0] = C;
+  qrt_qmatmul_i8(&p, in, out);
+  for (b0 = 0; b0 < BA; ++b0)
+    for (b1 = 0; b1 < BB; ++b1)
+      ref_qgemm(M, N, K, A + (b0 * BB + b1) * M * K, K, B + b1 * K * N, N, 1, 3, bias, mult, shift, -2, -128, 127,
+                R + (b0 * BB + b1) * M * N, NULL, NULL, NULL);
+  check(memcmp(C, R, sizeof C) == 0, packed ? "batched packed" : "batched");
+}
+
+/* qrt_qgemm_ex with strided B (B^T storage) and transposed C. */
+static void test_strided(void) {
+  const int64_t M = 37, N = 29, K = 45;
+  int8_t A[37 * 45], Bt[29 * 45], C[29 * 37], R[37 * 29];
+  int32_t bias[29], mult[29], shift[29];
+  qrt_qgemm_args g;
+  int64_t m, n, i;
+  int ok = 1;
+  fill_i8(A, M * K, -128, 127);
+  fill_i8(Bt, N * K, -128, 127);
+  for (i = 0; i < N; ++i) { bias[i] = (int32_t)irand(-5000, 5000); mult[i] = (int32_t)irand(1073741824LL, 2147483647LL); shift[i] = pick_shift(K, 1); }
+  memset(&g, 0, sizeof g);
+  g.M = M; g.N = N; g.K = K; g.A = A; g.lda = K; g.B = Bt; g.rs_b = 1; g.cs_b = K;
+  g.a_zero_point = -128; g.out_zero_point = 7; g.out_min = -128; g.out_max = 127;
+  g.bias = bias; g.mult = mult; g.shift = shift; g.C = C; g.rs_c = 1; g.cs_c = M;
+  qrt_qgemm_ex(&g);
+  ref_qgemm(M, N, K, A, K, Bt, 1, K, -128, bias, mult, shift, 7, -128, 127, R, NULL, NULL, NULL);
+  for (m = 0; m < M; ++m)
+    for (n = 0; n < N; ++n)
+      if (C[n * M + m] != R[m * N + n]) ok = 0;
+  check(ok, "qgemm_ex strided B, transposed C");
+}
+
+int main(void) {
+  static const int64_t shapes[][3] = {
+      {1, 1, 1},      {3, 5, 7},      {17, 33, 19},   {12, 16, 256},  {13, 17, 257},
+      {150, 40, 300}, {64, 512, 128}, {1, 100, 50},   {100, 1, 50},   {5, 16, 0},
+      {29, 48, 513},  {2, 31, 1},     {300, 20, 9},   {6, 64, 64},    {14, 130, 70},
+      {65, 47, 2},    {8, 32, 3},     {9, 33, 2051},  {1, 512, 512},  {64, 384, 128},
+      {64, 128, 344}, {4, 7, 4100},   {71, 16, 4},    {128, 65, 33}};
+  static const int32_t zas[] = {0, -128, 127, 5, -77};
+  size_t s;
+  int mode, z = 0;
+  printf("qgemm path: %s\n", qrt_qgemm_path());
+  test_packed_layout();
+  for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+    for (mode = 0; mode < 128; ++mode) {
+      if ((mode & 64) && (mode & (16 | 32))) continue;
+      if ((mode & 8) && (mode & 16)) continue;
+      test_case(shapes[s][0], shapes[s][1], shapes[s][2], zas[z++ % 5], mode);
+    }
+  test_k_limit(0);
+  test_k_limit(1);
+  test_batched(0);
+  test_batched(1);
+  test_strided();
+  printf("rounding ties exercised: %ld\n", g_ties);
+  check(g_ties > 100, "ties exercised");
+  return finish();
+}
