@@ -3,29 +3,35 @@
  * requantize (int32 / int8 -> int8) and the compile-time multiplier
  * decomposition.  Semantics: see QRT_QUANTIZE_PARAMS in qrt.h. */
 #include <math.h>
+#include <string.h>
 
-/* One element: clamp(round_half_even(x * inv_scale) + zp, qmin, qmax).
- * Branch-free int32 arithmetic so that compilers vectorize the loop:
- * y is first limited to [-256, 256] (beyond it every zero point in
- * [-128, 127] saturates anyway) and NaN becomes 0; then truncation and the
- * fraction y - trunc(y) are exact in float, so the rounding does not
- * depend on the FP rounding mode. */
-QRT_INTERNAL int8_t qrt_quant_one(float x, float inv_scale, int32_t zp, int32_t qmin, int32_t qmax) {
-  float y = x * inv_scale;
-  y = y == y ? y : 0.0f;
-  y = y > 256.0f ? 256.0f : y;
-  y = y < -256.0f ? -256.0f : y;
-  {
-    const int32_t t = (int32_t)y;
-    const float frac = y - (float)t;
-    const int32_t odd = t & 1;
-    const int32_t up = (frac > 0.5f) | ((frac == 0.5f) & odd);
-    const int32_t down = (frac < -0.5f) | ((frac == -0.5f) & odd);
-    int32_t r = t + up - down + zp;
-    r = r < qmin ? qmin : r;
-    r = r > qmax ? qmax : r;
-    return (int8_t)r;
-  }
+/* One element: clamp(round_half_even(x * inv_scale) + zp, qmin, qmax),
+ * NaN -> zp. Integer arithmetic on the float's bits, branch-free, so that
+ * it is independent of the FP rounding mode and compilers vectorize it:
+ * |y| is limited to 256 (beyond, every zero point in [-128, 127]
+ * saturates anyway; NaN becomes 0); then y = m * 2^(e-150) with the 24-bit
+ * significand m, and rounding is a shift with the remainder compared to
+ * half an ulp of the result. */
+QRT_INTERNAL int32_t qrt_quant_one(float x, float inv_scale, int32_t zp, int32_t qmin, int32_t qmax) {
+  const float y = x * inv_scale;
+  uint32_t bits, mag, neg, e, m, sh, q, rem, half;
+  int32_t r;
+  memcpy(&bits, &y, sizeof bits);
+  mag = bits & 0x7fffffffu;
+  neg = bits >> 31;
+  mag = mag > 0x7f800000u ? 0u : mag;          /* NaN -> 0 */
+  mag = mag > 0x43800000u ? 0x43800000u : mag; /* |y| <= 256.0f */
+  e = mag >> 23;
+  m = (mag & 0x7fffffu) | 0x800000u;
+  sh = 150u - e; /* e <= 135, so sh >= 15 */
+  sh = sh > 31u ? 31u : sh; /* |y| < 2^-7: rounds to 0 */
+  q = m >> sh;
+  rem = m - (q << sh);
+  half = (1u << sh) >> 1;
+  q += (rem > half) | ((rem == half) & q); /* ties to even: (rem == half) & (q & 1) */
+  r = (int32_t)((q ^ (0u - neg)) + neg) + zp;
+  r = r < qmin ? qmin : r;
+  return r > qmax ? qmax : r;
 }
 
 QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
@@ -35,9 +41,14 @@ QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void
   int32_t qmin = p->qmin < -128 ? -128 : p->qmin, qmax = p->qmax > 127 ? 127 : p->qmax;
   const float inv_scale = p->inv_scale;
   const int32_t zp = p->zero_point;
-  int64_t i;
+  int32_t chunk[256]; /* int32 first, narrowed after: both loops vectorize */
+  int64_t i0, i, m;
   if (qmax < qmin) qmax = qmin;
-  for (i = 0; i < p->n; ++i) y[i] = qrt_quant_one(x[i], inv_scale, zp, qmin, qmax);
+  for (i0 = 0; i0 < p->n; i0 += 256) {
+    m = p->n - i0 < 256 ? p->n - i0 : 256;
+    for (i = 0; i < m; ++i) chunk[i] = qrt_quant_one(x[i0 + i], inv_scale, zp, qmin, qmax);
+    for (i = 0; i < m; ++i) y[i0 + i] = (int8_t)chunk[i];
+  }
 }
 
 QRT_API void qrt_dequantize_i8_f32(const void *params, const void *const *in, void *const *out) {

@@ -152,7 +152,7 @@ QRT_API void qrt_reduce_f32(const void *params, const void *const *in, void *con
       } else {
         int64_t off = base;
         for (c = 0; c < v.count; ++c) {
-          s = s + expf(x[off] - m);
+          s = s + qrt_exp_f32(x[off] - m);
           for (k = v.r - 1; k >= 0; --k) {
             if (!v.red[k]) continue;
             off += instr[k];

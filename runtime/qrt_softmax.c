@@ -40,7 +40,7 @@ QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *co
     if (I == 1) {
       float m = xo[0], s;
       for (j = 1; j < L; ++j) m = qrt_softmax_max(m, xo[j]);
-      for (j = 0; j < L; ++j) yo[j] = expf(xo[j] - m);
+      for (j = 0; j < L; ++j) yo[j] = qrt_exp_f32(xo[j] - m);
       s = qrt_softmax_lanes_sum(yo, L);
       if (p->log) {
         const float ls = logf(s);
@@ -58,7 +58,7 @@ QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *co
         for (t = 0; t < w; ++t) m[t] = qrt_softmax_max(m[t], xo[j * I + c + t]);
       for (j = 0; j < L; ++j)
         for (t = 0; t < w; ++t) {
-          const float e = expf(xo[j * I + c + t] - m[t]);
+          const float e = qrt_exp_f32(xo[j * I + c + t] - m[t]);
           yo[j * I + c + t] = e;
           s[t] = s[t] + e;
         }

@@ -24,6 +24,9 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
  * softplus is x + log1p(exp(-x)) for x > 0. */
 #define QRT_MATH_F32(fn) fn##f
 #define QRT_MATH_F64(fn) fn
+/* exp: the runtime's vectorizable qrt_exp_f32 for float, libm for double. */
+#define QRT_EXP_f32(v) qrt_exp_f32(v)
+#define QRT_EXP_f64(v) exp(v)
 
 #define QRT_UNARY_LOOP(EXPR) \
   for (i = 0; i < n; ++i) {  \
@@ -39,12 +42,9 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
   break
 
 #define QRT_UNARY_DEFINE_FLOAT(SFX, T, M, ROUND)                                            \
+  /* 1 / (1 + e^-v): e^-v overflows to +inf for very negative v, giving 0. */ \
   static QRT_MAYBE_UNUSED inline T qrt_unary_sigmoid_##SFX(T v) {                           \
-    if (v >= (T)0) return (T)1 / ((T)1 + M(exp)(-v));                                       \
-    else {                                                                                  \
-      const T e = M(exp)(v);                                                                \
-      return e / ((T)1 + e);                                                                \
-    }                                                                                       \
+    return (T)1 / ((T)1 + QRT_EXP_##SFX(-v));                                                \
   }                                                                                         \
   static QRT_MAYBE_UNUSED inline T qrt_unary_unit_##SFX(T t) { /* clamp to [0, 1] */       \
     return t < (T)0 ? (T)0 : (t > (T)1 ? (T)1 : t);                                         \
@@ -86,7 +86,7 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
     case QRT_UNARY_SILU: QRT_UNARY_LOOP(v * qrt_unary_sigmoid_##SFX(v));                    \
     case QRT_UNARY_SOFTPLUS: QRT_UNARY_LOOP(qrt_unary_softplus_##SFX(v));                   \
     case QRT_UNARY_SOFTSIGN: QRT_UNARY_LOOP(v / ((T)1 + M(fabs)(v)));                       \
-    case QRT_UNARY_EXP: QRT_UNARY_LOOP(M(exp)(v));                                          \
+    case QRT_UNARY_EXP: QRT_UNARY_LOOP(QRT_EXP_##SFX(v));                                    \
     case QRT_UNARY_LOG: QRT_UNARY_LOOP(M(log)(v));                                          \
     case QRT_UNARY_SQRT: QRT_UNARY_LOOP(M(sqrt)(v));                                        \
     case QRT_UNARY_NEG: QRT_UNARY_LOOP(-v);                                                 \
