@@ -45,8 +45,11 @@
 
 #if defined(__GNUC__)
 #define QRT_MAYBE_UNUSED __attribute__((unused))
+/* Small helpers that must be inlined into vectorized loops. */
+#define QRT_ALWAYS_INLINE __attribute__((always_inline))
 #else
 #define QRT_MAYBE_UNUSED
+#define QRT_ALWAYS_INLINE
 #endif
 
 /* External linkage by default; the generator defines it as
@@ -601,7 +604,7 @@ QRT_API float qrt_f16_to_f32(uint16_t h);
  * gives 0 (the true value is below 2.4e-38), NaN gives NaN. Softmax,
  * sigmoid, SiLU and exp use it; it is the same code in the evaluator and
  * the generated C. */
-static QRT_MAYBE_UNUSED inline float qrt_exp_f32(float x) {
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_exp_f32(float x) {
   const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
   uint32_t xb, tb, hb, yb, bits, m_big, m_small, m_nan, cb;
   float xc, t, half, fn, r, p, s, y;
