@@ -354,7 +354,8 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   quant_of(q_qmatmul_in(op, 0), &s, &za);
   quant_of(mlirOperationGetResult(op, 0), &s, &zy);
   qrt_qmatmul_params *p = &c->params.qmatmul;
-  p->a_zero_point = (int32_t)za;
+  (void)za; /* folded into the bias by the quantize pass (see q.irdl.mlir) */
+  p->a_zero_point = 0;
   p->out_zero_point = (int32_t)zy;
   p->out_min = (int32_t)at.out_min;
   p->out_max = (int32_t)at.out_max;
@@ -371,6 +372,7 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
     p->a_batch_strides[i] = (ia < 0 || a.dims[ia] == 1) ? 0 : sa;
   }
   set_inputs(op, c);
+  c->n_in = 6; /* in[5], the column sums, is not needed: a_zero_point is 0 */
   if (qcc_value_is_constant(c->in[1])) {
     p->b_packed = 1;
     c->packed_slot = 1;

@@ -224,27 +224,29 @@ irdl.dialect @q {
     irdl.operands(%x)
     irdl.results(%y)
   }
-  // Integer matmul: acc[m,n] = sum_k (a - a_zp) * b[k,n] + bias[n] (int32),
-  // out = clamp(out_zp + round(acc * multiplier[n] / 2^shift[n]),
-  // out_min, out_max). colsum[n] = sum_k b[k,n] lets SIMD kernels work on
-  // unsigned a. The zero points come from the operand/result types.
+  // Integer matmul on the raw int8 values of a: acc[m,n] = sum_k a * b[k,n]
+  // + bias[n] (int32), where bias already holds -a_zp * sum_k b[k,n] (the
+  // input zero point is folded at compile time, so the kernel does no
+  // zero-point work); out = clamp(out_zp + round(acc * multiplier[n] /
+  // 2^shift[n]), out_min, out_max). out_zp comes from the result type.
   irdl.operation @qmatmul {
     %a = irdl.base "!builtin.tensor"
     %b = irdl.base "!builtin.tensor"
     %bias = irdl.base "!builtin.tensor"
     %mult = irdl.base "!builtin.tensor"
     %shift = irdl.base "!builtin.tensor"
-    %colsum = irdl.base "!builtin.tensor"
     %y = irdl.base "!builtin.tensor"
     %lo = irdl.base "#builtin.integer"
     %hi = irdl.base "#builtin.integer"
     %ws = irdl.any
-    irdl.operands(%a, %b, %bias, %mult, %shift, %colsum)
+    irdl.operands(%a, %b, %bias, %mult, %shift)
     irdl.attributes {"out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws}
     irdl.results(%y)
   }
-  // Integer convolution, geometry as q.conv, requantization as q.qmatmul
-  // (per output channel).
+  // Integer convolution, geometry as q.conv: acc = sum (x - x_zp) * w +
+  // bias (padding reads x_zp, i.e. real 0), requantized as q.qmatmul per
+  // output channel; colsum[c] = sum of channel c's weights lets SIMD kernels
+  // handle x_zp. Zero points come from the operand/result types.
   irdl.operation @qconv {
     %x = irdl.base "!builtin.tensor"
     %w = irdl.base "!builtin.tensor"

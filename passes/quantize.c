@@ -4,7 +4,8 @@
  * For each q.conv / q.matmul whose weight is a constant and whose input
  * and output were calibrated:
  *   x_q = q.quantize(x)                       int8, per-tensor asymmetric
- *   y_q = q.qconv/q.qmatmul(x_q, w_q, bias_i32, multiplier, shift, colsum)
+ *   y_q = q.qconv(x_q, w_q, bias_i32, multiplier, shift, colsum) or
+ *         q.qmatmul(x_q, w_q, bias_i32 - z_x colsum, multiplier, shift)
  *   y   = q.dequantize(y_q)
  * Weights are symmetric int8 per output channel (zero point 0, range
  * [-127, 127]); bias is int32 with scale s_x * s_w[c]; the requantization
@@ -19,6 +20,7 @@
  * (no calibration range, non-constant weight, non-float type) stays float,
  * with a remark (-v) saying why. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,7 +169,8 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
   return true;
 }
 
-/* Bias, multipliers and shifts for channel scales s_w. */
+/* Bias, multipliers and shifts for channel scales s_w (bias clamped to
+ * +-(2^31 - 1)). */
 static void requant_constants(const layer *L, const float *s_w, int64_t channels, int32_t *bias_q, int32_t *mult,
                               int32_t *shift) {
   qcc_array b;
@@ -267,14 +270,29 @@ static void quantize_matmul(MlirOperation op) {
   int32_t *bias = malloc(sizeof(int32_t) * (size_t)N), *mult = malloc(sizeof(int32_t) * (size_t)N),
           *shift = malloc(sizeof(int32_t) * (size_t)N);
   requant_constants(&L, qw.scales, N, bias, mult, shift);
+  /* Fold the input zero point into the bias: sum (a - z) b + bias =
+   * sum a b + (bias - z colsum), so the kernel does no zero-point work. */
+  for (int64_t n = 0; n < N; n++) {
+    int64_t folded = (int64_t)bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
+    if (folded > INT32_MAX || folded < -INT32_MAX) {
+      char at[256];
+      where(op, at, sizeof at);
+      qcc_remark("quantize: %s stays float: folded int32 bias overflows", at);
+      free_weights(&qw);
+      free(bias);
+      free(mult);
+      free(shift);
+      return;
+    }
+    bias[n] = (int32_t)folded;
+  }
   MlirLocation loc = mlirOperationGetLocation(op);
   qcc_array wq = {QRT_I8, 2, {K, N}, qw.q, (size_t)(K * N)};
   MlirValue xq = quantized_input(op, L.x, L.in);
   q_qmatmul_attrs a = {L.relu ? L.outp.zero_point : -128, 127, scales_attr(mlirOperationGetContext(op), qw.scales, N)};
   MlirValue yq = qcc_insert_before(
       op, q_qmatmul_create(loc, out_type(&L), xq, qcc_make_constant(op, loc, &wq), i32_constant(op, loc, bias, N),
-                           i32_constant(op, loc, mult, N), i32_constant(op, loc, shift, N),
-                           i32_constant(op, loc, qw.colsum, N), &a));
+                           i32_constant(op, loc, mult, N), i32_constant(op, loc, shift, N), &a));
   note_sqnr(yq, qw.sqnr_db);
   finish(&L, yq);
   free_weights(&qw);

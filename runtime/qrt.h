@@ -360,7 +360,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  *   in[2] bias int32 [N] or NULL (acc + bias is formed in int64),
  *   in[3] mult int32 [N], in[4] shift int32 [N],
  *   in[5] colsum int32 [N] = sum_k B[k,n] (precomputed by the compiler
- *   for constant B) or NULL (computed on the fly).
+ *   for constant B) or NULL (computed on the fly, or not at all when
+ *   a_zero_point is 0: qcc folds -a_zero_point * colsum into the bias).
  * qrt_qmatmul_i8_f32out (float out, e.g. the last layer):
  *   C[m,n] = scale[n] * (float)acc + bias[n]  (one conversion, multiply, add)
  *   in[2] bias float [N] or NULL (then no add), in[3] scale float [N]

@@ -352,6 +352,9 @@ QRT_INTERNAL void qrt_qmm_tile_colsum(const qrt_qgemm_args *g, int64_t jc, int64
     return;
   }
   for (j = 0; j < nw; ++j) cs[j] = 0;
+  /* Only used multiplied by a_zero_point: with 0 (the compiler folds the
+   * zero point into the bias) there is nothing to compute. */
+  if (g->a_zero_point == 0) return;
   if (g->b_packed) {
     const int64_t k4 = qrt_qmm_k4(g->K);
     for (j = 0; j < nw; ++j) {
