@@ -195,6 +195,16 @@ static void canonical_geometry(const qcc_shape *x, const qcc_shape *y, const q_i
   }
 }
 
+/* Copies the canonical geometry into a conv/pool/qconv params struct. */
+static void set_geometry(const geometry *g, int64_t *in, int64_t *out, int64_t *k, int64_t *s, int64_t *d, int64_t *pb) {
+  memcpy(in, g->in, sizeof g->in);
+  memcpy(out, g->out, sizeof g->out);
+  memcpy(k, g->k, sizeof g->k);
+  memcpy(s, g->s, sizeof g->s);
+  memcpy(d, g->d, sizeof g->d);
+  memcpy(pb, g->pb, sizeof g->pb);
+}
+
 /* ---- one function per op ---- */
 static bool lower_conv(MlirOperation op, qcc_call *c) {
   q_conv_attrs a = q_conv_get(op);
@@ -210,14 +220,7 @@ static bool lower_conv(MlirOperation op, qcc_call *c) {
   p->n = x.dims[0];
   p->c_in = x.dims[1];
   p->c_out = w.dims[0];
-  for (int i = 0; i < 3; i++) {
-    p->in_spatial[i] = g.in[i];
-    p->out_spatial[i] = g.out[i];
-    p->kernel[i] = g.k[i];
-    p->strides[i] = g.s[i];
-    p->dilations[i] = g.d[i];
-    p->pads_begin[i] = g.pb[i];
-  }
+  set_geometry(&g, p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin);
   c->in[0] = q_conv_in(op, 0);
   c->in[1] = q_conv_in(op, 1);
   c->in[2] = q_conv_in(op, 2);
@@ -238,15 +241,8 @@ static bool lower_pool(MlirOperation op, qcc_call *c) {
   p->count_include_pad = (int32_t)a.count_include_pad;
   p->n = x.dims[0];
   p->c = x.dims[1];
-  for (int i = 0; i < 3; i++) {
-    p->in_spatial[i] = g.in[i];
-    p->out_spatial[i] = g.out[i];
-    p->kernel[i] = g.k[i];
-    p->strides[i] = g.s[i];
-    p->dilations[i] = g.d[i];
-    p->pads_begin[i] = g.pb[i];
-    p->pads_end[i] = g.pe[i];
-  }
+  set_geometry(&g, p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin);
+  memcpy(p->pads_end, g.pe, sizeof g.pe);
   set_inputs(op, c);
   return use(op, c, "qrt_pool_f32");
 }
@@ -403,14 +399,7 @@ static bool lower_qconv(MlirOperation op, qcc_call *c) {
   p->n = x.dims[0];
   p->c_in = x.dims[1];
   p->c_out = w.dims[0];
-  for (int i = 0; i < 3; i++) {
-    p->in_spatial[i] = g.in[i];
-    p->out_spatial[i] = g.out[i];
-    p->kernel[i] = g.k[i];
-    p->strides[i] = g.s[i];
-    p->dilations[i] = g.d[i];
-    p->pads_begin[i] = g.pb[i];
-  }
+  set_geometry(&g, p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin);
   set_inputs(op, c);
   c->n_in = 7;
   c->scratch_slot = 6;
