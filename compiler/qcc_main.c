@@ -31,6 +31,8 @@ static void usage(FILE *f) {
           "                        per-tensor activations, per-channel weights\n"
           "  --calib DIR           calibration samples (DIR/<input>.npy stacked [N,...],\n"
           "                        test_data_set_*/input_*.pb, or one .npy per sample)\n"
+          "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
+          "                        matmul) whose layers stay float\n"
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
@@ -101,6 +103,11 @@ static int parse_args(int argc, char **argv, options *o) {
       if (strcmp(v, "f32") && strcmp(v, "w8a8"))
         return qcc_error("-q: unknown scheme '%s' (available: f32, w8a8)", v), -1;
       qcc_quant_opts.scheme = v;
+    } else if ((v = flag_value(argc, argv, &i, "--keep-float"))) {
+      for (char *tok = strtok(strdup(v), ","); tok; tok = strtok(NULL, ",")) {
+        if (qcc_quant_opts.n_keep_float == 32) return qcc_error("--keep-float: at most 32 patterns"), -1;
+        qcc_quant_opts.keep_float[qcc_quant_opts.n_keep_float++] = tok;
+      }
     } else if ((v = flag_value(argc, argv, &i, "--calib"))) {
       qcc_quant_opts.calib_path = v;
     } else if ((v = flag_value(argc, argv, &i, "--report"))) {

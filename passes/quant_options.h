@@ -7,6 +7,10 @@
 typedef struct qcc_quant_options {
   const char *calib_path; /* --calib */
   const char *scheme;     /* -q: f32 | w8a8 */
+  /* --keep-float: globs on the ONNX node name or the op (conv, matmul);
+   * matching layers stay float. */
+  const char *keep_float[32];
+  int n_keep_float;
 } qcc_quant_options;
 
 extern qcc_quant_options qcc_quant_opts;

@@ -19,6 +19,7 @@
  * clipped to the calibrated range, and an op the pass cannot quantize
  * (no calibration range, non-constant weight, non-float type) stays float,
  * with a remark (-v) saying why. */
+#include <fnmatch.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -139,10 +140,29 @@ typedef struct layer {
   bool relu;
 } layer;
 
+/* --keep-float: the node name (inside the quotes of "q.conv node 'name'")
+ * or the op name without "q." matches one of the globs. */
+static bool kept_float(const char *at, const char *op_name) {
+  char node[256] = "";
+  const char *q = strchr(at, '\'');
+  if (q) {
+    snprintf(node, sizeof node, "%s", q + 1);
+    char *end = strrchr(node, '\'');
+    if (end) *end = 0;
+  }
+  for (int i = 0; i < qcc_quant_opts.n_keep_float; i++)
+    if (!fnmatch(qcc_quant_opts.keep_float[i], node, 0) || !fnmatch(qcc_quant_opts.keep_float[i], op_name, 0)) return true;
+  return false;
+}
+
 /* Common checks and parameter choice; false (with a remark) to skip. */
 static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bias, layer *L) {
   char at[256];
   where(op, at, sizeof at);
+  if (kept_float(at, q_conv_is(op) ? "conv" : "matmul")) {
+    qcc_remark("quantize: %s stays float: --keep-float", at);
+    return false;
+  }
   qcc_shape xs, ws;
   qcc_shape_of(x, &xs);
   qcc_shape_of(w, &ws);
