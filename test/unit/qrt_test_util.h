@@ -1,11 +1,12 @@
-/* qrt_test_util.h - the harness shared by the integer-kernel unit tests:
- * a fixed-seed LCG, pass/fail counting with a closing "N passed, N
- * failed" line, and a reference requantization written independently of
- * the runtime's qrt_requant. */
+/* qrt_test_util.h - the harness shared by the runtime unit tests: a
+ * fixed-seed LCG and fills, bit-exact float comparison (NaN matches NaN),
+ * pass/fail counting with a closing "N passed, N failed" line, and a
+ * reference requantization written independently of qrt_requant. */
 #ifndef QRT_TEST_UTIL_H
 #define QRT_TEST_UTIL_H
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "qrt.h"
 
@@ -22,6 +23,21 @@ static QRT_MAYBE_UNUSED int64_t irand(int64_t lo, int64_t hi) {
 }
 static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
   return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
+}
+static QRT_MAYBE_UNUSED void fill_f32(float *v, int64_t n, float lo, float hi) {
+  int64_t i;
+  for (i = 0; i < n; ++i) v[i] = frand(lo, hi);
+}
+/* bit-exact (NaN matches NaN) */
+static QRT_MAYBE_UNUSED int same_f32(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
+static QRT_MAYBE_UNUSED int same_f32_arr(const float *a, const float *b, int64_t n) {
+  int64_t i;
+  for (i = 0; i < n; ++i)
+    if (!same_f32(a[i], b[i])) {
+      printf("  mismatch at %lld: %.9g vs %.9g\n", (long long)i, (double)a[i], (double)b[i]);
+      return 0;
+    }
+  return 1;
 }
 static QRT_MAYBE_UNUSED void fill_i8(int8_t *v, int64_t n, int lo, int hi) {
   int64_t i;

@@ -8,49 +8,7 @@
 #include <string.h>
 #include "qrt.h"
 
-/* --- tiny harness (each test file carries its own copy) --- */
-static int g_pass, g_fail;
-static uint32_t g_seed = 12345u;
-static QRT_MAYBE_UNUSED uint32_t lcg(void) {
-  g_seed = g_seed * 1664525u + 1013904223u;
-  return g_seed;
-}
-static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
-  return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
-}
-static QRT_MAYBE_UNUSED void fill_f32(float *v, int64_t n, float lo, float hi) {
-  int64_t i;
-  for (i = 0; i < n; ++i) v[i] = frand(lo, hi);
-}
-static QRT_MAYBE_UNUSED void check(int ok, const char *what) {
-  if (ok) {
-    ++g_pass;
-  } else {
-    ++g_fail;
-    if (g_fail < 50) printf("FAIL: %s\n", what);
-  }
-}
-/* bit-exact (NaN matches NaN) */
-static QRT_MAYBE_UNUSED int same_f32(float a, float b) { return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b); }
-static QRT_MAYBE_UNUSED int same_f32_arr(const float *a, const float *b, int64_t n) {
-  int64_t i;
-  for (i = 0; i < n; ++i)
-    if (!same_f32(a[i], b[i])) {
-      printf("  mismatch at %lld: %.9g vs %.9g\n", (long long)i, (double)a[i], (double)b[i]);
-      return 0;
-    }
-  return 1;
-}
-static QRT_MAYBE_UNUSED void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) { printf("out of memory\n"); exit(2); }
-  return p;
-}
-static QRT_MAYBE_UNUSED int finish(void) {
-  printf("%d passed, %d failed\n", g_pass, g_fail);
-  return g_fail != 0;
-}
-/* --- end harness --- */
+#include "qrt_test_util.h"
 
 static float ref_f32(int op, const float *x, int r, const int64_t *shape, const int *red, int64_t oi) {
   /* decompose output index over kept dims, iterate reduced dims row-major */
