@@ -86,11 +86,12 @@ typedef struct qweights {
   float *scales;
   int32_t *colsum;
   double sqnr_db; /* 10 log10(sum w^2 / sum (w - s q)^2) over the tensor */
+  int32_t *bias, *mult, *shift; /* requantization constants, per channel */
 } qweights;
 
 static qweights quantize_weights(const float *w, int64_t channels, int64_t per, bool column_major_channels) {
   qweights r = {malloc((size_t)(channels * per)), malloc(sizeof(float) * (size_t)channels),
-                malloc(sizeof(int32_t) * (size_t)channels), 0};
+                malloc(sizeof(int32_t) * (size_t)channels), 0, NULL, NULL, NULL};
   double signal = 0, noise = 0;
   for (int64_t c = 0; c < channels; c++) {
     double amax = 0;
@@ -120,6 +121,9 @@ static void free_weights(qweights *w) {
   free(w->q);
   free(w->scales);
   free(w->colsum);
+  free(w->bias);
+  free(w->mult);
+  free(w->shift);
 }
 
 /* The single user of v if it is a ReLU (or a Clip at [0, x]); else null. */
@@ -204,6 +208,20 @@ static void requant_constants(const layer *L, const float *s_w, int64_t channels
   if (has_bias) qcc_array_free(&b);
 }
 
+/* The layer's weight (channels x per elements, channels as rows or, for a
+ * matmul B, as columns) quantized, with its requantization constants. */
+static qweights layer_weights(const layer *L, int64_t channels, int64_t per, bool column_major_channels) {
+  qcc_array w;
+  qcc_value_constant(L->w, &w);
+  qweights qw = quantize_weights(w.data, channels, per, column_major_channels);
+  qcc_array_free(&w);
+  qw.bias = malloc(sizeof(int32_t) * (size_t)channels);
+  qw.mult = malloc(sizeof(int32_t) * (size_t)channels);
+  qw.shift = malloc(sizeof(int32_t) * (size_t)channels);
+  requant_constants(L, qw.scales, channels, qw.bias, qw.mult, qw.shift);
+  return qw;
+}
+
 static MlirType out_type(const layer *L) {
   qcc_shape s;
   qcc_shape_of(mlirOperationGetResult(L->op, 0), &s);
@@ -244,13 +262,7 @@ static void quantize_conv(MlirOperation op) {
   qcc_shape ws;
   qcc_shape_of(L.w, &ws);
   int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
-  qcc_array w;
-  qcc_value_constant(L.w, &w);
-  qweights qw = quantize_weights(w.data, ch, per, false);
-  qcc_array_free(&w);
-  int32_t *bias = malloc(sizeof(int32_t) * (size_t)ch), *mult = malloc(sizeof(int32_t) * (size_t)ch),
-          *shift = malloc(sizeof(int32_t) * (size_t)ch);
-  requant_constants(&L, qw.scales, ch, bias, mult, shift);
+  qweights qw = layer_weights(&L, ch, per, false);
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
   qcc_array wq = {QRT_I8, ws.rank, {0}, qw.q, (size_t)(ch * per)};
@@ -260,15 +272,12 @@ static void quantize_conv(MlirOperation op) {
   q_qconv_attrs a = {ca.strides, ca.pads, ca.dilations, ca.group, L.relu ? L.outp.zero_point : -128, 127,
                      scales_attr(ctx, qw.scales, ch)};
   MlirValue yq = qcc_insert_before(
-      op, q_qconv_create(loc, out_type(&L), xq, qcc_make_constant(op, loc, &wq), i32_constant(op, loc, bias, ch),
-                         i32_constant(op, loc, mult, ch), i32_constant(op, loc, shift, ch),
+      op, q_qconv_create(loc, out_type(&L), xq, qcc_make_constant(op, loc, &wq), i32_constant(op, loc, qw.bias, ch),
+                         i32_constant(op, loc, qw.mult, ch), i32_constant(op, loc, qw.shift, ch),
                          i32_constant(op, loc, qw.colsum, ch), &a));
   note_sqnr(yq, qw.sqnr_db);
   finish(&L, yq);
   free_weights(&qw);
-  free(bias);
-  free(mult);
-  free(shift);
 }
 
 static void quantize_matmul(MlirOperation op) {
@@ -283,42 +292,30 @@ static void quantize_matmul(MlirOperation op) {
   layer L;
   if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), &L)) return;
   int64_t K = bs.dims[0], N = bs.dims[1];
-  qcc_array w;
-  qcc_value_constant(L.w, &w);
-  qweights qw = quantize_weights(w.data, N, K, true);
-  qcc_array_free(&w);
-  int32_t *bias = malloc(sizeof(int32_t) * (size_t)N), *mult = malloc(sizeof(int32_t) * (size_t)N),
-          *shift = malloc(sizeof(int32_t) * (size_t)N);
-  requant_constants(&L, qw.scales, N, bias, mult, shift);
+  qweights qw = layer_weights(&L, N, K, true);
   /* Fold the input zero point into the bias: sum (a - z) b + bias =
    * sum a b + (bias - z colsum), so the kernel does no zero-point work. */
   for (int64_t n = 0; n < N; n++) {
-    int64_t folded = (int64_t)bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
+    int64_t folded = (int64_t)qw.bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
     if (folded > INT32_MAX || folded < -INT32_MAX) {
       char at[256];
       where(op, at, sizeof at);
       qcc_remark("quantize: %s stays float: folded int32 bias overflows", at);
       free_weights(&qw);
-      free(bias);
-      free(mult);
-      free(shift);
       return;
     }
-    bias[n] = (int32_t)folded;
+    qw.bias[n] = (int32_t)folded;
   }
   MlirLocation loc = mlirOperationGetLocation(op);
   qcc_array wq = {QRT_I8, 2, {K, N}, qw.q, (size_t)(K * N)};
   MlirValue xq = quantized_input(op, L.x, L.in);
   q_qmatmul_attrs a = {L.relu ? L.outp.zero_point : -128, 127, scales_attr(mlirOperationGetContext(op), qw.scales, N)};
   MlirValue yq = qcc_insert_before(
-      op, q_qmatmul_create(loc, out_type(&L), xq, qcc_make_constant(op, loc, &wq), i32_constant(op, loc, bias, N),
-                           i32_constant(op, loc, mult, N), i32_constant(op, loc, shift, N), &a));
+      op, q_qmatmul_create(loc, out_type(&L), xq, qcc_make_constant(op, loc, &wq), i32_constant(op, loc, qw.bias, N),
+                           i32_constant(op, loc, qw.mult, N), i32_constant(op, loc, qw.shift, N), &a));
   note_sqnr(yq, qw.sqnr_db);
   finish(&L, yq);
   free_weights(&qw);
-  free(bias);
-  free(mult);
-  free(shift);
 }
 
 int qcc_pass_quantize(MlirModule m) {
