@@ -321,6 +321,23 @@ static void paste_runtime_file(emitter *e, const char *file) {
   fputc('\n', e->c);
 }
 
+typedef struct pasted_files {
+  const char *names[64];
+  int n;
+} pasted_files;
+
+/* Pastes `file` once, after the files it calls into (QRT_FILE_DEPS, followed
+ * transitively). */
+static void paste_with_deps(emitter *e, const char *file, pasted_files *done) {
+  for (int j = 0; j < done->n; j++)
+    if (!strcmp(done->names[j], file)) return;
+#define DEP(f, needs) if (!strcmp(file, f)) paste_with_deps(e, needs, done);
+  QRT_FILE_DEPS(DEP)
+#undef DEP
+  if (done->n < 64) done->names[done->n++] = file;
+  paste_runtime_file(e, file);
+}
+
 static void emit_runtime(emitter *e) {
   if (!e->o->runtime_inline) {
     fprintf(e->c, "#include \"qrt.h\"\n\n");
@@ -346,21 +363,8 @@ static void emit_runtime(emitter *e) {
         files[i] = files[j];
         files[j] = t;
       }
-  const char *pasted[64];
-  int n_pasted = 0;
-  for (int i = 0; i < n; i++) {
-    const char *order[2] = {NULL, files[i]};
-#define DEP(file, needs) if (!strcmp(files[i], file)) order[0] = needs;
-    QRT_FILE_DEPS(DEP)
-#undef DEP
-    for (int w = 0; w < 2; w++) {
-      bool done = !order[w];
-      for (int j = 0; j < n_pasted && !done; j++) done = !strcmp(pasted[j], order[w]);
-      if (done) continue;
-      paste_runtime_file(e, order[w]);
-      pasted[n_pasted++] = order[w];
-    }
-  }
+  pasted_files done = {{NULL}, 0};
+  for (int i = 0; i < n; i++) paste_with_deps(e, files[i], &done);
 }
 
 static void io_name(MlirOperation func, const char *attr, int i, char *out, size_t cap) {

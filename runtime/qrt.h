@@ -347,13 +347,32 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   S(int32_t, in_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
   S(int64_t, outer) S(int64_t, channels) S(int64_t, inner)
 
-/* --- qmatmul (int8 W8A8), batched like matmul -------------------------- *
+/* --- weight formats: the one table of the runtime and the compiler -------
+ * F(id, name, bits, code_min, code_max): symmetric integer weight codes,
+ * real weight = channel_scale[n] * group_mult[g][n] * code (group_mult
+ * only when the layer is grouped, see qmatmul).  Storage in the packed B
+ * layout (qrt_pack_b_i8 / qrt_pack_b_i4 below):
+ *   int8: one byte per code;
+ *   int4: two codes per byte (nibble = code + 8), half the int8 bytes.
+ * The quantize pass picks codes and scales from this table; block float
+ * formats (BFP, MX) will join it. */
+#define QRT_WFMT_I8 0
+#define QRT_WFMT_I4 1
+#define QRT_ALL_WFORMATS(F) F(QRT_WFMT_I8, "int8", 8, -127, 127) F(QRT_WFMT_I4, "int4", 4, -8, 7)
+
+/* --- qmatmul (int8 activations x int8/int4 weights), batched like matmul -- *
  * For each batch index b (row-major over batch_shape[0..batch_rank)):
  * A[b] (M x K int8 row-major) at in[0] + sum idx*a_batch_strides, B[b]
  * (K x N int8 row-major, or the qrt_pack_b_i8 layout when b_packed) at
  * in[1] + sum idx*b_batch_strides (strides in bytes of int8 elements /
  * of the packed layout), C[b] (M x N, dense, batches consecutive).
+ * b_format QRT_WFMT_I4: B is always the packed int4 layout (b_packed 1,
+ * no batch strides).
  *   acc[m,n] = sum_k (A[m,k] - a_zero_point) * B[k,n]   (int32, exact)
+ * or, grouped (group > 0 and in[6] not NULL; group a multiple of 4):
+ *   acc[m,n] = sum_g gmult[g,n] * sum_{k in group g} (A[m,k] - a_zp) B[k,n]
+ * with gmult uint8 [ceil(K/group), N] at in[6] (integer group scales, so
+ * the sum stays integer: the channel scale is the common factor).
  * qrt_qmatmul_i8 (int8 out):
  *   C[m,n] = requant(acc + bias[n]; M0 = mult[n], s = shift[n],
  *                    out_zero_point, out_min, out_max)
@@ -365,17 +384,32 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * qrt_qmatmul_i8_f32out (float out, e.g. the last layer):
  *   C[m,n] = scale[n] * (float)acc + bias[n]  (one conversion, multiply, add)
  *   in[2] bias float [N] or NULL (then no add), in[3] scale float [N]
- *   (= a_scale * w_scale[n]), in[4] unused (NULL), in[5] colsum as above;
- *   out_* fields unused.
- * Limit: acc is exact while K * 255 * 128 < 2^31, i.e. K <= 65792.  Past
- * that every path still gives the same bits (all sums wrap modulo 2^32
- * identically) but they are not the true sums.  The result does not
- * depend on the SIMD path (AVX-512 VNNI, AVX2, NEON, portable C) or the
- * blocking: integer sums are exact. */
+ *   (= a_scale * w_scale[n]), in[4] unused (NULL), in[5] colsum as above.
+ * qrt_qmatmul_dyn_f32 (dynamic per-row activations: float A, float C):
+ *   each row m of A is quantized at run time, symmetric, to codes in
+ *   [-qa, qa] (qa = 2^(a_bits-1) - 1: 127 or 7) with
+ *   s_m = amax_m / qa (amax_m = max |A[m,k]|; s_m = 1 when amax_m is 0 or
+ *   not finite), code = clamp(round_half_even(A * (qa / amax_m))) (NaN ->
+ *   0), then C[m,n] = (scale[n] * (float)acc) * s_m + bias[n];
+ *   in[2] bias float [N] or NULL, in[3] scale float [N] (= w_scale[n]),
+ *   in[7] scratch of qrt_qmatmul_dyn_scratch(p) bytes.
+ * qrt_wmatmul_f32 (weight-only: float A, float C): C = A @ W + bias with
+ *   W[k,n] = (scale[n] * (float)gmult[g,n]) * (float)code (gmult = 1 when
+ *   not grouped), rebuilt per 16-column panel into scratch and multiplied
+ *   by the float GEMM (qrt_sgemm_ex, its sum order);
+ *   in[2] bias float [N] or NULL, in[3] scale float [N], in[7] scratch of
+ *   qrt_wmatmul_scratch(p) bytes.  B must be packed (b_packed 1).
+ * Limit: acc is exact while K * 255 * 128 < 2^31, i.e. K <= 65792 (int8,
+ * not grouped); grouped int4: K * 128 * 8 * 255 < 2^31 (K <= 8224, with
+ * a_zero_point folded).  Past that every path still gives the same bits
+ * (all sums wrap modulo 2^32 identically) but they are not the true sums.
+ * The result does not depend on the SIMD path (AVX-512 VNNI, AVX2, NEON,
+ * portable C) or the blocking: integer sums are exact. */
 #define QRT_QMATMUL_PARAMS(S, A) \
   S(int32_t, a_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
   S(int32_t, b_packed) S(int32_t, batch_rank) S(int64_t, M) S(int64_t, N) S(int64_t, K) \
-  A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6)
+  A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6) \
+  S(int32_t, b_format) S(int32_t, a_bits) S(int64_t, group)
 
 /* --- qconv (int8 W8A8), geometry as conv ---------------------------------
  * in[0] x int8 [n, c_in, D, H, W] (zero point a_zero_point),
@@ -465,16 +499,21 @@ typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
   K(qrt_quantize_f32_i8, quantize, "qrt_quant.c") K(qrt_dequantize_i8_f32, dequantize, "qrt_quant.c") \
   K(qrt_requantize_i32_i8, requantize, "qrt_quant.c") K(qrt_requantize_i8_i8, requantize, "qrt_quant.c") \
   K(qrt_qmatmul_i8, qmatmul, "qrt_qmatmul.c") K(qrt_qmatmul_i8_f32out, qmatmul, "qrt_qmatmul.c") \
-  K(qrt_qconv_i8, qconv, "qrt_qconv.c")
+  K(qrt_qconv_i8, qconv, "qrt_qconv.c") \
+  K(qrt_qmatmul_dyn_f32, qmatmul, "qrt_qmatmul_float.c") \
+  K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c")
 
 /* D(file, file it needs): paste both when the first is used. */
-#define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c")
+#define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
+  D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
+  D("qrt_qmatmul_float.c", "qrt_quant.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
  * of at least that many bytes, aligned for float, in that slot. */
 #define QRT_ALL_SCRATCH(X) X(qrt_conv_f32, qrt_conv_scratch_f32, 3) \
-  X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6)
+  X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6) \
+  X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
   QRT_API void sym(const void *params, const void *const *in, void *const *out);
@@ -529,6 +568,10 @@ typedef struct qrt_qgemm_args {
   int64_t rs_b, cs_b;
   int32_t b_packed;
   int32_t a_zero_point, out_zero_point, out_min, out_max;
+  int32_t b_format;       /* QRT_WFMT_I8 or QRT_WFMT_I4 (then b_packed) */
+  int64_t group;          /* > 0 with gmult: grouped (see qmatmul) */
+  const uint8_t *gmult;   /* [ceil(K/group), N] or NULL */
+  const float *row_scale; /* [M] or NULL: Cf also scaled per row */
   const int32_t *colsum; /* [N] or NULL */
   const int32_t *bias;   /* [N] or NULL */
   const int32_t *mult, *shift;
@@ -578,6 +621,23 @@ QRT_API void qrt_pack_b_strided_i8(int64_t K, int64_t N, const int8_t *B, int64_
 QRT_API void qrt_colsum_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b, int64_t cs_b,
                            int32_t *colsum);
 QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g);
+/* Packed int4 B: the qrt_pack_b_i8 layout with each 64-byte group (4 k x
+ * 16 columns) stored in 32 bytes: byte i holds element i (low nibble) and
+ * element i + 32 (high nibble) of the group, nibble = code + 8 (codes in
+ * [-8, 7]); half of qrt_packed_b_i8_size bytes. */
+QRT_API int64_t qrt_packed_b_i4_size(int64_t K, int64_t N);
+QRT_API void qrt_pack_b_strided_i4(int64_t K, int64_t N, const int8_t *B, int64_t rs_b,
+                                   int64_t cs_b, int8_t *packed);
+/* The 64 biased bytes (code + 128, the int8 packed group layout) of the
+ * 4-row group g4 of 16-column panel `panel` of a packed B of either
+ * format: a pointer into B (int8) or into tmp[64] (int4, unpacked). */
+QRT_API const uint8_t *qrt_packed_b_group(const int8_t *B, int32_t b_format, int64_t K,
+                                          int64_t panel, int64_t g4, uint8_t *tmp);
+/* qrt_qmatmul_float.c: scratch bytes of qrt_qmatmul_dyn_f32 /
+ * qrt_wmatmul_f32 (in[7]); the float -> int8 row quantization of
+ * qrt_quantize_f32_i8 (qrt_quant.c), usable by other kernels. */
+QRT_API int64_t qrt_qmatmul_dyn_scratch(const qrt_qmatmul_params *p);
+QRT_API int64_t qrt_wmatmul_scratch(const qrt_qmatmul_params *p);
 /* The compile-time path: "avx512vnni", "avx2", "neon-dotprod", "neon", "portable". */
 QRT_API const char *qrt_qgemm_path(void);
 
@@ -587,6 +647,10 @@ QRT_API const char *qrt_qgemm_path(void);
 QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p);
 QRT_API int64_t qrt_qconv_packed_w_size(const qrt_qconv_params *p);
 QRT_API void qrt_pack_conv_w_i8(const qrt_qconv_params *p, const int8_t *w, int8_t *packed);
+
+/* qrt_quant.c: y[i] = qrt_quantize_f32_i8 of x[i] (see QRT_QUANTIZE_PARAMS). */
+QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale, int32_t zero_point,
+                                     int32_t qmin, int32_t qmax, int8_t *y);
 
 /* qrt_cast.c: IEEE half <-> float, round to nearest even. */
 QRT_API uint16_t qrt_f32_to_f16(float x);

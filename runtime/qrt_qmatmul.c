@@ -21,7 +21,12 @@
  *
  * Loops: row blocks of QRT_QMM_MC, column tiles of QRT_QMM_NP panels,
  * K blocks (partial sums kept in an int32 stack tile), micro-tiles of up
- * to QRT_QMM_MR rows.  Stack use: < 24 KiB. */
+ * to QRT_QMM_MR rows.  Stack use: < 32 KiB.
+ *
+ * Int4 B (packed nibbles) is unpacked per K block into the biased byte
+ * layout, so every micro-kernel serves both formats.  Grouped B: K blocks
+ * stop at group ends; each group's corrected sums are multiplied by its
+ * integer group multiplier and added up (qrt_qmm_fold_group). */
 
 #ifndef QRT_QMM_PORTABLE
 #if defined(__AVX512VNNI__) && defined(__AVX512F__)
@@ -333,6 +338,60 @@ QRT_API void qrt_pack_b_i8(int64_t K, int64_t N, const int8_t *B, int8_t *packed
   qrt_pack_b_strided_i8(K, N, B, N, 1, packed);
 }
 
+QRT_API int64_t qrt_packed_b_i4_size(int64_t K, int64_t N) { return qrt_packed_b_i8_size(K, N) / 2; }
+
+/* Each 64-byte group of the int8 layout (bytes v = code ^ 0x80) becomes 32
+ * bytes: nibble = code + 8 = v - 120; byte i = element i | element i+32 << 4. */
+QRT_API void qrt_pack_b_strided_i4(int64_t K, int64_t N, const int8_t *B, int64_t rs_b,
+                                   int64_t cs_b, int8_t *packed) {
+  const int64_t n8 = qrt_packed_b_i8_size(K, N);
+  unsigned char grp[64];
+  unsigned char *dst = (unsigned char *)packed;
+  int64_t jc, g, i;
+  if (n8 <= 0) return;
+  for (jc = 0; jc < N; jc += QRT_QMM_NR)
+    for (g = 0; g < qrt_qmm_k4(K) / 4; ++g) {
+      qrt_qmm_pack_panel(K, N, B, rs_b, cs_b, jc, 4 * g, 4, grp);
+      for (i = 0; i < 32; ++i)
+        *dst++ = (unsigned char)((unsigned)(grp[i] - 120u) & 15u) |
+                 (unsigned char)(((unsigned)(grp[i + 32] - 120u) & 15u) << 4);
+    }
+}
+
+/* Biased bytes (code + 128) of kc4 rows of one int4 panel, from its packed
+ * nibbles (kc4 * 8 bytes at src). */
+QRT_INTERNAL void qrt_qmm_unpack_i4(const unsigned char *src, int64_t kc4, unsigned char *dst) {
+  int64_t g, i;
+  for (g = 0; g < kc4 / 4; ++g)
+    for (i = 0; i < 32; ++i) {
+      const unsigned v = src[g * 32 + i];
+      dst[g * 64 + i] = (unsigned char)((v & 15u) + 120u);
+      dst[g * 64 + i + 32] = (unsigned char)((v >> 4) + 120u);
+    }
+}
+
+QRT_API const uint8_t *qrt_packed_b_group(const int8_t *B, int32_t b_format, int64_t K,
+                                          int64_t panel, int64_t g4, uint8_t *tmp) {
+  const int64_t k4 = qrt_qmm_k4(K);
+  if (b_format != QRT_WFMT_I4) return (const uint8_t *)B + panel * k4 * QRT_QMM_NR + g4 * 64;
+  qrt_qmm_unpack_i4((const unsigned char *)B + panel * k4 * 8 + g4 * 32, 4, tmp);
+  return tmp;
+}
+
+/* Code of B(k, n) in any of the layouts (slow; zero-point corrections). */
+QRT_INTERNAL int32_t qrt_qmm_b_code(const qrt_qgemm_args *g, int64_t k, int64_t n) {
+  const int64_t k4 = qrt_qmm_k4(g->K);
+  const int64_t at = (n / QRT_QMM_NR) * k4 * QRT_QMM_NR + (k / 4) * 64 + (n % QRT_QMM_NR) * 4 + k % 4;
+  const unsigned char *pb = (const unsigned char *)g->B;
+  if (!g->b_packed) return g->B[k * g->rs_b + n * g->cs_b];
+  if (g->b_format != QRT_WFMT_I4) return (int32_t)pb[at] - 128;
+  {
+    const int64_t grp = at / 64, e = at % 64;
+    const unsigned v = pb[grp * 32 + e % 32];
+    return (int32_t)(e < 32 ? v & 15u : v >> 4) - 8;
+  }
+}
+
 QRT_API void qrt_colsum_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b, int64_t cs_b,
                            int32_t *colsum) {
   int64_t k, n;
@@ -355,19 +414,8 @@ QRT_INTERNAL void qrt_qmm_tile_colsum(const qrt_qgemm_args *g, int64_t jc, int64
   /* Only used multiplied by a_zero_point: with 0 (the compiler folds the
    * zero point into the bias) there is nothing to compute. */
   if (g->a_zero_point == 0) return;
-  if (g->b_packed) {
-    const int64_t k4 = qrt_qmm_k4(g->K);
-    for (j = 0; j < nw; ++j) {
-      const int64_t n = jc + j;
-      const unsigned char *pb =
-          (const unsigned char *)g->B + (n / QRT_QMM_NR) * k4 * QRT_QMM_NR + (n % QRT_QMM_NR) * 4;
-      for (k = 0; k < g->K; ++k)
-        cs[j] += (uint32_t)((int32_t)pb[(k / 4) * 64 + k % 4] - 128);
-    }
-  } else {
-    for (j = 0; j < nw; ++j)
-      for (k = 0; k < g->K; ++k) cs[j] += (uint32_t)(int32_t)g->B[k * g->rs_b + (jc + j) * g->cs_b];
-  }
+  for (j = 0; j < nw; ++j)
+    for (k = 0; k < g->K; ++k) cs[j] += (uint32_t)qrt_qmm_b_code(g, k, jc + j);
 }
 
 /* Finish rows [0, mc) x columns [0, nw) of a tile: correction, then the
@@ -379,7 +427,7 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
   int64_t i, j;
   for (i = 0; i < mc; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
-    const uint32_t rs = QRT_QMM_BIASED ? 128u * rowsum[i] : 0u;
+    const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
     const int64_t crow = (ic + i) * g->rs_c;
     (void)rowsum;
     if (g->Cf) {
@@ -387,6 +435,7 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
         const int64_t n = jc + j;
         const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
         float v = g->scale_f[n] * (float)acc;
+        if (g->row_scale) v = v * g->row_scale[ic + i];
         if (g->bias_f) v = v + g->bias_f[n];
         g->Cf[crow + n * g->cs_c] = v;
       }
@@ -444,64 +493,113 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
   }
 }
 
+/* Grouped layers: adds gmult[grp][n] * (the group's corrected sums in
+ * gacc) to acc, for rows [0, mc) of the block at row ic and the tile
+ * columns [jc, jc + nw); the group covers k in [k0, k1). */
+QRT_INTERNAL void qrt_qmm_fold_group(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
+                                     int64_t nw, int64_t k0, int64_t k1, const int32_t *gacc,
+                                     uint32_t *acc) {
+  const uint8_t *u = g->gmult + (k0 / g->group) * g->N + jc;
+  const uint32_t za = (uint32_t)g->a_zero_point;
+  uint32_t cs[QRT_QMM_NW];
+  int64_t i, j, k;
+  for (j = 0; j < nw; ++j) {
+    cs[j] = 0;
+    if (za)
+      for (k = k0; k < k1; ++k) cs[j] += (uint32_t)qrt_qmm_b_code(g, k, jc + j);
+  }
+  for (i = 0; i < mc; ++i) {
+    uint32_t rs = 0;
+    if (QRT_QMM_BIASED) {
+      const int8_t *ar = g->A + (ic + i) * g->lda;
+      for (k = k0; k < k1; ++k) rs += (uint32_t)(int32_t)ar[k];
+      rs *= 128u;
+    }
+    for (j = 0; j < nw; ++j)
+      acc[i * QRT_QMM_NW + j] += (uint32_t)u[j] * ((uint32_t)gacc[i * QRT_QMM_NW + j] - rs - za * cs[j]);
+  }
+}
+
 QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
   unsigned char bbuf[QRT_QMM_NP * QRT_QMM_KC * QRT_QMM_NR]; /* 4 or 8 KiB */
   int32_t accbuf[QRT_QMM_MC * QRT_QMM_NW];                   /* 4 or 8 KiB */
+  int32_t gacc[QRT_QMM_MC * QRT_QMM_NW];                     /* grouped: one group */
   uint32_t rowsum[QRT_QMM_MC];
   uint32_t cs[QRT_QMM_NW];
   int8_t atail[QRT_QMM_MR * 4];
   const int64_t M = g->M, N = g->N, K = g->K;
   const int64_t k4 = qrt_qmm_k4(K);
-  const int64_t kcmax = g->b_packed ? QRT_QMM_KC_PACKED : QRT_QMM_KC;
+  const int int4 = g->b_format == QRT_WFMT_I4;
+  const int grouped = g->gmult && g->group > 0;
+  /* Packed int8 is read in place; int4 and unpacked B go through bbuf. */
+  const int in_place = g->b_packed && !int4;
+  const int64_t kcmax = in_place ? QRT_QMM_KC_PACKED : QRT_QMM_KC;
   int64_t ic, jc, pc, ir, i, k;
   if (M <= 0 || N <= 0) return;
   for (ic = 0; ic < M; ic += QRT_QMM_MC) {
     const int64_t mc = M - ic < QRT_QMM_MC ? M - ic : QRT_QMM_MC;
 #if QRT_QMM_BIASED
-    for (i = 0; i < mc; ++i) {
-      const int8_t *ar = g->A + (ic + i) * g->lda;
-      uint32_t s = 0;
-      for (k = 0; k < K; ++k) s += (uint32_t)(int32_t)ar[k];
-      rowsum[i] = s;
-    }
+    if (!grouped)
+      for (i = 0; i < mc; ++i) {
+        const int8_t *ar = g->A + (ic + i) * g->lda;
+        uint32_t s = 0;
+        for (k = 0; k < K; ++k) s += (uint32_t)(int32_t)ar[k];
+        rowsum[i] = s;
+      }
 #endif
     for (jc = 0; jc < N; jc += QRT_QMM_NW) {
       const int64_t nw = N - jc < QRT_QMM_NW ? N - jc : QRT_QMM_NW;
       const int np = (int)((nw + QRT_QMM_NR - 1) / QRT_QMM_NR);
-      qrt_qmm_tile_colsum(g, jc, nw, cs);
-      if (K <= 0) memset(accbuf, 0, sizeof accbuf);
-      for (pc = 0; pc < K; pc += kcmax) {
-        const int64_t kc = K - pc < kcmax ? K - pc : kcmax;
-        const int64_t ng = kc / 4, tail = kc % 4;
+      int32_t *const dst = grouped ? gacc : accbuf;
+      int64_t kc;
+      if (grouped) memset(cs, 0, sizeof cs); /* corrections done per group */
+      else qrt_qmm_tile_colsum(g, jc, nw, cs);
+      if (K <= 0 || grouped) memset(accbuf, 0, sizeof accbuf);
+      for (pc = 0; pc < K; pc += kc) {
+        /* blocks never straddle a group: each group's sums are folded alone */
+        const int64_t gend = grouped ? ((pc / g->group + 1) * g->group < K ? (pc / g->group + 1) * g->group : K) : K;
+        const int first = grouped ? pc % g->group == 0 : pc == 0;
+        int64_t ng, tail, bps;
         const uint8_t *bp;
-        int64_t bps;
-        if (g->b_packed) {
+        kc = K - pc < kcmax ? K - pc : kcmax;
+        if (pc + kc > gend) kc = gend - pc;
+        ng = kc / 4;
+        tail = kc % 4;
+        if (in_place) {
           bps = k4 * QRT_QMM_NR;
           bp = (const uint8_t *)g->B + (jc / QRT_QMM_NR) * bps + pc * QRT_QMM_NR;
         } else {
           int p;
           bps = QRT_QMM_KC * QRT_QMM_NR;
-          for (p = 0; p < np; ++p)
-            qrt_qmm_pack_panel(K, N, g->B, g->rs_b, g->cs_b, jc + p * QRT_QMM_NR, pc,
-                               qrt_qmm_k4(kc), bbuf + p * bps);
+          for (p = 0; p < np; ++p) {
+            if (int4)
+              qrt_qmm_unpack_i4((const unsigned char *)g->B + (jc / QRT_QMM_NR + p) * k4 * 8 + pc * 8,
+                                qrt_qmm_k4(kc), bbuf + p * bps);
+            else
+              qrt_qmm_pack_panel(K, N, g->B, g->rs_b, g->cs_b, jc + p * QRT_QMM_NR, pc,
+                                 qrt_qmm_k4(kc), bbuf + p * bps);
+          }
           bp = bbuf;
         }
         for (ir = 0; ir < mc;) {
           int64_t h;
           const qrt_qmm_kernel_fn kern = qrt_qmm_pick(mc - ir, np, &h);
           const int8_t *ap = g->A + (ic + ir) * g->lda + pc;
-          int32_t *acc = accbuf + ir * QRT_QMM_NW;
-          kern(ng, ap, g->lda, bp, bps, acc, pc == 0);
+          int32_t *acc = dst + ir * QRT_QMM_NW;
+          kern(ng, ap, g->lda, bp, bps, acc, first);
           if (tail) {
             int64_t r;
             for (i = 0; i < h; ++i)
               for (r = 0; r < 4; ++r) atail[i * 4 + r] = r < tail ? ap[i * g->lda + ng * 4 + r] : 0;
-            kern(1, atail, 4, bp + ng * 64, bps, acc, pc == 0 && ng == 0);
+            kern(1, atail, 4, bp + ng * 64, bps, acc, first && ng == 0);
           }
           ir += h;
         }
+        if (grouped && pc + kc == gend)
+          qrt_qmm_fold_group(g, ic, jc, mc, nw, pc / g->group * g->group, gend, gacc,
+                             (uint32_t *)(void *)accbuf);
       }
-      qrt_qmm_epilogue(g, ic, jc, mc, nw, accbuf, rowsum, cs);
+      qrt_qmm_epilogue(g, ic, jc, mc, nw, accbuf, grouped ? NULL : rowsum, cs);
     }
   }
 }
@@ -527,6 +625,9 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
   g.out_min = p->out_min;
   g.out_max = p->out_max;
   g.colsum = (const int32_t *)in[5];
+  g.b_format = p->b_format;
+  g.group = p->group;
+  g.gmult = (const uint8_t *)in[6];
   if (fout) {
     g.bias_f = (const float *)in[2];
     g.scale_f = (const float *)in[3];

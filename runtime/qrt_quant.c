@@ -34,21 +34,24 @@ QRT_INTERNAL int32_t qrt_quant_one(float x, float inv_scale, int32_t zp, int32_t
   return r > qmax ? qmax : r;
 }
 
-QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
-  const qrt_quantize_params *p = (const qrt_quantize_params *)params;
-  const float *x = (const float *)in[0];
-  int8_t *y = (int8_t *)out[0];
-  int32_t qmin = p->qmin < -128 ? -128 : p->qmin, qmax = p->qmax > 127 ? 127 : p->qmax;
-  const float inv_scale = p->inv_scale;
-  const int32_t zp = p->zero_point;
+QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale, int32_t zp,
+                                     int32_t qmin, int32_t qmax, int8_t *y) {
   int32_t chunk[256]; /* int32 first, narrowed after: both loops vectorize */
   int64_t i0, i, m;
+  qmin = qmin < -128 ? -128 : qmin;
+  qmax = qmax > 127 ? 127 : qmax;
   if (qmax < qmin) qmax = qmin;
-  for (i0 = 0; i0 < p->n; i0 += 256) {
-    m = p->n - i0 < 256 ? p->n - i0 : 256;
+  for (i0 = 0; i0 < n; i0 += 256) {
+    m = n - i0 < 256 ? n - i0 : 256;
     for (i = 0; i < m; ++i) chunk[i] = qrt_quant_one(x[i0 + i], inv_scale, zp, qmin, qmax);
     for (i = 0; i < m; ++i) y[i0 + i] = (int8_t)chunk[i];
   }
+}
+
+QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_quantize_params *p = (const qrt_quantize_params *)params;
+  qrt_quantize_row_f32_i8(p->n, (const float *)in[0], p->inv_scale, p->zero_point, p->qmin, p->qmax,
+                          (int8_t *)out[0]);
 }
 
 QRT_API void qrt_dequantize_i8_f32(const void *params, const void *const *in, void *const *out) {

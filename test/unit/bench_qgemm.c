@@ -30,7 +30,7 @@ static void bench(int64_t M, int64_t N, int64_t K) {
   uint32_t s = 1;
   qrt_sgemm_args g;
   qrt_qmatmul_params p;
-  const void *in[6];
+  const void *in[8] = {0};
   void *out[1];
   for (i = 0; i < M * K; ++i) { s = s * 1664525u + 1013904223u; A[i] = (float)(s >> 8) / 16777216.0f - 0.5f; qA[i] = (int8_t)(s >> 24); }
   for (i = 0; i < K * N; ++i) { s = s * 1664525u + 1013904223u; B[i] = (float)(s >> 8) / 16777216.0f - 0.5f; qB[i] = (int8_t)(s >> 24); }

@@ -48,7 +48,7 @@ run_test() { # compiler, flags, objects, test file, tag
   [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
 }
 
-QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c"
+QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c"
 echo "== unit tests"
 for c in $compilers; do
   objs=$(build_rt "$c" "$SAN" "$c") || continue
@@ -84,9 +84,10 @@ amalg() { # output file, list of runtime .c files (dependencies first), trailing
     for f in "$@"; do grep -v '^#include "qrt.h"' "$f"; done
   } > "$o"
 }
-ALL_ORDERED="$RT/qrt_matmul.c $RT/qrt_qmatmul.c $(ls $RT/qrt_*.c | grep -v -e qrt_matmul.c -e qrt_qmatmul.c)"
+ALL_ORDERED="$RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $(ls $RT/qrt_*.c | grep -v -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" \
-           "$RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$ALL_ORDERED"; do
+           "$RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" \
+           "$RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_qmatmul_float.c" "$ALL_ORDERED"; do
   amalg "$OUT/amalg.c" $set
   echo 'int main(void) { return 0; }' >> "$OUT/amalg.c"
   for c in $compilers; do

@@ -59,7 +59,7 @@ static void test_case(int64_t M, int64_t N, int64_t K, int32_t za, int mode) {
   int32_t *shift = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N), *cs = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
   float *sf = (float *)xmalloc(sizeof(float) * (size_t)N), *bf = (float *)xmalloc(sizeof(float) * (size_t)N);
   qrt_qmatmul_params p;
-  const void *in[6];
+  const void *in[8] = {0};
   void *out[1];
   int64_t i;
   int ok;
@@ -153,7 +153,7 @@ static void test_k_limit(int packed) {
   float Cf[2 * 17], Rf[2 * 17], sf[17];
   int32_t mult[17], shift[17];
   qrt_qmatmul_params p;
-  const void *in[6];
+  const void *in[8] = {0};
   void *out[1];
   int64_t i;
   for (i = 0; i < K; ++i) { A[i] = 127; A[K + i] = -128; }
@@ -182,7 +182,7 @@ static void test_batched(int packed) {
   int8_t A[2 * 3 * 9 * 13], B[3 * 13 * 21], Bp[3 * 32 * 16], C[2 * 3 * 9 * 21], R[2 * 3 * 9 * 21];
   int32_t bias[21], mult[21], shift[21];
   qrt_qmatmul_params p;
-  const void *in[6];
+  const void *in[8] = {0};
   void *out[1];
   int64_t b0, b1, i;
   fill_i8(A, (int64_t)sizeof A, -128, 127);
