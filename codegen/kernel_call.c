@@ -291,6 +291,7 @@ bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed
   switch (call->pack_kind) {
   case QCC_PACK_F32_B: n = qrt_packed_b_size(call->pack_k, call->pack_n); break;
   case QCC_PACK_I8_B: n = qrt_packed_b_i8_size(call->pack_k, call->pack_n); break;
+  case QCC_PACK_I4_B: n = qrt_packed_b_i4_size(call->pack_k, call->pack_n); break;
   default: n = qrt_qconv_packed_w_size(&call->params.qconv); break;
   }
   packed->dtype = call->pack_kind == QCC_PACK_F32_B ? QRT_F32 : QRT_I8;
@@ -301,6 +302,7 @@ bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed
   switch (call->pack_kind) {
   case QCC_PACK_F32_B: qrt_pack_b_f32(call->pack_k, call->pack_n, b->data, packed->data); break;
   case QCC_PACK_I8_B: qrt_pack_b_i8(call->pack_k, call->pack_n, b->data, packed->data); break;
+  case QCC_PACK_I4_B: qrt_pack_b_strided_i4(call->pack_k, call->pack_n, b->data, call->pack_n, 1, packed->data); break;
   default: qrt_pack_conv_w_i8(&call->params.qconv, b->data, packed->data); break;
   }
   return true;
@@ -323,8 +325,10 @@ static bool lower_quantize(MlirOperation op, qcc_call *c) {
   p->n = qcc_shape_numel(&x);
   p->inv_scale = 1.0f / (float)s;
   p->zero_point = (int32_t)z;
-  p->qmin = -128;
-  p->qmax = 127;
+  int64_t qmin = -128, qmax = 127;
+  qcc_value_quant_range(mlirOperationGetResult(op, 0), &qmin, &qmax);
+  p->qmin = (int32_t)qmin;
+  p->qmax = (int32_t)qmax;
   set_inputs(op, c);
   return use(op, c, "qrt_quantize_f32_i8");
 }
@@ -342,24 +346,27 @@ static bool lower_dequantize(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_dequantize_i8_f32");
 }
 
-static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
-  qcc_shape a = shape_of(q_qmatmul_in(op, 0)), b = shape_of(q_qmatmul_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
-  q_qmatmul_attrs at = q_qmatmul_get(op);
-  double s;
-  int64_t za, zy;
-  quant_of(q_qmatmul_in(op, 0), &s, &za);
-  quant_of(mlirOperationGetResult(op, 0), &s, &zy);
-  qrt_qmatmul_params *p = &c->params.qmatmul;
-  (void)za; /* folded into the bias by the quantize pass (see q.irdl.mlir) */
-  p->a_zero_point = 0;
-  p->out_zero_point = (int32_t)zy;
-  p->out_min = (int32_t)at.out_min;
-  p->out_max = (int32_t)at.out_max;
+static bool weight_format(MlirOperation op, const char *name, int32_t *code) {
+#define FORMAT(id, fname, bits, lo, hi) \
+  if (!strcmp(name, fname)) {          \
+    *code = id;                        \
+    return true;                       \
+  }
+  QRT_ALL_WFORMATS(FORMAT)
+#undef FORMAT
+  return fail(op, "unknown weight format");
+}
+
+/* M, N, K and the batch geometry of a quantized matmul a [..., M, K] x
+ * b [K, N] -> y [..., M, N]. */
+static bool qmatmul_geometry(MlirOperation op, qrt_qmatmul_params *p) {
+  qcc_shape a = shape_of(mlirOperationGetOperand(op, 0)), b = shape_of(mlirOperationGetOperand(op, 1));
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
   p->M = a.dims[a.rank - 2];
   p->K = a.dims[a.rank - 1];
   p->N = b.dims[1];
   p->batch_rank = y.rank - 2;
-  if (b.rank != 2 || p->batch_rank > 6) return fail(op, "qmatmul needs a 2-D weight and at most 6 batch dims");
+  if (b.rank != 2 || p->batch_rank > 6) return fail(op, "quantized matmul needs a 2-D weight and at most 6 batch dims");
   for (int i = 0; i < p->batch_rank; i++) {
     p->batch_shape[i] = y.dims[i];
     int ia = i - (y.rank - a.rank);
@@ -367,16 +374,60 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
     for (int j = ia + 1; j >= 0 && j < a.rank - 2; j++) sa *= a.dims[j];
     p->a_batch_strides[i] = (ia < 0 || a.dims[ia] == 1) ? 0 : sa;
   }
-  set_inputs(op, c);
-  c->n_in = 6; /* in[5], the column sums, is not needed: a_zero_point is 0 */
+  return true;
+}
+
+/* Inputs a, b, bias, mult/scale, shift (absent for fqmatmul), colsum
+ * (never: the zero point is folded), gmult, and the packing of b. */
+static bool qmatmul_inputs(MlirOperation op, qcc_call *c, qrt_qmatmul_params *p, int n_fixed, MlirValue gmult) {
+  for (int i = 0; i < 8; i++) c->in[i] = (MlirValue){NULL};
+  for (int i = 0; i < n_fixed; i++) c->in[i] = mlirOperationGetOperand(op, i);
+  c->in[6] = gmult;
+  c->n_in = 8;
+  if (!mlirValueIsNull(gmult) && (p->group <= 0 || p->group % 4))
+    return fail(op, "grouped weights need a group size that is a positive multiple of 4");
   if (qcc_value_is_constant(c->in[1])) {
     p->b_packed = 1;
     c->packed_slot = 1;
-    c->pack_kind = QCC_PACK_I8_B;
+    c->pack_kind = p->b_format == QRT_WFMT_I4 ? QCC_PACK_I4_B : QCC_PACK_I8_B;
     c->pack_k = p->K;
     c->pack_n = p->N;
+  } else if (p->b_format != QRT_WFMT_I8) {
+    return fail(op, "int4 weights must be constants (packed at compile time)");
   }
+  return true;
+}
+
+static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
+  q_qmatmul_attrs at = q_qmatmul_get(op);
+  double s;
+  int64_t zy;
+  quant_of(mlirOperationGetResult(op, 0), &s, &zy);
+  qrt_qmatmul_params *p = &c->params.qmatmul;
+  p->a_zero_point = 0; /* folded into the bias by the quantize pass (see q.irdl.mlir) */
+  p->out_zero_point = (int32_t)zy;
+  p->out_min = (int32_t)at.out_min;
+  p->out_max = (int32_t)at.out_max;
+  p->group = at.group;
+  if (!qmatmul_geometry(op, p) || !weight_format(op, at.format.s, &p->b_format)) return false;
+  MlirValue gm = q_qmatmul_num_in(op, 5) ? q_qmatmul_in(op, 5) : (MlirValue){NULL};
+  if (!qmatmul_inputs(op, c, p, 5, gm)) return false;
   return use(op, c, "qrt_qmatmul_i8");
+}
+
+static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
+  q_fqmatmul_attrs at = q_fqmatmul_get(op);
+  qrt_qmatmul_params *p = &c->params.qmatmul;
+  p->group = at.group;
+  p->a_bits = (int32_t)at.act_bits;
+  if (at.act_bits != 0 && at.act_bits != 8 && at.act_bits != 4) return fail(op, "act_bits must be 0, 4 or 8");
+  if (!qmatmul_geometry(op, p) || !weight_format(op, at.format.s, &p->b_format)) return false;
+  MlirValue gm = q_fqmatmul_num_in(op, 4) ? q_fqmatmul_in(op, 4) : (MlirValue){NULL};
+  if (!qmatmul_inputs(op, c, p, 4, gm)) return false;
+  if (!p->b_packed) return fail(op, "fqmatmul needs a constant weight");
+  c->scratch_slot = 7;
+  c->scratch_bytes = at.act_bits ? qrt_qmatmul_dyn_scratch(p) : qrt_wmatmul_scratch(p);
+  return use(op, c, at.act_bits ? "qrt_qmatmul_dyn_f32" : "qrt_wmatmul_f32");
 }
 
 static bool lower_qconv(MlirOperation op, qcc_call *c) {
@@ -404,6 +455,11 @@ static bool lower_qconv(MlirOperation op, qcc_call *c) {
   c->n_in = 7;
   c->scratch_slot = 6;
   c->scratch_bytes = qrt_qconv_scratch_i8(p);
+  int32_t fmt;
+  if (!weight_format(op, a.format.s, &fmt)) return false;
+  /* int4 codes are packed two per byte where the GEMM path reads them;
+   * elsewhere (depthwise) they stay one per byte. */
+  if (fmt == QRT_WFMT_I4 && qcc_value_is_constant(c->in[1]) && qrt_qconv_packs_i4(p)) p->w_format = fmt;
   if (qcc_value_is_constant(c->in[1])) {
     p->w_packed = 1;
     c->packed_slot = 1;
@@ -726,7 +782,7 @@ static const lowering lowerings[] = {
     {q_broadcast_is, lower_broadcast}, {q_concat_is, lower_concat},   {q_gather_is, lower_gather},
     {q_pad_is, lower_pad},         {q_cast_is, lower_cast},
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
-    {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv},
+    {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul},
     {q_argreduce_is, lower_argreduce},
 };
 

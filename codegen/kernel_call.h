@@ -49,7 +49,7 @@ typedef struct qcc_call {
   /* packed_slot >= 0: that input is a constant weight the kernel reads in
    * a packed layout, built at compile time (see qcc_pack_weight). */
   int packed_slot;
-  enum { QCC_PACK_F32_B, QCC_PACK_I8_B, QCC_PACK_I8_CONV } pack_kind;
+  enum { QCC_PACK_F32_B, QCC_PACK_I8_B, QCC_PACK_I4_B, QCC_PACK_I8_CONV } pack_kind;
   int64_t pack_k, pack_n;
 } qcc_call;
 

@@ -63,8 +63,12 @@ const char *qcc_shape_str(const qcc_shape *s, char *buf, size_t cap);
 
 /* Scale and zero point of a value whose element type is !quant.uniform. */
 bool qcc_value_quant(MlirValue v, double *scale, int64_t *zero_point);
-/* tensor<dims x !quant.uniform<storage:f32, scale:zero_point>>. */
-MlirType qcc_quant_tensor_type(MlirContext ctx, const qcc_shape *s, double scale, int64_t zero_point);
+/* Storage range of a !quant.uniform value (i8<-8:7> for 4-bit codes). */
+bool qcc_value_quant_range(MlirValue v, int64_t *qmin, int64_t *qmax);
+/* tensor<dims x !quant.uniform<storage<qmin:qmax>:f32, scale:zero_point>>
+ * (MLIR prints the storage range only when narrower than the type's). */
+MlirType qcc_quant_tensor_type(MlirContext ctx, const qcc_shape *s, double scale, int64_t zero_point, int64_t qmin,
+                               int64_t qmax);
 
 /* A dense elements attribute holding `data` (numel elements of s->dtype). */
 MlirAttribute qcc_dense_attr(MlirContext ctx, const qcc_shape *s, const void *data);

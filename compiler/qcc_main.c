@@ -27,18 +27,14 @@ static void usage(FILE *f) {
           "  --shape NAME=AxBxC    fix the shape of an input with symbolic dims\n"
           "  --runtime=inline      paste the kernels the model uses into OUT.c (default)\n"
           "  --runtime=external    #include \"qrt.h\" and link the runtime library instead\n"
-          "  -q SCHEME             f32 (default) or w8a8: int8 conv/matmul, static\n"
-          "                        per-tensor activations, per-channel weights\n"
-          "  --calib DIR           calibration samples (DIR/<input>.npy stacked [N,...],\n"
-          "                        test_data_set_*/input_*.pb, or one .npy per sample)\n"
-          "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
-          "                        matmul) whose layers stay float\n"
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
+          "%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  -v                    remarks: what each pass did, memory plan\n"
-          "  -h, --help            this help\n");
+          "  -h, --help            this help\n",
+          qcc_quant_flags_help);
 }
 
 typedef struct options {
@@ -88,6 +84,9 @@ static int parse_args(int argc, char **argv, options *o) {
   }
   for (; i < argc; i++) {
     const char *a = argv[i], *v;
+    int q = qcc_quant_parse_flag(argc, argv, &i);
+    if (q < 0) return -1;
+    if (q > 0) continue;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       exit(0);
@@ -99,17 +98,6 @@ static int parse_args(int argc, char **argv, options *o) {
       o->name = v;
     } else if ((v = flag_value(argc, argv, &i, "--emit-mlir"))) {
       o->emit_mlir = v;
-    } else if ((v = flag_value(argc, argv, &i, "-q"))) {
-      if (strcmp(v, "f32") && strcmp(v, "w8a8"))
-        return qcc_error("-q: unknown scheme '%s' (available: f32, w8a8)", v), -1;
-      qcc_quant_opts.scheme = v;
-    } else if ((v = flag_value(argc, argv, &i, "--keep-float"))) {
-      for (char *tok = strtok(strdup(v), ","); tok; tok = strtok(NULL, ",")) {
-        if (qcc_quant_opts.n_keep_float == 32) return qcc_error("--keep-float: at most 32 patterns"), -1;
-        qcc_quant_opts.keep_float[qcc_quant_opts.n_keep_float++] = tok;
-      }
-    } else if ((v = flag_value(argc, argv, &i, "--calib"))) {
-      qcc_quant_opts.calib_path = v;
     } else if ((v = flag_value(argc, argv, &i, "--report"))) {
       o->report = v;
     } else if ((v = flag_value(argc, argv, &i, "--emit-main"))) {
@@ -142,11 +130,11 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!o->model) return qcc_error("no input model (see qcc --help)"), -1;
   if (!o->run && !o->out) return qcc_error("no output file: give -o OUT.c"), -1;
   if (o->run && !o->out_dir) return qcc_error("qcc run: give --out-dir DIR for the outputs"), -1;
-  bool quantizing = qcc_quant_opts.scheme && strcmp(qcc_quant_opts.scheme, "f32");
-  if (quantizing && !qcc_quant_opts.calib_path)
-    return qcc_error("-q %s needs calibration data: give --calib DIR", qcc_quant_opts.scheme), -1;
-  if (!quantizing && qcc_quant_opts.calib_path) qcc_warning("--calib is unused without -q");
-  if (o->report && !quantizing) return qcc_error("--report describes a quantized compile: give -q and --calib"), -1;
+  if (qcc_quant_needs_calibration() && !qcc_quant_opts.calib_path)
+    return qcc_error("-q %s needs calibration data: give --calib DIR", qcc_quant_opts.scheme->name), -1;
+  if (!qcc_quantizing() && qcc_quant_opts.calib_path) qcc_warning("--calib is unused without -q");
+  if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
+    return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   return 0;
 }
@@ -289,8 +277,8 @@ int main(int argc, char **argv) {
   MlirContext ctx = qcc_context_create();
   MlirModule m = qcc_import_onnx(ctx, o.model, o.shapes, o.n_shapes);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
-  if (!rc && qcc_quant_opts.scheme && strcmp(qcc_quant_opts.scheme, "f32"))
-    rc = qcc_pass_calibrate(m) || qcc_pass_quantize(m) ? -1 : 0;
+  if (!rc && qcc_quantizing())
+    rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) || qcc_pass_quantize(m) ? -1 : 0;
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

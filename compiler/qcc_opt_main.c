@@ -17,7 +17,8 @@ static void usage(FILE *f) {
   fprintf(f, "usage: qcc-opt [INPUT.mlir|INPUT.onnx|-] [--PASS]... [--elide] [--list-passes]\npasses:\n");
   for (const qcc_pass_info *p = qcc_passes; p->name; p++) fprintf(f, "  --%-18s %s\n", p->name, p->summary);
   fprintf(f, "  --%-18s %s\n", "default-pipeline", "legalize-onnx, fold-constants, fuse-affine, dce");
-  fprintf(f, "options: --calib=DIR (for --calibrate), -q=SCHEME (for --quantize), --elide, -v\n");
+  fprintf(f, "options: --elide, -v; for --calibrate and --quantize (-q defaults to w8a8 there):\n%s",
+          qcc_quant_flags_help);
 }
 
 static MlirModule parse_mlir(MlirContext ctx, const char *path) {
@@ -50,6 +51,7 @@ int main(int argc, char **argv) {
   bool elide = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int q;
     if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "--list-passes")) {
       usage(stdout);
       return 0;
@@ -57,10 +59,8 @@ int main(int argc, char **argv) {
       elide = true;
     } else if (!strcmp(a, "-v")) {
       qcc_verbose = 1;
-    } else if (!strncmp(a, "--calib=", 8)) {
-      qcc_quant_opts.calib_path = a + 8;
-    } else if (!strncmp(a, "-q=", 3)) {
-      qcc_quant_opts.scheme = a + 3;
+    } else if ((q = qcc_quant_parse_flag(argc, argv, &i))) {
+      if (q < 0) return 2;
     } else if (!strcmp(a, "--default-pipeline")) {
       default_pipeline = 1;
     } else if (!strncmp(a, "--", 2)) {

@@ -165,12 +165,19 @@ bool qcc_value_quant(MlirValue v, double *scale, int64_t *zero_point) {
   return true;
 }
 
-MlirType qcc_quant_tensor_type(MlirContext ctx, const qcc_shape *s, double scale, int64_t zero_point) {
+bool qcc_value_quant_range(MlirValue v, int64_t *qmin, int64_t *qmax) {
+  MlirType t = mlirValueGetType(v);
+  if (!mlirTypeIsARankedTensor(t) || !mlirTypeIsAUniformQuantizedType(mlirShapedTypeGetElementType(t))) return false;
+  *qmin = mlirQuantizedTypeGetStorageTypeMin(mlirShapedTypeGetElementType(t));
+  *qmax = mlirQuantizedTypeGetStorageTypeMax(mlirShapedTypeGetElementType(t));
+  return true;
+}
+
+MlirType qcc_quant_tensor_type(MlirContext ctx, const qcc_shape *s, double scale, int64_t zero_point, int64_t qmin,
+                               int64_t qmax) {
   MlirType storage = qcc_element_type(ctx, s->dtype);
   bool is_signed = s->dtype == QRT_I8 || s->dtype == QRT_I16 || s->dtype == QRT_I32;
-  unsigned bits = (unsigned)qcc_dtype_size(s->dtype) * 8;
-  int64_t lo = is_signed ? -(INT64_C(1) << (bits - 1)) : 0, hi = is_signed ? (INT64_C(1) << (bits - 1)) - 1 : (INT64_C(1) << bits) - 1;
   MlirType q = mlirUniformQuantizedTypeGet(is_signed ? mlirQuantizedTypeGetSignedFlag() : 0, storage, mlirF32TypeGet(ctx),
-                                           scale, zero_point, lo, hi);
+                                           scale, zero_point, qmin, qmax);
   return mlirRankedTensorTypeGet(s->rank, s->dims, q, mlirAttributeGetNull());
 }

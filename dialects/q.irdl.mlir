@@ -229,24 +229,53 @@ irdl.dialect @q {
   // input zero point is folded at compile time, so the kernel does no
   // zero-point work); out = clamp(out_zp + round(acc * multiplier[n] /
   // 2^shift[n]), out_min, out_max). out_zp comes from the result type.
+  // Weights b hold integer codes of `format` ("int8" or "int4", the
+  // runtime's format table QRT_ALL_WFORMATS; int4 codes in [-8, 7], stored
+  // two per byte by the code generator). group > 0: b's rows come in groups
+  // of `group` and gmult (ui8 [ceil(K/group), N]) multiplies each group's
+  // integer sum (real weight = weight_scales[n] * gmult[g,n] * code).
   irdl.operation @qmatmul {
     %a = irdl.base "!builtin.tensor"
     %b = irdl.base "!builtin.tensor"
     %bias = irdl.base "!builtin.tensor"
     %mult = irdl.base "!builtin.tensor"
     %shift = irdl.base "!builtin.tensor"
+    %gmult = irdl.base "!builtin.tensor"
     %y = irdl.base "!builtin.tensor"
     %lo = irdl.base "#builtin.integer"
     %hi = irdl.base "#builtin.integer"
     %ws = irdl.any
-    irdl.operands(%a, %b, %bias, %mult, %shift)
-    irdl.attributes {"out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws}
+    %format = irdl.base "#builtin.string"
+    %group = irdl.base "#builtin.integer"
+    irdl.operands(%a, %b, %bias, %mult, %shift, optional %gmult)
+    irdl.attributes {"out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws, "format" = %format, "group" = %group}
+    irdl.results(%y)
+  }
+  // Quantized weights (codes, format, group, gmult as q.qmatmul) with float
+  // activations: y = a @ W + bias (f32), W[k,n] = scale[n] * gmult[g,n] *
+  // b[k,n]. act_bits 0: weight-only (W8A16 / W4A16; the product is a float
+  // matmul by W); act_bits 8 or 4: each row of a is quantized at run time,
+  // symmetric, to act_bits (per-token scales, QuaRot), then an integer
+  // matmul (runtime qrt_qmatmul_dyn_f32).
+  irdl.operation @fqmatmul {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %scale = irdl.base "!builtin.tensor"
+    %gmult = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %format = irdl.base "#builtin.string"
+    %group = irdl.base "#builtin.integer"
+    %abits = irdl.base "#builtin.integer"
+    irdl.operands(%a, %b, %bias, %scale, optional %gmult)
+    irdl.attributes {"format" = %format, "group" = %group, "act_bits" = %abits}
     irdl.results(%y)
   }
   // Integer convolution, geometry as q.conv: acc = sum (x - x_zp) * w +
   // bias (padding reads x_zp, i.e. real 0), requantized as q.qmatmul per
   // output channel; colsum[c] = sum of channel c's weights lets SIMD kernels
-  // handle x_zp. Zero points come from the operand/result types.
+  // handle x_zp. Zero points come from the operand/result types. format as
+  // q.qmatmul (per output channel only: no gmult).
   irdl.operation @qconv {
     %x = irdl.base "!builtin.tensor"
     %w = irdl.base "!builtin.tensor"
@@ -262,8 +291,9 @@ irdl.dialect @q {
     %lo = irdl.base "#builtin.integer"
     %hi = irdl.base "#builtin.integer"
     %ws = irdl.any
+    %format = irdl.base "#builtin.string"
     irdl.operands(%x, %w, %bias, %mult, %shift, %colsum)
-    irdl.attributes {"strides" = %strides, "pads" = %pads, "dilations" = %dilations, "group" = %group, "out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws}
+    irdl.attributes {"strides" = %strides, "pads" = %pads, "dilations" = %dilations, "group" = %group, "out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws, "format" = %format}
     irdl.results(%y)
   }
 }

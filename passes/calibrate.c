@@ -19,7 +19,6 @@
 #include "passes.h"
 #include "quant_options.h"
 
-qcc_quant_options qcc_quant_opts;
 
 typedef struct range {
   double lo, hi;

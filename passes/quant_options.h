@@ -1,12 +1,31 @@
 /* quant_options.h - options of the quantization passes, set by the driver
- * (qcc --calib/-q) or by qcc-opt flags of the same names. */
+ * (qcc) or by qcc-opt from the same flags (qcc_quant_parse_flag). */
 #ifndef QCC_QUANT_OPTIONS_H
 #define QCC_QUANT_OPTIONS_H
 #include "qcc.h"
 
+/* A -q scheme: weight format (the runtime's QRT_ALL_WFORMATS; -1 for f32:
+ * no quantization) and activation bits (8 or 4; 0: activations stay float,
+ * i.e. weight-only). */
+typedef struct qcc_quant_scheme {
+  const char *name;
+  int weight_format;
+  int act_bits;
+  const char *summary;
+} qcc_quant_scheme;
+
+/* NULL-terminated table of the schemes -q accepts. */
+extern const qcc_quant_scheme qcc_quant_schemes[];
+
+typedef enum { QCC_OBSERVER_MINMAX, QCC_OBSERVER_PERCENTILE, QCC_OBSERVER_MSE } qcc_observer_kind;
+
 typedef struct qcc_quant_options {
-  const char *calib_path; /* --calib */
-  const char *scheme;     /* -q: f32 | w8a8 */
+  const char *calib_path;          /* --calib */
+  const qcc_quant_scheme *scheme;  /* -q (NULL: not given) */
+  int64_t group_size;              /* --group-size (int4 weights); 0: default 128 */
+  bool act_per_token;              /* --act-scale token (else static) */
+  qcc_observer_kind observer;      /* --observer */
+  double percentile;               /* --observer percentile:P (default 99.99) */
   /* --keep-float: globs on the ONNX node name or the op (conv, matmul);
    * matching layers stay float. */
   const char *keep_float[32];
@@ -14,6 +33,16 @@ typedef struct qcc_quant_options {
 } qcc_quant_options;
 
 extern qcc_quant_options qcc_quant_opts;
+
+/* Consumes the quantization flag at argv[*i] (with its value, as "--flag V"
+ * or "--flag=V"): 1 if it was one, 0 if not, -1 after an error message. */
+int qcc_quant_parse_flag(int argc, char **argv, int *i);
+/* The flags' help text, for the drivers' usage. */
+extern const char qcc_quant_flags_help[];
+/* True when -q asks for quantization (not f32). */
+bool qcc_quantizing(void);
+/* True when the scheme quantizes activations, so the calibrate pass is needed. */
+bool qcc_quant_needs_calibration(void);
 
 /* Calibrated range of v (attributes written by the calibrate pass). */
 bool qcc_value_range(MlirValue v, double *lo, double *hi);

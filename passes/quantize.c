@@ -1,24 +1,29 @@
-/* quantize.c - the quantize pass (-q w8a8): static int8 quantization of
+/* quantize.c - the quantize pass (-q SCHEME): integer quantization of
  * convolutions and matmuls with constant weights, integer-only inner loops.
  *
- * For each q.conv / q.matmul whose weight is a constant and whose input
- * and output were calibrated:
- *   x_q = q.quantize(x)                       int8, per-tensor asymmetric
- *   y_q = q.qconv(x_q, w_q, bias_i32, multiplier, shift, colsum) or
- *         q.qmatmul(x_q, w_q, bias_i32 - z_x colsum, multiplier, shift)
- *   y   = q.dequantize(y_q)
- * Weights are symmetric int8 per output channel (zero point 0, range
- * [-127, 127]); bias is int32 with scale s_x * s_w[c]; the requantization
- * multiplier s_x * s_w[c] / s_y is the dyadic M0 * 2^-shift (HAWQ-V3), so
- * the kernels never touch floats. A following ReLU is folded into the
- * output clamp (its calibrated range becomes the output range). A
- * q.quantize whose input is a q.dequantize of identical parameters is not
- * created: consecutive quantized layers stay in int8.
+ * Weights get integer codes in the scheme's format (quant_weights.c: int8
+ * per output channel, int4 per group of input rows with integer group
+ * multipliers). Activations, by scheme and --act-scale:
+ *  - static (w8a8, w4a8, w4a4): calibrated per-tensor asymmetric int8 (or
+ *    4-bit codes in int8 storage), typed !quant.uniform:
+ *      x_q = q.quantize(x)
+ *      y_q = q.qconv(x_q, w_q, bias_i32, multiplier, shift, colsum) or
+ *            q.qmatmul(x_q, w_q, bias_i32 - z_x colsum, multiplier, shift[, gmult])
+ *      y   = q.dequantize(y_q)
+ *    bias is int32 with scale s_x * s_w[c]; the requantization multiplier
+ *    s_x * s_w[c] / s_y is the dyadic M0 * 2^-shift (HAWQ-V3), so the
+ *    kernels never touch floats. A following ReLU is folded into the output
+ *    clamp. A q.quantize whose input is a q.dequantize of identical
+ *    parameters is not created: consecutive quantized layers stay integer.
+ *  - per token (--act-scale token; matmuls): y = q.fqmatmul(x, w_q, ...)
+ *    with act_bits: each row quantized at run time (QuaRot);
+ *  - weight-only (w8a16, w4a16; matmuls): y = q.fqmatmul(x, w_q, ...) with
+ *    act_bits 0: float activations, integer weights.
  *
  * Invariant: every quantized value x̂ = s (q - z) is within s/2 of x
  * clipped to the calibrated range, and an op the pass cannot quantize
- * (no calibration range, non-constant weight, non-float type) stays float,
- * with a remark (-v) saying why. */
+ * (no calibration range, non-constant weight, non-float type, a scheme
+ * the op has no kernel for) stays float, with a remark (-v) saying why. */
 #include <fnmatch.h>
 #include <math.h>
 #include <stdint.h>
@@ -28,29 +33,31 @@
 #include "passes.h"
 #include "qrt.h"
 #include "quant_options.h"
+#include "quant_weights.h"
 
 typedef struct qparams {
   double scale;
   int64_t zero_point;
+  int64_t qmin, qmax; /* code range: [-128, 127] for 8 bits, [-8, 7] for 4 */
 } qparams;
 
-/* Asymmetric int8 parameters covering [lo, hi] (always including 0, so
- * zero padding and ReLU's zero are exact). */
-static qparams activation_params(double lo, double hi) {
+/* Asymmetric `bits`-bit parameters covering [lo, hi] (always including 0,
+ * so zero padding and ReLU's zero are exact). */
+static qparams activation_params(double lo, double hi, int bits) {
   if (lo > 0) lo = 0;
   if (hi < 0) hi = 0;
-  qparams p = {(hi - lo) / 255.0, 0};
+  qparams p = {(hi - lo) / ((1 << bits) - 1.0), 0, -(1 << (bits - 1)), (1 << (bits - 1)) - 1};
   if (!(p.scale > 0)) p.scale = 1.0;
-  double z = -128.0 - lo / p.scale;
-  p.zero_point = (int64_t)llround(z < -128 ? -128 : z > 127 ? 127 : z);
+  double z = p.qmin - lo / p.scale;
+  p.zero_point = (int64_t)llround(z < p.qmin ? p.qmin : z > p.qmax ? p.qmax : z);
   return p;
 }
 
-static void where(MlirOperation op, char *buf, size_t cap) { qcc_op_where(op, buf, cap); }
-
-static MlirValue i32_constant(MlirOperation before, MlirLocation loc, const int32_t *v, int64_t n) {
-  qcc_array a = {QRT_I32, 1, {n}, (void *)v, sizeof(int32_t) * (size_t)n};
-  return qcc_make_constant(before, loc, &a);
+static MlirType quant_type(MlirContext ctx, MlirValue like, qparams p) {
+  qcc_shape sh;
+  qcc_shape_of(like, &sh);
+  sh.dtype = QRT_I8;
+  return qcc_quant_tensor_type(ctx, &sh, p.scale, p.zero_point, p.qmin, p.qmax);
 }
 
 /* The quantized version of x with parameters p: reuse the int8 value x
@@ -58,8 +65,9 @@ static MlirValue i32_constant(MlirOperation before, MlirLocation loc, const int3
  * same input), when the parameters match; else insert q.quantize. */
 static bool has_params(MlirValue v, qparams p) {
   double s;
-  int64_t z;
-  return qcc_value_quant(v, &s, &z) && s == p.scale && z == p.zero_point;
+  int64_t z, lo, hi;
+  return qcc_value_quant(v, &s, &z) && qcc_value_quant_range(v, &lo, &hi) && s == p.scale && z == p.zero_point &&
+         lo == p.qmin && hi == p.qmax;
 }
 
 static MlirValue quantized_input(MlirOperation before, MlirValue x, qparams p) {
@@ -71,59 +79,8 @@ static MlirValue quantized_input(MlirOperation before, MlirValue x, qparams p) {
     MlirOperation user = mlirOpOperandGetOwner(u);
     if (q_quantize_is(user) && has_params(mlirOperationGetResult(user, 0), p)) return mlirOperationGetResult(user, 0);
   }
-  qcc_shape sh;
-  qcc_shape_of(x, &sh);
-  sh.dtype = QRT_I8;
-  MlirType t = qcc_quant_tensor_type(mlirOperationGetContext(before), &sh, p.scale, p.zero_point);
+  MlirType t = quant_type(mlirOperationGetContext(before), x, p);
   return qcc_insert_before(before, q_quantize_create(mlirOperationGetLocation(before), t, x));
-}
-
-/* Per-channel symmetric int8 weights. `channels` output channels, each
- * owning `per` consecutive elements (conv) or a column with stride
- * `channels` (matmul B [K, N]: per = K). */
-typedef struct qweights {
-  int8_t *q;
-  float *scales;
-  int32_t *colsum;
-  double sqnr_db; /* 10 log10(sum w^2 / sum (w - s q)^2) over the tensor */
-  int32_t *bias, *mult, *shift; /* requantization constants, per channel */
-} qweights;
-
-static qweights quantize_weights(const float *w, int64_t channels, int64_t per, bool column_major_channels) {
-  qweights r = {malloc((size_t)(channels * per)), malloc(sizeof(float) * (size_t)channels),
-                malloc(sizeof(int32_t) * (size_t)channels), 0, NULL, NULL, NULL};
-  double signal = 0, noise = 0;
-  for (int64_t c = 0; c < channels; c++) {
-    double amax = 0;
-    for (int64_t i = 0; i < per; i++) {
-      double v = fabs(w[column_major_channels ? i * channels + c : c * per + i]);
-      if (v > amax) amax = v;
-    }
-    double s = amax > 0 ? amax / 127.0 : 1.0;
-    r.scales[c] = (float)s;
-    int32_t sum = 0;
-    for (int64_t i = 0; i < per; i++) {
-      int64_t at = column_major_channels ? i * channels + c : c * per + i;
-      double q = nearbyint(w[at] / s);
-      q = q < -127 ? -127 : q > 127 ? 127 : q;
-      r.q[at] = (int8_t)q;
-      sum += (int32_t)q;
-      signal += (double)w[at] * w[at];
-      noise += (w[at] - s * q) * (w[at] - s * q);
-    }
-    r.colsum[c] = sum;
-  }
-  r.sqnr_db = noise > 0 ? 10 * log10(signal / noise) : INFINITY;
-  return r;
-}
-
-static void free_weights(qweights *w) {
-  free(w->q);
-  free(w->scales);
-  free(w->colsum);
-  free(w->bias);
-  free(w->mult);
-  free(w->shift);
 }
 
 /* The single user of v if it is a ReLU (or a Clip at [0, x]); else null. */
@@ -159,10 +116,24 @@ static bool kept_float(const char *at, const char *op_name) {
   return false;
 }
 
-/* Common checks and parameter choice; false (with a remark) to skip. */
-static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bias, layer *L) {
+static const qcc_quant_scheme *scheme(void) {
+  return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0 ? qcc_quant_opts.scheme
+                                                                             : &qcc_quant_schemes[1]; /* w8a8 */
+}
+
+/* Rows per weight group: --group-size for int4 (default 128), per channel
+ * for int8; 0 when a group would cover the whole row. */
+static int64_t group_size(int64_t per) {
+  if (scheme()->weight_format != QRT_WFMT_I4) return 0;
+  int64_t g = qcc_quant_opts.group_size ? qcc_quant_opts.group_size : 128;
+  return g >= per ? 0 : g;
+}
+
+/* Common checks; false (with a remark) to skip. `static_act`: the layer
+ * needs calibrated input and output ranges. */
+static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bias, bool static_act, layer *L) {
   char at[256];
-  where(op, at, sizeof at);
+  qcc_op_where(op, at, sizeof at);
   if (kept_float(at, q_conv_is(op) ? "conv" : "matmul")) {
     qcc_remark("quantize: %s stays float: --keep-float", at);
     return false;
@@ -181,6 +152,8 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
   L->w = w;
   L->bias = bias;
   L->out = mlirOperationGetResult(op, 0);
+  L->relu = false;
+  if (!static_act) return true;
   MlirOperation relu = fusable_relu(L->out);
   L->relu = !mlirOperationIsNull(relu);
   if (L->relu) L->out = mlirOperationGetResult(relu, 0);
@@ -188,8 +161,8 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
     qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
     return false;
   }
-  L->in = activation_params(lo, hi);
-  L->outp = activation_params(olo, ohi);
+  L->in = activation_params(lo, hi, scheme()->act_bits);
+  L->outp = activation_params(olo, ohi, scheme()->act_bits);
   return true;
 }
 
@@ -208,30 +181,27 @@ static void requant_constants(const layer *L, const float *s_w, int64_t channels
   if (has_bias) qcc_array_free(&b);
 }
 
-/* The layer's weight (channels x per elements, channels as rows or, for a
- * matmul B, as columns) quantized, with its requantization constants. */
-static qweights layer_weights(const layer *L, int64_t channels, int64_t per, bool column_major_channels) {
+/* The layer's weights (channels x per elements, channels as rows or, for a
+ * matmul B, as columns) in the scheme's format. */
+static void layer_weights(const layer *L, int64_t channels, int64_t per, bool column_major, int64_t group,
+                          qcc_qweights *qw) {
   qcc_array w;
   qcc_value_constant(L->w, &w);
-  qweights qw = quantize_weights(w.data, channels, per, column_major_channels);
+  qcc_quantize_weights(w.data, channels, per, column_major, scheme()->weight_format, group, qw);
   qcc_array_free(&w);
-  qw.bias = malloc(sizeof(int32_t) * (size_t)channels);
-  qw.mult = malloc(sizeof(int32_t) * (size_t)channels);
-  qw.shift = malloc(sizeof(int32_t) * (size_t)channels);
-  requant_constants(L, qw.scales, channels, qw.bias, qw.mult, qw.shift);
-  return qw;
-}
-
-static MlirType out_type(const layer *L) {
-  qcc_shape s;
-  qcc_shape_of(mlirOperationGetResult(L->op, 0), &s);
-  s.dtype = QRT_I8;
-  return qcc_quant_tensor_type(mlirOperationGetContext(L->op), &s, L->outp.scale, L->outp.zero_point);
 }
 
 static MlirAttribute scales_attr(MlirContext ctx, const float *s, int64_t n) {
   qcc_shape sh = {QRT_F32, 1, {n}};
   return qcc_dense_attr(ctx, &sh, s);
+}
+
+static MlirValue constant_of(MlirOperation before, qrt_dtype t, int rank, const int64_t *dims, const void *data) {
+  qcc_array a = {t, rank, {0}, (void *)data, 0};
+  size_t n = 1;
+  for (int i = 0; i < rank; i++) n *= (size_t)(a.dims[i] = dims[i]);
+  a.nbytes = n * qcc_dtype_size(t);
+  return qcc_make_constant(before, mlirOperationGetLocation(before), &a);
 }
 
 /* Records the weight SQNR on the quantized op, for --report. */
@@ -256,75 +226,147 @@ static void finish(const layer *L, MlirValue yq) {
   mlirValueReplaceAllUsesOfWith(L->out, y);
 }
 
+static q_str str_of(const char *s) {
+  q_str r;
+  snprintf(r.s, sizeof r.s, "%s", s);
+  return r;
+}
+
 static void quantize_conv(MlirOperation op) {
+  char at[256];
+  qcc_op_where(op, at, sizeof at);
+  if (scheme()->act_bits == 0) {
+    qcc_remark("quantize: %s stays float: %s is weight-only and only matmuls have a weight-only kernel", at,
+               scheme()->name);
+    return;
+  }
   layer L;
-  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), &L)) return;
+  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), true, &L)) return;
   qcc_shape ws;
   qcc_shape_of(L.w, &ws);
   int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
-  qweights qw = layer_weights(&L, ch, per, false);
+  qcc_qweights qw;
+  layer_weights(&L, ch, per, false, 0, &qw); /* convs: per channel in every format */
+  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * ch)), *mult = bias + ch, *shift = bias + 2 * ch;
+  requant_constants(&L, qw.scales, ch, bias, mult, shift);
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
-  qcc_array wq = {QRT_I8, ws.rank, {0}, qw.q, (size_t)(ch * per)};
-  memcpy(wq.dims, ws.dims, sizeof ws.dims);
   MlirValue xq = quantized_input(op, L.x, L.in);
   q_conv_attrs ca = q_conv_get(op);
-  q_qconv_attrs a = {ca.strides, ca.pads, ca.dilations, ca.group, L.relu ? L.outp.zero_point : -128, 127,
-                     scales_attr(ctx, qw.scales, ch)};
+  q_qconv_attrs a = {ca.strides, ca.pads, ca.dilations, ca.group, L.relu ? L.outp.zero_point : L.outp.qmin,
+                     L.outp.qmax, scales_attr(ctx, qw.scales, ch), str_of(qcc_wformat_name(qw.format))};
   MlirValue yq = qcc_insert_before(
-      op, q_qconv_create(loc, out_type(&L), xq, qcc_make_constant(op, loc, &wq), i32_constant(op, loc, qw.bias, ch),
-                         i32_constant(op, loc, qw.mult, ch), i32_constant(op, loc, qw.shift, ch),
-                         i32_constant(op, loc, qw.colsum, ch), &a));
+      op, q_qconv_create(loc, quant_type(ctx, L.out, L.outp), xq, constant_of(op, QRT_I8, ws.rank, ws.dims, qw.codes),
+                         constant_of(op, QRT_I32, 1, &ch, bias), constant_of(op, QRT_I32, 1, &ch, mult),
+                         constant_of(op, QRT_I32, 1, &ch, shift), constant_of(op, QRT_I32, 1, &ch, qw.colsum), &a));
   note_sqnr(yq, qw.sqnr_db);
   finish(&L, yq);
-  free_weights(&qw);
+  free(bias);
+  qcc_qweights_free(&qw);
+}
+
+/* The bound on K under which the integer sums of a layer are exact (the
+ * kernels' documented limit: |a| <= 128 with the zero point folded). */
+static bool sums_exact(const qcc_qweights *qw) {
+  int32_t cmin, cmax;
+  qcc_wformat_range(qw->format, &cmin, &cmax);
+  double worst = (double)qw->per * 128.0 * (cmin < -cmax ? -cmin : cmax) * (qw->group ? 255.0 : 1.0);
+  return worst < 2147483647.0;
+}
+
+/* q.fqmatmul: float activations, integer weights; act_bits 0 (weight-only)
+ * or the bits of the run-time per-row quantization. */
+static void quantize_matmul_float_act(MlirOperation op, int act_bits) {
+  layer L;
+  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), false, &L)) return;
+  qcc_shape bs;
+  qcc_shape_of(L.w, &bs);
+  int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
+  qcc_qweights qw;
+  layer_weights(&L, N, K, true, group, &qw);
+  if (act_bits && !sums_exact(&qw)) {
+    char at[256];
+    qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", qcc_op_where(op, at, sizeof at),
+               (long long)K);
+    qcc_qweights_free(&qw);
+    return;
+  }
+  float *bias = calloc((size_t)N, sizeof(float));
+  qcc_array b;
+  if (!mlirValueIsNull(L.bias) && qcc_value_constant(L.bias, &b)) {
+    memcpy(bias, b.data, sizeof(float) * (size_t)N);
+    qcc_array_free(&b);
+  }
+  int64_t gdims[2] = {group ? (K + group - 1) / group : 0, N};
+  MlirValue gm = {NULL};
+  if (group) gm = constant_of(op, QRT_U8, 2, gdims, qw.gmult);
+  q_fqmatmul_attrs a = {str_of(qcc_wformat_name(qw.format)), group, act_bits};
+  MlirValue y = qcc_insert_before(
+      op, q_fqmatmul_create(mlirOperationGetLocation(op), mlirValueGetType(L.out), L.x,
+                            constant_of(op, QRT_I8, 2, bs.dims, qw.codes), constant_of(op, QRT_F32, 1, &N, bias),
+                            constant_of(op, QRT_F32, 1, &N, qw.scales), gm, &a));
+  note_sqnr(y, qw.sqnr_db);
+  mlirValueReplaceAllUsesOfWith(L.out, y);
+  free(bias);
+  qcc_qweights_free(&qw);
 }
 
 static void quantize_matmul(MlirOperation op) {
   qcc_shape bs;
   qcc_shape_of(q_matmul_in(op, 1), &bs);
+  char at[256];
+  qcc_op_where(op, at, sizeof at);
   if (bs.rank != 2) {
-    char at[256];
-    where(op, at, sizeof at);
     qcc_remark("quantize: %s stays float: batched weights", at);
     return;
   }
+  if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token) {
+    quantize_matmul_float_act(op, qcc_quant_opts.act_per_token ? scheme()->act_bits : 0);
+    return;
+  }
   layer L;
-  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), &L)) return;
-  int64_t K = bs.dims[0], N = bs.dims[1];
-  qweights qw = layer_weights(&L, N, K, true);
+  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), true, &L)) return;
+  int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
+  qcc_qweights qw;
+  layer_weights(&L, N, K, true, group, &qw);
+  if (!sums_exact(&qw)) {
+    qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", at, (long long)K);
+    qcc_qweights_free(&qw);
+    return;
+  }
+  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * N)), *mult = bias + N, *shift = bias + 2 * N;
+  requant_constants(&L, qw.scales, N, bias, mult, shift);
   /* Fold the input zero point into the bias: sum (a - z) b + bias =
    * sum a b + (bias - z colsum), so the kernel does no zero-point work. */
   for (int64_t n = 0; n < N; n++) {
-    int64_t folded = (int64_t)qw.bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
+    int64_t folded = (int64_t)bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
     if (folded > INT32_MAX || folded < -INT32_MAX) {
-      char at[256];
-      where(op, at, sizeof at);
       qcc_remark("quantize: %s stays float: folded int32 bias overflows", at);
-      free_weights(&qw);
+      free(bias);
+      qcc_qweights_free(&qw);
       return;
     }
-    qw.bias[n] = (int32_t)folded;
+    bias[n] = (int32_t)folded;
   }
   MlirLocation loc = mlirOperationGetLocation(op);
-  qcc_array wq = {QRT_I8, 2, {K, N}, qw.q, (size_t)(K * N)};
+  MlirContext ctx = mlirOperationGetContext(op);
   MlirValue xq = quantized_input(op, L.x, L.in);
-  q_qmatmul_attrs a = {L.relu ? L.outp.zero_point : -128, 127, scales_attr(mlirOperationGetContext(op), qw.scales, N)};
+  int64_t gdims[2] = {group ? (K + group - 1) / group : 0, N};
+  MlirValue gm = {NULL};
+  if (group) gm = constant_of(op, QRT_U8, 2, gdims, qw.gmult);
+  q_qmatmul_attrs a = {L.relu ? L.outp.zero_point : L.outp.qmin, L.outp.qmax, scales_attr(ctx, qw.scales, N),
+                       str_of(qcc_wformat_name(qw.format)), group};
   MlirValue yq = qcc_insert_before(
-      op, q_qmatmul_create(loc, out_type(&L), xq, qcc_make_constant(op, loc, &wq), i32_constant(op, loc, qw.bias, N),
-                           i32_constant(op, loc, qw.mult, N), i32_constant(op, loc, qw.shift, N), &a));
+      op, q_qmatmul_create(loc, quant_type(ctx, L.out, L.outp), xq, constant_of(op, QRT_I8, 2, bs.dims, qw.codes),
+                           constant_of(op, QRT_I32, 1, &N, bias), constant_of(op, QRT_I32, 1, &N, mult),
+                           constant_of(op, QRT_I32, 1, &N, shift), gm, &a));
   note_sqnr(yq, qw.sqnr_db);
   finish(&L, yq);
-  free_weights(&qw);
+  free(bias);
+  qcc_qweights_free(&qw);
 }
 
 int qcc_pass_quantize(MlirModule m) {
-  const char *scheme = qcc_quant_opts.scheme ? qcc_quant_opts.scheme : "w8a8";
-  if (!strcmp(scheme, "f32")) return 0;
-  if (strcmp(scheme, "w8a8")) {
-    qcc_error("-q: scheme '%s' is not implemented (available: f32, w8a8)", scheme);
-    return -1;
-  }
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirOperation ret = mlirBlockGetTerminator(body);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);) {

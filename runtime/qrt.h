@@ -417,7 +417,9 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  *   w_packed != 0: per group g the qrt_pack_b_i8 layout of the K x cout_g
  *   matrix W_g^T (K = c_in/group*kd*kh*kw, row k = (ci, kd, kh, kw)
  *   row-major), groups consecutive, each qrt_packed_b_i8_size(K, cout_g)
- *   bytes (qrt_pack_conv_w_i8 builds it);
+ *   bytes (qrt_pack_conv_w_i8 builds it); w_format QRT_WFMT_I4 (only with
+ *   w_packed and the GEMM path, qrt_qconv_packs_i4): the int4 layout,
+ *   qrt_packed_b_i4_size(K, cout_g) bytes per group;
  * in[2] bias int32 [c_out] or NULL, in[3] mult int32 [c_out], in[4] shift
  * int32 [c_out], in[5] colsum int32 [c_out] = sum of the weights of each
  * output channel, or NULL (computed on the fly), in[6] scratch of
@@ -433,7 +435,7 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   S(int32_t, out_min) S(int32_t, out_max) \
   S(int64_t, n) S(int64_t, c_in) S(int64_t, c_out) \
   A(int64_t, in_spatial, 3) A(int64_t, out_spatial, 3) A(int64_t, kernel, 3) \
-  A(int64_t, strides, 3) A(int64_t, dilations, 3) A(int64_t, pads_begin, 3)
+  A(int64_t, strides, 3) A(int64_t, dilations, 3) A(int64_t, pads_begin, 3) S(int32_t, w_format)
 
 #define QRT_ALL_PARAMS(X) \
   X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(where, QRT_WHERE_PARAMS) \
@@ -647,6 +649,8 @@ QRT_API const char *qrt_qgemm_path(void);
 QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p);
 QRT_API int64_t qrt_qconv_packed_w_size(const qrt_qconv_params *p);
 QRT_API void qrt_pack_conv_w_i8(const qrt_qconv_params *p, const int8_t *w, int8_t *packed);
+/* True when the kernel can read int4 packed weights for p (GEMM path). */
+QRT_API int qrt_qconv_packs_i4(const qrt_qconv_params *p);
 
 /* qrt_quant.c: y[i] = qrt_quantize_f32_i8 of x[i] (see QRT_QUANTIZE_PARAMS). */
 QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale, int32_t zero_point,

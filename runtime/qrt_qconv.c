@@ -40,18 +40,29 @@ QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p) {
   return qrt_qconv_K(p) * qrt_qconv_tile(p);
 }
 
-QRT_API int64_t qrt_qconv_packed_w_size(const qrt_qconv_params *p) {
+QRT_API int qrt_qconv_packs_i4(const qrt_qconv_params *p) { return qrt_qconv_use_gemm(p); }
+
+QRT_INTERNAL int64_t qrt_qconv_group_w_size(const qrt_qconv_params *p) {
   const int64_t G = p->group > 0 ? p->group : 1;
-  return G * qrt_packed_b_i8_size(qrt_qconv_K(p), p->c_out / G);
+  return p->w_format == QRT_WFMT_I4 ? qrt_packed_b_i4_size(qrt_qconv_K(p), p->c_out / G)
+                                    : qrt_packed_b_i8_size(qrt_qconv_K(p), p->c_out / G);
+}
+
+QRT_API int64_t qrt_qconv_packed_w_size(const qrt_qconv_params *p) {
+  return (p->group > 0 ? p->group : 1) * qrt_qconv_group_w_size(p);
 }
 
 QRT_API void qrt_pack_conv_w_i8(const qrt_qconv_params *p, const int8_t *w, int8_t *packed) {
   const int64_t G = p->group > 0 ? p->group : 1;
   const int64_t K = qrt_qconv_K(p), cout_g = p->c_out / G;
-  const int64_t gsz = qrt_packed_b_i8_size(K, cout_g);
+  const int64_t gsz = qrt_qconv_group_w_size(p);
   int64_t g;
-  for (g = 0; g < G; ++g)
-    qrt_pack_b_strided_i8(K, cout_g, w + g * cout_g * K, 1, K, packed + g * gsz);
+  for (g = 0; g < G; ++g) {
+    if (p->w_format == QRT_WFMT_I4)
+      qrt_pack_b_strided_i4(K, cout_g, w + g * cout_g * K, 1, K, packed + g * gsz);
+    else
+      qrt_pack_b_strided_i8(K, cout_g, w + g * cout_g * K, 1, K, packed + g * gsz);
+  }
 }
 
 /* im2row of output positions [p0, p0 + pt) of one image and group:
@@ -116,9 +127,10 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
   if (P <= 0 || p->c_out <= 0) return;
   if (qrt_qconv_use_gemm(p) && scratch) {
     const int64_t pt = qrt_qconv_tile(p);
-    const int64_t gsz = qrt_packed_b_i8_size(K, cout_g);
+    const int64_t gsz = qrt_qconv_group_w_size(p);
     qrt_qgemm_args a;
     memset(&a, 0, sizeof a);
+    a.b_format = p->w_format;
     a.N = cout_g;
     a.K = K;
     a.A = scratch;
@@ -158,10 +170,12 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
         const int64_t oc = g * cout_g + co;
         const int8_t *xg = x + (n * p->c_in + g * cin_g) * isz;
         const int64_t k4 = (K + 3) / 4 * 4;
+        const int i4 = p->w_packed && p->w_format == QRT_WFMT_I4;
         const unsigned char *wp =
-            p->w_packed ? (const unsigned char *)w + g * qrt_packed_b_i8_size(K, cout_g) +
-                              (co / 16) * k4 * 16 + (co % 16) * 4
-                        : NULL;
+            p->w_packed && !i4 ? (const unsigned char *)w + g * qrt_packed_b_i8_size(K, cout_g) +
+                                     (co / 16) * k4 * 16 + (co % 16) * 4
+                               : NULL;
+        uint8_t tmp[64];
         int64_t od, oh, ow;
         for (od = 0; od < OD; ++od)
           for (oh = 0; oh < OH; ++oh)
@@ -178,8 +192,12 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
                       const int64_t iw = ow * p->strides[2] + kw * p->dilations[2] - p->pads_begin[2];
                       int32_t wv;
                       if (id < 0 || id >= ID || ih < 0 || ih >= IH || iw < 0 || iw >= IW) continue;
-                      wv = p->w_packed ? (int32_t)wp[(k / 4) * 64 + k % 4] - 128
-                                       : (int32_t)w[oc * K + k];
+                      if (i4) /* slow, but only when the compiler did not pick the GEMM path */
+                        wv = (int32_t)qrt_packed_b_group(w + g * qrt_packed_b_i4_size(K, cout_g), QRT_WFMT_I4,
+                                                         K, co / 16, k / 4, tmp)[(co % 16) * 4 + k % 4] - 128;
+                      else
+                        wv = p->w_packed ? (int32_t)wp[(k / 4) * 64 + k % 4] - 128
+                                         : (int32_t)w[oc * K + k];
                       acc += (uint32_t)(((int64_t)xg[(ci * ID + id) * IH * IW + ih * IW + iw] -
                                          (int64_t)p->a_zero_point) * wv);
                     }

@@ -1,0 +1,134 @@
+/* quant_options.c - the quantization flags and the scheme table, shared by
+ * qcc and qcc-opt so both accept the same spellings and report the same
+ * errors. */
+#include "quant_options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qrt.h"
+
+qcc_quant_options qcc_quant_opts = {.percentile = 99.99};
+
+const qcc_quant_scheme qcc_quant_schemes[] = {
+    {"f32", -1, 0, "no quantization"},
+    {"w8a8", QRT_WFMT_I8, 8, "int8 weights per channel, int8 activations"},
+    {"w4a8", QRT_WFMT_I4, 8, "int4 weights per group, int8 activations"},
+    {"w4a4", QRT_WFMT_I4, 4, "int4 weights per group, int4 activations"},
+    {"w8a16", QRT_WFMT_I8, 0, "int8 weights per channel, float activations (weight-only)"},
+    {"w4a16", QRT_WFMT_I4, 0, "int4 weights per group, float activations (weight-only)"},
+    {NULL, 0, 0, NULL},
+};
+
+const char qcc_quant_flags_help[] =
+    "  -q SCHEME             f32 (default), w8a8, w4a8, w4a4 (integer matmul/conv,\n"
+    "                        calibrated activations) or w8a16, w4a16 (weight-only)\n"
+    "  --calib DIR           calibration samples (DIR/<input>.npy stacked [N,...],\n"
+    "                        test_data_set_*/input_*.pb, or one .npy per sample)\n"
+    "  --group-size N        int4 weights: N input rows per scale (default 128, or\n"
+    "                        the row length when smaller); a multiple of 4\n"
+    "  --act-scale static|token\n"
+    "                        activations: calibrated per-tensor scales (default) or\n"
+    "                        per-token scales computed at run time (matmuls)\n"
+    "  --observer minmax|percentile[:P]|mse\n"
+    "                        activation range from calibration: min/max (default),\n"
+    "                        the P-th percentile of |x| (default 99.99), or the clip\n"
+    "                        minimizing the quantization MSE\n"
+    "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
+    "                        matmul) whose layers stay float\n";
+
+static const char *flag_value(int argc, char **argv, int *i, const char *flag, bool *missing) {
+  size_t n = strlen(flag);
+  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (strcmp(argv[*i], flag)) return NULL;
+  if (*i + 1 >= argc) {
+    *missing = true;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static int parse_scheme(const char *v) {
+  for (const qcc_quant_scheme *s = qcc_quant_schemes; s->name; s++)
+    if (!strcmp(s->name, v)) {
+      qcc_quant_opts.scheme = s;
+      return 1;
+    }
+  char names[256] = "";
+  for (const qcc_quant_scheme *s = qcc_quant_schemes; s->name; s++)
+    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", s == qcc_quant_schemes ? "" : ", ", s->name);
+  qcc_error("-q: unknown scheme '%s' (available: %s)", v, names);
+  return -1;
+}
+
+static int parse_observer(const char *v) {
+  if (!strcmp(v, "minmax")) {
+    qcc_quant_opts.observer = QCC_OBSERVER_MINMAX;
+  } else if (!strcmp(v, "mse")) {
+    qcc_quant_opts.observer = QCC_OBSERVER_MSE;
+  } else if (!strncmp(v, "percentile", 10) && (!v[10] || v[10] == ':')) {
+    qcc_quant_opts.observer = QCC_OBSERVER_PERCENTILE;
+    if (v[10] == ':') {
+      char *end;
+      double p = strtod(v + 11, &end);
+      if (*end || !(p > 50 && p <= 100)) {
+        qcc_error("--observer percentile:P: P must be a number in (50, 100], got '%s'", v + 11);
+        return -1;
+      }
+      qcc_quant_opts.percentile = p;
+    }
+  } else {
+    qcc_error("--observer: expected minmax, percentile[:P] or mse, got '%s'", v);
+    return -1;
+  }
+  return 1;
+}
+
+int qcc_quant_parse_flag(int argc, char **argv, int *i) {
+  bool missing = false;
+  const char *v;
+  int rc = 1;
+  if ((v = flag_value(argc, argv, i, "-q", &missing))) {
+    rc = parse_scheme(v);
+  } else if ((v = flag_value(argc, argv, i, "--calib", &missing))) {
+    qcc_quant_opts.calib_path = v;
+  } else if ((v = flag_value(argc, argv, i, "--group-size", &missing))) {
+    char *end;
+    long long g = strtoll(v, &end, 10);
+    if (*end || g <= 0 || g % 4 || g > (1 << 20)) {
+      qcc_error("--group-size: expected a positive multiple of 4, got '%s'", v);
+      rc = -1;
+    }
+    qcc_quant_opts.group_size = g;
+  } else if ((v = flag_value(argc, argv, i, "--act-scale", &missing))) {
+    if (!strcmp(v, "static") || !strcmp(v, "token")) {
+      qcc_quant_opts.act_per_token = !strcmp(v, "token");
+    } else {
+      qcc_error("--act-scale: expected static or token, got '%s'", v);
+      rc = -1;
+    }
+  } else if ((v = flag_value(argc, argv, i, "--observer", &missing))) {
+    rc = parse_observer(v);
+  } else if ((v = flag_value(argc, argv, i, "--keep-float", &missing))) {
+    for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
+      if (qcc_quant_opts.n_keep_float == 32) {
+        qcc_error("--keep-float: at most 32 patterns");
+        rc = -1;
+        break;
+      }
+      qcc_quant_opts.keep_float[qcc_quant_opts.n_keep_float++] = tok;
+    }
+  } else if (!missing) {
+    return 0;
+  }
+  if (missing) {
+    qcc_error("flag '%s' needs a value", argv[*i]);
+    return -1;
+  }
+  return rc;
+}
+
+bool qcc_quantizing(void) { return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0; }
+
+bool qcc_quant_needs_calibration(void) { return qcc_quantizing() && qcc_quant_opts.scheme->act_bits > 0; }
