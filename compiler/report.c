@@ -18,6 +18,7 @@
 
 #include "evaluator.h"
 #include "name_map.h"
+#include "qrt.h"
 
 typedef struct sqnr_acc {
   double signal, noise;
@@ -83,6 +84,39 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+typedef struct layer_format {
+  char format[16];
+  int64_t group;
+  int weight_bits, act_bits; /* act_bits 0: float activations */
+  const char *act_scale;     /* "static", "token" or "float" */
+} layer_format;
+
+/* Format, group and bits of a quantized layer, read back from its IR. */
+static layer_format format_of(MlirOperation op) {
+  layer_format lf = {"int8", 0, 8, 8, "static"};
+  MlirAttribute fa = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("format"));
+  if (!mlirAttributeIsNull(fa)) {
+    MlirStringRef sr = mlirStringAttrGetValue(fa);
+    snprintf(lf.format, sizeof lf.format, "%.*s", (int)sr.length, sr.data);
+  }
+#define BITS(id, fname, bits, lo, hi) \
+  if (!strcmp(lf.format, fname)) lf.weight_bits = bits;
+  QRT_ALL_WFORMATS(BITS)
+#undef BITS
+  if (q_qmatmul_is(op)) lf.group = q_qmatmul_get(op).group;
+  int64_t lo, hi;
+  if (q_fqmatmul_is(op)) {
+    q_fqmatmul_attrs a = q_fqmatmul_get(op);
+    lf.group = a.group;
+    lf.act_bits = (int)a.act_bits;
+    lf.act_scale = a.act_bits ? "token" : "float";
+  } else if (qcc_value_quant_range(mlirOperationGetOperand(op, 0), &lo, &hi)) {
+    lf.act_bits = 0;
+    while ((INT64_C(1) << lf.act_bits) < hi - lo + 1) lf.act_bits++;
+  }
+  return lf;
+}
+
 int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, const qcc_calib_set *calib,
                      const qcc_report_sizes *sizes) {
   act_state st;
@@ -133,26 +167,32 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
   if (!rc) {
     MlirBlock body = qcc_func_body(qcc_module_func(quant_m));
     if (json) fprintf(f, "{\n  \"layers\": [");
-    else fprintf(f, "%-48s %-8s %5s %5s %12s %12s\n", "layer", "format", "w", "a", "weight SQNR", "act SQNR");
+    else
+      fprintf(f, "%-48s %-10s %5s %5s %-7s %12s %12s\n", "layer", "format", "w", "a", "a-scale", "weight SQNR",
+              "act SQNR");
     int n_layers = 0;
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
          op = mlirOperationGetNextInBlock(op)) {
-      if (!q_qconv_is(op) && !q_qmatmul_is(op)) continue;
+      if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_fqmatmul_is(op)) continue;
       MlirValue x = mlirOperationGetOperand(op, 0);
       sqnr_acc *a = NULL;
       if (mlirValueIsAOpResult(x) && q_quantize_is(mlirOpResultGetOwner(x)))
         a = qcc_ptr_map_get(&st.acc, mlirOpResultGetOwner(x).ptr);
-      char name[256], act[32];
+      char name[256], act[32], fmt[48];
+      layer_format lf = format_of(op);
       node_name(op, name, sizeof name);
       double wdb = weight_sqnr(op);
       snprintf(act, sizeof act, a ? "%.2f" : json ? "null" : "-", a ? db(a) : 0.0);
+      snprintf(fmt, sizeof fmt, lf.group ? "%s/g%lld" : "%s", lf.format, (long long)lf.group);
       if (json) {
         fprintf(f, "%s\n    {\"layer\": ", n_layers ? "," : "");
         json_str(f, name);
-        fprintf(f, ", \"format\": \"int8\", \"weight_bits\": 8, \"activation_bits\": 8, "
-                   "\"weight_sqnr_db\": %.2f, \"activation_sqnr_db\": %s}", wdb, act);
+        fprintf(f, ", \"format\": \"%s\", \"group\": %lld, \"weight_bits\": %d, \"activation_bits\": %d, "
+                   "\"activation_scale\": \"%s\", \"weight_sqnr_db\": %.2f, \"activation_sqnr_db\": %s}",
+                lf.format, (long long)lf.group, lf.weight_bits, lf.act_bits, lf.act_scale, wdb, act);
       } else {
-        fprintf(f, "%-48.48s %-8s %5d %5d %12.2f %12s\n", name, "int8", 8, 8, wdb, act);
+        fprintf(f, "%-48.48s %-10s %5d %5d %-7s %12.2f %12s\n", name, fmt, lf.weight_bits, lf.act_bits, lf.act_scale,
+                wdb, act);
       }
       n_layers++;
     }
