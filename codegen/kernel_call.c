@@ -364,15 +364,19 @@ static bool qmatmul_geometry(MlirOperation op, qrt_qmatmul_params *p) {
   qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
   p->M = a.dims[a.rank - 2];
   p->K = a.dims[a.rank - 1];
-  p->N = b.dims[1];
+  p->N = b.dims[b.rank - 1];
   p->batch_rank = y.rank - 2;
-  if (b.rank != 2 || p->batch_rank > 6) return fail(op, "quantized matmul needs a 2-D weight and at most 6 batch dims");
+  if (a.rank < 2 || b.rank < 2 || p->batch_rank > 6) return fail(op, "quantized matmul needs 2-D+ operands and at most 6 batch dims");
+  if (b.rank > 2 && qcc_value_is_constant(mlirOperationGetOperand(op, 1)))
+    return fail(op, "quantized matmul: a constant weight must be 2-D");
   for (int i = 0; i < p->batch_rank; i++) {
     p->batch_shape[i] = y.dims[i];
-    int ia = i - (y.rank - a.rank);
-    int64_t sa = p->M * p->K;
+    int ia = i - (y.rank - a.rank), ib = i - (y.rank - b.rank);
+    int64_t sa = p->M * p->K, sb = p->K * p->N;
     for (int j = ia + 1; j >= 0 && j < a.rank - 2; j++) sa *= a.dims[j];
+    for (int j = ib + 1; j >= 0 && j < b.rank - 2; j++) sb *= b.dims[j];
     p->a_batch_strides[i] = (ia < 0 || a.dims[ia] == 1) ? 0 : sa;
+    p->b_batch_strides[i] = (ib < 0 || b.dims[ib] == 1) ? 0 : sb;
   }
   return true;
 }
@@ -404,7 +408,13 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   int64_t zy;
   quant_of(mlirOperationGetResult(op, 0), &s, &zy);
   qrt_qmatmul_params *p = &c->params.qmatmul;
-  p->a_zero_point = 0; /* folded into the bias by the quantize pass (see q.irdl.mlir) */
+  /* With a constant b the quantize pass folds a's zero point into the bias
+   * (see q.irdl.mlir); a b computed at run time (attention) has no column
+   * sums to fold, so the kernel subtracts the zero point itself. */
+  double sa;
+  int64_t za = 0;
+  if (!qcc_value_is_constant(q_qmatmul_in(op, 1))) quant_of(q_qmatmul_in(op, 0), &sa, &za);
+  p->a_zero_point = (int32_t)za;
   p->out_zero_point = (int32_t)zy;
   p->out_min = (int32_t)at.out_min;
   p->out_max = (int32_t)at.out_max;

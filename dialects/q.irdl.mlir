@@ -234,6 +234,9 @@ irdl.dialect @q {
   // two per byte by the code generator). group > 0: b's rows come in groups
   // of `group` and gmult (ui8 [ceil(K/group), N]) multiplies each group's
   // integer sum (real weight = weight_scales[n] * gmult[g,n] * code).
+  // b may also be a run-time value (attention: [..., K, N], batched like
+  // q.matmul, symmetric int8 of one scale); then nothing is folded:
+  // acc = sum_k (a - a_zp) * b + bias.
   irdl.operation @qmatmul {
     %a = irdl.base "!builtin.tensor"
     %b = irdl.base "!builtin.tensor"

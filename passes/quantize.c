@@ -311,13 +311,74 @@ static void quantize_matmul_float_act(MlirOperation op, int act_bits) {
   qcc_qweights_free(&qw);
 }
 
+/* a @ b with both operands computed at run time (attention scores and
+ * mixing): a asymmetric and b symmetric (zero point 0: no column sums to
+ * fold), both with static calibrated scales; one requantization
+ * multiplier for all columns. */
+static void quantize_matmul_activations(MlirOperation op) {
+  char at[256];
+  qcc_op_where(op, at, sizeof at);
+  if (kept_float(at, "matmul")) {
+    qcc_remark("quantize: %s stays float: --keep-float", at);
+    return;
+  }
+  MlirValue a = q_matmul_in(op, 0), b = q_matmul_in(op, 1), y = mlirOperationGetResult(op, 0);
+  qcc_shape as, bs, ys;
+  qcc_shape_of(a, &as);
+  qcc_shape_of(b, &bs);
+  qcc_shape_of(y, &ys);
+  double alo, ahi, blo, bhi, ylo, yhi;
+  if (as.dtype != QRT_F32 || bs.dtype != QRT_F32 || !mlirValueIsNull(q_matmul_in(op, 2)) || as.rank < 2 ||
+      bs.rank < 2) {
+    qcc_remark("quantize: %s stays float: run-time operands must be float, at least 2-D, without bias", at);
+    return;
+  }
+  if (!qcc_value_range(a, &alo, &ahi) || !qcc_value_range(b, &blo, &bhi) || !qcc_value_range(y, &ylo, &yhi)) {
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+    return;
+  }
+  const int bits = scheme()->act_bits;
+  int64_t K = as.dims[as.rank - 1], N = bs.dims[bs.rank - 1];
+  if ((double)K * 255.0 * 128.0 >= 2147483647.0) {
+    qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", at, (long long)K);
+    return;
+  }
+  layer L = {.op = op, .x = a, .w = b, .out = y};
+  L.in = activation_params(alo, ahi, bits);
+  L.outp = activation_params(ylo, yhi, bits);
+  double bmax = fmax(fabs(blo), fabs(bhi));
+  qparams bp = {bmax > 0 ? bmax / ((1 << (bits - 1)) - 1) : 1.0, 0, -((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1};
+  float *scales = malloc(sizeof(float) * (size_t)N);
+  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * N)), *mult = bias + N, *shift = bias + 2 * N;
+  for (int64_t n = 0; n < N; n++) scales[n] = (float)bp.scale;
+  requant_constants(&L, scales, N, bias, mult, shift);
+  MlirContext ctx = mlirOperationGetContext(op);
+  MlirValue aq = quantized_input(op, a, L.in), bq = quantized_input(op, b, bp);
+  q_qmatmul_attrs qa = {L.outp.qmin, L.outp.qmax, scales_attr(ctx, scales, N), str_of("int8"), 0};
+  MlirValue yq = qcc_insert_before(
+      op, q_qmatmul_create(mlirOperationGetLocation(op), quant_type(ctx, y, L.outp), aq, bq,
+                           constant_of(op, QRT_I32, 1, &N, bias), constant_of(op, QRT_I32, 1, &N, mult),
+                           constant_of(op, QRT_I32, 1, &N, shift), (MlirValue){NULL}, &qa));
+  finish(&L, yq);
+  free(scales);
+  free(bias);
+}
+
 static void quantize_matmul(MlirOperation op) {
   qcc_shape bs;
   qcc_shape_of(q_matmul_in(op, 1), &bs);
   char at[256];
   qcc_op_where(op, at, sizeof at);
+  if (!qcc_value_is_constant(q_matmul_in(op, 1))) {
+    if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
+      qcc_remark("quantize: %s stays float: both operands are computed at run time (%s)", at,
+                 scheme()->act_bits ? "per-token scales are for weights' inputs" : "weight-only scheme");
+    else
+      quantize_matmul_activations(op);
+    return;
+  }
   if (bs.rank != 2) {
-    qcc_remark("quantize: %s stays float: batched weights", at);
+    qcc_remark("quantize: %s stays float: batched constant weights", at);
     return;
   }
   if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token) {
