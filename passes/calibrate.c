@@ -4,8 +4,13 @@
  * Ranges are stored in the IR, so `qcc-opt` shows them and later passes
  * read them: op results get discardable attributes qcc.min / qcc.max (f64),
  * function arguments get qcc.arg_min / qcc.arg_max arrays on the function.
- * Invariant: the computation is unchanged; only attributes are added. The
- * observer is min-max over all samples (the quantize pass decides clipping). */
+ * Invariant: the computation is unchanged; only attributes are added.
+ *
+ * Observers (--observer): min-max over all samples; or, from a second pass
+ * filling a histogram per value over its min-max range, the central
+ * percentile or the MSE-optimal clip (observers.c). Then qcc.min/qcc.max
+ * hold the clipped range and qcc.observed_min/qcc.observed_max the raw
+ * one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +21,29 @@
 #include "calib_data.h"
 #include "evaluator.h"
 #include "name_map.h"
+#include "observers.h"
 #include "passes.h"
 #include "quant_options.h"
 
 
 typedef struct range {
   double lo, hi;
+  qcc_histogram *hist; /* second pass only */
 } range;
 
 typedef struct observer_state {
   qcc_ptr_map ranges; /* MlirValue.ptr -> range* */
 } observer_state;
+
+static void fold_hist(range *r, const qcc_array *a) {
+  if (a->dtype == QRT_F32 && r->hist) qcc_hist_add(r->hist, a->data, qcc_array_numel(a));
+}
+
+static void observe_hist(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
+  (void)op;
+  range *r = qcc_ptr_map_get(&((observer_state *)user)->ranges, v.ptr);
+  if (r) fold_hist(r, data);
+}
 
 static void fold_range(range *r, const qcc_array *a) {
   if (a->dtype != QRT_F32) return;
@@ -44,6 +61,7 @@ static range *range_of(observer_state *st, MlirValue v) {
     r = malloc(sizeof *r);
     r->lo = INFINITY;
     r->hi = -INFINITY;
+    r->hist = NULL;
     qcc_ptr_map_put(&st->ranges, v.ptr, r);
   }
   return r;
@@ -89,6 +107,41 @@ bool qcc_value_range(MlirValue v, double *lo, double *hi) {
   return isfinite(*lo) && isfinite(*hi);
 }
 
+/* The range the observer picks (clipped) from r. */
+static void chosen_range(const range *r, double *lo, double *hi) {
+  *lo = r->lo;
+  *hi = r->hi;
+  if (!r->hist || !(r->hist->total > 0)) return;
+  if (qcc_quant_opts.observer == QCC_OBSERVER_PERCENTILE)
+    qcc_hist_percentile_range(r->hist, qcc_quant_opts.percentile, lo, hi);
+  else if (qcc_quant_opts.observer == QCC_OBSERVER_MSE)
+    qcc_hist_mse_range(r->hist, qcc_quant_opts.scheme && qcc_quant_opts.scheme->act_bits ? qcc_quant_opts.scheme->act_bits : 8,
+                       lo, hi);
+}
+
+/* One evaluation over every sample; obs sees every op result, fold every
+ * function argument. */
+static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_observer obs,
+                       void (*fold)(range *, const qcc_array *), observer_state *st, int pass, int passes) {
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  time_t start = time(NULL);
+  int rc = 0;
+  for (int k = 0; k < set->n_samples && !rc; k++) {
+    qcc_array *outs = NULL;
+    int n_outs = 0;
+    for (int i = 0; i < n_in; i++) {
+      MlirValue arg = mlirBlockGetArgument(body, i);
+      range *r = pass == 0 ? range_of(st, arg) : qcc_ptr_map_get(&st->ranges, arg.ptr);
+      if (r) fold(r, &set->samples[k * n_in + i]);
+    }
+    rc = qcc_evaluate(m, &set->samples[k * n_in], n_in, &outs, &n_outs, obs, st);
+    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
+    free(outs);
+    progress(pass * set->n_samples + k + 1, passes * set->n_samples, start);
+  }
+  return rc;
+}
+
 int qcc_pass_calibrate(MlirModule m) {
   if (!qcc_quant_opts.calib_path) {
     qcc_error("calibrate: no calibration data: give --calib DIR");
@@ -115,16 +168,16 @@ int qcc_pass_calibrate(MlirModule m) {
   if (qcc_calib_load(qcc_quant_opts.calib_path, &in, &set)) return -1;
   observer_state st;
   qcc_ptr_map_init(&st.ranges);
-  time_t start = time(NULL);
-  int rc = 0;
-  for (int k = 0; k < set.n_samples && !rc; k++) {
-    qcc_array *outs = NULL;
-    int n_outs = 0;
-    for (int i = 0; i < in.n; i++) fold_range(range_of(&st, mlirBlockGetArgument(body, i)), &set.samples[k * in.n + i]);
-    rc = qcc_evaluate(m, &set.samples[k * in.n], in.n, &outs, &n_outs, observe, &st);
-    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
-    free(outs);
-    progress(k + 1, set.n_samples, start);
+  const bool clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
+  int rc = run_samples(m, &set, in.n, observe, fold_range, &st, 0, clip ? 2 : 1);
+  if (!rc && clip) {
+    for (size_t i = 0; i < st.ranges.cap; i++) {
+      range *r = st.ranges.vals[i];
+      if (!st.ranges.keys[i] || !r || !(r->lo <= r->hi)) continue;
+      r->hist = malloc(sizeof *r->hist);
+      qcc_hist_init(r->hist, r->lo, r->hi);
+    }
+    rc = run_samples(m, &set, in.n, observe_hist, fold_hist, &st, 1, 2);
   }
   if (!rc) {
     MlirOperation ret = mlirBlockGetTerminator(body);
@@ -132,20 +185,24 @@ int qcc_pass_calibrate(MlirModule m) {
          op = mlirOperationGetNextInBlock(op)) {
       range *r = qcc_ptr_map_get(&st.ranges, mlirOperationGetResult(op, 0).ptr);
       if (!r || q_constant_is(op) || !(r->lo <= r->hi)) continue;
-      set_f64(op, "qcc.min", r->lo);
-      set_f64(op, "qcc.max", r->hi);
+      double lo, hi;
+      chosen_range(r, &lo, &hi);
+      set_f64(op, "qcc.min", lo);
+      set_f64(op, "qcc.max", hi);
+      if (clip) {
+        set_f64(op, "qcc.observed_min", r->lo);
+        set_f64(op, "qcc.observed_max", r->hi);
+      }
     }
     double lo[64], hi[64];
-    for (int i = 0; i < in.n && i < 64; i++) {
-      range *r = range_of(&st, mlirBlockGetArgument(body, i));
-      lo[i] = r->lo;
-      hi[i] = r->hi;
-    }
+    for (int i = 0; i < in.n && i < 64; i++) chosen_range(range_of(&st, mlirBlockGetArgument(body, i)), &lo[i], &hi[i]);
     MlirContext ctx = mlirOperationGetContext(func);
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_min"), mlirDenseF64ArrayGet(ctx, in.n, lo));
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"), mlirDenseF64ArrayGet(ctx, in.n, hi));
     qcc_remark("calibrate: %d samples from %s", set.n_samples, qcc_quant_opts.calib_path);
   }
+  for (size_t i = 0; i < st.ranges.cap; i++)
+    if (st.ranges.keys[i] && st.ranges.vals[i]) free(((range *)st.ranges.vals[i])->hist);
   for (size_t i = 0; i < st.ranges.cap; i++) free(st.ranges.vals[i]);
   qcc_ptr_map_free(&st.ranges);
   qcc_calib_free(&set);

@@ -9,7 +9,7 @@
 
 #include "qrt.h"
 
-qcc_quant_options qcc_quant_opts = {.percentile = 99.99};
+qcc_quant_options qcc_quant_opts = {.observer = QCC_OBSERVER_MSE, .percentile = 99.99};
 
 const qcc_quant_scheme qcc_quant_schemes[] = {
     {"f32", -1, 0, "no quantization"},
@@ -31,10 +31,10 @@ const char qcc_quant_flags_help[] =
     "  --act-scale static|token\n"
     "                        activations: calibrated per-tensor scales (default) or\n"
     "                        per-token scales computed at run time (matmuls)\n"
-    "  --observer minmax|percentile[:P]|mse\n"
-    "                        activation range from calibration: min/max (default),\n"
-    "                        the P-th percentile of |x| (default 99.99), or the clip\n"
-    "                        minimizing the quantization MSE\n"
+    "  --observer mse|minmax|percentile[:P]\n"
+    "                        activation range from calibration: the clip minimizing\n"
+    "                        the quantization MSE (default), min/max, or the central\n"
+    "                        P percent of the values (default 99.99)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
     "                        matmul) whose layers stay float\n";
 
