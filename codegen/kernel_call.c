@@ -73,6 +73,9 @@ FIELDS(qconv, QRT_QCONV_PARAMS)
 #define PT qrt_argreduce_params
 FIELDS(argreduce, QRT_ARGREDUCE_PARAMS)
 #undef PT
+#define PT qrt_hadamard_params
+FIELDS(hadamard, QRT_HADAMARD_PARAMS)
+#undef PT
 
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
   {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \

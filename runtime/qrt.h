@@ -437,6 +437,28 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   A(int64_t, in_spatial, 3) A(int64_t, out_spatial, 3) A(int64_t, kernel, 3) \
   A(int64_t, strides, 3) A(int64_t, dilations, 3) A(int64_t, pads_begin, 3) S(int32_t, w_format)
 
+/* --- online Hadamard transform (f32) ------------------------------------
+ * The rotation QuaRot computes at run time (before the MLP down projection,
+ * whose weights absorb its inverse).  in[0] x viewed as [rows, n] with
+ * n = m * p, p a power of two; in[1] H_m: int8 [m, m] row-major, entries
+ * +-1 (qcc_hadamard(m), compiler/linalg.h), NULL when m == 1; in[2] scratch
+ * of qrt_hadamard_scratch_f32(p) bytes (0, i.e. NULL, when m == 1).
+ * out[0] y [rows, n]: the same buffer as x (in place) or disjoint from it.
+ *   y = scale * x (H_m (x) S_p),   S_p[b, d] = (-1)^popcount(b & d)
+ * (S_p the Sylvester-Hadamard matrix: the same Kronecker order as the
+ * compiler's qcc_hadamard(n)).  With X[a, b] = x[a*p + b], Y = scale H_m^T X S_p,
+ * computed per row in this order:
+ *  1. Z[c, :] = H_m[0,c] X[0,:] + H_m[1,c] X[1,:] + ... summed in increasing
+ *     a, starting from the (exact) first term; skipped when m == 1;
+ *  2. each Z[c, :] gets the fast Walsh-Hadamard transform: stages
+ *     h = 1, 2, 4, ..., p/2, each replacing (u, v) = (z[j], z[j+h]) by
+ *     (u + v, u - v) for every j with (j & h) == 0;
+ *  3. y = z * scale (one multiply).
+ * Products with +-1 are exact, so FMA contraction cannot change the bits.
+ * Invalid params (n not m times a power of two, m > 1 without H_m or
+ * scratch) write zeros. */
+#define QRT_HADAMARD_PARAMS(S, A) S(int64_t, rows) S(int64_t, n) S(int64_t, m) S(float, scale)
+
 #define QRT_ALL_PARAMS(X) \
   X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(where, QRT_WHERE_PARAMS) \
   X(conv, QRT_CONV_PARAMS) X(pool, QRT_POOL_PARAMS) X(matmul, QRT_MATMUL_PARAMS) \
@@ -445,7 +467,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   X(pad, QRT_PAD_PARAMS) X(cast, QRT_CAST_PARAMS) \
   X(argreduce, QRT_ARGREDUCE_PARAMS) \
   X(quantize, QRT_QUANTIZE_PARAMS) X(dequantize, QRT_DEQUANTIZE_PARAMS) \
-  X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS)
+  X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
+  X(hadamard, QRT_HADAMARD_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -467,6 +490,7 @@ typedef struct qrt_dequantize_params { QRT_DEQUANTIZE_PARAMS(QRT_DECLARE_SCALAR,
 typedef struct qrt_requantize_params { QRT_REQUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_requantize_params;
 typedef struct qrt_qmatmul_params { QRT_QMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qmatmul_params;
 typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qconv_params;
+typedef struct qrt_hadamard_params { QRT_HADAMARD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_hadamard_params;
 
 /* ---------------------------------------------------------------------
  * Kernels: K(symbol, params struct short name, source file).
@@ -503,7 +527,8 @@ typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
   K(qrt_qmatmul_i8, qmatmul, "qrt_qmatmul.c") K(qrt_qmatmul_i8_f32out, qmatmul, "qrt_qmatmul.c") \
   K(qrt_qconv_i8, qconv, "qrt_qconv.c") \
   K(qrt_qmatmul_dyn_f32, qmatmul, "qrt_qmatmul_float.c") \
-  K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c")
+  K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
+  K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c")
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
@@ -515,7 +540,8 @@ typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
  * of at least that many bytes, aligned for float, in that slot. */
 #define QRT_ALL_SCRATCH(X) X(qrt_conv_f32, qrt_conv_scratch_f32, 3) \
   X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6) \
-  X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7)
+  X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7) \
+  X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
   QRT_API void sym(const void *params, const void *const *in, void *const *out);
@@ -659,6 +685,10 @@ QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale,
 /* qrt_cast.c: IEEE half <-> float, round to nearest even. */
 QRT_API uint16_t qrt_f32_to_f16(float x);
 QRT_API float qrt_f16_to_f32(uint16_t h);
+
+/* qrt_hadamard.c: scratch bytes qrt_hadamard_f32 wants in in[2] (0: none,
+ * when m == 1 or the params are invalid). */
+QRT_API int64_t qrt_hadamard_scratch_f32(const qrt_hadamard_params *p);
 #endif
 
 /* ---------------------------------------------------------------------

@@ -156,5 +156,22 @@ int main(void) {
     p.to = QRT_F16; out[0] = h; qrt_cast(&p, in, out); report("cast f32->f16", h, sizeof h);
     p.to = QRT_I8; out[0] = i8; qrt_cast(&p, in, out); report("cast f32->i8", i8, sizeof i8);
   }
+  {
+    /* online Hadamard: 3 rows of 12 * 64 (dense H_12 pass + butterflies),
+     * 2 rows of 1024 (butterflies only) */
+    qrt_hadamard_params p;
+    static int8_t h12[144];
+    int i;
+    for (i = 0; i < 144; ++i) h12[i] = (int8_t)((lcg() >> 31) ? 1 : -1);
+    memset(&p, 0, sizeof p);
+    p.rows = 3; p.n = 768; p.m = 12; p.scale = 0.036f;
+    in[0] = X; in[1] = h12; in[2] = S; out[0] = Z;
+    qrt_hadamard_f32(&p, in, out);
+    report("hadamard m 12", Z, 3 * 768 * sizeof(float));
+    p.rows = 2; p.n = 1024; p.m = 1; p.scale = 0.03125f;
+    in[1] = NULL; in[2] = NULL;
+    qrt_hadamard_f32(&p, in, out);
+    report("hadamard m 1", Z, 2 * 1024 * sizeof(float));
+  }
   return 0;
 }
