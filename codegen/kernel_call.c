@@ -589,6 +589,29 @@ static bool lower_norm(MlirOperation op, qcc_call *c) {
   return fail(op, "unknown norm kind");
 }
 
+static bool lower_hadamard(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_hadamard_in(op, 0));
+  if (x.dtype != QRT_F32 || x.rank < 1) return fail(op, "hadamard needs a float32 tensor");
+  qrt_hadamard_params *p = &c->params.hadamard;
+  p->n = x.dims[x.rank - 1];
+  p->rows = p->n ? qcc_shape_numel(&x) / p->n : 0;
+  p->m = 1;
+  p->scale = (float)q_hadamard_get(op).scale;
+  c->in[0] = q_hadamard_in(op, 0);
+  c->in[1] = (MlirValue){NULL};
+  if (q_hadamard_num_in(op, 1)) {
+    c->in[1] = q_hadamard_in(op, 1);
+    p->m = shape_of(c->in[1]).dims[0];
+  }
+  int64_t pw = p->m > 0 ? p->n / p->m : 0;
+  if (p->m <= 0 || p->n % p->m || pw <= 0 || (pw & (pw - 1)))
+    return fail(op, "hadamard: the last dim must be m times a power of two");
+  c->n_in = 3;
+  c->scratch_slot = 2;
+  c->scratch_bytes = qrt_hadamard_scratch_f32(p);
+  return use(op, c, "qrt_hadamard_f32");
+}
+
 static const kind_code reduce_kinds[] = {
     {"sum", QRT_REDUCE_SUM}, {"mean", QRT_REDUCE_MEAN}, {"max", QRT_REDUCE_MAX}, {"min", QRT_REDUCE_MIN},
     {"prod", QRT_REDUCE_PROD}, {"l1", QRT_REDUCE_L1}, {"l2", QRT_REDUCE_L2}, {"sum_square", QRT_REDUCE_SUM_SQUARE},
@@ -796,7 +819,7 @@ static const lowering lowerings[] = {
     {q_pad_is, lower_pad},         {q_cast_is, lower_cast},
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul},
-    {q_argreduce_is, lower_argreduce},
+    {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
 };
 
 bool qcc_lower_op(MlirOperation op, qcc_call *call) {

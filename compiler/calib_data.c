@@ -191,3 +191,25 @@ void qcc_calib_free(qcc_calib_set *set) {
   free(set->samples);
   memset(set, 0, sizeof *set);
 }
+
+int qcc_calib_load_for(MlirModule m, const char *path, qcc_calib_set *set) {
+  MlirOperation func = qcc_module_func(m);
+  MlirBlock body = qcc_func_body(func);
+  MlirAttribute names = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.input_names"));
+  qcc_calib_inputs in;
+  memset(&in, 0, sizeof in);
+  in.n = (int)mlirBlockGetNumArguments(body);
+  if (in.n > 64) return qcc_error("--calib: at most 64 model inputs are supported (this model has %d)", in.n), -1;
+  char name_buf[64][128];
+  for (int i = 0; i < in.n; i++) {
+    if (!mlirAttributeIsNull(names) && i < mlirArrayAttrGetNumElements(names)) {
+      MlirStringRef s = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
+      snprintf(name_buf[i], sizeof name_buf[i], "%.*s", (int)s.length, s.data);
+    } else {
+      snprintf(name_buf[i], sizeof name_buf[i], "input%d", i);
+    }
+    in.names[i] = name_buf[i];
+    qcc_shape_of(mlirBlockGetArgument(body, i), &in.shapes[i]);
+  }
+  return qcc_calib_load(path, &in, set);
+}

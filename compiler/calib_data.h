@@ -15,6 +15,9 @@ typedef struct qcc_calib_set {
 } qcc_calib_set;
 
 int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *set);
+/* qcc_calib_load for the inputs of m's function (names from
+ * onnx.input_names, shapes from the arguments). */
+int qcc_calib_load_for(MlirModule m, const char *path, qcc_calib_set *set);
 void qcc_calib_free(qcc_calib_set *set);
 
 #endif

@@ -16,6 +16,7 @@
 #include "passes.h"
 #include "quant_options.h"
 #include "report.h"
+#include "rotate.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -30,11 +31,11 @@ static void usage(FILE *f) {
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
-          "%s"
+          "%s%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  -v                    remarks: what each pass did, memory plan\n"
           "  -h, --help            this help\n",
-          qcc_quant_flags_help);
+          qcc_quant_flags_help, qcc_rotate_flags_help);
 }
 
 typedef struct options {
@@ -85,6 +86,7 @@ static int parse_args(int argc, char **argv, options *o) {
   for (; i < argc; i++) {
     const char *a = argv[i], *v;
     int q = qcc_quant_parse_flag(argc, argv, &i);
+    if (q == 0) q = qcc_rotate_parse_flag(argc, argv, &i);
     if (q < 0) return -1;
     if (q > 0) continue;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -277,6 +279,7 @@ int main(int argc, char **argv) {
   MlirContext ctx = qcc_context_create();
   MlirModule m = qcc_import_onnx(ctx, o.model, o.shapes, o.n_shapes);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
+  if (!rc) rc = qcc_pass_rotate(m);
   if (!rc && qcc_quantizing())
     rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) || qcc_pass_quantize(m) ? -1 : 0;
   if (!rc && o.emit_mlir) {

@@ -12,6 +12,7 @@
 #include "onnx_tensor.h"
 #include "passes.h"
 #include "quant_options.h"
+#include "rotate.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: qcc-opt [INPUT.mlir|INPUT.onnx|-] [--PASS]... [--elide] [--list-passes]\npasses:\n");
@@ -19,6 +20,7 @@ static void usage(FILE *f) {
   fprintf(f, "  --%-18s %s\n", "default-pipeline", "legalize-onnx, fold-constants, fuse-affine, fuse-norms, dce");
   fprintf(f, "options: --elide, -v; for --calibrate and --quantize (-q defaults to w8a8 there):\n%s",
           qcc_quant_flags_help);
+  fprintf(f, "for --fuse-rotations:\n%s", qcc_rotate_flags_help);
 }
 
 static MlirModule parse_mlir(MlirContext ctx, const char *path) {
@@ -59,7 +61,7 @@ int main(int argc, char **argv) {
       elide = true;
     } else if (!strcmp(a, "-v")) {
       qcc_verbose = 1;
-    } else if ((q = qcc_quant_parse_flag(argc, argv, &i))) {
+    } else if ((q = qcc_quant_parse_flag(argc, argv, &i)) || (q = qcc_rotate_parse_flag(argc, argv, &i))) {
       if (q < 0) return 2;
     } else if (!strcmp(a, "--default-pipeline")) {
       default_pipeline = 1;

@@ -299,4 +299,17 @@ irdl.dialect @q {
     irdl.attributes {"strides" = %strides, "pads" = %pads, "dilations" = %dilations, "group" = %group, "out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws, "format" = %format}
     irdl.results(%y)
   }
+  // Online rotation of the last axis (QuaRot's run-time Hadamard): y = scale *
+  // x H_n with H_n = H_m (x) S_p (Sylvester S_p, p a power of two, n = m p);
+  // hm is H_m as an i8 [m, m] constant of +-1, absent when m = 1. The
+  // rotate pass inserts it and folds its inverse into the next weights.
+  irdl.operation @hadamard {
+    %x = irdl.base "!builtin.tensor"
+    %hm = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %scale = irdl.base "#builtin.float"
+    irdl.operands(%x, optional %hm)
+    irdl.attributes {"scale" = %scale}
+    irdl.results(%y)
+  }
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "passes.h"
+#include "rotate.h"
 
 const qcc_pass_info qcc_passes[] = {
     {"legalize-onnx", qcc_pass_legalize_onnx, "onnx.* ops -> q dialect, with static shape inference"},
@@ -9,6 +10,7 @@ const qcc_pass_info qcc_passes[] = {
     {"fuse-affine", qcc_pass_fuse_affine, "fold per-channel scale/shift (BatchNorm) into the producing conv/matmul"},
     {"fuse-norms", qcc_pass_fuse_norms, "RMSNorm / LayerNorm written as elementwise ops -> one q.norm"},
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
+    {"fuse-rotations", qcc_pass_rotate, "fuse orthogonal rotations of residual streams into the weights (--rotate KIND)"},
     {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
     {NULL, NULL, NULL},

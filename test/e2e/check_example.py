@@ -61,7 +61,9 @@ def main():
     src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
     c, main_c, exe = (os.path.join(work, f) for f in ("model.c", "main.c", "model"))
-    qflags = [] if scheme == "f32" else ["-q", scheme, "--calib", os.path.join(ex, "calib"), *args.qflags.split()]
+    qflags = ["-q", scheme, "--calib", os.path.join(ex, "calib"), *args.qflags.split()]
+    if scheme == "f32" and not args.qflags:
+        qflags = []
     run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c, *qflags])
     run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", c, main_c, "-lm", "-o", exe])
 

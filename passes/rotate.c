@@ -1,0 +1,715 @@
+/* rotate.c - the rotate pass (--rotate): orthogonal rotations fused into
+ * the weights so that activations lose their outlier channels before
+ * quantization, while the float model computes the same function.
+ *
+ * For every residual stream that rotation_space.c finds unblocked:
+ *  1. LayerNorm streams: centre every writer (W <- W (I - 11^T/d), also
+ *     biases, tables and added constants), so the stream is zero-mean and
+ *     each LayerNorm equals an RMSNorm (SliceGPT);
+ *  2. fold each norm's gamma and beta into its readers (W <- diag(gamma) W,
+ *     b <- b + beta W); the norm keeps scale 1;
+ *  3. pick Q (d x d): randomized Hadamard (H diag(+-1) / sqrt(d), fixed
+ *     seed; a seeded random orthogonal matrix when d has no Hadamard
+ *     construction), random orthogonal, KLT (eigenvectors of the covariance
+ *     of the norms' outputs on the calibration set), or KLT then Hadamard;
+ *  4. writers W <- W Q (tables E <- E Q, addends c <- c Q), readers
+ *     W <- Q^T W;
+ *  5. --smooth: per-channel scales s on each norm's output in the rotated
+ *     basis (OSTQuant's orthogonal-then-scaling pair; the norm's scale is
+ *     the only per-channel producer there): norm scale 1/s, readers
+ *     W <- diag(s) W, s_j = max|x_j|^a / max|W_j|^(1-a);
+ *  6. --online-hadamard: stream writers whose input is not a rotated space
+ *     (the MLP down projection after the gate; with `all` also the attention
+ *     output projection) get q.hadamard on their input, computed at run time
+ *     by the fast Walsh-Hadamard kernel, and W <- H^T W; with --smooth the
+ *     scales go before it (smooth-fused rotation, MambaQuant), 1/s folded
+ *     into the gate's linear branch.
+ * Metrics per rotated reader input (max|x|/std and QSUR before and after)
+ * go into attributes the report prints; blocked streams get a remark (-v)
+ * and the function attribute qcc.rotation naming the op and the reason.
+ * Invariant: the float function is unchanged up to rounding. */
+#include "rotate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calib_data.h"
+#include "evaluator.h"
+#include "linalg.h"
+#include "name_map.h"
+#include "passes.h"
+#include "quant_options.h"
+
+qcc_rotate_options qcc_rotate_opts = {QCC_ROT_NONE, -1.0, false, QCC_ONLINE_MLP, 0x5eed};
+
+const char qcc_rotate_flags_help[] =
+    "  --rotate none|hadamard|random|klt|klt+hadamard\n"
+    "                        rotate residual streams, weights absorb it (default\n"
+    "                        none; klt needs --calib)\n"
+    "  --smooth ALPHA|auto   with --rotate: per-channel smoothing of the rotated\n"
+    "                        linear inputs, migration strength ALPHA in [0, 1]\n"
+    "                        (auto: searched per layer); needs --calib\n"
+    "  --online-hadamard none|mlp|all\n"
+    "                        run-time Hadamard on the inputs of stream writers: the\n"
+    "                        MLP down projection (mlp, default) or also attention\n"
+    "                        output projections (all)\n"
+    "  --rotate-seed N       seed of the random signs / matrices (default 24301)\n";
+
+static const char *value_of(int argc, char **argv, int *i, const char *flag, bool *missing) {
+  size_t n = strlen(flag);
+  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (strcmp(argv[*i], flag)) return NULL;
+  if (*i + 1 >= argc) {
+    *missing = true;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+int qcc_rotate_parse_flag(int argc, char **argv, int *i) {
+  bool missing = false;
+  const char *v;
+  if ((v = value_of(argc, argv, i, "--rotate", &missing))) {
+    static const char *const names[] = {"none", "hadamard", "random", "klt", "klt+hadamard"};
+    for (int k = 0; k < 5; k++)
+      if (!strcmp(v, names[k])) return qcc_rotate_opts.kind = (qcc_rotation_kind)k, 1;
+    return qcc_error("--rotate: expected none, hadamard, random, klt or klt+hadamard, got '%s'", v), -1;
+  }
+  if ((v = value_of(argc, argv, i, "--smooth", &missing))) {
+    char *end;
+    double a = strtod(v, &end);
+    if (!strcmp(v, "auto")) qcc_rotate_opts.smooth_auto = true, qcc_rotate_opts.smooth_alpha = 0.5;
+    else if (!*end && a >= 0 && a <= 1) qcc_rotate_opts.smooth_alpha = a;
+    else return qcc_error("--smooth: expected a number in [0, 1] or auto, got '%s'", v), -1;
+    return 1;
+  }
+  if ((v = value_of(argc, argv, i, "--online-hadamard", &missing))) {
+    if (!strcmp(v, "none")) qcc_rotate_opts.online = QCC_ONLINE_NONE;
+    else if (!strcmp(v, "mlp")) qcc_rotate_opts.online = QCC_ONLINE_MLP;
+    else if (!strcmp(v, "all")) qcc_rotate_opts.online = QCC_ONLINE_ALL;
+    else return qcc_error("--online-hadamard: expected none, mlp or all, got '%s'", v), -1;
+    return 1;
+  }
+  if ((v = value_of(argc, argv, i, "--rotate-seed", &missing))) {
+    char *end;
+    unsigned long long s = strtoull(v, &end, 10);
+    if (*end || !*v) return qcc_error("--rotate-seed: expected a non-negative integer, got '%s'", v), -1;
+    qcc_rotate_opts.seed = s;
+    return 1;
+  }
+  if (missing) return qcc_error("flag '%s' needs a value", argv[*i]), -1;
+  return 0;
+}
+
+/* ---- constants as double matrices ---- */
+typedef struct mat {
+  int64_t r, c;
+  double *v;
+} mat;
+
+/* The constant v as an r x c matrix (rows = all leading dims). */
+static mat read_const(MlirValue v) {
+  qcc_array a;
+  mat m = {0, 0, NULL};
+  if (!qcc_value_constant(v, &a)) return m;
+  m.c = a.rank ? a.dims[a.rank - 1] : 1;
+  m.r = m.c ? qcc_array_numel(&a) / m.c : 0;
+  m.v = malloc(sizeof(double) * (size_t)(m.r * m.c + 1));
+  for (int64_t i = 0; i < m.r * m.c; i++) m.v[i] = ((float *)a.data)[i];
+  qcc_array_free(&a);
+  return m;
+}
+
+/* Replaces operand `idx` of op by a new f32 constant of the old shape
+ * holding m. */
+static void write_const(MlirOperation op, int idx, const mat *m) {
+  MlirValue old = mlirOperationGetOperand(op, idx);
+  qcc_shape s;
+  qcc_shape_of(old, &s);
+  int64_t n = qcc_shape_numel(&s);
+  float *f = malloc(sizeof(float) * (size_t)(n + 1));
+  for (int64_t i = 0; i < n; i++) f[i] = (float)m->v[i];
+  qcc_array a = {QRT_F32, s.rank, {0}, f, sizeof(float) * (size_t)n};
+  memcpy(a.dims, s.dims, sizeof s.dims);
+  mlirOperationSetOperand(op, idx, qcc_make_constant(op, mlirOperationGetLocation(op), &a));
+  free(f);
+}
+
+static MlirValue vector_const(MlirOperation before, const double *v, int64_t n) {
+  float *f = malloc(sizeof(float) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) f[i] = (float)v[i];
+  qcc_array a = {QRT_F32, 1, {n}, f, sizeof(float) * (size_t)n};
+  MlirValue c = qcc_make_constant(before, mlirOperationGetLocation(before), &a);
+  free(f);
+  return c;
+}
+
+/* rows of m (each of m.c values) times the c x c matrix Q, in place. */
+static void rows_times(mat *m, const double *Q) {
+  double *out = malloc(sizeof(double) * (size_t)(m->r * m->c + 1));
+  qcc_mat_mul(m->r, m->c, m->c, m->v, Q, out);
+  free(m->v);
+  m->v = out;
+}
+
+/* ---- calibration statistics of chosen values ---- */
+typedef struct stats {
+  int64_t d;
+  double *absmax; /* [d] */
+  double *cov;    /* [d * d] second moment sum x^T x, or NULL */
+  double *sum;    /* [d] */
+  double n_rows, sumsq, maxabs;
+} stats;
+
+typedef struct stats_set {
+  qcc_ptr_map by_value; /* MlirValue.ptr -> stats* */
+} stats_set;
+
+static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
+  (void)op;
+  stats *s = qcc_ptr_map_get(&((stats_set *)user)->by_value, v.ptr);
+  if (!s || data->dtype != QRT_F32) return;
+  const float *x = data->data;
+  int64_t rows = qcc_array_numel(data) / s->d;
+  if (s->cov) qcc_gram_accumulate(rows, s->d, x, s->cov);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < s->d; j++) {
+      double t = x[r * s->d + j];
+      s->sum[j] += t;
+      s->sumsq += t * t;
+      if (fabs(t) > s->absmax[j]) s->absmax[j] = fabs(t);
+      if (fabs(t) > s->maxabs) s->maxabs = fabs(t);
+    }
+  s->n_rows += (double)rows;
+}
+
+static stats *want(stats_set *set, MlirValue v, bool cov) {
+  stats *s = qcc_ptr_map_get(&set->by_value, v.ptr);
+  if (s) return s;
+  qcc_shape sh;
+  qcc_shape_of(v, &sh);
+  s = calloc(1, sizeof *s);
+  s->d = sh.rank ? sh.dims[sh.rank - 1] : 1;
+  s->absmax = calloc((size_t)s->d, sizeof(double));
+  s->sum = calloc((size_t)s->d, sizeof(double));
+  if (cov) s->cov = calloc((size_t)(s->d * s->d), sizeof(double));
+  qcc_ptr_map_put(&set->by_value, v.ptr, s);
+  return s;
+}
+
+static int run_stats(MlirModule m, const qcc_calib_set *calib, stats_set *set) {
+  for (int k = 0; k < calib->n_samples; k++) {
+    qcc_array *outs = NULL;
+    int n_outs = 0;
+    if (qcc_evaluate(m, &calib->samples[k * calib->n_inputs], calib->n_inputs, &outs, &n_outs, observe, set)) return -1;
+    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
+    free(outs);
+  }
+  return 0;
+}
+
+static void free_stats(stats_set *set) {
+  for (size_t i = 0; i < set->by_value.cap; i++) {
+    stats *s = set->by_value.vals[i];
+    if (!set->by_value.keys[i] || !s) continue;
+    free(s->absmax);
+    free(s->sum);
+    free(s->cov);
+    free(s);
+  }
+  qcc_ptr_map_free(&set->by_value);
+}
+
+/* max|x| / std over all elements, and QSUR reported as its d-th root
+ * relative to the isotropic optimum: sqrt(geomean(eig C) / max_j C_jj),
+ * C the covariance; 1 for an isotropic distribution, towards 0 as the
+ * variance concentrates in few channels or directions (eigenvalues below
+ * 1e-9 of the largest are left out: a centred stream has one zero). */
+static void metrics(const stats *s, double *max_std, double *qsur) {
+  const int64_t d = s->d;
+  double n = s->n_rows * d, mean = 0;
+  for (int64_t j = 0; j < d; j++) mean += s->sum[j];
+  mean /= n;
+  double var = s->sumsq / n - mean * mean;
+  *max_std = var > 0 ? s->maxabs / sqrt(var) : 0;
+  *qsur = 0;
+  if (!s->cov || s->n_rows < 2) return;
+  double *C = malloc(sizeof(double) * (size_t)(d * d)), *w = malloc(sizeof(double) * (size_t)d);
+  double *V = malloc(sizeof(double) * (size_t)(d * d)), cmax = 0;
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t j = 0; j < d; j++)
+      C[i * d + j] = s->cov[i * d + j] / s->n_rows - (s->sum[i] / s->n_rows) * (s->sum[j] / s->n_rows);
+  for (int64_t j = 0; j < d; j++) cmax = fmax(cmax, C[j * d + j]);
+  if (cmax > 0 && qcc_sym_eigen(d, C, w, V)) {
+    double lg = 0;
+    int64_t k = 0;
+    for (int64_t j = 0; j < d; j++)
+      if (w[j] > 1e-9 * w[0]) lg += log(w[j]), k++;
+    *qsur = k ? sqrt(exp(lg / k) / cmax) : 0;
+  }
+  free(C);
+  free(w);
+  free(V);
+}
+
+static void set_f64(MlirOperation op, const char *name, double v) {
+  MlirContext ctx = mlirOperationGetContext(op);
+  mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString(name), mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), v));
+}
+
+/* ---- the transform ---- */
+
+/* Centres the rows of a writer's constant (the stream's last axis). */
+static void centre(MlirOperation op, int idx) {
+  mat m = read_const(mlirOperationGetOperand(op, idx));
+  for (int64_t r = 0; r < m.r; r++) {
+    double mu = 0;
+    for (int64_t j = 0; j < m.c; j++) mu += m.v[r * m.c + j];
+    mu /= m.c;
+    for (int64_t j = 0; j < m.c; j++) m.v[r * m.c + j] -= mu;
+  }
+  write_const(op, idx, &m);
+  free(m.v);
+}
+
+static void for_each_writer_const(const qcc_stream *s, void (*fn)(MlirOperation, int, const double *), const double *Q) {
+  for (int i = 0; i < s->n_writers; i++) {
+    const qcc_stream_writer *w = &s->writers[i];
+    if (w->kind == QCC_WRITER_MATMUL) {
+      fn(w->op, 1, Q);
+      if (!mlirValueIsNull(q_matmul_in(w->op, 2))) fn(w->op, 2, Q);
+    } else {
+      fn(w->op, w->operand, Q);
+    }
+  }
+}
+
+static void centre_fn(MlirOperation op, int idx, const double *Q) {
+  (void)Q;
+  centre(op, idx);
+}
+
+static void rotate_fn(MlirOperation op, int idx, const double *Q) {
+  mat m = read_const(mlirOperationGetOperand(op, idx));
+  rows_times(&m, Q);
+  write_const(op, idx, &m);
+  free(m.v);
+}
+
+/* Reader weight W [d, N] <- A W for a d x d matrix A (diag or Q^T). */
+static void reader_left(MlirOperation mm, const double *A) {
+  mat w = read_const(q_matmul_in(mm, 1));
+  double *out = malloc(sizeof(double) * (size_t)(w.r * w.c));
+  qcc_mat_mul(w.r, w.r, w.c, A, w.v, out);
+  free(w.v);
+  w.v = out;
+  write_const(mm, 1, &w);
+  free(w.v);
+}
+
+/* A norm with scale `scale` (d values) and no bias, replacing `norm`. */
+static MlirOperation renorm(MlirOperation norm, const double *scale, int64_t d) {
+  q_norm_attrs a = q_norm_get(norm);
+  snprintf(a.kind.s, sizeof a.kind.s, "rms");
+  MlirValue y = mlirOperationGetResult(norm, 0);
+  MlirOperation n = q_norm_create(mlirOperationGetLocation(norm), mlirValueGetType(y), q_norm_in(norm, 0),
+                                  vector_const(norm, scale, d), (MlirValue){NULL}, &a);
+  mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(norm), norm, n);
+  mlirValueReplaceAllUsesOfWith(y, mlirOperationGetResult(n, 0));
+  mlirOperationDestroy(norm);
+  return n;
+}
+
+/* gamma, beta of each norm into its readers; norms become scale-1 RMSNorms. */
+static void fold_norms(qcc_stream *s) {
+  const int64_t d = s->d;
+  double *diag = calloc((size_t)(d * d), sizeof(double)), *ones = malloc(sizeof(double) * (size_t)d);
+  for (int64_t j = 0; j < d; j++) ones[j] = 1;
+  for (int k = 0; k < s->n_norms; k++) {
+    mat g = read_const(q_norm_in(s->norms[k], 1)), b = {0, 0, NULL};
+    if (q_norm_num_in(s->norms[k], 2)) b = read_const(q_norm_in(s->norms[k], 2));
+    for (int r = 0; r < s->n_readers; r++) {
+      if (s->reader_norm[r] != k) continue;
+      MlirOperation mm = s->readers[r];
+      mat w = read_const(q_matmul_in(mm, 1));
+      if (b.v) { /* bias += beta W, with the weight before gamma */
+        double *bias = calloc((size_t)w.c, sizeof(double));
+        if (!mlirValueIsNull(q_matmul_in(mm, 2))) {
+          mat ob = read_const(q_matmul_in(mm, 2));
+          memcpy(bias, ob.v, sizeof(double) * (size_t)w.c);
+          free(ob.v);
+        }
+        for (int64_t j = 0; j < d; j++)
+          for (int64_t n = 0; n < w.c; n++) bias[n] += b.v[j] * w.v[j * w.c + n];
+        MlirValue bc = vector_const(mm, bias, w.c);
+        if (mlirValueIsNull(q_matmul_in(mm, 2))) {
+          /* a matmul without bias: rebuild it with one */
+          MlirOperation nm = q_matmul_create(mlirOperationGetLocation(mm), mlirValueGetType(mlirOperationGetResult(mm, 0)),
+                                             q_matmul_in(mm, 0), q_matmul_in(mm, 1), bc);
+          mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(mm), mm, nm);
+          mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(mm, 0), mlirOperationGetResult(nm, 0));
+          mlirOperationDestroy(mm);
+          s->readers[r] = mm = nm;
+        } else {
+          mlirOperationSetOperand(mm, 2, bc);
+        }
+        free(bias);
+      }
+      for (int64_t j = 0; j < d; j++) diag[j * d + j] = g.v[j];
+      reader_left(mm, diag);
+      free(w.v);
+    }
+    s->norms[k] = renorm(s->norms[k], ones, d);
+    free(g.v);
+    free(b.v);
+  }
+  free(diag);
+  free(ones);
+}
+
+/* Q for a stream of width d; cov (d x d covariance) for KLT. */
+static double *choose_q(int64_t d, const double *cov, char *what, size_t cap) {
+  double *Q = malloc(sizeof(double) * (size_t)(d * d));
+  qcc_rotation_kind k = qcc_rotate_opts.kind;
+  bool had = k == QCC_ROT_HADAMARD || k == QCC_ROT_KLT_HADAMARD;
+  double *H = NULL;
+  if (had) {
+    H = malloc(sizeof(double) * (size_t)(d * d));
+    char why[160];
+    if (!qcc_random_hadamard(d, qcc_rotate_opts.seed, H)) {
+      qcc_random_orthogonal(d, qcc_rotate_opts.seed, H);
+      snprintf(what, cap, "random orthogonal (no Hadamard matrix of order %lld: %s)", (long long)d,
+               qcc_hadamard_why_not(d, why, sizeof why) ? why : "?");
+    } else {
+      snprintf(what, cap, "randomized Hadamard");
+    }
+  }
+  if (k == QCC_ROT_RANDOM) {
+    qcc_random_orthogonal(d, qcc_rotate_opts.seed, Q);
+    snprintf(what, cap, "random orthogonal");
+  } else if (k == QCC_ROT_HADAMARD) {
+    memcpy(Q, H, sizeof(double) * (size_t)(d * d));
+  } else {
+    double *w = malloc(sizeof(double) * (size_t)d);
+    qcc_sym_eigen(d, cov, w, Q); /* columns: eigenvectors, x Q decorrelates */
+    free(w);
+    if (H) {
+      double *KH = malloc(sizeof(double) * (size_t)(d * d));
+      qcc_mat_mul(d, d, d, Q, H, KH);
+      free(Q);
+      Q = KH;
+      char tail[200];
+      snprintf(tail, sizeof tail, "KLT then %s", what);
+      snprintf(what, cap, "%s", tail);
+    } else {
+      snprintf(what, cap, "KLT");
+    }
+  }
+  free(H);
+  return Q;
+}
+
+/* Smoothing scales s_j = max|x_j|^a / max_n |W_jn|^(1-a) over the weights
+ * of `mms` (each [d, N]), clamped to [1e-5, 1e5]; with --smooth auto the
+ * a in {0.25, 0.5, 0.75} giving the least int8 max-scaled quantization error
+ * proxy (max|x/s| * max|s W| product) is used. */
+static void smoothing_scales(const double *xmax, int64_t d, MlirOperation *mms, int n_mm, double *s) {
+  double *wmax = calloc((size_t)d, sizeof(double));
+  for (int i = 0; i < n_mm; i++) {
+    mat w = read_const(q_matmul_in(mms[i], 1));
+    for (int64_t j = 0; j < d; j++)
+      for (int64_t n = 0; n < w.c; n++) wmax[j] = fmax(wmax[j], fabs(w.v[j * w.c + n]));
+    free(w.v);
+  }
+  double alphas[3] = {0.25, 0.5, 0.75}, best = INFINITY, use = qcc_rotate_opts.smooth_alpha;
+  for (int t = 0; qcc_rotate_opts.smooth_auto && t < 3; t++) {
+    double xm = 0, wm = 0;
+    for (int64_t j = 0; j < d; j++) {
+      double sj = pow(fmax(xmax[j], 1e-8), alphas[t]) / pow(fmax(wmax[j], 1e-8), 1 - alphas[t]);
+      xm = fmax(xm, xmax[j] / sj);
+      wm = fmax(wm, wmax[j] * sj);
+    }
+    if (xm * wm < best) best = xm * wm, use = alphas[t];
+  }
+  for (int64_t j = 0; j < d; j++) {
+    double sj = pow(fmax(xmax[j], 1e-8), use) / pow(fmax(wmax[j], 1e-8), 1 - use);
+    s[j] = sj < 1e-5 ? 1e-5 : sj > 1e5 ? 1e5 : sj;
+  }
+  free(wmax);
+}
+
+/* The factor of a gated product (or the value itself) produced by a
+ * constant-weight matmul used only there: where 1/s can be folded. */
+static MlirOperation smoothing_producer(MlirValue x) {
+  MlirOperation none = {NULL};
+  if (!mlirValueIsAOpResult(x)) return none;
+  MlirOperation p = mlirOpResultGetOwner(x);
+  MlirValue cands[2];
+  int n = 0;
+  if (q_matmul_is(p)) cands[n++] = x;
+  else if (q_binary_is(p) && !strcmp(q_binary_get(p).kind.s, "mul")) cands[n++] = q_binary_in(p, 1), cands[n++] = q_binary_in(p, 0);
+  for (int i = 0; i < n; i++) {
+    MlirOpOperand u = mlirValueGetFirstUse(cands[i]);
+    if (!mlirValueIsAOpResult(cands[i]) || mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u)))
+      continue;
+    MlirOperation mm = mlirOpResultGetOwner(cands[i]);
+    qcc_shape xs, ys;
+    qcc_shape_of(cands[i], &ys);
+    qcc_shape_of(x, &xs);
+    if (q_matmul_is(mm) && qcc_value_is_constant(q_matmul_in(mm, 1)) && ys.rank == xs.rank &&
+        ys.dims[ys.rank - 1] == xs.dims[xs.rank - 1] && (mlirValueIsNull(q_matmul_in(mm, 2)) || qcc_value_is_constant(q_matmul_in(mm, 2))))
+      return mm;
+  }
+  return none;
+}
+
+/* Is x a rotated space already (a stream value or a norm output path)? */
+static bool in_streams(const qcc_stream *ss, int n, MlirValue x) {
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < ss[i].n_values; k++)
+      if (mlirValueEqual(ss[i].values[k], x)) return true;
+  return false;
+}
+
+/* Online Hadamard (with smoothing first when asked) on the input of writer
+ * matmul mm. xst: calibration stats of that input before any change. */
+static bool online_hadamard(MlirOperation mm, const stats *xst, char *what, size_t cap) {
+  MlirValue x = q_matmul_in(mm, 0);
+  mat w = read_const(q_matmul_in(mm, 1));
+  const int64_t K = w.r;
+  char why[160];
+  if (qcc_hadamard_why_not(K, why, sizeof why)) {
+    snprintf(what, cap, "no online Hadamard: %s", why);
+    free(w.v);
+    return false;
+  }
+  bool smoothed = false;
+  if (qcc_rotate_opts.smooth_alpha >= 0 && xst) {
+    MlirOperation prod = smoothing_producer(x);
+    if (!mlirOperationIsNull(prod)) {
+      double *s = malloc(sizeof(double) * (size_t)K);
+      smoothing_scales(xst->absmax, K, &mm, 1, s);
+      mat pw = read_const(q_matmul_in(prod, 1));
+      for (int64_t r = 0; r < pw.r; r++)
+        for (int64_t j = 0; j < K; j++) pw.v[r * K + j] /= s[j];
+      write_const(prod, 1, &pw);
+      free(pw.v);
+      if (!mlirValueIsNull(q_matmul_in(prod, 2))) {
+        mat pb = read_const(q_matmul_in(prod, 2));
+        for (int64_t j = 0; j < K; j++) pb.v[j] /= s[j];
+        write_const(prod, 2, &pb);
+        free(pb.v);
+      }
+      for (int64_t j = 0; j < K; j++)
+        for (int64_t n = 0; n < w.c; n++) w.v[j * w.c + n] *= s[j];
+      free(s);
+      smoothed = true;
+    }
+  }
+  /* y = (x H / sqrt K) (H^T / sqrt K) W: the kernel computes x H_K / sqrt K */
+  double *H = malloc(sizeof(double) * (size_t)(K * K)), *out = malloc(sizeof(double) * (size_t)(K * w.c));
+  qcc_hadamard(K, H);
+  qcc_mat_mul_tn(K, K, w.c, H, w.v, out);
+  for (int64_t i = 0; i < K * w.c; i++) out[i] /= sqrt((double)K);
+  free(w.v);
+  w.v = out;
+  write_const(mm, 1, &w);
+  free(w.v);
+  int64_t p2, m;
+  qcc_hadamard_factor(K, &p2, &m);
+  MlirValue hm = {NULL};
+  if (m > 1) {
+    double *Hm = malloc(sizeof(double) * (size_t)(m * m));
+    int8_t *h8 = malloc((size_t)(m * m));
+    qcc_hadamard(m, Hm);
+    for (int64_t i = 0; i < m * m; i++) h8[i] = (int8_t)(Hm[i] > 0 ? 1 : -1);
+    qcc_array a = {QRT_I8, 2, {m, m}, h8, (size_t)(m * m)};
+    hm = qcc_make_constant(mm, mlirOperationGetLocation(mm), &a);
+    free(Hm);
+    free(h8);
+  }
+  q_hadamard_attrs ha = {1.0 / sqrt((double)K)};
+  MlirValue hx = qcc_insert_before(mm, q_hadamard_create(mlirOperationGetLocation(mm), mlirValueGetType(x), x, hm, &ha));
+  mlirOperationSetOperand(mm, 0, hx);
+  free(H);
+  snprintf(what, cap, "%sonline Hadamard of order %lld", smoothed ? "smoothing + " : "", (long long)K);
+  return true;
+}
+
+typedef struct target {
+  int stream, index;
+  bool writer;
+} target;
+
+static MlirOperation target_op(const qcc_stream *ss, target t) {
+  return t.writer ? ss[t.stream].writers[t.index].op : ss[t.stream].readers[t.index];
+}
+
+static void note(MlirOperation func, char (*lines)[400], int n) {
+  MlirContext ctx = mlirOperationGetContext(func);
+  MlirAttribute *a = malloc(sizeof(MlirAttribute) * (size_t)(n + 1));
+  for (int i = 0; i < n; i++) a[i] = mlirStringAttrGet(ctx, mlirStringRefCreateFromCString(lines[i]));
+  mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.rotation"), mlirArrayAttrGet(ctx, n, a));
+  free(a);
+}
+
+/* Writer matmuls that get an online Hadamard under the current option. */
+static bool wants_online(const qcc_stream *ss, int n_streams, MlirOperation mm) {
+  if (qcc_rotate_opts.online == QCC_ONLINE_NONE) return false;
+  MlirValue x = q_matmul_in(mm, 0);
+  if (in_streams(ss, n_streams, x) || !mlirValueIsAOpResult(x)) return false;
+  MlirOperation p = mlirOpResultGetOwner(x);
+  bool elementwise = q_binary_is(p) || q_unary_is(p);
+  return qcc_rotate_opts.online == QCC_ONLINE_ALL || elementwise;
+}
+
+int qcc_pass_rotate(MlirModule m) {
+  if (qcc_rotate_opts.kind == QCC_ROT_NONE) return 0;
+  const char *calib_path = qcc_quant_opts.calib_path;
+  bool klt = qcc_rotate_opts.kind == QCC_ROT_KLT || qcc_rotate_opts.kind == QCC_ROT_KLT_HADAMARD;
+  if ((klt || qcc_rotate_opts.smooth_alpha >= 0) && !calib_path)
+    return qcc_error("--rotate %s%s needs calibration data: give --calib DIR", klt ? "klt" : "",
+                     qcc_rotate_opts.smooth_alpha >= 0 ? " --smooth" : ""), -1;
+  static qcc_stream streams[16];
+  int n_streams = 0, rc = 0;
+  qcc_find_streams(m, streams, 16, &n_streams);
+  MlirOperation func = qcc_module_func(m);
+  qcc_calib_set calib = {0, 0, NULL};
+  bool have_calib = calib_path && !qcc_calib_load_for(m, calib_path, &calib);
+  if (calib_path && !have_calib) return -1;
+
+  /* the quantized inputs whose metrics we report: readers and online
+   * Hadamard candidates (resolved through the streams, since folding may
+   * rebuild a reader) */
+  target *targets = calloc(2 * QCC_STREAM_MAX * (size_t)(n_streams + 1), sizeof(target));
+  int n_targets = 0;
+  for (int i = 0; i < n_streams; i++) {
+    if (streams[i].blocked) continue;
+    for (int r = 0; r < streams[i].n_readers; r++) targets[n_targets++] = (target){i, r, false};
+    for (int w = 0; w < streams[i].n_writers; w++)
+      if (streams[i].writers[w].kind == QCC_WRITER_MATMUL && wants_online(streams, n_streams, streams[i].writers[w].op))
+        targets[n_targets++] = (target){i, w, true};
+  }
+  stats_set before = {{0}};
+  qcc_ptr_map_init(&before.by_value);
+  double *mstd0 = calloc((size_t)n_targets + 1, sizeof(double)), *qsur0 = calloc((size_t)n_targets + 1, sizeof(double));
+  stats **xst0 = calloc((size_t)n_targets + 1, sizeof(stats *));
+  if (have_calib) {
+    for (int t = 0; t < n_targets; t++) xst0[t] = want(&before, q_matmul_in(target_op(streams, targets[t]), 0), true);
+    rc = run_stats(m, &calib, &before);
+    for (int t = 0; !rc && t < n_targets; t++) metrics(xst0[t], &mstd0[t], &qsur0[t]);
+  }
+
+  char lines[32][400];
+  int n_lines = 0;
+  for (int i = 0; i < n_streams && !rc; i++) {
+    qcc_stream *s = &streams[i];
+    if (s->blocked) {
+      if (n_lines < 32) snprintf(lines[n_lines++], 400, "stream of width %lld not rotated: %s", (long long)s->d, s->why);
+      qcc_remark("rotate: stream of width %lld not rotated: %s", (long long)s->d, s->why);
+      continue;
+    }
+    if (s->layer_norm) for_each_writer_const(s, centre_fn, NULL);
+    fold_norms(s);
+    double *cov = NULL;
+    if (klt) {
+      stats_set st = {{0}};
+      qcc_ptr_map_init(&st.by_value);
+      for (int k = 0; k < s->n_norms; k++) want(&st, mlirOperationGetResult(s->norms[k], 0), true);
+      rc = run_stats(m, &calib, &st);
+      cov = calloc((size_t)(s->d * s->d), sizeof(double));
+      double rows = 0;
+      for (int k = 0; k < s->n_norms; k++) {
+        stats *x = want(&st, mlirOperationGetResult(s->norms[k], 0), true);
+        for (int64_t j = 0; j < s->d * s->d; j++) cov[j] += x->cov[j];
+        rows += x->n_rows;
+      }
+      for (int64_t j = 0; j < s->d * s->d; j++) cov[j] /= rows > 0 ? rows : 1;
+      free_stats(&st);
+    }
+    char what[300] = "";
+    double *Q = choose_q(s->d, cov, what, sizeof what);
+    free(cov);
+    for_each_writer_const(s, rotate_fn, Q);
+    double *Qt = malloc(sizeof(double) * (size_t)(s->d * s->d));
+    for (int64_t a = 0; a < s->d; a++)
+      for (int64_t b = 0; b < s->d; b++) Qt[a * s->d + b] = Q[b * s->d + a];
+    for (int r = 0; r < s->n_readers; r++) reader_left(s->readers[r], Qt);
+    free(Q);
+    free(Qt);
+    if (qcc_rotate_opts.smooth_alpha >= 0 && !rc) {
+      /* smoothing of each norm's readers, in the rotated basis */
+      stats_set st = {{0}};
+      qcc_ptr_map_init(&st.by_value);
+      for (int k = 0; k < s->n_norms; k++) want(&st, mlirOperationGetResult(s->norms[k], 0), false);
+      rc = run_stats(m, &calib, &st);
+      for (int k = 0; k < s->n_norms && !rc; k++) {
+        MlirOperation mms[QCC_STREAM_MAX];
+        int n_mm = 0;
+        for (int r = 0; r < s->n_readers; r++)
+          if (s->reader_norm[r] == k) mms[n_mm++] = s->readers[r];
+        if (!n_mm) continue;
+        double *sc = malloc(sizeof(double) * (size_t)s->d), *inv = malloc(sizeof(double) * (size_t)s->d);
+        double *diag = calloc((size_t)(s->d * s->d), sizeof(double));
+        smoothing_scales(want(&st, mlirOperationGetResult(s->norms[k], 0), false)->absmax, s->d, mms, n_mm, sc);
+        for (int64_t j = 0; j < s->d; j++) inv[j] = 1 / sc[j], diag[j * s->d + j] = sc[j];
+        for (int r = 0; r < n_mm; r++) reader_left(mms[r], diag);
+        s->norms[k] = renorm(s->norms[k], inv, s->d);
+        free(sc);
+        free(inv);
+        free(diag);
+      }
+      free_stats(&st);
+    }
+    int n_online = 0;
+    for (int w = 0; w < s->n_writers; w++) {
+      MlirOperation mm = s->writers[w].op;
+      if (s->writers[w].kind != QCC_WRITER_MATMUL || !wants_online(streams, n_streams, mm)) continue;
+      const stats *xs = NULL;
+      for (int t = 0; t < n_targets; t++)
+        if (mlirOperationEqual(target_op(streams, targets[t]), mm)) xs = xst0[t];
+      char ow[200];
+      n_online += online_hadamard(mm, xs, ow, sizeof ow);
+      char at[256];
+      qcc_remark("rotate: %s: %s", qcc_op_where(mm, at, sizeof at), ow);
+    }
+    char line[400];
+    snprintf(line, sizeof line,
+             "stream of width %lld rotated (%s%s%s): %d writers, %d norms%s, %d readers, %d online Hadamard",
+             (long long)s->d, what, s->layer_norm ? ", centred" : "", qcc_rotate_opts.smooth_alpha >= 0 ? ", smoothed" : "",
+             s->n_writers, s->n_norms, s->layer_norm ? " (LayerNorm -> RMSNorm)" : "", s->n_readers, n_online);
+    qcc_remark("rotate: %s", line);
+    if (n_lines < 32) memcpy(lines[n_lines++], line, sizeof line);
+  }
+  if (!n_streams) {
+    snprintf(lines[n_lines++], 400, "nothing rotated: no normalisation over the last axis, so no residual stream");
+    qcc_remark("rotate: %s", lines[0]);
+  }
+  if (!rc) note(func, lines, n_lines);
+
+  if (!rc && have_calib) { /* metrics after */
+    stats_set after = {{0}};
+    qcc_ptr_map_init(&after.by_value);
+    for (int t = 0; t < n_targets; t++) want(&after, q_matmul_in(target_op(streams, targets[t]), 0), true);
+    rc = run_stats(m, &calib, &after);
+    for (int t = 0; !rc && t < n_targets; t++) {
+      double ms, qs;
+      MlirOperation op = target_op(streams, targets[t]);
+      metrics(want(&after, q_matmul_in(op, 0), true), &ms, &qs);
+      set_f64(op, "qcc.max_std_before", mstd0[t]);
+      set_f64(op, "qcc.max_std_after", ms);
+      set_f64(op, "qcc.qsur_before", qsur0[t]);
+      set_f64(op, "qcc.qsur_after", qs);
+    }
+    free_stats(&after);
+  }
+  free_stats(&before);
+  free(mstd0);
+  free(qsur0);
+  free(xst0);
+  free(targets);
+  if (have_calib) qcc_calib_free(&calib);
+  return rc ? rc : qcc_pass_dce(m);
+}

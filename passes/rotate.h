@@ -1,0 +1,67 @@
+/* rotate.h - rotation fusion (QuaRot / SpinQuant / MambaQuant / OSTQuant):
+ * the analysis that finds rotatable spaces (rotation_space.c), the options
+ * and the transform (rotate.c). */
+#ifndef QCC_ROTATE_H
+#define QCC_ROTATE_H
+#include "qcc.h"
+
+typedef enum { QCC_ROT_NONE, QCC_ROT_HADAMARD, QCC_ROT_RANDOM, QCC_ROT_KLT, QCC_ROT_KLT_HADAMARD } qcc_rotation_kind;
+typedef enum { QCC_ONLINE_NONE, QCC_ONLINE_MLP, QCC_ONLINE_ALL } qcc_online_kind;
+
+typedef struct qcc_rotate_options {
+  qcc_rotation_kind kind;  /* --rotate */
+  double smooth_alpha;     /* --smooth ALPHA; < 0: off */
+  bool smooth_auto;        /* --smooth auto: alpha searched per space */
+  qcc_online_kind online;  /* --online-hadamard (default mlp when rotating) */
+  uint64_t seed;           /* --rotate-seed */
+} qcc_rotate_options;
+
+extern qcc_rotate_options qcc_rotate_opts;
+
+/* Consumes a rotation flag at argv[*i]: 1 if it was one, 0 if not, -1
+ * after an error message. */
+int qcc_rotate_parse_flag(int argc, char **argv, int *i);
+extern const char qcc_rotate_flags_help[];
+/* The pass: does nothing with --rotate none (the default). */
+int qcc_pass_rotate(MlirModule m);
+
+/* ---- analysis (rotation_space.c) ---- */
+enum { QCC_STREAM_MAX = 256 };
+
+typedef enum { QCC_WRITER_MATMUL, QCC_WRITER_GATHER, QCC_WRITER_CONSTANT } qcc_writer_kind;
+
+/* An op writing into the stream: a matmul with a constant [K, d] weight
+ * (and bias), a gather from a constant [V, d] table, or a constant operand
+ * of a residual add (`operand` is its operand index there). */
+typedef struct qcc_stream_writer {
+  qcc_writer_kind kind;
+  MlirOperation op;
+  int operand;
+} qcc_stream_writer;
+
+/* A residual stream: values with last dim d joined by adds, its writers,
+ * the norms reading it and the matmuls reading the norms' outputs (or the
+ * stream itself, norm = -1), possibly through ops that commute with a
+ * rotation of the last axis (mean over other axes, reshapes and transposes
+ * keeping the last axis). */
+typedef struct qcc_stream {
+  int64_t d;
+  MlirValue values[QCC_STREAM_MAX];
+  int n_values;
+  qcc_stream_writer writers[QCC_STREAM_MAX];
+  int n_writers;
+  MlirOperation norms[QCC_STREAM_MAX];
+  int n_norms;
+  MlirOperation readers[QCC_STREAM_MAX];
+  int reader_norm[QCC_STREAM_MAX]; /* index into norms, or -1 */
+  int n_readers;
+  bool layer_norm; /* its norms are LayerNorms (the stream must be centred) */
+  bool blocked;
+  char why[320]; /* the op and reason that block the rotation */
+} qcc_stream;
+
+/* Finds every residual stream of the function (seeded by the q.norm ops
+ * over the last axis); *n is the count. Blocked streams say why. */
+int qcc_find_streams(MlirModule m, qcc_stream *streams, int max, int *n);
+
+#endif

@@ -1,0 +1,207 @@
+/* rotation_space.c - finds the residual streams a rotation can be fused
+ * into, with rules per op (rotate.h):
+ *  - absorbs (writers): matmul with a constant [K, d] weight (W <- W Q),
+ *    gather from a constant [V, d] table (E <- E Q), a constant added to
+ *    the stream (c <- c Q);
+ *  - commutes: residual add of two stream values; RMSNorm over the last
+ *    axis (rms(xQ) = rms(x)); LayerNorm once the writers are centred;
+ *    between a norm and its readers, mean over other axes, and reshapes /
+ *    transposes that keep the last axis;
+ *  - absorbs (readers): matmul with a constant [d, N] weight (W <- Q^T W);
+ *  - blocks: everything else (model inputs and outputs on the stream,
+ *    nonlinear ops, a norm whose output is used by anything but readers),
+ *    with the op and the reason recorded, never silently.
+ * Works on any graph; nothing here knows a model's layer names. */
+#include <stdio.h>
+#include <string.h>
+
+#include "rotate.h"
+
+static MlirOperation def(MlirValue v) {
+  MlirOperation none = {NULL};
+  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : none;
+}
+
+static int64_t last_dim(MlirValue v) {
+  qcc_shape s;
+  qcc_shape_of(v, &s);
+  return s.rank ? s.dims[s.rank - 1] : -1;
+}
+
+static void block(qcc_stream *s, MlirOperation op, const char *why) {
+  if (s->blocked) return;
+  s->blocked = true;
+  char at[256] = "the function";
+  if (!mlirOperationIsNull(op)) qcc_op_where(op, at, sizeof at);
+  snprintf(s->why, sizeof s->why, "%s %s", at, why);
+}
+
+static bool has_value(const qcc_stream *s, MlirValue v) {
+  for (int i = 0; i < s->n_values; i++)
+    if (mlirValueEqual(s->values[i], v)) return true;
+  return false;
+}
+
+static bool is_last_axis_norm(MlirOperation op) {
+  if (!q_norm_is(op)) return false;
+  q_norm_attrs a = q_norm_get(op);
+  qcc_shape x;
+  qcc_shape_of(q_norm_in(op, 0), &x);
+  return a.axis == x.rank - 1 && (!strcmp(a.kind.s, "rms") || !strcmp(a.kind.s, "layer"));
+}
+
+/* A matmul whose operand 0 is v and operand 1 a constant 2-D weight with
+ * `rows` rows (and a constant bias, if any). */
+static bool const_weight_matmul(MlirOperation op, MlirValue v, int64_t rows) {
+  if (!q_matmul_is(op) || !mlirValueEqual(q_matmul_in(op, 0), v) || !qcc_value_is_constant(q_matmul_in(op, 1)))
+    return false;
+  qcc_shape w;
+  qcc_shape_of(q_matmul_in(op, 1), &w);
+  MlirValue b = q_matmul_in(op, 2);
+  return w.rank == 2 && w.dims[0] == rows && w.dtype == QRT_F32 && (mlirValueIsNull(b) || qcc_value_is_constant(b));
+}
+
+/* Ops between a norm and its readers that commute with a rotation of the
+ * last axis and keep gamma/beta folding exact: mean over other axes,
+ * reshapes and transposes that keep the last axis in place. */
+static bool commutes_after_norm(MlirOperation op, int64_t d) {
+  MlirValue y = mlirOperationGetResult(op, 0);
+  if (mlirOperationGetNumResults(op) != 1 || last_dim(y) != d) return false;
+  qcc_shape in;
+  qcc_shape_of(mlirOperationGetOperand(op, 0), &in);
+  if (q_reduce_is(op)) {
+    q_reduce_attrs a = q_reduce_get(op);
+    if (strcmp(a.kind.s, "mean")) return false;
+    for (int i = 0; i < a.axes.n; i++)
+      if (a.axes.v[i] == in.rank - 1 || a.axes.v[i] == -1) return false;
+    return true;
+  }
+  if (q_transpose_is(op)) {
+    q_transpose_attrs a = q_transpose_get(op);
+    return a.perm.n == in.rank && a.perm.v[in.rank - 1] == in.rank - 1;
+  }
+  return q_reshape_is(op);
+}
+
+static void add_reader(qcc_stream *s, MlirOperation mm, int norm) {
+  for (int i = 0; i < s->n_readers; i++)
+    if (mlirOperationEqual(s->readers[i], mm)) return;
+  if (s->n_readers == QCC_STREAM_MAX) return block(s, mm, "is one reader too many for the analysis");
+  s->reader_norm[s->n_readers] = norm;
+  s->readers[s->n_readers++] = mm;
+}
+
+/* Users of h, the output of norm `norm` (or a value derived from it by
+ * commuting ops): all must end in reader matmuls. */
+static void explore_norm_output(qcc_stream *s, MlirValue h, int norm) {
+  for (MlirOpOperand u = mlirValueGetFirstUse(h); !mlirOpOperandIsNull(u) && !s->blocked; u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    if (const_weight_matmul(user, h, s->d)) add_reader(s, user, norm);
+    else if (commutes_after_norm(user, s->d)) explore_norm_output(s, mlirOperationGetResult(user, 0), norm);
+    else
+      block(s, user, "reads a norm's output and neither absorbs a rotation (constant-weight matmul) nor commutes with it");
+  }
+}
+
+static void visit(qcc_stream *s, MlirValue v);
+
+static void add_writer(qcc_stream *s, qcc_writer_kind kind, MlirOperation op, int operand) {
+  for (int i = 0; i < s->n_writers; i++)
+    if (mlirOperationEqual(s->writers[i].op, op) && s->writers[i].operand == operand) return;
+  if (s->n_writers == QCC_STREAM_MAX) return block(s, op, "is one writer too many for the analysis");
+  s->writers[s->n_writers++] = (qcc_stream_writer){kind, op, operand};
+}
+
+/* A constant added to the stream must vary only along axes the stream has
+ * and carry the full last axis (it is rotated as rows of d values). */
+static bool rotatable_constant(MlirValue c, int64_t d) {
+  qcc_shape cs;
+  qcc_shape_of(c, &cs);
+  return cs.dtype == QRT_F32 && cs.rank >= 1 && cs.dims[cs.rank - 1] == d;
+}
+
+static void visit_producer(qcc_stream *s, MlirValue v) {
+  MlirOperation p = def(v);
+  if (mlirOperationIsNull(p)) return block(s, p, "feeds a model input into the stream (it would need an online rotation)");
+  if (q_binary_is(p) && !strcmp(q_binary_get(p).kind.s, "add")) {
+    for (int i = 0; i < 2 && !s->blocked; i++) {
+      MlirValue o = q_binary_in(p, i);
+      if (qcc_value_is_constant(o)) {
+        if (rotatable_constant(o, s->d)) add_writer(s, QCC_WRITER_CONSTANT, p, i);
+        else block(s, p, "adds a constant that does not span the stream's last axis");
+      } else if (last_dim(o) == s->d) {
+        visit(s, o);
+      } else {
+        block(s, p, "adds a broadcast value to the stream");
+      }
+    }
+    return;
+  }
+  if (q_matmul_is(p) && qcc_value_is_constant(q_matmul_in(p, 1))) {
+    qcc_shape w;
+    qcc_shape_of(q_matmul_in(p, 1), &w);
+    MlirValue b = q_matmul_in(p, 2);
+    if (w.rank == 2 && (mlirValueIsNull(b) || qcc_value_is_constant(b))) return add_writer(s, QCC_WRITER_MATMUL, p, 1);
+  }
+  if (q_gather_is(p) && qcc_value_is_constant(q_gather_in(p, 0)) && q_gather_get(p).axis == 0) {
+    qcc_shape t;
+    qcc_shape_of(q_gather_in(p, 0), &t);
+    if (t.rank == 2 && t.dtype == QRT_F32) return add_writer(s, QCC_WRITER_GATHER, p, 0);
+  }
+  block(s, p, "produces the stream and neither absorbs a rotation (constant weight, table or addend) nor is a residual add");
+}
+
+static void visit_users(qcc_stream *s, MlirValue v) {
+  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u) && !s->blocked; u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    if (q_binary_is(user) && !strcmp(q_binary_get(user).kind.s, "add")) {
+      visit(s, mlirOperationGetResult(user, 0));
+    } else if (is_last_axis_norm(user) && mlirValueEqual(q_norm_in(user, 0), v)) {
+      bool seen = false;
+      for (int i = 0; i < s->n_norms; i++) seen |= mlirOperationEqual(s->norms[i], user);
+      if (seen) continue;
+      if (s->n_norms == QCC_STREAM_MAX) return block(s, user, "is one norm too many for the analysis");
+      bool layer = !strcmp(q_norm_get(user).kind.s, "layer");
+      if (s->n_norms && layer != s->layer_norm) return block(s, user, "mixes LayerNorm and RMSNorm on one stream");
+      s->layer_norm = layer;
+      s->norms[s->n_norms++] = user;
+      explore_norm_output(s, mlirOperationGetResult(user, 0), s->n_norms - 1);
+    } else if (const_weight_matmul(user, v, s->d)) {
+      add_reader(s, user, -1);
+    } else if (mlirOperationGetNumResults(user) == 0) { /* func.return */
+      block(s, user, "returns the stream as a model output (it would need an online inverse rotation)");
+    } else {
+      block(s, user, "reads the stream and neither commutes with a rotation nor absorbs it");
+    }
+  }
+}
+
+static void visit(qcc_stream *s, MlirValue v) {
+  if (s->blocked || has_value(s, v)) return;
+  if (s->n_values == QCC_STREAM_MAX) return block(s, def(v), "makes the stream too long for the analysis");
+  s->values[s->n_values++] = v;
+  visit_producer(s, v);
+  visit_users(s, v);
+}
+
+int qcc_find_streams(MlirModule m, qcc_stream *streams, int max, int *n) {
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  *n = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    if (!is_last_axis_norm(op)) continue;
+    MlirValue x = q_norm_in(op, 0);
+    bool known = false;
+    for (int i = 0; i < *n && !known; i++) known = has_value(&streams[i], x);
+    if (known) continue;
+    if (*n == max) break;
+    qcc_stream *s = &streams[(*n)++];
+    memset(s, 0, sizeof *s);
+    s->d = last_dim(x);
+    qcc_shape xs;
+    qcc_shape_of(x, &xs);
+    if (xs.dtype != QRT_F32) block(s, op, "normalises a non-float stream");
+    visit(s, x);
+    if (!s->blocked && !s->n_readers) block(s, op, "is the only use of the stream: no linear layer reads it");
+  }
+  return 0;
+}
