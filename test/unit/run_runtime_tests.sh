@@ -127,7 +127,7 @@ fi
 # the pasted, all-static form
 amalg "$OUT/det_amalg.c" $ALL_ORDERED
 cat $DET >> "$OUT/det_amalg.c"
-if cc -std=c99 -O3 -march=native -I$RT "$OUT/det_amalg.c" -lm -o "$OUT/det_amalg" &&
+if cc -std=c99 -O3 -march=native -I$RT -Itest/unit "$OUT/det_amalg.c" -lm -o "$OUT/det_amalg" &&
    "$OUT/det_amalg" > "$OUT/det_amalg.txt"; then tags="$tags amalg"; else fail "determinism amalgamation"; fi
 ref=""
 for t in $tags; do
