@@ -76,6 +76,15 @@ FIELDS(argreduce, QRT_ARGREDUCE_PARAMS)
 #define PT qrt_hadamard_params
 FIELDS(hadamard, QRT_HADAMARD_PARAMS)
 #undef PT
+#define PT qrt_lut_params
+FIELDS(lut, QRT_LUT_PARAMS)
+#undef PT
+#define PT qrt_qsoftmax_params
+FIELDS(qsoftmax, QRT_QSOFTMAX_PARAMS)
+#undef PT
+#define PT qrt_qnorm_params
+FIELDS(qnorm, QRT_QNORM_PARAMS)
+#undef PT
 
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
   {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \

@@ -459,6 +459,50 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * scratch) write zeros. */
 #define QRT_HADAMARD_PARAMS(S, A) S(int64_t, rows) S(int64_t, n) S(int64_t, m) S(float, scale)
 
+/* --- integer-only nonlinear ops on int8 (--integer-only) ----------------
+ * Same activation format as above (real = scale * (q - zero_point), q in
+ * [-128, 127]).  The kernels use integer arithmetic only; every constant
+ * that depends on a float (scales, epsilon, gamma, beta, the function
+ * itself) comes from a builder below, run by the compiler (all builders
+ * return 0, or -1 for arguments they reject).  Measured errors:
+ * docs/quantization.md, "Integer-only kernels".
+ *
+ * qrt_lut_i8 (qrt_lut.c): y[i] = table[x[i] + 128], i < n.
+ *   in[0] x int8 [n], in[1] table int8 [256] from qrt_build_lut_i8;
+ *   out[0] y int8 [n].  Exact: the table holds the best int8 value. */
+#define QRT_LUT_PARAMS(S, A) S(int64_t, n)
+/* qrt_qsoftmax_i8 (qrt_qsoftmax.c): softmax over the last axis of x
+ * [outer, axis_len], int8 in (any scale / zero point: the scale is in the
+ * table, the zero point cancels), int8 out with scale 1/256 and zero point
+ * -128 (the TFLite convention: y = clamp(round(256 p) - 128, -128, 127)).
+ *   in[0] x int8, in[1] table int32 [256] from qrt_build_qsoftmax_i8;
+ *   out[0] y int8 [outer, axis_len].
+ * Error: at most 1 LSB from the correctly rounded exact softmax, and only
+ * when 256 p lies within (axis_len + 4) * 2^-23 of a rounding boundary
+ * (derivation in qrt_qsoftmax.c); axis_len <= 2^20. */
+#define QRT_QSOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len)
+/* qrt_qlayernorm_i8 / qrt_qrmsnorm_i8 (qrt_qnorm.c): over the last axis
+ * of x [outer, norm_size], 1 <= norm_size <= 2^23,
+ *   layernorm: y = (x - mean) / sqrt(var + eps) * gamma + beta,
+ *   rmsnorm:   y = x / sqrt(mean(x^2) + eps) * gamma + beta
+ * (x the real input values: rmsnorm uses the zero point), then
+ * y_q = clamp(out_zero_point + round(y / out_scale), out_min, out_max),
+ * round half away from zero.
+ *   in[0] x int8, in[1] gamma_q int32 [norm_size], in[2] beta_q int32
+ *   [norm_size] or NULL (beta 0); out[0] y int8 [outer, norm_size].
+ * qrt_build_qnorm_i8 fills every field but outer (and out_min / out_max
+ * with -128 / 127: narrow them to fuse a ReLU) and gamma_q / beta_q:
+ *   eps_q = round(n^2 eps / in_scale^2 * 2^eps_shift), eps_shift even;
+ *   gamma_q[c] = round(gamma[c] / out_scale * 2^gamma_shift);
+ *   beta_q[c] = round(beta[c] / out_scale * 2^beta_shift);
+ *   norm_shift: fraction bits of the normalized value.
+ * Error: at most 1 LSB from the correctly rounded exact result, and only
+ * near a rounding boundary (bound in qrt_qnorm.c). */
+#define QRT_QNORM_PARAMS(S, A) \
+  S(int32_t, in_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
+  S(int32_t, eps_shift) S(int32_t, norm_shift) S(int32_t, gamma_shift) S(int32_t, beta_shift) \
+  S(int64_t, eps_q) S(int64_t, outer) S(int64_t, norm_size)
+
 #define QRT_ALL_PARAMS(X) \
   X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(where, QRT_WHERE_PARAMS) \
   X(conv, QRT_CONV_PARAMS) X(pool, QRT_POOL_PARAMS) X(matmul, QRT_MATMUL_PARAMS) \
@@ -468,7 +512,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   X(argreduce, QRT_ARGREDUCE_PARAMS) \
   X(quantize, QRT_QUANTIZE_PARAMS) X(dequantize, QRT_DEQUANTIZE_PARAMS) \
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
-  X(hadamard, QRT_HADAMARD_PARAMS)
+  X(hadamard, QRT_HADAMARD_PARAMS) \
+  X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -491,6 +536,9 @@ typedef struct qrt_requantize_params { QRT_REQUANTIZE_PARAMS(QRT_DECLARE_SCALAR,
 typedef struct qrt_qmatmul_params { QRT_QMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qmatmul_params;
 typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qconv_params;
 typedef struct qrt_hadamard_params { QRT_HADAMARD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_hadamard_params;
+typedef struct qrt_lut_params { QRT_LUT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_lut_params;
+typedef struct qrt_qsoftmax_params { QRT_QSOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qsoftmax_params;
+typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qnorm_params;
 
 /* ---------------------------------------------------------------------
  * Kernels: K(symbol, params struct short name, source file).
@@ -528,12 +576,14 @@ typedef struct qrt_hadamard_params { QRT_HADAMARD_PARAMS(QRT_DECLARE_SCALAR, QRT
   K(qrt_qconv_i8, qconv, "qrt_qconv.c") \
   K(qrt_qmatmul_dyn_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
-  K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c")
+  K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
+  K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
+  K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c")
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
-  D("qrt_qmatmul_float.c", "qrt_quant.c")
+  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
@@ -689,6 +739,26 @@ QRT_API float qrt_f16_to_f32(uint16_t h);
 /* qrt_hadamard.c: scratch bytes qrt_hadamard_f32 wants in in[2] (0: none,
  * when m == 1 or the params are invalid). */
 QRT_API int64_t qrt_hadamard_scratch_f32(const qrt_hadamard_params *p);
+/* qrt_lut.c: table[q + 128] = clamp(out_zp + rne(f(in_scale * (q - in_zp))
+ * / out_scale), -128, 127) for q in [-128, 127], f = the float unary op
+ * `op` with alpha, beta (QRT_UNARY_*, all but the bool ops and NOT),
+ * evaluated in double by qrt_unary_f64, rne = round half to even (as
+ * qrt_quantize_f32_i8); NaN -> out_zp, +-inf saturate. */
+QRT_API int qrt_build_lut_i8(int32_t op, float alpha, float beta, double in_scale, int32_t in_zp,
+                             double out_scale, int32_t out_zp, int8_t table[256]);
+/* qrt_qsoftmax.c: table[d] = round(2^30 exp(-in_scale * d)), d < 256.
+ * in_scale may include any constant factor applied before the softmax
+ * (e.g. attention's 1/sqrt(d_head)). */
+QRT_API int qrt_build_qsoftmax_i8(double in_scale, int32_t table[256]);
+/* qrt_qnorm.c: fills p (all but outer), gamma_q [norm_size] and beta_q
+ * [norm_size] (beta_q may be NULL when beta is NULL; gamma NULL: ones)
+ * for layernorm (rms 0) or rmsnorm (rms 1); see QRT_QNORM_PARAMS. */
+QRT_API int qrt_build_qnorm_i8(int rms, int64_t norm_size, double epsilon, double in_scale,
+                               int32_t in_zp, double out_scale, int32_t out_zp, const float *gamma,
+                               const float *beta, qrt_qnorm_params *p, int32_t *gamma_q,
+                               int32_t *beta_q);
+/* qrt_qnorm.c: floor(sqrt(v)), exact for every uint64 v. */
+QRT_API uint64_t qrt_isqrt_u64(uint64_t v);
 #endif
 
 /* ---------------------------------------------------------------------

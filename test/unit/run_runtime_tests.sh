@@ -49,6 +49,8 @@ run_test() { # compiler, flags, objects, test file, tag
 }
 
 QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c"
+# integer-only nonlinear kernels: also with -O3 -march=native (vectorized loops)
+ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c"
 echo "== unit tests"
 for c in $compilers; do
   objs=$(build_rt "$c" "$SAN" "$c") || continue
@@ -58,7 +60,7 @@ for c in $compilers; do
   done
   if $c -march=native -E -x c /dev/null >/dev/null 2>&1; then
     objs=$(build_rt "$c" "-O3 -march=native $SAN" "$c-native") || continue
-    for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c $QTESTS; do
+    for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c $QTESTS $ITESTS; do
       run_test "$c" "-O3 -march=native $SAN" "$objs" "$t" "$c-native"
     done
   fi
@@ -84,9 +86,12 @@ amalg() { # output file, list of runtime .c files (dependencies first), trailing
     for f in "$@"; do grep -v '^#include "qrt.h"' "$f"; done
   } > "$o"
 }
-ALL_ORDERED="$RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $(ls $RT/qrt_*.c | grep -v -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c)"
+# files other files need first (QRT_FILE_DEPS)
+DEPS_FIRST="$RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c"
+ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" \
-           "$RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" \
+           "$RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$RT/qrt_unary.c $RT/qrt_lut.c" \
+           "$RT/qrt_qsoftmax.c" "$RT/qrt_qnorm.c" \
            "$RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_qmatmul_float.c" "$ALL_ORDERED"; do
   amalg "$OUT/amalg.c" $set
   echo 'int main(void) { return 0; }' >> "$OUT/amalg.c"

@@ -173,5 +173,36 @@ int main(void) {
     qrt_hadamard_f32(&p, in, out);
     report("hadamard m 1", Z, 2 * 1024 * sizeof(float));
   }
+  {
+    /* integer-only int8 kernels (tables and constants from the builders) */
+    static int8_t xq[4096], yq[4096], lut[256];
+    static int32_t tab[256], gq[512], bq[512];
+    qrt_lut_params lp;
+    qrt_qsoftmax_params sp;
+    qrt_qnorm_params np;
+    fill_i8(xq, 4096, -128, 127);
+    for (op = QRT_UNARY_SIGMOID; op <= QRT_UNARY_SILU; ++op) {
+      if (qrt_build_lut_i8(op, 0.5f, 0.1f, 0.04, -7, 0.02, 3, lut) != 0) continue;
+      memset(&lp, 0, sizeof lp);
+      lp.n = 4096;
+      in[0] = xq; in[1] = lut; out[0] = yq;
+      qrt_lut_i8(&lp, in, out);
+      sprintf(name, "lut_i8 op %d", op);
+      report(name, yq, sizeof yq);
+    }
+    qrt_build_qsoftmax_i8(0.07, tab);
+    memset(&sp, 0, sizeof sp);
+    sp.outer = 8; sp.axis_len = 512;
+    in[0] = xq; in[1] = tab; out[0] = yq;
+    qrt_qsoftmax_i8(&sp, in, out);
+    report("qsoftmax_i8", yq, sizeof yq);
+    for (op = 0; op < 2; ++op) {
+      qrt_build_qnorm_i8(op, 512, 1e-5, 0.03, 5, 0.05, -2, W, B, &np, gq, bq);
+      np.outer = 8;
+      in[0] = xq; in[1] = gq; in[2] = bq; out[0] = yq; out[1] = NULL; out[2] = NULL;
+      (op ? qrt_qrmsnorm_i8 : qrt_qlayernorm_i8)(&np, in, out);
+      report(op ? "qrmsnorm_i8" : "qlayernorm_i8", yq, sizeof yq);
+    }
+  }
   return 0;
 }

@@ -1,0 +1,80 @@
+#include "qrt.h"
+/* qrt_lut.c - int8 -> int8 elementwise functions by table lookup (integer-
+ * only mode): any float unary op on an int8 input has only 256 possible
+ * inputs, so the compiler tabulates the best int8 output for each once
+ * (qrt_build_lut_i8) and the kernel is one byte load per element.
+ *
+ * The builder evaluates the op with qrt_unary_f64 (the double kernel of
+ * qrt_unary.c: the same formulas as the float runtime, in double) and
+ * rounds y / out_scale to the nearest integer, ties to even, as
+ * qrt_quantize_f32_i8 does.  So every entry is the correctly rounded
+ * int8 value of the exact function at the exact input, up to the double
+ * evaluation error (~1e-16 relative): a different result is possible only
+ * where y / out_scale is within about 1e-13 of a half-integer.
+ * Needs qrt_unary.c (QRT_FILE_DEPS). */
+#include <math.h>
+#include <string.h>
+
+/* round half to even of a finite double, with no dependence on the FP
+ * rounding mode; |v| is first limited to 2^20 (every int8 result
+ * saturates far below that). */
+QRT_INTERNAL int32_t qrt_lut_rne(double v) {
+  double f, d;
+  int32_t q;
+  if (v > 1048576.0) v = 1048576.0;
+  if (v < -1048576.0) v = -1048576.0;
+  f = floor(v);
+  d = v - f; /* exact */
+  q = (int32_t)f;
+  if (d > 0.5 || (d == 0.5 && (q & 1))) ++q;
+  return q;
+}
+
+QRT_API int qrt_build_lut_i8(int32_t op, float alpha, float beta, double in_scale, int32_t in_zp,
+                             double out_scale, int32_t out_zp, int8_t table[256]) {
+  double x[256], y[256];
+  qrt_unary_params p;
+  const void *in[1];
+  void *out[1];
+  int i;
+  if (op < QRT_UNARY_IDENTITY || op > QRT_UNARY_SHRINK || op == QRT_UNARY_NOT ||
+      op == QRT_UNARY_ISNAN || op == QRT_UNARY_ISINF || op == QRT_UNARY_ISINF_POS ||
+      op == QRT_UNARY_ISINF_NEG)
+    return -1;
+  if (!(in_scale > 0.0) || !(out_scale > 0.0) || in_scale == HUGE_VAL || out_scale == HUGE_VAL ||
+      in_zp < -128 || in_zp > 127 || out_zp < -128 || out_zp > 127)
+    return -1;
+  for (i = 0; i < 256; ++i) x[i] = in_scale * (double)(i - 128 - in_zp);
+  memset(&p, 0, sizeof p);
+  p.op = op;
+  p.n = 256;
+  p.alpha = alpha;
+  p.beta = beta;
+  p.ialpha = 0;
+  p.ibeta = 0;
+  in[0] = x;
+  out[0] = y;
+  qrt_unary_f64(&p, in, out);
+  for (i = 0; i < 256; ++i) {
+    const double v = y[i] / out_scale;
+    int32_t q;
+    if (v != v) q = out_zp; /* NaN: the zero point, as qrt_quantize_f32_i8 */
+    else q = qrt_lut_rne(v) + out_zp;
+    table[i] = (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
+  }
+  return 0;
+}
+
+/* One load per element from a local copy of the table (256 bytes, in L1;
+ * local, so stores to y cannot alias it and the loop needs no reloads).
+ * x may equal y (in place). */
+QRT_API void qrt_lut_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_lut_params *p = (const qrt_lut_params *)params;
+  const int8_t *x = (const int8_t *)in[0];
+  int8_t *y = (int8_t *)out[0];
+  const int64_t n = p->n;
+  int8_t t[256];
+  int64_t i;
+  memcpy(t, in[1], sizeof t);
+  for (i = 0; i < n; ++i) y[i] = t[(uint8_t)(x[i] + 128)];
+}
