@@ -5,6 +5,9 @@
  * float values entering its q.quantize vs their int8 round trip, over the
  * calibration samples (a layer fed int8 directly by the previous quantized
  * layer has no float input: reported as null / "-").
+ * With --rotate: per rotated layer input, max|x|/std and QSUR before ->
+ * after the rotation (see rotate.c), and what happened to each residual
+ * stream (rotated, or the op that blocked it and why).
  * For the model: output SQNR and max abs error of the quantized model
  * against the float model on the calibration samples, the top-1 agreement
  * of the last output dim, and the weight bytes of both builds.
@@ -82,6 +85,11 @@ static void json_str(FILE *f, const char *s) {
     fputc(*s, f);
   }
   fputc('"', f);
+}
+
+static double attr_f64(MlirOperation op, const char *name) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
+  return mlirAttributeIsNull(a) ? NAN : mlirFloatAttrGetValueDouble(a);
 }
 
 typedef struct layer_format {
@@ -182,19 +190,43 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
       layer_format lf = format_of(op);
       node_name(op, name, sizeof name);
       double wdb = weight_sqnr(op);
+      char wsq[32]; /* attention's run-time operand has no weight SQNR */
+      snprintf(wsq, sizeof wsq, isnan(wdb) ? (json ? "null" : "-") : "%.2f", wdb);
       snprintf(act, sizeof act, a ? "%.2f" : json ? "null" : "-", a ? db(a) : 0.0);
       snprintf(fmt, sizeof fmt, lf.group ? "%s/g%lld" : "%s", lf.format, (long long)lf.group);
+      double ms0 = attr_f64(op, "qcc.max_std_before"), ms1 = attr_f64(op, "qcc.max_std_after");
+      double qs0 = attr_f64(op, "qcc.qsur_before"), qs1 = attr_f64(op, "qcc.qsur_after");
+      char rot[96] = "";
+      if (!isnan(ms0) && json)
+        snprintf(rot, sizeof rot, ", \"max_std_before\": %.2f, \"max_std_after\": %.2f, \"qsur_before\": %.3f, \"qsur_after\": %.3f",
+                 ms0, ms1, qs0, qs1);
+      else if (!isnan(ms0))
+        snprintf(rot, sizeof rot, "  max/std %.1f->%.1f  QSUR %.3f->%.3f", ms0, ms1, qs0, qs1);
       if (json) {
         fprintf(f, "%s\n    {\"layer\": ", n_layers ? "," : "");
         json_str(f, name);
         fprintf(f, ", \"format\": \"%s\", \"group\": %lld, \"weight_bits\": %d, \"activation_bits\": %d, "
-                   "\"activation_scale\": \"%s\", \"weight_sqnr_db\": %.2f, \"activation_sqnr_db\": %s}",
-                lf.format, (long long)lf.group, lf.weight_bits, lf.act_bits, lf.act_scale, wdb, act);
+                   "\"activation_scale\": \"%s\", \"weight_sqnr_db\": %s, \"activation_sqnr_db\": %s%s}",
+                lf.format, (long long)lf.group, lf.weight_bits, lf.act_bits, lf.act_scale, wsq, act, rot);
       } else {
-        fprintf(f, "%-48.48s %-10s %5d %5d %-7s %12.2f %12s\n", name, fmt, lf.weight_bits, lf.act_bits, lf.act_scale,
-                wdb, act);
+        fprintf(f, "%-48.48s %-10s %5d %5d %-7s %12s %12s%s\n", name, fmt, lf.weight_bits, lf.act_bits, lf.act_scale,
+                wsq, act, rot);
       }
       n_layers++;
+    }
+    MlirAttribute rl = mlirOperationGetAttributeByName(qcc_module_func(quant_m), mlirStringRefCreateFromCString("qcc.rotation"));
+    intptr_t n_rot = mlirAttributeIsNull(rl) ? 0 : mlirArrayAttrGetNumElements(rl);
+    if (json) fprintf(f, "\n  ],\n  \"rotation\": [");
+    for (intptr_t i = 0; i < n_rot; i++) {
+      MlirStringRef sr = mlirStringAttrGetValue(mlirArrayAttrGetElement(rl, i));
+      char line[512];
+      snprintf(line, sizeof line, "%.*s", (int)sr.length, sr.data);
+      if (json) {
+        fprintf(f, "%s\n    ", i ? "," : "");
+        json_str(f, line);
+      } else {
+        fprintf(f, "rotation: %s\n", line);
+      }
     }
     double top1 = rows ? (double)agree / rows : NAN;
     if (json) {

@@ -5,7 +5,8 @@
  * per output channel, int4 per group of input rows with integer group
  * multipliers). Activations, by scheme and --act-scale:
  *  - static (w8a8, w4a8, w4a4): calibrated per-tensor asymmetric int8 (or
- *    4-bit codes in int8 storage), typed !quant.uniform:
+ *    4-bit codes in int8 storage for w4a4's layer inputs; outputs and
+ *    attention stay int8), typed !quant.uniform:
  *      x_q = q.quantize(x)
  *      y_q = q.qconv(x_q, w_q, bias_i32, multiplier, shift, colsum) or
  *            q.qmatmul(x_q, w_q, bias_i32 - z_x colsum, multiplier, shift[, gmult])
@@ -161,8 +162,11 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
     qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
     return false;
   }
+  /* The scheme's activation bits are those of the layer inputs (the
+   * operands of the integer products); outputs are requantized to int8,
+   * as QuaRot keeps layer outputs and attention at higher precision. */
   L->in = activation_params(lo, hi, scheme()->act_bits);
-  L->outp = activation_params(olo, ohi, scheme()->act_bits);
+  L->outp = activation_params(olo, ohi, 8);
   return true;
 }
 
@@ -202,6 +206,17 @@ static MlirValue constant_of(MlirOperation before, qrt_dtype t, int rank, const 
   for (int i = 0; i < rank; i++) n *= (size_t)(a.dims[i] = dims[i]);
   a.nbytes = n * qcc_dtype_size(t);
   return qcc_make_constant(before, mlirOperationGetLocation(before), &a);
+}
+
+/* The rotate pass's metrics of a layer's input (qcc.max_std_*,
+ * qcc.qsur_*), moved onto the quantized op for --report. */
+static void keep_metrics(MlirOperation from, MlirValue yq) {
+  static const char *const names[] = {"qcc.max_std_before", "qcc.max_std_after", "qcc.qsur_before", "qcc.qsur_after"};
+  MlirOperation to = mlirOpResultGetOwner(yq);
+  for (int i = 0; i < 4; i++) {
+    MlirAttribute a = mlirOperationGetAttributeByName(from, mlirStringRefCreateFromCString(names[i]));
+    if (!mlirAttributeIsNull(a)) mlirOperationSetAttributeByName(to, mlirStringRefCreateFromCString(names[i]), a);
+  }
 }
 
 /* Records the weight SQNR on the quantized op, for --report. */
@@ -306,6 +321,7 @@ static void quantize_matmul_float_act(MlirOperation op, int act_bits) {
                             constant_of(op, QRT_I8, 2, bs.dims, qw.codes), constant_of(op, QRT_F32, 1, &N, bias),
                             constant_of(op, QRT_F32, 1, &N, qw.scales), gm, &a));
   note_sqnr(y, qw.sqnr_db);
+  keep_metrics(op, y);
   mlirValueReplaceAllUsesOfWith(L.out, y);
   free(bias);
   qcc_qweights_free(&qw);
@@ -337,7 +353,7 @@ static void quantize_matmul_activations(MlirOperation op) {
     qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
     return;
   }
-  const int bits = scheme()->act_bits;
+  const int bits = 8; /* attention stays int8 under every scheme (no KV-cache quantization) */
   int64_t K = as.dims[as.rank - 1], N = bs.dims[bs.rank - 1];
   if ((double)K * 255.0 * 128.0 >= 2147483647.0) {
     qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", at, (long long)K);
@@ -422,6 +438,7 @@ static void quantize_matmul(MlirOperation op) {
                            constant_of(op, QRT_I32, 1, &N, bias), constant_of(op, QRT_I32, 1, &N, mult),
                            constant_of(op, QRT_I32, 1, &N, shift), gm, &a));
   note_sqnr(yq, qw.sqnr_db);
+  keep_metrics(op, yq);
   finish(&L, yq);
   free(bias);
   qcc_qweights_free(&qw);
