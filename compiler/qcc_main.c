@@ -132,9 +132,15 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!o->model) return qcc_error("no input model (see qcc --help)"), -1;
   if (!o->run && !o->out) return qcc_error("no output file: give -o OUT.c"), -1;
   if (o->run && !o->out_dir) return qcc_error("qcc run: give --out-dir DIR for the outputs"), -1;
-  if (qcc_quant_needs_calibration() && !qcc_quant_opts.calib_path)
+  if (qcc_quant_needs_calibration() && !qcc_quant_opts.calib_path) {
+    if (qcc_quant_opts.scheme->act_bits == 0) /* weight-only: only GPTQ needs the samples */
+      return qcc_error("-q %s --weight-quant gptq needs calibration data (the layers' input statistics): give "
+                       "--calib DIR", qcc_quant_opts.scheme->name), -1;
     return qcc_error("-q %s needs calibration data: give --calib DIR", qcc_quant_opts.scheme->name), -1;
+  }
   if (!qcc_quantizing() && qcc_quant_opts.calib_path) qcc_warning("--calib is unused without -q");
+  if (!qcc_quantizing() && qcc_quant_opts.weight_quant != QCC_WEIGHT_RTN)
+    qcc_warning("--weight-quant is unused without -q");
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;

@@ -1,7 +1,10 @@
 /* report.c - `--report FILE`: what quantization did and what it cost.
  *
- * Per quantized layer: the ONNX node, format and bits, the weight SQNR (dB,
- * recorded by the quantize pass) and the SQNR of its input activation: the
+ * Per quantized layer: the ONNX node, format and bits, how the weight codes
+ * were chosen (rtn or gptq), the weight SQNR (dB, recorded by the quantize
+ * pass), the weight output SQNR (x W^T against x (W - W^)^T over the
+ * calibration inputs, from their second moment: only known with
+ * --weight-quant gptq) and the SQNR of its input activation: the
  * float values entering its q.quantize vs their int8 round trip, over the
  * calibration samples (a layer fed int8 directly by the previous quantized
  * layer has no float input: reported as null / "-").
@@ -73,9 +76,24 @@ static void node_name(MlirOperation op, char *out, size_t cap) {
 }
 
 
-static double weight_sqnr(MlirOperation op) {
-  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.weight_sqnr_db"));
+/* An f64 attribute the quantize pass recorded; NAN when absent. */
+static double db_attr(MlirOperation op, const char *name) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
   return mlirAttributeIsNull(a) ? NAN : mlirFloatAttrGetValueDouble(a);
+}
+
+/* "rtn" or "gptq": how the quantize pass chose the layer's weight codes;
+ * empty for a matmul of two run-time operands (no constant weights). */
+static void weight_method(MlirOperation op, char *out, size_t cap) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.weight_quant"));
+  MlirStringRef s = mlirAttributeIsNull(a) ? mlirStringRefCreateFromCString("") : mlirStringAttrGetValue(a);
+  snprintf(out, cap, "%.*s", (int)s.length, s.data);
+}
+
+/* "%.2f" of a dB value, or the JSON null / table "-" when it is unknown. */
+static const char *db_str(double v, bool json, char *buf, size_t cap) {
+  snprintf(buf, cap, !isnan(v) ? "%.2f" : json ? "null" : "-", v);
+  return buf;
 }
 
 static void json_str(FILE *f, const char *s) {
@@ -176,8 +194,8 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     MlirBlock body = qcc_func_body(qcc_module_func(quant_m));
     if (json) fprintf(f, "{\n  \"layers\": [");
     else
-      fprintf(f, "%-48s %-10s %5s %5s %-7s %12s %12s\n", "layer", "format", "w", "a", "a-scale", "weight SQNR",
-              "act SQNR");
+      fprintf(f, "%-48s %-10s %5s %5s %-7s %-6s %12s %12s %12s\n", "layer", "format", "w", "a", "a-scale", "codes",
+              "weight SQNR", "w-out SQNR", "act SQNR");
     int n_layers = 0;
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
          op = mlirOperationGetNextInBlock(op)) {
@@ -186,13 +204,14 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
       sqnr_acc *a = NULL;
       if (mlirValueIsAOpResult(x) && q_quantize_is(mlirOpResultGetOwner(x)))
         a = qcc_ptr_map_get(&st.acc, mlirOpResultGetOwner(x).ptr);
-      char name[256], act[32], fmt[48];
+      char name[256], act[32], fmt[48], method[16], wsq[32], wout[32], jmethod[24];
       layer_format lf = format_of(op);
       node_name(op, name, sizeof name);
-      double wdb = weight_sqnr(op);
-      char wsq[32]; /* attention's run-time operand has no weight SQNR */
-      snprintf(wsq, sizeof wsq, isnan(wdb) ? (json ? "null" : "-") : "%.2f", wdb);
-      snprintf(act, sizeof act, a ? "%.2f" : json ? "null" : "-", a ? db(a) : 0.0);
+      weight_method(op, method, sizeof method);
+      db_str(a ? db(a) : NAN, json, act, sizeof act);
+      db_str(db_attr(op, "qcc.weight_sqnr_db"), json, wsq, sizeof wsq);
+      db_str(db_attr(op, "qcc.weight_output_sqnr_db"), json, wout, sizeof wout);
+      snprintf(jmethod, sizeof jmethod, *method ? "\"%s\"" : "null", method);
       snprintf(fmt, sizeof fmt, lf.group ? "%s/g%lld" : "%s", lf.format, (long long)lf.group);
       double ms0 = attr_f64(op, "qcc.max_std_before"), ms1 = attr_f64(op, "qcc.max_std_after");
       double qs0 = attr_f64(op, "qcc.qsur_before"), qs1 = attr_f64(op, "qcc.qsur_after");
@@ -206,11 +225,12 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
         fprintf(f, "%s\n    {\"layer\": ", n_layers ? "," : "");
         json_str(f, name);
         fprintf(f, ", \"format\": \"%s\", \"group\": %lld, \"weight_bits\": %d, \"activation_bits\": %d, "
-                   "\"activation_scale\": \"%s\", \"weight_sqnr_db\": %s, \"activation_sqnr_db\": %s%s}",
-                lf.format, (long long)lf.group, lf.weight_bits, lf.act_bits, lf.act_scale, wsq, act, rot);
+                   "\"activation_scale\": \"%s\", \"weight_quant\": %s, \"weight_sqnr_db\": %s, "
+                   "\"weight_output_sqnr_db\": %s, \"activation_sqnr_db\": %s%s}",
+                lf.format, (long long)lf.group, lf.weight_bits, lf.act_bits, lf.act_scale, jmethod, wsq, wout, act, rot);
       } else {
-        fprintf(f, "%-48.48s %-10s %5d %5d %-7s %12s %12s%s\n", name, fmt, lf.weight_bits, lf.act_bits, lf.act_scale,
-                wsq, act, rot);
+        fprintf(f, "%-48.48s %-10s %5d %5d %-7s %-6s %12s %12s %12s%s\n", name, fmt, lf.weight_bits, lf.act_bits,
+                lf.act_scale, *method ? method : "-", wsq, wout, act, rot);
       }
       n_layers++;
     }

@@ -10,7 +10,15 @@
  * filling a histogram per value over its min-max range, the central
  * percentile or the MSE-optimal clip (observers.c). Then qcc.min/qcc.max
  * hold the clipped range and qcc.observed_min/qcc.observed_max the raw
- * one. */
+ * one.
+ *
+ * With --weight-quant gptq, also the second moment H = X^T X / rows of the
+ * input X of every matmul with a constant [K, N] weight (X: all the
+ * input's rows of K over all samples, leading dims flattened): the
+ * Hessian of the layer's output error that GPTQ minimizes.  Collected
+ * once per input value (q, k and v reading one value share one H) and
+ * stored on each such matmul as qcc.input_hessian, a dense K x K f64
+ * attribute; the quantize pass reads it and removes it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +28,7 @@
 
 #include "calib_data.h"
 #include "evaluator.h"
+#include "linalg.h"
 #include "name_map.h"
 #include "observers.h"
 #include "passes.h"
@@ -31,9 +40,77 @@ typedef struct range {
   qcc_histogram *hist; /* second pass only */
 } range;
 
+/* The running sum of x x^T over the rows of one matmul input. */
+typedef struct gram {
+  int64_t k, rows;
+  double *g; /* k x k */
+} gram;
+
 typedef struct observer_state {
   qcc_ptr_map ranges; /* MlirValue.ptr -> range* */
+  qcc_ptr_map grams;  /* MlirValue.ptr -> gram* (--weight-quant gptq only) */
 } observer_state;
+
+static void fold_gram(gram *g, const qcc_array *a) {
+  if (a->dtype != QRT_F32) return;
+  const int64_t rows = qcc_array_numel(a) / g->k;
+  qcc_gram_accumulate(rows, g->k, a->data, g->g);
+  g->rows += rows;
+}
+
+/* Input X and K of a matmul that quantize.c treats as a layer with
+ * constant weights (float X [..., K], constant float B [K, N]); false for
+ * the others (run-time operands, batched weights). */
+static bool weight_layer_input(MlirOperation op, MlirValue *x, int64_t *k) {
+  if (!q_matmul_is(op) || !qcc_value_is_constant(q_matmul_in(op, 1))) return false;
+  qcc_shape xs, bs;
+  *x = q_matmul_in(op, 0);
+  if (!qcc_shape_of(*x, &xs) || !qcc_shape_of(q_matmul_in(op, 1), &bs)) return false;
+  *k = bs.dims[0];
+  return xs.dtype == QRT_F32 && bs.dtype == QRT_F32 && bs.rank == 2 && xs.rank >= 1 && xs.dims[xs.rank - 1] == *k;
+}
+
+/* A gram per distinct input of the weight layers; returns how many. */
+static int plan_grams(MlirBlock body, observer_state *st) {
+  int n = 0;
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
+       op = mlirOperationGetNextInBlock(op)) {
+    MlirValue x;
+    int64_t k;
+    if (!weight_layer_input(op, &x, &k) || qcc_ptr_map_get(&st->grams, x.ptr)) continue;
+    gram *g = malloc(sizeof *g);
+    g->k = k;
+    g->rows = 0;
+    g->g = calloc((size_t)(k * k), sizeof(double));
+    qcc_ptr_map_put(&st->grams, x.ptr, g);
+    n++;
+  }
+  return n;
+}
+
+/* qcc.input_hessian = H / rows on every weight layer; returns how many. */
+static int attach_hessians(MlirBlock body, observer_state *st) {
+  int n = 0;
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
+       op = mlirOperationGetNextInBlock(op)) {
+    MlirValue x;
+    int64_t k;
+    gram *g;
+    if (!weight_layer_input(op, &x, &k) || !(g = qcc_ptr_map_get(&st->grams, x.ptr)) || !g->rows) continue;
+    /* The mean over rows: the same H whatever the number of samples.
+     * (Attributes are uniqued, so matmuls sharing an input share one.) */
+    double *h = malloc(sizeof(double) * (size_t)(k * k));
+    for (int64_t i = 0; i < k * k; i++) h[i] = g->g[i] / (double)g->rows;
+    qcc_shape sh = {QRT_F64, 2, {k, k}};
+    mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.input_hessian"),
+                                    qcc_dense_attr(mlirOperationGetContext(op), &sh, h));
+    free(h);
+    n++;
+  }
+  return n;
+}
 
 static void fold_hist(range *r, const qcc_array *a) {
   if (a->dtype == QRT_F32 && r->hist) qcc_hist_add(r->hist, a->data, qcc_array_numel(a));
@@ -69,7 +146,10 @@ static range *range_of(observer_state *st, MlirValue v) {
 
 static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
   (void)op;
-  fold_range(range_of(user, v), data);
+  observer_state *st = user;
+  fold_range(range_of(st, v), data);
+  gram *g = qcc_ptr_map_get(&st->grams, v.ptr);
+  if (g) fold_gram(g, data);
 }
 
 static void set_f64(MlirOperation op, const char *name, double v) {
@@ -119,21 +199,17 @@ static void chosen_range(const range *r, double *lo, double *hi) {
                        lo, hi);
 }
 
-/* One evaluation over every sample; obs sees every op result, fold every
- * function argument. */
-static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_observer obs,
-                       void (*fold)(range *, const qcc_array *), observer_state *st, int pass, int passes) {
+/* One evaluation over every sample; obs sees every function argument (with
+ * a null op) and every op result. */
+static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_observer obs, observer_state *st,
+                       int pass, int passes) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   time_t start = time(NULL);
   int rc = 0;
   for (int k = 0; k < set->n_samples && !rc; k++) {
     qcc_array *outs = NULL;
     int n_outs = 0;
-    for (int i = 0; i < n_in; i++) {
-      MlirValue arg = mlirBlockGetArgument(body, i);
-      range *r = pass == 0 ? range_of(st, arg) : qcc_ptr_map_get(&st->ranges, arg.ptr);
-      if (r) fold(r, &set->samples[k * n_in + i]);
-    }
+    for (int i = 0; i < n_in; i++) obs((MlirOperation){NULL}, mlirBlockGetArgument(body, i), &set->samples[k * n_in + i], st);
     rc = qcc_evaluate(m, &set->samples[k * n_in], n_in, &outs, &n_outs, obs, st);
     for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
     free(outs);
@@ -168,8 +244,10 @@ int qcc_pass_calibrate(MlirModule m) {
   if (qcc_calib_load(qcc_quant_opts.calib_path, &in, &set)) return -1;
   observer_state st;
   qcc_ptr_map_init(&st.ranges);
+  qcc_ptr_map_init(&st.grams);
+  const int n_grams = qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ ? plan_grams(body, &st) : 0;
   const bool clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
-  int rc = run_samples(m, &set, in.n, observe, fold_range, &st, 0, clip ? 2 : 1);
+  int rc = run_samples(m, &set, in.n, observe, &st, 0, clip ? 2 : 1);
   if (!rc && clip) {
     for (size_t i = 0; i < st.ranges.cap; i++) {
       range *r = st.ranges.vals[i];
@@ -177,7 +255,7 @@ int qcc_pass_calibrate(MlirModule m) {
       r->hist = malloc(sizeof *r->hist);
       qcc_hist_init(r->hist, r->lo, r->hi);
     }
-    rc = run_samples(m, &set, in.n, observe_hist, fold_hist, &st, 1, 2);
+    rc = run_samples(m, &set, in.n, observe_hist, &st, 1, 2);
   }
   if (!rc) {
     MlirOperation ret = mlirBlockGetTerminator(body);
@@ -200,11 +278,20 @@ int qcc_pass_calibrate(MlirModule m) {
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_min"), mlirDenseF64ArrayGet(ctx, in.n, lo));
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"), mlirDenseF64ArrayGet(ctx, in.n, hi));
     qcc_remark("calibrate: %d samples from %s", set.n_samples, qcc_quant_opts.calib_path);
+    if (qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
+      qcc_remark("calibrate: input second moments (qcc.input_hessian) of %d matmuls, %d distinct inputs",
+                 attach_hessians(body, &st), n_grams);
   }
   for (size_t i = 0; i < st.ranges.cap; i++)
     if (st.ranges.keys[i] && st.ranges.vals[i]) free(((range *)st.ranges.vals[i])->hist);
   for (size_t i = 0; i < st.ranges.cap; i++) free(st.ranges.vals[i]);
   qcc_ptr_map_free(&st.ranges);
+  for (size_t i = 0; i < st.grams.cap; i++)
+    if (st.grams.keys[i] && st.grams.vals[i]) {
+      free(((gram *)st.grams.vals[i])->g);
+      free(st.grams.vals[i]);
+    }
+  qcc_ptr_map_free(&st.grams);
   qcc_calib_free(&set);
   return rc;
 }

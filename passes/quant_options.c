@@ -35,6 +35,12 @@ const char qcc_quant_flags_help[] =
     "                        activation range from calibration: the clip minimizing\n"
     "                        the quantization MSE (default), min/max, or the central\n"
     "                        P percent of the values (default 99.99)\n"
+    "  --weight-quant rtn|gptq\n"
+    "                        integer weight codes for the chosen scales: round to\n"
+    "                        nearest (default), or GPTQ, which minimizes the\n"
+    "                        matmul's output error on the calibration inputs\n"
+    "                        (needs --calib, also for w8a16/w4a16); convolutions\n"
+    "                        always round to nearest\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
     "                        matmul) whose layers stay float\n";
 
@@ -110,6 +116,13 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
     }
   } else if ((v = flag_value(argc, argv, i, "--observer", &missing))) {
     rc = parse_observer(v);
+  } else if ((v = flag_value(argc, argv, i, "--weight-quant", &missing))) {
+    if (!strcmp(v, "rtn") || !strcmp(v, "gptq")) {
+      qcc_quant_opts.weight_quant = !strcmp(v, "gptq") ? QCC_WEIGHT_GPTQ : QCC_WEIGHT_RTN;
+    } else {
+      qcc_error("--weight-quant: expected rtn or gptq, got '%s'", v);
+      rc = -1;
+    }
   } else if ((v = flag_value(argc, argv, i, "--keep-float", &missing))) {
     for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
       if (qcc_quant_opts.n_keep_float == 32) {
@@ -131,4 +144,6 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
 
 bool qcc_quantizing(void) { return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0; }
 
-bool qcc_quant_needs_calibration(void) { return qcc_quantizing() && qcc_quant_opts.scheme->act_bits > 0; }
+bool qcc_quant_needs_calibration(void) {
+  return qcc_quantizing() && (qcc_quant_opts.scheme->act_bits > 0 || qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
+}

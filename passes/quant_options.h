@@ -19,6 +19,11 @@ extern const qcc_quant_scheme qcc_quant_schemes[];
 
 typedef enum { QCC_OBSERVER_MINMAX, QCC_OBSERVER_PERCENTILE, QCC_OBSERVER_MSE } qcc_observer_kind;
 
+/* How integer weight codes are chosen for the fixed scales: round to
+ * nearest, or GPTQ against the calibrated second moment of the layer's
+ * input (matmuls with constant weights; convs always round to nearest). */
+typedef enum { QCC_WEIGHT_RTN, QCC_WEIGHT_GPTQ } qcc_weight_quant;
+
 typedef struct qcc_quant_options {
   const char *calib_path;          /* --calib */
   const qcc_quant_scheme *scheme;  /* -q (NULL: not given) */
@@ -26,6 +31,7 @@ typedef struct qcc_quant_options {
   bool act_per_token;              /* --act-scale token (else static) */
   qcc_observer_kind observer;      /* --observer */
   double percentile;               /* --observer percentile:P (default 99.99) */
+  qcc_weight_quant weight_quant;   /* --weight-quant (default rtn) */
   /* --keep-float: globs on the ONNX node name or the op (conv, matmul);
    * matching layers stay float. */
   const char *keep_float[32];
@@ -41,7 +47,8 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i);
 extern const char qcc_quant_flags_help[];
 /* True when -q asks for quantization (not f32). */
 bool qcc_quantizing(void);
-/* True when the scheme quantizes activations, so the calibrate pass is needed. */
+/* True when the calibrate pass is needed: the scheme quantizes activations,
+ * or --weight-quant gptq needs the layers' input second moments. */
 bool qcc_quant_needs_calibration(void);
 
 /* Calibrated range of v (attributes written by the calibrate pass). */

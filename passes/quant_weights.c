@@ -4,9 +4,11 @@
 #include "quant_weights.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gptq.h"
 #include "qrt.h"
 
 void qcc_wformat_range(int format, int32_t *code_min, int32_t *code_max) {
@@ -40,24 +42,24 @@ static double rounding_error(const float *w, int64_t i0, int64_t i1, int64_t str
   return e;
 }
 
-void qcc_quantize_weights(const float *w, int64_t channels, int64_t per, bool column_major, int format,
-                          int64_t group, qcc_qweights *q) {
+/* Element (channel c, input i) of the weights in either layout. */
+static int64_t at(const qcc_qweights *q, bool column_major, int64_t c, int64_t i) {
+  return column_major ? i * q->channels + c : c * q->per + i;
+}
+
+/* Step of channel c's group g: the real weight is step * code. */
+static double step_of(const qcc_qweights *q, int64_t c, int64_t g) {
+  return (double)q->scales[c] * (q->gmult ? q->gmult[g * q->channels + c] : 1);
+}
+
+/* Scales, group multipliers and round-to-nearest codes (see the header). */
+static void quantize_rtn(const float *w, bool column_major, qcc_qweights *q) {
   int32_t cmin, cmax;
-  qcc_wformat_range(format, &cmin, &cmax);
-  if (group >= per) group = 0;
+  qcc_wformat_range(q->format, &cmin, &cmax);
+  const int64_t channels = q->channels, per = q->per, group = q->group;
   const int64_t ng = group ? (per + group - 1) / group : 1;
-  memset(q, 0, sizeof *q);
-  q->format = format;
-  q->channels = channels;
-  q->per = per;
-  q->group = group;
-  q->codes = malloc((size_t)(channels * per) + 1);
-  q->scales = malloc(sizeof(float) * (size_t)channels);
-  q->colsum = malloc(sizeof(int32_t) * (size_t)channels);
-  if (group) q->gmult = malloc((size_t)(ng * channels));
   /* channel c's elements: w[base + i * stride], i < per */
   const int64_t stride = column_major ? channels : 1;
-  double signal = 0, noise = 0;
   for (int64_t c = 0; c < channels; c++) {
     const float *wc = w + (column_major ? c : c * per);
     double amax = 0;
@@ -76,7 +78,6 @@ void qcc_quantize_weights(const float *w, int64_t channels, int64_t per, bool co
       }
     }
     q->scales[c] = (float)s;
-    int64_t sum = 0;
     for (int64_t g = 0; g < ng; g++) {
       const int64_t i0 = g * (group ? group : per), i1 = group && i0 + group < per ? i0 + group : per;
       double step = s;
@@ -94,21 +95,93 @@ void qcc_quantize_weights(const float *w, int64_t channels, int64_t per, bool co
         q->gmult[g * channels + c] = (uint8_t)ubest;
         step = s * ubest;
       }
-      int64_t gsum = 0;
       for (int64_t i = i0; i < i1; i++) {
-        const double x = wc[i * stride];
-        double v = nearbyint(x / step);
+        double v = nearbyint(wc[i * stride] / step);
         v = v < cmin ? cmin : v > cmax ? cmax : v;
-        q->codes[(column_major ? c : c * per) + i * stride] = (int8_t)v;
+        q->codes[at(q, column_major, c, i)] = (int8_t)v;
+      }
+    }
+  }
+}
+
+/* Replaces the round-to-nearest codes by GPTQ's for the same steps, and
+ * measures both against the Hessian.  GPTQ works on W [channels, per]
+ * (rows = output channels), whatever the layout of w. */
+static bool quantize_gptq(const float *w, bool column_major, const double *H, qcc_qweights *q, char *err,
+                          size_t err_cap) {
+  const int64_t N = q->channels, K = q->per, G = q->group ? q->group : K, ng = (K + G - 1) / G;
+  double *W = malloc(sizeof(double) * (size_t)(N * K)), *S = malloc(sizeof(double) * (size_t)(N * ng));
+  int8_t *rtn = malloc((size_t)(N * K)), *codes = malloc((size_t)(N * K)), *zero = calloc((size_t)(N * K), 1);
+  bool ok = W && S && rtn && codes && zero;
+  if (!ok) snprintf(err, err_cap, "GPTQ: out of memory (%lld x %lld weights)", (long long)N, (long long)K);
+  for (int64_t c = 0; ok && c < N; c++) {
+    for (int64_t i = 0; i < K; i++) {
+      W[c * K + i] = w[at(q, column_major, c, i)];
+      rtn[c * K + i] = q->codes[at(q, column_major, c, i)];
+    }
+    for (int64_t g = 0; g < ng; g++) S[c * ng + g] = step_of(q, c, g);
+  }
+  qcc_wquant grid = {N, K, G, S, 0, 0};
+  qcc_wformat_range(q->format, &grid.qmin, &grid.qmax);
+  if (ok) ok = qcc_gptq(&grid, W, H, NULL, codes, NULL, err, err_cap);
+  if (ok) {
+    /* all-zero codes make the loss the signal tr(W H W^T) */
+    const double signal = qcc_wquant_loss(&grid, W, zero, H);
+    const double l_rtn = qcc_wquant_loss(&grid, W, rtn, H), l_gptq = qcc_wquant_loss(&grid, W, codes, H);
+    q->rtn_output_sqnr_db = l_rtn > 0 ? 10 * log10(signal / l_rtn) : INFINITY;
+    q->output_sqnr_db = l_gptq > 0 ? 10 * log10(signal / l_gptq) : INFINITY;
+    for (int64_t c = 0; c < N; c++)
+      for (int64_t i = 0; i < K; i++) q->codes[at(q, column_major, c, i)] = codes[c * K + i];
+    q->gptq = true;
+  }
+  free(W);
+  free(S);
+  free(rtn);
+  free(codes);
+  free(zero);
+  return ok;
+}
+
+/* Column sums and weight SQNR of the chosen codes. */
+static void code_stats(const float *w, bool column_major, qcc_qweights *q) {
+  const int64_t ng = q->group ? (q->per + q->group - 1) / q->group : 1, G = q->group ? q->group : q->per;
+  double signal = 0, noise = 0;
+  for (int64_t c = 0; c < q->channels; c++) {
+    int64_t sum = 0;
+    for (int64_t g = 0; g < ng; g++) {
+      const double step = step_of(q, c, g);
+      int64_t gsum = 0;
+      for (int64_t i = g * G; i < q->per && i < (g + 1) * G; i++) {
+        const double x = w[at(q, column_major, c, i)], v = q->codes[at(q, column_major, c, i)];
         gsum += (int64_t)v;
         signal += x * x;
         noise += (x - step * v) * (x - step * v);
       }
-      sum += gsum * (group ? q->gmult[g * channels + c] : 1);
+      sum += gsum * (q->gmult ? q->gmult[g * q->channels + c] : 1);
     }
     q->colsum[c] = (int32_t)sum;
   }
   q->sqnr_db = noise > 0 ? 10 * log10(signal / noise) : INFINITY;
+}
+
+bool qcc_quantize_weights(const float *w, int64_t channels, int64_t per, bool column_major, int format,
+                          int64_t group, const double *hessian, qcc_qweights *q, char *err, size_t err_cap) {
+  if (group >= per) group = 0;
+  const int64_t ng = group ? (per + group - 1) / group : 1;
+  memset(q, 0, sizeof *q);
+  q->format = format;
+  q->channels = channels;
+  q->per = per;
+  q->group = group;
+  q->codes = malloc((size_t)(channels * per) + 1);
+  q->scales = malloc(sizeof(float) * (size_t)channels);
+  q->colsum = malloc(sizeof(int32_t) * (size_t)channels);
+  if (group) q->gmult = malloc((size_t)(ng * channels));
+  q->output_sqnr_db = q->rtn_output_sqnr_db = NAN;
+  quantize_rtn(w, column_major, q);
+  const bool ok = !hessian || quantize_gptq(w, column_major, hessian, q, err, err_cap);
+  code_stats(w, column_major, q);
+  return ok;
 }
 
 void qcc_qweights_free(qcc_qweights *q) {

@@ -21,6 +21,11 @@
  *  - weight-only (w8a16, w4a16; matmuls): y = q.fqmatmul(x, w_q, ...) with
  *    act_bits 0: float activations, integer weights.
  *
+ * Weight codes (--weight-quant): round to nearest, or for matmuls with
+ * constant weights GPTQ with the same scales, against the second moment of
+ * the layer's input that the calibrate pass stored as qcc.input_hessian
+ * (removed here once used, so it never reaches the generated code).
+ *
  * Invariant: every quantized value x̂ = s (q - z) is within s/2 of x
  * clipped to the calibrated range, and an op the pass cannot quantize
  * (no calibration range, non-constant weight, non-float type, a scheme
@@ -185,14 +190,43 @@ static void requant_constants(const layer *L, const float *s_w, int64_t channels
   if (has_bias) qcc_array_free(&b);
 }
 
+static const char hessian_attr[] = "qcc.input_hessian";
+
 /* The layer's weights (channels x per elements, channels as rows or, for a
- * matmul B, as columns) in the scheme's format. */
-static void layer_weights(const layer *L, int64_t channels, int64_t per, bool column_major, int64_t group,
-                          qcc_qweights *qw) {
+ * matmul B, as columns) in the scheme's format; for a matmul under
+ * --weight-quant gptq with GPTQ codes from its qcc.input_hessian. -1 after
+ * an error (no Hessian: the calibrate pass did not collect it). */
+static int layer_weights(const layer *L, int64_t channels, int64_t per, bool column_major, int64_t group,
+                         qcc_qweights *qw) {
+  char at[256];
+  qcc_op_where(L->op, at, sizeof at);
+  qcc_array h = {0};
+  const bool gptq = qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ && q_matmul_is(L->op);
+  if (gptq) {
+    MlirAttribute a = mlirOperationGetAttributeByName(L->op, mlirStringRefCreateFromCString(hessian_attr));
+    if (!qcc_dense_attr_read(a, &h) || h.dtype != QRT_F64 || h.rank != 2 || h.dims[0] != per || h.dims[1] != per) {
+      qcc_array_free(&h);
+      qcc_error("quantize: %s: --weight-quant gptq needs the input's %lldx%lld f64 %s: run the calibrate pass "
+                "with --weight-quant gptq first",
+                at, (long long)per, (long long)per, hessian_attr);
+      return -1;
+    }
+  } else if (qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ) {
+    /* GPTQ needs the Hessian of the conv's im2col input; not collected */
+    qcc_remark("quantize: %s: weights rounded to nearest (--weight-quant gptq covers matmuls only)", at);
+  }
   qcc_array w;
   qcc_value_constant(L->w, &w);
-  qcc_quantize_weights(w.data, channels, per, column_major, scheme()->weight_format, group, qw);
+  char err[256];
+  if (!qcc_quantize_weights(w.data, channels, per, column_major, scheme()->weight_format, group, h.data, qw, err,
+                            sizeof err))
+    qcc_warning("quantize: %s: weights rounded to nearest: %s", at, err);
+  else if (gptq)
+    qcc_remark("quantize: %s: gptq weights: output SQNR %.2f dB (round to nearest %.2f dB), weight SQNR %.2f dB",
+               at, qw->output_sqnr_db, qw->rtn_output_sqnr_db, qw->sqnr_db);
   qcc_array_free(&w);
+  if (gptq) qcc_array_free(&h);
+  return 0;
 }
 
 static MlirAttribute scales_attr(MlirContext ctx, const float *s, int64_t n) {
@@ -219,12 +253,21 @@ static void keep_metrics(MlirOperation from, MlirValue yq) {
   }
 }
 
-/* Records the weight SQNR on the quantized op, for --report. */
-static void note_sqnr(MlirValue yq, double db) {
-  MlirOperation op = mlirOpResultGetOwner(yq);
+static void set_db(MlirOperation op, const char *name, double db) {
   MlirContext ctx = mlirOperationGetContext(op);
-  mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.weight_sqnr_db"),
+  mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString(name),
                                   mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), isfinite(db) ? db : 999.0));
+}
+
+/* Records on the quantized op, for --report: the weight SQNR, how the
+ * codes were chosen and, when the input Hessian was known, the output SQNR. */
+static void note_weights(MlirValue yq, const qcc_qweights *qw) {
+  MlirOperation op = mlirOpResultGetOwner(yq);
+  set_db(op, "qcc.weight_sqnr_db", qw->sqnr_db);
+  mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.weight_quant"),
+                                  mlirStringAttrGet(mlirOperationGetContext(op),
+                                                    mlirStringRefCreateFromCString(qw->gptq ? "gptq" : "rtn")));
+  if (!isnan(qw->output_sqnr_db)) set_db(op, "qcc.weight_output_sqnr_db", qw->output_sqnr_db);
 }
 
 /* Replaces L->out's uses with dequantize(yq), which keeps the calibrated
@@ -247,21 +290,21 @@ static q_str str_of(const char *s) {
   return r;
 }
 
-static void quantize_conv(MlirOperation op) {
+static int quantize_conv(MlirOperation op) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
   if (scheme()->act_bits == 0) {
     qcc_remark("quantize: %s stays float: %s is weight-only and only matmuls have a weight-only kernel", at,
                scheme()->name);
-    return;
+    return 0;
   }
   layer L;
-  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), true, &L)) return;
+  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), true, &L)) return 0;
   qcc_shape ws;
   qcc_shape_of(L.w, &ws);
   int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
   qcc_qweights qw;
-  layer_weights(&L, ch, per, false, 0, &qw); /* convs: per channel in every format */
+  if (layer_weights(&L, ch, per, false, 0, &qw)) return -1; /* convs: per channel in every format */
   int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * ch)), *mult = bias + ch, *shift = bias + 2 * ch;
   requant_constants(&L, qw.scales, ch, bias, mult, shift);
   MlirLocation loc = mlirOperationGetLocation(op);
@@ -274,10 +317,11 @@ static void quantize_conv(MlirOperation op) {
       op, q_qconv_create(loc, quant_type(ctx, L.out, L.outp), xq, constant_of(op, QRT_I8, ws.rank, ws.dims, qw.codes),
                          constant_of(op, QRT_I32, 1, &ch, bias), constant_of(op, QRT_I32, 1, &ch, mult),
                          constant_of(op, QRT_I32, 1, &ch, shift), constant_of(op, QRT_I32, 1, &ch, qw.colsum), &a));
-  note_sqnr(yq, qw.sqnr_db);
+  note_weights(yq, &qw);
   finish(&L, yq);
   free(bias);
   qcc_qweights_free(&qw);
+  return 0;
 }
 
 /* The bound on K under which the integer sums of a layer are exact (the
@@ -291,20 +335,20 @@ static bool sums_exact(const qcc_qweights *qw) {
 
 /* q.fqmatmul: float activations, integer weights; act_bits 0 (weight-only)
  * or the bits of the run-time per-row quantization. */
-static void quantize_matmul_float_act(MlirOperation op, int act_bits) {
+static int quantize_matmul_float_act(MlirOperation op, int act_bits) {
   layer L;
-  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), false, &L)) return;
+  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), false, &L)) return 0;
   qcc_shape bs;
   qcc_shape_of(L.w, &bs);
   int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
   qcc_qweights qw;
-  layer_weights(&L, N, K, true, group, &qw);
+  if (layer_weights(&L, N, K, true, group, &qw)) return -1;
   if (act_bits && !sums_exact(&qw)) {
     char at[256];
     qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", qcc_op_where(op, at, sizeof at),
                (long long)K);
     qcc_qweights_free(&qw);
-    return;
+    return 0;
   }
   float *bias = calloc((size_t)N, sizeof(float));
   qcc_array b;
@@ -320,11 +364,12 @@ static void quantize_matmul_float_act(MlirOperation op, int act_bits) {
       op, q_fqmatmul_create(mlirOperationGetLocation(op), mlirValueGetType(L.out), L.x,
                             constant_of(op, QRT_I8, 2, bs.dims, qw.codes), constant_of(op, QRT_F32, 1, &N, bias),
                             constant_of(op, QRT_F32, 1, &N, qw.scales), gm, &a));
-  note_sqnr(y, qw.sqnr_db);
+  note_weights(y, &qw);
   keep_metrics(op, y);
   mlirValueReplaceAllUsesOfWith(L.out, y);
   free(bias);
   qcc_qweights_free(&qw);
+  return 0;
 }
 
 /* a @ b with both operands computed at run time (attention scores and
@@ -380,7 +425,7 @@ static void quantize_matmul_activations(MlirOperation op) {
   free(bias);
 }
 
-static void quantize_matmul(MlirOperation op) {
+static int quantize_matmul(MlirOperation op) {
   qcc_shape bs;
   qcc_shape_of(q_matmul_in(op, 1), &bs);
   char at[256];
@@ -391,25 +436,23 @@ static void quantize_matmul(MlirOperation op) {
                  scheme()->act_bits ? "per-token scales are for weights' inputs" : "weight-only scheme");
     else
       quantize_matmul_activations(op);
-    return;
+    return 0;
   }
   if (bs.rank != 2) {
     qcc_remark("quantize: %s stays float: batched constant weights", at);
-    return;
+    return 0;
   }
-  if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token) {
-    quantize_matmul_float_act(op, qcc_quant_opts.act_per_token ? scheme()->act_bits : 0);
-    return;
-  }
+  if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
+    return quantize_matmul_float_act(op, qcc_quant_opts.act_per_token ? scheme()->act_bits : 0);
   layer L;
-  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), true, &L)) return;
+  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), true, &L)) return 0;
   int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
   qcc_qweights qw;
-  layer_weights(&L, N, K, true, group, &qw);
+  if (layer_weights(&L, N, K, true, group, &qw)) return -1;
   if (!sums_exact(&qw)) {
     qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", at, (long long)K);
     qcc_qweights_free(&qw);
-    return;
+    return 0;
   }
   int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * N)), *mult = bias + N, *shift = bias + 2 * N;
   requant_constants(&L, qw.scales, N, bias, mult, shift);
@@ -421,7 +464,7 @@ static void quantize_matmul(MlirOperation op) {
       qcc_remark("quantize: %s stays float: folded int32 bias overflows", at);
       free(bias);
       qcc_qweights_free(&qw);
-      return;
+      return 0;
     }
     bias[n] = (int32_t)folded;
   }
@@ -437,22 +480,29 @@ static void quantize_matmul(MlirOperation op) {
       op, q_qmatmul_create(loc, quant_type(ctx, L.out, L.outp), xq, constant_of(op, QRT_I8, 2, bs.dims, qw.codes),
                            constant_of(op, QRT_I32, 1, &N, bias), constant_of(op, QRT_I32, 1, &N, mult),
                            constant_of(op, QRT_I32, 1, &N, shift), gm, &a));
-  note_sqnr(yq, qw.sqnr_db);
+  note_weights(yq, &qw);
   keep_metrics(op, yq);
   finish(&L, yq);
   free(bias);
   qcc_qweights_free(&qw);
+  return 0;
 }
 
 int qcc_pass_quantize(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirOperation ret = mlirBlockGetTerminator(body);
-  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);) {
+  int rc = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret) && !rc;) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
-    if (q_conv_is(op)) quantize_conv(op);
-    else if (q_matmul_is(op)) quantize_matmul(op);
+    if (q_conv_is(op)) rc = quantize_conv(op);
+    else if (q_matmul_is(op)) rc = quantize_matmul(op);
     op = next;
   }
   /* The float layers (and folded ReLUs) are dead now. */
-  return qcc_pass_dce(m);
+  if (rc || qcc_pass_dce(m)) return -1;
+  /* The Hessians served their purpose; layers left float drop theirs too. */
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    mlirOperationRemoveAttributeByName(op, mlirStringRefCreateFromCString(hessian_attr));
+  return 0;
 }

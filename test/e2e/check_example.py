@@ -21,7 +21,13 @@ are measured and reported, with a loose bound that only catches breakage
 (5 points / 10%, w4a4 25 points / 60%).  Extra qcc flags (e.g.
 --act-scale token) follow --qflags as one string.
 
+--metric-file FILE writes the test-split metric (accuracy or bits per
+character, one number) to FILE, so that a test can compare two builds (e.g.
+--weight-quant gptq against rtn).  --no-worse-than FILE fails unless the
+metric is at least as good as the one a previous run wrote there.
+
 usage: check_example.py QCC_BUILD_DIR EXAMPLE_DIR WORK_DIR [--scheme S] [--qflags "FLAGS"]
+                        [--metric-file FILE] [--no-worse-than FILE]
 """
 import argparse
 import json
@@ -50,6 +56,8 @@ def main():
     ap.add_argument("work")
     ap.add_argument("--scheme", default="f32")
     ap.add_argument("--qflags", default="")
+    ap.add_argument("--metric-file")
+    ap.add_argument("--no-worse-than")
     args = ap.parse_args()
     build, ex, work, scheme = args.build, args.ex, args.work, args.scheme
     acc_budget, bpc_budget = BUDGETS[scheme]
@@ -110,6 +118,7 @@ def main():
         print(f"{name}: {scheme} {args.qflags} test accuracy {acc:.4f} (PyTorch float {want:.4f}, {len(outs)} samples)")
         if (abs(acc - want) if scheme == "f32" else want - acc) > acc_budget:
             sys.exit(f"FAIL {name}: accuracy {acc} is more than {100 * acc_budget:g} point(s) below {want}")
+        metric_value, better = acc, lambda a, b: a >= b
     else:
         logits = outs.reshape(labels.shape + (-1,)).astype(np.float64)
         logits -= logits.max(-1, keepdims=True)
@@ -121,6 +130,15 @@ def main():
               f"{100 * (bpc / want - 1):+.2f}%)")
         if (abs(bpc - want) if scheme == "f32" else bpc - want) > bpc_budget * want:
             sys.exit(f"FAIL {name}: bpc {bpc} is more than {100 * bpc_budget:g}% above {want}")
+        metric_value, better = bpc, lambda a, b: a <= b
+    if args.metric_file:
+        with open(args.metric_file, "w") as f:
+            f.write(f"{metric_value!r}\n")
+    if args.no_worse_than:
+        other = float(open(args.no_worse_than).read())
+        if not better(metric_value, other):
+            sys.exit(f"FAIL {name}: {metric} {metric_value:.4f} is worse than {other:.4f} from {args.no_worse_than}")
+        print(f"{name}: {metric} {metric_value:.4f} is no worse than {other:.4f} ({os.path.basename(args.no_worse_than)})")
     print(f"{name}: PASS")
 
 
