@@ -314,6 +314,16 @@ QRT_INTERNAL void qrt_qmm_pack_panel(int64_t K, int64_t N, const int8_t *B, int6
                                      int64_t cs_b, int64_t n0, int64_t k0, int64_t kc4,
                                      unsigned char *dst) {
   int64_t g, c, r;
+  if (cs_b == 1 && k0 + kc4 <= K && n0 + QRT_QMM_NR <= N) {
+    /* interior panel of a row-major B: no bounds checks, rows read
+     * contiguously (16 bytes each) */
+    for (g = 0; g < kc4 / 4; ++g)
+      for (r = 0; r < 4; ++r) {
+        const unsigned char *src = (const unsigned char *)B + (k0 + 4 * g + r) * rs_b + n0;
+        for (c = 0; c < QRT_QMM_NR; ++c) dst[g * 64 + c * 4 + r] = (unsigned char)(src[c] ^ 0x80u);
+      }
+    return;
+  }
   for (g = 0; g < kc4 / 4; ++g)
     for (c = 0; c < QRT_QMM_NR; ++c)
       for (r = 0; r < 4; ++r) {
@@ -414,6 +424,13 @@ QRT_INTERNAL void qrt_qmm_tile_colsum(const qrt_qgemm_args *g, int64_t jc, int64
   /* Only used multiplied by a_zero_point: with 0 (the compiler folds the
    * zero point into the bias) there is nothing to compute. */
   if (g->a_zero_point == 0) return;
+  if (!g->b_packed) { /* run-time B (attention): plain strided sums */
+    for (k = 0; k < g->K; ++k) {
+      const int8_t *row = g->B + k * g->rs_b + jc * g->cs_b;
+      for (j = 0; j < nw; ++j) cs[j] += (uint32_t)(int32_t)row[j * g->cs_b];
+    }
+    return;
+  }
   for (j = 0; j < nw; ++j)
     for (k = 0; k < g->K; ++k) cs[j] += (uint32_t)qrt_qmm_b_code(g, k, jc + j);
 }
