@@ -17,7 +17,7 @@
 static void usage(FILE *f) {
   fprintf(f, "usage: qcc-opt [INPUT.mlir|INPUT.onnx|-] [--PASS]... [--elide] [--list-passes]\npasses:\n");
   for (const qcc_pass_info *p = qcc_passes; p->name; p++) fprintf(f, "  --%-18s %s\n", p->name, p->summary);
-  fprintf(f, "  --%-18s %s\n", "default-pipeline", "legalize-onnx, fold-constants, fuse-affine, fuse-norms, dce");
+  fprintf(f, "  --%-18s %s\n", "default-pipeline", "legalize-onnx, fold-constants, fuse-affine, fuse-norms, fuse-activations, dce");
   fprintf(f, "options: --elide, -v; for --calibrate and --quantize (-q defaults to w8a8 there):\n%s",
           qcc_quant_flags_help);
   fprintf(f, "for --fuse-rotations:\n%s", qcc_rotate_flags_help);

@@ -17,6 +17,7 @@ int qcc_pass_legalize_onnx(MlirModule m);
 int qcc_pass_fold_constants(MlirModule m);
 int qcc_pass_fuse_affine(MlirModule m);
 int qcc_pass_fuse_norms(MlirModule m);
+int qcc_pass_fuse_activations(MlirModule m);
 int qcc_pass_dce(MlirModule m);
 int qcc_pass_calibrate(MlirModule m);
 int qcc_pass_quantize(MlirModule m);
@@ -25,7 +26,7 @@ int qcc_pass_quantize(MlirModule m);
 extern const qcc_pass_info qcc_passes[];
 const qcc_pass_info *qcc_find_pass(const char *name);
 /* The float pipeline qcc runs by default: legalize, fold, fuse-affine,
- * fuse-norms, DCE. */
+ * fuse-norms, fuse-activations, DCE. */
 int qcc_run_default_pipeline(MlirModule m);
 
 #endif

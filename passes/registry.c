@@ -8,6 +8,7 @@ const qcc_pass_info qcc_passes[] = {
     {"legalize-onnx", qcc_pass_legalize_onnx, "onnx.* ops -> q dialect, with static shape inference"},
     {"fold-constants", qcc_pass_fold_constants, "evaluate q ops whose operands are all constant"},
     {"fuse-affine", qcc_pass_fuse_affine, "fold per-channel scale/shift (BatchNorm) into the producing conv/matmul"},
+    {"fuse-activations", qcc_pass_fuse_activations, "GELU / SiLU written as elementwise ops -> one q.unary"},
     {"fuse-norms", qcc_pass_fuse_norms, "RMSNorm / LayerNorm written as elementwise ops -> one q.norm"},
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
     {"fuse-rotations", qcc_pass_rotate, "fuse orthogonal rotations of residual streams into the weights (--rotate KIND)"},
@@ -23,7 +24,7 @@ const qcc_pass_info *qcc_find_pass(const char *name) {
 }
 
 int qcc_run_default_pipeline(MlirModule m) {
-  static const char *const pipeline[] = {"legalize-onnx", "fold-constants", "fuse-affine", "fuse-norms", "dce"};
+  static const char *const pipeline[] = {"legalize-onnx", "fold-constants", "fuse-affine", "fuse-norms", "fuse-activations", "dce"};
   for (size_t i = 0; i < sizeof pipeline / sizeof *pipeline; i++)
     if (qcc_find_pass(pipeline[i])->run(m)) return -1;
   return 0;

@@ -1,0 +1,119 @@
+/* fuse_activations.c - the fuse-activations pass: GELU and SiLU written out
+ * as elementwise ops (what torch exports for nn.GELU() and x * sigmoid(x))
+ * become one q.unary, so the float path runs one kernel and the quantized
+ * path can treat them as one function of one input (a lookup table in
+ * int8).
+ *
+ * Patterns (commutative operands in any order):
+ *   GELU: e = erf(x / c) with c = sqrt 2 (or erf(x * c) with c = 1/sqrt 2),
+ *         y = (x * (e + 1)) * 0.5  or  ((x * 0.5) * (e + 1))
+ *   SiLU: y = x * sigmoid(x)
+ * Intermediate values used outside the pattern block the fusion.
+ * Invariant: the same function up to float rounding. */
+#include <math.h>
+#include <string.h>
+
+#include "passes.h"
+
+static MlirOperation def(MlirValue v) {
+  MlirOperation none = {NULL};
+  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : none;
+}
+
+static bool single_use(MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  return !mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u));
+}
+
+static MlirOperation sole_user(MlirValue v) {
+  MlirOperation none = {NULL};
+  return single_use(v) ? mlirOpOperandGetOwner(mlirValueGetFirstUse(v)) : none;
+}
+
+static bool is_binary(MlirOperation op, const char *kind) {
+  return !mlirOperationIsNull(op) && q_binary_is(op) && !strcmp(q_binary_get(op).kind.s, kind);
+}
+
+static bool is_unary(MlirOperation op, const char *kind) {
+  return !mlirOperationIsNull(op) && q_unary_is(op) && !strcmp(q_unary_get(op).kind.s, kind);
+}
+
+static bool scalar_near(MlirValue v, double want) {
+  qcc_array a;
+  if (!qcc_value_constant(v, &a)) return false;
+  bool ok = a.dtype == QRT_F32 && qcc_array_numel(&a) == 1 && fabs(((float *)a.data)[0] - want) <= 1e-6 * fabs(want);
+  qcc_array_free(&a);
+  return ok;
+}
+
+/* op is binary(kind) of v and a scalar constant near c: true. */
+static bool with_scalar(MlirOperation op, const char *kind, MlirValue v, double c, bool commutes) {
+  if (!is_binary(op, kind)) return false;
+  if (mlirValueEqual(q_binary_in(op, 0), v) && scalar_near(q_binary_in(op, 1), c)) return true;
+  return commutes && mlirValueEqual(q_binary_in(op, 1), v) && scalar_near(q_binary_in(op, 0), c);
+}
+
+/* The other operand of binary op, given one. */
+static MlirValue other(MlirOperation op, MlirValue v) {
+  return mlirValueEqual(q_binary_in(op, 0), v) ? q_binary_in(op, 1) : q_binary_in(op, 0);
+}
+
+static void replace(MlirOperation last, MlirValue x, const char *kind) {
+  q_unary_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.kind.s, sizeof a.kind.s, "%s", kind);
+  MlirValue y = mlirOperationGetResult(last, 0);
+  MlirValue n = qcc_insert_before(last, q_unary_create(mlirOperationGetLocation(last), mlirValueGetType(y), x, &a));
+  mlirValueReplaceAllUsesOfWith(y, n);
+  char at[256];
+  qcc_remark("fuse-activations: %s: %s fused into q.unary", qcc_op_where(last, at, sizeof at), kind);
+}
+
+static bool fuse_gelu(MlirOperation erf) {
+  MlirValue s = q_unary_in(erf, 0), e = mlirOperationGetResult(erf, 0);
+  MlirOperation scale = def(s);
+  if (mlirOperationIsNull(scale) || !single_use(s) || !q_binary_is(scale)) return false;
+  MlirValue x = q_binary_in(scale, 0);
+  if (!with_scalar(scale, "div", x, sqrt(2.0), false) && !with_scalar(scale, "mul", x, 1 / sqrt(2.0), false)) {
+    x = q_binary_in(scale, 1);
+    if (!with_scalar(scale, "mul", x, 1 / sqrt(2.0), true)) return false;
+  }
+  MlirOperation add = sole_user(e);
+  if (!with_scalar(add, "add", e, 1.0, true)) return false;
+  MlirValue t = mlirOperationGetResult(add, 0);
+  MlirOperation mul = sole_user(t);
+  if (!is_binary(mul, "mul")) return false;
+  MlirValue f = other(mul, t), u = mlirOperationGetResult(mul, 0);
+  if (mlirValueEqual(f, x)) { /* (x * (e + 1)) * 0.5 */
+    MlirOperation half = sole_user(u);
+    if (!with_scalar(half, "mul", u, 0.5, true)) return false;
+    replace(half, x, "gelu");
+    return true;
+  }
+  MlirOperation xh = def(f); /* ((x * 0.5) * (e + 1)) */
+  if (mlirOperationIsNull(xh) || !single_use(f) || !with_scalar(xh, "mul", x, 0.5, true)) return false;
+  replace(mul, x, "gelu");
+  return true;
+}
+
+static bool fuse_silu(MlirOperation sig) {
+  MlirValue x = q_unary_in(sig, 0), s = mlirOperationGetResult(sig, 0);
+  MlirOperation mul = sole_user(s);
+  if (!is_binary(mul, "mul") || !mlirValueEqual(other(mul, s), x)) return false;
+  replace(mul, x, "silu");
+  return true;
+}
+
+int qcc_pass_fuse_activations(MlirModule m) {
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  bool changed = false;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+    qcc_shape s;
+    if (!q_unary_is(op)) continue;
+    qcc_shape_of(mlirOperationGetResult(op, 0), &s);
+    if (s.dtype != QRT_F32) continue;
+    if (is_unary(op, "erf")) changed |= fuse_gelu(op);
+    else if (is_unary(op, "sigmoid")) changed |= fuse_silu(op);
+  }
+  return changed ? qcc_pass_dce(m) : 0;
+}
