@@ -85,6 +85,42 @@ FIELDS(qsoftmax, QRT_QSOFTMAX_PARAMS)
 #define PT qrt_qnorm_params
 FIELDS(qnorm, QRT_QNORM_PARAMS)
 #undef PT
+#define PT qrt_gather_elements_params
+FIELDS(gather_elements, QRT_GATHER_ELEMENTS_PARAMS)
+#undef PT
+#define PT qrt_gather_nd_params
+FIELDS(gather_nd, QRT_GATHER_ND_PARAMS)
+#undef PT
+#define PT qrt_scatter_elements_params
+FIELDS(scatter_elements, QRT_SCATTER_ELEMENTS_PARAMS)
+#undef PT
+#define PT qrt_scatter_nd_params
+FIELDS(scatter_nd, QRT_SCATTER_ND_PARAMS)
+#undef PT
+#define PT qrt_resize_params
+FIELDS(resize, QRT_RESIZE_PARAMS)
+#undef PT
+#define PT qrt_cumsum_params
+FIELDS(cumsum, QRT_CUMSUM_PARAMS)
+#undef PT
+#define PT qrt_topk_params
+FIELDS(topk, QRT_TOPK_PARAMS)
+#undef PT
+#define PT qrt_grid_sample_params
+FIELDS(grid_sample, QRT_GRID_SAMPLE_PARAMS)
+#undef PT
+#define PT qrt_tfidf_params
+FIELDS(tfidf, QRT_TFIDF_PARAMS)
+#undef PT
+#define PT qrt_dft_params
+FIELDS(dft, QRT_DFT_PARAMS)
+#undef PT
+#define PT qrt_det_params
+FIELDS(det, QRT_DET_PARAMS)
+#undef PT
+#define PT qrt_roi_align_params
+FIELDS(roi_align, QRT_ROI_ALIGN_PARAMS)
+#undef PT
 
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
   {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \
@@ -221,7 +257,8 @@ static void set_geometry(const geometry *g, int64_t *in, int64_t *out, int64_t *
 static bool lower_conv(MlirOperation op, qcc_call *c) {
   q_conv_attrs a = q_conv_get(op);
   qcc_shape x = shape_of(q_conv_in(op, 0)), w = shape_of(q_conv_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
-  if (x.dtype != QRT_F32) return fail(op, "only float32 convolution is implemented");
+  bool i32 = x.dtype == QRT_I32 && w.dtype == QRT_I32;
+  if (x.dtype != QRT_F32 && !i32) return fail(op, "only float32 and int32 convolution are implemented");
   q_i64s kernel = {w.rank - 2, {0}};
   for (int i = 0; i < kernel.n; i++) kernel.v[i] = w.dims[2 + i];
   geometry g;
@@ -237,6 +274,10 @@ static bool lower_conv(MlirOperation op, qcc_call *c) {
   c->in[1] = q_conv_in(op, 1);
   c->in[2] = q_conv_in(op, 2);
   c->n_in = 4;
+  if (i32) { /* integer convolution (ConvInteger / QLinearConv): no scratch */
+    c->n_in = 3;
+    return use(op, c, "qrt_conv_i32");
+  }
   c->scratch_slot = 3;
   c->scratch_bytes = qrt_conv_scratch_f32(p);
   return use(op, c, "qrt_conv_f32");
@@ -249,19 +290,26 @@ static bool lower_pool(MlirOperation op, qcc_call *c) {
   geometry g;
   canonical_geometry(&x, &y, &a.kernel, &a.strides, &a.pads, &a.dilations, &g);
   qrt_pool_params *p = &c->params.pool;
-  p->kind = !strcmp(a.kind.s, "max") ? QRT_POOL_MAX : QRT_POOL_AVG;
+  static const kind_code pool_kinds[] = {
+      {"max", QRT_POOL_MAX}, {"avg", QRT_POOL_AVG}, {"argmax", QRT_POOL_ARGMAX}, {"argmax_col", QRT_POOL_ARGMAX_COL}, {NULL, 0},
+  };
+  int kind;
+  if (!code_of(op, pool_kinds, a.kind.s, &kind)) return false;
+  p->kind = kind;
   p->count_include_pad = (int32_t)a.count_include_pad;
   p->n = x.dims[0];
   p->c = x.dims[1];
   set_geometry(&g, p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin);
   memcpy(p->pads_end, g.pe, sizeof g.pe);
   set_inputs(op, c);
-  return use(op, c, "qrt_pool_f32");
+  return use(op, c, kind >= QRT_POOL_ARGMAX ? "qrt_pool_argmax_f32" : "qrt_pool_f32");
 }
 
 static bool lower_matmul(MlirOperation op, qcc_call *c) {
   qcc_shape a = shape_of(q_matmul_in(op, 0)), b = shape_of(q_matmul_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
-  if (a.dtype != QRT_F32 || b.dtype != QRT_F32) return fail(op, "only float32 matmul is implemented");
+  bool i32 = a.dtype == QRT_I32 && b.dtype == QRT_I32;
+  if ((a.dtype != QRT_F32 || b.dtype != QRT_F32) && !i32) return fail(op, "only float32 and int32 matmul are implemented");
+  if (i32 && !mlirValueIsNull(q_matmul_in(op, 2))) return fail(op, "int32 matmul takes no bias");
   qrt_matmul_params *p = &c->params.matmul;
   p->M = a.dims[a.rank - 2];
   p->K = a.dims[a.rank - 1];
@@ -285,6 +333,7 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
     p->bias_rs = 0;
     p->bias_cs = 1;
   }
+  if (i32) return use(op, c, "qrt_matmul_i32");
   /* A constant 2-D B is packed at compile time into the GEMM's panel
    * layout (same sums, same bits; no packing at run time). */
   if (b.rank == 2 && qcc_value_is_constant(c->in[1])) {
@@ -734,6 +783,262 @@ static bool lower_gather(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_gather");
 }
 
+static bool lower_gather_elements(MlirOperation op, qcc_call *c) {
+  q_gather_elements_attrs a = q_gather_elements_get(op);
+  qcc_shape x = shape_of(q_gather_elements_in(op, 0)), idx = shape_of(q_gather_elements_in(op, 1));
+  qrt_gather_elements_params *p = &c->params.gather_elements;
+  p->index_dtype = idx.dtype;
+  p->elem_size = (int32_t)qcc_dtype_size(x.dtype);
+  p->rank = x.rank;
+  p->axis = (int32_t)a.axis;
+  memcpy(p->data_shape, x.dims, sizeof(int64_t) * (size_t)x.rank);
+  memcpy(p->idx_shape, idx.dims, sizeof(int64_t) * (size_t)idx.rank);
+  set_inputs(op, c);
+  return use(op, c, "qrt_gather_elements");
+}
+
+/* GatherND / ScatterND geometry: x viewed as [batch, tuple dims, slice],
+ * indices as [batch, n_tuples, k]. */
+static void nd_geometry(const qcc_shape *x, const qcc_shape *idx, int batch_dims, int64_t *batch, int64_t *n_tuples,
+                        int32_t *k, int64_t *slice, int64_t *idx_dims) {
+  *k = (int32_t)idx->dims[idx->rank - 1];
+  *batch = *n_tuples = *slice = 1;
+  for (int i = 0; i < batch_dims; i++) *batch *= x->dims[i];
+  for (int i = batch_dims; i < idx->rank - 1; i++) *n_tuples *= idx->dims[i];
+  for (int i = 0; i < *k; i++) idx_dims[i] = x->dims[batch_dims + i];
+  for (int i = batch_dims + *k; i < x->rank; i++) *slice *= x->dims[i];
+}
+
+static bool lower_gather_nd(MlirOperation op, qcc_call *c) {
+  q_gather_nd_attrs a = q_gather_nd_get(op);
+  qcc_shape x = shape_of(q_gather_nd_in(op, 0)), idx = shape_of(q_gather_nd_in(op, 1));
+  qrt_gather_nd_params *p = &c->params.gather_nd;
+  p->index_dtype = idx.dtype;
+  p->elem_size = (int32_t)qcc_dtype_size(x.dtype);
+  nd_geometry(&x, &idx, (int)a.batch_dims, &p->batch, &p->n_tuples, &p->k, &p->slice, p->idx_dims);
+  set_inputs(op, c);
+  return use(op, c, "qrt_gather_nd");
+}
+
+static const kind_code scatter_kinds[] = {
+    {"none", QRT_SCATTER_NONE}, {"add", QRT_SCATTER_ADD}, {"mul", QRT_SCATTER_MUL},
+    {"max", QRT_SCATTER_MAX},   {"min", QRT_SCATTER_MIN}, {NULL, 0},
+};
+
+static bool lower_scatter_elements(MlirOperation op, qcc_call *c) {
+  q_scatter_elements_attrs a = q_scatter_elements_get(op);
+  qcc_shape x = shape_of(q_scatter_elements_in(op, 0)), idx = shape_of(q_scatter_elements_in(op, 1));
+  qrt_scatter_elements_params *p = &c->params.scatter_elements;
+  int code;
+  if (!code_of(op, scatter_kinds, a.reduction.s, &code)) return false;
+  p->dtype = x.dtype;
+  p->index_dtype = idx.dtype;
+  p->reduction = code;
+  p->rank = x.rank;
+  p->axis = (int32_t)a.axis;
+  memcpy(p->data_shape, x.dims, sizeof(int64_t) * (size_t)x.rank);
+  memcpy(p->idx_shape, idx.dims, sizeof(int64_t) * (size_t)idx.rank);
+  set_inputs(op, c);
+  return use(op, c, "qrt_scatter_elements");
+}
+
+static bool lower_scatter_nd(MlirOperation op, qcc_call *c) {
+  q_scatter_nd_attrs a = q_scatter_nd_get(op);
+  qcc_shape x = shape_of(q_scatter_nd_in(op, 0)), idx = shape_of(q_scatter_nd_in(op, 1));
+  qrt_scatter_nd_params *p = &c->params.scatter_nd;
+  int code;
+  int64_t batch;
+  if (!code_of(op, scatter_kinds, a.reduction.s, &code)) return false;
+  p->dtype = x.dtype;
+  p->index_dtype = idx.dtype;
+  p->reduction = code;
+  nd_geometry(&x, &idx, 0, &batch, &p->n_tuples, &p->k, &p->slice, p->idx_dims);
+  set_inputs(op, c);
+  return use(op, c, "qrt_scatter_nd");
+}
+
+static const kind_code resize_modes[] = {
+    {"nearest", QRT_RESIZE_NEAREST}, {"linear", QRT_RESIZE_LINEAR}, {"cubic", QRT_RESIZE_CUBIC}, {NULL, 0},
+};
+static const kind_code resize_coords[] = {
+    {"half_pixel", QRT_RESIZE_HALF_PIXEL}, {"pytorch_half_pixel", QRT_RESIZE_PYTORCH_HALF_PIXEL},
+    {"align_corners", QRT_RESIZE_ALIGN_CORNERS}, {"asymmetric", QRT_RESIZE_ASYMMETRIC},
+    {"tf_half_pixel_for_nn", QRT_RESIZE_TF_HALF_PIXEL_FOR_NN}, {"tf_crop_and_resize", QRT_RESIZE_TF_CROP_AND_RESIZE},
+    {NULL, 0},
+};
+static const kind_code resize_nearest[] = {
+    {"round_prefer_floor", QRT_RESIZE_ROUND_PREFER_FLOOR}, {"round_prefer_ceil", QRT_RESIZE_ROUND_PREFER_CEIL},
+    {"floor", QRT_RESIZE_FLOOR}, {"ceil", QRT_RESIZE_CEIL}, {NULL, 0},
+};
+
+static bool lower_resize(MlirOperation op, qcc_call *c) {
+  q_resize_attrs a = q_resize_get(op);
+  qcc_shape x = shape_of(q_resize_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_resize_params *p = &c->params.resize;
+  int mode, coord, nearest;
+  if (!code_of(op, resize_modes, a.mode.s, &mode) || !code_of(op, resize_coords, a.coord.s, &coord) ||
+      !code_of(op, resize_nearest, a.nearest.s, &nearest))
+    return false;
+  if (mode != QRT_RESIZE_NEAREST && x.dtype != QRT_F32 && x.dtype != QRT_F64)
+    return fail(op, "linear and cubic resize need float32 or float64");
+  p->dtype = x.dtype;
+  p->rank = x.rank;
+  p->mode = mode;
+  p->coord = coord;
+  p->nearest = nearest;
+  p->exclude_outside = a.exclude_outside != 0;
+  p->cubic_a = (float)a.cubic_a;
+  p->extrapolation = (float)a.extrapolation;
+  memcpy(p->in_shape, x.dims, sizeof(int64_t) * (size_t)x.rank);
+  memcpy(p->out_shape, y.dims, sizeof(int64_t) * (size_t)y.rank);
+  c->in[0] = q_resize_in(op, 0);
+  c->in[1] = q_resize_in(op, 1);
+  c->in[2] = q_resize_in(op, 2);
+  c->n_in = 3;
+  return use(op, c, "qrt_resize");
+}
+
+static bool lower_cumsum(MlirOperation op, qcc_call *c) {
+  q_cumsum_attrs a = q_cumsum_get(op);
+  qcc_shape x = shape_of(q_cumsum_in(op, 0)), ax = shape_of(q_cumsum_in(op, 1));
+  qrt_cumsum_params *p = &c->params.cumsum;
+  p->dtype = x.dtype;
+  p->axis_dtype = ax.dtype;
+  p->exclusive = a.exclusive != 0;
+  p->reverse = a.reverse != 0;
+  p->rank = x.rank;
+  memcpy(p->shape, x.dims, sizeof(int64_t) * (size_t)x.rank);
+  set_inputs(op, c);
+  return use(op, c, "qrt_cumsum");
+}
+
+static bool lower_topk(MlirOperation op, qcc_call *c) {
+  q_topk_attrs a = q_topk_get(op);
+  qcc_shape x = shape_of(q_topk_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_topk_params *p = &c->params.topk;
+  p->dtype = x.dtype;
+  p->largest = a.largest != 0;
+  p->outer = p->inner = 1;
+  p->len = x.dims[a.axis];
+  p->k = y.dims[a.axis];
+  for (int i = 0; i < x.rank; i++) {
+    if (i < a.axis) p->outer *= x.dims[i];
+    if (i > a.axis) p->inner *= x.dims[i];
+  }
+  c->in[0] = q_topk_in(op, 0);
+  c->n_in = 2;
+  c->scratch_slot = 1;
+  c->scratch_bytes = qrt_topk_scratch(p);
+  return use(op, c, "qrt_topk");
+}
+
+static const kind_code grid_modes[] = {
+    {"bilinear", QRT_GRID_BILINEAR}, {"nearest", QRT_GRID_NEAREST}, {"bicubic", QRT_GRID_BICUBIC}, {NULL, 0},
+};
+static const kind_code grid_paddings[] = {
+    {"zeros", QRT_GRID_ZEROS}, {"border", QRT_GRID_BORDER}, {"reflection", QRT_GRID_REFLECTION}, {NULL, 0},
+};
+
+static bool lower_grid_sample(MlirOperation op, qcc_call *c) {
+  q_grid_sample_attrs a = q_grid_sample_get(op);
+  qcc_shape x = shape_of(q_grid_sample_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_grid_sample_params *p = &c->params.grid_sample;
+  int mode, pad;
+  if (!code_of(op, grid_modes, a.mode.s, &mode) || !code_of(op, grid_paddings, a.padding.s, &pad)) return false;
+  if (x.dtype != QRT_F32 || x.rank != 4) return fail(op, "grid_sample takes a 4-D float32 input");
+  p->mode = mode;
+  p->padding = pad;
+  p->align_corners = a.align_corners != 0;
+  p->n = x.dims[0];
+  p->c = x.dims[1];
+  p->h = x.dims[2];
+  p->w = x.dims[3];
+  p->oh = y.dims[2];
+  p->ow = y.dims[3];
+  set_inputs(op, c);
+  return use(op, c, "qrt_grid_sample");
+}
+
+static const kind_code tfidf_modes[] = {
+    {"TF", QRT_TFIDF_TF}, {"IDF", QRT_TFIDF_IDF}, {"TFIDF", QRT_TFIDF_TFIDF}, {NULL, 0},
+};
+
+static bool lower_tfidf(MlirOperation op, qcc_call *c) {
+  q_tfidf_attrs a = q_tfidf_get(op);
+  qcc_shape x = shape_of(q_tfidf_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  qcc_shape pool = shape_of(q_tfidf_in(op, 1)), counts = shape_of(q_tfidf_in(op, 2)), idx = shape_of(q_tfidf_in(op, 3));
+  qrt_tfidf_params *p = &c->params.tfidf;
+  int mode;
+  if (!code_of(op, tfidf_modes, a.mode.s, &mode)) return false;
+  p->x_dtype = x.dtype;
+  p->mode = mode;
+  p->min_n = (int32_t)a.min_gram_length;
+  p->max_n = (int32_t)a.max_gram_length;
+  p->max_skip = (int32_t)a.max_skip_count;
+  p->rows = x.rank == 2 ? x.dims[0] : 1;
+  p->cols = x.dims[x.rank - 1];
+  p->out_size = y.dims[y.rank - 1];
+  p->pool_size = qcc_shape_numel(&pool);
+  p->n_counts = qcc_shape_numel(&counts);
+  p->n_grams = qcc_shape_numel(&idx);
+  c->n_in = 5;
+  for (int i = 0; i < 5; i++) c->in[i] = q_tfidf_in(op, i);
+  return use(op, c, "qrt_tfidf");
+}
+
+static bool lower_dft(MlirOperation op, qcc_call *c) {
+  q_dft_attrs a = q_dft_get(op);
+  qcc_shape x = shape_of(q_dft_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_dft_params *p = &c->params.dft;
+  if (x.dtype != QRT_F32) return fail(op, "only float32 DFT is implemented");
+  p->inverse = a.inverse != 0;
+  p->complex_in = (int32_t)x.dims[x.rank - 1];
+  p->outer = p->inner = 1;
+  for (int i = 0; i < x.rank - 1; i++) {
+    if (i < a.axis) p->outer *= x.dims[i];
+    if (i > a.axis) p->inner *= x.dims[i];
+  }
+  p->n = x.dims[a.axis];
+  p->length = a.length;
+  p->bins = y.dims[a.axis];
+  set_inputs(op, c);
+  return use(op, c, "qrt_dft");
+}
+
+static bool lower_det(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_det_in(op, 0));
+  qrt_det_params *p = &c->params.det;
+  if ((x.dtype != QRT_F32 && x.dtype != QRT_F64) || x.rank < 2) return fail(op, "det takes float32/float64 matrices");
+  p->dtype = x.dtype;
+  p->m = x.dims[x.rank - 1];
+  p->batch = qcc_shape_numel(&x) / (p->m * p->m > 0 ? p->m * p->m : 1);
+  c->in[0] = q_det_in(op, 0);
+  c->n_in = 2;
+  c->scratch_slot = 1;
+  c->scratch_bytes = qrt_det_scratch(p);
+  return use(op, c, "qrt_det");
+}
+
+static bool lower_roi_align(MlirOperation op, qcc_call *c) {
+  q_roi_align_attrs a = q_roi_align_get(op);
+  qcc_shape x = shape_of(q_roi_align_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_roi_align_params *p = &c->params.roi_align;
+  if (x.dtype != QRT_F32) return fail(op, "only float32 roi_align is implemented");
+  p->mode = !strcmp(a.mode.s, "max") ? QRT_ROI_MAX : QRT_ROI_AVG;
+  p->half_pixel = a.half_pixel != 0;
+  p->sampling_ratio = (int32_t)a.sampling_ratio;
+  p->spatial_scale = (float)a.spatial_scale;
+  p->n = x.dims[0];
+  p->c = x.dims[1];
+  p->h = x.dims[2];
+  p->w = x.dims[3];
+  p->num_rois = y.dims[0];
+  p->oh = y.dims[2];
+  p->ow = y.dims[3];
+  set_inputs(op, c);
+  return use(op, c, "qrt_roi_align");
+}
+
 /* The pad value's bit pattern in the element type. */
 static int64_t value_bits(qrt_dtype t, double v) {
   int64_t bits = 0;
@@ -829,6 +1134,11 @@ static const lowering lowerings[] = {
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
+    {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
+    {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
+    {q_resize_is, lower_resize},   {q_cumsum_is, lower_cumsum},       {q_topk_is, lower_topk},
+    {q_grid_sample_is, lower_grid_sample}, {q_tfidf_is, lower_tfidf},
+    {q_dft_is, lower_dft},         {q_det_is, lower_det},             {q_roi_align_is, lower_roi_align},
 };
 
 bool qcc_lower_op(MlirOperation op, qcc_call *call) {

@@ -140,10 +140,12 @@ static char *read_file(const char *path) {
   return buf;
 }
 
+/* 0: all operands single; 1: one optional/variadic group; 2: more. */
 static int has_segments(const op_def *d) {
+  int k = 0;
   for (int i = 0; i < d->n_in; i++)
-    if (d->in[i] != IN_SINGLE) return 1;
-  return 0;
+    if (d->in[i] != IN_SINGLE) k++;
+  return k > 2 ? 2 : k;
 }
 
 static const char *field_type(attr_kind k) {

@@ -185,6 +185,158 @@ irdl.dialect @q {
     irdl.attributes {"axis" = %axis}
     irdl.results(%y)
   }
+  // ONNX GatherElements: y has i's shape; y[p] = x[p with p[axis] = i[p]].
+  irdl.operation @gather_elements {
+    %x = irdl.base "!builtin.tensor"
+    %i = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %axis = irdl.base "#builtin.integer"
+    irdl.operands(%x, %i)
+    irdl.attributes {"axis" = %axis}
+    irdl.results(%y)
+  }
+  // ONNX GatherND: the last dim of i holds index tuples into x's dims after
+  // the first batch_dims (which x and i share).
+  irdl.operation @gather_nd {
+    %x = irdl.base "!builtin.tensor"
+    %i = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %bd = irdl.base "#builtin.integer"
+    irdl.operands(%x, %i)
+    irdl.attributes {"batch_dims" = %bd}
+    irdl.results(%y)
+  }
+  // ONNX ScatterElements: y = x with each update u[p] combined into
+  // y[p with p[axis] = i[p]]; reduction none|add|mul|max|min.
+  irdl.operation @scatter_elements {
+    %x = irdl.base "!builtin.tensor"
+    %i = irdl.base "!builtin.tensor"
+    %u = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %axis = irdl.base "#builtin.integer"
+    %red = irdl.base "#builtin.string"
+    irdl.operands(%x, %i, %u)
+    irdl.attributes {"axis" = %axis, "reduction" = %red}
+    irdl.results(%y)
+  }
+  // ONNX ScatterND: y = x with the slice u[t] combined into the slice of y
+  // that index tuple i[t] names; reduction as scatter_elements.
+  irdl.operation @scatter_nd {
+    %x = irdl.base "!builtin.tensor"
+    %i = irdl.base "!builtin.tensor"
+    %u = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %red = irdl.base "#builtin.string"
+    irdl.operands(%x, %i, %u)
+    irdl.attributes {"reduction" = %red}
+    irdl.results(%y)
+  }
+  // ONNX Resize to the result type's shape. scales: float32 [rank] (absent:
+  // out/in per axis); roi: float64 [2*rank] for tf_crop_and_resize. mode
+  // nearest|linear|cubic; coord and nearest name ONNX's
+  // coordinate_transformation_mode and nearest_mode.
+  irdl.operation @resize {
+    %x = irdl.base "!builtin.tensor"
+    %s = irdl.base "!builtin.tensor"
+    %r = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %mode = irdl.base "#builtin.string"
+    %coord = irdl.base "#builtin.string"
+    %nearest = irdl.base "#builtin.string"
+    %a = irdl.base "#builtin.float"
+    %excl = irdl.base "#builtin.integer"
+    %extra = irdl.base "#builtin.float"
+    irdl.operands(%x, optional %s, optional %r)
+    irdl.attributes {"mode" = %mode, "coord" = %coord, "nearest" = %nearest, "cubic_a" = %a, "exclude_outside" = %excl, "extrapolation" = %extra}
+    irdl.results(%y)
+  }
+  // ONNX CumSum; the axis is a scalar int tensor read at run time.
+  irdl.operation @cumsum {
+    %x = irdl.base "!builtin.tensor"
+    %axis = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %excl = irdl.base "#builtin.integer"
+    %rev = irdl.base "#builtin.integer"
+    irdl.operands(%x, %axis)
+    irdl.attributes {"exclusive" = %excl, "reverse" = %rev}
+    irdl.results(%y)
+  }
+  // The int64 positions of the k (the result's axis dim) largest or
+  // smallest elements along axis, best first (ONNX TopK's indices).
+  irdl.operation @topk {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %axis = irdl.base "#builtin.integer"
+    %largest = irdl.base "#builtin.integer"
+    irdl.operands(%x)
+    irdl.attributes {"axis" = %axis, "largest" = %largest}
+    irdl.results(%y)
+  }
+  // ONNX GridSample (4-D): mode bilinear|nearest|bicubic, padding
+  // zeros|border|reflection.
+  irdl.operation @grid_sample {
+    %x = irdl.base "!builtin.tensor"
+    %g = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %mode = irdl.base "#builtin.string"
+    %pad = irdl.base "#builtin.string"
+    %align = irdl.base "#builtin.integer"
+    irdl.operands(%x, %g)
+    irdl.attributes {"mode" = %mode, "padding" = %pad, "align_corners" = %align}
+    irdl.results(%y)
+  }
+  // ONNX TfIdfVectorizer over an integer pool: pool, ngram_counts and
+  // ngram_indexes are int64 operands, weights (per output column) optional.
+  irdl.operation @tfidf {
+    %x = irdl.base "!builtin.tensor"
+    %pool = irdl.base "!builtin.tensor"
+    %counts = irdl.base "!builtin.tensor"
+    %indexes = irdl.base "!builtin.tensor"
+    %w = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %mode = irdl.base "#builtin.string"
+    %min = irdl.base "#builtin.integer"
+    %max = irdl.base "#builtin.integer"
+    %skip = irdl.base "#builtin.integer"
+    irdl.operands(%x, %pool, %counts, %indexes, optional %w)
+    irdl.attributes {"mode" = %mode, "min_gram_length" = %min, "max_gram_length" = %max, "max_skip_count" = %skip}
+    irdl.results(%y)
+  }
+  // ONNX DFT along axis of x [..., complex] (complex 1 or 2) with the
+  // signal padded/truncated to `length`; the result's axis dim is the
+  // number of bins and its last dim 2.
+  irdl.operation @dft {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %axis = irdl.base "#builtin.integer"
+    %inv = irdl.base "#builtin.integer"
+    %len = irdl.base "#builtin.integer"
+    irdl.operands(%x)
+    irdl.attributes {"axis" = %axis, "inverse" = %inv, "length" = %len}
+    irdl.results(%y)
+  }
+  // Determinant of each trailing m x m matrix (ONNX Det).
+  irdl.operation @det {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    irdl.operands(%x)
+    irdl.results(%y)
+  }
+  // ONNX RoiAlign: x [N, C, H, W], rois [R, 4], batch_indices [R] (int64);
+  // mode avg|max; the result type gives [R, C, out_h, out_w].
+  irdl.operation @roi_align {
+    %x = irdl.base "!builtin.tensor"
+    %rois = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %mode = irdl.base "#builtin.string"
+    %half = irdl.base "#builtin.integer"
+    %ratio = irdl.base "#builtin.integer"
+    %scale = irdl.base "#builtin.float"
+    irdl.operands(%x, %rois, %b)
+    irdl.attributes {"mode" = %mode, "half_pixel" = %half, "sampling_ratio" = %ratio, "spatial_scale" = %scale}
+    irdl.results(%y)
+  }
   // pads = [begin..., end...] (negative crops); mode constant|reflect|edge.
   irdl.operation @pad {
     %x = irdl.base "!builtin.tensor"

@@ -72,6 +72,10 @@ void q_builder_str(q_op_builder *b, const char *name, const char *v) {
 MlirOperation q_builder_finish(q_op_builder *b, int with_segments) {
   if (with_segments)
     q_builder_attr(b, "operandSegmentSizes", mlirDenseI32ArrayGet(b->ctx, b->n_groups, b->group_sizes));
+  /* IRDL (LLVM 19) can place one optional/variadic group by itself but
+   * needs the sizes, under this name, when there are several. */
+  if (with_segments > 1)
+    q_builder_attr(b, "operand_segment_sizes", mlirDenseI32ArrayGet(b->ctx, b->n_groups, b->group_sizes));
   MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(b->name), b->loc);
   mlirOperationStateAddOperands(&st, b->n_operands, b->operands);
   mlirOperationStateAddResults(&st, 1, &b->result);

@@ -35,7 +35,9 @@ void q_builder_i64(q_op_builder *b, const char *name, int64_t v);
 void q_builder_f64(q_op_builder *b, const char *name, double v);
 void q_builder_str(q_op_builder *b, const char *name, const char *v);
 void q_builder_attr(q_op_builder *b, const char *name, MlirAttribute v);
-/* Creates the (detached) operation; with_segments adds operandSegmentSizes. */
+/* Creates the (detached) operation; with_segments (the number of optional
+ * or variadic operand groups, at most 2) adds operandSegmentSizes, and with
+ * 2 also operand_segment_sizes, the name IRDL's verifier reads. */
 MlirOperation q_builder_finish(q_op_builder *b, int with_segments);
 
 q_i64s q_attr_i64s(MlirOperation op, const char *name);

@@ -14,7 +14,10 @@
 #include "passes.h"
 
 static const onnx_rule *const rule_tables[] = {onnx_rules_nn, onnx_rules_elementwise, onnx_rules_shape,
-                                               onnx_rules_reduce, onnx_rules_misc};
+                                               onnx_rules_reduce, onnx_rules_misc, onnx_rules_index,
+                                               onnx_rules_loss, onnx_rules_norm,
+                                               onnx_rules_resize, onnx_rules_quant,
+                                               onnx_rules_rnn, onnx_rules_einsum};
 
 static onnx_rule_fn find_rule(const char *type) {
   for (size_t t = 0; t < sizeof rule_tables / sizeof *rule_tables; t++)
@@ -62,6 +65,10 @@ bool onnx_in_shape(onnx_node *n, int i, qcc_shape *s) {
 bool onnx_out_used(onnx_node *n, int i) {
   if (i >= n->n_out) return false;
   return !mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(n->op, i)));
+}
+
+bool onnx_declared_shape(onnx_node *n, int i, qcc_shape *s) {
+  return i < n->n_out && qcc_shape_of(mlirOperationGetResult(n->op, i), s);
 }
 
 static MlirAttribute attr(onnx_node *n, const char *name) {
@@ -143,6 +150,18 @@ bool onnx_const_ints(onnx_node *n, int i, q_i64s *out, const char *what) {
   return ok;
 }
 
+int onnx_shape_input(onnx_node *n, int i, q_i64s *out, const char *what, int out_i, qcc_shape *declared) {
+  qcc_array a;
+  if (onnx_const_input(n, i, &a)) {
+    qcc_array_free(&a);
+    return onnx_const_ints(n, i, out, what) ? 1 : -1;
+  }
+  memset(out, 0, sizeof *out);
+  if (onnx_declared_shape(n, out_i, declared)) return 0;
+  onnx_fail(n, "input %d (%s) must be a compile-time constant, or the output shape must be declared", i, what);
+  return -1;
+}
+
 MlirValue onnx_emit(onnx_node *n, MlirOperation op) { return qcc_insert_before(n->op, op); }
 
 MlirType onnx_type(onnx_node *n, const qcc_shape *s) { return qcc_tensor_type(n->ctx, s); }
@@ -150,7 +169,71 @@ MlirType onnx_type(onnx_node *n, const qcc_shape *s) { return qcc_tensor_type(n-
 MlirValue onnx_constant(onnx_node *n, const qcc_array *arr) { return qcc_make_constant(n->op, n->loc, arr); }
 
 MlirValue onnx_reshape(onnx_node *n, MlirValue x, const qcc_shape *to) {
+  qcc_shape from;
+  if (qcc_shape_of(x, &from) && from.dtype == to->dtype && from.rank == to->rank &&
+      !memcmp(from.dims, to->dims, sizeof(int64_t) * (size_t)to->rank))
+    return x; /* already that shape: no copy */
   return onnx_emit(n, q_reshape_create(n->loc, onnx_type(n, to), x));
+}
+
+MlirValue onnx_unary(onnx_node *n, const char *kind, MlirValue x, const qcc_shape *y, double alpha, double beta) {
+  q_unary_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.kind.s, sizeof a.kind.s, "%s", kind);
+  a.alpha = alpha;
+  a.beta = beta;
+  return onnx_emit(n, q_unary_create(n->loc, onnx_type(n, y), x, &a));
+}
+
+MlirValue onnx_binary(onnx_node *n, const char *kind, MlirValue a, MlirValue b, const qcc_shape *y) {
+  q_binary_attrs at;
+  memset(&at, 0, sizeof at);
+  snprintf(at.kind.s, sizeof at.kind.s, "%s", kind);
+  return onnx_emit(n, q_binary_create(n->loc, onnx_type(n, y), a, b, &at));
+}
+
+MlirValue onnx_where(onnx_node *n, MlirValue c, MlirValue a, MlirValue b, const qcc_shape *y) {
+  return onnx_emit(n, q_where_create(n->loc, onnx_type(n, y), c, a, b));
+}
+
+MlirValue onnx_reduce(onnx_node *n, const char *kind, MlirValue x, const q_i64s *axes, const qcc_shape *y) {
+  q_reduce_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.kind.s, sizeof a.kind.s, "%s", kind);
+  a.axes = *axes;
+  return onnx_emit(n, q_reduce_create(n->loc, onnx_type(n, y), x, &a));
+}
+
+MlirValue onnx_scalar(onnx_node *n, qrt_dtype t, double v) {
+  union {
+    float f;
+    double d;
+    int8_t i8;
+    uint8_t u8;
+    int16_t i16;
+    uint16_t u16;
+    int32_t i32;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+  } u;
+  memset(&u, 0, sizeof u);
+  switch (t) {
+  case QRT_F32: u.f = (float)v; break;
+  case QRT_F64: u.d = v; break;
+  case QRT_I8: u.i8 = (int8_t)v; break;
+  case QRT_U8: u.u8 = (uint8_t)v; break;
+  case QRT_BOOL: u.u8 = v != 0; break;
+  case QRT_I16: u.i16 = (int16_t)v; break;
+  case QRT_U16: u.u16 = (uint16_t)v; break;
+  case QRT_I32: u.i32 = (int32_t)v; break;
+  case QRT_U32: u.u32 = (uint32_t)v; break;
+  case QRT_I64: u.i64 = (int64_t)v; break;
+  case QRT_U64: u.u64 = (uint64_t)v; break;
+  default: break;
+  }
+  qcc_array a = {t, 0, {0}, &u, qcc_dtype_size(t)};
+  return onnx_constant(n, &a);
 }
 
 bool onnx_broadcast_shape(onnx_node *n, const qcc_shape *a, const qcc_shape *b, qcc_shape *out) {

@@ -34,6 +34,13 @@ extern const onnx_rule onnx_rules_elementwise[];
 extern const onnx_rule onnx_rules_shape[];
 extern const onnx_rule onnx_rules_reduce[];
 extern const onnx_rule onnx_rules_misc[];
+extern const onnx_rule onnx_rules_index[];
+extern const onnx_rule onnx_rules_loss[];
+extern const onnx_rule onnx_rules_norm[];
+extern const onnx_rule onnx_rules_resize[];
+extern const onnx_rule onnx_rules_quant[];
+extern const onnx_rule onnx_rules_rnn[];
+extern const onnx_rule onnx_rules_einsum[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
@@ -44,6 +51,11 @@ bool onnx_in_shape(onnx_node *n, int i, qcc_shape *s);
 /* Whether output i is used by anything (optional outputs we do not compute
  * must be unused). */
 bool onnx_out_used(onnx_node *n, int i);
+/* The static type the model declares for output i (value_info or graph
+ * output), if it does.  Rules use it where a shape-determining input is
+ * only known at run time: a model that declares the output's static shape
+ * thereby fixes that input's value for every valid run. */
+bool onnx_declared_shape(onnx_node *n, int i, qcc_shape *s);
 bool onnx_has_attr(onnx_node *n, const char *name);
 int64_t onnx_attr_int(onnx_node *n, const char *name, int64_t dflt);
 double onnx_attr_float(onnx_node *n, const char *name, double dflt);
@@ -54,6 +66,11 @@ bool onnx_attr_ints(onnx_node *n, const char *name, q_i64s *out);
 /* Constant integer input i (folding its producer if that is possible), as
  * int64 values; false with an error if it is not a compile-time constant. */
 bool onnx_const_ints(onnx_node *n, int i, q_i64s *out, const char *what);
+/* A shape-like int input (Reshape's shape, Unsqueeze's axes, ...): 1 when
+ * it is a compile-time constant (into out); 0 when it is not but output
+ * out_i has a declared static type (into declared; see
+ * onnx_declared_shape); -1 with an error otherwise. */
+int onnx_shape_input(onnx_node *n, int i, q_i64s *out, const char *what, int out_i, qcc_shape *declared);
 /* Constant input of any type, folded if possible; false if not constant. */
 bool onnx_const_input(onnx_node *n, int i, qcc_array *out);
 
@@ -62,7 +79,26 @@ bool onnx_const_input(onnx_node *n, int i, qcc_array *out);
 MlirValue onnx_emit(onnx_node *n, MlirOperation op);
 MlirType onnx_type(onnx_node *n, const qcc_shape *s);
 MlirValue onnx_constant(onnx_node *n, const qcc_array *arr);
+/* x viewed with shape `to` (x itself when it already has that type). */
 MlirValue onnx_reshape(onnx_node *n, MlirValue x, const qcc_shape *to);
+/* q.unary / q.binary / q.where / q.reduce of the given kind and result shape. */
+MlirValue onnx_unary(onnx_node *n, const char *kind, MlirValue x, const qcc_shape *y, double alpha, double beta);
+MlirValue onnx_binary(onnx_node *n, const char *kind, MlirValue a, MlirValue b, const qcc_shape *y);
+MlirValue onnx_where(onnx_node *n, MlirValue c, MlirValue a, MlirValue b, const qcc_shape *y);
+/* Reduces x over axes (sorted, non-negative); y gives keepdims. */
+MlirValue onnx_reduce(onnx_node *n, const char *kind, MlirValue x, const q_i64s *axes, const qcc_shape *y);
+/* A rank-0 constant of element type t holding v (converted as C does). */
+MlirValue onnx_scalar(onnx_node *n, qrt_dtype t, double v);
+/* onnx_rules_nn.c: numpy MatMul of a and b (same element type, float32 or
+ * int32), and a Conv with the node's geometry attributes (kernel_shape,
+ * strides, pads, dilations, auto_pad, group) of x and w, result type x's. */
+int onnx_emit_matmul(onnx_node *n, MlirValue a, const qcc_shape *as, MlirValue b, const qcc_shape *bs, MlirValue *out);
+int onnx_emit_conv(onnx_node *n, MlirValue x, const qcc_shape *xs, MlirValue w, const qcc_shape *ws, MlirValue bias,
+                   MlirValue *out);
+/* onnx_rules_index.c: x with the first lens[b] steps along time axis ta
+ * (0 or 1; the batch axis is the other) reversed per batch entry b; lens
+ * int32/int64 [B]. */
+MlirValue onnx_reverse_sequence(onnx_node *n, MlirValue x, const qcc_shape *xs, MlirValue lens, int64_t ta);
 /* Output type of a numpy broadcast of a and b (dtype of `dtype`); false with
  * an error if the shapes do not broadcast. */
 bool onnx_broadcast_shape(onnx_node *n, const qcc_shape *a, const qcc_shape *b, qcc_shape *out);

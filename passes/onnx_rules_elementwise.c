@@ -64,6 +64,8 @@ static MlirValue emit_unary(onnx_node *n, const char *kind, MlirValue x, const q
   return onnx_emit(n, q_unary_create(n->loc, onnx_type(n, s), x, &a));
 }
 
+static MlirValue emit_binary(onnx_node *n, const char *kind, MlirValue a, MlirValue b, const qcc_shape *y);
+
 static int rule_unary(onnx_node *n, MlirValue *res) {
   const unary_map *m = unary_ops;
   while (strcmp(m->onnx, n->type)) m++;
@@ -94,29 +96,74 @@ static int rule_gelu(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
-/* Clip: bounds are attributes before opset 11 and optional constant inputs
- * from 11 on. */
+/* Clip: bounds are attributes before opset 11 (float only) and optional
+ * inputs from 11 on (any numeric type from 12).  Constant bounds on a type
+ * the unary clip kernel handles become one q.unary clip; otherwise (run-time
+ * bounds, other integer types) max with min, then min with max, as numpy's
+ * clip. */
+static bool clip_kernel_type(qrt_dtype t) {
+  return t == QRT_F32 || t == QRT_F64 || t == QRT_I32 || t == QRT_I64 || t == QRT_I8 || t == QRT_U8;
+}
+
+static bool const_bound(onnx_node *n, int i, const qcc_shape *x, double *v) {
+  qcc_array c;
+  if (!onnx_const_input(n, i, &c)) return false;
+  bool ok = c.dtype == x->dtype && qcc_array_numel(&c) == 1;
+  if (ok) {
+    switch (c.dtype) {
+    case QRT_F32: *v = ((float *)c.data)[0]; break;
+    case QRT_F64: *v = ((double *)c.data)[0]; break;
+    case QRT_I32: *v = ((int32_t *)c.data)[0]; break;
+    case QRT_I8: *v = ((int8_t *)c.data)[0]; break;
+    case QRT_U8: *v = ((uint8_t *)c.data)[0]; break;
+    default: ok = false; break; /* int64 bounds may not be exact as double: use max/min */
+    }
+  }
+  qcc_array_free(&c);
+  return ok;
+}
+
+/* The lowest / highest value of a clip kernel type (no bound given). */
+static double type_limit(qrt_dtype t, bool high) {
+  switch (t) {
+  case QRT_F32: return high ? FLT_MAX : -FLT_MAX;
+  case QRT_F64: return high ? DBL_MAX : -DBL_MAX;
+  case QRT_I32: return high ? 2147483647.0 : -2147483648.0;
+  case QRT_I8: return high ? 127 : -128;
+  case QRT_U8: return high ? 255 : 0;
+  default: return 0;
+  }
+}
+
 static int rule_clip(onnx_node *n, MlirValue *res) {
   qcc_shape x;
   if (!onnx_in_shape(n, 0, &x)) return -1;
-  if (x.dtype != QRT_F32) return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
-  double lo = -FLT_MAX, hi = FLT_MAX;
+  bool is_float = x.dtype == QRT_F32 || x.dtype == QRT_F64;
+  if (x.dtype == QRT_BOOL || x.dtype == QRT_F16 || x.dtype == QRT_STRING || (n->opset < 12 && !is_float))
+    return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
   if (n->opset < 11) {
-    lo = onnx_attr_float(n, "min", lo);
-    hi = onnx_attr_float(n, "max", hi);
-  } else {
-    for (int i = 1; i <= 2; i++) {
-      if (!onnx_has_in(n, i)) continue;
-      qcc_array c;
-      if (!onnx_const_input(n, i, &c) || c.dtype != QRT_F32 || qcc_array_numel(&c) != 1) {
-        if (c.data) qcc_array_free(&c);
-        return onnx_fail(n, "%s must be a constant float32 scalar", i == 1 ? "min" : "max");
-      }
-      *(i == 1 ? &lo : &hi) = ((float *)c.data)[0];
-      qcc_array_free(&c);
-    }
+    double lo = onnx_attr_float(n, "min", -FLT_MAX), hi = onnx_attr_float(n, "max", FLT_MAX);
+    res[0] = emit_unary(n, "clip", onnx_in(n, 0), &x, lo, hi);
+    return 0;
   }
-  res[0] = emit_unary(n, "clip", onnx_in(n, 0), &x, lo, hi);
+  double b[2] = {type_limit(x.dtype, false), type_limit(x.dtype, true)};
+  bool all_const = clip_kernel_type(x.dtype) && x.dtype != QRT_I64;
+  for (int i = 1; i <= 2 && all_const; i++)
+    if (onnx_has_in(n, i)) all_const = const_bound(n, i, &x, &b[i - 1]);
+  if (all_const) {
+    res[0] = emit_unary(n, "clip", onnx_in(n, 0), &x, b[0], b[1]);
+    return 0;
+  }
+  MlirValue v = onnx_in(n, 0);
+  for (int i = 1; i <= 2; i++) {
+    if (!onnx_has_in(n, i)) continue;
+    qcc_shape bs;
+    if (!onnx_in_shape(n, i, &bs)) return -1;
+    if (bs.dtype != x.dtype || qcc_shape_numel(&bs) != 1)
+      return onnx_fail(n, "%s must be a scalar of the input's type", i == 1 ? "min" : "max");
+    v = emit_binary(n, i == 1 ? "max" : "min", v, onnx_in(n, i), &x);
+  }
+  res[0] = v;
   return 0;
 }
 
@@ -185,12 +232,14 @@ static int rule_binary(onnx_node *n, MlirValue *res) {
   while (strcmp(m->onnx, n->type)) m++;
   qcc_shape acc;
   if (!onnx_in_shape(n, 0, &acc)) return -1;
-  if (acc.dtype == QRT_F16 || acc.dtype == QRT_STRING || (m->logic != (acc.dtype == QRT_BOOL) && strcmp(m->kind, "equal")))
+  if (acc.dtype == QRT_STRING || (m->logic != (acc.dtype == QRT_BOOL) && strcmp(m->kind, "equal")) ||
+      (acc.dtype == QRT_F16 && (!strcmp(n->type, "Mean") || !strcmp(m->kind, "pow"))))
     return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(acc.dtype));
-  char fm[8];
+  /* float16: each operation on float32 copies, the result rounded back to
+   * float16 (what numpy, ONNX's reference, does for half floats) */
+  bool half = acc.dtype == QRT_F16;
   const char *kind = m->kind;
   if (!strcmp(kind, "mod")) kind = onnx_attr_int(n, "fmod", 0) ? "fmod" : "mod";
-  (void)fm;
   MlirValue v = onnx_in(n, 0);
   if (n->n_in == 1) {
     /* Variadic forms with one operand are the identity. */
@@ -213,7 +262,16 @@ static int rule_binary(onnx_node *n, MlirValue *res) {
     }
     if (!onnx_broadcast_shape(n, &acc, &b, &y)) return -1;
     y.dtype = m->compare ? QRT_BOOL : in_shape.dtype;
-    v = emit_binary(n, kind, v, vb, &y);
+    if (half) {
+      qcc_shape af = acc, bf = b, yf = y;
+      af.dtype = bf.dtype = QRT_F32;
+      if (!m->compare) yf.dtype = QRT_F32;
+      MlirValue r = emit_binary(n, kind, onnx_emit(n, q_cast_create(n->loc, onnx_type(n, &af), v)),
+                                onnx_emit(n, q_cast_create(n->loc, onnx_type(n, &bf), vb)), &yf);
+      v = m->compare ? r : onnx_emit(n, q_cast_create(n->loc, onnx_type(n, &y), r));
+    } else {
+      v = emit_binary(n, kind, v, vb, &y);
+    }
     acc = y;
     acc.dtype = in_shape.dtype;
   }
@@ -224,6 +282,23 @@ static int rule_binary(onnx_node *n, MlirValue *res) {
     v = emit_binary(n, "mul", v, onnx_constant(n, &s), &acc);
   }
   res[0] = v;
+  return 0;
+}
+
+/* BitShift (opset 11): unsigned integers, direction LEFT or RIGHT; shifts
+ * by the bit width or more give 0 (the kernels define that case). */
+static int rule_bitshift(onnx_node *n, MlirValue *res) {
+  qcc_shape a, b, y;
+  if (!onnx_in_shape(n, 0, &a) || !onnx_in_shape(n, 1, &b)) return -1;
+  if (a.dtype != QRT_U8 && a.dtype != QRT_U16 && a.dtype != QRT_U32 && a.dtype != QRT_U64)
+    return onnx_fail(n, "element type %s is not supported (unsigned integers only)", qcc_dtype_name(a.dtype));
+  if (b.dtype != a.dtype) return onnx_fail(n, "operand types differ");
+  char dir[16];
+  onnx_attr_str(n, "direction", "", dir, sizeof dir);
+  if (strcmp(dir, "LEFT") && strcmp(dir, "RIGHT")) return onnx_fail(n, "direction '%s' must be LEFT or RIGHT", dir);
+  if (!onnx_broadcast_shape(n, &a, &b, &y)) return -1;
+  y.dtype = a.dtype;
+  res[0] = emit_binary(n, !strcmp(dir, "LEFT") ? "shl" : "shr", onnx_in(n, 0), onnx_in(n, 1), &y);
   return 0;
 }
 
@@ -295,10 +370,11 @@ static int rule_castlike(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
-/* Identity, and Dropout at inference (its optional mask output unused). */
+/* Identity, and Dropout at inference: y = x and the optional mask is all
+ * true (bool from opset 10; before, the mask has x's type, all ones). */
 static int rule_identity(onnx_node *n, MlirValue *res) {
   if (!onnx_has_in(n, 0)) return onnx_fail(n, "missing input");
-  if (onnx_out_used(n, 1)) return onnx_fail(n, "the mask output is not supported");
+  if (onnx_out_used(n, 1) && strcmp(n->type, "Dropout")) return onnx_fail(n, "output 1 does not exist");
   if (!strcmp(n->type, "Dropout") && n->opset < 7 && !onnx_attr_int(n, "is_test", 0))
     return onnx_fail(n, "is_test=0 (training mode) is not supported; before opset 7 Dropout defaults to training");
   if (!strcmp(n->type, "Dropout") && onnx_has_in(n, 2)) {
@@ -312,6 +388,13 @@ static int rule_identity(onnx_node *n, MlirValue *res) {
     (void)train;
   }
   res[0] = onnx_in(n, 0);
+  if (onnx_out_used(n, 1)) {
+    qcc_shape x, m;
+    if (!onnx_in_shape(n, 0, &x)) return -1;
+    m = x;
+    m.dtype = n->opset >= 10 ? QRT_BOOL : x.dtype;
+    res[1] = onnx_emit(n, q_broadcast_create(n->loc, onnx_type(n, &m), onnx_scalar(n, m.dtype, 1)));
+  }
   return 0;
 }
 
@@ -331,7 +414,7 @@ const onnx_rule onnx_rules_elementwise[] = {
     {"Mean", rule_binary},     {"Mod", rule_binary},      {"Equal", rule_binary},    {"Less", rule_binary},
     {"Greater", rule_binary},  {"LessOrEqual", rule_binary}, {"GreaterOrEqual", rule_binary},
     {"And", rule_binary},      {"Or", rule_binary},       {"Xor", rule_binary},
-    {"PRelu", rule_prelu},
+    {"PRelu", rule_prelu},     {"BitShift", rule_bitshift},
     {"Where", rule_where},     {"Cast", rule_cast},       {"CastLike", rule_castlike},
     {"Identity", rule_identity}, {"Dropout", rule_identity},
     {NULL, NULL},

@@ -1,5 +1,6 @@
-/* onnx_rules_nn.c - legalization of the neural-network ops: Conv, pools,
- * BatchNormalization, Gemm, MatMul, Softmax/LogSoftmax, LayerNormalization. */
+/* onnx_rules_nn.c - legalization of the neural-network ops: Conv,
+ * ConvTranspose, pools, BatchNormalization, Gemm, MatMul,
+ * Softmax/LogSoftmax, LayerNormalization. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,9 +77,11 @@ static bool require_f32(onnx_node *n, const qcc_shape *s) {
   return false;
 }
 
-static int rule_conv(onnx_node *n, MlirValue *res) {
-  qcc_shape x, w;
-  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &w) || !require_f32(n, &x)) return -1;
+/* Conv geometry from the node's attributes applied to x and w (any
+ * element type the conv kernels take; the result has x's type). */
+int onnx_emit_conv(onnx_node *n, MlirValue xv, const qcc_shape *xs, MlirValue wv, const qcc_shape *ws, MlirValue bias,
+                   MlirValue *out) {
+  qcc_shape x = *xs, w = *ws;
   if (w.rank != x.rank) return onnx_fail(n, "weight rank %d differs from input rank %d", w.rank, x.rank);
   int64_t group = onnx_attr_int(n, "group", 1);
   if (group < 1 || x.dims[1] % group || w.dims[0] % group || w.dims[1] * group != x.dims[1])
@@ -91,26 +94,193 @@ static int rule_conv(onnx_node *n, MlirValue *res) {
     if (ks.n && ks.v[i] != w.dims[2 + i]) return onnx_fail(n, "kernel_shape disagrees with the weight shape");
   window win;
   if (!resolve_window(n, &x, w.dims + 2, false, &win)) return -1;
-  if (onnx_has_in(n, 2)) {
+  if (!mlirValueIsNull(bias)) {
     qcc_shape b;
-    if (!onnx_in_shape(n, 2, &b)) return -1;
+    qcc_shape_of(bias, &b);
     if (b.rank != 1 || b.dims[0] != w.dims[0]) return onnx_fail(n, "bias must have shape [%lld]", (long long)w.dims[0]);
   }
-  qcc_shape y = {QRT_F32, x.rank, {x.dims[0], w.dims[0]}};
+  qcc_shape y = {x.dtype, x.rank, {x.dims[0], w.dims[0]}};
   for (int i = 0; i < win.n; i++) y.dims[2 + i] = win.out[i];
   q_conv_attrs a;
   memset(&a, 0, sizeof a);
   window_attrs(&win, &a.strides, &a.pads, &a.dilations);
   a.group = group;
-  res[0] = onnx_emit(n, q_conv_create(n->loc, onnx_type(n, &y), onnx_in(n, 0), onnx_in(n, 1), onnx_in(n, 2), &a));
+  *out = onnx_emit(n, q_conv_create(n->loc, onnx_type(n, &y), xv, wv, bias, &a));
   return 0;
 }
 
+static int rule_conv(onnx_node *n, MlirValue *res) {
+  qcc_shape x, w;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &w) || !require_f32(n, &x)) return -1;
+  if (w.dtype != QRT_F32) return onnx_fail(n, "weight must be float32");
+  if (onnx_has_in(n, 2)) {
+    qcc_shape b;
+    if (!onnx_in_shape(n, 2, &b)) return -1;
+  }
+  return onnx_emit_conv(n, onnx_in(n, 0), &x, onnx_in(n, 1), &w, onnx_in(n, 2), &res[0]);
+}
+
+static MlirValue pad_op(onnx_node *n, MlirValue x, const qcc_shape *y, const int64_t *begin, const int64_t *end, int rank) {
+  q_pad_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.mode.s, sizeof a.mode.s, "constant");
+  a.pads.n = 2 * rank;
+  for (int i = 0; i < rank; i++) {
+    a.pads.v[i] = begin[i];
+    a.pads.v[rank + i] = end[i];
+  }
+  return onnx_emit(n, q_pad_create(n->loc, onnx_type(n, y), x, &a));
+}
+
+/* ConvTranspose as a convolution (the same sums of products, plus exact
+ * zeros): x is zero-stuffed (s-1 zeros after every element: reshape to
+ * [.., S, 1, ..], pad to [.., S, s, ..], reshape), padded by
+ * d(k-1) - pad_begin before and d(k-1) - pad_end + output_padding after
+ * (negative amounts crop), and convolved with stride 1 and dilation d
+ * using the weight flipped in space with in/out channels swapped per group:
+ * W [C_in, C_out/g, k...] -> [C_out, C_in/g, k...]. A constant W is
+ * transformed at compile time by fold-constants. */
+static int rule_conv_transpose(onnx_node *n, MlirValue *res) {
+  qcc_shape x, w;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &w) || !require_f32(n, &x)) return -1;
+  int sp = x.rank - 2;
+  if (sp < 1 || sp > 3) return onnx_fail(n, "%d spatial dims; 1 to 3 are supported", sp);
+  if (w.rank != x.rank || w.dtype != QRT_F32) return onnx_fail(n, "weight must be float32 of the input's rank");
+  int64_t g = onnx_attr_int(n, "group", 1);
+  if (g < 1 || x.dims[1] != w.dims[0] || w.dims[0] % g)
+    return onnx_fail(n, "channels (input %lld, weight %lld) do not match group %lld", (long long)x.dims[1],
+                     (long long)w.dims[0], (long long)g);
+  int64_t cin = x.dims[1], cout = w.dims[1] * g;
+  q_i64s ks, st, dl, pads, op, os;
+  onnx_attr_ints(n, "kernel_shape", &ks);
+  onnx_attr_ints(n, "strides", &st);
+  onnx_attr_ints(n, "dilations", &dl);
+  onnx_attr_ints(n, "pads", &pads);
+  onnx_attr_ints(n, "output_padding", &op);
+  onnx_attr_ints(n, "output_shape", &os);
+  if ((ks.n && ks.n != sp) || (st.n && st.n != sp) || (dl.n && dl.n != sp) || (pads.n && pads.n != 2 * sp) ||
+      (op.n && op.n != sp))
+    return onnx_fail(n, "kernel_shape/strides/dilations/pads/output_padding do not match %d spatial dims", sp);
+  /* output_shape may list the spatial dims or the whole shape. */
+  int os_off = os.n == x.rank ? 2 : 0;
+  if (os.n && os.n != sp && os.n != x.rank) return onnx_fail(n, "output_shape has %d values", os.n);
+  char ap[32];
+  onnx_attr_str(n, "auto_pad", "NOTSET", ap, sizeof ap);
+  bool same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER");
+  if (!same_upper && !same_lower && strcmp(ap, "NOTSET") && strcmp(ap, "VALID"))
+    return onnx_fail(n, "auto_pad '%s' is not supported", ap);
+  int64_t k[3], s[3], d[3], pb[3], pe[3], outp[3], out[3];
+  for (int i = 0; i < sp; i++) {
+    k[i] = w.dims[2 + i];
+    if (ks.n && ks.v[i] != k[i]) return onnx_fail(n, "kernel_shape disagrees with the weight shape");
+    s[i] = st.n ? st.v[i] : 1;
+    d[i] = dl.n ? dl.v[i] : 1;
+    outp[i] = op.n ? op.v[i] : 0;
+    if (s[i] < 1 || d[i] < 1 || outp[i] < 0) return onnx_fail(n, "strides and dilations must be positive, output_padding >= 0");
+    int64_t full = s[i] * (x.dims[2 + i] - 1) + outp[i] + (k[i] - 1) * d[i] + 1;
+    if (os.n || same_upper || same_lower) {
+      /* Padding from the wanted output size (floor division, as the
+       * reference: a larger output than the natural one extends the end). */
+      out[i] = os.n ? os.v[os_off + i] : x.dims[2 + i] * s[i];
+      int64_t total = full - out[i], half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+      if (same_upper) {
+        pb[i] = half;
+        pe[i] = total - half;
+      } else {
+        pb[i] = total - half;
+        pe[i] = half;
+      }
+    } else {
+      pb[i] = !strcmp(ap, "VALID") || !pads.n ? 0 : pads.v[i];
+      pe[i] = !strcmp(ap, "VALID") || !pads.n ? 0 : pads.v[sp + i];
+      out[i] = full - pb[i] - pe[i];
+    }
+    if (out[i] < 1) return onnx_fail(n, "output dim %d would be %lld", i, (long long)out[i]);
+  }
+  MlirValue none = {NULL}, v = onnx_in(n, 0);
+  qcc_shape cur = x;
+  /* zero-stuffing */
+  bool strided = false;
+  for (int i = 0; i < sp; i++) strided |= s[i] > 1;
+  if (strided) {
+    qcc_shape a = {QRT_F32, 2 + 2 * sp, {x.dims[0], cin}}, b;
+    int64_t zb[8] = {0}, ze[8] = {0};
+    for (int i = 0; i < sp; i++) {
+      a.dims[2 + 2 * i] = x.dims[2 + i];
+      a.dims[3 + 2 * i] = 1;
+      ze[3 + 2 * i] = s[i] - 1;
+    }
+    b = a;
+    for (int i = 0; i < sp; i++) b.dims[3 + 2 * i] = s[i];
+    v = pad_op(n, onnx_reshape(n, v, &a), &b, zb, ze, a.rank);
+    for (int i = 0; i < sp; i++) cur.dims[2 + i] = x.dims[2 + i] * s[i];
+    v = onnx_reshape(n, v, &cur);
+  }
+  /* border: cur holds S*s elements, of which the last s-1 are stuffing */
+  int64_t bb[8] = {0}, be[8] = {0};
+  bool padded = false;
+  qcc_shape p = cur;
+  for (int i = 0; i < sp; i++) {
+    bb[2 + i] = d[i] * (k[i] - 1) - pb[i];
+    be[2 + i] = d[i] * (k[i] - 1) - pe[i] + outp[i] - (s[i] - 1);
+    p.dims[2 + i] = cur.dims[2 + i] + bb[2 + i] + be[2 + i];
+    if (p.dims[2 + i] < d[i] * (k[i] - 1) + 1) return onnx_fail(n, "pads leave no room for the kernel in dim %d", i);
+    padded |= bb[2 + i] || be[2 + i];
+  }
+  if (padded) v = pad_op(n, v, &p, bb, be, x.rank);
+  /* weight: [C_in, C_out/g, k] -> [g, C_in/g, C_out/g, k] -> [g, C_out/g, C_in/g, k] -> flip k */
+  qcc_shape w4 = {QRT_F32, 3 + sp, {g, cin / g, cout / g}}, wt;
+  for (int i = 0; i < sp; i++) w4.dims[3 + i] = k[i];
+  q_transpose_attrs ta;
+  ta.perm.n = w4.rank;
+  for (int i = 0; i < w4.rank; i++) ta.perm.v[i] = i == 1 ? 2 : i == 2 ? 1 : i;
+  wt = w4;
+  wt.dims[1] = w4.dims[2];
+  wt.dims[2] = w4.dims[1];
+  MlirValue wv = onnx_emit(n, q_transpose_create(n->loc, onnx_type(n, &wt), onnx_reshape(n, onnx_in(n, 1), &w4), &ta));
+  qcc_shape wc = {QRT_F32, x.rank, {cout, cin / g}};
+  for (int i = 0; i < sp; i++) wc.dims[2 + i] = k[i];
+  wv = onnx_reshape(n, wv, &wc);
+  q_slice_attrs fl;
+  fl.starts.n = fl.steps.n = wc.rank;
+  for (int i = 0; i < wc.rank; i++) {
+    fl.starts.v[i] = i < 2 ? 0 : wc.dims[i] - 1;
+    fl.steps.v[i] = i < 2 ? 1 : -1;
+  }
+  wv = onnx_emit(n, q_slice_create(n->loc, onnx_type(n, &wc), wv, &fl));
+  MlirValue bias = none;
+  if (onnx_has_in(n, 2)) {
+    qcc_shape bs;
+    if (!onnx_in_shape(n, 2, &bs)) return -1;
+    if (bs.rank != 1 || bs.dims[0] != cout || bs.dtype != QRT_F32) return onnx_fail(n, "bias must have shape [%lld]", (long long)cout);
+    bias = onnx_in(n, 2);
+  }
+  qcc_shape y = {QRT_F32, x.rank, {x.dims[0], cout}};
+  for (int i = 0; i < sp; i++) y.dims[2 + i] = out[i];
+  q_conv_attrs ca;
+  memset(&ca, 0, sizeof ca);
+  ca.strides.n = ca.dilations.n = sp;
+  ca.pads.n = 2 * sp;
+  for (int i = 0; i < sp; i++) {
+    ca.strides.v[i] = 1;
+    ca.dilations.v[i] = d[i];
+  }
+  ca.group = g;
+  res[0] = onnx_emit(n, q_conv_create(n->loc, onnx_type(n, &y), v, wv, bias, &ca));
+  return 0;
+}
+
+/* Pools.  MaxPool's optional Indices output is a second q.pool of kind
+ * argmax (argmax_col for storage_order 1).  MaxPool on int8/uint8 (opset
+ * 12) pools the values converted to float32, which is exact, and converts
+ * back. */
 static int emit_pool(onnx_node *n, MlirValue *res, const char *kind, bool global) {
   qcc_shape x;
-  if (!onnx_in_shape(n, 0, &x) || !require_f32(n, &x)) return -1;
-  if (onnx_out_used(n, 1)) return onnx_fail(n, "the Indices output is not supported");
-  if (onnx_attr_int(n, "storage_order", 0)) return onnx_fail(n, "storage_order=1 is not supported");
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  bool max = !strcmp(kind, "max"), q8 = x.dtype == QRT_I8 || x.dtype == QRT_U8;
+  if (!(max && q8) && !require_f32(n, &x)) return -1;
+  int64_t order = onnx_attr_int(n, "storage_order", 0);
+  if (order != 0 && order != 1) return onnx_fail(n, "storage_order must be 0 or 1");
   int64_t kernel[8];
   window win;
   if (global) {
@@ -137,7 +307,19 @@ static int emit_pool(onnx_node *n, MlirValue *res, const char *kind, bool global
   a.kernel.n = win.n;
   memcpy(a.kernel.v, win.k, sizeof(int64_t) * (size_t)win.n);
   a.count_include_pad = onnx_attr_int(n, "count_include_pad", 0);
-  res[0] = onnx_emit(n, q_pool_create(n->loc, onnx_type(n, &y), onnx_in(n, 0), &a));
+  MlirValue xv = onnx_in(n, 0);
+  qcc_shape xf = x, yf = y;
+  xf.dtype = yf.dtype = QRT_F32;
+  if (q8) xv = onnx_emit(n, q_cast_create(n->loc, onnx_type(n, &xf), xv));
+  MlirValue v = onnx_emit(n, q_pool_create(n->loc, onnx_type(n, &yf), xv, &a));
+  res[0] = q8 ? onnx_emit(n, q_cast_create(n->loc, onnx_type(n, &y), v)) : v;
+  if (onnx_out_used(n, 1)) {
+    if (!max) return onnx_fail(n, "output 1 does not exist");
+    qcc_shape yi = y;
+    yi.dtype = QRT_I64;
+    snprintf(a.kind.s, sizeof a.kind.s, "%s", order ? "argmax_col" : "argmax");
+    res[1] = onnx_emit(n, q_pool_create(n->loc, onnx_type(n, &yi), xv, &a));
+  }
   return 0;
 }
 
@@ -151,6 +333,22 @@ static MlirValue binary(onnx_node *n, const char *kind, MlirValue a, MlirValue b
   memset(&attrs, 0, sizeof attrs);
   snprintf(attrs.kind.s, sizeof attrs.kind.s, "%s", kind);
   return onnx_emit(n, q_binary_create(n->loc, onnx_type(n, out), a, b, &attrs));
+}
+
+/* BatchNormalization whose parameters are run-time tensors: the ONNX
+ * reference formula (x - mean) / sqrt(var + eps) * scale + B, each
+ * parameter reshaped to [C, 1, ...] to broadcast over the channel dim. */
+static int batchnorm_runtime(onnx_node *n, const qcc_shape *x, double eps, MlirValue *res) {
+  qcc_shape cs = {QRT_F32, x->rank - 1, {0}};
+  for (int i = 0; i < cs.rank; i++) cs.dims[i] = i == 0 ? x->dims[1] : 1;
+  MlirValue p[4];
+  for (int i = 0; i < 4; i++) p[i] = onnx_reshape(n, onnx_in(n, i + 1), &cs);
+  MlirValue v = onnx_binary(n, "add", p[3], onnx_scalar(n, QRT_F32, eps), &cs);
+  v = onnx_unary(n, "sqrt", v, &cs, 0, 0);
+  MlirValue y = onnx_binary(n, "div", onnx_binary(n, "sub", onnx_in(n, 0), p[2], x), v, x);
+  y = onnx_binary(n, "mul", y, p[0], x);
+  res[0] = onnx_binary(n, "add", y, p[1], x);
+  return 0;
 }
 
 /* Inference BatchNormalization = per-channel y = x * a + b with
@@ -172,13 +370,19 @@ static int rule_batchnorm(onnx_node *n, MlirValue *res) {
   qcc_array p[4];
   const char *names[4] = {"scale", "B", "mean", "var"};
   int64_t c = x.dims[1];
+  double eps = onnx_attr_float(n, "epsilon", 1e-5);
   for (int i = 0; i < 4; i++) {
-    if (!onnx_const_input(n, i + 1, &p[i]) || p[i].dtype != QRT_F32 || qcc_array_numel(&p[i]) != c) {
+    qcc_shape ps;
+    if (!onnx_in_shape(n, i + 1, &ps)) return -1;
+    if (ps.dtype != QRT_F32 || qcc_shape_numel(&ps) != c)
+      return onnx_fail(n, "%s must be a float32 tensor of %lld values", names[i], (long long)c);
+  }
+  for (int i = 0; i < 4; i++) {
+    if (!onnx_const_input(n, i + 1, &p[i])) {
       for (int j = 0; j < i; j++) qcc_array_free(&p[j]);
-      return onnx_fail(n, "%s must be a constant float32 tensor of %lld values", names[i], (long long)c);
+      return batchnorm_runtime(n, &x, eps, res);
     }
   }
-  double eps = onnx_attr_float(n, "epsilon", 1e-5);
   qcc_shape cs = {QRT_F32, x.rank, {0}};
   for (int i = 0; i < x.rank; i++) cs.dims[i] = i == 1 ? c : 1;
   qcc_array a = {QRT_F32, cs.rank, {0}, malloc(sizeof(float) * (size_t)c), sizeof(float) * (size_t)c};
@@ -249,20 +453,19 @@ static int rule_gemm(onnx_node *n, MlirValue *res) {
 }
 
 /* MatMul with numpy semantics: 1-D operands are promoted and the added dim
- * removed again; batch dims broadcast. */
-static int rule_matmul(onnx_node *n, MlirValue *res) {
-  qcc_shape a, b;
-  if (!onnx_in_shape(n, 0, &a) || !onnx_in_shape(n, 1, &b) || !require_f32(n, &a)) return -1;
-  if (b.dtype != QRT_F32) return onnx_fail(n, "both operands must be float32");
-  MlirValue va = onnx_in(n, 0), vb = onnx_in(n, 1);
+ * removed again; batch dims broadcast.  a and b have the same element type
+ * (float32, or int32 for the integer ops). */
+int onnx_emit_matmul(onnx_node *n, MlirValue va, const qcc_shape *as, MlirValue vb, const qcc_shape *bs, MlirValue *out) {
+  qcc_shape a = *as, b = *bs;
   bool a_vec = a.rank == 1, b_vec = b.rank == 1;
+  if (a.rank < 1 || b.rank < 1) return onnx_fail(n, "operands must have rank >= 1");
   if (a_vec) {
-    qcc_shape t = {QRT_F32, 2, {1, a.dims[0]}};
+    qcc_shape t = {a.dtype, 2, {1, a.dims[0]}};
     va = onnx_reshape(n, va, &t);
     a = t;
   }
   if (b_vec) {
-    qcc_shape t = {QRT_F32, 2, {b.dims[0], 1}};
+    qcc_shape t = {b.dtype, 2, {b.dims[0], 1}};
     vb = onnx_reshape(n, vb, &t);
     b = t;
   }
@@ -274,20 +477,27 @@ static int rule_matmul(onnx_node *n, MlirValue *res) {
   if (!onnx_broadcast_shape(n, &ab, &bb, &batch)) return -1;
   if (batch.rank + 2 > QRT_MAX_RANK - 2) return onnx_fail(n, "too many batch dims");
   qcc_shape y = batch;
-  y.dtype = QRT_F32;
+  y.dtype = a.dtype;
   y.dims[y.rank++] = a.dims[a.rank - 2];
   y.dims[y.rank++] = b.dims[b.rank - 1];
   MlirValue none = {NULL};
-  MlirValue out = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, none));
+  MlirValue v = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, none));
   if (a_vec || b_vec) {
     qcc_shape f = y;
     f.rank = batch.rank;
     if (!a_vec) f.dims[f.rank++] = y.dims[y.rank - 2];
     if (!b_vec) f.dims[f.rank++] = y.dims[y.rank - 1];
-    out = onnx_reshape(n, out, &f);
+    v = onnx_reshape(n, v, &f);
   }
-  res[0] = out;
+  *out = v;
   return 0;
+}
+
+static int rule_matmul(onnx_node *n, MlirValue *res) {
+  qcc_shape a, b;
+  if (!onnx_in_shape(n, 0, &a) || !onnx_in_shape(n, 1, &b) || !require_f32(n, &a)) return -1;
+  if (b.dtype != QRT_F32) return onnx_fail(n, "both operands must be float32");
+  return onnx_emit_matmul(n, onnx_in(n, 0), &a, onnx_in(n, 1), &b, &res[0]);
 }
 
 /* Softmax and LogSoftmax: from opset 13 one axis (default -1); before, the
@@ -372,6 +582,7 @@ static int rule_layernorm(onnx_node *n, MlirValue *res) {
 
 const onnx_rule onnx_rules_nn[] = {
     {"Conv", rule_conv},
+    {"ConvTranspose", rule_conv_transpose},
     {"MaxPool", rule_maxpool},
     {"AveragePool", rule_avgpool},
     {"GlobalMaxPool", rule_gmaxpool},

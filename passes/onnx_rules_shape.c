@@ -1,8 +1,12 @@
 /* onnx_rules_shape.c - legalization of data-movement and shape ops:
  * Constant, ConstantOfShape, Shape, Size, Reshape, Flatten, Squeeze,
- * Unsqueeze, Transpose, Concat, Split, Slice, Gather, Expand, Pad.
+ * Unsqueeze, Transpose, Concat, Split, Slice, Gather, Expand, Pad, Tile,
+ * DepthToSpace, SpaceToDepth.
  * Shapes are static after import, so Shape/Size/ConstantOfShape become
- * constants here, and shape-computing subgraphs fold. */
+ * constants here, and shape-computing subgraphs fold.  A shape, axes,
+ * split or repeats input that is only known at run time is taken from the
+ * output type the model declares (onnx_shape_input): for these ops the
+ * output shape determines the result entirely. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +75,13 @@ static int rule_size(onnx_node *n, MlirValue *res) {
 
 static int rule_constant_of_shape(onnx_node *n, MlirValue *res) {
   q_i64s dims;
-  if (!onnx_const_ints(n, 0, &dims, "shape")) return -1;
+  qcc_shape decl;
+  int k = onnx_shape_input(n, 0, &dims, "shape", 0, &decl);
+  if (k < 0) return -1;
+  if (k == 0) {
+    dims.n = decl.rank;
+    memcpy(dims.v, decl.dims, sizeof(int64_t) * (size_t)decl.rank);
+  }
   qcc_array v = {QRT_F32, 0, {0}, NULL, 0};
   MlirAttribute va = mlirOperationGetAttributeByName(n->op, mlirStringRefCreateFromCString("value"));
   float zero = 0;
@@ -115,8 +125,14 @@ static int rule_reshape(onnx_node *n, MlirValue *res) {
   if (!onnx_in_shape(n, 0, &x)) return -1;
   if (n->opset < 5) {
     if (!onnx_attr_ints(n, "shape", &shape)) return onnx_fail(n, "missing shape attribute");
-  } else if (!onnx_const_ints(n, 1, &shape, "shape")) {
-    return -1;
+  } else {
+    qcc_shape decl;
+    int k = onnx_shape_input(n, 1, &shape, "shape", 0, &decl);
+    if (k < 0) return -1;
+    if (k == 0) {
+      decl.dtype = x.dtype;
+      return emit_reshape(n, res, &x, &decl);
+    }
   }
   bool allowzero = onnx_attr_int(n, "allowzero", 0) != 0;
   if (shape.n > QRT_MAX_RANK) return onnx_fail(n, "rank %d is too large", shape.n);
@@ -157,20 +173,28 @@ static int rule_flatten(onnx_node *n, MlirValue *res) {
   return emit_reshape(n, res, &x, &y);
 }
 
-/* Axes from the attribute (before opset 13) or the optional input. */
-static bool get_axes(onnx_node *n, int input, q_i64s *axes) {
+/* Axes from the attribute (before opset 13) or the optional input: 1, or
+ * 0 when a run-time input leaves the declared output type in *declared,
+ * -1 on error. */
+static int get_axes(onnx_node *n, int input, q_i64s *axes, qcc_shape *declared) {
   memset(axes, 0, sizeof *axes);
   if (n->opset < 13 || !onnx_has_in(n, input)) {
     onnx_attr_ints(n, "axes", axes);
-    return true;
+    return 1;
   }
-  return onnx_const_ints(n, input, axes, "axes");
+  return onnx_shape_input(n, input, axes, "axes", 0, declared);
 }
 
 static int rule_squeeze(onnx_node *n, MlirValue *res) {
   qcc_shape x, y;
   q_i64s axes;
-  if (!onnx_in_shape(n, 0, &x) || !get_axes(n, 1, &axes)) return -1;
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  int k = get_axes(n, 1, &axes, &y);
+  if (k < 0) return -1;
+  if (k == 0) { /* run-time axes: reshape to the declared type */
+    y.dtype = x.dtype;
+    return emit_reshape(n, res, &x, &y);
+  }
   bool drop[QRT_MAX_RANK] = {false};
   for (int i = 0; i < axes.n; i++) {
     int64_t a;
@@ -188,7 +212,13 @@ static int rule_squeeze(onnx_node *n, MlirValue *res) {
 static int rule_unsqueeze(onnx_node *n, MlirValue *res) {
   qcc_shape x, y;
   q_i64s axes;
-  if (!onnx_in_shape(n, 0, &x) || !get_axes(n, 1, &axes)) return -1;
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  int k = get_axes(n, 1, &axes, &y);
+  if (k < 0) return -1;
+  if (k == 0) { /* run-time axes: reshape to the declared type */
+    y.dtype = x.dtype;
+    return emit_reshape(n, res, &x, &y);
+  }
   y.dtype = x.dtype;
   y.rank = x.rank + axes.n;
   if (y.rank > QRT_MAX_RANK) return onnx_fail(n, "result rank %d is too large", y.rank);
@@ -273,7 +303,17 @@ static int rule_split(onnx_node *n, MlirValue *res) {
     /* Split-1: the sizes may come as a second input instead. */
     if (!onnx_const_ints(n, 1, &split, "split")) return -1;
   } else if (n->opset < 13) onnx_attr_ints(n, "split", &split);
-  else if (onnx_has_in(n, 1) && !onnx_const_ints(n, 1, &split, "split")) return -1;
+  else if (onnx_has_in(n, 1)) {
+    qcc_shape decl;
+    int k = onnx_shape_input(n, 1, &split, "split", 0, &decl);
+    if (k < 0) return -1;
+    /* run-time sizes: every output's declared length along the axis */
+    for (int i = 0; k == 0 && i < n->n_out; i++) {
+      if (!onnx_declared_shape(n, i, &decl) || decl.rank != x.rank)
+        return onnx_fail(n, "input 1 (split) must be a compile-time constant, or every output shape must be declared");
+      split.v[split.n++] = decl.dims[axis];
+    }
+  }
   int outs = n->n_out;
   if (split.n == 0) {
     /* Equal parts; from opset 18 the last may be smaller (num_outputs). */
@@ -376,7 +416,14 @@ static int rule_gather(onnx_node *n, MlirValue *res) {
 static int rule_expand(onnx_node *n, MlirValue *res) {
   qcc_shape x, s = {QRT_I64, 0, {0}}, y;
   q_i64s shape;
-  if (!onnx_in_shape(n, 0, &x) || !onnx_const_ints(n, 1, &shape, "shape")) return -1;
+  qcc_shape decl;
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  int k = onnx_shape_input(n, 1, &shape, "shape", 0, &decl);
+  if (k < 0) return -1;
+  if (k == 0) {
+    shape.n = decl.rank;
+    memcpy(shape.v, decl.dims, sizeof(int64_t) * (size_t)decl.rank);
+  }
   if (shape.n > QRT_MAX_RANK) return onnx_fail(n, "rank too large");
   s.rank = shape.n;
   memcpy(s.dims, shape.v, sizeof(int64_t) * (size_t)shape.n);
@@ -435,6 +482,130 @@ static int rule_pad(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
+/* Tile (opset 6+): the input viewed with a 1 inserted before every
+ * repeated dim, broadcast to the repeat counts there, and reshaped:
+ * [d0, d1] -> [1, d0, 1, d1] -> [r0, d0, r1, d1] -> [r0*d0, r1*d1].  When
+ * that view would exceed the maximum rank, one dim at a time on the view
+ * [outer, 1, d_i * inner] -> [outer, r_i, d_i * inner]. */
+static int rule_tile(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  q_i64s reps;
+  qcc_shape decl;
+  if (n->opset < 6) return onnx_fail(n, "Tile-1 (tiles and axis inputs) is not supported");
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  int k = onnx_shape_input(n, 1, &reps, "repeats", 0, &decl);
+  if (k < 0) return -1;
+  if (k == 0) {
+    /* repeats = declared / input dims */
+    if (decl.rank != x.rank) return onnx_fail(n, "the declared output rank differs from the input's");
+    reps.n = x.rank;
+    for (int i = 0; i < x.rank; i++) {
+      if (x.dims[i] == 0 ? decl.dims[i] != 0 : decl.dims[i] % x.dims[i])
+        return onnx_fail(n, "the declared output dim %d is not a multiple of the input's", i);
+      reps.v[i] = x.dims[i] ? decl.dims[i] / x.dims[i] : 1;
+    }
+  }
+  if (reps.n != x.rank) return onnx_fail(n, "repeats has %d values for rank %d", reps.n, x.rank);
+  qcc_shape view = {x.dtype, 0, {0}}, wide = view, y = x;
+  for (int i = 0; i < x.rank; i++) {
+    if (reps.v[i] < 0) return onnx_fail(n, "negative repeat %lld", (long long)reps.v[i]);
+    y.dims[i] *= reps.v[i];
+    if (reps.v[i] != 1 && view.rank < QRT_MAX_RANK) {
+      view.dims[view.rank] = 1;
+      wide.dims[view.rank++] = reps.v[i];
+    }
+    if (view.rank < QRT_MAX_RANK) {
+      view.dims[view.rank] = wide.dims[view.rank] = x.dims[i];
+      view.rank++;
+    } else {
+      view.rank = QRT_MAX_RANK + 1; /* too deep: one dim at a time below */
+    }
+  }
+  if (view.rank <= QRT_MAX_RANK) {
+    wide.rank = view.rank;
+    if (wide.rank == x.rank) { /* all repeats 1: the input itself, as Identity */
+      res[0] = onnx_in(n, 0);
+      return 0;
+    }
+    MlirValue v = onnx_emit(n, q_broadcast_create(n->loc, onnx_type(n, &wide), onnx_reshape(n, onnx_in(n, 0), &view)));
+    res[0] = onnx_reshape(n, v, &y);
+    return 0;
+  }
+  MlirValue v = onnx_in(n, 0);
+  qcc_shape cur = x;
+  for (int i = 0; i < x.rank; i++) {
+    if (reps.v[i] == 1) continue;
+    int64_t outer = 1, inner = 1;
+    for (int j = 0; j < i; j++) outer *= cur.dims[j];
+    for (int j = i; j < x.rank; j++) inner *= cur.dims[j];
+    qcc_shape view = {x.dtype, 3, {outer, 1, inner}}, wide = {x.dtype, 3, {outer, reps.v[i], inner}};
+    v = onnx_emit(n, q_broadcast_create(n->loc, onnx_type(n, &wide), onnx_reshape(n, v, &view)));
+    cur.dims[i] *= reps.v[i];
+    v = onnx_reshape(n, v, &cur);
+  }
+  res[0] = v;
+  return 0;
+}
+
+/* reshape -> transpose -> reshape, the form of DepthToSpace and
+ * SpaceToDepth. */
+static MlirValue shuffle(onnx_node *n, MlirValue x, const qcc_shape *mid, const int64_t *perm, const qcc_shape *out) {
+  q_transpose_attrs a;
+  qcc_shape t = *mid;
+  a.perm.n = mid->rank;
+  for (int i = 0; i < mid->rank; i++) {
+    a.perm.v[i] = perm[i];
+    t.dims[i] = mid->dims[perm[i]];
+  }
+  MlirValue v = onnx_emit(n, q_transpose_create(n->loc, onnx_type(n, &t), onnx_reshape(n, x, mid), &a));
+  return onnx_reshape(n, v, out);
+}
+
+static bool blocks_4d(onnx_node *n, qcc_shape *x, int64_t *b) {
+  if (!onnx_in_shape(n, 0, x)) return false;
+  *b = onnx_attr_int(n, "blocksize", 0);
+  if (x->rank != 4) return onnx_fail(n, "input must be 4-D [N, C, H, W]"), false;
+  if (*b < 1) return onnx_fail(n, "blocksize must be positive"), false;
+  return true;
+}
+
+/* DepthToSpace: DCR (default) reads the channel as [b, b, C/b^2], CRD
+ * (opset 11+) as [C/b^2, b, b]. */
+static int rule_depth_to_space(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  int64_t b;
+  if (!blocks_4d(n, &x, &b)) return -1;
+  char mode[8];
+  onnx_attr_str(n, "mode", "DCR", mode, sizeof mode);
+  int64_t N = x.dims[0], C = x.dims[1], H = x.dims[2], W = x.dims[3];
+  if (C % (b * b)) return onnx_fail(n, "channels %lld are not a multiple of blocksize^2", (long long)C);
+  qcc_shape y = {x.dtype, 4, {N, C / (b * b), H * b, W * b}};
+  if (!strcmp(mode, "DCR")) {
+    qcc_shape mid = {x.dtype, 6, {N, b, b, C / (b * b), H, W}};
+    static const int64_t perm[6] = {0, 3, 4, 1, 5, 2};
+    res[0] = shuffle(n, onnx_in(n, 0), &mid, perm, &y);
+  } else if (!strcmp(mode, "CRD")) {
+    qcc_shape mid = {x.dtype, 6, {N, C / (b * b), b, b, H, W}};
+    static const int64_t perm[6] = {0, 1, 4, 2, 5, 3};
+    res[0] = shuffle(n, onnx_in(n, 0), &mid, perm, &y);
+  } else {
+    return onnx_fail(n, "mode '%s' must be DCR or CRD", mode);
+  }
+  return 0;
+}
+
+static int rule_space_to_depth(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  int64_t b;
+  if (!blocks_4d(n, &x, &b)) return -1;
+  int64_t N = x.dims[0], C = x.dims[1], H = x.dims[2], W = x.dims[3];
+  if (H % b || W % b) return onnx_fail(n, "spatial dims are not multiples of blocksize %lld", (long long)b);
+  qcc_shape mid = {x.dtype, 6, {N, C, H / b, b, W / b, b}}, y = {x.dtype, 4, {N, C * b * b, H / b, W / b}};
+  static const int64_t perm[6] = {0, 3, 5, 1, 2, 4};
+  res[0] = shuffle(n, onnx_in(n, 0), &mid, perm, &y);
+  return 0;
+}
+
 const onnx_rule onnx_rules_shape[] = {
     {"Constant", rule_constant},   {"ConstantOfShape", rule_constant_of_shape},
     {"Shape", rule_shape},         {"Size", rule_size},
@@ -443,6 +614,7 @@ const onnx_rule onnx_rules_shape[] = {
     {"Transpose", rule_transpose}, {"Concat", rule_concat},
     {"Split", rule_split},         {"Slice", rule_slice},
     {"Gather", rule_gather},       {"Expand", rule_expand},
-    {"Pad", rule_pad},
+    {"Pad", rule_pad},             {"Tile", rule_tile},
+    {"DepthToSpace", rule_depth_to_space}, {"SpaceToDepth", rule_space_to_depth},
     {NULL, NULL},
 };

@@ -203,6 +203,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * [-pads_begin, in + pads_end) (cells past it, from ceil_mode, never count). */
 #define QRT_POOL_MAX 0
 #define QRT_POOL_AVG 1
+#define QRT_POOL_ARGMAX 2     /* qrt_pool_argmax_f32 (int64 out), row-major positions */
+#define QRT_POOL_ARGMAX_COL 3 /* the same, column-major (ONNX storage_order 1) */
 #define QRT_POOL_PARAMS(S, A) \
   S(int32_t, kind) S(int32_t, count_include_pad) S(int64_t, n) S(int64_t, c) \
   A(int64_t, in_spatial, 3) A(int64_t, out_spatial, 3) A(int64_t, kernel, 3) \
@@ -245,7 +247,7 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * the output has the same rank with the reduced dims of size 1 (dense).
  * Each output = init, then op with every reduced element in row-major
  * order of the reduced dims (sum-like ops: sequential float sum).
- * f32: all ops; i32/i64: SUM MAX MIN PROD (wrapping).
+ * f32, f64: all ops; i32/i64: SUM MAX MIN PROD (wrapping).
  * Empty reductions give: sum 0, prod 1, max -inf (int: minimum), min +inf
  * (int: maximum), mean NaN, log_sum -inf, log_sum_exp -inf. */
 #define QRT_REDUCE_SUM 0
@@ -282,6 +284,182 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
 #define QRT_GATHER_PARAMS(S, A) \
   S(int32_t, index_dtype) S(int32_t, elem_size) S(int64_t, outer) \
   S(int64_t, axis_dim) S(int64_t, inner) S(int64_t, n_indices)
+
+/* --- gather_elements (ONNX GatherElements): out has idx_shape;
+ * out[i] = data[i with i[axis] replaced by idx[i]] for every index i of
+ * idx_shape (data_shape agrees with idx_shape except on axis, where idx may
+ * be shorter or longer).  Negative indices add data_shape[axis]; still out
+ * of range: a zero element (never an out-of-bounds read). */
+#define QRT_GATHER_ELEMENTS_PARAMS(S, A) \
+  S(int32_t, index_dtype) S(int32_t, elem_size) S(int32_t, rank) S(int32_t, axis) \
+  A(int64_t, data_shape, 8) A(int64_t, idx_shape, 8)
+
+/* --- gather_nd (ONNX GatherND): data viewed as [batch, idx_dims[0..k),
+ * slice], indices as [batch, n_tuples, k]; out [batch, n_tuples, slice] =
+ * data[b, tuple, :].  Negative components add their dim; a tuple still out
+ * of range gives a zero-filled slice. */
+#define QRT_GATHER_ND_PARAMS(S, A) \
+  S(int32_t, index_dtype) S(int32_t, elem_size) S(int32_t, k) S(int64_t, batch) \
+  S(int64_t, n_tuples) S(int64_t, slice) A(int64_t, idx_dims, 8)
+
+/* --- scatter (ONNX ScatterElements / Scatter / ScatterND): out = data,
+ * then each update is combined into the element (or slice) its index
+ * names, in row-major order of the updates, with `reduction`: NONE
+ * (replace; with repeated indices the last update wins), ADD, MUL, MAX,
+ * MIN (MAX/MIN propagate NaN like the binary kernels; integers wrap).
+ * dtype: a qrt_dtype; reductions other than NONE need a numeric dtype
+ * (not f16 or bool: those write zeros).  Negative indices add the dim;
+ * updates whose index is still out of range are dropped.
+ * scatter_elements: indices and updates have idx_shape (same rank as
+ * data_shape); the element of out at the update's index with idx
+ * replacing the axis component.
+ * scatter_nd: data viewed as [idx_dims[0..k), slice], indices as
+ * [n_tuples, k], updates [n_tuples, slice]. */
+#define QRT_SCATTER_NONE 0
+#define QRT_SCATTER_ADD 1
+#define QRT_SCATTER_MUL 2
+#define QRT_SCATTER_MAX 3
+#define QRT_SCATTER_MIN 4
+#define QRT_SCATTER_ELEMENTS_PARAMS(S, A) \
+  S(int32_t, dtype) S(int32_t, index_dtype) S(int32_t, reduction) S(int32_t, rank) S(int32_t, axis) \
+  A(int64_t, data_shape, 8) A(int64_t, idx_shape, 8)
+#define QRT_SCATTER_ND_PARAMS(S, A) \
+  S(int32_t, dtype) S(int32_t, index_dtype) S(int32_t, reduction) S(int32_t, k) \
+  S(int64_t, n_tuples) S(int64_t, slice) A(int64_t, idx_dims, 8)
+
+/* --- resize (ONNX Resize / Upsample), any rank ---------------------------
+ * in[0] x (dtype: NEAREST copies elements of any type; LINEAR and CUBIC
+ * need QRT_F32 or QRT_F64), in[1] scales float32 [rank] or NULL (then the
+ * scale of axis a is out_shape[a] / in_shape[a]), in[2] roi float64
+ * [2*rank] (starts then ends; TF_CROP_AND_RESIZE only) or NULL.
+ * For each axis, output index o maps to the input coordinate c (all in
+ * double, with scale s and L = s * in_shape[a], the unrounded resized
+ * length):
+ *   HALF_PIXEL (o + 0.5) / s - 0.5;  PYTORCH_HALF_PIXEL the same, or 0
+ *   when out_shape[a] == 1;  ALIGN_CORNERS o (in - 1) / (L - 1), or 0 when
+ *   L == 1;  ASYMMETRIC o / s;  TF_HALF_PIXEL_FOR_NN (o + 0.5) / s;
+ *   TF_CROP_AND_RESIZE start (in - 1) + o (end - start) (in - 1) / (L - 1)
+ *   (0.5 (start + end) (in - 1) when L == 1), and any c outside
+ *   [0, in - 1] makes the output element `extrapolation`.
+ * Taps with i = floor(c), r = c - i: NEAREST one tap, i or i + 1 by
+ * `nearest` (ROUND_PREFER_FLOOR/CEIL pick i + 1 for r > 0.5 / r >= 0.5;
+ * FLOOR i; CEIL i + 1 when r > 0); LINEAR (i, 1 - r), (i + 1, r); CUBIC
+ * i - 1 .. i + 2 with Keys' weights for cubic_a (as the ONNX reference).
+ * exclude_outside (LINEAR, CUBIC) zeroes the weights of taps outside [0, in) and divides
+ * the rest by their sum; then tap indices are clamped to [0, in - 1] (edge
+ * padding).  An output element is sum(prod of its axes' weights * x) over
+ * the taps of all axes, accumulated in double in row-major tap order. */
+#define QRT_RESIZE_NEAREST 0
+#define QRT_RESIZE_LINEAR 1
+#define QRT_RESIZE_CUBIC 2
+#define QRT_RESIZE_HALF_PIXEL 0
+#define QRT_RESIZE_PYTORCH_HALF_PIXEL 1
+#define QRT_RESIZE_ALIGN_CORNERS 2
+#define QRT_RESIZE_ASYMMETRIC 3
+#define QRT_RESIZE_TF_HALF_PIXEL_FOR_NN 4
+#define QRT_RESIZE_TF_CROP_AND_RESIZE 5
+#define QRT_RESIZE_ROUND_PREFER_FLOOR 0
+#define QRT_RESIZE_ROUND_PREFER_CEIL 1
+#define QRT_RESIZE_FLOOR 2
+#define QRT_RESIZE_CEIL 3
+#define QRT_RESIZE_PARAMS(S, A) \
+  S(int32_t, dtype) S(int32_t, rank) S(int32_t, mode) S(int32_t, coord) S(int32_t, nearest) \
+  S(int32_t, exclude_outside) S(float, cubic_a) S(float, extrapolation) \
+  A(int64_t, in_shape, 8) A(int64_t, out_shape, 8)
+
+/* --- cumsum (ONNX CumSum): x viewed as [outer, len, inner] for the axis
+ * read at run time from in[1] (a scalar of axis_dtype, QRT_I32 or QRT_I64;
+ * negative counts from the end; out of range: the output is all zeros).
+ * y[o, j, i] = sum of x[o, t, i] for t <= j (t < j with exclusive), or
+ * t >= j (t > j) with reverse, added in order of t moving away from j's
+ * start (sequential float sums; integers wrap).  dtype: QRT_F32, QRT_F64,
+ * QRT_I32, QRT_I64, QRT_U32, QRT_U64. */
+#define QRT_CUMSUM_PARAMS(S, A) \
+  S(int32_t, dtype) S(int32_t, axis_dtype) S(int32_t, exclusive) S(int32_t, reverse) S(int32_t, rank) \
+  A(int64_t, shape, 8)
+
+/* --- topk (ONNX TopK, the indices output): x viewed as [outer, len,
+ * inner]; out int64 [outer, k, inner] holds, for every (outer, inner), the
+ * positions of the k largest (largest != 0) or smallest elements along the
+ * axis, best first; ties keep the lower position first; NaN ranks above
+ * every number (first when largest, last when smallest).  in[1]: scratch
+ * of qrt_topk_scratch(p) bytes (a stable merge sort), or NULL (then a
+ * k-slot insertion gives the same result).  dtype: any numeric qrt_dtype
+ * but f16. */
+#define QRT_TOPK_PARAMS(S, A) \
+  S(int32_t, dtype) S(int32_t, largest) S(int64_t, outer) S(int64_t, len) S(int64_t, inner) S(int64_t, k)
+
+/* --- grid_sample (ONNX GridSample-16, PyTorch's grid_sample): in[0] x
+ * f32 [n, c, h, w], in[1] grid f32 [n, oh, ow, 2] of (x, y) in [-1, 1];
+ * out [n, c, oh, ow].  Grid values map to pixel coordinates by
+ * ((g + 1) / 2) (size - 1) with align_corners, else ((g + 1) size - 1) / 2.
+ * padding ZEROS reads 0 outside; BORDER clamps coordinates to [0, size-1];
+ * REFLECTION reflects them about the borders (pixel centres with
+ * align_corners, else the outer edges), then clamps.  BILINEAR and NEAREST
+ * (round half to even) pad the mapped coordinate; BICUBIC (A = -0.75) pads
+ * each of its 4x4 tap positions.  Computed in double. */
+#define QRT_GRID_BILINEAR 0
+#define QRT_GRID_NEAREST 1
+#define QRT_GRID_BICUBIC 2
+#define QRT_GRID_ZEROS 0
+#define QRT_GRID_BORDER 1
+#define QRT_GRID_REFLECTION 2
+#define QRT_GRID_SAMPLE_PARAMS(S, A) \
+  S(int32_t, mode) S(int32_t, padding) S(int32_t, align_corners) \
+  S(int64_t, n) S(int64_t, c) S(int64_t, h) S(int64_t, w) S(int64_t, oh) S(int64_t, ow)
+
+/* --- tfidf (ONNX TfIdfVectorizer, integer pools): in[0] x (x_dtype
+ * QRT_I32 or QRT_I64) viewed as [rows, cols]; in[1] pool int64, in[2]
+ * ngram_counts int64 [n_counts] (pool offset of the n-grams of length
+ * k + 1), in[3] ngram_indexes int64 [n_grams] (output column of each pool
+ * n-gram, in pool order), in[4] float32 [out_size], the weight of each
+ * output column (the compiler maps the pool weights there), or NULL (1).
+ * out f32 [rows, out_size].  For skip distances d = 1 .. max_skip + 1,
+ * every start i and length n in [min_n, max_n] with all n tokens x[i],
+ * x[i + d], ... inside the row, a pool n-gram equal to those tokens counts
+ * once; unigrams are counted in the first pass only (ONNX Runtime's
+ * rule).  mode TF: the count; IDF: weight if count > 0; TFIDF: count *
+ * weight. */
+#define QRT_TFIDF_TF 0
+#define QRT_TFIDF_IDF 1
+#define QRT_TFIDF_TFIDF 2
+#define QRT_TFIDF_PARAMS(S, A) \
+  S(int32_t, x_dtype) S(int32_t, mode) S(int32_t, min_n) S(int32_t, max_n) S(int32_t, max_skip) \
+  S(int64_t, rows) S(int64_t, cols) S(int64_t, out_size) S(int64_t, pool_size) S(int64_t, n_counts) \
+  S(int64_t, n_grams)
+
+/* --- dft (ONNX DFT): in[0] x f32 viewed as [outer, n, inner, complex]
+ * (complex 1: real input, 2: (re, im) pairs), out f32 [outer, bins,
+ * inner, 2] with, for bin k < bins, X_k = sum over t < min(n, length) of
+ * x_t e^(-+ 2 pi i k t / length) (+ and a factor 1/length when inverse):
+ * the signal zero-padded or truncated to `length`.  Naive O(n bins) sums
+ * in double with angles reduced exactly ((k t) mod length), so bins that
+ * are 0 in exact arithmetic come out within ~1e-13 of 0. */
+#define QRT_DFT_PARAMS(S, A) \
+  S(int32_t, inverse) S(int32_t, complex_in) S(int64_t, outer) S(int64_t, n) S(int64_t, inner) \
+  S(int64_t, length) S(int64_t, bins)
+
+/* --- det (ONNX Det): in[0] x [batch, m, m] (dtype QRT_F32 or QRT_F64),
+ * in[1] scratch of qrt_det_scratch(p) bytes; out [batch]: LU
+ * decomposition with partial pivoting (the first largest |pivot| in the
+ * column) in double, det = sign * product of the pivots (0 when a column
+ * has no non-zero pivot). */
+#define QRT_DET_PARAMS(S, A) \
+  S(int32_t, dtype) S(int64_t, batch) S(int64_t, m)
+
+/* --- roi_align (ONNX RoiAlign, f32): in[0] x [n, c, h, w], in[1] rois
+ * [num_rois, 4] (x1, y1, x2, y2), in[2] batch_indices int64 [num_rois];
+ * out [num_rois, c, oh, ow].  Each output bin averages (AVG) or takes the
+ * max of (MAX) grid_h x grid_w bilinear samples (sampling_ratio, or
+ * ceil(roi size / output size) when 0); half_pixel shifts the roi by -0.5
+ * pixel, otherwise rois are at least 1 x 1.  Samples outside
+ * [-1, size] count as 0; the MAX mode is ONNX Runtime's (the max over
+ * samples of the max of the four weighted corners). */
+#define QRT_ROI_AVG 0
+#define QRT_ROI_MAX 1
+#define QRT_ROI_ALIGN_PARAMS(S, A) \
+  S(int32_t, mode) S(int32_t, half_pixel) S(int32_t, sampling_ratio) S(float, spatial_scale) \
+  S(int64_t, n) S(int64_t, c) S(int64_t, h) S(int64_t, w) S(int64_t, num_rois) S(int64_t, oh) S(int64_t, ow)
 
 /* --- pad: out shape = in_shape + pads_begin + pads_end (pads may be
  * negative: crop).  CONSTANT fills with the elem_size low-order bytes of
@@ -510,6 +688,11 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   X(copy, QRT_COPY_PARAMS) X(concat, QRT_CONCAT_PARAMS) X(gather, QRT_GATHER_PARAMS) \
   X(pad, QRT_PAD_PARAMS) X(cast, QRT_CAST_PARAMS) \
   X(argreduce, QRT_ARGREDUCE_PARAMS) \
+  X(gather_elements, QRT_GATHER_ELEMENTS_PARAMS) X(gather_nd, QRT_GATHER_ND_PARAMS) \
+  X(scatter_elements, QRT_SCATTER_ELEMENTS_PARAMS) X(scatter_nd, QRT_SCATTER_ND_PARAMS) \
+  X(resize, QRT_RESIZE_PARAMS) X(cumsum, QRT_CUMSUM_PARAMS) X(topk, QRT_TOPK_PARAMS) \
+  X(grid_sample, QRT_GRID_SAMPLE_PARAMS) X(tfidf, QRT_TFIDF_PARAMS) X(dft, QRT_DFT_PARAMS) \
+  X(det, QRT_DET_PARAMS) X(roi_align, QRT_ROI_ALIGN_PARAMS) \
   X(quantize, QRT_QUANTIZE_PARAMS) X(dequantize, QRT_DEQUANTIZE_PARAMS) \
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
   X(hadamard, QRT_HADAMARD_PARAMS) \
@@ -530,6 +713,18 @@ typedef struct qrt_gather_params { QRT_GATHER_PARAMS(QRT_DECLARE_SCALAR, QRT_DEC
 typedef struct qrt_pad_params { QRT_PAD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_pad_params;
 typedef struct qrt_cast_params { QRT_CAST_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_cast_params;
 typedef struct qrt_argreduce_params { QRT_ARGREDUCE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_argreduce_params;
+typedef struct qrt_gather_elements_params { QRT_GATHER_ELEMENTS_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_gather_elements_params;
+typedef struct qrt_gather_nd_params { QRT_GATHER_ND_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_gather_nd_params;
+typedef struct qrt_scatter_elements_params { QRT_SCATTER_ELEMENTS_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_scatter_elements_params;
+typedef struct qrt_scatter_nd_params { QRT_SCATTER_ND_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_scatter_nd_params;
+typedef struct qrt_resize_params { QRT_RESIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_resize_params;
+typedef struct qrt_cumsum_params { QRT_CUMSUM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_cumsum_params;
+typedef struct qrt_topk_params { QRT_TOPK_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_topk_params;
+typedef struct qrt_grid_sample_params { QRT_GRID_SAMPLE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_grid_sample_params;
+typedef struct qrt_tfidf_params { QRT_TFIDF_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_tfidf_params;
+typedef struct qrt_dft_params { QRT_DFT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_dft_params;
+typedef struct qrt_det_params { QRT_DET_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_det_params;
+typedef struct qrt_roi_align_params { QRT_ROI_ALIGN_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_roi_align_params;
 typedef struct qrt_quantize_params { QRT_QUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_quantize_params;
 typedef struct qrt_dequantize_params { QRT_DEQUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_dequantize_params;
 typedef struct qrt_requantize_params { QRT_REQUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_requantize_params;
@@ -557,15 +752,22 @@ typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
   K(qrt_binary_u32, binary, "qrt_binary.c") K(qrt_binary_u64, binary, "qrt_binary.c") \
   K(qrt_where, where, "qrt_where.c") \
   K(qrt_conv_f32, conv, "qrt_conv.c") \
-  K(qrt_pool_f32, pool, "qrt_pool.c") \
-  K(qrt_matmul_f32, matmul, "qrt_matmul.c") \
+  K(qrt_pool_f32, pool, "qrt_pool.c") K(qrt_pool_argmax_f32, pool, "qrt_pool.c") \
+  K(qrt_matmul_f32, matmul, "qrt_matmul.c") K(qrt_matmul_i32, matmul, "qrt_int_linear.c") \
+  K(qrt_conv_i32, conv, "qrt_int_linear.c") \
   K(qrt_softmax_f32, softmax, "qrt_softmax.c") \
   K(qrt_layernorm_f32, norm, "qrt_norm.c") K(qrt_rmsnorm_f32, norm, "qrt_norm.c") \
   K(qrt_reduce_f32, reduce, "qrt_reduce.c") K(qrt_reduce_i32, reduce, "qrt_reduce.c") \
-  K(qrt_reduce_i64, reduce, "qrt_reduce.c") \
+  K(qrt_reduce_i64, reduce, "qrt_reduce.c") K(qrt_reduce_f64, reduce, "qrt_reduce.c") \
   K(qrt_copy, copy, "qrt_copy.c") \
   K(qrt_concat, concat, "qrt_concat.c") \
   K(qrt_gather, gather, "qrt_gather.c") \
+  K(qrt_gather_elements, gather_elements, "qrt_gather.c") K(qrt_gather_nd, gather_nd, "qrt_gather.c") \
+  K(qrt_scatter_elements, scatter_elements, "qrt_scatter.c") K(qrt_scatter_nd, scatter_nd, "qrt_scatter.c") \
+  K(qrt_resize, resize, "qrt_resize.c") K(qrt_grid_sample, grid_sample, "qrt_grid_sample.c") \
+  K(qrt_tfidf, tfidf, "qrt_tfidf.c") K(qrt_dft, dft, "qrt_dft.c") \
+  K(qrt_det, det, "qrt_det.c") K(qrt_roi_align, roi_align, "qrt_roi_align.c") \
+  K(qrt_cumsum, cumsum, "qrt_cumsum.c") K(qrt_topk, topk, "qrt_topk.c") \
   K(qrt_pad, pad, "qrt_pad.c") \
   K(qrt_cast, cast, "qrt_cast.c") \
   K(qrt_argreduce_f32, argreduce, "qrt_argreduce.c") K(qrt_argreduce_f64, argreduce, "qrt_argreduce.c") \
@@ -589,7 +791,8 @@ typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
  * of at least that many bytes, aligned for float, in that slot. */
 #define QRT_ALL_SCRATCH(X) X(qrt_conv_f32, qrt_conv_scratch_f32, 3) \
-  X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6) \
+  X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6) X(qrt_topk, qrt_topk_scratch, 1) \
+  X(qrt_det, qrt_det_scratch, 1) \
   X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7) \
   X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2)
 
@@ -731,6 +934,12 @@ QRT_API int qrt_qconv_packs_i4(const qrt_qconv_params *p);
 /* qrt_quant.c: y[i] = qrt_quantize_f32_i8 of x[i] (see QRT_QUANTIZE_PARAMS). */
 QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale, int32_t zero_point,
                                      int32_t qmin, int32_t qmax, int8_t *y);
+
+/* qrt_det.c: scratch bytes qrt_det needs in in[1] (the m x m work matrix). */
+QRT_API int64_t qrt_det_scratch(const qrt_det_params *p);
+
+/* qrt_topk.c: scratch bytes qrt_topk wants in in[1]. */
+QRT_API int64_t qrt_topk_scratch(const qrt_topk_params *p);
 
 /* qrt_cast.c: IEEE half <-> float, round to nearest even. */
 QRT_API uint16_t qrt_f32_to_f16(float x);

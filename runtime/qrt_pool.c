@@ -4,7 +4,12 @@
  * window cells are visited in (kd, kh, kw) order; cells outside the input
  * are skipped.  MAX: -inf start, NaN propagates.  AVG: sequential float sum
  * divided by the number of cells inside the input, or with
- * count_include_pad by the number inside [-pads_begin, in + pads_end). */
+ * count_include_pad by the number inside [-pads_begin, in + pads_end).
+ * qrt_pool_argmax_f32: the int64 position of each MAX result (the first
+ * cell holding it in visiting order, NaN winning as in MAX) in the whole
+ * input tensor: plane * plane_size + the spatial offset, row-major
+ * (ARGMAX) or column-major (ARGMAX_COL: the first spatial dim varying
+ * fastest), as ONNX MaxPool's Indices. */
 #include <math.h>
 
 /* Number of window positions k (0 <= k < ks) whose input index
@@ -64,6 +69,46 @@ QRT_API void qrt_pool_f32(const void *params, const void *const *in, void *const
             acc = acc / (float)cnt;
           }
           yp[(od * OH + oh) * OW + ow] = acc;
+        }
+  }
+}
+
+QRT_API void qrt_pool_argmax_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_pool_params *p = (const qrt_pool_params *)params;
+  const float *x = (const float *)in[0];
+  int64_t *y = (int64_t *)out[0];
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t planes = p->n * p->c, isz = ID * IH * IW, osz = OD * OH * OW;
+  const int col = p->kind == QRT_POOL_ARGMAX_COL;
+  int64_t pl, od, oh, ow, kd, kh, kw;
+  for (pl = 0; pl < planes; ++pl) {
+    const float *xp = x + pl * isz;
+    int64_t *yp = y + pl * osz;
+    for (od = 0; od < OD; ++od)
+      for (oh = 0; oh < OH; ++oh)
+        for (ow = 0; ow < OW; ++ow) {
+          float acc = -INFINITY;
+          int64_t best = -1;
+          for (kd = 0; kd < p->kernel[0]; ++kd) {
+            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+            if (id < 0 || id >= ID) continue;
+            for (kh = 0; kh < p->kernel[1]; ++kh) {
+              const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+              if (ih < 0 || ih >= IH) continue;
+              for (kw = 0; kw < p->kernel[2]; ++kw) {
+                const int64_t iw = ow * p->strides[2] + kw * p->dilations[2] - p->pads_begin[2];
+                float v;
+                if (iw < 0 || iw >= IW) continue;
+                v = xp[(id * IH + ih) * IW + iw];
+                if (best < 0 || (acc == acc && (v > acc || v != v))) {
+                  acc = v;
+                  best = col ? id + ID * (ih + IH * iw) : (id * IH + ih) * IW + iw;
+                }
+              }
+            }
+          }
+          yp[(od * OH + oh) * OW + ow] = best < 0 ? -1 : pl * isz + best;
         }
   }
 }

@@ -79,101 +79,108 @@ QRT_INTERNAL void qrt_reduce_make_view(const qrt_reduce_params *p, qrt_reduce_vi
   } while (0)
 
 #define QRT_REDUCE_ADD(a, t) (a) = (a) + (t)
-#define QRT_REDUCE_ADD_ABS(a, t) (a) = (a) + fabsf(t)
+#define QRT_REDUCE_ADD_ABS_f32(a, t) (a) = (a) + fabsf(t)
+#define QRT_REDUCE_ADD_ABS_f64(a, t) (a) = (a) + fabs(t)
 #define QRT_REDUCE_ADD_SQ(a, t) (a) = (a) + (t) * (t)
 #define QRT_REDUCE_MUL(a, t) (a) = (a) * (t)
 #define QRT_REDUCE_FMAX(a, t) (a) = ((t) > (a) || (t) != (t)) ? (t) : (a)
 #define QRT_REDUCE_FMIN(a, t) (a) = ((t) < (a) || (t) != (t)) ? (t) : (a)
 
-QRT_INTERNAL void qrt_reduce_fill_f32(float *y, int64_t n, float v) {
-  int64_t i;
-  for (i = 0; i < n; ++i) y[i] = v;
-}
+/* The float kernels, f32 and f64 (SQRT, LOG, EXP: the libm / qrt
+ * functions of that precision). */
+#define QRT_REDUCE_DEFINE_FLOAT(SFX, T, SQRT, LOG, EXP)                                  \
+  QRT_INTERNAL void qrt_reduce_fill_##SFX(T *y, int64_t n, T v) {                       \
+    int64_t i;                                                                          \
+    for (i = 0; i < n; ++i) y[i] = v;                                                   \
+  }                                                                                     \
+                                                                                        \
+  QRT_API void qrt_reduce_##SFX(const void *params, const void *const *in, void *const *out) { \
+    const qrt_reduce_params *p = (const qrt_reduce_params *)params;                     \
+    const T *x = (const T *)in[0];                                                      \
+    T *y = (T *)out[0];                                                                 \
+    qrt_reduce_view v;                                                                  \
+    int64_t i;                                                                          \
+    qrt_reduce_make_view(p, &v);                                                        \
+    if (v.out_total <= 0) return;                                                       \
+    switch (p->op) {                                                                    \
+    case QRT_REDUCE_MAX: qrt_reduce_fill_##SFX(y, v.out_total, (T)-INFINITY); break;    \
+    case QRT_REDUCE_MIN: qrt_reduce_fill_##SFX(y, v.out_total, (T)INFINITY); break;     \
+    case QRT_REDUCE_PROD: qrt_reduce_fill_##SFX(y, v.out_total, (T)1); break;           \
+    case QRT_REDUCE_LOG_SUM_EXP: qrt_reduce_fill_##SFX(y, v.out_total, (T)-INFINITY); break; \
+    default: qrt_reduce_fill_##SFX(y, v.out_total, (T)0); break;                        \
+    }                                                                                   \
+    if (v.total <= 0) {                                                                 \
+      if (p->op == QRT_REDUCE_MEAN) qrt_reduce_fill_##SFX(y, v.out_total, (T)NAN);      \
+      if (p->op == QRT_REDUCE_LOG_SUM) qrt_reduce_fill_##SFX(y, v.out_total, (T)-INFINITY); \
+      return;                                                                           \
+    }                                                                                   \
+    switch (p->op) {                                                                    \
+    case QRT_REDUCE_SUM: QRT_REDUCE_WALK(T, QRT_REDUCE_ADD); break;                     \
+    case QRT_REDUCE_MEAN:                                                               \
+      QRT_REDUCE_WALK(T, QRT_REDUCE_ADD);                                               \
+      for (i = 0; i < v.out_total; ++i) y[i] = y[i] / (T)v.count;                       \
+      break;                                                                            \
+    case QRT_REDUCE_MAX: QRT_REDUCE_WALK(T, QRT_REDUCE_FMAX); break;                    \
+    case QRT_REDUCE_MIN: QRT_REDUCE_WALK(T, QRT_REDUCE_FMIN); break;                    \
+    case QRT_REDUCE_PROD: QRT_REDUCE_WALK(T, QRT_REDUCE_MUL); break;                    \
+    case QRT_REDUCE_L1: QRT_REDUCE_WALK(T, QRT_REDUCE_ADD_ABS_##SFX); break;            \
+    case QRT_REDUCE_L2:                                                                 \
+      QRT_REDUCE_WALK(T, QRT_REDUCE_ADD_SQ);                                            \
+      for (i = 0; i < v.out_total; ++i) y[i] = SQRT(y[i]);                              \
+      break;                                                                            \
+    case QRT_REDUCE_SUM_SQUARE: QRT_REDUCE_WALK(T, QRT_REDUCE_ADD_SQ); break;           \
+    case QRT_REDUCE_LOG_SUM:                                                            \
+      QRT_REDUCE_WALK(T, QRT_REDUCE_ADD);                                               \
+      for (i = 0; i < v.out_total; ++i) y[i] = LOG(y[i]);                               \
+      break;                                                                            \
+    case QRT_REDUCE_LOG_SUM_EXP: {                                                      \
+      /* y holds the max m; the sums go through the same walk per output               \
+       * element, gathering its reduced elements in row-major order. */                 \
+      int64_t oidx[8], ridx[8], o;                                                      \
+      int64_t instr[8];                                                                 \
+      int k;                                                                            \
+      instr[v.r - 1] = 1;                                                               \
+      for (k = v.r - 2; k >= 0; --k) instr[k] = instr[k + 1] * v.shape[k + 1];          \
+      QRT_REDUCE_WALK(T, QRT_REDUCE_FMAX);                                              \
+      for (k = 0; k < v.r; ++k) oidx[k] = 0;                                            \
+      for (o = 0; o < v.out_total; ++o) {                                               \
+        const T m = y[o];                                                               \
+        int64_t base = 0, c;                                                            \
+        T s = (T)0;                                                                     \
+        for (k = 0; k < v.r; ++k) {                                                     \
+          if (!v.red[k]) base += oidx[k] * instr[k];                                    \
+          ridx[k] = 0;                                                                  \
+        }                                                                               \
+        if (m == (T)INFINITY || m == (T)-INFINITY || m != m) {                          \
+          /* all -inf: -inf; any +inf: +inf; NaN: NaN */                               \
+        } else {                                                                        \
+          int64_t off = base;                                                           \
+          for (c = 0; c < v.count; ++c) {                                               \
+            s = s + EXP(x[off] - m);                                                    \
+            for (k = v.r - 1; k >= 0; --k) {                                            \
+              if (!v.red[k]) continue;                                                  \
+              off += instr[k];                                                          \
+              if (++ridx[k] < v.shape[k]) break;                                        \
+              off -= instr[k] * v.shape[k];                                             \
+              ridx[k] = 0;                                                              \
+            }                                                                           \
+          }                                                                             \
+          y[o] = LOG(s) + m;                                                            \
+        }                                                                               \
+        for (k = v.r - 1; k >= 0; --k) {                                                \
+          if (v.red[k]) continue;                                                       \
+          if (++oidx[k] < v.shape[k]) break;                                            \
+          oidx[k] = 0;                                                                  \
+        }                                                                               \
+      }                                                                                 \
+      break;                                                                            \
+    }                                                                                   \
+    default: break;                                                                     \
+    }                                                                                   \
+  }
 
-QRT_API void qrt_reduce_f32(const void *params, const void *const *in, void *const *out) {
-  const qrt_reduce_params *p = (const qrt_reduce_params *)params;
-  const float *x = (const float *)in[0];
-  float *y = (float *)out[0];
-  qrt_reduce_view v;
-  int64_t i;
-  qrt_reduce_make_view(p, &v);
-  if (v.out_total <= 0) return;
-  switch (p->op) {
-  case QRT_REDUCE_MAX: qrt_reduce_fill_f32(y, v.out_total, -INFINITY); break;
-  case QRT_REDUCE_MIN: qrt_reduce_fill_f32(y, v.out_total, INFINITY); break;
-  case QRT_REDUCE_PROD: qrt_reduce_fill_f32(y, v.out_total, 1.0f); break;
-  case QRT_REDUCE_LOG_SUM_EXP: qrt_reduce_fill_f32(y, v.out_total, -INFINITY); break;
-  default: qrt_reduce_fill_f32(y, v.out_total, 0.0f); break;
-  }
-  if (v.total <= 0) {
-    if (p->op == QRT_REDUCE_MEAN) qrt_reduce_fill_f32(y, v.out_total, NAN);
-    if (p->op == QRT_REDUCE_LOG_SUM) qrt_reduce_fill_f32(y, v.out_total, -INFINITY);
-    return;
-  }
-  switch (p->op) {
-  case QRT_REDUCE_SUM: QRT_REDUCE_WALK(float, QRT_REDUCE_ADD); break;
-  case QRT_REDUCE_MEAN:
-    QRT_REDUCE_WALK(float, QRT_REDUCE_ADD);
-    for (i = 0; i < v.out_total; ++i) y[i] = y[i] / (float)v.count;
-    break;
-  case QRT_REDUCE_MAX: QRT_REDUCE_WALK(float, QRT_REDUCE_FMAX); break;
-  case QRT_REDUCE_MIN: QRT_REDUCE_WALK(float, QRT_REDUCE_FMIN); break;
-  case QRT_REDUCE_PROD: QRT_REDUCE_WALK(float, QRT_REDUCE_MUL); break;
-  case QRT_REDUCE_L1: QRT_REDUCE_WALK(float, QRT_REDUCE_ADD_ABS); break;
-  case QRT_REDUCE_L2:
-    QRT_REDUCE_WALK(float, QRT_REDUCE_ADD_SQ);
-    for (i = 0; i < v.out_total; ++i) y[i] = sqrtf(y[i]);
-    break;
-  case QRT_REDUCE_SUM_SQUARE: QRT_REDUCE_WALK(float, QRT_REDUCE_ADD_SQ); break;
-  case QRT_REDUCE_LOG_SUM:
-    QRT_REDUCE_WALK(float, QRT_REDUCE_ADD);
-    for (i = 0; i < v.out_total; ++i) y[i] = logf(y[i]);
-    break;
-  case QRT_REDUCE_LOG_SUM_EXP: {
-    /* y holds the max m; the sums go through the same walk per output
-     * element, gathering its reduced elements in row-major order. */
-    int64_t oidx[8], ridx[8], o;
-    int64_t instr[8];
-    int k;
-    instr[v.r - 1] = 1;
-    for (k = v.r - 2; k >= 0; --k) instr[k] = instr[k + 1] * v.shape[k + 1];
-    QRT_REDUCE_WALK(float, QRT_REDUCE_FMAX);
-    for (k = 0; k < v.r; ++k) oidx[k] = 0;
-    for (o = 0; o < v.out_total; ++o) {
-      const float m = y[o];
-      int64_t base = 0, c;
-      float s = 0.0f;
-      for (k = 0; k < v.r; ++k) {
-        if (!v.red[k]) base += oidx[k] * instr[k];
-        ridx[k] = 0;
-      }
-      if (m == INFINITY || m == -INFINITY || m != m) {
-        /* all -inf: -inf; any +inf: +inf; NaN: NaN */
-      } else {
-        int64_t off = base;
-        for (c = 0; c < v.count; ++c) {
-          s = s + qrt_exp_f32(x[off] - m);
-          for (k = v.r - 1; k >= 0; --k) {
-            if (!v.red[k]) continue;
-            off += instr[k];
-            if (++ridx[k] < v.shape[k]) break;
-            off -= instr[k] * v.shape[k];
-            ridx[k] = 0;
-          }
-        }
-        y[o] = logf(s) + m;
-      }
-      for (k = v.r - 1; k >= 0; --k) {
-        if (v.red[k]) continue;
-        if (++oidx[k] < v.shape[k]) break;
-        oidx[k] = 0;
-      }
-    }
-    break;
-  }
-  default: break;
-  }
-}
+QRT_REDUCE_DEFINE_FLOAT(f32, float, sqrtf, logf, qrt_exp_f32)
+QRT_REDUCE_DEFINE_FLOAT(f64, double, sqrt, log, exp)
 
 /* Integer reductions: SUM MAX MIN PROD, wrapping arithmetic in U. */
 #define QRT_REDUCE_DEFINE_INT(SFX, T, U, MINV, MAXV)                                    \

@@ -82,8 +82,44 @@ static void run_case(int kind, int cip, int ceil_mode, int64_t n, int64_t c, con
   free(x); free(y); free(r);
 }
 
+/* qrt_pool_argmax_f32: x at the returned position (row- or column-major
+ * over the plane, plus the plane offset) equals the max pool's value. */
+static void run_argmax(int col) {
+  qrt_pool_params p;
+  enum { N = 2, C = 3, D = 3, H = 5, W = 4 };
+  static float x[N * C * D * H * W], y[N * C * 2 * 3 * 2];
+  static int64_t ix[N * C * 2 * 3 * 2];
+  const void *in[1];
+  void *out[1];
+  int64_t i, ok = 1;
+  fill_f32(x, N * C * D * H * W, -4.0f, 4.0f);
+  for (i = 0; i < N * C * D * H * W; i += 7) x[i] = x[i / 2]; /* ties */
+  memset(&p, 0, sizeof p);
+  p.kind = QRT_POOL_MAX; p.n = N; p.c = C;
+  p.in_spatial[0] = D; p.in_spatial[1] = H; p.in_spatial[2] = W;
+  p.out_spatial[0] = 2; p.out_spatial[1] = 3; p.out_spatial[2] = 2;
+  p.kernel[0] = 2; p.kernel[1] = 2; p.kernel[2] = 2;
+  p.strides[0] = 1; p.strides[1] = 2; p.strides[2] = 2;
+  p.dilations[0] = p.dilations[1] = p.dilations[2] = 1;
+  p.pads_begin[1] = 1; p.pads_end[1] = 1;
+  in[0] = x; out[0] = y;
+  qrt_pool_f32(&p, in, out);
+  p.kind = col ? QRT_POOL_ARGMAX_COL : QRT_POOL_ARGMAX;
+  out[0] = ix;
+  qrt_pool_argmax_f32(&p, in, out);
+  for (i = 0; i < N * C * 12; ++i) {
+    const int64_t plane = ix[i] / (D * H * W), r = ix[i] % (D * H * W);
+    /* back to (d, h, w) */
+    const int64_t d = col ? r % D : r / (H * W), h = col ? (r / D) % H : (r / W) % H, w = col ? r / (D * H) : r % W;
+    ok &= plane == i / 12 && same_f32(x[plane * D * H * W + (d * H + h) * W + w], y[i]);
+  }
+  check((int)ok, col ? "argmax pool, column-major" : "argmax pool, row-major");
+}
+
 int main(void) {
   static const int64_t one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+  run_argmax(0);
+  run_argmax(1);
   int kind, cip, cm;
   for (kind = 0; kind < 2; ++kind)
     for (cip = 0; cip < 2; ++cip)

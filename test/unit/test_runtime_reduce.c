@@ -1,7 +1,7 @@
 /* test_runtime_reduce.c - reductions over axis sets against a reference that,
  * per output element, visits its reduced elements in row-major order of
  * the reduced dims (the documented order): f32 results are bit-exact
- * (same sequence of float operations), integer ones exact. */
+ * (same sequence of float operations), integer ones exact, f64 ones close. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +89,22 @@ static void run_case(int r, const int64_t *shape, const int *red) {
     for (i = 0; i < no; ++i) ok &= same_f32(y[i], ref_f32(op, x, r, shape, red, i));
     sprintf(what, "reduce f32 op %d rank %d", op, r);
     check(ok, what);
+    {
+      /* f64: the same walk in double; checked against the f32 reference
+       * with a tolerance covering float rounding */
+      double *xd = (double *)xmalloc(sizeof(double) * (size_t)n), *yd = (double *)xmalloc(sizeof(double) * (size_t)no);
+      for (i = 0; i < n; ++i) xd[i] = x[i];
+      in[0] = xd; out[0] = yd;
+      qrt_reduce_f64(&p, in, out);
+      ok = 1;
+      for (i = 0; i < no; ++i) {
+        double want = ref_f32(op, x, r, shape, red, i);
+        ok &= fabs(yd[i] - want) <= 1e-4 * (1.0 + fabs(want));
+      }
+      sprintf(what, "reduce f64 op %d rank %d", op, r);
+      check(ok, what);
+      free(xd); free(yd);
+    }
   }
   {
     /* integer sum / max / min / prod */
