@@ -407,6 +407,64 @@ static bool lower_dequantize(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_dequantize_i8_f32");
 }
 
+/* --integer-only ops: their integer constants are operands or attributes
+ * already (made by the runtime's builders in the quantize pass). */
+static bool lower_lut(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_lut_in(op, 0));
+  if (x.dtype != QRT_I8) return fail(op, "lut needs an int8 input");
+  c->params.lut.n = qcc_shape_numel(&x);
+  set_inputs(op, c);
+  return use(op, c, "qrt_lut_i8");
+}
+
+static bool lower_qsoftmax(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_qsoftmax_in(op, 0));
+  if (x.dtype != QRT_I8 || x.rank < 1) return fail(op, "qsoftmax needs an int8 tensor");
+  qrt_qsoftmax_params *p = &c->params.qsoftmax;
+  p->axis_len = x.dims[x.rank - 1];
+  p->outer = p->axis_len ? qcc_shape_numel(&x) / p->axis_len : 0;
+  c->in[0] = q_qsoftmax_in(op, 0);
+  c->in[1] = q_qsoftmax_in(op, 1);
+  c->in[2] = q_qsoftmax_in(op, 2);
+  c->n_in = 3;
+  if (!mlirValueIsNull(c->in[2])) {
+    qcc_shape m = shape_of(c->in[2]);
+    p->mask_n = qcc_shape_numel(&m);
+    if (m.dtype != QRT_U8 || p->mask_n < 1) return fail(op, "qsoftmax mask must be a non-empty ui8 tensor");
+  }
+  return use(op, c, "qrt_qsoftmax_i8");
+}
+
+static bool lower_qnorm(MlirOperation op, qcc_call *c) {
+  q_qnorm_attrs a = q_qnorm_get(op);
+  qcc_shape x = shape_of(q_qnorm_in(op, 0)), g = shape_of(q_qnorm_in(op, 1));
+  if (x.dtype != QRT_I8 || g.dtype != QRT_I32) return fail(op, "qnorm needs int8 x and int32 gamma");
+  qrt_qnorm_params *p = &c->params.qnorm;
+  double s;
+  int64_t zx, zy, lo = -128, hi = 127;
+  quant_of(q_qnorm_in(op, 0), &s, &zx);
+  quant_of(mlirOperationGetResult(op, 0), &s, &zy);
+  qcc_value_quant_range(mlirOperationGetResult(op, 0), &lo, &hi);
+  p->in_zero_point = (int32_t)zx;
+  p->out_zero_point = (int32_t)zy;
+  p->out_min = (int32_t)lo;
+  p->out_max = (int32_t)hi;
+  p->eps_q = a.eps_q;
+  p->eps_shift = (int32_t)a.eps_shift;
+  p->norm_shift = (int32_t)a.norm_shift;
+  p->gamma_shift = (int32_t)a.gamma_shift;
+  p->beta_shift = (int32_t)a.beta_shift;
+  p->norm_size = qcc_shape_numel(&g);
+  p->outer = p->norm_size ? qcc_shape_numel(&x) / p->norm_size : 0;
+  c->in[0] = q_qnorm_in(op, 0);
+  c->in[1] = q_qnorm_in(op, 1);
+  c->in[2] = q_qnorm_in(op, 2);
+  c->n_in = 3;
+  if (!strcmp(a.kind.s, "layer")) return use(op, c, "qrt_qlayernorm_i8");
+  if (!strcmp(a.kind.s, "rms")) return use(op, c, "qrt_qrmsnorm_i8");
+  return fail(op, "unknown qnorm kind");
+}
+
 static bool weight_format(MlirOperation op, const char *name, int32_t *code) {
 #define FORMAT(id, fname, bits, lo, hi) \
   if (!strcmp(name, fname)) {          \
@@ -555,6 +613,15 @@ static const kind_code unary_kinds[] = {
     {"shrink", QRT_UNARY_SHRINK}, {"celu", QRT_UNARY_CELU}, {"thresholded_relu", QRT_UNARY_THRESHOLDED_RELU},
     {"mish", QRT_UNARY_MISH}, {NULL, 0},
 };
+
+bool qcc_unary_kind_code(const char *kind, int *code) {
+  for (const kind_code *k = unary_kinds; k->name; k++)
+    if (!strcmp(k->name, kind)) {
+      *code = k->code;
+      return true;
+    }
+  return false;
+}
 
 static bool lower_unary(MlirOperation op, qcc_call *c) {
   q_unary_attrs a = q_unary_get(op);
@@ -1134,6 +1201,7 @@ static const lowering lowerings[] = {
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
+    {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
     {q_resize_is, lower_resize},   {q_cumsum_is, lower_cumsum},       {q_topk_is, lower_topk},

@@ -56,6 +56,8 @@ typedef struct qcc_call {
 /* Lowers op into call; false with an error if no kernel implements it
  * (the op, its types and why). q.constant is not a call: callers skip it. */
 bool qcc_lower_op(MlirOperation op, qcc_call *call);
+/* The runtime's QRT_UNARY_* code of a q.unary kind; false if unknown. */
+bool qcc_unary_kind_code(const char *kind, int *code);
 /* Pack a constant B operand for its matmul call (caller frees .data). */
 bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed);
 

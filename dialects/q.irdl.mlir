@@ -464,4 +464,53 @@ irdl.dialect @q {
     irdl.attributes {"scale" = %scale}
     irdl.results(%y)
   }
+  // --integer-only: int8 in, int8 out, integer arithmetic only; every
+  // float constant (scales, the function, epsilon, gamma, beta) was turned
+  // into integers at compile time by the runtime's builders. Operand and
+  // result types are !quant.uniform (scales and zero points).
+  //
+  // Elementwise function `kind` (a q.unary kind) by table: y = table[x + 128]
+  // with table (i8 [256]) the correctly rounded f(x) for each int8 x.
+  irdl.operation @lut {
+    %x = irdl.base "!builtin.tensor"
+    %table = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    irdl.operands(%x, %table)
+    irdl.attributes {"kind" = %kind}
+    irdl.results(%y)
+  }
+  // Softmax over the last axis: table (i32 [256]) = round(2^30 exp(-s d)),
+  // s = x's scale times `scale` (a positive constant factor that multiplied
+  // the logits, folded); mask (ui8, cycling over the elements in row-major
+  // order) excludes the zeros, as a constant additive -inf / -1e4 mask did.
+  // The result has scale 1/256 and zero point -128.
+  irdl.operation @qsoftmax {
+    %x = irdl.base "!builtin.tensor"
+    %table = irdl.base "!builtin.tensor"
+    %mask = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %scale = irdl.base "#builtin.float"
+    irdl.operands(%x, %table, optional %mask)
+    irdl.attributes {"scale" = %scale}
+    irdl.results(%y)
+  }
+  // LayerNorm (kind "layer") or RMSNorm ("rms") over the trailing dims
+  // (gamma's numel): gamma_q, beta_q (i32) and the fixed-point constants
+  // as the runtime's qrt_build_qnorm_i8 made them (QRT_QNORM_PARAMS).
+  irdl.operation @qnorm {
+    %x = irdl.base "!builtin.tensor"
+    %gamma = irdl.base "!builtin.tensor"
+    %beta = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    %epsq = irdl.base "#builtin.integer"
+    %epss = irdl.base "#builtin.integer"
+    %ns = irdl.base "#builtin.integer"
+    %gs = irdl.base "#builtin.integer"
+    %bs = irdl.base "#builtin.integer"
+    irdl.operands(%x, %gamma, optional %beta)
+    irdl.attributes {"kind" = %kind, "eps_q" = %epsq, "eps_shift" = %epss, "norm_shift" = %ns, "gamma_shift" = %gs, "beta_shift" = %bs}
+    irdl.results(%y)
+  }
 }

@@ -21,6 +21,10 @@ int qcc_pass_fuse_activations(MlirModule m);
 int qcc_pass_dce(MlirModule m);
 int qcc_pass_calibrate(MlirModule m);
 int qcc_pass_quantize(MlirModule m);
+/* --integer-only: op (a q.unary, q.softmax or q.norm) on int8 when the
+ * rules of quantize_nonlinear.c allow, else left float with a remark;
+ * -1 after an error. */
+int qcc_quantize_nonlinear(MlirOperation op);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

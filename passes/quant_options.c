@@ -41,6 +41,9 @@ const char qcc_quant_flags_help[] =
     "                        matmul's output error on the calibration inputs\n"
     "                        (needs --calib, also for w8a16/w4a16); convolutions\n"
     "                        always round to nearest\n"
+    "  --integer-only        static int8 schemes: also softmax, LayerNorm/RMSNorm\n"
+    "                        and elementwise functions (GELU, SiLU, ...) in\n"
+    "                        integer arithmetic between the quantized layers\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
     "                        matmul) whose layers stay float\n";
 
@@ -123,6 +126,8 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       qcc_error("--weight-quant: expected rtn or gptq, got '%s'", v);
       rc = -1;
     }
+  } else if (!strcmp(argv[*i], "--integer-only")) {
+    qcc_quant_opts.integer_only = true;
   } else if ((v = flag_value(argc, argv, i, "--keep-float", &missing))) {
     for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
       if (qcc_quant_opts.n_keep_float == 32) {

@@ -30,7 +30,6 @@
  * clipped to the calibrated range, and an op the pass cannot quantize
  * (no calibration range, non-constant weight, non-float type, a scheme
  * the op has no kernel for) stays float, with a remark (-v) saying why. */
-#include <fnmatch.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,55 +38,8 @@
 #include "passes.h"
 #include "qrt.h"
 #include "quant_options.h"
+#include "quant_activations.h"
 #include "quant_weights.h"
-
-typedef struct qparams {
-  double scale;
-  int64_t zero_point;
-  int64_t qmin, qmax; /* code range: [-128, 127] for 8 bits, [-8, 7] for 4 */
-} qparams;
-
-/* Asymmetric `bits`-bit parameters covering [lo, hi] (always including 0,
- * so zero padding and ReLU's zero are exact). */
-static qparams activation_params(double lo, double hi, int bits) {
-  if (lo > 0) lo = 0;
-  if (hi < 0) hi = 0;
-  qparams p = {(hi - lo) / ((1 << bits) - 1.0), 0, -(1 << (bits - 1)), (1 << (bits - 1)) - 1};
-  if (!(p.scale > 0)) p.scale = 1.0;
-  double z = p.qmin - lo / p.scale;
-  p.zero_point = (int64_t)llround(z < p.qmin ? p.qmin : z > p.qmax ? p.qmax : z);
-  return p;
-}
-
-static MlirType quant_type(MlirContext ctx, MlirValue like, qparams p) {
-  qcc_shape sh;
-  qcc_shape_of(like, &sh);
-  sh.dtype = QRT_I8;
-  return qcc_quant_tensor_type(ctx, &sh, p.scale, p.zero_point, p.qmin, p.qmax);
-}
-
-/* The quantized version of x with parameters p: reuse the int8 value x
- * was dequantized from, or an earlier q.quantize of x (q, k and v read the
- * same input), when the parameters match; else insert q.quantize. */
-static bool has_params(MlirValue v, qparams p) {
-  double s;
-  int64_t z, lo, hi;
-  return qcc_value_quant(v, &s, &z) && qcc_value_quant_range(v, &lo, &hi) && s == p.scale && z == p.zero_point &&
-         lo == p.qmin && hi == p.qmax;
-}
-
-static MlirValue quantized_input(MlirOperation before, MlirValue x, qparams p) {
-  if (mlirValueIsAOpResult(x) && q_dequantize_is(mlirOpResultGetOwner(x))) {
-    MlirValue src = q_dequantize_in(mlirOpResultGetOwner(x), 0);
-    if (has_params(src, p)) return src;
-  }
-  for (MlirOpOperand u = mlirValueGetFirstUse(x); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
-    MlirOperation user = mlirOpOperandGetOwner(u);
-    if (q_quantize_is(user) && has_params(mlirOperationGetResult(user, 0), p)) return mlirOperationGetResult(user, 0);
-  }
-  MlirType t = quant_type(mlirOperationGetContext(before), x, p);
-  return qcc_insert_before(before, q_quantize_create(mlirOperationGetLocation(before), t, x));
-}
 
 /* The single user of v if it is a ReLU (or a Clip at [0, x]); else null. */
 static MlirOperation fusable_relu(MlirValue v) {
@@ -103,24 +55,9 @@ static MlirOperation fusable_relu(MlirValue v) {
 typedef struct layer {
   MlirOperation op;
   MlirValue x, w, bias, out; /* out: the value the quantized result replaces */
-  qparams in, outp;
+  qcc_qparams in, outp;
   bool relu;
 } layer;
-
-/* --keep-float: the node name (inside the quotes of "q.conv node 'name'")
- * or the op name without "q." matches one of the globs. */
-static bool kept_float(const char *at, const char *op_name) {
-  char node[256] = "";
-  const char *q = strchr(at, '\'');
-  if (q) {
-    snprintf(node, sizeof node, "%s", q + 1);
-    char *end = strrchr(node, '\'');
-    if (end) *end = 0;
-  }
-  for (int i = 0; i < qcc_quant_opts.n_keep_float; i++)
-    if (!fnmatch(qcc_quant_opts.keep_float[i], node, 0) || !fnmatch(qcc_quant_opts.keep_float[i], op_name, 0)) return true;
-  return false;
-}
 
 static const qcc_quant_scheme *scheme(void) {
   return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0 ? qcc_quant_opts.scheme
@@ -135,12 +72,22 @@ static int64_t group_size(int64_t per) {
   return g >= per ? 0 : g;
 }
 
+/* An input that is int8 already (a quantized layer's or an integer-only
+ * op's output) keeps its parameters when it has the wanted code range, so
+ * it is read directly, never requantized. They equal the calibrated ones
+ * except after an integer-only softmax (fixed scale 1/256). */
+static qcc_qparams adopted_params(MlirValue x, qcc_qparams wanted) {
+  qcc_qparams have;
+  if (qcc_int8_source(x, NULL, &have) && have.qmin == wanted.qmin && have.qmax == wanted.qmax) return have;
+  return wanted;
+}
+
 /* Common checks; false (with a remark) to skip. `static_act`: the layer
  * needs calibrated input and output ranges. */
 static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bias, bool static_act, layer *L) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
-  if (kept_float(at, q_conv_is(op) ? "conv" : "matmul")) {
+  if (qcc_kept_float(at, q_conv_is(op) ? "conv" : "matmul")) {
     qcc_remark("quantize: %s stays float: --keep-float", at);
     return false;
   }
@@ -170,8 +117,8 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
   /* The scheme's activation bits are those of the layer inputs (the
    * operands of the integer products); outputs are requantized to int8,
    * as QuaRot keeps layer outputs and attention at higher precision. */
-  L->in = activation_params(lo, hi, scheme()->act_bits);
-  L->outp = activation_params(olo, ohi, 8);
+  L->in = adopted_params(x, qcc_activation_params(lo, hi, scheme()->act_bits));
+  L->outp = qcc_activation_params(olo, ohi, 8);
   return true;
 }
 
@@ -234,14 +181,6 @@ static MlirAttribute scales_attr(MlirContext ctx, const float *s, int64_t n) {
   return qcc_dense_attr(ctx, &sh, s);
 }
 
-static MlirValue constant_of(MlirOperation before, qrt_dtype t, int rank, const int64_t *dims, const void *data) {
-  qcc_array a = {t, rank, {0}, (void *)data, 0};
-  size_t n = 1;
-  for (int i = 0; i < rank; i++) n *= (size_t)(a.dims[i] = dims[i]);
-  a.nbytes = n * qcc_dtype_size(t);
-  return qcc_make_constant(before, mlirOperationGetLocation(before), &a);
-}
-
 /* The rotate pass's metrics of a layer's input (qcc.max_std_*,
  * qcc.qsur_*), moved onto the quantized op for --report. */
 static void keep_metrics(MlirOperation from, MlirValue yq) {
@@ -270,25 +209,7 @@ static void note_weights(MlirValue yq, const qcc_qweights *qw) {
   if (!isnan(qw->output_sqnr_db)) set_db(op, "qcc.weight_output_sqnr_db", qw->output_sqnr_db);
 }
 
-/* Replaces L->out's uses with dequantize(yq), which keeps the calibrated
- * range so that the next layer can be quantized with the same parameters
- * (and then reads yq directly). */
-static void finish(const layer *L, MlirValue yq) {
-  MlirOperation dq = q_dequantize_create(mlirOperationGetLocation(L->op), mlirValueGetType(L->out), yq);
-  MlirValue y = qcc_insert_before(L->op, dq);
-  MlirOperation src = mlirOpResultGetOwner(L->out);
-  static const char *const keep[] = {"qcc.min", "qcc.max"};
-  for (int i = 0; i < 2; i++)
-    mlirOperationSetAttributeByName(dq, mlirStringRefCreateFromCString(keep[i]),
-                                    mlirOperationGetAttributeByName(src, mlirStringRefCreateFromCString(keep[i])));
-  mlirValueReplaceAllUsesOfWith(L->out, y);
-}
-
-static q_str str_of(const char *s) {
-  q_str r;
-  snprintf(r.s, sizeof r.s, "%s", s);
-  return r;
-}
+static void finish(const layer *L, MlirValue yq) { qcc_use_quantized(L->op, L->out, yq); }
 
 static int quantize_conv(MlirOperation op) {
   char at[256];
@@ -309,14 +230,14 @@ static int quantize_conv(MlirOperation op) {
   requant_constants(&L, qw.scales, ch, bias, mult, shift);
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
-  MlirValue xq = quantized_input(op, L.x, L.in);
+  MlirValue xq = qcc_quantized_input(op, L.x, L.in);
   q_conv_attrs ca = q_conv_get(op);
   q_qconv_attrs a = {ca.strides, ca.pads, ca.dilations, ca.group, L.relu ? L.outp.zero_point : L.outp.qmin,
-                     L.outp.qmax, scales_attr(ctx, qw.scales, ch), str_of(qcc_wformat_name(qw.format))};
+                     L.outp.qmax, scales_attr(ctx, qw.scales, ch), qcc_str(qcc_wformat_name(qw.format))};
   MlirValue yq = qcc_insert_before(
-      op, q_qconv_create(loc, quant_type(ctx, L.out, L.outp), xq, constant_of(op, QRT_I8, ws.rank, ws.dims, qw.codes),
-                         constant_of(op, QRT_I32, 1, &ch, bias), constant_of(op, QRT_I32, 1, &ch, mult),
-                         constant_of(op, QRT_I32, 1, &ch, shift), constant_of(op, QRT_I32, 1, &ch, qw.colsum), &a));
+      op, q_qconv_create(loc, qcc_quant_type_of(ctx, L.out, L.outp), xq, qcc_constant_before(op, QRT_I8, ws.rank, ws.dims, qw.codes),
+                         qcc_constant_before(op, QRT_I32, 1, &ch, bias), qcc_constant_before(op, QRT_I32, 1, &ch, mult),
+                         qcc_constant_before(op, QRT_I32, 1, &ch, shift), qcc_constant_before(op, QRT_I32, 1, &ch, qw.colsum), &a));
   note_weights(yq, &qw);
   finish(&L, yq);
   free(bias);
@@ -358,12 +279,12 @@ static int quantize_matmul_float_act(MlirOperation op, int act_bits) {
   }
   int64_t gdims[2] = {group ? (K + group - 1) / group : 0, N};
   MlirValue gm = {NULL};
-  if (group) gm = constant_of(op, QRT_U8, 2, gdims, qw.gmult);
-  q_fqmatmul_attrs a = {str_of(qcc_wformat_name(qw.format)), group, act_bits};
+  if (group) gm = qcc_constant_before(op, QRT_U8, 2, gdims, qw.gmult);
+  q_fqmatmul_attrs a = {qcc_str(qcc_wformat_name(qw.format)), group, act_bits};
   MlirValue y = qcc_insert_before(
       op, q_fqmatmul_create(mlirOperationGetLocation(op), mlirValueGetType(L.out), L.x,
-                            constant_of(op, QRT_I8, 2, bs.dims, qw.codes), constant_of(op, QRT_F32, 1, &N, bias),
-                            constant_of(op, QRT_F32, 1, &N, qw.scales), gm, &a));
+                            qcc_constant_before(op, QRT_I8, 2, bs.dims, qw.codes), qcc_constant_before(op, QRT_F32, 1, &N, bias),
+                            qcc_constant_before(op, QRT_F32, 1, &N, qw.scales), gm, &a));
   note_weights(y, &qw);
   keep_metrics(op, y);
   mlirValueReplaceAllUsesOfWith(L.out, y);
@@ -379,7 +300,7 @@ static int quantize_matmul_float_act(MlirOperation op, int act_bits) {
 static void quantize_matmul_activations(MlirOperation op) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
-  if (kept_float(at, "matmul")) {
+  if (qcc_kept_float(at, "matmul")) {
     qcc_remark("quantize: %s stays float: --keep-float", at);
     return;
   }
@@ -405,21 +326,21 @@ static void quantize_matmul_activations(MlirOperation op) {
     return;
   }
   layer L = {.op = op, .x = a, .w = b, .out = y};
-  L.in = activation_params(alo, ahi, bits);
-  L.outp = activation_params(ylo, yhi, bits);
+  L.in = adopted_params(a, qcc_activation_params(alo, ahi, bits));
+  L.outp = qcc_activation_params(ylo, yhi, bits);
   double bmax = fmax(fabs(blo), fabs(bhi));
-  qparams bp = {bmax > 0 ? bmax / ((1 << (bits - 1)) - 1) : 1.0, 0, -((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1};
+  qcc_qparams bp = {bmax > 0 ? bmax / ((1 << (bits - 1)) - 1) : 1.0, 0, -((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1};
   float *scales = malloc(sizeof(float) * (size_t)N);
   int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * N)), *mult = bias + N, *shift = bias + 2 * N;
   for (int64_t n = 0; n < N; n++) scales[n] = (float)bp.scale;
   requant_constants(&L, scales, N, bias, mult, shift);
   MlirContext ctx = mlirOperationGetContext(op);
-  MlirValue aq = quantized_input(op, a, L.in), bq = quantized_input(op, b, bp);
-  q_qmatmul_attrs qa = {L.outp.qmin, L.outp.qmax, scales_attr(ctx, scales, N), str_of("int8"), 0};
+  MlirValue aq = qcc_quantized_input(op, a, L.in), bq = qcc_quantized_input(op, b, bp);
+  q_qmatmul_attrs qa = {L.outp.qmin, L.outp.qmax, scales_attr(ctx, scales, N), qcc_str("int8"), 0};
   MlirValue yq = qcc_insert_before(
-      op, q_qmatmul_create(mlirOperationGetLocation(op), quant_type(ctx, y, L.outp), aq, bq,
-                           constant_of(op, QRT_I32, 1, &N, bias), constant_of(op, QRT_I32, 1, &N, mult),
-                           constant_of(op, QRT_I32, 1, &N, shift), (MlirValue){NULL}, &qa));
+      op, q_qmatmul_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, L.outp), aq, bq,
+                           qcc_constant_before(op, QRT_I32, 1, &N, bias), qcc_constant_before(op, QRT_I32, 1, &N, mult),
+                           qcc_constant_before(op, QRT_I32, 1, &N, shift), (MlirValue){NULL}, &qa));
   finish(&L, yq);
   free(scales);
   free(bias);
@@ -470,16 +391,16 @@ static int quantize_matmul(MlirOperation op) {
   }
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
-  MlirValue xq = quantized_input(op, L.x, L.in);
+  MlirValue xq = qcc_quantized_input(op, L.x, L.in);
   int64_t gdims[2] = {group ? (K + group - 1) / group : 0, N};
   MlirValue gm = {NULL};
-  if (group) gm = constant_of(op, QRT_U8, 2, gdims, qw.gmult);
+  if (group) gm = qcc_constant_before(op, QRT_U8, 2, gdims, qw.gmult);
   q_qmatmul_attrs a = {L.relu ? L.outp.zero_point : L.outp.qmin, L.outp.qmax, scales_attr(ctx, qw.scales, N),
-                       str_of(qcc_wformat_name(qw.format)), group};
+                       qcc_str(qcc_wformat_name(qw.format)), group};
   MlirValue yq = qcc_insert_before(
-      op, q_qmatmul_create(loc, quant_type(ctx, L.out, L.outp), xq, constant_of(op, QRT_I8, 2, bs.dims, qw.codes),
-                           constant_of(op, QRT_I32, 1, &N, bias), constant_of(op, QRT_I32, 1, &N, mult),
-                           constant_of(op, QRT_I32, 1, &N, shift), gm, &a));
+      op, q_qmatmul_create(loc, qcc_quant_type_of(ctx, L.out, L.outp), xq, qcc_constant_before(op, QRT_I8, 2, bs.dims, qw.codes),
+                           qcc_constant_before(op, QRT_I32, 1, &N, bias), qcc_constant_before(op, QRT_I32, 1, &N, mult),
+                           qcc_constant_before(op, QRT_I32, 1, &N, shift), gm, &a));
   note_weights(yq, &qw);
   keep_metrics(op, yq);
   finish(&L, yq);
@@ -496,6 +417,8 @@ int qcc_pass_quantize(MlirModule m) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     if (q_conv_is(op)) rc = quantize_conv(op);
     else if (q_matmul_is(op)) rc = quantize_matmul(op);
+    else if (qcc_quant_opts.integer_only && scheme()->act_bits && !qcc_quant_opts.act_per_token)
+      rc = qcc_quantize_nonlinear(op);
     op = next;
   }
   /* The float layers (and folded ReLUs) are dead now. */

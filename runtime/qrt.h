@@ -653,12 +653,18 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * [outer, axis_len], int8 in (any scale / zero point: the scale is in the
  * table, the zero point cancels), int8 out with scale 1/256 and zero point
  * -128 (the TFLite convention: y = clamp(round(256 p) - 128, -128, 127)).
- *   in[0] x int8, in[1] table int32 [256] from qrt_build_qsoftmax_i8;
+ *   in[0] x int8, in[1] table int32 [256] from qrt_build_qsoftmax_i8,
+ *   in[2] mask uint8 [mask_n] or NULL (mask_n 0): element j of row o
+ *   takes part iff mask[(o * axis_len + j) % mask_n] != 0 (a [L, L]
+ *   causal mask repeats over batch and heads); excluded elements get
+ *   p = 0 (-128), as an additive -inf / -1e4 mask gives in float; a row
+ *   with no element left takes all of them (what an additive mask that
+ *   covers the whole row gives);
  *   out[0] y int8 [outer, axis_len].
  * Error: at most 1 LSB from the correctly rounded exact softmax, and only
  * when 256 p lies within (axis_len + 4) * 2^-23 of a rounding boundary
  * (derivation in qrt_qsoftmax.c); axis_len <= 2^20. */
-#define QRT_QSOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len)
+#define QRT_QSOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len) S(int64_t, mask_n)
 /* qrt_qlayernorm_i8 / qrt_qrmsnorm_i8 (qrt_qnorm.c): over the last axis
  * of x [outer, norm_size], 1 <= norm_size <= 2^23,
  *   layernorm: y = (x - mean) / sqrt(var + eps) * gamma + beta,

@@ -43,10 +43,17 @@ QRT_API int qrt_build_qsoftmax_i8(double in_scale, int32_t table[256]) {
   return 0;
 }
 
+/* Whether element j of a row counts: the mask bytes cycle with period
+ * mask_n from the row's first element (mask NULL: all count). */
+static int qrt_qsoftmax_keep(const uint8_t *mask, int64_t mask_n, int64_t at) {
+  return !mask || mask[at % mask_n] != 0;
+}
+
 QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *const *out) {
   const qrt_qsoftmax_params *p = (const qrt_qsoftmax_params *)params;
   const int8_t *x = (const int8_t *)in[0];
   const int32_t *tab = (const int32_t *)in[1];
+  const uint8_t *mask = p->mask_n > 0 ? (const uint8_t *)in[2] : NULL;
   int8_t *y = (int8_t *)out[0];
   const int64_t L = p->axis_len;
   uint32_t t[256]; /* unsigned copy: the products below are uint64 */
@@ -57,11 +64,17 @@ QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *co
   for (o = 0; o < p->outer; ++o) {
     const int8_t *xr = x + o * L;
     int8_t *yr = y + o * L;
+    const uint8_t *mr = mask;
     uint64_t S = 0, Sn, R, half;
     int32_t m = -128;
     uint32_t b = 30, sh;
-    for (j = 0; j < L; ++j) m = xr[j] > m ? xr[j] : m;
-    for (j = 0; j < L; ++j) S += t[(uint32_t)(m - xr[j])];
+    int any = 0;
+    for (j = 0; j < L && mask; ++j) any |= qrt_qsoftmax_keep(mask, p->mask_n, o * L + j);
+    if (!any) mr = NULL; /* no mask, or a fully masked row: every element */
+    for (j = 0; j < L; ++j)
+      if (qrt_qsoftmax_keep(mr, p->mask_n, o * L + j)) m = xr[j] > m ? xr[j] : m;
+    for (j = 0; j < L; ++j)
+      if (qrt_qsoftmax_keep(mr, p->mask_n, o * L + j)) S += t[(uint32_t)(m - xr[j])];
     /* S >= T[0] = 2^30 (the max element) unless the table is not one of
      * qrt_build_qsoftmax_i8's; S = 0 gives all -128 */
     if (S == 0) {
@@ -76,7 +89,8 @@ QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *co
     if (sh > 63) { R = 0; sh = 63; }
     half = (uint64_t)1 << (sh - 1);
     for (j = 0; j < L; ++j) {
-      const uint64_t v = ((uint64_t)t[(uint32_t)(m - xr[j])] * R + half) >> sh; /* <= 256 */
+      const uint64_t e = qrt_qsoftmax_keep(mr, p->mask_n, o * L + j) ? t[(uint32_t)(m - xr[j])] : 0;
+      const uint64_t v = (e * R + half) >> sh; /* <= 256 */
       const int32_t q = (int32_t)v - 128;
       yr[j] = (int8_t)(q > 127 ? 127 : q);
     }

@@ -178,8 +178,51 @@ static void test_edges(void) {
   check(y[0] == 0x33, "empty shapes write nothing");
 }
 
+/* A mask gives each row the softmax of its kept elements (the unmasked
+ * kernel on the compacted row, itself checked above) and -128 elsewhere;
+ * a row with nothing kept gives the unmasked result. */
+static void test_masks(void) {
+  static const int64_t lens[] = {1, 3, 8, 64, 100};
+  const void *in[3];
+  void *out[1];
+  int t, ok = 1;
+  for (t = 0; t < 300; ++t) {
+    const int64_t L = lens[t % 5], outer = irand(1, 6);
+    const int64_t period = t % 3 == 0 ? L * L : t % 3 == 1 ? L : L * irand(1, 3);
+    int8_t *x = (int8_t *)xmalloc((size_t)(outer * L)), *y = (int8_t *)xmalloc((size_t)(outer * L));
+    int8_t *xc = (int8_t *)xmalloc((size_t)L), *yc = (int8_t *)xmalloc((size_t)L);
+    uint8_t *mask = (uint8_t *)xmalloc((size_t)period);
+    int32_t table[256];
+    qrt_qsoftmax_params p, pc;
+    int64_t o, j, i;
+    fill_i8(x, outer * L, -128, 127);
+    for (i = 0; i < period; ++i) mask[i] = (uint8_t)(t % 7 == 0 ? 0 : irand(0, 3) ? (uint8_t)irand(1, 255) : 0);
+    check(qrt_build_qsoftmax_i8(exp(frand(-6.0f, 0.5f)), table) == 0, "build");
+    memset(&p, 0, sizeof p);
+    p.outer = outer; p.axis_len = L; p.mask_n = period;
+    in[0] = x; in[1] = table; in[2] = mask; out[0] = y;
+    qrt_qsoftmax_i8(&p, in, out);
+    for (o = 0; o < outer; ++o) {
+      int64_t n = 0;
+      for (j = 0; j < L; ++j)
+        if (mask[(o * L + j) % period]) xc[n++] = x[o * L + j];
+      memset(&pc, 0, sizeof pc);
+      pc.outer = 1; pc.axis_len = n ? n : L;
+      in[0] = n ? xc : x + o * L; in[2] = NULL; out[0] = yc;
+      qrt_qsoftmax_i8(&pc, in, out);
+      for (j = 0, i = 0; j < L; ++j) {
+        const int kept = !n || mask[(o * L + j) % period];
+        ok &= y[o * L + j] == (kept ? yc[i++] : -128);
+      }
+    }
+    free(x); free(y); free(xc); free(yc); free(mask);
+  }
+  check(ok, "masked rows: the softmax of the kept elements, -128 elsewhere; all masked: unmasked");
+}
+
 int main(void) {
   test_random();
+  test_masks();
   test_edges();
   printf("qsoftmax: %ld outputs; vs the real value 256p-128 (non-saturated): max %.4f LSB, mean "
          "%.4f LSB\n",

@@ -1,0 +1,40 @@
+/* quant_activations.h - int8 activations in the IR, shared by the quantize
+ * pass's layers (quantize.c) and its integer-only nonlinear ops
+ * (quantize_nonlinear.c): parameters from calibrated ranges, typed values,
+ * reusing an int8 value instead of re-quantizing, and handing a quantized
+ * result back to float users. */
+#ifndef QCC_QUANT_ACTIVATIONS_H
+#define QCC_QUANT_ACTIVATIONS_H
+#include "passes.h"
+#include "qrt.h"
+
+typedef struct qcc_qparams {
+  double scale;
+  int64_t zero_point;
+  int64_t qmin, qmax; /* code range: [-128, 127] for 8 bits, [-8, 7] for 4 */
+} qcc_qparams;
+
+/* Asymmetric `bits`-bit parameters covering [lo, hi] (always including 0,
+ * so zero padding and ReLU's zero are exact). */
+qcc_qparams qcc_activation_params(double lo, double hi, int bits);
+/* `like`'s shape as int8 storage of a !quant.uniform with p. */
+MlirType qcc_quant_type_of(MlirContext ctx, MlirValue like, qcc_qparams p);
+/* True when x = q.dequantize(src) of an int8 value: *src (may be NULL) and
+ * its parameters *p. Such an x is already available as integers. */
+bool qcc_int8_source(MlirValue x, MlirValue *src, qcc_qparams *p);
+/* The quantized version of x with parameters p: the int8 value x was
+ * dequantized from, or an earlier q.quantize of x, when the parameters
+ * match; else a new q.quantize inserted before `before`. */
+MlirValue qcc_quantized_input(MlirOperation before, MlirValue x, qcc_qparams p);
+/* Replaces the uses of `out` (a float result at or after op) with
+ * q.dequantize(yq), which keeps out's calibrated range so that the next
+ * layer quantizes with the same parameters (and then reads yq). */
+void qcc_use_quantized(MlirOperation op, MlirValue out, MlirValue yq);
+/* A q.constant of `t` with the given dims and data, before `before`. */
+MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const int64_t *dims, const void *data);
+/* --keep-float: the node name in `at` ("q.conv node 'name'") or op_name
+ * matches one of the globs. */
+bool qcc_kept_float(const char *at, const char *op_name);
+q_str qcc_str(const char *s);
+
+#endif

@@ -1,0 +1,250 @@
+/* quantize_nonlinear.c - --integer-only: the nonlinear ops between the
+ * quantized layers run on int8 with integer arithmetic only (I-BERT /
+ * I-LLM style), through the runtime's integer kernels:
+ *
+ *   y = f(x)          (q.unary)    ->  y_q = q.lut(x_q, table)
+ *   y = softmax(x)    (q.softmax)  ->  y_q = q.qsoftmax(x_q, table[, mask])
+ *   y = norm(x, g, b) (q.norm)     ->  y_q = q.qnorm(x_q, g_q[, b_q])
+ *
+ * followed by y = q.dequantize(y_q) for float users; the next quantized
+ * layer reads y_q itself (quantize.c adopts an int8 input's parameters).
+ * Every float constant becomes an integer one here, by the runtime's
+ * builders (qrt_build_lut_i8, qrt_build_qsoftmax_i8, qrt_build_qnorm_i8),
+ * so the kernels never see a float.
+ *
+ * Rules (an op that breaks one stays float, with a remark saying why):
+ *  - float32, with a calibrated output range (norms and functions; the
+ *    softmax output is fixed: scale 1/256, zero point -128, as TFLite);
+ *  - a function's input is already int8 (the output of a quantized layer
+ *    or of another integer op): a table lookup on a float input would
+ *    first need a quantize, which costs more than the function;
+ *  - norms and softmax quantize a float input with its calibrated range
+ *    (the residual stream a norm reads is a float sum);
+ *  - softmax over the last axis, not log-softmax; constant factors on its
+ *    input are peeled into the table: multiplication or division by a
+ *    positive scalar (attention's 1/sqrt(d)) and one additive mask whose
+ *    entries are 0 or so negative that exp underflows (a causal mask),
+ *    which becomes a ui8 keep-mask; any other additive term (ALiBi) blocks;
+ *  - norms: constant gamma (and beta) over the trailing dims. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_call.h"
+#include "quant_activations.h"
+#include "quant_options.h"
+
+static bool float_tensor(MlirValue v, qcc_shape *s) {
+  qcc_shape_of(v, s);
+  return s->dtype == QRT_F32;
+}
+
+/* x as int8: its int8 source, or (allow_float) a new q.quantize of x with
+ * the parameters of its calibrated range. */
+static bool int8_input(MlirOperation op, MlirValue x, bool allow_float, MlirValue *xq, qcc_qparams *p) {
+  if (qcc_int8_source(x, xq, p)) return true;
+  double lo, hi;
+  if (!allow_float || !qcc_value_range(x, &lo, &hi)) return false;
+  *p = qcc_activation_params(lo, hi, 8);
+  *xq = qcc_quantized_input(op, x, *p);
+  return true;
+}
+
+static bool output_params(MlirValue y, qcc_qparams *p) {
+  double lo, hi;
+  if (!qcc_value_range(y, &lo, &hi)) return false;
+  *p = qcc_activation_params(lo, hi, 8);
+  return true;
+}
+
+static int lut(MlirOperation op, const char *at) {
+  q_unary_attrs a = q_unary_get(op);
+  MlirValue x = q_unary_in(op, 0), y = mlirOperationGetResult(op, 0), xq;
+  qcc_shape xs;
+  qcc_qparams in, out;
+  int code;
+  int8_t table[256];
+  if (!float_tensor(x, &xs)) return 0;
+  if (!int8_input(op, x, false, &xq, &in)) {
+    qcc_remark("quantize: %s stays float: its input is float (not the output of an int8 layer)", at);
+    return 0;
+  }
+  if (!output_params(y, &out)) {
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+    return 0;
+  }
+  if (!qcc_unary_kind_code(a.kind.s, &code) ||
+      qrt_build_lut_i8(code, (float)a.alpha, (float)a.beta, in.scale, (int32_t)in.zero_point, out.scale,
+                       (int32_t)out.zero_point, table)) {
+    qcc_remark("quantize: %s stays float: '%s' has no int8 table", at, a.kind.s);
+    return 0;
+  }
+  MlirContext ctx = mlirOperationGetContext(op);
+  int64_t n = 256;
+  q_lut_attrs la = {qcc_str(a.kind.s)};
+  MlirValue yq = qcc_insert_before(op, q_lut_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, out), xq,
+                                                    qcc_constant_before(op, QRT_I8, 1, &n, table), &la));
+  qcc_use_quantized(op, y, yq);
+  return 0;
+}
+
+/* A positive scalar float constant. */
+static bool positive_scalar(MlirValue v, double *c) {
+  qcc_array arr;
+  if (!qcc_value_constant(v, &arr)) return false;
+  bool ok = arr.dtype == QRT_F32 && arr.nbytes == sizeof(float) && ((float *)arr.data)[0] > 0 &&
+            isfinite(((float *)arr.data)[0]);
+  if (ok) *c = ((float *)arr.data)[0];
+  qcc_array_free(&arr);
+  return ok;
+}
+
+/* m, a constant added to softmax's input x (scaled by `after` on the way),
+ * as a keep-mask: every entry 0 (keep) or with after * m <= -104 (exp
+ * underflows in float32: the element contributes exactly 0); its dims,
+ * without leading 1s, must be x's trailing dims, so that it cycles over x
+ * in row-major order. NULL when it is not such a mask. */
+static uint8_t *keep_mask(MlirValue m, const qcc_shape *xs, double after, int64_t *n) {
+  qcc_array arr;
+  if (!qcc_value_constant(m, &arr)) return NULL;
+  uint8_t *keep = NULL;
+  int lead = 0;
+  while (lead < arr.rank && arr.dims[lead] == 1) lead++;
+  bool shape_ok = arr.dtype == QRT_F32 && arr.rank - lead <= xs->rank;
+  for (int i = lead; shape_ok && i < arr.rank; i++) shape_ok = arr.dims[i] == xs->dims[xs->rank - arr.rank + i];
+  *n = (int64_t)(arr.nbytes / sizeof(float));
+  if (shape_ok && *n > 0) {
+    keep = malloc((size_t)*n);
+    for (int64_t i = 0; i < *n && keep; i++) {
+      float v = ((float *)arr.data)[i];
+      if (v == 0) keep[i] = 1;
+      else if (after * v <= -104.0) keep[i] = 0;
+      else free(keep), keep = NULL;
+    }
+  }
+  qcc_array_free(&arr);
+  return keep;
+}
+
+static int softmax(MlirOperation op, const char *at) {
+  q_softmax_attrs a = q_softmax_get(op);
+  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), xq;
+  qcc_shape xs;
+  if (!float_tensor(x, &xs)) return 0;
+  if (a.log || xs.rank < 1 || a.axis != xs.rank - 1) {
+    qcc_remark("quantize: %s stays float: the integer softmax is over the last axis and not logarithmic", at);
+    return 0;
+  }
+  /* Peel constant factors and one mask off the input, innermost last. */
+  double factor = 1.0;
+  uint8_t *mask = NULL;
+  int64_t mask_n = 0;
+  for (int depth = 0; depth < 4 && mlirValueIsAOpResult(x); depth++) {
+    MlirOperation def = mlirOpResultGetOwner(x);
+    if (!q_binary_is(def)) break;
+    const char *kind = q_binary_get(def).kind.s;
+    MlirValue l = q_binary_in(def, 0), r = q_binary_in(def, 1);
+    double c;
+    if (!strcmp(kind, "mul") && positive_scalar(r, &c)) factor *= c, x = l;
+    else if (!strcmp(kind, "mul") && positive_scalar(l, &c)) factor *= c, x = r;
+    else if (!strcmp(kind, "div") && positive_scalar(r, &c)) factor /= c, x = l;
+    else if (!strcmp(kind, "add") && !mask && qcc_value_is_constant(r) && (mask = keep_mask(r, &xs, factor, &mask_n)))
+      x = l;
+    else if (!strcmp(kind, "add") && !mask && qcc_value_is_constant(l) && (mask = keep_mask(l, &xs, factor, &mask_n)))
+      x = r;
+    else
+      break;
+  }
+  qcc_qparams in, out = {1.0 / 256.0, -128, -128, 127};
+  int32_t table[256];
+  qcc_shape inner;
+  qcc_shape_of(x, &inner);
+  if (inner.dtype != QRT_F32 || qcc_shape_numel(&inner) != qcc_shape_numel(&xs) || inner.rank < 1 ||
+      inner.dims[inner.rank - 1] != xs.dims[xs.rank - 1]) {
+    qcc_remark("quantize: %s stays float: a term added to its input broadcasts it", at);
+    free(mask);
+    return 0;
+  }
+  if (!int8_input(op, x, true, &xq, &in)) {
+    qcc_remark("quantize: %s stays float: no calibration range for its input (run with --calib)", at);
+    free(mask);
+    return 0;
+  }
+  if (qrt_build_qsoftmax_i8(in.scale * factor, table)) {
+    qcc_remark("quantize: %s stays float: no integer table for input scale %g", at, in.scale * factor);
+    free(mask);
+    return 0;
+  }
+  MlirContext ctx = mlirOperationGetContext(op);
+  int64_t n = 256;
+  MlirValue mv = {NULL};
+  if (mask) mv = qcc_constant_before(op, QRT_U8, 1, &mask_n, mask);
+  q_qsoftmax_attrs sa = {factor};
+  MlirValue yq = qcc_insert_before(
+      op, q_qsoftmax_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, out), xq,
+                            qcc_constant_before(op, QRT_I32, 1, &n, table), mv, &sa));
+  qcc_use_quantized(op, y, yq);
+  free(mask);
+  return 0;
+}
+
+static int norm(MlirOperation op, const char *at) {
+  q_norm_attrs a = q_norm_get(op);
+  MlirValue x = q_norm_in(op, 0), g = q_norm_in(op, 1), b = q_norm_in(op, 2), y = mlirOperationGetResult(op, 0), xq;
+  qcc_shape xs;
+  if (!float_tensor(x, &xs)) return 0;
+  qcc_array ga = {0}, ba = {0};
+  bool has_beta = !mlirValueIsNull(b);
+  if (!qcc_value_constant(g, &ga) || (has_beta && !qcc_value_constant(b, &ba)) || ga.dtype != QRT_F32 ||
+      (has_beta && (ba.dtype != QRT_F32 || ba.nbytes != ga.nbytes))) {
+    qcc_remark("quantize: %s stays float: scale and bias must be float32 constants of one shape", at);
+    qcc_array_free(&ga);
+    qcc_array_free(&ba);
+    return 0;
+  }
+  int64_t n = (int64_t)(ga.nbytes / sizeof(float)), trailing = 1;
+  for (int i = (int)a.axis; i < xs.rank; i++) trailing *= xs.dims[i];
+  qcc_qparams in, out;
+  int rc = 0;
+  if (n != trailing) {
+    qcc_remark("quantize: %s stays float: scale has %lld elements, the normalized dims %lld", at, (long long)n,
+               (long long)trailing);
+  } else if (!output_params(y, &out) || !int8_input(op, x, true, &xq, &in)) {
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+  } else {
+    int32_t *gq = malloc(sizeof(int32_t) * (size_t)(2 * n)), *bq = gq + n;
+    qrt_qnorm_params p;
+    bool rms = !strcmp(a.kind.s, "rms");
+    if (qrt_build_qnorm_i8(rms, n, a.epsilon, in.scale, (int32_t)in.zero_point, out.scale, (int32_t)out.zero_point,
+                           ga.data, has_beta ? ba.data : NULL, &p, gq, has_beta ? bq : NULL)) {
+      qcc_remark("quantize: %s stays float: no integer form for these scales / epsilon", at);
+    } else {
+      q_qnorm_attrs na = {qcc_str(rms ? "rms" : "layer"), p.eps_q, p.eps_shift, p.norm_shift, p.gamma_shift,
+                          p.beta_shift};
+      MlirValue bv = {NULL};
+      if (has_beta) bv = qcc_constant_before(op, QRT_I32, 1, &n, bq);
+      MlirValue yq = qcc_insert_before(
+          op, q_qnorm_create(mlirOperationGetLocation(op), qcc_quant_type_of(mlirOperationGetContext(op), y, out), xq,
+                             qcc_constant_before(op, QRT_I32, 1, &n, gq), bv, &na));
+      qcc_use_quantized(op, y, yq);
+    }
+    free(gq);
+  }
+  qcc_array_free(&ga);
+  qcc_array_free(&ba);
+  return rc;
+}
+
+int qcc_quantize_nonlinear(MlirOperation op) {
+  const char *name = q_unary_is(op) ? "unary" : q_softmax_is(op) ? "softmax" : q_norm_is(op) ? "norm" : NULL;
+  if (!name) return 0;
+  char at[256];
+  qcc_op_where(op, at, sizeof at);
+  if (qcc_kept_float(at, name)) {
+    qcc_remark("quantize: %s stays float: --keep-float", at);
+    return 0;
+  }
+  if (q_unary_is(op)) return lut(op, at);
+  if (q_softmax_is(op)) return softmax(op, at);
+  return norm(op, at);
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Writes tiny attention models and their calibration samples for
+test/passes/integer-only.test:
+  masked.onnx   scores (q k^T + causal mask) / 2 -> softmax -> @ v, then
+                Sigmoid, LayerNormalization with bias, MatMul; a Tanh on the
+                model input (float: no int8 table) and a LogSoftmax output
+  alibi.onnx    scores * 0.35 + a non-mask bias (ALiBi-like) -> softmax
+  calib/x.npy   16 stacked samples of the input x [1, 4, 8]
+usage: make_attention_models.py OUT_DIR"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+T, D = 4, 8
+
+
+def const(name, a):
+    return numpy_helper.from_array(np.asarray(a, np.float32), name)
+
+
+def weight(name, seed):
+    return const(name, np.random.default_rng(seed).standard_normal((D, D)) * 0.4)
+
+
+def attention(scores_nodes, extra_inits):
+    nodes = [helper.make_node("Tanh", ["x"], ["xt"], name="input_tanh"),
+             helper.make_node("MatMul", ["xt", "wq"], ["q"], name="q_proj"),
+             helper.make_node("MatMul", ["xt", "wk"], ["k"], name="k_proj"),
+             helper.make_node("MatMul", ["xt", "wv"], ["v"], name="v_proj"),
+             helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 1], name="k_t"),
+             helper.make_node("MatMul", ["q", "kt"], ["s"], name="scores")]
+    nodes += scores_nodes
+    nodes += [helper.make_node("Softmax", ["sm_in"], ["p"], axis=-1, name="softmax"),
+              helper.make_node("MatMul", ["p", "v"], ["a"], name="mix"),
+              helper.make_node("Sigmoid", ["a"], ["g"], name="gate"),
+              helper.make_node("LayerNormalization", ["g", "ln_g", "ln_b"], ["n"], axis=-1, name="norm"),
+              helper.make_node("MatMul", ["n", "wo"], ["o"], name="out_proj"),
+              helper.make_node("LogSoftmax", ["o"], ["y"], axis=-1, name="log_softmax")]
+    inits = [weight("wq", 1), weight("wk", 2), weight("wv", 3), weight("wo", 4),
+             const("ln_g", np.linspace(0.5, 1.5, D)), const("ln_b", np.linspace(-0.2, 0.3, D))] + extra_inits
+    g = helper.make_graph(nodes, "attention", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(os.path.join(out, "calib"), exist_ok=True)
+    causal = np.triu(np.full((T, T), -1e9, np.float32), 1)
+    masked = attention([helper.make_node("Add", ["s", "mask"], ["sm"], name="add_mask"),
+                        helper.make_node("Div", ["sm", "two"], ["sm_in"], name="scale")],
+                       [const("mask", causal), const("two", 2.0)])
+    alibi_bias = -0.5 * np.abs(np.arange(T)[:, None] - np.arange(T)[None, :])
+    alibi = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
+                       helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
+                      [const("c", 0.35), const("bias", alibi_bias)])
+    for name, m in (("masked", masked), ("alibi", alibi)):
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(out, name + ".onnx"))
+    rng = np.random.default_rng(7)
+    np.save(os.path.join(out, "calib", "x.npy"), rng.standard_normal((16, 1, T, D)).astype(np.float32))
+    np.save(os.path.join(out, "x0.npy"), rng.standard_normal((1, T, D)).astype(np.float32))
+
+
+if __name__ == "__main__":
+    main()
