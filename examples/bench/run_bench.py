@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Benchmark: generated float C, generated W8A8 C and ONNX Runtime
+"""Benchmark: generated float C, generated W8A8 C (also with
+--integer-only) and ONNX Runtime
 (onnxruntime-node, one thread), side by side in one run, on every example
 model; with the weight bytes of the float and int8 builds.
 
@@ -8,7 +9,8 @@ default, --cflags to change), and the generated main times N runs
 (median CPU ms). ORT is timed by test/tools/ort_run.js --bench with one
 intra-op thread and all graph optimisations. Prints a table with the ratio
 (C time / ORT time: below 1 means qcc is faster), the GFLOP/s the float C
-reaches on the conv/matmul work, the int8 speed-up over the float C, and
+reaches on the conv/matmul work, the int8 speed-ups over the float C (W8A8, and W8A8 --integer-only:
+softmax, norms and functions on int8 too), and
 the int8 weights as a fraction of the float weights.
 
 usage: examples/bench/run_bench.py [--build DIR] [--iters N] [--cflags "..."]
@@ -39,16 +41,19 @@ def main():
     ap.add_argument("--cflags", default="-O3 -march=native")
     a = ap.parse_args()
     print(f"{'model':20s} {'MFLOP':>8s} {'f32 C ms':>9s} {'int8 C ms':>9s} {'ORT ms':>9s} {'f32/ORT':>7s} "
-          f"{'int8/ORT':>8s} {'f32 GFLOP/s':>11s} {'int8 speedup':>12s} {'weights f32':>11s} {'int8':>8s} {'ratio':>6s}")
+          f"{'int8/ORT':>8s} {'f32 GFLOP/s':>11s} {'int8 speedup':>12s} {'int-only ms':>11s} {'speedup':>7s} "
+          f"{'weights f32':>11s} {'int8':>8s} {'ratio':>6s}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
             ex = os.path.join(ROOT, "examples", name)
             ref = json.load(open(os.path.join(ex, "reference.json")))
             x0 = os.path.join(ex, "input_0.npy")
             res = {}
-            for scheme in ("f32", "w8a8"):
+            for scheme in ("f32", "w8a8", "w8a8-io"):
                 c, main_c, exe = (os.path.join(tmp, f"{name}_{scheme}{s}") for s in (".c", "_main.c", ""))
-                q = [] if scheme == "f32" else ["-q", scheme, "--calib", os.path.join(ex, "calib")]
+                q = [] if scheme == "f32" else ["-q", "w8a8", "--calib", os.path.join(ex, "calib")]
+                if scheme == "w8a8-io":
+                    q.append("--integer-only")
                 log = run([os.path.join(a.build, "qcc"), os.path.join(ex, "model.onnx"), "-o", c, "--emit-main", main_c,
                            "-v", *q])
                 mflop = float(re.search(r"([0-9.]+) MFLOP per run", log).group(1))
@@ -58,12 +63,14 @@ def main():
                 res[scheme] = (ms, mflop, wbytes)
             c_ms, mflop, fbytes = res["f32"]
             q_ms, _, qbytes = res["w8a8"]
+            io_ms = res["w8a8-io"][0]
             ort = run(["node", os.path.join(ROOT, "test/tools/ort_run.js"), os.path.join(ex, "model.onnx"),
                        "--input", f"{ref['input']['name']}={x0}", "--bench", str(a.iters), "--threads", "1"])
             ort_ms = float(ort.split("ort_ms_per_run")[1].split()[0])
             gflops = mflop / c_ms if c_ms > 0 else float("nan")
             print(f"{name:20s} {mflop:8.3f} {c_ms:9.4f} {q_ms:9.4f} {ort_ms:9.4f} {c_ms / ort_ms:7.2f} {q_ms / ort_ms:8.2f} "
-                  f"{gflops:11.2f} {c_ms / q_ms:12.2f} {fbytes:11d} {qbytes:8d} {qbytes / fbytes:6.2f}")
+                  f"{gflops:11.2f} {c_ms / q_ms:12.2f} {io_ms:11.4f} {c_ms / io_ms:7.2f} {fbytes:11d} {qbytes:8d} "
+                  f"{qbytes / fbytes:6.2f}")
 
 
 if __name__ == "__main__":
