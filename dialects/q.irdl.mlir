@@ -380,7 +380,8 @@ irdl.dialect @q {
   // + bias[n] (int32), where bias already holds -a_zp * sum_k b[k,n] (the
   // input zero point is folded at compile time, so the kernel does no
   // zero-point work); out = clamp(out_zp + round(acc * multiplier[n] /
-  // 2^shift[n]), out_min, out_max). out_zp comes from the result type.
+  // 2^shift[n]), out_min, out_max), multiplier i32 and shift i8 (0..62)
+  // per column. out_zp comes from the result type.
   // Weights b hold integer codes of `format` ("int8" or "int4", the
   // runtime's format table QRT_ALL_WFORMATS; int4 codes in [-8, 7], stored
   // two per byte by the code generator). group > 0: b's rows come in groups

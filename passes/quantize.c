@@ -137,6 +137,15 @@ static void requant_constants(const layer *L, const float *s_w, int64_t channels
   if (has_bias) qcc_array_free(&b);
 }
 
+/* The shifts as the kernels' int8 operand (qrt_requant uses 0..62). */
+static MlirValue shift_constant(MlirOperation before, const int32_t *shift, int64_t n) {
+  int8_t *s8 = malloc((size_t)n);
+  for (int64_t i = 0; i < n; i++) s8[i] = (int8_t)(shift[i] < 0 ? 0 : shift[i] > 62 ? 62 : shift[i]);
+  MlirValue v = qcc_constant_before(before, QRT_I8, 1, &n, s8);
+  free(s8);
+  return v;
+}
+
 static const char hessian_attr[] = "qcc.input_hessian";
 
 /* The layer's weights (channels x per elements, channels as rows or, for a
@@ -237,7 +246,7 @@ static int quantize_conv(MlirOperation op) {
   MlirValue yq = qcc_insert_before(
       op, q_qconv_create(loc, qcc_quant_type_of(ctx, L.out, L.outp), xq, qcc_constant_before(op, QRT_I8, ws.rank, ws.dims, qw.codes),
                          qcc_constant_before(op, QRT_I32, 1, &ch, bias), qcc_constant_before(op, QRT_I32, 1, &ch, mult),
-                         qcc_constant_before(op, QRT_I32, 1, &ch, shift), qcc_constant_before(op, QRT_I32, 1, &ch, qw.colsum), &a));
+                         shift_constant(op, shift, ch), qcc_constant_before(op, QRT_I32, 1, &ch, qw.colsum), &a));
   note_weights(yq, &qw);
   finish(&L, yq);
   free(bias);
@@ -340,7 +349,7 @@ static void quantize_matmul_activations(MlirOperation op) {
   MlirValue yq = qcc_insert_before(
       op, q_qmatmul_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, L.outp), aq, bq,
                            qcc_constant_before(op, QRT_I32, 1, &N, bias), qcc_constant_before(op, QRT_I32, 1, &N, mult),
-                           qcc_constant_before(op, QRT_I32, 1, &N, shift), (MlirValue){NULL}, &qa));
+                           shift_constant(op, shift, N), (MlirValue){NULL}, &qa));
   finish(&L, yq);
   free(scales);
   free(bias);
@@ -400,7 +409,7 @@ static int quantize_matmul(MlirOperation op) {
   MlirValue yq = qcc_insert_before(
       op, q_qmatmul_create(loc, qcc_quant_type_of(ctx, L.out, L.outp), xq, qcc_constant_before(op, QRT_I8, 2, bs.dims, qw.codes),
                            qcc_constant_before(op, QRT_I32, 1, &N, bias), qcc_constant_before(op, QRT_I32, 1, &N, mult),
-                           qcc_constant_before(op, QRT_I32, 1, &N, shift), gm, &a));
+                           shift_constant(op, shift, N), gm, &a));
   note_weights(yq, &qw);
   keep_metrics(op, yq);
   finish(&L, yq);

@@ -555,7 +555,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  *   C[m,n] = requant(acc + bias[n]; M0 = mult[n], s = shift[n],
  *                    out_zero_point, out_min, out_max)
  *   in[2] bias int32 [N] or NULL (acc + bias is formed in int64),
- *   in[3] mult int32 [N], in[4] shift int32 [N],
+ *   in[3] mult int32 [N], in[4] shift int8 [N] (0..62: a byte, not four,
+ *   per channel of model size),
  *   in[5] colsum int32 [N] = sum_k B[k,n] (precomputed by the compiler
  *   for constant B) or NULL (computed on the fly, or not at all when
  *   a_zero_point is 0: qcc folds -a_zero_point * colsum into the bias).
@@ -599,7 +600,7 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  *   w_packed and the GEMM path, qrt_qconv_packs_i4): the int4 layout,
  *   qrt_packed_b_i4_size(K, cout_g) bytes per group;
  * in[2] bias int32 [c_out] or NULL, in[3] mult int32 [c_out], in[4] shift
- * int32 [c_out], in[5] colsum int32 [c_out] = sum of the weights of each
+ * int8 [c_out], in[5] colsum int32 [c_out] = sum of the weights of each
  * output channel, or NULL (computed on the fly), in[6] scratch of
  * qrt_qconv_scratch_i8(p) bytes or NULL (then a slower direct loop gives
  * the same bits).
@@ -861,7 +862,8 @@ typedef struct qrt_qgemm_args {
   const float *row_scale; /* [M] or NULL: Cf also scaled per row */
   const int32_t *colsum; /* [N] or NULL */
   const int32_t *bias;   /* [N] or NULL */
-  const int32_t *mult, *shift;
+  const int32_t *mult;
+  const int8_t *shift;
   int8_t *C;
   float *Cf;
   const float *bias_f, *scale_f;

@@ -111,7 +111,7 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
   const int8_t *w = (const int8_t *)in[1];
   const int32_t *bias = (const int32_t *)in[2];
   const int32_t *mult = (const int32_t *)in[3];
-  const int32_t *shift = (const int32_t *)in[4];
+  const int8_t *shift = (const int8_t *)in[4];
   const int32_t *colsum = (const int32_t *)in[5];
   int8_t *scratch = (int8_t *)in[6];
   int8_t *y = (int8_t *)out[0];

@@ -481,8 +481,8 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
           mag = _mm512_abs_epi64(t);
           m0 = _mm512_max_epi64(zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256(
                                           (const __m256i *)(const void *)(g->mult + n))));
-          sh = _mm512_min_epi64(s62, _mm512_max_epi64(zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256(
-                                                                (const __m256i *)(const void *)(g->shift + n)))));
+          sh = _mm512_min_epi64(s62, _mm512_max_epi64(zero, _mm512_cvtepi8_epi64(
+                                                                _mm_loadl_epi64((const __m128i *)(const void *)(g->shift + n)))));
           mag = _mm512_mullo_epi64(mag, m0);
           mag = _mm512_srlv_epi64(_mm512_add_epi64(mag, _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1)), sh);
           mag = _mm512_min_epu64(mag, sat);
@@ -651,7 +651,7 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
   } else {
     g.bias = (const int32_t *)in[2];
     g.mult = (const int32_t *)in[3];
-    g.shift = (const int32_t *)in[4];
+    g.shift = (const int8_t *)in[4];
   }
   g.rs_c = p->N;
   g.cs_c = 1;

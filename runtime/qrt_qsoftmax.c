@@ -43,10 +43,12 @@ QRT_API int qrt_build_qsoftmax_i8(double in_scale, int32_t table[256]) {
   return 0;
 }
 
-/* Whether element j of a row counts: the mask bytes cycle with period
- * mask_n from the row's first element (mask NULL: all count). */
-static int qrt_qsoftmax_keep(const uint8_t *mask, int64_t mask_n, int64_t at) {
-  return !mask || mask[at % mask_n] != 0;
+/* Whether element j of row o counts: the mask bytes cycle with period
+ * mask_n over the elements in row-major order.  `row` is the row's own
+ * run of mask bytes when it lies in one period (the usual [L, L] causal
+ * mask: no division per element), else NULL (then `at` is used). */
+static int qrt_qsoftmax_keep(const uint8_t *mask, int64_t mask_n, const uint8_t *row, int64_t j, int64_t at) {
+  return !mask || (row ? row[j] : mask[at % mask_n]) != 0;
 }
 
 QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *const *out) {
@@ -64,17 +66,18 @@ QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *co
   for (o = 0; o < p->outer; ++o) {
     const int8_t *xr = x + o * L;
     int8_t *yr = y + o * L;
-    const uint8_t *mr = mask;
+    const uint8_t *mr = mask, *row = NULL;
     uint64_t S = 0, Sn, R, half;
     int32_t m = -128;
     uint32_t b = 30, sh;
     int any = 0;
-    for (j = 0; j < L && mask; ++j) any |= qrt_qsoftmax_keep(mask, p->mask_n, o * L + j);
+    if (mask && (o * L) % p->mask_n + L <= p->mask_n) row = mask + (o * L) % p->mask_n;
+    for (j = 0; j < L && mask; ++j) any |= qrt_qsoftmax_keep(mask, p->mask_n, row, j, o * L + j);
     if (!any) mr = NULL; /* no mask, or a fully masked row: every element */
     for (j = 0; j < L; ++j)
-      if (qrt_qsoftmax_keep(mr, p->mask_n, o * L + j)) m = xr[j] > m ? xr[j] : m;
+      if (qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j)) m = xr[j] > m ? xr[j] : m;
     for (j = 0; j < L; ++j)
-      if (qrt_qsoftmax_keep(mr, p->mask_n, o * L + j)) S += t[(uint32_t)(m - xr[j])];
+      if (qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j)) S += t[(uint32_t)(m - xr[j])];
     /* S >= T[0] = 2^30 (the max element) unless the table is not one of
      * qrt_build_qsoftmax_i8's; S = 0 gives all -128 */
     if (S == 0) {
@@ -89,7 +92,7 @@ QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *co
     if (sh > 63) { R = 0; sh = 63; }
     half = (uint64_t)1 << (sh - 1);
     for (j = 0; j < L; ++j) {
-      const uint64_t e = qrt_qsoftmax_keep(mr, p->mask_n, o * L + j) ? t[(uint32_t)(m - xr[j])] : 0;
+      const uint64_t e = qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j) ? t[(uint32_t)(m - xr[j])] : 0;
       const uint64_t v = (e * R + half) >> sh; /* <= 256 */
       const int32_t q = (int32_t)v - 128;
       yr[j] = (int8_t)(q > 127 ? 127 : q);

@@ -23,7 +23,8 @@ static void bench(int64_t M, int64_t N, int64_t K) {
   int8_t *qA = (int8_t *)malloc((size_t)(M * K)), *qB = (int8_t *)malloc((size_t)(K * N));
   int8_t *qBp = (int8_t *)malloc((size_t)qrt_packed_b_i8_size(K, N)), *qC = (int8_t *)malloc((size_t)(M * N));
   int32_t *bias = (int32_t *)malloc(sizeof(int32_t) * (size_t)N), *mult = (int32_t *)malloc(sizeof(int32_t) * (size_t)N);
-  int32_t *shift = (int32_t *)malloc(sizeof(int32_t) * (size_t)N), *cs = (int32_t *)malloc(sizeof(int32_t) * (size_t)N);
+  int8_t *shift = (int8_t *)malloc((size_t)N);
+  int32_t *cs = (int32_t *)malloc(sizeof(int32_t) * (size_t)N);
   double ops = 2.0 * (double)M * (double)N * (double)K, tf = 1e30, tq = 1e30, t0;
   int64_t i;
   int rep, it, iters;

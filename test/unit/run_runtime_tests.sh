@@ -11,6 +11,9 @@
 #  3. determinism: test_runtime_determinism.c built with different
 #     compilers / flags must print identical output hashes.
 # Usage: test/unit/run_runtime_tests.sh [--bench]   (--bench also runs bench_sgemm, bench_qgemm)
+#        test/unit/run_runtime_tests.sh --simd      (only the int8 kernels' compile-time
+#        paths, AVX-512 VNNI / AVX2 / portable, with cc under ASan + UBSan: the
+#        ctest `runtime_simd_paths`, since the CMake build uses the baseline ISA)
 set -u
 cd "$(dirname "$0")/../.."
 RT=runtime
@@ -51,6 +54,18 @@ run_test() { # compiler, flags, objects, test file, tag
 QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c"
 # integer-only nonlinear kernels: also with -O3 -march=native (vectorized loops)
 ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c"
+if [ "${1:-}" = "--simd" ]; then
+  for v in "native:-O3 -march=native" "avx2:-O3 -march=native -mno-avx512f" \
+           "portable:-O3 -march=native -DQRT_QMM_PORTABLE"; do
+    vt=${v%%:*}; vf=${v#*:}
+    cc $vf -E -x c /dev/null >/dev/null 2>&1 || { echo "$vt: not supported by cc here, skipped"; continue; }
+    objs=$(build_rt cc "$vf $SAN" "cc-$vt") || continue
+    for t in $QTESTS $ITESTS; do run_test cc "$vf $SAN" "$objs" "$t" "cc-$vt"; done
+  done
+  [ $FAILED -eq 0 ] && echo "SIMD PATH TESTS PASSED" || { echo "SIMD PATH TESTS FAILED"; exit 1; }
+  exit 0
+fi
+
 echo "== unit tests"
 for c in $compilers; do
   objs=$(build_rt "$c" "$SAN" "$c") || continue

@@ -12,7 +12,7 @@
 #include "qrt_test_util.h"
 
 static void ref_qconv(const qrt_qconv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
-                      const int32_t *mult, const int32_t *shift, int8_t *y) {
+                      const int32_t *mult, const int8_t *shift, int8_t *y) {
   const int64_t G = p->group, cin_g = p->c_in / G, cout_g = p->c_out / G;
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
@@ -52,7 +52,8 @@ static void run_case(const geo *c, int32_t za, int variant) {
   qrt_qconv_params p;
   int64_t i, xs, ws, ys, P, K, cout_g;
   int8_t *x, *w, *wp, *y, *r, *scratch = NULL;
-  int32_t *bias, *mult, *shift, *cs;
+  int32_t *bias, *mult, *cs;
+  int8_t *shift;
   const void *in[7];
   void *out[1];
   char what[240];
@@ -80,14 +81,14 @@ static void run_case(const geo *c, int32_t za, int variant) {
   wp = (int8_t *)xmalloc((size_t)qrt_qconv_packed_w_size(&p));
   y = (int8_t *)xmalloc((size_t)ys); r = (int8_t *)xmalloc((size_t)ys);
   bias = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)c->cout); mult = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)c->cout);
-  shift = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)c->cout); cs = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)c->cout);
+  shift = (int8_t *)xmalloc((size_t)c->cout); cs = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)c->cout);
   fill_i8(x, xs, -128, 127);
   fill_i8(w, ws, -128, 127);
   for (i = 0; i < c->cout; ++i) {
     double typ = sqrt((double)K) * 128.0 * 74.0;
     bias[i] = (int32_t)irand(-100000, 100000);
     mult[i] = (int32_t)irand(1073741824LL, 2147483647LL);
-    shift[i] = 30 + (int32_t)ceil(log2(typ / 64.0)) + (int32_t)irand(-1, 1);
+    shift[i] = (int8_t)(30 + (int32_t)ceil(log2(typ / 64.0)) + (int32_t)irand(-1, 1));
   }
   for (i = 0; i < c->group; ++i) qrt_colsum_i8(K, cout_g, w + i * cout_g * K, 1, K, cs + i * cout_g);
   qrt_pack_conv_w_i8(&p, w, wp);

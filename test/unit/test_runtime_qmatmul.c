@@ -16,7 +16,7 @@ static long g_ties; /* rounding ties met (unclamped) */
 /* C[m*rs_c + n*cs_c] = requant(sum (A - za) B + bias) or the float epilogue. */
 static void ref_qgemm(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
                       const int8_t *B, int64_t rs_b, int64_t cs_b, int32_t za, const int32_t *bias,
-                      const int32_t *mult, const int32_t *shift, int32_t zo, int32_t lo, int32_t hi,
+                      const int32_t *mult, const int8_t *shift, int32_t zo, int32_t lo, int32_t hi,
                       int8_t *C, float *Cf, const float *scale_f, const float *bias_f) {
   int64_t m, n, k;
   for (m = 0; m < M; ++m)
@@ -56,7 +56,8 @@ static void test_case(int64_t M, int64_t N, int64_t K, int32_t za, int mode) {
   int8_t *C = (int8_t *)xmalloc((size_t)(M * N)), *R = (int8_t *)xmalloc((size_t)(M * N));
   float *Cf = (float *)xmalloc(sizeof(float) * (size_t)(M * N)), *Rf = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
   int32_t *bias = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N), *mult = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
-  int32_t *shift = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N), *cs = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
+  int8_t *shift = (int8_t *)xmalloc((size_t)N);
+  int32_t *cs = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
   float *sf = (float *)xmalloc(sizeof(float) * (size_t)N), *bf = (float *)xmalloc(sizeof(float) * (size_t)N);
   qrt_qmatmul_params p;
   const void *in[8] = {0};
@@ -76,10 +77,10 @@ static void test_case(int64_t M, int64_t N, int64_t K, int32_t za, int mode) {
     bias[i] = (int32_t)irand(-200000, 200000);
     if (mode & 16) {
       mult[i] = 1 << 30; /* M = 2^(30 - s): ties whenever the low s - 30 bits are 10..0 */
-      shift[i] = pick_shift(K, 1) + (int32_t)irand(-1, 1);
+      shift[i] = (int8_t)(pick_shift(K, 1) + (int32_t)irand(-1, 1));
     } else {
       mult[i] = (int32_t)irand(1073741824LL, 2147483647LL);
-      shift[i] = pick_shift(K, (mode & 8) ? 64 : 1) + (int32_t)irand(-1, 1);
+      shift[i] = (int8_t)(pick_shift(K, (mode & 8) ? 64 : 1) + (int32_t)irand(-1, 1));
     }
     sf[i] = frand(1e-5f, 1e-3f);
     bf[i] = frand(-1.0f, 1.0f);
@@ -151,7 +152,8 @@ static void test_k_limit(int packed) {
   int8_t *Bp = (int8_t *)xmalloc((size_t)qrt_packed_b_i8_size(K, N));
   int8_t C[2 * 17], R[2 * 17];
   float Cf[2 * 17], Rf[2 * 17], sf[17];
-  int32_t mult[17], shift[17];
+  int32_t mult[17];
+  int8_t shift[17];
   qrt_qmatmul_params p;
   const void *in[8] = {0};
   void *out[1];
@@ -180,14 +182,15 @@ static void test_batched(int packed) {
   const int64_t M = 9, N = 21, K = 13, BA = 2, BB = 3;
   const int64_t psz = qrt_packed_b_i8_size(K, N);
   int8_t A[2 * 3 * 9 * 13], B[3 * 13 * 21], Bp[3 * 32 * 16], C[2 * 3 * 9 * 21], R[2 * 3 * 9 * 21];
-  int32_t bias[21], mult[21], shift[21];
+  int32_t bias[21], mult[21];
+  int8_t shift[21];
   qrt_qmatmul_params p;
   const void *in[8] = {0};
   void *out[1];
   int64_t b0, b1, i;
   fill_i8(A, (int64_t)sizeof A, -128, 127);
   fill_i8(B, (int64_t)sizeof B, -128, 127);
-  for (i = 0; i < N; ++i) { bias[i] = (int32_t)irand(-5000, 5000); mult[i] = (int32_t)irand(1073741824LL, 2147483647LL); shift[i] = pick_shift(K, 1); }
+  for (i = 0; i < N; ++i) { bias[i] = (int32_t)irand(-5000, 5000); mult[i] = (int32_t)irand(1073741824LL, 2147483647LL); shift[i] = (int8_t)pick_shift(K, 1); }
   memset(&p, 0, sizeof p);
   p.a_zero_point = 3; p.out_zero_point = -2; p.out_min = -128; p.out_max = 127;
   p.M = M; p.N = N; p.K = K;
@@ -213,13 +216,14 @@ static void test_batched(int packed) {
 static void test_strided(void) {
   const int64_t M = 37, N = 29, K = 45;
   int8_t A[37 * 45], Bt[29 * 45], C[29 * 37], R[37 * 29];
-  int32_t bias[29], mult[29], shift[29];
+  int32_t bias[29], mult[29];
+  int8_t shift[29];
   qrt_qgemm_args g;
   int64_t m, n, i;
   int ok = 1;
   fill_i8(A, M * K, -128, 127);
   fill_i8(Bt, N * K, -128, 127);
-  for (i = 0; i < N; ++i) { bias[i] = (int32_t)irand(-5000, 5000); mult[i] = (int32_t)irand(1073741824LL, 2147483647LL); shift[i] = pick_shift(K, 1); }
+  for (i = 0; i < N; ++i) { bias[i] = (int32_t)irand(-5000, 5000); mult[i] = (int32_t)irand(1073741824LL, 2147483647LL); shift[i] = (int8_t)pick_shift(K, 1); }
   memset(&g, 0, sizeof g);
   g.M = M; g.N = N; g.K = K; g.A = A; g.lda = K; g.B = Bt; g.rs_b = 1; g.cs_b = K;
   g.a_zero_point = -128; g.out_zero_point = 7; g.out_min = -128; g.out_max = 127;

@@ -70,7 +70,7 @@ static void test_static(const wcase *c, int32_t za, int fold_zp) {
   int8_t *C = xmalloc((size_t)(M * N));
   float *Cf = xmalloc(sizeof(float) * (size_t)(M * N));
   int32_t *bias = xmalloc(sizeof(int32_t) * (size_t)N), *mult = xmalloc(sizeof(int32_t) * (size_t)N);
-  int32_t *shift = xmalloc(sizeof(int32_t) * (size_t)N);
+  int8_t *shift = xmalloc((size_t)N);
   float *sf = xmalloc(sizeof(float) * (size_t)N), *bf = xmalloc(sizeof(float) * (size_t)N);
   qrt_qmatmul_params p;
   const void *in[8] = {0};
@@ -84,7 +84,7 @@ static void test_static(const wcase *c, int32_t za, int fold_zp) {
   for (n = 0; n < N; ++n) {
     bias[n] = (int32_t)irand(-100000, 100000);
     mult[n] = (int32_t)irand(1073741824LL, 2147483647LL);
-    shift[n] = 31 + (int32_t)ceil(log2(sqrt((double)K + 1) * 128 * 4 * (c->group ? 128 : 1) / 64.0));
+    shift[n] = (int8_t)(31 + (int32_t)ceil(log2(sqrt((double)K + 1) * 128 * 4 * (c->group ? 128 : 1) / 64.0)));
     sf[n] = frand(1e-6f, 1e-3f);
     bf[n] = frand(-1.0f, 1.0f);
   }

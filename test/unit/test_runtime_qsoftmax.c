@@ -188,7 +188,7 @@ static void test_masks(void) {
   int t, ok = 1;
   for (t = 0; t < 300; ++t) {
     const int64_t L = lens[t % 5], outer = irand(1, 6);
-    const int64_t period = t % 3 == 0 ? L * L : t % 3 == 1 ? L : L * irand(1, 3);
+    const int64_t period = t % 4 == 0 ? L * L : t % 4 == 1 ? L : t % 4 == 2 ? L * irand(1, 3) : irand(1, 2 * L + 3);
     int8_t *x = (int8_t *)xmalloc((size_t)(outer * L)), *y = (int8_t *)xmalloc((size_t)(outer * L));
     int8_t *xc = (int8_t *)xmalloc((size_t)L), *yc = (int8_t *)xmalloc((size_t)L);
     uint8_t *mask = (uint8_t *)xmalloc((size_t)period);
