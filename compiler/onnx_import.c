@@ -1,11 +1,12 @@
 /* onnx_import.c - ONNX ModelProto -> MLIR module of generic onnx.* ops.
  *
- * One func.func per model: graph inputs that are not initializers become
- * arguments, initializers become q.constant, each node becomes one generic
- * "onnx.<OpType>" op with its attributes as MLIR attributes and NameLoc(node
- * name) as location. Absent optional inputs ("") are onnx.NoValue results.
- * Result types are taken from the model's value_info where static and left
- * as `none` otherwise: legalize-onnx infers every shape. */
+ * One func.func per model: graph inputs that are neither initializers nor
+ * bound (--bind) become arguments, initializers and bound inputs become
+ * q.constant, each node becomes one generic "onnx.<OpType>" op with its
+ * attributes as MLIR attributes and NameLoc(node name) as location.
+ * Absent optional inputs ("") are onnx.NoValue results. Result types are
+ * taken from the model's value_info where static and left as `none`
+ * otherwise: legalize-onnx infers every shape. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,9 +236,100 @@ static int find_opset(const Onnx__ModelProto *m) {
   return -1;
 }
 
+/* ---- --bind: graph inputs frozen to constants ----------------------------
+ * qcc fixes every shape ahead of time, so an operand that decides an output
+ * shape by its values (Slice starts, Pad pads, ReduceSum axes, Compress
+ * condition) must be constant. Binding a graph input to an array makes it
+ * one: it is imported like an initializer and is no longer an argument of
+ * the generated function. The array must have the input's declared element
+ * type and every dim the input declares (symbolic dims take any size). */
+
+/* "int64 [2x?]": dims joined by x; symbolic ones by name, else '?'. */
+static void declared_str(const Onnx__TypeProto__Tensor *tt, char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "%s [", qcc_dtype_name((qrt_dtype)tt->elem_type));
+  for (size_t i = 0; tt->shape && i < tt->shape->n_dim && n < cap; i++) {
+    const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    const char *x = i ? "x" : "";
+    if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+      n += (size_t)snprintf(buf + n, cap - n, "%s%lld", x, (long long)d->dim_value);
+    else
+      n += (size_t)snprintf(buf + n, cap - n, "%s%s", x,
+                            d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && *d->dim_param
+                                ? d->dim_param : "?");
+  }
+  if (n < cap) snprintf(buf + n, cap - n, "%s", tt->shape ? "]" : "any shape]");
+}
+
+static void array_str(const qcc_array *a, char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap, "%s [", qcc_dtype_name(a->dtype));
+  for (int i = 0; i < a->rank && n < cap; i++)
+    n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? "x" : "", (long long)a->dims[i]);
+  if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+static bool binding_fits(const Onnx__TypeProto__Tensor *tt, const qcc_array *a) {
+  if ((qrt_dtype)tt->elem_type != a->dtype) return false;
+  if (!tt->shape) return true;
+  if ((int)tt->shape->n_dim != a->rank) return false;
+  for (int i = 0; i < a->rank; i++) {
+    const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+    if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value != a->dims[i])
+      return false;
+  }
+  return true;
+}
+
+/* Reads b's array into *out after checking that b names a real input of g
+ * whose declared type the array has; false on error (reported). */
+static bool read_binding(const Onnx__GraphProto *g, const qcc_name_map *inits, const qcc_import_options *opts,
+                         int k, qcc_array *out) {
+  const qcc_input_binding *b = &opts->bindings[k];
+  const Onnx__ValueInfoProto *vi = NULL;
+  const void *p;
+  for (size_t j = 0; j < g->n_input && !vi; j++)
+    if (!strcmp(g->input[j]->name, b->name)) vi = g->input[j];
+  if (!vi) return qcc_error("--bind: the model has no input named '%s'", b->name), false;
+  if (qcc_name_map_get(inits, b->name, &p))
+    return qcc_error("--bind: input '%s' has an initializer; it is a constant already", b->name), false;
+  for (int j = 0; j < k; j++)
+    if (!strcmp(opts->bindings[j].name, b->name)) return qcc_error("--bind: input '%s' is bound twice", b->name), false;
+  if (find_override(b->name, opts->shapes, opts->n_shapes))
+    return qcc_error("--bind: input '%s' also has --shape; a bound input takes the shape of its array", b->name),
+           false;
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+    return qcc_error("--bind: input '%s' is not a tensor", b->name), false;
+  char err[512];
+  if (qcc_npy_read(b->path, out, err, sizeof err)) return qcc_error("--bind: input '%s': %s", b->name, err), false;
+  if (binding_fits(tp->tensor_type, out)) return true;
+  char want[160], got[160];
+  declared_str(tp->tensor_type, want, sizeof want);
+  array_str(out, got, sizeof got);
+  qcc_error("--bind: input '%s' is declared %s, but %s holds %s", b->name, want, b->path, got);
+  qcc_array_free(out);
+  return false;
+}
+
+static bool is_bound(const qcc_import_options *opts, const char *name) {
+  for (int i = 0; i < opts->n_bindings; i++)
+    if (!strcmp(opts->bindings[i].name, name)) return true;
+  return false;
+}
+
+/* Defines name as a q.constant holding arr (initializers, bound inputs). */
+static void define_constant(importer *im, const char *name, const qcc_array *arr) {
+  qcc_shape s = {arr->dtype, arr->rank, {0}};
+  memcpy(s.dims, arr->dims, sizeof s.dims);
+  q_constant_attrs a = {qcc_dense_attr(im->ctx, &s, arr->data)};
+  MlirOperation op = q_constant_create(node_loc(im, name), qcc_tensor_type(im->ctx, &s), &a);
+  mlirBlockAppendOwnedOperation(im->body, op);
+  define(im, name, mlirOperationGetResult(op, 0));
+}
+
 /* Builds the func; false on error (reported). */
-static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule module, const qcc_input_shape *shapes,
-                         int n_shapes) {
+static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule module, const qcc_import_options *opts) {
+  const qcc_input_shape *shapes = opts->shapes;
+  int n_shapes = opts->n_shapes;
   qcc_name_map inits;
   qcc_name_map_init(&inits);
   for (size_t i = 0; i < g->n_initializer; i++) qcc_name_map_put(&inits, g->initializer[i]->name, g->initializer[i]);
@@ -256,12 +348,14 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
       ok = false;
     }
   }
+  qcc_array *bound = calloc((size_t)opts->n_bindings + 1, sizeof *bound);
+  for (int i = 0; i < opts->n_bindings && ok; i++) ok = read_binding(g, &inits, opts, i, &bound[i]);
   MlirType arg_types[256];
   const Onnx__ValueInfoProto *args[256];
   int n_args = 0;
   for (size_t i = 0; i < g->n_input && ok; i++) {
     const void *p;
-    if (qcc_name_map_get(&inits, g->input[i]->name, &p)) continue;
+    if (qcc_name_map_get(&inits, g->input[i]->name, &p) || is_bound(opts, g->input[i]->name)) continue;
     char why[256];
     if (n_args == 256) {
       qcc_error("%s: more than 256 graph inputs", im->path);
@@ -277,6 +371,8 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
     n_args++;
   }
   if (!ok) {
+    for (int i = 0; i < opts->n_bindings; i++) qcc_array_free(&bound[i]);
+    free(bound);
     qcc_name_map_free(&inits);
     return false;
   }
@@ -298,14 +394,14 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
       ok = false;
       break;
     }
-    qcc_shape s = {arr.dtype, arr.rank, {0}};
-    memcpy(s.dims, arr.dims, sizeof s.dims);
-    q_constant_attrs a = {qcc_dense_attr(im->ctx, &s, arr.data)};
-    MlirOperation op = q_constant_create(node_loc(im, t->name), qcc_tensor_type(im->ctx, &s), &a);
-    mlirBlockAppendOwnedOperation(im->body, op);
-    define(im, t->name, mlirOperationGetResult(op, 0));
+    define_constant(im, t->name, &arr);
     qcc_array_free(&arr);
   }
+  for (int i = 0; i < opts->n_bindings; i++) {
+    if (ok) define_constant(im, opts->bindings[i].name, &bound[i]);
+    qcc_array_free(&bound[i]);
+  }
+  free(bound);
   for (size_t i = 0; i < g->n_node && ok; i++) ok = import_node(im, g->node[i]);
 
   /* Return the graph outputs. */
@@ -356,7 +452,9 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
   return ok;
 }
 
-MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_input_shape *shapes, int n_shapes) {
+MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_import_options *opts) {
+  static const qcc_import_options no_opts;
+  if (!opts) opts = &no_opts;
   MlirModule none = {NULL};
   char err[512];
   size_t len;
@@ -386,7 +484,7 @@ MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_input_sh
               QCC_MIN_OPSET, QCC_MAX_OPSET);
   } else {
     module = mlirModuleCreateEmpty(node_loc(&im, NULL));
-    if (!import_graph(&im, m->graph, module, shapes, n_shapes)) {
+    if (!import_graph(&im, m->graph, module, opts)) {
       mlirModuleDestroy(module);
       module = none;
     }

@@ -89,8 +89,22 @@ typedef struct qcc_input_shape {
   int64_t dims[QRT_MAX_RANK];
 } qcc_input_shape;
 
-/* onnx_import.c: reads path into a module of onnx.* ops (initializers as
- * q.constant). Null module on error (already reported). */
-MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_input_shape *shapes, int n_shapes);
+/* --bind NAME=FILE.npy: a graph input frozen to the array in FILE. */
+typedef struct qcc_input_binding {
+  const char *name, *path;
+} qcc_input_binding;
+
+/* What the user fixes about the graph inputs: --shape and --bind. */
+typedef struct qcc_import_options {
+  const qcc_input_shape *shapes;
+  int n_shapes;
+  const qcc_input_binding *bindings;
+  int n_bindings;
+} qcc_import_options;
+
+/* onnx_import.c: reads path into a module of onnx.* ops (initializers and
+ * bound inputs as q.constant). opts may be NULL. Null module on error
+ * (already reported). */
+MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_import_options *opts);
 
 #endif

@@ -1,7 +1,8 @@
 /* qcc_main.c - the qcc driver.
  *
- *   qcc MODEL.onnx -o OUT.c [--name NAME] [--shape IN=DxDxD]... [--runtime=inline|external]
- *   qcc run MODEL.onnx --input IN=FILE.npy... --out-dir DIR [--shape ...]
+ *   qcc MODEL.onnx -o OUT.c [--name NAME] [--shape IN=DxDxD]... [--bind IN=FILE.npy]...
+ *                           [--runtime=inline|external]
+ *   qcc run MODEL.onnx --input IN=FILE.npy... --out-dir DIR [--shape ...] [--bind ...]
  *
  * Compiling writes OUT.c and OUT.h (same stem). `run` evaluates the model
  * with the same runtime kernels and writes each output as DIR/<name>.npy. */
@@ -26,6 +27,8 @@ static void usage(FILE *f) {
           "  -o FILE               C file to write (its .h is written beside it)\n"
           "  --name NAME           C prefix of the API (default: from the output file)\n"
           "  --shape NAME=AxBxC    fix the shape of an input with symbolic dims\n"
+          "  --bind NAME=FILE.npy  freeze an input to the array in FILE: it becomes a constant\n"
+          "                        (no longer a parameter), e.g. Slice starts or Pad pads\n"
           "  --runtime=inline      paste the kernels the model uses into OUT.c (default)\n"
           "  --runtime=external    #include \"qrt.h\" and link the runtime library instead\n"
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
@@ -45,6 +48,8 @@ typedef struct options {
   int n_shapes;
   const char *in_names[64], *in_files[64];
   int n_inputs;
+  qcc_input_binding binds[64];
+  int n_binds;
 } options;
 
 /* "1x3x32x32" -> dims; false on anything else. */
@@ -60,6 +65,16 @@ static bool parse_dims(const char *s, qcc_input_shape *out) {
     else if (*end) return false;
     s = end;
   }
+  return true;
+}
+
+/* "NAME=FILE" of --input and --bind; false (reported) on anything else. */
+static bool parse_name_file(const char *flag, const char *v, int n_given, const char **name, const char **file) {
+  const char *eq = strchr(v, '=');
+  if (!eq || eq == v || !eq[1]) return qcc_error("%s: expected NAME=FILE.npy, got '%s'", flag, v), false;
+  if (n_given == 64) return qcc_error("%s: at most 64 are supported", flag), false;
+  *name = strndup(v, (size_t)(eq - v));
+  *file = eq + 1;
   return true;
 }
 
@@ -117,10 +132,13 @@ static int parse_args(int argc, char **argv, options *o) {
       s->name = strndup(v, (size_t)(eq - v));
       if (!parse_dims(eq + 1, s)) return qcc_error("--shape: bad dims '%s' (expected e.g. 1x3x32x32)", eq + 1), -1;
     } else if ((v = flag_value(argc, argv, &i, "--input"))) {
-      const char *eq = strchr(v, '=');
-      if (!eq || o->n_inputs == 64) return qcc_error("--input: expected NAME=FILE.npy, got '%s'", v), -1;
-      o->in_names[o->n_inputs] = strndup(v, (size_t)(eq - v));
-      o->in_files[o->n_inputs++] = eq + 1;
+      if (!parse_name_file("--input", v, o->n_inputs, &o->in_names[o->n_inputs], &o->in_files[o->n_inputs]))
+        return -1;
+      o->n_inputs++;
+    } else if ((v = flag_value(argc, argv, &i, "--bind"))) {
+      qcc_input_binding *b = &o->binds[o->n_binds];
+      if (!parse_name_file("--bind", v, o->n_binds, &b->name, &b->path)) return -1;
+      o->n_binds++;
     } else if (a[0] == '-') {
       return qcc_error("unknown flag '%s' (see qcc --help)", a), -1;
     } else if (!o->model) {
@@ -148,6 +166,10 @@ static int parse_args(int argc, char **argv, options *o) {
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
+  for (int k = 0; k < o->n_inputs; k++)
+    for (int b = 0; b < o->n_binds; b++)
+      if (!strcmp(o->in_names[k], o->binds[b].name))
+        return qcc_error("qcc run: input '%s' is bound with --bind, so it takes no --input", o->in_names[k]), -1;
   return 0;
 }
 
@@ -256,7 +278,8 @@ static int64_t weight_bytes(MlirModule m) {
 
 /* Compares the quantized module with a float compile of the same model. */
 static int write_report(const options *o, MlirContext ctx, MlirModule quant) {
-  MlirModule flt = qcc_import_onnx(ctx, o->model, o->shapes, o->n_shapes);
+  qcc_import_options io = {o->shapes, o->n_shapes, o->binds, o->n_binds};
+  MlirModule flt = qcc_import_onnx(ctx, o->model, &io);
   if (mlirModuleIsNull(flt) || qcc_run_default_pipeline(flt)) return -1;
   MlirBlock body = qcc_func_body(qcc_module_func(flt));
   MlirAttribute names = mlirOperationGetAttributeByName(qcc_module_func(flt), mlirStringRefCreateFromCString("onnx.input_names"));
@@ -287,7 +310,8 @@ int main(int argc, char **argv) {
   }
   if (parse_args(argc, argv, &o)) return 2;
   MlirContext ctx = qcc_context_create();
-  MlirModule m = qcc_import_onnx(ctx, o.model, o.shapes, o.n_shapes);
+  qcc_import_options io = {o.shapes, o.n_shapes, o.binds, o.n_binds};
+  MlirModule m = qcc_import_onnx(ctx, o.model, &io);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
   if (!rc) rc = qcc_pass_rotate(m);
   if (!rc && qcc_quantizing())

@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
   MlirContext ctx = qcc_context_create();
   size_t n = strlen(input);
   bool onnx = n > 5 && !strcmp(input + n - 5, ".onnx");
-  MlirModule m = onnx ? qcc_import_onnx(ctx, input, NULL, 0) : parse_mlir(ctx, input);
+  MlirModule m = onnx ? qcc_import_onnx(ctx, input, NULL) : parse_mlir(ctx, input);
   int rc = mlirModuleIsNull(m) ? 1 : 0;
   if (!rc && default_pipeline && qcc_run_default_pipeline(m)) rc = 1;
   for (int i = 0; i < n_passes && !rc; i++)

@@ -177,21 +177,26 @@ static int rule_eyelike(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
-/* Range with constant start, limit and delta: folded to a constant. */
-static bool const_scalar(onnx_node *n, int i, qcc_array *a, double *d, int64_t *l) {
-  if (!onnx_const_input(n, i, a) || qcc_array_numel(a) != 1) {
+/* Range with constant start, limit and delta: folded to a constant. The
+ * scalar's type is returned in *t (the array is freed here). */
+static bool const_scalar(onnx_node *n, int i, qrt_dtype *t, double *d, int64_t *l) {
+  qcc_array a;
+  memset(&a, 0, sizeof a);
+  if (!onnx_const_input(n, i, &a) || qcc_array_numel(&a) != 1) {
+    qcc_array_free(&a);
     onnx_fail(n, "input %d must be a compile-time constant scalar, or the output shape must be declared", i);
     return false;
   }
-  switch (a->dtype) {
-  case QRT_F32: *d = ((float *)a->data)[0]; *l = (int64_t)*d; break;
-  case QRT_F64: *d = ((double *)a->data)[0]; *l = (int64_t)*d; break;
-  case QRT_I16: *l = ((int16_t *)a->data)[0]; *d = (double)*l; break;
-  case QRT_I32: *l = ((int32_t *)a->data)[0]; *d = (double)*l; break;
-  case QRT_I64: *l = ((int64_t *)a->data)[0]; *d = (double)*l; break;
-  default: onnx_fail(n, "element type %s is not supported", qcc_dtype_name(a->dtype)); qcc_array_free(a); return false;
+  *t = a.dtype;
+  switch (a.dtype) {
+  case QRT_F32: *d = ((float *)a.data)[0]; *l = (int64_t)*d; break;
+  case QRT_F64: *d = ((double *)a.data)[0]; *l = (int64_t)*d; break;
+  case QRT_I16: *l = ((int16_t *)a.data)[0]; *d = (double)*l; break;
+  case QRT_I32: *l = ((int32_t *)a.data)[0]; *d = (double)*l; break;
+  case QRT_I64: *l = ((int64_t *)a.data)[0]; *d = (double)*l; break;
+  default: onnx_fail(n, "element type %s is not supported", qcc_dtype_name(a.dtype)); qcc_array_free(&a); return false;
   }
-  qcc_array_free(a);
+  qcc_array_free(&a);
   return true;
 }
 
@@ -225,7 +230,7 @@ static int range_runtime(onnx_node *n, const qcc_shape *y, MlirValue *res) {
 }
 
 static int rule_range(onnx_node *n, MlirValue *res) {
-  qcc_array a[3];
+  qrt_dtype dt[3];
   double d[3];
   int64_t l[3];
   qcc_shape decl;
@@ -237,8 +242,8 @@ static int rule_range(onnx_node *n, MlirValue *res) {
   }
   if (!all_const && onnx_declared_shape(n, 0, &decl) && decl.rank == 1) return range_runtime(n, &decl, res);
   for (int i = 0; i < 3; i++)
-    if (!const_scalar(n, i, &a[i], &d[i], &l[i])) return -1;
-  qrt_dtype t = a[0].dtype;
+    if (!const_scalar(n, i, &dt[i], &d[i], &l[i])) return -1;
+  qrt_dtype t = dt[0];
   bool fl = is_float(t);
   if (fl ? d[2] == 0 : l[2] == 0) return onnx_fail(n, "delta is zero");
   int64_t count = fl ? (int64_t)ceil((d[1] - d[0]) / d[2])

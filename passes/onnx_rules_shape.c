@@ -450,7 +450,8 @@ static int rule_pad(onnx_node *n, MlirValue *res) {
     if (!onnx_const_ints(n, 1, &pads, "pads")) return -1;
     if (onnx_has_in(n, 2)) {
       qcc_array v;
-      if (!onnx_const_input(n, 2, &v) || qcc_array_numel(&v) != 1) return onnx_fail(n, "constant_value must be a constant scalar");
+      if (!onnx_const_input(n, 2, &v)) return onnx_fail(n, "input 2 (constant_value) must be a compile-time constant scalar");
+      if (qcc_array_numel(&v) != 1) return qcc_array_free(&v), onnx_fail(n, "input 2 (constant_value) must be a scalar");
       switch (v.dtype) {
       case QRT_F32: a.value = ((float *)v.data)[0]; break;
       case QRT_F64: a.value = ((double *)v.data)[0]; break;

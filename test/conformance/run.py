@@ -15,10 +15,22 @@ Tolerance (the same as ONNX's own backend tests, onnx/backend/test/runner):
 Tests whose models are out of scope for qcc are skipped by the rules in
 SKIP_RULES, decided by inspecting the model (op types, attributes, value types).
 
+Bound inputs: qcc compiles static shapes ahead of time, so an operand that
+decides an output shape by its values (Slice starts, Pad pads, ReduceSum axes,
+Compress condition, ...) must be a compile-time constant.  When the compile
+fails with "input I (...) must be a compile-time constant" and that operand of
+the named node is itself a graph input, the runner binds it to its value in
+test_data_set_0 (`--bind NAME=FILE.npy`, the .pb converted to .npy) and
+compiles again, until the compile succeeds or the error names no further such
+input.  Operands computed from graph inputs are not traced back.  Bound inputs
+are not passed to the program or to `qcc run` (which gets the same --bind
+flags); the result records them ("bound": names, reason "bound: a, b"), and
+the summary counts the tests that passed with bound inputs.
+
 Usage: /usr/bin/python3 test/conformance/run.py [--suite node|pytorch-converted|pytorch-operator|simple|all]
            [--filter SUBSTRING] [--jobs N] [--timeout SECONDS] [--list-failures-by-reason] [--json FILE]
            [--qcc PATH] [--write-passing FILE] [--check-passing FILE]
-Prints one line per failing test, then `N passed, N failed, N skipped`.
+Prints one line per failing test, then `N passed (N with bound inputs), N failed, N skipped`.
 Exit status: 0 if nothing failed, 1 otherwise.  With --check-passing FILE (the
 CI regression gate, see docs/conformance.md): 1 only if a test listed in FILE
 (one SUITE/NAME per line, as written by --write-passing) was run and did not
@@ -209,6 +221,27 @@ def read_pb(onnx, nh, path):
     return nh.to_array(t)
 
 
+CONST_OPERAND = re.compile(r"^(\w+)(?: node '([^']*)')? \(opset \d+\): input (\d+)\b.*must be a compile-time constant")
+
+
+def inputs_to_bind(model, line, bindable, bound):
+    """Graph inputs that LINE (a qcc compile error, without "qcc: error: ")
+    says must be compile-time constants: operand I of the named node (of every
+    node of that op type when the node has no name) where it is a graph input
+    in BINDABLE and not yet in BOUND.  [] when the error is anything else."""
+    m = CONST_OPERAND.match(line)
+    if not m:
+        return []
+    op, node_name, i = m.group(1), m.group(2), int(m.group(3))
+    new = []
+    for n in model.graph.node:
+        if n.op_type == op and (node_name is None or n.name == node_name) and i < len(n.input):
+            v = n.input[i]
+            if v in bindable and v not in bound and v not in new:
+                new.append(v)
+    return new
+
+
 def run_test(args):
     """Worker: run one test dir. Returns a dict (pickled back to the parent)."""
     suite, tdir, timeout, qcc = args
@@ -217,7 +250,7 @@ def run_test(args):
     from onnx import numpy_helper as nh
 
     name = os.path.basename(tdir)
-    res = {"suite": suite, "name": name, "status": "fail", "reason": "", "kind": "", "ops": []}
+    res = {"suite": suite, "name": name, "status": "fail", "reason": "", "kind": "", "ops": [], "bound": []}
     t0 = time.monotonic()
     deadline = t0 + timeout
     tmp = None
@@ -238,16 +271,27 @@ def run_test(args):
         sets = sorted(glob.glob(os.path.join(tdir, "test_data_set_*")))
 
         tmp = tempfile.mkdtemp(prefix="qcc-conf-")
-        # 1. compile
-        rc, _, err = run_proc([qcc, model_path, "-o", os.path.join(tmp, "m.c"),
-                               "--emit-main", os.path.join(tmp, "main.c")], deadline)
-        if rc != 0:
+        # 1. compile, binding graph inputs that must be constants (docstring)
+        bound, bind_args = [], []
+        while True:
+            rc, _, err = run_proc([qcc, model_path, "-o", os.path.join(tmp, "m.c"),
+                                   "--emit-main", os.path.join(tmp, "main.c")] + bind_args, deadline)
+            if rc == 0:
+                break
             line = first_error_line(err) or "qcc exited with status %d" % rc
             line = re.sub(r"^qcc: error: ", "", line)
-            m = re.search(r"unsupported op '([^']+)'", line)
-            if m:
-                raise Fail("unsupported op", m.group(1))
-            raise Fail("compile error", line)
+            new = inputs_to_bind(model, line, in_names, bound) if sets else []
+            if not new:
+                m = re.search(r"unsupported op '([^']+)'", line)
+                if m:
+                    raise Fail("unsupported op", m.group(1))
+                raise Fail("compile error", line)
+            for v in new:
+                f = os.path.join(tmp, "bound_%d.npy" % in_names.index(v))
+                np.save(f, read_pb(onnx, nh, os.path.join(sets[0], "input_%d.pb" % in_names.index(v))))
+                bind_args += ["--bind", "%s=%s" % (v, f)]
+            bound += new
+        res["bound"] = bound
         prog = os.path.join(tmp, "prog")
         rc, out, err = run_proc([CC] + CFLAGS + ["-o", prog, os.path.join(tmp, "m.c"),
                                                   os.path.join(tmp, "main.c"), "-lm"], deadline)
@@ -261,10 +305,16 @@ def run_test(args):
                          key=lambda p: int(re.search(r"input_(\d+)", p).group(1)))
             outs = sorted(glob.glob(os.path.join(sdir, "output_*.pb")),
                           key=lambda p: int(re.search(r"output_(\d+)", p).group(1)))
-            in_files = []
+            in_files = []  # the inputs that are not bound, in order
             for i, p in enumerate(ins):
+                arr = read_pb(onnx, nh, p)
+                if i < len(in_names) and in_names[i] in bound:
+                    if si and not np.array_equal(arr, np.load(os.path.join(tmp, "bound_%d.npy" % i))):
+                        raise Fail("runner error", "%s: bound input %s differs from test_data_set_0"
+                                   % (sname, in_names[i]))
+                    continue
                 f = os.path.join(tmp, "s%d_in%d.npy" % (si, i))
-                np.save(f, read_pb(onnx, nh, p))
+                np.save(f, arr)
                 in_files.append(f)
             wants = [read_pb(onnx, nh, p) for p in outs]
             where = "%s " % sname if len(sets) > 1 else ""
@@ -289,8 +339,8 @@ def run_test(args):
             if ev_fail is None:
                 edir = os.path.join(tmp, "ev%d" % si)
                 os.mkdir(edir)
-                argv = [qcc, "run", model_path]
-                for n_, f in zip(in_names, in_files):
+                argv = [qcc, "run", model_path] + bind_args
+                for n_, f in zip([n_ for n_ in in_names if n_ not in bound], in_files):
                     argv += ["--input", "%s=%s" % (n_, f)]
                 argv += ["--out-dir", edir]
                 rc, _, err = run_proc(argv, deadline)
@@ -309,6 +359,8 @@ def run_test(args):
         if ev_fail:
             raise Fail("evaluator differs", ev_fail)
         res["status"] = "pass"
+        if bound:
+            res["reason"] = "bound: " + ", ".join(bound)
     except Fail as f:
         res["kind"], res["reason"] = f.kind, f.line()
     except Exception as e:  # noqa: BLE001  (a bug in the runner or unreadable data)
@@ -437,10 +489,12 @@ def main(argv=None):
 
     for r in results:
         if r["status"] == "fail":
-            print("FAIL %s/%s: %s" % (r["suite"], r["name"], r["reason"]))
+            print("FAIL %s/%s: %s%s" % (r["suite"], r["name"], r["reason"],
+                                        " [bound: %s]" % ", ".join(r["bound"]) if r["bound"] else ""))
         elif a.verbose:
             print("%s %s/%s%s" % (r["status"].upper(), r["suite"], r["name"],
-                                  (": " + r["kind"]) if r["status"] == "skip" else ""))
+                                  (": " + r["kind"]) if r["status"] == "skip" else
+                                  (": " + r["reason"]) if r["reason"] else ""))
     counts = collections.Counter(r["status"] for r in results)
     if a.suite == "all":
         print("")
@@ -455,7 +509,9 @@ def main(argv=None):
             json.dump({"wall_seconds": round(wall, 2), "rtol": RTOL, "atol": ATOL, "results": results}, f, indent=1)
     print("")
     print("wall time %.1fs, %d jobs" % (wall, a.jobs))
-    print("%d passed, %d failed, %d skipped" % (counts["pass"], counts["fail"], counts["skip"]))
+    n_bound = sum(1 for r in results if r["status"] == "pass" and r["bound"])
+    print("%d passed (%d with bound inputs), %d failed, %d skipped"
+          % (counts["pass"], n_bound, counts["fail"], counts["skip"]))
     passing = sorted("%s/%s" % (r["suite"], r["name"]) for r in results if r["status"] == "pass")
     if a.write_passing:
         with open(a.write_passing, "w") as f:
