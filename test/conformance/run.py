@@ -19,10 +19,11 @@ Bound inputs: qcc compiles static shapes ahead of time, so an operand that
 decides an output shape by its values (Slice starts, Pad pads, ReduceSum axes,
 Compress condition, ...) must be a compile-time constant.  When the compile
 fails with "input I (...) must be a compile-time constant" and that operand of
-the named node is itself a graph input, the runner binds it to its value in
+the named node is a graph input or is computed from graph inputs (e.g.
+Range's limit as Cast(x)), the runner binds those inputs to their values in
 test_data_set_0 (`--bind NAME=FILE.npy`, the .pb converted to .npy) and
 compiles again, until the compile succeeds or the error names no further such
-input.  Operands computed from graph inputs are not traced back.  Bound inputs
+input.  Bound inputs
 are not passed to the program or to `qcc run` (which gets the same --bind
 flags); the result records them ("bound": names, reason "bound: a, b"), and
 the summary counts the tests that passed with bound inputs.
@@ -233,12 +234,23 @@ def inputs_to_bind(model, line, bindable, bound):
     if not m:
         return []
     op, node_name, i = m.group(1), m.group(2), int(m.group(3))
+    producer = {o: n for n in model.graph.node for o in n.output}
     new = []
+
+    def visit(v, seen):
+        # the graph inputs v is computed from (its whole ancestor cone)
+        if v in seen:
+            return
+        seen.add(v)
+        if v in bindable and v not in bound and v not in new:
+            new.append(v)
+        elif v in producer:
+            for u in producer[v].input:
+                visit(u, seen)
+
     for n in model.graph.node:
         if n.op_type == op and (node_name is None or n.name == node_name) and i < len(n.input):
-            v = n.input[i]
-            if v in bindable and v not in bound and v not in new:
-                new.append(v)
+            visit(n.input[i], set())
     return new
 
 
