@@ -5,6 +5,9 @@ test/passes/integer-only.test:
                 Sigmoid, LayerNormalization with bias, MatMul; a Tanh on the
                 model input (float: no int8 table) and a LogSoftmax output
   alibi.onnx    scores * 0.35 + a non-mask bias (ALiBi-like) -> softmax
+  wide.onnx     Softmax straight on the float input, whose calibration
+                range (calib_wide: values in the thousands) is too wide for
+                int8 logits
   calib/x.npy   16 stacked samples of the input x [1, 4, 8]
 usage: make_attention_models.py OUT_DIR"""
 import os
@@ -57,12 +60,18 @@ def main():
     alibi = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
                        helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
                       [const("c", 0.35), const("bias", alibi_bias)])
-    for name, m in (("masked", masked), ("alibi", alibi)):
+    g = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=-1, name="wide_softmax")], "wide",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D])])
+    wide = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    for name, m in (("masked", masked), ("alibi", alibi), ("wide", wide)):
         onnx.checker.check_model(m)
         onnx.save(m, os.path.join(out, name + ".onnx"))
     rng = np.random.default_rng(7)
     np.save(os.path.join(out, "calib", "x.npy"), rng.standard_normal((16, 1, T, D)).astype(np.float32))
     np.save(os.path.join(out, "x0.npy"), rng.standard_normal((1, T, D)).astype(np.float32))
+    os.makedirs(os.path.join(out, "calib_wide"), exist_ok=True)
+    np.save(os.path.join(out, "calib_wide", "x.npy"), (rng.standard_normal((16, 1, T, D)) * 3000).astype(np.float32))
 
 
 if __name__ == "__main__":
