@@ -19,12 +19,15 @@
  *    or of another integer op): a table lookup on a float input would
  *    first need a quantize, which costs more than the function;
  *  - norms and softmax quantize a float input with its calibrated range
- *    (the residual stream a norm reads is a float sum);
+ *    (the residual stream a norm reads is a float sum); for softmax only
+ *    when the int8 step is at most 1/8 in the exponent (its error grows as
+ *    e^(step/2): a wide-range float input stays float);
  *  - softmax over the last axis, not log-softmax; constant factors on its
  *    input are peeled into the table: multiplication or division by a
  *    positive scalar (attention's 1/sqrt(d)) and one additive mask whose
  *    entries are 0 or so negative that exp underflows (a causal mask),
- *    which becomes a ui8 keep-mask; any other additive term (ALiBi) blocks;
+ *    which becomes a ui8 keep-mask; any other added term (ALiBi) stays in
+ *    the float input;
  *  - norms: constant gamma (and beta) over the trailing dims. */
 #include <math.h>
 #include <stdlib.h>
@@ -126,6 +129,10 @@ static uint8_t *keep_mask(MlirValue m, const qcc_shape *xs, double after, int64_
   return keep;
 }
 
+/* The largest int8 step (in exponent units) a softmax's float input may be
+ * quantized with here. */
+static const double max_float_input_step = 0.125;
+
 static int softmax(MlirOperation op, const char *at) {
   q_softmax_attrs a = q_softmax_get(op);
   MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), xq;
@@ -165,8 +172,20 @@ static int softmax(MlirOperation op, const char *at) {
     free(mask);
     return 0;
   }
-  if (!int8_input(op, x, true, &xq, &in)) {
+  bool was_int8 = qcc_int8_source(x, &xq, &in);
+  double lo, hi;
+  if (!was_int8 && !qcc_value_range(x, &lo, &hi)) {
     qcc_remark("quantize: %s stays float: no calibration range for its input (run with --calib)", at);
+    free(mask);
+    return 0;
+  }
+  if (!was_int8) in = qcc_activation_params(lo, hi, 8);
+  if (!was_int8 && in.scale * factor > max_float_input_step) {
+    /* quantizing here would move the logits by up to half a step: exp's
+     * relative error e^(step/2) - 1 past 6% (a wide-range input whose
+     * small differences matter, as [10000, 10001, ...]) */
+    qcc_remark("quantize: %s stays float: its float input's int8 step would be %g in the exponent (> %g)", at,
+               in.scale * factor, max_float_input_step);
     free(mask);
     return 0;
   }
@@ -175,6 +194,7 @@ static int softmax(MlirOperation op, const char *at) {
     free(mask);
     return 0;
   }
+  if (!was_int8) xq = qcc_quantized_input(op, x, in);
   MlirContext ctx = mlirOperationGetContext(op);
   int64_t n = 256;
   MlirValue mv = {NULL};
