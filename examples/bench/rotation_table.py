@@ -31,7 +31,7 @@ METHODS = [("RTN", "--rotate none"), ("hadamard", "--rotate hadamard"), ("klt+ha
 
 def bpc(build, model, work, scheme, flags):
     cmd = ["/usr/bin/python3", os.path.join(ROOT, "test/e2e/check_example.py"), build, model, work, "--scheme", scheme,
-           "--qflags", flags]
+           f"--qflags={flags}"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"bits per character ([0-9.]+)", r.stdout)
     if not m:
