@@ -58,9 +58,12 @@ QRT_API void qrt_dequantize_i8_f32(const void *params, const void *const *in, vo
   const qrt_dequantize_params *p = (const qrt_dequantize_params *)params;
   const int8_t *x = (const int8_t *)in[0];
   float *y = (float *)out[0];
-  const int64_t zp = p->zero_point;
+  const int32_t zp = p->zero_point; /* |x - zp| <= 2^31 - 1 + 128: int64 only past int8 zero points */
   int64_t i;
-  for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int64_t)x[i] - zp);
+  if (zp >= -128 && zp <= 127) /* int32 lanes: twice the vector width, exact */
+    for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int32_t)x[i] - zp);
+  else
+    for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int64_t)x[i] - zp);
 }
 
 QRT_INTERNAL void qrt_requantize_run(const qrt_requantize_params *p, const int32_t *x32,

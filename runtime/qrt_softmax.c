@@ -27,6 +27,29 @@ QRT_INTERNAL float qrt_softmax_lanes_sum(const float *v, int64_t n) {
 
 QRT_INTERNAL float qrt_softmax_max(float m, float v) { return (v > m || v != v) ? v : m; }
 
+/* max of v[0..n) as the sequential qrt_softmax_max fold gives it, in
+ * QRT_SOFTMAX_LANES independent lanes (vectorizable).  The maximum of
+ * numbers does not depend on the order; only the sign of a zero maximum and
+ * the payload of a NaN can, so those rows are folded again in order. */
+QRT_INTERNAL float qrt_softmax_row_max(const float *v, int64_t n) {
+  float acc[QRT_SOFTMAX_LANES], m;
+  int64_t i, l, w;
+  if (n < 2 * QRT_SOFTMAX_LANES) {
+    for (m = v[0], i = 1; i < n; ++i) m = qrt_softmax_max(m, v[i]);
+    return m;
+  }
+  for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = v[l];
+  for (i = QRT_SOFTMAX_LANES; i + QRT_SOFTMAX_LANES <= n; i += QRT_SOFTMAX_LANES)
+    for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = qrt_softmax_max(acc[l], v[i + l]);
+  for (l = 0; i + l < n; ++l) acc[l] = qrt_softmax_max(acc[l], v[i + l]);
+  for (w = QRT_SOFTMAX_LANES / 2; w >= 1; w /= 2)
+    for (l = 0; l < w; ++l) acc[l] = qrt_softmax_max(acc[l], acc[l + w]);
+  m = acc[0];
+  if (m == 0.0f || m != m)
+    for (m = v[0], i = 1; i < n; ++i) m = qrt_softmax_max(m, v[i]);
+  return m;
+}
+
 QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_softmax_params *p = (const qrt_softmax_params *)params;
   const float *x = (const float *)in[0];
@@ -38,8 +61,8 @@ QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *co
     const float *xo = x + o * L * I;
     float *yo = y + o * L * I;
     if (I == 1) {
-      float m = xo[0], s;
-      for (j = 1; j < L; ++j) m = qrt_softmax_max(m, xo[j]);
+      const float m = qrt_softmax_row_max(xo, L);
+      float s;
       for (j = 0; j < L; ++j) yo[j] = qrt_exp_f32(xo[j] - m);
       s = qrt_softmax_lanes_sum(yo, L);
       if (p->log) {
