@@ -286,7 +286,8 @@ static bool lower_conv(MlirOperation op, qcc_call *c) {
 static bool lower_pool(MlirOperation op, qcc_call *c) {
   q_pool_attrs a = q_pool_get(op);
   qcc_shape x = shape_of(q_pool_in(op, 0)), y = shape_of(mlirOperationGetResult(op, 0));
-  if (x.dtype != QRT_F32) return fail(op, "only float32 pooling is implemented");
+  bool i8 = x.dtype == QRT_I8 && !strcmp(a.kind.s, "max");
+  if (x.dtype != QRT_F32 && !i8) return fail(op, "pooling is float32 (and max pooling int8)");
   geometry g;
   canonical_geometry(&x, &y, &a.kernel, &a.strides, &a.pads, &a.dilations, &g);
   qrt_pool_params *p = &c->params.pool;
@@ -302,7 +303,7 @@ static bool lower_pool(MlirOperation op, qcc_call *c) {
   set_geometry(&g, p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin);
   memcpy(p->pads_end, g.pe, sizeof g.pe);
   set_inputs(op, c);
-  return use(op, c, kind >= QRT_POOL_ARGMAX ? "qrt_pool_argmax_f32" : "qrt_pool_f32");
+  return use(op, c, i8 ? "qrt_maxpool_i8" : kind >= QRT_POOL_ARGMAX ? "qrt_pool_argmax_f32" : "qrt_pool_f32");
 }
 
 static bool lower_matmul(MlirOperation op, qcc_call *c) {

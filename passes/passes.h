@@ -25,6 +25,10 @@ int qcc_pass_quantize(MlirModule m);
  * rules of quantize_nonlinear.c allow, else left float with a remark;
  * -1 after an error. */
 int qcc_quantize_nonlinear(MlirOperation op);
+/* Static int8 schemes: a data-movement op (reshape, transpose, slice,
+ * broadcast, max pool) on an int8 input runs on the codes
+ * (quantize_movement.c). */
+int qcc_quantize_movement(MlirOperation op);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

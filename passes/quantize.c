@@ -426,8 +426,10 @@ int qcc_pass_quantize(MlirModule m) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     if (q_conv_is(op)) rc = quantize_conv(op);
     else if (q_matmul_is(op)) rc = quantize_matmul(op);
-    else if (qcc_quant_opts.integer_only && scheme()->act_bits && !qcc_quant_opts.act_per_token)
-      rc = qcc_quantize_nonlinear(op);
+    else if (scheme()->act_bits && !qcc_quant_opts.act_per_token) { /* static int8 activations */
+      rc = qcc_quantize_movement(op);
+      if (!rc && qcc_quant_opts.integer_only) rc = qcc_quantize_nonlinear(op);
+    }
     op = next;
   }
   /* The float layers (and folded ReLUs) are dead now. */

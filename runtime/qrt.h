@@ -760,6 +760,7 @@ typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
   K(qrt_where, where, "qrt_where.c") \
   K(qrt_conv_f32, conv, "qrt_conv.c") \
   K(qrt_pool_f32, pool, "qrt_pool.c") K(qrt_pool_argmax_f32, pool, "qrt_pool.c") \
+  K(qrt_maxpool_i8, pool, "qrt_pool.c") \
   K(qrt_matmul_f32, matmul, "qrt_matmul.c") K(qrt_matmul_i32, matmul, "qrt_int_linear.c") \
   K(qrt_conv_i32, conv, "qrt_int_linear.c") \
   K(qrt_softmax_f32, softmax, "qrt_softmax.c") \

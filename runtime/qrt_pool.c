@@ -73,6 +73,41 @@ QRT_API void qrt_pool_f32(const void *params, const void *const *in, void *const
   }
 }
 
+/* Max pooling of int8 codes (one scale and zero point in and out: the
+ * max commutes with a monotonic quantization, so this is exact); a window
+ * with no input cell gives -128 (the float path's -inf, quantized). */
+QRT_API void qrt_maxpool_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_pool_params *p = (const qrt_pool_params *)params;
+  const int8_t *x = (const int8_t *)in[0];
+  int8_t *y = (int8_t *)out[0];
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t planes = p->n * p->c, isz = ID * IH * IW, osz = OD * OH * OW;
+  int64_t pl, od, oh, ow, kd, kh, kw;
+  for (pl = 0; pl < planes; ++pl) {
+    const int8_t *xp = x + pl * isz;
+    int8_t *yp = y + pl * osz;
+    for (od = 0; od < OD; ++od)
+      for (oh = 0; oh < OH; ++oh)
+        for (ow = 0; ow < OW; ++ow) {
+          int32_t acc = -128;
+          for (kd = 0; kd < p->kernel[0]; ++kd) {
+            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+            if (id < 0 || id >= ID) continue;
+            for (kh = 0; kh < p->kernel[1]; ++kh) {
+              const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+              if (ih < 0 || ih >= IH) continue;
+              for (kw = 0; kw < p->kernel[2]; ++kw) {
+                const int64_t iw = ow * p->strides[2] + kw * p->dilations[2] - p->pads_begin[2];
+                if (iw >= 0 && iw < IW && xp[(id * IH + ih) * IW + iw] > acc) acc = xp[(id * IH + ih) * IW + iw];
+              }
+            }
+          }
+          yp[(od * OH + oh) * OW + ow] = (int8_t)acc;
+        }
+  }
+}
+
 QRT_API void qrt_pool_argmax_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_pool_params *p = (const qrt_pool_params *)params;
   const float *x = (const float *)in[0];

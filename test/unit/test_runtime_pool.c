@@ -79,6 +79,20 @@ static void run_case(int kind, int cip, int ceil_mode, int64_t n, int64_t c, con
           ceil_mode, (long long)in[0], (long long)in[1], (long long)in[2], (long long)k[0],
           (long long)k[1], (long long)k[2]);
   check(same_f32_arr(y, r, ys), what);
+  if (kind == QRT_POOL_MAX) { /* int8 codes: the same windows' max, as integers */
+    int8_t *xq = (int8_t *)xmalloc((size_t)xs), *yq = (int8_t *)xmalloc((size_t)ys);
+    fill_i8(xq, xs, -128, 127);
+    for (i = 0; i < xs; ++i) x[i] = (float)xq[i];
+    ref_pool(&p, x, r);
+    ins[0] = xq;
+    outs[0] = yq;
+    qrt_maxpool_i8(&p, ins, outs);
+    for (i = 0; i < ys; ++i) y[i] = (float)yq[i];
+    for (i = 0; i < ys; ++i) r[i] = r[i] < -128.0f ? -128.0f : r[i]; /* empty window: -inf -> -128 */
+    sprintf(what + strlen(what), " (int8)");
+    check(same_f32_arr(y, r, ys), what);
+    free(xq); free(yq);
+  }
   free(x); free(y); free(r);
 }
 

@@ -1,0 +1,37 @@
+/* quantize_movement.c - int8 data movement: ops that only move, repeat or
+ * select values (reshape, transpose, slice, broadcast, max pooling) run on
+ * the int8 codes when their input is int8 already, keeping its scale and
+ * zero point:
+ *
+ *   y = op(q.dequantize(x_q))  ->  y_q = op(x_q) : same !quant.uniform
+ *                                   y = q.dequantize(y_q)   (float users)
+ *
+ * Exact: moving codes moves the values they stand for, and max commutes
+ * with a monotonic quantization. The next quantized layer adopts y_q's
+ * parameters (quantize.c) and reads it directly, so a CNN's max pool or a
+ * transformer's head split no longer round-trips through float. Any other
+ * op, or a float input, is left as it is. */
+#include <string.h>
+
+#include "quant_activations.h"
+
+static bool moves_values(MlirOperation op) {
+  if (q_pool_is(op)) return !strcmp(q_pool_get(op).kind.s, "max");
+  return q_reshape_is(op) || q_transpose_is(op) || q_slice_is(op) || q_broadcast_is(op);
+}
+
+int qcc_quantize_movement(MlirOperation op) {
+  if (!moves_values(op) || mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumOperands(op) < 1) return 0;
+  MlirValue x = mlirOperationGetOperand(op, 0), y = mlirOperationGetResult(op, 0), xq;
+  qcc_qparams p;
+  qcc_shape ys;
+  qcc_shape_of(y, &ys);
+  if (ys.dtype != QRT_F32 || !qcc_int8_source(x, &xq, &p)) return 0;
+  MlirOperation moved = mlirOperationClone(op);
+  mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(op), op, moved);
+  mlirOperationSetOperand(moved, 0, xq);
+  MlirValue yq = mlirOperationGetResult(moved, 0);
+  mlirValueSetType(yq, qcc_quant_type_of(mlirOperationGetContext(op), y, p));
+  qcc_use_quantized(op, y, yq);
+  return 0;
+}
