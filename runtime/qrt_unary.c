@@ -27,6 +27,9 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
 /* exp: the runtime's vectorizable qrt_exp_f32 for float, libm for double. */
 #define QRT_EXP_f32(v) qrt_exp_f32(v)
 #define QRT_EXP_f64(v) exp(v)
+/* erf likewise: qrt_erf_f32 (vectorizable) for float, libm for double. */
+#define QRT_ERF_f32(v) qrt_erf_f32(v)
+#define QRT_ERF_f64(v) erf(v)
 
 #define QRT_UNARY_LOOP(EXPR) \
   for (i = 0; i < n; ++i) {  \
@@ -74,10 +77,10 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
       QRT_UNARY_LOOP(v * qrt_unary_unit_##SFX(v * sixth + (T)0.5));                         \
     }                                                                                       \
     case QRT_UNARY_TANH: QRT_UNARY_LOOP(M(tanh)(v));                                        \
-    case QRT_UNARY_ERF: QRT_UNARY_LOOP(M(erf)(v));                                          \
+    case QRT_UNARY_ERF: QRT_UNARY_LOOP(QRT_ERF_##SFX(v));                                          \
     case QRT_UNARY_GELU: {                                                                  \
       const T rsqrt2 = (T)0.70710678118654752440;                                           \
-      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + M(erf)(v * rsqrt2)));                             \
+      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + QRT_ERF_##SFX(v * rsqrt2)));                             \
     }                                                                                       \
     case QRT_UNARY_GELU_TANH: {                                                             \
       const T k0 = (T)0.79788456080286535588, k1 = (T)0.044715;                             \

@@ -1,7 +1,9 @@
 /* test_runtime_exp.c - qrt_exp_f32 (qrt.h) against libm's expf: relative
  * error at most 4 ulp (3e-7) over [-86.5, 88.7] on a dense grid and at
  * random points; exact special cases (+inf above 88.72, 0 below -86.6,
- * NaN, exp(0) = 1). Prints "N passed, N failed". */
+ * NaN, exp(0) = 1). qrt_erf_f32 against double erf: relative error at most
+ * 4e-7 (a few float ulp) on a dense grid over [-10, 10] and at tiny
+ * arguments, odd, +-1 far out, NaN. Prints "N passed, N failed". */
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -35,6 +37,20 @@ int main(void) {
   check(qrt_exp_f32(-87.0f) == 0.0f && qrt_exp_f32(-INFINITY) == 0.0f, "underflow is not 0", -87);
   check(isnan(qrt_exp_f32(NAN)), "NaN does not propagate", NAN);
   check(qrt_exp_f32(88.72f) > 3.3e38f, "exp(88.72) lost", 88.72);
+  worst = 0;
+  for (float x = -10.0f; x < 10.0f; x += 0.000173f) {
+    double e = erf((double)x), rel = fabs((double)qrt_erf_f32(x) - e) / fmax(fabs(e), 1e-30);
+    if (rel > worst) worst = rel, worst_x = x;
+  }
+  for (float x = 1e-30f; x < 1e-2f; x *= 1.01f) {
+    double e = erf((double)x), rel = fabs((double)qrt_erf_f32(x) - e) / e;
+    if (rel > worst) worst = rel, worst_x = x;
+  }
+  printf("erf: max relative error %.3g at %.9g\n", worst, worst_x);
+  check(worst <= 4e-7, "erf relative error above 4e-7", worst_x);
+  check(qrt_erf_f32(0.0f) == 0.0f && qrt_erf_f32(-2.5f) == -qrt_erf_f32(2.5f), "erf not odd", 2.5);
+  check(qrt_erf_f32(12.0f) == 1.0f && qrt_erf_f32(-INFINITY) == -1.0f, "erf far out is not +-1", 12);
+  check(isnan(qrt_erf_f32(NAN)), "erf: NaN does not propagate", NAN);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
 }
