@@ -152,8 +152,8 @@ static const char hessian_attr[] = "qcc.input_hessian";
  * matmul B, as columns) in the scheme's format; for a matmul under
  * --weight-quant gptq with GPTQ codes from its qcc.input_hessian. -1 after
  * an error (no Hessian: the calibrate pass did not collect it). */
-static int layer_weights(const layer *L, int64_t channels, int64_t per, bool column_major, int64_t group,
-                         qcc_qweights *qw) {
+static int layer_weights(const layer *L, int64_t channels, int64_t per, bool column_major, int format,
+                         int64_t group, qcc_qweights *qw) {
   char at[256];
   qcc_op_where(L->op, at, sizeof at);
   qcc_array h = {0};
@@ -174,7 +174,7 @@ static int layer_weights(const layer *L, int64_t channels, int64_t per, bool col
   qcc_array w;
   qcc_value_constant(L->w, &w);
   char err[256];
-  if (!qcc_quantize_weights(w.data, channels, per, column_major, scheme()->weight_format, group, h.data, qw, err,
+  if (!qcc_quantize_weights(w.data, channels, per, column_major, format, group, h.data, qw, err,
                             sizeof err))
     qcc_warning("quantize: %s: weights rounded to nearest: %s", at, err);
   else if (gptq)
@@ -220,21 +220,49 @@ static void note_weights(MlirValue yq, const qcc_qweights *qw) {
 
 static void finish(const layer *L, MlirValue yq) { qcc_use_quantized(L->op, L->out, yq); }
 
+/* Weight-only conv (w8a16, w4a16): the weights are stored as int8 codes
+ * per output channel and expanded at run time, w = float(codes) * scale[c],
+ * into the float conv's weight operand (two elementwise kernels over the
+ * weights, small next to the conv's MACs). int4 convs keep int8 codes: no
+ * kernel unpacks int4 conv weights, and int4 codes in int8 bytes would
+ * save nothing. */
+static int quantize_conv_weight_only(MlirOperation op, const char *at) {
+  layer L;
+  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), false, &L)) return 0;
+  qcc_shape ws;
+  qcc_shape_of(L.w, &ws);
+  int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
+  qcc_qweights qw;
+  if (layer_weights(&L, ch, per, false, QRT_WFMT_I8, 0, &qw)) return -1;
+  if (scheme()->weight_format != QRT_WFMT_I8)
+    qcc_remark("quantize: %s: weight-only conv weights are int8 per channel (no int4 conv kernel)", at);
+  MlirLocation loc = mlirOperationGetLocation(op);
+  MlirContext ctx = mlirOperationGetContext(op);
+  qcc_shape fs = ws, ss = ws;
+  fs.dtype = ss.dtype = QRT_F32;
+  for (int i = 1; i < ss.rank; i++) ss.dims[i] = 1;
+  MlirValue codes = qcc_constant_before(op, QRT_I8, ws.rank, ws.dims, qw.codes);
+  MlirValue scales = qcc_constant_before(op, QRT_F32, ss.rank, ss.dims, qw.scales);
+  MlirValue wf = qcc_insert_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), codes));
+  q_binary_attrs mul = {qcc_str("mul")};
+  MlirValue w = qcc_insert_before(op, q_binary_create(loc, qcc_tensor_type(ctx, &fs), wf, scales, &mul));
+  note_weights(w, &qw);
+  mlirOperationSetOperand(op, 1, w);
+  qcc_qweights_free(&qw);
+  return 0;
+}
+
 static int quantize_conv(MlirOperation op) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
-  if (scheme()->act_bits == 0) {
-    qcc_remark("quantize: %s stays float: %s is weight-only and only matmuls have a weight-only kernel", at,
-               scheme()->name);
-    return 0;
-  }
+  if (scheme()->act_bits == 0) return quantize_conv_weight_only(op, at);
   layer L;
   if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), true, &L)) return 0;
   qcc_shape ws;
   qcc_shape_of(L.w, &ws);
   int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
   qcc_qweights qw;
-  if (layer_weights(&L, ch, per, false, 0, &qw)) return -1; /* convs: per channel in every format */
+  if (layer_weights(&L, ch, per, false, scheme()->weight_format, 0, &qw)) return -1; /* convs: per channel */
   int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * ch)), *mult = bias + ch, *shift = bias + 2 * ch;
   requant_constants(&L, qw.scales, ch, bias, mult, shift);
   MlirLocation loc = mlirOperationGetLocation(op);
@@ -272,7 +300,7 @@ static int quantize_matmul_float_act(MlirOperation op, int act_bits) {
   qcc_shape_of(L.w, &bs);
   int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
   qcc_qweights qw;
-  if (layer_weights(&L, N, K, true, group, &qw)) return -1;
+  if (layer_weights(&L, N, K, true, scheme()->weight_format, group, &qw)) return -1;
   if (act_bits && !sums_exact(&qw)) {
     char at[256];
     qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", qcc_op_where(op, at, sizeof at),
@@ -378,7 +406,7 @@ static int quantize_matmul(MlirOperation op) {
   if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), true, &L)) return 0;
   int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
   qcc_qweights qw;
-  if (layer_weights(&L, N, K, true, group, &qw)) return -1;
+  if (layer_weights(&L, N, K, true, scheme()->weight_format, group, &qw)) return -1;
   if (!sums_exact(&qw)) {
     qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", at, (long long)K);
     qcc_qweights_free(&qw);
