@@ -1038,11 +1038,13 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_exp_f32(float x) {
  * are computed and one selected, so loops over it vectorize. Measured
  * against double erf: test_runtime_exp.c. NaN gives NaN. */
 static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_erf_f32(float x) {
-  uint32_t xb, yb;
+  uint32_t xb, ab, yb, sb, small;
   float a, x2, series, t, q, tail, y;
   memcpy(&xb, &x, sizeof xb);
-  yb = xb & 0x7fffffffu;
-  memcpy(&a, &yb, sizeof a);
+  ab = xb & 0x7fffffffu;
+  memcpy(&a, &ab, sizeof a);
+  small = 0u - (uint32_t)(ab < 0x3f000000u); /* |x| < 0.5 (not NaN): a mask, as a float
+                                                compare would stop vectorization */
   x2 = x * x;
   series = 1.0f / 9360.0f;
   series = series * x2 - 1.0f / 1320.0f;
@@ -1065,8 +1067,9 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_erf_f32(float x) {
   tail = 1.0f - t * qrt_exp_f32(q * t - 1.26551223f - a * a);
   memcpy(&yb, &tail, sizeof yb);
   yb |= xb & 0x80000000u; /* erf is odd */
-  memcpy(&tail, &yb, sizeof tail);
-  y = a < 0.5f ? series : tail;
+  memcpy(&sb, &series, sizeof sb);
+  yb = (sb & small) | (yb & ~small);
+  memcpy(&y, &yb, sizeof y);
   return y;
 }
 
