@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Quantized compiles of graphs nobody tuned for: every model of the ONNX
+pytorch-converted and pytorch-operator suites (and, with --node PATTERN,
+node tests whose name contains PATTERN) is compiled with the given
+quantization flags, calibrated on its own test_data_set_* folders. Where
+qcc compiles it, the generated C is built under ASan + UBSan and run on
+test_data_set_0, and its outputs must equal `qcc run`'s bit for bit; a
+compile that fails must fail with a one-line error (exit 1), never a crash.
+A model qcc refuses is counted, not failed (float conformance is run.py's
+job).
+
+usage: test/conformance/quantized.py [--qcc PATH] [--node PATTERN] [--jobs N] -- QCC_FLAGS...
+prints one line per failure and "N compared, N refused, N failed"; exit 1
+if any failed."""
+import argparse
+import concurrent.futures as cf
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+DATA = "/usr/share/libonnx-testdata/data"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def check(d, qcc, flags):
+    """(status, message) for one test dir: compared, refused or failed."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper as nh
+    ds = os.path.join(d, "test_data_set_0")
+    model = os.path.join(d, "model.onnx")
+    m = onnx.load(model)
+    inits = {i.name for i in m.graph.initializer}
+    names = [i.name for i in m.graph.input if i.name not in inits]
+    with tempfile.TemporaryDirectory() as tmp:
+        files, inputs = [], []
+        for k, name in enumerate(names):
+            t = onnx.TensorProto()
+            with open(os.path.join(ds, f"input_{k}.pb"), "rb") as f:
+                t.ParseFromString(f.read())
+            path = os.path.join(tmp, f"in{k}.npy")
+            np.save(path, nh.to_array(t))
+            files.append(path)
+            inputs += ["--input", f"{name}={path}"]
+        c, main_c, exe = (os.path.join(tmp, s) for s in ("m.c", "main.c", "m"))
+        r = subprocess.run([qcc, model, "-o", c, "--emit-main", main_c, *flags, "--calib", d], capture_output=True,
+                           text=True, timeout=300)
+        if r.returncode == 1 and r.stderr.count("error:") >= 1:
+            return "refused", ""
+        if r.returncode:
+            return "failed", f"qcc exit {r.returncode}: {r.stderr.strip()[-200:]}"
+        r = subprocess.run(["cc", "-std=c99", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", c,
+                            main_c, "-lm", "-o", exe], capture_output=True, text=True, timeout=300)
+        if r.returncode:
+            return "failed", "cc: " + r.stderr.strip()[-300:]
+        os.makedirs(os.path.join(tmp, "c"))
+        os.makedirs(os.path.join(tmp, "e"))
+        r = subprocess.run([exe, *files, "--out", os.path.join(tmp, "c")], capture_output=True, text=True,
+                           timeout=300)
+        if r.returncode:
+            return "failed", "generated C: " + r.stderr.strip()[-300:]
+        r = subprocess.run([qcc, "run", model, *inputs, "--out-dir", os.path.join(tmp, "e"), *flags, "--calib", d],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode:
+            return "failed", "qcc run: " + r.stderr.strip()[-200:]
+        for k, o in enumerate(m.graph.output):
+            a = np.load(os.path.join(tmp, "c", f"out{k}.npy"))
+            b = np.load(os.path.join(tmp, "e", f"{o.name}.npy"))
+            if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+                return "failed", f"output {k} ({o.name}): generated C != qcc run"
+    return "compared", ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qcc", default=os.path.join(ROOT, "build", "qcc"))
+    ap.add_argument("--node", action="append", default=[], help="also node tests whose name contains this")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("flags", nargs="*")
+    a = ap.parse_args()
+    dirs = sorted(glob.glob(DATA + "/pytorch-converted/*") + glob.glob(DATA + "/pytorch-operator/*"))
+    for p in a.node:
+        dirs += sorted(d for d in glob.glob(DATA + "/node/test_*") if p in os.path.basename(d))
+    dirs = [d for d in dirs if os.path.isdir(os.path.join(d, "test_data_set_0"))]
+    counts = {"compared": 0, "refused": 0, "failed": 0}
+    with cf.ThreadPoolExecutor(a.jobs) as ex:
+        for d, (status, msg) in zip(dirs, ex.map(lambda d: check(d, a.qcc, a.flags), dirs)):
+            counts[status] += 1
+            if status == "failed":
+                print(f"FAIL {os.path.relpath(d, DATA)}: {msg}")
+    print(f"{counts['compared']} compared, {counts['refused']} refused, {counts['failed']} failed "
+          f"(flags: {' '.join(a.flags)})")
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
