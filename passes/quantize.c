@@ -226,58 +226,60 @@ static void finish(const layer *L, MlirValue yq) { qcc_use_quantized(L->op, L->o
  * weights, small next to the conv's MACs). int4 convs keep int8 codes: no
  * kernel unpacks int4 conv weights, and int4 codes in int8 bytes would
  * save nothing. */
-static int quantize_conv_weight_only(MlirOperation op, const char *at) {
-  layer L;
-  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), false, &L)) return 0;
-  qcc_shape ws;
-  qcc_shape_of(L.w, &ws);
-  int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
-  qcc_qweights qw;
-  if (layer_weights(&L, ch, per, false, QRT_WFMT_I8, 0, &qw)) return -1;
-  if (scheme()->weight_format != QRT_WFMT_I8)
-    qcc_remark("quantize: %s: weight-only conv weights are int8 per channel (no int4 conv kernel)", at);
+static void expand_conv_weights(MlirOperation op, const qcc_shape *ws, const qcc_qweights *qw) {
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
-  qcc_shape fs = ws, ss = ws;
+  qcc_shape fs = *ws, ss = *ws;
   fs.dtype = ss.dtype = QRT_F32;
   for (int i = 1; i < ss.rank; i++) ss.dims[i] = 1;
-  MlirValue codes = qcc_constant_before(op, QRT_I8, ws.rank, ws.dims, qw.codes);
-  MlirValue scales = qcc_constant_before(op, QRT_F32, ss.rank, ss.dims, qw.scales);
+  MlirValue codes = qcc_constant_before(op, QRT_I8, ws->rank, ws->dims, qw->codes);
+  MlirValue scales = qcc_constant_before(op, QRT_F32, ss.rank, ss.dims, qw->scales);
   MlirValue wf = qcc_insert_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), codes));
   q_binary_attrs mul = {qcc_str("mul")};
   MlirValue w = qcc_insert_before(op, q_binary_create(loc, qcc_tensor_type(ctx, &fs), wf, scales, &mul));
-  note_weights(w, &qw);
+  note_weights(w, qw);
   mlirOperationSetOperand(op, 1, w);
-  qcc_qweights_free(&qw);
-  return 0;
+}
+
+/* Static activations: q.qconv with int8 weights per output channel. */
+static void integer_conv(MlirOperation op, const layer *L, const qcc_shape *ws, const qcc_qweights *qw) {
+  int64_t ch = ws->dims[0];
+  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * ch)), *mult = bias + ch, *shift = bias + 2 * ch;
+  requant_constants(L, qw->scales, ch, bias, mult, shift);
+  MlirLocation loc = mlirOperationGetLocation(op);
+  MlirContext ctx = mlirOperationGetContext(op);
+  MlirValue xq = qcc_quantized_input(op, L->x, L->in);
+  q_conv_attrs ca = q_conv_get(op);
+  q_qconv_attrs a = {ca.strides, ca.pads, ca.dilations, ca.group, L->relu ? L->outp.zero_point : L->outp.qmin,
+                     L->outp.qmax, scales_attr(ctx, qw->scales, ch), qcc_str(qcc_wformat_name(qw->format))};
+  MlirValue yq = qcc_insert_before(
+      op, q_qconv_create(loc, qcc_quant_type_of(ctx, L->out, L->outp), xq,
+                         qcc_constant_before(op, QRT_I8, ws->rank, ws->dims, qw->codes),
+                         qcc_constant_before(op, QRT_I32, 1, &ch, bias), qcc_constant_before(op, QRT_I32, 1, &ch, mult),
+                         shift_constant(op, shift, ch), qcc_constant_before(op, QRT_I32, 1, &ch, qw->colsum), &a));
+  note_weights(yq, qw);
+  finish(L, yq);
+  free(bias);
 }
 
 static int quantize_conv(MlirOperation op) {
-  char at[256];
-  qcc_op_where(op, at, sizeof at);
-  if (scheme()->act_bits == 0) return quantize_conv_weight_only(op, at);
+  const bool weight_only = scheme()->act_bits == 0;
   layer L;
-  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), true, &L)) return 0;
+  if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), !weight_only, &L)) return 0;
   qcc_shape ws;
   qcc_shape_of(L.w, &ws);
   int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
+  /* convs: per output channel; int8 codes when weight-only (see above) */
+  int format = weight_only ? QRT_WFMT_I8 : scheme()->weight_format;
   qcc_qweights qw;
-  if (layer_weights(&L, ch, per, false, scheme()->weight_format, 0, &qw)) return -1; /* convs: per channel */
-  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * ch)), *mult = bias + ch, *shift = bias + 2 * ch;
-  requant_constants(&L, qw.scales, ch, bias, mult, shift);
-  MlirLocation loc = mlirOperationGetLocation(op);
-  MlirContext ctx = mlirOperationGetContext(op);
-  MlirValue xq = qcc_quantized_input(op, L.x, L.in);
-  q_conv_attrs ca = q_conv_get(op);
-  q_qconv_attrs a = {ca.strides, ca.pads, ca.dilations, ca.group, L.relu ? L.outp.zero_point : L.outp.qmin,
-                     L.outp.qmax, scales_attr(ctx, qw.scales, ch), qcc_str(qcc_wformat_name(qw.format))};
-  MlirValue yq = qcc_insert_before(
-      op, q_qconv_create(loc, qcc_quant_type_of(ctx, L.out, L.outp), xq, qcc_constant_before(op, QRT_I8, ws.rank, ws.dims, qw.codes),
-                         qcc_constant_before(op, QRT_I32, 1, &ch, bias), qcc_constant_before(op, QRT_I32, 1, &ch, mult),
-                         shift_constant(op, shift, ch), qcc_constant_before(op, QRT_I32, 1, &ch, qw.colsum), &a));
-  note_weights(yq, &qw);
-  finish(&L, yq);
-  free(bias);
+  if (layer_weights(&L, ch, per, false, format, 0, &qw)) return -1;
+  if (format != scheme()->weight_format) {
+    char at[256];
+    qcc_remark("quantize: %s: weight-only conv weights are int8 per channel (no int4 conv kernel)",
+               qcc_op_where(op, at, sizeof at));
+  }
+  if (weight_only) expand_conv_weights(op, &ws, &qw);
+  else integer_conv(op, &L, &ws, &qw);
   qcc_qweights_free(&qw);
   return 0;
 }

@@ -30,6 +30,7 @@
  *    the float input;
  *  - norms: constant gamma (and beta) over the trailing dims. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,14 +43,16 @@ static bool float_tensor(MlirValue v, qcc_shape *s) {
   return s->dtype == QRT_F32;
 }
 
-/* x as int8: its int8 source, or (allow_float) a new q.quantize of x with
- * the parameters of its calibrated range. */
-static bool int8_input(MlirOperation op, MlirValue x, bool allow_float, MlirValue *xq, qcc_qparams *p) {
-  if (qcc_int8_source(x, xq, p)) return true;
+/* The int8 parameters x is read with: those of its int8 source, or
+ * (*from_float) of its calibrated range. The int8 value itself comes from
+ * qcc_quantized_input once the op is certain to be converted: the source
+ * when there is one, else a new q.quantize. */
+static bool input_params(MlirValue x, qcc_qparams *p, bool *from_float) {
+  *from_float = !qcc_int8_source(x, NULL, p);
   double lo, hi;
-  if (!allow_float || !qcc_value_range(x, &lo, &hi)) return false;
+  if (!*from_float) return true;
+  if (!qcc_value_range(x, &lo, &hi)) return false;
   *p = qcc_activation_params(lo, hi, 8);
-  *xq = qcc_quantized_input(op, x, *p);
   return true;
 }
 
@@ -62,13 +65,14 @@ static bool output_params(MlirValue y, qcc_qparams *p) {
 
 static int lut(MlirOperation op, const char *at) {
   q_unary_attrs a = q_unary_get(op);
-  MlirValue x = q_unary_in(op, 0), y = mlirOperationGetResult(op, 0), xq;
+  MlirValue x = q_unary_in(op, 0), y = mlirOperationGetResult(op, 0);
   qcc_shape xs;
   qcc_qparams in, out;
   int code;
   int8_t table[256];
+  bool from_float;
   if (!float_tensor(x, &xs)) return 0;
-  if (!int8_input(op, x, false, &xq, &in)) {
+  if (!input_params(x, &in, &from_float) || from_float) {
     qcc_remark("quantize: %s stays float: its input is float (not the output of an int8 layer)", at);
     return 0;
   }
@@ -85,6 +89,7 @@ static int lut(MlirOperation op, const char *at) {
   MlirContext ctx = mlirOperationGetContext(op);
   int64_t n = 256;
   q_lut_attrs la = {qcc_str(a.kind.s)};
+  MlirValue xq = qcc_quantized_input(op, x, in);
   MlirValue yq = qcc_insert_before(op, q_lut_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, out), xq,
                                                     qcc_constant_before(op, QRT_I8, 1, &n, table), &la));
   qcc_use_quantized(op, y, yq);
@@ -135,7 +140,7 @@ static const double max_float_input_step = 0.125;
 
 static int softmax(MlirOperation op, const char *at) {
   q_softmax_attrs a = q_softmax_get(op);
-  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), xq;
+  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0);
   qcc_shape xs;
   if (!float_tensor(x, &xs)) return 0;
   if (a.log || xs.rank < 1 || a.axis != xs.rank - 1) {
@@ -166,51 +171,42 @@ static int softmax(MlirOperation op, const char *at) {
   int32_t table[256];
   qcc_shape inner;
   qcc_shape_of(x, &inner);
+  bool from_float;
+  char why[160] = "";
   if (inner.dtype != QRT_F32 || qcc_shape_numel(&inner) != qcc_shape_numel(&xs) || inner.rank < 1 ||
-      inner.dims[inner.rank - 1] != xs.dims[xs.rank - 1]) {
-    qcc_remark("quantize: %s stays float: a term added to its input broadcasts it", at);
-    free(mask);
-    return 0;
-  }
-  bool was_int8 = qcc_int8_source(x, &xq, &in);
-  double lo, hi;
-  if (!was_int8 && !qcc_value_range(x, &lo, &hi)) {
-    qcc_remark("quantize: %s stays float: no calibration range for its input (run with --calib)", at);
-    free(mask);
-    return 0;
-  }
-  if (!was_int8) in = qcc_activation_params(lo, hi, 8);
-  if (!was_int8 && in.scale * factor > max_float_input_step) {
+      inner.dims[inner.rank - 1] != xs.dims[xs.rank - 1])
+    snprintf(why, sizeof why, "a term added to its input broadcasts it");
+  else if (!input_params(x, &in, &from_float))
+    snprintf(why, sizeof why, "no calibration range for its input (run with --calib)");
+  else if (from_float && in.scale * factor > max_float_input_step)
     /* quantizing here would move the logits by up to half a step: exp's
      * relative error e^(step/2) - 1 past 6% (a wide-range input whose
      * small differences matter, as [10000, 10001, ...]) */
-    qcc_remark("quantize: %s stays float: its float input's int8 step would be %g in the exponent (> %g)", at,
-               in.scale * factor, max_float_input_step);
-    free(mask);
-    return 0;
+    snprintf(why, sizeof why, "its float input's int8 step would be %g in the exponent (> %g)", in.scale * factor,
+             max_float_input_step);
+  else if (qrt_build_qsoftmax_i8(in.scale * factor, table))
+    snprintf(why, sizeof why, "no integer table for input scale %g", in.scale * factor);
+  if (why[0]) {
+    qcc_remark("quantize: %s stays float: %s", at, why);
+  } else {
+    MlirContext ctx = mlirOperationGetContext(op);
+    int64_t n = 256;
+    MlirValue mv = {NULL};
+    if (mask) mv = qcc_constant_before(op, QRT_U8, 1, &mask_n, mask);
+    q_qsoftmax_attrs sa = {factor};
+    MlirValue xq = qcc_quantized_input(op, x, in);
+    MlirValue yq = qcc_insert_before(
+        op, q_qsoftmax_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, out), xq,
+                              qcc_constant_before(op, QRT_I32, 1, &n, table), mv, &sa));
+    qcc_use_quantized(op, y, yq);
   }
-  if (qrt_build_qsoftmax_i8(in.scale * factor, table)) {
-    qcc_remark("quantize: %s stays float: no integer table for input scale %g", at, in.scale * factor);
-    free(mask);
-    return 0;
-  }
-  if (!was_int8) xq = qcc_quantized_input(op, x, in);
-  MlirContext ctx = mlirOperationGetContext(op);
-  int64_t n = 256;
-  MlirValue mv = {NULL};
-  if (mask) mv = qcc_constant_before(op, QRT_U8, 1, &mask_n, mask);
-  q_qsoftmax_attrs sa = {factor};
-  MlirValue yq = qcc_insert_before(
-      op, q_qsoftmax_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, out), xq,
-                            qcc_constant_before(op, QRT_I32, 1, &n, table), mv, &sa));
-  qcc_use_quantized(op, y, yq);
   free(mask);
   return 0;
 }
 
 static int norm(MlirOperation op, const char *at) {
   q_norm_attrs a = q_norm_get(op);
-  MlirValue x = q_norm_in(op, 0), g = q_norm_in(op, 1), b = q_norm_in(op, 2), y = mlirOperationGetResult(op, 0), xq;
+  MlirValue x = q_norm_in(op, 0), g = q_norm_in(op, 1), b = q_norm_in(op, 2), y = mlirOperationGetResult(op, 0);
   qcc_shape xs;
   if (!float_tensor(x, &xs)) return 0;
   qcc_array ga = {0}, ba = {0};
@@ -225,11 +221,11 @@ static int norm(MlirOperation op, const char *at) {
   int64_t n = (int64_t)(ga.nbytes / sizeof(float)), trailing = 1;
   for (int i = (int)a.axis; i < xs.rank; i++) trailing *= xs.dims[i];
   qcc_qparams in, out;
-  int rc = 0;
+  bool from_float;
   if (n != trailing) {
     qcc_remark("quantize: %s stays float: scale has %lld elements, the normalized dims %lld", at, (long long)n,
                (long long)trailing);
-  } else if (!output_params(y, &out) || !int8_input(op, x, true, &xq, &in)) {
+  } else if (!output_params(y, &out) || !input_params(x, &in, &from_float)) {
     qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
   } else {
     int32_t *gq = malloc(sizeof(int32_t) * (size_t)(2 * n)), *bq = gq + n;
@@ -243,6 +239,7 @@ static int norm(MlirOperation op, const char *at) {
                           p.beta_shift};
       MlirValue bv = {NULL};
       if (has_beta) bv = qcc_constant_before(op, QRT_I32, 1, &n, bq);
+      MlirValue xq = qcc_quantized_input(op, x, in);
       MlirValue yq = qcc_insert_before(
           op, q_qnorm_create(mlirOperationGetLocation(op), qcc_quant_type_of(mlirOperationGetContext(op), y, out), xq,
                              qcc_constant_before(op, QRT_I32, 1, &n, gq), bv, &na));
@@ -252,7 +249,7 @@ static int norm(MlirOperation op, const char *at) {
   }
   qcc_array_free(&ga);
   qcc_array_free(&ba);
-  return rc;
+  return 0;
 }
 
 int qcc_quantize_nonlinear(MlirOperation op) {
