@@ -24,16 +24,46 @@ QRT_INTERNAL int64_t qrt_pool_count(int64_t o, int64_t s, int64_t d, int64_t pb,
   return c;
 }
 
+/* The window taps k in [*k0, *k1) of output index o whose input index
+ * o s + k d - pb lies in [0, in): the index grows with k (d >= 1), so the
+ * taps inside the input are one run. */
+QRT_INTERNAL void qrt_pool_taps(int64_t o, int64_t s, int64_t d, int64_t pb, int64_t ks, int64_t in, int64_t *k0,
+                                int64_t *k1) {
+  int64_t k = 0;
+  while (k < ks && o * s + k * d - pb < 0) ++k;
+  *k0 = k;
+  while (k < ks && o * s + k * d - pb < in) ++k;
+  *k1 = k;
+}
+
+/* Output cell (od, oh, ow) of plane pl: its window's taps inside the
+ * input (kd, kh, kw ranges) and the input offset of tap (0, 0, 0). */
+typedef struct qrt_pool_window {
+  int64_t d0, d1, h0, h1, w0, w1, base;
+} qrt_pool_window;
+
+QRT_INTERNAL qrt_pool_window qrt_pool_window_at(const qrt_pool_params *p, int64_t od, int64_t oh, int64_t ow) {
+  qrt_pool_window w;
+  qrt_pool_taps(od, p->strides[0], p->dilations[0], p->pads_begin[0], p->kernel[0], p->in_spatial[0], &w.d0, &w.d1);
+  qrt_pool_taps(oh, p->strides[1], p->dilations[1], p->pads_begin[1], p->kernel[1], p->in_spatial[1], &w.h0, &w.h1);
+  qrt_pool_taps(ow, p->strides[2], p->dilations[2], p->pads_begin[2], p->kernel[2], p->in_spatial[2], &w.w0, &w.w1);
+  w.base = ((od * p->strides[0] - p->pads_begin[0]) * p->in_spatial[1] + (oh * p->strides[1] - p->pads_begin[1])) *
+               p->in_spatial[2] +
+           (ow * p->strides[2] - p->pads_begin[2]);
+  return w;
+}
+
+/* The input offset of tap (kd, kh, kw) of window w. */
+#define QRT_POOL_TAP(p, w, kd, kh, kw)                                                                  \
+  ((w).base + ((kd) * (p)->dilations[0] * (p)->in_spatial[1] + (kh) * (p)->dilations[1]) * (p)->in_spatial[2] + \
+   (kw) * (p)->dilations[2])
+
 QRT_API void qrt_pool_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_pool_params *p = (const qrt_pool_params *)params;
   const float *x = (const float *)in[0];
   float *y = (float *)out[0];
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
-  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
-  const int64_t SD = p->strides[0], SH = p->strides[1], SW = p->strides[2];
-  const int64_t DD = p->dilations[0], DH = p->dilations[1], DW = p->dilations[2];
-  const int64_t PD = p->pads_begin[0], PH = p->pads_begin[1], PW = p->pads_begin[2];
   const int64_t planes = p->n * p->c, isz = ID * IH * IW, osz = OD * OH * OW;
   int64_t pl, od, oh, ow, kd, kh, kw;
   for (pl = 0; pl < planes; ++pl) {
@@ -42,30 +72,24 @@ QRT_API void qrt_pool_f32(const void *params, const void *const *in, void *const
     for (od = 0; od < OD; ++od)
       for (oh = 0; oh < OH; ++oh)
         for (ow = 0; ow < OW; ++ow) {
+          const qrt_pool_window w = qrt_pool_window_at(p, od, oh, ow);
           float acc = p->kind == QRT_POOL_MAX ? -INFINITY : 0.0f;
-          int64_t cnt = 0;
-          for (kd = 0; kd < KD; ++kd) {
-            const int64_t id = od * SD + kd * DD - PD;
-            if (id < 0 || id >= ID) continue;
-            for (kh = 0; kh < KH; ++kh) {
-              const int64_t ih = oh * SH + kh * DH - PH;
-              if (ih < 0 || ih >= IH) continue;
-              for (kw = 0; kw < KW; ++kw) {
-                const int64_t iw = ow * SW + kw * DW - PW;
-                float v;
-                if (iw < 0 || iw >= IW) continue;
-                v = xp[(id * IH + ih) * IW + iw];
+          int64_t cnt = (w.d1 - w.d0) * (w.h1 - w.h0) * (w.w1 - w.w0);
+          for (kd = w.d0; kd < w.d1; ++kd)
+            for (kh = w.h0; kh < w.h1; ++kh)
+              for (kw = w.w0; kw < w.w1; ++kw) {
+                const float v = xp[QRT_POOL_TAP(p, w, kd, kh, kw)];
                 if (p->kind == QRT_POOL_MAX) acc = (v > acc || v != v) ? v : acc;
                 else acc = acc + v;
-                ++cnt;
               }
-            }
-          }
           if (p->kind != QRT_POOL_MAX) {
             if (p->count_include_pad)
-              cnt = qrt_pool_count(od, SD, DD, PD, KD, -PD, ID + p->pads_end[0]) *
-                    qrt_pool_count(oh, SH, DH, PH, KH, -PH, IH + p->pads_end[1]) *
-                    qrt_pool_count(ow, SW, DW, PW, KW, -PW, IW + p->pads_end[2]);
+              cnt = qrt_pool_count(od, p->strides[0], p->dilations[0], p->pads_begin[0], p->kernel[0],
+                                   -p->pads_begin[0], ID + p->pads_end[0]) *
+                    qrt_pool_count(oh, p->strides[1], p->dilations[1], p->pads_begin[1], p->kernel[1],
+                                   -p->pads_begin[1], IH + p->pads_end[1]) *
+                    qrt_pool_count(ow, p->strides[2], p->dilations[2], p->pads_begin[2], p->kernel[2],
+                                   -p->pads_begin[2], IW + p->pads_end[2]);
             acc = acc / (float)cnt;
           }
           yp[(od * OH + oh) * OW + ow] = acc;
@@ -80,29 +104,21 @@ QRT_API void qrt_maxpool_i8(const void *params, const void *const *in, void *con
   const qrt_pool_params *p = (const qrt_pool_params *)params;
   const int8_t *x = (const int8_t *)in[0];
   int8_t *y = (int8_t *)out[0];
-  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t isz = p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
-  const int64_t planes = p->n * p->c, isz = ID * IH * IW, osz = OD * OH * OW;
   int64_t pl, od, oh, ow, kd, kh, kw;
-  for (pl = 0; pl < planes; ++pl) {
+  for (pl = 0; pl < p->n * p->c; ++pl) {
     const int8_t *xp = x + pl * isz;
-    int8_t *yp = y + pl * osz;
+    int8_t *yp = y + pl * OD * OH * OW;
     for (od = 0; od < OD; ++od)
       for (oh = 0; oh < OH; ++oh)
         for (ow = 0; ow < OW; ++ow) {
+          const qrt_pool_window w = qrt_pool_window_at(p, od, oh, ow);
           int32_t acc = -128;
-          for (kd = 0; kd < p->kernel[0]; ++kd) {
-            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
-            if (id < 0 || id >= ID) continue;
-            for (kh = 0; kh < p->kernel[1]; ++kh) {
-              const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
-              if (ih < 0 || ih >= IH) continue;
-              for (kw = 0; kw < p->kernel[2]; ++kw) {
-                const int64_t iw = ow * p->strides[2] + kw * p->dilations[2] - p->pads_begin[2];
-                if (iw >= 0 && iw < IW && xp[(id * IH + ih) * IW + iw] > acc) acc = xp[(id * IH + ih) * IW + iw];
-              }
-            }
-          }
+          for (kd = w.d0; kd < w.d1; ++kd)
+            for (kh = w.h0; kh < w.h1; ++kh)
+              for (kw = w.w0; kw < w.w1; ++kw)
+                if (xp[QRT_POOL_TAP(p, w, kd, kh, kw)] > acc) acc = xp[QRT_POOL_TAP(p, w, kd, kh, kw)];
           yp[(od * OH + oh) * OW + ow] = (int8_t)acc;
         }
   }
@@ -123,26 +139,20 @@ QRT_API void qrt_pool_argmax_f32(const void *params, const void *const *in, void
     for (od = 0; od < OD; ++od)
       for (oh = 0; oh < OH; ++oh)
         for (ow = 0; ow < OW; ++ow) {
+          const qrt_pool_window w = qrt_pool_window_at(p, od, oh, ow);
           float acc = -INFINITY;
           int64_t best = -1;
-          for (kd = 0; kd < p->kernel[0]; ++kd) {
-            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
-            if (id < 0 || id >= ID) continue;
-            for (kh = 0; kh < p->kernel[1]; ++kh) {
-              const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
-              if (ih < 0 || ih >= IH) continue;
-              for (kw = 0; kw < p->kernel[2]; ++kw) {
-                const int64_t iw = ow * p->strides[2] + kw * p->dilations[2] - p->pads_begin[2];
-                float v;
-                if (iw < 0 || iw >= IW) continue;
-                v = xp[(id * IH + ih) * IW + iw];
+          for (kd = w.d0; kd < w.d1; ++kd)
+            for (kh = w.h0; kh < w.h1; ++kh)
+              for (kw = w.w0; kw < w.w1; ++kw) {
+                const int64_t at = QRT_POOL_TAP(p, w, kd, kh, kw);
+                const float v = xp[at];
                 if (best < 0 || (acc == acc && (v > acc || v != v))) {
+                  const int64_t id = at / (IH * IW), ih = at / IW % IH, iw = at % IW;
                   acc = v;
-                  best = col ? id + ID * (ih + IH * iw) : (id * IH + ih) * IW + iw;
+                  best = col ? id + ID * (ih + IH * iw) : at;
                 }
               }
-            }
-          }
           yp[(od * OH + oh) * OW + ow] = best < 0 ? -1 : pl * isz + best;
         }
   }
