@@ -20,8 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-DATA = "/usr/share/libonnx-testdata/data"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from run import DATA, ROOT, read_pb  # the conformance runner's data dir and TensorProto reader
 
 
 def check(d, qcc, flags):
@@ -37,11 +36,8 @@ def check(d, qcc, flags):
     with tempfile.TemporaryDirectory() as tmp:
         files, inputs = [], []
         for k, name in enumerate(names):
-            t = onnx.TensorProto()
-            with open(os.path.join(ds, f"input_{k}.pb"), "rb") as f:
-                t.ParseFromString(f.read())
             path = os.path.join(tmp, f"in{k}.npy")
-            np.save(path, nh.to_array(t))
+            np.save(path, read_pb(onnx, nh, os.path.join(ds, f"input_{k}.pb")))
             files.append(path)
             inputs += ["--input", f"{name}={path}"]
         c, main_c, exe = (os.path.join(tmp, s) for s in ("m.c", "main.c", "m"))

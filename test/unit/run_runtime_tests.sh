@@ -54,14 +54,21 @@ run_test() { # compiler, flags, objects, test file, tag
 QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c"
 # integer-only nonlinear kernels: also with -O3 -march=native (vectorized loops)
 ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c"
-if [ "${1:-}" = "--simd" ]; then
-  for v in "native:-O3 -march=native" "avx2:-O3 -march=native -mno-avx512f" \
-           "portable:-O3 -march=native -DQRT_QMM_PORTABLE"; do
+# The int8 kernels' compile-time SIMD paths, each built and tested under
+# ASan + UBSan ("tag:flags" variants; skipped where the compiler lacks them).
+int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument per variant
+  local c=$1 tests=$2 v vt vf objs; shift 2
+  for v in "$@"; do
     vt=${v%%:*}; vf=${v#*:}
-    cc $vf -E -x c /dev/null >/dev/null 2>&1 || { echo "$vt: not supported by cc here, skipped"; continue; }
-    objs=$(build_rt cc "$vf $SAN" "cc-$vt") || continue
-    for t in $QTESTS $ITESTS; do run_test cc "$vf $SAN" "$objs" "$t" "cc-$vt"; done
+    $c $vf -E -x c /dev/null >/dev/null 2>&1 || { echo "$vt: not supported by $c here, skipped"; continue; }
+    objs=$(build_rt "$c" "$vf $SAN" "$c-$vt") || continue
+    for t in $tests; do run_test "$c" "$vf $SAN" "$objs" "$t" "$c-$vt"; done
   done
+}
+
+if [ "${1:-}" = "--simd" ]; then
+  int8_paths cc "$QTESTS $ITESTS" "native:-O3 -march=native" "avx2:-O3 -march=native -mno-avx512f" \
+    "portable:-O3 -march=native -DQRT_QMM_PORTABLE"
   [ $FAILED -eq 0 ] && echo "SIMD PATH TESTS PASSED" || { echo "SIMD PATH TESTS FAILED"; exit 1; }
   exit 0
 fi
@@ -79,15 +86,9 @@ for c in $compilers; do
       run_test "$c" "-O3 -march=native $SAN" "$objs" "$t" "$c-native"
     done
   fi
-  # the int8 kernels' compile-time paths: the default build above is the
-  # portable C one (x86-64 baseline: no AVX2); -march=native is AVX-512 VNNI
-  # where the CPU has it; then AVX2 without AVX-512, and portable C forced.
-  for v in "avx2:-O3 -march=native -mno-avx512f" "portable:-O3 -march=native -DQRT_QMM_PORTABLE"; do
-    vt=${v%%:*}; vf=${v#*:}
-    $c $vf -E -x c /dev/null >/dev/null 2>&1 || continue
-    objs=$(build_rt "$c" "$vf $SAN" "$c-$vt") || continue
-    for t in $QTESTS; do run_test "$c" "$vf $SAN" "$objs" "$t" "$c-$vt"; done
-  done
+  # the default build above is the portable C one (x86-64 baseline: no
+  # AVX2); -march=native above is AVX-512 VNNI where the CPU has it
+  int8_paths "$c" "$QTESTS" "avx2:-O3 -march=native -mno-avx512f" "portable:-O3 -march=native -DQRT_QMM_PORTABLE"
 done
 
 echo "== amalgamation (generator style: QRT_API static, QRT_NO_PROTOTYPES)"
