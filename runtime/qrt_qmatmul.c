@@ -324,14 +324,20 @@ QRT_INTERNAL void qrt_qmm_pack_panel(int64_t K, int64_t N, const int8_t *B, int6
       }
     return;
   }
-  for (g = 0; g < kc4 / 4; ++g)
-    for (c = 0; c < QRT_QMM_NR; ++c)
+  /* edge panel (columns past N, rows past K: 0x80, i.e. B = 0) or
+   * strided B: one bounds decision per row, not per byte */
+  {
+    const int64_t cw = N - n0 < QRT_QMM_NR ? N - n0 : QRT_QMM_NR;
+    memset(dst, 0x80, (size_t)(kc4 * QRT_QMM_NR));
+    for (g = 0; g < kc4 / 4; ++g)
       for (r = 0; r < 4; ++r) {
-        const int64_t k = k0 + 4 * g + r, n = n0 + c;
-        unsigned char v = 0x80;
-        if (k < K && n < N) v = (unsigned char)((unsigned char)B[k * rs_b + n * cs_b] ^ 0x80u);
-        dst[g * 64 + c * 4 + r] = v;
+        const int64_t k = k0 + 4 * g + r;
+        unsigned char *d = dst + g * 64 + r;
+        if (k < K)
+          for (c = 0; c < cw; ++c)
+            d[c * 4] = (unsigned char)((unsigned char)B[k * rs_b + (n0 + c) * cs_b] ^ 0x80u);
       }
+  }
 }
 
 QRT_API void qrt_pack_b_strided_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b,
@@ -420,19 +426,99 @@ QRT_INTERNAL void qrt_qmm_tile_colsum(const qrt_qgemm_args *g, int64_t jc, int64
     for (j = 0; j < nw; ++j) cs[j] = (uint32_t)g->colsum[jc + j];
     return;
   }
-  for (j = 0; j < nw; ++j) cs[j] = 0;
+  for (j = 0; j < QRT_QMM_NW; ++j) cs[j] = 0; /* all: panels add 16 at a time */
   /* Only used multiplied by a_zero_point: with 0 (the compiler folds the
    * zero point into the bias) there is nothing to compute. */
   if (g->a_zero_point == 0) return;
-  if (!g->b_packed) { /* run-time B (attention): plain strided sums */
-    for (k = 0; k < g->K; ++k) {
-      const int8_t *row = g->B + k * g->rs_b + jc * g->cs_b;
-      for (j = 0; j < nw; ++j) cs[j] += (uint32_t)(int32_t)row[j * g->cs_b];
-    }
-    return;
-  }
+  /* run-time B (attention): summed from its panels as they are packed
+   * (qrt_qmm_panel_colsum) */
+  if (!g->b_packed) return;
   for (j = 0; j < nw; ++j)
     for (k = 0; k < g->K; ++k) cs[j] += (uint32_t)qrt_qmm_b_code(g, k, jc + j);
+}
+
+/* Adds each column's sum of codes over kc4 rows of a packed panel (bytes
+ * code + 128; padding rows hold 128) to cs[0..15]. */
+QRT_INTERNAL void qrt_qmm_panel_colsum(const unsigned char *panel, int64_t kc4, uint32_t *cs) {
+  uint32_t t[64] = {0}; /* byte e of every group: column e / 4 (vectorizes) */
+  int64_t gi;
+  int e, c;
+  for (gi = 0; gi < kc4 / 4; ++gi)
+    for (e = 0; e < 64; ++e) t[e] += panel[gi * 64 + e];
+  for (c = 0; c < QRT_QMM_NR; ++c)
+    cs[c] += t[4 * c] + t[4 * c + 1] + t[4 * c + 2] + t[4 * c + 3] - 128u * (uint32_t)kc4;
+}
+
+/* The int8 epilogue of rows [0, mc) x columns [0, nw) of a tile:
+ * correction, bias, qrt_requant per column. */
+QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
+                                      int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                      const uint32_t *cs) {
+  const uint32_t za = (uint32_t)g->a_zero_point;
+  int64_t i, j, j0 = 0;
+#if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
+  /* 8 columns at a time in 64-bit lanes, the same integer operations as
+   * qrt_requant (so the same bits); columns outside, rows inside, so each
+   * column's multiplier, shift, rounding constant, bias and zero-point
+   * correction are loaded once per tile, not once per row. */
+  {
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+    const __m512i sat = _mm512_set1_epi64((int64_t)1 << 33), s62 = _mm512_set1_epi64(62);
+    const __m512i zo = _mm512_set1_epi64(g->out_zero_point);
+    const __m512i lo = _mm512_set1_epi64(g->out_min), hi = _mm512_set1_epi64(g->out_max);
+    const __m256i zav = _mm256_set1_epi32((int32_t)za);
+    for (j = 0; j + 8 <= nw; j += 8) {
+      const int64_t n = jc + j;
+      const __m256i zcs =
+          _mm256_mullo_epi32(zav, _mm256_loadu_si256((const __m256i *)(const void *)(cs + j)));
+      const __m512i b64 =
+          g->bias ? _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(g->bias + n)))
+                  : zero;
+      const __m512i m0 = _mm512_max_epi64(
+          zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(g->mult + n))));
+      const __m512i sh = _mm512_min_epi64(
+          s62, _mm512_max_epi64(zero, _mm512_cvtepi8_epi64(
+                                          _mm_loadl_epi64((const __m128i *)(const void *)(g->shift + n)))));
+      const __m512i rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
+      for (i = 0; i < mc; ++i) {
+        const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
+        const int64_t crow = (ic + i) * g->rs_c;
+        const __m256i a32 = _mm256_sub_epi32(
+            _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(accbuf + i * QRT_QMM_NW + j)),
+                             _mm256_set1_epi32((int32_t)rs)),
+            zcs);
+        const __m512i t = _mm512_add_epi64(_mm512_cvtepi32_epi64(a32), b64);
+        const __mmask8 neg = _mm512_cmplt_epi64_mask(t, zero);
+        __m512i mag = _mm512_mullo_epi64(_mm512_abs_epi64(t), m0), v;
+        mag = _mm512_min_epu64(_mm512_srlv_epi64(_mm512_add_epi64(mag, rnd), sh), sat);
+        v = _mm512_mask_sub_epi64(mag, neg, zero, mag);
+        v = _mm512_min_epi64(hi, _mm512_max_epi64(lo, _mm512_add_epi64(v, zo)));
+        if (g->cs_c == 1) {
+          _mm_storel_epi64((__m128i *)(void *)(g->C + crow + n), _mm512_cvtepi64_epi8(v));
+        } else {
+          int8_t tmp[16];
+          int64_t q;
+          _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi64_epi8(v));
+          for (q = 0; q < 8; ++q) g->C[crow + (n + q) * g->cs_c] = tmp[q];
+        }
+      }
+    }
+    j0 = j;
+  }
+#endif
+  for (i = 0; i < mc; ++i) {
+    const int32_t *ar = accbuf + i * QRT_QMM_NW;
+    const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
+    const int64_t crow = (ic + i) * g->rs_c;
+    for (j = j0; j < nw; ++j) {
+      const int64_t n = jc + j;
+      const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
+      const int64_t t = (int64_t)acc + (g->bias ? (int64_t)g->bias[n] : 0);
+      g->C[crow + n * g->cs_c] = (int8_t)qrt_requant(t, g->mult[n], g->shift[n], g->out_zero_point,
+                                                     g->out_min, g->out_max);
+    }
+  }
+  (void)rowsum;
 }
 
 /* Finish rows [0, mc) x columns [0, nw) of a tile: correction, then the
@@ -442,72 +528,61 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
                                    const uint32_t *cs) {
   const uint32_t za = (uint32_t)g->a_zero_point;
   int64_t i, j;
+  if (!g->Cf) {
+    qrt_qmm_epilogue_i8(g, ic, jc, mc, nw, accbuf, rowsum, cs);
+    return;
+  }
   for (i = 0; i < mc; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
     const int64_t crow = (ic + i) * g->rs_c;
     (void)rowsum;
-    if (g->Cf) {
-      for (j = 0; j < nw; ++j) {
-        const int64_t n = jc + j;
-        const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
-        float v = g->scale_f[n] * (float)acc;
-        if (g->row_scale) v = v * g->row_scale[ic + i];
-        if (g->bias_f) v = v + g->bias_f[n];
-        g->Cf[crow + n * g->cs_c] = v;
-      }
-    } else {
-      j = 0;
-#if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
-      /* 8 columns at a time in 64-bit lanes: the same integer operations
-       * as qrt_requant, so the same bits. */
-      {
-        const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
-        const __m512i sat = _mm512_set1_epi64((int64_t)1 << 33), s62 = _mm512_set1_epi64(62);
-        const __m512i zo = _mm512_set1_epi64(g->out_zero_point);
-        const __m512i lo = _mm512_set1_epi64(g->out_min), hi = _mm512_set1_epi64(g->out_max);
-        const __m256i rsv = _mm256_set1_epi32((int32_t)rs), zav = _mm256_set1_epi32((int32_t)za);
-        for (; j + 8 <= nw; j += 8) {
-          const int64_t n = jc + j;
-          const __m256i a32 = _mm256_sub_epi32(
-              _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(ar + j)), rsv),
-              _mm256_mullo_epi32(zav, _mm256_loadu_si256((const __m256i *)(const void *)(cs + j))));
-          __m512i t = _mm512_cvtepi32_epi64(a32), mag, m0, sh, v;
-          __mmask8 neg;
-          if (g->bias)
-            t = _mm512_add_epi64(t, _mm512_cvtepi32_epi64(
-                                        _mm256_loadu_si256((const __m256i *)(const void *)(g->bias + n))));
-          neg = _mm512_cmplt_epi64_mask(t, zero);
-          mag = _mm512_abs_epi64(t);
-          m0 = _mm512_max_epi64(zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256(
-                                          (const __m256i *)(const void *)(g->mult + n))));
-          sh = _mm512_min_epi64(s62, _mm512_max_epi64(zero, _mm512_cvtepi8_epi64(
-                                                                _mm_loadl_epi64((const __m128i *)(const void *)(g->shift + n)))));
-          mag = _mm512_mullo_epi64(mag, m0);
-          mag = _mm512_srlv_epi64(_mm512_add_epi64(mag, _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1)), sh);
-          mag = _mm512_min_epu64(mag, sat);
-          v = _mm512_mask_sub_epi64(mag, neg, zero, mag);
-          v = _mm512_min_epi64(hi, _mm512_max_epi64(lo, _mm512_add_epi64(v, zo)));
-          if (g->cs_c == 1) {
-            _mm_storel_epi64((__m128i *)(void *)(g->C + crow + n), _mm512_cvtepi64_epi8(v));
-          } else {
-            int8_t tmp[16];
-            int64_t q;
-            _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi64_epi8(v));
-            for (q = 0; q < 8; ++q) g->C[crow + (n + q) * g->cs_c] = tmp[q];
-          }
-        }
-      }
-#endif
-      for (; j < nw; ++j) {
-        const int64_t n = jc + j;
-        const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
-        const int64_t t = (int64_t)acc + (g->bias ? (int64_t)g->bias[n] : 0);
-        g->C[crow + n * g->cs_c] = (int8_t)qrt_requant(t, g->mult[n], g->shift[n],
-                                                       g->out_zero_point, g->out_min, g->out_max);
-      }
+    for (j = 0; j < nw; ++j) {
+      const int64_t n = jc + j;
+      const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
+      float v = g->scale_f[n] * (float)acc;
+      if (g->row_scale) v = v * g->row_scale[ic + i];
+      if (g->bias_f) v = v + g->bias_f[n];
+      g->Cf[crow + n * g->cs_c] = v;
     }
   }
+}
+
+/* sum of a[0..K) mod 2^32.  AVX-512: psadbw of the bytes xor 0x80 (=
+ * a + 128, unsigned) against zero sums 8 bytes per 64-bit lane, minus
+ * 128 per byte.  Else 16 int32 lanes (short rows vectorize too), in
+ * blocks of 2^20 bytes so each lane stays within 2^16 * 128. */
+QRT_INTERNAL uint32_t qrt_qmm_row_sum(const int8_t *a, int64_t K) {
+  uint32_t s = 0;
+  int64_t k = 0;
+#if defined(QRT_QMM_VNNI) && defined(__AVX512BW__)
+  {
+    const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
+    __m512i acc = zero;
+    for (; k + 64 <= K; k += 64)
+      acc = _mm512_add_epi64(
+          acc, _mm512_sad_epu8(_mm512_xor_si512(_mm512_loadu_si512((const void *)(a + k)), flip), zero));
+    if (k < K) {
+      const __mmask64 m = ((__mmask64)1 << (K - k)) - 1; /* K - k < 64 */
+      /* bytes past K: 0 xor 0, adding nothing */
+      const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, a + k), _mm512_maskz_mov_epi8(m, flip));
+      acc = _mm512_add_epi64(acc, _mm512_sad_epu8(x, zero));
+      k = K;
+    }
+    s = (uint32_t)_mm512_reduce_add_epi64(acc) - 128u * (uint32_t)K;
+  }
+#else
+  int t;
+  while (k + 16 <= K) {
+    const int64_t end = K - k < ((int64_t)1 << 20) ? k + (K - k) / 16 * 16 : k + ((int64_t)1 << 20);
+    int32_t lane[16] = {0};
+    for (; k < end; k += 16)
+      for (t = 0; t < 16; ++t) lane[t] += a[k + t];
+    for (t = 0; t < 16; ++t) s += (uint32_t)lane[t];
+  }
+#endif
+  for (; k < K; ++k) s += (uint32_t)(int32_t)a[k];
+  return s;
 }
 
 /* Grouped layers: adds gmult[grp][n] * (the group's corrected sums in
@@ -551,18 +626,13 @@ QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
   /* Packed int8 is read in place; int4 and unpacked B go through bbuf. */
   const int in_place = g->b_packed && !int4;
   const int64_t kcmax = in_place ? QRT_QMM_KC_PACKED : QRT_QMM_KC;
-  int64_t ic, jc, pc, ir, i, k;
+  int64_t ic, jc, pc, ir, i;
   if (M <= 0 || N <= 0) return;
   for (ic = 0; ic < M; ic += QRT_QMM_MC) {
     const int64_t mc = M - ic < QRT_QMM_MC ? M - ic : QRT_QMM_MC;
 #if QRT_QMM_BIASED
     if (!grouped)
-      for (i = 0; i < mc; ++i) {
-        const int8_t *ar = g->A + (ic + i) * g->lda;
-        uint32_t s = 0;
-        for (k = 0; k < K; ++k) s += (uint32_t)(int32_t)ar[k];
-        rowsum[i] = s;
-      }
+      for (i = 0; i < mc; ++i) rowsum[i] = qrt_qmm_row_sum(g->A + (ic + i) * g->lda, K);
 #endif
     for (jc = 0; jc < N; jc += QRT_QMM_NW) {
       const int64_t nw = N - jc < QRT_QMM_NW ? N - jc : QRT_QMM_NW;
@@ -592,9 +662,12 @@ QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
             if (int4)
               qrt_qmm_unpack_i4((const unsigned char *)g->B + (jc / QRT_QMM_NR + p) * k4 * 8 + pc * 8,
                                 qrt_qmm_k4(kc), bbuf + p * bps);
-            else
+            else {
               qrt_qmm_pack_panel(K, N, g->B, g->rs_b, g->cs_b, jc + p * QRT_QMM_NR, pc,
                                  qrt_qmm_k4(kc), bbuf + p * bps);
+              if (!g->colsum && g->a_zero_point && !grouped)
+                qrt_qmm_panel_colsum(bbuf + p * bps, qrt_qmm_k4(kc), cs + p * QRT_QMM_NR);
+            }
           }
           bp = bbuf;
         }

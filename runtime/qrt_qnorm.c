@@ -59,34 +59,71 @@
 #define QRT_QNORM_MAX_N ((int64_t)1 << 22)
 #define QRT_QNORM_BLOCK 16384
 
-/* floor(sqrt(v)) for every uint64 v: the binary digit-by-digit method.
+/* bit length of v (0 for 0), by halving: six steps, not a loop over
+ * up to 64 bits (once per row) */
+QRT_INTERNAL uint32_t qrt_qnorm_bitlen(uint64_t v) {
+  uint32_t l = 0, w;
+  for (w = 32; w != 0; w >>= 1)
+    if (v >> w) {
+      v >>= w;
+      l += w;
+    }
+  return l + (uint32_t)(v != 0);
+}
+
+/* floor(sqrt(v)) for v < 2^32: the binary digit-by-digit method.
  * Let r_i = floor(sqrt(floor(v / 4^i))).  Since floor(v / 4^i) =
  * 4 floor(v / 4^(i+1)) + c with c in 0..3, and (2 r_{i+1})^2 <= 4 N + c
  * < (2 r_{i+1} + 2)^2 for N = floor(v / 4^(i+1)), r_i is 2 r_{i+1} or
  * 2 r_{i+1} + 1.  Invariant at the top of the loop with bit = 4^i:
  *   res = r_{i+1} 4^(i+1),  rem = v - r_{i+1}^2 4^(i+1) >= 0.
- * It holds first (bit is the largest power of 4 <= v, so v < 4^(i+1) and
- * r_{i+1} = 0 = res; v = 0 skips the loop).  r_i = 2 r_{i+1} + 1 iff
- * (2 r_{i+1} + 1)^2 4^i <= v iff rem >= (4 r_{i+1} + 1) 4^i = res + bit;
- * then rem - (res + bit) = v - r_i^2 4^i and (res >> 1) + bit =
- * r_{i+1} 2^(2i+1) + 4^i = r_i 4^i; otherwise rem = v - r_i^2 4^i already
- * and res >> 1 = r_i 4^i (res is even: exact).  That is the invariant for
- * bit = 4^(i-1); after i = 0, res = r_0 = floor(sqrt(v)).
- * No overflow: res <= sqrt(v / 4^(i+1)) 4^(i+1) = sqrt(v) 2^(i+1) < 2^(33+i)
- * for i <= 30 (res = 0 for i = 31), so res + bit < 2^63 + 2^60. */
-QRT_API uint64_t qrt_isqrt_u64(uint64_t v) {
-  uint64_t rem = v, res = 0, bit = (uint64_t)1 << 62;
-  while (bit > v) bit >>= 2;
+ * It holds first (i = 15: v < 4^16, so r_16 = 0 = res).  r_i = 2 r_{i+1}
+ * + 1 iff (2 r_{i+1} + 1)^2 4^i <= v iff rem >= (4 r_{i+1} + 1) 4^i =
+ * res + bit; then rem - (res + bit) = v - r_i^2 4^i and (res >> 1) + bit
+ * = r_{i+1} 2^(2i+1) + 4^i = r_i 4^i; otherwise rem = v - r_i^2 4^i
+ * already and res >> 1 = r_i 4^i (res is even: exact).  That is the
+ * invariant for bit = 4^(i-1); after i = 0, res = r_0 = floor(sqrt(v)).
+ * No overflow: r_{i+1} < 2^(15-i), so res + bit < 2^(17+i) + 4^i <= 2^32
+ * for i <= 14 (res = 0 at i = 15).  The step is branch-free: whether a
+ * digit is 1 depends on the data, and a branch would mispredict. */
+QRT_INTERNAL uint32_t qrt_isqrt_u32(uint32_t v) {
+  uint32_t rem = v, res = 0, bit = (uint32_t)1 << 30;
   while (bit != 0) {
-    if (rem >= res + bit) {
-      rem -= res + bit;
-      res = (res >> 1) + bit;
-    } else {
-      res >>= 1;
-    }
+    const uint32_t take = 0u - (uint32_t)(rem >= res + bit);
+    rem -= (res + bit) & take;
+    res = (res >> 1) + (bit & take);
     bit >>= 2;
   }
   return res;
+}
+
+/* floor(sqrt(v)) for every uint64 v, from the 32-bit one and one Newton
+ * step (one division, not 32 dependent digit steps):
+ * - v < 2^32: qrt_isqrt_u32.
+ * - v >= 2^62: with q = floor(v / 4), floor(sqrt(v)) is r = 2 isqrt(q) or
+ *   r + 1 (as for a digit above); (r + 1)^2 <= (2^32 - 1)^2 fits.
+ * - else w = v 4^a in [2^60, 2^62) (a from the bit length) and
+ *   floor(sqrt(v)) = floor(floor(sqrt(w)) / 2^a).  h = isqrt_u32(floor(w /
+ *   2^30)) gives s = sqrt(w) in [h 2^15, (h + 1) 2^15) (h^2 <= w / 2^30 <
+ *   (h + 1)^2), so x = (h + 1) 2^15 >= s, x - s <= 2^15 and x >= 2^30.
+ *   Newton: r = floor((x + floor(w / x)) / 2) = floor((x + w / x) / 2),
+ *   and (x + w / x) / 2 - s = (x - s)^2 / (2x) lies in [0, 1/2], so r is
+ *   floor(s) or floor(s) + 1; r r > w tells which (r <= 2^31: no
+ *   overflow; x + w / x < 2^33). */
+QRT_API uint64_t qrt_isqrt_u64(uint64_t v) {
+  uint64_t w, x, r;
+  uint32_t a;
+  if (v < ((uint64_t)1 << 32)) return qrt_isqrt_u32((uint32_t)v);
+  if (v >= ((uint64_t)1 << 62)) {
+    r = 2 * qrt_isqrt_u64(v >> 2);
+    return r + (uint64_t)((r + 1) * (r + 1) <= v);
+  }
+  a = (62u - qrt_qnorm_bitlen(v)) / 2u;
+  w = v << (2u * a);
+  x = ((uint64_t)qrt_isqrt_u32((uint32_t)(w >> 30)) + 1) << 15;
+  r = (x + w / x) >> 1;
+  r -= (uint64_t)(r * r > w);
+  return r >> a;
 }
 
 /* round(v) half away from zero for |v| < 2^62 (v - trunc(v) is exact). */
@@ -169,13 +206,6 @@ QRT_API int qrt_build_qnorm_i8(int rms, int64_t norm_size, double epsilon, doubl
   return 0;
 }
 
-/* bit length of v (0 for 0) */
-QRT_INTERNAL uint32_t qrt_qnorm_bitlen(uint64_t v) {
-  uint32_t l = 0;
-  while (l < 64 && (v >> l) != 0) ++l;
-  return l;
-}
-
 /* One output: t = round(D R / 2^s1), y = clamp(zout + round((t G + B) /
  * 2^shT)), rounding half away from zero on unsigned magnitudes. */
 QRT_INTERNAL QRT_ALWAYS_INLINE inline int8_t qrt_qnorm_elem(int64_t D, uint64_t R, uint64_t h1,
@@ -194,6 +224,59 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline int8_t qrt_qnorm_elem(int64_t D, uint64_t 
   return (int8_t)v;
 }
 
+/* The row's factors: c (S1 for layernorm, 0 for rmsnorm), R and s1 (see
+ * the top of the file). */
+typedef struct qrt_qnorm_row {
+  int64_t c;
+  uint64_t R, h1;
+  uint32_t s1;
+} qrt_qnorm_row;
+
+QRT_INTERNAL qrt_qnorm_row qrt_qnorm_row_factors(const qrt_qnorm_params *p, const int8_t *xr,
+                                                 int rms) {
+  const int64_t n = p->norm_size;
+  const int32_t zin = p->in_zero_point, F = p->eps_shift;
+  qrt_qnorm_row f;
+  int64_t S1 = 0, j, j0;
+  uint64_t S2 = 0, V, W;
+  int32_t s1 = 0;
+  /* row sums: |d| <= 255, a block's sums fit int32 */
+  for (j0 = 0; j0 < n; j0 += QRT_QNORM_BLOCK) {
+    const int64_t je = n - j0 < QRT_QNORM_BLOCK ? n : j0 + QRT_QNORM_BLOCK;
+    int32_t s1b = 0, s2b = 0;
+    for (j = j0; j < je; ++j) {
+      const int32_t d = (int32_t)xr[j] - zin;
+      s1b += d;
+      s2b += d * d;
+    }
+    S1 += s1b;
+    S2 += (uint64_t)s2b;
+  }
+  /* V = n S2 - S1^2 >= 0 (Cauchy-Schwarz) or n S2; both < n^2 2^16 */
+  f.c = rms ? 0 : S1;
+  V = (uint64_t)n * S2 - (uint64_t)(f.c < 0 ? -f.c : f.c) * (uint64_t)(f.c < 0 ? -f.c : f.c);
+  if (F >= 0) W = (V << F) + (uint64_t)p->eps_q;
+  else W = ((V + ((uint64_t)1 << (-F - 1))) >> -F) + (uint64_t)p->eps_q;
+  f.R = 0;
+  if (W != 0) {
+    const uint32_t a = (62u - qrt_qnorm_bitlen(W)) / 2u; /* W <= 2^62 */
+    const uint64_t r = qrt_isqrt_u64(W << (2u * a));     /* [2^30, 2^31) */
+    f.R = ((uint64_t)1 << 62) / r;                       /* (2^31, 2^32] */
+    s1 = 62 - (int32_t)a - F / 2 - p->norm_shift;
+  }
+  /* s1 > 63: |D| R < 2^63 <= 2^(s1-1), every t rounds to 0 */
+  if (s1 > 63) f.R = 0;
+  f.s1 = (uint32_t)(s1 < 0 ? 0 : (s1 > 63 ? 63 : s1));
+  f.h1 = ((uint64_t)1 << f.s1) >> 1;
+  return f;
+}
+
+/* Rows go in blocks: first every row's factors, then every row's
+ * outputs.  The factors (a square root and a division each) are long
+ * dependency chains; rows are independent, so the CPU overlaps the
+ * chains of a block instead of waiting on each. */
+#define QRT_QNORM_ROWS 16
+
 QRT_INTERNAL void qrt_qnorm_run(const qrt_qnorm_params *p, const void *const *in, void *const *out,
                                 int rms) {
   const int8_t *x = (const int8_t *)in[0];
@@ -202,7 +285,6 @@ QRT_INTERNAL void qrt_qnorm_run(const qrt_qnorm_params *p, const void *const *in
   int8_t *y = (int8_t *)out[0];
   const int64_t n = p->norm_size;
   const int32_t zin = p->in_zero_point, zout = p->out_zero_point;
-  const int32_t F = p->eps_shift, k = p->norm_shift;
   const int32_t T = p->gamma_shift + p->norm_shift;
   const int32_t bl = T - p->beta_shift;
   const uint64_t halfT = ((uint64_t)1 << (T < 1 ? 0 : (T > 62 ? 62 : T))) >> 1;
@@ -210,50 +292,25 @@ QRT_INTERNAL void qrt_qnorm_run(const qrt_qnorm_params *p, const void *const *in
   const int64_t bmul = (int64_t)1 << (bl < 0 ? 0 : (bl > 62 ? 62 : bl));
   const int32_t lo = p->out_min < -128 ? -128 : p->out_min;
   const int32_t hi = p->out_max > 127 ? 127 : (p->out_max < lo ? lo : p->out_max);
-  int64_t o, j, j0;
+  qrt_qnorm_row f[QRT_QNORM_ROWS];
+  int64_t o0, o, j;
   if (n <= 0 || n > QRT_QNORM_MAX_N) return;
-  for (o = 0; o < p->outer; ++o) {
-    const int8_t *xr = x + o * n;
-    int8_t *yr = y + o * n;
-    int64_t S1 = 0, c;
-    uint64_t S2 = 0, V, W, R = 0, h1;
-    int32_t s1;
-    /* row sums: |d| <= 255, a block's sums fit int32 */
-    for (j0 = 0; j0 < n; j0 += QRT_QNORM_BLOCK) {
-      const int64_t je = n - j0 < QRT_QNORM_BLOCK ? n : j0 + QRT_QNORM_BLOCK;
-      int32_t s1b = 0, s2b = 0;
-      for (j = j0; j < je; ++j) {
-        const int32_t d = (int32_t)xr[j] - zin;
-        s1b += d;
-        s2b += d * d;
+  for (o0 = 0; o0 < p->outer; o0 += QRT_QNORM_ROWS) {
+    const int64_t rows = p->outer - o0 < QRT_QNORM_ROWS ? p->outer - o0 : QRT_QNORM_ROWS;
+    for (o = 0; o < rows; ++o) f[o] = qrt_qnorm_row_factors(p, x + (o0 + o) * n, rms);
+    for (o = 0; o < rows; ++o) {
+      const int8_t *xr = x + (o0 + o) * n;
+      int8_t *yr = y + (o0 + o) * n;
+      const qrt_qnorm_row r = f[o];
+      if (bq) {
+        for (j = 0; j < n; ++j)
+          yr[j] = qrt_qnorm_elem(n * ((int64_t)xr[j] - zin) - r.c, r.R, r.h1, r.s1, gq[j],
+                                 (int64_t)bq[j] * bmul, halfT, shT, zout, lo, hi);
+      } else {
+        for (j = 0; j < n; ++j)
+          yr[j] = qrt_qnorm_elem(n * ((int64_t)xr[j] - zin) - r.c, r.R, r.h1, r.s1, gq[j], 0,
+                                 halfT, shT, zout, lo, hi);
       }
-      S1 += s1b;
-      S2 += (uint64_t)s2b;
-    }
-    /* V = n S2 - S1^2 >= 0 (Cauchy-Schwarz) or n S2; both < n^2 2^16 */
-    c = rms ? 0 : S1;
-    V = (uint64_t)n * S2 - (uint64_t)(c < 0 ? -c : c) * (uint64_t)(c < 0 ? -c : c);
-    if (F >= 0) W = (V << F) + (uint64_t)p->eps_q;
-    else W = ((V + ((uint64_t)1 << (-F - 1))) >> -F) + (uint64_t)p->eps_q;
-    s1 = 0;
-    if (W != 0) {
-      const uint32_t a = (62u - qrt_qnorm_bitlen(W)) / 2u; /* W <= 2^62 */
-      const uint64_t r = qrt_isqrt_u64(W << (2u * a));     /* [2^30, 2^31) */
-      R = ((uint64_t)1 << 62) / r;                         /* (2^31, 2^32] */
-      s1 = 62 - (int32_t)a - F / 2 - k;
-    }
-    /* s1 > 63: |D| R < 2^63 <= 2^(s1-1), every t rounds to 0 */
-    if (s1 > 63) R = 0;
-    s1 = s1 < 0 ? 0 : (s1 > 63 ? 63 : s1);
-    h1 = ((uint64_t)1 << s1) >> 1;
-    if (bq) {
-      for (j = 0; j < n; ++j)
-        yr[j] = qrt_qnorm_elem(n * ((int64_t)xr[j] - zin) - c, R, h1, (uint32_t)s1, gq[j],
-                               (int64_t)bq[j] * bmul, halfT, shT, zout, lo, hi);
-    } else {
-      for (j = 0; j < n; ++j)
-        yr[j] = qrt_qnorm_elem(n * ((int64_t)xr[j] - zin) - c, R, h1, (uint32_t)s1, gq[j], 0,
-                               halfT, shT, zout, lo, hi);
     }
   }
 }

@@ -212,12 +212,14 @@ static void test_batched(int packed) {
   check(memcmp(C, R, sizeof C) == 0, packed ? "batched packed" : "batched");
 }
 
-/* qrt_qgemm_ex with strided B (B^T storage) and transposed C. */
-static void test_strided(void) {
-  const int64_t M = 37, N = 29, K = 45;
+/* qrt_qgemm_ex with strided B (B^T storage) and transposed C, with M
+ * rows: 37 takes the packing path, 5 the direct one (few rows). */
+static void test_strided(int64_t M) {
+  const int64_t N = 29, K = 45;
   int8_t A[37 * 45], Bt[29 * 45], C[29 * 37], R[37 * 29];
   int32_t bias[29], mult[29];
   int8_t shift[29];
+  char what[80];
   qrt_qgemm_args g;
   int64_t m, n, i;
   int ok = 1;
@@ -233,7 +235,8 @@ static void test_strided(void) {
   for (m = 0; m < M; ++m)
     for (n = 0; n < N; ++n)
       if (C[n * M + m] != R[m * N + n]) ok = 0;
-  check(ok, "qgemm_ex strided B, transposed C");
+  sprintf(what, "qgemm_ex strided B, transposed C, M=%lld", (long long)M);
+  check(ok, what);
 }
 
 int main(void) {
@@ -258,7 +261,8 @@ int main(void) {
   test_k_limit(1);
   test_batched(0);
   test_batched(1);
-  test_strided();
+  test_strided(37);
+  test_strided(5);
   printf("rounding ties exercised: %ld\n", g_ties);
   check(g_ties > 100, "ties exercised");
   return finish();
