@@ -18,6 +18,13 @@ qcc_qparams qcc_activation_params(double lo, double hi, int bits) {
   return p;
 }
 
+qcc_qparams qcc_symmetric_params(double lo, double hi, int bits) {
+  const double m = fmax(fabs(lo), fabs(hi));
+  qcc_qparams p = {m / ((1 << (bits - 1)) - 1.0), 0, -(1 << (bits - 1)), (1 << (bits - 1)) - 1};
+  if (!(p.scale > 0)) p.scale = 1.0;
+  return p;
+}
+
 MlirType qcc_quant_type_of(MlirContext ctx, MlirValue like, qcc_qparams p) {
   qcc_shape sh;
   qcc_shape_of(like, &sh);

@@ -17,6 +17,15 @@ typedef struct qcc_qparams {
 /* Asymmetric `bits`-bit parameters covering [lo, hi] (always including 0,
  * so zero padding and ReLU's zero are exact). */
 qcc_qparams qcc_activation_params(double lo, double hi, int bits);
+/* Symmetric `bits`-bit parameters (zero point 0, scale max(|lo|, |hi|) /
+ * (2^(bits-1) - 1)), code range [-2^(bits-1), 2^(bits-1) - 1]. */
+qcc_qparams qcc_symmetric_params(double lo, double hi, int bits);
+/* True when every use of v, through data-movement ops, is the B operand
+ * of a q.matmul (attention's keys and values): those want B symmetric,
+ * so v's producer picks symmetric parameters and B is read as it is. */
+bool qcc_feeds_runtime_matmul_b(MlirValue v);
+/* reshape, transpose, slice, broadcast, max pool (quantize_movement.c) */
+bool qcc_moves_values(MlirOperation op);
 /* `like`'s shape as int8 storage of a !quant.uniform with p. */
 MlirType qcc_quant_type_of(MlirContext ctx, MlirValue like, qcc_qparams p);
 /* True when x = q.dequantize(src) of an int8 value: *src (may be NULL) and

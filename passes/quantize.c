@@ -82,6 +82,13 @@ static qcc_qparams adopted_params(MlirValue x, qcc_qparams wanted) {
   return wanted;
 }
 
+/* int8 output parameters: asymmetric over the calibrated range, or
+ * symmetric when the output only feeds run-time matmuls' B operands (keys
+ * and values), so they read it without requantizing. */
+static qcc_qparams output_params(MlirValue out, double lo, double hi) {
+  return qcc_feeds_runtime_matmul_b(out) ? qcc_symmetric_params(lo, hi, 8) : qcc_activation_params(lo, hi, 8);
+}
+
 /* Common checks; false (with a remark) to skip. `static_act`: the layer
  * needs calibrated input and output ranges. */
 static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bias, bool static_act, layer *L) {
@@ -118,7 +125,7 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
    * operands of the integer products); outputs are requantized to int8,
    * as QuaRot keeps layer outputs and attention at higher precision. */
   L->in = adopted_params(x, qcc_activation_params(lo, hi, scheme()->act_bits));
-  L->outp = qcc_activation_params(olo, ohi, 8);
+  L->outp = output_params(L->out, olo, ohi);
   return true;
 }
 
@@ -366,9 +373,11 @@ static void quantize_matmul_activations(MlirOperation op) {
   }
   layer L = {.op = op, .x = a, .w = b, .out = y};
   L.in = adopted_params(a, qcc_activation_params(alo, ahi, bits));
-  L.outp = qcc_activation_params(ylo, yhi, bits);
-  double bmax = fmax(fabs(blo), fabs(bhi));
-  qcc_qparams bp = {bmax > 0 ? bmax / ((1 << (bits - 1)) - 1) : 1.0, 0, -((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1};
+  L.outp = output_params(y, ylo, yhi);
+  /* B symmetric: a symmetric int8 B (a layer chose it, see output_params)
+   * is read as it is; else B is quantized symmetric here */
+  qcc_qparams bp;
+  if (!qcc_int8_source(b, NULL, &bp) || bp.zero_point != 0) bp = qcc_symmetric_params(blo, bhi, bits);
   float *scales = malloc(sizeof(float) * (size_t)N);
   int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * N)), *mult = bias + N, *shift = bias + 2 * N;
   for (int64_t n = 0; n < N; n++) scales[n] = (float)bp.scale;

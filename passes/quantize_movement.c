@@ -15,13 +15,26 @@
 
 #include "quant_activations.h"
 
-static bool moves_values(MlirOperation op) {
+bool qcc_moves_values(MlirOperation op) {
   if (q_pool_is(op)) return !strcmp(q_pool_get(op).kind.s, "max");
   return q_reshape_is(op) || q_transpose_is(op) || q_slice_is(op) || q_broadcast_is(op);
 }
 
+bool qcc_feeds_runtime_matmul_b(MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  if (mlirOpOperandIsNull(u)) return false;
+  for (; !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    const unsigned at = mlirOpOperandGetOperandNumber(u);
+    if (q_matmul_is(user) && at == 1) continue; /* only reached when v is not a constant */
+    if (!qcc_moves_values(user) || at != 0 || !qcc_feeds_runtime_matmul_b(mlirOperationGetResult(user, 0)))
+      return false;
+  }
+  return true;
+}
+
 int qcc_quantize_movement(MlirOperation op) {
-  if (!moves_values(op) || mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumOperands(op) < 1) return 0;
+  if (!qcc_moves_values(op) || mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumOperands(op) < 1) return 0;
   MlirValue x = mlirOperationGetOperand(op, 0), y = mlirOperationGetResult(op, 0), xq;
   qcc_qparams p;
   qcc_shape ys;

@@ -65,16 +65,37 @@ QRT_API int qrt_build_lut_i8(int32_t op, float alpha, float beta, double in_scal
   return 0;
 }
 
-/* One load per element from a local copy of the table (256 bytes, in L1;
- * local, so stores to y cannot alias it and the loop needs no reloads).
- * x may equal y (in place). */
+#if defined(__AVX512VBMI__) && defined(__AVX512BW__) && !defined(QRT_QMM_PORTABLE)
+#include <immintrin.h>
+#define QRT_LUT_VBMI 1
+#endif
+
+/* Portable: one load per element from a local copy of the table (256
+ * bytes, in L1; the copy also lets the compiler assume no aliasing with
+ * y).  AVX-512 VBMI: 64 lookups per vpermi2b pair, the table in four
+ * registers: u = x + 128 (x xor 0x80) indexes entries 0..127 of one
+ * lookup and 128..255 of the other by its low 7 bits; u's top bit picks.
+ * QRT_QMM_PORTABLE (the int8 kernels' portable switch) keeps the loop. */
 QRT_API void qrt_lut_i8(const void *params, const void *const *in, void *const *out) {
   const qrt_lut_params *p = (const qrt_lut_params *)params;
   const int8_t *x = (const int8_t *)in[0];
   int8_t *y = (int8_t *)out[0];
   const int64_t n = p->n;
   int8_t t[256];
-  int64_t i;
+  int64_t i = 0;
   memcpy(t, in[1], sizeof t);
-  for (i = 0; i < n; ++i) y[i] = t[(uint8_t)(x[i] + 128)];
+#if defined(QRT_LUT_VBMI)
+  {
+    const __m512i t0 = _mm512_loadu_si512((const void *)t), t1 = _mm512_loadu_si512((const void *)(t + 64));
+    const __m512i t2 = _mm512_loadu_si512((const void *)(t + 128)), t3 = _mm512_loadu_si512((const void *)(t + 192));
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (; i < n; i += 64) {
+      const __mmask64 m = n - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (n - i)) - 1);
+      const __m512i u = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip);
+      const __m512i lo = _mm512_permutex2var_epi8(t0, u, t1), hi = _mm512_permutex2var_epi8(t2, u, t3);
+      _mm512_mask_storeu_epi8(y + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(u), lo, hi));
+    }
+  }
+#endif
+  for (; i < n; ++i) y[i] = t[(uint8_t)(x[i] + 128)];
 }
