@@ -14,6 +14,9 @@
 #        test/unit/run_runtime_tests.sh --simd      (only the int8 kernels' compile-time
 #        paths, AVX-512 VNNI / AVX2 / portable, with cc under ASan + UBSan: the
 #        ctest `runtime_simd_paths`, since the CMake build uses the baseline ISA)
+#        test/unit/run_runtime_tests.sh --neon      (the aarch64 NEON paths under
+#        qemu-user: the ctest `runtime_neon_paths`; exit 77, skipped, without the
+#        cross compiler)
 set -u
 cd "$(dirname "$0")/../.."
 RT=runtime
@@ -65,6 +68,47 @@ int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument
     for t in $tests; do run_test "$c" "$vf $SAN" "$objs" "$t" "$c-$vt"; done
   done
 }
+
+# The NEON paths (aarch64: plain NEON and the dot-product extension),
+# cross-compiled and run under qemu-user with UBSan (ASan needs more than
+# qemu gives it): the int8 tests, and the determinism hashes, which must
+# equal this machine's except the lines of C library transcendentals.
+if [ "${1:-}" = "--neon" ]; then
+  XCC=aarch64-linux-gnu-gcc
+  if ! command -v $XCC >/dev/null 2>&1 || ! command -v qemu-aarch64 >/dev/null 2>&1; then
+    echo "NEON PATH TESTS SKIPPED: $XCC or qemu-aarch64 missing (Debian: gcc-aarch64-linux-gnu qemu-user)"
+    exit 77
+  fi
+  qemu() { QEMU_LD_PREFIX=/usr/aarch64-linux-gnu qemu-aarch64 "$@"; }
+  cc $BASE -I$RT test/unit/test_runtime_determinism.c $SRCS -lm -o "$OUT/det_host" && "$OUT/det_host" > "$OUT/det_host.txt" ||
+    fail "determinism (host)"
+  for v in "neon:-march=armv8-a" "neon-dotprod:-march=armv8.2-a+dotprod"; do
+    vt=${v%%:*}; vf=${v#*:}
+    objs=$(build_rt $XCC "$vf -fsanitize=undefined -fno-sanitize-recover=all" "$vt") || continue
+    for t in $QTESTS $ITESTS; do
+      exe="$OUT/$(basename "$t" .c)_$vt"
+      if ! $XCC $BASE $vf -fsanitize=undefined -fno-sanitize-recover=all -I$RT "$t" $objs -lm -o "$exe"; then
+        fail "build $t ($vt)"; continue
+      fi
+      res=$(qemu "$exe" 2>&1); rc=$?
+      echo "$(basename "$t" .c) [$vt]: $(echo "$res" | tail -1)"
+      [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($vt)"; }
+    done
+    if $XCC $BASE $vf -I$RT test/unit/test_runtime_determinism.c $SRCS -lm -o "$OUT/det_$vt" &&
+       qemu "$OUT/det_$vt" > "$OUT/det_$vt.txt"; then
+      if diff <(grep -v ' libm ' "$OUT/det_host.txt") <(grep -v ' libm ' "$OUT/det_$vt.txt") >/dev/null; then
+        echo "determinism: $vt == host ($(grep -vc ' libm ' "$OUT/det_$vt.txt") hashes; C library transcendentals not compared)"
+      else
+        diff "$OUT/det_host.txt" "$OUT/det_$vt.txt" | head -10
+        fail "determinism: $vt differs from the host"
+      fi
+    else
+      fail "determinism build $vt"
+    fi
+  done
+  [ $FAILED -eq 0 ] && echo "NEON PATH TESTS PASSED" || { echo "NEON PATH TESTS FAILED"; exit 1; }
+  exit 0
+fi
 
 if [ "${1:-}" = "--simd" ]; then
   int8_paths cc "$QTESTS $ITESTS" "native:-O3 -march=native" "avx2:-O3 -march=native -mno-avx512f" \
