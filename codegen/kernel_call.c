@@ -85,6 +85,9 @@ FIELDS(qsoftmax, QRT_QSOFTMAX_PARAMS)
 #define PT qrt_qnorm_params
 FIELDS(qnorm, QRT_QNORM_PARAMS)
 #undef PT
+#define PT qrt_qadd_params
+FIELDS(qadd, QRT_QADD_PARAMS)
+#undef PT
 #define PT qrt_gather_elements_params
 FIELDS(gather_elements, QRT_GATHER_ELEMENTS_PARAMS)
 #undef PT
@@ -464,6 +467,33 @@ static bool lower_qnorm(MlirOperation op, qcc_call *c) {
   if (!strcmp(a.kind.s, "layer")) return use(op, c, "qrt_qlayernorm_i8");
   if (!strcmp(a.kind.s, "rms")) return use(op, c, "qrt_qrmsnorm_i8");
   return fail(op, "unknown qnorm kind");
+}
+
+static bool lower_qadd(MlirOperation op, qcc_call *c) {
+  q_qadd_attrs a = q_qadd_get(op);
+  qcc_shape x = shape_of(q_qadd_in(op, 0)), w = shape_of(q_qadd_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
+  if (x.dtype != QRT_I8 || w.dtype != QRT_I8) return fail(op, "qadd needs int8 operands");
+  qrt_qadd_params *p = &c->params.qadd;
+  double s;
+  int64_t za, zb, zy, lo = -128, hi = 127;
+  quant_of(q_qadd_in(op, 0), &s, &za);
+  quant_of(q_qadd_in(op, 1), &s, &zb);
+  quant_of(mlirOperationGetResult(op, 0), &s, &zy);
+  qcc_value_quant_range(mlirOperationGetResult(op, 0), &lo, &hi);
+  p->rank = y.rank;
+  memcpy(p->out_shape, y.dims, sizeof(int64_t) * (size_t)y.rank);
+  broadcast_strides(&x, &y, p->a_strides);
+  broadcast_strides(&w, &y, p->b_strides);
+  p->a_zero_point = (int32_t)za;
+  p->b_zero_point = (int32_t)zb;
+  p->out_zero_point = (int32_t)zy;
+  p->a_mult = (int32_t)a.a_mult;
+  p->b_mult = (int32_t)a.b_mult;
+  p->shift = (int32_t)a.shift;
+  p->out_min = (int32_t)lo;
+  p->out_max = (int32_t)hi;
+  set_inputs(op, c);
+  return use(op, c, "qrt_qadd_i8");
 }
 
 static bool weight_format(MlirOperation op, const char *name, int32_t *code) {
@@ -1203,6 +1233,7 @@ static const lowering lowerings[] = {
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
+    {q_qadd_is, lower_qadd},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
     {q_resize_is, lower_resize},   {q_cumsum_is, lower_cumsum},       {q_topk_is, lower_topk},

@@ -496,6 +496,21 @@ irdl.dialect @q {
     irdl.attributes {"scale" = %scale}
     irdl.results(%y)
   }
+  // a + b (numpy broadcasting): y = z_y + round(((a - z_a) a_mult +
+  // (b - z_b) b_mult) / 2^shift), half away from zero, saturated to the
+  // result's range; a_mult / 2^shift ~ s_a / s_y (qrt_build_qadd_i8).
+  // Zero points and scales from the operand and result types.
+  irdl.operation @qadd {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %ma = irdl.base "#builtin.integer"
+    %mb = irdl.base "#builtin.integer"
+    %sh = irdl.base "#builtin.integer"
+    irdl.operands(%a, %b)
+    irdl.attributes {"a_mult" = %ma, "b_mult" = %mb, "shift" = %sh}
+    irdl.results(%y)
+  }
   // LayerNorm (kind "layer") or RMSNorm ("rms") over the trailing dims
   // (gamma's numel): gamma_q, beta_q (i32) and the fixed-point constants
   // as the runtime's qrt_build_qnorm_i8 made them (QRT_QNORM_PARAMS).

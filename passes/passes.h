@@ -23,12 +23,16 @@ int qcc_pass_calibrate(MlirModule m);
 int qcc_pass_quantize(MlirModule m);
 /* --integer-only: op (a q.unary, q.softmax or q.norm) on int8 when the
  * rules of quantize_nonlinear.c allow, else left float with a remark;
+ * without it, only a q.unary between int8 layers becomes a table;
  * -1 after an error. */
 int qcc_quantize_nonlinear(MlirOperation op);
 /* Static int8 schemes: a data-movement op (reshape, transpose, slice,
  * broadcast, max pool) on an int8 input runs on the codes
  * (quantize_movement.c). */
 int qcc_quantize_movement(MlirOperation op);
+/* --integer-only: an add with an int8 operand runs as q.qadd
+ * (quantize_add.c). */
+int qcc_quantize_add(MlirOperation op);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

@@ -44,6 +44,8 @@ const char qcc_quant_flags_help[] =
     "  --integer-only        static int8 schemes: also softmax, LayerNorm/RMSNorm\n"
     "                        and elementwise functions (GELU, SiLU, ...) in\n"
     "                        integer arithmetic between the quantized layers\n"
+    "                        (without it, only functions whose input and users\n"
+    "                        are int8 layers run as int8 tables)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
     "                        matmul) whose layers stay float\n";
 

@@ -467,7 +467,8 @@ int qcc_pass_quantize(MlirModule m) {
     else if (q_matmul_is(op)) rc = quantize_matmul(op);
     else if (scheme()->act_bits && !qcc_quant_opts.act_per_token) { /* static int8 activations */
       rc = qcc_quantize_movement(op);
-      if (!rc && qcc_quant_opts.integer_only) rc = qcc_quantize_nonlinear(op);
+      if (!rc) rc = qcc_quantize_nonlinear(op);
+      if (!rc && qcc_quant_opts.integer_only) rc = qcc_quantize_add(op);
     }
     op = next;
   }

@@ -28,7 +28,12 @@
  *    entries are 0 or so negative that exp underflows (a causal mask),
  *    which becomes a ui8 keep-mask; any other added term (ALiBi) stays in
  *    the float input;
- *  - norms: constant gamma (and beta) over the trailing dims. */
+ *  - norms: constant gamma (and beta) over the trailing dims.
+ *
+ * Without --integer-only (the static schemes) a function still becomes a
+ * table when it sits between int8 layers: int8 input, and every user a
+ * layer input that would be quantized with the output's calibrated
+ * parameters anyway (an MLP's GELU between fc1 and fc2). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,11 +257,35 @@ static int norm(MlirOperation op, const char *at) {
   return 0;
 }
 
+/* True when every user of y is the input of a layer with constant weights
+ * (q.matmul operand 0 with a constant B, q.conv operand 0), which the
+ * quantize pass reads as int8 with y's calibrated parameters. */
+static bool only_feeds_layers(MlirValue y) {
+  MlirOpOperand u = mlirValueGetFirstUse(y);
+  if (mlirOpOperandIsNull(u)) return false;
+  for (; !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    if (mlirOpOperandGetOperandNumber(u) != 0) return false;
+    if (q_conv_is(user) && qcc_value_is_constant(q_conv_in(user, 1))) continue;
+    if (q_matmul_is(user) && qcc_value_is_constant(q_matmul_in(user, 1))) continue;
+    return false;
+  }
+  return true;
+}
+
 int qcc_quantize_nonlinear(MlirOperation op) {
   const char *name = q_unary_is(op) ? "unary" : q_softmax_is(op) ? "softmax" : q_norm_is(op) ? "norm" : NULL;
   if (!name) return 0;
   char at[256];
   qcc_op_where(op, at, sizeof at);
+  if (!qcc_quant_opts.integer_only) {
+    /* Static schemes without --integer-only: only a function between int8
+     * layers (input int8, every user a layer that quantizes the output
+     * anyway) becomes a table; its codes are the correctly rounded
+     * dequantize -> f -> quantize, so nothing is lost and no float is
+     * computed. */
+    if (!q_unary_is(op) || !only_feeds_layers(mlirOperationGetResult(op, 0))) return 0;
+  }
   if (qcc_kept_float(at, name)) {
     qcc_remark("quantize: %s stays float: --keep-float", at);
     return 0;

@@ -688,6 +688,20 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   S(int32_t, eps_shift) S(int32_t, norm_shift) S(int32_t, gamma_shift) S(int32_t, beta_shift) \
   S(int64_t, eps_q) S(int64_t, outer) S(int64_t, norm_size)
 
+/* qrt_qadd_i8 (qrt_qadd.c): y = a + b on int8 with numpy broadcasting
+ * (rank, out_shape, a_strides, b_strides as QRT_BINARY_PARAMS):
+ *   y = clamp(out_zero_point + round(((a - a_zero_point) a_mult +
+ *             (b - b_zero_point) b_mult) / 2^shift), out_min, out_max)
+ * round half away from zero, in int64; a_mult, b_mult, shift from
+ * qrt_build_qadd_i8 (a_mult ~ a_scale / out_scale 2^shift).
+ *   in[0] a int8, in[1] b int8; out[0] y int8.
+ * Error: at most 1 LSB from the correctly rounded sum, and only near a
+ * rounding boundary (bound in qrt_qadd.c). */
+#define QRT_QADD_PARAMS(S, A) \
+  S(int32_t, rank) A(int64_t, out_shape, 8) A(int64_t, a_strides, 8) A(int64_t, b_strides, 8) \
+  S(int32_t, a_zero_point) S(int32_t, b_zero_point) S(int32_t, out_zero_point) \
+  S(int32_t, a_mult) S(int32_t, b_mult) S(int32_t, shift) S(int32_t, out_min) S(int32_t, out_max)
+
 #define QRT_ALL_PARAMS(X) \
   X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(where, QRT_WHERE_PARAMS) \
   X(conv, QRT_CONV_PARAMS) X(pool, QRT_POOL_PARAMS) X(matmul, QRT_MATMUL_PARAMS) \
@@ -703,7 +717,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   X(quantize, QRT_QUANTIZE_PARAMS) X(dequantize, QRT_DEQUANTIZE_PARAMS) \
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
   X(hadamard, QRT_HADAMARD_PARAMS) \
-  X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS)
+  X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS) \
+  X(qadd, QRT_QADD_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -741,6 +756,10 @@ typedef struct qrt_hadamard_params { QRT_HADAMARD_PARAMS(QRT_DECLARE_SCALAR, QRT
 typedef struct qrt_lut_params { QRT_LUT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_lut_params;
 typedef struct qrt_qsoftmax_params { QRT_QSOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qsoftmax_params;
 typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qnorm_params;
+typedef struct qrt_qadd_params { QRT_QADD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qadd_params;
+/* The row function of qrt_bin_drive (qrt_binary.c, below). */
+typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void *b, int64_t sb,
+                               void *y, const void *ctx);
 
 /* ---------------------------------------------------------------------
  * Kernels: K(symbol, params struct short name, source file).
@@ -788,12 +807,14 @@ typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
   K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
   K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
-  K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c")
+  K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
+  K(qrt_qadd_i8, qadd, "qrt_qadd.c")
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
-  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c")
+  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
+  D("qrt_qadd.c", "qrt_binary.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
@@ -975,6 +996,18 @@ QRT_API int qrt_build_qnorm_i8(int rms, int64_t norm_size, double epsilon, doubl
                                int32_t in_zp, double out_scale, int32_t out_zp, const float *gamma,
                                const float *beta, qrt_qnorm_params *p, int32_t *gamma_q,
                                int32_t *beta_q);
+/* qrt_binary.c: the broadcast walk of the binary kernels (and of
+ * qrt_qadd_i8): coalesces the dims of p (rank, out_shape, a_strides,
+ * b_strides; op unused) and calls fn once per innermost row with the row's
+ * length, operand pointers and strides (elements), output pointer and
+ * ctx; es / yes: operand / output element bytes.  fn NULL: zero output. */
+QRT_API void qrt_bin_drive(const qrt_binary_params *p, const void *a, const void *b, void *y,
+                           qrt_bin_row_fn fn, int64_t es, int64_t yes, const void *ctx);
+/* qrt_qadd.c: a_mult, b_mult and shift of qrt_qadd_i8 for these scales
+ * (-1: a scale not positive and finite, or a ratio a_scale / out_scale
+ * or b_scale / out_scale of 2^22 or more). */
+QRT_API int qrt_build_qadd_i8(double a_scale, double b_scale, double out_scale, int32_t *a_mult,
+                              int32_t *b_mult, int32_t *shift);
 /* qrt_qnorm.c: floor(sqrt(v)), exact for every uint64 v. */
 QRT_API uint64_t qrt_isqrt_u64(uint64_t v);
 #endif

@@ -8,16 +8,14 @@
 #include <math.h>
 #include <string.h>
 
-typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void *b, int64_t sb,
-                               void *y);
-
 #define QRT_BIN_ROW(NAME, T, TO, EXPR)                                                    \
   QRT_INTERNAL void NAME(int64_t n, const void *va, int64_t sa, const void *vb, int64_t sb, \
-                         void *vy) {                                                      \
+                         void *vy, const void *ctx) {                                     \
     const T *pa = (const T *)va;                                                          \
     const T *pb = (const T *)vb;                                                          \
     TO *py = (TO *)vy;                                                                    \
     int64_t i;                                                                            \
+    (void)ctx;                                                                            \
     if (sa == 1 && sb == 1) {                                                             \
       for (i = 0; i < n; ++i) {                                                           \
         const T a = pa[i], b = pb[i];                                                     \
@@ -43,10 +41,10 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
     }                                                                                     \
   }
 
-/* Walks the broadcast; es: input element size, yes: output element size.
- * fn NULL (unsupported op): zero output. */
-QRT_INTERNAL void qrt_bin_drive(const qrt_binary_params *p, const void *a, const void *b,
-                                void *y, qrt_bin_row_fn fn, int64_t es, int64_t yes) {
+/* Walks the broadcast (see qrt.h). */
+QRT_API void qrt_bin_drive(const qrt_binary_params *p, const void *a, const void *b,
+                                void *y, qrt_bin_row_fn fn, int64_t es, int64_t yes,
+                                const void *ctx) {
   int64_t shape[8], sa[8], sb[8], idx[8];
   int64_t total = 1, n, row, rows, oa = 0, ob = 0;
   int r = 0, k, rank = p->rank < 0 ? 0 : (p->rank > 8 ? 8 : p->rank);
@@ -75,7 +73,7 @@ QRT_INTERNAL void qrt_bin_drive(const qrt_binary_params *p, const void *a, const
   for (k = 0; k < r; ++k) idx[k] = 0;
   for (row = 0; row < rows; ++row) {
     fn(n, (const char *)a + oa * es, sa[r - 1], (const char *)b + ob * es, sb[r - 1],
-       (char *)y + row * n * yes);
+       (char *)y + row * n * yes, ctx);
     for (k = r - 2; k >= 0; --k) {
       oa += sa[k];
       ob += sb[k];
@@ -134,7 +132,7 @@ QRT_INTERNAL void qrt_bin_drive(const qrt_binary_params *p, const void *a, const
     case QRT_BINARY_GREATER_EQUAL: fn = qrt_bin_ge_##SFX; yes = 1; break;                   \
     default: break;                                                                         \
     }                                                                                       \
-    qrt_bin_drive(p, in[0], in[1], out[0], fn, (int64_t)sizeof(T), yes);                    \
+    qrt_bin_drive(p, in[0], in[1], out[0], fn, (int64_t)sizeof(T), yes, NULL);              \
   }
 
 QRT_BIN_DEFINE_FLOAT(f32, float, QRT_BIN_MATH_F32)
@@ -232,7 +230,7 @@ QRT_BIN_DEFINE_FLOAT(f64, double, QRT_BIN_MATH_F64)
     case QRT_BINARY_SHR: fn = qrt_bin_shr_##SFX; break;                                     \
     default: break;                                                                         \
     }                                                                                       \
-    qrt_bin_drive(p, in[0], in[1], out[0], fn, (int64_t)sizeof(T), yes);                    \
+    qrt_bin_drive(p, in[0], in[1], out[0], fn, (int64_t)sizeof(T), yes, NULL);              \
   }
 
 QRT_BIN_DEFINE_INT(i32, int32_t, uint32_t, 1, 32)
@@ -262,5 +260,5 @@ QRT_API void qrt_binary_bool(const void *params, const void *const *in, void *co
   case QRT_BINARY_XOR: fn = qrt_bin_xor_bool; break;
   default: break;
   }
-  qrt_bin_drive(p, in[0], in[1], out[0], fn, 1, 1);
+  qrt_bin_drive(p, in[0], in[1], out[0], fn, 1, 1, NULL);
 }

@@ -8,6 +8,11 @@ test/passes/integer-only.test:
   wide.onnx     Softmax straight on the float input, whose calibration
                 range (calib_wide: values in the thousands) is too wide for
                 int8 logits
+  mlp.onnx      fc1 -> Sigmoid -> fc2 (a function between layers), and a
+                side matmul -> Tanh -> model output (a function whose
+                output leaves the model); outputs y and z
+  residual.onnx h = fc1(x); r = h + pos (a constant); y = r + fc3(r) (two
+                int8 operands); z = x + x (both float)
   calib/x.npy   16 stacked samples of the input x [1, 4, 8]
 usage: make_attention_models.py OUT_DIR"""
 import os
@@ -64,7 +69,28 @@ def main():
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D])])
     wide = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    for name, m in (("masked", masked), ("alibi", alibi), ("wide", wide)):
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+                           helper.make_node("Sigmoid", ["h"], ["a"], name="mlp_act"),
+                           helper.make_node("MatMul", ["a", "w2"], ["y"], name="fc2"),
+                           helper.make_node("MatMul", ["x", "w3"], ["s"], name="side"),
+                           helper.make_node("Tanh", ["s"], ["z"], name="out_act")], "mlp",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, T, D])],
+                          [weight("w1", 5), weight("w2", 6), weight("w3", 7)])
+    mlp = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    pos = np.random.default_rng(9).standard_normal((T, D)) * 0.3
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+                           helper.make_node("Add", ["h", "pos"], ["r"], name="add_pos"),
+                           helper.make_node("MatMul", ["r", "w3"], ["f"], name="fc3"),
+                           helper.make_node("Add", ["r", "f"], ["y"], name="residual"),
+                           helper.make_node("Add", ["x", "x"], ["z"], name="float_add")], "residual",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, T, D])],
+                          [weight("w1", 5), weight("w3", 7), const("pos", pos)])
+    residual = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    for name, m in (("masked", masked), ("alibi", alibi), ("wide", wide), ("mlp", mlp), ("residual", residual)):
         onnx.checker.check_model(m)
         onnx.save(m, os.path.join(out, name + ".onnx"))
     rng = np.random.default_rng(7)

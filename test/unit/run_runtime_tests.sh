@@ -56,7 +56,7 @@ run_test() { # compiler, flags, objects, test file, tag
 
 QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c"
 # integer-only nonlinear kernels: also with -O3 -march=native (vectorized loops)
-ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c"
+ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c test/unit/test_runtime_qadd.c"
 # The int8 kernels' compile-time SIMD paths, each built and tested under
 # ASan + UBSan ("tag:flags" variants; skipped where the compiler lacks them).
 int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument per variant
