@@ -154,3 +154,8 @@ bool qcc_quantizing(void) { return qcc_quant_opts.scheme && qcc_quant_opts.schem
 bool qcc_quant_needs_calibration(void) {
   return qcc_quantizing() && (qcc_quant_opts.scheme->act_bits > 0 || qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
 }
+
+const qcc_quant_scheme *qcc_quant_active_scheme(void) {
+  return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0 ? qcc_quant_opts.scheme
+                                                                             : &qcc_quant_schemes[1]; /* w8a8 */
+}

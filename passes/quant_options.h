@@ -17,6 +17,10 @@ typedef struct qcc_quant_scheme {
 /* NULL-terminated table of the schemes -q accepts. */
 extern const qcc_quant_scheme qcc_quant_schemes[];
 
+/* The scheme the quantize pass applies: -q's, or w8a8 when -q was not
+ * given (qcc-opt --quantize alone) or is f32. */
+const qcc_quant_scheme *qcc_quant_active_scheme(void);
+
 typedef enum { QCC_OBSERVER_MINMAX, QCC_OBSERVER_PERCENTILE, QCC_OBSERVER_MSE } qcc_observer_kind;
 
 /* How integer weight codes are chosen for the fixed scales: round to

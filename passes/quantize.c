@@ -59,10 +59,7 @@ typedef struct layer {
   bool relu;
 } layer;
 
-static const qcc_quant_scheme *scheme(void) {
-  return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0 ? qcc_quant_opts.scheme
-                                                                             : &qcc_quant_schemes[1]; /* w8a8 */
-}
+static const qcc_quant_scheme *scheme(void) { return qcc_quant_active_scheme(); }
 
 /* Rows per weight group: --group-size for int4 (default 128), per channel
  * for int8; 0 when a group would cover the whole row. */

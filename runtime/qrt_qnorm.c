@@ -86,7 +86,7 @@ QRT_INTERNAL uint32_t qrt_qnorm_bitlen(uint64_t v) {
  * No overflow: r_{i+1} < 2^(15-i), so res + bit < 2^(17+i) + 4^i <= 2^32
  * for i <= 14 (res = 0 at i = 15).  The step is branch-free: whether a
  * digit is 1 depends on the data, and a branch would mispredict. */
-QRT_INTERNAL uint32_t qrt_isqrt_u32(uint32_t v) {
+QRT_INTERNAL QRT_ALWAYS_INLINE inline uint32_t qrt_isqrt_u32(uint32_t v) {
   uint32_t rem = v, res = 0, bit = (uint32_t)1 << 30;
   while (bit != 0) {
     const uint32_t take = 0u - (uint32_t)(rem >= res + bit);
@@ -110,8 +110,16 @@ QRT_INTERNAL uint32_t qrt_isqrt_u32(uint32_t v) {
  *   and (x + w / x) / 2 - s = (x - s)^2 / (2x) lies in [0, 1/2], so r is
  *   floor(s) or floor(s) + 1; r r > w tells which (r <= 2^31: no
  *   overflow; x + w / x < 2^33). */
+/* floor(sqrt(w)) for w in [2^60, 2^62): the Newton step above (inlined
+ * into the norm's per-row code, which normalizes W itself) */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline uint64_t qrt_isqrt_norm(uint64_t w) {
+  const uint64_t x = ((uint64_t)qrt_isqrt_u32((uint32_t)(w >> 30)) + 1) << 15;
+  const uint64_t r = (x + w / x) >> 1;
+  return r - (uint64_t)(r * r > w);
+}
+
 QRT_API uint64_t qrt_isqrt_u64(uint64_t v) {
-  uint64_t w, x, r;
+  uint64_t r;
   uint32_t a;
   if (v < ((uint64_t)1 << 32)) return qrt_isqrt_u32((uint32_t)v);
   if (v >= ((uint64_t)1 << 62)) {
@@ -119,11 +127,7 @@ QRT_API uint64_t qrt_isqrt_u64(uint64_t v) {
     return r + (uint64_t)((r + 1) * (r + 1) <= v);
   }
   a = (62u - qrt_qnorm_bitlen(v)) / 2u;
-  w = v << (2u * a);
-  x = ((uint64_t)qrt_isqrt_u32((uint32_t)(w >> 30)) + 1) << 15;
-  r = (x + w / x) >> 1;
-  r -= (uint64_t)(r * r > w);
-  return r >> a;
+  return qrt_isqrt_norm(v << (2u * a)) >> a;
 }
 
 /* round(v) half away from zero for |v| < 2^62 (v - trunc(v) is exact). */
@@ -260,7 +264,7 @@ QRT_INTERNAL qrt_qnorm_row qrt_qnorm_row_factors(const qrt_qnorm_params *p, cons
   f.R = 0;
   if (W != 0) {
     const uint32_t a = (62u - qrt_qnorm_bitlen(W)) / 2u; /* W <= 2^62 */
-    const uint64_t r = qrt_isqrt_u64(W << (2u * a));     /* [2^30, 2^31) */
+    const uint64_t r = qrt_isqrt_norm(W << (2u * a));    /* [2^30, 2^31) */
     f.R = ((uint64_t)1 << 62) / r;                       /* (2^31, 2^32] */
     s1 = 62 - (int32_t)a - F / 2 - p->norm_shift;
   }
