@@ -224,23 +224,66 @@ static void note_weights(MlirValue yq, const qcc_qweights *qw) {
 
 static void finish(const layer *L, MlirValue yq) { qcc_use_quantized(L->op, L->out, yq); }
 
-/* Weight-only conv (w8a16, w4a16): the weights are stored as int8 codes
- * per output channel and expanded at run time, w = float(codes) * scale[c],
- * into the float conv's weight operand (two elementwise kernels over the
- * weights, small next to the conv's MACs). int4 convs keep int8 codes: no
- * kernel unpacks int4 conv weights, and int4 codes in int8 bytes would
- * save nothing. */
+/* Weight-only conv (w8a16, w4a16): the weights are stored as integer codes
+ * per output channel and expanded at run time, w = float(code) * scale[c],
+ * into the float conv's weight operand (a few elementwise kernels over the
+ * weights, small next to the conv's MACs):
+ *   int8: codes i8 [weight shape] -> q.cast -> mul scale;
+ *   int4: two codes per byte, byte i = (c[i] + 8) | (c[i + h] + 8) << 4
+ *         (h = ceil(n / 2), the last high nibble 8 when n is odd): the bytes
+ *         as ui8 [1, h] >> {0, 4} (broadcast to [2, h]) & 15 -> reshape
+ *         [2h] (-> slice [0, n) when n is odd) -> reshape to the weight
+ *         shape -> q.cast -> sub 8 -> mul scale.
+ * Both give float(code) * scale[c] exactly, the same weights. */
+static MlirValue op_before(MlirOperation before, MlirOperation op) { return qcc_insert_before(before, op); }
+
+static MlirValue binary_before(MlirOperation before, const char *kind, qcc_shape *ys, MlirValue a, MlirValue b) {
+  q_binary_attrs k = {qcc_str(kind)};
+  return op_before(before, q_binary_create(mlirOperationGetLocation(before),
+                                           qcc_tensor_type(mlirOperationGetContext(before), ys), a, b, &k));
+}
+
+/* The int4 codes (one per int8) of the weight as ui8 [wshape], unpacked
+ * at run time from their packed bytes (see above). */
+static MlirValue unpacked_int4_codes(MlirOperation op, const qcc_shape *ws, const int8_t *codes) {
+  MlirLocation loc = mlirOperationGetLocation(op);
+  MlirContext ctx = mlirOperationGetContext(op);
+  const int64_t n = qcc_shape_numel(ws), h = (n + 1) / 2;
+  uint8_t *packed = malloc((size_t)h), shifts[2] = {0, 4}, mask = 15;
+  for (int64_t i = 0; i < h; i++)
+    packed[i] = (uint8_t)((codes[i] + 8) | ((i + h < n ? codes[i + h] + 8 : 8) << 4));
+  int64_t bdims[2] = {1, h}, sdims[2] = {2, 1};
+  MlirValue bytes = qcc_constant_before(op, QRT_U8, 2, bdims, packed);
+  free(packed);
+  qcc_shape two = {QRT_U8, 2, {2, h}}, flat = {QRT_U8, 1, {2 * h}}, codes_s = *ws;
+  codes_s.dtype = QRT_U8;
+  MlirValue v = binary_before(op, "shr", &two, bytes, qcc_constant_before(op, QRT_U8, 2, sdims, shifts));
+  v = binary_before(op, "bitand", &two, v, qcc_constant_before(op, QRT_U8, 0, NULL, &mask));
+  v = op_before(op, q_reshape_create(loc, qcc_tensor_type(ctx, &flat), v));
+  if (2 * h != n) {
+    qcc_shape cut = {QRT_U8, 1, {n}};
+    q_slice_attrs sa = {{1, {0}}, {1, {1}}};
+    v = op_before(op, q_slice_create(loc, qcc_tensor_type(ctx, &cut), v, &sa));
+  }
+  return op_before(op, q_reshape_create(loc, qcc_tensor_type(ctx, &codes_s), v));
+}
+
 static void expand_conv_weights(MlirOperation op, const qcc_shape *ws, const qcc_qweights *qw) {
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
   qcc_shape fs = *ws, ss = *ws;
   fs.dtype = ss.dtype = QRT_F32;
   for (int i = 1; i < ss.rank; i++) ss.dims[i] = 1;
-  MlirValue codes = qcc_constant_before(op, QRT_I8, ws->rank, ws->dims, qw->codes);
-  MlirValue scales = qcc_constant_before(op, QRT_F32, ss.rank, ss.dims, qw->scales);
-  MlirValue wf = qcc_insert_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), codes));
-  q_binary_attrs mul = {qcc_str("mul")};
-  MlirValue w = qcc_insert_before(op, q_binary_create(loc, qcc_tensor_type(ctx, &fs), wf, scales, &mul));
+  MlirValue scales = qcc_constant_before(op, QRT_F32, ss.rank, ss.dims, qw->scales), wf;
+  if (qw->format == QRT_WFMT_I4) {
+    const float eight = 8.0f;
+    wf = op_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), unpacked_int4_codes(op, ws, qw->codes)));
+    wf = binary_before(op, "sub", &fs, wf, qcc_constant_before(op, QRT_F32, 0, NULL, &eight));
+  } else {
+    MlirValue codes = qcc_constant_before(op, QRT_I8, ws->rank, ws->dims, qw->codes);
+    wf = op_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), codes));
+  }
+  MlirValue w = binary_before(op, "mul", &fs, wf, scales);
   note_weights(w, qw);
   mlirOperationSetOperand(op, 1, w);
 }
@@ -273,15 +316,9 @@ static int quantize_conv(MlirOperation op) {
   qcc_shape ws;
   qcc_shape_of(L.w, &ws);
   int64_t ch = ws.dims[0], per = qcc_shape_numel(&ws) / ch;
-  /* convs: per output channel; int8 codes when weight-only (see above) */
-  int format = weight_only ? QRT_WFMT_I8 : scheme()->weight_format;
+  /* convs: per output channel (no groups) in the scheme's format */
   qcc_qweights qw;
-  if (layer_weights(&L, ch, per, false, format, 0, &qw)) return -1;
-  if (format != scheme()->weight_format) {
-    char at[256];
-    qcc_remark("quantize: %s: weight-only conv weights are int8 per channel (no int4 conv kernel)",
-               qcc_op_where(op, at, sizeof at));
-  }
+  if (layer_weights(&L, ch, per, false, scheme()->weight_format, 0, &qw)) return -1;
   if (weight_only) expand_conv_weights(op, &ws, &qw);
   else integer_conv(op, &L, &ws, &qw);
   qcc_qweights_free(&qw);
