@@ -235,11 +235,9 @@ static void finish(const layer *L, MlirValue yq) { qcc_use_quantized(L->op, L->o
  *         [2h] (-> slice [0, n) when n is odd) -> reshape to the weight
  *         shape -> q.cast -> sub 8 -> mul scale.
  * Both give float(code) * scale[c] exactly, the same weights. */
-static MlirValue op_before(MlirOperation before, MlirOperation op) { return qcc_insert_before(before, op); }
-
 static MlirValue binary_before(MlirOperation before, const char *kind, qcc_shape *ys, MlirValue a, MlirValue b) {
   q_binary_attrs k = {qcc_str(kind)};
-  return op_before(before, q_binary_create(mlirOperationGetLocation(before),
+  return qcc_insert_before(before, q_binary_create(mlirOperationGetLocation(before),
                                            qcc_tensor_type(mlirOperationGetContext(before), ys), a, b, &k));
 }
 
@@ -259,13 +257,13 @@ static MlirValue unpacked_int4_codes(MlirOperation op, const qcc_shape *ws, cons
   codes_s.dtype = QRT_U8;
   MlirValue v = binary_before(op, "shr", &two, bytes, qcc_constant_before(op, QRT_U8, 2, sdims, shifts));
   v = binary_before(op, "bitand", &two, v, qcc_constant_before(op, QRT_U8, 0, NULL, &mask));
-  v = op_before(op, q_reshape_create(loc, qcc_tensor_type(ctx, &flat), v));
+  v = qcc_insert_before(op, q_reshape_create(loc, qcc_tensor_type(ctx, &flat), v));
   if (2 * h != n) {
     qcc_shape cut = {QRT_U8, 1, {n}};
     q_slice_attrs sa = {{1, {0}}, {1, {1}}};
-    v = op_before(op, q_slice_create(loc, qcc_tensor_type(ctx, &cut), v, &sa));
+    v = qcc_insert_before(op, q_slice_create(loc, qcc_tensor_type(ctx, &cut), v, &sa));
   }
-  return op_before(op, q_reshape_create(loc, qcc_tensor_type(ctx, &codes_s), v));
+  return qcc_insert_before(op, q_reshape_create(loc, qcc_tensor_type(ctx, &codes_s), v));
 }
 
 static void expand_conv_weights(MlirOperation op, const qcc_shape *ws, const qcc_qweights *qw) {
@@ -277,11 +275,11 @@ static void expand_conv_weights(MlirOperation op, const qcc_shape *ws, const qcc
   MlirValue scales = qcc_constant_before(op, QRT_F32, ss.rank, ss.dims, qw->scales), wf;
   if (qw->format == QRT_WFMT_I4) {
     const float eight = 8.0f;
-    wf = op_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), unpacked_int4_codes(op, ws, qw->codes)));
+    wf = qcc_insert_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), unpacked_int4_codes(op, ws, qw->codes)));
     wf = binary_before(op, "sub", &fs, wf, qcc_constant_before(op, QRT_F32, 0, NULL, &eight));
   } else {
     MlirValue codes = qcc_constant_before(op, QRT_I8, ws->rank, ws->dims, qw->codes);
-    wf = op_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), codes));
+    wf = qcc_insert_before(op, q_cast_create(loc, qcc_tensor_type(ctx, &fs), codes));
   }
   MlirValue w = binary_before(op, "mul", &fs, wf, scales);
   note_weights(w, qw);

@@ -22,10 +22,10 @@
  *  - scale ratios the builder accepts (operand scale / result scale below
  *    2^22) with neither multiplier 0 (an operand smaller than the result's
  *    step would vanish). */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "qrt.h"
 #include "quant_activations.h"
 #include "quant_options.h"
 
@@ -48,8 +48,9 @@ static bool feeds_softmax(MlirValue y) {
   return false;
 }
 
-/* A float constant as an int8 constant (typed with its parameters), codes
- * round half to even of x / s + z, clamped. */
+/* A float constant as an int8 constant typed with parameters from its own
+ * min / max; the codes are what q.quantize would compute at run time (the
+ * runtime's qrt_quantize_f32_i8, run here once). */
 static MlirValue quantized_constant(MlirOperation before, MlirValue v, qcc_qparams *p) {
   qcc_array c;
   if (!qcc_value_constant(v, &c)) return (MlirValue){NULL};
@@ -61,11 +62,11 @@ static MlirValue quantized_constant(MlirOperation before, MlirValue v, qcc_qpara
     hi = x[i] > hi ? x[i] : hi;
   }
   *p = qcc_activation_params(lo, hi, 8);
+  /* inv_scale as the q.quantize lowering computes it */
+  qrt_quantize_params qp = {(int64_t)n, 1.0f / (float)p->scale, (int32_t)p->zero_point, (int32_t)p->qmin,
+                            (int32_t)p->qmax};
   int8_t *q = malloc(n ? n : 1);
-  for (size_t i = 0; i < n; i++) {
-    double t = nearbyint((double)x[i] / p->scale) + (double)p->zero_point;
-    q[i] = (int8_t)(t < p->qmin ? p->qmin : t > p->qmax ? p->qmax : t);
-  }
+  qrt_quantize_f32_i8(&qp, (const void *const[]){x}, (void *const[]){q});
   MlirValue k = qcc_constant_before(before, QRT_I8, c.rank, c.dims, q);
   mlirValueSetType(k, qcc_quant_type_of(mlirOperationGetContext(before), v, *p));
   free(q);

@@ -281,13 +281,13 @@ int qcc_quantize_nonlinear(MlirOperation op) {
   if (!qcc_quant_opts.integer_only) {
     /* Static schemes without --integer-only: only a function between int8
      * layers (input int8, every user a layer that quantizes the output
-     * anyway, with 8-bit inputs) becomes a table; its codes are the correctly rounded
+     * anyway) becomes a table; its codes are the correctly rounded
      * dequantize -> f -> quantize, so nothing is lost and no float is
-     * computed. */
-    if (!q_unary_is(op) || !only_feeds_layers(mlirOperationGetResult(op, 0))) return 0;
-    /* (with 4-bit layer inputs the layer would requantize the table's
-     * int8 codes: a second rounding) */
-    if (qcc_quant_active_scheme()->act_bits != 8) return 0;
+     * computed. Only with 8-bit layer inputs: 4-bit ones would round the
+     * table's codes a second time. */
+    if (!q_unary_is(op) || qcc_quant_active_scheme()->act_bits != 8 ||
+        !only_feeds_layers(mlirOperationGetResult(op, 0)))
+      return 0;
   }
   if (qcc_kept_float(at, name)) {
     qcc_remark("quantize: %s stays float: --keep-float", at);

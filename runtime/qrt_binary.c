@@ -42,9 +42,8 @@
   }
 
 /* Walks the broadcast (see qrt.h). */
-QRT_API void qrt_bin_drive(const qrt_binary_params *p, const void *a, const void *b,
-                                void *y, qrt_bin_row_fn fn, int64_t es, int64_t yes,
-                                const void *ctx) {
+QRT_API void qrt_bin_drive(const qrt_binary_params *p, const void *a, const void *b, void *y,
+                           qrt_bin_row_fn fn, int64_t es, int64_t yes, const void *ctx) {
   int64_t shape[8], sa[8], sb[8], idx[8];
   int64_t total = 1, n, row, rows, oa = 0, ob = 0;
   int r = 0, k, rank = p->rank < 0 ? 0 : (p->rank > 8 ? 8 : p->rank);

@@ -518,7 +518,6 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
                                                      g->out_min, g->out_max);
     }
   }
-  (void)rowsum;
 }
 
 /* Finish rows [0, mc) x columns [0, nw) of a tile: correction, then the

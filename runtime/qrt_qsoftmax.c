@@ -74,21 +74,15 @@ QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *co
     if (mask && (o * L) % p->mask_n + L <= p->mask_n) row = mask + (o * L) % p->mask_n;
     for (j = 0; j < L && mask; ++j) any |= qrt_qsoftmax_keep(mask, p->mask_n, row, j, o * L + j);
     if (!any) mr = NULL; /* no mask, or a fully masked row: every element */
-    if (!mr || row) {
-      /* the common cases, branch-free so they vectorize: every element,
-       * or the row's own mask bytes (a masked element reads as -128 for
-       * the max, which a kept one always reaches, and adds 0 to S) */
-      for (j = 0; j < L; ++j) {
-        const int32_t v = !mr || row[j] ? xr[j] : -128;
-        m = v > m ? v : m;
-      }
-      for (j = 0; j < L; ++j) S += !mr || row[j] ? t[(uint32_t)(m - xr[j])] : 0u;
-    } else {
-      for (j = 0; j < L; ++j)
-        if (qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j)) m = xr[j] > m ? xr[j] : m;
-      for (j = 0; j < L; ++j)
-        if (qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j)) S += t[(uint32_t)(m - xr[j])];
+    /* branch-free, so the loops vectorize (the mask's cases are loop
+     * invariant): a masked element reads as -128 for the max, which a kept
+     * one always reaches, and adds 0 to S */
+    for (j = 0; j < L; ++j) {
+      const int32_t v = qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j) ? xr[j] : -128;
+      m = v > m ? v : m;
     }
+    for (j = 0; j < L; ++j)
+      S += qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j) ? t[(uint32_t)(m - xr[j])] : 0u;
     /* S >= T[0] = 2^30 (the max element) unless the table is not one of
      * qrt_build_qsoftmax_i8's; S = 0 gives all -128 */
     if (S == 0) {
@@ -103,9 +97,7 @@ QRT_API void qrt_qsoftmax_i8(const void *params, const void *const *in, void *co
     if (sh > 63) { R = 0; sh = 63; }
     half = (uint64_t)1 << (sh - 1);
     for (j = 0; j < L; ++j) {
-      const uint64_t e = (mr && row ? row[j] != 0 : qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j))
-                             ? t[(uint32_t)(m - xr[j])]
-                             : 0;
+      const uint64_t e = qrt_qsoftmax_keep(mr, p->mask_n, row, j, o * L + j) ? t[(uint32_t)(m - xr[j])] : 0;
       const uint64_t v = (e * R + half) >> sh; /* <= 256 */
       const int32_t q = (int32_t)v - 128;
       yr[j] = (int8_t)(q > 127 ? 127 : q);
