@@ -88,6 +88,9 @@ FIELDS(qnorm, QRT_QNORM_PARAMS)
 #define PT qrt_qadd_params
 FIELDS(qadd, QRT_QADD_PARAMS)
 #undef PT
+#define PT qrt_bmatmul_params
+FIELDS(bmatmul, QRT_BMATMUL_PARAMS)
+#undef PT
 #define PT qrt_gather_elements_params
 FIELDS(gather_elements, QRT_GATHER_ELEMENTS_PARAMS)
 #undef PT
@@ -588,6 +591,35 @@ static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
   c->scratch_slot = 7;
   c->scratch_bytes = at.act_bits ? qrt_qmatmul_dyn_scratch(p) : qrt_wmatmul_scratch(p);
   return use(op, c, at.act_bits ? "qrt_qmatmul_dyn_f32" : "qrt_wmatmul_f32");
+}
+
+/* A block format's table id; "f32" (float activations) is -1 when
+ * allowed. */
+static bool block_format(MlirOperation op, const char *name, bool f32_ok, int32_t *id) {
+  *id = f32_ok && !strcmp(name, "f32") ? -1 : qrt_bformat_find(name);
+  return *id >= 0 || (f32_ok && !strcmp(name, "f32")) ? true : fail(op, "unknown block format");
+}
+
+static bool lower_bmatmul(MlirOperation op, qcc_call *c) {
+  q_bmatmul_attrs at = q_bmatmul_get(op);
+  qrt_bmatmul_params *p = &c->params.bmatmul;
+  qcc_shape a = shape_of(q_bmatmul_in(op, 0)), w = shape_of(q_bmatmul_in(op, 1));
+  if (!block_format(op, at.w_format.s, false, &p->w_format) || !block_format(op, at.a_format.s, true, &p->a_format))
+    return false;
+  if (a.rank < 1 || w.rank != 2 || !qcc_value_is_constant(q_bmatmul_in(op, 1)))
+    return fail(op, "bmatmul needs a constant ui8 [N, bytes] weight");
+  p->K = a.dims[a.rank - 1];
+  p->M = qcc_shape_numel(&a) / (p->K ? p->K : 1);
+  p->N = w.dims[0];
+  if (w.dims[1] != qrt_bfmt_bytes(p->w_format, p->K)) return fail(op, "bmatmul weight bytes do not match K and the format");
+  for (int i = 0; i < 4; i++) c->in[i] = (MlirValue){NULL};
+  c->in[0] = q_bmatmul_in(op, 0);
+  c->in[1] = q_bmatmul_in(op, 1);
+  if (q_bmatmul_num_in(op, 2)) c->in[2] = q_bmatmul_in(op, 2);
+  c->n_in = 4;
+  c->scratch_slot = 3;
+  c->scratch_bytes = qrt_bmatmul_scratch(p);
+  return use(op, c, "qrt_bmatmul_f32");
 }
 
 static bool lower_qconv(MlirOperation op, qcc_call *c) {
@@ -1230,7 +1262,7 @@ static const lowering lowerings[] = {
     {q_broadcast_is, lower_broadcast}, {q_concat_is, lower_concat},   {q_gather_is, lower_gather},
     {q_pad_is, lower_pad},         {q_cast_is, lower_cast},
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
-    {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul},
+    {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
     {q_qadd_is, lower_qadd},

@@ -111,7 +111,7 @@ static double attr_f64(MlirOperation op, const char *name) {
 }
 
 typedef struct layer_format {
-  char format[16];
+  char format[32];
   int64_t group;
   int weight_bits, act_bits; /* act_bits 0: float activations */
   const char *act_scale;     /* "static", "token" or "float" */
@@ -131,7 +131,16 @@ static layer_format format_of(MlirOperation op) {
 #undef BITS
   if (q_qmatmul_is(op)) lf.group = q_qmatmul_get(op).group;
   int64_t lo, hi;
-  if (q_fqmatmul_is(op)) {
+  if (q_bmatmul_is(op)) {
+    q_bmatmul_attrs a = q_bmatmul_get(op);
+    const qrt_bformat *wf = qrt_bformat_get(qrt_bformat_find(a.w_format.s));
+    const qrt_bformat *af = qrt_bformat_get(qrt_bformat_find(a.a_format.s));
+    snprintf(lf.format, sizeof lf.format, "%s", a.w_format.s);
+    lf.group = wf ? wf->block : 0;
+    lf.weight_bits = wf ? wf->element_bits : 0;
+    lf.act_bits = af ? af->element_bits : 0;
+    lf.act_scale = af ? "block" : "float";
+  } else if (q_fqmatmul_is(op)) {
     q_fqmatmul_attrs a = q_fqmatmul_get(op);
     lf.group = a.group;
     lf.act_bits = (int)a.act_bits;
@@ -141,6 +150,51 @@ static layer_format format_of(MlirOperation op) {
     while ((INT64_C(1) << lf.act_bits) < hi - lo + 1) lf.act_bits++;
   }
   return lf;
+}
+
+static MlirAttribute dict_get(MlirAttribute d, const char *name) {
+  return mlirDictionaryAttrGetElementByName(d, mlirStringRefCreateFromCString(name));
+}
+
+/* The allocate pass's choices (qcc.allocation on the function), if any:
+ * one row per layer and the size/cost frontier the solver explored. */
+static void print_allocation(FILE *f, MlirOperation func, bool json) {
+  MlirAttribute al = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("qcc.allocation"));
+  if (mlirAttributeIsNull(al)) return;
+  int64_t weights = mlirIntegerAttrGetValueInt(dict_get(al, "weights"));
+  int64_t budget = mlirIntegerAttrGetValueInt(dict_get(al, "budget_bits")), bits = mlirIntegerAttrGetValueInt(dict_get(al, "bits"));
+  double w = weights ? (double)weights : 1.0;
+  MlirAttribute rows = dict_get(al, "layers"), fb = dict_get(al, "frontier_bits"), fc = dict_get(al, "frontier_cost");
+  if (json)
+    fprintf(f, ",\n  \"allocation\": {\"budget_bits\": %lld, \"bits\": %lld, \"weights\": %lld, "
+               "\"avg_bits\": %.4f, \"predicted_cost\": %.6g,\n    \"layers\": [",
+            (long long)budget, (long long)bits, (long long)weights, bits / w,
+            mlirFloatAttrGetValueDouble(dict_get(al, "cost")));
+  else
+    fprintf(f, "allocation: %.3f bits per weight (budget %.3f), predicted output error %.4g\n", bits / w, budget / w,
+            mlirFloatAttrGetValueDouble(dict_get(al, "cost")));
+  for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(rows); i++) {
+    MlirAttribute r = mlirArrayAttrGetElement(rows, i);
+    MlirStringRef layer = mlirStringAttrGetValue(dict_get(r, "layer")), sch = mlirStringAttrGetValue(dict_get(r, "scheme"));
+    int64_t lb = mlirIntegerAttrGetValueInt(dict_get(r, "bits")), lw = mlirIntegerAttrGetValueInt(dict_get(r, "weights"));
+    double sens = mlirFloatAttrGetValueDouble(dict_get(r, "sensitivity"));
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)layer.length, layer.data);
+    if (json) {
+      fprintf(f, "%s\n      {\"layer\": ", i ? "," : "");
+      json_str(f, name);
+      fprintf(f, ", \"scheme\": \"%.*s\", \"bits\": %lld, \"weights\": %lld, \"sensitivity\": %.6g}", (int)sch.length,
+              sch.data, (long long)lb, (long long)lw, sens);
+    } else {
+      fprintf(f, "  %-60.60s %-10.*s %6.2f bits/weight  sensitivity %.4g\n", name, (int)sch.length, sch.data,
+              lw ? (double)lb / lw : 0.0, sens);
+    }
+  }
+  if (json) fprintf(f, "],\n    \"frontier\": [");
+  for (intptr_t i = 0; json && i < mlirArrayAttrGetNumElements(fb); i++)
+    fprintf(f, "%s[%.4f, %.6g]", i ? ", " : "", mlirIntegerAttrGetValueInt(mlirArrayAttrGetElement(fb, i)) / w,
+            mlirFloatAttrGetValueDouble(mlirArrayAttrGetElement(fc, i)));
+  if (json) fprintf(f, "]}");
 }
 
 int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, const qcc_calib_set *calib,
@@ -185,7 +239,11 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     free(qo);
   }
   bool json = strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".json");
-  FILE *f = !strcmp(path, "-") ? stdout : fopen(path, "w");
+  /* .html: the text report, written to memory, goes into the page */
+  bool html = strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".html");
+  char *text = NULL;
+  size_t text_len = 0;
+  FILE *f = html ? open_memstream(&text, &text_len) : !strcmp(path, "-") ? stdout : fopen(path, "w");
   if (!f) {
     qcc_error("--report: cannot write %s", path);
     rc = -1;
@@ -199,7 +257,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     int n_layers = 0;
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
          op = mlirOperationGetNextInBlock(op)) {
-      if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_fqmatmul_is(op)) continue;
+      if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_fqmatmul_is(op) && !q_bmatmul_is(op)) continue;
       MlirValue x = mlirOperationGetOperand(op, 0);
       sqnr_acc *a = NULL;
       if (mlirValueIsAOpResult(x) && q_quantize_is(mlirOpResultGetOwner(x)))
@@ -248,13 +306,16 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
         fprintf(f, "rotation: %s\n", line);
       }
     }
+    if (!json) print_allocation(f, qcc_module_func(quant_m), json);
     double top1 = rows ? (double)agree / rows : NAN;
     if (json) {
       fprintf(f, "\n  ],\n  \"calibration_samples\": %d,\n  \"output_sqnr_db\": %.2f,\n  \"output_max_abs_error\": %.6g,\n"
                  "  \"top1_agreement\": %.4f,\n  \"weight_bytes_float\": %lld,\n  \"weight_bytes_quantized\": %lld,\n"
-                 "  \"size_ratio\": %.4f\n}\n",
+                 "  \"size_ratio\": %.4f",
               calib->n_samples, db(&out_acc), max_err, top1, (long long)sizes->float_bytes,
               (long long)sizes->quant_bytes, sizes->float_bytes ? (double)sizes->quant_bytes / sizes->float_bytes : 0.0);
+      print_allocation(f, qcc_module_func(quant_m), json);
+      fprintf(f, "\n}\n");
     } else {
       fprintf(f, "model vs float on %d calibration samples: output SQNR %.2f dB, max |error| %.4g, top-1 agreement %.2f%%\n",
               calib->n_samples, db(&out_acc), max_err, 100 * top1);
@@ -262,6 +323,13 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
               (long long)sizes->float_bytes, sizes->float_bytes ? 100.0 * sizes->quant_bytes / sizes->float_bytes : 0.0);
     }
     if (f != stdout) fclose(f);
+    FILE *page = html ? fopen(path, "w") : NULL;
+    if (html && (!page || qcc_write_report_html(page, text, text_len, qcc_module_func(quant_m)))) {
+      qcc_error("--report: cannot write %s", path);
+      rc = -1;
+    }
+    if (page) fclose(page);
+    free(text);
   }
   for (size_t i = 0; i < st.last.cap; i++)
     if (st.last.keys[i]) {

@@ -11,4 +11,8 @@ typedef struct qcc_report_sizes {
 int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, const qcc_calib_set *calib,
                      const qcc_report_sizes *sizes);
 
+/* report_html.c: the page around the text report `text` (plots of the
+ * allocate pass's record on func, when there is one). */
+int qcc_write_report_html(FILE *f, const char *text, size_t text_len, MlirOperation func);
+
 #endif

@@ -427,6 +427,24 @@ irdl.dialect @q {
     irdl.attributes {"format" = %format, "group" = %group, "act_bits" = %abits}
     irdl.results(%y)
   }
+  // Block-format weights: y = A_hat @ W_hat + bias (f32). w_format names a
+  // row of the runtime's block-format table (QRT_ALL_BFORMATS: BFP, MX,
+  // NVFP4, BBFP); w is ui8 [N, bytes per column], column n the packed
+  // vector of W[:, n] (qrt_bfmt_encode). a_format: the same table (each
+  // row of a quantized at run time, block scales from the data, as MX
+  // prescribes) or "f32" (a used as it is: weight-only). Runtime
+  // qrt_bmatmul_f32.
+  irdl.operation @bmatmul {
+    %a = irdl.base "!builtin.tensor"
+    %w = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %wf = irdl.base "#builtin.string"
+    %af = irdl.base "#builtin.string"
+    irdl.operands(%a, %w, optional %bias)
+    irdl.attributes {"w_format" = %wf, "a_format" = %af}
+    irdl.results(%y)
+  }
   // Integer convolution, geometry as q.conv: acc = sum (x - x_zp) * w +
   // bias (padding reads x_zp, i.e. real 0), requantized as q.qmatmul per
   // output channel; colsum[c] = sum of channel c's weights lets SIMD kernels

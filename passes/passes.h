@@ -21,6 +21,8 @@ int qcc_pass_fuse_activations(MlirModule m);
 int qcc_pass_dce(MlirModule m);
 int qcc_pass_calibrate(MlirModule m);
 int qcc_pass_quantize(MlirModule m);
+int qcc_pass_sensitivity(MlirModule m);
+int qcc_pass_allocate(MlirModule m);
 /* --integer-only: op (a q.unary, q.softmax or q.norm) on int8 when the
  * rules of quantize_nonlinear.c allow, else left float with a remark;
  * without it, only a q.unary between int8 layers becomes a table;

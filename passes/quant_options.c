@@ -12,18 +12,34 @@
 qcc_quant_options qcc_quant_opts = {.observer = QCC_OBSERVER_MSE, .percentile = 99.99};
 
 const qcc_quant_scheme qcc_quant_schemes[] = {
-    {"f32", -1, 0, "no quantization"},
-    {"w8a8", QRT_WFMT_I8, 8, "int8 weights per channel, int8 activations"},
-    {"w4a8", QRT_WFMT_I4, 8, "int4 weights per group, int8 activations"},
-    {"w4a4", QRT_WFMT_I4, 4, "int4 weights per group, int4 activations"},
-    {"w8a16", QRT_WFMT_I8, 0, "int8 weights per channel, float activations (weight-only)"},
-    {"w4a16", QRT_WFMT_I4, 0, "int4 weights per group, float activations (weight-only)"},
-    {NULL, 0, 0, NULL},
+    {"f32", -1, 0, "no quantization", -1},
+    {"w8a8", QRT_WFMT_I8, 8, "int8 weights per channel, int8 activations", -1},
+    {"w4a8", QRT_WFMT_I4, 8, "int4 weights per group, int8 activations", -1},
+    {"w4a4", QRT_WFMT_I4, 4, "int4 weights per group, int4 activations", -1},
+    {"w8a16", QRT_WFMT_I8, 0, "int8 weights per channel, float activations (weight-only)", -1},
+    {"w4a16", QRT_WFMT_I4, 0, "int4 weights per group, float activations (weight-only)", -1},
+    /* block formats: weights and matmul inputs in the format (short names
+     * first: the common block size and element variant) */
+    {"mxfp8", -1, 0, "OCP MXFP8 (E4M3), block 32", 10},
+    {"mxfp6", -1, 0, "OCP MXFP6 (E2M3), block 32", 13},
+    {"bfp8", -1, 0, "BFP, 8-bit mantissas, block 32", 7},
+    {"bfp6", -1, 0, "BFP, 6-bit mantissas, block 32", 4},
+    {"bfp4", -1, 0, "BFP, 4-bit mantissas, block 32", 1},
+    {"bbfp8", -1, 0, "bidirectional BFP, 8-bit mantissas, block 32", 18},
+    {"bbfp6", -1, 0, "bidirectional BFP, 6-bit mantissas, block 32", 17},
+    {"bbfp4", -1, 0, "bidirectional BFP, 4-bit mantissas, block 32", 16},
+#define BLOCK_SCHEME(id, fname, elem, bits, block, scale) {fname, -1, 0, "block format " fname, id},
+    QRT_ALL_BFORMATS(BLOCK_SCHEME)
+#undef BLOCK_SCHEME
+    {NULL, 0, 0, NULL, -1},
 };
 
 const char qcc_quant_flags_help[] =
     "  -q SCHEME             f32 (default), w8a8, w4a8, w4a4 (integer matmul/conv,\n"
-    "                        calibrated activations) or w8a16, w4a16 (weight-only)\n"
+    "                        calibrated activations) or w8a16, w4a16 (weight-only);\n"
+    "                        or a block format for matmul weights and inputs:\n"
+    "                        mxint8, mxfp8[_e5m2], mxfp6[_e3m2], mxfp4, nvfp4,\n"
+    "                        bfp8|6|4, bbfp8|6|4 (block 32; bfpM_B for block B)\n"
     "  --calib DIR           calibration samples (DIR/<input>.npy stacked [N,...],\n"
     "                        test_data_set_*/input_*.pb, or one .npy per sample)\n"
     "  --group-size N        int4 weights: N input rows per scale (default 128, or\n"
@@ -46,6 +62,15 @@ const char qcc_quant_flags_help[] =
     "                        integer arithmetic between the quantized layers\n"
     "                        (without it, only functions whose input and users\n"
     "                        are int8 layers run as int8 tables)\n"
+    "  -q auto               mixed precision: every layer's scheme chosen by measured\n"
+    "                        sensitivity under a budget, solved exactly (needs --calib\n"
+    "                        and --avg-bits or --max-bytes)\n"
+    "  --avg-bits B          -q auto: average bits per weight, scales included\n"
+    "  --max-bytes N         -q auto: total bytes of the layers' weights\n"
+    "  --formats LIST        -q auto: the candidate schemes (comma-separated -q names;\n"
+    "                        f32 is always one)\n"
+    "  --sensitivity-samples N\n"
+    "                        -q auto: calibration samples per measurement (default 8)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
     "                        matmul) whose layers stay float\n";
 
@@ -61,15 +86,14 @@ static const char *flag_value(int argc, char **argv, int *i, const char *flag, b
 }
 
 static int parse_scheme(const char *v) {
-  for (const qcc_quant_scheme *s = qcc_quant_schemes; s->name; s++)
-    if (!strcmp(s->name, v)) {
-      qcc_quant_opts.scheme = s;
-      return 1;
-    }
-  char names[256] = "";
+  /* auto: the allocate pass gives every layer its scheme; w8a8 covers
+   * what it leaves (and decides the static activation handling) */
+  qcc_quant_opts.allocate = !strcmp(v, "auto");
+  if ((qcc_quant_opts.scheme = qcc_quant_find_scheme(qcc_quant_opts.allocate ? "w8a8" : v))) return 1;
+  char names[1024] = "";
   for (const qcc_quant_scheme *s = qcc_quant_schemes; s->name; s++)
     snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", s == qcc_quant_schemes ? "" : ", ", s->name);
-  qcc_error("-q: unknown scheme '%s' (available: %s)", v, names);
+  qcc_error("-q: unknown scheme '%s' (available: auto, %s)", v, names);
   return -1;
 }
 
@@ -139,6 +163,43 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       }
       qcc_quant_opts.keep_float[qcc_quant_opts.n_keep_float++] = tok;
     }
+  } else if ((v = flag_value(argc, argv, i, "--avg-bits", &missing))) {
+    char *end;
+    qcc_quant_opts.avg_bits = strtod(v, &end);
+    if (*end || !(qcc_quant_opts.avg_bits >= 1 && qcc_quant_opts.avg_bits <= 32)) {
+      qcc_error("--avg-bits: expected a number of bits per weight in [1, 32], got '%s'", v);
+      rc = -1;
+    }
+  } else if ((v = flag_value(argc, argv, i, "--max-bytes", &missing))) {
+    char *end;
+    long long b = strtoll(v, &end, 10);
+    if (*end || b <= 0) {
+      qcc_error("--max-bytes: expected a positive number of bytes, got '%s'", v);
+      rc = -1;
+    }
+    qcc_quant_opts.max_bytes = b;
+  } else if ((v = flag_value(argc, argv, i, "--sensitivity-samples", &missing))) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n <= 0 || n > 100000) {
+      qcc_error("--sensitivity-samples: expected a positive count, got '%s'", v);
+      rc = -1;
+    }
+    qcc_quant_opts.sensitivity_samples = (int)n;
+  } else if ((v = flag_value(argc, argv, i, "--formats", &missing))) {
+    qcc_quant_opts.n_formats = 0;
+    for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
+      const qcc_quant_scheme *s = qcc_quant_find_scheme(tok);
+      if (!s || !strcmp(tok, "auto")) {
+        qcc_error("--formats: unknown scheme '%s' (any -q scheme but auto)", tok);
+        rc = -1;
+      } else if (qcc_quant_opts.n_formats == 32) {
+        qcc_error("--formats: at most 32 schemes");
+        rc = -1;
+      } else {
+        qcc_quant_opts.formats[qcc_quant_opts.n_formats++] = s;
+      }
+    }
   } else if (!missing) {
     return 0;
   }
@@ -149,13 +210,39 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
   return rc;
 }
 
-bool qcc_quantizing(void) { return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0; }
+bool qcc_scheme_quantizes(const qcc_quant_scheme *s) { return s && (s->weight_format >= 0 || s->block_format >= 0); }
+
+bool qcc_quantizing(void) { return qcc_scheme_quantizes(qcc_quant_opts.scheme); }
+
+const qcc_quant_scheme *qcc_quant_find_scheme(const char *name) {
+  for (const qcc_quant_scheme *s = qcc_quant_schemes; s->name; s++)
+    if (!strcmp(s->name, name)) return s;
+  return NULL;
+}
 
 bool qcc_quant_needs_calibration(void) {
-  return qcc_quantizing() && (qcc_quant_opts.scheme->act_bits > 0 || qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
+  return qcc_quantizing() && (qcc_quant_opts.allocate || qcc_quant_opts.scheme->act_bits > 0 || qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
 }
 
 const qcc_quant_scheme *qcc_quant_active_scheme(void) {
-  return qcc_quant_opts.scheme && qcc_quant_opts.scheme->weight_format >= 0 ? qcc_quant_opts.scheme
-                                                                             : &qcc_quant_schemes[1]; /* w8a8 */
+  return qcc_quantizing() ? qcc_quant_opts.scheme : &qcc_quant_schemes[1]; /* w8a8 */
+}
+
+bool qcc_layer_scheme(MlirOperation op, const qcc_quant_scheme **s) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(qcc_scheme_attr));
+  *s = NULL;
+  if (mlirAttributeIsNull(a)) return true;
+  char name[64], at[256];
+  MlirStringRef sr = mlirStringAttrGetValue(a);
+  snprintf(name, sizeof name, "%.*s", (int)sr.length, sr.data);
+  if ((*s = qcc_quant_find_scheme(name))) return true;
+  qcc_error("quantize: %s: unknown %s '%s'", qcc_op_where(op, at, sizeof at), qcc_scheme_attr, name);
+  return false;
+}
+
+bool qcc_layer_reads_static_int8(MlirOperation op) {
+  const qcc_quant_scheme *s;
+  if (!qcc_layer_scheme(op, &s)) return false;
+  if (!s) s = qcc_quant_active_scheme();
+  return s->act_bits == 8 && s->block_format < 0 && !qcc_quant_opts.act_per_token;
 }

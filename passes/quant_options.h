@@ -4,14 +4,17 @@
 #define QCC_QUANT_OPTIONS_H
 #include "qcc.h"
 
-/* A -q scheme: weight format (the runtime's QRT_ALL_WFORMATS; -1 for f32:
- * no quantization) and activation bits (8 or 4; 0: activations stay float,
- * i.e. weight-only). */
+/* A -q scheme: weight format (the runtime's QRT_ALL_WFORMATS; -1 for f32
+ * or a block format) and activation bits (8 or 4; 0: activations stay
+ * float, i.e. weight-only); or a block format (the runtime's
+ * QRT_ALL_BFORMATS, else -1) for the weights and, quantized at run time,
+ * the inputs of every matmul with constant weights. */
 typedef struct qcc_quant_scheme {
   const char *name;
   int weight_format;
   int act_bits;
   const char *summary;
+  int block_format;
 } qcc_quant_scheme;
 
 /* NULL-terminated table of the schemes -q accepts. */
@@ -20,6 +23,19 @@ extern const qcc_quant_scheme qcc_quant_schemes[];
 /* The scheme the quantize pass applies: -q's, or w8a8 when -q was not
  * given (qcc-opt --quantize alone) or is f32. */
 const qcc_quant_scheme *qcc_quant_active_scheme(void);
+/* The scheme named `name` (-q's spellings, "f32" included); NULL if none. */
+const qcc_quant_scheme *qcc_quant_find_scheme(const char *name);
+/* The attribute by which the allocate pass gives one layer its own scheme
+ * (a string: a scheme name, "f32" to keep it float). */
+#define qcc_scheme_attr "qcc.scheme"
+/* The scheme op's qcc.scheme attribute names, NULL without one; false
+ * after an error for an unknown name. */
+bool qcc_layer_scheme(MlirOperation op, const qcc_quant_scheme **s);
+/* True when the layer op will read its input as static 8-bit codes (its
+ * own scheme, else -q's). */
+bool qcc_layer_reads_static_int8(MlirOperation op);
+/* True when s quantizes anything (not f32). */
+bool qcc_scheme_quantizes(const qcc_quant_scheme *s);
 
 typedef enum { QCC_OBSERVER_MINMAX, QCC_OBSERVER_PERCENTILE, QCC_OBSERVER_MSE } qcc_observer_kind;
 
@@ -41,6 +57,13 @@ typedef struct qcc_quant_options {
    * matching layers stay float. */
   const char *keep_float[32];
   int n_keep_float;
+  /* -q auto: mixed precision (sensitivity + allocate passes) */
+  bool allocate;
+  double avg_bits;                         /* --avg-bits (0: not given) */
+  int64_t max_bytes;                       /* --max-bytes (0: not given) */
+  const qcc_quant_scheme *formats[32];     /* --formats: the candidates */
+  int n_formats;
+  int sensitivity_samples;                 /* --sensitivity-samples (0: 8) */
 } qcc_quant_options;
 
 extern qcc_quant_options qcc_quant_opts;

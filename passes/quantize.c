@@ -59,7 +59,10 @@ typedef struct layer {
   bool relu;
 } layer;
 
-static const qcc_quant_scheme *scheme(void) { return qcc_quant_active_scheme(); }
+/* The scheme of the op being rewritten: its qcc.scheme attribute (set by
+ * the allocate pass) or -q's. */
+static const qcc_quant_scheme *op_scheme;
+static const qcc_quant_scheme *scheme(void) { return op_scheme ? op_scheme : qcc_quant_active_scheme(); }
 
 /* Rows per weight group: --group-size for int4 (default 128), per channel
  * for int8; 0 when a group would cover the whole row. */
@@ -308,6 +311,11 @@ static void integer_conv(MlirOperation op, const layer *L, const qcc_shape *ws, 
 }
 
 static int quantize_conv(MlirOperation op) {
+  if (scheme()->block_format >= 0) {
+    char at[256];
+    qcc_remark("quantize: %s stays float: block formats cover matmuls only", qcc_op_where(op, at, sizeof at));
+    return 0;
+  }
   const bool weight_only = scheme()->act_bits == 0;
   layer L;
   if (!plan_layer(op, q_conv_in(op, 0), q_conv_in(op, 1), q_conv_in(op, 2), !weight_only, &L)) return 0;
@@ -368,6 +376,45 @@ static int quantize_matmul_float_act(MlirOperation op, int act_bits) {
   mlirValueReplaceAllUsesOfWith(L.out, y);
   free(bias);
   qcc_qweights_free(&qw);
+  return 0;
+}
+
+/* q.bmatmul: weights in the scheme's block format, column by column; the
+ * inputs quantized to the same format at run time (no calibration). */
+static int quantize_matmul_block(MlirOperation op) {
+  layer L;
+  if (!plan_layer(op, q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(op, 2), false, &L)) return 0;
+  const int fmt = scheme()->block_format;
+  qcc_shape bs;
+  qcc_shape_of(L.w, &bs);
+  int64_t K = bs.dims[0], N = bs.dims[1], col_bytes = qrt_bfmt_bytes(fmt, K);
+  qcc_array w;
+  qcc_value_constant(L.w, &w);
+  const float *wf = w.data;
+  float *col = malloc(sizeof(float) * (size_t)K), *back = malloc(sizeof(float) * (size_t)K);
+  uint8_t *packed = malloc((size_t)(N * col_bytes));
+  double signal = 0, noise = 0;
+  for (int64_t n = 0; n < N; n++) {
+    for (int64_t k = 0; k < K; k++) col[k] = wf[k * N + n];
+    qrt_bfmt_encode(fmt, col, K, packed + n * col_bytes);
+    qrt_bfmt_decode(fmt, packed + n * col_bytes, K, back);
+    for (int64_t k = 0; k < K; k++) {
+      signal += (double)col[k] * col[k];
+      noise += ((double)col[k] - back[k]) * ((double)col[k] - back[k]);
+    }
+  }
+  int64_t pdims[2] = {N, col_bytes};
+  const char *name = qrt_bformat_get(fmt)->name;
+  q_bmatmul_attrs a = {qcc_str(name), qcc_str(name)};
+  MlirValue y = qcc_insert_before(op, q_bmatmul_create(mlirOperationGetLocation(op), mlirValueGetType(L.out), L.x,
+                                                       qcc_constant_before(op, QRT_U8, 2, pdims, packed), L.bias, &a));
+  set_db(mlirOpResultGetOwner(y), "qcc.weight_sqnr_db", noise > 0 ? 10 * log10(signal / noise) : INFINITY);
+  keep_metrics(op, y);
+  mlirValueReplaceAllUsesOfWith(L.out, y);
+  free(col);
+  free(back);
+  free(packed);
+  qcc_array_free(&w);
   return 0;
 }
 
@@ -432,7 +479,10 @@ static int quantize_matmul(MlirOperation op) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
   if (!qcc_value_is_constant(q_matmul_in(op, 1))) {
-    if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
+    if (scheme()->block_format >= 0)
+      qcc_remark("quantize: %s stays float: both operands are computed at run time (block formats are for "
+                 "constant weights)", at);
+    else if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
       qcc_remark("quantize: %s stays float: both operands are computed at run time (%s)", at,
                  scheme()->act_bits ? "per-token scales are for weights' inputs" : "weight-only scheme");
     else
@@ -443,6 +493,7 @@ static int quantize_matmul(MlirOperation op) {
     qcc_remark("quantize: %s stays float: batched constant weights", at);
     return 0;
   }
+  if (scheme()->block_format >= 0) return quantize_matmul_block(op);
   if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
     return quantize_matmul_float_act(op, qcc_quant_opts.act_per_token ? scheme()->act_bits : 0);
   layer L;
@@ -495,7 +546,11 @@ int qcc_pass_quantize(MlirModule m) {
   int rc = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret) && !rc;) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
-    if (q_conv_is(op)) rc = quantize_conv(op);
+    if (!qcc_layer_scheme(op, &op_scheme)) rc = -1;
+    else if (op_scheme && !qcc_scheme_quantizes(op_scheme)) {
+      char at[256];
+      qcc_remark("quantize: %s stays float: allocated f32", qcc_op_where(op, at, sizeof at));
+    } else if (q_conv_is(op)) rc = quantize_conv(op);
     else if (q_matmul_is(op)) rc = quantize_matmul(op);
     else if (scheme()->act_bits && !qcc_quant_opts.act_per_token) { /* static int8 activations */
       rc = qcc_quantize_movement(op);
@@ -504,6 +559,7 @@ int qcc_pass_quantize(MlirModule m) {
     }
     op = next;
   }
+  op_scheme = NULL;
   /* The float layers (and folded ReLUs) are dead now. */
   if (rc || qcc_pass_dce(m)) return -1;
   /* The Hessians served their purpose; layers left float drop theirs too. */

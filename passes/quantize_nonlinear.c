@@ -258,14 +258,15 @@ static int norm(MlirOperation op, const char *at) {
 }
 
 /* True when every user of y is the input of a layer with constant weights
- * (q.matmul operand 0 with a constant B, q.conv operand 0), which the
- * quantize pass reads as int8 with y's calibrated parameters. */
+ * (q.matmul operand 0 with a constant B, q.conv operand 0) whose scheme
+ * reads it as static int8 with y's calibrated parameters. */
 static bool only_feeds_layers(MlirValue y) {
   MlirOpOperand u = mlirValueGetFirstUse(y);
   if (mlirOpOperandIsNull(u)) return false;
   for (; !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
     MlirOperation user = mlirOpOperandGetOwner(u);
     if (mlirOpOperandGetOperandNumber(u) != 0) return false;
+    if (!qcc_layer_reads_static_int8(user)) return false;
     if (q_conv_is(user) && qcc_value_is_constant(q_conv_in(user, 1))) continue;
     if (q_matmul_is(user) && qcc_value_is_constant(q_matmul_in(user, 1))) continue;
     return false;

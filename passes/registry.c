@@ -13,6 +13,8 @@ const qcc_pass_info qcc_passes[] = {
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
     {"fuse-rotations", qcc_pass_rotate, "fuse orthogonal rotations of residual streams into the weights (--rotate KIND)"},
     {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
+    {"sensitivity", qcc_pass_sensitivity, "measure each layer's output error per candidate scheme (-q auto)"},
+    {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
     {NULL, NULL, NULL},
 };

@@ -538,6 +538,86 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
 #define QRT_WFMT_I4 1
 #define QRT_ALL_WFORMATS(F) F(QRT_WFMT_I8, "int8", 8, -127, 127) F(QRT_WFMT_I4, "int4", 4, -8, 7)
 
+/* --- block formats: the one table of the runtime and the compiler --------
+ * F(id, name, element, element_bits, block, scale): a vector of K values
+ * is cut into ceil(K / block) blocks along K (the last one padded with
+ * zeros); each block shares one scale and stores one code per element.
+ *   element: QRT_ELEM_INT (BFP / MXINT8: signed integer codes in
+ *     [-(2^(b-1) - 1), 2^(b-1) - 1], b = element_bits, two's complement in
+ *     b bits), QRT_ELEM_E4M3 / E5M2 / E3M2 / E2M3 / E2M1 (the OCP MX v1.0
+ *     FP8 / FP6 / FP4 element encodings: sign, exponent, mantissa, bias
+ *     2^(e-1) - 1; E4M3 has no infinities and one NaN code per sign
+ *     (S.1111.111), E5M2 is IEEE-like with Inf and NaN, FP6 and FP4 have
+ *     neither), QRT_ELEM_BBFP (bidirectional BFP, BBAL 2504.15721: see
+ *     qrt_fmt_bfp.c for its exact definition);
+ *   scale: QRT_SCALE_E8M0 (one byte e, scale 2^(e - 127), e = 255 NaN)
+ *     or QRT_SCALE_E4M3 (NVFP4: one FP8 E4M3 byte per block times one
+ *     float32 scale per vector, stored little-endian before the blocks).
+ * Scale choice (OCP MX v1.0 section 6.3; BFP as quant-spec.md 7): per
+ * block amax = max |x|; E = floor(log2 amax) - emax(element) with
+ * emax = element_bits - 2 for QRT_ELEM_INT (so BFP's code is
+ * round(x / 2^(floor(log2 amax) - b + 2)) and MXINT8 is BFP(8, 32): int8
+ * codes with 6 fraction bits) and the largest normal exponent of the FP
+ * element formats (E4M3 8, E5M2 15, E3M2 4, E2M3 2, E2M1 2); E is
+ * clamped to [-127, 127]; amax = 0 gives E = -127 and all-zero codes; a
+ * NaN or infinity in the block gives the NaN scale (255), whose values all
+ * decode to NaN.  Codes: x / 2^E rounded to nearest, ties to even, and
+ * saturated to the element's largest finite magnitude (never to Inf or
+ * NaN).  NVFP4 (block 16): vector scale t = amax(vector) / (6 * 448)
+ * (t = 1 when that is 0 or not finite), block scale s = E4M3(amax(block)
+ * / 6 / t) rounded to nearest even and saturated at 448, codes
+ * E2M1(x / (s t)) (s = 0: all codes 0).
+ * Storage of one vector (qrt_bfmt_bytes): [NVFP4: 4 bytes t], then per
+ * block 1 scale byte followed by ceil(block * element_bits / 8) bytes of
+ * codes, packed as a little-endian bit stream (element i at bits
+ * [i*element_bits, (i+1)*element_bits) of the block's code bytes, bit 0
+ * the least significant bit of the first byte).
+ * Every value a format can represent is exactly a float times the block
+ * scale; unpack gives those element values as floats (exact) and the
+ * block scales as doubles (exact), decode their products rounded to float
+ * once. */
+#define QRT_ELEM_INT 0
+#define QRT_ELEM_E4M3 1
+#define QRT_ELEM_E5M2 2
+#define QRT_ELEM_E3M2 3
+#define QRT_ELEM_E2M3 4
+#define QRT_ELEM_E2M1 5
+#define QRT_ELEM_BBFP 6
+#define QRT_SCALE_E8M0 0
+#define QRT_SCALE_E4M3 1
+#define QRT_ALL_BFORMATS(F) \
+  F(0, "bfp4_16", QRT_ELEM_INT, 4, 16, QRT_SCALE_E8M0) F(1, "bfp4_32", QRT_ELEM_INT, 4, 32, QRT_SCALE_E8M0) \
+  F(2, "bfp4_64", QRT_ELEM_INT, 4, 64, QRT_SCALE_E8M0) F(3, "bfp6_16", QRT_ELEM_INT, 6, 16, QRT_SCALE_E8M0) \
+  F(4, "bfp6_32", QRT_ELEM_INT, 6, 32, QRT_SCALE_E8M0) F(5, "bfp6_64", QRT_ELEM_INT, 6, 64, QRT_SCALE_E8M0) \
+  F(6, "bfp8_16", QRT_ELEM_INT, 8, 16, QRT_SCALE_E8M0) F(7, "bfp8_32", QRT_ELEM_INT, 8, 32, QRT_SCALE_E8M0) \
+  F(8, "bfp8_64", QRT_ELEM_INT, 8, 64, QRT_SCALE_E8M0) F(9, "mxint8", QRT_ELEM_INT, 8, 32, QRT_SCALE_E8M0) \
+  F(10, "mxfp8_e4m3", QRT_ELEM_E4M3, 8, 32, QRT_SCALE_E8M0) F(11, "mxfp8_e5m2", QRT_ELEM_E5M2, 8, 32, QRT_SCALE_E8M0) \
+  F(12, "mxfp6_e3m2", QRT_ELEM_E3M2, 6, 32, QRT_SCALE_E8M0) F(13, "mxfp6_e2m3", QRT_ELEM_E2M3, 6, 32, QRT_SCALE_E8M0) \
+  F(14, "mxfp4", QRT_ELEM_E2M1, 4, 32, QRT_SCALE_E8M0) F(15, "nvfp4", QRT_ELEM_E2M1, 4, 16, QRT_SCALE_E4M3) \
+  F(16, "bbfp4_32", QRT_ELEM_BBFP, 5, 32, QRT_SCALE_E8M0) F(17, "bbfp6_32", QRT_ELEM_BBFP, 7, 32, QRT_SCALE_E8M0) \
+  F(18, "bbfp8_32", QRT_ELEM_BBFP, 9, 32, QRT_SCALE_E8M0)
+#define QRT_BFORMAT_COUNT 19
+/* One row of the table, as data (qrt_bformat_get). */
+typedef struct qrt_bformat {
+  const char *name;
+  int32_t element, element_bits, block, scale;
+} qrt_bformat;
+
+/* --- bmatmul: float activations x block-format weights -------------------
+ * A float [M, K] (all leading dims flattened: the weight is 2-D), in[1]
+ * the weights packed per column: column n is the qrt_bfmt_encode vector
+ * of W[:, n] at byte n * qrt_bfmt_bytes(w_format, K); in[2] bias float
+ * [N] or NULL; in[3] scratch of qrt_bmatmul_scratch(p) bytes.
+ *   A_hat = A when a_format < 0, else each row of A encoded in a_format and
+ *           decoded (blocks along K, scales chosen at run time per block:
+ *           the MX way, no calibration);
+ *   W_hat = the decoded weights;
+ *   C = A_hat @ W_hat + bias, by the float GEMM (qrt_sgemm_ex, its sum
+ *       order) on one 16-column panel of W_hat at a time.
+ * So the result equals a float matmul of the format's exact values, on
+ * every SIMD path. */
+#define QRT_BMATMUL_PARAMS(S, A) S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, a_format) S(int32_t, w_format)
+
 /* --- qmatmul (int8 activations x int8/int4 weights), batched like matmul -- *
  * For each batch index b (row-major over batch_shape[0..batch_rank)):
  * A[b] (M x K int8 row-major) at in[0] + sum idx*a_batch_strides, B[b]
@@ -718,7 +798,7 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
   X(hadamard, QRT_HADAMARD_PARAMS) \
   X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS) \
-  X(qadd, QRT_QADD_PARAMS)
+  X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -757,6 +837,7 @@ typedef struct qrt_lut_params { QRT_LUT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_A
 typedef struct qrt_qsoftmax_params { QRT_QSOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qsoftmax_params;
 typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qnorm_params;
 typedef struct qrt_qadd_params { QRT_QADD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qadd_params;
+typedef struct qrt_bmatmul_params { QRT_BMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_bmatmul_params;
 /* The row function of qrt_bin_drive (qrt_binary.c, below). */
 typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void *b, int64_t sb,
                                void *y, const void *ctx);
@@ -808,13 +889,14 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
   K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
-  K(qrt_qadd_i8, qadd, "qrt_qadd.c")
+  K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c")
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
-  D("qrt_qadd.c", "qrt_binary.c")
+  D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_fmt.c") D("qrt_bmatmul.c", "qrt_matmul.c") \
+  D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
@@ -823,7 +905,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6) X(qrt_topk, qrt_topk_scratch, 1) \
   X(qrt_det, qrt_det_scratch, 1) \
   X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7) \
-  X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2)
+  X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2) X(qrt_bmatmul_f32, qrt_bmatmul_scratch, 3)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
   QRT_API void sym(const void *params, const void *const *in, void *const *out);
@@ -1003,6 +1085,47 @@ QRT_API int qrt_build_qnorm_i8(int rms, int64_t norm_size, double epsilon, doubl
  * ctx; es / yes: operand / output element bytes.  fn NULL: zero output. */
 QRT_API void qrt_bin_drive(const qrt_binary_params *p, const void *a, const void *b, void *y,
                            qrt_bin_row_fn fn, int64_t es, int64_t yes, const void *ctx);
+/* qrt_fmt.c: the block-format table (QRT_ALL_BFORMATS) as data and the
+ * codecs of one vector of K values (see the table's comment for the rules).
+ * qrt_bformat_get: the row of fmt, NULL when fmt is out of range;
+ * qrt_bformat_find: the id of a name, -1 when unknown;
+ * qrt_bfmt_bytes: packed bytes of a K-vector (0 for an unknown fmt);
+ * qrt_bfmt_encode: x[K] -> out[qrt_bfmt_bytes(fmt, K)];
+ * qrt_bfmt_unpack: elem[nblocks * block] (exact element values, padding 0)
+ *   and scale[nblocks] (exact block scales, NVFP4's vector scale folded
+ *   in; NaN for a NaN block): value k = elem[k] * scale[k / block];
+ * qrt_bfmt_decode: x[k] = (float)(elem[k] * scale[k / block]), k < K. */
+QRT_API const qrt_bformat *qrt_bformat_get(int32_t fmt);
+QRT_API int32_t qrt_bformat_find(const char *name);
+QRT_API int64_t qrt_bfmt_bytes(int32_t fmt, int64_t K);
+QRT_API void qrt_bfmt_encode(int32_t fmt, const float *x, int64_t K, uint8_t *out);
+QRT_API void qrt_bfmt_unpack(int32_t fmt, const uint8_t *in, int64_t K, float *elem, double *scale);
+QRT_API void qrt_bfmt_decode(int32_t fmt, const uint8_t *in, int64_t K, float *x);
+/* qrt_fmt_mx.c: one FP element (QRT_ELEM_E4M3 .. QRT_ELEM_E2M1).
+ * qrt_mx_encode: the code of v (v already divided by the scale): nearest,
+ *   ties to even, saturating at the largest finite magnitude (+-Inf too),
+ *   sign kept (-0 too); NaN gives the NaN code S.1..1 where there is one
+ *   (E4M3, E5M2), else +0; qrt_mx_decode: a code's value (exact);
+ *   qrt_mx_emax: the largest normal exponent (an unknown element gives 0
+ *   from all three).
+ * qrt_nvfp4_scale: NVFP4's vector scale t of x[K];
+ * qrt_nvfp4_encode_block: the E4M3 scale code of one finite block x[n]
+ *   and its E2M1 codes[n].
+ * qrt_fmt_bfp.c: qrt_bfp_encode_block: codes[n] of one finite block of
+ *   QRT_ELEM_INT (at exponent E) or QRT_ELEM_BBFP (E: BFP(m)'s exponent,
+ *   where its search starts); returns the exponent used (scale byte - 127);
+ * qrt_bfp_decode: a code's element value. */
+QRT_API uint32_t qrt_mx_encode(int32_t element, double v);
+QRT_API float qrt_mx_decode(int32_t element, uint32_t code);
+QRT_API int32_t qrt_mx_emax(int32_t element);
+QRT_API float qrt_nvfp4_scale(const float *x, int64_t K);
+QRT_API uint32_t qrt_nvfp4_encode_block(const float *x, int32_t n, float t, uint16_t *codes);
+QRT_API int32_t qrt_bfp_encode_block(int32_t element, int32_t bits, const float *x, int32_t n, int32_t E,
+                                     uint16_t *codes);
+QRT_API float qrt_bfp_decode(int32_t element, int32_t bits, uint32_t code);
+/* qrt_bmatmul.c: scratch bytes of qrt_bmatmul_f32. */
+QRT_API int64_t qrt_bmatmul_scratch(const qrt_bmatmul_params *p);
+
 /* qrt_qadd.c: a_mult, b_mult and shift of qrt_qadd_i8 for these scales
  * (-1: a scale not positive and finite, or a ratio a_scale / out_scale
  * or b_scale / out_scale of 2^22 or more). */

@@ -9,7 +9,11 @@ compile that fails must fail with a one-line error (exit 1), never a crash.
 A model qcc refuses is counted, not failed (float conformance is run.py's
 job).
 
-usage: test/conformance/quantized.py [--qcc PATH] [--node PATTERN] [--jobs N] -- QCC_FLAGS...
+With --cycle-schemes A,B,... the i-th model gets `-q` of the (i mod n)-th
+scheme added to its flags: one run covers every block format on models of
+all shapes.
+
+usage: test/conformance/quantized.py [--qcc PATH] [--node PATTERN] [--jobs N] [--cycle-schemes LIST] -- QCC_FLAGS...
 prints one line per failure and "N compared, N refused, N failed"; exit 1
 if any failed."""
 import argparse
@@ -74,6 +78,7 @@ def main():
     ap.add_argument("--qcc", default=os.path.join(ROOT, "build", "qcc"))
     ap.add_argument("--node", action="append", default=[], help="also node tests whose name contains this")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cycle-schemes", help="comma-separated -q schemes given to the models in turn")
     ap.add_argument("flags", nargs="*")
     a = ap.parse_args()
     dirs = sorted(glob.glob(DATA + "/pytorch-converted/*") + glob.glob(DATA + "/pytorch-operator/*"))
@@ -81,13 +86,15 @@ def main():
         dirs += sorted(d for d in glob.glob(DATA + "/node/test_*") if p in os.path.basename(d))
     dirs = [d for d in dirs if os.path.isdir(os.path.join(d, "test_data_set_0"))]
     counts = {"compared": 0, "refused": 0, "failed": 0}
+    cycle = a.cycle_schemes.split(",") if a.cycle_schemes else []
+    flags = [a.flags + (["-q", cycle[i % len(cycle)]] if cycle else []) for i in range(len(dirs))]
     with cf.ThreadPoolExecutor(a.jobs) as ex:
-        for d, (status, msg) in zip(dirs, ex.map(lambda d: check(d, a.qcc, a.flags), dirs)):
+        for d, f, (status, msg) in zip(dirs, flags, ex.map(lambda df: check(df[0], a.qcc, df[1]), zip(dirs, flags))):
             counts[status] += 1
             if status == "failed":
-                print(f"FAIL {os.path.relpath(d, DATA)}: {msg}")
+                print(f"FAIL {os.path.relpath(d, DATA)} ({' '.join(f)}): {msg}")
     print(f"{counts['compared']} compared, {counts['refused']} refused, {counts['failed']} failed "
-          f"(flags: {' '.join(a.flags)})")
+          f"(flags: {' '.join(a.flags)}{', -q cycling ' + a.cycle_schemes if cycle else ''})")
     return 1 if counts["failed"] else 0
 
 

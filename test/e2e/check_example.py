@@ -39,7 +39,13 @@ import numpy as np
 
 TOL_REL_RANGE = 1e-4
 BUDGETS = {"f32": (0.005, 0.01), "w8a8": (0.005, 0.01), "w8a16": (0.005, 0.01), "w4a16": (0.01, 0.02),
-           "w4a8": (0.05, 0.10), "w4a4": (0.25, 0.60)}
+           "w4a8": (0.05, 0.10), "w4a4": (0.25, 0.60),
+           # block formats (weights and matmul inputs): 8-bit ones as int8,
+           # the others only catch breakage; -q auto's budget depends on
+           # --avg-bits, so tests pass --acc-budget / --bpc-budget
+           "mxint8": (0.005, 0.01), "bfp8": (0.005, 0.01), "bbfp8": (0.005, 0.01), "mxfp8": (0.005, 0.01),
+           "auto": (0.05, 0.10)}
+LOOSE = (0.05, 0.10)
 
 
 def run(cmd, **kw):
@@ -56,11 +62,15 @@ def main():
     ap.add_argument("work")
     ap.add_argument("--scheme", default="f32")
     ap.add_argument("--qflags", default="")
+    ap.add_argument("--acc-budget", type=float, help="accuracy points (fraction) the scheme may lose")
+    ap.add_argument("--bpc-budget", type=float, help="relative bits-per-character increase allowed")
     ap.add_argument("--metric-file")
     ap.add_argument("--no-worse-than")
     args = ap.parse_args()
     build, ex, work, scheme = args.build, args.ex, args.work, args.scheme
-    acc_budget, bpc_budget = BUDGETS[scheme]
+    acc_budget, bpc_budget = BUDGETS.get(scheme, LOOSE)
+    acc_budget = acc_budget if args.acc_budget is None else args.acc_budget
+    bpc_budget = bpc_budget if args.bpc_budget is None else args.bpc_budget
     name = os.path.basename(os.path.normpath(ex))
     os.makedirs(work, exist_ok=True)
     ref = json.load(open(os.path.join(ex, "reference.json")))

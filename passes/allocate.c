@@ -1,0 +1,179 @@
+/* allocate.c - the allocate pass (-q auto): one scheme per layer, chosen
+ * to minimize the summed sensitivity under the weight budget, exactly.
+ *
+ * Reads what the sensitivity pass left on every layer (qcc.candidates,
+ * qcc.sensitivity, qcc.candidate_bits) and solves the multiple-choice
+ * knapsack (knapsack.c: exact, Pareto dynamic programming):
+ *   minimize   sum_i sensitivity_i(c_i)
+ *   subject to sum_i bits_i(c_i) <= budget,
+ * budget = floor(--avg-bits * number of weights) bits, or 8 * --max-bytes
+ * (the smaller when both are given).  The additive model is HAWQ-V3's and
+ * MixDQ's: each layer's sensitivity was measured with only that layer
+ * quantized.
+ *
+ * Invariant: the computation is unchanged; every layer gets qcc.scheme
+ * (the quantize pass applies it), the function gets qcc.allocation (a
+ * dictionary: budget, chosen total, predicted cost, the explored
+ * size/cost frontier, and one entry per layer) for --report.  An
+ * infeasible budget is an error that names the smallest feasible one. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "knapsack.h"
+#include "passes.h"
+#include "quant_options.h"
+#include "sensitivity.h"
+
+typedef struct alloc_layer {
+  MlirOperation op;
+  int n;
+  qcc_knap_choice choice[64];
+  char names[64][32];
+  int64_t weights;
+} alloc_layer;
+
+static bool read_layer(MlirOperation op, alloc_layer *L) {
+  MlirAttribute names = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.candidates"));
+  MlirAttribute sens = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.sensitivity"));
+  MlirAttribute bits = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.candidate_bits"));
+  if (mlirAttributeIsNull(names) || mlirAttributeIsNull(sens) || mlirAttributeIsNull(bits)) return false;
+  L->op = op;
+  L->n = (int)mlirArrayAttrGetNumElements(names);
+  if (L->n > 64 || L->n != mlirArrayAttrGetNumElements(sens) || L->n != mlirArrayAttrGetNumElements(bits)) return false;
+  for (int c = 0; c < L->n; c++) {
+    MlirStringRef s = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, c));
+    snprintf(L->names[c], sizeof L->names[c], "%.*s", (int)s.length, s.data);
+    L->choice[c].cost = mlirFloatAttrGetValueDouble(mlirArrayAttrGetElement(sens, c));
+    L->choice[c].size = mlirIntegerAttrGetValueInt(mlirArrayAttrGetElement(bits, c));
+    L->choice[c].latency = 0;
+    if (!(L->choice[c].cost >= 0) || isinf(L->choice[c].cost)) L->choice[c].cost = 1e300; /* NaN or Inf: chosen only when forced */
+  }
+  L->weights = qcc_layer_weight_count(op);
+  return true;
+}
+
+static MlirNamedAttribute named(MlirContext ctx, const char *name, MlirAttribute a) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, mlirStringRefCreateFromCString(name)), a);
+}
+
+static MlirAttribute f64(MlirContext ctx, double v) { return mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), v); }
+static MlirAttribute i64(MlirContext ctx, int64_t v) { return mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), v); }
+static MlirAttribute str(MlirContext ctx, const char *s) {
+  return mlirStringAttrGet(ctx, mlirStringRefCreateFromCString(s));
+}
+
+/* qcc.allocation on the function (see the top comment). */
+static void record(MlirOperation func, alloc_layer *layers, int n, const int *pick, int64_t budget, int64_t weights,
+                   const qcc_knap_result *r, const int64_t *fsize, const double *fcost, int nf) {
+  MlirContext ctx = mlirOperationGetContext(func);
+  MlirAttribute *rows = malloc(sizeof(MlirAttribute) * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) {
+    char where[256];
+    const qcc_knap_choice *c = &layers[i].choice[pick[i]];
+    MlirNamedAttribute f[5] = {named(ctx, "layer", str(ctx, qcc_op_where(layers[i].op, where, sizeof where))),
+                               named(ctx, "scheme", str(ctx, layers[i].names[pick[i]])),
+                               named(ctx, "bits", i64(ctx, c->size)), named(ctx, "weights", i64(ctx, layers[i].weights)),
+                               named(ctx, "sensitivity", f64(ctx, c->cost))};
+    rows[i] = mlirDictionaryAttrGet(ctx, 5, f);
+  }
+  MlirAttribute *fb = malloc(sizeof(MlirAttribute) * (size_t)(nf ? nf : 1)), *fc = malloc(sizeof(MlirAttribute) * (size_t)(nf ? nf : 1));
+  for (int i = 0; i < nf; i++) {
+    fb[i] = i64(ctx, fsize[i]);
+    fc[i] = f64(ctx, fcost[i]);
+  }
+  MlirNamedAttribute top[7] = {named(ctx, "budget_bits", i64(ctx, budget)), named(ctx, "bits", i64(ctx, r->size)),
+                               named(ctx, "weights", i64(ctx, weights)), named(ctx, "cost", f64(ctx, r->cost)),
+                               named(ctx, "frontier_bits", mlirArrayAttrGet(ctx, nf, fb)),
+                               named(ctx, "frontier_cost", mlirArrayAttrGet(ctx, nf, fc)),
+                               named(ctx, "layers", mlirArrayAttrGet(ctx, n, rows))};
+  mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.allocation"), mlirDictionaryAttrGet(ctx, 7, top));
+  free(rows);
+  free(fb);
+  free(fc);
+}
+
+int qcc_pass_allocate(MlirModule m) {
+  MlirOperation func = qcc_module_func(m);
+  MlirBlock body = qcc_func_body(func);
+  int n = 0, cap = 0, rc = 0;
+  alloc_layer *layers = NULL;
+  int64_t weights = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (qcc_layer_kind_of(op) == QCC_LAYER_NONE) continue;
+    if (n == cap) layers = realloc(layers, sizeof *layers * (size_t)(cap = cap ? 2 * cap : 16));
+    if (!read_layer(op, &layers[n])) {
+      char at[256];
+      qcc_error("allocate: %s has no measured candidates: run the sensitivity pass first", qcc_op_where(op, at, sizeof at));
+      free(layers);
+      return -1;
+    }
+    weights += layers[n++].weights;
+  }
+  if (qcc_quant_opts.avg_bits <= 0 && qcc_quant_opts.max_bytes <= 0) {
+    qcc_error("-q auto needs a budget: give --avg-bits B or --max-bytes N");
+    free(layers);
+    return -1;
+  }
+  int64_t budget = INT64_MAX;
+  if (qcc_quant_opts.avg_bits > 0) budget = (int64_t)floor(qcc_quant_opts.avg_bits * (double)weights);
+  if (qcc_quant_opts.max_bytes > 0 && 8 * qcc_quant_opts.max_bytes < budget) budget = 8 * qcc_quant_opts.max_bytes;
+  qcc_knap_group *groups = malloc(sizeof *groups * (size_t)(n ? n : 1));
+  int *pick = malloc(sizeof(int) * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) groups[i] = (qcc_knap_group){layers[i].choice, layers[i].n};
+  qcc_knap_result r;
+  char err[256];
+  if (!qcc_knapsack_solve(groups, n, budget, -1, pick, &r, err, sizeof err)) {
+    qcc_error("allocate: %s", err);
+    rc = -1;
+  } else if (!r.feasible) {
+    int64_t smallest = 0;
+    for (int i = 0; i < n; i++) {
+      int64_t s = INT64_MAX;
+      for (int c = 0; c < layers[i].n; c++) s = layers[i].choice[c].size < s ? layers[i].choice[c].size : s;
+      smallest += s;
+    }
+    qcc_error("-q auto: no allocation fits the budget of %lld bits (%.3f per weight); the smallest takes %lld "
+              "(%.3f per weight)",
+              (long long)budget, weights ? (double)budget / weights : 0.0, (long long)smallest,
+              weights ? (double)smallest / weights : 0.0);
+    rc = -1;
+  }
+  if (!rc && !r.exact)
+    qcc_warning("allocate: %d layers outgrew the solver's state cap: the allocation fits the budget but may not be "
+                "the optimum", n);
+  if (!rc) {
+    /* The frontier, thinned to at most 512 evenly spaced points for the report. */
+    bool frontier_exact;
+    int total = qcc_knapsack_frontier(groups, n, NULL, NULL, 0, &frontier_exact), nf = 0;
+    int64_t *all_size = malloc(sizeof(int64_t) * (size_t)(total > 0 ? total : 1)), fsize[512];
+    double *all_cost = malloc(sizeof(double) * (size_t)(total > 0 ? total : 1)), fcost[512];
+    if (total > 0 && qcc_knapsack_frontier(groups, n, all_size, all_cost, total, &frontier_exact) == total)
+      for (; nf < 512 && nf < total; nf++) {
+        int64_t k = total <= 512 ? nf : (int64_t)nf * (total - 1) / 511;
+        fsize[nf] = all_size[k];
+        fcost[nf] = all_cost[k];
+      }
+    free(all_size);
+    free(all_cost);
+    for (int i = 0; i < n; i++) {
+      char at[256];
+      MlirContext ctx = mlirOperationGetContext(layers[i].op);
+      mlirOperationSetAttributeByName(layers[i].op, mlirStringRefCreateFromCString(qcc_scheme_attr),
+                                      str(ctx, layers[i].names[pick[i]]));
+      const qcc_knap_choice *c = &layers[i].choice[pick[i]];
+      qcc_remark("allocate: %s: %s (%.2f bits per weight, sensitivity %.3g)", qcc_op_where(layers[i].op, at, sizeof at),
+                 layers[i].names[pick[i]], layers[i].weights ? (double)c->size / layers[i].weights : 0.0, c->cost);
+    }
+    qcc_remark("allocate: %d layers, %.3f bits per weight (budget %.3f), predicted output error %.3g, %lld states",
+               n, weights ? (double)r.size / weights : 0.0, weights ? (double)budget / weights : 0.0, r.cost,
+               (long long)r.states);
+    record(func, layers, n, pick, budget, weights, &r, fsize, fcost, nf);
+  }
+  free(groups);
+  free(pick);
+  free(layers);
+  return rc;
+}

@@ -1,0 +1,217 @@
+/* sensitivity.c - the sensitivity pass (-q auto): for every quantizable
+ * layer and every candidate scheme of it, how much the model's output
+ * moves when that layer alone is quantized with that scheme (MixDQ's
+ * metric-decoupled measurement, HAWQ's additive model), and what the
+ * layer's weights then cost in bits.  The allocate pass chooses from it.
+ *
+ * Layers are what the quantize pass rewrites: convolutions and matmuls
+ * with a constant weight, and matmuls of two run-time operands (attention).
+ * Candidates (all of -q's schemes that fit the layer, or those --formats
+ * lists; f32 always): constant-weight matmuls take every integer and block
+ * scheme, convolutions the integer ones, run-time matmuls f32 or int8.
+ *
+ * Measurement: a copy of the calibrated module in which every layer but
+ * this one is marked f32 (qcc.scheme) goes through the quantize pass and
+ * the evaluator over the first --sensitivity-samples calibration samples;
+ *   sensitivity = sum (y - y_float)^2 / sum y_float^2
+ * over every float output element of those samples (relative output MSE;
+ * f32: 0).  Size: the layer's weight bits with scales, as the generated
+ * code stores them (int8: a code per weight and a float scale per channel;
+ * int4: half a byte per weight, a byte per group and channel, a float
+ * per channel; block formats: qrt_bfmt_bytes per column; f32: 32 bits per
+ * weight; run-time matmuls have no weights: 0).
+ *
+ * Invariant: the computation is unchanged; each layer gets three arrays
+ * of equal length: qcc.candidates (scheme names), qcc.sensitivity (f64)
+ * and qcc.candidate_bits (i64). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "calib_data.h"
+#include "evaluator.h"
+#include "passes.h"
+#include "qrt.h"
+#include "quant_activations.h"
+#include "quant_options.h"
+#include "sensitivity.h"
+
+/* The default candidates of a constant-weight matmul, when --formats is
+ * not given: the integer schemes and the common block formats. */
+static const char *const default_matmul[] = {"w8a8", "w4a8", "w8a16", "w4a16", "mxint8", "mxfp8",
+                                             "mxfp6", "mxfp4", "nvfp4", "bbfp8", "bbfp4"};
+static const char *const default_conv[] = {"w8a8", "w4a8", "w8a16", "w4a16"};
+static const char *const default_runtime[] = {"w8a8"};
+
+qcc_layer_kind qcc_layer_kind_of(MlirOperation op) {
+  if (q_conv_is(op) && qcc_value_is_constant(q_conv_in(op, 1))) return QCC_LAYER_CONV;
+  if (!q_matmul_is(op)) return QCC_LAYER_NONE;
+  qcc_shape a, b;
+  if (!qcc_shape_of(q_matmul_in(op, 0), &a) || !qcc_shape_of(q_matmul_in(op, 1), &b) || a.dtype != QRT_F32 ||
+      b.dtype != QRT_F32)
+    return QCC_LAYER_NONE;
+  if (!qcc_value_is_constant(q_matmul_in(op, 1))) return QCC_LAYER_RUNTIME_MATMUL;
+  return b.rank == 2 ? QCC_LAYER_MATMUL : QCC_LAYER_NONE;
+}
+
+/* Whether scheme s can quantize a layer of kind k. */
+static bool fits(const qcc_quant_scheme *s, qcc_layer_kind k) {
+  if (!qcc_scheme_quantizes(s)) return true; /* f32 */
+  if (k == QCC_LAYER_MATMUL) return true;
+  if (k == QCC_LAYER_CONV) return s->block_format < 0;
+  return s->block_format < 0 && s->act_bits == 8 && s->weight_format == QRT_WFMT_I8; /* run-time: int8 */
+}
+
+int qcc_layer_candidates(MlirOperation op, const qcc_quant_scheme **out, int cap) {
+  qcc_layer_kind k = qcc_layer_kind_of(op);
+  int n = 0;
+  if (k == QCC_LAYER_NONE || cap < 1) return 0;
+  out[n++] = qcc_quant_find_scheme("f32");
+  char at[256];
+  if (qcc_kept_float(qcc_op_where(op, at, sizeof at), q_conv_is(op) ? "conv" : "matmul")) return n;
+  if (qcc_quant_opts.n_formats) {
+    for (int i = 0; i < qcc_quant_opts.n_formats && n < cap; i++)
+      if (fits(qcc_quant_opts.formats[i], k) && qcc_scheme_quantizes(qcc_quant_opts.formats[i]))
+        out[n++] = qcc_quant_opts.formats[i];
+    return n;
+  }
+  const char *const *names = k == QCC_LAYER_MATMUL ? default_matmul : k == QCC_LAYER_CONV ? default_conv : default_runtime;
+  int count = k == QCC_LAYER_MATMUL ? (int)(sizeof default_matmul / sizeof *default_matmul)
+              : k == QCC_LAYER_CONV ? (int)(sizeof default_conv / sizeof *default_conv)
+                                    : (int)(sizeof default_runtime / sizeof *default_runtime);
+  for (int i = 0; i < count && n < cap; i++) out[n++] = qcc_quant_find_scheme(names[i]);
+  return n;
+}
+
+int64_t qcc_layer_weight_count(MlirOperation op) {
+  qcc_shape w;
+  if (qcc_layer_kind_of(op) == QCC_LAYER_RUNTIME_MATMUL || !qcc_shape_of(mlirOperationGetOperand(op, 1), &w))
+    return 0;
+  return qcc_shape_numel(&w);
+}
+
+int64_t qcc_layer_bits(MlirOperation op, const qcc_quant_scheme *s) {
+  qcc_layer_kind k = qcc_layer_kind_of(op);
+  qcc_shape w;
+  if (k == QCC_LAYER_RUNTIME_MATMUL || !qcc_shape_of(mlirOperationGetOperand(op, 1), &w)) return 0;
+  const int64_t count = qcc_shape_numel(&w);
+  /* channels and inputs per channel: a matmul's B [K, N] has N columns of
+   * K; a conv's weight [c_out, ...] has c_out rows */
+  const int64_t channels = k == QCC_LAYER_MATMUL ? w.dims[1] : w.dims[0], per = count / channels;
+  if (!qcc_scheme_quantizes(s)) return 32 * count;
+  if (s->block_format >= 0) return 8 * qrt_bfmt_bytes(s->block_format, per) * channels;
+  if (s->weight_format == QRT_WFMT_I8) return 8 * count + 32 * channels;
+  int64_t g = qcc_quant_opts.group_size ? qcc_quant_opts.group_size : 128;
+  int64_t groups = k == QCC_LAYER_MATMUL && g < per ? (per + g - 1) / g : 0;
+  return 4 * count + 8 * groups * channels + 32 * channels;
+}
+
+/* Sum of squares of the float outputs, and of their differences. */
+static void output_error(qcc_array *ref, qcc_array *got, int n, double *signal, double *noise) {
+  for (int j = 0; j < n; j++) {
+    if (ref[j].dtype != QRT_F32 || got[j].dtype != QRT_F32) continue;
+    const float *a = ref[j].data, *b = got[j].data;
+    for (int64_t i = 0, e = qcc_array_numel(&ref[j]); i < e; i++) {
+      *signal += (double)a[i] * a[i];
+      *noise += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    }
+  }
+}
+
+static void free_outputs(qcc_array *o, int n) {
+  for (int j = 0; j < n; j++) qcc_array_free(&o[j]);
+  free(o);
+}
+
+/* The relative output error of m against the float outputs ref. */
+static int measure(MlirModule m, const qcc_calib_set *set, int samples, qcc_array **ref, int *n_ref, double *err) {
+  double signal = 0, noise = 0;
+  for (int k = 0; k < samples; k++) {
+    qcc_array *out = NULL;
+    int n = 0;
+    if (qcc_evaluate(m, &set->samples[k * set->n_inputs], set->n_inputs, &out, &n, NULL, NULL)) return -1;
+    output_error(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
+    free_outputs(out, n);
+  }
+  *err = signal > 0 ? noise / signal : (noise > 0 ? INFINITY : 0);
+  return 0;
+}
+
+static void set_str(MlirOperation op, const char *name, const char *value) {
+  MlirContext ctx = mlirOperationGetContext(op);
+  mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString(name),
+                                  mlirStringAttrGet(ctx, mlirStringRefCreateFromCString(value)));
+}
+
+/* Sensitivity of layer `index` (of the n layers, in block order) under s:
+ * a copy of m with only that layer quantized. */
+static int layer_sensitivity(MlirModule m, int index, const qcc_quant_scheme *s, const qcc_calib_set *set,
+                             int samples, qcc_array **ref, int *n_ref, double *err) {
+  MlirModule copy = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
+  MlirBlock body = qcc_func_body(qcc_module_func(copy));
+  int i = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    if (qcc_layer_kind_of(op) != QCC_LAYER_NONE) set_str(op, qcc_scheme_attr, i++ == index ? s->name : "f32");
+  const int verbose = qcc_verbose;
+  qcc_verbose = 0; /* the quantize pass's remarks, once per copy, would drown -v */
+  int rc = qcc_pass_quantize(copy);
+  qcc_verbose = verbose;
+  if (!rc) rc = measure(copy, set, samples, ref, n_ref, err);
+  mlirModuleDestroy(copy);
+  return rc;
+}
+
+static MlirAttribute str_array(MlirContext ctx, const qcc_quant_scheme **s, int n) {
+  MlirAttribute a[64];
+  for (int i = 0; i < n; i++) a[i] = mlirStringAttrGet(ctx, mlirStringRefCreateFromCString(s[i]->name));
+  return mlirArrayAttrGet(ctx, n, a);
+}
+
+int qcc_pass_sensitivity(MlirModule m) {
+  if (!qcc_quant_opts.calib_path) {
+    qcc_error("sensitivity: needs calibration samples: give --calib DIR");
+    return -1;
+  }
+  qcc_calib_set set;
+  if (qcc_calib_load_for(m, qcc_quant_opts.calib_path, &set)) return -1;
+  int samples = qcc_quant_opts.sensitivity_samples ? qcc_quant_opts.sensitivity_samples : 8;
+  if (samples > set.n_samples) samples = set.n_samples;
+  qcc_array **ref = calloc((size_t)samples, sizeof *ref);
+  int *n_ref = calloc((size_t)samples, sizeof *n_ref), rc = 0;
+  for (int k = 0; k < samples && !rc; k++)
+    rc = qcc_evaluate(m, &set.samples[k * set.n_inputs], set.n_inputs, &ref[k], &n_ref[k], NULL, NULL);
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  MlirContext ctx = mlirModuleGetContext(m);
+  int index = 0, measured = 0;
+  clock_t start = clock();
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !rc && !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (qcc_layer_kind_of(op) == QCC_LAYER_NONE) continue;
+    const qcc_quant_scheme *cand[64];
+    int n = qcc_layer_candidates(op, cand, 64);
+    MlirAttribute sens[64], bits[64];
+    for (int c = 0; c < n && !rc; c++) {
+      double err = 0;
+      if (qcc_scheme_quantizes(cand[c])) rc = layer_sensitivity(m, index, cand[c], &set, samples, ref, n_ref, &err);
+      measured += qcc_scheme_quantizes(cand[c]);
+      sens[c] = mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), err);
+      bits[c] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), qcc_layer_bits(op, cand[c]));
+    }
+    if (rc) break;
+    mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.candidates"), str_array(ctx, cand, n));
+    mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.sensitivity"), mlirArrayAttrGet(ctx, n, sens));
+    mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.candidate_bits"), mlirArrayAttrGet(ctx, n, bits));
+    index++;
+  }
+  if (!rc)
+    qcc_remark("sensitivity: %d layers, %d quantized variants on %d samples (%.1f s)", index, measured, samples,
+               (double)(clock() - start) / CLOCKS_PER_SEC);
+  for (int k = 0; k < samples; k++)
+    if (ref[k]) free_outputs(ref[k], n_ref[k]);
+  free(ref);
+  free(n_ref);
+  qcc_calib_free(&set);
+  return rc;
+}
