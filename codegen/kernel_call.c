@@ -606,12 +606,28 @@ static bool lower_bmatmul(MlirOperation op, qcc_call *c) {
   qcc_shape a = shape_of(q_bmatmul_in(op, 0)), w = shape_of(q_bmatmul_in(op, 1));
   if (!block_format(op, at.w_format.s, false, &p->w_format) || !block_format(op, at.a_format.s, true, &p->a_format))
     return false;
-  if (a.rank < 1 || w.rank != 2 || !qcc_value_is_constant(q_bmatmul_in(op, 1)))
-    return fail(op, "bmatmul needs a constant ui8 [N, bytes] weight");
+  if (a.rank < 1) return fail(op, "bmatmul needs a ranked input");
   p->K = a.dims[a.rank - 1];
-  p->M = qcc_shape_numel(&a) / (p->K ? p->K : 1);
-  p->N = w.dims[0];
-  if (w.dims[1] != qrt_bfmt_bytes(p->w_format, p->K)) return fail(op, "bmatmul weight bytes do not match K and the format");
+  if (qcc_value_is_constant(q_bmatmul_in(op, 1)) && w.dtype == QRT_U8 && w.rank == 2) {
+    /* packed constant weights: every row of a is one of M */
+    p->batch = 1;
+    p->M = qcc_shape_numel(&a) / (p->K ? p->K : 1);
+    p->N = w.dims[0];
+    if (w.dims[1] != qrt_bfmt_bytes(p->w_format, p->K))
+      return fail(op, "bmatmul weight bytes do not match K and the format");
+  } else if (w.dtype == QRT_F32 && w.rank == a.rank && a.rank >= 2 && w.dims[w.rank - 2] == p->K) {
+    /* a run-time B [batch..., K, N], batch dims equal to a's (no broadcast) */
+    p->b_runtime = 1;
+    p->batch = 1;
+    for (int i = 0; i < a.rank - 2; i++) {
+      if (a.dims[i] != w.dims[i]) return fail(op, "bmatmul with a run-time B needs equal batch dims");
+      p->batch *= a.dims[i];
+    }
+    p->M = a.dims[a.rank - 2];
+    p->N = w.dims[w.rank - 1];
+  } else {
+    return fail(op, "bmatmul needs a constant ui8 [N, bytes] weight or a float [..., K, N] run-time B");
+  }
   for (int i = 0; i < 4; i++) c->in[i] = (MlirValue){NULL};
   c->in[0] = q_bmatmul_in(op, 0);
   c->in[1] = q_bmatmul_in(op, 1);

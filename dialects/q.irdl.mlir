@@ -430,7 +430,9 @@ irdl.dialect @q {
   // Block-format weights: y = A_hat @ W_hat + bias (f32). w_format names a
   // row of the runtime's block-format table (QRT_ALL_BFORMATS: BFP, MX,
   // NVFP4, BBFP); w is ui8 [N, bytes per column], column n the packed
-  // vector of W[:, n] (qrt_bfmt_encode). a_format: the same table (each
+  // vector of W[:, n] (qrt_bfmt_encode), or a float [..., K, N] computed
+  // at run time (attention; batch dims equal to a's), whose columns are
+  // quantized to w_format at run time. a_format: the same table (each
   // row of a quantized at run time, block scales from the data, as MX
   // prescribes) or "f32" (a used as it is: weight-only). Runtime
   // qrt_bmatmul_f32.

@@ -145,19 +145,33 @@ int qcc_pass_allocate(MlirModule m) {
     qcc_warning("allocate: %d layers outgrew the solver's state cap: the allocation fits the budget but may not be "
                 "the optimum", n);
   if (!rc) {
-    /* The frontier, thinned to at most 512 evenly spaced points for the report. */
-    bool frontier_exact;
-    int total = qcc_knapsack_frontier(groups, n, NULL, NULL, 0, &frontier_exact), nf = 0;
-    int64_t *all_size = malloc(sizeof(int64_t) * (size_t)(total > 0 ? total : 1)), fsize[512];
-    double *all_cost = malloc(sizeof(double) * (size_t)(total > 0 ? total : 1)), fcost[512];
-    if (total > 0 && qcc_knapsack_frontier(groups, n, all_size, all_cost, total, &frontier_exact) == total)
-      for (; nf < 512 && nf < total; nf++) {
-        int64_t k = total <= 512 ? nf : (int64_t)nf * (total - 1) / 511;
-        fsize[nf] = all_size[k];
-        fcost[nf] = all_cost[k];
+    /* The size/cost frontier for the report: the optimum at 64 budgets
+     * evenly spaced from the smallest feasible size to the size of the
+     * all-cheapest pick (the exact frontier can have millions of points). */
+    int64_t lo = 0, hi = 0, fsize[64];
+    double fcost[64];
+    int nf = 0;
+    for (int i = 0; i < n; i++) {
+      const qcc_knap_choice *cheapest = &layers[i].choice[0];
+      int64_t smallest = INT64_MAX;
+      for (int c = 0; c < layers[i].n; c++) {
+        const qcc_knap_choice *x = &layers[i].choice[c];
+        smallest = x->size < smallest ? x->size : smallest;
+        if (x->cost < cheapest->cost || (x->cost == cheapest->cost && x->size < cheapest->size)) cheapest = x;
       }
-    free(all_size);
-    free(all_cost);
+      lo += smallest;
+      hi += cheapest->size;
+    }
+    int *tmp = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    for (int t = 0; t < 64; t++) {
+      qcc_knap_result fr;
+      if (!qcc_knapsack_solve(groups, n, lo + (int64_t)((double)(hi - lo) * t / 63.0), -1, tmp, &fr, NULL, 0) ||
+          !fr.feasible || (nf && fr.size == fsize[nf - 1]))
+        continue;
+      fsize[nf] = fr.size;
+      fcost[nf++] = fr.cost;
+    }
+    free(tmp);
     for (int i = 0; i < n; i++) {
       char at[256];
       MlirContext ctx = mlirOperationGetContext(layers[i].op);

@@ -60,8 +60,9 @@
  * Sizes stay exact, so the pick still fits the budgets, but it may not be
  * optimal (the incumbent is returned when it is better), and with a latency
  * budget a feasible instance may be reported infeasible when the incumbent
- * missed too; out->exact = false says so. Memory: about 70 bytes per
- * candidate of one layer (states x m) plus 8 per state kept, all layers. */
+ * missed too; out->exact = false says so. Memory: about 70 bytes (85 with
+ * latency) per candidate of one layer (states x m) plus 8 per state kept,
+ * all layers (none for the frontier). */
 #include "knapsack.h"
 
 #include <float.h>
@@ -85,7 +86,7 @@ typedef struct dp {
   int n;
   int64_t budget, state_cap;
   double latency_budget;
-  bool use_latency;
+  bool use_latency, keep_trace; /* keep_trace: the back-pointers (the frontier needs none) */
   /* the cost bound (none when relaxed_after is NULL): drop a state whose
    * cost + relaxed_after[i + 1] - mult . (room left) exceeds cost_limit */
   double mult[2], *relaxed_after, cost_limit;
@@ -243,8 +244,8 @@ static double improve(const dp *d, int *pick) {
         const double new_size = size + (double)(c->size - now->size);
         const double new_latency = latency + (d->use_latency ? c->latency - now->latency : 0);
         const double saved = now->cost - c->cost, new_over = overrun(d, new_size, new_latency);
-        const double score = over > 0 ? (new_over >= over ? 0 : saved >= 0 ? INFINITY : (over - new_over) / -saved)
-                                      : (new_over > 0 ? 0 : saved);
+        double score = new_over > 0 ? 0 : saved; /* within the budgets */
+        if (over > 0) score = new_over >= over ? 0 : saved >= 0 ? INFINITY : (over - new_over) / -saved;
         if (score > best_score)
           best_score = score, best_i = i, best_j = j, best_size = new_size, best_latency = new_latency;
       }
@@ -390,7 +391,8 @@ static int64_t merge_buckets(state *s, int64_t count, int64_t width, bool use_la
     if (!use_latency || cheapest == fastest) {
       s[out++] = s[cheapest];
     } else {
-      const state first = s[cheapest < fastest ? cheapest : fastest], second = s[cheapest < fastest ? fastest : cheapest];
+      const state first = s[cheapest < fastest ? cheapest : fastest];
+      const state second = s[cheapest < fastest ? fastest : cheapest];
       s[out++] = first;
       s[out++] = second;
     }
@@ -434,7 +436,7 @@ static bool dp_run(dp *d, char *err, size_t err_cap) {
   state *cand = NULL, *spare = NULL;
   int32_t *key_rank = NULL;
   double *latencies = NULL, *fenwick = NULL;
-  int64_t capacity = 0;
+  int64_t capacity = 0, layer_capacity = 1;
   bool ok = false;
   d->trace = calloc((size_t)(n ? n : 1), sizeof *d->trace);
   d->layer = malloc(sizeof *d->layer);
@@ -470,14 +472,14 @@ static bool dp_run(dp *d, char *err, size_t err_cap) {
       set_err(err, err_cap, "knapsack: %lld candidate states in group %d", (long long)most, i);
       goto fail;
     }
-    if (most > capacity) {
+    if (most > capacity) { /* grown geometrically: fresh pages cost more than the copying */
+      capacity = most > 2 * capacity ? most : 2 * capacity;
       free(cand), free(spare), free(key_rank), free(latencies), free(fenwick);
-      cand = malloc(sizeof *cand * (size_t)most);
-      spare = malloc(sizeof *spare * (size_t)most);
-      key_rank = malloc(sizeof *key_rank * (size_t)most);
-      latencies = d->use_latency ? malloc(sizeof *latencies * (size_t)most) : NULL;
-      fenwick = d->use_latency ? malloc(sizeof *fenwick * (size_t)(most + 1)) : NULL;
-      capacity = most;
+      cand = malloc(sizeof *cand * (size_t)capacity);
+      spare = malloc(sizeof *spare * (size_t)capacity);
+      key_rank = malloc(sizeof *key_rank * (size_t)capacity);
+      latencies = d->use_latency ? malloc(sizeof *latencies * (size_t)capacity) : NULL;
+      fenwick = d->use_latency ? malloc(sizeof *fenwick * (size_t)(capacity + 1)) : NULL;
       if (!cand || !spare || !key_rank || (d->use_latency && (!latencies || !fenwick))) goto out_of_memory;
     }
     /* One run per choice; the parents are sorted by size, so is the run. */
@@ -517,17 +519,21 @@ static bool dp_run(dp *d, char *err, size_t err_cap) {
     int32_t next_rank = 0;
     for (int64_t key = 0; key < most; key++)
       if (key_rank[key] >= 0) key_rank[key] = next_rank++;
-    backptr *trace = malloc(sizeof *trace * (size_t)(kept ? kept : 1));
-    state *layer = realloc(d->layer, sizeof *layer * (size_t)(kept ? kept : 1));
-    if (layer) d->layer = layer;
-    int32_t *rank = realloc(d->rank, sizeof *rank * (size_t)(kept ? kept : 1));
-    if (rank) d->rank = rank;
-    if (!(d->trace[i] = trace) || !layer || !rank) goto out_of_memory;
+    if (kept > layer_capacity) {
+      layer_capacity = kept > 2 * layer_capacity ? kept : 2 * layer_capacity;
+      state *grown = realloc(d->layer, sizeof *grown * (size_t)layer_capacity);
+      if (grown) d->layer = grown;
+      int32_t *grown_rank = realloc(d->rank, sizeof *grown_rank * (size_t)layer_capacity);
+      if (grown_rank) d->rank = grown_rank;
+      if (!grown || !grown_rank) goto out_of_memory;
+    }
+    backptr *trace = d->keep_trace ? malloc(sizeof *trace * (size_t)(kept ? kept : 1)) : NULL;
+    if (d->keep_trace && !(d->trace[i] = trace)) goto out_of_memory;
     for (int64_t k = 0; k < kept; k++) {
       const int32_t r = key_rank[(int64_t)sorted[k].parent * g->n + sorted[k].choice];
-      layer[k] = sorted[k];
-      rank[k] = r;
-      trace[r] = (backptr){sorted[k].parent, sorted[k].choice};
+      d->layer[k] = sorted[k];
+      d->rank[k] = r;
+      if (trace) trace[r] = (backptr){sorted[k].parent, sorted[k].choice};
     }
     d->count = kept;
   }
@@ -558,8 +564,8 @@ bool qcc_knapsack_solve_capped(const qcc_knap_group *groups, int n, int64_t budg
   if (!out || (n > 0 && !pick)) return set_err(err, err_cap, "knapsack: no result or pick array"), false;
   *out = (qcc_knap_result){pick, 0, 0, 0, false, true, 0};
   if (!check_input(groups, n, use_latency, err, err_cap)) return false;
-  dp d = {groups, n, budget, state_cap > 1 ? state_cap : 1, latency_budget, use_latency, {0, 0}, NULL, INFINITY,
-          NULL, NULL, 0, NULL, 0, true};
+  dp d = {.groups = groups, .n = n, .budget = budget, .state_cap = state_cap > 1 ? state_cap : 1,
+          .latency_budget = latency_budget, .use_latency = use_latency, .keep_trace = true};
   double *relaxed_after = malloc(sizeof(double) * ((size_t)n + 1)), dual = 0, slack = 0;
   int *incumbent_pick = malloc(sizeof(int) * (size_t)(n ? n : 1));
   bool ok = relaxed_after && incumbent_pick;
@@ -624,7 +630,7 @@ int qcc_knapsack_frontier(const qcc_knap_group *groups, int n, int64_t *sizes, d
     }
     budget = add_saturating(budget, best->size);
   }
-  dp d = {groups, n, budget, QCC_KNAP_STATE_CAP, -1, false, {0, 0}, NULL, INFINITY, NULL, NULL, 0, NULL, 0, true};
+  dp d = {.groups = groups, .n = n, .budget = budget, .state_cap = QCC_KNAP_STATE_CAP, .latency_budget = -1};
   if (!dp_run(&d, NULL, 0)) return dp_free(&d), -1;
   /* The last layer is the 2-D Pareto set: sizes up, costs strictly down. */
   const int count = d.count > INT32_MAX ? INT32_MAX : (int)d.count;

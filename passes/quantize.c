@@ -418,6 +418,34 @@ static int quantize_matmul_block(MlirOperation op) {
   return 0;
 }
 
+/* Both operands computed at run time (attention): q.bmatmul with b a float
+ * [..., K, N], each of a's rows and b's columns quantized to the block
+ * format at run time (as MX prescribes for any dot product). Batch dims
+ * must be equal (no broadcasting). */
+static void quantize_matmul_block_runtime(MlirOperation op) {
+  char at[256];
+  qcc_op_where(op, at, sizeof at);
+  if (qcc_kept_float(at, "matmul")) {
+    qcc_remark("quantize: %s stays float: --keep-float", at);
+    return;
+  }
+  MlirValue a = q_matmul_in(op, 0), b = q_matmul_in(op, 1), y = mlirOperationGetResult(op, 0);
+  qcc_shape as, bs;
+  qcc_shape_of(a, &as);
+  qcc_shape_of(b, &bs);
+  bool same_batch = as.rank == bs.rank && as.rank >= 2;
+  for (int i = 0; same_batch && i < as.rank - 2; i++) same_batch = as.dims[i] == bs.dims[i];
+  if (as.dtype != QRT_F32 || bs.dtype != QRT_F32 || !mlirValueIsNull(q_matmul_in(op, 2)) || !same_batch) {
+    qcc_remark("quantize: %s stays float: run-time block matmuls need float operands of equal batch dims, no bias", at);
+    return;
+  }
+  const char *name = qrt_bformat_get(scheme()->block_format)->name;
+  q_bmatmul_attrs qa = {qcc_str(name), qcc_str(name)};
+  MlirValue yq = qcc_insert_before(op, q_bmatmul_create(mlirOperationGetLocation(op), mlirValueGetType(y), a, b,
+                                                        (MlirValue){NULL}, &qa));
+  mlirValueReplaceAllUsesOfWith(y, yq);
+}
+
 /* a @ b with both operands computed at run time (attention scores and
  * mixing): a asymmetric and b symmetric (zero point 0: no column sums to
  * fold), both with static calibrated scales; one requantization
@@ -480,8 +508,7 @@ static int quantize_matmul(MlirOperation op) {
   qcc_op_where(op, at, sizeof at);
   if (!qcc_value_is_constant(q_matmul_in(op, 1))) {
     if (scheme()->block_format >= 0)
-      qcc_remark("quantize: %s stays float: both operands are computed at run time (block formats are for "
-                 "constant weights)", at);
+      quantize_matmul_block_runtime(op);
     else if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
       qcc_remark("quantize: %s stays float: both operands are computed at run time (%s)", at,
                  scheme()->act_bits ? "per-token scales are for weights' inputs" : "weight-only scheme");

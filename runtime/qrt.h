@@ -604,19 +604,23 @@ typedef struct qrt_bformat {
 } qrt_bformat;
 
 /* --- bmatmul: float activations x block-format weights -------------------
- * A float [M, K] (all leading dims flattened: the weight is 2-D), in[1]
- * the weights packed per column: column n is the qrt_bfmt_encode vector
- * of W[:, n] at byte n * qrt_bfmt_bytes(w_format, K); in[2] bias float
- * [N] or NULL; in[3] scratch of qrt_bmatmul_scratch(p) bytes.
+ * A float [batch, M, K], in[1] the weights: b_runtime 0: packed per
+ * column (column n is the qrt_bfmt_encode vector of W[:, n] at byte
+ * n * qrt_bfmt_bytes(w_format, K); batch 1, all of A's leading dims
+ * flattened into M); b_runtime 1: float [batch, K, N] computed at run time
+ * (attention), each column quantized to w_format here; in[2] bias float
+ * [N] or NULL; in[3] scratch of qrt_bmatmul_scratch(p) bytes.  Per batch:
  *   A_hat = A when a_format < 0, else each row of A encoded in a_format and
  *           decoded (blocks along K, scales chosen at run time per block:
  *           the MX way, no calibration);
- *   W_hat = the decoded weights;
+ *   W_hat = the decoded weights (columns, blocks along K);
  *   C = A_hat @ W_hat + bias, by the float GEMM (qrt_sgemm_ex, its sum
  *       order) on one 16-column panel of W_hat at a time.
  * So the result equals a float matmul of the format's exact values, on
  * every SIMD path. */
-#define QRT_BMATMUL_PARAMS(S, A) S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, a_format) S(int32_t, w_format)
+#define QRT_BMATMUL_PARAMS(S, A) \
+  S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, a_format) S(int32_t, w_format) S(int64_t, batch) \
+  S(int32_t, b_runtime)
 
 /* --- qmatmul (int8 activations x int8/int4 weights), batched like matmul -- *
  * For each batch index b (row-major over batch_shape[0..batch_rank)):

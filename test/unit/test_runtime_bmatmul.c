@@ -82,6 +82,51 @@ static void run_case(int32_t wf, int32_t af, int64_t M, int64_t N, int64_t K, in
   free(A); free(W); free(Ah); free(Wh); free(col); free(bias); free(C); free(R); free(Wp); free(row); free(scratch);
 }
 
+/* A run-time B [batch, K, N] (attention): every batch equals the GEMM of
+ * its decoded rows and decoded columns. */
+static void run_runtime_case(int32_t fmt, int64_t batch, int64_t M, int64_t N, int64_t K) {
+  const int64_t vb = qrt_bfmt_bytes(fmt, K);
+  float *A = xmalloc(sizeof(float) * (size_t)(batch * M * K)), *B = xmalloc(sizeof(float) * (size_t)(batch * K * N));
+  float *Ah = xmalloc(sizeof(float) * (size_t)(M * K)), *Bh = xmalloc(sizeof(float) * (size_t)(K * N));
+  float *v = xmalloc(sizeof(float) * (size_t)K), *C = xmalloc(sizeof(float) * (size_t)(batch * M * N));
+  float *R = xmalloc(sizeof(float) * (size_t)(M * N));
+  uint8_t *bytes = xmalloc((size_t)vb);
+  qrt_bmatmul_params p;
+  const void *in[4];
+  void *out[1];
+  void *scratch;
+  int64_t b, m, n, k;
+  int ok = 1;
+  char what[160];
+  fill_f32(A, batch * M * K, -2.0f, 2.0f);
+  fill_f32(B, batch * K * N, -1.0f, 1.0f);
+  B[3] = -25.0f;
+  memset(&p, 0, sizeof p);
+  p.M = M; p.N = N; p.K = K; p.a_format = fmt; p.w_format = fmt; p.batch = batch; p.b_runtime = 1;
+  scratch = xmalloc((size_t)qrt_bmatmul_scratch(&p));
+  in[0] = A; in[1] = B; in[2] = NULL; in[3] = scratch;
+  out[0] = C;
+  qrt_bmatmul_f32(&p, in, out);
+  for (b = 0; b < batch; ++b) {
+    for (m = 0; m < M; ++m) {
+      qrt_bfmt_encode(fmt, A + (b * M + m) * K, K, bytes);
+      qrt_bfmt_decode(fmt, bytes, K, Ah + m * K);
+    }
+    for (n = 0; n < N; ++n) {
+      for (k = 0; k < K; ++k) v[k] = B[b * K * N + k * N + n];
+      qrt_bfmt_encode(fmt, v, K, bytes);
+      qrt_bfmt_decode(fmt, bytes, K, v);
+      for (k = 0; k < K; ++k) Bh[k * N + n] = v[k];
+    }
+    qrt_sgemm(M, N, K, Ah, K, Bh, N, R, N, NULL);
+    ok &= same_f32_arr(C + b * M * N, R, M * N);
+  }
+  snprintf(what, sizeof what, "bmatmul run-time B %s batch=%lld M=%lld N=%lld K=%lld == sgemm of the decoded operands",
+           qrt_bformat_get(fmt)->name, (long long)batch, (long long)M, (long long)N, (long long)K);
+  check(ok, what);
+  free(A); free(B); free(Ah); free(Bh); free(v); free(C); free(R); free(bytes); free(scratch);
+}
+
 int main(void) {
   int32_t f;
   for (f = 0; f < QRT_BFORMAT_COUNT; ++f) {
@@ -93,5 +138,7 @@ int main(void) {
   /* mixed formats: the activation and weight blocks need not agree */
   run_case(qrt_bformat_find("mxfp4"), qrt_bformat_find("mxfp8_e4m3"), 4, 20, 70, 1);
   run_case(qrt_bformat_find("nvfp4"), qrt_bformat_find("bfp8_64"), 4, 20, 70, 1);
+  for (f = 0; f < QRT_BFORMAT_COUNT; ++f) run_runtime_case(f, 3, 7, 19, 40);
+  run_runtime_case(qrt_bformat_find("mxfp8_e4m3"), 4, 64, 64, 32);
   return finish();
 }
