@@ -597,6 +597,8 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   F(16, "bbfp4_32", QRT_ELEM_BBFP, 5, 32, QRT_SCALE_E8M0) F(17, "bbfp6_32", QRT_ELEM_BBFP, 7, 32, QRT_SCALE_E8M0) \
   F(18, "bbfp8_32", QRT_ELEM_BBFP, 9, 32, QRT_SCALE_E8M0)
 #define QRT_BFORMAT_COUNT 19
+/* Codes of the widest element (bbfp8: 9 bits): qrt_bfmt_elem_table's size. */
+#define QRT_BFMT_MAX_CODES 512
 /* One row of the table, as data (qrt_bformat_get). */
 typedef struct qrt_bformat {
   const char *name;
@@ -1127,6 +1129,12 @@ QRT_API uint32_t qrt_nvfp4_encode_block(const float *x, int32_t n, float t, uint
 QRT_API int32_t qrt_bfp_encode_block(int32_t element, int32_t bits, const float *x, int32_t n, int32_t E,
                                      uint16_t *codes);
 QRT_API float qrt_bfp_decode(int32_t element, int32_t bits, uint32_t code);
+/* qrt_bfmt_elem_table: the element value of every code of fmt (2^bits
+ * entries, at most QRT_BFMT_MAX_CODES); qrt_bfmt_decode_table: the same
+ * bits as qrt_bfmt_decode with the element values looked up there (the
+ * fast path of kernels that decode many vectors of one format). */
+QRT_API void qrt_bfmt_elem_table(int32_t fmt, float *table);
+QRT_API void qrt_bfmt_decode_table(int32_t fmt, const uint8_t *in, int64_t K, const float *table, float *x);
 /* qrt_bmatmul.c: scratch bytes of qrt_bmatmul_f32. */
 QRT_API int64_t qrt_bmatmul_scratch(const qrt_bmatmul_params *p);
 

@@ -193,3 +193,30 @@ QRT_API void qrt_bfmt_decode(int32_t fmt, const uint8_t *in, int64_t K, float *x
     in += qrt_fmt_block_bytes(f);
   }
 }
+
+QRT_API void qrt_bfmt_elem_table(int32_t fmt, float *table) {
+  const qrt_bformat *f = qrt_bformat_get(fmt);
+  uint32_t c;
+  if (!f) return;
+  for (c = 0; c < 1u << f->element_bits; ++c)
+    table[c] = f->element == QRT_ELEM_INT || f->element == QRT_ELEM_BBFP ? qrt_bfp_decode(f->element, f->element_bits, c)
+                                                                          : qrt_mx_decode(f->element, c);
+}
+
+QRT_API void qrt_bfmt_decode_table(int32_t fmt, const uint8_t *in, int64_t K, const float *table, float *x) {
+  const qrt_bformat *f = qrt_bformat_get(fmt);
+  uint16_t codes[QRT_FMT_MAX_BLOCK];
+  int64_t k0;
+  int32_t i;
+  float t;
+  if (!f) return;
+  in = qrt_fmt_head(f, in, &t);
+  for (k0 = 0; k0 < K; k0 += f->block) {
+    const int32_t n = K - k0 < f->block ? (int32_t)(K - k0) : f->block;
+    const double scale = f->scale == QRT_SCALE_E8M0 ? (in[0] == 255 ? (double)NAN : ldexp(1.0, (int)in[0] - 127))
+                                                    : (double)qrt_mx_decode(QRT_ELEM_E4M3, in[0]) * (double)t;
+    qrt_fmt_unpack_codes(in + 1, n, f->element_bits, codes);
+    for (i = 0; i < n; ++i) x[k0 + i] = (float)((double)table[codes[i]] * scale);
+    in += qrt_fmt_block_bytes(f);
+  }
+}

@@ -45,18 +45,37 @@
  * +-L 2^(e+d) (saturated). */
 #include <math.h>
 
-/* r rounded to the nearest integer, ties to even: floor and the exact
- * difference r - floor(r) do not depend on the rounding mode. */
-QRT_INTERNAL double qrt_bfp_rne(double r) {
-  const double f = floor(r), d = r - f;
-  return d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0.0) ? f + 1.0 : f;
+/* r rounded to the nearest integer, ties to even, for |r| <= 2^30 (the
+ * callers clamp first): the truncation t and the difference r - t are
+ * exact, so nothing depends on the rounding mode, and no libm call sits in
+ * the per-element loop. */
+QRT_INTERNAL int32_t qrt_bfp_rne(double r) {
+  const int32_t t = (int32_t)r; /* toward zero */
+  const double d = r - (double)t;
+  if (d > 0.5 || (d == 0.5 && (t & 1))) return t + 1;
+  if (d < -0.5 || (d == -0.5 && (t & 1))) return t - 1;
+  return t;
 }
 
-/* x / 2^e rounded and clamped to [-lim, lim] (ldexp in double is exact
- * for any float x and |e| <= 254). */
+/* 2^k exactly, for k in [-1022, 1023], from its bits (no libm call). */
+QRT_INTERNAL double qrt_bfp_pow2(int32_t k) {
+  const uint64_t bits = (uint64_t)(k + 1023) << 52;
+  double v;
+  memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+/* x / 2^e rounded and clamped to [-lim, lim]: x times the exact power of
+ * two 2^-e (|e| <= 254: a normal double) is exact, and |x 2^-e| past
+ * 2^30 saturates anyway (lim < 2^16); NaN never reaches here (qrt_fmt.c
+ * gives NaN blocks their own scale). */
 QRT_INTERNAL int32_t qrt_bfp_quant(float x, int32_t e, int32_t lim) {
-  const double q = qrt_bfp_rne(ldexp((double)x, -e));
-  return q > lim ? lim : (q < -lim ? -lim : (int32_t)q);
+  double r = (double)x * qrt_bfp_pow2(-e);
+  r = r > 1073741824.0 ? 1073741824.0 : (r < -1073741824.0 ? -1073741824.0 : r);
+  {
+    const int32_t q = qrt_bfp_rne(r);
+    return q > lim ? lim : (q < -lim ? -lim : q);
+  }
 }
 
 /* Squared error of the block at shared exponent e; with codes, also the
@@ -68,7 +87,7 @@ QRT_INTERNAL double qrt_bbfp_sse(const float *x, int32_t n, int32_t m, int32_t d
   int32_t i;
   for (i = 0; i < n; ++i) {
     const int32_t q0 = qrt_bfp_quant(x[i], e, lim), q1 = qrt_bfp_quant(x[i], e + d, lim);
-    const double e0 = (double)x[i] - ldexp((double)q0, e), e1 = (double)x[i] - ldexp((double)q1, e + d);
+    const double e0 = (double)x[i] - (double)q0 * qrt_bfp_pow2(e), e1 = (double)x[i] - (double)q1 * qrt_bfp_pow2(e + d);
     const int hi = fabs(e1) < fabs(e0);
     sse += hi ? e1 * e1 : e0 * e0;
     if (codes)
