@@ -160,11 +160,14 @@ static int parse_args(int argc, char **argv, options *o) {
       (!qcc_quantizing() || qcc_quant_opts.scheme->act_bits == 0 || qcc_quant_opts.act_per_token))
     return qcc_error("--integer-only needs a scheme with static int8 activations (-q w8a8, w4a8 or w4a4 without "
                      "--act-scale token)"), -1;
-  if (qcc_quant_opts.allocate && qcc_quant_opts.avg_bits <= 0 && qcc_quant_opts.max_bytes <= 0)
-    return qcc_error("-q auto needs a budget: give --avg-bits B or --max-bytes N"), -1;
+  if (qcc_quant_opts.allocate && qcc_quant_opts.avg_bits <= 0 && qcc_quant_opts.max_bytes <= 0 &&
+      qcc_quant_opts.max_latency_us <= 0)
+    return qcc_error("-q auto needs a budget: give --avg-bits B, --max-bytes N or --max-latency-us T"), -1;
   if (!qcc_quant_opts.allocate && (qcc_quant_opts.avg_bits > 0 || qcc_quant_opts.max_bytes > 0 ||
-                                   qcc_quant_opts.n_formats || qcc_quant_opts.sensitivity_samples))
-    return qcc_error("--avg-bits, --max-bytes, --formats and --sensitivity-samples are for -q auto"), -1;
+                                   qcc_quant_opts.max_latency_us > 0 || qcc_quant_opts.n_formats ||
+                                   qcc_quant_opts.sensitivity_samples))
+    return qcc_error("--avg-bits, --max-bytes, --max-latency-us, --formats and --sensitivity-samples are for -q auto"),
+           -1;
   if (!qcc_quantizing() && qcc_quant_opts.calib_path) qcc_warning("--calib is unused without -q");
   if (!qcc_quantizing() && qcc_quant_opts.weight_quant != QCC_WEIGHT_RTN)
     qcc_warning("--weight-quant is unused without -q");

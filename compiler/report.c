@@ -167,11 +167,14 @@ static void print_allocation(FILE *f, MlirOperation func, bool json) {
   MlirAttribute rows = dict_get(al, "layers"), fb = dict_get(al, "frontier_bits"), fc = dict_get(al, "frontier_cost");
   if (json)
     fprintf(f, ",\n  \"allocation\": {\"budget_bits\": %lld, \"bits\": %lld, \"weights\": %lld, "
-               "\"avg_bits\": %.4f, \"predicted_cost\": %.6g,\n    \"layers\": [",
+               "\"avg_bits\": %.4f, \"predicted_cost\": %.6g, \"latency_us\": %.3f, \"budget_latency_us\": %.3f,"
+               "\n    \"layers\": [",
             (long long)budget, (long long)bits, (long long)weights, bits / w,
-            mlirFloatAttrGetValueDouble(dict_get(al, "cost")));
+            mlirFloatAttrGetValueDouble(dict_get(al, "cost")), mlirFloatAttrGetValueDouble(dict_get(al, "latency_us")),
+            mlirFloatAttrGetValueDouble(dict_get(al, "budget_latency_us")));
   else
-    fprintf(f, "allocation: %.3f bits per weight (budget %.3f), predicted output error %.4g\n", bits / w, budget / w,
+    fprintf(f, "allocation: %.3f bits per weight (budget %.3f), modeled %.1f us, predicted output error %.4g\n",
+            bits / w, budget / w, mlirFloatAttrGetValueDouble(dict_get(al, "latency_us")),
             mlirFloatAttrGetValueDouble(dict_get(al, "cost")));
   for (intptr_t i = 0; i < mlirArrayAttrGetNumElements(rows); i++) {
     MlirAttribute r = mlirArrayAttrGetElement(rows, i);
@@ -183,8 +186,9 @@ static void print_allocation(FILE *f, MlirOperation func, bool json) {
     if (json) {
       fprintf(f, "%s\n      {\"layer\": ", i ? "," : "");
       json_str(f, name);
-      fprintf(f, ", \"scheme\": \"%.*s\", \"bits\": %lld, \"weights\": %lld, \"sensitivity\": %.6g}", (int)sch.length,
-              sch.data, (long long)lb, (long long)lw, sens);
+      fprintf(f, ", \"scheme\": \"%.*s\", \"bits\": %lld, \"weights\": %lld, \"sensitivity\": %.6g, \"latency_us\": %.4f}",
+              (int)sch.length, sch.data, (long long)lb, (long long)lw, sens,
+              mlirFloatAttrGetValueDouble(dict_get(r, "latency_us")));
     } else {
       fprintf(f, "  %-60.60s %-10.*s %6.2f bits/weight  sensitivity %.4g\n", name, (int)sch.length, sch.data,
               lw ? (double)lb / lw : 0.0, sens);

@@ -3,6 +3,7 @@
  * errors. */
 #include "quant_options.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,11 @@ const char qcc_quant_flags_help[] =
     "                        are int8 layers run as int8 tables)\n"
     "  -q auto               mixed precision: every layer's scheme chosen by measured\n"
     "                        sensitivity under a budget, solved exactly (needs --calib\n"
-    "                        and --avg-bits or --max-bytes)\n"
+    "                        and a budget: --avg-bits, --max-bytes, --max-latency-us)\n"
     "  --avg-bits B          -q auto: average bits per weight, scales included\n"
     "  --max-bytes N         -q auto: total bytes of the layers' weights\n"
+    "  --max-latency-us T    -q auto: the layers' modeled latency (measured cost per\n"
+    "                        multiply-accumulate of each scheme's kernel)\n"
     "  --formats LIST        -q auto: the candidate schemes (comma-separated -q names;\n"
     "                        f32 is always one)\n"
     "  --sensitivity-samples N\n"
@@ -178,6 +181,13 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       rc = -1;
     }
     qcc_quant_opts.max_bytes = b;
+  } else if ((v = flag_value(argc, argv, i, "--max-latency-us", &missing))) {
+    char *end;
+    qcc_quant_opts.max_latency_us = strtod(v, &end);
+    if (*end || !(qcc_quant_opts.max_latency_us > 0) || isinf(qcc_quant_opts.max_latency_us)) {
+      qcc_error("--max-latency-us: expected a positive number of microseconds, got '%s'", v);
+      rc = -1;
+    }
   } else if ((v = flag_value(argc, argv, i, "--sensitivity-samples", &missing))) {
     char *end;
     long n = strtol(v, &end, 10);

@@ -61,6 +61,7 @@ typedef struct qcc_quant_options {
   bool allocate;
   double avg_bits;                         /* --avg-bits (0: not given) */
   int64_t max_bytes;                       /* --max-bytes (0: not given) */
+  double max_latency_us;                   /* --max-latency-us, modeled (0: not given) */
   const qcc_quant_scheme *formats[32];     /* --formats: the candidates */
   int n_formats;
   int sensitivity_samples;                 /* --sensitivity-samples (0: 8) */

@@ -22,9 +22,12 @@
  * per channel; block formats: qrt_bfmt_bytes per column; f32: 32 bits per
  * weight; run-time matmuls have no weights: 0).
  *
- * Invariant: the computation is unchanged; each layer gets three arrays
- * of equal length: qcc.candidates (scheme names), qcc.sensitivity (f64)
- * and qcc.candidate_bits (i64). */
+ * Latency: a model, the layer's multiply-accumulates times the measured
+ * picoseconds per MAC of the scheme's kernel (cost_table below).
+ *
+ * Invariant: the computation is unchanged; each layer gets four arrays
+ * of equal length: qcc.candidates (scheme names), qcc.sensitivity (f64),
+ * qcc.candidate_bits (i64) and qcc.candidate_latency_us (f64). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +110,49 @@ int64_t qcc_layer_bits(MlirOperation op, const qcc_quant_scheme *s) {
   int64_t g = qcc_quant_opts.group_size ? qcc_quant_opts.group_size : 128;
   int64_t groups = k == QCC_LAYER_MATMUL && g < per ? (per + g - 1) / g : 0;
   return 4 * count + 8 * groups * channels + 32 * channels;
+}
+
+/* Picoseconds per multiply-accumulate of a matmul layer under each scheme,
+ * measured through the generated C on the development machine (2-core
+ * AVX-512 VM) by examples/bench/kernel_costs.py (64x256x256 matmul, cc -O2
+ * -march=native). Only ratios matter for a budget relative to the float
+ * model; the absolute microseconds are this machine's. Schemes not listed
+ * take their class's row (see scheme_cost). */
+static const struct {
+  const char *scheme;
+  double ps_per_mac;
+} cost_table[] = {
+    {"f32", 19.42},   {"w8a8", 7.11},     {"w4a8", 36.46},  {"w8a16", 30.67}, {"w4a16", 31.26},
+    {"mxint8", 114.08}, {"mxfp8", 257.13}, {"mxfp6", 256.90}, {"mxfp4", 250.22}, {"nvfp4", 267.39},
+    {"bbfp8", 1213.31}, {"bbfp4", 759.36}, {"bfp8", 130.89},  {"bfp4", 104.52},
+};
+
+/* Rows of cost_table that stand for a class of schemes. */
+enum { COST_F32 = 0, COST_W8A8 = 1, COST_W4A8 = 2, COST_W8A16 = 3, COST_BBFP8 = 10, COST_BFP8 = 12, COST_MXFP8 = 6 };
+
+static double scheme_cost(const qcc_quant_scheme *s) {
+  for (size_t i = 0; i < sizeof cost_table / sizeof *cost_table; i++)
+    if (!strcmp(cost_table[i].scheme, s->name)) return cost_table[i].ps_per_mac;
+  /* the class's row: block formats by element kind, integer schemes by
+   * their activations (w4a4 runs the int4 kernel of w4a8) */
+  const qrt_bformat *f = qrt_bformat_get(s->block_format);
+  if (f) return cost_table[f->element == QRT_ELEM_INT ? COST_BFP8 : f->element == QRT_ELEM_BBFP ? COST_BBFP8 : COST_MXFP8].ps_per_mac;
+  return cost_table[s->act_bits == 0 ? COST_W8A16 : s->weight_format == QRT_WFMT_I8 ? COST_W8A8 : COST_W4A8].ps_per_mac;
+}
+
+/* Multiply-accumulates of one run of the layer. */
+static double layer_macs(MlirOperation op) {
+  qcc_shape a, w, y;
+  if (!qcc_shape_of(mlirOperationGetOperand(op, 0), &a) || !qcc_shape_of(mlirOperationGetOperand(op, 1), &w) ||
+      !qcc_shape_of(mlirOperationGetResult(op, 0), &y))
+    return 0;
+  const double out = (double)qcc_shape_numel(&y);
+  if (q_conv_is(op)) return out * (double)(qcc_shape_numel(&w) / w.dims[0]); /* each output: c_in/group x kernel */
+  return out * (double)a.dims[a.rank - 1];                                    /* each output: K */
+}
+
+double qcc_layer_latency_us(MlirOperation op, const qcc_quant_scheme *s) {
+  return layer_macs(op) * (qcc_scheme_quantizes(s) ? scheme_cost(s) : cost_table[COST_F32].ps_per_mac) * 1e-6;
 }
 
 /* Sum of squares of the float outputs, and of their differences. */
@@ -193,18 +239,21 @@ int qcc_pass_sensitivity(MlirModule m) {
     if (qcc_layer_kind_of(op) == QCC_LAYER_NONE) continue;
     const qcc_quant_scheme *cand[64];
     int n = qcc_layer_candidates(op, cand, 64);
-    MlirAttribute sens[64], bits[64];
+    MlirAttribute sens[64], bits[64], lat[64];
     for (int c = 0; c < n && !rc; c++) {
       double err = 0;
       if (qcc_scheme_quantizes(cand[c])) rc = layer_sensitivity(m, index, cand[c], &set, samples, ref, n_ref, &err);
       measured += qcc_scheme_quantizes(cand[c]);
       sens[c] = mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), err);
       bits[c] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), qcc_layer_bits(op, cand[c]));
+      lat[c] = mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), qcc_layer_latency_us(op, cand[c]));
     }
     if (rc) break;
     mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.candidates"), str_array(ctx, cand, n));
     mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.sensitivity"), mlirArrayAttrGet(ctx, n, sens));
     mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.candidate_bits"), mlirArrayAttrGet(ctx, n, bits));
+    mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.candidate_latency_us"),
+                                    mlirArrayAttrGet(ctx, n, lat));
     index++;
   }
   if (!rc)

@@ -19,6 +19,9 @@ qcc_layer_kind qcc_layer_kind_of(MlirOperation op);
 int qcc_layer_candidates(MlirOperation op, const qcc_quant_scheme **out, int cap);
 /* Bits of the layer's weights under s, scales included (0: no weights). */
 int64_t qcc_layer_bits(MlirOperation op, const qcc_quant_scheme *s);
+/* Modeled microseconds of one run of the layer under s (its MACs times the
+ * scheme kernel's measured cost per MAC; sensitivity.c). */
+double qcc_layer_latency_us(MlirOperation op, const qcc_quant_scheme *s);
 /* Number of weights of the layer (0 for a run-time matmul). */
 int64_t qcc_layer_weight_count(MlirOperation op);
 
