@@ -422,13 +422,7 @@ static int quantize_matmul_block(MlirOperation op) {
  * [..., K, N], each of a's rows and b's columns quantized to the block
  * format at run time (as MX prescribes for any dot product). Batch dims
  * must be equal (no broadcasting). */
-static void quantize_matmul_block_runtime(MlirOperation op) {
-  char at[256];
-  qcc_op_where(op, at, sizeof at);
-  if (qcc_kept_float(at, "matmul")) {
-    qcc_remark("quantize: %s stays float: --keep-float", at);
-    return;
-  }
+static void quantize_matmul_block_runtime(MlirOperation op, const char *at) {
   MlirValue a = q_matmul_in(op, 0), b = q_matmul_in(op, 1), y = mlirOperationGetResult(op, 0);
   qcc_shape as, bs;
   qcc_shape_of(a, &as);
@@ -450,13 +444,7 @@ static void quantize_matmul_block_runtime(MlirOperation op) {
  * mixing): a asymmetric and b symmetric (zero point 0: no column sums to
  * fold), both with static calibrated scales; one requantization
  * multiplier for all columns. */
-static void quantize_matmul_activations(MlirOperation op) {
-  char at[256];
-  qcc_op_where(op, at, sizeof at);
-  if (qcc_kept_float(at, "matmul")) {
-    qcc_remark("quantize: %s stays float: --keep-float", at);
-    return;
-  }
+static void quantize_matmul_activations(MlirOperation op, const char *at) {
   MlirValue a = q_matmul_in(op, 0), b = q_matmul_in(op, 1), y = mlirOperationGetResult(op, 0);
   qcc_shape as, bs, ys;
   qcc_shape_of(a, &as);
@@ -507,13 +495,15 @@ static int quantize_matmul(MlirOperation op) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
   if (!qcc_value_is_constant(q_matmul_in(op, 1))) {
-    if (scheme()->block_format >= 0)
-      quantize_matmul_block_runtime(op);
+    if (qcc_kept_float(at, "matmul"))
+      qcc_remark("quantize: %s stays float: --keep-float", at);
+    else if (scheme()->block_format >= 0)
+      quantize_matmul_block_runtime(op, at);
     else if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
       qcc_remark("quantize: %s stays float: both operands are computed at run time (%s)", at,
                  scheme()->act_bits ? "per-token scales are for weights' inputs" : "weight-only scheme");
     else
-      quantize_matmul_activations(op);
+      quantize_matmul_activations(op, at);
     return 0;
   }
   if (bs.rank != 2) {
