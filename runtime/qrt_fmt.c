@@ -84,6 +84,15 @@ QRT_INTERNAL void qrt_fmt_unpack_codes(const uint8_t *in, int32_t n, int32_t bit
   const uint32_t mask = (1u << bits) - 1u;
   uint32_t acc = 0;
   int32_t have = 0, i;
+  /* the common widths without the bit-stream loop (same codes) */
+  if (bits == 8) {
+    for (i = 0; i < n; ++i) codes[i] = in[i];
+    return;
+  }
+  if (bits == 4) {
+    for (i = 0; i < n; ++i) codes[i] = (uint16_t)((in[i >> 1] >> ((i & 1) * 4)) & 15u);
+    return;
+  }
   for (i = 0; i < n; ++i) {
     for (; have < bits; have += 8) acc |= (uint32_t)*in++ << have;
     codes[i] = (uint16_t)(acc & mask);
