@@ -21,6 +21,7 @@ are measured and reported, with a loose bound that only catches breakage
 (5 points / 10%, w4a4 25 points / 60%).  Extra qcc flags (e.g.
 --act-scale token) follow --qflags as one string.
 
+--bytes-file FILE writes the generated C's constant bytes (from qcc -v).
 --metric-file FILE writes the test-split metric (accuracy or bits per
 character, one number) to FILE, so that a test can compare two builds (e.g.
 --weight-quant gptq against rtn).  --no-worse-than FILE fails unless the
@@ -32,6 +33,7 @@ usage: check_example.py QCC_BUILD_DIR EXAMPLE_DIR WORK_DIR [--scheme S] [--qflag
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -48,11 +50,11 @@ BUDGETS = {"f32": (0.005, 0.01), "w8a8": (0.005, 0.01), "w8a16": (0.005, 0.01), 
 LOOSE = (0.05, 0.10)
 
 
-def run(cmd, **kw):
+def run(cmd, stderr_too=False, **kw):
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if r.returncode != 0:
         sys.exit(f"FAIL: {' '.join(cmd)}\n{r.stdout}{r.stderr}")
-    return r.stdout
+    return r.stdout + (r.stderr if stderr_too else "")
 
 
 def main():
@@ -65,6 +67,7 @@ def main():
     ap.add_argument("--acc-budget", type=float, help="accuracy points (fraction) the scheme may lose")
     ap.add_argument("--bpc-budget", type=float, help="relative bits-per-character increase allowed")
     ap.add_argument("--metric-file")
+    ap.add_argument("--bytes-file", help="write the generated C's constant bytes (qcc -v) to this file")
     ap.add_argument("--no-worse-than")
     args = ap.parse_args()
     build, ex, work, scheme = args.build, args.ex, args.work, args.scheme
@@ -82,7 +85,10 @@ def main():
     qflags = ["-q", scheme, "--calib", os.path.join(ex, "calib"), *args.qflags.split()]
     if scheme == "f32" and not args.qflags:
         qflags = []
-    run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c, *qflags])
+    log = run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c, "-v", *qflags], stderr_too=True)
+    if args.bytes_file:
+        with open(args.bytes_file, "w") as f:
+            f.write(re.search(r"weights ([0-9]+) bytes", log).group(1) + "\n")
     run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", c, main_c, "-lm", "-o", exe])
 
     x0 = os.path.join(ex, "input_0.npy")
