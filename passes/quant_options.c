@@ -72,6 +72,9 @@ const char qcc_quant_flags_help[] =
     "                        multiply-accumulate of each scheme's kernel)\n"
     "  --formats LIST        -q auto: the candidate schemes (comma-separated -q names;\n"
     "                        f32 is always one)\n"
+    "  --sensitivity-metric mse|kl\n"
+    "                        -q auto: a layer's output error as relative MSE (default)\n"
+    "                        or KL divergence of the outputs' rows taken as logits\n"
     "  --sensitivity-samples N\n"
     "                        -q auto: calibration samples per measurement (default 8)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
@@ -186,6 +189,13 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
     qcc_quant_opts.max_latency_us = strtod(v, &end);
     if (*end || !(qcc_quant_opts.max_latency_us > 0) || isinf(qcc_quant_opts.max_latency_us)) {
       qcc_error("--max-latency-us: expected a positive number of microseconds, got '%s'", v);
+      rc = -1;
+    }
+  } else if ((v = flag_value(argc, argv, i, "--sensitivity-metric", &missing))) {
+    if (!strcmp(v, "mse") || !strcmp(v, "kl")) {
+      qcc_quant_opts.sensitivity_kl = !strcmp(v, "kl");
+    } else {
+      qcc_error("--sensitivity-metric: expected mse or kl, got '%s'", v);
       rc = -1;
     }
   } else if ((v = flag_value(argc, argv, i, "--sensitivity-samples", &missing))) {

@@ -65,6 +65,7 @@ typedef struct qcc_quant_options {
   const qcc_quant_scheme *formats[32];     /* --formats: the candidates */
   int n_formats;
   int sensitivity_samples;                 /* --sensitivity-samples (0: 8) */
+  bool sensitivity_kl;                     /* --sensitivity-metric kl (else mse) */
 } qcc_quant_options;
 
 extern qcc_quant_options qcc_quant_opts;

@@ -156,7 +156,7 @@ double qcc_layer_latency_us(MlirOperation op, const qcc_quant_scheme *s) {
 }
 
 /* Sum of squares of the float outputs, and of their differences. */
-static void output_error(qcc_array *ref, qcc_array *got, int n, double *signal, double *noise) {
+static void output_mse(qcc_array *ref, qcc_array *got, int n, double *signal, double *noise) {
   for (int j = 0; j < n; j++) {
     if (ref[j].dtype != QRT_F32 || got[j].dtype != QRT_F32) continue;
     const float *a = ref[j].data, *b = got[j].data;
@@ -167,19 +167,47 @@ static void output_error(qcc_array *ref, qcc_array *got, int n, double *signal, 
   }
 }
 
+/* log-sum-exp of v[c], c < C, in double. */
+static double log_sum_exp(const float *v, int64_t C) {
+  double mx = -INFINITY, sum = 0;
+  for (int64_t c = 0; c < C; c++) mx = v[c] > mx ? v[c] : mx;
+  for (int64_t c = 0; c < C; c++) sum += exp((double)v[c] - mx);
+  return mx + log(sum);
+}
+
+/* The rows of the float outputs (last dim > 1) taken as logits: the summed
+ * KL(softmax(float) || softmax(quantized)) and the number of rows. */
+static void output_kl(qcc_array *ref, qcc_array *got, int n, double *rows, double *kl) {
+  for (int j = 0; j < n; j++) {
+    if (ref[j].dtype != QRT_F32 || got[j].dtype != QRT_F32 || ref[j].rank < 1) continue;
+    const int64_t C = ref[j].dims[ref[j].rank - 1];
+    if (C < 2) continue;
+    for (int64_t r = 0, e = qcc_array_numel(&ref[j]) / C; r < e; r++) {
+      const float *a = (const float *)ref[j].data + r * C, *b = (const float *)got[j].data + r * C;
+      const double la = log_sum_exp(a, C), lb = log_sum_exp(b, C);
+      double d = 0;
+      for (int64_t c = 0; c < C; c++) d += exp((double)a[c] - la) * (((double)a[c] - la) - ((double)b[c] - lb));
+      *kl += isfinite(d) && d > 0 ? d : (isfinite(d) ? 0 : INFINITY);
+      *rows += 1;
+    }
+  }
+}
+
 static void free_outputs(qcc_array *o, int n) {
   for (int j = 0; j < n; j++) qcc_array_free(&o[j]);
   free(o);
 }
 
-/* The relative output error of m against the float outputs ref. */
+/* The output error of m against the float outputs ref: relative MSE, or
+ * (--sensitivity-metric kl) the mean KL divergence per row of logits. */
 static int measure(MlirModule m, const qcc_calib_set *set, int samples, qcc_array **ref, int *n_ref, double *err) {
   double signal = 0, noise = 0;
   for (int k = 0; k < samples; k++) {
     qcc_array *out = NULL;
     int n = 0;
     if (qcc_evaluate(m, &set->samples[k * set->n_inputs], set->n_inputs, &out, &n, NULL, NULL)) return -1;
-    output_error(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
+    if (qcc_quant_opts.sensitivity_kl) output_kl(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
+    else output_mse(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
     free_outputs(out, n);
   }
   *err = signal > 0 ? noise / signal : (noise > 0 ? INFINITY : 0);
