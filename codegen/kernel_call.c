@@ -596,8 +596,12 @@ static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
 /* A block format's table id; "f32" (float activations) is -1 when
  * allowed. */
 static bool block_format(MlirOperation op, const char *name, bool f32_ok, int32_t *id) {
-  *id = f32_ok && !strcmp(name, "f32") ? -1 : qrt_bformat_find(name);
-  return *id >= 0 || (f32_ok && !strcmp(name, "f32")) ? true : fail(op, "unknown block format");
+  if (f32_ok && !strcmp(name, "f32")) {
+    *id = -1;
+    return true;
+  }
+  *id = qrt_bformat_find(name);
+  return *id >= 0 ? true : fail(op, "unknown block format");
 }
 
 static bool lower_bmatmul(MlirOperation op, qcc_call *c) {

@@ -71,7 +71,8 @@ static MlirAttribute str(MlirContext ctx, const char *s) {
 
 /* qcc.allocation on the function (see the top comment). */
 static void record(MlirOperation func, alloc_layer *layers, int n, const int *pick, int64_t budget, int64_t weights,
-                   double latency_budget, const qcc_knap_result *r, const int64_t *fsize, const double *fcost, int nf) {
+                   double latency, double latency_budget, const qcc_knap_result *r, const int64_t *fsize,
+                   const double *fcost, int nf) {
   MlirContext ctx = mlirOperationGetContext(func);
   MlirAttribute *rows = malloc(sizeof(MlirAttribute) * (size_t)(n ? n : 1));
   for (int i = 0; i < n; i++) {
@@ -88,8 +89,6 @@ static void record(MlirOperation func, alloc_layer *layers, int n, const int *pi
     fb[i] = i64(ctx, fsize[i]);
     fc[i] = f64(ctx, fcost[i]);
   }
-  double latency = 0;
-  for (int i = 0; i < n; i++) latency += layers[i].choice[pick[i]].latency;
   MlirNamedAttribute top[9] = {named(ctx, "budget_bits", i64(ctx, budget)), named(ctx, "bits", i64(ctx, r->size)),
                                named(ctx, "latency_us", f64(ctx, latency)),
                                named(ctx, "budget_latency_us", f64(ctx, latency_budget)),
@@ -208,7 +207,7 @@ int qcc_pass_allocate(MlirModule m) {
                "%.3g, %lld states",
                n, weights ? (double)r.size / weights : 0.0, weights ? (double)budget / weights : 0.0, latency, r.cost,
                (long long)r.states);
-    record(func, layers, n, pick, budget, weights, latency_budget, &r, fsize, fcost, nf);
+    record(func, layers, n, pick, budget, weights, latency, latency_budget, &r, fsize, fcost, nf);
   }
   free(groups);
   free(pick);

@@ -147,21 +147,26 @@ QRT_API void qrt_bfmt_encode(int32_t fmt, const float *x, int64_t K, uint8_t *ou
   }
 }
 
-/* One block's element values elem[f->block] and scale (t: NVFP4's vector
- * scale, folded in). */
+/* A block's scale from its scale byte (t: NVFP4's vector scale, folded in). */
+QRT_INTERNAL double qrt_fmt_block_scale(const qrt_bformat *f, uint8_t byte, float t) {
+  if (f->scale == QRT_SCALE_E8M0) return byte == 255 ? (double)NAN : ldexp(1.0, (int)byte - 127);
+  return (double)qrt_mx_decode(QRT_ELEM_E4M3, byte) * (double)t; /* exact: 4 x 24 bits */
+}
+
+/* The element value of one code (without the block scale). */
+QRT_INTERNAL float qrt_fmt_elem_value(const qrt_bformat *f, uint32_t code) {
+  return f->element == QRT_ELEM_INT || f->element == QRT_ELEM_BBFP ? qrt_bfp_decode(f->element, f->element_bits, code)
+                                                                   : qrt_mx_decode(f->element, code);
+}
+
+/* One block's element values elem[f->block] and scale. */
 QRT_INTERNAL void qrt_fmt_unpack_block(const qrt_bformat *f, const uint8_t *in, float t, float *elem,
                                        double *scale) {
   uint16_t codes[QRT_FMT_MAX_BLOCK];
   int32_t i;
-  if (f->scale == QRT_SCALE_E8M0)
-    *scale = in[0] == 255 ? (double)NAN : ldexp(1.0, (int)in[0] - 127);
-  else
-    *scale = (double)qrt_mx_decode(QRT_ELEM_E4M3, in[0]) * (double)t; /* exact: 4 x 24 bits */
+  *scale = qrt_fmt_block_scale(f, in[0], t);
   qrt_fmt_unpack_codes(in + 1, f->block, f->element_bits, codes);
-  for (i = 0; i < f->block; ++i)
-    elem[i] = f->element == QRT_ELEM_INT || f->element == QRT_ELEM_BBFP
-                  ? qrt_bfp_decode(f->element, f->element_bits, codes[i])
-                  : qrt_mx_decode(f->element, codes[i]);
+  for (i = 0; i < f->block; ++i) elem[i] = qrt_fmt_elem_value(f, codes[i]);
 }
 
 /* NVFP4's vector scale (1 for the other formats) and the first block. */
@@ -207,9 +212,7 @@ QRT_API void qrt_bfmt_elem_table(int32_t fmt, float *table) {
   const qrt_bformat *f = qrt_bformat_get(fmt);
   uint32_t c;
   if (!f) return;
-  for (c = 0; c < 1u << f->element_bits; ++c)
-    table[c] = f->element == QRT_ELEM_INT || f->element == QRT_ELEM_BBFP ? qrt_bfp_decode(f->element, f->element_bits, c)
-                                                                          : qrt_mx_decode(f->element, c);
+  for (c = 0; c < 1u << f->element_bits; ++c) table[c] = qrt_fmt_elem_value(f, c);
 }
 
 QRT_API void qrt_bfmt_decode_table(int32_t fmt, const uint8_t *in, int64_t K, const float *table, float *x) {
@@ -222,8 +225,7 @@ QRT_API void qrt_bfmt_decode_table(int32_t fmt, const uint8_t *in, int64_t K, co
   in = qrt_fmt_head(f, in, &t);
   for (k0 = 0; k0 < K; k0 += f->block) {
     const int32_t n = K - k0 < f->block ? (int32_t)(K - k0) : f->block;
-    const double scale = f->scale == QRT_SCALE_E8M0 ? (in[0] == 255 ? (double)NAN : ldexp(1.0, (int)in[0] - 127))
-                                                    : (double)qrt_mx_decode(QRT_ELEM_E4M3, in[0]) * (double)t;
+    const double scale = qrt_fmt_block_scale(f, in[0], t);
     qrt_fmt_unpack_codes(in + 1, n, f->element_bits, codes);
     for (i = 0; i < n; ++i) x[k0 + i] = (float)((double)table[codes[i]] * scale);
     in += qrt_fmt_block_bytes(f);
