@@ -1,0 +1,603 @@
+/* emit_npu.c - the NPU backend (see emit_npu.h, runtime/qrt_npu.h and
+ * docs/npu.md).
+ *
+ * Every non-constant q op is lowered by kernel_call.c, as for the C backend
+ * and the evaluator; the call then becomes either native commands or one
+ * HOST command:
+ *  - qrt_qmatmul_i8 / qrt_qmatmul_i8_f32out with int8 weights: tiled onto
+ *    the PE array (MATMUL) with the epilogue on the vector unit (REQUANT /
+ *    DEQUANT), operands moved by DMA through statically allocated,
+ *    double-buffered SRAM tiles;
+ *  - qrt_lut_i8: the LUT unit, streamed through SRAM;
+ *  - anything else: a HOST command that names the runtime kernel, carries
+ *    its params struct and its tensors, and says why the NPU cannot run it.
+ * DRAM holds the model's inputs, outputs and every intermediate tensor,
+ * laid out by plan_memory.c from their lifetimes; constants (weights,
+ * tables, packed host weights) live in the stream's CONSTS section. */
+#include "emit_npu.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel_call.h"
+#include "name_map.h"
+#include "plan_memory.h"
+
+/* ---- growable little-endian byte buffers --------------------------------- */
+typedef struct bytes {
+  uint8_t *p;
+  size_t n, cap;
+} bytes;
+
+static size_t put(bytes *b, const void *d, size_t n) {
+  if (b->n + n > b->cap) {
+    b->cap = (b->n + n) * 2 + 64;
+    b->p = realloc(b->p, b->cap);
+  }
+  if (d) memcpy(b->p + b->n, d, n);
+  else memset(b->p + b->n, 0, n);
+  b->n += n;
+  return b->n - n;
+}
+
+static void put32(bytes *b, uint32_t v) {
+  uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  put(b, x, 4);
+}
+
+static void put64(bytes *b, uint64_t v) {
+  put32(b, (uint32_t)v);
+  put32(b, (uint32_t)(v >> 32));
+}
+
+static void align_to(bytes *b, size_t a) {
+  if (b->n % a) put(b, NULL, a - b->n % a);
+}
+
+/* ---- the stream under construction ---------------------------------------- */
+typedef struct tensor {
+  qrt_npu_tensor d;
+  int first, last; /* DRAM lifetime in steps */
+} tensor;
+
+typedef struct builder {
+  const qrt_npu_config *cfg;
+  bytes strings, consts, hostdata;
+  tensor *tensors;
+  int n_tensors, cap_tensors;
+  qrt_npu_command *cmds;
+  int n_cmds, cap_cmds;
+  qcc_ptr_map values; /* MlirValue.ptr -> tensor id + 1 */
+  int step;
+  uint32_t note;
+  int native_layers, host_commands;
+} builder;
+
+static uint32_t intern(builder *b, const char *s) {
+  for (size_t off = 0; off < b->strings.n; off += strlen((char *)b->strings.p + off) + 1)
+    if (!strcmp((char *)b->strings.p + off, s)) return (uint32_t)off;
+  return (uint32_t)put(&b->strings, s, strlen(s) + 1);
+}
+
+static uint32_t add_tensor(builder *b, uint32_t region, qrt_dtype dt, int rank, const int64_t *dims, const char *name) {
+  if (b->n_tensors == b->cap_tensors) {
+    b->cap_tensors = b->cap_tensors * 2 + 16;
+    b->tensors = realloc(b->tensors, sizeof *b->tensors * (size_t)b->cap_tensors);
+  }
+  tensor *t = &b->tensors[b->n_tensors];
+  memset(t, 0, sizeof *t);
+  t->d.region = region;
+  t->d.dtype = (uint32_t)dt;
+  t->d.rank = (uint32_t)rank;
+  t->d.name = name ? intern(b, name) : QRT_NPU_NONE;
+  uint64_t n = qcc_dtype_size(dt);
+  for (int i = 0; i < rank; i++) t->d.dims[i] = dims[i], n *= (uint64_t)dims[i];
+  t->d.nbytes = n;
+  t->first = t->last = b->step;
+  return (uint32_t)b->n_tensors++;
+}
+
+static uint32_t add_const(builder *b, const qcc_array *a) {
+  uint32_t id = add_tensor(b, QRT_NPU_REGION_CONST, a->dtype, a->rank, a->dims, NULL);
+  align_to(&b->consts, QRT_NPU_ALIGN);
+  b->tensors[id].d.offset = put(&b->consts, a->data, a->nbytes);
+  return id;
+}
+
+static uint32_t value_tensor(builder *b, MlirValue v) {
+  void *id = qcc_ptr_map_get(&b->values, v.ptr);
+  if (!id) return QRT_NPU_NONE;
+  uint32_t t = (uint32_t)((intptr_t)id - 1);
+  if (b->tensors[t].last < b->step) b->tensors[t].last = b->step;
+  return t;
+}
+
+static uint32_t new_value_tensor(builder *b, MlirValue v, uint32_t region) {
+  qcc_shape s;
+  qcc_shape_of(v, &s);
+  uint32_t id = add_tensor(b, region, s.dtype, s.rank, s.dims, NULL);
+  qcc_ptr_map_put(&b->values, v.ptr, (void *)(intptr_t)(id + 1));
+  return id;
+}
+
+static void emit(builder *b, uint32_t opcode, const uint64_t *f, int n) {
+  if (b->n_cmds == b->cap_cmds) {
+    b->cap_cmds = b->cap_cmds * 2 + 64;
+    b->cmds = realloc(b->cmds, sizeof *b->cmds * (size_t)b->cap_cmds);
+  }
+  qrt_npu_command *c = &b->cmds[b->n_cmds++];
+  memset(c, 0, sizeof *c);
+  c->opcode = opcode;
+  c->note = b->note;
+  memcpy(c->f, f, sizeof *f * (size_t)n);
+}
+
+static void dma(builder *b, uint32_t op, uint32_t tensor, uint64_t dram_off, uint64_t sram, uint64_t rows,
+                uint64_t row_bytes, uint64_t dram_stride, uint64_t sram_stride) {
+  uint64_t f[] = {tensor, dram_off, sram, rows, row_bytes, dram_stride, sram_stride};
+  emit(b, op, f, 7);
+}
+
+static uint64_t sgn(int64_t v) { return (uint64_t)v; }
+
+/* ---- static SRAM allocation -------------------------------------------------
+ * Each buffer starts on a bank boundary and owns whole banks, so that the
+ * two halves of a double buffer never share a bank (the executor's timing
+ * lets a DMA into one bank overlap compute on another). */
+typedef struct sram_alloc {
+  const qrt_npu_config *cfg;
+  uint64_t next_bank;
+} sram_alloc;
+
+static uint64_t banks_for(const qrt_npu_config *cfg, uint64_t bytes) {
+  return (bytes + cfg->sram_bank_bytes - 1) / cfg->sram_bank_bytes;
+}
+
+static uint64_t sram_place(sram_alloc *a, uint64_t bytes) {
+  uint64_t addr = a->next_bank * a->cfg->sram_bank_bytes;
+  a->next_bank += banks_for(a->cfg, bytes);
+  return addr;
+}
+
+/* ---- GEMM tiling -------------------------------------------------------------
+ * C[M,N] = epilogue(A[M,K] @ B[K,N]) per batch.  Tiles tm x tk of A,
+ * tk x tn of B, tm x tn accumulators and outputs, tn-wide epilogue vectors,
+ * every one double-buffered: the tile sizes are the largest (halving from
+ * 256 x 256 x 4096) whose ten buffers fit the banks. */
+typedef struct gemm_tiles {
+  int64_t tm, tn, tk;
+} gemm_tiles;
+
+static uint64_t gemm_banks(const qrt_npu_config *cfg, const gemm_tiles *t, int64_t out_es) {
+  return 2 * (banks_for(cfg, (uint64_t)(t->tm * t->tk)) + banks_for(cfg, (uint64_t)(t->tk * t->tn)) +
+              banks_for(cfg, (uint64_t)(t->tm * t->tn * 4)) + banks_for(cfg, (uint64_t)(t->tm * t->tn * out_es)) +
+              banks_for(cfg, (uint64_t)(t->tn * 9)));
+}
+
+static int64_t halve(int64_t v, int64_t pe) {
+  int64_t h = (v + 1) / 2;
+  return h > pe ? (h + pe - 1) / pe * pe : h;
+}
+
+static bool choose_tiles(const qrt_npu_config *cfg, int64_t M, int64_t N, int64_t K, int64_t out_es, gemm_tiles *t) {
+  t->tm = M < 256 ? M : 256;
+  t->tn = N < 256 ? N : 256;
+  t->tk = K < 4096 ? K : 4096;
+  while (gemm_banks(cfg, t, out_es) > cfg->sram_banks) {
+    if (t->tm == 1 && t->tn == 1 && t->tk == 1) return false;
+    if (t->tk > 512 || (t->tm == 1 && t->tn == 1)) t->tk = halve(t->tk, 1);
+    else if (t->tm >= t->tn && t->tm > 1) t->tm = halve(t->tm, (int64_t)cfg->pe_rows);
+    else if (t->tn > 1) t->tn = halve(t->tn, (int64_t)cfg->pe_cols);
+    else t->tk = halve(t->tk, 1);
+  }
+  return true;
+}
+
+typedef struct gemm_step {
+  int64_t batch, i, j, kk;
+  bool load_b, load_vec;
+  int a_par, b_par, v_par, acc_par;
+} gemm_step;
+
+typedef struct gemm_layer {
+  uint32_t a, b, bias, mult, shift, out; /* tensors (bias NONE if absent; shift unused for f32 out) */
+  bool f32out;
+  int64_t M, N, K, out_es;
+  int64_t nbatch;
+  int64_t a_off[64], b_off[64]; /* per batch, bytes; see lower_qmatmul */
+  int32_t a_zp, out_zp, out_min, out_max;
+  gemm_tiles t;
+  uint64_t A[2], B[2], ACC[2], OUT[2], V[2];
+} gemm_layer;
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static void gemm_loads(builder *b, const gemm_layer *g, const gemm_step *s) {
+  const int64_t m0 = s->i * g->t.tm, n0 = s->j * g->t.tn, k0 = s->kk * g->t.tk;
+  const int64_t mt = min64(g->t.tm, g->M - m0), nt = min64(g->t.tn, g->N - n0), kt = min64(g->t.tk, g->K - k0);
+  if (s->load_vec) {
+    const uint64_t v = g->V[s->v_par];
+    if (g->bias != QRT_NPU_NONE) dma(b, QRT_NPU_OP_DMA_LOAD, g->bias, (uint64_t)(n0 * 4), v, 1, (uint64_t)(nt * 4), 0, 0);
+    dma(b, QRT_NPU_OP_DMA_LOAD, g->mult, (uint64_t)(n0 * 4), v + (uint64_t)g->t.tn * 4, 1, (uint64_t)(nt * 4), 0, 0);
+    if (!g->f32out)
+      dma(b, QRT_NPU_OP_DMA_LOAD, g->shift, (uint64_t)n0, v + (uint64_t)g->t.tn * 8, 1, (uint64_t)nt, 0, 0);
+  }
+  if (s->load_b)
+    dma(b, QRT_NPU_OP_DMA_LOAD, g->b, (uint64_t)(g->b_off[s->batch] + k0 * g->N + n0), g->B[s->b_par], (uint64_t)kt,
+        (uint64_t)nt, (uint64_t)g->N, (uint64_t)nt);
+  dma(b, QRT_NPU_OP_DMA_LOAD, g->a, (uint64_t)(g->a_off[s->batch] + m0 * g->K + k0), g->A[s->a_par], (uint64_t)mt,
+      (uint64_t)kt, (uint64_t)g->K, (uint64_t)kt);
+}
+
+static void gemm_compute(builder *b, const gemm_layer *g, const gemm_step *s, int64_t nk) {
+  const int64_t m0 = s->i * g->t.tm, n0 = s->j * g->t.tn, k0 = s->kk * g->t.tk;
+  const int64_t mt = min64(g->t.tm, g->M - m0), nt = min64(g->t.tn, g->N - n0), kt = min64(g->t.tk, g->K - k0);
+  const uint64_t mm[] = {g->A[s->a_par], g->B[s->b_par], g->ACC[s->acc_par], (uint64_t)mt, (uint64_t)nt,
+                         (uint64_t)kt, (uint64_t)kt, (uint64_t)nt, sgn(g->a_zp), s->kk > 0};
+  emit(b, QRT_NPU_OP_MATMUL, mm, 10);
+  if (s->kk != nk - 1) return;
+  const uint64_t v = g->V[s->v_par];
+  const uint64_t bias = g->bias == QRT_NPU_NONE ? QRT_NPU_NONE : v;
+  if (g->f32out) {
+    const uint64_t dq[] = {g->ACC[s->acc_par], g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)nt, bias,
+                           v + (uint64_t)g->t.tn * 4};
+    emit(b, QRT_NPU_OP_DEQUANT, dq, 6);
+  } else {
+    const uint64_t rq[] = {g->ACC[s->acc_par], g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)nt, bias,
+                           v + (uint64_t)g->t.tn * 4, v + (uint64_t)g->t.tn * 8, sgn(g->out_zp), sgn(g->out_min),
+                           sgn(g->out_max)};
+    emit(b, QRT_NPU_OP_REQUANT, rq, 10);
+  }
+  dma(b, QRT_NPU_OP_DMA_STORE, g->out, (uint64_t)((s->batch * g->M * g->N + m0 * g->N + n0) * g->out_es),
+      g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)(nt * g->out_es), (uint64_t)(g->N * g->out_es),
+      (uint64_t)(nt * g->out_es));
+}
+
+/* Steps in loop order batch, column tile, row tile, K tile; each step's
+ * loads are issued before the previous step's compute (prefetch into the
+ * other half of each double buffer). */
+static void emit_gemm(builder *b, gemm_layer *g) {
+  const int64_t nm = (g->M + g->t.tm - 1) / g->t.tm, nn = (g->N + g->t.tn - 1) / g->t.tn,
+                nk = (g->K + g->t.tk - 1) / g->t.tk;
+  const int64_t n_steps = g->nbatch * nn * nm * nk;
+  gemm_step *steps = calloc((size_t)n_steps, sizeof *steps);
+  int64_t s = 0;
+  int b_loads = 0, v_loads = 0, tiles = 0;
+  sram_alloc sa = {b->cfg, 0};
+  for (int h = 0; h < 2; h++) g->A[h] = sram_place(&sa, (uint64_t)(g->t.tm * g->t.tk));
+  for (int h = 0; h < 2; h++) g->B[h] = sram_place(&sa, (uint64_t)(g->t.tk * g->t.tn));
+  for (int h = 0; h < 2; h++) g->ACC[h] = sram_place(&sa, (uint64_t)(g->t.tm * g->t.tn * 4));
+  for (int h = 0; h < 2; h++) g->OUT[h] = sram_place(&sa, (uint64_t)(g->t.tm * g->t.tn * g->out_es));
+  for (int h = 0; h < 2; h++) g->V[h] = sram_place(&sa, (uint64_t)(g->t.tn * 9));
+  for (int64_t bt = 0; bt < g->nbatch; bt++)
+    for (int64_t j = 0; j < nn; j++)
+      for (int64_t i = 0; i < nm; i++, tiles++)
+        for (int64_t kk = 0; kk < nk; kk++, s++) {
+          gemm_step *st = &steps[s];
+          st->batch = bt, st->i = i, st->j = j, st->kk = kk;
+          st->load_vec = i == 0 && kk == 0;
+          st->load_b = nk > 1 || (i == 0 && kk == 0);
+          if (st->load_vec) v_loads++;
+          if (st->load_b) b_loads++;
+          st->a_par = (int)(s % 2);
+          st->b_par = (b_loads - 1) % 2;
+          st->v_par = (v_loads - 1) % 2;
+          st->acc_par = tiles % 2;
+        }
+  gemm_loads(b, g, &steps[0]);
+  for (s = 0; s < n_steps; s++) {
+    if (s + 1 < n_steps) gemm_loads(b, g, &steps[s + 1]);
+    gemm_compute(b, g, &steps[s], nk);
+  }
+  free(steps);
+}
+
+/* qrt_qmatmul_i8 / _f32out on the PE array, or false with why not. */
+static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, bool f32out, char *why, size_t cap) {
+  const qrt_qmatmul_params *p = &call->params.qmatmul;
+  gemm_layer g;
+  memset(&g, 0, sizeof g);
+  if (!(b->cfg->pe_formats & QRT_NPU_FMT_INT8))
+    return snprintf(why, cap, "the PE array multiplies no int8 (--npu-config pe_formats)"), false;
+  if (p->b_format != QRT_WFMT_I8)
+    return snprintf(why, cap, "int4 weights: the PE array path is int8 only so far"), false;
+  if (p->group > 0 && !mlirValueIsNull(call->in[6]))
+    return snprintf(why, cap, "grouped weights: no group multiplier on the PE array yet"), false;
+  g.a = value_tensor(b, call->in[0]);
+  g.b = value_tensor(b, call->in[1]);
+  const bool b_const = b->tensors[g.b].d.region == QRT_NPU_REGION_CONST;
+  if (p->batch_rank > 0 && (b_const || p->b_packed))
+    return snprintf(why, cap, "batched matmul over a constant (packed) B"), false;
+  g.nbatch = 1;
+  for (int d = 0; d < p->batch_rank; d++) g.nbatch *= p->batch_shape[d];
+  if (g.nbatch > 64) return snprintf(why, cap, "more than 64 batches"), false;
+  g.M = p->M, g.N = p->N, g.K = p->K;
+  g.out_es = f32out ? 4 : 1;
+  if (!choose_tiles(b->cfg, g.M, g.N, g.K, g.out_es, &g.t))
+    return snprintf(why, cap, "the SRAM has too few banks for ten tile buffers"), false;
+  /* per-batch operand offsets, as qrt_qmatmul_run walks the batch index */
+  int64_t idx[6] = {0};
+  for (int64_t bt = 0; bt < g.nbatch; bt++) {
+    int64_t ao = 0, bo = 0;
+    for (int d = 0; d < p->batch_rank; d++) ao += idx[d] * p->a_batch_strides[d], bo += idx[d] * p->b_batch_strides[d];
+    g.a_off[bt] = ao, g.b_off[bt] = bo;
+    for (int d = p->batch_rank - 1; d >= 0; d--) {
+      if (++idx[d] < p->batch_shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  g.bias = mlirValueIsNull(call->in[2]) ? QRT_NPU_NONE : value_tensor(b, call->in[2]);
+  g.mult = value_tensor(b, call->in[3]);
+  g.shift = f32out ? QRT_NPU_NONE : value_tensor(b, call->in[4]);
+  g.out = out;
+  g.f32out = f32out;
+  g.a_zp = p->a_zero_point, g.out_zp = p->out_zero_point, g.out_min = p->out_min, g.out_max = p->out_max;
+  emit_gemm(b, &g);
+  return true;
+}
+
+/* qrt_lut_i8 on the LUT unit: the table once, then bank-sized chunks,
+ * double-buffered. */
+static bool lower_lut(builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
+  const qrt_npu_config *cfg = b->cfg;
+  if (cfg->lut_entries < 256) return snprintf(why, cap, "the LUT unit holds fewer than 256 entries"), false;
+  if (cfg->sram_banks < 5) return snprintf(why, cap, "the SRAM has too few banks for five LUT buffers"), false;
+  const int64_t n = call->params.lut.n, chunk = min64(n, (int64_t)cfg->sram_bank_bytes);
+  const uint32_t x = value_tensor(b, call->in[0]), table = value_tensor(b, call->in[1]);
+  sram_alloc sa = {cfg, 0};
+  uint64_t T = sram_place(&sa, 256), IN[2], OUT[2];
+  for (int h = 0; h < 2; h++) IN[h] = sram_place(&sa, (uint64_t)chunk);
+  for (int h = 0; h < 2; h++) OUT[h] = sram_place(&sa, (uint64_t)chunk);
+  dma(b, QRT_NPU_OP_DMA_LOAD, table, 0, T, 1, 256, 0, 0);
+  const int64_t n_chunks = (n + chunk - 1) / chunk;
+  dma(b, QRT_NPU_OP_DMA_LOAD, x, 0, IN[0], 1, (uint64_t)min64(chunk, n), 0, 0);
+  for (int64_t c = 0; c < n_chunks; c++) {
+    const int64_t len = min64(chunk, n - c * chunk);
+    if (c + 1 < n_chunks)
+      dma(b, QRT_NPU_OP_DMA_LOAD, x, (uint64_t)((c + 1) * chunk), IN[(c + 1) % 2], 1,
+          (uint64_t)min64(chunk, n - (c + 1) * chunk), 0, 0);
+    const uint64_t f[] = {IN[c % 2], OUT[c % 2], T, (uint64_t)len};
+    emit(b, QRT_NPU_OP_LUT, f, 4);
+    dma(b, QRT_NPU_OP_DMA_STORE, out, (uint64_t)(c * chunk), OUT[c % 2], 1, (uint64_t)len, 0, 0);
+  }
+  return true;
+}
+
+/* Why a kernel with no native lowering runs on the host. */
+static const char *host_reason(const char *sym) {
+  if (!strcmp(sym, "qrt_qconv_i8")) return "int8 convolution: no im2col address generator on the NPU yet";
+  if (!strcmp(sym, "qrt_quantize_f32_i8") || !strcmp(sym, "qrt_dequantize_i8_f32"))
+    return "float <-> int8 conversion at the quantized region's boundary";
+  if (!strcmp(sym, "qrt_copy")) return "layout copy (reshape, transpose, slice): no strided DMA gather yet";
+  if (!strcmp(sym, "qrt_maxpool_i8")) return "int8 max pooling: no window command on the vector unit yet";
+  if (strstr(sym, "_f32") || strstr(sym, "_f64") || !strcmp(sym, "qrt_where"))
+    return "float kernel: the NPU computes on int8 codes";
+  return "no NPU command for this runtime kernel yet";
+}
+
+static void host_ref(builder *b, uint32_t t) {
+  put32(&b->hostdata, t);
+  put32(&b->hostdata, t == QRT_NPU_NONE ? 0 : b->tensors[t].d.dtype);
+  put64(&b->hostdata, t == QRT_NPU_NONE ? 0 : b->tensors[t].d.nbytes);
+}
+
+static void lower_host(builder *b, const qcc_call *call, uint32_t out, const char *reason) {
+  uint32_t ins[QCC_CALL_MAX_IN];
+  for (int i = 0; i < call->n_in; i++) {
+    ins[i] = QRT_NPU_NONE;
+    if (i == call->scratch_slot) {
+      if (call->scratch_bytes > 0) {
+        int64_t n = call->scratch_bytes;
+        ins[i] = add_tensor(b, QRT_NPU_REGION_DRAM, QRT_U8, 1, &n, NULL);
+      }
+    } else if (i == call->packed_slot) {
+      qcc_array w, packed;
+      qcc_value_constant(call->in[i], &w);
+      qcc_pack_weight(call, &w, &packed);
+      ins[i] = add_const(b, &packed);
+      qcc_array_free(&w);
+      qcc_array_free(&packed);
+    } else if (!mlirValueIsNull(call->in[i])) {
+      ins[i] = value_tensor(b, call->in[i]);
+    }
+  }
+  align_to(&b->hostdata, 16);
+  const size_t params_off = put(&b->hostdata, &call->params, call->kernel->params_size);
+  align_to(&b->hostdata, 16);
+  const size_t list_off = b->hostdata.n;
+  for (int i = 0; i < call->n_in; i++) host_ref(b, ins[i]);
+  host_ref(b, out);
+  const uint64_t f[] = {intern(b, call->kernel->symbol), params_off, call->kernel->params_size, (uint64_t)call->n_in,
+                        list_off, intern(b, reason)};
+  emit(b, QRT_NPU_OP_HOST, f, 6);
+  b->host_commands++;
+}
+
+static int lower_op(builder *b, MlirOperation op) {
+  MlirValue res = mlirOperationGetResult(op, 0);
+  if (q_constant_is(op)) {
+    qcc_array a;
+    if (!qcc_value_constant(res, &a)) return qcc_error("NPU backend: unreadable constant"), -1;
+    uint32_t id = add_const(b, &a);
+    qcc_ptr_map_put(&b->values, res.ptr, (void *)(intptr_t)(id + 1));
+    qcc_array_free(&a);
+    return 0;
+  }
+  qcc_call call;
+  if (!qcc_lower_op(op, &call)) return -1;
+  char where[256], why[160];
+  b->note = intern(b, qcc_op_where(op, where, sizeof where));
+  /* inputs first (extends their lifetimes), then the result */
+  for (int i = 0; i < call.n_in; i++)
+    if (i != call.scratch_slot && i != call.packed_slot && !mlirValueIsNull(call.in[i])) value_tensor(b, call.in[i]);
+  const uint32_t out = new_value_tensor(b, res, QRT_NPU_REGION_DRAM);
+  const char *sym = call.kernel->symbol;
+  bool native = false;
+  why[0] = 0;
+  if (!strcmp(sym, "qrt_qmatmul_i8") || !strcmp(sym, "qrt_qmatmul_i8_f32out"))
+    native = lower_qmatmul(b, &call, out, !strcmp(sym, "qrt_qmatmul_i8_f32out"), why, sizeof why);
+  else if (!strcmp(sym, "qrt_lut_i8"))
+    native = lower_lut(b, &call, out, why, sizeof why);
+  if (native) {
+    b->native_layers++;
+  } else {
+    lower_host(b, &call, out, why[0] ? why : host_reason(sym));
+    qcc_remark("NPU: %s runs %s on the host: %s", where, sym, why[0] ? why : host_reason(sym));
+  }
+  return 0;
+}
+
+/* ---- writing the stream --------------------------------------------------------- */
+static void section(bytes *out, bytes *table, uint32_t kind, const void *data, size_t n) {
+  align_to(out, QRT_NPU_ALIGN);
+  put32(table, kind);
+  put32(table, 0);
+  put64(table, out->n);
+  put64(table, n);
+  put(out, data, n);
+}
+
+static int write_header_file(const qcc_npu_emit_options *o, const builder *b, const bytes *s, MlirOperation func,
+                             const uint32_t *io, int n_in, int n_out, uint64_t dram) {
+  FILE *f = fopen(o->h_path, "w");
+  if (!f) return qcc_error("cannot write %s", o->h_path), -1;
+  const char *n = o->name;
+  fprintf(f, "/* %s - NPU command stream generated by qcc (format version %u, docs/npu.md).\n"
+             " * Run it with runtime/qrt_npu.c: qrt_npu_open(&s, %s_qcs, %s_QCS_BYTES, ...), write each\n"
+             " * input at dram + its offset, qrt_npu_run, read each output at its offset. */\n",
+          o->h_path, QRT_NPU_VERSION, n, n);
+  fprintf(f, "#ifndef %s_QCS_H\n#define %s_QCS_H\n\n", n, n);
+  fprintf(f, "#define %s_QCS_BYTES %zuu\n#define %s_DRAM_BYTES %lluu\n#define %s_SRAM_BYTES %lluu\n", n, s->n, n,
+          (unsigned long long)dram, n, (unsigned long long)(b->cfg->sram_banks * b->cfg->sram_bank_bytes));
+  MlirAttribute names[2] = {
+      mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.input_names")),
+      mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.output_names"))};
+  for (int k = 0; k < n_in + n_out; k++) {
+    const bool is_out = k >= n_in;
+    const int i = is_out ? k - n_in : k;
+    const qrt_npu_tensor *t = &b->tensors[io[k]].d;
+    MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(names[is_out], i));
+    const char *kind = is_out ? "OUTPUT" : "INPUT";
+    fprintf(f, "/* %s %d: '%.*s' */\n", is_out ? "output" : "input", i, (int)nm.length, nm.data);
+    fprintf(f, "#define %s_%s%d_%s %lluu\n", n, kind, i, t->region == QRT_NPU_REGION_DRAM ? "DRAM_OFFSET" : "CONST_OFFSET",
+            (unsigned long long)t->offset);
+    fprintf(f, "#define %s_%s%d_BYTES %lluu\n", n, kind, i, (unsigned long long)t->nbytes);
+  }
+  fprintf(f, "\n#if defined(__GNUC__)\n__attribute__((aligned(64)))\n#endif\n"
+             "static const unsigned char %s_qcs[%zu] = {", n, s->n);
+  for (size_t i = 0; i < s->n; i++) fprintf(f, "%s%u,", i % 24 ? "" : "\n  ", s->p[i]);
+  fprintf(f, "\n};\n\n#endif\n");
+  return fclose(f) ? (qcc_error("cannot write %s", o->h_path), -1) : 0;
+}
+
+int qcc_emit_npu(MlirModule m, const qcc_npu_emit_options *o, qcc_npu_emit_stats *stats) {
+  builder b;
+  memset(&b, 0, sizeof b);
+  b.cfg = o->config;
+  qcc_ptr_map_init(&b.values);
+  put(&b.strings, "", 1); /* offset 0: the empty string */
+  MlirOperation func = qcc_module_func(m);
+  MlirBlock body = qcc_func_body(func);
+  MlirAttribute in_names = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.input_names"));
+  MlirAttribute out_names = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.output_names"));
+  const int n_in = (int)mlirBlockGetNumArguments(body);
+  for (int i = 0; i < n_in; i++) new_value_tensor(&b, mlirBlockGetArgument(body, i), QRT_NPU_REGION_DRAM);
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  int rc = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !rc && !mlirOperationEqual(op, ret);
+       op = mlirOperationGetNextInBlock(op)) {
+    b.step++;
+    rc = lower_op(&b, op);
+  }
+  const int n_out = (int)mlirOperationGetNumOperands(ret);
+  uint32_t *io = calloc((size_t)(n_in + n_out) + 1, sizeof *io);
+  b.step = INT_MAX;
+  for (int i = 0; i < n_in && !rc; i++) io[i] = value_tensor(&b, mlirBlockGetArgument(body, i));
+  for (int i = 0; i < n_out && !rc; i++) io[n_in + i] = value_tensor(&b, mlirOperationGetOperand(ret, i));
+  for (int i = 0; i < n_in && !rc; i++) b.tensors[io[i]].first = 0;
+  /* DRAM layout from lifetimes */
+  uint64_t dram = 0;
+  if (!rc) {
+    qcc_buffer *bufs = calloc((size_t)b.n_tensors + 1, sizeof *bufs);
+    int *ids = calloc((size_t)b.n_tensors + 1, sizeof *ids), n = 0;
+    for (int t = 0; t < b.n_tensors; t++)
+      if (b.tensors[t].d.region == QRT_NPU_REGION_DRAM) {
+        bufs[n] = (qcc_buffer){(int64_t)(b.tensors[t].d.nbytes ? b.tensors[t].d.nbytes : 1), b.tensors[t].first,
+                               b.tensors[t].last, 0};
+        ids[n++] = t;
+      }
+    dram = (uint64_t)qcc_plan_memory(bufs, n, QRT_NPU_ALIGN);
+    for (int k = 0; k < n; k++) b.tensors[ids[k]].d.offset = (uint64_t)bufs[k].offset;
+    free(bufs);
+    free(ids);
+  }
+  bytes sections[QRT_NPU_NUM_SECTIONS + 1];
+  memset(sections, 0, sizeof sections);
+  if (!rc) {
+    bytes *cfg = &sections[QRT_NPU_SEC_CONFIG], *tens = &sections[QRT_NPU_SEC_TENSORS], *iob = &sections[QRT_NPU_SEC_IO],
+          *cmds = &sections[QRT_NPU_SEC_COMMANDS];
+    qrt_npu_config c = *o->config;
+    for (int i = 0; i < qrt_npu_config_num_fields(); i++) put64(cfg, *qrt_npu_config_field(&c, i, NULL));
+    put32(tens, (uint32_t)b.n_tensors);
+    for (int t = 0; t < b.n_tensors; t++) {
+      const qrt_npu_tensor *d = &b.tensors[t].d;
+      put32(tens, d->region), put32(tens, d->dtype), put32(tens, d->rank), put32(tens, d->name);
+      put64(tens, d->offset), put64(tens, d->nbytes);
+      for (int k = 0; k < 8; k++) put64(tens, (uint64_t)d->dims[k]);
+    }
+    put64(iob, dram);
+    put32(iob, (uint32_t)n_in);
+    put32(iob, (uint32_t)n_out);
+    for (int k = 0; k < n_in + n_out; k++) {
+      MlirAttribute names = k < n_in ? in_names : out_names;
+      MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, k < n_in ? k : k - n_in));
+      char name[256];
+      snprintf(name, sizeof name, "%.*s", (int)nm.length, nm.data);
+      put32(iob, io[k]);
+      put32(iob, intern(&b, name));
+    }
+    put32(cmds, (uint32_t)b.n_cmds);
+    for (int i = 0; i < b.n_cmds; i++) {
+      put32(cmds, b.cmds[i].opcode);
+      put32(cmds, b.cmds[i].note);
+      for (int k = 0; k < QRT_NPU_COMMAND_FIELDS; k++) put64(cmds, b.cmds[i].f[k]);
+    }
+    sections[QRT_NPU_SEC_STRINGS] = b.strings;
+    sections[QRT_NPU_SEC_CONSTS] = b.consts;
+    sections[QRT_NPU_SEC_HOSTDATA] = b.hostdata;
+    bytes out = {0}, table = {0};
+    put(&out, NULL, QRT_NPU_HEADER_BYTES + QRT_NPU_NUM_SECTIONS * QRT_NPU_SECTION_ENTRY_BYTES);
+    for (uint32_t k = 1; k <= QRT_NPU_NUM_SECTIONS; k++) section(&out, &table, k, sections[k].p, sections[k].n);
+    memcpy(out.p + QRT_NPU_HEADER_BYTES, table.p, table.n);
+    bytes hdr = {0};
+    put(&hdr, QRT_NPU_MAGIC, 4);
+    put32(&hdr, QRT_NPU_VERSION);
+    put64(&hdr, qrt_npu_config_hash(o->config));
+    put32(&hdr, QRT_NPU_HEADER_BYTES);
+    put32(&hdr, QRT_NPU_NUM_SECTIONS);
+    put64(&hdr, out.n);
+    put32(&hdr, qrt_npu_crc32(out.p + QRT_NPU_HEADER_BYTES, out.n - QRT_NPU_HEADER_BYTES));
+    memcpy(out.p, hdr.p, hdr.n);
+    FILE *f = fopen(o->qcs_path, "wb");
+    if (!f || fwrite(out.p, 1, out.n, f) != out.n) rc = -1, qcc_error("cannot write %s", o->qcs_path);
+    if (f && fclose(f)) rc = -1, qcc_error("cannot write %s", o->qcs_path);
+    if (!rc) rc = write_header_file(o, &b, &out, func, io, n_in, n_out, dram);
+    if (stats) {
+      stats->native_layers = b.native_layers;
+      stats->host_commands = b.host_commands;
+      stats->commands = b.n_cmds;
+      stats->stream_bytes = (int64_t)out.n;
+      stats->dram_bytes = (int64_t)dram;
+    }
+    free(out.p), free(table.p), free(hdr.p);
+    for (int k = 0; k <= QRT_NPU_NUM_SECTIONS; k++)
+      if (k == QRT_NPU_SEC_CONFIG || k == QRT_NPU_SEC_TENSORS || k == QRT_NPU_SEC_IO || k == QRT_NPU_SEC_COMMANDS)
+        free(sections[k].p);
+  }
+  free(io);
+  free(b.strings.p), free(b.consts.p), free(b.hostdata.p), free(b.tensors), free(b.cmds);
+  qcc_ptr_map_free(&b.values);
+  return rc;
+}
