@@ -206,7 +206,7 @@ typedef struct gemm_layer {
   bool f32out;
   int64_t M, N, K, out_es;
   int64_t nbatch;
-  int64_t a_off[64], b_off[64]; /* per batch, bytes; see lower_qmatmul */
+  int64_t *a_off, *b_off; /* per batch, bytes; see lower_qmatmul */
   int32_t a_zp, out_zp, out_min, out_max;
   gemm_tiles t;
   uint64_t A[2], B[2], ACC[2], OUT[2], V[2];
@@ -308,25 +308,37 @@ static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, bool f
   g.a = value_tensor(b, call->in[0]);
   g.b = value_tensor(b, call->in[1]);
   const bool b_const = b->tensors[g.b].d.region == QRT_NPU_REGION_CONST;
-  if (p->batch_rank > 0 && (b_const || p->b_packed))
-    return snprintf(why, cap, "batched matmul over a constant (packed) B"), false;
+  /* A constant B is stored unpacked (row-major K x N) for the PE array, so
+   * its batch strides (in the packed layout) are usable only when they are
+   * all 0: one weight matrix broadcast over the batch (a linear layer). */
+  for (int d = 0; d < p->batch_rank; d++)
+    if ((b_const || p->b_packed) && p->b_batch_strides[d] != 0)
+      return snprintf(why, cap, "batched matmul over distinct constant (packed) B matrices"), false;
   g.nbatch = 1;
   for (int d = 0; d < p->batch_rank; d++) g.nbatch *= p->batch_shape[d];
-  if (g.nbatch > 64) return snprintf(why, cap, "more than 64 batches"), false;
   g.M = p->M, g.N = p->N, g.K = p->K;
-  g.out_es = f32out ? 4 : 1;
-  if (!choose_tiles(b->cfg, g.M, g.N, g.K, g.out_es, &g.t))
-    return snprintf(why, cap, "the SRAM has too few banks for ten tile buffers"), false;
   /* per-batch operand offsets, as qrt_qmatmul_run walks the batch index */
   int64_t idx[6] = {0};
+  bool a_dense = true, b_shared = true;
+  g.a_off = calloc((size_t)g.nbatch, sizeof *g.a_off);
+  g.b_off = calloc((size_t)g.nbatch, sizeof *g.b_off);
   for (int64_t bt = 0; bt < g.nbatch; bt++) {
     int64_t ao = 0, bo = 0;
     for (int d = 0; d < p->batch_rank; d++) ao += idx[d] * p->a_batch_strides[d], bo += idx[d] * p->b_batch_strides[d];
     g.a_off[bt] = ao, g.b_off[bt] = bo;
+    a_dense &= ao == bt * g.M * g.K;
+    b_shared &= bo == 0;
     for (int d = p->batch_rank - 1; d >= 0; d--) {
       if (++idx[d] < p->batch_shape[d]) break;
       idx[d] = 0;
     }
+  }
+  /* consecutive A matrices times one B: a single GEMM with nbatch * M rows */
+  if (g.nbatch > 1 && a_dense && b_shared) g.M *= g.nbatch, g.nbatch = 1;
+  g.out_es = f32out ? 4 : 1;
+  if (!choose_tiles(b->cfg, g.M, g.N, g.K, g.out_es, &g.t)) {
+    free(g.a_off), free(g.b_off);
+    return snprintf(why, cap, "the SRAM has too few banks for ten tile buffers"), false;
   }
   g.bias = mlirValueIsNull(call->in[2]) ? QRT_NPU_NONE : value_tensor(b, call->in[2]);
   g.mult = value_tensor(b, call->in[3]);
@@ -335,6 +347,7 @@ static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, bool f
   g.f32out = f32out;
   g.a_zp = p->a_zero_point, g.out_zp = p->out_zero_point, g.out_min = p->out_min, g.out_max = p->out_max;
   emit_gemm(b, &g);
+  free(g.a_off), free(g.b_off);
   return true;
 }
 
