@@ -4,9 +4,9 @@
  * Every non-constant q op is lowered by kernel_call.c, as for the C backend
  * and the evaluator; the call then becomes either native commands or one
  * HOST command:
- *  - qrt_qmatmul_i8 / qrt_qmatmul_i8_f32out with int8 weights: tiled onto
- *    the PE array (MATMUL) with the epilogue on the vector unit (REQUANT /
- *    DEQUANT), operands moved by DMA through statically allocated,
+ *  - qrt_qmatmul_i8 with int8 weights: tiled onto the PE array (MATMUL)
+ *    with the epilogue on the vector unit (REQUANT), operands moved by DMA
+ *    through statically allocated,
  *    double-buffered SRAM tiles;
  *  - qrt_lut_i8: the LUT unit, streamed through SRAM;
  *  - anything else: a HOST command that names the runtime kernel, carries
@@ -202,8 +202,7 @@ typedef struct gemm_step {
 } gemm_step;
 
 typedef struct gemm_layer {
-  uint32_t a, b, bias, mult, shift, out; /* tensors (bias NONE if absent; shift unused for f32 out) */
-  bool f32out;
+  uint32_t a, b, bias, mult, shift, out; /* tensors (bias NONE if absent) */
   int64_t M, N, K, out_es;
   int64_t nbatch;
   int64_t *a_off, *b_off; /* per batch, bytes; see lower_qmatmul */
@@ -221,8 +220,7 @@ static void gemm_loads(builder *b, const gemm_layer *g, const gemm_step *s) {
     const uint64_t v = g->V[s->v_par];
     if (g->bias != QRT_NPU_NONE) dma(b, QRT_NPU_OP_DMA_LOAD, g->bias, (uint64_t)(n0 * 4), v, 1, (uint64_t)(nt * 4), 0, 0);
     dma(b, QRT_NPU_OP_DMA_LOAD, g->mult, (uint64_t)(n0 * 4), v + (uint64_t)g->t.tn * 4, 1, (uint64_t)(nt * 4), 0, 0);
-    if (!g->f32out)
-      dma(b, QRT_NPU_OP_DMA_LOAD, g->shift, (uint64_t)n0, v + (uint64_t)g->t.tn * 8, 1, (uint64_t)nt, 0, 0);
+    dma(b, QRT_NPU_OP_DMA_LOAD, g->shift, (uint64_t)n0, v + (uint64_t)g->t.tn * 8, 1, (uint64_t)nt, 0, 0);
   }
   if (s->load_b)
     dma(b, QRT_NPU_OP_DMA_LOAD, g->b, (uint64_t)(g->b_off[s->batch] + k0 * g->N + n0), g->B[s->b_par], (uint64_t)kt,
@@ -240,16 +238,10 @@ static void gemm_compute(builder *b, const gemm_layer *g, const gemm_step *s, in
   if (s->kk != nk - 1) return;
   const uint64_t v = g->V[s->v_par];
   const uint64_t bias = g->bias == QRT_NPU_NONE ? QRT_NPU_NONE : v;
-  if (g->f32out) {
-    const uint64_t dq[] = {g->ACC[s->acc_par], g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)nt, bias,
-                           v + (uint64_t)g->t.tn * 4};
-    emit(b, QRT_NPU_OP_DEQUANT, dq, 6);
-  } else {
-    const uint64_t rq[] = {g->ACC[s->acc_par], g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)nt, bias,
-                           v + (uint64_t)g->t.tn * 4, v + (uint64_t)g->t.tn * 8, sgn(g->out_zp), sgn(g->out_min),
-                           sgn(g->out_max)};
-    emit(b, QRT_NPU_OP_REQUANT, rq, 10);
-  }
+  const uint64_t rq[] = {g->ACC[s->acc_par], g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)nt, bias,
+                         v + (uint64_t)g->t.tn * 4, v + (uint64_t)g->t.tn * 8, sgn(g->out_zp), sgn(g->out_min),
+                         sgn(g->out_max)};
+  emit(b, QRT_NPU_OP_REQUANT, rq, 10);
   dma(b, QRT_NPU_OP_DMA_STORE, g->out, (uint64_t)((s->batch * g->M * g->N + m0 * g->N + n0) * g->out_es),
       g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)(nt * g->out_es), (uint64_t)(g->N * g->out_es),
       (uint64_t)(nt * g->out_es));
@@ -294,8 +286,8 @@ static void emit_gemm(builder *b, gemm_layer *g) {
   free(steps);
 }
 
-/* qrt_qmatmul_i8 / _f32out on the PE array, or false with why not. */
-static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, bool f32out, char *why, size_t cap) {
+/* qrt_qmatmul_i8 on the PE array, or false with why not. */
+static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
   const qrt_qmatmul_params *p = &call->params.qmatmul;
   gemm_layer g;
   memset(&g, 0, sizeof g);
@@ -335,16 +327,15 @@ static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, bool f
   }
   /* consecutive A matrices times one B: a single GEMM with nbatch * M rows */
   if (g.nbatch > 1 && a_dense && b_shared) g.M *= g.nbatch, g.nbatch = 1;
-  g.out_es = f32out ? 4 : 1;
+  g.out_es = 1;
   if (!choose_tiles(b->cfg, g.M, g.N, g.K, g.out_es, &g.t)) {
     free(g.a_off), free(g.b_off);
     return snprintf(why, cap, "the SRAM has too few banks for ten tile buffers"), false;
   }
   g.bias = mlirValueIsNull(call->in[2]) ? QRT_NPU_NONE : value_tensor(b, call->in[2]);
   g.mult = value_tensor(b, call->in[3]);
-  g.shift = f32out ? QRT_NPU_NONE : value_tensor(b, call->in[4]);
+  g.shift = value_tensor(b, call->in[4]);
   g.out = out;
-  g.f32out = f32out;
   g.a_zp = p->a_zero_point, g.out_zp = p->out_zero_point, g.out_min = p->out_min, g.out_max = p->out_max;
   emit_gemm(b, &g);
   free(g.a_off), free(g.b_off);
@@ -422,9 +413,12 @@ static void lower_host(builder *b, const qcc_call *call, uint32_t out, const cha
   const size_t list_off = b->hostdata.n;
   for (int i = 0; i < call->n_in; i++) host_ref(b, ins[i]);
   host_ref(b, out);
+  const uint64_t binding = qrt_npu_host_binding(call->kernel->symbol, b->hostdata.p + params_off,
+                                                call->kernel->params_size, b->hostdata.p + list_off,
+                                                (uint64_t)call->n_in + 1);
   const uint64_t f[] = {intern(b, call->kernel->symbol), params_off, call->kernel->params_size, (uint64_t)call->n_in,
-                        list_off, intern(b, reason)};
-  emit(b, QRT_NPU_OP_HOST, f, 6);
+                        list_off, intern(b, reason), binding};
+  emit(b, QRT_NPU_OP_HOST, f, 7);
   b->host_commands++;
 }
 
@@ -449,8 +443,8 @@ static int lower_op(builder *b, MlirOperation op) {
   const char *sym = call.kernel->symbol;
   bool native = false;
   why[0] = 0;
-  if (!strcmp(sym, "qrt_qmatmul_i8") || !strcmp(sym, "qrt_qmatmul_i8_f32out"))
-    native = lower_qmatmul(b, &call, out, !strcmp(sym, "qrt_qmatmul_i8_f32out"), why, sizeof why);
+  if (!strcmp(sym, "qrt_qmatmul_i8"))
+    native = lower_qmatmul(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_lut_i8"))
     native = lower_lut(b, &call, out, why, sizeof why);
   if (native) {

@@ -48,11 +48,6 @@ static void print_command(const qrt_npu_stream *s, uint32_t i, const qrt_npu_com
     printf("; mult 0x%llx, shift 0x%llx, zp %lld, clamp [%lld, %lld])", (unsigned long long)f[5],
            (unsigned long long)f[6], sv(f[7]), sv(f[8]), sv(f[9]));
     break;
-  case QRT_NPU_OP_DEQUANT:
-    printf("out 0x%llx f32 = scale 0x%llx * acc 0x%llx [%llux%llu]", (unsigned long long)f[1], (unsigned long long)f[5],
-           (unsigned long long)f[0], (unsigned long long)f[2], (unsigned long long)f[3]);
-    if (f[4] != QRT_NPU_NONE) printf(" + bias 0x%llx", (unsigned long long)f[4]);
-    break;
   case QRT_NPU_OP_LUT:
     printf("out 0x%llx = table 0x%llx [in 0x%llx], %llu B", (unsigned long long)f[1], (unsigned long long)f[2],
            (unsigned long long)f[0], (unsigned long long)f[3]);

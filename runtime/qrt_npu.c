@@ -6,7 +6,7 @@
  * qrt_npu_run then trusts them.  Native commands compute exactly what the
  * runtime's int8 kernels compute: int32 accumulation modulo 2^32 of
  * (a - a_zero_point) * b (qrt_qmatmul.c's acc, exact below K = 65792),
- * then the same epilogue (qrt_requant, or scale * (float)acc + bias).
+ * then the same epilogue (qrt_requant on acc + bias).
  * HOST commands call the runtime kernel itself.  A HOST command's params
  * blob is trusted once the CRC matches, as the generated C trusts its own
  * params; its tensors are checked (id, dtype, bytes) like everything else.
@@ -152,9 +152,26 @@ static const qrt_npu_host_kernel *find_host_kernel(const char *name) {
   return NULL;
 }
 
+/* FNV-1a 64 of n bytes, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, uint64_t n) {
+  uint64_t i;
+  for (i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 1099511628211u;
+  }
+  return h;
+}
+
+uint64_t qrt_npu_host_binding(const char *kernel, const uint8_t *params, uint64_t params_bytes,
+                              const uint8_t *refs, uint64_t n_refs) {
+  uint64_t h = fnv1a(1469598103934665603u, (const uint8_t *)kernel, strlen(kernel) + 1);
+  h = fnv1a(h, params, params_bytes);
+  return fnv1a(h, refs, 16 * n_refs);
+}
+
 /* ---- accessors ------------------------------------------------------------ */
 static const char *const op_names[QRT_NPU_NUM_OPS] = {"?", "DMA_LOAD", "DMA_STORE", "MATMUL", "REQUANT",
-                                                      "DEQUANT", "LUT", "HOST"};
+                                                      "LUT", "HOST"};
 
 const char *qrt_npu_op_name(uint32_t opcode) { return opcode < QRT_NPU_NUM_OPS ? op_names[opcode] : "?"; }
 
@@ -163,8 +180,7 @@ int qrt_npu_op_engine(uint32_t opcode) {
   case QRT_NPU_OP_DMA_LOAD:
   case QRT_NPU_OP_DMA_STORE: return QRT_NPU_ENGINE_DMA;
   case QRT_NPU_OP_MATMUL: return QRT_NPU_ENGINE_PE;
-  case QRT_NPU_OP_REQUANT:
-  case QRT_NPU_OP_DEQUANT: return QRT_NPU_ENGINE_VECTOR;
+  case QRT_NPU_OP_REQUANT: return QRT_NPU_ENGINE_VECTOR;
   case QRT_NPU_OP_LUT: return QRT_NPU_ENGINE_LUT;
   default: return QRT_NPU_ENGINE_HOST;
   }
@@ -242,7 +258,9 @@ static int range_ok(uint64_t off, uint64_t rows, uint64_t row_bytes, uint64_t st
   if (off >= QRT_NPU_FIELD_LIMIT || rows == 0 || rows >= QRT_NPU_FIELD_LIMIT || row_bytes == 0 ||
       row_bytes >= QRT_NPU_FIELD_LIMIT || stride >= QRT_NPU_FIELD_LIMIT)
     return 0;
-  if (rows > 1 && stride > QRT_NPU_FIELD_LIMIT / rows) return 0;
+  /* rows must not overlap: it bounds the work of a command by the space it
+   * addresses (rows <= space / row_bytes) */
+  if (rows > 1 && (stride < row_bytes || stride > QRT_NPU_FIELD_LIMIT / rows)) return 0;
   return off + (rows - 1) * stride + row_bytes <= space;
 }
 
@@ -298,21 +316,16 @@ static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t 
     if (!(s->config.pe_formats & QRT_NPU_FMT_INT8)) return BAD("the PE array of this config has no int8");
     break;
   case QRT_NPU_OP_REQUANT:
-  case QRT_NPU_OP_DEQUANT: {
-    const int rq = c.opcode == QRT_NPU_OP_REQUANT;
     if (!f[2] || !f[3] || f[2] > (1u << 20) || f[3] > (1u << 20)) return BAD("M, N must be in [1, 2^20]");
     if (!range_ok(f[0], f[2], f[3] * 4, f[3] * 4, sram)) return BAD("accumulator outside the SRAM");
-    if (!range_ok(f[1], f[2], f[3] * (rq ? 1 : 4), f[3] * (rq ? 1 : 4), sram)) return BAD("output outside the SRAM");
+    if (!range_ok(f[1], f[2], f[3], f[3], sram)) return BAD("output outside the SRAM");
     if (f[4] != QRT_NPU_NONE && !range_ok(f[4], 1, f[3] * 4, 0, sram)) return BAD("bias outside the SRAM");
-    if (!range_ok(f[5], 1, f[3] * 4, 0, sram)) return BAD("multipliers or scales outside the SRAM");
-    if (rq) {
-      if (!range_ok(f[6], 1, f[3], 0, sram)) return BAD("shifts outside the SRAM");
-      if (!signed_in(f[7], -128, 127) || !signed_in(f[8], -128, 127) || !signed_in(f[9], -128, 127) ||
-          as_signed(f[8]) > as_signed(f[9]))
-        return BAD("zero point or clamp range outside int8");
-    }
+    if (!range_ok(f[5], 1, f[3] * 4, 0, sram)) return BAD("multipliers outside the SRAM");
+    if (!range_ok(f[6], 1, f[3], 0, sram)) return BAD("shifts outside the SRAM");
+    if (!signed_in(f[7], -128, 127) || !signed_in(f[8], -128, 127) || !signed_in(f[9], -128, 127) ||
+        as_signed(f[8]) > as_signed(f[9]))
+      return BAD("zero point or clamp range outside int8");
     break;
-  }
   case QRT_NPU_OP_LUT:
     if (s->config.lut_entries < 256) return BAD("the LUT unit of this config holds fewer than 256 entries");
     if (!range_ok(f[0], 1, f[3], 0, sram) || !range_ok(f[1], 1, f[3], 0, sram)) return BAD("data outside the SRAM");
@@ -331,6 +344,8 @@ static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t 
     for (j = 0; j <= f[3]; j++)
       if (!host_ref_ok(s, s->hostdata + f[4] + 16 * j, j == f[3]))
         return fail3(err, cap, "command %u (HOST): tensor reference %u does not match its tensor", NULL, i, j);
+    if (qrt_npu_host_binding(k->name, s->hostdata + f[1], f[2], s->hostdata + f[4], f[3] + 1) != f[6])
+      return BAD("kernel, params and tensors are not the ones compiled together (binding hash)");
     break;
   }
   }
@@ -453,11 +468,6 @@ static int32_t ld_i32(const uint8_t *p) {
   memcpy(&v, p, 4);
   return v;
 }
-static float ld_f32(const uint8_t *p) {
-  float v;
-  memcpy(&v, p, 4);
-  return v;
-}
 
 /* acc[m][n] (+)= sum_k (a[m][k] - za) * b[k][n] modulo 2^32, as qrt_qmatmul.c. */
 static void run_matmul(uint8_t *sram, const uint64_t *f) {
@@ -487,18 +497,6 @@ static void run_requant(uint8_t *sram, const uint64_t *f) {
                         (f[4] != QRT_NPU_NONE ? (int64_t)ld_i32(sram + f[4] + 4 * n) : 0);
       const int32_t shift = (int8_t)sram[f[6] + n];
       sram[f[1] + m * N + n] = (uint8_t)(int8_t)qrt_requant(t, ld_i32(sram + f[5] + 4 * n), shift, zp, lo, hi);
-    }
-}
-
-/* qrt_qmatmul_i8_f32out's epilogue: scale[n] * (float)acc (+ bias[n]). */
-static void run_dequant(uint8_t *sram, const uint64_t *f) {
-  const uint64_t M = f[2], N = f[3];
-  uint64_t m, n;
-  for (m = 0; m < M; m++)
-    for (n = 0; n < N; n++) {
-      float v = ld_f32(sram + f[5] + 4 * n) * (float)ld_i32(sram + f[0] + 4 * (m * N + n));
-      if (f[4] != QRT_NPU_NONE) v = v + ld_f32(sram + f[4] + 4 * n);
-      memcpy(sram + f[1] + 4 * (m * N + n), &v, 4);
     }
 }
 
@@ -539,14 +537,13 @@ static uint64_t command_cycles(const qrt_npu_config *cfg, const qrt_npu_command 
   case QRT_NPU_OP_DMA_STORE: return cfg->dma_latency_cycles + ceil_div(f[3] * f[4], cfg->dma_bytes_per_cycle);
   case QRT_NPU_OP_MATMUL:
     return cfg->pe_rows + cfg->pe_cols + ceil_div(f[3], cfg->pe_rows) * ceil_div(f[4], cfg->pe_cols) * f[5];
-  case QRT_NPU_OP_REQUANT:
-  case QRT_NPU_OP_DEQUANT: return cfg->vector_latency_cycles + ceil_div(f[2] * f[3], cfg->vector_lanes);
+  case QRT_NPU_OP_REQUANT: return cfg->vector_latency_cycles + ceil_div(f[2] * f[3], cfg->vector_lanes);
   case QRT_NPU_OP_LUT: return cfg->vector_latency_cycles + ceil_div(f[3], cfg->lut_lanes);
   default: return 0;
   }
 }
 
-/* SRAM ranges a command reads (r) and writes (w): up to four, as [lo, hi). */
+/* SRAM ranges a command reads (rd) and writes (wr), up to four each, as [lo, hi). */
 typedef struct qrt_npu_ranges {
   uint64_t lo[4], hi[4];
   int n;
@@ -571,12 +568,11 @@ static void command_ranges(const qrt_npu_command *c, qrt_npu_ranges *rd, qrt_npu
     add_range(wr, f[2], 1, f[3] * f[4] * 4, 0);
     break;
   case QRT_NPU_OP_REQUANT:
-  case QRT_NPU_OP_DEQUANT:
     add_range(rd, f[0], 1, f[2] * f[3] * 4, 0);
     if (f[4] != QRT_NPU_NONE) add_range(rd, f[4], 1, f[3] * 4, 0);
     add_range(rd, f[5], 1, f[3] * 4, 0);
-    if (c->opcode == QRT_NPU_OP_REQUANT) add_range(rd, f[6], 1, f[3], 0);
-    add_range(wr, f[1], 1, f[2] * f[3] * (c->opcode == QRT_NPU_OP_REQUANT ? 1 : 4), 0);
+    add_range(rd, f[6], 1, f[3], 0);
+    add_range(wr, f[1], 1, f[2] * f[3], 0);
     break;
   case QRT_NPU_OP_LUT:
     add_range(rd, f[0], 1, f[3], 0);
@@ -664,7 +660,6 @@ int qrt_npu_run(const qrt_npu_stream *s, uint8_t *dram, uint8_t *sram, qrt_npu_s
       st->macs += cost.macs;
       break;
     case QRT_NPU_OP_REQUANT: run_requant(sram, c.f); break;
-    case QRT_NPU_OP_DEQUANT: run_dequant(sram, c.f); break;
     case QRT_NPU_OP_LUT: {
       uint64_t j;
       for (j = 0; j < c.f[3]; j++) sram[c.f[1] + j] = sram[c.f[2] + (uint8_t)(sram[c.f[0] + j] ^ 0x80u)];

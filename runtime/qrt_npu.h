@@ -70,10 +70,9 @@ enum {
   QRT_NPU_OP_DMA_STORE = 2, /* same fields: SRAM -> DRAM */
   QRT_NPU_OP_MATMUL = 3,    /* a, b, acc, M, N, K, lda, ldb, a_zero_point, accumulate */
   QRT_NPU_OP_REQUANT = 4,   /* acc, out, M, N, bias|NONE, mult, shift, out_zp, out_min, out_max */
-  QRT_NPU_OP_DEQUANT = 5,   /* acc, out, M, N, bias|NONE, scale */
-  QRT_NPU_OP_LUT = 6,       /* in, out, table, n */
-  QRT_NPU_OP_HOST = 7,      /* kernel (string), params_off, params_bytes, n_in, in_list_off, out, scratch|NONE, reason (string) */
-  QRT_NPU_NUM_OPS = 8
+  QRT_NPU_OP_LUT = 5,       /* in, out, table, n */
+  QRT_NPU_OP_HOST = 6,      /* kernel (string), params_off, params_bytes, n_in, refs_off, reason (string), binding */
+  QRT_NPU_NUM_OPS = 7
 };
 
 /* Engines, for the cost model and the report. */
@@ -136,6 +135,14 @@ int qrt_npu_config_check(const qrt_npu_config *c, char *err, size_t cap);
 /* CRC-32 (IEEE) of n bytes, the header's integrity check over everything
  * after the header. */
 uint32_t qrt_npu_crc32(const uint8_t *p, uint64_t n);
+
+/* A HOST command's binding hash (its field 6): FNV-1a 64 of the kernel
+ * name (with its NUL), the params blob and the n_refs 16-byte tensor
+ * references.  The executor cannot check a runtime kernel's params against
+ * their meaning; the hash checks that kernel, params and tensors are the
+ * ones the compiler wrote together (the CRC covers the stream as a whole). */
+uint64_t qrt_npu_host_binding(const char *kernel, const uint8_t *params, uint64_t params_bytes,
+                              const uint8_t *refs, uint64_t n_refs);
 
 /* Validates the whole stream (header, sections, tensors, I/O, every
  * command's fields and address ranges); 0, or -1 with a one-line reason
