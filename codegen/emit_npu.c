@@ -165,7 +165,7 @@ static uint64_t sram_place(sram_alloc *a, uint64_t bytes) {
  * C[M,N] = epilogue(A[M,K] @ B[K,N]) per batch.  Tiles tm x tk of A,
  * tk x tn of B, tm x tn accumulators and outputs, tn-wide epilogue vectors,
  * every one double-buffered: the tile sizes are the largest (halving from
- * 256 x 256 x 4096) whose ten buffers fit the banks. */
+ * 256 x 256 x 4096, see choose_tiles) whose ten buffers fit the banks. */
 typedef struct gemm_tiles {
   int64_t tm, tn, tk;
 } gemm_tiles;
@@ -185,9 +185,12 @@ static bool choose_tiles(const qrt_npu_config *cfg, int64_t M, int64_t N, int64_
   t->tm = M < 256 ? M : 256;
   t->tn = N < 256 ? N : 256;
   t->tk = K < 4096 ? K : 4096;
+  /* shrink the largest buffer: an operand tile along K first (more K
+   * passes cost accumulator traffic only), then along M or N */
   while (gemm_banks(cfg, t, out_es) > cfg->sram_banks) {
+    const int64_t a = t->tm * t->tk, bt = t->tk * t->tn, acc = t->tm * t->tn * 4;
     if (t->tm == 1 && t->tn == 1 && t->tk == 1) return false;
-    if (t->tk > 512 || (t->tm == 1 && t->tn == 1)) t->tk = halve(t->tk, 1);
+    if ((a >= acc || bt >= acc) && t->tk > 16) t->tk = halve(t->tk, 16);
     else if (t->tm >= t->tn && t->tm > 1) t->tm = halve(t->tm, (int64_t)cfg->pe_rows);
     else if (t->tn > 1) t->tn = halve(t->tn, (int64_t)cfg->pe_cols);
     else t->tk = halve(t->tk, 1);
