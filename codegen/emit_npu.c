@@ -6,8 +6,9 @@
  * HOST command:
  *  - qrt_qmatmul_i8 with int8 weights: tiled onto the PE array (MATMUL)
  *    with the epilogue on the vector unit (REQUANT), operands moved by DMA
- *    through statically allocated,
- *    double-buffered SRAM tiles;
+ *    through statically allocated, double-buffered SRAM tiles;
+ *  - qrt_qconv_i8 (2-D, int8 weights): the same GEMM per image and group,
+ *    its A tiles gathered by IM2COL, its output stored as NCHW rows;
  *  - qrt_lut_i8: the LUT unit, streamed through SRAM;
  *  - anything else: a HOST command that names the runtime kernel, carries
  *    its params struct and its tensors, and says why the NPU cannot run it.
@@ -181,7 +182,9 @@ static int64_t halve(int64_t v, int64_t pe) {
   return h > pe ? (h + pe - 1) / pe * pe : h;
 }
 
-static bool choose_tiles(const qrt_npu_config *cfg, int64_t M, int64_t N, int64_t K, int64_t out_es, gemm_tiles *t) {
+/* k_whole: K stays one tile (IM2COL gathers whole receptive fields). */
+static bool choose_tiles(const qrt_npu_config *cfg, int64_t M, int64_t N, int64_t K, int64_t out_es, bool k_whole,
+                         gemm_tiles *t) {
   t->tm = M < 256 ? M : 256;
   t->tn = N < 256 ? N : 256;
   t->tk = K < 4096 ? K : 4096;
@@ -189,11 +192,11 @@ static bool choose_tiles(const qrt_npu_config *cfg, int64_t M, int64_t N, int64_
    * passes cost accumulator traffic only), then along M or N */
   while (gemm_banks(cfg, t, out_es) > cfg->sram_banks) {
     const int64_t a = t->tm * t->tk, bt = t->tk * t->tn, acc = t->tm * t->tn * 4;
-    if (t->tm == 1 && t->tn == 1 && t->tk == 1) return false;
-    if ((a >= acc || bt >= acc) && t->tk > 16) t->tk = halve(t->tk, 16);
+    if (t->tm == 1 && t->tn == 1 && (t->tk == 1 || k_whole)) return false;
+    if ((a >= acc || bt >= acc) && t->tk > 16 && !k_whole) t->tk = halve(t->tk, 16);
     else if (t->tm >= t->tn && t->tm > 1) t->tm = halve(t->tm, (int64_t)cfg->pe_rows);
     else if (t->tn > 1) t->tn = halve(t->tn, (int64_t)cfg->pe_cols);
-    else t->tk = halve(t->tk, 1);
+    else if (!k_whole) t->tk = halve(t->tk, 1);
   }
   return true;
 }
@@ -209,6 +212,11 @@ typedef struct gemm_layer {
   int64_t M, N, K, out_es;
   int64_t nbatch;
   int64_t *a_off, *b_off; /* per batch, bytes; see lower_qmatmul */
+  int64_t *v_off;         /* per batch, elements of the epilogue vectors (NULL: 0) */
+  /* convolutions: A tiles gathered by IM2COL (these fields, f[5..10]) and
+   * the output tile stored transposed (positions x channels -> NCHW) */
+  bool conv;
+  uint64_t im2col[QRT_NPU_COMMAND_FIELDS];
   int32_t a_zp, out_zp, out_min, out_max;
   gemm_tiles t;
   uint64_t A[2], B[2], ACC[2], OUT[2], V[2];
@@ -221,6 +229,7 @@ static void gemm_loads(builder *b, const gemm_layer *g, const gemm_step *s) {
   const int64_t mt = min64(g->t.tm, g->M - m0), nt = min64(g->t.tn, g->N - n0), kt = min64(g->t.tk, g->K - k0);
   if (s->load_vec) {
     const uint64_t v = g->V[s->v_par];
+    const int64_t n0 = s->j * g->t.tn + (g->v_off ? g->v_off[s->batch] : 0);
     if (g->bias != QRT_NPU_NONE) dma(b, QRT_NPU_OP_DMA_LOAD, g->bias, (uint64_t)(n0 * 4), v, 1, (uint64_t)(nt * 4), 0, 0);
     dma(b, QRT_NPU_OP_DMA_LOAD, g->mult, (uint64_t)(n0 * 4), v + (uint64_t)g->t.tn * 4, 1, (uint64_t)(nt * 4), 0, 0);
     dma(b, QRT_NPU_OP_DMA_LOAD, g->shift, (uint64_t)n0, v + (uint64_t)g->t.tn * 8, 1, (uint64_t)nt, 0, 0);
@@ -228,6 +237,13 @@ static void gemm_loads(builder *b, const gemm_layer *g, const gemm_step *s) {
   if (s->load_b)
     dma(b, QRT_NPU_OP_DMA_LOAD, g->b, (uint64_t)(g->b_off[s->batch] + k0 * g->N + n0), g->B[s->b_par], (uint64_t)kt,
         (uint64_t)nt, (uint64_t)g->N, (uint64_t)nt);
+  if (g->conv) {
+    uint64_t f[QRT_NPU_COMMAND_FIELDS];
+    memcpy(f, g->im2col, sizeof f);
+    f[0] = g->a, f[1] = (uint64_t)g->a_off[s->batch], f[2] = g->A[s->a_par], f[3] = (uint64_t)m0, f[4] = (uint64_t)mt;
+    emit(b, QRT_NPU_OP_IM2COL, f, QRT_NPU_COMMAND_FIELDS);
+    return;
+  }
   dma(b, QRT_NPU_OP_DMA_LOAD, g->a, (uint64_t)(g->a_off[s->batch] + m0 * g->K + k0), g->A[s->a_par], (uint64_t)mt,
       (uint64_t)kt, (uint64_t)g->K, (uint64_t)kt);
 }
@@ -243,8 +259,13 @@ static void gemm_compute(builder *b, const gemm_layer *g, const gemm_step *s, in
   const uint64_t bias = g->bias == QRT_NPU_NONE ? QRT_NPU_NONE : v;
   const uint64_t rq[] = {g->ACC[s->acc_par], g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)nt, bias,
                          v + (uint64_t)g->t.tn * 4, v + (uint64_t)g->t.tn * 8, sgn(g->out_zp), sgn(g->out_min),
-                         sgn(g->out_max)};
-  emit(b, QRT_NPU_OP_REQUANT, rq, 10);
+                         sgn(g->out_max), g->conv};
+  emit(b, QRT_NPU_OP_REQUANT, rq, 11);
+  if (g->conv) { /* [nt channels][mt positions] into channel rows of P = M positions */
+    dma(b, QRT_NPU_OP_DMA_STORE, g->out, (uint64_t)(s->batch * g->M * g->N + n0 * g->M + m0), g->OUT[s->acc_par],
+        (uint64_t)nt, (uint64_t)mt, (uint64_t)g->M, (uint64_t)mt);
+    return;
+  }
   dma(b, QRT_NPU_OP_DMA_STORE, g->out, (uint64_t)((s->batch * g->M * g->N + m0 * g->N + n0) * g->out_es),
       g->OUT[s->acc_par], (uint64_t)mt, (uint64_t)(nt * g->out_es), (uint64_t)(g->N * g->out_es),
       (uint64_t)(nt * g->out_es));
@@ -331,7 +352,7 @@ static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, char *
   /* consecutive A matrices times one B: a single GEMM with nbatch * M rows */
   if (g.nbatch > 1 && a_dense && b_shared) g.M *= g.nbatch, g.nbatch = 1;
   g.out_es = 1;
-  if (!choose_tiles(b->cfg, g.M, g.N, g.K, g.out_es, &g.t)) {
+  if (!choose_tiles(b->cfg, g.M, g.N, g.K, g.out_es, false, &g.t)) {
     free(g.a_off), free(g.b_off);
     return snprintf(why, cap, "the SRAM has too few banks for ten tile buffers"), false;
   }
@@ -342,6 +363,71 @@ static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, char *
   g.a_zp = p->a_zero_point, g.out_zp = p->out_zero_point, g.out_min = p->out_min, g.out_max = p->out_max;
   emit_gemm(b, &g);
   free(g.a_off), free(g.b_off);
+  return true;
+}
+
+/* qrt_qconv_i8 (2-D, int8 weights) as one GEMM per image and group, the
+ * runtime's im2row formulation: A = IM2COL rows (output positions x
+ * cin_g*kh*kw, padding at the activation zero point), B = the group's
+ * weights transposed at compile time (K x cout_g), REQUANT per output
+ * channel written transposed, so that DMA_STORE writes NCHW rows. */
+static bool lower_qconv(builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
+  const qrt_qconv_params *p = &call->params.qconv;
+  if (!(b->cfg->pe_formats & QRT_NPU_FMT_INT8))
+    return snprintf(why, cap, "the PE array multiplies no int8 (--npu-config pe_formats)"), false;
+  if (p->w_format != QRT_WFMT_I8) return snprintf(why, cap, "int4 weights: the PE array path is int8 only so far"), false;
+  if (p->kernel[0] != 1 || p->in_spatial[0] != 1 || p->out_spatial[0] != 1 || p->pads_begin[0] != 0)
+    return snprintf(why, cap, "3-D convolution: IM2COL gathers 2-D windows"), false;
+  for (int d = 1; d < 3; d++)
+    if (p->kernel[d] > 0xffff || p->strides[d] > 0xffff || p->dilations[d] > 0xffff || p->pads_begin[d] > 0xffff ||
+        p->kernel[d] < 1 || p->strides[d] < 1 || p->dilations[d] < 1 || p->pads_begin[d] < 0)
+      return snprintf(why, cap, "window geometry outside IM2COL's 16-bit fields"), false;
+  if (p->group < 1 || mlirValueIsNull(call->in[3]) || mlirValueIsNull(call->in[4]))
+    return snprintf(why, cap, "no per-channel requantization vectors"), false;
+  const int64_t G = p->group, cin_g = p->c_in / G, cout_g = p->c_out / G;
+  const int64_t H = p->in_spatial[1], W = p->in_spatial[2], P = p->out_spatial[1] * p->out_spatial[2];
+  const int64_t K = cin_g * p->kernel[1] * p->kernel[2];
+  gemm_layer g;
+  memset(&g, 0, sizeof g);
+  g.M = P, g.N = cout_g, g.K = K, g.out_es = 1;
+  if (!choose_tiles(b->cfg, g.M, g.N, g.K, 1, true, &g.t))
+    return snprintf(why, cap, "the receptive field (K = %lld) does not fit one SRAM tile", (long long)K), false;
+  qcc_array w;
+  if (!qcc_value_constant(call->in[1], &w)) return snprintf(why, cap, "weights are not a constant"), false;
+  qcc_array wt = {QRT_I8, 3, {G, K, cout_g}, malloc((size_t)(G * K * cout_g)), (size_t)(G * K * cout_g)};
+  const int8_t *src = w.data;
+  int8_t *dst = wt.data;
+  for (int64_t gi = 0; gi < G; gi++)
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t co = 0; co < cout_g; co++) dst[(gi * K + k) * cout_g + co] = src[(gi * cout_g + co) * K + k];
+  g.b = add_const(b, &wt);
+  qcc_array_free(&w);
+  qcc_array_free(&wt);
+  g.a = value_tensor(b, call->in[0]);
+  g.bias = mlirValueIsNull(call->in[2]) ? QRT_NPU_NONE : value_tensor(b, call->in[2]);
+  g.mult = value_tensor(b, call->in[3]);
+  g.shift = value_tensor(b, call->in[4]);
+  g.out = out;
+  g.a_zp = p->a_zero_point, g.out_zp = p->out_zero_point, g.out_min = p->out_min, g.out_max = p->out_max;
+  g.conv = true;
+  g.nbatch = p->n * G;
+  g.a_off = calloc((size_t)g.nbatch, sizeof *g.a_off);
+  g.b_off = calloc((size_t)g.nbatch, sizeof *g.b_off);
+  g.v_off = calloc((size_t)g.nbatch, sizeof *g.v_off);
+  for (int64_t bt = 0; bt < g.nbatch; bt++) {
+    const int64_t img = bt / G, gi = bt % G;
+    g.a_off[bt] = (img * p->c_in + gi * cin_g) * H * W;
+    g.b_off[bt] = gi * K * cout_g;
+    g.v_off[bt] = gi * cout_g;
+  }
+  g.im2col[5] = (uint64_t)cin_g, g.im2col[6] = (uint64_t)H, g.im2col[7] = (uint64_t)W;
+  g.im2col[8] = (uint64_t)p->kernel[1] | (uint64_t)p->kernel[2] << 16 | (uint64_t)p->strides[1] << 32 |
+                (uint64_t)p->strides[2] << 48;
+  g.im2col[9] = (uint64_t)p->dilations[1] | (uint64_t)p->dilations[2] << 16 | (uint64_t)p->pads_begin[1] << 32 |
+                (uint64_t)p->pads_begin[2] << 48;
+  g.im2col[10] = (uint64_t)p->out_spatial[2] | (uint64_t)(uint8_t)(int8_t)p->a_zero_point << 32;
+  emit_gemm(b, &g);
+  free(g.a_off), free(g.b_off), free(g.v_off);
   return true;
 }
 
@@ -374,7 +460,6 @@ static bool lower_lut(builder *b, const qcc_call *call, uint32_t out, char *why,
 
 /* Why a kernel with no native lowering runs on the host. */
 static const char *host_reason(const char *sym) {
-  if (!strcmp(sym, "qrt_qconv_i8")) return "int8 convolution: no im2col address generator on the NPU yet";
   if (!strcmp(sym, "qrt_quantize_f32_i8") || !strcmp(sym, "qrt_dequantize_i8_f32"))
     return "float <-> int8 conversion at the quantized region's boundary";
   if (!strcmp(sym, "qrt_copy")) return "layout copy (reshape, transpose, slice): no strided DMA gather yet";
@@ -448,6 +533,8 @@ static int lower_op(builder *b, MlirOperation op) {
   why[0] = 0;
   if (!strcmp(sym, "qrt_qmatmul_i8"))
     native = lower_qmatmul(b, &call, out, why, sizeof why);
+  else if (!strcmp(sym, "qrt_qconv_i8"))
+    native = lower_qconv(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_lut_i8"))
     native = lower_lut(b, &call, out, why, sizeof why);
   if (native) {

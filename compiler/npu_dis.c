@@ -45,8 +45,19 @@ static void print_command(const qrt_npu_stream *s, uint32_t i, const qrt_npu_com
     printf("out 0x%llx i8 = requant(acc 0x%llx [%llux%llu]", (unsigned long long)f[1], (unsigned long long)f[0],
            (unsigned long long)f[2], (unsigned long long)f[3]);
     if (f[4] != QRT_NPU_NONE) printf(" + bias 0x%llx", (unsigned long long)f[4]);
-    printf("; mult 0x%llx, shift 0x%llx, zp %lld, clamp [%lld, %lld])", (unsigned long long)f[5],
-           (unsigned long long)f[6], sv(f[7]), sv(f[8]), sv(f[9]));
+    printf("; mult 0x%llx, shift 0x%llx, zp %lld, clamp [%lld, %lld])%s", (unsigned long long)f[5],
+           (unsigned long long)f[6], sv(f[7]), sv(f[8]), sv(f[9]), f[10] ? " transposed" : "");
+    break;
+  case QRT_NPU_OP_IM2COL:
+    printf("t%llu+%llu -> sram 0x%llx [positions %llu..%llu of width %llu, %llu ch x %llux%llu input, kernel %llux%llu, "
+           "stride %llux%llu, dilation %llux%llu, pad %llux%llu, pad value %lld]",
+           (unsigned long long)f[0], (unsigned long long)f[1], (unsigned long long)f[2], (unsigned long long)f[3],
+           (unsigned long long)(f[3] + f[4] - 1), (unsigned long long)(f[10] & 0xffffffffu), (unsigned long long)f[5],
+           (unsigned long long)f[6], (unsigned long long)f[7], (unsigned long long)(f[8] & 0xffff),
+           (unsigned long long)((f[8] >> 16) & 0xffff), (unsigned long long)((f[8] >> 32) & 0xffff),
+           (unsigned long long)(f[8] >> 48), (unsigned long long)(f[9] & 0xffff),
+           (unsigned long long)((f[9] >> 16) & 0xffff), (unsigned long long)((f[9] >> 32) & 0xffff),
+           (unsigned long long)(f[9] >> 48), (long long)(int8_t)(uint8_t)(f[10] >> 32));
     break;
   case QRT_NPU_OP_LUT:
     printf("out 0x%llx = table 0x%llx [in 0x%llx], %llu B", (unsigned long long)f[1], (unsigned long long)f[2],

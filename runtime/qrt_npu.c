@@ -171,14 +171,15 @@ uint64_t qrt_npu_host_binding(const char *kernel, const uint8_t *params, uint64_
 
 /* ---- accessors ------------------------------------------------------------ */
 static const char *const op_names[QRT_NPU_NUM_OPS] = {"?", "DMA_LOAD", "DMA_STORE", "MATMUL", "REQUANT",
-                                                      "LUT", "HOST"};
+                                                      "LUT", "HOST", "IM2COL"};
 
 const char *qrt_npu_op_name(uint32_t opcode) { return opcode < QRT_NPU_NUM_OPS ? op_names[opcode] : "?"; }
 
 int qrt_npu_op_engine(uint32_t opcode) {
   switch (opcode) {
   case QRT_NPU_OP_DMA_LOAD:
-  case QRT_NPU_OP_DMA_STORE: return QRT_NPU_ENGINE_DMA;
+  case QRT_NPU_OP_DMA_STORE:
+  case QRT_NPU_OP_IM2COL: return QRT_NPU_ENGINE_DMA;
   case QRT_NPU_OP_MATMUL: return QRT_NPU_ENGINE_PE;
   case QRT_NPU_OP_REQUANT: return QRT_NPU_ENGINE_VECTOR;
   case QRT_NPU_OP_LUT: return QRT_NPU_ENGINE_LUT;
@@ -325,7 +326,26 @@ static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t 
     if (!signed_in(f[7], -128, 127) || !signed_in(f[8], -128, 127) || !signed_in(f[9], -128, 127) ||
         as_signed(f[8]) > as_signed(f[9]))
       return BAD("zero point or clamp range outside int8");
+    if (f[10] > 1) return BAD("transpose flag is not 0 or 1");
     break;
+  case QRT_NPU_OP_IM2COL: {
+    qrt_npu_tensor t;
+    int k;
+    if (f[0] >= s->n_tensors) return BAD("tensor id out of range");
+    qrt_npu_get_tensor(s, (uint32_t)f[0], &t);
+    if (!f[5] || !f[6] || !f[7] || f[5] > (1u << 20) || f[6] > (1u << 20) || f[7] > (1u << 20))
+      return BAD("channels, H, W must be in [1, 2^20]");
+    for (k = 0; k < 4; k++)
+      if (((f[8] >> (16 * k)) & 0xffff) == 0 || (k < 2 && ((f[9] >> (16 * k)) & 0xffff) == 0))
+        return BAD("kernel, stride and dilation must be at least 1");
+    if ((f[10] & 0xffffffffu) == 0 || (f[10] & 0xffffffffu) > (1u << 20) || (f[10] >> 40) != 0)
+      return BAD("output width must be in [1, 2^20], pad value a byte");
+    if (f[3] >= ((uint64_t)1 << 32)) return BAD("first position out of range");
+    if (!range_ok(f[1], 1, f[5] * f[6] * f[7], 0, t.nbytes)) return BAD("DRAM range outside its tensor");
+    if (!range_ok(f[2], f[4], f[5] * (f[8] & 0xffff) * ((f[8] >> 16) & 0xffff), f[5] * (f[8] & 0xffff) * ((f[8] >> 16) & 0xffff), sram))
+      return BAD("SRAM range outside the SRAM");
+    break;
+  }
   case QRT_NPU_OP_LUT:
     if (s->config.lut_entries < 256) return BAD("the LUT unit of this config holds fewer than 256 entries");
     if (!range_ok(f[0], 1, f[3], 0, sram) || !range_ok(f[1], 1, f[3], 0, sram)) return BAD("data outside the SRAM");
@@ -486,7 +506,9 @@ static void run_matmul(uint8_t *sram, const uint64_t *f) {
     }
 }
 
-/* qrt_qmatmul_i8's epilogue: requant((int64)acc + bias[n]; mult[n], shift[n]). */
+/* qrt_qmatmul_i8's epilogue: requant((int64)acc + bias[n]; mult[n], shift[n]),
+ * written as [M][N], or as [N][M] when transposed (a convolution's GEMM
+ * has positions as rows and channels as columns; NCHW wants them swapped). */
 static void run_requant(uint8_t *sram, const uint64_t *f) {
   const uint64_t M = f[2], N = f[3];
   const int32_t zp = (int32_t)as_signed(f[7]), lo = (int32_t)as_signed(f[8]), hi = (int32_t)as_signed(f[9]);
@@ -496,7 +518,7 @@ static void run_requant(uint8_t *sram, const uint64_t *f) {
       const int64_t t = (int64_t)ld_i32(sram + f[0] + 4 * (m * N + n)) +
                         (f[4] != QRT_NPU_NONE ? (int64_t)ld_i32(sram + f[4] + 4 * n) : 0);
       const int32_t shift = (int8_t)sram[f[6] + n];
-      sram[f[1] + m * N + n] = (uint8_t)(int8_t)qrt_requant(t, ld_i32(sram + f[5] + 4 * n), shift, zp, lo, hi);
+      sram[f[1] + (f[10] ? n * M + m : m * N + n)] = (uint8_t)(int8_t)qrt_requant(t, ld_i32(sram + f[5] + 4 * n), shift, zp, lo, hi);
     }
 }
 
@@ -506,6 +528,34 @@ static void run_dma(uint8_t *sram, uint8_t *tensor, const uint64_t *f, int load)
     uint8_t *d = tensor + f[1] + r * f[5], *q = sram + f[2] + r * f[6];
     if (load) memcpy(q, d, (size_t)f[4]);
     else memcpy(d, q, (size_t)f[4]);
+  }
+}
+
+/* Rows of the im2row matrix of one image (and group): row j, for output
+ * position p = p0 + j = oh * OW + ow, holds x[c][ih][iw] for (c, kh, kw)
+ * row-major, ih = oh*sh + kh*dh - ph, iw = ow*sw + kw*dw - pw, or the pad
+ * value (the activation zero point) outside the image: qrt_qconv.c's
+ * im2row. */
+static void run_im2col(uint8_t *sram, const uint8_t *x, const uint64_t *f) {
+  const int64_t C = (int64_t)f[5], H = (int64_t)f[6], W = (int64_t)f[7];
+  const int64_t KH = (int64_t)(f[8] & 0xffff), KW = (int64_t)((f[8] >> 16) & 0xffff);
+  const int64_t SH = (int64_t)((f[8] >> 32) & 0xffff), SW = (int64_t)(f[8] >> 48);
+  const int64_t DH = (int64_t)(f[9] & 0xffff), DW = (int64_t)((f[9] >> 16) & 0xffff);
+  const int64_t PH = (int64_t)((f[9] >> 32) & 0xffff), PW = (int64_t)(f[9] >> 48);
+  const int64_t OW = (int64_t)(f[10] & 0xffffffffu);
+  const uint8_t pad = (uint8_t)(f[10] >> 32);
+  uint8_t *dst = sram + f[2];
+  uint64_t j;
+  int64_t c, kh, kw;
+  x += f[1];
+  for (j = 0; j < f[4]; j++) {
+    const int64_t pos = (int64_t)(f[3] + j), oh = pos / OW, ow = pos % OW;
+    for (c = 0; c < C; c++)
+      for (kh = 0; kh < KH; kh++)
+        for (kw = 0; kw < KW; kw++) {
+          const int64_t ih = oh * SH + kh * DH - PH, iw = ow * SW + kw * DW - PW;
+          *dst++ = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[(c * H + ih) * W + iw] : pad;
+        }
   }
 }
 
@@ -527,6 +577,9 @@ static void run_host(const qrt_npu_stream *s, uint8_t *dram, const uint64_t *f, 
   k->fn(&params, in, out);
 }
 
+/* Bytes an IM2COL writes into SRAM (and gathers from DRAM). */
+static uint64_t im2col_bytes(const uint64_t *f) { return f[4] * f[5] * (f[8] & 0xffff) * ((f[8] >> 16) & 0xffff); }
+
 /* Cycles a command takes on its engine (docs/npu.md, "Cost model"). */
 static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
@@ -535,6 +588,7 @@ static uint64_t command_cycles(const qrt_npu_config *cfg, const qrt_npu_command 
   switch (c->opcode) {
   case QRT_NPU_OP_DMA_LOAD:
   case QRT_NPU_OP_DMA_STORE: return cfg->dma_latency_cycles + ceil_div(f[3] * f[4], cfg->dma_bytes_per_cycle);
+  case QRT_NPU_OP_IM2COL: return cfg->dma_latency_cycles + ceil_div(im2col_bytes(f), cfg->dma_bytes_per_cycle);
   case QRT_NPU_OP_MATMUL:
     return cfg->pe_rows + cfg->pe_cols + ceil_div(f[3], cfg->pe_rows) * ceil_div(f[4], cfg->pe_cols) * f[5];
   case QRT_NPU_OP_REQUANT: return cfg->vector_latency_cycles + ceil_div(f[2] * f[3], cfg->vector_lanes);
@@ -561,6 +615,7 @@ static void command_ranges(const qrt_npu_command *c, qrt_npu_ranges *rd, qrt_npu
   switch (c->opcode) {
   case QRT_NPU_OP_DMA_LOAD: add_range(wr, f[2], f[3], f[4], f[6]); break;
   case QRT_NPU_OP_DMA_STORE: add_range(rd, f[2], f[3], f[4], f[6]); break;
+  case QRT_NPU_OP_IM2COL: add_range(wr, f[2], 1, im2col_bytes(f), 0); break;
   case QRT_NPU_OP_MATMUL:
     add_range(rd, f[0], f[3], f[5], f[6]);
     add_range(rd, f[1], f[5], f[4], f[7]);
@@ -605,7 +660,7 @@ static void schedule(qrt_npu_clock *ck, const qrt_npu_config *cfg, const qrt_npu
   if (e == QRT_NPU_ENGINE_HOST) { /* a barrier: everything before it is done */
     start = ck->now_max;
   }
-  if (c->opcode == QRT_NPU_OP_DMA_LOAD) start = max_u64(start, ck->tensor_stored[c->f[0] % 64]);
+  if (c->opcode == QRT_NPU_OP_DMA_LOAD || c->opcode == QRT_NPU_OP_IM2COL) start = max_u64(start, ck->tensor_stored[c->f[0] % 64]);
   for (i = 0; i < rd.n; i++)
     for (b = rd.lo[i] / cfg->sram_bank_bytes; b * cfg->sram_bank_bytes < rd.hi[i]; b++) start = max_u64(start, ck->bank_written[b]);
   for (i = 0; i < wr.n; i++)
@@ -654,6 +709,11 @@ int qrt_npu_run(const qrt_npu_stream *s, uint8_t *dram, uint8_t *sram, qrt_npu_s
       else st->dram_write_bytes += cost.dram_bytes;
       break;
     }
+    case QRT_NPU_OP_IM2COL:
+      run_im2col(sram, (const uint8_t *)qrt_npu_tensor_data(s, dram, (uint32_t)c.f[0]), c.f);
+      cost.dram_bytes = im2col_bytes(c.f);
+      st->dram_read_bytes += cost.dram_bytes;
+      break;
     case QRT_NPU_OP_MATMUL:
       run_matmul(sram, c.f);
       cost.macs = c.f[3] * c.f[4] * c.f[5];

@@ -69,10 +69,11 @@ enum {
   QRT_NPU_OP_DMA_LOAD = 1,  /* tensor, dram_off, sram, rows, row_bytes, dram_stride, sram_stride */
   QRT_NPU_OP_DMA_STORE = 2, /* same fields: SRAM -> DRAM */
   QRT_NPU_OP_MATMUL = 3,    /* a, b, acc, M, N, K, lda, ldb, a_zero_point, accumulate */
-  QRT_NPU_OP_REQUANT = 4,   /* acc, out, M, N, bias|NONE, mult, shift, out_zp, out_min, out_max */
+  QRT_NPU_OP_REQUANT = 4,   /* acc, out, M, N, bias|NONE, mult, shift, out_zp, out_min, out_max, transpose */
   QRT_NPU_OP_LUT = 5,       /* in, out, table, n */
   QRT_NPU_OP_HOST = 6,      /* kernel (string), params_off, params_bytes, n_in, refs_off, reason (string), binding */
-  QRT_NPU_NUM_OPS = 7
+  QRT_NPU_OP_IM2COL = 7,    /* tensor, dram_off, sram, p0, count, channels, H, W, kernel/stride, dilation/pad, OW/pad value */
+  QRT_NPU_NUM_OPS = 8
 };
 
 /* Engines, for the cost model and the report. */
