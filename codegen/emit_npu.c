@@ -462,6 +462,11 @@ static bool lower_lut(builder *b, const qcc_call *call, uint32_t out, char *why,
 static const char *host_reason(const char *sym) {
   if (!strcmp(sym, "qrt_quantize_f32_i8") || !strcmp(sym, "qrt_dequantize_i8_f32"))
     return "float <-> int8 conversion at the quantized region's boundary";
+  if (!strcmp(sym, "qrt_bmatmul_f32"))
+    return "block-format matmul (BFP / MX): no shared-exponent datapath on the PE array yet";
+  if (!strcmp(sym, "qrt_qmatmul_dyn_f32"))
+    return "matmul with per-token scales found at run time: no row-amax command on the vector unit yet";
+  if (!strcmp(sym, "qrt_wmatmul_f32")) return "weight-only quantized matmul: float activations";
   if (!strcmp(sym, "qrt_copy")) return "layout copy (reshape, transpose, slice): no strided DMA gather yet";
   if (!strcmp(sym, "qrt_maxpool_i8")) return "int8 max pooling: no window command on the vector unit yet";
   if (strstr(sym, "_f32") || strstr(sym, "_f64") || !strcmp(sym, "qrt_where"))
