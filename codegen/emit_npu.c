@@ -10,6 +10,7 @@
  *  - qrt_qconv_i8 (2-D, int8 weights): the same GEMM per image and group,
  *    its A tiles gathered by IM2COL, its output stored as NCHW rows;
  *  - qrt_lut_i8: the LUT unit, streamed through SRAM;
+ *  - qrt_qadd_i8 without broadcasting: ADD on the vector unit, streamed;
  *  - anything else: a HOST command that names the runtime kernel, carries
  *    its params struct and its tensors, and says why the NPU cannot run it.
  * DRAM holds the model's inputs, outputs and every intermediate tensor,
@@ -431,30 +432,78 @@ static bool lower_qconv(builder *b, const qcc_call *call, uint32_t out, char *wh
   return true;
 }
 
-/* qrt_lut_i8 on the LUT unit: the table once, then bank-sized chunks,
- * double-buffered. */
+/* An element-wise int8 op streamed through SRAM: bank-sized chunks of each
+ * input into its double buffer (the next chunk's loads issued before this
+ * chunk's op), the op, the output chunk stored back. */
+typedef void (*chunk_op_fn)(builder *b, const uint64_t *in, uint64_t out, uint64_t len, const void *ctx);
+
+static void stream_elementwise(builder *b, sram_alloc *sa, int64_t n, const uint32_t *ins, int n_ins, uint32_t out,
+                               chunk_op_fn op, const void *ctx) {
+  const int64_t chunk = min64(n, (int64_t)b->cfg->sram_bank_bytes), n_chunks = (n + chunk - 1) / chunk;
+  uint64_t IN[2][2], OUT[2];
+  for (int i = 0; i < n_ins; i++)
+    for (int h = 0; h < 2; h++) IN[i][h] = sram_place(sa, (uint64_t)chunk);
+  for (int h = 0; h < 2; h++) OUT[h] = sram_place(sa, (uint64_t)chunk);
+  for (int64_t c = -1; c < n_chunks; c++) {
+    if (c + 1 < n_chunks)
+      for (int i = 0; i < n_ins; i++)
+        dma(b, QRT_NPU_OP_DMA_LOAD, ins[i], (uint64_t)((c + 1) * chunk), IN[i][(c + 1) % 2], 1,
+            (uint64_t)min64(chunk, n - (c + 1) * chunk), 0, 0);
+    if (c < 0) continue;
+    const int64_t len = min64(chunk, n - c * chunk);
+    const uint64_t in[2] = {IN[0][c % 2], n_ins > 1 ? IN[1][c % 2] : 0};
+    op(b, in, OUT[c % 2], (uint64_t)len, ctx);
+    dma(b, QRT_NPU_OP_DMA_STORE, out, (uint64_t)(c * chunk), OUT[c % 2], 1, (uint64_t)len, 0, 0);
+  }
+}
+
+static void lut_chunk(builder *b, const uint64_t *in, uint64_t out, uint64_t len, const void *ctx) {
+  const uint64_t f[] = {in[0], out, *(const uint64_t *)ctx, len};
+  emit(b, QRT_NPU_OP_LUT, f, 4);
+}
+
+/* qrt_lut_i8 on the LUT unit: the table once, then the data streamed. */
 static bool lower_lut(builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
   const qrt_npu_config *cfg = b->cfg;
   if (cfg->lut_entries < 256) return snprintf(why, cap, "the LUT unit holds fewer than 256 entries"), false;
   if (cfg->sram_banks < 5) return snprintf(why, cap, "the SRAM has too few banks for five LUT buffers"), false;
-  const int64_t n = call->params.lut.n, chunk = min64(n, (int64_t)cfg->sram_bank_bytes);
   const uint32_t x = value_tensor(b, call->in[0]), table = value_tensor(b, call->in[1]);
   sram_alloc sa = {cfg, 0};
-  uint64_t T = sram_place(&sa, 256), IN[2], OUT[2];
-  for (int h = 0; h < 2; h++) IN[h] = sram_place(&sa, (uint64_t)chunk);
-  for (int h = 0; h < 2; h++) OUT[h] = sram_place(&sa, (uint64_t)chunk);
+  const uint64_t T = sram_place(&sa, 256);
   dma(b, QRT_NPU_OP_DMA_LOAD, table, 0, T, 1, 256, 0, 0);
-  const int64_t n_chunks = (n + chunk - 1) / chunk;
-  dma(b, QRT_NPU_OP_DMA_LOAD, x, 0, IN[0], 1, (uint64_t)min64(chunk, n), 0, 0);
-  for (int64_t c = 0; c < n_chunks; c++) {
-    const int64_t len = min64(chunk, n - c * chunk);
-    if (c + 1 < n_chunks)
-      dma(b, QRT_NPU_OP_DMA_LOAD, x, (uint64_t)((c + 1) * chunk), IN[(c + 1) % 2], 1,
-          (uint64_t)min64(chunk, n - (c + 1) * chunk), 0, 0);
-    const uint64_t f[] = {IN[c % 2], OUT[c % 2], T, (uint64_t)len};
-    emit(b, QRT_NPU_OP_LUT, f, 4);
-    dma(b, QRT_NPU_OP_DMA_STORE, out, (uint64_t)(c * chunk), OUT[c % 2], 1, (uint64_t)len, 0, 0);
+  stream_elementwise(b, &sa, call->params.lut.n, &x, 1, out, lut_chunk, &T);
+  return true;
+}
+
+static void add_chunk(builder *b, const uint64_t *in, uint64_t out, uint64_t len, const void *ctx) {
+  const qrt_qadd_params *p = ctx;
+  const uint64_t f[] = {in[0], in[1], out, len, sgn(p->a_zero_point), sgn(p->b_zero_point), sgn(p->out_zero_point),
+                        sgn(p->out_min), sgn(p->out_max),
+                        (uint64_t)(uint32_t)p->a_mult | (uint64_t)(uint32_t)p->b_mult << 32, (uint64_t)p->shift};
+  emit(b, QRT_NPU_OP_ADD, f, 11);
+}
+
+static bool int8_range(int64_t v) { return v >= -128 && v <= 127; }
+
+/* qrt_qadd_i8 (the integer-only residual add) on the vector unit, when
+ * neither operand is broadcast. */
+static bool lower_qadd(builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
+  const qrt_qadd_params *p = &call->params.qadd;
+  int64_t n = 1, stride = 1;
+  for (int d = p->rank - 1; d >= 0; d--) {
+    if (p->out_shape[d] != 1 && (p->a_strides[d] != stride || p->b_strides[d] != stride))
+      return snprintf(why, cap, "broadcasting add: no strided operand walk on the vector unit yet"), false;
+    stride *= p->out_shape[d];
   }
+  n = stride;
+  if (!int8_range(p->a_zero_point) || !int8_range(p->b_zero_point) || !int8_range(p->out_zero_point) ||
+      !int8_range(p->out_min) || !int8_range(p->out_max) || p->a_mult < 0 || p->a_mult >= (1 << 22) ||
+      p->b_mult < 0 || p->b_mult >= (1 << 22) || p->shift < 0 || p->shift > 31)
+    return snprintf(why, cap, "add constants outside the vector unit's ranges"), false;
+  if (b->cfg->sram_banks < 6) return snprintf(why, cap, "the SRAM has too few banks for six add buffers"), false;
+  const uint32_t ins[2] = {value_tensor(b, call->in[0]), value_tensor(b, call->in[1])};
+  sram_alloc sa = {b->cfg, 0};
+  stream_elementwise(b, &sa, n, ins, 2, out, add_chunk, p);
   return true;
 }
 
@@ -467,6 +516,9 @@ static const char *host_reason(const char *sym) {
   if (!strcmp(sym, "qrt_qmatmul_dyn_f32"))
     return "matmul with per-token scales found at run time: no row-amax command on the vector unit yet";
   if (!strcmp(sym, "qrt_wmatmul_f32")) return "weight-only quantized matmul: float activations";
+  if (!strcmp(sym, "qrt_qsoftmax_i8")) return "integer softmax: no row max / exp table / normalize sequence on the vector unit yet";
+  if (!strcmp(sym, "qrt_qlayernorm_i8") || !strcmp(sym, "qrt_qrmsnorm_i8"))
+    return "integer norm: no row mean / variance reduction on the vector unit yet";
   if (!strcmp(sym, "qrt_copy")) return "layout copy (reshape, transpose, slice): no strided DMA gather yet";
   if (!strcmp(sym, "qrt_maxpool_i8")) return "int8 max pooling: no window command on the vector unit yet";
   if (strstr(sym, "_f32") || strstr(sym, "_f64") || !strcmp(sym, "qrt_where"))
@@ -540,6 +592,8 @@ static int lower_op(builder *b, MlirOperation op) {
     native = lower_qmatmul(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_qconv_i8"))
     native = lower_qconv(b, &call, out, why, sizeof why);
+  else if (!strcmp(sym, "qrt_qadd_i8"))
+    native = lower_qadd(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_lut_i8"))
     native = lower_lut(b, &call, out, why, sizeof why);
   if (native) {

@@ -48,6 +48,13 @@ static void print_command(const qrt_npu_stream *s, uint32_t i, const qrt_npu_com
     printf("; mult 0x%llx, shift 0x%llx, zp %lld, clamp [%lld, %lld])%s", (unsigned long long)f[5],
            (unsigned long long)f[6], sv(f[7]), sv(f[8]), sv(f[9]), f[10] ? " transposed" : "");
     break;
+  case QRT_NPU_OP_ADD:
+    printf("out 0x%llx = qadd(a 0x%llx - %lld, b 0x%llx - %lld; mult %llu, %llu, shift %llu, zp %lld, clamp [%lld, "
+           "%lld]), %llu B",
+           (unsigned long long)f[2], (unsigned long long)f[0], sv(f[4]), (unsigned long long)f[1], sv(f[5]),
+           (unsigned long long)(f[9] & 0xffffffffu), (unsigned long long)(f[9] >> 32), (unsigned long long)f[10],
+           sv(f[6]), sv(f[7]), sv(f[8]), (unsigned long long)f[3]);
+    break;
   case QRT_NPU_OP_IM2COL:
     printf("t%llu+%llu -> sram 0x%llx [positions %llu..%llu of width %llu, %llu ch x %llux%llu input, kernel %llux%llu, "
            "stride %llux%llu, dilation %llux%llu, pad %llux%llu, pad value %lld]",

@@ -171,7 +171,7 @@ uint64_t qrt_npu_host_binding(const char *kernel, const uint8_t *params, uint64_
 
 /* ---- accessors ------------------------------------------------------------ */
 static const char *const op_names[QRT_NPU_NUM_OPS] = {"?", "DMA_LOAD", "DMA_STORE", "MATMUL", "REQUANT",
-                                                      "LUT", "HOST", "IM2COL"};
+                                                      "LUT", "HOST", "IM2COL", "ADD"};
 
 const char *qrt_npu_op_name(uint32_t opcode) { return opcode < QRT_NPU_NUM_OPS ? op_names[opcode] : "?"; }
 
@@ -181,7 +181,8 @@ int qrt_npu_op_engine(uint32_t opcode) {
   case QRT_NPU_OP_DMA_STORE:
   case QRT_NPU_OP_IM2COL: return QRT_NPU_ENGINE_DMA;
   case QRT_NPU_OP_MATMUL: return QRT_NPU_ENGINE_PE;
-  case QRT_NPU_OP_REQUANT: return QRT_NPU_ENGINE_VECTOR;
+  case QRT_NPU_OP_REQUANT:
+  case QRT_NPU_OP_ADD: return QRT_NPU_ENGINE_VECTOR;
   case QRT_NPU_OP_LUT: return QRT_NPU_ENGINE_LUT;
   default: return QRT_NPU_ENGINE_HOST;
   }
@@ -327,6 +328,15 @@ static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t 
         as_signed(f[8]) > as_signed(f[9]))
       return BAD("zero point or clamp range outside int8");
     if (f[10] > 1) return BAD("transpose flag is not 0 or 1");
+    break;
+  case QRT_NPU_OP_ADD:
+    if (!range_ok(f[0], 1, f[3], 0, sram) || !range_ok(f[1], 1, f[3], 0, sram) || !range_ok(f[2], 1, f[3], 0, sram))
+      return BAD("data outside the SRAM");
+    if (!signed_in(f[4], -128, 127) || !signed_in(f[5], -128, 127) || !signed_in(f[6], -128, 127) ||
+        !signed_in(f[7], -128, 127) || !signed_in(f[8], -128, 127))
+      return BAD("zero points or clamp range outside int8");
+    if ((f[9] & 0xffffffffu) >= (1u << 22) || (f[9] >> 32) >= (1u << 22) || f[10] > 31)
+      return BAD("multipliers outside [0, 2^22) or shift above 31");
     break;
   case QRT_NPU_OP_IM2COL: {
     qrt_npu_tensor t;
@@ -531,6 +541,17 @@ static void run_dma(uint8_t *sram, uint8_t *tensor, const uint64_t *f, int load)
   }
 }
 
+/* qrt_qadd_i8 without broadcasting: the runtime's own element function. */
+static void run_add(uint8_t *sram, const uint64_t *f) {
+  qrt_qadd_ctx c;
+  uint64_t i;
+  qrt_qadd_ctx_init(&c, (int32_t)as_signed(f[4]), (int32_t)as_signed(f[5]), (int32_t)as_signed(f[6]),
+                    (int32_t)as_signed(f[7]), (int32_t)as_signed(f[8]), (int32_t)(f[9] & 0xffffffffu),
+                    (int32_t)(f[9] >> 32), (int32_t)f[10]);
+  for (i = 0; i < f[3]; i++)
+    sram[f[2] + i] = (uint8_t)qrt_qadd_one(&c, (int8_t)sram[f[0] + i], (int8_t)sram[f[1] + i]);
+}
+
 /* Rows of the im2row matrix of one image (and group): row j, for output
  * position p = p0 + j = oh * OW + ow, holds x[c][ih][iw] for (c, kh, kw)
  * row-major, ih = oh*sh + kh*dh - ph, iw = ow*sw + kw*dw - pw, or the pad
@@ -593,6 +614,7 @@ static uint64_t command_cycles(const qrt_npu_config *cfg, const qrt_npu_command 
     return cfg->pe_rows + cfg->pe_cols + ceil_div(f[3], cfg->pe_rows) * ceil_div(f[4], cfg->pe_cols) * f[5];
   case QRT_NPU_OP_REQUANT: return cfg->vector_latency_cycles + ceil_div(f[2] * f[3], cfg->vector_lanes);
   case QRT_NPU_OP_LUT: return cfg->vector_latency_cycles + ceil_div(f[3], cfg->lut_lanes);
+  case QRT_NPU_OP_ADD: return cfg->vector_latency_cycles + ceil_div(f[3], cfg->vector_lanes);
   default: return 0;
   }
 }
@@ -628,6 +650,11 @@ static void command_ranges(const qrt_npu_command *c, qrt_npu_ranges *rd, qrt_npu
     add_range(rd, f[5], 1, f[3] * 4, 0);
     add_range(rd, f[6], 1, f[3], 0);
     add_range(wr, f[1], 1, f[2] * f[3], 0);
+    break;
+  case QRT_NPU_OP_ADD:
+    add_range(rd, f[0], 1, f[3], 0);
+    add_range(rd, f[1], 1, f[3], 0);
+    add_range(wr, f[2], 1, f[3], 0);
     break;
   case QRT_NPU_OP_LUT:
     add_range(rd, f[0], 1, f[3], 0);
@@ -720,6 +747,7 @@ int qrt_npu_run(const qrt_npu_stream *s, uint8_t *dram, uint8_t *sram, qrt_npu_s
       st->macs += cost.macs;
       break;
     case QRT_NPU_OP_REQUANT: run_requant(sram, c.f); break;
+    case QRT_NPU_OP_ADD: run_add(sram, c.f); break;
     case QRT_NPU_OP_LUT: {
       uint64_t j;
       for (j = 0; j < c.f[3]; j++) sram[c.f[1] + j] = sram[c.f[2] + (uint8_t)(sram[c.f[0] + j] ^ 0x80u)];
