@@ -11,6 +11,7 @@
  *    its A tiles gathered by IM2COL, its output stored as NCHW rows;
  *  - qrt_lut_i8: the LUT unit, streamed through SRAM;
  *  - qrt_qadd_i8 without broadcasting: ADD on the vector unit, streamed;
+ *  - qrt_copy with a contiguous innermost axis: DMA only;
  *  - anything else: a HOST command that names the runtime kernel, carries
  *    its params struct and its tensors, and says why the NPU cannot run it.
  * DRAM holds the model's inputs, outputs and every intermediate tensor,
@@ -507,6 +508,60 @@ static bool lower_qadd(builder *b, const qcc_call *call, uint32_t out, char *why
   return true;
 }
 
+/* qrt_copy (reshape, slice, concat-like layout copies) on the DMA engine
+ * when its innermost axis is contiguous: each run of rows (the two inner
+ * axes, at most a bank) is loaded from the input's strided layout and
+ * stored dense, two SRAM buffers alternating.  Transposes of the innermost
+ * axis need an element gather the DMA does not have. */
+static bool lower_copy(builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
+  const qrt_copy_params *p = &call->params.copy;
+  const int64_t es = p->elem_size;
+  int64_t shape[8], st[8];
+  const int pad = p->rank < 2 ? 2 - p->rank : 0, R = p->rank + pad;
+  if (p->rank < 0 || p->rank > 8 || es < 1) return snprintf(why, cap, "copy of unusual rank or element size"), false;
+  for (int d = 0; d < pad; d++) shape[d] = 1, st[d] = 0;
+  int64_t outer = 1;
+  for (int d = 0; d < p->rank; d++) {
+    shape[pad + d] = p->out_shape[d], st[pad + d] = p->in_strides[d];
+    if (p->out_shape[d] == 0) return snprintf(why, cap, "empty copy"), false;
+    if (p->in_strides[d] < 0) return snprintf(why, cap, "reversed axis (negative step): no descending DMA yet"), false;
+  }
+  for (int d = 0; d < R - 2; d++) outer *= shape[d];
+  const int64_t rows = shape[R - 2], row_bytes = shape[R - 1] * es, rs = st[R - 2] * es;
+  if (shape[R - 1] > 1 && st[R - 1] != 1)
+    return snprintf(why, cap, "layout copy with a strided innermost axis (a transpose): no element-gather DMA yet"), false;
+  if (rows > 1 && rs < row_bytes)
+    return snprintf(why, cap, "layout copy that repeats rows (expand): no row-broadcast DMA yet"), false;
+  if (row_bytes > (int64_t)b->cfg->sram_bank_bytes || b->cfg->sram_banks < 2)
+    return snprintf(why, cap, "layout copy with rows longer than an SRAM bank"), false;
+  const int64_t per_chunk = min64(rows, (int64_t)b->cfg->sram_bank_bytes / row_bytes);
+  const int64_t chunks = (rows + per_chunk - 1) / per_chunk;
+  if (outer * chunks > 4096) return snprintf(why, cap, "layout copy needing more than 4096 DMA transfers"), false;
+  const uint32_t in = value_tensor(b, call->in[0]);
+  const int64_t n_blocks = outer * chunks;
+  /* block k: outer index k / chunks, rows from (k % chunks) * per_chunk */
+  int64_t *src = malloc(sizeof *src * (size_t)n_blocks), *dst = malloc(sizeof *dst * (size_t)n_blocks),
+          *len = malloc(sizeof *len * (size_t)n_blocks);
+  for (int64_t k = 0; k < n_blocks; k++) {
+    int64_t o = k / chunks, r0 = (k % chunks) * per_chunk, base = p->offset;
+    for (int d = R - 3; d >= 0; d--) base += (o % shape[d]) * st[d], o /= shape[d];
+    src[k] = base * es + r0 * rs;
+    dst[k] = ((k / chunks) * rows + r0) * row_bytes;
+    len[k] = min64(per_chunk, rows - r0);
+  }
+  const uint64_t buf[2] = {0, b->cfg->sram_bank_bytes};
+  for (int64_t k = -1; k < n_blocks; k++) {
+    if (k + 1 < n_blocks)
+      dma(b, QRT_NPU_OP_DMA_LOAD, in, (uint64_t)src[k + 1], buf[(k + 1) % 2], (uint64_t)len[k + 1],
+          (uint64_t)row_bytes, (uint64_t)(len[k + 1] > 1 ? rs : 0), (uint64_t)row_bytes);
+    if (k >= 0)
+      dma(b, QRT_NPU_OP_DMA_STORE, out, (uint64_t)dst[k], buf[k % 2], (uint64_t)len[k], (uint64_t)row_bytes,
+          (uint64_t)row_bytes, (uint64_t)row_bytes);
+  }
+  free(src), free(dst), free(len);
+  return true;
+}
+
 /* Why a kernel with no native lowering runs on the host. */
 static const char *host_reason(const char *sym) {
   if (!strcmp(sym, "qrt_quantize_f32_i8") || !strcmp(sym, "qrt_dequantize_i8_f32"))
@@ -519,7 +574,7 @@ static const char *host_reason(const char *sym) {
   if (!strcmp(sym, "qrt_qsoftmax_i8")) return "integer softmax: no row max / exp table / normalize sequence on the vector unit yet";
   if (!strcmp(sym, "qrt_qlayernorm_i8") || !strcmp(sym, "qrt_qrmsnorm_i8"))
     return "integer norm: no row mean / variance reduction on the vector unit yet";
-  if (!strcmp(sym, "qrt_copy")) return "layout copy (reshape, transpose, slice): no strided DMA gather yet";
+  if (!strcmp(sym, "qrt_gather")) return "gather (index-driven rows, e.g. an embedding): no indexed DMA yet";
   if (!strcmp(sym, "qrt_maxpool_i8")) return "int8 max pooling: no window command on the vector unit yet";
   if (strstr(sym, "_f32") || strstr(sym, "_f64") || !strcmp(sym, "qrt_where"))
     return "float kernel: the NPU computes on int8 codes";
@@ -594,6 +649,8 @@ static int lower_op(builder *b, MlirOperation op) {
     native = lower_qconv(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_qadd_i8"))
     native = lower_qadd(b, &call, out, why, sizeof why);
+  else if (!strcmp(sym, "qrt_copy"))
+    native = lower_copy(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_lut_i8"))
     native = lower_lut(b, &call, out, why, sizeof why);
   if (native) {
