@@ -335,6 +335,9 @@ static bool lower_qmatmul(builder *b, const qcc_call *call, uint32_t out, char *
   g.nbatch = 1;
   for (int d = 0; d < p->batch_rank; d++) g.nbatch *= p->batch_shape[d];
   g.M = p->M, g.N = p->N, g.K = p->K;
+  if (g.M <= 0 || g.N <= 0 || g.K <= 0) return snprintf(why, cap, "empty matmul"), false;
+  for (int d = 0; d < p->batch_rank; d++)
+    if (p->batch_shape[d] <= 0) return snprintf(why, cap, "empty matmul"), false;
   /* per-batch operand offsets, as qrt_qmatmul_run walks the batch index */
   int64_t idx[6] = {0};
   bool a_dense = true, b_shared = true;
@@ -389,6 +392,7 @@ static bool lower_qconv(builder *b, const qcc_call *call, uint32_t out, char *wh
   const int64_t G = p->group, cin_g = p->c_in / G, cout_g = p->c_out / G;
   const int64_t H = p->in_spatial[1], W = p->in_spatial[2], P = p->out_spatial[1] * p->out_spatial[2];
   const int64_t K = cin_g * p->kernel[1] * p->kernel[2];
+  if (P <= 0 || cout_g <= 0 || K <= 0 || p->n <= 0) return snprintf(why, cap, "empty convolution"), false;
   gemm_layer g;
   memset(&g, 0, sizeof g);
   g.M = P, g.N = cout_g, g.K = K, g.out_es = 1;
@@ -439,7 +443,7 @@ static bool lower_qconv(builder *b, const qcc_call *call, uint32_t out, char *wh
 typedef void (*chunk_op_fn)(builder *b, const uint64_t *in, uint64_t out, uint64_t len, const void *ctx);
 
 static void stream_elementwise(builder *b, sram_alloc *sa, int64_t n, const uint32_t *ins, int n_ins, uint32_t out,
-                               chunk_op_fn op, const void *ctx) {
+                               chunk_op_fn op, const void *ctx) { /* n > 0 */
   const int64_t chunk = min64(n, (int64_t)b->cfg->sram_bank_bytes), n_chunks = (n + chunk - 1) / chunk;
   uint64_t IN[2][2], OUT[2];
   for (int i = 0; i < n_ins; i++)
@@ -468,6 +472,7 @@ static bool lower_lut(builder *b, const qcc_call *call, uint32_t out, char *why,
   const qrt_npu_config *cfg = b->cfg;
   if (cfg->lut_entries < 256) return snprintf(why, cap, "the LUT unit holds fewer than 256 entries"), false;
   if (cfg->sram_banks < 5) return snprintf(why, cap, "the SRAM has too few banks for five LUT buffers"), false;
+  if (call->params.lut.n <= 0) return snprintf(why, cap, "empty tensor"), false;
   const uint32_t x = value_tensor(b, call->in[0]), table = value_tensor(b, call->in[1]);
   sram_alloc sa = {cfg, 0};
   const uint64_t T = sram_place(&sa, 256);
@@ -497,6 +502,7 @@ static bool lower_qadd(builder *b, const qcc_call *call, uint32_t out, char *why
     stride *= p->out_shape[d];
   }
   n = stride;
+  if (n <= 0) return snprintf(why, cap, "empty tensor"), false;
   if (!int8_range(p->a_zero_point) || !int8_range(p->b_zero_point) || !int8_range(p->out_zero_point) ||
       !int8_range(p->out_min) || !int8_range(p->out_max) || p->a_mult < 0 || p->a_mult >= (1 << 22) ||
       p->b_mult < 0 || p->b_mult >= (1 << 22) || p->shift < 0 || p->shift > 31)
