@@ -11,6 +11,7 @@
  *    its A tiles gathered by IM2COL, its output stored as NCHW rows;
  *  - qrt_lut_i8: the LUT unit, streamed through SRAM;
  *  - qrt_qadd_i8 without broadcasting: ADD on the vector unit, streamed;
+ *  - qrt_maxpool_i8 (2-D): MAXPOOL on the vector unit, streamed by planes;
  *  - qrt_copy with a contiguous innermost axis: DMA only;
  *  - anything else: a HOST command that names the runtime kernel, carries
  *    its params struct and its tensors, and says why the NPU cannot run it.
@@ -43,7 +44,6 @@ static const char *host_reason(const char *sym) {
   if (!strcmp(sym, "qrt_qlayernorm_i8") || !strcmp(sym, "qrt_qrmsnorm_i8"))
     return "integer norm: no row mean / variance reduction on the vector unit yet";
   if (!strcmp(sym, "qrt_gather")) return "gather (index-driven rows, e.g. an embedding): no indexed DMA yet";
-  if (!strcmp(sym, "qrt_maxpool_i8")) return "int8 max pooling: no window command on the vector unit yet";
   if (strstr(sym, "_f32") || strstr(sym, "_f64") || !strcmp(sym, "qrt_where"))
     return "float kernel: the NPU computes on int8 codes";
   return "no NPU command for this runtime kernel yet";
@@ -117,6 +117,8 @@ static int lower_op(npu_builder *b, MlirOperation op) {
     native = npu_lower_qconv(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_qadd_i8"))
     native = npu_lower_qadd(b, &call, out, why, sizeof why);
+  else if (!strcmp(sym, "qrt_maxpool_i8"))
+    native = npu_lower_maxpool(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_copy"))
     native = npu_lower_copy(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_lut_i8"))

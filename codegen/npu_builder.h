@@ -70,6 +70,7 @@ bool npu_lower_qmatmul(npu_builder *b, const qcc_call *call, uint32_t out, char 
 bool npu_lower_qconv(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
 bool npu_lower_lut(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
 bool npu_lower_qadd(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
+bool npu_lower_maxpool(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
 bool npu_lower_copy(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
 
 #endif

@@ -1,6 +1,6 @@
 /* npu_stream_ops.c - element-wise and layout ops streamed through SRAM:
- * the LUT unit (qrt_lut_i8), the vector unit's ADD (qrt_qadd_i8) and DMA
- * layout copies (qrt_copy) (see docs/npu.md, "Lowering"). */
+ * the LUT unit (qrt_lut_i8), the vector unit's ADD (qrt_qadd_i8) and
+ * MAXPOOL (qrt_maxpool_i8), DMA layout copies (qrt_copy) (see docs/npu.md, "Lowering"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,5 +135,49 @@ bool npu_lower_copy(npu_builder *b, const qcc_call *call, uint32_t out, char *wh
           (uint64_t)row_bytes, (uint64_t)row_bytes);
   }
   free(src), free(dst), free(len);
+  return true;
+}
+
+/* qrt_maxpool_i8 (2-D) on the vector unit: runs of whole planes (at most a
+ * bank in and out) loaded, pooled by MAXPOOL, stored, double-buffered. */
+bool npu_lower_maxpool(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
+  const qrt_pool_params *p = &call->params.pool;
+  const uint64_t bank = b->cfg->sram_bank_bytes;
+  if (p->in_spatial[0] != 1 || p->out_spatial[0] != 1 || p->kernel[0] != 1)
+    return snprintf(why, cap, "3-D max pooling: MAXPOOL pools 2-D planes"), false;
+  for (int d = 1; d < 3; d++)
+    if (p->kernel[d] < 1 || p->kernel[d] > 0xffff || p->strides[d] < 1 || p->strides[d] > 0xffff ||
+        p->dilations[d] < 1 || p->dilations[d] > 0xffff || p->pads_begin[d] < 0 || p->pads_begin[d] > 0xffff)
+      return snprintf(why, cap, "window geometry outside MAXPOOL's 16-bit fields"), false;
+  const int64_t H = p->in_spatial[1], W = p->in_spatial[2], OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t planes = p->n * p->c, taps = OH * OW * p->kernel[1] * p->kernel[2];
+  if (planes <= 0 || H <= 0 || W <= 0 || OH <= 0 || OW <= 0) return snprintf(why, cap, "empty pooling"), false;
+  if ((uint64_t)(H * W) > bank || (uint64_t)(OH * OW) > bank || taps > ((int64_t)1 << 26))
+    return snprintf(why, cap, "a plane larger than an SRAM bank"), false;
+  if (b->cfg->sram_banks < 4) return snprintf(why, cap, "the SRAM has too few banks for four pooling buffers"), false;
+  int64_t per = npu_min64(planes, npu_min64((int64_t)bank / (H * W), (int64_t)bank / (OH * OW)));
+  per = npu_min64(per, ((int64_t)1 << 26) / taps);
+  const int64_t chunks = (planes + per - 1) / per;
+  const uint32_t x = npu_value_tensor(b, call->in[0]);
+  npu_sram_alloc sa = {b->cfg, 0};
+  uint64_t IN[2], OUT[2];
+  for (int h = 0; h < 2; h++) IN[h] = npu_sram_place(&sa, bank);
+  for (int h = 0; h < 2; h++) OUT[h] = npu_sram_place(&sa, bank);
+  const uint64_t geo0 = (uint64_t)p->kernel[1] | (uint64_t)p->kernel[2] << 16 | (uint64_t)p->strides[1] << 32 |
+                        (uint64_t)p->strides[2] << 48;
+  const uint64_t geo1 = (uint64_t)p->dilations[1] | (uint64_t)p->dilations[2] << 16 |
+                        (uint64_t)p->pads_begin[1] << 32 | (uint64_t)p->pads_begin[2] << 48;
+  for (int64_t c = -1; c < chunks; c++) {
+    if (c + 1 < chunks)
+      npu_dma(b, QRT_NPU_OP_DMA_LOAD, x, (uint64_t)((c + 1) * per * H * W), IN[(c + 1) % 2], 1,
+              (uint64_t)(npu_min64(per, planes - (c + 1) * per) * H * W), 0, 0);
+    if (c < 0) continue;
+    const int64_t np = npu_min64(per, planes - c * per);
+    const uint64_t f[] = {IN[c % 2], OUT[c % 2], (uint64_t)np, (uint64_t)H, (uint64_t)W, geo0, geo1,
+                          (uint64_t)OH | (uint64_t)OW << 32};
+    npu_emit(b, QRT_NPU_OP_MAXPOOL, f, 8);
+    npu_dma(b, QRT_NPU_OP_DMA_STORE, out, (uint64_t)(c * per * OH * OW), OUT[c % 2], 1, (uint64_t)(np * OH * OW), 0,
+            0);
+  }
   return true;
 }

@@ -55,6 +55,16 @@ static void print_command(const qrt_npu_stream *s, uint32_t i, const qrt_npu_com
            (unsigned long long)(f[9] & 0xffffffffu), (unsigned long long)(f[9] >> 32), (unsigned long long)f[10],
            sv(f[6]), sv(f[7]), sv(f[8]), (unsigned long long)f[3]);
     break;
+  case QRT_NPU_OP_MAXPOOL:
+    printf("out 0x%llx = maxpool(in 0x%llx [%llu planes of %llux%llu], kernel %llux%llu, stride %llux%llu, dilation "
+           "%llux%llu, pad %llux%llu) [%llux%llu]",
+           (unsigned long long)f[1], (unsigned long long)f[0], (unsigned long long)f[2], (unsigned long long)f[3],
+           (unsigned long long)f[4], (unsigned long long)(f[5] & 0xffff), (unsigned long long)((f[5] >> 16) & 0xffff),
+           (unsigned long long)((f[5] >> 32) & 0xffff), (unsigned long long)(f[5] >> 48),
+           (unsigned long long)(f[6] & 0xffff), (unsigned long long)((f[6] >> 16) & 0xffff),
+           (unsigned long long)((f[6] >> 32) & 0xffff), (unsigned long long)(f[6] >> 48),
+           (unsigned long long)(f[7] & 0xffffffffu), (unsigned long long)(f[7] >> 32));
+    break;
   case QRT_NPU_OP_IM2COL:
     printf("t%llu+%llu -> sram 0x%llx [positions %llu..%llu of width %llu, %llu ch x %llux%llu input, kernel %llux%llu, "
            "stride %llux%llu, dilation %llux%llu, pad %llux%llu, pad value %lld]",

@@ -171,7 +171,7 @@ uint64_t qrt_npu_host_binding(const char *kernel, const uint8_t *params, uint64_
 
 /* ---- accessors ------------------------------------------------------------ */
 static const char *const op_names[QRT_NPU_NUM_OPS] = {"?", "DMA_LOAD", "DMA_STORE", "MATMUL", "REQUANT",
-                                                      "LUT", "HOST", "IM2COL", "ADD"};
+                                                      "LUT", "HOST", "IM2COL", "ADD", "MAXPOOL"};
 
 const char *qrt_npu_op_name(uint32_t opcode) { return opcode < QRT_NPU_NUM_OPS ? op_names[opcode] : "?"; }
 
@@ -182,7 +182,8 @@ int qrt_npu_op_engine(uint32_t opcode) {
   case QRT_NPU_OP_IM2COL: return QRT_NPU_ENGINE_DMA;
   case QRT_NPU_OP_MATMUL: return QRT_NPU_ENGINE_PE;
   case QRT_NPU_OP_REQUANT:
-  case QRT_NPU_OP_ADD: return QRT_NPU_ENGINE_VECTOR;
+  case QRT_NPU_OP_ADD:
+  case QRT_NPU_OP_MAXPOOL: return QRT_NPU_ENGINE_VECTOR;
   case QRT_NPU_OP_LUT: return QRT_NPU_ENGINE_LUT;
   default: return QRT_NPU_ENGINE_HOST;
   }
@@ -338,6 +339,23 @@ static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t 
     if ((f[9] & 0xffffffffu) >= (1u << 22) || (f[9] >> 32) >= (1u << 22) || f[10] > 31)
       return BAD("multipliers outside [0, 2^22) or shift above 31");
     break;
+  case QRT_NPU_OP_MAXPOOL: {
+    int k;
+    if (!f[2] || !f[3] || !f[4] || f[2] > (1u << 20) || f[3] > (1u << 20) || f[4] > (1u << 20))
+      return BAD("planes, H, W must be in [1, 2^20]");
+    for (k = 0; k < 4; k++)
+      if (((f[5] >> (16 * k)) & 0xffff) == 0 || (k < 2 && ((f[6] >> (16 * k)) & 0xffff) == 0))
+        return BAD("kernel, stride and dilation must be at least 1");
+    if ((f[7] & 0xffffffffu) == 0 || (f[7] >> 32) == 0 || (f[7] & 0xffffffffu) > (1u << 20) || (f[7] >> 32) > (1u << 20))
+      return BAD("output height and width must be in [1, 2^20]");
+    if (!range_ok(f[0], f[2], f[3] * f[4], f[3] * f[4], sram)) return BAD("input outside the SRAM");
+    if (!range_ok(f[1], f[2], (f[7] & 0xffffffffu) * (f[7] >> 32), (f[7] & 0xffffffffu) * (f[7] >> 32), sram))
+      return BAD("output outside the SRAM");
+    /* bounds the command's work as the SRAM bounds the others' */
+    if (f[2] * (f[7] & 0xffffffffu) * (f[7] >> 32) * (f[5] & 0xffff) * ((f[5] >> 16) & 0xffff) > ((uint64_t)1 << 26))
+      return BAD("more than 2^26 window taps");
+    break;
+  }
   case QRT_NPU_OP_IM2COL: {
     qrt_npu_tensor t;
     int k;
@@ -552,6 +570,34 @@ static void run_add(uint8_t *sram, const uint64_t *f) {
     sram[f[2] + i] = (uint8_t)qrt_qadd_one(&c, (int8_t)sram[f[0] + i], (int8_t)sram[f[1] + i]);
 }
 
+/* qrt_maxpool_i8 on planes in SRAM: each output cell is the largest input
+ * cell its window covers inside the plane, -128 when it covers none
+ * (cells outside are skipped, as qrt_pool.c does). */
+static void run_maxpool(uint8_t *sram, const uint64_t *f) {
+  const int64_t H = (int64_t)f[3], W = (int64_t)f[4];
+  const int64_t KH = (int64_t)(f[5] & 0xffff), KW = (int64_t)((f[5] >> 16) & 0xffff);
+  const int64_t SH = (int64_t)((f[5] >> 32) & 0xffff), SW = (int64_t)(f[5] >> 48);
+  const int64_t DH = (int64_t)(f[6] & 0xffff), DW = (int64_t)((f[6] >> 16) & 0xffff);
+  const int64_t PH = (int64_t)((f[6] >> 32) & 0xffff), PW = (int64_t)(f[6] >> 48);
+  const int64_t OH = (int64_t)(f[7] & 0xffffffffu), OW = (int64_t)(f[7] >> 32);
+  uint64_t pl;
+  int64_t oh, ow, kh, kw;
+  for (pl = 0; pl < f[2]; pl++) {
+    const int8_t *x = (const int8_t *)(sram + f[0] + pl * (uint64_t)(H * W));
+    uint8_t *y = sram + f[1] + pl * (uint64_t)(OH * OW);
+    for (oh = 0; oh < OH; oh++)
+      for (ow = 0; ow < OW; ow++) {
+        int32_t m = -128;
+        for (kh = 0; kh < KH; kh++)
+          for (kw = 0; kw < KW; kw++) {
+            const int64_t ih = oh * SH + kh * DH - PH, iw = ow * SW + kw * DW - PW;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W && x[ih * W + iw] > m) m = x[ih * W + iw];
+          }
+        y[oh * OW + ow] = (uint8_t)(int8_t)m;
+      }
+  }
+}
+
 /* Rows of the im2row matrix of one image (and group): row j, for output
  * position p = p0 + j = oh * OW + ow, holds x[c][ih][iw] for (c, kh, kw)
  * row-major, ih = oh*sh + kh*dh - ph, iw = ow*sw + kw*dw - pw, or the pad
@@ -615,6 +661,10 @@ static uint64_t command_cycles(const qrt_npu_config *cfg, const qrt_npu_command 
   case QRT_NPU_OP_REQUANT: return cfg->vector_latency_cycles + ceil_div(f[2] * f[3], cfg->vector_lanes);
   case QRT_NPU_OP_LUT: return cfg->vector_latency_cycles + ceil_div(f[3], cfg->lut_lanes);
   case QRT_NPU_OP_ADD: return cfg->vector_latency_cycles + ceil_div(f[3], cfg->vector_lanes);
+  case QRT_NPU_OP_MAXPOOL: /* one window tap per lane per cycle */
+    return cfg->vector_latency_cycles +
+           ceil_div(f[2] * (f[7] & 0xffffffffu) * (f[7] >> 32) * (f[5] & 0xffff) * ((f[5] >> 16) & 0xffff),
+                    cfg->vector_lanes);
   default: return 0;
   }
 }
@@ -650,6 +700,10 @@ static void command_ranges(const qrt_npu_command *c, qrt_npu_ranges *rd, qrt_npu
     add_range(rd, f[5], 1, f[3] * 4, 0);
     add_range(rd, f[6], 1, f[3], 0);
     add_range(wr, f[1], 1, f[2] * f[3], 0);
+    break;
+  case QRT_NPU_OP_MAXPOOL:
+    add_range(rd, f[0], 1, f[2] * f[3] * f[4], 0);
+    add_range(wr, f[1], 1, f[2] * (f[7] & 0xffffffffu) * (f[7] >> 32), 0);
     break;
   case QRT_NPU_OP_ADD:
     add_range(rd, f[0], 1, f[3], 0);
@@ -748,6 +802,7 @@ int qrt_npu_run(const qrt_npu_stream *s, uint8_t *dram, uint8_t *sram, qrt_npu_s
       break;
     case QRT_NPU_OP_REQUANT: run_requant(sram, c.f); break;
     case QRT_NPU_OP_ADD: run_add(sram, c.f); break;
+    case QRT_NPU_OP_MAXPOOL: run_maxpool(sram, c.f); break;
     case QRT_NPU_OP_LUT: {
       uint64_t j;
       for (j = 0; j < c.f[3]; j++) sram[c.f[1] + j] = sram[c.f[2] + (uint8_t)(sram[c.f[0] + j] ^ 0x80u)];

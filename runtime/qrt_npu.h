@@ -74,7 +74,8 @@ enum {
   QRT_NPU_OP_HOST = 6,      /* kernel (string), params_off, params_bytes, n_in, refs_off, reason (string), binding */
   QRT_NPU_OP_IM2COL = 7,    /* tensor, dram_off, sram, p0, count, channels, H, W, kernel/stride, dilation/pad, OW/pad value */
   QRT_NPU_OP_ADD = 8,       /* a, b, out, n, a_zp, b_zp, out_zp, out_min, out_max, a_mult | b_mult << 32, shift */
-  QRT_NPU_NUM_OPS = 9
+  QRT_NPU_OP_MAXPOOL = 9,   /* in, out, planes, H, W, kernel/stride, dilation/pad, OH | OW << 32 */
+  QRT_NPU_NUM_OPS = 10
 };
 
 /* Engines, for the cost model and the report. */

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Writes a chain of convolutions with the geometry IM2COL must get right,
+"""Writes a chain of convolutions with the geometry IM2COL (and MAXPOOL)
+must get right,
 for test/npu/conv.test:
   convs.onnx  x [2, 4, 9, 7] (two images, non-square) ->
               Conv 4->8 3x3 stride 2, pads (1, 0, 2, 1) asymmetric, ReLU ->
               Conv 8->8 3x2, group 2, dilation (2, 1), pads 2/1 ->
+              MaxPool 3x2, strides (2, 1), pads (1, 1, 1, 0), dilation (1, 2) ->
               Conv 8->8 3x3 depthwise (group 8), pads 1 ->
               Conv 8->16 1x1 -> y
   calib/x.npy 16 samples; x0.npy one input.
@@ -32,7 +34,9 @@ def main():
         helper.make_node("Relu", ["c1"], ["r1"], name="relu"),
         helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], group=2, dilations=[2, 1], pads=[2, 1, 2, 1],
                          kernel_shape=[3, 2], name="conv_grouped"),
-        helper.make_node("Conv", ["c2", "w3", "b3"], ["c3"], group=8, pads=[1, 1, 1, 1], name="conv_depthwise"),
+        helper.make_node("MaxPool", ["c2"], ["p2"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 1, 1, 0],
+                         dilations=[1, 2], name="maxpool"),
+        helper.make_node("Conv", ["p2", "w3", "b3"], ["c3"], group=8, pads=[1, 1, 1, 1], name="conv_depthwise"),
         helper.make_node("Conv", ["c3", "w4"], ["y"], name="conv_1x1"),
     ]
     inits = [w("w1", (8, 4, 3, 3)), b("b1", 8), w("w2", (8, 4, 3, 2)), b("b2", 8), w("w3", (8, 1, 3, 3)), b("b3", 8),
