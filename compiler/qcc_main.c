@@ -3,6 +3,9 @@
  *   qcc MODEL.onnx -o OUT.c [--name NAME] [--shape IN=DxDxD]... [--bind IN=FILE.npy]...
  *                           [--runtime=inline|external]
  *   qcc run MODEL.onnx --input IN=FILE.npy... --out-dir DIR [--shape ...] [--bind ...]
+ *   qcc MODEL.onnx -o OUT.qcs --target npu [--npu-config FILE] [-q ...]
+ *   qcc sim OUT.qcs --input IN=FILE.npy... --out-dir DIR    (compiler/npu_sim.c)
+ *   qcc dis OUT.qcs                                         (compiler/npu_dis.c)
  *
  * Compiling writes OUT.c and OUT.h (same stem). `run` evaluates the model
  * with the same runtime kernels and writes each output as DIR/<name>.npy. */
@@ -13,6 +16,9 @@
 
 #include "emit_c.h"
 #include "emit_main.h"
+#include "emit_npu.h"
+#include "npu_config.h"
+#include "npu_tools.h"
 #include "evaluator.h"
 #include "passes.h"
 #include "quant_options.h"
@@ -23,6 +29,9 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: qcc MODEL.onnx -o OUT.c [options]\n"
           "       qcc run MODEL.onnx --input NAME=FILE.npy ... --out-dir DIR [options]\n"
+          "       qcc MODEL.onnx -o OUT.qcs --target npu [--npu-config FILE] [options]\n"
+          "       qcc sim OUT.qcs --input NAME=FILE.npy ... --out-dir DIR [--npu-config FILE]\n"
+          "       qcc dis OUT.qcs\n"
           "options:\n"
           "  -o FILE               C file to write (its .h is written beside it)\n"
           "  --name NAME           C prefix of the API (default: from the output file)\n"
@@ -36,14 +45,17 @@ static void usage(FILE *f) {
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
           "%s%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
+          "  --target c|npu        c: OUT.c + OUT.h (default); npu: an NPU command stream OUT and\n"
+          "                        OUT.h (the stream as a C array), docs/npu.md\n"
+          "  --npu-config FILE     the NPU's machine description (JSON; defaults in docs/npu.md)\n"
           "  -v                    remarks: what each pass did, memory plan\n"
           "  -h, --help            this help\n",
           qcc_quant_flags_help, qcc_rotate_flags_help);
 }
 
 typedef struct options {
-  const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report;
-  bool run, runtime_inline;
+  const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
+  bool run, runtime_inline, target_npu;
   qcc_input_shape shapes[32];
   int n_shapes;
   const char *in_names[64], *in_files[64];
@@ -119,6 +131,12 @@ static int parse_args(int argc, char **argv, options *o) {
       o->report = v;
     } else if ((v = flag_value(argc, argv, &i, "--emit-main"))) {
       o->emit_main = v;
+    } else if ((v = flag_value(argc, argv, &i, "--target"))) {
+      if (!strcmp(v, "npu")) o->target_npu = true;
+      else if (!strcmp(v, "c")) o->target_npu = false;
+      else return qcc_error("--target: expected 'c' or 'npu', got '%s'", v), -1;
+    } else if ((v = flag_value(argc, argv, &i, "--npu-config"))) {
+      o->npu_config = v;
     } else if ((v = flag_value(argc, argv, &i, "--out-dir"))) {
       o->out_dir = v;
     } else if ((v = flag_value(argc, argv, &i, "--runtime"))) {
@@ -174,6 +192,9 @@ static int parse_args(int argc, char **argv, options *o) {
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
+  if (o->npu_config && !o->target_npu) return qcc_error("--npu-config is for --target npu"), -1;
+  if (o->target_npu && (o->run || o->emit_main))
+    return qcc_error("--target npu writes a command stream: run it with 'qcc sim', not 'qcc run' or --emit-main"), -1;
   for (int k = 0; k < o->n_inputs; k++)
     for (int b = 0; b < o->n_binds; b++)
       if (!strcmp(o->in_names[k], o->binds[b].name))
@@ -193,7 +214,30 @@ static char *default_name(const char *out) {
   return name;
 }
 
+/* --target npu: OUT (the stream) and OUT.h beside it. */
+static int compile_npu(const options *o, MlirModule m) {
+  qrt_npu_config cfg;
+  if (qcc_npu_config_load(o->npu_config, &cfg)) return -1;
+  char *h_path = malloc(strlen(o->out) + 3);
+  strcpy(h_path, o->out);
+  strcat(h_path, ".h");
+  char *name = o->name ? strdup(o->name) : default_name(o->out);
+  for (const char *p = name; *p; p++)
+    if (!isalnum((unsigned char)*p) && *p != '_') return qcc_error("--name: '%s' is not a C identifier", name), -1;
+  qcc_npu_emit_options eo = {name, o->out, h_path, &cfg};
+  qcc_npu_emit_stats st;
+  int rc = qcc_emit_npu(m, &eo, &st);
+  if (!rc)
+    qcc_remark("wrote %s and %s: %d commands, %d layers on the NPU, %d host commands, stream %lld bytes, DRAM %lld "
+               "bytes", o->out, h_path, st.commands, st.native_layers, st.host_commands, (long long)st.stream_bytes,
+               (long long)st.dram_bytes);
+  free(h_path);
+  free(name);
+  return rc;
+}
+
 static int compile(const options *o, MlirModule m) {
+  if (o->target_npu) return compile_npu(o, m);
   char *c_path = strdup(o->out), *h_path = malloc(strlen(o->out) + 3);
   strcpy(h_path, o->out);
   char *dot = strrchr(h_path, '.');
@@ -316,6 +360,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  if (!strcmp(argv[1], "sim")) return qcc_npu_sim_main(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "dis")) return qcc_npu_dis_main(argc - 1, argv + 1);
   if (parse_args(argc, argv, &o)) return 2;
   MlirContext ctx = qcc_context_create();
   qcc_import_options io = {o.shapes, o.n_shapes, o.binds, o.n_binds};

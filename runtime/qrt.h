@@ -1271,4 +1271,39 @@ static QRT_MAYBE_UNUSED inline int32_t qrt_requant(int64_t acc, int32_t m0, int3
   return (int32_t)v;
 }
 
+/* The int8 addition of qrt_qadd_i8 (see QRT_QADD_PARAMS and qrt_qadd.c),
+ * one element at a time, shared with the NPU executor's ADD command:
+ * qrt_qadd_ctx_init clamps the params to the ranges the arithmetic needs
+ * (multipliers in [0, 2^22) so acc fits int32, shift in [0, 31], the output
+ * range inside int8). */
+typedef struct qrt_qadd_ctx {
+  int32_t za, zb, zy, lo, hi, ma, mb;
+  uint32_t shift, half;
+} qrt_qadd_ctx;
+
+static QRT_MAYBE_UNUSED inline void qrt_qadd_ctx_init(qrt_qadd_ctx *c, int32_t za, int32_t zb, int32_t zy,
+                                                      int32_t out_min, int32_t out_max, int32_t a_mult,
+                                                      int32_t b_mult, int32_t shift) {
+  c->za = za;
+  c->zb = zb;
+  c->zy = zy;
+  c->lo = out_min < -128 ? -128 : out_min;
+  c->hi = out_max > 127 ? 127 : (out_max < c->lo ? c->lo : out_max);
+  c->ma = a_mult < 0 ? 0 : (a_mult > 4194303 ? 4194303 : a_mult);
+  c->mb = b_mult < 0 ? 0 : (b_mult > 4194303 ? 4194303 : b_mult);
+  c->shift = (uint32_t)(shift < 0 ? 0 : (shift > 31 ? 31 : shift));
+  c->half = ((uint32_t)1 << c->shift) >> 1;
+}
+
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline int8_t qrt_qadd_one(const qrt_qadd_ctx *c, int8_t a, int8_t b) {
+  const int32_t acc = ((int32_t)a - c->za) * c->ma + ((int32_t)b - c->zb) * c->mb;
+  const uint32_t sgn = 0u - (uint32_t)(acc < 0);
+  /* |acc| + half < 2^31 + 2^30 fits uint32; the result < 2^31 - 2^7 */
+  const uint32_t mag = ((((uint32_t)acc ^ sgn) - sgn) + c->half) >> c->shift;
+  int32_t v = (int32_t)((mag ^ sgn) - sgn) + c->zy;
+  v = v < c->lo ? c->lo : v;
+  v = v > c->hi ? c->hi : v;
+  return (int8_t)v;
+}
+
 #endif /* QRT_H */

@@ -22,21 +22,8 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct qrt_qadd_ctx {
-  int32_t za, zb, zy, lo, hi, ma, mb;
-  uint32_t shift, half;
-} qrt_qadd_ctx;
-
-QRT_INTERNAL QRT_ALWAYS_INLINE inline int8_t qrt_qadd_one(const qrt_qadd_ctx *c, int8_t a, int8_t b) {
-  const int32_t acc = ((int32_t)a - c->za) * c->ma + ((int32_t)b - c->zb) * c->mb;
-  const uint32_t sgn = 0u - (uint32_t)(acc < 0);
-  /* |acc| + half < 2^31 + 2^30 fits uint32; the result < 2^31 - 2^7 */
-  const uint32_t mag = ((((uint32_t)acc ^ sgn) - sgn) + c->half) >> c->shift;
-  int32_t v = (int32_t)((mag ^ sgn) - sgn) + c->zy;
-  v = v < c->lo ? c->lo : v;
-  v = v > c->hi ? c->hi : v;
-  return (int8_t)v;
-}
+/* qrt_qadd_ctx and qrt_qadd_one live in qrt.h: the NPU executor's ADD
+ * command (qrt_npu.c) computes with them too. */
 
 /* qrt_bin_drive's row function: strides (1, 1) (the residual add) and
  * (1, 0) / (0, 1) (a broadcast operand) get their own loops. */
@@ -82,19 +69,11 @@ QRT_API void qrt_qadd_i8(const void *params, const void *const *in, void *const 
   qrt_binary_params g;
   qrt_qadd_ctx c;
   memset(&g, 0, sizeof g);
+  qrt_qadd_ctx_init(&c, p->a_zero_point, p->b_zero_point, p->out_zero_point, p->out_min, p->out_max, p->a_mult,
+                    p->b_mult, p->shift);
   g.rank = p->rank;
   memcpy(g.out_shape, p->out_shape, sizeof g.out_shape);
   memcpy(g.a_strides, p->a_strides, sizeof g.a_strides);
   memcpy(g.b_strides, p->b_strides, sizeof g.b_strides);
-  c.za = p->a_zero_point;
-  c.zb = p->b_zero_point;
-  c.zy = p->out_zero_point;
-  c.lo = p->out_min < -128 ? -128 : p->out_min;
-  c.hi = p->out_max > 127 ? 127 : (p->out_max < c.lo ? c.lo : p->out_max);
-  /* in [0, 2^22) as the builder makes them: acc fits int32 */
-  c.ma = p->a_mult < 0 ? 0 : (p->a_mult > 4194303 ? 4194303 : p->a_mult);
-  c.mb = p->b_mult < 0 ? 0 : (p->b_mult > 4194303 ? 4194303 : p->b_mult);
-  c.shift = (uint32_t)(p->shift < 0 ? 0 : (p->shift > 31 ? 31 : p->shift));
-  c.half = ((uint32_t)1 << c.shift) >> 1;
   qrt_bin_drive(&g, in[0], in[1], out[0], qrt_qadd_row, 1, 1, &c);
 }
