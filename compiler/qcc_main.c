@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aifs.h"
 #include "emit_c.h"
 #include "emit_main.h"
 #include "evaluator.h"
@@ -34,11 +35,11 @@ static void usage(FILE *f) {
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
-          "%s%s"
+          "%s%s%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  -v                    remarks: what each pass did, memory plan\n"
           "  -h, --help            this help\n",
-          qcc_quant_flags_help, qcc_rotate_flags_help);
+          qcc_quant_flags_help, qcc_rotate_flags_help, qcc_aifs_flags_help);
 }
 
 typedef struct options {
@@ -102,6 +103,7 @@ static int parse_args(int argc, char **argv, options *o) {
     const char *a = argv[i], *v;
     int q = qcc_quant_parse_flag(argc, argv, &i);
     if (q == 0) q = qcc_rotate_parse_flag(argc, argv, &i);
+    if (q == 0) q = qcc_aifs_parse_flag(argc, argv, &i);
     if (q < 0) return -1;
     if (q > 0) continue;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -322,6 +324,7 @@ int main(int argc, char **argv) {
   MlirModule m = qcc_import_onnx(ctx, o.model, &io);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
   if (!rc) rc = qcc_pass_rotate(m);
+  if (!rc) rc = qcc_pass_reorder_tokens(m);
   if (!rc && qcc_quantizing())
     rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) ||
                  (qcc_quant_opts.allocate && (qcc_pass_sensitivity(m) || qcc_pass_allocate(m))) || qcc_pass_quantize(m)

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "passes.h"
+#include "aifs.h"
 #include "rotate.h"
 
 const qcc_pass_info qcc_passes[] = {
@@ -12,6 +13,7 @@ const qcc_pass_info qcc_passes[] = {
     {"fuse-norms", qcc_pass_fuse_norms, "RMSNorm / LayerNorm written as elementwise ops -> one q.norm"},
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
     {"fuse-rotations", qcc_pass_rotate, "fuse orthogonal rotations of residual streams into the weights (--rotate KIND)"},
+    {"reorder-tokens", qcc_pass_reorder_tokens, "AIFS: group tokens by modality, mask/positions/outputs permuted to match (--aifs INPUT)"},
     {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
     {"sensitivity", qcc_pass_sensitivity, "measure each layer's output error per candidate scheme (-q auto)"},
     {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
