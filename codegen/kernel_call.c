@@ -127,6 +127,9 @@ FIELDS(det, QRT_DET_PARAMS)
 #define PT qrt_roi_align_params
 FIELDS(roi_align, QRT_ROI_ALIGN_PARAMS)
 #undef PT
+#define PT qrt_msqmatmul_params
+FIELDS(msqmatmul, QRT_MSQMATMUL_PARAMS)
+#undef PT
 
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
   {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \
@@ -576,6 +579,58 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   MlirValue gm = q_qmatmul_num_in(op, 5) ? q_qmatmul_in(op, 5) : (MlirValue){NULL};
   if (!qmatmul_inputs(op, c, p, 5, gm)) return false;
   return use(op, c, "qrt_qmatmul_i8");
+}
+
+/* MSQ: per-modality static activation parameters from the attributes. */
+static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
+  q_msqmatmul_attrs at = q_msqmatmul_get(op);
+  qrt_msqmatmul_params *p = &c->params.msqmatmul;
+  qcc_shape a = shape_of(q_msqmatmul_in(op, 0)), b = shape_of(q_msqmatmul_in(op, 1));
+  qcc_shape mod = shape_of(q_msqmatmul_in(op, 5));
+  qcc_array as = {0}, os = {0};
+  bool ok = qcc_dense_attr_read(at.a_scales, &as) && qcc_dense_attr_read(at.out_scales, &os) && as.dtype == QRT_F64 &&
+            os.dtype == QRT_F64;
+  int n = ok ? (int)qcc_array_numel(&as) : 0;
+  ok = ok && n >= 1 && n <= QRT_MSQ_MAX_MODALITIES && qcc_array_numel(&os) == n && at.a_zero_points.n == n &&
+       at.out_zero_points.n == n && at.out_mins.n == n && at.out_maxs.n == n;
+  if (ok) {
+    p->n_mod = n;
+    for (int m = 0; m < n; m++) {
+      p->a_inv_scale[m] = 1.0f / (float)((double *)as.data)[m];
+      p->a_zero_point[m] = (int32_t)at.a_zero_points.v[m];
+      p->out_scale[m] = (float)((double *)os.data)[m];
+      p->out_zero_point[m] = (int32_t)at.out_zero_points.v[m];
+      p->out_min[m] = (int32_t)at.out_mins.v[m];
+      p->out_max[m] = (int32_t)at.out_maxs.v[m];
+    }
+  }
+  qcc_array_free(&as);
+  qcc_array_free(&os);
+  if (!ok) return fail(op, "msqmatmul needs 1..8 modalities with one scale, zero point and range each");
+  p->K = a.dims[a.rank - 1];
+  p->M = p->K ? qcc_shape_numel(&a) / p->K : 0;
+  p->N = b.dims[b.rank - 1];
+  if (b.rank != 2 || qcc_shape_numel(&mod) != p->M) return fail(op, "msqmatmul needs a 2-D weight and one modality per row");
+  p->a_qmin = (int32_t)at.a_qmin;
+  p->a_qmax = (int32_t)at.a_qmax;
+  p->mod_dtype = mod.dtype;
+  p->group = at.group;
+  if (!weight_format(op, at.format.s, &p->b_format)) return false;
+  for (int i = 0; i < 8; i++) c->in[i] = (MlirValue){NULL};
+  for (int i = 0; i < 6; i++) c->in[i] = mlirOperationGetOperand(op, i);
+  c->in[6] = q_msqmatmul_num_in(op, 6) ? q_msqmatmul_in(op, 6) : (MlirValue){NULL};
+  c->n_in = 8;
+  if (!mlirValueIsNull(c->in[6]) && (p->group <= 0 || p->group % 4))
+    return fail(op, "grouped weights need a group size that is a positive multiple of 4");
+  if (!qcc_value_is_constant(c->in[1])) return fail(op, "msqmatmul needs constant weight codes");
+  p->b_packed = 1;
+  c->packed_slot = 1;
+  c->pack_kind = p->b_format == QRT_WFMT_I4 ? QCC_PACK_I4_B : QCC_PACK_I8_B;
+  c->pack_k = p->K;
+  c->pack_n = p->N;
+  c->scratch_slot = 7;
+  c->scratch_bytes = qrt_msqmatmul_scratch(p);
+  return use(op, c, "qrt_msqmatmul_f32");
 }
 
 static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
@@ -1285,7 +1340,7 @@ static const lowering lowerings[] = {
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
-    {q_qadd_is, lower_qadd},
+    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
     {q_resize_is, lower_resize},   {q_cumsum_is, lower_cumsum},       {q_topk_is, lower_topk},

@@ -15,6 +15,7 @@
 #include "emit_c.h"
 #include "emit_main.h"
 #include "evaluator.h"
+#include "msq.h"
 #include "passes.h"
 #include "quant_options.h"
 #include "report.h"
@@ -35,11 +36,11 @@ static void usage(FILE *f) {
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
-          "%s%s%s"
+          "%s%s%s%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  -v                    remarks: what each pass did, memory plan\n"
           "  -h, --help            this help\n",
-          qcc_quant_flags_help, qcc_rotate_flags_help, qcc_aifs_flags_help);
+          qcc_quant_flags_help, qcc_rotate_flags_help, qcc_aifs_flags_help, qcc_msq_flags_help);
 }
 
 typedef struct options {
@@ -104,6 +105,7 @@ static int parse_args(int argc, char **argv, options *o) {
     int q = qcc_quant_parse_flag(argc, argv, &i);
     if (q == 0) q = qcc_rotate_parse_flag(argc, argv, &i);
     if (q == 0) q = qcc_aifs_parse_flag(argc, argv, &i);
+    if (q == 0) q = qcc_msq_parse_flag(argc, argv, &i);
     if (q < 0) return -1;
     if (q > 0) continue;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -175,6 +177,7 @@ static int parse_args(int argc, char **argv, options *o) {
     qcc_warning("--weight-quant is unused without -q");
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
+  if (qcc_msq_check_options()) return -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   for (int k = 0; k < o->n_inputs; k++)
     for (int b = 0; b < o->n_binds; b++)
@@ -326,7 +329,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = qcc_pass_rotate(m);
   if (!rc) rc = qcc_pass_reorder_tokens(m);
   if (!rc && qcc_quantizing())
-    rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) ||
+    rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) || qcc_pass_msq(m) ||
                  (qcc_quant_opts.allocate && (qcc_pass_sensitivity(m) || qcc_pass_allocate(m))) || qcc_pass_quantize(m)
              ? -1
              : 0;

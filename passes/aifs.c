@@ -445,6 +445,13 @@ static void static_permutation(MlirOperation first, int64_t T, MlirValue *perm, 
       if (mod[t] == m) ((int64_t *)p.data)[n++] = t, counts[m]++;
   }
   for (int64_t i = 0; i < T; i++) ((int64_t *)q.data)[((int64_t *)p.data)[i]] = i;
+  /* The modality of each reordered row, for MSQ (qcc.aifs_modalities). */
+  int64_t *sorted = malloc((size_t)T * sizeof *sorted);
+  for (int64_t i = 0; i < T; i++) sorted[i] = mod[((int64_t *)p.data)[i]];
+  MlirOperation func = mlirBlockGetParentOperation(mlirOperationGetBlock(first));
+  mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.aifs_modalities"),
+                                  mlirDenseI64ArrayGet(ctx, T, sorted));
+  free(sorted);
   *perm = qcc_make_constant(first, loc, &p);
   *inv = qcc_make_constant(first, loc, &q);
   qcc_array_free(&p);
@@ -519,12 +526,20 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     int64_t counts[QCC_AIFS_MAX_MODALITIES + 1] = {0};
     if (qcc_aifs_opts.input) runtime_permutation(first, mlirBlockGetArgument(body, mod_arg), T, &perm, &inv);
     else static_permutation(first, T, &perm, &inv, counts);
-    /* Token-indexed inputs: gathered by perm right after the permutation. */
-    for (int i = 0; i < n_args; i++) {
+    /* Token-indexed inputs: gathered by perm right after the permutation,
+     * the modality input first (MSQ's calibration reads it before any
+     * layer input). */
+    for (int k = -1; k < n_args; k++) {
+      int i = k < 0 ? mod_arg : k;
+      if (i < 0 || (k >= 0 && i == mod_arg)) continue;
       MlirValue x = mlirBlockGetArgument(body, i);
       axes_t a = axes_of(&an, x);
       if (!a) continue;
       MlirValue g = gather_axes(first, x, perm, a);
+      /* The reordered modalities: what MSQ reads to pick each row's scales. */
+      if (i == mod_arg)
+        mlirOperationSetAttributeByName(mlirOpResultGetOwner(g), mlirStringRefCreateFromCString("qcc.modality"),
+                                        mlirUnitAttrGet(mlirOperationGetContext(func)));
       /* Every reader of x but the permutation itself and the new gather. */
       MlirOpOperand u = mlirValueGetFirstUse(x);
       while (!mlirOpOperandIsNull(u)) {

@@ -57,7 +57,7 @@ BATCH = 32
 STEPS = int(os.environ.get("MM_LM_STEPS", "3000"))
 LR = 3e-3
 WARMUP = 100
-N_CALIB = 32
+N_CALIB = 128
 N_TEST = 64
 
 torch.set_num_threads(2)
