@@ -127,6 +127,9 @@ FIELDS(det, QRT_DET_PARAMS)
 #define PT qrt_roi_align_params
 FIELDS(roi_align, QRT_ROI_ALIGN_PARAMS)
 #undef PT
+#define PT qrt_msq_quantize_params
+FIELDS(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS)
+#undef PT
 #define PT qrt_msqmatmul_params
 FIELDS(msqmatmul, QRT_MSQMATMUL_PARAMS)
 #undef PT
@@ -581,38 +584,56 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_qmatmul_i8");
 }
 
-/* MSQ: per-modality static activation parameters from the attributes. */
+/* MSQ: the per-modality parameters of both ops are dense f64 scales and
+ * i64 arrays of one entry per modality; the modality operand gives one
+ * value per row. */
+static bool msq_scales(MlirAttribute a, int n, float *out, bool inverse) {
+  qcc_array s = {0};
+  bool ok = qcc_dense_attr_read(a, &s) && s.dtype == QRT_F64 && qcc_array_numel(&s) == n;
+  for (int m = 0; ok && m < n; m++) out[m] = inverse ? 1.0f / (float)((double *)s.data)[m] : (float)((double *)s.data)[m];
+  qcc_array_free(&s);
+  return ok;
+}
+
+static bool lower_msq_quantize(MlirOperation op, qcc_call *c) {
+  q_msq_quantize_attrs at = q_msq_quantize_get(op);
+  qrt_msq_quantize_params *p = &c->params.msq_quantize;
+  qcc_shape x = shape_of(q_msq_quantize_in(op, 0)), mod = shape_of(q_msq_quantize_in(op, 1));
+  int n = (int)at.zero_points.n;
+  if (n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.scales, n, p->inv_scale, true) || x.rank < 1)
+    return fail(op, "msq_quantize needs 1..8 modalities with one scale and zero point each");
+  p->n_mod = n;
+  for (int m = 0; m < n; m++) p->zero_point[m] = (int32_t)at.zero_points.v[m];
+  p->K = x.dims[x.rank - 1];
+  p->M = p->K ? qcc_shape_numel(&x) / p->K : 0;
+  if (qcc_shape_numel(&mod) != p->M) return fail(op, "msq_quantize needs one modality per row");
+  p->mod_dtype = mod.dtype;
+  p->qmin = (int32_t)at.qmin;
+  p->qmax = (int32_t)at.qmax;
+  set_inputs(op, c);
+  return use(op, c, "qrt_msq_quantize_f32_i8");
+}
+
 static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
   q_msqmatmul_attrs at = q_msqmatmul_get(op);
   qrt_msqmatmul_params *p = &c->params.msqmatmul;
   qcc_shape a = shape_of(q_msqmatmul_in(op, 0)), b = shape_of(q_msqmatmul_in(op, 1));
   qcc_shape mod = shape_of(q_msqmatmul_in(op, 5));
-  qcc_array as = {0}, os = {0};
-  bool ok = qcc_dense_attr_read(at.a_scales, &as) && qcc_dense_attr_read(at.out_scales, &os) && as.dtype == QRT_F64 &&
-            os.dtype == QRT_F64;
-  int n = ok ? (int)qcc_array_numel(&as) : 0;
-  ok = ok && n >= 1 && n <= QRT_MSQ_MAX_MODALITIES && qcc_array_numel(&os) == n && at.a_zero_points.n == n &&
-       at.out_zero_points.n == n && at.out_mins.n == n && at.out_maxs.n == n;
-  if (ok) {
-    p->n_mod = n;
-    for (int m = 0; m < n; m++) {
-      p->a_inv_scale[m] = 1.0f / (float)((double *)as.data)[m];
-      p->a_zero_point[m] = (int32_t)at.a_zero_points.v[m];
-      p->out_scale[m] = (float)((double *)os.data)[m];
-      p->out_zero_point[m] = (int32_t)at.out_zero_points.v[m];
-      p->out_min[m] = (int32_t)at.out_mins.v[m];
-      p->out_max[m] = (int32_t)at.out_maxs.v[m];
-    }
+  int n = (int)at.out_zero_points.n;
+  if (n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.out_scales, n, p->out_scale, false) ||
+      at.out_mins.n != n || at.out_maxs.n != n)
+    return fail(op, "msqmatmul needs 1..8 modalities with one output scale, zero point and range each");
+  p->n_mod = n;
+  for (int m = 0; m < n; m++) {
+    p->out_zero_point[m] = (int32_t)at.out_zero_points.v[m];
+    p->out_min[m] = (int32_t)at.out_mins.v[m];
+    p->out_max[m] = (int32_t)at.out_maxs.v[m];
   }
-  qcc_array_free(&as);
-  qcc_array_free(&os);
-  if (!ok) return fail(op, "msqmatmul needs 1..8 modalities with one scale, zero point and range each");
   p->K = a.dims[a.rank - 1];
   p->M = p->K ? qcc_shape_numel(&a) / p->K : 0;
   p->N = b.dims[b.rank - 1];
-  if (b.rank != 2 || qcc_shape_numel(&mod) != p->M) return fail(op, "msqmatmul needs a 2-D weight and one modality per row");
-  p->a_qmin = (int32_t)at.a_qmin;
-  p->a_qmax = (int32_t)at.a_qmax;
+  if (a.dtype != QRT_I8 || b.rank != 2 || qcc_shape_numel(&mod) != p->M)
+    return fail(op, "msqmatmul needs int8 codes, a 2-D weight and one modality per row");
   p->mod_dtype = mod.dtype;
   p->group = at.group;
   if (!weight_format(op, at.format.s, &p->b_format)) return false;
@@ -628,9 +649,11 @@ static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
   c->pack_kind = p->b_format == QRT_WFMT_I4 ? QCC_PACK_I4_B : QCC_PACK_I8_B;
   c->pack_k = p->K;
   c->pack_n = p->N;
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  if (y.dtype == QRT_I8) return use(op, c, "qrt_msqmatmul_i8"); /* int8 codes out */
   c->scratch_slot = 7;
   c->scratch_bytes = qrt_msqmatmul_scratch(p);
-  return use(op, c, "qrt_msqmatmul_f32");
+  return use(op, c, "qrt_msqmatmul_i8_f32");
 }
 
 static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
@@ -1340,7 +1363,7 @@ static const lowering lowerings[] = {
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
-    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul},
+    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
     {q_resize_is, lower_resize},   {q_cumsum_is, lower_cumsum},       {q_topk_is, lower_topk},

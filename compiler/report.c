@@ -55,11 +55,11 @@ static void remember(act_state *st, MlirValue v, const qcc_array *data) {
 
 static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
   act_state *st = user;
-  if (q_msqmatmul_is(op)) {
-    const qcc_array *x = qcc_ptr_map_get(&st->last, q_msqmatmul_in(op, 0).ptr);
+  if (q_msq_quantize_is(op)) {
+    const qcc_array *x = qcc_ptr_map_get(&st->last, q_msq_quantize_in(op, 0).ptr);
     qcc_msq_acc *a = qcc_ptr_map_get(&st->msq, op.ptr);
     if (!a) qcc_ptr_map_put(&st->msq, op.ptr, a = calloc(1, sizeof *a));
-    if (x) qcc_msq_report_observe(op, x, qcc_ptr_map_get(&st->last, q_msqmatmul_in(op, 5).ptr), a);
+    if (x) qcc_msq_report_observe(op, x, data, qcc_ptr_map_get(&st->last, q_msq_quantize_in(op, 1).ptr), a);
   }
   if (q_quantize_is(op)) {
     const qcc_array *x = qcc_ptr_map_get(&st->last, q_quantize_in(op, 0).ptr);
@@ -152,10 +152,14 @@ static layer_format format_of(MlirOperation op) {
     lf.act_bits = af ? af->element_bits : 0;
     lf.act_scale = af ? "block" : "float";
   } else if (q_msqmatmul_is(op)) {
-    q_msqmatmul_attrs a = q_msqmatmul_get(op);
-    lf.group = a.group;
-    lf.act_bits = 0;
-    while ((INT64_C(1) << lf.act_bits) < a.a_qmax - a.a_qmin + 1) lf.act_bits++;
+    MlirValue codes = q_msqmatmul_in(op, 0);
+    lf.group = q_msqmatmul_get(op).group;
+    lf.act_bits = 8;
+    if (mlirValueIsAOpResult(codes) && q_msq_quantize_is(mlirOpResultGetOwner(codes))) {
+      q_msq_quantize_attrs a = q_msq_quantize_get(mlirOpResultGetOwner(codes));
+      lf.act_bits = 0;
+      while ((INT64_C(1) << lf.act_bits) < a.qmax - a.qmin + 1) lf.act_bits++;
+    }
     lf.act_scale = "modality";
   } else if (q_fqmatmul_is(op)) {
     q_fqmatmul_attrs a = q_fqmatmul_get(op);
@@ -283,7 +287,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
         continue;
       MlirValue x = mlirOperationGetOperand(op, 0);
       sqnr_acc *a = NULL, msq_all = {0, 0};
-      qcc_msq_acc *ma = qcc_ptr_map_get(&st.msq, op.ptr);
+      qcc_msq_acc *ma = q_msqmatmul_is(op) && mlirValueIsAOpResult(x) ? qcc_ptr_map_get(&st.msq, mlirOpResultGetOwner(x).ptr) : NULL;
       if (mlirValueIsAOpResult(x) && q_quantize_is(mlirOpResultGetOwner(x)))
         a = qcc_ptr_map_get(&st.acc, mlirOpResultGetOwner(x).ptr);
       if (ma) {

@@ -1,12 +1,11 @@
 /* report_msq.c - --report's per-modality lines for MSQ layers: the input
  * range the msq pass calibrated for each modality (qcc.msq_in_min/max) and
- * the SQNR of the layer input's rows of that modality against their round
- * trip through the modality's scale and zero point, computed with the
- * runtime's own quantizer (qrt_quantize_row_f32_i8, as the kernel does). */
+ * the SQNR of the layer input's rows of that modality against the codes its
+ * q.msq_quantize computed (dequantized with the modality's scale and zero
+ * point). */
 #include "report_msq.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 /* The modality index of row r, as qrt_msqmatmul_f32 reads it. */
 static int modality_of(const qcc_array *mod, int64_t r, int n_mod) {
@@ -18,28 +17,27 @@ static int modality_of(const qcc_array *mod, int64_t r, int n_mod) {
   return v >= n_mod - 1 ? n_mod - 1 : (int)v;
 }
 
-void qcc_msq_report_observe(MlirOperation op, const qcc_array *x, const qcc_array *mod, qcc_msq_acc *acc) {
-  q_msqmatmul_attrs a = q_msqmatmul_get(op);
+void qcc_msq_report_observe(MlirOperation op, const qcc_array *x, const qcc_array *codes, const qcc_array *mod,
+                            qcc_msq_acc *acc) {
+  q_msq_quantize_attrs a = q_msq_quantize_get(op);
   qcc_array as = {0}, constant = {0};
-  if (!qcc_dense_attr_read(a.a_scales, &as) || as.dtype != QRT_F64) return qcc_array_free(&as);
-  if (!mod && qcc_value_constant(q_msqmatmul_in(op, 5), &constant)) mod = &constant;
+  if (!qcc_dense_attr_read(a.scales, &as) || as.dtype != QRT_F64 || codes->dtype != QRT_I8) return qcc_array_free(&as);
+  if (!mod && qcc_value_constant(q_msq_quantize_in(op, 1), &constant)) mod = &constant;
   int n_mod = (int)qcc_array_numel(&as);
   int64_t K = x->rank ? x->dims[x->rank - 1] : 1, rows = K ? qcc_array_numel(x) / K : 0;
-  int8_t *q = malloc((size_t)(K ? K : 1));
   for (int64_t r = 0; mod && r < rows && r < qcc_array_numel(mod); r++) {
     int m = modality_of(mod, r, n_mod);
     double s = ((double *)as.data)[m];
-    int32_t z = (int32_t)a.a_zero_points.v[m];
+    int64_t z = a.zero_points.v[m];
     const float *row = (const float *)x->data + r * K;
-    qrt_quantize_row_f32_i8(K, row, 1.0f / (float)s, z, (int32_t)a.a_qmin, (int32_t)a.a_qmax, q);
+    const int8_t *q = (const int8_t *)codes->data + r * K;
     for (int64_t k = 0; k < K; k++) {
-      double back = s * (q[k] - z);
+      double back = s * (double)(q[k] - z);
       acc->signal[m] += (double)row[k] * row[k];
       acc->noise[m] += (row[k] - back) * (row[k] - back);
     }
     acc->rows[m]++;
   }
-  free(q);
   qcc_array_free(&as);
   qcc_array_free(&constant);
 }
@@ -50,8 +48,7 @@ static double attr_at(MlirOperation op, const char *name, int m) {
 }
 
 void qcc_msq_report_print(FILE *f, MlirOperation op, const qcc_msq_acc *acc, bool json) {
-  q_msqmatmul_attrs a = q_msqmatmul_get(op);
-  int n_mod = (int)a.a_zero_points.n;
+  int n_mod = (int)q_msqmatmul_get(op).out_zero_points.n;
   if (json) fprintf(f, ", \"modalities\": [");
   for (int m = 0; m < n_mod; m++) {
     double lo = attr_at(op, "qcc.msq_in_min", m), hi = attr_at(op, "qcc.msq_in_max", m);

@@ -14,7 +14,9 @@
  *     histogram per modality), the
  *     modality of each row read from AIFS's reordered modality input
  *     (qcc.modality) or its static layout (qcc.aifs_modalities);
- *  2. rewrite: each such layer becomes q.msqmatmul: weights as -q's scheme
+ *  2. rewrite: each such layer becomes q.msq_quantize (shared by the
+ *     layers reading one input with the same parameters) and q.msqmatmul:
+ *     weights as -q's scheme
  *     (round to nearest, per channel or int4 groups), and per modality m an
  *     asymmetric activation scale / zero point (the scheme's bits), an int8
  *     output scale / zero point, int32 bias with m's zero point folded in,
@@ -22,9 +24,10 @@
  *     s_a[m] s_w[n] / s_out[m]: integer-only inner loops, as the per-tensor
  *     static layers of quantize.c, with one GEMM per run of rows of one
  *     modality (one per modality after AIFS). Outputs that attention reads
- *     (queries, keys, values) are requantized to the per-tensor parameters
- *     the quantize pass gives attention's int8 operands, so they are
- *     rounded once (attention itself stays per-tensor static).
+ *     (queries, keys, values) leave as int8 codes of the per-tensor
+ *     parameters the quantize pass gives attention's operands, which
+ *     attention reads directly, as after a per-tensor layer (attention
+ *     itself stays per-tensor static).
  * A modality that no calibration row had falls back to the per-tensor
  * range (qcc.min / qcc.max). Layers the pass leaves alone (other shapes,
  * --keep-float, sums past the exact int32 bound) go on to the quantize
@@ -51,6 +54,8 @@
 #include "quant_weights.h"
 
 bool qcc_msq_enabled;
+
+enum { QCC_MSQ_MAX_LAYERS = 1024 };
 
 const char qcc_msq_flags_help[] =
     "  --msq                 with --aifs / --aifs-static and -q w8a8, w4a8 or w4a4:\n"
@@ -232,8 +237,48 @@ static bool feeds_runtime_matmul(MlirValue v) {
   return false;
 }
 
+/* The int8 codes of a layer input, shared by the layers that read the same
+ * value with the same parameters (q, k and v; gate and up). */
+typedef struct quantized_input {
+  MlirValue x, codes;
+  double scales[QRT_MSQ_MAX_MODALITIES];
+  int64_t zero_points[QRT_MSQ_MAX_MODALITIES];
+} quantized_input;
+
+static MlirValue codes_of(MlirOperation before, MlirValue x, MlirValue modality, const qcc_qparams *in, int n_mod,
+                          quantized_input *seen, int *n_seen) {
+  for (int i = 0; i < *n_seen; i++) {
+    bool same = mlirValueEqual(seen[i].x, x);
+    for (int m = 0; same && m < n_mod; m++)
+      same = seen[i].scales[m] == in[m].scale && seen[i].zero_points[m] == in[m].zero_point;
+    if (same) return seen[i].codes;
+  }
+  MlirContext ctx = mlirOperationGetContext(before);
+  q_msq_quantize_attrs a;
+  memset(&a, 0, sizeof a);
+  double scales[QRT_MSQ_MAX_MODALITIES];
+  for (int m = 0; m < n_mod; m++) scales[m] = in[m].scale, a.zero_points.v[m] = in[m].zero_point;
+  a.zero_points.n = n_mod;
+  a.scales = f64_elements(ctx, scales, n_mod);
+  a.qmin = in[0].qmin;
+  a.qmax = in[0].qmax;
+  qcc_shape xs;
+  qcc_shape_of(x, &xs);
+  xs.dtype = QRT_I8;
+  MlirValue codes = qcc_insert_before(
+      before, q_msq_quantize_create(mlirOperationGetLocation(before), qcc_tensor_type(ctx, &xs), x, modality, &a));
+  if (*n_seen < QCC_MSQ_MAX_LAYERS) {
+    quantized_input *q = &seen[(*n_seen)++];
+    q->x = x;
+    q->codes = codes;
+    memcpy(q->scales, scales, sizeof scales);
+    memcpy(q->zero_points, a.zero_points.v, sizeof q->zero_points);
+  }
+  return codes;
+}
+
 /* Rewrites one layer: 1 when done, 0 when it is left to the quantize pass. */
-static int rewrite(MlirOperation op, msq_state *st, MlirValue modality) {
+static int rewrite(MlirOperation op, msq_state *st, MlirValue modality, quantized_input *seen, int *n_seen) {
   const qcc_quant_scheme *sc = qcc_quant_active_scheme();
   char at[256];
   qcc_op_where(op, at, sizeof at);
@@ -247,6 +292,8 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality) {
   }
   double tlo = 0, thi = 0;
   const bool attention = feeds_runtime_matmul(y) && qcc_value_range(y, &tlo, &thi);
+  const qcc_qparams out_tensor =
+      qcc_feeds_runtime_matmul_b(y) ? qcc_symmetric_params(tlo, thi, 8) : qcc_activation_params(tlo, thi, 8);
   qcc_shape ws;
   qcc_shape_of(w, &ws);
   const int64_t K = ws.dims[0], N = ws.dims[1];
@@ -274,21 +321,19 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality) {
   int32_t *bias = malloc(sizeof(int32_t) * (size_t)(2 * n_mod * N));
   int32_t *mult = bias + n_mod * N;
   int8_t *shift = malloc((size_t)(n_mod * N));
-  double as[QRT_MSQ_MAX_MODALITIES], os[QRT_MSQ_MAX_MODALITIES];
+  double os[QRT_MSQ_MAX_MODALITIES];
+  qcc_qparams ins[QRT_MSQ_MAX_MODALITIES];
   q_msqmatmul_attrs a;
   memset(&a, 0, sizeof a);
   bool overflow = false;
   for (int m = 0; m < n_mod; m++) {
     qcc_qparams in = qcc_activation_params(xlo[m], xhi[m], sc->act_bits), out = qcc_activation_params(ylo[m], yhi[m], 8);
+    ins[m] = in;
     /* Outputs read by attention keep the per-tensor codes the quantize pass
      * gives attention's operands (symmetric for keys and values), so they
      * are rounded once, not twice. */
-    if (attention) out = qcc_feeds_runtime_matmul_b(y) ? qcc_symmetric_params(tlo, thi, 8) : qcc_activation_params(tlo, thi, 8);
-    as[m] = in.scale;
+    if (attention) out = out_tensor;
     os[m] = out.scale;
-    a.a_zero_points.v[m] = in.zero_point;
-    a.a_qmin = in.qmin;
-    a.a_qmax = in.qmax;
     a.out_zero_points.v[m] = out.zero_point;
     a.out_mins.v[m] = out.qmin;
     a.out_maxs.v[m] = out.qmax;
@@ -304,7 +349,7 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality) {
       shift[m * N + n] = (int8_t)(s < 0 ? 0 : s > 62 ? 62 : s);
     }
   }
-  a.a_zero_points.n = a.out_zero_points.n = a.out_mins.n = a.out_maxs.n = n_mod;
+  a.out_zero_points.n = a.out_mins.n = a.out_maxs.n = n_mod;
   if (has_bias) qcc_array_free(&ba);
   int rc = 0;
   if (overflow) {
@@ -312,14 +357,18 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality) {
   } else {
     MlirContext ctx = mlirOperationGetContext(op);
     int64_t pdims[2] = {n_mod, N}, gdims[2] = {qw.group ? (K + qw.group - 1) / qw.group : 0, N};
-    a.a_scales = f64_elements(ctx, as, n_mod);
     a.out_scales = f64_elements(ctx, os, n_mod);
     a.format = qcc_str(qcc_wformat_name(qw.format));
     a.group = qw.group;
     MlirValue gm = {NULL};
     if (qw.group) gm = qcc_constant_before(op, QRT_U8, 2, gdims, qw.gmult);
+    /* Attention's operands stay int8: an output it reads leaves as the
+     * per-tensor codes the quantize pass would give it, which attention then
+     * reads directly (q.dequantize(codes) for any float reader). */
+    MlirType result = attention ? qcc_quant_type_of(ctx, y, out_tensor) : mlirValueGetType(y);
     MlirOperation msq = q_msqmatmul_create(
-        mlirOperationGetLocation(op), mlirValueGetType(y), x, qcc_constant_before(op, QRT_I8, 2, ws.dims, qw.codes),
+        mlirOperationGetLocation(op), result, codes_of(op, x, modality, ins, n_mod, seen, n_seen),
+        qcc_constant_before(op, QRT_I8, 2, ws.dims, qw.codes),
         qcc_constant_before(op, QRT_I32, 2, pdims, bias), qcc_constant_before(op, QRT_I32, 2, pdims, mult),
         qcc_constant_before(op, QRT_I8, 2, pdims, shift), modality, gm, &a);
     qcc_insert_before(op, msq);
@@ -337,7 +386,8 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality) {
     set_f64s(msq, "qcc.msq_out_max", yhi, n_mod);
     mlirOperationSetAttributeByName(msq, mlirStringRefCreateFromCString("qcc.weight_sqnr_db"),
                                     mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), isfinite(qw.sqnr_db) ? qw.sqnr_db : 999.0));
-    mlirValueReplaceAllUsesOfWith(y, mlirOperationGetResult(msq, 0));
+    if (attention) qcc_use_quantized(op, y, mlirOperationGetResult(msq, 0));
+    else mlirValueReplaceAllUsesOfWith(y, mlirOperationGetResult(msq, 0));
     mlirOperationDestroy(op);
     char line[600], name[40];
     int len = snprintf(line, sizeof line, "msq: %s: input ranges", at);
@@ -414,16 +464,18 @@ int qcc_pass_msq(MlirModule m) {
   if (!rc && clip) clip_ranges(&st);
   if (!loaded) qcc_calib_free(&set);
   if (!rc && st.bad[0]) rc = -1, qcc_error("--msq: %s", st.bad);
-  int n_done = 0;
+  int n_done = 0, n_seen = 0;
+  quantized_input *seen = calloc(QCC_MSQ_MAX_LAYERS, sizeof *seen);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !rc && !mlirOperationEqual(op, ret);) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     if (msq_layer(op, st.T)) {
-      int done = rewrite(op, &st, modality);
+      int done = rewrite(op, &st, modality, seen, &n_seen);
       if (done < 0) rc = -1;
       else n_done += done;
     }
     op = next;
   }
+  free(seen);
   if (!rc) {
     char text[200];
     snprintf(text, sizeof text, "%d of %d linear layers with static scales per modality (%d modalities, %d tokens)",

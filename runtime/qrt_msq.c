@@ -1,20 +1,21 @@
 #include "qrt.h"
-/* qrt_msq.c - MSQ matmul (see QRT_MSQMATMUL_PARAMS): static activation
+/* qrt_msq.c - MSQ kernels (see QRT_MSQ_QUANTIZE_PARAMS): static activation
  * parameters per modality.  Each run of rows of one modality is quantized
- * with that modality's scale and zero point, goes through the integer GEMM
- * of qrt_qmatmul.c with that modality's requantization constants, and is
- * dequantized with that modality's output scale: the per-tensor static
- * pipeline (quantize, qmatmul, dequantize), once per run.  After AIFS a
- * sequence has one run per modality.  Needs qrt_qmatmul.c and qrt_quant.c
- * (QRT_FILE_DEPS). */
+ * with that modality's scale and zero point (qrt_msq_quantize_f32_i8, one
+ * call shared by the layers reading the same input), goes through the
+ * integer GEMM of qrt_qmatmul.c with that modality's requantization
+ * constants and is dequantized with that modality's output scale
+ * (qrt_msqmatmul_i8_f32): the per-tensor static pipeline (quantize,
+ * qmatmul, dequantize), once per run.  After AIFS a sequence has one run
+ * per modality.  Needs qrt_qmatmul.c and qrt_quant.c (QRT_FILE_DEPS). */
 #include <string.h>
 
 /* The modality index of row r: the value, clamped to [0, n_mod - 1]
  * before any conversion (a float out of int range would be undefined). */
-static int32_t qrt_msq_modality(const qrt_msqmatmul_params *p, const void *mod, int64_t r) {
-  const int32_t last = p->n_mod > 0 ? p->n_mod - 1 : 0;
+static int32_t qrt_msq_modality(int32_t n_mod, int32_t mod_dtype, const void *mod, int64_t r) {
+  const int32_t last = n_mod > 0 ? n_mod - 1 : 0;
   double v;
-  switch (p->mod_dtype) {
+  switch (mod_dtype) {
   case QRT_F32: v = (double)((const float *)mod)[r]; break;
   case QRT_F64: v = ((const double *)mod)[r]; break;
   case QRT_I32: v = (double)((const int32_t *)mod)[r]; break;
@@ -27,18 +28,38 @@ static int32_t qrt_msq_modality(const qrt_msqmatmul_params *p, const void *mod, 
   return (int32_t)v;
 }
 
-QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p) {
-  /* the int8 codes of A, then those of C */
-  return p->M * p->K + p->M * p->N;
+/* The end of the run of rows of row r0's modality m. */
+static int64_t qrt_msq_run_end(int32_t n_mod, int32_t mod_dtype, const void *mod, int64_t r0, int64_t M, int32_t m) {
+  int64_t r1 = r0 + 1;
+  while (r1 < M && qrt_msq_modality(n_mod, mod_dtype, mod, r1) == m) ++r1;
+  return r1;
 }
 
-QRT_API void qrt_msqmatmul_f32(const void *params, const void *const *in, void *const *out) {
-  const qrt_msqmatmul_params *p = (const qrt_msqmatmul_params *)params;
-  const float *A = (const float *)in[0];
+QRT_API void qrt_msq_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_msq_quantize_params *p = (const qrt_msq_quantize_params *)params;
+  const float *x = (const float *)in[0];
+  int8_t *y = (int8_t *)out[0];
+  int64_t r0, r1;
+  for (r0 = 0; r0 < p->M; r0 = r1) {
+    const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[1], r0);
+    r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[1], r0, p->M, m);
+    qrt_quantize_row_f32_i8((r1 - r0) * p->K, x + r0 * p->K, p->inv_scale[m], p->zero_point[m], p->qmin, p->qmax,
+                            y + r0 * p->K);
+  }
+}
+
+QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p) {
+  return p->M * p->N; /* the int8 codes of C */
+}
+
+/* Both matmuls: the int8 codes of C go to `codes` (C itself when float_out
+ * is 0), and with float_out are dequantized into out[0]. */
+static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *in, void *const *out, int float_out) {
+  const int8_t *A = (const int8_t *)in[0];
   const int32_t *bias = (const int32_t *)in[2], *mult = (const int32_t *)in[3];
   const int8_t *shift = (const int8_t *)in[4];
-  int8_t *aq = (int8_t *)in[7], *cq = aq + p->M * p->K;
-  float *C = (float *)out[0];
+  int8_t *cq = float_out ? (int8_t *)in[7] : (int8_t *)out[0];
+  float *C = float_out ? (float *)out[0] : NULL;
   qrt_qgemm_args g;
   int64_t r0, r1, i;
   memset(&g, 0, sizeof g);
@@ -55,17 +76,14 @@ QRT_API void qrt_msqmatmul_f32(const void *params, const void *const *in, void *
   g.rs_c = p->N;
   g.cs_c = 1;
   for (r0 = 0; r0 < p->M; r0 = r1) {
-    const int32_t m = qrt_msq_modality(p, in[5], r0);
+    const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[5], r0);
     const int32_t zp = p->out_zero_point[m];
     const float scale = p->out_scale[m];
+    (void)scale;
     int8_t *c = cq + r0 * p->N;
-    float *y = C + r0 * p->N;
-    for (r1 = r0 + 1; r1 < p->M && qrt_msq_modality(p, in[5], r1) == m; ++r1) {
-    }
-    qrt_quantize_row_f32_i8((r1 - r0) * p->K, A + r0 * p->K, p->a_inv_scale[m], p->a_zero_point[m], p->a_qmin,
-                            p->a_qmax, aq + r0 * p->K);
+    r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[5], r0, p->M, m);
     g.M = r1 - r0;
-    g.A = aq + r0 * p->K;
+    g.A = A + r0 * p->K;
     g.bias = bias + m * p->N;
     g.mult = mult + m * p->N;
     g.shift = shift + m * p->N;
@@ -76,6 +94,15 @@ QRT_API void qrt_msqmatmul_f32(const void *params, const void *const *in, void *
     qrt_qgemm_ex(&g);
     /* as qrt_dequantize_i8_f32: the difference exact in int32 for int8
      * zero points, one conversion, one multiply */
-    for (i = 0; i < (r1 - r0) * p->N; ++i) y[i] = scale * (float)((int32_t)c[i] - zp);
+    if (float_out)
+      for (i = 0; i < (r1 - r0) * p->N; ++i) C[r0 * p->N + i] = scale * (float)((int32_t)c[i] - zp);
   }
+}
+
+QRT_API void qrt_msqmatmul_i8_f32(const void *params, const void *const *in, void *const *out) {
+  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 1);
+}
+
+QRT_API void qrt_msqmatmul_i8(const void *params, const void *const *in, void *const *out) {
+  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 0);
 }

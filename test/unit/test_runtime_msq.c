@@ -1,5 +1,5 @@
-/* test_runtime_msq.c - qrt_msqmatmul_f32 (MSQ: static activation parameters
- * per modality) against its definition: every row computed on its own by
+/* test_runtime_msq.c - qrt_msq_quantize_f32_i8 then qrt_msqmatmul_i8_f32
+ * (MSQ: static activation parameters per modality) against their definition: every row computed on its own by
  * the per-tensor kernels with its modality's parameters (qrt_quantize_f32_i8,
  * qrt_qmatmul_i8 with M = 1 and that modality's bias / mult / shift rows,
  * qrt_dequantize_i8_f32): bit-exact, whether rows come in one run per
@@ -25,11 +25,13 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
   uint8_t *gmult = (uint8_t *)xmalloc((size_t)(n_groups * N + 1));
   float fmod[64];
   int64_t imod[64];
-  int8_t *scratch = (int8_t *)xmalloc((size_t)(M * K + M * N));
+  int8_t *scratch = (int8_t *)xmalloc((size_t)(M * N)), *codes = (int8_t *)xmalloc((size_t)(M * K));
   qrt_msqmatmul_params p;
+  qrt_msq_quantize_params pq;
   int64_t r, i;
   int m;
   memset(&p, 0, sizeof p);
+  memset(&pq, 0, sizeof pq);
   fill_f32(A, M * K, -3.0f, 3.0f);
   fill_i8(B, K * N, int4 ? -8 : -127, int4 ? 7 : 127);
   for (i = 0; i < n_groups * N; ++i) gmult[i] = (uint8_t)irand(1, 255);
@@ -58,11 +60,15 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
   p.group = group;
   p.n_mod = n_mod;
   p.mod_dtype = mod_dtype;
-  p.a_qmin = int4 ? -8 : -128;
-  p.a_qmax = int4 ? 7 : 127;
+  pq.M = M;
+  pq.K = K;
+  pq.n_mod = n_mod;
+  pq.mod_dtype = mod_dtype;
+  pq.qmin = int4 ? -8 : -128;
+  pq.qmax = int4 ? 7 : 127;
   for (m = 0; m < n_mod; ++m) {
-    p.a_inv_scale[m] = 1.0f / (0.01f + 0.02f * (float)m);
-    p.a_zero_point[m] = (int32_t)irand(p.a_qmin, p.a_qmax);
+    pq.inv_scale[m] = 1.0f / (0.01f + 0.02f * (float)m);
+    pq.zero_point[m] = (int32_t)irand(pq.qmin, pq.qmax);
     p.out_scale[m] = 0.05f + 0.01f * (float)m;
     p.out_zero_point[m] = (int32_t)irand(-20, 20);
     p.out_min[m] = -128 + m;
@@ -71,13 +77,17 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
   {
     const void *in[8];
     void *out[1];
-    in[0] = A; in[1] = Bp; in[2] = bias; in[3] = mult; in[4] = shift;
-    in[5] = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
+    const void *mod = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
+    in[0] = A; in[1] = mod;
+    out[0] = codes;
+    qrt_msq_quantize_f32_i8(&pq, in, out);
+    in[0] = codes; in[1] = Bp; in[2] = bias; in[3] = mult; in[4] = shift;
+    in[5] = mod;
     in[6] = int4 ? gmult : NULL;
     in[7] = scratch;
     out[0] = C;
-    check(qrt_msqmatmul_scratch(&p) == M * K + M * N, "scratch size");
-    qrt_msqmatmul_f32(&p, in, out);
+    check(qrt_msqmatmul_scratch(&p) == M * N, "scratch size");
+    qrt_msqmatmul_i8_f32(&p, in, out);
   }
   for (r = 0; r < M; ++r) {
     /* the row's modality, as defined: the value clamped, NaN -> 0 */
@@ -90,10 +100,10 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     void *out[1];
     m = v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
     qp.n = K;
-    qp.inv_scale = p.a_inv_scale[m];
-    qp.zero_point = p.a_zero_point[m];
-    qp.qmin = p.a_qmin;
-    qp.qmax = p.a_qmax;
+    qp.inv_scale = pq.inv_scale[m];
+    qp.zero_point = pq.zero_point[m];
+    qp.qmin = pq.qmin;
+    qp.qmax = pq.qmax;
     in[0] = A + r * K;
     out[0] = aq;
     qrt_quantize_f32_i8(&qp, in, out);
@@ -123,7 +133,7 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
              (long long)N, (long long)K, n_mod, layout, mod_dtype, int4);
     check(same_f32_arr(C, R, M * N), what);
   }
-  free(A); free(C); free(R); free(B); free(Bp); free(bias); free(mult); free(shift); free(gmult); free(scratch);
+  free(A); free(C); free(R); free(B); free(Bp); free(bias); free(mult); free(shift); free(gmult); free(scratch); free(codes);
 }
 
 int main(void) {
