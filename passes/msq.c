@@ -30,6 +30,7 @@
  *     itself stays per-tensor static).
  * A modality that no calibration row had falls back to the per-tensor
  * range (qcc.min / qcc.max). Layers the pass leaves alone (other shapes,
+ * inputs that attention's per-tensor int8 output feeds directly,
  * --keep-float, sums past the exact int32 bound) go on to the quantize
  * pass unchanged. The per-modality ranges stay on the op (qcc.msq_in_min,
  * qcc.msq_in_max, qcc.msq_out_min, qcc.msq_out_max) for --report and -v.
@@ -176,10 +177,23 @@ static void clip_ranges(msq_state *st) {
   }
 }
 
+/* True when v comes, through data-movement ops, from a matmul of two
+ * run-time values (attention's output): the quantize pass makes that an
+ * int8 result of one per-tensor scale, which a per-tensor layer reads as it
+ * is; codes per modality would only re-round it. */
+static bool from_runtime_matmul(MlirValue v) {
+  if (!mlirValueIsAOpResult(v)) return false;
+  MlirOperation p = mlirOpResultGetOwner(v);
+  if (q_matmul_is(p)) return !qcc_value_is_constant(q_matmul_in(p, 1));
+  return qcc_moves_values(p) && from_runtime_matmul(mlirOperationGetOperand(p, 0));
+}
+
 /* A linear layer MSQ rewrites: constant f32 [K, N] weight (constant bias
- * or none) applied to f32 rows that are the T tokens. */
+ * or none) applied to f32 rows that are the T tokens, not already int8
+ * per tensor. */
 static bool msq_layer(MlirOperation op, int64_t T) {
-  if (!q_matmul_is(op) || !qcc_value_is_constant(q_matmul_in(op, 1))) return false;
+  if (!q_matmul_is(op) || !qcc_value_is_constant(q_matmul_in(op, 1)) || from_runtime_matmul(q_matmul_in(op, 0)))
+    return false;
   qcc_shape x, w;
   qcc_shape_of(q_matmul_in(op, 0), &x);
   qcc_shape_of(q_matmul_in(op, 1), &w);
