@@ -127,6 +127,12 @@ FIELDS(det, QRT_DET_PARAMS)
 #define PT qrt_roi_align_params
 FIELDS(roi_align, QRT_ROI_ALIGN_PARAMS)
 #undef PT
+#define PT qrt_msq_quantize_params
+FIELDS(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS)
+#undef PT
+#define PT qrt_msqmatmul_params
+FIELDS(msqmatmul, QRT_MSQMATMUL_PARAMS)
+#undef PT
 
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
   {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \
@@ -576,6 +582,78 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   MlirValue gm = q_qmatmul_num_in(op, 5) ? q_qmatmul_in(op, 5) : (MlirValue){NULL};
   if (!qmatmul_inputs(op, c, p, 5, gm)) return false;
   return use(op, c, "qrt_qmatmul_i8");
+}
+
+/* MSQ: the per-modality parameters of both ops are dense f64 scales and
+ * i64 arrays of one entry per modality; the modality operand gives one
+ * value per row. */
+static bool msq_scales(MlirAttribute a, int n, float *out, bool inverse) {
+  qcc_array s = {0};
+  bool ok = qcc_dense_attr_read(a, &s) && s.dtype == QRT_F64 && qcc_array_numel(&s) == n;
+  for (int m = 0; ok && m < n; m++) out[m] = inverse ? 1.0f / (float)((double *)s.data)[m] : (float)((double *)s.data)[m];
+  qcc_array_free(&s);
+  return ok;
+}
+
+static bool lower_msq_quantize(MlirOperation op, qcc_call *c) {
+  q_msq_quantize_attrs at = q_msq_quantize_get(op);
+  qrt_msq_quantize_params *p = &c->params.msq_quantize;
+  qcc_shape x = shape_of(q_msq_quantize_in(op, 0)), mod = shape_of(q_msq_quantize_in(op, 1));
+  int n = (int)at.zero_points.n;
+  if (n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.scales, n, p->inv_scale, true) || x.rank < 1)
+    return fail(op, "msq_quantize needs 1..8 modalities with one scale and zero point each");
+  p->n_mod = n;
+  for (int m = 0; m < n; m++) p->zero_point[m] = (int32_t)at.zero_points.v[m];
+  p->K = x.dims[x.rank - 1];
+  p->M = p->K ? qcc_shape_numel(&x) / p->K : 0;
+  if (qcc_shape_numel(&mod) != p->M) return fail(op, "msq_quantize needs one modality per row");
+  p->mod_dtype = mod.dtype;
+  p->qmin = (int32_t)at.qmin;
+  p->qmax = (int32_t)at.qmax;
+  set_inputs(op, c);
+  return use(op, c, "qrt_msq_quantize_f32_i8");
+}
+
+static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
+  q_msqmatmul_attrs at = q_msqmatmul_get(op);
+  qrt_msqmatmul_params *p = &c->params.msqmatmul;
+  qcc_shape a = shape_of(q_msqmatmul_in(op, 0)), b = shape_of(q_msqmatmul_in(op, 1));
+  qcc_shape mod = shape_of(q_msqmatmul_in(op, 5));
+  int n = (int)at.out_zero_points.n;
+  if (n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.out_scales, n, p->out_scale, false) ||
+      at.out_mins.n != n || at.out_maxs.n != n)
+    return fail(op, "msqmatmul needs 1..8 modalities with one output scale, zero point and range each");
+  p->n_mod = n;
+  for (int m = 0; m < n; m++) {
+    p->out_zero_point[m] = (int32_t)at.out_zero_points.v[m];
+    p->out_min[m] = (int32_t)at.out_mins.v[m];
+    p->out_max[m] = (int32_t)at.out_maxs.v[m];
+  }
+  p->K = a.dims[a.rank - 1];
+  p->M = p->K ? qcc_shape_numel(&a) / p->K : 0;
+  p->N = b.dims[b.rank - 1];
+  if (a.dtype != QRT_I8 || b.rank != 2 || qcc_shape_numel(&mod) != p->M)
+    return fail(op, "msqmatmul needs int8 codes, a 2-D weight and one modality per row");
+  p->mod_dtype = mod.dtype;
+  p->group = at.group;
+  if (!weight_format(op, at.format.s, &p->b_format)) return false;
+  for (int i = 0; i < 8; i++) c->in[i] = (MlirValue){NULL};
+  for (int i = 0; i < 6; i++) c->in[i] = mlirOperationGetOperand(op, i);
+  c->in[6] = q_msqmatmul_num_in(op, 6) ? q_msqmatmul_in(op, 6) : (MlirValue){NULL};
+  c->n_in = 8;
+  if (!mlirValueIsNull(c->in[6]) && (p->group <= 0 || p->group % 4))
+    return fail(op, "grouped weights need a group size that is a positive multiple of 4");
+  if (!qcc_value_is_constant(c->in[1])) return fail(op, "msqmatmul needs constant weight codes");
+  p->b_packed = 1;
+  c->packed_slot = 1;
+  c->pack_kind = p->b_format == QRT_WFMT_I4 ? QCC_PACK_I4_B : QCC_PACK_I8_B;
+  c->pack_k = p->K;
+  c->pack_n = p->N;
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  if (y.dtype == QRT_I8) return use(op, c, "qrt_msqmatmul_i8"); /* int8 codes out */
+  c->scratch_slot = 7;
+  c->scratch_bytes = qrt_msqmatmul_scratch(p);
+  return use(op, c, "qrt_msqmatmul_i8_f32");
 }
 
 static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
@@ -1285,7 +1363,7 @@ static const lowering lowerings[] = {
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
-    {q_qadd_is, lower_qadd},
+    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
     {q_resize_is, lower_resize},   {q_cumsum_is, lower_cumsum},       {q_topk_is, lower_topk},

@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aifs.h"
 #include "emit_c.h"
 #include "emit_main.h"
 #include "emit_npu.h"
 #include "npu_config.h"
 #include "npu_tools.h"
 #include "evaluator.h"
+#include "msq.h"
 #include "passes.h"
 #include "quant_options.h"
 #include "report.h"
@@ -43,14 +45,14 @@ static void usage(FILE *f) {
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
-          "%s%s"
+          "%s%s%s%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  --target c|npu        c: OUT.c + OUT.h (default); npu: an NPU command stream OUT and\n"
           "                        OUT.h (the stream as a C array), docs/npu.md\n"
           "  --npu-config FILE     the NPU's machine description (JSON; defaults in docs/npu.md)\n"
           "  -v                    remarks: what each pass did, memory plan\n"
           "  -h, --help            this help\n",
-          qcc_quant_flags_help, qcc_rotate_flags_help);
+          qcc_quant_flags_help, qcc_rotate_flags_help, qcc_aifs_flags_help, qcc_msq_flags_help);
 }
 
 typedef struct options {
@@ -114,6 +116,8 @@ static int parse_args(int argc, char **argv, options *o) {
     const char *a = argv[i], *v;
     int q = qcc_quant_parse_flag(argc, argv, &i);
     if (q == 0) q = qcc_rotate_parse_flag(argc, argv, &i);
+    if (q == 0) q = qcc_aifs_parse_flag(argc, argv, &i);
+    if (q == 0) q = qcc_msq_parse_flag(argc, argv, &i);
     if (q < 0) return -1;
     if (q > 0) continue;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -191,6 +195,7 @@ static int parse_args(int argc, char **argv, options *o) {
     qcc_warning("--weight-quant is unused without -q");
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
+  if (qcc_msq_check_options()) return -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   if (o->npu_config && !o->target_npu) return qcc_error("--npu-config is for --target npu"), -1;
   if (o->target_npu && (o->run || o->emit_main))
@@ -368,8 +373,9 @@ int main(int argc, char **argv) {
   MlirModule m = qcc_import_onnx(ctx, o.model, &io);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
   if (!rc) rc = qcc_pass_rotate(m);
+  if (!rc) rc = qcc_pass_reorder_tokens(m);
   if (!rc && qcc_quantizing())
-    rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) ||
+    rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) || qcc_pass_msq(m) ||
                  (qcc_quant_opts.allocate && (qcc_pass_sensitivity(m) || qcc_pass_allocate(m))) || qcc_pass_quantize(m)
              ? -1
              : 0;

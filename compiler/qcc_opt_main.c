@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aifs.h"
 #include "onnx_tensor.h"
 #include "passes.h"
 #include "quant_options.h"
@@ -21,6 +22,7 @@ static void usage(FILE *f) {
   fprintf(f, "options: --elide, -v; for --calibrate and --quantize (-q defaults to w8a8 there):\n%s",
           qcc_quant_flags_help);
   fprintf(f, "for --fuse-rotations:\n%s", qcc_rotate_flags_help);
+  fprintf(f, "for --reorder-tokens:\n%s", qcc_aifs_flags_help);
 }
 
 static MlirModule parse_mlir(MlirContext ctx, const char *path) {
@@ -61,7 +63,8 @@ int main(int argc, char **argv) {
       elide = true;
     } else if (!strcmp(a, "-v")) {
       qcc_verbose = 1;
-    } else if ((q = qcc_quant_parse_flag(argc, argv, &i)) || (q = qcc_rotate_parse_flag(argc, argv, &i))) {
+    } else if ((q = qcc_quant_parse_flag(argc, argv, &i)) || (q = qcc_rotate_parse_flag(argc, argv, &i)) ||
+               (q = qcc_aifs_parse_flag(argc, argv, &i))) {
       if (q < 0) return 2;
     } else if (!strcmp(a, "--default-pipeline")) {
       default_pipeline = 1;

@@ -8,6 +8,9 @@
  * float values entering its q.quantize vs their int8 round trip, over the
  * calibration samples (a layer fed int8 directly by the previous quantized
  * layer has no float input: reported as null / "-").
+ * MSQ layers (q.msqmatmul, --msq) add, per modality, the calibrated input
+ * range and the SQNR of the input's round trip through that modality's
+ * static parameters (report_msq.c).
  * With --rotate: per rotated layer input, max|x|/std and QSUR before ->
  * after the rotation (see rotate.c), and what happened to each residual
  * stream (rotated, or the op that blocked it and why).
@@ -25,6 +28,7 @@
 #include "evaluator.h"
 #include "name_map.h"
 #include "qrt.h"
+#include "report_msq.h"
 
 typedef struct sqnr_acc {
   double signal, noise;
@@ -37,6 +41,7 @@ static double db(const sqnr_acc *a) { return a->noise > 0 ? 10 * log10(a->signal
 typedef struct act_state {
   qcc_ptr_map last;  /* MlirValue.ptr -> qcc_array* (copies) */
   qcc_ptr_map acc;   /* quantize op ptr -> sqnr_acc* */
+  qcc_ptr_map msq;   /* msqmatmul op ptr -> qcc_msq_acc* */
 } act_state;
 
 static void remember(act_state *st, MlirValue v, const qcc_array *data) {
@@ -50,6 +55,12 @@ static void remember(act_state *st, MlirValue v, const qcc_array *data) {
 
 static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
   act_state *st = user;
+  if (q_msq_quantize_is(op)) {
+    const qcc_array *x = qcc_ptr_map_get(&st->last, q_msq_quantize_in(op, 0).ptr);
+    qcc_msq_acc *a = qcc_ptr_map_get(&st->msq, op.ptr);
+    if (!a) qcc_ptr_map_put(&st->msq, op.ptr, a = calloc(1, sizeof *a));
+    if (x) qcc_msq_report_observe(op, x, data, qcc_ptr_map_get(&st->last, q_msq_quantize_in(op, 1).ptr), a);
+  }
   if (q_quantize_is(op)) {
     const qcc_array *x = qcc_ptr_map_get(&st->last, q_quantize_in(op, 0).ptr);
     double s;
@@ -140,6 +151,16 @@ static layer_format format_of(MlirOperation op) {
     lf.weight_bits = wf ? wf->element_bits : 0;
     lf.act_bits = af ? af->element_bits : 0;
     lf.act_scale = af ? "block" : "float";
+  } else if (q_msqmatmul_is(op)) {
+    MlirValue codes = q_msqmatmul_in(op, 0);
+    lf.group = q_msqmatmul_get(op).group;
+    lf.act_bits = 8;
+    if (mlirValueIsAOpResult(codes) && q_msq_quantize_is(mlirOpResultGetOwner(codes))) {
+      q_msq_quantize_attrs a = q_msq_quantize_get(mlirOpResultGetOwner(codes));
+      lf.act_bits = 0;
+      while ((INT64_C(1) << lf.act_bits) < a.qmax - a.qmin + 1) lf.act_bits++;
+    }
+    lf.act_scale = "modality";
   } else if (q_fqmatmul_is(op)) {
     q_fqmatmul_attrs a = q_fqmatmul_get(op);
     lf.group = a.group;
@@ -206,6 +227,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
   act_state st;
   qcc_ptr_map_init(&st.last);
   qcc_ptr_map_init(&st.acc);
+  qcc_ptr_map_init(&st.msq);
   sqnr_acc out_acc = {0, 0};
   double max_err = 0;
   int agree = 0, rows = 0, rc = 0;
@@ -261,11 +283,17 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     int n_layers = 0;
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
          op = mlirOperationGetNextInBlock(op)) {
-      if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_fqmatmul_is(op) && !q_bmatmul_is(op)) continue;
+      if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_fqmatmul_is(op) && !q_bmatmul_is(op) && !q_msqmatmul_is(op))
+        continue;
       MlirValue x = mlirOperationGetOperand(op, 0);
-      sqnr_acc *a = NULL;
+      sqnr_acc *a = NULL, msq_all = {0, 0};
+      qcc_msq_acc *ma = q_msqmatmul_is(op) && mlirValueIsAOpResult(x) ? qcc_ptr_map_get(&st.msq, mlirOpResultGetOwner(x).ptr) : NULL;
       if (mlirValueIsAOpResult(x) && q_quantize_is(mlirOpResultGetOwner(x)))
         a = qcc_ptr_map_get(&st.acc, mlirOpResultGetOwner(x).ptr);
+      if (ma) {
+        for (int m = 0; m < QRT_MSQ_MAX_MODALITIES; m++) msq_all.signal += ma->signal[m], msq_all.noise += ma->noise[m];
+        a = &msq_all;
+      }
       char name[256], act[32], fmt[48], method[16], wsq[32], wout[32], jmethod[24];
       layer_format lf = format_of(op);
       node_name(op, name, sizeof name);
@@ -288,11 +316,14 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
         json_str(f, name);
         fprintf(f, ", \"format\": \"%s\", \"group\": %lld, \"weight_bits\": %d, \"activation_bits\": %d, "
                    "\"activation_scale\": \"%s\", \"weight_quant\": %s, \"weight_sqnr_db\": %s, "
-                   "\"weight_output_sqnr_db\": %s, \"activation_sqnr_db\": %s%s}",
+                   "\"weight_output_sqnr_db\": %s, \"activation_sqnr_db\": %s%s",
                 lf.format, (long long)lf.group, lf.weight_bits, lf.act_bits, lf.act_scale, jmethod, wsq, wout, act, rot);
+        if (ma) qcc_msq_report_print(f, op, ma, true);
+        fputc('}', f);
       } else {
         fprintf(f, "%-48.48s %-10s %5d %5d %-7s %-6s %12s %12s %12s%s\n", name, fmt, lf.weight_bits, lf.act_bits,
                 lf.act_scale, *method ? method : "-", wsq, wout, act, rot);
+        if (ma) qcc_msq_report_print(f, op, ma, false);
       }
       n_layers++;
     }
@@ -341,7 +372,9 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
       free(st.last.vals[i]);
     }
   for (size_t i = 0; i < st.acc.cap; i++) free(st.acc.vals[i]);
+  for (size_t i = 0; i < st.msq.cap; i++) free(st.msq.vals[i]);
   qcc_ptr_map_free(&st.last);
   qcc_ptr_map_free(&st.acc);
+  qcc_ptr_map_free(&st.msq);
   return rc;
 }

@@ -447,6 +447,52 @@ irdl.dialect @q {
     irdl.attributes {"w_format" = %wf, "a_format" = %af}
     irdl.results(%y)
   }
+  // MSQ (MQuant): static activation parameters per modality. mod holds the
+  // modality of each row ([M] or [1, M], any numeric type; index = value
+  // clamped to [0, n_mod - 1], NaN -> 0).
+  // msq_quantize: x f32 [..., M, K] -> int8 codes, row r quantized with
+  // scales[m] / zero_points[m] of its modality m to [qmin, qmax] (scales:
+  // dense f64 elements [n_mod]). Runtime qrt_msq_quantize_f32_i8.
+  irdl.operation @msq_quantize {
+    %x = irdl.base "!builtin.tensor"
+    %mod = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %s = irdl.any
+    %z = irdl.base "#builtin.dense_array"
+    %lo = irdl.base "#builtin.integer"
+    %hi = irdl.base "#builtin.integer"
+    irdl.operands(%x, %mod)
+    irdl.attributes {"scales" = %s, "zero_points" = %z, "qmin" = %lo, "qmax" = %hi}
+    irdl.results(%y)
+  }
+  // msqmatmul: y = a @ W + bias for a = the int8 codes of q.msq_quantize:
+  // rows of modality m are multiplied by the weight codes b (format, group,
+  // gmult as q.qmatmul) with row m of bias (int32 [n_mod, N], m's input zero
+  // point folded in), mult (i32 [n_mod, N]) and shift (i8 [n_mod, N]) into
+  // int8 codes of out_scales[m] / out_zero_points[m] clamped to
+  // [out_mins[m], out_maxs[m]], and dequantized to f32 (out_scales: dense
+  // f64 elements [n_mod]). Runtime qrt_msqmatmul_i8_f32; with an int8
+  // (!quant.uniform, one scale for every modality) result the codes
+  // themselves, for int8 readers (attention): qrt_msqmatmul_i8.
+  irdl.operation @msqmatmul {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %mult = irdl.base "!builtin.tensor"
+    %shift = irdl.base "!builtin.tensor"
+    %mod = irdl.base "!builtin.tensor"
+    %gmult = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %os = irdl.any
+    %oz = irdl.base "#builtin.dense_array"
+    %omin = irdl.base "#builtin.dense_array"
+    %omax = irdl.base "#builtin.dense_array"
+    %format = irdl.base "#builtin.string"
+    %group = irdl.base "#builtin.integer"
+    irdl.operands(%a, %b, %bias, %mult, %shift, %mod, optional %gmult)
+    irdl.attributes {"out_scales" = %os, "out_zero_points" = %oz, "out_mins" = %omin, "out_maxs" = %omax, "format" = %format, "group" = %group}
+    irdl.results(%y)
+  }
   // Integer convolution, geometry as q.conv: acc = sum (x - x_zp) * w +
   // bias (padding reads x_zp, i.e. real 0), requantized as q.qmatmul per
   // output channel; colsum[c] = sum of channel c's weights lets SIMD kernels

@@ -2,7 +2,15 @@
 #include <string.h>
 
 #include "passes.h"
+#include "aifs.h"
+#include "msq.h"
 #include "rotate.h"
+
+/* qcc-opt --msq: naming the pass asks for it (qcc's --msq flag). */
+static int run_msq(MlirModule m) {
+  qcc_msq_enabled = true;
+  return qcc_pass_msq(m);
+}
 
 const qcc_pass_info qcc_passes[] = {
     {"legalize-onnx", qcc_pass_legalize_onnx, "onnx.* ops -> q dialect, with static shape inference"},
@@ -12,7 +20,9 @@ const qcc_pass_info qcc_passes[] = {
     {"fuse-norms", qcc_pass_fuse_norms, "RMSNorm / LayerNorm written as elementwise ops -> one q.norm"},
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
     {"fuse-rotations", qcc_pass_rotate, "fuse orthogonal rotations of residual streams into the weights (--rotate KIND)"},
+    {"reorder-tokens", qcc_pass_reorder_tokens, "AIFS: group tokens by modality, mask/positions/outputs permuted to match (--aifs INPUT)"},
     {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
+    {"msq", run_msq,  "MSQ: linear layers get static scales per modality, calibrated per modality (--msq, after --aifs)"},
     {"sensitivity", qcc_pass_sensitivity, "measure each layer's output error per candidate scheme (-q auto)"},
     {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},

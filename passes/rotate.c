@@ -350,6 +350,10 @@ static void fold_norms(qcc_stream *s) {
                                              q_matmul_in(mm, 0), q_matmul_in(mm, 1), bc);
           mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(mm), mm, nm);
           mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(mm, 0), mlirOperationGetResult(nm, 0));
+          /* a reader that also writes the stream (a residual block's
+           * linear) must be rotated as the rebuilt op */
+          for (int w = 0; w < s->n_writers; w++)
+            if (mlirOperationEqual(s->writers[w].op, mm)) s->writers[w].op = nm;
           mlirOperationDestroy(mm);
           s->readers[r] = mm = nm;
         } else {

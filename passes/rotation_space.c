@@ -5,6 +5,12 @@
  *    the stream (c <- c Q);
  *  - commutes: residual add of two stream values; RMSNorm over the last
  *    axis (rms(xQ) = rms(x)); LayerNorm once the writers are centred;
+ *    token-wise ops, which act on whole rows and so commute with a
+ *    rotation of each row (the multimodal entry x = tok(ids) (1 - m) +
+ *    img(pix) m): a product or quotient by a factor uniform across the last
+ *    axis (x m[t]), where(c[t], a, b) with c uniform across it, gathers
+ *    along another axis (token gathers and permutations) and concatenation
+ *    along another axis;
  *    between a norm and its readers, mean over other axes, and reshapes /
  *    transposes that keep the last axis;
  *  - absorbs (readers): matmul with a constant [d, N] weight (W <- Q^T W);
@@ -120,6 +126,62 @@ static bool rotatable_constant(MlirValue c, int64_t d) {
   return cs.dtype == QRT_F32 && cs.rank >= 1 && cs.dims[cs.rank - 1] == d;
 }
 
+/* f broadcasts over the stream's last axis: the same factor for every
+ * channel of a row (rank 0, or last dim 1). */
+static bool uniform_across_channels(MlirValue f) {
+  qcc_shape fs;
+  qcc_shape_of(f, &fs);
+  return fs.rank == 0 || fs.dims[fs.rank - 1] == 1;
+}
+
+/* x * f[t] or x / f[t]: the stream operand's index (0 or 1), or -1 when op
+ * is no such token-wise scaling of a value with last dim d. */
+static int tokenwise_scaled_operand(MlirOperation op, int64_t d) {
+  if (!q_binary_is(op)) return -1;
+  const char *k = q_binary_get(op).kind.s;
+  bool mul = !strcmp(k, "mul"), div = !strcmp(k, "div");
+  if (!mul && !div) return -1;
+  for (int i = 0; i < 2; i++)
+    if (last_dim(q_binary_in(op, i)) == d && uniform_across_channels(q_binary_in(op, 1 - i)) && (mul || i == 0))
+      return i;
+  return -1;
+}
+
+/* Gathers and concatenations that move whole rows: along an axis other
+ * than the last (token gathers, permutations, joins of token blocks). */
+static bool moves_rows(MlirOperation op, int64_t d) {
+  if (mlirOperationGetNumResults(op) != 1 || last_dim(mlirOperationGetResult(op, 0)) != d) return false;
+  qcc_shape in;
+  qcc_shape_of(mlirOperationGetOperand(op, 0), &in);
+  if (q_gather_is(op)) {
+    int64_t axis = q_gather_get(op).axis;
+    return !qcc_value_is_constant(q_gather_in(op, 0)) && axis != in.rank - 1 && axis != -1;
+  }
+  if (q_concat_is(op)) {
+    int64_t axis = q_concat_get(op).axis;
+    return axis != in.rank - 1 && axis != -1;
+  }
+  return false;
+}
+
+/* A where whose condition is uniform across the last axis, selecting
+ * between two values with last dim d. */
+static bool tokenwise_where(MlirOperation op, int64_t d) {
+  return q_where_is(op) && uniform_across_channels(q_where_in(op, 0)) && last_dim(q_where_in(op, 1)) == d &&
+         last_dim(q_where_in(op, 2)) == d;
+}
+
+/* The branches of a token-wise where (operands 1 and 2): stream values, or
+ * constants rotated as rows like an addend. */
+static void visit_where_branches(qcc_stream *s, MlirOperation p) {
+  for (int i = 1; i < 3 && !s->blocked; i++) {
+    MlirValue o = q_where_in(p, i);
+    if (!qcc_value_is_constant(o)) visit(s, o);
+    else if (rotatable_constant(o, s->d)) add_writer(s, QCC_WRITER_CONSTANT, p, i);
+    else block(s, p, "selects a constant that does not span the stream's last axis");
+  }
+}
+
 static void visit_producer(qcc_stream *s, MlirValue v) {
   MlirOperation p = def(v);
   if (mlirOperationIsNull(p)) return block(s, p, "feeds a model input into the stream (it would need an online rotation)");
@@ -137,6 +199,14 @@ static void visit_producer(qcc_stream *s, MlirValue v) {
     }
     return;
   }
+  int scaled = tokenwise_scaled_operand(p, s->d);
+  if (scaled >= 0) return visit(s, q_binary_in(p, scaled));
+  if (tokenwise_where(p, s->d)) return visit_where_branches(s, p);
+  if (moves_rows(p, s->d)) {
+    if (q_gather_is(p)) return visit(s, q_gather_in(p, 0));
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(p) && !s->blocked; i++) visit(s, mlirOperationGetOperand(p, i));
+    return;
+  }
   if (q_matmul_is(p) && qcc_value_is_constant(q_matmul_in(p, 1))) {
     qcc_shape w;
     qcc_shape_of(q_matmul_in(p, 1), &w);
@@ -151,10 +221,24 @@ static void visit_producer(qcc_stream *s, MlirValue v) {
   block(s, p, "produces the stream and neither absorbs a rotation (constant weight, table or addend) nor is a residual add");
 }
 
+/* The use u of a stream value by `user` keeps the result on the stream:
+ * the scaled operand of a token-wise product, a branch of a token-wise
+ * where, the data of a row gather, an input of a concatenation of rows. */
+static bool row_preserving_user(MlirOperation user, MlirOpOperand u, int64_t d) {
+  unsigned at = mlirOpOperandGetOperandNumber(u);
+  int scaled = tokenwise_scaled_operand(user, d);
+  if (scaled >= 0) return (int)at == scaled;
+  if (tokenwise_where(user, d)) return at != 0;
+  if (moves_rows(user, d)) return q_concat_is(user) || at == 0;
+  return false;
+}
+
 static void visit_users(qcc_stream *s, MlirValue v) {
   for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u) && !s->blocked; u = mlirOpOperandGetNextUse(u)) {
     MlirOperation user = mlirOpOperandGetOwner(u);
     if (q_binary_is(user) && !strcmp(q_binary_get(user).kind.s, "add")) {
+      visit(s, mlirOperationGetResult(user, 0));
+    } else if (row_preserving_user(user, u, s->d)) {
       visit(s, mlirOperationGetResult(user, 0));
     } else if (is_last_axis_norm(user) && mlirValueEqual(q_norm_in(user, 0), v)) {
       bool seen = false;

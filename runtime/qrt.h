@@ -676,6 +676,35 @@ typedef struct qrt_bformat {
   A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6) \
   S(int32_t, b_format) S(int32_t, a_bits) S(int64_t, group)
 
+/* --- MSQ (MQuant 2502.00425: static activation parameters per modality):
+ * in[1] (quantize) / in[5] (matmul) holds the modality of each of the M
+ * rows (mod_dtype QRT_F32, QRT_F64 or an integer type; index = the value
+ * clamped to [0, n_mod - 1], NaN -> 0).
+ * qrt_msq_quantize_f32_i8: x float [M, K] -> int8; each row as
+ *   qrt_quantize_f32_i8 with its modality's inv_scale[m], zero_point[m] and
+ *   [qmin, qmax].
+ * qrt_msqmatmul_i8_f32: A int8 codes [M, K] (of qrt_msq_quantize_f32_i8),
+ *   float C [M, N]; each run of rows of one modality m is multiplied as
+ *   qrt_qmatmul_i8 with row m of the int32 bias [n_mod, N] (m's input zero
+ *   point folded in), mult [n_mod, N] and shift int8 [n_mod, N] (the
+ *   per-modality requantization constants) into int8 codes of
+ *   out_zero_point[m], [out_min[m], out_max[m]], then dequantized as
+ *   qrt_dequantize_i8_f32 with out_scale[m].  qrt_msqmatmul_i8 stops at the
+ *   int8 codes (out int8 [M, N]; no scratch), for an output the next int8
+ *   op reads (its parameters then equal for every modality).  So a sequence ordered by
+ *   modality (AIFS) costs one integer GEMM per modality, and every sum is
+ *   exact: the result does not depend on how the rows are grouped.  in[1]
+ *   B codes (b_packed, b_format, group, in[6] gmult as qmatmul), in[7]
+ *   scratch of qrt_msqmatmul_scratch(p) bytes. */
+enum { QRT_MSQ_MAX_MODALITIES = 8 };
+#define QRT_MSQ_QUANTIZE_PARAMS(S, A) \
+  S(int64_t, M) S(int64_t, K) S(int32_t, n_mod) S(int32_t, mod_dtype) S(int32_t, qmin) S(int32_t, qmax) \
+  A(float, inv_scale, 8) A(int32_t, zero_point, 8)
+#define QRT_MSQMATMUL_PARAMS(S, A) \
+  S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, b_packed) S(int32_t, b_format) S(int64_t, group) \
+  S(int32_t, n_mod) S(int32_t, mod_dtype) \
+  A(float, out_scale, 8) A(int32_t, out_zero_point, 8) A(int32_t, out_min, 8) A(int32_t, out_max, 8)
+
 /* --- qconv (int8 W8A8), geometry as conv ---------------------------------
  * in[0] x int8 [n, c_in, D, H, W] (zero point a_zero_point),
  * in[1] w int8: w_packed == 0: [c_out, c_in/group, kd, kh, kw];
@@ -804,7 +833,7 @@ typedef struct qrt_bformat {
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
   X(hadamard, QRT_HADAMARD_PARAMS) \
   X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS) \
-  X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS)
+  X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS) X(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS) X(msqmatmul, QRT_MSQMATMUL_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -844,6 +873,8 @@ typedef struct qrt_qsoftmax_params { QRT_QSOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT
 typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qnorm_params;
 typedef struct qrt_qadd_params { QRT_QADD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qadd_params;
 typedef struct qrt_bmatmul_params { QRT_BMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_bmatmul_params;
+typedef struct qrt_msq_quantize_params { QRT_MSQ_QUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msq_quantize_params;
+typedef struct qrt_msqmatmul_params { QRT_MSQMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msqmatmul_params;
 /* The row function of qrt_bin_drive (qrt_binary.c, below). */
 typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void *b, int64_t sb,
                                void *y, const void *ctx);
@@ -895,14 +926,17 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
   K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
-  K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c")
+  K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
+  K(qrt_msq_quantize_f32_i8, msq_quantize, "qrt_msq.c") K(qrt_msqmatmul_i8_f32, msqmatmul, "qrt_msq.c") \
+  K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c")
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
   D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_fmt.c") D("qrt_bmatmul.c", "qrt_matmul.c") \
-  D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c")
+  D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \
+  D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
@@ -911,7 +945,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   X(qrt_qconv_i8, qrt_qconv_scratch_i8, 6) X(qrt_topk, qrt_topk_scratch, 1) \
   X(qrt_det, qrt_det_scratch, 1) \
   X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7) \
-  X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2) X(qrt_bmatmul_f32, qrt_bmatmul_scratch, 3)
+  X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2) X(qrt_bmatmul_f32, qrt_bmatmul_scratch, 3) \
+  X(qrt_msqmatmul_i8_f32, qrt_msqmatmul_scratch, 7)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
   QRT_API void sym(const void *params, const void *const *in, void *const *out);
@@ -1036,6 +1071,8 @@ QRT_API const uint8_t *qrt_packed_b_group(const int8_t *B, int32_t b_format, int
  * qrt_wmatmul_f32 (in[7]); the float -> int8 row quantization of
  * qrt_quantize_f32_i8 (qrt_quant.c), usable by other kernels. */
 QRT_API int64_t qrt_qmatmul_dyn_scratch(const qrt_qmatmul_params *p);
+/* qrt_msq.c: scratch bytes qrt_msqmatmul_i8_f32 wants in in[7]. */
+QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p);
 QRT_API int64_t qrt_wmatmul_scratch(const qrt_qmatmul_params *p);
 /* The compile-time path: "avx512vnni", "avx2", "neon-dotprod", "neon", "portable". */
 QRT_API const char *qrt_qgemm_path(void);

@@ -1,0 +1,600 @@
+/* aifs.c - the reorder-tokens pass (AIFS, MQuant 2502.00425): permute the
+ * sequence at the model's entry so that the tokens of each modality form
+ * one contiguous block of rows (text first, then modality 1, 2, ...; a
+ * stable partition, so each block keeps its original order), and keep the
+ * function the same.
+ *
+ * The permutation perm (perm[i] = original position of the i-th reordered
+ * token) and its inverse are computed in the generated code from the
+ * modality input (--aifs INPUT: a stable ascending sort, q.topk with
+ * largest = 0 and k = T, which the runtime does as a stable merge sort; the
+ * inverse is the same sort of perm), or are constants (--aifs-static).
+ *
+ * Analysis: every value gets the set of its axes that index tokens. Seeds
+ * are the token-indexed graph inputs: axis 1 of every input shaped
+ * [1, T, ...] (axis 0 of one shaped [T]), T the modality input's length
+ * (--aifs-static: the first such input's). Token axes flow through ops
+ * that treat tokens alike and independently of their order: elementwise
+ * ops (numpy broadcasting), matmuls (rows, columns and batch axes; a sum
+ * over a token axis of both operands is order-free), reshapes that keep the
+ * token axis whole, transposes, softmax / norms / reductions (sums, means,
+ * maxima over tokens do not depend on their order), gathers whose indices
+ * are token-indexed (embedding lookups), concatenation and slicing along
+ * other axes. Any other op reached by a token-indexed value (cumsum or a
+ * slice along tokens, an argmax over them, a reshape splitting them,
+ * convolutions...) depends on token order: the pass stops with a one-line
+ * error naming the op and changes nothing.
+ *
+ * Rewrite:
+ *  - each token-indexed input x is replaced by gather(x, perm, axis);
+ *  - an operand that is not token-indexed but meets a token axis of the
+ *    op's result with the full length T is indexed by original position (a
+ *    learned position table, RoPE's cos/sin, the causal mask [T, T]): it is
+ *    gathered by perm along each such axis, so the mask becomes
+ *    M'[i, j] = M[perm[i], perm[j]] (token i sees j iff orig(j) <= orig(i))
+ *    and positions stay the original ones;
+ *  - each output with token axes is gathered back by the inverse.
+ * With --aifs-static the gathers of constants fold away at compile time.
+ * Invariant: the function's outputs are unchanged up to float rounding
+ * (sums over tokens are added in another order), for every modality input.
+ * The function gets the attribute qcc.aifs describing the reordering; the
+ * modality counts of the blocks are what MSQ's per-modality scales read. */
+#include "aifs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes.h"
+
+qcc_aifs_options qcc_aifs_opts;
+
+const char qcc_aifs_flags_help[] =
+    "  --aifs INPUT          reorder tokens by modality (AIFS): INPUT is the graph input\n"
+    "                        holding each token's modality ([T] or [1, T], 0 = text);\n"
+    "                        the permutation is computed at run time\n"
+    "  --aifs-static NAME=S:E[,NAME=S:E...]\n"
+    "                        the same for a fixed layout: tokens S..E-1 are of\n"
+    "                        modality NAME (e.g. image=4:20), the others text\n";
+
+bool qcc_aifs_enabled(void) { return qcc_aifs_opts.input || qcc_aifs_opts.n_ranges; }
+
+static const char *flag_value(int argc, char **argv, int *i, const char *flag, bool *missing) {
+  size_t n = strlen(flag);
+  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (strcmp(argv[*i], flag)) return NULL;
+  if (*i + 1 >= argc) {
+    *missing = true;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+/* "image=4:20,audio=30:40": ranges with modality indices by first
+ * appearance of their name; false (reported) on anything else. */
+static bool parse_static(const char *v) {
+  qcc_aifs_options *o = &qcc_aifs_opts;
+  const char *p = v;
+  while (*p) {
+    const char *eq = strchr(p, '=');
+    const char *end = strchr(p, ',');
+    if (!end) end = p + strlen(p);
+    if (!eq || eq > end || eq == p || (size_t)(eq - p) >= sizeof o->names[0])
+      return qcc_error("--aifs-static: expected NAME=START:END[,...] (e.g. image=4:20), got '%s'", v), false;
+    char name[32], *colon, *stop;
+    snprintf(name, sizeof name, "%.*s", (int)(eq - p), p);
+    if (!strcmp(name, "text")) return qcc_error("--aifs-static: 'text' is the default modality; name only the others"), false;
+    long long s = strtoll(eq + 1, &colon, 10);
+    if (colon == eq + 1 || *colon != ':') return qcc_error("--aifs-static: expected START:END after '%s=', got '%.*s'", name, (int)(end - eq - 1), eq + 1), false;
+    long long e = strtoll(colon + 1, &stop, 10);
+    if (stop == colon + 1 || stop != end || s < 0 || e <= s)
+      return qcc_error("--aifs-static: bad range '%.*s' for '%s' (need 0 <= START < END)", (int)(end - eq - 1), eq + 1, name), false;
+    int m = 0;
+    for (int k = 0; k < o->n_names; k++)
+      if (!strcmp(o->names[k], name)) m = k + 1;
+    if (!m) {
+      if (o->n_names == QCC_AIFS_MAX_MODALITIES) return qcc_error("--aifs-static: at most %d modalities", QCC_AIFS_MAX_MODALITIES), false;
+      snprintf(o->names[o->n_names++], sizeof o->names[0], "%s", name);
+      m = o->n_names;
+    }
+    if (o->n_ranges == QCC_AIFS_MAX_RANGES) return qcc_error("--aifs-static: at most %d ranges", QCC_AIFS_MAX_RANGES), false;
+    for (int k = 0; k < o->n_ranges; k++)
+      if (s < o->ranges[k].end && o->ranges[k].start < e)
+        return qcc_error("--aifs-static: range %lld:%lld overlaps %lld:%lld", s, e, (long long)o->ranges[k].start,
+                         (long long)o->ranges[k].end), false;
+    o->ranges[o->n_ranges++] = (qcc_aifs_range){m, s, e};
+    p = *end ? end + 1 : end;
+  }
+  return true;
+}
+
+int qcc_aifs_parse_flag(int argc, char **argv, int *i) {
+  bool missing = false;
+  const char *v;
+  if ((v = flag_value(argc, argv, i, "--aifs", &missing))) {
+    if (!*v) return qcc_error("--aifs: expected the name of a graph input"), -1;
+    if (qcc_aifs_opts.n_ranges) return qcc_error("--aifs and --aifs-static exclude each other"), -1;
+    qcc_aifs_opts.input = v;
+    return 1;
+  }
+  if (!missing && (v = flag_value(argc, argv, i, "--aifs-static", &missing))) {
+    if (qcc_aifs_opts.input) return qcc_error("--aifs and --aifs-static exclude each other"), -1;
+    return parse_static(v) ? 1 : -1;
+  }
+  if (missing) return qcc_error("flag '%s' needs a value", argv[*i]), -1;
+  return 0;
+}
+
+/* ---- analysis: which axes of which values index tokens ---- */
+
+typedef uint32_t axes_t; /* bit a: axis a indexes tokens */
+
+typedef struct tracked {
+  MlirValue v;
+  axes_t axes;
+} tracked;
+
+/* An operand indexed by original token position that must be gathered
+ * by perm along `axes` before `op` reads it. */
+typedef struct request {
+  MlirOperation op;
+  int operand;
+  axes_t axes;
+} request;
+
+typedef struct analysis {
+  int64_t T;
+  tracked *vals;
+  int n_vals, cap_vals;
+  request *reqs;
+  int n_reqs, cap_reqs;
+  bool failed;
+} analysis;
+
+static axes_t axes_of(const analysis *an, MlirValue v) {
+  for (int i = an->n_vals - 1; i >= 0; i--)
+    if (mlirValueEqual(an->vals[i].v, v)) return an->vals[i].axes;
+  return 0;
+}
+
+static void set_axes(analysis *an, MlirValue v, axes_t axes) {
+  if (!axes) return;
+  if (an->n_vals == an->cap_vals) {
+    an->cap_vals = an->cap_vals ? 2 * an->cap_vals : 256;
+    an->vals = realloc(an->vals, (size_t)an->cap_vals * sizeof *an->vals);
+  }
+  an->vals[an->n_vals++] = (tracked){v, axes};
+}
+
+static void add_request(analysis *an, MlirOperation op, int operand, axes_t axes) {
+  if (!axes) return;
+  for (int i = 0; i < an->n_reqs; i++)
+    if (mlirOperationEqual(an->reqs[i].op, op) && an->reqs[i].operand == operand) {
+      an->reqs[i].axes |= axes;
+      return;
+    }
+  if (an->n_reqs == an->cap_reqs) {
+    an->cap_reqs = an->cap_reqs ? 2 * an->cap_reqs : 64;
+    an->reqs = realloc(an->reqs, (size_t)an->cap_reqs * sizeof *an->reqs);
+  }
+  an->reqs[an->n_reqs++] = (request){op, operand, axes};
+}
+
+static int fail(analysis *an, MlirOperation op, const char *why) {
+  char at[256];
+  qcc_error("--aifs: %s %s; token reordering does not apply to this graph", qcc_op_where(op, at, sizeof at), why);
+  an->failed = true;
+  return -1;
+}
+
+static qcc_shape shape(MlirValue v) {
+  qcc_shape s;
+  memset(&s, 0, sizeof s);
+  qcc_shape_of(v, &s);
+  return s;
+}
+
+static bool has(axes_t a, int axis) { return axis >= 0 && axis < 32 && (a >> axis & 1u); }
+
+/* Operand k of op, broadcast right-aligned into a result of rank R whose
+ * token axes are `out`: its token axes are mapped into `*acc`; an axis
+ * that meets a token axis with length T without being token-indexed is
+ * requested for a gather (it is indexed by original position). */
+static void broadcast_operand(analysis *an, MlirOperation op, int k, int R, axes_t out) {
+  MlirValue v = mlirOperationGetOperand(op, k);
+  qcc_shape s = shape(v);
+  axes_t mine = axes_of(an, v), need = 0;
+  for (int a = 0; a < s.rank; a++) {
+    int o = a + R - s.rank;
+    if (has(out, o) && !has(mine, a) && s.dims[a] == an->T) need |= 1u << a;
+  }
+  add_request(an, op, k, need);
+}
+
+/* Token axes of an elementwise result: the union of its operands' mapped
+ * right-aligned (numpy broadcasting). */
+static axes_t elementwise(analysis *an, MlirOperation op, int first, int n) {
+  int R = shape(mlirOperationGetResult(op, 0)).rank;
+  axes_t out = 0;
+  for (int k = first; k < first + n; k++) {
+    MlirValue v = mlirOperationGetOperand(op, k);
+    if (mlirValueIsNull(v)) continue;
+    int r = shape(v).rank;
+    axes_t a = axes_of(an, v);
+    for (int i = 0; i < r; i++)
+      if (has(a, i)) out |= 1u << (i + R - r);
+  }
+  for (int k = first; k < first + n; k++)
+    if (!mlirValueIsNull(mlirOperationGetOperand(op, k))) broadcast_operand(an, op, k, R, out);
+  return out;
+}
+
+static axes_t matmul(analysis *an, MlirOperation op) {
+  MlirValue a = mlirOperationGetOperand(op, 0), b = mlirOperationGetOperand(op, 1);
+  qcc_shape as = shape(a), bs = shape(b);
+  int R = shape(mlirOperationGetResult(op, 0)).rank;
+  axes_t am = axes_of(an, a), bm = axes_of(an, b), out = 0;
+  if (as.rank < 2 || bs.rank < 2) return fail(an, op, "multiplies a token-indexed vector (rank 1)"), 0;
+  if (has(am, as.rank - 2)) out |= 1u << (R - 2);
+  if (has(bm, bs.rank - 1)) out |= 1u << (R - 1);
+  for (int i = 0; i < as.rank - 2; i++)
+    if (has(am, i)) out |= 1u << (i + R - as.rank);
+  for (int i = 0; i < bs.rank - 2; i++)
+    if (has(bm, i)) out |= 1u << (i + R - bs.rank);
+  /* A sum over tokens: both operands must index them in the same order. */
+  bool ak = has(am, as.rank - 1), bk = has(bm, bs.rank - 2);
+  if (ak && !bk) add_request(an, op, 1, 1u << (bs.rank - 2));
+  if (bk && !ak) add_request(an, op, 0, 1u << (as.rank - 1));
+  axes_t abatch = 0, bbatch = 0;
+  for (int i = 0; i < as.rank - 2; i++)
+    if (has(out, i + R - as.rank) && !has(am, i) && as.dims[i] == an->T) abatch |= 1u << i;
+  for (int i = 0; i < bs.rank - 2; i++)
+    if (has(out, i + R - bs.rank) && !has(bm, i) && bs.dims[i] == an->T) bbatch |= 1u << i;
+  add_request(an, op, 0, abatch);
+  add_request(an, op, 1, bbatch);
+  if (mlirOperationGetNumOperands(op) > 2 && !mlirValueIsNull(mlirOperationGetOperand(op, 2))) {
+    MlirValue bias = mlirOperationGetOperand(op, 2);
+    int r = shape(bias).rank;
+    axes_t bb = axes_of(an, bias);
+    for (int i = 0; i < r; i++)
+      if (has(bb, i)) out |= 1u << (i + R - r);
+    broadcast_operand(an, op, 2, R, out);
+  }
+  return out;
+}
+
+static int64_t prefix(const qcc_shape *s, int axis) {
+  int64_t p = 1;
+  for (int i = 0; i < axis; i++) p *= s->dims[i];
+  return p;
+}
+
+/* A reshape keeps a token axis when the elements before it and the axis
+ * itself survive as whole dims of the result. */
+static axes_t reshape(analysis *an, MlirOperation op) {
+  qcc_shape in = shape(mlirOperationGetOperand(op, 0)), out = shape(mlirOperationGetResult(op, 0));
+  axes_t m = axes_of(an, mlirOperationGetOperand(op, 0)), res = 0;
+  for (int a = 0; a < in.rank; a++) {
+    if (!has(m, a)) continue;
+    int found = -1;
+    for (int o = 0; o < out.rank && found < 0; o++)
+      if (out.dims[o] == an->T && prefix(&out, o) == prefix(&in, a)) found = o;
+    if (found < 0) return fail(an, op, "reshapes a token axis into other dims (tokens would mix with channels)"), 0;
+    res |= 1u << found;
+  }
+  return res;
+}
+
+static axes_t transpose(analysis *an, MlirOperation op) {
+  q_transpose_attrs t = q_transpose_get(op);
+  axes_t m = axes_of(an, mlirOperationGetOperand(op, 0)), res = 0;
+  for (int o = 0; o < t.perm.n; o++)
+    if (has(m, (int)t.perm.v[o])) res |= 1u << o;
+  return res;
+}
+
+static int norm_axis(int64_t axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
+
+/* Reductions over token axes are order-free (sum, mean, max, ...); the
+ * result loses the axis (or keeps it with length 1). */
+static axes_t reduce(analysis *an, MlirOperation op) {
+  q_reduce_attrs r = q_reduce_get(op);
+  qcc_shape in = shape(mlirOperationGetOperand(op, 0)), out = shape(mlirOperationGetResult(op, 0));
+  axes_t m = axes_of(an, mlirOperationGetOperand(op, 0)), res = 0;
+  bool keep = in.rank == out.rank;
+  for (int a = 0, o = 0; a < in.rank; a++) {
+    bool reduced = false;
+    for (int k = 0; k < r.axes.n; k++) reduced |= norm_axis(r.axes.v[k], in.rank) == a;
+    if (reduced && !keep) continue;
+    if (!reduced && has(m, a)) res |= 1u << o;
+    o++;
+  }
+  return res;
+}
+
+static axes_t gather(analysis *an, MlirOperation op) {
+  MlirValue data = q_gather_in(op, 0), idx = q_gather_in(op, 1);
+  qcc_shape ds = shape(data), is = shape(idx);
+  int axis = norm_axis(q_gather_get(op).axis, ds.rank);
+  axes_t dm = axes_of(an, data), im = axes_of(an, idx), res = 0;
+  if (has(dm, axis)) return fail(an, op, "picks tokens by index (a gather along the token axis)"), 0;
+  for (int a = 0; a < ds.rank; a++)
+    if (has(dm, a)) res |= 1u << (a < axis ? a : a + is.rank - 1);
+  for (int a = 0; a < is.rank; a++)
+    if (has(im, a)) res |= 1u << (a + axis);
+  return res;
+}
+
+static axes_t concat(analysis *an, MlirOperation op) {
+  int R = shape(mlirOperationGetResult(op, 0)).rank;
+  int axis = norm_axis(q_concat_get(op).axis, R);
+  axes_t out = 0;
+  intptr_t n = mlirOperationGetNumOperands(op);
+  for (intptr_t k = 0; k < n; k++) out |= axes_of(an, mlirOperationGetOperand(op, k));
+  if (has(out, axis)) return fail(an, op, "concatenates along the token axis (the sequence would change length)"), 0;
+  for (intptr_t k = 0; k < n; k++) broadcast_operand(an, op, (int)k, R, out);
+  return out;
+}
+
+static axes_t slice(analysis *an, MlirOperation op) {
+  q_slice_attrs s = q_slice_get(op);
+  qcc_shape in = shape(mlirOperationGetOperand(op, 0)), out = shape(mlirOperationGetResult(op, 0));
+  axes_t m = axes_of(an, mlirOperationGetOperand(op, 0));
+  for (int a = 0; a < in.rank; a++)
+    if (has(m, a) && (out.dims[a] != in.dims[a] || s.starts.v[a] != 0 || s.steps.v[a] != 1))
+      return fail(an, op, "slices the token axis (it selects tokens by position)"), 0;
+  return m;
+}
+
+/* Token axes of op's result, from its operands'; 0 for an op no token
+ * reaches. */
+static axes_t transfer(analysis *an, MlirOperation op) {
+  axes_t any = 0;
+  intptr_t n = mlirOperationGetNumOperands(op);
+  for (intptr_t k = 0; k < n; k++)
+    if (!mlirValueIsNull(mlirOperationGetOperand(op, k))) any |= axes_of(an, mlirOperationGetOperand(op, k));
+  if (!any) return 0;
+  qcc_shape x = shape(mlirOperationGetOperand(op, 0));
+  if (q_binary_is(op) || q_where_is(op) || q_broadcast_is(op)) return elementwise(an, op, 0, (int)n);
+  if (q_unary_is(op) || q_cast_is(op)) return axes_of(an, mlirOperationGetOperand(op, 0));
+  if (q_norm_is(op)) return elementwise(an, op, 0, (int)n);
+  if (q_softmax_is(op)) return axes_of(an, q_softmax_in(op, 0));
+  if (q_hadamard_is(op)) {
+    if (has(any, x.rank - 1)) return fail(an, op, "mixes tokens (a Hadamard transform along the token axis)"), 0;
+    return elementwise(an, op, 0, 1);
+  }
+  if (q_matmul_is(op)) return matmul(an, op);
+  if (q_reshape_is(op)) return reshape(an, op);
+  if (q_transpose_is(op)) return transpose(an, op);
+  if (q_reduce_is(op)) return reduce(an, op);
+  if (q_gather_is(op)) return gather(an, op);
+  if (q_concat_is(op)) return concat(an, op);
+  if (q_slice_is(op)) return slice(an, op);
+  if (q_argreduce_is(op) && !has(any, norm_axis(q_argreduce_get(op).axis, x.rank))) {
+    int axis = norm_axis(q_argreduce_get(op).axis, x.rank);
+    bool keep = shape(mlirOperationGetResult(op, 0)).rank == x.rank;
+    axes_t res = 0;
+    for (int a = 0; a < x.rank; a++)
+      if (has(any, a)) res |= 1u << (keep || a < axis ? a : a - 1);
+    return res;
+  }
+  return fail(an, op, "reads token-indexed values and may depend on token order (AIFS has no rule for it)"), 0;
+}
+
+/* ---- the pass ---- */
+
+static int input_index(MlirOperation func, const char *name, char *list, size_t cap) {
+  MlirAttribute names = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.input_names"));
+  int found = -1;
+  size_t used = 0;
+  list[0] = 0;
+  for (intptr_t i = 0; !mlirAttributeIsNull(names) && i < mlirArrayAttrGetNumElements(names); i++) {
+    MlirStringRef s = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
+    if (strlen(name) == s.length && !memcmp(name, s.data, s.length)) found = (int)i;
+    if (used < cap) used += (size_t)snprintf(list + used, cap - used, "%s%.*s", i ? ", " : "", (int)s.length, s.data);
+  }
+  return found;
+}
+
+/* The token axis of a graph input: 1 for [1, T, ...], 0 for [T]; -1 if
+ * it is not indexed by tokens. */
+static int token_axis(const qcc_shape *s, int64_t T) {
+  if (s->rank == 1 && s->dims[0] == T) return 0;
+  if (s->rank >= 2 && s->dims[0] == 1 && s->dims[1] == T) return 1;
+  return -1;
+}
+
+static MlirValue gather_along(MlirOperation before, MlirValue v, MlirValue idx, int axis) {
+  MlirLocation loc = mlirOperationGetLocation(before);
+  q_gather_attrs g = {axis};
+  return qcc_insert_before(before, q_gather_create(loc, mlirValueGetType(v), v, idx, &g));
+}
+
+static MlirValue gather_axes(MlirOperation before, MlirValue v, MlirValue idx, axes_t axes) {
+  for (int a = 0; a < 32; a++)
+    if (has(axes, a)) v = gather_along(before, v, idx, a);
+  return v;
+}
+
+/* perm and its inverse, computed at run time from the modality input:
+ * perm = a stable ascending sort of the modalities, inv = the sort of perm. */
+static void runtime_permutation(MlirOperation first, MlirValue mod, int64_t T, MlirValue *perm, MlirValue *inv) {
+  MlirContext ctx = mlirOperationGetContext(first);
+  MlirLocation loc = mlirLocationNameGet(ctx, mlirStringRefCreateFromCString("aifs"), mlirLocationUnknownGet(ctx));
+  qcc_shape ms = shape(mod), key = {ms.dtype, 1, {T}}, idx = {QRT_I64, 1, {T}};
+  MlirValue k = mod;
+  if (ms.rank != 1) k = qcc_insert_before(first, q_reshape_create(loc, qcc_tensor_type(ctx, &key), mod));
+  q_topk_attrs ascending = {0, 0};
+  *perm = qcc_insert_before(first, q_topk_create(loc, qcc_tensor_type(ctx, &idx), k, &ascending));
+  *inv = qcc_insert_before(first, q_topk_create(loc, qcc_tensor_type(ctx, &idx), *perm, &ascending));
+}
+
+/* The stable partition of a fixed layout, as constants. */
+static void static_permutation(MlirOperation first, int64_t T, MlirValue *perm, MlirValue *inv, int64_t *counts) {
+  MlirContext ctx = mlirOperationGetContext(first);
+  MlirLocation loc = mlirLocationNameGet(ctx, mlirStringRefCreateFromCString("aifs"), mlirLocationUnknownGet(ctx));
+  int *mod = calloc((size_t)T, sizeof *mod);
+  for (int r = 0; r < qcc_aifs_opts.n_ranges; r++)
+    for (int64_t t = qcc_aifs_opts.ranges[r].start; t < qcc_aifs_opts.ranges[r].end; t++) mod[t] = qcc_aifs_opts.ranges[r].modality;
+  size_t bytes = (size_t)T * sizeof(int64_t);
+  qcc_array p = {QRT_I64, 1, {T}, malloc(bytes), bytes}, q = {QRT_I64, 1, {T}, malloc(bytes), bytes};
+  int64_t n = 0;
+  for (int m = 0; m <= qcc_aifs_opts.n_names; m++) {
+    counts[m] = 0;
+    for (int64_t t = 0; t < T; t++)
+      if (mod[t] == m) ((int64_t *)p.data)[n++] = t, counts[m]++;
+  }
+  for (int64_t i = 0; i < T; i++) ((int64_t *)q.data)[((int64_t *)p.data)[i]] = i;
+  /* The modality of each reordered row, for MSQ (qcc.aifs_modalities). */
+  int64_t *sorted = malloc((size_t)T * sizeof *sorted);
+  for (int64_t i = 0; i < T; i++) sorted[i] = mod[((int64_t *)p.data)[i]];
+  MlirOperation func = mlirBlockGetParentOperation(mlirOperationGetBlock(first));
+  mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.aifs_modalities"),
+                                  mlirDenseI64ArrayGet(ctx, T, sorted));
+  free(sorted);
+  *perm = qcc_make_constant(first, loc, &p);
+  *inv = qcc_make_constant(first, loc, &q);
+  qcc_array_free(&p);
+  qcc_array_free(&q);
+  free(mod);
+}
+
+static void set_description(MlirOperation func, const char *text) {
+  MlirContext ctx = mlirOperationGetContext(func);
+  mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.aifs"),
+                                  mlirStringAttrGet(ctx, mlirStringRefCreateFromCString(text)));
+}
+
+int qcc_pass_reorder_tokens(MlirModule m) {
+  if (!qcc_aifs_enabled()) return 0;
+  MlirOperation func = qcc_module_func(m);
+  MlirBlock body = qcc_func_body(func);
+  int n_args = (int)mlirBlockGetNumArguments(body);
+  char list[512];
+  int64_t T = -1;
+  int mod_arg = -1;
+  if (qcc_aifs_opts.input) {
+    mod_arg = input_index(func, qcc_aifs_opts.input, list, sizeof list);
+    if (mod_arg < 0) return qcc_error("--aifs: '%s' is not a graph input (inputs: %s)", qcc_aifs_opts.input, list), -1;
+    qcc_shape s = shape(mlirBlockGetArgument(body, mod_arg));
+    char buf[64];
+    if (!(s.rank == 1 || (s.rank == 2 && s.dims[0] == 1)) || s.dims[s.rank - 1] < 1)
+      return qcc_error("--aifs: input '%s' is %s; expected one modality per token, shaped [T] or [1, T]",
+                       qcc_aifs_opts.input, qcc_shape_str(&s, buf, sizeof buf)), -1;
+    if (s.dtype == QRT_BOOL || s.dtype == QRT_F16)
+      return qcc_error("--aifs: input '%s' must hold numbers (int or float), not %s", qcc_aifs_opts.input,
+                       qcc_shape_str(&s, buf, sizeof buf)), -1;
+    T = s.dims[s.rank - 1];
+  } else {
+    for (int i = 0; i < n_args && T < 0; i++) {
+      qcc_shape s = shape(mlirBlockGetArgument(body, i));
+      if (s.rank >= 2 && s.dims[0] == 1) T = s.dims[1];
+    }
+    if (T < 0) return qcc_error("--aifs-static: no graph input is shaped [1, T, ...], so the sequence length is unknown"), -1;
+    for (int r = 0; r < qcc_aifs_opts.n_ranges; r++)
+      if (qcc_aifs_opts.ranges[r].end > T)
+        return qcc_error("--aifs-static: range %lld:%lld of '%s' runs past the sequence length %lld",
+                         (long long)qcc_aifs_opts.ranges[r].start, (long long)qcc_aifs_opts.ranges[r].end,
+                         qcc_aifs_opts.names[qcc_aifs_opts.ranges[r].modality - 1], (long long)T), -1;
+  }
+
+  analysis an = {.T = T};
+  int n_seeds = 0;
+  for (int i = 0; i < n_args; i++) {
+    qcc_shape s = shape(mlirBlockGetArgument(body, i));
+    int a = token_axis(&s, T);
+    if (a >= 0) set_axes(&an, mlirBlockGetArgument(body, i), 1u << a), n_seeds++;
+  }
+  MlirOperation ret = {NULL};
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op) && !an.failed;
+       op = mlirOperationGetNextInBlock(op)) {
+    if (mlirOperationGetNumResults(op) == 0) {
+      ret = op;
+      continue;
+    }
+    if (q_constant_is(op)) continue;
+    axes_t out = transfer(&an, op);
+    if (!an.failed && mlirOperationGetNumResults(op) > 1 && out)
+      fail(&an, op, "has several results; AIFS follows single-result ops only");
+    if (!an.failed) set_axes(&an, mlirOperationGetResult(op, 0), out);
+  }
+  int rc = an.failed ? -1 : 0;
+  int n_outputs_back = 0;
+  if (!rc) {
+    MlirOperation first = mlirBlockGetFirstOperation(body);
+    MlirValue perm, inv;
+    int64_t counts[QCC_AIFS_MAX_MODALITIES + 1] = {0};
+    if (qcc_aifs_opts.input) runtime_permutation(first, mlirBlockGetArgument(body, mod_arg), T, &perm, &inv);
+    else static_permutation(first, T, &perm, &inv, counts);
+    /* Token-indexed inputs: gathered by perm right after the permutation,
+     * the modality input first (MSQ's calibration reads it before any
+     * layer input). */
+    for (int k = -1; k < n_args; k++) {
+      int i = k < 0 ? mod_arg : k;
+      if (i < 0 || (k >= 0 && i == mod_arg)) continue;
+      MlirValue x = mlirBlockGetArgument(body, i);
+      axes_t a = axes_of(&an, x);
+      if (!a) continue;
+      MlirValue g = gather_axes(first, x, perm, a);
+      /* The reordered modalities: what MSQ reads to pick each row's scales. */
+      if (i == mod_arg)
+        mlirOperationSetAttributeByName(mlirOpResultGetOwner(g), mlirStringRefCreateFromCString("qcc.modality"),
+                                        mlirUnitAttrGet(mlirOperationGetContext(func)));
+      /* Every reader of x but the permutation itself and the new gather. */
+      MlirOpOperand u = mlirValueGetFirstUse(x);
+      while (!mlirOpOperandIsNull(u)) {
+        MlirOpOperand next = mlirOpOperandGetNextUse(u);
+        MlirOperation user = mlirOpOperandGetOwner(u);
+        bool ours = false;
+        for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationEqual(o, first); o = mlirOperationGetNextInBlock(o))
+          ours |= mlirOperationEqual(o, user);
+        if (!ours) mlirOperationSetOperand(user, mlirOpOperandGetOperandNumber(u), g);
+        u = next;
+      }
+    }
+    /* Operands indexed by original position: gathered once per value and axes. */
+    typedef struct { MlirValue from, to; axes_t axes; } done_t;
+    done_t *done = calloc((size_t)an.n_reqs + 1, sizeof *done);
+    int n_done = 0;
+    for (int r = 0; r < an.n_reqs; r++) {
+      MlirValue v = mlirOperationGetOperand(an.reqs[r].op, an.reqs[r].operand), g = {NULL};
+      for (int k = 0; k < n_done; k++)
+        if (mlirValueEqual(done[k].from, v) && done[k].axes == an.reqs[r].axes) g = done[k].to;
+      if (mlirValueIsNull(g)) {
+        g = gather_axes(an.reqs[r].op, v, perm, an.reqs[r].axes);
+        done[n_done++] = (done_t){v, g, an.reqs[r].axes};
+      }
+      mlirOperationSetOperand(an.reqs[r].op, an.reqs[r].operand, g);
+    }
+    free(done);
+    /* Outputs: back to the original order. */
+    for (intptr_t k = 0; !mlirOperationIsNull(ret) && k < mlirOperationGetNumOperands(ret); k++) {
+      MlirValue y = mlirOperationGetOperand(ret, k);
+      axes_t a = axes_of(&an, y);
+      if (!a) continue;
+      mlirOperationSetOperand(ret, k, gather_axes(ret, y, inv, a));
+      n_outputs_back++;
+    }
+    char text[400];
+    if (qcc_aifs_opts.input) {
+      snprintf(text, sizeof text,
+               "tokens reordered by modality input '%s' (T = %lld, run-time stable partition): %d inputs gathered, "
+               "%d position-indexed operands permuted, %d outputs restored",
+               qcc_aifs_opts.input, (long long)T, n_seeds, an.n_reqs, n_outputs_back);
+    } else {
+      int n = snprintf(text, sizeof text, "tokens reordered by a static layout (T = %lld): text %lld", (long long)T,
+                       (long long)counts[0]);
+      for (int k = 0; k < qcc_aifs_opts.n_names && n < (int)sizeof text; k++)
+        n += snprintf(text + n, sizeof text - (size_t)n, ", %s %lld", qcc_aifs_opts.names[k], (long long)counts[k + 1]);
+      if (n < (int)sizeof text)
+        snprintf(text + n, sizeof text - (size_t)n, "; %d inputs gathered, %d position-indexed operands permuted, %d outputs restored",
+                 n_seeds, an.n_reqs, n_outputs_back);
+    }
+    set_description(func, text);
+    qcc_remark("aifs: %s", text);
+    if (!qcc_aifs_opts.input) rc = qcc_pass_fold_constants(m);
+  }
+  free(an.vals);
+  free(an.reqs);
+  return rc;
+}

@@ -1,0 +1,108 @@
+#include "qrt.h"
+/* qrt_msq.c - MSQ kernels (see QRT_MSQ_QUANTIZE_PARAMS): static activation
+ * parameters per modality.  Each run of rows of one modality is quantized
+ * with that modality's scale and zero point (qrt_msq_quantize_f32_i8, one
+ * call shared by the layers reading the same input), goes through the
+ * integer GEMM of qrt_qmatmul.c with that modality's requantization
+ * constants and is dequantized with that modality's output scale
+ * (qrt_msqmatmul_i8_f32): the per-tensor static pipeline (quantize,
+ * qmatmul, dequantize), once per run.  After AIFS a sequence has one run
+ * per modality.  Needs qrt_qmatmul.c and qrt_quant.c (QRT_FILE_DEPS). */
+#include <string.h>
+
+/* The modality index of row r: the value, clamped to [0, n_mod - 1]
+ * before any conversion (a float out of int range would be undefined). */
+static int32_t qrt_msq_modality(int32_t n_mod, int32_t mod_dtype, const void *mod, int64_t r) {
+  const int32_t last = n_mod > 0 ? n_mod - 1 : 0;
+  double v;
+  switch (mod_dtype) {
+  case QRT_F32: v = (double)((const float *)mod)[r]; break;
+  case QRT_F64: v = ((const double *)mod)[r]; break;
+  case QRT_I32: v = (double)((const int32_t *)mod)[r]; break;
+  case QRT_I8: v = (double)((const int8_t *)mod)[r]; break;
+  case QRT_U8: v = (double)((const uint8_t *)mod)[r]; break;
+  default: v = (double)((const int64_t *)mod)[r]; break;
+  }
+  if (!(v >= 0.0)) return 0; /* negative or NaN */
+  if (v >= (double)last) return last;
+  return (int32_t)v;
+}
+
+/* The end of the run of rows of row r0's modality m. */
+static int64_t qrt_msq_run_end(int32_t n_mod, int32_t mod_dtype, const void *mod, int64_t r0, int64_t M, int32_t m) {
+  int64_t r1 = r0 + 1;
+  while (r1 < M && qrt_msq_modality(n_mod, mod_dtype, mod, r1) == m) ++r1;
+  return r1;
+}
+
+QRT_API void qrt_msq_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_msq_quantize_params *p = (const qrt_msq_quantize_params *)params;
+  const float *x = (const float *)in[0];
+  int8_t *y = (int8_t *)out[0];
+  int64_t r0, r1;
+  for (r0 = 0; r0 < p->M; r0 = r1) {
+    const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[1], r0);
+    r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[1], r0, p->M, m);
+    qrt_quantize_row_f32_i8((r1 - r0) * p->K, x + r0 * p->K, p->inv_scale[m], p->zero_point[m], p->qmin, p->qmax,
+                            y + r0 * p->K);
+  }
+}
+
+QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p) {
+  return p->M * p->N; /* the int8 codes of C */
+}
+
+/* Both matmuls: the int8 codes of C go to `codes` (C itself when float_out
+ * is 0), and with float_out are dequantized into out[0]. */
+static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *in, void *const *out, int float_out) {
+  const int8_t *A = (const int8_t *)in[0];
+  const int32_t *bias = (const int32_t *)in[2], *mult = (const int32_t *)in[3];
+  const int8_t *shift = (const int8_t *)in[4];
+  int8_t *cq = float_out ? (int8_t *)in[7] : (int8_t *)out[0];
+  float *C = float_out ? (float *)out[0] : NULL;
+  qrt_qgemm_args g;
+  int64_t r0, r1, i;
+  memset(&g, 0, sizeof g);
+  g.N = p->N;
+  g.K = p->K;
+  g.lda = p->K;
+  g.B = (const int8_t *)in[1];
+  g.rs_b = p->N;
+  g.cs_b = 1;
+  g.b_packed = p->b_packed;
+  g.b_format = p->b_format;
+  g.group = p->group;
+  g.gmult = (const uint8_t *)in[6];
+  g.rs_c = p->N;
+  g.cs_c = 1;
+  for (r0 = 0; r0 < p->M; r0 = r1) {
+    const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[5], r0);
+    const int32_t zp = p->out_zero_point[m];
+    const float scale = p->out_scale[m];
+    (void)scale;
+    int8_t *c = cq + r0 * p->N;
+    r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[5], r0, p->M, m);
+    g.M = r1 - r0;
+    g.A = A + r0 * p->K;
+    g.bias = bias + m * p->N;
+    g.mult = mult + m * p->N;
+    g.shift = shift + m * p->N;
+    g.out_zero_point = zp;
+    g.out_min = p->out_min[m];
+    g.out_max = p->out_max[m];
+    g.C = c;
+    qrt_qgemm_ex(&g);
+    /* as qrt_dequantize_i8_f32: the difference exact in int32 for int8
+     * zero points, one conversion, one multiply */
+    if (float_out)
+      for (i = 0; i < (r1 - r0) * p->N; ++i) C[r0 * p->N + i] = scale * (float)((int32_t)c[i] - zp);
+  }
+}
+
+QRT_API void qrt_msqmatmul_i8_f32(const void *params, const void *const *in, void *const *out) {
+  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 1);
+}
+
+QRT_API void qrt_msqmatmul_i8(const void *params, const void *const *in, void *const *out) {
+  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 0);
+}

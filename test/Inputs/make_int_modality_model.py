@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""Writes examples/mm_lm with an integer modality input (mod int64 [1, 48],
+cast to float inside the graph) and int64 copies of its calibration and
+first test modalities, for test/passes/reorder-tokens.test and msq.test:
+--aifs takes integer or float modality inputs.
+usage: make_int_modality_model.py MM_LM_DIR OUT_DIR"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+
+def main():
+    src, out = sys.argv[1:3]
+    os.makedirs(os.path.join(out, "calib"), exist_ok=True)
+    m = onnx.load(os.path.join(src, "model.onnx"))
+    g = m.graph
+    next(i for i in g.input if i.name == "mod").type.tensor_type.elem_type = TensorProto.INT64
+    for n in g.node:
+        for k, x in enumerate(n.input):
+            if x == "mod":
+                n.input[k] = "mod_f"
+    g.node.insert(0, helper.make_node("Cast", ["mod"], ["mod_f"], to=TensorProto.FLOAT, name="mod_cast"))
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "model.onnx"))
+    for n in ("ids", "pix"):
+        np.save(os.path.join(out, "calib", f"{n}.npy"), np.load(os.path.join(src, "calib", f"{n}.npy")))
+    np.save(os.path.join(out, "calib", "mod.npy"), np.load(os.path.join(src, "calib", "mod.npy")).astype(np.int64))
+    np.save(os.path.join(out, "mod0.npy"), np.load(os.path.join(src, "input_0_mod.npy")).astype(np.int64))
+
+
+if __name__ == "__main__":
+    main()
