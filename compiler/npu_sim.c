@@ -3,11 +3,9 @@
  * DIR/<name>.npy and DIR/report.json (cycles, PE utilization, DRAM traffic
  * against its lower bound, SRAM peak, host fallbacks, per-layer figures;
  * docs/npu.md explains them). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "npu_config.h"
 #include "npu_tools.h"
@@ -33,28 +31,6 @@ void *qcc_npu_load(const char *path, qrt_npu_stream *s) {
     return qcc_error("%s: %s", path, err), NULL;
   }
   return buf;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *dir) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') {
-      *p = 0;
-      if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-      *p = '/';
-    }
-  return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
-}
-
-static void safe_name(const char *in, char *out, size_t cap) {
-  size_t i = 0;
-  for (; in[i] && i + 1 < cap; i++) {
-    char c = in[i];
-    out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ? c : '_';
-  }
-  out[i] = 0;
 }
 
 static void json_str(FILE *f, const char *s) {
@@ -246,7 +222,7 @@ int qcc_npu_sim_main(int argc, char **argv) {
   qrt_npu_command_cost *costs = calloc((size_t)s.n_commands + 1, sizeof *costs);
   char err[256];
   if (!rc && qrt_npu_run(&s, dram, sram, &st, costs, err, sizeof err)) rc = 1, qcc_error("%s: %s", stream_path, err);
-  if (!rc && make_dirs(out_dir)) rc = 1, qcc_error("qcc sim: --out-dir: cannot create '%s'", out_dir);
+  if (!rc && qcc_make_output_dir(out_dir, err, sizeof err)) rc = 1, qcc_error("qcc sim: --out-dir %s", err);
   for (uint32_t j = 0; j < s.n_outputs && !rc; j++) {
     const char *name;
     const uint32_t t = qrt_npu_io(&s, 1, j, &name);
@@ -259,10 +235,8 @@ int qcc_npu_sim_main(int argc, char **argv) {
     memcpy(a.dims, d.dims, sizeof a.dims);
     a.nbytes = (size_t)d.nbytes;
     a.data = qrt_npu_tensor_data(&s, dram, t);
-    char safe[256], path[1200], e2[512];
-    safe_name(name, safe, sizeof safe);
-    snprintf(path, sizeof path, "%s/%s.npy", out_dir, safe);
-    if (qcc_npy_write(path, &a, e2, sizeof e2)) rc = 1, qcc_error("%s", e2);
+    char e2[512];
+    if (qcc_npy_write_output(out_dir, name, &a, e2, sizeof e2)) rc = 1, qcc_error("%s", e2);
   }
   if (!rc) {
     char path[1200];

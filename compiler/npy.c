@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Header text larger than this is rejected (numpy itself refuses headers
  * over 10000 bytes by default; a rank-8 header is under 200 bytes). */
@@ -627,4 +628,45 @@ int qcc_npy_write(const char *path, const qcc_array *a, char *err, size_t errlen
     return -1;
   }
   return 0;
+}
+
+/* mkdir -p: each prefix of dir ending at a '/', then dir itself. */
+static int make_dirs(const char *dir) {
+  char tmp[1024];
+  if (!*dir || strlen(dir) >= sizeof tmp) return -1;
+  strcpy(tmp, dir);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+      *p = '/';
+    }
+  return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+int qcc_make_output_dir(const char *dir, char *err, size_t errlen) {
+  struct stat st;
+  if (make_dirs(dir) || stat(dir, &st)) {
+    set_err(err, errlen, dir, "cannot create the output folder: %s", strerror(errno));
+    return -1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    set_err(err, errlen, dir, "exists and is not a folder");
+    return -1;
+  }
+  return 0;
+}
+
+int qcc_npy_write_output(const char *dir, const char *name, const qcc_array *a, char *err, size_t errlen) {
+  if (qcc_make_output_dir(dir, err, errlen)) return -1;
+  char safe[256], path[1400];
+  size_t i = 0;
+  for (; name[i] && i + 1 < sizeof safe; i++) {
+    char ch = name[i];
+    int keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
+    safe[i] = keep ? ch : '_';
+  }
+  safe[i] = 0;
+  snprintf(path, sizeof path, "%s/%s.npy", dir, safe);
+  return qcc_npy_write(path, a, err, errlen);
 }

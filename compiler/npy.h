@@ -51,6 +51,15 @@ int qcc_npy_read(const char *path, qcc_array *out, char *err, size_t errlen);
  * written file is removed. */
 int qcc_npy_write(const char *path, const qcc_array *a, char *err, size_t errlen);
 
+/* mkdir -p dir: 0, or -1 with "DIR: why" in err. */
+int qcc_make_output_dir(const char *dir, char *err, size_t errlen);
+
+/* Writes a to DIR/NAME.npy, DIR created with its parents if missing and
+ * NAME's characters other than letters, digits, '.' and '-' replaced by
+ * '_' (tensor names may hold '/' or ':'). 0, or -1 with a message in err.
+ * `qcc run` and `qcc sim` write their outputs with it. */
+int qcc_npy_write_output(const char *dir, const char *name, const qcc_array *a, char *err, size_t errlen);
+
 /* Frees a->data and resets *a to an empty array. NULL is allowed. */
 void qcc_array_free(qcc_array *a);
 

@@ -270,12 +270,6 @@ static int compile(const options *o, MlirModule m) {
   return rc;
 }
 
-static void sanitize(const char *in, char *out, size_t cap) {
-  size_t i = 0;
-  for (; in[i] && i + 1 < cap; i++) out[i] = isalnum((unsigned char)in[i]) || in[i] == '.' || in[i] == '-' ? in[i] : '_';
-  out[i] = 0;
-}
-
 static int run_model(const options *o, MlirModule m) {
   MlirOperation func = qcc_module_func(m);
   MlirBlock body = qcc_func_body(func);
@@ -313,11 +307,9 @@ static int run_model(const options *o, MlirModule m) {
   if (!rc) rc = qcc_evaluate(m, inputs, n_args, &outs, &n_outs, NULL, NULL);
   for (int j = 0; j < n_outs && !rc; j++) {
     MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(onames, j));
-    char raw[256], safe[256], path[1024], err[512];
+    char raw[256], err[512];
     snprintf(raw, sizeof raw, "%.*s", (int)nm.length, nm.data);
-    sanitize(raw, safe, sizeof safe);
-    snprintf(path, sizeof path, "%s/%s.npy", o->out_dir, safe);
-    if (qcc_npy_write(path, &outs[j], err, sizeof err)) rc = -1, qcc_error("%s", err);
+    if (qcc_npy_write_output(o->out_dir, raw, &outs[j], err, sizeof err)) rc = -1, qcc_error("%s", err);
   }
   for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
   free(outs);

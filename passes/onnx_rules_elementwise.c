@@ -377,15 +377,16 @@ static int rule_identity(onnx_node *n, MlirValue *res) {
   if (onnx_out_used(n, 1) && strcmp(n->type, "Dropout")) return onnx_fail(n, "output 1 does not exist");
   if (!strcmp(n->type, "Dropout") && n->opset < 7 && !onnx_attr_int(n, "is_test", 0))
     return onnx_fail(n, "is_test=0 (training mode) is not supported; before opset 7 Dropout defaults to training");
+  /* training_mode must be known to be false: a run-time flag could turn
+   * dropout on, and y = x would then be a silent wrong answer. */
   if (!strcmp(n->type, "Dropout") && onnx_has_in(n, 2)) {
-    q_i64s train;
     qcc_array t;
-    if (onnx_const_input(n, 2, &t)) {
-      bool on = ((uint8_t *)t.data)[0] != 0;
-      qcc_array_free(&t);
-      if (on) return onnx_fail(n, "training_mode=true is not supported");
-    }
-    (void)train;
+    if (!onnx_const_input(n, 2, &t))
+      return onnx_fail(n, "training_mode is a run-time input: only inference (training_mode=false, a constant or "
+                          "an input bound with --bind) is supported");
+    bool on = t.nbytes && ((uint8_t *)t.data)[0] != 0;
+    qcc_array_free(&t);
+    if (on) return onnx_fail(n, "training_mode=true is not supported: dropout at training time is random");
   }
   res[0] = onnx_in(n, 0);
   if (onnx_out_used(n, 1)) {

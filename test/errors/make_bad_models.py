@@ -47,3 +47,11 @@ bad_shape = model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm0")], [
 onnx.save(bad_shape, f"{d}/badshape.onnx")
 np.save(f"{d}/x.npy", np.ones((1, 4), np.float32))
 np.save(f"{d}/x_wrong.npy", np.ones((2, 4), np.float32))
+
+# Dropout whose training_mode is a graph input: y = x would be wrong when
+# the caller passes true, so it is refused unless the input is bound.
+train = helper.make_tensor_value_info("train", TensorProto.BOOL, [])
+drop = model([helper.make_node("Dropout", ["x", "", "train"], ["y"], name="drop0")], [x, train], [y])
+onnx.save(drop, f"{d}/dropout_runtime_mode.onnx")
+np.save(f"{d}/false.npy", np.array(False))
+np.save(f"{d}/true.npy", np.array(True))
