@@ -1,6 +1,8 @@
 /* diag.c - one-line diagnostics. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "qcc.h"
@@ -14,7 +16,72 @@ static void vreport(const char *kind, const char *fmt, va_list ap) {
   fputc('\n', stderr);
 }
 
+/* ---- remarks, one line per cause ----
+ * A pass often says the same thing of many nodes ("q.conv node 'c1' stays
+ * float: ..." for every conv). Consecutive remarks that differ only in
+ * their node names are held and printed as one line: the first remark,
+ * then "(and N more: 'c2', 'c3', ...)". Errors and warnings flush the held
+ * group first, so the order of what is printed never changes. */
+enum { REMARK_MAX = 1024, REMARK_NAMES_SHOWN = 6 };
+static char held_first[REMARK_MAX], held_key[REMARK_MAX], held_names[REMARK_MAX];
+static int held_count;
+
+/* text with every "node '...'" name blanked: the remark's cause */
+static void cause_key(const char *text, char *key, size_t cap, char *name, size_t name_cap) {
+  size_t k = 0;
+  name[0] = 0;
+  for (const char *p = text; *p && k + 1 < cap;) {
+    if (!strncmp(p, "node '", 6)) {
+      const char *end = strchr(p + 6, '\'');
+      if (end) {
+        if (!name[0]) snprintf(name, name_cap, "%.*s", (int)(end - p - 6), p + 6);
+        k += (size_t)snprintf(key + k, cap - k, "node '*'");
+        if (k >= cap) k = cap - 1;
+        p = end + 1;
+        continue;
+      }
+    }
+    key[k++] = *p++;
+  }
+  key[k] = 0;
+}
+
+void qcc_flush_remarks(void) {
+  if (!held_count) return;
+  if (held_count == 1) fprintf(stderr, "qcc: remark: %s\n", held_first);
+  else
+    fprintf(stderr, "qcc: remark: %s (and %d more: %s%s)\n", held_first, held_count - 1, held_names,
+            held_count - 1 > REMARK_NAMES_SHOWN ? ", ..." : "");
+  held_count = 0;
+}
+
+void qcc_remark(const char *fmt, ...) {
+  if (!qcc_verbose) return;
+  static bool registered;
+  if (!registered) registered = true, atexit(qcc_flush_remarks);
+  char text[REMARK_MAX], key[REMARK_MAX], name[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  cause_key(text, key, sizeof key, name, sizeof name);
+  if (held_count && name[0] && !strcmp(key, held_key)) {
+    if (held_count <= REMARK_NAMES_SHOWN) {
+      size_t n = strlen(held_names);
+      snprintf(held_names + n, sizeof held_names - n, "%s'%s'", n ? ", " : "", name);
+    }
+    held_count++;
+    return;
+  }
+  qcc_flush_remarks();
+  snprintf(held_first, sizeof held_first, "%s", text);
+  snprintf(held_key, sizeof held_key, "%s", key);
+  held_names[0] = 0;
+  held_count = 1;
+}
+
 void qcc_error(const char *fmt, ...) {
+  qcc_flush_remarks();
   va_list ap;
   va_start(ap, fmt);
   vreport("error", fmt, ap);
@@ -23,17 +90,10 @@ void qcc_error(const char *fmt, ...) {
 }
 
 void qcc_warning(const char *fmt, ...) {
+  qcc_flush_remarks();
   va_list ap;
   va_start(ap, fmt);
   vreport("warning", fmt, ap);
-  va_end(ap);
-}
-
-void qcc_remark(const char *fmt, ...) {
-  if (!qcc_verbose) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vreport("remark", fmt, ap);
   va_end(ap);
 }
 

@@ -28,6 +28,9 @@ void qcc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void qcc_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Verbose remarks (-v): why a pass did or did not apply. */
 void qcc_remark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the remark group held back (diag.c groups consecutive remarks of
+ * one cause): before a module goes to stdout, so the two stay in order. */
+void qcc_flush_remarks(void);
 extern int qcc_verbose;
 int qcc_error_count(void);
 /* "Conv node 'conv1' (opset 13)" for the op's location, into buf. */
