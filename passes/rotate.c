@@ -42,7 +42,7 @@
 #include "passes.h"
 #include "quant_options.h"
 
-qcc_rotate_options qcc_rotate_opts = {QCC_ROT_NONE, -1.0, false, QCC_ONLINE_MLP, 0x5eed};
+qcc_rotate_options qcc_rotate_opts = {QCC_ROT_NONE, -1.0, false, QCC_ONLINE_MLP, 0x5eed, true};
 
 const char qcc_rotate_flags_help[] =
     "  --rotate none|hadamard|random|klt|klt+hadamard\n"
@@ -55,6 +55,11 @@ const char qcc_rotate_flags_help[] =
     "                        run-time Hadamard on the inputs of stream writers: the\n"
     "                        MLP down projection (mlp, default) or also attention\n"
     "                        output projections (all)\n"
+    "  --rotate-heads hadamard|none\n"
+    "                        with --rotate: a Hadamard on the head dimension of\n"
+    "                        Q and K and of V (undone in the output projection),\n"
+    "                        folded into the projections or online (default\n"
+    "                        hadamard)\n"
     "  --rotate-seed N       seed of the random signs / matrices (default 24301)\n";
 
 static const char *value_of(int argc, char **argv, int *i, const char *flag, bool *missing) {
@@ -90,6 +95,12 @@ int qcc_rotate_parse_flag(int argc, char **argv, int *i) {
     else if (!strcmp(v, "mlp")) qcc_rotate_opts.online = QCC_ONLINE_MLP;
     else if (!strcmp(v, "all")) qcc_rotate_opts.online = QCC_ONLINE_ALL;
     else return qcc_error("--online-hadamard: expected none, mlp or all, got '%s'", v), -1;
+    return 1;
+  }
+  if ((v = value_of(argc, argv, i, "--rotate-heads", &missing))) {
+    if (!strcmp(v, "none")) qcc_rotate_opts.heads = false;
+    else if (!strcmp(v, "hadamard")) qcc_rotate_opts.heads = true;
+    else return qcc_error("--rotate-heads: expected hadamard or none, got '%s'", v), -1;
     return 1;
   }
   if ((v = value_of(argc, argv, i, "--rotate-seed", &missing))) {
@@ -578,6 +589,12 @@ int qcc_pass_rotate(MlirModule m) {
                      qcc_rotate_opts.smooth_alpha >= 0 ? " --smooth" : ""), -1;
   static qcc_stream streams[16];
   int n_streams = 0, rc = 0;
+  static char lines[64][400];
+  int n_lines = 0;
+  /* heads first: it only rewrites projection weights inside attention and
+   * adds q.hadamard ops there, which the stream analysis below does not
+   * see through (stream readers and writers keep their operands) */
+  if (qcc_rotate_opts.heads) qcc_rotate_heads(m, lines, &n_lines, 32);
   qcc_find_streams(m, streams, 16, &n_streams);
   MlirOperation func = qcc_module_func(m);
   qcc_calib_set calib = {0, 0, NULL};
@@ -606,12 +623,10 @@ int qcc_pass_rotate(MlirModule m) {
     for (int t = 0; !rc && t < n_targets; t++) metrics(xst0[t], &mstd0[t], &qsur0[t]);
   }
 
-  char lines[32][400];
-  int n_lines = 0;
   for (int i = 0; i < n_streams && !rc; i++) {
     qcc_stream *s = &streams[i];
     if (s->blocked) {
-      if (n_lines < 32) snprintf(lines[n_lines++], 400, "stream of width %lld not rotated: %s", (long long)s->d, s->why);
+      if (n_lines < 64) snprintf(lines[n_lines++], 400, "stream of width %lld not rotated: %s", (long long)s->d, s->why);
       qcc_remark("rotate: stream of width %lld not rotated: %s", (long long)s->d, s->why);
       continue;
     }
@@ -685,11 +700,11 @@ int qcc_pass_rotate(MlirModule m) {
              (long long)s->d, what, s->layer_norm ? ", centred" : "", qcc_rotate_opts.smooth_alpha >= 0 ? ", smoothed" : "",
              s->n_writers, s->n_norms, s->layer_norm ? " (LayerNorm -> RMSNorm)" : "", s->n_readers, n_online);
     qcc_remark("rotate: %s", line);
-    if (n_lines < 32) memcpy(lines[n_lines++], line, sizeof line);
+    if (n_lines < 64) memcpy(lines[n_lines++], line, sizeof line);
   }
   if (!n_streams) {
     snprintf(lines[n_lines++], 400, "nothing rotated: no normalisation over the last axis, so no residual stream");
-    qcc_remark("rotate: %s", lines[0]);
+    qcc_remark("rotate: %s", lines[n_lines - 1]);
   }
   if (!rc) note(func, lines, n_lines);
 

@@ -14,6 +14,7 @@ typedef struct qcc_rotate_options {
   bool smooth_auto;        /* --smooth auto: alpha searched per space */
   qcc_online_kind online;  /* --online-hadamard (default mlp when rotating) */
   uint64_t seed;           /* --rotate-seed */
+  bool heads;              /* --rotate-heads hadamard (default) | none */
 } qcc_rotate_options;
 
 extern qcc_rotate_options qcc_rotate_opts;
@@ -24,6 +25,13 @@ int qcc_rotate_parse_flag(int argc, char **argv, int *i);
 extern const char qcc_rotate_flags_help[];
 /* The pass: does nothing with --rotate none (the default). */
 int qcc_pass_rotate(MlirModule m);
+
+/* Head-wise rotations inside attention (rotate_heads.c): R on Q and K of
+ * every Q K^T, on V of every P V and R^T on its output, folded into the
+ * projections or online (q.hadamard). One line per run-time matmul into
+ * lines (at most cap, *n_lines advanced), each also a remark; returns the
+ * number of matmuls rotated. */
+int qcc_rotate_heads(MlirModule m, char (*lines)[400], int *n_lines, int cap);
 
 /* ---- analysis (rotation_space.c) ---- */
 enum { QCC_STREAM_MAX = 256 };
