@@ -114,6 +114,24 @@ int qcc_rotate_parse_flag(int argc, char **argv, int *i) {
   return 0;
 }
 
+MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t n) {
+  int64_t p2, m;
+  qcc_hadamard_factor(n, &p2, &m);
+  MlirValue hm = {NULL};
+  if (m > 1) { /* the m x m factor of a non-power-of-two size, as int8 +-1 */
+    double *Hm = malloc(sizeof(double) * (size_t)(m * m));
+    int8_t *h8 = malloc((size_t)(m * m));
+    qcc_hadamard(m, Hm);
+    for (int64_t i = 0; i < m * m; i++) h8[i] = (int8_t)(Hm[i] > 0 ? 1 : -1);
+    qcc_array a = {QRT_I8, 2, {m, m}, h8, (size_t)(m * m)};
+    hm = qcc_make_constant(before, mlirOperationGetLocation(before), &a);
+    free(Hm);
+    free(h8);
+  }
+  q_hadamard_attrs ha = {1.0 / sqrt((double)n)};
+  return qcc_insert_before(before, q_hadamard_create(mlirOperationGetLocation(before), mlirValueGetType(x), x, hm, &ha));
+}
+
 /* ---- constants as double matrices ---- */
 typedef struct mat {
   int64_t r, c;
@@ -532,21 +550,7 @@ static bool online_hadamard(MlirOperation mm, const stats *xst, char *what, size
   w.v = out;
   write_const(mm, 1, &w);
   free(w.v);
-  int64_t p2, m;
-  qcc_hadamard_factor(K, &p2, &m);
-  MlirValue hm = {NULL};
-  if (m > 1) {
-    double *Hm = malloc(sizeof(double) * (size_t)(m * m));
-    int8_t *h8 = malloc((size_t)(m * m));
-    qcc_hadamard(m, Hm);
-    for (int64_t i = 0; i < m * m; i++) h8[i] = (int8_t)(Hm[i] > 0 ? 1 : -1);
-    qcc_array a = {QRT_I8, 2, {m, m}, h8, (size_t)(m * m)};
-    hm = qcc_make_constant(mm, mlirOperationGetLocation(mm), &a);
-    free(Hm);
-    free(h8);
-  }
-  q_hadamard_attrs ha = {1.0 / sqrt((double)K)};
-  MlirValue hx = qcc_insert_before(mm, q_hadamard_create(mlirOperationGetLocation(mm), mlirValueGetType(x), x, hm, &ha));
+  MlirValue hx = qcc_insert_online_hadamard(mm, x, K);
   mlirOperationSetOperand(mm, 0, hx);
   free(H);
   snprintf(what, cap, "%sonline Hadamard of order %lld", smoothed ? "smoothing + " : "", (long long)K);

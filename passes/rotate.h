@@ -33,6 +33,12 @@ int qcc_pass_rotate(MlirModule m);
  * number of matmuls rotated. */
 int qcc_rotate_heads(MlirModule m, char (*lines)[400], int *n_lines, int cap);
 
+/* q.hadamard of x (x H_n / sqrt n, the matrix of the run-time kernel
+ * qrt_hadamard_f32, its m x m factor as an int8 constant when n is not a
+ * power of two), inserted before `before`; rotate.c and rotate_heads.c
+ * both place their online rotations with it. */
+MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t n);
+
 /* ---- analysis (rotation_space.c) ---- */
 enum { QCC_STREAM_MAX = 256 };
 

@@ -356,24 +356,6 @@ static void apply(const plan *p, const double *R, int64_t h) {
   }
 }
 
-/* q.hadamard (x R, the kernel's matrix) of x, placed before `before`. */
-static MlirValue online(MlirOperation before, MlirValue x, int64_t h) {
-  int64_t p2, m;
-  qcc_hadamard_factor(h, &p2, &m);
-  MlirValue hm = {NULL};
-  if (m > 1) {
-    double *Hm = malloc(sizeof(double) * (size_t)(m * m));
-    int8_t *h8 = malloc((size_t)(m * m));
-    qcc_hadamard(m, Hm);
-    for (int64_t i = 0; i < m * m; i++) h8[i] = (int8_t)(Hm[i] > 0 ? 1 : -1);
-    qcc_array a = {QRT_I8, 2, {m, m}, h8, (size_t)(m * m)};
-    hm = qcc_make_constant(before, mlirOperationGetLocation(before), &a);
-    free(Hm);
-    free(h8);
-  }
-  q_hadamard_attrs ha = {1.0 / sqrt((double)h)};
-  return qcc_insert_before(before, q_hadamard_create(mlirOperationGetLocation(before), mlirValueGetType(x), x, hm, &ha));
-}
 
 /* "folded into q.matmul node 'a', q.matmul node 'b'" */
 static void describe(const plan *p, char *buf, size_t cap) {
@@ -423,9 +405,9 @@ static void scores(MlirOperation mm, int64_t h, const double *R, outcome *o) {
   pq.n = pk.n = 0;
   bool fq = walk_up(&pq, a, mm, h, 0, h, 0), fk = walk_up(&pk, q_transpose_in(t, 0), t, h, 0, h, 0);
   if (fq) apply(&pq, R, h), describe(&pq, q, sizeof q);
-  else mlirOperationSetOperand(mm, 0, online(mm, a, h)), put(q, sizeof q, "online (%s)", pq.why);
+  else mlirOperationSetOperand(mm, 0, qcc_insert_online_hadamard(mm, a, h)), put(q, sizeof q, "online (%s)", pq.why);
   if (fk) apply(&pk, R, h), describe(&pk, k, sizeof k);
-  else mlirOperationSetOperand(t, 0, online(t, q_transpose_in(t, 0), h)), put(k, sizeof k, "online (%s)", pk.why);
+  else mlirOperationSetOperand(t, 0, qcc_insert_online_hadamard(t, q_transpose_in(t, 0), h)), put(k, sizeof k, "online (%s)", pk.why);
   put(o->line, sizeof o->line, "attention %s heads of %lld rotated: Q %s; K %s", at, (long long)h, q, k);
   o->done = true;
 }
@@ -446,12 +428,12 @@ static void mix(MlirOperation mm, int64_t h, const double *R, bool symmetric, ou
     return;
   }
   if (fv) apply(&pv, R, h), describe(&pv, v, sizeof v);
-  else mlirOperationSetOperand(mm, 1, online(mm, x, h)), put(v, sizeof v, "online (%s)", pv.why);
+  else mlirOperationSetOperand(mm, 1, qcc_insert_online_hadamard(mm, x, h)), put(v, sizeof v, "online (%s)", pv.why);
   if (fo) {
     apply(&po, R, h), describe(&po, w, sizeof w);
   } else { /* (P V R) R = P V: a q.hadamard after mm takes every use of y */
     MlirOperation next = mlirOperationGetNextInBlock(mm);
-    MlirValue hy = online(next, y, h);
+    MlirValue hy = qcc_insert_online_hadamard(next, y, h);
     mlirValueReplaceAllUsesOfWith(y, hy);
     mlirOperationSetOperand(def(hy), 0, y);
     put(w, sizeof w, "online (%s)", po.why);
