@@ -99,6 +99,18 @@ void qcc_warning(const char *fmt, ...) {
 
 int qcc_error_count(void) { return error_count; }
 
+const char *qcc_flag_value(int argc, char **argv, int *i, const char *flag, bool *missing) {
+  size_t n = strlen(flag);
+  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (strcmp(argv[*i], flag)) return NULL;
+  if (*i + 1 >= argc) {
+    *missing = true;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+
 typedef struct text_buf {
   char *p;
   size_t cap, len;

@@ -33,6 +33,10 @@ void qcc_remark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void qcc_flush_remarks(void);
 extern int qcc_verbose;
 int qcc_error_count(void);
+/* The value of flag at argv[*i], given as "FLAG=V" or "FLAG V" (then *i
+ * moves past V); NULL if argv[*i] is another flag, or with *missing set
+ * when FLAG ends the command line. The option parsers of the passes share it. */
+const char *qcc_flag_value(int argc, char **argv, int *i, const char *flag, bool *missing);
 /* "Conv node 'conv1' (opset 13)" for the op's location, into buf. */
 const char *qcc_op_where(MlirOperation op, char *buf, size_t cap);
 

@@ -59,17 +59,6 @@ const char qcc_aifs_flags_help[] =
 
 bool qcc_aifs_enabled(void) { return qcc_aifs_opts.input || qcc_aifs_opts.n_ranges; }
 
-static const char *flag_value(int argc, char **argv, int *i, const char *flag, bool *missing) {
-  size_t n = strlen(flag);
-  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (strcmp(argv[*i], flag)) return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 /* "image=4:20,audio=30:40": ranges with modality indices by first
  * appearance of their name; false (reported) on anything else. */
 static bool parse_static(const char *v) {
@@ -111,13 +100,13 @@ static bool parse_static(const char *v) {
 int qcc_aifs_parse_flag(int argc, char **argv, int *i) {
   bool missing = false;
   const char *v;
-  if ((v = flag_value(argc, argv, i, "--aifs", &missing))) {
+  if ((v = qcc_flag_value(argc, argv, i, "--aifs", &missing))) {
     if (!*v) return qcc_error("--aifs: expected the name of a graph input"), -1;
     if (qcc_aifs_opts.n_ranges) return qcc_error("--aifs and --aifs-static exclude each other"), -1;
     qcc_aifs_opts.input = v;
     return 1;
   }
-  if (!missing && (v = flag_value(argc, argv, i, "--aifs-static", &missing))) {
+  if (!missing && (v = qcc_flag_value(argc, argv, i, "--aifs-static", &missing))) {
     if (qcc_aifs_opts.input) return qcc_error("--aifs and --aifs-static exclude each other"), -1;
     return parse_static(v) ? 1 : -1;
   }

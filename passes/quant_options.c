@@ -80,17 +80,6 @@ const char qcc_quant_flags_help[] =
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
     "                        matmul) whose layers stay float\n";
 
-static const char *flag_value(int argc, char **argv, int *i, const char *flag, bool *missing) {
-  size_t n = strlen(flag);
-  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (strcmp(argv[*i], flag)) return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 static int parse_scheme(const char *v) {
   /* auto: the allocate pass gives every layer its scheme; w8a8 covers
    * what it leaves (and decides the static activation handling) */
@@ -130,11 +119,11 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
   bool missing = false;
   const char *v;
   int rc = 1;
-  if ((v = flag_value(argc, argv, i, "-q", &missing))) {
+  if ((v = qcc_flag_value(argc, argv, i, "-q", &missing))) {
     rc = parse_scheme(v);
-  } else if ((v = flag_value(argc, argv, i, "--calib", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--calib", &missing))) {
     qcc_quant_opts.calib_path = v;
-  } else if ((v = flag_value(argc, argv, i, "--group-size", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--group-size", &missing))) {
     char *end;
     long long g = strtoll(v, &end, 10);
     if (*end || g <= 0 || g % 4 || g > (1 << 20)) {
@@ -142,16 +131,16 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       rc = -1;
     }
     qcc_quant_opts.group_size = g;
-  } else if ((v = flag_value(argc, argv, i, "--act-scale", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--act-scale", &missing))) {
     if (!strcmp(v, "static") || !strcmp(v, "token")) {
       qcc_quant_opts.act_per_token = !strcmp(v, "token");
     } else {
       qcc_error("--act-scale: expected static or token, got '%s'", v);
       rc = -1;
     }
-  } else if ((v = flag_value(argc, argv, i, "--observer", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--observer", &missing))) {
     rc = parse_observer(v);
-  } else if ((v = flag_value(argc, argv, i, "--weight-quant", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--weight-quant", &missing))) {
     if (!strcmp(v, "rtn") || !strcmp(v, "gptq")) {
       qcc_quant_opts.weight_quant = !strcmp(v, "gptq") ? QCC_WEIGHT_GPTQ : QCC_WEIGHT_RTN;
     } else {
@@ -160,7 +149,7 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
     }
   } else if (!strcmp(argv[*i], "--integer-only")) {
     qcc_quant_opts.integer_only = true;
-  } else if ((v = flag_value(argc, argv, i, "--keep-float", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--keep-float", &missing))) {
     for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
       if (qcc_quant_opts.n_keep_float == 32) {
         qcc_error("--keep-float: at most 32 patterns");
@@ -169,14 +158,14 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       }
       qcc_quant_opts.keep_float[qcc_quant_opts.n_keep_float++] = tok;
     }
-  } else if ((v = flag_value(argc, argv, i, "--avg-bits", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--avg-bits", &missing))) {
     char *end;
     qcc_quant_opts.avg_bits = strtod(v, &end);
     if (*end || !(qcc_quant_opts.avg_bits >= 1 && qcc_quant_opts.avg_bits <= 32)) {
       qcc_error("--avg-bits: expected a number of bits per weight in [1, 32], got '%s'", v);
       rc = -1;
     }
-  } else if ((v = flag_value(argc, argv, i, "--max-bytes", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--max-bytes", &missing))) {
     char *end;
     long long b = strtoll(v, &end, 10);
     if (*end || b <= 0) {
@@ -184,21 +173,21 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       rc = -1;
     }
     qcc_quant_opts.max_bytes = b;
-  } else if ((v = flag_value(argc, argv, i, "--max-latency-us", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--max-latency-us", &missing))) {
     char *end;
     qcc_quant_opts.max_latency_us = strtod(v, &end);
     if (*end || !(qcc_quant_opts.max_latency_us > 0) || isinf(qcc_quant_opts.max_latency_us)) {
       qcc_error("--max-latency-us: expected a positive number of microseconds, got '%s'", v);
       rc = -1;
     }
-  } else if ((v = flag_value(argc, argv, i, "--sensitivity-metric", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--sensitivity-metric", &missing))) {
     if (!strcmp(v, "mse") || !strcmp(v, "kl")) {
       qcc_quant_opts.sensitivity_kl = !strcmp(v, "kl");
     } else {
       qcc_error("--sensitivity-metric: expected mse or kl, got '%s'", v);
       rc = -1;
     }
-  } else if ((v = flag_value(argc, argv, i, "--sensitivity-samples", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--sensitivity-samples", &missing))) {
     char *end;
     long n = strtol(v, &end, 10);
     if (*end || n <= 0 || n > 100000) {
@@ -206,7 +195,7 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       rc = -1;
     }
     qcc_quant_opts.sensitivity_samples = (int)n;
-  } else if ((v = flag_value(argc, argv, i, "--formats", &missing))) {
+  } else if ((v = qcc_flag_value(argc, argv, i, "--formats", &missing))) {
     qcc_quant_opts.n_formats = 0;
     for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
       const qcc_quant_scheme *s = qcc_quant_find_scheme(tok);

@@ -62,27 +62,16 @@ const char qcc_rotate_flags_help[] =
     "                        hadamard)\n"
     "  --rotate-seed N       seed of the random signs / matrices (default 24301)\n";
 
-static const char *value_of(int argc, char **argv, int *i, const char *flag, bool *missing) {
-  size_t n = strlen(flag);
-  if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (strcmp(argv[*i], flag)) return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 int qcc_rotate_parse_flag(int argc, char **argv, int *i) {
   bool missing = false;
   const char *v;
-  if ((v = value_of(argc, argv, i, "--rotate", &missing))) {
+  if ((v = qcc_flag_value(argc, argv, i, "--rotate", &missing))) {
     static const char *const names[] = {"none", "hadamard", "random", "klt", "klt+hadamard"};
     for (int k = 0; k < 5; k++)
       if (!strcmp(v, names[k])) return qcc_rotate_opts.kind = (qcc_rotation_kind)k, 1;
     return qcc_error("--rotate: expected none, hadamard, random, klt or klt+hadamard, got '%s'", v), -1;
   }
-  if ((v = value_of(argc, argv, i, "--smooth", &missing))) {
+  if ((v = qcc_flag_value(argc, argv, i, "--smooth", &missing))) {
     char *end;
     double a = strtod(v, &end);
     if (!strcmp(v, "auto")) qcc_rotate_opts.smooth_auto = true, qcc_rotate_opts.smooth_alpha = 0.5;
@@ -90,20 +79,20 @@ int qcc_rotate_parse_flag(int argc, char **argv, int *i) {
     else return qcc_error("--smooth: expected a number in [0, 1] or auto, got '%s'", v), -1;
     return 1;
   }
-  if ((v = value_of(argc, argv, i, "--online-hadamard", &missing))) {
+  if ((v = qcc_flag_value(argc, argv, i, "--online-hadamard", &missing))) {
     if (!strcmp(v, "none")) qcc_rotate_opts.online = QCC_ONLINE_NONE;
     else if (!strcmp(v, "mlp")) qcc_rotate_opts.online = QCC_ONLINE_MLP;
     else if (!strcmp(v, "all")) qcc_rotate_opts.online = QCC_ONLINE_ALL;
     else return qcc_error("--online-hadamard: expected none, mlp or all, got '%s'", v), -1;
     return 1;
   }
-  if ((v = value_of(argc, argv, i, "--rotate-heads", &missing))) {
+  if ((v = qcc_flag_value(argc, argv, i, "--rotate-heads", &missing))) {
     if (!strcmp(v, "none")) qcc_rotate_opts.heads = false;
     else if (!strcmp(v, "hadamard")) qcc_rotate_opts.heads = true;
     else return qcc_error("--rotate-heads: expected hadamard or none, got '%s'", v), -1;
     return 1;
   }
-  if ((v = value_of(argc, argv, i, "--rotate-seed", &missing))) {
+  if ((v = qcc_flag_value(argc, argv, i, "--rotate-seed", &missing))) {
     char *end;
     unsigned long long s = strtoull(v, &end, 10);
     if (*end || !*v) return qcc_error("--rotate-seed: expected a non-negative integer, got '%s'", v), -1;
