@@ -8,12 +8,19 @@ typedef struct qcc_emit_options {
   const char *c_path;  /* model.c */
   const char *h_path;  /* model.h */
   bool runtime_inline; /* paste the used kernels (default) or #include "qrt.h" */
+  /* --weights-file: NULL keeps the weights in model.c as arrays; else all
+   * constant data goes to this file (layout in runtime/qrt_weights.c) and
+   * model.c gets NAME_set_weights.  asm_path, when not NULL, also gets an
+   * assembler file that links the weights file in with .incbin. */
+  const char *weights_path;
+  const char *asm_path;
 } qcc_emit_options;
 
 typedef struct qcc_emit_stats {
   int64_t arena_bytes;        /* planned workspace */
   int64_t intermediate_bytes; /* sum of all intermediate tensors and scratch */
   int64_t weight_bytes;       /* constant data emitted */
+  int64_t weights_file_bytes; /* size of the weights file (0 without one) */
   int steps;                  /* kernel calls */
   int64_t flops;              /* multiply-adds x2 of conv and matmul calls */
 } qcc_emit_stats;

@@ -129,7 +129,7 @@ static bool convert_attr(importer *im, const Onnx__NodeProto *node, const Onnx__
   }
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
     qcc_array arr;
-    if (!a->t || qcc_tensor_from_proto(a->t, &arr, err, sizeof err)) {
+    if (!a->t || qcc_tensor_from_proto(a->t, im->path, &arr, err, sizeof err)) {
       qcc_error("%s node '%s' (opset %d): attribute '%s': %s", node->op_type, node->name ? node->name : "",
                 im->opset, a->name, a->t ? err : "missing tensor");
       return false;
@@ -389,7 +389,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
     const Onnx__TensorProto *t = g->initializer[i];
     qcc_array arr;
     char err[512];
-    if (qcc_tensor_from_proto(t, &arr, err, sizeof err)) {
+    if (qcc_tensor_from_proto(t, im->path, &arr, err, sizeof err)) {
       qcc_error("%s: initializer %s", im->path, err);
       ok = false;
       break;

@@ -1,6 +1,7 @@
 /* onnx_tensor.c - decoding ONNX TensorProto payloads. */
 #include "onnx_tensor.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +43,11 @@ static int check_count(size_t have, int64_t want, const char *field, const Onnx_
   return -1;
 }
 
-int qcc_tensor_from_proto(const Onnx__TensorProto *t, qcc_array *out, char *err, size_t errlen) {
+int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qcc_array *out, char *err,
+                          size_t errlen) {
   memset(out, 0, sizeof *out);
   const char *name = t->name ? t->name : "";
-  if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-    snprintf(err, errlen, "tensor '%s' uses external data; qcc needs a self-contained .onnx "
-                          "(re-save with onnx.save(model, path, save_as_external_data=False))", name);
-    return -1;
-  }
+  bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (t->n_dims > QRT_MAX_RANK) {
     snprintf(err, errlen, "tensor '%s' has rank %zu; at most %d is supported", name, t->n_dims, QRT_MAX_RANK);
     return -1;
@@ -76,7 +74,9 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, qcc_array *out, char *err,
   out->data = calloc(out->nbytes ? out->nbytes : 1, 1);
   unsigned char *d = out->data;
   int rc = 0;
-  if (t->has_raw_data) {
+  if (external) {
+    rc = qcc_external_data_read(t, model_path, d, out->nbytes, err, errlen);
+  } else if (t->has_raw_data) {
     rc = check_count(t->raw_data.len / es, n, "raw_data", t, err, errlen);
     if (!rc && t->raw_data.len % es) rc = check_count(0, n, "raw_data", t, err, errlen);
     if (!rc) memcpy(d, t->raw_data.data, out->nbytes);
@@ -123,7 +123,7 @@ int qcc_tensor_read_pb(const char *path, qcc_array *out, char *name, size_t name
     snprintf(err, errlen, "%s: not a valid TensorProto (protobuf parse failed)", path);
     return -1;
   }
-  int rc = qcc_tensor_from_proto(t, out, err, errlen);
+  int rc = qcc_tensor_from_proto(t, path, out, err, errlen);
   if (name && name_cap) snprintf(name, name_cap, "%s", t->name ? t->name : "");
   onnx__tensor_proto__free_unpacked(t, NULL);
   return rc;

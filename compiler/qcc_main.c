@@ -1,7 +1,7 @@
 /* qcc_main.c - the qcc driver.
  *
  *   qcc MODEL.onnx -o OUT.c [--name NAME] [--shape IN=DxDxD]... [--bind IN=FILE.npy]...
- *                           [--runtime=inline|external]
+ *                           [--runtime=inline|external] [--weights-file FILE.bin|FILE.S]
  *   qcc run MODEL.onnx --input IN=FILE.npy... --out-dir DIR [--shape ...] [--bind ...]
  *   qcc MODEL.onnx -o OUT.qcs --target npu [--npu-config FILE] [-q ...]
  *   qcc sim OUT.qcs --input IN=FILE.npy... --out-dir DIR    (compiler/npu_sim.c)
@@ -42,6 +42,9 @@ static void usage(FILE *f) {
           "                        (no longer a parameter), e.g. Slice starts or Pad pads\n"
           "  --runtime=inline      paste the kernels the model uses into OUT.c (default)\n"
           "  --runtime=external    #include \"qrt.h\" and link the runtime library instead\n"
+          "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
+          "                        gets NAME_set_weights); FILE.S: also an assembler file that\n"
+          "                        links FILE.bin in with .incbin\n"
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
@@ -57,6 +60,7 @@ static void usage(FILE *f) {
 
 typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
+  const char *weights_file;
   bool run, runtime_inline, target_npu;
   qcc_input_shape shapes[32];
   int n_shapes;
@@ -141,6 +145,8 @@ static int parse_args(int argc, char **argv, options *o) {
       else return qcc_error("--target: expected 'c' or 'npu', got '%s'", v), -1;
     } else if ((v = flag_value(argc, argv, &i, "--npu-config"))) {
       o->npu_config = v;
+    } else if ((v = flag_value(argc, argv, &i, "--weights-file"))) {
+      o->weights_file = v;
     } else if ((v = flag_value(argc, argv, &i, "--out-dir"))) {
       o->out_dir = v;
     } else if ((v = flag_value(argc, argv, &i, "--runtime"))) {
@@ -198,6 +204,9 @@ static int parse_args(int argc, char **argv, options *o) {
   if (qcc_msq_check_options()) return -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   if (o->npu_config && !o->target_npu) return qcc_error("--npu-config is for --target npu"), -1;
+  if (o->weights_file && (o->run || o->target_npu))
+    return qcc_error("--weights-file is for C output (qcc MODEL.onnx -o OUT.c); the NPU stream and 'qcc run' "
+                     "keep their weights"), -1;
   if (o->target_npu && (o->run || o->emit_main))
     return qcc_error("--target npu writes a command stream: run it with 'qcc sim', not 'qcc run' or --emit-main"), -1;
   for (int k = 0; k < o->n_inputs; k++)
@@ -217,6 +226,16 @@ static char *default_name(const char *out) {
     if (!isalnum((unsigned char)*p)) *p = '_';
   if (!isalpha((unsigned char)name[0])) name[0] = 'm';
   return name;
+}
+
+/* --weights-file FILE.S writes the data to FILE.bin (and FILE.S); any
+ * other name is the data file itself. */
+static char *weights_bin_path(const char *arg) {
+  size_t n = strlen(arg);
+  char *p = malloc(n + 5);
+  strcpy(p, arg);
+  if (n > 2 && !strcmp(arg + n - 2, ".S")) strcpy(p + n - 2, ".bin");
+  return p;
 }
 
 /* --target npu: OUT (the stream) and OUT.h beside it. */
@@ -252,13 +271,21 @@ static int compile(const options *o, MlirModule m) {
   char *name = o->name ? strdup(o->name) : default_name(o->out);
   for (const char *p = name; *p; p++)
     if (!isalnum((unsigned char)*p) && *p != '_') return qcc_error("--name: '%s' is not a C identifier", name), -1;
-  qcc_emit_options eo = {name, c_path, h_path, o->runtime_inline};
+  char *bin_path = o->weights_file ? weights_bin_path(o->weights_file) : NULL;
+  if (bin_path && (!strcmp(bin_path, c_path) || !strcmp(bin_path, h_path)))
+    return qcc_error("--weights-file '%s' would overwrite the generated C", o->weights_file), -1;
+  qcc_emit_options eo = {name, c_path, h_path, o->runtime_inline, bin_path,
+                         bin_path && strcmp(bin_path, o->weights_file) ? o->weights_file : NULL};
   qcc_emit_stats st;
   int rc = qcc_emit_c(m, &eo, &st);
   if (!rc && o->emit_main) {
     const char *h_base = strrchr(h_path, '/') ? strrchr(h_path, '/') + 1 : h_path;
-    rc = qcc_emit_main(m, o->emit_main, name, h_base);
+    rc = qcc_emit_main(m, o->emit_main, name, h_base, bin_path != NULL);
   }
+  if (!rc && bin_path)
+    qcc_remark("wrote %s: %lld bytes of weights%s%s", bin_path, (long long)st.weights_file_bytes,
+               eo.asm_path ? " and " : "", eo.asm_path ? eo.asm_path : "");
+  free(bin_path);
   if (!rc)
     qcc_remark("wrote %s and %s: %d kernel calls, workspace %lld bytes (intermediates total %lld bytes), "
                "weights %lld bytes, %.3f MFLOP per run",
@@ -320,7 +347,7 @@ static int run_model(const options *o, MlirModule m) {
 
 /* Weight bytes of the C a module compiles to (emitted to /dev/null). */
 static int64_t weight_bytes(MlirModule m) {
-  qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true};
+  qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true, NULL, NULL};
   qcc_emit_stats st;
   return qcc_emit_c(m, &eo, &st) ? -1 : st.weight_bytes;
 }

@@ -1015,6 +1015,12 @@ typedef struct qrt_qgemm_args {
   int64_t rs_c, cs_c;
 } qrt_qgemm_args;
 
+/* The weights file of `qcc --weights-file` (layout in qrt_weights.c). */
+#define QRT_WEIGHTS_MAGIC "QCCWGT\0\1"
+#define QRT_WEIGHTS_VERSION 1
+#define QRT_WEIGHTS_HEADER 64
+#define QRT_WEIGHTS_ALIGN 64
+
 /* Prototypes.  When the generator pastes only some .c files, it defines
  * QRT_NO_PROTOTYPES (GCC warns about static functions declared and never
  * defined) and pastes each file after those it depends on (QRT_FILE_DEPS). */
@@ -1074,6 +1080,13 @@ QRT_API int64_t qrt_qmatmul_dyn_scratch(const qrt_qmatmul_params *p);
 /* qrt_msq.c: scratch bytes qrt_msqmatmul_i8_f32 wants in in[7]. */
 QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p);
 QRT_API int64_t qrt_wmatmul_scratch(const qrt_qmatmul_params *p);
+/* qrt_weights.c: 0 when data (QRT_WEIGHTS_ALIGN-aligned, size bytes) is a
+ * weights file of want_size bytes whose header and contents carry
+ * want_checksum; else -1.  The checksum is built with state {1, 0}, _update
+ * over the bytes after the header, then _final. */
+QRT_API int qrt_weights_check(const void *data, size_t size, uint64_t want_size, uint64_t want_checksum);
+QRT_API void qrt_weights_checksum_update(uint64_t state[2], const unsigned char *p, size_t n);
+QRT_API uint64_t qrt_weights_checksum_final(const uint64_t state[2]);
 /* The compile-time path: "avx512vnni", "avx2", "neon-dotprod", "neon", "portable". */
 QRT_API const char *qrt_qgemm_path(void);
 
