@@ -3,11 +3,12 @@
 # MLIR 19 C API, LLVM's test tools (lit, FileCheck), protobuf-c, the ONNX
 # schema and test data, Python with numpy/onnx (tests and example scripts
 # only), Node.js with onnxruntime-node (the reference the tests compare to),
-# an aarch64 cross compiler and qemu-user (the runtime's NEON paths).
+# an aarch64 cross compiler and qemu-user (the runtime's NEON paths),
+# pkg-config and Ninja (the installed package's test).
 set -eu
 pkgs="cmake make gcc clang libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
 protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
-python3 python3-numpy python3-onnx gcc-aarch64-linux-gnu qemu-user"
+python3 python3-numpy python3-onnx gcc-aarch64-linux-gnu qemu-user pkgconf ninja-build"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 missing=""
