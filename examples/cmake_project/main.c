@@ -38,6 +38,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: not a float32 .npy of %d values\n", argv[1], DIGITS_IN0_SIZE);
     return 1;
   }
+#ifdef DIGITS_WEIGHTS_SIZE /* built with WEIGHTS_FILE: the weights are linked in as bytes */
+  if (digits_set_weights(digits_weights_data, DIGITS_WEIGHTS_SIZE) != 0) {
+    fprintf(stderr, "the linked weights do not match this model\n");
+    return 1;
+  }
+#endif
   if (digits_run(image, logits) != 0) return 1;
   int best = 0;
   for (int i = 1; i < DIGITS_OUT0_SIZE; i++)

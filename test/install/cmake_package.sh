@@ -65,6 +65,13 @@ check_app() {
   touch "$p/bin/qcc"
   build run "qcc binary touched"
   build skip "rebuild after the binary's"
+  # WEIGHTS_FILE: code-only C, the weights linked from digits.bin by digits.S.
+  cmake -DDIGITS_WEIGHTS_FILE=ON "$app" >/dev/null
+  build run "WEIGHTS_FILE"
+  [ -f "$app/qcc/digits/digits.bin" ] && grep -q "digits_set_weights" "$app/qcc/digits/digits.h" ||
+    fail "$gen, WEIGHTS_FILE: no weights file"
+  check_output "w8a8 --runtime=external WEIGHTS_FILE"
+  cmake -DDIGITS_WEIGHTS_FILE=OFF "$app" >/dev/null
 }
 # build WHAT WHEN: builds the example; WHAT is run or skip: whether qcc must run.
 build() {
