@@ -134,9 +134,17 @@ FIELDS(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS)
 FIELDS(msqmatmul, QRT_MSQMATMUL_PARAMS)
 #undef PT
 
+#ifdef QCC_HAVE_QRT_V4
+#define DECLARE_V4(sym, pname, file) void sym##_v4(const void *params, const void *const *in, void *const *out);
+QRT_ALL_KERNELS(DECLARE_V4)
+#define FN_V4(sym) sym##_v4
+#else
+#define FN_V4(sym) NULL
+#endif
+
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
-  {#sym, sym, "qrt_" #pname "_params", pname##_fields, (int)(sizeof pname##_fields / sizeof pname##_fields[0]),    \
-   sizeof(qrt_##pname##_params), file},
+  {#sym, sym, FN_V4(sym), "qrt_" #pname "_params", pname##_fields,                                             \
+   (int)(sizeof pname##_fields / sizeof pname##_fields[0]), sizeof(qrt_##pname##_params), file},
 const qcc_kernel_info qcc_kernels[] = {QRT_ALL_KERNELS(KERNEL_ENTRY)};
 const int qcc_num_kernels = (int)(sizeof qcc_kernels / sizeof qcc_kernels[0]);
 
@@ -145,6 +153,31 @@ const qcc_kernel_info *qcc_find_kernel(const char *symbol) {
     if (!strcmp(qcc_kernels[i].symbol, symbol)) return &qcc_kernels[i];
   return NULL;
 }
+
+static bool cpu_runs_v4(void) {
+#if defined(QCC_HAVE_QRT_V4) && defined(__GNUC__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
+#else
+  return false;
+#endif
+}
+
+static bool use_v4(void) {
+  static int v4 = -1;
+  if (v4 < 0) {
+    const char *env = getenv("QCC_KERNELS");
+    v4 = (!env || strcmp(env, "baseline")) && cpu_runs_v4();
+  }
+  return v4;
+}
+
+qrt_kernel_fn qcc_kernel_entry(const qcc_kernel_info *k) { return use_v4() && k->fn_v4 ? k->fn_v4 : k->fn; }
+
+const char *qcc_kernel_isa(void) { return use_v4() ? "x86-64-v4" : "baseline"; }
 
 /* ---- helpers ---- */
 static bool fail(MlirOperation op, const char *why) {

@@ -21,6 +21,7 @@ typedef struct qcc_param_field {
 typedef struct qcc_kernel_info {
   const char *symbol; /* "qrt_conv_f32" */
   qrt_kernel_fn fn;
+  qrt_kernel_fn fn_v4; /* the x86-64-v4 build of the same kernel, or NULL */
   const char *params_type; /* "qrt_conv_params" */
   const qcc_param_field *fields;
   int n_fields;
@@ -62,6 +63,13 @@ bool qcc_unary_kind_code(const char *kind, int *code);
 bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed);
 
 const qcc_kernel_info *qcc_find_kernel(const char *symbol);
+/* The build of k the compiler's evaluator runs: the x86-64-v4 (AVX-512
+ * VNNI) copy when qcc has one and the CPU runs it, unless the environment
+ * says QCC_KERNELS=baseline; else the baseline build. Same bits either way
+ * (the runtime's kernels do not depend on the vector width). */
+qrt_kernel_fn qcc_kernel_entry(const qcc_kernel_info *k);
+/* "x86-64-v4" or "baseline": the path qcc_kernel_entry takes. */
+const char *qcc_kernel_isa(void);
 extern const qcc_kernel_info qcc_kernels[];
 extern const int qcc_num_kernels;
 

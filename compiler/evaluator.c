@@ -21,8 +21,78 @@ static qcc_array alloc_for(MlirValue v) {
   return a;
 }
 
+/* Constants as arrays, and packed weights, keyed by their attribute: an
+ * attribute is immutable and uniqued (same pointer, same contents), so an
+ * entry can never go stale while passes rewrite the module between runs. */
+struct qcc_eval_cache {
+  qcc_ptr_map constants; /* attribute -> qcc_array* */
+  qcc_ptr_map packed;    /* attribute -> packed_entry* */
+};
+
+typedef struct packed_entry {
+  int kind;
+  int64_t k, n;
+  qcc_array data;
+} packed_entry;
+
+qcc_eval_cache *qcc_eval_cache_new(void) {
+  qcc_eval_cache *c = calloc(1, sizeof *c);
+  qcc_ptr_map_init(&c->constants);
+  qcc_ptr_map_init(&c->packed);
+  return c;
+}
+
+void qcc_eval_cache_free(qcc_eval_cache *c) {
+  if (!c) return;
+  for (size_t i = 0; i < c->constants.cap; i++)
+    if (c->constants.keys[i]) {
+      qcc_array_free(c->constants.vals[i]);
+      free(c->constants.vals[i]);
+    }
+  for (size_t i = 0; i < c->packed.cap; i++)
+    if (c->packed.keys[i]) {
+      packed_entry *e = c->packed.vals[i];
+      qcc_array_free(&e->data);
+      free(e);
+    }
+  qcc_ptr_map_free(&c->constants);
+  qcc_ptr_map_free(&c->packed);
+  free(c);
+}
+
+/* The attribute holding constant v's data, as a cache key; NULL if v is
+ * not a q.constant. */
+static const void *constant_key(MlirValue v) {
+  if (!qcc_value_is_constant(v)) return NULL;
+  return q_constant_get(mlirOpResultGetOwner(v)).value.ptr;
+}
+
+/* The packed layout of call's weight b: from the cache when one is given
+ * and holds it for the same packing; *owned tells the caller to free it. */
+static const void *packed_weight(const qcc_call *call, const qcc_array *b, qcc_eval_cache *cache, qcc_array *tmp,
+                                 bool *owned) {
+  const void *key = cache ? constant_key(call->in[call->packed_slot]) : NULL;
+  packed_entry *e = key ? qcc_ptr_map_get(&cache->packed, key) : NULL;
+  if (e && e->kind == (int)call->pack_kind && e->k == call->pack_k && e->n == call->pack_n) {
+    *owned = false;
+    return e->data.data;
+  }
+  qcc_pack_weight(call, b, tmp);
+  *owned = true;
+  if (key && !e) {
+    e = malloc(sizeof *e);
+    e->kind = (int)call->pack_kind;
+    e->k = call->pack_k;
+    e->n = call->pack_n;
+    e->data = *tmp;
+    qcc_ptr_map_put(&cache->packed, key, e);
+    *owned = false;
+  }
+  return tmp->data;
+}
+
 /* Runs call with its input arrays (NULL entries for absent inputs). */
-static void run_call(const qcc_call *call, qcc_array *const *ins, qcc_array *out) {
+static void run_call(const qcc_call *call, qcc_array *const *ins, qcc_array *out, qcc_eval_cache *cache) {
   const void *in_ptrs[QCC_CALL_MAX_IN];
   void *scratch = NULL;
   qcc_array packed;
@@ -32,14 +102,13 @@ static void run_call(const qcc_call *call, qcc_array *const *ins, qcc_array *out
     scratch = malloc((size_t)call->scratch_bytes);
     in_ptrs[call->scratch_slot] = scratch;
   }
-  if (call->packed_slot >= 0) {
-    qcc_pack_weight(call, ins[call->packed_slot], &packed);
-    in_ptrs[call->packed_slot] = packed.data;
-  }
+  bool packed_owned = false;
+  if (call->packed_slot >= 0)
+    in_ptrs[call->packed_slot] = packed_weight(call, ins[call->packed_slot], cache, &packed, &packed_owned);
   void *out_ptrs[QCC_CALL_MAX_OUT] = {out->data, NULL, NULL};
-  call->kernel->fn(&call->params, in_ptrs, out_ptrs);
+  qcc_kernel_entry(call->kernel)(&call->params, in_ptrs, out_ptrs);
   free(scratch);
-  if (packed.data) qcc_array_free(&packed);
+  if (packed_owned) qcc_array_free(&packed);
 }
 
 bool qcc_evaluate_op(MlirOperation op, qcc_array *result) {
@@ -55,7 +124,7 @@ bool qcc_evaluate_op(MlirOperation op, qcc_array *result) {
   }
   if (ok) {
     *result = alloc_for(mlirOperationGetResult(op, 0));
-    run_call(&call, ins, result);
+    run_call(&call, ins, result, NULL);
   }
   for (int i = 0; i < call.n_in; i++)
     if (ins[i]) qcc_array_free(ins[i]);
@@ -81,6 +150,11 @@ static void release(slot *s) {
 
 int qcc_evaluate(MlirModule m, const qcc_array *inputs, int n_inputs, qcc_array **outputs, int *n_outputs,
                  qcc_observer observe, void *user) {
+  return qcc_evaluate_cached(m, NULL, inputs, n_inputs, outputs, n_outputs, observe, user);
+}
+
+int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *inputs, int n_inputs,
+                        qcc_array **outputs, int *n_outputs, qcc_observer observe, void *user) {
   MlirOperation func = qcc_module_func(m);
   MlirBlock body = qcc_func_body(func);
   intptr_t n_args = mlirBlockGetNumArguments(body);
@@ -116,7 +190,17 @@ int qcc_evaluate(MlirModule m, const qcc_array *inputs, int n_inputs, qcc_array 
     out->owned = true;
     out->uses_left = count_uses(res);
     qcc_ptr_map_put(&slots, res.ptr, out);
-    if (q_constant_is(op)) {
+    if (q_constant_is(op) && cache) {
+      const void *key = constant_key(res);
+      qcc_array *c = qcc_ptr_map_get(&cache->constants, key);
+      if (!c) {
+        c = malloc(sizeof *c);
+        qcc_value_constant(res, c);
+        qcc_ptr_map_put(&cache->constants, key, c);
+      }
+      out->data = *c;
+      out->owned = false; /* the cache's */
+    } else if (q_constant_is(op)) {
       qcc_value_constant(res, &out->data);
     } else {
       qcc_call call;
@@ -130,12 +214,12 @@ int qcc_evaluate(MlirModule m, const qcc_array *inputs, int n_inputs, qcc_array 
         ins[i] = s ? &s->data : NULL;
       }
       out->data = alloc_for(res);
-      run_call(&call, ins, &out->data);
+      run_call(&call, ins, &out->data, cache);
       for (int i = 0; i < call.n_in; i++)
         if (!mlirValueIsNull(call.in[i])) release(qcc_ptr_map_get(&slots, call.in[i].ptr));
     }
     if (observe) observe(op, res, &out->data, user);
-    if (out->uses_left == 0) qcc_array_free(&out->data);
+    if (out->uses_left == 0 && out->owned) qcc_array_free(&out->data);
   }
   if (!rc) {
     intptr_t n = mlirOperationGetNumOperands(ret);

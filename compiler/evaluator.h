@@ -13,6 +13,17 @@ typedef void (*qcc_observer)(MlirOperation op, MlirValue v, const qcc_array *dat
 int qcc_evaluate(MlirModule m, const qcc_array *inputs, int n_inputs, qcc_array **outputs, int *n_outputs,
                  qcc_observer observe, void *user);
 
+/* Repeated runs (calibration over many samples) keep each constant's
+ * array and each packed weight in a cache instead of re-reading and
+ * re-packing them per run. Valid across module rewrites: entries are
+ * keyed by the immutable attributes. Free it when the runs are done. */
+typedef struct qcc_eval_cache qcc_eval_cache;
+qcc_eval_cache *qcc_eval_cache_new(void);
+void qcc_eval_cache_free(qcc_eval_cache *c);
+/* qcc_evaluate with a cache (NULL: none). */
+int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *inputs, int n_inputs,
+                        qcc_array **outputs, int *n_outputs, qcc_observer observe, void *user);
+
 /* Evaluates one op whose operands are all q.constant; result malloc'd. */
 bool qcc_evaluate_op(MlirOperation op, qcc_array *result);
 

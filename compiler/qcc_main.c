@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aifs.h"
 #include "emit_c.h"
@@ -21,6 +22,7 @@
 #include "npu_config.h"
 #include "npu_tools.h"
 #include "evaluator.h"
+#include "kernel_call.h"
 #include "msq.h"
 #include "passes.h"
 #include "quant_options.h"
@@ -378,6 +380,39 @@ static int write_report(const options *o, MlirContext ctx, MlirModule quant) {
   return rc;
 }
 
+/* -v: wall time of each phase (the slow ones are the ones that evaluate
+ * the model on calibration samples or factor matrices). */
+typedef struct phase_times {
+  const char *name[16];
+  double seconds[16];
+  int n;
+  double mark;
+} phase_times;
+
+static double wall_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void phase_done(phase_times *pt, const char *name) {
+  const double now = wall_seconds();
+  if (pt->n < 16) pt->name[pt->n] = name, pt->seconds[pt->n++] = now - pt->mark;
+  pt->mark = now;
+}
+
+static void print_phase_times(const phase_times *pt) {
+  if (!qcc_verbose) return;
+  char line[512];
+  size_t len = 0;
+  double total = 0;
+  for (int i = 0; i < pt->n && len < sizeof line; i++) {
+    len += (size_t)snprintf(line + len, sizeof line - len, "%s%s %.2f s", i ? ", " : "", pt->name[i], pt->seconds[i]);
+    total += pt->seconds[i];
+  }
+  qcc_remark("time: %s; total %.2f s (evaluator kernels: %s)", line, total, qcc_kernel_isa());
+}
+
 int main(int argc, char **argv) {
   options o;
   if (argc < 2) {
@@ -389,22 +424,29 @@ int main(int argc, char **argv) {
   if (parse_args(argc, argv, &o)) return 2;
   MlirContext ctx = qcc_context_create();
   qcc_import_options io = {o.shapes, o.n_shapes, o.binds, o.n_binds};
+  phase_times pt = {{NULL}, {0}, 0, wall_seconds()};
   MlirModule m = qcc_import_onnx(ctx, o.model, &io);
+  phase_done(&pt, "import");
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
-  if (!rc) rc = qcc_pass_rotate(m);
+  phase_done(&pt, "legalize");
+  if (!rc && qcc_rotate_opts.kind != QCC_ROT_NONE) rc = qcc_pass_rotate(m), phase_done(&pt, "rotate");
   if (!rc) rc = qcc_pass_reorder_tokens(m);
-  if (!rc && qcc_quantizing())
-    rc = (qcc_quant_needs_calibration() && qcc_pass_calibrate(m)) || qcc_pass_msq(m) ||
-                 (qcc_quant_opts.allocate && (qcc_pass_sensitivity(m) || qcc_pass_allocate(m))) || qcc_pass_quantize(m)
-             ? -1
-             : 0;
+  if (!rc && qcc_quantizing()) {
+    if (qcc_quant_needs_calibration()) rc = qcc_pass_calibrate(m), phase_done(&pt, "calibrate");
+    if (!rc) rc = qcc_pass_msq(m);
+    if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_sensitivity(m), phase_done(&pt, "sensitivity");
+    if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_allocate(m), phase_done(&pt, "allocate");
+    if (!rc) rc = qcc_pass_quantize(m), phase_done(&pt, "quantize");
+    if (rc) rc = -1;
+  }
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);
     else qcc_print_module(m, f, false), fclose(f);
   }
-  if (!rc) rc = o.run ? run_model(&o, m) : compile(&o, m);
-  if (!rc && o.report) rc = write_report(&o, ctx, m);
+  if (!rc) rc = o.run ? run_model(&o, m) : compile(&o, m), phase_done(&pt, o.run ? "run" : "emit");
+  if (!rc && o.report) rc = write_report(&o, ctx, m), phase_done(&pt, "report");
+  if (!rc) print_phase_times(&pt);
   if (!mlirModuleIsNull(m)) mlirModuleDestroy(m);
   mlirContextDestroy(ctx);
   return rc ? 1 : 0;

@@ -231,6 +231,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
   sqnr_acc out_acc = {0, 0};
   double max_err = 0;
   int agree = 0, rows = 0, rc = 0;
+  qcc_eval_cache *cache = qcc_eval_cache_new();
   for (int k = 0; k < calib->n_samples && !rc; k++) {
     qcc_array *fo = NULL, *qo = NULL;
     int nf = 0, nq = 0;
@@ -238,8 +239,8 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     MlirBlock qbody = qcc_func_body(qcc_module_func(quant_m));
     for (int i = 0; i < calib->n_inputs; i++)
       if (in[i].dtype == QRT_F32) remember(&st, mlirBlockGetArgument(qbody, i), &in[i]);
-    rc = qcc_evaluate(float_m, in, calib->n_inputs, &fo, &nf, NULL, NULL) ||
-         qcc_evaluate(quant_m, in, calib->n_inputs, &qo, &nq, observe, &st);
+    rc = qcc_evaluate_cached(float_m, cache, in, calib->n_inputs, &fo, &nf, NULL, NULL) ||
+         qcc_evaluate_cached(quant_m, cache, in, calib->n_inputs, &qo, &nq, observe, &st);
     for (int j = 0; !rc && j < nf && j < nq; j++) {
       if (fo[j].dtype != QRT_F32 || qo[j].dtype != QRT_F32) continue;
       const float *a = fo[j].data, *b = qo[j].data;
@@ -264,6 +265,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     free(fo);
     free(qo);
   }
+  qcc_eval_cache_free(cache);
   bool json = strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".json");
   /* .html: the text report, written to memory, goes into the page */
   bool html = strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".html");

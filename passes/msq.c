@@ -464,17 +464,19 @@ int qcc_pass_msq(MlirModule m) {
   /* As the calibrate pass: min-max, then with --observer mse or
    * percentile a histogram over it, per modality. */
   const bool clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
+  qcc_eval_cache *cache = qcc_eval_cache_new();
   for (int pass = 0; pass < (clip ? 2 : 1) && !rc; pass++) {
     if (pass == 1) start_histograms(&st);
     for (int k = 0; k < set.n_samples && !rc; k++) {
       qcc_array *outs = NULL;
       int n_outs = 0;
       st.sample = k;
-      rc = qcc_evaluate(m, &set.samples[k * set.n_inputs], set.n_inputs, &outs, &n_outs, observe, &st);
+      rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &outs, &n_outs, observe, &st);
       for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
       free(outs);
     }
   }
+  qcc_eval_cache_free(cache);
   if (!rc && clip) clip_ranges(&st);
   if (!loaded) qcc_calib_free(&set);
   if (!rc && st.bad[0]) rc = -1, qcc_error("--msq: %s", st.bad);

@@ -14,14 +14,26 @@ void qcc_hist_init(qcc_histogram *h, double lo, double hi) {
 }
 
 void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
-  const double w = QCC_HIST_BINS / (h->hi - h->lo);
-  for (int64_t i = 0; i < n; i++) {
-    if (isnan(x[i])) continue;
-    double b = (x[i] - h->lo) * w;
-    int64_t k = b < 0 ? 0 : b >= QCC_HIST_BINS ? QCC_HIST_BINS - 1 : (int64_t)b;
-    h->counts[k] += 1;
-    h->total += 1;
+  /* Integer counts per call (a double add per value is a long dependency
+   * chain when neighbouring values share a bin), folded in at the end. */
+  uint32_t counts[QCC_HIST_BINS];
+  const double w = QCC_HIST_BINS / (h->hi - h->lo), lo = h->lo;
+  int64_t added = 0;
+  while (n > 0) {
+    const int64_t chunk = n < ((int64_t)1 << 30) ? n : (int64_t)1 << 30;
+    memset(counts, 0, sizeof counts);
+    for (int64_t i = 0; i < chunk; i++) {
+      if (x[i] != x[i]) continue; /* NaN */
+      double b = (x[i] - lo) * w;
+      int64_t k = b < 0 ? 0 : b >= QCC_HIST_BINS ? QCC_HIST_BINS - 1 : (int64_t)b;
+      counts[k]++;
+      added++;
+    }
+    for (int k = 0; k < QCC_HIST_BINS; k++) h->counts[k] += counts[k];
+    x += chunk;
+    n -= chunk;
   }
+  h->total += (double)added;
 }
 
 static double edge(const qcc_histogram *h, int k) { return h->lo + (h->hi - h->lo) * k / QCC_HIST_BINS; }

@@ -3,6 +3,7 @@
  * format's code range and name. */
 #include "quant_weights.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +31,25 @@ const char *qcc_wformat_name(int format) {
   return "?";
 }
 
-/* Squared error of quantizing w[i0..i1) (stride `stride`) with `step`. */
-static double rounding_error(const float *w, int64_t i0, int64_t i1, int64_t stride, double step, int32_t cmin,
-                             int32_t cmax) {
+/* nearbyint in the default rounding mode (to nearest, ties to even),
+ * without the library call the baseline x86-64 ISA needs for it: adding
+ * and subtracting 1.5 * 2^52 leaves the rounded value for |v| < 2^51. */
+static double round_even(double v) {
+#if FLT_EVAL_METHOD == 0 /* not with x87's wider intermediates */
+  const double magic = 6755399441055744.0;
+  return fabs(v) < 2251799813685248.0 ? (v + magic) - magic : nearbyint(v);
+#else
+  return nearbyint(v);
+#endif
+}
+
+/* Squared error of quantizing w[i0..i1) (contiguous) with `step`. */
+static double rounding_error(const float *w, int64_t i0, int64_t i1, double step, int32_t cmin, int32_t cmax) {
   double e = 0;
   for (int64_t i = i0; i < i1; i++) {
-    double v = nearbyint(w[i * stride] / step);
+    double v = round_even(w[i] / step);
     v = v < cmin ? cmin : v > cmax ? cmax : v;
-    e += (w[i * stride] - step * v) * (w[i * stride] - step * v);
+    e += (w[i] - step * v) * (w[i] - step * v);
   }
   return e;
 }
@@ -58,12 +70,13 @@ static void quantize_rtn(const float *w, bool column_major, qcc_qweights *q) {
   qcc_wformat_range(q->format, &cmin, &cmax);
   const int64_t channels = q->channels, per = q->per, group = q->group;
   const int64_t ng = group ? (per + group - 1) / group : 1;
-  /* channel c's elements: w[base + i * stride], i < per */
-  const int64_t stride = column_major ? channels : 1;
+  /* channel c's elements, gathered: the step searches below read them
+   * dozens of times, and a column of a row-major [K, N] is strided */
+  float *wc = malloc(sizeof(float) * (size_t)(per ? per : 1));
   for (int64_t c = 0; c < channels; c++) {
-    const float *wc = w + (column_major ? c : c * per);
+    for (int64_t i = 0; i < per; i++) wc[i] = w[at(q, column_major, c, i)];
     double amax = 0;
-    for (int64_t i = 0; i < per; i++) amax = fmax(amax, fabs(wc[i * stride]));
+    for (int64_t i = 0; i < per; i++) amax = fmax(amax, fabs(wc[i]));
     double s = 1.0;
     if (amax > 0 && group) {
       s = (float)(amax / (cmax * 255.0));
@@ -73,7 +86,7 @@ static void quantize_rtn(const float *w, bool column_major, qcc_qweights *q) {
       double best = INFINITY;
       for (int j = 0; j <= 50; j++) {
         double step = (float)(amax * (1.0 - 0.01 * j) / cmax);
-        double e = rounding_error(wc, 0, per, stride, step, cmin, cmax);
+        double e = rounding_error(wc, 0, per, step, cmin, cmax);
         if (e < best) best = e, s = step;
       }
     }
@@ -85,23 +98,24 @@ static void quantize_rtn(const float *w, bool column_major, qcc_qweights *q) {
         /* the group multiplier u covering the group's max, or a smaller one
          * (clipping) when that lowers the group's squared error */
         double gmax = 0, best = INFINITY;
-        for (int64_t i = i0; i < i1; i++) gmax = fmax(gmax, fabs(wc[i * stride]));
+        for (int64_t i = i0; i < i1; i++) gmax = fmax(gmax, fabs(wc[i]));
         int u0 = (int)ceil(gmax / (cmax * s) - 1e-9), ubest = 1;
         u0 = u0 < 1 ? 1 : u0 > 255 ? 255 : u0;
         for (int u = u0; u >= 1 && u * 2 >= u0; u--) {
-          double e = rounding_error(wc, i0, i1, stride, s * u, cmin, cmax);
+          double e = rounding_error(wc, i0, i1, s * u, cmin, cmax);
           if (e < best) best = e, ubest = u;
         }
         q->gmult[g * channels + c] = (uint8_t)ubest;
         step = s * ubest;
       }
       for (int64_t i = i0; i < i1; i++) {
-        double v = nearbyint(wc[i * stride] / step);
+        double v = round_even(wc[i] / step);
         v = v < cmin ? cmin : v > cmax ? cmax : v;
         q->codes[at(q, column_major, c, i)] = (int8_t)v;
       }
     }
   }
+  free(wc);
 }
 
 /* Replaces the round-to-nearest codes by GPTQ's for the same steps, and

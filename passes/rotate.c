@@ -218,14 +218,18 @@ static stats *want(stats_set *set, MlirValue v, bool cov) {
 }
 
 static int run_stats(MlirModule m, const qcc_calib_set *calib, stats_set *set) {
-  for (int k = 0; k < calib->n_samples; k++) {
+  qcc_eval_cache *cache = qcc_eval_cache_new();
+  int rc = 0;
+  for (int k = 0; k < calib->n_samples && !rc; k++) {
     qcc_array *outs = NULL;
     int n_outs = 0;
-    if (qcc_evaluate(m, &calib->samples[k * calib->n_inputs], calib->n_inputs, &outs, &n_outs, observe, set)) return -1;
+    rc = qcc_evaluate_cached(m, cache, &calib->samples[k * calib->n_inputs], calib->n_inputs, &outs, &n_outs, observe,
+                             set);
     for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
     free(outs);
   }
-  return 0;
+  qcc_eval_cache_free(cache);
+  return rc ? -1 : 0;
 }
 
 static void free_stats(stats_set *set) {

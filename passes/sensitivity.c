@@ -200,12 +200,14 @@ static void free_outputs(qcc_array *o, int n) {
 
 /* The output error of m against the float outputs ref: relative MSE, or
  * (--sensitivity-metric kl) the mean KL divergence per row of logits. */
-static int measure(MlirModule m, const qcc_calib_set *set, int samples, qcc_array **ref, int *n_ref, double *err) {
+static int measure(MlirModule m, qcc_eval_cache *cache, const qcc_calib_set *set, int samples, qcc_array **ref,
+                   int *n_ref, double *err) {
   double signal = 0, noise = 0;
   for (int k = 0; k < samples; k++) {
     qcc_array *out = NULL;
     int n = 0;
-    if (qcc_evaluate(m, &set->samples[k * set->n_inputs], set->n_inputs, &out, &n, NULL, NULL)) return -1;
+    if (qcc_evaluate_cached(m, cache, &set->samples[k * set->n_inputs], set->n_inputs, &out, &n, NULL, NULL))
+      return -1;
     if (qcc_quant_opts.sensitivity_kl) output_kl(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
     else output_mse(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
     free_outputs(out, n);
@@ -222,8 +224,8 @@ static void set_str(MlirOperation op, const char *name, const char *value) {
 
 /* Sensitivity of layer `index` (of the n layers, in block order) under s:
  * a copy of m with only that layer quantized. */
-static int layer_sensitivity(MlirModule m, int index, const qcc_quant_scheme *s, const qcc_calib_set *set,
-                             int samples, qcc_array **ref, int *n_ref, double *err) {
+static int layer_sensitivity(MlirModule m, qcc_eval_cache *cache, int index, const qcc_quant_scheme *s,
+                             const qcc_calib_set *set, int samples, qcc_array **ref, int *n_ref, double *err) {
   MlirModule copy = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
   MlirBlock body = qcc_func_body(qcc_module_func(copy));
   int i = 0;
@@ -234,7 +236,7 @@ static int layer_sensitivity(MlirModule m, int index, const qcc_quant_scheme *s,
   qcc_verbose = 0; /* the quantize pass's remarks, once per copy, would drown -v */
   int rc = qcc_pass_quantize(copy);
   qcc_verbose = verbose;
-  if (!rc) rc = measure(copy, set, samples, ref, n_ref, err);
+  if (!rc) rc = measure(copy, cache, set, samples, ref, n_ref, err);
   mlirModuleDestroy(copy);
   return rc;
 }
@@ -256,8 +258,11 @@ int qcc_pass_sensitivity(MlirModule m) {
   if (samples > set.n_samples) samples = set.n_samples;
   qcc_array **ref = calloc((size_t)samples, sizeof *ref);
   int *n_ref = calloc((size_t)samples, sizeof *n_ref), rc = 0;
+  /* One cache for every variant: each differs from the float model in one
+   * layer, so all other constants and packed weights are shared. */
+  qcc_eval_cache *cache = qcc_eval_cache_new();
   for (int k = 0; k < samples && !rc; k++)
-    rc = qcc_evaluate(m, &set.samples[k * set.n_inputs], set.n_inputs, &ref[k], &n_ref[k], NULL, NULL);
+    rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &ref[k], &n_ref[k], NULL, NULL);
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirContext ctx = mlirModuleGetContext(m);
   int index = 0, measured = 0;
@@ -270,7 +275,7 @@ int qcc_pass_sensitivity(MlirModule m) {
     MlirAttribute sens[64], bits[64], lat[64];
     for (int c = 0; c < n && !rc; c++) {
       double err = 0;
-      if (qcc_scheme_quantizes(cand[c])) rc = layer_sensitivity(m, index, cand[c], &set, samples, ref, n_ref, &err);
+      if (qcc_scheme_quantizes(cand[c])) rc = layer_sensitivity(m, cache, index, cand[c], &set, samples, ref, n_ref, &err);
       measured += qcc_scheme_quantizes(cand[c]);
       sens[c] = mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), err);
       bits[c] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), qcc_layer_bits(op, cand[c]));
@@ -291,6 +296,7 @@ int qcc_pass_sensitivity(MlirModule m) {
     if (ref[k]) free_outputs(ref[k], n_ref[k]);
   free(ref);
   free(n_ref);
+  qcc_eval_cache_free(cache);
   qcc_calib_free(&set);
   return rc;
 }
