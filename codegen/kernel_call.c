@@ -154,6 +154,8 @@ const qcc_kernel_info *qcc_find_kernel(const char *symbol) {
   return NULL;
 }
 
+bool qcc_fused_multiply_add;
+
 static bool cpu_runs_v4(void) {
 #if defined(QCC_HAVE_QRT_V4) && defined(__GNUC__)
   __builtin_cpu_init();
@@ -311,6 +313,7 @@ static bool lower_conv(MlirOperation op, qcc_call *c) {
   qrt_conv_params *p = &c->params.conv;
   p->group = (int32_t)a.group;
   p->act = QRT_ACT_NONE;
+  p->fused = qcc_fused_multiply_add;
   p->n = x.dims[0];
   p->c_in = x.dims[1];
   p->c_out = w.dims[0];
@@ -357,6 +360,7 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
   if ((a.dtype != QRT_F32 || b.dtype != QRT_F32) && !i32) return fail(op, "only float32 and int32 matmul are implemented");
   if (i32 && !mlirValueIsNull(q_matmul_in(op, 2))) return fail(op, "int32 matmul takes no bias");
   qrt_matmul_params *p = &c->params.matmul;
+  p->fused = !i32 && qcc_fused_multiply_add;
   p->M = a.dims[a.rank - 2];
   p->K = a.dims[a.rank - 1];
   p->N = b.dims[b.rank - 1];

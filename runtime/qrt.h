@@ -191,7 +191,7 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * y[n, co, od, oh, ow] = act(sum + bias[co]) where sum starts at 0 and adds
  * w*x for (ci, kd, kh, kw) in increasing order; padding cells add w*0. */
 #define QRT_CONV_PARAMS(S, A) \
-  S(int32_t, group) S(int32_t, act) S(float, act_alpha) S(float, act_beta) \
+  S(int32_t, group) S(int32_t, act) S(int32_t, fused) S(float, act_alpha) S(float, act_beta) \
   S(int64_t, n) S(int64_t, c_in) S(int64_t, c_out) \
   A(int64_t, in_spatial, 3) A(int64_t, out_spatial, 3) A(int64_t, kernel, 3) \
   A(int64_t, strides, 3) A(int64_t, dilations, 3) A(int64_t, pads_begin, 3)
@@ -223,7 +223,7 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * ((0 + a0*b0) + a1*b1) + ... in increasing k, then + bias, then act: the
  * same bits packed or not, whatever the blocking. */
 #define QRT_MATMUL_PARAMS(S, A) \
-  S(int32_t, act) S(int32_t, b_packed) S(int32_t, trans_a) S(int32_t, trans_b) \
+  S(int32_t, act) S(int32_t, b_packed) S(int32_t, trans_a) S(int32_t, trans_b) S(int32_t, fused) \
   S(int32_t, batch_rank) S(float, act_alpha) S(float, act_beta) \
   S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int64_t, bias_rs) S(int64_t, bias_cs) \
   A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6)
@@ -975,6 +975,8 @@ typedef struct qrt_sgemm_args {
   int64_t bias_rs, bias_cs;
   int32_t act;
   float act_alpha, act_beta;
+  /* 1: each multiply-add rounds once (fmaf; `qcc --fma`), 0: twice */
+  int32_t fused;
 } qrt_sgemm_args;
 
 /* qrt_qmatmul.c.  Packed int8 B (qrt_pack_b_i8): panels of 16 columns;

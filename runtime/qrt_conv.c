@@ -189,6 +189,7 @@ QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const
     a.act = p->act;
     a.act_alpha = p->act_alpha;
     a.act_beta = p->act_beta;
+    a.fused = p->fused;
     for (n = 0; n < p->n; ++n)
       for (g = 0; g < G; ++g) {
         const float *xg = x + (n * p->c_in + g * cin_g) * isz;

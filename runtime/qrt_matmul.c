@@ -1,5 +1,11 @@
 #include "qrt.h"
+#include <math.h>
 #include <string.h>
+#if defined(__GNUC__) && (defined(__AVX512F__) || (defined(__AVX__) && defined(__FMA__)))
+#include <immintrin.h>
+#elif defined(__GNUC__) && defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 /* qrt_matmul.c - single precision GEMM core and the batched matmul kernel.
  *
  * Every C element is computed as
@@ -63,7 +69,29 @@ typedef struct qrt_mm_epi {
 typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
 #define QRT_MM_NV (QRT_MM_NR / QRT_MM_VW)
 #define QRT_MM_UNROLL _Pragma("GCC unroll 16")
-#define QRT_MM_DEFINE_KERNEL(NAME, MRK)                                                    \
+
+/* c + a * b rounded once, lane by lane (IEEE fusedMultiplyAdd, as fmaf):
+ * the hardware instruction where the target has one, else fmaf per lane,
+ * slower but the same bits. */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm_vec b, qrt_mm_vec c) {
+#if defined(__AVX512F__) && QRT_MM_VW == 16
+  return (qrt_mm_vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(__AVX__) && defined(__FMA__) && QRT_MM_VW == 8
+  return (qrt_mm_vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#elif defined(__aarch64__) && QRT_MM_VW == 4
+  return (qrt_mm_vec)vfmaq_f32((float32x4_t)c, (float32x4_t)a, (float32x4_t)b);
+#else
+  int l;
+  for (l = 0; l < QRT_MM_VW; ++l) c[l] = fmaf(a[l], b[l], c[l]);
+  return c;
+#endif
+}
+
+/* acc + av * bv: two roundings (the default, the same bits as plain C on
+ * any target), or one (FUSED: --fma builds, twice the peak on FMA units). */
+#define QRT_MM_MAC(ACC, AV, BV, FUSED) ((FUSED) ? qrt_mm_fma(AV, BV, ACC) : (ACC) + (AV) * (BV))
+
+#define QRT_MM_DEFINE_KERNEL(NAME, MRK, FUSED)                                             \
   QRT_INTERNAL void NAME(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,           \
                          const float *b, int64_t rs_b, float *c, int64_t ldc, int first,   \
                          const qrt_mm_epi *epi) {                                          \
@@ -86,8 +114,9 @@ typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
       QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v)                                        \
         memcpy(&bv[v], b + k * rs_b + v * QRT_MM_VW, sizeof bv[v]);                        \
       QRT_MM_UNROLL for (i = 0; i < MRK; ++i) {                                            \
-        const float av = ar[i][ka];                                                        \
-        QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v) acc[i][v] = acc[i][v] + av * bv[v];  \
+        const qrt_mm_vec av = ar[i][ka] - (qrt_mm_vec){0}; /* broadcast, exact */          \
+        QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v)                                      \
+          acc[i][v] = QRT_MM_MAC(acc[i][v], av, bv[v], FUSED);                             \
       }                                                                                    \
     }                                                                                      \
     if (epi) {                                                                             \
@@ -107,7 +136,7 @@ typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
     }                                                                                      \
   }
 #else
-#define QRT_MM_DEFINE_KERNEL(NAME, MRK)                                                    \
+#define QRT_MM_DEFINE_KERNEL(NAME, MRK, FUSED)                                             \
   QRT_INTERNAL void NAME(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,           \
                          const float *b, int64_t rs_b, float *c, int64_t ldc, int first,   \
                          const qrt_mm_epi *epi) {                                          \
@@ -122,7 +151,8 @@ typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
       const int64_t ka = k * cs_a;                                                         \
       for (i = 0; i < MRK; ++i) {                                                          \
         const float av = ar[i][ka];                                                        \
-        for (j = 0; j < QRT_MM_NR; ++j) acc[i][j] = acc[i][j] + av * bk[j];                \
+        for (j = 0; j < QRT_MM_NR; ++j)                                                    \
+          acc[i][j] = (FUSED) ? fmaf(av, bk[j], acc[i][j]) : acc[i][j] + av * bk[j];       \
       }                                                                                    \
     }                                                                                      \
     for (i = 0; i < MRK; ++i)                                                              \
@@ -137,35 +167,40 @@ typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
   }
 #endif
 
-QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_mr, QRT_SGEMM_MR)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_mr, QRT_SGEMM_MR, 0)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_mr_fma, QRT_SGEMM_MR, 1)
 #if QRT_SGEMM_MR > 8
-QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_8, 8)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_8, 8, 0)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_8_fma, 8, 1)
 #endif
 #if QRT_SGEMM_MR > 4
-QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_4, 4)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_4, 4, 0)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_4_fma, 4, 1)
 #endif
 #if QRT_SGEMM_MR > 2
-QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_2, 2)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_2, 2, 0)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_2_fma, 2, 1)
 #endif
-QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_1, 1)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_1, 1, 0)
+QRT_MM_DEFINE_KERNEL(qrt_mm_kernel_1_fma, 1, 1)
 
 typedef void (*qrt_mm_kernel_fn)(int64_t, const float *, int64_t, int64_t, const float *,
                                  int64_t, float *, int64_t, int, const qrt_mm_epi *);
 
 /* The widest kernel with at most `rows` rows; its height in *h. */
-QRT_INTERNAL qrt_mm_kernel_fn qrt_mm_pick(int64_t rows, int64_t *h) {
-  if (rows >= QRT_SGEMM_MR) { *h = QRT_SGEMM_MR; return qrt_mm_kernel_mr; }
+QRT_INTERNAL qrt_mm_kernel_fn qrt_mm_pick(int64_t rows, int64_t *h, int fused) {
+  if (rows >= QRT_SGEMM_MR) { *h = QRT_SGEMM_MR; return fused ? qrt_mm_kernel_mr_fma : qrt_mm_kernel_mr; }
 #if QRT_SGEMM_MR > 8
-  if (rows >= 8) { *h = 8; return qrt_mm_kernel_8; }
+  if (rows >= 8) { *h = 8; return fused ? qrt_mm_kernel_8_fma : qrt_mm_kernel_8; }
 #endif
 #if QRT_SGEMM_MR > 4
-  if (rows >= 4) { *h = 4; return qrt_mm_kernel_4; }
+  if (rows >= 4) { *h = 4; return fused ? qrt_mm_kernel_4_fma : qrt_mm_kernel_4; }
 #endif
 #if QRT_SGEMM_MR > 2
-  if (rows >= 2) { *h = 2; return qrt_mm_kernel_2; }
+  if (rows >= 2) { *h = 2; return fused ? qrt_mm_kernel_2_fma : qrt_mm_kernel_2; }
 #endif
   *h = 1;
-  return qrt_mm_kernel_1;
+  return fused ? qrt_mm_kernel_1_fma : qrt_mm_kernel_1;
 }
 
 /* C = act(bias) for K == 0. */
@@ -213,7 +248,7 @@ QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
         }
         for (ir = 0; ir < mc;) {
           int64_t h;
-          const qrt_mm_kernel_fn kern = qrt_mm_pick(mc - ir, &h);
+          const qrt_mm_kernel_fn kern = qrt_mm_pick(mc - ir, &h, g->fused);
           const int64_t row = ic + ir;
           const float *ap = g->A + row * g->rs_a + pc * g->cs_a;
           float *cp = g->C + row * g->ldc + jc;
@@ -258,6 +293,7 @@ QRT_API void qrt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t 
   g.C = C; g.ldc = ldc;
   g.bias = bias; g.bias_rs = 0; g.bias_cs = 1;
   g.act = QRT_ACT_NONE; g.act_alpha = 0.0f; g.act_beta = 0.0f;
+  g.fused = 0;
   qrt_sgemm_ex(&g);
 }
 
@@ -303,6 +339,7 @@ QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *con
   g.act = p->act;
   g.act_alpha = p->act_alpha;
   g.act_beta = p->act_beta;
+  g.fused = p->fused;
   for (b = 0; b < nb; ++b) {
     int64_t ao = 0, bo = 0;
     for (d = 0; d < br; ++d) {
