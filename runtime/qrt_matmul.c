@@ -135,6 +135,61 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
           memcpy(c + i * ldc + v * QRT_MM_VW, &acc[i][v], sizeof acc[i][v]);               \
     }                                                                                      \
   }
+/* Two adjacent 16-column panels at once (b0 and b1, each row stride
+ * rs_b), for 32 vector registers (AVX-512): 12 x 32 accumulators take 2
+ * loads of B and 12 broadcasts of A per 24 multiply-adds, where 12 x 16
+ * needs 13 loads per 12 and leaves the load ports, not the arithmetic,
+ * the limit. Each element's k order is unchanged: the same bits. */
+#if QRT_MM_VW == 16
+#define QRT_MM_TWO_PANELS 1
+#define QRT_MM_DEFINE_KERNEL_2P(NAME, MRK, FUSED)                                          \
+  QRT_INTERNAL void NAME(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,           \
+                         const float *b0, const float *b1, int64_t rs_b, float *c,         \
+                         int64_t ldc, int first, const qrt_mm_epi *epi) {                  \
+    qrt_mm_vec acc[MRK][2];                                                                \
+    const float *ar[MRK];                                                                  \
+    int64_t i, j, k;                                                                       \
+    QRT_MM_UNROLL for (i = 0; i < MRK; ++i) ar[i] = a + i * rs_a;                          \
+    QRT_MM_UNROLL for (i = 0; i < MRK; ++i) {                                              \
+      if (first) {                                                                         \
+        const qrt_mm_vec z = {0};                                                          \
+        acc[i][0] = z;                                                                     \
+        acc[i][1] = z;                                                                     \
+      } else {                                                                             \
+        memcpy(&acc[i][0], c + i * ldc, sizeof acc[i][0]);                                 \
+        memcpy(&acc[i][1], c + i * ldc + 16, sizeof acc[i][1]);                            \
+      }                                                                                    \
+    }                                                                                      \
+    for (k = 0; k < kc; ++k) {                                                             \
+      qrt_mm_vec bv0, bv1;                                                                 \
+      const int64_t ka = k * cs_a;                                                         \
+      memcpy(&bv0, b0 + k * rs_b, sizeof bv0);                                             \
+      memcpy(&bv1, b1 + k * rs_b, sizeof bv1);                                             \
+      QRT_MM_UNROLL for (i = 0; i < MRK; ++i) {                                            \
+        const qrt_mm_vec av = ar[i][ka] - (qrt_mm_vec){0}; /* broadcast, exact */          \
+        acc[i][0] = QRT_MM_MAC(acc[i][0], av, bv0, FUSED);                                 \
+        acc[i][1] = QRT_MM_MAC(acc[i][1], av, bv1, FUSED);                                 \
+      }                                                                                    \
+    }                                                                                      \
+    for (i = 0; i < MRK; ++i) {                                                            \
+      if (epi) {                                                                           \
+        float t[32];                                                                       \
+        memcpy(t, &acc[i][0], sizeof acc[i][0]);                                           \
+        memcpy(t + 16, &acc[i][1], sizeof acc[i][1]);                                      \
+        for (j = 0; j < 32; ++j) {                                                         \
+          float x = t[j];                                                                  \
+          if (epi->bias) x = x + epi->bias[i * epi->rs + j * epi->cs];                     \
+          c[i * ldc + j] = qrt_act_f32(x, epi->act, epi->alpha, epi->beta);                \
+        }                                                                                  \
+      } else {                                                                             \
+        memcpy(c + i * ldc, &acc[i][0], sizeof acc[i][0]);                                 \
+        memcpy(c + i * ldc + 16, &acc[i][1], sizeof acc[i][1]);                            \
+      }                                                                                    \
+    }                                                                                      \
+  }
+QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p, QRT_SGEMM_MR, 0)
+QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p_fma, QRT_SGEMM_MR, 1)
+#endif
 #else
 #define QRT_MM_DEFINE_KERNEL(NAME, MRK, FUSED)                                             \
   QRT_INTERNAL void NAME(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a,           \
@@ -226,10 +281,43 @@ QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
     const int first = pc == 0, last = pc + kc == K;
     for (ic = 0; ic < M; ic += QRT_MM_MC) {
       const int64_t mc = M - ic < QRT_MM_MC ? M - ic : QRT_MM_MC;
+#ifdef QRT_MM_TWO_PANELS
+      int64_t second_panel_rows = 0;
+#endif
       for (jc = 0; jc < N; jc += QRT_MM_NR) {
         const int64_t nr = N - jc < QRT_MM_NR ? N - jc : QRT_MM_NR;
         const float *bp;
         int64_t rs_bp;
+#ifdef QRT_MM_TWO_PANELS
+        /* Two full panels read in place: their full-height row blocks go
+         * through the two-panel kernel, the rest below, panel by panel
+         * (the second panel's turn starts after the rows done here). */
+        int64_t done_rows = second_panel_rows;
+        second_panel_rows = 0;
+        if (done_rows == 0 && N - jc >= 2 * QRT_MM_NR && mc >= QRT_SGEMM_MR &&
+            (g->b_packed || (g->cs_b == 1 && (mc <= QRT_MM_PACK_ROWS || g->rs_b % 512 != 0)))) {
+          const float *b0 = g->b_packed ? g->B + (jc / QRT_MM_NR) * (K * QRT_MM_NR) + pc * QRT_MM_NR
+                                        : g->B + pc * g->rs_b + jc;
+          const float *b1 = g->b_packed ? b0 + K * QRT_MM_NR : b0 + QRT_MM_NR;
+          const int64_t rs = g->b_packed ? QRT_MM_NR : g->rs_b;
+          for (ir = 0; ir + QRT_SGEMM_MR <= mc; ir += QRT_SGEMM_MR) {
+            const int64_t row = ic + ir;
+            qrt_mm_epi epi;
+            epi.bias = g->bias ? g->bias + row * g->bias_rs + jc * g->bias_cs : NULL;
+            epi.rs = g->bias_rs;
+            epi.cs = g->bias_cs;
+            epi.act = g->act;
+            epi.alpha = g->act_alpha;
+            epi.beta = g->act_beta;
+            (g->fused ? qrt_mm_kernel_2p_fma : qrt_mm_kernel_2p)(
+                kc, g->A + row * g->rs_a + pc * g->cs_a, g->rs_a, g->cs_a, b0, b1, rs,
+                g->C + row * g->ldc + jc, g->ldc, first, last ? &epi : NULL);
+          }
+          done_rows = second_panel_rows = ir;
+        }
+#else
+        const int64_t done_rows = 0;
+#endif
         if (g->b_packed) {
           bp = g->B + (jc / QRT_MM_NR) * (K * QRT_MM_NR) + pc * QRT_MM_NR;
           rs_bp = QRT_MM_NR;
@@ -246,7 +334,7 @@ QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
           bp = bpanel;
           rs_bp = QRT_MM_NR;
         }
-        for (ir = 0; ir < mc;) {
+        for (ir = done_rows; ir < mc;) {
           int64_t h;
           const qrt_mm_kernel_fn kern = qrt_mm_pick(mc - ir, &h, g->fused);
           const int64_t row = ic + ir;

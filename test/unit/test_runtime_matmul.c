@@ -1,6 +1,7 @@
 /* test_runtime_matmul.c - qrt_sgemm / qrt_sgemm_ex / qrt_matmul_f32 against a naive
  * triple loop with the same summation order (acc = 0; acc += a*b for k
- * increasing; + bias; act): all comparisons are bit-exact. */
+ * increasing, or acc = fmaf(a, b, acc) for fused GEMMs; + bias; act): all
+ * comparisons are bit-exact. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +20,14 @@ static float act_ref(float v, int act, float a, float b) {
 /* C[m][n] = act(sum_k A(m,k) B(k,n) + bias(m,n)); A(m,k) = A[m*rsa + k*csa]. */
 static void ref_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t rsa, int64_t csa,
                      const float *B, int64_t rsb, int64_t csb, float *C, int64_t ldc,
-                     const float *bias, int64_t brs, int64_t bcs, int act, float aa, float ab) {
+                     const float *bias, int64_t brs, int64_t bcs, int act, float aa, float ab, int fused) {
   int64_t m, n, k;
   for (m = 0; m < M; ++m)
     for (n = 0; n < N; ++n) {
       float acc = 0.0f;
-      for (k = 0; k < K; ++k) acc = acc + A[m * rsa + k * csa] * B[k * rsb + n * csb];
+      for (k = 0; k < K; ++k)
+        acc = fused ? fmaf(A[m * rsa + k * csa], B[k * rsb + n * csb], acc)
+                    : acc + A[m * rsa + k * csa] * B[k * rsb + n * csb];
       if (bias) acc = acc + bias[m * brs + n * bcs];
       C[m * ldc + n] = act_ref(acc, act, aa, ab);
     }
@@ -32,7 +35,10 @@ static void ref_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t rs
 
 static void test_gemm(int64_t M, int64_t N, int64_t K, int variant) {
   /* variant: 0 plain, 1 packed B, 2 trans A, 3 trans B, 4 [M,1] bias + relu,
-   * 5 [M,N] bias + clip, 6 scalar bias + leaky, 7 ldc > N */
+   * 5 [M,N] bias + clip, 6 scalar bias + leaky, 7 ldc > N; 8-15 the same,
+   * fused (one rounding per multiply-add) */
+  const int fused = variant >= 8;
+  variant %= 8;
   const int64_t ldc = variant == 7 ? N + 3 : N;
   float *A = (float *)xmalloc(sizeof(float) * (size_t)(M * K));
   float *B = (float *)xmalloc(sizeof(float) * (size_t)(K * N));
@@ -67,11 +73,12 @@ static void test_gemm(int64_t M, int64_t N, int64_t K, int variant) {
   g.bias = variant == 0 ? NULL : bias;
   g.bias_rs = brs; g.bias_cs = bcs;
   g.act = act; g.act_alpha = variant == 6 ? 0.1f : -0.25f; g.act_beta = 0.3f;
+  g.fused = fused;
   qrt_sgemm_ex(&g);
   ref_gemm(M, N, K, A, rsa, csa, B, rsb, csb, R, ldc, g.bias, brs, bcs, act, g.act_alpha,
-           g.act_beta);
-  sprintf(what, "sgemm_ex M=%lld N=%lld K=%lld variant %d", (long long)M, (long long)N,
-          (long long)K, variant);
+           g.act_beta, fused);
+  sprintf(what, "sgemm_ex M=%lld N=%lld K=%lld variant %d%s", (long long)M, (long long)N,
+          (long long)K, variant, fused ? " fused" : "");
   check(same_f32_arr(C, R, M * ldc), what);
   free(A); free(B); free(Bp); free(bias); free(C); free(R);
 }
@@ -86,7 +93,7 @@ static void test_sgemm_simple(void) {
   memset(C, 0, sizeof C);
   memset(R, 0, sizeof R);
   qrt_sgemm(M, N, K, A, lda, B, ldb, C, ldc, bias);
-  ref_gemm(M, N, K, A, lda, 1, B, ldb, 1, R, ldc, bias, 0, 1, 0, 0.0f, 0.0f);
+  ref_gemm(M, N, K, A, lda, 1, B, ldb, 1, R, ldc, bias, 0, 1, 0, 0.0f, 0.0f, 0);
   check(same_f32_arr(C, R, M * ldc), "qrt_sgemm strided + bias");
 }
 
@@ -144,7 +151,7 @@ static void test_batched(int packed, int trans_b) {
   for (b0 = 0; b0 < BA; ++b0)
     for (b1 = 0; b1 < BB; ++b1)
       ref_gemm(M, N, K, A + (b0 * BB + b1) * M * K, K, 1, B + b1 * K * N, trans_b ? 1 : N,
-               trans_b ? K : 1, R + (b0 * BB + b1) * M * N, N, bias, 0, 1, QRT_ACT_RELU, 0, 0);
+               trans_b ? K : 1, R + (b0 * BB + b1) * M * N, N, bias, 0, 1, QRT_ACT_RELU, 0, 0, 0);
   check(same_f32_arr(C, R, BA * BB * M * N), packed ? "batched packed" : (trans_b ? "batched trans_b" : "batched"));
 }
 
@@ -152,11 +159,12 @@ int main(void) {
   static const int64_t shapes[][3] = {
       {1, 1, 1},     {3, 5, 7},      {17, 33, 19},  {12, 16, 256}, {13, 17, 257},
       {150, 40, 300}, {64, 512, 128}, {1, 100, 50},  {100, 1, 50},  {5, 16, 0},
-      {29, 48, 513}, {2, 31, 1},      {300, 20, 9},  {6, 64, 64},   {14, 130, 70}};
+      {29, 48, 513}, {2, 31, 1},      {300, 20, 9},  {6, 64, 64},   {14, 130, 70},
+      {24, 96, 40},  {160, 80, 33}};
   size_t s;
   int v;
   for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
-    for (v = 0; v < 8; ++v) test_gemm(shapes[s][0], shapes[s][1], shapes[s][2], v);
+    for (v = 0; v < 16; ++v) test_gemm(shapes[s][0], shapes[s][1], shapes[s][2], v);
   test_sgemm_simple();
   test_packed_equals_unpacked();
   test_batched(0, 0);
