@@ -17,9 +17,9 @@
  *   4. input i and output j have the same element type and shape.
  *
  * Each pair stands alone, and all of them hold at once: the other buffers
- * stay distinct.  A pair that fails 2-4 while output j is computed from
- * input i of its type (directly, or through a few ops, as when a
- * quantized graph requantizes the cache) gets a -v remark with the reason. */
+ * stay distinct.  A pair that fails 2-3 while output j is computed from
+ * input i of its type (by an op reading it, or through a few ops of that
+ * type) gets a -v remark with the reason. */
 #include "io_alias.h"
 
 #include <stdio.h>
@@ -35,8 +35,9 @@ static bool same_type(MlirValue a, MlirValue b) {
   return x.dtype == y.dtype && x.rank == y.rank && !memcmp(x.dims, y.dims, sizeof(int64_t) * (size_t)x.rank);
 }
 
-/* The op within depth ops above v (v's producer, its operands' producers,
- * ...) that reads arg, or a null op. */
+/* The op that reads arg, found from v's producer up through operands of
+ * v's type (the data an update starts from: a scatter's data, a where's
+ * branches, a requantized copy), at most depth ops up; or a null op. */
 static MlirOperation reader_above(MlirValue v, MlirValue arg, int depth) {
   MlirOperation none = {NULL};
   if (depth == 0 || !mlirValueIsAOpResult(v)) return none;
@@ -45,7 +46,8 @@ static MlirOperation reader_above(MlirValue v, MlirValue arg, int depth) {
   for (intptr_t k = 0; k < n; k++)
     if (mlirValueEqual(mlirOperationGetOperand(op, k), arg)) return op;
   for (intptr_t k = 0; k < n; k++) {
-    MlirOperation r = reader_above(mlirOperationGetOperand(op, k), arg, depth - 1);
+    MlirValue x = mlirOperationGetOperand(op, k);
+    MlirOperation r = same_type(x, v) ? reader_above(x, arg, depth - 1) : none;
     if (!mlirOperationIsNull(r)) return r;
   }
   return none;
