@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io_alias.h"
 #include "kernel_call.h"
 #include "name_map.h"
 #include "plan_memory.h"
@@ -452,6 +453,18 @@ static void emit_shape_macros(emitter *e, MlirOperation func, const char *NAME, 
   fprintf(e->h, "%s}\n#define %s_%s%d_SIZE %lld\n", s.rank ? "" : "1", NAME, tag, i, (long long)qcc_shape_numel(&s));
 }
 
+/* NAME_INi_MAY_ALIAS_OUTj for the pairs io_alias.c proves safe. */
+static void emit_alias_macros(emitter *e, MlirOperation func, const char *NAME) {
+  enum { MAX_PAIRS = 256 };
+  qcc_io_alias pairs[MAX_PAIRS];
+  int n = qcc_io_aliases(func, pairs, MAX_PAIRS);
+  if (!n) return;
+  fprintf(e->h, "\n/* Inputs that may be the same buffer as an output (state updated in place,\n"
+                " * e.g. a KV cache: nothing is copied then).  Any of the pairs may be\n"
+                " * aliased at once; all other buffers must not overlap. */\n");
+  for (int k = 0; k < n; k++) fprintf(e->h, "#define %s_IN%d_MAY_ALIAS_OUT%d 1\n", NAME, pairs[k].in, pairs[k].out);
+}
+
 static void emit_header(emitter *e, MlirOperation func, int64_t arena) {
   char NAME[128];
   upper(e->o->name, NAME, sizeof NAME);
@@ -460,6 +473,7 @@ static void emit_header(emitter *e, MlirOperation func, int64_t arena) {
                 "#include <stddef.h>\n#include <stdint.h>\n\n", NAME, NAME);
   for (int i = 0; i < e->n_args; i++) emit_shape_macros(e, func, NAME, "IN", i, mlirBlockGetArgument(e->body, i));
   for (int j = 0; j < e->n_outs; j++) emit_shape_macros(e, func, NAME, "OUT", j, mlirOperationGetOperand(ret, j));
+  emit_alias_macros(e, func, NAME);
   fprintf(e->h, "\n/* Bytes of workspace %s_run_ws needs (8-byte aligned). */\n#define %s_WORKSPACE_SIZE %lld\n\n",
           e->o->name, NAME, (long long)arena);
   fprintf(e->h, "/* Runs the model: inputs then outputs in ONNX graph order. Returns 0.\n"

@@ -1104,6 +1104,7 @@ static bool lower_scatter_elements(MlirOperation op, qcc_call *c) {
   memcpy(p->data_shape, x.dims, sizeof(int64_t) * (size_t)x.rank);
   memcpy(p->idx_shape, idx.dims, sizeof(int64_t) * (size_t)idx.rank);
   set_inputs(op, c);
+  c->inplace_slot = 0; /* the kernel copies data only when out != data */
   return use(op, c, "qrt_scatter_elements");
 }
 
@@ -1119,6 +1120,7 @@ static bool lower_scatter_nd(MlirOperation op, qcc_call *c) {
   p->reduction = code;
   nd_geometry(&x, &idx, 0, &batch, &p->n_tuples, &p->k, &p->slice, p->idx_dims);
   set_inputs(op, c);
+  c->inplace_slot = 0;
   return use(op, c, "qrt_scatter_nd");
 }
 
@@ -1412,6 +1414,7 @@ bool qcc_lower_op(MlirOperation op, qcc_call *call) {
   memset(call, 0, sizeof *call);
   call->scratch_slot = -1;
   call->packed_slot = -1;
+  call->inplace_slot = -1;
   call->n_out = 1;
   for (size_t i = 0; i < sizeof lowerings / sizeof *lowerings; i++)
     if (lowerings[i].is(op)) return lowerings[i].lower(op, call);

@@ -50,6 +50,11 @@ typedef struct qcc_call {
   /* packed_slot >= 0: that input is a constant weight the kernel reads in
    * a packed layout, built at compile time (see qcc_pack_weight). */
   int packed_slot;
+  /* inplace_slot >= 0: the kernel is correct when the result's buffer is
+   * that input's buffer (it then leaves the data in place and writes only
+   * what changes), so the C API may let the caller alias them
+   * (codegen/io_alias.c). -1: the result must not overlap any input. */
+  int inplace_slot;
   enum { QCC_PACK_F32_B, QCC_PACK_I8_B, QCC_PACK_I4_B, QCC_PACK_I8_CONV } pack_kind;
   int64_t pack_k, pack_n;
 } qcc_call;

@@ -2,7 +2,8 @@
  * reduction on float, int32, int8 and uint64 data (integer add/mul wrap),
  * repeated indices applied in update order, negative and out-of-range
  * (dropped) indices, NaN through max/min, against a reference that applies
- * the updates one by one.  Bit-exact. */
+ * the updates one by one; and in place (out == data, as a KV cache that
+ * the caller aliases), which must give the same bytes.  Bit-exact. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,10 @@ static void run_elements(int dtype, int red, int axis) {
     }
   sprintf(what, "scatter_elements dtype %d reduction %d axis %d", dtype, red, axis);
   check(dtype == QRT_F32 ? same_f32_arr((float *)y, (float *)r, 20) : memcmp(y, r, (size_t)(20 * es)) == 0, what);
+  in[0] = data; out[0] = data; /* in place */
+  qrt_scatter_elements(&p, in, out);
+  strcat(what, " in place");
+  check(memcmp(data, y, (size_t)(20 * es)) == 0, what);
 }
 
 /* data [3, 4, slice 2], tuples of k = 2 (or k = 1 over [3, 8]). */
@@ -116,6 +121,10 @@ static void run_nd(int dtype, int red, int k) {
   }
   sprintf(what, "scatter_nd dtype %d reduction %d k %d", dtype, red, k);
   check(dtype == QRT_F32 ? same_f32_arr((float *)y, (float *)r, 24) : memcmp(y, r, (size_t)(24 * es)) == 0, what);
+  in[0] = data; out[0] = data; /* in place */
+  qrt_scatter_nd(&p, in, out);
+  strcat(what, " in place");
+  check(memcmp(data, y, (size_t)(24 * es)) == 0, what);
 }
 
 int main(void) {
