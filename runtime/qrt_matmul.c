@@ -189,6 +189,23 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
   }
 QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p, QRT_SGEMM_MR, 0)
 QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p_fma, QRT_SGEMM_MR, 1)
+QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p_8, 8, 0)
+QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p_8_fma, 8, 1)
+QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p_4, 4, 0)
+QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p_4_fma, 4, 1)
+
+typedef void (*qrt_mm_kernel_2p_fn)(int64_t, const float *, int64_t, int64_t, const float *, const float *,
+                                    int64_t, float *, int64_t, int, const qrt_mm_epi *);
+
+/* The tallest two-panel kernel with at most `rows` rows (at least 4, so a
+ * 64-row block is 5 x 12 + 4, not 5 x 12 and 4 single-panel rows twice);
+ * NULL below 4. */
+QRT_INTERNAL qrt_mm_kernel_2p_fn qrt_mm_pick_2p(int64_t rows, int64_t *h, int fused) {
+  if (rows >= QRT_SGEMM_MR) { *h = QRT_SGEMM_MR; return fused ? qrt_mm_kernel_2p_fma : qrt_mm_kernel_2p; }
+  if (rows >= 8) { *h = 8; return fused ? qrt_mm_kernel_2p_8_fma : qrt_mm_kernel_2p_8; }
+  if (rows >= 4) { *h = 4; return fused ? qrt_mm_kernel_2p_4_fma : qrt_mm_kernel_2p_4; }
+  return NULL;
+}
 #endif
 #else
 #define QRT_MM_DEFINE_KERNEL(NAME, MRK, FUSED)                                             \
@@ -294,13 +311,15 @@ QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
          * (the second panel's turn starts after the rows done here). */
         int64_t done_rows = second_panel_rows;
         second_panel_rows = 0;
-        if (done_rows == 0 && N - jc >= 2 * QRT_MM_NR && mc >= QRT_SGEMM_MR &&
+        if (done_rows == 0 && N - jc >= 2 * QRT_MM_NR && mc >= 4 &&
             (g->b_packed || (g->cs_b == 1 && (mc <= QRT_MM_PACK_ROWS || g->rs_b % 512 != 0)))) {
           const float *b0 = g->b_packed ? g->B + (jc / QRT_MM_NR) * (K * QRT_MM_NR) + pc * QRT_MM_NR
                                         : g->B + pc * g->rs_b + jc;
           const float *b1 = g->b_packed ? b0 + K * QRT_MM_NR : b0 + QRT_MM_NR;
           const int64_t rs = g->b_packed ? QRT_MM_NR : g->rs_b;
-          for (ir = 0; ir + QRT_SGEMM_MR <= mc; ir += QRT_SGEMM_MR) {
+          int64_t h2;
+          qrt_mm_kernel_2p_fn kern2;
+          for (ir = 0; (kern2 = qrt_mm_pick_2p(mc - ir, &h2, g->fused)) != NULL; ir += h2) {
             const int64_t row = ic + ir;
             qrt_mm_epi epi;
             epi.bias = g->bias ? g->bias + row * g->bias_rs + jc * g->bias_cs : NULL;
@@ -309,7 +328,7 @@ QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
             epi.act = g->act;
             epi.alpha = g->act_alpha;
             epi.beta = g->act_beta;
-            (g->fused ? qrt_mm_kernel_2p_fma : qrt_mm_kernel_2p)(
+            kern2(
                 kc, g->A + row * g->rs_a + pc * g->cs_a, g->rs_a, g->cs_a, b0, b1, rs,
                 g->C + row * g->ldc + jc, g->ldc, first, last ? &epi : NULL);
           }
