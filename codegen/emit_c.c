@@ -56,6 +56,7 @@ typedef struct emitter {
   qcc_ptr_map values; /* MlirValue.ptr -> value_info* */
   qcc_name_map used_names;
   FILE *c, *h;
+  bool parallel;               /* qrt_parallel.c is in (NAME_set_parallel_for) */
   FILE *weights;               /* --weights-file, or NULL */
   int64_t weights_size;        /* bytes written so far */
 } emitter;
@@ -381,12 +382,16 @@ static void paste_with_deps(emitter *e, const char *file, pasted_files *done) {
 static void emit_runtime(emitter *e) {
   if (!e->o->runtime_inline) {
     fprintf(e->c, "#include \"qrt.h\"\n\n");
+    for (int k = 0; k < e->n_steps; k++) e->parallel |= !strcmp(e->steps[k].call.kernel->file, "qrt_matmul.c");
     return;
   }
   /* Only some kernel files are pasted, so qrt.h's prototypes are left out
    * (unused static declarations warn) and every file follows the files it
    * calls into (QRT_FILE_DEPS). */
   fprintf(e->c, "#define QRT_API static QRT_MAYBE_UNUSED\n#define QRT_NO_PROTOTYPES\n");
+  if (e->o->threads > 1)
+    fprintf(e->c, "#ifndef QRT_THREADS /* qcc --threads: link with -pthread, or define QRT_NO_PTHREADS */\n"
+                  "#define QRT_THREADS %d\n#endif\n", e->o->threads);
   paste_runtime_file(e, "qrt_dtype.h");
   paste_runtime_file(e, "qrt.h");
   const char *files[64];
@@ -406,6 +411,7 @@ static void emit_runtime(emitter *e) {
   if (e->weights && n < 64) files[n++] = "qrt_weights.c";
   pasted_files done = {{NULL}, 0};
   for (int i = 0; i < n; i++) paste_with_deps(e, files[i], &done);
+  for (int i = 0; i < done.n; i++) e->parallel |= !strcmp(done.names[i], "qrt_parallel.c");
 }
 
 static void io_name(MlirOperation func, const char *attr, int i, char *out, size_t cap) {
@@ -483,6 +489,15 @@ static void emit_header(emitter *e, MlirOperation func, int64_t arena) {
                 " * -1 if workspace is NULL or not 8-byte aligned. */\n", NAME);
   emit_signature(e, e->h, "run_ws", true);
   fprintf(e->h, ";\n");
+  if (e->parallel)
+    fprintf(e->h, "\n/* Parallel GEMMs: %s_set_parallel_for installs the program's parallel-for\n"
+                  " * (run task(ctx, i) for all i < n, `width` at a time; NULL: back to the\n"
+                  " * built-in one: qcc --threads N threads, or none). Results are the same\n"
+                  " * bits for any parallel-for and width. */\n"
+                  "typedef void (*%s_parallel_for_fn)(void *user, int64_t n, void (*task)(void *ctx, int64_t i), "
+                  "void *ctx);\n"
+                  "void %s_set_parallel_for(%s_parallel_for_fn parallel_for, void *user, int width);\n",
+            e->o->name, e->o->name, e->o->name, e->o->name);
   if (e->weights) {
     const char *bin = strrchr(e->o->weights_path, '/') ? strrchr(e->o->weights_path, '/') + 1 : e->o->weights_path;
     fprintf(e->h, "\n/* The weights are in %s, %s_WEIGHTS_SIZE bytes (qcc --weights-file).\n"
@@ -589,6 +604,9 @@ static int emit_source(emitter *e, MlirOperation func, qcc_emit_stats *st) {
   for (int i = 0; i < e->n_args; i++) fprintf(e->c, "in%d, ", i);
   for (int j = 0; j < e->n_outs; j++) fprintf(e->c, "out%d, ", j);
   fprintf(e->c, "%s_arena.bytes);\n}\n", e->o->name);
+  if (e->parallel)
+    fprintf(e->c, "\nvoid %s_set_parallel_for(%s_parallel_for_fn parallel_for, void *user, int width) {\n"
+                  "  qrt_set_parallel_for(parallel_for, user, width);\n}\n", e->o->name, e->o->name);
   (void)func;
   return 0;
 }

@@ -14,6 +14,7 @@ typedef struct qcc_emit_options {
    * assembler file that links the weights file in with .incbin. */
   const char *weights_path;
   const char *asm_path;
+  int threads; /* --threads: QRT_THREADS of the pasted runtime (<= 1: one) */
 } qcc_emit_options;
 
 typedef struct qcc_emit_stats {

@@ -44,6 +44,8 @@ static void usage(FILE *f) {
           "                        (no longer a parameter), e.g. Slice starts or Pad pads\n"
           "  --runtime=inline      paste the kernels the model uses into OUT.c (default)\n"
           "  --runtime=external    #include \"qrt.h\" and link the runtime library instead\n"
+          "  --threads N           float GEMMs split over N threads (POSIX threads; link with\n"
+          "                        -pthread) or the program's parallel-for; same bits for any N\n"
           "  --fma                 float matmuls and convolutions fuse each multiply-add\n"
           "                        (one rounding: ~2x faster on FMA hardware, other bits)\n"
           "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
@@ -65,6 +67,7 @@ static void usage(FILE *f) {
 typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
   const char *weights_file;
+  int threads;
   bool run, runtime_inline, target_npu;
   qcc_input_shape shapes[32];
   int n_shapes;
@@ -135,6 +138,11 @@ static int parse_args(int argc, char **argv, options *o) {
       qcc_verbose = 1;
     } else if (!strcmp(a, "--fma")) {
       qcc_fused_multiply_add = true;
+    } else if ((v = flag_value(argc, argv, &i, "--threads"))) {
+      char *end;
+      long t = strtol(v, &end, 10);
+      if (*end || t < 1 || t > 256) return qcc_error("--threads: expected a count from 1 to 256, got '%s'", v), -1;
+      o->threads = (int)t;
     } else if ((v = flag_value(argc, argv, &i, "-o"))) {
       o->out = v;
     } else if ((v = flag_value(argc, argv, &i, "--name"))) {
@@ -210,6 +218,8 @@ static int parse_args(int argc, char **argv, options *o) {
   if (qcc_msq_check_options()) return -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   if (o->npu_config && !o->target_npu) return qcc_error("--npu-config is for --target npu"), -1;
+  if (o->threads > 1 && (o->run || o->target_npu))
+    return qcc_error("--threads is for C output (qcc MODEL.onnx -o OUT.c)"), -1;
   if (o->weights_file && (o->run || o->target_npu))
     return qcc_error("--weights-file is for C output (qcc MODEL.onnx -o OUT.c); the NPU stream and 'qcc run' "
                      "keep their weights"), -1;
@@ -281,7 +291,7 @@ static int compile(const options *o, MlirModule m) {
   if (bin_path && (!strcmp(bin_path, c_path) || !strcmp(bin_path, h_path)))
     return qcc_error("--weights-file '%s' would overwrite the generated C", o->weights_file), -1;
   qcc_emit_options eo = {name, c_path, h_path, o->runtime_inline, bin_path,
-                         bin_path && strcmp(bin_path, o->weights_file) ? o->weights_file : NULL};
+                         bin_path && strcmp(bin_path, o->weights_file) ? o->weights_file : NULL, o->threads};
   qcc_emit_stats st;
   int rc = qcc_emit_c(m, &eo, &st);
   if (!rc && o->emit_main) {
@@ -353,7 +363,7 @@ static int run_model(const options *o, MlirModule m) {
 
 /* Weight bytes of the C a module compiles to (emitted to /dev/null). */
 static int64_t weight_bytes(MlirModule m) {
-  qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true, NULL, NULL};
+  qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true, NULL, NULL, 1};
   qcc_emit_stats st;
   return qcc_emit_c(m, &eo, &st) ? -1 : st.weight_bytes;
 }

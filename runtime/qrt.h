@@ -931,7 +931,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c")
 
 /* D(file, file it needs): paste both when the first is used. */
-#define QRT_FILE_DEPS(D) D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
+#define QRT_FILE_DEPS(D) D("qrt_matmul.c", "qrt_parallel.c") \
+  D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
   D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_fmt.c") D("qrt_bmatmul.c", "qrt_matmul.c") \
@@ -1017,6 +1018,10 @@ typedef struct qrt_qgemm_args {
   int64_t rs_c, cs_c;
 } qrt_qgemm_args;
 
+/* Parallel loops (qrt_parallel.c): task(ctx, i) for every i < n. */
+typedef void (*qrt_task_fn)(void *ctx, int64_t i);
+typedef void (*qrt_parallel_for_fn)(void *user, int64_t n, qrt_task_fn task, void *ctx);
+
 /* The weights file of `qcc --weights-file` (layout in qrt_weights.c). */
 #define QRT_WEIGHTS_MAGIC "QCCWGT\0\1"
 #define QRT_WEIGHTS_VERSION 1
@@ -1082,6 +1087,13 @@ QRT_API int64_t qrt_qmatmul_dyn_scratch(const qrt_qmatmul_params *p);
 /* qrt_msq.c: scratch bytes qrt_msqmatmul_i8_f32 wants in in[7]. */
 QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p);
 QRT_API int64_t qrt_wmatmul_scratch(const qrt_qmatmul_params *p);
+/* qrt_parallel.c: runs task(ctx, i), i < n, in any order and possibly on
+ * several threads (see the file); qrt_set_parallel_for installs the
+ * program's own parallel-for running `width` tasks at once (NULL: the
+ * built-in one, QRT_THREADS threads); qrt_parallel_width is that width. */
+QRT_API void qrt_parallel_for(int64_t n, qrt_task_fn task, void *ctx);
+QRT_API void qrt_set_parallel_for(qrt_parallel_for_fn fn, void *user, int width);
+QRT_API int qrt_parallel_width(void);
 /* qrt_weights.c: 0 when data (QRT_WEIGHTS_ALIGN-aligned, size bytes) is a
  * weights file of want_size bytes whose header and contents carry
  * want_checksum; else -1.  The checksum is built with state {1, 0}, _update

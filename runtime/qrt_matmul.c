@@ -286,7 +286,7 @@ QRT_INTERNAL void qrt_mm_k0(const qrt_sgemm_args *g) {
     }
 }
 
-QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
+QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
   float bpanel[QRT_MM_KC * QRT_MM_NR]; /* 16 KiB */
   float ctile[QRT_SGEMM_MR * QRT_MM_NR];
   const int64_t M = g->M, N = g->N, K = g->K;
@@ -388,6 +388,48 @@ QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
         }
       }
     }
+  }
+}
+
+/* Threads split a GEMM by columns, in slices of whole panel pairs: each
+ * element is computed by the same kernel with the same k order as in the
+ * serial GEMM, so every split gives the same bits.  Below ~1 M
+ * multiply-adds per slice, waking threads costs more than it saves. */
+#define QRT_MM_PAR_MIN_MACS 262144
+#define QRT_MM_PAR_STEP (2 * QRT_MM_NR)
+
+typedef struct qrt_mm_slices {
+  const qrt_sgemm_args *g;
+  int64_t cols; /* per slice, a multiple of QRT_MM_PAR_STEP */
+} qrt_mm_slices;
+
+QRT_INTERNAL void qrt_mm_slice(void *ctx, int64_t i) {
+  const qrt_mm_slices *s = (const qrt_mm_slices *)ctx;
+  const qrt_sgemm_args *g = s->g;
+  qrt_sgemm_args part = *g;
+  const int64_t j0 = i * s->cols;
+  part.N = g->N - j0 < s->cols ? g->N - j0 : s->cols;
+  part.B = g->b_packed ? g->B + (j0 / QRT_MM_NR) * (g->K * QRT_MM_NR) : g->B + j0 * g->cs_b;
+  part.C = g->C + j0;
+  if (g->bias) part.bias = g->bias + j0 * g->bias_cs;
+  qrt_sgemm_serial(&part);
+}
+
+QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
+  const int width = qrt_parallel_width();
+  const int64_t steps = (g->N + QRT_MM_PAR_STEP - 1) / QRT_MM_PAR_STEP;
+  int64_t slices = width < steps ? width : steps;
+  if (slices > 1 && g->M * g->N * g->K < QRT_MM_PAR_MIN_MACS * slices) {
+    slices = g->M * g->N * g->K / QRT_MM_PAR_MIN_MACS;
+    if (slices > steps) slices = steps;
+  }
+  if (slices <= 1 || g->K <= 0) {
+    qrt_sgemm_serial(g);
+  } else {
+    qrt_mm_slices s;
+    s.g = g;
+    s.cols = (steps + slices - 1) / slices * QRT_MM_PAR_STEP;
+    qrt_parallel_for((g->N + s.cols - 1) / s.cols, qrt_mm_slice, &s);
   }
 }
 
