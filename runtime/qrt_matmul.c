@@ -394,8 +394,11 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
 /* Threads split a GEMM by columns, in slices of whole panel pairs: each
  * element is computed by the same kernel with the same k order as in the
  * serial GEMM, so every split gives the same bits.  Below ~1 M
- * multiply-adds per slice, waking threads costs more than it saves. */
-#define QRT_MM_PAR_MIN_MACS 262144
+ * multiply-adds per slice, waking threads costs more than it saves
+ * (measured: 64x128x128 GEMMs slow down when split further). */
+#ifndef QRT_MM_PAR_MIN_MACS
+#define QRT_MM_PAR_MIN_MACS 1048576
+#endif
 #define QRT_MM_PAR_STEP (2 * QRT_MM_NR)
 
 typedef struct qrt_mm_slices {
