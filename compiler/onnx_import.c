@@ -87,6 +87,10 @@ static bool static_type(importer *im, const Onnx__ValueInfoProto *vi, const qcc_
     }
     s.dims[i] = d->dim_value;
   }
+  if (qcc_shape_numel(&s) > QCC_MAX_TENSOR_ELEMENTS) {
+    snprintf(why, cap, "has more than 2^40 elements");
+    return false;
+  }
   *out = qcc_tensor_type(im->ctx, &s);
   return true;
 }
