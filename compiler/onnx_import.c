@@ -87,6 +87,10 @@ static bool static_type(importer *im, const Onnx__ValueInfoProto *vi, const qcc_
     }
     s.dims[i] = d->dim_value;
   }
+  if (qcc_shape_numel(&s) > QCC_MAX_TENSOR_ELEMENTS) {
+    snprintf(why, cap, "has more than 2^40 elements");
+    return false;
+  }
   *out = qcc_tensor_type(im->ctx, &s);
   return true;
 }
@@ -226,6 +230,38 @@ static const qcc_input_shape *find_override(const char *name, const qcc_input_sh
   for (int i = 0; i < n; i++)
     if (!strcmp(shapes[i].name, name)) return &shapes[i];
   return NULL;
+}
+
+/* ---- absent names --------------------------------------------------------
+ * onnx.proto is proto2: a string field the file leaves out is NULL in
+ * protobuf-c, where ONNX means "". Every name the importer and the rules
+ * read (maps, messages, strcmp) is made "" once here, so no reader has to
+ * remember that a name may be missing. */
+static char no_name[] = "";
+/* fill: NULL -> ""; !fill: back to NULL before free_unpacked frees them. */
+static bool filling;
+#define FILL_NAME(s) ((s) = filling ? ((s) ? (s) : no_name) : ((s) == no_name ? NULL : (s)))
+
+static void fill_absent_value_info_names(Onnx__ValueInfoProto **vi, size_t n) {
+  for (size_t i = 0; i < n; i++) FILL_NAME(vi[i]->name);
+}
+
+static void fill_absent_names(Onnx__GraphProto *g, bool fill) {
+  filling = fill;
+  fill_absent_value_info_names(g->input, g->n_input);
+  fill_absent_value_info_names(g->output, g->n_output);
+  fill_absent_value_info_names(g->value_info, g->n_value_info);
+  for (size_t i = 0; i < g->n_initializer; i++) FILL_NAME(g->initializer[i]->name);
+  for (size_t i = 0; i < g->n_node; i++) {
+    Onnx__NodeProto *node = g->node[i];
+    FILL_NAME(node->name);
+    FILL_NAME(node->op_type);
+    FILL_NAME(node->domain);
+    for (size_t j = 0; j < node->n_attribute; j++) {
+      FILL_NAME(node->attribute[j]->name);
+      if (node->attribute[j]->t) FILL_NAME(node->attribute[j]->t->name);
+    }
+  }
 }
 
 static int find_opset(const Onnx__ModelProto *m) {
@@ -471,6 +507,7 @@ MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_import_o
     if (m) onnx__model_proto__free_unpacked(m, NULL);
     return none;
   }
+  fill_absent_names(m->graph, true);
   importer im;
   memset(&im, 0, sizeof im);
   im.ctx = ctx;
@@ -491,6 +528,7 @@ MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_import_o
   }
   qcc_name_map_free(&im.values);
   qcc_name_map_free(&im.infos);
+  fill_absent_names(m->graph, false);
   onnx__model_proto__free_unpacked(m, NULL);
   return module;
 }

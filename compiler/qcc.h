@@ -56,6 +56,12 @@ typedef struct qcc_shape {
 } qcc_shape;
 
 int64_t qcc_shape_numel(const qcc_shape *s);
+/* The most elements a tensor may have. Far above any real model, and low
+ * enough that byte sizes and offsets (x 8 bytes, summed over a plan) stay
+ * clear of int64 overflow: a model asking for more is refused where the
+ * shape appears (a graph input, a node's inferred output), not computed
+ * with wrapped sizes. qcc_shape_numel saturates at INT64_MAX. */
+#define QCC_MAX_TENSOR_ELEMENTS ((int64_t)1 << 40)
 /* False for none/unranked/dynamic types or unsupported element types. */
 bool qcc_shape_of_type(MlirType t, qcc_shape *out);
 bool qcc_shape_of(MlirValue v, qcc_shape *out);

@@ -9,7 +9,8 @@
 
 int64_t qcc_shape_numel(const qcc_shape *s) {
   int64_t n = 1;
-  for (int i = 0; i < s->rank; i++) n *= s->dims[i];
+  for (int i = 0; i < s->rank; i++)
+    if (__builtin_mul_overflow(n, s->dims[i], &n)) return INT64_MAX;
   return n;
 }
 

@@ -33,6 +33,7 @@ int onnx_fail(onnx_node *n, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   qcc_error("%s: %s", n->where, msg);
+  n->failed = true;
   return -1;
 }
 
@@ -77,19 +78,31 @@ static MlirAttribute attr(onnx_node *n, const char *name) {
 
 bool onnx_has_attr(onnx_node *n, const char *name) { return !mlirAttributeIsNull(attr(n, name)); }
 
+/* Absent: false. Present but not of the expected kind: false with an
+ * error on the node (see onnx_rules.h). */
+static bool attr_of_kind(onnx_node *n, const char *name, MlirAttribute a, bool (*is_kind)(MlirAttribute),
+                         const char *kind) {
+  if (mlirAttributeIsNull(a)) return false;
+  bool ok = is_kind(a);
+  if (!ok) onnx_fail(n, "attribute '%s' must be %s", name, kind);
+  return ok;
+}
+
 int64_t onnx_attr_int(onnx_node *n, const char *name, int64_t dflt) {
   MlirAttribute a = attr(n, name);
-  return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a) ? mlirIntegerAttrGetValueInt(a) : dflt;
+  return attr_of_kind(n, name, a, mlirAttributeIsAInteger, "an int") ? mlirIntegerAttrGetValueInt(a) : dflt;
 }
 
 double onnx_attr_float(onnx_node *n, const char *name, double dflt) {
   MlirAttribute a = attr(n, name);
-  return !mlirAttributeIsNull(a) && mlirAttributeIsAFloat(a) ? mlirFloatAttrGetValueDouble(a) : dflt;
+  /* an int where ONNX says float is harmless (exporters write alpha=1) */
+  if (!mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a)) return (double)mlirIntegerAttrGetValueInt(a);
+  return attr_of_kind(n, name, a, mlirAttributeIsAFloat, "a float") ? mlirFloatAttrGetValueDouble(a) : dflt;
 }
 
 const char *onnx_attr_str(onnx_node *n, const char *name, const char *dflt, char *buf, size_t cap) {
   MlirAttribute a = attr(n, name);
-  if (mlirAttributeIsNull(a) || !mlirAttributeIsAString(a)) {
+  if (!attr_of_kind(n, name, a, mlirAttributeIsAString, "a string")) {
     snprintf(buf, cap, "%s", dflt);
   } else {
     MlirStringRef s = mlirStringAttrGetValue(a);
@@ -101,7 +114,7 @@ const char *onnx_attr_str(onnx_node *n, const char *name, const char *dflt, char
 bool onnx_attr_ints(onnx_node *n, const char *name, q_i64s *out) {
   memset(out, 0, sizeof *out);
   MlirAttribute a = attr(n, name);
-  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseI64Array(a)) return false;
+  if (!attr_of_kind(n, name, a, mlirAttributeIsADenseI64Array, "a list of ints")) return false;
   intptr_t k = mlirDenseArrayGetNumElements(a);
   if (k > 16) {
     onnx_fail(n, "attribute '%s' has %ld entries; at most 16 are supported", name, (long)k);
@@ -154,7 +167,17 @@ int onnx_shape_input(onnx_node *n, int i, q_i64s *out, const char *what, int out
   qcc_array a;
   if (onnx_const_input(n, i, &a)) {
     qcc_array_free(&a);
-    return onnx_const_ints(n, i, out, what) ? 1 : -1;
+    if (!onnx_const_ints(n, i, out, what)) return -1;
+    /* Sizes, axes and counts: a value no tensor can have would only
+     * overflow the shape arithmetic of the rule that reads it. */
+    int64_t product = 1;
+    for (int j = 0; j < out->n; j++) {
+      int64_t v = out->v[j] < 0 ? -out->v[j] : out->v[j];
+      if (out->v[j] < -QCC_MAX_TENSOR_ELEMENTS || __builtin_mul_overflow(product, v ? v : 1, &product) ||
+          product > QCC_MAX_TENSOR_ELEMENTS)
+        return onnx_fail(n, "input %d (%s) asks for more than 2^40 elements", i, what);
+    }
+    return 1;
   }
   memset(out, 0, sizeof *out);
   if (onnx_declared_shape(n, out_i, declared)) return 0;
@@ -287,7 +310,13 @@ static int legalize_op(MlirOperation op, int opset) {
   MlirValue results[16];
   if (n.n_out > 16) return onnx_fail(&n, "too many outputs");
   memset(results, 0, sizeof results);
-  if (fn(&n, results)) return -1;
+  if (fn(&n, results) || n.failed) return -1;
+  for (int i = 0; i < n.n_out; i++) {
+    qcc_shape rs;
+    if (!mlirValueIsNull(results[i]) && qcc_shape_of(results[i], &rs) &&
+        qcc_shape_numel(&rs) > QCC_MAX_TENSOR_ELEMENTS)
+      return onnx_fail(&n, "output %d would have more than 2^40 elements", i);
+  }
   for (int i = 0; i < n.n_out; i++) {
     MlirValue old = mlirOperationGetResult(op, i);
     if (mlirValueIsNull(results[i])) {

@@ -18,6 +18,7 @@ typedef struct onnx_node {
   char where[300];  /* "Conv node 'conv1' (opset 13)" */
   int opset;
   int n_in, n_out;
+  bool failed; /* an error was reported (e.g. by an attribute accessor) */
 } onnx_node;
 
 /* Returns 0 and fills results[0..n_out) or reports an error and returns -1. */
@@ -57,6 +58,10 @@ bool onnx_out_used(onnx_node *n, int i);
  * thereby fixes that input's value for every valid run. */
 bool onnx_declared_shape(onnx_node *n, int i, qcc_shape *s);
 bool onnx_has_attr(onnx_node *n, const char *name);
+/* The accessors return the default when the attribute is absent; one of
+ * another type is an error on the node (n->failed), never a silent
+ * default, since the rule would then compute something the model did not
+ * ask for. */
 int64_t onnx_attr_int(onnx_node *n, const char *name, int64_t dflt);
 double onnx_attr_float(onnx_node *n, const char *name, double dflt);
 /* Copies the string attribute into buf (dflt if absent). */

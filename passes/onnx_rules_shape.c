@@ -153,7 +153,8 @@ static int rule_reshape(onnx_node *n, MlirValue *res) {
     }
     if (d < 0) return onnx_fail(n, "invalid dim %lld in shape", (long long)d);
     y.dims[i] = d;
-    known *= d;
+    if (__builtin_mul_overflow(known, d, &known) || known > QCC_MAX_TENSOR_ELEMENTS)
+      return onnx_fail(n, "shape has more than 2^40 elements");
   }
   if (infer >= 0) {
     if (known == 0 || qcc_shape_numel(&x) % known) return onnx_fail(n, "cannot infer the -1 dim");
@@ -510,7 +511,8 @@ static int rule_tile(onnx_node *n, MlirValue *res) {
   qcc_shape view = {x.dtype, 0, {0}}, wide = view, y = x;
   for (int i = 0; i < x.rank; i++) {
     if (reps.v[i] < 0) return onnx_fail(n, "negative repeat %lld", (long long)reps.v[i]);
-    y.dims[i] *= reps.v[i];
+    if (__builtin_mul_overflow(y.dims[i], reps.v[i], &y.dims[i]) || y.dims[i] > QCC_MAX_TENSOR_ELEMENTS)
+      return onnx_fail(n, "repeat %lld of dim %d makes the output too large", (long long)reps.v[i], i);
     if (reps.v[i] != 1 && view.rank < QRT_MAX_RANK) {
       view.dims[view.rank] = 1;
       wide.dims[view.rank++] = reps.v[i];
