@@ -100,9 +100,11 @@ MlirAttribute qcc_dense_attr(MlirContext ctx, const qcc_shape *s, const void *da
   int64_t n = qcc_shape_numel(s);
   if (s->dtype == QRT_BOOL) {
     /* MLIR bit-packs i1 in raw buffers; go through the bool builder. */
-    int *vals = malloc(sizeof(int) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) vals[i] = ((const uint8_t *)data)[i] != 0;
-    MlirAttribute a = mlirDenseElementsAttrBoolGet(t, n, vals);
+    /* n is within QCC_MAX_TENSOR_ELEMENTS: import refuses larger tensors */
+    const int64_t count = n > 0 && n <= QCC_MAX_TENSOR_ELEMENTS ? n : 0;
+    int *vals = malloc(sizeof(int) * (size_t)(count ? count : 1));
+    for (int64_t i = 0; i < count; i++) vals[i] = ((const uint8_t *)data)[i] != 0;
+    MlirAttribute a = mlirDenseElementsAttrBoolGet(t, count, vals);
     free(vals);
     return a;
   }
