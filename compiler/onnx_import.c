@@ -65,6 +65,10 @@ static bool static_type(importer *im, const Onnx__ValueInfoProto *vi, const qcc_
       snprintf(why, cap, "has rank %zu but --shape gives rank %d", tt->shape->n_dim, ov->rank);
       return false;
     }
+    if (qcc_shape_numel(&s) > QCC_MAX_TENSOR_ELEMENTS) {
+      snprintf(why, cap, "would have more than 2^40 elements with the --shape given");
+      return false;
+    }
     *out = qcc_tensor_type(im->ctx, &s);
     return true;
   }
