@@ -286,6 +286,35 @@ QRT_INTERNAL void qrt_mm_k0(const qrt_sgemm_args *g) {
     }
 }
 
+/* The epilogue of the tile at (row, jc): bias there, then the activation. */
+QRT_INTERNAL qrt_mm_epi qrt_mm_epi_at(const qrt_sgemm_args *g, int64_t row, int64_t jc) {
+  qrt_mm_epi epi;
+  epi.bias = g->bias ? g->bias + row * g->bias_rs + jc * g->bias_cs : NULL;
+  epi.rs = g->bias_rs;
+  epi.cs = g->bias_cs;
+  epi.act = g->act;
+  epi.alpha = g->act_alpha;
+  epi.beta = g->act_beta;
+  return epi;
+}
+
+/* K block pc of the full 16-column panel at jc, read where it lies (the
+ * compile-time packed layout, or B itself when its columns are contiguous,
+ * unless many rows use it and rows of B lie a multiple of 2 KiB apart:
+ * cache-set conflicts); NULL when it must be copied.  *rs: its row stride. */
+QRT_INTERNAL const float *qrt_mm_panel_in_place(const qrt_sgemm_args *g, int64_t pc, int64_t jc, int64_t mc,
+                                                int64_t *rs) {
+  if (g->b_packed) {
+    *rs = QRT_MM_NR;
+    return g->B + (jc / QRT_MM_NR) * (g->K * QRT_MM_NR) + pc * QRT_MM_NR;
+  }
+  if (g->cs_b == 1 && (mc <= QRT_MM_PACK_ROWS || g->rs_b % 512 != 0)) {
+    *rs = g->rs_b;
+    return g->B + pc * g->rs_b + jc;
+  }
+  return NULL;
+}
+
 QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
   float bpanel[QRT_MM_KC * QRT_MM_NR]; /* 16 KiB */
   float ctile[QRT_SGEMM_MR * QRT_MM_NR];
@@ -309,42 +338,27 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
         /* Two full panels read in place: their full-height row blocks go
          * through the two-panel kernel, the rest below, panel by panel
          * (the second panel's turn starts after the rows done here). */
-        int64_t done_rows = second_panel_rows;
+        int64_t done_rows = second_panel_rows, rs2;
+        const float *b0 = done_rows == 0 && N - jc >= 2 * QRT_MM_NR && mc >= 4
+                              ? qrt_mm_panel_in_place(g, pc, jc, mc, &rs2) : NULL;
         second_panel_rows = 0;
-        if (done_rows == 0 && N - jc >= 2 * QRT_MM_NR && mc >= 4 &&
-            (g->b_packed || (g->cs_b == 1 && (mc <= QRT_MM_PACK_ROWS || g->rs_b % 512 != 0)))) {
-          const float *b0 = g->b_packed ? g->B + (jc / QRT_MM_NR) * (K * QRT_MM_NR) + pc * QRT_MM_NR
-                                        : g->B + pc * g->rs_b + jc;
-          const float *b1 = g->b_packed ? b0 + K * QRT_MM_NR : b0 + QRT_MM_NR;
-          const int64_t rs = g->b_packed ? QRT_MM_NR : g->rs_b;
+        if (b0) {
+          const float *b1 = qrt_mm_panel_in_place(g, pc, jc + QRT_MM_NR, mc, &rs2);
           int64_t h2;
           qrt_mm_kernel_2p_fn kern2;
           for (ir = 0; (kern2 = qrt_mm_pick_2p(mc - ir, &h2, g->fused)) != NULL; ir += h2) {
             const int64_t row = ic + ir;
-            qrt_mm_epi epi;
-            epi.bias = g->bias ? g->bias + row * g->bias_rs + jc * g->bias_cs : NULL;
-            epi.rs = g->bias_rs;
-            epi.cs = g->bias_cs;
-            epi.act = g->act;
-            epi.alpha = g->act_alpha;
-            epi.beta = g->act_beta;
-            kern2(
-                kc, g->A + row * g->rs_a + pc * g->cs_a, g->rs_a, g->cs_a, b0, b1, rs,
-                g->C + row * g->ldc + jc, g->ldc, first, last ? &epi : NULL);
+            const qrt_mm_epi epi = qrt_mm_epi_at(g, row, jc);
+            kern2(kc, g->A + row * g->rs_a + pc * g->cs_a, g->rs_a, g->cs_a, b0, b1, rs2, g->C + row * g->ldc + jc,
+                  g->ldc, first, last ? &epi : NULL);
           }
           done_rows = second_panel_rows = ir;
         }
 #else
         const int64_t done_rows = 0;
 #endif
-        if (g->b_packed) {
-          bp = g->B + (jc / QRT_MM_NR) * (K * QRT_MM_NR) + pc * QRT_MM_NR;
-          rs_bp = QRT_MM_NR;
-        } else if (g->cs_b == 1 && nr == QRT_MM_NR &&
-                   (mc <= QRT_MM_PACK_ROWS || g->rs_b % 512 != 0)) {
-          bp = g->B + pc * g->rs_b + jc;
-          rs_bp = g->rs_b;
-        } else {
+        bp = g->b_packed || nr == QRT_MM_NR ? qrt_mm_panel_in_place(g, pc, jc, mc, &rs_bp) : NULL;
+        if (!bp) {
           int64_t k, j;
           const float *src = g->B + pc * g->rs_b + jc * g->cs_b;
           for (k = 0; k < kc; ++k)
@@ -359,13 +373,7 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
           const int64_t row = ic + ir;
           const float *ap = g->A + row * g->rs_a + pc * g->cs_a;
           float *cp = g->C + row * g->ldc + jc;
-          qrt_mm_epi epi;
-          epi.bias = g->bias ? g->bias + row * g->bias_rs + jc * g->bias_cs : NULL;
-          epi.rs = g->bias_rs;
-          epi.cs = g->bias_cs;
-          epi.act = g->act;
-          epi.alpha = g->act_alpha;
-          epi.beta = g->act_beta;
+          const qrt_mm_epi epi = qrt_mm_epi_at(g, row, jc);
           if (nr == QRT_MM_NR) {
             kern(kc, ap, g->rs_a, g->cs_a, bp, rs_bp, cp, g->ldc, first, last ? &epi : NULL);
           } else {
