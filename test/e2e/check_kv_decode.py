@@ -120,14 +120,21 @@ def main():
     test_ids = np.load(os.path.join(lm, "test/tokens.npy"))[0, 0]
     prompt = "".join(chars[i] for i in test_ids[:PROMPT_LEN])
 
+    def decode(tag, flags_for):
+        """Builds the tag's prefill and step programs and decodes the
+        prompt with the cache in place and double-buffered: the two must
+        agree bit for bit. Returns the in-place run's text, logits, timing."""
+        compile_models(qcc, work, tag, flags_for)
+        build(cc, src, work, tag)
+        text, logits, timing = generate(work, tag, vocab, prompt, [])
+        text_b, logits_b, _ = generate(work, tag, vocab, prompt, ["--no-alias"])
+        if text != text_b or logits.tobytes() != logits_b.tobytes():
+            sys.exit(f"FAIL: {tag}: the in-place cache gives other results than two caches")
+        print(f"{tag}: in-place cache == double-buffered cache, bit for bit")
+        return text, logits, timing
+
     # 1-3: float
-    compile_models(qcc, work, "f32", lambda name: [])
-    build(cc, src, work, "f32")
-    text, logits, timing = generate(work, "f32", vocab, prompt, [])
-    text_b, logits_b, _ = generate(work, "f32", vocab, prompt, ["--no-alias"])
-    if text != text_b or logits.tobytes() != logits_b.tobytes():
-        sys.exit("FAIL: f32: the in-place cache gives other results than two caches")
-    print("f32: in-place cache == double-buffered cache, bit for bit")
+    text, logits, timing = decode("f32", lambda name: [])
     ids = encode(text, chars)
     if len(ids) != 64 or ids[:PROMPT_LEN] != list(test_ids[:PROMPT_LEN]):
         sys.exit(f"FAIL: f32: generated {len(ids)} tokens, expected 64 starting with the prompt: {text!r}")
@@ -143,13 +150,7 @@ def main():
 
     # 4: w8a8
     pre, stp = calib(qcc, src, work)
-    compile_models(qcc, work, "w8a8", lambda name: ["-q", "w8a8", "--calib", pre if name == "prefill" else stp])
-    build(cc, src, work, "w8a8")
-    qtext, qlogits, timing = generate(work, "w8a8", vocab, prompt, [])
-    qtext_b, qlogits_b, _ = generate(work, "w8a8", vocab, prompt, ["--no-alias"])
-    if qtext != qtext_b or qlogits.tobytes() != qlogits_b.tobytes():
-        sys.exit("FAIL: w8a8: the in-place cache gives other results than two caches")
-    print("w8a8: in-place cache == double-buffered cache, bit for bit")
+    qtext, qlogits, timing = decode("w8a8", lambda name: ["-q", "w8a8", "--calib", pre if name == "prefill" else stp])
     qids = encode(qtext, chars)
     qfull = full_model(qcc, src, work, qids)
     agree = np.mean([int(np.argmax(qlogits.reshape(64, -1)[p])) == int(np.argmax(qfull[p])) for p in range(64)])
