@@ -456,15 +456,42 @@ static void emit_signature(emitter *e, FILE *f, const char *suffix, bool with_ws
   fprintf(f, ")");
 }
 
+/* The q.kv_store that reads or makes v (a packed KV cache input or
+ * output, --kv-bits), or a null op. */
+static MlirOperation kv_store_of(MlirValue v) {
+  MlirOperation none = {NULL};
+  if (mlirValueIsAOpResult(v)) return q_kv_store_is(mlirOpResultGetOwner(v)) ? mlirOpResultGetOwner(v) : none;
+  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u))
+    if (q_kv_store_is(mlirOpOperandGetOwner(u)) && mlirOpOperandGetOperandNumber(u) == 0) return mlirOpOperandGetOwner(u);
+  return none;
+}
+
+/* What a packed KV cache's bytes are, for the caller. */
+static void emit_kv_note(emitter *e, MlirValue v, const qcc_shape *s) {
+  MlirOperation st = kv_store_of(v);
+  if (mlirOperationIsNull(st)) return;
+  q_kv_store_attrs a = q_kv_store_get(st);
+  fprintf(e->h, ":\n * a KV cache (qcc --kv-bits %lld): float [", (long long)a.bits);
+  for (int d = 0; d < s->rank; d++)
+    fprintf(e->h, "%s%lld", d ? ", " : "", (long long)(d == s->rank - 1 ? a.row_len : s->dims[d]));
+  fprintf(e->h, "] as rows of %s and %lld %s codes (runtime/qrt.h\n * QRT_KV_PARAMS); "
+                "all-zero bytes hold zeros",
+          a.bits == 4 ? "a float scale, a float minimum" : "a float scale", (long long)a.row_len,
+          a.bits == 4 ? "uint4" : "int8");
+}
+
 static void emit_shape_macros(emitter *e, MlirOperation func, const char *NAME, const char *tag, int i, MlirValue v) {
   qcc_shape s;
   char onnx_name[128];
   qcc_shape_of(v, &s);
   io_name(func, tag[0] == 'I' ? "onnx.input_names" : "onnx.output_names", i, onnx_name, sizeof onnx_name);
-  fprintf(e->h, "/* %s %d: '%s', %s */\n", tag[0] == 'I' ? "input" : "output", i, onnx_name, qcc_dtype_c_type(s.dtype));
+  fprintf(e->h, "/* %s %d: '%s', %s", tag[0] == 'I' ? "input" : "output", i, onnx_name, qcc_dtype_c_type(s.dtype));
+  emit_kv_note(e, v, &s);
+  fprintf(e->h, " */\n");
   fprintf(e->h, "#define %s_%s%d_RANK %d\n#define %s_%s%d_SHAPE {", NAME, tag, i, s.rank, NAME, tag, i);
   for (int d = 0; d < s.rank; d++) fprintf(e->h, "%s%lld", d ? ", " : "", (long long)s.dims[d]);
   fprintf(e->h, "%s}\n#define %s_%s%d_SIZE %lld\n", s.rank ? "" : "1", NAME, tag, i, (long long)qcc_shape_numel(&s));
+  fprintf(e->h, "#define %s_%s%d_TYPE %s\n", NAME, tag, i, qcc_dtype_c_type(s.dtype));
 }
 
 /* NAME_INi_MAY_ALIAS_OUTj for the pairs io_alias.c proves safe. */

@@ -133,6 +133,9 @@ FIELDS(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS)
 #define PT qrt_msqmatmul_params
 FIELDS(msqmatmul, QRT_MSQMATMUL_PARAMS)
 #undef PT
+#define PT qrt_kv_params
+FIELDS(kv, QRT_KV_PARAMS)
+#undef PT
 
 #ifdef QCC_HAVE_QRT_V4
 #define DECLARE_V4(sym, pname, file) void sym##_v4(const void *params, const void *const *in, void *const *out);
@@ -1124,6 +1127,57 @@ static bool lower_scatter_nd(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_scatter_nd");
 }
 
+/* KV cache rows (--kv-bits): the packed cache is ui8 [..., row bytes]; the
+ * float tensor it holds is [..., row_len]. */
+static bool kv_geometry(MlirOperation op, MlirValue cache, int64_t bits, int64_t row_len, qrt_kv_params *p,
+                        qcc_shape *as_float) {
+  qcc_shape x = shape_of(cache);
+  if ((bits != 8 && bits != 4) || row_len < 1 || x.rank < 1 || x.dtype != QRT_U8 ||
+      x.dims[x.rank - 1] != qrt_kv_row_bytes((int32_t)bits, row_len))
+    return fail(op, "KV cache rows do not match their bits and row length");
+  p->bits = (int32_t)bits;
+  p->row_len = row_len;
+  p->rows = qcc_shape_numel(&x) / x.dims[x.rank - 1];
+  *as_float = x;
+  as_float->dtype = QRT_F32;
+  as_float->dims[x.rank - 1] = row_len;
+  return true;
+}
+
+static bool lower_kv_load(MlirOperation op, qcc_call *c) {
+  q_kv_load_attrs a = q_kv_load_get(op);
+  qcc_shape f, y = shape_of(mlirOperationGetResult(op, 0));
+  qrt_kv_params *p = &c->params.kv;
+  if (!kv_geometry(op, q_kv_load_in(op, 0), a.bits, y.rank ? y.dims[y.rank - 1] : 0, p, &f)) return false;
+  set_inputs(op, c);
+  return use(op, c, "qrt_kv_load");
+}
+
+static bool lower_kv_store(MlirOperation op, qcc_call *c) {
+  q_kv_store_attrs a = q_kv_store_get(op);
+  qcc_shape f, idx = shape_of(q_kv_store_in(op, 1));
+  qrt_kv_params *p = &c->params.kv;
+  bool nd = !strcmp(a.kind.s, "nd");
+  if (!kv_geometry(op, q_kv_store_in(op, 0), a.bits, a.row_len, p, &f)) return false;
+  if (!nd && strcmp(a.kind.s, "elements")) return fail(op, "kv_store kind must be elements or nd");
+  p->index_dtype = idx.dtype;
+  if (nd) {
+    int64_t batch;
+    nd_geometry(&f, &idx, 0, &batch, &p->n_tuples, &p->k, &p->slice, p->idx_dims);
+  } else {
+    p->rank = f.rank;
+    p->axis = (int32_t)a.axis;
+    memcpy(p->data_shape, f.dims, sizeof(int64_t) * (size_t)f.rank);
+    memcpy(p->idx_shape, idx.dims, sizeof(int64_t) * (size_t)idx.rank);
+  }
+  set_inputs(op, c);
+  c->inplace_slot = 0; /* the kernel copies the cache only when out != in */
+  c->n_in = 4;
+  c->scratch_slot = 3;
+  c->scratch_bytes = qrt_kv_store_scratch(p);
+  return use(op, c, nd ? "qrt_kv_store_nd" : "qrt_kv_store_elements");
+}
+
 static const kind_code resize_modes[] = {
     {"nearest", QRT_RESIZE_NEAREST}, {"linear", QRT_RESIZE_LINEAR}, {"cubic", QRT_RESIZE_CUBIC}, {NULL, 0},
 };
@@ -1405,6 +1459,7 @@ static const lowering lowerings[] = {
     {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
+    {q_kv_store_is, lower_kv_store}, {q_kv_load_is, lower_kv_load},
     {q_resize_is, lower_resize},   {q_cumsum_is, lower_cumsum},       {q_topk_is, lower_topk},
     {q_grid_sample_is, lower_grid_sample}, {q_tfidf_is, lower_tfidf},
     {q_dft_is, lower_dft},         {q_det_is, lower_det},             {q_roi_align_is, lower_roi_align},

@@ -23,6 +23,7 @@
 #include "npu_tools.h"
 #include "evaluator.h"
 #include "kernel_call.h"
+#include "kv_cache.h"
 #include "msq.h"
 #include "passes.h"
 #include "quant_options.h"
@@ -54,14 +55,14 @@ static void usage(FILE *f) {
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
           "  --emit-mlir FILE      also write the final q-dialect IR\n"
-          "%s%s%s%s"
+          "%s%s%s%s%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  --target c|npu        c: OUT.c + OUT.h (default); npu: an NPU command stream OUT and\n"
           "                        OUT.h (the stream as a C array), docs/npu.md\n"
           "  --npu-config FILE     the NPU's machine description (JSON; defaults in docs/npu.md)\n"
           "  -v                    remarks: what each pass did, memory plan\n"
           "  -h, --help            this help\n",
-          qcc_quant_flags_help, qcc_rotate_flags_help, qcc_aifs_flags_help, qcc_msq_flags_help);
+          qcc_quant_flags_help, qcc_rotate_flags_help, qcc_aifs_flags_help, qcc_msq_flags_help, qcc_kv_flags_help);
 }
 
 typedef struct options {
@@ -129,6 +130,7 @@ static int parse_args(int argc, char **argv, options *o) {
     if (q == 0) q = qcc_rotate_parse_flag(argc, argv, &i);
     if (q == 0) q = qcc_aifs_parse_flag(argc, argv, &i);
     if (q == 0) q = qcc_msq_parse_flag(argc, argv, &i);
+    if (q == 0) q = qcc_kv_parse_flag(argc, argv, &i);
     if (q < 0) return -1;
     if (q > 0) continue;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -453,6 +455,7 @@ int main(int argc, char **argv) {
     if (!rc) rc = qcc_pass_quantize(m), phase_done(&pt, "quantize");
     if (rc) rc = -1;
   }
+  if (!rc) rc = qcc_pass_kv_cache(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

@@ -13,6 +13,7 @@
 #include "onnx_tensor.h"
 #include "passes.h"
 #include "quant_options.h"
+#include "kv_cache.h"
 #include "rotate.h"
 
 static void usage(FILE *f) {
@@ -23,6 +24,7 @@ static void usage(FILE *f) {
           qcc_quant_flags_help);
   fprintf(f, "for --fuse-rotations:\n%s", qcc_rotate_flags_help);
   fprintf(f, "for --reorder-tokens:\n%s", qcc_aifs_flags_help);
+  fprintf(f, "for --kv-cache (8 bits unless given):\n%s", qcc_kv_flags_help);
 }
 
 static MlirModule parse_mlir(MlirContext ctx, const char *path) {
@@ -64,7 +66,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "-v")) {
       qcc_verbose = 1;
     } else if ((q = qcc_quant_parse_flag(argc, argv, &i)) || (q = qcc_rotate_parse_flag(argc, argv, &i)) ||
-               (q = qcc_aifs_parse_flag(argc, argv, &i))) {
+               (q = qcc_aifs_parse_flag(argc, argv, &i)) || (q = qcc_kv_parse_flag(argc, argv, &i))) {
       if (q < 0) return 2;
     } else if (!strcmp(a, "--default-pipeline")) {
       default_pipeline = 1;

@@ -19,6 +19,7 @@
  * of the last output dim, and the weight bytes of both builds.
  * FILE ending in .json gets JSON; anything else (or "-") a readable table. */
 #include "report.h"
+#include "report_kv.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -229,6 +230,8 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
   qcc_ptr_map_init(&st.acc);
   qcc_ptr_map_init(&st.msq);
   sqnr_acc out_acc = {0, 0};
+  qcc_kv_report kv;
+  memset(&kv, 0, sizeof kv);
   double max_err = 0;
   int agree = 0, rows = 0, rc = 0;
   qcc_eval_cache *cache = qcc_eval_cache_new();
@@ -236,11 +239,18 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     qcc_array *fo = NULL, *qo = NULL;
     int nf = 0, nq = 0;
     const qcc_array *in = &calib->samples[k * calib->n_inputs];
+    qcc_array *qin = malloc(sizeof *qin * (size_t)(calib->n_inputs + 1));
+    bool *owned = malloc(sizeof *owned * (size_t)(calib->n_inputs + 1));
+    qcc_kv_report_inputs(quant_m, in, calib->n_inputs, qin, owned, &kv);
     MlirBlock qbody = qcc_func_body(qcc_module_func(quant_m));
     for (int i = 0; i < calib->n_inputs; i++)
-      if (in[i].dtype == QRT_F32) remember(&st, mlirBlockGetArgument(qbody, i), &in[i]);
+      if (qin[i].dtype == QRT_F32) remember(&st, mlirBlockGetArgument(qbody, i), &qin[i]);
     rc = qcc_evaluate_cached(float_m, cache, in, calib->n_inputs, &fo, &nf, NULL, NULL) ||
-         qcc_evaluate_cached(quant_m, cache, in, calib->n_inputs, &qo, &nq, observe, &st);
+         qcc_evaluate_cached(quant_m, cache, qin, calib->n_inputs, &qo, &nq, observe, &st);
+    for (int i = 0; i < calib->n_inputs; i++)
+      if (owned[i]) qcc_array_free(&qin[i]);
+    free(qin);
+    free(owned);
     for (int j = 0; !rc && j < nf && j < nq; j++) {
       if (fo[j].dtype != QRT_F32 || qo[j].dtype != QRT_F32) continue;
       const float *a = fo[j].data, *b = qo[j].data;
@@ -351,6 +361,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
                  "  \"size_ratio\": %.4f",
               calib->n_samples, db(&out_acc), max_err, top1, (long long)sizes->float_bytes,
               (long long)sizes->quant_bytes, sizes->float_bytes ? (double)sizes->quant_bytes / sizes->float_bytes : 0.0);
+      qcc_kv_report_print(f, &kv, json);
       print_allocation(f, qcc_module_func(quant_m), json);
       fprintf(f, "\n}\n");
     } else {
@@ -358,6 +369,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
               calib->n_samples, db(&out_acc), max_err, 100 * top1);
       fprintf(f, "weights: %lld bytes quantized vs %lld float (%.1f%%)\n", (long long)sizes->quant_bytes,
               (long long)sizes->float_bytes, sizes->float_bytes ? 100.0 * sizes->quant_bytes / sizes->float_bytes : 0.0);
+      qcc_kv_report_print(f, &kv, json);
     }
     if (f != stdout) fclose(f);
     FILE *page = html ? fopen(path, "w") : NULL;

@@ -231,6 +231,33 @@ irdl.dialect @q {
     irdl.attributes {"reduction" = %red}
     irdl.results(%y)
   }
+  // KV cache in int8 / int4 rows (--kv-bits; layout: QRT_KV_PARAMS in
+  // runtime/qrt.h): kv_store = scatter_elements (kind "elements", axis) or
+  // scatter_nd (kind "nd"), reduction none, of float updates u at indices i
+  // into the cache x (ui8 [..., row bytes]) seen as float [..., row_len];
+  // rows that receive updates are re-encoded with `bits`.
+  irdl.operation @kv_store {
+    %x = irdl.base "!builtin.tensor"
+    %i = irdl.base "!builtin.tensor"
+    %u = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    %axis = irdl.base "#builtin.integer"
+    %bits = irdl.base "#builtin.integer"
+    %len = irdl.base "#builtin.integer"
+    irdl.operands(%x, %i, %u)
+    irdl.attributes {"kind" = %kind, "axis" = %axis, "bits" = %bits, "row_len" = %len}
+    irdl.results(%y)
+  }
+  // kv_load: the float tensor [..., row_len] a kv_store cache holds.
+  irdl.operation @kv_load {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %bits = irdl.base "#builtin.integer"
+    irdl.operands(%x)
+    irdl.attributes {"bits" = %bits}
+    irdl.results(%y)
+  }
   // ONNX Resize to the result type's shape. scales: float32 [rank] (absent:
   // out/in per axis); roi: float64 [2*rank] for tf_crop_and_resize. mode
   // nearest|linear|cubic; coord and nearest name ONNX's

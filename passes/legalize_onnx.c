@@ -330,8 +330,7 @@ static int legalize_op(MlirOperation op, int opset) {
   return 0;
 }
 
-/* The function type follows the (now static) types of the returned values. */
-static void update_function_type(MlirOperation func) {
+void qcc_update_function_type(MlirOperation func) {
   MlirBlock body = qcc_func_body(func);
   MlirOperation ret = mlirBlockGetTerminator(body);
   intptr_t n_args = mlirBlockGetNumArguments(body), n_res = mlirOperationGetNumOperands(ret);
@@ -379,6 +378,6 @@ int qcc_pass_legalize_onnx(MlirModule m) {
       mlirOperationSetOperand(ret, i, copy);
     }
   }
-  update_function_type(func);
+  qcc_update_function_type(func);
   return 0;
 }

@@ -14,6 +14,9 @@ typedef struct qcc_pass_info {
 } qcc_pass_info;
 
 int qcc_pass_legalize_onnx(MlirModule m);
+/* Sets func's function_type from its block's argument types and the types
+ * of the values it returns (after a pass changed them). */
+void qcc_update_function_type(MlirOperation func);
 int qcc_pass_fold_constants(MlirModule m);
 int qcc_pass_fuse_affine(MlirModule m);
 int qcc_pass_fuse_norms(MlirModule m);

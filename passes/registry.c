@@ -3,8 +3,15 @@
 
 #include "passes.h"
 #include "aifs.h"
+#include "kv_cache.h"
 #include "msq.h"
 #include "rotate.h"
+
+/* qcc-opt --kv-cache: 8 bits unless --kv-bits says otherwise. */
+static int run_kv_cache(MlirModule m) {
+  if (!qcc_kv_bits) qcc_kv_bits = 8;
+  return qcc_pass_kv_cache(m);
+}
 
 /* qcc-opt --msq: naming the pass asks for it (qcc's --msq flag). */
 static int run_msq(MlirModule m) {
@@ -26,6 +33,7 @@ const qcc_pass_info qcc_passes[] = {
     {"sensitivity", qcc_pass_sensitivity, "measure each layer's output error per candidate scheme (-q auto)"},
     {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
+    {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},
     {NULL, NULL, NULL},
 };
 

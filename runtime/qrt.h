@@ -327,6 +327,35 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   S(int32_t, dtype) S(int32_t, index_dtype) S(int32_t, reduction) S(int32_t, k) \
   S(int64_t, n_tuples) S(int64_t, slice) A(int64_t, idx_dims, 8)
 
+/* --- KV cache rows in int8 / int4 (qcc --kv-bits; qrt_kvcache.c) -----
+ * A float tensor [rows, row_len] is stored as `rows` packed rows of
+ * qrt_kv_row_bytes(bits, row_len) bytes (floats in native byte order):
+ *   bits 8: a float s, then int8 codes c; x = c s, with s = max|x| / 127
+ *     and c = round_half_even(x * (127 / max|x|));
+ *   bits 4: floats s and lo, then 4-bit codes c (two per byte, the even
+ *     element in the low nibble); x = lo + c s, with lo = min x,
+ *     s = (max x - lo) / 15, c = round_half_even((x - lo) * (15 / (max x -
+ *     lo))) (asymmetric: a row's 16 levels span its range; measured 35%
+ *     less squared error than symmetric on char_lm's keys and values).
+ * Rounding as qrt_quantize_row_f32_i8, so |x - decoded| <= s / 2 (plus
+ * float rounding); all-zero bytes decode to zeros, and a row of equal
+ * values to that value exactly; a row holding a NaN or an infinity (int4:
+ * or spanning more than FLT_MAX) gets s = NaN and decodes to NaN.
+ *   qrt_kv_load: in[0] packed rows -> out[0] float [rows, row_len].
+ *   qrt_kv_store_elements / _nd: out[0] = in[0] (copied only when the
+ *   buffers differ), then the updates in[2] (float) land at the indices
+ *   in[1] exactly as qrt_scatter_elements / qrt_scatter_nd with reduction
+ *   NONE would write them into the decoded tensor (data_shape / idx_shape /
+ *   axis, resp. k / n_tuples / slice / idx_dims, of that float tensor):
+ *   each run of consecutive updates into one row decodes that row into the
+ *   scratch in[3] (row_len floats), writes them and encodes the row again;
+ *   rows without updates keep their bytes.  A row written whole (a new
+ *   token's keys) is exactly the encoding of its new values. */
+#define QRT_KV_PARAMS(S, A) \
+  S(int32_t, bits) S(int64_t, rows) S(int64_t, row_len) S(int32_t, index_dtype) \
+  S(int32_t, rank) S(int32_t, axis) A(int64_t, data_shape, 8) A(int64_t, idx_shape, 8) \
+  S(int32_t, k) S(int64_t, n_tuples) S(int64_t, slice) A(int64_t, idx_dims, 8)
+
 /* --- resize (ONNX Resize / Upsample), any rank ---------------------------
  * in[0] x (dtype: NEAREST copies elements of any type; LINEAR and CUBIC
  * need QRT_F32 or QRT_F64), in[1] scales float32 [rank] or NULL (then the
@@ -833,7 +862,8 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
   X(hadamard, QRT_HADAMARD_PARAMS) \
   X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS) \
-  X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS) X(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS) X(msqmatmul, QRT_MSQMATMUL_PARAMS)
+  X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS) X(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS) X(msqmatmul, QRT_MSQMATMUL_PARAMS) \
+  X(kv, QRT_KV_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -875,6 +905,9 @@ typedef struct qrt_qadd_params { QRT_QADD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE
 typedef struct qrt_bmatmul_params { QRT_BMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_bmatmul_params;
 typedef struct qrt_msq_quantize_params { QRT_MSQ_QUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msq_quantize_params;
 typedef struct qrt_msqmatmul_params { QRT_MSQMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msqmatmul_params;
+typedef struct qrt_kv_params { QRT_KV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_kv_params;
+/* Where a scatter's updates go (qrt_scatter_*_walk, below). */
+typedef void (*qrt_scatter_sink)(void *ctx, int64_t target, int64_t update, int64_t n);
 /* The row function of qrt_bin_drive (qrt_binary.c, below). */
 typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void *b, int64_t sb,
                                void *y, const void *ctx);
@@ -928,7 +961,9 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
   K(qrt_msq_quantize_f32_i8, msq_quantize, "qrt_msq.c") K(qrt_msqmatmul_i8_f32, msqmatmul, "qrt_msq.c") \
-  K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c")
+  K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c") \
+  K(qrt_kv_load, kv, "qrt_kvcache.c") K(qrt_kv_store_elements, kv, "qrt_kvcache.c") \
+  K(qrt_kv_store_nd, kv, "qrt_kvcache.c")
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_matmul.c", "qrt_parallel.c") \
@@ -937,7 +972,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
   D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_fmt.c") D("qrt_bmatmul.c", "qrt_matmul.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \
-  D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c")
+  D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c") \
+  D("qrt_kvcache.c", "qrt_scatter.c") D("qrt_kvcache.c", "qrt_quant.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
@@ -947,7 +983,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   X(qrt_det, qrt_det_scratch, 1) \
   X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7) \
   X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2) X(qrt_bmatmul_f32, qrt_bmatmul_scratch, 3) \
-  X(qrt_msqmatmul_i8_f32, qrt_msqmatmul_scratch, 7)
+  X(qrt_msqmatmul_i8_f32, qrt_msqmatmul_scratch, 7) X(qrt_kv_store_elements, qrt_kv_store_scratch, 3) \
+  X(qrt_kv_store_nd, qrt_kv_store_scratch, 3)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
   QRT_API void sym(const void *params, const void *const *in, void *const *out);
@@ -1116,6 +1153,23 @@ QRT_API int qrt_qconv_packs_i4(const qrt_qconv_params *p);
 /* qrt_quant.c: y[i] = qrt_quantize_f32_i8 of x[i] (see QRT_QUANTIZE_PARAMS). */
 QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale, int32_t zero_point,
                                      int32_t qmin, int32_t qmax, int8_t *y);
+
+/* qrt_scatter.c: the writes of a scatter, in row-major order of the
+ * updates: sink(ctx, target, update, n) puts the n updates from element
+ * `update` on at element `target` of the output (offsets in elements);
+ * out-of-range indices are skipped.  The float and the KV-cache kernels
+ * share them. */
+QRT_API void qrt_scatter_elements_walk(int32_t rank, int32_t axis, const int64_t *data_shape,
+                                       const int64_t *idx_shape, const void *idx, int32_t index_dtype,
+                                       qrt_scatter_sink sink, void *ctx);
+QRT_API void qrt_scatter_nd_walk(int32_t k, const int64_t *idx_dims, int64_t n_tuples, int64_t slice,
+                                 const void *idx, int32_t index_dtype, qrt_scatter_sink sink, void *ctx);
+
+/* qrt_kvcache.c: bytes of one packed row; scratch bytes of the stores;
+ * the rows of x [rows, row_len] encoded (as the stores encode a row). */
+QRT_API int64_t qrt_kv_row_bytes(int32_t bits, int64_t row_len);
+QRT_API void qrt_kv_encode(int32_t bits, int64_t rows, int64_t row_len, const float *x, uint8_t *packed);
+QRT_API int64_t qrt_kv_store_scratch(const qrt_kv_params *p);
 
 /* qrt_det.c: scratch bytes qrt_det needs in in[1] (the m x m work matrix). */
 QRT_API int64_t qrt_det_scratch(const qrt_det_params *p);

@@ -80,54 +80,89 @@ QRT_INTERNAL void qrt_scatter_combine(char *d, const char *u, int64_t n, int32_t
   }
 }
 
-QRT_API void qrt_scatter_elements(const void *params, const void *const *in, void *const *out) {
-  const qrt_scatter_elements_params *p = (const qrt_scatter_elements_params *)params;
-  const int64_t es = qrt_scatter_elem_size(p->dtype);
-  const char *upd = (const char *)in[2];
-  char *dst = (char *)out[0];
-  const int rank = p->rank < 1 ? 1 : (p->rank > 8 ? 8 : p->rank), axis = p->axis;
-  int64_t stride[8], pos[8], n_data = 1, total = 1, off = 0, j;
+QRT_API void qrt_scatter_elements_walk(int32_t rank, int32_t axis, const int64_t *data_shape,
+                                       const int64_t *idx_shape, const void *idx, int32_t index_dtype,
+                                       qrt_scatter_sink sink, void *ctx) {
+  int64_t stride[8], pos[8], total = 1, off = 0, j;
   int k;
+  rank = rank < 1 ? 1 : (rank > 8 ? 8 : rank);
   if (axis < 0 || axis >= rank) return;
   for (k = rank - 1; k >= 0; --k) {
-    stride[k] = k == rank - 1 ? 1 : stride[k + 1] * p->data_shape[k + 1];
-    n_data *= p->data_shape[k];
-    total *= p->idx_shape[k];
+    stride[k] = k == rank - 1 ? 1 : stride[k + 1] * data_shape[k + 1];
+    total *= idx_shape[k];
     pos[k] = 0;
   }
-  if (dst != (const char *)in[0]) memmove(dst, in[0], (size_t)(n_data * es));
   for (j = 0; j < total; ++j) {
-    int64_t ix = qrt_scatter_index(in[1], p->index_dtype, j);
-    if (ix < 0) ix += p->data_shape[axis];
-    if (ix >= 0 && ix < p->data_shape[axis])
-      qrt_scatter_combine(dst + (off + ix * stride[axis]) * es, upd + j * es, 1, p->dtype, p->reduction);
+    int64_t ix = qrt_scatter_index(idx, index_dtype, j);
+    if (ix < 0) ix += data_shape[axis];
+    if (ix >= 0 && ix < data_shape[axis]) sink(ctx, off + ix * stride[axis], j, 1);
     for (k = rank - 1; k >= 0; --k) {
       if (k != axis) off += stride[k];
-      if (++pos[k] < p->idx_shape[k]) break;
-      if (k != axis) off -= stride[k] * p->idx_shape[k];
+      if (++pos[k] < idx_shape[k]) break;
+      if (k != axis) off -= stride[k] * idx_shape[k];
       pos[k] = 0;
     }
   }
 }
 
-QRT_API void qrt_scatter_nd(const void *params, const void *const *in, void *const *out) {
-  const qrt_scatter_nd_params *p = (const qrt_scatter_nd_params *)params;
-  const int64_t es = qrt_scatter_elem_size(p->dtype), bytes = p->slice * es;
-  const int32_t k = p->k < 0 ? 0 : (p->k > 8 ? 8 : p->k);
-  const char *upd = (const char *)in[2];
-  char *dst = (char *)out[0];
-  int64_t n_slices = 1, t;
+QRT_API void qrt_scatter_nd_walk(int32_t k, const int64_t *idx_dims, int64_t n_tuples, int64_t slice,
+                                 const void *idx, int32_t index_dtype, qrt_scatter_sink sink, void *ctx) {
+  int64_t t;
   int32_t c;
-  for (c = 0; c < k; ++c) n_slices *= p->idx_dims[c];
-  if (bytes <= 0) return;
-  if (dst != (const char *)in[0]) memmove(dst, in[0], (size_t)(n_slices * bytes));
-  for (t = 0; t < p->n_tuples; ++t) {
+  k = k < 0 ? 0 : (k > 8 ? 8 : k);
+  for (t = 0; t < n_tuples; ++t) {
     int64_t off = 0;
     for (c = 0; c < k && off >= 0; ++c) {
-      int64_t ix = qrt_scatter_index(in[1], p->index_dtype, t * k + c);
-      if (ix < 0) ix += p->idx_dims[c];
-      off = (ix < 0 || ix >= p->idx_dims[c]) ? -1 : off * p->idx_dims[c] + ix;
+      int64_t ix = qrt_scatter_index(idx, index_dtype, t * k + c);
+      if (ix < 0) ix += idx_dims[c];
+      off = (ix < 0 || ix >= idx_dims[c]) ? -1 : off * idx_dims[c] + ix;
     }
-    if (off >= 0) qrt_scatter_combine(dst + off * bytes, upd + t * bytes, p->slice, p->dtype, p->reduction);
+    if (off >= 0) sink(ctx, off * slice, t * slice, slice);
   }
+}
+
+/* The float (and integer) scatters: combine into dst. */
+typedef struct qrt_scatter_ctx {
+  char *dst;
+  const char *upd;
+  int64_t es;
+  int32_t dtype, reduction;
+} qrt_scatter_ctx;
+
+QRT_INTERNAL void qrt_scatter_combine_sink(void *ctx, int64_t target, int64_t update, int64_t n) {
+  const qrt_scatter_ctx *c = (const qrt_scatter_ctx *)ctx;
+  qrt_scatter_combine(c->dst + target * c->es, c->upd + update * c->es, n, c->dtype, c->reduction);
+}
+
+QRT_API void qrt_scatter_elements(const void *params, const void *const *in, void *const *out) {
+  const qrt_scatter_elements_params *p = (const qrt_scatter_elements_params *)params;
+  qrt_scatter_ctx c;
+  int64_t n_data = 1;
+  int k;
+  for (k = 0; k < p->rank && k < 8; ++k) n_data *= p->data_shape[k];
+  c.dst = (char *)out[0];
+  c.upd = (const char *)in[2];
+  c.es = qrt_scatter_elem_size(p->dtype);
+  c.dtype = p->dtype;
+  c.reduction = p->reduction;
+  if (c.dst != (const char *)in[0]) memmove(c.dst, in[0], (size_t)(n_data * c.es));
+  qrt_scatter_elements_walk(p->rank, p->axis, p->data_shape, p->idx_shape, in[1], p->index_dtype,
+                            qrt_scatter_combine_sink, &c);
+}
+
+QRT_API void qrt_scatter_nd(const void *params, const void *const *in, void *const *out) {
+  const qrt_scatter_nd_params *p = (const qrt_scatter_nd_params *)params;
+  qrt_scatter_ctx c;
+  int64_t n_slices = 1;
+  int32_t d;
+  for (d = 0; d < p->k && d < 8; ++d) n_slices *= p->idx_dims[d];
+  c.dst = (char *)out[0];
+  c.upd = (const char *)in[2];
+  c.es = qrt_scatter_elem_size(p->dtype);
+  c.dtype = p->dtype;
+  c.reduction = p->reduction;
+  if (p->slice <= 0) return;
+  if (c.dst != (const char *)in[0]) memmove(c.dst, in[0], (size_t)(n_slices * p->slice * c.es));
+  qrt_scatter_nd_walk(p->k, p->idx_dims, p->n_tuples, p->slice, in[1], p->index_dtype, qrt_scatter_combine_sink,
+                      &c);
 }

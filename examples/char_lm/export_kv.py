@@ -27,7 +27,7 @@ The attention arithmetic is the original's op for op (Mul by the scale,
 Add the mask, Softmax), so the logits match model.onnx's at the same
 positions (test/e2e/kv-decode.test checks prefill + steps against it).
 
-usage: export_kv.py [--out step.onnx]
+usage: export_kv.py [--out step.onnx] [--model model.onnx]
 """
 import argparse
 import os
@@ -144,8 +144,11 @@ def build(w):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(HERE, "step.onnx"))
+    ap.add_argument("--model", default=os.path.join(HERE, "model.onnx"),
+                    help="a full-context model of char_lm's architecture (train.py, or "
+                         "examples/bench/train_outlier_lm.py with other widths)")
     args = ap.parse_args()
-    model = build(load_weights(os.path.join(HERE, "model.onnx")))
+    model = build(load_weights(args.model))
     onnx.save(model, args.out)
     print(f"wrote {args.out}")
 

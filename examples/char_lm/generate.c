@@ -26,6 +26,9 @@
 
 enum { LAYERS = 4, CACHES = 2 * LAYERS, MAX_VOCAB = 512 };
 #define CACHE_SIZE STEP_IN2_SIZE
+/* float, or uint8_t rows when built with qcc --kv-bits (then both builds
+ * must use the same bits: the header's comment on input 2 says which) */
+typedef STEP_IN2_TYPE cache_t;
 #define VOCAB STEP_OUT0_SIZE
 #define CHUNK PREFILL_IN0_SIZE
 
@@ -44,8 +47,8 @@ static const int64_t cache_shape[] = STEP_IN2_SHAPE; /* [1, heads, context, head
 #define CAN_ALIAS 0
 #endif
 
-static float cache_a[CACHES][CACHE_SIZE], cache_b[CACHES][CACHE_SIZE];
-static float *cache_in[CACHES], *cache_out[CACHES];
+static cache_t cache_a[CACHES][CACHE_SIZE], cache_b[CACHES][CACHE_SIZE];
+static cache_t *cache_in[CACHES], *cache_out[CACHES];
 static float logits[CHUNK * VOCAB];
 
 /* ---- vocabulary: vocab.json's "chars", each a UTF-8 string ---- */
@@ -142,21 +145,21 @@ static int encode(const char *s, int64_t *ids, int cap) {
 /* ---- the model calls ---- */
 static void swap_caches(void) {
   for (int c = 0; c < CACHES; c++) {
-    float *t = cache_in[c];
+    cache_t *t = cache_in[c];
     cache_in[c] = cache_out[c];
     cache_out[c] = t;
   }
 }
 
 static void run_prefill(const int64_t *tokens, int64_t pos) {
-  float **i = cache_in, **o = cache_out;
+  cache_t **i = cache_in, **o = cache_out;
   prefill_run(tokens, &pos, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], logits, o[0], o[1], o[2], o[3], o[4], o[5],
               o[6], o[7]);
   if (i[0] != o[0]) swap_caches();
 }
 
 static void run_step(const int64_t *token, int64_t pos) {
-  float **i = cache_in, **o = cache_out;
+  cache_t **i = cache_in, **o = cache_out;
   step_run(token, &pos, i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], logits, o[0], o[1], o[2], o[3], o[4], o[5], o[6],
            o[7]);
   if (i[0] != o[0]) swap_caches();
@@ -181,7 +184,7 @@ static double now(void) {
 static void generate(int64_t *ids, int n_prompt, int n_new, float *all_logits, double *t_prefill, double *t_decode) {
   double t0 = now(), t1;
   int pos = 0;
-  memset(cache_a, 0, sizeof cache_a); /* rows not yet written must be finite */
+  memset(cache_a, 0, sizeof cache_a); /* rows not yet written must be finite (zero bytes: zeros) */
   memset(cache_b, 0, sizeof cache_b);
   for (; pos + CHUNK <= n_prompt; pos += CHUNK) {
     run_prefill(ids + pos, pos);

@@ -78,10 +78,12 @@ def encode(text, chars):
     return ids
 
 
-def calib(qcc, src, work):
-    """Calibration inputs for both models, from calib/tokens.npy."""
-    wins = np.load(os.path.join(src, "examples/char_lm/calib/tokens.npy"))[:N_CALIB, 0]  # [N,64]
-    zeros = np.zeros((1, 4, 64, 32), np.float32)
+def calib(qcc, src, work, lm=None, cache_shape=(1, 4, 64, 32)):
+    """Calibration inputs for both models, from LM/calib/tokens.npy (LM:
+    examples/char_lm unless given; cache_shape: its step model's)."""
+    lm = lm or os.path.join(src, "examples/char_lm")
+    wins = np.load(os.path.join(lm, "calib/tokens.npy"))[:N_CALIB, 0]  # [N,64]
+    zeros = np.zeros(cache_shape, np.float32)
     pre, stp = os.path.join(work, "calib_prefill"), os.path.join(work, "calib_step")
     for d in (pre, stp):
         os.makedirs(d, exist_ok=True)
