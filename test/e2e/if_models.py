@@ -16,6 +16,7 @@ numpy's expected outputs (ONNX semantics written out by hand).
     x.npy (for const_*), vadx.npy, sr16k.npy, sr8k.npy, wake_hi.npy,
     wake_mid.npy, wake_lo.npy (scores above 0.9, in [0.5, 0.9), below 0.5)
     want_*.npy   expected outputs
+    calib/x.npy  16 calibration samples for wake.onnx
     bad_*.onnx   malformed / unsupported models for test/errors
   if_models.py --compare GOT.npy WANT.npy [TOL]
     prints "equal" if dtype and shape agree and every element is within
@@ -215,6 +216,10 @@ def main():
         label, conf = run(wx)
         np.save(os.path.join(d, "want_wake_%s_label.npy" % tag), label.astype(np.float32))
         np.save(os.path.join(d, "want_wake_%s_conf.npy" % tag), conf.astype(np.float32))
+    os.makedirs(os.path.join(d, "calib"), exist_ok=True)
+    xs = [np.load(os.path.join(d, "wake_%s.npy" % t)) for t in ("hi", "mid", "lo")]
+    xs += [rng.standard_normal((1, 6)).astype(np.float32) for _ in range(13)]
+    np.save(os.path.join(d, "calib", "x.npy"), np.stack(xs))
     bad_models(d)
 
 
