@@ -16,7 +16,8 @@ numpy's expected outputs (ONNX semantics written out by hand).
     x.npy (for const_*), vadx.npy, sr16k.npy, sr8k.npy, wake_hi.npy,
     wake_mid.npy, wake_lo.npy (scores above 0.9, in [0.5, 0.9), below 0.5)
     want_*.npy   expected outputs
-    calib/x.npy  16 calibration samples for wake.onnx
+    calib/x.npy  16 calibration samples for wake.onnx (both sides taken)
+    calib_hi/x.npy  one sample, which takes the then side only
     bad_*.onnx   malformed / unsupported models for test/errors
   if_models.py --compare GOT.npy WANT.npy [TOL]
     prints "equal" if dtype and shape agree and every element is within
@@ -220,6 +221,8 @@ def main():
     xs = [np.load(os.path.join(d, "wake_%s.npy" % t)) for t in ("hi", "mid", "lo")]
     xs += [rng.standard_normal((1, 6)).astype(np.float32) for _ in range(13)]
     np.save(os.path.join(d, "calib", "x.npy"), np.stack(xs))
+    os.makedirs(os.path.join(d, "calib_hi"), exist_ok=True)
+    np.save(os.path.join(d, "calib_hi", "x.npy"), xs[0])
     bad_models(d)
 
 
