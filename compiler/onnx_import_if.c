@@ -56,7 +56,7 @@ static bool import_branch(importer *im, const Onnx__NodeProto *node, const char 
                           MlirRegion r) {
   const char *nname = node->name;
   if (g->n_input) {
-    qcc_error("If node '%s' (opset %d): %s has %zu inputs; If branches take none", nname, im->opset, which,
+    qcc_error("If node '%s' (opset %d): %s declares %zu graph input(s); If branches take none", nname, im->opset, which,
               g->n_input);
     return false;
   }
