@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guards.h"
 #include "io_alias.h"
 #include "kernel_call.h"
 #include "name_map.h"
@@ -320,10 +321,10 @@ static void operand_expr(emitter *e, MlirValue v, bool packed, char *out, size_t
   }
 }
 
-static void emit_step(emitter *e, const step *s, int k) {
+static void emit_step(emitter *e, const step *s, int k, const char *indent) {
   char where[256], expr[160];
   qcc_op_where(s->op, where, sizeof where);
-  fprintf(e->c, "  /* %s */\n  %s(&p%d, (const void *const[]){", where, s->call.kernel->symbol, k);
+  fprintf(e->c, "%s  /* %s */\n%s  %s(&p%d, (const void *const[]){", indent, where, indent, s->call.kernel->symbol, k);
   for (int i = 0; i < s->call.n_in; i++) {
     if (i) fprintf(e->c, ", ");
     if (i == s->call.scratch_slot) {
@@ -340,6 +341,35 @@ static void emit_step(emitter *e, const step *s, int k) {
   fprintf(e->c, "}, (void *const[]){%s", expr);
   for (int i = 1; i < s->call.n_out; i++) fprintf(e->c, ", 0");
   fprintf(e->c, "});\n");
+}
+
+/* Opens `if (c0 && !c1 ...) {` for a guarded run of steps (guards.h). */
+static void open_guard(emitter *e, const qcc_guard *g) {
+  char expr[160];
+  fprintf(e->c, "  if (");
+  for (int i = 0; i < g->n; i++) {
+    operand_expr(e, g->cond[i], false, expr, sizeof expr);
+    fprintf(e->c, "%s%s*(const uint8_t *)(%s)", i ? " && " : "", g->side[i] ? "" : "!", expr);
+  }
+  fprintf(e->c, ") {\n");
+}
+
+/* The steps in order; those of one If branch (the same guard, in a row)
+ * under one `if`, so only the taken branch runs. */
+static void emit_steps(emitter *e) {
+  qcc_guards *guards = qcc_guards_compute(e->body);
+  const qcc_guard *open = NULL;
+  for (int k = 0; k < e->n_steps; k++) {
+    const qcc_guard *g = qcc_guard_of(guards, e->steps[k].op);
+    if (open && !qcc_guard_equal(open, g)) {
+      fprintf(e->c, "  }\n");
+      open = NULL;
+    }
+    if (!open && g->n) open_guard(e, open = g);
+    emit_step(e, &e->steps[k], k, open ? "  " : "");
+  }
+  if (open) fprintf(e->c, "  }\n");
+  qcc_guards_free(guards);
 }
 
 /* The runtime: qrt_dtype.h, qrt.h, then each needed kernel file once. */
@@ -619,7 +649,7 @@ static int emit_source(emitter *e, MlirOperation func, qcc_emit_stats *st) {
   emit_signature(e, e->c, "run_ws", true);
   fprintf(e->c, " {\n  unsigned char *ws = (unsigned char *)workspace;\n"
                 "  if (!ws || (uintptr_t)ws %% 8%s) return -1;\n", e->weights ? " || !weights_ready" : "");
-  for (int k = 0; k < e->n_steps; k++) emit_step(e, &e->steps[k], k);
+  emit_steps(e);
   /* Outputs not written by a call: graph inputs, constants, repeats. */
   for (int j = 0; j < e->n_outs; j++) {
     MlirValue v = mlirOperationGetOperand(ret, j);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guards.h"
 #include "kernel_call.h"
 #include "name_map.h"
 
@@ -148,6 +149,15 @@ static void release(slot *s) {
   if (s && s->owned && --s->uses_left <= 0) qcc_array_free(&s->data);
 }
 
+/* Whether every literal of g holds, reading the conditions' slots. */
+static bool guard_holds(const qcc_guard *g, const qcc_ptr_map *slots) {
+  for (int i = 0; i < g->n; i++) {
+    slot *s = qcc_ptr_map_get(slots, g->cond[i].ptr);
+    if (!s || !s->data.data || (((const uint8_t *)s->data.data)[0] != 0) != g->side[i]) return false;
+  }
+  return true;
+}
+
 int qcc_evaluate(MlirModule m, const qcc_array *inputs, int n_inputs, qcc_array **outputs, int *n_outputs,
                  qcc_observer observe, void *user) {
   return qcc_evaluate_cached(m, NULL, inputs, n_inputs, outputs, n_outputs, observe, user);
@@ -183,6 +193,7 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
     qcc_ptr_map_put(&slots, a.ptr, sl);
   }
   MlirOperation ret = mlirBlockGetTerminator(body);
+  qcc_guards *guards = qcc_guards_compute(body);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !rc && !mlirOperationIsNull(op) && !mlirOperationEqual(op, ret);
        op = mlirOperationGetNextInBlock(op)) {
     MlirValue res = mlirOperationGetResult(op, 0);
@@ -202,6 +213,14 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
       out->owned = false; /* the cache's */
     } else if (q_constant_is(op)) {
       qcc_value_constant(res, &out->data);
+    } else if (!guard_holds(qcc_guard_of(guards, op), &slots)) {
+      /* The other branch of a run-time If: as in the generated C, not run
+       * (nor observed); zeros stand in for its result, which no one reads. */
+      out->data = alloc_for(res);
+      intptr_t k = mlirOperationGetNumOperands(op);
+      for (intptr_t i = 0; i < k; i++) release(qcc_ptr_map_get(&slots, mlirOperationGetOperand(op, i).ptr));
+      if (out->uses_left == 0) qcc_array_free(&out->data);
+      continue;
     } else {
       qcc_call call;
       if (!qcc_lower_op(op, &call)) {
@@ -221,6 +240,7 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
     if (observe) observe(op, res, &out->data, user);
     if (out->uses_left == 0 && out->owned) qcc_array_free(&out->data);
   }
+  qcc_guards_free(guards);
   if (!rc) {
     intptr_t n = mlirOperationGetNumOperands(ret);
     *n_outputs = (int)n;

@@ -4,44 +4,34 @@
  * bound (--bind) become arguments, initializers and bound inputs become
  * q.constant, each node becomes one generic "onnx.<OpType>" op with its
  * attributes as MLIR attributes and NameLoc(node name) as location.
- * Absent optional inputs ("") are onnx.NoValue results. Result types are
+ * Absent optional inputs ("") are onnx.NoValue results; an If node holds
+ * its branches as regions (onnx_import_if.c). Result types are
  * taken from the model's value_info where static and left as `none`
  * otherwise: legalize-onnx infers every shape. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "name_map.h"
-#include "onnx_tensor.h"
-#include "qcc.h"
+#include "onnx_import.h"
 
 /* The default-domain opsets qcc's legalization rules are written for. */
 enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 18 };
 
-typedef struct importer {
-  MlirContext ctx;
-  const char *path;
-  int opset;
-  qcc_name_map values; /* ONNX value name -> MlirValue.ptr */
-  qcc_name_map infos;  /* value name -> Onnx__ValueInfoProto* */
-  MlirBlock body;
-  MlirValue no_value;
-} importer;
 
-static MlirLocation node_loc(importer *im, const char *name) {
+MlirLocation onnx_import_loc(importer *im, const char *name) {
   MlirLocation file = mlirLocationFileLineColGet(im->ctx, mlirStringRefCreateFromCString(im->path), 0, 0);
   if (!name || !*name) return file;
   return mlirLocationNameGet(im->ctx, mlirStringRefCreateFromCString(name), file);
 }
 
-static MlirValue lookup(importer *im, const char *name) {
+MlirValue onnx_import_lookup(importer *im, const char *name) {
   const void *p = NULL;
   MlirValue v = {NULL};
   if (qcc_name_map_get(&im->values, name, &p)) v.ptr = p;
   return v;
 }
 
-static void define(importer *im, const char *name, MlirValue v) { qcc_name_map_put(&im->values, name, v.ptr); }
+void onnx_import_define(importer *im, const char *name, MlirValue v) { qcc_name_map_put(&im->values, name, v.ptr); }
 
 /* Static tensor type of a ValueInfo; symbolic dims are taken from --shape
  * overrides. Returns false (with *why) if it cannot be made static. */
@@ -99,7 +89,7 @@ static bool static_type(importer *im, const Onnx__ValueInfoProto *vi, const qcc_
   return true;
 }
 
-static MlirNamedAttribute named(importer *im, const char *name, MlirAttribute a) {
+MlirNamedAttribute onnx_import_named(importer *im, const char *name, MlirAttribute a) {
   return mlirNamedAttributeGet(mlirIdentifierGet(im->ctx, mlirStringRefCreateFromCString(name)), a);
 }
 
@@ -109,7 +99,7 @@ static MlirAttribute string_attr(importer *im, ProtobufCBinaryData s) {
 }
 
 /* ONNX attribute -> MLIR attribute; false (with an error) for graphs etc. */
-static bool convert_attr(importer *im, const Onnx__NodeProto *node, const Onnx__AttributeProto *a,
+bool onnx_import_attr(importer *im, const Onnx__NodeProto *node, const Onnx__AttributeProto *a,
                          MlirAttribute *out) {
   char err[512];
   switch (a->type) {
@@ -148,11 +138,17 @@ static bool convert_attr(importer *im, const Onnx__NodeProto *node, const Onnx__
     qcc_array_free(&arr);
     return true;
   }
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH:
+  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS:
+    /* If's branches are imported by onnx_import_if; any other subgraph
+     * (Loop and Scan bodies) has no lowering yet. */
+    qcc_error("%s node '%s' (opset %d): %s is not supported yet (subgraph attribute '%s'; of the "
+              "control-flow ops only If is)",
+              node->op_type, node->name ? node->name : "", im->opset, node->op_type, a->name);
+    return false;
   default:
-    qcc_error("%s node '%s' (opset %d): attribute '%s' is a %s, which qcc does not support "
-              "(control flow and subgraphs are out of scope)",
-              node->op_type, node->name ? node->name : "", im->opset, a->name,
-              a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ? "graph" : "sparse tensor or type");
+    qcc_error("%s node '%s' (opset %d): attribute '%s' is a %s, which qcc does not support",
+              node->op_type, node->name ? node->name : "", im->opset, a->name, "sparse tensor or type");
     return false;
   }
 }
@@ -160,7 +156,7 @@ static bool convert_attr(importer *im, const Onnx__NodeProto *node, const Onnx__
 static MlirValue no_value(importer *im) {
   if (mlirValueIsNull(im->no_value)) {
     MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString("onnx.NoValue"),
-                                                  node_loc(im, NULL));
+                                                  onnx_import_loc(im, NULL));
     MlirType none = mlirNoneTypeGet(im->ctx);
     mlirOperationStateAddResults(&st, 1, &none);
     MlirOperation op = mlirOperationCreate(&st);
@@ -171,7 +167,7 @@ static MlirValue no_value(importer *im) {
 }
 
 /* Result type: the static type value_info declares, else none. */
-static MlirType result_type(importer *im, const char *name) {
+MlirType onnx_import_result_type(importer *im, const char *name) {
   const void *p;
   char why[256];
   MlirType t;
@@ -179,24 +175,25 @@ static MlirType result_type(importer *im, const char *name) {
   return mlirNoneTypeGet(im->ctx);
 }
 
-static bool import_node(importer *im, const Onnx__NodeProto *node) {
+bool onnx_import_node(importer *im, const Onnx__NodeProto *node) {
   const char *nname = node->name ? node->name : "";
   if (node->domain && *node->domain && strcmp(node->domain, "ai.onnx")) {
     qcc_error("%s node '%s': domain '%s' is not supported (only the default ONNX domain)", node->op_type, nname,
               node->domain);
     return false;
   }
+  if (!strcmp(node->op_type, "If")) return onnx_import_if(im, node);
   MlirValue *operands = malloc(sizeof *operands * (node->n_input + 1));
   for (size_t i = 0; i < node->n_input; i++) {
     if (!node->input[i][0]) {
       operands[i] = no_value(im);
       continue;
     }
-    operands[i] = lookup(im, node->input[i]);
+    operands[i] = onnx_import_lookup(im, node->input[i]);
     if (mlirValueIsNull(operands[i])) {
-      qcc_error("%s node '%s' (opset %d): input '%s' is not defined before the node "
+      qcc_error("%s node '%s' (opset %d): input '%s' is not defined before the node%s "
                 "(graph not in topological order, or a dangling name)",
-                node->op_type, nname, im->opset, node->input[i]);
+                node->op_type, nname, im->opset, node->input[i], im->branch);
       free(operands);
       return false;
     }
@@ -204,26 +201,26 @@ static bool import_node(importer *im, const Onnx__NodeProto *node) {
   MlirNamedAttribute *attrs = malloc(sizeof *attrs * (node->n_attribute + 1));
   for (size_t i = 0; i < node->n_attribute; i++) {
     MlirAttribute a;
-    if (!convert_attr(im, node, node->attribute[i], &a)) {
+    if (!onnx_import_attr(im, node, node->attribute[i], &a)) {
       free(operands);
       free(attrs);
       return false;
     }
-    attrs[i] = named(im, node->attribute[i]->name, a);
+    attrs[i] = onnx_import_named(im, node->attribute[i]->name, a);
   }
   MlirType *types = malloc(sizeof *types * (node->n_output + 1));
-  for (size_t i = 0; i < node->n_output; i++) types[i] = result_type(im, node->output[i]);
+  for (size_t i = 0; i < node->n_output; i++) types[i] = onnx_import_result_type(im, node->output[i]);
 
   char opname[160];
   snprintf(opname, sizeof opname, "onnx.%s", node->op_type);
-  MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(opname), node_loc(im, nname));
+  MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(opname), onnx_import_loc(im, nname));
   mlirOperationStateAddOperands(&st, (intptr_t)node->n_input, operands);
   mlirOperationStateAddResults(&st, (intptr_t)node->n_output, types);
   mlirOperationStateAddAttributes(&st, (intptr_t)node->n_attribute, attrs);
   MlirOperation op = mlirOperationCreate(&st);
   mlirBlockAppendOwnedOperation(im->body, op);
   for (size_t i = 0; i < node->n_output; i++)
-    if (node->output[i][0]) define(im, node->output[i], mlirOperationGetResult(op, (intptr_t)i));
+    if (node->output[i][0]) onnx_import_define(im, node->output[i], mlirOperationGetResult(op, (intptr_t)i));
   free(operands);
   free(attrs);
   free(types);
@@ -262,8 +259,10 @@ static void fill_absent_names(Onnx__GraphProto *g, bool fill) {
     FILL_NAME(node->op_type);
     FILL_NAME(node->domain);
     for (size_t j = 0; j < node->n_attribute; j++) {
-      FILL_NAME(node->attribute[j]->name);
-      if (node->attribute[j]->t) FILL_NAME(node->attribute[j]->t->name);
+      Onnx__AttributeProto *a = node->attribute[j];
+      FILL_NAME(a->name);
+      if (a->t) FILL_NAME(a->t->name);
+      if (a->g) fill_absent_names(a->g, fill); /* If branches */
     }
   }
 }
@@ -357,13 +356,13 @@ static bool is_bound(const qcc_import_options *opts, const char *name) {
 }
 
 /* Defines name as a q.constant holding arr (initializers, bound inputs). */
-static void define_constant(importer *im, const char *name, const qcc_array *arr) {
+void onnx_import_constant(importer *im, const char *name, const qcc_array *arr) {
   qcc_shape s = {arr->dtype, arr->rank, {0}};
   memcpy(s.dims, arr->dims, sizeof s.dims);
   q_constant_attrs a = {qcc_dense_attr(im->ctx, &s, arr->data)};
-  MlirOperation op = q_constant_create(node_loc(im, name), qcc_tensor_type(im->ctx, &s), &a);
+  MlirOperation op = q_constant_create(onnx_import_loc(im, name), qcc_tensor_type(im->ctx, &s), &a);
   mlirBlockAppendOwnedOperation(im->body, op);
-  define(im, name, mlirOperationGetResult(op, 0));
+  onnx_import_define(im, name, mlirOperationGetResult(op, 0));
 }
 
 /* Builds the func; false on error (reported). */
@@ -418,11 +417,11 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
   }
   MlirRegion region = mlirRegionCreate();
   MlirLocation *arg_locs = malloc(sizeof *arg_locs * (size_t)(n_args + 1));
-  for (int i = 0; i < n_args; i++) arg_locs[i] = node_loc(im, args[i]->name);
+  for (int i = 0; i < n_args; i++) arg_locs[i] = onnx_import_loc(im, args[i]->name);
   im->body = mlirBlockCreate(n_args, arg_types, arg_locs);
   free(arg_locs);
   mlirRegionAppendOwnedBlock(region, im->body);
-  for (int i = 0; i < n_args; i++) define(im, args[i]->name, mlirBlockGetArgument(im->body, i));
+  for (int i = 0; i < n_args; i++) onnx_import_define(im, args[i]->name, mlirBlockGetArgument(im->body, i));
 
   /* Initializers (an input with the same name is overridden by it). */
   for (size_t i = 0; i < g->n_initializer && ok; i++) {
@@ -434,22 +433,22 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
       ok = false;
       break;
     }
-    define_constant(im, t->name, &arr);
+    onnx_import_constant(im, t->name, &arr);
     qcc_array_free(&arr);
   }
   for (int i = 0; i < opts->n_bindings; i++) {
-    if (ok) define_constant(im, opts->bindings[i].name, &bound[i]);
+    if (ok) onnx_import_constant(im, opts->bindings[i].name, &bound[i]);
     qcc_array_free(&bound[i]);
   }
   free(bound);
-  for (size_t i = 0; i < g->n_node && ok; i++) ok = import_node(im, g->node[i]);
+  for (size_t i = 0; i < g->n_node && ok; i++) ok = onnx_import_node(im, g->node[i]);
 
   /* Return the graph outputs. */
   MlirValue results[256];
   MlirType result_types[256];
   int n_results = 0;
   for (size_t i = 0; i < g->n_output && ok; i++) {
-    MlirValue v = lookup(im, g->output[i]->name);
+    MlirValue v = onnx_import_lookup(im, g->output[i]->name);
     if (mlirValueIsNull(v) || n_results == 256) {
       qcc_error("%s: graph output '%s' is not produced by any node", im->path, g->output[i]->name);
       ok = false;
@@ -459,18 +458,18 @@ static bool import_graph(importer *im, const Onnx__GraphProto *g, MlirModule mod
     result_types[n_results++] = mlirValueGetType(v);
   }
   if (ok) {
-    MlirOperationState rs = mlirOperationStateGet(mlirStringRefCreateFromCString("func.return"), node_loc(im, NULL));
+    MlirOperationState rs = mlirOperationStateGet(mlirStringRefCreateFromCString("func.return"), onnx_import_loc(im, NULL));
     mlirOperationStateAddOperands(&rs, n_results, results);
     mlirBlockAppendOwnedOperation(im->body, mlirOperationCreate(&rs));
 
     char fname[128] = "main";
     MlirType fty = mlirFunctionTypeGet(im->ctx, n_args, arg_types, n_results, result_types);
     MlirNamedAttribute fattrs[3] = {
-        named(im, "sym_name", mlirStringAttrGet(im->ctx, mlirStringRefCreateFromCString(fname))),
-        named(im, "function_type", mlirTypeAttrGet(fty)),
-        named(im, "onnx.opset", mlirIntegerAttrGet(mlirIntegerTypeGet(im->ctx, 64), im->opset)),
+        onnx_import_named(im, "sym_name", mlirStringAttrGet(im->ctx, mlirStringRefCreateFromCString(fname))),
+        onnx_import_named(im, "function_type", mlirTypeAttrGet(fty)),
+        onnx_import_named(im, "onnx.opset", mlirIntegerAttrGet(mlirIntegerTypeGet(im->ctx, 64), im->opset)),
     };
-    MlirOperationState fs = mlirOperationStateGet(mlirStringRefCreateFromCString("func.func"), node_loc(im, NULL));
+    MlirOperationState fs = mlirOperationStateGet(mlirStringRefCreateFromCString("func.func"), onnx_import_loc(im, NULL));
     mlirOperationStateAddAttributes(&fs, 3, fattrs);
     mlirOperationStateAddOwnedRegions(&fs, 1, &region);
     MlirOperation func = mlirOperationCreate(&fs);
@@ -524,7 +523,7 @@ MlirModule qcc_import_onnx(MlirContext ctx, const char *path, const qcc_import_o
     qcc_error("%s: default-domain opset %d is not supported (qcc supports opsets %d to %d)", path, im.opset,
               QCC_MIN_OPSET, QCC_MAX_OPSET);
   } else {
-    module = mlirModuleCreateEmpty(node_loc(&im, NULL));
+    module = mlirModuleCreateEmpty(onnx_import_loc(&im, NULL));
     if (!import_graph(&im, m->graph, module, opts)) {
       mlirModuleDestroy(module);
       module = none;

@@ -6,6 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* memcpy for tensor payloads: a zero-element tensor may carry no data
+ * field at all (NULL), which memcpy must not be given even for 0 bytes. */
+static void copy_data(void *d, const void *src, size_t n) {
+  if (n) memcpy(d, src, n);
+}
+
 unsigned char *qcc_read_file(const char *path, size_t *len, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -79,13 +85,13 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qc
   } else if (t->has_raw_data) {
     rc = check_count(t->raw_data.len / es, n, "raw_data", t, err, errlen);
     if (!rc && t->raw_data.len % es) rc = check_count(0, n, "raw_data", t, err, errlen);
-    if (!rc) memcpy(d, t->raw_data.data, out->nbytes);
+    if (!rc) copy_data(d, t->raw_data.data, out->nbytes);
   } else if (dt == QRT_F32) {
-    if (!(rc = check_count(t->n_float_data, n, "float_data", t, err, errlen))) memcpy(d, t->float_data, out->nbytes);
+    if (!(rc = check_count(t->n_float_data, n, "float_data", t, err, errlen))) copy_data(d, t->float_data, out->nbytes);
   } else if (dt == QRT_F64) {
-    if (!(rc = check_count(t->n_double_data, n, "double_data", t, err, errlen))) memcpy(d, t->double_data, out->nbytes);
+    if (!(rc = check_count(t->n_double_data, n, "double_data", t, err, errlen))) copy_data(d, t->double_data, out->nbytes);
   } else if (dt == QRT_I64) {
-    if (!(rc = check_count(t->n_int64_data, n, "int64_data", t, err, errlen))) memcpy(d, t->int64_data, out->nbytes);
+    if (!(rc = check_count(t->n_int64_data, n, "int64_data", t, err, errlen))) copy_data(d, t->int64_data, out->nbytes);
   } else if (dt == QRT_U32 || dt == QRT_U64) {
     if (!(rc = check_count(t->n_uint64_data, n, "uint64_data", t, err, errlen)))
       for (int64_t i = 0; i < n; i++) {

@@ -290,7 +290,8 @@ static int module_opset(MlirOperation func) {
   return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a) ? (int)mlirIntegerAttrGetValueInt(a) : 17;
 }
 
-static int legalize_op(MlirOperation op, int opset) {
+/* *next: the op to legalize after this one (If moves its branches there). */
+static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
   onnx_node n;
   memset(&n, 0, sizeof n);
@@ -305,6 +306,7 @@ static int legalize_op(MlirOperation op, int opset) {
   n.n_out = (int)mlirOperationGetNumResults(op);
   char where[256];
   snprintf(n.where, sizeof n.where, "%s (opset %d)", qcc_op_where(op, where, sizeof where), opset);
+  if (!strcmp(type, "If")) return onnx_legalize_if(&n, next);
   onnx_rule_fn fn = find_rule(type);
   if (!fn) return onnx_fail(&n, "unsupported op '%s'", type);
   MlirValue results[16];
@@ -357,7 +359,7 @@ int qcc_pass_legalize_onnx(MlirModule m) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
     bool is_onnx = name.length > 5 && !memcmp(name.data, "onnx.", 5);
-    if (is_onnx && !q_op_named(op, "onnx.NoValue") && legalize_op(op, opset)) return -1;
+    if (is_onnx && !q_op_named(op, "onnx.NoValue") && legalize_op(op, opset, &next)) return -1;
     op = next;
   }
   /* onnx.NoValue placeholders are unused now. */

@@ -111,6 +111,11 @@ bool onnx_broadcast_shape(onnx_node *n, const qcc_shape *a, const qcc_shape *b, 
 bool onnx_axis(onnx_node *n, int64_t axis, int rank, int64_t *out);
 int onnx_fail(onnx_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* legalize_if.c: onnx.If, flattened into the parent block; *next is where
+ * the driver goes on (the first inlined op, or the If again once its
+ * branches are legalized). */
+int onnx_legalize_if(onnx_node *n, MlirOperation *next);
+
 /* ---- folding (fold_constants.c) ---- */
 /* Replaces a q op whose operands are all constants by a q.constant holding
  * its evaluated result. Returns the new constant's value or a null value. */

@@ -118,7 +118,7 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
   L->relu = !mlirOperationIsNull(relu);
   if (L->relu) L->out = mlirOperationGetResult(relu, 0);
   if (!qcc_value_range(x, &lo, &hi) || !qcc_value_range(L->out, &olo, &ohi)) {
-    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib; an If branch that no sample takes has none)", at);
     return false;
   }
   /* The scheme's activation bits are those of the layer inputs (the
@@ -457,7 +457,7 @@ static void quantize_matmul_activations(MlirOperation op, const char *at) {
     return;
   }
   if (!qcc_value_range(a, &alo, &ahi) || !qcc_value_range(b, &blo, &bhi) || !qcc_value_range(y, &ylo, &yhi)) {
-    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib; an If branch that no sample takes has none)", at);
     return;
   }
   const int bits = 8; /* attention stays int8 under every scheme (no KV-cache quantization) */

@@ -110,7 +110,7 @@ int qcc_quantize_add(MlirOperation op) {
     return 0;
   }
   if (!qcc_value_range(y, &lo, &hi)) {
-    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib; an If branch that no sample takes has none)", at);
     return 0;
   }
   py = qcc_activation_params(lo, hi, 8);

@@ -82,7 +82,7 @@ static int lut(MlirOperation op, const char *at) {
     return 0;
   }
   if (!output_params(y, &out)) {
-    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib; an If branch that no sample takes has none)", at);
     return 0;
   }
   if (!qcc_unary_kind_code(a.kind.s, &code) ||
@@ -182,7 +182,7 @@ static int softmax(MlirOperation op, const char *at) {
       inner.dims[inner.rank - 1] != xs.dims[xs.rank - 1])
     snprintf(why, sizeof why, "a term added to its input broadcasts it");
   else if (!input_params(x, &in, &from_float))
-    snprintf(why, sizeof why, "no calibration range for its input (run with --calib)");
+    snprintf(why, sizeof why, "no calibration range for its input (run with --calib; an If branch that no sample takes has none)");
   else if (from_float && in.scale * factor > max_float_input_step)
     /* quantizing here would move the logits by up to half a step: exp's
      * relative error e^(step/2) - 1 past 6% (a wide-range input whose
@@ -231,7 +231,7 @@ static int norm(MlirOperation op, const char *at) {
     qcc_remark("quantize: %s stays float: scale has %lld elements, the normalized dims %lld", at, (long long)n,
                (long long)trailing);
   } else if (!output_params(y, &out) || !input_params(x, &in, &from_float)) {
-    qcc_remark("quantize: %s stays float: no calibration range (run with --calib)", at);
+    qcc_remark("quantize: %s stays float: no calibration range (run with --calib; an If branch that no sample takes has none)", at);
   } else {
     int32_t *gq = malloc(sizeof(int32_t) * (size_t)(2 * n)), *bq = gq + n;
     qrt_qnorm_params p;

@@ -74,7 +74,7 @@ SKIP_RULES = {
     "non-tensor-type": "sequence/optional/map types are out of scope",
     "string": "string tensors are out of scope",
     "random": "random ops are out of scope (RandomNormal*, RandomUniform*, Bernoulli, Multinomial)",
-    "control-flow": "control flow with subgraphs is out of scope (If, Loop, Scan: any graph attribute)",
+    "control-flow": "Loop and Scan bodies are out of scope for now (If is compiled; any other graph attribute)",
 }
 
 TRAINING_OPS = {"Adagrad", "Adam", "Momentum", "Gradient"}
@@ -103,7 +103,12 @@ def _value_type_problem(tp):
 
 def skip_rule(model):
     """The SKIP_RULES key that applies to MODEL, or None."""
-    g = model.graph
+    opset = ([o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] or [0])[0]
+    return _graph_rule(model.graph, opset)
+
+
+def _graph_rule(g, opset):
+    """skip_rule for graph G; If branches are checked like the main graph."""
     for v in list(g.input) + list(g.output) + list(g.value_info):
         r = _value_type_problem(v.type)
         if r:
@@ -117,7 +122,6 @@ def skip_rule(model):
             const_false.add(t.name)
         elif t.data_type == 9 and t.raw_data == b"\x00":
             const_false.add(t.name)
-    opset = ([o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] or [0])[0]
     for n in g.node:
         if (opset < 7 and n.op_type in ("BatchNormalization", "Dropout")
                 and not any(a.name == "is_test" and a.i for a in n.attribute)):
@@ -131,6 +135,11 @@ def skip_rule(model):
         if n.op_type in STRING_OPS:
             return "string"
         for a in n.attribute:
+            if n.op_type == "If" and a.name in ("then_branch", "else_branch") and a.type == 5:
+                r = _graph_rule(a.g, opset)
+                if r:
+                    return r
+                continue
             if a.type in (5, 10) or a.g.ByteSize() or len(a.graphs):  # GRAPH, GRAPHS
                 return "control-flow"
             if a.name == "value" and a.t.data_type == 8 and n.op_type == "Constant":

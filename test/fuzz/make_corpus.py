@@ -198,4 +198,30 @@ save("attr_wrong_list", [helper.make_node("Transpose", ["x"], ["y"], name="t0", 
 save("too_many_inputs", [helper.make_node("Relu", ["x", "x", "x"], ["y", "z"], name="r0")], [x4], [y])
 save("no_inputs", [helper.make_node("Conv", [], ["y"], name="c0")], [x4], [y])
 save("unknown_domain", [helper.make_node("Foo", ["x"], ["y"], name="f0", domain="com.example")], [x4], [y])
+# control flow: If with run-time and constant conditions, nested, and
+# malformed; a Loop (refused)
+c = vi("c", [], TensorProto.BOOL)
+
+
+def branch(op, out_name, inits=(), inputs=()):
+    return helper.make_graph([helper.make_node(op, ["x"], [out_name], name=op.lower() + "_" + out_name)], "b",
+                             list(inputs), [vi(out_name, None)], list(inits))
+
+
+save("if_runtime", [helper.make_node("If", ["c"], ["y"], name="if0", then_branch=branch("Relu", "t"),
+                                     else_branch=branch("Neg", "e"))], [x4, c], [y])
+save("if_const", [helper.make_node("If", ["k"], ["y"], name="if0", then_branch=branch("Relu", "t"),
+                                   else_branch=branch("Neg", "e"))], [x4], [y], [const("k", np.array(False))])
+inner = helper.make_node("If", ["c"], ["t"], name="if1", then_branch=branch("Abs", "t1"),
+                         else_branch=branch("Exp", "t2"))
+nested = helper.make_graph([inner], "b", [], [vi("t", None)])
+save("if_nested", [helper.make_node("If", ["c"], ["y"], name="if0", then_branch=nested,
+                                    else_branch=branch("Neg", "e"))], [x4, c], [y])
+save("if_no_else", [helper.make_node("If", ["c"], ["y"], name="if0", then_branch=branch("Relu", "t"))], [x4, c], [y])
+save("if_branch_input", [helper.make_node("If", ["c"], ["y"], name="if0", then_branch=branch("Relu", "t"),
+                                          else_branch=branch("Neg", "e", inputs=[vi("q", [1])]))], [x4, c], [y])
+loop_body = helper.make_graph([helper.make_node("Identity", ["ci"], ["co"], name="i0")], "body",
+                              [vi("i", [], TensorProto.INT64), vi("ci", [], TensorProto.BOOL)],
+                              [vi("co", [], TensorProto.BOOL)])
+save("loop", [helper.make_node("Loop", ["", "c"], [], name="l0", body=loop_body)], [x4, c], [y])
 print(f"{count} models in {out}")
