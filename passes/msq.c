@@ -323,10 +323,8 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality, quantize
   if (!qcc_quantize_weights(wa.data, N, K, true, sc->weight_format, group, NULL, &qw, err, sizeof err))
     qcc_warning("msq: %s: weights rounded to nearest: %s", at, err);
   qcc_array_free(&wa);
-  int32_t cmin, cmax;
-  qcc_wformat_range(qw.format, &cmin, &cmax);
-  if ((double)K * 128.0 * (cmin < -cmax ? -cmin : cmax) * (qw.group ? 255.0 : 1.0) >= 2147483647.0) {
-    qcc_remark("msq: %s left to the quantize pass: K = %lld is past the exact integer sum bound", at, (long long)K);
+  if (!qcc_int8_sums_exact(&qw)) {
+    qcc_remark("msq: %s left to the quantize pass: K = %lld: its int32 sums could overflow", at, (long long)K);
     qcc_qweights_free(&qw);
     return 0;
   }

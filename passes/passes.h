@@ -24,6 +24,15 @@ int qcc_pass_fuse_activations(MlirModule m);
 int qcc_pass_dce(MlirModule m);
 int qcc_pass_calibrate(MlirModule m);
 int qcc_pass_quantize(MlirModule m);
+/* accum_bounds.c: proves every integer layer's int32 accumulator exact
+ * (quantize runs it last); -1 after an error naming a layer it cannot. */
+int qcc_check_accumulators(MlirModule m);
+/* The largest over columns n (and batches) of sum_k |codes[k, n]| (codes
+ * [batches, rows, cols], or [batches, cols, rows] when col_major), each
+ * group of `group` rows weighted by gmult [ceil(rows / group), cols] when
+ * given: what an integer matmul's column can sum, per unit of activation. */
+double qcc_max_weight_column_sum(const int8_t *codes, int64_t rows, int64_t cols, bool col_major, int64_t batches,
+                                 const uint8_t *gmult, int64_t group);
 int qcc_pass_sensitivity(MlirModule m);
 int qcc_pass_allocate(MlirModule m);
 /* --integer-only: op (a q.unary, q.softmax or q.norm) on int8 when the

@@ -52,4 +52,10 @@ void qcc_qweights_free(qcc_qweights *q);
 void qcc_wformat_range(int format, int32_t *code_min, int32_t *code_max);
 const char *qcc_wformat_name(int format);
 
+/* accum_bounds.c: an integer matmul of these codes (matmul layout
+ * [K, N]) with any int8 activation codes (|a| <= 128) sums exactly in
+ * int32: 128 x the largest column sum of |codes| (group multipliers
+ * included) fits. */
+bool qcc_int8_sums_exact(const qcc_qweights *qw);
+
 #endif

@@ -333,13 +333,6 @@ static int quantize_conv(MlirOperation op) {
 
 /* The bound on K under which the integer sums of a layer are exact (the
  * kernels' documented limit: |a| <= 128 with the zero point folded). */
-static bool sums_exact(const qcc_qweights *qw) {
-  int32_t cmin, cmax;
-  qcc_wformat_range(qw->format, &cmin, &cmax);
-  double worst = (double)qw->per * 128.0 * (cmin < -cmax ? -cmin : cmax) * (qw->group ? 255.0 : 1.0);
-  return worst < 2147483647.0;
-}
-
 /* q.fqmatmul: float activations, integer weights; act_bits 0 (weight-only)
  * or the bits of the run-time per-row quantization. */
 static int quantize_matmul_float_act(MlirOperation op, int act_bits) {
@@ -350,10 +343,10 @@ static int quantize_matmul_float_act(MlirOperation op, int act_bits) {
   int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
   qcc_qweights qw;
   if (layer_weights(&L, N, K, true, scheme()->weight_format, group, &qw)) return -1;
-  if (act_bits && !sums_exact(&qw)) {
+  if (act_bits && !qcc_int8_sums_exact(&qw)) {
     char at[256];
-    qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", qcc_op_where(op, at, sizeof at),
-               (long long)K);
+    qcc_remark("quantize: %s stays float: K = %lld: its int32 sums could overflow (128 x the largest column sum of "
+               "|weight codes| >= 2^31)", qcc_op_where(op, at, sizeof at), (long long)K);
     qcc_qweights_free(&qw);
     return 0;
   }
@@ -463,7 +456,8 @@ static void quantize_matmul_activations(MlirOperation op, const char *at) {
   const int bits = 8; /* attention stays int8 under every scheme (no KV-cache quantization) */
   int64_t K = as.dims[as.rank - 1], N = bs.dims[bs.rank - 1];
   if ((double)K * 255.0 * 128.0 >= 2147483647.0) {
-    qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", at, (long long)K);
+    qcc_remark("quantize: %s stays float: K = %lld: its int32 sums could overflow (K x 255 x 128 >= 2^31)", at,
+               (long long)K);
     return;
   }
   layer L = {.op = op, .x = a, .w = b, .out = y};
@@ -518,8 +512,9 @@ static int quantize_matmul(MlirOperation op) {
   int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
   qcc_qweights qw;
   if (layer_weights(&L, N, K, true, scheme()->weight_format, group, &qw)) return -1;
-  if (!sums_exact(&qw)) {
-    qcc_remark("quantize: %s stays float: K = %lld is past the exact integer sum bound", at, (long long)K);
+  if (!qcc_int8_sums_exact(&qw)) {
+    qcc_remark("quantize: %s stays float: K = %lld: its int32 sums could overflow (128 x the largest column sum of "
+               "|weight codes| >= 2^31)", at, (long long)K);
     qcc_qweights_free(&qw);
     return 0;
   }
@@ -583,5 +578,5 @@ int qcc_pass_quantize(MlirModule m) {
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op))
     mlirOperationRemoveAttributeByName(op, mlirStringRefCreateFromCString(hessian_attr));
-  return 0;
+  return qcc_check_accumulators(m);
 }
