@@ -1219,6 +1219,10 @@ QRT_API void qrt_bfmt_decode_table(int32_t fmt, const uint8_t *in, int64_t K, co
 QRT_API int32_t qrt_bfmt_int_table(int32_t fmt, int16_t *table, int32_t *kmax);
 QRT_API void qrt_bfmt_unpack_int(int32_t fmt, const uint8_t *in, int64_t K, const int16_t *table, int16_t *k,
                                  double *scale, double *t);
+/* qrt_bfmt_encode_int: x[K] encoded (qrt_bfmt_encode's codes) straight
+ * into qrt_bfmt_unpack_int's k, scale and t. */
+QRT_API void qrt_bfmt_encode_int(int32_t fmt, const float *x, int64_t K, const int16_t *table, int16_t *k,
+                                 double *scale, double *t);
 /* qrt_bdot.c: bmatmul's integer path.  qrt_bdot_scratch: its scratch
  * bytes, 0 when it does not apply to p; qrt_bdot_matmul: computes
  * qrt_bmatmul_f32's output (in / out as there) and returns 1, or returns

@@ -60,6 +60,11 @@
 #endif
 
 #define QRT_BDOT_NR 16 /* columns of a panel: one zmm of int32 */
+#if defined(__GNUC__)
+#define QRT_BDOT_UNROLL _Pragma("GCC unroll 4") /* the tile's rows stay in registers */
+#else
+#define QRT_BDOT_UNROLL
+#endif
 #define QRT_BDOT_MR 4  /* rows of a tile */
 
 typedef struct qrt_bdot_plan {
@@ -80,7 +85,6 @@ typedef struct qrt_bdot_bufs {
   double *acc;    /* one tile's sums [MR][16] */
   int16_t *kv;    /* one vector's mantissas [kb] */
   float *col;     /* one run-time B column [K] */
-  uint8_t *bytes; /* one packed vector */
 } qrt_bdot_bufs;
 
 QRT_API const char *qrt_bdot_path(void) {
@@ -96,12 +100,15 @@ QRT_API const char *qrt_bdot_path(void) {
 /* 0 when the integer path does not apply (see the top of this file). */
 QRT_INTERNAL int qrt_bdot_make_plan(const qrt_bmatmul_params *p, qrt_bdot_plan *pl) {
   const qrt_bformat *fa = qrt_bformat_get(p->a_format), *fw = qrt_bformat_get(p->w_format);
-  int32_t ka = 0, kw = 0;
+  int32_t ka = 0, kw = 0, c;
   if (!fa || !fw || fa->block != fw->block || fa->block % 4 != 0 || p->K <= 0 || p->M <= 0 || p->N <= 0) return 0;
   pl->sha = qrt_bfmt_int_table(p->a_format, pl->ta, &ka);
   pl->shw = qrt_bfmt_int_table(p->w_format, pl->tw, &kw);
   if (pl->sha < 0 || pl->shw < 0 || (int64_t)fa->block * ka * kw >= (int64_t)1 << 31) return 0;
-  pl->wide = ka > 127 || kw > 127;
+  /* int8 holds every mantissa (BFP8's unused code -128 included) */
+  pl->wide = 0;
+  for (c = 0; c < 1 << fa->element_bits; ++c) pl->wide |= pl->ta[c] < -128 || pl->ta[c] > 127;
+  for (c = 0; c < 1 << fw->element_bits; ++c) pl->wide |= pl->tw[c] < -128 || pl->tw[c] > 127;
   pl->blk = fa->block;
   pl->nb = (int32_t)((p->K + fa->block - 1) / fa->block);
   pl->kb = (int64_t)pl->nb * pl->blk;
@@ -113,15 +120,15 @@ QRT_INTERNAL int qrt_bdot_make_plan(const qrt_bmatmul_params *p, qrt_bdot_plan *
  * aligned, the base rounded up first (hence the 64 bytes of slack). */
 QRT_INTERNAL int64_t qrt_bdot_carve(const qrt_bmatmul_params *p, const qrt_bdot_plan *pl, unsigned char *base,
                                     qrt_bdot_bufs *b) {
-  const int64_t e = pl->wide ? 2 : 1, ab = qrt_bfmt_bytes(p->a_format, p->K), wb = qrt_bfmt_bytes(p->w_format, p->K);
-  const int64_t size[12] = {pl->mp * pl->kb * e, pl->mp * pl->nb * 8, pl->mp * 8, pl->kb * QRT_BDOT_NR * e,
+  const int64_t e = pl->wide ? 2 : 1;
+  const int64_t size[11] = {pl->mp * pl->kb * e, pl->mp * pl->nb * 8, pl->mp * 8, pl->kb * QRT_BDOT_NR * e,
                             (int64_t)pl->nb * QRT_BDOT_NR * 4, (int64_t)pl->nb * QRT_BDOT_NR * 8, QRT_BDOT_NR * 8,
-                            (int64_t)pl->nb * 8, QRT_BDOT_MR * QRT_BDOT_NR * 8, pl->kb * 2, p->K * 4, ab > wb ? ab : wb};
-  void *ptr[12];
+                            (int64_t)pl->nb * 8, QRT_BDOT_MR * QRT_BDOT_NR * 8, pl->kb * 2, p->K * 4};
+  void *ptr[11];
   int64_t off = 0;
   int i;
   if (base) base += (64 - (uintptr_t)base % 64) % 64;
-  for (i = 0; i < 12; ++i) {
+  for (i = 0; i < 11; ++i) {
     ptr[i] = base ? (void *)(base + off) : NULL;
     off += (size[i] + 63) / 64 * 64;
   }
@@ -137,7 +144,6 @@ QRT_INTERNAL int64_t qrt_bdot_carve(const qrt_bmatmul_params *p, const qrt_bdot_
     b->acc = (double *)ptr[8];
     b->kv = (int16_t *)ptr[9];
     b->col = (float *)ptr[10];
-    b->bytes = (uint8_t *)ptr[11];
   }
   return off + 64;
 }
@@ -156,8 +162,7 @@ QRT_INTERNAL void qrt_bdot_load_rows(const qrt_bmatmul_params *p, const qrt_bdot
   for (m = 0; m < pl->mp; ++m) {
     double *as = b->as + m * pl->nb;
     if (m < p->M) {
-      qrt_bfmt_encode(p->a_format, A + m * p->K, p->K, b->bytes);
-      qrt_bfmt_unpack_int(p->a_format, b->bytes, p->K, pl->ta, b->kv, as, &t);
+      qrt_bfmt_encode_int(p->a_format, A + m * p->K, p->K, pl->ta, b->kv, as, &t);
       b->af[m] = ldexp(t, -pl->sha); /* exact: t is a float */
     } else {
       memset(b->kv, 0, sizeof(int16_t) * (size_t)pl->kb);
@@ -176,7 +181,7 @@ QRT_INTERNAL void qrt_bdot_load_rows(const qrt_bmatmul_params *p, const qrt_bdot
  * encoded here.  Columns past N are zero with zero scales. */
 QRT_INTERNAL void qrt_bdot_load_panel(const qrt_bmatmul_params *p, const qrt_bdot_plan *pl, const qrt_bdot_bufs *b,
                                       const uint8_t *w, const float *bf, int64_t n0) {
-  const int64_t G = pl->wide ? 2 : 4, col_bytes = qrt_bfmt_bytes(p->w_format, p->K);
+  const int64_t col_bytes = qrt_bfmt_bytes(p->w_format, p->K);
   int64_t c, k, bi;
   double t = 0.0;
   for (c = 0; c < QRT_BDOT_NR; ++c) {
@@ -184,9 +189,10 @@ QRT_INTERNAL void qrt_bdot_load_panel(const qrt_bmatmul_params *p, const qrt_bdo
     if (n < p->N) {
       if (bf) {
         for (k = 0; k < p->K; ++k) b->col[k] = bf[k * p->N + n];
-        qrt_bfmt_encode(p->w_format, b->col, p->K, b->bytes);
+        qrt_bfmt_encode_int(p->w_format, b->col, p->K, pl->tw, b->kv, b->vs, &t);
+      } else {
+        qrt_bfmt_unpack_int(p->w_format, w + n * col_bytes, p->K, pl->tw, b->kv, b->vs, &t);
       }
-      qrt_bfmt_unpack_int(p->w_format, bf ? b->bytes : w + n * col_bytes, p->K, pl->tw, b->kv, b->vs, &t);
     } else {
       memset(b->kv, 0, sizeof(int16_t) * (size_t)pl->kb);
       memset(b->vs, 0, sizeof(double) * (size_t)pl->nb);
@@ -198,13 +204,16 @@ QRT_INTERNAL void qrt_bdot_load_panel(const qrt_bmatmul_params *p, const qrt_bdo
       b->wc[bi * QRT_BDOT_NR + c] = 128 * sum; /* |sum| <= 64 * 127 */
       b->ws[bi * QRT_BDOT_NR + c] = b->vs[bi];
     }
-    for (k = 0; k < pl->kb; ++k) {
-      const int64_t at = ((k / G) * QRT_BDOT_NR + c) * G + k % G;
-      if (pl->wide)
-        ((int16_t *)b->wm)[at] = b->kv[k];
-      else
-        ((int8_t *)b->wm)[at] = (int8_t)b->kv[k];
-    }
+    if (pl->wide) /* group g of 2 k at [g][c][0..1] */
+      for (k = 0; k < pl->kb; k += 2) memcpy((int16_t *)b->wm + (k / 2 * QRT_BDOT_NR + c) * 2, b->kv + k, 4);
+    else /* group g of 4 k at [g][c][0..3] */
+      for (k = 0; k < pl->kb; k += 4) {
+        int8_t *at = (int8_t *)b->wm + (k / 4 * QRT_BDOT_NR + c) * 4;
+        at[0] = (int8_t)b->kv[k];
+        at[1] = (int8_t)b->kv[k + 1];
+        at[2] = (int8_t)b->kv[k + 2];
+        at[3] = (int8_t)b->kv[k + 3];
+      }
   }
 }
 
@@ -242,7 +251,7 @@ QRT_INTERNAL void qrt_bdot_scale_avx512(const qrt_bdot_plan *pl, const qrt_bdot_
                                         const __m512i *s, __m512d (*d)[2]) {
   const __m512d w0 = _mm512_loadu_pd(b->ws + bi * QRT_BDOT_NR), w1 = _mm512_loadu_pd(b->ws + bi * QRT_BDOT_NR + 8);
   int i;
-  for (i = 0; i < QRT_BDOT_MR; ++i) {
+  QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) {
     const __m512d sa = _mm512_set1_pd(b->as[(m0 + i) * pl->nb + bi]);
     const __m512d lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(s[i]));
     const __m512d hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(s[i], 1));
@@ -269,10 +278,10 @@ QRT_INTERNAL void qrt_bdot_tile_i16_avx512(const qrt_bdot_plan *pl, const qrt_bd
   for (i = 0; i < QRT_BDOT_MR; ++i) d[i][0] = d[i][1] = _mm512_setzero_pd();
   for (bi = 0; bi < pl->nb; ++bi) {
     __m512i s[QRT_BDOT_MR];
-    for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_setzero_si512();
+    QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_setzero_si512();
     for (g = bi * pl->blk / 2; g < (bi + 1) * pl->blk / 2; ++g) {
       const __m512i wv = _mm512_loadu_si512((const void *)(W + g * 2 * QRT_BDOT_NR));
-      for (i = 0; i < QRT_BDOT_MR; ++i) {
+      QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) {
         int32_t a2;
         memcpy(&a2, A + i * pl->kb + 2 * g, 4);
         s[i] = _mm512_add_epi32(s[i], _mm512_madd_epi16(_mm512_set1_epi32(a2), wv));
@@ -298,16 +307,16 @@ QRT_INTERNAL void qrt_bdot_tile_i8_avx512(const qrt_bdot_plan *pl, const qrt_bdo
   for (bi = 0; bi < pl->nb; ++bi) {
     const __m512i corr = _mm512_loadu_si512((const void *)(b->wc + bi * QRT_BDOT_NR));
     __m512i s[QRT_BDOT_MR];
-    for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_setzero_si512();
+    QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_setzero_si512();
     for (g = bi * pl->blk / 4; g < (bi + 1) * pl->blk / 4; ++g) {
       const __m512i wv = _mm512_loadu_si512((const void *)(W + g * 4 * QRT_BDOT_NR));
-      for (i = 0; i < QRT_BDOT_MR; ++i) {
+      QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) {
         int32_t a4;
         memcpy(&a4, A + i * pl->kb + 4 * g, 4);
         s[i] = _mm512_dpbusd_epi32(s[i], _mm512_xor_si512(_mm512_set1_epi32(a4), flip), wv);
       }
     }
-    for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_sub_epi32(s[i], corr);
+    QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_sub_epi32(s[i], corr);
     qrt_bdot_scale_avx512(pl, b, m0, bi, s, d);
   }
   qrt_bdot_store_avx512(b, d);

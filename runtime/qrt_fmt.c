@@ -278,3 +278,25 @@ QRT_API void qrt_bfmt_unpack_int(int32_t fmt, const uint8_t *in, int64_t K, cons
     in += qrt_fmt_block_bytes(f);
   }
 }
+
+/* qrt_bfmt_encode then qrt_bfmt_unpack_int, without the bytes between:
+ * the same block encoder, so the same codes (bmatmul's activation rows). */
+QRT_API void qrt_bfmt_encode_int(int32_t fmt, const float *x, int64_t K, const int16_t *table, int16_t *k,
+                                 double *scale, double *t) {
+  const qrt_bformat *f = qrt_bformat_get(fmt);
+  float xb[QRT_FMT_MAX_BLOCK], tf = 1.0f;
+  uint16_t codes[QRT_FMT_MAX_BLOCK];
+  int64_t k0, b = 0;
+  int32_t i;
+  if (!f) return;
+  if (f->scale == QRT_SCALE_E4M3) tf = qrt_nvfp4_scale(x, K);
+  *t = (double)tf;
+  for (k0 = 0; k0 < K; k0 += f->block, ++b) {
+    const int32_t n = K - k0 < f->block ? (int32_t)(K - k0) : f->block;
+    memcpy(xb, x + k0, sizeof(float) * (size_t)n);
+    memset(xb + n, 0, sizeof(float) * (size_t)(f->block - n));
+    scale[b] = qrt_fmt_block_scale(f, qrt_fmt_encode_block(f, xb, tf, codes), 1.0f);
+    for (i = 0; i < n; ++i) k[k0 + i] = table[codes[i]];
+    for (; i < f->block; ++i) k[k0 + i] = 0;
+  }
+}
