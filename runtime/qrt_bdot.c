@@ -15,11 +15,13 @@
  *     C      = (float)(acc * (ta 2^-sha * tw 2^-shw) [+ (double)bias]).
  *
  * Why the int32 sums cannot overflow: |isum_b| <= block * kmax_a * kmax_w,
- * and the plan refuses a pair unless that bound is below 2^31.  The table's
- * pairs: bfp8_64 64 * 127^2 < 2^20, mxint8 / bfp8_32 32 * 127^2 < 2^19,
- * bbfp8 32 * 2032^2 < 2^28, bbfp6 32 * 248^2 < 2^21, mxfp6_e3m2
- * 32 * 448^2 < 2^23, mxfp6_e2m3 32 * 60^2, mxfp4 32 * 12^2, bfp4 64 * 7^2.
- * VNNI's biased form sum (ka + 128) kw stays below 64 * 255 * 127 < 2^21.
+ * and the plan refuses a pair unless that bound is below 2^31.  kmax over
+ * each table's codes (the unused code -2^(b-1) of BFP's and BBFP's two's
+ * complement included): bfp8_64 64 * 128^2 = 2^20, mxint8 / bfp8_32 2^19,
+ * bbfp8 32 * 2048^2 = 2^27, bbfp6 32 * 256^2 = 2^21, mxfp6_e3m2
+ * 32 * 448^2 < 2^23, mxfp6_e2m3 32 * 60^2, bbfp4 32 * 32^2, mxfp4
+ * 32 * 12^2, bfp4_64 64 * 8^2.  VNNI's biased form sum (ka + 128) kw
+ * stays below 64 * 255 * 128 < 2^21.
  *
  * Why every path gives the same bits: the int32 sums are exact; sa_b and
  * sw_b are powers of two in [2^-127, 2^127] (E8M0) or E4M3 values (4
