@@ -122,9 +122,9 @@ static const struct {
   const char *scheme;
   double ps_per_mac;
 } cost_table[] = {
-    {"f32", 19.42},   {"w8a8", 7.11},     {"w4a8", 36.46},  {"w8a16", 30.67}, {"w4a16", 31.26},
-    {"mxint8", 114.08}, {"mxfp8", 257.13}, {"mxfp6", 256.90}, {"mxfp4", 250.22}, {"nvfp4", 267.39},
-    {"bbfp8", 1213.31}, {"bbfp4", 759.36}, {"bfp8", 130.89},  {"bfp4", 104.52},
+    {"f32", 13.13},   {"w8a8", 6.82},     {"w4a8", 25.46},  {"w8a16", 27.65}, {"w4a16", 24.73},
+    {"mxint8", 57.73}, {"mxfp8", 159.82}, {"mxfp6", 173.35}, {"mxfp4", 160.86}, {"nvfp4", 174.72},
+    {"bbfp8", 599.46}, {"bbfp4", 390.86}, {"bfp8", 52.01},  {"bfp4", 55.09},
 };
 
 /* Rows of cost_table that stand for a class of schemes. */

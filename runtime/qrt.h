@@ -648,7 +648,14 @@ typedef struct qrt_bformat {
  *   C = A_hat @ W_hat + bias, by the float GEMM (qrt_sgemm_ex, its sum
  *       order) on one 16-column panel of W_hat at a time.
  * So the result equals a float matmul of the format's exact values, on
- * every SIMD path. */
+ * every SIMD path.  Except, the integer path (qrt_bdot.c): when both
+ * formats have integer mantissas (qrt_bfmt_int_table >= 0: all but FP8
+ * elements) and one block size, block * kmax_a * kmax_w < 2^31, then per
+ * output, with a value = k 2^-sh s t (mantissa, element shift, block
+ * scale, NVFP4 vector scale or 1):
+ *   acc = sum over blocks b in order of (double)(sum_{k in b} ka kw) * (sa_b sw_b)
+ *   C   = (float)(acc * (ta 2^-sha tw 2^-shw) + (double)bias)
+ * (int32 block sums, every term exact in double; see qrt_bdot.c). */
 #define QRT_BMATMUL_PARAMS(S, A) \
   S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, a_format) S(int32_t, w_format) S(int64_t, batch) \
   S(int32_t, b_runtime)
@@ -970,7 +977,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
-  D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_fmt.c") D("qrt_bmatmul.c", "qrt_matmul.c") \
+  D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_bdot.c") D("qrt_bmatmul.c", "qrt_fmt.c") \
+  D("qrt_bmatmul.c", "qrt_matmul.c") D("qrt_bdot.c", "qrt_fmt.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \
   D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c") \
   D("qrt_kvcache.c", "qrt_scatter.c") D("qrt_kvcache.c", "qrt_quant.c")
@@ -1253,6 +1261,30 @@ QRT_API float qrt_bfp_decode(int32_t element, int32_t bits, uint32_t code);
  * fast path of kernels that decode many vectors of one format). */
 QRT_API void qrt_bfmt_elem_table(int32_t fmt, float *table);
 QRT_API void qrt_bfmt_decode_table(int32_t fmt, const uint8_t *in, int64_t K, const float *table, float *x);
+/* qrt_bfmt_int_table: the element values of fmt as integers,
+ * value(code) = table[code] 2^-shift; returns shift (the least in [0, 15]
+ * that makes every value an integer of magnitude <= 32767) and the largest
+ * |table[code]| in *kmax, or -1 when no shift does (FP8 elements).
+ * qrt_bfmt_unpack_int: a packed vector as those integers: k[i] =
+ * table[code i] for i < nblocks * block (padding 0), scale[b] = block b's
+ * scale as a double without NVFP4's vector scale (2^(e - 127), NaN for
+ * 255; E4M3 value, NaN for its NaN codes), *t = NVFP4's vector scale (1
+ * otherwise): value i = k[i] 2^-shift scale[i / block] t, exactly. */
+QRT_API int32_t qrt_bfmt_int_table(int32_t fmt, int16_t *table, int32_t *kmax);
+QRT_API void qrt_bfmt_unpack_int(int32_t fmt, const uint8_t *in, int64_t K, const int16_t *table, int16_t *k,
+                                 double *scale, double *t);
+/* qrt_bfmt_encode_int: x[K] encoded (qrt_bfmt_encode's codes) straight
+ * into qrt_bfmt_unpack_int's k, scale and t. */
+QRT_API void qrt_bfmt_encode_int(int32_t fmt, const float *x, int64_t K, const int16_t *table, int16_t *k,
+                                 double *scale, double *t);
+/* qrt_bdot.c: bmatmul's integer path.  qrt_bdot_scratch: its scratch
+ * bytes, 0 when it does not apply to p; qrt_bdot_matmul: computes
+ * qrt_bmatmul_f32's output (in / out as there) and returns 1, or returns
+ * 0 and touches nothing when it does not apply; qrt_bdot_path: the
+ * compile-time kernel ("avx512vnni", "avx512bw" or "portable"). */
+QRT_API int64_t qrt_bdot_scratch(const qrt_bmatmul_params *p);
+QRT_API int qrt_bdot_matmul(const qrt_bmatmul_params *p, const void *const *in, void *const *out);
+QRT_API const char *qrt_bdot_path(void);
 /* qrt_bmatmul.c: scratch bytes of qrt_bmatmul_f32. */
 QRT_API int64_t qrt_bmatmul_scratch(const qrt_bmatmul_params *p);
 

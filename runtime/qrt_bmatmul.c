@@ -1,15 +1,19 @@
 #include "qrt.h"
 /* qrt_bmatmul.c - matmuls with block-format weights (BFP, MX, NVFP4,
  * BBFP) and float or block-format activations.  Semantics: see
- * QRT_BMATMUL_PARAMS in qrt.h.  Needs qrt_fmt.c (the codecs) and
- * qrt_matmul.c (the float GEMM): see QRT_FILE_DEPS.
+ * QRT_BMATMUL_PARAMS in qrt.h.  Needs qrt_bdot.c (the integer path),
+ * qrt_fmt.c (the codecs) and qrt_matmul.c (the float GEMM): see
+ * QRT_FILE_DEPS.
  *
- * Every value of these formats is exactly a float (an element times a
- * power-of-two block scale; NVFP4: an E4M3 times a float32), so the kernel
- * decodes activations once per call and weights one 16-column panel at a
- * time and multiplies with the float GEMM: the weights stay in their
- * packed bytes in memory, and the result does not depend on the SIMD path
- * (the GEMM's sum order is fixed). */
+ * Where both operands are block formats of one block size with integer
+ * mantissas (everything but FP8 elements, float activations and mixed
+ * block sizes), qrt_bdot.c computes the product; the float path below
+ * serves the rest.  Every value of these formats is exactly a float (an
+ * element times a power-of-two block scale; NVFP4: an E4M3 times a
+ * float32), so it decodes activations once per call and weights one
+ * 16-column panel at a time and multiplies with the float GEMM: the
+ * weights stay in their packed bytes in memory, and the result does not
+ * depend on the SIMD path (the GEMM's sum order is fixed). */
 
 /* K rounded up to whole blocks (what a decoded column may fill). */
 QRT_INTERNAL int64_t qrt_bmm_padded(const qrt_bmatmul_params *p) {
@@ -26,10 +30,11 @@ QRT_INTERNAL int64_t qrt_bmm_padded(const qrt_bmatmul_params *p) {
  * matrix), and one vector's packed bytes (for the encode / decode round
  * trips of activation rows and run-time columns). */
 QRT_API int64_t qrt_bmatmul_scratch(const qrt_bmatmul_params *p) {
-  const int64_t kp = qrt_bmm_padded(p);
+  const int64_t kp = qrt_bmm_padded(p), int_path = qrt_bdot_scratch(p);
   int64_t a_bytes = p->a_format >= 0 ? qrt_bfmt_bytes(p->a_format, p->K) : 0;
   int64_t w_bytes = p->b_runtime ? qrt_bfmt_bytes(p->w_format, p->K) : 0;
   int64_t floats = 2 * QRT_BFMT_MAX_CODES + (p->a_format >= 0 ? p->M * p->K : 0) + p->K * QRT_SGEMM_NR + 2 * kp;
+  if (int_path > 0) return int_path;
   return floats * (int64_t)sizeof(float) + (a_bytes > w_bytes ? a_bytes : w_bytes);
 }
 
@@ -62,6 +67,7 @@ QRT_API void qrt_bmatmul_f32(const void *params, const void *const *in, void *co
   qrt_sgemm_args g;
   int64_t b, m, n0;
   if (!qrt_bformat_get(p->w_format)) return; /* the compiler validates formats */
+  if (qrt_bdot_matmul(p, in, out)) return;    /* integer mantissas (qrt_bdot.c) */
   qrt_bfmt_elem_table(p->w_format, table);
   if (p->a_format >= 0) qrt_bfmt_elem_table(p->a_format, a_table);
   memset(&g, 0, sizeof g);

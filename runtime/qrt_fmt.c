@@ -231,3 +231,72 @@ QRT_API void qrt_bfmt_decode_table(int32_t fmt, const uint8_t *in, int64_t K, co
     in += qrt_fmt_block_bytes(f);
   }
 }
+
+/* The integer view of a format for qrt_bdot.c: element values are
+ * k 2^-shift with k a small integer for BFP (shift 0), MXFP4 / NVFP4's
+ * E2M1 (k/2), FP6 (E2M3 k/8, E3M2 k/16) and BBFP (q 2^(f d)); FP8's
+ * elements span too many binades (E4M3: 2^-9 .. 448 needs 19 bits) and
+ * hold NaN / Inf codes, so no shift fits them.  Derived from the element
+ * values themselves, so a new table row needs no case here. */
+QRT_API int32_t qrt_bfmt_int_table(int32_t fmt, int16_t *table, int32_t *kmax) {
+  const qrt_bformat *f = qrt_bformat_get(fmt);
+  int32_t s;
+  uint32_t c;
+  if (!f) return -1;
+  for (s = 0; s <= 15; ++s) {
+    int32_t km = 0;
+    for (c = 0; c < 1u << f->element_bits; ++c) {
+      const double v = ldexp((double)qrt_fmt_elem_value(f, c), s); /* exact: a power-of-two scaling */
+      if (!(fabs(v) <= 32767.0) || v != floor(v)) break;           /* NaN fails too */
+      table[c] = (int16_t)v;
+      if (fabs(v) > km) km = (int32_t)fabs(v);
+    }
+    if (c == 1u << f->element_bits) {
+      *kmax = km;
+      return s;
+    }
+  }
+  return -1;
+}
+
+QRT_API void qrt_bfmt_unpack_int(int32_t fmt, const uint8_t *in, int64_t K, const int16_t *table, int16_t *k,
+                                 double *scale, double *t) {
+  const qrt_bformat *f = qrt_bformat_get(fmt);
+  uint16_t codes[QRT_FMT_MAX_BLOCK];
+  int64_t k0, b = 0;
+  int32_t i;
+  float tf;
+  if (!f) return;
+  in = qrt_fmt_head(f, in, &tf);
+  *t = (double)tf;
+  for (k0 = 0; k0 < K; k0 += f->block, ++b) {
+    const int32_t n = K - k0 < f->block ? (int32_t)(K - k0) : f->block;
+    scale[b] = qrt_fmt_block_scale(f, in[0], 1.0f);
+    qrt_fmt_unpack_codes(in + 1, n, f->element_bits, codes);
+    for (i = 0; i < n; ++i) k[k0 + i] = table[codes[i]];
+    for (; i < f->block; ++i) k[k0 + i] = 0; /* padding, whatever its bytes */
+    in += qrt_fmt_block_bytes(f);
+  }
+}
+
+/* qrt_bfmt_encode then qrt_bfmt_unpack_int, without the bytes between:
+ * the same block encoder, so the same codes (bmatmul's activation rows). */
+QRT_API void qrt_bfmt_encode_int(int32_t fmt, const float *x, int64_t K, const int16_t *table, int16_t *k,
+                                 double *scale, double *t) {
+  const qrt_bformat *f = qrt_bformat_get(fmt);
+  float xb[QRT_FMT_MAX_BLOCK], tf = 1.0f;
+  uint16_t codes[QRT_FMT_MAX_BLOCK];
+  int64_t k0, b = 0;
+  int32_t i;
+  if (!f) return;
+  if (f->scale == QRT_SCALE_E4M3) tf = qrt_nvfp4_scale(x, K);
+  *t = (double)tf;
+  for (k0 = 0; k0 < K; k0 += f->block, ++b) {
+    const int32_t n = K - k0 < f->block ? (int32_t)(K - k0) : f->block;
+    memcpy(xb, x + k0, sizeof(float) * (size_t)n);
+    memset(xb + n, 0, sizeof(float) * (size_t)(f->block - n));
+    scale[b] = qrt_fmt_block_scale(f, qrt_fmt_encode_block(f, xb, tf, codes), 1.0f);
+    for (i = 0; i < n; ++i) k[k0 + i] = table[codes[i]];
+    for (; i < f->block; ++i) k[k0 + i] = 0;
+  }
+}

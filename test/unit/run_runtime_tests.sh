@@ -5,7 +5,8 @@
 #     -std=c99 -O2 -Wall -Wextra -pedantic -Werror and ASan + UBSan, with
 #     cc and (if installed) clang; matmul, conv and the int8 tests again
 #     with -O3 -march=native (other vector width and micro-tile); the int8
-#     tests also with -mno-avx512f (AVX2 path) and -DQRT_QMM_PORTABLE;
+#     tests also with -mno-avx512f (AVX2 path) and -DQRT_QMM_PORTABLE, and
+#     bmatmul's integer path also with -march=skylake-avx512 (no VNNI);
 #  2. the amalgamation the code generator produces (QRT_API static, no
 #     prototypes, only some files pasted) must compile warning-free;
 #  3. determinism: test_runtime_determinism.c built with different
@@ -54,7 +55,7 @@ run_test() { # compiler, flags, objects, test file, tag
   [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
 }
 
-QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c"
+QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c test/unit/test_runtime_bdot.c"
 # integer-only nonlinear kernels: also with -O3 -march=native (vectorized loops)
 ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c test/unit/test_runtime_qadd.c"
 # The int8 kernels' compile-time SIMD paths, each built and tested under
@@ -113,6 +114,9 @@ fi
 if [ "${1:-}" = "--simd" ]; then
   int8_paths cc "$QTESTS $ITESTS" "native:-O3 -march=native" "avx2:-O3 -march=native -mno-avx512f" \
     "portable:-O3 -march=native -DQRT_QMM_PORTABLE"
+  # AVX-512 without VNNI: bmatmul's integer path takes its int16 kernel
+  # and the C int8 one there
+  int8_paths cc "test/unit/test_runtime_bdot.c" "avx512bw:-O3 -march=skylake-avx512"
   [ $FAILED -eq 0 ] && echo "SIMD PATH TESTS PASSED" || { echo "SIMD PATH TESTS FAILED"; exit 1; }
   exit 0
 fi
@@ -133,6 +137,7 @@ for c in $compilers; do
   # the default build above is the portable C one (x86-64 baseline: no
   # AVX2); -march=native above is AVX-512 VNNI where the CPU has it
   int8_paths "$c" "$QTESTS" "avx2:-O3 -march=native -mno-avx512f" "portable:-O3 -march=native -DQRT_QMM_PORTABLE"
+  int8_paths "$c" "test/unit/test_runtime_bdot.c" "avx512bw:-O3 -march=skylake-avx512"
 done
 
 echo "== amalgamation (generator style: QRT_API static, QRT_NO_PROTOTYPES)"
@@ -147,15 +152,15 @@ amalg() { # output file, list of runtime .c files (dependencies first), trailing
   } > "$o"
 }
 # files other files need first (QRT_FILE_DEPS)
-DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c"
+DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot.c"
 # (qrt_npu.c, the NPU stream executor, is never pasted into generated C:
 # it calls every kernel through a table, so it links the runtime library)
-ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_fmt -e qrt_npu.c)"
+ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_fmt -e qrt_bdot.c -e qrt_npu.c)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" \
            "$RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$RT/qrt_unary.c $RT/qrt_lut.c" \
            "$RT/qrt_qsoftmax.c" "$RT/qrt_qnorm.c" \
            "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_qmatmul_float.c" \
-           "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bmatmul.c" "$ALL_ORDERED"; do
+           "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot.c $RT/qrt_bmatmul.c" "$ALL_ORDERED"; do
   amalg "$OUT/amalg.c" $set
   echo 'int main(void) { return 0; }' >> "$OUT/amalg.c"
   for c in $compilers; do

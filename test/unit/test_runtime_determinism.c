@@ -228,5 +228,35 @@ int main(void) {
       report(op ? "qrmsnorm_i8" : "qlayernorm_i8", yq, sizeof yq);
     }
   }
+  {
+    /* bmatmul: the integer path (int8 and int16 mantissas, NVFP4's vector
+     * scale) and the float path (FP8), constant and run-time B */
+    static const char *const fmts[] = {"bfp8_32", "bfp4_16", "mxfp4", "mxfp6_e2m3", "bbfp8_32", "nvfp4", "mxfp8_e4m3"};
+    static uint8_t wp[64 * 300];
+    static unsigned char scratch[1 << 18];
+    size_t i;
+    for (i = 0; i < sizeof fmts / sizeof *fmts; ++i) {
+      const int32_t f = qrt_bformat_find(fmts[i]);
+      const int64_t K = 150, N = 37, M = 9, cb = qrt_bfmt_bytes(f, K);
+      qrt_bmatmul_params bp;
+      float col[150];
+      int64_t n, k;
+      int rt;
+      for (n = 0; n < N; ++n) {
+        for (k = 0; k < K; ++k) col[k] = W[k * N + n];
+        qrt_bfmt_encode(f, col, K, wp + n * cb);
+      }
+      for (rt = 0; rt < 2; ++rt) {
+        memset(&bp, 0, sizeof bp);
+        bp.M = M; bp.N = N; bp.K = K; bp.a_format = f; bp.w_format = f; bp.b_runtime = rt;
+        if (qrt_bmatmul_scratch(&bp) > (int64_t)sizeof scratch) continue;
+        in[0] = X; in[1] = rt ? (const void *)W : (const void *)wp; in[2] = rt ? NULL : B; in[3] = scratch;
+        out[0] = Z;
+        qrt_bmatmul_f32(&bp, in, out);
+        sprintf(name, "bmatmul %s%s", fmts[i], rt ? " runtime-b" : "");
+        report_f32(name, Z, (size_t)(M * N));
+      }
+    }
+  }
   return 0;
 }
