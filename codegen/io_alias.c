@@ -9,8 +9,10 @@
  *      result straight into out_j, and nothing else writes out_j before
  *      the final copies of repeated outputs);
  *   2. S's kernel is correct with its result in the buffer of operand
- *      slot s (qcc_call.inplace_slot: the scatter kernels skip the copy of
- *      the data when out == data and write only the updated elements);
+ *      slot s (qcc_call.inplace_slot: the scatter and KV-cache stores
+ *      skip the copy of the data when out == data and write only the
+ *      updated elements; where reads each element of an operand of its
+ *      result's shape at the index it writes);
  *   3. input i is operand s of S and has no other use (no other op, no
  *      other slot of S, not returned), so nothing reads in_i after S
  *      has written out_j, and nothing reads it before S but S itself;

@@ -878,6 +878,10 @@ static bool lower_where(MlirOperation op, qcc_call *c) {
   broadcast_strides(&as, &y, p->a_strides);
   broadcast_strides(&bs, &y, p->b_strides);
   set_inputs(op, c);
+  /* an operand of the result's shape (not broadcast) may be its buffer:
+   * b first (y = where(update here, new, state)) */
+  if (bs.rank == y.rank && !memcmp(bs.dims, y.dims, sizeof(int64_t) * (size_t)y.rank)) c->inplace_slot = 2;
+  else if (as.rank == y.rank && !memcmp(as.dims, y.dims, sizeof(int64_t) * (size_t)y.rank)) c->inplace_slot = 1;
   return use(op, c, "qrt_where");
 }
 

@@ -3,10 +3,13 @@
  * for elements of 1, 2, 4 or 8 bytes (moved with memcpy, so any type). */
 #include <string.h>
 
+/* memmove: y may be the buffer of a or b (in place, when that operand has
+ * y's shape: every element is read at the index it is written to, before
+ * it is written). */
 #define QRT_WHERE_ROW(ES)                                                        \
   for (i = 0; i < n; ++i) {                                                      \
     const char *src = c[i * sc] ? pa + i * sa * (ES) : pb + i * sb * (ES);       \
-    memcpy(py + i * (ES), src, (ES));                                            \
+    memmove(py + i * (ES), src, (ES));                                           \
   }                                                                              \
   break
 

@@ -8,7 +8,9 @@ graph inputs may share a buffer with an output (NAME_INi_MAY_ALIAS_OUTj).
                    run-time position, then read by a MatMul: both in place
   read_twice.onnx  the state is also read by an Add: not in place
   returned.onnx    the state is also a graph output: not in place
-  where.onnx       next = Where(mask, new, state): no in-place kernel
+  where.onnx       next = Where(mask [8,1], new [1,4], state [8,4]): in place
+                   (state has next's shape; mask and new broadcast)
+  add.onnx         next = state + delta: no in-place kernel
   through.onnx     next = ScatterND(state * 2, ...): computed through an op
 usage: make_alias_models.py OUT_DIR"""
 import os
@@ -53,6 +55,8 @@ def main():
     save(os.path.join(out, "returned.onnx"), [scatter, same], [state, row, new], [("next", F, [8, 4]), ("old", F, [8, 4])])
     where = helper.make_node("Where", ["mask", "new", "state"], ["next"], name="select_rows")
     save(os.path.join(out, "where.onnx"), [where], [("mask", TensorProto.BOOL, [8, 1]), new, state], [("next", F, [8, 4])])
+    plus = helper.make_node("Add", ["state", "delta"], ["next"], name="add_delta")
+    save(os.path.join(out, "add.onnx"), [plus], [state, ("delta", F, [8, 4])], [("next", F, [8, 4])])
     two = helper.make_node("Constant", [], ["two"], value=helper.make_tensor("two", F, [], [2.0]), name="two")
     dbl = helper.make_node("Mul", ["state", "two"], ["scaled"], name="scale_state")
     sc2 = helper.make_node("ScatterND", ["scaled", "row", "new"], ["next"], name="write_row")
