@@ -531,19 +531,25 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
     qrt_qmm_epilogue_i8(g, ic, jc, mc, nw, accbuf, rowsum, cs);
     return;
   }
+  /* One branch-free loop per step (the same operations in the same order
+   * per element), so compilers vectorize each without unswitching. */
   for (i = 0; i < mc; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-    const int64_t crow = (ic + i) * g->rs_c;
+    float *c = g->Cf + (ic + i) * g->rs_c + jc * g->cs_c;
+    float v[QRT_QMM_NW];
     (void)rowsum;
-    for (j = 0; j < nw; ++j) {
-      const int64_t n = jc + j;
-      const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
-      float v = g->scale_f[n] * (float)acc;
-      if (g->row_scale) v = v * g->row_scale[ic + i];
-      if (g->bias_f) v = v + g->bias_f[n];
-      g->Cf[crow + n * g->cs_c] = v;
+    for (j = 0; j < nw; ++j) v[j] = g->scale_f[jc + j] * (float)(int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
+    if (g->row_scale) {
+      const float r = g->row_scale[ic + i];
+      for (j = 0; j < nw; ++j) v[j] = v[j] * r;
     }
+    if (g->bias_f)
+      for (j = 0; j < nw; ++j) v[j] = v[j] + g->bias_f[jc + j];
+    if (g->cs_c == 1)
+      memcpy(c, v, (size_t)nw * sizeof(float));
+    else
+      for (j = 0; j < nw; ++j) c[j * g->cs_c] = v[j];
   }
 }
 
