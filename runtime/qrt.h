@@ -987,7 +987,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_kv_store_nd, kv, "qrt_kvcache.c")
 
 /* D(file, file it needs): paste both when the first is used. */
-#define QRT_FILE_DEPS(D) D("qrt_matmul.c", "qrt_parallel.c") \
+#define QRT_FILE_DEPS(D) D("qrt_matmul.c", "qrt_parallel.c") D("qrt_qmatmul.c", "qrt_parallel.c") \
   D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \

@@ -36,8 +36,13 @@ QRT_API void qrt_set_parallel_for(qrt_parallel_for_fn fn, void *user, int width)
 QRT_API int qrt_parallel_width(void) { return qrt_par_width; }
 
 #ifdef QRT_POOL
-/* Work is published by bumping `generation` under the mutex; workers take
- * task indices from `next` and the last one to finish signals `done`. */
+/* Work is published by bumping `generation` under the mutex; workers that
+ * wake join it (busy), take task indices from `next`, count each task they
+ * finish and leave. The caller returns once every task is finished: it
+ * does not wait for workers still asleep (waking one costs tens of
+ * microseconds, as much as a whole small GEMM), and the next publication
+ * waits only for joined workers to leave, so none takes a new task index
+ * for an old function. */
 typedef struct qrt_pool {
   pthread_mutex_t mu;
   pthread_cond_t wake, done;
@@ -45,12 +50,12 @@ typedef struct qrt_pool {
   unsigned long generation;
   qrt_task_fn fn;
   void *ctx;
-  int64_t n, next;
-  int busy; /* workers still in the current generation */
+  int64_t n, next, finished;
+  int busy; /* workers joined to the current generation */
 } qrt_pool;
 
 static qrt_pool qrt_the_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                                0, 0, 0, 0, 0, 0, 0};
+                                0, 0, 0, 0, 0, 0, 0, 0};
 
 /* Next task index, or -1 when all are taken (mutex-free where the
  * compiler has atomics). */
@@ -64,6 +69,13 @@ static int64_t qrt_pool_take(qrt_pool *p) {
   pthread_mutex_unlock(&p->mu);
 #endif
   return i < p->n ? i : -1;
+}
+
+/* Tasks are coarse (a slice of a GEMM), so a lock per task costs nothing. */
+static void qrt_pool_finish(qrt_pool *p) {
+  pthread_mutex_lock(&p->mu);
+  if (++p->finished == p->n) pthread_cond_broadcast(&p->done);
+  pthread_mutex_unlock(&p->mu);
 }
 
 static void *qrt_pool_worker(void *arg) {
@@ -85,10 +97,14 @@ static void *qrt_pool_worker(void *arg) {
     seen = p->generation;
     fn = p->fn;
     ctx = p->ctx;
+    p->busy++;
     pthread_mutex_unlock(&p->mu);
-    while ((i = qrt_pool_take(p)) >= 0) fn(ctx, i);
+    while ((i = qrt_pool_take(p)) >= 0) {
+      fn(ctx, i);
+      qrt_pool_finish(p);
+    }
     pthread_mutex_lock(&p->mu);
-    if (--p->busy == 0) pthread_cond_signal(&p->done);
+    if (--p->busy == 0) pthread_cond_broadcast(&p->done);
     pthread_mutex_unlock(&p->mu);
   }
   return NULL;
@@ -119,11 +135,12 @@ QRT_API void qrt_parallel_for(int64_t n, qrt_task_fn fn, void *ctx) {
   if (n > 1 && qrt_pool_start(&qrt_the_pool) == 0 && qrt_the_pool.started == QRT_THREADS - 1) {
     qrt_pool *p = &qrt_the_pool;
     pthread_mutex_lock(&p->mu);
+    while (p->busy > 0) pthread_cond_wait(&p->done, &p->mu); /* late joiners of the last call */
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
     p->next = 0;
-    p->busy = p->started;
+    p->finished = 0;
 #if defined(__GNUC__)
     __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE);
 #else
@@ -131,9 +148,12 @@ QRT_API void qrt_parallel_for(int64_t n, qrt_task_fn fn, void *ctx) {
 #endif
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    while ((i = qrt_pool_take(p)) >= 0) fn(ctx, i);
+    while ((i = qrt_pool_take(p)) >= 0) {
+      fn(ctx, i);
+      qrt_pool_finish(p);
+    }
     pthread_mutex_lock(&p->mu);
-    while (p->busy > 0) pthread_cond_wait(&p->done, &p->mu);
+    while (p->finished < n) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
     return;
   }

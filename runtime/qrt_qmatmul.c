@@ -617,7 +617,10 @@ QRT_INTERNAL void qrt_qmm_fold_group(const qrt_qgemm_args *g, int64_t ic, int64_
   }
 }
 
-QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
+/* Columns [j0, j1) of the GEMM (j0 a multiple of QRT_QMM_NW): the tiles
+ * and their k order are those of the whole GEMM, so a split changes no
+ * bit (the int32 sums are exact anyway; each epilogue is per element). */
+QRT_INTERNAL void qrt_qgemm_cols(const qrt_qgemm_args *g, int64_t j0, int64_t j1) {
   unsigned char bbuf[QRT_QMM_NP * QRT_QMM_KC * QRT_QMM_NR]; /* 4 or 8 KiB */
   int32_t accbuf[QRT_QMM_MC * QRT_QMM_NW];                   /* 4 or 8 KiB */
   int32_t gacc[QRT_QMM_MC * QRT_QMM_NW];                     /* grouped: one group */
@@ -639,8 +642,8 @@ QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
     if (!grouped)
       for (i = 0; i < mc; ++i) rowsum[i] = qrt_qmm_row_sum(g->A + (ic + i) * g->lda, K);
 #endif
-    for (jc = 0; jc < N; jc += QRT_QMM_NW) {
-      const int64_t nw = N - jc < QRT_QMM_NW ? N - jc : QRT_QMM_NW;
+    for (jc = j0; jc < j1; jc += QRT_QMM_NW) {
+      const int64_t nw = j1 - jc < QRT_QMM_NW ? j1 - jc : QRT_QMM_NW;
       const int np = (int)((nw + QRT_QMM_NR - 1) / QRT_QMM_NR);
       int32_t *const dst = grouped ? gacc : accbuf;
       int64_t kc;
@@ -699,13 +702,88 @@ QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
   }
 }
 
+/* Threads (qrt_parallel.c) split a GEMM by columns, in slices of whole
+ * tiles, as the float GEMM does; each slice sums its rows' A again (cheap
+ * next to the GEMM). Int8 multiply-adds run about 4x faster than float
+ * ones, so a slice needs ~4 M of them to pay for waking a thread. */
+#ifndef QRT_QMM_PAR_MIN_MACS
+#define QRT_QMM_PAR_MIN_MACS 4194304
+#endif
+
+typedef struct qrt_qmm_slices {
+  const qrt_qgemm_args *g;
+  int64_t cols; /* per slice, a multiple of QRT_QMM_NW */
+} qrt_qmm_slices;
+
+QRT_INTERNAL void qrt_qmm_slice(void *ctx, int64_t i) {
+  const qrt_qmm_slices *s = (const qrt_qmm_slices *)ctx;
+  const int64_t j0 = i * s->cols;
+  qrt_qgemm_cols(s->g, j0, s->g->N - j0 < s->cols ? s->g->N : j0 + s->cols);
+}
+
+QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
+  const int width = qrt_parallel_width();
+  const int64_t steps = (g->N + QRT_QMM_NW - 1) / QRT_QMM_NW;
+  int64_t slices = width < steps ? width : steps;
+  if (slices > 1 && g->M * g->N * g->K < QRT_QMM_PAR_MIN_MACS * slices) {
+    slices = g->M * g->N * g->K / QRT_QMM_PAR_MIN_MACS;
+    if (slices > steps) slices = steps;
+  }
+  if (slices <= 1) {
+    qrt_qgemm_cols(g, 0, g->N);
+  } else {
+    qrt_qmm_slices s;
+    s.g = g;
+    s.cols = (steps + slices - 1) / slices * QRT_QMM_NW;
+    qrt_parallel_for((g->N + s.cols - 1) / s.cols, qrt_qmm_slice, &s);
+  }
+}
+
+/* Batch b of a batched quantized matmul: its A, B and C in g (the batch
+ * index unravelled; broadcast dims have stride 0). */
+QRT_INTERNAL void qrt_qmm_batch_at(const qrt_qmatmul_params *p, const void *const *in, void *const *out,
+                                   int fout, int64_t b, qrt_qgemm_args *g) {
+  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+  int64_t ao = 0, bo = 0, r = b, d;
+  for (d = br - 1; d >= 0; --d) {
+    const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
+    ao += (r % n) * p->a_batch_strides[d];
+    bo += (r % n) * p->b_batch_strides[d];
+    r /= n;
+  }
+  g->A = (const int8_t *)in[0] + ao;
+  g->B = (const int8_t *)in[1] + bo;
+  if (fout) g->Cf = (float *)out[0] + b * p->M * p->N;
+  else g->C = (int8_t *)out[0] + b * p->M * p->N;
+}
+
+/* Threads take whole batches (attention's heads) when each batch's GEMM
+ * is too small to split by columns; a task runs its batches serially
+ * (no nested parallel loops), each computed as alone. */
+typedef struct qrt_qmm_batch_slices {
+  const qrt_qmatmul_params *p;
+  const void *const *in;
+  void *const *out;
+  const qrt_qgemm_args *g;
+  int fout;
+  int64_t per, nb; /* batches per task, in all */
+} qrt_qmm_batch_slices;
+
+QRT_INTERNAL void qrt_qmm_batch_slice(void *ctx, int64_t i) {
+  const qrt_qmm_batch_slices *s = (const qrt_qmm_batch_slices *)ctx;
+  qrt_qgemm_args g = *s->g;
+  int64_t b;
+  for (b = i * s->per; b < s->nb && b < (i + 1) * s->per; ++b) {
+    qrt_qmm_batch_at(s->p, s->in, s->out, s->fout, b, &g);
+    qrt_qgemm_cols(&g, 0, g.N);
+  }
+}
+
 QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, void *const *out,
                                   int fout) {
   const qrt_qmatmul_params *p = (const qrt_qmatmul_params *)params;
-  const int8_t *A = (const int8_t *)in[0];
-  const int8_t *B = (const int8_t *)in[1];
-  int64_t idx[6] = {0, 0, 0, 0, 0, 0};
-  int64_t nb = 1, b, d;
+  const int width = qrt_parallel_width();
+  int64_t nb = 1, b, d, tasks;
   const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
   qrt_qgemm_args g;
   memset(&g, 0, sizeof g);
@@ -733,21 +811,24 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
   }
   g.rs_c = p->N;
   g.cs_c = 1;
+  /* as many tasks as threads, each with at least QRT_QMM_PAR_MIN_MACS */
+  tasks = width < nb ? width : nb;
+  if (tasks > 1 && p->M * p->N * p->K < QRT_QMM_PAR_MIN_MACS) {
+    const int64_t need = (QRT_QMM_PAR_MIN_MACS + p->M * p->N * p->K - 1) / (p->M * p->N * p->K > 0 ? p->M * p->N * p->K : 1);
+    tasks = nb / need < tasks ? nb / need : tasks;
+  } else {
+    tasks = 1; /* a single GEMM large enough splits by columns itself */
+  }
+  if (tasks > 1) {
+    qrt_qmm_batch_slices s;
+    s.p = p; s.in = in; s.out = out; s.g = &g; s.fout = fout; s.nb = nb;
+    s.per = (nb + tasks - 1) / tasks;
+    qrt_parallel_for((nb + s.per - 1) / s.per, qrt_qmm_batch_slice, &s);
+    return;
+  }
   for (b = 0; b < nb; ++b) {
-    int64_t ao = 0, bo = 0;
-    for (d = 0; d < br; ++d) {
-      ao += idx[d] * p->a_batch_strides[d];
-      bo += idx[d] * p->b_batch_strides[d];
-    }
-    g.A = A + ao;
-    g.B = B + bo;
-    if (fout) g.Cf = (float *)out[0] + b * p->M * p->N;
-    else g.C = (int8_t *)out[0] + b * p->M * p->N;
+    qrt_qmm_batch_at(p, in, out, fout, b, &g);
     qrt_qgemm_ex(&g);
-    for (d = br - 1; d >= 0; --d) {
-      if (++idx[d] < p->batch_shape[d]) break;
-      idx[d] = 0;
-    }
   }
 }
 

@@ -157,7 +157,7 @@ DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.
 # it calls every kernel through a table, so it links the runtime library)
 ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_fmt -e qrt_bdot.c -e qrt_npu.c)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" \
-           "$RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$RT/qrt_unary.c $RT/qrt_lut.c" \
+           "$RT/qrt_parallel.c $RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$RT/qrt_unary.c $RT/qrt_lut.c" \
            "$RT/qrt_qsoftmax.c" "$RT/qrt_qnorm.c" \
            "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_qmatmul_float.c" \
            "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot.c $RT/qrt_bmatmul.c" "$ALL_ORDERED"; do
@@ -214,7 +214,7 @@ if [ "${1:-}" = "--bench" ]; then
   echo "== bench_sgemm (cc -O3 -march=native)"
   cc -std=c99 -O3 -march=native -I$RT test/unit/bench_sgemm.c $RT/qrt_matmul.c -o "$OUT/bench_sgemm" && "$OUT/bench_sgemm"
   echo "== bench_qgemm (cc -O3 -march=native)"
-  cc -std=c99 -O3 -march=native -I$RT test/unit/bench_qgemm.c $RT/qrt_qmatmul.c $RT/qrt_matmul.c -lm -o "$OUT/bench_qgemm" && "$OUT/bench_qgemm"
+  cc -std=c99 -O3 -march=native -I$RT test/unit/bench_qgemm.c $RT/qrt_parallel.c $RT/qrt_qmatmul.c $RT/qrt_matmul.c -lm -o "$OUT/bench_qgemm" && "$OUT/bench_qgemm"
 fi
 
 if [ $FAILED -ne 0 ]; then echo "RUNTIME TESTS FAILED"; exit 1; fi
