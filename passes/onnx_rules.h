@@ -42,6 +42,7 @@ extern const onnx_rule onnx_rules_resize[];
 extern const onnx_rule onnx_rules_quant[];
 extern const onnx_rule onnx_rules_rnn[];
 extern const onnx_rule onnx_rules_einsum[];
+extern const onnx_rule onnx_rules_audio[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
