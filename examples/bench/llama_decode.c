@@ -131,6 +131,7 @@ static int argmax(const float *x, int n) {
   return best;
 }
 
+#ifdef STEP_WEIGHTS_SIZE
 /* The weights file, mapped read-only (mmap gives the 64-byte alignment
  * set_weights asks for); NULL after a one-line error. */
 static const void *map_weights(const char *path, size_t *size) {
@@ -148,6 +149,7 @@ static const void *map_weights(const char *path, size_t *size) {
   }
   return p;
 }
+#endif
 
 int main(int argc, char **argv) {
   const char *weights = NULL, *prompt = NULL, *logits_path = NULL;

@@ -11,7 +11,8 @@
    Runtime's on the same graph run as one 12-token prefill (from empty
    caches) within 1e-4 of their range, and every decoded token must be
    the argmax of the logits before it (greedy) and in the vocabulary.
-4. A second run gives the same tokens and logits bit for bit.
+4. A second run gives the same tokens and logits bit for bit, and so
+   does a self-contained build (weights inside step.c).
 5. -q w4a16 compiles and decodes, deterministic too; its prompt logits
    stay within 10% of the float range of ORT's (int4 weights in groups
    of 32 on random weights).
@@ -37,11 +38,12 @@ def run(cmd, **kw):
     return r
 
 
-def build(qcc, src, work, cc, tag, flags):
+def build(qcc, src, work, cc, tag, flags, weights_file=True):
     d = os.path.join(work, tag)
     os.makedirs(d, exist_ok=True)
+    wf = ["--weights-file", os.path.join(d, "step.bin")] if weights_file else []
     r = run([qcc, os.path.join(work, "model", "model.onnx"), "-o", os.path.join(d, "step.c"), "--name", "step",
-             "--shape", "tokens=1x1", "--weights-file", os.path.join(d, "step.bin"), "-v"] + flags)
+             "--shape", "tokens=1x1", "-v"] + wf + flags)
     header = open(os.path.join(d, "step.h")).read()
     pairs = sorted((int(i), int(o)) for i, o in re.findall(r"#define STEP_IN(\d+)_MAY_ALIAS_OUT(\d+) 1", header))
     if pairs != [(2 + c, 1 + c) for c in range(2 * LAYERS)]:
@@ -50,11 +52,12 @@ def build(qcc, src, work, cc, tag, flags):
               os.path.join(d, "step.c"), "-o", os.path.join(d, "decode"), "-lm"])
 
 
-def decode(work, tag, k):
+def decode(work, tag, k, weights_file=True):
     d = os.path.join(work, tag)
     out = os.path.join(d, f"logits{k}.bin")
-    r = run([os.path.join(d, "decode"), "--weights", os.path.join(d, "step.bin"), "--prompt",
-             ",".join(map(str, PROMPT)), "-n", str(N_NEW), "--logits", out])
+    wf = ["--weights", os.path.join(d, "step.bin")] if weights_file else []
+    r = run([os.path.join(d, "decode"), "--prompt", ",".join(map(str, PROMPT)), "-n", str(N_NEW), "--logits", out]
+            + wf)
     ids = [int(t) for t in r.stdout.strip().split(",")]
     return ids, np.fromfile(out, dtype=np.float32).reshape(len(ids), VOCAB)
 
@@ -101,6 +104,11 @@ def main():
         sys.exit("FAIL: f32: differs from ONNX Runtime")
     print("f32: prompt logits == ONNX Runtime's within 1e-4 of their range")
     check_run("f32", ids, logits, *decode(work, "f32", 1))
+    build(qcc, src, work, cc, "f32_inline", [], weights_file=False)
+    ids_i, logits_i = decode(work, "f32_inline", 0, weights_file=False)
+    if ids_i != ids or logits_i.tobytes() != logits.tobytes():
+        sys.exit("FAIL: f32: the self-contained build differs from the --weights-file build")
+    print("f32: --weights-file build == self-contained build, bit for bit")
     build(qcc, src, work, cc, "w4a16", ["-q", "w4a16", "--group-size", "32"])
     qids, qlogits = decode(work, "w4a16", 0)
     qerr = float(np.abs(qlogits[:len(PROMPT)] - ref).max())
