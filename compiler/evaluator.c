@@ -222,8 +222,7 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
       constant_entry *c = qcc_ptr_map_get(&cache->constants, key);
       if (!c) {
         c = malloc(sizeof *c);
-        c->borrowed = qcc_dense_attr_view(q_constant_get(op).value, &c->array);
-        if (!c->borrowed) qcc_value_constant(res, &c->array);
+        qcc_value_constant_borrow(res, &c->array, &c->borrowed);
         qcc_ptr_map_put(&cache->constants, key, c);
       }
       out->data = c->array;

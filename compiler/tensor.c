@@ -159,6 +159,13 @@ bool qcc_value_constant(MlirValue v, qcc_array *out) {
   return qcc_dense_attr_read(q_constant_get(mlirOpResultGetOwner(v)).value, out);
 }
 
+bool qcc_value_constant_borrow(MlirValue v, qcc_array *out, bool *borrowed) {
+  *borrowed = false;
+  if (!qcc_value_is_constant(v)) return false;
+  *borrowed = qcc_dense_attr_view(q_constant_get(mlirOpResultGetOwner(v)).value, out);
+  return *borrowed || qcc_value_constant(v, out);
+}
+
 MlirValue qcc_insert_before(MlirOperation before, MlirOperation op) {
   mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(before), before, op);
   return mlirOperationGetResult(op, 0);
