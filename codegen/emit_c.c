@@ -216,16 +216,20 @@ static void print_element(FILE *f, qrt_dtype t, const void *p) {
   }
 }
 
-/* A constant's data as the kernels read it (packed when its call packs). */
-static void constant_data(constant *c, qcc_array *a) {
+/* A constant's data as the kernels read it (packed when its call packs);
+ * true when it is borrowed from the attribute (not to be freed). */
+static bool constant_data(constant *c, qcc_array *a) {
   qcc_array packed;
-  qcc_value_constant(c->value, a);
+  bool borrowed;
+  qcc_value_constant_borrow(c->value, a, &borrowed);
   if (c->packed) {
     qcc_pack_weight(c->call, a, &packed);
-    qcc_array_free(a);
+    if (!borrowed) qcc_array_free(a);
     *a = packed;
+    borrowed = false;
   }
   c->dtype = a->dtype;
+  return borrowed;
 }
 
 static void print_constant_comment(emitter *e, const constant *c, const qcc_array *a) {
@@ -239,7 +243,7 @@ static void print_constant_comment(emitter *e, const constant *c, const qcc_arra
 /* Inline: a static const array holding the values. */
 static int64_t emit_constant(emitter *e, constant *c) {
   qcc_array a;
-  constant_data(c, &a);
+  bool borrowed = constant_data(c, &a);
   int64_t n = qcc_array_numel(&a);
   size_t es = qcc_dtype_size(a.dtype);
   print_constant_comment(e, c, &a);
@@ -251,7 +255,7 @@ static int64_t emit_constant(emitter *e, constant *c) {
   }
   if (n == 0) fprintf(e->c, "0");
   fprintf(e->c, "\n};\n\n");
-  qcc_array_free(&a);
+  if (!borrowed) qcc_array_free(&a);
   return (int64_t)(n * (int64_t)es);
 }
 
@@ -268,13 +272,13 @@ static void weights_append(emitter *e, const void *data, size_t n) {
  * NAME_set_weights aims at it. */
 static int64_t emit_constant_pointer(emitter *e, constant *c) {
   qcc_array a;
-  constant_data(c, &a);
+  bool borrowed = constant_data(c, &a);
   c->file_offset = e->weights_size;
   weights_append(e, a.data, a.nbytes);
   print_constant_comment(e, c, &a);
   fprintf(e->c, "static const %s *%s;\n\n", qcc_dtype_c_type(a.dtype), c->name);
   int64_t bytes = (int64_t)a.nbytes;
-  qcc_array_free(&a);
+  if (!borrowed) qcc_array_free(&a);
   return bytes;
 }
 

@@ -24,11 +24,25 @@ static qcc_array alloc_for(MlirValue v) {
 
 /* Constants as arrays, and packed weights, keyed by their attribute: an
  * attribute is immutable and uniqued (same pointer, same contents), so an
- * entry can never go stale while passes rewrite the module between runs. */
+ * entry can never go stale while passes rewrite the module between runs.
+ *
+ * Memory is what limits this at LLM size (issue 14): a constant's array
+ * points into its attribute's storage wherever it can (no second copy of
+ * the weights), and packed weights are kept only up to PACKED_BUDGET bytes
+ * in all; past it a weight is packed again at each run, which costs about
+ * what the matmul's own pass over the weights does.  Packing gives the
+ * same bits either way. */
+enum { PACKED_BUDGET = 1 << 30 };
 struct qcc_eval_cache {
-  qcc_ptr_map constants; /* attribute -> qcc_array* */
+  qcc_ptr_map constants; /* attribute -> constant_entry* */
   qcc_ptr_map packed;    /* attribute -> packed_entry* */
+  size_t packed_bytes;   /* kept in `packed` */
 };
+
+typedef struct constant_entry {
+  qcc_array array;
+  bool borrowed; /* array.data is the attribute's storage */
+} constant_entry;
 
 typedef struct packed_entry {
   int kind;
@@ -47,8 +61,9 @@ void qcc_eval_cache_free(qcc_eval_cache *c) {
   if (!c) return;
   for (size_t i = 0; i < c->constants.cap; i++)
     if (c->constants.keys[i]) {
-      qcc_array_free(c->constants.vals[i]);
-      free(c->constants.vals[i]);
+      constant_entry *e = c->constants.vals[i];
+      if (!e->borrowed) qcc_array_free(&e->array);
+      free(e);
     }
   for (size_t i = 0; i < c->packed.cap; i++)
     if (c->packed.keys[i]) {
@@ -80,7 +95,8 @@ static const void *packed_weight(const qcc_call *call, const qcc_array *b, qcc_e
   }
   qcc_pack_weight(call, b, tmp);
   *owned = true;
-  if (key && !e) {
+  if (key && !e && cache->packed_bytes + tmp->nbytes <= PACKED_BUDGET) {
+    cache->packed_bytes += tmp->nbytes;
     e = malloc(sizeof *e);
     e->kind = (int)call->pack_kind;
     e->k = call->pack_k;
@@ -203,13 +219,13 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
     qcc_ptr_map_put(&slots, res.ptr, out);
     if (q_constant_is(op) && cache) {
       const void *key = constant_key(res);
-      qcc_array *c = qcc_ptr_map_get(&cache->constants, key);
+      constant_entry *c = qcc_ptr_map_get(&cache->constants, key);
       if (!c) {
         c = malloc(sizeof *c);
-        qcc_value_constant(res, c);
+        qcc_value_constant_borrow(res, &c->array, &c->borrowed);
         qcc_ptr_map_put(&cache->constants, key, c);
       }
-      out->data = *c;
+      out->data = c->array;
       out->owned = false; /* the cache's */
     } else if (q_constant_is(op)) {
       qcc_value_constant(res, &out->data);

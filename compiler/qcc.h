@@ -88,6 +88,15 @@ MlirAttribute qcc_dense_attr(MlirContext ctx, const qcc_shape *s, const void *da
 /* Copies a dense attribute's elements (splats expanded) into a malloc'd
  * qcc_array; false if the attribute is not dense elements. */
 bool qcc_dense_attr_read(MlirAttribute a, qcc_array *out);
+/* The elements of a as an array whose data points into the attribute's
+ * own storage (no copy; valid while the context lives, never freed by the
+ * caller); false where there is no such storage (splats, bool), then use
+ * qcc_dense_attr_read. */
+bool qcc_dense_attr_view(MlirAttribute a, qcc_array *out);
+/* v's constant data, borrowed from its attribute when it can be
+ * (*borrowed: do not free it), else copied (free it): readers of large
+ * weights thus keep no second copy. */
+bool qcc_value_constant_borrow(MlirValue v, qcc_array *out, bool *borrowed);
 /* The constant data of v when v is produced by q.constant. */
 bool qcc_value_constant(MlirValue v, qcc_array *out);
 bool qcc_value_is_constant(MlirValue v);

@@ -136,6 +136,20 @@ bool qcc_dense_attr_read(MlirAttribute a, qcc_array *out) {
   return true;
 }
 
+bool qcc_dense_attr_view(MlirAttribute a, qcc_array *out) {
+  memset(out, 0, sizeof *out);
+  qcc_shape s;
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseElements(a) || mlirDenseElementsAttrIsSplat(a) ||
+      !qcc_shape_of_type(mlirAttributeGetType(a), &s) || s.dtype == QRT_BOOL)
+    return false;
+  out->dtype = s.dtype;
+  out->rank = s.rank;
+  memcpy(out->dims, s.dims, sizeof s.dims);
+  out->nbytes = (size_t)qcc_shape_numel(&s) * qcc_dtype_size(s.dtype);
+  out->data = (void *)mlirDenseElementsAttrGetRawData(a);
+  return true;
+}
+
 bool qcc_value_is_constant(MlirValue v) {
   return !mlirValueIsNull(v) && mlirValueIsAOpResult(v) && q_constant_is(mlirOpResultGetOwner(v));
 }
@@ -143,6 +157,13 @@ bool qcc_value_is_constant(MlirValue v) {
 bool qcc_value_constant(MlirValue v, qcc_array *out) {
   if (!qcc_value_is_constant(v)) return false;
   return qcc_dense_attr_read(q_constant_get(mlirOpResultGetOwner(v)).value, out);
+}
+
+bool qcc_value_constant_borrow(MlirValue v, qcc_array *out, bool *borrowed) {
+  *borrowed = false;
+  if (!qcc_value_is_constant(v)) return false;
+  *borrowed = qcc_dense_attr_view(q_constant_get(mlirOpResultGetOwner(v)).value, out);
+  return *borrowed || qcc_value_constant(v, out);
 }
 
 MlirValue qcc_insert_before(MlirOperation before, MlirOperation op) {

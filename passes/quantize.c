@@ -179,7 +179,8 @@ static int layer_weights(const layer *L, int64_t channels, int64_t per, bool col
     qcc_remark("quantize: %s: weights rounded to nearest (--weight-quant gptq covers matmuls only)", at);
   }
   qcc_array w;
-  qcc_value_constant(L->w, &w);
+  bool borrowed;
+  qcc_value_constant_borrow(L->w, &w, &borrowed);
   char err[256];
   if (!qcc_quantize_weights(w.data, channels, per, column_major, format, group, h.data, qw, err,
                             sizeof err))
@@ -187,7 +188,7 @@ static int layer_weights(const layer *L, int64_t channels, int64_t per, bool col
   else if (gptq)
     qcc_remark("quantize: %s: gptq weights: output SQNR %.2f dB (round to nearest %.2f dB), weight SQNR %.2f dB",
                at, qw->output_sqnr_db, qw->rtn_output_sqnr_db, qw->sqnr_db);
-  qcc_array_free(&w);
+  if (!borrowed) qcc_array_free(&w);
   if (gptq) qcc_array_free(&h);
   return 0;
 }
