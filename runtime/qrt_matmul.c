@@ -215,10 +215,12 @@ typedef void (*qrt_mm_kernel_2p_fn)(int64_t, const float *, int64_t, int64_t, co
                                     int64_t, float *, int64_t, int, const qrt_mm_epi *);
 
 /* The tallest two-panel kernel with at most `rows` rows (at least 4, so a
- * 64-row block is 5 x 12 + 4, not 5 x 12 and 4 single-panel rows twice);
- * NULL below 4. */
+ * 64-row block is not 5 x 12 and 4 single-panel rows twice); NULL below 4.
+ * 16 rows go as 8 + 8, not 12 + 4: the 4-row kernel loads 6 vectors per 8
+ * multiply-adds and is the slowest per element (64 x 128 x 128: ~5%
+ * faster as 4 x 12 + 2 x 8 than as 5 x 12 + 4, measured). */
 QRT_INTERNAL qrt_mm_kernel_2p_fn qrt_mm_pick_2p(int64_t rows, int64_t *h, int fused) {
-  if (rows >= QRT_SGEMM_MR) { *h = QRT_SGEMM_MR; return fused ? qrt_mm_kernel_2p_fma : qrt_mm_kernel_2p; }
+  if (rows >= QRT_SGEMM_MR && rows != 16) { *h = QRT_SGEMM_MR; return fused ? qrt_mm_kernel_2p_fma : qrt_mm_kernel_2p; }
   if (rows >= 8) { *h = 8; return fused ? qrt_mm_kernel_2p_8_fma : qrt_mm_kernel_2p_8; }
   if (rows >= 4) { *h = 4; return fused ? qrt_mm_kernel_2p_4_fma : qrt_mm_kernel_2p_4; }
   return NULL;
