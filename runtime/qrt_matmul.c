@@ -21,7 +21,9 @@
  * is full, or from the compile-time packed layout, else copied into a
  * 16 KiB stack panel), then micro-tiles of MR rows x 16 columns held in
  * local accumulators that gcc/clang keep in vector registers.  A is read in
- * place (one broadcast per row and k). */
+ * place (one broadcast per row and k).  The last K block of a tile applies
+ * bias and activation (qrt_mm_finish_row) only when the GEMM has them;
+ * otherwise the accumulators are stored as they are. */
 
 /* Vector width in floats (GCC/clang vector extension) and micro-tile
  * height: accumulators MR x 16 floats fill most of the vector registers. */
