@@ -1361,6 +1361,86 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_exp_f32(float x) {
   return y;
 }
 
+/* qrt_exp_f32 on QRT_F32X_LANES floats at once (GCC/clang vector
+ * extension; QRT_HAVE_F32X is 0 elsewhere and callers use the scalar
+ * function).  The same operations as qrt_exp_f32, lane by lane, so the same
+ * bits (test_runtime_exp.c checks it on every path).  Why a second copy: a
+ * loop over qrt_exp_f32 vectorizes one register wide, and one register's
+ * ~30 dependent operations leave the FP units mostly idle (latency bound,
+ * measured ~3x below their throughput); here every step is done for
+ * QRT_F32X_UNROLL registers side by side (independent chains).  A single
+ * vector type of four registers would do the same on paper, but GCC 12
+ * splits some of its operations into scalars. */
+#if defined(__GNUC__) && !defined(QRT_NO_VECTOR_EXT)
+#define QRT_HAVE_F32X 1
+#if defined(__AVX512F__)
+#define QRT_F32V_LANES 16
+#elif defined(__AVX__)
+#define QRT_F32V_LANES 8
+#else
+#define QRT_F32V_LANES 4
+#endif
+#define QRT_F32X_UNROLL 4
+#define QRT_F32X_LANES (QRT_F32V_LANES * QRT_F32X_UNROLL)
+typedef float qrt_f32v __attribute__((vector_size(QRT_F32V_LANES * 4)));
+typedef uint32_t qrt_u32v __attribute__((vector_size(QRT_F32V_LANES * 4)));
+typedef int32_t qrt_i32v __attribute__((vector_size(QRT_F32V_LANES * 4)));
+/* QRT_F32X_LANES floats as QRT_F32X_UNROLL registers */
+typedef struct qrt_f32x { qrt_f32v v[QRT_F32X_UNROLL]; } qrt_f32x;
+#define QRT_F32X_EACH(u) _Pragma("GCC unroll 4") for (u = 0; u < QRT_F32X_UNROLL; ++u)
+
+/* *out = exp(*in) lane by lane. */
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_exp_f32x(qrt_f32x *out, const qrt_f32x *in) {
+  const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  const qrt_u32v zero = {0};
+  qrt_u32v xb[QRT_F32X_UNROLL], tb, hb, yb, bits, m_big[QRT_F32X_UNROLL], m_small[QRT_F32X_UNROLL],
+      m_nan[QRT_F32X_UNROLL], cb;
+  qrt_f32v xc[QRT_F32X_UNROLL], t[QRT_F32X_UNROLL], half, fn[QRT_F32X_UNROLL], r[QRT_F32X_UNROLL],
+      p[QRT_F32X_UNROLL], s, y;
+  qrt_i32v n[QRT_F32X_UNROLL];
+  int u;
+  QRT_F32X_EACH(u) {
+    memcpy(&xb[u], &in->v[u], sizeof xb[u]);
+    /* a vector compare gives -1 / 0 per lane: the scalar code's 0u - (0 or 1) */
+    m_big[u] = (qrt_u32v)(((xb[u] >> 31) == zero) & (xb[u] > 0x42b170a4u + zero));
+    m_small[u] = (qrt_u32v)(((xb[u] & 0x7fffffffu) > 0x42ad3333u + zero) & ((xb[u] >> 31) != zero));
+    m_nan[u] = (qrt_u32v)((xb[u] & 0x7fffffffu) > 0x7f800000u + zero);
+    cb = (xb[u] & ~m_big[u]) | (0x42b170a4u & m_big[u]);
+    cb = (cb & ~m_small[u]) | (0xc2ad3333u & m_small[u]);
+    cb &= ~m_nan[u];
+    memcpy(&xc[u], &cb, sizeof xc[u]);
+  }
+  QRT_F32X_EACH(u) t[u] = xc[u] * log2e;
+  QRT_F32X_EACH(u) {
+    memcpy(&tb, &t[u], sizeof tb);
+    hb = 0x3f000000u | (tb & 0x80000000u);
+    memcpy(&half, &hb, sizeof half);
+    n[u] = __builtin_convertvector(t[u] + half, qrt_i32v); /* truncates, as (int32_t) */
+    fn[u] = __builtin_convertvector(n[u], qrt_f32v);
+  }
+  QRT_F32X_EACH(u) r[u] = (xc[u] - fn[u] * ln2_hi) - fn[u] * ln2_lo;
+  QRT_F32X_EACH(u) p[u] = r[u] * (1.0f / 720.0f) + 1.0f / 120.0f;
+  QRT_F32X_EACH(u) p[u] = p[u] * r[u] + 1.0f / 24.0f;
+  QRT_F32X_EACH(u) p[u] = p[u] * r[u] + 1.0f / 6.0f;
+  QRT_F32X_EACH(u) p[u] = p[u] * r[u] + 0.5f;
+  QRT_F32X_EACH(u) p[u] = p[u] * r[u] + 1.0f;
+  QRT_F32X_EACH(u) p[u] = p[u] * r[u] + 1.0f;
+  QRT_F32X_EACH(u) {
+    bits = (qrt_u32v)(n[u] + 126) << 23;
+    memcpy(&s, &bits, sizeof s);
+    y = (p[u] * s) * 2.0f;
+    memcpy(&yb, &y, sizeof yb);
+    yb &= ~m_small[u];
+    yb = (yb & ~m_big[u]) | (0x7f800000u & m_big[u]);
+    yb = (yb & ~m_nan[u]) | (xb[u] & m_nan[u]);
+    memcpy(&out->v[u], &yb, sizeof yb);
+  }
+}
+#else
+#define QRT_HAVE_F32X 0
+#define QRT_F32X_LANES 1
+#endif
+
 /* erf for float, vectorizable (libm's erff is a scalar call, and erf
  * GELU is a large part of a transformer's float time): for |x| < 0.5,
  * x times the Taylor series of erf(x)/x in x^2 to x^12 (truncation below

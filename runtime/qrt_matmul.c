@@ -21,7 +21,9 @@
  * is full, or from the compile-time packed layout, else copied into a
  * 16 KiB stack panel), then micro-tiles of MR rows x 16 columns held in
  * local accumulators that gcc/clang keep in vector registers.  A is read in
- * place (one broadcast per row and k). */
+ * place (one broadcast per row and k).  The last K block of a tile applies
+ * bias and activation (qrt_mm_finish_row) only when the GEMM has them;
+ * otherwise the accumulators are stored as they are. */
 
 /* Vector width in floats (GCC/clang vector extension) and micro-tile
  * height: accumulators MR x 16 floats fill most of the vector registers. */
@@ -58,6 +60,31 @@ typedef struct qrt_mm_epi {
   int32_t act;
   float alpha, beta;
 } qrt_mm_epi;
+
+/* Row i of a finished tile: c[j] = act(t[j] + bias(i, j)), j < n, the
+ * same operations as qrt_act_f32(x + bias) per element, one loop per case
+ * (bias layout, activation) so each loop vectorizes; a loop with the
+ * switch inside runs element by element. */
+QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, int64_t i, float *c) {
+  int64_t j;
+  if (epi->bias) {
+    const float *b = epi->bias + i * epi->rs;
+    if (epi->cs == 1) {
+      for (j = 0; j < n; ++j) t[j] = t[j] + b[j];
+    } else {
+      for (j = 0; j < n; ++j) t[j] = t[j] + b[j * epi->cs];
+    }
+  }
+  switch (epi->act) {
+  case QRT_ACT_NONE: memcpy(c, t, sizeof(float) * (size_t)n); break;
+  case QRT_ACT_RELU:
+    for (j = 0; j < n; ++j) c[j] = t[j] < 0.0f ? 0.0f : t[j];
+    break;
+  default:
+    for (j = 0; j < n; ++j) c[j] = qrt_act_f32(t[j], epi->act, epi->alpha, epi->beta);
+    break;
+  }
+}
 
 /* Micro-kernel: c[0..MRK)[0..16) (row stride ldc) = (first ? 0 : c) +
  * sum over k < kc of a[i*rs_a + k*cs_a] * b[k*rs_b + j].  When epi is not
@@ -97,7 +124,7 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
                          const qrt_mm_epi *epi) {                                          \
     qrt_mm_vec acc[MRK][QRT_MM_NV];                                                        \
     const float *ar[MRK];                                                                  \
-    int64_t i, j, k, v;                                                                    \
+    int64_t i, k, v;                                                                       \
     QRT_MM_UNROLL for (i = 0; i < MRK; ++i) ar[i] = a + i * rs_a;                          \
     if (first) {                                                                           \
       const qrt_mm_vec z = {0};                                                            \
@@ -123,11 +150,7 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
       for (i = 0; i < MRK; ++i) {                                                          \
         float t[QRT_MM_NR];                                                                \
         memcpy(t, acc[i], sizeof t);                                                       \
-        for (j = 0; j < QRT_MM_NR; ++j) {                                                  \
-          float x = t[j];                                                                  \
-          if (epi->bias) x = x + epi->bias[i * epi->rs + j * epi->cs];                     \
-          c[i * ldc + j] = qrt_act_f32(x, epi->act, epi->alpha, epi->beta);                \
-        }                                                                                  \
+        qrt_mm_finish_row(t, QRT_MM_NR, epi, i, c + i * ldc);                              \
       }                                                                                    \
     } else {                                                                               \
       QRT_MM_UNROLL for (i = 0; i < MRK; ++i)                                              \
@@ -148,7 +171,7 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
                          int64_t ldc, int first, const qrt_mm_epi *epi) {                  \
     qrt_mm_vec acc[MRK][2];                                                                \
     const float *ar[MRK];                                                                  \
-    int64_t i, j, k;                                                                       \
+    int64_t i, k;                                                                          \
     QRT_MM_UNROLL for (i = 0; i < MRK; ++i) ar[i] = a + i * rs_a;                          \
     QRT_MM_UNROLL for (i = 0; i < MRK; ++i) {                                              \
       if (first) {                                                                         \
@@ -176,11 +199,7 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
         float t[32];                                                                       \
         memcpy(t, &acc[i][0], sizeof acc[i][0]);                                           \
         memcpy(t + 16, &acc[i][1], sizeof acc[i][1]);                                      \
-        for (j = 0; j < 32; ++j) {                                                         \
-          float x = t[j];                                                                  \
-          if (epi->bias) x = x + epi->bias[i * epi->rs + j * epi->cs];                     \
-          c[i * ldc + j] = qrt_act_f32(x, epi->act, epi->alpha, epi->beta);                \
-        }                                                                                  \
+        qrt_mm_finish_row(t, 32, epi, i, c + i * ldc);                                     \
       } else {                                                                             \
         memcpy(c + i * ldc, &acc[i][0], sizeof acc[i][0]);                                 \
         memcpy(c + i * ldc + 16, &acc[i][1], sizeof acc[i][1]);                            \
@@ -198,10 +217,12 @@ typedef void (*qrt_mm_kernel_2p_fn)(int64_t, const float *, int64_t, int64_t, co
                                     int64_t, float *, int64_t, int, const qrt_mm_epi *);
 
 /* The tallest two-panel kernel with at most `rows` rows (at least 4, so a
- * 64-row block is 5 x 12 + 4, not 5 x 12 and 4 single-panel rows twice);
- * NULL below 4. */
+ * 64-row block is not 5 x 12 and 4 single-panel rows twice); NULL below 4.
+ * 16 rows go as 8 + 8, not 12 + 4: the 4-row kernel loads 6 vectors per 8
+ * multiply-adds and is the slowest per element (64 x 128 x 128: ~5%
+ * faster as 4 x 12 + 2 x 8 than as 5 x 12 + 4, measured). */
 QRT_INTERNAL qrt_mm_kernel_2p_fn qrt_mm_pick_2p(int64_t rows, int64_t *h, int fused) {
-  if (rows >= QRT_SGEMM_MR) { *h = QRT_SGEMM_MR; return fused ? qrt_mm_kernel_2p_fma : qrt_mm_kernel_2p; }
+  if (rows >= QRT_SGEMM_MR && rows != 16) { *h = QRT_SGEMM_MR; return fused ? qrt_mm_kernel_2p_fma : qrt_mm_kernel_2p; }
   if (rows >= 8) { *h = 8; return fused ? qrt_mm_kernel_2p_8_fma : qrt_mm_kernel_2p_8; }
   if (rows >= 4) { *h = 4; return fused ? qrt_mm_kernel_2p_4_fma : qrt_mm_kernel_2p_4; }
   return NULL;
@@ -319,6 +340,11 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
   float bpanel[QRT_MM_KC * QRT_MM_NR]; /* 16 KiB */
   float ctile[QRT_SGEMM_MR * QRT_MM_NR];
   const int64_t M = g->M, N = g->N, K = g->K;
+  /* Without bias and activation the epilogue is the identity: the
+   * micro-kernels then store their accumulators as vectors instead of
+   * running the element-by-element epilogue loop (which, with K <= KC,
+   * every tile would, costing as much as the multiply-adds at K = 32). */
+  const int has_epi = g->bias != NULL || g->act != QRT_ACT_NONE;
   int64_t pc, ic, jc, ir;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { qrt_mm_k0(g); return; }
@@ -350,7 +376,7 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
             const int64_t row = ic + ir;
             const qrt_mm_epi epi = qrt_mm_epi_at(g, row, jc);
             kern2(kc, g->A + row * g->rs_a + pc * g->cs_a, g->rs_a, g->cs_a, b0, b1, rs2, g->C + row * g->ldc + jc,
-                  g->ldc, first, last ? &epi : NULL);
+                  g->ldc, first, last && has_epi ? &epi : NULL);
           }
           done_rows = second_panel_rows = ir;
         }
@@ -375,7 +401,7 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
           float *cp = g->C + row * g->ldc + jc;
           const qrt_mm_epi epi = qrt_mm_epi_at(g, row, jc);
           if (nr == QRT_MM_NR) {
-            kern(kc, ap, g->rs_a, g->cs_a, bp, rs_bp, cp, g->ldc, first, last ? &epi : NULL);
+            kern(kc, ap, g->rs_a, g->cs_a, bp, rs_bp, cp, g->ldc, first, last && has_epi ? &epi : NULL);
           } else {
             int64_t i, j;
             if (!first)

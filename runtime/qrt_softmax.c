@@ -9,6 +9,7 @@
  * inner > 1: plain sequential sums along the axis, vectorized across inner.
  * NaN anywhere in a vector propagates to all of it. */
 #include <math.h>
+#include <string.h>
 
 #define QRT_SOFTMAX_LANES 16
 #define QRT_SOFTMAX_CHUNK 64
@@ -25,27 +26,48 @@ QRT_INTERNAL float qrt_softmax_lanes_sum(const float *v, int64_t n) {
   return acc[0];
 }
 
+/* y[i] = exp(v[i] - m), i < n, then their sum (order above).  Whole
+ * vectors through qrt_exp_f32x (the same bits as qrt_exp_f32, several
+ * independent chains at once: qrt.h), the tail one by one. */
+QRT_INTERNAL float qrt_softmax_exp_sum(const float *v, float m, float *y, int64_t n) {
+  int64_t i = 0;
+#if QRT_HAVE_F32X
+  for (; i + QRT_F32X_LANES <= n; i += QRT_F32X_LANES) {
+    qrt_f32x d, e;
+    int u;
+    memcpy(&d, v + i, sizeof d);
+    QRT_F32X_EACH(u) d.v[u] = d.v[u] - m;
+    qrt_exp_f32x(&e, &d);
+    memcpy(y + i, &e, sizeof e);
+  }
+#endif
+  for (; i < n; ++i) y[i] = qrt_exp_f32(v[i] - m);
+  return qrt_softmax_lanes_sum(y, n);
+}
+
 QRT_INTERNAL float qrt_softmax_max(float m, float v) { return (v > m || v != v) ? v : m; }
 
-/* max of v[0..n) as the sequential qrt_softmax_max fold gives it, in
- * QRT_SOFTMAX_LANES independent lanes (vectorizable).  The maximum of
- * numbers does not depend on the order; only the sign of a zero maximum and
- * the payload of a NaN can, so those rows are folded again in order. */
+/* max of v[0..n) as the sequential qrt_softmax_max fold gives it.  The
+ * maximum of numbers does not depend on the order; only the sign of a zero
+ * maximum and the payload of a NaN can, so those rows are folded again in
+ * order.  Else the maximum is found on integer keys (the float bits mapped
+ * to an unsigned order that agrees with < on numbers: sign bit flipped for
+ * positives, all bits for negatives): an integer max reduction, which
+ * compilers vectorize (a float compare-and-select fold they do not). */
 QRT_INTERNAL float qrt_softmax_row_max(const float *v, int64_t n) {
-  float acc[QRT_SOFTMAX_LANES], m;
-  int64_t i, l, w;
-  if (n < 2 * QRT_SOFTMAX_LANES) {
-    for (m = v[0], i = 1; i < n; ++i) m = qrt_softmax_max(m, v[i]);
-    return m;
+  uint32_t kmax = 0, nan = 0, u;
+  float m;
+  int64_t i;
+  for (i = 0; i < n; ++i) {
+    uint32_t b, key;
+    memcpy(&b, v + i, sizeof b);
+    key = b ^ ((0u - (b >> 31)) | 0x80000000u);
+    kmax = key > kmax ? key : kmax;
+    nan |= (uint32_t)((b & 0x7fffffffu) > 0x7f800000u);
   }
-  for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = v[l];
-  for (i = QRT_SOFTMAX_LANES; i + QRT_SOFTMAX_LANES <= n; i += QRT_SOFTMAX_LANES)
-    for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = qrt_softmax_max(acc[l], v[i + l]);
-  for (l = 0; i + l < n; ++l) acc[l] = qrt_softmax_max(acc[l], v[i + l]);
-  for (w = QRT_SOFTMAX_LANES / 2; w >= 1; w /= 2)
-    for (l = 0; l < w; ++l) acc[l] = qrt_softmax_max(acc[l], acc[l + w]);
-  m = acc[0];
-  if (m == 0.0f || m != m)
+  u = (kmax & 0x80000000u) ? kmax ^ 0x80000000u : ~kmax;
+  memcpy(&m, &u, sizeof m);
+  if (nan || m == 0.0f)
     for (m = v[0], i = 1; i < n; ++i) m = qrt_softmax_max(m, v[i]);
   return m;
 }
@@ -62,9 +84,7 @@ QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *co
     float *yo = y + o * L * I;
     if (I == 1) {
       const float m = qrt_softmax_row_max(xo, L);
-      float s;
-      for (j = 0; j < L; ++j) yo[j] = qrt_exp_f32(xo[j] - m);
-      s = qrt_softmax_lanes_sum(yo, L);
+      const float s = qrt_softmax_exp_sum(xo, m, yo, L);
       if (p->log) {
         const float ls = logf(s);
         for (j = 0; j < L; ++j) yo[j] = (xo[j] - m) - ls;

@@ -44,6 +44,41 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
   }                               \
   break
 
+/* Sigmoid, SiLU and exp on float, QRT_F32X_LANES elements at a time
+ * through qrt_exp_f32x: the same operations as the scalar loops below, so
+ * the same bits, with independent exp chains side by side (qrt.h says why).
+ * Returns how many leading elements it did; the scalar loop does the rest
+ * (and everything for other ops, for double, and without QRT_HAVE_F32X). */
+static QRT_MAYBE_UNUSED int64_t qrt_unary_exp_blocks_f32(int32_t op, const float *x, float *y, int64_t n) {
+  int64_t i = 0;
+#if QRT_HAVE_F32X
+  qrt_f32x v, e;
+  int u;
+  if (op == QRT_UNARY_EXP) {
+    for (; i + QRT_F32X_LANES <= n; i += QRT_F32X_LANES) {
+      memcpy(&v, x + i, sizeof v);
+      qrt_exp_f32x(&e, &v);
+      memcpy(y + i, &e, sizeof e);
+    }
+  } else if (op == QRT_UNARY_SIGMOID || op == QRT_UNARY_SILU) {
+    for (; i + QRT_F32X_LANES <= n; i += QRT_F32X_LANES) {
+      qrt_f32x nv;
+      memcpy(&v, x + i, sizeof v);
+      QRT_F32X_EACH(u) nv.v[u] = -v.v[u];
+      qrt_exp_f32x(&e, &nv);
+      QRT_F32X_EACH(u) e.v[u] = 1.0f / (1.0f + e.v[u]);
+      if (op == QRT_UNARY_SILU) QRT_F32X_EACH(u) e.v[u] = v.v[u] * e.v[u];
+      memcpy(y + i, &e, sizeof e);
+    }
+  }
+#else
+  (void)op; (void)x; (void)y; (void)n;
+#endif
+  return i;
+}
+#define QRT_EXP_BLOCKS_f32(op, x, y, n) qrt_unary_exp_blocks_f32(op, x, y, n)
+#define QRT_EXP_BLOCKS_f64(op, x, y, n) 0
+
 #define QRT_UNARY_DEFINE_FLOAT(SFX, T, M, ROUND)                                            \
   /* 1 / (1 + e^-v): e^-v overflows to +inf for very negative v, giving 0. */ \
   static QRT_MAYBE_UNUSED inline T qrt_unary_sigmoid_##SFX(T v) {                           \
@@ -58,10 +93,11 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
   QRT_API void qrt_unary_##SFX(const void *params, const void *const *in, void *const *out) { \
     typedef T qrt_unary_elem;                                                               \
     const qrt_unary_params *p = (const qrt_unary_params *)params;                           \
-    const T *x = (const T *)in[0];                                                          \
-    T *y = (T *)out[0];                                                                     \
-    uint8_t *yb = (uint8_t *)out[0];                                                        \
-    const int64_t n = p->n;                                                                 \
+    const int64_t done = QRT_EXP_BLOCKS_##SFX(p->op, (const T *)in[0], (T *)out[0], p->n);  \
+    const T *x = (const T *)in[0] + done;                                                   \
+    T *y = (T *)out[0] + done;                                                              \
+    uint8_t *yb = (uint8_t *)out[0]; /* bool results: done is 0 */                          \
+    const int64_t n = p->n - done;                                                          \
     const T al = (T)p->alpha, be = (T)p->beta;                                              \
     int64_t i;                                                                              \
     switch (p->op) {                                                                        \

@@ -57,6 +57,11 @@ run_test() { # compiler, flags, objects, test file, tag
 
 QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c test/unit/test_runtime_bdot.c"
 # integer-only nonlinear kernels: also with -O3 -march=native (vectorized loops)
+# float kernels with a vector-extension path (qrt_exp_f32x): exp, sigmoid,
+# SiLU, softmax; also with -O3 -march=native and, in --simd, AVX2 and
+# without the vector extension (they must agree bit for bit: the tests
+# compare with the scalar formulas)
+FTESTS="test/unit/test_runtime_exp.c test/unit/test_runtime_unary.c test/unit/test_runtime_softmax.c"
 ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c test/unit/test_runtime_qadd.c"
 # The int8 kernels' compile-time SIMD paths, each built and tested under
 # ASan + UBSan ("tag:flags" variants; skipped where the compiler lacks them).
@@ -117,6 +122,8 @@ if [ "${1:-}" = "--simd" ]; then
   # AVX-512 without VNNI: bmatmul's integer path takes its int16 kernel
   # and the C int8 one there
   int8_paths cc "test/unit/test_runtime_bdot.c" "avx512bw:-O3 -march=skylake-avx512"
+  int8_paths cc "$FTESTS" "f32-native:-O3 -march=native" "f32-avx2:-O3 -march=native -mno-avx512f" \
+    "f32-novec:-O3 -march=native -DQRT_NO_VECTOR_EXT"
   [ $FAILED -eq 0 ] && echo "SIMD PATH TESTS PASSED" || { echo "SIMD PATH TESTS FAILED"; exit 1; }
   exit 0
 fi
@@ -130,7 +137,7 @@ for c in $compilers; do
   done
   if $c -march=native -E -x c /dev/null >/dev/null 2>&1; then
     objs=$(build_rt "$c" "-O3 -march=native $SAN" "$c-native") || continue
-    for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c $QTESTS $ITESTS; do
+    for t in test/unit/test_runtime_matmul.c test/unit/test_runtime_conv.c $QTESTS $ITESTS $FTESTS; do
       run_test "$c" "-O3 -march=native $SAN" "$objs" "$t" "$c-native"
     done
   fi

@@ -3,10 +3,13 @@
  * random points; exact special cases (+inf above 88.72, 0 below -86.6,
  * NaN, exp(0) = 1). qrt_erf_f32 against double erf: relative error at most
  * 4e-7 (a few float ulp) on a dense grid over [-10, 10] and at tiny
- * arguments, odd, +-1 far out, NaN. Prints "N passed, N failed". */
+ * arguments, odd, +-1 far out, NaN. qrt_exp_f32x (QRT_HAVE_F32X builds)
+ * equals qrt_exp_f32 bit for bit on a sweep of all bit patterns (NaNs,
+ * infinities, subnormals, both clamps). Prints "N passed, N failed". */
 #include <math.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "qrt.h"
 
@@ -51,6 +54,30 @@ int main(void) {
   check(qrt_erf_f32(0.0f) == 0.0f && qrt_erf_f32(-2.5f) == -qrt_erf_f32(2.5f), "erf not odd", 2.5);
   check(qrt_erf_f32(12.0f) == 1.0f && qrt_erf_f32(-INFINITY) == -1.0f, "erf far out is not +-1", 12);
   check(isnan(qrt_erf_f32(NAN)), "erf: NaN does not propagate", NAN);
+#if QRT_HAVE_F32X
+  {
+    /* every 0x10001st bit pattern, QRT_F32X_LANES at a time */
+    uint64_t b, differ = 0;
+    float xs[QRT_F32X_LANES], ys[QRT_F32X_LANES], bad_x = 0;
+    for (b = 0; b < 0x100000000ull; b += 0x10001ull * QRT_F32X_LANES) {
+      qrt_f32x v, r;
+      int l;
+      for (l = 0; l < QRT_F32X_LANES; ++l) {
+        const uint32_t u = (uint32_t)(b + 0x10001ull * (uint64_t)l);
+        memcpy(&xs[l], &u, sizeof u);
+      }
+      memcpy(&v, xs, sizeof v);
+      qrt_exp_f32x(&r, &v);
+      memcpy(ys, &r, sizeof r);
+      for (l = 0; l < QRT_F32X_LANES; ++l) {
+        const float e = qrt_exp_f32(xs[l]);
+        if (memcmp(&e, &ys[l], sizeof e)) differ++, bad_x = xs[l];
+      }
+    }
+    printf("exp_f32x: %llu of 65536 bit patterns differ from qrt_exp_f32\n", (unsigned long long)differ);
+    check(differ == 0, "qrt_exp_f32x != qrt_exp_f32", bad_x);
+  }
+#endif
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
 }

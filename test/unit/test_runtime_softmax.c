@@ -2,7 +2,12 @@
  * reference.  The kernel sums in float (16 lanes along a contiguous axis,
  * sequentially across a strided one), so the comparison uses a tolerance:
  * |y - ref| <= 2e-6 + 1e-5 * |ref| (a few float ulp of each term plus the
- * float sum error for axis lengths up to ~1000). */
+ * float sum error for axis lengths up to ~1000).
+ * Rows along a contiguous axis are also compared bit for bit with the
+ * definition in qrt_softmax.c written plainly (sequential max fold, scalar
+ * qrt_exp_f32, 16-lane sum, division), with -inf, NaN, signed zero maxima
+ * and infinities in some rows: the kernel finds the max on integer keys
+ * and runs exp on whole vectors, which must not change a bit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +51,68 @@ static void run_case(int64_t outer, int64_t L, int64_t inner, int log_flag, floa
   free(x); free(y);
 }
 
+static float plain_max(const float *v, int64_t n) {
+  float m = v[0];
+  int64_t i;
+  for (i = 1; i < n; ++i) m = (v[i] > m || v[i] != v[i]) ? v[i] : m;
+  return m;
+}
+
+static void bit_exact_rows(int64_t L, int log_flag) {
+  enum { ROWS = 8 };
+  qrt_softmax_params p;
+  float *x = (float *)xmalloc(sizeof(float) * (size_t)(ROWS * L));
+  float *y = (float *)xmalloc(sizeof(float) * (size_t)(ROWS * L));
+  float e[2000];
+  const void *in[1];
+  void *out[1];
+  int64_t r, j, l, w;
+  int ok = 1;
+  char what[80];
+  fill_f32(x, ROWS * L, -20.0f, 20.0f);
+  for (j = 0; j < L; ++j) {
+    x[1 * L + j] = j % 3 ? -INFINITY : x[1 * L + j];   /* masked row */
+    x[2 * L + j] = j % 2 ? -0.0f : -1.0f;              /* max -0.0 (then +0.0 below) */
+    x[4 * L + j] = -(float)(j + 1);                    /* max in the first lane */
+  }
+  x[2 * L + L / 2] = 0.0f;
+  x[3 * L + L - 1] = NAN;
+  x[5 * L + 0] = INFINITY;
+  x[6 * L + L / 3] = 1e30f;
+  memset(&p, 0, sizeof p);
+  p.log = log_flag; p.outer = ROWS; p.axis_len = L; p.inner = 1;
+  in[0] = x; out[0] = y;
+  qrt_softmax_f32(&p, in, out);
+  for (r = 0; r < ROWS; ++r) {
+    const float *xr = x + r * L;
+    const float m = plain_max(xr, L);
+    float acc[16], s;
+    for (l = 0; l < 16; ++l) acc[l] = 0.0f;
+    for (j = 0; j < L; ++j) e[j] = qrt_exp_f32(xr[j] - m);
+    for (j = 0; j < L; ++j) acc[j % 16] = acc[j % 16] + e[j];
+    for (w = 8; w >= 1; w /= 2)
+      for (l = 0; l < w; ++l) acc[l] = acc[l] + acc[l + w];
+    s = acc[0];
+    for (j = 0; j < L; ++j) {
+      const float want = log_flag ? (xr[j] - m) - logf(s) : e[j] / s;
+      if (!same_f32(y[r * L + j], want)) {
+        if (ok) printf("  row %lld j %lld: %a vs %a\n", (long long)r, (long long)j, (double)y[r * L + j], (double)want);
+        ok = 0;
+      }
+    }
+  }
+  sprintf(what, "softmax rows of %lld log %d bit-exact vs the plain definition", (long long)L, log_flag);
+  check(ok, what);
+  free(x); free(y);
+}
+
 int main(void) {
+  {
+    static const int64_t lens[] = {1, 5, 16, 33, 64, 100, 130, 1000};
+    int k, lgf;
+    for (k = 0; k < 8; ++k)
+      for (lgf = 0; lgf < 2; ++lgf) bit_exact_rows(lens[k], lgf);
+  }
   int lg;
   for (lg = 0; lg < 2; ++lg) {
     run_case(3, 10, 1, lg, 5.0f);

@@ -3,7 +3,10 @@
  * tolerance |y - ref| <= 1e-5 * max(1, |ref|) for f32 (a few ulp plus the
  * float rounding of intermediate steps) and 1e-12 * max(1, |ref|) for f64.
  * Exact ops (relu, neg, abs, floor, ceil, round, sign, clip, integer and
- * bool ops, isnan/isinf): bit-exact against hand-computed expectations. */
+ * bool ops, isnan/isinf): bit-exact against hand-computed expectations.
+ * Sigmoid, SiLU and exp on float (whole vectors through qrt_exp_f32x, the
+ * tail scalar): bit-exact against the scalar formulas on qrt_exp_f32, with
+ * NaN, infinities, zeros and both exp clamps among the inputs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,7 +243,45 @@ static void test_int(void) {
   }
 }
 
+/* The float ops on exp against their scalar formulas, bit for bit. */
+static void exp_ops_bit_exact(void) {
+  enum { N = 1000 };
+  static float x[N], y[N];
+  static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 88.0f, 89.0f, -86.0f, -87.0f,
+                                  -104.0f, 1e-40f, -1e-40f, 3.4e38f, -3.4e38f};
+  const int ops[3] = {QRT_UNARY_SIGMOID, QRT_UNARY_SILU, QRT_UNARY_EXP};
+  int k, i;
+  fill_f32(x, N, -100.0f, 100.0f);
+  for (i = 0; i < (int)(sizeof special / sizeof special[0]); ++i) {
+    x[3 * i + 1] = special[i];
+    x[N - 1 - 2 * i] = special[i]; /* some in the scalar tail too */
+  }
+  for (k = 0; k < 3; ++k) {
+    qrt_unary_params p;
+    const void *in[1];
+    void *out[1];
+    int ok = 1;
+    char what[64];
+    memset(&p, 0, sizeof p);
+    p.op = ops[k];
+    p.n = N;
+    in[0] = x; out[0] = y;
+    qrt_unary_f32(&p, in, out);
+    for (i = 0; i < N; ++i) {
+      const float v = x[i], sg = 1.0f / (1.0f + qrt_exp_f32(-v));
+      const float r = ops[k] == QRT_UNARY_EXP ? qrt_exp_f32(v) : ops[k] == QRT_UNARY_SILU ? v * sg : sg;
+      if (!same_f32(y[i], r)) {
+        if (ok) printf("  op %d x %a: %a vs %a\n", ops[k], (double)v, (double)y[i], (double)r);
+        ok = 0;
+      }
+    }
+    sprintf(what, "unary op %d bit-exact vs scalar exp formula", ops[k]);
+    check(ok, what);
+  }
+}
+
 int main(void) {
+  exp_ops_bit_exact();
   test_math();
   test_exact_f32();
   test_int();
