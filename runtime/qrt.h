@@ -1153,6 +1153,10 @@ QRT_API int64_t qrt_wmatmul_scratch(const qrt_qmatmul_params *p);
 QRT_API void qrt_parallel_for(int64_t n, qrt_task_fn task, void *ctx);
 QRT_API void qrt_set_parallel_for(qrt_parallel_for_fn fn, void *user, int width);
 QRT_API int qrt_parallel_width(void);
+/* Columns per slice when an M x N x K GEMM splits by columns in whole
+ * multiples of `step` (as many slices as the width, each with at least
+ * min_macs multiply-adds); 0 when the caller should run it alone. */
+QRT_API int64_t qrt_parallel_cols(int64_t M, int64_t N, int64_t K, int64_t step, int64_t min_macs);
 /* qrt_weights.c: 0 when data (QRT_WEIGHTS_ALIGN-aligned, size bytes) is a
  * weights file of want_size bytes whose header and contents carry
  * want_checksum; else -1.  The checksum is built with state {1, 0}, _update

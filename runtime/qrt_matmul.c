@@ -453,19 +453,12 @@ QRT_INTERNAL void qrt_mm_slice(void *ctx, int64_t i) {
 }
 
 QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
-  const int width = qrt_parallel_width();
-  const int64_t steps = (g->N + QRT_MM_PAR_STEP - 1) / QRT_MM_PAR_STEP;
-  int64_t slices = width < steps ? width : steps;
-  if (slices > 1 && g->M * g->N * g->K < QRT_MM_PAR_MIN_MACS * slices) {
-    slices = g->M * g->N * g->K / QRT_MM_PAR_MIN_MACS;
-    if (slices > steps) slices = steps;
-  }
-  if (slices <= 1 || g->K <= 0) {
+  qrt_mm_slices s;
+  s.g = g;
+  s.cols = qrt_parallel_cols(g->M, g->N, g->K, QRT_MM_PAR_STEP, QRT_MM_PAR_MIN_MACS);
+  if (!s.cols) {
     qrt_sgemm_serial(g);
   } else {
-    qrt_mm_slices s;
-    s.g = g;
-    s.cols = (steps + slices - 1) / slices * QRT_MM_PAR_STEP;
     qrt_parallel_for((g->N + s.cols - 1) / s.cols, qrt_mm_slice, &s);
   }
 }

@@ -35,6 +35,16 @@ QRT_API void qrt_set_parallel_for(qrt_parallel_for_fn fn, void *user, int width)
 
 QRT_API int qrt_parallel_width(void) { return qrt_par_width; }
 
+QRT_API int64_t qrt_parallel_cols(int64_t M, int64_t N, int64_t K, int64_t step, int64_t min_macs) {
+  const int64_t steps = (N + step - 1) / step;
+  int64_t slices = qrt_par_width < steps ? qrt_par_width : steps;
+  if (slices > 1 && M * N * K < min_macs * slices) {
+    slices = M * N * K / min_macs;
+    if (slices > steps) slices = steps;
+  }
+  return slices <= 1 || K <= 0 ? 0 : (steps + slices - 1) / slices * step;
+}
+
 #ifdef QRT_POOL
 /* Work is published by bumping `generation` under the mutex; workers that
  * wake join it (busy), take task indices from `next`, count each task they

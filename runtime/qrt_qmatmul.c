@@ -722,19 +722,12 @@ QRT_INTERNAL void qrt_qmm_slice(void *ctx, int64_t i) {
 }
 
 QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
-  const int width = qrt_parallel_width();
-  const int64_t steps = (g->N + QRT_QMM_NW - 1) / QRT_QMM_NW;
-  int64_t slices = width < steps ? width : steps;
-  if (slices > 1 && g->M * g->N * g->K < QRT_QMM_PAR_MIN_MACS * slices) {
-    slices = g->M * g->N * g->K / QRT_QMM_PAR_MIN_MACS;
-    if (slices > steps) slices = steps;
-  }
-  if (slices <= 1) {
+  qrt_qmm_slices s;
+  s.g = g;
+  s.cols = qrt_parallel_cols(g->M, g->N, g->K, QRT_QMM_NW, QRT_QMM_PAR_MIN_MACS);
+  if (!s.cols) {
     qrt_qgemm_cols(g, 0, g->N);
   } else {
-    qrt_qmm_slices s;
-    s.g = g;
-    s.cols = (steps + slices - 1) / slices * QRT_QMM_NW;
     qrt_parallel_for((g->N + s.cols - 1) / s.cols, qrt_qmm_slice, &s);
   }
 }
