@@ -59,6 +59,7 @@ typedef struct emitter {
   qcc_buffer *bufs;
   int n_bufs, cap_bufs;
   qcc_ptr_map values; /* MlirValue.ptr -> value_info* */
+  qcc_ptr_map const_of[2]; /* MlirValue.ptr -> 1 + index in consts, [packed] */
   qcc_name_map used_names;
   FILE *c, *h;
   bool parallel;               /* qrt_parallel.c is in (NAME_set_parallel_for) */
@@ -112,15 +113,37 @@ static int add_buffer(emitter *e, int64_t size, int first) {
   return e->n_bufs++;
 }
 
+/* Whether constant c holds what v would (packed as call packs it). Two
+ * q.constant ops with equal data share one array: MLIR uniques attributes,
+ * so equal data is one attribute (an unrolled Loop's or Scan's copies of a
+ * quantized weight, tied weights). Convolution packings are shared only
+ * by the same value: their layout depends on more than k and n. */
+static bool same_const(const constant *c, MlirValue v, bool packed, const qcc_call *call) {
+  if (c->packed != packed) return false;
+  if (mlirValueEqual(c->value, v)) return true;
+  if (!call || !c->call || !qcc_value_is_constant(v) || !mlirTypeEqual(mlirValueGetType(c->value), mlirValueGetType(v)))
+    return false;
+  if (!mlirAttributeEqual(q_constant_get(mlirOpResultGetOwner(c->value)).value,
+                          q_constant_get(mlirOpResultGetOwner(v)).value))
+    return false;
+  if (!packed) return true;
+  return c->call->pack_kind == call->pack_kind && call->pack_kind != QCC_PACK_I8_CONV &&
+         c->call->pack_k == call->pack_k && c->call->pack_n == call->pack_n;
+}
+
+/* The array v reads (packed or not), or -1. */
 static int find_const(emitter *e, MlirValue v, bool packed) {
-  for (int i = 0; i < e->n_consts; i++)
-    if (mlirValueEqual(e->consts[i].value, v) && e->consts[i].packed == packed) return i;
-  return -1;
+  void *p = qcc_ptr_map_get(&e->const_of[packed], v.ptr);
+  return p ? (int)((intptr_t)p - 1) : -1;
 }
 
 static int add_const(emitter *e, MlirValue v, bool packed, const qcc_call *call) {
   int i = find_const(e, v, packed);
   if (i >= 0) return i;
+  for (i = 0; i < e->n_consts && !same_const(&e->consts[i], v, packed, call); i++) {
+  }
+  qcc_ptr_map_put(&e->const_of[packed], v.ptr, (void *)(intptr_t)(i + 1));
+  if (i < e->n_consts) return i;
   if (e->n_consts == e->cap_consts)
     e->consts = realloc(e->consts, sizeof *e->consts * (size_t)(e->cap_consts = e->cap_consts * 2 + 16));
   constant *c = &e->consts[e->n_consts];
@@ -756,6 +779,8 @@ int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
   memset(&e, 0, sizeof e);
   e.o = o;
   qcc_ptr_map_init(&e.values);
+  qcc_ptr_map_init(&e.const_of[0]);
+  qcc_ptr_map_init(&e.const_of[1]);
   qcc_name_map_init(&e.used_names);
   MlirOperation func = qcc_module_func(m);
   int rc = analyse(&e, func);
@@ -784,6 +809,8 @@ int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
   }
   for (size_t i = 0; i < e.values.cap; i++) free(e.values.vals[i]);
   qcc_ptr_map_free(&e.values);
+  qcc_ptr_map_free(&e.const_of[0]);
+  qcc_ptr_map_free(&e.const_of[1]);
   qcc_name_map_free(&e.used_names);
   free(e.steps);
   free(e.consts);

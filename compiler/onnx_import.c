@@ -5,7 +5,7 @@
  * q.constant, each node becomes one generic "onnx.<OpType>" op with its
  * attributes as MLIR attributes and NameLoc(node name) as location.
  * Absent optional inputs ("") are onnx.NoValue results; an If node holds
- * its branches as regions (onnx_import_if.c). Result types are
+ * its branches as regions, Loop and Scan their bodies (onnx_import_control.c). Result types are
  * taken from the model's value_info where static and left as `none`
  * otherwise: legalize-onnx infers every shape. */
 #include <stdio.h>
@@ -140,11 +140,11 @@ bool onnx_import_attr(importer *im, const Onnx__NodeProto *node, const Onnx__Att
   }
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH:
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS:
-    /* If's branches are imported by onnx_import_if; any other subgraph
-     * (Loop and Scan bodies) has no lowering yet. */
-    qcc_error("%s node '%s' (opset %d): %s is not supported yet (subgraph attribute '%s'; of the "
-              "control-flow ops only If is)",
-              node->op_type, node->name ? node->name : "", im->opset, node->op_type, a->name);
+    /* If, Loop and Scan import their subgraphs (onnx_import_control.c);
+     * no other op takes one. */
+    qcc_error("%s node '%s' (opset %d): subgraph attribute '%s' is not supported (only If, Loop and Scan take "
+              "subgraphs)",
+              node->op_type, node->name ? node->name : "", im->opset, a->name);
     return false;
   default:
     qcc_error("%s node '%s' (opset %d): attribute '%s' is a %s, which qcc does not support",
@@ -175,6 +175,10 @@ MlirType onnx_import_result_type(importer *im, const char *name) {
   return mlirNoneTypeGet(im->ctx);
 }
 
+MlirValue onnx_import_no_value_or_lookup(importer *im, const char *name) {
+  return name[0] ? onnx_import_lookup(im, name) : no_value(im);
+}
+
 bool onnx_import_node(importer *im, const Onnx__NodeProto *node) {
   const char *nname = node->name ? node->name : "";
   if (node->domain && *node->domain && strcmp(node->domain, "ai.onnx")) {
@@ -183,6 +187,7 @@ bool onnx_import_node(importer *im, const Onnx__NodeProto *node) {
     return false;
   }
   if (!strcmp(node->op_type, "If")) return onnx_import_if(im, node);
+  if (!strcmp(node->op_type, "Loop") || !strcmp(node->op_type, "Scan")) return onnx_import_loop_or_scan(im, node);
   MlirValue *operands = malloc(sizeof *operands * (node->n_input + 1));
   for (size_t i = 0; i < node->n_input; i++) {
     if (!node->input[i][0]) {
@@ -262,7 +267,7 @@ static void fill_absent_names(Onnx__GraphProto *g, bool fill) {
       Onnx__AttributeProto *a = node->attribute[j];
       FILL_NAME(a->name);
       if (a->t) FILL_NAME(a->t->name);
-      if (a->g) fill_absent_names(a->g, fill); /* If branches */
+      if (a->g) fill_absent_names(a->g, fill); /* If branches, Loop and Scan bodies */
     }
   }
 }

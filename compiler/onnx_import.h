@@ -1,6 +1,6 @@
 /* onnx_import.h - the importer's state and helpers, shared by
- * onnx_import.c (graphs and nodes) and onnx_import_if.c (If branches as
- * regions). Private to the importer. */
+ * onnx_import.c (graphs and nodes) and onnx_import_control.c (If, Loop and
+ * Scan subgraphs as regions). Private to the importer. */
 #ifndef QCC_ONNX_IMPORT_H
 #define QCC_ONNX_IMPORT_H
 #include "name_map.h"
@@ -31,7 +31,12 @@ bool onnx_import_attr(importer *im, const Onnx__NodeProto *node, const Onnx__Att
 /* The static type value_info declares for name, else none. */
 MlirType onnx_import_result_type(importer *im, const char *name);
 
-/* onnx_import_if.c: an If node as onnx.If with its two branches as
- * regions; false on error (reported). */
+/* An optional input: name's value, or this block's onnx.NoValue for "". */
+MlirValue onnx_import_no_value_or_lookup(importer *im, const char *name);
+
+/* onnx_import_control.c: an If node as onnx.If with its two branches as
+ * regions, a Loop or Scan node with its body as a region whose block
+ * arguments are the body's inputs; false on error (reported). */
 bool onnx_import_if(importer *im, const Onnx__NodeProto *node);
+bool onnx_import_loop_or_scan(importer *im, const Onnx__NodeProto *node);
 #endif

@@ -290,7 +290,8 @@ static int module_opset(MlirOperation func) {
   return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a) ? (int)mlirIntegerAttrGetValueInt(a) : 17;
 }
 
-/* *next: the op to legalize after this one (If moves its branches there). */
+/* *next: the op to legalize after this one (If moves its branches there,
+ * Loop and Scan their unrolled bodies). */
 static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
   onnx_node n;
@@ -307,6 +308,8 @@ static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
   char where[256];
   snprintf(n.where, sizeof n.where, "%s (opset %d)", qcc_op_where(op, where, sizeof where), opset);
   if (!strcmp(type, "If")) return onnx_legalize_if(&n, next);
+  if (!strcmp(type, "Loop")) return onnx_legalize_loop(&n, next);
+  if (!strcmp(type, "Scan")) return onnx_legalize_scan(&n, next);
   onnx_rule_fn fn = find_rule(type);
   if (!fn) return onnx_fail(&n, "unsupported op '%s'", type);
   MlirValue results[16];

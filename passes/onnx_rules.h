@@ -116,6 +116,10 @@ int onnx_fail(onnx_node *n, const char *fmt, ...) __attribute__((format(printf, 
  * the driver goes on (the first inlined op, or the If again once its
  * branches are legalized). */
 int onnx_legalize_if(onnx_node *n, MlirOperation *next);
+/* legalize_loop.c: onnx.Loop and onnx.Scan, unrolled into the parent block
+ * (each visit unrolls, and the last replaces the results); same protocol. */
+int onnx_legalize_loop(onnx_node *n, MlirOperation *next);
+int onnx_legalize_scan(onnx_node *n, MlirOperation *next);
 
 /* ---- folding (fold_constants.c) ---- */
 /* Replaces a q op whose operands are all constants by a q.constant holding

@@ -74,7 +74,7 @@ SKIP_RULES = {
     "non-tensor-type": "sequence/optional/map types are out of scope",
     "string": "string tensors are out of scope",
     "random": "random ops are out of scope (RandomNormal*, RandomUniform*, Bernoulli, Multinomial)",
-    "control-flow": "Loop and Scan bodies are out of scope for now (If is compiled; any other graph attribute)",
+    "control-flow": "graph attributes of ops other than If, Loop and Scan",
 }
 
 TRAINING_OPS = {"Adagrad", "Adam", "Momentum", "Gradient"}
@@ -108,7 +108,7 @@ def skip_rule(model):
 
 
 def _graph_rule(g, opset):
-    """skip_rule for graph G; If branches are checked like the main graph."""
+    """skip_rule for graph G; If branches and Loop/Scan bodies are checked like the main graph."""
     for v in list(g.input) + list(g.output) + list(g.value_info):
         r = _value_type_problem(v.type)
         if r:
@@ -135,7 +135,8 @@ def _graph_rule(g, opset):
         if n.op_type in STRING_OPS:
             return "string"
         for a in n.attribute:
-            if n.op_type == "If" and a.name in ("then_branch", "else_branch") and a.type == 5:
+            if ((n.op_type == "If" and a.name in ("then_branch", "else_branch")) or
+                    (n.op_type in ("Loop", "Scan") and a.name == "body")) and a.type == 5:
                 r = _graph_rule(a.g, opset)
                 if r:
                     return r

@@ -172,10 +172,11 @@ def bad_models(d):
     # condition of two elements
     save(graph([helper.make_node("If", ["c2"], ["y"], name="wide", then_branch=relu_then, else_branch=relu_then)],
                "g", x + [vi("c2", TensorProto.BOOL, [2])], y), os.path.join(d, "bad_if_cond.onnx"))
-    # Loop and Scan
+    # Loop whose body lacks the carried value's input; Scan whose
+    # num_scan_inputs exceeds its inputs
     body = graph([helper.make_node("Identity", ["cin"], ["cout"], name="id"),
-                  helper.make_node("Identity", ["v"], ["vout"], name="id2")], "body",
-                 [vi("i", TensorProto.INT64, []), vi("cin", TensorProto.BOOL, []), vi("v", F, [3])],
+                  helper.make_node("Identity", ["x"], ["vout"], name="id2")], "body",
+                 [vi("i", TensorProto.INT64, []), vi("cin", TensorProto.BOOL, [])],
                  [vi("cout", TensorProto.BOOL, []), vi("vout", F, [3])])
     save(graph([helper.make_node("Loop", ["n", "", "x"], ["y"], name="loop0", body=body)], "g",
                x + [vi("n", TensorProto.INT64, [])], y,
@@ -183,7 +184,7 @@ def bad_models(d):
     sbody = graph([helper.make_node("Add", ["s", "e"], ["s2"], name="acc"),
                    helper.make_node("Identity", ["s2"], ["o"], name="o")], "body",
                   [vi("s", F, [1]), vi("e", F, [1])], [vi("s2", F, [1]), vi("o", F, [1])])
-    save(graph([helper.make_node("Scan", ["s0", "xs"], ["y", "ys"], name="scan0", body=sbody, num_scan_inputs=1)],
+    save(graph([helper.make_node("Scan", ["s0", "xs"], ["y", "ys"], name="scan0", body=sbody, num_scan_inputs=3)],
                "g", [vi("s0", F, [1]), vi("xs", F, [3, 1])], [vi("y", F, [1]), vi("ys", F, [3, 1])]),
          os.path.join(d, "bad_scan.onnx"))
 

@@ -199,7 +199,7 @@ save("too_many_inputs", [helper.make_node("Relu", ["x", "x", "x"], ["y", "z"], n
 save("no_inputs", [helper.make_node("Conv", [], ["y"], name="c0")], [x4], [y])
 save("unknown_domain", [helper.make_node("Foo", ["x"], ["y"], name="f0", domain="com.example")], [x4], [y])
 # control flow: If with run-time and constant conditions, nested, and
-# malformed; a Loop (refused)
+# malformed; a Loop on a run-time condition (refused)
 c = vi("c", [], TensorProto.BOOL)
 
 
