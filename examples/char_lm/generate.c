@@ -10,11 +10,13 @@
  * model updates them in place; otherwise (or with --no-alias) two sets of
  * arrays alternate as input and output.  Neither copies the cache.
  *
- * usage: generate VOCAB.json PROMPT [-n N] [--bench R] [--no-alias] [--logits FILE]
+ * usage: generate VOCAB.json PROMPT [-n N] [--bench R] [--no-alias] [--logits FILE] [--weights DIR]
  *   prints PROMPT and the N generated characters on stdout, timings on
  *   stderr; --logits writes the float32 logits of every position
  *   (prompt, then generated, [positions][vocabulary]) to FILE; --bench
- *   repeats the whole generation R times for the timing. */
+ *   repeats the whole generation R times for the timing; --weights DIR
+ *   (required when both builds were made with qcc --weights-file
+ *   DIR/prefill.bin and DIR/step.bin) loads those files. */
 #define _POSIX_C_SOURCE 200112L
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,34 @@
 #include "step.h"
 
 enum { LAYERS = 4, CACHES = 2 * LAYERS, MAX_VOCAB = 512 };
+
+#ifdef PREFILL_WEIGHTS_SIZE
+/* DIR/NAME.bin into 64-byte aligned memory, installed by set (kept for
+ * the program's life); nonzero with a message on failure. */
+static int load_weights(const char *dir, const char *name, size_t size, int (*set)(const void *, size_t)) {
+  char path[4096];
+  void *data = NULL;
+  snprintf(path, sizeof path, "%s/%s.bin", dir, name);
+  FILE *f = fopen(path, "rb");
+  if (!f) return fprintf(stderr, "generate: cannot open %s\n", path), 1;
+  int bad = posix_memalign(&data, 64, size) || fread(data, 1, size, f) != size || fgetc(f) != EOF;
+  fclose(f);
+  if (bad || set(data, size)) return fprintf(stderr, "generate: %s is not %s's weights file\n", path, name), 1;
+  return 0;
+}
+#endif
+
+/* The builds' weights: in their C (nothing to do) or in files under dir. */
+static int install_weights(const char *dir) {
+#ifdef PREFILL_WEIGHTS_SIZE
+  if (!dir) return fprintf(stderr, "generate: built with qcc --weights-file: pass --weights DIR\n"), 1;
+  return load_weights(dir, "prefill", PREFILL_WEIGHTS_SIZE, prefill_set_weights) ||
+         load_weights(dir, "step", STEP_WEIGHTS_SIZE, step_set_weights);
+#else
+  if (dir) return fprintf(stderr, "generate: --weights given, but the weights are in the C\n"), 1;
+  return 0;
+#endif
+}
 #define CACHE_SIZE STEP_IN2_SIZE
 /* float, or uint8_t rows when built with qcc --kv-bits (then both builds
  * must use the same bits: the header's comment on input 2 says which) */
@@ -210,22 +240,25 @@ static void generate(int64_t *ids, int n_prompt, int n_new, float *all_logits, d
 }
 
 int main(int argc, char **argv) {
-  const char *vocab_path = NULL, *prompt = NULL, *logits_path = NULL;
+  const char *vocab_path = NULL, *prompt = NULL, *logits_path = NULL, *weights_dir = NULL;
   int n_new = 32, bench = 1, alias = CAN_ALIAS;
   const int ctx = (int)cache_shape[2];
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-n") && i + 1 < argc) n_new = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--bench") && i + 1 < argc) bench = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--logits") && i + 1 < argc) logits_path = argv[++i];
+    else if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights_dir = argv[++i];
     else if (!strcmp(argv[i], "--no-alias")) alias = 0;
     else if (!vocab_path) vocab_path = argv[i];
     else if (!prompt) prompt = argv[i];
     else return fprintf(stderr, "generate: unexpected argument '%s'\n", argv[i]), 2;
   }
   if (!prompt) {
-    fprintf(stderr, "usage: generate VOCAB.json PROMPT [-n N] [--bench R] [--no-alias] [--logits FILE]\n");
+    fprintf(stderr, "usage: generate VOCAB.json PROMPT [-n N] [--bench R] [--no-alias] [--logits FILE] "
+                    "[--weights DIR]\n");
     return 2;
   }
+  if (install_weights(weights_dir)) return 1;
   if (load_vocab(vocab_path)) return 1;
   int64_t *ids = malloc(sizeof(int64_t) * (size_t)ctx);
   int n_prompt = encode(prompt, ids, ctx);

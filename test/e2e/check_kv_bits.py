@@ -3,7 +3,9 @@
 
 export_kv.py's step model is compiled as `prefill` (16 tokens) and `step`
 (1 token) with a float cache, --kv-bits 8 and --kv-bits 4, float and w8a8
-(calibrated as in check_kv_decode.py). For each build:
+(calibrated as in check_kv_decode.py), each with --weights-file (code-only
+C: twelve sanitized builds of the 11.7 MB inline C would take minutes).
+For each build:
 
 1. every cache input may alias its output (the store stays in place), and
    the in-place and double-buffered runs of generate.c agree bit for bit;
@@ -29,7 +31,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_kv_decode import CHUNK, build, calib, compile_models, run  # noqa: E402
+from check_kv_decode import CHUNK, build, calib, compile_models, generate_cmd, run  # noqa: E402
 
 N_WINDOWS, LEN = 32, 63
 def row_bytes(bits, dh):
@@ -44,7 +46,7 @@ def bpc(work, tag, vocab, prompts, ids):
     total, n = 0.0, 0
     for w, (prompt, tok) in enumerate(zip(prompts, ids)):
         out = os.path.join(work, tag, f"logits_{w}.bin")
-        run([os.path.join(work, tag, "generate"), vocab, prompt, "-n", str(LEN + 1), "--logits", out])
+        run(generate_cmd(work, tag) + [vocab, prompt, "-n", str(LEN + 1), "--logits", out])
         lg = np.fromfile(out, dtype=np.float32).reshape(LEN + 1, -1)[:LEN - 1].astype(np.float64)
         lg -= lg.max(axis=1, keepdims=True)
         logp = lg - np.log(np.exp(lg).sum(axis=1, keepdims=True))
@@ -111,7 +113,7 @@ def main():
 
             def flags(name):
                 return qflags + (["--calib", pre if name == "prefill" else stp] if qflags else []) + kflags
-            compile_models(qcc, work, tag, flags)
+            compile_models(qcc, work, tag, flags, weights_file=True)
             header = open(os.path.join(work, tag, "step.h")).read()
             ctype = "uint8_t" if bits else "float"
             rb = row_bytes(bits, shape[3]) // (1 if bits else 4)
@@ -122,9 +124,9 @@ def main():
             prompt = prompts[0]
             a = os.path.join(work, tag, "a.bin")
             b = os.path.join(work, tag, "b.bin")
-            gen = os.path.join(work, tag, "generate")
-            ta = run([gen, vocab, prompt, "-n", str(LEN + 1), "--logits", a]).stdout
-            tb = run([gen, vocab, prompt, "-n", str(LEN + 1), "--logits", b, "--no-alias"]).stdout
+            gen = generate_cmd(work, tag)
+            ta = run(gen + [vocab, prompt, "-n", str(LEN + 1), "--logits", a]).stdout
+            tb = run(gen + [vocab, prompt, "-n", str(LEN + 1), "--logits", b, "--no-alias"]).stdout
             la = np.fromfile(a, dtype=np.float32)
             if ta != tb or la.tobytes() != np.fromfile(b, dtype=np.float32).tobytes():
                 sys.exit(f"FAIL: {tag}: in-place and double-buffered caches differ")

@@ -14,7 +14,8 @@
    must give the same logits at every position (within 1e-4 of their
    range) and pick every generated character as its argmax: the text is
    what greedy decoding with the original model gives.
-4. w8a8: both models quantized (calibration: prefill inputs from 8 windows
+4. w8a8 (built with --weights-file, loaded by generate --weights): both
+   models quantized (calibration: prefill inputs from 8 windows
    of calib/tokens.npy with empty caches; step inputs at positions 16..51
    after float prefills of the same windows by `qcc run`); they must
    alias, decode, give the same bits with and without aliasing, and agree
@@ -40,11 +41,15 @@ def run(cmd, **kw):
     return r
 
 
-def compile_models(qcc, work, tag, flags):
+def compile_models(qcc, work, tag, flags, weights_file=False):
+    """Compiles the tag's prefill and step builds; weights_file: with
+    --weights-file (code-only C, quick to compile under the sanitizers)."""
     for name, t in (("prefill", CHUNK), ("step", 1)):
-        r = run([qcc, os.path.join(work, "step.onnx"), "-o", os.path.join(work, tag, name + ".c"), "--name", name,
-                 "--shape", f"tokens=1x{t}", "-v"] + flags(name))
-        header = open(os.path.join(work, tag, name + ".h")).read()
+        d = os.path.join(work, tag)
+        wf = ["--weights-file", os.path.join(d, name + ".bin")] if weights_file else []
+        r = run([qcc, os.path.join(work, "step.onnx"), "-o", os.path.join(d, name + ".c"), "--name", name,
+                 "--shape", f"tokens=1x{t}", "-v"] + flags(name) + wf)
+        header = open(os.path.join(d, name + ".h")).read()
         pairs = re.findall(rf"#define {name.upper()}_IN(\d+)_MAY_ALIAS_OUT(\d+) 1", header)
         if sorted((int(i), int(o)) for i, o in pairs) != [(2 + c, 1 + c) for c in range(8)]:
             sys.exit(f"FAIL: {tag} {name}: cache aliasing not proven: {pairs}\n{r.stderr}")
@@ -56,9 +61,16 @@ def build(cc, src, work, tag):
               os.path.join(d, "step.c"), "-o", os.path.join(d, "generate"), "-lm"])
 
 
+def generate_cmd(work, tag):
+    """The tag's generate program (with --weights when its builds have
+    weights files)."""
+    d = os.path.join(work, tag)
+    return [os.path.join(d, "generate")] + (["--weights", d] if os.path.exists(os.path.join(d, "prefill.bin")) else [])
+
+
 def generate(work, tag, vocab, prompt, extra):
     out = os.path.join(work, tag, "logits" + "".join(extra) + ".bin")
-    r = run([os.path.join(work, tag, "generate"), vocab, prompt, "-n", "64", "--logits", out] + extra)
+    r = run(generate_cmd(work, tag) + [vocab, prompt, "-n", "64", "--logits", out] + extra)
     return r.stdout[:-1], np.fromfile(out, dtype=np.float32), r.stderr.strip()
 
 
@@ -122,11 +134,11 @@ def main():
     test_ids = np.load(os.path.join(lm, "test/tokens.npy"))[0, 0]
     prompt = "".join(chars[i] for i in test_ids[:PROMPT_LEN])
 
-    def decode(tag, flags_for):
+    def decode(tag, flags_for, weights_file):
         """Builds the tag's prefill and step programs and decodes the
         prompt with the cache in place and double-buffered: the two must
         agree bit for bit. Returns the in-place run's text, logits, timing."""
-        compile_models(qcc, work, tag, flags_for)
+        compile_models(qcc, work, tag, flags_for, weights_file)
         build(cc, src, work, tag)
         text, logits, timing = generate(work, tag, vocab, prompt, [])
         text_b, logits_b, _ = generate(work, tag, vocab, prompt, ["--no-alias"])
@@ -136,7 +148,7 @@ def main():
         return text, logits, timing
 
     # 1-3: float
-    text, logits, timing = decode("f32", lambda name: [])
+    text, logits, timing = decode("f32", lambda name: [], False)
     ids = encode(text, chars)
     if len(ids) != 64 or ids[:PROMPT_LEN] != list(test_ids[:PROMPT_LEN]):
         sys.exit(f"FAIL: f32: generated {len(ids)} tokens, expected 64 starting with the prompt: {text!r}")
@@ -152,7 +164,8 @@ def main():
 
     # 4: w8a8
     pre, stp = calib(qcc, src, work)
-    qtext, qlogits, timing = decode("w8a8", lambda name: ["-q", "w8a8", "--calib", pre if name == "prefill" else stp])
+    qtext, qlogits, timing = decode("w8a8", lambda name: ["-q", "w8a8", "--calib", pre if name == "prefill" else stp],
+                                    True)
     qids = encode(qtext, chars)
     qfull = full_model(qcc, src, work, qids)
     agree = np.mean([int(np.argmax(qlogits.reshape(64, -1)[p])) == int(np.argmax(qfull[p])) for p in range(64)])
