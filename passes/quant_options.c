@@ -72,9 +72,11 @@ const char qcc_quant_flags_help[] =
     "                        multiply-accumulate of each scheme's kernel)\n"
     "  --formats LIST        -q auto: the candidate schemes (comma-separated -q names;\n"
     "                        f32 is always one)\n"
-    "  --sensitivity-metric mse|kl\n"
+    "  --sensitivity-metric mse|kl|hessian\n"
     "                        -q auto: a layer's output error as relative MSE (default)\n"
-    "                        or KL divergence of the outputs' rows taken as logits\n"
+    "                        or KL divergence of the outputs' rows taken as logits,\n"
+    "                        measured per layer and candidate; or hessian: HAWQ-V3's\n"
+    "                        Hessian-trace proxy of the MSE, one run per layer\n"
     "  --sensitivity-samples N\n"
     "                        -q auto: calibration samples per measurement (default 8)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
@@ -181,10 +183,11 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       rc = -1;
     }
   } else if ((v = qcc_flag_value(argc, argv, i, "--sensitivity-metric", &missing))) {
-    if (!strcmp(v, "mse") || !strcmp(v, "kl")) {
+    if (!strcmp(v, "mse") || !strcmp(v, "kl") || !strcmp(v, "hessian")) {
       qcc_quant_opts.sensitivity_kl = !strcmp(v, "kl");
+      qcc_quant_opts.sensitivity_hessian = !strcmp(v, "hessian");
     } else {
-      qcc_error("--sensitivity-metric: expected mse or kl, got '%s'", v);
+      qcc_error("--sensitivity-metric: expected mse, kl or hessian, got '%s'", v);
       rc = -1;
     }
   } else if ((v = qcc_flag_value(argc, argv, i, "--sensitivity-samples", &missing))) {

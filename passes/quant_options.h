@@ -66,6 +66,7 @@ typedef struct qcc_quant_options {
   int n_formats;
   int sensitivity_samples;                 /* --sensitivity-samples (0: 8) */
   bool sensitivity_kl;                     /* --sensitivity-metric kl (else mse) */
+  bool sensitivity_hessian;                /* --sensitivity-metric hessian: the proxy (sensitivity_proxy.c) */
 } qcc_quant_options;
 
 extern qcc_quant_options qcc_quant_opts;

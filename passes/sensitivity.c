@@ -11,7 +11,8 @@
  * scheme, convolutions the integer ones, run-time matmuls int8 (w8a8's
  * static scales) or a block format.
  *
- * Measurement: a copy of the calibrated module in which every layer but
+ * Measurement (or, with --sensitivity-metric hessian, HAWQ-V3's cheap
+ * proxy: sensitivity_proxy.c): a copy of the calibrated module in which every layer but
  * this one is marked f32 (qcc.scheme) goes through the quantize pass and
  * the evaluator over the first --sensitivity-samples calibration samples;
  *   sensitivity = sum (y - y_float)^2 / sum y_float^2
@@ -40,6 +41,7 @@
 #include "quant_activations.h"
 #include "quant_options.h"
 #include "sensitivity.h"
+#include "sensitivity_proxy.h"
 
 /* The default candidates of a constant-weight matmul, when --formats is
  * not given: the integer schemes and the common block formats. */
@@ -241,6 +243,27 @@ static int layer_sensitivity(MlirModule m, qcc_eval_cache *cache, int index, con
   return rc;
 }
 
+/* The gain of layer `index` (op in m) for the Hessian proxy: the relative
+ * output error with the probe at its output, per unit of probe power. */
+static int layer_gain(MlirModule m, qcc_eval_cache *cache, const qcc_proxy_stats *proxy, MlirOperation op, int index,
+                      const qcc_calib_set *set, int samples, qcc_array **ref, int *n_ref, double *gain) {
+  MlirModule copy = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
+  MlirBlock body = qcc_func_body(qcc_module_func(copy));
+  MlirOperation target = {NULL};
+  int i = 0;
+  for (MlirOperation o = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(o) && mlirOperationIsNull(target);
+       o = mlirOperationGetNextInBlock(o))
+    if (qcc_layer_kind_of(o) != QCC_LAYER_NONE && i++ == index) target = o;
+  int rc = 0;
+  *gain = 0;
+  if (!mlirOperationIsNull(target) && qcc_proxy_probe(proxy, op, target)) {
+    rc = measure(copy, cache, set, samples, ref, n_ref, gain);
+    *gain /= QCC_PROXY_PROBE;
+  }
+  mlirModuleDestroy(copy);
+  return rc;
+}
+
 static MlirAttribute str_array(MlirContext ctx, const qcc_quant_scheme **s, int n) {
   MlirAttribute a[64];
   for (int i = 0; i < n; i++) a[i] = mlirStringAttrGet(ctx, mlirStringRefCreateFromCString(s[i]->name));
@@ -261,6 +284,8 @@ int qcc_pass_sensitivity(MlirModule m) {
   /* One cache for every variant: each differs from the float model in one
    * layer, so all other constants and packed weights are shared. */
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_proxy_stats *proxy = NULL;
+  if (qcc_quant_opts.sensitivity_hessian) rc = !(proxy = qcc_proxy_collect(m, &set, samples));
   for (int k = 0; k < samples && !rc; k++)
     rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &ref[k], &n_ref[k], NULL, NULL);
   MlirBlock body = qcc_func_body(qcc_module_func(m));
@@ -273,9 +298,13 @@ int qcc_pass_sensitivity(MlirModule m) {
     const qcc_quant_scheme *cand[64];
     int n = qcc_layer_candidates(op, cand, 64);
     MlirAttribute sens[64], bits[64], lat[64];
+    double gain = 0;
+    if (proxy && n > 1) rc = layer_gain(m, cache, proxy, op, index, &set, samples, ref, n_ref, &gain);
     for (int c = 0; c < n && !rc; c++) {
       double err = 0;
-      if (qcc_scheme_quantizes(cand[c])) rc = layer_sensitivity(m, cache, index, cand[c], &set, samples, ref, n_ref, &err);
+      if (proxy) err = gain * qcc_proxy_nsr(proxy, op, cand[c]);
+      else if (qcc_scheme_quantizes(cand[c]))
+        rc = layer_sensitivity(m, cache, index, cand[c], &set, samples, ref, n_ref, &err);
       measured += qcc_scheme_quantizes(cand[c]);
       sens[c] = mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), err);
       bits[c] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), qcc_layer_bits(op, cand[c]));
@@ -290,8 +319,9 @@ int qcc_pass_sensitivity(MlirModule m) {
     index++;
   }
   if (!rc)
-    qcc_remark("sensitivity: %d layers, %d quantized variants on %d samples (%.1f s)", index, measured, samples,
-               (double)(clock() - start) / CLOCKS_PER_SEC);
+    qcc_remark("sensitivity: %d layers, %d quantized variants on %d samples (%s, %.1f s)", index, measured, samples,
+               proxy ? "Hessian-trace proxy" : "measured", (double)(clock() - start) / CLOCKS_PER_SEC);
+  qcc_proxy_free(proxy);
   for (int k = 0; k < samples; k++)
     if (ref[k]) free_outputs(ref[k], n_ref[k]);
   free(ref);
