@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end check of one example model (examples/<name>/).
 
-1. qcc compiles the model to C (+ --emit-main), cc builds it strictly.
+1. qcc compiles the model to C (+ --emit-main, weights in a --weights-file),
+   cc builds it strictly.
 2. The generated C equals `qcc run` (the evaluator) bit for bit on input_0.
 3. The generated C matches ONNX Runtime (onnxruntime-node) on input_0:
    max |c - ort| <= 1e-4 * (max(ort) - min(ort)), and PyTorch's exported
@@ -81,11 +82,15 @@ def main():
     model = os.path.join(ex, "model.onnx")
     src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-    c, main_c, exe = (os.path.join(work, f) for f in ("model.c", "main.c", "model"))
+    c, main_c, exe, weights = (os.path.join(work, f) for f in ("model.c", "main.c", "model", "model.bin"))
     qflags = ["-q", scheme, "--calib", os.path.join(ex, "calib"), *args.qflags.split()]
     if scheme == "f32" and not args.qflags:
         qflags = []
-    log = run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c, "-v", *qflags], stderr_too=True)
+    # The weights go to a file: model.c is code only, so cc takes seconds
+    # instead of parsing megabytes of numbers (the inline C is the same
+    # bits: test/codegen/weights-file.test).
+    log = run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c, "--weights-file", weights, "-v", *qflags],
+              stderr_too=True)
     if args.bytes_file:
         with open(args.bytes_file, "w") as f:
             f.write(re.search(r"weights ([0-9]+) bytes", log).group(1) + "\n")
@@ -97,7 +102,7 @@ def main():
     out_o = os.path.join(work, "ort_out")
     for d in (out_c, out_q, out_o):
         os.makedirs(d, exist_ok=True)
-    run([exe, x0, "--out", out_c])
+    run([exe, x0, "--weights", weights, "--out", out_c])
     run([f"{build}/qcc", "run", model, "--input", f"{in_name}={x0}", "--out-dir", out_q, *qflags])
     y_c = np.load(os.path.join(out_c, "out0.npy"))
     y_q = np.load(os.path.join(out_q, f"{out_name}.npy"))
@@ -125,7 +130,7 @@ def main():
     outs = []
     for i in range(xs.shape[0]):
         np.save(sample, xs[i])
-        run([exe, sample, "--out", out_c])
+        run([exe, sample, "--weights", weights, "--out", out_c])
         outs.append(np.load(os.path.join(out_c, "out0.npy")))
     outs = np.stack(outs)
     if metric == "accuracy":
