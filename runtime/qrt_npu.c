@@ -896,14 +896,23 @@ int qrt_npu_run(const qrt_npu_stream *s, uint8_t *dram, uint8_t *sram, qrt_npu_s
       run_matmul(sram, c.f);
       cost.macs = c.f[3] * c.f[4] * c.f[5];
       st->macs += cost.macs;
+      st->pe_slots += cost.macs;
       break;
     case QRT_NPU_OP_MATMUL_I4:
-    case QRT_NPU_OP_BMATMUL:
-      if (c.opcode == QRT_NPU_OP_MATMUL_I4) qrt_npu_run_matmul_i4(sram, c.f);
-      else qrt_npu_run_bmatmul(sram, c.f);
+      qrt_npu_run_matmul_i4(sram, c.f);
       cost.macs = c.f[3] * c.f[4] * c.f[5];
       st->macs += cost.macs;
+      st->pe_slots += c.f[3] * c.f[4] * ceil_div(c.f[5], 2);
       break;
+    case QRT_NPU_OP_BMATMUL: {
+      int wide = 0;
+      qrt_npu_run_bmatmul(sram, c.f);
+      (void)qrt_npu_bfmt_pair_ok(c.f[8], c.f[10], &wide);
+      cost.macs = c.f[3] * c.f[4] * c.f[5];
+      st->macs += cost.macs;
+      st->pe_slots += cost.macs * (wide ? 2u : 1u);
+      break;
+    }
     case QRT_NPU_OP_BENCODE: qrt_npu_run_bencode(sram, c.f); break;
     case QRT_NPU_OP_BSCALE: qrt_npu_run_bscale(sram, c.f); break;
     case QRT_NPU_OP_REQUANT: run_requant(sram, c.f); break;

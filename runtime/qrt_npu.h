@@ -127,6 +127,9 @@ typedef struct qrt_npu_stats {
   uint64_t busy[QRT_NPU_NUM_ENGINES];              /* cycles each engine worked */
   uint64_t commands[QRT_NPU_NUM_ENGINES];          /* commands per engine */
   uint64_t macs;                                   /* total multiply-accumulates */
+  uint64_t pe_slots;                               /* PE-cycles those took at the array's peak: a MAC each
+                                                    * (int8), half a MAC (int4: two per cycle), two
+                                                    * (block mantissas over 8 bits) */
   uint64_t dram_read_bytes, dram_write_bytes;      /* DMA traffic */
   uint64_t host_bytes;                             /* bytes HOST commands read and wrote */
   uint64_t sram_peak;                              /* highest SRAM address + 1 any command touched */
