@@ -72,6 +72,10 @@ static int64_t gmult_bytes(const gemm_layer *g, int64_t kt, int64_t nt) {
 static int64_t b_buffer_bytes(const gemm_layer *g, int64_t kt, int64_t nt) {
   return b_rows(g, kt, nt) * b_row_bytes(g, kt, nt) + gmult_bytes(g, kt, nt);
 }
+/* SRAM address of B buffer h's group multipliers: after its largest tile */
+static uint64_t gmult_sram(const gemm_layer *g, int h) {
+  return g->B[h] + (uint64_t)(b_rows(g, g->t.tk, g->t.tn) * b_row_bytes(g, g->t.tk, g->t.tn));
+}
 /* int32 accumulators, or the block formats' double ones */
 static int64_t acc_es(const gemm_layer *g) { return g->kind == GEMM_BLOCK ? 8 : 4; }
 /* epilogue vectors per column: bias, mult (int32) and shift (int8), or the float bias */
@@ -145,9 +149,8 @@ static void gemm_loads(npu_builder *b, const gemm_layer *g, const gemm_step *s) 
     const int64_t rb = b_row_bytes(g, kt, nt);
     npu_dma(b, QRT_NPU_OP_DMA_LOAD, g->b, (uint64_t)(g->b_off[s->batch] + at), g->B[s->b_par], (uint64_t)b_rows(g, kt, nt),
         (uint64_t)rb, (uint64_t)g->b_ld, (uint64_t)rb);
-    if (gmult_bytes(g, kt, nt)) /* [groups of the tile][nt] after the largest B tile */
-      npu_dma(b, QRT_NPU_OP_DMA_LOAD, g->gmult, (uint64_t)(k0 / g->group * g->N + n0),
-          g->B[s->b_par] + (uint64_t)(b_rows(g, g->t.tk, g->t.tn) * b_row_bytes(g, g->t.tk, g->t.tn)),
+    if (gmult_bytes(g, kt, nt)) /* [groups of the tile][nt] */
+      npu_dma(b, QRT_NPU_OP_DMA_LOAD, g->gmult, (uint64_t)(k0 / g->group * g->N + n0), gmult_sram(g, s->b_par),
           (uint64_t)cdiv(kt, g->group), (uint64_t)nt, (uint64_t)g->N, (uint64_t)nt);
   }
   if (g->conv) {
@@ -170,8 +173,7 @@ static void gemm_compute(npu_builder *b, const gemm_layer *g, const gemm_step *s
                            (uint64_t)kt, (uint64_t)kt, (uint64_t)nt, npu_sgn(g->a_zp), s->kk > 0};
     npu_emit(b, QRT_NPU_OP_MATMUL, mm, 10);
   } else if (g->kind == GEMM_I4) {
-    const uint64_t gm = g->group ? g->B[s->b_par] + (uint64_t)(b_rows(g, g->t.tk, g->t.tn) * b_row_bytes(g, g->t.tk, g->t.tn))
-                                 : QRT_NPU_NONE;
+    const uint64_t gm = g->group ? gmult_sram(g, s->b_par) : QRT_NPU_NONE;
     const uint64_t mm[] = {g->A[s->a_par], g->B[s->b_par], g->ACC[s->acc_par], (uint64_t)mt, (uint64_t)nt, (uint64_t)kt,
                            (uint64_t)kt, (uint64_t)b_row_bytes(g, kt, nt), npu_sgn(g->a_zp),
                            (uint64_t)(s->kk > 0) | (uint64_t)g->group << 32, gm};
@@ -457,7 +459,10 @@ bool npu_lower_bmatmul(npu_builder *b, const qcc_call *call, uint32_t out, char 
   int16_t table[QRT_BFMT_MAX_CODES];
   int32_t kmax;
   g.scale_shift = qrt_bfmt_int_table(p->a_format, table, &kmax) + qrt_bfmt_int_table(p->w_format, table, &kmax);
-  g.a = encode_rows(b, npu_value_tensor(b, call->in[0]), g.M, g.K, p->a_format);
+  const uint32_t x = npu_value_tensor(b, call->in[0]);
+  if (b->tensors[x].d.dtype != QRT_F32 || b->tensors[x].d.nbytes != (uint64_t)(g.M * g.K * 4))
+    return snprintf(why, cap, "activations that are not a dense float32 M x K matrix"), false;
+  g.a = encode_rows(b, x, g.M, g.K, p->a_format);
   if (g.a == QRT_NPU_NONE) return snprintf(why, cap, "a row of %lld floats does not fit a quarter of the SRAM", (long long)g.K), false;
   g.bias = mlirValueIsNull(call->in[2]) ? QRT_NPU_NONE : npu_value_tensor(b, call->in[2]);
   g.mult = g.shift = g.gmult = QRT_NPU_NONE;

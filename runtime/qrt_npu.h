@@ -9,7 +9,9 @@
  * (qrt_npu_run): native commands compute what the runtime's kernels compute,
  * with the same integer requantization (qrt_requant); HOST commands call
  * the runtime kernel itself.  It allocates nothing: the caller gives the
- * DRAM arena and the SRAM.  C99, no libc beyond <string.h>. */
+ * DRAM arena and the SRAM.  C99; qrt_npu.c needs no libc beyond
+ * <string.h>, qrt_npu_fmt.c (the int4 and block-format commands) the
+ * runtime's block-format codec (qrt_fmt*.c) and <math.h>. */
 #ifndef QRT_NPU_H
 #define QRT_NPU_H
 #include <stddef.h>
