@@ -393,48 +393,56 @@ bool npu_lower_qconv(npu_builder *b, const qcc_call *call, uint32_t out, char *w
 }
 
 /* ---- block formats ------------------------------------------------------------ */
-/* The activation rows (float [M, K]) encoded into fmt, as DRAM rows of
- * qrt_bfmt_bytes(fmt, K) bytes: runs of rows loaded, encoded on the
- * vector unit (BENCODE: the runtime's qrt_bfmt_encode) and stored, two
- * buffers each way alternating.  Returns the new tensor, or NONE when a
- * row does not fit a quarter of the SRAM. */
-static uint32_t encode_rows(npu_builder *b, uint32_t x, int64_t M, int64_t K, int32_t fmt) {
+/* Vectors of K floats encoded into fmt, each stored as qrt_bfmt_bytes(fmt,
+ * K) bytes of a new DRAM tensor [batch * V][bytes]: the rows of x (float
+ * [batch * V][K]) or, with columns, the columns of each x[b] (float
+ * [K][V], B of a matmul of two run-time operands).  Runs of vectors
+ * through SRAM: loaded, encoded on the vector unit (BENCODE: the runtime's
+ * qrt_bfmt_encode; columns gathered by its element stride), stored, two
+ * buffers each way alternating.  NONE when one vector's K floats do not
+ * fit a quarter of the SRAM. */
+static uint32_t encode_vectors(npu_builder *b, uint32_t x, int64_t batch, int64_t V, int64_t K, int32_t fmt, bool columns) {
   const qrt_npu_config *cfg = b->cfg;
-  const int64_t row = qrt_bfmt_bytes(fmt, K), quarter = (int64_t)(cfg->sram_banks / 4 * cfg->sram_bank_bytes);
-  const int64_t per = npu_min64(M, quarter / (K * 4)), n_chunks = per > 0 ? (M + per - 1) / per : 0;
+  const int64_t vb = qrt_bfmt_bytes(fmt, K), quarter = (int64_t)(cfg->sram_banks / 4 * cfg->sram_bank_bytes);
+  const int64_t per = npu_min64(V, quarter / (K * 4));
   if (per <= 0) return QRT_NPU_NONE;
-  const int64_t dims[2] = {M, row};
+  const int64_t dims[2] = {batch * V, vb}, per_batch = (V + per - 1) / per, n_chunks = batch * per_batch;
   const uint32_t enc = npu_add_tensor(b, QRT_NPU_REGION_DRAM, QRT_U8, 2, dims, NULL);
   npu_sram_alloc sa = {cfg, 0};
   uint64_t IN[2], OUT[2];
   for (int h = 0; h < 2; h++) IN[h] = npu_sram_place(&sa, (uint64_t)(per * K * 4));
-  for (int h = 0; h < 2; h++) OUT[h] = npu_sram_place(&sa, (uint64_t)(per * row));
+  for (int h = 0; h < 2; h++) OUT[h] = npu_sram_place(&sa, (uint64_t)(per * vb));
   for (int64_t c = -1; c < n_chunks; c++) {
-    if (c + 1 < n_chunks)
-      npu_dma(b, QRT_NPU_OP_DMA_LOAD, x, (uint64_t)((c + 1) * per * K * 4), IN[(c + 1) % 2], 1,
-          (uint64_t)(npu_min64(per, M - (c + 1) * per) * K * 4), 0, 0);
+    if (c + 1 < n_chunks) { /* chunk c + 1: vectors [v0, v0 + n) of batch bt */
+      const int64_t bt = (c + 1) / per_batch, v0 = (c + 1) % per_batch * per, n = npu_min64(per, V - v0);
+      if (columns) /* K rows of n floats, dense in SRAM */
+        npu_dma(b, QRT_NPU_OP_DMA_LOAD, x, (uint64_t)((bt * K * V + v0) * 4), IN[(c + 1) % 2], (uint64_t)K,
+            (uint64_t)(n * 4), (uint64_t)(V * 4), (uint64_t)(n * 4));
+      else
+        npu_dma(b, QRT_NPU_OP_DMA_LOAD, x, (uint64_t)((bt * V + v0) * K * 4), IN[(c + 1) % 2], 1, (uint64_t)(n * K * 4), 0,
+            0);
+    }
     if (c < 0) continue;
-    const int64_t rows = npu_min64(per, M - c * per);
-    const uint64_t f[] = {IN[c % 2], OUT[c % 2], (uint64_t)rows, (uint64_t)K, (uint64_t)(K * 4), (uint64_t)row,
-                          (uint64_t)fmt};
-    npu_emit(b, QRT_NPU_OP_BENCODE, f, 7);
-    npu_dma(b, QRT_NPU_OP_DMA_STORE, enc, (uint64_t)(c * per * row), OUT[c % 2], 1, (uint64_t)(rows * row), 0, 0);
+    const int64_t bt = c / per_batch, v0 = c % per_batch * per, n = npu_min64(per, V - v0);
+    const uint64_t f[] = {IN[c % 2], OUT[c % 2], (uint64_t)n, (uint64_t)K, (uint64_t)(columns ? 4 : K * 4), (uint64_t)vb,
+                          (uint64_t)fmt, (uint64_t)(columns ? n * 4 : 4)};
+    npu_emit(b, QRT_NPU_OP_BENCODE, f, 8);
+    npu_dma(b, QRT_NPU_OP_DMA_STORE, enc, (uint64_t)((bt * V + v0) * vb), OUT[c % 2], 1, (uint64_t)(n * vb), 0, 0);
   }
   return enc;
 }
 
-/* qrt_bmatmul_f32 with constant block-format weights on the PE array: the
- * runtime's integer path (qrt_bdot.c), so only where the generated C
- * takes it too, and only for E8M0 scales (the PE adds exponents). */
+/* qrt_bmatmul_f32 on the PE array: the runtime's integer path
+ * (qrt_bdot.c), so only where the generated C takes it too, and only for
+ * E8M0 scales (the PE adds exponents).  Constant weights are the packed
+ * columns themselves; a run-time B (attention) has its columns encoded
+ * first, per batch. */
 bool npu_lower_bmatmul(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap) {
   const qrt_bmatmul_params *p = &call->params.bmatmul;
   const qrt_bformat *fa = qrt_bformat_get(p->a_format), *fw = qrt_bformat_get(p->w_format);
   int wide;
   if (!fw) return snprintf(why, cap, "unknown block format"), false;
   if (!fa) return snprintf(why, cap, "%s weights times float activations: the PE array multiplies mantissas", fw->name), false;
-  if (p->b_runtime)
-    return snprintf(why, cap, "%s matmul of two run-time operands (attention): no column encoder on the vector unit yet",
-                    fw->name), false;
   if (!qrt_npu_bfmt_pair_ok((uint64_t)p->a_format, (uint64_t)p->w_format, &wide) || qrt_bdot_scratch(p) <= 0)
     return snprintf(why, cap, "%s x %s: the PE array multiplies integer mantissas with E8M0 scales of one block size",
                     fa->name, fw->name), false;
@@ -443,7 +451,8 @@ bool npu_lower_bmatmul(npu_builder *b, const qcc_call *call, uint32_t out, char 
     if (!(b->cfg->pe_formats & QRT_NPU_FMT_BLOCK(f)))
       return snprintf(why, cap, "the PE array multiplies no %s (--npu-config pe_formats)", qrt_bformat_get(f)->name), false;
   }
-  if (p->batch > 1) return snprintf(why, cap, "batched block-format matmul"), false;
+  const int64_t nbatch = p->batch > 0 ? p->batch : 1;
+  if (!p->b_runtime && nbatch != 1) return snprintf(why, cap, "batched block-format matmul of constant weights"), false;
   gemm_layer g;
   memset(&g, 0, sizeof g);
   g.kind = GEMM_BLOCK;
@@ -451,25 +460,33 @@ bool npu_lower_bmatmul(npu_builder *b, const qcc_call *call, uint32_t out, char 
   g.a_fmt = p->a_format, g.w_fmt = p->w_format, g.blk = fa->block;
   g.a_bb = qrt_bfmt_bytes(p->a_format, fa->block), g.w_bb = qrt_bfmt_bytes(p->w_format, fw->block);
   g.a_ld = qrt_bfmt_bytes(p->a_format, p->K);
-  g.b_ld = qrt_bfmt_bytes(p->w_format, p->K); /* one packed column */
-  g.b = npu_value_tensor(b, call->in[1]);
-  if (b->tensors[g.b].d.region != QRT_NPU_REGION_CONST || b->tensors[g.b].d.nbytes != (uint64_t)(g.N * g.b_ld))
-    return snprintf(why, cap, "block-format weights that are not packed constant columns"), false;
+  g.b_ld = qrt_bfmt_bytes(p->w_format, p->K); /* one encoded column */
+  const uint32_t x = npu_value_tensor(b, call->in[0]), w = npu_value_tensor(b, call->in[1]);
+  const uint64_t floats = (uint64_t)(nbatch * g.M * g.K * 4);
+  if (b->tensors[x].d.dtype != QRT_F32 || b->tensors[x].d.nbytes != floats)
+    return snprintf(why, cap, "activations that are not dense float32 matrices"), false;
+  if (p->b_runtime ? b->tensors[w].d.dtype != QRT_F32 || b->tensors[w].d.nbytes != (uint64_t)(nbatch * g.K * g.N * 4)
+                   : b->tensors[w].d.region != QRT_NPU_REGION_CONST || b->tensors[w].d.nbytes != (uint64_t)(g.N * g.b_ld))
+    return snprintf(why, cap, "weights that are neither packed constant columns nor dense float32 matrices"), false;
   if (!choose_tiles(b->cfg, &g, false, &g.t)) return snprintf(why, cap, "the SRAM has too few banks for ten tile buffers"), false;
+  /* both encoders' feasibility first: nothing is emitted for a layer that
+   * then goes to the host */
+  const int64_t quarter = (int64_t)(b->cfg->sram_banks / 4 * b->cfg->sram_bank_bytes);
+  if (quarter / (g.K * 4) < 1)
+    return snprintf(why, cap, "a vector of %lld floats does not fit a quarter of the SRAM", (long long)g.K), false;
   int16_t table[QRT_BFMT_MAX_CODES];
   int32_t kmax;
   g.scale_shift = qrt_bfmt_int_table(p->a_format, table, &kmax) + qrt_bfmt_int_table(p->w_format, table, &kmax);
-  const uint32_t x = npu_value_tensor(b, call->in[0]);
-  if (b->tensors[x].d.dtype != QRT_F32 || b->tensors[x].d.nbytes != (uint64_t)(g.M * g.K * 4))
-    return snprintf(why, cap, "activations that are not a dense float32 M x K matrix"), false;
-  g.a = encode_rows(b, x, g.M, g.K, p->a_format);
-  if (g.a == QRT_NPU_NONE) return snprintf(why, cap, "a row of %lld floats does not fit a quarter of the SRAM", (long long)g.K), false;
+  g.a = encode_vectors(b, x, 1, nbatch * g.M, g.K, p->a_format, false);
+  g.b = p->b_runtime ? encode_vectors(b, w, nbatch, g.N, g.K, p->w_format, true) : w;
   g.bias = mlirValueIsNull(call->in[2]) ? QRT_NPU_NONE : npu_value_tensor(b, call->in[2]);
   g.mult = g.shift = g.gmult = QRT_NPU_NONE;
   g.out = out;
-  g.nbatch = 1;
-  int64_t zero = 0;
-  g.a_off = g.b_off = &zero;
+  g.nbatch = nbatch;
+  g.a_off = calloc((size_t)nbatch, sizeof *g.a_off);
+  g.b_off = calloc((size_t)nbatch, sizeof *g.b_off);
+  for (int64_t bt = 0; bt < nbatch; bt++) g.a_off[bt] = bt * g.M * g.a_ld, g.b_off[bt] = bt * g.N * g.b_ld;
   emit_gemm(b, &g);
+  free(g.a_off), free(g.b_off);
   return true;
 }

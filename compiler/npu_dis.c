@@ -57,9 +57,9 @@ static void print_command(const qrt_npu_stream *s, uint32_t i, const qrt_npu_com
       printf(", groups of %llu x gmult 0x%llx", (unsigned long long)(f[9] >> 32), (unsigned long long)f[10]);
     break;
   case QRT_NPU_OP_BENCODE:
-    printf("out 0x%llx %s = encode(in 0x%llx f32 [%llux%llu, ld %llu B]), ld %llu B", (unsigned long long)f[1],
+    printf("out 0x%llx %s = encode(in 0x%llx f32 [%llux%llu, ld %llu B, step %llu B]), ld %llu B", (unsigned long long)f[1],
            bformat_name(f[6]), (unsigned long long)f[0], (unsigned long long)f[2], (unsigned long long)f[3],
-           (unsigned long long)f[4], (unsigned long long)f[5]);
+           (unsigned long long)f[4], (unsigned long long)f[7], (unsigned long long)f[5]);
     break;
   case QRT_NPU_OP_BMATMUL:
     printf("acc 0x%llx f64 %s a 0x%llx %s [%llux%llu, ld %llu B] * b 0x%llx %s [%llux%llu, columns, ld %llu B]",

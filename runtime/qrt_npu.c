@@ -294,6 +294,9 @@ static int host_ref_ok(const qrt_npu_stream *s, const uint8_t *p, int is_output)
   return d.dtype == rd32(p + 4) && d.nbytes == rd64(p + 8);
 }
 
+/* Bytes from BENCODE's first input value to past its last. */
+static uint64_t bencode_extent(const uint64_t *f) { return (f[2] - 1) * f[4] + (f[3] - 1) * f[7] + 4; }
+
 static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t cap) {
   qrt_npu_command c;
   const uint64_t sram = s->sram_bytes;
@@ -346,7 +349,11 @@ static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t 
     if (!f[2] || !f[3] || f[2] > (1u << 20) || f[3] > (1u << 20)) return BAD("rows, K must be in [1, 2^20]");
     if (!rb) return BAD("format is not a block format with E8M0 scales");
     if (!(s->config.pe_formats & QRT_NPU_FMT_BLOCK(f[6]))) return BAD("the PE array of this config lacks the format");
-    if (!range_ok(f[0], f[2], f[3] * 4, f[4], sram)) return BAD("input outside the SRAM");
+    /* rows may interleave (columns of a matrix): the input is checked as
+     * one extent, and the work bounded by the values fitting the SRAM */
+    if (f[4] >= QRT_NPU_FIELD_LIMIT || f[7] >= QRT_NPU_FIELD_LIMIT || f[2] * f[3] * 4 > sram ||
+        !range_ok(f[0], 1, bencode_extent(f), 0, sram))
+      return BAD("input outside the SRAM");
     if (!range_ok(f[1], f[2], rb, f[5], sram)) return BAD("output outside the SRAM");
     break;
   }
@@ -783,7 +790,7 @@ static void command_ranges(const qrt_npu_command *c, qrt_npu_ranges *rd, qrt_npu
     add_range(wr, f[2], 1, f[3] * f[4] * 8, 0);
     break;
   case QRT_NPU_OP_BENCODE:
-    add_range(rd, f[0], f[2], f[3] * 4, f[4]);
+    add_range(rd, f[0], 1, bencode_extent(f), 0);
     add_range(wr, f[1], f[2], qrt_npu_bfmt_row_bytes(f[6], f[3]), f[5]);
     break;
   case QRT_NPU_OP_BSCALE:

@@ -82,7 +82,7 @@ enum {
   QRT_NPU_OP_ADD = 8,       /* a, b, out, n, a_zp, b_zp, out_zp, out_min, out_max, a_mult | b_mult << 32, shift */
   QRT_NPU_OP_MAXPOOL = 9,   /* in, out, planes, H, W, kernel/stride, dilation/pad, OH | OW << 32 */
   QRT_NPU_OP_MATMUL_I4 = 10, /* a, b (int4 panels), acc, M, N, K, lda, ldb (panel stride), a_zp, accumulate | group << 32, gmult|NONE */
-  QRT_NPU_OP_BENCODE = 11,  /* in (float rows), out, rows, K, in_stride, out_stride, format */
+  QRT_NPU_OP_BENCODE = 11,  /* in (float rows), out, rows, K, in_stride, out_stride, format, elem_stride */
   QRT_NPU_OP_BMATMUL = 12,  /* a, b, acc (double), M, N, K, lda, ldb, a_format, accumulate, w_format */
   QRT_NPU_OP_BSCALE = 13,   /* acc (double), out (float), M, N, bias|NONE, shift */
   QRT_NPU_NUM_OPS = 14

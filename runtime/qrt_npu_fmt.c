@@ -104,17 +104,19 @@ uint64_t qrt_npu_bencode_passes(uint64_t fmt) {
   return 2;
 }
 
-/* out row r = qrt_bfmt_encode(format, in row r, K). */
+/* out row r = qrt_bfmt_encode(format, in row r, K), value k of in row r
+ * at in + r * in_stride + k * elem_stride (a column of a row-major
+ * matrix: in_stride 4, elem_stride its row bytes). */
 void qrt_npu_run_bencode(uint8_t *sram, const uint64_t *f) {
   float x[QRT_NPU_MAX_BLOCK];
   const uint64_t K = f[3], blk = qrt_npu_bfmt_block(f[6]), bb = qrt_npu_bfmt_row_bytes(f[6], blk);
-  uint64_t r, k0;
+  uint64_t r, k0, i;
   /* block by block (E8M0 formats encode each block alone): the floats
-   * are copied out of SRAM, which promises no alignment */
+   * are gathered out of SRAM, which promises no alignment */
   for (r = 0; r < f[2]; r++)
     for (k0 = 0; k0 < K; k0 += blk) {
       const uint64_t n = K - k0 < blk ? K - k0 : blk;
-      memcpy(x, sram + f[0] + r * f[4] + 4 * k0, (size_t)(4 * n));
+      for (i = 0; i < n; i++) memcpy(x + i, sram + f[0] + r * f[4] + (k0 + i) * f[7], 4);
       qrt_bfmt_encode((int32_t)f[6], x, (int64_t)n, sram + f[1] + r * f[5] + (k0 / blk) * bb);
     }
 }
