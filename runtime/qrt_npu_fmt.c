@@ -71,11 +71,11 @@ int qrt_npu_bfmt_pair_ok(uint64_t a_format, uint64_t w_format, int *wide) {
   int16_t table[QRT_BFMT_MAX_CODES];
   const qrt_bformat *fa, *fw;
   int32_t ka = 0, kw = 0, c;
+  *wide = 0;
   if (a_format >= QRT_BFORMAT_COUNT || w_format >= QRT_BFORMAT_COUNT) return 0;
   fa = qrt_bformat_get((int32_t)a_format);
   fw = qrt_bformat_get((int32_t)w_format);
   if (fa->block != fw->block || fa->block % 4 || fa->scale != QRT_SCALE_E8M0 || fw->scale != QRT_SCALE_E8M0) return 0;
-  *wide = 0;
   if (qrt_bfmt_int_table((int32_t)a_format, table, &ka) < 0) return 0;
   for (c = 0; c < 1 << fa->element_bits; c++) *wide |= table[c] < -128 || table[c] > 127;
   if (qrt_bfmt_int_table((int32_t)w_format, table, &kw) < 0) return 0;
