@@ -6,7 +6,11 @@
  * HOST command:
  *  - qrt_qmatmul_i8 with int8 weights: tiled onto the PE array (MATMUL)
  *    with the epilogue on the vector unit (REQUANT), operands moved by DMA
- *    through statically allocated, double-buffered SRAM tiles;
+ *    through statically allocated, double-buffered SRAM tiles; int4
+ *    weights the same way through MATMUL_I4;
+ *  - qrt_bmatmul_f32 (block formats, constant weights, the runtime's
+ *    integer path): activation rows encoded by BENCODE, then the GEMM
+ *    through BMATMUL and BSCALE;
  *  - qrt_qconv_i8 (2-D, int8 weights): the same GEMM per image and group,
  *    its A tiles gathered by IM2COL, its output stored as NCHW rows;
  *  - qrt_lut_i8: the LUT unit, streamed through SRAM;
@@ -36,7 +40,7 @@ static const char *host_reason(const char *sym) {
   if (!strcmp(sym, "qrt_quantize_f32_i8") || !strcmp(sym, "qrt_dequantize_i8_f32"))
     return "float <-> int8 conversion at the quantized region's boundary";
   if (!strcmp(sym, "qrt_bmatmul_f32"))
-    return "block-format matmul (BFP / MX): no shared-exponent datapath on the PE array yet";
+    return "block-format matmul the PE array cannot run";
   if (!strcmp(sym, "qrt_qmatmul_dyn_f32"))
     return "matmul with per-token scales found at run time: no row-amax command on the vector unit yet";
   if (!strcmp(sym, "qrt_wmatmul_f32")) return "weight-only quantized matmul: float activations";
@@ -113,6 +117,8 @@ static int lower_op(npu_builder *b, MlirOperation op) {
   why[0] = 0;
   if (!strcmp(sym, "qrt_qmatmul_i8"))
     native = npu_lower_qmatmul(b, &call, out, why, sizeof why);
+  else if (!strcmp(sym, "qrt_bmatmul_f32"))
+    native = npu_lower_bmatmul(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_qconv_i8"))
     native = npu_lower_qconv(b, &call, out, why, sizeof why);
   else if (!strcmp(sym, "qrt_qadd_i8"))

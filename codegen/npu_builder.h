@@ -67,6 +67,7 @@ uint64_t npu_sram_place(npu_sram_alloc *a, uint64_t bytes);
 /* ---- lowerings: true with the commands emitted, or false with why the
  * NPU cannot run the call (it then becomes a HOST command) ---- */
 bool npu_lower_qmatmul(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
+bool npu_lower_bmatmul(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
 bool npu_lower_qconv(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
 bool npu_lower_lut(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);
 bool npu_lower_qadd(npu_builder *b, const qcc_call *call, uint32_t out, char *why, size_t cap);

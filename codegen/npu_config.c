@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "qcc.h"
+#include "quant_options.h"
 
 typedef struct reader {
   const char *path, *p;
@@ -38,6 +39,13 @@ static bool read_string(reader *r, char *out, size_t cap) {
   return true;
 }
 
+/* A block format by any name -q accepts for it (mxint8, bfp8, bfp8_32). */
+static int block_format(const char *name) {
+  for (const qcc_quant_scheme *q = qcc_quant_schemes; q->name; q++)
+    if (q->block_format >= 0 && !strcmp(q->name, name)) return q->block_format;
+  return -1;
+}
+
 static bool read_formats(reader *r, uint64_t *bits) {
   *bits = 0;
   if (!expect(r, '[')) return false;
@@ -48,7 +56,10 @@ static bool read_formats(reader *r, uint64_t *bits) {
     if (!read_string(r, name, sizeof name)) return false;
     if (!strcmp(name, "int8")) *bits |= QRT_NPU_FMT_INT8;
     else if (!strcmp(name, "int4")) *bits |= QRT_NPU_FMT_INT4;
-    else return qcc_error("--npu-config %s: pe_formats: unknown format '%s' (known: int8, int4)", r->path, name), false;
+    else if (block_format(name) >= 0) *bits |= QRT_NPU_FMT_BLOCK(block_format(name));
+    else
+      return qcc_error("--npu-config %s: pe_formats: unknown format '%s' (known: int8, int4 and the block formats "
+                       "of -q, e.g. mxint8, bfp8)", r->path, name), false;
     skip_ws(r);
     if (*r->p == ']') return r->p++, true;
     if (!expect(r, ',')) return false;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "npu_tools.h"
+#include "qrt.h"
 #include "qcc.h"
 
 static const char *dtype_str(uint32_t dt) { return qcc_dtype_name((qrt_dtype)dt); }
@@ -17,6 +18,11 @@ static void print_tensor(const qrt_npu_stream *s, uint32_t id) {
   printf("t%u %s %s", id, t.region == QRT_NPU_REGION_CONST ? "const" : "dram", dtype_str(t.dtype));
   for (uint32_t k = 0; k < t.rank; k++) printf("%s%lld", k ? "x" : " ", (long long)t.dims[k]);
   printf(" @%llu (%llu B)", (unsigned long long)t.offset, (unsigned long long)t.nbytes);
+}
+
+static const char *bformat_name(uint64_t f) {
+  const qrt_bformat *b = f < QRT_BFORMAT_COUNT ? qrt_bformat_get((int32_t)f) : NULL;
+  return b ? b->name : "?";
 }
 
 static long long sv(uint64_t v) { return (long long)(int64_t)v; }
@@ -40,6 +46,31 @@ static void print_command(const qrt_npu_stream *s, uint32_t i, const qrt_npu_com
            (unsigned long long)f[2], f[9] ? "+=" : "=", (unsigned long long)f[0], (unsigned long long)f[3],
            (unsigned long long)f[5], (unsigned long long)f[6], (unsigned long long)f[1], (unsigned long long)f[5],
            (unsigned long long)f[4], (unsigned long long)f[7], sv(f[8]));
+    break;
+  case QRT_NPU_OP_MATMUL_I4:
+    printf("acc 0x%llx %s a 0x%llx [%llux%llu, ld %llu] * b 0x%llx int4 [%llux%llu, panels of 16 columns, ld %llu], "
+           "a_zp %lld",
+           (unsigned long long)f[2], f[9] & 1u ? "+=" : "=", (unsigned long long)f[0], (unsigned long long)f[3],
+           (unsigned long long)f[5], (unsigned long long)f[6], (unsigned long long)f[1], (unsigned long long)f[5],
+           (unsigned long long)f[4], (unsigned long long)f[7], sv(f[8]));
+    if (f[10] != QRT_NPU_NONE)
+      printf(", groups of %llu x gmult 0x%llx", (unsigned long long)(f[9] >> 32), (unsigned long long)f[10]);
+    break;
+  case QRT_NPU_OP_BENCODE:
+    printf("out 0x%llx %s = encode(in 0x%llx f32 [%llux%llu, ld %llu B, step %llu B]), ld %llu B", (unsigned long long)f[1],
+           bformat_name(f[6]), (unsigned long long)f[0], (unsigned long long)f[2], (unsigned long long)f[3],
+           (unsigned long long)f[4], (unsigned long long)f[7], (unsigned long long)f[5]);
+    break;
+  case QRT_NPU_OP_BMATMUL:
+    printf("acc 0x%llx f64 %s a 0x%llx %s [%llux%llu, ld %llu B] * b 0x%llx %s [%llux%llu, columns, ld %llu B]",
+           (unsigned long long)f[2], f[9] ? "+=" : "=", (unsigned long long)f[0], bformat_name(f[8]),
+           (unsigned long long)f[3], (unsigned long long)f[5], (unsigned long long)f[6], (unsigned long long)f[1],
+           bformat_name(f[10]), (unsigned long long)f[5], (unsigned long long)f[4], (unsigned long long)f[7]);
+    break;
+  case QRT_NPU_OP_BSCALE:
+    printf("out 0x%llx f32 = acc 0x%llx [%llux%llu] * 2^-%llu", (unsigned long long)f[1], (unsigned long long)f[0],
+           (unsigned long long)f[2], (unsigned long long)f[3], (unsigned long long)f[5]);
+    if (f[4] != QRT_NPU_NONE) printf(" + bias 0x%llx", (unsigned long long)f[4]);
     break;
   case QRT_NPU_OP_REQUANT:
     printf("out 0x%llx i8 = requant(acc 0x%llx [%llux%llu]", (unsigned long long)f[1], (unsigned long long)f[0],
@@ -105,10 +136,14 @@ int qcc_npu_dis_main(int argc, char **argv) {
   const qrt_npu_config *c = &s.config;
   printf("; qcc NPU stream version %u, %llu bytes, config hash 0x%016llx\n", QRT_NPU_VERSION,
          (unsigned long long)s.size, (unsigned long long)s.config_hash);
-  printf("; machine: PE %llux%llu%s%s, SRAM %llu banks x %llu B, DMA %llu B/cycle + %llu cycles, vector %llu lanes, "
+  char formats[512] = "";
+  if (c->pe_formats & QRT_NPU_FMT_INT8) strcat(formats, " int8");
+  if (c->pe_formats & QRT_NPU_FMT_INT4) strcat(formats, " int4");
+  for (int f = 0; f < QRT_BFORMAT_COUNT; f++)
+    if (c->pe_formats & QRT_NPU_FMT_BLOCK(f)) strcat(strcat(formats, " "), qrt_bformat_get(f)->name);
+  printf("; machine: PE %llux%llu%s, SRAM %llu banks x %llu B, DMA %llu B/cycle + %llu cycles, vector %llu lanes, "
          "LUT %llu entries x %llu lanes, %llu MHz\n",
-         (unsigned long long)c->pe_rows, (unsigned long long)c->pe_cols, c->pe_formats & QRT_NPU_FMT_INT8 ? " int8" : "",
-         c->pe_formats & QRT_NPU_FMT_INT4 ? " int4" : "", (unsigned long long)c->sram_banks,
+         (unsigned long long)c->pe_rows, (unsigned long long)c->pe_cols, formats, (unsigned long long)c->sram_banks,
          (unsigned long long)c->sram_bank_bytes, (unsigned long long)c->dma_bytes_per_cycle,
          (unsigned long long)c->dma_latency_cycles, (unsigned long long)c->vector_lanes,
          (unsigned long long)c->lut_entries, (unsigned long long)c->lut_lanes, (unsigned long long)c->clock_mhz);

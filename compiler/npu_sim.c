@@ -81,10 +81,11 @@ static void write_report(FILE *f, const char *path, const qrt_npu_stream *s, con
   for (int e = 0; e < QRT_NPU_NUM_ENGINES; e++)
     fprintf(f, "%s\n    \"%s\": {\"commands\": %llu, \"busy_cycles\": %llu}", e ? "," : "", engine_names[e],
             (unsigned long long)st->commands[e], (unsigned long long)st->busy[e]);
-  fprintf(f, "\n  },\n  \"macs\": %llu,\n  \"pe_count\": %llu,\n", (unsigned long long)st->macs, (unsigned long long)pes);
+  fprintf(f, "\n  },\n  \"macs\": %llu,\n  \"pe_slots\": %llu,\n  \"pe_count\": %llu,\n", (unsigned long long)st->macs,
+          (unsigned long long)st->pe_slots, (unsigned long long)pes);
   fprintf(f, "  \"pe_utilization\": %.4f,\n  \"pe_busy_utilization\": %.4f,\n",
-          st->cycles ? (double)st->macs / ((double)st->cycles * (double)pes) : 0.0,
-          st->busy[QRT_NPU_ENGINE_PE] ? (double)st->macs / ((double)st->busy[QRT_NPU_ENGINE_PE] * (double)pes) : 0.0);
+          st->cycles ? (double)st->pe_slots / ((double)st->cycles * (double)pes) : 0.0,
+          st->busy[QRT_NPU_ENGINE_PE] ? (double)st->pe_slots / ((double)st->busy[QRT_NPU_ENGINE_PE] * (double)pes) : 0.0);
   fprintf(f, "  \"dram_read_bytes\": %llu,\n  \"dram_write_bytes\": %llu,\n  \"dram_lower_bound_bytes\": %llu,\n"
              "  \"dram_traffic_over_lower_bound\": %.3f,\n",
           (unsigned long long)st->dram_read_bytes, (unsigned long long)st->dram_write_bytes, (unsigned long long)lb,
@@ -251,7 +252,7 @@ int qcc_npu_sim_main(int argc, char **argv) {
              "peak %llu of %llu B, %llu host commands\n",
              stream_path, (unsigned long long)st.cycles, (double)st.cycles / (double)s.config.clock_mhz,
              (unsigned long long)s.config.clock_mhz,
-             st.cycles ? 100.0 * (double)st.macs / ((double)st.cycles * (double)pes) : 0.0,
+             st.cycles ? 100.0 * (double)st.pe_slots / ((double)st.cycles * (double)pes) : 0.0,
              (unsigned long long)(st.dram_read_bytes + st.dram_write_bytes), (unsigned long long)dram_lower_bound(&s),
              (unsigned long long)st.sram_peak, (unsigned long long)s.sram_bytes,
              (unsigned long long)st.commands[QRT_NPU_ENGINE_HOST]);

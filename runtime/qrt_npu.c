@@ -170,8 +170,9 @@ uint64_t qrt_npu_host_binding(const char *kernel, const uint8_t *params, uint64_
 }
 
 /* ---- accessors ------------------------------------------------------------ */
-static const char *const op_names[QRT_NPU_NUM_OPS] = {"?", "DMA_LOAD", "DMA_STORE", "MATMUL", "REQUANT",
-                                                      "LUT", "HOST", "IM2COL", "ADD", "MAXPOOL"};
+static const char *const op_names[QRT_NPU_NUM_OPS] = {"?",      "DMA_LOAD", "DMA_STORE", "MATMUL",  "REQUANT",
+                                                      "LUT",    "HOST",     "IM2COL",    "ADD",     "MAXPOOL",
+                                                      "MATMUL_I4", "BENCODE", "BMATMUL", "BSCALE"};
 
 const char *qrt_npu_op_name(uint32_t opcode) { return opcode < QRT_NPU_NUM_OPS ? op_names[opcode] : "?"; }
 
@@ -180,7 +181,11 @@ int qrt_npu_op_engine(uint32_t opcode) {
   case QRT_NPU_OP_DMA_LOAD:
   case QRT_NPU_OP_DMA_STORE:
   case QRT_NPU_OP_IM2COL: return QRT_NPU_ENGINE_DMA;
-  case QRT_NPU_OP_MATMUL: return QRT_NPU_ENGINE_PE;
+  case QRT_NPU_OP_MATMUL:
+  case QRT_NPU_OP_MATMUL_I4:
+  case QRT_NPU_OP_BMATMUL: return QRT_NPU_ENGINE_PE;
+  case QRT_NPU_OP_BENCODE:
+  case QRT_NPU_OP_BSCALE:
   case QRT_NPU_OP_REQUANT:
   case QRT_NPU_OP_ADD:
   case QRT_NPU_OP_MAXPOOL: return QRT_NPU_ENGINE_VECTOR;
@@ -247,10 +252,12 @@ int qrt_npu_config_check(const qrt_npu_config *c, char *err, size_t cap) {
   for (i = 0; i < qrt_npu_config_num_fields(); i++) {
     const char *name;
     uint64_t v = *qrt_npu_config_field(&copy, i, &name);
-    if (v == 0 || v > (1u << 20)) return fail3(err, cap, "config: %s = %u is out of range [1, 1048576]", name, v, 0);
+    /* pe_formats is a bit set (checked below), the rest are sizes */
+    if (v == 0 || (v > (1u << 20) && strcmp(name, "pe_formats")))
+      return fail3(err, cap, "config: %s = %u is out of range [1, 1048576]", name, v, 0);
   }
   if (c->sram_banks > 64) return fail3(err, cap, "config: sram_banks = %u: at most 64", NULL, c->sram_banks, 0);
-  if (c->pe_formats & ~(uint64_t)(QRT_NPU_FMT_INT8 | QRT_NPU_FMT_INT4))
+  if (c->pe_formats & ~(QRT_NPU_FMT_BLOCK(QRT_BFORMAT_COUNT) - 1))
     return fail3(err, cap, "config: pe_formats = %u has unknown format bits", NULL, c->pe_formats, 0);
   return 0;
 }
@@ -287,6 +294,9 @@ static int host_ref_ok(const qrt_npu_stream *s, const uint8_t *p, int is_output)
   return d.dtype == rd32(p + 4) && d.nbytes == rd64(p + 8);
 }
 
+/* Bytes from BENCODE's first input value to past its last. */
+static uint64_t bencode_extent(const uint64_t *f) { return (f[2] - 1) * f[4] + (f[3] - 1) * f[7] + 4; }
+
 static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t cap) {
   qrt_npu_command c;
   const uint64_t sram = s->sram_bytes;
@@ -317,6 +327,60 @@ static int check_command(const qrt_npu_stream *s, uint32_t i, char *err, size_t 
     if (!signed_in(f[8], -128, 127)) return BAD("a_zero_point outside [-128, 127]");
     if (f[9] > 1) return BAD("accumulate flag is not 0 or 1");
     if (!(s->config.pe_formats & QRT_NPU_FMT_INT8)) return BAD("the PE array of this config has no int8");
+    break;
+  case QRT_NPU_OP_MATMUL_I4: {
+    const uint64_t G = f[9] >> 32, panel = (f[5] + 3) / 4 * 32; /* bytes of a 16-column panel's K rows */
+    if (!f[3] || !f[4] || !f[5] || f[3] > (1u << 20) || f[4] > (1u << 20) || f[5] > (1u << 20))
+      return BAD("M, N, K must be in [1, 2^20]");
+    if (f[6] < f[5] || f[7] < panel) return BAD("row or panel stride shorter than a row or panel");
+    if (!range_ok(f[0], f[3], f[5], f[6], sram)) return BAD("A outside the SRAM");
+    if (!range_ok(f[1], (f[4] + 15) / 16, panel, f[7], sram)) return BAD("B outside the SRAM");
+    if (!range_ok(f[2], f[3], f[4] * 4, f[4] * 4, sram)) return BAD("accumulator outside the SRAM");
+    if (!signed_in(f[8], -128, 127)) return BAD("a_zero_point outside [-128, 127]");
+    if ((f[9] & 0xffffffffu) > 1) return BAD("accumulate flag is not 0 or 1");
+    if ((f[10] == QRT_NPU_NONE) != (G == 0) || G % 4 || G > (1u << 20))
+      return BAD("group size must be a multiple of 4 up to 2^20 with group multipliers, or 0 without");
+    if (G && !range_ok(f[10], (f[5] + G - 1) / G, f[4], f[4], sram)) return BAD("group multipliers outside the SRAM");
+    if (!(s->config.pe_formats & QRT_NPU_FMT_INT4)) return BAD("the PE array of this config has no int4");
+    break;
+  }
+  case QRT_NPU_OP_BENCODE: {
+    const uint64_t rb = qrt_npu_bfmt_row_bytes(f[6], f[3]);
+    if (!f[2] || !f[3] || f[2] > (1u << 20) || f[3] > (1u << 20)) return BAD("rows, K must be in [1, 2^20]");
+    if (!rb) return BAD("format is not a block format with E8M0 scales");
+    if (!(s->config.pe_formats & QRT_NPU_FMT_BLOCK(f[6]))) return BAD("the PE array of this config lacks the format");
+    /* rows may interleave (columns of a matrix): the input is checked as
+     * one extent, and the work bounded by the values fitting the SRAM */
+    if (f[4] >= QRT_NPU_FIELD_LIMIT || f[7] >= QRT_NPU_FIELD_LIMIT || f[2] * f[3] * 4 > sram ||
+        !range_ok(f[0], 1, bencode_extent(f), 0, sram))
+      return BAD("input outside the SRAM");
+    if (!range_ok(f[1], f[2], rb, f[5], sram)) return BAD("output outside the SRAM");
+    break;
+  }
+  case QRT_NPU_OP_BMATMUL: {
+    int wide;
+    uint64_t arb, wrb;
+    if (!f[3] || !f[4] || !f[5] || f[3] > (1u << 20) || f[4] > (1u << 20) || f[5] > (1u << 20))
+      return BAD("M, N, K must be in [1, 2^20]");
+    if (!qrt_npu_bfmt_pair_ok(f[8], f[10], &wide))
+      return BAD("formats the PE array cannot multiply (integer mantissas, E8M0 scales, one block size)");
+    if (!(s->config.pe_formats & QRT_NPU_FMT_BLOCK(f[8])) || !(s->config.pe_formats & QRT_NPU_FMT_BLOCK(f[10])))
+      return BAD("the PE array of this config lacks the formats");
+    arb = qrt_npu_bfmt_row_bytes(f[8], f[5]);
+    wrb = qrt_npu_bfmt_row_bytes(f[10], f[5]);
+    if (f[6] < arb || f[7] < wrb) return BAD("row or column stride shorter than a row or column");
+    if (!range_ok(f[0], f[3], arb, f[6], sram)) return BAD("A outside the SRAM");
+    if (!range_ok(f[1], f[4], wrb, f[7], sram)) return BAD("B outside the SRAM");
+    if (!range_ok(f[2], f[3], f[4] * 8, f[4] * 8, sram)) return BAD("accumulator outside the SRAM");
+    if (f[9] > 1) return BAD("accumulate flag is not 0 or 1");
+    break;
+  }
+  case QRT_NPU_OP_BSCALE:
+    if (!f[2] || !f[3] || f[2] > (1u << 20) || f[3] > (1u << 20)) return BAD("M, N must be in [1, 2^20]");
+    if (!range_ok(f[0], f[2], f[3] * 8, f[3] * 8, sram)) return BAD("accumulator outside the SRAM");
+    if (!range_ok(f[1], f[2], f[3] * 4, f[3] * 4, sram)) return BAD("output outside the SRAM");
+    if (f[4] != QRT_NPU_NONE && !range_ok(f[4], 1, f[3] * 4, 0, sram)) return BAD("bias outside the SRAM");
+    if (f[5] > 64) return BAD("shift above 64");
     break;
   case QRT_NPU_OP_REQUANT:
     if (!f[2] || !f[3] || f[2] > (1u << 20) || f[3] > (1u << 20)) return BAD("M, N must be in [1, 2^20]");
@@ -658,6 +722,24 @@ static uint64_t command_cycles(const qrt_npu_config *cfg, const qrt_npu_command 
   case QRT_NPU_OP_IM2COL: return cfg->dma_latency_cycles + ceil_div(im2col_bytes(f), cfg->dma_bytes_per_cycle);
   case QRT_NPU_OP_MATMUL:
     return cfg->pe_rows + cfg->pe_cols + ceil_div(f[3], cfg->pe_rows) * ceil_div(f[4], cfg->pe_cols) * f[5];
+  case QRT_NPU_OP_MATMUL_I4: /* two int4 k per cycle; grouped: one more cycle per group (the multiply-add) */
+    return cfg->pe_rows + cfg->pe_cols +
+           ceil_div(f[3], cfg->pe_rows) * ceil_div(f[4], cfg->pe_cols) *
+               (ceil_div(f[5], 2) + (f[9] >> 32 ? ceil_div(f[5], f[9] >> 32) : 0));
+  case QRT_NPU_OP_BMATMUL: { /* whole blocks, one k per cycle (two for mantissas over 8 bits), one cycle per block
+                              * to add the exponents and accumulate */
+    const uint64_t blk = qrt_npu_bfmt_block(f[8]), nb = ceil_div(f[5], blk);
+    int wide = 0;
+    (void)qrt_npu_bfmt_pair_ok(f[8], f[10], &wide);
+    return cfg->pe_rows + cfg->pe_cols +
+           ceil_div(f[3], cfg->pe_rows) * ceil_div(f[4], cfg->pe_cols) * (nb * blk * (wide ? 2u : 1u) + nb);
+  }
+  case QRT_NPU_OP_BENCODE:
+    return cfg->vector_latency_cycles +
+           ceil_div(f[2] * ceil_div(f[3], qrt_npu_bfmt_block(f[6])) * qrt_npu_bfmt_block(f[6]) *
+                        qrt_npu_bencode_passes(f[6]),
+                    cfg->vector_lanes);
+  case QRT_NPU_OP_BSCALE: return cfg->vector_latency_cycles + ceil_div(f[2] * f[3], cfg->vector_lanes);
   case QRT_NPU_OP_REQUANT: return cfg->vector_latency_cycles + ceil_div(f[2] * f[3], cfg->vector_lanes);
   case QRT_NPU_OP_LUT: return cfg->vector_latency_cycles + ceil_div(f[3], cfg->lut_lanes);
   case QRT_NPU_OP_ADD: return cfg->vector_latency_cycles + ceil_div(f[3], cfg->vector_lanes);
@@ -693,6 +775,28 @@ static void command_ranges(const qrt_npu_command *c, qrt_npu_ranges *rd, qrt_npu
     add_range(rd, f[1], f[5], f[4], f[7]);
     if (f[9]) add_range(rd, f[2], 1, f[3] * f[4] * 4, 0);
     add_range(wr, f[2], 1, f[3] * f[4] * 4, 0);
+    break;
+  case QRT_NPU_OP_MATMUL_I4:
+    add_range(rd, f[0], f[3], f[5], f[6]);
+    add_range(rd, f[1], (f[4] + 15) / 16, (f[5] + 3) / 4 * 32, f[7]);
+    if (f[10] != QRT_NPU_NONE) add_range(rd, f[10], 1, ceil_div(f[5], f[9] >> 32) * f[4], 0);
+    if (f[9] & 1u) add_range(rd, f[2], 1, f[3] * f[4] * 4, 0);
+    add_range(wr, f[2], 1, f[3] * f[4] * 4, 0);
+    break;
+  case QRT_NPU_OP_BMATMUL:
+    add_range(rd, f[0], f[3], qrt_npu_bfmt_row_bytes(f[8], f[5]), f[6]);
+    add_range(rd, f[1], f[4], qrt_npu_bfmt_row_bytes(f[10], f[5]), f[7]);
+    if (f[9]) add_range(rd, f[2], 1, f[3] * f[4] * 8, 0);
+    add_range(wr, f[2], 1, f[3] * f[4] * 8, 0);
+    break;
+  case QRT_NPU_OP_BENCODE:
+    add_range(rd, f[0], 1, bencode_extent(f), 0);
+    add_range(wr, f[1], f[2], qrt_npu_bfmt_row_bytes(f[6], f[3]), f[5]);
+    break;
+  case QRT_NPU_OP_BSCALE:
+    add_range(rd, f[0], 1, f[2] * f[3] * 8, 0);
+    if (f[4] != QRT_NPU_NONE) add_range(rd, f[4], 1, f[3] * 4, 0);
+    add_range(wr, f[1], 1, f[2] * f[3] * 4, 0);
     break;
   case QRT_NPU_OP_REQUANT:
     add_range(rd, f[0], 1, f[2] * f[3] * 4, 0);
@@ -799,7 +903,25 @@ int qrt_npu_run(const qrt_npu_stream *s, uint8_t *dram, uint8_t *sram, qrt_npu_s
       run_matmul(sram, c.f);
       cost.macs = c.f[3] * c.f[4] * c.f[5];
       st->macs += cost.macs;
+      st->pe_slots += cost.macs;
       break;
+    case QRT_NPU_OP_MATMUL_I4:
+      qrt_npu_run_matmul_i4(sram, c.f);
+      cost.macs = c.f[3] * c.f[4] * c.f[5];
+      st->macs += cost.macs;
+      st->pe_slots += c.f[3] * c.f[4] * ceil_div(c.f[5], 2);
+      break;
+    case QRT_NPU_OP_BMATMUL: {
+      int wide = 0;
+      qrt_npu_run_bmatmul(sram, c.f);
+      (void)qrt_npu_bfmt_pair_ok(c.f[8], c.f[10], &wide);
+      cost.macs = c.f[3] * c.f[4] * c.f[5];
+      st->macs += cost.macs;
+      st->pe_slots += cost.macs * (wide ? 2u : 1u);
+      break;
+    }
+    case QRT_NPU_OP_BENCODE: qrt_npu_run_bencode(sram, c.f); break;
+    case QRT_NPU_OP_BSCALE: qrt_npu_run_bscale(sram, c.f); break;
     case QRT_NPU_OP_REQUANT: run_requant(sram, c.f); break;
     case QRT_NPU_OP_ADD: run_add(sram, c.f); break;
     case QRT_NPU_OP_MAXPOOL: run_maxpool(sram, c.f); break;

@@ -9,15 +9,18 @@
  * (qrt_npu_run): native commands compute what the runtime's kernels compute,
  * with the same integer requantization (qrt_requant); HOST commands call
  * the runtime kernel itself.  It allocates nothing: the caller gives the
- * DRAM arena and the SRAM.  C99, no libc beyond <string.h>. */
+ * DRAM arena and the SRAM.  C99; qrt_npu.c needs no libc beyond
+ * <string.h>, qrt_npu_fmt.c (the int4 and block-format commands) the
+ * runtime's block-format codec (qrt_fmt*.c) and <math.h>. */
 #ifndef QRT_NPU_H
 #define QRT_NPU_H
 #include <stddef.h>
 #include <stdint.h>
 
 #define QRT_NPU_MAGIC "QNPU"
-/* Bump on any change of the encoding or of a command's semantics. */
-#define QRT_NPU_VERSION 1u
+/* Bump on any change of the encoding or of a command's semantics.
+ * 2: MATMUL_I4, BENCODE, BMATMUL, BSCALE; block formats in pe_formats. */
+#define QRT_NPU_VERSION 2u
 #define QRT_NPU_HEADER_BYTES 64u
 #define QRT_NPU_SECTION_ENTRY_BYTES 24u
 #define QRT_NPU_ALIGN 64u
@@ -42,9 +45,12 @@ enum {
   F(pe_rows, 16) F(pe_cols, 16) F(pe_formats, 1) F(sram_banks, 16) F(sram_bank_bytes, 16384) \
   F(dma_bytes_per_cycle, 16) F(dma_latency_cycles, 64) F(vector_lanes, 16) F(vector_latency_cycles, 4) \
   F(lut_entries, 256) F(lut_lanes, 16) F(clock_mhz, 800)
-/* pe_formats: bit set of operand formats the PE array multiplies. */
+/* pe_formats: bit set of operand formats the PE array multiplies: int8,
+ * int4 (weights, times int8 activations), and block format f of the
+ * runtime's table (QRT_ALL_BFORMATS row f) at bit 2 + f. */
 #define QRT_NPU_FMT_INT8 1u
 #define QRT_NPU_FMT_INT4 2u
+#define QRT_NPU_FMT_BLOCK(f) ((uint64_t)4 << (f))
 
 typedef struct qrt_npu_config {
 #define QRT_NPU_DECLARE_FIELD(name, dflt) uint64_t name;
@@ -75,7 +81,11 @@ enum {
   QRT_NPU_OP_IM2COL = 7,    /* tensor, dram_off, sram, p0, count, channels, H, W, kernel/stride, dilation/pad, OW/pad value */
   QRT_NPU_OP_ADD = 8,       /* a, b, out, n, a_zp, b_zp, out_zp, out_min, out_max, a_mult | b_mult << 32, shift */
   QRT_NPU_OP_MAXPOOL = 9,   /* in, out, planes, H, W, kernel/stride, dilation/pad, OH | OW << 32 */
-  QRT_NPU_NUM_OPS = 10
+  QRT_NPU_OP_MATMUL_I4 = 10, /* a, b (int4 panels), acc, M, N, K, lda, ldb (panel stride), a_zp, accumulate | group << 32, gmult|NONE */
+  QRT_NPU_OP_BENCODE = 11,  /* in (float rows), out, rows, K, in_stride, out_stride, format, elem_stride */
+  QRT_NPU_OP_BMATMUL = 12,  /* a, b, acc (double), M, N, K, lda, ldb, a_format, accumulate, w_format */
+  QRT_NPU_OP_BSCALE = 13,   /* acc (double), out (float), M, N, bias|NONE, shift */
+  QRT_NPU_NUM_OPS = 14
 };
 
 /* Engines, for the cost model and the report. */
@@ -119,6 +129,9 @@ typedef struct qrt_npu_stats {
   uint64_t busy[QRT_NPU_NUM_ENGINES];              /* cycles each engine worked */
   uint64_t commands[QRT_NPU_NUM_ENGINES];          /* commands per engine */
   uint64_t macs;                                   /* total multiply-accumulates */
+  uint64_t pe_slots;                               /* PE-cycles those took at the array's peak: a MAC each
+                                                    * (int8), half a MAC (int4: two per cycle), two
+                                                    * (block mantissas over 8 bits) */
   uint64_t dram_read_bytes, dram_write_bytes;      /* DMA traffic */
   uint64_t host_bytes;                             /* bytes HOST commands read and wrote */
   uint64_t sram_peak;                              /* highest SRAM address + 1 any command touched */
@@ -161,6 +174,23 @@ uint32_t qrt_npu_io(const qrt_npu_stream *s, int output, uint32_t i, const char 
 /* The opcode's mnemonic ("DMA_LOAD"), or "?" */
 const char *qrt_npu_op_name(uint32_t opcode);
 int qrt_npu_op_engine(uint32_t opcode);
+
+/* The PE array's int4 and block-format products and the vector unit's
+ * block encoder and epilogue (qrt_npu_fmt.c), for the executor:
+ * qrt_npu_bfmt_pair_ok is 0 unless BMATMUL can multiply a_format by
+ * w_format (integer mantissas, E8M0 scales, one block size, int32 block
+ * sums that cannot overflow: qrt_bdot.c's integer path); *wide is set
+ * when a mantissa needs more than 8 bits.  qrt_npu_bfmt_row_bytes: bytes
+ * of K values of fmt (0: not a block format the executor encodes);
+ * qrt_npu_bencode_passes: vector passes of fmt's encoder (cost model). */
+int qrt_npu_bfmt_pair_ok(uint64_t a_format, uint64_t w_format, int *wide);
+uint64_t qrt_npu_bfmt_row_bytes(uint64_t fmt, uint64_t K);
+uint64_t qrt_npu_bfmt_block(uint64_t fmt);
+uint64_t qrt_npu_bencode_passes(uint64_t fmt);
+void qrt_npu_run_matmul_i4(uint8_t *sram, const uint64_t *f);
+void qrt_npu_run_bencode(uint8_t *sram, const uint64_t *f);
+void qrt_npu_run_bmatmul(uint8_t *sram, const uint64_t *f);
+void qrt_npu_run_bscale(uint8_t *sram, const uint64_t *f);
 
 /* Runs an opened stream.  dram: dram_bytes bytes, 16-byte aligned, the
  * inputs already written at their tensors' offsets (qrt_npu_tensor_data);

@@ -6,6 +6,7 @@ import sys
 
 r = json.load(open(sys.argv[1]))
 print("host qmatmul:", sum("qmatmul" in h["kernel"] for h in r["host_fallbacks"]))
+print("host bmatmul:", sum("bmatmul" in h["kernel"] for h in r["host_fallbacks"]))
 print("pe macs:", r["macs"])
 print("dram >= lower bound:", r["dram_read_bytes"] + r["dram_write_bytes"] >= r["dram_lower_bound_bytes"] > 0)
 print("sram peak <= sram:", 0 < r["sram_peak_bytes"] <= r["sram_bytes"])

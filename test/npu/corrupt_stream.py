@@ -2,9 +2,11 @@
 """Writes a damaged copy of an NPU stream (runtime/qrt_npu.h layout), for
 test/npu/errors.test.
 
-usage: corrupt_stream.py IN.qcs OUT.qcs KIND
+usage: corrupt_stream.py IN.qcs OUT.qcs KIND [OPCODE FIELD VALUE]
 KIND: truncate | magic | version | crc | section-offset | tensor-offset |
-      sram-address | dma-rows | host-kernel | host-binding
+      sram-address | dma-rows | host-kernel | host-binding | field
+field: field FIELD (0..10) of the first command with OPCODE set to VALUE
+(an integer, 0x... allowed).
 The structural kinds recompute the CRC, so that the executor's own checks
 (not the CRC) must refuse the stream."""
 import struct
@@ -64,6 +66,10 @@ def main():
             strings = sections(s)[2][0]
             name_off = struct.unpack_from("<Q", s, at + 8)[0]
             s[strings + name_off: strings + name_off + 4] = b"xxx_"
+        elif kind == "field":
+            op, field, value = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6], 0)
+            at = next(a for a, o in commands(s) if o == op)
+            struct.pack_into("<Q", s, at + 8 + 8 * field, value)
         elif kind == "host-binding":  # first HOST's params changed after compiling
             at = next(a for a, op in commands(s) if op == OP_HOST)
             hostdata = sections(s)[6][0]

@@ -1,6 +1,6 @@
 /* npu_fuzz.c - mutation fuzzing of the NPU executor (runtime/qrt_npu.c).
  *
- *   npu_fuzz STREAM.qcs ITERATIONS SEED
+ *   npu_fuzz STREAM.qcs ITERATIONS SEED [OPCODE,...]
  *
  * Built with -fsanitize=address,undefined (test/CMakeLists.txt), so any
  * out-of-bounds access, overflow or misaligned load in qrt_npu_open or
@@ -12,7 +12,10 @@
  *   2. flip 1-4 bytes outside the CONSTS section and recompute the CRC, so
  *      that the structural checks, not the CRC, must catch the damage;
  *   3. set one field of one command to an edge value (0, 1, -1, 2^32,
- *      2^40, a nearby or random value) and recompute the CRC.
+ *      2^40, a nearby or random value, a small one such as a format id,
+ *      another int4 group size) and recompute the CRC; with OPCODEs, one
+ *      command of those kinds (e.g. 10,11,12,13: the int4 and block-format
+ *      commands, a few among many DMA and HOST commands otherwise).
  * Accepted streams are run.  Every refusal must be one nonempty line.
  * CONSTS holds values, not structure: a HOST kernel is as safe with any
  * weight values as the generated C is (the runtime's index-reading kernels
@@ -79,7 +82,7 @@ static int try_stream(const uint8_t *s, uint64_t n, int must_refuse, const char 
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) return fprintf(stderr, "usage: npu_fuzz STREAM.qcs ITERATIONS SEED\n"), 2;
+  if (argc != 4 && argc != 5) return fprintf(stderr, "usage: npu_fuzz STREAM.qcs ITERATIONS SEED [OPCODE,...]\n"), 2;
   FILE *f = fopen(argv[1], "rb");
   if (!f) return fprintf(stderr, "cannot read %s\n", argv[1]), 2;
   fseek(f, 0, SEEK_END);
@@ -100,6 +103,18 @@ int main(int argc, char **argv) {
     if (rd32(e) == QRT_NPU_SEC_CONSTS) c_lo = rd64(e + 8), c_hi = c_lo + rd64(e + 16);
   }
   const uint64_t cmd_base = (uint64_t)(base.commands - orig) + 4;
+  /* the commands mode 3 mutates: all, or those of the given opcodes */
+  uint32_t *targets = calloc(base.n_commands + 1, sizeof *targets), n_targets = 0;
+  for (uint32_t i = 0; i < base.n_commands; i++) {
+    qrt_npu_command c;
+    qrt_npu_get_command(&base, i, &c);
+    char key[16];
+    snprintf(key, sizeof key, ",%u,", c.opcode);
+    char list[256];
+    snprintf(list, sizeof list, ",%s,", argc == 5 ? argv[4] : "");
+    if (argc == 4 || strstr(list, key)) targets[n_targets++] = i;
+  }
+  if (n_targets == 0) return fprintf(stderr, "the stream has no command of opcodes %s\n", argv[4]), 1;
   long ran = 0, refused = 0;
   for (long it = 0; it < iters; it++) {
     const int mode = (int)(it % 4);
@@ -116,12 +131,12 @@ int main(int argc, char **argv) {
       }
       if (mode == 2) fix_crc(s, n);
     } else {
-      const uint64_t c = base.n_commands ? rnd() % base.n_commands : 0;
+      const uint64_t c = targets[rnd() % n_targets];
       const int field = (int)(rnd() % (QRT_NPU_COMMAND_FIELDS + 2)); /* + opcode and note */
       uint8_t *p = s + cmd_base + c * QRT_NPU_COMMAND_BYTES;
       const uint64_t old = field < 2 ? rd32(p + 4 * field) : rd64(p + 8 + 8 * (field - 2));
       const uint64_t edge[] = {0, 1, ~(uint64_t)0, (uint64_t)1 << 32, (uint64_t)1 << 40, old + 1, old - 1,
-                               old * 2, rnd() % 4096, rnd()};
+                               old * 2, rnd() % 4096, rnd(), rnd() % 24, old ^ (uint64_t)4 << (32 + rnd() % 4)};
       const uint64_t v = edge[rnd() % (sizeof edge / sizeof edge[0])];
       if (field < 2) wr32(p + 4 * field, (uint32_t)v);
       else wr64(p + 8 + 8 * (field - 2), v);
@@ -135,5 +150,6 @@ int main(int argc, char **argv) {
          failures);
   free(orig);
   free(s);
+  free(targets);
   return failures ? 1 : 0;
 }

@@ -160,9 +160,9 @@ amalg() { # output file, list of runtime .c files (dependencies first), trailing
 }
 # files other files need first (QRT_FILE_DEPS)
 DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot.c"
-# (qrt_npu.c, the NPU stream executor, is never pasted into generated C:
+# (qrt_npu.c and qrt_npu_fmt.c, the NPU stream executor, are never pasted into generated C:
 # it calls every kernel through a table, so it links the runtime library)
-ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_fmt -e qrt_bdot.c -e qrt_npu.c)"
+ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_fmt -e qrt_bdot.c -e qrt_npu)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" \
            "$RT/qrt_parallel.c $RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$RT/qrt_unary.c $RT/qrt_lut.c" \
            "$RT/qrt_qsoftmax.c" "$RT/qrt_qnorm.c" \
