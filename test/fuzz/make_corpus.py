@@ -224,4 +224,22 @@ loop_body = helper.make_graph([helper.make_node("Identity", ["ci"], ["co"], name
                               [vi("i", [], TensorProto.INT64), vi("ci", [], TensorProto.BOOL)],
                               [vi("co", [], TensorProto.BOOL)])
 save("loop", [helper.make_node("Loop", ["", "c"], [], name="l0", body=loop_body)], [x4, c], [y])
+# Loops qcc unrolls: a Loop with a constant trip count whose body reads the
+# iteration number, carries a value and has a scan output; a Scan over the
+# rows of its input, backwards
+acc_body = helper.make_graph([helper.make_node("Gather", ["tab", "i"], ["row"], name="g0", axis=0),
+                              helper.make_node("Add", ["a", "row"], ["a2"], name="a0"),
+                              helper.make_node("Identity", ["a2"], ["s"], name="s0"),
+                              helper.make_node("Less", ["i", "two"], ["go"], name="l1")], "body",
+                             [vi("i", [], TensorProto.INT64), vi("ci", [], TensorProto.BOOL), vi("a", [4])],
+                             [vi("go", [], TensorProto.BOOL), vi("a2", [4]), vi("s", [4])])
+save("loop_unrolled", [helper.make_node("Loop", ["m", "t", "x0"], ["y", "ys"], name="l0", body=acc_body)],
+     [vi("x0", [4])], [y, vi("ys", None)],
+     [const("m", np.array(4, np.int64)), const("t", np.array(True)), const("two", np.array(2, np.int64)),
+      const("tab", np.arange(24, dtype=np.float32).reshape(6, 4))])
+scan_body = helper.make_graph([helper.make_node("Add", ["h", "r"], ["h2"], name="a0"),
+                               helper.make_node("Tanh", ["h2"], ["o"], name="t0")], "body",
+                              [vi("h", [4]), vi("r", [4])], [vi("h2", [4]), vi("o", [4])])
+save("scan", [helper.make_node("Scan", ["h0", "xs"], ["y", "ys"], name="s0", body=scan_body, num_scan_inputs=1,
+                               scan_input_directions=[1])], [vi("h0", [4]), vi("xs", [3, 4])], [y, vi("ys", None)])
 print(f"{count} models in {out}")
