@@ -76,7 +76,8 @@ const char qcc_quant_flags_help[] =
     "                        -q auto: a layer's output error as relative MSE (default)\n"
     "                        or KL divergence of the outputs' rows taken as logits,\n"
     "                        measured per layer and candidate; or hessian: HAWQ-V3's\n"
-    "                        Hessian-trace proxy of the MSE, one run per layer\n"
+    "                        Hessian-trace proxy of the MSE, one run per layer (the\n"
+    "                        default above 16M weights)\n"
     "  --sensitivity-samples N\n"
     "                        -q auto: calibration samples per measurement (default 8)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
@@ -186,6 +187,7 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
     if (!strcmp(v, "mse") || !strcmp(v, "kl") || !strcmp(v, "hessian")) {
       qcc_quant_opts.sensitivity_kl = !strcmp(v, "kl");
       qcc_quant_opts.sensitivity_hessian = !strcmp(v, "hessian");
+      qcc_quant_opts.sensitivity_metric_set = true;
     } else {
       qcc_error("--sensitivity-metric: expected mse, kl or hessian, got '%s'", v);
       rc = -1;

@@ -67,6 +67,7 @@ typedef struct qcc_quant_options {
   int sensitivity_samples;                 /* --sensitivity-samples (0: 8) */
   bool sensitivity_kl;                     /* --sensitivity-metric kl (else mse) */
   bool sensitivity_hessian;                /* --sensitivity-metric hessian: the proxy (sensitivity_proxy.c) */
+  bool sensitivity_metric_set;             /* --sensitivity-metric was given */
 } qcc_quant_options;
 
 extern qcc_quant_options qcc_quant_opts;

@@ -270,6 +270,25 @@ static MlirAttribute str_array(MlirContext ctx, const qcc_quant_scheme **s, int 
   return mlirArrayAttrGet(ctx, n, a);
 }
 
+/* Above this many weights, measuring every (layer, candidate) takes
+ * minutes to days (the 3.2M-weight outlier LM: 15 s), so without
+ * --sensitivity-metric the proxy is used. */
+#define QCC_PROXY_DEFAULT_WEIGHTS (16 * 1000 * 1000)
+
+static bool use_proxy_by_default(MlirModule m) {
+  if (qcc_quant_opts.sensitivity_metric_set) return false;
+  int64_t weights = 0;
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    if (qcc_layer_kind_of(op) != QCC_LAYER_NONE) weights += qcc_layer_weight_count(op);
+  if (weights <= QCC_PROXY_DEFAULT_WEIGHTS) return false;
+  qcc_remark("sensitivity: %lld weights: the Hessian-trace proxy, one run per layer (--sensitivity-metric mse "
+             "measures every layer and candidate)",
+             (long long)weights);
+  return true;
+}
+
 int qcc_pass_sensitivity(MlirModule m) {
   if (!qcc_quant_opts.calib_path) {
     qcc_error("sensitivity: needs calibration samples: give --calib DIR");
@@ -285,7 +304,8 @@ int qcc_pass_sensitivity(MlirModule m) {
    * layer, so all other constants and packed weights are shared. */
   qcc_eval_cache *cache = qcc_eval_cache_new();
   qcc_proxy_stats *proxy = NULL;
-  if (qcc_quant_opts.sensitivity_hessian) rc = !(proxy = qcc_proxy_collect(m, &set, samples));
+  if (qcc_quant_opts.sensitivity_hessian || use_proxy_by_default(m))
+    rc = !(proxy = qcc_proxy_collect(m, &set, samples));
   for (int k = 0; k < samples && !rc; k++)
     rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &ref[k], &n_ref[k], NULL, NULL);
   MlirBlock body = qcc_func_body(qcc_module_func(m));
