@@ -200,8 +200,11 @@ static int parse_args(int argc, char **argv, options *o) {
                        "--calib DIR", qcc_quant_opts.scheme->name), -1;
     return qcc_error("-q %s needs calibration data: give --calib DIR", qcc_quant_opts.scheme->name), -1;
   }
+  if (qcc_quantizing() && qcc_quant_opts.scheme->act_bits == 16 && qcc_quant_opts.act_per_token)
+    return qcc_error("--act-scale token: -q %s has static int16 activations only", qcc_quant_opts.scheme->name), -1;
   if (qcc_quant_opts.integer_only &&
-      (!qcc_quantizing() || qcc_quant_opts.scheme->act_bits == 0 || qcc_quant_opts.act_per_token))
+      (!qcc_quantizing() || qcc_quant_opts.scheme->act_bits == 0 || qcc_quant_opts.scheme->act_bits == 16 ||
+       qcc_quant_opts.act_per_token))
     return qcc_error("--integer-only needs a scheme with static int8 activations (-q w8a8, w4a8 or w4a4 without "
                      "--act-scale token)"), -1;
   if (qcc_quant_opts.allocate && qcc_quant_opts.avg_bits <= 0 && qcc_quant_opts.max_bytes <= 0 &&

@@ -28,7 +28,7 @@ qcc_qparams qcc_symmetric_params(double lo, double hi, int bits) {
 MlirType qcc_quant_type_of(MlirContext ctx, MlirValue like, qcc_qparams p) {
   qcc_shape sh;
   qcc_shape_of(like, &sh);
-  sh.dtype = QRT_I8;
+  sh.dtype = p.qmin < -128 || p.qmax > 127 ? QRT_I16 : QRT_I8; /* 16-bit codes: w8i16 */
   return qcc_quant_tensor_type(ctx, &sh, p.scale, p.zero_point, p.qmin, p.qmax);
 }
 
@@ -50,6 +50,27 @@ bool qcc_int8_source(MlirValue x, MlirValue *src, qcc_qparams *p) {
   return true;
 }
 
+bool qcc_int_source(MlirValue x, MlirValue *src, qcc_qparams *p) {
+  if (!mlirValueIsAOpResult(x) || !q_dequantize_is(mlirOpResultGetOwner(x))) return false;
+  MlirValue s = q_dequantize_in(mlirOpResultGetOwner(x), 0);
+  if (!params_of(s, p)) return false;
+  if (src) *src = s;
+  return true;
+}
+
+bool qcc_value_range_bits(MlirValue v, int bits, double *lo, double *hi) {
+  if (!qcc_value_range(v, lo, hi)) return false;
+  if (bits <= 8 || !mlirValueIsAOpResult(v)) return true;
+  MlirOperation op = mlirOpResultGetOwner(v);
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.observed_min"));
+  MlirAttribute b = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.observed_max"));
+  if (!mlirAttributeIsNull(a) && !mlirAttributeIsNull(b)) {
+    *lo = mlirFloatAttrGetValueDouble(a);
+    *hi = mlirFloatAttrGetValueDouble(b);
+  }
+  return true;
+}
+
 MlirValue qcc_quantized_input(MlirOperation before, MlirValue x, qcc_qparams p) {
   if (mlirValueIsAOpResult(x) && q_dequantize_is(mlirOpResultGetOwner(x))) {
     MlirValue src = q_dequantize_in(mlirOpResultGetOwner(x), 0);
@@ -67,10 +88,11 @@ void qcc_use_quantized(MlirOperation op, MlirValue out, MlirValue yq) {
   MlirOperation dq = q_dequantize_create(mlirOperationGetLocation(op), mlirValueGetType(out), yq);
   MlirValue y = qcc_insert_before(op, dq);
   MlirOperation src = mlirOpResultGetOwner(out);
-  static const char *const keep[] = {"qcc.min", "qcc.max"};
-  for (int i = 0; i < 2; i++)
-    mlirOperationSetAttributeByName(dq, mlirStringRefCreateFromCString(keep[i]),
-                                    mlirOperationGetAttributeByName(src, mlirStringRefCreateFromCString(keep[i])));
+  static const char *const keep[] = {"qcc.min", "qcc.max", "qcc.observed_min", "qcc.observed_max"};
+  for (int i = 0; i < 4; i++) {
+    MlirAttribute a = mlirOperationGetAttributeByName(src, mlirStringRefCreateFromCString(keep[i]));
+    if (!mlirAttributeIsNull(a)) mlirOperationSetAttributeByName(dq, mlirStringRefCreateFromCString(keep[i]), a);
+  }
   mlirValueReplaceAllUsesOfWith(out, y);
 }
 

@@ -19,6 +19,9 @@ const qcc_quant_scheme qcc_quant_schemes[] = {
     {"w4a4", QRT_WFMT_I4, 4, "int4 weights per group, int4 activations", -1},
     {"w8a16", QRT_WFMT_I8, 0, "int8 weights per channel, float activations (weight-only)", -1},
     {"w4a16", QRT_WFMT_I4, 0, "int4 weights per group, float activations (weight-only)", -1},
+    /* integer 16-bit activations (not "a16": that name means float
+     * activations, weight-only): static int16 codes, int64 sums */
+    {"w8i16", QRT_WFMT_I8, 16, "int8 weights per channel, int16 activations (static, matmuls)", -1},
     /* block formats: weights and matmul inputs in the format (short names
      * first: the common block size and element variant) */
     {"mxfp8", -1, 0, "OCP MXFP8 (E4M3), block 32", 10},
@@ -37,7 +40,8 @@ const qcc_quant_scheme qcc_quant_schemes[] = {
 
 const char qcc_quant_flags_help[] =
     "  -q SCHEME             f32 (default), w8a8, w4a8, w4a4 (integer matmul/conv,\n"
-    "                        calibrated activations) or w8a16, w4a16 (weight-only);\n"
+    "                        calibrated activations), w8i16 (int16 activations,\n"
+    "                        matmuls and attention) or w8a16, w4a16 (weight-only);\n"
     "                        or a block format for matmul weights and inputs:\n"
     "                        mxint8, mxfp8[_e5m2], mxfp6[_e3m2], mxfp4, nvfp4,\n"
     "                        bfp8|6|4, bbfp8|6|4 (block 32; bfpM_B for block B)\n"

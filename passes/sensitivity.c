@@ -8,8 +8,8 @@
  * with a constant weight, and matmuls of two run-time operands (attention).
  * Candidates (all of -q's schemes that fit the layer, or those --formats
  * lists; f32 always): constant-weight matmuls take every integer and block
- * scheme, convolutions the integer ones, run-time matmuls int8 (w8a8's
- * static scales) or a block format.
+ * scheme, convolutions the integer ones but w8i16, run-time matmuls int8
+ * (w8a8's static scales), int16 (w8i16's) or a block format.
  *
  * Measurement: a copy of the calibrated module in which every layer but
  * this one is marked f32 (qcc.scheme) goes through the quantize pass and
@@ -46,7 +46,7 @@
 static const char *const default_matmul[] = {"w8a8", "w4a8", "w8a16", "w4a16", "mxint8", "mxfp8",
                                              "mxfp6", "mxfp4", "nvfp4", "bbfp8", "bbfp4"};
 static const char *const default_conv[] = {"w8a8", "w4a8", "w8a16", "w4a16"};
-static const char *const default_runtime[] = {"w8a8", "mxint8", "mxfp8"};
+static const char *const default_runtime[] = {"w8a8", "w8i16", "mxint8", "mxfp8"};
 
 qcc_layer_kind qcc_layer_kind_of(MlirOperation op) {
   if (q_conv_is(op) && qcc_value_is_constant(q_conv_in(op, 1))) return QCC_LAYER_CONV;
@@ -62,10 +62,12 @@ qcc_layer_kind qcc_layer_kind_of(MlirOperation op) {
 /* Whether scheme s can quantize a layer of kind k. */
 static bool fits(const qcc_quant_scheme *s, qcc_layer_kind k) {
   if (!qcc_scheme_quantizes(s)) return true; /* f32 */
+  /* int16 activations have static scales only */
+  if (s->act_bits == 16 && qcc_quant_opts.act_per_token) return false;
   if (k == QCC_LAYER_MATMUL) return true;
-  if (k == QCC_LAYER_CONV) return s->block_format < 0;
-  /* run-time operands: int8 (static scales) or a block format */
-  return s->block_format >= 0 || (s->act_bits == 8 && s->weight_format == QRT_WFMT_I8);
+  if (k == QCC_LAYER_CONV) return s->block_format < 0 && s->act_bits != 16; /* no int16 conv kernel */
+  /* run-time operands: int8 or int16 (static scales) or a block format */
+  return s->block_format >= 0 || ((s->act_bits == 8 || s->act_bits == 16) && s->weight_format == QRT_WFMT_I8);
 }
 
 int qcc_layer_candidates(MlirOperation op, const qcc_quant_scheme **out, int cap) {
