@@ -210,6 +210,9 @@ static int parse_args(int argc, char **argv, options *o) {
   if (qcc_quant_opts.allocate && qcc_quant_opts.avg_bits <= 0 && qcc_quant_opts.max_bytes <= 0 &&
       qcc_quant_opts.max_latency_us <= 0)
     return qcc_error("-q auto needs a budget: give --avg-bits B, --max-bytes N or --max-latency-us T"), -1;
+  if (qcc_quant_opts.n_layer_schemes && (!qcc_quantizing() || qcc_quant_opts.allocate))
+    return qcc_error("--layer-scheme: needs -q SCHEME for the other layers (not f32 or auto: -q auto picks every "
+                     "layer's scheme itself)"), -1;
   if (!qcc_quant_opts.allocate && (qcc_quant_opts.avg_bits > 0 || qcc_quant_opts.max_bytes > 0 ||
                                    qcc_quant_opts.max_latency_us > 0 || qcc_quant_opts.n_formats ||
                                    qcc_quant_opts.sensitivity_samples))

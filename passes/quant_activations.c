@@ -104,14 +104,28 @@ MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const
   return qcc_make_constant(before, mlirOperationGetLocation(before), &a);
 }
 
-bool qcc_kept_float(const char *at, const char *op_name) {
-  char node[256] = "";
+/* The node name in `at` ("q.conv node 'name'"). */
+static void node_name(const char *at, char *node, size_t cap) {
+  node[0] = 0;
   const char *q = strchr(at, '\'');
   if (q) {
-    snprintf(node, sizeof node, "%s", q + 1);
+    snprintf(node, cap, "%s", q + 1);
     char *end = strrchr(node, '\'');
     if (end) *end = 0;
   }
+}
+
+bool qcc_layer_matches(MlirOperation op, const char *glob) {
+  if (!q_conv_is(op) && !q_matmul_is(op)) return false;
+  char at[256], node[256];
+  node_name(qcc_op_where(op, at, sizeof at), node, sizeof node);
+  if (!fnmatch(glob, node, 0) || !fnmatch(glob, q_conv_is(op) ? "conv" : "matmul", 0)) return true;
+  return q_matmul_is(op) && !qcc_value_is_constant(q_matmul_in(op, 1)) && !fnmatch(glob, "runtime_matmul", 0);
+}
+
+bool qcc_kept_float(const char *at, const char *op_name) {
+  char node[256];
+  node_name(at, node, sizeof node);
   for (int i = 0; i < qcc_quant_opts.n_keep_float; i++)
     if (!fnmatch(qcc_quant_opts.keep_float[i], node, 0) || !fnmatch(qcc_quant_opts.keep_float[i], op_name, 0)) return true;
   return false;

@@ -51,6 +51,10 @@ MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const
 /* --keep-float: the node name in `at` ("q.conv node 'name'") or op_name
  * matches one of the globs. */
 bool qcc_kept_float(const char *at, const char *op_name);
+/* The layer op (a conv or matmul) matches glob: its node name, or its
+ * kind (conv, matmul, and runtime_matmul for matmuls of two run-time
+ * operands). */
+bool qcc_layer_matches(MlirOperation op, const char *glob);
 q_str qcc_str(const char *s);
 
 #endif

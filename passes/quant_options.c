@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "qrt.h"
+#include "quant_activations.h"
 
 qcc_quant_options qcc_quant_opts = {.observer = QCC_OBSERVER_MSE, .percentile = 99.99};
 
@@ -82,7 +83,11 @@ const char qcc_quant_flags_help[] =
     "  --sensitivity-samples N\n"
     "                        -q auto: calibration samples per measurement (default 8)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
-    "                        matmul) whose layers stay float\n";
+    "                        matmul, runtime_matmul) whose layers stay float\n"
+    "  --layer-scheme GLOB=SCHEME,...\n"
+    "                        layers matching GLOB (node name or kind: conv, matmul,\n"
+    "                        runtime_matmul = attention's) get SCHEME instead of\n"
+    "                        -q's, e.g. runtime_matmul=w8i16\n";
 
 static int parse_scheme(const char *v) {
   /* auto: the allocate pass gives every layer its scheme; w8a8 covers
@@ -162,6 +167,22 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       }
       qcc_quant_opts.keep_float[qcc_quant_opts.n_keep_float++] = tok;
     }
+  } else if ((v = qcc_flag_value(argc, argv, i, "--layer-scheme", &missing))) {
+    for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
+      char *eq = strrchr(tok, '=');
+      const qcc_quant_scheme *s = eq ? qcc_quant_find_scheme(eq + 1) : NULL;
+      if (!eq || eq == tok || !s) {
+        qcc_error("--layer-scheme: expected GLOB=SCHEME (a -q scheme but auto), got '%s'", tok);
+        rc = -1;
+      } else if (qcc_quant_opts.n_layer_schemes == 32) {
+        qcc_error("--layer-scheme: at most 32 entries");
+        rc = -1;
+      } else {
+        *eq = 0;
+        qcc_quant_opts.layer_glob[qcc_quant_opts.n_layer_schemes] = tok;
+        qcc_quant_opts.layer_scheme[qcc_quant_opts.n_layer_schemes++] = s;
+      }
+    }
   } else if ((v = qcc_flag_value(argc, argv, i, "--avg-bits", &missing))) {
     char *end;
     qcc_quant_opts.avg_bits = strtod(v, &end);
@@ -234,7 +255,10 @@ const qcc_quant_scheme *qcc_quant_find_scheme(const char *name) {
 }
 
 bool qcc_quant_needs_calibration(void) {
-  return qcc_quantizing() && (qcc_quant_opts.allocate || qcc_quant_opts.scheme->act_bits > 0 || qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
+  bool layer_acts = false; /* a --layer-scheme with static activations */
+  for (int i = 0; i < qcc_quant_opts.n_layer_schemes; i++) layer_acts |= qcc_quant_opts.layer_scheme[i]->act_bits > 0;
+  return qcc_quantizing() && (qcc_quant_opts.allocate || qcc_quant_opts.scheme->act_bits > 0 || layer_acts ||
+                              qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
 }
 
 const qcc_quant_scheme *qcc_quant_active_scheme(void) {
@@ -244,7 +268,11 @@ const qcc_quant_scheme *qcc_quant_active_scheme(void) {
 bool qcc_layer_scheme(MlirOperation op, const qcc_quant_scheme **s) {
   MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(qcc_scheme_attr));
   *s = NULL;
-  if (mlirAttributeIsNull(a)) return true;
+  if (mlirAttributeIsNull(a)) {
+    for (int i = 0; i < qcc_quant_opts.n_layer_schemes && !*s; i++)
+      if (qcc_layer_matches(op, qcc_quant_opts.layer_glob[i])) *s = qcc_quant_opts.layer_scheme[i];
+    return true;
+  }
   char name[64], at[256];
   MlirStringRef sr = mlirStringAttrGetValue(a);
   snprintf(name, sizeof name, "%.*s", (int)sr.length, sr.data);

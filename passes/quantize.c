@@ -526,7 +526,7 @@ static int quantize_matmul(MlirOperation op) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
   if (!qcc_value_is_constant(q_matmul_in(op, 1))) {
-    if (qcc_kept_float(at, "matmul"))
+    if (qcc_kept_float(at, "matmul") || qcc_kept_float(at, "runtime_matmul"))
       qcc_remark("quantize: %s stays float: --keep-float", at);
     else if (scheme()->block_format >= 0)
       quantize_matmul_block_runtime(op, at);

@@ -76,7 +76,9 @@ int qcc_layer_candidates(MlirOperation op, const qcc_quant_scheme **out, int cap
   if (k == QCC_LAYER_NONE || cap < 1) return 0;
   out[n++] = qcc_quant_find_scheme("f32");
   char at[256];
-  if (qcc_kept_float(qcc_op_where(op, at, sizeof at), q_conv_is(op) ? "conv" : "matmul")) return n;
+  if (qcc_kept_float(qcc_op_where(op, at, sizeof at), q_conv_is(op) ? "conv" : "matmul") ||
+      (k == QCC_LAYER_RUNTIME_MATMUL && qcc_kept_float(at, "runtime_matmul")))
+    return n;
   if (qcc_quant_opts.n_formats) {
     for (int i = 0; i < qcc_quant_opts.n_formats && n < cap; i++)
       if (fits(qcc_quant_opts.formats[i], k) && qcc_scheme_quantizes(qcc_quant_opts.formats[i]))
