@@ -13,10 +13,12 @@
  * is outermost and the inner loop runs over the block's columns, reading
  * B's row k contiguously: a widening multiply-add over n that GCC and
  * clang vectorize (int16 x int16 -> int32, sign-extended to int64 lanes)
- * without intrinsics.  The zero point of A (asymmetric codes) is applied
- * once per column through B's column sums, not per product. */
+ * without intrinsics; with int8 weights blocks of 256 products sum in
+ * int32 lanes first (exact, see below).  The zero point of A (asymmetric
+ * codes) is applied once per column through B's column sums, not per
+ * product. */
 
-enum { QRT_Q16_NB = 64 };
+enum { QRT_Q16_NB = 64, QRT_Q16_KB = 256 };
 
 /* One batch: A [M, K], B [K, N] (int16 when b16, else int8), C [M, N]. */
 QRT_INTERNAL void qrt_qmm16_one(const qrt_qmatmul_params *p, const int16_t *A, const void *B, int b16,
@@ -42,10 +44,20 @@ QRT_INTERNAL void qrt_qmm16_one(const qrt_qmatmul_params *p, const int16_t *A, c
           for (n = 0; n < nb; ++n) acc[n] += (int64_t)(av * (int32_t)b[n]);
         }
       } else {
-        for (k = 0; k < K; ++k) {
-          const int32_t av = a[k];
-          const int8_t *b = B8 + k * N + n0;
-          for (n = 0; n < nb; ++n) acc[n] += (int64_t)(av * (int32_t)b[n]);
+        /* int8 weights: |a b| <= 2^15 * 2^7, so QRT_Q16_KB = 256 products
+         * sum exactly in int32 (<= 2^30) before each int64 add: int32
+         * lanes, twice as many per vector */
+        int32_t part[QRT_Q16_NB];
+        int64_t k0, k1;
+        for (k0 = 0; k0 < K; k0 = k1) {
+          k1 = K - k0 < QRT_Q16_KB ? K : k0 + QRT_Q16_KB;
+          for (n = 0; n < nb; ++n) part[n] = 0;
+          for (k = k0; k < k1; ++k) {
+            const int32_t av = a[k];
+            const int8_t *b = B8 + k * N + n0;
+            for (n = 0; n < nb; ++n) part[n] += av * (int32_t)b[n];
+          }
+          for (n = 0; n < nb; ++n) acc[n] += part[n];
         }
       }
       for (n = 0; n < nb; ++n) {
