@@ -44,7 +44,7 @@
 /* The default candidates of a constant-weight matmul, when --formats is
  * not given: the integer schemes and the common block formats. */
 static const char *const default_matmul[] = {"w8a8", "w4a8", "w8a16", "w4a16", "mxint8", "mxfp8",
-                                             "mxfp6", "mxfp4", "nvfp4", "bbfp8", "bbfp4"};
+                                             "mxfp6", "mxfp4", "nvfp4", "bbfp8", "bbfp4", "w8i16"};
 static const char *const default_conv[] = {"w8a8", "w4a8", "w8a16", "w4a16"};
 static const char *const default_runtime[] = {"w8a8", "w8i16", "mxint8", "mxfp8"};
 
