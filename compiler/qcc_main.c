@@ -195,6 +195,8 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!o->run && !o->out) return qcc_error("no output file: give -o OUT.c"), -1;
   if (o->run && !o->out_dir) return qcc_error("qcc run: give --out-dir DIR for the outputs"), -1;
   if (qcc_quant_needs_calibration() && !qcc_quant_opts.calib_path) {
+    if (qcc_quant_opts.scheme->act_bits == 0 && qcc_quant_opts.n_layer_schemes)
+      return qcc_error("--layer-scheme with static activations needs calibration data: give --calib DIR"), -1;
     if (qcc_quant_opts.scheme->act_bits == 0) /* weight-only: only GPTQ needs the samples */
       return qcc_error("-q %s --weight-quant gptq needs calibration data (the layers' input statistics): give "
                        "--calib DIR", qcc_quant_opts.scheme->name), -1;
