@@ -567,7 +567,7 @@ static int quantize_matmul(MlirOperation op) {
   for (int64_t n = 0; n < N; n++) {
     int64_t folded = bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
     if (folded > limit || folded < -limit) {
-      qcc_remark("quantize: %s stays float: folded int32 bias overflows", at);
+      qcc_remark("quantize: %s stays float: folded %s bias overflows", at, wide(L.in) ? "int64" : "int32");
       free(bias);
       free(mult);
       qcc_qweights_free(&qw);
