@@ -444,7 +444,8 @@ static bool lower_quantize(MlirOperation op, qcc_call *c) {
   p->qmin = (int32_t)qmin;
   p->qmax = (int32_t)qmax;
   set_inputs(op, c);
-  return use(op, c, "qrt_quantize_f32_i8");
+  /* the storage type picks the code width (int16 activations: w8i16) */
+  return use(op, c, shape_of(mlirOperationGetResult(op, 0)).dtype == QRT_I16 ? "qrt_quantize_f32_i16" : "qrt_quantize_f32_i8");
 }
 
 static bool lower_dequantize(MlirOperation op, qcc_call *c) {
@@ -457,7 +458,7 @@ static bool lower_dequantize(MlirOperation op, qcc_call *c) {
   p->scale = (float)s;
   p->zero_point = (int32_t)z;
   set_inputs(op, c);
-  return use(op, c, "qrt_dequantize_i8_f32");
+  return use(op, c, x.dtype == QRT_I16 ? "qrt_dequantize_i16_f32" : "qrt_dequantize_i8_f32");
 }
 
 /* --integer-only ops: their integer constants are operands or attributes
@@ -601,6 +602,26 @@ static bool qmatmul_inputs(MlirOperation op, qcc_call *c, qrt_qmatmul_params *p,
   return true;
 }
 
+/* int16 activations (qrt_qmatmul_i16): int16 a and output codes, b int16
+ * at run time or int8 weight codes read as they are (row-major, not
+ * packed), an int64 bias with a's zero point folded in for constant b. */
+static bool lower_qmatmul16(MlirOperation op, qcc_call *c, qrt_qmatmul_params *p, MlirValue gmult) {
+  qcc_shape b = shape_of(q_qmatmul_in(op, 1)), y = shape_of(mlirOperationGetResult(op, 0));
+  qcc_shape bias = shape_of(q_qmatmul_in(op, 2));
+  const bool runtime_b = !qcc_value_is_constant(q_qmatmul_in(op, 1));
+  if (!mlirValueIsNull(gmult) || p->b_format != QRT_WFMT_I8 || y.dtype != QRT_I16 || bias.dtype != QRT_I64 ||
+      b.dtype != (runtime_b ? QRT_I16 : QRT_I8))
+    return fail(op, "int16 quantized matmul needs int16 a and result, int16 (run-time) or int8 (constant, "
+                    "per channel) b and an int64 bias");
+  p->b_bits = runtime_b ? 16 : 8;
+  p->a_bits = 16;
+  p->b_packed = 0;
+  for (int i = 0; i < 8; i++) c->in[i] = (MlirValue){NULL};
+  for (int i = 0; i < 5; i++) c->in[i] = mlirOperationGetOperand(op, i);
+  c->n_in = 8;
+  return use(op, c, "qrt_qmatmul_i16");
+}
+
 static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   q_qmatmul_attrs at = q_qmatmul_get(op);
   double s;
@@ -620,6 +641,7 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   p->group = at.group;
   if (!qmatmul_geometry(op, p) || !weight_format(op, at.format.s, &p->b_format)) return false;
   MlirValue gm = q_qmatmul_num_in(op, 5) ? q_qmatmul_in(op, 5) : (MlirValue){NULL};
+  if (shape_of(q_qmatmul_in(op, 0)).dtype == QRT_I16) return lower_qmatmul16(op, c, p, gm);
   if (!qmatmul_inputs(op, c, p, 5, gm)) return false;
   return use(op, c, "qrt_qmatmul_i8");
 }

@@ -195,18 +195,26 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!o->run && !o->out) return qcc_error("no output file: give -o OUT.c"), -1;
   if (o->run && !o->out_dir) return qcc_error("qcc run: give --out-dir DIR for the outputs"), -1;
   if (qcc_quant_needs_calibration() && !qcc_quant_opts.calib_path) {
+    if (qcc_quant_opts.scheme->act_bits == 0 && qcc_quant_opts.n_layer_schemes)
+      return qcc_error("--layer-scheme with static activations needs calibration data: give --calib DIR"), -1;
     if (qcc_quant_opts.scheme->act_bits == 0) /* weight-only: only GPTQ needs the samples */
       return qcc_error("-q %s --weight-quant gptq needs calibration data (the layers' input statistics): give "
                        "--calib DIR", qcc_quant_opts.scheme->name), -1;
     return qcc_error("-q %s needs calibration data: give --calib DIR", qcc_quant_opts.scheme->name), -1;
   }
+  if (qcc_quantizing() && qcc_quant_opts.scheme->act_bits == 16 && qcc_quant_opts.act_per_token)
+    return qcc_error("--act-scale token: -q %s has static int16 activations only", qcc_quant_opts.scheme->name), -1;
   if (qcc_quant_opts.integer_only &&
-      (!qcc_quantizing() || qcc_quant_opts.scheme->act_bits == 0 || qcc_quant_opts.act_per_token))
+      (!qcc_quantizing() || qcc_quant_opts.scheme->act_bits == 0 || qcc_quant_opts.scheme->act_bits == 16 ||
+       qcc_quant_opts.act_per_token))
     return qcc_error("--integer-only needs a scheme with static int8 activations (-q w8a8, w4a8 or w4a4 without "
                      "--act-scale token)"), -1;
   if (qcc_quant_opts.allocate && qcc_quant_opts.avg_bits <= 0 && qcc_quant_opts.max_bytes <= 0 &&
       qcc_quant_opts.max_latency_us <= 0)
     return qcc_error("-q auto needs a budget: give --avg-bits B, --max-bytes N or --max-latency-us T"), -1;
+  if (qcc_quant_opts.n_layer_schemes && (!qcc_quantizing() || qcc_quant_opts.allocate))
+    return qcc_error("--layer-scheme: needs -q SCHEME for the other layers (not f32 or auto: -q auto picks every "
+                     "layer's scheme itself)"), -1;
   if (!qcc_quant_opts.allocate && (qcc_quant_opts.avg_bits > 0 || qcc_quant_opts.max_bytes > 0 ||
                                    qcc_quant_opts.max_latency_us > 0 || qcc_quant_opts.n_formats ||
                                    qcc_quant_opts.sensitivity_samples))

@@ -71,8 +71,9 @@ static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *
       if (!a) qcc_ptr_map_put(&st->acc, op.ptr, a = calloc(1, sizeof *a));
       const float *xf = x->data;
       const int8_t *q = data->data;
+      const int16_t *q16 = data->data; /* int16 codes (w8i16) */
       for (int64_t i = 0, n = qcc_array_numel(x); i < n; i++) {
-        double back = s * (q[i] - z);
+        double back = s * ((data->dtype == QRT_I16 ? q16[i] : q[i]) - z);
         a->signal += (double)xf[i] * xf[i];
         a->noise += (xf[i] - back) * (xf[i] - back);
       }

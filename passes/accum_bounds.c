@@ -23,7 +23,14 @@
  * same column sums (qcc_max_weight_column_sum, with A = 128) to keep a
  * layer float when they do not fit, so the check here cannot fail unless
  * a later pass breaks that; if it does, it is an error naming the layer.
- * -v gives the count and the tightest layer. */
+ * -v gives the count and the tightest layer.
+ *
+ * int16 activations (w8i16, qrt_qmatmul_i16): each product of two codes
+ * of at most 2^15 in magnitude is exact in int32 (<= 2^30), and the kernel
+ * sums them, the zero-point correction and the bias in int64, so the same
+ * bound A * S_n (A and S_n from the int16 codes) must stay below 2^62;
+ * -v reports these layers apart, as proven in int64. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +43,10 @@ enum { INT32_LIMIT = 2147483647 };
 typedef struct bound {
   double a_max, col_sum, value; /* value = a_max * col_sum */
   int64_t k;
+  bool int64; /* the int16 kernel: int64 sums, limit 2^62 */
 } bound;
+
+static const double INT64_SUM_LIMIT = 4611686018427387904.0; /* 2^62 */
 
 /* Largest |code| (raw: the zero point is folded into the bias) or |code -
  * zero point| (centred) over a value's storage range: a !quant.uniform
@@ -49,6 +59,7 @@ static double code_max(MlirValue v, bool centred) {
     if (!qcc_shape_of(v, &s)) return 0;
     if (s.dtype == QRT_I8) lo = -128, hi = 127;
     else if (s.dtype == QRT_U8) lo = 0, hi = 255;
+    else if (s.dtype == QRT_I16) lo = -32768, hi = 32767;
     else return 0;
   } else if (centred) {
     qcc_value_quant(v, &scale, &zp);
@@ -85,6 +96,7 @@ static bool matmul_bound(double a_max, MlirValue b, MlirValue gmult, int64_t gro
   if (!qcc_shape_of(b, &bs) || bs.rank < 2) return false;
   out->k = bs.dims[bs.rank - 2];
   out->a_max = a_max;
+  out->int64 = false;
   qcc_array w, g;
   if (!qcc_value_constant(b, &w)) {
     out->col_sum = (double)out->k * code_max(b, false);
@@ -106,6 +118,7 @@ static bool conv_bound(MlirOperation op, bound *out) {
   qcc_array arr;
   if (!qcc_shape_of(w, &ws) || ws.rank < 1 || !qcc_value_constant(w, &arr)) return false;
   out->k = qcc_shape_numel(&ws) / (ws.dims[0] ? ws.dims[0] : 1);
+  out->int64 = false;
   out->a_max = code_max(mlirOperationGetOperand(op, 0), true); /* the kernel sums (x - x_zp) w */
   out->col_sum = qcc_max_weight_column_sum(arr.data, out->k, ws.dims[0], true, 1, NULL, 0);
   out->value = out->a_max * out->col_sum;
@@ -120,8 +133,11 @@ static bool layer_bound(MlirOperation op, bound *out) {
     MlirValue a = q_qmatmul_in(op, 0), b = q_qmatmul_in(op, 1);
     /* constant b: a's zero point is in the bias, the kernel sums raw a b;
      * run-time b: it sums (a - a_zp) b */
-    return matmul_bound(code_max(a, !qcc_value_is_constant(b)), q_qmatmul_in(op, 1), q_qmatmul_num_in(op, 5) ? q_qmatmul_in(op, 5) : none,
-                        q_qmatmul_get(op).group, out);
+    qcc_shape as;
+    bool ok = matmul_bound(code_max(a, !qcc_value_is_constant(b)), q_qmatmul_in(op, 1),
+                           q_qmatmul_num_in(op, 5) ? q_qmatmul_in(op, 5) : none, q_qmatmul_get(op).group, out);
+    out->int64 = qcc_shape_of(a, &as) && as.dtype == QRT_I16;
+    return ok;
   }
   if (q_msqmatmul_is(op)) {
     MlirValue a = q_msqmatmul_in(op, 0); /* zero points folded into the bias rows */
@@ -141,24 +157,36 @@ static bool layer_bound(MlirOperation op, bound *out) {
 
 int qcc_check_accumulators(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
-  int n = 0, rc = 0;
-  bound worst = {0, 0, -1, 0};
-  char at[256], worst_at[256] = "";
+  int n = 0, n64 = 0, rc = 0;
+  bound worst = {0, 0, -1, 0, false}, worst64 = {0, 0, -1, 0, true};
+  char at[256], worst_at[256] = "", worst64_at[256] = "";
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op)) {
     bound b;
     if (!layer_bound(op, &b)) continue;
     qcc_op_where(op, at, sizeof at);
-    if (b.value > INT32_LIMIT) {
-      qcc_error("%s: its int32 accumulator could overflow: |sum| may reach %.4g > 2^31 - 1 (K %lld, activation codes "
+    if (b.value > (b.int64 ? INT64_SUM_LIMIT : INT32_LIMIT)) {
+      qcc_error("%s: its %s accumulator could overflow: |sum| may reach %.4g > %s (K %lld, activation codes "
                 "up to %.0f, largest weight column sum of |codes| %.0f); keep it float with --keep-float",
-                at, b.value, (long long)b.k, b.a_max, b.col_sum);
+                at, b.int64 ? "int64" : "int32", b.value, b.int64 ? "2^62" : "2^31 - 1", (long long)b.k, b.a_max,
+                b.col_sum);
       rc = -1;
+      continue;
+    }
+    if (b.int64) {
+      n64++;
+      if (b.value > worst64.value) worst64 = b, snprintf(worst64_at, sizeof worst64_at, "%s", at);
       continue;
     }
     n++;
     if (b.value > worst.value) worst = b, snprintf(worst_at, sizeof worst_at, "%s", at);
   }
+  if (n64 && !rc)
+    qcc_remark("accumulators: %d int16 layer%s proven exact in int64 (products of int16 codes exact in int32, |sum| "
+               "<= max activation code x column sum of |codes| < 2^62); the tightest, %s, reaches 2^%.1f (K %lld, "
+               "codes up to %.0f, column sum %.0f)",
+               n64, n64 == 1 ? "" : "s", worst64_at, log2(worst64.value > 1 ? worst64.value : 1), (long long)worst64.k,
+               worst64.a_max, worst64.col_sum);
   if (n && !rc)
     qcc_remark("accumulators: %d integer layer%s proven exact in int32 (|sum| <= max activation code x column sum of "
                "|weight codes|); the tightest, %s, reaches %.2f%% of 2^31 (K %lld, codes up to %.0f, column sum %.0f)",

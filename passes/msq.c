@@ -75,7 +75,7 @@ int qcc_msq_check_options(void) {
   if (!qcc_aifs_enabled())
     return qcc_error("--msq needs --aifs INPUT or --aifs-static NAME=S:E (the modality of each token)"), -1;
   const qcc_quant_scheme *s = qcc_quant_opts.scheme;
-  if (!qcc_quantizing() || qcc_quant_opts.allocate || !s || s->act_bits == 0 || s->block_format >= 0 ||
+  if (!qcc_quantizing() || qcc_quant_opts.allocate || !s || s->act_bits == 0 || s->act_bits == 16 || s->block_format >= 0 ||
       qcc_quant_opts.act_per_token)
     return qcc_error("--msq needs a static integer scheme: -q w8a8, w4a8 or w4a4 without --act-scale token"), -1;
   if (qcc_quant_opts.integer_only) return qcc_error("--msq does not combine with --integer-only"), -1;

@@ -28,7 +28,7 @@ qcc_qparams qcc_symmetric_params(double lo, double hi, int bits) {
 MlirType qcc_quant_type_of(MlirContext ctx, MlirValue like, qcc_qparams p) {
   qcc_shape sh;
   qcc_shape_of(like, &sh);
-  sh.dtype = QRT_I8;
+  sh.dtype = p.qmin < -128 || p.qmax > 127 ? QRT_I16 : QRT_I8; /* 16-bit codes: w8i16 */
   return qcc_quant_tensor_type(ctx, &sh, p.scale, p.zero_point, p.qmin, p.qmax);
 }
 
@@ -50,6 +50,27 @@ bool qcc_int8_source(MlirValue x, MlirValue *src, qcc_qparams *p) {
   return true;
 }
 
+bool qcc_int_source(MlirValue x, MlirValue *src, qcc_qparams *p) {
+  if (!mlirValueIsAOpResult(x) || !q_dequantize_is(mlirOpResultGetOwner(x))) return false;
+  MlirValue s = q_dequantize_in(mlirOpResultGetOwner(x), 0);
+  if (!params_of(s, p)) return false;
+  if (src) *src = s;
+  return true;
+}
+
+bool qcc_value_range_bits(MlirValue v, int bits, double *lo, double *hi) {
+  if (!qcc_value_range(v, lo, hi)) return false;
+  if (bits <= 8 || !mlirValueIsAOpResult(v)) return true;
+  MlirOperation op = mlirOpResultGetOwner(v);
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.observed_min"));
+  MlirAttribute b = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.observed_max"));
+  if (!mlirAttributeIsNull(a) && !mlirAttributeIsNull(b)) {
+    *lo = mlirFloatAttrGetValueDouble(a);
+    *hi = mlirFloatAttrGetValueDouble(b);
+  }
+  return true;
+}
+
 MlirValue qcc_quantized_input(MlirOperation before, MlirValue x, qcc_qparams p) {
   if (mlirValueIsAOpResult(x) && q_dequantize_is(mlirOpResultGetOwner(x))) {
     MlirValue src = q_dequantize_in(mlirOpResultGetOwner(x), 0);
@@ -67,10 +88,11 @@ void qcc_use_quantized(MlirOperation op, MlirValue out, MlirValue yq) {
   MlirOperation dq = q_dequantize_create(mlirOperationGetLocation(op), mlirValueGetType(out), yq);
   MlirValue y = qcc_insert_before(op, dq);
   MlirOperation src = mlirOpResultGetOwner(out);
-  static const char *const keep[] = {"qcc.min", "qcc.max"};
-  for (int i = 0; i < 2; i++)
-    mlirOperationSetAttributeByName(dq, mlirStringRefCreateFromCString(keep[i]),
-                                    mlirOperationGetAttributeByName(src, mlirStringRefCreateFromCString(keep[i])));
+  static const char *const keep[] = {"qcc.min", "qcc.max", "qcc.observed_min", "qcc.observed_max"};
+  for (int i = 0; i < 4; i++) {
+    MlirAttribute a = mlirOperationGetAttributeByName(src, mlirStringRefCreateFromCString(keep[i]));
+    if (!mlirAttributeIsNull(a)) mlirOperationSetAttributeByName(dq, mlirStringRefCreateFromCString(keep[i]), a);
+  }
   mlirValueReplaceAllUsesOfWith(out, y);
 }
 
@@ -82,14 +104,28 @@ MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const
   return qcc_make_constant(before, mlirOperationGetLocation(before), &a);
 }
 
-bool qcc_kept_float(const char *at, const char *op_name) {
-  char node[256] = "";
+/* The node name in `at` ("q.conv node 'name'"). */
+static void node_name(const char *at, char *node, size_t cap) {
+  node[0] = 0;
   const char *q = strchr(at, '\'');
   if (q) {
-    snprintf(node, sizeof node, "%s", q + 1);
+    snprintf(node, cap, "%s", q + 1);
     char *end = strrchr(node, '\'');
     if (end) *end = 0;
   }
+}
+
+bool qcc_layer_matches(MlirOperation op, const char *glob) {
+  if (!q_conv_is(op) && !q_matmul_is(op)) return false;
+  char at[256], node[256];
+  node_name(qcc_op_where(op, at, sizeof at), node, sizeof node);
+  if (!fnmatch(glob, node, 0) || !fnmatch(glob, q_conv_is(op) ? "conv" : "matmul", 0)) return true;
+  return q_matmul_is(op) && !qcc_value_is_constant(q_matmul_in(op, 1)) && !fnmatch(glob, "runtime_matmul", 0);
+}
+
+bool qcc_kept_float(const char *at, const char *op_name) {
+  char node[256];
+  node_name(at, node, sizeof node);
   for (int i = 0; i < qcc_quant_opts.n_keep_float; i++)
     if (!fnmatch(qcc_quant_opts.keep_float[i], node, 0) || !fnmatch(qcc_quant_opts.keep_float[i], op_name, 0)) return true;
   return false;

@@ -11,7 +11,7 @@
 typedef struct qcc_qparams {
   double scale;
   int64_t zero_point;
-  int64_t qmin, qmax; /* code range: [-128, 127] for 8 bits, [-8, 7] for 4 */
+  int64_t qmin, qmax; /* code range: [-128, 127] for 8 bits, [-8, 7] for 4, [-32768, 32767] for 16 */
 } qcc_qparams;
 
 /* Asymmetric `bits`-bit parameters covering [lo, hi] (always including 0,
@@ -26,11 +26,18 @@ qcc_qparams qcc_symmetric_params(double lo, double hi, int bits);
 bool qcc_feeds_runtime_matmul_b(MlirValue v);
 /* reshape, transpose, slice, broadcast, max pool (quantize_movement.c) */
 bool qcc_moves_values(MlirOperation op);
-/* `like`'s shape as int8 storage of a !quant.uniform with p. */
+/* `like`'s shape as int8 (int16 when p's code range needs it) storage of
+ * a !quant.uniform with p. */
 MlirType qcc_quant_type_of(MlirContext ctx, MlirValue like, qcc_qparams p);
 /* True when x = q.dequantize(src) of an int8 value: *src (may be NULL) and
  * its parameters *p. Such an x is already available as integers. */
 bool qcc_int8_source(MlirValue x, MlirValue *src, qcc_qparams *p);
+/* As qcc_int8_source for integer codes of any width (int8 or int16). */
+bool qcc_int_source(MlirValue x, MlirValue *src, qcc_qparams *p);
+/* The range to quantize v to `bits`-bit codes: the calibrated (observer's)
+ * range, or for more than 8 bits the raw observed range where the observer
+ * clipped it (a clip chosen for 8-bit steps would only add error at 16). */
+bool qcc_value_range_bits(MlirValue v, int bits, double *lo, double *hi);
 /* The quantized version of x with parameters p: the int8 value x was
  * dequantized from, or an earlier q.quantize of x, when the parameters
  * match; else a new q.quantize inserted before `before`. */
@@ -44,6 +51,10 @@ MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const
 /* --keep-float: the node name in `at` ("q.conv node 'name'") or op_name
  * matches one of the globs. */
 bool qcc_kept_float(const char *at, const char *op_name);
+/* The layer op (a conv or matmul) matches glob: its node name, or its
+ * kind (conv, matmul, and runtime_matmul for matmuls of two run-time
+ * operands). */
+bool qcc_layer_matches(MlirOperation op, const char *glob);
 q_str qcc_str(const char *s);
 
 #endif

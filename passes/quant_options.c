@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "qrt.h"
+#include "quant_activations.h"
 
 qcc_quant_options qcc_quant_opts = {.observer = QCC_OBSERVER_MSE, .percentile = 99.99};
 
@@ -19,6 +20,9 @@ const qcc_quant_scheme qcc_quant_schemes[] = {
     {"w4a4", QRT_WFMT_I4, 4, "int4 weights per group, int4 activations", -1},
     {"w8a16", QRT_WFMT_I8, 0, "int8 weights per channel, float activations (weight-only)", -1},
     {"w4a16", QRT_WFMT_I4, 0, "int4 weights per group, float activations (weight-only)", -1},
+    /* integer 16-bit activations (not "a16": that name means float
+     * activations, weight-only): static int16 codes, int64 sums */
+    {"w8i16", QRT_WFMT_I8, 16, "int8 weights per channel, int16 activations (static, matmuls)", -1},
     /* block formats: weights and matmul inputs in the format (short names
      * first: the common block size and element variant) */
     {"mxfp8", -1, 0, "OCP MXFP8 (E4M3), block 32", 10},
@@ -37,7 +41,8 @@ const qcc_quant_scheme qcc_quant_schemes[] = {
 
 const char qcc_quant_flags_help[] =
     "  -q SCHEME             f32 (default), w8a8, w4a8, w4a4 (integer matmul/conv,\n"
-    "                        calibrated activations) or w8a16, w4a16 (weight-only);\n"
+    "                        calibrated activations), w8i16 (int16 activations,\n"
+    "                        matmuls and attention) or w8a16, w4a16 (weight-only);\n"
     "                        or a block format for matmul weights and inputs:\n"
     "                        mxint8, mxfp8[_e5m2], mxfp6[_e3m2], mxfp4, nvfp4,\n"
     "                        bfp8|6|4, bbfp8|6|4 (block 32; bfpM_B for block B)\n"
@@ -81,7 +86,11 @@ const char qcc_quant_flags_help[] =
     "  --sensitivity-samples N\n"
     "                        -q auto: calibration samples per measurement (default 8)\n"
     "  --keep-float GLOBS    comma-separated globs on ONNX node names or ops (conv,\n"
-    "                        matmul) whose layers stay float\n";
+    "                        matmul, runtime_matmul) whose layers stay float\n"
+    "  --layer-scheme GLOB=SCHEME,...\n"
+    "                        layers matching GLOB (node name or kind: conv, matmul,\n"
+    "                        runtime_matmul = attention's) get SCHEME instead of\n"
+    "                        -q's, e.g. runtime_matmul=w8i16\n";
 
 static int parse_scheme(const char *v) {
   /* auto: the allocate pass gives every layer its scheme; w8a8 covers
@@ -161,6 +170,22 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       }
       qcc_quant_opts.keep_float[qcc_quant_opts.n_keep_float++] = tok;
     }
+  } else if ((v = qcc_flag_value(argc, argv, i, "--layer-scheme", &missing))) {
+    for (char *tok = strtok(strdup(v), ","); tok && rc > 0; tok = strtok(NULL, ",")) {
+      char *eq = strrchr(tok, '=');
+      const qcc_quant_scheme *s = eq ? qcc_quant_find_scheme(eq + 1) : NULL;
+      if (!eq || eq == tok || !s) {
+        qcc_error("--layer-scheme: expected GLOB=SCHEME (a -q scheme but auto), got '%s'", tok);
+        rc = -1;
+      } else if (qcc_quant_opts.n_layer_schemes == 32) {
+        qcc_error("--layer-scheme: at most 32 entries");
+        rc = -1;
+      } else {
+        *eq = 0;
+        qcc_quant_opts.layer_glob[qcc_quant_opts.n_layer_schemes] = tok;
+        qcc_quant_opts.layer_scheme[qcc_quant_opts.n_layer_schemes++] = s;
+      }
+    }
   } else if ((v = qcc_flag_value(argc, argv, i, "--avg-bits", &missing))) {
     char *end;
     qcc_quant_opts.avg_bits = strtod(v, &end);
@@ -235,7 +260,10 @@ const qcc_quant_scheme *qcc_quant_find_scheme(const char *name) {
 }
 
 bool qcc_quant_needs_calibration(void) {
-  return qcc_quantizing() && (qcc_quant_opts.allocate || qcc_quant_opts.scheme->act_bits > 0 || qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
+  bool layer_acts = false; /* a --layer-scheme with static activations */
+  for (int i = 0; i < qcc_quant_opts.n_layer_schemes; i++) layer_acts |= qcc_quant_opts.layer_scheme[i]->act_bits > 0;
+  return qcc_quantizing() && (qcc_quant_opts.allocate || qcc_quant_opts.scheme->act_bits > 0 || layer_acts ||
+                              qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ);
 }
 
 const qcc_quant_scheme *qcc_quant_active_scheme(void) {
@@ -245,7 +273,11 @@ const qcc_quant_scheme *qcc_quant_active_scheme(void) {
 bool qcc_layer_scheme(MlirOperation op, const qcc_quant_scheme **s) {
   MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(qcc_scheme_attr));
   *s = NULL;
-  if (mlirAttributeIsNull(a)) return true;
+  if (mlirAttributeIsNull(a)) {
+    for (int i = 0; i < qcc_quant_opts.n_layer_schemes && !*s; i++)
+      if (qcc_layer_matches(op, qcc_quant_opts.layer_glob[i])) *s = qcc_quant_opts.layer_scheme[i];
+    return true;
+  }
   char name[64], at[256];
   MlirStringRef sr = mlirStringAttrGetValue(a);
   snprintf(name, sizeof name, "%.*s", (int)sr.length, sr.data);

@@ -28,7 +28,8 @@ const qcc_quant_scheme *qcc_quant_find_scheme(const char *name);
 /* The attribute by which the allocate pass gives one layer its own scheme
  * (a string: a scheme name, "f32" to keep it float). */
 #define qcc_scheme_attr "qcc.scheme"
-/* The scheme op's qcc.scheme attribute names, NULL without one; false
+/* The scheme op's qcc.scheme attribute names, else the first
+ * --layer-scheme whose glob matches the layer, NULL for neither; false
  * after an error for an unknown name. */
 bool qcc_layer_scheme(MlirOperation op, const qcc_quant_scheme **s);
 /* True when the layer op will read its input as static 8-bit codes (its
@@ -57,6 +58,12 @@ typedef struct qcc_quant_options {
    * matching layers stay float. */
   const char *keep_float[32];
   int n_keep_float;
+  /* --layer-scheme GLOB=SCHEME,...: layers matching GLOB (node name or
+   * kind, as --keep-float; kind runtime_matmul: both operands computed at
+   * run time, attention) get SCHEME instead of -q's; the first match wins */
+  const char *layer_glob[32];
+  const qcc_quant_scheme *layer_scheme[32];
+  int n_layer_schemes;
   /* -q auto: mixed precision (sensitivity + allocate passes) */
   bool allocate;
   double avg_bits;                         /* --avg-bits (0: not given) */

@@ -59,6 +59,10 @@ typedef struct layer {
   bool relu;
 } layer;
 
+/* True when the codes are 16-bit (w8i16): the layer runs the int16 kernel
+ * (int64 sums, int64 bias). */
+static bool wide(qcc_qparams p) { return p.qmin < -128 || p.qmax > 127; }
+
 /* The scheme of the op being rewritten: its qcc.scheme attribute (set by
  * the allocate pass) or -q's. */
 static const qcc_quant_scheme *op_scheme;
@@ -78,15 +82,25 @@ static int64_t group_size(int64_t per) {
  * except after an integer-only softmax (fixed scale 1/256). */
 static qcc_qparams adopted_params(MlirValue x, qcc_qparams wanted) {
   qcc_qparams have;
-  if (qcc_int8_source(x, NULL, &have) && have.qmin == wanted.qmin && have.qmax == wanted.qmax) return have;
+  if (qcc_int_source(x, NULL, &have) && have.qmin == wanted.qmin && have.qmax == wanted.qmax) return have;
   return wanted;
 }
 
-/* int8 output parameters: asymmetric over the calibrated range, or
- * symmetric when the output only feeds run-time matmuls' B operands (keys
- * and values), so they read it without requantizing. */
-static qcc_qparams output_params(MlirValue out, double lo, double hi) {
-  return qcc_feeds_runtime_matmul_b(out) ? qcc_symmetric_params(lo, hi, 8) : qcc_activation_params(lo, hi, 8);
+/* Bits of a layer's output codes: those of its activations when 16 (the
+ * int16 kernel writes int16: attention scores go to the softmax at 16
+ * bits), else 8, also under w4a4 (QuaRot keeps outputs at 8 bits). An
+ * int8 layer feeding an int16 one writes int8; the reader requantizes. */
+static int output_bits(void) { return scheme()->act_bits == 16 ? 16 : 8; }
+
+/* Output parameters: asymmetric over the calibrated range, or symmetric
+ * when the output only feeds run-time matmuls' B operands (keys and
+ * values), so they read it without requantizing. */
+static bool output_params(MlirValue out, qcc_qparams *p) {
+  const int bits = output_bits();
+  double lo, hi;
+  if (!qcc_value_range_bits(out, bits, &lo, &hi)) return false;
+  *p = qcc_feeds_runtime_matmul_b(out) ? qcc_symmetric_params(lo, hi, bits) : qcc_activation_params(lo, hi, bits);
+  return true;
 }
 
 /* Common checks; false (with a remark) to skip. `static_act`: the layer
@@ -101,7 +115,7 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
   qcc_shape xs, ws;
   qcc_shape_of(x, &xs);
   qcc_shape_of(w, &ws);
-  double lo, hi, olo, ohi;
+  double lo, hi;
   if (xs.dtype != QRT_F32 || ws.dtype != QRT_F32 || !qcc_value_is_constant(w) ||
       (!mlirValueIsNull(bias) && !qcc_value_is_constant(bias))) {
     qcc_remark("quantize: %s stays float: weight or bias is not a float constant", at);
@@ -117,31 +131,45 @@ static bool plan_layer(MlirOperation op, MlirValue x, MlirValue w, MlirValue bia
   MlirOperation relu = fusable_relu(L->out);
   L->relu = !mlirOperationIsNull(relu);
   if (L->relu) L->out = mlirOperationGetResult(relu, 0);
-  if (!qcc_value_range(x, &lo, &hi) || !qcc_value_range(L->out, &olo, &ohi)) {
+  const int bits = scheme()->act_bits;
+  if (!qcc_value_range_bits(x, bits, &lo, &hi) || !output_params(L->out, &L->outp)) {
     qcc_remark("quantize: %s stays float: no calibration range (run with --calib; an If branch that no sample takes has none)", at);
     return false;
   }
   /* The scheme's activation bits are those of the layer inputs (the
-   * operands of the integer products); outputs are requantized to int8,
-   * as QuaRot keeps layer outputs and attention at higher precision. */
-  L->in = adopted_params(x, qcc_activation_params(lo, hi, scheme()->act_bits));
-  L->outp = output_params(L->out, olo, ohi);
+   * operands of the integer products); outputs are requantized to int8
+   * (int16, see output_bits), as QuaRot keeps layer outputs and attention
+   * at higher precision. */
+  L->in = adopted_params(x, qcc_activation_params(lo, hi, bits));
   return true;
 }
 
-/* Bias, multipliers and shifts for channel scales s_w (bias clamped to
- * +-(2^31 - 1)). */
-static void requant_constants(const layer *L, const float *s_w, int64_t channels, int32_t *bias_q, int32_t *mult,
+/* Bias, multipliers and shifts for channel scales s_w. The bias is the
+ * accumulator's type: clamped to +-(2^31 - 1) for the int8 kernels, to
+ * +-2^52 for the int16 kernel's int64 (both far past any real bias). */
+static void requant_constants(const layer *L, const float *s_w, int64_t channels, int64_t *bias_q, int32_t *mult,
                               int32_t *shift) {
   qcc_array b;
   bool has_bias = !mlirValueIsNull(L->bias) && qcc_value_constant(L->bias, &b);
+  const double limit = wide(L->in) ? 4503599627370496.0 : 2147483647.0;
   for (int64_t c = 0; c < channels; c++) {
     double acc_scale = L->in.scale * s_w[c];
     double qb = has_bias ? nearbyint(((float *)b.data)[c] / acc_scale) : 0;
-    bias_q[c] = (int32_t)(qb > 2147483647.0 ? 2147483647.0 : qb < -2147483647.0 ? -2147483647.0 : qb);
+    bias_q[c] = (int64_t)(qb > limit ? limit : qb < -limit ? -limit : qb);
     qrt_quantize_multiplier(acc_scale / L->outp.scale, &mult[c], &shift[c]);
   }
   if (has_bias) qcc_array_free(&b);
+}
+
+/* The bias as the kernel's operand: int32 for the int8 kernels (the values
+ * are within int32 already), int64 for the int16 one. */
+static MlirValue bias_constant(MlirOperation before, const layer *L, const int64_t *bias, int64_t n) {
+  if (wide(L->in)) return qcc_constant_before(before, QRT_I64, 1, &n, bias);
+  int32_t *b32 = malloc(sizeof(int32_t) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) b32[i] = (int32_t)bias[i];
+  MlirValue v = qcc_constant_before(before, QRT_I32, 1, &n, b32);
+  free(b32);
+  return v;
 }
 
 /* The shifts as the kernels' int8 operand (qrt_requant uses 0..62). */
@@ -293,7 +321,8 @@ static void expand_conv_weights(MlirOperation op, const qcc_shape *ws, const qcc
 /* Static activations: q.qconv with int8 weights per output channel. */
 static void integer_conv(MlirOperation op, const layer *L, const qcc_shape *ws, const qcc_qweights *qw) {
   int64_t ch = ws->dims[0];
-  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * ch)), *mult = bias + ch, *shift = bias + 2 * ch;
+  int64_t *bias = malloc(sizeof(int64_t) * (size_t)ch);
+  int32_t *mult = malloc(sizeof(int32_t) * (size_t)(2 * ch)), *shift = mult + ch;
   requant_constants(L, qw->scales, ch, bias, mult, shift);
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
@@ -304,17 +333,19 @@ static void integer_conv(MlirOperation op, const layer *L, const qcc_shape *ws, 
   MlirValue yq = qcc_insert_before(
       op, q_qconv_create(loc, qcc_quant_type_of(ctx, L->out, L->outp), xq,
                          qcc_constant_before(op, QRT_I8, ws->rank, ws->dims, qw->codes),
-                         qcc_constant_before(op, QRT_I32, 1, &ch, bias), qcc_constant_before(op, QRT_I32, 1, &ch, mult),
+                         bias_constant(op, L, bias, ch), qcc_constant_before(op, QRT_I32, 1, &ch, mult),
                          shift_constant(op, shift, ch), qcc_constant_before(op, QRT_I32, 1, &ch, qw->colsum), &a));
   note_weights(yq, qw);
   finish(L, yq);
   free(bias);
+  free(mult);
 }
 
 static int quantize_conv(MlirOperation op) {
-  if (scheme()->block_format >= 0) {
+  if (scheme()->block_format >= 0 || scheme()->act_bits == 16) {
     char at[256];
-    qcc_remark("quantize: %s stays float: block formats cover matmuls only", qcc_op_where(op, at, sizeof at));
+    qcc_remark("quantize: %s stays float: %s cover matmuls only", qcc_op_where(op, at, sizeof at),
+               scheme()->act_bits == 16 ? "int16 activations" : "block formats");
     return 0;
   }
   const bool weight_only = scheme()->act_bits == 0;
@@ -437,39 +468,43 @@ static void quantize_matmul_block_runtime(MlirOperation op, const char *at) {
 /* a @ b with both operands computed at run time (attention scores and
  * mixing): a asymmetric and b symmetric (zero point 0: no column sums to
  * fold), both with static calibrated scales; one requantization
- * multiplier for all columns. */
+ * multiplier for all columns. int8 codes (sums in int32), or int16 under
+ * w8i16 (int16 result, sums in int64: qrt_qmatmul_i16). */
 static void quantize_matmul_activations(MlirOperation op, const char *at) {
   MlirValue a = q_matmul_in(op, 0), b = q_matmul_in(op, 1), y = mlirOperationGetResult(op, 0);
   qcc_shape as, bs, ys;
   qcc_shape_of(a, &as);
   qcc_shape_of(b, &bs);
   qcc_shape_of(y, &ys);
-  double alo, ahi, blo, bhi, ylo, yhi;
+  double alo, ahi, blo, bhi;
+  const int bits = scheme()->act_bits == 16 ? 16 : 8; /* w4a4's attention stays int8 (no KV-cache quantization) */
+  layer L = {.op = op, .x = a, .w = b, .out = y};
   if (as.dtype != QRT_F32 || bs.dtype != QRT_F32 || !mlirValueIsNull(q_matmul_in(op, 2)) || as.rank < 2 ||
       bs.rank < 2) {
     qcc_remark("quantize: %s stays float: run-time operands must be float, at least 2-D, without bias", at);
     return;
   }
-  if (!qcc_value_range(a, &alo, &ahi) || !qcc_value_range(b, &blo, &bhi) || !qcc_value_range(y, &ylo, &yhi)) {
+  if (!qcc_value_range_bits(a, bits, &alo, &ahi) || !qcc_value_range_bits(b, bits, &blo, &bhi) ||
+      !output_params(y, &L.outp)) {
     qcc_remark("quantize: %s stays float: no calibration range (run with --calib; an If branch that no sample takes has none)", at);
     return;
   }
-  const int bits = 8; /* attention stays int8 under every scheme (no KV-cache quantization) */
   int64_t K = as.dims[as.rank - 1], N = bs.dims[bs.rank - 1];
-  if ((double)K * 255.0 * 128.0 >= 2147483647.0) {
-    qcc_remark("quantize: %s stays float: K = %lld: its int32 sums could overflow (K x 255 x 128 >= 2^31)", at,
-               (long long)K);
+  /* int8: |a - z| <= 255, |b| <= 128 in int32; int16: int64 sums of
+   * products below 2^31 (accum_bounds.c proves it per layer) */
+  if (bits == 8 ? (double)K * 255.0 * 128.0 >= 2147483647.0 : K >= (int64_t)1 << 30) {
+    qcc_remark("quantize: %s stays float: K = %lld: its int%d sums could overflow (%s)", at, (long long)K,
+               bits == 8 ? 32 : 64, bits == 8 ? "K x 255 x 128 >= 2^31" : "K >= 2^30");
     return;
   }
-  layer L = {.op = op, .x = a, .w = b, .out = y};
   L.in = adopted_params(a, qcc_activation_params(alo, ahi, bits));
-  L.outp = output_params(y, ylo, yhi);
-  /* B symmetric: a symmetric int8 B (a layer chose it, see output_params)
-   * is read as it is; else B is quantized symmetric here */
-  qcc_qparams bp;
-  if (!qcc_int8_source(b, NULL, &bp) || bp.zero_point != 0) bp = qcc_symmetric_params(blo, bhi, bits);
+  /* B symmetric: a symmetric B of the same width (a layer chose it, see
+   * output_params) is read as it is; else B is quantized symmetric here */
+  qcc_qparams bp, want = qcc_symmetric_params(blo, bhi, bits);
+  if (!qcc_int_source(b, NULL, &bp) || bp.zero_point != 0 || bp.qmin != want.qmin || bp.qmax != want.qmax) bp = want;
   float *scales = malloc(sizeof(float) * (size_t)N);
-  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * N)), *mult = bias + N, *shift = bias + 2 * N;
+  int64_t *bias = malloc(sizeof(int64_t) * (size_t)N);
+  int32_t *mult = malloc(sizeof(int32_t) * (size_t)(2 * N)), *shift = mult + N;
   for (int64_t n = 0; n < N; n++) scales[n] = (float)bp.scale;
   requant_constants(&L, scales, N, bias, mult, shift);
   MlirContext ctx = mlirOperationGetContext(op);
@@ -477,11 +512,12 @@ static void quantize_matmul_activations(MlirOperation op, const char *at) {
   q_qmatmul_attrs qa = {L.outp.qmin, L.outp.qmax, scales_attr(ctx, scales, N), qcc_str("int8"), 0};
   MlirValue yq = qcc_insert_before(
       op, q_qmatmul_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, L.outp), aq, bq,
-                           qcc_constant_before(op, QRT_I32, 1, &N, bias), qcc_constant_before(op, QRT_I32, 1, &N, mult),
+                           bias_constant(op, &L, bias, N), qcc_constant_before(op, QRT_I32, 1, &N, mult),
                            shift_constant(op, shift, N), (MlirValue){NULL}, &qa));
   finish(&L, yq);
   free(scales);
   free(bias);
+  free(mult);
 }
 
 static int quantize_matmul(MlirOperation op) {
@@ -490,7 +526,7 @@ static int quantize_matmul(MlirOperation op) {
   char at[256];
   qcc_op_where(op, at, sizeof at);
   if (!qcc_value_is_constant(q_matmul_in(op, 1))) {
-    if (qcc_kept_float(at, "matmul"))
+    if (qcc_kept_float(at, "matmul") || qcc_kept_float(at, "runtime_matmul"))
       qcc_remark("quantize: %s stays float: --keep-float", at);
     else if (scheme()->block_format >= 0)
       quantize_matmul_block_runtime(op, at);
@@ -513,25 +549,31 @@ static int quantize_matmul(MlirOperation op) {
   int64_t K = bs.dims[0], N = bs.dims[1], group = group_size(K);
   qcc_qweights qw;
   if (layer_weights(&L, N, K, true, scheme()->weight_format, group, &qw)) return -1;
-  if (!qcc_int8_sums_exact(&qw)) {
-    qcc_remark("quantize: %s stays float: K = %lld: its int32 sums could overflow (128 x the largest column sum of "
-               "|weight codes| >= 2^31)", at, (long long)K);
+  /* int16 inputs sum in int64 (K < 2^30 keeps them exact: accum_bounds.c) */
+  if (wide(L.in) ? K >= (int64_t)1 << 30 : !qcc_int8_sums_exact(&qw)) {
+    qcc_remark("quantize: %s stays float: K = %lld: its %s sums could overflow (%s)", at, (long long)K,
+               wide(L.in) ? "int64" : "int32",
+               wide(L.in) ? "K >= 2^30" : "128 x the largest column sum of |weight codes| >= 2^31");
     qcc_qweights_free(&qw);
     return 0;
   }
-  int32_t *bias = malloc(sizeof(int32_t) * (size_t)(3 * N)), *mult = bias + N, *shift = bias + 2 * N;
+  int64_t *bias = malloc(sizeof(int64_t) * (size_t)N);
+  int32_t *mult = malloc(sizeof(int32_t) * (size_t)(2 * N)), *shift = mult + N;
   requant_constants(&L, qw.scales, N, bias, mult, shift);
   /* Fold the input zero point into the bias: sum (a - z) b + bias =
-   * sum a b + (bias - z colsum), so the kernel does no zero-point work. */
+   * sum a b + (bias - z colsum), so the kernel does no zero-point work.
+   * (int64 for int16 inputs: z up to 2^15 times a column sum can pass 2^31.) */
+  const int64_t limit = wide(L.in) ? INT64_C(1) << 60 : INT32_MAX;
   for (int64_t n = 0; n < N; n++) {
-    int64_t folded = (int64_t)bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
-    if (folded > INT32_MAX || folded < -INT32_MAX) {
-      qcc_remark("quantize: %s stays float: folded int32 bias overflows", at);
+    int64_t folded = bias[n] - L.in.zero_point * (int64_t)qw.colsum[n];
+    if (folded > limit || folded < -limit) {
+      qcc_remark("quantize: %s stays float: folded %s bias overflows", at, wide(L.in) ? "int64" : "int32");
       free(bias);
+      free(mult);
       qcc_qweights_free(&qw);
       return 0;
     }
-    bias[n] = (int32_t)folded;
+    bias[n] = folded;
   }
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirContext ctx = mlirOperationGetContext(op);
@@ -543,12 +585,13 @@ static int quantize_matmul(MlirOperation op) {
                        qcc_str(qcc_wformat_name(qw.format)), group};
   MlirValue yq = qcc_insert_before(
       op, q_qmatmul_create(loc, qcc_quant_type_of(ctx, L.out, L.outp), xq, qcc_constant_before(op, QRT_I8, 2, bs.dims, qw.codes),
-                           qcc_constant_before(op, QRT_I32, 1, &N, bias), qcc_constant_before(op, QRT_I32, 1, &N, mult),
+                           bias_constant(op, &L, bias, N), qcc_constant_before(op, QRT_I32, 1, &N, mult),
                            shift_constant(op, shift, N), gm, &a));
   note_weights(yq, &qw);
   keep_metrics(op, yq);
   finish(&L, yq);
   free(bias);
+  free(mult);
   qcc_qweights_free(&qw);
   return 0;
 }

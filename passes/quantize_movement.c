@@ -1,7 +1,7 @@
 /* quantize_movement.c - int8 data movement: ops that only move, repeat or
  * select values (reshape, transpose, slice, broadcast, max pooling) run on
- * the int8 codes when their input is int8 already, keeping its scale and
- * zero point:
+ * the int8 (or int16) codes when their input is integer already, keeping
+ * its scale and zero point:
  *
  *   y = op(q.dequantize(x_q))  ->  y_q = op(x_q) : same !quant.uniform
  *                                   y = q.dequantize(y_q)   (float users)
@@ -39,7 +39,9 @@ int qcc_quantize_movement(MlirOperation op) {
   qcc_qparams p;
   qcc_shape ys;
   qcc_shape_of(y, &ys);
-  if (ys.dtype != QRT_F32 || !qcc_int8_source(x, &xq, &p)) return 0;
+  /* int16 codes (w8i16) move too, except through max pooling (an int8 kernel) */
+  if (ys.dtype != QRT_F32 || !qcc_int_source(x, &xq, &p) || (q_pool_is(op) && (p.qmin < -128 || p.qmax > 127)))
+    return 0;
   MlirOperation moved = mlirOperationClone(op);
   mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(op), op, moved);
   mlirOperationSetOperand(moved, 0, xq);

@@ -8,8 +8,8 @@
  * with a constant weight, and matmuls of two run-time operands (attention).
  * Candidates (all of -q's schemes that fit the layer, or those --formats
  * lists; f32 always): constant-weight matmuls take every integer and block
- * scheme, convolutions the integer ones, run-time matmuls int8 (w8a8's
- * static scales) or a block format.
+ * scheme, convolutions the integer ones but w8i16, run-time matmuls int8
+ * (w8a8's static scales), int16 (w8i16's) or a block format.
  *
  * Measurement (or, with --sensitivity-metric hessian, HAWQ-V3's cheap
  * proxy: sensitivity_proxy.c): a copy of the calibrated module in which every layer but
@@ -46,9 +46,9 @@
 /* The default candidates of a constant-weight matmul, when --formats is
  * not given: the integer schemes and the common block formats. */
 static const char *const default_matmul[] = {"w8a8", "w4a8", "w8a16", "w4a16", "mxint8", "mxfp8",
-                                             "mxfp6", "mxfp4", "nvfp4", "bbfp8", "bbfp4"};
+                                             "mxfp6", "mxfp4", "nvfp4", "bbfp8", "bbfp4", "w8i16"};
 static const char *const default_conv[] = {"w8a8", "w4a8", "w8a16", "w4a16"};
-static const char *const default_runtime[] = {"w8a8", "mxint8", "mxfp8"};
+static const char *const default_runtime[] = {"w8a8", "w8i16", "mxint8", "mxfp8"};
 
 qcc_layer_kind qcc_layer_kind_of(MlirOperation op) {
   if (q_conv_is(op) && qcc_value_is_constant(q_conv_in(op, 1))) return QCC_LAYER_CONV;
@@ -64,10 +64,12 @@ qcc_layer_kind qcc_layer_kind_of(MlirOperation op) {
 /* Whether scheme s can quantize a layer of kind k. */
 static bool fits(const qcc_quant_scheme *s, qcc_layer_kind k) {
   if (!qcc_scheme_quantizes(s)) return true; /* f32 */
+  /* int16 activations have static scales only */
+  if (s->act_bits == 16 && qcc_quant_opts.act_per_token) return false;
   if (k == QCC_LAYER_MATMUL) return true;
-  if (k == QCC_LAYER_CONV) return s->block_format < 0;
-  /* run-time operands: int8 (static scales) or a block format */
-  return s->block_format >= 0 || (s->act_bits == 8 && s->weight_format == QRT_WFMT_I8);
+  if (k == QCC_LAYER_CONV) return s->block_format < 0 && s->act_bits != 16; /* no int16 conv kernel */
+  /* run-time operands: int8 or int16 (static scales) or a block format */
+  return s->block_format >= 0 || ((s->act_bits == 8 || s->act_bits == 16) && s->weight_format == QRT_WFMT_I8);
 }
 
 int qcc_layer_candidates(MlirOperation op, const qcc_quant_scheme **out, int cap) {
@@ -76,7 +78,9 @@ int qcc_layer_candidates(MlirOperation op, const qcc_quant_scheme **out, int cap
   if (k == QCC_LAYER_NONE || cap < 1) return 0;
   out[n++] = qcc_quant_find_scheme("f32");
   char at[256];
-  if (qcc_kept_float(qcc_op_where(op, at, sizeof at), q_conv_is(op) ? "conv" : "matmul")) return n;
+  if (qcc_kept_float(qcc_op_where(op, at, sizeof at), q_conv_is(op) ? "conv" : "matmul") ||
+      (k == QCC_LAYER_RUNTIME_MATMUL && qcc_kept_float(at, "runtime_matmul")))
+    return n;
   if (qcc_quant_opts.n_formats) {
     for (int i = 0; i < qcc_quant_opts.n_formats && n < cap; i++)
       if (fits(qcc_quant_opts.formats[i], k) && qcc_scheme_quantizes(qcc_quant_opts.formats[i]))
@@ -127,10 +131,16 @@ static const struct {
     {"f32", 13.13},   {"w8a8", 6.82},     {"w4a8", 25.46},  {"w8a16", 27.65}, {"w4a16", 24.73},
     {"mxint8", 57.73}, {"mxfp8", 159.82}, {"mxfp6", 173.35}, {"mxfp4", 160.86}, {"nvfp4", 174.72},
     {"bbfp8", 599.46}, {"bbfp4", 390.86}, {"bfp8", 52.01},  {"bfp4", 55.09},
+    /* w8i16 (int64 sums, portable C): 4.67x f32 in one run of
+     * kernel_costs.py --schemes w8a8,w8a16,w8i16 --repeat 5 --iters 2000
+     * (f32 10.48, w8a8 4.87, w8a16 18.38, w8i16 48.90 ps), scaled to
+     * this table's f32 so that the ratios hold */
+    {"w8i16", 61.27},
 };
 
 /* Rows of cost_table that stand for a class of schemes. */
-enum { COST_F32 = 0, COST_W8A8 = 1, COST_W4A8 = 2, COST_W8A16 = 3, COST_BBFP8 = 10, COST_BFP8 = 12, COST_MXFP8 = 6 };
+enum { COST_F32 = 0, COST_W8A8 = 1, COST_W4A8 = 2, COST_W8A16 = 3, COST_BBFP8 = 10, COST_BFP8 = 12, COST_MXFP8 = 6,
+       COST_W8I16 = 14 };
 
 static double scheme_cost(const qcc_quant_scheme *s) {
   for (size_t i = 0; i < sizeof cost_table / sizeof *cost_table; i++)
@@ -139,6 +149,7 @@ static double scheme_cost(const qcc_quant_scheme *s) {
    * their activations (w4a4 runs the int4 kernel of w4a8) */
   const qrt_bformat *f = qrt_bformat_get(s->block_format);
   if (f) return cost_table[f->element == QRT_ELEM_INT ? COST_BFP8 : f->element == QRT_ELEM_BBFP ? COST_BBFP8 : COST_MXFP8].ps_per_mac;
+  if (s->act_bits == 16) return cost_table[COST_W8I16].ps_per_mac;
   return cost_table[s->act_bits == 0 ? COST_W8A16 : s->weight_format == QRT_WFMT_I8 ? COST_W8A8 : COST_W4A8].ps_per_mac;
 }
 

@@ -557,7 +557,9 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
 #define QRT_QUANTIZE_PARAMS(S, A) \
   S(int64_t, n) S(float, inv_scale) S(int32_t, zero_point) S(int32_t, qmin) S(int32_t, qmax)
 /* qrt_dequantize_i8_f32: y = scale * (float)(q - zero_point) (the
- * difference exact in integers, then one conversion, one multiply). */
+ * difference exact in integers, then one conversion, one multiply).
+ * qrt_quantize_f32_i16 / qrt_dequantize_i16_f32: the same with int16 codes
+ * (qmin, qmax and the zero point within [-32768, 32767]). */
 #define QRT_DEQUANTIZE_PARAMS(S, A) \
   S(int64_t, n) S(float, scale) S(int32_t, zero_point)
 /* qrt_requantize_i32_i8 / qrt_requantize_i8_i8: x viewed as
@@ -719,12 +721,23 @@ typedef struct qrt_bformat {
  * a_zero_point folded).  Past that every path still gives the same bits
  * (all sums wrap modulo 2^32 identically) but they are not the true sums.
  * The result does not depend on the SIMD path (AVX-512 VNNI, AVX2, NEON,
- * portable C) or the blocking: integer sums are exact. */
+ * portable C) or the blocking: integer sums are exact.
+ * qrt_qmatmul_i16 (int16 activations, qrt_qmatmul16.c): A int16 codes,
+ *   B int16 codes [..., K, N] computed at run time (b_bits 16: attention's
+ *   q.k^T and p.v) or a constant int8 weight [K, N], row-major, not packed
+ *   (b_bits 8; b_packed 0, b_format QRT_WFMT_I8, group 0), C int16 codes;
+ *   batches as above (strides in elements).  With S_n = sum_k B[k,n]:
+ *     acc[m,n] = sum_k A[m,k] * B[k,n] - a_zero_point * S_n + bias[n]
+ *   every product exact in int32 (|A B| <= 2^30), every sum in int64;
+ *   in[2] bias int64 [N] or NULL (int64: a 16-bit zero point folded into
+ *   it, z * S_n, can pass 2^31), in[3] mult int32 [N], in[4] shift int8
+ *   [N]; C = qrt_requant_wide(acc; ...) (qrt_requant for any int64 acc).
+ *   acc is the true sum while K < 2^30 (|acc| < 2^62). */
 #define QRT_QMATMUL_PARAMS(S, A) \
   S(int32_t, a_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
   S(int32_t, b_packed) S(int32_t, batch_rank) S(int64_t, M) S(int64_t, N) S(int64_t, K) \
   A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6) \
-  S(int32_t, b_format) S(int32_t, a_bits) S(int64_t, group)
+  S(int32_t, b_format) S(int32_t, a_bits) S(int64_t, group) S(int32_t, b_bits)
 
 /* --- MSQ (MQuant 2502.00425: static activation parameters per modality):
  * in[1] (quantize) / in[5] (matmul) holds the modality of each of the M
@@ -972,6 +985,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_argreduce_f32, argreduce, "qrt_argreduce.c") K(qrt_argreduce_f64, argreduce, "qrt_argreduce.c") \
   K(qrt_argreduce_i32, argreduce, "qrt_argreduce.c") K(qrt_argreduce_i64, argreduce, "qrt_argreduce.c") \
   K(qrt_quantize_f32_i8, quantize, "qrt_quant.c") K(qrt_dequantize_i8_f32, dequantize, "qrt_quant.c") \
+  K(qrt_quantize_f32_i16, quantize, "qrt_quant.c") K(qrt_dequantize_i16_f32, dequantize, "qrt_quant.c") \
+  K(qrt_qmatmul_i16, qmatmul, "qrt_qmatmul16.c") \
   K(qrt_requantize_i32_i8, requantize, "qrt_quant.c") K(qrt_requantize_i8_i8, requantize, "qrt_quant.c") \
   K(qrt_qmatmul_i8, qmatmul, "qrt_qmatmul.c") K(qrt_qmatmul_i8_f32out, qmatmul, "qrt_qmatmul.c") \
   K(qrt_qconv_i8, qconv, "qrt_qconv.c") \
@@ -1513,6 +1528,32 @@ static QRT_MAYBE_UNUSED inline int32_t qrt_requant(int64_t acc, int32_t m0, int3
   mag = (mag + (((uint64_t)1 << sh) >> 1)) >> sh;
   mag = mag > ((uint64_t)1 << 33) ? (uint64_t)1 << 33 : mag; /* saturates any int32 range */
   v = (int64_t)((mag ^ sgn) - sgn); /* two's complement narrowing: -mag when negative */
+  v += zp;
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  return (int32_t)v;
+}
+
+/* qrt_requant for any int64 acc (int16 activations: |acc| past 2^32):
+ * the same value, round(|acc| * M0 / 2^s) half away from zero, computed
+ * exactly on the 96-bit product |acc| * M0 held as two 64-bit words, then
+ * saturated as qrt_requant does.  Equal to qrt_requant wherever that one
+ * is exact (|acc| < 2^32; test_runtime_qmatmul16.c checks both). */
+static QRT_MAYBE_UNUSED inline int32_t qrt_requant_wide(int64_t acc, int32_t m0, int32_t shift,
+                                                        int32_t zp, int32_t lo, int32_t hi) {
+  const uint64_t sgn = (uint64_t)0 - (uint64_t)(acc < 0);
+  const uint32_t sh = (uint32_t)(shift < 0 ? 0 : (shift > 62 ? 62 : shift));
+  const uint64_t mag = ((uint64_t)acc ^ sgn) - sgn; /* |acc| <= 2^63 */
+  const uint64_t m = (uint64_t)(m0 < 0 ? 0 : m0);  /* < 2^31 */
+  const uint64_t p0 = (mag & 0xffffffffu) * m, p1 = (mag >> 32) * m; /* each < 2^63 */
+  uint64_t lw = p0 + (p1 << 32), hw = (p1 >> 32) + (uint64_t)(p0 + (p1 << 32) < p0), q;
+  const uint64_t t = lw + ((((uint64_t)1 << sh) >> 1)); /* + half, carried into hw */
+  int64_t v;
+  hw += (uint64_t)(t < lw);
+  lw = t;
+  q = sh ? (lw >> sh) | (hw << (64 - sh)) : lw;
+  q = ((hw >> sh) != 0 || q > ((uint64_t)1 << 33)) ? (uint64_t)1 << 33 : q; /* saturates any int32 range */
+  v = (int64_t)((q ^ sgn) - sgn);
   v += zp;
   v = v < lo ? lo : v;
   v = v > hi ? hi : v;

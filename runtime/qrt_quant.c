@@ -8,22 +8,26 @@
 /* One element: clamp(round_half_even(x * inv_scale) + zp, qmin, qmax),
  * NaN -> zp. Integer arithmetic on the float's bits, branch-free, so that
  * it is independent of the FP rounding mode and compilers vectorize it:
- * |y| is limited to 256 (beyond, every zero point in [-128, 127]
- * saturates anyway; NaN becomes 0); then y = m * 2^(e-150) with the 24-bit
- * significand m, and rounding is a shift with the remainder compared to
- * half an ulp of the result. */
-QRT_INTERNAL int32_t qrt_quant_one(float x, float inv_scale, int32_t zp, int32_t qmin, int32_t qmax) {
+ * |y| is limited to `limit` (the float bits of 256 for int8, 65536 for
+ * int16: beyond, every zero point of the code width saturates anyway; NaN
+ * becomes 0); then y = m * 2^(e-150) with the 24-bit significand m, and
+ * rounding is a shift with the remainder compared to half an ulp of the
+ * result. */
+#define QRT_QUANT_LIMIT_I8 0x43800000u  /* 256.0f */
+#define QRT_QUANT_LIMIT_I16 0x47800000u /* 65536.0f */
+QRT_INTERNAL int32_t qrt_quant_one(float x, float inv_scale, int32_t zp, int32_t qmin, int32_t qmax,
+                                   uint32_t limit) {
   const float y = x * inv_scale;
   uint32_t bits, mag, neg, e, m, sh, q, rem, half;
   int32_t r;
   memcpy(&bits, &y, sizeof bits);
   mag = bits & 0x7fffffffu;
   neg = bits >> 31;
-  mag = mag > 0x7f800000u ? 0u : mag;          /* NaN -> 0 */
-  mag = mag > 0x43800000u ? 0x43800000u : mag; /* |y| <= 256.0f */
+  mag = mag > 0x7f800000u ? 0u : mag;  /* NaN -> 0 */
+  mag = mag > limit ? limit : mag;     /* |y| <= 256.0f or 65536.0f */
   e = mag >> 23;
   m = (mag & 0x7fffffu) | 0x800000u;
-  sh = 150u - e; /* e <= 135, so sh >= 15 */
+  sh = 150u - e; /* e <= 143, so sh >= 7 */
   sh = sh > 31u ? 31u : sh; /* |y| < 2^-7: rounds to 0 */
   q = m >> sh;
   rem = m - (q << sh);
@@ -43,9 +47,34 @@ QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale,
   if (qmax < qmin) qmax = qmin;
   for (i0 = 0; i0 < n; i0 += 256) {
     m = n - i0 < 256 ? n - i0 : 256;
-    for (i = 0; i < m; ++i) chunk[i] = qrt_quant_one(x[i0 + i], inv_scale, zp, qmin, qmax);
+    for (i = 0; i < m; ++i) chunk[i] = qrt_quant_one(x[i0 + i], inv_scale, zp, qmin, qmax, QRT_QUANT_LIMIT_I8);
     for (i = 0; i < m; ++i) y[i0 + i] = (int8_t)chunk[i];
   }
+}
+
+QRT_API void qrt_quantize_f32_i16(const void *params, const void *const *in, void *const *out) {
+  const qrt_quantize_params *p = (const qrt_quantize_params *)params;
+  const float *x = (const float *)in[0];
+  int16_t *y = (int16_t *)out[0];
+  const int32_t qmin = p->qmin < -32768 ? -32768 : p->qmin;
+  int32_t qmax = p->qmax > 32767 ? 32767 : p->qmax, chunk[256];
+  int64_t i0, i, m;
+  if (qmax < qmin) qmax = qmin;
+  for (i0 = 0; i0 < p->n; i0 += 256) {
+    m = p->n - i0 < 256 ? p->n - i0 : 256;
+    for (i = 0; i < m; ++i)
+      chunk[i] = qrt_quant_one(x[i0 + i], p->inv_scale, p->zero_point, qmin, qmax, QRT_QUANT_LIMIT_I16);
+    for (i = 0; i < m; ++i) y[i0 + i] = (int16_t)chunk[i];
+  }
+}
+
+QRT_API void qrt_dequantize_i16_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_dequantize_params *p = (const qrt_dequantize_params *)params;
+  const int16_t *x = (const int16_t *)in[0];
+  float *y = (float *)out[0];
+  const int64_t zp = p->zero_point; /* int64: any zero point, the difference exact */
+  int64_t i;
+  for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int64_t)x[i] - zp);
 }
 
 QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {

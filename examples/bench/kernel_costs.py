@@ -10,6 +10,8 @@ the generated main's --bench; the float build is timed alongside, and the
 table gives each scheme's ps per MAC and its ratio to float in one run.
 
 usage: examples/bench/kernel_costs.py [--qcc build/qcc] [--m 64] [--k 256] [--n 256] [--iters 3000]
+                                    [--schemes f32,w8a8,w8i16] [--repeat R]
+(f32 always first: the ratios' base; --repeat keeps the fastest of R timings)
 """
 import argparse
 import os
@@ -20,8 +22,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-SCHEMES = ["f32", "w8a8", "w4a8", "w8a16", "w4a16", "mxint8", "mxfp8", "mxfp6", "mxfp4", "nvfp4", "bbfp8", "bbfp4",
-           "bfp8", "bfp4"]
+SCHEMES = ["f32", "w8a8", "w4a8", "w8a16", "w4a16", "w8i16", "mxint8", "mxfp8", "mxfp6", "mxfp4", "nvfp4", "bbfp8",
+           "bbfp4", "bfp8", "bfp4"]
 
 
 def run(cmd):
@@ -38,7 +40,13 @@ def main():
     ap.add_argument("--k", type=int, default=256)
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--iters", type=int, default=3000)
+    ap.add_argument("--schemes", default=",".join(SCHEMES), help="comma-separated subset of the schemes")
+    ap.add_argument("--repeat", type=int, default=1, help="time each build this many times, keep the fastest")
     a = ap.parse_args()
+    schemes = ["f32"] + [s for s in a.schemes.split(",") if s != "f32"]
+    for s in schemes:
+        if s not in SCHEMES:
+            raise SystemExit(f"--schemes: unknown scheme '{s}' (one of {', '.join(SCHEMES)})")
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         w = numpy_helper.from_array(rng.standard_normal((a.k, a.n)).astype(np.float32) / np.sqrt(a.k), "w")
@@ -54,12 +62,14 @@ def main():
         np.save(x0, rng.standard_normal((a.m, a.k)).astype(np.float32))
         macs = a.m * a.k * a.n
         rows = []
-        for s in SCHEMES:
+        for s in schemes:
             c, main_c, exe = (os.path.join(tmp, f"{s}{e}") for e in (".c", "_main.c", ""))
             flags = [] if s == "f32" else ["-q", s, "--calib", calib]
             run([a.qcc, model, "-o", c, "--emit-main", main_c, *flags])
             run(["cc", "-std=c99", "-O2", "-march=native", c, main_c, "-lm", "-o", exe])
-            ms = float(run([exe, x0, "--bench", str(a.iters)]).split("c_ms_per_run")[1].split()[0])
+            # the fastest of --repeat timings: on a shared machine the others only add load
+            ms = min(float(run([exe, x0, "--bench", str(a.iters)]).split("c_ms_per_run")[1].split()[0])
+                     for _ in range(a.repeat))
             rows.append((s, ms * 1e9 / macs))
         base = rows[0][1]
         print(f"matmul {a.m}x{a.k}x{a.n}, {macs} MACs, ps per MAC (ratio to f32):")

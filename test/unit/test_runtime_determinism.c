@@ -229,6 +229,46 @@ int main(void) {
     }
   }
   {
+    /* int16 activations (w8i16): quantize, qmatmul_i16 with a run-time
+     * int16 B and with int8 weights, dequantize */
+    static int16_t a16[9 * 150], b16[150 * 37], c16[9 * 37];
+    static int8_t w8[150 * 37], sh[37];
+    static int32_t mult[37];
+    static int64_t bias[37];
+    const void *mm_in[5];
+    qrt_quantize_params qp;
+    qrt_dequantize_params dp;
+    qrt_qmatmul_params mp;
+    int i;
+    memset(&qp, 0, sizeof qp);
+    qp.n = 9 * 150; qp.inv_scale = 9000.0f; qp.zero_point = -1234; qp.qmin = -32768; qp.qmax = 32767;
+    in[0] = X; out[0] = a16;
+    qrt_quantize_f32_i16(&qp, in, out);
+    report("quantize_f32_i16", a16, sizeof a16);
+    qp.n = 150 * 37; qp.zero_point = 0;
+    in[0] = Y; out[0] = b16;
+    qrt_quantize_f32_i16(&qp, in, out);
+    fill_i8(w8, 150 * 37, -127, 127);
+    for (i = 0; i < 37; ++i) {
+      mult[i] = 1100000000 + 7919 * i; sh[i] = (int8_t)(44 + i % 9); bias[i] = (int64_t)(i - 18) * 123456789;
+    }
+    memset(&mp, 0, sizeof mp);
+    mp.M = 9; mp.N = 37; mp.K = 150; mp.a_zero_point = -1234; mp.out_zero_point = 5;
+    mp.out_min = -32768; mp.out_max = 32767; mp.b_format = QRT_WFMT_I8; mp.a_bits = 16; mp.b_bits = 16;
+    mm_in[0] = a16; mm_in[1] = b16; mm_in[2] = NULL; mm_in[3] = mult; mm_in[4] = sh; out[0] = c16;
+    qrt_qmatmul_i16(&mp, mm_in, out);
+    report("qmatmul_i16 b16", c16, sizeof c16);
+    mp.b_bits = 8; mp.a_zero_point = 0;
+    mm_in[1] = w8; mm_in[2] = bias;
+    qrt_qmatmul_i16(&mp, mm_in, out);
+    report("qmatmul_i16 b8", c16, sizeof c16);
+    memset(&dp, 0, sizeof dp);
+    dp.n = 9 * 37; dp.scale = 0.0123f; dp.zero_point = 5;
+    in[0] = c16; out[0] = Z;
+    qrt_dequantize_i16_f32(&dp, in, out);
+    report_f32("dequantize_i16_f32", Z, 9 * 37);
+  }
+  {
     /* bmatmul: the integer path (int8 and int16 mantissas, NVFP4's vector
      * scale) and the float path (FP8), constant and run-time B */
     static const char *const fmts[] = {"bfp8_32", "bfp4_16", "mxfp4", "mxfp6_e2m3", "bbfp8_32", "nvfp4", "mxfp8_e4m3"};
