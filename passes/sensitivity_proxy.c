@@ -26,8 +26,8 @@
  * and the sensitivity is gain_i times that. The inverse SQNRs are
  * measured: the weights quantized as the quantize pass would (round to
  * nearest, its scales, groups and block codecs), the inputs a sample of
- * the calibration vectors the layer contracts (QCC_PROXY_VECTORS per
- * value, spread evenly over the samples) quantized with the static scale
+ * the calibration vectors the layer contracts (2^16 elements per value,
+ * 64 to 1024 vectors, spread evenly over the samples) quantized with the static scale
  * calibration gave, per vector (--act-scale token), or in the block
  * format.
  *
@@ -48,11 +48,13 @@
 #include "sensitivity.h"
 #include "sensitivity_proxy.h"
 
-enum { QCC_PROXY_VECTORS = 64 };
+/* Vectors kept per value: 2^16 elements (so clipped tails are sampled),
+ * at least 64 and at most 1024 vectors. */
+enum { QCC_PROXY_ELEMENTS = 1 << 16, QCC_PROXY_MIN_VECTORS = 64, QCC_PROXY_MAX_VECTORS = 1024 };
 
 /* Vectors of one value along the axis its layer contracts. */
 typedef struct vectors {
-  int64_t k, n; /* length, count kept */
+  int64_t k, n, cap; /* length, count kept, most to keep */
   float *v;     /* n x k */
   bool columns; /* along axis -2 (a matmul's B), else the last axis */
 } vectors;
@@ -78,21 +80,23 @@ static vectors *want(qcc_proxy_stats *st, MlirValue v, bool columns) {
   s = calloc(1, sizeof *s);
   s->k = sh.dims[sh.rank - (columns ? 2 : 1)];
   s->columns = columns;
-  s->v = malloc(sizeof(float) * (size_t)(QCC_PROXY_VECTORS * (s->k ? s->k : 1)));
+  s->cap = s->k ? QCC_PROXY_ELEMENTS / s->k : 1;
+  s->cap = s->cap < QCC_PROXY_MIN_VECTORS ? QCC_PROXY_MIN_VECTORS : s->cap > QCC_PROXY_MAX_VECTORS ? QCC_PROXY_MAX_VECTORS : s->cap;
+  s->v = malloc(sizeof(float) * (size_t)(s->cap * (s->k ? s->k : 1)));
   qcc_ptr_map_put(m, v.ptr, s);
   return s;
 }
 
-/* Keeps up to ceil(QCC_PROXY_VECTORS / samples) vectors of one sample's
- * data, evenly spaced. */
+/* Keeps up to ceil(cap / samples) vectors of one sample's data, evenly
+ * spaced. */
 static void keep(vectors *s, const qcc_array *a, int samples) {
-  if (a->dtype != QRT_F32 || !s->k || s->n >= QCC_PROXY_VECTORS) return;
+  if (a->dtype != QRT_F32 || !s->k || s->n >= s->cap) return;
   const float *x = a->data;
   const int64_t total = qcc_array_numel(a) / s->k;
   const int64_t inner = s->columns ? a->dims[a->rank - 1] : 1; /* a column's stride */
-  int64_t take = (QCC_PROXY_VECTORS + samples - 1) / samples;
+  int64_t take = (s->cap + samples - 1) / samples;
   if (take > total) take = total;
-  if (take > QCC_PROXY_VECTORS - s->n) take = QCC_PROXY_VECTORS - s->n;
+  if (take > s->cap - s->n) take = s->cap - s->n;
   for (int64_t t = 0; t < take; t++) {
     const int64_t j = t * total / take; /* vector j: (batch, column) or row */
     const float *base = s->columns ? x + (j / inner) * s->k * inner + j % inner : x + j * s->k;
@@ -205,7 +209,7 @@ static double ratio(double noise, double signal) { return signal > 0 ? noise / s
 static double input_nsr(const vectors *s, MlirValue v, int fmt, int bits, bool sym, bool per_vector) {
   if (!s || !s->n) return 0;
   double lo = 0, hi = 0, noise = 0, signal = 0;
-  if (fmt < 0 && !per_vector && !qcc_value_range(v, &lo, &hi)) return 0; /* stays float: quantize says why */
+  if (fmt < 0 && !per_vector && !qcc_value_range_bits(v, bits, &lo, &hi)) return 0; /* stays float: quantize says why */
   uint8_t *code = fmt >= 0 ? malloc((size_t)qrt_bfmt_bytes(fmt, s->k)) : NULL;
   float *back = malloc(sizeof(float) * (size_t)s->k);
   for (int64_t j = 0; j < s->n; j++) {
@@ -288,15 +292,16 @@ double qcc_proxy_nsr(const qcc_proxy_stats *st, MlirOperation op, const qcc_quan
   if (runtime) {
     /* attention: a asymmetric, b symmetric (quantize.c), one static scale each */
     MlirValue b = mlirOperationGetOperand(op, 1);
-    const int bits = s->act_bits ? s->act_bits : 8;
+    const int bits = s->act_bits == 16 ? 16 : 8; /* as quantize.c: w4a4's attention stays int8 */
     nsr = input_nsr(xs, x, fmt, bits, false, false) +
           input_nsr(qcc_ptr_map_get(&st->cols, b.ptr), b, fmt, bits, true, false);
   } else {
     nsr = weight_nsr(op, s);
     if (fmt >= 0 || s->act_bits) nsr += input_nsr(xs, x, fmt, s->act_bits, false, per_token);
   }
-  /* static integer layers requantize their output to int8 (quantize.c) */
+  /* static integer layers requantize their output to int8 (int16 under
+   * int16 activations; quantize.c's output_bits) */
   if (fmt < 0 && (s->act_bits || runtime) && !per_token)
-    nsr += input_nsr(qcc_ptr_map_get(&st->rows, y.ptr), y, -1, 8, false, false);
+    nsr += input_nsr(qcc_ptr_map_get(&st->rows, y.ptr), y, -1, s->act_bits == 16 ? 16 : 8, false, false);
   return nsr;
 }
