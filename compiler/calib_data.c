@@ -12,6 +12,7 @@
 #include "calib_data.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,27 @@ static int load_per_file(const char *dir, char **files, int n, const qcc_calib_i
   return 0;
 }
 
+/* Calibration ranges are min and max over the samples: one NaN or
+ * infinity in an input would make every scale downstream meaningless, so
+ * such a sample is refused, naming it. */
+static int check_finite(const char *path, const qcc_calib_inputs *in, const qcc_calib_set *set) {
+  for (int k = 0; k < set->n_samples; k++)
+    for (int i = 0; i < in->n; i++) {
+      const qcc_array *a = &set->samples[k * in->n + i];
+      const int64_t n = qcc_array_numel(a);
+      for (int64_t j = 0; j < n; j++) {
+        const double v = a->dtype == QRT_F32 ? ((const float *)a->data)[j]
+                         : a->dtype == QRT_F64 ? ((const double *)a->data)[j] : 0.0;
+        if (!isfinite(v)) {
+          qcc_error("--calib: %s: input '%s' of sample %d holds %s at element %lld; calibration needs finite values",
+                    path, in->names[i], k, isnan(v) ? "NaN" : "an infinity", (long long)j);
+          return -1;
+        }
+      }
+    }
+  return 0;
+}
+
 int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *set) {
   memset(set, 0, sizeof *set);
   set->n_inputs = in->n;
@@ -182,6 +204,7 @@ int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *
     }
     free_list(names, n);
   }
+  if (!rc) rc = check_finite(path, in, set);
   if (rc) qcc_calib_free(set);
   return rc;
 }

@@ -25,7 +25,9 @@ void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
     for (int64_t i = 0; i < chunk; i++) {
       if (x[i] != x[i]) continue; /* NaN */
       double b = (x[i] - lo) * w;
-      int64_t k = b < 0 ? 0 : b >= QCC_HIST_BINS ? QCC_HIST_BINS - 1 : (int64_t)b;
+      /* NaN b (an infinite value in an infinite range) counts in bin 0:
+       * never a conversion of NaN to an integer */
+      int64_t k = b >= QCC_HIST_BINS ? QCC_HIST_BINS - 1 : b > 0 ? (int64_t)b : 0;
       counts[k]++;
       added++;
     }

@@ -189,8 +189,8 @@ static bool const_scalar(onnx_node *n, int i, qrt_dtype *t, double *d, int64_t *
   }
   *t = a.dtype;
   switch (a.dtype) {
-  case QRT_F32: *d = ((float *)a.data)[0]; *l = (int64_t)*d; break;
-  case QRT_F64: *d = ((double *)a.data)[0]; *l = (int64_t)*d; break;
+  case QRT_F32: *d = ((float *)a.data)[0]; *l = 0; break; /* floats use *d only */
+  case QRT_F64: *d = ((double *)a.data)[0]; *l = 0; break;
   case QRT_I16: *l = ((int16_t *)a.data)[0]; *d = (double)*l; break;
   case QRT_I32: *l = ((int32_t *)a.data)[0]; *d = (double)*l; break;
   case QRT_I64: *l = ((int64_t *)a.data)[0]; *d = (double)*l; break;
@@ -246,8 +246,20 @@ static int rule_range(onnx_node *n, MlirValue *res) {
   qrt_dtype t = dt[0];
   bool fl = is_float(t);
   if (fl ? d[2] == 0 : l[2] == 0) return onnx_fail(n, "delta is zero");
-  int64_t count = fl ? (int64_t)ceil((d[1] - d[0]) / d[2])
-                     : (l[1] - l[0] + l[2] + (l[2] > 0 ? -1 : 1)) / l[2];
+  /* The length in double first: a huge or non-finite one is refused before
+   * any conversion to an integer (or int64 arithmetic) could overflow. */
+  const double approx = fl ? ceil((d[1] - d[0]) / d[2]) : ((double)l[1] - (double)l[0]) / (double)l[2];
+  if (!(approx <= (double)QCC_MAX_TENSOR_ELEMENTS))
+    return onnx_fail(n, "start, limit and delta give %g elements (at most 2^40)", approx);
+  int64_t count = 0;
+  if (fl) {
+    count = approx < 0 ? 0 : (int64_t)approx;
+  } else if ((l[0] < 0 && l[1] > INT64_MAX + l[0]) || (l[0] > 0 && l[1] < INT64_MIN + l[0])) {
+    return onnx_fail(n, "limit - start overflows int64");
+  } else {
+    const int64_t diff = l[1] - l[0]; /* ceil(diff / delta), 0 when they differ in sign */
+    count = diff == 0 || (diff > 0) != (l[2] > 0) ? 0 : diff / l[2] + (diff % l[2] != 0);
+  }
   if (count < 0) count = 0;
   size_t es = qcc_dtype_size(t);
   qcc_array y = {t, 1, {count}, calloc((size_t)count + 1, es), es * (size_t)count};
