@@ -227,4 +227,5 @@ def main():
     bad_models(d)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -29,18 +29,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from if_models import compare  # noqa: E402  (the same --compare as if.test's)
+
 OPSET = [helper.make_opsetid("", 17)]
 F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
-
-
-def compare(got_path, want_path, tol):
-    got, want = np.load(got_path), np.load(want_path)
-    if got.dtype != want.dtype or got.shape != want.shape:
-        print("differ: got %s %s, want %s %s" % (got.dtype, got.shape, want.dtype, want.shape))
-    elif np.abs(got.astype(np.float64) - want).max(initial=0) > tol:
-        print("differ: max |got - want| = %g" % np.abs(got.astype(np.float64) - want).max())
-    else:
-        print("equal")
 
 
 def vi(name, dtype, shape):
