@@ -7,7 +7,9 @@
  * constants and is dequantized with that modality's output scale
  * (qrt_msqmatmul_i8_f32): the per-tensor static pipeline (quantize,
  * qmatmul, dequantize), once per run.  After AIFS a sequence has one run
- * per modality.  Needs qrt_qmatmul.c and qrt_quant.c (QRT_FILE_DEPS). */
+ * per modality.  qrt_msq_lut_i8 is the int8 table of an elementwise
+ * function between two such layers, one table per modality.  Needs
+ * qrt_qmatmul.c, qrt_quant.c and qrt_lut.c (QRT_FILE_DEPS). */
 #include <string.h>
 
 /* The modality index of row r: the value, clamped to [0, n_mod - 1]
@@ -105,4 +107,28 @@ QRT_API void qrt_msqmatmul_i8_f32(const void *params, const void *const *in, voi
 
 QRT_API void qrt_msqmatmul_i8(const void *params, const void *const *in, void *const *out) {
   qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 0);
+}
+
+/* An elementwise function between two MSQ layers: the input codes carry
+ * the previous layer's output parameters of each row's modality and the
+ * result the next layer's input parameters, so each modality has its own
+ * 256-entry table (built by qrt_build_lut_i8) and each run of rows is one
+ * qrt_lut_i8 call with its modality's row of the table. */
+QRT_API void qrt_msq_lut_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_msq_lut_params *p = (const qrt_msq_lut_params *)params;
+  const int8_t *x = (const int8_t *)in[0], *table = (const int8_t *)in[1];
+  int8_t *y = (int8_t *)out[0];
+  int64_t r0, r1;
+  for (r0 = 0; r0 < p->M; r0 = r1) {
+    const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[2], r0);
+    qrt_lut_params lp;
+    const void *lin[2];
+    void *lout[1];
+    r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[2], r0, p->M, m);
+    lp.n = (r1 - r0) * p->K;
+    lin[0] = x + r0 * p->K;
+    lin[1] = table + 256 * m;
+    lout[0] = y + r0 * p->K;
+    qrt_lut_i8(&lp, lin, lout);
+  }
 }
