@@ -30,10 +30,26 @@ static int32_t qrt_msq_modality(int32_t n_mod, int32_t mod_dtype, const void *mo
   return (int32_t)v;
 }
 
-/* The end of the run of rows of row r0's modality m. */
+/* True when rows a and b hold the same modality value (then they have the
+ * same index; NaN is never equal and takes the full test). */
+static int qrt_msq_same_value(int32_t mod_dtype, const void *mod, int64_t a, int64_t b) {
+  switch (mod_dtype) {
+  case QRT_F32: return ((const float *)mod)[a] == ((const float *)mod)[b];
+  case QRT_F64: return ((const double *)mod)[a] == ((const double *)mod)[b];
+  case QRT_I32: return ((const int32_t *)mod)[a] == ((const int32_t *)mod)[b];
+  case QRT_I8: return ((const int8_t *)mod)[a] == ((const int8_t *)mod)[b];
+  case QRT_U8: return ((const uint8_t *)mod)[a] == ((const uint8_t *)mod)[b];
+  default: return ((const int64_t *)mod)[a] == ((const int64_t *)mod)[b];
+  }
+}
+
+/* The end of the run of rows of row r0's modality m.  Every MSQ kernel
+ * walks the runs (about 30 per mm_lm run); within a run the values are
+ * usually equal, which is cheaper to test than the clamped index. */
 static int64_t qrt_msq_run_end(int32_t n_mod, int32_t mod_dtype, const void *mod, int64_t r0, int64_t M, int32_t m) {
   int64_t r1 = r0 + 1;
-  while (r1 < M && qrt_msq_modality(n_mod, mod_dtype, mod, r1) == m) ++r1;
+  while (r1 < M && (qrt_msq_same_value(mod_dtype, mod, r1 - 1, r1) || qrt_msq_modality(n_mod, mod_dtype, mod, r1) == m))
+    ++r1;
   return r1;
 }
 
