@@ -79,7 +79,7 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
   int8_t *cq = float_out ? (int8_t *)in[7] : (int8_t *)out[0];
   float *C = float_out ? (float *)out[0] : NULL;
   qrt_qgemm_args g;
-  int64_t r0, r1, i;
+  int64_t r0, r1;
   memset(&g, 0, sizeof g);
   g.N = p->N;
   g.K = p->K;
@@ -97,7 +97,6 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
     const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[5], r0);
     const int32_t zp = p->out_zero_point[m];
     const float scale = p->out_scale[m];
-    (void)scale;
     int8_t *c = cq + r0 * p->N;
     r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[5], r0, p->M, m);
     g.M = r1 - r0;
@@ -110,10 +109,17 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
     g.out_max = p->out_max[m];
     g.C = c;
     qrt_qgemm_ex(&g);
-    /* as qrt_dequantize_i8_f32: the difference exact in int32 for int8
-     * zero points, one conversion, one multiply */
-    if (float_out)
-      for (i = 0; i < (r1 - r0) * p->N; ++i) C[r0 * p->N + i] = scale * (float)((int32_t)c[i] - zp);
+    if (float_out) { /* the per-tensor kernel with this modality's scale and zero point */
+      qrt_dequantize_params dp;
+      const void *din[1];
+      void *dout[1];
+      dp.n = (r1 - r0) * p->N;
+      dp.scale = scale;
+      dp.zero_point = zp;
+      din[0] = c;
+      dout[0] = C + r0 * p->N;
+      qrt_dequantize_i8_f32(&dp, din, dout);
+    }
   }
 }
 
