@@ -30,27 +30,38 @@ static int32_t qrt_msq_modality(int32_t n_mod, int32_t mod_dtype, const void *mo
   return (int32_t)v;
 }
 
-/* True when rows a and b hold the same modality value (then they have the
- * same index; NaN is never equal and takes the full test). */
-static int qrt_msq_same_value(int32_t mod_dtype, const void *mod, int64_t a, int64_t b) {
+/* The first row at or after r (r >= 1) whose modality value differs from
+ * the row before it (equal values have the same index; NaN is never
+ * equal).  One loop per type, so the scan is a compare per row. */
+#define QRT_MSQ_EQUAL_RUN(T) \
+  { \
+    const T *v = (const T *)mod; \
+    while (r < M && v[r] == v[r - 1]) ++r; \
+    return r; \
+  }
+static int64_t qrt_msq_equal_run(int32_t mod_dtype, const void *mod, int64_t r, int64_t M) {
   switch (mod_dtype) {
-  case QRT_F32: return ((const float *)mod)[a] == ((const float *)mod)[b];
-  case QRT_F64: return ((const double *)mod)[a] == ((const double *)mod)[b];
-  case QRT_I32: return ((const int32_t *)mod)[a] == ((const int32_t *)mod)[b];
-  case QRT_I8: return ((const int8_t *)mod)[a] == ((const int8_t *)mod)[b];
-  case QRT_U8: return ((const uint8_t *)mod)[a] == ((const uint8_t *)mod)[b];
-  default: return ((const int64_t *)mod)[a] == ((const int64_t *)mod)[b];
+  case QRT_F32: QRT_MSQ_EQUAL_RUN(float)
+  case QRT_F64: QRT_MSQ_EQUAL_RUN(double)
+  case QRT_I32: QRT_MSQ_EQUAL_RUN(int32_t)
+  case QRT_I8: QRT_MSQ_EQUAL_RUN(int8_t)
+  case QRT_U8: QRT_MSQ_EQUAL_RUN(uint8_t)
+  default: QRT_MSQ_EQUAL_RUN(int64_t)
   }
 }
+#undef QRT_MSQ_EQUAL_RUN
 
 /* The end of the run of rows of row r0's modality m.  Every MSQ kernel
  * walks the runs (about 30 per mm_lm run); within a run the values are
- * usually equal, which is cheaper to test than the clamped index. */
+ * usually equal, which is cheaper to test than the clamped index, taken
+ * only where the value changes. */
 static int64_t qrt_msq_run_end(int32_t n_mod, int32_t mod_dtype, const void *mod, int64_t r0, int64_t M, int32_t m) {
   int64_t r1 = r0 + 1;
-  while (r1 < M && (qrt_msq_same_value(mod_dtype, mod, r1 - 1, r1) || qrt_msq_modality(n_mod, mod_dtype, mod, r1) == m))
+  for (;;) {
+    r1 = qrt_msq_equal_run(mod_dtype, mod, r1, M);
+    if (r1 >= M || qrt_msq_modality(n_mod, mod_dtype, mod, r1) != m) return r1;
     ++r1;
-  return r1;
+  }
 }
 
 QRT_API void qrt_msq_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
