@@ -133,6 +133,9 @@ FIELDS(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS)
 #define PT qrt_msqmatmul_params
 FIELDS(msqmatmul, QRT_MSQMATMUL_PARAMS)
 #undef PT
+#define PT qrt_msq_lut_params
+FIELDS(msq_lut, QRT_MSQ_LUT_PARAMS)
+#undef PT
 #define PT qrt_kv_params
 FIELDS(kv, QRT_KV_PARAMS)
 #undef PT
@@ -716,6 +719,21 @@ static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
   c->scratch_slot = 7;
   c->scratch_bytes = qrt_msqmatmul_scratch(p);
   return use(op, c, "qrt_msqmatmul_i8_f32");
+}
+
+static bool lower_msq_lut(MlirOperation op, qcc_call *c) {
+  qrt_msq_lut_params *p = &c->params.msq_lut;
+  qcc_shape x = shape_of(q_msq_lut_in(op, 0)), t = shape_of(q_msq_lut_in(op, 1)), mod = shape_of(q_msq_lut_in(op, 2));
+  if (x.dtype != QRT_I8 || x.rank < 1 || t.dtype != QRT_I8 || t.rank != 2 || t.dims[1] != 256 || t.dims[0] < 1 ||
+      t.dims[0] > QRT_MSQ_MAX_MODALITIES)
+    return fail(op, "msq_lut needs int8 codes and an int8 table [n_mod, 256] of 1..8 modalities");
+  p->n_mod = (int32_t)t.dims[0];
+  p->K = x.dims[x.rank - 1];
+  p->M = p->K ? qcc_shape_numel(&x) / p->K : 0;
+  if (qcc_shape_numel(&mod) != p->M) return fail(op, "msq_lut needs one modality per row");
+  p->mod_dtype = mod.dtype;
+  set_inputs(op, c);
+  return use(op, c, "qrt_msq_lut_i8");
 }
 
 static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
@@ -1482,7 +1500,7 @@ static const lowering lowerings[] = {
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
-    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize},
+    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize}, {q_msq_lut_is, lower_msq_lut},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
     {q_kv_store_is, lower_kv_store}, {q_kv_load_is, lower_kv_load},

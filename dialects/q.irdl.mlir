@@ -520,6 +520,21 @@ irdl.dialect @q {
     irdl.attributes {"out_scales" = %os, "out_zero_points" = %oz, "out_mins" = %omin, "out_maxs" = %omax, "format" = %format, "group" = %group}
     irdl.results(%y)
   }
+  // msq_lut: an elementwise function between MSQ layers by table: x int8
+  // codes [..., M, K] of per-modality parameters (a q.msqmatmul's int8
+  // result), table i8 [n_mod, 256]: row r of modality m reads row m of the
+  // table, y = table[m][x + 128], int8 codes of the next layer's input
+  // parameters of m. Runtime qrt_msq_lut_i8 (qrt_lut_i8 once per run).
+  irdl.operation @msq_lut {
+    %x = irdl.base "!builtin.tensor"
+    %table = irdl.base "!builtin.tensor"
+    %mod = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %kind = irdl.base "#builtin.string"
+    irdl.operands(%x, %table, %mod)
+    irdl.attributes {"kind" = %kind}
+    irdl.results(%y)
+  }
   // Integer convolution, geometry as q.conv: acc = sum (x - x_zp) * w +
   // bias (padding reads x_zp, i.e. real 0), requantized as q.qmatmul per
   // output channel; colsum[c] = sum of channel c's weights lets SIMD kernels

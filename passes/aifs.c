@@ -8,7 +8,7 @@
  * token) and its inverse are computed in the generated code from the
  * modality input (--aifs INPUT: a stable ascending sort, q.topk with
  * largest = 0 and k = T, which the runtime does as a stable merge sort; the
- * inverse is the same sort of perm), or are constants (--aifs-static).
+ * inverse is a scatter of 0..T-1 by perm), or are constants (--aifs-static).
  *
  * Analysis: every value gets the set of its axes that index tokens. Seeds
  * are the token-indexed graph inputs: axis 1 of every input shaped
@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "passes.h"
+#include "quant_activations.h"
 
 qcc_aifs_options qcc_aifs_opts;
 
@@ -406,7 +407,9 @@ static MlirValue gather_axes(MlirOperation before, MlirValue v, MlirValue idx, a
 }
 
 /* perm and its inverse, computed at run time from the modality input:
- * perm = a stable ascending sort of the modalities, inv = the sort of perm. */
+ * perm = a stable ascending sort of the modalities, inv[perm[i]] = i (a
+ * scatter of 0..T-1 by perm: T stores, where a second sort cost a merge
+ * sort's comparisons). */
 static void runtime_permutation(MlirOperation first, MlirValue mod, int64_t T, MlirValue *perm, MlirValue *inv) {
   MlirContext ctx = mlirOperationGetContext(first);
   MlirLocation loc = mlirLocationNameGet(ctx, mlirStringRefCreateFromCString("aifs"), mlirLocationUnknownGet(ctx));
@@ -415,7 +418,14 @@ static void runtime_permutation(MlirOperation first, MlirValue mod, int64_t T, M
   if (ms.rank != 1) k = qcc_insert_before(first, q_reshape_create(loc, qcc_tensor_type(ctx, &key), mod));
   q_topk_attrs ascending = {0, 0};
   *perm = qcc_insert_before(first, q_topk_create(loc, qcc_tensor_type(ctx, &idx), k, &ascending));
-  *inv = qcc_insert_before(first, q_topk_create(loc, qcc_tensor_type(ctx, &idx), *perm, &ascending));
+  size_t bytes = (size_t)T * sizeof(int64_t);
+  qcc_array zeros = {QRT_I64, 1, {T}, calloc(1, bytes), bytes}, positions = {QRT_I64, 1, {T}, malloc(bytes), bytes};
+  for (int64_t i = 0; i < T; i++) ((int64_t *)positions.data)[i] = i;
+  q_scatter_elements_attrs put = {0, qcc_str("none")};
+  *inv = qcc_insert_before(first, q_scatter_elements_create(loc, qcc_tensor_type(ctx, &idx), qcc_make_constant(first, loc, &zeros),
+                                                            *perm, qcc_make_constant(first, loc, &positions), &put));
+  qcc_array_free(&zeros);
+  qcc_array_free(&positions);
 }
 
 /* The stable partition of a fixed layout, as constants. */

@@ -28,6 +28,8 @@
  *     parameters the quantize pass gives attention's operands, which
  *     attention reads directly, as after a per-tensor layer (attention
  *     itself stays per-tensor static).
+ *  3. an elementwise function between two such layers (a GELU read only by
+ *     the next layer) becomes an int8 table per modality (msq_lut.c).
  * A modality that no calibration row had falls back to the per-tensor
  * range (qcc.min / qcc.max). Layers the pass leaves alone (other shapes,
  * inputs that attention's per-tensor int8 output feeds directly,
@@ -491,9 +493,12 @@ int qcc_pass_msq(MlirModule m) {
   }
   free(seen);
   if (!rc) {
-    char text[200];
-    snprintf(text, sizeof text, "%d of %d linear layers with static scales per modality (%d modalities, %d tokens)",
-             n_done, n_layers, st.n_mod, (int)st.T);
+    const int n_tables = qcc_msq_tables(body);
+    char text[240];
+    int len = snprintf(text, sizeof text, "%d of %d linear layers with static scales per modality (%d modalities, %d tokens)",
+                       n_done, n_layers, st.n_mod, (int)st.T);
+    if (n_tables && len < (int)sizeof text)
+      snprintf(text + len, sizeof text - (size_t)len, "; elementwise functions as int8 tables per modality: %d", n_tables);
     qcc_remark("msq: %s", text);
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.msq"),
                                     mlirStringAttrGet(mlirOperationGetContext(func), mlirStringRefCreateFromCString(text)));

@@ -763,6 +763,10 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
 #define QRT_MSQ_QUANTIZE_PARAMS(S, A) \
   S(int64_t, M) S(int64_t, K) S(int32_t, n_mod) S(int32_t, mod_dtype) S(int32_t, qmin) S(int32_t, qmax) \
   A(float, inv_scale, 8) A(int32_t, zero_point, 8)
+/* qrt_msq_lut_i8: x int8 [M, K] -> y int8 [M, K]; each run of rows of one
+ * modality m as qrt_lut_i8 with row m of the table in[1] (int8 [n_mod,
+ * 256]); in[2] the modalities. */
+#define QRT_MSQ_LUT_PARAMS(S, A) S(int64_t, M) S(int64_t, K) S(int32_t, n_mod) S(int32_t, mod_dtype)
 #define QRT_MSQMATMUL_PARAMS(S, A) \
   S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, b_packed) S(int32_t, b_format) S(int64_t, group) \
   S(int32_t, n_mod) S(int32_t, mod_dtype) \
@@ -897,6 +901,7 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
   X(hadamard, QRT_HADAMARD_PARAMS) \
   X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS) \
   X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS) X(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS) X(msqmatmul, QRT_MSQMATMUL_PARAMS) \
+  X(msq_lut, QRT_MSQ_LUT_PARAMS) \
   X(kv, QRT_KV_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
@@ -939,6 +944,7 @@ typedef struct qrt_qadd_params { QRT_QADD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE
 typedef struct qrt_bmatmul_params { QRT_BMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_bmatmul_params;
 typedef struct qrt_msq_quantize_params { QRT_MSQ_QUANTIZE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msq_quantize_params;
 typedef struct qrt_msqmatmul_params { QRT_MSQMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msqmatmul_params;
+typedef struct qrt_msq_lut_params { QRT_MSQ_LUT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msq_lut_params;
 typedef struct qrt_kv_params { QRT_KV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_kv_params;
 /* Where a scatter's updates go (qrt_scatter_*_walk, below). */
 typedef void (*qrt_scatter_sink)(void *ctx, int64_t target, int64_t update, int64_t n);
@@ -997,7 +1003,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
   K(qrt_msq_quantize_f32_i8, msq_quantize, "qrt_msq.c") K(qrt_msqmatmul_i8_f32, msqmatmul, "qrt_msq.c") \
-  K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c") \
+  K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c") K(qrt_msq_lut_i8, msq_lut, "qrt_msq.c") \
   K(qrt_kv_load, kv, "qrt_kvcache.c") K(qrt_kv_store_elements, kv, "qrt_kvcache.c") \
   K(qrt_kv_store_nd, kv, "qrt_kvcache.c")
 
@@ -1009,7 +1015,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_bdot.c") D("qrt_bmatmul.c", "qrt_fmt.c") \
   D("qrt_bmatmul.c", "qrt_matmul.c") D("qrt_bdot.c", "qrt_fmt.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \
-  D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c") \
+  D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c") D("qrt_msq.c", "qrt_lut.c") \
   D("qrt_kvcache.c", "qrt_scatter.c") D("qrt_kvcache.c", "qrt_quant.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->

@@ -5,6 +5,25 @@
  * giving a zero-filled slice (never an out-of-bounds read). */
 #include <string.h>
 
+/* Index j of an int32 or int64 index tensor. */
+QRT_INTERNAL int64_t qrt_index_at(const void *idx, int32_t dtype, int64_t j) {
+  return dtype == QRT_I32 ? (int64_t)((const int32_t *)idx)[j] : ((const int64_t *)idx)[j];
+}
+
+/* One slice of `bytes` bytes.  Slices of one element (a gather along the
+ * last axis: the columns of AIFS's permuted mask, token ids, modalities)
+ * are copied with a constant-size memcpy, which compiles to one load and
+ * one store instead of a library call per element. */
+static void qrt_gather_slice(char *dst, const char *src, int64_t bytes) {
+  switch (bytes) {
+  case 1: *dst = *src; break;
+  case 2: memcpy(dst, src, 2); break;
+  case 4: memcpy(dst, src, 4); break;
+  case 8: memcpy(dst, src, 8); break;
+  default: memcpy(dst, src, (size_t)bytes); break;
+  }
+}
+
 QRT_API void qrt_gather(const void *params, const void *const *in, void *const *out) {
   const qrt_gather_params *p = (const qrt_gather_params *)params;
   const char *data = (const char *)in[0];
@@ -12,19 +31,27 @@ QRT_API void qrt_gather(const void *params, const void *const *in, void *const *
   char *dst = (char *)out[0];
   int64_t o, j;
   if (bytes <= 0) return;
+  /* int64 indices all in [0, axis_dim) (AIFS's permutations, token ids):
+   * one check for the whole index tensor instead of one per slice. */
+  if (p->index_dtype != QRT_I32) {
+    const int64_t *idx = (const int64_t *)in[1];
+    for (j = 0; j < p->n_indices && idx[j] >= 0 && idx[j] < p->axis_dim; ++j) continue;
+    if (j == p->n_indices) {
+      for (o = 0; o < p->outer; ++o) {
+        const char *base = data + o * p->axis_dim * bytes;
+        for (j = 0; j < p->n_indices; ++j, dst += bytes) qrt_gather_slice(dst, base + idx[j] * bytes, bytes);
+      }
+      return;
+    }
+  }
   for (o = 0; o < p->outer; ++o)
     for (j = 0; j < p->n_indices; ++j, dst += bytes) {
       int64_t ix = p->index_dtype == QRT_I32 ? (int64_t)((const int32_t *)in[1])[j]
                                              : ((const int64_t *)in[1])[j];
       if (ix < 0) ix += p->axis_dim;
       if (ix < 0 || ix >= p->axis_dim) memset(dst, 0, (size_t)bytes);
-      else memcpy(dst, data + (o * p->axis_dim + ix) * bytes, (size_t)bytes);
+      else qrt_gather_slice(dst, data + (o * p->axis_dim + ix) * bytes, bytes);
     }
-}
-
-/* Index j of an int32 or int64 index tensor. */
-QRT_INTERNAL int64_t qrt_index_at(const void *idx, int32_t dtype, int64_t j) {
-  return dtype == QRT_I32 ? (int64_t)((const int32_t *)idx)[j] : ((const int64_t *)idx)[j];
 }
 
 QRT_API void qrt_gather_elements(const void *params, const void *const *in, void *const *out) {

@@ -7,7 +7,9 @@
  * constants and is dequantized with that modality's output scale
  * (qrt_msqmatmul_i8_f32): the per-tensor static pipeline (quantize,
  * qmatmul, dequantize), once per run.  After AIFS a sequence has one run
- * per modality.  Needs qrt_qmatmul.c and qrt_quant.c (QRT_FILE_DEPS). */
+ * per modality.  qrt_msq_lut_i8 is the int8 table of an elementwise
+ * function between two such layers, one table per modality.  Needs
+ * qrt_qmatmul.c, qrt_quant.c and qrt_lut.c (QRT_FILE_DEPS). */
 #include <string.h>
 
 /* The modality index of row r: the value, clamped to [0, n_mod - 1]
@@ -28,11 +30,38 @@ static int32_t qrt_msq_modality(int32_t n_mod, int32_t mod_dtype, const void *mo
   return (int32_t)v;
 }
 
-/* The end of the run of rows of row r0's modality m. */
+/* The first row at or after r (r >= 1) whose modality value differs from
+ * the row before it (equal values have the same index; NaN is never
+ * equal).  One loop per type, so the scan is a compare per row. */
+#define QRT_MSQ_EQUAL_RUN(T) \
+  { \
+    const T *v = (const T *)mod; \
+    while (r < M && v[r] == v[r - 1]) ++r; \
+    return r; \
+  }
+static int64_t qrt_msq_equal_run(int32_t mod_dtype, const void *mod, int64_t r, int64_t M) {
+  switch (mod_dtype) {
+  case QRT_F32: QRT_MSQ_EQUAL_RUN(float)
+  case QRT_F64: QRT_MSQ_EQUAL_RUN(double)
+  case QRT_I32: QRT_MSQ_EQUAL_RUN(int32_t)
+  case QRT_I8: QRT_MSQ_EQUAL_RUN(int8_t)
+  case QRT_U8: QRT_MSQ_EQUAL_RUN(uint8_t)
+  default: QRT_MSQ_EQUAL_RUN(int64_t)
+  }
+}
+#undef QRT_MSQ_EQUAL_RUN
+
+/* The end of the run of rows of row r0's modality m.  Every MSQ kernel
+ * walks the runs (about 30 per mm_lm run); within a run the values are
+ * usually equal, which is cheaper to test than the clamped index, taken
+ * only where the value changes. */
 static int64_t qrt_msq_run_end(int32_t n_mod, int32_t mod_dtype, const void *mod, int64_t r0, int64_t M, int32_t m) {
   int64_t r1 = r0 + 1;
-  while (r1 < M && qrt_msq_modality(n_mod, mod_dtype, mod, r1) == m) ++r1;
-  return r1;
+  for (;;) {
+    r1 = qrt_msq_equal_run(mod_dtype, mod, r1, M);
+    if (r1 >= M || qrt_msq_modality(n_mod, mod_dtype, mod, r1) != m) return r1;
+    ++r1;
+  }
 }
 
 QRT_API void qrt_msq_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
@@ -61,7 +90,7 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
   int8_t *cq = float_out ? (int8_t *)in[7] : (int8_t *)out[0];
   float *C = float_out ? (float *)out[0] : NULL;
   qrt_qgemm_args g;
-  int64_t r0, r1, i;
+  int64_t r0, r1;
   memset(&g, 0, sizeof g);
   g.N = p->N;
   g.K = p->K;
@@ -79,7 +108,6 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
     const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[5], r0);
     const int32_t zp = p->out_zero_point[m];
     const float scale = p->out_scale[m];
-    (void)scale;
     int8_t *c = cq + r0 * p->N;
     r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[5], r0, p->M, m);
     g.M = r1 - r0;
@@ -92,10 +120,17 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
     g.out_max = p->out_max[m];
     g.C = c;
     qrt_qgemm_ex(&g);
-    /* as qrt_dequantize_i8_f32: the difference exact in int32 for int8
-     * zero points, one conversion, one multiply */
-    if (float_out)
-      for (i = 0; i < (r1 - r0) * p->N; ++i) C[r0 * p->N + i] = scale * (float)((int32_t)c[i] - zp);
+    if (float_out) { /* the per-tensor kernel with this modality's scale and zero point */
+      qrt_dequantize_params dp;
+      const void *din[1];
+      void *dout[1];
+      dp.n = (r1 - r0) * p->N;
+      dp.scale = scale;
+      dp.zero_point = zp;
+      din[0] = c;
+      dout[0] = C + r0 * p->N;
+      qrt_dequantize_i8_f32(&dp, din, dout);
+    }
   }
 }
 
@@ -105,4 +140,28 @@ QRT_API void qrt_msqmatmul_i8_f32(const void *params, const void *const *in, voi
 
 QRT_API void qrt_msqmatmul_i8(const void *params, const void *const *in, void *const *out) {
   qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 0);
+}
+
+/* An elementwise function between two MSQ layers: the input codes carry
+ * the previous layer's output parameters of each row's modality and the
+ * result the next layer's input parameters, so each modality has its own
+ * 256-entry table (built by qrt_build_lut_i8) and each run of rows is one
+ * qrt_lut_i8 call with its modality's row of the table. */
+QRT_API void qrt_msq_lut_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_msq_lut_params *p = (const qrt_msq_lut_params *)params;
+  const int8_t *x = (const int8_t *)in[0], *table = (const int8_t *)in[1];
+  int8_t *y = (int8_t *)out[0];
+  int64_t r0, r1;
+  for (r0 = 0; r0 < p->M; r0 = r1) {
+    const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[2], r0);
+    qrt_lut_params lp;
+    const void *lin[2];
+    void *lout[1];
+    r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[2], r0, p->M, m);
+    lp.n = (r1 - r0) * p->K;
+    lin[0] = x + r0 * p->K;
+    lin[1] = table + 256 * m;
+    lout[0] = y + r0 * p->K;
+    qrt_lut_i8(&lp, lin, lout);
+  }
 }

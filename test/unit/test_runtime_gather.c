@@ -10,7 +10,10 @@
 
 #include "qrt_test_util.h"
 
-static void run_case(int64_t outer, int64_t axis_dim, int64_t inner, int64_t nidx, int idx64, int es) {
+/* in_range: every index in [0, axis_dim) (a permutation or token ids: the
+ * kernel's path without per-slice checks); else in range, negative or
+ * out of range. */
+static void run_case(int64_t outer, int64_t axis_dim, int64_t inner, int64_t nidx, int idx64, int es, int in_range) {
   qrt_gather_params p;
   uint8_t *data, *y, *r;
   int32_t *i32 = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)nidx);
@@ -27,7 +30,8 @@ static void run_case(int64_t outer, int64_t axis_dim, int64_t inner, int64_t nid
   r = (uint8_t *)xmalloc((size_t)(outer * nidx * bytes));
   for (k = 0; k < outer * axis_dim * bytes; ++k) data[k] = (uint8_t)(lcg() >> 24);
   for (j = 0; j < nidx; ++j) {
-    i64[j] = (int64_t)(lcg() % (uint32_t)(3 * axis_dim + 2)) - (int64_t)(3 * axis_dim / 2) - 1;
+    i64[j] = in_range ? (int64_t)(lcg() % (uint32_t)axis_dim)
+                      : (int64_t)(lcg() % (uint32_t)(3 * axis_dim + 2)) - (int64_t)(3 * axis_dim / 2) - 1;
     i32[j] = (int32_t)i64[j];
   }
   in[0] = data; in[1] = idx64 ? (const void *)i64 : (const void *)i32; out[0] = y;
@@ -39,8 +43,8 @@ static void run_case(int64_t outer, int64_t axis_dim, int64_t inner, int64_t nid
       if (ix < 0 || ix >= axis_dim) memset(dst, 0, (size_t)bytes);
       else memcpy(dst, data + (o * axis_dim + ix) * bytes, (size_t)bytes);
     }
-  sprintf(what, "gather outer %lld axis %lld inner %lld idx64 %d es %d", (long long)outer,
-          (long long)axis_dim, (long long)inner, idx64, es);
+  sprintf(what, "gather outer %lld axis %lld inner %lld idx64 %d es %d in_range %d", (long long)outer,
+          (long long)axis_dim, (long long)inner, idx64, es, in_range);
   check(memcmp(y, r, (size_t)(outer * nidx * bytes)) == 0, what);
   free(data); free(y); free(r); free(i32); free(i64);
 }
@@ -119,12 +123,15 @@ static void run_nd(int64_t batch, int k, const int64_t *dims, int64_t slice, int
 int main(void) {
   static const int64_t dd[3] = {3, 4, 5}, id_small[3] = {2, 3, 4}, id_long[3] = {3, 4, 9}, nd_dims[3] = {3, 2, 4};
   static const int es[4] = {1, 2, 4, 8};
-  int e, i64;
+  int e, i64, in_range;
   for (e = 0; e < 4; ++e)
     for (i64 = 0; i64 < 2; ++i64) {
-      run_case(1, 10, 7, 13, i64, es[e]);  /* embedding-style, axis 0 */
-      run_case(5, 6, 1, 9, i64, es[e]);    /* last axis */
-      run_case(3, 4, 5, 1, i64, es[e]);    /* scalar-like index */
+      for (in_range = 0; in_range < 2; ++in_range) {
+        run_case(1, 10, 7, 13, i64, es[e], in_range); /* embedding-style, axis 0 */
+        run_case(5, 6, 1, 9, i64, es[e], in_range);   /* last axis */
+        run_case(3, 4, 5, 1, i64, es[e], in_range);   /* scalar-like index */
+        run_case(48, 48, 1, 48, i64, es[e], in_range); /* AIFS's mask columns */
+      }
       run_elements(dd, id_small, 0, i64, es[e]);
       run_elements(dd, id_small, 1, i64, es[e]);
       run_elements(dd, id_long, 2, i64, es[e]); /* longer than the data on the axis */

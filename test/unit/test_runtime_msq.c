@@ -5,7 +5,8 @@
  * qrt_dequantize_i8_f32): bit-exact, whether rows come in one run per
  * modality (AIFS order) or interleaved, for float and integer modality
  * vectors, out-of-range and NaN modalities (clamped, NaN -> 0), int8 and
- * grouped int4 weights. */
+ * grouped int4 weights; and qrt_msq_lut_i8 (one int8 table per modality)
+ * against a lookup per element. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,36 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     snprintf(what, sizeof what, "msqmatmul M=%lld N=%lld K=%lld n_mod=%d layout=%d dtype=%d int4=%d", (long long)M,
              (long long)N, (long long)K, n_mod, layout, mod_dtype, int4);
     check(same_f32_arr(C, R, M * N), what);
+  }
+  /* qrt_msq_lut_i8 on the layer's codes (scratch): each element is its
+   * row's modality's table entry, as a plain lookup defines it. */
+  {
+    int8_t *table = (int8_t *)xmalloc((size_t)(256 * n_mod)), *y = (int8_t *)xmalloc((size_t)(M * N));
+    qrt_msq_lut_params lp;
+    const void *in[3];
+    void *out[1];
+    int ok = 1;
+    char what[160];
+    fill_i8(table, 256 * n_mod, -128, 127);
+    lp.M = M;
+    lp.K = N;
+    lp.n_mod = n_mod;
+    lp.mod_dtype = mod_dtype;
+    in[0] = scratch;
+    in[1] = table;
+    in[2] = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
+    out[0] = y;
+    qrt_msq_lut_i8(&lp, in, out);
+    for (r = 0; r < M; ++r) {
+      double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
+      m = v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
+      for (i = 0; i < N; ++i) ok &= y[r * N + i] == table[256 * m + (uint8_t)(scratch[r * N + i] + 128)];
+    }
+    snprintf(what, sizeof what, "msq_lut M=%lld K=%lld n_mod=%d layout=%d dtype=%d", (long long)M, (long long)N, n_mod,
+             layout, mod_dtype);
+    check(ok, what);
+    free(table);
+    free(y);
   }
   free(A); free(C); free(R); free(B); free(Bp); free(bias); free(mult); free(shift); free(gmult); free(scratch); free(codes);
 }
