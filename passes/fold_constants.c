@@ -11,6 +11,10 @@
 MlirValue qcc_fold_op(MlirOperation op) {
   MlirValue none = {NULL};
   if (q_constant_is(op) || mlirOperationGetNumResults(op) != 1) return none;
+  qcc_shape s;
+  if (qcc_shape_of(mlirOperationGetResult(op, 0), &s) &&
+      (double)qcc_shape_numel(&s) * (double)qcc_dtype_size(s.dtype) > (double)QCC_MAX_FOLD_BYTES)
+    return none; /* too big to hold at compile time: computed at run time */
   qcc_array result;
   if (!qcc_evaluate_op(op, &result)) return none;
   MlirValue c = qcc_make_constant(op, mlirOperationGetLocation(op), &result);

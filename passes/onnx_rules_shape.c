@@ -101,6 +101,16 @@ static int rule_constant_of_shape(onnx_node *n, MlirValue *res) {
     count *= dims.v[i];
   }
   size_t es = qcc_dtype_size(v.dtype);
+  if ((double)count * (double)es > (double)QCC_MAX_FOLD_BYTES) {
+    /* too big to hold at compile time: the value broadcast at run time */
+    qcc_shape sc = {v.dtype, 0, {0}}, y = {v.dtype, dims.n, {0}};
+    memcpy(y.dims, out.dims, sizeof(int64_t) * (size_t)dims.n);
+    qcc_array one = {v.dtype, 0, {0}, v.data, es};
+    MlirValue c = onnx_reshape(n, onnx_constant(n, &one), &sc);
+    res[0] = onnx_emit(n, q_broadcast_create(n->loc, onnx_type(n, &y), c));
+    if (owned) qcc_array_free(&v);
+    return 0;
+  }
   out.nbytes = es * (size_t)count;
   out.data = malloc(out.nbytes + 1);
   for (int64_t i = 0; i < count; i++) memcpy((char *)out.data + (size_t)i * es, v.data, es);
