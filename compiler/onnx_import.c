@@ -175,8 +175,49 @@ MlirType onnx_import_result_type(importer *im, const char *name) {
   return mlirNoneTypeGet(im->ctx);
 }
 
-MlirValue onnx_import_no_value_or_lookup(importer *im, const char *name) {
-  return name[0] ? onnx_import_lookup(im, name) : no_value(im);
+bool onnx_import_op(importer *im, const Onnx__NodeProto *node, MlirRegion *regions, intptr_t n_regions) {
+  const char *nname = node->name ? node->name : "";
+  MlirValue *operands = malloc(sizeof *operands * (node->n_input + 1));
+  MlirNamedAttribute *attrs = malloc(sizeof *attrs * (node->n_attribute + 1));
+  intptr_t n_attrs = 0;
+  bool ok = true;
+  for (size_t i = 0; i < node->n_input && ok; i++) {
+    operands[i] = node->input[i][0] ? onnx_import_lookup(im, node->input[i]) : no_value(im);
+    if (mlirValueIsNull(operands[i])) {
+      qcc_error("%s node '%s' (opset %d): input '%s' is not defined before the node%s "
+                "(graph not in topological order, or a dangling name)",
+                node->op_type, nname, im->opset, node->input[i], im->branch);
+      ok = false;
+    }
+  }
+  for (size_t i = 0; i < node->n_attribute && ok; i++) {
+    const Onnx__AttributeProto *a = node->attribute[i];
+    if (n_regions && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH) continue; /* a region already */
+    MlirAttribute v;
+    ok = onnx_import_attr(im, node, a, &v);
+    if (ok) attrs[n_attrs++] = onnx_import_named(im, a->name, v);
+  }
+  if (ok) {
+    MlirType *types = malloc(sizeof *types * (node->n_output + 1));
+    for (size_t i = 0; i < node->n_output; i++) types[i] = onnx_import_result_type(im, node->output[i]);
+    char opname[160];
+    snprintf(opname, sizeof opname, "onnx.%s", node->op_type);
+    MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(opname), onnx_import_loc(im, nname));
+    mlirOperationStateAddOperands(&st, (intptr_t)node->n_input, operands);
+    mlirOperationStateAddResults(&st, (intptr_t)node->n_output, types);
+    mlirOperationStateAddAttributes(&st, n_attrs, attrs);
+    mlirOperationStateAddOwnedRegions(&st, n_regions, regions);
+    MlirOperation op = mlirOperationCreate(&st);
+    mlirBlockAppendOwnedOperation(im->body, op);
+    for (size_t i = 0; i < node->n_output; i++)
+      if (node->output[i][0]) onnx_import_define(im, node->output[i], mlirOperationGetResult(op, (intptr_t)i));
+    free(types);
+  } else {
+    for (intptr_t r = 0; r < n_regions; r++) mlirRegionDestroy(regions[r]);
+  }
+  free(operands);
+  free(attrs);
+  return ok;
 }
 
 bool onnx_import_node(importer *im, const Onnx__NodeProto *node) {
@@ -188,48 +229,7 @@ bool onnx_import_node(importer *im, const Onnx__NodeProto *node) {
   }
   if (!strcmp(node->op_type, "If")) return onnx_import_if(im, node);
   if (!strcmp(node->op_type, "Loop") || !strcmp(node->op_type, "Scan")) return onnx_import_loop_or_scan(im, node);
-  MlirValue *operands = malloc(sizeof *operands * (node->n_input + 1));
-  for (size_t i = 0; i < node->n_input; i++) {
-    if (!node->input[i][0]) {
-      operands[i] = no_value(im);
-      continue;
-    }
-    operands[i] = onnx_import_lookup(im, node->input[i]);
-    if (mlirValueIsNull(operands[i])) {
-      qcc_error("%s node '%s' (opset %d): input '%s' is not defined before the node%s "
-                "(graph not in topological order, or a dangling name)",
-                node->op_type, nname, im->opset, node->input[i], im->branch);
-      free(operands);
-      return false;
-    }
-  }
-  MlirNamedAttribute *attrs = malloc(sizeof *attrs * (node->n_attribute + 1));
-  for (size_t i = 0; i < node->n_attribute; i++) {
-    MlirAttribute a;
-    if (!onnx_import_attr(im, node, node->attribute[i], &a)) {
-      free(operands);
-      free(attrs);
-      return false;
-    }
-    attrs[i] = onnx_import_named(im, node->attribute[i]->name, a);
-  }
-  MlirType *types = malloc(sizeof *types * (node->n_output + 1));
-  for (size_t i = 0; i < node->n_output; i++) types[i] = onnx_import_result_type(im, node->output[i]);
-
-  char opname[160];
-  snprintf(opname, sizeof opname, "onnx.%s", node->op_type);
-  MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(opname), onnx_import_loc(im, nname));
-  mlirOperationStateAddOperands(&st, (intptr_t)node->n_input, operands);
-  mlirOperationStateAddResults(&st, (intptr_t)node->n_output, types);
-  mlirOperationStateAddAttributes(&st, (intptr_t)node->n_attribute, attrs);
-  MlirOperation op = mlirOperationCreate(&st);
-  mlirBlockAppendOwnedOperation(im->body, op);
-  for (size_t i = 0; i < node->n_output; i++)
-    if (node->output[i][0]) onnx_import_define(im, node->output[i], mlirOperationGetResult(op, (intptr_t)i));
-  free(operands);
-  free(attrs);
-  free(types);
-  return true;
+  return onnx_import_op(im, node, NULL, 0);
 }
 
 static const qcc_input_shape *find_override(const char *name, const qcc_input_shape *shapes, int n) {

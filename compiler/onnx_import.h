@@ -31,8 +31,10 @@ bool onnx_import_attr(importer *im, const Onnx__NodeProto *node, const Onnx__Att
 /* The static type value_info declares for name, else none. */
 MlirType onnx_import_result_type(importer *im, const char *name);
 
-/* An optional input: name's value, or this block's onnx.NoValue for "". */
-MlirValue onnx_import_no_value_or_lookup(importer *im, const char *name);
+/* The node as a generic onnx.* op appended to im->body, holding the given
+ * regions (owned; destroyed on error) in place of its graph attributes;
+ * its outputs defined. False on error (reported). */
+bool onnx_import_op(importer *im, const Onnx__NodeProto *node, MlirRegion *regions, intptr_t n_regions);
 
 /* onnx_import_control.c: an If node as onnx.If with its two branches as
  * regions, a Loop or Scan node with its body as a region whose block

@@ -123,55 +123,6 @@ static bool import_subgraph(importer *im, const Onnx__NodeProto *node, const cha
   return ok;
 }
 
-/* The node's operands; false (reported) when one is not defined. */
-static bool node_operands(importer *im, const Onnx__NodeProto *node, MlirValue *out) {
-  for (size_t i = 0; i < node->n_input; i++) {
-    out[i] = onnx_import_no_value_or_lookup(im, node->input[i]);
-    if (mlirValueIsNull(out[i])) {
-      qcc_error("%s node '%s' (opset %d): input '%s' is not defined before the node%s", node->op_type, node->name,
-                im->opset, node->input[i], im->branch);
-      return false;
-    }
-  }
-  return true;
-}
-
-/* Appends the node as an op holding the given regions (owned) and its
- * non-graph attributes; defines its outputs. */
-static bool append_control_op(importer *im, const Onnx__NodeProto *node, const MlirValue *operands, intptr_t n_operands,
-                              MlirRegion *regions, intptr_t n_regions) {
-  MlirNamedAttribute *attrs = malloc(sizeof *attrs * (node->n_attribute + 1));
-  intptr_t n_attrs = 0;
-  for (size_t i = 0; i < node->n_attribute; i++) {
-    const Onnx__AttributeProto *a = node->attribute[i];
-    if (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH) continue;
-    MlirAttribute v;
-    if (!onnx_import_attr(im, node, a, &v)) {
-      free(attrs);
-      for (intptr_t r = 0; r < n_regions; r++) mlirRegionDestroy(regions[r]);
-      return false;
-    }
-    attrs[n_attrs++] = onnx_import_named(im, a->name, v);
-  }
-  MlirType *types = malloc(sizeof *types * (node->n_output + 1));
-  for (size_t i = 0; i < node->n_output; i++) types[i] = onnx_import_result_type(im, node->output[i]);
-  char opname[32];
-  snprintf(opname, sizeof opname, "onnx.%s", node->op_type);
-  MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(opname),
-                                                onnx_import_loc(im, node->name));
-  mlirOperationStateAddOperands(&st, n_operands, operands);
-  mlirOperationStateAddResults(&st, (intptr_t)node->n_output, types);
-  mlirOperationStateAddAttributes(&st, n_attrs, attrs);
-  mlirOperationStateAddOwnedRegions(&st, n_regions, regions);
-  MlirOperation op = mlirOperationCreate(&st);
-  mlirBlockAppendOwnedOperation(im->body, op);
-  for (size_t i = 0; i < node->n_output; i++)
-    if (node->output[i][0]) onnx_import_define(im, node->output[i], mlirOperationGetResult(op, (intptr_t)i));
-  free(types);
-  free(attrs);
-  return true;
-}
-
 bool onnx_import_if(importer *im, const Onnx__NodeProto *node) {
   const char *nname = node->name;
   const Onnx__GraphProto *g[2] = {graph_attr(node, "then_branch"), graph_attr(node, "else_branch")};
@@ -202,8 +153,6 @@ bool onnx_import_if(importer *im, const Onnx__NodeProto *node) {
       return false;
     }
   }
-  MlirValue cond;
-  if (!node_operands(im, node, &cond)) return false;
   MlirRegion regions[2] = {mlirRegionCreate(), mlirRegionCreate()};
   bool ok = true;
   for (int b = 0; b < 2 && ok; b++) ok = import_subgraph(im, node, which[b], g[b], regions[b]);
@@ -211,7 +160,7 @@ bool onnx_import_if(importer *im, const Onnx__NodeProto *node) {
     for (int b = 0; b < 2; b++) mlirRegionDestroy(regions[b]);
     return false;
   }
-  return append_control_op(im, node, &cond, 1, regions, 2);
+  return onnx_import_op(im, node, regions, 2);
 }
 
 /* Loop (body inputs: iteration number, condition, N carried values;
@@ -251,12 +200,10 @@ bool onnx_import_loop_or_scan(importer *im, const Onnx__NodeProto *node) {
               want_out);
     return false;
   }
-  MlirValue *operands = malloc(sizeof *operands * (node->n_input + 1));
-  if (!node_operands(im, node, operands)) return free(operands), false;
   MlirRegion region = mlirRegionCreate();
-  bool ok = import_subgraph(im, node, "body", body, region);
-  if (!ok) mlirRegionDestroy(region);
-  else ok = append_control_op(im, node, operands, (intptr_t)node->n_input, &region, 1);
-  free(operands);
-  return ok;
+  if (!import_subgraph(im, node, "body", body, region)) {
+    mlirRegionDestroy(region);
+    return false;
+  }
+  return onnx_import_op(im, node, &region, 1);
 }

@@ -22,12 +22,6 @@ static MlirBlock branch_block(MlirOperation iff, int b) {
   return mlirRegionGetFirstBlock(mlirOperationGetRegion(iff, b));
 }
 
-static MlirOperation yield_of(MlirOperation iff, int b) {
-  MlirOperation op = mlirBlockGetFirstOperation(branch_block(iff, b));
-  while (!q_op_named(op, "onnx.Yield")) op = mlirOperationGetNextInBlock(op);
-  return op;
-}
-
 /* Moves branch b's ops (all but the yield) before the If; returns the
  * first one moved, or a null op when the branch only yields. */
 static MlirOperation inline_branch(MlirOperation iff, int b) {
@@ -60,7 +54,7 @@ static int check_cond(onnx_node *n, qcc_shape *cs) {
 static int inline_taken(onnx_node *n, bool cond, MlirOperation *next) {
   int b = cond ? 0 : 1;
   MlirOperation first = inline_branch(n->op, b);
-  MlirOperation yield = yield_of(n->op, b);
+  MlirOperation yield = onnx_region_yield(n->op, b);
   for (int i = 0; i < n->n_out; i++)
     mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), mlirOperationGetOperand(yield, i));
   if (!mlirOperationIsNull(first)) *next = first;
@@ -72,7 +66,7 @@ static int inline_taken(onnx_node *n, bool cond, MlirOperation *next) {
 
 /* Both branches are legalized in the parent block: one where per result. */
 static int select_results(onnx_node *n, MlirValue cond) {
-  MlirOperation yields[2] = {yield_of(n->op, 0), yield_of(n->op, 1)};
+  MlirOperation yields[2] = {onnx_region_yield(n->op, 0), onnx_region_yield(n->op, 1)};
   MlirValue c = cond; /* rank 0 already (onnx_legalize_if) */
   MlirAttribute unit = mlirUnitAttrGet(n->ctx);
   for (int i = 0; i < n->n_out; i++) {

@@ -44,13 +44,6 @@ static int body_ops(MlirOperation op) {
   return k - 1; /* the yield */
 }
 
-/* onnx.Yield is unregistered, so MLIR does not know it as the terminator. */
-static MlirOperation yield_of(MlirOperation op) {
-  MlirOperation o = mlirBlockGetFirstOperation(body_block(op));
-  while (!q_op_named(o, "onnx.Yield")) o = mlirOperationGetNextInBlock(o);
-  return o;
-}
-
 static MlirValue mapped(qcc_ptr_map *m, MlirValue v) {
   void *p = qcc_ptr_map_get(m, v.ptr);
   return p ? (MlirValue){p} : v;
@@ -206,9 +199,9 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
   MlirBlock body = body_block(n->op);
   int n_carried = (int)mlirBlockGetNumArguments(body) - 2;
   int n_scan = n->n_out - n_carried;
-  if (n_carried < 0 || n_scan < 0 || mlirOperationGetNumOperands(yield_of(n->op)) != 1 + n_carried + n_scan)
+  if (n_carried < 0 || n_scan < 0 || mlirOperationGetNumOperands(onnx_region_yield(n->op, 0)) != 1 + n_carried + n_scan)
     return onnx_fail(n, "the body's %d inputs and %d outputs do not match the node's %d outputs",
-                     (int)mlirBlockGetNumArguments(body), (int)mlirOperationGetNumOperands(yield_of(n->op)), n->n_out);
+                     (int)mlirBlockGetNumArguments(body), (int)mlirOperationGetNumOperands(onnx_region_yield(n->op, 0)), n->n_out);
   int64_t t = onnx_attr_int(n, ITER, 0), trip = -1, cond = 1;
   if (onnx_has_in(n, 0)) {
     if (!const_scalar(n, 0, &trip))

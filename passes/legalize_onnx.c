@@ -290,6 +290,12 @@ static int module_opset(MlirOperation func) {
   return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a) ? (int)mlirIntegerAttrGetValueInt(a) : 17;
 }
 
+MlirOperation onnx_region_yield(MlirOperation op, int r) {
+  MlirOperation o = mlirBlockGetFirstOperation(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, r)));
+  while (!q_op_named(o, "onnx.Yield")) o = mlirOperationGetNextInBlock(o);
+  return o;
+}
+
 /* *next: the op to legalize after this one (If moves its branches there,
  * Loop and Scan their unrolled bodies). */
 static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {

@@ -112,6 +112,10 @@ bool onnx_broadcast_shape(onnx_node *n, const qcc_shape *a, const qcc_shape *b, 
 bool onnx_axis(onnx_node *n, int64_t axis, int rank, int64_t *out);
 int onnx_fail(onnx_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The onnx.Yield ending region r of a control-flow op (onnx.Yield is
+ * unregistered, so MLIR does not know it as the block's terminator). */
+MlirOperation onnx_region_yield(MlirOperation op, int r);
+
 /* legalize_if.c: onnx.If, flattened into the parent block; *next is where
  * the driver goes on (the first inlined op, or the If again once its
  * branches are legalized). */
