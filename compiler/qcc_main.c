@@ -460,6 +460,7 @@ int main(int argc, char **argv) {
     if (!rc) rc = qcc_pass_msq(m);
     if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_sensitivity(m), phase_done(&pt, "sensitivity");
     if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_allocate(m), phase_done(&pt, "allocate");
+    if (!rc && !qcc_quant_opts.allocate) rc = qcc_pass_attention_scales(m), phase_done(&pt, "attention_scales");
     if (!rc) rc = qcc_pass_quantize(m), phase_done(&pt, "quantize");
     if (rc) rc = -1;
   }

@@ -201,6 +201,11 @@ bool qcc_value_range(MlirValue v, double *lo, double *hi) {
   return isfinite(*lo) && isfinite(*hi);
 }
 
+/* The bits the scheme's activations take (8 without -q's act bits). */
+static int act_bits(void) {
+  return qcc_quant_opts.scheme && qcc_quant_opts.scheme->act_bits ? qcc_quant_opts.scheme->act_bits : 8;
+}
+
 /* The range the observer picks (clipped) from r. */
 static void chosen_range(const range *r, double *lo, double *hi) {
   *lo = r->lo;
@@ -209,8 +214,7 @@ static void chosen_range(const range *r, double *lo, double *hi) {
   if (qcc_quant_opts.observer == QCC_OBSERVER_PERCENTILE)
     qcc_hist_percentile_range(r->hist, qcc_quant_opts.percentile, lo, hi);
   else if (qcc_quant_opts.observer == QCC_OBSERVER_MSE)
-    qcc_hist_mse_range(r->hist, qcc_quant_opts.scheme && qcc_quant_opts.scheme->act_bits ? qcc_quant_opts.scheme->act_bits : 8,
-                       lo, hi);
+    qcc_hist_mse_range(r->hist, act_bits(), lo, hi);
 }
 
 /* One evaluation over every sample; obs sees every function argument (with
@@ -286,6 +290,14 @@ int qcc_pass_calibrate(MlirModule m) {
       if (clip) {
         set_f64(op, "qcc.observed_min", r->lo);
         set_f64(op, "qcc.observed_max", r->hi);
+      }
+      /* int8 codes under a 4-bit scheme (layer outputs, attention's
+       * operands) need the range that is MSE-optimal for 8 bits: the 4-bit
+       * one clips about twice as hard */
+      if (qcc_quant_opts.observer == QCC_OBSERVER_MSE && r->hist && r->hist->total > 0 && act_bits() != 8) {
+        qcc_hist_mse_range(r->hist, 8, &lo, &hi);
+        set_f64(op, "qcc.min8", lo);
+        set_f64(op, "qcc.max8", hi);
       }
     }
     double lo[64], hi[64];

@@ -34,6 +34,10 @@ int qcc_check_accumulators(MlirModule m);
 double qcc_max_weight_column_sum(const int8_t *codes, int64_t rows, int64_t cols, bool col_major, int64_t batches,
                                  const uint8_t *gmult, int64_t group);
 int qcc_pass_sensitivity(MlirModule m);
+/* Static integer schemes: attention matmuls whose per-tensor static
+ * scales measure clearly worse than MXINT8 block scales get mxint8
+ * (attention_scales.c). */
+int qcc_pass_attention_scales(MlirModule m);
 int qcc_pass_allocate(MlirModule m);
 /* --integer-only: op (a q.unary, q.softmax or q.norm) on int8 when the
  * rules of quantize_nonlinear.c allow, else left float with a remark;

@@ -60,10 +60,11 @@ bool qcc_int_source(MlirValue x, MlirValue *src, qcc_qparams *p) {
 
 bool qcc_value_range_bits(MlirValue v, int bits, double *lo, double *hi) {
   if (!qcc_value_range(v, lo, hi)) return false;
-  if (bits <= 8 || !mlirValueIsAOpResult(v)) return true;
+  if (bits < 8 || !mlirValueIsAOpResult(v)) return true;
   MlirOperation op = mlirOpResultGetOwner(v);
-  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.observed_min"));
-  MlirAttribute b = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.observed_max"));
+  const bool eight = bits == 8; /* calibrate's 8-bit range, set when -q's activations are not 8 bits */
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(eight ? "qcc.min8" : "qcc.observed_min"));
+  MlirAttribute b = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(eight ? "qcc.max8" : "qcc.observed_max"));
   if (!mlirAttributeIsNull(a) && !mlirAttributeIsNull(b)) {
     *lo = mlirFloatAttrGetValueDouble(a);
     *hi = mlirFloatAttrGetValueDouble(b);
@@ -88,8 +89,8 @@ void qcc_use_quantized(MlirOperation op, MlirValue out, MlirValue yq) {
   MlirOperation dq = q_dequantize_create(mlirOperationGetLocation(op), mlirValueGetType(out), yq);
   MlirValue y = qcc_insert_before(op, dq);
   MlirOperation src = mlirOpResultGetOwner(out);
-  static const char *const keep[] = {"qcc.min", "qcc.max", "qcc.observed_min", "qcc.observed_max"};
-  for (int i = 0; i < 4; i++) {
+  static const char *const keep[] = {"qcc.min", "qcc.max", "qcc.observed_min", "qcc.observed_max", "qcc.min8", "qcc.max8"};
+  for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
     MlirAttribute a = mlirOperationGetAttributeByName(src, mlirStringRefCreateFromCString(keep[i]));
     if (!mlirAttributeIsNull(a)) mlirOperationSetAttributeByName(dq, mlirStringRefCreateFromCString(keep[i]), a);
   }

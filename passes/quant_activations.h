@@ -35,8 +35,11 @@ bool qcc_int8_source(MlirValue x, MlirValue *src, qcc_qparams *p);
 /* As qcc_int8_source for integer codes of any width (int8 or int16). */
 bool qcc_int_source(MlirValue x, MlirValue *src, qcc_qparams *p);
 /* The range to quantize v to `bits`-bit codes: the calibrated (observer's)
- * range, or for more than 8 bits the raw observed range where the observer
- * clipped it (a clip chosen for 8-bit steps would only add error at 16). */
+ * range; for 8 bits under a scheme of other activation bits, the MSE
+ * observer's 8-bit range (qcc.min8: w4a4's int8 outputs and attention
+ * operands would otherwise take a clip chosen for 4-bit steps); for more
+ * than 8 bits the raw observed range where the observer clipped it (a
+ * clip chosen for 8-bit steps would only add error at 16). */
 bool qcc_value_range_bits(MlirValue v, int bits, double *lo, double *hi);
 /* The quantized version of x with parameters p: the int8 value x was
  * dequantized from, or an earlier q.quantize of x, when the parameters

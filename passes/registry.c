@@ -31,6 +31,7 @@ const qcc_pass_info qcc_passes[] = {
     {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
     {"msq", run_msq,  "MSQ: linear layers get static scales per modality, calibrated per modality (--msq, after --aifs)"},
     {"sensitivity", qcc_pass_sensitivity, "measure each layer's output error per candidate scheme (-q auto)"},
+    {"attention-scales", qcc_pass_attention_scales, "measure attention matmuls: per-tensor static or mxint8 block scales"},
     {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
     {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},

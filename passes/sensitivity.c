@@ -211,22 +211,54 @@ static void free_outputs(qcc_array *o, int n) {
   free(o);
 }
 
-/* The output error of m against the float outputs ref: relative MSE, or
- * (--sensitivity-metric kl) the mean KL divergence per row of logits. */
-static int measure(MlirModule m, qcc_eval_cache *cache, const qcc_calib_set *set, int samples, qcc_array **ref,
-                   int *n_ref, double *err) {
+/* The output error of m against the float outputs r->out: relative MSE,
+ * or (--sensitivity-metric kl) the mean KL divergence per row of logits. */
+static int measure(MlirModule m, qcc_output_ref *r, double *err) {
   double signal = 0, noise = 0;
-  for (int k = 0; k < samples; k++) {
+  for (int k = 0; k < r->samples; k++) {
     qcc_array *out = NULL;
     int n = 0;
-    if (qcc_evaluate_cached(m, cache, &set->samples[k * set->n_inputs], set->n_inputs, &out, &n, NULL, NULL))
+    if (qcc_evaluate_cached(m, r->cache, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &out, &n, NULL, NULL))
       return -1;
-    if (qcc_quant_opts.sensitivity_kl) output_kl(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
-    else output_mse(ref[k], out, n < n_ref[k] ? n : n_ref[k], &signal, &noise);
+    const int common = n < r->n_out[k] ? n : r->n_out[k];
+    if (qcc_quant_opts.sensitivity_kl) output_kl(r->out[k], out, common, &signal, &noise);
+    else output_mse(r->out[k], out, common, &signal, &noise);
     free_outputs(out, n);
   }
   *err = signal > 0 ? noise / signal : (noise > 0 ? INFINITY : 0);
   return 0;
+}
+
+int qcc_output_ref_init(MlirModule m, int samples, qcc_output_ref *r) {
+  memset(r, 0, sizeof *r);
+  if (!qcc_quant_opts.calib_path) {
+    qcc_error("sensitivity: needs calibration samples: give --calib DIR");
+    return -1;
+  }
+  if (qcc_calib_load_for(m, qcc_quant_opts.calib_path, &r->set)) return -1;
+  r->samples = samples < r->set.n_samples ? samples : r->set.n_samples;
+  r->out = calloc((size_t)r->samples, sizeof *r->out);
+  r->n_out = calloc((size_t)r->samples, sizeof *r->n_out);
+  /* One cache for every variant: each differs from the float model in one
+   * layer, so all other constants and packed weights are shared. */
+  r->cache = qcc_eval_cache_new();
+  for (int k = 0; k < r->samples; k++)
+    if (qcc_evaluate_cached(m, r->cache, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &r->out[k],
+                            &r->n_out[k], NULL, NULL)) {
+      qcc_output_ref_free(r);
+      return -1;
+    }
+  return 0;
+}
+
+void qcc_output_ref_free(qcc_output_ref *r) {
+  for (int k = 0; k < r->samples; k++)
+    if (r->out && r->out[k]) free_outputs(r->out[k], r->n_out[k]);
+  free(r->out);
+  free(r->n_out);
+  if (r->cache) qcc_eval_cache_free(r->cache);
+  qcc_calib_free(&r->set);
+  memset(r, 0, sizeof *r);
 }
 
 static void set_str(MlirOperation op, const char *name, const char *value) {
@@ -235,10 +267,8 @@ static void set_str(MlirOperation op, const char *name, const char *value) {
                                   mlirStringAttrGet(ctx, mlirStringRefCreateFromCString(value)));
 }
 
-/* Sensitivity of layer `index` (of the n layers, in block order) under s:
- * a copy of m with only that layer quantized. */
-static int layer_sensitivity(MlirModule m, qcc_eval_cache *cache, int index, const qcc_quant_scheme *s,
-                             const qcc_calib_set *set, int samples, qcc_array **ref, int *n_ref, double *err) {
+/* A copy of m with only layer `index` quantized under s. */
+int qcc_layer_output_error(MlirModule m, qcc_output_ref *r, int index, const qcc_quant_scheme *s, double *err) {
   MlirModule copy = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
   MlirBlock body = qcc_func_body(qcc_module_func(copy));
   int i = 0;
@@ -249,15 +279,15 @@ static int layer_sensitivity(MlirModule m, qcc_eval_cache *cache, int index, con
   qcc_verbose = 0; /* the quantize pass's remarks, once per copy, would drown -v */
   int rc = qcc_pass_quantize(copy);
   qcc_verbose = verbose;
-  if (!rc) rc = measure(copy, cache, set, samples, ref, n_ref, err);
+  if (!rc) rc = measure(copy, r, err);
   mlirModuleDestroy(copy);
   return rc;
 }
 
 /* The gain of layer `index` (op in m) for the Hessian proxy: the relative
  * output error with the probe at its output, per unit of probe power. */
-static int layer_gain(MlirModule m, qcc_eval_cache *cache, const qcc_proxy_stats *proxy, MlirOperation op, int index,
-                      const qcc_calib_set *set, int samples, qcc_array **ref, int *n_ref, double *gain) {
+static int layer_gain(MlirModule m, qcc_output_ref *r, const qcc_proxy_stats *proxy, MlirOperation op, int index,
+                      double *gain) {
   MlirModule copy = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
   MlirBlock body = qcc_func_body(qcc_module_func(copy));
   MlirOperation target = {NULL};
@@ -268,7 +298,7 @@ static int layer_gain(MlirModule m, qcc_eval_cache *cache, const qcc_proxy_stats
   int rc = 0;
   *gain = 0;
   if (!mlirOperationIsNull(target) && qcc_proxy_probe(proxy, op, target)) {
-    rc = measure(copy, cache, set, samples, ref, n_ref, gain);
+    rc = measure(copy, r, gain);
     *gain /= QCC_PROXY_PROBE;
   }
   mlirModuleDestroy(copy);
@@ -281,19 +311,19 @@ static MlirAttribute str_array(MlirContext ctx, const qcc_quant_scheme **s, int 
   return mlirArrayAttrGet(ctx, n, a);
 }
 
-/* Above this many weights, measuring every (layer, candidate) takes
- * minutes to days (the 3.2M-weight outlier LM: 15 s), so without
- * --sensitivity-metric the proxy is used. */
-#define QCC_PROXY_DEFAULT_WEIGHTS (16 * 1000 * 1000)
-
-static bool use_proxy_by_default(MlirModule m) {
-  if (qcc_quant_opts.sensitivity_metric_set) return false;
+int64_t qcc_model_weight_count(MlirModule m) {
   int64_t weights = 0;
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op))
     if (qcc_layer_kind_of(op) != QCC_LAYER_NONE) weights += qcc_layer_weight_count(op);
-  if (weights <= QCC_PROXY_DEFAULT_WEIGHTS) return false;
+  return weights;
+}
+
+static bool use_proxy_by_default(MlirModule m) {
+  if (qcc_quant_opts.sensitivity_metric_set) return false;
+  int64_t weights = qcc_model_weight_count(m);
+  if (weights <= QCC_MEASURE_MAX_WEIGHTS) return false;
   qcc_remark("sensitivity: %lld weights: the Hessian-trace proxy, one run per layer (--sensitivity-metric mse "
              "measures every layer and candidate)",
              (long long)weights);
@@ -301,24 +331,12 @@ static bool use_proxy_by_default(MlirModule m) {
 }
 
 int qcc_pass_sensitivity(MlirModule m) {
-  if (!qcc_quant_opts.calib_path) {
-    qcc_error("sensitivity: needs calibration samples: give --calib DIR");
+  qcc_output_ref r;
+  if (qcc_output_ref_init(m, qcc_quant_opts.sensitivity_samples ? qcc_quant_opts.sensitivity_samples : 8, &r))
     return -1;
-  }
-  qcc_calib_set set;
-  if (qcc_calib_load_for(m, qcc_quant_opts.calib_path, &set)) return -1;
-  int samples = qcc_quant_opts.sensitivity_samples ? qcc_quant_opts.sensitivity_samples : 8;
-  if (samples > set.n_samples) samples = set.n_samples;
-  qcc_array **ref = calloc((size_t)samples, sizeof *ref);
-  int *n_ref = calloc((size_t)samples, sizeof *n_ref), rc = 0;
-  /* One cache for every variant: each differs from the float model in one
-   * layer, so all other constants and packed weights are shared. */
-  qcc_eval_cache *cache = qcc_eval_cache_new();
+  int rc = 0;
   qcc_proxy_stats *proxy = NULL;
-  if (qcc_quant_opts.sensitivity_hessian || use_proxy_by_default(m))
-    rc = !(proxy = qcc_proxy_collect(m, &set, samples));
-  for (int k = 0; k < samples && !rc; k++)
-    rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &ref[k], &n_ref[k], NULL, NULL);
+  if (qcc_quant_opts.sensitivity_hessian || use_proxy_by_default(m)) rc = !(proxy = qcc_proxy_collect(m, &r.set, r.samples));
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirContext ctx = mlirModuleGetContext(m);
   int index = 0, measured = 0;
@@ -330,12 +348,11 @@ int qcc_pass_sensitivity(MlirModule m) {
     int n = qcc_layer_candidates(op, cand, 64);
     MlirAttribute sens[64], bits[64], lat[64];
     double gain = 0;
-    if (proxy && n > 1) rc = layer_gain(m, cache, proxy, op, index, &set, samples, ref, n_ref, &gain);
+    if (proxy && n > 1) rc = layer_gain(m, &r, proxy, op, index, &gain);
     for (int c = 0; c < n && !rc; c++) {
       double err = 0;
       if (proxy) err = gain * qcc_proxy_nsr(proxy, op, cand[c]);
-      else if (qcc_scheme_quantizes(cand[c]))
-        rc = layer_sensitivity(m, cache, index, cand[c], &set, samples, ref, n_ref, &err);
+      else if (qcc_scheme_quantizes(cand[c])) rc = qcc_layer_output_error(m, &r, index, cand[c], &err);
       measured += qcc_scheme_quantizes(cand[c]);
       sens[c] = mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), err);
       bits[c] = mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), qcc_layer_bits(op, cand[c]));
@@ -350,14 +367,9 @@ int qcc_pass_sensitivity(MlirModule m) {
     index++;
   }
   if (!rc)
-    qcc_remark("sensitivity: %d layers, %d quantized variants on %d samples (%s, %.1f s)", index, measured, samples,
+    qcc_remark("sensitivity: %d layers, %d quantized variants on %d samples (%s, %.1f s)", index, measured, r.samples,
                proxy ? "Hessian-trace proxy" : "measured", (double)(clock() - start) / CLOCKS_PER_SEC);
   qcc_proxy_free(proxy);
-  for (int k = 0; k < samples; k++)
-    if (ref[k]) free_outputs(ref[k], n_ref[k]);
-  free(ref);
-  free(n_ref);
-  qcc_eval_cache_free(cache);
-  qcc_calib_free(&set);
+  qcc_output_ref_free(&r);
   return rc;
 }
