@@ -14,7 +14,7 @@ static int run_kv_cache(MlirModule m) {
   return qcc_pass_kv_cache(m);
 }
 
-/* qcc-opt --softmax-format: DBFP8 unless --softmax-format says otherwise. */
+/* qcc-opt --dbfp-softmax: DBFP8 unless --softmax-format says otherwise. */
 static int run_softmax_format(MlirModule m) {
   if (!qcc_quant_opts.softmax_bits) qcc_quant_opts.softmax_bits = 8;
   return qcc_pass_softmax_format(m);
@@ -40,7 +40,7 @@ const qcc_pass_info qcc_passes[] = {
     {"sensitivity", qcc_pass_sensitivity, "measure each layer's output error per candidate scheme (-q auto)"},
     {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
-    {"softmax-format", run_softmax_format, "float softmax -> DBFP rows with a lookup-table exp (--softmax-format dbfpM)"},
+    {"dbfp-softmax", run_softmax_format, "float softmax -> DBFP rows with a lookup-table exp (dbfp8, or --softmax-format dbfpM)"},
     {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},
     {NULL, NULL, NULL},
 };

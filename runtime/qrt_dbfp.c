@@ -55,8 +55,9 @@
  * tabulates them at compile time (exp in double rounded to float; the
  * flush code 0).  Per row the kernel finds p and D, encodes each element
  * (a subtraction from the pivot, a scaling by a power of two, a rounding)
- * and reads e_j = T[level][g][c]; then S = sum_j e_j (double, in order)
- * and y_j = (float)(e_j * (1 / S)), one reciprocal per row.  No exp at
+ * and reads e_j = T[level][g][c]; then S = sum_j e_j (double, in 8
+ * lanes: qrt_dbfp_sum) and y_j = (float)(e_j * (1 / S)), one reciprocal
+ * per row.  No exp at
  * run time.  Against the exact softmax p_j, with eta_j = |d^_j - d_j| and
  * eta = max_k eta_k over the non-flushed elements (every term's relative
  * error is e^(+-eta_k) times the table's 2^-24, S's relative error
@@ -72,14 +73,14 @@
 
 /* r rounded to the nearest integer, ties to even, |r| <= 2^30 (as
  * qrt_bfp_rne, repeated so that this file stands alone in generated C). */
-QRT_INTERNAL int32_t qrt_dbfp_rne(double r) {
+QRT_INTERNAL QRT_ALWAYS_INLINE inline int32_t qrt_dbfp_rne(double r) {
   const int32_t t = (int32_t)r;
   const double f = r - (double)t;
   return t + ((f > 0.5) | ((f == 0.5) & (t & 1)));
 }
 
 /* 2^k for k in [-1022, 1023], from its bits. */
-QRT_INTERNAL double qrt_dbfp_pow2(int32_t k) {
+QRT_INTERNAL QRT_ALWAYS_INLINE inline double qrt_dbfp_pow2(int32_t k) {
   const uint64_t bits = (uint64_t)(k + 1023) << 52;
   double v;
   memcpy(&v, &bits, sizeof v);
@@ -110,39 +111,49 @@ QRT_API int qrt_build_dbfp_softmax_table(int32_t bits, float *table) {
   return 0;
 }
 
-/* The row's pivot and coarse exponent: returns E_c, or 255 for a NaN row. */
+/* The row's pivot and coarse exponent: returns E_c, or 255 for a NaN row.
+ * The maximum and minimum are found on integer keys (the float bits mapped
+ * to an unsigned order that agrees with < on numbers, -0 below +0, as
+ * qrt_softmax_row_max does): integer reductions, which compilers
+ * vectorize, and NaN is a range of bits. */
 QRT_INTERNAL int32_t qrt_dbfp_row_level(int32_t bits, const float *x, int64_t L, float *pivot) {
-  float p = x[0], lo = x[0];
-  int nan = 0;
+  uint32_t kmax = 0, kmin = 0xffffffffu, nan = 0, u;
+  float lo;
   int64_t j;
   int32_t e;
   for (j = 0; j < L; ++j) {
-    nan |= x[j] != x[j];
-    p = x[j] > p ? x[j] : p;
-    lo = x[j] < lo ? x[j] : lo;
+    uint32_t b, key;
+    memcpy(&b, x + j, sizeof b);
+    key = b ^ ((0u - (b >> 31)) | 0x80000000u);
+    kmax = key > kmax ? key : kmax;
+    kmin = key < kmin ? key : kmin;
+    nan |= (uint32_t)((b & 0x7fffffffu) > 0x7f800000u);
   }
-  *pivot = p;
-  if (nan || isinf(p)) return 255;
+  u = (kmax & 0x80000000u) ? kmax ^ 0x80000000u : ~kmax;
+  memcpy(pivot, &u, sizeof u);
+  u = (kmin & 0x80000000u) ? kmin ^ 0x80000000u : ~kmin;
+  memcpy(&lo, &u, sizeof u);
+  if (nan || isinf(*pivot)) return 255;
   {
-    const double D = (double)p - (double)lo, top = (double)((1 << bits) - 2);
+    const double D = (double)*pivot - (double)lo, top = (double)((1 << bits) - 2);
     for (e = qrt_dbfp_emax(bits) - (QRT_DBFP_LEVELS - 1); e < qrt_dbfp_emax(bits); ++e)
       if (top * qrt_dbfp_pow2(e) >= D) break;
   }
   return e;
 }
 
-/* One element's code: c in bits [0, m), the group flag at bit m. */
+/* One element's code as defined at the top: c in bits [0, m), the group
+ * flag at bit m. */
 QRT_INTERNAL uint32_t qrt_dbfp_code(int32_t bits, double d, double inv_fine, double inv_coarse) {
   const int32_t top = (1 << bits) - 1;
-  double r = d * inv_fine;
-  int32_t c;
-  r = r < 1073741824.0 ? r : 1073741824.0; /* d = +inf (x = -inf) too */
-  c = qrt_dbfp_rne(r);
-  if (c <= top) return (uint32_t)c;
-  r = d * inv_coarse;
-  r = r < 1073741824.0 ? r : 1073741824.0;
-  c = qrt_dbfp_rne(r);
-  return (uint32_t)(c <= top - 1 ? c : top) | (1u << bits);
+  double rf = d * inv_fine, rc = d * inv_coarse;
+  int32_t cf, cc;
+  rf = rf < 1073741824.0 ? rf : 1073741824.0; /* d = +inf (x = -inf) too */
+  rc = rc < 1073741824.0 ? rc : 1073741824.0;
+  cf = qrt_dbfp_rne(rf);
+  cc = qrt_dbfp_rne(rc);
+  cc = (cc <= top - 1 ? cc : top) | (1 << bits);
+  return (uint32_t)(cf <= top ? cf : cc);
 }
 
 QRT_API int32_t qrt_dbfp_encode_row(int32_t bits, const float *x, int64_t L, uint16_t *codes, float *pivot) {
@@ -219,6 +230,20 @@ QRT_API void qrt_dbfp_decode(int32_t bits, const uint8_t *in, int64_t L, float *
   }
 }
 
+/* sum_j v[j] in double, in a fixed order that vectorizes: lane l adds j =
+ * l, l + 8, ... in order, then the lanes pairwise 0+4, 1+5, ..., 0+2, 0+1
+ * (no reassociation by the compiler needed; relative error below L 2^-53). */
+QRT_INTERNAL double qrt_dbfp_sum(const float *v, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i, l, w;
+  for (i = 0; i + 8 <= n; i += 8)
+    for (l = 0; l < 8; ++l) acc[l] += (double)v[i + l];
+  for (l = 0; i + l < n; ++l) acc[l] += (double)v[i + l];
+  for (w = 4; w >= 1; w /= 2)
+    for (l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
 QRT_API void qrt_dbfp_softmax_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_dbfp_softmax_params *p = (const qrt_dbfp_softmax_params *)params;
   const float *x = (const float *)in[0], *table = (const float *)in[1];
@@ -238,14 +263,37 @@ QRT_API void qrt_dbfp_softmax_f32(const void *params, const void *const *in, voi
       continue;
     }
     {
-      /* the row's two tables: fine at t, coarse at t + 2^m */
+      /* The same codes as qrt_dbfp_code, with one conversion per element:
+       * r = d / 2^E_f, t = floor(r), f = r - t (exact); the fine code
+       * rounds r, and the coarse one rounds r / 4 = (t >> 2) + ((t & 3) +
+       * f) / 4 from the same t and f.  Elements below xfar = p - 2^(E_c +
+       * m) are past the coarse range (the flush code; where p - 2^(E_c +
+       * m) rounds in double, p is so large that every float below it is
+       * past the range too), so r stays below 2^(m + 2) + 1. */
+      const int32_t top = (1 << bits) - 1, flush = top | (1 << bits);
       const float *t = table + ((int64_t)(e - qrt_dbfp_emax(bits) + QRT_DBFP_LEVELS - 1) * 2 << bits);
-      const double inv_f = qrt_dbfp_pow2(QRT_DBFP_FINE_SHIFT - e), inv_c = qrt_dbfp_pow2(-e);
+      const double inv_f = qrt_dbfp_pow2(QRT_DBFP_FINE_SHIFT - e), pd = (double)pivot;
+      const double xfar = pd - qrt_dbfp_pow2(e + bits);
       for (j = 0; j < L; ++j) {
-        const uint32_t c = qrt_dbfp_code(bits, (double)pivot - (double)xr[j], inv_f, inv_c);
-        yr[j] = t[c]; /* the flag bit m selects the coarse table */
-        S += (double)yr[j];
+        const double xj = (double)xr[j];
+        if (xj < xfar) {
+          yr[j] = t[flush];
+        } else {
+          const double rf = (pd - xj) * inv_f;
+          const int32_t ti = (int32_t)rf;
+          const double f = rf - (double)ti;
+          const int32_t up = f > 0.5, tie = f == 0.5, frac = f != 0.0;
+          const int32_t cf = ti + (up | (tie & ti & 1));
+          const int32_t tc = ti >> 2, lo = ti & 3;
+          const int32_t cc = tc + ((lo == 3) | ((lo == 2) & (frac | (tc & 1))));
+          /* selects as masks: half the elements of a row take each group,
+           * at random, so a branch here mispredicts half the time */
+          const int32_t fine = -(int32_t)(cf <= top), sat = -(int32_t)(cc < top);
+          const int32_t coarse = ((cc & sat) | (top & ~sat)) | (1 << bits);
+          yr[j] = t[(cf & fine) | (coarse & ~fine)];
+        }
       }
+      S = qrt_dbfp_sum(yr, L);
     }
     r = 1.0 / S; /* S >= T[0] = 1 (the pivot's own term) */
     for (j = 0; j < L; ++j) yr[j] = (float)((double)yr[j] * r);

@@ -45,7 +45,7 @@ static void ref_encode(int bits, const float *x, int L, ref_row *r) {
   for (j = 0; j < L; ++j) {
     if (isnan(x[j])) nan = 1;
     else {
-      if (x[j] > p) p = x[j];
+      if (x[j] > p || (x[j] == p && signbit(p) && !signbit(x[j]))) p = x[j]; /* +0 above -0 */
       if (x[j] < lo) lo = x[j];
     }
   }
@@ -138,7 +138,7 @@ static int row_ok(int bits, const float *x, int L, const char *tag) {
     const void *in[2] = {x, g_table[bits]};
     void *out[1] = {y};
     const int n = 1 << bits;
-    double S = 0.0, rs;
+    double S = 0.0, rs, lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     float e_ref[512];
     qrt_dbfp_softmax_f32(&p, in, out);
     if (r.e == 255) {
@@ -152,8 +152,13 @@ static int row_ok(int bits, const float *x, int L, const char *tag) {
     for (j = 0; j < L; ++j) {
       const int lev = r.e - (4 - bits) + LEVELS - 1, g = (int)(r.code[j] >> bits);
       e_ref[j] = g_table[bits][(lev * 2 + g) * n + (int)(r.code[j] & (uint32_t)(n - 1))];
-      S += (double)e_ref[j];
     }
+    /* the kernel's sum order: 8 lanes, j into lane j % 8 in order, then
+     * pairwise halving */
+    for (j = 0; j < L; ++j) lane[j % 8] += (double)e_ref[j];
+    lane[0] += lane[4], lane[1] += lane[5], lane[2] += lane[6], lane[3] += lane[7];
+    lane[0] += lane[2], lane[1] += lane[3];
+    S = lane[0] + lane[1];
     rs = 1.0 / S;
     for (j = 0; j < L; ++j)
       if (!same_f32(y[j], (float)((double)e_ref[j] * rs))) {
