@@ -29,7 +29,7 @@
  *            else the coarse group, g = 1, c = rne(d / 2^E_c) when that is
  *            <= 2^m - 2, else c = 2^m - 1, the flush code (d past the
  *            range, only when D > R_m: exp(-d) < exp(-(2^m - 3/2) 2^E_max),
- *            dbfp8 1.2e-7, dbfp6 2.7e-7, dbfp4 5.5e-7; -inf elements too);
+ *            dbfp8 1.2e-7, dbfp6 1.6e-7, dbfp4 5.0e-7; -inf elements too);
  *            rne = nearest, ties to even (distances past 2^30 steps are
  *            clamped first; they flush anyway);
  *   value    x^_j = p - c 2^(E_f or E_c) as a double rounded to float; the
@@ -57,21 +57,22 @@
  * (a subtraction from the pivot, a scaling by a power of two, a rounding)
  * and reads e_j = T[level][g][c]; then S = sum_j e_j (double, in 8
  * lanes: qrt_dbfp_sum) and y_j = (float)(e_j * (1 / S)), one reciprocal
- * per row.  No exp at
- * run time.  Against the exact softmax p_j, with eta_j = |d^_j - d_j| and
+ * per row.  No exp at run time.  The encoding and lookups run in
+ * qrt_dbfp_lookup, or 8 at a time in its AVX-512 twin (F + VL), with the
+ * same double operations: the same bits.  Against the exact softmax p_j, with eta_j = |d^_j - d_j| and
  * eta = max_k eta_k over the non-flushed elements (every term's relative
  * error is e^(+-eta_k) times the table's 2^-24, S's relative error
  * is at most e^(+-eta) and the flush's L phi_m, phi_m the bound above):
  *   |y_j - p_j| <= p_j (e^(eta_j + eta) (1 + 2^-22) / (1 - L phi_m e^eta) - 1)
- * and y_j = 0 <= phi_m for a flushed element (test_runtime_dbfp.c asserts
- * it on every element).  A NaN row gives NaN, as float softmax does. */
+ * and, for a flushed element, y_j = 0 and p_j < phi_m (test_runtime_dbfp.c
+ * asserts both on every element).  A NaN row gives NaN, as float softmax does. */
 #include <math.h>
 #include <string.h>
 
 #define QRT_DBFP_LEVELS 8
 #define QRT_DBFP_FINE_SHIFT 2
 
-/* r rounded to the nearest integer, ties to even, |r| <= 2^30 (as
+/* r rounded to the nearest integer, ties to even, 0 <= r <= 2^30 (as
  * qrt_bfp_rne, repeated so that this file stands alone in generated C). */
 QRT_INTERNAL QRT_ALWAYS_INLINE inline int32_t qrt_dbfp_rne(double r) {
   const int32_t t = (int32_t)r;
@@ -244,6 +245,78 @@ QRT_INTERNAL double qrt_dbfp_sum(const float *v, int64_t n) {
   return acc[0];
 }
 
+/* The table lookups of one row: y[j] = t[code of x[j]] for j in [j0, L).
+ * The same codes as qrt_dbfp_code, with one conversion per element: r =
+ * d / 2^E_f, i = floor(r), f = r - i (exact); the fine code rounds r, and
+ * the coarse one rounds r / 4 = (i >> 2) + ((i & 3) + f) / 4 from the same
+ * i and f.  Elements below xfar = p - 2^(E_c + m) are past the coarse
+ * range: the flush code, found by one compare (where p - 2^(E_c + m)
+ * rounds in double, p is so large that every float below it is past the
+ * range too), so r stays below 2^(m + 2) + 1 where it is converted. */
+QRT_INTERNAL void qrt_dbfp_lookup(const float *x, float *y, int64_t j0, int64_t L, const float *t, double pd,
+                                  double xfar, double inv_f, int32_t bits) {
+  const int32_t top = (1 << bits) - 1, flag = 1 << bits;
+  int64_t j;
+  for (j = j0; j < L; ++j) {
+    const double xj = (double)x[j];
+    if (xj < xfar) {
+      y[j] = t[top | flag];
+    } else {
+      const double rf = (pd - xj) * inv_f;
+      const int32_t i = (int32_t)rf;
+      const double f = rf - (double)i;
+      const int32_t up = f > 0.5, tie = f == 0.5, frac = f != 0.0;
+      const int32_t cf = i + (up | (tie & i & 1));
+      const int32_t ic = i >> 2, lo = i & 3;
+      const int32_t cc = ic + ((lo == 3) | ((lo == 2) & (frac | (ic & 1))));
+      /* selects as masks: the elements of a row fall in either group at
+       * random, so a branch here would mispredict half the time */
+      const int32_t fine = -(int32_t)(cf <= top), sat = -(int32_t)(cc < top);
+      const int32_t coarse = ((cc & sat) | (top & ~sat)) | flag;
+      y[j] = t[(cf & fine) | (coarse & ~fine)];
+    }
+  }
+}
+
+#if defined(__AVX512F__) && defined(__AVX512VL__) && !defined(QRT_QMM_PORTABLE)
+#include <immintrin.h>
+/* qrt_dbfp_lookup on 8 elements at a time (AVX-512F + VL: doubles in a
+ * zmm, int32 codes in a ymm, the table by vgatherdps): the same double
+ * operations on the same values, so the same codes, bit for bit (the unit
+ * test checks both builds against one reference).  Far lanes compute
+ * garbage codes (out-of-range conversions give 0x80000000, no trap) that
+ * the flush code replaces.  Returns the first element left to the scalar
+ * loop. */
+#define QRT_DBFP_AVX512 1
+QRT_INTERNAL int64_t qrt_dbfp_lookup_avx512(const float *x, float *y, int64_t L, const float *t, double pd,
+                                            double xfar, double inv_f, int32_t bits) {
+  const __m512d vpd = _mm512_set1_pd(pd), vfar = _mm512_set1_pd(xfar), vinv = _mm512_set1_pd(inv_f);
+  const __m512d half = _mm512_set1_pd(0.5), zero = _mm512_setzero_pd();
+  const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2), three = _mm256_set1_epi32(3);
+  const __m256i top = _mm256_set1_epi32((1 << bits) - 1), flag = _mm256_set1_epi32(1 << bits);
+  const __m256i flush = _mm256_or_si256(top, flag);
+  int64_t j;
+  for (j = 0; j + 8 <= L; j += 8) {
+    const __m512d xj = _mm512_cvtps_pd(_mm256_loadu_ps(x + j));
+    const __mmask8 far = _mm512_cmp_pd_mask(xj, vfar, _CMP_LT_OQ);
+    const __m512d rf = _mm512_mul_pd(_mm512_sub_pd(vpd, xj), vinv);
+    const __m256i i = _mm512_cvttpd_epi32(rf);
+    const __m512d f = _mm512_sub_pd(rf, _mm512_cvtepi32_pd(i));
+    const __mmask8 up = _mm512_cmp_pd_mask(f, half, _CMP_GT_OQ), tie = _mm512_cmp_pd_mask(f, half, _CMP_EQ_OQ);
+    const __mmask8 frac = _mm512_cmp_pd_mask(f, zero, _CMP_NEQ_OQ);
+    const __m256i cf = _mm256_mask_add_epi32(i, up | (tie & _mm256_test_epi32_mask(i, one)), i, one);
+    const __m256i ic = _mm256_srai_epi32(i, 2), lo = _mm256_and_si256(i, three);
+    const __mmask8 upc = _mm256_cmpeq_epi32_mask(lo, three) |
+                         (_mm256_cmpeq_epi32_mask(lo, two) & (frac | _mm256_test_epi32_mask(ic, one)));
+    const __m256i coarse = _mm256_or_si256(_mm256_min_epi32(_mm256_mask_add_epi32(ic, upc, ic, one), top), flag);
+    __m256i idx = _mm256_mask_blend_epi32(_mm256_cmple_epi32_mask(cf, top), coarse, cf);
+    idx = _mm256_mask_blend_epi32(far, idx, flush);
+    _mm256_storeu_ps(y + j, _mm256_i32gather_ps(t, idx, 4));
+  }
+  return j;
+}
+#endif
+
 QRT_API void qrt_dbfp_softmax_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_dbfp_softmax_params *p = (const qrt_dbfp_softmax_params *)params;
   const float *x = (const float *)in[0], *table = (const float *)in[1];
@@ -257,45 +330,23 @@ QRT_API void qrt_dbfp_softmax_f32(const void *params, const void *const *in, voi
     float *yr = y + o * L;
     float pivot;
     const int32_t e = qrt_dbfp_row_level(bits, xr, L, &pivot);
-    double S = 0.0, r;
     if (e == 255) {
       for (j = 0; j < L; ++j) yr[j] = NAN;
       continue;
     }
     {
-      /* The same codes as qrt_dbfp_code, with one conversion per element:
-       * r = d / 2^E_f, t = floor(r), f = r - t (exact); the fine code
-       * rounds r, and the coarse one rounds r / 4 = (t >> 2) + ((t & 3) +
-       * f) / 4 from the same t and f.  Elements below xfar = p - 2^(E_c +
-       * m) are past the coarse range (the flush code; where p - 2^(E_c +
-       * m) rounds in double, p is so large that every float below it is
-       * past the range too), so r stays below 2^(m + 2) + 1. */
-      const int32_t top = (1 << bits) - 1, flush = top | (1 << bits);
+      /* the row's two tables: fine at t, coarse at t + 2^m (the flag bit) */
       const float *t = table + ((int64_t)(e - qrt_dbfp_emax(bits) + QRT_DBFP_LEVELS - 1) * 2 << bits);
       const double inv_f = qrt_dbfp_pow2(QRT_DBFP_FINE_SHIFT - e), pd = (double)pivot;
       const double xfar = pd - qrt_dbfp_pow2(e + bits);
-      for (j = 0; j < L; ++j) {
-        const double xj = (double)xr[j];
-        if (xj < xfar) {
-          yr[j] = t[flush];
-        } else {
-          const double rf = (pd - xj) * inv_f;
-          const int32_t ti = (int32_t)rf;
-          const double f = rf - (double)ti;
-          const int32_t up = f > 0.5, tie = f == 0.5, frac = f != 0.0;
-          const int32_t cf = ti + (up | (tie & ti & 1));
-          const int32_t tc = ti >> 2, lo = ti & 3;
-          const int32_t cc = tc + ((lo == 3) | ((lo == 2) & (frac | (tc & 1))));
-          /* selects as masks: half the elements of a row take each group,
-           * at random, so a branch here mispredicts half the time */
-          const int32_t fine = -(int32_t)(cf <= top), sat = -(int32_t)(cc < top);
-          const int32_t coarse = ((cc & sat) | (top & ~sat)) | (1 << bits);
-          yr[j] = t[(cf & fine) | (coarse & ~fine)];
-        }
-      }
-      S = qrt_dbfp_sum(yr, L);
+      double r;
+      j = 0;
+#if defined(QRT_DBFP_AVX512)
+      j = qrt_dbfp_lookup_avx512(xr, yr, L, t, pd, xfar, inv_f, bits);
+#endif
+      qrt_dbfp_lookup(xr, yr, j, L, t, pd, xfar, inv_f, bits);
+      r = 1.0 / qrt_dbfp_sum(yr, L); /* the sum >= T[0] = 1 (the pivot's own term) */
+      for (j = 0; j < L; ++j) yr[j] = (float)((double)yr[j] * r);
     }
-    r = 1.0 / S; /* S >= T[0] = 1 (the pivot's own term) */
-    for (j = 0; j < L; ++j) yr[j] = (float)((double)yr[j] * r);
   }
 }

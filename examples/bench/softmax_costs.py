@@ -6,10 +6,12 @@ and the int8 integer-only softmax (-q w8a8 --integer-only: quantize, table
 softmax, dequantize, since the model's input and output are float).
 
 A Softmax node on x [rows, L] is exported to ONNX, compiled with qcc, built
-with cc -O2 -march=native and timed with the generated main's --bench; the
-table gives ns per row and the ratio to float.
+with cc --cflags (default -O2 -march=native; -O2 alone: the portable loops)
+and timed with the generated main's --bench; the table gives ns per row and
+the ratio to float.
 
 usage: examples/bench/softmax_costs.py [--qcc build/qcc] [--rows 256] [--lens 64,512] [--iters 2000] [--repeat R]
+                                       [--cflags "-O2 -march=native"]
 """
 import argparse
 import os
@@ -38,6 +40,7 @@ def main():
     ap.add_argument("--lens", default="64,512", help="comma-separated row lengths")
     ap.add_argument("--iters", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=1, help="time each build this many times, keep the fastest")
+    ap.add_argument("--cflags", default="-O2 -march=native")
     a = ap.parse_args()
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,12 +62,12 @@ def main():
                 if "-q" in flags:
                     flags = flags + ["--calib", calib]
                 run([a.qcc, model, "-o", c, "--emit-main", main_c, *flags])
-                run(["cc", "-std=c99", "-O2", "-march=native", c, main_c, "-lm", "-o", exe])
+                run(["cc", "-std=c99", *a.cflags.split(), c, main_c, "-lm", "-o", exe])
                 ms = min(float(run([exe, x0, "--bench", str(a.iters)]).split("c_ms_per_run")[1].split()[0])
                          for _ in range(a.repeat))
                 rows.append((name, ms * 1e6 / a.rows))
             base = rows[0][1]
-            print(f"softmax of {a.rows} rows of {L}: ns per row (ratio to float)")
+            print(f"softmax of {a.rows} rows of {L} ({a.cflags}): ns per row (ratio to float)")
             for name, ns in rows:
                 print(f"  {name}: {ns:.1f} ({ns / base:.2f}x)")
 

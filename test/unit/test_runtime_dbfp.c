@@ -214,6 +214,19 @@ static void check_midpoints(void) {
       x[L++] = nextafterf((float)(p - (top + 0.5) * step_f), p);
       x[L++] = (float)(p - top * step_f);
       ok = row_ok(bits, x, L, "fine/coarse");
+      if (ok) {
+        /* around p - 2^(E_c + m), where the kernel stops computing codes
+         * and gives the flush code directly */
+        const double w = ldexp(1.0, e + bits);
+        L = 0;
+        x[L++] = p;
+        x[L++] = (float)(p - (top - 1) * step_c);
+        x[L++] = (float)(p - w);
+        x[L++] = nextafterf((float)(p - w), p);
+        x[L++] = nextafterf((float)(p - w), -1e30f);
+        x[L++] = (float)(p - (top - 0.5) * step_c);
+        ok = row_ok(bits, x, L, "far threshold");
+      }
       if (lev == LEVELS - 1 && ok) {
         /* the flush code: (top - 1/2) step_c rounds to top (odd? ties to
          * even decide) and flushes; (top - 1.5) step_c stays */
@@ -240,8 +253,22 @@ static void check_special(void) {
     const float posinf[4] = {1.0f, inf, 0.0f, -2.0f};
     const float allneg[3] = {-inf, -inf, -inf};
     const float masked[4] = {1.0f, -inf, 0.5f, -1e9f};
+    /* huge pivots: p - 2^(E_c + m) rounds in double; the spread overflows
+     * float but not double */
+    const float huge[5] = {1e30f, 1e30f, 0.0f, -1e30f, 1e30f};
+    const float huge2[4] = {1e30f, 0.0f, 1e30f, 1e30f};
+    const float widest[3] = {3e38f, -3e38f, 3e38f};
+    const float gap[3] = {1e30f, 0.0f, 0.0f};
     ok = row_ok(bits, zeros, 5, "zeros") && row_ok(bits, subn, 4, "subnormals") && row_ok(bits, nanrow, 4, "NaN") &&
-         row_ok(bits, posinf, 4, "+inf") && row_ok(bits, allneg, 3, "all -inf") && row_ok(bits, masked, 4, "masked");
+         row_ok(bits, posinf, 4, "+inf") && row_ok(bits, allneg, 3, "all -inf") && row_ok(bits, masked, 4, "masked") &&
+         row_ok(bits, huge, 5, "huge") && row_ok(bits, huge2, 4, "huge2") && row_ok(bits, widest, 3, "widest") &&
+         row_ok(bits, gap, 3, "gap");
+    {
+      /* a huge pivot and its float neighbour below (2^76 apart: flush) */
+      float nb[3];
+      nb[0] = 1e30f, nb[1] = nextafterf(1e30f, 0.0f), nb[2] = 1e30f;
+      ok = ok && row_ok(bits, nb, 3, "huge neighbour");
+    }
     if (ok) {
       /* masked elements flush to exactly 0; equal logits give exactly 1/L */
       qrt_dbfp_softmax_params p = {1, 4, bits};
@@ -255,13 +282,14 @@ static void check_special(void) {
       for (j = 0; j < 4; ++j) ok &= y[j] == 0.25f;
     }
   }
-  check(ok, "zeros, -0, subnormals, NaN / +inf / all -inf rows (NaN out), -inf and -1e9 masks (exactly 0)");
+  check(ok, "zeros, -0, subnormals, NaN / +inf / all -inf rows (NaN out), -inf and -1e9 masks (exactly 0), huge "
+            "pivots and spreads");
 }
 
 /* The bound of qrt_dbfp.c on every element, and the measured errors. */
 static void check_bound(void) {
   static const double sigmas[] = {0.5, 2.0, 5.0, 20.0};
-  enum { L = 64, ROWS = 400 };
+  enum { L = 64, ROWS = 100 };
   float x[L], y[L], yf[L];
   int bits, s, ok = 1;
   printf("  max |softmax error|     sigma:");
@@ -311,7 +339,45 @@ static void check_bound(void) {
     for (s = 0; s < 4; ++s) printf(" %.2e/%.2e", worst[s], worst_f[s]);
     printf("\n");
   }
-  check(ok, "softmax within the stated bound of the exact softmax, every element (bits 4..8, 1600 rows of 64)");
+  /* For comparison, the int8 softmax of --integer-only on the same kind of
+   * rows: the logits quantized per tensor over [-3 sigma, 3 sigma] (their
+   * range), qrt_qsoftmax_i8, p = (y + 128) / 256; the compiler uses it
+   * only when the step is at most 1/8 ("-" otherwise). */
+  printf("  int8 (qsoftmax)          :");
+  for (s = 0; s < 4; ++s) {
+    const double step = 6.0 * sigmas[s] / 255.0;
+    int32_t table[256];
+    int8_t q[L], yq[L];
+    double worst = 0.0;
+    int row;
+    if (step > 0.125 || qrt_build_qsoftmax_i8(step, table)) {
+      printf(" %19s", "-");
+      continue;
+    }
+    for (row = 0; row < ROWS; ++row) {
+      qrt_qsoftmax_params qp = {1, L, 0};
+      const void *in[3] = {q, table, NULL};
+      void *out[1] = {yq};
+      long double S = 0.0L, mx = -INFINITY;
+      int j;
+      for (j = 0; j < L; ++j) {
+        long double c;
+        x[j] = (float)(sigmas[s] * (frand(-1, 1) + frand(-1, 1) + frand(-1, 1)));
+        c = nearbyintl((long double)x[j] / step);
+        q[j] = (int8_t)(c > 127 ? 127 : c < -128 ? -128 : c);
+        if (x[j] > mx) mx = x[j];
+      }
+      qrt_qsoftmax_i8(&qp, in, out);
+      for (j = 0; j < L; ++j) S += expl((long double)x[j] - mx);
+      for (j = 0; j < L; ++j) {
+        const double err = fabs((double)((yq[j] + 128) / 256.0L - expl((long double)x[j] - mx) / S));
+        if (err > worst) worst = err;
+      }
+    }
+    printf(" %19.2e", worst);
+  }
+  printf("\n");
+  check(ok, "softmax within the stated bound of the exact softmax, every element (bits 4..8, 400 rows of 64)");
 }
 
 int main(void) {
