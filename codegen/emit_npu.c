@@ -45,6 +45,8 @@ static const char *host_reason(const char *sym) {
     return "matmul with per-token scales found at run time: no row-amax command on the vector unit yet";
   if (!strcmp(sym, "qrt_wmatmul_f32")) return "weight-only quantized matmul: float activations";
   if (!strcmp(sym, "qrt_qsoftmax_i8")) return "integer softmax: no row max / exp table / normalize sequence on the vector unit yet";
+  if (!strcmp(sym, "qrt_dbfp_softmax_f32"))
+    return "DBFP softmax: no row max / encode / exp table / normalize sequence on the vector unit yet";
   if (!strcmp(sym, "qrt_qlayernorm_i8") || !strcmp(sym, "qrt_qrmsnorm_i8"))
     return "integer norm: no row mean / variance reduction on the vector unit yet";
   if (!strcmp(sym, "qrt_gather")) return "gather (index-driven rows, e.g. an embedding): no indexed DMA yet";

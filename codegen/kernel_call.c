@@ -85,6 +85,9 @@ FIELDS(qsoftmax, QRT_QSOFTMAX_PARAMS)
 #define PT qrt_qnorm_params
 FIELDS(qnorm, QRT_QNORM_PARAMS)
 #undef PT
+#define PT qrt_dbfp_softmax_params
+FIELDS(dbfp_softmax, QRT_DBFP_SOFTMAX_PARAMS)
+#undef PT
 #define PT qrt_qadd_params
 FIELDS(qadd, QRT_QADD_PARAMS)
 #undef PT
@@ -490,6 +493,19 @@ static bool lower_qsoftmax(MlirOperation op, qcc_call *c) {
     if (m.dtype != QRT_U8 || p->mask_n < 1) return fail(op, "qsoftmax mask must be a non-empty ui8 tensor");
   }
   return use(op, c, "qrt_qsoftmax_i8");
+}
+
+static bool lower_dbfp_softmax(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_dbfp_softmax_in(op, 0)), t = shape_of(q_dbfp_softmax_in(op, 1));
+  qrt_dbfp_softmax_params *p = &c->params.dbfp_softmax;
+  p->bits = (int32_t)q_dbfp_softmax_get(op).bits;
+  if (x.dtype != QRT_F32 || x.rank < 1) return fail(op, "dbfp_softmax needs a float32 tensor");
+  if (t.dtype != QRT_F32 || qcc_shape_numel(&t) != qrt_dbfp_table_size(p->bits) || !qrt_dbfp_table_size(p->bits))
+    return fail(op, "dbfp_softmax needs bits in [4, 8] and a float32 table of 16 * 2^bits entries");
+  p->axis_len = x.dims[x.rank - 1];
+  p->outer = p->axis_len ? qcc_shape_numel(&x) / p->axis_len : 0;
+  set_inputs(op, c);
+  return use(op, c, "qrt_dbfp_softmax_f32");
 }
 
 static bool lower_qnorm(MlirOperation op, qcc_call *c) {
@@ -1500,6 +1516,7 @@ static const lowering lowerings[] = {
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
+    {q_dbfp_softmax_is, lower_dbfp_softmax},
     {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize}, {q_msq_lut_is, lower_msq_lut},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},

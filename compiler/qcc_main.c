@@ -209,6 +209,9 @@ static int parse_args(int argc, char **argv, options *o) {
        qcc_quant_opts.act_per_token))
     return qcc_error("--integer-only needs a scheme with static int8 activations (-q w8a8, w4a8 or w4a4 without "
                      "--act-scale token)"), -1;
+  if (qcc_quant_opts.integer_only && qcc_quant_opts.softmax_bits)
+    return qcc_error("--softmax-format dbfp%d and --integer-only both choose the softmax's arithmetic: give one",
+                     qcc_quant_opts.softmax_bits), -1;
   if (qcc_quant_opts.allocate && qcc_quant_opts.avg_bits <= 0 && qcc_quant_opts.max_bytes <= 0 &&
       qcc_quant_opts.max_latency_us <= 0)
     return qcc_error("-q auto needs a budget: give --avg-bits B, --max-bytes N or --max-latency-us T"), -1;
@@ -464,6 +467,7 @@ int main(int argc, char **argv) {
     if (!rc) rc = qcc_pass_quantize(m), phase_done(&pt, "quantize");
     if (rc) rc = -1;
   }
+  if (!rc) rc = qcc_pass_softmax_format(m);
   if (!rc) rc = qcc_pass_kv_cache(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");

@@ -604,6 +604,20 @@ irdl.dialect @q {
     irdl.attributes {"scale" = %scale}
     irdl.results(%y)
   }
+  // --softmax-format dbfpM: softmax over the last axis of a float tensor,
+  // each row encoded in DBFP(bits) (pivot: the row maximum; codes: the
+  // distances from it in a fine and a coarse group) and exp read from
+  // table (f32 [8 * 2 * 2^bits], qrt_build_dbfp_softmax_table). Float
+  // result; definitions in runtime/qrt_dbfp.c.
+  irdl.operation @dbfp_softmax {
+    %x = irdl.base "!builtin.tensor"
+    %table = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %bits = irdl.base "#builtin.integer"
+    irdl.operands(%x, %table)
+    irdl.attributes {"bits" = %bits}
+    irdl.results(%y)
+  }
   // a + b (numpy broadcasting): y = z_y + round(((a - z_a) a_mult +
   // (b - z_b) b_mult) / 2^shift), half away from zero, saturated to the
   // result's range; a_mult / 2^shift ~ s_a / s_y (qrt_build_qadd_i8).

@@ -51,6 +51,9 @@ int qcc_quantize_movement(MlirOperation op);
 /* --integer-only: an add with an int8 operand runs as q.qadd
  * (quantize_add.c). */
 int qcc_quantize_add(MlirOperation op);
+/* --softmax-format dbfpM: float softmax over the last axis -> q.dbfp_softmax
+ * (softmax_format.c); a no-op without the flag. */
+int qcc_pass_softmax_format(MlirModule m);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

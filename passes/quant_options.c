@@ -68,6 +68,10 @@ const char qcc_quant_flags_help[] =
     "                        integer arithmetic between the quantized layers\n"
     "                        (without it, only functions whose input and users\n"
     "                        are int8 layers run as int8 tables)\n"
+    "  --softmax-format float|dbfp4..dbfp8\n"
+    "                        softmax over the last axis on DBFP rows (M-bit\n"
+    "                        distances from the row maximum plus a group bit) with\n"
+    "                        a lookup-table exp (any -q; not with --integer-only)\n"
     "  -q auto               mixed precision: every layer's scheme chosen by measured\n"
     "                        sensitivity under a budget, solved exactly (needs --calib\n"
     "                        and a budget: --avg-bits, --max-bytes, --max-latency-us)\n"
@@ -157,6 +161,15 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       qcc_quant_opts.weight_quant = !strcmp(v, "gptq") ? QCC_WEIGHT_GPTQ : QCC_WEIGHT_RTN;
     } else {
       qcc_error("--weight-quant: expected rtn or gptq, got '%s'", v);
+      rc = -1;
+    }
+  } else if ((v = qcc_flag_value(argc, argv, i, "--softmax-format", &missing))) {
+    if (!strcmp(v, "float")) {
+      qcc_quant_opts.softmax_bits = 0;
+    } else if (!strncmp(v, "dbfp", 4) && v[4] >= '4' && v[4] <= '8' && !v[5]) {
+      qcc_quant_opts.softmax_bits = v[4] - '0';
+    } else {
+      qcc_error("--softmax-format: expected float or dbfp4, dbfp5, dbfp6, dbfp7, dbfp8, got '%s'", v);
       rc = -1;
     }
   } else if (!strcmp(argv[*i], "--integer-only")) {

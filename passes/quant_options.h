@@ -54,6 +54,7 @@ typedef struct qcc_quant_options {
   double percentile;               /* --observer percentile:P (default 99.99) */
   qcc_weight_quant weight_quant;   /* --weight-quant (default rtn) */
   bool integer_only;               /* --integer-only: softmax, norms, functions in int8 */
+  int softmax_bits;                /* --softmax-format dbfpM: M (0: float softmax) */
   /* --keep-float: globs on the ONNX node name or the op (conv, matmul);
    * matching layers stay float. */
   const char *keep_float[32];

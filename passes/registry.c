@@ -5,12 +5,19 @@
 #include "aifs.h"
 #include "kv_cache.h"
 #include "msq.h"
+#include "quant_options.h"
 #include "rotate.h"
 
 /* qcc-opt --kv-cache: 8 bits unless --kv-bits says otherwise. */
 static int run_kv_cache(MlirModule m) {
   if (!qcc_kv_bits) qcc_kv_bits = 8;
   return qcc_pass_kv_cache(m);
+}
+
+/* qcc-opt --dbfp-softmax: DBFP8 unless --softmax-format says otherwise. */
+static int run_softmax_format(MlirModule m) {
+  if (!qcc_quant_opts.softmax_bits) qcc_quant_opts.softmax_bits = 8;
+  return qcc_pass_softmax_format(m);
 }
 
 /* qcc-opt --msq: naming the pass asks for it (qcc's --msq flag). */
@@ -34,6 +41,7 @@ const qcc_pass_info qcc_passes[] = {
     {"attention-scales", qcc_pass_attention_scales, "measure attention matmuls: per-tensor static or mxint8 block scales"},
     {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
+    {"dbfp-softmax", run_softmax_format, "float softmax -> DBFP rows with a lookup-table exp (dbfp8, or --softmax-format dbfpM)"},
     {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},
     {NULL, NULL, NULL},
 };

@@ -848,6 +848,14 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
  * when 256 p lies within (axis_len + 4) * 2^-23 of a rounding boundary
  * (derivation in qrt_qsoftmax.c); axis_len <= 2^20. */
 #define QRT_QSOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len) S(int64_t, mask_n)
+/* qrt_dbfp_softmax_f32 (qrt_dbfp.c, `--softmax-format dbfpM`): softmax
+ * over the last axis of x [outer, axis_len], float in and out, each row
+ * encoded in DBFP(bits) (bits in [4, 8]) and exp read from a table:
+ *   in[0] x float, in[1] table float [qrt_dbfp_table_size(bits)] from
+ *   qrt_build_dbfp_softmax_table; out[0] y float [outer, axis_len].
+ * The format, the kernel's arithmetic and its error bound against the
+ * exact softmax are at the top of qrt_dbfp.c. */
+#define QRT_DBFP_SOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len) S(int32_t, bits)
 /* qrt_qlayernorm_i8 / qrt_qrmsnorm_i8 (qrt_qnorm.c): over the last axis
  * of x [outer, norm_size], 1 <= norm_size <= 2^23,
  *   layernorm: y = (x - mean) / sqrt(var + eps) * gamma + beta,
@@ -900,6 +908,7 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
   X(hadamard, QRT_HADAMARD_PARAMS) \
   X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS) \
+  X(dbfp_softmax, QRT_DBFP_SOFTMAX_PARAMS) \
   X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS) X(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS) X(msqmatmul, QRT_MSQMATMUL_PARAMS) \
   X(msq_lut, QRT_MSQ_LUT_PARAMS) \
   X(kv, QRT_KV_PARAMS)
@@ -939,6 +948,7 @@ typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
 typedef struct qrt_hadamard_params { QRT_HADAMARD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_hadamard_params;
 typedef struct qrt_lut_params { QRT_LUT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_lut_params;
 typedef struct qrt_qsoftmax_params { QRT_QSOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qsoftmax_params;
+typedef struct qrt_dbfp_softmax_params { QRT_DBFP_SOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_dbfp_softmax_params;
 typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qnorm_params;
 typedef struct qrt_qadd_params { QRT_QADD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qadd_params;
 typedef struct qrt_bmatmul_params { QRT_BMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_bmatmul_params;
@@ -1000,6 +1010,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
   K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
+  K(qrt_dbfp_softmax_f32, dbfp_softmax, "qrt_dbfp.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
   K(qrt_msq_quantize_f32_i8, msq_quantize, "qrt_msq.c") K(qrt_msqmatmul_i8_f32, msqmatmul, "qrt_msq.c") \
@@ -1242,6 +1253,22 @@ QRT_API int qrt_build_lut_i8(int32_t op, float alpha, float beta, double in_scal
  * in_scale may include any constant factor applied before the softmax
  * (e.g. attention's 1/sqrt(d_head)). */
 QRT_API int qrt_build_qsoftmax_i8(double in_scale, int32_t table[256]);
+/* qrt_dbfp.c: DBFP(bits) rows, bits in [4, 8] (definitions at the top
+ * of qrt_dbfp.c).  qrt_dbfp_bytes: bytes of one encoded row of L values
+ * (0 for bad arguments); qrt_dbfp_encode / qrt_dbfp_decode: one row;
+ * qrt_dbfp_encode_row: the row's codes (c | g << bits) and pivot, returns
+ * the coarse exponent E_c (255: a NaN row); qrt_dbfp_value: the value of
+ * one code; qrt_dbfp_emax: the top level's E_c (4 - bits);
+ * qrt_build_dbfp_softmax_table: the softmax's exp table of
+ * qrt_dbfp_table_size(bits) floats (0 or -1 for bad bits). */
+QRT_API int64_t qrt_dbfp_bytes(int32_t bits, int64_t L);
+QRT_API void qrt_dbfp_encode(int32_t bits, const float *x, int64_t L, uint8_t *out);
+QRT_API void qrt_dbfp_decode(int32_t bits, const uint8_t *in, int64_t L, float *x);
+QRT_API int32_t qrt_dbfp_encode_row(int32_t bits, const float *x, int64_t L, uint16_t *codes, float *pivot);
+QRT_API float qrt_dbfp_value(int32_t bits, float pivot, int32_t e, uint32_t code);
+QRT_API int32_t qrt_dbfp_emax(int32_t bits);
+QRT_API int64_t qrt_dbfp_table_size(int32_t bits);
+QRT_API int qrt_build_dbfp_softmax_table(int32_t bits, float *table);
 /* qrt_qnorm.c: fills p (all but outer), gamma_q [norm_size] and beta_q
  * [norm_size] (beta_q may be NULL when beta is NULL; gamma NULL: ones)
  * for layernorm (rms 0) or rmsnorm (rms 1); see QRT_QNORM_PARAMS. */

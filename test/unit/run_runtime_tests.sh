@@ -56,13 +56,14 @@ run_test() { # compiler, flags, objects, test file, tag
 }
 
 QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qmatmul16.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c test/unit/test_runtime_bdot.c"
-# integer-only nonlinear kernels: also with -O3 -march=native (vectorized loops)
+# integer-only nonlinear kernels and the DBFP table softmax: also with -O3
+# -march=native (vectorized loops)
 # float kernels with a vector-extension path (qrt_exp_f32x): exp, sigmoid,
 # SiLU, softmax; also with -O3 -march=native and, in --simd, AVX2 and
 # without the vector extension (they must agree bit for bit: the tests
 # compare with the scalar formulas)
 FTESTS="test/unit/test_runtime_exp.c test/unit/test_runtime_unary.c test/unit/test_runtime_softmax.c"
-ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c test/unit/test_runtime_qadd.c"
+ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c test/unit/test_runtime_qadd.c test/unit/test_runtime_dbfp.c"
 # The int8 kernels' compile-time SIMD paths, each built and tested under
 # ASan + UBSan ("tag:flags" variants; skipped where the compiler lacks them).
 int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument per variant
