@@ -122,8 +122,19 @@ static void observe_hist(MlirOperation op, MlirValue v, const qcc_array *data, v
   if (r) fold_hist(r, data);
 }
 
-/* Min and max, NaN skipped (a comparison with NaN is false), in 16
- * independent lanes so the compiler can vectorize the loop. */
+/* Min and max, NaN skipped (a comparison with NaN is false), in 4
+ * independent 4-lane vectors (GCC/clang vector extensions; a plain loop
+ * over 16 scalar lanes stayed scalar at -O3 and was 15% of calibration
+ * with --observer minmax). The select is a mask blend: x < lo is false
+ * for a NaN x, so lo stays. */
+#if defined(__GNUC__)
+typedef float qcc_f4 __attribute__((vector_size(16)));
+typedef int32_t qcc_i4 __attribute__((vector_size(16)));
+static inline qcc_f4 pick(qcc_i4 take_a, qcc_f4 a, qcc_f4 b) {
+  return (qcc_f4)((take_a & (qcc_i4)a) | (~take_a & (qcc_i4)b));
+}
+#endif
+
 static void fold_range(range *r, const qcc_array *a) {
   if (a->dtype != QRT_F32) return;
   const float *x = a->data;
@@ -131,6 +142,20 @@ static void fold_range(range *r, const qcc_array *a) {
   float lo[16], hi[16];
   for (int j = 0; j < 16; j++) lo[j] = INFINITY, hi[j] = -INFINITY;
   int64_t i = 0;
+#if defined(__GNUC__)
+  qcc_f4 vlo[4], vhi[4];
+  memcpy(vlo, lo, sizeof vlo);
+  memcpy(vhi, hi, sizeof vhi);
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 4; j++) {
+      qcc_f4 v;
+      memcpy(&v, x + i + 4 * j, sizeof v);
+      vlo[j] = pick(v < vlo[j], v, vlo[j]);
+      vhi[j] = pick(v > vhi[j], v, vhi[j]);
+    }
+  memcpy(lo, vlo, sizeof vlo);
+  memcpy(hi, vhi, sizeof vhi);
+#endif
   for (; i + 16 <= n; i += 16)
     for (int j = 0; j < 16; j++) {
       lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
