@@ -88,6 +88,9 @@ int qcc_msq_check_options(void) {
 
 typedef struct mod_range {
   double lo[QRT_MSQ_MAX_MODALITIES], hi[QRT_MSQ_MAX_MODALITIES];
+  /* the MSE observer's range for 8-bit codes (the layers' int8 outputs)
+   * when -q's activations are not 8 bits; empty (lo8 > hi8) otherwise */
+  double lo8[QRT_MSQ_MAX_MODALITIES], hi8[QRT_MSQ_MAX_MODALITIES];
   qcc_histogram *hist[QRT_MSQ_MAX_MODALITIES]; /* second pass of a clipping observer */
 } mod_range;
 
@@ -148,7 +151,8 @@ static mod_range *want(msq_state *st, MlirValue v) {
   mod_range *r = qcc_ptr_map_get(&st->ranges, v.ptr);
   if (r) return r;
   r = malloc(sizeof *r);
-  for (int m = 0; m < QRT_MSQ_MAX_MODALITIES; m++) r->lo[m] = INFINITY, r->hi[m] = -INFINITY, r->hist[m] = NULL;
+  for (int m = 0; m < QRT_MSQ_MAX_MODALITIES; m++)
+    r->lo[m] = r->lo8[m] = INFINITY, r->hi[m] = r->hi8[m] = -INFINITY, r->hist[m] = NULL;
   qcc_ptr_map_put(&st->ranges, v.ptr, r);
   return r;
 }
@@ -171,10 +175,12 @@ static void clip_ranges(msq_state *st) {
     mod_range *r = st->ranges.vals[i];
     for (int m = 0; st->ranges.keys[i] && r && m < QRT_MSQ_MAX_MODALITIES; m++) {
       if (!r->hist[m] || !(r->hist[m]->total > 0)) continue;
-      if (qcc_quant_opts.observer == QCC_OBSERVER_PERCENTILE)
+      if (qcc_quant_opts.observer == QCC_OBSERVER_PERCENTILE) {
         qcc_hist_percentile_range(r->hist[m], qcc_quant_opts.percentile, &r->lo[m], &r->hi[m]);
-      else
+      } else {
         qcc_hist_mse_range(r->hist[m], sc->act_bits ? sc->act_bits : 8, &r->lo[m], &r->hi[m]);
+        if (sc->act_bits && sc->act_bits != 8) qcc_hist_mse_range(r->hist[m], 8, &r->lo8[m], &r->hi8[m]);
+      }
     }
   }
 }
@@ -229,12 +235,15 @@ static MlirAttribute f64_elements(MlirContext ctx, const double *v, int n) {
 /* Per-modality ranges of v, the per-tensor calibrated one where a modality
  * had no rows or only one value (a zero-width range has no scale); false
  * if neither exists. */
-static bool ranges_of(msq_state *st, MlirValue v, int n_mod, double *lo, double *hi) {
+/* Per-modality ranges of v for `bits`-bit codes (the calibrate pass's
+ * qcc_value_range_bits, per modality), else the tensor's. */
+static bool ranges_of(msq_state *st, MlirValue v, int n_mod, int bits, double *lo, double *hi) {
   double tlo, thi;
-  bool tensor = qcc_value_range(v, &tlo, &thi);
+  bool tensor = qcc_value_range_bits(v, bits, &tlo, &thi);
   mod_range *r = qcc_ptr_map_get(&st->ranges, v.ptr);
   for (int m = 0; m < n_mod; m++) {
-    if (r && r->lo[m] < r->hi[m]) lo[m] = r->lo[m], hi[m] = r->hi[m];
+    if (r && bits == 8 && r->lo8[m] < r->hi8[m]) lo[m] = r->lo8[m], hi[m] = r->hi8[m];
+    else if (r && r->lo[m] < r->hi[m]) lo[m] = r->lo[m], hi[m] = r->hi[m];
     else if (tensor) lo[m] = tlo, hi[m] = thi;
     else return false;
   }
@@ -302,12 +311,12 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality, quantize
   const int n_mod = st->n_mod;
   double xlo[QRT_MSQ_MAX_MODALITIES], xhi[QRT_MSQ_MAX_MODALITIES], ylo[QRT_MSQ_MAX_MODALITIES],
       yhi[QRT_MSQ_MAX_MODALITIES];
-  if (!ranges_of(st, x, n_mod, xlo, xhi) || !ranges_of(st, y, n_mod, ylo, yhi)) {
+  if (!ranges_of(st, x, n_mod, sc->act_bits, xlo, xhi) || !ranges_of(st, y, n_mod, 8, ylo, yhi)) {
     qcc_remark("msq: %s left to the quantize pass: no calibration range", at);
     return 0;
   }
   double tlo = 0, thi = 0;
-  const bool attention = feeds_runtime_matmul(y) && qcc_value_range(y, &tlo, &thi);
+  const bool attention = feeds_runtime_matmul(y) && qcc_value_range_bits(y, 8, &tlo, &thi);
   const qcc_qparams out_tensor =
       qcc_feeds_runtime_matmul_b(y) ? qcc_symmetric_params(tlo, thi, 8) : qcc_activation_params(tlo, thi, 8);
   qcc_shape ws;
