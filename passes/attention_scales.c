@@ -31,7 +31,9 @@
  * chooses there, among the same formats), per-token activations (the
  * run-time matmuls stay float), --integer-only and --msq (their attention
  * paths read int8 codes), block-format and int16 schemes, a matmul that
- * --keep-float or --layer-scheme names, and models of more than
+ * --keep-float or --layer-scheme names, a matmul whose operands'
+ * batch dims differ (broadcast heads: no block-format kernel), and models
+ * of more than
  * QCC_MEASURE_MAX_WEIGHTS weights (one evaluator run of the whole model
  * per matmul, choice and sample).
  *
@@ -43,6 +45,7 @@
 
 #include "msq.h"
 #include "passes.h"
+#include "qrt.h"
 #include "quant_activations.h"
 #include "quant_options.h"
 #include "sensitivity.h"
@@ -81,6 +84,21 @@ static bool user_chose(MlirOperation op) {
   return qcc_kept_float(at, "runtime_matmul") || !qcc_layer_scheme(op, &s) || s;
 }
 
+/* Whether the quantize pass can make op a block-format matmul: float
+ * operands of equal batch dims (no broadcasting) and no bias, as
+ * quantize_matmul_block_runtime requires. A grouped-query matmul whose
+ * key/value heads broadcast over the query heads is not one: measuring
+ * would compare static int8 with the float it would fall back to. */
+static bool block_format_fits(MlirOperation op) {
+  qcc_shape as, bs;
+  qcc_shape_of(q_matmul_in(op, 0), &as);
+  qcc_shape_of(q_matmul_in(op, 1), &bs);
+  bool same = as.rank == bs.rank && as.rank >= 2 && as.dtype == QRT_F32 && bs.dtype == QRT_F32 &&
+              mlirValueIsNull(q_matmul_in(op, 2));
+  for (int i = 0; same && i < as.rank - 2; i++) same = as.dims[i] == bs.dims[i];
+  return same;
+}
+
 static double db(double err) { return err > 0 ? -10.0 * log10(err) : INFINITY; }
 
 int qcc_pass_attention_scales(MlirModule m) {
@@ -102,13 +120,19 @@ int qcc_pass_attention_scales(MlirModule m) {
     if (k == QCC_LAYER_NONE) continue;
     const int layer = index++;
     if (k != QCC_LAYER_RUNTIME_MATMUL || user_chose(op)) continue;
+    char at[256];
+    qcc_op_where(op, at, sizeof at);
+    if (!block_format_fits(op)) {
+      qcc_remark("attention_scales: %s keeps per-tensor static scales: mxint8 needs equal batch dims on both operands "
+                 "(no broadcast heads) and no bias",
+                 at);
+      continue;
+    }
     double err_static = 0, err_fine = 0;
     rc = qcc_layer_output_error(m, &r, layer, qcc_quant_opts.scheme, &err_static);
     if (!rc) rc = qcc_layer_output_error(m, &r, layer, fine, &err_fine);
     if (rc) break;
     const bool finer = err_static > QCC_ATTN_FLOOR && err_static > QCC_ATTN_RATIO * err_fine;
-    char at[256];
-    qcc_op_where(op, at, sizeof at);
     qcc_remark("attention_scales: %s: output error %.1f dB per-tensor static, %.1f dB mxint8: %s", at, db(err_static),
                db(err_fine), finer ? "mxint8" : "static");
     if (finer) {
