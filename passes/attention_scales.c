@@ -27,15 +27,14 @@
  * loss, not noise, and worth the run-time encoding. -v prints both errors
  * per matmul and the choice.
  *
- * Not measured (static stays, with a remark): -q auto (the allocator
+ * Not measured (the pass does nothing; the last two with a remark): -q auto (the allocator
  * chooses there, among the same formats), per-token activations (the
  * run-time matmuls stay float), --integer-only and --msq (their attention
  * paths read int8 codes), block-format and int16 schemes, a matmul that
  * --keep-float or --layer-scheme names, a matmul whose operands'
  * batch dims differ (broadcast heads: no block-format kernel), and models
- * of more than
- * QCC_MEASURE_MAX_WEIGHTS weights (one evaluator run of the whole model
- * per matmul, choice and sample).
+ * of more than QCC_MEASURE_MAX_WEIGHTS weights (one evaluator run of the
+ * whole model per matmul, choice and sample).
  *
  * Invariant: the computation is unchanged; a chosen matmul gets
  * qcc.scheme = "mxint8", which the quantize pass reads. */
