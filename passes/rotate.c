@@ -623,6 +623,11 @@ int qcc_pass_rotate(MlirModule m) {
   for (int i = 0; i < n_streams && !rc; i++) {
     qcc_stream *s = &streams[i];
     if (s->blocked) {
+      /* a stream is found again from each of its norms past the block
+       * (the walk stops there): say it once */
+      bool said = false;
+      for (int j = 0; j < i && !said; j++) said = streams[j].blocked && !strcmp(streams[j].why, s->why);
+      if (said) continue;
       if (n_lines < 64) snprintf(lines[n_lines++], 400, "stream of width %lld not rotated: %s", (long long)s->d, s->why);
       qcc_remark("rotate: stream of width %lld not rotated: %s", (long long)s->d, s->why);
       continue;
