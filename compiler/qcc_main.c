@@ -226,8 +226,19 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!qcc_quantizing() && qcc_quant_opts.calib_path) qcc_warning("--calib is unused without -q");
   if (!qcc_quantizing() && qcc_quant_opts.weight_quant != QCC_WEIGHT_RTN)
     qcc_warning("--weight-quant is unused without -q");
+  /* GPTQ picks integer codes; block-format weights are rounded to nearest
+   * by their encoder (qrt_bfmt), so the flag would change nothing */
+  if (qcc_quantizing() && qcc_quant_opts.scheme->block_format >= 0 && !qcc_quant_opts.n_layer_schemes &&
+      qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
+    qcc_warning("--weight-quant gptq is unused with -q %s: block-format weights are rounded to nearest",
+                qcc_quant_opts.scheme->name);
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
+  /* smoothing is folded into the rotated weights by the rotate pass: alone
+   * it would be silently ignored */
+  if (qcc_rotate_opts.smooth_alpha >= 0 && qcc_rotate_opts.kind == QCC_ROT_NONE)
+    return qcc_error("--smooth scales channels in the basis --rotate makes: give --rotate KIND with it (alone it "
+                     "would change nothing)"), -1;
   if (qcc_msq_check_options()) return -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   if (o->npu_config && !o->target_npu) return qcc_error("--npu-config is for --target npu"), -1;

@@ -200,6 +200,17 @@ static int contract(onnx_node *n, operand *a, operand *b, const bool *keep, cons
   MlirValue prod;
   if (dt == QRT_F32 || dt == QRT_I32) {
     qcc_shape as = {dt, 3, {Bt, M, K}}, bs = {dt, 3, {Bt, K, N}};
+    /* the batch dims stay as they are (q.matmul takes any number): attention
+     * written as einsum ("bhqd,bhkd->bhqk", "bhqk,bhkd->bhqd") is then the
+     * same matmul on the same [b, h, t, d] values as attention written with
+     * matmuls, which the passes recognise (head-wise rotation needs K^T as
+     * a transpose and P as a softmax, not reshapes of them) */
+    if (batch.n > 1 && batch.n + 2 <= QRT_MAX_RANK) {
+      as.rank = bs.rank = y.rank = batch.n + 2;
+      for (int i = 0; i < batch.n; i++) as.dims[i] = bs.dims[i] = y.dims[i] = size[batch.l[i]];
+      as.dims[batch.n] = y.dims[batch.n] = M, as.dims[batch.n + 1] = bs.dims[batch.n] = K;
+      bs.dims[batch.n + 1] = y.dims[batch.n + 1] = N;
+    }
     MlirValue none = {NULL};
     prod = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), onnx_reshape(n, a->v, &as), onnx_reshape(n, b->v, &bs), none));
   } else {

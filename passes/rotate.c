@@ -581,9 +581,9 @@ int qcc_pass_rotate(MlirModule m) {
   if (qcc_rotate_opts.kind == QCC_ROT_NONE) return 0;
   const char *calib_path = qcc_quant_opts.calib_path;
   bool klt = qcc_rotate_opts.kind == QCC_ROT_KLT || qcc_rotate_opts.kind == QCC_ROT_KLT_HADAMARD;
-  if ((klt || qcc_rotate_opts.smooth_alpha >= 0) && !calib_path)
-    return qcc_error("--rotate %s%s needs calibration data: give --calib DIR", klt ? "klt" : "",
-                     qcc_rotate_opts.smooth_alpha >= 0 ? " --smooth" : ""), -1;
+  if (klt && !calib_path) return qcc_error("--rotate klt needs calibration data: give --calib DIR"), -1;
+  if (qcc_rotate_opts.smooth_alpha >= 0 && !calib_path)
+    return qcc_error("--smooth needs calibration data (the channels' maxima): give --calib DIR"), -1;
   static qcc_stream streams[16];
   int n_streams = 0, rc = 0;
   static char lines[64][400];
@@ -623,6 +623,11 @@ int qcc_pass_rotate(MlirModule m) {
   for (int i = 0; i < n_streams && !rc; i++) {
     qcc_stream *s = &streams[i];
     if (s->blocked) {
+      /* a stream is found again from each of its norms past the block
+       * (the walk stops there): say it once */
+      bool said = false;
+      for (int j = 0; j < i && !said; j++) said = streams[j].blocked && !strcmp(streams[j].why, s->why);
+      if (said) continue;
       if (n_lines < 64) snprintf(lines[n_lines++], 400, "stream of width %lld not rotated: %s", (long long)s->d, s->why);
       qcc_remark("rotate: stream of width %lld not rotated: %s", (long long)s->d, s->why);
       continue;

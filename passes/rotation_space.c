@@ -150,7 +150,9 @@ static int tokenwise_scaled_operand(MlirOperation op, int64_t d) {
 /* Gathers and concatenations that move whole rows: along an axis other
  * than the last (token gathers, permutations, joins of token blocks). */
 static bool moves_rows(MlirOperation op, int64_t d) {
-  if (mlirOperationGetNumResults(op) != 1 || last_dim(mlirOperationGetResult(op, 0)) != d) return false;
+  if (mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumOperands(op) == 0 ||
+      last_dim(mlirOperationGetResult(op, 0)) != d)
+    return false;
   qcc_shape in;
   qcc_shape_of(mlirOperationGetOperand(op, 0), &in);
   if (q_gather_is(op)) {
@@ -204,7 +206,14 @@ static void visit_producer(qcc_stream *s, MlirValue v) {
   if (tokenwise_where(p, s->d)) return visit_where_branches(s, p);
   if (moves_rows(p, s->d)) {
     if (q_gather_is(p)) return visit(s, q_gather_in(p, 0));
-    for (intptr_t i = 0; i < mlirOperationGetNumOperands(p) && !s->blocked; i++) visit(s, mlirOperationGetOperand(p, i));
+    /* a constant block of rows (a ViT's class token in front of the
+     * patches) is rotated as rows, like an addend */
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(p) && !s->blocked; i++) {
+      MlirValue o = mlirOperationGetOperand(p, i);
+      if (!qcc_value_is_constant(o)) visit(s, o);
+      else if (rotatable_constant(o, s->d)) add_writer(s, QCC_WRITER_CONSTANT, p, (int)i);
+      else block(s, p, "joins a constant that does not span the stream's last axis");
+    }
     return;
   }
   if (q_matmul_is(p) && qcc_value_is_constant(q_matmul_in(p, 1))) {

@@ -18,6 +18,9 @@ input and output, calib/x.npy with 4 samples of x [1, T, D]):
            symmetric: catches R where R^T belongs)
   mixout12 mixout with heads of 12: no online inverse, so P V is left
            alone, with the reason
+  einsum   mha written with Einsum as ViTs export it: "bhqd,bhkd->bhqk"
+           for the scores, "bhqk,bhkd->bqhd" for P V (heads merged by the
+           equation: no Transpose node)
   refused  single-head scores whose key operand K^T is computed by a
            matmul of a constant with the transposed input (no transpose
            of K to fold or rotate through): left alone, with the reason
@@ -60,7 +63,7 @@ def split_heads(x, name, n, h, perm):
             node("Transpose", [f"{name}_r"], [name], perm=perm)], [const(f"{name}_shape", [1, T, n, h], np.int64)]
 
 
-def attention(rope=False, gqa=False, out_proj=True, h=8):
+def attention(rope=False, gqa=False, out_proj=True, h=8, einsum=False):
     nq = 4 if gqa else 2
     nkv = 2
     nodes, inits = [], []
@@ -91,13 +94,20 @@ def attention(rope=False, gqa=False, out_proj=True, h=8):
                       node("Reshape", [f"{t}_e", "heads"], [f"{t}_g"])]
         k, v = f"{k}_g", f"{v}_g"
     inits += [const("scale", 1 / np.sqrt(h)), const("merged", [1, T, nq * h], np.int64)]
-    nodes += [node("Transpose", [k], ["kt"], perm=[0, 1, 3, 2]),
-              node("MatMul", [q, "kt"], ["scores"]),
-              node("Mul", ["scores", "scale"], ["scaled"]),
-              node("Softmax", ["scaled"], ["p"], axis=-1),
-              node("MatMul", ["p", v], ["pv"]),
-              node("Transpose", ["pv"], ["pvt"], perm=[0, 2, 1, 3]),
-              node("Reshape", ["pvt", "merged"], ["att"])]
+    if einsum:
+        nodes += [node("Einsum", [q, k], ["scores"], equation="bhqd,bhkd->bhqk"),
+                  node("Mul", ["scores", "scale"], ["scaled"]),
+                  node("Softmax", ["scaled"], ["p"], axis=-1),
+                  node("Einsum", ["p", v], ["pvt"], equation="bhqk,bhkd->bqhd"),
+                  node("Reshape", ["pvt", "merged"], ["att"])]
+    else:
+        nodes += [node("Transpose", [k], ["kt"], perm=[0, 1, 3, 2]),
+                  node("MatMul", [q, "kt"], ["scores"]),
+                  node("Mul", ["scores", "scale"], ["scaled"]),
+                  node("Softmax", ["scaled"], ["p"], axis=-1),
+                  node("MatMul", ["p", v], ["pv"]),
+                  node("Transpose", ["pv"], ["pvt"], perm=[0, 2, 1, 3]),
+                  node("Reshape", ["pvt", "merged"], ["att"])]
     if out_proj:
         nodes.append(node("MatMul", ["att", "o_w"], ["y"]))
         inits.append(w("o_w", nq * h, D))
@@ -138,6 +148,7 @@ def main():
     write(out, "mixout", attention(out_proj=False))
     write(out, "mha12", attention(h=12))
     write(out, "mixout12", attention(out_proj=False, h=12))
+    write(out, "einsum", attention(einsum=True))
     write(out, "refused", refused())
 
 

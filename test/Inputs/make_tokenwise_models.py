@@ -7,7 +7,9 @@ op a channel rotation commutes with, for test/passes/rotate-tokenwise.test:
   s = Where(is_img[t], b, a)         token-wise select
   s = s * keep[t]                    token-wise factor (uniform across channels)
   s = Gather(s, order, axis=1)       token permutation
-  s = Concat(s, Gather(E2, ids2), axis=1)   tokens appended (writer: table)
+  s = Concat(cls, s, Gather(E2, ids2), axis=1)   a constant class token in
+                                     front (writer: rows), tokens appended
+                                     (writer: table)
   s = s + LN(s) @ W1                 residual block
   y = LN(s) @ Wo                     head
 
@@ -38,7 +40,7 @@ def build(cond_shape):
         helper.make_node("Mul", ["s0", "keep"], ["s1"], name="token_factor"),
         helper.make_node("Gather", ["s1", "order"], ["s2"], axis=1, name="token_permutation"),
         helper.make_node("Gather", ["E2", "ids2"], ["c"], axis=0, name="extra_embed"),
-        helper.make_node("Concat", ["s2", "c"], ["s3"], axis=1, name="append_tokens"),
+        helper.make_node("Concat", ["cls", "s2", "c"], ["s3"], axis=1, name="append_tokens"),
         helper.make_node("LayerNormalization", ["s3", "g1", "be1"], ["n1"], axis=-1, name="norm1"),
         helper.make_node("MatMul", ["n1", "W1"], ["t1"], name="linear1"),
         helper.make_node("Add", ["s3", "t1"], ["s4"], name="residual"),
@@ -47,7 +49,7 @@ def build(cond_shape):
     ]
     rng = np.random.default_rng(3)
     inits = [w("E", (V, D), 1), w("Wf", (K, D), 2), w("bf", (D,), 3), w("E2", (V, D), 4), w("W1", (D, D), 5),
-             w("Wo", (D, 5), 6),
+             w("Wo", (D, 5), 6), w("cls", (1, 1, D), 7, 1.0),
              numpy_helper.from_array((1 + 0.2 * rng.standard_normal(D)).astype(np.float32), "g1"),
              numpy_helper.from_array((0.1 * rng.standard_normal(D)).astype(np.float32), "be1"),
              numpy_helper.from_array((1 + 0.2 * rng.standard_normal(D)).astype(np.float32), "g2"),
@@ -58,7 +60,7 @@ def build(cond_shape):
            helper.make_tensor_value_info("keep", TensorProto.FLOAT, [1, T, 1]),
            helper.make_tensor_value_info("order", TensorProto.INT64, [T]),
            helper.make_tensor_value_info("ids2", TensorProto.INT64, [1, T2])]
-    g = helper.make_graph(nodes, "tokenwise", ins, [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T + T2, 5])],
+    g = helper.make_graph(nodes, "tokenwise", ins, [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1 + T + T2, 5])],
                           inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(m)
