@@ -317,6 +317,28 @@ QRT_INTERNAL void qrt_qmm_pack_panel(int64_t K, int64_t N, const int8_t *B, int6
   if (cs_b == 1 && k0 + kc4 <= K && n0 + QRT_QMM_NR <= N) {
     /* interior panel of a row-major B: no bounds checks, rows read
      * contiguously (16 bytes each) */
+#if defined(QRT_QMM_VNNI) || defined(QRT_QMM_AVX2)
+    /* a 4 x 16 byte transpose per group by unpacking (compilers emit one
+     * byte extract per byte for the loop below: attention packs its
+     * run-time B this way on every call) */
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    for (g = 0; g < kc4 / 4; ++g) {
+      const unsigned char *src = (const unsigned char *)B + (k0 + 4 * g) * rs_b + n0;
+      const __m128i r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)src), flip);
+      const __m128i r1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + rs_b)), flip);
+      const __m128i r2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + 2 * rs_b)), flip);
+      const __m128i r3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + 3 * rs_b)), flip);
+      const __m128i a01l = _mm_unpacklo_epi8(r0, r1), a01h = _mm_unpackhi_epi8(r0, r1);
+      const __m128i a23l = _mm_unpacklo_epi8(r2, r3), a23h = _mm_unpackhi_epi8(r2, r3);
+      unsigned char *d = dst + g * 64;
+      _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(a01l, a23l));        /* columns 0-3 */
+      _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(a01l, a23l)); /* 4-7 */
+      _mm_storeu_si128((__m128i *)(void *)(d + 32), _mm_unpacklo_epi16(a01h, a23h)); /* 8-11 */
+      _mm_storeu_si128((__m128i *)(void *)(d + 48), _mm_unpackhi_epi16(a01h, a23h)); /* 12-15 */
+    }
+    (void)c; (void)r;
+    return;
+#endif
     for (g = 0; g < kc4 / 4; ++g)
       for (r = 0; r < 4; ++r) {
         const unsigned char *src = (const unsigned char *)B + (k0 + 4 * g + r) * rs_b + n0;
@@ -477,6 +499,10 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic
    * odd j from the odd products' */
   const __m512i merge = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
   const int saturating = g->out_min == -128 && g->out_max == 127; /* vpmovsdb clamps */
+  /* locals: stores through int8_t * may alias *g, which the compiler would
+   * then read again after every store */
+  int8_t *const C = g->C;
+  const int64_t rs_c = g->rs_c, cs_c = g->cs_c;
   int64_t i, j, q;
   if (g->K > 32896 || za < -128 || za > 127 || (g->gmult && g->group > 0) || zp <= -(1 << 30) ||
       zp >= (1 << 30))
@@ -502,7 +528,7 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic
     rndo = _mm512_srli_epi64(_mm512_sllv_epi64(one, sho), 1);
     for (i = 0; i < mc; ++i) {
       const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-      const int64_t crow = (ic + i) * g->rs_c;
+      const int64_t crow = (ic + i) * rs_c;
       const __m512i acc = _mm512_sub_epi32(
           _mm512_sub_epi32(_mm512_loadu_si512((const void *)(accbuf + i * QRT_QMM_NW + j)), _mm512_set1_epi32((int32_t)rs)),
           zcs);
@@ -520,12 +546,12 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic
         v = _mm512_min_epi32(hi, _mm512_max_epi32(lo, v));
         y = _mm512_cvtepi32_epi8(v);
       }
-      if (g->cs_c == 1) {
-        _mm_storeu_si128((__m128i *)(void *)(g->C + crow + n), y);
+      if (cs_c == 1) {
+        _mm_storeu_si128((__m128i *)(void *)(C + crow + n), y);
       } else {
         int8_t tmp[16];
         _mm_storeu_si128((__m128i *)(void *)tmp, y);
-        for (q = 0; q < 16; ++q) g->C[crow + (n + q) * g->cs_c] = tmp[q];
+        for (q = 0; q < 16; ++q) C[crow + (n + q) * cs_c] = tmp[q];
       }
     }
   }
@@ -593,7 +619,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
     j0 = j;
   }
 #endif
-  for (i = 0; i < mc; ++i) {
+  for (i = 0; i < mc && j0 < nw; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
     const int64_t crow = (ic + i) * g->rs_c;
