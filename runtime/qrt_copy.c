@@ -47,13 +47,13 @@ QRT_INTERNAL void qrt_copy_t16_u8(char *dst, int64_t ds, const char *src, int64_
 /* One n1 x n0 matrix of the innermost transpose: d[i * n0 + j] =
  * src[i + j * s0] (elements of es bytes). */
 QRT_INTERNAL void qrt_copy_transpose(char *d, const char *src, int64_t n0, int64_t n1, int64_t s0, int64_t es) {
-  int64_t ib, jb, i, i16 = 0, j16 = 0;
+  int64_t ib, jb, i, i16 = 0;
 #if defined(QRT_COPY_SSE2)
   /* int8 (attention's k^T): whole 16 x 16 blocks by unpacking, the rest
    * (the last n1 % 16 rows, the last n0 % 16 columns) as below */
   if (es == 1 && n0 >= 16 && n1 >= 16) {
+    const int64_t j16 = n0 / 16 * 16;
     i16 = n1 / 16 * 16;
-    j16 = n0 / 16 * 16;
     for (ib = 0; ib < i16; ib += 16)
       for (jb = 0; jb < j16; jb += 16) qrt_copy_t16_u8(d + ib * n0 + jb, n0, src + ib + jb * s0, s0);
     for (i = 0; i < i16 && j16 < n0; ++i) qrt_copy_row(d + i * n0 + j16, src + i + j16 * s0, n0 - j16, s0, 1);
