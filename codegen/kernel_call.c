@@ -470,11 +470,15 @@ static bool lower_dequantize(MlirOperation op, qcc_call *c) {
 /* --integer-only ops: their integer constants are operands or attributes
  * already (made by the runtime's builders in the quantize pass). */
 static bool lower_lut(MlirOperation op, qcc_call *c) {
-  qcc_shape x = shape_of(q_lut_in(op, 0));
+  qcc_shape x = shape_of(q_lut_in(op, 0)), t = shape_of(q_lut_in(op, 1));
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
   if (x.dtype != QRT_I8) return fail(op, "lut needs an int8 input");
+  if (qcc_shape_numel(&t) != 256 || t.dtype != y.dtype || (y.dtype != QRT_I8 && y.dtype != QRT_F32))
+    return fail(op, "lut needs a table of 256 int8 or float32 values of its result's type");
   c->params.lut.n = qcc_shape_numel(&x);
   set_inputs(op, c);
-  return use(op, c, "qrt_lut_i8");
+  /* a float table: a float function of int8 codes (static schemes) */
+  return use(op, c, y.dtype == QRT_F32 ? "qrt_lut_i8_f32" : "qrt_lut_i8");
 }
 
 static bool lower_qsoftmax(MlirOperation op, qcc_call *c) {

@@ -580,6 +580,9 @@ irdl.dialect @q {
   //
   // Elementwise function `kind` (a q.unary kind) by table: y = table[x + 128]
   // with table (i8 [256]) the correctly rounded f(x) for each int8 x.
+  // Static schemes also use it with an f32 table and an f32 result: a
+  // float function of int8 codes whose output stays float, table[x + 128]
+  // = f(dequantize(x)) as the runtime's float kernels compute it.
   irdl.operation @lut {
     %x = irdl.base "!builtin.tensor"
     %table = irdl.base "!builtin.tensor"

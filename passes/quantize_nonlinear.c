@@ -33,7 +33,9 @@
  * Without --integer-only (the static schemes) a function still becomes a
  * table when it sits between int8 layers: int8 input, and every user a
  * layer input that would be quantized with the output's calibrated
- * parameters anyway (an MLP's GELU between fc1 and fc2). */
+ * parameters anyway (an MLP's GELU between fc1 and fc2). One on an int8
+ * input whose output stays float becomes a float table (float_table):
+ * the same bits, one lookup per element. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,34 @@ static int lut(MlirOperation op, const char *at) {
   MlirValue yq = qcc_insert_before(op, q_lut_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, out), xq,
                                                     qcc_constant_before(op, QRT_I8, 1, &n, table), &la));
   qcc_use_quantized(op, y, yq);
+  return 0;
+}
+
+/* Static schemes: a float function of an int8 layer's output whose result
+ * stays float (SwiGLU's SiLU, whose product with the up projection is a
+ * float Mul; a function whose output leaves the model) has 256 possible
+ * inputs, so it becomes q.lut with a float table: f of every code's
+ * dequantized value, computed by the runtime's own kernels
+ * (qrt_build_lut_f32), so the lookup gives the bits the dequantize and
+ * the float kernel gave, with one load per element. */
+static int float_table(MlirOperation op, const char *at) {
+  q_unary_attrs a = q_unary_get(op);
+  MlirValue x = q_unary_in(op, 0), y = mlirOperationGetResult(op, 0), src;
+  qcc_shape xs, ys;
+  qcc_qparams in;
+  int code;
+  float table[256];
+  if (!float_tensor(x, &xs) || !float_tensor(y, &ys) || !qcc_int8_source(x, &src, &in)) return 0;
+  if (!qcc_unary_kind_code(a.kind.s, &code) ||
+      qrt_build_lut_f32(code, (float)a.alpha, (float)a.beta, (float)in.scale, (int32_t)in.zero_point, table))
+    return 0;
+  int64_t n = 256;
+  q_lut_attrs la = {qcc_str(a.kind.s)};
+  MlirValue t = qcc_insert_before(op, q_lut_create(mlirOperationGetLocation(op), mlirValueGetType(y), src,
+                                                   qcc_constant_before(op, QRT_F32, 1, &n, table), &la));
+  mlirValueReplaceAllUsesOfWith(y, t);
+  mlirOperationDestroy(op);
+  qcc_remark("quantize: %s reads its input's int8 codes through a float table", at);
   return 0;
 }
 
@@ -286,9 +316,8 @@ int qcc_quantize_nonlinear(MlirOperation op) {
      * dequantize -> f -> quantize, so nothing is lost and no float is
      * computed. Only with 8-bit layer inputs: 4-bit ones would round the
      * table's codes a second time. */
-    if (!q_unary_is(op) || qcc_quant_active_scheme()->act_bits != 8 ||
-        !only_feeds_layers(mlirOperationGetResult(op, 0)))
-      return 0;
+    if (!q_unary_is(op) || qcc_quant_active_scheme()->act_bits != 8) return 0;
+    if (!only_feeds_layers(mlirOperationGetResult(op, 0))) return float_table(op, at);
   }
   if (qcc_kept_float(at, name)) {
     qcc_remark("quantize: %s stays float: --keep-float", at);

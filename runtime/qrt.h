@@ -830,7 +830,11 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
  *
  * qrt_lut_i8 (qrt_lut.c): y[i] = table[x[i] + 128], i < n.
  *   in[0] x int8 [n], in[1] table int8 [256] from qrt_build_lut_i8;
- *   out[0] y int8 [n].  Exact: the table holds the best int8 value. */
+ *   out[0] y int8 [n].  Exact: the table holds the best int8 value.
+ * qrt_lut_i8_f32 (qrt_lut.c, static int8 schemes): y[i] = table[x[i] +
+ *   128] with a float table [256] from qrt_build_lut_f32 (f of each code's
+ *   dequantized value, as qrt_dequantize_i8_f32 then qrt_unary_f32 compute
+ *   them); out[0] y float [n]. */
 #define QRT_LUT_PARAMS(S, A) S(int64_t, n)
 /* qrt_qsoftmax_i8 (qrt_qsoftmax.c): softmax over the last axis of x
  * [outer, axis_len], int8 in (any scale / zero point: the scale is in the
@@ -1009,7 +1013,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_qmatmul_dyn_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
-  K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
+  K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_lut_i8_f32, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
   K(qrt_dbfp_softmax_f32, dbfp_softmax, "qrt_dbfp.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
@@ -1249,6 +1253,12 @@ QRT_API int64_t qrt_hadamard_scratch_f32(const qrt_hadamard_params *p);
  * qrt_quantize_f32_i8); NaN -> out_zp, +-inf saturate. */
 QRT_API int qrt_build_lut_i8(int32_t op, float alpha, float beta, double in_scale, int32_t in_zp,
                              double out_scale, int32_t out_zp, int8_t table[256]);
+/* qrt_lut.c: table[q + 128] = f(in_scale * (float)(q - in_zp)) for q in
+ * [-128, 127], f = the float unary op `op` (as above) run by qrt_unary_f32:
+ * the bits qrt_dequantize_i8_f32 then qrt_unary_f32 give (in_zp in
+ * [-128, 127]). */
+QRT_API int qrt_build_lut_f32(int32_t op, float alpha, float beta, float in_scale, int32_t in_zp,
+                              float table[256]);
 /* qrt_qsoftmax.c: table[d] = round(2^30 exp(-in_scale * d)), d < 256.
  * in_scale may include any constant factor applied before the softmax
  * (e.g. attention's 1/sqrt(d_head)). */

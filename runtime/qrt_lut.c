@@ -11,7 +11,14 @@
  * int8 value of the exact function at the exact input, up to the double
  * evaluation error (~1e-16 relative): a different result is possible only
  * where y / out_scale is within about 1e-13 of a half-integer.
- * Needs qrt_unary.c (QRT_FILE_DEPS). */
+ * Needs qrt_unary.c (QRT_FILE_DEPS).
+ *
+ * qrt_lut_i8_f32 is the float twin for static int8 schemes: a float
+ * function of int8 codes (dequantize -> f, f's output staying float) is
+ * the same 256 floats for every element, so qrt_build_lut_f32 computes
+ * them with the very operations the two kernels would run (the
+ * dequantize formula of qrt_dequantize_i8_f32, then qrt_unary_f32) and
+ * the kernel looks them up: the same bits, one lookup per element. */
 #include <math.h>
 #include <string.h>
 
@@ -94,6 +101,84 @@ QRT_API void qrt_lut_i8(const void *params, const void *const *in, void *const *
       const __m512i u = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip);
       const __m512i lo = _mm512_permutex2var_epi8(t0, u, t1), hi = _mm512_permutex2var_epi8(t2, u, t3);
       _mm512_mask_storeu_epi8(y + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(u), lo, hi));
+    }
+  }
+#endif
+  for (; i < n; ++i) y[i] = t[(uint8_t)(x[i] + 128)];
+}
+
+QRT_API int qrt_build_lut_f32(int32_t op, float alpha, float beta, float in_scale, int32_t in_zp,
+                              float table[256]) {
+  float x[256];
+  qrt_unary_params p;
+  const void *in[1];
+  void *out[1];
+  int i;
+  if (op < QRT_UNARY_IDENTITY || op > QRT_UNARY_SHRINK || op == QRT_UNARY_NOT ||
+      op == QRT_UNARY_ISNAN || op == QRT_UNARY_ISINF || op == QRT_UNARY_ISINF_POS ||
+      op == QRT_UNARY_ISINF_NEG || in_zp < -128 || in_zp > 127)
+    return -1;
+  /* qrt_dequantize_i8_f32's value of code i - 128 */
+  for (i = 0; i < 256; ++i) x[i] = in_scale * (float)((int32_t)(i - 128) - in_zp);
+  memset(&p, 0, sizeof p);
+  p.op = op;
+  p.n = 256;
+  p.alpha = alpha;
+  p.beta = beta;
+  in[0] = x;
+  out[0] = table;
+  qrt_unary_f32(&p, in, out);
+  return 0;
+}
+
+/* Portable: one load per element from a local copy of the table.
+ * AVX-512 VBMI: 64 lookups per step, byte by byte: the table's floats as
+ * four planes of 256 bytes (byte b of every entry), each looked up as in
+ * qrt_lut_i8, then bytes interleaved into floats by unpacking.  Unpacking
+ * works within 128-bit lanes, so the 64 codes are first permuted (vpermb)
+ * so that the four unpacked registers come out in element order: position
+ * 16 L + 4 g + j of the permuted codes holds code 16 g + 4 L + j. */
+QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_lut_params *p = (const qrt_lut_params *)params;
+  const int8_t *x = (const int8_t *)in[0];
+  float *y = (float *)out[0];
+  const int64_t n = p->n;
+  float t[256];
+  int64_t i = 0;
+  memcpy(t, in[1], sizeof t);
+#if defined(QRT_LUT_VBMI)
+  {
+    unsigned char plane[4][256], idx[64];
+    __m512i pl[4][4];
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i perm;
+    int b, k, L, g, j;
+    for (k = 0; k < 256; ++k) {
+      uint32_t v;
+      memcpy(&v, t + k, sizeof v);
+      for (b = 0; b < 4; ++b) plane[b][k] = (unsigned char)(v >> (8 * b));
+    }
+    for (b = 0; b < 4; ++b)
+      for (k = 0; k < 4; ++k) pl[b][k] = _mm512_loadu_si512((const void *)(plane[b] + 64 * k));
+    for (L = 0; L < 4; ++L)
+      for (g = 0; g < 4; ++g)
+        for (j = 0; j < 4; ++j) idx[16 * L + 4 * g + j] = (unsigned char)(16 * g + 4 * L + j);
+    perm = _mm512_loadu_si512((const void *)idx);
+    for (; i + 64 <= n; i += 64) {
+      const __m512i u = _mm512_xor_si512(_mm512_permutexvar_epi8(perm, _mm512_loadu_si512((const void *)(x + i))), flip);
+      const __mmask64 top = _mm512_movepi8_mask(u);
+      __m512i v[4], lo01, hi01, lo23, hi23;
+      for (b = 0; b < 4; ++b)
+        v[b] = _mm512_mask_blend_epi8(top, _mm512_permutex2var_epi8(pl[b][0], u, pl[b][1]),
+                                      _mm512_permutex2var_epi8(pl[b][2], u, pl[b][3]));
+      lo01 = _mm512_unpacklo_epi8(v[0], v[1]);
+      hi01 = _mm512_unpackhi_epi8(v[0], v[1]);
+      lo23 = _mm512_unpacklo_epi8(v[2], v[3]);
+      hi23 = _mm512_unpackhi_epi8(v[2], v[3]);
+      _mm512_storeu_si512((void *)(y + i), _mm512_unpacklo_epi16(lo01, lo23));
+      _mm512_storeu_si512((void *)(y + i + 16), _mm512_unpackhi_epi16(lo01, lo23));
+      _mm512_storeu_si512((void *)(y + i + 32), _mm512_unpacklo_epi16(hi01, hi23));
+      _mm512_storeu_si512((void *)(y + i + 48), _mm512_unpackhi_epi16(hi01, hi23));
     }
   }
 #endif

@@ -317,6 +317,28 @@ QRT_INTERNAL void qrt_qmm_pack_panel(int64_t K, int64_t N, const int8_t *B, int6
   if (cs_b == 1 && k0 + kc4 <= K && n0 + QRT_QMM_NR <= N) {
     /* interior panel of a row-major B: no bounds checks, rows read
      * contiguously (16 bytes each) */
+#if defined(QRT_QMM_VNNI) || defined(QRT_QMM_AVX2)
+    /* a 4 x 16 byte transpose per group by unpacking (compilers emit one
+     * byte extract per byte for the loop below: attention packs its
+     * run-time B this way on every call) */
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    for (g = 0; g < kc4 / 4; ++g) {
+      const unsigned char *src = (const unsigned char *)B + (k0 + 4 * g) * rs_b + n0;
+      const __m128i r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)src), flip);
+      const __m128i r1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + rs_b)), flip);
+      const __m128i r2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + 2 * rs_b)), flip);
+      const __m128i r3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + 3 * rs_b)), flip);
+      const __m128i a01l = _mm_unpacklo_epi8(r0, r1), a01h = _mm_unpackhi_epi8(r0, r1);
+      const __m128i a23l = _mm_unpacklo_epi8(r2, r3), a23h = _mm_unpackhi_epi8(r2, r3);
+      unsigned char *d = dst + g * 64;
+      _mm_storeu_si128((__m128i *)(void *)d, _mm_unpacklo_epi16(a01l, a23l));        /* columns 0-3 */
+      _mm_storeu_si128((__m128i *)(void *)(d + 16), _mm_unpackhi_epi16(a01l, a23l)); /* 4-7 */
+      _mm_storeu_si128((__m128i *)(void *)(d + 32), _mm_unpacklo_epi16(a01h, a23h)); /* 8-11 */
+      _mm_storeu_si128((__m128i *)(void *)(d + 48), _mm_unpackhi_epi16(a01h, a23h)); /* 12-15 */
+    }
+    (void)c; (void)r;
+    return;
+#endif
     for (g = 0; g < kc4 / 4; ++g)
       for (r = 0; r < 4; ++r) {
         const unsigned char *src = (const unsigned char *)B + (k0 + 4 * g + r) * rs_b + n0;
@@ -449,6 +471,94 @@ QRT_INTERNAL void qrt_qmm_panel_colsum(const unsigned char *panel, int64_t kc4, 
     cs[c] += t[4 * c] + t[4 * c + 1] + t[4 * c + 2] + t[4 * c + 3] - 128u * (uint32_t)kc4;
 }
 
+#if defined(QRT_QMM_VNNI)
+/* The int8 epilogue's common case, 16 columns at a time in 32-bit lanes;
+ * returns how many leading columns it finished (a multiple of 16).  The
+ * same value as qrt_requant, which computes t = acc + bias in 64 bits,
+ * round(|t| M0 / 2^s) half away from zero, saturated at 2^33, then
+ * zp + sign, clamped.  Here:
+ *  - |acc| < 2^30 without looking: acc is the exact sum of K products
+ *    (a - za) b with |a - za| <= 255 and |b| <= 128 (za in int8 range,
+ *    ungrouped), so |acc| <= K 32640 < 2^30 for K <= 32896; with
+ *    |bias| < 2^30 (checked per column), t fits in an int32;
+ *  - |t| M0 < 2^62 is one unsigned 32x32 -> 64-bit product (vpmuludq, even
+ *    and odd lanes), rounded and shifted in 64 bits as qrt_requant does;
+ *  - s >= 32 (checked per column: multipliers below 1/2, as requantization
+ *    has) makes the magnitude at most 2^30, so no 2^33 saturation is
+ *    reached and, with |zp| < 2^30, sign, zero point and clamp are exact
+ *    in int32.
+ * Columns that miss a condition go through the 64-bit code below. */
+QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
+                                             int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                             const uint32_t *cs) {
+  const int32_t za = g->a_zero_point, zp = g->out_zero_point;
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+  const __m512i zpv = _mm512_set1_epi32(zp);
+  const __m512i lo = _mm512_set1_epi32(g->out_min), hi = _mm512_set1_epi32(g->out_max);
+  /* dword j of the result: even j from the even products' low dwords,
+   * odd j from the odd products' */
+  const __m512i merge = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
+  const int saturating = g->out_min == -128 && g->out_max == 127; /* vpmovsdb clamps */
+  /* locals: stores through int8_t * may alias *g, which the compiler would
+   * then read again after every store */
+  int8_t *const C = g->C;
+  const int64_t rs_c = g->rs_c, cs_c = g->cs_c;
+  int64_t i, j, q;
+  if (g->K > 32896 || za < -128 || za > 127 || (g->gmult && g->group > 0) || zp <= -(1 << 30) ||
+      zp >= (1 << 30))
+    return 0;
+  for (j = 0; j + 16 <= nw; j += 16) {
+    const int64_t n = jc + j;
+    __m512i m0, sh, bias, zcs, m0o, sho, rnd, rndo;
+    for (q = 0; q < 16; ++q) {
+      const int32_t b = g->bias ? g->bias[n + q] : 0;
+      if (g->shift[n + q] < 32 || b <= -(1 << 30) || b >= (1 << 30)) return j;
+    }
+    m0 = _mm512_max_epi32(zero, _mm512_loadu_si512((const void *)(g->mult + n)));
+    sh = _mm512_min_epi32(_mm512_set1_epi32(62), _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(g->shift + n))));
+    bias = g->bias ? _mm512_loadu_si512((const void *)(g->bias + n)) : zero;
+    zcs = _mm512_mullo_epi32(_mm512_set1_epi32(za), _mm512_loadu_si512((const void *)(cs + j)));
+    /* per 64-bit lane: the even column's values in the low dword (the
+     * high dword is ignored by vpmuludq; the shift and rounding constant
+     * are zero-extended), and the odd column's moved there */
+    m0o = _mm512_srli_epi64(m0, 32);
+    sho = _mm512_srli_epi64(sh, 32);
+    sh = _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff));
+    rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
+    rndo = _mm512_srli_epi64(_mm512_sllv_epi64(one, sho), 1);
+    for (i = 0; i < mc; ++i) {
+      const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
+      const int64_t crow = (ic + i) * rs_c;
+      const __m512i acc = _mm512_sub_epi32(
+          _mm512_sub_epi32(_mm512_loadu_si512((const void *)(accbuf + i * QRT_QMM_NW + j)), _mm512_set1_epi32((int32_t)rs)),
+          zcs);
+      const __m512i t = _mm512_add_epi32(acc, bias);
+      const __mmask16 neg = _mm512_cmplt_epi32_mask(t, zero);
+      const __m512i mag = _mm512_abs_epi32(t);
+      const __m512i pe = _mm512_srlv_epi64(_mm512_add_epi64(_mm512_mul_epu32(mag, m0), rnd), sh);
+      const __m512i po = _mm512_srlv_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(mag, 32), m0o), rndo), sho);
+      const __m512i r = _mm512_permutex2var_epi32(pe, merge, po); /* |v| <= 2^30 */
+      __m512i v = _mm512_mask_sub_epi32(_mm512_add_epi32(zpv, r), neg, zpv, r);
+      __m128i y;
+      if (saturating) {
+        y = _mm512_cvtsepi32_epi8(v);
+      } else {
+        v = _mm512_min_epi32(hi, _mm512_max_epi32(lo, v));
+        y = _mm512_cvtepi32_epi8(v);
+      }
+      if (cs_c == 1) {
+        _mm_storeu_si128((__m128i *)(void *)(C + crow + n), y);
+      } else {
+        int8_t tmp[16];
+        _mm_storeu_si128((__m128i *)(void *)tmp, y);
+        for (q = 0; q < 16; ++q) C[crow + (n + q) * cs_c] = tmp[q];
+      }
+    }
+  }
+  return j;
+}
+#endif
+
 /* The int8 epilogue of rows [0, mc) x columns [0, nw) of a tile:
  * correction, bias, qrt_requant per column. */
 QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
@@ -456,6 +566,9 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
                                       const uint32_t *cs) {
   const uint32_t za = (uint32_t)g->a_zero_point;
   int64_t i, j, j0 = 0;
+#if defined(QRT_QMM_VNNI)
+  j0 = qrt_qmm_epilogue_i8_x16(g, ic, jc, mc, nw, accbuf, rowsum, cs);
+#endif
 #if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
   /* 8 columns at a time in 64-bit lanes, the same integer operations as
    * qrt_requant (so the same bits); columns outside, rows inside, so each
@@ -467,7 +580,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
     const __m512i zo = _mm512_set1_epi64(g->out_zero_point);
     const __m512i lo = _mm512_set1_epi64(g->out_min), hi = _mm512_set1_epi64(g->out_max);
     const __m256i zav = _mm256_set1_epi32((int32_t)za);
-    for (j = 0; j + 8 <= nw; j += 8) {
+    for (j = j0; j + 8 <= nw; j += 8) {
       const int64_t n = jc + j;
       const __m256i zcs =
           _mm256_mullo_epi32(zav, _mm256_loadu_si256((const __m256i *)(const void *)(cs + j)));
@@ -506,7 +619,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
     j0 = j;
   }
 #endif
-  for (i = 0; i < mc; ++i) {
+  for (i = 0; i < mc && j0 < nw; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
     const int64_t crow = (ic + i) * g->rs_c;

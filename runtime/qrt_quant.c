@@ -38,6 +38,76 @@ QRT_INTERNAL int32_t qrt_quant_one(float x, float inv_scale, int32_t zp, int32_t
   return r > qmax ? qmax : r;
 }
 
+/* Vector paths of the int8 quantize row: the same function as
+ * qrt_quant_one, with the rounding done by an instruction that names its
+ * mode (round to nearest even, whatever the FP environment says): NaN ->
+ * 0 and |y| clamped to 256 first, as above; then y is rounded to an exact
+ * integer-valued float and converted.  QRT_QMM_PORTABLE (the test switch
+ * of the int8 kernels) keeps the plain C. */
+#if !defined(QRT_QMM_PORTABLE) && defined(__AVX512F__)
+#define QRT_QUANT_AVX512 1
+#elif !defined(QRT_QMM_PORTABLE) && defined(__AVX2__)
+#define QRT_QUANT_AVX2 1
+#elif !defined(QRT_QMM_PORTABLE) && defined(__ARM_NEON) && defined(__aarch64__)
+#define QRT_QUANT_NEON 1
+#endif
+#if defined(QRT_QUANT_AVX512) || defined(QRT_QUANT_AVX2)
+#include <immintrin.h>
+#elif defined(QRT_QUANT_NEON)
+#include <arm_neon.h>
+#endif
+
+/* Elements [0, returned) of the row, whole vectors; qmin <= qmax within
+ * [-128, 127]. */
+QRT_INTERNAL int64_t qrt_quantize_row_simd(int64_t n, const float *x, float inv_scale, int32_t zp,
+                                           int32_t qmin, int32_t qmax, int8_t *y) {
+  int64_t i = 0;
+#if defined(QRT_QUANT_AVX512)
+  const __m512 s = _mm512_set1_ps(inv_scale), lim = _mm512_set1_ps(256.0f), nlim = _mm512_set1_ps(-256.0f);
+  const __m512i z = _mm512_set1_epi32(zp), lo = _mm512_set1_epi32(qmin), hi = _mm512_set1_epi32(qmax);
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), s);
+    __m512i q;
+    v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* NaN -> 0 */
+    v = _mm512_min_ps(_mm512_max_ps(v, nlim), lim);
+    q = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, z), lo), hi);
+    _mm_storeu_si128((__m128i *)(void *)(y + i), _mm512_cvtepi32_epi8(q));
+  }
+#elif defined(QRT_QUANT_AVX2)
+  const __m256 s = _mm256_set1_ps(inv_scale), lim = _mm256_set1_ps(256.0f), nlim = _mm256_set1_ps(-256.0f);
+  const __m256i z = _mm256_set1_epi32(zp), lo = _mm256_set1_epi32(qmin), hi = _mm256_set1_epi32(qmax);
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), s);
+    __m256i q;
+    __m128i h;
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> 0 */
+    v = _mm256_min_ps(_mm256_max_ps(v, nlim), lim);
+    v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(v), z), lo), hi);
+    h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    _mm_storel_epi64((__m128i *)(void *)(y + i), _mm_packs_epi16(h, h));
+  }
+#elif defined(QRT_QUANT_NEON)
+  const float32x4_t lim = vdupq_n_f32(256.0f), nlim = vdupq_n_f32(-256.0f);
+  const int32x4_t z = vdupq_n_s32(zp), lo = vdupq_n_s32(qmin), hi = vdupq_n_s32(qmax);
+  for (; i + 8 <= n; i += 8) {
+    int32x4_t q[2];
+    int k;
+    for (k = 0; k < 2; ++k) {
+      float32x4_t v = vmulq_n_f32(vld1q_f32(x + i + 4 * k), inv_scale);
+      v = vbslq_f32(vceqq_f32(v, v), v, vdupq_n_f32(0.0f)); /* NaN -> 0 */
+      v = vminq_f32(vmaxq_f32(v, nlim), lim);
+      q[k] = vminq_s32(vmaxq_s32(vaddq_s32(vcvtnq_s32_f32(v), z), lo), hi);
+    }
+    vst1_s8(y + i, vqmovn_s16(vcombine_s16(vqmovn_s32(q[0]), vqmovn_s32(q[1]))));
+  }
+#else
+  (void)n; (void)x; (void)inv_scale; (void)zp; (void)qmin; (void)qmax; (void)y;
+#endif
+  return i;
+}
+
 QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale, int32_t zp,
                                      int32_t qmin, int32_t qmax, int8_t *y) {
   int32_t chunk[256]; /* int32 first, narrowed after: both loops vectorize */
@@ -45,6 +115,8 @@ QRT_API void qrt_quantize_row_f32_i8(int64_t n, const float *x, float inv_scale,
   qmin = qmin < -128 ? -128 : qmin;
   qmax = qmax > 127 ? 127 : qmax;
   if (qmax < qmin) qmax = qmin;
+  i0 = qrt_quantize_row_simd(n, x, inv_scale, zp, qmin, qmax, y);
+  x += i0; y += i0; n -= i0;
   for (i0 = 0; i0 < n; i0 += 256) {
     m = n - i0 < 256 ? n - i0 : 256;
     for (i = 0; i < m; ++i) chunk[i] = qrt_quant_one(x[i0 + i], inv_scale, zp, qmin, qmax, QRT_QUANT_LIMIT_I8);

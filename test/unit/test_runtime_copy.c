@@ -54,6 +54,15 @@ int main(void) {
       run_case(2, s, st, 0, 37 * 70, es[e], "transpose2d");
     }
     {
+      /* attention's k^T: heads of 32 columns of a [64, 128] matrix, each
+       * transposed to [32, 64] (whole 16 x 16 int8 blocks), and of a
+       * [50, 120] one with heads of 40 (edge rows and columns too) */
+      const int64_t s[3] = {4, 32, 64}, st[3] = {32, 1, 128};
+      const int64_t s2[3] = {3, 40, 50}, st2[3] = {40, 1, 120};
+      run_case(3, s, st, 0, 64 * 128, es[e], "heads transposed");
+      run_case(3, s2, st2, 0, 50 * 120, es[e], "heads transposed, edges");
+    }
+    {
       /* [2, 3, 4, 5] permuted (0, 2, 3, 1): out [2, 4, 5, 3] */
       const int64_t s[4] = {2, 4, 5, 3}, st[4] = {60, 5, 1, 20};
       run_case(4, s, st, 0, 120, es[e], "perm0231");

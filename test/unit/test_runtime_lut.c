@@ -257,10 +257,62 @@ static void test_edges(void) {
         "sigmoid saturating");
 }
 
+/* qrt_lut_i8_f32 with qrt_build_lut_f32's table: bit for bit what
+ * qrt_dequantize_i8_f32 then qrt_unary_f32 give on the same codes (the
+ * chain it replaces in static int8 schemes), for every length (vector
+ * steps and tail), ops with special values (log of negatives, 1/0), and
+ * zero points at both ends; bad arguments are rejected. */
+static void test_float_table(void) {
+  static const int32_t ops[] = {QRT_UNARY_SILU, QRT_UNARY_GELU, QRT_UNARY_TANH, QRT_UNARY_SIGMOID,
+                                QRT_UNARY_LOG, QRT_UNARY_RECIPROCAL, QRT_UNARY_EXP, QRT_UNARY_LEAKY_RELU};
+  static const int32_t zps[] = {-128, 127, 3};
+  static int8_t x[1000];
+  static float want[1000], deq[1000], y[1000];
+  float table[256];
+  qrt_lut_params lp;
+  qrt_dequantize_params dp;
+  qrt_unary_params up;
+  const void *in[2];
+  void *out[1];
+  size_t o, z;
+  int64_t n, i;
+  int ok = 1;
+  char what[96];
+  for (o = 0; o < sizeof ops / sizeof ops[0]; ++o)
+    for (z = 0; z < 3; ++z) {
+      const float scale = z == 2 ? 0.0371f : 0.125f;
+      check(qrt_build_lut_f32(ops[o], 0.1f, 0.5f, scale, zps[z], table) == 0, "build float table");
+      for (n = 0; n <= 1000; n += 1 + n / 2) {
+        fill_i8(x, n, -128, 127);
+        if (n >= 2) { x[0] = -128; x[1] = 127; }
+        memset(&dp, 0, sizeof dp);
+        dp.n = n; dp.scale = scale; dp.zero_point = zps[z];
+        in[0] = x; out[0] = deq;
+        qrt_dequantize_i8_f32(&dp, in, out);
+        memset(&up, 0, sizeof up);
+        up.op = ops[o]; up.n = n; up.alpha = 0.1f; up.beta = 0.5f;
+        in[0] = deq; out[0] = want;
+        qrt_unary_f32(&up, in, out);
+        memset(y, 0x55, sizeof y);
+        memset(&lp, 0, sizeof lp);
+        lp.n = n;
+        in[0] = x; in[1] = table; out[0] = y;
+        qrt_lut_i8_f32(&lp, in, out);
+        for (i = 0; i < n; ++i) ok &= memcmp(&y[i], &want[i], sizeof y[i]) == 0;
+        for (i = n; i < 1000; ++i) ok &= ((const unsigned char *)(y + i))[0] == 0x55;
+      }
+      sprintf(what, "float table op %d zero point %d = dequantize -> unary, bit for bit", (int)ops[o], (int)zps[z]);
+      check(ok, what);
+    }
+  check(qrt_build_lut_f32(QRT_UNARY_ISNAN, 0, 0, 1, 0, table) == -1, "float table: reject ISNAN");
+  check(qrt_build_lut_f32(QRT_UNARY_SILU, 0, 0, 1, 128, table) == -1, "float table: reject zero point 128");
+}
+
 int main(void) {
   test_random();
   test_kernel_shapes();
   test_edges();
+  test_float_table();
   printf("lut: error vs the real value (non-saturated, %ld entries): max %.4f LSB, mean %.4f LSB\n",
          g_stat.n_real, g_stat.max_real, g_stat.sum_real / (double)(g_stat.n_real ? g_stat.n_real : 1));
   printf("lut: vs the correctly rounded reference: 0 LSB over %ld entries (%ld within 1e-9 of a tie "

@@ -239,6 +239,51 @@ static void test_strided(int64_t M) {
   check(ok, what);
 }
 
+/* The int8 epilogue's 32-bit fast path (AVX-512) and its way out: blocks
+ * of 16 columns where one column has a shift below 32 or a bias of 2^30,
+ * zero points at and below +-2^30, shifts of 32 / 62, multipliers <= 0
+ * and output ranges narrower than int8; each against the int64 reference. */
+static void test_epilogue_paths(void) {
+  const int64_t M = 11, N = 64, K = 70;
+  static const int32_t zos[] = {0, (1 << 30) - 1, 1 << 30, -(1 << 30) + 1, -(1 << 30), -5};
+  int8_t A[11 * 70], B[70 * 64], C[11 * 64], R[11 * 64];
+  int32_t bias[64], mult[64];
+  int8_t shift[64];
+  qrt_qgemm_args g;
+  char what[96];
+  int64_t i;
+  size_t z;
+  for (z = 0; z < sizeof zos / sizeof zos[0]; ++z) {
+    fill_i8(A, M * K, -128, 127);
+    fill_i8(B, K * N, -128, 127);
+    for (i = 0; i < N; ++i) {
+      bias[i] = (int32_t)irand(-300000, 300000);
+      mult[i] = (int32_t)irand(1073741824LL, 2147483647LL);
+      shift[i] = (int8_t)(32 + irand(0, 8));
+    }
+    shift[0] = 32;      /* smallest shift of the fast path */
+    shift[5] = 62;      /* largest */
+    mult[7] = 0;        /* everything rounds to the zero point */
+    mult[9] = -5;       /* treated as 0 */
+    shift[20] = 31;     /* block 16..31 takes the int64 path */
+    bias[40] = 1 << 30; /* block 32..47 too */
+    bias[41] = -(1 << 30);
+    if (z == 5) { for (i = 48; i < N; ++i) shift[i] = (int8_t)(20 + i % 12); } /* small shifts: saturation */
+    memset(&g, 0, sizeof g);
+    g.M = M; g.N = N; g.K = K; g.A = A; g.lda = K; g.B = B; g.rs_b = N; g.cs_b = 1;
+    g.a_zero_point = (int32_t)(z % 2 ? 127 : -128);
+    g.out_zero_point = zos[z];
+    g.out_min = z == 5 ? -20 : -128;
+    g.out_max = z == 5 ? 90 : 127;
+    g.bias = bias; g.mult = mult; g.shift = shift; g.C = C; g.rs_c = N; g.cs_c = 1;
+    qrt_qgemm_ex(&g);
+    ref_qgemm(M, N, K, A, K, B, N, 1, g.a_zero_point, bias, mult, shift, g.out_zero_point, g.out_min,
+              g.out_max, R, NULL, NULL, NULL);
+    sprintf(what, "int8 epilogue paths, zero point %ld", (long)zos[z]);
+    check(memcmp(C, R, sizeof C) == 0, what);
+  }
+}
+
 int main(void) {
   static const int64_t shapes[][3] = {
       {1, 1, 1},      {3, 5, 7},      {17, 33, 19},   {12, 16, 256},  {13, 17, 257},
@@ -263,6 +308,7 @@ int main(void) {
   test_batched(1);
   test_strided(37);
   test_strided(5);
+  test_epilogue_paths();
   printf("rounding ties exercised: %ld\n", g_ties);
   check(g_ties > 100, "ties exercised");
   return finish();
