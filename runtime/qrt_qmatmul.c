@@ -449,38 +449,50 @@ QRT_INTERNAL void qrt_qmm_panel_colsum(const unsigned char *panel, int64_t kc4, 
     cs[c] += t[4 * c] + t[4 * c + 1] + t[4 * c + 2] + t[4 * c + 3] - 128u * (uint32_t)kc4;
 }
 
-/* The int8 epilogue of rows [0, mc) x columns [0, nw) of a tile:
- * correction, bias, qrt_requant per column. */
-QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
-                                      int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
-                                      const uint32_t *cs) {
+/* The requantization constants of one row set (see row_set in qrt.h). */
+typedef struct qrt_qmm_rq {
+  const int32_t *bias, *mult; /* [N]; bias may be NULL */
+  const int8_t *shift;
+  int32_t zp, lo, hi;
+  const float *deq; /* the dequantize scale, or NULL: int8 codes to C */
+} qrt_qmm_rq;
+
+/* The int8 epilogue of rows [i0, i1) x columns [0, nw) of a tile with
+ * constants q: correction, bias, qrt_requant per column; the codes go to
+ * C, or dequantized (q->deq) to Cf. */
+QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq *q, int64_t ic, int64_t jc,
+                                       int64_t i0, int64_t i1, int64_t nw, const int32_t *accbuf,
+                                       const uint32_t *rowsum, const uint32_t *cs) {
   const uint32_t za = (uint32_t)g->a_zero_point;
   int64_t i, j, j0 = 0;
 #if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
   /* 8 columns at a time in 64-bit lanes, the same integer operations as
    * qrt_requant (so the same bits); columns outside, rows inside, so each
    * column's multiplier, shift, rounding constant, bias and zero-point
-   * correction are loaded once per tile, not once per row. */
+   * correction are loaded once per tile, not once per row.  The
+   * dequantize converts the exact int64 difference code - zp (as
+   * qrt_dequantize_i8_f32's conversion) and multiplies once. */
   {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
     const __m512i sat = _mm512_set1_epi64((int64_t)1 << 33), s62 = _mm512_set1_epi64(62);
-    const __m512i zo = _mm512_set1_epi64(g->out_zero_point);
-    const __m512i lo = _mm512_set1_epi64(g->out_min), hi = _mm512_set1_epi64(g->out_max);
+    const __m512i zo = _mm512_set1_epi64(q->zp);
+    const __m512i lo = _mm512_set1_epi64(q->lo), hi = _mm512_set1_epi64(q->hi);
     const __m256i zav = _mm256_set1_epi32((int32_t)za);
+    const __m256 dscale = _mm256_set1_ps(q->deq ? *q->deq : 0.0f);
     for (j = 0; j + 8 <= nw; j += 8) {
       const int64_t n = jc + j;
       const __m256i zcs =
           _mm256_mullo_epi32(zav, _mm256_loadu_si256((const __m256i *)(const void *)(cs + j)));
       const __m512i b64 =
-          g->bias ? _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(g->bias + n)))
+          q->bias ? _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(q->bias + n)))
                   : zero;
       const __m512i m0 = _mm512_max_epi64(
-          zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(g->mult + n))));
+          zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(q->mult + n))));
       const __m512i sh = _mm512_min_epi64(
           s62, _mm512_max_epi64(zero, _mm512_cvtepi8_epi64(
-                                          _mm_loadl_epi64((const __m128i *)(const void *)(g->shift + n)))));
+                                          _mm_loadl_epi64((const __m128i *)(const void *)(q->shift + n)))));
       const __m512i rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
-      for (i = 0; i < mc; ++i) {
+      for (i = i0; i < i1; ++i) {
         const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
         const int64_t crow = (ic + i) * g->rs_c;
         const __m256i a32 = _mm256_sub_epi32(
@@ -493,30 +505,74 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
         mag = _mm512_min_epu64(_mm512_srlv_epi64(_mm512_add_epi64(mag, rnd), sh), sat);
         v = _mm512_mask_sub_epi64(mag, neg, zero, mag);
         v = _mm512_min_epi64(hi, _mm512_max_epi64(lo, _mm512_add_epi64(v, zo)));
-        if (g->cs_c == 1) {
+        if (q->deq) {
+          const __m256 f = _mm256_mul_ps(dscale, _mm512_cvtepi64_ps(_mm512_sub_epi64(v, zo)));
+          if (g->cs_c == 1) {
+            _mm256_storeu_ps(g->Cf + crow + n, f);
+          } else {
+            float tmp[8];
+            int64_t e;
+            _mm256_storeu_ps(tmp, f);
+            for (e = 0; e < 8; ++e) g->Cf[crow + (n + e) * g->cs_c] = tmp[e];
+          }
+        } else if (g->cs_c == 1) {
           _mm_storel_epi64((__m128i *)(void *)(g->C + crow + n), _mm512_cvtepi64_epi8(v));
         } else {
           int8_t tmp[16];
-          int64_t q;
+          int64_t e;
           _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi64_epi8(v));
-          for (q = 0; q < 8; ++q) g->C[crow + (n + q) * g->cs_c] = tmp[q];
+          for (e = 0; e < 8; ++e) g->C[crow + (n + e) * g->cs_c] = tmp[e];
         }
       }
     }
     j0 = j;
   }
 #endif
-  for (i = 0; i < mc; ++i) {
+  for (i = i0; i < i1; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
     const int64_t crow = (ic + i) * g->rs_c;
     for (j = j0; j < nw; ++j) {
       const int64_t n = jc + j;
       const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
-      const int64_t t = (int64_t)acc + (g->bias ? (int64_t)g->bias[n] : 0);
-      g->C[crow + n * g->cs_c] = (int8_t)qrt_requant(t, g->mult[n], g->shift[n], g->out_zero_point,
-                                                     g->out_min, g->out_max);
+      const int64_t t = (int64_t)acc + (q->bias ? (int64_t)q->bias[n] : 0);
+      const int32_t code = qrt_requant(t, q->mult[n], q->shift[n], q->zp, q->lo, q->hi);
+      if (q->deq) g->Cf[crow + n * g->cs_c] = *q->deq * (float)((int64_t)code - q->zp);
+      else g->C[crow + n * g->cs_c] = (int8_t)code;
     }
+  }
+}
+
+/* The int8 epilogue of rows [0, mc) x columns [0, nw) of a tile: one set
+ * of constants, or (row_set) each run of rows of one set with its own. */
+QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
+                                      int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                      const uint32_t *cs) {
+  qrt_qmm_rq q;
+  int64_t i0, i1;
+  if (!g->row_set) {
+    q.bias = g->bias;
+    q.mult = g->mult;
+    q.shift = g->shift;
+    q.zp = g->out_zero_point;
+    q.lo = g->out_min;
+    q.hi = g->out_max;
+    q.deq = g->deq_scale;
+    qrt_qmm_requant_rows(g, &q, ic, jc, 0, mc, nw, accbuf, rowsum, cs);
+    return;
+  }
+  for (i0 = 0; i0 < mc; i0 = i1) {
+    const uint8_t s = g->row_set[ic + i0];
+    const int64_t at = (int64_t)s * g->set_stride;
+    for (i1 = i0 + 1; i1 < mc && g->row_set[ic + i1] == s;) ++i1;
+    q.bias = g->bias ? g->bias + at : NULL;
+    q.mult = g->mult + at;
+    q.shift = g->shift + at;
+    q.zp = g->set_zero_point[s];
+    q.lo = g->set_min[s];
+    q.hi = g->set_max[s];
+    q.deq = g->deq_scale ? g->deq_scale + s : NULL;
+    qrt_qmm_requant_rows(g, &q, ic, jc, i0, i1, nw, accbuf, rowsum, cs);
   }
 }
 
@@ -527,7 +583,7 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
                                    const uint32_t *cs) {
   const uint32_t za = (uint32_t)g->a_zero_point;
   int64_t i, j;
-  if (!g->Cf) {
+  if (!g->Cf || g->deq_scale) {
     qrt_qmm_epilogue_i8(g, ic, jc, mc, nw, accbuf, rowsum, cs);
     return;
   }
