@@ -1109,8 +1109,9 @@ typedef struct qrt_qgemm_args {
   /* Not NULL (with Cf; C unused): the int8 epilogue's codes are
    * dequantized into Cf as qrt_dequantize_i8_f32 does,
    *   Cf = deq_scale[s] * (float)(code - zero point),
-   * s the row's set (0 without row_set): requantize and dequantize in one
-   * pass, without the int8 codes in memory. */
+   * s the row's set (0 without row_set): each tile's codes go through a
+   * stack buffer, dequantized while in cache, instead of an [M, N] int8
+   * intermediate and a second pass. */
   const float *deq_scale;
 } qrt_qgemm_args;
 

@@ -20,17 +20,7 @@ static void qrt_gather_slice(char *dst, const char *src, int64_t bytes) {
   case 2: memcpy(dst, src, 2); break;
   case 4: memcpy(dst, src, 4); break;
   case 8: memcpy(dst, src, 8); break;
-  default:
-    /* rows of a few hundred bytes (AIFS's gathers of the inputs, position
-     * table, mask rows and logits): 32-byte moves inline instead of a
-     * library call per row */
-    if (bytes % 32 == 0 && bytes <= 1024) {
-      int64_t b;
-      for (b = 0; b < bytes; b += 32) memcpy(dst + b, src + b, 32);
-    } else {
-      memcpy(dst, src, (size_t)bytes);
-    }
-    break;
+  default: memcpy(dst, src, (size_t)bytes); break;
   }
 }
 
@@ -49,6 +39,20 @@ QRT_API void qrt_gather(const void *params, const void *const *in, void *const *
     if (j == p->n_indices) {
       /* one loop per element size: a switch per element is not hoisted
        * at -O2, and the columns of AIFS's mask are T * T elements */
+      if (bytes % 32 == 0 && bytes <= 1024) {
+        /* rows of a few hundred bytes (AIFS's gathers of the inputs, the
+         * position table and the logits): 32-byte moves inline instead of
+         * a library call per row */
+        for (o = 0; o < p->outer; ++o) {
+          const char *base = data + o * p->axis_dim * bytes;
+          for (j = 0; j < p->n_indices; ++j, dst += bytes) {
+            const char *src = base + idx[j] * bytes;
+            int64_t b;
+            for (b = 0; b < bytes; b += 32) memcpy(dst + b, src + b, 32);
+          }
+        }
+        return;
+      }
       if (bytes == 4 || bytes == 8) {
         for (o = 0; o < p->outer; ++o) {
           const char *base = data + o * p->axis_dim * bytes;

@@ -454,31 +454,27 @@ typedef struct qrt_qmm_rq {
   const int32_t *bias, *mult; /* [N]; bias may be NULL */
   const int8_t *shift;
   int32_t zp, lo, hi;
-  const float *deq; /* the dequantize scale, or NULL: int8 codes to C */
 } qrt_qmm_rq;
 
 /* The int8 epilogue of rows [i0, i1) x columns [0, nw) of a tile with
- * constants q: correction, bias, qrt_requant per column; the codes go to
- * C, or dequantized (q->deq) to Cf. */
-QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq *q, int64_t ic, int64_t jc,
-                                       int64_t i0, int64_t i1, int64_t nw, const int32_t *accbuf,
-                                       const uint32_t *rowsum, const uint32_t *cs) {
+ * constants q: correction, bias, qrt_requant per column; code (i, j) to
+ * dst[i * drs + j * dcs]. */
+QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq *q, int64_t jc, int64_t i0,
+                                       int64_t i1, int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                       const uint32_t *cs, int8_t *dst, int64_t drs, int64_t dcs) {
   const uint32_t za = (uint32_t)g->a_zero_point;
   int64_t i, j, j0 = 0;
 #if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
   /* 8 columns at a time in 64-bit lanes, the same integer operations as
    * qrt_requant (so the same bits); columns outside, rows inside, so each
    * column's multiplier, shift, rounding constant, bias and zero-point
-   * correction are loaded once per tile, not once per row.  The
-   * dequantize converts the exact int64 difference code - zp (as
-   * qrt_dequantize_i8_f32's conversion) and multiplies once. */
+   * correction are loaded once per tile, not once per row. */
   {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
     const __m512i sat = _mm512_set1_epi64((int64_t)1 << 33), s62 = _mm512_set1_epi64(62);
     const __m512i zo = _mm512_set1_epi64(q->zp);
     const __m512i lo = _mm512_set1_epi64(q->lo), hi = _mm512_set1_epi64(q->hi);
     const __m256i zav = _mm256_set1_epi32((int32_t)za);
-    const __m256 dscale = _mm256_set1_ps(q->deq ? *q->deq : 0.0f);
     for (j = 0; j + 8 <= nw; j += 8) {
       const int64_t n = jc + j;
       const __m256i zcs =
@@ -494,7 +490,6 @@ QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq
       const __m512i rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
       for (i = i0; i < i1; ++i) {
         const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-        const int64_t crow = (ic + i) * g->rs_c;
         const __m256i a32 = _mm256_sub_epi32(
             _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(accbuf + i * QRT_QMM_NW + j)),
                              _mm256_set1_epi32((int32_t)rs)),
@@ -505,23 +500,13 @@ QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq
         mag = _mm512_min_epu64(_mm512_srlv_epi64(_mm512_add_epi64(mag, rnd), sh), sat);
         v = _mm512_mask_sub_epi64(mag, neg, zero, mag);
         v = _mm512_min_epi64(hi, _mm512_max_epi64(lo, _mm512_add_epi64(v, zo)));
-        if (q->deq) {
-          const __m256 f = _mm256_mul_ps(dscale, _mm512_cvtepi64_ps(_mm512_sub_epi64(v, zo)));
-          if (g->cs_c == 1) {
-            _mm256_storeu_ps(g->Cf + crow + n, f);
-          } else {
-            float tmp[8];
-            int64_t e;
-            _mm256_storeu_ps(tmp, f);
-            for (e = 0; e < 8; ++e) g->Cf[crow + (n + e) * g->cs_c] = tmp[e];
-          }
-        } else if (g->cs_c == 1) {
-          _mm_storel_epi64((__m128i *)(void *)(g->C + crow + n), _mm512_cvtepi64_epi8(v));
+        if (dcs == 1) {
+          _mm_storel_epi64((__m128i *)(void *)(dst + i * drs + j), _mm512_cvtepi64_epi8(v));
         } else {
           int8_t tmp[16];
           int64_t e;
           _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi64_epi8(v));
-          for (e = 0; e < 8; ++e) g->C[crow + (n + e) * g->cs_c] = tmp[e];
+          for (e = 0; e < 8; ++e) dst[i * drs + (j + e) * dcs] = tmp[e];
         }
       }
     }
@@ -531,14 +516,42 @@ QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq
   for (i = i0; i < i1; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-    const int64_t crow = (ic + i) * g->rs_c;
     for (j = j0; j < nw; ++j) {
       const int64_t n = jc + j;
       const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
       const int64_t t = (int64_t)acc + (q->bias ? (int64_t)q->bias[n] : 0);
-      const int32_t code = qrt_requant(t, q->mult[n], q->shift[n], q->zp, q->lo, q->hi);
-      if (q->deq) g->Cf[crow + n * g->cs_c] = *q->deq * (float)((int64_t)code - q->zp);
-      else g->C[crow + n * g->cs_c] = (int8_t)code;
+      dst[i * drs + j * dcs] = (int8_t)qrt_requant(t, q->mult[n], q->shift[n], q->zp, q->lo, q->hi);
+    }
+  }
+}
+
+/* Rows [i0, i1) x columns [0, nw) of a tile with constants q, as int8
+ * codes to C, or (deq_scale: s the rows' set) requantized into a stack
+ * tile and dequantized from there into Cf as qrt_dequantize_i8_f32 does
+ * (the int32 difference for int8 zero points, exact; vector loops). */
+QRT_INTERNAL void qrt_qmm_finish_rows(const qrt_qgemm_args *g, const qrt_qmm_rq *q, int64_t s, int64_t ic,
+                                      int64_t jc, int64_t i0, int64_t i1, int64_t nw, const int32_t *accbuf,
+                                      const uint32_t *rowsum, const uint32_t *cs) {
+  int8_t codes[QRT_QMM_MC * QRT_QMM_NW];
+  int64_t i, j;
+  if (!g->deq_scale) {
+    qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, g->C + ic * g->rs_c + jc * g->cs_c, g->rs_c,
+                         g->cs_c);
+    return;
+  }
+  qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, codes, QRT_QMM_NW, 1);
+  for (i = i0; i < i1; ++i) {
+    const int8_t *x = codes + i * QRT_QMM_NW;
+    const float scale = g->deq_scale[s];
+    float *y = g->Cf + (ic + i) * g->rs_c + jc * g->cs_c;
+    if (g->cs_c == 1 && q->zp >= -128 && q->zp <= 127) {
+      const int32_t zp = q->zp;
+      if (nw == QRT_QMM_NW) /* whole tiles: a fixed count, straight vector code */
+        for (j = 0; j < QRT_QMM_NW; ++j) y[j] = scale * (float)((int32_t)x[j] - zp);
+      else
+        for (j = 0; j < nw; ++j) y[j] = scale * (float)((int32_t)x[j] - zp);
+    } else {
+      for (j = 0; j < nw; ++j) y[j * g->cs_c] = scale * (float)((int64_t)x[j] - q->zp);
     }
   }
 }
@@ -557,8 +570,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
     q.zp = g->out_zero_point;
     q.lo = g->out_min;
     q.hi = g->out_max;
-    q.deq = g->deq_scale;
-    qrt_qmm_requant_rows(g, &q, ic, jc, 0, mc, nw, accbuf, rowsum, cs);
+    qrt_qmm_finish_rows(g, &q, 0, ic, jc, 0, mc, nw, accbuf, rowsum, cs);
     return;
   }
   for (i0 = 0; i0 < mc; i0 = i1) {
@@ -571,8 +583,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
     q.zp = g->set_zero_point[s];
     q.lo = g->set_min[s];
     q.hi = g->set_max[s];
-    q.deq = g->deq_scale ? g->deq_scale + s : NULL;
-    qrt_qmm_requant_rows(g, &q, ic, jc, i0, i1, nw, accbuf, rowsum, cs);
+    qrt_qmm_finish_rows(g, &q, s, ic, jc, i0, i1, nw, accbuf, rowsum, cs);
   }
 }
 

@@ -16,10 +16,11 @@
     i = 0;                                                                       \
     if (sc == 1) /* blocks of a fixed count: vectorized at -O2 too */            \
       for (; i + 16 <= n; i += 16) {                                             \
-        T v[16];                                                                 \
         int t;                                                                   \
-        for (t = 0; t < 16; ++t) v[t] = c[i + t] ? av : bv;                      \
-        memcpy(py + i * (ES), v, sizeof v);                                      \
+        for (t = 0; t < 16; ++t) {                                               \
+          const T v = c[i + t] ? av : bv;                                        \
+          memcpy(py + (i + t) * (ES), &v, (ES));                                 \
+        }                                                                        \
       }                                                                          \
     for (; i < n; ++i) {                                                         \
       const T v = c[i * sc] ? av : bv;                                           \
