@@ -7,8 +7,9 @@
  * requantization constants and dequantizes with its output scale
  * (qrt_msqmatmul_i8_f32): the per-tensor static pipeline (quantize,
  * qmatmul, dequantize) with constants per row set, one GEMM for all rows.
- * After AIFS a sequence has one run per modality.  qrt_msq_lut_i8 is the int8 table of an elementwise
- * function between two such layers, one table per modality.  Needs
+ * After AIFS a sequence has one run per modality.  qrt_msq_lut_i8 is the
+ * int8 table of an elementwise function between two such layers, one
+ * table per modality.  Needs
  * qrt_qmatmul.c, qrt_quant.c and qrt_lut.c (QRT_FILE_DEPS). */
 #include <string.h>
 
