@@ -736,8 +736,6 @@ static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
   c->pack_n = p->N;
   qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
   if (y.dtype == QRT_I8) return use(op, c, "qrt_msqmatmul_i8"); /* int8 codes out */
-  c->scratch_slot = 7;
-  c->scratch_bytes = qrt_msqmatmul_scratch(p);
   return use(op, c, "qrt_msqmatmul_i8_f32");
 }
 

@@ -32,7 +32,9 @@
  *    learned position table, RoPE's cos/sin, the causal mask [T, T]): it is
  *    gathered by perm along each such axis, so the mask becomes
  *    M'[i, j] = M[perm[i], perm[j]] (token i sees j iff orig(j) <= orig(i))
- *    and positions stay the original ones;
+ *    and positions stay the original ones; a constant causal mask is built
+ *    that way directly, where(perm[j] <= perm[i], M[0,0], M[0,1]), instead
+ *    of gathering its T * T elements along both axes;
  *  - each output with token axes is gathered back by the inverse.
  * With --aifs-static the gathers of constants fold away at compile time.
  * Invariant: the function's outputs are unchanged up to float rounding
@@ -428,6 +430,54 @@ static void runtime_permutation(MlirOperation first, MlirValue mod, int64_t T, M
   qcc_array_free(&positions);
 }
 
+/* Whether v is a constant causal mask along its token axes: the last two
+ * axes (both T, every other dim 1) with element [a][b] equal to element
+ * [0][0] for b <= a and to element [0][1] for b > a (bytes compared, so
+ * any element type; copies of the two values into v0 / v1). */
+static bool causal_constant(MlirValue v, axes_t axes, int64_t T, uint64_t *v0, uint64_t *v1) {
+  qcc_array a;
+  bool borrowed = false, ok;
+  qcc_shape s = shape(v);
+  if (s.rank < 2 || T < 2 || axes != (3u << (s.rank - 2)) || s.dims[s.rank - 2] != T || s.dims[s.rank - 1] != T ||
+      !qcc_value_constant_borrow(v, &a, &borrowed))
+    return false;
+  size_t es = qcc_dtype_size(a.dtype);
+  const unsigned char *d = (const unsigned char *)a.data;
+  ok = es >= 1 && es <= sizeof *v0 && a.nbytes == (size_t)(T * T) * es;
+  for (int64_t i = 0; ok && i < T; i++)
+    for (int64_t j = 0; ok && j < T; j++) ok = !memcmp(d + (size_t)(i * T + j) * es, d + (j <= i ? 0 : es), es);
+  if (ok) {
+    *v0 = *v1 = 0;
+    memcpy(v0, d, es);
+    memcpy(v1, d + es, es);
+  }
+  if (!borrowed) qcc_array_free(&a);
+  return ok;
+}
+
+/* The causal mask M indexed by original positions, permuted along both
+ * token axes: M'[i][j] = M[perm[i]][perm[j]] is v0 exactly where
+ * perm[j] <= perm[i] (token i sees j iff orig(j) <= orig(i)), so it is
+ * built as where(perm[1, T] <= perm[T, 1], v0, v1): one compare and one
+ * select per element, both vector loops, where the two gathers moved T
+ * rows and then T * T single elements. */
+static MlirValue permuted_causal_mask(MlirOperation before, MlirValue mask, MlirValue perm, int64_t T, uint64_t v0,
+                                      uint64_t v1) {
+  MlirContext ctx = mlirOperationGetContext(before);
+  MlirLocation loc = mlirOperationGetLocation(before);
+  qcc_shape ms = shape(mask), col = {QRT_I64, 2, {T, 1}}, row = {QRT_I64, 2, {1, T}}, cond = {QRT_BOOL, 2, {T, T}};
+  MlirValue pc = qcc_insert_before(before, q_reshape_create(loc, qcc_tensor_type(ctx, &col), perm));
+  MlirValue pr = qcc_insert_before(before, q_reshape_create(loc, qcc_tensor_type(ctx, &row), perm));
+  q_binary_attrs le;
+  memset(&le, 0, sizeof le);
+  snprintf(le.kind.s, sizeof le.kind.s, "less_equal");
+  MlirValue c = qcc_insert_before(before, q_binary_create(loc, qcc_tensor_type(ctx, &cond), pr, pc, &le));
+  size_t es = qcc_dtype_size(ms.dtype);
+  qcc_array a = {ms.dtype, 0, {0}, &v0, es}, b = {ms.dtype, 0, {0}, &v1, es};
+  MlirValue va = qcc_make_constant(before, loc, &a), vb = qcc_make_constant(before, loc, &b);
+  return qcc_insert_before(before, q_where_create(loc, mlirValueGetType(mask), c, va, vb));
+}
+
 /* The stable partition of a fixed layout, as constants. */
 static void static_permutation(MlirOperation first, int64_t T, MlirValue *perm, MlirValue *inv, int64_t *counts) {
   MlirContext ctx = mlirOperationGetContext(first);
@@ -559,8 +609,13 @@ int qcc_pass_reorder_tokens(MlirModule m) {
       MlirValue v = mlirOperationGetOperand(an.reqs[r].op, an.reqs[r].operand), g = {NULL};
       for (int k = 0; k < n_done; k++)
         if (mlirValueEqual(done[k].from, v) && done[k].axes == an.reqs[r].axes) g = done[k].to;
+      uint64_t v0, v1;
       if (mlirValueIsNull(g)) {
-        g = gather_axes(an.reqs[r].op, v, perm, an.reqs[r].axes);
+        /* with a run-time permutation (a static one folds the gathers) */
+        if (qcc_aifs_opts.input && causal_constant(v, an.reqs[r].axes, T, &v0, &v1))
+          g = permuted_causal_mask(an.reqs[r].op, v, perm, T, v0, v1);
+        else
+          g = gather_axes(an.reqs[r].op, v, perm, an.reqs[r].axes);
         done[n_done++] = (done_t){v, g, an.reqs[r].axes};
       }
       mlirOperationSetOperand(an.reqs[r].op, an.reqs[r].operand, g);

@@ -753,12 +753,12 @@ typedef struct qrt_bformat {
  *   per-modality requantization constants) into int8 codes of
  *   out_zero_point[m], [out_min[m], out_max[m]], then dequantized as
  *   qrt_dequantize_i8_f32 with out_scale[m].  qrt_msqmatmul_i8 stops at the
- *   int8 codes (out int8 [M, N]; no scratch), for an output the next int8
- *   op reads (its parameters then equal for every modality).  So a sequence ordered by
- *   modality (AIFS) costs one integer GEMM per modality, and every sum is
- *   exact: the result does not depend on how the rows are grouped.  in[1]
- *   B codes (b_packed, b_format, group, in[6] gmult as qmatmul), in[7]
- *   scratch of qrt_msqmatmul_scratch(p) bytes. */
+ *   int8 codes (out int8 [M, N]), for an output the next int8 op reads
+ *   (its parameters then equal for every modality).  All rows go through
+ *   one integer GEMM whose epilogue picks each row's modality constants
+ *   (qrt_qgemm_args.row_set), and every sum is exact: the result does not
+ *   depend on how the rows are grouped or ordered.  in[1] B codes
+ *   (b_packed, b_format, group, in[6] gmult as qmatmul); in[7] unused. */
 enum { QRT_MSQ_MAX_MODALITIES = 8 };
 #define QRT_MSQ_QUANTIZE_PARAMS(S, A) \
   S(int64_t, M) S(int64_t, K) S(int32_t, n_mod) S(int32_t, mod_dtype) S(int32_t, qmin) S(int32_t, qmax) \
@@ -1041,7 +1041,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   X(qrt_det, qrt_det_scratch, 1) \
   X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7) \
   X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2) X(qrt_bmatmul_f32, qrt_bmatmul_scratch, 3) \
-  X(qrt_msqmatmul_i8_f32, qrt_msqmatmul_scratch, 7) X(qrt_kv_store_elements, qrt_kv_store_scratch, 3) \
+  X(qrt_kv_store_elements, qrt_kv_store_scratch, 3) \
   X(qrt_kv_store_nd, qrt_kv_store_scratch, 3)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
@@ -1088,8 +1088,9 @@ typedef struct qrt_sgemm_args {
  *   acc = sum_k (A[m*lda + k] - a_zero_point) * B(k, n)
  * (B(k, n) = B[k*rs_b + n*cs_b], or the packed layout when b_packed) and
  * the epilogue of qrt_qmatmul_i8 (C, int8) or, when Cf is not NULL, of
- * qrt_qmatmul_i8_f32out (Cf, float; bias_f / scale_f).  Column vectors
- * (bias, mult, shift, colsum, bias_f, scale_f) are indexed by n. */
+ * qrt_qmatmul_i8_f32out (Cf, float; bias_f / scale_f), or the int8
+ * epilogue dequantized into Cf (deq_scale).  Column vectors (bias, mult,
+ * shift, colsum, bias_f, scale_f) are indexed by n (and by row set). */
 #define QRT_QGEMM_NR 16
 typedef struct qrt_qgemm_args {
   int64_t M, N, K;
@@ -1111,6 +1112,22 @@ typedef struct qrt_qgemm_args {
   float *Cf;
   const float *bias_f, *scale_f;
   int64_t rs_c, cs_c;
+  /* Row sets (MSQ: one per modality), so rows with different
+   * requantization constants share one GEMM and its micro-tiles: when
+   * row_set is not NULL, row m's int8 epilogue uses set s = row_set[m]:
+   * bias, mult and shift at + s * set_stride, zero point and range
+   * set_zero_point[s], set_min[s], set_max[s] (out_zero_point, out_min and
+   * out_max are then unused). */
+  const uint8_t *row_set;
+  int64_t set_stride;
+  const int32_t *set_zero_point, *set_min, *set_max;
+  /* Not NULL (with Cf; C unused): the int8 epilogue's codes are
+   * dequantized into Cf as qrt_dequantize_i8_f32 does,
+   *   Cf = deq_scale[s] * (float)(code - zero point),
+   * s the row's set (0 without row_set): each tile's codes go through a
+   * stack buffer, dequantized while in cache, instead of an [M, N] int8
+   * intermediate and a second pass. */
+  const float *deq_scale;
 } qrt_qgemm_args;
 
 /* Parallel loops (qrt_parallel.c): task(ctx, i) for every i < n. */
@@ -1179,8 +1196,6 @@ QRT_API const uint8_t *qrt_packed_b_group(const int8_t *B, int32_t b_format, int
  * qrt_wmatmul_f32 (in[7]); the float -> int8 row quantization of
  * qrt_quantize_f32_i8 (qrt_quant.c), usable by other kernels. */
 QRT_API int64_t qrt_qmatmul_dyn_scratch(const qrt_qmatmul_params *p);
-/* qrt_msq.c: scratch bytes qrt_msqmatmul_i8_f32 wants in in[7]. */
-QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p);
 QRT_API int64_t qrt_wmatmul_scratch(const qrt_qmatmul_params *p);
 /* qrt_parallel.c: runs task(ctx, i), i < n, in any order and possibly on
  * several threads (see the file); qrt_set_parallel_for installs the

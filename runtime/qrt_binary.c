@@ -8,6 +8,16 @@
 #include <math.h>
 #include <string.h>
 
+/* Blocks of 16 elements with a fixed count: loops whose result type is
+ * narrower than the operands' (comparisons: int64 -> bool, as AIFS's mask
+ * condition against one broadcast value) are vectorized at -O2 only in
+ * this form; the tail goes element by element. */
+#define QRT_BIN_BLOCKS(BODY)                                                              \
+  for (i = 0; i + 16 <= n; i += 16) {                                                     \
+    int t;                                                                                \
+    for (t = 0; t < 16; ++t) { BODY; }                                                    \
+  }
+
 #define QRT_BIN_ROW(NAME, T, TO, EXPR)                                                    \
   QRT_INTERNAL void NAME(int64_t n, const void *va, int64_t sa, const void *vb, int64_t sb, \
                          void *vy, const void *ctx) {                                     \
@@ -23,13 +33,15 @@
       }                                                                                   \
     } else if (sa == 1 && sb == 0) {                                                      \
       const T b = pb[0];                                                                  \
-      for (i = 0; i < n; ++i) {                                                           \
+      QRT_BIN_BLOCKS(const T a = pa[i + t]; py[i + t] = (TO)(EXPR));                       \
+      for (; i < n; ++i) {                                                                \
         const T a = pa[i];                                                                \
         py[i] = (TO)(EXPR);                                                               \
       }                                                                                   \
     } else if (sa == 0 && sb == 1) {                                                      \
       const T a = pa[0];                                                                  \
-      for (i = 0; i < n; ++i) {                                                           \
+      QRT_BIN_BLOCKS(const T b = pb[i + t]; py[i + t] = (TO)(EXPR));                       \
+      for (; i < n; ++i) {                                                                \
         const T b = pb[i];                                                                \
         py[i] = (TO)(EXPR);                                                               \
       }                                                                                   \

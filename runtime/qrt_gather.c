@@ -37,6 +37,33 @@ QRT_API void qrt_gather(const void *params, const void *const *in, void *const *
     const int64_t *idx = (const int64_t *)in[1];
     for (j = 0; j < p->n_indices && idx[j] >= 0 && idx[j] < p->axis_dim; ++j) continue;
     if (j == p->n_indices) {
+      /* one loop per element size: a switch per element is not hoisted
+       * at -O2, and the columns of AIFS's mask are T * T elements */
+      if (bytes % 32 == 0 && bytes <= 1024) {
+        /* rows of a few hundred bytes (AIFS's gathers of the inputs, the
+         * position table and the logits): 32-byte moves inline instead of
+         * a library call per row */
+        for (o = 0; o < p->outer; ++o) {
+          const char *base = data + o * p->axis_dim * bytes;
+          for (j = 0; j < p->n_indices; ++j, dst += bytes) {
+            const char *src = base + idx[j] * bytes;
+            int64_t b;
+            for (b = 0; b < bytes; b += 32) memcpy(dst + b, src + b, 32);
+          }
+        }
+        return;
+      }
+      if (bytes == 4 || bytes == 8) {
+        for (o = 0; o < p->outer; ++o) {
+          const char *base = data + o * p->axis_dim * bytes;
+          if (bytes == 4)
+            for (j = 0; j < p->n_indices; ++j) memcpy(dst + j * 4, base + idx[j] * 4, 4);
+          else
+            for (j = 0; j < p->n_indices; ++j) memcpy(dst + j * 8, base + idx[j] * 8, 8);
+          dst += p->n_indices * bytes;
+        }
+        return;
+      }
       for (o = 0; o < p->outer; ++o) {
         const char *base = data + o * p->axis_dim * bytes;
         for (j = 0; j < p->n_indices; ++j, dst += bytes) qrt_gather_slice(dst, base + idx[j] * bytes, bytes);

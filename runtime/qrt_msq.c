@@ -3,12 +3,13 @@
  * parameters per modality.  Each run of rows of one modality is quantized
  * with that modality's scale and zero point (qrt_msq_quantize_f32_i8, one
  * call shared by the layers reading the same input), goes through the
- * integer GEMM of qrt_qmatmul.c with that modality's requantization
- * constants and is dequantized with that modality's output scale
+ * integer GEMM of qrt_qmatmul.c, whose epilogue takes that modality's
+ * requantization constants and dequantizes with its output scale
  * (qrt_msqmatmul_i8_f32): the per-tensor static pipeline (quantize,
- * qmatmul, dequantize), once per run.  After AIFS a sequence has one run
- * per modality.  qrt_msq_lut_i8 is the int8 table of an elementwise
- * function between two such layers, one table per modality.  Needs
+ * qmatmul, dequantize) with constants per row set, one GEMM for all rows.
+ * After AIFS a sequence has one run per modality.  qrt_msq_lut_i8 is the
+ * int8 table of an elementwise function between two such layers, one
+ * table per modality.  Needs
  * qrt_qmatmul.c, qrt_quant.c and qrt_lut.c (QRT_FILE_DEPS). */
 #include <string.h>
 
@@ -32,10 +33,17 @@ static int32_t qrt_msq_modality(int32_t n_mod, int32_t mod_dtype, const void *mo
 
 /* The first row at or after r (r >= 1) whose modality value differs from
  * the row before it (equal values have the same index; NaN is never
- * equal).  One loop per type, so the scan is a compare per row. */
+ * equal).  One loop per type; blocks of 16 rows are tested without an
+ * early exit (a loop compilers vectorize), the row found one by one in
+ * the block that differs. */
 #define QRT_MSQ_EQUAL_RUN(T) \
   { \
     const T *v = (const T *)mod; \
+    for (; r + 16 <= M; r += 16) { \
+      int t, differ = 0; \
+      for (t = 0; t < 16; ++t) differ |= !(v[r + t] == v[r + t - 1]); \
+      if (differ) break; \
+    } \
     while (r < M && v[r] == v[r - 1]) ++r; \
     return r; \
   }
@@ -77,20 +85,20 @@ QRT_API void qrt_msq_quantize_f32_i8(const void *params, const void *const *in, 
   }
 }
 
-QRT_API int64_t qrt_msqmatmul_scratch(const qrt_msqmatmul_params *p) {
-  return p->M * p->N; /* the int8 codes of C */
-}
+/* Rows per GEMM call: the row sets of a chunk are a stack array.  A
+ * multiple of the GEMM's row block, so chunks add no partial tiles. */
+#define QRT_MSQ_CHUNK 1024
 
-/* Both matmuls: the int8 codes of C go to `codes` (C itself when float_out
- * is 0), and with float_out are dequantized into out[0]. */
+/* Both matmuls: one integer GEMM per chunk of rows, each row's modality
+ * its row set (qrt_qgemm_args.row_set): the rows of all modalities share
+ * the GEMM's micro-tiles, and only the epilogue takes each modality's
+ * requantization constants.  Int8 codes go to out[0], or (float_out) are
+ * dequantized by the epilogue with the modality's scale. */
 static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *in, void *const *out, int float_out) {
   const int8_t *A = (const int8_t *)in[0];
-  const int32_t *bias = (const int32_t *)in[2], *mult = (const int32_t *)in[3];
-  const int8_t *shift = (const int8_t *)in[4];
-  int8_t *cq = float_out ? (int8_t *)in[7] : (int8_t *)out[0];
-  float *C = float_out ? (float *)out[0] : NULL;
+  uint8_t set[QRT_MSQ_CHUNK];
   qrt_qgemm_args g;
-  int64_t r0, r1;
+  int64_t c0, r0, r1;
   memset(&g, 0, sizeof g);
   g.N = p->N;
   g.K = p->K;
@@ -102,35 +110,29 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
   g.b_format = p->b_format;
   g.group = p->group;
   g.gmult = (const uint8_t *)in[6];
+  g.bias = (const int32_t *)in[2];
+  g.mult = (const int32_t *)in[3];
+  g.shift = (const int8_t *)in[4];
+  g.row_set = set;
+  g.set_stride = p->N;
+  g.set_zero_point = p->out_zero_point;
+  g.set_min = p->out_min;
+  g.set_max = p->out_max;
+  g.deq_scale = float_out ? p->out_scale : NULL;
   g.rs_c = p->N;
   g.cs_c = 1;
-  for (r0 = 0; r0 < p->M; r0 = r1) {
-    const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[5], r0);
-    const int32_t zp = p->out_zero_point[m];
-    const float scale = p->out_scale[m];
-    int8_t *c = cq + r0 * p->N;
-    r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[5], r0, p->M, m);
-    g.M = r1 - r0;
-    g.A = A + r0 * p->K;
-    g.bias = bias + m * p->N;
-    g.mult = mult + m * p->N;
-    g.shift = shift + m * p->N;
-    g.out_zero_point = zp;
-    g.out_min = p->out_min[m];
-    g.out_max = p->out_max[m];
-    g.C = c;
-    qrt_qgemm_ex(&g);
-    if (float_out) { /* the per-tensor kernel with this modality's scale and zero point */
-      qrt_dequantize_params dp;
-      const void *din[1];
-      void *dout[1];
-      dp.n = (r1 - r0) * p->N;
-      dp.scale = scale;
-      dp.zero_point = zp;
-      din[0] = c;
-      dout[0] = C + r0 * p->N;
-      qrt_dequantize_i8_f32(&dp, din, dout);
+  for (c0 = 0; c0 < p->M; c0 += QRT_MSQ_CHUNK) {
+    const int64_t c1 = p->M - c0 < QRT_MSQ_CHUNK ? p->M : c0 + QRT_MSQ_CHUNK;
+    for (r0 = c0; r0 < c1; r0 = r1) {
+      const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[5], r0);
+      r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[5], r0, c1, m);
+      memset(set + (r0 - c0), m, (size_t)(r1 - r0));
     }
+    g.M = c1 - c0;
+    g.A = A + c0 * p->K;
+    if (float_out) g.Cf = (float *)out[0] + c0 * p->N;
+    else g.C = (int8_t *)out[0] + c0 * p->N;
+    qrt_qgemm_ex(&g);
   }
 }
 

@@ -471,6 +471,13 @@ QRT_INTERNAL void qrt_qmm_panel_colsum(const unsigned char *panel, int64_t kc4, 
     cs[c] += t[4 * c] + t[4 * c + 1] + t[4 * c + 2] + t[4 * c + 3] - 128u * (uint32_t)kc4;
 }
 
+/* The requantization constants of one row set (see row_set in qrt.h). */
+typedef struct qrt_qmm_rq {
+  const int32_t *bias, *mult; /* [N]; bias may be NULL */
+  const int8_t *shift;
+  int32_t zp, lo, hi;
+} qrt_qmm_rq;
+
 #if defined(QRT_QMM_VNNI)
 /* The int8 epilogue's common case, 16 columns at a time in 32-bit lanes;
  * returns how many leading columns it finished (a multiple of 16).  The
@@ -488,21 +495,22 @@ QRT_INTERNAL void qrt_qmm_panel_colsum(const unsigned char *panel, int64_t kc4, 
  *    reached and, with |zp| < 2^30, sign, zero point and clamp are exact
  *    in int32.
  * Columns that miss a condition go through the 64-bit code below. */
-QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
-                                             int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
-                                             const uint32_t *cs) {
-  const int32_t za = g->a_zero_point, zp = g->out_zero_point;
+QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, const qrt_qmm_rq *rq, int64_t jc, int64_t i0,
+                                             int64_t i1, int64_t nw, const int32_t *accbuf,
+                                             const uint32_t *rowsum, const uint32_t *cs, int8_t *dst,
+                                             int64_t drs, int64_t dcs) {
+  const int32_t za = g->a_zero_point, zp = rq->zp;
   const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
   const __m512i zpv = _mm512_set1_epi32(zp);
-  const __m512i lo = _mm512_set1_epi32(g->out_min), hi = _mm512_set1_epi32(g->out_max);
+  const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
   /* dword j of the result: even j from the even products' low dwords,
    * odd j from the odd products' */
   const __m512i merge = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
-  const int saturating = g->out_min == -128 && g->out_max == 127; /* vpmovsdb clamps */
-  /* locals: stores through int8_t * may alias *g, which the compiler would
-   * then read again after every store */
-  int8_t *const C = g->C;
-  const int64_t rs_c = g->rs_c, cs_c = g->cs_c;
+  const int saturating = rq->lo == -128 && rq->hi == 127; /* vpmovsdb clamps */
+  /* locals: stores through int8_t * may alias *g and *rq, which the
+   * compiler would then read again after every store */
+  const int32_t *const bias_n = rq->bias, *const mult_n = rq->mult;
+  const int8_t *const shift_n = rq->shift;
   int64_t i, j, q;
   if (g->K > 32896 || za < -128 || za > 127 || (g->gmult && g->group > 0) || zp <= -(1 << 30) ||
       zp >= (1 << 30))
@@ -511,12 +519,12 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic
     const int64_t n = jc + j;
     __m512i m0, sh, bias, zcs, m0o, sho, rnd, rndo;
     for (q = 0; q < 16; ++q) {
-      const int32_t b = g->bias ? g->bias[n + q] : 0;
-      if (g->shift[n + q] < 32 || b <= -(1 << 30) || b >= (1 << 30)) return j;
+      const int32_t b = bias_n ? bias_n[n + q] : 0;
+      if (shift_n[n + q] < 32 || b <= -(1 << 30) || b >= (1 << 30)) return j;
     }
-    m0 = _mm512_max_epi32(zero, _mm512_loadu_si512((const void *)(g->mult + n)));
-    sh = _mm512_min_epi32(_mm512_set1_epi32(62), _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(g->shift + n))));
-    bias = g->bias ? _mm512_loadu_si512((const void *)(g->bias + n)) : zero;
+    m0 = _mm512_max_epi32(zero, _mm512_loadu_si512((const void *)(mult_n + n)));
+    sh = _mm512_min_epi32(_mm512_set1_epi32(62), _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(shift_n + n))));
+    bias = bias_n ? _mm512_loadu_si512((const void *)(bias_n + n)) : zero;
     zcs = _mm512_mullo_epi32(_mm512_set1_epi32(za), _mm512_loadu_si512((const void *)(cs + j)));
     /* per 64-bit lane: the even column's values in the low dword (the
      * high dword is ignored by vpmuludq; the shift and rounding constant
@@ -526,9 +534,8 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic
     sh = _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff));
     rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
     rndo = _mm512_srli_epi64(_mm512_sllv_epi64(one, sho), 1);
-    for (i = 0; i < mc; ++i) {
+    for (i = i0; i < i1; ++i) {
       const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-      const int64_t crow = (ic + i) * rs_c;
       const __m512i acc = _mm512_sub_epi32(
           _mm512_sub_epi32(_mm512_loadu_si512((const void *)(accbuf + i * QRT_QMM_NW + j)), _mm512_set1_epi32((int32_t)rs)),
           zcs);
@@ -546,12 +553,12 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic
         v = _mm512_min_epi32(hi, _mm512_max_epi32(lo, v));
         y = _mm512_cvtepi32_epi8(v);
       }
-      if (cs_c == 1) {
-        _mm_storeu_si128((__m128i *)(void *)(C + crow + n), y);
+      if (dcs == 1) {
+        _mm_storeu_si128((__m128i *)(void *)(dst + i * drs + j), y);
       } else {
         int8_t tmp[16];
         _mm_storeu_si128((__m128i *)(void *)tmp, y);
-        for (q = 0; q < 16; ++q) C[crow + (n + q) * cs_c] = tmp[q];
+        for (q = 0; q < 16; ++q) dst[i * drs + (j + q) * dcs] = tmp[q];
       }
     }
   }
@@ -559,15 +566,16 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, int64_t ic
 }
 #endif
 
-/* The int8 epilogue of rows [0, mc) x columns [0, nw) of a tile:
- * correction, bias, qrt_requant per column. */
-QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
-                                      int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
-                                      const uint32_t *cs) {
+/* The int8 epilogue of rows [i0, i1) x columns [0, nw) of a tile with
+ * constants q: correction, bias, qrt_requant per column; code (i, j) to
+ * dst[i * drs + j * dcs]. */
+QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq *q, int64_t jc, int64_t i0,
+                                       int64_t i1, int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                       const uint32_t *cs, int8_t *dst, int64_t drs, int64_t dcs) {
   const uint32_t za = (uint32_t)g->a_zero_point;
   int64_t i, j, j0 = 0;
 #if defined(QRT_QMM_VNNI)
-  j0 = qrt_qmm_epilogue_i8_x16(g, ic, jc, mc, nw, accbuf, rowsum, cs);
+  j0 = qrt_qmm_epilogue_i8_x16(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, dst, drs, dcs);
 #endif
 #if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
   /* 8 columns at a time in 64-bit lanes, the same integer operations as
@@ -577,25 +585,24 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
   {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
     const __m512i sat = _mm512_set1_epi64((int64_t)1 << 33), s62 = _mm512_set1_epi64(62);
-    const __m512i zo = _mm512_set1_epi64(g->out_zero_point);
-    const __m512i lo = _mm512_set1_epi64(g->out_min), hi = _mm512_set1_epi64(g->out_max);
+    const __m512i zo = _mm512_set1_epi64(q->zp);
+    const __m512i lo = _mm512_set1_epi64(q->lo), hi = _mm512_set1_epi64(q->hi);
     const __m256i zav = _mm256_set1_epi32((int32_t)za);
     for (j = j0; j + 8 <= nw; j += 8) {
       const int64_t n = jc + j;
       const __m256i zcs =
           _mm256_mullo_epi32(zav, _mm256_loadu_si256((const __m256i *)(const void *)(cs + j)));
       const __m512i b64 =
-          g->bias ? _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(g->bias + n)))
+          q->bias ? _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(q->bias + n)))
                   : zero;
       const __m512i m0 = _mm512_max_epi64(
-          zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(g->mult + n))));
+          zero, _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(q->mult + n))));
       const __m512i sh = _mm512_min_epi64(
           s62, _mm512_max_epi64(zero, _mm512_cvtepi8_epi64(
-                                          _mm_loadl_epi64((const __m128i *)(const void *)(g->shift + n)))));
+                                          _mm_loadl_epi64((const __m128i *)(const void *)(q->shift + n)))));
       const __m512i rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
-      for (i = 0; i < mc; ++i) {
+      for (i = i0; i < i1; ++i) {
         const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-        const int64_t crow = (ic + i) * g->rs_c;
         const __m256i a32 = _mm256_sub_epi32(
             _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(accbuf + i * QRT_QMM_NW + j)),
                              _mm256_set1_epi32((int32_t)rs)),
@@ -606,30 +613,90 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
         mag = _mm512_min_epu64(_mm512_srlv_epi64(_mm512_add_epi64(mag, rnd), sh), sat);
         v = _mm512_mask_sub_epi64(mag, neg, zero, mag);
         v = _mm512_min_epi64(hi, _mm512_max_epi64(lo, _mm512_add_epi64(v, zo)));
-        if (g->cs_c == 1) {
-          _mm_storel_epi64((__m128i *)(void *)(g->C + crow + n), _mm512_cvtepi64_epi8(v));
+        if (dcs == 1) {
+          _mm_storel_epi64((__m128i *)(void *)(dst + i * drs + j), _mm512_cvtepi64_epi8(v));
         } else {
           int8_t tmp[16];
-          int64_t q;
+          int64_t e;
           _mm_storeu_si128((__m128i *)(void *)tmp, _mm512_cvtepi64_epi8(v));
-          for (q = 0; q < 8; ++q) g->C[crow + (n + q) * g->cs_c] = tmp[q];
+          for (e = 0; e < 8; ++e) dst[i * drs + (j + e) * dcs] = tmp[e];
         }
       }
     }
     j0 = j;
   }
 #endif
-  for (i = 0; i < mc && j0 < nw; ++i) {
+  for (i = i0; i < i1 && j0 < nw; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-    const int64_t crow = (ic + i) * g->rs_c;
     for (j = j0; j < nw; ++j) {
       const int64_t n = jc + j;
       const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
-      const int64_t t = (int64_t)acc + (g->bias ? (int64_t)g->bias[n] : 0);
-      g->C[crow + n * g->cs_c] = (int8_t)qrt_requant(t, g->mult[n], g->shift[n], g->out_zero_point,
-                                                     g->out_min, g->out_max);
+      const int64_t t = (int64_t)acc + (q->bias ? (int64_t)q->bias[n] : 0);
+      dst[i * drs + j * dcs] = (int8_t)qrt_requant(t, q->mult[n], q->shift[n], q->zp, q->lo, q->hi);
     }
+  }
+}
+
+/* Rows [i0, i1) x columns [0, nw) of a tile with constants q, as int8
+ * codes to C, or (deq_scale: s the rows' set) requantized into a stack
+ * tile and dequantized from there into Cf as qrt_dequantize_i8_f32 does
+ * (the int32 difference for int8 zero points, exact; vector loops). */
+QRT_INTERNAL void qrt_qmm_finish_rows(const qrt_qgemm_args *g, const qrt_qmm_rq *q, int64_t s, int64_t ic,
+                                      int64_t jc, int64_t i0, int64_t i1, int64_t nw, const int32_t *accbuf,
+                                      const uint32_t *rowsum, const uint32_t *cs) {
+  int8_t codes[QRT_QMM_MC * QRT_QMM_NW];
+  int64_t i, j;
+  if (!g->deq_scale) {
+    qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, g->C + ic * g->rs_c + jc * g->cs_c, g->rs_c,
+                         g->cs_c);
+    return;
+  }
+  qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, codes, QRT_QMM_NW, 1);
+  for (i = i0; i < i1; ++i) {
+    const int8_t *x = codes + i * QRT_QMM_NW;
+    const float scale = g->deq_scale[s];
+    float *y = g->Cf + (ic + i) * g->rs_c + jc * g->cs_c;
+    if (g->cs_c == 1 && q->zp >= -128 && q->zp <= 127) {
+      const int32_t zp = q->zp;
+      if (nw == QRT_QMM_NW) /* whole tiles: a fixed count, straight vector code */
+        for (j = 0; j < QRT_QMM_NW; ++j) y[j] = scale * (float)((int32_t)x[j] - zp);
+      else
+        for (j = 0; j < nw; ++j) y[j] = scale * (float)((int32_t)x[j] - zp);
+    } else {
+      for (j = 0; j < nw; ++j) y[j * g->cs_c] = scale * (float)((int64_t)x[j] - q->zp);
+    }
+  }
+}
+
+/* The int8 epilogue of rows [0, mc) x columns [0, nw) of a tile: one set
+ * of constants, or (row_set) each run of rows of one set with its own. */
+QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
+                                      int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                      const uint32_t *cs) {
+  qrt_qmm_rq q;
+  int64_t i0, i1;
+  if (!g->row_set) {
+    q.bias = g->bias;
+    q.mult = g->mult;
+    q.shift = g->shift;
+    q.zp = g->out_zero_point;
+    q.lo = g->out_min;
+    q.hi = g->out_max;
+    qrt_qmm_finish_rows(g, &q, 0, ic, jc, 0, mc, nw, accbuf, rowsum, cs);
+    return;
+  }
+  for (i0 = 0; i0 < mc; i0 = i1) {
+    const uint8_t s = g->row_set[ic + i0];
+    const int64_t at = (int64_t)s * g->set_stride;
+    for (i1 = i0 + 1; i1 < mc && g->row_set[ic + i1] == s;) ++i1;
+    q.bias = g->bias ? g->bias + at : NULL;
+    q.mult = g->mult + at;
+    q.shift = g->shift + at;
+    q.zp = g->set_zero_point[s];
+    q.lo = g->set_min[s];
+    q.hi = g->set_max[s];
+    qrt_qmm_finish_rows(g, &q, s, ic, jc, i0, i1, nw, accbuf, rowsum, cs);
   }
 }
 
@@ -640,7 +707,7 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
                                    const uint32_t *cs) {
   const uint32_t za = (uint32_t)g->a_zero_point;
   int64_t i, j;
-  if (!g->Cf) {
+  if (!g->Cf || g->deq_scale) {
     qrt_qmm_epilogue_i8(g, ic, jc, mc, nw, accbuf, rowsum, cs);
     return;
   }

@@ -2,14 +2,17 @@
 """Writes examples/mm_lm with an integer modality input (mod int64 [1, 48],
 cast to float inside the graph) and int64 copies of its calibration and
 first test modalities, for test/passes/reorder-tokens.test and msq.test:
---aifs takes integer or float modality inputs.
+--aifs takes integer or float modality inputs.  Its attention mask is a
+sliding window (token a sees b iff a - 40 < b <= a), not causal, so --aifs
+permutes it by gathers along both axes (a causal mask is built from a
+compare instead; both must keep the function).
 usage: make_int_modality_model.py MM_LM_DIR OUT_DIR"""
 import os
 import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 
 def main():
@@ -23,6 +26,11 @@ def main():
             if x == "mod":
                 n.input[k] = "mod_f"
     g.node.insert(0, helper.make_node("Cast", ["mod"], ["mod_f"], to=TensorProto.FLOAT, name="mod_cast"))
+    k = next(k for k, t in enumerate(g.initializer) if t.name == "mask")
+    mask = numpy_helper.to_array(g.initializer[k]).copy()
+    a, b = np.indices(mask.shape)
+    mask[a - b >= 40] = mask[0, 1]
+    g.initializer[k].CopyFrom(numpy_helper.from_array(mask, "mask"))
     onnx.checker.check_model(m)
     onnx.save(m, os.path.join(out, "model.onnx"))
     for n in ("ids", "pix"):

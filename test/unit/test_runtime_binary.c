@@ -193,6 +193,40 @@ static void test_i32_ops(void) {
   }
 }
 
+/* AIFS's permuted causal mask condition: perm [1, 48] <= perm [48, 1]
+ * (int64, the compare's row against one broadcast value, blocks of 16
+ * and a tail), each ordering op against its definition. */
+static void test_i64_compare_rows(void) {
+  const int64_t sa[2] = {1, 45}, sb[2] = {45, 1};
+  int64_t perm[45];
+  uint8_t y[45 * 45];
+  int op, i, j;
+  for (i = 0; i < 45; ++i) perm[i] = i;
+  for (i = 44; i > 0; --i) {
+    const int k = (int)(lcg() % (uint32_t)(i + 1));
+    const int64_t t = perm[i];
+    perm[i] = perm[k];
+    perm[k] = t;
+  }
+  for (op = QRT_BINARY_EQUAL; op <= QRT_BINARY_GREATER_EQUAL; ++op) {
+    qrt_binary_params p;
+    const void *in[2];
+    void *out[1];
+    int ok = 1, k;
+    char what[48];
+    for (k = 0; k < 2; ++k) { /* the broadcast value as b, then as a */
+      make_params(&p, 2, k ? sb : sa, 2, k ? sa : sb, op);
+      in[0] = perm; in[1] = perm; out[0] = y;
+      qrt_binary_i64(&p, in, out);
+      for (i = 0; i < 45; ++i)
+        for (j = 0; j < 45; ++j)
+          ok &= y[i * 45 + j] == (uint8_t)(k ? ref_i(op, perm[i], perm[j]) : ref_i(op, perm[j], perm[i]));
+    }
+    sprintf(what, "i64 row compare op %d", op);
+    check(ok, what);
+  }
+}
+
 static int32_t run_i32(int op, int32_t a, int32_t b) {
   qrt_binary_params p;
   const void *in[2];
@@ -338,6 +372,7 @@ int main(void) {
     const int64_t a[2] = {6, 37}, b[1] = {37}, c[2] = {6, 1}, d[0 + 1] = {1};
     test_f32_shapes(2, a, 1, b);  /* row broadcast */
     test_f32_shapes(2, a, 2, c);  /* column broadcast */
+    test_f32_shapes(2, c, 2, a);  /* column broadcast on the left */
     test_f32_shapes(1, b, 2, a);  /* broadcast on the left */
     test_f32_shapes(2, a, 0, d);  /* scalar (rank 0) */
     test_f32_shapes(0, d, 0, d);  /* both rank 0 */
@@ -356,6 +391,7 @@ int main(void) {
   }
   test_f64_add();
   test_i32_ops();
+  test_i64_compare_rows();
   test_int_edges();
   test_bool();
   return finish();

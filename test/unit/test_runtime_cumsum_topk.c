@@ -2,7 +2,9 @@
  * out of range, exclusive/reverse, f32 bit-exact against a sequential
  * reference, int32 wrapping) and qrt_topk (largest/smallest, ties, NaN,
  * the merge-sort path with scratch and the insertion path without must
- * both equal a reference selection). */
+ * both equal a reference selection; lines of small non-negative integers,
+ * which take the counting sort, too, and lines where one value (0.5, NaN,
+ * 16) sends them back to the sort). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +65,9 @@ static int better(float a, float b, int64_t ia, int64_t ib, int largest) {
   return largest ? c > 0 : c < 0;
 }
 
-static void run_topk(int64_t outer, int64_t len, int64_t inner, int64_t k, int largest) {
+/* values: 0 many ties, NaN and negatives; 1 integers in [0, 16) with -0
+ * (the counting sort); 2 the same with one 0.5, NaN or 16 (not counted) */
+static void run_topk(int64_t outer, int64_t len, int64_t inner, int64_t k, int largest, int values) {
   qrt_topk_params p;
   int64_t n = outer * len * inner, ny = outer * k * inner, o, i, j, s;
   float *x = (float *)xmalloc(sizeof(float) * (size_t)n);
@@ -73,8 +77,13 @@ static void run_topk(int64_t outer, int64_t len, int64_t inner, int64_t k, int l
   void *scratch;
   const void *in[2];
   void *out[1];
-  char what[96];
+  char what[160];
   for (j = 0; j < n; ++j) x[j] = (lcg() % 11 == 0) ? NAN : (float)(int)(lcg() % 7) - 3.0f; /* many ties */
+  if (values)
+    for (j = 0; j < n; ++j) x[j] = j % 5 == 2 ? -0.0f : (float)(int)(lcg() % (len > 20 ? 16 : 3));
+  if (values == 2)
+    for (o = 0; o < outer; ++o)
+      for (i = 0; i < inner; ++i) x[(o * len + len / 2) * inner + i] = (o + i) % 3 == 0 ? 0.5f : (o + i) % 3 == 1 ? NAN : 16.0f;
   memset(&p, 0, sizeof p);
   p.dtype = QRT_F32; p.largest = largest; p.outer = outer; p.len = len; p.inner = inner; p.k = k;
   scratch = xmalloc((size_t)qrt_topk_scratch(&p));
@@ -95,7 +104,8 @@ static void run_topk(int64_t outer, int64_t len, int64_t inner, int64_t k, int l
         r[(o * k + s) * inner + i] = best;
       }
     }
-  sprintf(what, "topk %lldx%lldx%lld k %lld largest %d", (long long)outer, (long long)len, (long long)inner, (long long)k, largest);
+  snprintf(what, sizeof what, "topk %lldx%lldx%lld k %lld largest %d values %d", (long long)outer, (long long)len, (long long)inner,
+          (long long)k, largest, values);
   check(memcmp(y1, r, sizeof(int64_t) * (size_t)ny) == 0 && memcmp(y2, r, sizeof(int64_t) * (size_t)ny) == 0, what);
   free(x); free(y1); free(y2); free(r); free(used); free(scratch);
 }
@@ -106,11 +116,13 @@ int main(void) {
   for (ax = -4; ax <= 3; ++ax)
     for (e = 0; e < 2; ++e)
       for (v = 0; v < 2; ++v) run_cumsum(ax, e, v);
-  for (l = 0; l < 2; ++l) {
-    run_topk(1, 17, 1, 5, l);
-    run_topk(3, 9, 4, 9, l);
-    run_topk(2, 33, 3, 1, l);
-    run_topk(4, 1, 2, 1, l);
-  }
+  for (l = 0; l < 2; ++l)
+    for (v = 0; v < 3; ++v) {
+      run_topk(1, 17, 1, 5, l, v);
+      run_topk(3, 9, 4, 9, l, v);
+      run_topk(2, 33, 3, 1, l, v);
+      run_topk(4, 1, 2, 1, l, v);
+      run_topk(1, 48, 1, 48, l, v);
+    }
   return finish();
 }

@@ -131,6 +131,7 @@ int main(void) {
         run_case(5, 6, 1, 9, i64, es[e], in_range);   /* last axis */
         run_case(3, 4, 5, 1, i64, es[e], in_range);   /* scalar-like index */
         run_case(48, 48, 1, 48, i64, es[e], in_range); /* AIFS's mask columns */
+        run_case(2, 12, 16, 10, i64, es[e], in_range); /* rows of 16..128 bytes (inline row copies) */
       }
       run_elements(dd, id_small, 0, i64, es[e]);
       run_elements(dd, id_small, 1, i64, es[e]);

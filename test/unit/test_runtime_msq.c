@@ -1,12 +1,14 @@
-/* test_runtime_msq.c - qrt_msq_quantize_f32_i8 then qrt_msqmatmul_i8_f32
- * (MSQ: static activation parameters per modality) against their definition: every row computed on its own by
- * the per-tensor kernels with its modality's parameters (qrt_quantize_f32_i8,
+/* test_runtime_msq.c - qrt_msq_quantize_f32_i8 then qrt_msqmatmul_i8 and
+ * qrt_msqmatmul_i8_f32 (MSQ: static activation parameters per modality)
+ * against their definition: every row computed on its own by the
+ * per-tensor kernels with its modality's parameters (qrt_quantize_f32_i8,
  * qrt_qmatmul_i8 with M = 1 and that modality's bias / mult / shift rows,
  * qrt_dequantize_i8_f32): bit-exact, whether rows come in one run per
- * modality (AIFS order) or interleaved, for float and integer modality
- * vectors, out-of-range and NaN modalities (clamped, NaN -> 0), int8 and
- * grouped int4 weights; and qrt_msq_lut_i8 (one int8 table per modality)
- * against a lookup per element. */
+ * modality (AIFS order, run boundaries inside the GEMM's micro-tiles) or
+ * interleaved, for float and integer modality vectors, out-of-range and
+ * NaN modalities (clamped, NaN -> 0), int8 and grouped int4 weights, and
+ * more rows than one GEMM call takes (QRT_MSQ_CHUNK); and qrt_msq_lut_i8
+ * (one int8 table per modality) against a lookup per element. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +26,10 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
   int8_t *shift = (int8_t *)xmalloc((size_t)(n_mod * N));
   const int64_t group = int4 ? 8 : 0, n_groups = int4 ? (K + 7) / 8 : 0;
   uint8_t *gmult = (uint8_t *)xmalloc((size_t)(n_groups * N + 1));
-  float fmod[64];
-  int64_t imod[64];
-  int8_t *scratch = (int8_t *)xmalloc((size_t)(M * N)), *codes = (int8_t *)xmalloc((size_t)(M * K));
+  float *fmod = (float *)xmalloc(sizeof(float) * (size_t)M);
+  int64_t *imod = (int64_t *)xmalloc(sizeof(int64_t) * (size_t)M);
+  int8_t *cout = (int8_t *)xmalloc((size_t)(M * N)), *codes = (int8_t *)xmalloc((size_t)(M * K));
+  int8_t *rcodes = (int8_t *)xmalloc((size_t)(M * N));
   qrt_msqmatmul_params p;
   qrt_msq_quantize_params pq;
   int64_t r, i;
@@ -85,15 +88,16 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     in[0] = codes; in[1] = Bp; in[2] = bias; in[3] = mult; in[4] = shift;
     in[5] = mod;
     in[6] = int4 ? gmult : NULL;
-    in[7] = scratch;
+    in[7] = NULL;
     out[0] = C;
-    check(qrt_msqmatmul_scratch(&p) == M * N, "scratch size");
     qrt_msqmatmul_i8_f32(&p, in, out);
+    out[0] = cout;
+    qrt_msqmatmul_i8(&p, in, out);
   }
   for (r = 0; r < M; ++r) {
     /* the row's modality, as defined: the value clamped, NaN -> 0 */
     double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
-    int8_t aq[64], cq[64];
+    int8_t aq[64], *cq = rcodes + r * N;
     qrt_quantize_params qp;
     qrt_qmatmul_params mp;
     qrt_dequantize_params dp;
@@ -133,8 +137,9 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     snprintf(what, sizeof what, "msqmatmul M=%lld N=%lld K=%lld n_mod=%d layout=%d dtype=%d int4=%d", (long long)M,
              (long long)N, (long long)K, n_mod, layout, mod_dtype, int4);
     check(same_f32_arr(C, R, M * N), what);
+    check(memcmp(cout, rcodes, (size_t)(M * N)) == 0, what);
   }
-  /* qrt_msq_lut_i8 on the layer's codes (scratch): each element is its
+  /* qrt_msq_lut_i8 on the layer's codes: each element is its
    * row's modality's table entry, as a plain lookup defines it. */
   {
     int8_t *table = (int8_t *)xmalloc((size_t)(256 * n_mod)), *y = (int8_t *)xmalloc((size_t)(M * N));
@@ -148,7 +153,7 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     lp.K = N;
     lp.n_mod = n_mod;
     lp.mod_dtype = mod_dtype;
-    in[0] = scratch;
+    in[0] = cout;
     in[1] = table;
     in[2] = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
     out[0] = y;
@@ -156,7 +161,7 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     for (r = 0; r < M; ++r) {
       double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
       m = v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
-      for (i = 0; i < N; ++i) ok &= y[r * N + i] == table[256 * m + (uint8_t)(scratch[r * N + i] + 128)];
+      for (i = 0; i < N; ++i) ok &= y[r * N + i] == table[256 * m + (uint8_t)(cout[r * N + i] + 128)];
     }
     snprintf(what, sizeof what, "msq_lut M=%lld K=%lld n_mod=%d layout=%d dtype=%d", (long long)M, (long long)N, n_mod,
              layout, mod_dtype);
@@ -164,7 +169,8 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     free(table);
     free(y);
   }
-  free(A); free(C); free(R); free(B); free(Bp); free(bias); free(mult); free(shift); free(gmult); free(scratch); free(codes);
+  free(A); free(C); free(R); free(B); free(Bp); free(bias); free(mult); free(shift); free(gmult); free(cout); free(codes);
+  free(rcodes); free(fmod); free(imod);
 }
 
 int main(void) {
@@ -175,5 +181,8 @@ int main(void) {
         test_case(13, 17, 24, n_mod, layout, QRT_F32, int4);
         test_case(48, 33, 64, n_mod, layout, QRT_I64, int4);
       }
+  /* more rows than one GEMM call (QRT_MSQ_CHUNK = 1024), blocks of 64 */
+  test_case(1100, 20, 12, 3, 0, QRT_F32, 0);
+  test_case(1100, 20, 12, 2, 1, QRT_I64, 1);
   return finish();
 }

@@ -1,5 +1,6 @@
 /* test_runtime_where.c - qrt_where (element sizes 1, 2, 4, 8; broadcasting of
- * cond, a and b) against a multi-index reference.  Bit-exact (byte compare). */
+ * cond, a and b, also both values broadcast) against a multi-index
+ * reference.  Bit-exact (byte compare). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,12 @@ int main(void) {
     {
       const int64_t one[1] = {1};
       run_case(0, one, one, one, one, es[e]);
+    }
+    {
+      /* a and b each one value broadcast (AIFS's permuted causal mask) */
+      const int64_t out[2] = {4, 48}, c[2] = {4, 48}, c1[2] = {4, 1}, one[2] = {1, 1};
+      run_case(2, out, c, one, one, es[e]);
+      run_case(2, out, c1, one, one, es[e]);
     }
   }
   return finish();
