@@ -166,115 +166,143 @@ typedef struct qrt_wmm_rows_job {
   int64_t cols; /* panels per task, times 16 */
 } qrt_wmm_rows_job;
 
-/* Panels [j0, j1) for MR rows (a constant where inlined: the accumulators
- * stay in registers). */
-QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_wmm_rows_run(const qrt_wmm_rows_job *w, int64_t j0, int64_t j1,
-                                                            const int MR) {
+#if defined(QRT_WMM_VEC)
+/* Row k0 + R of a 4-row group: the codes of columns 0..7 (v0)
+ * and 8..15 (v1) sign-extended from bits [SR - SH, 32 - SH) of the words
+ * X0 / X1 (GCC and clang shift signed vectors arithmetically), converted
+ * to float (exact), then multiplied and added into every row's sums. */
+#define QRT_WMM_ROW(R, X0, SH0, X1, SH1, SR)                                              \
+  v0 = __builtin_convertvector((qrt_wmm_vi)((X0) << (SH0)) >> (SR), qrt_wmm_vf);         \
+  v1 = __builtin_convertvector((qrt_wmm_vi)((X1) << (SH1)) >> (SR), qrt_wmm_vf);         \
+  for (i = 0; i < MR; ++i) {                                                              \
+    const float av = a[i][k0 + (R)];                                                      \
+    s[i][0] = s[i][0] + av * v0;                                                          \
+    s[i][1] = s[i][1] + av * v1;                                                          \
+  }
+/* The int4 / int8 words of 4-row group k0 / 4. */
+#define QRT_WMM_LOAD4                                                                     \
+  memcpy(&lo, bp + k0 * 8, 32);                                                           \
+  lo ^= 0x88888888u; /* nibble ^ 8: the code as a 4-bit two's complement */
+#define QRT_WMM_LOAD8                                                                     \
+  memcpy(&lo, bp + k0 * 16, 32);                                                          \
+  memcpy(&hi, bp + k0 * 16 + 32, 32);                                                     \
+  lo ^= 0x80808080u; /* byte ^ 0x80: the code as an int8 */                              \
+  hi ^= 0x80808080u;
+
+/* Panel j for MR rows (a constant where inlined: the sums stay in
+ * registers).  Throughput, not the adds' latency, bounds it: interleaving
+ * two panels' sums measured no faster. */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_wmm_rows_vec(const qrt_wmm_rows_job *w, int64_t j, const int MR) {
   const qrt_qmatmul_params *p = w->p;
   const int64_t K = p->K, N = p->N, k4 = (K + 3) / 4 * 4;
   const int64_t blk = w->gmult && p->group > 0 ? p->group : K;
   const int i4 = p->b_format == QRT_WFMT_I4;
-  int64_t j, kb, ke, k0, c;
+  const int64_t n0 = j * 16, nn = N - n0 < 16 ? N - n0 : 16;
+  const unsigned char *bp = w->B + j * k4 * (i4 ? 8 : 16);
+  const float *a[QRT_WMM_ROWS];
+  qrt_wmm_vf acc[QRT_WMM_ROWS][2], s[QRT_WMM_ROWS][2], v0, v1;
+  qrt_wmm_vu lo, hi;
+  float t[16];
+  int64_t kb, ke, k0, c;
   int i, r;
+  for (i = 0; i < MR; ++i) {
+    a[i] = w->a[i];
+    acc[i][0] = acc[i][1] = (qrt_wmm_vf){0};
+  }
+  for (kb = 0; kb < K; kb = ke) {
+    ke = K - kb < blk ? K : kb + blk;
+    for (i = 0; i < MR; ++i) s[i][0] = s[i][1] = (qrt_wmm_vf){0};
+    if (i4) {
+      for (k0 = kb; k0 + 4 <= ke; k0 += 4) {
+        QRT_WMM_LOAD4
+        QRT_WMM_ROW(0, lo, 28, lo, 24, 28) QRT_WMM_ROW(1, lo, 20, lo, 16, 28)
+        QRT_WMM_ROW(2, lo, 12, lo, 8, 28) QRT_WMM_ROW(3, lo, 4, lo, 0, 28)
+      }
+      if (k0 < ke) { /* the end of K: K % 4 rows */
+        QRT_WMM_LOAD4
+        for (r = 0; r < ke - k0; ++r) { QRT_WMM_ROW(r, lo, 28 - 8 * r, lo, 24 - 8 * r, 28) }
+      }
+    } else {
+      for (k0 = kb; k0 + 4 <= ke; k0 += 4) {
+        QRT_WMM_LOAD8
+        QRT_WMM_ROW(0, lo, 24, hi, 24, 24) QRT_WMM_ROW(1, lo, 16, hi, 16, 24)
+        QRT_WMM_ROW(2, lo, 8, hi, 8, 24) QRT_WMM_ROW(3, lo, 0, hi, 0, 24)
+      }
+      if (k0 < ke) {
+        QRT_WMM_LOAD8
+        for (r = 0; r < ke - k0; ++r) { QRT_WMM_ROW(r, lo, 24 - 8 * r, hi, 24 - 8 * r, 24) }
+      }
+    }
+    if (blk == K) {
+      for (i = 0; i < MR; ++i) acc[i][0] = s[i][0], acc[i][1] = s[i][1];
+    } else {
+      const uint8_t *g = w->gmult + (kb / blk) * N + n0;
+      for (c = 0; c < 16; ++c) t[c] = c < nn ? (float)g[c] : 0.0f;
+      memcpy(&v0, t, 32);
+      memcpy(&v1, t + 8, 32);
+      for (i = 0; i < MR; ++i) {
+        acc[i][0] = acc[i][0] + s[i][0] * v0;
+        acc[i][1] = acc[i][1] + s[i][1] * v1;
+      }
+    }
+  }
+  for (i = 0; i < MR; ++i) {
+    memcpy(t, &acc[i][0], 32);
+    memcpy(t + 8, &acc[i][1], 32);
+    if (w->bias)
+      for (c = 0; c < nn; ++c) w->c[i][n0 + c] = t[c] * w->scale[n0 + c] + w->bias[n0 + c];
+    else
+      for (c = 0; c < nn; ++c) w->c[i][n0 + c] = t[c] * w->scale[n0 + c];
+  }
+}
+
+/* Panels [j0, j1) for MR rows (a constant where inlined). */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_wmm_rows_run(const qrt_wmm_rows_job *w, int64_t j0, int64_t j1,
+                                                            const int MR) {
+  int64_t j;
+  for (j = j0; j < j1; ++j) qrt_wmm_rows_vec(w, j, MR);
+}
+#else
+/* The plain C path: the same operations per column as the vector one. */
+QRT_INTERNAL void qrt_wmm_rows_run(const qrt_wmm_rows_job *w, int64_t j0, int64_t j1, const int MR) {
+  const qrt_qmatmul_params *p = w->p;
+  const int64_t K = p->K, N = p->N, k4 = (K + 3) / 4 * 4;
+  const int64_t blk = w->gmult && p->group > 0 ? p->group : K;
+  const int i4 = p->b_format == QRT_WFMT_I4;
+  float acc[QRT_WMM_ROWS][16], s[QRT_WMM_ROWS][16], gm[16];
+  int64_t j, kb, ke, k, c;
+  int i;
   for (j = j0; j < j1; ++j) {
     const int64_t n0 = j * 16, nn = N - n0 < 16 ? N - n0 : 16;
     const unsigned char *bp = w->B + j * k4 * (i4 ? 8 : 16);
-    float cs[16], cb[16], gm[16];
-#if defined(QRT_WMM_VEC)
-    qrt_wmm_vf acc[QRT_WMM_ROWS][2], s[QRT_WMM_ROWS][2], v0, v1;
-#else
-    float acc[QRT_WMM_ROWS][16], s[QRT_WMM_ROWS][16];
-#endif
-#if defined(QRT_WMM_VEC)
-    for (i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = (qrt_wmm_vf){0};
-#else
     for (i = 0; i < MR; ++i)
       for (c = 0; c < 16; ++c) acc[i][c] = 0.0f;
-#endif
-    for (c = 0; c < 16; ++c) {
-      cs[c] = c < nn ? w->scale[n0 + c] : 0.0f;
-      cb[c] = c < nn && w->bias ? w->bias[n0 + c] : 0.0f;
-    }
     for (kb = 0; kb < K; kb = ke) {
       ke = K - kb < blk ? K : kb + blk;
-#if defined(QRT_WMM_VEC)
-      for (i = 0; i < MR; ++i) s[i][0] = s[i][1] = (qrt_wmm_vf){0};
-      for (k0 = kb; k0 < ke; k0 += 4) {
-        const int rem = ke - k0 < 4 ? (int)(ke - k0) : 4; /* < 4 only at the end of K */
-        qrt_wmm_vu lo, hi;
-        if (i4) {
-          memcpy(&lo, bp + k0 * 8, 32);
-          lo ^= 0x88888888u; /* nibble ^ 8: the code as a 4-bit two's complement */
-          hi = lo;
-        } else {
-          memcpy(&lo, bp + k0 * 16, 32);
-          memcpy(&hi, bp + k0 * 16 + 32, 32);
-          lo ^= 0x80808080u; /* byte ^ 0x80: the code as an int8 */
-          hi ^= 0x80808080u;
-        }
-        for (r = 0; r < rem; ++r) {
-          /* sign-extending shifts (GCC and clang shift signed vectors arithmetically) */
-          if (i4) {
-            v0 = __builtin_convertvector((qrt_wmm_vi)(lo << (28 - 8 * r)) >> 28, qrt_wmm_vf);
-            v1 = __builtin_convertvector((qrt_wmm_vi)(hi << (24 - 8 * r)) >> 28, qrt_wmm_vf);
-          } else {
-            v0 = __builtin_convertvector((qrt_wmm_vi)(lo << (24 - 8 * r)) >> 24, qrt_wmm_vf);
-            v1 = __builtin_convertvector((qrt_wmm_vi)(hi << (24 - 8 * r)) >> 24, qrt_wmm_vf);
-          }
-          for (i = 0; i < MR; ++i) {
-            const float av = w->a[i][k0 + r];
-            s[i][0] = s[i][0] + av * v0;
-            s[i][1] = s[i][1] + av * v1;
-          }
-        }
-      }
-      if (blk == K) {
-        for (i = 0; i < MR; ++i) acc[i][0] = s[i][0], acc[i][1] = s[i][1];
-      } else {
-        const uint8_t *g = w->gmult + (kb / blk) * N + n0;
-        for (c = 0; c < 16; ++c) gm[c] = c < nn ? (float)g[c] : 0.0f;
-        memcpy(&v0, gm, 32);
-        memcpy(&v1, gm + 8, 32);
-        for (i = 0; i < MR; ++i) {
-          acc[i][0] = acc[i][0] + s[i][0] * v0;
-          acc[i][1] = acc[i][1] + s[i][1] * v1;
-        }
-      }
-#else
       for (i = 0; i < MR; ++i)
         for (c = 0; c < 16; ++c) s[i][c] = 0.0f;
-      for (k0 = kb; k0 < ke; ++k0) {
-        const unsigned char *g4 = bp + (k0 / 4) * (i4 ? 32 : 64);
-        r = (int)(k0 % 4);
+      for (k = kb; k < ke; ++k) {
+        const unsigned char *g4 = bp + (k / 4) * (i4 ? 32 : 64);
+        const int r = (int)(k % 4);
         for (c = 0; c < 16; ++c) {
           const int32_t code = i4 ? (int32_t)(c < 8 ? g4[c * 4 + r] & 15u : g4[(c - 8) * 4 + r] >> 4) - 8
                                   : (int32_t)g4[c * 4 + r] - 128;
-          for (i = 0; i < MR; ++i) s[i][c] = s[i][c] + w->a[i][k0] * (float)code;
+          for (i = 0; i < MR; ++i) s[i][c] = s[i][c] + w->a[i][k] * (float)code;
         }
       }
       for (c = 0; c < 16; ++c) gm[c] = blk != K && c < nn ? (float)w->gmult[(kb / blk) * N + n0 + c] : 0.0f;
       for (i = 0; i < MR; ++i)
-        for (c = 0; c < 16; ++c) {
-          if (blk == K) acc[i][c] = s[i][c];
-          else acc[i][c] = acc[i][c] + s[i][c] * gm[c];
-        }
-#endif
+        for (c = 0; c < 16; ++c) acc[i][c] = blk == K ? s[i][c] : acc[i][c] + s[i][c] * gm[c];
     }
     for (i = 0; i < MR; ++i) {
-      float t[16];
-#if defined(QRT_WMM_VEC)
-      memcpy(t, &acc[i][0], 32);
-      memcpy(t + 8, &acc[i][1], 32);
-#else
-      for (c = 0; c < 16; ++c) t[c] = acc[i][c];
-#endif
       if (w->bias)
-        for (c = 0; c < nn; ++c) w->c[i][n0 + c] = t[c] * cs[c] + cb[c];
+        for (c = 0; c < nn; ++c) w->c[i][n0 + c] = acc[i][c] * w->scale[n0 + c] + w->bias[n0 + c];
       else
-        for (c = 0; c < nn; ++c) w->c[i][n0 + c] = t[c] * cs[c];
+        for (c = 0; c < nn; ++c) w->c[i][n0 + c] = acc[i][c] * w->scale[n0 + c];
     }
   }
 }
+#endif
 
 QRT_INTERNAL void qrt_wmm_rows_task(void *ctx, int64_t t) {
   const qrt_wmm_rows_job *w = (const qrt_wmm_rows_job *)ctx;
