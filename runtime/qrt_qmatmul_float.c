@@ -7,7 +7,7 @@
  * weight layouts), qrt_matmul.c (float GEMM) and qrt_quant.c (rounding):
  * see QRT_FILE_DEPS.
  *
- * The weight-only kernel has two paths.  Up to QRT_WMM_ROWS rows (all
+ * The weight-only kernel has two paths.  Up to QRT_WMATMUL_ROWS rows (all
  * batches together: decoding, one token per step) it multiplies straight
  * from the codes (qrt_wmm_rows, its sum order documented there): at M = 1
  * it reads 4 or 8 bits per weight and does one multiply-add per weight.
@@ -120,7 +120,7 @@ QRT_INTERNAL void qrt_wmm_panel(const qrt_qmatmul_params *p, const void *const *
 }
 
 /* --- Few rows: multiply straight from the codes --------------------------
- * For each row a (of the at most QRT_WMATMUL_ROWS rows) and column n:
+ * For each row a (all batches' rows, at most QRT_WMATMUL_ROWS) and column n:
  *   blocks   the groups [g G, g G + G) of K (G = group, a multiple of 4;
  *            the last one may be shorter), or all of K per channel;
  *   s_g    = sum over k in block g in ascending k of a[k] * (float)code(k, n):
@@ -140,7 +140,7 @@ QRT_INTERNAL void qrt_wmm_panel(const qrt_qmatmul_params *p, const void *const *
  * 4-row group, int8 is 16 words (column c: bytes code + 128 of rows 0..3,
  * low byte first), int4 8 words (word c: nibbles code + 8 of rows 0..3 of
  * column c in the low nibbles, of column c + 8 in the high ones). */
-#define QRT_WMM_ROWS QRT_WMATMUL_ROWS
+#define QRT_WMM_MR 4 /* rows per pass over the weights */
 #ifndef QRT_WMM_PAR_MIN_MACS
 #define QRT_WMM_PAR_MIN_MACS 1048576
 #endif
@@ -160,8 +160,8 @@ typedef struct qrt_wmm_rows_job {
   const unsigned char *B;
   const float *scale, *bias;
   const uint8_t *gmult; /* NULL: per channel */
-  const float *a[QRT_WMM_ROWS];
-  float *c[QRT_WMM_ROWS];
+  const float *a[QRT_WMM_MR];
+  float *c[QRT_WMM_MR];
   int nr;
   int64_t cols; /* panels per task, times 16 */
 } qrt_wmm_rows_job;
@@ -199,8 +199,8 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_wmm_rows_vec(const qrt_wmm_rows_j
   const int i4 = p->b_format == QRT_WFMT_I4;
   const int64_t n0 = j * 16, nn = N - n0 < 16 ? N - n0 : 16;
   const unsigned char *bp = w->B + j * k4 * (i4 ? 8 : 16);
-  const float *a[QRT_WMM_ROWS];
-  qrt_wmm_vf acc[QRT_WMM_ROWS][2], s[QRT_WMM_ROWS][2], v0, v1;
+  const float *a[QRT_WMM_MR];
+  qrt_wmm_vf acc[QRT_WMM_MR][2], s[QRT_WMM_MR][2], v0, v1;
   qrt_wmm_vu lo, hi;
   float t[16];
   int64_t kb, ke, k0, c;
@@ -269,7 +269,7 @@ QRT_INTERNAL void qrt_wmm_rows_run(const qrt_wmm_rows_job *w, int64_t j0, int64_
   const int64_t K = p->K, N = p->N, k4 = (K + 3) / 4 * 4;
   const int64_t blk = w->gmult && p->group > 0 ? p->group : K;
   const int i4 = p->b_format == QRT_WFMT_I4;
-  float acc[QRT_WMM_ROWS][16], s[QRT_WMM_ROWS][16], gm[16];
+  float acc[QRT_WMM_MR][16], s[QRT_WMM_MR][16], gm[16];
   int64_t j, kb, ke, k, c;
   int i;
   for (j = j0; j < j1; ++j) {
@@ -316,26 +316,32 @@ QRT_INTERNAL void qrt_wmm_rows_task(void *ctx, int64_t t) {
   }
 }
 
+/* All rows, QRT_WMM_MR at a time (each row's sums are its own, so the
+ * grouping does not change the bits). */
 QRT_INTERNAL void qrt_wmm_rows(const qrt_qmatmul_params *p, const void *const *in, void *const *out, int64_t nb) {
+  const int64_t rows = nb * p->M;
   qrt_wmm_rows_job w;
-  int64_t b, m;
+  int64_t r0, r;
   memset(&w, 0, sizeof w);
   w.p = p;
   w.B = (const unsigned char *)in[1];
   w.bias = (const float *)in[2];
   w.scale = (const float *)in[3];
   w.gmult = p->group > 0 ? (const uint8_t *)in[6] : NULL;
-  for (b = 0; b < nb; ++b)
-    for (m = 0; m < p->M; ++m) {
-      w.a[w.nr] = (const float *)in[0] + qrt_qmmf_a_offset(p, b) + m * p->K;
-      w.c[w.nr++] = (float *)out[0] + (b * p->M + m) * p->N;
+  for (r0 = 0; r0 < rows; r0 += QRT_WMM_MR) {
+    w.nr = rows - r0 < QRT_WMM_MR ? (int)(rows - r0) : QRT_WMM_MR;
+    for (r = 0; r < w.nr; ++r) {
+      const int64_t b = (r0 + r) / p->M, m = (r0 + r) % p->M;
+      w.a[r] = (const float *)in[0] + qrt_qmmf_a_offset(p, b) + m * p->K;
+      w.c[r] = (float *)out[0] + (b * p->M + m) * p->N;
     }
-  w.cols = qrt_parallel_cols(w.nr, p->N, p->K, 16, QRT_WMM_PAR_MIN_MACS);
-  if (w.cols > 0) {
-    qrt_parallel_for((p->N + w.cols - 1) / w.cols, qrt_wmm_rows_task, &w);
-  } else {
-    w.cols = (p->N + 15) / 16 * 16;
-    qrt_wmm_rows_task(&w, 0);
+    w.cols = qrt_parallel_cols(w.nr, p->N, p->K, 16, QRT_WMM_PAR_MIN_MACS);
+    if (w.cols > 0) {
+      qrt_parallel_for((p->N + w.cols - 1) / w.cols, qrt_wmm_rows_task, &w);
+    } else {
+      w.cols = (p->N + 15) / 16 * 16;
+      qrt_wmm_rows_task(&w, 0);
+    }
   }
 }
 
@@ -346,7 +352,7 @@ QRT_API void qrt_wmatmul_f32(const void *params, const void *const *in, void *co
   qrt_sgemm_args g;
   int64_t n0, b;
   if (!p->b_packed) return; /* the compiler always packs the weights */
-  if (nb * p->M <= QRT_WMM_ROWS) {
+  if (nb * p->M <= QRT_WMATMUL_ROWS) {
     if (nb * p->M > 0 && p->N > 0) qrt_wmm_rows(p, in, out, nb);
     return;
   }
