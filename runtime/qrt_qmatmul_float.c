@@ -195,7 +195,8 @@ typedef struct qrt_wmm_rows_job {
 QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_wmm_rows_vec(const qrt_wmm_rows_job *w, int64_t j, const int MR) {
   const qrt_qmatmul_params *p = w->p;
   const int64_t K = p->K, N = p->N, k4 = (K + 3) / 4 * 4;
-  const int64_t blk = w->gmult && p->group > 0 ? p->group : K;
+  const int grouped = w->gmult != NULL; /* (group > 0: qrt_wmm_rows) */
+  const int64_t blk = grouped ? p->group : K;
   const int i4 = p->b_format == QRT_WFMT_I4;
   const int64_t n0 = j * 16, nn = N - n0 < 16 ? N - n0 : 16;
   const unsigned char *bp = w->B + j * k4 * (i4 ? 8 : 16);
@@ -233,7 +234,7 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_wmm_rows_vec(const qrt_wmm_rows_j
         for (r = 0; r < ke - k0; ++r) { QRT_WMM_ROW(r, lo, 24 - 8 * r, hi, 24 - 8 * r, 24) }
       }
     }
-    if (blk == K) {
+    if (!grouped) {
       for (i = 0; i < MR; ++i) acc[i][0] = s[i][0], acc[i][1] = s[i][1];
     } else {
       const uint8_t *g = w->gmult + (kb / blk) * N + n0;
@@ -267,7 +268,8 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_wmm_rows_run(const qrt_wmm_rows_j
 QRT_INTERNAL void qrt_wmm_rows_run(const qrt_wmm_rows_job *w, int64_t j0, int64_t j1, const int MR) {
   const qrt_qmatmul_params *p = w->p;
   const int64_t K = p->K, N = p->N, k4 = (K + 3) / 4 * 4;
-  const int64_t blk = w->gmult && p->group > 0 ? p->group : K;
+  const int grouped = w->gmult != NULL; /* (group > 0: qrt_wmm_rows) */
+  const int64_t blk = grouped ? p->group : K;
   const int i4 = p->b_format == QRT_WFMT_I4;
   float acc[QRT_WMM_MR][16], s[QRT_WMM_MR][16], gm[16];
   int64_t j, kb, ke, k, c;
@@ -290,9 +292,9 @@ QRT_INTERNAL void qrt_wmm_rows_run(const qrt_wmm_rows_job *w, int64_t j0, int64_
           for (i = 0; i < MR; ++i) s[i][c] = s[i][c] + w->a[i][k] * (float)code;
         }
       }
-      for (c = 0; c < 16; ++c) gm[c] = blk != K && c < nn ? (float)w->gmult[(kb / blk) * N + n0 + c] : 0.0f;
+      for (c = 0; c < 16; ++c) gm[c] = grouped && c < nn ? (float)w->gmult[(kb / blk) * N + n0 + c] : 0.0f;
       for (i = 0; i < MR; ++i)
-        for (c = 0; c < 16; ++c) acc[i][c] = blk == K ? s[i][c] : acc[i][c] + s[i][c] * gm[c];
+        for (c = 0; c < 16; ++c) acc[i][c] = !grouped ? s[i][c] : acc[i][c] + s[i][c] * gm[c];
     }
     for (i = 0; i < MR; ++i) {
       if (w->bias)

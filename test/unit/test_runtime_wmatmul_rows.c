@@ -13,7 +13,7 @@
  *  - the same bits with the work split over threads (a parallel-for hook
  *    that runs the column slices in reverse order).
  * Shapes: K odd and not a multiple of the group, N not a multiple of 16,
- * groups of 4, 32, 64, 128 and per channel, 1..4 rows over batches
+ * groups of 4, 32, 64, 128 (also one K long) and per channel, 1..4 rows over batches
  * (broadcast A included), bias or none. */
 #include <math.h>
 #include <stdio.h>
@@ -141,6 +141,8 @@ int main(void) {
       {1, 1, 1, 1, 0, QRT_WFMT_I8, 0, 0},        {1, 1, 45, 299, 0, QRT_WFMT_I8, 1, 0},
       {1, 1, 20, 131, 32, QRT_WFMT_I8, 1, 0},    {4, 1, 37, 257, 128, QRT_WFMT_I8, 0, 0},
       {2, 2, 17, 63, 64, QRT_WFMT_I8, 1, 1},     {3, 1, 50, 90, 0, QRT_WFMT_I8, 1, 0},
+      /* one group exactly K long: still grouped (gmult applies) */
+      {1, 1, 21, 64, 64, QRT_WFMT_I4, 1, 0},     {2, 1, 18, 128, 128, QRT_WFMT_I8, 0, 0},
       /* big enough for several column slices (>= 2 * 2^20 multiply-adds) */
       {2, 1, 300, 4099, 128, QRT_WFMT_I4, 1, 0}, {1, 1, 530, 4001, 0, QRT_WFMT_I8, 1, 0},
   };
