@@ -713,7 +713,11 @@ typedef struct qrt_bformat {
  * qrt_wmatmul_f32 (weight-only: float A, float C): C = A @ W + bias with
  *   W[k,n] = (scale[n] * (float)gmult[g,n]) * (float)code (gmult = 1 when
  *   not grouped), rebuilt per 16-column panel into scratch and multiplied
- *   by the float GEMM (qrt_sgemm_ex, its sum order);
+ *   by the float GEMM (qrt_sgemm_ex, its sum order); except when all
+ *   batches together have at most QRT_WMATMUL_ROWS rows (decoding): then
+ *   straight from the codes, per group sums scaled by gmult, then by
+ *   scale[n] (the order is documented at qrt_wmm_rows in
+ *   qrt_qmatmul_float.c), the same bits on every SIMD path;
  *   in[2] bias float [N] or NULL, in[3] scale float [N], in[7] scratch of
  *   qrt_wmatmul_scratch(p) bytes.  B must be packed (b_packed 1).
  * Limit: acc is exact while K * 255 * 128 < 2^31, i.e. K <= 65792 (int8,
@@ -733,6 +737,7 @@ typedef struct qrt_bformat {
  *   it, z * S_n, can pass 2^31), in[3] mult int32 [N], in[4] shift int8
  *   [N]; C = qrt_requant_wide(acc; ...) (qrt_requant for any int64 acc).
  *   acc is the true sum while K < 2^30 (|acc| < 2^62). */
+#define QRT_WMATMUL_ROWS 4
 #define QRT_QMATMUL_PARAMS(S, A) \
   S(int32_t, a_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
   S(int32_t, b_packed) S(int32_t, batch_rank) S(int64_t, M) S(int64_t, N) S(int64_t, K) \

@@ -55,7 +55,7 @@ run_test() { # compiler, flags, objects, test file, tag
   [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
 }
 
-QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qmatmul16.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c test/unit/test_runtime_bdot.c test/unit/test_runtime_msq.c"
+QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qmatmul16.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c test/unit/test_runtime_wmatmul_rows.c test/unit/test_runtime_bdot.c test/unit/test_runtime_msq.c"
 # integer-only nonlinear kernels and the DBFP table softmax: also with -O3
 # -march=native (vectorized loops)
 # float kernels with a vector-extension path (qrt_exp_f32x): exp, sigmoid,

@@ -5,7 +5,7 @@
  *    grouped (integer group multipliers), zero points folded or not;
  *  - qrt_qmatmul_dyn_f32: dynamic per-row int8 / int4 activations;
  *  - qrt_wmatmul_f32: weight-only, equal to the float GEMM on the
- *    dequantized weights.
+ *    dequantized weights (its panel path, more than QRT_WMATMUL_ROWS rows).
  * Shapes cover K % 4 != 0, K across blocks and groups, N % 16 != 0,
  * groups larger than a K block, batches. */
 #include <math.h>
@@ -187,8 +187,10 @@ static void test_dynamic(const wcase *c, int a_bits, int batches) {
   free(A); free(C); free(B); free(Bp); free(Aq); free(gm); free(sf); free(bf); free(rs); free(scratch);
 }
 
+/* The panel path: at most QRT_WMATMUL_ROWS rows take the direct one
+ * (test_runtime_wmatmul_rows.c), so small cases get more rows here. */
 static void test_weight_only(const wcase *c) {
-  const int64_t M = c->M, N = c->N, K = c->K, ng = c->group ? (K + c->group - 1) / c->group : 1;
+  const int64_t M = c->M > QRT_WMATMUL_ROWS ? c->M : c->M + QRT_WMATMUL_ROWS, N = c->N, K = c->K, ng = c->group ? (K + c->group - 1) / c->group : 1;
   float *A = xmalloc(sizeof(float) * (size_t)(M * K)), *C = xmalloc(sizeof(float) * (size_t)(M * N));
   float *R = xmalloc(sizeof(float) * (size_t)(M * N)), *W = xmalloc(sizeof(float) * (size_t)(K * N));
   int8_t *B = xmalloc((size_t)(K * N)), *Bp = xmalloc((size_t)packed_size(c) + 1);
