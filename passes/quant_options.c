@@ -53,6 +53,11 @@ const char qcc_quant_flags_help[] =
     "  --act-scale static|token\n"
     "                        activations: calibrated per-tensor scales (default) or\n"
     "                        per-token scales computed at run time (matmuls)\n"
+    "  --attention-scales static|measure\n"
+    "                        static integer schemes: attention's matmuls keep\n"
+    "                        per-tensor static int8 (default), or each is measured\n"
+    "                        against MXINT8 block scales and takes them where static\n"
+    "                        is clearly worse (slower: run-time block encoding)\n"
     "  --observer mse|minmax|percentile[:P]\n"
     "                        activation range from calibration: the clip minimizing\n"
     "                        the quantization MSE (default), min/max, or the central\n"
@@ -152,6 +157,13 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
       qcc_quant_opts.act_per_token = !strcmp(v, "token");
     } else {
       qcc_error("--act-scale: expected static or token, got '%s'", v);
+      rc = -1;
+    }
+  } else if ((v = qcc_flag_value(argc, argv, i, "--attention-scales", &missing))) {
+    if (!strcmp(v, "static") || !strcmp(v, "measure")) {
+      qcc_quant_opts.attention_measure = !strcmp(v, "measure");
+    } else {
+      qcc_error("--attention-scales: expected static or measure, got '%s'", v);
       rc = -1;
     }
   } else if ((v = qcc_flag_value(argc, argv, i, "--observer", &missing))) {
