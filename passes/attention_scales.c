@@ -49,7 +49,6 @@
 
 #include "msq.h"
 #include "passes.h"
-#include "qrt.h"
 #include "quant_activations.h"
 #include "quant_options.h"
 #include "sensitivity.h"
@@ -89,21 +88,6 @@ static bool user_chose(MlirOperation op) {
   return qcc_kept_float(at, "runtime_matmul") || !qcc_layer_scheme(op, &s) || s;
 }
 
-/* Whether the quantize pass can make op a block-format matmul: float
- * operands of equal batch dims (no broadcasting) and no bias, as
- * quantize_matmul_block_runtime requires. A grouped-query matmul whose
- * key/value heads broadcast over the query heads is not one: measuring
- * would compare static int8 with the float it would fall back to. */
-static bool block_format_fits(MlirOperation op) {
-  qcc_shape as, bs;
-  qcc_shape_of(q_matmul_in(op, 0), &as);
-  qcc_shape_of(q_matmul_in(op, 1), &bs);
-  bool same = as.rank == bs.rank && as.rank >= 2 && as.dtype == QRT_F32 && bs.dtype == QRT_F32 &&
-              mlirValueIsNull(q_matmul_in(op, 2));
-  for (int i = 0; same && i < as.rank - 2; i++) same = as.dims[i] == bs.dims[i];
-  return same;
-}
-
 static double db(double err) { return err > 0 ? -10.0 * log10(err) : INFINITY; }
 
 int qcc_pass_attention_scales(MlirModule m) {
@@ -127,7 +111,10 @@ int qcc_pass_attention_scales(MlirModule m) {
     if (k != QCC_LAYER_RUNTIME_MATMUL || user_chose(op)) continue;
     char at[256];
     qcc_op_where(op, at, sizeof at);
-    if (!block_format_fits(op)) {
+    /* a grouped-query matmul whose key/value heads broadcast over the
+     * query heads has no block kernel: measuring would compare static
+     * int8 with the float it would fall back to */
+    if (!qcc_runtime_block_matmul_fits(op)) {
       qcc_remark("attention_scales: %s keeps per-tensor static scales: mxint8 needs equal batch dims on both operands "
                  "(no broadcast heads) and no bias",
                  at);

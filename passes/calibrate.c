@@ -231,15 +231,24 @@ static int act_bits(void) {
   return qcc_quant_opts.scheme && qcc_quant_opts.scheme->act_bits ? qcc_quant_opts.scheme->act_bits : 8;
 }
 
-/* The range the observer picks (clipped) from r. */
-static void chosen_range(const range *r, double *lo, double *hi) {
+void qcc_observer_clip(const qcc_histogram *h, double *lo, double *hi, double *lo8, double *hi8) {
+  if (qcc_quant_opts.observer == QCC_OBSERVER_PERCENTILE) {
+    qcc_hist_percentile_range(h, qcc_quant_opts.percentile, lo, hi);
+  } else if (qcc_quant_opts.observer == QCC_OBSERVER_MSE) {
+    qcc_hist_mse_range(h, act_bits(), lo, hi);
+    /* the 4-bit clip is about twice as hard as the 8-bit one */
+    if (act_bits() != 8) qcc_hist_mse_range(h, 8, lo8, hi8);
+  }
+}
+
+/* The range the observer picks (clipped) from r, and the 8-bit one (an
+ * empty range, lo8 > hi8, when there is none: see qcc_observer_clip). */
+static void chosen_range(const range *r, double *lo, double *hi, double *lo8, double *hi8) {
   *lo = r->lo;
   *hi = r->hi;
-  if (!r->hist || !(r->hist->total > 0)) return;
-  if (qcc_quant_opts.observer == QCC_OBSERVER_PERCENTILE)
-    qcc_hist_percentile_range(r->hist, qcc_quant_opts.percentile, lo, hi);
-  else if (qcc_quant_opts.observer == QCC_OBSERVER_MSE)
-    qcc_hist_mse_range(r->hist, act_bits(), lo, hi);
+  *lo8 = INFINITY;
+  *hi8 = -INFINITY;
+  if (r->hist && r->hist->total > 0) qcc_observer_clip(r->hist, lo, hi, lo8, hi8);
 }
 
 /* One evaluation over every sample; obs sees every function argument (with
@@ -308,25 +317,22 @@ int qcc_pass_calibrate(MlirModule m) {
          op = mlirOperationGetNextInBlock(op)) {
       range *r = qcc_ptr_map_get(&st.ranges, mlirOperationGetResult(op, 0).ptr);
       if (!r || q_constant_is(op) || !(r->lo <= r->hi)) continue;
-      double lo, hi;
-      chosen_range(r, &lo, &hi);
+      double lo, hi, lo8, hi8;
+      chosen_range(r, &lo, &hi, &lo8, &hi8);
       set_f64(op, "qcc.min", lo);
       set_f64(op, "qcc.max", hi);
       if (clip) {
         set_f64(op, "qcc.observed_min", r->lo);
         set_f64(op, "qcc.observed_max", r->hi);
       }
-      /* int8 codes under a 4-bit scheme (layer outputs, attention's
-       * operands) need the range that is MSE-optimal for 8 bits: the 4-bit
-       * one clips about twice as hard */
-      if (qcc_quant_opts.observer == QCC_OBSERVER_MSE && r->hist && r->hist->total > 0 && act_bits() != 8) {
-        qcc_hist_mse_range(r->hist, 8, &lo, &hi);
-        set_f64(op, "qcc.min8", lo);
-        set_f64(op, "qcc.max8", hi);
+      if (lo8 <= hi8) { /* int8 codes under a 4-bit scheme: qcc_value_range_bits */
+        set_f64(op, "qcc.min8", lo8);
+        set_f64(op, "qcc.max8", hi8);
       }
     }
-    double lo[64], hi[64];
-    for (int i = 0; i < in.n && i < 64; i++) chosen_range(range_of(&st, mlirBlockGetArgument(body, i)), &lo[i], &hi[i]);
+    double lo[64], hi[64], lo8, hi8;
+    for (int i = 0; i < in.n && i < 64; i++)
+      chosen_range(range_of(&st, mlirBlockGetArgument(body, i)), &lo[i], &hi[i], &lo8, &hi8);
     MlirContext ctx = mlirOperationGetContext(func);
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_min"), mlirDenseF64ArrayGet(ctx, in.n, lo));
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"), mlirDenseF64ArrayGet(ctx, in.n, hi));

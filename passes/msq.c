@@ -168,20 +168,13 @@ static void start_histograms(msq_state *st) {
   }
 }
 
-/* The calibrate pass's choice (chosen_range there), per modality. */
+/* The calibrate pass's choice (qcc_observer_clip), per modality. */
 static void clip_ranges(msq_state *st) {
-  const qcc_quant_scheme *sc = qcc_quant_active_scheme();
   for (size_t i = 0; i < st->ranges.cap; i++) {
     mod_range *r = st->ranges.vals[i];
-    for (int m = 0; st->ranges.keys[i] && r && m < QRT_MSQ_MAX_MODALITIES; m++) {
-      if (!r->hist[m] || !(r->hist[m]->total > 0)) continue;
-      if (qcc_quant_opts.observer == QCC_OBSERVER_PERCENTILE) {
-        qcc_hist_percentile_range(r->hist[m], qcc_quant_opts.percentile, &r->lo[m], &r->hi[m]);
-      } else {
-        qcc_hist_mse_range(r->hist[m], sc->act_bits ? sc->act_bits : 8, &r->lo[m], &r->hi[m]);
-        if (sc->act_bits && sc->act_bits != 8) qcc_hist_mse_range(r->hist[m], 8, &r->lo8[m], &r->hi8[m]);
-      }
-    }
+    for (int m = 0; st->ranges.keys[i] && r && m < QRT_MSQ_MAX_MODALITIES; m++)
+      if (r->hist[m] && r->hist[m]->total > 0)
+        qcc_observer_clip(r->hist[m], &r->lo[m], &r->hi[m], &r->lo8[m], &r->hi8[m]);
   }
 }
 
@@ -232,11 +225,10 @@ static MlirAttribute f64_elements(MlirContext ctx, const double *v, int n) {
   return qcc_dense_attr(ctx, &s, v);
 }
 
-/* Per-modality ranges of v, the per-tensor calibrated one where a modality
- * had no rows or only one value (a zero-width range has no scale); false
- * if neither exists. */
 /* Per-modality ranges of v for `bits`-bit codes (the calibrate pass's
- * qcc_value_range_bits, per modality), else the tensor's. */
+ * qcc_value_range_bits, per modality), the per-tensor calibrated one where
+ * a modality had no rows or only one value (a zero-width range has no
+ * scale); false if neither exists. */
 static bool ranges_of(msq_state *st, MlirValue v, int n_mod, int bits, double *lo, double *hi) {
   double tlo, thi;
   bool tensor = qcc_value_range_bits(v, bits, &tlo, &thi);

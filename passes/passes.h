@@ -38,6 +38,10 @@ int qcc_pass_sensitivity(MlirModule m);
  * scales measure clearly worse than MXINT8 block scales get mxint8
  * (attention_scales.c). */
 int qcc_pass_attention_scales(MlirModule m);
+/* Whether a matmul of two run-time operands can become a block-format
+ * q.bmatmul: float operands of equal batch dims (no broadcasting), no
+ * bias (quantize.c; the attention_scales pass measures only those). */
+bool qcc_runtime_block_matmul_fits(MlirOperation op);
 int qcc_pass_allocate(MlirModule m);
 /* --integer-only: op (a q.unary, q.softmax or q.norm) on int8 when the
  * rules of quantize_nonlinear.c allow, else left float with a remark;

@@ -95,4 +95,13 @@ bool qcc_quant_needs_calibration(void);
 /* Calibrated range of v (attributes written by the calibrate pass). */
 bool qcc_value_range(MlirValue v, double *lo, double *hi);
 
+/* The observer's (--observer) clip of a histogram of observed values, as
+ * calibrate and MSQ (per modality) choose it: into *lo, *hi for codes of
+ * -q's activation bits (percentile or MSE), and into *lo8, *hi8 the MSE
+ * range for 8-bit codes when those bits are not 8 (w4a4's int8 outputs
+ * and attention operands); outputs it does not choose are left as they
+ * are (minmax: all four). */
+struct qcc_histogram;
+void qcc_observer_clip(const struct qcc_histogram *h, double *lo, double *hi, double *lo8, double *hi8);
+
 #endif

@@ -447,14 +447,18 @@ static int quantize_matmul_block(MlirOperation op) {
  * [..., K, N], each of a's rows and b's columns quantized to the block
  * format at run time (as MX prescribes for any dot product). Batch dims
  * must be equal (no broadcasting). */
-static void quantize_matmul_block_runtime(MlirOperation op, const char *at) {
-  MlirValue a = q_matmul_in(op, 0), b = q_matmul_in(op, 1), y = mlirOperationGetResult(op, 0);
+bool qcc_runtime_block_matmul_fits(MlirOperation op) {
   qcc_shape as, bs;
-  qcc_shape_of(a, &as);
-  qcc_shape_of(b, &bs);
+  qcc_shape_of(q_matmul_in(op, 0), &as);
+  qcc_shape_of(q_matmul_in(op, 1), &bs);
   bool same_batch = as.rank == bs.rank && as.rank >= 2;
   for (int i = 0; same_batch && i < as.rank - 2; i++) same_batch = as.dims[i] == bs.dims[i];
-  if (as.dtype != QRT_F32 || bs.dtype != QRT_F32 || !mlirValueIsNull(q_matmul_in(op, 2)) || !same_batch) {
+  return as.dtype == QRT_F32 && bs.dtype == QRT_F32 && mlirValueIsNull(q_matmul_in(op, 2)) && same_batch;
+}
+
+static void quantize_matmul_block_runtime(MlirOperation op, const char *at) {
+  MlirValue a = q_matmul_in(op, 0), b = q_matmul_in(op, 1), y = mlirOperationGetResult(op, 0);
+  if (!qcc_runtime_block_matmul_fits(op)) {
     qcc_remark("quantize: %s stays float: run-time block matmuls need float operands of equal batch dims, no bias", at);
     return;
   }
