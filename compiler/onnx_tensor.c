@@ -77,38 +77,56 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qc
   out->rank = (int)t->n_dims;
   out->dtype = dt;
   out->nbytes = (size_t)n * es;
+  /* the inline payload's count is checked before anything is allocated:
+   * dims may claim gigabytes that a few bytes of data do not back */
+  const char *field = NULL;
+  size_t have = 0;
+  if (external) {
+  } else if (t->has_raw_data) {
+    field = "raw_data";
+    have = t->raw_data.len / es;
+  } else if (dt == QRT_F32) {
+    field = "float_data", have = t->n_float_data;
+  } else if (dt == QRT_F64) {
+    field = "double_data", have = t->n_double_data;
+  } else if (dt == QRT_I64) {
+    field = "int64_data", have = t->n_int64_data;
+  } else if (dt == QRT_U32 || dt == QRT_U64) {
+    field = "uint64_data", have = t->n_uint64_data;
+  } else {
+    field = "int32_data", have = t->n_int32_data; /* every type of 32 bits or fewer (f16 as its bits) */
+  }
+  if (field && check_count(have, n, field, t, err, errlen)) return -1;
+  if (t->has_raw_data && !external && t->raw_data.len % es && check_count(0, n, field, t, err, errlen)) return -1;
   out->data = calloc(out->nbytes ? out->nbytes : 1, 1);
+  if (!out->data) {
+    snprintf(err, errlen, "tensor '%s': cannot allocate %zu bytes", name, out->nbytes);
+    return -1;
+  }
   unsigned char *d = out->data;
   int rc = 0;
   if (external) {
     rc = qcc_external_data_read(t, model_path, d, out->nbytes, err, errlen);
-  } else if (t->has_raw_data) {
-    rc = check_count(t->raw_data.len / es, n, "raw_data", t, err, errlen);
-    if (!rc && t->raw_data.len % es) rc = check_count(0, n, "raw_data", t, err, errlen);
-    if (!rc) copy_data(d, t->raw_data.data, out->nbytes);
-  } else if (dt == QRT_F32) {
-    if (!(rc = check_count(t->n_float_data, n, "float_data", t, err, errlen))) copy_data(d, t->float_data, out->nbytes);
-  } else if (dt == QRT_F64) {
-    if (!(rc = check_count(t->n_double_data, n, "double_data", t, err, errlen))) copy_data(d, t->double_data, out->nbytes);
-  } else if (dt == QRT_I64) {
-    if (!(rc = check_count(t->n_int64_data, n, "int64_data", t, err, errlen))) copy_data(d, t->int64_data, out->nbytes);
+  } else if (t->has_raw_data || dt == QRT_F32 || dt == QRT_F64 || dt == QRT_I64) {
+    const void *src = t->has_raw_data ? (const void *)t->raw_data.data
+                      : dt == QRT_F32 ? (const void *)t->float_data
+                      : dt == QRT_F64 ? (const void *)t->double_data
+                                      : (const void *)t->int64_data;
+    copy_data(d, src, out->nbytes);
   } else if (dt == QRT_U32 || dt == QRT_U64) {
-    if (!(rc = check_count(t->n_uint64_data, n, "uint64_data", t, err, errlen)))
-      for (int64_t i = 0; i < n; i++) {
-        if (dt == QRT_U32) ((uint32_t *)d)[i] = (uint32_t)t->uint64_data[i];
-        else ((uint64_t *)d)[i] = t->uint64_data[i];
-      }
+    for (int64_t i = 0; i < n; i++) {
+      if (dt == QRT_U32) ((uint32_t *)d)[i] = (uint32_t)t->uint64_data[i];
+      else ((uint64_t *)d)[i] = t->uint64_data[i];
+    }
   } else {
-    /* int32_data carries every type of 32 bits or fewer (f16 as its bits). */
-    if (!(rc = check_count(t->n_int32_data, n, "int32_data", t, err, errlen)))
-      for (int64_t i = 0; i < n; i++) {
-        int32_t v = t->int32_data[i];
-        switch (es) {
-        case 1: d[i] = (unsigned char)v; break;
-        case 2: ((uint16_t *)d)[i] = (uint16_t)v; break;
-        default: ((int32_t *)d)[i] = v; break;
-        }
+    for (int64_t i = 0; i < n; i++) {
+      int32_t v = t->int32_data[i];
+      switch (es) {
+      case 1: d[i] = (unsigned char)v; break;
+      case 2: ((uint16_t *)d)[i] = (uint16_t)v; break;
+      default: ((int32_t *)d)[i] = v; break;
       }
+    }
   }
   if (rc) {
     qcc_array_free(out);

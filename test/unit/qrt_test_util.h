@@ -16,9 +16,13 @@ static QRT_MAYBE_UNUSED uint32_t lcg(void) {
   g_seed = g_seed * 1664525u + 1013904223u;
   return g_seed;
 }
-/* uniform integer in [lo, hi] */
+/* uniform integer in [lo, hi].  Only the upper bits of each LCG draw are
+ * used: the low k bits of a power-of-two-modulus LCG repeat every 2^k
+ * draws, so the old `(a << 32) ^ b` made `irand(-8, 7)` cycle through 8
+ * values (two draws per call), and int4 tests saw a fraction of the codes. */
 static QRT_MAYBE_UNUSED int64_t irand(int64_t lo, int64_t hi) {
-  uint64_t r = ((uint64_t)lcg() << 32) ^ (uint64_t)lcg();
+  const uint64_t a = lcg() >> 8, b = lcg() >> 8;
+  const uint64_t r = a << 24 | b;
   return lo + (int64_t)(r % (uint64_t)(hi - lo + 1));
 }
 static QRT_MAYBE_UNUSED float frand(float lo, float hi) {

@@ -111,7 +111,7 @@ static void run_case(const mm_case *t) {
   p.batch_rank = nb > 1 ? 1 : 0;
   p.batch_shape[0] = nb;
   p.a_batch_strides[0] = M * K;
-  p.b_batch_strides[0] = t->broadcast_b ? 0 : K * N;
+  p.b_batch_strides[0] = t->broadcast_b || !t->b16 ? 0 : K * N; /* int8 B: one [K, N] weight for every batch */
   in[0] = A;
   in[1] = t->b16 ? (const void *)B16 : (const void *)B8;
   in[2] = t->b16 ? NULL : bias;
