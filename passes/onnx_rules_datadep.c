@@ -326,6 +326,13 @@ static int rule_nms(onnx_node *n, MlirValue *res) {
   }
   int64_t nb = bs.dims[0], nbox = bs.dims[1], nc = ss.dims[1];
   int64_t per_class = max_out < 0 ? 0 : max_out > (double)nbox ? nbox : (int64_t)max_out;
+  /* each candidate meets at most per_class kept boxes: bound the compile
+   * time a (hostile) model can ask for */
+  if ((double)nb * (double)nc * (double)nbox * (double)(per_class ? per_class : 1) > 1e10) {
+    qcc_array_free(&boxes), qcc_array_free(&scores);
+    return onnx_fail(n, "%lld batches x %lld classes x %lld boxes, keeping up to %lld each, is too much to fold at "
+                        "compile time", (long long)nb, (long long)nc, (long long)nbox, (long long)per_class);
+  }
   const float *bx = boxes.data, *sc = scores.data;
   candidate *cand = malloc(sizeof(candidate) * (size_t)(nbox + 1));
   int64_t *kept = malloc(sizeof(int64_t) * (size_t)(nbox + 1));
