@@ -234,7 +234,7 @@ static void print_element(FILE *f, qrt_dtype t, const void *p) {
   case QRT_I8: fprintf(f, "%d", *(const int8_t *)p); break;
   case QRT_U8: case QRT_BOOL: fprintf(f, "%u", *(const uint8_t *)p); break;
   case QRT_I16: fprintf(f, "%d", *(const int16_t *)p); break;
-  case QRT_U16: case QRT_F16: fprintf(f, "%u", *(const uint16_t *)p); break;
+  case QRT_U16: case QRT_F16: case QRT_BF16: fprintf(f, "%u", *(const uint16_t *)p); break;
   case QRT_I32: fprintf(f, "%ld", (long)*(const int32_t *)p); break;
   case QRT_U32: fprintf(f, "%luu", (unsigned long)*(const uint32_t *)p); break;
   case QRT_I64: {

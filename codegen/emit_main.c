@@ -26,6 +26,7 @@ static const char *npy_descr(qrt_dtype t) {
   case QRT_I16: return "<i2";
   case QRT_U16: return "<u2";
   case QRT_F16: return "<f2";
+  case QRT_BF16: return "<u2"; /* its bits: numpy has no bfloat16 */
   case QRT_I32: return "<i4";
   case QRT_U32: return "<u4";
   case QRT_I64: return "<i8";

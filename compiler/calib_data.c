@@ -61,9 +61,9 @@ static bool same_shape(const qcc_array *a, const qcc_shape *s, int skip) {
   return true;
 }
 
-static int check_sample(const char *file, const qcc_array *a, const qcc_shape *want, const char *input) {
+static int check_sample(const char *file, qcc_array *a, const qcc_shape *want, const char *input) {
   char ws[128];
-  if (a->dtype != want->dtype || !same_shape(a, want, 0)) {
+  if (!qcc_array_expect(a, want->dtype) || !same_shape(a, want, 0)) {
     qcc_error("--calib: %s: input '%s' expects %s, the file holds %s with rank %d", file, input,
               qcc_shape_str(want, ws, sizeof ws), qcc_dtype_name(a->dtype), a->rank);
     return -1;
@@ -85,7 +85,7 @@ static int load_by_name(const char *dir, const qcc_calib_inputs *in, qcc_calib_s
       break;
     }
     int64_t n = same_shape(&stacks[i], &in->shapes[i], 0) ? 1 : same_shape(&stacks[i], &in->shapes[i], 1) ? stacks[i].dims[0] : -1;
-    if (stacks[i].dtype != in->shapes[i].dtype || n < 0) {
+    if (!qcc_array_expect(&stacks[i], in->shapes[i].dtype) || n < 0) {
       qcc_error("--calib: %s: input '%s' expects %s per sample (or [N] + that shape), the file holds %s with rank %d",
                 path, in->names[i], qcc_shape_str(&in->shapes[i], ws, sizeof ws), qcc_dtype_name(stacks[i].dtype),
                 stacks[i].rank);

@@ -195,7 +195,8 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
     MlirValue a = mlirBlockGetArgument(body, i);
     qcc_shape s;
     qcc_shape_of(a, &s);
-    bool same = s.dtype == inputs[i].dtype && s.rank == inputs[i].rank;
+    qcc_array in = inputs[i]; /* the struct, not the data: a bfloat16 input may arrive as uint16 */
+    bool same = qcc_array_expect(&in, s.dtype) && s.rank == inputs[i].rank;
     for (int d = 0; same && d < s.rank; d++) same = s.dims[d] == inputs[i].dims[d];
     if (!same) {
       char want[128];
@@ -205,7 +206,7 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
       break;
     }
     slot *sl = calloc(1, sizeof *sl);
-    sl->data = inputs[i];
+    sl->data = in;
     qcc_ptr_map_put(&slots, a.ptr, sl);
   }
   MlirOperation ret = mlirBlockGetTerminator(body);

@@ -24,6 +24,7 @@ size_t qcc_dtype_size(qrt_dtype t) {
   case QRT_U16:
   case QRT_I16:
   case QRT_F16:
+  case QRT_BF16:
     return 2;
   case QRT_F32:
   case QRT_I32:
@@ -54,6 +55,7 @@ const char *qcc_dtype_name(qrt_dtype t) {
   case QRT_F64: return "float64";
   case QRT_U32: return "uint32";
   case QRT_U64: return "uint64";
+  case QRT_BF16: return "bfloat16";
   }
   return "unknown";
 }
@@ -73,6 +75,7 @@ static const char *dtype_code(qrt_dtype t) {
   case QRT_F64: return "f8";
   case QRT_U32: return "u4";
   case QRT_U64: return "u8";
+  case QRT_BF16: return "u2"; /* its bits: numpy has no bfloat16 */
   default: return NULL;
   }
 }
@@ -87,6 +90,11 @@ int64_t qcc_array_numel(const qcc_array *a) {
     n *= d;
   }
   return n;
+}
+
+int qcc_array_expect(qcc_array *a, qrt_dtype want) {
+  if (want == QRT_BF16 && a->dtype == QRT_U16) a->dtype = QRT_BF16;
+  return a->dtype == want;
 }
 
 void qcc_array_free(qcc_array *a) {

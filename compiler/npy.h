@@ -5,6 +5,9 @@
  *   f2 F16 (raw IEEE half bits), f4 F32, f8 F64,
  *   i1 I8, i2 I16, i4 I32, i8 I64, u1 U8, u2 U16, u4 U32, u8 U64,
  *   b1 BOOL (one byte, normalized to 0/1 on read and write).
+ * BF16 has no numpy dtype: it is written as its uint16 bits (u2), as ONNX's
+ * numpy_helper and the ONNX backend test data hold it, and a u2 file is
+ * taken as bfloat16 where bfloat16 is expected (qcc_array_expect).
  * Big-endian ('>') files are byte-swapped to host order on read; files are
  * always written little-endian. In memory, data is in host byte order.
  *
@@ -59,6 +62,10 @@ int qcc_make_output_dir(const char *dir, char *err, size_t errlen);
  * '_' (tensor names may hold '/' or ':'). 0, or -1 with a message in err.
  * `qcc run` and `qcc sim` write their outputs with it. */
 int qcc_npy_write_output(const char *dir, const char *name, const qcc_array *a, char *err, size_t errlen);
+
+/* Whether a (read from a .npy) has element type want; a uint16 array
+ * where bfloat16 is wanted is relabelled bfloat16 (see above). */
+int qcc_array_expect(qcc_array *a, qrt_dtype want);
 
 /* Frees a->data and resets *a to an empty array. NULL is allowed. */
 void qcc_array_free(qcc_array *a);

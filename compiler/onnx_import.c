@@ -311,8 +311,8 @@ static void array_str(const qcc_array *a, char *buf, size_t cap) {
   if (n < cap) snprintf(buf + n, cap - n, "]");
 }
 
-static bool binding_fits(const Onnx__TypeProto__Tensor *tt, const qcc_array *a) {
-  if ((qrt_dtype)tt->elem_type != a->dtype) return false;
+static bool binding_fits(const Onnx__TypeProto__Tensor *tt, qcc_array *a) {
+  if (!qcc_array_expect(a, (qrt_dtype)tt->elem_type)) return false;
   if (!tt->shape) return true;
   if ((int)tt->shape->n_dim != a->rank) return false;
   for (int i = 0; i < a->rank; i++) {

@@ -74,7 +74,7 @@ MlirType qcc_tensor_type(MlirContext ctx, const qcc_shape *s);
 MlirType qcc_element_type(MlirContext ctx, qrt_dtype dt);
 qrt_dtype qcc_dtype_of_element(MlirType t);
 /* The C type generated code stores elements in ("float", "uint8_t" for bool,
- * "uint16_t" for float16 bits...). */
+ * "uint16_t" for float16 and bfloat16 bits...). */
 const char *qcc_dtype_c_type(qrt_dtype t);
 /* "1x3x8x8xf32" into buf. */
 const char *qcc_shape_str(const qcc_shape *s, char *buf, size_t cap);

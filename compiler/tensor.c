@@ -21,7 +21,7 @@ const char *qcc_dtype_c_type(qrt_dtype t) {
   case QRT_I8: return "int8_t";
   case QRT_U8: case QRT_BOOL: return "uint8_t";
   case QRT_I16: return "int16_t";
-  case QRT_U16: case QRT_F16: return "uint16_t";
+  case QRT_U16: case QRT_F16: case QRT_BF16: return "uint16_t";
   case QRT_I32: return "int32_t";
   case QRT_U32: return "uint32_t";
   case QRT_I64: return "int64_t";
@@ -35,6 +35,7 @@ MlirType qcc_element_type(MlirContext ctx, qrt_dtype dt) {
   case QRT_F32: return mlirF32TypeGet(ctx);
   case QRT_F64: return mlirF64TypeGet(ctx);
   case QRT_F16: return mlirF16TypeGet(ctx);
+  case QRT_BF16: return mlirBF16TypeGet(ctx);
   case QRT_I8: return mlirIntegerTypeGet(ctx, 8);
   case QRT_I16: return mlirIntegerTypeGet(ctx, 16);
   case QRT_I32: return mlirIntegerTypeGet(ctx, 32);
@@ -54,6 +55,7 @@ qrt_dtype qcc_dtype_of_element(MlirType t) {
   if (mlirTypeIsAF32(t)) return QRT_F32;
   if (mlirTypeIsAF64(t)) return QRT_F64;
   if (mlirTypeIsAF16(t)) return QRT_F16;
+  if (mlirTypeIsABF16(t)) return QRT_BF16;
   if (mlirTypeIsAInteger(t)) {
     unsigned w = mlirIntegerTypeGetWidth(t);
     bool u = mlirIntegerTypeIsUnsigned(t);

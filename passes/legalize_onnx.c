@@ -17,7 +17,8 @@ static const onnx_rule *const rule_tables[] = {onnx_rules_nn, onnx_rules_element
                                                onnx_rules_reduce, onnx_rules_misc, onnx_rules_index,
                                                onnx_rules_loss, onnx_rules_norm,
                                                onnx_rules_resize, onnx_rules_quant,
-                                               onnx_rules_rnn, onnx_rules_einsum, onnx_rules_audio};
+                                               onnx_rules_rnn, onnx_rules_einsum, onnx_rules_audio,
+                                               onnx_rules_datadep};
 
 static onnx_rule_fn find_rule(const char *type) {
   for (size_t t = 0; t < sizeof rule_tables / sizeof *rule_tables; t++)
@@ -296,6 +297,28 @@ MlirOperation onnx_region_yield(MlirOperation op, int r) {
   return o;
 }
 
+/* bfloat16 values are stored as their bits (uint16_t) and qcc has no
+ * bfloat16 arithmetic: they may only be cast, or moved by ops that copy
+ * elements without reading them.  Any other op on one is refused, so a
+ * bfloat16 tensor can never be computed on as uint16. */
+static bool moves_bf16(const char *type) {
+  static const char *const ops[] = {"Cast", "CastLike", "Constant", "Identity", "Reshape", "Flatten", "Squeeze",
+                                    "Unsqueeze", "Transpose", "Concat", "Gather", "Shape", "Size", NULL};
+  for (int i = 0; ops[i]; i++)
+    if (!strcmp(ops[i], type)) return true;
+  return false;
+}
+
+static bool has_bf16(MlirValue v) {
+  qcc_shape s;
+  return !mlirValueIsNull(v) && qcc_shape_of(v, &s) && s.dtype == QRT_BF16;
+}
+
+static int refuse_bf16(onnx_node *n) {
+  return onnx_fail(n, "bfloat16 tensors are supported by Cast, CastLike and element moves (Identity, Reshape, "
+                      "Flatten, Squeeze, Unsqueeze, Transpose, Concat, Gather, Shape, Size) only; cast to float first");
+}
+
 /* *next: the op to legalize after this one (If moves its branches there,
  * Loop and Scan their unrolled bodies). */
 static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
@@ -320,8 +343,13 @@ static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
   if (!fn) return onnx_fail(&n, "unsupported op '%s'", type);
   MlirValue results[16];
   if (n.n_out > 16) return onnx_fail(&n, "too many outputs");
+  bool bf16_ok = moves_bf16(type);
+  for (int i = 0; i < n.n_in && !bf16_ok; i++)
+    if (has_bf16(onnx_in(&n, i))) return refuse_bf16(&n);
   memset(results, 0, sizeof results);
   if (fn(&n, results) || n.failed) return -1;
+  for (int i = 0; i < n.n_out && !bf16_ok; i++)
+    if (has_bf16(results[i])) return refuse_bf16(&n);
   for (int i = 0; i < n.n_out; i++) {
     qcc_shape rs;
     if (!mlirValueIsNull(results[i]) && qcc_shape_of(results[i], &rs) &&

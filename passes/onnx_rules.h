@@ -43,6 +43,7 @@ extern const onnx_rule onnx_rules_quant[];
 extern const onnx_rule onnx_rules_rnn[];
 extern const onnx_rule onnx_rules_einsum[];
 extern const onnx_rule onnx_rules_audio[];
+extern const onnx_rule onnx_rules_datadep[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */

@@ -352,7 +352,8 @@ static int rule_cast(onnx_node *n, MlirValue *res) {
   if (n->opset < 6) {
     /* Cast-1 names the type as a string ("FLOAT"), in TensorProto order. */
     static const char *const names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64",
-                                        "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", NULL};
+                                        "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64",
+                                        "COMPLEX128", "BFLOAT16", NULL};
     char s[32];
     onnx_attr_str(n, "to", "", s, sizeof s);
     for (int i = 0; names[i]; i++)

@@ -518,11 +518,12 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   S(int32_t, mode) S(int32_t, rank) S(int32_t, elem_size) S(int64_t, value_bits) \
   A(int64_t, in_shape, 8) A(int64_t, pads_begin, 8) A(int64_t, pads_end, 8)
 
-/* --- cast between f32 f64 f16 i8 u8 i16 u16 i32 i64 u32 u64 bool --------
+/* --- cast between f32 f64 f16 bf16 i8 u8 i16 u16 i32 i64 u32 u64 bool ---
  * from/to: qrt_dtype values.  Float -> int truncates toward zero,
  * saturating out of range values, NaN -> 0; -> bool: x != 0 (NaN -> 1);
  * int -> int wraps; -> f16 rounds to nearest even (f64 -> f16 directly,
- * no double rounding); f64 -> f32 as C (IEEE, nearest even). */
+ * no double rounding); -> bf16 rounds to nearest even from the exact
+ * source value, NaN -> 0x7fc0; f64 -> f32 as C (IEEE, nearest even). */
 #define QRT_CAST_PARAMS(S, A) \
   S(int32_t, from) S(int32_t, to) S(int64_t, n)
 
@@ -1262,6 +1263,10 @@ QRT_API int64_t qrt_topk_scratch(const qrt_topk_params *p);
 /* qrt_cast.c: IEEE half <-> float, round to nearest even. */
 QRT_API uint16_t qrt_f32_to_f16(float x);
 QRT_API float qrt_f16_to_f32(uint16_t h);
+/* qrt_cast.c: bfloat16 <-> float: round to nearest even, NaN -> 0x7fc0;
+ * back exactly. */
+QRT_API uint16_t qrt_f32_to_bf16(float x);
+QRT_API float qrt_bf16_to_f32(uint16_t b);
 
 /* qrt_hadamard.c: scratch bytes qrt_hadamard_f32 wants in in[2] (0: none,
  * when m == 1 or the params are invalid). */

@@ -21,7 +21,9 @@ typedef enum qrt_dtype {
   QRT_F16 = 10,   /* stored as uint16_t bits */
   QRT_F64 = 11,
   QRT_U32 = 12,
-  QRT_U64 = 13
+  QRT_U64 = 13,
+  /* 14, 15: complex64/128, not supported */
+  QRT_BF16 = 16   /* bfloat16, stored as uint16_t bits (f32's upper half) */
 } qrt_dtype;
 
 #endif

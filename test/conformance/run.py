@@ -10,7 +10,13 @@ ways and checks both against the expected outputs:
 Tolerance (the same as ONNX's own backend tests, onnx/backend/test/runner):
     floating point outputs: |got - want| <= ATOL + RTOL * |want|, RTOL = 1e-3, ATOL = 1e-7,
                             NaN positions must match, infinities must be equal;
-    bool / integer outputs: exact.
+    bool / integer outputs: exact;
+    bfloat16 outputs (stored as their uint16 bits): at most one unit in the last
+                            place apart, NaN positions must match, infinities must be
+                            equal.  The suite's expected bfloat16 values come from
+                            truncating float32 (onnx 1.12's cast.py); ONNX's reference
+                            (onnx.helper.float32_to_bfloat16) and qcc round to nearest
+                            even, which is one unit above truncation or equal to it.
 
 Tests whose models are out of scope for qcc are skipped by the rules in
 SKIP_RULES, decided by inspecting the model (op types, attributes, value types).
@@ -75,6 +81,8 @@ SKIP_RULES = {
     "string": "string tensors are out of scope",
     "random": "random ops are out of scope (RandomNormal*, RandomUniform*, Bernoulli, Multinomial)",
     "control-flow": "graph attributes of ops other than If, Loop and Scan",
+    "invalid-test-data": "an input in test_data_set_* contradicts the static shape the model declares "
+                         "for it (no compiled program, nor ONNX Runtime, accepts it)",
 }
 
 TRAINING_OPS = {"Adagrad", "Adam", "Momentum", "Gradient"}
@@ -200,15 +208,32 @@ def fmt_val(x):
     return repr(x)
 
 
-def compare(np, got, want, what):
-    """None if GOT matches WANT, else a reason string."""
+def bf16_close(np, g, w):
+    """Element-wise match of bfloat16 bit patterns (uint16 arrays): at most
+    one unit in the last place apart, NaNs where the other is NaN, infinities
+    equal (see the module docstring)."""
+    g, w = g.astype(np.int64), w.astype(np.int64)
+    gn = ((g & 0x7f80) == 0x7f80) & ((g & 0x7f) != 0)
+    wn = ((w & 0x7f80) == 0x7f80) & ((w & 0x7f) != 0)
+    inf = ((g & 0x7fff) == 0x7f80) | ((w & 0x7fff) == 0x7f80)
+    # codes in value order: sign and magnitude to a signed integer (+0 == -0)
+    gv = np.where(g & 0x8000, -(g & 0x7fff), g)
+    wv = np.where(w & 0x8000, -(w & 0x7fff), w)
+    return np.where(gn | wn, gn == wn, np.where(inf, g == w, np.abs(gv - wv) <= 1))
+
+
+def compare(np, got, want, what, bf16=False):
+    """None if GOT matches WANT, else a reason string.  BF16: the output is
+    bfloat16, both arrays hold its bits as uint16."""
     if got.dtype != want.dtype:
         return "%s dtype %s, want %s" % (what, got.dtype, want.dtype)
     if got.shape != want.shape:
         return "%s shape %s, want %s" % (what, tuple(got.shape), tuple(want.shape))
     g = got.reshape(-1)
     w = want.reshape(-1)
-    if want.dtype.kind in "fc":
+    if bf16 and want.dtype == np.uint16:
+        ok = bf16_close(np, g, w)
+    elif want.dtype.kind in "fc":
         g = g.astype(np.complex128 if want.dtype.kind == "c" else np.float64)
         w = w.astype(np.complex128 if want.dtype.kind == "c" else np.float64)
         gn, wn = np.isnan(g), np.isnan(w)
@@ -223,6 +248,26 @@ def compare(np, got, want, what):
     i = int(np.argmin(ok))
     gi, wi = g[i].item(), w[i].item()
     return "%s at index %d (got %s, want %s)" % (what, i, fmt_val(gi), fmt_val(wi))
+
+
+def data_contradicts_model(onnx, model, in_names, sets):
+    """A reason string if an input of a test_data_set has a shape the model
+    declares otherwise (rank, or a dim given as a number), else None."""
+    declared = {v.name: v.type.tensor_type for v in model.graph.input if v.type.HasField("tensor_type")}
+    for sdir in sets:
+        for i, name in enumerate(in_names):
+            p = os.path.join(sdir, "input_%d.pb" % i)
+            tt = declared.get(name)
+            if not os.path.exists(p) or tt is None or not tt.HasField("shape"):
+                continue
+            t = onnx.TensorProto()
+            with open(p, "rb") as f:
+                t.ParseFromString(f.read())
+            want = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+            if len(want) != len(t.dims) or any(d is not None and d != g for d, g in zip(want, t.dims)):
+                return "%s input '%s' has shape %s, the model declares %s" % (
+                    os.path.basename(sdir), name, list(t.dims), ["?" if d is None else d for d in want])
+    return None
 
 
 def read_pb(onnx, nh, path):
@@ -290,7 +335,12 @@ def run_test(args):
         inits = {t.name for t in model.graph.initializer}
         in_names = [v.name for v in model.graph.input if v.name not in inits]
         out_names = [v.name for v in model.graph.output]
+        out_bf16 = [v.type.tensor_type.elem_type == 16 for v in model.graph.output]  # BFLOAT16
         sets = sorted(glob.glob(os.path.join(tdir, "test_data_set_*")))
+        why = data_contradicts_model(onnx, model, in_names, sets)
+        if why:
+            res["status"], res["kind"], res["reason"] = "skip", "invalid-test-data", why
+            return res
 
         tmp = tempfile.mkdtemp(prefix="qcc-conf-")
         # 1. compile, binding graph inputs that must be constants (docstring)
@@ -353,7 +403,8 @@ def run_test(args):
                 f = os.path.join(odir, "out%d.npy" % k)
                 if not os.path.exists(f):
                     raise Fail("crash", "%sprogram wrote no out%d.npy" % (where, k))
-                why = compare(np, np.load(f), want, "%sout%d" % (where, k) if len(wants) > 1 or where else "")
+                why = compare(np, np.load(f), want, "%sout%d" % (where, k) if len(wants) > 1 or where else "",
+                              k < len(out_bf16) and out_bf16[k])
                 if why:
                     raise Fail("wrong result", why.strip())
 
@@ -374,7 +425,8 @@ def run_test(args):
                     if not os.path.exists(f):
                         ev_fail = "%sqcc run wrote no %s" % (where, os.path.basename(f))
                         break
-                    why = compare(np, np.load(f), want, "%sout%d" % (where, k) if len(wants) > 1 or where else "")
+                    why = compare(np, np.load(f), want, "%sout%d" % (where, k) if len(wants) > 1 or where else "",
+                                  k < len(out_bf16) and out_bf16[k])
                     if why:
                         ev_fail = why.strip()
                         break

@@ -2,7 +2,9 @@
 """Writes the bad inputs errors.test feeds to qcc into DIR: a truncated
 model, random bytes, an empty file, a model with external data, one with
 an unsupported op, one with a symbolic input dim, one whose node reads an
-undefined tensor, and a valid small model for flag errors."""
+undefined tensor, ops whose output shape depends on a run-time input
+(NonZero, Unique, NonMaxSuppression), arithmetic on bfloat16, and a valid
+small model for flag errors."""
 import os
 import sys
 
@@ -33,7 +35,7 @@ ext = model([helper.make_node("Add", ["x", "w"], ["y"], name="add0")], [x], [y],
 onnx.save(ext, f"{d}/external.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
           location="external.bin", size_threshold=0)
 
-unsup = model([helper.make_node("NonMaxSuppression", ["x", "x"], ["y"], name="nms0")], [x], [y])
+unsup = model([helper.make_node("Bernoulli", ["x"], ["y"], name="bern0")], [x], [y])
 onnx.save(unsup, f"{d}/unsupported.onnx")
 
 sym_x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
@@ -55,3 +57,19 @@ drop = model([helper.make_node("Dropout", ["x", "", "train"], ["y"], name="drop0
 onnx.save(drop, f"{d}/dropout_runtime_mode.onnx")
 np.save(f"{d}/false.npy", np.array(False))
 np.save(f"{d}/true.npy", np.array(True))
+
+# Output shapes that depend on run-time values: refused unless bound.
+idx = helper.make_tensor_value_info("i", TensorProto.INT64, None)
+onnx.save(model([helper.make_node("NonZero", ["x"], ["i"], name="nz0")], [x], [idx]), f"{d}/nonzero_runtime.onnx")
+onnx.save(model([helper.make_node("Unique", ["x"], ["y"], name="uniq0")], [x],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]), f"{d}/unique_runtime.onnx")
+boxes = numpy_helper.from_array(np.array([[[0, 0, 1, 1]]], np.float32), "boxes")
+scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, 1])
+onnx.save(model([helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["i"], name="nms0")], [scores], [idx],
+                [boxes]), f"{d}/nms_runtime.onnx")
+np.save(f"{d}/scores.npy", np.ones((1, 1, 1), np.float32))
+
+# bfloat16 is cast and moved, never computed on (it is stored as uint16).
+xb = helper.make_tensor_value_info("xb", TensorProto.BFLOAT16, [2])
+onnx.save(model([helper.make_node("Add", ["xb", "xb"], ["yb"], name="add_bf16")], [xb],
+                [helper.make_tensor_value_info("yb", TensorProto.BFLOAT16, [2])]), f"{d}/bf16_add.onnx")

@@ -161,7 +161,7 @@ static void test_dtype_info(void) {
       {QRT_F32, 4, "float32"}, {QRT_U8, 1, "uint8"},     {QRT_I8, 1, "int8"},       {QRT_U16, 2, "uint16"},
       {QRT_I16, 2, "int16"},   {QRT_I32, 4, "int32"},    {QRT_I64, 8, "int64"},     {QRT_STRING, 0, "string"},
       {QRT_BOOL, 1, "bool"},   {QRT_F16, 2, "float16"},  {QRT_F64, 8, "float64"},   {QRT_U32, 4, "uint32"},
-      {QRT_U64, 8, "uint64"},  {QRT_UNDEFINED, 0, "undefined"},
+      {QRT_U64, 8, "uint64"},  {QRT_BF16, 2, "bfloat16"}, {QRT_UNDEFINED, 0, "undefined"},
   };
   for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
     CHECK(qcc_dtype_size(tab[i].t) == tab[i].size, "size of %s", tab[i].name);
@@ -198,6 +198,27 @@ static void fill_pattern(qcc_array *a, unsigned seed) {
   }
   if (a->dtype == QRT_BOOL)
     for (size_t i = 0; i < a->nbytes; i++) p[i] &= 1;
+}
+
+/* bfloat16 is written as its uint16 bits and read back as uint16, which
+ * qcc_array_expect relabels where bfloat16 is wanted (and only there). */
+static void test_bf16_as_u16(void) {
+  uint16_t bits[3] = {0x3f80, 0x7fc0, 0x8001};
+  qcc_array a = {QRT_BF16, 1, {3}, bits, sizeof bits}, b;
+  char err[512];
+  const char *path = tpath("bf16.npy");
+  CHECK(qcc_npy_write(path, &a, err, sizeof err) == 0, "write bf16: %s", err);
+  size_t n;
+  unsigned char *raw = read_bytes(path, &n);
+  CHECK(raw && n > 10 && strstr((const char *)raw + 10, "'descr': '<u2'"), "bf16 written as <u2");
+  free(raw);
+  CHECK(qcc_npy_read(path, &b, err, sizeof err) == 0 && b.dtype == QRT_U16, "read back as uint16");
+  CHECK(!qcc_array_expect(&b, QRT_F16) && b.dtype == QRT_U16, "uint16 is not float16");
+  CHECK(qcc_array_expect(&b, QRT_BF16) && b.dtype == QRT_BF16, "uint16 taken as bfloat16");
+  CHECK(b.nbytes == sizeof bits && memcmp(b.data, bits, sizeof bits) == 0, "bf16 bits kept");
+  CHECK(qcc_array_expect(&b, QRT_BF16), "bfloat16 is bfloat16");
+  qcc_array_free(&b);
+  remove(path);
 }
 
 static void test_roundtrip(void) {
@@ -607,6 +628,7 @@ int main(void) {
   }
   test_dtype_info();
   test_roundtrip();
+  test_bf16_as_u16();
   test_numpy_bytes();
   test_header_variants();
   test_errors();
