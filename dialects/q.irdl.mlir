@@ -654,4 +654,27 @@ irdl.dialect @q {
     irdl.attributes {"kind" = %kind, "eps_q" = %epsq, "eps_shift" = %epss, "norm_shift" = %ns, "gamma_shift" = %gs, "beta_shift" = %bs}
     irdl.results(%y)
   }
+  // A counted loop: ONNX Loop with a compile-time trip count and Scan, when
+  // unrolling would be too large (passes/legalize_loop_region.c). Operands:
+  // the carried values' initial values (num_carried), then the scan inputs,
+  // iterated along axis 0 (last slice first where scan_in_reverse). The one
+  // block's arguments: the iteration number (i64, one element), the carried
+  // values, one slice of each scan input; it ends with onnx.Yield(next
+  // carried values..., this iteration's scan output slices...). Results:
+  // the carried values after trip_count iterations, then each scan output's
+  // slices stacked along a new axis 0 (reversed where scan_out_reverse).
+  // Body ops read outer values directly.
+  irdl.operation @loop {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %trip = irdl.base "#builtin.integer"
+    %carried = irdl.base "#builtin.integer"
+    %in_rev = irdl.base "#builtin.dense_array"
+    %out_rev = irdl.base "#builtin.dense_array"
+    %body = irdl.region
+    irdl.operands(variadic %x)
+    irdl.attributes {"trip_count" = %trip, "num_carried" = %carried, "scan_in_reverse" = %in_rev, "scan_out_reverse" = %out_rev}
+    irdl.results(variadic %y)
+    irdl.regions(%body)
+  }
 }

@@ -1,9 +1,13 @@
 /* legalize_loop.c - legalize-onnx's rules for onnx.Loop and onnx.Scan (see
- * compiler/onnx_import_control.c for their form): the body is unrolled
- * into the parent block, one copy per iteration, so every later pass, the
- * evaluator and the emitter see one flat block of statically shaped q ops
- * (the memory planner then reuses buffers across iterations like across
- * any other ops).
+ * compiler/onnx_import_control.c for their form). A loop whose unrolled
+ * copies would hold more than --unroll-max-ops ops (default
+ * QCC_UNROLL_DEFAULT_OPS) becomes a q.loop, a loop in the generated C, when
+ * it can: a Loop with a constant trip count whose condition stays true, or
+ * a Scan of opset 9 or later (legalize_loop_region.c). Every other loop is
+ * unrolled here into the parent block, one copy per iteration, so every
+ * later pass, the evaluator and the emitter see flat statically shaped q
+ * ops (the memory planner then reuses buffers across iterations like
+ * across any other ops).
  *
  * Unrolling needs the trip count at compile time:
  * - Loop: M (input 0) and the initial condition (input 1) must be
@@ -26,17 +30,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "legalize_loop.h"
 #include "name_map.h"
-#include "onnx_rules.h"
 #include "passes.h"
 
 /* Body copies beyond this many ops make the generated C too large to be
- * worth compiling; such a loop wants a C loop, which qcc does not emit. */
+ * worth compiling; a loop that cannot be a C loop (q.loop) and would need
+ * more is refused. */
 #define QCC_UNROLL_MAX_OPS 200000
+
+/* Loops whose unrolled copies would hold more ops than this become a C
+ * loop when they can (legalize_loop_region.c); smaller ones are unrolled,
+ * where each copy sees its iteration number as a constant. --unroll-max-ops. */
+int64_t qcc_unroll_max_ops = QCC_UNROLL_DEFAULT_OPS;
 
 static MlirBlock body_block(MlirOperation op) { return mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)); }
 
-static int body_ops(MlirOperation op) {
+int onnx_body_ops(MlirOperation op) {
   int k = 0;
   for (MlirOperation o = mlirBlockGetFirstOperation(body_block(op)); !mlirOperationIsNull(o);
        o = mlirOperationGetNextInBlock(o))
@@ -100,14 +110,19 @@ static void set_state(onnx_node *n, const MlirValue *operands, intptr_t count, i
 }
 
 static bool within_budget(onnx_node *n, int64_t iterations) {
-  int64_t per = body_ops(n->op);
+  int64_t per = onnx_body_ops(n->op);
   if (per > 0 && iterations > QCC_UNROLL_MAX_OPS / per) {
-    onnx_fail(n, "unrolling %lld iterations of a %lld-op body exceeds %d ops; qcc unrolls %s at compile time and "
-                 "emits no C loops",
-              (long long)iterations, (long long)per, QCC_UNROLL_MAX_OPS, n->type);
+    onnx_fail(n, "unrolling %lld iterations of a %lld-op body exceeds %d ops, and only a Loop with a constant trip "
+                 "count whose condition stays true, or a Scan of opset 9 or later, becomes a C loop",
+              (long long)iterations, (long long)per, QCC_UNROLL_MAX_OPS);
     return false;
   }
   return true;
+}
+
+static bool too_big_to_unroll(onnx_node *n, int64_t iterations) {
+  int64_t per = onnx_body_ops(n->op);
+  return per > 0 && iterations > qcc_unroll_max_ops / per;
 }
 
 /* Replaces the op's results by res[] and erases it (and its body). */
@@ -205,16 +220,17 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
   int64_t t = onnx_attr_int(n, ITER, 0), trip = -1, cond = 1;
   if (onnx_has_in(n, 0)) {
     if (!const_scalar(n, 0, &trip))
-      return onnx_fail(n, "input 0 (M, the trip count) must be a compile-time constant integer scalar: qcc unrolls "
-                          "Loop at compile time");
-    if (t == 0 && !within_budget(n, trip)) return -1;
+      return onnx_fail(n, "input 0 (M, the trip count) must be a compile-time constant integer scalar: qcc needs "
+                          "Loop's trip count at compile time");
   }
   if (onnx_has_in(n, 1) && !const_scalar(n, 1, &cond)) {
-    if (t == 0) return onnx_fail(n, "input 1 (cond) must be a compile-time constant bool: qcc unrolls Loop at compile time");
-    return onnx_fail(n, "the condition the body returns in iteration %lld is known only at run time; qcc unrolls "
-                        "Loop at compile time and needs its trip count then",
+    if (t == 0) return onnx_fail(n, "input 1 (cond) must be a compile-time constant bool: qcc needs Loop's trip count at compile time");
+    return onnx_fail(n, "the condition the body returns in iteration %lld is known only at run time; qcc needs "
+                        "Loop's trip count at compile time",
                      (long long)t - 1);
   }
+  if (t == 0 && trip >= 1 && cond && too_big_to_unroll(n, trip)) return onnx_loop_region(n, trip);
+  if (t == 0 && trip >= 0 && !within_budget(n, trip)) return -1;
   if (trip < 0 && !onnx_has_in(n, 1)) return onnx_fail(n, "has neither a trip count nor a condition: it never ends");
   if (trip < 0 && !within_budget(n, t + 1)) return -1;
   MlirValue *ops = malloc(sizeof *ops * (size_t)(2 + n_carried + (t + 1) * n_scan + 1));
@@ -260,13 +276,6 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
 
 /* ---- Scan ---------------------------------------------------------------- */
 
-typedef struct scan_form {
-  int n_state, n_in, n_out; /* states, scan inputs, scan outputs */
-  int first;                /* index of the first state among the operands (opset 8: 1) */
-  int64_t batch;            /* opset 8: the batch extent, else 1 with no batch axis */
-  int64_t len;              /* the sequence length */
-  q_i64s in_axes, in_dirs, out_axes, out_dirs;
-} scan_form;
 
 static bool attr_list(onnx_node *n, const char *name, int count, q_i64s *out) {
   if (!onnx_attr_ints(n, name, out)) {
@@ -412,6 +421,7 @@ int onnx_legalize_scan(onnx_node *n, MlirOperation *next) {
     mlirOperationSetAttributeByName(n->op, mlirStringRefCreateFromCString(STATES),
                                     mlirIntegerAttrGet(i64, f.n_state));
     mlirOperationSetAttributeByName(n->op, mlirStringRefCreateFromCString(BATCH), mlirIntegerAttrGet(i64, f.batch));
+    if (f.first == 0 && too_big_to_unroll(n, f.len)) return onnx_scan_region(n, &f);
     return scan_unroll(n, &f, next);
   }
   memset(&f, 0, sizeof f);

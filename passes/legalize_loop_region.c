@@ -1,0 +1,253 @@
+/* legalize_loop_region.c - legalize-onnx's rule for a Loop or Scan too big
+ * to unroll: one q.loop (dialects/q.irdl.mlir), which the evaluator runs
+ * and the C backend emits as a `for` over the body.
+ *
+ * The body is legalized where it is, in the node's region, once its block
+ * arguments have the static types every iteration sees: the iteration
+ * number an i64 with one element, each carried value its initial value's
+ * type, each scan slice its input's type without the scan axis. An op of
+ * the body that needs a compile-time constant which depends on the
+ * iteration number (a Slice starting at i) is refused there, naming the
+ * op; --unroll-max-ops unrolls such a loop instead (legalize_loop.c).
+ * Then the region moves into a new q.loop, whose body ends with
+ * onnx.Yield(next carried values..., scan output slices...).
+ *
+ * q.loop iterates its scan inputs, and stacks its scan outputs, along
+ * axis 0 only: a Scan axis other than 0 becomes a q.transpose before the
+ * loop (inputs) or after it (outputs), so the loop itself copies
+ * contiguous slices. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "legalize_loop.h"
+#include "passes.h"
+
+static MlirBlock body_of(MlirOperation op) { return mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)); }
+
+/* The iteration number's type: as the body declares it when that is one
+ * i64 element ([1] or a scalar), else a scalar. */
+static MlirType iter_type(onnx_node *n, MlirValue arg) {
+  qcc_shape s;
+  if (!mlirValueIsNull(arg) && qcc_shape_of(arg, &s) && s.dtype == QRT_I64 && qcc_shape_numel(&s) == 1)
+    return mlirValueGetType(arg);
+  qcc_shape scalar = {QRT_I64, 0, {0}};
+  return onnx_type(n, &scalar);
+}
+
+/* v's shape with axis 0 dropped (a scan slice) or prepended with extent
+ * len (a stacked scan output). */
+static qcc_shape drop_axis0(const qcc_shape *s) {
+  qcc_shape r = *s;
+  r.rank--;
+  memmove(r.dims, r.dims + 1, sizeof(int64_t) * (size_t)r.rank);
+  return r;
+}
+
+static bool stacked(onnx_node *n, int k, const qcc_shape *s, int64_t len, qcc_shape *out) {
+  if (s->rank + 1 > QRT_MAX_RANK)
+    return onnx_fail(n, "scan output %d would have rank %d; at most %d is supported", k, s->rank + 1, QRT_MAX_RANK),
+           false;
+  *out = *s;
+  memmove(out->dims + 1, out->dims, sizeof(int64_t) * (size_t)s->rank);
+  out->dims[0] = len;
+  out->rank++;
+  return true;
+}
+
+/* x with axis moved to the front (to_front) or axis 0 moved to axis. */
+static MlirValue move_axis(onnx_node *n, MlirOperation before, MlirValue x, int64_t axis, bool to_front) {
+  if (axis == 0) return x;
+  qcc_shape s, y;
+  qcc_shape_of(x, &s);
+  q_transpose_attrs a;
+  memset(&a, 0, sizeof a);
+  a.perm.n = s.rank;
+  for (int d = 0; d < s.rank; d++) {
+    if (to_front) a.perm.v[d] = d == 0 ? axis : d <= axis ? d - 1 : d;
+    else a.perm.v[d] = d < axis ? d + 1 : d == axis ? 0 : d;
+  }
+  y = s;
+  for (int d = 0; d < s.rank; d++) y.dims[d] = s.dims[a.perm.v[d]];
+  return qcc_insert_before(before, q_transpose_create(n->loc, onnx_type(n, &y), x, &a));
+}
+
+/* Replaces uses of block argument `arg` by a constant true of its type. */
+static void arg_is_true(onnx_node *n, MlirBlock body, MlirValue arg) {
+  if (mlirOpOperandIsNull(mlirValueGetFirstUse(arg))) return;
+  qcc_shape s;
+  if (!qcc_shape_of(arg, &s) || s.dtype != QRT_BOOL || qcc_shape_numel(&s) != 1) s = (qcc_shape){QRT_BOOL, 0, {0}};
+  uint8_t one = 1;
+  qcc_array a = {QRT_BOOL, s.rank, {0}, &one, 1};
+  memcpy(a.dims, s.dims, sizeof a.dims);
+  mlirValueReplaceAllUsesOfWith(arg, qcc_make_constant(mlirBlockGetFirstOperation(body), n->loc, &a));
+}
+
+/* Erases the body's ops whose results nothing reads (q ops are pure). */
+static void body_dce(MlirBlock body) {
+  bool again = true;
+  while (again) {
+    again = false;
+    for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
+      MlirOperation next = mlirOperationGetNextInBlock(op);
+      intptr_t k = mlirOperationGetNumResults(op);
+      bool dead = k > 0 && !q_op_named(op, "onnx.Yield");
+      for (intptr_t i = 0; dead && i < k; i++) dead = mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i)));
+      if (dead) mlirOperationDestroy(op), again = true;
+      op = next;
+    }
+  }
+}
+
+static bool same_type_or_fail(onnx_node *n, const char *what, int k, MlirValue in, MlirValue out) {
+  if (mlirTypeEqual(mlirValueGetType(in), mlirValueGetType(out))) return true;
+  qcc_shape a, b;
+  char sa[128] = "?", sb[128] = "?";
+  if (qcc_shape_of(in, &a)) qcc_shape_str(&a, sa, sizeof sa);
+  if (qcc_shape_of(out, &b)) qcc_shape_str(&b, sb, sizeof sb);
+  onnx_fail(n, "%s %d enters the body as %s but the body returns %s; a C loop needs one static type", what, k, sa, sb);
+  return false;
+}
+
+/* Builds the q.loop from the legalized body: operands ins[n_ins], results
+ * types[n_res] (carried values first), the yield's operands set to
+ * yields[n_res]. Returns the q.loop, inserted before the node. */
+static MlirOperation make_loop(onnx_node *n, int64_t trip, int n_carried, const MlirValue *ins, int n_ins,
+                               const MlirType *types, int n_res, const MlirValue *yields, const q_i64s *in_rev,
+                               const q_i64s *out_rev) {
+  MlirOperation yield = onnx_region_yield(n->op, 0);
+  mlirOperationSetOperands(yield, n_res, yields);
+  MlirRegion r = mlirRegionCreate();
+  mlirRegionTakeBody(r, mlirOperationGetRegion(n->op, 0));
+  q_loop_attrs a;
+  memset(&a, 0, sizeof a);
+  a.trip_count = trip;
+  a.num_carried = n_carried;
+  a.scan_in_reverse = *in_rev;
+  a.scan_out_reverse = *out_rev;
+  MlirOperation loop = q_loop_create(n->loc, types, n_res, ins, n_ins, &a, r);
+  qcc_insert_before(n->op, loop);
+  body_dce(body_of(loop));
+  return loop;
+}
+
+int onnx_loop_region(onnx_node *n, int64_t trip) {
+  MlirBlock body = body_of(n->op);
+  int n_carried = (int)mlirBlockGetNumArguments(body) - 2, n_scan = n->n_out - n_carried;
+  if (n_scan > 16) return onnx_fail(n, "more than 16 scan outputs");
+  mlirValueSetType(mlirBlockGetArgument(body, 0), iter_type(n, mlirBlockGetArgument(body, 0)));
+  arg_is_true(n, body, mlirBlockGetArgument(body, 1));
+  mlirBlockEraseArgument(body, 1);
+  for (int i = 0; i < n_carried; i++) {
+    qcc_shape s;
+    if (!onnx_in_shape(n, 2 + i, &s)) return -1;
+    mlirValueSetType(mlirBlockGetArgument(body, 1 + i), mlirValueGetType(onnx_in(n, 2 + i)));
+  }
+  if (onnx_legalize_block(body, n->opset)) return -1;
+  MlirOperation yield = onnx_region_yield(n->op, 0);
+  if (onnx_has_in(n, 1)) { /* the body's condition must stay true */
+    onnx_node y = *n;
+    y.op = yield;
+    y.n_in = (int)mlirOperationGetNumOperands(yield);
+    qcc_array c;
+    bool known = onnx_const_input(&y, 0, &c), stays = known && qcc_array_numel(&c) == 1 && ((uint8_t *)c.data)[0];
+    if (known) qcc_array_free(&c);
+    if (!stays)
+      return onnx_fail(n, "the condition its body returns is %s; a C loop runs all M = %lld iterations (loops of at "
+                          "most --unroll-max-ops %lld ops are unrolled and may end early)",
+                       known ? "the constant false" : "known only at run time", (long long)trip,
+                       (long long)qcc_unroll_max_ops);
+  }
+  int n_res = n_carried + n_scan;
+  MlirValue *ys = malloc(sizeof *ys * (size_t)(n_res + 1));
+  MlirValue *ins = malloc(sizeof *ins * (size_t)(n_carried + 1));
+  MlirType *types = malloc(sizeof *types * (size_t)(n_res + 1));
+  int rc = 0;
+  for (int i = 0; i < n_res && !rc; i++) {
+    ys[i] = mlirOperationGetOperand(yield, 1 + i);
+    if (i < n_carried) {
+      ins[i] = onnx_in(n, 2 + i);
+      types[i] = mlirValueGetType(ins[i]);
+      if (!same_type_or_fail(n, "carried value", i, ins[i], ys[i])) rc = -1;
+    } else {
+      qcc_shape s, y;
+      if (!qcc_shape_of(ys[i], &s) || !stacked(n, i - n_carried, &s, trip, &y)) rc = -1;
+      else types[i] = onnx_type(n, &y);
+    }
+  }
+  if (!rc) {
+    q_i64s none = {0, {0}}, fwd = {n_scan, {0}};
+    MlirOperation loop = make_loop(n, trip, n_carried, ins, n_carried, types, n_res, ys, &none, &fwd);
+    for (int i = 0; i < n_res; i++)
+      mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), mlirOperationGetResult(loop, i));
+    qcc_remark("legalize-onnx: %s: a C loop of %lld iteration(s) over a %d-op body", n->where, (long long)trip,
+               onnx_body_ops(loop));
+    mlirOperationDestroy(n->op);
+  }
+  free(ys);
+  free(ins);
+  free(types);
+  return rc;
+}
+
+int onnx_scan_region(onnx_node *n, const scan_form *f) {
+  MlirBlock body = body_of(n->op);
+  if ((int)mlirBlockGetNumArguments(body) != f->n_state + f->n_in)
+    return onnx_fail(n, "the body has %d inputs for %d states and %d scan inputs", (int)mlirBlockGetNumArguments(body),
+                     f->n_state, f->n_in);
+  mlirBlockInsertArgument(body, 0, iter_type(n, (MlirValue){NULL}), n->loc);
+  int n_res = f->n_state + f->n_out;
+  q_i64s out_axes = f->out_axes; /* normalized below, against the stacked rank */
+  MlirValue *ins = malloc(sizeof *ins * (size_t)(f->n_state + f->n_in + 1));
+  MlirValue *ys = malloc(sizeof *ys * (size_t)(n_res + 1));
+  MlirType *types = malloc(sizeof *types * (size_t)(n_res + 1));
+  int rc = 0;
+  for (int i = 0; i < f->n_state + f->n_in && !rc; i++) {
+    qcc_shape s;
+    if (!onnx_in_shape(n, i, &s)) {
+      rc = -1;
+      break;
+    }
+    ins[i] = onnx_in(n, i);
+    MlirType t = mlirValueGetType(ins[i]);
+    if (i >= f->n_state) {
+      ins[i] = move_axis(n, n->op, ins[i], f->in_axes.v[i - f->n_state], true);
+      qcc_shape_of(ins[i], &s);
+      qcc_shape slice = drop_axis0(&s);
+      t = onnx_type(n, &slice);
+    }
+    mlirValueSetType(mlirBlockGetArgument(body, 1 + i), t);
+  }
+  if (!rc && onnx_legalize_block(body, n->opset)) rc = -1;
+  MlirOperation yield = rc ? (MlirOperation){NULL} : onnx_region_yield(n->op, 0);
+  if (!rc && (int)mlirOperationGetNumOperands(yield) != n_res)
+    rc = onnx_fail(n, "the body returns %d values for %d outputs", (int)mlirOperationGetNumOperands(yield), n_res);
+  for (int i = 0; i < n_res && !rc; i++) {
+    ys[i] = mlirOperationGetOperand(yield, i);
+    if (i < f->n_state) {
+      types[i] = mlirValueGetType(ins[i]);
+      if (!same_type_or_fail(n, "state", i, ins[i], ys[i])) rc = -1;
+    } else {
+      qcc_shape s, y;
+      if (!qcc_shape_of(ys[i], &s) || !stacked(n, i - f->n_state, &s, f->len, &y)) rc = -1;
+      else if (!onnx_axis(n, out_axes.v[i - f->n_state], y.rank, &out_axes.v[i - f->n_state])) rc = -1;
+      else types[i] = onnx_type(n, &y);
+    }
+  }
+  if (!rc) {
+    MlirOperation loop =
+        make_loop(n, f->len, f->n_state, ins, f->n_state + f->n_in, types, n_res, ys, &f->in_dirs, &f->out_dirs);
+    for (int i = 0; i < n_res; i++) {
+      MlirValue v = mlirOperationGetResult(loop, i);
+      if (i >= f->n_state) v = move_axis(n, n->op, v, out_axes.v[i - f->n_state], false);
+      mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), v);
+    }
+    qcc_remark("legalize-onnx: %s: a C loop of %lld step(s) over a %d-op body", n->where, (long long)f->len,
+               onnx_body_ops(loop));
+    mlirOperationDestroy(n->op);
+  }
+  free(ins);
+  free(ys);
+  free(types);
+  return rc;
+}
