@@ -125,6 +125,20 @@ static bool too_big_to_unroll(onnx_node *n, int64_t iterations) {
   return per > 0 && iterations > qcc_unroll_max_ops / per;
 }
 
+/* A loop too big to unroll: a C loop when its body can be one, else
+ * unrolled when within QCC_UNROLL_MAX_OPS (-v says why), else refused with
+ * both reasons. 1: the node is a q.loop now; 0: unroll it; -1: refused. */
+static int c_loop_or_unroll(onnx_node *n, int64_t iterations, const scan_form *f) {
+  char why[400];
+  if (onnx_try_c_loop(n, iterations, f, why, sizeof why)) return 1;
+  int64_t per = onnx_body_ops(n->op);
+  if (per > 0 && iterations > QCC_UNROLL_MAX_OPS / per)
+    return onnx_fail(n, "is not a C loop (%s), and unrolling %lld iterations of a %lld-op body exceeds %d ops", why,
+                     (long long)iterations, (long long)per, QCC_UNROLL_MAX_OPS);
+  qcc_remark("legalize-onnx: %s: unrolled: not a C loop: %s", n->where, why);
+  return 0;
+}
+
 /* Replaces the op's results by res[] and erases it (and its body). */
 static int finish(onnx_node *n, const MlirValue *res) {
   for (int i = 0; i < n->n_out; i++) mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), res[i]);
@@ -229,7 +243,10 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
                         "Loop's trip count at compile time",
                      (long long)t - 1);
   }
-  if (t == 0 && trip >= 1 && cond && too_big_to_unroll(n, trip)) return onnx_loop_region(n, trip);
+  if (t == 0 && trip >= 1 && cond && too_big_to_unroll(n, trip)) {
+    int r = c_loop_or_unroll(n, trip, NULL);
+    if (r) return r > 0 ? 0 : -1;
+  }
   if (t == 0 && trip >= 0 && !within_budget(n, trip)) return -1;
   if (trip < 0 && !onnx_has_in(n, 1)) return onnx_fail(n, "has neither a trip count nor a condition: it never ends");
   if (trip < 0 && !within_budget(n, t + 1)) return -1;
@@ -421,7 +438,10 @@ int onnx_legalize_scan(onnx_node *n, MlirOperation *next) {
     mlirOperationSetAttributeByName(n->op, mlirStringRefCreateFromCString(STATES),
                                     mlirIntegerAttrGet(i64, f.n_state));
     mlirOperationSetAttributeByName(n->op, mlirStringRefCreateFromCString(BATCH), mlirIntegerAttrGet(i64, f.batch));
-    if (f.first == 0 && too_big_to_unroll(n, f.len)) return onnx_scan_region(n, &f);
+    if (f.first == 0 && too_big_to_unroll(n, f.len)) {
+      int r = c_loop_or_unroll(n, f.len, &f);
+      if (r) return r > 0 ? 0 : -1;
+    }
     return scan_unroll(n, &f, next);
   }
   memset(&f, 0, sizeof f);

@@ -24,4 +24,11 @@ int onnx_body_ops(MlirOperation op);
 int onnx_loop_region(onnx_node *n, int64_t trip);
 int onnx_scan_region(onnx_node *n, const scan_form *f);
 
+/* Tries one of those (f: the Scan's form; NULL: a Loop of `trip`
+ * iterations) on a copy of the node, its errors held: 1 when the node is
+ * a q.loop now; 0 when its body cannot be one (why[cap] says why: an op
+ * that needs the iteration number at compile time), the node unchanged,
+ * to be unrolled. */
+int onnx_try_c_loop(onnx_node *n, int64_t trip, const scan_form *f, char *why, size_t cap);
+
 #endif

@@ -131,6 +131,28 @@ static MlirOperation make_loop(onnx_node *n, int64_t trip, int n_carried, const 
   return loop;
 }
 
+int onnx_try_c_loop(onnx_node *n, int64_t trip, const scan_form *f, char *why, size_t cap) {
+  MlirOperation orig = n->op, copy = mlirOperationClone(orig);
+  mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(orig), orig, copy);
+  for (int i = 0; i < n->n_out; i++)
+    mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(orig, i), mlirOperationGetResult(copy, i));
+  onnx_node c = *n;
+  c.op = copy;
+  qcc_error_hold outer = qcc_hold_errors(why, cap);
+  int rc = f ? onnx_scan_region(&c, f) : onnx_loop_region(&c, trip);
+  qcc_restore_errors(outer);
+  if (!rc) { /* the copy is a q.loop now */
+    mlirOperationDestroy(orig);
+    return 1;
+  }
+  /* What the attempt made before the copy (constants, transposes) is
+   * dead, and goes with dce; the copy goes now. */
+  for (int i = 0; i < n->n_out; i++)
+    mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(copy, i), mlirOperationGetResult(orig, i));
+  mlirOperationDestroy(copy);
+  return 0;
+}
+
 int onnx_loop_region(onnx_node *n, int64_t trip) {
   MlirBlock body = body_of(n->op);
   int n_carried = (int)mlirBlockGetNumArguments(body) - 2, n_scan = n->n_out - n_carried;
