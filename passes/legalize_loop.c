@@ -33,6 +33,7 @@
 #include "legalize_loop.h"
 #include "name_map.h"
 #include "passes.h"
+#include "qrt.h"
 
 /* Body copies beyond this many ops make the generated C too large to be
  * worth compiling; a loop that cannot be a C loop (q.loop) and would need
@@ -46,13 +47,42 @@ int64_t qcc_unroll_max_ops = QCC_UNROLL_DEFAULT_OPS;
 
 static MlirBlock body_block(MlirOperation op) { return mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)); }
 
-int onnx_body_ops(MlirOperation op) {
-  int k = 0;
-  for (MlirOperation o = mlirBlockGetFirstOperation(body_block(op)); !mlirOperationIsNull(o);
-       o = mlirOperationGetNextInBlock(o))
-    k++;
-  return k - 1; /* the yield */
+/* How many times a nested control-flow op runs its regions, as far as is
+ * known before legalization: a Loop's constant M, a q.loop's trip count;
+ * else once. */
+static int64_t region_runs(MlirOperation op) {
+  if (q_loop_is(op)) return q_loop_get(op).trip_count;
+  qcc_array a;
+  int64_t runs = 1;
+  if (q_op_named(op, "onnx.Loop") && mlirOperationGetNumOperands(op) > 0 &&
+      qcc_value_constant(mlirOperationGetOperand(op, 0), &a)) {
+    if (a.dtype == QRT_I64 && qcc_array_numel(&a) == 1 && ((int64_t *)a.data)[0] > 1) runs = ((int64_t *)a.data)[0];
+    qcc_array_free(&a);
+  }
+  return runs;
 }
+
+#define OPS_CAP ((int64_t)1 << 40) /* saturates: only comparisons against budgets follow */
+
+/* The ops of a block, nested regions' ops counted once per run. */
+static int64_t block_ops(MlirBlock b) {
+  int64_t k = 0;
+  for (MlirOperation o = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(o); o = mlirOperationGetNextInBlock(o)) {
+    if (q_op_named(o, "onnx.Yield")) continue;
+    k++;
+    int64_t inner = 0;
+    for (intptr_t r = 0; r < mlirOperationGetNumRegions(o); r++)
+      for (MlirBlock rb = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, r)); !mlirBlockIsNull(rb);
+           rb = mlirBlockGetNextInRegion(rb))
+        inner += block_ops(rb);
+    int64_t runs = region_runs(o);
+    k += inner > OPS_CAP / runs ? OPS_CAP : inner * runs;
+    if (k > OPS_CAP) k = OPS_CAP;
+  }
+  return k;
+}
+
+int64_t onnx_body_ops(MlirOperation op) { return block_ops(body_block(op)); }
 
 static MlirValue mapped(qcc_ptr_map *m, MlirValue v) {
   void *p = qcc_ptr_map_get(m, v.ptr);
@@ -164,6 +194,28 @@ static MlirValue take(onnx_node *n, MlirValue x, int64_t axis, int64_t idx) {
   return onnx_reshape(n, v, &y);
 }
 
+/* The count pieces (each of shape `one`, extent 1 along axis) joined
+ * along axis, by q.concats of at most CONCAT_MAX operands (an op's
+ * operand limit): groups first, then the groups. */
+enum { CONCAT_MAX = QRT_CONCAT_MAX_INPUTS };
+static MlirValue concat_pieces(onnx_node *n, MlirValue *ins, int64_t count, int64_t axis, const qcc_shape *one) {
+  int64_t per = 1; /* the pieces' extent along axis, at this level */
+  q_concat_attrs a = {axis};
+  while (count > 1) {
+    int64_t groups = (count + CONCAT_MAX - 1) / CONCAT_MAX, total = count * per;
+    for (int64_t g = 0; g < groups; g++) {
+      int64_t k = g == groups - 1 ? count - g * CONCAT_MAX : CONCAT_MAX;
+      qcc_shape y = *one;
+      y.dims[axis] = g == groups - 1 ? total - g * CONCAT_MAX * per : k * per;
+      ins[g] = k == 1 ? ins[g * CONCAT_MAX]
+                      : onnx_emit(n, q_concat_create(n->loc, onnx_type(n, &y), ins + g * CONCAT_MAX, k, &a));
+    }
+    count = groups;
+    per *= CONCAT_MAX;
+  }
+  return ins[0];
+}
+
 /* The count pieces (one static shape) stacked along a new axis; reverse:
  * the last piece first. *out = the result; false with an error. */
 static bool stack(onnx_node *n, const char *what, int k, MlirValue const *pieces, int64_t count, int64_t axis,
@@ -173,12 +225,10 @@ static bool stack(onnx_node *n, const char *what, int k, MlirValue const *pieces
   if (!qcc_shape_of(pieces[0], &s)) return onnx_fail(n, "%s %d has no static shape", what, k), false;
   if (s.rank + 1 > QRT_MAX_RANK) return onnx_fail(n, "%s %d would have rank %d", what, k, s.rank + 1), false;
   if (!onnx_axis(n, axis, s.rank + 1, &axis)) return false;
-  qcc_shape one = s, y = s;
+  qcc_shape one = s;
   memmove(one.dims + axis + 1, one.dims + axis, sizeof(int64_t) * (size_t)(s.rank - axis));
   one.dims[axis] = 1;
   one.rank++;
-  y = one;
-  y.dims[axis] = count;
   MlirValue *ins = malloc(sizeof *ins * (size_t)count);
   for (int64_t j = 0; j < count; j++) {
     MlirValue p = pieces[reverse ? count - 1 - j : j];
@@ -191,8 +241,7 @@ static bool stack(onnx_node *n, const char *what, int k, MlirValue const *pieces
     }
     ins[j] = onnx_reshape(n, p, &one);
   }
-  q_concat_attrs a = {axis};
-  *out = count == 1 ? ins[0] : onnx_emit(n, q_concat_create(n->loc, onnx_type(n, &y), ins, count, &a));
+  *out = concat_pieces(n, ins, count, axis, &one);
   free(ins);
   return true;
 }

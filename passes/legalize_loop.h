@@ -16,7 +16,7 @@ typedef struct scan_form {
 
 /* The ops a body holds (without its terminator): what one unrolled copy
  * costs, before legalization. */
-int onnx_body_ops(MlirOperation op);
+int64_t onnx_body_ops(MlirOperation op);
 
 /* Loop (trip count `trip` >= 1, condition absent or the constant true) and
  * Scan (opset 9 or later) as one q.loop: the body is legalized in place,

@@ -202,8 +202,8 @@ int onnx_loop_region(onnx_node *n, int64_t trip) {
     MlirOperation loop = make_loop(n, trip, n_carried, ins, n_carried, types, n_res, ys, &none, &fwd);
     for (int i = 0; i < n_res; i++)
       mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), mlirOperationGetResult(loop, i));
-    qcc_remark("legalize-onnx: %s: a C loop of %lld iteration(s) over a %d-op body", n->where, (long long)trip,
-               onnx_body_ops(loop));
+    qcc_remark("legalize-onnx: %s: a C loop of %lld iteration(s) over a %lld-op body", n->where, (long long)trip,
+               (long long)onnx_body_ops(loop));
     mlirOperationDestroy(n->op);
   }
   free(ys);
@@ -264,8 +264,8 @@ int onnx_scan_region(onnx_node *n, const scan_form *f) {
       if (i >= f->n_state) v = move_axis(n, n->op, v, out_axes.v[i - f->n_state], false);
       mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), v);
     }
-    qcc_remark("legalize-onnx: %s: a C loop of %lld step(s) over a %d-op body", n->where, (long long)f->len,
-               onnx_body_ops(loop));
+    qcc_remark("legalize-onnx: %s: a C loop of %lld step(s) over a %lld-op body", n->where, (long long)f->len,
+               (long long)onnx_body_ops(loop));
     mlirOperationDestroy(n->op);
   }
   free(ins);
