@@ -4,6 +4,7 @@
  * writes a header and a source with, for every op X of the dialect:
  *   q_X_attrs            a struct with one typed field per declared attribute
  *   q_X_create(...)      builds the op from typed operands and attributes
+ *                        (and, for q.loop, its result types and region)
  *   q_X_is(op)           true if op is a q.X
  *   q_X_get(op)          reads all attributes into a q_X_attrs
  *   q_X_in(op, k)        the k-th declared operand (null if an absent optional)

@@ -8,6 +8,8 @@
 //    (irdl.any) is passed through as an MlirAttribute.
 //  - shapes and element types of results are carried by the result types,
 //    so reshape, broadcast and cast need no attributes.
+//  - one result per op, except q.loop's one variadic group; q.loop alone
+//    has a region (its create takes the result types and the region).
 irdl.dialect @q {
   // A constant tensor; `value` is a dense elements attribute.
   irdl.operation @constant {
