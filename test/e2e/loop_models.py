@@ -20,7 +20,9 @@ expected outputs (ONNX semantics written out by hand).
     big_loop.onnx  Loop, M = 5000 (a C loop): carried a, b [4] swapped
         each iteration (a' = b, b' = 0.5 a + 0.25 b + (i / 5000) w, w an
         outer graph input, i the iteration number), scan output sum(b')
-        [5000]; bl_w.npy, want_bl_*.npy
+        [5000]; and sel = If(flag): a Loop of 3 iterations over a Loop of
+        2000 (nested C loops, reading w), else 2 w; bl_w.npy,
+        bl_true/false.npy, want_bl_*.npy
     big_scan.onnx  rnn.onnx's tanh RNN over 3000 steps (a C loop): scan
         input x [2, 3000, 4] read backwards along axis 1, outputs on axis 1
         and reversed on axis 0; bs_x.npy, bs_h0.npy, bs_calib/, want_bs_*.npy
@@ -166,11 +168,32 @@ def big_loop(d, rng):
          numpy_helper.from_array(np.array(0.25, np.float32), "quarter")])
     inits = [numpy_helper.from_array(np.array(M, np.int64), "M"), numpy_helper.from_array(np.array(True), "cond"),
              numpy_helper.from_array(np.arange(4, dtype=np.float32), "a0"),
-             numpy_helper.from_array(-np.arange(4, dtype=np.float32), "b0")]
+             numpy_helper.from_array(-np.arange(4, dtype=np.float32), "b0"),
+             numpy_helper.from_array(np.array(3, np.int64), "M3"),
+             numpy_helper.from_array(np.array(2000, np.int64), "M2000")]
     loop = helper.make_node("Loop", ["M", "cond", "a0", "b0"], ["aT", "bT", "tots"], name="big_loop", body=body)
-    save(helper.make_graph([loop], "big_loop", [vi("w", F, [4])],
-                           [vi("aT", F, [4]), vi("bT", F, [4]), vi("tots", F, [M])], inits),
+    # Under a run-time If: a Loop of 3 iterations over a Loop of 2000 (both
+    # C loops, nested), v' = 0.999 v + 0.001 w, then u' = v + i.
+    inner = helper.make_graph(
+        [helper.make_node("Mul", ["v", "k999"], ["vk"]), helper.make_node("Mul", ["w", "k001"], ["wk"]),
+         helper.make_node("Add", ["vk", "wk"], ["v2"]), helper.make_node("Identity", ["c"], ["c2"])], "inner_body",
+        [vi("j", I64, []), vi("c", B, []), vi("v", F, [4])], [vi("c2", B, []), vi("v2", F, [4])],
+        [numpy_helper.from_array(np.array(0.999, np.float32), "k999"),
+         numpy_helper.from_array(np.array(0.001, np.float32), "k001")])
+    outer = helper.make_graph(
+        [helper.make_node("Loop", ["M2000", "", "u"], ["vT"], name="inner", body=inner),
+         helper.make_node("Cast", ["i"], ["fi"], to=F), helper.make_node("Add", ["vT", "fi"], ["u2"]),
+         helper.make_node("Identity", ["c"], ["c2"])], "outer_body",
+        [vi("i", I64, []), vi("c", B, []), vi("u", F, [4])], [vi("c2", B, []), vi("u2", F, [4])])
+    then_g = helper.make_graph([helper.make_node("Loop", ["M3", "", "w"], ["t_out"], name="outer", body=outer)], "then",
+                               [], [vi("t_out", F, [4])])
+    else_g = helper.make_graph([helper.make_node("Add", ["w", "w"], ["e_out"])], "else", [], [vi("e_out", F, [4])])
+    iff = helper.make_node("If", ["flag"], ["sel"], name="sel", then_branch=then_g, else_branch=else_g)
+    save(helper.make_graph([loop, iff], "big_loop", [vi("w", F, [4]), vi("flag", B, [])],
+                           [vi("aT", F, [4]), vi("bT", F, [4]), vi("tots", F, [M]), vi("sel", F, [4])], inits),
          os.path.join(d, "big_loop.onnx"))
+    np.save(os.path.join(d, "bl_true.npy"), np.array(True))
+    np.save(os.path.join(d, "bl_false.npy"), np.array(False))
     w = rng.standard_normal(4).astype(np.float32)
     np.save(os.path.join(d, "bl_w.npy"), w)
     a, b, tots = np.arange(4.0), -np.arange(4.0), []
@@ -180,6 +203,13 @@ def big_loop(d, rng):
     np.save(os.path.join(d, "want_bl_aT.npy"), np.asarray(a, np.float32))
     np.save(os.path.join(d, "want_bl_bT.npy"), np.asarray(b, np.float32))
     np.save(os.path.join(d, "want_bl_tots.npy"), np.asarray(tots, np.float32))
+    u = w.astype(np.float64)
+    for i in range(3):
+        for _ in range(2000):
+            u = 0.999 * u + 0.001 * w
+        u = u + i
+    np.save(os.path.join(d, "want_bl_sel_true.npy"), np.asarray(u, np.float32))
+    np.save(os.path.join(d, "want_bl_sel_false.npy"), 2 * w)
 
 
 def refused(d):
