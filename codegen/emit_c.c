@@ -210,6 +210,7 @@ static int linearize(emitter *e, int *cap, MlirBlock b, MlirOperation stop, int 
        op = mlirOperationGetNextInBlock(op)) {
     if (q_constant_is(op)) continue;
     if (q_loop_is(op)) {
+      if (!qcc_check_loop(op)) return -1;
       int k = push_step(e, cap, op, STEP_LOOP, loop, depth);
       qcc_ptr_map_put(&e->loop_step, op.ptr, (void *)(intptr_t)(k + 1));
       if (linearize(e, cap, loop_body(op), loop_yield(op), k, depth + 1)) return -1;

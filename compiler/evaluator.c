@@ -250,6 +250,7 @@ static MlirOperation last_op(MlirBlock b) {
  * iteration, scan slices are copied in and out. The generated C does the
  * same (emit_c.c), with the same kernels, so the bits agree. */
 static int run_loop(eval_ctx *cx, scope *sc, MlirOperation op) {
+  if (!qcc_check_loop(op)) return -1;
   q_loop_attrs a = q_loop_get(op);
   int nc = (int)a.num_carried, n_in = (int)mlirOperationGetNumOperands(op) - nc;
   int n_res = (int)mlirOperationGetNumResults(op);

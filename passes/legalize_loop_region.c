@@ -7,10 +7,11 @@
  * number an i64 with one element, each carried value its initial value's
  * type, each scan slice its input's type without the scan axis. An op of
  * the body that needs a compile-time constant which depends on the
- * iteration number (a Slice starting at i) is refused there, naming the
- * op; --unroll-max-ops unrolls such a loop instead (legalize_loop.c).
- * Then the region moves into a new q.loop, whose body ends with
- * onnx.Yield(next carried values..., scan output slices...).
+ * iteration number (a Slice starting at i) fails there; as this runs on a
+ * copy of the node with its errors held (onnx_try_c_loop), the node is
+ * then unrolled instead when it may be (legalize_loop.c). Then the region
+ * moves into a new q.loop, whose body ends with onnx.Yield(next carried
+ * values..., scan output slices...).
  *
  * q.loop iterates its scan inputs, and stacks its scan outputs, along
  * axis 0 only: a Scan axis other than 0 becomes a q.transpose before the
@@ -35,8 +36,7 @@ static MlirType iter_type(onnx_node *n, MlirValue arg) {
   return onnx_type(n, &scalar);
 }
 
-/* v's shape with axis 0 dropped (a scan slice) or prepended with extent
- * len (a stacked scan output). */
+/* A scan input's shape without its axis 0: one slice. */
 static qcc_shape drop_axis0(const qcc_shape *s) {
   qcc_shape r = *s;
   r.rank--;
@@ -44,6 +44,8 @@ static qcc_shape drop_axis0(const qcc_shape *s) {
   return r;
 }
 
+/* A scan output slice's shape s with an axis 0 of extent len prepended:
+ * the slices stacked; false with an error past QRT_MAX_RANK. */
 static bool stacked(onnx_node *n, int k, const qcc_shape *s, int64_t len, qcc_shape *out) {
   if (s->rank + 1 > QRT_MAX_RANK)
     return onnx_fail(n, "scan output %d would have rank %d; at most %d is supported", k, s->rank + 1, QRT_MAX_RANK),
@@ -157,6 +159,7 @@ int onnx_loop_region(onnx_node *n, int64_t trip) {
   MlirBlock body = body_of(n->op);
   int n_carried = (int)mlirBlockGetNumArguments(body) - 2, n_scan = n->n_out - n_carried;
   if (n_scan > 16) return onnx_fail(n, "more than 16 scan outputs");
+  if (n->n_out == 0) return onnx_fail(n, "has no outputs"); /* a q.loop has at least one result */
   mlirValueSetType(mlirBlockGetArgument(body, 0), iter_type(n, mlirBlockGetArgument(body, 0)));
   arg_is_true(n, body, mlirBlockGetArgument(body, 1));
   mlirBlockEraseArgument(body, 1);
@@ -217,6 +220,7 @@ int onnx_scan_region(onnx_node *n, const scan_form *f) {
   if ((int)mlirBlockGetNumArguments(body) != f->n_state + f->n_in)
     return onnx_fail(n, "the body has %d inputs for %d states and %d scan inputs", (int)mlirBlockGetNumArguments(body),
                      f->n_state, f->n_in);
+  if (n->n_out == 0) return onnx_fail(n, "has no outputs"); /* a q.loop has at least one result */
   mlirBlockInsertArgument(body, 0, iter_type(n, (MlirValue){NULL}), n->loc);
   int n_res = f->n_state + f->n_out;
   q_i64s out_axes = f->out_axes; /* normalized below, against the stacked rank */
