@@ -282,11 +282,12 @@ static void bind_end(emitter *e, int k) {
   step *s = &e->steps[k];
   const step *l = &e->steps[s->loop];
   MlirOperation yield = loop_yield(s->op);
-  int nc = (int)q_loop_get(s->op).num_carried;
+  q_loop_attrs a = q_loop_get(s->op);
+  int nc = (int)a.num_carried, c = a.has_cond != 0;
   s->bufs = malloc(sizeof(int) * (size_t)(nc + 1));
   for (intptr_t i = 0; i < mlirOperationGetNumOperands(yield); i++) read_value(e, mlirOperationGetOperand(yield, i), k, k);
   for (int j = 0; j < nc; j++) {
-    value_info *vi = info(e, mlirOperationGetOperand(yield, j));
+    value_info *vi = info(e, mlirOperationGetOperand(yield, c + j));
     bool other = false;
     for (int i = 0; i < nc && vi && vi->kind == V_BUF; i++) other |= i != j && vi->index == l->bufs[i];
     s->bufs[j] = other ? add_buffer(e, e->bufs[l->bufs[j]].size, k) : -1;
@@ -544,7 +545,7 @@ static void emit_loop_open(emitter *e, const step *s, int ind) {
   char where[256], src[160], dst[160], el[512];
   qcc_op_where(op, where, sizeof where);
   indent(e, ind);
-  fprintf(e->c, "/* %s: %lld iterations */\n", where, (long long)a.trip_count);
+  fprintf(e->c, "/* %s: %s%lld iterations */\n", where, a.has_cond ? "at most " : "", (long long)a.trip_count);
   for (int j = 0; j < nc; j++) {
     MlirValue x = mlirOperationGetOperand(op, j);
     value_info *vi = info(e, x);
@@ -575,15 +576,21 @@ static void emit_loop_open(emitter *e, const step *s, int ind) {
 }
 
 /* Ends an iteration: scan output slices out, then the carried values'
- * next values in (through their staging buffers where one is set). */
+ * next values in (through their staging buffers where one is set); with a
+ * condition, read before those copies, the loop ends when it is false. */
 static void emit_loop_close(emitter *e, const step *s, int ind) {
   const step *l = &e->steps[s->loop];
   MlirOperation op = s->op, yield = loop_yield(op);
   q_loop_attrs a = q_loop_get(op);
-  int nc = (int)a.num_carried, n_res = (int)mlirOperationGetNumResults(op);
+  int nc = (int)a.num_carried, n_res = (int)mlirOperationGetNumResults(op), c = a.has_cond != 0;
   char src[160], dst[160], el[512];
+  if (c) {
+    operand_expr(e, mlirOperationGetOperand(yield, 0), false, src, sizeof src);
+    indent(e, ind + 2);
+    fprintf(e->c, "const int go%d = *(const uint8_t *)(%s) != 0;\n", l->depth, src);
+  }
   for (int r = nc; r < n_res; r++) {
-    MlirValue y = mlirOperationGetOperand(yield, r);
+    MlirValue y = mlirOperationGetOperand(yield, c + r);
     int64_t bytes = value_bytes(y);
     operand_expr(e, y, false, src, sizeof src);
     operand_expr(e, mlirOperationGetResult(op, r), false, dst, sizeof dst);
@@ -595,7 +602,7 @@ static void emit_loop_close(emitter *e, const step *s, int ind) {
   }
   for (int pass = 0; pass < 3; pass++) /* into staging; direct; out of staging */
     for (int j = 0; j < nc; j++) {
-      MlirValue y = mlirOperationGetOperand(yield, j);
+      MlirValue y = mlirOperationGetOperand(yield, c + j);
       value_info *vi = info(e, y);
       int64_t bytes = value_bytes(y), to = e->bufs[l->bufs[j]].offset;
       bool staged = s->bufs[j] >= 0;
@@ -608,6 +615,10 @@ static void emit_loop_close(emitter *e, const step *s, int ind) {
       else fprintf(e->c, "memcpy(ws + %lld, ws + %lld, %lld);\n", (long long)to, (long long)e->bufs[s->bufs[j]].offset,
                    (long long)bytes);
     }
+  if (c) {
+    indent(e, ind + 2);
+    fprintf(e->c, "if (!go%d) break;\n", l->depth);
+  }
   indent(e, ind);
   fprintf(e->c, "}\n");
 }

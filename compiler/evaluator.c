@@ -269,8 +269,9 @@ static int run_loop(eval_ctx *cx, scope *sc, MlirOperation op) {
   for (int r = nc; r < n_res; r++) res[r]->data = alloc_for(mlirOperationGetResult(op, r));
   qcc_array iter = alloc_for(mlirBlockGetArgument(body, 0));
   eval_ctx in_body = {cx->cache, NULL, NULL, NULL};
-  int rc = 0;
-  for (int64_t t = 0; t < a.trip_count && !rc; t++) {
+  int rc = 0, c = a.has_cond != 0; /* yield operand 0: go on? */
+  bool go = true;
+  for (int64_t t = 0; t < a.trip_count && go && !rc; t++) {
     scope inner = {{0}, sc};
     qcc_ptr_map_init(&inner.slots);
     memcpy(iter.data, &t, sizeof t);
@@ -289,18 +290,19 @@ static int run_loop(eval_ctx *cx, scope *sc, MlirOperation op) {
          o = mlirOperationGetNextInBlock(o))
       rc = eval_op(&in_body, &inner, o);
     for (int r = nc; r < n_res && !rc; r++) {
-      const qcc_array *y = &lookup(&inner, mlirOperationGetOperand(yield, r), NULL)->data;
+      const qcc_array *y = &lookup(&inner, mlirOperationGetOperand(yield, c + r), NULL)->data;
       int k = r - nc;
       int64_t at = k < a.scan_out_reverse.n && a.scan_out_reverse.v[k] ? a.trip_count - 1 - t : t;
       memcpy((char *)res[r]->data.data + (size_t)at * y->nbytes, y->data, y->nbytes);
     }
     qcc_array *next = calloc((size_t)nc + 1, sizeof *next);
     for (int j = 0; j < nc && !rc; j++) {
-      const qcc_array *y = &lookup(&inner, mlirOperationGetOperand(yield, j), NULL)->data;
+      const qcc_array *y = &lookup(&inner, mlirOperationGetOperand(yield, c + j), NULL)->data;
       next[j] = cur[j];
       next[j].data = malloc(y->nbytes ? y->nbytes : 1);
       memcpy(next[j].data, y->data, y->nbytes);
     }
+    if (c && !rc) go = *(const uint8_t *)lookup(&inner, mlirOperationGetOperand(yield, 0), NULL)->data.data != 0;
     scope_free(&inner);
     for (int j = 0; j < nc && !rc; j++) {
       qcc_array_free(&cur[j]);

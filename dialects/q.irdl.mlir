@@ -665,7 +665,9 @@ irdl.dialect @q {
   // carried values..., this iteration's scan output slices...). Results:
   // the carried values after trip_count iterations, then each scan output's
   // slices stacked along a new axis 0 (reversed where scan_out_reverse).
-  // Body ops read outer values directly.
+  // has_cond 1: the yield starts with a condition (one bool), and the loop
+  // ends after the first iteration that yields false (no scan outputs
+  // then). Body ops read outer values directly.
   irdl.operation @loop {
     %x = irdl.base "!builtin.tensor"
     %y = irdl.base "!builtin.tensor"
@@ -673,9 +675,10 @@ irdl.dialect @q {
     %carried = irdl.base "#builtin.integer"
     %in_rev = irdl.base "#builtin.dense_array"
     %out_rev = irdl.base "#builtin.dense_array"
+    %has_cond = irdl.base "#builtin.integer"
     %body = irdl.region
     irdl.operands(variadic %x)
-    irdl.attributes {"trip_count" = %trip, "num_carried" = %carried, "scan_in_reverse" = %in_rev, "scan_out_reverse" = %out_rev}
+    irdl.attributes {"trip_count" = %trip, "num_carried" = %carried, "scan_in_reverse" = %in_rev, "scan_out_reverse" = %out_rev, "has_cond" = %has_cond}
     irdl.results(variadic %y)
     irdl.regions(%body)
   }

@@ -289,8 +289,10 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
   if (onnx_has_in(n, 1) && !const_scalar(n, 1, &cond)) {
     if (t == 0) return onnx_fail(n, "input 1 (cond) must be a compile-time constant bool: qcc needs Loop's trip count at compile time");
     return onnx_fail(n, "the condition the body returns in iteration %lld is known only at run time; qcc needs "
-                        "Loop's trip count at compile time",
-                     (long long)t - 1);
+                        "Loop's trip count at compile time%s",
+                     (long long)t - 1,
+                     trip >= 1 && n_scan == 0 ? " to unroll it (--unroll-max-ops 0: a C loop, which ends where it is false)"
+                                              : "");
   }
   if (t == 0 && trip >= 1 && cond && too_big_to_unroll(n, trip)) {
     int r = c_loop_or_unroll(n, trip, NULL);

@@ -113,12 +113,13 @@ static bool same_type_or_fail(onnx_node *n, const char *what, int k, MlirValue i
 
 /* Builds the q.loop from the legalized body: operands ins[n_ins], results
  * types[n_res] (carried values first), the yield's operands set to
- * yields[n_res]. Returns the q.loop, inserted before the node. */
+ * yields[has_cond + n_res] (the condition first, with has_cond). Returns
+ * the q.loop, inserted before the node. */
 static MlirOperation make_loop(onnx_node *n, int64_t trip, int n_carried, const MlirValue *ins, int n_ins,
                                const MlirType *types, int n_res, const MlirValue *yields, const q_i64s *in_rev,
-                               const q_i64s *out_rev) {
+                               const q_i64s *out_rev, bool has_cond) {
   MlirOperation yield = onnx_region_yield(n->op, 0);
-  mlirOperationSetOperands(yield, n_res, yields);
+  mlirOperationSetOperands(yield, n_res + has_cond, yields);
   MlirRegion r = mlirRegionCreate();
   mlirRegionTakeBody(r, mlirOperationGetRegion(n->op, 0));
   q_loop_attrs a;
@@ -127,6 +128,7 @@ static MlirOperation make_loop(onnx_node *n, int64_t trip, int n_carried, const 
   a.num_carried = n_carried;
   a.scan_in_reverse = *in_rev;
   a.scan_out_reverse = *out_rev;
+  a.has_cond = has_cond;
   MlirOperation loop = q_loop_create(n->loc, types, n_res, ins, n_ins, &a, r);
   qcc_insert_before(n->op, loop);
   body_dce(body_of(loop));
@@ -170,43 +172,52 @@ int onnx_loop_region(onnx_node *n, int64_t trip) {
   }
   if (onnx_legalize_block(body, n->opset)) return -1;
   MlirOperation yield = onnx_region_yield(n->op, 0);
-  if (onnx_has_in(n, 1)) { /* the body's condition must stay true */
+  /* The body's condition: the constant true, or the loop ends where it
+   * is false (C: break), which scan outputs of a static length cannot. */
+  bool has_cond = false;
+  if (onnx_has_in(n, 1)) {
     onnx_node y = *n;
     y.op = yield;
     y.n_in = (int)mlirOperationGetNumOperands(yield);
     qcc_array c;
     bool known = onnx_const_input(&y, 0, &c), stays = known && qcc_array_numel(&c) == 1 && ((uint8_t *)c.data)[0];
     if (known) qcc_array_free(&c);
-    if (!stays)
-      return onnx_fail(n, "the condition its body returns is %s; a C loop runs all M = %lld iterations (loops of at "
-                          "most --unroll-max-ops %lld ops are unrolled and may end early)",
-                       known ? "the constant false" : "known only at run time", (long long)trip,
-                       (long long)qcc_unroll_max_ops);
+    has_cond = !stays;
+    qcc_shape cs;
+    if (has_cond && n_scan)
+      return onnx_fail(n, "the condition its body returns is %s, so its %d scan output(s) would have no static "
+                          "length",
+                       known ? "the constant false" : "known only at run time", n_scan);
+    if (has_cond && (!qcc_shape_of(mlirOperationGetOperand(yield, 0), &cs) || cs.dtype != QRT_BOOL ||
+                     qcc_shape_numel(&cs) != 1))
+      return onnx_fail(n, "the condition its body returns is not one bool");
   }
   int n_res = n_carried + n_scan;
-  MlirValue *ys = malloc(sizeof *ys * (size_t)(n_res + 1));
+  MlirValue *ys = malloc(sizeof *ys * (size_t)(n_res + 2));
   MlirValue *ins = malloc(sizeof *ins * (size_t)(n_carried + 1));
   MlirType *types = malloc(sizeof *types * (size_t)(n_res + 1));
   int rc = 0;
+  if (has_cond) ys[0] = mlirOperationGetOperand(yield, 0);
   for (int i = 0; i < n_res && !rc; i++) {
-    ys[i] = mlirOperationGetOperand(yield, 1 + i);
+    MlirValue yi = ys[has_cond + i] = mlirOperationGetOperand(yield, 1 + i);
     if (i < n_carried) {
       ins[i] = onnx_in(n, 2 + i);
       types[i] = mlirValueGetType(ins[i]);
-      if (!same_type_or_fail(n, "carried value", i, ins[i], ys[i])) rc = -1;
+      if (!same_type_or_fail(n, "carried value", i, ins[i], yi)) rc = -1;
     } else {
       qcc_shape s, y;
-      if (!qcc_shape_of(ys[i], &s) || !stacked(n, i - n_carried, &s, trip, &y)) rc = -1;
+      if (!qcc_shape_of(yi, &s) || !stacked(n, i - n_carried, &s, trip, &y)) rc = -1;
       else types[i] = onnx_type(n, &y);
     }
   }
   if (!rc) {
     q_i64s none = {0, {0}}, fwd = {n_scan, {0}};
-    MlirOperation loop = make_loop(n, trip, n_carried, ins, n_carried, types, n_res, ys, &none, &fwd);
+    MlirOperation loop = make_loop(n, trip, n_carried, ins, n_carried, types, n_res, ys, &none, &fwd, has_cond);
     for (int i = 0; i < n_res; i++)
       mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), mlirOperationGetResult(loop, i));
-    qcc_remark("legalize-onnx: %s: a C loop of %lld iteration(s) over a %lld-op body", n->where, (long long)trip,
-               (long long)onnx_body_ops(loop));
+    qcc_remark("legalize-onnx: %s: a C loop of %s%lld iteration(s) over a %lld-op body%s", n->where,
+               has_cond ? "at most " : "", (long long)trip, (long long)onnx_body_ops(loop),
+               has_cond ? ", ended by its condition" : "");
     mlirOperationDestroy(n->op);
   }
   free(ys);
@@ -262,7 +273,7 @@ int onnx_scan_region(onnx_node *n, const scan_form *f) {
   }
   if (!rc) {
     MlirOperation loop =
-        make_loop(n, f->len, f->n_state, ins, f->n_state + f->n_in, types, n_res, ys, &f->in_dirs, &f->out_dirs);
+        make_loop(n, f->len, f->n_state, ins, f->n_state + f->n_in, types, n_res, ys, &f->in_dirs, &f->out_dirs, false);
     for (int i = 0; i < n_res; i++) {
       MlirValue v = mlirOperationGetResult(loop, i);
       if (i >= f->n_state) v = move_axis(n, n->op, v, out_axes.v[i - f->n_state], false);

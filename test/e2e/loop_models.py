@@ -14,7 +14,9 @@ expected outputs (ONNX semantics written out by hand).
         cond_out = i < 2, so the body's condition ends it after 3 of the 4
         iterations; scan output: acc per iteration [3, 1, 3]
     trip.onnx  acc.onnx with M a graph input (bind it: trip3.npy)
-    rt_cond.onnx  a Loop whose condition depends on the input's values
+    rt_cond.onnx  a Loop (M = 8) whose condition depends on the input's
+        values (v doubles while sum(v) < 10): not unrolled, a C loop with
+        --unroll-max-ops 0; rt_x.npy, want_rt.npy
     long.onnx  a Loop of 10^6 iterations whose body slices by the
         iteration number: neither a C loop nor within the unrolling budget
     big_loop.onnx  Loop, M = 5000 (a C loop): carried a, b [4] swapped
@@ -223,6 +225,15 @@ def refused(d):
     inits = [numpy_helper.from_array(np.array(8, np.int64), "M"), numpy_helper.from_array(np.array(True), "cond")]
     loop = helper.make_node("Loop", ["M", "cond", "x"], ["y"], name="until", body=body)
     save(helper.make_graph([loop], "rt", [vi("x", F, [2])], [vi("y", F, [2])], inits), os.path.join(d, "rt_cond.onnx"))
+    x = np.array([0.5, 0.25], np.float32)
+    np.save(os.path.join(d, "rt_x.npy"), x)
+    v = x.copy()
+    for _ in range(8):  # the condition of iteration i decides iteration i + 1
+        go = v.sum() < 10
+        v = v + v
+        if not go:
+            break
+    np.save(os.path.join(d, "want_rt.npy"), v)
     # Slice by the iteration number: each unrolled copy folds it, a C loop
     # cannot (its starts must be constants), and 10^6 copies are too many.
     body = helper.make_graph([helper.make_node("Unsqueeze", ["i", "zero"], ["i1"]),
