@@ -142,8 +142,8 @@ static void set_state(onnx_node *n, const MlirValue *operands, intptr_t count, i
 static bool within_budget(onnx_node *n, int64_t iterations) {
   int64_t per = onnx_body_ops(n->op);
   if (per > 0 && iterations > QCC_UNROLL_MAX_OPS / per) {
-    onnx_fail(n, "unrolling %lld iterations of a %lld-op body exceeds %d ops, and only a Loop with a constant trip "
-                 "count whose condition stays true, or a Scan of opset 9 or later, becomes a C loop",
+    onnx_fail(n, "unrolling %lld iterations of a %lld-op body exceeds %d ops, and it cannot be a C loop (a Loop with "
+                 "a constant trip count or a condition known only at run time, or a Scan of opset 9 or later)",
               (long long)iterations, (long long)per, QCC_UNROLL_MAX_OPS);
     return false;
   }
@@ -300,6 +300,10 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
   }
   if (t == 0 && trip >= 0 && !within_budget(n, trip)) return -1;
   if (trip < 0 && !onnx_has_in(n, 1)) return onnx_fail(n, "has neither a trip count nor a condition: it never ends");
+  if (t == 0 && trip < 0 && cond) { /* a while: a C loop if its body's condition is known only at run time */
+    char why[400];
+    if (onnx_try_c_loop(n, INT64_MAX, NULL, why, sizeof why)) return 0;
+  }
   if (trip < 0 && !within_budget(n, t + 1)) return -1;
   MlirValue *ops = malloc(sizeof *ops * (size_t)(2 + n_carried + (t + 1) * n_scan + 1));
   for (int i = 0; i < 2 + n_carried + t * n_scan; i++) ops[i] = mlirOperationGetOperand(n->op, i);

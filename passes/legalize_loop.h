@@ -18,7 +18,8 @@ typedef struct scan_form {
  * costs, before legalization. */
 int64_t onnx_body_ops(MlirOperation op);
 
-/* Loop (trip count `trip` >= 1, condition absent or the constant true) and
+/* Loop (trip count `trip` >= 1, INT64_MAX when it has none; initial
+ * condition absent or the constant true) and
  * Scan (opset 9 or later) as one q.loop: the body is legalized in place,
  * then moved into the q.loop's region; the node is replaced and erased. */
 int onnx_loop_region(onnx_node *n, int64_t trip);

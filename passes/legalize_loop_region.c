@@ -192,6 +192,8 @@ int onnx_loop_region(onnx_node *n, int64_t trip) {
                      qcc_shape_numel(&cs) != 1))
       return onnx_fail(n, "the condition its body returns is not one bool");
   }
+  if (trip == INT64_MAX && !has_cond) /* no M: the condition ends it, or nothing does */
+    return onnx_fail(n, "has no trip count and its body's condition is the constant true: it never ends");
   int n_res = n_carried + n_scan;
   MlirValue *ys = malloc(sizeof *ys * (size_t)(n_res + 2));
   MlirValue *ins = malloc(sizeof *ins * (size_t)(n_carried + 1));
@@ -215,9 +217,13 @@ int onnx_loop_region(onnx_node *n, int64_t trip) {
     MlirOperation loop = make_loop(n, trip, n_carried, ins, n_carried, types, n_res, ys, &none, &fwd, has_cond);
     for (int i = 0; i < n_res; i++)
       mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(n->op, i), mlirOperationGetResult(loop, i));
-    qcc_remark("legalize-onnx: %s: a C loop of %s%lld iteration(s) over a %lld-op body%s", n->where,
-               has_cond ? "at most " : "", (long long)trip, (long long)onnx_body_ops(loop),
-               has_cond ? ", ended by its condition" : "");
+    if (trip == INT64_MAX)
+      qcc_remark("legalize-onnx: %s: a C loop over a %lld-op body, ended by its condition (no trip count)", n->where,
+                 (long long)onnx_body_ops(loop));
+    else
+      qcc_remark("legalize-onnx: %s: a C loop of %s%lld iteration(s) over a %lld-op body%s", n->where,
+                 has_cond ? "at most " : "", (long long)trip, (long long)onnx_body_ops(loop),
+                 has_cond ? ", ended by its condition" : "");
     mlirOperationDestroy(n->op);
   }
   free(ys);
