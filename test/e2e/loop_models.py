@@ -17,6 +17,7 @@ expected outputs (ONNX semantics written out by hand).
     rt_cond.onnx  a Loop (M = 8) whose condition depends on the input's
         values (v doubles while sum(v) < 10): not unrolled, a C loop with
         --unroll-max-ops 0; rt_x.npy, want_rt.npy
+    while.onnx  the same Loop without M: a C loop bounded by its condition
     long.onnx  a Loop of 10^6 iterations whose body slices by the
         iteration number: neither a C loop nor within the unrolling budget
     big_loop.onnx  Loop, M = 5000 (a C loop): carried a, b [4] swapped
@@ -234,6 +235,10 @@ def refused(d):
         if not go:
             break
     np.save(os.path.join(d, "want_rt.npy"), v)
+    # The same body as a while: no trip count, the condition alone ends it.
+    loop = helper.make_node("Loop", ["", "cond", "x"], ["y"], name="while", body=body)
+    save(helper.make_graph([loop], "while", [vi("x", F, [2])], [vi("y", F, [2])], inits[1:]),
+         os.path.join(d, "while.onnx"))
     # Slice by the iteration number: each unrolled copy folds it, a C loop
     # cannot (its starts must be constants), and 10^6 copies are too many.
     body = helper.make_graph([helper.make_node("Unsqueeze", ["i", "zero"], ["i1"]),
