@@ -20,9 +20,9 @@ expected outputs (ONNX semantics written out by hand).
     while.onnx  the same Loop without M: a C loop bounded by its condition
     long.onnx  a Loop of 10^6 iterations whose body slices by the
         iteration number: neither a C loop nor within the unrolling budget
-    big_loop.onnx  Loop, M = 5000 (a C loop): carried a, b [4] swapped
-        each iteration (a' = b, b' = 0.5 a + 0.25 b + (i / 5000) w, w an
-        outer graph input, i the iteration number), scan output sum(b')
+    big_loop.onnx  Loop, M = 5000 (a C loop): carried a, b [4] where b
+        takes a's old value (a' = 0.5 a + 0.25 b + (i / 5000) w, b' = a, w
+        an outer graph input, i the iteration number), scan output sum(a')
         [5000]; and sel = If(flag): a Loop of 3 iterations over a Loop of
         2000 (nested C loops, reading w), else 2 w; bl_w.npy,
         bl_true/false.npy, want_bl_*.npy
@@ -151,7 +151,7 @@ def acc(d, rng):
 
 
 def big_loop(d, rng):
-    """Loop, M = 5000: carried (a, b) -> (b, 0.5 a + 0.25 b + (i / 5000) w)."""
+    """Loop, M = 5000: carried (a, b) -> (0.5 a + 0.25 b + (i / 5000) w, a)."""
     M = 5000
     body = helper.make_graph(
         [helper.make_node("Cast", ["i"], ["fi"], to=F),
@@ -160,10 +160,10 @@ def big_loop(d, rng):
          helper.make_node("Mul", ["a", "half"], ["ha"]),
          helper.make_node("Mul", ["b", "quarter"], ["qb"]),
          helper.make_node("Add", ["ha", "qb"], ["s"]),
-         helper.make_node("Add", ["s", "fw"], ["b2"]),
-         helper.make_node("Identity", ["b"], ["a2"]),
+         helper.make_node("Add", ["s", "fw"], ["a2"]),
+         helper.make_node("Identity", ["a"], ["b2"]),
          helper.make_node("Identity", ["c"], ["c2"]),
-         helper.make_node("ReduceSum", ["b2"], ["tot"], keepdims=0)],
+         helper.make_node("ReduceSum", ["a2"], ["tot"], keepdims=0)],
         "big_body", [vi("i", I64, []), vi("c", B, []), vi("a", F, [4]), vi("b", F, [4])],
         [vi("c2", B, []), vi("a2", F, [4]), vi("b2", F, [4]), vi("tot", F, [])],
         [numpy_helper.from_array(np.array(M, np.float32), "m_f"),
@@ -201,8 +201,8 @@ def big_loop(d, rng):
     np.save(os.path.join(d, "bl_w.npy"), w)
     a, b, tots = np.arange(4.0), -np.arange(4.0), []
     for i in range(M):
-        a, b = b, 0.5 * a + 0.25 * b + (i / M) * w.astype(np.float64)
-        tots.append(b.sum())
+        a, b = 0.5 * a + 0.25 * b + (i / M) * w.astype(np.float64), a
+        tots.append(a.sum())
     np.save(os.path.join(d, "want_bl_aT.npy"), np.asarray(a, np.float32))
     np.save(os.path.join(d, "want_bl_bT.npy"), np.asarray(b, np.float32))
     np.save(os.path.join(d, "want_bl_tots.npy"), np.asarray(tots, np.float32))
