@@ -7,7 +7,13 @@
  * deterministic: names come from ONNX names, order from the IR.
  * A Reshape of an arena value is no call: its result is a view of the
  * input's buffer (the same bytes, row-major either way), whose lifetime
- * then runs to the last use of either. */
+ * then runs to the last use of either.
+ *
+ * A q.loop is a `for` around its body's calls: its iteration number,
+ * carried values and scan slices each have an arena buffer that lives for
+ * the whole loop (bind_loop), and so does every outer value the body
+ * reads; the body's own values are planned like any others, since each
+ * iteration writes them before it reads them. */
 #include "emit_c.h"
 
 #include <ctype.h>
@@ -41,11 +47,20 @@ typedef struct constant {
   qrt_dtype dtype;     /* after packing */
 } constant;
 
+typedef enum { STEP_CALL, STEP_LOOP, STEP_END } step_kind;
+
 typedef struct step {
   MlirOperation op;
-  qcc_call call;
+  qcc_call call;   /* STEP_CALL */
   int scratch_buf; /* buffer index or -1 */
   bool view;       /* a reshape whose result shares its input's buffer: no call */
+  step_kind kind;  /* STEP_LOOP opens a q.loop's `for`, STEP_END closes it */
+  int loop;        /* the STEP_LOOP whose body holds this step (STEP_END: the one it closes), or -1 */
+  int end;         /* STEP_LOOP: its STEP_END */
+  int depth;       /* loops around the step: indentation, and t<depth> is the loop's counter */
+  int iter_buf;    /* STEP_LOOP: the iteration number's buffer */
+  int *bufs;       /* STEP_LOOP: per carried value its buffer, then per scan input its slice's;
+                      STEP_END: per carried value a staging buffer for the yield, or -1 */
 } step;
 
 typedef struct emitter {
@@ -59,6 +74,7 @@ typedef struct emitter {
   qcc_buffer *bufs;
   int n_bufs, cap_bufs;
   qcc_ptr_map values; /* MlirValue.ptr -> value_info* */
+  qcc_ptr_map loop_step; /* q.loop op.ptr -> 1 + index of its STEP_LOOP */
   qcc_ptr_map const_of[2]; /* MlirValue.ptr -> 1 + index in consts, [packed] */
   qcc_name_map used_names;
   FILE *c, *h;
@@ -159,6 +175,125 @@ static int add_const(emitter *e, MlirValue v, bool packed, const qcc_call *call)
 }
 
 /* ---- analysis: lower every op, bind values, plan the arena ---- */
+static MlirBlock loop_body(MlirOperation loop) { return mlirRegionGetFirstBlock(mlirOperationGetRegion(loop, 0)); }
+
+/* The onnx.Yield ending a q.loop's body. */
+static MlirOperation loop_yield(MlirOperation loop) {
+  MlirOperation o = mlirBlockGetFirstOperation(loop_body(loop)), last = o;
+  for (; !mlirOperationIsNull(o); o = mlirOperationGetNextInBlock(o)) last = o;
+  return last;
+}
+
+static int64_t value_bytes(MlirValue v) {
+  qcc_shape s;
+  qcc_shape_of(v, &s);
+  return qcc_shape_numel(&s) * (int64_t)qcc_dtype_size(s.dtype);
+}
+
+static int push_step(emitter *e, int *cap, MlirOperation op, step_kind kind, int loop, int depth) {
+  if (e->n_steps == *cap) e->steps = realloc(e->steps, sizeof *e->steps * (size_t)(*cap *= 2));
+  step *s = &e->steps[e->n_steps];
+  memset(s, 0, sizeof *s);
+  s->op = op;
+  s->kind = kind;
+  s->scratch_buf = s->iter_buf = -1;
+  s->loop = loop;
+  s->end = -1;
+  s->depth = depth;
+  return e->n_steps++;
+}
+
+/* The steps of a block in order, a q.loop's body between its STEP_LOOP
+ * and STEP_END. */
+static int linearize(emitter *e, int *cap, MlirBlock b, MlirOperation stop, int loop, int depth) {
+  for (MlirOperation op = mlirBlockGetFirstOperation(b); !mlirOperationEqual(op, stop);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (q_constant_is(op)) continue;
+    if (q_loop_is(op)) {
+      if (!qcc_check_loop(op)) return -1;
+      int k = push_step(e, cap, op, STEP_LOOP, loop, depth);
+      qcc_ptr_map_put(&e->loop_step, op.ptr, (void *)(intptr_t)(k + 1));
+      if (linearize(e, cap, loop_body(op), loop_yield(op), k, depth + 1)) return -1;
+      int end = push_step(e, cap, op, STEP_END, k, depth);
+      e->steps[k].end = end;
+      continue;
+    }
+    int k = push_step(e, cap, op, STEP_CALL, loop, depth);
+    if (!qcc_lower_op(op, &e->steps[k].call)) return -1;
+  }
+  return 0;
+}
+
+/* The step where v's buffer is last needed when step k reads it at step
+ * `at`: a value from outside a loop that the loop reads is needed until the
+ * loop's last iteration ends. */
+static int use_point(emitter *e, MlirValue v, int k, int at) {
+  MlirBlock b = mlirValueIsAOpResult(v) ? mlirOperationGetBlock(mlirOpResultGetOwner(v)) : mlirBlockArgumentGetOwner(v);
+  MlirOperation parent = mlirBlockGetParentOperation(b);
+  int home = q_loop_is(parent) ? (int)(intptr_t)qcc_ptr_map_get(&e->loop_step, parent.ptr) - 1 : -1;
+  for (int l = e->steps[k].loop; l >= 0 && l != home; l = e->steps[l].loop) at = e->steps[l].end;
+  return at;
+}
+
+/* Step k reads v (at step `at`): constants get their array, buffers live on. */
+static void read_value(emitter *e, MlirValue v, int k, int at) {
+  if (qcc_value_is_constant(v)) {
+    add_const(e, v, false, NULL);
+    return;
+  }
+  value_info *vi = info(e, v);
+  if (vi && vi->kind == V_BUF) {
+    int last = use_point(e, v, k, at);
+    if (last > e->bufs[vi->index].last) e->bufs[vi->index].last = last;
+  }
+}
+
+/* A q.loop's buffers: its iteration number, each carried value (which is
+ * also its block argument and its result), each scan input's slice, each
+ * scan output; all live from the loop's start to its end (and on). */
+static void bind_loop(emitter *e, int k) {
+  step *s = &e->steps[k];
+  MlirOperation op = s->op;
+  MlirBlock body = loop_body(op);
+  int nc = (int)q_loop_get(op).num_carried, n_in = (int)mlirOperationGetNumOperands(op) - nc;
+  int n_res = (int)mlirOperationGetNumResults(op), end = s->end;
+  s->bufs = malloc(sizeof(int) * (size_t)(nc + n_in + 1));
+  s->iter_buf = add_buffer(e, value_bytes(mlirBlockGetArgument(body, 0)), k);
+  e->bufs[s->iter_buf].last = end;
+  set_info(e, mlirBlockGetArgument(body, 0), V_BUF, s->iter_buf);
+  for (int i = 0; i < nc + n_in; i++) {
+    MlirValue arg = mlirBlockGetArgument(body, 1 + i), x = mlirOperationGetOperand(op, i);
+    int b = s->bufs[i] = add_buffer(e, value_bytes(arg), k);
+    e->bufs[b].last = end;
+    set_info(e, arg, V_BUF, b);
+    if (i < nc) set_info(e, mlirOperationGetResult(op, i), V_BUF, b);
+    read_value(e, x, k, i < nc ? k : end); /* scan inputs are read by every iteration */
+  }
+  for (int r = nc; r < n_res; r++) {
+    MlirValue y = mlirOperationGetResult(op, r);
+    set_info(e, y, V_BUF, add_buffer(e, value_bytes(y), k));
+  }
+}
+
+/* The yields: read at the end of each iteration. A carried value whose
+ * next value is another carried value's buffer (a swap) goes through a
+ * staging buffer, so no copy overwrites what a later one reads. */
+static void bind_end(emitter *e, int k) {
+  step *s = &e->steps[k];
+  const step *l = &e->steps[s->loop];
+  MlirOperation yield = loop_yield(s->op);
+  q_loop_attrs a = q_loop_get(s->op);
+  int nc = (int)a.num_carried, c = a.has_cond != 0;
+  s->bufs = malloc(sizeof(int) * (size_t)(nc + 1));
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(yield); i++) read_value(e, mlirOperationGetOperand(yield, i), k, k);
+  for (int j = 0; j < nc; j++) {
+    value_info *vi = info(e, mlirOperationGetOperand(yield, c + j));
+    bool other = false;
+    for (int i = 0; i < nc && vi && vi->kind == V_BUF; i++) other |= i != j && vi->index == l->bufs[i];
+    s->bufs[j] = other ? add_buffer(e, e->bufs[l->bufs[j]].size, k) : -1;
+  }
+}
+
 static int analyse(emitter *e, MlirOperation func) {
   e->body = qcc_func_body(func);
   MlirOperation ret = mlirBlockGetTerminator(e->body);
@@ -167,24 +302,22 @@ static int analyse(emitter *e, MlirOperation func) {
   for (int i = 0; i < e->n_args; i++) set_info(e, mlirBlockGetArgument(e->body, i), V_ARG, i);
   int cap = 16;
   e->steps = malloc(sizeof *e->steps * (size_t)cap);
-  for (MlirOperation op = mlirBlockGetFirstOperation(e->body); !mlirOperationEqual(op, ret);
-       op = mlirOperationGetNextInBlock(op)) {
-    if (q_constant_is(op)) continue;
-    if (e->n_steps == cap) e->steps = realloc(e->steps, sizeof *e->steps * (size_t)(cap *= 2));
-    step *s = &e->steps[e->n_steps];
-    s->op = op;
-    s->scratch_buf = -1;
-    s->view = false;
-    if (!qcc_lower_op(op, &s->call)) return -1;
-    e->n_steps++;
-  }
+  if (linearize(e, &cap, e->body, ret, -1, 0)) return -1;
   /* Results: the first return of a value writes straight into the caller's
    * output; everything else gets an arena buffer. */
   for (int k = 0; k < e->n_steps; k++) {
     step *s = &e->steps[k];
+    if (s->kind == STEP_LOOP) {
+      bind_loop(e, k);
+      continue;
+    }
+    if (s->kind == STEP_END) {
+      bind_end(e, k);
+      continue;
+    }
     MlirValue r = mlirOperationGetResult(s->op, 0);
     int out = -1;
-    for (int j = 0; j < e->n_outs && out < 0; j++)
+    for (int j = 0; j < e->n_outs && out < 0 && s->loop < 0; j++)
       if (mlirValueEqual(mlirOperationGetOperand(ret, j), r)) out = j;
     value_info *src = q_reshape_is(s->op) ? info(e, mlirOperationGetOperand(s->op, 0)) : NULL;
     if (out >= 0) {
@@ -205,8 +338,7 @@ static int analyse(emitter *e, MlirOperation func) {
         add_const(e, v, i == s->call.packed_slot, &s->call);
         continue;
       }
-      value_info *vi = info(e, v);
-      if (vi && vi->kind == V_BUF) e->bufs[vi->index].last = k;
+      read_value(e, v, k, k);
     }
   }
   /* Outputs that are constants are copied from their arrays at the end. */
@@ -357,10 +489,10 @@ static void operand_expr(emitter *e, MlirValue v, bool packed, char *out, size_t
   }
 }
 
-static void emit_step(emitter *e, const step *s, int k, const char *indent) {
+static void emit_step(emitter *e, const step *s, int k, int ind) {
   char where[256], expr[160];
   qcc_op_where(s->op, where, sizeof where);
-  fprintf(e->c, "%s  /* %s */\n%s  %s(&p%d, (const void *const[]){", indent, where, indent, s->call.kernel->symbol, k);
+  fprintf(e->c, "%*s/* %s */\n%*s%s(&p%d, (const void *const[]){", ind, "", where, ind, "", s->call.kernel->symbol, k);
   for (int i = 0; i < s->call.n_in; i++) {
     if (i) fprintf(e->c, ", ");
     if (i == s->call.scratch_slot) {
@@ -390,26 +522,141 @@ static void open_guard(emitter *e, const qcc_guard *g) {
   fprintf(e->c, ") {\n");
 }
 
+static void indent(emitter *e, int n) { fprintf(e->c, "%*s", n, ""); }
+
+/* Element t (or trip - 1 - t when reverse) of an array of `bytes`-byte
+ * elements at expr, as a byte pointer expression. */
+static void element_expr(char *out, size_t cap, const char *expr, bool is_const, int depth, int64_t trip, bool reverse,
+                         int64_t bytes) {
+  char at[64];
+  if (reverse) snprintf(at, sizeof at, "(INT64_C(%lld) - t%d)", (long long)(trip - 1), depth);
+  else snprintf(at, sizeof at, "t%d", depth);
+  snprintf(out, cap, "(%sunsigned char *)(%s) + (size_t)%s * %lld", is_const ? "const " : "", expr, at,
+           (long long)bytes);
+}
+
+/* Opens a q.loop: carried values from their initial values, then the
+ * `for` with this iteration's number and scan input slices. */
+static void emit_loop_open(emitter *e, const step *s, int ind) {
+  MlirOperation op = s->op;
+  q_loop_attrs a = q_loop_get(op);
+  MlirBlock body = loop_body(op);
+  int nc = (int)a.num_carried, n_in = (int)mlirOperationGetNumOperands(op) - nc;
+  char where[256], src[160], dst[160], el[512];
+  qcc_op_where(op, where, sizeof where);
+  indent(e, ind);
+  fprintf(e->c, "/* %s: %s%lld iterations */\n", where, a.has_cond ? "at most " : "", (long long)a.trip_count);
+  for (int j = 0; j < nc; j++) {
+    MlirValue x = mlirOperationGetOperand(op, j);
+    value_info *vi = info(e, x);
+    if (vi && vi->kind == V_BUF && vi->index == s->bufs[j]) continue;
+    operand_expr(e, x, false, src, sizeof src);
+    indent(e, ind);
+    fprintf(e->c, "memcpy(ws + %lld, %s, %lld);\n", (long long)e->bufs[s->bufs[j]].offset, src,
+            (long long)value_bytes(x));
+  }
+  indent(e, ind);
+  fprintf(e->c, "for (int64_t t%d = 0; t%d < INT64_C(%lld); t%d++) {\n", s->depth, s->depth, (long long)a.trip_count,
+          s->depth);
+  if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirBlockGetArgument(body, 0)))) {
+    indent(e, ind + 2);
+    fprintf(e->c, "memcpy(ws + %lld, &t%d, sizeof t%d);\n", (long long)e->bufs[s->iter_buf].offset, s->depth, s->depth);
+  }
+  for (int i = 0; i < n_in; i++) {
+    MlirValue arg = mlirBlockGetArgument(body, 1 + nc + i);
+    if (mlirOpOperandIsNull(mlirValueGetFirstUse(arg))) continue;
+    int64_t bytes = value_bytes(arg);
+    operand_expr(e, mlirOperationGetOperand(op, nc + i), false, src, sizeof src);
+    element_expr(el, sizeof el, src, true, s->depth, a.trip_count, i < a.scan_in_reverse.n && a.scan_in_reverse.v[i],
+                 bytes);
+    snprintf(dst, sizeof dst, "ws + %lld", (long long)e->bufs[s->bufs[nc + i]].offset);
+    indent(e, ind + 2);
+    fprintf(e->c, "memcpy(%s, %s, %lld);\n", dst, el, (long long)bytes);
+  }
+}
+
+/* Ends an iteration: scan output slices out, then the carried values'
+ * next values in (through their staging buffers where one is set); with a
+ * condition, read before those copies, the loop ends when it is false. */
+static void emit_loop_close(emitter *e, const step *s, int ind) {
+  const step *l = &e->steps[s->loop];
+  MlirOperation op = s->op, yield = loop_yield(op);
+  q_loop_attrs a = q_loop_get(op);
+  int nc = (int)a.num_carried, n_res = (int)mlirOperationGetNumResults(op), c = a.has_cond != 0;
+  char src[160], dst[160], el[512];
+  if (c) {
+    operand_expr(e, mlirOperationGetOperand(yield, 0), false, src, sizeof src);
+    indent(e, ind + 2);
+    fprintf(e->c, "const int go%d = *(const uint8_t *)(%s) != 0;\n", l->depth, src);
+  }
+  for (int r = nc; r < n_res; r++) {
+    MlirValue y = mlirOperationGetOperand(yield, c + r);
+    int64_t bytes = value_bytes(y);
+    operand_expr(e, y, false, src, sizeof src);
+    operand_expr(e, mlirOperationGetResult(op, r), false, dst, sizeof dst);
+    int k = r - nc;
+    element_expr(el, sizeof el, dst, false, l->depth, a.trip_count, k < a.scan_out_reverse.n && a.scan_out_reverse.v[k],
+                 bytes);
+    indent(e, ind + 2);
+    fprintf(e->c, "memcpy(%s, %s, %lld);\n", el, src, (long long)bytes);
+  }
+  for (int pass = 0; pass < 3; pass++) /* into staging; direct; out of staging */
+    for (int j = 0; j < nc; j++) {
+      MlirValue y = mlirOperationGetOperand(yield, c + j);
+      value_info *vi = info(e, y);
+      int64_t bytes = value_bytes(y), to = e->bufs[l->bufs[j]].offset;
+      bool staged = s->bufs[j] >= 0;
+      if (pass == 1 && (staged || (vi && vi->kind == V_BUF && vi->index == l->bufs[j]))) continue;
+      if (pass != 1 && !staged) continue;
+      operand_expr(e, y, false, src, sizeof src);
+      indent(e, ind + 2);
+      if (pass == 0) fprintf(e->c, "memcpy(ws + %lld, %s, %lld);\n", (long long)e->bufs[s->bufs[j]].offset, src, (long long)bytes);
+      else if (pass == 1) fprintf(e->c, "memcpy(ws + %lld, %s, %lld);\n", (long long)to, src, (long long)bytes);
+      else fprintf(e->c, "memcpy(ws + %lld, ws + %lld, %lld);\n", (long long)to, (long long)e->bufs[s->bufs[j]].offset,
+                   (long long)bytes);
+    }
+  if (c) {
+    indent(e, ind + 2);
+    fprintf(e->c, "if (!go%d) break;\n", l->depth);
+  }
+  indent(e, ind);
+  fprintf(e->c, "}\n");
+}
+
 /* The steps in order; those of one If branch (the same guard, in a row)
- * under one `if`, so only the taken branch runs. */
+ * under one `if`, so only the taken branch runs. A loop's body runs under
+ * the loop's guard: its steps have none of their own. */
 static void emit_steps(emitter *e) {
   qcc_guards *guards = qcc_guards_compute(e->body);
   const qcc_guard *open = NULL;
   for (int k = 0; k < e->n_steps; k++) {
-    const qcc_guard *g = qcc_guard_of(guards, e->steps[k].op);
-    if (open && !qcc_guard_equal(open, g)) {
-      fprintf(e->c, "  }\n");
-      open = NULL;
+    const step *s = &e->steps[k];
+    if (s->loop < 0) {
+      const qcc_guard *g = qcc_guard_of(guards, s->op);
+      if (open && !qcc_guard_equal(open, g)) {
+        fprintf(e->c, "  }\n");
+        open = NULL;
+      }
+      if (!open && g->n) open_guard(e, open = g);
     }
-    if (!open && g->n) open_guard(e, open = g);
-    if (e->steps[k].view) {
-      char where[256], expr[160];
-      qcc_op_where(e->steps[k].op, where, sizeof where);
-      operand_expr(e, mlirOperationGetResult(e->steps[k].op, 0), false, expr, sizeof expr);
-      fprintf(e->c, "%s  /* %s: a view of %s (no copy) */\n", open ? "  " : "", where, expr);
+    int ind = 2 + (open ? 2 : 0) + 2 * s->depth;
+    if (s->kind == STEP_LOOP) {
+      emit_loop_open(e, s, ind);
       continue;
     }
-    emit_step(e, &e->steps[k], k, open ? "  " : "");
+    if (s->kind == STEP_END) {
+      emit_loop_close(e, s, ind);
+      continue;
+    }
+    if (s->view) {
+      char where[256], expr[160];
+      qcc_op_where(s->op, where, sizeof where);
+      operand_expr(e, mlirOperationGetResult(s->op, 0), false, expr, sizeof expr);
+      indent(e, ind);
+      fprintf(e->c, "/* %s: a view of %s (no copy) */\n", where, expr);
+      continue;
+    }
+    emit_step(e, s, k, ind);
   }
   if (open) fprintf(e->c, "  }\n");
   qcc_guards_free(guards);
@@ -473,7 +720,7 @@ static void emit_runtime(emitter *e) {
   int n = 0;
   for (int k = 0; k < e->n_steps; k++) {
     bool have = false;
-    if (e->steps[k].view) continue;
+    if (e->steps[k].view || e->steps[k].kind != STEP_CALL) continue;
     for (int i = 0; i < n; i++) have |= !strcmp(files[i], e->steps[k].call.kernel->file);
     if (!have && n < 64) files[n++] = e->steps[k].call.kernel->file;
   }
@@ -689,7 +936,7 @@ static int emit_source(emitter *e, MlirOperation func, qcc_emit_stats *st) {
   if (e->weights && emit_set_weights(e)) return -1;
   fprintf(e->c, "/* ---- kernel parameters ---- */\n");
   for (int k = 0; k < e->n_steps; k++)
-    if (!e->steps[k].view) emit_params(e, &e->steps[k], k);
+    if (!e->steps[k].view && e->steps[k].kind == STEP_CALL) emit_params(e, &e->steps[k], k);
   fprintf(e->c, "\n");
   emit_signature(e, e->c, "run_ws", true);
   fprintf(e->c, " {\n  unsigned char *ws = (unsigned char *)workspace;\n"
@@ -779,6 +1026,7 @@ int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
   memset(&e, 0, sizeof e);
   e.o = o;
   qcc_ptr_map_init(&e.values);
+  qcc_ptr_map_init(&e.loop_step);
   qcc_ptr_map_init(&e.const_of[0]);
   qcc_ptr_map_init(&e.const_of[1]);
   qcc_name_map_init(&e.used_names);
@@ -789,8 +1037,13 @@ int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
   if (!rc) {
     for (int i = 0; i < e.n_bufs; i++) st.intermediate_bytes += e.bufs[i].size;
     st.arena_bytes = qcc_plan_memory(e.bufs, e.n_bufs, ARENA_ALIGN);
-    for (int k = 0; k < e.n_steps; k++) st.steps += !e.steps[k].view;
-    for (int k = 0; k < e.n_steps; k++) st.flops += call_flops(&e.steps[k].call);
+    for (int k = 0; k < e.n_steps; k++) st.steps += !e.steps[k].view && e.steps[k].kind == STEP_CALL;
+    for (int k = 0; k < e.n_steps; k++) { /* per run: a loop body's calls count once per iteration */
+      if (e.steps[k].kind != STEP_CALL) continue;
+      int64_t f = call_flops(&e.steps[k].call);
+      for (int l = e.steps[k].loop; l >= 0; l = e.steps[l].loop) f *= q_loop_get(e.steps[l].op).trip_count;
+      st.flops += f;
+    }
     e.c = fopen(o->c_path, "w");
     e.h = fopen(o->h_path, "w");
     if (o->weights_path) e.weights = fopen(o->weights_path, "w+b");
@@ -809,9 +1062,11 @@ int qcc_emit_c(MlirModule m, const qcc_emit_options *o, qcc_emit_stats *stats) {
   }
   for (size_t i = 0; i < e.values.cap; i++) free(e.values.vals[i]);
   qcc_ptr_map_free(&e.values);
+  qcc_ptr_map_free(&e.loop_step);
   qcc_ptr_map_free(&e.const_of[0]);
   qcc_ptr_map_free(&e.const_of[1]);
   qcc_name_map_free(&e.used_names);
+  for (int k = 0; k < e.n_steps; k++) free(e.steps[k].bufs);
   free(e.steps);
   free(e.consts);
   free(e.bufs);

@@ -107,8 +107,12 @@ static int lower_op(npu_builder *b, MlirOperation op) {
     return 0;
   }
   qcc_call call;
-  if (!qcc_lower_op(op, &call)) return -1;
   char where[256], why[160];
+  if (q_loop_is(op))
+    return qcc_error("%s: the NPU backend has no loops (a Loop or Scan of at most --unroll-max-ops ops is unrolled)",
+                     qcc_op_where(op, where, sizeof where)),
+           -1;
+  if (!qcc_lower_op(op, &call)) return -1;
   b->note = npu_intern(b, qcc_op_where(op, where, sizeof where));
   /* inputs first (extends their lifetimes), then the result */
   for (int i = 0; i < call.n_in; i++)

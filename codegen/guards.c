@@ -91,6 +91,18 @@ static void finish(const qcc_guards *g, const qcc_guard *in, int p, qcc_guard *o
     }
 }
 
+/* A loop body's ops run under their loop's guard, so the outer values
+ * they read must be computed then too. */
+static void push_nested(qcc_guards *g, MlirOperation op, const qcc_guard *r) {
+  for (intptr_t k = 0; k < mlirOperationGetNumRegions(op); k++)
+    for (MlirBlock b = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, k)); !mlirBlockIsNull(b);
+         b = mlirBlockGetNextInRegion(b))
+      for (MlirOperation o = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(o); o = mlirOperationGetNextInBlock(o)) {
+        for (intptr_t i = 0; i < mlirOperationGetNumOperands(o); i++) push(g, mlirOperationGetOperand(o, i), r);
+        push_nested(g, o, r);
+      }
+}
+
 qcc_guards *qcc_guards_compute(MlirBlock body) {
   qcc_guards *g = calloc(1, sizeof *g);
   qcc_ptr_map_init(&g->index);
@@ -125,6 +137,7 @@ qcc_guards *qcc_guards_compute(MlirBlock body) {
       }
       push(g, mlirOperationGetOperand(op, i), &r);
     }
+    push_nested(g, op, self);
     for (int i = 0; i < self->n; i++) { /* testing literal i reads cond i */
       qcc_guard prefix = *self;
       prefix.n = i;

@@ -107,6 +107,9 @@ int qcc_io_aliases(MlirOperation func, qcc_io_alias *out, int cap) {
         snprintf(buf, sizeof buf, "it is computed from the input through %s and then %s, not by one in-place update",
                  qcc_op_where(reader, rw, sizeof rw), where);
         why = buf;
+      } else if (q_loop_is(op)) {
+        snprintf(buf, sizeof buf, "%s is a loop, which updates nothing in place", where);
+        why = buf;
       } else if (!qcc_lower_op(op, &call) || call.inplace_slot < 0 || !mlirValueEqual(call.in[call.inplace_slot], a)) {
         snprintf(buf, sizeof buf, "%s has no kernel that updates that operand in place", where);
         why = buf;

@@ -1528,6 +1528,47 @@ static const lowering lowerings[] = {
     {q_dft_is, lower_dft},         {q_det_is, lower_det},             {q_roi_align_is, lower_roi_align},
 };
 
+static int64_t type_bytes(MlirValue v) {
+  qcc_shape s;
+  if (!qcc_shape_of(v, &s)) return -1;
+  return qcc_shape_numel(&s) * (int64_t)qcc_dtype_size(s.dtype);
+}
+
+bool qcc_check_loop(MlirOperation op) {
+  q_loop_attrs a = q_loop_get(op);
+  intptr_t n_ops = mlirOperationGetNumOperands(op), n_res = mlirOperationGetNumResults(op);
+  int64_t nc = a.num_carried, t = a.trip_count;
+  if (mlirOperationGetNumRegions(op) != 1 || mlirBlockIsNull(mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0))))
+    return fail(op, "a q.loop needs one region with one block");
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  MlirOperation yield = mlirBlockGetFirstOperation(body);
+  for (MlirOperation o = yield; !mlirOperationIsNull(o); o = mlirOperationGetNextInBlock(o)) yield = o;
+  int64_t c = a.has_cond != 0; /* the yield's operand 0 is the condition */
+  if (t < 1 || nc < 0 || nc > n_ops || nc > n_res || n_res < 1 || a.scan_in_reverse.n > n_ops - nc ||
+      a.scan_out_reverse.n > n_res - nc || mlirBlockGetNumArguments(body) != 1 + n_ops ||
+      mlirOperationIsNull(yield) || !q_op_named(yield, "onnx.Yield") ||
+      mlirOperationGetNumOperands(yield) != c + n_res || (c && n_res != nc))
+    return fail(op, "malformed q.loop: trip_count, num_carried, operands, block arguments, yield and results disagree");
+  qcc_shape cs;
+  if (c && (!qcc_shape_of(mlirOperationGetOperand(yield, 0), &cs) || cs.dtype != QRT_BOOL || qcc_shape_numel(&cs) != 1))
+    return fail(op, "malformed q.loop: its condition is not one bool");
+  if (type_bytes(mlirBlockGetArgument(body, 0)) != 8) return fail(op, "malformed q.loop: the iteration number is not one i64");
+  for (intptr_t i = 0; i < n_ops; i++) {
+    MlirValue x = mlirOperationGetOperand(op, i), arg = mlirBlockGetArgument(body, 1 + i);
+    bool ok = i < nc ? mlirTypeEqual(mlirValueGetType(x), mlirValueGetType(arg)) &&
+                           mlirTypeEqual(mlirValueGetType(x), mlirValueGetType(mlirOperationGetResult(op, i))) &&
+                           mlirTypeEqual(mlirValueGetType(x), mlirValueGetType(mlirOperationGetOperand(yield, c + i)))
+                     : type_bytes(arg) >= 0 && type_bytes(x) == t * type_bytes(arg);
+    if (!ok) return fail(op, "malformed q.loop: a carried value's types or a scan input's slices disagree");
+  }
+  for (intptr_t r = nc; r < n_res; r++) {
+    int64_t y = type_bytes(mlirOperationGetOperand(yield, c + r));
+    if (y < 0 || type_bytes(mlirOperationGetResult(op, r)) != t * y)
+      return fail(op, "malformed q.loop: a scan output is not trip_count slices");
+  }
+  return true;
+}
+
 bool qcc_lower_op(MlirOperation op, qcc_call *call) {
   memset(call, 0, sizeof *call);
   call->scratch_slot = -1;

@@ -68,6 +68,11 @@ extern bool qcc_fused_multiply_add;
 /* Lowers op into call; false with an error if no kernel implements it
  * (the op, its types and why). q.constant is not a call: callers skip it. */
 bool qcc_lower_op(MlirOperation op, qcc_call *call);
+/* Whether a q.loop is well formed (dialects/q.irdl.mlir: operand, block
+ * argument, yield and result counts and types agree; trip_count >= 1),
+ * which IRDL cannot check; false with an error naming it. The evaluator
+ * and the C backend run only loops that pass. */
+bool qcc_check_loop(MlirOperation op);
 /* The runtime's QRT_UNARY_* code of a q.unary kind; false if unknown. */
 bool qcc_unary_kind_code(const char *kind, int *code);
 /* Pack a constant B operand for its matmul call (caller frees .data). */

@@ -80,9 +80,29 @@ void qcc_remark(const char *fmt, ...) {
   held_count = 1;
 }
 
+static qcc_error_hold hold;
+
+qcc_error_hold qcc_hold_errors(char *buf, size_t cap) {
+  qcc_error_hold previous = hold;
+  hold.buf = buf;
+  hold.cap = cap;
+  if (cap) buf[0] = 0;
+  return previous;
+}
+
+void qcc_restore_errors(qcc_error_hold previous) { hold = previous; }
+
 void qcc_error(const char *fmt, ...) {
-  qcc_flush_remarks();
   va_list ap;
+  if (hold.buf) {
+    if (hold.cap && !hold.buf[0]) {
+      va_start(ap, fmt);
+      vsnprintf(hold.buf, hold.cap, fmt, ap);
+      va_end(ap);
+    }
+    return;
+  }
+  qcc_flush_remarks();
   va_start(ap, fmt);
   vreport("error", fmt, ap);
   va_end(ap);

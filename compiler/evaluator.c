@@ -2,6 +2,7 @@
  * after the value's last use, so peak memory follows the graph's liveness. */
 #include "evaluator.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,9 +156,38 @@ typedef struct slot {
   bool owned;
 } slot;
 
+/* The slots of one block's values: the function body's, or one iteration
+ * of a q.loop body's (freed when the iteration ends). Body ops read outer
+ * values through `up`. */
+typedef struct scope {
+  qcc_ptr_map slots;
+  struct scope *up;
+} scope;
+
+static slot *lookup(const scope *sc, MlirValue v, bool *local) {
+  for (const scope *c = sc; c; c = c->up) {
+    slot *s = qcc_ptr_map_get(&c->slots, v.ptr);
+    if (s) {
+      if (local) *local = c == sc;
+      return s;
+    }
+  }
+  return NULL;
+}
+
+static MlirBlock block_of(MlirValue v) {
+  return mlirValueIsAOpResult(v) ? mlirOperationGetBlock(mlirOpResultGetOwner(v)) : mlirBlockArgumentGetOwner(v);
+}
+
+/* Uses by ops of v's own block; a value a loop body reads is read on every
+ * iteration, so it is kept until its scope ends. */
 static intptr_t count_uses(MlirValue v) {
   intptr_t n = 0;
-  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) n++;
+  MlirBlock home = block_of(v);
+  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+    if (!mlirBlockEqual(mlirOperationGetBlock(mlirOpOperandGetOwner(u)), home)) return INTPTR_MAX / 2;
+    n++;
+  }
   return n;
 }
 
@@ -165,13 +195,185 @@ static void release(slot *s) {
   if (s && s->owned && --s->uses_left <= 0) qcc_array_free(&s->data);
 }
 
+/* An op of sc's block read v: only values of that block are counted down
+ * (see count_uses). */
+static void release_use(const scope *sc, MlirValue v) {
+  bool local = false;
+  slot *s = lookup(sc, v, &local);
+  if (local) release(s);
+}
+
+static slot *new_slot(scope *sc, MlirValue v) {
+  slot *s = calloc(1, sizeof *s);
+  s->owned = true;
+  s->uses_left = count_uses(v);
+  qcc_ptr_map_put(&sc->slots, v.ptr, s);
+  return s;
+}
+
+static void scope_free(scope *sc) {
+  for (size_t i = 0; i < sc->slots.cap; i++) {
+    slot *s = sc->slots.vals[i];
+    if (!sc->slots.keys[i]) continue;
+    if (s->owned && s->data.data && s->uses_left > 0) qcc_array_free(&s->data);
+    free(s);
+  }
+  qcc_ptr_map_free(&sc->slots);
+}
+
 /* Whether every literal of g holds, reading the conditions' slots. */
-static bool guard_holds(const qcc_guard *g, const qcc_ptr_map *slots) {
+static bool guard_holds(const qcc_guard *g, const scope *sc) {
   for (int i = 0; i < g->n; i++) {
-    slot *s = qcc_ptr_map_get(slots, g->cond[i].ptr);
+    slot *s = lookup(sc, g->cond[i], NULL);
     if (!s || !s->data.data || (((const uint8_t *)s->data.data)[0] != 0) != g->side[i]) return false;
   }
   return true;
+}
+
+typedef struct eval_ctx {
+  qcc_eval_cache *cache;
+  qcc_observer observe; /* top-level ops only: a loop body's values have no one range */
+  void *user;
+  qcc_guards *guards; /* of the function body; NULL inside loop bodies (no guards there) */
+} eval_ctx;
+
+static int eval_op(eval_ctx *cx, scope *sc, MlirOperation op);
+
+static MlirOperation last_op(MlirBlock b) {
+  MlirOperation o = mlirBlockGetFirstOperation(b), last = o;
+  for (; !mlirOperationIsNull(o); o = mlirOperationGetNextInBlock(o)) last = o;
+  return last;
+}
+
+/* A q.loop (dialects/q.irdl.mlir): the body once per iteration, in a scope
+ * of its own; carried values are copied from the yields after each
+ * iteration, scan slices are copied in and out. The generated C does the
+ * same (emit_c.c), with the same kernels, so the bits agree. */
+static int run_loop(eval_ctx *cx, scope *sc, MlirOperation op) {
+  if (!qcc_check_loop(op)) return -1;
+  q_loop_attrs a = q_loop_get(op);
+  int nc = (int)a.num_carried, n_in = (int)mlirOperationGetNumOperands(op) - nc;
+  int n_res = (int)mlirOperationGetNumResults(op);
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0));
+  MlirOperation yield = last_op(body);
+  slot **res = malloc(sizeof *res * (size_t)(n_res + 1));
+  for (int r = 0; r < n_res; r++) res[r] = new_slot(sc, mlirOperationGetResult(op, r));
+  qcc_array *cur = calloc((size_t)nc + 1, sizeof *cur), *slices = calloc((size_t)n_in + 1, sizeof *slices);
+  for (int j = 0; j < nc; j++) {
+    const qcc_array *init = &lookup(sc, mlirOperationGetOperand(op, j), NULL)->data;
+    cur[j] = *init;
+    cur[j].data = malloc(init->nbytes ? init->nbytes : 1);
+    memcpy(cur[j].data, init->data, init->nbytes);
+  }
+  for (int i = 0; i < n_in; i++) slices[i] = alloc_for(mlirBlockGetArgument(body, 1 + nc + i));
+  for (int r = nc; r < n_res; r++) res[r]->data = alloc_for(mlirOperationGetResult(op, r));
+  qcc_array iter = alloc_for(mlirBlockGetArgument(body, 0));
+  eval_ctx in_body = {cx->cache, NULL, NULL, NULL};
+  int rc = 0, c = a.has_cond != 0; /* yield operand 0: go on? */
+  bool go = true;
+  for (int64_t t = 0; t < a.trip_count && go && !rc; t++) {
+    scope inner = {{0}, sc};
+    qcc_ptr_map_init(&inner.slots);
+    memcpy(iter.data, &t, sizeof t);
+    for (int k = 0; k < 1 + nc + n_in; k++) {
+      slot *s = calloc(1, sizeof *s);
+      if (k >= 1 + nc) {
+        int i = k - 1 - nc;
+        int64_t at = i < a.scan_in_reverse.n && a.scan_in_reverse.v[i] ? a.trip_count - 1 - t : t;
+        const qcc_array *x = &lookup(sc, mlirOperationGetOperand(op, nc + i), NULL)->data;
+        memcpy(slices[i].data, (const char *)x->data + (size_t)at * slices[i].nbytes, slices[i].nbytes);
+      }
+      s->data = k == 0 ? iter : k <= nc ? cur[k - 1] : slices[k - 1 - nc];
+      qcc_ptr_map_put(&inner.slots, mlirBlockGetArgument(body, k).ptr, s);
+    }
+    for (MlirOperation o = mlirBlockGetFirstOperation(body); !rc && !mlirOperationEqual(o, yield);
+         o = mlirOperationGetNextInBlock(o))
+      rc = eval_op(&in_body, &inner, o);
+    for (int r = nc; r < n_res && !rc; r++) {
+      const qcc_array *y = &lookup(&inner, mlirOperationGetOperand(yield, c + r), NULL)->data;
+      int k = r - nc;
+      int64_t at = k < a.scan_out_reverse.n && a.scan_out_reverse.v[k] ? a.trip_count - 1 - t : t;
+      memcpy((char *)res[r]->data.data + (size_t)at * y->nbytes, y->data, y->nbytes);
+    }
+    qcc_array *next = calloc((size_t)nc + 1, sizeof *next);
+    for (int j = 0; j < nc && !rc; j++) {
+      const qcc_array *y = &lookup(&inner, mlirOperationGetOperand(yield, c + j), NULL)->data;
+      next[j] = cur[j];
+      next[j].data = malloc(y->nbytes ? y->nbytes : 1);
+      memcpy(next[j].data, y->data, y->nbytes);
+    }
+    if (c && !rc) go = *(const uint8_t *)lookup(&inner, mlirOperationGetOperand(yield, 0), NULL)->data.data != 0;
+    scope_free(&inner);
+    for (int j = 0; j < nc && !rc; j++) {
+      qcc_array_free(&cur[j]);
+      cur[j] = next[j];
+    }
+    free(next);
+  }
+  for (int j = 0; j < nc; j++) {
+    if (rc) qcc_array_free(&cur[j]);
+    else res[j]->data = cur[j];
+  }
+  for (int i = 0; i < n_in; i++) qcc_array_free(&slices[i]);
+  qcc_array_free(&iter);
+  free(cur);
+  free(slices);
+  free(res);
+  return rc;
+}
+
+static int eval_op(eval_ctx *cx, scope *sc, MlirOperation op) {
+  intptr_t n_res = mlirOperationGetNumResults(op);
+  if (cx->guards && !guard_holds(qcc_guard_of(cx->guards, op), sc)) {
+    /* The other branch of a run-time If: as in the generated C, not run
+     * (nor observed); zeros stand in for its results, which no one reads. */
+    for (intptr_t r = 0; r < n_res; r++) {
+      slot *out = new_slot(sc, mlirOperationGetResult(op, r));
+      out->data = alloc_for(mlirOperationGetResult(op, r));
+      if (out->uses_left == 0) qcc_array_free(&out->data);
+    }
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) release_use(sc, mlirOperationGetOperand(op, i));
+    return 0;
+  }
+  if (q_loop_is(op)) {
+    int rc = run_loop(cx, sc, op);
+    for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) release_use(sc, mlirOperationGetOperand(op, i));
+    for (intptr_t r = 0; r < n_res && !rc; r++) {
+      slot *out = lookup(sc, mlirOperationGetResult(op, r), NULL);
+      if (out->uses_left == 0) qcc_array_free(&out->data);
+    }
+    return rc;
+  }
+  MlirValue res = mlirOperationGetResult(op, 0);
+  slot *out = new_slot(sc, res);
+  if (q_constant_is(op) && cx->cache) {
+    const void *key = constant_key(res);
+    constant_entry *c = qcc_ptr_map_get(&cx->cache->constants, key);
+    if (!c) {
+      c = malloc(sizeof *c);
+      qcc_value_constant_borrow(res, &c->array, &c->borrowed);
+      qcc_ptr_map_put(&cx->cache->constants, key, c);
+    }
+    out->data = c->array;
+    out->owned = false; /* the cache's */
+  } else if (q_constant_is(op)) {
+    qcc_value_constant(res, &out->data);
+  } else {
+    qcc_call call;
+    if (!qcc_lower_op(op, &call)) return -1;
+    qcc_array *ins[QCC_CALL_MAX_IN];
+    for (int i = 0; i < call.n_in; i++) {
+      slot *s = mlirValueIsNull(call.in[i]) ? NULL : lookup(sc, call.in[i], NULL);
+      ins[i] = s ? &s->data : NULL;
+    }
+    out->data = alloc_for(res);
+    run_call(&call, ins, &out->data, cx->cache);
+    for (int i = 0; i < call.n_in; i++)
+      if (!mlirValueIsNull(call.in[i])) release_use(sc, call.in[i]);
+  }
+  if (cx->observe) cx->observe(op, res, &out->data, cx->user);
+  if (out->uses_left == 0 && out->owned) qcc_array_free(&out->data);
+  return 0;
 }
 
 int qcc_evaluate(MlirModule m, const qcc_array *inputs, int n_inputs, qcc_array **outputs, int *n_outputs,
@@ -188,8 +390,8 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
     qcc_error("the model has %ld inputs, %d given", (long)n_args, n_inputs);
     return -1;
   }
-  qcc_ptr_map slots;
-  qcc_ptr_map_init(&slots);
+  scope top = {{0}, NULL};
+  qcc_ptr_map_init(&top.slots);
   int rc = 0;
   for (intptr_t i = 0; i < n_args && !rc; i++) {
     MlirValue a = mlirBlockGetArgument(body, i);
@@ -207,63 +409,20 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
     }
     slot *sl = calloc(1, sizeof *sl);
     sl->data = in;
-    qcc_ptr_map_put(&slots, a.ptr, sl);
+    qcc_ptr_map_put(&top.slots, a.ptr, sl);
   }
   MlirOperation ret = mlirBlockGetTerminator(body);
-  qcc_guards *guards = qcc_guards_compute(body);
+  eval_ctx cx = {cache, observe, user, qcc_guards_compute(body)};
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !rc && !mlirOperationIsNull(op) && !mlirOperationEqual(op, ret);
-       op = mlirOperationGetNextInBlock(op)) {
-    MlirValue res = mlirOperationGetResult(op, 0);
-    slot *out = calloc(1, sizeof *out);
-    out->owned = true;
-    out->uses_left = count_uses(res);
-    qcc_ptr_map_put(&slots, res.ptr, out);
-    if (q_constant_is(op) && cache) {
-      const void *key = constant_key(res);
-      constant_entry *c = qcc_ptr_map_get(&cache->constants, key);
-      if (!c) {
-        c = malloc(sizeof *c);
-        qcc_value_constant_borrow(res, &c->array, &c->borrowed);
-        qcc_ptr_map_put(&cache->constants, key, c);
-      }
-      out->data = c->array;
-      out->owned = false; /* the cache's */
-    } else if (q_constant_is(op)) {
-      qcc_value_constant(res, &out->data);
-    } else if (!guard_holds(qcc_guard_of(guards, op), &slots)) {
-      /* The other branch of a run-time If: as in the generated C, not run
-       * (nor observed); zeros stand in for its result, which no one reads. */
-      out->data = alloc_for(res);
-      intptr_t k = mlirOperationGetNumOperands(op);
-      for (intptr_t i = 0; i < k; i++) release(qcc_ptr_map_get(&slots, mlirOperationGetOperand(op, i).ptr));
-      if (out->uses_left == 0) qcc_array_free(&out->data);
-      continue;
-    } else {
-      qcc_call call;
-      if (!qcc_lower_op(op, &call)) {
-        rc = -1;
-        break;
-      }
-      qcc_array *ins[QCC_CALL_MAX_IN];
-      for (int i = 0; i < call.n_in; i++) {
-        slot *s = mlirValueIsNull(call.in[i]) ? NULL : qcc_ptr_map_get(&slots, call.in[i].ptr);
-        ins[i] = s ? &s->data : NULL;
-      }
-      out->data = alloc_for(res);
-      run_call(&call, ins, &out->data, cache);
-      for (int i = 0; i < call.n_in; i++)
-        if (!mlirValueIsNull(call.in[i])) release(qcc_ptr_map_get(&slots, call.in[i].ptr));
-    }
-    if (observe) observe(op, res, &out->data, user);
-    if (out->uses_left == 0 && out->owned) qcc_array_free(&out->data);
-  }
-  qcc_guards_free(guards);
+       op = mlirOperationGetNextInBlock(op))
+    rc = eval_op(&cx, &top, op);
+  qcc_guards_free(cx.guards);
   if (!rc) {
     intptr_t n = mlirOperationGetNumOperands(ret);
     *n_outputs = (int)n;
     *outputs = calloc((size_t)n + 1, sizeof **outputs);
     for (intptr_t i = 0; i < n; i++) {
-      slot *s = qcc_ptr_map_get(&slots, mlirOperationGetOperand(ret, i).ptr);
+      slot *s = lookup(&top, mlirOperationGetOperand(ret, i), NULL);
       qcc_array *o = &(*outputs)[i];
       *o = s->data;
       o->data = malloc(s->data.nbytes ? s->data.nbytes : 1);
@@ -271,12 +430,6 @@ int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *in
       release(s);
     }
   }
-  for (size_t i = 0; i < slots.cap; i++) {
-    slot *s = slots.vals[i];
-    if (!slots.keys[i]) continue;
-    if (s->owned && s->data.data && s->uses_left > 0) qcc_array_free(&s->data);
-    free(s);
-  }
-  qcc_ptr_map_free(&slots);
+  scope_free(&top);
   return rc;
 }

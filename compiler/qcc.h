@@ -33,6 +33,16 @@ void qcc_remark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void qcc_flush_remarks(void);
 extern int qcc_verbose;
 int qcc_error_count(void);
+/* Errors held instead of printed (and not counted), while a compiler step
+ * tries a form it may give up for another (legalize-onnx: a Loop as a C
+ * loop, else unrolled): the first one's text goes to buf. Holds nest:
+ * qcc_hold_errors returns the one it replaces, for qcc_restore_errors. */
+typedef struct qcc_error_hold {
+  char *buf;
+  size_t cap;
+} qcc_error_hold;
+qcc_error_hold qcc_hold_errors(char *buf, size_t cap);
+void qcc_restore_errors(qcc_error_hold previous);
 /* The value of flag at argv[*i], given as "FLAG=V" or "FLAG V" (then *i
  * moves past V); NULL if argv[*i] is another flag, or with *missing set
  * when FLAG ends the command line. The option parsers of the passes share it. */

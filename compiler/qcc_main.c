@@ -47,6 +47,8 @@ static void usage(FILE *f) {
           "  --runtime=external    #include \"qrt.h\" and link the runtime library instead\n"
           "  --threads N           float GEMMs split over N threads (POSIX threads; link with\n"
           "                        -pthread) or the program's parallel-for; same bits for any N\n"
+          "  --unroll-max-ops N    a Loop or Scan whose unrolled copies would hold more than N\n"
+          "                        ops becomes a C loop where it can (default 4096; 0: always)\n"
           "  --fma                 float matmuls and convolutions fuse each multiply-add\n"
           "                        (one rounding: ~2x faster on FMA hardware, other bits)\n"
           "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
@@ -140,6 +142,11 @@ static int parse_args(int argc, char **argv, options *o) {
       qcc_verbose = 1;
     } else if (!strcmp(a, "--fma")) {
       qcc_fused_multiply_add = true;
+    } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
+      char *end;
+      long long t = strtoll(v, &end, 10);
+      if (*end || !*v || t < 0) return qcc_error("--unroll-max-ops: expected a count of ops >= 0, got '%s'", v), -1;
+      qcc_unroll_max_ops = t;
     } else if ((v = flag_value(argc, argv, &i, "--threads"))) {
       char *end;
       long t = strtol(v, &end, 10);

@@ -4,6 +4,7 @@
  * writes a header and a source with, for every op X of the dialect:
  *   q_X_attrs            a struct with one typed field per declared attribute
  *   q_X_create(...)      builds the op from typed operands and attributes
+ *                        (and, for q.loop, its result types and region)
  *   q_X_is(op)           true if op is a q.X
  *   q_X_get(op)          reads all attributes into a q_X_attrs
  *   q_X_in(op, k)        the k-th declared operand (null if an absent optional)
@@ -32,6 +33,8 @@ typedef struct {
   char attr_name[MAX_ITEMS][64];
   attr_kind attr[MAX_ITEMS];
   int n_results;
+  int variadic_results; /* q.loop: any number of results */
+  int n_regions;
 } op_def;
 
 static op_def ops[MAX_OPS];
@@ -112,7 +115,11 @@ static void read_operation(MlirOperation irdl_op) {
     if (op_is(op, "irdl.operands")) {
       d->n_in = read_variadicity(op, d->in);
     } else if (op_is(op, "irdl.results")) {
+      in_kind k[MAX_ITEMS];
       d->n_results = (int)mlirOperationGetNumOperands(op);
+      d->variadic_results = d->n_results == 1 && read_variadicity(op, k) == 1 && k[0] == IN_VARIADIC;
+    } else if (op_is(op, "irdl.regions")) {
+      d->n_regions = (int)mlirOperationGetNumOperands(op);
     } else if (op_is(op, "irdl.attributes")) {
       MlirAttribute names = named_attr(op, "attributeValueNames");
       d->n_attr = (int)mlirArrayAttrGetNumElements(names);
@@ -124,7 +131,7 @@ static void read_operation(MlirOperation irdl_op) {
       }
     }
   }
-  if (d->n_results != 1) die("every q op must have exactly one result");
+  if (d->n_results != 1) die("every q op must have one result (or one variadic group of results)");
 }
 
 static char *read_file(const char *path) {
@@ -180,12 +187,14 @@ static void write_header(FILE *h) {
       fprintf(h, " } q_%s_attrs;\n", n);
     }
     fprintf(h, "bool q_%s_is(MlirOperation op);\n", n);
-    fprintf(h, "MlirOperation q_%s_create(MlirLocation loc, MlirType result", n);
+    fprintf(h, "MlirOperation q_%s_create(MlirLocation loc, %s", n,
+            d->variadic_results ? "const MlirType *results, intptr_t n_results" : "MlirType result");
     for (int i = 0; i < d->n_in; i++) {
       if (d->in[i] == IN_VARIADIC) fprintf(h, ", const MlirValue *in%d, intptr_t n_in%d", i, i);
       else fprintf(h, ", MlirValue in%d%s", i, d->in[i] == IN_OPTIONAL ? "_or_null" : "");
     }
     if (d->n_attr) fprintf(h, ", const q_%s_attrs *attrs", n);
+    for (int r = 0; r < d->n_regions; r++) fprintf(h, ", MlirRegion region%d", r);
     fprintf(h, ");\n");
     if (d->n_attr) fprintf(h, "q_%s_attrs q_%s_get(MlirOperation op);\n", n, n);
     fprintf(h, "MlirValue q_%s_in(MlirOperation op, int k);\n", n);
@@ -216,13 +225,20 @@ static void write_source(FILE *c, const char *hdr_name, const char *irdl_text) {
     const char *n = d->name;
     fprintf(c, "bool q_%s_is(MlirOperation op) { return q_op_named(op, \"%s.%s\"); }\n\n", n, dialect, n);
     /* create */
-    fprintf(c, "MlirOperation q_%s_create(MlirLocation loc, MlirType result", n);
+    fprintf(c, "MlirOperation q_%s_create(MlirLocation loc, %s", n,
+            d->variadic_results ? "const MlirType *results, intptr_t n_results" : "MlirType result");
     for (int i = 0; i < d->n_in; i++) {
       if (d->in[i] == IN_VARIADIC) fprintf(c, ", const MlirValue *in%d, intptr_t n_in%d", i, i);
       else fprintf(c, ", MlirValue in%d%s", i, d->in[i] == IN_OPTIONAL ? "_or_null" : "");
     }
     if (d->n_attr) fprintf(c, ", const q_%s_attrs *attrs", n);
-    fprintf(c, ") {\n  q_op_builder b;\n  q_builder_init(&b, \"%s.%s\", loc, result);\n", dialect, n);
+    for (int r = 0; r < d->n_regions; r++) fprintf(c, ", MlirRegion region%d", r);
+    if (d->variadic_results)
+      fprintf(c, ") {\n  q_op_builder b;\n  q_builder_init(&b, \"%s.%s\", loc, results[0]);\n"
+                 "  q_builder_results(&b, results, n_results);\n", dialect, n);
+    else
+      fprintf(c, ") {\n  q_op_builder b;\n  q_builder_init(&b, \"%s.%s\", loc, result);\n", dialect, n);
+    for (int r = 0; r < d->n_regions; r++) fprintf(c, "  q_builder_region(&b, region%d);\n", r);
     for (int i = 0; i < d->n_in; i++) {
       if (d->in[i] == IN_VARIADIC) fprintf(c, "  q_builder_operands(&b, in%d, n_in%d);\n", i, i);
       else if (d->in[i] == IN_OPTIONAL) fprintf(c, "  q_builder_optional(&b, in%d_or_null);\n", i);

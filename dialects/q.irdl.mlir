@@ -8,6 +8,8 @@
 //    (irdl.any) is passed through as an MlirAttribute.
 //  - shapes and element types of results are carried by the result types,
 //    so reshape, broadcast and cast need no attributes.
+//  - one result per op, except q.loop's one variadic group; q.loop alone
+//    has a region (its create takes the result types and the region).
 irdl.dialect @q {
   // A constant tensor; `value` is a dense elements attribute.
   irdl.operation @constant {
@@ -653,5 +655,31 @@ irdl.dialect @q {
     irdl.operands(%x, %gamma, optional %beta)
     irdl.attributes {"kind" = %kind, "eps_q" = %epsq, "eps_shift" = %epss, "norm_shift" = %ns, "gamma_shift" = %gs, "beta_shift" = %bs}
     irdl.results(%y)
+  }
+  // A counted loop: ONNX Loop with a compile-time trip count and Scan, when
+  // unrolling would be too large (passes/legalize_loop_region.c). Operands:
+  // the carried values' initial values (num_carried), then the scan inputs,
+  // iterated along axis 0 (last slice first where scan_in_reverse). The one
+  // block's arguments: the iteration number (i64, one element), the carried
+  // values, one slice of each scan input; it ends with onnx.Yield(next
+  // carried values..., this iteration's scan output slices...). Results:
+  // the carried values after trip_count iterations, then each scan output's
+  // slices stacked along a new axis 0 (reversed where scan_out_reverse).
+  // has_cond 1: the yield starts with a condition (one bool), and the loop
+  // ends after the first iteration that yields false (no scan outputs
+  // then). Body ops read outer values directly.
+  irdl.operation @loop {
+    %x = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %trip = irdl.base "#builtin.integer"
+    %carried = irdl.base "#builtin.integer"
+    %in_rev = irdl.base "#builtin.dense_array"
+    %out_rev = irdl.base "#builtin.dense_array"
+    %has_cond = irdl.base "#builtin.integer"
+    %body = irdl.region
+    irdl.operands(variadic %x)
+    irdl.attributes {"trip_count" = %trip, "num_carried" = %carried, "scan_in_reverse" = %in_rev, "scan_out_reverse" = %out_rev, "has_cond" = %has_cond}
+    irdl.results(variadic %y)
+    irdl.regions(%body)
   }
 }

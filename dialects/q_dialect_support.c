@@ -69,6 +69,16 @@ void q_builder_str(q_op_builder *b, const char *name, const char *v) {
   q_builder_attr(b, name, mlirStringAttrGet(b->ctx, mlirStringRefCreateFromCString(v)));
 }
 
+void q_builder_results(q_op_builder *b, const MlirType *types, intptr_t n) {
+  b->results = types;
+  b->n_results = n;
+}
+
+void q_builder_region(q_op_builder *b, MlirRegion r) {
+  if (b->n_regions == 2) builder_bug("has too many regions");
+  b->regions[b->n_regions++] = r;
+}
+
 MlirOperation q_builder_finish(q_op_builder *b, int with_segments) {
   if (with_segments)
     q_builder_attr(b, "operandSegmentSizes", mlirDenseI32ArrayGet(b->ctx, b->n_groups, b->group_sizes));
@@ -78,7 +88,9 @@ MlirOperation q_builder_finish(q_op_builder *b, int with_segments) {
     q_builder_attr(b, "operand_segment_sizes", mlirDenseI32ArrayGet(b->ctx, b->n_groups, b->group_sizes));
   MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(b->name), b->loc);
   mlirOperationStateAddOperands(&st, b->n_operands, b->operands);
-  mlirOperationStateAddResults(&st, 1, &b->result);
+  if (b->results) mlirOperationStateAddResults(&st, b->n_results, b->results);
+  else mlirOperationStateAddResults(&st, 1, &b->result);
+  mlirOperationStateAddOwnedRegions(&st, b->n_regions, b->regions);
   mlirOperationStateAddAttributes(&st, b->n_attrs, b->attrs);
   return mlirOperationCreate(&st);
 }

@@ -25,6 +25,10 @@ typedef struct q_op_builder {
   int32_t group_sizes[16];
   int n_attrs;
   MlirNamedAttribute attrs[Q_BUILDER_MAX_ATTRS];
+  const MlirType *results; /* variadic results (q.loop): these instead of `result` */
+  intptr_t n_results;
+  int n_regions;
+  MlirRegion regions[2];
 } q_op_builder;
 
 void q_builder_init(q_op_builder *b, const char *name, MlirLocation loc, MlirType result);
@@ -35,6 +39,10 @@ void q_builder_i64(q_op_builder *b, const char *name, int64_t v);
 void q_builder_f64(q_op_builder *b, const char *name, double v);
 void q_builder_str(q_op_builder *b, const char *name, const char *v);
 void q_builder_attr(q_op_builder *b, const char *name, MlirAttribute v);
+/* Variadic results: the op gets these n types instead of init's one. */
+void q_builder_results(q_op_builder *b, const MlirType *types, intptr_t n);
+/* A region the op takes ownership of. */
+void q_builder_region(q_op_builder *b, MlirRegion r);
 /* Creates the (detached) operation; with_segments (the number of optional
  * or variadic operand groups, at most 2) adds operandSegmentSizes, and with
  * 2 also operand_segment_sizes, the name IRDL's verifier reads. */

@@ -10,7 +10,9 @@
 
 MlirValue qcc_fold_op(MlirOperation op) {
   MlirValue none = {NULL};
-  if (q_constant_is(op) || mlirOperationGetNumResults(op) != 1) return none;
+  /* A q.loop is never folded: it is no one kernel call (and its body is
+   * big by construction: small loops are unrolled, and their copies fold). */
+  if (q_constant_is(op) || mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumRegions(op) > 0) return none;
   qcc_shape s;
   if (qcc_shape_of(mlirOperationGetResult(op, 0), &s) &&
       (double)qcc_shape_numel(&s) * (double)qcc_dtype_size(s.dtype) > (double)QCC_MAX_FOLD_BYTES)

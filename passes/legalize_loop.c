@@ -1,9 +1,13 @@
 /* legalize_loop.c - legalize-onnx's rules for onnx.Loop and onnx.Scan (see
- * compiler/onnx_import_control.c for their form): the body is unrolled
- * into the parent block, one copy per iteration, so every later pass, the
- * evaluator and the emitter see one flat block of statically shaped q ops
- * (the memory planner then reuses buffers across iterations like across
- * any other ops).
+ * compiler/onnx_import_control.c for their form). A loop whose unrolled
+ * copies would hold more than --unroll-max-ops ops (default
+ * QCC_UNROLL_DEFAULT_OPS) becomes a q.loop, a loop in the generated C, when
+ * it can: a Loop with a constant trip count whose condition stays true, or
+ * a Scan of opset 9 or later (legalize_loop_region.c). Every other loop is
+ * unrolled here into the parent block, one copy per iteration, so every
+ * later pass, the evaluator and the emitter see flat statically shaped q
+ * ops (the memory planner then reuses buffers across iterations like
+ * across any other ops).
  *
  * Unrolling needs the trip count at compile time:
  * - Loop: M (input 0) and the initial condition (input 1) must be
@@ -26,23 +30,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "legalize_loop.h"
 #include "name_map.h"
-#include "onnx_rules.h"
 #include "passes.h"
+#include "qrt.h"
 
 /* Body copies beyond this many ops make the generated C too large to be
- * worth compiling; such a loop wants a C loop, which qcc does not emit. */
+ * worth compiling; a loop that cannot be a C loop (q.loop) and would need
+ * more is refused. */
 #define QCC_UNROLL_MAX_OPS 200000
+
+/* Loops whose unrolled copies would hold more ops than this become a C
+ * loop when they can (legalize_loop_region.c); smaller ones are unrolled,
+ * where each copy sees its iteration number as a constant. --unroll-max-ops. */
+int64_t qcc_unroll_max_ops = QCC_UNROLL_DEFAULT_OPS;
 
 static MlirBlock body_block(MlirOperation op) { return mlirRegionGetFirstBlock(mlirOperationGetRegion(op, 0)); }
 
-static int body_ops(MlirOperation op) {
-  int k = 0;
-  for (MlirOperation o = mlirBlockGetFirstOperation(body_block(op)); !mlirOperationIsNull(o);
-       o = mlirOperationGetNextInBlock(o))
-    k++;
-  return k - 1; /* the yield */
+/* How many times a nested control-flow op runs its regions, as far as is
+ * known before legalization: a Loop's constant M, a q.loop's trip count;
+ * else once. */
+static int64_t region_runs(MlirOperation op) {
+  if (q_loop_is(op)) return q_loop_get(op).trip_count;
+  qcc_array a;
+  int64_t runs = 1;
+  if (q_op_named(op, "onnx.Loop") && mlirOperationGetNumOperands(op) > 0 &&
+      qcc_value_constant(mlirOperationGetOperand(op, 0), &a)) {
+    if (a.dtype == QRT_I64 && qcc_array_numel(&a) == 1 && ((int64_t *)a.data)[0] > 1) runs = ((int64_t *)a.data)[0];
+    qcc_array_free(&a);
+  }
+  return runs;
 }
+
+#define OPS_CAP ((int64_t)1 << 40) /* saturates: only comparisons against budgets follow */
+
+/* The ops of a block, nested regions' ops counted once per run. */
+static int64_t block_ops(MlirBlock b) {
+  int64_t k = 0;
+  for (MlirOperation o = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(o); o = mlirOperationGetNextInBlock(o)) {
+    if (q_op_named(o, "onnx.Yield")) continue;
+    k++;
+    int64_t inner = 0;
+    for (intptr_t r = 0; r < mlirOperationGetNumRegions(o); r++)
+      for (MlirBlock rb = mlirRegionGetFirstBlock(mlirOperationGetRegion(o, r)); !mlirBlockIsNull(rb);
+           rb = mlirBlockGetNextInRegion(rb))
+        inner += block_ops(rb);
+    int64_t runs = region_runs(o);
+    k += inner > OPS_CAP / runs ? OPS_CAP : inner * runs;
+    if (k > OPS_CAP) k = OPS_CAP;
+  }
+  return k;
+}
+
+int64_t onnx_body_ops(MlirOperation op) { return block_ops(body_block(op)); }
 
 static MlirValue mapped(qcc_ptr_map *m, MlirValue v) {
   void *p = qcc_ptr_map_get(m, v.ptr);
@@ -100,14 +140,33 @@ static void set_state(onnx_node *n, const MlirValue *operands, intptr_t count, i
 }
 
 static bool within_budget(onnx_node *n, int64_t iterations) {
-  int64_t per = body_ops(n->op);
+  int64_t per = onnx_body_ops(n->op);
   if (per > 0 && iterations > QCC_UNROLL_MAX_OPS / per) {
-    onnx_fail(n, "unrolling %lld iterations of a %lld-op body exceeds %d ops; qcc unrolls %s at compile time and "
-                 "emits no C loops",
-              (long long)iterations, (long long)per, QCC_UNROLL_MAX_OPS, n->type);
+    onnx_fail(n, "unrolling %lld iterations of a %lld-op body exceeds %d ops, and it cannot be a C loop (a Loop with "
+                 "a constant trip count or a condition known only at run time, or a Scan of opset 9 or later)",
+              (long long)iterations, (long long)per, QCC_UNROLL_MAX_OPS);
     return false;
   }
   return true;
+}
+
+static bool too_big_to_unroll(onnx_node *n, int64_t iterations) {
+  int64_t per = onnx_body_ops(n->op);
+  return per > 0 && iterations > qcc_unroll_max_ops / per;
+}
+
+/* A loop too big to unroll: a C loop when its body can be one, else
+ * unrolled when within QCC_UNROLL_MAX_OPS (-v says why), else refused with
+ * both reasons. 1: the node is a q.loop now; 0: unroll it; -1: refused. */
+static int c_loop_or_unroll(onnx_node *n, int64_t iterations, const scan_form *f) {
+  char why[400];
+  if (onnx_try_c_loop(n, iterations, f, why, sizeof why)) return 1;
+  int64_t per = onnx_body_ops(n->op);
+  if (per > 0 && iterations > QCC_UNROLL_MAX_OPS / per)
+    return onnx_fail(n, "is not a C loop (%s), and unrolling %lld iterations of a %lld-op body exceeds %d ops", why,
+                     (long long)iterations, (long long)per, QCC_UNROLL_MAX_OPS);
+  qcc_remark("legalize-onnx: %s: unrolled: not a C loop: %s", n->where, why);
+  return 0;
 }
 
 /* Replaces the op's results by res[] and erases it (and its body). */
@@ -135,6 +194,28 @@ static MlirValue take(onnx_node *n, MlirValue x, int64_t axis, int64_t idx) {
   return onnx_reshape(n, v, &y);
 }
 
+/* The count pieces (each of shape `one`, extent 1 along axis) joined
+ * along axis, by q.concats of at most CONCAT_MAX operands (an op's
+ * operand limit): groups first, then the groups. */
+enum { CONCAT_MAX = QRT_CONCAT_MAX_INPUTS };
+static MlirValue concat_pieces(onnx_node *n, MlirValue *ins, int64_t count, int64_t axis, const qcc_shape *one) {
+  int64_t per = 1; /* the pieces' extent along axis, at this level */
+  q_concat_attrs a = {axis};
+  while (count > 1) {
+    int64_t groups = (count + CONCAT_MAX - 1) / CONCAT_MAX, total = count * per;
+    for (int64_t g = 0; g < groups; g++) {
+      int64_t k = g == groups - 1 ? count - g * CONCAT_MAX : CONCAT_MAX;
+      qcc_shape y = *one;
+      y.dims[axis] = g == groups - 1 ? total - g * CONCAT_MAX * per : k * per;
+      ins[g] = k == 1 ? ins[g * CONCAT_MAX]
+                      : onnx_emit(n, q_concat_create(n->loc, onnx_type(n, &y), ins + g * CONCAT_MAX, k, &a));
+    }
+    count = groups;
+    per *= CONCAT_MAX;
+  }
+  return ins[0];
+}
+
 /* The count pieces (one static shape) stacked along a new axis; reverse:
  * the last piece first. *out = the result; false with an error. */
 static bool stack(onnx_node *n, const char *what, int k, MlirValue const *pieces, int64_t count, int64_t axis,
@@ -144,12 +225,10 @@ static bool stack(onnx_node *n, const char *what, int k, MlirValue const *pieces
   if (!qcc_shape_of(pieces[0], &s)) return onnx_fail(n, "%s %d has no static shape", what, k), false;
   if (s.rank + 1 > QRT_MAX_RANK) return onnx_fail(n, "%s %d would have rank %d", what, k, s.rank + 1), false;
   if (!onnx_axis(n, axis, s.rank + 1, &axis)) return false;
-  qcc_shape one = s, y = s;
+  qcc_shape one = s;
   memmove(one.dims + axis + 1, one.dims + axis, sizeof(int64_t) * (size_t)(s.rank - axis));
   one.dims[axis] = 1;
   one.rank++;
-  y = one;
-  y.dims[axis] = count;
   MlirValue *ins = malloc(sizeof *ins * (size_t)count);
   for (int64_t j = 0; j < count; j++) {
     MlirValue p = pieces[reverse ? count - 1 - j : j];
@@ -162,8 +241,7 @@ static bool stack(onnx_node *n, const char *what, int k, MlirValue const *pieces
     }
     ins[j] = onnx_reshape(n, p, &one);
   }
-  q_concat_attrs a = {axis};
-  *out = count == 1 ? ins[0] : onnx_emit(n, q_concat_create(n->loc, onnx_type(n, &y), ins, count, &a));
+  *out = concat_pieces(n, ins, count, axis, &one);
   free(ins);
   return true;
 }
@@ -205,17 +283,27 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
   int64_t t = onnx_attr_int(n, ITER, 0), trip = -1, cond = 1;
   if (onnx_has_in(n, 0)) {
     if (!const_scalar(n, 0, &trip))
-      return onnx_fail(n, "input 0 (M, the trip count) must be a compile-time constant integer scalar: qcc unrolls "
-                          "Loop at compile time");
-    if (t == 0 && !within_budget(n, trip)) return -1;
+      return onnx_fail(n, "input 0 (M, the trip count) must be a compile-time constant integer scalar: qcc needs "
+                          "Loop's trip count at compile time");
   }
   if (onnx_has_in(n, 1) && !const_scalar(n, 1, &cond)) {
-    if (t == 0) return onnx_fail(n, "input 1 (cond) must be a compile-time constant bool: qcc unrolls Loop at compile time");
-    return onnx_fail(n, "the condition the body returns in iteration %lld is known only at run time; qcc unrolls "
-                        "Loop at compile time and needs its trip count then",
-                     (long long)t - 1);
+    if (t == 0) return onnx_fail(n, "input 1 (cond) must be a compile-time constant bool: qcc needs Loop's trip count at compile time");
+    return onnx_fail(n, "the condition the body returns in iteration %lld is known only at run time; qcc needs "
+                        "Loop's trip count at compile time%s",
+                     (long long)t - 1,
+                     trip >= 1 && n_scan == 0 ? " to unroll it (--unroll-max-ops 0: a C loop, which ends where it is false)"
+                                              : "");
   }
+  if (t == 0 && trip >= 1 && cond && too_big_to_unroll(n, trip)) {
+    int r = c_loop_or_unroll(n, trip, NULL);
+    if (r) return r > 0 ? 0 : -1;
+  }
+  if (t == 0 && trip >= 0 && !within_budget(n, trip)) return -1;
   if (trip < 0 && !onnx_has_in(n, 1)) return onnx_fail(n, "has neither a trip count nor a condition: it never ends");
+  if (t == 0 && trip < 0 && cond) { /* a while: a C loop if its body's condition is known only at run time */
+    char why[400];
+    if (onnx_try_c_loop(n, INT64_MAX, NULL, why, sizeof why)) return 0;
+  }
   if (trip < 0 && !within_budget(n, t + 1)) return -1;
   MlirValue *ops = malloc(sizeof *ops * (size_t)(2 + n_carried + (t + 1) * n_scan + 1));
   for (int i = 0; i < 2 + n_carried + t * n_scan; i++) ops[i] = mlirOperationGetOperand(n->op, i);
@@ -260,13 +348,6 @@ int onnx_legalize_loop(onnx_node *n, MlirOperation *next) {
 
 /* ---- Scan ---------------------------------------------------------------- */
 
-typedef struct scan_form {
-  int n_state, n_in, n_out; /* states, scan inputs, scan outputs */
-  int first;                /* index of the first state among the operands (opset 8: 1) */
-  int64_t batch;            /* opset 8: the batch extent, else 1 with no batch axis */
-  int64_t len;              /* the sequence length */
-  q_i64s in_axes, in_dirs, out_axes, out_dirs;
-} scan_form;
 
 static bool attr_list(onnx_node *n, const char *name, int count, q_i64s *out) {
   if (!onnx_attr_ints(n, name, out)) {
@@ -412,6 +493,10 @@ int onnx_legalize_scan(onnx_node *n, MlirOperation *next) {
     mlirOperationSetAttributeByName(n->op, mlirStringRefCreateFromCString(STATES),
                                     mlirIntegerAttrGet(i64, f.n_state));
     mlirOperationSetAttributeByName(n->op, mlirStringRefCreateFromCString(BATCH), mlirIntegerAttrGet(i64, f.batch));
+    if (f.first == 0 && too_big_to_unroll(n, f.len)) {
+      int r = c_loop_or_unroll(n, f.len, &f);
+      if (r) return r > 0 ? 0 : -1;
+    }
     return scan_unroll(n, &f, next);
   }
   memset(&f, 0, sizeof f);

@@ -369,6 +369,26 @@ static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
   return 0;
 }
 
+int onnx_legalize_block(MlirBlock body, int opset) {
+  MlirOperation op = mlirBlockGetFirstOperation(body);
+  while (!mlirOperationIsNull(op)) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+    bool is_onnx = name.length > 5 && !memcmp(name.data, "onnx.", 5);
+    if (is_onnx && !q_op_named(op, "onnx.NoValue") && !q_op_named(op, "onnx.Yield") &&
+        legalize_op(op, opset, &next))
+      return -1;
+    op = next;
+  }
+  /* onnx.NoValue placeholders are unused now. */
+  for (op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    if (q_op_named(op, "onnx.NoValue")) mlirOperationDestroy(op);
+    op = next;
+  }
+  return 0;
+}
+
 void qcc_update_function_type(MlirOperation func) {
   MlirBlock body = qcc_func_body(func);
   MlirOperation ret = mlirBlockGetTerminator(body);
@@ -389,22 +409,8 @@ int qcc_pass_legalize_onnx(MlirModule m) {
     qcc_error("legalize-onnx: the module has no func.func");
     return -1;
   }
-  int opset = module_opset(func);
   MlirBlock body = qcc_func_body(func);
-  MlirOperation op = mlirBlockGetFirstOperation(body);
-  while (!mlirOperationIsNull(op)) {
-    MlirOperation next = mlirOperationGetNextInBlock(op);
-    MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
-    bool is_onnx = name.length > 5 && !memcmp(name.data, "onnx.", 5);
-    if (is_onnx && !q_op_named(op, "onnx.NoValue") && legalize_op(op, opset, &next)) return -1;
-    op = next;
-  }
-  /* onnx.NoValue placeholders are unused now. */
-  for (op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
-    MlirOperation next = mlirOperationGetNextInBlock(op);
-    if (q_op_named(op, "onnx.NoValue")) mlirOperationDestroy(op);
-    op = next;
-  }
+  if (onnx_legalize_block(body, module_opset(func))) return -1;
   MlirOperation ret = mlirBlockGetTerminator(body);
   for (intptr_t i = 0; i < mlirOperationGetNumOperands(ret); i++) {
     MlirValue v = mlirOperationGetOperand(ret, i);

@@ -125,6 +125,9 @@ int onnx_legalize_if(onnx_node *n, MlirOperation *next);
  * (each visit unrolls, and the last replaces the results); same protocol. */
 int onnx_legalize_loop(onnx_node *n, MlirOperation *next);
 int onnx_legalize_scan(onnx_node *n, MlirOperation *next);
+/* legalize_onnx.c: legalizes every onnx op of a block (the function's, or
+ * a q.loop body's, which keeps its onnx.Yield terminator). */
+int onnx_legalize_block(MlirBlock body, int opset);
 
 /* ---- folding (fold_constants.c) ---- */
 /* Replaces a q op whose operands are all constants by a q.constant holding

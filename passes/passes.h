@@ -22,6 +22,11 @@ int qcc_pass_fuse_affine(MlirModule m);
 int qcc_pass_fuse_norms(MlirModule m);
 int qcc_pass_fuse_activations(MlirModule m);
 int qcc_pass_dce(MlirModule m);
+/* legalize-onnx: a Loop or Scan whose unrolled copies would hold more ops
+ * than this becomes a C loop (q.loop) where it can; others are unrolled
+ * (qcc --unroll-max-ops; passes/legalize_loop.c). */
+enum { QCC_UNROLL_DEFAULT_OPS = 4096 };
+extern int64_t qcc_unroll_max_ops;
 int qcc_pass_calibrate(MlirModule m);
 int qcc_pass_quantize(MlirModule m);
 /* accum_bounds.c: proves every integer layer's int32 accumulator exact

@@ -610,6 +610,10 @@ int qcc_pass_quantize(MlirModule m) {
     else if (op_scheme && !qcc_scheme_quantizes(op_scheme)) {
       char at[256];
       qcc_remark("quantize: %s stays float: allocated f32", qcc_op_where(op, at, sizeof at));
+    } else if (q_loop_is(op)) {
+      char at[256];
+      qcc_remark("quantize: %s stays float: the body of a C loop is not quantized (its values have no one range "
+                 "over the iterations), nor are the values it returns (they have no calibration range)", qcc_op_where(op, at, sizeof at));
     } else if (q_conv_is(op)) rc = quantize_conv(op);
     else if (q_matmul_is(op)) rc = quantize_matmul(op);
     else if (scheme()->act_bits && !qcc_quant_opts.act_per_token) { /* static int8 activations */

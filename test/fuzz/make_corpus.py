@@ -242,4 +242,19 @@ scan_body = helper.make_graph([helper.make_node("Add", ["h", "r"], ["h2"], name=
                               [vi("h", [4]), vi("r", [4])], [vi("h2", [4]), vi("o", [4])])
 save("scan", [helper.make_node("Scan", ["h0", "xs"], ["y", "ys"], name="s0", body=scan_body, num_scan_inputs=1,
                                scan_input_directions=[1])], [vi("h0", [4]), vi("xs", [3, 4])], [y, vi("ys", None)])
+# Loops too big to unroll: C loops (q.loop), one with a run-time condition
+save("loop_c", [helper.make_node("Loop", ["m", "", "x0"], ["y", "ys"], name="l0", body=acc_body)],
+     [vi("x0", [4])], [y, vi("ys", None)],
+     [const("m", np.array(5000, np.int64)), const("two", np.array(2, np.int64)),
+      const("tab", np.arange(24, dtype=np.float32).reshape(6, 4))])  # rows past 6 gather zeros
+save("loop_c_cond", [helper.make_node("Loop", ["m", "t", "x0"], ["y"], name="l0", body=helper.make_graph(
+    [helper.make_node("ReduceSum", ["a"], ["s"], name="r0", keepdims=0),
+     helper.make_node("Less", ["s", "lim"], ["go"], name="l1"),
+     helper.make_node("Add", ["a", "a"], ["a2"], name="a0")], "body",
+    [vi("i", [], TensorProto.INT64), vi("ci", [], TensorProto.BOOL), vi("a", [4])],
+    [vi("go", [], TensorProto.BOOL), vi("a2", [4])]))], [vi("x0", [4])], [y],
+     [const("m", np.array(5000, np.int64)), const("t", np.array(True)), const("lim", np.array(100.0, np.float32))])
+save("scan_c", [helper.make_node("Scan", ["h0", "xs"], ["y", "ys"], name="s0", body=scan_body, num_scan_inputs=1,
+                                 scan_input_axes=[1], scan_output_axes=[1], scan_input_directions=[1])],
+     [vi("h0", [4]), vi("xs", [4, 3000])], [y, vi("ys", None)])
 print(f"{count} models in {out}")
