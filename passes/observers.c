@@ -11,50 +11,46 @@
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
-#if defined(__SSE__)
-#include <xmmintrin.h>
+
+/* Vector code below is GNU C vector extensions, 8 floats or 4 doubles
+ * (32 bytes: two SSE registers on baseline x86-64, one AVX register); on
+ * x86-64 GCC also builds an AVX2 clone of each such function and picks it
+ * at load time (target_clones: the compiler's binary stays baseline, as
+ * the evaluator's kernels do with their x86-64-v4 copy). Every lane does
+ * exactly the scalar steps, so the clones give the same bits. */
+#if defined(__GNUC__) && (__GNUC__ >= 9 || defined(__clang__))
+#define QCC_VEC 1
+typedef float qcc_f8 __attribute__((vector_size(32)));
+typedef int32_t qcc_i8 __attribute__((vector_size(32)));
+typedef double qcc_d4 __attribute__((vector_size(32)));
+typedef int64_t qcc_l4 __attribute__((vector_size(32)));
+typedef int32_t qcc_i4v __attribute__((vector_size(16)));
+#endif
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 9 && defined(__x86_64__) && defined(__linux__)
+#define QCC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define QCC_CLONES
 #endif
 
-/* Min and max, NaN skipped (a comparison with NaN is false), in 4
- * independent 4-lane vectors (a plain loop over 16 scalar lanes stayed
- * scalar at -O3 and was 15% of calibration with --observer minmax). On
- * x86 SSE's minps(v, lo) is exactly v < lo ? v : lo (NaN v: lo); GCC did
- * not find it in the vector-extension blend, which stays for the other
- * GNU targets: x < lo is false for a NaN x, so lo stays. */
-#if defined(__GNUC__)
-typedef float qcc_f4 __attribute__((vector_size(16)));
-typedef int32_t qcc_i4 __attribute__((vector_size(16)));
-static inline qcc_f4 pick(qcc_i4 take_a, qcc_f4 a, qcc_f4 b) {
-  return (qcc_f4)((take_a & (qcc_i4)a) | (~take_a & (qcc_i4)b));
-}
-#endif
-
-void qcc_minmax_f32(const float *x, int64_t n, float *lo_out, float *hi_out) {
+/* Min and max, NaN skipped (a comparison with NaN is false, so the blend
+ * keeps lo), in 2 independent 8-lane vectors (a plain loop over 16 scalar
+ * lanes stayed scalar at -O3 and was 15% of calibration with --observer
+ * minmax). */
+QCC_CLONES void qcc_minmax_f32(const float *x, int64_t n, float *lo_out, float *hi_out) {
   float lo[16], hi[16];
   for (int j = 0; j < 16; j++) lo[j] = INFINITY, hi[j] = -INFINITY;
   int64_t i = 0;
-#if defined(__SSE__)
-  __m128 vlo[4], vhi[4];
+#if defined(QCC_VEC)
+  qcc_f8 vlo[2], vhi[2];
   memcpy(vlo, lo, sizeof vlo);
   memcpy(vhi, hi, sizeof vhi);
   for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 4; j++) {
-      const __m128 v = _mm_loadu_ps(x + i + 4 * j);
-      vlo[j] = _mm_min_ps(v, vlo[j]);
-      vhi[j] = _mm_max_ps(v, vhi[j]);
-    }
-  memcpy(lo, vlo, sizeof vlo);
-  memcpy(hi, vhi, sizeof vhi);
-#elif defined(__GNUC__)
-  qcc_f4 vlo[4], vhi[4];
-  memcpy(vlo, lo, sizeof vlo);
-  memcpy(vhi, hi, sizeof vhi);
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 4; j++) {
-      qcc_f4 v;
-      memcpy(&v, x + i + 4 * j, sizeof v);
-      vlo[j] = pick(v < vlo[j], v, vlo[j]);
-      vhi[j] = pick(v > vhi[j], v, vhi[j]);
+    for (int j = 0; j < 2; j++) {
+      qcc_f8 v;
+      memcpy(&v, x + i + 8 * j, sizeof v);
+      const qcc_i8 below = v < vlo[j], above = v > vhi[j];
+      vlo[j] = (qcc_f8)((below & (qcc_i8)v) | (~below & (qcc_i8)vlo[j]));
+      vhi[j] = (qcc_f8)((above & (qcc_i8)v) | (~above & (qcc_i8)vhi[j]));
     }
   memcpy(lo, vlo, sizeof vlo);
   memcpy(hi, vhi, sizeof vhi);
@@ -134,30 +130,29 @@ void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
  * is floor(x * 2^-e) computed in float: |x / w| < 2^22 (the width's floor)
  * and the scaling by a power of two is exact, except where the product
  * underflows to a subnormal or zero; that only happens for |x / w| < 1,
- * where the sign alone decides (cell 0 or -1). The GNU C version is the
- * same steps on 4 lanes (compares, blends, float <-> int32 conversions:
- * GCC 12 left the scalar loop scalar, at half of calibration's time). */
-static int64_t cells_of(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t skip,
-                        int32_t *k) {
+ * where the sign alone decides (cell 0 or -1). (GCC 12 left the scalar
+ * loop scalar, at half of calibration's time.) */
+QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t skip,
+                                   int32_t *k) {
   int64_t finite = 0;
   int i = 0;
-#if defined(__GNUC__) && (__GNUC__ >= 9 || defined(__clang__))
-  const qcc_f4 vlo = {lo, lo, lo, lo}, vhi = {hi, hi, hi, hi}, vinv = {inv_w, inv_w, inv_w, inv_w}, zero = {0};
-  const qcc_i4 vbase = {base, base, base, base}, vskip = {skip, skip, skip, skip};
-  qcc_i4 vfinite = {0};
-  for (; i + 4 <= n; i += 4) {
-    qcc_f4 v;
+#if defined(QCC_VEC)
+  const qcc_f8 vlo = lo - (qcc_f8){0}, vhi = hi - (qcc_f8){0}, vinv = inv_w - (qcc_f8){0}, zero = {0};
+  const qcc_i8 vbase = base - (qcc_i8){0}, vskip = skip - (qcc_i8){0};
+  qcc_i8 vfinite = {0};
+  for (; i + 8 <= n; i += 8) {
+    qcc_f8 v;
     memcpy(&v, x + i, sizeof v);
-    const qcc_i4 ok = (v >= vlo) & (v <= vhi); /* lanes: -1 true, 0 false */
-    v = pick(ok, v, vlo);
-    const qcc_f4 t = v * vinv;
-    qcc_i4 c = __builtin_convertvector(t, qcc_i4); /* toward zero */
-    c += (t < __builtin_convertvector(c, qcc_f4)) | ((v < zero) & (t == zero));
-    const qcc_i4 kk = (ok & (c - vbase)) | (~ok & vskip);
+    const qcc_i8 ok = (v >= vlo) & (v <= vhi); /* lanes: -1 true, 0 false */
+    v = (qcc_f8)((ok & (qcc_i8)v) | (~ok & (qcc_i8)vlo));
+    const qcc_f8 t = v * vinv;
+    qcc_i8 c = __builtin_convertvector(t, qcc_i8); /* toward zero */
+    c += (t < __builtin_convertvector(c, qcc_f8)) | ((v < zero) & (t == zero));
+    const qcc_i8 kk = (ok & (c - vbase)) | (~ok & vskip);
     memcpy(k + i, &kk, sizeof kk);
     vfinite -= ok;
   }
-  finite = (int64_t)vfinite[0] + vfinite[1] + vfinite[2] + vfinite[3];
+  for (int l = 0; l < 8; l++) finite += vfinite[l];
 #endif
   for (; i < n; i++) {
     const int32_t ok = x[i] >= lo && x[i] <= hi;
@@ -168,6 +163,11 @@ static int64_t cells_of(const float *x, int n, float lo, float hi, float inv_w, 
     finite += ok;
   }
   return finite;
+}
+
+/* to[j] += the 2 sets' counts of cell j, j < span. */
+QCC_CLONES static void add_sets(double *to, uint16_t (*sets)[QCC_HIST_BINS + 1], int32_t span) {
+  for (int32_t j = 0; j < span; j++) to[j] += (double)((int32_t)sets[0][j] + sets[1][j]);
 }
 
 void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float lo, float hi) {
@@ -191,13 +191,13 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float lo, 
   const int32_t c0 = (int32_t)(cell(lo, h->width) - h->first), span = (int32_t)(cell(hi, h->width) - h->first) - c0 + 1;
   const bool direct = n < (int64_t)span;
   const int32_t base = (int32_t)h->first + (direct ? 0 : c0), skip = direct ? -1 : span;
-  uint16_t counts[4][QCC_HIST_BINS + 1];
-  enum { BLOCK = 256, CHUNK = 4 * 65535 - BLOCK /* values: no set's count overflows 16 bits */ };
+  uint16_t counts[2][QCC_HIST_BINS + 1];
+  enum { BLOCK = 256, CHUNK = 2 * 65535 - BLOCK /* values: no set's count overflows 16 bits */ };
   int32_t k[BLOCK];
   int64_t added = 0;
   for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
     const int64_t end = n - i0 < CHUNK ? n : i0 + CHUNK;
-    for (int s = 0; s < 4 && !direct; s++) memset(counts[s], 0, sizeof(uint16_t) * (size_t)(span + 1));
+    for (int s = 0; s < 2 && !direct; s++) memset(counts[s], 0, sizeof(uint16_t) * (size_t)(span + 1));
     for (int64_t i = i0; i < end; i += BLOCK) {
       const int m = end - i < BLOCK ? (int)(end - i) : BLOCK;
       added += cells_of(x + i, m, lo, hi, inv_w, base, skip, k);
@@ -206,14 +206,11 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float lo, 
           if (k[j] >= 0) h->counts[k[j]] += 1;
       } else {
         int j = 0;
-        for (; j + 4 <= m; j += 4) counts[0][k[j]]++, counts[1][k[j + 1]]++, counts[2][k[j + 2]]++, counts[3][k[j + 3]]++;
+        for (; j + 2 <= m; j += 2) counts[0][k[j]]++, counts[1][k[j + 1]]++;
         for (; j < m; j++) counts[0][k[j]]++;
       }
     }
-    if (!direct) {
-      double *to = h->counts + c0;
-      for (int32_t j = 0; j < span; j++) to[j] += (double)((int32_t)counts[0][j] + counts[1][j] + counts[2][j] + counts[3][j]);
-    }
+    if (!direct) add_sets(h->counts + c0, counts, span);
   }
   h->total += (double)added;
 }
@@ -242,14 +239,9 @@ void qcc_hist_percentile_range(const qcc_histogram *h, double p, double *lo, dou
  * v - s (q - z). As qmin - z and qmax - z are integers, clamping v / s to
  * them before rounding gives the same q - z, and keeps the rounding to
  * small numbers: trunc by a conversion to int32, then up when the
- * fraction is at least one half (exact). The GNU C version runs the same
- * steps on 2 lanes: this loop runs 71 times per histogram. */
-#if defined(__GNUC__) && (__GNUC__ >= 9 || defined(__clang__))
-typedef double qcc_d2 __attribute__((vector_size(16)));
-typedef int64_t qcc_l2 __attribute__((vector_size(16)));
-typedef int32_t qcc_i2 __attribute__((vector_size(8)));
-#endif
-static double quant_mse(const double *v, const double *c, int m, double lo, double hi, int bits) {
+ * fraction is at least one half (exact). This loop runs 71 times per
+ * histogram. */
+QCC_CLONES static double quant_mse(const double *v, const double *c, int m, double lo, double hi, int bits) {
   if (lo > 0) lo = 0;
   if (hi < 0) hi = 0;
   const double qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
@@ -260,24 +252,24 @@ static double quant_mse(const double *v, const double *c, int m, double lo, doub
   const double below = qmin - z, above = qmax - z, inv_s = 1.0 / s;
   double e = 0;
   int i = 0;
-#if defined(__GNUC__) && (__GNUC__ >= 9 || defined(__clang__))
-  const qcc_d2 vb = {below, below}, va = {above, above}, vinv = {inv_s, inv_s}, vs = {s, s}, half = {0.5, 0.5},
-               one = {1, 1};
-  qcc_d2 ve = {0, 0};
-  for (; i + 2 <= m; i += 2) {
-    qcc_d2 x, w;
+#if defined(QCC_VEC)
+  const qcc_d4 vb = below - (qcc_d4){0}, va = above - (qcc_d4){0}, vinv = inv_s - (qcc_d4){0}, vs = s - (qcc_d4){0},
+               half = 0.5 - (qcc_d4){0}, one = 1 - (qcc_d4){0};
+  qcc_d4 ve = {0};
+  for (; i + 4 <= m; i += 4) {
+    qcc_d4 x, w;
     memcpy(&x, v + i, sizeof x);
     memcpy(&w, c + i, sizeof w);
-    qcc_d2 y = x * vinv;
-    y = (qcc_d2)(((y < vb) & (qcc_l2)vb) | (~(y < vb) & (qcc_l2)y));
-    y = (qcc_d2)(((y > va) & (qcc_l2)va) | (~(y > va) & (qcc_l2)y));
-    const qcc_d2 t = __builtin_convertvector(__builtin_convertvector(y, qcc_i2), qcc_d2); /* toward zero */
-    const qcc_d2 f = y - t;                                                              /* exact */
-    const qcc_d2 r = t + (qcc_d2)((f >= half) & (qcc_l2)one) - (qcc_d2)((f <= -half) & (qcc_l2)one);
-    const qcc_d2 d = x - vs * r;
+    qcc_d4 y = x * vinv;
+    y = (qcc_d4)(((y < vb) & (qcc_l4)vb) | (~(y < vb) & (qcc_l4)y));
+    y = (qcc_d4)(((y > va) & (qcc_l4)va) | (~(y > va) & (qcc_l4)y));
+    const qcc_d4 t = __builtin_convertvector(__builtin_convertvector(y, qcc_i4v), qcc_d4); /* toward zero */
+    const qcc_d4 f = y - t;                                                               /* exact */
+    const qcc_d4 r = t + (qcc_d4)((f >= half) & (qcc_l4)one) - (qcc_d4)((f <= -half) & (qcc_l4)one);
+    const qcc_d4 d = x - vs * r;
     ve += w * d * d;
   }
-  e = ve[0] + ve[1];
+  e = (ve[0] + ve[1]) + (ve[2] + ve[3]);
 #endif
   for (; i < m; i++) {
     double y = v[i] * inv_s;
