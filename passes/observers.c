@@ -130,10 +130,11 @@ void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
  * is floor(x * 2^-e) computed in float: |x / w| < 2^22 (the width's floor)
  * and the scaling by a power of two is exact, except where the product
  * underflows to a subnormal or zero; that only happens for |x / w| < 1,
- * where the sign alone decides (cell 0 or -1). (GCC 12 left the scalar
- * loop scalar, at half of calibration's time.) */
-QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t skip,
-                                   int32_t *k) {
+ * where the sign alone decides (cell 0 or -1), and only when w > 1 (the
+ * `tiny` loop). (GCC 12 left the scalar loop scalar, at half of
+ * calibration's time.) */
+static inline int64_t cells_loop(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t skip,
+                                 int32_t *k, const bool tiny) {
   int64_t finite = 0;
   int i = 0;
 #if defined(QCC_VEC)
@@ -147,7 +148,8 @@ QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, fl
     v = (qcc_f8)((ok & (qcc_i8)v) | (~ok & (qcc_i8)vlo));
     const qcc_f8 t = v * vinv;
     qcc_i8 c = __builtin_convertvector(t, qcc_i8); /* toward zero */
-    c += (t < __builtin_convertvector(c, qcc_f8)) | ((v < zero) & (t == zero));
+    c += t < __builtin_convertvector(c, qcc_f8);
+    if (tiny) c += (v < zero) & (t == zero);
     const qcc_i8 kk = (ok & (c - vbase)) | (~ok & vskip);
     memcpy(k + i, &kk, sizeof kk);
     vfinite -= ok;
@@ -163,6 +165,12 @@ QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, fl
     finite += ok;
   }
   return finite;
+}
+
+QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t skip,
+                                   int32_t *k) {
+  return inv_w < 1 ? cells_loop(x, n, lo, hi, inv_w, base, skip, k, true)
+                   : cells_loop(x, n, lo, hi, inv_w, base, skip, k, false);
 }
 
 /* to[j] += the 2 sets' counts of cell j, j < span. */
