@@ -249,15 +249,25 @@ void qcc_hist_percentile_range(const qcc_histogram *h, double p, double *lo, dou
  * small numbers: trunc by a conversion to int32, then up when the
  * fraction is at least one half (exact). This loop runs 71 times per
  * histogram. */
-QCC_CLONES static double quant_mse(const double *v, const double *c, int m, double lo, double hi, int bits) {
+/* The step s of range [lo, hi] (0 included) on 2^bits levels, and the
+ * codes' bounds qmin - z and qmax - z; false for an empty range. */
+static bool steps_of(double lo, double hi, int bits, double *s, double *below, double *above) {
   if (lo > 0) lo = 0;
   if (hi < 0) hi = 0;
   const double qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1;
-  const double s = (hi - lo) / (qmax - qmin);
-  if (!(s > 0)) return 0;
-  double z = round(qmin - lo / s);
+  *s = (hi - lo) / (qmax - qmin);
+  if (!(*s > 0)) return false;
+  double z = round(qmin - lo / *s);
   z = z < qmin ? qmin : z > qmax ? qmax : z;
-  const double below = qmin - z, above = qmax - z, inv_s = 1.0 / s;
+  *below = qmin - z;
+  *above = qmax - z;
+  return true;
+}
+
+QCC_CLONES static double quant_mse(const double *v, const double *c, int m, double lo, double hi, int bits) {
+  double s, below, above;
+  if (!steps_of(lo, hi, bits, &s, &below, &above)) return 0;
+  const double inv_s = 1.0 / s;
   double e = 0;
   int i = 0;
 #if defined(QCC_VEC)
@@ -290,6 +300,18 @@ QCC_CLONES static double quant_mse(const double *v, const double *c, int m, doub
   return e;
 }
 
+/* The part of quant_mse from the values beyond the codes' ends (clamped):
+ * the same terms, so never more than quant_mse (but for rounding). v is
+ * ascending. */
+static double clip_mse(const double *v, const double *c, int m, double lo, double hi, int bits) {
+  double s, below, above, e = 0;
+  if (!steps_of(lo, hi, bits, &s, &below, &above)) return 0;
+  const double inv_s = 1.0 / s;
+  for (int i = m - 1; i >= 0 && v[i] * inv_s > above; i--) e += c[i] * (v[i] - s * above) * (v[i] - s * above);
+  for (int i = 0; i < m && v[i] * inv_s < below; i++) e += c[i] * (v[i] - s * below) * (v[i] - s * below);
+  return e;
+}
+
 void qcc_hist_mse_range(const qcc_histogram *h, int bits, double *lo, double *hi) {
   /* the occupied cells' centres (clamped to the values' range: an end cell
    * may reach past it) and counts, empty cells left out */
@@ -306,7 +328,13 @@ void qcc_hist_mse_range(const qcc_histogram *h, int bits, double *lo, double *hi
   *lo = h->lo;
   *hi = h->hi;
   for (int j = 0; j <= 70 && m > 0; j++) {
-    double r = 1.0 - 0.01 * j, e = quant_mse(v, c, m, r * h->lo, r * h->hi, bits);
+    const double r = 1.0 - 0.01 * j;
+    /* As r shrinks, z stays (lo / s does not depend on r) and the codes'
+     * ends s (qmin - z), s (qmax - z) move in with r: the clipped values'
+     * error only grows. Once it alone is above the best, so is every
+     * smaller r's whole error (the margin: rounding of the sums). */
+    if (clip_mse(v, c, m, r * h->lo, r * h->hi, bits) > best * (1 + 1e-9)) break;
+    const double e = quant_mse(v, c, m, r * h->lo, r * h->hi, bits);
     if (e < best) {
       best = e;
       *lo = r * h->lo;
