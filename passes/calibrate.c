@@ -117,20 +117,22 @@ static int attach_hessians(MlirBlock body, observer_state *st) {
 }
 
 /* The value's min and max (NaN skipped) and, for a clipping observer, its
- * histogram, from one read of the data's range. */
+ * histogram. */
 static void fold_range(const observer_state *st, range *r, const qcc_array *a) {
   if (a->dtype != QRT_F32) return;
   const int64_t n = qcc_array_numel(a);
   float lo, hi;
-  qcc_minmax_f32(a->data, n, &lo, &hi);
+  if (st->clip) {
+    if (!r->hist) {
+      r->hist = malloc(sizeof *r->hist);
+      qcc_hist_init(r->hist);
+    }
+    qcc_hist_add_minmax(r->hist, a->data, n, &lo, &hi);
+  } else {
+    qcc_minmax_f32(a->data, n, &lo, &hi);
+  }
   if (lo < r->lo) r->lo = lo;
   if (hi > r->hi) r->hi = hi;
-  if (!st->clip) return;
-  if (!r->hist) {
-    r->hist = malloc(sizeof *r->hist);
-    qcc_hist_init(r->hist);
-  }
-  qcc_hist_add_minmax(r->hist, a->data, n, lo, hi);
 }
 
 static range *range_of(observer_state *st, MlirValue v) {

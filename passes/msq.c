@@ -136,15 +136,17 @@ static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *
   for (int64_t t = 0; t < st->T; t++) {
     const int m = st->row_mod[t];
     float lo, hi;
-    qcc_minmax_f32(x + t * per, per, &lo, &hi);
+    if (st->clip) {
+      if (!r->hist[m]) {
+        r->hist[m] = malloc(sizeof *r->hist[m]);
+        qcc_hist_init(r->hist[m]);
+      }
+      qcc_hist_add_minmax(r->hist[m], x + t * per, per, &lo, &hi);
+    } else {
+      qcc_minmax_f32(x + t * per, per, &lo, &hi);
+    }
     if (lo < r->lo[m]) r->lo[m] = lo;
     if (hi > r->hi[m]) r->hi[m] = hi;
-    if (!st->clip) continue;
-    if (!r->hist[m]) {
-      r->hist[m] = malloc(sizeof *r->hist[m]);
-      qcc_hist_init(r->hist[m]);
-    }
-    qcc_hist_add_minmax(r->hist[m], x + t * per, per, lo, hi);
   }
 }
 

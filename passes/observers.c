@@ -36,12 +36,15 @@ typedef int32_t qcc_i4v __attribute__((vector_size(16)));
  * keeps lo), in 2 independent 8-lane vectors (a plain loop over 16 scalar
  * lanes stayed scalar at -O3 and was 15% of calibration with --observer
  * minmax). */
-QCC_CLONES void qcc_minmax_f32(const float *x, int64_t n, float *lo_out, float *hi_out) {
+/* qcc_minmax_f32, and how many values are NaN (x != x). */
+QCC_CLONES static int64_t minmax_nans(const float *x, int64_t n, float *lo_out, float *hi_out) {
   float lo[16], hi[16];
+  int64_t nans = 0;
   for (int j = 0; j < 16; j++) lo[j] = INFINITY, hi[j] = -INFINITY;
   int64_t i = 0;
 #if defined(QCC_VEC)
   qcc_f8 vlo[2], vhi[2];
+  qcc_i8 vnan = {0};
   memcpy(vlo, lo, sizeof vlo);
   memcpy(vhi, hi, sizeof vhi);
   for (; i + 16 <= n; i += 16)
@@ -51,18 +54,22 @@ QCC_CLONES void qcc_minmax_f32(const float *x, int64_t n, float *lo_out, float *
       const qcc_i8 below = v < vlo[j], above = v > vhi[j];
       vlo[j] = (qcc_f8)((below & (qcc_i8)v) | (~below & (qcc_i8)vlo[j]));
       vhi[j] = (qcc_f8)((above & (qcc_i8)v) | (~above & (qcc_i8)vhi[j]));
+      vnan += v != v; /* lanes: -1 for NaN */
     }
   memcpy(lo, vlo, sizeof vlo);
   memcpy(hi, vhi, sizeof vhi);
+  for (int l = 0; l < 8; l++) nans -= vnan[l];
 #endif
   for (; i + 16 <= n; i += 16)
     for (int j = 0; j < 16; j++) {
       lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
       hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+      nans += x[i + j] != x[i + j];
     }
   for (; i < n; i++) {
     lo[0] = x[i] < lo[0] ? x[i] : lo[0];
     hi[0] = x[i] > hi[0] ? x[i] : hi[0];
+    nans += x[i] != x[i];
   }
   for (int j = 1; j < 16; j++) {
     if (lo[j] < lo[0]) lo[0] = lo[j];
@@ -70,7 +77,10 @@ QCC_CLONES void qcc_minmax_f32(const float *x, int64_t n, float *lo_out, float *
   }
   *lo_out = lo[0];
   *hi_out = hi[0];
+  return nans;
 }
+
+void qcc_minmax_f32(const float *x, int64_t n, float *lo, float *hi) { minmax_nans(x, n, lo, hi); }
 
 void qcc_hist_init(qcc_histogram *h) {
   memset(h, 0, sizeof *h);
@@ -119,12 +129,6 @@ static void cover(qcc_histogram *h, double lo, double hi) {
   h->hi = new_hi;
 }
 
-void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
-  float lo, hi;
-  qcc_minmax_f32(x, n, &lo, &hi);
-  qcc_hist_add_minmax(h, x, n, lo, hi);
-}
-
 /* The cells of values x[0..n) in [lo, hi] (the finite range of x), minus
  * base, into k[]; every other value (NaN, infinite) gets `skip`. The cell
  * is floor(x * 2^-e) computed in float: |x / w| < 2^22 (the width's floor)
@@ -134,7 +138,7 @@ void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
  * `tiny` loop). (GCC 12 left the scalar loop scalar, at half of
  * calibration's time.) */
 static inline int64_t cells_loop(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t skip,
-                                 int32_t *k, const bool tiny) {
+                                 int32_t *k, const bool tiny, const bool masked) {
   int64_t finite = 0;
   int i = 0;
 #if defined(QCC_VEC)
@@ -144,13 +148,13 @@ static inline int64_t cells_loop(const float *x, int n, float lo, float hi, floa
   for (; i + 8 <= n; i += 8) {
     qcc_f8 v;
     memcpy(&v, x + i, sizeof v);
-    const qcc_i8 ok = (v >= vlo) & (v <= vhi); /* lanes: -1 true, 0 false */
-    v = (qcc_f8)((ok & (qcc_i8)v) | (~ok & (qcc_i8)vlo));
+    const qcc_i8 ok = masked ? (v >= vlo) & (v <= vhi) : ~(qcc_i8){0}; /* lanes: -1 true, 0 false */
+    if (masked) v = (qcc_f8)((ok & (qcc_i8)v) | (~ok & (qcc_i8)vlo));
     const qcc_f8 t = v * vinv;
     qcc_i8 c = __builtin_convertvector(t, qcc_i8); /* toward zero */
     c += t < __builtin_convertvector(c, qcc_f8);
     if (tiny) c += (v < zero) & (t == zero);
-    const qcc_i8 kk = (ok & (c - vbase)) | (~ok & vskip);
+    const qcc_i8 kk = masked ? (ok & (c - vbase)) | (~ok & vskip) : c - vbase;
     memcpy(k + i, &kk, sizeof kk);
     vfinite -= ok;
   }
@@ -167,10 +171,15 @@ static inline int64_t cells_loop(const float *x, int n, float lo, float hi, floa
   return finite;
 }
 
+/* cells_loop for the 4 cases; `masked` where x may hold NaN or infinities
+ * (without them, every value is in [lo, hi] and the blends go). */
 QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t skip,
-                                   int32_t *k) {
-  return inv_w < 1 ? cells_loop(x, n, lo, hi, inv_w, base, skip, k, true)
-                   : cells_loop(x, n, lo, hi, inv_w, base, skip, k, false);
+                                   int32_t *k, bool masked) {
+  if (masked)
+    return inv_w < 1 ? cells_loop(x, n, lo, hi, inv_w, base, skip, k, true, true)
+                     : cells_loop(x, n, lo, hi, inv_w, base, skip, k, false, true);
+  return inv_w < 1 ? cells_loop(x, n, lo, hi, inv_w, base, skip, k, true, false)
+                   : cells_loop(x, n, lo, hi, inv_w, base, skip, k, false, false);
 }
 
 /* to[j] += the 2 sets' counts of cell j, j < span. */
@@ -178,7 +187,16 @@ QCC_CLONES static void add_sets(double *to, uint16_t (*sets)[QCC_HIST_BINS + 1],
   for (int32_t j = 0; j < span; j++) to[j] += (double)((int32_t)sets[0][j] + sets[1][j]);
 }
 
-void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float lo, float hi) {
+void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
+  float lo, hi;
+  qcc_hist_add_minmax(h, x, n, &lo, &hi);
+}
+
+void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo_out, float *hi_out) {
+  float lo, hi;
+  const bool masked = minmax_nans(x, n, &lo, &hi) > 0 || !isfinite(lo) || !isfinite(hi);
+  *lo_out = lo;
+  *hi_out = hi;
   if (!(lo <= hi)) return; /* nothing but NaN */
   if (!isfinite(lo) || !isfinite(hi)) { /* the finite range, rarely needed */
     lo = INFINITY, hi = -INFINITY;
@@ -188,14 +206,14 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float lo, 
   }
   cover(h, lo, hi);
   const float inv_w = (float)(1.0 / h->width); /* a power of two in [2^-107, 2^100] */
-  /* Counts go into 4 interleaved sets of 32-bit counts over the cells x
+  /* Counts go into 2 interleaved sets of 16-bit counts over the cells x
    * spans, added up at the end: an integer add per value instead of a
-   * double one, and 4 independent increments where runs of values fall in
-   * one cell (softmax's near-zero probabilities: with one set, or straight
-   * into h->counts, every increment waited for the previous store, a
-   * third of calibration's time). Only when x has fewer values than the
-   * span's cells, clearing and adding up the sets would cost more than
-   * the direct increments. */
+   * double one, and independent increments where runs of values fall in
+   * one cell (softmax's near-zero probabilities: straight into
+   * h->counts, every increment waited for the previous store, a third of
+   * calibration's time). Only when x has fewer values than the span's
+   * cells, clearing and adding up the sets would cost more than the
+   * direct increments. */
   const int32_t c0 = (int32_t)(cell(lo, h->width) - h->first), span = (int32_t)(cell(hi, h->width) - h->first) - c0 + 1;
   const bool direct = n < (int64_t)span;
   const int32_t base = (int32_t)h->first + (direct ? 0 : c0), skip = direct ? -1 : span;
@@ -208,7 +226,7 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float lo, 
     for (int s = 0; s < 2 && !direct; s++) memset(counts[s], 0, sizeof(uint16_t) * (size_t)(span + 1));
     for (int64_t i = i0; i < end; i += BLOCK) {
       const int m = end - i < BLOCK ? (int)(end - i) : BLOCK;
-      added += cells_of(x + i, m, lo, hi, inv_w, base, skip, k);
+      added += cells_of(x + i, m, lo, hi, inv_w, base, skip, k, masked);
       if (direct) {
         for (int j = 0; j < m; j++)
           if (k[j] >= 0) h->counts[k[j]] += 1;

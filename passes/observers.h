@@ -37,8 +37,8 @@ void qcc_minmax_f32(const float *x, int64_t n, float *lo, float *hi);
 void qcc_hist_init(qcc_histogram *h);
 /* Adds n floats (NaN and infinities skipped: they have no cell). */
 void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n);
-/* qcc_hist_add for a caller that has x's qcc_minmax_f32 already. */
-void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float lo, float hi);
+/* qcc_hist_add that also gives x's qcc_minmax_f32 (which it needs). */
+void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo, float *hi);
 /* The lower edge of counts[k]: (first + k) w. */
 double qcc_hist_edge(const qcc_histogram *h, int64_t k);
 /* [lo, hi] keeping the central p percent: (100 - p) / 2 percent of the
