@@ -91,7 +91,14 @@ static void test_growing(void) {
   static double ref[QCC_HIST_BINS];
   growing_values();
   qcc_hist_init(&h);
-  for (int c = 0; c < CHUNKS; c++) qcc_hist_add(&h, g + c * (G / CHUNKS), G / CHUNKS);
+  int minmax_same = 1;
+  for (int c = 0; c < CHUNKS; c++) {
+    float lo1, hi1, lo2, hi2;
+    qcc_hist_add_minmax(&h, g + c * (G / CHUNKS), G / CHUNKS, &lo1, &hi1);
+    qcc_minmax_f32(g + c * (G / CHUNKS), G / CHUNKS, &lo2, &hi2);
+    minmax_same &= lo1 == lo2 && hi1 == hi2;
+  }
+  check(minmax_same, "qcc_hist_add_minmax gives qcc_minmax_f32's range (infinities included, NaN skipped)");
   /* the second pass, on the final grid */
   memset(ref, 0, sizeof ref);
   double lo = INFINITY, hi = -INFINITY, finite = 0;
