@@ -11,21 +11,22 @@ enum { QCC_HIST_BINS = 4096 };
  * growing with the values (no first pass for the min-max range).
  *
  * Bins are the cells [k w, (k + 1) w) of a grid anchored at 0 whose width w
- * is a power of two; counts[j] holds grid cell first + j, where first is
- * the cell of lo.  w is the finest power of two for which [lo, hi] spans at
- * most QCC_HIST_BINS cells (so at least QCC_HIST_BINS / 2 - 1 of them, as
- * fine as the former 2048 bins over [lo, hi]), but no finer than 2^-20 of
- * the largest magnitude (a quantization range includes 0, so its step is
- * at least that magnitude / 255) nor than 2^-100.  When a value falls
- * outside, w doubles as often as needed and pairs of cells merge: since
- * floor(x / 2w) = floor(floor(x / w) / 2), counts only move to the wider
- * cell their values belong to, so the histogram equals the one a second
- * pass over the final range would fill on the same grid, whatever the
- * order of the values. */
+ * is a power of two; counts[j] holds grid cell first + j (a window of
+ * QCC_HIST_BINS cells holding [lo, hi]). w is the finest power of two for
+ * which [lo, hi] spans at most QCC_HIST_BINS cells (so more than
+ * QCC_HIST_BINS / 2 - 1 of them, as fine as the former 2048 bins over
+ * [lo, hi]), but no finer than 2^-20 of the largest magnitude (a
+ * quantization range includes 0, so its step is at least that magnitude
+ * / 255) nor than 2^-100.  When a value falls outside, w doubles as often
+ * as needed and pairs of cells merge: since floor(x / 2w) =
+ * floor(floor(x / w) / 2), counts only move to the wider cell their values
+ * belong to, so the histogram equals the one a second pass over the final
+ * range would fill on the same grid, whatever the order of the values
+ * (only where the window sits depends on it). */
 typedef struct qcc_histogram {
   double lo, hi; /* the least and greatest finite value added (lo > hi: none) */
   double width;  /* w; 0 while empty */
-  int64_t first; /* the grid cell of counts[0]: floor(lo / w) */
+  int64_t first; /* the grid cell of counts[0] */
   double total;  /* finite values added */
   double counts[QCC_HIST_BINS];
 } qcc_histogram;
