@@ -6,11 +6,11 @@
  * function arguments get qcc.arg_min / qcc.arg_max arrays on the function.
  * Invariant: the computation is unchanged; only attributes are added.
  *
- * Observers (--observer): min-max over all samples; or, from a second pass
- * filling a histogram per value over its min-max range, the central
- * percentile or the MSE-optimal clip (observers.c). Then qcc.min/qcc.max
- * hold the clipped range and qcc.observed_min/qcc.observed_max the raw
- * one.
+ * Observers (--observer): min-max over all samples; or, from a histogram
+ * per value filled in the same single pass (its range grows with the
+ * values, observers.h), the central percentile or the MSE-optimal clip
+ * (observers.c). Then qcc.min/qcc.max hold the clipped range and
+ * qcc.observed_min/qcc.observed_max the raw one.
  *
  * With --weight-quant gptq, also the second moment H = X^T X / rows of the
  * input X of every matmul with a constant [K, N] weight (X: all the
@@ -37,7 +37,10 @@
 
 typedef struct range {
   double lo, hi;
-  qcc_histogram *hist; /* second pass only */
+  qcc_histogram *hist; /* clipping observers only */
+  const void *owner;   /* the value that fills it; others share it (see share_ranges) */
+  bool chosen;         /* the observer's choice below is made */
+  double clip_lo, clip_hi, lo8, hi8;
 } range;
 
 /* The running sum of x x^T over the rows of one matmul input. */
@@ -47,6 +50,7 @@ typedef struct gram {
 } gram;
 
 typedef struct observer_state {
+  bool clip;          /* a histogram per value (--observer mse or percentile) */
   qcc_ptr_map ranges; /* MlirValue.ptr -> range* */
   qcc_ptr_map grams;  /* MlirValue.ptr -> gram* (--weight-quant gptq only) */
 } observer_state;
@@ -112,81 +116,54 @@ static int attach_hessians(MlirBlock body, observer_state *st) {
   return n;
 }
 
-static void fold_hist(range *r, const qcc_array *a) {
-  if (a->dtype == QRT_F32 && r->hist) qcc_hist_add(r->hist, a->data, qcc_array_numel(a));
-}
-
-static void observe_hist(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
-  (void)op;
-  range *r = qcc_ptr_map_get(&((observer_state *)user)->ranges, v.ptr);
-  if (r) fold_hist(r, data);
-}
-
-/* Min and max, NaN skipped (a comparison with NaN is false), in 4
- * independent 4-lane vectors (GCC/clang vector extensions; a plain loop
- * over 16 scalar lanes stayed scalar at -O3 and was 15% of calibration
- * with --observer minmax). The select is a mask blend: x < lo is false
- * for a NaN x, so lo stays. */
-#if defined(__GNUC__)
-typedef float qcc_f4 __attribute__((vector_size(16)));
-typedef int32_t qcc_i4 __attribute__((vector_size(16)));
-static inline qcc_f4 pick(qcc_i4 take_a, qcc_f4 a, qcc_f4 b) {
-  return (qcc_f4)((take_a & (qcc_i4)a) | (~take_a & (qcc_i4)b));
-}
-#endif
-
-static void fold_range(range *r, const qcc_array *a) {
+/* The value's min and max (NaN skipped) and, for a clipping observer, its
+ * histogram. */
+static void fold_range(const observer_state *st, range *r, const qcc_array *a) {
   if (a->dtype != QRT_F32) return;
-  const float *x = a->data;
   const int64_t n = qcc_array_numel(a);
-  float lo[16], hi[16];
-  for (int j = 0; j < 16; j++) lo[j] = INFINITY, hi[j] = -INFINITY;
-  int64_t i = 0;
-#if defined(__GNUC__)
-  qcc_f4 vlo[4], vhi[4];
-  memcpy(vlo, lo, sizeof vlo);
-  memcpy(vhi, hi, sizeof vhi);
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 4; j++) {
-      qcc_f4 v;
-      memcpy(&v, x + i + 4 * j, sizeof v);
-      vlo[j] = pick(v < vlo[j], v, vlo[j]);
-      vhi[j] = pick(v > vhi[j], v, vhi[j]);
+  float lo, hi;
+  if (st->clip) {
+    if (!r->hist) {
+      r->hist = malloc(sizeof *r->hist);
+      qcc_hist_init(r->hist);
     }
-  memcpy(lo, vlo, sizeof vlo);
-  memcpy(hi, vhi, sizeof vhi);
-#endif
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; j++) {
-      lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
-      hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
-    }
-  for (; i < n; i++) {
-    lo[0] = x[i] < lo[0] ? x[i] : lo[0];
-    hi[0] = x[i] > hi[0] ? x[i] : hi[0];
+    qcc_hist_add_minmax(r->hist, a->data, n, &lo, &hi);
+  } else {
+    qcc_minmax_f32(a->data, n, &lo, &hi);
   }
-  for (int j = 0; j < 16; j++) {
-    if (lo[j] < r->lo) r->lo = lo[j];
-    if (hi[j] > r->hi) r->hi = hi[j];
-  }
+  if (lo < r->lo) r->lo = lo;
+  if (hi > r->hi) r->hi = hi;
 }
 
 static range *range_of(observer_state *st, MlirValue v) {
   range *r = qcc_ptr_map_get(&st->ranges, v.ptr);
   if (!r) {
-    r = malloc(sizeof *r);
+    r = calloc(1, sizeof *r);
     r->lo = INFINITY;
     r->hi = -INFINITY;
-    r->hist = NULL;
+    r->owner = v.ptr;
     qcc_ptr_map_put(&st->ranges, v.ptr, r);
   }
   return r;
 }
 
+/* A reshape or transpose result holds its input's values, permuted: the
+ * same min, max and histogram. It shares the input's range instead of
+ * observing a copy (a quarter of a transformer's values: the heads'
+ * reshapes and transposes). */
+static void share_ranges(MlirBlock body, observer_state *st) {
+  MlirOperation ret = mlirBlockGetTerminator(body);
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
+       op = mlirOperationGetNextInBlock(op))
+    if (q_reshape_is(op) || q_transpose_is(op))
+      qcc_ptr_map_put(&st->ranges, mlirOperationGetResult(op, 0).ptr, range_of(st, mlirOperationGetOperand(op, 0)));
+}
+
 static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
   (void)op;
   observer_state *st = user;
-  fold_range(range_of(st, v), data);
+  range *r = range_of(st, v);
+  if (r->owner == v.ptr) fold_range(st, r, data);
   gram *g = qcc_ptr_map_get(&st->grams, v.ptr);
   if (g) fold_gram(g, data);
 }
@@ -242,19 +219,26 @@ void qcc_observer_clip(const qcc_histogram *h, double *lo, double *hi, double *l
 }
 
 /* The range the observer picks (clipped) from r, and the 8-bit one (an
- * empty range, lo8 > hi8, when there is none: see qcc_observer_clip). */
-static void chosen_range(const range *r, double *lo, double *hi, double *lo8, double *hi8) {
-  *lo = r->lo;
-  *hi = r->hi;
-  *lo8 = INFINITY;
-  *hi8 = -INFINITY;
-  if (r->hist && r->hist->total > 0) qcc_observer_clip(r->hist, lo, hi, lo8, hi8);
+ * empty range, lo8 > hi8, when there is none: see qcc_observer_clip);
+ * made once per range (shared ones are asked once per value). */
+static void chosen_range(range *r, double *lo, double *hi, double *lo8, double *hi8) {
+  if (!r->chosen) {
+    r->clip_lo = r->lo;
+    r->clip_hi = r->hi;
+    r->lo8 = INFINITY;
+    r->hi8 = -INFINITY;
+    if (r->hist && r->hist->total > 0) qcc_observer_clip(r->hist, &r->clip_lo, &r->clip_hi, &r->lo8, &r->hi8);
+    r->chosen = true;
+  }
+  *lo = r->clip_lo;
+  *hi = r->clip_hi;
+  *lo8 = r->lo8;
+  *hi8 = r->hi8;
 }
 
 /* One evaluation over every sample; obs sees every function argument (with
  * a null op) and every op result. */
-static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_observer obs, observer_state *st,
-                       int pass, int passes) {
+static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_observer obs, observer_state *st) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   time_t start = time(NULL);
   int rc = 0;
@@ -266,7 +250,7 @@ static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_obs
     rc = qcc_evaluate_cached(m, cache, &set->samples[k * n_in], n_in, &outs, &n_outs, obs, st);
     for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
     free(outs);
-    progress(pass * set->n_samples + k + 1, passes * set->n_samples, start);
+    progress(k + 1, set->n_samples, start);
   }
   qcc_eval_cache_free(cache);
   return rc;
@@ -300,17 +284,10 @@ int qcc_pass_calibrate(MlirModule m) {
   qcc_ptr_map_init(&st.ranges);
   qcc_ptr_map_init(&st.grams);
   const int n_grams = qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ ? plan_grams(body, &st) : 0;
-  const bool clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
-  int rc = run_samples(m, &set, in.n, observe, &st, 0, clip ? 2 : 1);
-  if (!rc && clip) {
-    for (size_t i = 0; i < st.ranges.cap; i++) {
-      range *r = st.ranges.vals[i];
-      if (!st.ranges.keys[i] || !r || !(r->lo <= r->hi)) continue;
-      r->hist = malloc(sizeof *r->hist);
-      qcc_hist_init(r->hist, r->lo, r->hi);
-    }
-    rc = run_samples(m, &set, in.n, observe_hist, &st, 1, 2);
-  }
+  const bool clip = st.clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
+  const clock_t cpu0 = clock();
+  share_ranges(body, &st);
+  int rc = run_samples(m, &set, in.n, observe, &st);
   if (!rc) {
     MlirOperation ret = mlirBlockGetTerminator(body);
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
@@ -336,14 +313,21 @@ int qcc_pass_calibrate(MlirModule m) {
     MlirContext ctx = mlirOperationGetContext(func);
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_min"), mlirDenseF64ArrayGet(ctx, in.n, lo));
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"), mlirDenseF64ArrayGet(ctx, in.n, hi));
-    qcc_remark("calibrate: %d samples from %s", set.n_samples, qcc_quant_opts.calib_path);
+    /* CPU time, the observers' choices included: what the ratio to the
+     * generated code's time per run (docs/quantization.md) is taken on */
+    const double cpu_ms = 1000.0 * (double)(clock() - cpu0) / CLOCKS_PER_SEC;
+    qcc_remark("calibrate: %d samples from %s, %.2f ms CPU per sample", set.n_samples, qcc_quant_opts.calib_path,
+               set.n_samples ? cpu_ms / set.n_samples : 0.0);
     if (qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
       qcc_remark("calibrate: input second moments (qcc.input_hessian) of %d matmuls, %d distinct inputs",
                  attach_hessians(body, &st), n_grams);
   }
-  for (size_t i = 0; i < st.ranges.cap; i++)
-    if (st.ranges.keys[i] && st.ranges.vals[i]) free(((range *)st.ranges.vals[i])->hist);
-  for (size_t i = 0; i < st.ranges.cap; i++) free(st.ranges.vals[i]);
+  for (size_t i = 0; i < st.ranges.cap; i++) {
+    range *r = st.ranges.vals[i];
+    if (!st.ranges.keys[i] || !r || r->owner != st.ranges.keys[i]) continue; /* empty, or shared */
+    free(r->hist);
+    free(r);
+  }
   qcc_ptr_map_free(&st.ranges);
   for (size_t i = 0; i < st.grams.cap; i++)
     if (st.grams.keys[i] && st.grams.vals[i]) {

@@ -91,7 +91,7 @@ typedef struct mod_range {
   /* the MSE observer's range for 8-bit codes (the layers' int8 outputs)
    * when -q's activations are not 8 bits; empty (lo8 > hi8) otherwise */
   double lo8[QRT_MSQ_MAX_MODALITIES], hi8[QRT_MSQ_MAX_MODALITIES];
-  qcc_histogram *hist[QRT_MSQ_MAX_MODALITIES]; /* second pass of a clipping observer */
+  qcc_histogram *hist[QRT_MSQ_MAX_MODALITIES]; /* a clipping observer's */
 } mod_range;
 
 typedef struct msq_state {
@@ -101,6 +101,7 @@ typedef struct msq_state {
   int *row_mod; /* the current sample's modality index of each row */
   int n_mod;    /* 1 + the largest index seen */
   int sample;
+  bool clip; /* histograms per modality (--observer mse or percentile) */
   char bad[200]; /* a modality value MSQ cannot use */
 } msq_state;
 
@@ -133,17 +134,19 @@ static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *
   int64_t n = qcc_array_numel(data), per = n / st->T;
   const float *x = data->data;
   for (int64_t t = 0; t < st->T; t++) {
-    int m = st->row_mod[t];
-    if (r->hist[m]) {
-      qcc_hist_add(r->hist[m], x + t * per, per);
-      continue;
+    const int m = st->row_mod[t];
+    float lo, hi;
+    if (st->clip) {
+      if (!r->hist[m]) {
+        r->hist[m] = malloc(sizeof *r->hist[m]);
+        qcc_hist_init(r->hist[m]);
+      }
+      qcc_hist_add_minmax(r->hist[m], x + t * per, per, &lo, &hi);
+    } else {
+      qcc_minmax_f32(x + t * per, per, &lo, &hi);
     }
-    for (int64_t k = 0; k < per; k++) {
-      float f = x[t * per + k];
-      if (isnan(f)) continue;
-      if (f < r->lo[m]) r->lo[m] = f;
-      if (f > r->hi[m]) r->hi[m] = f;
-    }
+    if (lo < r->lo[m]) r->lo[m] = lo;
+    if (hi > r->hi[m]) r->hi[m] = hi;
   }
 }
 
@@ -155,17 +158,6 @@ static mod_range *want(msq_state *st, MlirValue v) {
     r->lo[m] = r->lo8[m] = INFINITY, r->hi[m] = r->hi8[m] = -INFINITY, r->hist[m] = NULL;
   qcc_ptr_map_put(&st->ranges, v.ptr, r);
   return r;
-}
-
-static void start_histograms(msq_state *st) {
-  for (size_t i = 0; i < st->ranges.cap; i++) {
-    mod_range *r = st->ranges.vals[i];
-    for (int m = 0; st->ranges.keys[i] && r && m < QRT_MSQ_MAX_MODALITIES; m++)
-      if (r->lo[m] < r->hi[m]) {
-        r->hist[m] = malloc(sizeof *r->hist[m]);
-        qcc_hist_init(r->hist[m], r->lo[m], r->hi[m]);
-      }
-  }
 }
 
 /* The calibrate pass's choice (qcc_observer_clip), per modality. */
@@ -462,20 +454,17 @@ int qcc_pass_msq(MlirModule m) {
   qcc_calib_set set;
   const int loaded = qcc_calib_load_for(m, qcc_quant_opts.calib_path, &set);
   int rc = loaded;
-  /* As the calibrate pass: min-max, then with --observer mse or
-   * percentile a histogram over it, per modality. */
-  const bool clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
+  /* As the calibrate pass: min-max, and with --observer mse or
+   * percentile a histogram, per modality, in one pass. */
+  const bool clip = st.clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
   qcc_eval_cache *cache = qcc_eval_cache_new();
-  for (int pass = 0; pass < (clip ? 2 : 1) && !rc; pass++) {
-    if (pass == 1) start_histograms(&st);
-    for (int k = 0; k < set.n_samples && !rc; k++) {
-      qcc_array *outs = NULL;
-      int n_outs = 0;
-      st.sample = k;
-      rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &outs, &n_outs, observe, &st);
-      for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
-      free(outs);
-    }
+  for (int k = 0; k < set.n_samples && !rc; k++) {
+    qcc_array *outs = NULL;
+    int n_outs = 0;
+    st.sample = k;
+    rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &outs, &n_outs, observe, &st);
+    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
+    free(outs);
   }
   qcc_eval_cache_free(cache);
   if (!rc && clip) clip_ranges(&st);

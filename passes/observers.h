@@ -1,30 +1,55 @@
 /* observers.h - clipping ranges from a histogram of calibration values:
  * the percentile and MSE-optimal observers of the calibrate pass (min-max
- * needs no histogram). */
+ * needs no histogram, only qcc_minmax_f32). */
 #ifndef QCC_OBSERVERS_H
 #define QCC_OBSERVERS_H
 #include <stdint.h>
 
-enum { QCC_HIST_BINS = 2048 };
+enum { QCC_HIST_BINS = 4096 };
 
-/* Counts of values in QCC_HIST_BINS equal bins over [lo, hi] (the min-max
- * range from the first calibration pass). */
+/* A histogram filled in one pass over the calibration samples, its range
+ * growing with the values (no first pass for the min-max range).
+ *
+ * Bins are the cells [k w, (k + 1) w) of a grid anchored at 0 whose width w
+ * is a power of two; counts[j] holds grid cell first + j (a window of
+ * QCC_HIST_BINS cells holding [lo, hi]). w is the finest power of two for
+ * which [lo, hi] spans at most QCC_HIST_BINS cells (so more than
+ * QCC_HIST_BINS / 2 - 1 of them, as fine as the former 2048 bins over
+ * [lo, hi]), but no finer than 2^-20 of the largest magnitude (a
+ * quantization range includes 0, so its step is at least that magnitude
+ * / 255) nor than 2^-100.  When a value falls outside, w doubles as often
+ * as needed and pairs of cells merge: since floor(x / 2w) =
+ * floor(floor(x / w) / 2), counts only move to the wider cell their values
+ * belong to, so the histogram equals the one a second pass over the final
+ * range would fill on the same grid, whatever the order of the values
+ * (only where the window sits depends on it). */
 typedef struct qcc_histogram {
-  double lo, hi;
-  double total;
+  double lo, hi; /* the least and greatest finite value added (lo > hi: none) */
+  double width;  /* w; 0 while empty */
+  int64_t first; /* the grid cell of counts[0] */
+  double total;  /* finite values added */
   double counts[QCC_HIST_BINS];
 } qcc_histogram;
 
-void qcc_hist_init(qcc_histogram *h, double lo, double hi);
-/* Adds n floats (NaN skipped; values outside [lo, hi] go to the end bins). */
+/* The least and greatest of x[n], NaN skipped (infinities count); lo > hi
+ * when every value is NaN or n is 0. */
+void qcc_minmax_f32(const float *x, int64_t n, float *lo, float *hi);
+
+void qcc_hist_init(qcc_histogram *h);
+/* Adds n floats (NaN and infinities skipped: they have no cell). */
 void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n);
+/* qcc_hist_add that also gives x's qcc_minmax_f32 (which it needs). */
+void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo, float *hi);
+/* The lower edge of counts[k]: (first + k) w. */
+double qcc_hist_edge(const qcc_histogram *h, int64_t k);
 /* [lo, hi] keeping the central p percent: (100 - p) / 2 percent of the
- * values are cut from each tail (bin edges, conservative: the cut never
- * exceeds that mass). */
+ * values are cut from each tail (cell edges, clamped to the values' range;
+ * conservative: the cut never exceeds that mass). */
 void qcc_hist_percentile_range(const qcc_histogram *h, double p, double *lo, double *hi);
 /* The range [r lo, r hi], r in [0.3, 1] by 0.01, whose asymmetric `bits`-bit
  * quantization (the quantize pass's activation parameters) gives the least
- * expected squared error over the histogram (bin centres). */
+ * expected squared error over the histogram (each cell's values at its
+ * centre, clamped to [lo, hi]). */
 void qcc_hist_mse_range(const qcc_histogram *h, int bits, double *lo, double *hi);
 
 #endif
