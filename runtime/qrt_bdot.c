@@ -45,7 +45,10 @@
  * 4 bits per value in memory), unpacked per call one panel of 16 columns
  * at a time into [K / G][16 columns][G] mantissas, G = 4 (int8: the
  * vpdpbusd operand) or 2 (int16: vpmaddwd), plus per block and column the
- * scale and 128 * the column sum (VNNI's correction). */
+ * scale and 128 * the column sum (VNNI's correction).  BFP / MXINT8 rows
+ * and run-time B panels come from qrt_bdot_enc.c's vectorized encoders
+ * (the same codes as qrt_bfmt_encode), the other formats through
+ * qrt_bfmt_encode_int / qrt_bfmt_unpack_int and the code tables. */
 
 #include <math.h>
 
