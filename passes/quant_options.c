@@ -11,7 +11,9 @@
 #include "qrt.h"
 #include "quant_activations.h"
 
-qcc_quant_options qcc_quant_opts = {.observer = QCC_OBSERVER_MSE, .percentile = 99.99};
+/* attention_measure: measured attention scales are the default since the
+ * run-time MXINT8 encoder is vectorized (runtime/qrt_bdot_enc.c). */
+qcc_quant_options qcc_quant_opts = {.attention_measure = true, .observer = QCC_OBSERVER_MSE, .percentile = 99.99};
 
 const qcc_quant_scheme qcc_quant_schemes[] = {
     {"f32", -1, 0, "no quantization", -1},
@@ -54,10 +56,10 @@ const char qcc_quant_flags_help[] =
     "                        activations: calibrated per-tensor scales (default) or\n"
     "                        per-token scales computed at run time (matmuls)\n"
     "  --attention-scales static|measure\n"
-    "                        static integer schemes: attention's matmuls keep\n"
-    "                        per-tensor static int8 (default), or each is measured\n"
-    "                        against MXINT8 block scales and takes them where static\n"
-    "                        is clearly worse (slower: run-time block encoding)\n"
+    "                        static integer schemes: each of attention's matmuls\n"
+    "                        is measured against MXINT8 block scales and takes\n"
+    "                        them where per-tensor static int8 is clearly worse\n"
+    "                        (measure, the default), or all keep static int8\n"
     "  --observer mse|minmax|percentile[:P]\n"
     "                        activation range from calibration: the clip minimizing\n"
     "                        the quantization MSE (default), min/max, or the central\n"

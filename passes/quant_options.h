@@ -50,7 +50,7 @@ typedef struct qcc_quant_options {
   const qcc_quant_scheme *scheme;  /* -q (NULL: not given) */
   int64_t group_size;              /* --group-size (int4 weights); 0: default 128 */
   bool act_per_token;              /* --act-scale token (else static) */
-  bool attention_measure;          /* --attention-scales measure (attention_scales.c) */
+  bool attention_measure;          /* --attention-scales measure (default) / static (attention_scales.c) */
   qcc_observer_kind observer;      /* --observer */
   double percentile;               /* --observer percentile:P (default 99.99) */
   qcc_weight_quant weight_quant;   /* --weight-quant (default rtn) */

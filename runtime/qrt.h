@@ -1037,7 +1037,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_bmatmul.c", "qrt_matmul.c") D("qrt_bdot.c", "qrt_fmt.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \
   D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c") D("qrt_msq.c", "qrt_lut.c") \
-  D("qrt_kvcache.c", "qrt_scatter.c") D("qrt_kvcache.c", "qrt_quant.c")
+  D("qrt_kvcache.c", "qrt_scatter.c") D("qrt_kvcache.c", "qrt_quant.c") \
+  D("qrt_bdot.c", "qrt_bdot_enc.c") D("qrt_bdot_enc.c", "qrt_fmt.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
@@ -1386,6 +1387,23 @@ QRT_API void qrt_bfmt_encode_int(int32_t fmt, const float *x, int64_t K, const i
 QRT_API int64_t qrt_bdot_scratch(const qrt_bmatmul_params *p);
 QRT_API int qrt_bdot_matmul(const qrt_bmatmul_params *p, const void *const *in, void *const *out);
 QRT_API const char *qrt_bdot_path(void);
+/* qrt_bdot_enc.c: qrt_bdot.c's run-time encoders for BFP / MXINT8
+ * (qrt_bdot_enc_fits: integer elements of at most 8 bits, E8M0 scales),
+ * qrt_bfmt_encode's codes bit for bit.  qrt_bdot_enc_row: x[K] ->
+ * k[nblocks * block] int8 mantissas (padding 0) and scale[nblocks] (2^E,
+ * NaN for a block holding a NaN or Inf, whose mantissas are 0);
+ * qrt_bdot_enc_panel: columns [n0, n0 + 16) of B [K, N] (row-major),
+ * each column one vector, into wm [kb / 4][16][4] int8 (k = 4g + j of
+ * column c at wm[(16 g + c) 4 + j], kb = nblocks * block, k past K 0),
+ * ws [nblocks][16] scales and wc [nblocks][16] 128 * each block's
+ * mantissa sum; columns past N: mantissas 0, scales 0.
+ * qrt_bdot_enc_path: the compile-time path ("avx512", "avx2", "neon",
+ * "portable"). */
+QRT_API int qrt_bdot_enc_fits(int32_t fmt);
+QRT_API void qrt_bdot_enc_row(int32_t fmt, const float *x, int64_t K, int8_t *k, double *scale);
+QRT_API void qrt_bdot_enc_panel(int32_t fmt, const float *B, int64_t K, int64_t N, int64_t n0, int8_t *wm,
+                                double *ws, int32_t *wc);
+QRT_API const char *qrt_bdot_enc_path(void);
 /* qrt_bmatmul.c: scratch bytes of qrt_bmatmul_f32. */
 QRT_API int64_t qrt_bmatmul_scratch(const qrt_bmatmul_params *p);
 

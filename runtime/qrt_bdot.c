@@ -45,7 +45,10 @@
  * 4 bits per value in memory), unpacked per call one panel of 16 columns
  * at a time into [K / G][16 columns][G] mantissas, G = 4 (int8: the
  * vpdpbusd operand) or 2 (int16: vpmaddwd), plus per block and column the
- * scale and 128 * the column sum (VNNI's correction). */
+ * scale and 128 * the column sum (VNNI's correction).  BFP / MXINT8 rows
+ * and run-time B panels come from qrt_bdot_enc.c's vectorized encoders
+ * (the same codes as qrt_bfmt_encode), the other formats through
+ * qrt_bfmt_encode_int / qrt_bfmt_unpack_int and the code tables. */
 
 #include <math.h>
 
@@ -71,7 +74,9 @@
 
 typedef struct qrt_bdot_plan {
   int32_t blk, nb, wide, sha, shw; /* block, blocks per vector, int16 mantissas, element shifts */
-  int64_t kb, mp;                  /* nb * blk; M rounded up to QRT_BDOT_MR */
+  int32_t enc_a, enc_w;            /* A rows / run-time B columns through qrt_bdot_enc.c */
+  int64_t kb, mp, k4;              /* nb * blk; M rounded up to QRT_BDOT_MR; K rounded up to 4 */
+  double fa, fw;                   /* 2^-sha, 2^-shw */
   int16_t ta[QRT_BFMT_MAX_CODES], tw[QRT_BFMT_MAX_CODES]; /* code -> mantissa */
 } qrt_bdot_plan;
 
@@ -99,22 +104,47 @@ QRT_API const char *qrt_bdot_path(void) {
 #endif
 }
 
+/* One operand's integer view: qrt_bfmt_int_table's shift (-1: none),
+ * code -> mantissa table and kmax, or, where qrt_bdot_enc.c encodes the
+ * operand (enc: a BFP format), no table: the encoder writes mantissas
+ * itself, and BFP's elements are the b-bit two's complement integers
+ * (qrt_fmt_bfp.c: shift 0, kmax 2^(b-1); test_runtime_bdot_enc.c checks
+ * that against qrt_bfmt_int_table), so a call skips the table's 2^b
+ * element look-ups. */
+QRT_INTERNAL int32_t qrt_bdot_view(int32_t fmt, int enc, int16_t *table, int32_t *kmax) {
+  if (enc) {
+    *kmax = 1 << (qrt_bformat_get(fmt)->element_bits - 1);
+    return 0;
+  }
+  return qrt_bfmt_int_table(fmt, table, kmax);
+}
+
 /* 0 when the integer path does not apply (see the top of this file). */
 QRT_INTERNAL int qrt_bdot_make_plan(const qrt_bmatmul_params *p, qrt_bdot_plan *pl) {
   const qrt_bformat *fa = qrt_bformat_get(p->a_format), *fw = qrt_bformat_get(p->w_format);
   int32_t ka = 0, kw = 0, c;
   if (!fa || !fw || fa->block != fw->block || fa->block % 4 != 0 || p->K <= 0 || p->M <= 0 || p->N <= 0) return 0;
-  pl->sha = qrt_bfmt_int_table(p->a_format, pl->ta, &ka);
-  pl->shw = qrt_bfmt_int_table(p->w_format, pl->tw, &kw);
+  pl->enc_a = qrt_bdot_enc_fits(p->a_format);
+  pl->enc_w = p->b_runtime && qrt_bdot_enc_fits(p->w_format);
+  pl->sha = qrt_bdot_view(p->a_format, pl->enc_a, pl->ta, &ka);
+  pl->shw = qrt_bdot_view(p->w_format, pl->enc_w, pl->tw, &kw);
   if (pl->sha < 0 || pl->shw < 0 || (int64_t)fa->block * ka * kw >= (int64_t)1 << 31) return 0;
   /* int8 holds every mantissa (BFP8's unused code -128 included) */
   pl->wide = 0;
-  for (c = 0; c < 1 << fa->element_bits; ++c) pl->wide |= pl->ta[c] < -128 || pl->ta[c] > 127;
-  for (c = 0; c < 1 << fw->element_bits; ++c) pl->wide |= pl->tw[c] < -128 || pl->tw[c] > 127;
+  for (c = 0; !pl->enc_a && c < 1 << fa->element_bits; ++c) pl->wide |= pl->ta[c] < -128 || pl->ta[c] > 127;
+  for (c = 0; !pl->enc_w && c < 1 << fw->element_bits; ++c) pl->wide |= pl->tw[c] < -128 || pl->tw[c] > 127;
+  if (pl->wide) { /* int16 rows: the encoders' int8 does not serve; the tables do */
+    if (pl->enc_a) pl->sha = qrt_bfmt_int_table(p->a_format, pl->ta, &ka);
+    if (pl->enc_w) pl->shw = qrt_bfmt_int_table(p->w_format, pl->tw, &kw);
+    pl->enc_a = pl->enc_w = 0;
+  }
+  pl->fa = ldexp(1.0, -pl->sha); /* the row / column factors t 2^-sh where t = 1 */
+  pl->fw = ldexp(1.0, -pl->shw);
   pl->blk = fa->block;
   pl->nb = (int32_t)((p->K + fa->block - 1) / fa->block);
   pl->kb = (int64_t)pl->nb * pl->blk;
   pl->mp = (p->M + QRT_BDOT_MR - 1) / QRT_BDOT_MR * QRT_BDOT_MR;
+  pl->k4 = (p->K + 3) / 4 * 4;
   return 1;
 }
 
@@ -161,6 +191,19 @@ QRT_INTERNAL void qrt_bdot_load_rows(const qrt_bmatmul_params *p, const qrt_bdot
                                      const float *A) {
   int64_t m, k;
   double t;
+  if (pl->enc_a) { /* BFP / MXINT8: the vectorized encoder, int8 straight into the rows */
+    for (m = 0; m < pl->mp; ++m) {
+      if (m < p->M) {
+        qrt_bdot_enc_row(p->a_format, A + m * p->K, p->K, (int8_t *)b->am + m * pl->kb, b->as + m * pl->nb);
+        b->af[m] = pl->fa; /* t = 1 */
+      } else {
+        memset((int8_t *)b->am + m * pl->kb, 0, (size_t)pl->kb);
+        memset(b->as + m * pl->nb, 0, sizeof(double) * (size_t)pl->nb);
+        b->af[m] = 0.0;
+      }
+    }
+    return;
+  }
   for (m = 0; m < pl->mp; ++m) {
     double *as = b->as + m * pl->nb;
     if (m < p->M) {
@@ -186,6 +229,11 @@ QRT_INTERNAL void qrt_bdot_load_panel(const qrt_bmatmul_params *p, const qrt_bdo
   const int64_t col_bytes = qrt_bfmt_bytes(p->w_format, p->K);
   int64_t c, k, bi;
   double t = 0.0;
+  if (bf && pl->enc_w) { /* BFP / MXINT8: the vectorized encoder, across the 16 columns */
+    qrt_bdot_enc_panel(p->w_format, bf, p->K, p->N, n0, (int8_t *)b->wm, b->ws, b->wc);
+    for (c = 0; c < QRT_BDOT_NR; ++c) b->wf[c] = n0 + c < p->N ? pl->fw : 0.0; /* t = 1 */
+    return;
+  }
   for (c = 0; c < QRT_BDOT_NR; ++c) {
     const int64_t n = n0 + c;
     if (n < p->N) {
@@ -219,6 +267,11 @@ QRT_INTERNAL void qrt_bdot_load_panel(const qrt_bmatmul_params *p, const qrt_bdo
   }
 }
 
+/* The end of block bi's k in a tile: the last block stops at K rounded up
+ * to 4 (k past K are padding, mantissa 0 in both operands: skipping them
+ * leaves every int32 block sum as it was). */
+#define QRT_BDOT_KEND(pl, bi) ((bi) + 1 < (pl)->nb ? ((bi) + 1) * (pl)->blk : (pl)->k4)
+
 /* Tiles: acc[i][c] = sum over blocks, in order, of
  * (double)isum * (as[m0 + i][block] * ws[block][c]), i < 4, c < 16. */
 #define QRT_BDOT_TILE_C(NAME, T, G)                                                                  \
@@ -229,7 +282,7 @@ QRT_INTERNAL void qrt_bdot_load_panel(const qrt_bmatmul_params *p, const qrt_bdo
     for (bi = 0; bi < pl->nb; ++bi) {                                                                \
       int32_t s[QRT_BDOT_MR][QRT_BDOT_NR];                                                           \
       memset(s, 0, sizeof s);                                                                        \
-      for (k = bi * pl->blk; k < (bi + 1) * pl->blk; ++k) {                                          \
+      for (k = bi * pl->blk; k < QRT_BDOT_KEND(pl, bi); ++k) {                                       \
         const T *wk = W + (k / (G)) * QRT_BDOT_NR * (G) + k % (G);                                   \
         for (i = 0; i < QRT_BDOT_MR; ++i) {                                                          \
           const int32_t av = A[i * pl->kb + k];                                                      \
@@ -281,7 +334,7 @@ QRT_INTERNAL void qrt_bdot_tile_i16_avx512(const qrt_bdot_plan *pl, const qrt_bd
   for (bi = 0; bi < pl->nb; ++bi) {
     __m512i s[QRT_BDOT_MR];
     QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_setzero_si512();
-    for (g = bi * pl->blk / 2; g < (bi + 1) * pl->blk / 2; ++g) {
+    for (g = bi * pl->blk / 2; g < QRT_BDOT_KEND(pl, bi) / 2; ++g) {
       const __m512i wv = _mm512_loadu_si512((const void *)(W + g * 2 * QRT_BDOT_NR));
       QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) {
         int32_t a2;
@@ -310,7 +363,7 @@ QRT_INTERNAL void qrt_bdot_tile_i8_avx512(const qrt_bdot_plan *pl, const qrt_bdo
     const __m512i corr = _mm512_loadu_si512((const void *)(b->wc + bi * QRT_BDOT_NR));
     __m512i s[QRT_BDOT_MR];
     QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) s[i] = _mm512_setzero_si512();
-    for (g = bi * pl->blk / 4; g < (bi + 1) * pl->blk / 4; ++g) {
+    for (g = bi * pl->blk / 4; g < QRT_BDOT_KEND(pl, bi) / 4; ++g) {
       const __m512i wv = _mm512_loadu_si512((const void *)(W + g * 4 * QRT_BDOT_NR));
       QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) {
         int32_t a4;
@@ -342,12 +395,55 @@ QRT_INTERNAL void qrt_bdot_tile(const qrt_bdot_plan *pl, const qrt_bdot_bufs *b,
     qrt_bdot_tile_i8_c(pl, b, m0);
 }
 
+/* The tile's rows m0 .. (at most 4, below M) of C, its nc columns:
+ *   C[i][c] = (float)(acc[i][c] * (af[m0 + i] * wf[c]) [+ (double)bias[c]])
+ * (C and bias already offset to the tile).  AVX-512: the same operations
+ * in the same order on 8 doubles at a time; the conversion to float
+ * rounds like the C cast (both in the current rounding mode). */
+#if defined(QRT_BDOT_AVX512)
+QRT_INTERNAL void qrt_bdot_out(const qrt_bmatmul_params *p, const qrt_bdot_bufs *b, int64_t m0, int64_t nc,
+                               const float *bias, float *C) {
+  const __mmask16 mk = (__mmask16)(nc >= QRT_BDOT_NR ? 0xffffu : (1u << nc) - 1u);
+  const __m512d w0 = _mm512_loadu_pd(b->wf), w1 = _mm512_loadu_pd(b->wf + 8);
+  __m512d b0 = _mm512_setzero_pd(), b1 = _mm512_setzero_pd();
+  int64_t i;
+  if (bias) {
+    const __m512 bv = _mm512_maskz_loadu_ps(mk, bias);
+    b0 = _mm512_cvtps_pd(_mm512_castps512_ps256(bv));
+    b1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(bv), 1)));
+  }
+  for (i = 0; i < QRT_BDOT_MR && m0 + i < p->M; ++i) {
+    const __m512d af = _mm512_set1_pd(b->af[m0 + i]);
+    __m512d y0 = _mm512_mul_pd(_mm512_loadu_pd(b->acc + i * QRT_BDOT_NR), _mm512_mul_pd(af, w0));
+    __m512d y1 = _mm512_mul_pd(_mm512_loadu_pd(b->acc + i * QRT_BDOT_NR + 8), _mm512_mul_pd(af, w1));
+    if (bias) {
+      y0 = _mm512_add_pd(y0, b0);
+      y1 = _mm512_add_pd(y1, b1);
+    }
+    _mm512_mask_storeu_ps(C + i * p->N, mk,
+                          _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(_mm512_cvtpd_ps(y0))),
+                                                              _mm256_castps_pd(_mm512_cvtpd_ps(y1)), 1)));
+  }
+}
+#else
+QRT_INTERNAL void qrt_bdot_out(const qrt_bmatmul_params *p, const qrt_bdot_bufs *b, int64_t m0, int64_t nc,
+                               const float *bias, float *C) {
+  int64_t i, c;
+  for (i = 0; i < QRT_BDOT_MR && m0 + i < p->M; ++i)
+    for (c = 0; c < nc; ++c) {
+      double y = b->acc[i * QRT_BDOT_NR + c] * (b->af[m0 + i] * b->wf[c]);
+      if (bias) y += (double)bias[c];
+      C[i * p->N + c] = (float)y;
+    }
+}
+#endif
+
 QRT_API int qrt_bdot_matmul(const qrt_bmatmul_params *p, const void *const *in, void *const *out) {
   const int64_t batches = p->batch > 0 ? p->batch : 1;
   const float *bias = (const float *)in[2];
   qrt_bdot_plan pl;
   qrt_bdot_bufs b;
-  int64_t bt, n0, m0, i, c;
+  int64_t bt, n0, m0;
   if (!qrt_bdot_make_plan(p, &pl)) return 0;
   (void)qrt_bdot_carve(p, &pl, (unsigned char *)in[3], &b);
   for (bt = 0; bt < batches; ++bt) {
@@ -359,12 +455,7 @@ QRT_API int qrt_bdot_matmul(const qrt_bmatmul_params *p, const void *const *in, 
       qrt_bdot_load_panel(p, &pl, &b, (const uint8_t *)in[1], B, n0);
       for (m0 = 0; m0 < p->M; m0 += QRT_BDOT_MR) {
         qrt_bdot_tile(&pl, &b, m0);
-        for (i = 0; i < QRT_BDOT_MR && m0 + i < p->M; ++i)
-          for (c = 0; c < nc; ++c) {
-            double y = b.acc[i * QRT_BDOT_NR + c] * (b.af[m0 + i] * b.wf[c]);
-            if (bias) y += (double)bias[n0 + c];
-            C[(m0 + i) * p->N + n0 + c] = (float)y;
-          }
+        qrt_bdot_out(p, &b, m0, nc, bias ? bias + n0 : NULL, C + m0 * p->N + n0);
       }
     }
   }

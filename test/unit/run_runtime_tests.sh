@@ -55,7 +55,7 @@ run_test() { # compiler, flags, objects, test file, tag
   [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
 }
 
-QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qmatmul16.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c test/unit/test_runtime_wmatmul_rows.c test/unit/test_runtime_bdot.c test/unit/test_runtime_msq.c"
+QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/unit/test_runtime_qmatmul16.c test/unit/test_runtime_qconv.c test/unit/test_runtime_qmatmul_formats.c test/unit/test_runtime_wmatmul_rows.c test/unit/test_runtime_bdot.c test/unit/test_runtime_msq.c test/unit/test_runtime_bdot_enc.c"
 # integer-only nonlinear kernels and the DBFP table softmax: also with -O3
 # -march=native (vectorized loops)
 # float kernels with a vector-extension path (qrt_exp_f32x): exp, sigmoid,
@@ -123,7 +123,7 @@ if [ "${1:-}" = "--simd" ]; then
     "portable:-O3 -march=native -DQRT_QMM_PORTABLE"
   # AVX-512 without VNNI: bmatmul's integer path takes its int16 kernel
   # and the C int8 one there
-  int8_paths cc "test/unit/test_runtime_bdot.c" "avx512bw:-O3 -march=skylake-avx512"
+  int8_paths cc "test/unit/test_runtime_bdot.c test/unit/test_runtime_bdot_enc.c" "avx512bw:-O3 -march=skylake-avx512"
   int8_paths cc "$FTESTS" "f32-novec:-O3 -march=native -DQRT_NO_VECTOR_EXT"
   [ $FAILED -eq 0 ] && echo "SIMD PATH TESTS PASSED" || { echo "SIMD PATH TESTS FAILED"; exit 1; }
   exit 0
@@ -145,7 +145,7 @@ for c in $compilers; do
   # the default build above is the portable C one (x86-64 baseline: no
   # AVX2); -march=native above is AVX-512 VNNI where the CPU has it
   int8_paths "$c" "$QTESTS" "avx2:-O3 -march=native -mno-avx512f" "portable:-O3 -march=native -DQRT_QMM_PORTABLE"
-  int8_paths "$c" "test/unit/test_runtime_bdot.c" "avx512bw:-O3 -march=skylake-avx512"
+  int8_paths "$c" "test/unit/test_runtime_bdot.c test/unit/test_runtime_bdot_enc.c" "avx512bw:-O3 -march=skylake-avx512"
 done
 
 echo "== amalgamation (generator style: QRT_API static, QRT_NO_PROTOTYPES)"
@@ -160,15 +160,15 @@ amalg() { # output file, list of runtime .c files (dependencies first), trailing
   } > "$o"
 }
 # files other files need first (QRT_FILE_DEPS)
-DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot.c"
+DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot_enc.c $RT/qrt_bdot.c"
 # (qrt_npu.c and qrt_npu_fmt.c, the NPU stream executor, are never pasted into generated C:
 # it calls every kernel through a table, so it links the runtime library)
-ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_fmt -e qrt_bdot.c -e qrt_npu)"
+ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_fmt -e qrt_bdot.c -e qrt_bdot_enc.c -e qrt_npu)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_cast.c $RT/qrt_unary.c" \
            "$RT/qrt_parallel.c $RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_quant.c" "$RT/qrt_unary.c $RT/qrt_lut.c" \
            "$RT/qrt_qsoftmax.c" "$RT/qrt_qnorm.c" \
            "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_qmatmul_float.c" \
-           "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot.c $RT/qrt_bmatmul.c" "$ALL_ORDERED"; do
+           "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot_enc.c $RT/qrt_bdot.c $RT/qrt_bmatmul.c" "$ALL_ORDERED"; do
   amalg "$OUT/amalg.c" $set
   echo 'int main(void) { return 0; }' >> "$OUT/amalg.c"
   for c in $compilers; do
