@@ -102,6 +102,7 @@ typedef struct msq_state {
   int n_mod;    /* 1 + the largest index seen */
   int sample;
   bool clip; /* histograms per modality (--observer mse or percentile) */
+  int n_ranges, n_shared; /* ranges chosen, and of them left per tensor (per_modality_pays) */
   char bad[200]; /* a modality value MSQ cannot use */
 } msq_state;
 
@@ -217,6 +218,28 @@ static MlirAttribute f64_elements(MlirContext ctx, const double *v, int n) {
   return qcc_dense_attr(ctx, &s, v);
 }
 
+/* Whether the per-modality ranges lo[]/hi[] cut the calibration values'
+ * expected squared quantization error (each modality's histogram on its
+ * own range, against all of them on the shared per-tensor range tlo/thi)
+ * by at least QCC_MSQ_MIN_GAIN_DB. Where they do not (a rotation has
+ * already spread the massive channels, or the modalities look alike) the
+ * shared range is kept: a per-modality range chosen on the calibration
+ * rows alone then only adds noise, and MSQ should be per-tensor static
+ * there, not worse. Without histograms (--observer minmax) there is no
+ * estimate and the per-modality ranges are kept. */
+#define QCC_MSQ_MIN_GAIN_DB 1.0
+static bool per_modality_pays(const mod_range *r, int n_mod, int bits, const double *lo, const double *hi,
+                              double tlo, double thi) {
+  double own = 0, shared = 0;
+  for (int m = 0; m < n_mod; m++) {
+    if (!r->hist[m] || r->hist[m]->total == 0) continue;
+    own += qcc_hist_range_mse(r->hist[m], bits, lo[m], hi[m]);
+    shared += qcc_hist_range_mse(r->hist[m], bits, tlo, thi);
+  }
+  if (!(shared > 0)) return true; /* no histogram, or no error to cut */
+  return own <= shared * pow(10, -QCC_MSQ_MIN_GAIN_DB / 10);
+}
+
 /* Per-modality ranges of v for `bits`-bit codes (the calibrate pass's
  * qcc_value_range_bits, per modality), the per-tensor calibrated one where
  * a modality had no rows or only one value (a zero-width range has no
@@ -230,6 +253,11 @@ static bool ranges_of(msq_state *st, MlirValue v, int n_mod, int bits, double *l
     else if (r && r->lo[m] < r->hi[m]) lo[m] = r->lo[m], hi[m] = r->hi[m];
     else if (tensor) lo[m] = tlo, hi[m] = thi;
     else return false;
+  }
+  st->n_ranges++;
+  if (tensor && r && !per_modality_pays(r, n_mod, bits, lo, hi, tlo, thi)) {
+    st->n_shared++;
+    for (int m = 0; m < n_mod; m++) lo[m] = tlo, hi[m] = thi;
   }
   return true;
 }
@@ -484,9 +512,13 @@ int qcc_pass_msq(MlirModule m) {
   free(seen);
   if (!rc) {
     const int n_tables = qcc_msq_tables(body);
-    char text[240];
-    int len = snprintf(text, sizeof text, "%d of %d linear layers with static scales per modality (%d modalities, %d tokens)",
-                       n_done, n_layers, st.n_mod, (int)st.T);
+    char text[400];
+    int len = snprintf(text, sizeof text,
+                       "%d of %d linear layers with static scales per modality (%d modalities, %d tokens); "
+                       "%d of %d activation ranges per modality, %d per tensor (per-modality ranges cut the "
+                       "calibration error by less than %.0f dB there)",
+                       n_done, n_layers, st.n_mod, (int)st.T, st.n_ranges - st.n_shared, st.n_ranges, st.n_shared,
+                       QCC_MSQ_MIN_GAIN_DB);
     if (n_tables && len < (int)sizeof text)
       snprintf(text + len, sizeof text - (size_t)len, "; elementwise functions as int8 tables per modality: %d", n_tables);
     qcc_remark("msq: %s", text);

@@ -340,10 +340,10 @@ static double clip_mse(const double *v, const double *c, int m, double lo, doubl
   return e;
 }
 
-void qcc_hist_mse_range(const qcc_histogram *h, int bits, double *lo, double *hi) {
-  /* the occupied cells' centres (clamped to the values' range: an end cell
-   * may reach past it) and counts, empty cells left out */
-  double v[QCC_HIST_BINS], c[QCC_HIST_BINS];
+/* The occupied cells' centres v[] (clamped to the values' range: an end
+ * cell may reach past it) and counts c[], ascending, empty cells left out;
+ * returns how many. */
+static int occupied_cells(const qcc_histogram *h, double *v, double *c) {
   int m = 0;
   for (int64_t k = h->width > 0 ? lo_cell(h) : 0, end = h->width > 0 ? hi_cell(h) : -1; k <= end; k++)
     if (h->counts[k] != 0) {
@@ -351,6 +351,18 @@ void qcc_hist_mse_range(const qcc_histogram *h, int bits, double *lo, double *hi
       v[m] = centre < h->lo ? h->lo : centre > h->hi ? h->hi : centre;
       c[m++] = h->counts[k];
     }
+  return m;
+}
+
+double qcc_hist_range_mse(const qcc_histogram *h, int bits, double lo, double hi) {
+  double v[QCC_HIST_BINS], c[QCC_HIST_BINS];
+  const int m = occupied_cells(h, v, c);
+  return quant_mse(v, c, m, lo, hi, bits);
+}
+
+void qcc_hist_mse_range(const qcc_histogram *h, int bits, double *lo, double *hi) {
+  double v[QCC_HIST_BINS], c[QCC_HIST_BINS];
+  const int m = occupied_cells(h, v, c);
   double best = INFINITY;
   *lo = h->lo;
   *hi = h->hi;

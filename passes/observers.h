@@ -51,5 +51,9 @@ void qcc_hist_percentile_range(const qcc_histogram *h, double p, double *lo, dou
  * expected squared error over the histogram (each cell's values at its
  * centre, clamped to [lo, hi]). */
 void qcc_hist_mse_range(const qcc_histogram *h, int bits, double *lo, double *hi);
+/* The squared error, summed over the histogram's values, of quantizing them
+ * on [lo, hi] as qcc_hist_mse_range scores a candidate (the measure MSQ
+ * compares per-modality ranges with the shared one by). */
+double qcc_hist_range_mse(const qcc_histogram *h, int bits, double lo, double hi);
 
 #endif
