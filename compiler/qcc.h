@@ -77,6 +77,11 @@ int64_t qcc_shape_numel(const qcc_shape *s);
  * cannot exhaust the compiler's memory (the largest weight of a 1.1B
  * Llama is 262 MB). */
 #define QCC_MAX_FOLD_BYTES ((int64_t)1 << 30)
+/* A folded value that its operands would expand (a broadcast, tile or
+ * ConstantOfShape) is kept as a constant only up to this size: beyond it
+ * its table in the C (about 10 bytes of source per element) costs far more
+ * than the op; a 450 MB splat made a 1 GB model.c. */
+#define QCC_MAX_EXPAND_FOLD_BYTES ((int64_t)16 << 20)
 /* False for none/unranked/dynamic types or unsupported element types. */
 bool qcc_shape_of_type(MlirType t, qcc_shape *out);
 bool qcc_shape_of(MlirValue v, qcc_shape *out);

@@ -132,7 +132,7 @@ bool qcc_dense_attr_read(MlirAttribute a, qcc_array *out) {
   const char *raw = mlirDenseElementsAttrGetRawData(a);
   if (mlirDenseElementsAttrIsSplat(a)) {
     for (int64_t i = 0; i < n; i++) memcpy((char *)out->data + (size_t)i * es, raw, es);
-  } else {
+  } else if (out->nbytes) { /* a zero-element attribute may have no data at all (NULL) */
     memcpy(out->data, raw, out->nbytes);
   }
   return true;
@@ -149,7 +149,7 @@ bool qcc_dense_attr_view(MlirAttribute a, qcc_array *out) {
   memcpy(out->dims, s.dims, sizeof s.dims);
   out->nbytes = (size_t)qcc_shape_numel(&s) * qcc_dtype_size(s.dtype);
   out->data = (void *)mlirDenseElementsAttrGetRawData(a);
-  return true;
+  return out->data != NULL; /* none for zero elements: the caller copies (an owned, non-NULL buffer) */
 }
 
 bool qcc_value_is_constant(MlirValue v) {

@@ -17,6 +17,14 @@ MlirValue qcc_fold_op(MlirOperation op) {
   if (qcc_shape_of(mlirOperationGetResult(op, 0), &s) &&
       (double)qcc_shape_numel(&s) * (double)qcc_dtype_size(s.dtype) > (double)QCC_MAX_FOLD_BYTES)
     return none; /* too big to hold at compile time: computed at run time */
+  double in_bytes = 0;
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) {
+    qcc_shape o;
+    if (qcc_shape_of(mlirOperationGetOperand(op, i), &o)) in_bytes += (double)qcc_shape_numel(&o) * qcc_dtype_size(o.dtype);
+  }
+  const double out_bytes = (double)qcc_shape_numel(&s) * (double)qcc_dtype_size(s.dtype);
+  if (out_bytes > (double)QCC_MAX_EXPAND_FOLD_BYTES && out_bytes > 4 * in_bytes)
+    return none; /* an expansion (qcc.h): cheaper as the op than as a table */
   qcc_array result;
   if (!qcc_evaluate_op(op, &result)) return none;
   MlirValue c = qcc_make_constant(op, mlirOperationGetLocation(op), &result);

@@ -101,8 +101,8 @@ static int rule_constant_of_shape(onnx_node *n, MlirValue *res) {
     count *= dims.v[i];
   }
   size_t es = qcc_dtype_size(v.dtype);
-  if ((double)count * (double)es > (double)QCC_MAX_FOLD_BYTES) {
-    /* too big to hold at compile time: the value broadcast at run time */
+  if ((double)count * (double)es > (double)QCC_MAX_EXPAND_FOLD_BYTES) {
+    /* too big to be worth a table in the C: the value broadcast at run time */
     qcc_shape sc = {v.dtype, 0, {0}}, y = {v.dtype, dims.n, {0}};
     memcpy(y.dims, out.dims, sizeof(int64_t) * (size_t)dims.n);
     qcc_array one = {v.dtype, 0, {0}, v.data, es};
@@ -476,6 +476,9 @@ static int rule_pad(onnx_node *n, MlirValue *res) {
   }
   int k = axes.n ? axes.n : x.rank;
   if (pads.n != 2 * k) return onnx_fail(n, "pads has %d values, expected %d", pads.n, 2 * k);
+  for (int i = 0; i < pads.n; i++) /* so that dim + pads cannot overflow int64 */
+    if (pads.v[i] > QCC_MAX_TENSOR_ELEMENTS || pads.v[i] < -QCC_MAX_TENSOR_ELEMENTS)
+      return onnx_fail(n, "pads[%d] = %lld is beyond 2^40", i, (long long)pads.v[i]);
   a.pads.n = 2 * x.rank;
   qcc_shape y = x;
   for (int i = 0; i < k; i++) {
