@@ -77,27 +77,30 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qc
   out->rank = (int)t->n_dims;
   out->dtype = dt;
   out->nbytes = (size_t)n * es;
-  /* the inline payload's count is checked before anything is allocated:
-   * dims may claim gigabytes that a few bytes of data do not back */
+  /* the inline payload's field and count, checked before anything is
+   * allocated: dims may claim gigabytes that a few bytes of data do not
+   * back; as_is: its bytes are the array's, copied without conversion */
   const char *field = NULL;
   size_t have = 0;
+  const void *src = NULL;
+  bool as_is = true;
   if (external) {
+    /* read into the allocation below */
   } else if (t->has_raw_data) {
-    field = "raw_data";
-    have = t->raw_data.len / es;
+    field = "raw_data", have = t->raw_data.len / es, src = t->raw_data.data;
   } else if (dt == QRT_F32) {
-    field = "float_data", have = t->n_float_data;
+    field = "float_data", have = t->n_float_data, src = t->float_data;
   } else if (dt == QRT_F64) {
-    field = "double_data", have = t->n_double_data;
+    field = "double_data", have = t->n_double_data, src = t->double_data;
   } else if (dt == QRT_I64) {
-    field = "int64_data", have = t->n_int64_data;
+    field = "int64_data", have = t->n_int64_data, src = t->int64_data;
   } else if (dt == QRT_U32 || dt == QRT_U64) {
-    field = "uint64_data", have = t->n_uint64_data;
+    field = "uint64_data", have = t->n_uint64_data, as_is = false;
   } else {
-    field = "int32_data", have = t->n_int32_data; /* every type of 32 bits or fewer (f16 as its bits) */
+    field = "int32_data", have = t->n_int32_data, as_is = false; /* every type of 32 bits or fewer (f16 as its bits) */
   }
   if (field && check_count(have, n, field, t, err, errlen)) return -1;
-  if (t->has_raw_data && !external && t->raw_data.len % es && check_count(0, n, field, t, err, errlen)) return -1;
+  if (field && t->has_raw_data && t->raw_data.len % es && check_count(0, n, field, t, err, errlen)) return -1;
   out->data = calloc(out->nbytes ? out->nbytes : 1, 1);
   if (!out->data) {
     snprintf(err, errlen, "tensor '%s': cannot allocate %zu bytes", name, out->nbytes);
@@ -107,11 +110,7 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qc
   int rc = 0;
   if (external) {
     rc = qcc_external_data_read(t, model_path, d, out->nbytes, err, errlen);
-  } else if (t->has_raw_data || dt == QRT_F32 || dt == QRT_F64 || dt == QRT_I64) {
-    const void *src = t->has_raw_data ? (const void *)t->raw_data.data
-                      : dt == QRT_F32 ? (const void *)t->float_data
-                      : dt == QRT_F64 ? (const void *)t->double_data
-                                      : (const void *)t->int64_data;
+  } else if (as_is) {
     copy_data(d, src, out->nbytes);
   } else if (dt == QRT_U32 || dt == QRT_U64) {
     for (int64_t i = 0; i < n; i++) {

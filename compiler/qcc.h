@@ -72,7 +72,7 @@ int64_t qcc_shape_numel(const qcc_shape *s);
  * shape appears (a graph input, a node's inferred output), not computed
  * with wrapped sizes. qcc_shape_numel saturates at INT64_MAX. */
 #define QCC_MAX_TENSOR_ELEMENTS ((int64_t)1 << 40)
-/* Largest constant qcc computes at compile time (folding, ConstantOfShape):
+/* Largest constant qcc computes at compile time (folding):
  * a bigger one stays a run-time op, so a model asking for a huge constant
  * cannot exhaust the compiler's memory (the largest weight of a 1.1B
  * Llama is 262 MB). */

@@ -8,21 +8,23 @@
 #include "onnx_rules.h"
 #include "passes.h"
 
+/* v's size in bytes (double: a product that cannot overflow); 0 when its
+ * type gives none. */
+static double value_bytes(MlirValue v) {
+  qcc_shape s;
+  return qcc_shape_of(v, &s) ? (double)qcc_shape_numel(&s) * (double)qcc_dtype_size(s.dtype) : 0;
+}
+
 MlirValue qcc_fold_op(MlirOperation op) {
   MlirValue none = {NULL};
   /* A q.loop is never folded: it is no one kernel call (and its body is
    * big by construction: small loops are unrolled, and their copies fold). */
   if (q_constant_is(op) || mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumRegions(op) > 0) return none;
-  qcc_shape s;
-  if (qcc_shape_of(mlirOperationGetResult(op, 0), &s) &&
-      (double)qcc_shape_numel(&s) * (double)qcc_dtype_size(s.dtype) > (double)QCC_MAX_FOLD_BYTES)
+  const double out_bytes = value_bytes(mlirOperationGetResult(op, 0));
+  if (out_bytes > (double)QCC_MAX_FOLD_BYTES)
     return none; /* too big to hold at compile time: computed at run time */
   double in_bytes = 0;
-  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) {
-    qcc_shape o;
-    if (qcc_shape_of(mlirOperationGetOperand(op, i), &o)) in_bytes += (double)qcc_shape_numel(&o) * qcc_dtype_size(o.dtype);
-  }
-  const double out_bytes = (double)qcc_shape_numel(&s) * (double)qcc_dtype_size(s.dtype);
+  for (intptr_t i = 0; i < mlirOperationGetNumOperands(op); i++) in_bytes += value_bytes(mlirOperationGetOperand(op, i));
   if (out_bytes > (double)QCC_MAX_EXPAND_FOLD_BYTES && out_bytes > 4 * in_bytes)
     return none; /* an expansion (qcc.h): cheaper as the op than as a table */
   qcc_array result;
