@@ -84,8 +84,9 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qc
   size_t have = 0;
   const void *src = NULL;
   bool as_is = true;
+  FILE *ext = NULL;
   if (external) {
-    /* read into the allocation below */
+    if (!(ext = qcc_external_data_open(t, model_path, out->nbytes, err, errlen))) return -1;
   } else if (t->has_raw_data) {
     field = "raw_data", have = t->raw_data.len / es, src = t->raw_data.data;
   } else if (dt == QRT_F32) {
@@ -103,13 +104,14 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qc
   if (field && t->has_raw_data && t->raw_data.len % es && check_count(0, n, field, t, err, errlen)) return -1;
   out->data = calloc(out->nbytes ? out->nbytes : 1, 1);
   if (!out->data) {
+    if (ext) fclose(ext);
     snprintf(err, errlen, "tensor '%s': cannot allocate %zu bytes", name, out->nbytes);
     return -1;
   }
   unsigned char *d = out->data;
   int rc = 0;
   if (external) {
-    rc = qcc_external_data_read(t, model_path, d, out->nbytes, err, errlen);
+    rc = qcc_external_data_read(t, ext, d, out->nbytes, err, errlen);
   } else if (as_is) {
     copy_data(d, src, out->nbytes);
   } else if (dt == QRT_U32 || dt == QRT_U64) {

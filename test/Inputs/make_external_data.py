@@ -12,7 +12,9 @@ ways, for test/import/external-data.test:
                            (no such file), short (length past the end),
                            length (a length that disagrees with the dims),
                            symlink (a link inside the folder to a file
-                           outside it), nolocation (no 'location' key)
+                           outside it), nolocation (no 'location' key),
+                           huge (dims claiming 4 TB, checked against the
+                           file before anything is allocated)
   x.npy                    an input
 usage: make_external_data.py OUT_DIR"""
 import os
@@ -92,7 +94,7 @@ for t in g.initializer:
     external(t, "data/" + t.name + ".bin", None, None)
 write("perfile", g, files)
 
-for case in ("parent", "absolute", "missing", "short", "length", "symlink", "nolocation"):
+for case in ("parent", "absolute", "missing", "short", "length", "symlink", "nolocation", "huge"):
     g = graph()
     blob = onefile(g)
     w2t = [t for t in g.initializer if t.name == "w2"][0]
@@ -112,6 +114,9 @@ for case in ("parent", "absolute", "missing", "short", "length", "symlink", "nol
         external(w2t, "link.bin", off, n)
     elif case == "nolocation":
         external(w2t, None, off, n)
+    elif case == "huge":
+        w2t.dims[:] = [1 << 37, 8]
+        external(w2t, "weights.bin", off, (1 << 37) * 8 * 4)
     d = write("bad_" + case, g, {"weights.bin": blob})
     if case == "symlink":
         outside = os.path.join(out, "outside.bin")
