@@ -742,16 +742,17 @@ static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
 static bool lower_msq_lut(MlirOperation op, qcc_call *c) {
   qrt_msq_lut_params *p = &c->params.msq_lut;
   qcc_shape x = shape_of(q_msq_lut_in(op, 0)), t = shape_of(q_msq_lut_in(op, 1)), mod = shape_of(q_msq_lut_in(op, 2));
-  if (x.dtype != QRT_I8 || x.rank < 1 || t.dtype != QRT_I8 || t.rank != 2 || t.dims[1] != 256 || t.dims[0] < 1 ||
-      t.dims[0] > QRT_MSQ_MAX_MODALITIES)
-    return fail(op, "msq_lut needs int8 codes and an int8 table [n_mod, 256] of 1..8 modalities");
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  if (x.dtype != QRT_I8 || x.rank < 1 || (t.dtype != QRT_I8 && t.dtype != QRT_F32) || t.dtype != y.dtype ||
+      t.rank != 2 || t.dims[1] != 256 || t.dims[0] < 1 || t.dims[0] > QRT_MSQ_MAX_MODALITIES)
+    return fail(op, "msq_lut needs int8 codes and an int8 or float32 table [n_mod, 256] of its result's type, 1..8 modalities");
   p->n_mod = (int32_t)t.dims[0];
   p->K = x.dims[x.rank - 1];
   p->M = p->K ? qcc_shape_numel(&x) / p->K : 0;
   if (qcc_shape_numel(&mod) != p->M) return fail(op, "msq_lut needs one modality per row");
   p->mod_dtype = mod.dtype;
   set_inputs(op, c);
-  return use(op, c, "qrt_msq_lut_i8");
+  return use(op, c, y.dtype == QRT_F32 ? "qrt_msq_lut_i8_f32" : "qrt_msq_lut_i8");
 }
 
 static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {

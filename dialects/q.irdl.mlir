@@ -527,6 +527,8 @@ irdl.dialect @q {
   // result), table i8 [n_mod, 256]: row r of modality m reads row m of the
   // table, y = table[m][x + 128], int8 codes of the next layer's input
   // parameters of m. Runtime qrt_msq_lut_i8 (qrt_lut_i8 once per run).
+  // With a float table f32 [n_mod, 256], y is float: f of the dequantized
+  // code (qrt_msq_lut_i8_f32, qrt_lut_i8_f32 once per run).
   irdl.operation @msq_lut {
     %x = irdl.base "!builtin.tensor"
     %table = irdl.base "!builtin.tensor"

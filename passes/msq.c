@@ -32,7 +32,8 @@
  *     the next layer) becomes an int8 table per modality (msq_lut.c).
  * A modality that no calibration row had falls back to the per-tensor
  * range (qcc.min / qcc.max). Layers the pass leaves alone (other shapes,
- * inputs that attention's per-tensor int8 output feeds directly,
+ * one range for every modality, where MSQ would be per-tensor static with
+ * a slower epilogue, inputs that attention's per-tensor int8 output feeds directly,
  * --keep-float, sums past the exact int32 bound) go on to the quantize
  * pass unchanged. The per-modality ranges stay on the op (qcc.msq_in_min,
  * qcc.msq_in_max, qcc.msq_out_min, qcc.msq_out_max) for --report and -v.
@@ -103,6 +104,7 @@ typedef struct msq_state {
   int sample;
   bool clip; /* histograms per modality (--observer mse or percentile) */
   int n_ranges, n_shared; /* ranges chosen, and of them left per tensor (per_modality_pays) */
+  int n_uniform;          /* layers left to the quantize pass: one range for every modality */
   char bad[200]; /* a modality value MSQ cannot use */
 } msq_state;
 
@@ -262,6 +264,13 @@ static bool ranges_of(msq_state *st, MlirValue v, int n_mod, int bits, double *l
   return true;
 }
 
+/* Whether every modality got the same range. */
+static bool same_for_all(const double *lo, const double *hi, int n_mod) {
+  for (int m = 1; m < n_mod; m++)
+    if (lo[m] != lo[0] || hi[m] != hi[0]) return false;
+  return true;
+}
+
 /* True when v reaches, through data-movement ops, an operand of a matmul
  * of two run-time values (attention), which the quantize pass feeds with
  * per-tensor codes. */
@@ -329,6 +338,12 @@ static int rewrite(MlirOperation op, msq_state *st, MlirValue modality, quantize
   }
   double tlo = 0, thi = 0;
   const bool attention = feeds_runtime_matmul(y) && qcc_value_range_bits(y, 8, &tlo, &thi);
+  if (same_for_all(xlo, xhi, n_mod) && (attention || same_for_all(ylo, yhi, n_mod))) {
+    st->n_uniform++;
+    qcc_remark("msq: %s left to the quantize pass: one range serves every modality (per-tensor static is the "
+               "same layer, without the per-modality epilogue)", at);
+    return 0;
+  }
   const qcc_qparams out_tensor =
       qcc_feeds_runtime_matmul_b(y) ? qcc_symmetric_params(tlo, thi, 8) : qcc_activation_params(tlo, thi, 8);
   qcc_shape ws;
@@ -516,11 +531,12 @@ int qcc_pass_msq(MlirModule m) {
     int len = snprintf(text, sizeof text,
                        "%d of %d linear layers with static scales per modality (%d modalities, %d tokens); "
                        "%d of %d activation ranges per modality, %d per tensor (per-modality ranges cut the "
-                       "calibration error by less than %.0f dB there)",
+                       "calibration error by less than %.0f dB there); %d layers per tensor (one range for "
+                       "every modality)",
                        n_done, n_layers, st.n_mod, (int)st.T, st.n_ranges - st.n_shared, st.n_ranges, st.n_shared,
-                       QCC_MSQ_MIN_GAIN_DB);
+                       QCC_MSQ_MIN_GAIN_DB, st.n_uniform);
     if (n_tables && len < (int)sizeof text)
-      snprintf(text + len, sizeof text - (size_t)len, "; elementwise functions as int8 tables per modality: %d", n_tables);
+      snprintf(text + len, sizeof text - (size_t)len, "; elementwise functions as tables per modality: %d", n_tables);
     qcc_remark("msq: %s", text);
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.msq"),
                                     mlirStringAttrGet(mlirOperationGetContext(func), mlirStringRefCreateFromCString(text)));

@@ -17,9 +17,10 @@ int qcc_msq_check_options(void);
  * modality and rewrites it to q.msqmatmul. */
 int qcc_pass_msq(MlirModule m);
 
-/* The pass's last step (msq_lut.c): an elementwise function read only by
- * the next MSQ layer's quantize, on the int8 output of an MSQ layer,
- * becomes one int8 table per modality (q.msq_lut). Returns how many. */
+/* The pass's last step (msq_lut.c): an elementwise function of an MSQ
+ * layer's output becomes one table per modality (q.msq_lut): int8 when
+ * only the next MSQ layer's quantize reads it, float when its result
+ * stays float. Returns how many. */
 int qcc_msq_tables(MlirBlock body);
 
 #endif

@@ -18,7 +18,15 @@
  * the float function and the quantize go; the generated C and the
  * evaluator run the same kernel (qrt_msq_lut_i8), so they agree bit for
  * bit. Applies when the function is the layer's only reader and its only
- * reader is one msq_quantize with the same modalities. */
+ * reader is one msq_quantize with the same modalities.
+ *
+ * A function of an MSQ layer's output whose result stays float (SwiGLU's
+ * SiLU, multiplied by the up projection in float) becomes a float table
+ * per modality instead, as quantize_nonlinear.c's float_table does for a
+ * per-tensor layer: the layer leaves its int8 codes and
+ * q.msq_lut(codes, table f32 [n_mod, 256], mod) reads f(dequantize(code))
+ * with the modality's output parameters (qrt_build_lut_f32: the same
+ * operations the dequantize and the float kernel ran, so the same bits). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,11 +100,51 @@ static bool tabulate(MlirOperation un) {
   return true;
 }
 
+/* The float twin of tabulate: true when done. */
+static bool float_tabulate(MlirOperation un) {
+  MlirValue y = q_unary_in(un, 0), z = mlirOperationGetResult(un, 0);
+  MlirOperation mm, only;
+  if (!mlirValueIsAOpResult(y) || !q_msqmatmul_is(mm = mlirOpResultGetOwner(y))) return false;
+  qcc_shape ys, zs;
+  qcc_shape_of(y, &ys);
+  qcc_shape_of(z, &zs);
+  if (ys.dtype != QRT_F32 || zs.dtype != QRT_F32) return false;
+  if (!single_use(y, &only) || !mlirOperationEqual(only, un)) return false;
+  char at[256];
+  qcc_op_where(un, at, sizeof at);
+  if (qcc_kept_float(at, "unary")) return false;
+  q_unary_attrs ua = q_unary_get(un);
+  q_msqmatmul_attrs ma = q_msqmatmul_get(mm);
+  const int n_mod = (int)ma.out_zero_points.n;
+  double scales[QRT_MSQ_MAX_MODALITIES];
+  int code;
+  if (n_mod < 1 || n_mod > QRT_MSQ_MAX_MODALITIES || !read_f64s(ma.out_scales, n_mod, scales) ||
+      !qcc_unary_kind_code(ua.kind.s, &code))
+    return false;
+  float table[QRT_MSQ_MAX_MODALITIES][256];
+  for (int m = 0; m < n_mod; m++) /* the kernel dequantizes with the float scale */
+    if (qrt_build_lut_f32(code, (float)ua.alpha, (float)ua.beta, (float)scales[m], (int32_t)ma.out_zero_points.v[m],
+                          table[m]))
+      return false;
+  MlirContext ctx = mlirOperationGetContext(un);
+  ys.dtype = QRT_I8;
+  mlirValueSetType(y, qcc_tensor_type(ctx, &ys));
+  int64_t tdims[2] = {n_mod, 256};
+  q_msq_lut_attrs la = {qcc_str(ua.kind.s)};
+  MlirValue f = qcc_insert_before(un, q_msq_lut_create(mlirOperationGetLocation(un), mlirValueGetType(z), y,
+                                                       qcc_constant_before(un, QRT_F32, 2, tdims, table),
+                                                       q_msqmatmul_in(mm, 5), &la));
+  mlirValueReplaceAllUsesOfWith(z, f);
+  mlirOperationDestroy(un);
+  qcc_remark("msq: %s reads the layer's int8 codes through a float table per modality (%d tables)", at, n_mod);
+  return true;
+}
+
 int qcc_msq_tables(MlirBlock body) {
   int n = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
-    if (q_unary_is(op) && tabulate(op)) n++;
+    if (q_unary_is(op) && (tabulate(op) || float_tabulate(op))) n++;
     op = next;
   }
   return n;

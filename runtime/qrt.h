@@ -771,7 +771,8 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
   A(float, inv_scale, 8) A(int32_t, zero_point, 8)
 /* qrt_msq_lut_i8: x int8 [M, K] -> y int8 [M, K]; each run of rows of one
  * modality m as qrt_lut_i8 with row m of the table in[1] (int8 [n_mod,
- * 256]); in[2] the modalities. */
+ * 256]); in[2] the modalities. qrt_msq_lut_i8_f32: the same with a float
+ * table [n_mod, 256] and float y (qrt_lut_i8_f32 per run). */
 #define QRT_MSQ_LUT_PARAMS(S, A) S(int64_t, M) S(int64_t, K) S(int32_t, n_mod) S(int32_t, mod_dtype)
 #define QRT_MSQMATMUL_PARAMS(S, A) \
   S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, b_packed) S(int32_t, b_format) S(int64_t, group) \
@@ -1024,7 +1025,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
   K(qrt_msq_quantize_f32_i8, msq_quantize, "qrt_msq.c") K(qrt_msqmatmul_i8_f32, msqmatmul, "qrt_msq.c") \
-  K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c") K(qrt_msq_lut_i8, msq_lut, "qrt_msq.c") \
+  K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c") K(qrt_msq_lut_i8, msq_lut, "qrt_msq.c") K(qrt_msq_lut_i8_f32, msq_lut, "qrt_msq.c") \
   K(qrt_kv_load, kv, "qrt_kvcache.c") K(qrt_kv_store_elements, kv, "qrt_kvcache.c") \
   K(qrt_kv_store_nd, kv, "qrt_kvcache.c")
 

@@ -144,15 +144,21 @@ QRT_API void qrt_msqmatmul_i8(const void *params, const void *const *in, void *c
   qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 0);
 }
 
-/* An elementwise function between two MSQ layers: the input codes carry
- * the previous layer's output parameters of each row's modality and the
- * result the next layer's input parameters, so each modality has its own
- * 256-entry table (built by qrt_build_lut_i8) and each run of rows is one
- * qrt_lut_i8 call with its modality's row of the table. */
-QRT_API void qrt_msq_lut_i8(const void *params, const void *const *in, void *const *out) {
-  const qrt_msq_lut_params *p = (const qrt_msq_lut_params *)params;
-  const int8_t *x = (const int8_t *)in[0], *table = (const int8_t *)in[1];
-  int8_t *y = (int8_t *)out[0];
+/* An elementwise function of an MSQ layer's int8 codes: the codes carry
+ * the layer's output parameters of each row's modality, so each modality
+ * has its own 256-entry table and each run of rows is one lookup call with
+ * its modality's row of the table.
+ *  - qrt_msq_lut_i8: between two MSQ layers, int8 tables (qrt_build_lut_i8)
+ *    giving the next layer's input codes;
+ *  - qrt_msq_lut_i8_f32: a function whose result stays float (SwiGLU's
+ *    SiLU), float tables (qrt_build_lut_f32: the bits of the dequantize
+ *    and the float function).
+ * elem: the size of a table entry and of an output element. */
+static void qrt_msq_lut_run(const qrt_msq_lut_params *p, const void *const *in, void *const *out, size_t elem,
+                            void (*lookup)(const void *, const void *const *, void *const *)) {
+  const int8_t *x = (const int8_t *)in[0];
+  const char *table = (const char *)in[1];
+  char *y = (char *)out[0];
   int64_t r0, r1;
   for (r0 = 0; r0 < p->M; r0 = r1) {
     const int32_t m = qrt_msq_modality(p->n_mod, p->mod_dtype, in[2], r0);
@@ -162,8 +168,16 @@ QRT_API void qrt_msq_lut_i8(const void *params, const void *const *in, void *con
     r1 = qrt_msq_run_end(p->n_mod, p->mod_dtype, in[2], r0, p->M, m);
     lp.n = (r1 - r0) * p->K;
     lin[0] = x + r0 * p->K;
-    lin[1] = table + 256 * m;
-    lout[0] = y + r0 * p->K;
-    qrt_lut_i8(&lp, lin, lout);
+    lin[1] = table + 256 * elem * (size_t)m;
+    lout[0] = y + (size_t)(r0 * p->K) * elem;
+    lookup(&lp, lin, lout);
   }
+}
+
+QRT_API void qrt_msq_lut_i8(const void *params, const void *const *in, void *const *out) {
+  qrt_msq_lut_run((const qrt_msq_lut_params *)params, in, out, sizeof(int8_t), qrt_lut_i8);
+}
+
+QRT_API void qrt_msq_lut_i8_f32(const void *params, const void *const *in, void *const *out) {
+  qrt_msq_lut_run((const qrt_msq_lut_params *)params, in, out, sizeof(float), qrt_lut_i8_f32);
 }

@@ -8,7 +8,8 @@
  * interleaved, for float and integer modality vectors, out-of-range and
  * NaN modalities (clamped, NaN -> 0), int8 and grouped int4 weights, and
  * more rows than one GEMM call takes (QRT_MSQ_CHUNK); and qrt_msq_lut_i8
- * (one int8 table per modality) against a lookup per element. */
+ * and qrt_msq_lut_i8_f32 (one int8 / float table per modality) against a
+ * lookup per element. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,35 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     }
     snprintf(what, sizeof what, "msq_lut M=%lld K=%lld n_mod=%d layout=%d dtype=%d", (long long)M, (long long)N, n_mod,
              layout, mod_dtype);
+    check(ok, what);
+    free(table);
+    free(y);
+  }
+  /* qrt_msq_lut_i8_f32: the same with float tables and float results */
+  {
+    float *table = (float *)xmalloc(sizeof(float) * (size_t)(256 * n_mod)), *y = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
+    qrt_msq_lut_params lp;
+    const void *in[3];
+    void *out[1];
+    int ok = 1;
+    char what[160];
+    fill_f32(table, 256 * n_mod, -4.0f, 4.0f);
+    lp.M = M;
+    lp.K = N;
+    lp.n_mod = n_mod;
+    lp.mod_dtype = mod_dtype;
+    in[0] = cout;
+    in[1] = table;
+    in[2] = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
+    out[0] = y;
+    qrt_msq_lut_i8_f32(&lp, in, out);
+    for (r = 0; r < M; ++r) {
+      double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
+      m = v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
+      for (i = 0; i < N; ++i) ok &= same_f32(y[r * N + i], table[256 * m + (uint8_t)(cout[r * N + i] + 128)]);
+    }
+    snprintf(what, sizeof what, "msq_lut f32 M=%lld K=%lld n_mod=%d layout=%d dtype=%d", (long long)M, (long long)N,
+             n_mod, layout, mod_dtype);
     check(ok, what);
     free(table);
     free(y);
