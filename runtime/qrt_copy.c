@@ -110,13 +110,19 @@ QRT_INTERNAL void qrt_copy_rows(void *ctx, int64_t b, int64_t e) {
   }
 }
 
-/* Matrices [b, e) of a transpose of the two innermost dims. */
+/* Blocks [b, e) of a transpose of the two innermost dims: block t is
+ * output rows [32 k, 32 k + 32) of matrix t / blocks, k = t % blocks
+ * (whole tiles, and whole 16-row blocks of the int8 path). */
 QRT_INTERNAL void qrt_copy_mats(void *ctx, int64_t b, int64_t e) {
   const qrt_copy_job *c = (const qrt_copy_job *)ctx;
-  int64_t idx[8], off = qrt_copy_offset(c, b, idx), m;
-  for (m = b; m < e; ++m) {
-    qrt_copy_transpose(c->dst + m * c->n0 * c->n1 * c->es, c->src + off * c->es, c->n0, c->n1, c->st[c->r - 1], c->es);
-    qrt_copy_step(c, idx, &off);
+  const int64_t blocks = (c->n1 + QRT_COPY_TILE - 1) / QRT_COPY_TILE;
+  int64_t idx[8], t;
+  for (t = b; t < e; ++t) {
+    const int64_t m = t / blocks, i0 = t % blocks * QRT_COPY_TILE;
+    const int64_t rows = c->n1 - i0 < QRT_COPY_TILE ? c->n1 - i0 : QRT_COPY_TILE;
+    const int64_t off = qrt_copy_offset(c, m, idx);
+    qrt_copy_transpose(c->dst + (m * c->n1 + i0) * c->n0 * c->es, c->src + (off + i0) * c->es, c->n0, rows,
+                       c->st[c->r - 1], c->es);
   }
 }
 
@@ -152,8 +158,9 @@ QRT_API void qrt_copy(const void *params, const void *const *in, void *const *ou
     c.n0 = c.shape[r - 1];
     c.n1 = c.shape[r - 2];
     c.outer = r - 2;
-    per = c.n0 * c.n1;
-    qrt_parallel_range(total / per, 1, (QRT_PAR_MIN_ELEMS + per - 1) / per, qrt_copy_mats, &c);
+    per = c.n0 * (c.n1 < QRT_COPY_TILE ? c.n1 : QRT_COPY_TILE);
+    qrt_parallel_range(total / (c.n0 * c.n1) * ((c.n1 + QRT_COPY_TILE - 1) / QRT_COPY_TILE), 1,
+                       (QRT_PAR_MIN_ELEMS + per - 1) / per, qrt_copy_mats, &c);
     return;
   }
   c.outer = r - 1;

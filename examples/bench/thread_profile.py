@@ -19,8 +19,13 @@ law bounds the N-thread speed-up by 1 / (serial + (1 - serial) / N). The
 real pool adds (waking threads, cache traffic between cores), which the
 measured wall time on an idle machine shows.
 
+With --require-split K1,K2,... it exits 1 unless every call of those
+kernels made a parallel-for (test/codegen/threads.test uses it, with the
+split thresholds set to 1 in --cflags, to show that every split path runs).
+
 usage: examples/bench/thread_profile.py MODEL.onnx INPUT.npy [--qcc build/qcc] [--threads 2]
-           [--iters 300] [--cflags "-O3 -march=native"] [--top 12] [-- QCC FLAGS...]
+           [--iters 300] [--cflags "-O3 -march=native"] [--top 12] [--require-split KERNELS]
+           [-- QCC FLAGS...]
 e.g.   examples/bench/thread_profile.py examples/char_lm/model.onnx examples/char_lm/input_0.npy -- --fma
 """
 import argparse
@@ -123,15 +128,19 @@ def main():
     ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--cflags", default="-O3 -march=native")
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument("--require-split", default="")
+    ap.add_argument("--detail", action="store_true", help="print every call")
     a = ap.parse_args(argv)
     name = "prof"
     with tempfile.TemporaryDirectory() as tmp:
-        c, main_c, exe = (os.path.join(tmp, f) for f in ("prof.c", "prof_main.c", "prof"))
-        run([a.qcc, a.model, "-o", c, "--name", name, "--emit-main", main_c, "--threads", str(a.threads), *extra])
+        c, main_c, exe, wfile = (os.path.join(tmp, f) for f in ("prof.c", "prof_main.c", "prof", "prof.bin"))
+        # weights in a file: a small C file compiles in seconds
+        run([a.qcc, a.model, "-o", c, "--name", name, "--emit-main", main_c, "--threads", str(a.threads),
+             "--weights-file", wfile, *extra])
         src, calls = instrument(open(c).read(), name, a.threads)
         open(c, "w").write(src)
         run(["cc", "-std=gnu99", *a.cflags.split(), c, main_c, "-lm", "-pthread", "-o", exe])
-        err = run([exe, *a.inputs, "--bench", str(a.iters)]).stderr
+        err = run([exe, *a.inputs, "--weights", wfile, "--bench", str(a.iters)]).stderr
     rows = [l.split()[1:] for l in err.splitlines() if l.startswith("PROF ")]
     runs = int(rows[0][6]) if rows else 0
     if not runs:
@@ -163,9 +172,21 @@ def main():
     amdahl = 1.0 / (serial / total + (1 - serial / total) / a.threads)
     print(f"predicted on {a.threads} threads (no pool cost) {pred:.1f} us: speed-up {total / pred:.2f}x "
           f"(Amdahl bound {amdahl:.2f}x)")
+    if a.detail:
+        print(f"{'1-thread us':>11s} {'in tasks':>8s} {'makespan':>8s} {'tasks':>5s}  call")
+        for kern, node, t, task, span, nf, nt in per:
+            print(f"{t:11.2f} {task:8.2f} {span:8.2f} {nt:5.0f}  {kern} {node}")
     print(f"largest serial calls:")
     for kern, node, t, task, span, nf, nt in sorted(per, key=lambda p: -(p[2] - p[3]))[:a.top]:
         print(f"  {t - task:8.1f} us  {kern:22s} {node}")
+    need = [k for k in a.require_split.split(",") if k]
+    missing = [k for k in need if k not in by]
+    serial_calls = [f"{kern} {node}" for kern, node, _, _, _, nf, _ in per if kern in need and nf == 0]
+    if missing or serial_calls:
+        sys.exit("--require-split: " + "; ".join([f"no {k} call" for k in missing] +
+                                                 [f"not split: {c}" for c in serial_calls]))
+    if need:
+        print(f"every call of {', '.join(need)} split")
 
 
 if __name__ == "__main__":
