@@ -83,7 +83,9 @@ QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min
 }
 
 #ifdef QRT_POOL
-#if defined(__GNUC__)
+/* QRT_POOL_NO_ATOMICS forces the mutex-only pool (what compilers without
+ * GNU atomics get), so it can be tested with gcc too. */
+#if defined(__GNUC__) && !defined(QRT_POOL_NO_ATOMICS)
 #define QRT_POOL_ATOMICS 1
 #if defined(__x86_64__) || defined(__i386__)
 #define QRT_POOL_PAUSE() __builtin_ia32_pause()
