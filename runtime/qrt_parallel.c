@@ -157,7 +157,7 @@ static void qrt_pool_work(qrt_pool *p, uint64_t gen, qrt_task_fn fn, void *ctx) 
 
 static void *qrt_pool_worker(void *arg) {
   qrt_pool *p = (qrt_pool *)arg;
-  uint64_t seen = QRT_LOAD(p->job, QRT_ACQ) >> (2 * QRT_JOB_BITS);
+  uint64_t seen = 0; /* before the first job: a worker that starts late joins the current one */
   for (;;) {
     uint64_t gen;
     int spin = 0;
@@ -222,9 +222,8 @@ static void qrt_pool_run(qrt_pool *p, int64_t n, qrt_task_fn fn, void *ctx) {
 /* Without GNU atomics every step goes through the mutex: correct, slower. */
 static void *qrt_pool_worker(void *arg) {
   qrt_pool *p = (qrt_pool *)arg;
-  uint64_t seen;
+  uint64_t seen = 0;
   pthread_mutex_lock(&p->mu);
-  seen = p->job >> (2 * QRT_JOB_BITS);
   for (;;) {
     while (p->job >> (2 * QRT_JOB_BITS) == seen) pthread_cond_wait(&p->wake, &p->mu);
     seen = p->job >> (2 * QRT_JOB_BITS);

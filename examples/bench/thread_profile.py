@@ -13,6 +13,9 @@ work, with the split an N-thread build makes, and for every call we know
     each thread takes the next task as soon as it is free (what the pool
     does: qrt_parallel.c).
 
+Each call's numbers are those of its fastest run (--stat min; each of the
+time, the time outside tasks and the makespan taken alone): preemption on
+a busy machine only adds time, so the minimum is what the code costs.
 The serial fraction is (time outside tasks) / (one-thread time): Amdahl's
 law bounds the N-thread speed-up by 1 / (serial + (1 - serial) / N). The
 "predicted" time adds the makespans to the serial time; it leaves out what a
@@ -43,8 +46,13 @@ PRELUDE = r"""
 #include <time.h>
 #define PROF_CALLS %(calls)d
 #define PROF_W %(threads)d
+/* per call: sums over runs (t, in tasks, makespan), the fastest run's
+ * values (each minimum taken alone: preemption only adds time), and the
+ * parallel-fors and tasks of the last run */
 static double prof_t[PROF_CALLS], prof_task[PROF_CALLS], prof_span[PROF_CALLS];
+static double prof_tmin[PROF_CALLS], prof_sermin[PROF_CALLS], prof_spanmin[PROF_CALLS];
 static long prof_for_n[PROF_CALLS], prof_tasks[PROF_CALLS], prof_runs;
+static double prof_cur_task, prof_cur_span;
 static int prof_cur = -1;
 static double prof_now(void) {
   struct timespec t;
@@ -65,20 +73,33 @@ static void prof_for(void *user, int64_t n, void (*task)(void *, int64_t), void 
     dt = prof_now() - t0;
     for (best = 0, t = 1; t < PROF_W; ++t) if (busy[t] < busy[best]) best = t;
     busy[best] += dt;
-    if (prof_cur >= 0) prof_task[prof_cur] += dt;
+    prof_cur_task += dt;
   }
   for (t = 0; t < PROF_W; ++t) if (busy[t] > span) span = busy[t];
-  if (prof_cur >= 0) { prof_span[prof_cur] += span; prof_for_n[prof_cur]++; prof_tasks[prof_cur] += n; }
+  prof_cur_span += span;
+  if (prof_cur >= 0) { prof_for_n[prof_cur]++; prof_tasks[prof_cur] += n; }
 }
-__attribute__((constructor)) static void prof_init(void) { %(name)s_set_parallel_for(prof_for, 0, PROF_W); }
+__attribute__((constructor)) static void prof_init(void) {
+  int k;
+  %(name)s_set_parallel_for(prof_for, 0, PROF_W);
+  for (k = 0; k < PROF_CALLS; ++k) prof_tmin[k] = prof_sermin[k] = prof_spanmin[k] = 1e30;
+}
 __attribute__((destructor)) static void prof_report(void) {
   int k;
   for (k = 0; k < PROF_CALLS; ++k)
-    fprintf(stderr, "PROF %%d %%.9g %%.9g %%.9g %%ld %%ld %%ld\n", k, prof_t[k], prof_task[k], prof_span[k],
-            prof_for_n[k], prof_tasks[k], prof_runs);
+    fprintf(stderr, "PROF %%d %%.9g %%.9g %%.9g %%ld %%ld %%ld %%.9g %%.9g %%.9g\n", k, prof_t[k], prof_task[k],
+            prof_span[k], prof_for_n[k], prof_tasks[k], prof_runs, prof_tmin[k], prof_sermin[k], prof_spanmin[k]);
+}
+static void prof_done(int k, double t) {
+  prof_t[k] += t;
+  prof_task[k] += prof_cur_task;
+  prof_span[k] += prof_cur_span;
+  if (t < prof_tmin[k]) prof_tmin[k] = t;
+  if (t - prof_cur_task < prof_sermin[k]) prof_sermin[k] = t - prof_cur_task;
+  if (prof_cur_span < prof_spanmin[k]) prof_spanmin[k] = prof_cur_span;
 }
 #define PROF_CALL(k, ...) do { const double prof_t0 = prof_now(); prof_cur = (k); if ((k) == 0) prof_runs++; \
-    __VA_ARGS__; prof_t[k] += prof_now() - prof_t0; prof_cur = -1; } while (0)
+    prof_cur_task = prof_cur_span = 0.0; __VA_ARGS__; prof_done(k, prof_now() - prof_t0); prof_cur = -1; } while (0)
 """
 
 
@@ -130,6 +151,8 @@ def main():
     ap.add_argument("--top", type=int, default=12)
     ap.add_argument("--require-split", default="")
     ap.add_argument("--detail", action="store_true", help="print every call")
+    ap.add_argument("--stat", choices=["min", "mean"], default="min",
+                    help="each call's fastest run (default: robust on a loaded machine) or the mean")
     a = ap.parse_args(argv)
     name = "prof"
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,10 +168,14 @@ def main():
     runs = int(rows[0][6]) if rows else 0
     if not runs:
         sys.exit("no timed runs")
-    per = []  # (kernel, node, t, task, span, fors, tasks) per run, in microseconds
+    per = []  # (kernel, node, t, in tasks, makespan, fors, tasks) per run, in microseconds
     for r in rows:
         k = int(r[0])
-        t, task, span = (1e6 * float(x) / runs for x in r[1:4])
+        if a.stat == "mean":
+            t, task, span = (1e6 * float(x) / runs for x in r[1:4])
+        else:  # the fastest run of each call: t, t - serial, makespan
+            t, ser, span = (1e6 * float(x) for x in r[7:10])
+            task = t - ser
         per.append((calls[k][0], calls[k][1], t, task, span, int(r[4]) / runs, int(r[5]) / runs))
     total = sum(p[2] for p in per)
     serial = sum(p[2] - p[3] for p in per)
@@ -162,7 +189,8 @@ def main():
         b[2] += t - task
         b[3] += t - task + span
         b[4] += nf
-    print(f"{a.model}: {len(calls)} kernel calls, {runs} runs, --threads {a.threads} {' '.join(extra)}")
+    print(f"{a.model}: {len(calls)} kernel calls, {runs} runs ({a.stat} per call), --threads {a.threads} "
+          f"{' '.join(extra)}")
     print(f"{'kernel':28s} {'calls':>5s} {'1-thread us':>11s} {'share':>6s} {'serial us':>9s} "
           f"{'pred us':>8s} {'splits':>6s}")
     for kern, b in sorted(by.items(), key=lambda kv: -kv[1][1]):
