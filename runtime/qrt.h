@@ -1031,6 +1031,9 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_matmul.c", "qrt_parallel.c") D("qrt_qmatmul.c", "qrt_parallel.c") \
+  D("qrt_softmax.c", "qrt_parallel.c") D("qrt_norm.c", "qrt_parallel.c") D("qrt_binary.c", "qrt_parallel.c") \
+  D("qrt_unary.c", "qrt_parallel.c") D("qrt_copy.c", "qrt_parallel.c") D("qrt_quant.c", "qrt_parallel.c") \
+  D("qrt_lut.c", "qrt_parallel.c") \
   D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
@@ -1141,6 +1144,14 @@ typedef struct qrt_qgemm_args {
 /* Parallel loops (qrt_parallel.c): task(ctx, i) for every i < n. */
 typedef void (*qrt_task_fn)(void *ctx, int64_t i);
 typedef void (*qrt_parallel_for_fn)(void *user, int64_t n, qrt_task_fn task, void *ctx);
+typedef void (*qrt_range_fn)(void *ctx, int64_t begin, int64_t end);
+/* Minimum work of one task of a split kernel, in elements (float
+ * elementwise work: a few hundred nanoseconds per thousand elements),
+ * against the few hundred nanoseconds a hand-off to a spinning worker
+ * costs; kernels doing more per element scale it (see each file). */
+#ifndef QRT_PAR_MIN_ELEMS
+#define QRT_PAR_MIN_ELEMS 4096
+#endif
 
 /* The weights file of `qcc --weights-file` (layout in qrt_weights.c). */
 #define QRT_WEIGHTS_MAGIC "QCCWGT\0\1"
@@ -1216,6 +1227,21 @@ QRT_API int qrt_parallel_width(void);
  * multiples of `step` (as many slices as the width, each with at least
  * min_macs multiply-adds); 0 when the caller should run it alone. */
 QRT_API int64_t qrt_parallel_cols(int64_t M, int64_t N, int64_t K, int64_t step, int64_t min_macs);
+/* Splits [0, n) into contiguous ranges and runs fn(ctx, begin, end) on
+ * each, possibly on several threads: as many ranges as the parallel width,
+ * each at least min_items long and, but for the last, a multiple of align;
+ * fn(ctx, 0, n) on the caller when n is too small for two.
+ * qrt_parallel_chunk is the range length it uses (n: one range). */
+QRT_API void qrt_parallel_range(int64_t n, int64_t align, int64_t min_items, qrt_range_fn fn, void *ctx);
+/* Blocks of an M x N x K GEMM for the parallel width: as many as the
+ * width, each with at least min_macs multiply-adds; rows first (blocks of
+ * at least 16 rows, *rows a multiple of row_step or M), then columns
+ * (*cols a multiple of col_step or N).  Returns the block count (1: run
+ * it whole); block t covers rows (t / col_blocks) * rows and columns
+ * (t % col_blocks) * cols, col_blocks = ceil(N / cols). */
+QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min_macs, int64_t row_step,
+                                    int64_t col_step, int64_t *rows, int64_t *cols);
+QRT_API int64_t qrt_parallel_chunk(int64_t n, int64_t align, int64_t min_items);
 /* qrt_weights.c: 0 when data (QRT_WEIGHTS_ALIGN-aligned, size bytes) is a
  * weights file of want_size bytes whose header and contents carry
  * want_checksum; else -1.  The checksum is built with state {1, 0}, _update

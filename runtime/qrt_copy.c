@@ -67,56 +67,103 @@ QRT_INTERNAL void qrt_copy_transpose(char *d, const char *src, int64_t n0, int64
     }
 }
 
+/* The merged walk: dims merged where the input is contiguous across
+ * them; out row `row` (or matrix, for a transpose) starts at input offset
+ * off(row) = sum idx_k st_k over the outer dims. */
+typedef struct qrt_copy_job {
+  int64_t shape[8], st[8];
+  int r, outer; /* outer dims: r - 1 (rows), r - 2 (matrices) */
+  int64_t es, n0, n1;
+  const char *src;
+  char *dst;
+} qrt_copy_job;
+
+QRT_INTERNAL int64_t qrt_copy_offset(const qrt_copy_job *c, int64_t i, int64_t *idx) {
+  int64_t off = 0;
+  int k;
+  for (k = c->outer - 1; k >= 0; --k) {
+    idx[k] = i % c->shape[k];
+    i /= c->shape[k];
+    off += idx[k] * c->st[k];
+  }
+  return off;
+}
+
+QRT_INTERNAL void qrt_copy_step(const qrt_copy_job *c, int64_t *idx, int64_t *off) {
+  int k;
+  for (k = c->outer - 1; k >= 0; --k) {
+    *off += c->st[k];
+    if (++idx[k] < c->shape[k]) break;
+    *off -= c->st[k] * c->shape[k];
+    idx[k] = 0;
+  }
+}
+
+/* Output rows [b, e) (each a contiguous run of the innermost dim). */
+QRT_INTERNAL void qrt_copy_rows(void *ctx, int64_t b, int64_t e) {
+  const qrt_copy_job *c = (const qrt_copy_job *)ctx;
+  const int64_t n = c->shape[c->r - 1];
+  int64_t idx[8], off = qrt_copy_offset(c, b, idx), row;
+  for (row = b; row < e; ++row) {
+    qrt_copy_row(c->dst + row * n * c->es, c->src + off * c->es, n, c->st[c->r - 1], c->es);
+    qrt_copy_step(c, idx, &off);
+  }
+}
+
+/* Blocks [b, e) of a transpose of the two innermost dims: block t is
+ * output rows [32 k, 32 k + 32) of matrix t / blocks, k = t % blocks
+ * (whole tiles, and whole 16-row blocks of the int8 path). */
+QRT_INTERNAL void qrt_copy_mats(void *ctx, int64_t b, int64_t e) {
+  const qrt_copy_job *c = (const qrt_copy_job *)ctx;
+  const int64_t blocks = (c->n1 + QRT_COPY_TILE - 1) / QRT_COPY_TILE;
+  int64_t idx[8], t;
+  for (t = b; t < e; ++t) {
+    const int64_t m = t / blocks, i0 = t % blocks * QRT_COPY_TILE;
+    const int64_t rows = c->n1 - i0 < QRT_COPY_TILE ? c->n1 - i0 : QRT_COPY_TILE;
+    const int64_t off = qrt_copy_offset(c, m, idx);
+    qrt_copy_transpose(c->dst + (m * c->n1 + i0) * c->n0 * c->es, c->src + (off + i0) * c->es, c->n0, rows,
+                       c->st[c->r - 1], c->es);
+  }
+}
+
+/* Threads take whole rows or matrices, at least QRT_PAR_MIN_ELEMS
+ * elements a task. */
 QRT_API void qrt_copy(const void *params, const void *const *in, void *const *out) {
   const qrt_copy_params *p = (const qrt_copy_params *)params;
-  const int64_t es = p->elem_size;
-  const char *src = (const char *)in[0] + p->offset * es;
-  char *dst = (char *)out[0];
-  int64_t shape[8], st[8], idx[8];
-  int64_t total = 1, n, off = 0, row, rows;
+  qrt_copy_job c;
+  int64_t total = 1, per;
   int r = 0, k, rank = p->rank < 0 ? 0 : (p->rank > 8 ? 8 : p->rank);
+  c.es = p->elem_size;
+  c.src = (const char *)in[0] + p->offset * c.es;
+  c.dst = (char *)out[0];
   for (k = 0; k < rank; ++k) total *= p->out_shape[k];
-  if (total <= 0 || es <= 0) return;
+  if (total <= 0 || c.es <= 0) return;
   for (k = rank - 1; k >= 0; --k) {
     const int64_t d = p->out_shape[k];
     if (d == 1) continue;
-    if (r > 0 && p->in_strides[k] == st[0] * shape[0]) {
-      shape[0] *= d;
+    if (r > 0 && p->in_strides[k] == c.st[0] * c.shape[0]) {
+      c.shape[0] *= d;
       continue;
     }
-    memmove(shape + 1, shape, (size_t)r * sizeof shape[0]);
-    memmove(st + 1, st, (size_t)r * sizeof st[0]);
-    shape[0] = d;
-    st[0] = p->in_strides[k];
+    memmove(c.shape + 1, c.shape, (size_t)r * sizeof c.shape[0]);
+    memmove(c.st + 1, c.st, (size_t)r * sizeof c.st[0]);
+    c.shape[0] = d;
+    c.st[0] = p->in_strides[k];
     ++r;
   }
-  if (r == 0) { memcpy(dst, src, (size_t)es); return; }
-  for (k = 0; k < r; ++k) idx[k] = 0;
-  if (r >= 2 && st[r - 1] != 1 && st[r - 2] == 1) {
+  if (r == 0) { memcpy(c.dst, c.src, (size_t)c.es); return; }
+  c.r = r;
+  if (r >= 2 && c.st[r - 1] != 1 && c.st[r - 2] == 1) {
     /* Transpose of the two innermost dims: tiles, per outer index. */
-    const int64_t n0 = shape[r - 1], n1 = shape[r - 2], s0 = st[r - 1];
-    const int64_t mats = total / (n0 * n1);
-    int64_t m;
-    for (m = 0; m < mats; ++m) {
-      qrt_copy_transpose(dst + m * n0 * n1 * es, src + off * es, n0, n1, s0, es);
-      for (k = r - 3; k >= 0; --k) {
-        off += st[k];
-        if (++idx[k] < shape[k]) break;
-        off -= st[k] * shape[k];
-        idx[k] = 0;
-      }
-    }
+    c.n0 = c.shape[r - 1];
+    c.n1 = c.shape[r - 2];
+    c.outer = r - 2;
+    per = c.n0 * (c.n1 < QRT_COPY_TILE ? c.n1 : QRT_COPY_TILE);
+    qrt_parallel_range(total / (c.n0 * c.n1) * ((c.n1 + QRT_COPY_TILE - 1) / QRT_COPY_TILE), 1,
+                       (QRT_PAR_MIN_ELEMS + per - 1) / per, qrt_copy_mats, &c);
     return;
   }
-  n = shape[r - 1];
-  rows = total / n;
-  for (row = 0; row < rows; ++row) {
-    qrt_copy_row(dst + row * n * es, src + off * es, n, st[r - 1], es);
-    for (k = r - 2; k >= 0; --k) {
-      off += st[k];
-      if (++idx[k] < shape[k]) break;
-      off -= st[k] * shape[k];
-      idx[k] = 0;
-    }
-  }
+  c.outer = r - 1;
+  per = c.shape[r - 1];
+  qrt_parallel_range(total / per, 1, (QRT_PAR_MIN_ELEMS + per - 1) / per, qrt_copy_rows, &c);
 }

@@ -138,7 +138,7 @@ QRT_API int qrt_build_lut_f32(int32_t op, float alpha, float beta, float in_scal
  * works within 128-bit lanes, so the 64 codes are first permuted (vpermb)
  * so that the four unpacked registers come out in element order: position
  * 16 L + 4 g + j of the permuted codes holds code 16 g + 4 L + j. */
-QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *const *out) {
+QRT_INTERNAL void qrt_lut_i8_f32_serial(const void *params, const void *const *in, void *const *out) {
   const qrt_lut_params *p = (const qrt_lut_params *)params;
   const int8_t *x = (const int8_t *)in[0];
   float *y = (float *)out[0];
@@ -183,4 +183,34 @@ QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *con
   }
 #endif
   for (; i < n; ++i) y[i] = t[(uint8_t)(x[i] + 128)];
+}
+
+/* Threads take ranges of whole 64-code blocks (the vector steps stay where
+ * they were; each code is looked up alone). */
+typedef struct qrt_lut_job {
+  const qrt_lut_params *p;
+  const int8_t *x;
+  const void *table;
+  float *y;
+} qrt_lut_job;
+
+QRT_INTERNAL void qrt_lut_i8_f32_range(void *ctx, int64_t b, int64_t e) {
+  const qrt_lut_job *j = (const qrt_lut_job *)ctx;
+  qrt_lut_params q = *j->p;
+  const void *in[2];
+  void *out[1];
+  q.n = e - b;
+  in[0] = j->x + b;
+  in[1] = j->table;
+  out[0] = j->y + b;
+  qrt_lut_i8_f32_serial(&q, in, out);
+}
+
+QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *const *out) {
+  qrt_lut_job j;
+  j.p = (const qrt_lut_params *)params;
+  j.x = (const int8_t *)in[0];
+  j.table = in[1];
+  j.y = (float *)out[0];
+  qrt_parallel_range(j.p->n, 64, QRT_PAR_MIN_ELEMS, qrt_lut_i8_f32_range, &j);
 }

@@ -425,42 +425,50 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
   }
 }
 
-/* Threads split a GEMM by columns, in slices of whole panel pairs: each
- * element is computed by the same kernel with the same k order as in the
- * serial GEMM, so every split gives the same bits.  Below ~1 M
- * multiply-adds per slice, waking threads costs more than it saves
- * (measured: 64x128x128 GEMMs slow down when split further). */
+/* Threads split a GEMM into blocks of rows and of whole panel pairs of
+ * columns: each element is computed by the same kernel with the same k
+ * order as in the serial GEMM (row blocks only change which rows share a
+ * micro-tile), so every split gives the same bits.  Rows first, at least
+ * 16 a block: a block of rows keeps its output in the core that writes it
+ * for the next kernel (norms and elementwise ops split by rows too), and
+ * char_lm's GEMMs have 64 rows and 128-256 columns.  A block needs
+ * QRT_MM_PAR_MIN_MACS multiply-adds (about 2 us) to pay for a hand-off
+ * to a spinning worker (qrt_parallel.c). */
 #ifndef QRT_MM_PAR_MIN_MACS
-#define QRT_MM_PAR_MIN_MACS 1048576
+#define QRT_MM_PAR_MIN_MACS 131072
 #endif
 #define QRT_MM_PAR_STEP (2 * QRT_MM_NR)
 
 typedef struct qrt_mm_slices {
   const qrt_sgemm_args *g;
-  int64_t cols; /* per slice, a multiple of QRT_MM_PAR_STEP */
+  int64_t rows, cols; /* per block: a multiple of 8 (or M), of QRT_MM_PAR_STEP (or N) */
+  int64_t col_blocks;
 } qrt_mm_slices;
 
-QRT_INTERNAL void qrt_mm_slice(void *ctx, int64_t i) {
+QRT_INTERNAL void qrt_mm_slice(void *ctx, int64_t t) {
   const qrt_mm_slices *s = (const qrt_mm_slices *)ctx;
   const qrt_sgemm_args *g = s->g;
   qrt_sgemm_args part = *g;
-  const int64_t j0 = i * s->cols;
+  const int64_t i0 = t / s->col_blocks * s->rows, j0 = t % s->col_blocks * s->cols;
+  part.M = g->M - i0 < s->rows ? g->M - i0 : s->rows;
   part.N = g->N - j0 < s->cols ? g->N - j0 : s->cols;
+  part.A = g->A + i0 * g->rs_a;
   part.B = g->b_packed ? g->B + (j0 / QRT_MM_NR) * (g->K * QRT_MM_NR) : g->B + j0 * g->cs_b;
-  part.C = g->C + j0;
-  if (g->bias) part.bias = g->bias + j0 * g->bias_cs;
+  part.C = g->C + i0 * g->ldc + j0;
+  if (g->bias) part.bias = g->bias + i0 * g->bias_rs + j0 * g->bias_cs;
   qrt_sgemm_serial(&part);
 }
 
 QRT_API void qrt_sgemm_ex(const qrt_sgemm_args *g) {
   qrt_mm_slices s;
-  s.g = g;
-  s.cols = qrt_parallel_cols(g->M, g->N, g->K, QRT_MM_PAR_STEP, QRT_MM_PAR_MIN_MACS);
-  if (!s.cols) {
+  const int64_t blocks = qrt_parallel_blocks(g->M, g->N, g->K, QRT_MM_PAR_MIN_MACS, 8, QRT_MM_PAR_STEP, &s.rows, &s.cols);
+  if (blocks <= 1) {
     qrt_sgemm_serial(g);
-  } else {
-    qrt_parallel_for((g->N + s.cols - 1) / s.cols, qrt_mm_slice, &s);
+    return;
   }
+  s.g = g;
+  s.col_blocks = (g->N + s.cols - 1) / s.cols;
+  qrt_parallel_for(blocks, qrt_mm_slice, &s);
 }
 
 QRT_API void qrt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
@@ -495,12 +503,48 @@ QRT_API void qrt_pack_b_f32(int64_t K, int64_t N, const float *B, float *packed)
   qrt_pack_b_strided_f32(K, N, B, N, 1, packed);
 }
 
+/* Batch b of a batched matmul into g (A, B, C; broadcast dims have
+ * stride 0). */
+QRT_INTERNAL void qrt_mm_batch_at(const qrt_matmul_params *p, const float *A, const float *B, float *C, int64_t b,
+                                  qrt_sgemm_args *g) {
+  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+  int64_t ao = 0, bo = 0, r = b, d;
+  for (d = br - 1; d >= 0; --d) {
+    const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
+    ao += (r % n) * p->a_batch_strides[d];
+    bo += (r % n) * p->b_batch_strides[d];
+    r /= n;
+  }
+  g->A = A + ao;
+  g->B = B + bo;
+  g->C = C + b * p->M * p->N;
+}
+
+/* Threads take whole batches (attention's heads) when one batch's GEMM is
+ * too small to split; a task runs its batches' GEMMs serially. */
+typedef struct qrt_mm_batches {
+  const qrt_matmul_params *p;
+  const float *A, *B;
+  float *C;
+  const qrt_sgemm_args *g;
+} qrt_mm_batches;
+
+QRT_INTERNAL void qrt_mm_batch_range(void *ctx, int64_t b0, int64_t b1) {
+  const qrt_mm_batches *s = (const qrt_mm_batches *)ctx;
+  qrt_sgemm_args g = *s->g;
+  int64_t b;
+  for (b = b0; b < b1; ++b) {
+    qrt_mm_batch_at(s->p, s->A, s->B, s->C, b, &g);
+    qrt_sgemm_serial(&g);
+  }
+}
+
 QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_matmul_params *p = (const qrt_matmul_params *)params;
   const float *A = (const float *)in[0];
   const float *B = (const float *)in[1];
   float *C = (float *)out[0];
-  int64_t idx[6] = {0, 0, 0, 0, 0, 0};
+  const int64_t macs = p->M * p->N * p->K;
   int64_t nb = 1, b, d;
   const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
   qrt_sgemm_args g;
@@ -519,19 +563,14 @@ QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *con
   g.act_alpha = p->act_alpha;
   g.act_beta = p->act_beta;
   g.fused = p->fused;
+  if (nb > 1 && macs > 0 && macs < 2 * QRT_MM_PAR_MIN_MACS) {
+    qrt_mm_batches s;
+    s.p = p; s.A = A; s.B = B; s.C = C; s.g = &g;
+    qrt_parallel_range(nb, 1, (QRT_MM_PAR_MIN_MACS + macs - 1) / macs, qrt_mm_batch_range, &s);
+    return;
+  }
   for (b = 0; b < nb; ++b) {
-    int64_t ao = 0, bo = 0;
-    for (d = 0; d < br; ++d) {
-      ao += idx[d] * p->a_batch_strides[d];
-      bo += idx[d] * p->b_batch_strides[d];
-    }
-    g.A = A + ao;
-    g.B = B + bo;
-    g.C = C + b * p->M * p->N;
+    qrt_mm_batch_at(p, A, B, C, b, &g);
     qrt_sgemm_ex(&g);
-    for (d = br - 1; d >= 0; --d) {
-      if (++idx[d] < p->batch_shape[d]) break;
-      idx[d] = 0;
-    }
   }
 }

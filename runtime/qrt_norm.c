@@ -37,8 +37,20 @@ QRT_INTERNAL float qrt_norm_sum(const float *x, int64_t n, float c, int sq) {
   return acc[0];
 }
 
-QRT_INTERNAL void qrt_norm_run(const qrt_norm_params *p, const void *const *in, void *const *out,
-                               int rms) {
+typedef struct qrt_norm_job {
+  const qrt_norm_params *p;
+  const void *const *in;
+  void *const *out;
+  int rms;
+} qrt_norm_job;
+
+/* Rows [o0, o1): each computed alone, so any split gives the same bits. */
+QRT_INTERNAL void qrt_norm_rows(void *ctx, int64_t o0, int64_t o1) {
+  const qrt_norm_job *jb = (const qrt_norm_job *)ctx;
+  const qrt_norm_params *p = jb->p;
+  const void *const *in = jb->in;
+  void *const *out = jb->out;
+  const int rms = jb->rms;
   const float *x = (const float *)in[0];
   const float *scale = (const float *)in[1];
   const float *bias = (const float *)in[2];
@@ -48,8 +60,7 @@ QRT_INTERNAL void qrt_norm_run(const qrt_norm_params *p, const void *const *in, 
   const int64_t n = p->norm_size;
   const float fn = (float)n;
   int64_t o, j;
-  if (n <= 0) return;
-  for (o = 0; o < p->outer; ++o) {
+  for (o = o0; o < o1; ++o) {
     const float *xr = x + o * n;
     float *yr = y + o * n;
     float mean = 0.0f, d;
@@ -67,6 +78,18 @@ QRT_INTERNAL void qrt_norm_run(const qrt_norm_params *p, const void *const *in, 
     if (mean_out) mean_out[o] = mean;
     if (inv_out) inv_out[o] = 1.0f / d;
   }
+}
+
+/* Threads take whole rows, at least QRT_PAR_MIN_ELEMS elements a task. */
+QRT_INTERNAL void qrt_norm_run(const qrt_norm_params *p, const void *const *in, void *const *out,
+                               int rms) {
+  qrt_norm_job jb;
+  if (p->norm_size <= 0) return;
+  jb.p = p;
+  jb.in = in;
+  jb.out = out;
+  jb.rms = rms;
+  qrt_parallel_range(p->outer, 1, (QRT_PAR_MIN_ELEMS + p->norm_size - 1) / p->norm_size, qrt_norm_rows, &jb);
 }
 
 QRT_API void qrt_layernorm_f32(const void *params, const void *const *in, void *const *out) {

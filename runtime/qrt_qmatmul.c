@@ -882,34 +882,46 @@ QRT_INTERNAL void qrt_qgemm_cols(const qrt_qgemm_args *g, int64_t j0, int64_t j1
   }
 }
 
-/* Threads (qrt_parallel.c) split a GEMM by columns, in slices of whole
- * tiles, as the float GEMM does; each slice sums its rows' A again (cheap
- * next to the GEMM). Int8 multiply-adds run about 4x faster than float
- * ones, so a slice needs ~4 M of them to pay for waking a thread. */
+/* Threads (qrt_parallel.c) split a GEMM into blocks of rows and of whole
+ * tiles of columns, rows first (qrt_parallel_blocks; as the float GEMM
+ * does); integer sums are exact, so any split gives the same bits.  A
+ * column block sums its rows' A again (cheap next to the GEMM).  Int8
+ * multiply-adds run about 4x faster than float ones, so a block needs 4x
+ * the float GEMM's multiply-adds to pay for a hand-off. */
 #ifndef QRT_QMM_PAR_MIN_MACS
-#define QRT_QMM_PAR_MIN_MACS 4194304
+#define QRT_QMM_PAR_MIN_MACS 262144
 #endif
 
 typedef struct qrt_qmm_slices {
   const qrt_qgemm_args *g;
-  int64_t cols; /* per slice, a multiple of QRT_QMM_NW */
+  int64_t rows, cols; /* per block: a multiple of 8 (or M), of QRT_QMM_NW (or N) */
+  int64_t col_blocks;
 } qrt_qmm_slices;
 
-QRT_INTERNAL void qrt_qmm_slice(void *ctx, int64_t i) {
+QRT_INTERNAL void qrt_qmm_slice(void *ctx, int64_t t) {
   const qrt_qmm_slices *s = (const qrt_qmm_slices *)ctx;
-  const int64_t j0 = i * s->cols;
-  qrt_qgemm_cols(s->g, j0, s->g->N - j0 < s->cols ? s->g->N : j0 + s->cols);
+  const qrt_qgemm_args *g = s->g;
+  qrt_qgemm_args part = *g;
+  const int64_t i0 = t / s->col_blocks * s->rows, j0 = t % s->col_blocks * s->cols;
+  part.M = g->M - i0 < s->rows ? g->M - i0 : s->rows;
+  part.A = g->A + i0 * g->lda;
+  if (g->C) part.C = g->C + i0 * g->rs_c;
+  if (g->Cf) part.Cf = g->Cf + i0 * g->rs_c;
+  if (g->row_scale) part.row_scale = g->row_scale + i0;
+  if (g->row_set) part.row_set = g->row_set + i0;
+  qrt_qgemm_cols(&part, j0, g->N - j0 < s->cols ? g->N : j0 + s->cols);
 }
 
 QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
   qrt_qmm_slices s;
-  s.g = g;
-  s.cols = qrt_parallel_cols(g->M, g->N, g->K, QRT_QMM_NW, QRT_QMM_PAR_MIN_MACS);
-  if (!s.cols) {
+  const int64_t blocks = qrt_parallel_blocks(g->M, g->N, g->K, QRT_QMM_PAR_MIN_MACS, 8, QRT_QMM_NW, &s.rows, &s.cols);
+  if (blocks <= 1) {
     qrt_qgemm_cols(g, 0, g->N);
-  } else {
-    qrt_parallel_for((g->N + s.cols - 1) / s.cols, qrt_qmm_slice, &s);
+    return;
   }
+  s.g = g;
+  s.col_blocks = (g->N + s.cols - 1) / s.cols;
+  qrt_parallel_for(blocks, qrt_qmm_slice, &s);
 }
 
 /* Batch b of a batched quantized matmul: its A, B and C in g (the batch
@@ -984,9 +996,10 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
   }
   g.rs_c = p->N;
   g.cs_c = 1;
-  /* as many tasks as threads, each with at least QRT_QMM_PAR_MIN_MACS */
+  /* as many tasks as threads, each with at least QRT_QMM_PAR_MIN_MACS,
+   * when one batch's GEMM is too small for two blocks */
   tasks = width < nb ? width : nb;
-  if (tasks > 1 && p->M * p->N * p->K < QRT_QMM_PAR_MIN_MACS) {
+  if (tasks > 1 && p->M * p->N * p->K < 2 * QRT_QMM_PAR_MIN_MACS) {
     const int64_t need = (QRT_QMM_PAR_MIN_MACS + p->M * p->N * p->K - 1) / (p->M * p->N * p->K > 0 ? p->M * p->N * p->K : 1);
     tasks = nb / need < tasks ? nb / need : tasks;
   } else {

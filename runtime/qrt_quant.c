@@ -149,22 +149,49 @@ QRT_API void qrt_dequantize_i16_f32(const void *params, const void *const *in, v
   for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int64_t)x[i] - zp);
 }
 
-QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
-  const qrt_quantize_params *p = (const qrt_quantize_params *)params;
-  qrt_quantize_row_f32_i8(p->n, (const float *)in[0], p->inv_scale, p->zero_point, p->qmin, p->qmax,
-                          (int8_t *)out[0]);
-}
-
-QRT_API void qrt_dequantize_i8_f32(const void *params, const void *const *in, void *const *out) {
-  const qrt_dequantize_params *p = (const qrt_dequantize_params *)params;
-  const int8_t *x = (const int8_t *)in[0];
-  float *y = (float *)out[0];
+QRT_INTERNAL void qrt_dequantize_i8_f32_n(const qrt_dequantize_params *p, const int8_t *x, float *y, int64_t n) {
   const int32_t zp = p->zero_point; /* |x - zp| <= 2^31 - 1 + 128: int64 only past int8 zero points */
   int64_t i;
   if (zp >= -128 && zp <= 127) /* int32 lanes: twice the vector width, exact */
-    for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int32_t)x[i] - zp);
+    for (i = 0; i < n; ++i) y[i] = p->scale * (float)((int32_t)x[i] - zp);
   else
-    for (i = 0; i < p->n; ++i) y[i] = p->scale * (float)((int64_t)x[i] - zp);
+    for (i = 0; i < n; ++i) y[i] = p->scale * (float)((int64_t)x[i] - zp);
+}
+
+/* Threads take ranges of whole 64-element blocks (the vector blocks stay
+ * where they were; each element is computed alone). */
+typedef struct qrt_quant_job {
+  const void *p;
+  const void *x;
+  void *y;
+} qrt_quant_job;
+
+QRT_INTERNAL void qrt_quantize_i8_range(void *ctx, int64_t b, int64_t e) {
+  const qrt_quant_job *j = (const qrt_quant_job *)ctx;
+  const qrt_quantize_params *p = (const qrt_quantize_params *)j->p;
+  qrt_quantize_row_f32_i8(e - b, (const float *)j->x + b, p->inv_scale, p->zero_point, p->qmin, p->qmax,
+                          (int8_t *)j->y + b);
+}
+
+QRT_INTERNAL void qrt_dequantize_i8_range(void *ctx, int64_t b, int64_t e) {
+  const qrt_quant_job *j = (const qrt_quant_job *)ctx;
+  qrt_dequantize_i8_f32_n((const qrt_dequantize_params *)j->p, (const int8_t *)j->x + b, (float *)j->y + b, e - b);
+}
+
+QRT_API void qrt_quantize_f32_i8(const void *params, const void *const *in, void *const *out) {
+  qrt_quant_job j;
+  j.p = params;
+  j.x = in[0];
+  j.y = out[0];
+  qrt_parallel_range(((const qrt_quantize_params *)params)->n, 64, QRT_PAR_MIN_ELEMS, qrt_quantize_i8_range, &j);
+}
+
+QRT_API void qrt_dequantize_i8_f32(const void *params, const void *const *in, void *const *out) {
+  qrt_quant_job j;
+  j.p = params;
+  j.x = in[0];
+  j.y = out[0];
+  qrt_parallel_range(((const qrt_dequantize_params *)params)->n, 64, QRT_PAR_MIN_ELEMS, qrt_dequantize_i8_range, &j);
 }
 
 QRT_INTERNAL void qrt_requantize_run(const qrt_requantize_params *p, const int32_t *x32,

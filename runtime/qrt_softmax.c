@@ -72,14 +72,22 @@ QRT_INTERNAL float qrt_softmax_row_max(const float *v, int64_t n) {
   return m;
 }
 
-QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *const *out) {
-  const qrt_softmax_params *p = (const qrt_softmax_params *)params;
-  const float *x = (const float *)in[0];
-  float *y = (float *)out[0];
+typedef struct qrt_softmax_job {
+  const qrt_softmax_params *p;
+  const float *x;
+  float *y;
+} qrt_softmax_job;
+
+/* Outer slices [o0, o1): each computed alone, so any split of them gives
+ * the same bits. */
+QRT_INTERNAL void qrt_softmax_rows(void *ctx, int64_t o0, int64_t o1) {
+  const qrt_softmax_job *jb = (const qrt_softmax_job *)ctx;
+  const qrt_softmax_params *p = jb->p;
+  const float *x = jb->x;
+  float *y = jb->y;
   const int64_t L = p->axis_len, I = p->inner;
   int64_t o, j, c, t;
-  if (L <= 0 || I <= 0) return;
-  for (o = 0; o < p->outer; ++o) {
+  for (o = o0; o < o1; ++o) {
     const float *xo = x + o * L * I;
     float *yo = y + o * L * I;
     if (I == 1) {
@@ -115,4 +123,17 @@ QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *co
       }
     }
   }
+}
+
+/* Threads take whole outer slices, at least QRT_PAR_MIN_ELEMS / 4
+ * elements per task (an exp per element). */
+QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_softmax_params *p = (const qrt_softmax_params *)params;
+  const int64_t len = p->axis_len * p->inner;
+  qrt_softmax_job jb;
+  if (p->axis_len <= 0 || p->inner <= 0) return;
+  jb.p = p;
+  jb.x = (const float *)in[0];
+  jb.y = (float *)out[0];
+  qrt_parallel_range(p->outer, 1, (QRT_PAR_MIN_ELEMS / 4 + len - 1) / len, qrt_softmax_rows, &jb);
 }

@@ -79,6 +79,40 @@ static QRT_MAYBE_UNUSED int64_t qrt_unary_exp_blocks_f32(int32_t op, const float
 #define QRT_EXP_BLOCKS_f32(op, x, y, n) qrt_unary_exp_blocks_f32(op, x, y, n)
 #define QRT_EXP_BLOCKS_f64(op, x, y, n) 0
 
+/* Threads take ranges of whole 64-element blocks (the vector blocks of
+ * qrt_unary_exp_blocks_f32 stay where they were), at least
+ * QRT_PAR_MIN_ELEMS / 4 elements a task (exp, erf, tanh per element). */
+typedef struct qrt_unary_job {
+  void (*serial)(const void *params, const void *const *in, void *const *out);
+  const qrt_unary_params *p;
+  const char *x;
+  char *y;
+  int64_t xes, yes;
+} qrt_unary_job;
+
+QRT_INTERNAL void qrt_unary_range(void *ctx, int64_t b, int64_t e) {
+  const qrt_unary_job *j = (const qrt_unary_job *)ctx;
+  qrt_unary_params q = *j->p;
+  const void *in[1];
+  void *out[1];
+  q.n = e - b;
+  in[0] = j->x + b * j->xes;
+  out[0] = j->y + b * j->yes;
+  j->serial(&q, in, out);
+}
+
+QRT_INTERNAL void qrt_unary_split(void (*serial)(const void *, const void *const *, void *const *),
+                                  const qrt_unary_params *p, const void *x, void *y, int64_t xes, int64_t yes) {
+  qrt_unary_job j;
+  j.serial = serial;
+  j.p = p;
+  j.x = (const char *)x;
+  j.y = (char *)y;
+  j.xes = xes;
+  j.yes = yes;
+  qrt_parallel_range(p->n, 64, QRT_PAR_MIN_ELEMS / 4, qrt_unary_range, &j);
+}
+
 #define QRT_UNARY_DEFINE_FLOAT(SFX, T, M, ROUND)                                            \
   /* 1 / (1 + e^-v): e^-v overflows to +inf for very negative v, giving 0. */ \
   static QRT_MAYBE_UNUSED inline T qrt_unary_sigmoid_##SFX(T v) {                           \
@@ -90,7 +124,7 @@ static QRT_MAYBE_UNUSED int64_t qrt_unary_exp_blocks_f32(int32_t op, const float
   static QRT_MAYBE_UNUSED inline T qrt_unary_softplus_##SFX(T v) {                          \
     return v > (T)0 ? v + M(log1p)(M(exp)(-v)) : M(log1p)(M(exp)(v));                      \
   }                                                                                         \
-  QRT_API void qrt_unary_##SFX(const void *params, const void *const *in, void *const *out) { \
+  QRT_INTERNAL void qrt_unary_serial_##SFX(const void *params, const void *const *in, void *const *out) { \
     typedef T qrt_unary_elem;                                                               \
     const qrt_unary_params *p = (const qrt_unary_params *)params;                           \
     const int64_t done = QRT_EXP_BLOCKS_##SFX(p->op, (const T *)in[0], (T *)out[0], p->n);  \
@@ -158,6 +192,12 @@ static QRT_MAYBE_UNUSED int64_t qrt_unary_exp_blocks_f32(int32_t op, const float
     case QRT_UNARY_SHRINK: QRT_UNARY_LOOP(v < -al ? v + be : (v > al ? v - be : (T)0));     \
     default: memset(out[0], 0, (size_t)(n > 0 ? n : 0) * sizeof(T)); break;                 \
     }                                                                                       \
+  }                                                                                         \
+  QRT_API void qrt_unary_##SFX(const void *params, const void *const *in, void *const *out) { \
+    const qrt_unary_params *p = (const qrt_unary_params *)params;                           \
+    const int bool_out = p->op == QRT_UNARY_ISNAN || p->op == QRT_UNARY_ISINF ||              \
+                         p->op == QRT_UNARY_ISINF_POS || p->op == QRT_UNARY_ISINF_NEG;        \
+    qrt_unary_split(qrt_unary_serial_##SFX, p, in[0], out[0], (int64_t)sizeof(T), bool_out ? 1 : (int64_t)sizeof(T)); \
   }
 
 QRT_UNARY_DEFINE_FLOAT(f32, float, QRT_MATH_F32, qrt_unary_round_f32)
