@@ -61,6 +61,52 @@ static float plain_max(const float *v, int64_t n) {
   return m;
 }
 
+
+/* y = the plain definition of one row (log 0): sequential max, scalar
+ * exp, 16-lane sum, division. */
+static void plain_row(const float *xr, int64_t L, float *out) {
+  const float m = plain_max(xr, L);
+  float acc[16], s;
+  int64_t j, l, w;
+  for (l = 0; l < 16; ++l) acc[l] = 0.0f;
+  for (j = 0; j < L; ++j) out[j] = qrt_exp_f32(xr[j] - m);
+  for (j = 0; j < L; ++j) acc[j % 16] = acc[j % 16] + out[j];
+  for (w = 8; w >= 1; w /= 2)
+    for (l = 0; l < w; ++l) acc[l] = acc[l] + acc[l + w];
+  s = acc[0];
+  for (j = 0; j < L; ++j) out[j] = out[j] / s;
+}
+
+/* Causal score rows (row i keeps i % L + 1 elements, the rest -1e4 above
+ * them, some all -inf), where qrt_softmax_f32 skips the chunks whose exp
+ * underflows: bit for bit with the plain definition, out of place and in
+ * place, over several groups of rows, and for rows too long to be grouped
+ * (the unskipped code). */
+static void causal_rows(int64_t rows, int64_t L, int in_place) {
+  qrt_softmax_params p;
+  float *x = (float *)xmalloc(sizeof(float) * (size_t)(rows * L));
+  float *y = in_place ? x : (float *)xmalloc(sizeof(float) * (size_t)(rows * L));
+  float *want = (float *)xmalloc(sizeof(float) * (size_t)(rows * L));
+  const void *in[1];
+  void *out[1];
+  int64_t r, j;
+  char what[100];
+  fill_f32(x, rows * L, -8.0f, 8.0f);
+  for (r = 0; r < rows; ++r)
+    for (j = 0; j < L; ++j)
+      if (j > r % L) x[r * L + j] = r % 5 == 4 ? -INFINITY : x[r * L + j] - 1e4f;
+  for (r = 0; r < rows; ++r) plain_row(x + r * L, L, want + r * L);
+  memset(&p, 0, sizeof p);
+  p.outer = rows; p.axis_len = L; p.inner = 1;
+  in[0] = x; out[0] = y;
+  qrt_softmax_f32(&p, in, out);
+  sprintf(what, "softmax of %lld causal rows of %lld%s: bit-exact", (long long)rows, (long long)L,
+          in_place ? " in place" : "");
+  check(memcmp(y, want, sizeof(float) * (size_t)(rows * L)) == 0, what);
+  free(x); free(want);
+  if (!in_place) free(y);
+}
+
 static void bit_exact_rows(int64_t L, int log_flag) {
   enum { ROWS = 8 };
   qrt_softmax_params p;
@@ -192,6 +238,11 @@ int main(void) {
     qrt_softmax_f32(&p, in, out);
     check(y[0] == 0.0f && y[1] == 1.0f && y[2] == 0.0f, "softmax with -inf");
   }
+  causal_rows(256, 64, 0);
+  causal_rows(256, 64, 1);
+  causal_rows(300, 37, 1);
+  causal_rows(40, 1000, 0);   /* 63 chunks a row: groups of 16 rows */
+  causal_rows(3, 17000, 1);   /* more chunks than a group holds */
   codes_case(4, 64, 0.07f, -3, 0.17677669f, 0); /* char_lm's attention */
   codes_case(2, 37, 0.2f, 12, 0.5f, 0);
   codes_case(1, 1, 0.1f, 0, 1.0f, 0);
