@@ -250,7 +250,7 @@ static int softmax(MlirOperation op, const char *at) {
  * must be 0 (kept: adding a zero changes no table value, none is -0.0) or
  * so negative that a masked element's exp is 0 whatever the codes and
  * below every kept value (its largest possible value, minus the smallest
- * kept one, below -100 where exp underflows at -87.3), with a kept element
+ * kept one, below -100; qrt_exp_f32 gives 0 below -86.6), with a kept element
  * in every row: the kernel's -inf there gives the same max, the same
  * zeros, the same sum.  So the result has the same bits. */
 typedef struct chain_step { char kind; float c; } chain_step;
