@@ -499,6 +499,25 @@ static bool lower_qsoftmax(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_qsoftmax_i8");
 }
 
+static bool lower_softmax_codes(MlirOperation op, qcc_call *c) {
+  qcc_shape x = shape_of(q_softmax_codes_in(op, 0)), t = shape_of(q_softmax_codes_in(op, 1));
+  if (x.dtype != QRT_I8 || x.rank < 1) return fail(op, "softmax_codes needs an int8 tensor");
+  if (t.dtype != QRT_F32 || qcc_shape_numel(&t) != 256) return fail(op, "softmax_codes needs a table of 256 float32");
+  qrt_qsoftmax_params *p = &c->params.qsoftmax;
+  p->axis_len = x.dims[x.rank - 1];
+  p->outer = p->axis_len ? qcc_shape_numel(&x) / p->axis_len : 0;
+  c->in[0] = q_softmax_codes_in(op, 0);
+  c->in[1] = q_softmax_codes_in(op, 1);
+  c->in[2] = q_softmax_codes_in(op, 2);
+  c->n_in = 3;
+  if (!mlirValueIsNull(c->in[2])) {
+    qcc_shape m = shape_of(c->in[2]);
+    p->mask_n = qcc_shape_numel(&m);
+    if (m.dtype != QRT_U8 || p->mask_n < 1) return fail(op, "softmax_codes mask must be a non-empty ui8 tensor");
+  }
+  return use(op, c, "qrt_softmax_codes_f32");
+}
+
 static bool lower_dbfp_softmax(MlirOperation op, qcc_call *c) {
   qcc_shape x = shape_of(q_dbfp_softmax_in(op, 0)), t = shape_of(q_dbfp_softmax_in(op, 1));
   qrt_dbfp_softmax_params *p = &c->params.dbfp_softmax;
@@ -1518,7 +1537,7 @@ static const lowering lowerings[] = {
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
-    {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax},   {q_qnorm_is, lower_qnorm},
+    {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax}, {q_softmax_codes_is, lower_softmax_codes},   {q_qnorm_is, lower_qnorm},
     {q_dbfp_softmax_is, lower_dbfp_softmax},
     {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize}, {q_msq_lut_is, lower_msq_lut},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},

@@ -239,6 +239,132 @@ static int softmax(MlirOperation op, const char *at) {
   return 0;
 }
 
+/* Static schemes: a float softmax over the last axis whose input is an
+ * int8 layer's output through constant factors and at most one additive
+ * mask (attention: dequantize(q kT) * 1/sqrt(d) + causal mask) becomes
+ * q.softmax_codes: one pass over the codes through a float table instead
+ * of a float pass per step.  The table is each code's value after the
+ * dequantize and the factors, computed with the kernels' own formulas
+ * (qrt_dequantize_i8_f32, then each multiplication or division in the
+ * graph's order), so every kept element has the float it had.  The mask
+ * must be 0 (kept: adding a zero changes no table value, none is -0.0) or
+ * so negative that a masked element's exp is 0 whatever the codes and
+ * below every kept value (its largest possible value, minus the smallest
+ * kept one, below -100; qrt_exp_f32 gives 0 below -86.6), with a kept element
+ * in every row: the kernel's -inf there gives the same max, the same
+ * zeros, the same sum.  So the result has the same bits. */
+typedef struct chain_step { char kind; float c; } chain_step;
+
+static int softmax_codes(MlirOperation op, const char *at) {
+  q_softmax_attrs a = q_softmax_get(op);
+  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), src, mask = {NULL};
+  qcc_shape xs, ys, ss;
+  qcc_qparams in;
+  chain_step chain[4]; /* outermost first; '+' is the mask */
+  int nchain = 0, i, k;
+  if (qcc_quant_opts.softmax_bits || !float_tensor(x, &xs) || !float_tensor(y, &ys) || a.log || xs.rank < 1 ||
+      a.axis != xs.rank - 1)
+    return 0;
+  while (nchain < 4 && mlirValueIsAOpResult(x)) {
+    MlirOperation def = mlirOpResultGetOwner(x);
+    if (!q_binary_is(def)) break;
+    const char *kind = q_binary_get(def).kind.s;
+    MlirValue l = q_binary_in(def, 0), r = q_binary_in(def, 1);
+    double c;
+    if (!strcmp(kind, "mul") && positive_scalar(r, &c)) chain[nchain++] = (chain_step){'*', (float)c}, x = l;
+    else if (!strcmp(kind, "mul") && positive_scalar(l, &c)) chain[nchain++] = (chain_step){'*', (float)c}, x = r;
+    else if (!strcmp(kind, "div") && positive_scalar(r, &c)) chain[nchain++] = (chain_step){'/', (float)c}, x = l;
+    else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && qcc_value_is_constant(r))
+      mask = r, chain[nchain++] = (chain_step){'+', 0.0f}, x = l;
+    else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && qcc_value_is_constant(l))
+      mask = l, chain[nchain++] = (chain_step){'+', 0.0f}, x = r;
+    else
+      break;
+  }
+  if (!qcc_int8_source(x, &src, &in)) return 0;
+  qcc_shape_of(src, &ss);
+  if (qcc_shape_numel(&ss) != qcc_shape_numel(&xs) || ss.rank < 1 || ss.dims[ss.rank - 1] != xs.dims[xs.rank - 1])
+    return 0; /* a factor or the mask broadcasts the scores */
+  /* the table: the runtime's dequantize, then the factors innermost first */
+  int8_t codes[256];
+  float table[256], lo = INFINITY;
+  for (i = 0; i < 256; i++) codes[i] = (int8_t)(i - 128);
+  qrt_dequantize_params dp = {0};
+  dp.n = 256;
+  dp.scale = (float)in.scale;
+  dp.zero_point = (int32_t)in.zero_point;
+  qrt_dequantize_i8_f32(&dp, (const void *const[]){codes}, (void *const[]){table});
+  for (k = nchain - 1; k >= 0; k--)
+    for (i = 0; i < 256; i++) {
+      if (chain[k].kind == '*') table[i] = table[i] * chain[k].c;
+      else if (chain[k].kind == '/') table[i] = table[i] / chain[k].c;
+    }
+  for (i = 0; i < 256; i++) {
+    if (!isfinite(table[i]) || (table[i] == 0 && signbit(table[i]))) return 0;
+    lo = table[i] < lo ? table[i] : lo;
+  }
+  /* the mask: keep bytes, and the bound on the masked elements */
+  uint8_t *keep = NULL;
+  int64_t mask_n = 0;
+  if (!mlirValueIsNull(mask)) {
+    qcc_array arr;
+    if (!qcc_value_constant(mask, &arr)) return 0;
+    int lead = 0;
+    while (lead < arr.rank && arr.dims[lead] == 1) lead++;
+    bool ok = arr.dtype == QRT_F32 && arr.rank - lead <= xs.rank && arr.rank - lead >= 1;
+    for (i = lead; ok && i < arr.rank; i++) ok = arr.dims[i] == xs.dims[xs.rank - arr.rank + i];
+    mask_n = ok ? (int64_t)(arr.nbytes / sizeof(float)) : 0;
+    const int64_t L = xs.dims[xs.rank - 1];
+    keep = mask_n > 0 && mask_n % L == 0 ? malloc((size_t)mask_n) : NULL;
+    float worst = -INFINITY; /* the largest masked entry */
+    for (int64_t e = 0; keep && e < mask_n; e++) {
+      const float v = ((float *)arr.data)[e];
+      keep[e] = v == 0;
+      if (!(v == 0 || v < 0)) free(keep), keep = NULL; /* positive or NaN */
+      else if (v != 0 && v > worst) worst = v;
+    }
+    for (int64_t row = 0; keep && row < mask_n / L; row++) {
+      int64_t j = 0;
+      while (j < L && !keep[row * L + j]) j++;
+      if (j == L) free(keep), keep = NULL; /* a row with nothing kept */
+    }
+    /* a masked element's largest value: every code through the chain with
+     * the mask's largest masked entry, in double (float rounding moves it
+     * by far less than the margin) */
+    for (i = 0; keep && worst > -INFINITY && i < 256; i++) {
+      double v = (double)dp.scale * (double)(i - 128 - dp.zero_point);
+      for (k = nchain - 1; k >= 0; k--)
+        v = chain[k].kind == '*' ? v * chain[k].c : chain[k].kind == '/' ? v / chain[k].c : v + worst;
+      if (!(v - lo < -100.0)) free(keep), keep = NULL;
+    }
+    qcc_array_free(&arr);
+    if (!keep) {
+      qcc_remark("quantize: %s reads float scores: the term added to them is not a mask of 0 and exp-underflowing "
+                 "entries", at);
+      return 0;
+    }
+  }
+  int64_t n = 256;
+  MlirValue mv = {NULL};
+  if (keep) mv = qcc_constant_before(op, QRT_U8, 1, &mask_n, keep);
+  free(keep);
+  MlirValue t = qcc_insert_before(op, q_softmax_codes_create(mlirOperationGetLocation(op), mlirValueGetType(y), src,
+                                                             qcc_constant_before(op, QRT_F32, 1, &n, table), mv));
+  /* the calibration of the softmax's output (qcc.* attributes) goes with
+   * it: the next matmul quantizes its input with that range */
+  MlirOperation to = mlirOpResultGetOwner(t);
+  for (intptr_t e = 0; e < mlirOperationGetNumAttributes(op); e++) {
+    MlirNamedAttribute na = mlirOperationGetAttribute(op, e);
+    MlirStringRef name = mlirIdentifierStr(na.name);
+    if (name.length > 4 && !strncmp(name.data, "qcc.", 4)) mlirOperationSetAttributeByName(to, name, na.attribute);
+  }
+  mlirValueReplaceAllUsesOfWith(y, t);
+  mlirOperationDestroy(op);
+  qcc_remark("quantize: %s reads the scores' int8 codes through a float table (%d factor%s%s folded)", at,
+             nchain - (mask.ptr != NULL), nchain - (mask.ptr != NULL) == 1 ? "" : "s", mask.ptr ? " and a mask" : "");
+  return 0;
+}
+
 static int norm(MlirOperation op, const char *at) {
   q_norm_attrs a = q_norm_get(op);
   MlirValue x = q_norm_in(op, 0), g = q_norm_in(op, 1), b = q_norm_in(op, 2), y = mlirOperationGetResult(op, 0);
@@ -316,6 +442,7 @@ int qcc_quantize_nonlinear(MlirOperation op) {
      * dequantize -> f -> quantize, so nothing is lost and no float is
      * computed. Only with 8-bit layer inputs: 4-bit ones would round the
      * table's codes a second time. */
+    if (q_softmax_is(op)) return qcc_kept_float(at, name) ? 0 : softmax_codes(op, at);
     if (!q_unary_is(op) || qcc_quant_active_scheme()->act_bits != 8) return 0;
     if (!only_feeds_layers(mlirOperationGetResult(op, 0))) return float_table(op, at);
   }

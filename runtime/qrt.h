@@ -859,6 +859,18 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
  * when 256 p lies within (axis_len + 4) * 2^-23 of a rounding boundary
  * (derivation in qrt_qsoftmax.c); axis_len <= 2^20. */
 #define QRT_QSOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len) S(int64_t, mask_n)
+/* qrt_softmax_codes_f32 (qrt_lut.c, static int8 schemes): float
+ * softmax over the last axis of values read from int8 codes, params as
+ * qrt_qsoftmax_i8's.  Element j of row o is x = table[code + 128] where
+ * mask[(o * axis_len + j) % mask_n] != 0 (or every element, mask NULL),
+ * and -inf elsewhere; then qrt_softmax_f32's row (max, exp, sum order,
+ * division), so y has the bits of that kernel on those x.
+ *   in[0] codes int8 [outer, axis_len], in[1] table float [256] (the
+ *   float values the codes stood for: dequantize and constant factors,
+ *   built by the compiler with the runtime's formulas), in[2] mask uint8
+ *   [mask_n] or NULL; out[0] y float [outer, axis_len].
+ * The compiler uses it where the masked-out elements' exp is 0 anyway
+ * (attention's causal mask, passes/quantize_nonlinear.c). */
 /* qrt_dbfp_softmax_f32 (qrt_dbfp.c, `--softmax-format dbfpM`): softmax
  * over the last axis of x [outer, axis_len], float in and out, each row
  * encoded in DBFP(bits) (bits in [4, 8]) and exp read from a table:
@@ -1021,6 +1033,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
   K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_lut_i8_f32, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
+  K(qrt_softmax_codes_f32, qsoftmax, "qrt_lut.c") \
   K(qrt_dbfp_softmax_f32, dbfp_softmax, "qrt_dbfp.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
@@ -1036,7 +1049,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_lut.c", "qrt_parallel.c") \
   D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
-  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") \
+  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") D("qrt_lut.c", "qrt_softmax.c") \
   D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_bdot.c") D("qrt_bmatmul.c", "qrt_fmt.c") \
   D("qrt_bmatmul.c", "qrt_matmul.c") D("qrt_bdot.c", "qrt_fmt.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \

@@ -214,3 +214,39 @@ QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *con
   j.y = (float *)out[0];
   qrt_parallel_range(j.p->n, 64, QRT_PAR_MIN_ELEMS, qrt_lut_i8_f32_range, &j);
 }
+
+/* Softmax of rows of int8 codes through a float table (qrt.h; needs
+ * qrt_softmax.c): the codes become floats in y by the lookup above (a
+ * gather per element would cost more than the exp), -inf where the mask
+ * excludes the element (exp(-inf - m) is 0 and -inf is never the max),
+ * and qrt_softmax_f32 then runs on y in place (each row is read before it
+ * is written).  One pass over the codes replaces the dequantize, the
+ * constant multiplications and the mask addition, a float pass each. */
+QRT_API void qrt_softmax_codes_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_qsoftmax_params *p = (const qrt_qsoftmax_params *)params;
+  const uint8_t *mask = p->mask_n > 0 ? (const uint8_t *)in[2] : NULL;
+  float *y = (float *)out[0];
+  const int64_t L = p->axis_len;
+  qrt_lut_params lp;
+  qrt_softmax_params sp;
+  const void *sin[1];
+  int64_t o, j;
+  if (L <= 0 || p->outer <= 0) return;
+  lp.n = p->outer * L;
+  qrt_lut_i8_f32(&lp, in, out);
+  for (o = 0; mask && o < p->outer; ++o) {
+    float *yo = y + o * L;
+    if (p->mask_n % L == 0) { /* the row's mask bytes in one run */
+      const uint8_t *keep = mask + (o * L) % p->mask_n;
+      for (j = 0; j < L; ++j) yo[j] = keep[j] ? yo[j] : -INFINITY;
+    } else {
+      for (j = 0; j < L; ++j) yo[j] = mask[(o * L + j) % p->mask_n] ? yo[j] : -INFINITY;
+    }
+  }
+  memset(&sp, 0, sizeof sp);
+  sp.outer = p->outer;
+  sp.axis_len = L;
+  sp.inner = 1;
+  sin[0] = y;
+  qrt_softmax_f32(&sp, sin, out);
+}

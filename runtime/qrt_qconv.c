@@ -35,9 +35,32 @@ QRT_INTERNAL int64_t qrt_qconv_tile(const qrt_qconv_params *p) {
   return t < P ? t : P;
 }
 
+/* The padded input (see qrt_qconv_im2row_padded): one image-group's
+ * channels with every window inside, padding cells = a_zero_point, dims
+ * [cin_g, PD, PH, PW] in dims; its bytes (8 of slack after the last row
+ * for the 8-byte loads), or 0 where it does not apply: windows wider than
+ * 8 bytes or dilated along W, or more than QRT_QCONV_PAD_BUDGET bytes. */
+#define QRT_QCONV_PAD_BUDGET 65536
+QRT_INTERNAL int64_t qrt_qconv_padded(const qrt_qconv_params *p, int64_t dims[3]) {
+  const int64_t cin_g = p->group > 0 ? p->c_in / p->group : 0;
+  int64_t a, bytes = cin_g;
+  if (p->kernel[2] > 8 || p->dilations[2] != 1) return 0;
+  for (a = 0; a < 3; ++a) {
+    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
+    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
+    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
+    dims[a] = reach > have ? reach : have;
+    if (dims[a] > QRT_QCONV_PAD_BUDGET) return 0;
+    bytes *= dims[a];
+    if (bytes > QRT_QCONV_PAD_BUDGET) return 0;
+  }
+  return bytes + 8;
+}
+
 QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p) {
+  int64_t dims[3];
   if (!qrt_qconv_use_gemm(p)) return 0;
-  return qrt_qconv_K(p) * qrt_qconv_tile(p);
+  return qrt_qconv_K(p) * qrt_qconv_tile(p) + qrt_qconv_padded(p, dims);
 }
 
 QRT_API int qrt_qconv_packs_i4(const qrt_qconv_params *p) { return qrt_qconv_use_gemm(p); }
@@ -105,6 +128,55 @@ QRT_INTERNAL void qrt_qconv_im2row(const qrt_qconv_params *p, const int8_t *x, i
   }
 }
 
+/* Fill xp (dims from qrt_qconv_padded, bytes long) with one image-group's
+ * input x [cin_g, ID, IH, IW] at offset pads_begin, a_zero_point around. */
+QRT_INTERNAL void qrt_qconv_pad(const qrt_qconv_params *p, const int8_t *x, int64_t cin_g, const int64_t dims[3],
+                                int64_t bytes, int8_t *xp) {
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t PD = dims[0], PH = dims[1], PW = dims[2];
+  int64_t ci, id, ih;
+  memset(xp, (unsigned char)(int8_t)p->a_zero_point, (size_t)bytes);
+  for (ci = 0; ci < cin_g; ++ci)
+    for (id = 0; id < ID; ++id)
+      for (ih = 0; ih < IH; ++ih)
+        memcpy(xp + ((ci * PD + p->pads_begin[0] + id) * PH + p->pads_begin[1] + ih) * PW + p->pads_begin[2],
+               x + ((ci * ID + id) * IH + ih) * IW, (size_t)IW);
+}
+
+/* im2row as qrt_qconv_im2row, from the padded input xp: every window lies
+ * inside it, so each cell (ci, kd, kh) is one copy of KW <= 8 contiguous
+ * bytes without a bounds check, done as an 8-byte load and store.  The
+ * bytes past the window land in the cells after it, in this row or the
+ * next, which are written later; so the 8-byte store is used wherever it
+ * ends inside the tile (the last cells of the tile are copied byte by
+ * byte), and the 8-byte load always stays inside xp (its 8 bytes of
+ * slack).  digits_cnn's 3x3 convolutions: the bounds checks and the
+ * padded edge positions were most of the im2row time. */
+QRT_INTERNAL void qrt_qconv_im2row_padded(const qrt_qconv_params *p, const int8_t *xp, const int64_t dims[3],
+                                          int64_t cin_g, int64_t p0, int64_t pt, int8_t *rows) {
+  const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t PD = dims[0], PH = dims[1], PW = dims[2];
+  const int64_t sd = p->strides[0] * PH * PW, sh = p->strides[1] * PW, sw = p->strides[2];
+  const int64_t dd = p->dilations[0] * PH * PW, dh = p->dilations[1] * PW, cs = PD * PH * PW;
+  const int64_t wide_last = pt * qrt_qconv_K(p) - 8; /* the last offset an 8-byte store may start at */
+  int64_t j, ci, kd, kh, kw;
+  int8_t *dst = rows;
+  for (j = 0; j < pt; ++j) {
+    const int64_t pos = p0 + j;
+    const int8_t *base = xp + pos / (OH * OW) * sd + pos / OW % OH * sh + pos % OW * sw;
+    for (ci = 0; ci < cin_g; ++ci)
+      for (kd = 0; kd < KD; ++kd)
+        for (kh = 0; kh < KH; ++kh, dst += KW) {
+          const int8_t *src = base + ci * cs + kd * dd + kh * dh;
+          if (dst - rows <= wide_last)
+            memcpy(dst, src, 8);
+          else
+            for (kw = 0; kw < KW; ++kw) dst[kw] = src[kw];
+        }
+  }
+}
+
 QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const *out) {
   const qrt_qconv_params *p = (const qrt_qconv_params *)params;
   const int8_t *x = (const int8_t *)in[0];
@@ -128,6 +200,9 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
   if (qrt_qconv_use_gemm(p) && scratch) {
     const int64_t pt = qrt_qconv_tile(p);
     const int64_t gsz = qrt_qconv_group_w_size(p);
+    int64_t pad_dims[3];
+    const int64_t pad_bytes = qrt_qconv_padded(p, pad_dims);
+    int8_t *const xpad = scratch + K * pt; /* after the im2row tile */
     qrt_qgemm_args a;
     memset(&a, 0, sizeof a);
     a.b_format = p->w_format;
@@ -153,9 +228,13 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
         a.mult = mult + g * cout_g;
         a.shift = shift + g * cout_g;
         a.colsum = colsum ? colsum + g * cout_g : NULL;
+        if (pad_bytes) qrt_qconv_pad(p, xg, cin_g, pad_dims, pad_bytes, xpad);
         for (j = 0; j < P; j += pt) {
           const int64_t wdt = P - j < pt ? P - j : pt;
-          qrt_qconv_im2row(p, xg, cin_g, j, wdt, scratch);
+          if (pad_bytes)
+            qrt_qconv_im2row_padded(p, xpad, pad_dims, cin_g, j, wdt, scratch);
+          else
+            qrt_qconv_im2row(p, xg, cin_g, j, wdt, scratch);
           a.M = wdt;
           a.C = yg + j;
           qrt_qgemm_ex(&a);

@@ -7,7 +7,9 @@
  * are then added pairwise 0+8, 1+9, ..., then 0+4, ..., then 0+2, then
  * 0+1), a fixed order that vectorizes without reassociation.
  * inner > 1: plain sequential sums along the axis, vectorized across inner.
- * NaN anywhere in a vector propagates to all of it. */
+ * NaN anywhere in a vector propagates to all of it.
+ * Short rows (attention's scores) take their exps several rows at a time
+ * (qrt_softmax_grouped). */
 #include <math.h>
 #include <string.h>
 
@@ -72,6 +74,48 @@ QRT_INTERNAL float qrt_softmax_row_max(const float *v, int64_t n) {
   return m;
 }
 
+/* Softmax (not log) of the rows [0, rows) of length L, x and y either the
+ * same buffer or disjoint, with the bits of the row code below but the
+ * exps of a group of rows together: a row of attention scores (64) is
+ * one block of qrt_exp_f32x, whose ~30 dependent steps then leave the
+ * FP units idle, so rows are taken QRT_SOFTMAX_GROUP elements at a time:
+ * each row's max and differences x - m into y (the same subtraction as
+ * qrt_softmax_exp_sum), exp over the group's run in whole vectors (lane by
+ * lane: the same bits wherever an element sits), then each row's 16-lane
+ * sum and division.  Returns 0 (nothing done) for rows longer than a
+ * group. */
+#define QRT_SOFTMAX_GROUP 4096
+QRT_INTERNAL int qrt_softmax_grouped(const float *x, float *y, int64_t rows, int64_t L) {
+  int64_t r0, r, j, i, g, n;
+  if (L <= 0 || L > QRT_SOFTMAX_GROUP) return 0;
+  g = QRT_SOFTMAX_GROUP / L;
+  for (r0 = 0; r0 < rows; r0 += g) {
+    const int64_t r1 = rows - r0 < g ? rows : r0 + g;
+    float *base = y + r0 * L;
+    for (r = r0; r < r1; ++r) {
+      const float m = qrt_softmax_row_max(x + r * L, L);
+      for (j = 0; j < L; ++j) y[r * L + j] = x[r * L + j] - m;
+    }
+    n = (r1 - r0) * L;
+    i = 0;
+#if QRT_HAVE_F32X
+    for (; i + QRT_F32X_LANES <= n; i += QRT_F32X_LANES) {
+      qrt_f32x d, e;
+      memcpy(&d, base + i, sizeof d);
+      qrt_exp_f32x(&e, &d);
+      memcpy(base + i, &e, sizeof e);
+    }
+#endif
+    for (; i < n; ++i) base[i] = qrt_exp_f32(base[i]);
+    for (r = r0; r < r1; ++r) {
+      float *yr = y + r * L;
+      const float s = qrt_softmax_lanes_sum(yr, L);
+      for (j = 0; j < L; ++j) yr[j] = yr[j] / s;
+    }
+  }
+  return 1;
+}
+
 typedef struct qrt_softmax_job {
   const qrt_softmax_params *p;
   const float *x;
@@ -87,6 +131,7 @@ QRT_INTERNAL void qrt_softmax_rows(void *ctx, int64_t o0, int64_t o1) {
   float *y = jb->y;
   const int64_t L = p->axis_len, I = p->inner;
   int64_t o, j, c, t;
+  if (I == 1 && !p->log && qrt_softmax_grouped(x + o0 * L, y + o0 * L, o1 - o0, L)) return;
   for (o = o0; o < o1; ++o) {
     const float *xo = x + o * L * I;
     float *yo = y + o * L * I;

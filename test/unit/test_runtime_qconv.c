@@ -2,7 +2,10 @@
  * weights, colsums given or not) against a naive loop with int64
  * accumulators (padding cells skipped: x = a_zero_point adds 0) and an
  * independent requantization: bit-exact.  Groups, depthwise, strides,
- * padding, dilation, 1-d / 2-d / 3-d, zero points at -128 / 127. */
+ * padding, dilation, 1-d / 2-d / 3-d, zero points at -128 / 127; the
+ * GEMM path's im2row from a padded copy of the input and without one.
+ * Buffers are allocated at their exact sizes (scratch too), so the
+ * sanitized build catches a read or write past them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +127,16 @@ int main(void) {
       {1, 64, 48, 2, {1, 6, 70}, {1, 2, 3}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {0, 0, 1}},  /* K tail, > 1 tile */
       {1, 2, 3, 1, {1, 4, 4}, {1, 2, 2}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}},     /* thin: direct */
       {1, 300, 20, 1, {1, 5, 5}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {0, 1, 1}},  /* K = 2700 */
+      /* im2row from the padded input (windows up to 8 bytes wide, W not
+       * dilated, at most 64 KiB padded): width 8 (the widest), width 9 (the
+       * unpadded im2row), strides with D/H dilation and uneven pads, tiles
+       * of 96 positions ending mid-row (K = 2700), an input over the
+       * padding budget (unpadded, several tiles) */
+      {1, 3, 8, 1, {1, 6, 20}, {1, 2, 8}, {1, 1, 1}, {1, 1, 1}, {0, 1, 3}, {0, 0, 4}},
+      {1, 2, 8, 1, {1, 5, 21}, {1, 3, 9}, {1, 2, 1}, {1, 1, 1}, {0, 1, 4}, {0, 1, 4}},
+      {2, 4, 10, 2, {4, 9, 11}, {2, 3, 3}, {2, 2, 3}, {2, 3, 1}, {1, 3, 2}, {0, 0, 1}},
+      {1, 300, 20, 1, {1, 12, 13}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {0, 1, 1}},
+      {1, 8, 16, 1, {1, 100, 100}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {0, 1, 1}},
   };
   static const int32_t zas[] = {0, -128, 127, 9};
   size_t s;

@@ -7,7 +7,10 @@
  * definition in qrt_softmax.c written plainly (sequential max fold, scalar
  * qrt_exp_f32, 16-lane sum, division), with -inf, NaN, signed zero maxima
  * and infinities in some rows: the kernel finds the max on integer keys
- * and runs exp on whole vectors, which must not change a bit. */
+ * and runs exp on whole vectors, which must not change a bit.
+ * qrt_softmax_codes_f32 (int8 codes through a float table, a keep-mask)
+ * is compared bit for bit with the chain it replaces in attention:
+ * dequantize, a constant multiplication, an additive -1e4 mask, softmax. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +61,52 @@ static float plain_max(const float *v, int64_t n) {
   return m;
 }
 
+
+/* y = the plain definition of one row (log 0): sequential max, scalar
+ * exp, 16-lane sum, division. */
+static void plain_row(const float *xr, int64_t L, float *out) {
+  const float m = plain_max(xr, L);
+  float acc[16], s;
+  int64_t j, l, w;
+  for (l = 0; l < 16; ++l) acc[l] = 0.0f;
+  for (j = 0; j < L; ++j) out[j] = qrt_exp_f32(xr[j] - m);
+  for (j = 0; j < L; ++j) acc[j % 16] = acc[j % 16] + out[j];
+  for (w = 8; w >= 1; w /= 2)
+    for (l = 0; l < w; ++l) acc[l] = acc[l] + acc[l + w];
+  s = acc[0];
+  for (j = 0; j < L; ++j) out[j] = out[j] / s;
+}
+
+/* Causal score rows (row i keeps i % L + 1 elements, the rest -1e4 above
+ * them, some all -inf), where qrt_softmax_f32 skips the chunks whose exp
+ * underflows: bit for bit with the plain definition, out of place and in
+ * place, over several groups of rows, and for rows too long to be grouped
+ * (the unskipped code). */
+static void causal_rows(int64_t rows, int64_t L, int in_place) {
+  qrt_softmax_params p;
+  float *x = (float *)xmalloc(sizeof(float) * (size_t)(rows * L));
+  float *y = in_place ? x : (float *)xmalloc(sizeof(float) * (size_t)(rows * L));
+  float *want = (float *)xmalloc(sizeof(float) * (size_t)(rows * L));
+  const void *in[1];
+  void *out[1];
+  int64_t r, j;
+  char what[100];
+  fill_f32(x, rows * L, -8.0f, 8.0f);
+  for (r = 0; r < rows; ++r)
+    for (j = 0; j < L; ++j)
+      if (j > r % L) x[r * L + j] = r % 5 == 4 ? -INFINITY : x[r * L + j] - 1e4f;
+  for (r = 0; r < rows; ++r) plain_row(x + r * L, L, want + r * L);
+  memset(&p, 0, sizeof p);
+  p.outer = rows; p.axis_len = L; p.inner = 1;
+  in[0] = x; out[0] = y;
+  qrt_softmax_f32(&p, in, out);
+  sprintf(what, "softmax of %lld causal rows of %lld%s: bit-exact", (long long)rows, (long long)L,
+          in_place ? " in place" : "");
+  check(memcmp(y, want, sizeof(float) * (size_t)(rows * L)) == 0, what);
+  free(x); free(want);
+  if (!in_place) free(y);
+}
+
 static void bit_exact_rows(int64_t L, int log_flag) {
   enum { ROWS = 8 };
   qrt_softmax_params p;
@@ -106,6 +155,61 @@ static void bit_exact_rows(int64_t L, int log_flag) {
   free(x); free(y);
 }
 
+
+/* The chain the quantize pass folds into qrt_softmax_codes_f32 (scores
+ * [heads, L, L] of int8 codes with scale sc and zero point z, times c,
+ * plus a [L, L] causal mask of 0 / -1e4, softmax), run with the runtime's
+ * kernels, against the fused kernel with the table of the first two steps
+ * (computed by qrt_dequantize_i8_f32 and a float multiply) and the mask as
+ * keep bytes: bit for bit.  mask_kind 0: causal [L, L]; 1: none; 2: one
+ * keep byte for every element (mask_n 1: the general cycling path). */
+static void codes_case(int64_t heads, int64_t L, float sc, int32_t z, float c, int mask_kind) {
+  const int64_t n = heads * L * L;
+  int8_t *codes = (int8_t *)xmalloc((size_t)n), all[256];
+  float *x = (float *)xmalloc(sizeof(float) * (size_t)n), *want = (float *)xmalloc(sizeof(float) * (size_t)n);
+  float *got = (float *)xmalloc(sizeof(float) * (size_t)n), table[256];
+  uint8_t *keep = (uint8_t *)xmalloc((size_t)(L * L));
+  qrt_dequantize_params dp;
+  qrt_softmax_params sp;
+  qrt_qsoftmax_params cp;
+  const void *in[3];
+  void *out[1];
+  int64_t i, j;
+  char what[120];
+  fill_i8(codes, n, -128, 127);
+  memset(&dp, 0, sizeof dp);
+  dp.n = n; dp.scale = sc; dp.zero_point = z;
+  in[0] = codes; out[0] = x;
+  qrt_dequantize_i8_f32(&dp, in, out);
+  for (i = 0; i < n; ++i) {
+    const int64_t r = i / L % L, col = i % L;
+    x[i] = x[i] * c;
+    if (mask_kind == 0) x[i] = x[i] + (col > r ? -1e4f : 0.0f);
+  }
+  memset(&sp, 0, sizeof sp);
+  sp.outer = heads * L; sp.axis_len = L; sp.inner = 1;
+  in[0] = x; out[0] = want;
+  qrt_softmax_f32(&sp, in, out);
+  for (i = 0; i < 256; ++i) all[i] = (int8_t)(i - 128);
+  dp.n = 256;
+  in[0] = all; out[0] = table;
+  qrt_dequantize_i8_f32(&dp, in, out);
+  for (i = 0; i < 256; ++i) table[i] = table[i] * c;
+  for (i = 0; i < L; ++i)
+    for (j = 0; j < L; ++j) keep[i * L + j] = (uint8_t)(mask_kind != 0 || j <= i);
+  memset(&cp, 0, sizeof cp);
+  cp.outer = heads * L; cp.axis_len = L;
+  cp.mask_n = mask_kind == 0 ? L * L : mask_kind == 2 ? 1 : 0;
+  in[0] = codes; in[1] = table; in[2] = cp.mask_n ? keep : NULL;
+  out[0] = got;
+  memset(got, 0x55, sizeof(float) * (size_t)n);
+  qrt_softmax_codes_f32(&cp, in, out);
+  sprintf(what, "softmax of codes: %lld heads, L %lld, scale %g, zp %d, mask %d, bit-exact vs the float chain",
+          (long long)heads, (long long)L, (double)sc, (int)z, mask_kind);
+  check(memcmp(got, want, sizeof(float) * (size_t)n) == 0, what);
+  free(codes); free(x); free(want); free(got); free(keep);
+}
+
 int main(void) {
   {
     static const int64_t lens[] = {1, 5, 16, 33, 64, 100, 130, 1000};
@@ -134,5 +238,15 @@ int main(void) {
     qrt_softmax_f32(&p, in, out);
     check(y[0] == 0.0f && y[1] == 1.0f && y[2] == 0.0f, "softmax with -inf");
   }
+  causal_rows(256, 64, 0);
+  causal_rows(256, 64, 1);
+  causal_rows(300, 37, 1);
+  causal_rows(40, 1000, 0);   /* 63 chunks a row: groups of 16 rows */
+  causal_rows(3, 17000, 1);   /* more chunks than a group holds */
+  codes_case(4, 64, 0.07f, -3, 0.17677669f, 0); /* char_lm's attention */
+  codes_case(2, 37, 0.2f, 12, 0.5f, 0);
+  codes_case(1, 1, 0.1f, 0, 1.0f, 0);
+  codes_case(3, 20, 0.05f, -128, 0.25f, 1);
+  codes_case(2, 9, 0.3f, 7, 2.0f, 2);
   return finish();
 }
