@@ -71,6 +71,9 @@ QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, 
     const float *b = epi->bias + i * epi->rs;
     if (epi->cs == 1) {
       for (j = 0; j < n; ++j) t[j] = t[j] + b[j];
+    } else if (epi->cs == 0) { /* one bias per row (convolutions) */
+      const float bv = b[0];
+      for (j = 0; j < n; ++j) t[j] = t[j] + bv;
     } else {
       for (j = 0; j < n; ++j) t[j] = t[j] + b[j * epi->cs];
     }
