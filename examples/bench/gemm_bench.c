@@ -17,7 +17,7 @@
  * Build and run (from the repository root):
  *   cc -std=c99 -O3 -march=native -Iruntime examples/bench/gemm_bench.c \
  *      runtime/qrt_matmul.c runtime/qrt_qmatmul.c runtime/qrt_parallel.c -lm -pthread -o /tmp/gemm_bench
- *   /tmp/gemm_bench [--rounds R]
+ *   /tmp/gemm_bench [--rounds R] [--shape MxKxN]...
  */
 #define _POSIX_C_SOURCE 199309L
 #include "qrt.h"
@@ -260,10 +260,12 @@ static void bench_shape(int64_t M, int64_t K, int64_t N, int rounds, double fpea
 
 int main(int argc, char **argv) {
   /* M x K x N: the bar's shape, then the example models' layers (char_lm's
-   * projections at T=64, digits_cnn's 3x3 convolutions as im2col GEMMs). */
-  static const int64_t shapes[][3] = {{256, 1024, 1024}, {64, 128, 256}, {64, 256, 128}, {64, 128, 128},
-                                      {32, 144, 16},     {32, 288, 4}};
-  int rounds = 5, s;
+   * projections at T=64, digits_cnn's 3x3 convolutions as im2col GEMMs:
+   * 32 output channels, K = 16*9 over 8x8 and K = 32*9 over 4x4 positions);
+   * --shape replaces them. */
+  static int64_t shapes[16][3] = {{256, 1024, 1024}, {64, 128, 256}, {64, 256, 128}, {64, 128, 128},
+                                  {32, 144, 64},     {32, 288, 16}};
+  int rounds = 5, n_shapes = 6, own_shapes = 0, s;
   double fpeak, ipeak;
   for (s = 1; s < argc; ++s) {
     if (!strcmp(argv[s], "--rounds") && s + 1 < argc) {
@@ -272,8 +274,23 @@ int main(int argc, char **argv) {
         fprintf(stderr, "gemm_bench: --rounds: expected a count >= 1, got '%s'\n", argv[s]);
         return 1;
       }
+    } else if (!strcmp(argv[s], "--shape") && s + 1 < argc) {
+      long long m, k, n;
+      char tail;
+      if (sscanf(argv[++s], "%lldx%lldx%lld%c", &m, &k, &n, &tail) != 3 || m < 1 || k < 1 || n < 1 ||
+          m * k > (1LL << 28) || k * n > (1LL << 28) || m * n > (1LL << 28)) {
+        fprintf(stderr, "gemm_bench: --shape: expected MxKxN (each >= 1, products <= 2^28), got '%s'\n", argv[s]);
+        return 1;
+      }
+      if (!own_shapes) n_shapes = 0, own_shapes = 1;
+      if (n_shapes == 16) {
+        fprintf(stderr, "gemm_bench: --shape: at most 16 shapes\n");
+        return 1;
+      }
+      shapes[n_shapes][0] = m, shapes[n_shapes][1] = k, shapes[n_shapes][2] = n, ++n_shapes;
     } else {
-      fprintf(stderr, "gemm_bench: unknown argument '%s' (usage: gemm_bench [--rounds R])\n", argv[s]);
+      fprintf(stderr, "gemm_bench: unknown argument '%s' (usage: gemm_bench [--rounds R] [--shape MxKxN]...)\n",
+              argv[s]);
       return 1;
     }
   }
@@ -282,7 +299,7 @@ int main(int argc, char **argv) {
   printf("fp32 peak %.1f GFLOP/s, int8 peak %.1f GOP/s (one thread; int8 GEMM path %s)\n", fpeak * 1e-9,
          ipeak * 1e-9, qrt_qgemm_path());
   printf("%-14s %9s %7s %9s %7s %9s %7s\n", "MxKxN", "f32 fma", "%peak", "f32 2rnd", "%peak", "int8 GOP", "%peak");
-  for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); ++s)
+  for (s = 0; s < n_shapes; ++s)
     bench_shape(shapes[s][0], shapes[s][1], shapes[s][2], rounds, fpeak, ipeak);
   return 0;
 }
