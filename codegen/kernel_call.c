@@ -163,7 +163,9 @@ const qcc_kernel_info *qcc_find_kernel(const char *symbol) {
   return NULL;
 }
 
-bool qcc_fused_multiply_add;
+/* On by default (FMA hardware is the common case: x86-64-v3+, every
+ * AArch64); --no-fma turns it off for targets where fmaf is a library call. */
+bool qcc_fused_multiply_add = true;
 
 static bool cpu_runs_v4(void) {
 #if defined(QCC_HAVE_QRT_V4) && defined(__GNUC__)

@@ -59,10 +59,11 @@ typedef struct qcc_call {
   int64_t pack_k, pack_n;
 } qcc_call;
 
-/* --fma: float matmuls and GEMM convolutions round each multiply-add once
- * (fmaf) instead of twice: about twice the throughput on FMA hardware,
- * the same bits on every target (software fmaf where there is no FMA
- * instruction), but not the bits of a build without --fma. */
+/* Float matmuls and GEMM convolutions round each multiply-add once (fmaf)
+ * instead of twice: about twice the throughput on FMA hardware, the same
+ * bits on every target (software fmaf where there is no FMA instruction).
+ * The default; `--no-fma` clears it (two roundings: fast on targets
+ * without FMA, other bits). `--fma` is accepted and sets it. */
 extern bool qcc_fused_multiply_add;
 
 /* Lowers op into call; false with an error if no kernel implements it

@@ -49,8 +49,10 @@ static void usage(FILE *f) {
           "                        -pthread) or the program's parallel-for; same bits for any N\n"
           "  --unroll-max-ops N    a Loop or Scan whose unrolled copies would hold more than N\n"
           "                        ops becomes a C loop where it can (default 4096; 0: always)\n"
-          "  --fma                 float matmuls and convolutions fuse each multiply-add\n"
-          "                        (one rounding: ~2x faster on FMA hardware, other bits)\n"
+          "  --no-fma              float matmuls and convolutions round each multiply-add\n"
+          "                        twice instead of fusing it (fmaf, the default: one\n"
+          "                        rounding); for targets without FMA hardware, where fmaf\n"
+          "                        is a slow library call. Other bits. (--fma: the default)\n"
           "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
           "                        gets NAME_set_weights); FILE.S: also an assembler file that\n"
           "                        links FILE.bin in with .incbin\n"
@@ -141,7 +143,9 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (!strcmp(a, "-v")) {
       qcc_verbose = 1;
     } else if (!strcmp(a, "--fma")) {
-      qcc_fused_multiply_add = true;
+      qcc_fused_multiply_add = true; /* the default; kept so older command lines work */
+    } else if (!strcmp(a, "--no-fma")) {
+      qcc_fused_multiply_add = false;
     } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
       char *end;
       long long t = strtoll(v, &end, 10);

@@ -48,6 +48,7 @@ QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p) {
 }
 
 QRT_INTERNAL int64_t qrt_conv_ceil_div(int64_t a, int64_t b) {
+  if (b == 1) return a; /* the common stride: no division */
   return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
 
@@ -64,13 +65,34 @@ QRT_INTERNAL void qrt_conv_range(int64_t n, int64_t on, int64_t s, int64_t off, 
   *hi = b;
 }
 
+/* dst[j - ow] for ow <= j < e: input column j*sw + offw of row xr where
+ * a <= j < b, else 0 (padding).  One loop with a conditional load: the
+ * usual zero, copy and zero loops become memset/memcpy calls, which cost
+ * more than the 1-16 floats they move in small images' rows. */
+QRT_INTERNAL void qrt_conv_im2col_row(float *dst, const float *xr, int64_t ow, int64_t e, int64_t a,
+                                      int64_t b, int64_t sw, int64_t offw) {
+  int64_t j;
+  if (sw == 1) {
+    for (j = ow; j < e; ++j) dst[j - ow] = j >= a && j < b ? xr[j + offw] : 0.0f;
+  } else {
+    for (j = ow; j < e; ++j) dst[j - ow] = j >= a && j < b ? xr[j * sw + offw] : 0.0f;
+  }
+}
+
 /* im2col of output positions [p0, p0 + pt) for one image and group:
- * col[r][j], r = ((ci*KD + kd)*KH + kh)*KW + kw, row stride pt. */
+ * col[r][j], r = ((ci*KD + kd)*KH + kh)*KW + kw, row stride pt.
+ * A tile of whole output rows (small images: the whole image) goes row
+ * by row with the inside columns [lo, hi) of each kw computed once;
+ * otherwise segment by segment. */
 QRT_INTERNAL void qrt_conv_im2col(const qrt_conv_params *p, const float *x, int64_t cin_g,
                                   int64_t p0, int64_t pt, float *col) {
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
   const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
   const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t sw = p->strides[2];
+  /* The tile's first position, divided out once, not per row of col. */
+  const int64_t od0 = p0 / (OH * OW), oh0 = p0 / OW % OH, ow0 = p0 % OW;
+  const int whole_rows = ow0 == 0 && pt % OW == 0;
   int64_t ci, kd, kh, kw;
   float *dst = col;
   for (ci = 0; ci < cin_g; ++ci) {
@@ -79,29 +101,33 @@ QRT_INTERNAL void qrt_conv_im2col(const qrt_conv_params *p, const float *x, int6
       for (kh = 0; kh < KH; ++kh)
         for (kw = 0; kw < KW; ++kw) {
           const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
-          const int64_t sw = p->strides[2];
-          int64_t lo, hi, pos = p0, od, oh, ow, j;
+          int64_t lo, hi, pos = p0, od = od0, oh = oh0, ow = ow0;
           qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
-          od = p0 / (OH * OW);
-          oh = p0 / OW % OH;
-          ow = p0 % OW;
+          if (whole_rows) {
+            int64_t r;
+            for (r = 0; r < pt / OW; ++r) {
+              const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+              const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+              if (id < 0 || id >= ID || ih < 0 || ih >= IH)
+                qrt_conv_im2col_row(dst, xc, 0, OW, 0, 0, sw, offw); /* all padding */
+              else
+                qrt_conv_im2col_row(dst, xc + (id * IH + ih) * IW, 0, OW, lo, hi, sw, offw);
+              dst += OW;
+              if (++oh == OH) { oh = 0; ++od; }
+            }
+            continue;
+          }
           while (pos < p0 + pt) {
             const int64_t seg = OW - ow < p0 + pt - pos ? OW - ow : p0 + pt - pos;
             const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
             const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+            const int64_t e = ow + seg;
             if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
-              for (j = 0; j < seg; ++j) dst[j] = 0.0f;
+              qrt_conv_im2col_row(dst, xc, ow, e, ow, ow, sw, offw); /* all padding */
             } else {
-              const float *xr = xc + (id * IH + ih) * IW;
-              const int64_t e = ow + seg;
               const int64_t a = lo > ow ? (lo < e ? lo : e) : ow;
               const int64_t b = hi < e ? (hi > a ? hi : a) : e;
-              for (j = ow; j < a; ++j) dst[j - ow] = 0.0f;
-              if (sw == 1)
-                for (j = a; j < b; ++j) dst[j - ow] = xr[j + offw];
-              else
-                for (j = a; j < b; ++j) dst[j - ow] = xr[j * sw + offw];
-              for (j = b; j < e; ++j) dst[j - ow] = 0.0f;
+              qrt_conv_im2col_row(dst, xc + (id * IH + ih) * IW, ow, e, a, b, sw, offw);
             }
             dst += seg;
             pos += seg;

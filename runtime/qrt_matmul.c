@@ -26,10 +26,16 @@
  * otherwise the accumulators are stored as they are. */
 
 /* Vector width in floats (GCC/clang vector extension) and micro-tile
- * height: accumulators MR x 16 floats fill most of the vector registers. */
+ * height: accumulators MR x 16 floats fill most of the vector registers.
+ * AVX-512 runs 8 rows x 2 panels (16 accumulators), not 12: an L1 set
+ * holds 8 lines, so 12 A rows whose stride is a multiple of 4 KiB (K =
+ * 1024) evicted each other every 16 k; 8 rows were also as fast or faster
+ * at every other shape measured (examples/bench/gemm_bench.c, this
+ * machine: 256x1024x1024 76% -> 86-89% of the FMA peak, the examples'
+ * layers +2-4%). */
 #if defined(__AVX512F__)
 #define QRT_MM_VW 16
-#define QRT_MM_MR_DEFAULT 12
+#define QRT_MM_MR_DEFAULT 8
 #elif defined(__AVX__)
 #define QRT_MM_VW 8
 #define QRT_MM_MR_DEFAULT 6
@@ -71,6 +77,9 @@ QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, 
     const float *b = epi->bias + i * epi->rs;
     if (epi->cs == 1) {
       for (j = 0; j < n; ++j) t[j] = t[j] + b[j];
+    } else if (epi->cs == 0) { /* one bias per row (convolutions) */
+      const float bv = b[0];
+      for (j = 0; j < n; ++j) t[j] = t[j] + bv;
     } else {
       for (j = 0; j < n; ++j) t[j] = t[j] + b[j * epi->cs];
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Benchmark: generated float C (also with --fma), generated W8A8 C (also with
---integer-only) and ONNX Runtime
+"""Benchmark: generated float C (fused multiply-add, the default; also with
+--no-fma: two roundings), generated W8A8 C (also with --integer-only) and ONNX Runtime
 (onnxruntime-node, one thread), side by side in one run, on every example
 model; with the weight bytes of the float and int8 builds.
 
@@ -13,7 +13,7 @@ reaches on the conv/matmul work, the int8 speed-ups over the float C (W8A8, and 
 softmax, norms and functions on int8 too), and
 the int8 weights as a fraction of the float weights.
 
-With --threads N it also compiles the float model with --fma --threads N
+With --threads N it also compiles the float model with --threads N
 and times ONNX Runtime with N intra-op threads (wall-clock time, so run it
 on an otherwise idle machine).
 
@@ -47,21 +47,21 @@ def main():
     a = ap.parse_args()
     print(f"{'model':20s} {'MFLOP':>8s} {'f32 C ms':>9s} {'int8 C ms':>9s} {'ORT ms':>9s} {'f32/ORT':>7s} "
           f"{'int8/ORT':>8s} {'f32 GFLOP/s':>11s} {'int8 speedup':>12s} {'int-only ms':>11s} {'speedup':>7s} "
-          f"{'weights f32':>11s} {'int8':>8s} {'ratio':>6s} {'fma ms':>9s} {'fma/ORT':>7s}"
-          + (f" {'fma Nt ms':>9s} {'ORT Nt ms':>9s} {'Nt/ORT Nt':>9s}" if a.threads else ""))
+          f"{'weights f32':>11s} {'int8':>8s} {'ratio':>6s} {'nofma ms':>9s} {'nofma/ORT':>9s}"
+          + (f" {'f32 Nt ms':>9s} {'ORT Nt ms':>9s} {'Nt/ORT Nt':>9s}" if a.threads else ""))
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
             ex = os.path.join(ROOT, "examples", name)
             ref = json.load(open(os.path.join(ex, "reference.json")))
             x0 = os.path.join(ex, "input_0.npy")
             res = {}
-            for scheme in ("f32", "f32-fma", "w8a8", "w8a8-io") + (("f32-threads",) if a.threads else ()):
+            for scheme in ("f32", "f32-nofma", "w8a8", "w8a8-io") + (("f32-threads",) if a.threads else ()):
                 c, main_c, exe = (os.path.join(tmp, f"{name}_{scheme}{s}") for s in (".c", "_main.c", ""))
                 q = [] if scheme.startswith("f32") else ["-q", "w8a8", "--calib", os.path.join(ex, "calib")]
-                if scheme == "f32-fma":
-                    q.append("--fma")
+                if scheme == "f32-nofma":
+                    q.append("--no-fma")
                 if scheme == "f32-threads":
-                    q += ["--fma", "--threads", str(a.threads)]
+                    q += ["--threads", str(a.threads)]
                 if scheme == "w8a8-io":
                     q.append("--integer-only")
                 log = run([os.path.join(a.build, "qcc"), os.path.join(ex, "model.onnx"), "-o", c, "--emit-main", main_c,
@@ -80,7 +80,7 @@ def main():
             gflops = mflop / c_ms if c_ms > 0 else float("nan")
             print(f"{name:20s} {mflop:8.3f} {c_ms:9.4f} {q_ms:9.4f} {ort_ms:9.4f} {c_ms / ort_ms:7.2f} {q_ms / ort_ms:8.2f} "
                   f"{gflops:11.2f} {c_ms / q_ms:12.2f} {io_ms:11.4f} {c_ms / io_ms:7.2f} {fbytes:11d} {qbytes:8d} "
-                  f"{qbytes / fbytes:6.2f} {res['f32-fma'][0]:9.4f} {res['f32-fma'][0] / ort_ms:7.2f}" + threads_cols(a, res, ex, ref, x0))
+                  f"{qbytes / fbytes:6.2f} {res['f32-nofma'][0]:9.4f} {res['f32-nofma'][0] / ort_ms:9.2f}" + threads_cols(a, res, ex, ref, x0))
 
 
 def threads_cols(a, res, ex, ref, x0):
