@@ -39,6 +39,7 @@ typedef struct range {
   double lo, hi;
   qcc_histogram *hist; /* clipping observers only */
   const void *owner;   /* the value that fills it; others share it (see share_ranges) */
+  bool shared;         /* a reshape or transpose result shares it */
   bool chosen;         /* the observer's choice below is made */
   double clip_lo, clip_hi, lo8, hi8;
 } range;
@@ -155,15 +156,22 @@ static void share_ranges(MlirBlock body, observer_state *st) {
   MlirOperation ret = mlirBlockGetTerminator(body);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
        op = mlirOperationGetNextInBlock(op))
-    if (q_reshape_is(op) || q_transpose_is(op))
-      qcc_ptr_map_put(&st->ranges, mlirOperationGetResult(op, 0).ptr, range_of(st, mlirOperationGetOperand(op, 0)));
+    if (q_reshape_is(op) || q_transpose_is(op)) {
+      range *r = range_of(st, mlirOperationGetOperand(op, 0));
+      r->shared = true;
+      qcc_ptr_map_put(&st->ranges, mlirOperationGetResult(op, 0).ptr, r);
+    }
 }
 
 static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
-  (void)op;
   observer_state *st = user;
   range *r = range_of(st, v);
-  if (r->owner == v.ptr) fold_range(st, r, data);
+  /* A constant's range is never recorded (weights are quantized from
+   * their own values), unless a reshape or transpose result shares it:
+   * observing every weight at every sample was most of the histograms'
+   * time on the language models. */
+  const bool unused = !mlirOperationIsNull(op) && q_constant_is(op) && !r->shared;
+  if (r->owner == v.ptr && !unused) fold_range(st, r, data);
   gram *g = qcc_ptr_map_get(&st->grams, v.ptr);
   if (g) fold_gram(g, data);
 }
