@@ -251,15 +251,13 @@ static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_obs
   time_t start = time(NULL);
   int rc = 0;
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
   for (int k = 0; k < set->n_samples && !rc; k++) {
-    qcc_array *outs = NULL;
-    int n_outs = 0;
     for (int i = 0; i < n_in; i++) obs((MlirOperation){NULL}, mlirBlockGetArgument(body, i), &set->samples[k * n_in + i], st);
-    rc = qcc_evaluate_cached(m, cache, &set->samples[k * n_in], n_in, &outs, &n_outs, obs, st);
-    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
-    free(outs);
+    rc = qcc_eval_plan_run(plan, &set->samples[k * n_in], n_in, NULL, NULL, obs, st);
     progress(k + 1, set->n_samples, start);
   }
+  qcc_eval_plan_free(plan);
   qcc_eval_cache_free(cache);
   return rc;
 }
