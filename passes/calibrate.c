@@ -125,8 +125,7 @@ static void fold_range(const observer_state *st, range *r, const qcc_array *a) {
   float lo, hi;
   if (st->clip) {
     if (!r->hist) {
-      r->hist = malloc(sizeof *r->hist);
-      qcc_hist_init(r->hist);
+      r->hist = qcc_hist_new();
     }
     qcc_hist_add_minmax(r->hist, a->data, n, &lo, &hi);
   } else {
@@ -322,7 +321,7 @@ int qcc_pass_calibrate(MlirModule m) {
     /* CPU time, the observers' choices included: what the ratio to the
      * generated code's time per run (docs/quantization.md) is taken on */
     const double cpu_ms = 1000.0 * (double)(clock() - cpu0) / CLOCKS_PER_SEC;
-    qcc_remark("calibrate: %d samples from %s, %.2f ms CPU per sample", set.n_samples, qcc_quant_opts.calib_path,
+    qcc_remark("calibrate: %d samples from %s, %.3f ms CPU per sample", set.n_samples, qcc_quant_opts.calib_path,
                set.n_samples ? cpu_ms / set.n_samples : 0.0);
     if (qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
       qcc_remark("calibrate: input second moments (qcc.input_hessian) of %d matmuls, %d distinct inputs",
@@ -331,7 +330,7 @@ int qcc_pass_calibrate(MlirModule m) {
   for (size_t i = 0; i < st.ranges.cap; i++) {
     range *r = st.ranges.vals[i];
     if (!st.ranges.keys[i] || !r || r->owner != st.ranges.keys[i]) continue; /* empty, or shared */
-    free(r->hist);
+    qcc_hist_free(r->hist);
     free(r);
   }
   qcc_ptr_map_free(&st.ranges);

@@ -139,8 +139,7 @@ static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *
     float lo, hi;
     if (st->clip) {
       if (!r->hist[m]) {
-        r->hist[m] = malloc(sizeof *r->hist[m]);
-        qcc_hist_init(r->hist[m]);
+        r->hist[m] = qcc_hist_new();
       }
       qcc_hist_add_minmax(r->hist[m], x + t * per, per, &lo, &hi);
     } else {
@@ -528,7 +527,7 @@ int qcc_pass_msq(MlirModule m) {
   for (size_t i = 0; i < st.ranges.cap; i++) {
     mod_range *r = st.ranges.vals[i];
     if (!st.ranges.keys[i] || !r) continue;
-    for (int k = 0; k < QRT_MSQ_MAX_MODALITIES; k++) free(r->hist[k]);
+    for (int k = 0; k < QRT_MSQ_MAX_MODALITIES; k++) qcc_hist_free(r->hist[k]);
     free(r);
   }
   qcc_ptr_map_free(&st.ranges);
