@@ -485,14 +485,12 @@ int qcc_pass_msq(MlirModule m) {
    * percentile a histogram, per modality, in one pass. */
   const bool clip = st.clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
   for (int k = 0; k < set.n_samples && !rc; k++) {
-    qcc_array *outs = NULL;
-    int n_outs = 0;
     st.sample = k;
-    rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &outs, &n_outs, observe, &st);
-    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
-    free(outs);
+    rc = qcc_eval_plan_run(plan, &set.samples[k * set.n_inputs], set.n_inputs, NULL, NULL, observe, &st);
   }
+  qcc_eval_plan_free(plan);
   qcc_eval_cache_free(cache);
   if (!rc && clip) clip_ranges(&st);
   if (!loaded) qcc_calib_free(&set);

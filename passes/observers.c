@@ -138,6 +138,14 @@ static void spill(qcc_histogram *h) {
   h->set_max = 0;
 }
 
+/* floor(c / 2^d) for d >= 0: the cell of width 2^d w holding cell c of
+ * width w (integer steps: a float floor per cell made regridding a
+ * third of the first samples' time). */
+static int64_t floor_shift(int64_t c, int d) {
+  if (d >= 62) return c < 0 ? -1 : 0;
+  return c >= 0 ? c >> d : -((-c - 1) >> d) - 1;
+}
+
 /* Grows the grid to cover [lo, hi] (finite). Within the window, only lo
  * and hi change; else a wider cell takes the counts of the narrower cells
  * inside it (floor(floor(x / w) / 2^d) = floor(x / 2^d w)), and the
@@ -159,17 +167,20 @@ static void cover(qcc_histogram *h, double lo, double hi) {
   if (h->width > 0) {
     /* a merged count is at most its set's total: no overflow */
     uint16_t moved[QCC_HIST_BINS][QCC_HIST_SETS];
-    double moved_spilled[QCC_HIST_BINS];
     memset(moved, 0, sizeof moved);
-    memset(moved_spilled, 0, sizeof moved_spilled);
     const int d = ilogb(w) - ilogb(h->width);
     for (int64_t k = lo_cell(h), end = hi_cell(h); k <= end; k++) {
-      const int64_t to = (int64_t)floor(ldexp((double)(h->first + k), -d)) - first;
+      const int64_t to = floor_shift(h->first + k, d) - first;
       for (int j = 0; j < QCC_HIST_SETS; j++) moved[to][j] += h->sets[k][j];
-      if (h->spilled) moved_spilled[to] += h->spilled[k];
     }
     memcpy(h->sets, moved, sizeof moved);
-    if (h->spilled) memcpy(h->spilled, moved_spilled, sizeof moved_spilled);
+    if (h->spilled) {
+      double moved_spilled[QCC_HIST_BINS];
+      memset(moved_spilled, 0, sizeof moved_spilled);
+      for (int64_t k = lo_cell(h), end = hi_cell(h); k <= end; k++)
+        moved_spilled[floor_shift(h->first + k, d) - first] += h->spilled[k];
+      memcpy(h->spilled, moved_spilled, sizeof moved_spilled);
+    }
   }
   h->width = w;
   h->first = first;
