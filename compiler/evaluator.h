@@ -24,6 +24,19 @@ void qcc_eval_cache_free(qcc_eval_cache *c);
 int qcc_evaluate_cached(MlirModule m, qcc_eval_cache *cache, const qcc_array *inputs, int n_inputs,
                         qcc_array **outputs, int *n_outputs, qcc_observer observe, void *user);
 
+/* The module's function planned for repeated runs (calibration: one run
+ * per sample): every op lowered to its kernel call once (at its first
+ * run), every constant's array found once, the intermediate values laid
+ * out in one arena from their lifetimes. The module must not change while
+ * the plan lives; the cache (NULL: none) must outlive it. */
+typedef struct qcc_eval_plan qcc_eval_plan;
+qcc_eval_plan *qcc_eval_plan_new(MlirModule m, qcc_eval_cache *cache);
+void qcc_eval_plan_free(qcc_eval_plan *p);
+/* qcc_evaluate on a plan; outputs may be NULL when they are not wanted
+ * (observers alone). The same bits as qcc_evaluate. */
+int qcc_eval_plan_run(qcc_eval_plan *p, const qcc_array *inputs, int n_inputs, qcc_array **outputs, int *n_outputs,
+                      qcc_observer observe, void *user);
+
 /* Evaluates one op whose operands are all q.constant; result malloc'd. */
 bool qcc_evaluate_op(MlirOperation op, qcc_array *result);
 

@@ -236,6 +236,7 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
   double max_err = 0;
   int agree = 0, rows = 0, rc = 0;
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_eval_plan *float_plan = qcc_eval_plan_new(float_m, cache), *quant_plan = qcc_eval_plan_new(quant_m, cache);
   for (int k = 0; k < calib->n_samples && !rc; k++) {
     qcc_array *fo = NULL, *qo = NULL;
     int nf = 0, nq = 0;
@@ -246,8 +247,8 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     MlirBlock qbody = qcc_func_body(qcc_module_func(quant_m));
     for (int i = 0; i < calib->n_inputs; i++)
       if (qin[i].dtype == QRT_F32) remember(&st, mlirBlockGetArgument(qbody, i), &qin[i]);
-    rc = qcc_evaluate_cached(float_m, cache, in, calib->n_inputs, &fo, &nf, NULL, NULL) ||
-         qcc_evaluate_cached(quant_m, cache, qin, calib->n_inputs, &qo, &nq, observe, &st);
+    rc = qcc_eval_plan_run(float_plan, in, calib->n_inputs, &fo, &nf, NULL, NULL) ||
+         qcc_eval_plan_run(quant_plan, qin, calib->n_inputs, &qo, &nq, observe, &st);
     for (int i = 0; i < calib->n_inputs; i++)
       if (owned[i]) qcc_array_free(&qin[i]);
     free(qin);
@@ -276,6 +277,8 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     free(fo);
     free(qo);
   }
+  qcc_eval_plan_free(float_plan);
+  qcc_eval_plan_free(quant_plan);
   qcc_eval_cache_free(cache);
   bool json = strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".json");
   /* .html: the text report, written to memory, goes into the page */

@@ -39,6 +39,7 @@ typedef struct range {
   double lo, hi;
   qcc_histogram *hist; /* clipping observers only */
   const void *owner;   /* the value that fills it; others share it (see share_ranges) */
+  bool shared;         /* a reshape or transpose result shares it */
   bool chosen;         /* the observer's choice below is made */
   double clip_lo, clip_hi, lo8, hi8;
 } range;
@@ -124,8 +125,7 @@ static void fold_range(const observer_state *st, range *r, const qcc_array *a) {
   float lo, hi;
   if (st->clip) {
     if (!r->hist) {
-      r->hist = malloc(sizeof *r->hist);
-      qcc_hist_init(r->hist);
+      r->hist = qcc_hist_new();
     }
     qcc_hist_add_minmax(r->hist, a->data, n, &lo, &hi);
   } else {
@@ -155,15 +155,22 @@ static void share_ranges(MlirBlock body, observer_state *st) {
   MlirOperation ret = mlirBlockGetTerminator(body);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
        op = mlirOperationGetNextInBlock(op))
-    if (q_reshape_is(op) || q_transpose_is(op))
-      qcc_ptr_map_put(&st->ranges, mlirOperationGetResult(op, 0).ptr, range_of(st, mlirOperationGetOperand(op, 0)));
+    if (q_reshape_is(op) || q_transpose_is(op)) {
+      range *r = range_of(st, mlirOperationGetOperand(op, 0));
+      r->shared = true;
+      qcc_ptr_map_put(&st->ranges, mlirOperationGetResult(op, 0).ptr, r);
+    }
 }
 
 static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
-  (void)op;
   observer_state *st = user;
   range *r = range_of(st, v);
-  if (r->owner == v.ptr) fold_range(st, r, data);
+  /* A constant's range is never recorded (weights are quantized from
+   * their own values), unless a reshape or transpose result shares it:
+   * observing every weight at every sample was most of the histograms'
+   * time on the language models. */
+  const bool unused = !mlirOperationIsNull(op) && q_constant_is(op) && !r->shared;
+  if (r->owner == v.ptr && !unused) fold_range(st, r, data);
   gram *g = qcc_ptr_map_get(&st->grams, v.ptr);
   if (g) fold_gram(g, data);
 }
@@ -243,15 +250,13 @@ static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_obs
   time_t start = time(NULL);
   int rc = 0;
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
   for (int k = 0; k < set->n_samples && !rc; k++) {
-    qcc_array *outs = NULL;
-    int n_outs = 0;
     for (int i = 0; i < n_in; i++) obs((MlirOperation){NULL}, mlirBlockGetArgument(body, i), &set->samples[k * n_in + i], st);
-    rc = qcc_evaluate_cached(m, cache, &set->samples[k * n_in], n_in, &outs, &n_outs, obs, st);
-    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
-    free(outs);
+    rc = qcc_eval_plan_run(plan, &set->samples[k * n_in], n_in, NULL, NULL, obs, st);
     progress(k + 1, set->n_samples, start);
   }
+  qcc_eval_plan_free(plan);
   qcc_eval_cache_free(cache);
   return rc;
 }
@@ -316,7 +321,7 @@ int qcc_pass_calibrate(MlirModule m) {
     /* CPU time, the observers' choices included: what the ratio to the
      * generated code's time per run (docs/quantization.md) is taken on */
     const double cpu_ms = 1000.0 * (double)(clock() - cpu0) / CLOCKS_PER_SEC;
-    qcc_remark("calibrate: %d samples from %s, %.2f ms CPU per sample", set.n_samples, qcc_quant_opts.calib_path,
+    qcc_remark("calibrate: %d samples from %s, %.3f ms CPU per sample", set.n_samples, qcc_quant_opts.calib_path,
                set.n_samples ? cpu_ms / set.n_samples : 0.0);
     if (qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
       qcc_remark("calibrate: input second moments (qcc.input_hessian) of %d matmuls, %d distinct inputs",
@@ -325,7 +330,7 @@ int qcc_pass_calibrate(MlirModule m) {
   for (size_t i = 0; i < st.ranges.cap; i++) {
     range *r = st.ranges.vals[i];
     if (!st.ranges.keys[i] || !r || r->owner != st.ranges.keys[i]) continue; /* empty, or shared */
-    free(r->hist);
+    qcc_hist_free(r->hist);
     free(r);
   }
   qcc_ptr_map_free(&st.ranges);

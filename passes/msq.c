@@ -141,8 +141,7 @@ static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *
     float lo, hi;
     if (st->clip) {
       if (!r->hist[m]) {
-        r->hist[m] = malloc(sizeof *r->hist[m]);
-        qcc_hist_init(r->hist[m]);
+        r->hist[m] = qcc_hist_new();
       }
       qcc_hist_add_minmax(r->hist[m], x + t * per, per, &lo, &hi);
     } else {
@@ -501,14 +500,12 @@ int qcc_pass_msq(MlirModule m) {
    * percentile a histogram, per modality, in one pass. */
   const bool clip = st.clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
   for (int k = 0; k < set.n_samples && !rc; k++) {
-    qcc_array *outs = NULL;
-    int n_outs = 0;
     st.sample = k;
-    rc = qcc_evaluate_cached(m, cache, &set.samples[k * set.n_inputs], set.n_inputs, &outs, &n_outs, observe, &st);
-    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
-    free(outs);
+    rc = qcc_eval_plan_run(plan, &set.samples[k * set.n_inputs], set.n_inputs, NULL, NULL, observe, &st);
   }
+  qcc_eval_plan_free(plan);
   qcc_eval_cache_free(cache);
   if (!rc && clip) clip_ranges(&st);
   if (!loaded) qcc_calib_free(&set);
@@ -544,7 +541,7 @@ int qcc_pass_msq(MlirModule m) {
   for (size_t i = 0; i < st.ranges.cap; i++) {
     mod_range *r = st.ranges.vals[i];
     if (!st.ranges.keys[i] || !r) continue;
-    for (int k = 0; k < QRT_MSQ_MAX_MODALITIES; k++) free(r->hist[k]);
+    for (int k = 0; k < QRT_MSQ_MAX_MODALITIES; k++) qcc_hist_free(r->hist[k]);
     free(r);
   }
   qcc_ptr_map_free(&st.ranges);

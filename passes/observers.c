@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Vector code below is GNU C vector extensions, 8 floats or 4 doubles
@@ -81,10 +82,17 @@ QCC_CLONES static int64_t minmax_nans(const float *x, int64_t n, float *lo_out, 
 
 void qcc_minmax_f32(const float *x, int64_t n, float *lo, float *hi) { minmax_nans(x, n, lo, hi); }
 
-void qcc_hist_init(qcc_histogram *h) {
-  memset(h, 0, sizeof *h);
+qcc_histogram *qcc_hist_new(void) {
+  qcc_histogram *h = calloc(1, sizeof *h);
   h->lo = INFINITY;
   h->hi = -INFINITY;
+  return h;
+}
+
+void qcc_hist_free(qcc_histogram *h) {
+  if (!h) return;
+  free(h->spilled);
+  free(h);
 }
 
 double qcc_hist_edge(const qcc_histogram *h, int64_t k) { return (double)(h->first + k) * h->width; }
@@ -110,6 +118,34 @@ static double width_for(double lo, double hi, double w0) {
 static int64_t lo_cell(const qcc_histogram *h) { return cell(h->lo, h->width) - h->first; }
 static int64_t hi_cell(const qcc_histogram *h) { return cell(h->hi, h->width) - h->first; }
 
+double qcc_hist_count(const qcc_histogram *h, int64_t k) {
+  uint32_t n = 0;
+  for (int j = 0; j < QCC_HIST_SETS; j++) n += h->sets[k][j];
+  return (h->spilled ? h->spilled[k] : 0) + (double)n;
+}
+
+/* Moves the sets' counts into spilled (exact: integers far below 2^53).
+ * Every count is in an occupied cell: values are counted only inside
+ * [lo, hi], which only grows. */
+static void spill(qcc_histogram *h) {
+  if (!h->spilled) h->spilled = calloc(QCC_HIST_BINS, sizeof(double));
+  if (h->width > 0)
+    for (int64_t k = lo_cell(h), end = hi_cell(h); k <= end; k++) {
+      h->spilled[k] = qcc_hist_count(h, k);
+      memset(h->sets[k], 0, sizeof h->sets[k]);
+    }
+  memset(h->sets[QCC_HIST_BINS], 0, sizeof h->sets[QCC_HIST_BINS]);
+  h->set_max = 0;
+}
+
+/* floor(c / 2^d) for d >= 0: the cell of width 2^d w holding cell c of
+ * width w (integer steps: a float floor per cell made regridding a
+ * third of the first samples' time). */
+static int64_t floor_shift(int64_t c, int d) {
+  if (d >= 62) return c < 0 ? -1 : 0;
+  return c >= 0 ? c >> d : -((-c - 1) >> d) - 1;
+}
+
 /* Grows the grid to cover [lo, hi] (finite). Within the window, only lo
  * and hi change; else a wider cell takes the counts of the narrower cells
  * inside it (floor(floor(x / w) / 2^d) = floor(x / 2^d w)), and the
@@ -129,12 +165,22 @@ static void cover(qcc_histogram *h, double lo, double hi) {
   }
   const int64_t first = a - (QCC_HIST_BINS - (b - a + 1)) / 2;
   if (h->width > 0) {
-    double moved[QCC_HIST_BINS];
+    /* a merged count is at most its set's total: no overflow */
+    uint16_t moved[QCC_HIST_BINS][QCC_HIST_SETS];
     memset(moved, 0, sizeof moved);
     const int d = ilogb(w) - ilogb(h->width);
-    for (int64_t k = lo_cell(h), end = hi_cell(h); k <= end; k++)
-      if (h->counts[k] != 0) moved[(int64_t)floor(ldexp((double)(h->first + k), -d)) - first] += h->counts[k];
-    memcpy(h->counts, moved, sizeof moved);
+    for (int64_t k = lo_cell(h), end = hi_cell(h); k <= end; k++) {
+      const int64_t to = floor_shift(h->first + k, d) - first;
+      for (int j = 0; j < QCC_HIST_SETS; j++) moved[to][j] += h->sets[k][j];
+    }
+    memcpy(h->sets, moved, sizeof moved);
+    if (h->spilled) {
+      double moved_spilled[QCC_HIST_BINS];
+      memset(moved_spilled, 0, sizeof moved_spilled);
+      for (int64_t k = lo_cell(h), end = hi_cell(h); k <= end; k++)
+        moved_spilled[floor_shift(h->first + k, d) - first] += h->spilled[k];
+      memcpy(h->spilled, moved_spilled, sizeof moved_spilled);
+    }
   }
   h->width = w;
   h->first = first;
@@ -195,9 +241,74 @@ QCC_CLONES static int64_t cells_of(const float *x, int n, float lo, float hi, fl
                    : cells_loop(x, n, lo, hi, inv_w, base, skip, k, false, false);
 }
 
-/* to[j] += the 4 sets' counts of cell j, j < span. */
-QCC_CLONES static void add_sets(double *to, uint16_t (*sets)[QCC_HIST_BINS + 1], int32_t span) {
-  for (int32_t j = 0; j < span; j++) to[j] += (double)((int32_t)sets[0][j] + sets[1][j] + sets[2][j] + sets[3][j]);
+/* The cells of x[0..n) minus base into k[], and their least and greatest
+ * values, in one pass, provided every value lies in [lo, hi] (the
+ * histogram's range so far, so inside its window): what a call adds once
+ * the first samples have set the ranges. Returns false if one does not
+ * (NaN, infinite, or a new extreme; k, mn and mx are then meaningless).
+ * The cell is cells_loop's, computed the same way. */
+static inline bool inside_loop(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t *k,
+                               float *mn, float *mx, const bool tiny) {
+  int32_t all = -1;
+  float a = INFINITY, b = -INFINITY;
+  int i = 0;
+#if defined(QCC_VEC)
+  const qcc_f8 vlo = lo - (qcc_f8){0}, vhi = hi - (qcc_f8){0}, vinv = inv_w - (qcc_f8){0}, zero = {0};
+  const qcc_i8 vbase = base - (qcc_i8){0};
+  qcc_i8 vall = ~(qcc_i8){0};
+  qcc_f8 va = vhi, vb = vlo;
+  for (; i + 8 <= n; i += 8) {
+    qcc_f8 v;
+    memcpy(&v, x + i, sizeof v);
+    const qcc_i8 ok = (v >= vlo) & (v <= vhi); /* lanes: -1 true, 0 false */
+    vall &= ok;
+    v = (qcc_f8)((ok & (qcc_i8)v) | (~ok & (qcc_i8)vlo)); /* no conversion of what may not fit */
+    va = (qcc_f8)(((v < va) & (qcc_i8)v) | (~(v < va) & (qcc_i8)va));
+    vb = (qcc_f8)(((v > vb) & (qcc_i8)v) | (~(v > vb) & (qcc_i8)vb));
+    const qcc_f8 t = v * vinv;
+    qcc_i8 c = __builtin_convertvector(t, qcc_i8); /* toward zero */
+    c += t < __builtin_convertvector(c, qcc_f8);
+    if (tiny) c += (v < zero) & (t == zero);
+    const qcc_i8 kk = c - vbase;
+    memcpy(k + i, &kk, sizeof kk);
+  }
+  for (int l = 0; l < 8; l++) {
+    all &= vall[l];
+    a = va[l] < a ? va[l] : a;
+    b = vb[l] > b ? vb[l] : b;
+  }
+#endif
+  for (; i < n; i++) {
+    const int32_t ok = x[i] >= lo && x[i] <= hi;
+    all &= -ok;
+    const float v = ok ? x[i] : lo, t = v * inv_w;
+    a = v < a ? v : a;
+    b = v > b ? v : b;
+    int32_t c = (int32_t)t; /* toward zero */
+    c -= (t < (float)c) | ((v < 0) & (t == 0));
+    k[i] = c - base;
+  }
+  *mn = a;
+  *mx = b;
+  return all != 0;
+}
+
+QCC_CLONES static bool cells_inside(const float *x, int n, float lo, float hi, float inv_w, int32_t base, int32_t *k,
+                                    float *mn, float *mx) {
+  return inv_w < 1 ? inside_loop(x, n, lo, hi, inv_w, base, k, mn, mx, true)
+                   : inside_loop(x, n, lo, hi, inv_w, base, k, mn, mx, false);
+}
+
+/* One count per cell k[j], value j into set j % QCC_HIST_SETS. */
+static void count_cells(qcc_histogram *h, const int32_t *k, int m) {
+  enum { S = QCC_HIST_SETS };
+  if (h->set_max + (m + S - 1) / S > UINT16_MAX) spill(h);
+  h->set_max += (m + S - 1) / S;
+  uint16_t(*c)[S] = h->sets;
+  int j = 0;
+  for (; j + S <= m; j += S)
+    for (int s = 0; s < S; s++) c[k[j + s]][s]++;
+  for (; j < m; j++) c[k[j]][j % S]++;
 }
 
 void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
@@ -205,7 +316,11 @@ void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n) {
   qcc_hist_add_minmax(h, x, n, &lo, &hi);
 }
 
-void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo_out, float *hi_out) {
+enum { BLOCK = 256 };
+
+/* The general case: x's range first, the grid grown to cover it, then the
+ * cells (NaN and infinities into the spare row). */
+static void add_any(qcc_histogram *h, const float *x, int64_t n, float *lo_out, float *hi_out) {
   float lo, hi;
   const bool masked = minmax_nans(x, n, &lo, &hi) > 0 || !isfinite(lo) || !isfinite(hi);
   *lo_out = lo;
@@ -219,39 +334,39 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo_
   }
   cover(h, lo, hi);
   const float inv_w = (float)(1.0 / h->width); /* a power of two in [2^-107, 2^100] */
-  /* Counts go into 4 interleaved sets of 16-bit counts over the cells x
-   * spans, added up at the end: an integer add per value instead of a
-   * double one, and 4 independent increments where runs of values fall in
-   * one cell (softmax's zeros and near-zero probabilities: straight into
-   * h->counts, every increment waited for the previous store, a third of
-   * calibration's time; 4 sets measured 2% faster than 2 on char_lm).
-   * Only when x has fewer values than the span's cells, clearing and
-   * adding up the sets would cost more than the direct increments. */
-  const int32_t c0 = (int32_t)(cell(lo, h->width) - h->first), span = (int32_t)(cell(hi, h->width) - h->first) - c0 + 1;
-  const bool direct = n < (int64_t)span;
-  const int32_t base = (int32_t)h->first + (direct ? 0 : c0), skip = direct ? -1 : span;
-  uint16_t counts[4][QCC_HIST_BINS + 1];
-  enum { BLOCK = 256, CHUNK = 4 * 65535 - BLOCK /* values: no set's count overflows 16 bits */ };
   int32_t k[BLOCK];
   int64_t added = 0;
-  for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
-    const int64_t end = n - i0 < CHUNK ? n : i0 + CHUNK;
-    for (int s = 0; s < 4 && !direct; s++) memset(counts[s], 0, sizeof(uint16_t) * (size_t)(span + 1));
-    for (int64_t i = i0; i < end; i += BLOCK) {
-      const int m = end - i < BLOCK ? (int)(end - i) : BLOCK;
-      added += cells_of(x + i, m, lo, hi, inv_w, base, skip, k, masked);
-      if (direct) {
-        for (int j = 0; j < m; j++)
-          if (k[j] >= 0) h->counts[k[j]] += 1;
-      } else {
-        int j = 0;
-        for (; j + 4 <= m; j += 4) counts[0][k[j]]++, counts[1][k[j + 1]]++, counts[2][k[j + 2]]++, counts[3][k[j + 3]]++;
-        for (; j < m; j++) counts[0][k[j]]++;
-      }
-    }
-    if (!direct) add_sets(h->counts + c0, counts, span);
+  for (int64_t i = 0; i < n; i += BLOCK) {
+    const int m = n - i < BLOCK ? (int)(n - i) : BLOCK;
+    added += cells_of(x + i, m, lo, hi, inv_w, (int32_t)h->first, QCC_HIST_BINS, k, masked);
+    count_cells(h, k, m);
   }
   h->total += (double)added;
+}
+
+void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo_out, float *hi_out) {
+  float lo = INFINITY, hi = -INFINITY;
+  int64_t i = 0;
+  if (h->width > 0) { /* blocks inside the range so far: one pass each */
+    const float inv_w = (float)(1.0 / h->width), hlo = (float)h->lo, hhi = (float)h->hi;
+    int32_t k[BLOCK];
+    for (float a, b; i < n; i += BLOCK) {
+      const int m = n - i < BLOCK ? (int)(n - i) : BLOCK;
+      if (!cells_inside(x + i, m, hlo, hhi, inv_w, (int32_t)h->first, k, &a, &b)) break;
+      count_cells(h, k, m);
+      h->total += m;
+      lo = a < lo ? a : lo;
+      hi = b > hi ? b : hi;
+    }
+  }
+  if (i < n) { /* from the first block that is not */
+    float a, b;
+    add_any(h, x + i, n - i, &a, &b);
+    lo = a < lo ? a : lo;
+    hi = b > hi ? b : hi;
+  }
+  *lo_out = lo;
+  *hi_out = hi;
 }
 
 void qcc_hist_percentile_range(const qcc_histogram *h, double p, double *lo, double *hi) {
@@ -262,9 +377,9 @@ void qcc_hist_percentile_range(const qcc_histogram *h, double p, double *lo, dou
   const double cut = h->total * (100.0 - p) / 200.0;
   double acc = 0;
   int64_t a = first, b = last + 1;
-  while (a < last && acc + h->counts[a] <= cut) acc += h->counts[a++];
+  while (a < last && acc + qcc_hist_count(h, a) <= cut) acc += qcc_hist_count(h, a++);
   acc = 0;
-  while (b > a + 1 && acc + h->counts[b - 1] <= cut) acc += h->counts[--b];
+  while (b > a + 1 && acc + qcc_hist_count(h, b - 1) <= cut) acc += qcc_hist_count(h, --b);
   *lo = fmax(qcc_hist_edge(h, a), h->lo);
   *hi = fmin(qcc_hist_edge(h, b), h->hi);
 }
@@ -346,10 +461,10 @@ static double clip_mse(const double *v, const double *c, int m, double lo, doubl
 static int occupied_cells(const qcc_histogram *h, double *v, double *c) {
   int m = 0;
   for (int64_t k = h->width > 0 ? lo_cell(h) : 0, end = h->width > 0 ? hi_cell(h) : -1; k <= end; k++)
-    if (h->counts[k] != 0) {
+    if (qcc_hist_count(h, k) != 0) {
       const double centre = qcc_hist_edge(h, k) + 0.5 * h->width;
       v[m] = centre < h->lo ? h->lo : centre > h->hi ? h->hi : centre;
-      c[m++] = h->counts[k];
+      c[m++] = qcc_hist_count(h, k);
     }
   return m;
 }

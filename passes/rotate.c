@@ -219,15 +219,11 @@ static stats *want(stats_set *set, MlirValue v, bool cov) {
 
 static int run_stats(MlirModule m, const qcc_calib_set *calib, stats_set *set) {
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
   int rc = 0;
-  for (int k = 0; k < calib->n_samples && !rc; k++) {
-    qcc_array *outs = NULL;
-    int n_outs = 0;
-    rc = qcc_evaluate_cached(m, cache, &calib->samples[k * calib->n_inputs], calib->n_inputs, &outs, &n_outs, observe,
-                             set);
-    for (int j = 0; j < n_outs; j++) qcc_array_free(&outs[j]);
-    free(outs);
-  }
+  for (int k = 0; k < calib->n_samples && !rc; k++)
+    rc = qcc_eval_plan_run(plan, &calib->samples[k * calib->n_inputs], calib->n_inputs, NULL, NULL, observe, set);
+  qcc_eval_plan_free(plan);
   qcc_eval_cache_free(cache);
   return rc ? -1 : 0;
 }

@@ -215,16 +215,20 @@ static void free_outputs(qcc_array *o, int n) {
  * or (--sensitivity-metric kl) the mean KL divergence per row of logits. */
 static int measure(MlirModule m, qcc_output_ref *r, double *err) {
   double signal = 0, noise = 0;
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, r->cache);
   for (int k = 0; k < r->samples; k++) {
     qcc_array *out = NULL;
     int n = 0;
-    if (qcc_evaluate_cached(m, r->cache, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &out, &n, NULL, NULL))
+    if (qcc_eval_plan_run(plan, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &out, &n, NULL, NULL)) {
+      qcc_eval_plan_free(plan);
       return -1;
+    }
     const int common = n < r->n_out[k] ? n : r->n_out[k];
     if (qcc_quant_opts.sensitivity_kl) output_kl(r->out[k], out, common, &signal, &noise);
     else output_mse(r->out[k], out, common, &signal, &noise);
     free_outputs(out, n);
   }
+  qcc_eval_plan_free(plan);
   *err = signal > 0 ? noise / signal : (noise > 0 ? INFINITY : 0);
   return 0;
 }
@@ -242,12 +246,16 @@ int qcc_output_ref_init(MlirModule m, int samples, qcc_output_ref *r) {
   /* One cache for every variant: each differs from the float model in one
    * layer, so all other constants and packed weights are shared. */
   r->cache = qcc_eval_cache_new();
-  for (int k = 0; k < r->samples; k++)
-    if (qcc_evaluate_cached(m, r->cache, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &r->out[k],
-                            &r->n_out[k], NULL, NULL)) {
-      qcc_output_ref_free(r);
-      return -1;
-    }
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, r->cache);
+  int rc = 0;
+  for (int k = 0; k < r->samples && !rc; k++)
+    rc = qcc_eval_plan_run(plan, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &r->out[k], &r->n_out[k],
+                           NULL, NULL);
+  qcc_eval_plan_free(plan);
+  if (rc) {
+    qcc_output_ref_free(r);
+    return -1;
+  }
   return 0;
 }
 

@@ -137,6 +137,7 @@ qcc_proxy_stats *qcc_proxy_collect(MlirModule m, const qcc_calib_set *set, int s
     qcc_ptr_map_put(&st->outputs, mlirOperationGetResult(op, 0).ptr, calloc(1, sizeof(power)));
   }
   qcc_eval_cache *cache = qcc_eval_cache_new();
+  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
   int rc = 0;
   for (int k = 0; k < samples && !rc; k++) {
     const qcc_array *in = &set->samples[k * set->n_inputs];
@@ -144,12 +145,9 @@ qcc_proxy_stats *qcc_proxy_collect(MlirModule m, const qcc_calib_set *set, int s
       MlirValue arg = mlirBlockGetArgument(body, a);
       observe((MlirOperation){NULL}, arg, &in[a], st);
     }
-    qcc_array *out = NULL;
-    int n = 0;
-    rc = qcc_evaluate_cached(m, cache, in, set->n_inputs, &out, &n, observe, st);
-    for (int j = 0; j < n; j++) qcc_array_free(&out[j]);
-    free(out);
+    rc = qcc_eval_plan_run(plan, in, set->n_inputs, NULL, NULL, observe, st);
   }
+  qcc_eval_plan_free(plan);
   qcc_eval_cache_free(cache);
   if (rc) {
     qcc_proxy_free(st);

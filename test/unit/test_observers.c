@@ -11,7 +11,8 @@
  * grid is the finest that holds the range; its percentile edges lie
  * within one cell of the exact quantiles of the values, on the
  * conservative side; its MSE choice, scored on the values themselves, is
- * within 0.5% of the best of the same candidates. */
+ * within 0.5% of the best of the same candidates. Fed three times (its
+ * 16-bit counts then spill), its counts are three times as many. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,14 +88,13 @@ static void growing_values(void) {
 }
 
 static void test_growing(void) {
-  static qcc_histogram h, h2;
+  qcc_histogram *h = qcc_hist_new(), *h2 = qcc_hist_new();
   static double ref[QCC_HIST_BINS];
   growing_values();
-  qcc_hist_init(&h);
   int minmax_same = 1;
   for (int c = 0; c < CHUNKS; c++) {
     float lo1, hi1, lo2, hi2;
-    qcc_hist_add_minmax(&h, g + c * (G / CHUNKS), G / CHUNKS, &lo1, &hi1);
+    qcc_hist_add_minmax(h, g + c * (G / CHUNKS), G / CHUNKS, &lo1, &hi1);
     qcc_minmax_f32(g + c * (G / CHUNKS), G / CHUNKS, &lo2, &hi2);
     minmax_same &= lo1 == lo2 && hi1 == hi2;
   }
@@ -105,27 +105,37 @@ static void test_growing(void) {
   int outside = 0;
   for (int i = 0; i < G; i++) {
     if (!isfinite(g[i])) continue;
-    int64_t k = (int64_t)floor(g[i] / h.width) - h.first;
+    int64_t k = (int64_t)floor(g[i] / h->width) - h->first;
     if (k < 0 || k >= QCC_HIST_BINS) outside++;
     else ref[k] += 1;
     lo = fmin(lo, g[i]), hi = fmax(hi, g[i]), finite++;
   }
-  int same = outside == 0 && h.total == finite && h.lo == lo && h.hi == hi;
-  for (int k = 0; k < QCC_HIST_BINS; k++) same &= h.counts[k] == ref[k];
-  printf("growing: range [%g, %g], width 2^%d, %.0f values\n", h.lo, h.hi, ilogb(h.width), h.total);
+  int same = outside == 0 && h->total == finite && h->lo == lo && h->hi == hi;
+  for (int k = 0; k < QCC_HIST_BINS; k++) same &= qcc_hist_count(h, k) == ref[k];
+  printf("growing: range [%g, %g], width 2^%d, %.0f values\n", h->lo, h->hi, ilogb(h->width), h->total);
   check(same, "growing histogram: counts equal a second pass's on the final grid, NaN and infinities skipped");
-  const double w = h.width, cells = (hi - lo) / w;
+  const double w = h->width, cells = (hi - lo) / w;
   const int64_t half_span = (int64_t)floor(hi / (w / 2)) - (int64_t)floor(lo / (w / 2)) + 1;
   check(cells > QCC_HIST_BINS / 2 - 1 && half_span > QCC_HIST_BINS,
         "growing histogram: the finest power-of-two grid holding the range (> 2047 cells across it)");
   /* the same values in another order: the same histogram */
-  qcc_hist_init(&h2);
   for (int c = CHUNKS - 1; c >= 0; c--)
-    for (int i = c * (G / CHUNKS); i < (c + 1) * (G / CHUNKS); i += 1000) qcc_hist_add(&h2, g + i, 1000);
-  int same_cells = h2.width == h.width && h2.total == h.total && h2.lo == h.lo && h2.hi == h.hi;
+    for (int i = c * (G / CHUNKS); i < (c + 1) * (G / CHUNKS); i += 1000) qcc_hist_add(h2, g + i, 1000);
+  int same_cells = h2->width == h->width && h2->total == h->total && h2->lo == h->lo && h2->hi == h->hi;
   for (int64_t c = (int64_t)floor(lo / w); c <= (int64_t)floor(hi / w); c++) /* every occupied grid cell */
-    same_cells &= h.counts[c - h.first] == h2.counts[c - h2.first];
+    same_cells &= qcc_hist_count(h, c - h->first) == qcc_hist_count(h2, c - h2->first);
   check(same_cells, "growing histogram: independent of the order of the values");
+  /* 3 G values: 16-bit counts spill (observers.h) more than once, exactly */
+  qcc_histogram *h3 = qcc_hist_new();
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < CHUNKS; c++) qcc_hist_add(h3, g + c * (G / CHUNKS), G / CHUNKS);
+  int same_thrice = h3->width == h->width && h3->total == 3 * h->total && h3->spilled != NULL;
+  for (int64_t c = (int64_t)floor(lo / w); c <= (int64_t)floor(hi / w); c++)
+    same_thrice &= qcc_hist_count(h3, c - h3->first) == 3 * qcc_hist_count(h, c - h->first);
+  check(same_thrice, "growing histogram: counts past 16 bits move to the spilled counts exactly");
+  qcc_hist_free(h);
+  qcc_hist_free(h2);
+  qcc_hist_free(h3);
 }
 
 /* Percentile edges against the exact quantiles, and the MSE choice
@@ -134,19 +144,18 @@ static void test_growing(void) {
 static void test_choices(void) {
   enum { N = 100000 };
   static float x[N], sorted[N];
-  static qcc_histogram h;
+  qcc_histogram *h = qcc_hist_new();
   for (int i = 0; i < N; i++) {
     double u = uniform() - 0.5;
     x[i] = (float)(u < 0 ? log(1 + 2 * u + 1e-300) : -log(1 - 2 * u + 1e-300)) + 0.5f;
     if (i % 10000 == 0) x[i] = (float)(-25 - i / 10000);
   }
-  qcc_hist_init(&h);
-  for (int i = 0; i < N; i += 4096) qcc_hist_add(&h, x + i, N - i < 4096 ? N - i : 4096);
+  for (int i = 0; i < N; i += 4096) qcc_hist_add(h, x + i, N - i < 4096 ? N - i : 4096);
   memcpy(sorted, x, sizeof x);
   qsort(sorted, N, sizeof *sorted, cmp_float);
-  const double p = 99.9, cut = N * (100.0 - p) / 200.0, w = h.width;
+  const double p = 99.9, cut = N * (100.0 - p) / 200.0, w = h->width;
   double plo, phi;
-  qcc_hist_percentile_range(&h, p, &plo, &phi);
+  qcc_hist_percentile_range(h, p, &plo, &phi);
   const double exact_lo = sorted[(int)floor(cut)], exact_hi = sorted[N - 1 - (int)floor(cut)];
   int below = 0, above = 0;
   for (int i = 0; i < N; i++) below += x[i] < plo, above += x[i] > phi;
@@ -155,22 +164,23 @@ static void test_choices(void) {
         "percentile edges within one cell of the exact quantiles, conservative");
   for (int bits = 8; bits >= 4; bits -= 4) {
     double mlo, mhi, best = INFINITY, best_r = 1;
-    qcc_hist_mse_range(&h, bits, &mlo, &mhi);
+    qcc_hist_mse_range(h, bits, &mlo, &mhi);
     for (int j = 0; j <= 70; j++) {
-      double r = 1.0 - 0.01 * j, e = quant_err_bits(x, N, r * h.lo, r * h.hi, bits);
+      double r = 1.0 - 0.01 * j, e = quant_err_bits(x, N, r * h->lo, r * h->hi, bits);
       if (e < best) best = e, best_r = r;
     }
     double e = quant_err_bits(x, N, mlo, mhi, bits);
-    printf("mse %d bits: r %.2f (best on the values %.2f), error %.6g vs best %.6g\n", bits, mhi / h.hi, best_r, e, best);
+    printf("mse %d bits: r %.2f (best on the values %.2f), error %.6g vs best %.6g\n", bits, mhi / h->hi, best_r, e, best);
     check(e <= best * 1.005, bits == 8 ? "8-bit MSE choice within 0.5% of the best candidate on the values"
                                        : "4-bit MSE choice within 0.5% of the best candidate on the values");
   }
+  qcc_hist_free(h);
 }
 
 int main(void) {
   enum { N = 200000 };
   static float x[N];
-  static qcc_histogram h;
+  qcc_histogram *h = qcc_hist_new();
   double lo = INFINITY, hi = -INFINITY, plo, phi, mlo, mhi;
   for (int i = 0; i < N; i++) {
     x[i] = (float)gauss();
@@ -178,14 +188,13 @@ int main(void) {
     lo = fmin(lo, x[i]);
     hi = fmax(hi, x[i]);
   }
-  qcc_hist_init(&h);
-  qcc_hist_add(&h, x, N);
-  qcc_hist_percentile_range(&h, 99.99, &plo, &phi);
+  qcc_hist_add(h, x, N);
+  qcc_hist_percentile_range(h, 99.99, &plo, &phi);
   int below = 0, above = 0;
   for (int i = 0; i < N; i++) below += x[i] < plo, above += x[i] > phi;
   printf("gauss + outliers: minmax [%.3f, %.3f], p99.99 [%.3f, %.3f] (cut %d, %d)\n", lo, hi, plo, phi, below, above);
   check(below <= N * 0.00005 + 1 && above <= N * 0.00005 + 1 && phi < 10, "percentile cuts the outliers, no more than the asked mass");
-  qcc_hist_mse_range(&h, 8, &mlo, &mhi);
+  qcc_hist_mse_range(h, 8, &mlo, &mhi);
   check(quant_err(x, N, mlo, mhi) <= quant_err(x, N, lo, hi), "MSE range is no worse than min-max with outliers");
   lo = INFINITY, hi = -INFINITY;
   for (int i = 0; i < N; i++) {
@@ -194,20 +203,23 @@ int main(void) {
     lo = fmin(lo, x[i]);
     hi = fmax(hi, x[i]);
   }
-  qcc_hist_init(&h);
-  qcc_hist_add(&h, x, N);
-  qcc_hist_mse_range(&h, 8, &mlo, &mhi);
+  qcc_hist_free(h);
+  h = qcc_hist_new();
+  qcc_hist_add(h, x, N);
+  qcc_hist_mse_range(h, 8, &mlo, &mhi);
   double e_mm = quant_err(x, N, lo, hi), e_mse = quant_err(x, N, mlo, mhi);
   printf("laplace: minmax [%.3f, %.3f], mse range [%.3f, %.3f]: error %.4g vs min-max %.4g\n", lo, hi, mlo, mhi, e_mse,
          e_mm);
   check(e_mse < 0.85 * e_mm, "MSE clip cuts the error by at least 15% on a long-tailed distribution (measured 19%)");
   for (int i = 0; i < N; i++) x[i] = (float)(uniform() * 2 - 1);
-  qcc_hist_init(&h);
-  qcc_hist_add(&h, x, N);
-  qcc_hist_mse_range(&h, 8, &mlo, &mhi);
+  qcc_hist_free(h);
+  h = qcc_hist_new();
+  qcc_hist_add(h, x, N);
+  qcc_hist_mse_range(h, 8, &mlo, &mhi);
   printf("uniform: mse range [%.3f, %.3f]\n", mlo, mhi);
   check(mhi > 0.97 && mlo < -0.97, "uniform values keep (almost) the whole range");
   check(quant_err(x, N, mlo, mhi) <= quant_err(x, N, -1, 1) * 1.01, "MSE range is no worse than min-max on uniform");
+  qcc_hist_free(h);
   test_growing();
   test_choices();
   printf("%s\n", fails ? "FAILED" : "all passed");
