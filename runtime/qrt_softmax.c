@@ -182,3 +182,140 @@ QRT_API void qrt_softmax_f32(const void *params, const void *const *in, void *co
   jb.y = (float *)out[0];
   qrt_parallel_range(p->outer, 1, (QRT_PAR_MIN_ELEMS / 4 + len - 1) / len, qrt_softmax_rows, &jb);
 }
+
+/* --- Softmax where a keep-mask drops elements (qrt_softmax_keep_f32). */
+#define QRT_SOFTMAX_KEEP_BUF 2048 /* floats of exps packed for one run */
+#define QRT_SOFTMAX_KEEP_ROWS 256 /* rows of a group; mask rows cached */
+typedef struct qrt_softmax_keep_job {
+  int64_t L, mask_n;
+  float masked;
+  const uint8_t *mask;
+  float *y;
+} qrt_softmax_keep_job;
+
+/* P >= 1 when the L keep bytes are P ones followed by zeros (a causal or
+ * padding mask's row), else 0.  memchr and the OR loop vectorize; a byte
+ * loop with an exit does not. */
+QRT_INTERNAL int64_t qrt_softmax_keep_prefix(const uint8_t *keep, int64_t L) {
+  const uint8_t *zero = (const uint8_t *)memchr(keep, 0, (size_t)L);
+  const int64_t P = zero ? zero - keep : L;
+  unsigned rest = 0;
+  int64_t j;
+  for (j = P; j < L; ++j) rest |= keep[j];
+  return rest ? 0 : P;
+}
+
+/* A row with no element kept: every element plus the mask's value, all
+ * taking part (the additive mask's result there). */
+QRT_INTERNAL int64_t qrt_softmax_none_kept(float *yo, int64_t L, float masked) {
+  int64_t j;
+  for (j = 0; j < L; ++j) yo[j] = yo[j] + masked;
+  return L;
+}
+
+/* The elements of row o that take part: with a prefix P of the mask's
+ * row (prefix[] caches it per mask row, -1 not yet known), the first P
+ * rounded up to 16 (whole chunks: the loops over the prefix then have no
+ * scalar tail), the rest of that chunk set to -inf; otherwise the dropped
+ * elements become -inf (exp gives 0) and all L take part (a row with none
+ * kept: qrt_softmax_none_kept). */
+QRT_INTERNAL int64_t qrt_softmax_live(const qrt_softmax_keep_job *jb, int64_t o, int32_t *prefix) {
+  const int64_t L = jb->L;
+  float *yo = jb->y + o * L;
+  int64_t j;
+  if (!jb->mask) return L;
+  if (jb->mask_n % L == 0) {
+    const int64_t mr = (o * L) % jb->mask_n / L;
+    const uint8_t *keep = jb->mask + mr * L;
+    const int64_t P = mr < QRT_SOFTMAX_KEEP_ROWS ? (prefix[mr] >= 0 ? prefix[mr] : (prefix[mr] = (int32_t)qrt_softmax_keep_prefix(keep, L)))
+                                                 : qrt_softmax_keep_prefix(keep, L);
+    unsigned any = 0;
+    if (P > 0) {
+      const int64_t P16 = (P + 15) / 16 * 16 < L ? (P + 15) / 16 * 16 : L;
+      for (j = P; j < P16; ++j) yo[j] = -INFINITY;
+      return P16;
+    }
+    for (j = 0; j < L; ++j) any |= keep[j];
+    if (!any) return qrt_softmax_none_kept(yo, L, jb->masked);
+    for (j = 0; j < L; ++j) yo[j] = keep[j] ? yo[j] : -INFINITY;
+    return L;
+  } else {
+    unsigned any = 0;
+    for (j = 0; j < L; ++j) any |= jb->mask[(o * L + j) % jb->mask_n];
+    if (!any) return qrt_softmax_none_kept(yo, L, jb->masked);
+  }
+  for (j = 0; j < L; ++j) yo[j] = jb->mask[(o * L + j) % jb->mask_n] ? yo[j] : -INFINITY;
+  return L;
+}
+
+/* Rows [o0, o1), in place.  Only a row's live prefix is computed: the
+ * dropped elements' exp is 0 and a lane sum plus 0 is unchanged (every
+ * lane keeps its elements and their order), so the bits are those of
+ * qrt_softmax_f32 on the -inf-masked rows, with half the exps of a causal
+ * mask.  As qrt_softmax_grouped, a group of rows takes its exps in one
+ * run: the live prefixes minus their max, packed into a stack buffer of
+ * QRT_SOFTMAX_KEEP_BUF floats, then each row's sum and division back into
+ * place, the dropped elements as 0. */
+QRT_INTERNAL void qrt_softmax_keep_rows(void *ctx, int64_t o0, int64_t o1) {
+  const qrt_softmax_keep_job *jb = (const qrt_softmax_keep_job *)ctx;
+  const int64_t L = jb->L;
+  float buf[QRT_SOFTMAX_KEEP_BUF];
+  int32_t live[QRT_SOFTMAX_KEEP_ROWS], prefix[QRT_SOFTMAX_KEEP_ROWS];
+  int64_t r0, r, j, i, g, pos;
+  for (i = 0; i < QRT_SOFTMAX_KEEP_ROWS; ++i) prefix[i] = -1;
+  if (L > QRT_SOFTMAX_KEEP_BUF) {
+    for (r = o0; r < o1; ++r) {
+      float *yr = jb->y + r * L;
+      const int64_t P = qrt_softmax_live(jb, r, prefix);
+      const float m = qrt_softmax_row_max(yr, P);
+      const float s = qrt_softmax_exp_sum(yr, m, yr, P);
+      for (j = 0; j < P; ++j) yr[j] = yr[j] / s;
+      if (P < L) memset(yr + P, 0, sizeof(float) * (size_t)(L - P));
+    }
+    return;
+  }
+  g = QRT_SOFTMAX_KEEP_BUF / L < QRT_SOFTMAX_KEEP_ROWS ? QRT_SOFTMAX_KEEP_BUF / L : QRT_SOFTMAX_KEEP_ROWS;
+  for (r0 = o0; r0 < o1; r0 += g) {
+    const int64_t r1 = o1 - r0 < g ? o1 : r0 + g;
+    for (pos = 0, r = r0; r < r1; ++r) {
+      const float *src = jb->y + r * L;
+      const int64_t P = qrt_softmax_live(jb, r, prefix);
+      const float m = qrt_softmax_row_max(src, P);
+      float *dst = buf + pos;
+      for (j = 0; j < P; ++j) dst[j] = src[j] - m;
+      live[r - r0] = (int32_t)P;
+      pos += P;
+    }
+    i = 0;
+#if QRT_HAVE_F32X
+    for (; i + QRT_F32X_LANES <= pos; i += QRT_F32X_LANES) {
+      qrt_f32x d, e;
+      memcpy(&d, buf + i, sizeof d);
+      qrt_exp_f32x(&e, &d);
+      memcpy(buf + i, &e, sizeof e);
+    }
+#endif
+    for (; i < pos; ++i) buf[i] = qrt_exp_f32(buf[i]);
+    for (pos = 0, r = r0; r < r1; ++r) {
+      float *dst = jb->y + r * L;
+      const float *e = buf + pos;
+      const int64_t P = live[r - r0];
+      const float s = qrt_softmax_lanes_sum(e, P);
+      for (j = 0; j < P; ++j) dst[j] = e[j] / s;
+      for (; j < L; ++j) dst[j] = 0.0f;
+      pos += P;
+    }
+  }
+}
+
+QRT_API void qrt_softmax_keep_f32(int64_t outer, int64_t L, const uint8_t *mask, int64_t mask_n, float masked,
+                                  float *y) {
+  qrt_softmax_keep_job jb;
+  if (L <= 0 || outer <= 0) return;
+  jb.L = L;
+  jb.masked = masked;
+  jb.mask = mask_n > 0 ? mask : NULL;
+  jb.mask_n = mask_n;
+  jb.y = y;
+  qrt_parallel_range(outer, 1, (QRT_PAR_MIN_ELEMS / 4 + L - 1) / L, qrt_softmax_keep_rows, &jb);
+}
