@@ -19,13 +19,16 @@ cmake --build "$build" -j "$(nproc)"
 cd "$build"
 log="$build/test-results.txt"
 set +e
-ctest --output-on-failure -j "$(nproc)" 2>&1 | tee "$log"
-status=$?
+# ctest's own status (a pipeline's would be tee's): written beside the log
+{ ctest --output-on-failure -j "$(nproc)"; echo $? > "$log.status"; } 2>&1 | tee "$log"
+status=$(cat "$log.status")
 set -e
 summary=$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1)
+if [ -z "$summary" ]; then echo "ctest stopped before its summary"; exit 1; fi
 failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
 total=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
 lit_line=$(grep -E "^  (Passed|Failed|Unsupported|Expectedly)" "$log" || true)
 echo "$lit_line"
 echo "$((total - failed)) passed, $failed failed"
+if [ "$failed" != 0 ]; then status=1; fi
 exit $status
