@@ -613,18 +613,15 @@ irdl.dialect @q {
   }
   // Static schemes: float softmax over the last axis of values read from
   // int8 codes, x = table[x + 128] (f32 [256]: the dequantize and the
-  // constant factors that led to the softmax), -inf where mask (ui8 or i1,
+  // constant factors that led to the softmax), -inf where mask (ui8,
   // cycling over the elements in row-major order) is 0, as an additive
-  // causal mask whose exp underflows gave; a row with nothing kept adds
-  // `masked` (the mask's value) instead; runtime qrt_softmax_codes_f32.
+  // causal mask whose exp underflows gave; runtime qrt_softmax_codes_f32.
   irdl.operation @softmax_codes {
     %x = irdl.base "!builtin.tensor"
     %table = irdl.base "!builtin.tensor"
     %mask = irdl.base "!builtin.tensor"
     %y = irdl.base "!builtin.tensor"
-    %masked = irdl.base "#builtin.float"
     irdl.operands(%x, %table, optional %mask)
-    irdl.attributes {"masked" = %masked}
     irdl.results(%y)
   }
   // --softmax-format dbfpM: softmax over the last axis of a float tensor,

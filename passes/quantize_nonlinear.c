@@ -255,39 +255,9 @@ static int softmax(MlirOperation op, const char *at) {
  * zeros, the same sum.  So the result has the same bits. */
 typedef struct chain_step { char kind; float c; } chain_step;
 
-/* The float value of a one-element f32 constant. */
-static bool scalar_f32(MlirValue v, float *out) {
-  qcc_array arr;
-  if (!qcc_value_constant(v, &arr)) return false;
-  bool ok = arr.dtype == QRT_F32 && arr.nbytes == sizeof(float);
-  if (ok) *out = ((float *)arr.data)[0];
-  qcc_array_free(&arr);
-  return ok;
-}
-
-/* m = where(cond, 0, v): a mask known only at run time (token reordering
- * builds the permuted causal mask so), kept where the bool cond is true,
- * v (negative or -inf) elsewhere; cond of m's element count (no
- * broadcasting inside the where). */
-static bool where_mask(MlirValue m, MlirValue *cond, float *v) {
-  if (!mlirValueIsAOpResult(m) || !q_where_is(mlirOpResultGetOwner(m))) return false;
-  MlirOperation def = mlirOpResultGetOwner(m);
-  qcc_shape cs, ms;
-  float kept, dropped;
-  qcc_shape_of(q_where_in(def, 0), &cs);
-  qcc_shape_of(m, &ms);
-  if (cs.dtype != QRT_BOOL || qcc_shape_numel(&cs) != qcc_shape_numel(&ms) || !scalar_f32(q_where_in(def, 1), &kept) ||
-      !scalar_f32(q_where_in(def, 2), &dropped) || kept != 0 || !(dropped < 0))
-    return false;
-  *cond = q_where_in(def, 0);
-  *v = dropped;
-  return true;
-}
-
 static int softmax_codes(MlirOperation op, const char *at) {
   q_softmax_attrs a = q_softmax_get(op);
-  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), src, mask = {NULL}, cond = {NULL};
-  float cond_v = 0.0f; /* the run-time mask's value where cond is false */
+  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), src, mask = {NULL};
   qcc_shape xs, ys, ss;
   qcc_qparams in;
   chain_step chain[4]; /* outermost first; '+' is the mask */
@@ -307,10 +277,6 @@ static int softmax_codes(MlirOperation op, const char *at) {
     else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && qcc_value_is_constant(r))
       mask = r, chain[nchain++] = (chain_step){'+', 0.0f}, x = l;
     else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && qcc_value_is_constant(l))
-      mask = l, chain[nchain++] = (chain_step){'+', 0.0f}, x = r;
-    else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && where_mask(r, &cond, &cond_v))
-      mask = r, chain[nchain++] = (chain_step){'+', 0.0f}, x = l;
-    else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && where_mask(l, &cond, &cond_v))
       mask = l, chain[nchain++] = (chain_step){'+', 0.0f}, x = r;
     else
       break;
@@ -340,30 +306,7 @@ static int softmax_codes(MlirOperation op, const char *at) {
   /* the mask: keep bytes, and the bound on the masked elements */
   uint8_t *keep = NULL;
   int64_t mask_n = 0;
-  float worst = -INFINITY; /* the largest masked entry */
-  if (!mlirValueIsNull(cond)) {
-    /* run-time keep bytes: the bool cond, laid out as a constant mask
-     * must be; a row it keeps nothing of the kernel computes as the
-     * chain does (x + cond_v), so no row needs proving */
-    qcc_shape cs;
-    qcc_shape_of(cond, &cs);
-    int lead = 0;
-    while (lead < cs.rank && cs.dims[lead] == 1) lead++;
-    bool ok = cs.rank - lead <= xs.rank && cs.rank - lead >= 1;
-    for (i = lead; ok && i < cs.rank; i++) ok = cs.dims[i] == xs.dims[xs.rank - cs.rank + i];
-    worst = cond_v;
-    for (i = 0; ok && worst > -INFINITY && i < 256; i++) {
-      double v = (double)dp.scale * (double)(i - 128 - dp.zero_point);
-      for (k = nchain - 1; k >= 0; k--)
-        v = chain[k].kind == '*' ? v * chain[k].c : chain[k].kind == '/' ? v / chain[k].c : v + worst;
-      ok = v - lo < -100.0;
-    }
-    if (!ok) {
-      qcc_remark("quantize: %s reads float scores: the run-time mask added to them is not laid out along the scores "
-                 "or does not make exp underflow", at);
-      return 0;
-    }
-  } else if (!mlirValueIsNull(mask)) {
+  if (!mlirValueIsNull(mask)) {
     qcc_array arr;
     if (!qcc_value_constant(mask, &arr)) return 0;
     int lead = 0;
@@ -373,6 +316,7 @@ static int softmax_codes(MlirOperation op, const char *at) {
     mask_n = ok ? (int64_t)(arr.nbytes / sizeof(float)) : 0;
     const int64_t L = xs.dims[xs.rank - 1];
     keep = mask_n > 0 && mask_n % L == 0 ? malloc((size_t)mask_n) : NULL;
+    float worst = -INFINITY; /* the largest masked entry */
     for (int64_t e = 0; keep && e < mask_n; e++) {
       const float v = ((float *)arr.data)[e];
       keep[e] = v == 0;
@@ -403,11 +347,9 @@ static int softmax_codes(MlirOperation op, const char *at) {
   int64_t n = 256;
   MlirValue mv = {NULL};
   if (keep) mv = qcc_constant_before(op, QRT_U8, 1, &mask_n, keep);
-  else if (!mlirValueIsNull(cond)) mv = cond;
   free(keep);
-  q_softmax_codes_attrs ca = {mlirValueIsNull(cond) ? 0.0 : (double)cond_v};
   MlirValue t = qcc_insert_before(op, q_softmax_codes_create(mlirOperationGetLocation(op), mlirValueGetType(y), src,
-                                                             qcc_constant_before(op, QRT_F32, 1, &n, table), mv, &ca));
+                                                             qcc_constant_before(op, QRT_F32, 1, &n, table), mv));
   /* the calibration of the softmax's output (qcc.* attributes) goes with
    * it: the next matmul quantizes its input with that range */
   MlirOperation to = mlirOpResultGetOwner(t);

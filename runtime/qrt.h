@@ -858,17 +858,13 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
  * Error: at most 1 LSB from the correctly rounded exact softmax, and only
  * when 256 p lies within (axis_len + 4) * 2^-23 of a rounding boundary
  * (derivation in qrt_qsoftmax.c); axis_len <= 2^20. */
-#define QRT_QSOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len) S(int64_t, mask_n) S(float, masked)
+#define QRT_QSOFTMAX_PARAMS(S, A) S(int64_t, outer) S(int64_t, axis_len) S(int64_t, mask_n)
 /* qrt_softmax_codes_f32 (qrt_lut.c, static int8 schemes): float
  * softmax over the last axis of values read from int8 codes, params as
  * qrt_qsoftmax_i8's.  Element j of row o is x = table[code + 128] where
  * mask[(o * axis_len + j) % mask_n] != 0 (or every element, mask NULL),
  * and -inf elsewhere; then qrt_softmax_f32's row (max, exp, sum order,
- * division), so y has the bits of that kernel on those x (computed by
- * qrt_softmax_keep_f32: a causal mask's dropped half takes no exp).  A row
- * with no element kept is x + masked at every element instead (what the
- * additive mask of one value `masked` gives there); qrt_qsoftmax_i8
- * ignores `masked`.
+ * division), so y has the bits of that kernel on those x.
  *   in[0] codes int8 [outer, axis_len], in[1] table float [256] (the
  *   float values the codes stood for: dequantize and constant factors,
  *   built by the compiler with the runtime's formulas), in[2] mask uint8
@@ -1181,15 +1177,6 @@ typedef void (*qrt_range_fn)(void *ctx, int64_t begin, int64_t end);
  * defined) and pastes each file after those it depends on (QRT_FILE_DEPS). */
 #ifndef QRT_NO_PROTOTYPES
 QRT_ALL_KERNELS(QRT_DECLARE_KERNEL)
-
-/* qrt_softmax.c: softmax over the rows of y [outer, L] in place, element
- * j of row o taking part iff mask[(o * L + j) % mask_n] != 0 (mask NULL
- * or mask_n 0: all); the others become 0.  The bits of qrt_softmax_f32
- * on the rows with -inf at the dropped elements; rows whose kept elements
- * are a prefix (causal masks) compute only that prefix.  A row with none
- * kept: qrt_softmax_f32 of y + masked. */
-QRT_API void qrt_softmax_keep_f32(int64_t outer, int64_t L, const uint8_t *mask, int64_t mask_n, float masked,
-                                  float *y);
 
 /* qrt_conv.c: scratch bytes qrt_conv_f32 wants in in[3] (0: none). */
 QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p);

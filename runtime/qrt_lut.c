@@ -217,18 +217,36 @@ QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *con
 
 /* Softmax of rows of int8 codes through a float table (qrt.h; needs
  * qrt_softmax.c): the codes become floats in y by the lookup above (a
- * gather per element would cost more than the exp), then
- * qrt_softmax_keep_f32 runs on y in place with the mask (dropped elements
- * as -inf, and only a row's live prefix where the mask is causal).  One
- * pass over the codes replaces the dequantize, the constant
- * multiplications and the mask addition, a float pass each. */
+ * gather per element would cost more than the exp), -inf where the mask
+ * excludes the element (exp(-inf - m) is 0 and -inf is never the max),
+ * and qrt_softmax_f32 then runs on y in place (each row is read before it
+ * is written).  One pass over the codes replaces the dequantize, the
+ * constant multiplications and the mask addition, a float pass each. */
 QRT_API void qrt_softmax_codes_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_qsoftmax_params *p = (const qrt_qsoftmax_params *)params;
+  const uint8_t *mask = p->mask_n > 0 ? (const uint8_t *)in[2] : NULL;
+  float *y = (float *)out[0];
+  const int64_t L = p->axis_len;
   qrt_lut_params lp;
-  if (p->axis_len <= 0 || p->outer <= 0) return;
-  memset(&lp, 0, sizeof lp);
-  lp.n = p->outer * p->axis_len;
+  qrt_softmax_params sp;
+  const void *sin[1];
+  int64_t o, j;
+  if (L <= 0 || p->outer <= 0) return;
+  lp.n = p->outer * L;
   qrt_lut_i8_f32(&lp, in, out);
-  qrt_softmax_keep_f32(p->outer, p->axis_len, p->mask_n > 0 ? (const uint8_t *)in[2] : NULL, p->mask_n, p->masked,
-                       (float *)out[0]);
+  for (o = 0; mask && o < p->outer; ++o) {
+    float *yo = y + o * L;
+    if (p->mask_n % L == 0) { /* the row's mask bytes in one run */
+      const uint8_t *keep = mask + (o * L) % p->mask_n;
+      for (j = 0; j < L; ++j) yo[j] = keep[j] ? yo[j] : -INFINITY;
+    } else {
+      for (j = 0; j < L; ++j) yo[j] = mask[(o * L + j) % p->mask_n] ? yo[j] : -INFINITY;
+    }
+  }
+  memset(&sp, 0, sizeof sp);
+  sp.outer = p->outer;
+  sp.axis_len = L;
+  sp.inner = 1;
+  sin[0] = y;
+  qrt_softmax_f32(&sp, sin, out);
 }

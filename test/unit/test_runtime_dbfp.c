@@ -355,7 +355,7 @@ static void check_bound(void) {
       continue;
     }
     for (row = 0; row < ROWS; ++row) {
-      qrt_qsoftmax_params qp = {1, L, 0, 0.0f};
+      qrt_qsoftmax_params qp = {1, L, 0};
       const void *in[3] = {q, table, NULL};
       void *out[1] = {yq};
       long double S = 0.0L, mx = -INFINITY;
