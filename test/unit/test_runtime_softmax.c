@@ -162,7 +162,18 @@ static void bit_exact_rows(int64_t L, int log_flag) {
  * kernels, against the fused kernel with the table of the first two steps
  * (computed by qrt_dequantize_i8_f32 and a float multiply) and the mask as
  * keep bytes: bit for bit.  mask_kind 0: causal [L, L]; 1: none; 2: one
- * keep byte for every element (mask_n 1: the general cycling path). */
+ * keep byte for every element (mask_n 1: the general cycling path); 3: a
+ * window of 4 (not a prefix); 4: each row a prefix of its own length
+ * (padding), some rows whole. */
+static int keeps(int mask_kind, int64_t L, int64_t i, int64_t j) {
+  switch (mask_kind) {
+  case 0: return j <= i;
+  case 3: return j <= i && j + 4 > i;
+  case 4: return j < (i * 7 + 3) % L + 1;
+  default: return 1;
+  }
+}
+
 static void codes_case(int64_t heads, int64_t L, float sc, int32_t z, float c, int mask_kind) {
   const int64_t n = heads * L * L;
   int8_t *codes = (int8_t *)xmalloc((size_t)n), all[256];
@@ -184,7 +195,7 @@ static void codes_case(int64_t heads, int64_t L, float sc, int32_t z, float c, i
   for (i = 0; i < n; ++i) {
     const int64_t r = i / L % L, col = i % L;
     x[i] = x[i] * c;
-    if (mask_kind == 0) x[i] = x[i] + (col > r ? -1e4f : 0.0f);
+    x[i] = x[i] + (keeps(mask_kind, L, r, col) ? 0.0f : -1e4f);
   }
   memset(&sp, 0, sizeof sp);
   sp.outer = heads * L; sp.axis_len = L; sp.inner = 1;
@@ -196,10 +207,10 @@ static void codes_case(int64_t heads, int64_t L, float sc, int32_t z, float c, i
   qrt_dequantize_i8_f32(&dp, in, out);
   for (i = 0; i < 256; ++i) table[i] = table[i] * c;
   for (i = 0; i < L; ++i)
-    for (j = 0; j < L; ++j) keep[i * L + j] = (uint8_t)(mask_kind != 0 || j <= i);
+    for (j = 0; j < L; ++j) keep[i * L + j] = (uint8_t)keeps(mask_kind, L, i, j);
   memset(&cp, 0, sizeof cp);
   cp.outer = heads * L; cp.axis_len = L;
-  cp.mask_n = mask_kind == 0 ? L * L : mask_kind == 2 ? 1 : 0;
+  cp.mask_n = mask_kind == 1 ? 0 : mask_kind == 2 ? 1 : L * L;
   in[0] = codes; in[1] = table; in[2] = cp.mask_n ? keep : NULL;
   out[0] = got;
   memset(got, 0x55, sizeof(float) * (size_t)n);
@@ -248,5 +259,7 @@ int main(void) {
   codes_case(1, 1, 0.1f, 0, 1.0f, 0);
   codes_case(3, 20, 0.05f, -128, 0.25f, 1);
   codes_case(2, 9, 0.3f, 7, 2.0f, 2);
+  codes_case(3, 64, 0.07f, -3, 0.17677669f, 3);
+  codes_case(2, 100, 0.1f, 0, 0.125f, 4);
   return finish();
 }
