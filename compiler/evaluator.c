@@ -19,7 +19,8 @@
 #include "name_map.h"
 #include "plan_memory.h"
 
-static qcc_array alloc_for(MlirValue v) {
+/* The array shape of v, without data. */
+static qcc_array array_of(MlirValue v) {
   qcc_shape s;
   qcc_array a;
   memset(&a, 0, sizeof a);
@@ -28,6 +29,12 @@ static qcc_array alloc_for(MlirValue v) {
   a.rank = s.rank;
   memcpy(a.dims, s.dims, sizeof s.dims);
   a.nbytes = (size_t)qcc_shape_numel(&s) * qcc_dtype_size(s.dtype);
+  return a;
+}
+
+/* The array of v with zeroed data of its own. */
+static qcc_array alloc_for(MlirValue v) {
+  qcc_array a = array_of(v);
   a.data = calloc(a.nbytes ? a.nbytes : 1, 1);
   return a;
 }
@@ -413,19 +420,6 @@ static int eval_op(qcc_eval_cache *cache, scope *sc, MlirOperation op) {
   }
   if (out->uses_left == 0 && out->owned) qcc_array_free(&out->data);
   return 0;
-}
-
-/* The array shape of v, without data. */
-static qcc_array array_of(MlirValue v) {
-  qcc_shape s;
-  qcc_array a;
-  memset(&a, 0, sizeof a);
-  qcc_shape_of(v, &s);
-  a.dtype = s.dtype;
-  a.rank = s.rank;
-  memcpy(a.dims, s.dims, sizeof s.dims);
-  a.nbytes = (size_t)qcc_shape_numel(&s) * qcc_dtype_size(s.dtype);
-  return a;
 }
 
 /* The step of the function body's op that holds op (op itself, or the
