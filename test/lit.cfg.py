@@ -20,7 +20,9 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%src", config.qcc_src_root))
 config.substitutions.append(("%build", config.qcc_obj_root))
 config.substitutions.append(("%runtime", os.path.join(config.qcc_src_root, "runtime")))
-strict = "-std=c99 -Wall -Wextra -pedantic -Werror -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+# (no -g: it costs a quarter of the compile time; UBSan reports name file:line
+# without it and ASan reports name the functions)
+strict = "-std=c99 -Wall -Wextra -pedantic -Werror -O1 -fsanitize=address,undefined -fno-sanitize-recover=all"
 config.substitutions.append(("%cc", "cc " + strict))
 config.substitutions.append(("%clang", "clang " + strict))
 config.environment["ASAN_OPTIONS"] = "detect_leaks=0"

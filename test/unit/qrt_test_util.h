@@ -25,6 +25,15 @@ static QRT_MAYBE_UNUSED int64_t irand(int64_t lo, int64_t hi) {
   const uint64_t r = a << 24 | b;
   return lo + (int64_t)(r % (uint64_t)(hi - lo + 1));
 }
+/* Under an emulator (the --neon run under qemu sets QRT_TEST_SAMPLE=N)
+ * a test that runs many variants of each case runs every Nth variant,
+ * rotating with the case, so every variant still runs on some cases;
+ * natively N is 1 (all of them). */
+static QRT_MAYBE_UNUSED int test_sample(void) {
+  const char *s = getenv("QRT_TEST_SAMPLE");
+  const int n = s ? atoi(s) : 1;
+  return n < 1 ? 1 : n;
+}
 static QRT_MAYBE_UNUSED float frand(float lo, float hi) {
   return lo + (hi - lo) * (float)(lcg() >> 8) / 16777216.0f;
 }

@@ -31,6 +31,7 @@ compilers="cc"
 command -v clang >/dev/null 2>&1 && compilers="$compilers clang"
 
 fail() { echo "FAILED: $*"; FAILED=1; }
+RUN=""  # what runs a test program (qemu for --neon)
 
 # Runtime objects are built once per (compiler, flags) and linked into
 # every test.
@@ -49,7 +50,7 @@ run_test() { # compiler, flags, objects, test file, tag
   local c=$1 flags=$2 objs=$3 t=$4 tag=$5 exe res rc
   exe="$OUT/$(basename "$t" .c)_$tag"
   if ! $c $BASE $flags -I$RT "$t" $objs -lm -o "$exe"; then fail "build $t ($tag)"; return; fi
-  res=$("$exe" 2>&1)
+  res=$($RUN "$exe" 2>&1)
   rc=$?
   echo "$(basename "$t" .c) [$tag]: $(echo "$res" | tail -1)"
   [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($tag)"; }
@@ -76,6 +77,39 @@ int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument
   done
 }
 
+# A variant that differs from a built one (base tag, base flags) in a few
+# files only: those files compiled with the variant's flags, the base's
+# objects for the rest (same code, so the same objects); the tests run as
+# in int8_paths.  The files: those that mention one of the words (the
+# macro a -D flag sets and the names it guards), or, with no words, those
+# the tests link from the base build (a different -march changes every
+# file, but the tests need only some).
+variant_of() { # compiler, base tag, base flags, "tag:flags", tests (one string), words...
+  local c=$1 base=$2 bflags=$3 v=$4 tests=$5 vt vf files f o objs="" t; shift 5
+  vt=${v%%:*}; vf=${v#*:}
+  $c $vf -E -x c /dev/null >/dev/null 2>&1 || { echo "$vt: not supported by $c here, skipped"; return; }
+  if [ $# -gt 0 ]; then
+    files=$(grep -l -w $(printf -- '-e %s ' "$@") $SRCS)
+  else
+    ar rcs "$OUT/rt_$base.a" "$OUT/rt_$base"/*.o
+    files=$(for t in $tests; do # the link map names the archive members pulled in
+              $c $BASE $bflags -I$RT "$t" "$OUT/rt_$base.a" -lm -Wl,-Map="$OUT/map.txt" -o "$OUT/map.exe" &&
+                sed -n 's/^[^ ]*\.a(\(qrt_[a-z0-9_]*\)\.o)$/\1/p' "$OUT/map.txt"
+            done | sort -u | sed "s|^|$RT/|; s|$|.c|")
+  fi
+  mkdir -p "$OUT/rt_$vt"
+  for f in $SRCS; do
+    o="$OUT/rt_$base/$(basename "$f" .c).o"
+    if echo "$files" | grep -qx "$f"; then
+      o="$OUT/rt_$vt/$(basename "$f" .c).o"
+      $c $BASE $vf $SAN -I$RT -c "$f" -o "$o" || { fail "build $f ($vt)"; return; }
+    fi
+    objs="$objs $o"
+  done
+  echo "$vt: $(echo $files | wc -w) files rebuilt, the rest shared with $base"
+  for t in $tests; do run_test "$c" "$vf $SAN" "$objs" "$t" "$vt"; done
+}
+
 # The NEON paths (aarch64: plain NEON and the dot-product extension),
 # cross-compiled and run under qemu-user with UBSan (ASan needs more than
 # qemu gives it): the int8 tests, and the determinism hashes, which must
@@ -89,18 +123,17 @@ if [ "${1:-}" = "--neon" ]; then
   qemu() { QEMU_LD_PREFIX=/usr/aarch64-linux-gnu qemu-aarch64 "$@"; }
   cc $BASE -I$RT test/unit/test_runtime_determinism.c $SRCS -lm -o "$OUT/det_host" && "$OUT/det_host" > "$OUT/det_host.txt" ||
     fail "determinism (host)"
+  # qemu runs the tests (run_test's $RUN), every 4th variant of qconv's
+  # cases (qrt_test_util.h's test_sample); UBSan only
+  RUN=qemu
+  export QRT_TEST_SAMPLE=4
+  SAN="-fsanitize=undefined -fno-sanitize-recover=all"
+  objs=$(build_rt $XCC "-march=armv8-a $SAN" neon) &&
+    for t in $QTESTS $ITESTS; do run_test $XCC "-march=armv8-a $SAN" "$objs" "$t" neon; done
+  # the dot-product extension changes only the int8 GEMM kernels' file
+  variant_of $XCC neon "-march=armv8-a $SAN" "neon-dotprod:-march=armv8.2-a+dotprod" "$QTESTS" __ARM_FEATURE_DOTPROD
   for v in "neon:-march=armv8-a" "neon-dotprod:-march=armv8.2-a+dotprod"; do
     vt=${v%%:*}; vf=${v#*:}
-    objs=$(build_rt $XCC "$vf -fsanitize=undefined -fno-sanitize-recover=all" "$vt") || continue
-    for t in $QTESTS $ITESTS; do
-      exe="$OUT/$(basename "$t" .c)_$vt"
-      if ! $XCC $BASE $vf -fsanitize=undefined -fno-sanitize-recover=all -I$RT "$t" $objs -lm -o "$exe"; then
-        fail "build $t ($vt)"; continue
-      fi
-      res=$(qemu "$exe" 2>&1); rc=$?
-      echo "$(basename "$t" .c) [$vt]: $(echo "$res" | tail -1)"
-      [ $rc -eq 0 ] || { echo "$res" | tail -20; fail "$t ($vt)"; }
-    done
     if $XCC $BASE $vf -I$RT test/unit/test_runtime_determinism.c $SRCS -lm -o "$OUT/det_$vt" &&
        qemu "$OUT/det_$vt" > "$OUT/det_$vt.txt"; then
       if diff <(grep -v ' libm ' "$OUT/det_host.txt") <(grep -v ' libm ' "$OUT/det_$vt.txt") >/dev/null; then
@@ -119,12 +152,19 @@ fi
 
 if [ "${1:-}" = "--simd" ]; then
   # (the float vector-extension tests ride along: one runtime build per variant)
-  int8_paths cc "$QTESTS $ITESTS $FTESTS" "native:-O3 -march=native" "avx2:-O3 -march=native -mno-avx512f" \
-    "portable:-O3 -march=native -DQRT_QMM_PORTABLE"
+  int8_paths cc "$QTESTS $ITESTS $FTESTS" "native:-O3 -march=native"
+  # AVX2: the files these tests link, built without AVX-512
+  variant_of cc cc-native "-O3 -march=native $SAN" "avx2:-O3 -march=native -mno-avx512f" "$QTESTS $ITESTS $FTESTS"
+  # the portable int8 kernels and the float kernels without the vector
+  # extension: only the files that test those macros differ from native
+  variant_of cc cc-native "-O3 -march=native $SAN" "portable:-O3 -march=native -DQRT_QMM_PORTABLE" "$QTESTS $ITESTS" \
+    QRT_QMM_PORTABLE
+  variant_of cc cc-native "-O3 -march=native $SAN" "f32-novec:-O3 -march=native -DQRT_NO_VECTOR_EXT" "$FTESTS" \
+    QRT_NO_VECTOR_EXT QRT_HAVE_F32X QRT_F32V_LANES QRT_F32X_LANES QRT_F32X_UNROLL qrt_f32x qrt_f32v qrt_exp_f32x QRT_F32X_EACH
   # AVX-512 without VNNI: bmatmul's integer path takes its int16 kernel
-  # and the C int8 one there
-  int8_paths cc "test/unit/test_runtime_bdot.c test/unit/test_runtime_bdot_enc.c" "avx512bw:-O3 -march=skylake-avx512"
-  int8_paths cc "$FTESTS" "f32-novec:-O3 -march=native -DQRT_NO_VECTOR_EXT"
+  # and the C int8 one there (the files the bdot tests link)
+  variant_of cc cc-native "-O3 -march=native $SAN" "avx512bw:-O3 -march=skylake-avx512" \
+    "test/unit/test_runtime_bdot.c test/unit/test_runtime_bdot_enc.c"
   [ $FAILED -eq 0 ] && echo "SIMD PATH TESTS PASSED" || { echo "SIMD PATH TESTS FAILED"; exit 1; }
   exit 0
 fi

@@ -139,9 +139,11 @@ int main(void) {
       {1, 8, 16, 1, {1, 100, 100}, {1, 3, 3}, {1, 1, 1}, {1, 1, 1}, {0, 1, 1}, {0, 1, 1}},
   };
   static const int32_t zas[] = {0, -128, 127, 9};
+  const int every = test_sample();
   size_t s;
   int v, z = 0;
   for (s = 0; s < sizeof cases / sizeof cases[0]; ++s)
-    for (v = 0; v < 16; ++v) run_case(&cases[s], zas[z++ % 4], v);
+    for (v = 0; v < 16; ++v)
+      if ((v + (int)s) % every == 0) run_case(&cases[s], zas[z++ % 4], v);
   return finish();
 }
