@@ -242,6 +242,33 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int64_t, bias_rs) S(int64_t, bias_cs) \
   A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6)
 
+/* The number of batches of a batched matmul: the product of
+ * batch_shape[0..rank) (rank clamped to 0..6). */
+static QRT_MAYBE_UNUSED inline int64_t qrt_batch_count(int32_t rank, const int64_t *shape) {
+  const int32_t br = rank < 0 ? 0 : (rank > 6 ? 6 : rank);
+  int64_t nb = 1, d;
+  for (d = 0; d < br; ++d) nb *= shape[d];
+  return nb;
+}
+
+/* The element offsets of batch b of a batched matmul (float or int8) in
+ * A and B: b unravelled row-major over batch_shape[0..rank), each index
+ * times that operand's batch stride (0 where it broadcasts). */
+static QRT_MAYBE_UNUSED inline void qrt_batch_offsets(int32_t rank, const int64_t *shape, const int64_t *a_strides,
+                                                      const int64_t *b_strides, int64_t b, int64_t *ao,
+                                                      int64_t *bo) {
+  const int32_t br = rank < 0 ? 0 : (rank > 6 ? 6 : rank);
+  int64_t r = b, d;
+  *ao = 0;
+  *bo = 0;
+  for (d = br - 1; d >= 0; --d) {
+    const int64_t n = shape[d] > 0 ? shape[d] : 1;
+    *ao += (r % n) * a_strides[d];
+    *bo += (r % n) * b_strides[d];
+    r /= n;
+  }
+}
+
 /* --- softmax / log_softmax over one axis -------------------------------- */
 /* x viewed as [outer, axis_len, inner]. */
 #define QRT_SOFTMAX_PARAMS(S, A) \

@@ -12,18 +12,13 @@ QRT_API void qrt_matmul_i32(const void *params, const void *const *in, void *con
   const qrt_matmul_params *p = (const qrt_matmul_params *)params;
   const int32_t *A = (const int32_t *)in[0], *B = (const int32_t *)in[1];
   int32_t *C = (int32_t *)out[0];
-  int64_t idx[6] = {0, 0, 0, 0, 0, 0};
-  int64_t nb = 1, b, d, m, n, k;
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
-  for (d = 0; d < br; ++d) nb *= p->batch_shape[d];
+  const int64_t nb = qrt_batch_count(p->batch_rank, p->batch_shape);
+  int64_t b, m, n, k;
   for (b = 0; b < nb; ++b) {
     const int32_t *a, *bb;
     int32_t *c = C + b * p->M * p->N;
-    int64_t ao = 0, bo = 0;
-    for (d = 0; d < br; ++d) {
-      ao += idx[d] * p->a_batch_strides[d];
-      bo += idx[d] * p->b_batch_strides[d];
-    }
+    int64_t ao, bo;
+    qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
     a = A + ao;
     bb = B + bo;
     for (m = 0; m < p->M; ++m) {
@@ -33,10 +28,6 @@ QRT_API void qrt_matmul_i32(const void *params, const void *const *in, void *con
         for (n = 0; n < p->N; ++n)
           c[m * p->N + n] = (int32_t)((uint32_t)c[m * p->N + n] + av * (uint32_t)bb[k * p->N + n]);
       }
-    }
-    for (d = br - 1; d >= 0; --d) {
-      if (++idx[d] < p->batch_shape[d]) break;
-      idx[d] = 0;
     }
   }
 }

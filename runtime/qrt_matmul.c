@@ -516,14 +516,8 @@ QRT_API void qrt_pack_b_f32(int64_t K, int64_t N, const float *B, float *packed)
  * stride 0). */
 QRT_INTERNAL void qrt_mm_batch_at(const qrt_matmul_params *p, const float *A, const float *B, float *C, int64_t b,
                                   qrt_sgemm_args *g) {
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
-  int64_t ao = 0, bo = 0, r = b, d;
-  for (d = br - 1; d >= 0; --d) {
-    const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
-    ao += (r % n) * p->a_batch_strides[d];
-    bo += (r % n) * p->b_batch_strides[d];
-    r /= n;
-  }
+  int64_t ao, bo;
+  qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
   g->A = A + ao;
   g->B = B + bo;
   g->C = C + b * p->M * p->N;
@@ -554,10 +548,9 @@ QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *con
   const float *B = (const float *)in[1];
   float *C = (float *)out[0];
   const int64_t macs = p->M * p->N * p->K;
-  int64_t nb = 1, b, d;
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+  const int64_t nb = qrt_batch_count(p->batch_rank, p->batch_shape);
+  int64_t b;
   qrt_sgemm_args g;
-  for (d = 0; d < br; ++d) nb *= p->batch_shape[d];
   g.M = p->M; g.N = p->N; g.K = p->K;
   g.rs_a = p->trans_a ? 1 : p->K;
   g.cs_a = p->trans_a ? p->M : 1;

@@ -928,14 +928,8 @@ QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
  * index unravelled; broadcast dims have stride 0). */
 QRT_INTERNAL void qrt_qmm_batch_at(const qrt_qmatmul_params *p, const void *const *in, void *const *out,
                                    int fout, int64_t b, qrt_qgemm_args *g) {
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
-  int64_t ao = 0, bo = 0, r = b, d;
-  for (d = br - 1; d >= 0; --d) {
-    const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
-    ao += (r % n) * p->a_batch_strides[d];
-    bo += (r % n) * p->b_batch_strides[d];
-    r /= n;
-  }
+  int64_t ao, bo;
+  qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
   g->A = (const int8_t *)in[0] + ao;
   g->B = (const int8_t *)in[1] + bo;
   if (fout) g->Cf = (float *)out[0] + b * p->M * p->N;
@@ -968,11 +962,10 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
                                   int fout) {
   const qrt_qmatmul_params *p = (const qrt_qmatmul_params *)params;
   const int width = qrt_parallel_width();
-  int64_t nb = 1, b, d, tasks;
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+  const int64_t nb = qrt_batch_count(p->batch_rank, p->batch_shape);
+  int64_t b, tasks;
   qrt_qgemm_args g;
   memset(&g, 0, sizeof g);
-  for (d = 0; d < br; ++d) nb *= p->batch_shape[d];
   g.M = p->M; g.N = p->N; g.K = p->K;
   g.lda = p->K;
   g.rs_b = p->N;

@@ -102,24 +102,18 @@ QRT_INTERNAL void qrt_qmm16_one(const qrt_qmatmul_params *p, const int16_t *A, c
 
 QRT_API void qrt_qmatmul_i16(const void *params, const void *const *in, void *const *out) {
   const qrt_qmatmul_params *p = (const qrt_qmatmul_params *)params;
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
   const int b16 = p->b_bits == 16;
   const size_t b_size = b16 ? sizeof(int16_t) : sizeof(int8_t);
-  int64_t nb = 1, b, d;
+  const int64_t nb = qrt_batch_count(p->batch_rank, p->batch_shape);
+  int64_t b;
   /* the output range inside int16 (the requantization clamps to it) */
   qrt_qmatmul_params q = *p;
   q.out_min = q.out_min < -32768 ? -32768 : q.out_min;
   q.out_max = q.out_max > 32767 ? 32767 : q.out_max;
   if (q.out_max < q.out_min) q.out_max = q.out_min;
-  for (d = 0; d < br; ++d) nb *= p->batch_shape[d];
   for (b = 0; b < nb; ++b) {
-    int64_t ao = 0, bo = 0, r = b;
-    for (d = br - 1; d >= 0; --d) {
-      const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
-      ao += (r % n) * p->a_batch_strides[d];
-      bo += (r % n) * p->b_batch_strides[d];
-      r /= n;
-    }
+    int64_t ao, bo;
+    qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
     qrt_qmm16_one(&q, (const int16_t *)in[0] + ao, (const char *)in[1] + bo * (int64_t)b_size, b16,
                   (const int64_t *)in[2], (const int32_t *)in[3], (const int8_t *)in[4],
                   (int16_t *)out[0] + b * p->M * p->N);

@@ -19,23 +19,14 @@
 #include <string.h>
 
 QRT_INTERNAL int64_t qrt_qmmf_batches(const qrt_qmatmul_params *p) {
-  int64_t nb = 1, d;
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
-  for (d = 0; d < br; ++d) nb *= p->batch_shape[d];
-  return nb;
+  return qrt_batch_count(p->batch_rank, p->batch_shape);
 }
 
-/* Element offset of batch b of A (row-major batch index, broadcast A
- * dims have stride 0). */
+/* Element offset of batch b of A. */
 QRT_INTERNAL int64_t qrt_qmmf_a_offset(const qrt_qmatmul_params *p, int64_t b) {
-  int64_t off = 0, d;
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
-  for (d = br - 1; d >= 0; --d) {
-    const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
-    off += (b % n) * p->a_batch_strides[d];
-    b /= n;
-  }
-  return off;
+  int64_t ao, bo;
+  qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
+  return ao;
 }
 
 QRT_API int64_t qrt_qmatmul_dyn_scratch(const qrt_qmatmul_params *p) {

@@ -17,18 +17,27 @@ With --cycle-schemes A,B,... the i-th model gets `-q` of the (i mod n)-th
 scheme added to its flags: one run covers every block format on models of
 all shapes.
 
-usage: test/conformance/quantized.py [--qcc PATH] [--node PATTERN] [--jobs N] [--cycle-schemes LIST] [--npu] -- QCC_FLAGS...
+The generated C of every 8th model pastes the runtime; the others link
+one sanitized build of runtime/ made at the start (run.py's INLINE_EVERY;
+--all-inline pastes it everywhere).
+
+usage: test/conformance/quantized.py [--qcc PATH] [--node PATTERN] [--jobs N] [--cycle-schemes LIST] [--npu]
+           [--all-inline] -- QCC_FLAGS...
 prints one line per failure and "N compared, N refused, N failed"; exit 1
 if any failed."""
 import argparse
 import concurrent.futures as cf
 import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
-from run import DATA, ROOT, read_pb  # the conformance runner's data dir and TensorProto reader
+# the conformance runner's data dir, TensorProto reader and prebuilt runtime
+from run import DATA, INLINE_EVERY, ROOT, build_runtime_lib, read_pb, runtime_flags  # noqa: E402
+
+SAN_CFLAGS = ["-std=c99", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
 
 def run_npu(qcc, model, inputs, flags, d, tmp):
@@ -48,8 +57,10 @@ def run_npu(qcc, model, inputs, flags, d, tmp):
     return None
 
 
-def check(d, qcc, flags, npu=False):
-    """(status, message) for one test dir: compared, refused or failed."""
+def check(d, qcc, flags, npu=False, inline=True, lib=None):
+    """(status, message) for one test dir: compared, refused or failed.
+    The generated C pastes the runtime (inline) or links lib (run.py's
+    runtime_flags)."""
     import numpy as np
     import onnx
     from onnx import numpy_helper as nh
@@ -71,14 +82,15 @@ def check(d, qcc, flags, npu=False):
                 return failed
             return compare(qcc, model, m, inputs, flags, d, tmp, lambda k, o: f"{o.name}.npy", "qcc sim")
         c, main_c, exe = (os.path.join(tmp, s) for s in ("m.c", "main.c", "m"))
-        r = subprocess.run([qcc, model, "-o", c, "--emit-main", main_c, *flags, "--calib", d], capture_output=True,
-                           text=True, timeout=300)
+        rt_qcc, rt_cc = runtime_flags(inline, lib)
+        r = subprocess.run([qcc, model, "-o", c, "--emit-main", main_c, *flags, *rt_qcc, "--calib", d],
+                           capture_output=True, text=True, timeout=300)
         if r.returncode == 1 and r.stderr.count("error:") >= 1:
             return "refused", ""
         if r.returncode:
             return "failed", f"qcc exit {r.returncode}: {r.stderr.strip()[-200:]}"
-        r = subprocess.run(["cc", "-std=c99", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", c,
-                            main_c, "-lm", "-o", exe], capture_output=True, text=True, timeout=300)
+        r = subprocess.run(["cc", *SAN_CFLAGS, c, main_c, *rt_cc, "-lm", "-o", exe], capture_output=True, text=True,
+                           timeout=300)
         if r.returncode:
             return "failed", "cc: " + r.stderr.strip()[-300:]
         os.makedirs(os.path.join(tmp, "c"))
@@ -113,6 +125,9 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cycle-schemes", help="comma-separated -q schemes given to the models in turn")
     ap.add_argument("--npu", action="store_true", help="compare `qcc sim` of an NPU stream, not generated C")
+    ap.add_argument("--all-inline", action="store_true",
+                    help=f"paste the runtime into every model's C (default: every {INLINE_EVERY}th; the others "
+                         "link one sanitized build of runtime/)")
     ap.add_argument("flags", nargs="*")
     a = ap.parse_args()
     dirs = sorted(glob.glob(DATA + "/pytorch-converted/*") + glob.glob(DATA + "/pytorch-operator/*"))
@@ -122,11 +137,18 @@ def main():
     counts = {"compared": 0, "refused": 0, "failed": 0}
     cycle = a.cycle_schemes.split(",") if a.cycle_schemes else []
     flags = [a.flags + (["-q", cycle[i % len(cycle)]] if cycle else []) for i in range(len(dirs))]
-    with cf.ThreadPoolExecutor(a.jobs) as ex:
-        for d, f, (status, msg) in zip(dirs, flags, ex.map(lambda df: check(df[0], a.qcc, df[1], a.npu), zip(dirs, flags))):
-            counts[status] += 1
-            if status == "failed":
-                print(f"FAIL {os.path.relpath(d, DATA)} ({' '.join(f)}): {msg}")
+    lib = None if a.npu or a.all_inline else build_runtime_lib("cc", SAN_CFLAGS, a.jobs)
+    try:
+        with cf.ThreadPoolExecutor(a.jobs) as ex:
+            results = ex.map(lambda i: check(dirs[i], a.qcc, flags[i], a.npu, i % INLINE_EVERY == 0, lib),
+                             range(len(dirs)))
+            for d, f, (status, msg) in zip(dirs, flags, results):
+                counts[status] += 1
+                if status == "failed":
+                    print(f"FAIL {os.path.relpath(d, DATA)} ({' '.join(f)}): {msg}")
+    finally:
+        if lib:
+            shutil.rmtree(os.path.dirname(lib), ignore_errors=True)
     print(f"{counts['compared']} compared, {counts['refused']} refused, {counts['failed']} failed "
           f"(flags: {' '.join(a.flags)}{', -q cycling ' + a.cycle_schemes if cycle else ''}{', --npu' if a.npu else ''})")
     return 1 if counts["failed"] else 0

@@ -68,6 +68,47 @@ CC = os.environ.get("CC", "cc")
 # -O0: the tests are tiny, so compile time dominates (see docs/conformance.md).
 CFLAGS = os.environ.get("QCC_CONFORMANCE_CFLAGS", "-std=c99 -O0").split()
 DATA = os.environ.get("ONNX_TESTDATA", "/usr/share/libonnx-testdata/data")
+
+# Every INLINE_EVERY-th test (in sorted order) pastes the runtime into its
+# generated C (--runtime=inline, the default build); the others include
+# "qrt.h" (--runtime=external) and link one build of runtime/ made at the
+# start with the same compiler flags, so that each test compiles only its
+# model's code: the pasted kernels were most of each compile (about three
+# quarters of the sanitized builds of quantized.py).  Same sources, same
+# flags, so the same bits; the sample keeps the pasted form exercised on
+# models of every kind.
+INLINE_EVERY = 8
+
+
+def build_runtime_lib(cc, cflags, jobs):
+    """runtime/qrt_*.c compiled with cflags into a static library in a new
+    temporary directory; returns the library's path (its directory is the
+    caller's to remove)."""
+    import concurrent.futures
+    out = tempfile.mkdtemp(prefix="qcc-conf-rt-")
+    srcs = sorted(glob.glob(os.path.join(ROOT, "runtime", "qrt_*.c")))
+
+    def compile_one(src):
+        obj = os.path.join(out, os.path.basename(src)[:-2] + ".o")
+        p = subprocess.run([cc] + cflags + ["-I", os.path.join(ROOT, "runtime"), "-c", src, "-o", obj],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode:
+            sys.exit("cannot build the runtime library: %s" % p.stdout.strip()[-300:])
+        return obj
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as ex:
+        objs = list(ex.map(compile_one, srcs))
+    lib = os.path.join(out, "libqrt.a")
+    subprocess.run(["ar", "rcs", lib] + objs, check=True)
+    return lib
+
+
+def runtime_flags(inline, lib):
+    """(qcc flags, extra cc arguments) of a test's build: pasted runtime,
+    or the prebuilt library (lib None: always pasted)."""
+    if inline or not lib:
+        return [], []
+    return ["--runtime=external"], ["-I", os.path.join(ROOT, "runtime"), lib]
 SUITES = ["node", "pytorch-converted", "pytorch-operator", "simple"]
 
 # ---------------------------------------------------------------------------
@@ -311,7 +352,8 @@ def inputs_to_bind(model, line, bindable, bound):
 
 def run_test(args):
     """Worker: run one test dir. Returns a dict (pickled back to the parent)."""
-    suite, tdir, timeout, qcc = args
+    suite, tdir, timeout, qcc, inline, lib = args
+    rt_qcc, rt_cc = runtime_flags(inline, lib)
     import numpy as np
     import onnx
     from onnx import numpy_helper as nh
@@ -347,7 +389,7 @@ def run_test(args):
         bound, bind_args = [], []
         while True:
             rc, _, err = run_proc([qcc, model_path, "-o", os.path.join(tmp, "m.c"),
-                                   "--emit-main", os.path.join(tmp, "main.c")] + bind_args, deadline)
+                                   "--emit-main", os.path.join(tmp, "main.c")] + rt_qcc + bind_args, deadline)
             if rc == 0:
                 break
             line = first_error_line(err) or "qcc exited with status %d" % rc
@@ -366,7 +408,7 @@ def run_test(args):
         res["bound"] = bound
         prog = os.path.join(tmp, "prog")
         rc, out, err = run_proc([CC] + CFLAGS + ["-o", prog, os.path.join(tmp, "m.c"),
-                                                  os.path.join(tmp, "main.c"), "-lm"], deadline)
+                                                  os.path.join(tmp, "main.c")] + rt_cc + ["-lm"], deadline)
         if rc != 0:
             raise Fail("cc error", first_error_line(err + out))
 
@@ -459,12 +501,17 @@ def discover(suite, filt):
     return tests
 
 
-def run_all(tests, jobs, timeout, qcc=None):
-    work = [(s, d, timeout, qcc or QCC) for s, d in tests]
-    if jobs <= 1:
-        return [run_test(w) for w in work]
-    with multiprocessing.Pool(jobs) as pool:
-        return list(pool.imap_unordered(run_test, work, chunksize=1))
+def run_all(tests, jobs, timeout, qcc=None, all_inline=False):
+    lib = None if all_inline else build_runtime_lib(CC, CFLAGS, jobs)
+    work = [(s, d, timeout, qcc or QCC, i % INLINE_EVERY == 0, lib) for i, (s, d) in enumerate(tests)]
+    try:
+        if jobs <= 1:
+            return [run_test(w) for w in work]
+        with multiprocessing.Pool(jobs) as pool:
+            return list(pool.imap_unordered(run_test, work, chunksize=1))
+    finally:
+        if lib:
+            shutil.rmtree(os.path.dirname(lib), ignore_errors=True)
 
 
 def normalize_error(msg):
@@ -539,6 +586,9 @@ def main(argv=None):
     ap.add_argument("--json", metavar="FILE", help="also write every test's result to FILE")
     ap.add_argument("-v", "--verbose", action="store_true", help="also print passing and skipped tests")
     ap.add_argument("--qcc", metavar="PATH", help="the qcc binary (default: $QCC or build/qcc)")
+    ap.add_argument("--all-inline", action="store_true",
+                    help="paste the runtime into every test's C (default: every %dth; the others link one "
+                         "build of runtime/)" % INLINE_EVERY)
     ap.add_argument("--write-passing", metavar="FILE", help="write the passing tests' SUITE/NAME to FILE")
     ap.add_argument("--check-passing", metavar="FILE",
                     help="regression gate: exit 1 only if a test listed in FILE no longer passes")
@@ -555,7 +605,7 @@ def main(argv=None):
     try:
         shutil.copy2(QCC, os.path.join(snap, "qcc"))
         QCC = os.path.join(snap, "qcc")
-        results = run_all(tests, max(1, a.jobs), a.timeout, QCC)
+        results = run_all(tests, max(1, a.jobs), a.timeout, QCC, a.all_inline)
     finally:
         shutil.rmtree(snap, ignore_errors=True)
     results.sort(key=lambda r: (SUITES.index(r["suite"]), r["name"]))

@@ -18,6 +18,52 @@
 
 #include "qrt_test_util.h"
 
+/* Row r's modality as MSQ defines it: the value clamped to
+ * [0, n_mod - 1], NaN -> 0. */
+static int row_modality(int mod_dtype, const float *fmod, const int64_t *imod, int64_t r, int n_mod) {
+  const double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
+  return v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
+}
+
+/* qrt_msq_lut_i8 (int8 tables) or, with float_tables, qrt_msq_lut_i8_f32
+ * on a layer's codes [M, K]: each result is its row's modality's table
+ * entry for the code, as a plain lookup defines it (bit for bit). */
+static void check_msq_lut(const int8_t *codes, int64_t M, int64_t K, int n_mod, int layout, int mod_dtype,
+                          const float *fmod, const int64_t *imod, int float_tables) {
+  const size_t es = float_tables ? sizeof(float) : 1;
+  unsigned char *table = (unsigned char *)xmalloc(es * (size_t)(256 * n_mod));
+  unsigned char *y = (unsigned char *)xmalloc(es * (size_t)(M * K));
+  qrt_msq_lut_params lp;
+  const void *in[3];
+  void *out[1];
+  int64_t r, i;
+  int ok = 1;
+  char what[160];
+  if (float_tables) fill_f32((float *)(void *)table, 256 * n_mod, -4.0f, 4.0f);
+  else fill_i8((int8_t *)table, 256 * n_mod, -128, 127);
+  lp.M = M;
+  lp.K = K;
+  lp.n_mod = n_mod;
+  lp.mod_dtype = mod_dtype;
+  in[0] = codes;
+  in[1] = table;
+  in[2] = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
+  out[0] = y;
+  if (float_tables) qrt_msq_lut_i8_f32(&lp, in, out);
+  else qrt_msq_lut_i8(&lp, in, out);
+  for (r = 0; r < M; ++r) {
+    const int m = row_modality(mod_dtype, fmod, imod, r, n_mod);
+    for (i = 0; i < K; ++i)
+      ok &= memcmp(y + es * (size_t)(r * K + i), table + es * (size_t)(256 * m + (uint8_t)(codes[r * K + i] + 128)),
+                   es) == 0;
+  }
+  snprintf(what, sizeof what, "msq_lut%s M=%lld K=%lld n_mod=%d layout=%d dtype=%d", float_tables ? " f32" : "",
+           (long long)M, (long long)K, n_mod, layout, mod_dtype);
+  check(ok, what);
+  free(table);
+  free(y);
+}
+
 static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, int mod_dtype, int int4) {
   float *A = (float *)xmalloc(sizeof(float) * (size_t)(M * K)), *C = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
   float *R = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
@@ -96,15 +142,13 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     qrt_msqmatmul_i8(&p, in, out);
   }
   for (r = 0; r < M; ++r) {
-    /* the row's modality, as defined: the value clamped, NaN -> 0 */
-    double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
     int8_t aq[64], *cq = rcodes + r * N;
     qrt_quantize_params qp;
     qrt_qmatmul_params mp;
     qrt_dequantize_params dp;
     const void *in[8];
     void *out[1];
-    m = v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
+    m = row_modality(mod_dtype, fmod, imod, r, n_mod);
     qp.n = K;
     qp.inv_scale = pq.inv_scale[m];
     qp.zero_point = pq.zero_point[m];
@@ -140,65 +184,8 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     check(same_f32_arr(C, R, M * N), what);
     check(memcmp(cout, rcodes, (size_t)(M * N)) == 0, what);
   }
-  /* qrt_msq_lut_i8 on the layer's codes: each element is its
-   * row's modality's table entry, as a plain lookup defines it. */
-  {
-    int8_t *table = (int8_t *)xmalloc((size_t)(256 * n_mod)), *y = (int8_t *)xmalloc((size_t)(M * N));
-    qrt_msq_lut_params lp;
-    const void *in[3];
-    void *out[1];
-    int ok = 1;
-    char what[160];
-    fill_i8(table, 256 * n_mod, -128, 127);
-    lp.M = M;
-    lp.K = N;
-    lp.n_mod = n_mod;
-    lp.mod_dtype = mod_dtype;
-    in[0] = cout;
-    in[1] = table;
-    in[2] = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
-    out[0] = y;
-    qrt_msq_lut_i8(&lp, in, out);
-    for (r = 0; r < M; ++r) {
-      double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
-      m = v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
-      for (i = 0; i < N; ++i) ok &= y[r * N + i] == table[256 * m + (uint8_t)(cout[r * N + i] + 128)];
-    }
-    snprintf(what, sizeof what, "msq_lut M=%lld K=%lld n_mod=%d layout=%d dtype=%d", (long long)M, (long long)N, n_mod,
-             layout, mod_dtype);
-    check(ok, what);
-    free(table);
-    free(y);
-  }
-  /* qrt_msq_lut_i8_f32: the same with float tables and float results */
-  {
-    float *table = (float *)xmalloc(sizeof(float) * (size_t)(256 * n_mod)), *y = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
-    qrt_msq_lut_params lp;
-    const void *in[3];
-    void *out[1];
-    int ok = 1;
-    char what[160];
-    fill_f32(table, 256 * n_mod, -4.0f, 4.0f);
-    lp.M = M;
-    lp.K = N;
-    lp.n_mod = n_mod;
-    lp.mod_dtype = mod_dtype;
-    in[0] = cout;
-    in[1] = table;
-    in[2] = mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod;
-    out[0] = y;
-    qrt_msq_lut_i8_f32(&lp, in, out);
-    for (r = 0; r < M; ++r) {
-      double v = mod_dtype == QRT_F32 ? (double)fmod[r] : (double)imod[r];
-      m = v != v || v < 0 ? 0 : v > n_mod - 1 ? n_mod - 1 : (int)v;
-      for (i = 0; i < N; ++i) ok &= same_f32(y[r * N + i], table[256 * m + (uint8_t)(cout[r * N + i] + 128)]);
-    }
-    snprintf(what, sizeof what, "msq_lut f32 M=%lld K=%lld n_mod=%d layout=%d dtype=%d", (long long)M, (long long)N,
-             n_mod, layout, mod_dtype);
-    check(ok, what);
-    free(table);
-    free(y);
-  }
+  check_msq_lut(cout, M, N, n_mod, layout, mod_dtype, fmod, imod, 0);
+  check_msq_lut(cout, M, N, n_mod, layout, mod_dtype, fmod, imod, 1);
   free(A); free(C); free(R); free(B); free(Bp); free(bias); free(mult); free(shift); free(gmult); free(cout); free(codes);
   free(rcodes); free(fmod); free(imod);
 }

@@ -1,0 +1,80 @@
+/* test_pool.c - the thread pool of qrt_parallel.c (built with QRT_THREADS
+ * > 1 and -pthread; the kernels' splits are tested through a hook in
+ * test_runtime_parallel.c): every task of a job runs exactly once, for
+ * jobs of 1 to 200 tasks, hundreds of jobs back to back (a worker late
+ * for one job must not run a task of the next); a parallel-for inside a
+ * task runs on its caller;
+ * and, in jobs of one task per thread whose tasks wait for each other,
+ * every thread takes one (a task taken twice or lost would hang or fail).
+ * Also built with -DQRT_POOL_NO_ATOMICS (the mutex-only pool). */
+#include <stdio.h>
+#include <string.h>
+#include "qrt.h"
+
+#include "qrt_test_util.h"
+
+#define MAX_TASKS 200
+
+typedef struct job {
+  int runs[MAX_TASKS]; /* times each task ran (one writer per task) */
+} job;
+
+static void count_task(void *ctx, int64_t i) {
+  job *j = (job *)ctx;
+  j->runs[i] += 1;
+}
+
+/* a task that splits again: the inner job runs on this thread */
+static void nested_task(void *ctx, int64_t i) {
+  job *inner = (job *)ctx + 1 + i;
+  qrt_parallel_for(5, count_task, inner);
+}
+
+#if !defined(QRT_POOL_NO_ATOMICS) && defined(__GNUC__)
+static int arrived;
+static void rendezvous(void *ctx, int64_t i) {
+  const int want = *(const int *)ctx;
+  (void)i;
+  __atomic_fetch_add(&arrived, 1, __ATOMIC_ACQ_REL);
+  while (__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) < want) {
+  }
+}
+#endif
+
+int main(void) {
+  static job jobs[4];
+  int64_t n, i, rep;
+  int ok = 1;
+  char what[96];
+  for (rep = 0; rep < 20; ++rep)
+    for (n = 1; n <= MAX_TASKS; n += n < 30 ? 1 : 17) {
+      memset(&jobs[0], 0, sizeof jobs[0]);
+      qrt_parallel_for(n, count_task, &jobs[0]);
+      for (i = 0; i < MAX_TASKS; ++i)
+        if (jobs[0].runs[i] != (i < n)) {
+          snprintf(what, sizeof what, "job of %lld tasks: task %lld ran %d times (repeat %lld)", (long long)n,
+                   (long long)i, jobs[0].runs[i], (long long)rep);
+          check(0, what);
+          ok = 0;
+          break;
+        }
+      if (!ok) break;
+    }
+  check(ok, "every task of jobs of 1..200 tasks ran exactly once, 20 times over");
+  memset(jobs, 0, sizeof jobs);
+  qrt_parallel_for(3, nested_task, jobs);
+  for (n = 1, ok = 1; n <= 3; ++n)
+    for (i = 0; i < MAX_TASKS; ++i) ok &= jobs[n].runs[i] == (i < 5);
+  check(ok, "a parallel-for inside a task runs each of its tasks once");
+#if !defined(QRT_POOL_NO_ATOMICS) && defined(__GNUC__)
+  {
+    int want = 0;
+    for (rep = 0; rep < 200; ++rep) {
+      want += QRT_THREADS;
+      qrt_parallel_for(QRT_THREADS, rendezvous, &want);
+    }
+    check(__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) == want, "200 jobs whose tasks wait for each other");
+  }
+#endif
+  return finish();
+}
