@@ -142,6 +142,9 @@ FIELDS(msq_lut, QRT_MSQ_LUT_PARAMS)
 #define PT qrt_kv_params
 FIELDS(kv, QRT_KV_PARAMS)
 #undef PT
+#define PT qrt_attention_params
+FIELDS(attention, QRT_ATTENTION_PARAMS)
+#undef PT
 
 #ifdef QCC_HAVE_QRT_V4
 #define DECLARE_V4(sym, pname, file) void sym##_v4(const void *params, const void *const *in, void *const *out);
@@ -518,6 +521,50 @@ static bool lower_softmax_codes(MlirOperation op, qcc_call *c) {
     if (m.dtype != QRT_U8 || p->mask_n < 1) return fail(op, "softmax_codes mask must be a non-empty ui8 tensor");
   }
   return use(op, c, "qrt_softmax_codes_f32");
+}
+
+/* q.attention (passes/fuse_attention.c): Q [..., M, D], Kt [..., D, N],
+ * V [..., N, DV], optional f32 scalar scale and f32 mask [..., M, N]
+ * (leading dims all 1, or those of the scores). */
+static bool lower_attention(MlirOperation op, qcc_call *c) {
+  qcc_shape q = shape_of(q_attention_in(op, 0)), kt = shape_of(q_attention_in(op, 1));
+  qcc_shape v = shape_of(q_attention_in(op, 2));
+  qrt_attention_params *p = &c->params.attention;
+  if (q.dtype != QRT_F32 || kt.dtype != QRT_F32 || v.dtype != QRT_F32 || q.rank < 2 || kt.rank != q.rank ||
+      v.rank != q.rank)
+    return fail(op, "attention needs float Q, Kt, V of one rank >= 2");
+  p->fused = qcc_fused_multiply_add;
+  p->scale_divides = (int32_t)q_attention_get(op).scale_divides;
+  p->mask_first = (int32_t)q_attention_get(op).mask_first;
+  p->M = q.dims[q.rank - 2];
+  p->D = q.dims[q.rank - 1];
+  p->N = kt.dims[kt.rank - 1];
+  p->DV = v.dims[v.rank - 1];
+  p->batch = 1;
+  for (int i = 0; i < q.rank - 2; i++) {
+    if (kt.dims[i] != q.dims[i] || v.dims[i] != q.dims[i]) return fail(op, "attention operands differ in batch dims");
+    p->batch *= q.dims[i];
+  }
+  if (kt.dims[kt.rank - 2] != p->D || v.dims[v.rank - 2] != p->N) return fail(op, "attention operand shapes mismatch");
+  for (int i = 0; i < 6; i++) c->in[i] = (MlirValue){NULL};
+  for (int i = 0; i < 3; i++) c->in[i] = q_attention_in(op, i);
+  if (q_attention_num_in(op, 3)) {
+    qcc_shape sc = shape_of(q_attention_in(op, 3));
+    if (sc.dtype != QRT_F32 || qcc_shape_numel(&sc) != 1) return fail(op, "attention scale must be one float32");
+    c->in[3] = q_attention_in(op, 3);
+  }
+  if (q_attention_num_in(op, 4)) {
+    qcc_shape m = shape_of(q_attention_in(op, 4));
+    const int64_t n = qcc_shape_numel(&m);
+    if (m.dtype != QRT_F32 || (n != p->M * p->N && n != p->batch * p->M * p->N))
+      return fail(op, "attention mask must be float32 [M, N] for every head or one per head");
+    p->mask_batch_stride = n == p->M * p->N ? 0 : p->M * p->N;
+    c->in[4] = q_attention_in(op, 4);
+  }
+  c->n_in = 6;
+  c->scratch_slot = 5;
+  c->scratch_bytes = qrt_attention_scratch_f32(p);
+  return use(op, c, "qrt_attention_f32");
 }
 
 static bool lower_dbfp_softmax(MlirOperation op, qcc_call *c) {
@@ -1539,7 +1586,7 @@ static const lowering lowerings[] = {
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
     {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
-    {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax}, {q_softmax_codes_is, lower_softmax_codes},   {q_qnorm_is, lower_qnorm},
+    {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax}, {q_softmax_codes_is, lower_softmax_codes}, {q_attention_is, lower_attention},   {q_qnorm_is, lower_qnorm},
     {q_dbfp_softmax_is, lower_dbfp_softmax},
     {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize}, {q_msq_lut_is, lower_msq_lut},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},

@@ -53,6 +53,9 @@ static void usage(FILE *f) {
           "                        twice instead of fusing it (fmaf, the default: one\n"
           "                        rounding); for targets without FMA hardware, where fmaf\n"
           "                        is a slow library call. Other bits. (--fma: the default)\n"
+          "  --no-fuse-attention   keep float attention as its matmul, scale, mask, softmax and\n"
+          "                        matmul calls (default: one fused call per attention; the\n"
+          "                        same bits)\n"
           "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
           "                        gets NAME_set_weights); FILE.S: also an assembler file that\n"
           "                        links FILE.bin in with .incbin\n"
@@ -73,7 +76,7 @@ typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
   const char *weights_file;
   int threads;
-  bool run, runtime_inline, target_npu;
+  bool run, runtime_inline, target_npu, no_fuse_attention;
   qcc_input_shape shapes[32];
   int n_shapes;
   const char *in_names[64], *in_files[64];
@@ -146,6 +149,8 @@ static int parse_args(int argc, char **argv, options *o) {
       qcc_fused_multiply_add = true; /* the default; kept so older command lines work */
     } else if (!strcmp(a, "--no-fma")) {
       qcc_fused_multiply_add = false;
+    } else if (!strcmp(a, "--no-fuse-attention")) {
+      o->no_fuse_attention = true;
     } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
       char *end;
       long long t = strtoll(v, &end, 10);
@@ -491,6 +496,8 @@ int main(int argc, char **argv) {
   }
   if (!rc) rc = qcc_pass_softmax_format(m);
   if (!rc) rc = qcc_pass_kv_cache(m);
+  /* the NPU backend lowers attention's matmuls and softmax itself */
+  if (!rc && !o.target_npu && !o.no_fuse_attention) rc = qcc_pass_fuse_attention(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

@@ -624,6 +624,25 @@ irdl.dialect @q {
     irdl.operands(%x, %table, optional %mask)
     irdl.results(%y)
   }
+  // Fused float attention (passes/fuse_attention.c): y = softmax(q kt
+  // [* scale, or / scale with scale_divides = 1] [+ mask, before the
+  // scale with mask_first = 1]) v over the last
+  // axis, batched over the leading dims; scale an f32 scalar, mask
+  // broadcast over those dims. The bits of the chain it replaces; runtime
+  // qrt_attention_f32.
+  irdl.operation @attention {
+    %q = irdl.base "!builtin.tensor"
+    %kt = irdl.base "!builtin.tensor"
+    %v = irdl.base "!builtin.tensor"
+    %scale = irdl.base "!builtin.tensor"
+    %mask = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %divides = irdl.base "#builtin.integer"
+    %mask_first = irdl.base "#builtin.integer"
+    irdl.operands(%q, %kt, %v, optional %scale, optional %mask)
+    irdl.attributes {"scale_divides" = %divides, "mask_first" = %mask_first}
+    irdl.results(%y)
+  }
   // --softmax-format dbfpM: softmax over the last axis of a float tensor,
   // each row encoded in DBFP(bits) (pivot: the row maximum; codes: the
   // distances from it in a fine and a coarse group) and exp read from

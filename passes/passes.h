@@ -63,6 +63,9 @@ int qcc_quantize_add(MlirOperation op);
 /* --softmax-format dbfpM: float softmax over the last axis -> q.dbfp_softmax
  * (softmax_format.c); a no-op without the flag. */
 int qcc_pass_softmax_format(MlirModule m);
+/* fuse_attention.c: float Q Kt [* c] [+ mask] -> softmax -> * V chains
+ * become one q.attention (the same bits); runs last, on what stays float. */
+int qcc_pass_fuse_attention(MlirModule m);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

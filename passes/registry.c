@@ -43,6 +43,7 @@ const qcc_pass_info qcc_passes[] = {
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
     {"dbfp-softmax", run_softmax_format, "float softmax -> DBFP rows with a lookup-table exp (dbfp8, or --softmax-format dbfpM)"},
     {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},
+    {"fuse-attention", qcc_pass_fuse_attention, "float attention (Q Kt, scale, mask, softmax, V) -> one q.attention"},
     {NULL, NULL, NULL},
 };
 

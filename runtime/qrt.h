@@ -269,6 +269,20 @@ static QRT_MAYBE_UNUSED inline void qrt_batch_offsets(int32_t rank, const int64_
   }
 }
 
+/* --- fused float attention (qrt_attention.c) ----------------------------- *
+ * For each of `batch` batches b (heads; the operands dense, batches
+ * consecutive): Q[b] M x D, Kt[b] D x N, V[b] N x DV, Y[b] M x DV:
+ *   S = Q Kt (as qrt_matmul_f32 with `fused`), S = S * scale, or
+ *   S / scale with scale_divides (in[3], an f32 scalar, or none),
+ *   S = S + mask[b] (before the scale with mask_first; in[4], M x N floats at
+ *   in[4] + b * mask_batch_stride, or none), P = softmax of each row of S
+ *   (qrt_softmax_f32), Y = P V (qrt_matmul_f32 with `fused`):
+ * the bits of that chain of kernels. in[5]: scratch
+ * (qrt_attention_scratch_f32). */
+#define QRT_ATTENTION_PARAMS(S, A) \
+  S(int32_t, fused) S(int32_t, scale_divides) S(int32_t, mask_first) S(int64_t, batch) S(int64_t, M) S(int64_t, N) S(int64_t, D) \
+  S(int64_t, DV) S(int64_t, mask_batch_stride)
+
 /* --- softmax / log_softmax over one axis -------------------------------- */
 /* x viewed as [outer, axis_len, inner]. */
 #define QRT_SOFTMAX_PARAMS(S, A) \
@@ -961,7 +975,7 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
   X(dbfp_softmax, QRT_DBFP_SOFTMAX_PARAMS) \
   X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS) X(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS) X(msqmatmul, QRT_MSQMATMUL_PARAMS) \
   X(msq_lut, QRT_MSQ_LUT_PARAMS) \
-  X(kv, QRT_KV_PARAMS)
+  X(kv, QRT_KV_PARAMS) X(attention, QRT_ATTENTION_PARAMS)
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
@@ -1006,6 +1020,7 @@ typedef struct qrt_msq_quantize_params { QRT_MSQ_QUANTIZE_PARAMS(QRT_DECLARE_SCA
 typedef struct qrt_msqmatmul_params { QRT_MSQMATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msqmatmul_params;
 typedef struct qrt_msq_lut_params { QRT_MSQ_LUT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_msq_lut_params;
 typedef struct qrt_kv_params { QRT_KV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_kv_params;
+typedef struct qrt_attention_params { QRT_ATTENTION_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_attention_params;
 /* Where a scatter's updates go (qrt_scatter_*_walk, below). */
 typedef void (*qrt_scatter_sink)(void *ctx, int64_t target, int64_t update, int64_t n);
 /* The row function of qrt_bin_drive (qrt_binary.c, below). */
@@ -1060,7 +1075,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
   K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_lut_i8_f32, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
-  K(qrt_softmax_codes_f32, qsoftmax, "qrt_lut.c") \
+  K(qrt_softmax_codes_f32, qsoftmax, "qrt_lut.c") K(qrt_attention_f32, attention, "qrt_attention.c") \
   K(qrt_dbfp_softmax_f32, dbfp_softmax, "qrt_dbfp.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
@@ -1082,7 +1097,8 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \
   D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c") D("qrt_msq.c", "qrt_lut.c") \
   D("qrt_kvcache.c", "qrt_scatter.c") D("qrt_kvcache.c", "qrt_quant.c") \
-  D("qrt_bdot.c", "qrt_bdot_enc.c") D("qrt_bdot_enc.c", "qrt_fmt.c")
+  D("qrt_bdot.c", "qrt_bdot_enc.c") D("qrt_bdot_enc.c", "qrt_fmt.c") \
+  D("qrt_attention.c", "qrt_matmul.c") D("qrt_attention.c", "qrt_softmax.c")
 
 /* Kernels that take a scratch buffer: X(kernel, size function (params ->
  * bytes, 0 = none needed), input slot).  The memory planner passes a buffer
@@ -1093,7 +1109,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   X(qrt_qmatmul_dyn_f32, qrt_qmatmul_dyn_scratch, 7) X(qrt_wmatmul_f32, qrt_wmatmul_scratch, 7) \
   X(qrt_hadamard_f32, qrt_hadamard_scratch_f32, 2) X(qrt_bmatmul_f32, qrt_bmatmul_scratch, 3) \
   X(qrt_kv_store_elements, qrt_kv_store_scratch, 3) \
-  X(qrt_kv_store_nd, qrt_kv_store_scratch, 3)
+  X(qrt_kv_store_nd, qrt_kv_store_scratch, 3) X(qrt_attention_f32, qrt_attention_scratch_f32, 5)
 
 #define QRT_DECLARE_KERNEL(sym, pname, file) \
   QRT_API void sym(const void *params, const void *const *in, void *const *out);
@@ -1204,6 +1220,9 @@ typedef void (*qrt_range_fn)(void *ctx, int64_t begin, int64_t end);
  * defined) and pastes each file after those it depends on (QRT_FILE_DEPS). */
 #ifndef QRT_NO_PROTOTYPES
 QRT_ALL_KERNELS(QRT_DECLARE_KERNEL)
+
+/* qrt_attention.c: scratch bytes qrt_attention_f32 wants in in[5]. */
+QRT_API int64_t qrt_attention_scratch_f32(const qrt_attention_params *p);
 
 /* qrt_conv.c: scratch bytes qrt_conv_f32 wants in in[3] (0: none). */
 QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p);

@@ -5,6 +5,9 @@ test/passes/integer-only.test:
                 Sigmoid, LayerNormalization with bias, MatMul; a Tanh on the
                 model input (float: no int8 table) and a LogSoftmax output
   alibi.onnx    scores * 0.35 + a non-mask bias (ALiBi-like) -> softmax
+  rowbias.onnx  scores * 0.35 + a bias per key ([T], broadcast over the
+                query rows: not a [T, T] mask) -> softmax (fuse-attention
+                leaves it, with the reason)
   wide.onnx     Softmax straight on the float input, whose calibration
                 range (calib_wide: values in the thousands) is too wide for
                 int8 logits
@@ -65,6 +68,9 @@ def main():
     alibi = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
                        helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
                       [const("c", 0.35), const("bias", alibi_bias)])
+    rowbias = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
+                         helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
+                        [const("c", 0.35), const("bias", -0.25 * np.arange(T))])
     g = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=-1, name="wide_softmax")], "wide",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D])])
@@ -90,7 +96,8 @@ def main():
                            helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, T, D])],
                           [weight("w1", 5), weight("w3", 7), const("pos", pos)])
     residual = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    for name, m in (("masked", masked), ("alibi", alibi), ("wide", wide), ("mlp", mlp), ("residual", residual)):
+    for name, m in (("masked", masked), ("alibi", alibi), ("rowbias", rowbias), ("wide", wide), ("mlp", mlp),
+                    ("residual", residual)):
         onnx.checker.check_model(m)
         onnx.save(m, os.path.join(out, name + ".onnx"))
     rng = np.random.default_rng(7)
