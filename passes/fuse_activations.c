@@ -13,26 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "passes.h"
-
-static MlirOperation def(MlirValue v) {
-  MlirOperation none = {NULL};
-  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : none;
-}
-
-static bool single_use(MlirValue v) {
-  MlirOpOperand u = mlirValueGetFirstUse(v);
-  return !mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u));
-}
-
-static MlirOperation sole_user(MlirValue v) {
-  MlirOperation none = {NULL};
-  return single_use(v) ? mlirOpOperandGetOwner(mlirValueGetFirstUse(v)) : none;
-}
-
-static bool is_binary(MlirOperation op, const char *kind) {
-  return !mlirOperationIsNull(op) && q_binary_is(op) && !strcmp(q_binary_get(op).kind.s, kind);
-}
+#include "fuse_match.h"
 
 static bool is_unary(MlirOperation op, const char *kind) {
   return !mlirOperationIsNull(op) && q_unary_is(op) && !strcmp(q_unary_get(op).kind.s, kind);

@@ -14,16 +14,7 @@
 #include <string.h>
 
 #include "onnx_rules.h"
-#include "passes.h"
-
-static bool single_use(MlirValue v) {
-  MlirOpOperand u = mlirValueGetFirstUse(v);
-  return !mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u));
-}
-
-static MlirOperation sole_user(MlirValue v) {
-  return mlirOpOperandGetOwner(mlirValueGetFirstUse(v));
-}
+#include "fuse_match.h"
 
 /* c is a constant whose elements vary at most along dim 1 of a rank-r
  * result with `channels` channels: returns per-channel values (malloc'd). */

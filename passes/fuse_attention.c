@@ -25,21 +25,7 @@
  * gets a remark naming what kept it unfused. */
 #include <string.h>
 
-#include "passes.h"
-
-static MlirOperation def(MlirValue v) {
-  MlirOperation none = {NULL};
-  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : none;
-}
-
-static bool single_use(MlirValue v) {
-  MlirOpOperand u = mlirValueGetFirstUse(v);
-  return !mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u));
-}
-
-static bool is_binary(MlirOperation op, const char *kind) {
-  return !mlirOperationIsNull(op) && q_binary_is(op) && !strcmp(q_binary_get(op).kind.s, kind);
-}
+#include "fuse_match.h"
 
 static bool is_f32_scalar_constant(MlirValue v) {
   qcc_shape s;
