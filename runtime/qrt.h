@@ -1505,6 +1505,23 @@ QRT_API uint64_t qrt_isqrt_u64(uint64_t v);
 /* ---------------------------------------------------------------------
  * Shared scalar helpers (static inline here: qrt.h is pasted once).
  * ------------------------------------------------------------------- */
+/* Sum of v[0..n) in a fixed order that compilers vectorize without
+ * reassociating: lane l (of 16) adds j = l, l+16, ... in order, then the
+ * lanes are added pairwise 0+8, 1+9, ..., then 0+4, ..., then 0+2, then
+ * 0+1.  Softmax's row sums (qrt_softmax.c, qrt_lut.c) use it, so every
+ * build gives the same bits. */
+static QRT_MAYBE_UNUSED inline float qrt_lanes_sum_f32(const float *v, int64_t n) {
+  float acc[16];
+  int64_t i, l, w;
+  for (l = 0; l < 16; ++l) acc[l] = 0.0f;
+  for (i = 0; i + 16 <= n; i += 16)
+    for (l = 0; l < 16; ++l) acc[l] = acc[l] + v[i + l];
+  for (l = 0; i + l < n; ++l) acc[l] = acc[l] + v[i + l];
+  for (w = 8; w >= 1; w /= 2)
+    for (l = 0; l < w; ++l) acc[l] = acc[l] + acc[l + w];
+  return acc[0];
+}
+
 /* exp for float, accurate to 4 ulp (max relative error 2.6e-7 measured
  * against glibc's expf on [-86.5, 88.72]) and written so that compilers
  * vectorize loops over it: range reduction x = n ln2 + r with a two-part

@@ -2,7 +2,7 @@
 /* qrt_copy.c - generic strided copy (transpose, slice with any steps,
  * expand/broadcast, reshape): out dense [i0..ir] = in[offset + sum ik*s_k].
  * Dims are merged where the input is contiguous across them; rows with a
- * unit inner stride are memcpy'd; a transpose of the two innermost dims is
+ * unit inner stride are copied whole; a transpose of the two innermost dims is
  * done in 32 x 32 tiles. */
 #include <string.h>
 
@@ -12,10 +12,24 @@
   for (i = 0; i < n; ++i) memcpy(dst + i * (ES), src + i * s * (ES), (ES));       \
   break
 
+/* nb contiguous bytes.  Short runs (attention's head rows: 32 bytes of
+ * int8, 128 of float) by fixed-size moves that compilers inline: a call
+ * to memcpy per row cost more than the row. */
+QRT_INTERNAL void qrt_copy_bytes(char *dst, const char *src, int64_t nb) {
+  int64_t i = 0;
+  if (nb > 256) {
+    memcpy(dst, src, (size_t)nb);
+    return;
+  }
+  for (; i + 32 <= nb; i += 32) memcpy(dst + i, src + i, 32);
+  for (; i + 8 <= nb; i += 8) memcpy(dst + i, src + i, 8);
+  for (; i < nb; ++i) dst[i] = src[i];
+}
+
 /* dst[i] = src[i*s], i < n, elements of es bytes. */
 QRT_INTERNAL void qrt_copy_row(char *dst, const char *src, int64_t n, int64_t s, int64_t es) {
   int64_t i;
-  if (s == 1) { memcpy(dst, src, (size_t)(n * es)); return; }
+  if (s == 1) { qrt_copy_bytes(dst, src, n * es); return; }
   switch (es) {
   case 1: QRT_COPY_ELEMS(1);
   case 2: QRT_COPY_ELEMS(2);

@@ -216,37 +216,109 @@ QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *con
 }
 
 /* Softmax of rows of int8 codes through a float table (qrt.h; needs
- * qrt_softmax.c): the codes become floats in y by the lookup above (a
- * gather per element would cost more than the exp), -inf where the mask
- * excludes the element (exp(-inf - m) is 0 and -inf is never the max),
- * and qrt_softmax_f32 then runs on y in place (each row is read before it
- * is written).  One pass over the codes replaces the dequantize, the
- * constant multiplications and the mask addition, a float pass each. */
-QRT_API void qrt_softmax_codes_f32(const void *params, const void *const *in, void *const *out) {
-  const qrt_qsoftmax_params *p = (const qrt_qsoftmax_params *)params;
-  const uint8_t *mask = p->mask_n > 0 ? (const uint8_t *)in[2] : NULL;
-  float *y = (float *)out[0];
+ * qrt_softmax.c).  Element j of a row stands for t_j = table[code], and
+ * softmax_j = exp(t_j - m) / sum_k exp(t_k - m) for any m, so the row max
+ * is not needed: with G the largest of the 256 table values, the exps are
+ * a second table E[c] = exp(table[c] - G) in (0, 1], 256 exps per call
+ * instead of one per element, and a row is E looked up (masked elements
+ * 0), its 16-lane sum s (qrt_lanes_sum_f32's order) and E * (1 / s).
+ * Every step is exact or one rounding in a fixed order, so every build
+ * (SIMD or not) gives the same bits; against the float chain's exp(t_j -
+ * m) / S the result differs by float rounding (t_j - G rounds where t_j
+ * - m did not: relative 1e-5 at most, checked by test_runtime_softmax.c).
+ * A row whose E values are tiny (s < 2^-60: its values far below G, where
+ * E would lose precision or underflow, or nothing kept), and every row
+ * when the table holds a NaN or an infinity, takes the chain's own path:
+ * the values, -inf where masked, qrt_softmax_f32. */
+#define QRT_SOFTMAX_CODES_BLOCK 4096 /* floats looked up at once (16 KiB, L1) */
+typedef struct qrt_softmax_codes_job {
+  const qrt_qsoftmax_params *p;
+  const int8_t *codes;
+  const uint8_t *mask;
+  const float *table, *exps; /* exps NULL: every row the exact way */
+  float *y;
+} qrt_softmax_codes_job;
+
+/* Row o the float chain's way: the table's values, -inf where masked,
+ * then qrt_softmax_f32's row. */
+QRT_INTERNAL void qrt_softmax_codes_exact_row(const qrt_softmax_codes_job *jb, int64_t o) {
+  const qrt_qsoftmax_params *p = jb->p;
   const int64_t L = p->axis_len;
-  qrt_lut_params lp;
+  float *yo = jb->y + o * L;
   qrt_softmax_params sp;
   const void *sin[1];
-  int64_t o, j;
-  if (L <= 0 || p->outer <= 0) return;
-  lp.n = p->outer * L;
-  qrt_lut_i8_f32(&lp, in, out);
-  for (o = 0; mask && o < p->outer; ++o) {
-    float *yo = y + o * L;
-    if (p->mask_n % L == 0) { /* the row's mask bytes in one run */
-      const uint8_t *keep = mask + (o * L) % p->mask_n;
-      for (j = 0; j < L; ++j) yo[j] = keep[j] ? yo[j] : -INFINITY;
-    } else {
-      for (j = 0; j < L; ++j) yo[j] = mask[(o * L + j) % p->mask_n] ? yo[j] : -INFINITY;
-    }
+  void *sout[1];
+  int64_t j;
+  for (j = 0; j < L; ++j) {
+    const int keep = !jb->mask || jb->mask[(o * L + j) % p->mask_n];
+    yo[j] = keep ? jb->table[(uint8_t)(jb->codes[o * L + j] + 128)] : -INFINITY;
   }
   memset(&sp, 0, sizeof sp);
-  sp.outer = p->outer;
+  sp.outer = 1;
   sp.axis_len = L;
   sp.inner = 1;
-  sin[0] = y;
-  qrt_softmax_f32(&sp, sin, out);
+  sin[0] = yo;
+  sout[0] = yo;
+  qrt_softmax_f32(&sp, sin, sout);
+}
+
+QRT_INTERNAL void qrt_softmax_codes_rows(void *ctx, int64_t o0, int64_t o1) {
+  const qrt_softmax_codes_job *jb = (const qrt_softmax_codes_job *)ctx;
+  const int64_t L = jb->p->axis_len, mask_n = jb->p->mask_n;
+  const int64_t g = L < QRT_SOFTMAX_CODES_BLOCK ? QRT_SOFTMAX_CODES_BLOCK / L : 1;
+  int64_t r0, r1, o, j;
+  if (!jb->exps) {
+    for (o = o0; o < o1; ++o) qrt_softmax_codes_exact_row(jb, o);
+    return;
+  }
+  for (r0 = o0; r0 < o1; r0 = r1) {
+    qrt_lut_params lp;
+    const void *lin[2];
+    void *lout[1];
+    r1 = o1 - r0 < g ? o1 : r0 + g;
+    lp.n = (r1 - r0) * L;
+    lin[0] = jb->codes + r0 * L;
+    lin[1] = jb->exps;
+    lout[0] = jb->y + r0 * L;
+    qrt_lut_i8_f32_serial(&lp, lin, lout);
+    for (o = r0; o < r1; ++o) {
+      float *yo = jb->y + o * L;
+      float s, inv;
+      if (jb->mask && mask_n % L == 0) { /* the row's mask bytes in one run */
+        const uint8_t *keep = jb->mask + (o * L) % mask_n;
+        for (j = 0; j < L; ++j) yo[j] = keep[j] ? yo[j] : 0.0f;
+      } else if (jb->mask) {
+        for (j = 0; j < L; ++j) yo[j] = jb->mask[(o * L + j) % mask_n] ? yo[j] : 0.0f;
+      }
+      s = qrt_lanes_sum_f32(yo, L);
+      if (!(s >= 0x1p-60f)) {
+        qrt_softmax_codes_exact_row(jb, o);
+        continue;
+      }
+      inv = 1.0f / s;
+      for (j = 0; j < L; ++j) yo[j] = yo[j] * inv;
+    }
+  }
+}
+
+QRT_API void qrt_softmax_codes_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_qsoftmax_params *p = (const qrt_qsoftmax_params *)params;
+  const float *table = (const float *)in[1];
+  const int64_t L = p->axis_len;
+  float exps[256], G = -INFINITY;
+  int finite = 1, c;
+  qrt_softmax_codes_job jb;
+  if (L <= 0 || p->outer <= 0) return;
+  for (c = 0; c < 256; ++c) {
+    finite &= table[c] - table[c] == 0.0f; /* not NaN, not infinite */
+    G = table[c] > G ? table[c] : G;
+  }
+  for (c = 0; c < 256; ++c) exps[c] = qrt_exp_f32(table[c] - G);
+  jb.p = p;
+  jb.codes = (const int8_t *)in[0];
+  jb.mask = p->mask_n > 0 ? (const uint8_t *)in[2] : NULL;
+  jb.table = table;
+  jb.exps = finite ? exps : NULL;
+  jb.y = (float *)out[0];
+  qrt_parallel_range(p->outer, 1, (QRT_PAR_MIN_ELEMS / 2 + L - 1) / L, qrt_softmax_codes_rows, &jb);
 }

@@ -15,6 +15,7 @@
  * portable C), or on NEON directly sum a*b (sdot / smull+sadalp), and the
  * epilogue corrects:
  *     acc = accu - 128 * rowsum_a[m] - za * colsum_b[n]      (mod 2^32)
+ * (the GEMM keeps 128 * rowsum_a[m] per row of a block: `rowsum` below)
  * because sum (a - za) b = sum a (b + 128) - 128 sum a - za sum b.
  * A rows (k contiguous) are read in place, 4 bytes at a time; a K tail
  * (K % 4) goes through a small zero-padded copy.
@@ -487,66 +488,67 @@ typedef struct qrt_qmm_rq {
  *  - |acc| < 2^30 without looking: acc is the exact sum of K products
  *    (a - za) b with |a - za| <= 255 and |b| <= 128 (za in int8 range,
  *    ungrouped), so |acc| <= K 32640 < 2^30 for K <= 32896; with
- *    |bias| < 2^30 (checked per column), t fits in an int32;
- *  - |t| M0 < 2^62 is one unsigned 32x32 -> 64-bit product (vpmuludq, even
- *    and odd lanes), rounded and shifted in 64 bits as qrt_requant does;
+ *    |bias| < 2^30 (checked per column), t fits in an int32, and so
+ *    t = acc + (bias - za colsum) - 128 rowsum in any order mod 2^32;
  *  - s >= 32 (checked per column: multipliers below 1/2, as requantization
  *    has) makes the magnitude at most 2^30, so no 2^33 saturation is
  *    reached and, with |zp| < 2^30, sign, zero point and clamp are exact
- *    in int32.
+ *    in int32;
+ *  - the rounding needs only the high word H of the 64-bit |t| M0: with
+ *    s = 32 + e, e >= 1, (|t| M0 + 2^(s-1)) >> s = (H + 2^(e-1)) >> e
+ *    (the low word and 2^(e-1) 2^32 add no carry past the 2^32 boundary
+ *    that the shift keeps), and s = 32 is the same rounding as M0' = 2 M0
+ *    (< 2^32, unsigned) with s' = 33.  H is one unsigned 32x32 -> 64-bit
+ *    product per lane pair (vpmuludq on the even lanes, then the odd).
  * Columns that miss a condition go through the 64-bit code below. */
 QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, const qrt_qmm_rq *rq, int64_t jc, int64_t i0,
                                              int64_t i1, int64_t nw, const int32_t *accbuf,
                                              const uint32_t *rowsum, const uint32_t *cs, int8_t *dst,
                                              int64_t drs, int64_t dcs) {
   const int32_t za = g->a_zero_point, zp = rq->zp;
-  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), s32 = _mm512_set1_epi32(32);
   const __m512i zpv = _mm512_set1_epi32(zp);
   const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
-  /* dword j of the result: even j from the even products' low dwords,
-   * odd j from the odd products' */
-  const __m512i merge = _mm512_set_epi32(30, 14, 28, 12, 26, 10, 24, 8, 22, 6, 20, 4, 18, 2, 16, 0);
   const int saturating = rq->lo == -128 && rq->hi == 127; /* vpmovsdb clamps */
   /* locals: stores through int8_t * may alias *g and *rq, which the
    * compiler would then read again after every store */
   const int32_t *const bias_n = rq->bias, *const mult_n = rq->mult;
   const int8_t *const shift_n = rq->shift;
+  const int has_rows = QRT_QMM_BIASED && rowsum;
   int64_t i, j, q;
   if (g->K > 32896 || za < -128 || za > 127 || (g->gmult && g->group > 0) || zp <= -(1 << 30) ||
       zp >= (1 << 30))
     return 0;
   for (j = 0; j + 16 <= nw; j += 16) {
     const int64_t n = jc + j;
-    __m512i m0, sh, bias, zcs, m0o, sho, rnd, rndo;
+    __m512i m0, sh, cb, m0o, e, rnd;
+    __mmask16 s_is_32;
     for (q = 0; q < 16; ++q) {
       const int32_t b = bias_n ? bias_n[n + q] : 0;
       if (shift_n[n + q] < 32 || b <= -(1 << 30) || b >= (1 << 30)) return j;
     }
     m0 = _mm512_max_epi32(zero, _mm512_loadu_si512((const void *)(mult_n + n)));
     sh = _mm512_min_epi32(_mm512_set1_epi32(62), _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(shift_n + n))));
-    bias = bias_n ? _mm512_loadu_si512((const void *)(bias_n + n)) : zero;
-    zcs = _mm512_mullo_epi32(_mm512_set1_epi32(za), _mm512_loadu_si512((const void *)(cs + j)));
-    /* per 64-bit lane: the even column's values in the low dword (the
-     * high dword is ignored by vpmuludq; the shift and rounding constant
-     * are zero-extended), and the odd column's moved there */
-    m0o = _mm512_srli_epi64(m0, 32);
-    sho = _mm512_srli_epi64(sh, 32);
-    sh = _mm512_and_si512(sh, _mm512_set1_epi64(0xffffffff));
-    rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
-    rndo = _mm512_srli_epi64(_mm512_sllv_epi64(one, sho), 1);
+    s_is_32 = _mm512_cmpeq_epi32_mask(sh, s32);
+    m0 = _mm512_mask_slli_epi32(m0, s_is_32, m0, 1);               /* M0' = 2 M0 */
+    e = _mm512_mask_mov_epi32(_mm512_sub_epi32(sh, s32), s_is_32, one); /* s' - 32, >= 1 */
+    rnd = _mm512_sllv_epi32(one, _mm512_sub_epi32(e, one));
+    cb = _mm512_sub_epi32(bias_n ? _mm512_loadu_si512((const void *)(bias_n + n)) : zero,
+                          _mm512_mullo_epi32(_mm512_set1_epi32(za), _mm512_loadu_si512((const void *)(cs + j))));
+    m0o = _mm512_srli_epi64(m0, 32); /* the odd lanes' multipliers, in the low dwords */
     for (i = i0; i < i1; ++i) {
-      const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-      const __m512i acc = _mm512_sub_epi32(
-          _mm512_sub_epi32(_mm512_loadu_si512((const void *)(accbuf + i * QRT_QMM_NW + j)), _mm512_set1_epi32((int32_t)rs)),
-          zcs);
-      const __m512i t = _mm512_add_epi32(acc, bias);
-      const __mmask16 neg = _mm512_cmplt_epi32_mask(t, zero);
-      const __m512i mag = _mm512_abs_epi32(t);
-      const __m512i pe = _mm512_srlv_epi64(_mm512_add_epi64(_mm512_mul_epu32(mag, m0), rnd), sh);
-      const __m512i po = _mm512_srlv_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(mag, 32), m0o), rndo), sho);
-      const __m512i r = _mm512_permutex2var_epi32(pe, merge, po); /* |v| <= 2^30 */
-      __m512i v = _mm512_mask_sub_epi32(_mm512_add_epi32(zpv, r), neg, zpv, r);
+      __m512i t = _mm512_add_epi32(_mm512_loadu_si512((const void *)(accbuf + i * QRT_QMM_NW + j)), cb);
+      __m512i mag, pe, po, r, v;
+      __mmask16 neg;
       __m128i y;
+      if (has_rows) t = _mm512_sub_epi32(t, _mm512_set1_epi32((int32_t)rowsum[i]));
+      neg = _mm512_cmplt_epi32_mask(t, zero);
+      mag = _mm512_abs_epi32(t);
+      pe = _mm512_mul_epu32(mag, m0);
+      po = _mm512_mul_epu32(_mm512_srli_epi64(mag, 32), m0o);
+      r = _mm512_mask_mov_epi32(_mm512_srli_epi64(pe, 32), 0xAAAA, po); /* the high words H */
+      r = _mm512_srlv_epi32(_mm512_add_epi32(r, rnd), e);
+      v = _mm512_mask_sub_epi32(_mm512_add_epi32(zpv, r), neg, zpv, r);
       if (saturating) {
         y = _mm512_cvtsepi32_epi8(v);
       } else {
@@ -602,7 +604,7 @@ QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq
                                           _mm_loadl_epi64((const __m128i *)(const void *)(q->shift + n)))));
       const __m512i rnd = _mm512_srli_epi64(_mm512_sllv_epi64(one, sh), 1);
       for (i = i0; i < i1; ++i) {
-        const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
+        const uint32_t rs = QRT_QMM_BIASED && rowsum ? rowsum[i] : 0u;
         const __m256i a32 = _mm256_sub_epi32(
             _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(accbuf + i * QRT_QMM_NW + j)),
                              _mm256_set1_epi32((int32_t)rs)),
@@ -628,7 +630,7 @@ QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq
 #endif
   for (i = i0; i < i1 && j0 < nw; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
-    const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
+    const uint32_t rs = QRT_QMM_BIASED && rowsum ? rowsum[i] : 0u;
     for (j = j0; j < nw; ++j) {
       const int64_t n = jc + j;
       const int32_t acc = (int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
@@ -700,37 +702,59 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
   }
 }
 
+/* Row i of the float epilogue over n columns: v = scale * (float)(acc -
+ * 128 rowsum - za colsum) [* row scale] [+ bias], one branch-free loop per
+ * step (the same operations in the same order per element), so compilers
+ * vectorize each without unswitching; inlined with n = QRT_QMM_NW for
+ * whole tiles (straight vector code, the row stored by fixed-size moves). */
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_qmm_float_row(
+    const qrt_qgemm_args *g, int64_t ic, int64_t i, int64_t n, const int32_t *ar, uint32_t rs, const uint32_t *zc,
+    const float *sc, const float *bs, float *c) {
+  float v[QRT_QMM_NW];
+  int64_t j;
+  for (j = 0; j < n; ++j) v[j] = sc[j] * (float)(int32_t)((uint32_t)ar[j] - rs - zc[j]);
+  if (g->row_scale) {
+    const float r = g->row_scale[ic + i];
+    for (j = 0; j < n; ++j) v[j] = v[j] * r;
+  }
+  if (bs)
+    for (j = 0; j < n; ++j) v[j] = v[j] + bs[j];
+  if (g->cs_c == 1)
+    memcpy(c, v, (size_t)n * sizeof(float));
+  else
+    for (j = 0; j < n; ++j) c[j * g->cs_c] = v[j];
+}
+
+/* The float epilogue (Cf) of rows [0, mc) x columns [0, nw) of a tile: the
+ * tile's column constants gathered once, then each row. */
+QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc, int64_t nw,
+                                       const int32_t *accbuf, const uint32_t *rowsum, const uint32_t *cs) {
+  const uint32_t za = (uint32_t)g->a_zero_point;
+  uint32_t zc[QRT_QMM_NW];
+  float sc[QRT_QMM_NW], bs[QRT_QMM_NW];
+  int64_t i, j;
+  for (j = 0; j < nw; ++j) {
+    zc[j] = za * cs[j];
+    sc[j] = g->scale_f[jc + j];
+    bs[j] = g->bias_f ? g->bias_f[jc + j] : 0.0f;
+  }
+  for (i = 0; i < mc; ++i) {
+    const uint32_t rs = QRT_QMM_BIASED && rowsum ? rowsum[i] : 0u;
+    float *c = g->Cf + (ic + i) * g->rs_c + jc * g->cs_c;
+    if (nw == QRT_QMM_NW)
+      qrt_qmm_float_row(g, ic, i, QRT_QMM_NW, accbuf + i * QRT_QMM_NW, rs, zc, sc, g->bias_f ? bs : NULL, c);
+    else
+      qrt_qmm_float_row(g, ic, i, nw, accbuf + i * QRT_QMM_NW, rs, zc, sc, g->bias_f ? bs : NULL, c);
+  }
+}
+
 /* Finish rows [0, mc) x columns [0, nw) of a tile: correction, then the
  * int8 (requant) or float epilogue. */
 QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
                                    int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
                                    const uint32_t *cs) {
-  const uint32_t za = (uint32_t)g->a_zero_point;
-  int64_t i, j;
-  if (!g->Cf || g->deq_scale) {
-    qrt_qmm_epilogue_i8(g, ic, jc, mc, nw, accbuf, rowsum, cs);
-    return;
-  }
-  /* One branch-free loop per step (the same operations in the same order
-   * per element), so compilers vectorize each without unswitching. */
-  for (i = 0; i < mc; ++i) {
-    const int32_t *ar = accbuf + i * QRT_QMM_NW;
-    const uint32_t rs = QRT_QMM_BIASED && rowsum ? 128u * rowsum[i] : 0u;
-    float *c = g->Cf + (ic + i) * g->rs_c + jc * g->cs_c;
-    float v[QRT_QMM_NW];
-    (void)rowsum;
-    for (j = 0; j < nw; ++j) v[j] = g->scale_f[jc + j] * (float)(int32_t)((uint32_t)ar[j] - rs - za * cs[j]);
-    if (g->row_scale) {
-      const float r = g->row_scale[ic + i];
-      for (j = 0; j < nw; ++j) v[j] = v[j] * r;
-    }
-    if (g->bias_f)
-      for (j = 0; j < nw; ++j) v[j] = v[j] + g->bias_f[jc + j];
-    if (g->cs_c == 1)
-      memcpy(c, v, (size_t)nw * sizeof(float));
-    else
-      for (j = 0; j < nw; ++j) c[j * g->cs_c] = v[j];
-  }
+  if (!g->Cf || g->deq_scale) qrt_qmm_epilogue_i8(g, ic, jc, mc, nw, accbuf, rowsum, cs);
+  else qrt_qmm_epilogue_f32(g, ic, jc, mc, nw, accbuf, rowsum, cs);
 }
 
 /* sum of a[0..K) mod 2^32.  AVX-512: psadbw of the bytes xor 0x80 (=
@@ -820,7 +844,7 @@ QRT_INTERNAL void qrt_qgemm_cols(const qrt_qgemm_args *g, int64_t j0, int64_t j1
     const int64_t mc = M - ic < QRT_QMM_MC ? M - ic : QRT_QMM_MC;
 #if QRT_QMM_BIASED
     if (!grouped)
-      for (i = 0; i < mc; ++i) rowsum[i] = qrt_qmm_row_sum(g->A + (ic + i) * g->lda, K);
+      for (i = 0; i < mc; ++i) rowsum[i] = 128u * qrt_qmm_row_sum(g->A + (ic + i) * g->lda, K);
 #endif
     for (jc = j0; jc < j1; jc += QRT_QMM_NW) {
       const int64_t nw = j1 - jc < QRT_QMM_NW ? j1 - jc : QRT_QMM_NW;

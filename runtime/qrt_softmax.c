@@ -3,9 +3,8 @@
  * [outer, axis_len, inner], numerically stable:
  *   m = max_j x_j,  s = sum_j exp(x_j - m)  (sum order below),
  *   softmax: exp(x_j - m) / s,   log_softmax: (x_j - m) - log(s).
- * inner == 1: the sum uses 16 lanes (lane l adds j = l, l+16, ...; lanes
- * are then added pairwise 0+8, 1+9, ..., then 0+4, ..., then 0+2, then
- * 0+1), a fixed order that vectorizes without reassociation.
+ * inner == 1: the sum is qrt_lanes_sum_f32 (qrt.h: 16 lanes, a fixed
+ * order that vectorizes without reassociation).
  * inner > 1: plain sequential sums along the axis, vectorized across inner.
  * NaN anywhere in a vector propagates to all of it.
  * Short rows (attention's scores) take their exps several rows at a time
@@ -13,20 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#define QRT_SOFTMAX_LANES 16
 #define QRT_SOFTMAX_CHUNK 64
-
-QRT_INTERNAL float qrt_softmax_lanes_sum(const float *v, int64_t n) {
-  float acc[QRT_SOFTMAX_LANES];
-  int64_t i, l, w;
-  for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = 0.0f;
-  for (i = 0; i + QRT_SOFTMAX_LANES <= n; i += QRT_SOFTMAX_LANES)
-    for (l = 0; l < QRT_SOFTMAX_LANES; ++l) acc[l] = acc[l] + v[i + l];
-  for (l = 0; i + l < n; ++l) acc[l] = acc[l] + v[i + l];
-  for (w = QRT_SOFTMAX_LANES / 2; w >= 1; w /= 2)
-    for (l = 0; l < w; ++l) acc[l] = acc[l] + acc[l + w];
-  return acc[0];
-}
 
 /* y[i] = exp(v[i] - m), i < n, then their sum (order above).  Whole
  * vectors through qrt_exp_f32x (the same bits as qrt_exp_f32, several
@@ -44,7 +30,7 @@ QRT_INTERNAL float qrt_softmax_exp_sum(const float *v, float m, float *y, int64_
   }
 #endif
   for (; i < n; ++i) y[i] = qrt_exp_f32(v[i] - m);
-  return qrt_softmax_lanes_sum(y, n);
+  return qrt_lanes_sum_f32(y, n);
 }
 
 QRT_INTERNAL float qrt_softmax_max(float m, float v) { return (v > m || v != v) ? v : m; }
@@ -109,7 +95,7 @@ QRT_INTERNAL int qrt_softmax_grouped(const float *x, float *y, int64_t rows, int
     for (; i < n; ++i) base[i] = qrt_exp_f32(base[i]);
     for (r = r0; r < r1; ++r) {
       float *yr = y + r * L;
-      const float s = qrt_softmax_lanes_sum(yr, L);
+      const float s = qrt_lanes_sum_f32(yr, L);
       for (j = 0; j < L; ++j) yr[j] = yr[j] / s;
     }
   }

@@ -284,6 +284,43 @@ static void test_epilogue_paths(void) {
   }
 }
 
+/* Requantization of chosen values t (A = B = 0, so t is the bias): for
+ * every shift the 32-bit epilogue takes (32..62), t at a rounding tie of
+ * M0 = 2^30 (t M0 = odd 2^(s-1)), one below and one above it, both signs,
+ * and the largest multiplier with |t| near 2^30: each against the int64
+ * reference. */
+static void test_epilogue_ties(void) {
+  enum { M = 3, N = 128, K = 4 };
+  int8_t A[M * K], B[K * N], C[M * N], R[M * N];
+  int32_t bias[N], mult[N];
+  int8_t shift[N];
+  qrt_qgemm_args g;
+  int64_t n;
+  int d;
+  memset(A, 0, sizeof A);
+  memset(B, 0, sizeof B);
+  for (d = -1; d <= 1; ++d) {
+    for (n = 0; n < N; ++n) {
+      const int s = 32 + (int)(n % 31), sign = n % 2 ? -1 : 1;
+      const int64_t unit = s - 31 < 29 ? (int64_t)1 << (s - 31) : (int64_t)1 << 28;
+      const int64_t kmax = ((1 << 29) - 1) / unit / 2 - 1; /* odd unit < 2^29 */
+      const int64_t odd = 2 * (kmax > 0 ? irand(0, kmax) : 0) + 1;
+      shift[n] = (int8_t)s;
+      mult[n] = n % 4 == 3 ? 2147483647 : 1 << 30;
+      bias[n] = (int32_t)(sign * (n % 4 == 3 ? (1 << 30) - 1 - irand(0, 1000) : odd * unit + d));
+    }
+    memset(&g, 0, sizeof g);
+    g.M = M; g.N = N; g.K = K; g.A = A; g.lda = K; g.B = B; g.rs_b = N; g.cs_b = 1;
+    g.out_zero_point = d * 3;
+    g.out_min = -128; g.out_max = 127;
+    g.bias = bias; g.mult = mult; g.shift = shift; g.C = C; g.rs_c = N; g.cs_c = 1;
+    qrt_qgemm_ex(&g);
+    ref_qgemm(M, N, K, A, K, B, N, 1, 0, bias, mult, shift, g.out_zero_point, -128, 127, R, NULL, NULL, NULL);
+    check(memcmp(C, R, sizeof C) == 0, d ? "int8 epilogue next to rounding ties, shifts 32..62"
+                                         : "int8 epilogue at rounding ties, shifts 32..62");
+  }
+}
+
 int main(void) {
   static const int64_t shapes[][3] = {
       {1, 1, 1},      {3, 5, 7},      {17, 33, 19},   {12, 16, 256},  {13, 17, 257},
@@ -296,6 +333,7 @@ int main(void) {
   int mode, z = 0;
   printf("qgemm path: %s\n", qrt_qgemm_path());
   test_packed_layout();
+  test_epilogue_ties();
   for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
     for (mode = 0; mode < 128; ++mode) {
       if ((mode & 64) && (mode & (16 | 32))) continue;
