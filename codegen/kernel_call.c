@@ -737,6 +737,28 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_qmatmul_i8");
 }
 
+/* q.qmatmul_deq (float-epilogues pass): the integer sums of q.qmatmul with
+ * a constant b, then scale[n] * acc + bias[n] in float. */
+static bool lower_qmatmul_deq(MlirOperation op, qcc_call *c) {
+  q_qmatmul_deq_attrs at = q_qmatmul_deq_get(op);
+  qrt_qmatmul_params *p = &c->params.qmatmul;
+  qcc_shape bias = shape_of(q_qmatmul_deq_in(op, 2)), scale = shape_of(q_qmatmul_deq_in(op, 3));
+  p->a_zero_point = 0; /* folded into the bias with a constant b */
+  p->out_min = -128;
+  p->out_max = 127;
+  p->group = at.group;
+  if (!qmatmul_geometry(op, p) || !weight_format(op, at.format.s, &p->b_format)) return false;
+  if (shape_of(q_qmatmul_deq_in(op, 0)).dtype != QRT_I8 || shape_of(mlirOperationGetResult(op, 0)).dtype != QRT_F32)
+    return fail(op, "qmatmul_deq needs int8 a and a float32 result");
+  if (bias.dtype != QRT_F32 || scale.dtype != QRT_F32 || qcc_shape_numel(&bias) != p->N ||
+      qcc_shape_numel(&scale) != p->N)
+    return fail(op, "qmatmul_deq needs float32 bias and scale of N");
+  MlirValue gm = q_qmatmul_deq_num_in(op, 4) ? q_qmatmul_deq_in(op, 4) : (MlirValue){NULL};
+  if (!qmatmul_inputs(op, c, p, 4, gm)) return false;
+  if (!p->b_packed) return fail(op, "qmatmul_deq needs a constant weight");
+  return use(op, c, "qrt_qmatmul_i8_f32out");
+}
+
 /* MSQ: the per-modality parameters of both ops are dense f64 scales and
  * i64 arrays of one entry per modality; the modality operand gives one
  * value per row. */
@@ -1584,7 +1606,7 @@ static const lowering lowerings[] = {
     {q_broadcast_is, lower_broadcast}, {q_concat_is, lower_concat},   {q_gather_is, lower_gather},
     {q_pad_is, lower_pad},         {q_cast_is, lower_cast},
     {q_quantize_is, lower_quantize}, {q_dequantize_is, lower_dequantize},
-    {q_qmatmul_is, lower_qmatmul}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
+    {q_qmatmul_is, lower_qmatmul}, {q_qmatmul_deq_is, lower_qmatmul_deq}, {q_qconv_is, lower_qconv}, {q_fqmatmul_is, lower_fqmatmul}, {q_bmatmul_is, lower_bmatmul},
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax}, {q_softmax_codes_is, lower_softmax_codes}, {q_attention_is, lower_attention},   {q_qnorm_is, lower_qnorm},
     {q_dbfp_softmax_is, lower_dbfp_softmax},

@@ -56,6 +56,9 @@ static void usage(FILE *f) {
           "  --no-fuse-attention   keep float attention as its matmul, scale, mask, softmax and\n"
           "                        matmul calls (default: one fused call per attention; the\n"
           "                        same bits)\n"
+          "  --no-float-epilogues  an int8 layer whose output only goes to float ops still\n"
+          "                        rounds it to int8 codes and converts them back (default:\n"
+          "                        it computes the float directly, no output rounding)\n"
           "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
           "                        gets NAME_set_weights); FILE.S: also an assembler file that\n"
           "                        links FILE.bin in with .incbin\n"
@@ -76,7 +79,7 @@ typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
   const char *weights_file;
   int threads;
-  bool run, runtime_inline, target_npu, no_fuse_attention;
+  bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues;
   qcc_input_shape shapes[32];
   int n_shapes;
   const char *in_names[64], *in_files[64];
@@ -151,6 +154,8 @@ static int parse_args(int argc, char **argv, options *o) {
       qcc_fused_multiply_add = false;
     } else if (!strcmp(a, "--no-fuse-attention")) {
       o->no_fuse_attention = true;
+    } else if (!strcmp(a, "--no-float-epilogues")) {
+      o->no_float_epilogues = true;
     } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
       char *end;
       long long t = strtoll(v, &end, 10);
@@ -492,6 +497,10 @@ int main(int argc, char **argv) {
     if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_allocate(m), phase_done(&pt, "allocate");
     if (!rc && !qcc_quant_opts.allocate) rc = qcc_pass_attention_scales(m), phase_done(&pt, "attention_scales");
     if (!rc) rc = qcc_pass_quantize(m), phase_done(&pt, "quantize");
+    /* the accelerator's GEMM epilogues are integer; --integer-only keeps
+     * every layer's output as codes */
+    if (!rc && !o.target_npu && !o.no_float_epilogues && !qcc_quant_opts.integer_only)
+      rc = qcc_pass_float_epilogues(m);
     if (rc) rc = -1;
   }
   if (!rc) rc = qcc_pass_softmax_format(m);

@@ -143,6 +143,7 @@ static layer_format format_of(MlirOperation op) {
   QRT_ALL_WFORMATS(BITS)
 #undef BITS
   if (q_qmatmul_is(op)) lf.group = q_qmatmul_get(op).group;
+  if (q_qmatmul_deq_is(op)) lf.group = q_qmatmul_deq_get(op).group;
   int64_t lo, hi;
   if (q_bmatmul_is(op)) {
     q_bmatmul_attrs a = q_bmatmul_get(op);
@@ -299,7 +300,8 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     int n_layers = 0;
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
          op = mlirOperationGetNextInBlock(op)) {
-      if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_fqmatmul_is(op) && !q_bmatmul_is(op) && !q_msqmatmul_is(op))
+      if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_qmatmul_deq_is(op) && !q_fqmatmul_is(op) && !q_bmatmul_is(op) &&
+          !q_msqmatmul_is(op))
         continue;
       MlirValue x = mlirOperationGetOperand(op, 0);
       sqnr_acc *a = NULL, msq_all = {0, 0};

@@ -436,6 +436,27 @@ irdl.dialect @q {
     irdl.attributes {"out_min" = %lo, "out_max" = %hi, "weight_scales" = %ws, "format" = %format, "group" = %group}
     irdl.results(%y)
   }
+  // q.qmatmul whose int8 result only fed a q.dequantize, with the float
+  // epilogue instead (the float-epilogues pass): the same integer sums acc
+  // of a's codes and b's (format, group, gmult as q.qmatmul, constant b,
+  // a's zero point folded into the bias), then y[m,n] = scale[n] * acc +
+  // bias[n] in float (f32 [N] each: scale = s_y M0 2^-shift, the requant
+  // multiplier times the output scale, and bias = scale * the int32 bias),
+  // with no rounding to output codes. Runtime qrt_qmatmul_i8_f32out.
+  irdl.operation @qmatmul_deq {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %scale = irdl.base "!builtin.tensor"
+    %gmult = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %ws = irdl.any
+    %format = irdl.base "#builtin.string"
+    %group = irdl.base "#builtin.integer"
+    irdl.operands(%a, %b, %bias, %scale, optional %gmult)
+    irdl.attributes {"weight_scales" = %ws, "format" = %format, "group" = %group}
+    irdl.results(%y)
+  }
   // Quantized weights (codes, format, group, gmult as q.qmatmul) with float
   // activations: y = a @ W + bias (f32), W[k,n] = scale[n] * gmult[g,n] *
   // b[k,n]. act_bits 0: weight-only (W8A16 / W4A16; the product is a float

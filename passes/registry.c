@@ -41,6 +41,7 @@ const qcc_pass_info qcc_passes[] = {
     {"attention-scales", qcc_pass_attention_scales, "measure attention matmuls: per-tensor static or mxint8 block scales"},
     {"allocate", qcc_pass_allocate, "choose every layer's scheme under --avg-bits / --max-bytes, exactly (-q auto)"},
     {"quantize", qcc_pass_quantize, "int8 conv/matmul with integer-only requantization (-q w8a8)"},
+    {"float-epilogues", qcc_pass_float_epilogues, "int8 matmuls whose codes only feed a dequantize write float directly"},
     {"dbfp-softmax", run_softmax_format, "float softmax -> DBFP rows with a lookup-table exp (dbfp8, or --softmax-format dbfpM)"},
     {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},
     {"fuse-attention", qcc_pass_fuse_attention, "float attention (Q Kt, scale, mask, softmax, V) -> one q.attention"},

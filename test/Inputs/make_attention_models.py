@@ -16,6 +16,8 @@ test/passes/integer-only.test:
                 output leaves the model); outputs y and z
   residual.onnx h = fc1(x); r = h + pos (a constant); y = r + fc3(r) (two
                 int8 operands); z = x + x (both float)
+  relu.onnx     y = Relu(fc_relu(x)) and z = fc_plain(x), both model
+                outputs (float-epilogues.test: the ReLU's clamp stays)
   calib/x.npy   16 stacked samples of the input x [1, 4, 8]
 usage: make_attention_models.py OUT_DIR"""
 import os
@@ -96,8 +98,16 @@ def main():
                            helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, T, D])],
                           [weight("w1", 5), weight("w3", 7), const("pos", pos)])
     residual = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc_relu"),
+                           helper.make_node("Relu", ["h"], ["y"], name="relu"),
+                           helper.make_node("MatMul", ["x", "w3"], ["z"], name="fc_plain")], "relu",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, T, D])],
+                          [weight("w1", 5), weight("w3", 7)])
+    relu = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     for name, m in (("masked", masked), ("alibi", alibi), ("rowbias", rowbias), ("wide", wide), ("mlp", mlp),
-                    ("residual", residual)):
+                    ("residual", residual), ("relu", relu)):
         onnx.checker.check_model(m)
         onnx.save(m, os.path.join(out, name + ".onnx"))
     rng = np.random.default_rng(7)

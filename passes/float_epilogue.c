@@ -1,0 +1,139 @@
+/* float_epilogue.c - the float-epilogues pass: an int8 layer whose output
+ * goes only to float ops (a residual add, a gating product, the graph's
+ * output) computes that float directly.
+ *
+ *   y_q = q.qmatmul(x_q, w, bias, mult, shift[, gmult])   (int8 codes)
+ *   y   = q.dequantize(y_q)                               (y_q's only use)
+ * becomes
+ *   y   = q.qmatmul_deq(x_q, w, bias_f, scale_f[, gmult])
+ *
+ * with the same integer sums acc and, per column n, scale_f = s_y M0 2^-s
+ * (the requantization's multiplier times the output scale: s_x s_w[n] to
+ * 31 bits) and bias_f = scale_f * bias[n]: y = scale_f acc + bias_f is the
+ * value the int8 layer rounded to a code and the dequantize turned back
+ * into a float.  So the output rounding (half a step of the output scale)
+ * and the clipping to the calibrated range go, and with them a pass over
+ * the output (the requantization epilogue costs about as much as the
+ * float one plus the dequantize kernel's pass).
+ *
+ * Left as they are, with a remark: a run-time b (attention's matmuls,
+ * whose outputs stay int8 for the next matmul), int16 codes, and an
+ * output clamp that is a folded ReLU (marked qcc.relu_folded by the
+ * quantize pass: with a zero point of -128 the clamp is the code range's
+ * end and invisible otherwise) or narrower than the codes (the float
+ * epilogue has no clamp).  The driver runs the pass after quantize except for
+ * --integer-only (every layer's output stays integer codes, by request)
+ * and --target npu (the accelerator's epilogues are integer). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuse_match.h"
+#include "quant_activations.h"
+
+/* The qcc.* attributes of `from` (calibration ranges, weight SQNR) onto
+ * `to`: the report and later passes read them there. */
+static void copy_qcc_attrs(MlirOperation from, MlirOperation to) {
+  for (intptr_t e = 0; e < mlirOperationGetNumAttributes(from); e++) {
+    MlirNamedAttribute na = mlirOperationGetAttribute(from, e);
+    MlirStringRef name = mlirIdentifierStr(na.name);
+    if (name.length > 4 && !strncmp(name.data, "qcc.", 4)) mlirOperationSetAttributeByName(to, name, na.attribute);
+  }
+}
+
+/* Why mm (a q.qmatmul read only by a dequantize) keeps its int8 epilogue,
+ * or NULL when it can take the float one. */
+static const char *keeps_int8(MlirOperation mm) {
+  MlirValue y = mlirOperationGetResult(mm, 0);
+  q_qmatmul_attrs at = q_qmatmul_get(mm);
+  qcc_shape ys;
+  int64_t qmin, qmax;
+  if (!qcc_value_is_constant(q_qmatmul_in(mm, 1))) return "its b is computed at run time";
+  if (!qcc_shape_of(y, &ys) || ys.dtype != QRT_I8 || !qcc_value_quant_range(y, &qmin, &qmax))
+    return "its codes are not int8";
+  if (!mlirAttributeIsNull(mlirOperationGetAttributeByName(mm, mlirStringRefCreateFromCString(qcc_relu_folded_attr))))
+    return "its output clamp is a folded ReLU";
+  if (at.out_min > qmin || at.out_max < qmax) return "its output clamp is narrower than its codes";
+  return NULL;
+}
+
+/* scale_f and bias_f of mm's N columns; false (with a remark) where its
+ * constants are not the int32 bias, int32 multipliers and int8 shifts of
+ * N columns the quantize pass makes. */
+static bool float_constants(MlirOperation mm, const char *at, int64_t N, float *scale, float *bias) {
+  qcc_array b = {0}, m = {0}, s = {0};
+  double sy;
+  int64_t zy;
+  bool ok = qcc_value_constant(q_qmatmul_in(mm, 2), &b) && qcc_value_constant(q_qmatmul_in(mm, 3), &m) &&
+            qcc_value_constant(q_qmatmul_in(mm, 4), &s) && b.dtype == QRT_I32 && m.dtype == QRT_I32 &&
+            s.dtype == QRT_I8 && qcc_array_numel(&b) == N && qcc_array_numel(&m) == N && qcc_array_numel(&s) == N &&
+            qcc_value_quant(mlirOperationGetResult(mm, 0), &sy, &zy);
+  for (int64_t n = 0; ok && n < N; n++) {
+    const int32_t m0 = ((int32_t *)m.data)[n];
+    const int sh = ((int8_t *)s.data)[n];
+    const double f = m0 > 0 ? sy * ldexp((double)m0, -(sh < 0 ? 0 : sh > 62 ? 62 : sh)) : 0.0;
+    scale[n] = (float)f;
+    bias[n] = (float)(f * ((int32_t *)b.data)[n]);
+  }
+  if (!ok) qcc_remark("float-epilogues: %s keeps its int8 epilogue: its constants are not the quantize pass's", at);
+  qcc_array_free(&b);
+  qcc_array_free(&m);
+  qcc_array_free(&s);
+  return ok;
+}
+
+/* deq = q.dequantize of a q.qmatmul's only use: the pair becomes one
+ * q.qmatmul_deq.  1 if rewritten. */
+static int fold(MlirOperation deq) {
+  MlirValue yq = q_dequantize_in(deq, 0), y = mlirOperationGetResult(deq, 0);
+  MlirOperation mm = def(yq);
+  char at[256];
+  if (mlirOperationIsNull(mm) || !q_qmatmul_is(mm) || !single_use(yq)) return 0;
+  qcc_op_where(mm, at, sizeof at);
+  const char *why = keeps_int8(mm);
+  if (why) {
+    qcc_remark("float-epilogues: %s keeps its int8 epilogue: %s", at, why);
+    return 0;
+  }
+  qcc_shape ws;
+  qcc_shape_of(q_qmatmul_in(mm, 1), &ws);
+  const int64_t N = ws.dims[ws.rank - 1];
+  float *scale = malloc(sizeof(float) * (size_t)N), *bias = malloc(sizeof(float) * (size_t)N);
+  if (!scale || !bias || !float_constants(mm, at, N, scale, bias)) {
+    free(scale);
+    free(bias);
+    return 0;
+  }
+  q_qmatmul_attrs a = q_qmatmul_get(mm);
+  q_qmatmul_deq_attrs da;
+  memset(&da, 0, sizeof da);
+  da.weight_scales = a.weight_scales;
+  da.format = a.format;
+  da.group = a.group;
+  MlirValue bias_f = qcc_constant_before(deq, QRT_F32, 1, &N, bias);
+  MlirValue scale_f = qcc_constant_before(deq, QRT_F32, 1, &N, scale);
+  MlirValue gmult = q_qmatmul_num_in(mm, 5) ? q_qmatmul_in(mm, 5) : (MlirValue){NULL};
+  MlirValue out = qcc_insert_before(
+      deq, q_qmatmul_deq_create(mlirOperationGetLocation(mm), mlirValueGetType(y), q_qmatmul_in(mm, 0),
+                                q_qmatmul_in(mm, 1), bias_f, scale_f, gmult, &da));
+  MlirOperation nop = mlirOpResultGetOwner(out);
+  copy_qcc_attrs(mm, nop);
+  copy_qcc_attrs(deq, nop);
+  mlirValueReplaceAllUsesOfWith(y, out);
+  qcc_remark("float-epilogues: %s computes its float output directly (its int8 codes only fed a dequantize)", at);
+  mlirOperationDestroy(deq);
+  mlirOperationDestroy(mm);
+  free(scale);
+  free(bias);
+  return 1;
+}
+
+int qcc_pass_float_epilogues(MlirModule m) {
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
+    MlirOperation next = mlirOperationGetNextInBlock(op); /* fold destroys op and its (earlier) q.qmatmul */
+    if (q_dequantize_is(op)) fold(op);
+    op = next;
+  }
+  return qcc_pass_dce(m);
+}
