@@ -738,7 +738,7 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
 }
 
 /* q.qmatmul_deq (float-epilogues pass): the integer sums of q.qmatmul with
- * a constant b, then scale[n] * acc + bias[n] in float. */
+ * a constant b, then scale[n] * acc + bias[n] [+ residual] in float. */
 static bool lower_qmatmul_deq(MlirOperation op, qcc_call *c) {
   q_qmatmul_deq_attrs at = q_qmatmul_deq_get(op);
   qrt_qmatmul_params *p = &c->params.qmatmul;
@@ -756,6 +756,12 @@ static bool lower_qmatmul_deq(MlirOperation op, qcc_call *c) {
   MlirValue gm = q_qmatmul_deq_num_in(op, 4) ? q_qmatmul_deq_in(op, 4) : (MlirValue){NULL};
   if (!qmatmul_inputs(op, c, p, 4, gm)) return false;
   if (!p->b_packed) return fail(op, "qmatmul_deq needs a constant weight");
+  if (q_qmatmul_deq_num_in(op, 5)) {
+    qcc_shape r = shape_of(q_qmatmul_deq_in(op, 5)), y = shape_of(mlirOperationGetResult(op, 0));
+    if (r.dtype != QRT_F32 || qcc_shape_numel(&r) != qcc_shape_numel(&y))
+      return fail(op, "qmatmul_deq's residual must be float32 of the result's shape");
+    c->in[4] = q_qmatmul_deq_in(op, 5);
+  }
   return use(op, c, "qrt_qmatmul_i8_f32out");
 }
 

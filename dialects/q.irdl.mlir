@@ -442,18 +442,21 @@ irdl.dialect @q {
   // a's zero point folded into the bias), then y[m,n] = scale[n] * acc +
   // bias[n] in float (f32 [N] each: scale = s_y M0 2^-shift, the requant
   // multiplier times the output scale, and bias = scale * the int32 bias),
-  // with no rounding to output codes. Runtime qrt_qmatmul_i8_f32out.
+  // with no rounding to output codes. res (optional, y's shape, float): a
+  // residual added last, y = (scale[n] * acc + bias[n]) + res[m,n], the
+  // add that followed folded in. Runtime qrt_qmatmul_i8_f32out.
   irdl.operation @qmatmul_deq {
     %a = irdl.base "!builtin.tensor"
     %b = irdl.base "!builtin.tensor"
     %bias = irdl.base "!builtin.tensor"
     %scale = irdl.base "!builtin.tensor"
     %gmult = irdl.base "!builtin.tensor"
+    %res = irdl.base "!builtin.tensor"
     %y = irdl.base "!builtin.tensor"
     %ws = irdl.any
     %format = irdl.base "#builtin.string"
     %group = irdl.base "#builtin.integer"
-    irdl.operands(%a, %b, %bias, %scale, optional %gmult)
+    irdl.operands(%a, %b, %bias, %scale, optional %gmult, optional %res)
     irdl.attributes {"weight_scales" = %ws, "format" = %format, "group" = %group}
     irdl.results(%y)
   }

@@ -115,7 +115,7 @@ static int fold(MlirOperation deq) {
   MlirValue gmult = q_qmatmul_num_in(mm, 5) ? q_qmatmul_in(mm, 5) : (MlirValue){NULL};
   MlirValue out = qcc_insert_before(
       deq, q_qmatmul_deq_create(mlirOperationGetLocation(mm), mlirValueGetType(y), q_qmatmul_in(mm, 0),
-                                q_qmatmul_in(mm, 1), bias_f, scale_f, gmult, &da));
+                                q_qmatmul_in(mm, 1), bias_f, scale_f, gmult, (MlirValue){NULL}, &da));
   MlirOperation nop = mlirOpResultGetOwner(out);
   copy_qcc_attrs(mm, nop);
   copy_qcc_attrs(deq, nop);
@@ -128,6 +128,46 @@ static int fold(MlirOperation deq) {
   return 1;
 }
 
+/* True when a and b are float tensors of the same static shape. */
+static bool same_float_shape(MlirValue a, MlirValue b) {
+  qcc_shape sa, sb;
+  if (!qcc_shape_of(a, &sa) || !qcc_shape_of(b, &sb) || sa.dtype != QRT_F32 || sb.dtype != QRT_F32 ||
+      sa.rank != sb.rank)
+    return false;
+  for (int i = 0; i < sa.rank; i++)
+    if (sa.dims[i] != sb.dims[i]) return false;
+  return true;
+}
+
+/* mm = q.qmatmul_deq (no residual yet) whose result's only use is a float
+ * add with an operand r of its own shape (a residual stream): the add
+ * becomes mm's residual, y = (scale acc + bias) + r in the epilogue: the
+ * add's own bits (a float add commutes), one pass over the output less.
+ * Returns the op the walk goes on after (the new op, where the add was). */
+static MlirOperation fuse_residual(MlirOperation mm) {
+  MlirValue y = mlirOperationGetResult(mm, 0);
+  MlirOperation add = sole_user(y);
+  if (q_qmatmul_deq_num_in(mm, 5) || !is_binary(add, "add")) return mm;
+  MlirValue r = mlirValueEqual(q_binary_in(add, 0), y) ? q_binary_in(add, 1) : q_binary_in(add, 0);
+  MlirValue z = mlirOperationGetResult(add, 0);
+  if (mlirValueEqual(r, y) || !same_float_shape(r, y) || !same_float_shape(z, y)) return mm;
+  q_qmatmul_deq_attrs a = q_qmatmul_deq_get(mm);
+  MlirValue gmult = q_qmatmul_deq_num_in(mm, 4) ? q_qmatmul_deq_in(mm, 4) : (MlirValue){NULL};
+  MlirValue out = qcc_insert_before(
+      add, q_qmatmul_deq_create(mlirOperationGetLocation(mm), mlirValueGetType(z), q_qmatmul_deq_in(mm, 0),
+                                q_qmatmul_deq_in(mm, 1), q_qmatmul_deq_in(mm, 2), q_qmatmul_deq_in(mm, 3), gmult, r,
+                                &a));
+  MlirOperation nop = mlirOpResultGetOwner(out);
+  char at[256];
+  copy_qcc_attrs(mm, nop);
+  copy_qcc_attrs(add, nop);
+  mlirValueReplaceAllUsesOfWith(z, out);
+  qcc_remark("float-epilogues: %s adds the residual in its epilogue", qcc_op_where(add, at, sizeof at));
+  mlirOperationDestroy(add);
+  mlirOperationDestroy(mm);
+  return nop;
+}
+
 int qcc_pass_float_epilogues(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
@@ -135,5 +175,8 @@ int qcc_pass_float_epilogues(MlirModule m) {
     if (q_dequantize_is(op)) fold(op);
     op = next;
   }
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    if (q_qmatmul_deq_is(op)) op = fuse_residual(op); /* destroys op and the (later) add */
   return qcc_pass_dce(m);
 }

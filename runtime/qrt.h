@@ -742,8 +742,10 @@ typedef struct qrt_bformat {
  *   a_zero_point is 0: qcc folds -a_zero_point * colsum into the bias).
  * qrt_qmatmul_i8_f32out (float out, e.g. the last layer):
  *   C[m,n] = scale[n] * (float)acc + bias[n]  (one conversion, multiply, add)
+ *            [+ R[m,n]]  (a residual added last: the bits of a separate add)
  *   in[2] bias float [N] or NULL (then no add), in[3] scale float [N]
- *   (= a_scale * w_scale[n]), in[4] unused (NULL), in[5] colsum as above.
+ *   (= a_scale * w_scale[n]), in[4] R float, C's shape, or NULL (R may be
+ *   C's own buffer), in[5] colsum as above.
  * qrt_qmatmul_dyn_f32 (dynamic per-row activations: float A, float C):
  *   each row m of A is quantized at run time, symmetric, to codes in
  *   [-qa, qa] (qa = 2^(a_bits-1) - 1: 127 or 7) with
@@ -1178,6 +1180,10 @@ typedef struct qrt_qgemm_args {
   int8_t *C;
   float *Cf;
   const float *bias_f, *scale_f;
+  /* With Cf (not deq_scale): added last, Cf = (scale_f acc [* row_scale]
+   * [+ bias_f]) + res_f[m*rs_c + n*cs_c] (a residual add fused; res_f
+   * may be Cf itself: each element is read before it is written) */
+  const float *res_f;
   int64_t rs_c, cs_c;
   /* Row sets (MSQ: one per modality), so rows with different
    * requantization constants share one GEMM and its micro-tiles: when

@@ -702,49 +702,55 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
   }
 }
 
-/* Row i of the float epilogue over n columns: v = scale * (float)(acc -
- * 128 rowsum - za colsum) [* row scale] [+ bias], one branch-free loop per
- * step (the same operations in the same order per element), so compilers
- * vectorize each without unswitching; inlined with n = QRT_QMM_NW for
- * whole tiles (straight vector code, the row stored by fixed-size moves). */
-static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_qmm_float_row(
-    const qrt_qgemm_args *g, int64_t ic, int64_t i, int64_t n, const int32_t *ar, uint32_t rs, const uint32_t *zc,
-    const float *sc, const float *bs, float *c) {
-  float v[QRT_QMM_NW];
-  int64_t j;
-  for (j = 0; j < n; ++j) v[j] = sc[j] * (float)(int32_t)((uint32_t)ar[j] - rs - zc[j]);
-  if (g->row_scale) {
-    const float r = g->row_scale[ic + i];
-    for (j = 0; j < n; ++j) v[j] = v[j] * r;
-  }
-  if (bs)
-    for (j = 0; j < n; ++j) v[j] = v[j] + bs[j];
-  if (g->cs_c == 1)
-    memcpy(c, v, (size_t)n * sizeof(float));
-  else
-    for (j = 0; j < n; ++j) c[j * g->cs_c] = v[j];
+/* One element of the float epilogue: scale * (float)(acc - 128 rowsum -
+ * za colsum) [* row scale] [+ bias] [+ residual], in that order.  The
+ * steps are selects on loop-invariant flags, not branches: the loops
+ * below vectorize straight (both sides computed, one kept, so an absent
+ * step changes no bit, not even a -0.0). */
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_qmm_float_one(int32_t acc, uint32_t rs, uint32_t zc,
+                                                                           float sc, int has_rs, float rsc,
+                                                                           int has_b, float b, int has_r, float r) {
+  float t = sc * (float)(int32_t)((uint32_t)acc - rs - zc);
+  t = has_rs ? t * rsc : t;
+  t = has_b ? t + b : t;
+  t = has_r ? t + r : t;
+  return t;
 }
 
 /* The float epilogue (Cf) of rows [0, mc) x columns [0, nw) of a tile: the
- * tile's column constants gathered once, then each row. */
+ * tile's column constants gathered once, then each row, whole tiles of
+ * contiguous rows as fixed-count vector code.  A row goes through v (the
+ * residual may be Cf itself: every element is read before any is
+ * written, and v cannot alias either). */
 QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc, int64_t nw,
                                        const int32_t *accbuf, const uint32_t *rowsum, const uint32_t *cs) {
+  static const float zeros[QRT_QMM_NW] = {0.0f};
   const uint32_t za = (uint32_t)g->a_zero_point;
+  const int has_rs = g->row_scale != NULL, has_b = g->bias_f != NULL, has_r = g->res_f != NULL;
+  const int64_t ccs = g->cs_c;
   uint32_t zc[QRT_QMM_NW];
-  float sc[QRT_QMM_NW], bs[QRT_QMM_NW];
+  float sc[QRT_QMM_NW], bs[QRT_QMM_NW], v[QRT_QMM_NW];
   int64_t i, j;
   for (j = 0; j < nw; ++j) {
     zc[j] = za * cs[j];
     sc[j] = g->scale_f[jc + j];
-    bs[j] = g->bias_f ? g->bias_f[jc + j] : 0.0f;
+    bs[j] = has_b ? g->bias_f[jc + j] : 0.0f;
   }
   for (i = 0; i < mc; ++i) {
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? rowsum[i] : 0u;
-    float *c = g->Cf + (ic + i) * g->rs_c + jc * g->cs_c;
-    if (nw == QRT_QMM_NW)
-      qrt_qmm_float_row(g, ic, i, QRT_QMM_NW, accbuf + i * QRT_QMM_NW, rs, zc, sc, g->bias_f ? bs : NULL, c);
-    else
-      qrt_qmm_float_row(g, ic, i, nw, accbuf + i * QRT_QMM_NW, rs, zc, sc, g->bias_f ? bs : NULL, c);
+    const float rsc = has_rs ? g->row_scale[ic + i] : 1.0f;
+    const int32_t *ar = accbuf + i * QRT_QMM_NW;
+    float *c = g->Cf + (ic + i) * g->rs_c + jc * ccs;
+    const float *r = has_r ? g->res_f + (ic + i) * g->rs_c + jc * ccs : zeros;
+    if (nw == QRT_QMM_NW && ccs == 1) {
+      for (j = 0; j < QRT_QMM_NW; ++j)
+        v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], has_r, r[j]);
+      memcpy(c, v, sizeof v);
+    } else {
+      for (j = 0; j < nw; ++j)
+        v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], has_r, has_r ? r[j * ccs] : 0.0f);
+      for (j = 0; j < nw; ++j) c[j * ccs] = v[j];
+    }
   }
 }
 
@@ -931,6 +937,7 @@ QRT_INTERNAL void qrt_qmm_slice(void *ctx, int64_t t) {
   part.A = g->A + i0 * g->lda;
   if (g->C) part.C = g->C + i0 * g->rs_c;
   if (g->Cf) part.Cf = g->Cf + i0 * g->rs_c;
+  if (g->res_f) part.res_f = g->res_f + i0 * g->rs_c;
   if (g->row_scale) part.row_scale = g->row_scale + i0;
   if (g->row_set) part.row_set = g->row_set + i0;
   qrt_qgemm_cols(&part, j0, g->N - j0 < s->cols ? g->N : j0 + s->cols);
@@ -956,8 +963,12 @@ QRT_INTERNAL void qrt_qmm_batch_at(const qrt_qmatmul_params *p, const void *cons
   qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
   g->A = (const int8_t *)in[0] + ao;
   g->B = (const int8_t *)in[1] + bo;
-  if (fout) g->Cf = (float *)out[0] + b * p->M * p->N;
-  else g->C = (int8_t *)out[0] + b * p->M * p->N;
+  if (fout) {
+    g->Cf = (float *)out[0] + b * p->M * p->N;
+    g->res_f = in[4] ? (const float *)in[4] + b * p->M * p->N : NULL;
+  } else {
+    g->C = (int8_t *)out[0] + b * p->M * p->N;
+  }
 }
 
 /* Threads take whole batches (attention's heads) when each batch's GEMM

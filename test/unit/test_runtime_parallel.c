@@ -317,10 +317,45 @@ static void test_kernels(void) {
   free(x); free(x2); free(y); free(q);
 }
 
+/* The int8 GEMM's float epilogue with a residual (row blocks move every
+ * row-indexed pointer, the residual's too) and the softmax of int8 codes
+ * (rows in blocks): any width gives width 1's bits. */
+static void test_int8_kernels(void) {
+  enum { M = 64, N = 160, K = 256, L = 64, ROWS = 4 * L };
+  int8_t *A = (int8_t *)xmalloc(M * K), *B = (int8_t *)xmalloc(K * N), *codes = (int8_t *)xmalloc(ROWS * L);
+  float *scale = (float *)xmalloc(sizeof(float) * N), *bias = (float *)xmalloc(sizeof(float) * N);
+  float *res = (float *)xmalloc(sizeof(float) * M * N), *y = (float *)xmalloc(sizeof(float) * ROWS * L);
+  float table[256];
+  uint8_t keep[L * L];
+  qrt_qmatmul_params p;
+  qrt_qsoftmax_params sp;
+  const void *in[8] = {0};
+  int i, j;
+  fill_i8(A, M * K, -128, 127);
+  fill_i8(B, K * N, -128, 127);
+  fill_i8(codes, ROWS * L, -128, 127);
+  fill_f32(scale, N, 1e-4f, 1e-3f);
+  fill_f32(bias, N, -1.0f, 1.0f);
+  fill_f32(res, M * N, -4.0f, 4.0f);
+  memset(&p, 0, sizeof p);
+  p.a_zero_point = 3; p.M = M; p.N = N; p.K = K;
+  in[0] = A; in[1] = B; in[2] = bias; in[3] = scale; in[4] = res;
+  same_split("qmatmul f32out + residual 64x160x256", qrt_qmatmul_i8_f32out, &p, in, y, sizeof(float) * M * N);
+  for (i = 0; i < 256; ++i) table[i] = 0.05f * (float)(i - 128);
+  for (i = 0; i < L; ++i)
+    for (j = 0; j < L; ++j) keep[i * L + j] = (uint8_t)(j <= i);
+  memset(&sp, 0, sizeof sp);
+  sp.outer = ROWS; sp.axis_len = L; sp.mask_n = L * L;
+  in[0] = codes; in[1] = table; in[2] = keep; in[3] = in[4] = NULL;
+  same_split("softmax of int8 codes 256x64, causal", qrt_softmax_codes_f32, &sp, in, y, sizeof(float) * ROWS * L);
+  free(A); free(B); free(codes); free(scale); free(bias); free(res); free(y);
+}
+
 int main(void) {
   test_range();
   test_blocks();
   test_sgemm();
   test_kernels();
+  test_int8_kernels();
   return finish();
 }

@@ -103,6 +103,21 @@ static void test_case(int64_t M, int64_t N, int64_t K, int32_t za, int mode) {
     qrt_qmatmul_i8_f32out(&p, in, out);
     ref_qgemm(M, N, K, A, K, B, N, 1, za, NULL, NULL, NULL, 0, 0, 0, NULL, Rf, sf, (mode & 4) ? NULL : bf);
     ok = memcmp(Cf, Rf, sizeof(float) * (size_t)(M * N)) == 0;
+    if (ok && M * N > 0) { /* a residual added last, from another buffer and in place: the bits of an add after */
+      float *res = (float *)xmalloc(sizeof(float) * (size_t)(M * N)), *io = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
+      fill_f32(res, M * N, -50.0f, 50.0f);
+      memcpy(io, res, sizeof(float) * (size_t)(M * N));
+      in[4] = res;
+      qrt_qmatmul_i8_f32out(&p, in, out);
+      in[4] = io; out[0] = io;
+      qrt_qmatmul_i8_f32out(&p, in, out);
+      for (i = 0; i < M * N; ++i) {
+        const float want = Rf[i] + res[i];
+        ok &= same_f32(Cf[i], want) && same_f32(io[i], want);
+      }
+      in[4] = NULL;
+      free(res); free(io);
+    }
   } else {
     in[2] = (mode & 4) ? NULL : bias; in[3] = mult; in[4] = shift;
     out[0] = C;
@@ -170,7 +185,7 @@ static void test_k_limit(int packed) {
   qrt_qmatmul_i8(&p, in, out);
   ref_qgemm(M, N, K, A, K, B, N, 1, -128, NULL, mult, shift, 0, -128, 127, R, NULL, NULL, NULL);
   check(memcmp(C, R, sizeof C) == 0, packed ? "K limit packed" : "K limit");
-  in[3] = sf; out[0] = Cf;
+  in[3] = sf; in[4] = NULL; out[0] = Cf; /* in[4]: the residual slot of f32out */
   qrt_qmatmul_i8_f32out(&p, in, out);
   ref_qgemm(M, N, K, A, K, B, N, 1, -128, NULL, NULL, NULL, 0, 0, 0, NULL, Rf, sf, NULL);
   check(memcmp(Cf, Rf, sizeof Cf) == 0 && Cf[0] == -2147450880.0f, packed ? "K limit f32out packed" : "K limit f32out");
