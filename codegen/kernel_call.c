@@ -738,7 +738,7 @@ static bool lower_qmatmul(MlirOperation op, qcc_call *c) {
 }
 
 /* q.qmatmul_deq (float-epilogues pass): the integer sums of q.qmatmul with
- * a constant b, then scale[n] * acc + bias[n] [+ residual] in float. */
+ * a constant b, then clamp(scale[n] * acc + bias[n]) [+ residual] in float. */
 static bool lower_qmatmul_deq(MlirOperation op, qcc_call *c) {
   q_qmatmul_deq_attrs at = q_qmatmul_deq_get(op);
   qrt_qmatmul_params *p = &c->params.qmatmul;
@@ -747,6 +747,10 @@ static bool lower_qmatmul_deq(MlirOperation op, qcc_call *c) {
   p->out_min = -128;
   p->out_max = 127;
   p->group = at.group;
+  p->f_clamp = 1;
+  p->f_min = (float)at.out_lo;
+  p->f_max = (float)at.out_hi;
+  if (!(p->f_min <= p->f_max)) return fail(op, "qmatmul_deq needs out_lo <= out_hi");
   if (!qmatmul_geometry(op, p) || !weight_format(op, at.format.s, &p->b_format)) return false;
   if (shape_of(q_qmatmul_deq_in(op, 0)).dtype != QRT_I8 || shape_of(mlirOperationGetResult(op, 0)).dtype != QRT_F32)
     return fail(op, "qmatmul_deq needs int8 a and a float32 result");

@@ -442,9 +442,11 @@ irdl.dialect @q {
   // a's zero point folded into the bias), then y[m,n] = scale[n] * acc +
   // bias[n] in float (f32 [N] each: scale = s_y M0 2^-shift, the requant
   // multiplier times the output scale, and bias = scale * the int32 bias),
-  // with no rounding to output codes. res (optional, y's shape, float): a
-  // residual added last, y = (scale[n] * acc + bias[n]) + res[m,n], the
-  // add that followed folded in. Runtime qrt_qmatmul_i8_f32out.
+  // with no rounding to output codes, clamped to [out_lo, out_hi] (the int8
+  // epilogue's output range in real values: the calibrated clip and any
+  // folded ReLU). res (optional, y's shape, float): a residual added last,
+  // y = clamp(scale[n] * acc + bias[n]) + res[m,n], the add that followed
+  // folded in. Runtime qrt_qmatmul_i8_f32out.
   irdl.operation @qmatmul_deq {
     %a = irdl.base "!builtin.tensor"
     %b = irdl.base "!builtin.tensor"
@@ -456,8 +458,10 @@ irdl.dialect @q {
     %ws = irdl.any
     %format = irdl.base "#builtin.string"
     %group = irdl.base "#builtin.integer"
+    %lo = irdl.base "#builtin.float"
+    %hi = irdl.base "#builtin.float"
     irdl.operands(%a, %b, %bias, %scale, optional %gmult, optional %res)
-    irdl.attributes {"weight_scales" = %ws, "format" = %format, "group" = %group}
+    irdl.attributes {"weight_scales" = %ws, "format" = %format, "group" = %group, "out_lo" = %lo, "out_hi" = %hi}
     irdl.results(%y)
   }
   // Quantized weights (codes, format, group, gmult as q.qmatmul) with float

@@ -5,23 +5,25 @@
  *   y_q = q.qmatmul(x_q, w, bias, mult, shift[, gmult])   (int8 codes)
  *   y   = q.dequantize(y_q)                               (y_q's only use)
  * becomes
- *   y   = q.qmatmul_deq(x_q, w, bias_f, scale_f[, gmult])
+ *   y   = q.qmatmul_deq(x_q, w, bias_f, scale_f[, gmult]) {out_lo, out_hi}
  *
  * with the same integer sums acc and, per column n, scale_f = s_y M0 2^-s
  * (the requantization's multiplier times the output scale: s_x s_w[n] to
- * 31 bits) and bias_f = scale_f * bias[n]: y = scale_f acc + bias_f is the
- * value the int8 layer rounded to a code and the dequantize turned back
- * into a float.  So the output rounding (half a step of the output scale)
- * and the clipping to the calibrated range go, and with them a pass over
- * the output (the requantization epilogue costs about as much as the
- * float one plus the dequantize kernel's pass).
+ * 31 bits) and bias_f = scale_f * bias[n]: y = clamp(scale_f acc + bias_f,
+ * out_lo, out_hi), with [out_lo, out_hi] = s_y ([out_min, out_max] - z_y)
+ * the int8 epilogue's output range in real values, is the value the int8
+ * layer rounded to a code, before the rounding.  So the output rounding
+ * (up to half a step of the output scale) goes; the clip stays: it is the
+ * calibrated range, which also bounds the layer's own quantization error
+ * (measured: without it, w4a4 on examples/outlier_lm lost 0.09 bits per
+ * character), and any ReLU folded into the clamp.
  *
- * Left as they are, with a remark: a run-time b (attention's matmuls,
- * whose outputs stay int8 for the next matmul), int16 codes, and an
- * output clamp that is a folded ReLU (marked qcc.relu_folded by the
- * quantize pass: with a zero point of -128 the clamp is the code range's
- * end and invisible otherwise) or narrower than the codes (the float
- * epilogue has no clamp).  The driver runs the pass after quantize except for
+ * Then a float add of such an output and a tensor of its shape (the
+ * residual stream: x + o_proj(...), x + down(...)) goes into the epilogue
+ * too (q.qmatmul_deq's res operand): the add's bits, no pass of its own.
+ *
+ * Left as they are, with a remark: a run-time b (attention's matmuls)
+ * and int16 codes.  The driver runs the pass after quantize except for
  * --integer-only (every layer's output stays integer codes, by request)
  * and --target npu (the accelerator's epilogues are integer). */
 #include <math.h>
@@ -45,15 +47,11 @@ static void copy_qcc_attrs(MlirOperation from, MlirOperation to) {
  * or NULL when it can take the float one. */
 static const char *keeps_int8(MlirOperation mm) {
   MlirValue y = mlirOperationGetResult(mm, 0);
-  q_qmatmul_attrs at = q_qmatmul_get(mm);
   qcc_shape ys;
-  int64_t qmin, qmax;
+  double sy;
+  int64_t zy;
   if (!qcc_value_is_constant(q_qmatmul_in(mm, 1))) return "its b is computed at run time";
-  if (!qcc_shape_of(y, &ys) || ys.dtype != QRT_I8 || !qcc_value_quant_range(y, &qmin, &qmax))
-    return "its codes are not int8";
-  if (!mlirAttributeIsNull(mlirOperationGetAttributeByName(mm, mlirStringRefCreateFromCString(qcc_relu_folded_attr))))
-    return "its output clamp is a folded ReLU";
-  if (at.out_min > qmin || at.out_max < qmax) return "its output clamp is narrower than its codes";
+  if (!qcc_shape_of(y, &ys) || ys.dtype != QRT_I8 || !qcc_value_quant(y, &sy, &zy)) return "its codes are not int8";
   return NULL;
 }
 
@@ -106,10 +104,15 @@ static int fold(MlirOperation deq) {
   }
   q_qmatmul_attrs a = q_qmatmul_get(mm);
   q_qmatmul_deq_attrs da;
+  double sy;
+  int64_t zy;
+  qcc_value_quant(yq, &sy, &zy);
   memset(&da, 0, sizeof da);
   da.weight_scales = a.weight_scales;
   da.format = a.format;
   da.group = a.group;
+  da.out_lo = sy * (double)(a.out_min - zy); /* the codes' range in real values: clip and ReLU */
+  da.out_hi = sy * (double)(a.out_max - zy);
   MlirValue bias_f = qcc_constant_before(deq, QRT_F32, 1, &N, bias);
   MlirValue scale_f = qcc_constant_before(deq, QRT_F32, 1, &N, scale);
   MlirValue gmult = q_qmatmul_num_in(mm, 5) ? q_qmatmul_in(mm, 5) : (MlirValue){NULL};

@@ -64,10 +64,8 @@ int qcc_quantize_add(MlirOperation op);
  * (softmax_format.c); a no-op without the flag. */
 int qcc_pass_softmax_format(MlirModule m);
 /* float_epilogue.c: an int8 q.qmatmul whose codes only feed a
- * q.dequantize becomes q.qmatmul_deq (float epilogue, no output codes);
- * not one whose output clamp is a folded ReLU (the quantize pass marks it
- * with this unit attribute). */
-#define qcc_relu_folded_attr "qcc.relu_folded"
+ * q.dequantize becomes q.qmatmul_deq (float epilogue, clamped to the codes'
+ * range, no output rounding); a residual add after it joins the epilogue. */
 int qcc_pass_float_epilogues(MlirModule m);
 /* fuse_attention.c: float Q Kt [* c] [+ mask] -> softmax -> * V chains
  * become one q.attention (the same bits); runs last, on what stays float. */

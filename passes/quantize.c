@@ -593,11 +593,6 @@ static int quantize_matmul(MlirOperation op) {
                            shift_constant(op, shift, N), gm, &a));
   note_weights(yq, &qw);
   keep_metrics(op, yq);
-  /* the clamp is the ReLU even where it is the code range's own end (a
-   * zero point of -128): float-epilogues must keep it */
-  if (L.relu)
-    mlirOperationSetAttributeByName(mlirOpResultGetOwner(yq), mlirStringRefCreateFromCString(qcc_relu_folded_attr),
-                                    mlirUnitAttrGet(ctx));
   finish(&L, yq);
   free(bias);
   free(mult);

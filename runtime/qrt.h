@@ -742,6 +742,8 @@ typedef struct qrt_bformat {
  *   a_zero_point is 0: qcc folds -a_zero_point * colsum into the bias).
  * qrt_qmatmul_i8_f32out (float out, e.g. the last layer):
  *   C[m,n] = scale[n] * (float)acc + bias[n]  (one conversion, multiply, add)
+ *            [clamped to [f_min, f_max] when f_clamp: the float twin of the
+ *            int8 epilogue's output range]
  *            [+ R[m,n]]  (a residual added last: the bits of a separate add)
  *   in[2] bias float [N] or NULL (then no add), in[3] scale float [N]
  *   (= a_scale * w_scale[n]), in[4] R float, C's shape, or NULL (R may be
@@ -786,7 +788,8 @@ typedef struct qrt_bformat {
   S(int32_t, a_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
   S(int32_t, b_packed) S(int32_t, batch_rank) S(int64_t, M) S(int64_t, N) S(int64_t, K) \
   A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6) \
-  S(int32_t, b_format) S(int32_t, a_bits) S(int64_t, group) S(int32_t, b_bits)
+  S(int32_t, b_format) S(int32_t, a_bits) S(int64_t, group) S(int32_t, b_bits) \
+  S(int32_t, f_clamp) S(float, f_min) S(float, f_max)
 
 /* --- MSQ (MQuant 2502.00425: static activation parameters per modality):
  * in[1] (quantize) / in[5] (matmul) holds the modality of each of the M
@@ -1184,6 +1187,9 @@ typedef struct qrt_qgemm_args {
    * [+ bias_f]) + res_f[m*rs_c + n*cs_c] (a residual add fused; res_f
    * may be Cf itself: each element is read before it is written) */
   const float *res_f;
+  /* With Cf: clamp_f != 0 clamps (before res_f) to [min_f, max_f] */
+  int32_t clamp_f;
+  float min_f, max_f;
   int64_t rs_c, cs_c;
   /* Row sets (MSQ: one per modality), so rows with different
    * requantization constants share one GEMM and its micro-tiles: when

@@ -1,4 +1,5 @@
 #include "qrt.h"
+#include <math.h>
 #include <string.h>
 /* qrt_qmatmul.c - int8 GEMM core (W8A8) and the batched qmatmul kernels.
  *
@@ -703,16 +704,19 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
 }
 
 /* One element of the float epilogue: scale * (float)(acc - 128 rowsum -
- * za colsum) [* row scale] [+ bias] [+ residual], in that order.  The
+ * za colsum) [* row scale] [+ bias] [clamped] [+ residual], in that order.  The
  * steps are selects on loop-invariant flags, not branches: the loops
  * below vectorize straight (both sides computed, one kept, so an absent
  * step changes no bit, not even a -0.0). */
 static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_qmm_float_one(int32_t acc, uint32_t rs, uint32_t zc,
                                                                            float sc, int has_rs, float rsc,
-                                                                           int has_b, float b, int has_r, float r) {
+                                                                           int has_b, float b, float lo, float hi,
+                                                                           int has_r, float r) {
   float t = sc * (float)(int32_t)((uint32_t)acc - rs - zc);
   t = has_rs ? t * rsc : t;
   t = has_b ? t + b : t;
+  t = t < lo ? lo : t; /* lo = -inf, hi = +inf without a clamp */
+  t = t > hi ? hi : t;
   t = has_r ? t + r : t;
   return t;
 }
@@ -727,6 +731,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int6
   static const float zeros[QRT_QMM_NW] = {0.0f};
   const uint32_t za = (uint32_t)g->a_zero_point;
   const int has_rs = g->row_scale != NULL, has_b = g->bias_f != NULL, has_r = g->res_f != NULL;
+  const float lo = g->clamp_f ? g->min_f : -INFINITY, hi = g->clamp_f ? g->max_f : INFINITY;
   const int64_t ccs = g->cs_c;
   uint32_t zc[QRT_QMM_NW];
   float sc[QRT_QMM_NW], bs[QRT_QMM_NW], v[QRT_QMM_NW];
@@ -744,11 +749,12 @@ QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int6
     const float *r = has_r ? g->res_f + (ic + i) * g->rs_c + jc * ccs : zeros;
     if (nw == QRT_QMM_NW && ccs == 1) {
       for (j = 0; j < QRT_QMM_NW; ++j)
-        v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], has_r, r[j]);
+        v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], lo, hi, has_r, r[j]);
       memcpy(c, v, sizeof v);
     } else {
       for (j = 0; j < nw; ++j)
-        v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], has_r, has_r ? r[j * ccs] : 0.0f);
+        v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], lo, hi, has_r,
+                                 has_r ? r[j * ccs] : 0.0f);
       for (j = 0; j < nw; ++j) c[j * ccs] = v[j];
     }
   }
@@ -1017,6 +1023,9 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
   if (fout) {
     g.bias_f = (const float *)in[2];
     g.scale_f = (const float *)in[3];
+    g.clamp_f = p->f_clamp;
+    g.min_f = p->f_min;
+    g.max_f = p->f_max;
   } else {
     g.bias = (const int32_t *)in[2];
     g.mult = (const int32_t *)in[3];

@@ -115,6 +115,17 @@ static void test_case(int64_t M, int64_t N, int64_t K, int32_t za, int mode) {
         const float want = Rf[i] + res[i];
         ok &= same_f32(Cf[i], want) && same_f32(io[i], want);
       }
+      /* clamped (the int8 epilogue's range in real values) before the residual */
+      p.f_clamp = 1;
+      p.f_min = -0.25f * fabsf(Rf[0]) - 0.5f;
+      p.f_max = 0.5f * fabsf(Rf[M * N - 1]) + 0.25f;
+      in[4] = res; out[0] = Cf;
+      qrt_qmatmul_i8_f32out(&p, in, out);
+      for (i = 0; i < M * N; ++i) {
+        const float c = Rf[i] < p.f_min ? p.f_min : (Rf[i] > p.f_max ? p.f_max : Rf[i]);
+        ok &= same_f32(Cf[i], c + res[i]);
+      }
+      p.f_clamp = 0;
       in[4] = NULL;
       free(res); free(io);
     }
