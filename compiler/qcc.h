@@ -66,6 +66,8 @@ typedef struct qcc_shape {
 } qcc_shape;
 
 int64_t qcc_shape_numel(const qcc_shape *s);
+/* Same rank and dims (dtype not compared). */
+bool qcc_shape_same_dims(const qcc_shape *a, const qcc_shape *b);
 /* The most elements a tensor may have. Far above any real model, and low
  * enough that byte sizes and offsets (x 8 bytes, summed over a plan) stay
  * clear of int64 overflow: a model asking for more is refused where the

@@ -14,6 +14,10 @@ int64_t qcc_shape_numel(const qcc_shape *s) {
   return n;
 }
 
+bool qcc_shape_same_dims(const qcc_shape *a, const qcc_shape *b) {
+  return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
+}
+
 const char *qcc_dtype_c_type(qrt_dtype t) {
   switch (t) {
   case QRT_F32: return "float";

@@ -33,39 +33,25 @@
 #include "fuse_match.h"
 #include "quant_activations.h"
 
-/* The qcc.* attributes of `from` (calibration ranges, weight SQNR) onto
- * `to`: the report and later passes read them there. */
-static void copy_qcc_attrs(MlirOperation from, MlirOperation to) {
-  for (intptr_t e = 0; e < mlirOperationGetNumAttributes(from); e++) {
-    MlirNamedAttribute na = mlirOperationGetAttribute(from, e);
-    MlirStringRef name = mlirIdentifierStr(na.name);
-    if (name.length > 4 && !strncmp(name.data, "qcc.", 4)) mlirOperationSetAttributeByName(to, name, na.attribute);
-  }
-}
-
 /* Why mm (a q.qmatmul read only by a dequantize) keeps its int8 epilogue,
- * or NULL when it can take the float one. */
-static const char *keeps_int8(MlirOperation mm) {
+ * or NULL when it can take the float one (then *sy, *zy: its output's
+ * scale and zero point). */
+static const char *keeps_int8(MlirOperation mm, double *sy, int64_t *zy) {
   MlirValue y = mlirOperationGetResult(mm, 0);
   qcc_shape ys;
-  double sy;
-  int64_t zy;
   if (!qcc_value_is_constant(q_qmatmul_in(mm, 1))) return "its b is computed at run time";
-  if (!qcc_shape_of(y, &ys) || ys.dtype != QRT_I8 || !qcc_value_quant(y, &sy, &zy)) return "its codes are not int8";
+  if (!qcc_shape_of(y, &ys) || ys.dtype != QRT_I8 || !qcc_value_quant(y, sy, zy)) return "its codes are not int8";
   return NULL;
 }
 
-/* scale_f and bias_f of mm's N columns; false (with a remark) where its
+/* scale_f and bias_f of mm's N columns (sy: its output scale); false (with a remark) where its
  * constants are not the int32 bias, int32 multipliers and int8 shifts of
  * N columns the quantize pass makes. */
-static bool float_constants(MlirOperation mm, const char *at, int64_t N, float *scale, float *bias) {
+static bool float_constants(MlirOperation mm, const char *at, int64_t N, double sy, float *scale, float *bias) {
   qcc_array b = {0}, m = {0}, s = {0};
-  double sy;
-  int64_t zy;
   bool ok = qcc_value_constant(q_qmatmul_in(mm, 2), &b) && qcc_value_constant(q_qmatmul_in(mm, 3), &m) &&
             qcc_value_constant(q_qmatmul_in(mm, 4), &s) && b.dtype == QRT_I32 && m.dtype == QRT_I32 &&
-            s.dtype == QRT_I8 && qcc_array_numel(&b) == N && qcc_array_numel(&m) == N && qcc_array_numel(&s) == N &&
-            qcc_value_quant(mlirOperationGetResult(mm, 0), &sy, &zy);
+            s.dtype == QRT_I8 && qcc_array_numel(&b) == N && qcc_array_numel(&m) == N && qcc_array_numel(&s) == N;
   for (int64_t n = 0; ok && n < N; n++) {
     const int32_t m0 = ((int32_t *)m.data)[n];
     const int sh = ((int8_t *)s.data)[n];
@@ -81,32 +67,31 @@ static bool float_constants(MlirOperation mm, const char *at, int64_t N, float *
 }
 
 /* deq = q.dequantize of a q.qmatmul's only use: the pair becomes one
- * q.qmatmul_deq.  1 if rewritten. */
-static int fold(MlirOperation deq) {
+ * q.qmatmul_deq where it can. */
+static void fold(MlirOperation deq) {
   MlirValue yq = q_dequantize_in(deq, 0), y = mlirOperationGetResult(deq, 0);
   MlirOperation mm = def(yq);
   char at[256];
-  if (mlirOperationIsNull(mm) || !q_qmatmul_is(mm) || !single_use(yq)) return 0;
+  double sy;
+  int64_t zy;
+  if (mlirOperationIsNull(mm) || !q_qmatmul_is(mm) || !single_use(yq)) return;
   qcc_op_where(mm, at, sizeof at);
-  const char *why = keeps_int8(mm);
+  const char *why = keeps_int8(mm, &sy, &zy);
   if (why) {
     qcc_remark("float-epilogues: %s keeps its int8 epilogue: %s", at, why);
-    return 0;
+    return;
   }
   qcc_shape ws;
   qcc_shape_of(q_qmatmul_in(mm, 1), &ws);
   const int64_t N = ws.dims[ws.rank - 1];
   float *scale = malloc(sizeof(float) * (size_t)N), *bias = malloc(sizeof(float) * (size_t)N);
-  if (!scale || !bias || !float_constants(mm, at, N, scale, bias)) {
+  if (!scale || !bias || !float_constants(mm, at, N, sy, scale, bias)) {
     free(scale);
     free(bias);
-    return 0;
+    return;
   }
   q_qmatmul_attrs a = q_qmatmul_get(mm);
   q_qmatmul_deq_attrs da;
-  double sy;
-  int64_t zy;
-  qcc_value_quant(yq, &sy, &zy);
   memset(&da, 0, sizeof da);
   da.weight_scales = a.weight_scales;
   da.format = a.format;
@@ -120,26 +105,21 @@ static int fold(MlirOperation deq) {
       deq, q_qmatmul_deq_create(mlirOperationGetLocation(mm), mlirValueGetType(y), q_qmatmul_in(mm, 0),
                                 q_qmatmul_in(mm, 1), bias_f, scale_f, gmult, (MlirValue){NULL}, &da));
   MlirOperation nop = mlirOpResultGetOwner(out);
-  copy_qcc_attrs(mm, nop);
-  copy_qcc_attrs(deq, nop);
+  qcc_copy_qcc_attrs(mm, nop);
+  qcc_copy_qcc_attrs(deq, nop);
   mlirValueReplaceAllUsesOfWith(y, out);
   qcc_remark("float-epilogues: %s computes its float output directly (its int8 codes only fed a dequantize)", at);
   mlirOperationDestroy(deq);
   mlirOperationDestroy(mm);
   free(scale);
   free(bias);
-  return 1;
 }
 
 /* True when a and b are float tensors of the same static shape. */
 static bool same_float_shape(MlirValue a, MlirValue b) {
   qcc_shape sa, sb;
-  if (!qcc_shape_of(a, &sa) || !qcc_shape_of(b, &sb) || sa.dtype != QRT_F32 || sb.dtype != QRT_F32 ||
-      sa.rank != sb.rank)
-    return false;
-  for (int i = 0; i < sa.rank; i++)
-    if (sa.dims[i] != sb.dims[i]) return false;
-  return true;
+  return qcc_shape_of(a, &sa) && qcc_shape_of(b, &sb) && sa.dtype == QRT_F32 && sb.dtype == QRT_F32 &&
+         qcc_shape_same_dims(&sa, &sb);
 }
 
 /* mm = q.qmatmul_deq (no residual yet) whose result's only use is a float
@@ -162,8 +142,8 @@ static MlirOperation fuse_residual(MlirOperation mm) {
                                 &a));
   MlirOperation nop = mlirOpResultGetOwner(out);
   char at[256];
-  copy_qcc_attrs(mm, nop);
-  copy_qcc_attrs(add, nop);
+  qcc_copy_qcc_attrs(mm, nop);
+  qcc_copy_qcc_attrs(add, nop);
   mlirValueReplaceAllUsesOfWith(z, out);
   qcc_remark("float-epilogues: %s adds the residual in its epilogue", qcc_op_where(add, at, sizeof at));
   mlirOperationDestroy(add);

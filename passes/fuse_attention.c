@@ -121,7 +121,7 @@ static bool fuse_at(MlirOperation sm) {
   }
   qcc_shape ss;
   qcc_shape_of(s, &ss);
-  if (ss.rank != ps.rank || memcmp(ss.dims, ps.dims, sizeof(int64_t) * (size_t)ps.rank) || ps.dims[ps.rank - 1] < 1) {
+  if (!qcc_shape_same_dims(&ss, &ps) || ps.dims[ps.rank - 1] < 1) {
     qcc_remark("fuse-attention: %s: not fused: the mask broadcasts the scores to another shape", at);
     return false;
   }

@@ -100,10 +100,6 @@ static bool scatter_reduction(onnx_node *n, const qcc_shape *x, q_str *out) {
   return true;
 }
 
-static bool same_shape(const qcc_shape *a, const qcc_shape *b) {
-  return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
-}
-
 /* ScatterElements (11..18) and Scatter (9, 10: no reduction). */
 static int rule_scatter_elements(onnx_node *n, MlirValue *res) {
   qcc_shape x, idx, u;
@@ -111,7 +107,7 @@ static int rule_scatter_elements(onnx_node *n, MlirValue *res) {
       !index_type(n, &idx))
     return -1;
   if (x.rank < 1 || idx.rank != x.rank) return onnx_fail(n, "data and indices must have the same rank (>= 1)");
-  if (!same_shape(&idx, &u) || u.dtype != x.dtype) return onnx_fail(n, "updates must match the indices' shape and the data's type");
+  if (!qcc_shape_same_dims(&idx, &u) || u.dtype != x.dtype) return onnx_fail(n, "updates must match the indices' shape and the data's type");
   int64_t axis;
   if (!onnx_axis(n, onnx_attr_int(n, "axis", 0), x.rank, &axis)) return -1;
   for (int i = 0; i < x.rank; i++)
@@ -139,7 +135,7 @@ static int rule_scatter_nd(onnx_node *n, MlirValue *res) {
   for (int i = 0; i < idx.rank - 1; i++) want.dims[want.rank++] = idx.dims[i];
   if (want.rank + x.rank - k > QRT_MAX_RANK) return onnx_fail(n, "updates rank too large");
   for (int i = (int)k; i < x.rank; i++) want.dims[want.rank++] = x.dims[i];
-  if (!same_shape(&want, &u) || u.dtype != x.dtype) return onnx_fail(n, "updates must have shape indices.shape[:-1] + data.shape[k:] and the data's type");
+  if (!qcc_shape_same_dims(&want, &u) || u.dtype != x.dtype) return onnx_fail(n, "updates must have shape indices.shape[:-1] + data.shape[k:] and the data's type");
   q_scatter_nd_attrs a;
   memset(&a, 0, sizeof a);
   if (!scatter_reduction(n, &x, &a.reduction) || !check_const_indices(n, 1, x.dims, (int)k, 0)) return -1;
@@ -243,7 +239,7 @@ static int rule_topk(onnx_node *n, MlirValue *res) {
 static int rule_max_unpool(onnx_node *n, MlirValue *res) {
   qcc_shape x, idx;
   if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &idx) || !data_type(n, &x) || !index_type(n, &idx)) return -1;
-  if (!same_shape(&x, &idx)) return onnx_fail(n, "X and I must have the same shape");
+  if (!qcc_shape_same_dims(&x, &idx)) return onnx_fail(n, "X and I must have the same shape");
   int sp = x.rank - 2;
   if (sp < 1) return onnx_fail(n, "X must be [N, C, d1, ...]");
   q_i64s ks, st, pads;
@@ -281,7 +277,7 @@ static int rule_max_unpool(onnx_node *n, MlirValue *res) {
   MlirValue v = onnx_emit(n, q_scatter_elements_create(n->loc, onnx_type(n, &flat), zeros, onnx_reshape(n, onnx_in(n, 1), &idf),
                                                        onnx_reshape(n, onnx_in(n, 0), &xf), &a));
   v = onnx_reshape(n, v, &y);
-  if (!same_shape(&y, &want)) {
+  if (!qcc_shape_same_dims(&y, &want)) {
     q_pad_attrs pa;
     memset(&pa, 0, sizeof pa);
     snprintf(pa.mode.s, sizeof pa.mode.s, "constant");

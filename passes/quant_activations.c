@@ -97,6 +97,14 @@ void qcc_use_quantized(MlirOperation op, MlirValue out, MlirValue yq) {
   mlirValueReplaceAllUsesOfWith(out, y);
 }
 
+void qcc_copy_qcc_attrs(MlirOperation from, MlirOperation to) {
+  for (intptr_t e = 0; e < mlirOperationGetNumAttributes(from); e++) {
+    MlirNamedAttribute na = mlirOperationGetAttribute(from, e);
+    MlirStringRef name = mlirIdentifierStr(na.name);
+    if (name.length > 4 && !strncmp(name.data, "qcc.", 4)) mlirOperationSetAttributeByName(to, name, na.attribute);
+  }
+}
+
 MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const int64_t *dims, const void *data) {
   qcc_array a = {t, rank, {0}, (void *)data, 0};
   size_t n = 1;

@@ -49,6 +49,9 @@ MlirValue qcc_quantized_input(MlirOperation before, MlirValue x, qcc_qparams p);
  * q.dequantize(yq), which keeps out's calibrated range so that the next
  * layer quantizes with the same parameters (and then reads yq). */
 void qcc_use_quantized(MlirOperation op, MlirValue out, MlirValue yq);
+/* The qcc.* attributes of `from` (calibration ranges, weight SQNR) onto
+ * `to`, an op that replaces it: later passes and the report read them. */
+void qcc_copy_qcc_attrs(MlirOperation from, MlirOperation to);
 /* A q.constant of `t` with the given dims and data, before `before`. */
 MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const int64_t *dims, const void *data);
 /* --keep-float: the node name in `at` ("q.conv node 'name'") or op_name

@@ -352,12 +352,7 @@ static int softmax_codes(MlirOperation op, const char *at) {
                                                              qcc_constant_before(op, QRT_F32, 1, &n, table), mv));
   /* the calibration of the softmax's output (qcc.* attributes) goes with
    * it: the next matmul quantizes its input with that range */
-  MlirOperation to = mlirOpResultGetOwner(t);
-  for (intptr_t e = 0; e < mlirOperationGetNumAttributes(op); e++) {
-    MlirNamedAttribute na = mlirOperationGetAttribute(op, e);
-    MlirStringRef name = mlirIdentifierStr(na.name);
-    if (name.length > 4 && !strncmp(name.data, "qcc.", 4)) mlirOperationSetAttributeByName(to, name, na.attribute);
-  }
+  qcc_copy_qcc_attrs(op, mlirOpResultGetOwner(t));
   mlirValueReplaceAllUsesOfWith(y, t);
   mlirOperationDestroy(op);
   qcc_remark("quantize: %s reads the scores' int8 codes through a float table (%d factor%s%s folded)", at,
