@@ -799,11 +799,42 @@ static bool lower_msq_quantize(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_msq_quantize_f32_i8");
 }
 
+/* What both MSQ matmuls share: the geometry (int8 codes a [M, K], constant
+ * weight codes b [K, N] packed, one modality per row), weight format and
+ * group; in[0] a, in[1] b, in[5] the modalities, in[6] gmult.  The
+ * caller sets in[2..4] (its epilogue's constants). */
+static bool msqmatmul_common(MlirOperation op, qcc_call *c, qrt_msqmatmul_params *p, MlirValue mod_v, MlirValue gm,
+                             int64_t group, const char *format) {
+  qcc_shape a = shape_of(mlirOperationGetOperand(op, 0)), b = shape_of(mlirOperationGetOperand(op, 1));
+  qcc_shape mod = shape_of(mod_v);
+  p->K = a.dims[a.rank - 1];
+  p->M = p->K ? qcc_shape_numel(&a) / p->K : 0;
+  p->N = b.dims[b.rank - 1];
+  if (a.dtype != QRT_I8 || b.rank != 2 || qcc_shape_numel(&mod) != p->M)
+    return fail(op, "msqmatmul needs int8 codes, a 2-D weight and one modality per row");
+  p->mod_dtype = mod.dtype;
+  p->group = group;
+  if (!weight_format(op, format, &p->b_format)) return false;
+  for (int i = 0; i < 8; i++) c->in[i] = (MlirValue){NULL};
+  c->in[0] = mlirOperationGetOperand(op, 0);
+  c->in[1] = mlirOperationGetOperand(op, 1);
+  c->in[5] = mod_v;
+  c->in[6] = gm;
+  c->n_in = 8;
+  if (!mlirValueIsNull(gm) && (p->group <= 0 || p->group % 4))
+    return fail(op, "grouped weights need a group size that is a positive multiple of 4");
+  if (!qcc_value_is_constant(c->in[1])) return fail(op, "msqmatmul needs constant weight codes");
+  p->b_packed = 1;
+  c->packed_slot = 1;
+  c->pack_kind = p->b_format == QRT_WFMT_I4 ? QCC_PACK_I4_B : QCC_PACK_I8_B;
+  c->pack_k = p->K;
+  c->pack_n = p->N;
+  return true;
+}
+
 static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
   q_msqmatmul_attrs at = q_msqmatmul_get(op);
   qrt_msqmatmul_params *p = &c->params.msqmatmul;
-  qcc_shape a = shape_of(q_msqmatmul_in(op, 0)), b = shape_of(q_msqmatmul_in(op, 1));
-  qcc_shape mod = shape_of(q_msqmatmul_in(op, 5));
   int n = (int)at.out_zero_points.n;
   if (n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.out_scales, n, p->out_scale, false) ||
       at.out_mins.n != n || at.out_maxs.n != n)
@@ -814,29 +845,42 @@ static bool lower_msqmatmul(MlirOperation op, qcc_call *c) {
     p->out_min[m] = (int32_t)at.out_mins.v[m];
     p->out_max[m] = (int32_t)at.out_maxs.v[m];
   }
-  p->K = a.dims[a.rank - 1];
-  p->M = p->K ? qcc_shape_numel(&a) / p->K : 0;
-  p->N = b.dims[b.rank - 1];
-  if (a.dtype != QRT_I8 || b.rank != 2 || qcc_shape_numel(&mod) != p->M)
-    return fail(op, "msqmatmul needs int8 codes, a 2-D weight and one modality per row");
-  p->mod_dtype = mod.dtype;
-  p->group = at.group;
-  if (!weight_format(op, at.format.s, &p->b_format)) return false;
-  for (int i = 0; i < 8; i++) c->in[i] = (MlirValue){NULL};
-  for (int i = 0; i < 6; i++) c->in[i] = mlirOperationGetOperand(op, i);
-  c->in[6] = q_msqmatmul_num_in(op, 6) ? q_msqmatmul_in(op, 6) : (MlirValue){NULL};
-  c->n_in = 8;
-  if (!mlirValueIsNull(c->in[6]) && (p->group <= 0 || p->group % 4))
-    return fail(op, "grouped weights need a group size that is a positive multiple of 4");
-  if (!qcc_value_is_constant(c->in[1])) return fail(op, "msqmatmul needs constant weight codes");
-  p->b_packed = 1;
-  c->packed_slot = 1;
-  c->pack_kind = p->b_format == QRT_WFMT_I4 ? QCC_PACK_I4_B : QCC_PACK_I8_B;
-  c->pack_k = p->K;
-  c->pack_n = p->N;
+  MlirValue gm = q_msqmatmul_num_in(op, 6) ? q_msqmatmul_in(op, 6) : (MlirValue){NULL};
+  if (!msqmatmul_common(op, c, p, q_msqmatmul_in(op, 5), gm, at.group, at.format.s)) return false;
+  for (int i = 2; i < 5; i++) c->in[i] = mlirOperationGetOperand(op, i); /* bias, mult, shift */
   qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
   if (y.dtype == QRT_I8) return use(op, c, "qrt_msqmatmul_i8"); /* int8 codes out */
   return use(op, c, "qrt_msqmatmul_i8_f32");
+}
+
+/* q.msqmatmul_deq (float-epilogues pass): the sums of q.msqmatmul, then per
+ * modality clamp(scale * acc + bias) [+ residual] in float. */
+static bool lower_msqmatmul_deq(MlirOperation op, qcc_call *c) {
+  q_msqmatmul_deq_attrs at = q_msqmatmul_deq_get(op);
+  qrt_msqmatmul_params *p = &c->params.msqmatmul;
+  qcc_shape bias = shape_of(q_msqmatmul_deq_in(op, 2)), scale = shape_of(q_msqmatmul_deq_in(op, 3));
+  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  int n = (int)bias.dims[0];
+  if (bias.rank != 2 || n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.out_los, n, p->f_min, false) ||
+      !msq_scales(at.out_his, n, p->f_max, false))
+    return fail(op, "msqmatmul_deq needs 1..8 modalities with one output range each");
+  p->n_mod = n;
+  for (int m = 0; m < n; m++)
+    if (!(p->f_min[m] <= p->f_max[m])) return fail(op, "msqmatmul_deq needs out_los <= out_his");
+  MlirValue gm = q_msqmatmul_deq_num_in(op, 5) ? q_msqmatmul_deq_in(op, 5) : (MlirValue){NULL};
+  if (!msqmatmul_common(op, c, p, q_msqmatmul_deq_in(op, 4), gm, at.group, at.format.s)) return false;
+  if (y.dtype != QRT_F32 || bias.dtype != QRT_F32 || scale.dtype != QRT_F32 || qcc_shape_numel(&bias) != n * p->N ||
+      qcc_shape_numel(&scale) != n * p->N)
+    return fail(op, "msqmatmul_deq needs a float32 result and float32 bias and scale [n_mod, N]");
+  c->in[2] = q_msqmatmul_deq_in(op, 2);
+  c->in[3] = q_msqmatmul_deq_in(op, 3);
+  if (q_msqmatmul_deq_num_in(op, 6)) {
+    qcc_shape r = shape_of(q_msqmatmul_deq_in(op, 6));
+    if (r.dtype != QRT_F32 || qcc_shape_numel(&r) != qcc_shape_numel(&y))
+      return fail(op, "msqmatmul_deq's residual must be float32 of the result's shape");
+    c->in[4] = q_msqmatmul_deq_in(op, 6);
+  }
+  return use(op, c, "qrt_msqmatmul_i8_f32out");
 }
 
 static bool lower_msq_lut(MlirOperation op, qcc_call *c) {
@@ -1620,7 +1664,7 @@ static const lowering lowerings[] = {
     {q_argreduce_is, lower_argreduce}, {q_hadamard_is, lower_hadamard},
     {q_lut_is, lower_lut},         {q_qsoftmax_is, lower_qsoftmax}, {q_softmax_codes_is, lower_softmax_codes}, {q_attention_is, lower_attention},   {q_qnorm_is, lower_qnorm},
     {q_dbfp_softmax_is, lower_dbfp_softmax},
-    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msq_quantize_is, lower_msq_quantize}, {q_msq_lut_is, lower_msq_lut},
+    {q_qadd_is, lower_qadd}, {q_msqmatmul_is, lower_msqmatmul}, {q_msqmatmul_deq_is, lower_msqmatmul_deq}, {q_msq_quantize_is, lower_msq_quantize}, {q_msq_lut_is, lower_msq_lut},
     {q_gather_elements_is, lower_gather_elements}, {q_gather_nd_is, lower_gather_nd},
     {q_scatter_elements_is, lower_scatter_elements}, {q_scatter_nd_is, lower_scatter_nd},
     {q_kv_store_is, lower_kv_store}, {q_kv_load_is, lower_kv_load},

@@ -130,6 +130,10 @@ typedef struct layer_format {
   const char *act_scale;     /* "static", "token" or "float" */
 } layer_format;
 
+/* An MSQ layer: per-modality activation parameters, with its int8 or
+ * its float epilogue. */
+static bool is_msq_layer(MlirOperation op) { return q_msqmatmul_is(op) || q_msqmatmul_deq_is(op); }
+
 /* Format, group and bits of a quantized layer, read back from its IR. */
 static layer_format format_of(MlirOperation op) {
   layer_format lf = {"int8", 0, 8, 8, "static"};
@@ -154,9 +158,9 @@ static layer_format format_of(MlirOperation op) {
     lf.weight_bits = wf ? wf->element_bits : 0;
     lf.act_bits = af ? af->element_bits : 0;
     lf.act_scale = af ? "block" : "float";
-  } else if (q_msqmatmul_is(op)) {
-    MlirValue codes = q_msqmatmul_in(op, 0);
-    lf.group = q_msqmatmul_get(op).group;
+  } else if (is_msq_layer(op)) {
+    MlirValue codes = mlirOperationGetOperand(op, 0);
+    lf.group = q_msqmatmul_is(op) ? q_msqmatmul_get(op).group : q_msqmatmul_deq_get(op).group;
     lf.act_bits = 8;
     if (mlirValueIsAOpResult(codes) && q_msq_quantize_is(mlirOpResultGetOwner(codes))) {
       q_msq_quantize_attrs a = q_msq_quantize_get(mlirOpResultGetOwner(codes));
@@ -301,11 +305,11 @@ int qcc_write_report(const char *path, MlirModule float_m, MlirModule quant_m, c
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
          op = mlirOperationGetNextInBlock(op)) {
       if (!q_qconv_is(op) && !q_qmatmul_is(op) && !q_qmatmul_deq_is(op) && !q_fqmatmul_is(op) && !q_bmatmul_is(op) &&
-          !q_msqmatmul_is(op))
+          !is_msq_layer(op))
         continue;
       MlirValue x = mlirOperationGetOperand(op, 0);
       sqnr_acc *a = NULL, msq_all = {0, 0};
-      qcc_msq_acc *ma = q_msqmatmul_is(op) && mlirValueIsAOpResult(x) ? qcc_ptr_map_get(&st.msq, mlirOpResultGetOwner(x).ptr) : NULL;
+      qcc_msq_acc *ma = is_msq_layer(op) && mlirValueIsAOpResult(x) ? qcc_ptr_map_get(&st.msq, mlirOpResultGetOwner(x).ptr) : NULL;
       if (mlirValueIsAOpResult(x) && q_quantize_is(mlirOpResultGetOwner(x)))
         a = qcc_ptr_map_get(&st.acc, mlirOpResultGetOwner(x).ptr);
       if (ma) {

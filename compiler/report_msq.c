@@ -48,7 +48,8 @@ static double attr_at(MlirOperation op, const char *name, int m) {
 }
 
 void qcc_msq_report_print(FILE *f, MlirOperation op, const qcc_msq_acc *acc, bool json) {
-  int n_mod = (int)q_msqmatmul_get(op).out_zero_points.n;
+  MlirAttribute in_min = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.msq_in_min"));
+  int n_mod = mlirAttributeIsNull(in_min) ? 0 : (int)mlirDenseArrayGetNumElements(in_min); /* the msq pass's */
   if (json) fprintf(f, ", \"modalities\": [");
   for (int m = 0; m < n_mod; m++) {
     double lo = attr_at(op, "qcc.msq_in_min", m), hi = attr_at(op, "qcc.msq_in_max", m);

@@ -18,7 +18,7 @@ typedef struct qcc_msq_acc {
  * constant operand). */
 void qcc_msq_report_observe(MlirOperation op, const qcc_array *x, const qcc_array *codes, const qcc_array *mod,
                             qcc_msq_acc *acc);
-/* For a q.msqmatmul op: one line per modality (table), or
+/* For an MSQ layer (q.msqmatmul, q.msqmatmul_deq): one line per modality (table), or
  * `, "modalities": [...]` (json). */
 void qcc_msq_report_print(FILE *f, MlirOperation op, const qcc_msq_acc *acc, bool json);
 

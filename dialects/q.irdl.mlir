@@ -550,6 +550,30 @@ irdl.dialect @q {
     irdl.attributes {"out_scales" = %os, "out_zero_points" = %oz, "out_mins" = %omin, "out_maxs" = %omax, "format" = %format, "group" = %group}
     irdl.results(%y)
   }
+  // msqmatmul_deq: a float-out q.msqmatmul in the float-epilogues pass's
+  // form (as q.qmatmul_deq is of q.qmatmul): the same integer sums acc
+  // (a, b, mod, gmult as q.msqmatmul); row r of modality m gives
+  // y = clamp(scale[m,n] * acc + bias[m,n], out_los[m], out_his[m])
+  // [+ res[r,n]] (bias and scale f32 [n_mod, N], m's input zero point
+  // folded into bias; out_los / out_his dense f64 elements [n_mod]: the
+  // codes' range in real values). Runtime qrt_msqmatmul_i8_f32out.
+  irdl.operation @msqmatmul_deq {
+    %a = irdl.base "!builtin.tensor"
+    %b = irdl.base "!builtin.tensor"
+    %bias = irdl.base "!builtin.tensor"
+    %scale = irdl.base "!builtin.tensor"
+    %mod = irdl.base "!builtin.tensor"
+    %gmult = irdl.base "!builtin.tensor"
+    %res = irdl.base "!builtin.tensor"
+    %y = irdl.base "!builtin.tensor"
+    %lo = irdl.any
+    %hi = irdl.any
+    %format = irdl.base "#builtin.string"
+    %group = irdl.base "#builtin.integer"
+    irdl.operands(%a, %b, %bias, %scale, %mod, optional %gmult, optional %res)
+    irdl.attributes {"out_los" = %lo, "out_his" = %hi, "format" = %format, "group" = %group}
+    irdl.results(%y)
+  }
   // msq_lut: an elementwise function between MSQ layers by table: x int8
   // codes [..., M, K] of per-modality parameters (a q.msqmatmul's int8
   // result), table i8 [n_mod, 256]: row r of modality m reads row m of the

@@ -22,6 +22,10 @@
  * residual stream: x + o_proj(...), x + down(...)) goes into the epilogue
  * too (q.qmatmul_deq's res operand): the add's bits, no pass of its own.
  *
+ * MSQ layers (q.msqmatmul with a float result: per-modality int8
+ * epilogues, then dequantized) become q.msqmatmul_deq the same way, with
+ * one row of scale_f / bias_f and one clamp per modality.
+ *
  * Left as they are, with a remark: a run-time b (attention's matmuls)
  * and int16 codes.  The driver runs the pass after quantize except for
  * --integer-only (every layer's output stays integer codes, by request)
@@ -44,20 +48,24 @@ static const char *keeps_int8(MlirOperation mm, double *sy, int64_t *zy) {
   return NULL;
 }
 
-/* scale_f and bias_f of mm's N columns (sy: its output scale); false (with a remark) where its
- * constants are not the int32 bias, int32 multipliers and int8 shifts of
- * N columns the quantize pass makes. */
-static bool float_constants(MlirOperation mm, const char *at, int64_t N, double sy, float *scale, float *bias) {
+/* scale_f and bias_f [rows, N] from a layer's int32 bias, int32
+ * multipliers and int8 shifts [rows, N] (rows: 1, or one per modality, row
+ * r's output scale sy[r]): scale_f = sy M0 2^-s, bias_f = scale_f bias.
+ * False (with a remark) where the constants are not the quantize / msq
+ * passes' kind. */
+static bool float_constants(MlirValue bv, MlirValue mv, MlirValue sv, const char *at, int64_t rows, int64_t N,
+                            const double *sy, float *scale, float *bias) {
   qcc_array b = {0}, m = {0}, s = {0};
-  bool ok = qcc_value_constant(q_qmatmul_in(mm, 2), &b) && qcc_value_constant(q_qmatmul_in(mm, 3), &m) &&
-            qcc_value_constant(q_qmatmul_in(mm, 4), &s) && b.dtype == QRT_I32 && m.dtype == QRT_I32 &&
-            s.dtype == QRT_I8 && qcc_array_numel(&b) == N && qcc_array_numel(&m) == N && qcc_array_numel(&s) == N;
-  for (int64_t n = 0; ok && n < N; n++) {
-    const int32_t m0 = ((int32_t *)m.data)[n];
-    const int sh = ((int8_t *)s.data)[n];
-    const double f = m0 > 0 ? sy * ldexp((double)m0, -(sh < 0 ? 0 : sh > 62 ? 62 : sh)) : 0.0;
-    scale[n] = (float)f;
-    bias[n] = (float)(f * ((int32_t *)b.data)[n]);
+  const int64_t n_all = rows * N;
+  bool ok = qcc_value_constant(bv, &b) && qcc_value_constant(mv, &m) && qcc_value_constant(sv, &s) &&
+            b.dtype == QRT_I32 && m.dtype == QRT_I32 && s.dtype == QRT_I8 && qcc_array_numel(&b) == n_all &&
+            qcc_array_numel(&m) == n_all && qcc_array_numel(&s) == n_all;
+  for (int64_t i = 0; ok && i < n_all; i++) {
+    const int32_t m0 = ((int32_t *)m.data)[i];
+    const int sh = ((int8_t *)s.data)[i];
+    const double f = m0 > 0 ? sy[i / N] * ldexp((double)m0, -(sh < 0 ? 0 : sh > 62 ? 62 : sh)) : 0.0;
+    scale[i] = (float)f;
+    bias[i] = (float)(f * ((int32_t *)b.data)[i]);
   }
   if (!ok) qcc_remark("float-epilogues: %s keeps its int8 epilogue: its constants are not the quantize pass's", at);
   qcc_array_free(&b);
@@ -85,7 +93,8 @@ static void fold(MlirOperation deq) {
   qcc_shape_of(q_qmatmul_in(mm, 1), &ws);
   const int64_t N = ws.dims[ws.rank - 1];
   float *scale = malloc(sizeof(float) * (size_t)N), *bias = malloc(sizeof(float) * (size_t)N);
-  if (!scale || !bias || !float_constants(mm, at, N, sy, scale, bias)) {
+  if (!scale || !bias ||
+      !float_constants(q_qmatmul_in(mm, 2), q_qmatmul_in(mm, 3), q_qmatmul_in(mm, 4), at, 1, N, &sy, scale, bias)) {
     free(scale);
     free(bias);
     return;
@@ -115,6 +124,63 @@ static void fold(MlirOperation deq) {
   free(bias);
 }
 
+/* mm = a q.msqmatmul whose int8 epilogues are dequantized in the kernel
+ * (a float result): the same rewrite as fold, per modality. */
+static void fold_msq(MlirOperation mm) {
+  MlirValue y = mlirOperationGetResult(mm, 0);
+  qcc_shape ys, ws;
+  if (!qcc_shape_of(y, &ys) || ys.dtype != QRT_F32 || !qcc_shape_of(q_msqmatmul_in(mm, 1), &ws) || ws.rank != 2)
+    return; /* int8 codes for attention: no float epilogue there */
+  char at[256];
+  qcc_op_where(mm, at, sizeof at);
+  q_msqmatmul_attrs a = q_msqmatmul_get(mm);
+  const int n_mod = (int)a.out_zero_points.n;
+  const int64_t N = ws.dims[1];
+  qcc_array os = {0};
+  double sy[QRT_MSQ_MAX_MODALITIES], lo[QRT_MSQ_MAX_MODALITIES], hi[QRT_MSQ_MAX_MODALITIES];
+  if (n_mod < 1 || n_mod > QRT_MSQ_MAX_MODALITIES || !qcc_dense_attr_read(a.out_scales, &os) || os.dtype != QRT_F64 ||
+      qcc_array_numel(&os) != n_mod || a.out_mins.n != n_mod || a.out_maxs.n != n_mod) {
+    qcc_array_free(&os);
+    qcc_remark("float-epilogues: %s keeps its int8 epilogue: its output parameters are not one per modality", at);
+    return;
+  }
+  for (int m = 0; m < n_mod; m++) {
+    sy[m] = ((double *)os.data)[m];
+    lo[m] = sy[m] * (double)(a.out_mins.v[m] - a.out_zero_points.v[m]);
+    hi[m] = sy[m] * (double)(a.out_maxs.v[m] - a.out_zero_points.v[m]);
+  }
+  qcc_array_free(&os);
+  float *scale = malloc(sizeof(float) * (size_t)(n_mod * N)), *bias = malloc(sizeof(float) * (size_t)(n_mod * N));
+  if (!scale || !bias ||
+      !float_constants(q_msqmatmul_in(mm, 2), q_msqmatmul_in(mm, 3), q_msqmatmul_in(mm, 4), at, n_mod, N, sy, scale,
+                       bias)) {
+    free(scale);
+    free(bias);
+    return;
+  }
+  MlirContext ctx = mlirOperationGetContext(mm);
+  const qcc_shape rs = {QRT_F64, 1, {n_mod}};
+  const int64_t pdims[2] = {n_mod, N};
+  q_msqmatmul_deq_attrs da;
+  memset(&da, 0, sizeof da);
+  da.out_los = qcc_dense_attr(ctx, &rs, lo);
+  da.out_his = qcc_dense_attr(ctx, &rs, hi);
+  da.format = a.format;
+  da.group = a.group;
+  MlirValue gmult = q_msqmatmul_num_in(mm, 6) ? q_msqmatmul_in(mm, 6) : (MlirValue){NULL};
+  MlirValue out = qcc_insert_before(
+      mm, q_msqmatmul_deq_create(mlirOperationGetLocation(mm), mlirValueGetType(y), q_msqmatmul_in(mm, 0),
+                                 q_msqmatmul_in(mm, 1), qcc_constant_before(mm, QRT_F32, 2, pdims, bias),
+                                 qcc_constant_before(mm, QRT_F32, 2, pdims, scale), q_msqmatmul_in(mm, 5), gmult,
+                                 (MlirValue){NULL}, &da));
+  qcc_copy_qcc_attrs(mm, mlirOpResultGetOwner(out));
+  mlirValueReplaceAllUsesOfWith(y, out);
+  qcc_remark("float-epilogues: %s computes its float output directly, per modality", at);
+  mlirOperationDestroy(mm);
+  free(scale);
+  free(bias);
+}
+
 /* True when a and b are float tensors of the same static shape. */
 static bool same_float_shape(MlirValue a, MlirValue b) {
   qcc_shape sa, sb;
@@ -122,24 +188,39 @@ static bool same_float_shape(MlirValue a, MlirValue b) {
          qcc_shape_same_dims(&sa, &sb);
 }
 
-/* mm = q.qmatmul_deq (no residual yet) whose result's only use is a float
- * add with an operand r of its own shape (a residual stream): the add
- * becomes mm's residual, y = (scale acc + bias) + r in the epilogue: the
- * add's own bits (a float add commutes), one pass over the output less.
- * Returns the op the walk goes on after (the new op, where the add was). */
+/* mm with the residual r: a new q.qmatmul_deq / q.msqmatmul_deq of result
+ * type t, inserted before `before`. */
+static MlirValue with_residual(MlirOperation mm, MlirValue r, MlirType t, MlirOperation before) {
+  MlirLocation loc = mlirOperationGetLocation(mm);
+  if (q_qmatmul_deq_is(mm)) {
+    q_qmatmul_deq_attrs a = q_qmatmul_deq_get(mm);
+    MlirValue gmult = q_qmatmul_deq_num_in(mm, 4) ? q_qmatmul_deq_in(mm, 4) : (MlirValue){NULL};
+    return qcc_insert_before(before, q_qmatmul_deq_create(loc, t, q_qmatmul_deq_in(mm, 0), q_qmatmul_deq_in(mm, 1),
+                                                          q_qmatmul_deq_in(mm, 2), q_qmatmul_deq_in(mm, 3), gmult,
+                                                          r, &a));
+  }
+  q_msqmatmul_deq_attrs a = q_msqmatmul_deq_get(mm);
+  MlirValue gmult = q_msqmatmul_deq_num_in(mm, 5) ? q_msqmatmul_deq_in(mm, 5) : (MlirValue){NULL};
+  return qcc_insert_before(before, q_msqmatmul_deq_create(loc, t, q_msqmatmul_deq_in(mm, 0), q_msqmatmul_deq_in(mm, 1),
+                                                          q_msqmatmul_deq_in(mm, 2), q_msqmatmul_deq_in(mm, 3),
+                                                          q_msqmatmul_deq_in(mm, 4), gmult, r, &a));
+}
+
+/* mm = q.qmatmul_deq or q.msqmatmul_deq (no residual yet) whose result's
+ * only use is a float add with an operand r of its own shape (a residual
+ * stream): the add becomes mm's residual, y = (scale acc + bias) + r in
+ * the epilogue: the add's own bits (a float add commutes), one pass over
+ * the output less.  Returns the op the walk goes on after (the new op,
+ * where the add was). */
 static MlirOperation fuse_residual(MlirOperation mm) {
   MlirValue y = mlirOperationGetResult(mm, 0);
   MlirOperation add = sole_user(y);
-  if (q_qmatmul_deq_num_in(mm, 5) || !is_binary(add, "add")) return mm;
+  const bool has_res = q_qmatmul_deq_is(mm) ? q_qmatmul_deq_num_in(mm, 5) : q_msqmatmul_deq_num_in(mm, 6);
+  if (has_res || !is_binary(add, "add")) return mm;
   MlirValue r = mlirValueEqual(q_binary_in(add, 0), y) ? q_binary_in(add, 1) : q_binary_in(add, 0);
   MlirValue z = mlirOperationGetResult(add, 0);
   if (mlirValueEqual(r, y) || !same_float_shape(r, y) || !same_float_shape(z, y)) return mm;
-  q_qmatmul_deq_attrs a = q_qmatmul_deq_get(mm);
-  MlirValue gmult = q_qmatmul_deq_num_in(mm, 4) ? q_qmatmul_deq_in(mm, 4) : (MlirValue){NULL};
-  MlirValue out = qcc_insert_before(
-      add, q_qmatmul_deq_create(mlirOperationGetLocation(mm), mlirValueGetType(z), q_qmatmul_deq_in(mm, 0),
-                                q_qmatmul_deq_in(mm, 1), q_qmatmul_deq_in(mm, 2), q_qmatmul_deq_in(mm, 3), gmult, r,
-                                &a));
+  MlirValue out = with_residual(mm, r, mlirValueGetType(z), add);
   MlirOperation nop = mlirOpResultGetOwner(out);
   char at[256];
   qcc_copy_qcc_attrs(mm, nop);
@@ -156,10 +237,11 @@ int qcc_pass_float_epilogues(MlirModule m) {
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
     MlirOperation next = mlirOperationGetNextInBlock(op); /* fold destroys op and its (earlier) q.qmatmul */
     if (q_dequantize_is(op)) fold(op);
+    else if (q_msqmatmul_is(op)) fold_msq(op);
     op = next;
   }
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op))
-    if (q_qmatmul_deq_is(op)) op = fuse_residual(op); /* destroys op and the (later) add */
+    if (q_qmatmul_deq_is(op) || q_msqmatmul_deq_is(op)) op = fuse_residual(op); /* destroys op and the (later) add */
   return qcc_pass_dce(m);
 }

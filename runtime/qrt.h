@@ -810,7 +810,13 @@ typedef struct qrt_bformat {
  *   one integer GEMM whose epilogue picks each row's modality constants
  *   (qrt_qgemm_args.row_set), and every sum is exact: the result does not
  *   depend on how the rows are grouped or ordered.  in[1] B codes
- *   (b_packed, b_format, group, in[6] gmult as qmatmul); in[7] unused. */
+ *   (b_packed, b_format, group, in[6] gmult as qmatmul); in[7] unused.
+ * qrt_msqmatmul_i8_f32out: the float epilogue of qrt_qmatmul_i8_f32out per
+ *   modality: in[2] bias_f and in[3] scale_f float [n_mod, N], row r of
+ *   modality m: C = clamp(scale_f[m] acc + bias_f[m], f_min[m], f_max[m])
+ *   [+ in[4][r] residual, float [M, N], may be C itself]; acc the sum of the
+ *   codes' products (m's input zero point folded into bias_f, as into the
+ *   int32 bias above). */
 enum { QRT_MSQ_MAX_MODALITIES = 8 };
 #define QRT_MSQ_QUANTIZE_PARAMS(S, A) \
   S(int64_t, M) S(int64_t, K) S(int32_t, n_mod) S(int32_t, mod_dtype) S(int32_t, qmin) S(int32_t, qmax) \
@@ -823,7 +829,8 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
 #define QRT_MSQMATMUL_PARAMS(S, A) \
   S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int32_t, b_packed) S(int32_t, b_format) S(int64_t, group) \
   S(int32_t, n_mod) S(int32_t, mod_dtype) \
-  A(float, out_scale, 8) A(int32_t, out_zero_point, 8) A(int32_t, out_min, 8) A(int32_t, out_max, 8)
+  A(float, out_scale, 8) A(int32_t, out_zero_point, 8) A(int32_t, out_min, 8) A(int32_t, out_max, 8) \
+  A(float, f_min, 8) A(float, f_max, 8)
 
 /* --- qconv (int8 W8A8), geometry as conv ---------------------------------
  * in[0] x int8 [n, c_in, D, H, W] (zero point a_zero_point),
@@ -1084,7 +1091,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_dbfp_softmax_f32, dbfp_softmax, "qrt_dbfp.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
-  K(qrt_msq_quantize_f32_i8, msq_quantize, "qrt_msq.c") K(qrt_msqmatmul_i8_f32, msqmatmul, "qrt_msq.c") \
+  K(qrt_msq_quantize_f32_i8, msq_quantize, "qrt_msq.c") K(qrt_msqmatmul_i8_f32, msqmatmul, "qrt_msq.c") K(qrt_msqmatmul_i8_f32out, msqmatmul, "qrt_msq.c") \
   K(qrt_msqmatmul_i8, msqmatmul, "qrt_msq.c") K(qrt_msq_lut_i8, msq_lut, "qrt_msq.c") K(qrt_msq_lut_i8_f32, msq_lut, "qrt_msq.c") \
   K(qrt_kv_load, kv, "qrt_kvcache.c") K(qrt_kv_store_elements, kv, "qrt_kvcache.c") \
   K(qrt_kv_store_nd, kv, "qrt_kvcache.c")
@@ -1200,6 +1207,10 @@ typedef struct qrt_qgemm_args {
   const uint8_t *row_set;
   int64_t set_stride;
   const int32_t *set_zero_point, *set_min, *set_max;
+  /* With row_set and the float epilogue (Cf, not deq_scale): scale_f and
+   * bias_f at + s * set_stride, and (clamp_f) row m's clamp is
+   * [set_min_f[s], set_max_f[s]] (min_f, max_f unused). */
+  const float *set_min_f, *set_max_f;
   /* Not NULL (with Cf; C unused): the int8 epilogue's codes are
    * dequantized into Cf as qrt_dequantize_i8_f32 does,
    *   Cf = deq_scale[s] * (float)(code - zero point),

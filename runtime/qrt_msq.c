@@ -5,8 +5,10 @@
  * call shared by the layers reading the same input), goes through the
  * integer GEMM of qrt_qmatmul.c, whose epilogue takes that modality's
  * requantization constants and dequantizes with its output scale
- * (qrt_msqmatmul_i8_f32): the per-tensor static pipeline (quantize,
- * qmatmul, dequantize) with constants per row set, one GEMM for all rows.
+ * (qrt_msqmatmul_i8_f32), or its float epilogue's constants
+ * (qrt_msqmatmul_i8_f32out): the per-tensor static pipeline (quantize,
+ * qmatmul, dequantize or float epilogue) with constants per row set, one
+ * GEMM for all rows.
  * After AIFS a sequence has one run per modality.  qrt_msq_lut_i8 is the
  * int8 table of an elementwise function between two such layers, one
  * table per modality.  Needs
@@ -89,12 +91,15 @@ QRT_API void qrt_msq_quantize_f32_i8(const void *params, const void *const *in, 
  * multiple of the GEMM's row block, so chunks add no partial tiles. */
 #define QRT_MSQ_CHUNK 1024
 
-/* Both matmuls: one integer GEMM per chunk of rows, each row's modality
- * its row set (qrt_qgemm_args.row_set): the rows of all modalities share
- * the GEMM's micro-tiles, and only the epilogue takes each modality's
- * requantization constants.  Int8 codes go to out[0], or (float_out) are
- * dequantized by the epilogue with the modality's scale. */
-static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *in, void *const *out, int float_out) {
+/* What an MSQ matmul writes: int8 codes, the codes dequantized, or the
+ * float epilogue's values (no codes). */
+enum { QRT_MSQ_CODES, QRT_MSQ_DEQUANTIZED, QRT_MSQ_FLOAT_EPILOGUE };
+
+/* All three matmuls: one integer GEMM per chunk of rows, each row's
+ * modality its row set (qrt_qgemm_args.row_set): the rows of all
+ * modalities share the GEMM's micro-tiles, and only the epilogue takes
+ * each modality's constants. */
+static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *in, void *const *out, int kind) {
   const int8_t *A = (const int8_t *)in[0];
   uint8_t set[QRT_MSQ_CHUNK];
   qrt_qgemm_args g;
@@ -110,15 +115,23 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
   g.b_format = p->b_format;
   g.group = p->group;
   g.gmult = (const uint8_t *)in[6];
-  g.bias = (const int32_t *)in[2];
-  g.mult = (const int32_t *)in[3];
-  g.shift = (const int8_t *)in[4];
   g.row_set = set;
   g.set_stride = p->N;
-  g.set_zero_point = p->out_zero_point;
-  g.set_min = p->out_min;
-  g.set_max = p->out_max;
-  g.deq_scale = float_out ? p->out_scale : NULL;
+  if (kind == QRT_MSQ_FLOAT_EPILOGUE) {
+    g.bias_f = (const float *)in[2];
+    g.scale_f = (const float *)in[3];
+    g.clamp_f = 1;
+    g.set_min_f = p->f_min;
+    g.set_max_f = p->f_max;
+  } else {
+    g.bias = (const int32_t *)in[2];
+    g.mult = (const int32_t *)in[3];
+    g.shift = (const int8_t *)in[4];
+    g.set_zero_point = p->out_zero_point;
+    g.set_min = p->out_min;
+    g.set_max = p->out_max;
+    g.deq_scale = kind == QRT_MSQ_DEQUANTIZED ? p->out_scale : NULL;
+  }
   g.rs_c = p->N;
   g.cs_c = 1;
   for (c0 = 0; c0 < p->M; c0 += QRT_MSQ_CHUNK) {
@@ -130,18 +143,23 @@ static void qrt_msqmatmul_run(const qrt_msqmatmul_params *p, const void *const *
     }
     g.M = c1 - c0;
     g.A = A + c0 * p->K;
-    if (float_out) g.Cf = (float *)out[0] + c0 * p->N;
-    else g.C = (int8_t *)out[0] + c0 * p->N;
+    if (kind == QRT_MSQ_CODES) g.C = (int8_t *)out[0] + c0 * p->N;
+    else g.Cf = (float *)out[0] + c0 * p->N;
+    if (kind == QRT_MSQ_FLOAT_EPILOGUE && in[4]) g.res_f = (const float *)in[4] + c0 * p->N;
     qrt_qgemm_ex(&g);
   }
 }
 
 QRT_API void qrt_msqmatmul_i8_f32(const void *params, const void *const *in, void *const *out) {
-  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 1);
+  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, QRT_MSQ_DEQUANTIZED);
 }
 
 QRT_API void qrt_msqmatmul_i8(const void *params, const void *const *in, void *const *out) {
-  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, 0);
+  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, QRT_MSQ_CODES);
+}
+
+QRT_API void qrt_msqmatmul_i8_f32out(const void *params, const void *const *in, void *const *out) {
+  qrt_msqmatmul_run((const qrt_msqmatmul_params *)params, in, out, QRT_MSQ_FLOAT_EPILOGUE);
 }
 
 /* An elementwise function of an MSQ layer's int8 codes: the codes carry

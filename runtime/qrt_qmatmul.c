@@ -721,27 +721,28 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_qmm_float_one(int32_t
   return t;
 }
 
-/* The float epilogue (Cf) of rows [0, mc) x columns [0, nw) of a tile: the
- * tile's column constants gathered once, then each row, whole tiles of
+/* The float epilogue (Cf) of rows [i0, i1) x columns [0, nw) of a tile,
+ * with column constants scale_f, bias_f (NULL: none) and clamp [lo, hi]:
+ * the tile's column constants gathered once, then each row, whole tiles of
  * contiguous rows as fixed-count vector code.  A row goes through v (the
  * residual may be Cf itself: every element is read before any is
  * written, and v cannot alias either). */
-QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc, int64_t nw,
-                                       const int32_t *accbuf, const uint32_t *rowsum, const uint32_t *cs) {
+QRT_INTERNAL void qrt_qmm_float_rows(const qrt_qgemm_args *g, const float *scale_f, const float *bias_f, float lo,
+                                     float hi, int64_t ic, int64_t jc, int64_t i0, int64_t i1, int64_t nw,
+                                     const int32_t *accbuf, const uint32_t *rowsum, const uint32_t *cs) {
   static const float zeros[QRT_QMM_NW] = {0.0f};
   const uint32_t za = (uint32_t)g->a_zero_point;
-  const int has_rs = g->row_scale != NULL, has_b = g->bias_f != NULL, has_r = g->res_f != NULL;
-  const float lo = g->clamp_f ? g->min_f : -INFINITY, hi = g->clamp_f ? g->max_f : INFINITY;
+  const int has_rs = g->row_scale != NULL, has_b = bias_f != NULL, has_r = g->res_f != NULL;
   const int64_t ccs = g->cs_c;
   uint32_t zc[QRT_QMM_NW];
   float sc[QRT_QMM_NW], bs[QRT_QMM_NW], v[QRT_QMM_NW];
   int64_t i, j;
   for (j = 0; j < nw; ++j) {
     zc[j] = za * cs[j];
-    sc[j] = g->scale_f[jc + j];
-    bs[j] = has_b ? g->bias_f[jc + j] : 0.0f;
+    sc[j] = scale_f[jc + j];
+    bs[j] = has_b ? bias_f[jc + j] : 0.0f;
   }
-  for (i = 0; i < mc; ++i) {
+  for (i = i0; i < i1; ++i) {
     const uint32_t rs = QRT_QMM_BIASED && rowsum ? rowsum[i] : 0u;
     const float rsc = has_rs ? g->row_scale[ic + i] : 1.0f;
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
@@ -757,6 +758,27 @@ QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int6
                                  has_r ? r[j * ccs] : 0.0f);
       for (j = 0; j < nw; ++j) c[j * ccs] = v[j];
     }
+  }
+}
+
+/* The float epilogue of rows [0, mc) x columns [0, nw) of a tile: one set
+ * of constants, or (row_set) each run of rows of one set with its own
+ * (scale_f, bias_f rows and clamp). */
+QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc, int64_t nw,
+                                       const int32_t *accbuf, const uint32_t *rowsum, const uint32_t *cs) {
+  int64_t i0, i1;
+  if (!g->row_set) {
+    const float lo = g->clamp_f ? g->min_f : -INFINITY, hi = g->clamp_f ? g->max_f : INFINITY;
+    qrt_qmm_float_rows(g, g->scale_f, g->bias_f, lo, hi, ic, jc, 0, mc, nw, accbuf, rowsum, cs);
+    return;
+  }
+  for (i0 = 0; i0 < mc; i0 = i1) {
+    const uint8_t s = g->row_set[ic + i0];
+    const int64_t at = (int64_t)s * g->set_stride;
+    const float lo = g->clamp_f ? g->set_min_f[s] : -INFINITY, hi = g->clamp_f ? g->set_max_f[s] : INFINITY;
+    for (i1 = i0 + 1; i1 < mc && g->row_set[ic + i1] == s;) ++i1;
+    qrt_qmm_float_rows(g, g->scale_f + at, g->bias_f ? g->bias_f + at : NULL, lo, hi, ic, jc, i0, i1, nw, accbuf,
+                       rowsum, cs);
   }
 }
 

@@ -1,9 +1,10 @@
-/* test_runtime_msq.c - qrt_msq_quantize_f32_i8 then qrt_msqmatmul_i8 and
- * qrt_msqmatmul_i8_f32 (MSQ: static activation parameters per modality)
+/* test_runtime_msq.c - qrt_msq_quantize_f32_i8 then qrt_msqmatmul_i8,
+ * qrt_msqmatmul_i8_f32 and qrt_msqmatmul_i8_f32out (MSQ: static activation parameters per modality)
  * against their definition: every row computed on its own by the
  * per-tensor kernels with its modality's parameters (qrt_quantize_f32_i8,
  * qrt_qmatmul_i8 with M = 1 and that modality's bias / mult / shift rows,
- * qrt_dequantize_i8_f32): bit-exact, whether rows come in one run per
+ * qrt_dequantize_i8_f32; qrt_qmatmul_i8_f32out with its float constants
+ * and clamp, with and without a residual): bit-exact, whether rows come in one run per
  * modality (AIFS order, run boundaries inside the GEMM's micro-tiles) or
  * interleaved, for float and integer modality vectors, out-of-range and
  * NaN modalities (clamped, NaN -> 0), int8 and grouped int4 weights, and
@@ -62,6 +63,65 @@ static void check_msq_lut(const int8_t *codes, int64_t M, int64_t K, int n_mod, 
   check(ok, what);
   free(table);
   free(y);
+}
+
+/* qrt_msqmatmul_i8_f32out on the codes of a test case: every row equals
+ * qrt_qmatmul_i8_f32out with M = 1 and its modality's float constants
+ * (scale_f, bias_f rows, clamp) bit for bit; with a residual (layout 1:
+ * the output buffer itself) added last. */
+static void check_msq_f32out(const qrt_msqmatmul_params *p0, const int8_t *codes, const int8_t *Bp, const void *mod,
+                             const float *fmod, const int64_t *imod, const uint8_t *gmult, int layout) {
+  const int64_t M = p0->M, N = p0->N, K = p0->K;
+  const int n_mod = p0->n_mod, with_res = layout != 0, res_in_place = layout == 1;
+  float *bias_f = (float *)xmalloc(sizeof(float) * (size_t)(n_mod * N));
+  float *scale_f = (float *)xmalloc(sizeof(float) * (size_t)(n_mod * N));
+  float *res = (float *)xmalloc(sizeof(float) * (size_t)(M * N)), *C = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
+  float *R = (float *)xmalloc(sizeof(float) * (size_t)(M * N));
+  qrt_msqmatmul_params p = *p0;
+  const void *in[8];
+  void *out[1];
+  int64_t r;
+  int m;
+  fill_f32(bias_f, n_mod * N, -2.0f, 2.0f);
+  fill_f32(scale_f, n_mod * N, 1e-5f, 1e-3f);
+  fill_f32(res, M * N, -1.0f, 1.0f);
+  for (m = 0; m < n_mod; ++m) { /* a clamp that cuts some outputs, another per modality */
+    p.f_min[m] = -1.5f + 0.25f * (float)m;
+    p.f_max[m] = 1.0f + 0.5f * (float)m;
+  }
+  memcpy(C, res, sizeof(float) * (size_t)(M * N));
+  memset((void *)in, 0, sizeof in);
+  in[0] = codes; in[1] = Bp; in[2] = bias_f; in[3] = scale_f;
+  in[4] = with_res ? (res_in_place ? C : res) : NULL;
+  in[5] = mod;
+  in[6] = gmult;
+  out[0] = C;
+  qrt_msqmatmul_i8_f32out(&p, in, out);
+  for (r = 0; r < M; ++r) {
+    qrt_qmatmul_params mp;
+    m = row_modality(p.mod_dtype, fmod, imod, r, n_mod);
+    memset(&mp, 0, sizeof mp);
+    mp.M = 1; mp.N = N; mp.K = K;
+    mp.b_packed = 1;
+    mp.b_format = p.b_format;
+    mp.group = p.group;
+    mp.f_clamp = 1;
+    mp.f_min = p.f_min[m];
+    mp.f_max = p.f_max[m];
+    memset((void *)in, 0, sizeof in);
+    in[0] = codes + r * K; in[1] = Bp; in[2] = bias_f + m * N; in[3] = scale_f + m * N;
+    in[4] = with_res ? res + r * N : NULL;
+    in[6] = gmult;
+    out[0] = R + r * N;
+    qrt_qmatmul_i8_f32out(&mp, in, out);
+  }
+  {
+    char what[160];
+    snprintf(what, sizeof what, "msqmatmul f32out M=%lld N=%lld K=%lld n_mod=%d layout=%d dtype=%d group=%lld",
+             (long long)M, (long long)N, (long long)K, n_mod, layout, p.mod_dtype, (long long)p.group);
+    check(same_f32_arr(C, R, M * N), what);
+  }
+  free(bias_f); free(scale_f); free(res); free(C); free(R);
 }
 
 static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, int mod_dtype, int int4) {
@@ -184,6 +244,8 @@ static void test_case(int64_t M, int64_t N, int64_t K, int n_mod, int layout, in
     check(same_f32_arr(C, R, M * N), what);
     check(memcmp(cout, rcodes, (size_t)(M * N)) == 0, what);
   }
+  check_msq_f32out(&p, codes, Bp, mod_dtype == QRT_F32 ? (const void *)fmod : (const void *)imod, fmod, imod,
+                   int4 ? gmult : NULL, layout);
   check_msq_lut(cout, M, N, n_mod, layout, mod_dtype, fmod, imod, 0);
   check_msq_lut(cout, M, N, n_mod, layout, mod_dtype, fmod, imod, 1);
   free(A); free(C); free(R); free(B); free(Bp); free(bias); free(mult); free(shift); free(gmult); free(cout); free(codes);
