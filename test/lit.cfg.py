@@ -24,5 +24,8 @@ config.substitutions.append(("%runtime", os.path.join(config.qcc_src_root, "runt
 # without it and ASan reports name the functions)
 strict = "-std=c99 -Wall -Wextra -pedantic -Werror -O1 -fsanitize=address,undefined -fno-sanitize-recover=all"
 config.substitutions.append(("%cc", "cc " + strict))
+# the runtime built once with these flags (test/CMakeLists.txt's qrt_san),
+# for generated C that links the runtime library (--runtime=external)
+config.substitutions.append(("%qrt_san", os.path.join(config.qcc_obj_root, "test", "libqrt_san.a")))
 config.substitutions.append(("%clang", "clang " + strict))
 config.environment["ASAN_OPTIONS"] = "detect_leaks=0"

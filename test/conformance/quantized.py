@@ -19,11 +19,12 @@ scheme added to its flags: one run covers every block format on models of
 all shapes.
 
 The generated C of every 8th model pastes the runtime; the others link
-one sanitized build of runtime/ made at the start (run.py's INLINE_EVERY;
---all-inline pastes it everywhere).
+one sanitized build of runtime/ made at the start, or the one
+--runtime-lib names (ctest passes the build's qrt_san) (run.py's
+INLINE_EVERY; --all-inline pastes it everywhere).
 
 usage: test/conformance/quantized.py [--qcc PATH] [--node PATTERN] [--jobs N] [--cycle-schemes LIST] [--npu]
-           [--all-inline] -- QCC_FLAGS...
+           [--all-inline] [--runtime-lib LIB] -- QCC_FLAGS...
 prints one line per failure and "N compared, N refused, N failed"; exit 1
 if any failed."""
 import argparse
@@ -132,6 +133,8 @@ def main():
     ap.add_argument("--all-inline", action="store_true",
                     help=f"paste the runtime into every model's C (default: every {INLINE_EVERY}th; the others "
                          "link one sanitized build of runtime/)")
+    ap.add_argument("--runtime-lib", help="a sanitized build of runtime/ (SAN_CFLAGS; the build's qrt_san) "
+                    "to link instead of building one here")
     ap.add_argument("flags", nargs="*")
     a = ap.parse_args()
     dirs = sorted(glob.glob(DATA + "/pytorch-converted/*") + glob.glob(DATA + "/pytorch-operator/*"))
@@ -141,7 +144,8 @@ def main():
     counts = {"compared": 0, "refused": 0, "failed": 0}
     cycle = a.cycle_schemes.split(",") if a.cycle_schemes else []
     flags = [a.flags + (["-q", cycle[i % len(cycle)]] if cycle else []) for i in range(len(dirs))]
-    lib = None if a.npu or a.all_inline else build_runtime_lib("cc", SAN_CFLAGS, a.jobs)
+    own_lib = not (a.npu or a.all_inline or a.runtime_lib)
+    lib = build_runtime_lib("cc", SAN_CFLAGS, a.jobs) if own_lib else None if a.npu or a.all_inline else a.runtime_lib
     try:
         with cf.ThreadPoolExecutor(a.jobs) as ex:
             results = ex.map(lambda i: check(dirs[i], a.qcc, flags[i], a.npu, i % INLINE_EVERY == 0, lib),
@@ -151,7 +155,7 @@ def main():
                 if status == "failed":
                     print(f"FAIL {os.path.relpath(d, DATA)} ({' '.join(f)}): {msg}")
     finally:
-        if lib:
+        if own_lib:
             shutil.rmtree(os.path.dirname(lib), ignore_errors=True)
     print(f"{counts['compared']} compared, {counts['refused']} refused, {counts['failed']} failed "
           f"(flags: {' '.join(a.flags)}{', -q cycling ' + a.cycle_schemes if cycle else ''}{', --npu' if a.npu else ''})")
