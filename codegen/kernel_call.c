@@ -860,8 +860,8 @@ static bool lower_msqmatmul_deq(MlirOperation op, qcc_call *c) {
   qrt_msqmatmul_params *p = &c->params.msqmatmul;
   qcc_shape bias = shape_of(q_msqmatmul_deq_in(op, 2)), scale = shape_of(q_msqmatmul_deq_in(op, 3));
   qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
-  int n = (int)bias.dims[0];
-  if (bias.rank != 2 || n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.out_los, n, p->f_min, false) ||
+  int n = bias.rank == 2 ? (int)bias.dims[0] : 0;
+  if (n < 1 || n > QRT_MSQ_MAX_MODALITIES || !msq_scales(at.out_los, n, p->f_min, false) ||
       !msq_scales(at.out_his, n, p->f_max, false))
     return fail(op, "msqmatmul_deq needs 1..8 modalities with one output range each");
   p->n_mod = n;

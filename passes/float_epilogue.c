@@ -67,7 +67,9 @@ static bool float_constants(MlirValue bv, MlirValue mv, MlirValue sv, const char
     scale[i] = (float)f;
     bias[i] = (float)(f * ((int32_t *)b.data)[i]);
   }
-  if (!ok) qcc_remark("float-epilogues: %s keeps its int8 epilogue: its constants are not the quantize pass's", at);
+  if (!ok)
+    qcc_remark("float-epilogues: %s keeps its int8 epilogue: its constants are not int32 biases, int32 multipliers "
+               "and int8 shifts, one per column (and modality)", at);
   qcc_array_free(&b);
   qcc_array_free(&m);
   qcc_array_free(&s);

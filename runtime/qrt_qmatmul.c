@@ -672,6 +672,15 @@ QRT_INTERNAL void qrt_qmm_finish_rows(const qrt_qgemm_args *g, const qrt_qmm_rq 
   }
 }
 
+/* The end of the run of tile rows from i0 (< mc) that share row i0's row
+ * set: both epilogues take one set's constants per run. */
+QRT_INTERNAL int64_t qrt_qmm_set_run_end(const qrt_qgemm_args *g, int64_t ic, int64_t i0, int64_t mc) {
+  const uint8_t s = g->row_set[ic + i0];
+  int64_t i1 = i0 + 1;
+  while (i1 < mc && g->row_set[ic + i1] == s) ++i1;
+  return i1;
+}
+
 /* The int8 epilogue of rows [0, mc) x columns [0, nw) of a tile: one set
  * of constants, or (row_set) each run of rows of one set with its own. */
 QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64_t jc, int64_t mc,
@@ -692,7 +701,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_i8(const qrt_qgemm_args *g, int64_t ic, int64
   for (i0 = 0; i0 < mc; i0 = i1) {
     const uint8_t s = g->row_set[ic + i0];
     const int64_t at = (int64_t)s * g->set_stride;
-    for (i1 = i0 + 1; i1 < mc && g->row_set[ic + i1] == s;) ++i1;
+    i1 = qrt_qmm_set_run_end(g, ic, i0, mc);
     q.bias = g->bias ? g->bias + at : NULL;
     q.mult = g->mult + at;
     q.shift = g->shift + at;
@@ -776,7 +785,7 @@ QRT_INTERNAL void qrt_qmm_epilogue_f32(const qrt_qgemm_args *g, int64_t ic, int6
     const uint8_t s = g->row_set[ic + i0];
     const int64_t at = (int64_t)s * g->set_stride;
     const float lo = g->clamp_f ? g->set_min_f[s] : -INFINITY, hi = g->clamp_f ? g->set_max_f[s] : INFINITY;
-    for (i1 = i0 + 1; i1 < mc && g->row_set[ic + i1] == s;) ++i1;
+    i1 = qrt_qmm_set_run_end(g, ic, i0, mc);
     qrt_qmm_float_rows(g, g->scale_f + at, g->bias_f ? g->bias_f + at : NULL, lo, hi, ic, jc, i0, i1, nw, accbuf,
                        rowsum, cs);
   }

@@ -144,8 +144,9 @@ def main():
     counts = {"compared": 0, "refused": 0, "failed": 0}
     cycle = a.cycle_schemes.split(",") if a.cycle_schemes else []
     flags = [a.flags + (["-q", cycle[i % len(cycle)]] if cycle else []) for i in range(len(dirs))]
-    own_lib = not (a.npu or a.all_inline or a.runtime_lib)
-    lib = build_runtime_lib("cc", SAN_CFLAGS, a.jobs) if own_lib else None if a.npu or a.all_inline else a.runtime_lib
+    lib, own_lib = None, False  # NPU streams link no C; --all-inline pastes the runtime
+    if not (a.npu or a.all_inline):
+        lib, own_lib = (a.runtime_lib, False) if a.runtime_lib else (build_runtime_lib("cc", SAN_CFLAGS, a.jobs), True)
     try:
         with cf.ThreadPoolExecutor(a.jobs) as ex:
             results = ex.map(lambda i: check(dirs[i], a.qcc, flags[i], a.npu, i % INLINE_EVERY == 0, lib),
