@@ -665,9 +665,10 @@ irdl.dialect @q {
   }
   // Static schemes: float softmax over the last axis of values read from
   // int8 codes, x = table[x + 128] (f32 [256]: the dequantize and the
-  // constant factors that led to the softmax), -inf where mask (ui8,
-  // cycling over the elements in row-major order) is 0, as an additive
-  // causal mask whose exp underflows gave; runtime qrt_softmax_codes_f32.
+  // constant factors that led to the softmax), -inf where mask (ui8
+  // constant, or a bool computed at run time, cycling over the elements
+  // in row-major order) is 0, as an additive causal mask whose exp
+  // underflows gave; runtime qrt_softmax_codes_f32.
   irdl.operation @softmax_codes {
     %x = irdl.base "!builtin.tensor"
     %table = irdl.base "!builtin.tensor"

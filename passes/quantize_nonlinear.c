@@ -169,6 +169,69 @@ static uint8_t *keep_mask(MlirValue m, const qcc_shape *xs, double after, int64_
   return keep;
 }
 
+/* The value v reshapes (v itself when it is not a q.reshape's result). */
+static MlirValue reshape_source(MlirValue v) {
+  if (mlirValueIsAOpResult(v) && q_reshape_is(mlirOpResultGetOwner(v))) return q_reshape_in(mlirOpResultGetOwner(v), 0);
+  return v;
+}
+
+/* Whether c, a bool [T, T], is true on its diagonal by its form: a
+ * comparison c[i][j] = p[j] op p[i] (or p[i] op p[j]) with op one of <=,
+ * >=, == and p one integer vector reshaped to [1, T] and to [T, 1] (AIFS's
+ * permuted causal mask: token i sees j iff orig(j) <= orig(i)). */
+static bool keeps_diagonal(MlirValue c, int64_t T) {
+  if (!mlirValueIsAOpResult(c) || !q_binary_is(mlirOpResultGetOwner(c))) return false;
+  MlirOperation cmp = mlirOpResultGetOwner(c);
+  const char *kind = q_binary_get(cmp).kind.s;
+  if (strcmp(kind, "less_equal") && strcmp(kind, "greater_equal") && strcmp(kind, "equal")) return false;
+  MlirValue l = q_binary_in(cmp, 0), r = q_binary_in(cmp, 1), p = reshape_source(l);
+  qcc_shape ls, rs, ps;
+  qcc_shape_of(l, &ls);
+  qcc_shape_of(r, &rs);
+  qcc_shape_of(p, &ps);
+  if (!mlirValueEqual(p, reshape_source(r)) || qcc_shape_numel(&ps) != T || ls.rank != 2 || rs.rank != 2) return false;
+  if (ps.dtype != QRT_I64 && ps.dtype != QRT_I32 && ps.dtype != QRT_I8 && ps.dtype != QRT_U8) return false;
+  const bool row_col = ls.dims[0] == 1 && ls.dims[1] == T && rs.dims[0] == T && rs.dims[1] == 1;
+  const bool col_row = ls.dims[0] == T && ls.dims[1] == 1 && rs.dims[0] == 1 && rs.dims[1] == T;
+  return row_col || col_row;
+}
+
+/* A float scalar constant (one element, any rank). */
+static bool float_scalar(MlirValue v, float *c) {
+  qcc_array arr;
+  if (!qcc_value_constant(v, &arr)) return false;
+  bool ok = arr.dtype == QRT_F32 && arr.nbytes == sizeof(float);
+  if (ok) *c = ((float *)arr.data)[0];
+  qcc_array_free(&arr);
+  return ok;
+}
+
+/* m, a run-time term added to softmax's input x [..., T, T], as a keep-mask
+ * read at run time: m = where(cond, 0, c) with c < 0 a scalar constant (the
+ * caller bounds it so that exp underflows) and cond a bool [T, T] that keeps
+ * every row's diagonal (keeps_diagonal): a row with nothing kept would make
+ * the float chain's softmax of (score + c) and the kernel's differ. *cond is
+ * the mask operand (bool bytes are 0 / 1), *worst = c. */
+static bool runtime_keep_mask(MlirValue m, const qcc_shape *xs, MlirValue *cond, float *worst) {
+  float zero, c;
+  qcc_shape cs;
+  if (!mlirValueIsAOpResult(m) || !q_where_is(mlirOpResultGetOwner(m)) || xs->rank < 2) return false;
+  MlirOperation w = mlirOpResultGetOwner(m);
+  const int64_t T = xs->dims[xs->rank - 1];
+  qcc_shape_of(q_where_in(w, 0), &cs);
+  int lead = 0;
+  while (lead < cs.rank && cs.dims[lead] == 1) lead++;
+  if (cs.dtype != QRT_BOOL || cs.rank - lead != 2 || cs.dims[cs.rank - 2] != T || cs.dims[cs.rank - 1] != T ||
+      xs->dims[xs->rank - 2] != T)
+    return false;
+  if (!float_scalar(q_where_in(w, 1), &zero) || zero != 0 || !float_scalar(q_where_in(w, 2), &c) || !(c < 0))
+    return false;
+  MlirValue cv = q_where_in(w, 0);
+  if (!keeps_diagonal(reshape_source(cv), T)) return false;
+  *cond = cv, *worst = c;
+  return true;
+}
+
 /* The largest int8 step (in exponent units) a softmax's float input may be
  * quantized with here. */
 static const double max_float_input_step = 0.125;
@@ -252,12 +315,53 @@ static int softmax(MlirOperation op, const char *at) {
  * below every kept value (its largest possible value, minus the smallest
  * kept one, below -100; qrt_exp_f32 gives 0 below -86.6), with a kept element
  * in every row: the kernel's -inf there gives the same max, the same
- * zeros, the same sum.  So the result has the same bits. */
+ * zeros, the same sum.  So the result has the same bits.  A mask computed
+ * at run time qualifies in one form, where(c, 0, negative) with c keeping
+ * each row's diagonal (AIFS's permuted causal mask, runtime_keep_mask):
+ * c itself is the keep operand. */
 typedef struct chain_step { char kind; float c; } chain_step;
+
+/* Whether v is an add with one operand an int8 layer's output, through
+ * positive scalar factors: scores the softmax could read as codes but for
+ * the other term. */
+static bool added_to_codes(MlirValue v) {
+  if (!mlirValueIsAOpResult(v) || !q_binary_is(mlirOpResultGetOwner(v))) return false;
+  MlirOperation add = mlirOpResultGetOwner(v);
+  if (strcmp(q_binary_get(add).kind.s, "add")) return false;
+  for (int side = 0; side < 2; side++) {
+    MlirValue s = q_binary_in(add, side);
+    double c;
+    while (mlirValueIsAOpResult(s) && q_binary_is(mlirOpResultGetOwner(s))) {
+      MlirOperation f = mlirOpResultGetOwner(s);
+      const char *kind = q_binary_get(f).kind.s;
+      if ((!strcmp(kind, "mul") || !strcmp(kind, "div")) && positive_scalar(q_binary_in(f, 1), &c)) s = q_binary_in(f, 0);
+      else if (!strcmp(kind, "mul") && positive_scalar(q_binary_in(f, 0), &c)) s = q_binary_in(f, 1);
+      else break;
+    }
+    qcc_qparams qp;
+    if (qcc_int8_source(s, NULL, &qp)) return true;
+  }
+  return false;
+}
+
+/* Whether a masked element's largest value, every code through the chain
+ * with the mask's largest masked entry `worst` (in double: float rounding
+ * moves it by far less than the margin), stays below the smallest kept
+ * value lo by more than 100, so that its exp is 0. */
+static bool masked_underflows(qrt_dequantize_params dp, const chain_step *chain, int nchain, float worst, float lo) {
+  for (int i = 0; worst > -INFINITY && i < 256; i++) {
+    double v = (double)dp.scale * (double)(i - 128 - dp.zero_point);
+    for (int k = nchain - 1; k >= 0; k--)
+      v = chain[k].kind == '*' ? v * chain[k].c : chain[k].kind == '/' ? v / chain[k].c : v + worst;
+    if (!(v - lo < -100.0)) return false;
+  }
+  return true;
+}
 
 static int softmax_codes(MlirOperation op, const char *at) {
   q_softmax_attrs a = q_softmax_get(op);
-  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), src, mask = {NULL};
+  MlirValue x = q_softmax_in(op, 0), y = mlirOperationGetResult(op, 0), src, mask = {NULL}, run_mask = {NULL};
+  float run_worst = 0;
   qcc_shape xs, ys, ss;
   qcc_qparams in;
   chain_step chain[4]; /* outermost first; '+' is the mask */
@@ -278,10 +382,19 @@ static int softmax_codes(MlirOperation op, const char *at) {
       mask = r, chain[nchain++] = (chain_step){'+', 0.0f}, x = l;
     else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && qcc_value_is_constant(l))
       mask = l, chain[nchain++] = (chain_step){'+', 0.0f}, x = r;
+    else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && runtime_keep_mask(r, &xs, &run_mask, &run_worst))
+      mask = r, chain[nchain++] = (chain_step){'+', 0.0f}, x = l;
+    else if (!strcmp(kind, "add") && mlirValueIsNull(mask) && runtime_keep_mask(l, &xs, &run_mask, &run_worst))
+      mask = l, chain[nchain++] = (chain_step){'+', 0.0f}, x = r;
     else
       break;
   }
-  if (!qcc_int8_source(x, &src, &in)) return 0;
+  if (!qcc_int8_source(x, &src, &in)) {
+    if (added_to_codes(x))
+      qcc_remark("quantize: %s reads float scores: the term added to them is computed at run time and not "
+                 "where(c, 0, negative) with c[i][i] true by its form (a row could keep nothing)", at);
+    return 0;
+  }
   qcc_shape_of(src, &ss);
   if (qcc_shape_numel(&ss) != qcc_shape_numel(&xs) || ss.rank < 1 || ss.dims[ss.rank - 1] != xs.dims[xs.rank - 1])
     return 0; /* a factor or the mask broadcasts the scores */
@@ -306,7 +419,14 @@ static int softmax_codes(MlirOperation op, const char *at) {
   /* the mask: keep bytes, and the bound on the masked elements */
   uint8_t *keep = NULL;
   int64_t mask_n = 0;
-  if (!mlirValueIsNull(mask)) {
+  bool masked = !mlirValueIsNull(mask);
+  if (!mlirValueIsNull(run_mask)) { /* read at run time: only the bound to check */
+    if (!masked_underflows(dp, chain, nchain, run_worst, lo)) {
+      qcc_remark("quantize: %s reads float scores: the run-time mask's masked value %g does not make exp underflow",
+                 at, (double)run_worst);
+      return 0;
+    }
+  } else if (masked) {
     qcc_array arr;
     if (!qcc_value_constant(mask, &arr)) return 0;
     int lead = 0;
@@ -328,15 +448,7 @@ static int softmax_codes(MlirOperation op, const char *at) {
       while (j < L && !keep[row * L + j]) j++;
       if (j == L) free(keep), keep = NULL; /* a row with nothing kept */
     }
-    /* a masked element's largest value: every code through the chain with
-     * the mask's largest masked entry, in double (float rounding moves it
-     * by far less than the margin) */
-    for (i = 0; keep && worst > -INFINITY && i < 256; i++) {
-      double v = (double)dp.scale * (double)(i - 128 - dp.zero_point);
-      for (k = nchain - 1; k >= 0; k--)
-        v = chain[k].kind == '*' ? v * chain[k].c : chain[k].kind == '/' ? v / chain[k].c : v + worst;
-      if (!(v - lo < -100.0)) free(keep), keep = NULL;
-    }
+    if (keep && !masked_underflows(dp, chain, nchain, worst, lo)) free(keep), keep = NULL;
     qcc_array_free(&arr);
     if (!keep) {
       qcc_remark("quantize: %s reads float scores: the term added to them is not a mask of 0 and exp-underflowing "
@@ -347,6 +459,7 @@ static int softmax_codes(MlirOperation op, const char *at) {
   int64_t n = 256;
   MlirValue mv = {NULL};
   if (keep) mv = qcc_constant_before(op, QRT_U8, 1, &mask_n, keep);
+  else if (!mlirValueIsNull(run_mask)) mv = run_mask;
   free(keep);
   MlirValue t = qcc_insert_before(op, q_softmax_codes_create(mlirOperationGetLocation(op), mlirValueGetType(y), src,
                                                              qcc_constant_before(op, QRT_F32, 1, &n, table), mv));
@@ -356,7 +469,8 @@ static int softmax_codes(MlirOperation op, const char *at) {
   mlirValueReplaceAllUsesOfWith(y, t);
   mlirOperationDestroy(op);
   qcc_remark("quantize: %s reads the scores' int8 codes through a float table (%d factor%s%s folded)", at,
-             nchain - (mask.ptr != NULL), nchain - (mask.ptr != NULL) == 1 ? "" : "s", mask.ptr ? " and a mask" : "");
+             nchain - (mask.ptr != NULL), nchain - (mask.ptr != NULL) == 1 ? "" : "s",
+             run_mask.ptr ? " and a run-time mask" : mask.ptr ? " and a mask" : "");
   return 0;
 }
 

@@ -286,7 +286,9 @@ QRT_INTERNAL void qrt_softmax_codes_rows(void *ctx, int64_t o0, int64_t o1) {
       float s, inv;
       if (jb->mask && mask_n % L == 0) { /* the row's mask bytes in one run */
         const uint8_t *keep = jb->mask + (o * L) % mask_n;
-        for (j = 0; j < L; ++j) yo[j] = keep[j] ? yo[j] : 0.0f;
+        /* E * 1 or E * 0 (E is finite, >= 0: the same bits as a select),
+         * a multiplication compilers vectorize where they branched */
+        for (j = 0; j < L; ++j) yo[j] = yo[j] * (float)(keep[j] != 0);
       } else if (jb->mask) {
         for (j = 0; j < L; ++j) yo[j] = jb->mask[(o * L + j) % mask_n] ? yo[j] : 0.0f;
       }

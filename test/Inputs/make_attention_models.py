@@ -18,6 +18,14 @@ test/passes/integer-only.test:
                 int8 operands); z = x + x (both float)
   relu.onnx     y = Relu(fc_relu(x)) and z = fc_plain(x), both model
                 outputs (float-epilogues.test: the ReLU's clamp stays)
+  runmask.onnx  masked.onnx with the mask built at run time from a second
+                input order (int64 [T]): Where(order[1, T] <= order[T, 1],
+                0, -1e9), as AIFS builds its permuted causal mask
+  strictmask.onnx  the same with order[1, T] < order[T, 1]: every row's diagonal
+                masked, the first row wholly
+  calib_runmask/  x.npy as calib/ and order.npy 16 x [0 .. T-1] (the
+                causal order: the same calibration as masked.onnx); order0.npy
+                a permuted order, order_id.npy the causal one
   calib/x.npy   16 stacked samples of the input x [1, 4, 8]
 usage: make_attention_models.py OUT_DIR"""
 import os
@@ -38,7 +46,7 @@ def weight(name, seed):
     return const(name, np.random.default_rng(seed).standard_normal((D, D)) * 0.4)
 
 
-def attention(scores_nodes, extra_inits):
+def attention(scores_nodes, extra_inits, extra_inputs=()):
     nodes = [helper.make_node("Tanh", ["x"], ["xt"], name="input_tanh"),
              helper.make_node("MatMul", ["xt", "wq"], ["q"], name="q_proj"),
              helper.make_node("MatMul", ["xt", "wk"], ["k"], name="k_proj"),
@@ -54,7 +62,8 @@ def attention(scores_nodes, extra_inits):
               helper.make_node("LogSoftmax", ["o"], ["y"], axis=-1, name="log_softmax")]
     inits = [weight("wq", 1), weight("wk", 2), weight("wv", 3), weight("wo", 4),
              const("ln_g", np.linspace(0.5, 1.5, D)), const("ln_b", np.linspace(-0.2, 0.3, D))] + extra_inits
-    g = helper.make_graph(nodes, "attention", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
+    g = helper.make_graph(nodes, "attention",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])] + list(extra_inputs),
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D])], inits)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
 
@@ -66,6 +75,19 @@ def main():
     masked = attention([helper.make_node("Add", ["s", "mask"], ["sm"], name="add_mask"),
                         helper.make_node("Div", ["sm", "two"], ["sm_in"], name="scale")],
                        [const("mask", causal), const("two", 2.0)])
+    run_masks = {}
+    for name, compare in (("runmask", "LessOrEqual"), ("strictmask", "Less")):
+        run_masks[name] = attention(
+            [helper.make_node("Reshape", ["order", "row_shape"], ["pr"], name="p_row"),
+             helper.make_node("Reshape", ["order", "col_shape"], ["pc"], name="p_col"),
+             helper.make_node(compare, ["pr", "pc"], ["sees"], name="sees"),
+             helper.make_node("Where", ["sees", "zero", "neg"], ["mask"], name="run_mask"),
+             helper.make_node("Add", ["s", "mask"], ["sm"], name="add_mask"),
+             helper.make_node("Div", ["sm", "two"], ["sm_in"], name="scale")],
+            [numpy_helper.from_array(np.array([1, T], np.int64), "row_shape"),
+             numpy_helper.from_array(np.array([T, 1], np.int64), "col_shape"),
+             const("zero", 0.0), const("neg", -1e9), const("two", 2.0)],
+            [helper.make_tensor_value_info("order", TensorProto.INT64, [T])])
     alibi_bias = -0.5 * np.abs(np.arange(T)[:, None] - np.arange(T)[None, :])
     alibi = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
                        helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
@@ -107,12 +129,18 @@ def main():
                           [weight("w1", 5), weight("w3", 7)])
     relu = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     for name, m in (("masked", masked), ("alibi", alibi), ("rowbias", rowbias), ("wide", wide), ("mlp", mlp),
-                    ("residual", residual), ("relu", relu)):
+                    ("residual", residual), ("relu", relu), ("runmask", run_masks["runmask"]),
+                    ("strictmask", run_masks["strictmask"])):
         onnx.checker.check_model(m)
         onnx.save(m, os.path.join(out, name + ".onnx"))
     rng = np.random.default_rng(7)
     np.save(os.path.join(out, "calib", "x.npy"), rng.standard_normal((16, 1, T, D)).astype(np.float32))
     np.save(os.path.join(out, "x0.npy"), rng.standard_normal((1, T, D)).astype(np.float32))
+    os.makedirs(os.path.join(out, "calib_runmask"), exist_ok=True)
+    np.save(os.path.join(out, "calib_runmask", "x.npy"), np.load(os.path.join(out, "calib", "x.npy")))
+    np.save(os.path.join(out, "calib_runmask", "order.npy"), np.tile(np.arange(T), (16, 1)))
+    np.save(os.path.join(out, "order0.npy"), np.array([2, 0, 3, 1], np.int64))
+    np.save(os.path.join(out, "order_id.npy"), np.arange(T))
     os.makedirs(os.path.join(out, "calib_wide"), exist_ok=True)
     np.save(os.path.join(out, "calib_wide", "x.npy"), (rng.standard_normal((16, 1, T, D)) * 3000).astype(np.float32))
 
