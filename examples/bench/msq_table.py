@@ -11,20 +11,23 @@ latency of the generated C for three ways of scaling activations
 at W8A8, W4A8 and W4A4, each without and with --rotate hadamard, in one run:
 bits per text character and answer accuracy on the test split (through the
 generated C, check_multimodal.py), and the C's CPU time per run (built with
--O2 -march=native; its --emit-main --bench: median of 11+ timed batches,
-the same input, one process after another on the same machine).
+-O2 -march=native; its --emit-main --bench, the same input): every program
+is built first, then timed in --rounds rounds, each running all of them
+once (every other round in reverse order), so that the host's load drifts
+over all alike; a program's time is the median of its rounds' medians.
 
 It prints the table as Markdown, then the issue's bars: at W4A4 without
 rotation MSQ closes at least a quarter of per-tensor static's bits-per-char
 gap to per-token dynamic; at W4A8 MSQ is not worse than per-tensor static;
 MSQ runs about as fast as per-tensor static and faster than per-token.
 
-usage: examples/bench/msq_table.py [--build DIR] [--runs N]
+usage: examples/bench/msq_table.py [--build DIR] [--runs N] [--rounds R]
 """
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,39 +49,51 @@ def run(cmd):
     return r.stdout
 
 
-def measure(build, work, flags, runs):
-    """(bpc, accuracy, ms per run) of the generated C with these qcc flags."""
+def measure(build, work, flags):
+    """(bpc, accuracy, native program) of the generated C with these qcc flags."""
     metrics = os.path.join(work, "metrics.txt")
     run(["/usr/bin/python3", os.path.join(ROOT, "test/e2e/check_multimodal.py"), build, EX, work, flags,
          "--metrics-file", metrics])
     bpc, acc = (float(v) for v in open(metrics).read().split())
-    inputs = [os.path.join(EX, f"input_0_{n}.npy") for n in ("ids", "pix", "mod")]
     # timed with the machine's SIMD paths (the int8 kernels pick them at
     # compile time), as a deployment would build it
     fast = os.path.join(work, "model_native")
     run(["cc", "-std=c99", "-O2", "-march=native", os.path.join(work, "model.c"), os.path.join(work, "main.c"), "-lm",
          "-o", fast])
-    out = run([fast, *inputs, "--bench", str(runs)])
-    ms = float(re.search(r"c_ms_per_run ([0-9.eE+-]+)", out).group(1))
-    return bpc, acc, ms
+    return bpc, acc, fast
+
+
+def time_interleaved(programs, runs, rounds):
+    """Median over rounds of each program's --bench median (ms per run)."""
+    inputs = [os.path.join(EX, f"input_0_{n}.npy") for n in ("ids", "pix", "mod")]
+    times = {p: [] for p in programs}
+    for r in range(rounds):
+        for p in (programs if r % 2 == 0 else programs[::-1]):
+            out = run([p, *inputs, "--bench", str(runs)])
+            times[p].append(float(re.search(r"c_ms_per_run ([0-9.eE+-]+)", out).group(1)))
+    return {p: statistics.median(t) for p, t in times.items()}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--runs", type=int, default=3000)
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=9)
     a = ap.parse_args()
     ref = json.load(open(os.path.join(EX, "reference.json")))
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        fbpc, facc, fms = measure(a.build, os.path.join(tmp, "f32"), "", a.runs)
+        fbpc, facc, fprog = measure(a.build, os.path.join(tmp, "f32"), "")
         for scheme in SCHEMES:
             for rname, rflags in ROTATIONS:
                 for mname, mflags in METHODS:
                     flags = " ".join(f for f in (f"-q {scheme}", rflags, mflags) if f)
                     work = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "_", flags))
-                    rows[scheme, rname, mname] = measure(a.build, work, flags, a.runs)
-                    print(f"{flags}: {rows[scheme, rname, mname]}", file=sys.stderr, flush=True)
+                    rows[scheme, rname, mname] = measure(a.build, work, flags)
+                    print(f"{flags}: {rows[scheme, rname, mname][:2]}", file=sys.stderr, flush=True)
+        ms = time_interleaved([fprog] + [r[2] for r in rows.values()], a.runs, a.rounds)
+    fms = ms[fprog]
+    rows = {k: (b, acc, ms[p]) for k, (b, acc, p) in rows.items()}
     print(f"mm_lm: float C {fbpc:.4f} bits/char, answer accuracy {facc:.3f}, {1000 * fms:.1f} us/run "
           f"(PyTorch {ref['test_bpc']:.4f}, {ref['test_answer_accuracy']:.3f})\n")
     print("| scheme | rotation | activation scales | bits/char | answer acc. | us/run |")
