@@ -14,7 +14,9 @@ generated C, check_multimodal.py), and the C's CPU time per run (built with
 -O2 -march=native; its --emit-main --bench, the same input): every program
 is built first, then timed in --rounds rounds, each running all of them
 once (every other round in reverse order), so that the host's load drifts
-over all alike; a program's time is the median of its rounds' medians.
+over all alike; a program's time is the least of its rounds' medians (on
+a shared host a round's median jumps by a third when another job runs:
+the least is the quiet machine's).
 
 It prints the table as Markdown, then the issue's bars: at W4A4 without
 rotation MSQ closes at least a quarter of per-tensor static's bits-per-char
@@ -27,7 +29,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,14 +65,14 @@ def measure(build, work, flags):
 
 
 def time_interleaved(programs, runs, rounds):
-    """Median over rounds of each program's --bench median (ms per run)."""
+    """The least over rounds of each program's --bench median (ms per run)."""
     inputs = [os.path.join(EX, f"input_0_{n}.npy") for n in ("ids", "pix", "mod")]
     times = {p: [] for p in programs}
     for r in range(rounds):
         for p in (programs if r % 2 == 0 else programs[::-1]):
             out = run([p, *inputs, "--bench", str(runs)])
             times[p].append(float(re.search(r"c_ms_per_run ([0-9.eE+-]+)", out).group(1)))
-    return {p: statistics.median(t) for p, t in times.items()}
+    return {p: min(t) for p, t in times.items()}
 
 
 def main():
