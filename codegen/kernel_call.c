@@ -499,7 +499,8 @@ static bool lower_qsoftmax(MlirOperation op, qcc_call *c) {
   if (!mlirValueIsNull(c->in[2])) {
     qcc_shape m = shape_of(c->in[2]);
     p->mask_n = qcc_shape_numel(&m);
-    if (m.dtype != QRT_U8 || p->mask_n < 1) return fail(op, "qsoftmax mask must be a non-empty ui8 tensor");
+    if ((m.dtype != QRT_U8 && m.dtype != QRT_BOOL) || p->mask_n < 1)
+      return fail(op, "qsoftmax mask must be a non-empty ui8 or bool tensor");
   }
   return use(op, c, "qrt_qsoftmax_i8");
 }

@@ -26,8 +26,9 @@
  *    input are peeled into the table: multiplication or division by a
  *    positive scalar (attention's 1/sqrt(d)) and one additive mask whose
  *    entries are 0 or so negative that exp underflows (a causal mask),
- *    which becomes a ui8 keep-mask; any other added term (ALiBi) stays in
- *    the float input;
+ *    which becomes a ui8 keep-mask, or AIFS's mask computed at run time
+ *    (runtime_keep_mask: its bool condition is the keep operand); any
+ *    other added term (ALiBi) stays in the float input;
  *  - norms: constant gamma (and beta) over the trailing dims.
  *
  * Without --integer-only (the static schemes) a function still becomes a
@@ -232,6 +233,16 @@ static bool runtime_keep_mask(MlirValue m, const qcc_shape *xs, MlirValue *cond,
   return true;
 }
 
+/* runtime_keep_mask with every masked element's exp underflowing after
+ * the factor `after` (as keep_mask): *cond set only then. */
+static bool underflowing_run_mask(MlirValue m, const qcc_shape *xs, double after, MlirValue *cond) {
+  MlirValue c;
+  float worst;
+  if (!runtime_keep_mask(m, xs, &c, &worst) || !(after * worst <= -104.0)) return false;
+  *cond = c;
+  return true;
+}
+
 /* The largest int8 step (in exponent units) a softmax's float input may be
  * quantized with here. */
 static const double max_float_input_step = 0.125;
@@ -245,10 +256,12 @@ static int softmax(MlirOperation op, const char *at) {
     qcc_remark("quantize: %s stays float: the integer softmax is over the last axis and not logarithmic", at);
     return 0;
   }
-  /* Peel constant factors and one mask off the input, innermost last. */
+  /* Peel constant factors and one mask (constant, or AIFS's run-time
+   * one: runtime_keep_mask) off the input, innermost last. */
   double factor = 1.0;
   uint8_t *mask = NULL;
   int64_t mask_n = 0;
+  MlirValue run_mask = {NULL};
   for (int depth = 0; depth < 4 && mlirValueIsAOpResult(x); depth++) {
     MlirOperation def = mlirOpResultGetOwner(x);
     if (!q_binary_is(def)) break;
@@ -261,6 +274,10 @@ static int softmax(MlirOperation op, const char *at) {
     else if (!strcmp(kind, "add") && !mask && qcc_value_is_constant(r) && (mask = keep_mask(r, &xs, factor, &mask_n)))
       x = l;
     else if (!strcmp(kind, "add") && !mask && qcc_value_is_constant(l) && (mask = keep_mask(l, &xs, factor, &mask_n)))
+      x = r;
+    else if (!strcmp(kind, "add") && !mask && mlirValueIsNull(run_mask) && underflowing_run_mask(r, &xs, factor, &run_mask))
+      x = l;
+    else if (!strcmp(kind, "add") && !mask && mlirValueIsNull(run_mask) && underflowing_run_mask(l, &xs, factor, &run_mask))
       x = r;
     else
       break;
@@ -291,6 +308,7 @@ static int softmax(MlirOperation op, const char *at) {
     int64_t n = 256;
     MlirValue mv = {NULL};
     if (mask) mv = qcc_constant_before(op, QRT_U8, 1, &mask_n, mask);
+    else if (!mlirValueIsNull(run_mask)) mv = run_mask;
     q_qsoftmax_attrs sa = {factor};
     MlirValue xq = qcc_quantized_input(op, x, in);
     MlirValue yq = qcc_insert_before(
