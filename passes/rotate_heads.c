@@ -232,7 +232,7 @@ static bool walk_up(plan *p, MlirValue v, MlirOperation user, int64_t h, int64_t
     if (ax < 0) ax += r;
     intptr_t n = q_concat_num_in(op, 0);
     for (intptr_t i = 0; i < n; i++) {
-      MlirValue x = q_concat_in(op, (int)i);
+      MlirValue x = mlirOperationGetOperand(op, i);
       if (ax != r - 1) { /* heads or tokens stacked: each input carries whole rows */
         if (!walk_up(p, x, op, h, off, w, depth + 1)) return false;
         continue;
@@ -277,7 +277,7 @@ static bool walk_down(plan *p, MlirValue v, int64_t h, int64_t off, int64_t w, i
     int64_t ax = q_concat_get(op).axis, pos = 0;
     if (ax < 0) ax += r;
     if (ax != r - 1) return fail(p, op, "stacks the heads' output with other values on another axis");
-    for (unsigned i = 0; i < idx; i++) pos += last_dim(q_concat_in(op, (int)i));
+    for (unsigned i = 0; i < idx; i++) pos += last_dim(mlirOperationGetOperand(op, (intptr_t)i));
     return walk_down(p, y, h, off + pos, w, depth + 1);
   }
   if (keeps_last_axis_transpose(op) || (scalar_scale_operand(op) >= 0 && (unsigned)scalar_scale_operand(op) == idx))

@@ -21,6 +21,11 @@ input and output, calib/x.npy with 4 samples of x [1, T, D]):
   einsum   mha written with Einsum as ViTs export it: "bhqd,bhkd->bhqk"
            for the scores, "bhqk,bhkd->bqhd" for P V (heads merged by the
            equation: no Transpose node)
+  slices3  3 heads of 8 as written without a head axis: one fused QKV
+           projection, Split into Q, K, V, each head a Slice of the last
+           axis, softmax(Q K^T) V per head, the heads Concat-ed on the last
+           axis, output projection (heads past the first two crashed the
+           head walk once: a Concat's operand i read as operand group i)
   refused  single-head scores whose key operand K^T is computed by a
            matmul of a constant with the transposed input (no transpose
            of K to fold or rotate through): left alone, with the reason
@@ -118,6 +123,27 @@ def attention(rope=False, gqa=False, out_proj=True, h=8, einsum=False):
     return nodes, inits, out_shape
 
 
+def sliced_heads(n=3, h=8):
+    """Heads as Slices of a fused QKV projection, merged by Concat."""
+    nodes, inits = proj("x", "qkv", 3 * n * h)
+    nodes.append(node("Split", ["qkv", "qkv_split"], ["q", "k", "v"], axis=2))
+    inits += [const("qkv_split", [n * h] * 3, np.int64), const("ax2", [2], np.int64), const("scale", 1 / np.sqrt(h))]
+    heads = []
+    for i in range(n):
+        inits += [const(f"s{i}", [i * h], np.int64), const(f"e{i}", [(i + 1) * h], np.int64)]
+        for t in ("q", "k", "v"):
+            nodes.append(node("Slice", [t, f"s{i}", f"e{i}", "ax2"], [f"{t}{i}"]))
+        nodes += [node("Transpose", [f"k{i}"], [f"kt{i}"], perm=[0, 2, 1]),
+                  node("MatMul", [f"q{i}", f"kt{i}"], [f"scores{i}"]),
+                  node("Mul", [f"scores{i}", "scale"], [f"scaled{i}"]),
+                  node("Softmax", [f"scaled{i}"], [f"p{i}"], axis=-1),
+                  node("MatMul", [f"p{i}", f"v{i}"], [f"head{i}"])]
+        heads.append(f"head{i}")
+    nodes += [node("Concat", heads, ["att"], axis=2), node("MatMul", ["att", "o_w"], ["y"])]
+    inits.append(w("o_w", n * h, D))
+    return nodes, inits, [1, T, D]
+
+
 def refused():
     """scores = (x Wq) (Wk^T x^T): K^T made by a matmul, not a transpose."""
     nodes = [node("MatMul", ["x", "q_w"], ["q"]),
@@ -149,6 +175,7 @@ def main():
     write(out, "mha12", attention(h=12))
     write(out, "mixout12", attention(out_proj=False, h=12))
     write(out, "einsum", attention(einsum=True))
+    write(out, "slices3", sliced_heads())
     write(out, "refused", refused())
 
 
