@@ -8,7 +8,8 @@
  * argmax, and with --out writes DIR/out<i>.npy. With --bench N it runs the
  * model N more times, in batches timed as a whole, and prints
  * "c_ms_per_run MEDIAN MIN" over the batches (wall-clock time per run on
- * POSIX systems, CPU time elsewhere). */
+ * POSIX systems, CPU time elsewhere). On POSIX systems --out DIR is
+ * created (one level) when missing. */
 #include "emit_main.h"
 
 #include <ctype.h>
@@ -44,7 +45,8 @@ static void shape_tuple(const qcc_shape *s, char *out, size_t cap) {
 }
 
 static const char *support_code =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n\n"
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+    "#if defined(__unix__) || defined(__APPLE__)\n#include <sys/stat.h> /* mkdir: --out DIR is created */\n#endif\n\n"
     "/* Reads a little-endian C-order .npy whose descr and shape must match. */\n"
     "static int read_npy(const char *path, const char *descr, const char *shape, void *dst, size_t bytes) {\n"
     "  unsigned char magic[10];\n  char header[4096], want[256];\n  size_t hlen;\n"
@@ -128,8 +130,15 @@ int qcc_emit_main(MlirModule m, const char *path, const char *name, const char *
              "  double x = *(const double *)a, y = *(const double *)b;\n  return x < y ? -1 : x > y;\n}\n");
   fprintf(f, "\nint main(int argc, char **argv) {\n  const char *out_dir = NULL;\n  long bench = 0;\n  int rc;\n  long i;\n"
              "  char path[4096];\n"
-             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--bench\")) { bench = atol(argv[argc - 1]); argc -= 2; }\n"
-             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--out\")) { out_dir = argv[argc - 1]; argc -= 2; }\n",
+             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--bench\")) {\n"
+             "    char *end;\n    bench = strtol(argv[argc - 1], &end, 10);\n"
+             "    if (end == argv[argc - 1] || *end || bench < 1) {\n"
+             "      fprintf(stderr, \"--bench: expected a positive number of runs, got '%%s'\\n\", argv[argc - 1]);\n"
+             "      return 2;\n    }\n    argc -= 2;\n  }\n"
+             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--out\")) { out_dir = argv[argc - 1]; argc -= 2; }\n"
+             "#if defined(__unix__) || defined(__APPLE__)\n"
+             "  if (out_dir) (void)mkdir(out_dir, 0777); /* an existing one is fine; a failure shows at the write */\n"
+             "#endif\n",
           n_in + 3, n_in + 3);
   if (weights_file)
     fprintf(f, "  {\n    const void *w = NULL;\n    size_t wsize = 0;\n"

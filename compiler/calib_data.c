@@ -62,10 +62,10 @@ static bool same_shape(const qcc_array *a, const qcc_shape *s, int skip) {
 }
 
 static int check_sample(const char *file, qcc_array *a, const qcc_shape *want, const char *input) {
-  char ws[128];
+  char ws[128], got[128];
   if (!qcc_array_expect(a, want->dtype) || !same_shape(a, want, 0)) {
-    qcc_error("--calib: %s: input '%s' expects %s, the file holds %s with rank %d", file, input,
-              qcc_shape_str(want, ws, sizeof ws), qcc_dtype_name(a->dtype), a->rank);
+    qcc_error("--calib: %s: input '%s' expects %s, the file holds %s", file, input,
+              qcc_shape_str(want, ws, sizeof ws), qcc_array_shape_str(a, got, sizeof got));
     return -1;
   }
   return 0;
@@ -77,7 +77,7 @@ static int load_by_name(const char *dir, const qcc_calib_inputs *in, qcc_calib_s
   int64_t n_samples = -1;
   int rc = 0;
   for (int i = 0; i < in->n && !rc; i++) {
-    char path[4096], err[512], ws[128];
+    char path[4096], err[512], ws[128], got[128];
     snprintf(path, sizeof path, "%s/%s.npy", dir, in->names[i]);
     if (qcc_npy_read(path, &stacks[i], err, sizeof err)) {
       qcc_error("--calib: %s", err);
@@ -86,9 +86,9 @@ static int load_by_name(const char *dir, const qcc_calib_inputs *in, qcc_calib_s
     }
     int64_t n = same_shape(&stacks[i], &in->shapes[i], 0) ? 1 : same_shape(&stacks[i], &in->shapes[i], 1) ? stacks[i].dims[0] : -1;
     if (!qcc_array_expect(&stacks[i], in->shapes[i].dtype) || n < 0) {
-      qcc_error("--calib: %s: input '%s' expects %s per sample (or [N] + that shape), the file holds %s with rank %d",
-                path, in->names[i], qcc_shape_str(&in->shapes[i], ws, sizeof ws), qcc_dtype_name(stacks[i].dtype),
-                stacks[i].rank);
+      qcc_error("--calib: %s: input '%s' expects %s per sample (or [N] + that shape), the file holds %s",
+                path, in->names[i], qcc_shape_str(&in->shapes[i], ws, sizeof ws),
+                qcc_array_shape_str(&stacks[i], got, sizeof got));
       rc = -1;
     } else if (n_samples >= 0 && n != n_samples) {
       qcc_error("--calib: %s holds %lld samples, %s.npy holds %lld", path, (long long)n, in->names[0], (long long)n_samples);
@@ -167,6 +167,35 @@ static int check_finite(const char *path, const qcc_calib_inputs *in, const qcc_
   return 0;
 }
 
+/* A float input that holds one value in every sample (all zeros, a
+ * placeholder) calibrates ranges no real input fits: said once per
+ * compile (several passes load the samples), not refused: a constant
+ * input may be meant (a flag). */
+static void warn_constant_inputs(const char *path, const qcc_calib_inputs *in, const qcc_calib_set *set) {
+  static bool warned;
+  if (warned) return;
+  for (int i = 0; i < in->n; i++) {
+    double first = 0;
+    int64_t seen = 0;
+    bool same = true;
+    for (int k = 0; k < set->n_samples && same; k++) {
+      const qcc_array *a = &set->samples[k * in->n + i];
+      if (a->dtype != QRT_F32 && a->dtype != QRT_F64) break;
+      for (int64_t j = 0, n = qcc_array_numel(a); j < n && same; j++, seen++) {
+        const double v = a->dtype == QRT_F32 ? ((const float *)a->data)[j] : ((const double *)a->data)[j];
+        if (!seen) first = v;
+        same = v == first;
+      }
+    }
+    if (same && seen > 1) {
+      warned = true;
+      qcc_warning("--calib: %s: input '%s' holds the one value %g in all %d sample%s: the activation ranges "
+                  "calibrated on it fit no other input", path, in->names[i], first, set->n_samples,
+                  set->n_samples == 1 ? "" : "s");
+    }
+  }
+}
+
 int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *set) {
   memset(set, 0, sizeof *set);
   set->n_inputs = in->n;
@@ -205,6 +234,7 @@ int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *
     free_list(names, n);
   }
   if (!rc) rc = check_finite(path, in, set);
+  if (!rc) warn_constant_inputs(path, in, set);
   if (rc) qcc_calib_free(set);
   return rc;
 }

@@ -603,9 +603,9 @@ int qcc_eval_plan_run(qcc_eval_plan *p, const qcc_array *inputs, int n_inputs, q
     bool same = qcc_array_expect(&in, s.dtype) && s.rank == inputs[i].rank;
     for (int d = 0; same && d < s.rank; d++) same = s.dims[d] == inputs[i].dims[d];
     if (!same) {
-      char want[128];
-      qcc_error("input %d: expected %s, got %s with rank %d", i, qcc_shape_str(&s, want, sizeof want),
-                qcc_dtype_name(inputs[i].dtype), inputs[i].rank);
+      char want[128], got[128];
+      qcc_error("input %d: expected %s, got %s", i, qcc_shape_str(&s, want, sizeof want),
+                qcc_array_shape_str(&inputs[i], got, sizeof got));
       return -1;
     }
     p->slots[i].data = in;

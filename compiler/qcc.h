@@ -95,6 +95,8 @@ qrt_dtype qcc_dtype_of_element(MlirType t);
 const char *qcc_dtype_c_type(qrt_dtype t);
 /* "1x3x8x8xf32" into buf. */
 const char *qcc_shape_str(const qcc_shape *s, char *buf, size_t cap);
+/* The same for an array (what a .npy file held): dims x ... x dtype. */
+const char *qcc_array_shape_str(const qcc_array *a, char *buf, size_t cap);
 
 /* Scale and zero point of a value whose element type is !quant.uniform. */
 bool qcc_value_quant(MlirValue v, double *scale, int64_t *zero_point);

@@ -253,6 +253,12 @@ static int parse_args(int argc, char **argv, options *o) {
       qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
     qcc_warning("--weight-quant gptq is unused with -q %s: block-format weights are rounded to nearest",
                 qcc_quant_opts.scheme->name);
+  /* the group is int4 weights' (block formats carry theirs in the name) */
+  if (qcc_quant_opts.group_size > 0 && (!qcc_quantizing() || (!qcc_quant_opts.allocate &&
+                                        !qcc_quant_opts.n_layer_schemes &&
+                                        qcc_quant_opts.scheme->weight_format != QRT_WFMT_I4)))
+    qcc_warning("--group-size is unused with -q %s: it sets int4 weights' group size (a block format names its "
+                "block size instead, e.g. bfp4_16)", qcc_quantizing() ? qcc_quant_opts.scheme->name : "f32");
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
   /* smoothing is folded into the rotated weights by the rotate pass: alone
@@ -366,6 +372,18 @@ static int run_model(const options *o, MlirModule m) {
   MlirAttribute onames = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("onnx.output_names"));
   qcc_array *inputs = calloc((size_t)n_args + 1, sizeof *inputs);
   int rc = 0;
+  /* a misspelt --input first: it is why the model's input looks missing */
+  for (int k = 0; k < o->n_inputs && !rc; k++) {
+    bool known = false;
+    char list[512] = "";
+    for (int i = 0; i < n_args; i++) {
+      MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
+      known |= strlen(o->in_names[k]) == nm.length && !memcmp(o->in_names[k], nm.data, nm.length);
+      size_t at = strlen(list);
+      snprintf(list + at, sizeof list - at, "%s'%.*s'", i ? ", " : "", (int)nm.length, nm.data);
+    }
+    if (!known) rc = -1, qcc_error("qcc run: the model has no input named '%s' (its inputs: %s)", o->in_names[k], list);
+  }
   for (int i = 0; i < n_args && !rc; i++) {
     MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
     int found = -1;
@@ -381,14 +399,6 @@ static int run_model(const options *o, MlirModule m) {
       qcc_error("%s", err);
       rc = -1;
     }
-  }
-  for (int k = 0; k < o->n_inputs && !rc; k++) {
-    bool known = false;
-    for (int i = 0; i < n_args; i++) {
-      MlirStringRef nm = mlirStringAttrGetValue(mlirArrayAttrGetElement(names, i));
-      known |= strlen(o->in_names[k]) == nm.length && !memcmp(o->in_names[k], nm.data, nm.length);
-    }
-    if (!known) rc = -1, qcc_error("qcc run: the model has no input named '%s'", o->in_names[k]);
   }
   qcc_array *outs = NULL;
   int n_outs = 0;

@@ -101,6 +101,12 @@ const char *qcc_shape_str(const qcc_shape *s, char *buf, size_t cap) {
   return buf;
 }
 
+const char *qcc_array_shape_str(const qcc_array *a, char *buf, size_t cap) {
+  qcc_shape s = {a->dtype, a->rank < QRT_MAX_RANK ? a->rank : QRT_MAX_RANK, {0}};
+  for (int i = 0; i < s.rank; i++) s.dims[i] = a->dims[i];
+  return qcc_shape_str(&s, buf, cap);
+}
+
 MlirAttribute qcc_dense_attr(MlirContext ctx, const qcc_shape *s, const void *data) {
   MlirType t = qcc_tensor_type(ctx, s);
   int64_t n = qcc_shape_numel(s);

@@ -534,6 +534,12 @@ static int quantize_matmul(MlirOperation op) {
       qcc_remark("quantize: %s stays float: --keep-float", at);
     else if (scheme()->block_format >= 0)
       quantize_matmul_block_runtime(op, at);
+    else if (qcc_value_is_constant(q_matmul_in(op, 0)))
+      /* W @ x (a token-mixing MLP): the integer paths take a constant
+       * weight on the right (x @ W, scales per output column) or two
+       * run-time operands with calibrated ranges; a constant has none */
+      qcc_remark("quantize: %s stays float: its constant operand is on the left (W @ x); integer matmuls take "
+                 "the constant weight on the right (x @ W)", at);
     else if (scheme()->act_bits == 0 || qcc_quant_opts.act_per_token)
       qcc_remark("quantize: %s stays float: both operands are computed at run time (%s)", at,
                  scheme()->act_bits ? "per-token scales are for weights' inputs" : "weight-only scheme");
