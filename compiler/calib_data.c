@@ -172,8 +172,9 @@ static int check_finite(const char *path, const qcc_calib_inputs *in, const qcc_
  * compile (several passes load the samples), not refused: a constant
  * input may be meant (a flag). */
 static void warn_constant_inputs(const char *path, const qcc_calib_inputs *in, const qcc_calib_set *set) {
-  static bool warned;
-  if (warned) return;
+  static bool checked; /* the passes load the same samples: one scan */
+  if (checked) return;
+  checked = true;
   for (int i = 0; i < in->n; i++) {
     double first = 0;
     int64_t seen = 0;
@@ -187,12 +188,10 @@ static void warn_constant_inputs(const char *path, const qcc_calib_inputs *in, c
         same = v == first;
       }
     }
-    if (same && seen > 1) {
-      warned = true;
+    if (same && seen > 1)
       qcc_warning("--calib: %s: input '%s' holds the one value %g in all %d sample%s: the activation ranges "
                   "calibrated on it fit no other input", path, in->names[i], first, set->n_samples,
                   set->n_samples == 1 ? "" : "s");
-    }
   }
 }
 
