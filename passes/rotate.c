@@ -292,28 +292,99 @@ static void centre(MlirOperation op, int idx) {
   free(m.v);
 }
 
-static void for_each_writer_const(const qcc_stream *s, void (*fn)(MlirOperation, int, const double *), const double *Q) {
+/* The constant operand idx of op as a [dims[0], rest] matrix: a
+ * convolution's weight, whose output channels lead. */
+static mat read_channels_first(MlirOperation op, int idx) {
+  qcc_shape s;
+  qcc_shape_of(mlirOperationGetOperand(op, idx), &s);
+  mat m = read_const(mlirOperationGetOperand(op, idx));
+  m.c = m.r * m.c / s.dims[0];
+  m.r = s.dims[0];
+  return m;
+}
+
+/* fn(op, operand, Q, channels_first) on every constant a writer holds:
+ * matmul weights and biases, tables and addends are rows of d values; a
+ * convolution's weight has its d output channels first (its bias is a row).
+ * Model inputs hold none (rotate_inputs). */
+static void for_each_writer_const(const qcc_stream *s, void (*fn)(MlirOperation, int, const double *, bool), const double *Q) {
   for (int i = 0; i < s->n_writers; i++) {
     const qcc_stream_writer *w = &s->writers[i];
-    if (w->kind == QCC_WRITER_MATMUL) {
-      fn(w->op, 1, Q);
-      if (!mlirValueIsNull(q_matmul_in(w->op, 2))) fn(w->op, 2, Q);
-    } else {
-      fn(w->op, w->operand, Q);
+    if (w->kind == QCC_WRITER_MATMUL || w->kind == QCC_WRITER_CONV) {
+      fn(w->op, 1, Q, w->kind == QCC_WRITER_CONV);
+      if (mlirOperationGetNumOperands(w->op) > 2 && !mlirValueIsNull(mlirOperationGetOperand(w->op, 2)))
+        fn(w->op, 2, Q, false);
+    } else if (w->kind != QCC_WRITER_INPUT) {
+      fn(w->op, w->operand, Q, false);
     }
   }
 }
 
-static void centre_fn(MlirOperation op, int idx, const double *Q) {
+static void centre_fn(MlirOperation op, int idx, const double *Q, bool channels_first) {
   (void)Q;
-  centre(op, idx);
-}
-
-static void rotate_fn(MlirOperation op, int idx, const double *Q) {
-  mat m = read_const(mlirOperationGetOperand(op, idx));
-  rows_times(&m, Q);
+  if (!channels_first) return centre(op, idx);
+  mat m = read_channels_first(op, idx); /* W <- (I - 11^T/d) W */
+  for (int64_t c = 0; c < m.c; c++) {
+    double mu = 0;
+    for (int64_t r = 0; r < m.r; r++) mu += m.v[r * m.c + c];
+    mu /= m.r;
+    for (int64_t r = 0; r < m.r; r++) m.v[r * m.c + c] -= mu;
+  }
   write_const(op, idx, &m);
   free(m.v);
+}
+
+static void rotate_fn(MlirOperation op, int idx, const double *Q, bool channels_first) {
+  if (!channels_first) {
+    mat m = read_const(mlirOperationGetOperand(op, idx));
+    rows_times(&m, Q);
+    write_const(op, idx, &m);
+    free(m.v);
+    return;
+  }
+  mat m = read_channels_first(op, idx); /* output channel j' = sum_j Q[j, j'] channel j */
+  double *out = malloc(sizeof(double) * (size_t)(m.r * m.c));
+  qcc_mat_mul_tn(m.r, m.r, m.c, Q, m.v, out);
+  free(m.v);
+  m.v = out;
+  write_const(op, idx, &m);
+  free(m.v);
+}
+
+/* Model inputs on the stream: x <- x Q where the function starts, by the
+ * run-time Hadamard kernel (Q = H diag(signs) / sqrt d, so the kernel's x H
+ * / sqrt d, then the signs), centred first on a LayerNorm stream (x - mean
+ * over the last axis, so that the stream stays zero-mean). */
+static void rotate_inputs(MlirOperation func, const qcc_stream *s, const double *signs) {
+  MlirOperation first = mlirBlockGetFirstOperation(qcc_func_body(func));
+  for (int i = 0; i < s->n_writers; i++) {
+    if (s->writers[i].kind != QCC_WRITER_INPUT) continue;
+    MlirValue x = s->writers[i].input;
+    MlirLocation loc = mlirOperationGetLocation(first);
+    MlirType t = mlirValueGetType(x);
+    /* the uses to move, taken before the new ops add their own */
+    MlirOpOperand uses[QCC_STREAM_MAX];
+    int n = 0;
+    for (MlirOpOperand u = mlirValueGetFirstUse(x); !mlirOpOperandIsNull(u) && n < QCC_STREAM_MAX; u = mlirOpOperandGetNextUse(u))
+      uses[n++] = u;
+    MlirOperation owners[QCC_STREAM_MAX];
+    unsigned at[QCC_STREAM_MAX];
+    for (int k = 0; k < n; k++) owners[k] = mlirOpOperandGetOwner(uses[k]), at[k] = mlirOpOperandGetOperandNumber(uses[k]);
+    MlirValue y = x;
+    if (s->layer_norm) {
+      qcc_shape ms;
+      qcc_shape_of(x, &ms);
+      ms.dims[ms.rank - 1] = 1;
+      q_reduce_attrs ra = {{"mean"}, {1, {ms.rank - 1}}};
+      MlirValue mean = qcc_insert_before(first, q_reduce_create(loc, qcc_tensor_type(mlirOperationGetContext(func), &ms), x, &ra));
+      q_binary_attrs sa = {{"sub"}};
+      y = qcc_insert_before(first, q_binary_create(loc, t, x, mean, &sa));
+    }
+    y = qcc_insert_online_hadamard(first, y, s->d);
+    q_binary_attrs ma = {{"mul"}};
+    y = qcc_insert_before(first, q_binary_create(loc, t, y, vector_const(first, signs, s->d), &ma));
+    for (int k = 0; k < n; k++) mlirOperationSetOperand(owners[k], at[k], y);
+  }
 }
 
 /* Reader weight W [d, N] <- A W for a d x d matrix A (diag or Q^T). */
@@ -597,6 +668,22 @@ int qcc_pass_rotate(MlirModule m) {
   /* the quantized inputs whose metrics we report: readers and online
    * Hadamard candidates (resolved through the streams, since folding may
    * rebuild a reader) */
+  /* a model input on a stream is rotated online by the Hadamard kernel,
+   * which only a randomized Hadamard Q matches */
+  for (int i = 0; i < n_streams; i++) {
+    qcc_stream *s = &streams[i];
+    int input = -1;
+    for (int w = 0; w < s->n_writers && input < 0; w++)
+      if (s->writers[w].kind == QCC_WRITER_INPUT) input = w;
+    if (s->blocked || input < 0) continue;
+    char why[160] = "";
+    if (qcc_rotate_opts.kind != QCC_ROT_HADAMARD)
+      snprintf(why, sizeof why, "its online rotation is the Hadamard kernel: use --rotate hadamard");
+    else if (!qcc_hadamard_why_not(s->d, why, sizeof why))
+      continue;
+    s->blocked = true;
+    snprintf(s->why, sizeof s->why, "the function feeds a model input into the stream (%s)", why);
+  }
   target *targets = calloc(2 * QCC_STREAM_MAX * (size_t)(n_streams + 1), sizeof(target));
   int n_targets = 0;
   for (int i = 0; i < n_streams; i++) {
@@ -650,6 +737,15 @@ int qcc_pass_rotate(MlirModule m) {
     double *Q = choose_q(s->d, cov, what, sizeof what);
     free(cov);
     for_each_writer_const(s, rotate_fn, Q);
+    int n_inputs = 0, n_convs = 0;
+    for (int w = 0; w < s->n_writers; w++)
+      n_inputs += s->writers[w].kind == QCC_WRITER_INPUT, n_convs += s->writers[w].kind == QCC_WRITER_CONV;
+    if (n_inputs) {
+      double *signs = malloc(sizeof(double) * (size_t)s->d);
+      qcc_random_signs(s->d, qcc_rotate_opts.seed, signs);
+      rotate_inputs(func, s, signs);
+      free(signs);
+    }
     double *Qt = malloc(sizeof(double) * (size_t)(s->d * s->d));
     for (int64_t a = 0; a < s->d; a++)
       for (int64_t b = 0; b < s->d; b++) Qt[a * s->d + b] = Q[b * s->d + a];
@@ -694,9 +790,10 @@ int qcc_pass_rotate(MlirModule m) {
     }
     char line[400];
     snprintf(line, sizeof line,
-             "stream of width %lld rotated (%s%s%s): %d writers, %d norms%s, %d readers, %d online Hadamard",
+             "stream of width %lld rotated (%s%s%s): %d writers%s, %d norms%s, %d readers, %d online Hadamard",
              (long long)s->d, what, s->layer_norm ? ", centred" : "", qcc_rotate_opts.smooth_alpha >= 0 ? ", smoothed" : "",
-             s->n_writers, s->n_norms, s->layer_norm ? " (LayerNorm -> RMSNorm)" : "", s->n_readers, n_online);
+             s->n_writers, n_inputs ? " (model inputs rotated online)" : n_convs ? " (convolution output channels)" : "", s->n_norms,
+             s->layer_norm ? " (LayerNorm -> RMSNorm)" : "", s->n_readers, n_online);
     qcc_remark("rotate: %s", line);
     if (n_lines < 64) memcpy(lines[n_lines++], line, sizeof line);
   }

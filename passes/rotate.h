@@ -42,15 +42,19 @@ MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t 
 /* ---- analysis (rotation_space.c) ---- */
 enum { QCC_STREAM_MAX = 256 };
 
-typedef enum { QCC_WRITER_MATMUL, QCC_WRITER_GATHER, QCC_WRITER_CONSTANT } qcc_writer_kind;
+typedef enum { QCC_WRITER_MATMUL, QCC_WRITER_GATHER, QCC_WRITER_CONSTANT, QCC_WRITER_CONV, QCC_WRITER_INPUT } qcc_writer_kind;
 
 /* An op writing into the stream: a matmul with a constant [K, d] weight
- * (and bias), a gather from a constant [V, d] table, or a constant operand
- * of a residual add (`operand` is its operand index there). */
+ * (and bias), a gather from a constant [V, d] table, a constant operand
+ * of a residual add (`operand` is its operand index there), a convolution
+ * whose output channels become the stream's last axis through reshapes and
+ * transposes (a ViT's patch embedding: weight [d, ...] and bias [d]), or a
+ * model input (`input`, rotated online: op is null). */
 typedef struct qcc_stream_writer {
   qcc_writer_kind kind;
   MlirOperation op;
   int operand;
+  MlirValue input;
 } qcc_stream_writer;
 
 /* A residual stream: values with last dim d joined by adds, its writers,

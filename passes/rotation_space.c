@@ -2,7 +2,9 @@
  * into, with rules per op (rotate.h):
  *  - absorbs (writers): matmul with a constant [K, d] weight (W <- W Q),
  *    gather from a constant [V, d] table (E <- E Q), a constant added to
- *    the stream (c <- c Q);
+ *    the stream (c <- c Q), a convolution whose output channels reach the
+ *    last axis through reshapes / transposes (W <- Q^T W over output
+ *    channels, b <- b Q); a model input gets an online rotation;
  *  - commutes: residual add of two stream values; RMSNorm over the last
  *    axis (rms(xQ) = rms(x)); LayerNorm once the writers are centred;
  *    token-wise ops, which act on whole rows and so commute with a
@@ -11,10 +13,10 @@
  *    axis (x m[t]), where(c[t], a, b) with c uniform across it, gathers
  *    along another axis (token gathers and permutations) and concatenation
  *    along another axis;
- *    between a norm and its readers, mean over other axes, and reshapes /
- *    transposes that keep the last axis;
+ *    between a norm and its readers, mean over other axes, reshapes /
+ *    transposes that keep the last axis, slices and gathers of rows;
  *  - absorbs (readers): matmul with a constant [d, N] weight (W <- Q^T W);
- *  - blocks: everything else (model inputs and outputs on the stream,
+ *  - blocks: everything else (model outputs on the stream,
  *    nonlinear ops, a norm whose output is used by anything but readers),
  *    with the op and the reason recorded, never silently.
  * Works on any graph; nothing here knows a model's layer names. */
@@ -69,7 +71,8 @@ static bool const_weight_matmul(MlirOperation op, MlirValue v, int64_t rows) {
 
 /* Ops between a norm and its readers that commute with a rotation of the
  * last axis and keep gamma/beta folding exact: mean over other axes,
- * reshapes and transposes that keep the last axis in place. */
+ * reshapes and transposes that keep the last axis in place, slices and
+ * gathers of whole rows (a class token picked for the head). */
 static bool commutes_after_norm(MlirOperation op, int64_t d) {
   MlirValue y = mlirOperationGetResult(op, 0);
   if (mlirOperationGetNumResults(op) != 1 || last_dim(y) != d) return false;
@@ -85,6 +88,14 @@ static bool commutes_after_norm(MlirOperation op, int64_t d) {
   if (q_transpose_is(op)) {
     q_transpose_attrs a = q_transpose_get(op);
     return a.perm.n == in.rank && a.perm.v[in.rank - 1] == in.rank - 1;
+  }
+  if (q_slice_is(op)) { /* rows picked along other axes (a class token) */
+    q_slice_attrs a = q_slice_get(op);
+    return in.dims[in.rank - 1] == d && a.starts.v[in.rank - 1] == 0 && a.steps.v[in.rank - 1] == 1;
+  }
+  if (q_gather_is(op)) {
+    int64_t axis = q_gather_get(op).axis;
+    return mlirValueEqual(q_gather_in(op, 0), mlirOperationGetOperand(op, 0)) && axis != in.rank - 1 && axis >= 0;
   }
   return q_reshape_is(op);
 }
@@ -113,9 +124,72 @@ static void visit(qcc_stream *s, MlirValue v);
 
 static void add_writer(qcc_stream *s, qcc_writer_kind kind, MlirOperation op, int operand) {
   for (int i = 0; i < s->n_writers; i++)
-    if (mlirOperationEqual(s->writers[i].op, op) && s->writers[i].operand == operand) return;
+    if (s->writers[i].kind != QCC_WRITER_INPUT && mlirOperationEqual(s->writers[i].op, op) && s->writers[i].operand == operand)
+      return;
   if (s->n_writers == QCC_STREAM_MAX) return block(s, op, "is one writer too many for the analysis");
-  s->writers[s->n_writers++] = (qcc_stream_writer){kind, op, operand};
+  s->writers[s->n_writers++] = (qcc_stream_writer){kind, op, operand, {NULL}};
+}
+
+/* A model input on the stream: rotated online where the function starts
+ * (x <- x Q by the Hadamard kernel; centred first on a LayerNorm stream). */
+static void add_input_writer(qcc_stream *s, MlirValue arg) {
+  qcc_shape a;
+  qcc_shape_of(arg, &a);
+  if (a.dtype != QRT_F32) return block(s, def(arg), "feeds a non-float model input into the stream");
+  for (int i = 0; i < s->n_writers; i++)
+    if (s->writers[i].kind == QCC_WRITER_INPUT && mlirValueEqual(s->writers[i].input, arg)) return;
+  if (s->n_writers == QCC_STREAM_MAX) return block(s, def(arg), "is one writer too many for the analysis");
+  s->writers[s->n_writers++] = (qcc_stream_writer){QCC_WRITER_INPUT, def(arg), 0, arg};
+}
+
+/* The value's only use, or false when it has none or several. */
+static bool single_use(MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  return !mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u));
+}
+
+/* The convolution whose output channels reach v's last axis through
+ * reshapes and transposes alone (a ViT's patch embedding: conv [B, d, h, w]
+ * -> reshape [B, d, hw] -> transpose [B, hw, d]), each value on the way
+ * used once; its weight [d, C/g, ...] must be constant, group 1. An axis
+ * survives a reshape when the products of the dims before it and the dim
+ * itself are the same on both sides (the elements keep their index along
+ * it). Null when there is no such convolution. */
+static MlirOperation conv_channel_writer(MlirValue v, int64_t d) {
+  MlirOperation none = {NULL};
+  qcc_shape s;
+  qcc_shape_of(v, &s);
+  int axis = s.rank - 1;
+  for (MlirOperation p = def(v); !mlirOperationIsNull(p); p = def(mlirOperationGetOperand(p, 0))) {
+    if (q_conv_is(p)) {
+      qcc_shape w;
+      qcc_shape_of(q_conv_in(p, 1), &w);
+      bool bias_ok = !q_conv_num_in(p, 2) || qcc_value_is_constant(q_conv_in(p, 2));
+      if (axis == 1 && q_conv_get(p).group == 1 && qcc_value_is_constant(q_conv_in(p, 1)) && w.dtype == QRT_F32 &&
+          w.dims[0] == d && bias_ok)
+        return p;
+      return none;
+    }
+    if (!q_reshape_is(p) && !q_transpose_is(p)) return none;
+    MlirValue in = mlirOperationGetOperand(p, 0);
+    if (!mlirValueIsAOpResult(in) || !single_use(in)) return none;
+    qcc_shape is;
+    qcc_shape_of(in, &is);
+    if (q_transpose_is(p)) {
+      axis = (int)q_transpose_get(p).perm.v[axis];
+    } else {
+      qcc_shape os;
+      qcc_shape_of(mlirOperationGetResult(p, 0), &os);
+      int64_t before = 1, pre = 1;
+      for (int i = 0; i < axis; i++) before *= os.dims[i];
+      int found = -1;
+      for (int j = 0; j < is.rank && found < 0; pre *= is.dims[j++])
+        if (pre == before && is.dims[j] == os.dims[axis]) found = j;
+      if (found < 0) return none;
+      axis = found;
+    }
+  }
+  return none;
 }
 
 /* A constant added to the stream must vary only along axes the stream has
@@ -186,7 +260,7 @@ static void visit_where_branches(qcc_stream *s, MlirOperation p) {
 
 static void visit_producer(qcc_stream *s, MlirValue v) {
   MlirOperation p = def(v);
-  if (mlirOperationIsNull(p)) return block(s, p, "feeds a model input into the stream (it would need an online rotation)");
+  if (mlirOperationIsNull(p)) return add_input_writer(s, v);
   if (q_binary_is(p) && !strcmp(q_binary_get(p).kind.s, "add")) {
     for (int i = 0; i < 2 && !s->blocked; i++) {
       MlirValue o = q_binary_in(p, i);
@@ -227,6 +301,8 @@ static void visit_producer(qcc_stream *s, MlirValue v) {
     qcc_shape_of(q_gather_in(p, 0), &t);
     if (t.rank == 2 && t.dtype == QRT_F32) return add_writer(s, QCC_WRITER_GATHER, p, 0);
   }
+  MlirOperation conv = conv_channel_writer(v, s->d);
+  if (!mlirOperationIsNull(conv)) return add_writer(s, QCC_WRITER_CONV, conv, 1);
   block(s, p, "produces the stream and neither absorbs a rotation (constant weight, table or addend) nor is a residual add");
 }
 
