@@ -103,7 +103,9 @@ int qcc_rotate_parse_flag(int argc, char **argv, int *i) {
   return 0;
 }
 
-MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t n) {
+/* x H_n / sqrt n (or x H_n^T / sqrt n: the kernel's H_m (x) S_p with the
+ * m x m factor transposed; S_p is symmetric) before `before`. */
+static MlirValue insert_hadamard(MlirOperation before, MlirValue x, int64_t n, bool transposed) {
   int64_t p2, m;
   qcc_hadamard_factor(n, &p2, &m);
   MlirValue hm = {NULL};
@@ -111,7 +113,8 @@ MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t 
     double *Hm = malloc(sizeof(double) * (size_t)(m * m));
     int8_t *h8 = malloc((size_t)(m * m));
     qcc_hadamard(m, Hm);
-    for (int64_t i = 0; i < m * m; i++) h8[i] = (int8_t)(Hm[i] > 0 ? 1 : -1);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < m; j++) h8[i * m + j] = (int8_t)(Hm[transposed ? j * m + i : i * m + j] > 0 ? 1 : -1);
     qcc_array a = {QRT_I8, 2, {m, m}, h8, (size_t)(m * m)};
     hm = qcc_make_constant(before, mlirOperationGetLocation(before), &a);
     free(Hm);
@@ -119,6 +122,10 @@ MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t 
   }
   q_hadamard_attrs ha = {1.0 / sqrt((double)n)};
   return qcc_insert_before(before, q_hadamard_create(mlirOperationGetLocation(before), mlirValueGetType(x), x, hm, &ha));
+}
+
+MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t n) {
+  return insert_hadamard(before, x, n, false);
 }
 
 /* ---- constants as double matrices ---- */
@@ -349,6 +356,53 @@ static void rotate_fn(MlirOperation op, int idx, const double *Q, bool channels_
   m.v = out;
   write_const(op, idx, &m);
   free(m.v);
+}
+
+/* The norms' gains and biases (null when absent) of a stream's outputs,
+ * read before fold_norms makes them 1 and 0. */
+typedef struct output_affine {
+  mat gain[QCC_STREAM_MAX], bias[QCC_STREAM_MAX];
+} output_affine;
+
+static void read_output_affine(const qcc_stream *s, output_affine *a) {
+  for (int o = 0; o < s->n_outputs; o++) {
+    int k = s->out_norm[o];
+    a->gain[o] = k < 0 ? (mat){0, 0, NULL} : read_const(q_norm_in(s->norms[k], 1));
+    a->bias[o] = k < 0 || !q_norm_num_in(s->norms[k], 2) ? (mat){0, 0, NULL} : read_const(q_norm_in(s->norms[k], 2));
+  }
+}
+
+static MlirValue insert_binary(MlirOperation before, const char *kind, MlirValue x, const double *c, int64_t d) {
+  q_binary_attrs a;
+  snprintf(a.kind.s, sizeof a.kind.s, "%s", kind);
+  return qcc_insert_before(before, q_binary_create(mlirOperationGetLocation(before), mlirValueGetType(x), x,
+                                                   vector_const(before, c, d), &a));
+}
+
+/* Model outputs on the stream get the inverse rotation online, before the
+ * return: x Q^T = (x * signs) H^T / sqrt d for the stream itself; a norm's
+ * output v = n(x) Q * scale (the norm's scale is now 1, or 1/s when
+ * smoothed) becomes (v / scale) Q^T * gain + bias, what the norm returned
+ * before (per-channel factors commute with the ops between the norm and
+ * the return, which move whole rows). */
+static void unrotate_outputs(const qcc_stream *s, const double *signs, output_affine *a) {
+  const int64_t d = s->d;
+  double *f = malloc(sizeof(double) * (size_t)d);
+  for (int o = 0; o < s->n_outputs; o++) {
+    MlirOperation ret = s->out_ops[o];
+    MlirValue y = mlirOperationGetOperand(ret, s->out_operand[o]);
+    int k = s->out_norm[o];
+    mat scale = k < 0 ? (mat){0, 0, NULL} : read_const(q_norm_in(s->norms[k], 1));
+    for (int64_t j = 0; j < d; j++) f[j] = scale.v ? signs[j] / scale.v[j] : signs[j];
+    y = insert_hadamard(ret, insert_binary(ret, "mul", y, f, d), d, true);
+    if (a->gain[o].v) y = insert_binary(ret, "mul", y, a->gain[o].v, d);
+    if (a->bias[o].v) y = insert_binary(ret, "add", y, a->bias[o].v, d);
+    mlirOperationSetOperand(ret, s->out_operand[o], y);
+    free(scale.v);
+    free(a->gain[o].v);
+    free(a->bias[o].v);
+  }
+  free(f);
 }
 
 /* Model inputs on the stream: x <- x Q where the function starts, by the
@@ -668,21 +722,25 @@ int qcc_pass_rotate(MlirModule m) {
   /* the quantized inputs whose metrics we report: readers and online
    * Hadamard candidates (resolved through the streams, since folding may
    * rebuild a reader) */
-  /* a model input on a stream is rotated online by the Hadamard kernel,
-   * which only a randomized Hadamard Q matches */
+  /* model inputs and outputs on a stream are rotated online by the
+   * Hadamard kernel, which only a randomized Hadamard Q matches; a
+   * centred stream has lost its mean, so it cannot be returned */
   for (int i = 0; i < n_streams; i++) {
     qcc_stream *s = &streams[i];
-    int input = -1;
-    for (int w = 0; w < s->n_writers && input < 0; w++)
-      if (s->writers[w].kind == QCC_WRITER_INPUT) input = w;
-    if (s->blocked || input < 0) continue;
+    bool input = false, output = s->n_outputs > 0;
+    for (int w = 0; w < s->n_writers; w++) input |= s->writers[w].kind == QCC_WRITER_INPUT;
+    if (s->blocked || (!input && !output)) continue;
+    const char *what = input ? "the function feeds a model input into the stream" : "a model output reads the stream";
     char why[160] = "";
-    if (qcc_rotate_opts.kind != QCC_ROT_HADAMARD)
+    for (int o = 0; o < s->n_outputs && !*why; o++)
+      if (s->out_norm[o] < 0 && s->layer_norm)
+        what = "func.return returns the stream as a model output",
+        snprintf(why, sizeof why, "a LayerNorm stream is centred, so its mean would be lost");
+    if (!*why && qcc_rotate_opts.kind != QCC_ROT_HADAMARD)
       snprintf(why, sizeof why, "its online rotation is the Hadamard kernel: use --rotate hadamard");
-    else if (!qcc_hadamard_why_not(s->d, why, sizeof why))
-      continue;
+    if (!*why && !qcc_hadamard_why_not(s->d, why, sizeof why)) continue;
     s->blocked = true;
-    snprintf(s->why, sizeof s->why, "the function feeds a model input into the stream (%s)", why);
+    snprintf(s->why, sizeof s->why, "%s (%s)", what, why);
   }
   target *targets = calloc(2 * QCC_STREAM_MAX * (size_t)(n_streams + 1), sizeof(target));
   int n_targets = 0;
@@ -716,6 +774,8 @@ int qcc_pass_rotate(MlirModule m) {
       continue;
     }
     if (s->layer_norm) for_each_writer_const(s, centre_fn, NULL);
+    static output_affine affine;
+    read_output_affine(s, &affine);
     fold_norms(s);
     double *cov = NULL;
     if (klt) {
@@ -740,12 +800,9 @@ int qcc_pass_rotate(MlirModule m) {
     int n_inputs = 0, n_convs = 0;
     for (int w = 0; w < s->n_writers; w++)
       n_inputs += s->writers[w].kind == QCC_WRITER_INPUT, n_convs += s->writers[w].kind == QCC_WRITER_CONV;
-    if (n_inputs) {
-      double *signs = malloc(sizeof(double) * (size_t)s->d);
-      qcc_random_signs(s->d, qcc_rotate_opts.seed, signs);
-      rotate_inputs(func, s, signs);
-      free(signs);
-    }
+    double *signs = malloc(sizeof(double) * (size_t)s->d);
+    qcc_random_signs(s->d, qcc_rotate_opts.seed, signs);
+    if (n_inputs) rotate_inputs(func, s, signs);
     double *Qt = malloc(sizeof(double) * (size_t)(s->d * s->d));
     for (int64_t a = 0; a < s->d; a++)
       for (int64_t b = 0; b < s->d; b++) Qt[a * s->d + b] = Q[b * s->d + a];
@@ -776,6 +833,8 @@ int qcc_pass_rotate(MlirModule m) {
       }
       free_stats(&st);
     }
+    if (!rc) unrotate_outputs(s, signs, &affine);
+    free(signs);
     int n_online = 0;
     for (int w = 0; w < s->n_writers; w++) {
       MlirOperation mm = s->writers[w].op;
@@ -794,6 +853,10 @@ int qcc_pass_rotate(MlirModule m) {
              (long long)s->d, what, s->layer_norm ? ", centred" : "", qcc_rotate_opts.smooth_alpha >= 0 ? ", smoothed" : "",
              s->n_writers, n_inputs ? " (model inputs rotated online)" : n_convs ? " (convolution output channels)" : "", s->n_norms,
              s->layer_norm ? " (LayerNorm -> RMSNorm)" : "", s->n_readers, n_online);
+    if (s->n_outputs) {
+      size_t len = strlen(line);
+      snprintf(line + len, sizeof line - len, ", %d model outputs rotated back online", s->n_outputs);
+    }
     qcc_remark("rotate: %s", line);
     if (n_lines < 64) memcpy(lines[n_lines++], line, sizeof line);
   }

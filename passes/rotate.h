@@ -73,6 +73,13 @@ typedef struct qcc_stream {
   MlirOperation readers[QCC_STREAM_MAX];
   int reader_norm[QCC_STREAM_MAX]; /* index into norms, or -1 */
   int n_readers;
+  /* model outputs: operand out_operand[i] of the return out_ops[i] is the
+   * stream itself (out_norm -1) or a value derived from norm out_norm[i]'s
+   * output by ops that commute with a rotation; each gets the inverse
+   * rotation online (and the norm's gain and bias) */
+  MlirOperation out_ops[QCC_STREAM_MAX];
+  int out_operand[QCC_STREAM_MAX], out_norm[QCC_STREAM_MAX];
+  int n_outputs;
   bool layer_norm; /* its norms are LayerNorms (the stream must be centred) */
   bool blocked;
   char why[320]; /* the op and reason that block the rotation */

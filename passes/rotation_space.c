@@ -4,7 +4,8 @@
  *    gather from a constant [V, d] table (E <- E Q), a constant added to
  *    the stream (c <- c Q), a convolution whose output channels reach the
  *    last axis through reshapes / transposes (W <- Q^T W over output
- *    channels, b <- b Q); a model input gets an online rotation;
+ *    channels, b <- b Q); a model input gets an online rotation, a model
+ *    output (the stream, or a norm's output) an online inverse;
  *  - commutes: residual add of two stream values; RMSNorm over the last
  *    axis (rms(xQ) = rms(x)); LayerNorm once the writers are centred;
  *    token-wise ops, which act on whole rows and so commute with a
@@ -16,8 +17,8 @@
  *    between a norm and its readers, mean over other axes, reshapes /
  *    transposes that keep the last axis, slices and gathers of rows;
  *  - absorbs (readers): matmul with a constant [d, N] weight (W <- Q^T W);
- *  - blocks: everything else (model outputs on the stream,
- *    nonlinear ops, a norm whose output is used by anything but readers),
+ *  - blocks: everything else (nonlinear ops, a norm whose output is used
+ *    by anything but readers and model outputs),
  *    with the op and the reason recorded, never silently.
  * Works on any graph; nothing here knows a model's layer names. */
 #include <stdio.h>
@@ -100,6 +101,13 @@ static bool commutes_after_norm(MlirOperation op, int64_t d) {
   return q_reshape_is(op);
 }
 
+static void add_output(qcc_stream *s, MlirOperation ret, MlirOpOperand u, int norm) {
+  if (s->n_outputs == QCC_STREAM_MAX) return block(s, ret, "returns one value too many for the analysis");
+  s->out_ops[s->n_outputs] = ret;
+  s->out_operand[s->n_outputs] = (int)mlirOpOperandGetOperandNumber(u);
+  s->out_norm[s->n_outputs++] = norm;
+}
+
 static void add_reader(qcc_stream *s, MlirOperation mm, int norm) {
   for (int i = 0; i < s->n_readers; i++)
     if (mlirOperationEqual(s->readers[i], mm)) return;
@@ -115,6 +123,7 @@ static void explore_norm_output(qcc_stream *s, MlirValue h, int norm) {
     MlirOperation user = mlirOpOperandGetOwner(u);
     if (const_weight_matmul(user, h, s->d)) add_reader(s, user, norm);
     else if (commutes_after_norm(user, s->d)) explore_norm_output(s, mlirOperationGetResult(user, 0), norm);
+    else if (mlirOperationGetNumResults(user) == 0) add_output(s, user, u, norm); /* func.return */
     else
       block(s, user, "reads a norm's output and neither absorbs a rotation (constant-weight matmul) nor commutes with it");
   }
@@ -338,7 +347,7 @@ static void visit_users(qcc_stream *s, MlirValue v) {
     } else if (const_weight_matmul(user, v, s->d)) {
       add_reader(s, user, -1);
     } else if (mlirOperationGetNumResults(user) == 0) { /* func.return */
-      block(s, user, "returns the stream as a model output (it would need an online inverse rotation)");
+      add_output(s, user, u, -1);
     } else {
       block(s, user, "reads the stream and neither commutes with a rotation nor absorbs it");
     }

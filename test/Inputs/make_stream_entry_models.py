@@ -15,7 +15,11 @@ used to stop, for test/passes/rotate-entry.test:
                    channels do not mix all input channels the same way:
                    not a writer)
 
-Each directory holds model.onnx, reference.json (input and output names),
+Each directory also holds outputs.onnx, the same model returning more
+than y: the ViT its class token's final-norm output (as a feature for
+other heads), embeds_rms the last stream value and the final norm's
+output, embeds_ln the final norm's output (its stream, centred by the
+rotation, cannot be returned). Each directory holds model.onnx, reference.json (input and output names),
 calib/NAME.npy (4 samples) and x0.npy (the first), as check_rotation.py
 reads them. Norm gains and biases are not trivial, so folding them is
 tested too; the embeddings carry an outlier channel (x20).
@@ -56,12 +60,14 @@ def rms_norm(p, x, y):
              helper.make_node("Mul", [f"{p}xn", f"{p}g"], [y], name=f"{p}_gain")], [f"{p}g"])
 
 
-def save(nodes, inits, inputs, out_shape, path):
-    g = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], inits)
+def save(nodes, inits, inputs, out_shape, path, extra_outputs=()):
+    outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)]
+    outs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in extra_outputs]
+    g = helper.make_graph(nodes, "g", inputs, outs, inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
-def vit(path, group):
+def vit(path, group, outputs=False):
     nodes = [helper.make_node("Conv", ["img", "pw", "pb"], ["pe"], kernel_shape=[4, 4], strides=[4, 4], group=group,
                               name="patch_embed"),
              helper.make_node("Reshape", ["pe", "flat"], ["pf"], name="flatten"),
@@ -82,10 +88,11 @@ def vit(path, group):
               numpy_helper.from_array(np.array([0], np.int64), "s_start"),
               numpy_helper.from_array(np.array([1], np.int64), "s_end"),
               numpy_helper.from_array(np.array([1], np.int64), "s_axis")]
-    save(nodes, inits, [helper.make_tensor_value_info("img", TensorProto.FLOAT, [B, 4, 8, 8])], [B, 1, 10], path)
+    save(nodes, inits, [helper.make_tensor_value_info("img", TensorProto.FLOAT, [B, 4, 8, 8])], [B, 1, 10], path,
+         ("hc",) if outputs else ())
 
 
-def embeds(path, layer):
+def embeds(path, layer, outputs=False):
     nodes, inits = [], []
     for i, p in enumerate("ab"):
         if layer:
@@ -107,7 +114,8 @@ def embeds(path, layer):
         inits.append(w(gains[0], (D,), 40, 0.2, 1.0))
     nodes.append(helper.make_node("MatMul", ["hn", "wh"], ["y"], name="head"))
     inits += [w("wh", (D, 10), 42), numpy_helper.from_array(np.array(1e-6, np.float32), "eps")]
-    save(nodes, inits, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])], [1, T, 10], path)
+    save(nodes, inits, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])], [1, T, 10], path,
+         (("hn",) if layer else ("s2", "hn")) if outputs else ())
 
 
 def main():
@@ -119,6 +127,7 @@ def main():
         d = os.path.join(out, name)
         os.makedirs(os.path.join(d, "calib"), exist_ok=True)
         build(os.path.join(d, "model.onnx"), arg)
+        build(os.path.join(d, "outputs.onnx"), arg, True)
         xs = rng.standard_normal((4,) + shape).astype(np.float32)
         if inp == "x":
             xs[..., 3] *= 20  # an outlier channel, as trained models' embeddings have
