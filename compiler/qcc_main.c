@@ -29,6 +29,7 @@
 #include "quant_options.h"
 #include "report.h"
 #include "rotate.h"
+#include "smooth.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -261,11 +262,6 @@ static int parse_args(int argc, char **argv, options *o) {
                 "block size instead, e.g. bfp4_16)", qcc_quantizing() ? qcc_quant_opts.scheme->name : "f32");
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
-  /* smoothing is folded into the rotated weights by the rotate pass: alone
-   * it would be silently ignored */
-  if (qcc_rotate_opts.smooth_alpha >= 0 && qcc_rotate_opts.kind == QCC_ROT_NONE)
-    return qcc_error("--smooth scales channels in the basis --rotate makes: give --rotate KIND with it (alone it "
-                     "would change nothing)"), -1;
   if (qcc_msq_check_options()) return -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   if (o->npu_config && !o->target_npu) return qcc_error("--npu-config is for --target npu"), -1;
@@ -499,6 +495,7 @@ int main(int argc, char **argv) {
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
   phase_done(&pt, "legalize");
   if (!rc && qcc_rotate_opts.kind != QCC_ROT_NONE) rc = qcc_pass_rotate(m), phase_done(&pt, "rotate");
+  else if (!rc && qcc_rotate_opts.smooth_alpha >= 0) rc = qcc_pass_smooth(m), phase_done(&pt, "smooth");
   if (!rc) rc = qcc_pass_reorder_tokens(m);
   if (!rc && qcc_quantizing()) {
     if (qcc_quant_needs_calibration()) rc = qcc_pass_calibrate(m), phase_done(&pt, "calibrate");

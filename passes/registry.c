@@ -7,6 +7,7 @@
 #include "msq.h"
 #include "quant_options.h"
 #include "rotate.h"
+#include "smooth.h"
 
 /* qcc-opt --kv-cache: 8 bits unless --kv-bits says otherwise. */
 static int run_kv_cache(MlirModule m) {
@@ -34,6 +35,7 @@ const qcc_pass_info qcc_passes[] = {
     {"fuse-norms", qcc_pass_fuse_norms, "RMSNorm / LayerNorm written as elementwise ops -> one q.norm"},
     {"dce", qcc_pass_dce, "erase ops whose results are unused"},
     {"fuse-rotations", qcc_pass_rotate, "fuse orthogonal rotations of residual streams into the weights (--rotate KIND)"},
+    {"smooth", qcc_pass_smooth, "per-channel smoothing of linear inputs without a rotation (--smooth ALPHA|auto, --calib)"},
     {"reorder-tokens", qcc_pass_reorder_tokens, "AIFS: group tokens by modality, mask/positions/outputs permuted to match (--aifs INPUT)"},
     {"calibrate", qcc_pass_calibrate, "run the --calib samples and record every value's range"},
     {"msq", run_msq,  "MSQ: linear layers get static scales per modality, calibrated per modality (--msq, after --aifs)"},

@@ -41,6 +41,8 @@
 #include "name_map.h"
 #include "passes.h"
 #include "quant_options.h"
+#include "smooth.h"
+#include "weight_algebra.h"
 
 qcc_rotate_options qcc_rotate_opts = {QCC_ROT_NONE, -1.0, false, QCC_ONLINE_MLP, 0x5eed, true};
 
@@ -48,9 +50,9 @@ const char qcc_rotate_flags_help[] =
     "  --rotate none|hadamard|random|klt|klt+hadamard\n"
     "                        rotate residual streams, weights absorb it (default\n"
     "                        none; klt needs --calib)\n"
-    "  --smooth ALPHA|auto   with --rotate: per-channel smoothing of the rotated\n"
-    "                        linear inputs, migration strength ALPHA in [0, 1]\n"
-    "                        (auto: searched per layer); needs --calib\n"
+    "  --smooth ALPHA|auto   per-channel smoothing of linear inputs (SmoothQuant; in\n"
+    "                        the rotated basis with --rotate), migration strength\n"
+    "                        ALPHA in [0, 1] (auto: searched per layer); needs --calib\n"
     "  --online-hadamard none|mlp|all\n"
     "                        run-time Hadamard on the inputs of stream writers: the\n"
     "                        MLP down projection (mlp, default) or also attention\n"
@@ -128,131 +130,12 @@ MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t 
   return insert_hadamard(before, x, n, false);
 }
 
-/* ---- constants as double matrices ---- */
-typedef struct mat {
-  int64_t r, c;
-  double *v;
-} mat;
-
-/* The constant v as an r x c matrix (rows = all leading dims). */
-static mat read_const(MlirValue v) {
-  qcc_array a;
-  mat m = {0, 0, NULL};
-  if (!qcc_value_constant(v, &a)) return m;
-  m.c = a.rank ? a.dims[a.rank - 1] : 1;
-  m.r = m.c ? qcc_array_numel(&a) / m.c : 0;
-  m.v = malloc(sizeof(double) * (size_t)(m.r * m.c + 1));
-  for (int64_t i = 0; i < m.r * m.c; i++) m.v[i] = ((float *)a.data)[i];
-  qcc_array_free(&a);
-  return m;
-}
-
-/* Replaces operand `idx` of op by a new f32 constant of the old shape
- * holding m. */
-static void write_const(MlirOperation op, int idx, const mat *m) {
-  MlirValue old = mlirOperationGetOperand(op, idx);
-  qcc_shape s;
-  qcc_shape_of(old, &s);
-  int64_t n = qcc_shape_numel(&s);
-  float *f = malloc(sizeof(float) * (size_t)(n + 1));
-  for (int64_t i = 0; i < n; i++) f[i] = (float)m->v[i];
-  qcc_array a = {QRT_F32, s.rank, {0}, f, sizeof(float) * (size_t)n};
-  memcpy(a.dims, s.dims, sizeof s.dims);
-  mlirOperationSetOperand(op, idx, qcc_make_constant(op, mlirOperationGetLocation(op), &a));
-  free(f);
-}
-
-static MlirValue vector_const(MlirOperation before, const double *v, int64_t n) {
-  float *f = malloc(sizeof(float) * (size_t)n);
-  for (int64_t i = 0; i < n; i++) f[i] = (float)v[i];
-  qcc_array a = {QRT_F32, 1, {n}, f, sizeof(float) * (size_t)n};
-  MlirValue c = qcc_make_constant(before, mlirOperationGetLocation(before), &a);
-  free(f);
-  return c;
-}
-
-/* rows of m (each of m.c values) times the c x c matrix Q, in place. */
-static void rows_times(mat *m, const double *Q) {
-  double *out = malloc(sizeof(double) * (size_t)(m->r * m->c + 1));
-  qcc_mat_mul(m->r, m->c, m->c, m->v, Q, out);
-  free(m->v);
-  m->v = out;
-}
-
-/* ---- calibration statistics of chosen values ---- */
-typedef struct stats {
-  int64_t d;
-  double *absmax; /* [d] */
-  double *cov;    /* [d * d] second moment sum x^T x, or NULL */
-  double *sum;    /* [d] */
-  double n_rows, sumsq, maxabs;
-} stats;
-
-typedef struct stats_set {
-  qcc_ptr_map by_value; /* MlirValue.ptr -> stats* */
-} stats_set;
-
-static void observe(MlirOperation op, MlirValue v, const qcc_array *data, void *user) {
-  (void)op;
-  stats *s = qcc_ptr_map_get(&((stats_set *)user)->by_value, v.ptr);
-  if (!s || data->dtype != QRT_F32) return;
-  const float *x = data->data;
-  int64_t rows = qcc_array_numel(data) / s->d;
-  if (s->cov) qcc_gram_accumulate(rows, s->d, x, s->cov);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t j = 0; j < s->d; j++) {
-      double t = x[r * s->d + j];
-      s->sum[j] += t;
-      s->sumsq += t * t;
-      if (fabs(t) > s->absmax[j]) s->absmax[j] = fabs(t);
-      if (fabs(t) > s->maxabs) s->maxabs = fabs(t);
-    }
-  s->n_rows += (double)rows;
-}
-
-static stats *want(stats_set *set, MlirValue v, bool cov) {
-  stats *s = qcc_ptr_map_get(&set->by_value, v.ptr);
-  if (s) return s;
-  qcc_shape sh;
-  qcc_shape_of(v, &sh);
-  s = calloc(1, sizeof *s);
-  s->d = sh.rank ? sh.dims[sh.rank - 1] : 1;
-  s->absmax = calloc((size_t)s->d, sizeof(double));
-  s->sum = calloc((size_t)s->d, sizeof(double));
-  if (cov) s->cov = calloc((size_t)(s->d * s->d), sizeof(double));
-  qcc_ptr_map_put(&set->by_value, v.ptr, s);
-  return s;
-}
-
-static int run_stats(MlirModule m, const qcc_calib_set *calib, stats_set *set) {
-  qcc_eval_cache *cache = qcc_eval_cache_new();
-  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
-  int rc = 0;
-  for (int k = 0; k < calib->n_samples && !rc; k++)
-    rc = qcc_eval_plan_run(plan, &calib->samples[k * calib->n_inputs], calib->n_inputs, NULL, NULL, observe, set);
-  qcc_eval_plan_free(plan);
-  qcc_eval_cache_free(cache);
-  return rc ? -1 : 0;
-}
-
-static void free_stats(stats_set *set) {
-  for (size_t i = 0; i < set->by_value.cap; i++) {
-    stats *s = set->by_value.vals[i];
-    if (!set->by_value.keys[i] || !s) continue;
-    free(s->absmax);
-    free(s->sum);
-    free(s->cov);
-    free(s);
-  }
-  qcc_ptr_map_free(&set->by_value);
-}
-
 /* max|x| / std over all elements, and QSUR reported as its d-th root
  * relative to the isotropic optimum: sqrt(geomean(eig C) / max_j C_jj),
  * C the covariance; 1 for an isotropic distribution, towards 0 as the
  * variance concentrates in few channels or directions (eigenvalues below
  * 1e-9 of the largest are left out: a centred stream has one zero). */
-static void metrics(const stats *s, double *max_std, double *qsur) {
+static void metrics(const qcc_chan_stats *s, double *max_std, double *qsur) {
   const int64_t d = s->d;
   double n = s->n_rows * d, mean = 0;
   for (int64_t j = 0; j < d; j++) mean += s->sum[j];
@@ -286,25 +169,12 @@ static void set_f64(MlirOperation op, const char *name, double v) {
 
 /* ---- the transform ---- */
 
-/* Centres the rows of a writer's constant (the stream's last axis). */
-static void centre(MlirOperation op, int idx) {
-  mat m = read_const(mlirOperationGetOperand(op, idx));
-  for (int64_t r = 0; r < m.r; r++) {
-    double mu = 0;
-    for (int64_t j = 0; j < m.c; j++) mu += m.v[r * m.c + j];
-    mu /= m.c;
-    for (int64_t j = 0; j < m.c; j++) m.v[r * m.c + j] -= mu;
-  }
-  write_const(op, idx, &m);
-  free(m.v);
-}
-
 /* The constant operand idx of op as a [dims[0], rest] matrix: a
  * convolution's weight, whose output channels lead. */
-static mat read_channels_first(MlirOperation op, int idx) {
+static qcc_mat read_channels_first(MlirOperation op, int idx) {
   qcc_shape s;
   qcc_shape_of(mlirOperationGetOperand(op, idx), &s);
-  mat m = read_const(mlirOperationGetOperand(op, idx));
+  qcc_mat m = qcc_mat_read(mlirOperationGetOperand(op, idx));
   m.c = m.r * m.c / s.dims[0];
   m.r = s.dims[0];
   return m;
@@ -327,48 +197,52 @@ static void for_each_writer_const(const qcc_stream *s, void (*fn)(MlirOperation,
   }
 }
 
+/* Centres a writer's constant over the stream's channels: each row of d
+ * values, or for a convolution's weight (channels first) each column,
+ * W <- (I - 11^T/d) W. */
 static void centre_fn(MlirOperation op, int idx, const double *Q, bool channels_first) {
   (void)Q;
-  if (!channels_first) return centre(op, idx);
-  mat m = read_channels_first(op, idx); /* W <- (I - 11^T/d) W */
-  for (int64_t c = 0; c < m.c; c++) {
+  qcc_mat m = channels_first ? read_channels_first(op, idx) : qcc_mat_read(mlirOperationGetOperand(op, idx));
+  const int64_t groups = channels_first ? m.c : m.r, len = channels_first ? m.r : m.c;
+  const int64_t gstep = channels_first ? 1 : m.c, step = channels_first ? m.c : 1;
+  for (int64_t g = 0; g < groups; g++) {
     double mu = 0;
-    for (int64_t r = 0; r < m.r; r++) mu += m.v[r * m.c + c];
-    mu /= m.r;
-    for (int64_t r = 0; r < m.r; r++) m.v[r * m.c + c] -= mu;
+    for (int64_t j = 0; j < len; j++) mu += m.v[g * gstep + j * step];
+    mu /= len;
+    for (int64_t j = 0; j < len; j++) m.v[g * gstep + j * step] -= mu;
   }
-  write_const(op, idx, &m);
+  qcc_mat_write(op, idx, &m);
   free(m.v);
 }
 
 static void rotate_fn(MlirOperation op, int idx, const double *Q, bool channels_first) {
   if (!channels_first) {
-    mat m = read_const(mlirOperationGetOperand(op, idx));
-    rows_times(&m, Q);
-    write_const(op, idx, &m);
+    qcc_mat m = qcc_mat_read(mlirOperationGetOperand(op, idx));
+    qcc_mat_rows_times(&m, Q);
+    qcc_mat_write(op, idx, &m);
     free(m.v);
     return;
   }
-  mat m = read_channels_first(op, idx); /* output channel j' = sum_j Q[j, j'] channel j */
+  qcc_mat m = read_channels_first(op, idx); /* output channel j' = sum_j Q[j, j'] channel j */
   double *out = malloc(sizeof(double) * (size_t)(m.r * m.c));
   qcc_mat_mul_tn(m.r, m.r, m.c, Q, m.v, out);
   free(m.v);
   m.v = out;
-  write_const(op, idx, &m);
+  qcc_mat_write(op, idx, &m);
   free(m.v);
 }
 
 /* The norms' gains and biases (null when absent) of a stream's outputs,
  * read before fold_norms makes them 1 and 0. */
 typedef struct output_affine {
-  mat gain[QCC_STREAM_MAX], bias[QCC_STREAM_MAX];
+  qcc_mat gain[QCC_STREAM_MAX], bias[QCC_STREAM_MAX];
 } output_affine;
 
 static void read_output_affine(const qcc_stream *s, output_affine *a) {
   for (int o = 0; o < s->n_outputs; o++) {
     int k = s->out_norm[o];
-    a->gain[o] = k < 0 ? (mat){0, 0, NULL} : read_const(q_norm_in(s->norms[k], 1));
-    a->bias[o] = k < 0 || !q_norm_num_in(s->norms[k], 2) ? (mat){0, 0, NULL} : read_const(q_norm_in(s->norms[k], 2));
+    a->gain[o] = k < 0 ? (qcc_mat){0, 0, NULL} : qcc_mat_read(q_norm_in(s->norms[k], 1));
+    a->bias[o] = k < 0 || !q_norm_num_in(s->norms[k], 2) ? (qcc_mat){0, 0, NULL} : qcc_mat_read(q_norm_in(s->norms[k], 2));
   }
 }
 
@@ -376,7 +250,7 @@ static MlirValue insert_binary(MlirOperation before, const char *kind, MlirValue
   q_binary_attrs a;
   snprintf(a.kind.s, sizeof a.kind.s, "%s", kind);
   return qcc_insert_before(before, q_binary_create(mlirOperationGetLocation(before), mlirValueGetType(x), x,
-                                                   vector_const(before, c, d), &a));
+                                                   qcc_vector_const(before, c, d), &a));
 }
 
 /* Model outputs on the stream get the inverse rotation online, before the
@@ -392,7 +266,7 @@ static void unrotate_outputs(const qcc_stream *s, const double *signs, output_af
     MlirOperation ret = s->out_ops[o];
     MlirValue y = mlirOperationGetOperand(ret, s->out_operand[o]);
     int k = s->out_norm[o];
-    mat scale = k < 0 ? (mat){0, 0, NULL} : read_const(q_norm_in(s->norms[k], 1));
+    qcc_mat scale = k < 0 ? (qcc_mat){0, 0, NULL} : qcc_mat_read(q_norm_in(s->norms[k], 1));
     for (int64_t j = 0; j < d; j++) f[j] = scale.v ? signs[j] / scale.v[j] : signs[j];
     y = insert_hadamard(ret, insert_binary(ret, "mul", y, f, d), d, true);
     if (a->gain[o].v) y = insert_binary(ret, "mul", y, a->gain[o].v, d);
@@ -436,20 +310,9 @@ static void rotate_inputs(MlirOperation func, const qcc_stream *s, const double 
     }
     y = qcc_insert_online_hadamard(first, y, s->d);
     q_binary_attrs ma = {{"mul"}};
-    y = qcc_insert_before(first, q_binary_create(loc, t, y, vector_const(first, signs, s->d), &ma));
+    y = qcc_insert_before(first, q_binary_create(loc, t, y, qcc_vector_const(first, signs, s->d), &ma));
     for (int k = 0; k < n; k++) mlirOperationSetOperand(owners[k], at[k], y);
   }
-}
-
-/* Reader weight W [d, N] <- A W for a d x d matrix A (diag or Q^T). */
-static void reader_left(MlirOperation mm, const double *A) {
-  mat w = read_const(q_matmul_in(mm, 1));
-  double *out = malloc(sizeof(double) * (size_t)(w.r * w.c));
-  qcc_mat_mul(w.r, w.r, w.c, A, w.v, out);
-  free(w.v);
-  w.v = out;
-  write_const(mm, 1, &w);
-  free(w.v);
 }
 
 /* A norm with scale `scale` (d values) and no bias, replacing `norm`. */
@@ -458,7 +321,7 @@ static MlirOperation renorm(MlirOperation norm, const double *scale, int64_t d) 
   snprintf(a.kind.s, sizeof a.kind.s, "rms");
   MlirValue y = mlirOperationGetResult(norm, 0);
   MlirOperation n = q_norm_create(mlirOperationGetLocation(norm), mlirValueGetType(y), q_norm_in(norm, 0),
-                                  vector_const(norm, scale, d), (MlirValue){NULL}, &a);
+                                  qcc_vector_const(norm, scale, d), (MlirValue){NULL}, &a);
   mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(norm), norm, n);
   mlirValueReplaceAllUsesOfWith(y, mlirOperationGetResult(n, 0));
   mlirOperationDestroy(norm);
@@ -471,22 +334,22 @@ static void fold_norms(qcc_stream *s) {
   double *diag = calloc((size_t)(d * d), sizeof(double)), *ones = malloc(sizeof(double) * (size_t)d);
   for (int64_t j = 0; j < d; j++) ones[j] = 1;
   for (int k = 0; k < s->n_norms; k++) {
-    mat g = read_const(q_norm_in(s->norms[k], 1)), b = {0, 0, NULL};
-    if (q_norm_num_in(s->norms[k], 2)) b = read_const(q_norm_in(s->norms[k], 2));
+    qcc_mat g = qcc_mat_read(q_norm_in(s->norms[k], 1)), b = {0, 0, NULL};
+    if (q_norm_num_in(s->norms[k], 2)) b = qcc_mat_read(q_norm_in(s->norms[k], 2));
     for (int r = 0; r < s->n_readers; r++) {
       if (s->reader_norm[r] != k) continue;
       MlirOperation mm = s->readers[r];
-      mat w = read_const(q_matmul_in(mm, 1));
+      qcc_mat w = qcc_mat_read(q_matmul_in(mm, 1));
       if (b.v) { /* bias += beta W, with the weight before gamma */
         double *bias = calloc((size_t)w.c, sizeof(double));
         if (!mlirValueIsNull(q_matmul_in(mm, 2))) {
-          mat ob = read_const(q_matmul_in(mm, 2));
+          qcc_mat ob = qcc_mat_read(q_matmul_in(mm, 2));
           memcpy(bias, ob.v, sizeof(double) * (size_t)w.c);
           free(ob.v);
         }
         for (int64_t j = 0; j < d; j++)
           for (int64_t n = 0; n < w.c; n++) bias[n] += b.v[j] * w.v[j * w.c + n];
-        MlirValue bc = vector_const(mm, bias, w.c);
+        MlirValue bc = qcc_vector_const(mm, bias, w.c);
         if (mlirValueIsNull(q_matmul_in(mm, 2))) {
           /* a matmul without bias: rebuild it with one */
           MlirOperation nm = q_matmul_create(mlirOperationGetLocation(mm), mlirValueGetType(mlirOperationGetResult(mm, 0)),
@@ -505,7 +368,7 @@ static void fold_norms(qcc_stream *s) {
         free(bias);
       }
       for (int64_t j = 0; j < d; j++) diag[j * d + j] = g.v[j];
-      reader_left(mm, diag);
+      qcc_reader_left(mm, diag);
       free(w.v);
     }
     s->norms[k] = renorm(s->norms[k], ones, d);
@@ -558,60 +421,6 @@ static double *choose_q(int64_t d, const double *cov, char *what, size_t cap) {
   return Q;
 }
 
-/* Smoothing scales s_j = max|x_j|^a / max_n |W_jn|^(1-a) over the weights
- * of `mms` (each [d, N]), clamped to [1e-5, 1e5]; with --smooth auto the
- * a in {0.25, 0.5, 0.75} giving the least int8 max-scaled quantization error
- * proxy (max|x/s| * max|s W| product) is used. */
-static void smoothing_scales(const double *xmax, int64_t d, MlirOperation *mms, int n_mm, double *s) {
-  double *wmax = calloc((size_t)d, sizeof(double));
-  for (int i = 0; i < n_mm; i++) {
-    mat w = read_const(q_matmul_in(mms[i], 1));
-    for (int64_t j = 0; j < d; j++)
-      for (int64_t n = 0; n < w.c; n++) wmax[j] = fmax(wmax[j], fabs(w.v[j * w.c + n]));
-    free(w.v);
-  }
-  double alphas[3] = {0.25, 0.5, 0.75}, best = INFINITY, use = qcc_rotate_opts.smooth_alpha;
-  for (int t = 0; qcc_rotate_opts.smooth_auto && t < 3; t++) {
-    double xm = 0, wm = 0;
-    for (int64_t j = 0; j < d; j++) {
-      double sj = pow(fmax(xmax[j], 1e-8), alphas[t]) / pow(fmax(wmax[j], 1e-8), 1 - alphas[t]);
-      xm = fmax(xm, xmax[j] / sj);
-      wm = fmax(wm, wmax[j] * sj);
-    }
-    if (xm * wm < best) best = xm * wm, use = alphas[t];
-  }
-  for (int64_t j = 0; j < d; j++) {
-    double sj = pow(fmax(xmax[j], 1e-8), use) / pow(fmax(wmax[j], 1e-8), 1 - use);
-    s[j] = sj < 1e-5 ? 1e-5 : sj > 1e5 ? 1e5 : sj;
-  }
-  free(wmax);
-}
-
-/* The factor of a gated product (or the value itself) produced by a
- * constant-weight matmul used only there: where 1/s can be folded. */
-static MlirOperation smoothing_producer(MlirValue x) {
-  MlirOperation none = {NULL};
-  if (!mlirValueIsAOpResult(x)) return none;
-  MlirOperation p = mlirOpResultGetOwner(x);
-  MlirValue cands[2];
-  int n = 0;
-  if (q_matmul_is(p)) cands[n++] = x;
-  else if (q_binary_is(p) && !strcmp(q_binary_get(p).kind.s, "mul")) cands[n++] = q_binary_in(p, 1), cands[n++] = q_binary_in(p, 0);
-  for (int i = 0; i < n; i++) {
-    MlirOpOperand u = mlirValueGetFirstUse(cands[i]);
-    if (!mlirValueIsAOpResult(cands[i]) || mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u)))
-      continue;
-    MlirOperation mm = mlirOpResultGetOwner(cands[i]);
-    qcc_shape xs, ys;
-    qcc_shape_of(cands[i], &ys);
-    qcc_shape_of(x, &xs);
-    if (q_matmul_is(mm) && qcc_value_is_constant(q_matmul_in(mm, 1)) && ys.rank == xs.rank &&
-        ys.dims[ys.rank - 1] == xs.dims[xs.rank - 1] && (mlirValueIsNull(q_matmul_in(mm, 2)) || qcc_value_is_constant(q_matmul_in(mm, 2))))
-      return mm;
-  }
-  return none;
-}
-
 /* Is x a rotated space already (a stream value or a norm output path)? */
 static bool in_streams(const qcc_stream *ss, int n, MlirValue x) {
   for (int i = 0; i < n; i++)
@@ -621,10 +430,10 @@ static bool in_streams(const qcc_stream *ss, int n, MlirValue x) {
 }
 
 /* Online Hadamard (with smoothing first when asked) on the input of writer
- * matmul mm. xst: calibration stats of that input before any change. */
-static bool online_hadamard(MlirOperation mm, const stats *xst, char *what, size_t cap) {
+ * matmul mm. xst: calibration qcc_chan_stats of that input before any change. */
+static bool online_hadamard(MlirOperation mm, const qcc_chan_stats *xst, char *what, size_t cap) {
   MlirValue x = q_matmul_in(mm, 0);
-  mat w = read_const(q_matmul_in(mm, 1));
+  qcc_mat w = qcc_mat_read(q_matmul_in(mm, 1));
   const int64_t K = w.r;
   char why[160];
   if (qcc_hadamard_why_not(K, why, sizeof why)) {
@@ -634,19 +443,19 @@ static bool online_hadamard(MlirOperation mm, const stats *xst, char *what, size
   }
   bool smoothed = false;
   if (qcc_rotate_opts.smooth_alpha >= 0 && xst) {
-    MlirOperation prod = smoothing_producer(x);
+    MlirOperation prod = qcc_smoothing_producer(x);
     if (!mlirOperationIsNull(prod)) {
       double *s = malloc(sizeof(double) * (size_t)K);
-      smoothing_scales(xst->absmax, K, &mm, 1, s);
-      mat pw = read_const(q_matmul_in(prod, 1));
+      qcc_smoothing_scales(xst, &mm, 1, s);
+      qcc_mat pw = qcc_mat_read(q_matmul_in(prod, 1));
       for (int64_t r = 0; r < pw.r; r++)
         for (int64_t j = 0; j < K; j++) pw.v[r * K + j] /= s[j];
-      write_const(prod, 1, &pw);
+      qcc_mat_write(prod, 1, &pw);
       free(pw.v);
       if (!mlirValueIsNull(q_matmul_in(prod, 2))) {
-        mat pb = read_const(q_matmul_in(prod, 2));
+        qcc_mat pb = qcc_mat_read(q_matmul_in(prod, 2));
         for (int64_t j = 0; j < K; j++) pb.v[j] /= s[j];
-        write_const(prod, 2, &pb);
+        qcc_mat_write(prod, 2, &pb);
         free(pb.v);
       }
       for (int64_t j = 0; j < K; j++)
@@ -662,7 +471,7 @@ static bool online_hadamard(MlirOperation mm, const stats *xst, char *what, size
   for (int64_t i = 0; i < K * w.c; i++) out[i] /= sqrt((double)K);
   free(w.v);
   w.v = out;
-  write_const(mm, 1, &w);
+  qcc_mat_write(mm, 1, &w);
   free(w.v);
   MlirValue hx = qcc_insert_online_hadamard(mm, x, K);
   mlirOperationSetOperand(mm, 0, hx);
@@ -751,13 +560,13 @@ int qcc_pass_rotate(MlirModule m) {
       if (streams[i].writers[w].kind == QCC_WRITER_MATMUL && wants_online(streams, n_streams, streams[i].writers[w].op))
         targets[n_targets++] = (target){i, w, true};
   }
-  stats_set before = {{0}};
+  qcc_chan_stats_set before = {{0}};
   qcc_ptr_map_init(&before.by_value);
   double *mstd0 = calloc((size_t)n_targets + 1, sizeof(double)), *qsur0 = calloc((size_t)n_targets + 1, sizeof(double));
-  stats **xst0 = calloc((size_t)n_targets + 1, sizeof(stats *));
+  qcc_chan_stats **xst0 = calloc((size_t)n_targets + 1, sizeof(qcc_chan_stats *));
   if (have_calib) {
-    for (int t = 0; t < n_targets; t++) xst0[t] = want(&before, q_matmul_in(target_op(streams, targets[t]), 0), true);
-    rc = run_stats(m, &calib, &before);
+    for (int t = 0; t < n_targets; t++) xst0[t] = qcc_chan_stats_want(&before, q_matmul_in(target_op(streams, targets[t]), 0), true);
+    rc = qcc_chan_stats_run(m, &calib, &before);
     for (int t = 0; !rc && t < n_targets; t++) metrics(xst0[t], &mstd0[t], &qsur0[t]);
   }
 
@@ -779,19 +588,19 @@ int qcc_pass_rotate(MlirModule m) {
     fold_norms(s);
     double *cov = NULL;
     if (klt) {
-      stats_set st = {{0}};
+      qcc_chan_stats_set st = {{0}};
       qcc_ptr_map_init(&st.by_value);
-      for (int k = 0; k < s->n_norms; k++) want(&st, mlirOperationGetResult(s->norms[k], 0), true);
-      rc = run_stats(m, &calib, &st);
+      for (int k = 0; k < s->n_norms; k++) qcc_chan_stats_want(&st, mlirOperationGetResult(s->norms[k], 0), true);
+      rc = qcc_chan_stats_run(m, &calib, &st);
       cov = calloc((size_t)(s->d * s->d), sizeof(double));
       double rows = 0;
       for (int k = 0; k < s->n_norms; k++) {
-        stats *x = want(&st, mlirOperationGetResult(s->norms[k], 0), true);
+        qcc_chan_stats *x = qcc_chan_stats_want(&st, mlirOperationGetResult(s->norms[k], 0), true);
         for (int64_t j = 0; j < s->d * s->d; j++) cov[j] += x->cov[j];
         rows += x->n_rows;
       }
       for (int64_t j = 0; j < s->d * s->d; j++) cov[j] /= rows > 0 ? rows : 1;
-      free_stats(&st);
+      qcc_chan_stats_free(&st);
     }
     char what[300] = "";
     double *Q = choose_q(s->d, cov, what, sizeof what);
@@ -806,15 +615,15 @@ int qcc_pass_rotate(MlirModule m) {
     double *Qt = malloc(sizeof(double) * (size_t)(s->d * s->d));
     for (int64_t a = 0; a < s->d; a++)
       for (int64_t b = 0; b < s->d; b++) Qt[a * s->d + b] = Q[b * s->d + a];
-    for (int r = 0; r < s->n_readers; r++) reader_left(s->readers[r], Qt);
+    for (int r = 0; r < s->n_readers; r++) qcc_reader_left(s->readers[r], Qt);
     free(Q);
     free(Qt);
     if (qcc_rotate_opts.smooth_alpha >= 0 && !rc) {
       /* smoothing of each norm's readers, in the rotated basis */
-      stats_set st = {{0}};
+      qcc_chan_stats_set st = {{0}};
       qcc_ptr_map_init(&st.by_value);
-      for (int k = 0; k < s->n_norms; k++) want(&st, mlirOperationGetResult(s->norms[k], 0), false);
-      rc = run_stats(m, &calib, &st);
+      for (int k = 0; k < s->n_norms; k++) qcc_chan_stats_want(&st, mlirOperationGetResult(s->norms[k], 0), false);
+      rc = qcc_chan_stats_run(m, &calib, &st);
       for (int k = 0; k < s->n_norms && !rc; k++) {
         MlirOperation mms[QCC_STREAM_MAX];
         int n_mm = 0;
@@ -823,15 +632,15 @@ int qcc_pass_rotate(MlirModule m) {
         if (!n_mm) continue;
         double *sc = malloc(sizeof(double) * (size_t)s->d), *inv = malloc(sizeof(double) * (size_t)s->d);
         double *diag = calloc((size_t)(s->d * s->d), sizeof(double));
-        smoothing_scales(want(&st, mlirOperationGetResult(s->norms[k], 0), false)->absmax, s->d, mms, n_mm, sc);
+        qcc_smoothing_scales(qcc_chan_stats_want(&st, mlirOperationGetResult(s->norms[k], 0), false), mms, n_mm, sc);
         for (int64_t j = 0; j < s->d; j++) inv[j] = 1 / sc[j], diag[j * s->d + j] = sc[j];
-        for (int r = 0; r < n_mm; r++) reader_left(mms[r], diag);
+        for (int r = 0; r < n_mm; r++) qcc_reader_left(mms[r], diag);
         s->norms[k] = renorm(s->norms[k], inv, s->d);
         free(sc);
         free(inv);
         free(diag);
       }
-      free_stats(&st);
+      qcc_chan_stats_free(&st);
     }
     if (!rc) unrotate_outputs(s, signs, &affine);
     free(signs);
@@ -839,7 +648,7 @@ int qcc_pass_rotate(MlirModule m) {
     for (int w = 0; w < s->n_writers; w++) {
       MlirOperation mm = s->writers[w].op;
       if (s->writers[w].kind != QCC_WRITER_MATMUL || !wants_online(streams, n_streams, mm)) continue;
-      const stats *xs = NULL;
+      const qcc_chan_stats *xs = NULL;
       for (int t = 0; t < n_targets; t++)
         if (mlirOperationEqual(target_op(streams, targets[t]), mm)) xs = xst0[t];
       char ow[200];
@@ -867,22 +676,22 @@ int qcc_pass_rotate(MlirModule m) {
   if (!rc) note(func, lines, n_lines);
 
   if (!rc && have_calib) { /* metrics after */
-    stats_set after = {{0}};
+    qcc_chan_stats_set after = {{0}};
     qcc_ptr_map_init(&after.by_value);
-    for (int t = 0; t < n_targets; t++) want(&after, q_matmul_in(target_op(streams, targets[t]), 0), true);
-    rc = run_stats(m, &calib, &after);
+    for (int t = 0; t < n_targets; t++) qcc_chan_stats_want(&after, q_matmul_in(target_op(streams, targets[t]), 0), true);
+    rc = qcc_chan_stats_run(m, &calib, &after);
     for (int t = 0; !rc && t < n_targets; t++) {
       double ms, qs;
       MlirOperation op = target_op(streams, targets[t]);
-      metrics(want(&after, q_matmul_in(op, 0), true), &ms, &qs);
+      metrics(qcc_chan_stats_want(&after, q_matmul_in(op, 0), true), &ms, &qs);
       set_f64(op, "qcc.max_std_before", mstd0[t]);
       set_f64(op, "qcc.max_std_after", ms);
       set_f64(op, "qcc.qsur_before", qsur0[t]);
       set_f64(op, "qcc.qsur_after", qs);
     }
-    free_stats(&after);
+    qcc_chan_stats_free(&after);
   }
-  free_stats(&before);
+  qcc_chan_stats_free(&before);
   free(mstd0);
   free(qsur0);
   free(xst0);

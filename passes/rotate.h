@@ -85,6 +85,10 @@ typedef struct qcc_stream {
   char why[320]; /* the op and reason that block the rotation */
 } qcc_stream;
 
+/* Ops between a norm and its readers that commute with a rotation (and
+ * with a per-channel scale) of the last axis, whose width is d. */
+bool qcc_commutes_after_norm(MlirOperation op, int64_t d);
+
 /* Finds every residual stream of the function (seeded by the q.norm ops
  * over the last axis); *n is the count. Blocked streams say why. */
 int qcc_find_streams(MlirModule m, qcc_stream *streams, int max, int *n);

@@ -74,7 +74,7 @@ static bool const_weight_matmul(MlirOperation op, MlirValue v, int64_t rows) {
  * last axis and keep gamma/beta folding exact: mean over other axes,
  * reshapes and transposes that keep the last axis in place, slices and
  * gathers of whole rows (a class token picked for the head). */
-static bool commutes_after_norm(MlirOperation op, int64_t d) {
+bool qcc_commutes_after_norm(MlirOperation op, int64_t d) {
   MlirValue y = mlirOperationGetResult(op, 0);
   if (mlirOperationGetNumResults(op) != 1 || last_dim(y) != d) return false;
   qcc_shape in;
@@ -122,7 +122,7 @@ static void explore_norm_output(qcc_stream *s, MlirValue h, int norm) {
   for (MlirOpOperand u = mlirValueGetFirstUse(h); !mlirOpOperandIsNull(u) && !s->blocked; u = mlirOpOperandGetNextUse(u)) {
     MlirOperation user = mlirOpOperandGetOwner(u);
     if (const_weight_matmul(user, h, s->d)) add_reader(s, user, norm);
-    else if (commutes_after_norm(user, s->d)) explore_norm_output(s, mlirOperationGetResult(user, 0), norm);
+    else if (qcc_commutes_after_norm(user, s->d)) explore_norm_output(s, mlirOperationGetResult(user, 0), norm);
     else if (mlirOperationGetNumResults(user) == 0) add_output(s, user, u, norm); /* func.return */
     else
       block(s, user, "reads a norm's output and neither absorbs a rotation (constant-weight matmul) nor commutes with it");
