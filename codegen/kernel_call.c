@@ -989,7 +989,6 @@ static bool lower_qconv(MlirOperation op, qcc_call *c) {
   set_inputs(op, c);
   c->n_in = 7;
   c->scratch_slot = 6;
-  c->scratch_bytes = qrt_qconv_scratch_i8(p);
   int32_t fmt;
   if (!weight_format(op, a.format.s, &fmt)) return false;
   /* int4 codes are packed two per byte where the GEMM path reads them;
@@ -1000,6 +999,7 @@ static bool lower_qconv(MlirOperation op, qcc_call *c) {
     c->packed_slot = 1;
     c->pack_kind = QCC_PACK_I8_CONV;
   }
+  c->scratch_bytes = qrt_qconv_scratch_i8(p); /* its im2row layout depends on the packing */
   return use(op, c, "qrt_qconv_i8");
 }
 

@@ -1278,6 +1278,11 @@ QRT_API void qrt_pack_b_i8(int64_t K, int64_t N, const int8_t *B, int8_t *packed
 /* Element (k, n) of the logical K x N matrix at B[k*rs_b + n*cs_b]. */
 QRT_API void qrt_pack_b_strided_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b,
                                    int64_t cs_b, int8_t *packed);
+/* Rows 4q .. 4q+3 (those below K) of a K x N int8 matrix, row r's column
+ * n at rows[r][n * cs_b], packed into their place in qrt_pack_b_i8's layout
+ * of the whole matrix (so a matrix can be packed in any row order). */
+QRT_API void qrt_pack_b_group_i8(int64_t K, int64_t N, const int8_t *const rows[4], int64_t cs_b, int64_t q,
+                                 int8_t *packed);
 /* colsum[n] = sum_k B[k*rs_b + n*cs_b] (the in[5] input of qmatmul / qconv). */
 QRT_API void qrt_colsum_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b, int64_t cs_b,
                            int32_t *colsum);

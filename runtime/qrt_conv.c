@@ -72,6 +72,17 @@ QRT_INTERNAL void qrt_conv_range(int64_t n, int64_t on, int64_t s, int64_t off, 
 QRT_INTERNAL void qrt_conv_im2col_row(float *dst, const float *xr, int64_t ow, int64_t e, int64_t a,
                                       int64_t b, int64_t sw, int64_t offw) {
   int64_t j;
+  if (b - a >= 16) { /* a long inside run: zero, copy, zero, each a vector loop */
+    for (j = ow; j < a; ++j) dst[j - ow] = 0.0f;
+    if (sw == 1)
+      for (j = a; j < b; ++j) dst[j - ow] = xr[j + offw];
+    else if (sw == 2) /* a constant stride: loads and a shuffle per vector */
+      for (j = a; j < b; ++j) dst[j - ow] = xr[j * 2 + offw];
+    else
+      for (j = a; j < b; ++j) dst[j - ow] = xr[j * sw + offw];
+    for (j = b; j < e; ++j) dst[j - ow] = 0.0f;
+    return;
+  }
   if (sw == 1) {
     for (j = ow; j < e; ++j) dst[j - ow] = j >= a && j < b ? xr[j + offw] : 0.0f;
   } else {

@@ -58,6 +58,21 @@ QRT_INTERNAL qrt_pool_window qrt_pool_window_at(const qrt_pool_params *p, int64_
   ((w).base + ((kd) * (p)->dilations[0] * (p)->in_spatial[1] + (kh) * (p)->dilations[1]) * (p)->in_spatial[2] + \
    (kw) * (p)->dilations[2])
 
+/* Output columns ow in [*lo, *hi) whose tap at input column ow s + off
+ * lies in [0, in), clamped to [0, on). */
+QRT_INTERNAL void qrt_pool_cols(int64_t on, int64_t s, int64_t off, int64_t in, int64_t *lo, int64_t *hi) {
+  int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t b = in - 1 - off >= 0 ? (in - 1 - off) / s + 1 : 0;
+  if (a > on) a = on;
+  if (b > on) b = on;
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+
+/* Row by row: each output row accumulates its taps (kd, kh, kw) in that
+ * order over all its columns at once (a loop the compiler vectorizes),
+ * so every cell still visits its window in (kd, kh, kw) order. */
 QRT_API void qrt_pool_f32(const void *params, const void *const *in, void *const *out) {
   const qrt_pool_params *p = (const qrt_pool_params *)params;
   const float *x = (const float *)in[0];
@@ -65,35 +80,55 @@ QRT_API void qrt_pool_f32(const void *params, const void *const *in, void *const
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
   const int64_t planes = p->n * p->c, isz = ID * IH * IW, osz = OD * OH * OW;
+  const int64_t sw = p->strides[2];
+  const int max = p->kind == QRT_POOL_MAX;
   int64_t pl, od, oh, ow, kd, kh, kw;
   for (pl = 0; pl < planes; ++pl) {
     const float *xp = x + pl * isz;
     float *yp = y + pl * osz;
     for (od = 0; od < OD; ++od)
-      for (oh = 0; oh < OH; ++oh)
-        for (ow = 0; ow < OW; ++ow) {
-          const qrt_pool_window w = qrt_pool_window_at(p, od, oh, ow);
-          float acc = p->kind == QRT_POOL_MAX ? -INFINITY : 0.0f;
-          int64_t cnt = (w.d1 - w.d0) * (w.h1 - w.h0) * (w.w1 - w.w0);
-          for (kd = w.d0; kd < w.d1; ++kd)
-            for (kh = w.h0; kh < w.h1; ++kh)
-              for (kw = w.w0; kw < w.w1; ++kw) {
-                const float v = xp[QRT_POOL_TAP(p, w, kd, kh, kw)];
-                if (p->kind == QRT_POOL_MAX) acc = (v > acc || v != v) ? v : acc;
-                else acc = acc + v;
+      for (oh = 0; oh < OH; ++oh) {
+        float *row = yp + (od * OH + oh) * OW;
+        int64_t d0, d1, h0, h1;
+        qrt_pool_taps(od, p->strides[0], p->dilations[0], p->pads_begin[0], p->kernel[0], ID, &d0, &d1);
+        qrt_pool_taps(oh, p->strides[1], p->dilations[1], p->pads_begin[1], p->kernel[1], IH, &h0, &h1);
+        for (ow = 0; ow < OW; ++ow) row[ow] = max ? -INFINITY : 0.0f;
+        for (kd = d0; kd < d1; ++kd)
+          for (kh = h0; kh < h1; ++kh) {
+            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+            const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+            const float *xr = xp + (id * IH + ih) * IW;
+            for (kw = 0; kw < p->kernel[2]; ++kw) {
+              const int64_t off = kw * p->dilations[2] - p->pads_begin[2];
+              int64_t lo, hi;
+              qrt_pool_cols(OW, sw, off, IW, &lo, &hi);
+              if (max) {
+                for (ow = lo; ow < hi; ++ow) {
+                  const float v = xr[ow * sw + off];
+                  row[ow] = (v > row[ow] || v != v) ? v : row[ow];
+                }
+              } else {
+                for (ow = lo; ow < hi; ++ow) row[ow] = row[ow] + xr[ow * sw + off];
               }
-          if (p->kind != QRT_POOL_MAX) {
-            if (p->count_include_pad)
-              cnt = qrt_pool_count(od, p->strides[0], p->dilations[0], p->pads_begin[0], p->kernel[0],
-                                   -p->pads_begin[0], ID + p->pads_end[0]) *
-                    qrt_pool_count(oh, p->strides[1], p->dilations[1], p->pads_begin[1], p->kernel[1],
-                                   -p->pads_begin[1], IH + p->pads_end[1]) *
-                    qrt_pool_count(ow, p->strides[2], p->dilations[2], p->pads_begin[2], p->kernel[2],
-                                   -p->pads_begin[2], IW + p->pads_end[2]);
-            acc = acc / (float)cnt;
+            }
           }
-          yp[(od * OH + oh) * OW + ow] = acc;
+        if (max) continue;
+        for (ow = 0; ow < OW; ++ow) {
+          int64_t cnt, w0, w1;
+          if (p->count_include_pad) {
+            cnt = qrt_pool_count(od, p->strides[0], p->dilations[0], p->pads_begin[0], p->kernel[0],
+                                 -p->pads_begin[0], ID + p->pads_end[0]) *
+                  qrt_pool_count(oh, p->strides[1], p->dilations[1], p->pads_begin[1], p->kernel[1],
+                                 -p->pads_begin[1], IH + p->pads_end[1]) *
+                  qrt_pool_count(ow, sw, p->dilations[2], p->pads_begin[2], p->kernel[2], -p->pads_begin[2],
+                                 IW + p->pads_end[2]);
+          } else {
+            qrt_pool_taps(ow, sw, p->dilations[2], p->pads_begin[2], p->kernel[2], IW, &w0, &w1);
+            cnt = (d1 - d0) * (h1 - h0) * (w1 - w0);
+          }
+          row[ow] = row[ow] / (float)cnt;
         }
+      }
   }
 }
 
@@ -106,21 +141,31 @@ QRT_API void qrt_maxpool_i8(const void *params, const void *const *in, void *con
   int8_t *y = (int8_t *)out[0];
   const int64_t isz = p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t IH = p->in_spatial[1], IW = p->in_spatial[2], sw = p->strides[2];
   int64_t pl, od, oh, ow, kd, kh, kw;
   for (pl = 0; pl < p->n * p->c; ++pl) {
     const int8_t *xp = x + pl * isz;
     int8_t *yp = y + pl * OD * OH * OW;
     for (od = 0; od < OD; ++od)
-      for (oh = 0; oh < OH; ++oh)
-        for (ow = 0; ow < OW; ++ow) {
-          const qrt_pool_window w = qrt_pool_window_at(p, od, oh, ow);
-          int32_t acc = -128;
-          for (kd = w.d0; kd < w.d1; ++kd)
-            for (kh = w.h0; kh < w.h1; ++kh)
-              for (kw = w.w0; kw < w.w1; ++kw)
-                if (xp[QRT_POOL_TAP(p, w, kd, kh, kw)] > acc) acc = xp[QRT_POOL_TAP(p, w, kd, kh, kw)];
-          yp[(od * OH + oh) * OW + ow] = (int8_t)acc;
-        }
+      for (oh = 0; oh < OH; ++oh) { /* row by row, as qrt_pool_f32 */
+        int8_t *row = yp + (od * OH + oh) * OW;
+        int64_t d0, d1, h0, h1;
+        qrt_pool_taps(od, p->strides[0], p->dilations[0], p->pads_begin[0], p->kernel[0], p->in_spatial[0], &d0, &d1);
+        qrt_pool_taps(oh, p->strides[1], p->dilations[1], p->pads_begin[1], p->kernel[1], IH, &h0, &h1);
+        for (ow = 0; ow < OW; ++ow) row[ow] = -128;
+        for (kd = d0; kd < d1; ++kd)
+          for (kh = h0; kh < h1; ++kh) {
+            const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+            const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+            const int8_t *xr = xp + (id * IH + ih) * IW;
+            for (kw = 0; kw < p->kernel[2]; ++kw) {
+              const int64_t off = kw * p->dilations[2] - p->pads_begin[2];
+              int64_t lo, hi;
+              qrt_pool_cols(OW, sw, off, IW, &lo, &hi);
+              for (ow = lo; ow < hi; ++ow) row[ow] = xr[ow * sw + off] > row[ow] ? xr[ow * sw + off] : row[ow];
+            }
+          }
+      }
   }
 }
 

@@ -7,7 +7,8 @@
  *  - GEMM path (>= QRT_QCONV_GEMM_MIN_N output channels per group and a
  *    scratch buffer): "im2row" of a tile of output positions into scratch
  *    (row = position, K = (ci, kd, kh, kw) bytes, padding cells =
- *    a_zero_point), then qrt_qgemm_ex with A = that tile, B = W_g^T
+ *    a_zero_point; with packed int8 weights usually (kd, kh, kw, ci), from
+ *    a channels-last padded copy of the input: qrt_qconv_padded_nhwc), then qrt_qgemm_ex with A = that tile, B = W_g^T
  *    (packed at compile time, or the raw weights read as a strided K x
  *    cout_g matrix), C written transposed (row stride 1, column stride P)
  *    straight into the NCDHW output;
@@ -57,10 +58,36 @@ QRT_INTERNAL int64_t qrt_qconv_padded(const qrt_qconv_params *p, int64_t dims[3]
   return bytes + 8;
 }
 
+/* The channels-last padded input (qrt_qconv_pad_nhwc): dims [PD, PH, PW]
+ * as qrt_qconv_padded's, cin_g bytes per cell; its bytes, or 0 where that
+ * path does not apply. It applies to packed int8 weights (the packing puts
+ * K in its (kd, kh, kw, ci) order), undilated rows and groups of 2 or more
+ * channels, when the padded copy is within QRT_QCONV_PAD_BUDGET or twice
+ * the group's input: then each window row (kd, kh) is one run of KW * cin_g
+ * bytes, where the channels-first im2row copies cin_g runs of KW bytes. */
+QRT_INTERNAL int64_t qrt_qconv_padded_nhwc(const qrt_qconv_params *p, int64_t dims[3]) {
+  const int64_t cin_g = p->group > 0 ? p->c_in / p->group : 0;
+  const int64_t in_bytes = cin_g * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
+  int64_t a, bytes = cin_g;
+  if (!qrt_qconv_use_gemm(p) || !p->w_packed || p->w_format == QRT_WFMT_I4 || p->dilations[2] != 1 || cin_g < 2)
+    return 0;
+  for (a = 0; a < 3; ++a) {
+    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
+    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
+    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
+    dims[a] = reach > have ? reach : have;
+    if (dims[a] > (int64_t)1 << 24) return 0;
+    bytes *= dims[a];
+    if (bytes > (int64_t)1 << 40) return 0;
+  }
+  return bytes <= QRT_QCONV_PAD_BUDGET || bytes <= 2 * in_bytes ? bytes : 0;
+}
+
 QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p) {
   int64_t dims[3];
+  const int64_t nhwc = qrt_qconv_padded_nhwc(p, dims);
   if (!qrt_qconv_use_gemm(p)) return 0;
-  return qrt_qconv_K(p) * qrt_qconv_tile(p) + qrt_qconv_padded(p, dims);
+  return qrt_qconv_K(p) * qrt_qconv_tile(p) + (nhwc ? nhwc : qrt_qconv_padded(p, dims));
 }
 
 QRT_API int qrt_qconv_packs_i4(const qrt_qconv_params *p) { return qrt_qconv_use_gemm(p); }
@@ -75,16 +102,75 @@ QRT_API int64_t qrt_qconv_packed_w_size(const qrt_qconv_params *p) {
   return (p->group > 0 ? p->group : 1) * qrt_qconv_group_w_size(p);
 }
 
+/* Packs W_g^T (K x cout_g) per group. For the channels-last path the
+ * packed K runs in (kd, kh, kw, ci) order: packed row k' is row
+ * ((ci * KD + kd) * KH + kh) * KW + kw of the weights' own order. The
+ * panels hold K in groups of 4 rows, 64 bytes a group and panel, so each
+ * group of 4 permuted rows is packed into its place
+ * (qrt_pack_b_group_i8). */
 QRT_API void qrt_pack_conv_w_i8(const qrt_qconv_params *p, const int8_t *w, int8_t *packed) {
   const int64_t G = p->group > 0 ? p->group : 1;
   const int64_t K = qrt_qconv_K(p), cout_g = p->c_out / G;
   const int64_t gsz = qrt_qconv_group_w_size(p);
-  int64_t g;
+  int64_t g, dims[3];
+  const int nhwc = qrt_qconv_padded_nhwc(p, dims) > 0;
   for (g = 0; g < G; ++g) {
-    if (p->w_format == QRT_WFMT_I4)
-      qrt_pack_b_strided_i4(K, cout_g, w + g * cout_g * K, 1, K, packed + g * gsz);
-    else
-      qrt_pack_b_strided_i8(K, cout_g, w + g * cout_g * K, 1, K, packed + g * gsz);
+    const int8_t *wg = w + g * cout_g * K;
+    if (p->w_format == QRT_WFMT_I4) {
+      qrt_pack_b_strided_i4(K, cout_g, wg, 1, K, packed + g * gsz);
+    } else if (!nhwc) {
+      qrt_pack_b_strided_i8(K, cout_g, wg, 1, K, packed + g * gsz);
+    } else {
+      const int64_t cin_g = p->c_in / G, KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+      int64_t q, r;
+      for (q = 0; q < (K + 3) / 4; ++q) {
+        const int8_t *rows[4] = {wg, wg, wg, wg};
+        for (r = 0; r < 4 && 4 * q + r < K; ++r) { /* k' = ((kd * KH + kh) * KW + kw) * cin_g + ci */
+          const int64_t kp = 4 * q + r, ci = kp % cin_g, kw = kp / cin_g % KW, kh = kp / cin_g / KW % KH,
+                        kd = kp / cin_g / KW / KH;
+          rows[r] = wg + ((ci * KD + kd) * KH + kh) * KW + kw;
+        }
+        qrt_pack_b_group_i8(K, cout_g, rows, K, q, packed + g * gsz);
+      }
+    }
+  }
+}
+
+/* Fill xp (dims from qrt_qconv_padded_nhwc) with one image-group's input
+ * x [cin_g, ID, IH, IW] channels last, [PD, PH, PW, cin_g], at offset
+ * pads_begin, a_zero_point around. */
+QRT_INTERNAL void qrt_qconv_pad_nhwc(const qrt_qconv_params *p, const int8_t *x, int64_t cin_g, const int64_t dims[3],
+                                     int64_t bytes, int8_t *xp) {
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t PH = dims[1], PW = dims[2], isz = ID * IH * IW;
+  int64_t ci, id, ih, iw;
+  memset(xp, (unsigned char)(int8_t)p->a_zero_point, (size_t)bytes);
+  for (id = 0; id < ID; ++id)
+    for (ih = 0; ih < IH; ++ih) {
+      int8_t *dst = xp + (((p->pads_begin[0] + id) * PH + p->pads_begin[1] + ih) * PW + p->pads_begin[2]) * cin_g;
+      const int8_t *src = x + (id * IH + ih) * IW;
+      for (iw = 0; iw < IW; ++iw)
+        for (ci = 0; ci < cin_g; ++ci) dst[iw * cin_g + ci] = src[ci * isz + iw];
+    }
+}
+
+/* im2row from the channels-last padded input: row j (K bytes, in (kd, kh,
+ * kw, ci) order) of position p0 + j is KD * KH copies of KW * cin_g
+ * contiguous bytes. */
+QRT_INTERNAL void qrt_qconv_im2row_nhwc(const qrt_qconv_params *p, const int8_t *xp, const int64_t dims[3],
+                                        int64_t cin_g, int64_t p0, int64_t pt, int8_t *rows) {
+  const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], run = p->kernel[2] * cin_g;
+  const int64_t PH = dims[1], PW = dims[2];
+  const int64_t sd = p->strides[0] * PH * PW * cin_g, sh = p->strides[1] * PW * cin_g, sw = p->strides[2] * cin_g;
+  const int64_t dd = p->dilations[0] * PH * PW * cin_g, dh = p->dilations[1] * PW * cin_g;
+  int64_t j, kd, kh;
+  int8_t *dst = rows;
+  for (j = 0; j < pt; ++j) {
+    const int64_t pos = p0 + j;
+    const int8_t *base = xp + pos / (OH * OW) * sd + pos / OW % OH * sh + pos % OW * sw;
+    for (kd = 0; kd < KD; ++kd)
+      for (kh = 0; kh < KH; ++kh, dst += run) memcpy(dst, base + kd * dd + kh * dh, (size_t)run);
   }
 }
 
@@ -196,12 +282,14 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
   const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
   const int64_t K = cin_g * KD * KH * KW;
   int64_t n, g, co, j;
+  int nhwc;
   if (P <= 0 || p->c_out <= 0) return;
   if (qrt_qconv_use_gemm(p) && scratch) {
     const int64_t pt = qrt_qconv_tile(p);
     const int64_t gsz = qrt_qconv_group_w_size(p);
     int64_t pad_dims[3];
-    const int64_t pad_bytes = qrt_qconv_padded(p, pad_dims);
+    const int64_t nhwc_bytes = qrt_qconv_padded_nhwc(p, pad_dims);
+    const int64_t pad_bytes = nhwc_bytes ? 0 : qrt_qconv_padded(p, pad_dims);
     int8_t *const xpad = scratch + K * pt; /* after the im2row tile */
     qrt_qgemm_args a;
     memset(&a, 0, sizeof a);
@@ -228,10 +316,13 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
         a.mult = mult + g * cout_g;
         a.shift = shift + g * cout_g;
         a.colsum = colsum ? colsum + g * cout_g : NULL;
+        if (nhwc_bytes) qrt_qconv_pad_nhwc(p, xg, cin_g, pad_dims, nhwc_bytes, xpad);
         if (pad_bytes) qrt_qconv_pad(p, xg, cin_g, pad_dims, pad_bytes, xpad);
         for (j = 0; j < P; j += pt) {
           const int64_t wdt = P - j < pt ? P - j : pt;
-          if (pad_bytes)
+          if (nhwc_bytes)
+            qrt_qconv_im2row_nhwc(p, xpad, pad_dims, cin_g, j, wdt, scratch);
+          else if (pad_bytes)
             qrt_qconv_im2row_padded(p, xpad, pad_dims, cin_g, j, wdt, scratch);
           else
             qrt_qconv_im2row(p, xg, cin_g, j, wdt, scratch);
@@ -242,7 +333,12 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
       }
     return;
   }
-  /* Direct path: packed weights are read back through the layout. */
+  /* Direct path: packed weights are read back through the layout (K in
+   * (kd, kh, kw, ci) order where the channels-last path packed them). */
+  {
+    int64_t nhwc_dims[3];
+    nhwc = qrt_qconv_padded_nhwc(p, nhwc_dims) > 0;
+  }
   for (n = 0; n < p->n; ++n)
     for (g = 0; g < G; ++g)
       for (co = 0; co < cout_g; ++co) {
@@ -274,9 +370,12 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
                       if (i4) /* slow, but only when the compiler did not pick the GEMM path */
                         wv = (int32_t)qrt_packed_b_group(w + g * qrt_packed_b_i4_size(K, cout_g), QRT_WFMT_I4,
                                                          K, co / 16, k / 4, tmp)[(co % 16) * 4 + k % 4] - 128;
-                      else
-                        wv = p->w_packed ? (int32_t)wp[(k / 4) * 64 + k % 4] - 128
-                                         : (int32_t)w[oc * K + k];
+                      else if (p->w_packed) {
+                        const int64_t kp = nhwc ? ((kd * KH + kh) * KW + kw) * cin_g + ci : k;
+                        wv = (int32_t)wp[(kp / 4) * 64 + kp % 4] - 128;
+                      } else {
+                        wv = (int32_t)w[oc * K + k];
+                      }
                       acc += (uint32_t)(((int64_t)xg[(ci * ID + id) * IH * IW + ih * IW + iw] -
                                          (int64_t)p->a_zero_point) * wv);
                     }

@@ -374,6 +374,20 @@ QRT_API void qrt_pack_b_strided_i8(int64_t K, int64_t N, const int8_t *B, int64_
                        (unsigned char *)packed + (jc / QRT_QMM_NR) * k4 * QRT_QMM_NR);
 }
 
+QRT_API void qrt_pack_b_group_i8(int64_t K, int64_t N, const int8_t *const rows[4], int64_t cs_b, int64_t q,
+                                 int8_t *packed) {
+  const int64_t k4 = qrt_qmm_k4(K), n_rows = K - 4 * q < 4 ? K - 4 * q : 4;
+  int64_t jc, r, c;
+  for (jc = 0; jc < N; jc += QRT_QMM_NR) {
+    const int64_t cols = N - jc < QRT_QMM_NR ? N - jc : QRT_QMM_NR;
+    int8_t stage[4 * QRT_QMM_NR];
+    for (r = 0; r < n_rows; ++r)
+      for (c = 0; c < cols; ++c) stage[r * QRT_QMM_NR + c] = rows[r][(jc + c) * cs_b];
+    qrt_qmm_pack_panel(n_rows, cols, stage, QRT_QMM_NR, 1, 0, 0, 4,
+                       (unsigned char *)packed + (jc / QRT_QMM_NR) * k4 * QRT_QMM_NR + q * 4 * QRT_QMM_NR);
+  }
+}
+
 QRT_API void qrt_pack_b_i8(int64_t K, int64_t N, const int8_t *B, int8_t *packed) {
   qrt_pack_b_strided_i8(K, N, B, N, 1, packed);
 }
