@@ -341,7 +341,12 @@ static bool lower_conv(MlirOperation op, qcc_call *c) {
     return use(op, c, "qrt_conv_i32");
   }
   c->scratch_slot = 3;
-  c->scratch_bytes = qrt_conv_scratch_f32(p);
+  if (qcc_value_is_constant(c->in[1]) && qrt_conv_packs_w(p)) {
+    p->w_packed = 1;
+    c->packed_slot = 1;
+    c->pack_kind = QCC_PACK_F32_CONV;
+  }
+  c->scratch_bytes = qrt_conv_scratch_f32(p); /* its layout depends on the packing */
   return use(op, c, "qrt_conv_f32");
 }
 
@@ -417,9 +422,10 @@ bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed
   case QCC_PACK_F32_B: n = qrt_packed_b_size(call->pack_k, call->pack_n); break;
   case QCC_PACK_I8_B: n = qrt_packed_b_i8_size(call->pack_k, call->pack_n); break;
   case QCC_PACK_I4_B: n = qrt_packed_b_i4_size(call->pack_k, call->pack_n); break;
+  case QCC_PACK_F32_CONV: n = qrt_conv_packed_w_size(&call->params.conv); break;
   default: n = qrt_qconv_packed_w_size(&call->params.qconv); break;
   }
-  packed->dtype = call->pack_kind == QCC_PACK_F32_B ? QRT_F32 : QRT_I8;
+  packed->dtype = call->pack_kind == QCC_PACK_F32_B || call->pack_kind == QCC_PACK_F32_CONV ? QRT_F32 : QRT_I8;
   packed->rank = 1;
   packed->dims[0] = n;
   packed->nbytes = qcc_dtype_size(packed->dtype) * (size_t)n;
@@ -428,6 +434,7 @@ bool qcc_pack_weight(const qcc_call *call, const qcc_array *b, qcc_array *packed
   case QCC_PACK_F32_B: qrt_pack_b_f32(call->pack_k, call->pack_n, b->data, packed->data); break;
   case QCC_PACK_I8_B: qrt_pack_b_i8(call->pack_k, call->pack_n, b->data, packed->data); break;
   case QCC_PACK_I4_B: qrt_pack_b_strided_i4(call->pack_k, call->pack_n, b->data, call->pack_n, 1, packed->data); break;
+  case QCC_PACK_F32_CONV: qrt_pack_conv_w_f32(&call->params.conv, b->data, packed->data); break;
   default: qrt_pack_conv_w_i8(&call->params.qconv, b->data, packed->data); break;
   }
   return true;

@@ -55,7 +55,7 @@ typedef struct qcc_call {
    * what changes), so the C API may let the caller alias them
    * (codegen/io_alias.c). -1: the result must not overlap any input. */
   int inplace_slot;
-  enum { QCC_PACK_F32_B, QCC_PACK_I8_B, QCC_PACK_I4_B, QCC_PACK_I8_CONV } pack_kind;
+  enum { QCC_PACK_F32_B, QCC_PACK_I8_B, QCC_PACK_I4_B, QCC_PACK_I8_CONV, QCC_PACK_F32_CONV } pack_kind;
   int64_t pack_k, pack_n;
 } qcc_call;
 

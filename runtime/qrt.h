@@ -199,13 +199,15 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
   A(int64_t, cond_strides, 8) A(int64_t, a_strides, 8) A(int64_t, b_strides, 8)
 
 /* --- conv (f32), canonical 3 spatial dims (D, H, W) -------------------- */
-/* in[0] x [n, c_in, D, H, W], in[1] w [c_out, c_in/group, kd, kh, kw],
- * in[2] bias [c_out] or NULL, in[3] scratch of qrt_conv_scratch_f32(p)
- * bytes or NULL (then a slower direct loop gives the same bits).
+/* in[0] x [n, c_in, D, H, W], in[1] w [c_out, c_in/group, kd, kh, kw]
+ * (or, with w_packed, qrt_pack_conv_w_f32's layout), in[2] bias [c_out] or
+ * NULL, in[3] scratch of qrt_conv_scratch_f32(p) bytes or NULL (then a
+ * slower direct loop gives the same bits).
  * y[n, co, od, oh, ow] = act(sum + bias[co]) where sum starts at 0 and adds
- * w*x for (ci, kd, kh, kw) in increasing order; padding cells add w*0. */
+ * w*x for (ci, kd, kh, kw) in increasing order, or with w_packed for (kd,
+ * kh, kw, ci); padding cells add w*0. */
 #define QRT_CONV_PARAMS(S, A) \
-  S(int32_t, group) S(int32_t, act) S(int32_t, fused) S(float, act_alpha) S(float, act_beta) \
+  S(int32_t, group) S(int32_t, act) S(int32_t, fused) S(int32_t, w_packed) S(float, act_alpha) S(float, act_beta) \
   S(int64_t, n) S(int64_t, c_in) S(int64_t, c_out) \
   A(int64_t, in_spatial, 3) A(int64_t, out_spatial, 3) A(int64_t, kernel, 3) \
   A(int64_t, strides, 3) A(int64_t, dilations, 3) A(int64_t, pads_begin, 3)
@@ -837,7 +839,9 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
  * in[1] w int8: w_packed == 0: [c_out, c_in/group, kd, kh, kw];
  *   w_packed != 0: per group g the qrt_pack_b_i8 layout of the K x cout_g
  *   matrix W_g^T (K = c_in/group*kd*kh*kw, row k = (ci, kd, kh, kw)
- *   row-major), groups consecutive, each qrt_packed_b_i8_size(K, cout_g)
+ *   row-major, or (kd, kh, kw, ci) where the channels-last im2row applies,
+ *   qrt_qconv_padded_nhwc; integer sums do not depend on the order),
+ *   groups consecutive, each qrt_packed_b_i8_size(K, cout_g)
  *   bytes (qrt_pack_conv_w_i8 builds it); w_format QRT_WFMT_I4 (only with
  *   w_packed and the GEMM path, qrt_qconv_packs_i4): the int4 layout,
  *   qrt_packed_b_i4_size(K, cout_g) bytes per group;
@@ -1250,6 +1254,15 @@ QRT_API int64_t qrt_attention_scratch_f32(const qrt_attention_params *p);
 
 /* qrt_conv.c: scratch bytes qrt_conv_f32 wants in in[3] (0: none). */
 QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p);
+/* Whether constant weights of this convolution should be packed (the
+ * rows path: im2row from a channels-last copy of the input, the GEMM with
+ * the weights as its packed B); then set w_packed and pack them with
+ * qrt_pack_conv_w_f32 into qrt_conv_packed_w_size(p) floats: per group
+ * the K x (c_out/group) matrix W^T with K in (kd, kh, kw, ci) order, in
+ * qrt_pack_b_f32's layout. */
+QRT_API int qrt_conv_packs_w(const qrt_conv_params *p);
+QRT_API int64_t qrt_conv_packed_w_size(const qrt_conv_params *p);
+QRT_API void qrt_pack_conv_w_f32(const qrt_conv_params *p, const float *w, float *packed);
 
 /* qrt_matmul.c */
 QRT_API int64_t qrt_packed_b_size(int64_t K, int64_t N);

@@ -10,7 +10,18 @@
  *    scratch buffer): im2col of a tile of output positions into scratch,
  *    then qrt_sgemm_ex (its k order is the im2col row order);
  *  - direct path (depthwise and other thin groups, or no scratch):
- *    accumulates w * x rows into the output plane in the same order. */
+ *    accumulates w * x rows into the output plane in the same order.
+ * With packed weights (w_packed, constant weights of a GEMM-path conv) the
+ * order is (kd, kh, kw, ci) instead, and the rows path computes it:
+ *  - rows path: the input of one image and group copied channels last and
+ *    padded ([PD, PH, PW, cin_g], zeros around), then per tile of output
+ *    positions an im2row (row = position, K = (kd, kh, kw, ci): one copy of
+ *    KW * cin_g contiguous floats per (kd, kh)), the GEMM with the packed
+ *    W^T as B (every panel full: N = output channels), and the tile's
+ *    [positions, channels] result transposed into the NCDHW output. The
+ *    im2col of the GEMM path copies a row of positions per (ci, kd, kh,
+ *    kw), 7-56 floats in a CNN's later layers, and fills 16-column panels
+ *    of positions (49 = 3 full + 1 column at 7x7). */
 #include <string.h>
 
 #define QRT_CONV_GEMM_MIN_M 4
@@ -40,11 +51,158 @@ QRT_INTERNAL int64_t qrt_conv_tile(const qrt_conv_params *p) {
   return t < P ? t : P;
 }
 
+#define QRT_CONV_ROWS_BUDGET 262144 /* floats in one im2row tile (1 MiB) */
+
+/* The rows path's padded channels-last input: dims [PD, PH, PW] (each
+ * covering every window and the input at offset pads_begin); its floats,
+ * or 0 where the path does not apply (dilated rows, negative pads, or a
+ * copy over twice the group's input and 64 Ki floats). */
+QRT_INTERNAL int64_t qrt_conv_padded_nhwc(const qrt_conv_params *p, int64_t dims[3]) {
+  const int64_t cin_g = p->group > 0 ? p->c_in / p->group : 0;
+  const int64_t in = cin_g * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
+  int64_t a, n = cin_g;
+  if (!qrt_conv_use_gemm(p) || qrt_conv_pointwise(p) || p->dilations[2] != 1 || cin_g < 1) return 0;
+  for (a = 0; a < 3; ++a) {
+    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
+    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
+    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
+    dims[a] = reach > have ? reach : have;
+    if (dims[a] > (int64_t)1 << 24) return 0;
+    n *= dims[a];
+    if (n > (int64_t)1 << 40) return 0;
+  }
+  return n <= 65536 || n <= 2 * in ? n : 0;
+}
+
+QRT_API int qrt_conv_packs_w(const qrt_conv_params *p) {
+  int64_t dims[3];
+  return qrt_conv_padded_nhwc(p, dims) > 0;
+}
+
+/* Output positions per tile of the rows path: a multiple of 8 (the GEMM's
+ * micro-tile height), the whole output when it fits the budget. */
+QRT_INTERNAL int64_t qrt_conv_rows_tile(const qrt_conv_params *p) {
+  const int64_t K = (p->group > 0 ? p->c_in / p->group : 0) * p->kernel[0] * p->kernel[1] * p->kernel[2];
+  const int64_t P = p->out_spatial[0] * p->out_spatial[1] * p->out_spatial[2];
+  int64_t t = K > 0 ? QRT_CONV_ROWS_BUDGET / K / 8 * 8 : P;
+  if (t < 8) t = 8;
+  return t < P ? t : P;
+}
+
 QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p) {
+  const int64_t cout_g = p->group > 0 ? p->c_out / p->group : 0;
   const int64_t K = (p->group > 0 ? p->c_in / p->group : 0) * p->kernel[0] * p->kernel[1] *
                     p->kernel[2];
+  int64_t dims[3];
   if (!qrt_conv_use_gemm(p) || qrt_conv_pointwise(p)) return 0;
+  if (p->w_packed) /* rows tile, its result, the padded input */
+    return (qrt_conv_rows_tile(p) * (K + cout_g) + qrt_conv_padded_nhwc(p, dims)) * (int64_t)sizeof(float);
   return K * qrt_conv_tile(p) * (int64_t)sizeof(float);
+}
+
+QRT_API int64_t qrt_conv_packed_w_size(const qrt_conv_params *p) {
+  const int64_t G = p->group > 0 ? p->group : 1;
+  const int64_t K = p->c_in / G * p->kernel[0] * p->kernel[1] * p->kernel[2];
+  return G * qrt_packed_b_size(K, p->c_out / G);
+}
+
+/* Per group, W_g^T with K in (kd, kh, kw, ci) order in the packed-B
+ * layout (qrt.h: panels of 16 columns, K rows of 16 floats each): packed
+ * row k' = (kd * KH + kh) * KW + kw) * cin_g + ci is weight row (ci, kd,
+ * kh, kw). */
+QRT_API void qrt_pack_conv_w_f32(const qrt_conv_params *p, const float *w, float *packed) {
+  const int64_t G = p->group > 0 ? p->group : 1;
+  const int64_t cin_g = p->c_in / G, cout_g = p->c_out / G, T = p->kernel[0] * p->kernel[1] * p->kernel[2];
+  const int64_t K = cin_g * T, gsz = qrt_packed_b_size(K, cout_g);
+  int64_t g, t, ci, n;
+  const int64_t cols = (cout_g + QRT_SGEMM_NR - 1) / QRT_SGEMM_NR * QRT_SGEMM_NR;
+  for (g = 0; g < G; ++g)
+    for (n = 0; n < cols; ++n)
+      for (t = 0; t < T; ++t)
+        for (ci = 0; ci < cin_g; ++ci)
+          packed[g * gsz + (n / QRT_SGEMM_NR) * K * QRT_SGEMM_NR + (t * cin_g + ci) * QRT_SGEMM_NR + n % QRT_SGEMM_NR] =
+              n < cout_g ? w[(g * cout_g + n) * K + ci * T + t] : 0.0f;
+}
+
+/* One image-group's input x [cin_g, ID, IH, IW] into xp [PD, PH, PW, cin_g]
+ * at offset pads_begin, zeros around. */
+QRT_INTERNAL void qrt_conv_pad_nhwc(const qrt_conv_params *p, const float *x, int64_t cin_g, const int64_t dims[3],
+                                    int64_t n, float *xp) {
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
+  const int64_t PH = dims[1], PW = dims[2], isz = ID * IH * IW;
+  int64_t ci, id, ih, iw;
+  memset(xp, 0, (size_t)n * sizeof(float));
+  for (id = 0; id < ID; ++id)
+    for (ih = 0; ih < IH; ++ih) {
+      float *dst = xp + (((p->pads_begin[0] + id) * PH + p->pads_begin[1] + ih) * PW + p->pads_begin[2]) * cin_g;
+      const float *src = x + (id * IH + ih) * IW;
+      for (ci = 0; ci < cin_g; ++ci)
+        for (iw = 0; iw < IW; ++iw) dst[iw * cin_g + ci] = src[ci * isz + iw];
+    }
+}
+
+/* Rows [p0, p0 + pt) of the im2row matrix (K = (kd, kh, kw, ci)): per
+ * position and (kd, kh) one copy of KW * cin_g contiguous floats. */
+QRT_INTERNAL void qrt_conv_im2row_nhwc(const qrt_conv_params *p, const float *xp, const int64_t dims[3],
+                                       int64_t cin_g, int64_t p0, int64_t pt, float *rows) {
+  const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], run = p->kernel[2] * cin_g;
+  const int64_t PH = dims[1], PW = dims[2];
+  const int64_t sd = p->strides[0] * PH * PW * cin_g, sh = p->strides[1] * PW * cin_g, sw = p->strides[2] * cin_g;
+  const int64_t dd = p->dilations[0] * PH * PW * cin_g, dh = p->dilations[1] * PW * cin_g;
+  int64_t j, kd, kh;
+  float *dst = rows;
+  for (j = 0; j < pt; ++j) {
+    const int64_t pos = p0 + j;
+    const float *base = xp + pos / (OH * OW) * sd + pos / OW % OH * sh + pos % OW * sw;
+    for (kd = 0; kd < KD; ++kd)
+      for (kh = 0; kh < KH; ++kh, dst += run) memcpy(dst, base + kd * dd + kh * dh, (size_t)run * sizeof(float));
+  }
+}
+
+/* The rows path over every image and group (see the top of the file). */
+QRT_INTERNAL void qrt_conv_rows(const qrt_conv_params *p, const float *x, const float *w, const float *bias,
+                                float *scratch, float *y) {
+  const int64_t G = p->group > 0 ? p->group : 1;
+  const int64_t cin_g = p->c_in / G, cout_g = p->c_out / G;
+  const int64_t isz = p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
+  const int64_t P = p->out_spatial[0] * p->out_spatial[1] * p->out_spatial[2];
+  const int64_t K = cin_g * p->kernel[0] * p->kernel[1] * p->kernel[2];
+  const int64_t pt = qrt_conv_rows_tile(p), gsz = qrt_packed_b_size(K, cout_g);
+  int64_t dims[3], n, g, j, r, co;
+  const int64_t padded = qrt_conv_padded_nhwc(p, dims);
+  float *rows = scratch, *tile = scratch + pt * K, *xp = tile + pt * cout_g;
+  qrt_sgemm_args a;
+  memset(&a, 0, sizeof a);
+  a.N = cout_g;
+  a.K = K;
+  a.A = rows;
+  a.rs_a = K;
+  a.cs_a = 1;
+  a.b_packed = 1;
+  a.C = tile;
+  a.ldc = cout_g;
+  a.bias_rs = 0;
+  a.bias_cs = 1;
+  a.act = p->act;
+  a.act_alpha = p->act_alpha;
+  a.act_beta = p->act_beta;
+  a.fused = p->fused;
+  for (n = 0; n < p->n; ++n)
+    for (g = 0; g < G; ++g) {
+      float *yg = y + (n * p->c_out + g * cout_g) * P;
+      qrt_conv_pad_nhwc(p, x + (n * p->c_in + g * cin_g) * isz, cin_g, dims, padded, xp);
+      a.B = w + g * gsz;
+      a.bias = bias ? bias + g * cout_g : NULL;
+      for (j = 0; j < P; j += pt) {
+        const int64_t m = P - j < pt ? P - j : pt;
+        qrt_conv_im2row_nhwc(p, xp, dims, cin_g, j, m, rows);
+        a.M = m;
+        qrt_sgemm_ex(&a);
+        for (co = 0; co < cout_g; ++co)
+          for (r = 0; r < m; ++r) yg[co * P + j + r] = tile[r * cout_g + co];
+      }
+    }
 }
 
 QRT_INTERNAL int64_t qrt_conv_ceil_div(int64_t a, int64_t b) {
@@ -153,45 +311,42 @@ QRT_INTERNAL void qrt_conv_im2col(const qrt_conv_params *p, const float *x, int6
 }
 
 /* Direct path for one output channel of one image: each output row is
- * accumulated in place (it stays in L1) over (ci, kd, kh, kw). */
-QRT_INTERNAL void qrt_conv_direct_channel(const qrt_conv_params *p, const float *x,
-                                          const float *w, int64_t cin_g, float *y) {
+ * accumulated in place (it stays in L1) over (ci, kd, kh, kw), or over
+ * (kd, kh, kw, ci) when taps_first (packed weights); weight k of that
+ * order is w[k * ws]. */
+QRT_INTERNAL void qrt_conv_direct_channel(const qrt_conv_params *p, const float *x, const float *w, int64_t ws,
+                                          int taps_first, int64_t cin_g, float *y) {
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
-  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2], T = KD * KH * KW;
   const int64_t sw = p->strides[2];
-  int64_t ci, kd, kh, kw, od, oh, j;
+  int64_t od, oh, j, k;
   for (od = 0; od < OD; ++od)
     for (oh = 0; oh < OH; ++oh) {
       float *row = y + (od * OH + oh) * OW;
       for (j = 0; j < OW; ++j) row[j] = 0.0f;
-      for (ci = 0; ci < cin_g; ++ci) {
-        const float *xc = x + ci * ID * IH * IW;
-        for (kd = 0; kd < KD; ++kd) {
-          const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
-          for (kh = 0; kh < KH; ++kh) {
-            const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
-            const int inside = id >= 0 && id < ID && ih >= 0 && ih < IH;
-            const float *xr = inside ? xc + (id * IH + ih) * IW : xc;
-            for (kw = 0; kw < KW; ++kw) {
-              const float wv = w[((ci * KD + kd) * KH + kh) * KW + kw];
-              const float wz = wv * 0.0f;
-              const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
-              int64_t lo, hi;
-              if (!inside) {
-                for (j = 0; j < OW; ++j) row[j] = row[j] + wz;
-                continue;
-              }
-              qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
-              for (j = 0; j < lo; ++j) row[j] = row[j] + wz;
-              if (sw == 1)
-                for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j + offw];
-              else
-                for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j * sw + offw];
-              for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
-            }
-          }
+      for (k = 0; k < cin_g * T; ++k) {
+        const int64_t ci = taps_first ? k % cin_g : k / T, t = taps_first ? k / cin_g : k % T;
+        const int64_t kd = t / (KH * KW), kh = t / KW % KH, kw = t % KW;
+        const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+        const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+        const int inside = id >= 0 && id < ID && ih >= 0 && ih < IH;
+        const float *xr = inside ? x + ci * ID * IH * IW + (id * IH + ih) * IW : x;
+        const float wv = w[k * ws];
+        const float wz = wv * 0.0f;
+        const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
+        int64_t lo, hi;
+        if (!inside) {
+          for (j = 0; j < OW; ++j) row[j] = row[j] + wz;
+          continue;
         }
+        qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
+        for (j = 0; j < lo; ++j) row[j] = row[j] + wz;
+        if (sw == 1)
+          for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j + offw];
+        else
+          for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j * sw + offw];
+        for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
       }
     }
 }
@@ -211,7 +366,11 @@ QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const
   const int pointwise = qrt_conv_pointwise(p);
   int64_t n, g, co, j;
   if (P <= 0 || p->c_out <= 0) return;
-  if (qrt_conv_use_gemm(p) && (pointwise || scratch)) {
+  if (p->w_packed && scratch) {
+    qrt_conv_rows(p, x, w, bias, scratch, y);
+    return;
+  }
+  if (qrt_conv_use_gemm(p) && !p->w_packed && (pointwise || scratch)) {
     const int64_t pt = qrt_conv_tile(p);
     qrt_sgemm_args a;
     memset(&a, 0, sizeof a);
@@ -257,7 +416,13 @@ QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const
     for (g = 0; g < G; ++g)
       for (co = g * cout_g; co < (g + 1) * cout_g; ++co) {
         float *yc = y + (n * p->c_out + co) * P;
-        qrt_conv_direct_channel(p, x + (n * p->c_in + g * cin_g) * isz, w + co * K, cin_g, yc);
+        if (p->w_packed) /* column co of the packed W_g^T: k rows QRT_SGEMM_NR floats apart */
+          qrt_conv_direct_channel(p, x + (n * p->c_in + g * cin_g) * isz,
+                                  w + g * qrt_packed_b_size(K, cout_g) + ((co - g * cout_g) / QRT_SGEMM_NR) * K * QRT_SGEMM_NR +
+                                      (co - g * cout_g) % QRT_SGEMM_NR,
+                                  QRT_SGEMM_NR, 1, cin_g, yc);
+        else
+          qrt_conv_direct_channel(p, x + (n * p->c_in + g * cin_g) * isz, w + co * K, 1, 0, cin_g, yc);
         for (j = 0; j < P; ++j) {
           float v = yc[j];
           if (bias) v = v + bias[co];

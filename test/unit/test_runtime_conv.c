@@ -1,7 +1,10 @@
 /* test_runtime_conv.c - qrt_conv_f32 (GEMM, pointwise and direct paths) against a
  * naive loop with the same summation order (acc = 0; acc += w * x over
  * (ci, kd, kh, kw) increasing, padding cells contribute w * 0; + bias; act):
- * all comparisons are bit-exact, with and without scratch. */
+ * all comparisons are bit-exact, with and without scratch. Where
+ * qrt_conv_packs_w, also with packed weights (the rows path, and the
+ * direct path reading the packed layout) against the naive loop over (kd,
+ * kh, kw, ci). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +21,10 @@ static float act_ref(float v, int act, float a, float b) {
 }
 
 static void ref_conv(const qrt_conv_params *p, const float *x, const float *w, const float *bias,
-                     float *y) {
+                     int taps_first, float *y) {
   const int64_t G = p->group, cin_g = p->c_in / G, cout_g = p->c_out / G;
-  const int64_t *is = p->in_spatial, *os = p->out_spatial, *ks = p->kernel;
-  int64_t n, co, od, oh, ow, ci, kd, kh, kw;
+  const int64_t *is = p->in_spatial, *os = p->out_spatial, *ks = p->kernel, T = ks[0] * ks[1] * ks[2];
+  int64_t n, co, od, oh, ow, ci, kd, kh, kw, k;
   for (n = 0; n < p->n; ++n)
     for (co = 0; co < p->c_out; ++co)
       for (od = 0; od < os[0]; ++od)
@@ -29,10 +32,13 @@ static void ref_conv(const qrt_conv_params *p, const float *x, const float *w, c
           for (ow = 0; ow < os[2]; ++ow) {
             const int64_t g = co / cout_g;
             float acc = 0.0f;
-            for (ci = 0; ci < cin_g; ++ci)
-              for (kd = 0; kd < ks[0]; ++kd)
-                for (kh = 0; kh < ks[1]; ++kh)
-                  for (kw = 0; kw < ks[2]; ++kw) {
+            for (k = 0; k < cin_g * T; ++k) {
+                    const int64_t tap = taps_first ? k / cin_g : k % T;
+                    ci = taps_first ? k % cin_g : k / T;
+                    kd = tap / (ks[1] * ks[2]);
+                    kh = tap / ks[2] % ks[1];
+                    kw = tap % ks[2];
+                    {
                     const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
                     const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
                     const int64_t iw = ow * p->strides[2] + kw * p->dilations[2] - p->pads_begin[2];
@@ -43,7 +49,8 @@ static void ref_conv(const qrt_conv_params *p, const float *x, const float *w, c
                                : 0.0f;
                     const float wv = w[(((co * cin_g + ci) * ks[0] + kd) * ks[1] + kh) * ks[2] + kw];
                     acc = acc + wv * xv;
-                  }
+                    }
+            }
             if (bias) acc = acc + bias[co];
             y[(((n * p->c_out + co) * os[0] + od) * os[1] + oh) * os[2] + ow] =
                 act_ref(acc, p->act, p->act_alpha, p->act_beta);
@@ -82,7 +89,7 @@ static void run_case(int64_t n, int64_t cin, int64_t cout, int64_t group, const 
   fill_f32(b, cout, -1, 1);
   scratch_bytes = qrt_conv_scratch_f32(&p);
   scratch = (float *)xmalloc((size_t)scratch_bytes);
-  ref_conv(&p, x, w, with_bias ? b : NULL, r);
+  ref_conv(&p, x, w, with_bias ? b : NULL, 0, r);
   in[0] = x; in[1] = w; in[2] = with_bias ? b : NULL; in[3] = scratch_bytes ? scratch : NULL;
   out[0] = y1;
   qrt_conv_f32(&p, in, out);
@@ -95,6 +102,24 @@ static void run_case(int64_t n, int64_t cin, int64_t cout, int64_t group, const 
           (long long)k3[2], (long long)s3[2], (long long)d3[2], act, (long long)scratch_bytes);
   check(same_f32_arr(y1, r, ys), what);
   check(same_f32_arr(y2, r, ys), "  (same case, no scratch)");
+  if (qrt_conv_packs_w(&p)) {
+    float *packed = (float *)xmalloc(sizeof(float) * (size_t)qrt_conv_packed_w_size(&p));
+    qrt_pack_conv_w_f32(&p, w, packed);
+    p.w_packed = 1;
+    free(scratch);
+    scratch_bytes = qrt_conv_scratch_f32(&p);
+    scratch = (float *)xmalloc((size_t)scratch_bytes);
+    ref_conv(&p, x, w, with_bias ? b : NULL, 1, r);
+    in[1] = packed; in[3] = scratch;
+    out[0] = y1;
+    qrt_conv_f32(&p, in, out);
+    in[3] = NULL;
+    out[0] = y2;
+    qrt_conv_f32(&p, in, out);
+    check(same_f32_arr(y1, r, ys), "  (packed weights, rows path)");
+    check(same_f32_arr(y2, r, ys), "  (packed weights, no scratch)");
+    free(packed);
+  }
   free(x); free(w); free(b); free(y1); free(y2); free(r); free(scratch);
 }
 
@@ -128,9 +153,12 @@ int main(void) {
     run_case(1, 16, 8, 1, in, k, s2, one, zero, zero, 1, QRT_ACT_NONE);
   }
   {
-    /* several im2col tiles: K = 64*9 = 576 -> tile 112, P = 20*21 = 420 */
+    /* several im2col tiles: K = 64*9 = 576 -> tile 112, P = 20*21 = 420;
+     * several rows tiles: tile 448, P = 40*41 = 1640, cout 40 (2.5 panels) */
     const int64_t in[3] = {1, 20, 21}, k[3] = {1, 3, 3}, pb[3] = {0, 1, 1}, pe[3] = {0, 1, 1};
+    const int64_t in2[3] = {1, 40, 41};
     run_case(1, 64, 20, 1, in, k, one, one, pb, pe, 1, QRT_ACT_RELU);
+    run_case(2, 64, 40, 2, in2, k, one, one, pb, pe, 1, QRT_ACT_CLIP);
   }
   {
     /* 1-D and 3-D */
