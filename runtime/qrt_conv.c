@@ -10,7 +10,9 @@
  *    scratch buffer): im2col of a tile of output positions into scratch,
  *    then qrt_sgemm_ex (its k order is the im2col row order);
  *  - direct path (depthwise and other thin groups, or no scratch):
- *    accumulates w * x rows into the output plane in the same order.
+ *    accumulates w * x rows into the output plane in the same order;
+ *    depthwise from a zero-padded copy of each input plane (no bounds per
+ *    tap: qrt_conv_dw_plane).
  * With packed weights (w_packed, constant weights of a GEMM-path conv) the
  * order is (kd, kh, kw, ci) instead, and the rows path computes it:
  *  - rows path: the input of one image and group copied channels last and
@@ -89,11 +91,33 @@ QRT_INTERNAL int64_t qrt_conv_rows_tile(const qrt_conv_params *p) {
   return t < P ? t : P;
 }
 
+/* The depthwise path (one input channel per group, the direct path's
+ * convolutions in a MobileNet): each input plane is copied once into a
+ * zero-padded plane [PD, PH, PW] covering every window, so that each tap
+ * of an output row is one pass over contiguous (or strided) floats with no
+ * bounds: same sum order, and a padding cell still adds w * 0. Its floats,
+ * or 0 where it does not apply. */
+QRT_INTERNAL int64_t qrt_conv_dw_plane(const qrt_conv_params *p, int64_t dims[3]) {
+  int64_t a, n = 1;
+  if (p->group <= 1 || p->c_in != p->group || qrt_conv_use_gemm(p)) return 0;
+  for (a = 0; a < 3; ++a) {
+    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
+    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
+    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
+    dims[a] = reach > have ? reach : have;
+    if (dims[a] > (int64_t)1 << 24) return 0;
+    n *= dims[a];
+    if (n > (int64_t)1 << 40) return 0;
+  }
+  return n <= 65536 || n <= 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2] ? n : 0;
+}
+
 QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p) {
   const int64_t cout_g = p->group > 0 ? p->c_out / p->group : 0;
   const int64_t K = (p->group > 0 ? p->c_in / p->group : 0) * p->kernel[0] * p->kernel[1] *
                     p->kernel[2];
   int64_t dims[3];
+  if (qrt_conv_dw_plane(p, dims)) return qrt_conv_dw_plane(p, dims) * (int64_t)sizeof(float);
   if (!qrt_conv_use_gemm(p) || qrt_conv_pointwise(p)) return 0;
   if (p->w_packed) /* rows tile, its result, the padded input */
     return (qrt_conv_rows_tile(p) * (K + cout_g) + qrt_conv_padded_nhwc(p, dims)) * (int64_t)sizeof(float);
@@ -310,6 +334,86 @@ QRT_INTERNAL void qrt_conv_im2col(const qrt_conv_params *p, const float *x, int6
   }
 }
 
+/* row[j] += wv * x[id, ih, j * sw + kw * dw - pad] for the output row at
+ * (od, oh) and tap (kd, kh, kw) of channel plane xc; cells in the padding
+ * add wv * 0. */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_conv_direct_tap(const qrt_conv_params *p, const float *xc, float wv,
+                                                              int64_t od, int64_t oh, int64_t kd, int64_t kh,
+                                                              int64_t kw, float *row) {
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2], OW = p->out_spatial[2];
+  const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
+  const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
+  const int64_t sw = p->strides[2], offw = kw * p->dilations[2] - p->pads_begin[2];
+  const float wz = wv * 0.0f;
+  const float *xr;
+  int64_t j, lo, hi;
+  if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+    for (j = 0; j < OW; ++j) row[j] = row[j] + wz;
+    return;
+  }
+  xr = xc + (id * IH + ih) * IW;
+  qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
+  for (j = 0; j < lo; ++j) row[j] = row[j] + wz;
+  if (sw == 1)
+    for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j + offw];
+  else
+    for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j * sw + offw];
+  for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
+}
+
+/* y[j] = act(y[j] + bias[0]) over n floats, one loop per activation (the
+ * switch of qrt_act_f32 inside the loop kept it scalar). */
+QRT_INTERNAL void qrt_conv_bias_act(const qrt_conv_params *p, const float *bias, int64_t n, float *y) {
+  const float a = p->act_alpha, b = p->act_beta;
+  int64_t j;
+  if (bias)
+    for (j = 0; j < n; ++j) y[j] = y[j] + bias[0];
+  switch (p->act) {
+  case QRT_ACT_RELU:
+    for (j = 0; j < n; ++j) y[j] = y[j] < 0.0f ? 0.0f : y[j];
+    break;
+  case QRT_ACT_LEAKY_RELU:
+    for (j = 0; j < n; ++j) y[j] = y[j] < 0.0f ? a * y[j] : y[j];
+    break;
+  case QRT_ACT_CLIP:
+    for (j = 0; j < n; ++j) y[j] = y[j] < a ? a : (y[j] > b ? b : y[j]);
+    break;
+  default:
+    for (j = 0; j < n; ++j) y[j] = qrt_act_f32(y[j], p->act, a, b);
+  }
+}
+
+/* Output channel y [OD, OH, OW] of the depthwise path from the padded
+ * plane xp (dims): per output row, tap by tap (kd, kh, kw) in order, one
+ * pass row[j] += w * xp[..., j * sw + kw * dw]. */
+QRT_INTERNAL void qrt_conv_dw_channel(const qrt_conv_params *p, const float *xp, const int64_t dims[3], const float *w,
+                                      float *y) {
+  const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t PH = dims[1], PW = dims[2], sw = p->strides[2], dw = p->dilations[2];
+  int64_t od, oh, kd, kh, kw, j;
+  for (od = 0; od < OD; ++od)
+    for (oh = 0; oh < OH; ++oh) {
+      float *row = y + (od * OH + oh) * OW;
+      for (j = 0; j < OW; ++j) row[j] = 0.0f;
+      for (kd = 0; kd < KD; ++kd)
+        for (kh = 0; kh < KH; ++kh) {
+          const float *pr = xp + ((od * p->strides[0] + kd * p->dilations[0]) * PH + oh * p->strides[1] +
+                                  kh * p->dilations[1]) * PW;
+          for (kw = 0; kw < KW; ++kw) {
+            const float wv = w[(kd * KH + kh) * KW + kw];
+            const float *src = pr + kw * dw;
+            if (sw == 1)
+              for (j = 0; j < OW; ++j) row[j] = row[j] + wv * src[j];
+            else if (sw == 2)
+              for (j = 0; j < OW; ++j) row[j] = row[j] + wv * src[2 * j];
+            else
+              for (j = 0; j < OW; ++j) row[j] = row[j] + wv * src[j * sw];
+          }
+        }
+    }
+}
+
 /* Direct path for one output channel of one image: each output row is
  * accumulated in place (it stays in L1) over (ci, kd, kh, kw), or over
  * (kd, kh, kw, ci) when taps_first (packed weights); weight k of that
@@ -318,35 +422,25 @@ QRT_INTERNAL void qrt_conv_direct_channel(const qrt_conv_params *p, const float 
                                           int taps_first, int64_t cin_g, float *y) {
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
-  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2], T = KD * KH * KW;
-  const int64_t sw = p->strides[2];
-  int64_t od, oh, j, k;
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  int64_t od, oh, j, ci, kd, kh, kw, k;
   for (od = 0; od < OD; ++od)
     for (oh = 0; oh < OH; ++oh) {
       float *row = y + (od * OH + oh) * OW;
       for (j = 0; j < OW; ++j) row[j] = 0.0f;
-      for (k = 0; k < cin_g * T; ++k) {
-        const int64_t ci = taps_first ? k % cin_g : k / T, t = taps_first ? k / cin_g : k % T;
-        const int64_t kd = t / (KH * KW), kh = t / KW % KH, kw = t % KW;
-        const int64_t id = od * p->strides[0] + kd * p->dilations[0] - p->pads_begin[0];
-        const int64_t ih = oh * p->strides[1] + kh * p->dilations[1] - p->pads_begin[1];
-        const int inside = id >= 0 && id < ID && ih >= 0 && ih < IH;
-        const float *xr = inside ? x + ci * ID * IH * IW + (id * IH + ih) * IW : x;
-        const float wv = w[k * ws];
-        const float wz = wv * 0.0f;
-        const int64_t offw = kw * p->dilations[2] - p->pads_begin[2];
-        int64_t lo, hi;
-        if (!inside) {
-          for (j = 0; j < OW; ++j) row[j] = row[j] + wz;
-          continue;
-        }
-        qrt_conv_range(IW, OW, sw, offw, &lo, &hi);
-        for (j = 0; j < lo; ++j) row[j] = row[j] + wz;
-        if (sw == 1)
-          for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j + offw];
-        else
-          for (j = lo; j < hi; ++j) row[j] = row[j] + wv * xr[j * sw + offw];
-        for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
+      k = 0;
+      if (taps_first) {
+        for (kd = 0; kd < KD; ++kd)
+          for (kh = 0; kh < KH; ++kh)
+            for (kw = 0; kw < KW; ++kw)
+              for (ci = 0; ci < cin_g; ++ci, ++k)
+                qrt_conv_direct_tap(p, x + ci * ID * IH * IW, w[k * ws], od, oh, kd, kh, kw, row);
+      } else {
+        for (ci = 0; ci < cin_g; ++ci)
+          for (kd = 0; kd < KD; ++kd)
+            for (kh = 0; kh < KH; ++kh)
+              for (kw = 0; kw < KW; ++kw, ++k)
+                qrt_conv_direct_tap(p, x + ci * ID * IH * IW, w[k * ws], od, oh, kd, kh, kw, row);
       }
     }
 }
@@ -413,20 +507,30 @@ QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const
     return;
   }
   for (n = 0; n < p->n; ++n)
-    for (g = 0; g < G; ++g)
+    for (g = 0; g < G; ++g) {
+      int64_t dims[3];
+      const int64_t plane = scratch ? qrt_conv_dw_plane(p, dims) : 0;
+      if (plane) { /* the input channel padded once for its cout_g outputs */
+        const float *xc = x + (n * p->c_in + g) * isz;
+        int64_t id, ih;
+        memset(scratch, 0, (size_t)plane * sizeof(float));
+        for (id = 0; id < p->in_spatial[0]; ++id)
+          for (ih = 0; ih < p->in_spatial[1]; ++ih)
+            memcpy(scratch + ((p->pads_begin[0] + id) * dims[1] + p->pads_begin[1] + ih) * dims[2] + p->pads_begin[2],
+                   xc + (id * p->in_spatial[1] + ih) * p->in_spatial[2], (size_t)p->in_spatial[2] * sizeof(float));
+      }
       for (co = g * cout_g; co < (g + 1) * cout_g; ++co) {
         float *yc = y + (n * p->c_out + co) * P;
-        if (p->w_packed) /* column co of the packed W_g^T: k rows QRT_SGEMM_NR floats apart */
+        if (plane)
+          qrt_conv_dw_channel(p, scratch, dims, w + co * K, yc);
+        else if (p->w_packed) /* column co of the packed W_g^T: k rows QRT_SGEMM_NR floats apart */
           qrt_conv_direct_channel(p, x + (n * p->c_in + g * cin_g) * isz,
                                   w + g * qrt_packed_b_size(K, cout_g) + ((co - g * cout_g) / QRT_SGEMM_NR) * K * QRT_SGEMM_NR +
                                       (co - g * cout_g) % QRT_SGEMM_NR,
                                   QRT_SGEMM_NR, 1, cin_g, yc);
         else
           qrt_conv_direct_channel(p, x + (n * p->c_in + g * cin_g) * isz, w + co * K, 1, 0, cin_g, yc);
-        for (j = 0; j < P; ++j) {
-          float v = yc[j];
-          if (bias) v = v + bias[co];
-          yc[j] = qrt_act_f32(v, p->act, p->act_alpha, p->act_beta);
-        }
+        qrt_conv_bias_act(p, bias ? bias + co : NULL, P, yc);
       }
+    }
 }
