@@ -109,7 +109,8 @@ QRT_INTERNAL int64_t qrt_conv_dw_plane(const qrt_conv_params *p, int64_t dims[3]
     n *= dims[a];
     if (n > (int64_t)1 << 40) return 0;
   }
-  return n <= 65536 || n <= 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2] ? n : 0;
+  if (n > 65536 && n > 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2]) return 0;
+  return n + p->out_spatial[1] * dims[2]; /* then one output plane at the padded width */
 }
 
 QRT_API int64_t qrt_conv_scratch_f32(const qrt_conv_params *p) {
@@ -383,15 +384,37 @@ QRT_INTERNAL void qrt_conv_bias_act(const qrt_conv_params *p, const float *bias,
   }
 }
 
+/* acc[j] += wv * src[j] for j < n (restrict: a vector loop). */
+QRT_INTERNAL void qrt_conv_dw_tap(float *restrict acc, const float *restrict src, int64_t n, float wv) {
+  int64_t j;
+  for (j = 0; j < n; ++j) acc[j] = acc[j] + wv * src[j];
+}
+
 /* Output channel y [OD, OH, OW] of the depthwise path from the padded
  * plane xp (dims): per output row, tap by tap (kd, kh, kw) in order, one
  * pass row[j] += w * xp[..., j * sw + kw * dw]. */
 QRT_INTERNAL void qrt_conv_dw_channel(const qrt_conv_params *p, const float *xp, const int64_t dims[3], const float *w,
-                                      float *y) {
+                                      float *acc, float *y) {
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2];
   const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
   const int64_t PH = dims[1], PW = dims[2], sw = p->strides[2], dw = p->dilations[2];
   int64_t od, oh, kd, kh, kw, j;
+  if (sw == 1 && p->strides[1] == 1) {
+    /* stride 1: each tap one pass over the whole output plane at the
+     * padded width PW (columns past OW computed and dropped): passes long
+     * enough to vectorize at 7-28 columns */
+    const int64_t L = (OH - 1) * PW + OW;
+    for (od = 0; od < OD; ++od) {
+      for (j = 0; j < L; ++j) acc[j] = 0.0f;
+      for (kd = 0; kd < KD; ++kd)
+        for (kh = 0; kh < KH; ++kh)
+          for (kw = 0; kw < KW; ++kw)
+            qrt_conv_dw_tap(acc, xp + ((od * p->strides[0] + kd * p->dilations[0]) * PH + kh * p->dilations[1]) * PW + kw * dw,
+                            L, w[(kd * KH + kh) * KW + kw]);
+      for (oh = 0; oh < OH; ++oh) memcpy(y + (od * OH + oh) * OW, acc + oh * PW, (size_t)OW * sizeof(float));
+    }
+    return;
+  }
   for (od = 0; od < OD; ++od)
     for (oh = 0; oh < OH; ++oh) {
       float *row = y + (od * OH + oh) * OW;
@@ -522,7 +545,7 @@ QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const
       for (co = g * cout_g; co < (g + 1) * cout_g; ++co) {
         float *yc = y + (n * p->c_out + co) * P;
         if (plane)
-          qrt_conv_dw_channel(p, scratch, dims, w + co * K, yc);
+          qrt_conv_dw_channel(p, scratch, dims, w + co * K, scratch + plane - p->out_spatial[1] * dims[2], yc);
         else if (p->w_packed) /* column co of the packed W_g^T: k rows QRT_SGEMM_NR floats apart */
           qrt_conv_direct_channel(p, x + (n * p->c_in + g * cin_g) * isz,
                                   w + g * qrt_packed_b_size(K, cout_g) + ((co - g * cout_g) / QRT_SGEMM_NR) * K * QRT_SGEMM_NR +

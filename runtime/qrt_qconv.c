@@ -83,9 +83,37 @@ QRT_INTERNAL int64_t qrt_qconv_padded_nhwc(const qrt_qconv_params *p, int64_t di
   return bytes <= QRT_QCONV_PAD_BUDGET || bytes <= 2 * in_bytes ? bytes : 0;
 }
 
+/* The depthwise path (one input channel per group, int8 weights of at
+ * most QRT_QCONV_DW_MAX_K taps): each input plane padded once with
+ * a_zero_point into [PD, PH, PW] covering every window, then per output row
+ * one int32 accumulator row, each tap one bound-free pass (the integer sums
+ * are exact, so the result is the direct path's). Its scratch bytes (the
+ * plane, then OW int32), or 0 where it does not apply. */
+#define QRT_QCONV_DW_MAX_K 64
+QRT_INTERNAL int64_t qrt_qconv_dw_plane(const qrt_qconv_params *p, int64_t dims[3]) {
+  int64_t a, n = 1;
+  if (p->group <= 1 || p->c_in != p->group || qrt_qconv_use_gemm(p) || p->w_format == QRT_WFMT_I4 ||
+      qrt_qconv_K(p) > QRT_QCONV_DW_MAX_K)
+    return 0;
+  for (a = 0; a < 3; ++a) {
+    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
+    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
+    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
+    dims[a] = reach > have ? reach : have;
+    if (dims[a] > (int64_t)1 << 24) return 0;
+    n *= dims[a];
+    if (n > (int64_t)1 << 40) return 0;
+  }
+  if (n > QRT_QCONV_PAD_BUDGET && n > 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2]) return 0;
+  /* the plane, then the accumulators of one output plane at the padded
+   * width (qrt_qconv_dw: stride-1 taps run over whole planes) */
+  return (n + 3) / 4 * 4 + p->out_spatial[1] * dims[2] * (int64_t)sizeof(int32_t);
+}
+
 QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p) {
   int64_t dims[3];
   const int64_t nhwc = qrt_qconv_padded_nhwc(p, dims);
+  if (qrt_qconv_dw_plane(p, dims)) return qrt_qconv_dw_plane(p, dims);
   if (!qrt_qconv_use_gemm(p)) return 0;
   return qrt_qconv_K(p) * qrt_qconv_tile(p) + (nhwc ? nhwc : qrt_qconv_padded(p, dims));
 }
@@ -263,6 +291,96 @@ QRT_INTERNAL void qrt_qconv_im2row_padded(const qrt_qconv_params *p, const int8_
   }
 }
 
+/* Weight k of output channel co (K taps), from either layout. */
+QRT_INTERNAL int32_t qrt_qconv_weight(const qrt_qconv_params *p, const int8_t *w, int64_t K, int64_t cout_g,
+                                      int64_t co, int64_t k) {
+  const int64_t g = co / cout_g, c = co % cout_g;
+  if (!p->w_packed) return w[co * K + k];
+  return (int32_t)((const unsigned char *)w + g * qrt_packed_b_i8_size(K, cout_g) + (c / 16) * ((K + 3) / 4 * 4) * 16 +
+                   (c % 16) * 4)[(k / 4) * 64 + k % 4] -
+         128;
+}
+
+/* acc[j] += (src[j * sw] - za) * wv for j < n: |x - za| <= 255, |w| <=
+ * 128 and at most QRT_QCONV_DW_MAX_K taps, so no overflow. restrict
+ * parameters: int8 may alias anything, which kept the loop scalar. */
+QRT_INTERNAL void qrt_qconv_dw_tap(int32_t *restrict acc, const int8_t *restrict src, int64_t n, int64_t sw,
+                                   int32_t za, int32_t wv) {
+  int64_t j;
+  if (sw == 1)
+    for (j = 0; j < n; ++j) acc[j] += ((int32_t)src[j] - za) * wv;
+  else if (sw == 2)
+    for (j = 0; j < n; ++j) acc[j] += ((int32_t)src[2 * j] - za) * wv;
+  else
+    for (j = 0; j < n; ++j) acc[j] += ((int32_t)src[j * sw] - za) * wv;
+}
+
+/* y[j] = requant(acc[j] + bias) for j < n with one channel's constants:
+ * qrt_requant inlined in a loop of its own (restrict, constants hoisted),
+ * which the compiler vectorizes. */
+QRT_INTERNAL void qrt_qconv_dw_requant(const qrt_qconv_params *p, const int32_t *restrict acc, int64_t n, int32_t bias,
+                                       int32_t m0, int32_t shift, int8_t *restrict y) {
+  const int32_t zp = p->out_zero_point, lo = p->out_min, hi = p->out_max;
+  int64_t j;
+  for (j = 0; j < n; ++j) y[j] = (int8_t)qrt_requant((int64_t)acc[j] + bias, m0, shift, zp, lo, hi);
+}
+
+/* The depthwise path (qrt_qconv_dw_plane). */
+QRT_INTERNAL void qrt_qconv_dw(const qrt_qconv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int8_t *scratch, int8_t *y) {
+  const int64_t G = p->group, cout_g = p->c_out / G, K = qrt_qconv_K(p);
+  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2], isz = ID * IH * IW;
+  const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2], P = OD * OH * OW;
+  const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
+  const int64_t sw = p->strides[2], dw = p->dilations[2];
+  int64_t dims[3], plane, n, g, co, od, oh, kd, kh, kw, j, id, ih;
+  int32_t *acc;
+  plane = qrt_qconv_dw_plane(p, dims) - OH * dims[2] * (int64_t)sizeof(int32_t);
+  acc = (int32_t *)(void *)(scratch + plane);
+  for (n = 0; n < p->n; ++n)
+    for (g = 0; g < G; ++g) {
+      const int8_t *xc = x + (n * p->c_in + g) * isz;
+      memset(scratch, (unsigned char)(int8_t)p->a_zero_point, (size_t)plane);
+      for (id = 0; id < ID; ++id)
+        for (ih = 0; ih < IH; ++ih)
+          memcpy(scratch + ((p->pads_begin[0] + id) * dims[1] + p->pads_begin[1] + ih) * dims[2] + p->pads_begin[2],
+                 xc + (id * IH + ih) * IW, (size_t)IW);
+      for (co = g * cout_g; co < (g + 1) * cout_g; ++co) {
+        int32_t wk[QRT_QCONV_DW_MAX_K];
+        for (j = 0; j < K; ++j) wk[j] = qrt_qconv_weight(p, w, K, cout_g, co, j);
+        for (od = 0; od < OD && sw == 1 && p->strides[1] == 1; ++od) {
+          /* stride 1: each tap is one pass over the whole output plane at
+           * the padded width PW (columns past OW computed and dropped), so
+           * the passes are long enough to vectorize at 7-28 columns */
+          const int64_t L = (OH - 1) * dims[2] + OW;
+          for (j = 0; j < L; ++j) acc[j] = 0;
+          for (kd = 0; kd < KD; ++kd)
+            for (kh = 0; kh < KH; ++kh)
+              for (kw = 0; kw < KW; ++kw)
+                qrt_qconv_dw_tap(acc, scratch + ((od * p->strides[0] + kd * p->dilations[0]) * dims[1] + kh * p->dilations[1]) *
+                                                    dims[2] + kw * dw,
+                                 L, 1, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
+          for (oh = 0; oh < OH; ++oh)
+            qrt_qconv_dw_requant(p, acc + oh * dims[2], OW, bias ? bias[co] : 0, mult[co], shift[co],
+                                 y + (n * p->c_out + co) * P + (od * OH + oh) * OW);
+        }
+        for (od = 0; od < OD && !(sw == 1 && p->strides[1] == 1); ++od)
+          for (oh = 0; oh < OH; ++oh) {
+            int8_t *yr = y + (n * p->c_out + co) * P + (od * OH + oh) * OW;
+            for (j = 0; j < OW; ++j) acc[j] = 0;
+            for (kd = 0; kd < KD; ++kd)
+              for (kh = 0; kh < KH; ++kh) {
+                const int8_t *pr = scratch + ((od * p->strides[0] + kd * p->dilations[0]) * dims[1] + oh * p->strides[1] +
+                                              kh * p->dilations[1]) * dims[2];
+                for (kw = 0; kw < KW; ++kw)
+                  qrt_qconv_dw_tap(acc, pr + kw * dw, OW, sw, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
+              }
+            qrt_qconv_dw_requant(p, acc, OW, bias ? bias[co] : 0, mult[co], shift[co], yr);
+          }
+      }
+    }
+}
+
 QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const *out) {
   const qrt_qconv_params *p = (const qrt_qconv_params *)params;
   const int8_t *x = (const int8_t *)in[0];
@@ -281,7 +399,7 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
   const int64_t P = OD * OH * OW;
   const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
   const int64_t K = cin_g * KD * KH * KW;
-  int64_t n, g, co, j;
+  int64_t n, g, co, j, pad_dims_dw[3];
   int nhwc;
   if (P <= 0 || p->c_out <= 0) return;
   if (qrt_qconv_use_gemm(p) && scratch) {
@@ -331,6 +449,10 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
           qrt_qgemm_ex(&a);
         }
       }
+    return;
+  }
+  if (scratch && qrt_qconv_dw_plane(p, pad_dims_dw)) {
+    qrt_qconv_dw(p, x, w, bias, mult, shift, scratch, y);
     return;
   }
   /* Direct path: packed weights are read back through the layout (K in

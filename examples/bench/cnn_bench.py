@@ -1,20 +1,24 @@
 #!/usr/bin/python3
-"""Benchmark on a convolutional network none of the examples is shaped like:
-ResNet-18's layers (7x7/2 stem, 3x3/2 max pool, eight basic blocks of 3x3
-convolutions with 1x1/2 projections, global average pool, 1000-way Gemm)
-at 224x224, random He-initialised weights (the timing does not depend on
-them), 3.6 GFLOP per run.
+"""Benchmark on convolutional networks none of the examples is shaped like,
+at 224x224 with random He-initialised weights (the timing does not depend
+on them):
+  resnet18     ResNet-18's layers (7x7/2 stem, 3x3/2 max pool, eight basic
+               blocks of 3x3 convolutions with 1x1/2 projections, global
+               average pool, 1000-way Gemm), 3.6 GFLOP per run;
+  mobilenetv2  MobileNetV2's (inverted residuals: 1x1 expansion, 3x3
+               depthwise, 1x1 projection, ReLU6 as Clip(0, 6)), 0.6 GFLOP.
 
 It writes the ONNX model (numpy + onnx only), compiles it with qcc in float
 and W8A8 (calibrated on 4 random images), builds both with cc (weights in a
 --weights-file: the C of 47 MB of weights as text takes a minute to
 compile), and times both and ONNX Runtime (onnxruntime-node, one thread,
 all graph optimisations) in interleaved rounds; a program's time is the
-least of its rounds' medians. It also checks that the float C matches ORT
-(max |c - ort| <= 1e-3 of the output range) and prints the W8A8 logits'
-SQNR against the float C.
+least of its rounds' medians (--iters runs, minus a warm-up, per round).
+It also checks that the float C matches ORT (max |c - ort| <= 1e-3 of the
+output range) and prints the W8A8 logits' SQNR against the float C.
 
-usage: examples/bench/cnn_bench.py [--build DIR] [--size 224] [--iters 10] [--rounds 3] [--cflags "..."]
+usage: examples/bench/cnn_bench.py [--model resnet18|mobilenetv2|all] [--build DIR] [--size 224]
+                                   [--iters 10] [--rounds 3] [--cflags "..."]
 """
 import argparse
 import os
@@ -37,59 +41,107 @@ def run(cmd):
     return r.stdout + r.stderr
 
 
-def resnet18(path, size):
-    rng = np.random.default_rng(0)
-    nodes, inits, count = [], [], [0]
+class Graph:
+    """Nodes and He-initialised weights of a CNN being written."""
 
-    def weight(name, shape, fan):
-        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * np.sqrt(2.0 / fan)).astype(np.float32), name))
+    def __init__(self):
+        self.rng, self.nodes, self.inits, self.count = np.random.default_rng(0), [], [], 0
+        self.inits += [numpy_helper.from_array(np.array(0, np.float32), "zero"),
+                       numpy_helper.from_array(np.array(6, np.float32), "six")]
+
+    def weight(self, name, shape, fan):
+        w = self.rng.standard_normal(shape) * np.sqrt(2.0 / fan)
+        self.inits.append(numpy_helper.from_array(w.astype(np.float32), name))
         return name
 
-    def conv(x, cin, cout, k, s, relu=True):
-        count[0] += 1
-        n = f"conv{count[0]}"
-        nodes.append(helper.make_node("Conv", [x, weight(n + "_w", (cout, cin, k, k), cin * k * k),
-                                               weight(n + "_b", (cout,), 100)], [n], kernel_shape=[k, k],
-                                      strides=[s, s], pads=[k // 2] * 4, name=n))
+    def conv(self, x, cin, cout, k, s, group=1, act="Relu"):
+        self.count += 1
+        n = f"conv{self.count}"
+        self.nodes.append(helper.make_node("Conv", [x, self.weight(n + "_w", (cout, cin // group, k, k), cin // group * k * k),
+                                                    self.weight(n + "_b", (cout,), 100)], [n], kernel_shape=[k, k],
+                                           strides=[s, s], pads=[k // 2] * 4, group=group, name=n))
+        if act == "Relu":
+            self.nodes.append(helper.make_node("Relu", [n], [n + "_relu"], name=n + "_relu"))
+            return n + "_relu"
+        if act == "Relu6":
+            self.nodes.append(helper.make_node("Clip", [n, "zero", "six"], [n + "_relu6"], name=n + "_relu6"))
+            return n + "_relu6"
+        return n
+
+    def add(self, a, b, relu):
+        self.count += 1
+        n = f"add{self.count}"
+        self.nodes.append(helper.make_node("Add", [a, b], [n], name=n))
         if not relu:
             return n
-        nodes.append(helper.make_node("Relu", [n], [n + "_relu"], name=n + "_relu"))
+        self.nodes.append(helper.make_node("Relu", [n], [n + "_relu"], name=n + "_relu"))
         return n + "_relu"
+
+    def head(self, x, c, path, size):
+        self.nodes += [helper.make_node("GlobalAveragePool", [x], ["gap"], name="gap"),
+                       helper.make_node("Flatten", ["gap"], ["flat"], name="flat"),
+                       helper.make_node("Gemm", ["flat", self.weight("fc_w", (1000, c), c),
+                                                 self.weight("fc_b", (1000,), 100)], ["y"], transB=1, name="fc")]
+        g = helper.make_graph(self.nodes, "cnn", [helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 3, size, size])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1000])], self.inits)
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def resnet18(path, size):
+    g = Graph()
 
     def block(x, cin, cout, s):
-        y = conv(conv(x, cin, cout, 3, s), cout, cout, 3, 1, relu=False)
-        short = conv(x, cin, cout, 1, s, relu=False) if s != 1 or cin != cout else x
-        count[0] += 1
-        n = f"add{count[0]}"
-        nodes.append(helper.make_node("Add", [y, short], [n], name=n))
-        nodes.append(helper.make_node("Relu", [n], [n + "_relu"], name=n + "_relu"))
-        return n + "_relu"
+        y = g.conv(g.conv(x, cin, cout, 3, s), cout, cout, 3, 1, act=None)
+        short = g.conv(x, cin, cout, 1, s, act=None) if s != 1 or cin != cout else x
+        return g.add(y, short, relu=True)
 
-    x = conv("img", 3, 64, 7, 2)
-    nodes.append(helper.make_node("MaxPool", [x], ["pool"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4, name="pool"))
+    x = g.conv("img", 3, 64, 7, 2)
+    g.nodes.append(helper.make_node("MaxPool", [x], ["pool"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4,
+                                    name="pool"))
     x, c = "pool", 64
     for cout, s in [(64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)]:
         x, c = block(x, c, cout, s), cout
-    nodes += [helper.make_node("GlobalAveragePool", [x], ["gap"], name="gap"),
-              helper.make_node("Flatten", ["gap"], ["flat"], name="flat"),
-              helper.make_node("Gemm", ["flat", weight("fc_w", (1000, 512), 512), weight("fc_b", (1000,), 100)], ["y"],
-                               transB=1, name="fc")]
-    g = helper.make_graph(nodes, "resnet18", [helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 3, size, size])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1000])], inits)
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    g.head(x, c, path, size)
+
+
+def mobilenetv2(path, size):
+    g = Graph()
+    x, c = g.conv("img", 3, 32, 3, 2, act="Relu6"), 32
+    for t, cout, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                          (6, 320, 1, 1)]:
+        for i in range(n):
+            stride, hidden = s if i == 0 else 1, c * t
+            y = g.conv(x, c, hidden, 1, 1, act="Relu6") if t != 1 else x
+            y = g.conv(y, hidden, hidden, 3, stride, group=hidden, act="Relu6")
+            y = g.conv(y, hidden, cout, 1, 1, act=None)
+            x, c = (g.add(x, y, relu=False) if stride == 1 and c == cout else y), cout
+    g.head(g.conv(x, c, 1280, 1, 1, act="Relu6"), 1280, path, size)
+
+
+MODELS = {"resnet18": resnet18, "mobilenetv2": mobilenetv2}
 
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="all", choices=["all", *MODELS])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--cflags", default="-O3 -march=native")
     a = ap.parse_args()
+    rows = [bench(a, name) for name in (MODELS if a.model == "all" else [a.model])]
+    print("| model | MFLOP | f32 C ms | w8a8 C ms | ORT float ms | f32/ORT | w8a8/ORT | f32 GFLOP/s | w8a8 SQNR dB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(r)
+
+
+def bench(a, name):
+    """Builds, checks and times one model; its table row."""
     with tempfile.TemporaryDirectory() as tmp:
-        model, x0 = os.path.join(tmp, "resnet18.onnx"), os.path.join(tmp, "img.npy")
-        resnet18(model, a.size)
+        model, x0 = os.path.join(tmp, name + ".onnx"), os.path.join(tmp, "img.npy")
+        MODELS[name](model, a.size)
         rng = np.random.default_rng(1)
         np.save(x0, rng.standard_normal((1, 3, a.size, a.size)).astype(np.float32))
         os.makedirs(os.path.join(tmp, "calib"))
@@ -110,7 +162,7 @@ def main():
         ref = np.load(os.path.join(ort_out, "y.npy"))
         err = float(np.abs(progs["f32"][1] - ref).max() / (ref.max() - ref.min()))
         if err > 1e-3:
-            sys.exit(f"FAIL: float C differs from ONNX Runtime by {err:.3g} of the output range")
+            sys.exit(f"FAIL {name}: float C differs from ONNX Runtime by {err:.3g} of the output range")
         noise = progs["w8a8"][1] - progs["f32"][1]
         sqnr = 10 * np.log10(np.sum(progs["f32"][1] ** 2) / max(np.sum(noise ** 2), 1e-30))
         times = {k: [] for k in ("f32", "w8a8", "ort")}
@@ -121,11 +173,9 @@ def main():
                 else:
                     times[k].append(float(run(progs[k][0]).split("c_ms_per_run")[1].split()[0]))
         f, q, o = (min(times[k]) for k in ("f32", "w8a8", "ort"))
-        print(f"resnet18 {a.size}x{a.size}: {mflop:.0f} MFLOP; float C == ORT within {err:.2g} of the range; "
-              f"w8a8 logits SQNR {sqnr:.1f} dB against the float C")
-        print("| model | f32 C ms | w8a8 C ms | ORT float ms | f32/ORT | w8a8/ORT | f32 GFLOP/s |")
-        print("|---|---|---|---|---|---|---|")
-        print(f"| resnet18 {a.size} | {f:.2f} | {q:.2f} | {o:.2f} | {f / o:.2f} | {q / o:.2f} | {mflop / f:.1f} |")
+        print(f"{name} {a.size}x{a.size}: float C == ORT within {err:.2g} of the output range", file=sys.stderr)
+        return (f"| {name} {a.size} | {mflop:.0f} | {f:.2f} | {q:.2f} | {o:.2f} | {f / o:.2f} | {q / o:.2f} | "
+                f"{mflop / f:.1f} | {sqnr:.1f} |")
 
 
 if __name__ == "__main__":
