@@ -1748,6 +1748,66 @@ static QRT_MAYBE_UNUSED inline float qrt_act_f32(float x, int32_t act, float alp
   }
 }
 
+/* The extents dims[a] (a < 3) of a padded copy of a convolution's input
+ * that covers every window and the input itself at offset pads_begin;
+ * their product, or 0 when a pad is negative, a window or the input is
+ * empty, or the product passes 2^40. */
+static QRT_MAYBE_UNUSED inline int64_t qrt_window_cover(const int64_t *in, const int64_t *out, const int64_t *k,
+                                                        const int64_t *s, const int64_t *d, const int64_t *pb,
+                                                        int64_t dims[3]) {
+  int64_t a, n = 1;
+  for (a = 0; a < 3; ++a) {
+    const int64_t reach = (out[a] - 1) * s[a] + (k[a] - 1) * d[a] + 1, have = pb[a] + in[a];
+    if (pb[a] < 0 || reach < 1 || have < 1) return 0;
+    dims[a] = reach > have ? reach : have;
+    if (dims[a] > (int64_t)1 << 24) return 0;
+    n *= dims[a];
+    if (n > (int64_t)1 << 40) return 0;
+  }
+  return n;
+}
+
+/* One image-group's input x [cin, in[0], in[1], in[2]] of es-byte elements
+ * (es 1 or 4) copied channels last into xp [dims[0], dims[1], dims[2], cin]
+ * at offset pb, every other byte `fill` (the float and int8 convolutions'
+ * rows paths). */
+static QRT_MAYBE_UNUSED inline void qrt_pad_channels_last(const unsigned char *x, int64_t es, int64_t cin,
+                                                          const int64_t *in, const int64_t *pb, const int64_t dims[3],
+                                                          int fill, unsigned char *xp) {
+  const int64_t isz = in[0] * in[1] * in[2];
+  int64_t ci, id, ih, iw;
+  memset(xp, fill, (size_t)(dims[0] * dims[1] * dims[2] * cin * es));
+  for (id = 0; id < in[0]; ++id)
+    for (ih = 0; ih < in[1]; ++ih) {
+      unsigned char *dst = xp + (((pb[0] + id) * dims[1] + pb[1] + ih) * dims[2] + pb[2]) * cin * es;
+      const unsigned char *src = x + (id * in[1] + ih) * in[2] * es;
+      for (ci = 0; ci < cin; ++ci)
+        if (es == 4)
+          for (iw = 0; iw < in[2]; ++iw) memcpy(dst + (iw * cin + ci) * 4, src + (ci * isz + iw) * 4, 4);
+        else
+          for (iw = 0; iw < in[2]; ++iw) dst[iw * cin + ci] = src[ci * isz + iw];
+    }
+}
+
+/* Rows [p0, p0 + pt) of the im2row matrix, K in (kd, kh, kw, ci) order,
+ * from a channels-last padded input xp (dims, cells of `cell` bytes: cin
+ * elements): per position and (kd, kh) one copy of KW cells. */
+static QRT_MAYBE_UNUSED inline void qrt_im2row_channels_last(const unsigned char *xp, const int64_t dims[3], int64_t cell,
+                                                             const int64_t *out, const int64_t *k, const int64_t *s,
+                                                             const int64_t *d, int64_t p0, int64_t pt,
+                                                             unsigned char *rows) {
+  const int64_t run = k[2] * cell, plane = dims[1] * dims[2] * cell, line = dims[2] * cell;
+  int64_t j, kd, kh;
+  unsigned char *dst = rows;
+  for (j = 0; j < pt; ++j) {
+    const int64_t pos = p0 + j;
+    const unsigned char *base = xp + pos / (out[1] * out[2]) * s[0] * plane + pos / out[2] % out[1] * s[1] * line +
+                                pos % out[2] * s[2] * cell;
+    for (kd = 0; kd < k[0]; ++kd)
+      for (kh = 0; kh < k[1]; ++kh, dst += run) memcpy(dst, base + kd * d[0] * plane + kh * d[1] * line, (size_t)run);
+  }
+}
+
 /* Requantization (see QRT_QUANTIZE_PARAMS): clamp(zp + round(acc * m0 /
  * 2^shift), lo, hi), round half away from zero, on the unsigned magnitude
  * (no signed overflow, no shift of a negative value).  Needs |acc| < 2^32

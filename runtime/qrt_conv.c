@@ -62,17 +62,9 @@ QRT_INTERNAL int64_t qrt_conv_tile(const qrt_conv_params *p) {
 QRT_INTERNAL int64_t qrt_conv_padded_nhwc(const qrt_conv_params *p, int64_t dims[3]) {
   const int64_t cin_g = p->group > 0 ? p->c_in / p->group : 0;
   const int64_t in = cin_g * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
-  int64_t a, n = cin_g;
+  int64_t n;
   if (!qrt_conv_use_gemm(p) || qrt_conv_pointwise(p) || p->dilations[2] != 1 || cin_g < 1) return 0;
-  for (a = 0; a < 3; ++a) {
-    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
-    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
-    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
-    dims[a] = reach > have ? reach : have;
-    if (dims[a] > (int64_t)1 << 24) return 0;
-    n *= dims[a];
-    if (n > (int64_t)1 << 40) return 0;
-  }
+  n = cin_g * qrt_window_cover(p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin, dims);
   return n <= 65536 || n <= 2 * in ? n : 0;
 }
 
@@ -98,18 +90,10 @@ QRT_INTERNAL int64_t qrt_conv_rows_tile(const qrt_conv_params *p) {
  * bounds: same sum order, and a padding cell still adds w * 0. Its floats,
  * or 0 where it does not apply. */
 QRT_INTERNAL int64_t qrt_conv_dw_plane(const qrt_conv_params *p, int64_t dims[3]) {
-  int64_t a, n = 1;
+  int64_t n;
   if (p->group <= 1 || p->c_in != p->group || qrt_conv_use_gemm(p)) return 0;
-  for (a = 0; a < 3; ++a) {
-    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
-    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
-    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
-    dims[a] = reach > have ? reach : have;
-    if (dims[a] > (int64_t)1 << 24) return 0;
-    n *= dims[a];
-    if (n > (int64_t)1 << 40) return 0;
-  }
-  if (n > 65536 && n > 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2]) return 0;
+  n = qrt_window_cover(p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin, dims);
+  if (n == 0 || (n > 65536 && n > 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2])) return 0;
   return n + p->out_spatial[1] * dims[2]; /* then one output plane at the padded width */
 }
 
@@ -149,42 +133,6 @@ QRT_API void qrt_pack_conv_w_f32(const qrt_conv_params *p, const float *w, float
               n < cout_g ? w[(g * cout_g + n) * K + ci * T + t] : 0.0f;
 }
 
-/* One image-group's input x [cin_g, ID, IH, IW] into xp [PD, PH, PW, cin_g]
- * at offset pads_begin, zeros around. */
-QRT_INTERNAL void qrt_conv_pad_nhwc(const qrt_conv_params *p, const float *x, int64_t cin_g, const int64_t dims[3],
-                                    int64_t n, float *xp) {
-  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
-  const int64_t PH = dims[1], PW = dims[2], isz = ID * IH * IW;
-  int64_t ci, id, ih, iw;
-  memset(xp, 0, (size_t)n * sizeof(float));
-  for (id = 0; id < ID; ++id)
-    for (ih = 0; ih < IH; ++ih) {
-      float *dst = xp + (((p->pads_begin[0] + id) * PH + p->pads_begin[1] + ih) * PW + p->pads_begin[2]) * cin_g;
-      const float *src = x + (id * IH + ih) * IW;
-      for (ci = 0; ci < cin_g; ++ci)
-        for (iw = 0; iw < IW; ++iw) dst[iw * cin_g + ci] = src[ci * isz + iw];
-    }
-}
-
-/* Rows [p0, p0 + pt) of the im2row matrix (K = (kd, kh, kw, ci)): per
- * position and (kd, kh) one copy of KW * cin_g contiguous floats. */
-QRT_INTERNAL void qrt_conv_im2row_nhwc(const qrt_conv_params *p, const float *xp, const int64_t dims[3],
-                                       int64_t cin_g, int64_t p0, int64_t pt, float *rows) {
-  const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
-  const int64_t KD = p->kernel[0], KH = p->kernel[1], run = p->kernel[2] * cin_g;
-  const int64_t PH = dims[1], PW = dims[2];
-  const int64_t sd = p->strides[0] * PH * PW * cin_g, sh = p->strides[1] * PW * cin_g, sw = p->strides[2] * cin_g;
-  const int64_t dd = p->dilations[0] * PH * PW * cin_g, dh = p->dilations[1] * PW * cin_g;
-  int64_t j, kd, kh;
-  float *dst = rows;
-  for (j = 0; j < pt; ++j) {
-    const int64_t pos = p0 + j;
-    const float *base = xp + pos / (OH * OW) * sd + pos / OW % OH * sh + pos % OW * sw;
-    for (kd = 0; kd < KD; ++kd)
-      for (kh = 0; kh < KH; ++kh, dst += run) memcpy(dst, base + kd * dd + kh * dh, (size_t)run * sizeof(float));
-  }
-}
-
 /* The rows path over every image and group (see the top of the file). */
 QRT_INTERNAL void qrt_conv_rows(const qrt_conv_params *p, const float *x, const float *w, const float *bias,
                                 float *scratch, float *y) {
@@ -195,7 +143,7 @@ QRT_INTERNAL void qrt_conv_rows(const qrt_conv_params *p, const float *x, const 
   const int64_t K = cin_g * p->kernel[0] * p->kernel[1] * p->kernel[2];
   const int64_t pt = qrt_conv_rows_tile(p), gsz = qrt_packed_b_size(K, cout_g);
   int64_t dims[3], n, g, j, r, co;
-  const int64_t padded = qrt_conv_padded_nhwc(p, dims);
+  qrt_conv_padded_nhwc(p, dims); /* fills dims */
   float *rows = scratch, *tile = scratch + pt * K, *xp = tile + pt * cout_g;
   qrt_sgemm_args a;
   memset(&a, 0, sizeof a);
@@ -216,12 +164,14 @@ QRT_INTERNAL void qrt_conv_rows(const qrt_conv_params *p, const float *x, const 
   for (n = 0; n < p->n; ++n)
     for (g = 0; g < G; ++g) {
       float *yg = y + (n * p->c_out + g * cout_g) * P;
-      qrt_conv_pad_nhwc(p, x + (n * p->c_in + g * cin_g) * isz, cin_g, dims, padded, xp);
+      qrt_pad_channels_last((const unsigned char *)(x + (n * p->c_in + g * cin_g) * isz), sizeof(float), cin_g,
+                            p->in_spatial, p->pads_begin, dims, 0, (unsigned char *)xp);
       a.B = w + g * gsz;
       a.bias = bias ? bias + g * cout_g : NULL;
       for (j = 0; j < P; j += pt) {
         const int64_t m = P - j < pt ? P - j : pt;
-        qrt_conv_im2row_nhwc(p, xp, dims, cin_g, j, m, rows);
+        qrt_im2row_channels_last((const unsigned char *)xp, dims, cin_g * (int64_t)sizeof(float), p->out_spatial, p->kernel,
+                                 p->strides, p->dilations, j, m, (unsigned char *)rows);
         a.M = m;
         qrt_sgemm_ex(&a);
         for (co = 0; co < cout_g; ++co)

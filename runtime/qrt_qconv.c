@@ -44,21 +44,11 @@ QRT_INTERNAL int64_t qrt_qconv_tile(const qrt_qconv_params *p) {
 #define QRT_QCONV_PAD_BUDGET 65536
 QRT_INTERNAL int64_t qrt_qconv_padded(const qrt_qconv_params *p, int64_t dims[3]) {
   const int64_t cin_g = p->group > 0 ? p->c_in / p->group : 0;
-  int64_t a, bytes = cin_g;
-  if (p->kernel[2] > 8 || p->dilations[2] != 1) return 0;
-  for (a = 0; a < 3; ++a) {
-    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
-    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
-    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
-    dims[a] = reach > have ? reach : have;
-    if (dims[a] > QRT_QCONV_PAD_BUDGET) return 0;
-    bytes *= dims[a];
-    if (bytes > QRT_QCONV_PAD_BUDGET) return 0;
-  }
-  return bytes + 8;
+  const int64_t bytes = p->kernel[2] > 8 || p->dilations[2] != 1 ? 0 : cin_g * qrt_window_cover(p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin, dims);
+  return bytes > 0 && bytes <= QRT_QCONV_PAD_BUDGET ? bytes + 8 : 0;
 }
 
-/* The channels-last padded input (qrt_qconv_pad_nhwc): dims [PD, PH, PW]
+/* The channels-last padded input (qrt_pad_channels_last): dims [PD, PH, PW]
  * as qrt_qconv_padded's, cin_g bytes per cell; its bytes, or 0 where that
  * path does not apply. It applies to packed int8 weights (the packing puts
  * K in its (kd, kh, kw, ci) order), undilated rows and groups of 2 or more
@@ -68,18 +58,10 @@ QRT_INTERNAL int64_t qrt_qconv_padded(const qrt_qconv_params *p, int64_t dims[3]
 QRT_INTERNAL int64_t qrt_qconv_padded_nhwc(const qrt_qconv_params *p, int64_t dims[3]) {
   const int64_t cin_g = p->group > 0 ? p->c_in / p->group : 0;
   const int64_t in_bytes = cin_g * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2];
-  int64_t a, bytes = cin_g;
+  int64_t bytes;
   if (!qrt_qconv_use_gemm(p) || !p->w_packed || p->w_format == QRT_WFMT_I4 || p->dilations[2] != 1 || cin_g < 2)
     return 0;
-  for (a = 0; a < 3; ++a) {
-    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
-    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
-    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
-    dims[a] = reach > have ? reach : have;
-    if (dims[a] > (int64_t)1 << 24) return 0;
-    bytes *= dims[a];
-    if (bytes > (int64_t)1 << 40) return 0;
-  }
+  bytes = cin_g * qrt_window_cover(p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin, dims);
   return bytes <= QRT_QCONV_PAD_BUDGET || bytes <= 2 * in_bytes ? bytes : 0;
 }
 
@@ -91,20 +73,12 @@ QRT_INTERNAL int64_t qrt_qconv_padded_nhwc(const qrt_qconv_params *p, int64_t di
  * plane, then OW int32), or 0 where it does not apply. */
 #define QRT_QCONV_DW_MAX_K 64
 QRT_INTERNAL int64_t qrt_qconv_dw_plane(const qrt_qconv_params *p, int64_t dims[3]) {
-  int64_t a, n = 1;
+  int64_t n;
   if (p->group <= 1 || p->c_in != p->group || qrt_qconv_use_gemm(p) || p->w_format == QRT_WFMT_I4 ||
       qrt_qconv_K(p) > QRT_QCONV_DW_MAX_K)
     return 0;
-  for (a = 0; a < 3; ++a) {
-    const int64_t reach = (p->out_spatial[a] - 1) * p->strides[a] + (p->kernel[a] - 1) * p->dilations[a] + 1;
-    const int64_t have = p->pads_begin[a] + p->in_spatial[a];
-    if (p->pads_begin[a] < 0 || reach < 1 || have < 1) return 0;
-    dims[a] = reach > have ? reach : have;
-    if (dims[a] > (int64_t)1 << 24) return 0;
-    n *= dims[a];
-    if (n > (int64_t)1 << 40) return 0;
-  }
-  if (n > QRT_QCONV_PAD_BUDGET && n > 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2]) return 0;
+  n = qrt_window_cover(p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin, dims);
+  if (n == 0 || (n > QRT_QCONV_PAD_BUDGET && n > 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2])) return 0;
   /* the plane, then the accumulators of one output plane at the padded
    * width (qrt_qconv_dw: stride-1 taps run over whole planes) */
   return (n + 3) / 4 * 4 + p->out_spatial[1] * dims[2] * (int64_t)sizeof(int32_t);
@@ -161,44 +135,6 @@ QRT_API void qrt_pack_conv_w_i8(const qrt_qconv_params *p, const int8_t *w, int8
         qrt_pack_b_group_i8(K, cout_g, rows, K, q, packed + g * gsz);
       }
     }
-  }
-}
-
-/* Fill xp (dims from qrt_qconv_padded_nhwc) with one image-group's input
- * x [cin_g, ID, IH, IW] channels last, [PD, PH, PW, cin_g], at offset
- * pads_begin, a_zero_point around. */
-QRT_INTERNAL void qrt_qconv_pad_nhwc(const qrt_qconv_params *p, const int8_t *x, int64_t cin_g, const int64_t dims[3],
-                                     int64_t bytes, int8_t *xp) {
-  const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2];
-  const int64_t PH = dims[1], PW = dims[2], isz = ID * IH * IW;
-  int64_t ci, id, ih, iw;
-  memset(xp, (unsigned char)(int8_t)p->a_zero_point, (size_t)bytes);
-  for (id = 0; id < ID; ++id)
-    for (ih = 0; ih < IH; ++ih) {
-      int8_t *dst = xp + (((p->pads_begin[0] + id) * PH + p->pads_begin[1] + ih) * PW + p->pads_begin[2]) * cin_g;
-      const int8_t *src = x + (id * IH + ih) * IW;
-      for (iw = 0; iw < IW; ++iw)
-        for (ci = 0; ci < cin_g; ++ci) dst[iw * cin_g + ci] = src[ci * isz + iw];
-    }
-}
-
-/* im2row from the channels-last padded input: row j (K bytes, in (kd, kh,
- * kw, ci) order) of position p0 + j is KD * KH copies of KW * cin_g
- * contiguous bytes. */
-QRT_INTERNAL void qrt_qconv_im2row_nhwc(const qrt_qconv_params *p, const int8_t *xp, const int64_t dims[3],
-                                        int64_t cin_g, int64_t p0, int64_t pt, int8_t *rows) {
-  const int64_t OH = p->out_spatial[1], OW = p->out_spatial[2];
-  const int64_t KD = p->kernel[0], KH = p->kernel[1], run = p->kernel[2] * cin_g;
-  const int64_t PH = dims[1], PW = dims[2];
-  const int64_t sd = p->strides[0] * PH * PW * cin_g, sh = p->strides[1] * PW * cin_g, sw = p->strides[2] * cin_g;
-  const int64_t dd = p->dilations[0] * PH * PW * cin_g, dh = p->dilations[1] * PW * cin_g;
-  int64_t j, kd, kh;
-  int8_t *dst = rows;
-  for (j = 0; j < pt; ++j) {
-    const int64_t pos = p0 + j;
-    const int8_t *base = xp + pos / (OH * OW) * sd + pos / OW % OH * sh + pos % OW * sw;
-    for (kd = 0; kd < KD; ++kd)
-      for (kh = 0; kh < KH; ++kh, dst += run) memcpy(dst, base + kd * dd + kh * dh, (size_t)run);
   }
 }
 
@@ -434,12 +370,15 @@ QRT_API void qrt_qconv_i8(const void *params, const void *const *in, void *const
         a.mult = mult + g * cout_g;
         a.shift = shift + g * cout_g;
         a.colsum = colsum ? colsum + g * cout_g : NULL;
-        if (nhwc_bytes) qrt_qconv_pad_nhwc(p, xg, cin_g, pad_dims, nhwc_bytes, xpad);
+        if (nhwc_bytes) /* channels last, a_zero_point around */
+          qrt_pad_channels_last((const unsigned char *)xg, 1, cin_g, p->in_spatial, p->pads_begin, pad_dims,
+                                (unsigned char)(int8_t)p->a_zero_point, (unsigned char *)xpad);
         if (pad_bytes) qrt_qconv_pad(p, xg, cin_g, pad_dims, pad_bytes, xpad);
         for (j = 0; j < P; j += pt) {
           const int64_t wdt = P - j < pt ? P - j : pt;
           if (nhwc_bytes)
-            qrt_qconv_im2row_nhwc(p, xpad, pad_dims, cin_g, j, wdt, scratch);
+            qrt_im2row_channels_last((const unsigned char *)xpad, pad_dims, cin_g, p->out_spatial, p->kernel, p->strides,
+                                     p->dilations, j, wdt, (unsigned char *)scratch);
           else if (pad_bytes)
             qrt_qconv_im2row_padded(p, xpad, pad_dims, cin_g, j, wdt, scratch);
           else
