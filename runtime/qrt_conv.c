@@ -133,6 +133,19 @@ QRT_API void qrt_pack_conv_w_f32(const qrt_conv_params *p, const float *w, float
               n < cout_g ? w[(g * cout_g + n) * K + ci * T + t] : 0.0f;
 }
 
+/* The GEMM arguments both GEMM paths share: K, A rows of K contiguous
+ * values (the weights, or the im2row tile), the activation and FMA. */
+QRT_INTERNAL void qrt_conv_gemm_args(const qrt_conv_params *p, int64_t K, qrt_sgemm_args *a) {
+  memset(a, 0, sizeof *a);
+  a->K = K;
+  a->rs_a = K;
+  a->cs_a = 1;
+  a->act = p->act;
+  a->act_alpha = p->act_alpha;
+  a->act_beta = p->act_beta;
+  a->fused = p->fused;
+}
+
 /* The rows path over every image and group (see the top of the file). */
 QRT_INTERNAL void qrt_conv_rows(const qrt_conv_params *p, const float *x, const float *w, const float *bias,
                                 float *scratch, float *y) {
@@ -146,21 +159,14 @@ QRT_INTERNAL void qrt_conv_rows(const qrt_conv_params *p, const float *x, const 
   qrt_conv_padded_nhwc(p, dims); /* fills dims */
   float *rows = scratch, *tile = scratch + pt * K, *xp = tile + pt * cout_g;
   qrt_sgemm_args a;
-  memset(&a, 0, sizeof a);
+  qrt_conv_gemm_args(p, K, &a);
   a.N = cout_g;
-  a.K = K;
   a.A = rows;
-  a.rs_a = K;
-  a.cs_a = 1;
   a.b_packed = 1;
   a.C = tile;
   a.ldc = cout_g;
   a.bias_rs = 0;
   a.bias_cs = 1;
-  a.act = p->act;
-  a.act_alpha = p->act_alpha;
-  a.act_beta = p->act_beta;
-  a.fused = p->fused;
   for (n = 0; n < p->n; ++n)
     for (g = 0; g < G; ++g) {
       float *yg = y + (n * p->c_out + g * cout_g) * P;
@@ -440,19 +446,12 @@ QRT_API void qrt_conv_f32(const void *params, const void *const *in, void *const
   if (qrt_conv_use_gemm(p) && !p->w_packed && (pointwise || scratch)) {
     const int64_t pt = qrt_conv_tile(p);
     qrt_sgemm_args a;
-    memset(&a, 0, sizeof a);
+    qrt_conv_gemm_args(p, K, &a);
     a.M = cout_g;
-    a.K = K;
-    a.rs_a = K;
-    a.cs_a = 1;
     a.cs_b = 1;
     a.ldc = P;
     a.bias_rs = 1;
     a.bias_cs = 0;
-    a.act = p->act;
-    a.act_alpha = p->act_alpha;
-    a.act_beta = p->act_beta;
-    a.fused = p->fused;
     for (n = 0; n < p->n; ++n)
       for (g = 0; g < G; ++g) {
         const float *xg = x + (n * p->c_in + g * cin_g) * isz;
