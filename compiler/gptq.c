@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "linalg.h"
+#include "simd_clones.h"
 
 qcc_gptq_options qcc_gptq_default_options(void) {
   qcc_gptq_options o = {0.01, 128, false};
@@ -75,22 +76,45 @@ bool qcc_rtn(const qcc_wquant *q, const double *W, int8_t *codes, char *err, siz
   return true;
 }
 
-double qcc_wquant_loss(const qcc_wquant *q, const double *W, const int8_t *codes, const double *H) {
+/* LOSS_LANES rows side by side: lane l of et holds row r0 + l's error, so
+ * the inner loop runs the rows' independent sums in vector lanes, each in
+ * the scalar order (hi_i = sum_j H_ij e_j, then row = sum_i e_i hi_i); the
+ * total adds the rows in order, so the bits are those of one row at a time. */
+enum { LOSS_LANES = 8 };
+
+QCC_CLONES double qcc_wquant_loss(const qcc_wquant *q, const double *W, const int8_t *codes, const double *H) {
   const int64_t K = q->cols;
-  double *e = malloc(sizeof(double) * (size_t)K);
-  if (!e) return INFINITY;
+  double *et = malloc(sizeof(double) * (size_t)(K > 0 ? K : 1) * LOSS_LANES);
+  if (!et) return INFINITY;
   double total = 0;
-  for (int64_t r = 0; r < q->rows; r++) {
-    for (int64_t c = 0; c < K; c++) e[c] = W[r * K + c] - group_scale(q, r, c) * codes[r * K + c];
-    double row = 0;
-    for (int64_t i = 0; i < K; i++) {
-      double hi = 0;
-      for (int64_t j = 0; j < K; j++) hi += H[i * K + j] * e[j];
-      row += e[i] * hi;
+  for (int64_t r0 = 0; r0 < q->rows; r0 += LOSS_LANES) {
+    const int64_t nr = q->rows - r0 < LOSS_LANES ? q->rows - r0 : LOSS_LANES;
+    for (int64_t c = 0; c < K; c++)
+      for (int64_t l = 0; l < LOSS_LANES; l++) {
+        const int64_t r = r0 + l;
+        et[c * LOSS_LANES + l] = l < nr ? W[r * K + c] - group_scale(q, r, c) * codes[r * K + c] : 0;
+      }
+    double row[LOSS_LANES] = {0};
+    int64_t i = 0;
+    for (; i + 4 <= K; i += 4) { /* four rows of H: four independent chains per lane */
+      double hi[4][LOSS_LANES] = {{0}};
+      for (int64_t j = 0; j < K; j++) {
+        const double *ej = et + j * LOSS_LANES;
+        for (int t = 0; t < 4; t++)
+          for (int l = 0; l < LOSS_LANES; l++) hi[t][l] += H[(i + t) * K + j] * ej[l];
+      }
+      for (int t = 0; t < 4; t++)
+        for (int l = 0; l < LOSS_LANES; l++) row[l] += et[(i + t) * LOSS_LANES + l] * hi[t][l];
     }
-    total += row;
+    for (; i < K; i++) {
+      double hi[LOSS_LANES] = {0};
+      for (int64_t j = 0; j < K; j++)
+        for (int l = 0; l < LOSS_LANES; l++) hi[l] += H[i * K + j] * et[j * LOSS_LANES + l];
+      for (int l = 0; l < LOSS_LANES; l++) row[l] += et[i * LOSS_LANES + l] * hi[l];
+    }
+    for (int64_t l = 0; l < nr; l++) total += row[l];
   }
-  free(e);
+  free(et);
   return total;
 }
 

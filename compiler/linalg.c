@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "simd_clones.h"
 
 static double *alloc_doubles(int64_t count) {
   return malloc(sizeof(double) * (size_t)(count > 0 ? count : 1));
@@ -80,7 +81,7 @@ bool qcc_random_orthogonal(int64_t n, uint64_t seed, double *Q) {
 
 enum { QL_MAX_ITERATIONS = 64 }; /* per eigenvalue; 1-2 in practice */
 
-static void householder_tridiagonal(int64_t n, double *W, double *d, double *e) {
+QCC_CLONES static void householder_tridiagonal(int64_t n, double *W, double *d, double *e) {
 #define V(r, c) W[(c) * n + (r)]
   for (int64_t j = 0; j < n; j++) d[j] = V(n - 1, j);
   for (int64_t i = n - 1; i > 0; i--) {
@@ -157,7 +158,7 @@ static void householder_tridiagonal(int64_t n, double *W, double *d, double *e) 
 
 /* Diagonalizes the tridiagonal (d, e) in place, rotating W's rows along;
  * false if an eigenvalue needs more than QL_MAX_ITERATIONS. */
-static bool tridiagonal_ql(int64_t n, double *W, double *d, double *e) {
+QCC_CLONES static bool tridiagonal_ql(int64_t n, double *W, double *d, double *e) {
   for (int64_t i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   double f = 0, tst1 = 0;
@@ -345,35 +346,74 @@ double qcc_orthogonality_error(int64_t n, const double *Q) {
   return err;
 }
 
-/* Rows are taken 8 at a time, so G (k^2 doubles, megabytes for wide
- * layers) is streamed once per 8 rows instead of once per row; each G
- * element still adds the rows' products one by one in row order, so the
- * sums are the same bits as row-at-a-time accumulation. */
-enum { GRAM_ROWS = 8 };
+/* G += X^T X, upper triangle (qcc_gram_mirror fills the lower one).
+ * Rows are taken GRAM_CHUNK at a time, converted to double and stored in
+ * panels of GRAM_TILE_J columns (row after row within a panel: a tile then
+ * reads consecutive lines, where rows of a wide X, 4 KiB apart or more,
+ * fought over one L1 set); G is updated in GRAM_TILE_I x GRAM_TILE_J
+ * tiles held in vector registers over the chunk's rows, so G (k^2
+ * doubles, megabytes for wide layers) is streamed once per chunk.  Every
+ * G element still adds its rows' products one by one in row order, so the
+ * sums are the bits of row-at-a-time accumulation (the vector lanes are
+ * different elements; QCC_CLONES picks AVX2 / AVX-512). */
+enum { GRAM_CHUNK = 64, GRAM_TILE_I = 4, GRAM_TILE_J = 16 };
+typedef double gram_vec __attribute__((vector_size(8 * sizeof(double))));
 
-void qcc_gram_accumulate(int64_t rows, int64_t k, const float *X, double *G) {
-  int64_t r = 0;
-  for (; r + GRAM_ROWS <= rows; r += GRAM_ROWS) {
-    const float *x = X + r * k;
-    for (int64_t i = 0; i < k; i++) {
-      double xi[GRAM_ROWS];
-      for (int q = 0; q < GRAM_ROWS; q++) xi[q] = x[q * k + i];
-      double *g = G + i * k;
-      for (int64_t j = i; j < k; j++) {
-        double t = g[j];
-        for (int q = 0; q < GRAM_ROWS; q++) t += xi[q] * (double)x[q * k + j];
-        g[j] = t;
-      }
-    }
+/* element (r, c) of the chunk's panels */
+#define GRAM_AT(x, nr, r, c) (x)[((c) / GRAM_TILE_J) * (nr) * GRAM_TILE_J + (r) * GRAM_TILE_J + (c) % GRAM_TILE_J]
+
+QCC_INLINE void gram_element(int64_t nr, const double *x, int64_t i, int64_t j, double *g) {
+  double t = *g;
+  for (int64_t r = 0; r < nr; r++) t += GRAM_AT(x, nr, r, i) * GRAM_AT(x, nr, r, j);
+  *g = t;
+}
+
+/* G[i..i+3][j..j+15] over the chunk's nr rows (i a multiple of
+ * GRAM_TILE_I, j of GRAM_TILE_J).  Elements below the diagonal
+ * (j + b < i + a) are computed too; qcc_gram_mirror overwrites them. */
+QCC_INLINE void gram_tile(int64_t nr, int64_t k, const double *x, int64_t i, int64_t j, double *G) {
+  enum { NV = GRAM_TILE_J / 8 };
+  gram_vec acc[GRAM_TILE_I][NV];
+  for (int a = 0; a < GRAM_TILE_I; a++)
+    for (int b = 0; b < NV; b++) memcpy(&acc[a][b], G + (i + a) * k + j + 8 * b, sizeof(gram_vec));
+  const double *pi = &GRAM_AT(x, nr, 0, i), *pj = &GRAM_AT(x, nr, 0, j);
+  for (int64_t r = 0; r < nr; r++, pi += GRAM_TILE_J, pj += GRAM_TILE_J) {
+    gram_vec xj[NV];
+    for (int b = 0; b < NV; b++) memcpy(&xj[b], pj + 8 * b, sizeof(gram_vec));
+    for (int a = 0; a < GRAM_TILE_I; a++)
+      for (int b = 0; b < NV; b++) acc[a][b] += pi[a] * xj[b];
   }
-  for (; r < rows; r++) {
-    const float *x = X + r * k;
-    for (int64_t i = 0; i < k; i++) {
-      const double xi = x[i];
-      double *g = G + i * k;
-      for (int64_t j = i; j < k; j++) g[j] += xi * (double)x[j];
-    }
+  for (int a = 0; a < GRAM_TILE_I; a++)
+    for (int b = 0; b < NV; b++) memcpy(G + (i + a) * k + j + 8 * b, &acc[a][b], sizeof(gram_vec));
+}
+
+QCC_CLONES void qcc_gram_accumulate(int64_t rows, int64_t k, const float *X, double *G) {
+  const int64_t panels = (k + GRAM_TILE_J - 1) / GRAM_TILE_J;
+  double *x = alloc_doubles(GRAM_CHUNK * panels * GRAM_TILE_J);
+  if (!x) { /* out of memory: the same sums straight from X */
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t i = 0; i < k; i++)
+        for (int64_t j = i; j < k; j++) G[i * k + j] += (double)X[r * k + i] * (double)X[r * k + j];
+    return;
   }
+  for (int64_t r0 = 0; r0 < rows; r0 += GRAM_CHUNK) {
+    const int64_t nr = rows - r0 < GRAM_CHUNK ? rows - r0 : GRAM_CHUNK;
+    for (int64_t r = 0; r < nr; r++)
+      for (int64_t c = 0; c < k; c++) GRAM_AT(x, nr, r, c) = X[(r0 + r) * k + c];
+    int64_t i = 0;
+    for (; i + GRAM_TILE_I <= k; i += GRAM_TILE_I) {
+      int64_t j = i - i % GRAM_TILE_J;
+      for (; j + GRAM_TILE_J <= k; j += GRAM_TILE_J) gram_tile(nr, k, x, i, j, G);
+      for (; j < k; j++)
+        for (int64_t a = i; a < i + GRAM_TILE_I && a <= j; a++) gram_element(nr, x, a, j, G + a * k + j);
+    }
+    for (; i < k; i++)
+      for (int64_t j = i; j < k; j++) gram_element(nr, x, i, j, G + i * k + j);
+  }
+  free(x);
+}
+
+void qcc_gram_mirror(int64_t k, double *G) {
   for (int64_t i = 0; i < k; i++)
     for (int64_t j = i + 1; j < k; j++) G[j * k + i] = G[i * k + j];
 }

@@ -115,8 +115,11 @@ double qcc_orthogonality_error(int64_t n, const double *Q);
 /* G (k x k) += X^T X for X rows x k in float: the calibration Gram matrix
  * (GPTQ Hessian, KLT covariance) accumulated batch by batch.  For j >= i,
  * G[i, j] += (double)X[r, i] * X[r, j] for r in increasing order (products
- * exact in double); then the lower triangle is set from the upper one, so
- * G stays symmetric (start from zeros). */
+ * exact in double).  Only the upper triangle is defined (start from
+ * zeros); after the last batch qcc_gram_mirror copies it to the lower one
+ * (once, not per batch: a k^2 column-order walk per batch of a few dozen
+ * rows cost as much as the products). */
 void qcc_gram_accumulate(int64_t rows, int64_t k, const float *X, double *G);
+void qcc_gram_mirror(int64_t k, double *G);
 
 #endif

@@ -107,6 +107,7 @@ static int attach_hessians(MlirBlock body, observer_state *st) {
     /* The mean over rows: the same H whatever the number of samples.
      * (Attributes are uniqued, so matmuls sharing an input share one.) */
     double *h = malloc(sizeof(double) * (size_t)(k * k));
+    qcc_gram_mirror(k, g->g);
     for (int64_t i = 0; i < k * k; i++) h[i] = g->g[i] / (double)g->rows;
     qcc_shape sh = {QRT_F64, 2, {k, k}};
     mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.input_hessian"),

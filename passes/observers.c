@@ -13,12 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "simd_clones.h"
+
 /* Vector code below is GNU C vector extensions, 8 floats or 4 doubles
- * (32 bytes: two SSE registers on baseline x86-64, one AVX register); on
- * x86-64 GCC also builds an AVX2 clone of each such function and picks it
- * at load time (target_clones: the compiler's binary stays baseline, as
- * the evaluator's kernels do with their x86-64-v4 copy). Every lane does
- * exactly the scalar steps, so the clones give the same bits. */
+ * (32 bytes: two SSE registers on baseline x86-64, one AVX register); the
+ * functions that use them are QCC_CLONES (simd_clones.h: AVX2 and AVX-512
+ * copies picked at load time). Every lane does exactly the scalar steps,
+ * so the clones give the same bits. */
 #if defined(__GNUC__) && (__GNUC__ >= 9 || defined(__clang__))
 #define QCC_VEC 1
 typedef float qcc_f8 __attribute__((vector_size(32)));
@@ -26,11 +27,6 @@ typedef int32_t qcc_i8 __attribute__((vector_size(32)));
 typedef double qcc_d4 __attribute__((vector_size(32)));
 typedef int64_t qcc_l4 __attribute__((vector_size(32)));
 typedef int32_t qcc_i4v __attribute__((vector_size(16)));
-#endif
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 9 && defined(__x86_64__) && defined(__linux__)
-#define QCC_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define QCC_CLONES
 #endif
 
 /* qcc_minmax_f32, and how many values are NaN (x != x): min and max, NaN

@@ -95,6 +95,10 @@ int qcc_chan_stats_run(MlirModule m, const qcc_calib_set *calib, qcc_chan_stats_
     rc = qcc_eval_plan_run(plan, &calib->samples[k * calib->n_inputs], calib->n_inputs, NULL, NULL, observe, set);
   qcc_eval_plan_free(plan);
   qcc_eval_cache_free(cache);
+  for (size_t i = 0; i < set->by_value.cap; i++) {
+    qcc_chan_stats *s = set->by_value.vals[i];
+    if (set->by_value.keys[i] && s && s->cov) qcc_gram_mirror(s->d, s->cov);
+  }
   return rc ? -1 : 0;
 }
 

@@ -15,7 +15,10 @@
  *    most half that of round-to-nearest with the same scales, codes stay in
  *    [qmin, qmax], the loss it predicts matches the damped Hessian's, lazy
  *    batching does not change the result, H = I (or diagonal) gives RTN
- *    exactly, dead columns quantize to 0, and failures are reported. */
+ *    exactly, dead columns quantize to 0, and failures are reported;
+ *  - the Gram matrix (register tiles, chunks of rows, several batches) and
+ *    GPTQ's loss (rows in vector lanes) equal the one-row-at-a-time loops
+ *    bit for bit, for sizes with and without partial tiles. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,6 +343,7 @@ static gptq_problem make_problem(int64_t N, int64_t K, int64_t G, int32_t qmin, 
   p.H = ALLOC(double, K * K);
   memset(p.H, 0, sizeof(double) * (size_t)(K * K));
   qcc_gram_accumulate(p.T, K, X, p.H);
+  qcc_gram_mirror(K, p.H);
   p.W = ALLOC(double, N * K);
   for (int64_t i = 0; i < N * K; i++) p.W[i] = qcc_rng_gaussian(&r);
   const int64_t ng = (K + G - 1) / G;
@@ -495,12 +499,81 @@ static void test_gptq(void) {
   check(qcc_rtn(&q, W, c, NULL, 0) && c[0] == 0 && c[1] == 2 && c[2] == 0 && c[3] == -2, "RTN: half to even");
 }
 
+/* qcc_gram_accumulate + qcc_gram_mirror over batches against the plain
+ * loop: every element sums its rows' exact double products in row order. */
+static void test_gram(void) {
+  static const int64_t ks[] = {1, 3, 4, 7, 8, 9, 12, 13, 33, 64};
+  static const int64_t batches[] = {1, 5, 64, 70, 130};
+  qcc_rng r = qcc_rng_seed(5);
+  for (size_t a = 0; a < sizeof ks / sizeof ks[0]; a++) {
+    const int64_t k = ks[a];
+    double *G = ALLOC(double, k * k), *want = ALLOC(double, k * k);
+    memset(G, 0, sizeof(double) * (size_t)(k * k));
+    memset(want, 0, sizeof(double) * (size_t)(k * k));
+    for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+      const int64_t rows = batches[b];
+      float *X = ALLOC(float, rows * k);
+      for (int64_t i = 0; i < rows * k; i++) X[i] = (float)(qcc_rng_gaussian(&r) * (i % 7 == 0 ? 100 : 1));
+      qcc_gram_accumulate(rows, k, X, G);
+      for (int64_t row = 0; row < rows; row++)
+        for (int64_t i = 0; i < k; i++)
+          for (int64_t j = i; j < k; j++) want[i * k + j] += (double)X[row * k + i] * (double)X[row * k + j];
+      free(X);
+    }
+    qcc_gram_mirror(k, G);
+    int same = 1;
+    for (int64_t i = 0; i < k; i++)
+      for (int64_t j = 0; j < k; j++) same &= G[i * k + j] == want[(i < j ? i : j) * k + (i < j ? j : i)];
+    char what[96];
+    snprintf(what, sizeof what, "Gram k = %lld over 5 batches: the row-order sums, bit for bit, symmetric",
+             (long long)k);
+    check(same, what);
+    free(G);
+    free(want);
+  }
+}
+
+/* qcc_wquant_loss (rows in lanes) against one row at a time. */
+static void test_wquant_loss(void) {
+  qcc_rng r = qcc_rng_seed(8);
+  for (int64_t rows = 1; rows <= 19; rows += 6) {
+    const int64_t K = 37, G = 16, ng = (K + G - 1) / G;
+    double *W = ALLOC(double, rows * K), *S = ALLOC(double, rows * ng), *H = ALLOC(double, K * K);
+    int8_t *codes = ALLOC(int8_t, rows * K);
+    for (int64_t i = 0; i < rows * K; i++) W[i] = qcc_rng_gaussian(&r);
+    for (int64_t i = 0; i < rows * ng; i++) S[i] = 0.2 + qcc_rng_uniform(&r);
+    for (int64_t i = 0; i < rows * K; i++) codes[i] = (int8_t)lround(W[i] / S[(i / K) * ng + (i % K) / G]);
+    for (int64_t i = 0; i < K * K; i++) H[i] = qcc_rng_gaussian(&r);
+    qcc_wquant q = {rows, K, G, S, -8, 7};
+    double want = 0;
+    for (int64_t row = 0; row < rows; row++) {
+      double e[37], sum = 0;
+      for (int64_t c = 0; c < K; c++) e[c] = W[row * K + c] - S[row * ng + c / G] * codes[row * K + c];
+      for (int64_t i = 0; i < K; i++) {
+        double hi = 0;
+        for (int64_t j = 0; j < K; j++) hi += H[i * K + j] * e[j];
+        sum += e[i] * hi;
+      }
+      want += sum;
+    }
+    char what[80];
+    snprintf(what, sizeof what, "GPTQ loss, %lld rows: the one-row-at-a-time sum, bit for bit", (long long)rows);
+    check(qcc_wquant_loss(&q, W, codes, H) == want, what);
+    free(W);
+    free(S);
+    free(H);
+    free(codes);
+  }
+}
+
 int main(void) {
   test_rng();
   test_hadamard();
   test_random_rotations();
   test_eigen();
   test_gptq();
+  test_gram();
+  test_wquant_loss();
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
 }
