@@ -314,6 +314,24 @@ static void set_geometry(const geometry *g, int64_t *in, int64_t *out, int64_t *
   memcpy(pb, g->pb, sizeof g->pb);
 }
 
+/* The activation fuse-conv-activation put in a float conv's epilogue
+ * (qcc.act, qcc.act_alpha, qcc.act_beta), or none. */
+static void conv_activation(MlirOperation op, qrt_conv_params *p) {
+  MlirAttribute kind = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.act"));
+  p->act = QRT_ACT_NONE;
+  p->act_alpha = p->act_beta = 0.0f;
+  if (mlirAttributeIsNull(kind) || !mlirAttributeIsAString(kind)) return;
+  MlirStringRef k = mlirStringAttrGetValue(kind);
+  static const struct { const char *name; int32_t act; } acts[] = {
+      {"relu", QRT_ACT_RELU}, {"leaky_relu", QRT_ACT_LEAKY_RELU}, {"clip", QRT_ACT_CLIP}};
+  for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+    if (k.length == strlen(acts[i].name) && !memcmp(k.data, acts[i].name, k.length)) p->act = acts[i].act;
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.act_alpha"));
+  MlirAttribute b = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.act_beta"));
+  if (!mlirAttributeIsNull(a) && mlirAttributeIsAFloat(a)) p->act_alpha = (float)mlirFloatAttrGetValueDouble(a);
+  if (!mlirAttributeIsNull(b) && mlirAttributeIsAFloat(b)) p->act_beta = (float)mlirFloatAttrGetValueDouble(b);
+}
+
 /* ---- one function per op ---- */
 static bool lower_conv(MlirOperation op, qcc_call *c) {
   q_conv_attrs a = q_conv_get(op);
@@ -326,7 +344,7 @@ static bool lower_conv(MlirOperation op, qcc_call *c) {
   canonical_geometry(&x, &y, &kernel, &a.strides, &a.pads, &a.dilations, &g);
   qrt_conv_params *p = &c->params.conv;
   p->group = (int32_t)a.group;
-  p->act = QRT_ACT_NONE;
+  conv_activation(op, p);
   p->fused = qcc_fused_multiply_add;
   p->n = x.dims[0];
   p->c_in = x.dims[1];

@@ -70,6 +70,9 @@ int qcc_pass_float_epilogues(MlirModule m);
 /* fuse_attention.c: float Q Kt [* c] [+ mask] -> softmax -> * V chains
  * become one q.attention (the same bits); runs last, on what stays float. */
 int qcc_pass_fuse_attention(MlirModule m);
+/* fuse_conv_activation.c: a float q.conv read only by a ReLU / LeakyReLU /
+ * Clip applies it in its epilogue (qcc.act attributes; the same bits). */
+int qcc_pass_fuse_conv_activation(MlirModule m);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

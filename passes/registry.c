@@ -47,6 +47,7 @@ const qcc_pass_info qcc_passes[] = {
     {"dbfp-softmax", run_softmax_format, "float softmax -> DBFP rows with a lookup-table exp (dbfp8, or --softmax-format dbfpM)"},
     {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},
     {"fuse-attention", qcc_pass_fuse_attention, "float attention (Q Kt, scale, mask, softmax, V) -> one q.attention"},
+    {"fuse-conv-activation", qcc_pass_fuse_conv_activation, "float conv read only by ReLU / LeakyReLU / Clip applies it in its epilogue"},
     {NULL, NULL, NULL},
 };
 
