@@ -89,6 +89,16 @@ QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, 
   case QRT_ACT_RELU:
     for (j = 0; j < n; ++j) c[j] = t[j] < 0.0f ? 0.0f : t[j];
     break;
+  case QRT_ACT_LEAKY_RELU: {
+    const float a = epi->alpha;
+    for (j = 0; j < n; ++j) c[j] = t[j] < 0.0f ? a * t[j] : t[j];
+    break;
+  }
+  case QRT_ACT_CLIP: { /* ReLU6 after MobileNet's convolutions */
+    const float lo = epi->alpha, hi = epi->beta;
+    for (j = 0; j < n; ++j) c[j] = t[j] < lo ? lo : (t[j] > hi ? hi : t[j]);
+    break;
+  }
   default:
     for (j = 0; j < n; ++j) c[j] = qrt_act_f32(t[j], epi->act, epi->alpha, epi->beta);
     break;
