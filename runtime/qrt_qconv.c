@@ -296,23 +296,28 @@ QRT_INTERNAL void qrt_qconv_dw(const qrt_qconv_params *p, const int8_t *x, const
                 qrt_qconv_dw_tap(acc, scratch + ((od * p->strides[0] + kd * p->dilations[0]) * dims[1] + kh * p->dilations[1]) *
                                                     dims[2] + kw * dw,
                                  L, 1, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
-          for (oh = 0; oh < OH; ++oh)
-            qrt_qconv_dw_requant(p, acc + oh * dims[2], OW, bias ? bias[co] : 0, mult[co], shift[co],
-                                 y + (n * p->c_out + co) * P + (od * OH + oh) * OW);
+          /* the rows moved together (OW <= PW, so forward order is
+           * safe), then one requantization pass over the plane: rows of
+           * 7-28 columns left the vector loop mostly to its scalar tail */
+          for (oh = 1; oh < OH; ++oh) memmove(acc + oh * OW, acc + oh * dims[2], sizeof(int32_t) * (size_t)OW);
+          qrt_qconv_dw_requant(p, acc, OH * OW, bias ? bias[co] : 0, mult[co], shift[co],
+                               y + (n * p->c_out + co) * P + od * OH * OW);
         }
-        for (od = 0; od < OD && !(sw == 1 && p->strides[1] == 1); ++od)
+        for (od = 0; od < OD && !(sw == 1 && p->strides[1] == 1); ++od) {
           for (oh = 0; oh < OH; ++oh) {
-            int8_t *yr = y + (n * p->c_out + co) * P + (od * OH + oh) * OW;
-            for (j = 0; j < OW; ++j) acc[j] = 0;
+            int32_t *ar = acc + oh * OW;
+            for (j = 0; j < OW; ++j) ar[j] = 0;
             for (kd = 0; kd < KD; ++kd)
               for (kh = 0; kh < KH; ++kh) {
                 const int8_t *pr = scratch + ((od * p->strides[0] + kd * p->dilations[0]) * dims[1] + oh * p->strides[1] +
                                               kh * p->dilations[1]) * dims[2];
                 for (kw = 0; kw < KW; ++kw)
-                  qrt_qconv_dw_tap(acc, pr + kw * dw, OW, sw, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
+                  qrt_qconv_dw_tap(ar, pr + kw * dw, OW, sw, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
               }
-            qrt_qconv_dw_requant(p, acc, OW, bias ? bias[co] : 0, mult[co], shift[co], yr);
           }
+          qrt_qconv_dw_requant(p, acc, OH * OW, bias ? bias[co] : 0, mult[co], shift[co],
+                               y + (n * p->c_out + co) * P + od * OH * OW);
+        }
       }
     }
 }
