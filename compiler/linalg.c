@@ -81,6 +81,66 @@ bool qcc_random_orthogonal(int64_t n, uint64_t seed, double *Q) {
 
 enum { QL_MAX_ITERATIONS = 64 }; /* per eigenvalue; 1-2 in practice */
 
+/* tred2's product step for row i: for j < i in order,
+ *   g_j = e[j] + V(j, j) d[j] + sum_{k=j+1}^{i-1} V(k, j) d[k],
+ *   e[k] += V(k, j) d[j] for k in (j, i),  then e[j] = g_j,  V(j, i) = d[j].
+ * Each g_j is one serial chain of adds (its latency bound the eigensolver),
+ * so columns go HH_BLOCK at a time: the block's own triangle in the
+ * original order, then one loop over the rows below it that advances the
+ * HH_BLOCK chains side by side and adds the block's terms to e[k] in j
+ * order.  Every sum keeps its order, so the bits are those of the plain
+ * loop. */
+enum { HH_BLOCK = 4 };
+
+QCC_INLINE void symmetric_product_block(int64_t n, double *W, int64_t i, const double *d, double *e) {
+#define V(r, c) W[(c) * n + (r)]
+  int64_t j0 = 0;
+  for (; j0 + HH_BLOCK <= i; j0 += HH_BLOCK) {
+    double g[HH_BLOCK];
+    const int64_t j_end = j0 + HH_BLOCK;
+    for (int64_t j = j0; j < j_end; j++) { /* the triangle k < j_end */
+      const double f = d[j];
+      V(j, i) = f;
+      g[j - j0] = e[j] + V(j, j) * f;
+      for (int64_t k = j + 1; k < j_end; k++) {
+        g[j - j0] += V(k, j) * d[k];
+        e[k] += V(k, j) * f;
+      }
+    }
+    const double *v0 = &V(0, j0), *v1 = &V(0, j0 + 1), *v2 = &V(0, j0 + 2), *v3 = &V(0, j0 + 3);
+    const double f0 = d[j0], f1 = d[j0 + 1], f2 = d[j0 + 2], f3 = d[j0 + 3];
+    double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3];
+    for (int64_t k = j_end; k <= i - 1; k++) {
+      const double dk = d[k];
+      g0 += v0[k] * dk;
+      g1 += v1[k] * dk;
+      g2 += v2[k] * dk;
+      g3 += v3[k] * dk;
+      double t = e[k];
+      t += v0[k] * f0;
+      t += v1[k] * f1;
+      t += v2[k] * f2;
+      t += v3[k] * f3;
+      e[k] = t;
+    }
+    e[j0] = g0;
+    e[j0 + 1] = g1;
+    e[j0 + 2] = g2;
+    e[j0 + 3] = g3;
+  }
+  for (int64_t j = j0; j < i; j++) {
+    const double f = d[j];
+    V(j, i) = f;
+    double g = e[j] + V(j, j) * f;
+    for (int64_t k = j + 1; k <= i - 1; k++) {
+      g += V(k, j) * d[k];
+      e[k] += V(k, j) * f;
+    }
+    e[j] = g;
+  }
+#undef V
+}
+
 QCC_CLONES static void householder_tridiagonal(int64_t n, double *W, double *d, double *e) {
 #define V(r, c) W[(c) * n + (r)]
   for (int64_t j = 0; j < n; j++) d[j] = V(n - 1, j);
@@ -105,16 +165,7 @@ QCC_CLONES static void householder_tridiagonal(int64_t n, double *W, double *d, 
       h -= f * g;
       d[i - 1] = f - g;
       for (int64_t j = 0; j < i; j++) e[j] = 0;
-      for (int64_t j = 0; j < i; j++) {
-        f = d[j];
-        V(j, i) = f;
-        g = e[j] + V(j, j) * f;
-        for (int64_t k = j + 1; k <= i - 1; k++) {
-          g += V(k, j) * d[k];
-          e[k] += V(k, j) * f;
-        }
-        e[j] = g;
-      }
+      symmetric_product_block(n, W, i, d, e);
       f = 0;
       for (int64_t j = 0; j < i; j++) {
         e[j] /= h;
@@ -139,7 +190,28 @@ QCC_CLONES static void householder_tridiagonal(int64_t n, double *W, double *d, 
     const double h = d[i + 1];
     if (h != 0) {
       for (int64_t k = 0; k <= i; k++) d[k] = V(k, i + 1) / h;
-      for (int64_t j = 0; j <= i; j++) {
+      /* column j's dot product reads only columns j and i + 1, which no
+       * other column's update writes: HH_BLOCK serial chains side by side,
+       * each sum in its order (the same bits as one column at a time) */
+      const double *u = &V(0, i + 1);
+      int64_t j = 0;
+      for (; j + HH_BLOCK <= i + 1; j += HH_BLOCK) {
+        double *c0 = &V(0, j), *c1 = &V(0, j + 1), *c2 = &V(0, j + 2), *c3 = &V(0, j + 3);
+        double g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+        for (int64_t k = 0; k <= i; k++) {
+          g0 += u[k] * c0[k];
+          g1 += u[k] * c1[k];
+          g2 += u[k] * c2[k];
+          g3 += u[k] * c3[k];
+        }
+        for (int64_t k = 0; k <= i; k++) {
+          c0[k] -= g0 * d[k];
+          c1[k] -= g1 * d[k];
+          c2[k] -= g2 * d[k];
+          c3[k] -= g3 * d[k];
+        }
+      }
+      for (; j <= i; j++) {
         double g = 0;
         for (int64_t k = 0; k <= i; k++) g += V(k, i + 1) * V(k, j);
         for (int64_t k = 0; k <= i; k++) V(k, j) -= g * d[k];

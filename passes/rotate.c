@@ -570,8 +570,11 @@ int qcc_pass_rotate(MlirModule m) {
     for (int t = 0; !rc && t < n_targets; t++) metrics(xst0[t], &mstd0[t], &qsur0[t]);
   }
 
+  int n_rotated = 0;
+  const char *first_block = NULL;
   for (int i = 0; i < n_streams && !rc; i++) {
     qcc_stream *s = &streams[i];
+    if (s->blocked && !first_block) first_block = s->why;
     if (s->blocked) {
       /* a stream is found again from each of its norms past the block
        * (the walk stops there): say it once */
@@ -668,11 +671,16 @@ int qcc_pass_rotate(MlirModule m) {
     }
     qcc_remark("rotate: %s", line);
     if (n_lines < 64) memcpy(lines[n_lines++], line, sizeof line);
+    n_rotated++;
   }
   if (!n_streams) {
     snprintf(lines[n_lines++], 400, "nothing rotated: no normalisation over the last axis, so no residual stream");
     qcc_remark("rotate: %s", lines[n_lines - 1]);
   }
+  /* asked for and not applied: said without -v too (as --smooth does) */
+  if (!rc && !n_rotated)
+    qcc_warning("--rotate: nothing rotated: %s%s", first_block ? first_block : "no normalisation over the last axis, so no residual stream",
+                first_block ? " (-v names every stream and what stops it)" : "");
   if (!rc) note(func, lines, n_lines);
 
   if (!rc && have_calib) { /* metrics after */
