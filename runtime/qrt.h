@@ -1781,7 +1781,20 @@ static QRT_MAYBE_UNUSED inline void qrt_pad_channels_last(const unsigned char *x
     for (ih = 0; ih < in[1]; ++ih) {
       unsigned char *dst = xp + (((pb[0] + id) * dims[1] + pb[1] + ih) * dims[2] + pb[2]) * cin * es;
       const unsigned char *src = x + (id * in[1] + ih) * in[2] * es;
-      for (ci = 0; ci < cin; ++ci)
+      /* int8: 16 channels gathered from their rows per 16-byte store (a
+       * store per byte was 15% of MobileNetV2's W8A8 run, whose 1x1
+       * convolutions transpose every input this way; for float, 4
+       * channels per store measured no faster) */
+      ci = 0;
+      if (es == 1)
+        for (; ci + 16 <= cin; ci += 16)
+          for (iw = 0; iw < in[2]; ++iw) {
+            unsigned char t[16];
+            int64_t b;
+            for (b = 0; b < 16; ++b) t[b] = src[(ci + b) * isz + iw];
+            memcpy(dst + iw * cin + ci, t, 16);
+          }
+      for (; ci < cin; ++ci)
         if (es == 4)
           for (iw = 0; iw < in[2]; ++iw) memcpy(dst + (iw * cin + ci) * 4, src + (ci * isz + iw) * 4, 4);
         else

@@ -664,6 +664,17 @@ QRT_INTERNAL void qrt_qmm_finish_rows(const qrt_qgemm_args *g, const qrt_qmm_rq 
                                       const uint32_t *rowsum, const uint32_t *cs) {
   int8_t codes[QRT_QMM_MC * QRT_QMM_NW];
   int64_t i, j;
+  if (!g->deq_scale && g->rs_c == 1 && g->cs_c != 1) {
+    /* C transposed (a convolution's [cout, positions] output): the tile's
+     * codes first, then each column's rows as one run of bytes, instead
+     * of a byte store per code scattered over 16 columns */
+    qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, codes, QRT_QMM_NW, 1);
+    for (j = 0; j < nw; ++j) {
+      int8_t *col = g->C + ic + (jc + j) * g->cs_c;
+      for (i = i0; i < i1; ++i) col[i] = codes[i * QRT_QMM_NW + j];
+    }
+    return;
+  }
   if (!g->deq_scale) {
     qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, g->C + ic * g->rs_c + jc * g->cs_c, g->rs_c,
                          g->cs_c);
