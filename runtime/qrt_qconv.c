@@ -72,6 +72,21 @@ QRT_INTERNAL int64_t qrt_qconv_padded_nhwc(const qrt_qconv_params *p, int64_t di
  * are exact, so the result is the direct path's). Its scratch bytes (the
  * plane, then OW int32), or 0 where it does not apply. */
 #define QRT_QCONV_DW_MAX_K 64
+
+/* The phases of qrt_qconv_dw's plane: s = 1 or 2 where the H and W
+ * strides are both s (then every tap is one pass over a whole output
+ * plane), else 0 (a pass per output row). */
+QRT_INTERNAL int64_t qrt_qconv_dw_phases(const qrt_qconv_params *p) {
+  return p->strides[1] == p->strides[2] && (p->strides[2] == 1 || p->strides[2] == 2) ? p->strides[2] : 0;
+}
+
+/* Bytes of the padded plane [PD, PH, PW] (dims) in s x s phases of
+ * [PD, ceil(PH / s), ceil(PW / s)] each. */
+QRT_INTERNAL int64_t qrt_qconv_dw_plane_bytes(const qrt_qconv_params *p, const int64_t dims[3]) {
+  const int64_t s = qrt_qconv_dw_phases(p) ? qrt_qconv_dw_phases(p) : 1;
+  return s * s * dims[0] * ((dims[1] + s - 1) / s) * ((dims[2] + s - 1) / s);
+}
+
 QRT_INTERNAL int64_t qrt_qconv_dw_plane(const qrt_qconv_params *p, int64_t dims[3]) {
   int64_t n;
   if (p->group <= 1 || p->c_in != p->group || qrt_qconv_use_gemm(p) || p->w_format == QRT_WFMT_I4 ||
@@ -80,8 +95,8 @@ QRT_INTERNAL int64_t qrt_qconv_dw_plane(const qrt_qconv_params *p, int64_t dims[
   n = qrt_window_cover(p->in_spatial, p->out_spatial, p->kernel, p->strides, p->dilations, p->pads_begin, dims);
   if (n == 0 || (n > QRT_QCONV_PAD_BUDGET && n > 2 * p->in_spatial[0] * p->in_spatial[1] * p->in_spatial[2])) return 0;
   /* the plane, then the accumulators of one output plane at the padded
-   * width (qrt_qconv_dw: stride-1 taps run over whole planes) */
-  return (n + 3) / 4 * 4 + p->out_spatial[1] * dims[2] * (int64_t)sizeof(int32_t);
+   * width (qrt_qconv_dw: taps run over whole planes) */
+  return (qrt_qconv_dw_plane_bytes(p, dims) + 3) / 4 * 4 + p->out_spatial[1] * dims[2] * (int64_t)sizeof(int32_t);
 }
 
 QRT_API int64_t qrt_qconv_scratch_i8(const qrt_qconv_params *p) {
@@ -251,6 +266,17 @@ QRT_INTERNAL void qrt_qconv_dw_tap(int32_t *restrict acc, const int8_t *restrict
     for (j = 0; j < n; ++j) acc[j] += ((int32_t)src[j * sw] - za) * wv;
 }
 
+/* a[t] = src[2 t], b[t] = src[2 t + 1] (restrict: int8 may alias
+ * anything, which kept the loops scalar). */
+QRT_INTERNAL void qrt_qconv_dw_split(const int8_t *restrict src, int64_t n, int8_t *restrict a, int8_t *restrict b) {
+  int64_t t;
+  for (t = 0; t < n / 2; ++t) {
+    a[t] = src[2 * t];
+    b[t] = src[2 * t + 1];
+  }
+  if (n & 1) a[n / 2] = src[n - 1];
+}
+
 /* y[j] = requant(acc[j] + bias) for j < n with one channel's constants:
  * qrt_requant inlined in a loop of its own (restrict, constants hoisted),
  * which the compiler vectorizes. */
@@ -261,49 +287,68 @@ QRT_INTERNAL void qrt_qconv_dw_requant(const qrt_qconv_params *p, const int32_t 
   for (j = 0; j < n; ++j) y[j] = (int8_t)qrt_requant((int64_t)acc[j] + bias, m0, shift, zp, lo, hi);
 }
 
-/* The depthwise path (qrt_qconv_dw_plane). */
+/* The depthwise path (qrt_qconv_dw_plane). With s phases (H and W
+ * strides both s = 1 or 2) the padded plane is stored as s x s sub-planes,
+ * phase (r % s, c % s) holding padded rows r and columns c at (r / s,
+ * c / s), SH x SW each: output (oh, ow)'s tap (kh, kw) reads padded
+ * (s oh + kh dh, s ow + kw dw), i.e. phase ((kh dh) % s, (kw dw) % s) at
+ * (oh + kh dh / s, ow + kw dw / s), so each tap is one contiguous pass over
+ * the whole output plane at width SW (columns past OW computed and
+ * dropped). At stride 2 the rows' every-other-byte reads had been 14% of
+ * MobileNetV2's W8A8 run; per-row passes of 7-56 columns cost more in
+ * calls than the strided reads saved, whole planes do not. */
 QRT_INTERNAL void qrt_qconv_dw(const qrt_qconv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
                                const int32_t *mult, const int8_t *shift, int8_t *scratch, int8_t *y) {
   const int64_t G = p->group, cout_g = p->c_out / G, K = qrt_qconv_K(p);
   const int64_t ID = p->in_spatial[0], IH = p->in_spatial[1], IW = p->in_spatial[2], isz = ID * IH * IW;
   const int64_t OD = p->out_spatial[0], OH = p->out_spatial[1], OW = p->out_spatial[2], P = OD * OH * OW;
   const int64_t KD = p->kernel[0], KH = p->kernel[1], KW = p->kernel[2];
-  const int64_t sw = p->strides[2], dw = p->dilations[2];
-  int64_t dims[3], plane, n, g, co, od, oh, kd, kh, kw, j, id, ih;
+  const int64_t sw = p->strides[2], dw = p->dilations[2], s = qrt_qconv_dw_phases(p);
+  int64_t dims[3], plane, SH, SW, sub, n, g, co, od, oh, kd, kh, kw, j, id, ih;
   int32_t *acc;
   plane = qrt_qconv_dw_plane(p, dims) - OH * dims[2] * (int64_t)sizeof(int32_t);
+  SH = s ? (dims[1] + s - 1) / s : dims[1];
+  SW = s ? (dims[2] + s - 1) / s : dims[2];
+  sub = dims[0] * SH * SW; /* bytes of one phase */
   acc = (int32_t *)(void *)(scratch + plane);
   for (n = 0; n < p->n; ++n)
     for (g = 0; g < G; ++g) {
       const int8_t *xc = x + (n * p->c_in + g) * isz;
       memset(scratch, (unsigned char)(int8_t)p->a_zero_point, (size_t)plane);
       for (id = 0; id < ID; ++id)
-        for (ih = 0; ih < IH; ++ih)
-          memcpy(scratch + ((p->pads_begin[0] + id) * dims[1] + p->pads_begin[1] + ih) * dims[2] + p->pads_begin[2],
-                 xc + (id * IH + ih) * IW, (size_t)IW);
+        for (ih = 0; ih < IH; ++ih) {
+          const int64_t r = p->pads_begin[1] + ih, c0 = p->pads_begin[2];
+          const int8_t *src = xc + (id * IH + ih) * IW;
+          int8_t *row = scratch + ((p->pads_begin[0] + id) * SH + (s == 2 ? r / 2 : r)) * SW;
+          if (s != 2) {
+            memcpy(row + c0, src, (size_t)IW);
+            continue;
+          }
+          row += (r & 1) * 2 * sub;
+          qrt_qconv_dw_split(src, IW, row + (c0 & 1) * sub + c0 / 2, row + (1 - (c0 & 1)) * sub + (c0 + 1) / 2);
+        }
       for (co = g * cout_g; co < (g + 1) * cout_g; ++co) {
         int32_t wk[QRT_QCONV_DW_MAX_K];
         for (j = 0; j < K; ++j) wk[j] = qrt_qconv_weight(p, w, K, cout_g, co, j);
-        for (od = 0; od < OD && sw == 1 && p->strides[1] == 1; ++od) {
-          /* stride 1: each tap is one pass over the whole output plane at
-           * the padded width PW (columns past OW computed and dropped), so
-           * the passes are long enough to vectorize at 7-28 columns */
-          const int64_t L = (OH - 1) * dims[2] + OW;
+        for (od = 0; od < OD && s; ++od) {
+          const int64_t L = (OH - 1) * SW + OW;
           for (j = 0; j < L; ++j) acc[j] = 0;
           for (kd = 0; kd < KD; ++kd)
             for (kh = 0; kh < KH; ++kh)
-              for (kw = 0; kw < KW; ++kw)
-                qrt_qconv_dw_tap(acc, scratch + ((od * p->strides[0] + kd * p->dilations[0]) * dims[1] + kh * p->dilations[1]) *
-                                                    dims[2] + kw * dw,
-                                 L, 1, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
-          /* the rows moved together (OW <= PW, so forward order is
+              for (kw = 0; kw < KW; ++kw) {
+                const int64_t rr = kh * p->dilations[1], cc = kw * dw;
+                const int8_t *src = scratch + ((rr % s) * s + cc % s) * sub +
+                                    ((od * p->strides[0] + kd * p->dilations[0]) * SH + rr / s) * SW + cc / s;
+                qrt_qconv_dw_tap(acc, src, L, 1, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
+              }
+          /* the rows moved together (OW <= SW, so forward order is
            * safe), then one requantization pass over the plane: rows of
            * 7-28 columns left the vector loop mostly to its scalar tail */
-          for (oh = 1; oh < OH; ++oh) memmove(acc + oh * OW, acc + oh * dims[2], sizeof(int32_t) * (size_t)OW);
+          for (oh = 1; oh < OH; ++oh) memmove(acc + oh * OW, acc + oh * SW, sizeof(int32_t) * (size_t)OW);
           qrt_qconv_dw_requant(p, acc, OH * OW, bias ? bias[co] : 0, mult[co], shift[co],
                                y + (n * p->c_out + co) * P + od * OH * OW);
         }
-        for (od = 0; od < OD && !(sw == 1 && p->strides[1] == 1); ++od) {
+        for (od = 0; od < OD && !s; ++od) {
           for (oh = 0; oh < OH; ++oh) {
             int32_t *ar = acc + oh * OW;
             for (j = 0; j < OW; ++j) ar[j] = 0;
