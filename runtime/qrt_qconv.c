@@ -266,6 +266,32 @@ QRT_INTERNAL void qrt_qconv_dw_tap(int32_t *restrict acc, const int8_t *restrict
     for (j = 0; j < n; ++j) acc[j] += ((int32_t)src[j * sw] - za) * wv;
 }
 
+/* acc[j] = sum_t (src[t][j] - za) w[t] for j < L, nt taps, computed as
+ * sum_t src[t][j] w[t] - za sum_t w[t] (exact in int32: at most
+ * QRT_QCONV_DW_MAX_K taps of |x w| <= 2^14), QRT_QCONV_DW_BLOCK outputs at
+ * a time held in registers over all taps: a pass per tap had read and
+ * written the int32 row once per tap (a quarter of MobileNetV2's W8A8 run). */
+#define QRT_QCONV_DW_BLOCK 64
+QRT_INTERNAL void qrt_qconv_dw_taps(int32_t *restrict acc, const int8_t *const *src, const int32_t *w, int64_t nt,
+                                    int64_t L, int32_t za) {
+  int32_t a[QRT_QCONV_DW_BLOCK], zsum = 0;
+  int64_t j0, j, t;
+  for (t = 0; t < nt; ++t) zsum += za * w[t];
+  for (j0 = 0; j0 < L; j0 += QRT_QCONV_DW_BLOCK) {
+    const int64_t m = L - j0 < QRT_QCONV_DW_BLOCK ? L - j0 : QRT_QCONV_DW_BLOCK;
+    for (j = 0; j < QRT_QCONV_DW_BLOCK; ++j) a[j] = -zsum;
+    for (t = 0; t < nt; ++t) {
+      const int8_t *restrict s = src[t] + j0;
+      const int32_t wv = w[t];
+      if (m == QRT_QCONV_DW_BLOCK) /* a fixed count: straight vector code */
+        for (j = 0; j < QRT_QCONV_DW_BLOCK; ++j) a[j] += (int32_t)s[j] * wv;
+      else
+        for (j = 0; j < m; ++j) a[j] += (int32_t)s[j] * wv;
+    }
+    memcpy(acc + j0, a, sizeof(int32_t) * (size_t)m);
+  }
+}
+
 /* a[t] = src[2 t], b[t] = src[2 t + 1] (restrict: int8 may alias
  * anything, which kept the loops scalar). */
 QRT_INTERNAL void qrt_qconv_dw_split(const int8_t *restrict src, int64_t n, int8_t *restrict a, int8_t *restrict b) {
@@ -332,15 +358,15 @@ QRT_INTERNAL void qrt_qconv_dw(const qrt_qconv_params *p, const int8_t *x, const
         for (j = 0; j < K; ++j) wk[j] = qrt_qconv_weight(p, w, K, cout_g, co, j);
         for (od = 0; od < OD && s; ++od) {
           const int64_t L = (OH - 1) * SW + OW;
-          for (j = 0; j < L; ++j) acc[j] = 0;
+          const int8_t *srcs[QRT_QCONV_DW_MAX_K];
           for (kd = 0; kd < KD; ++kd)
             for (kh = 0; kh < KH; ++kh)
               for (kw = 0; kw < KW; ++kw) {
                 const int64_t rr = kh * p->dilations[1], cc = kw * dw;
-                const int8_t *src = scratch + ((rr % s) * s + cc % s) * sub +
-                                    ((od * p->strides[0] + kd * p->dilations[0]) * SH + rr / s) * SW + cc / s;
-                qrt_qconv_dw_tap(acc, src, L, 1, p->a_zero_point, wk[(kd * KH + kh) * KW + kw]);
+                srcs[(kd * KH + kh) * KW + kw] = scratch + ((rr % s) * s + cc % s) * sub +
+                                                 ((od * p->strides[0] + kd * p->dilations[0]) * SH + rr / s) * SW + cc / s;
               }
+          qrt_qconv_dw_taps(acc, srcs, wk, K, L, p->a_zero_point);
           /* the rows moved together (OW <= SW, so forward order is
            * safe), then one requantization pass over the plane: rows of
            * 7-28 columns left the vector loop mostly to its scalar tail */
