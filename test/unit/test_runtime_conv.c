@@ -139,6 +139,14 @@ int main(void) {
     run_case(1, 8, 16, 8, in, k, s2, d2, pb, pe, 1, QRT_ACT_NONE);    /* dw multiplier 2 */
   }
   {
+    /* depthwise windows over the blocked taps' 64 taps (a pass per tap)
+     * and planes of several 64-output blocks with a tail */
+    const int64_t in[3] = {1, 30, 29}, k9[3] = {1, 9, 9}, k5[3] = {1, 5, 5};
+    const int64_t p4[3] = {0, 4, 4}, p2[3] = {0, 2, 2}, p3[3] = {0, 3, 1};
+    run_case(1, 3, 3, 3, in, k9, one, one, p4, p4, 1, QRT_ACT_CLIP);
+    run_case(1, 4, 4, 4, in, k5, one, one, p2, p3, 1, QRT_ACT_RELU);
+  }
+  {
     /* asymmetric padding, ceil-style sizes, no padding */
     const int64_t in[3] = {1, 8, 8}, k[3] = {1, 3, 3}, pb[3] = {0, 0, 1}, pe[3] = {0, 2, 0};
     const int64_t s[3] = {1, 2, 3};
