@@ -97,6 +97,10 @@ static int plan_grams(MlirBlock body, observer_state *st) {
 /* qcc.input_hessian = H / rows on every weight layer; returns how many. */
 static int attach_hessians(MlirBlock body, observer_state *st) {
   int n = 0;
+  for (size_t i = 0; i < st->grams.cap; i++) { /* once per gram: matmuls reading one input share it */
+    gram *g = st->grams.keys[i] ? st->grams.vals[i] : NULL;
+    if (g) qcc_gram_mirror(g->k, g->g);
+  }
   MlirOperation ret = mlirBlockGetTerminator(body);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
        op = mlirOperationGetNextInBlock(op)) {
@@ -107,7 +111,6 @@ static int attach_hessians(MlirBlock body, observer_state *st) {
     /* The mean over rows: the same H whatever the number of samples.
      * (Attributes are uniqued, so matmuls sharing an input share one.) */
     double *h = malloc(sizeof(double) * (size_t)(k * k));
-    qcc_gram_mirror(k, g->g);
     for (int64_t i = 0; i < k * k; i++) h[i] = g->g[i] / (double)g->rows;
     qcc_shape sh = {QRT_F64, 2, {k, k}};
     mlirOperationSetAttributeByName(op, mlirStringRefCreateFromCString("qcc.input_hessian"),

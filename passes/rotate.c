@@ -574,8 +574,8 @@ int qcc_pass_rotate(MlirModule m) {
   const char *first_block = NULL;
   for (int i = 0; i < n_streams && !rc; i++) {
     qcc_stream *s = &streams[i];
-    if (s->blocked && !first_block) first_block = s->why;
     if (s->blocked) {
+      if (!first_block) first_block = s->why;
       /* a stream is found again from each of its norms past the block
        * (the walk stops there): say it once */
       bool said = false;
@@ -673,13 +673,14 @@ int qcc_pass_rotate(MlirModule m) {
     if (n_lines < 64) memcpy(lines[n_lines++], line, sizeof line);
     n_rotated++;
   }
+  static const char no_stream[] = "no normalisation over the last axis, so no residual stream";
   if (!n_streams) {
-    snprintf(lines[n_lines++], 400, "nothing rotated: no normalisation over the last axis, so no residual stream");
+    snprintf(lines[n_lines++], 400, "nothing rotated: %s", no_stream);
     qcc_remark("rotate: %s", lines[n_lines - 1]);
   }
   /* asked for and not applied: said without -v too (as --smooth does) */
   if (!rc && !n_rotated)
-    qcc_warning("--rotate: nothing rotated: %s%s", first_block ? first_block : "no normalisation over the last axis, so no residual stream",
+    qcc_warning("--rotate: nothing rotated: %s%s", first_block ? first_block : no_stream,
                 first_block ? " (-v names every stream and what stops it)" : "");
   if (!rc) note(func, lines, n_lines);
 

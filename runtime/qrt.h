@@ -1767,6 +1767,18 @@ static QRT_MAYBE_UNUSED inline int64_t qrt_window_cover(const int64_t *in, const
   return n;
 }
 
+/* dst[0..16) = src[0], src[stride], ..., src[15 stride]: 16 bytes gathered
+ * per 16-byte store (a store per byte was the cost of the int8
+ * convolution's transposes: qrt_pad_channels_last, and the GEMM
+ * epilogue's transposed output). */
+static QRT_MAYBE_UNUSED inline void qrt_gather16_u8(void *dst, const void *src, int64_t stride) {
+  const unsigned char *s = (const unsigned char *)src;
+  unsigned char t[16];
+  int b;
+  for (b = 0; b < 16; ++b) t[b] = s[b * stride];
+  memcpy(dst, t, 16);
+}
+
 /* One image-group's input x [cin, in[0], in[1], in[2]] of es-byte elements
  * (es 1 or 4) copied channels last into xp [dims[0], dims[1], dims[2], cin]
  * at offset pb, every other byte `fill` (the float and int8 convolutions'
@@ -1781,19 +1793,13 @@ static QRT_MAYBE_UNUSED inline void qrt_pad_channels_last(const unsigned char *x
     for (ih = 0; ih < in[1]; ++ih) {
       unsigned char *dst = xp + (((pb[0] + id) * dims[1] + pb[1] + ih) * dims[2] + pb[2]) * cin * es;
       const unsigned char *src = x + (id * in[1] + ih) * in[2] * es;
-      /* int8: 16 channels gathered from their rows per 16-byte store (a
-       * store per byte was 15% of MobileNetV2's W8A8 run, whose 1x1
-       * convolutions transpose every input this way; for float, 4
-       * channels per store measured no faster) */
+      /* int8: 16 channels per store (15% of MobileNetV2's W8A8 run had
+       * been this transpose, which every 1x1 convolution's input takes;
+       * for float, 4 channels per store measured no faster) */
       ci = 0;
       if (es == 1)
         for (; ci + 16 <= cin; ci += 16)
-          for (iw = 0; iw < in[2]; ++iw) {
-            unsigned char t[16];
-            int64_t b;
-            for (b = 0; b < 16; ++b) t[b] = src[(ci + b) * isz + iw];
-            memcpy(dst + iw * cin + ci, t, 16);
-          }
+          for (iw = 0; iw < in[2]; ++iw) qrt_gather16_u8(dst + iw * cin + ci, src + ci * isz + iw, isz);
       for (; ci < cin; ++ci)
         if (es == 4)
           for (iw = 0; iw < in[2]; ++iw) memcpy(dst + (iw * cin + ci) * 4, src + (ci * isz + iw) * 4, 4);

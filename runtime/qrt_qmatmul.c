@@ -671,12 +671,7 @@ QRT_INTERNAL void qrt_qmm_finish_rows(const qrt_qgemm_args *g, const qrt_qmm_rq 
     qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, codes, QRT_QMM_NW, 1);
     for (j = 0; j < nw; ++j) {
       int8_t *col = g->C + ic + (jc + j) * g->cs_c;
-      for (i = i0; i + 16 <= i1; i += 16) { /* 16 rows gathered per 16-byte store */
-        int8_t t[16];
-        int64_t r;
-        for (r = 0; r < 16; ++r) t[r] = codes[(i + r) * QRT_QMM_NW + j];
-        memcpy(col + i, t, 16);
-      }
+      for (i = i0; i + 16 <= i1; i += 16) qrt_gather16_u8(col + i, codes + i * QRT_QMM_NW + j, QRT_QMM_NW);
       for (; i < i1; ++i) col[i] = codes[i * QRT_QMM_NW + j];
     }
     return;
