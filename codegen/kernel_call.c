@@ -37,6 +37,9 @@ FIELDS(softmax, QRT_SOFTMAX_PARAMS)
 #define PT qrt_norm_params
 FIELDS(norm, QRT_NORM_PARAMS)
 #undef PT
+#define PT qrt_norm_q_params
+FIELDS(norm_q, QRT_NORM_Q_PARAMS)
+#undef PT
 #define PT qrt_reduce_params
 FIELDS(reduce, QRT_REDUCE_PARAMS)
 #undef PT
@@ -81,6 +84,9 @@ FIELDS(lut, QRT_LUT_PARAMS)
 #undef PT
 #define PT qrt_qsoftmax_params
 FIELDS(qsoftmax, QRT_QSOFTMAX_PARAMS)
+#undef PT
+#define PT qrt_softmax_codes_q_params
+FIELDS(softmax_codes_q, QRT_SOFTMAX_CODES_Q_PARAMS)
 #undef PT
 #define PT qrt_qnorm_params
 FIELDS(qnorm, QRT_QNORM_PARAMS)
@@ -466,19 +472,25 @@ static void quant_of(MlirValue v, double *scale, int64_t *zp) {
   }
 }
 
+/* The constants of qrt_quantize_f32_i8 that make the int8 value y: also
+ * those of a float kernel whose output quantization was fused into it
+ * (passes/fuse_output_quantize.c). */
+static void output_quant(MlirValue y, float *inv_scale, int32_t *zero_point, int32_t *qmin, int32_t *qmax) {
+  double s;
+  int64_t z, lo = -128, hi = 127;
+  quant_of(y, &s, &z);
+  qcc_value_quant_range(y, &lo, &hi);
+  *inv_scale = 1.0f / (float)s;
+  *zero_point = (int32_t)z;
+  *qmin = (int32_t)lo;
+  *qmax = (int32_t)hi;
+}
+
 static bool lower_quantize(MlirOperation op, qcc_call *c) {
   qcc_shape x = shape_of(q_quantize_in(op, 0));
-  double s;
-  int64_t z;
-  quant_of(mlirOperationGetResult(op, 0), &s, &z);
   qrt_quantize_params *p = &c->params.quantize;
   p->n = qcc_shape_numel(&x);
-  p->inv_scale = 1.0f / (float)s;
-  p->zero_point = (int32_t)z;
-  int64_t qmin = -128, qmax = 127;
-  qcc_value_quant_range(mlirOperationGetResult(op, 0), &qmin, &qmax);
-  p->qmin = (int32_t)qmin;
-  p->qmax = (int32_t)qmax;
+  output_quant(mlirOperationGetResult(op, 0), &p->inv_scale, &p->zero_point, &p->qmin, &p->qmax);
   set_inputs(op, c);
   /* the storage type picks the code width (int16 activations: w8i16) */
   return use(op, c, shape_of(mlirOperationGetResult(op, 0)).dtype == QRT_I16 ? "qrt_quantize_f32_i16" : "qrt_quantize_f32_i8");
@@ -547,7 +559,20 @@ static bool lower_softmax_codes(MlirOperation op, qcc_call *c) {
     if ((m.dtype != QRT_U8 && m.dtype != QRT_BOOL) || p->mask_n < 1)
       return fail(op, "softmax_codes mask must be a non-empty ui8 or bool tensor");
   }
-  return use(op, c, "qrt_softmax_codes_f32");
+  MlirValue y = mlirOperationGetResult(op, 0);
+  qcc_shape ys = shape_of(y);
+  if (ys.dtype == QRT_F32) return use(op, c, "qrt_softmax_codes_f32");
+  /* int8 out: its quantization fused (passes/fuse_output_quantize.c) */
+  if (ys.dtype != QRT_I8 || p->axis_len > 4096)
+    return fail(op, "softmax_codes writes float32, or int8 codes of rows up to 4096");
+  qrt_qsoftmax_params sp = *p;
+  qrt_softmax_codes_q_params *q = &c->params.softmax_codes_q;
+  memset(q, 0, sizeof *q);
+  q->outer = sp.outer;
+  q->axis_len = sp.axis_len;
+  q->mask_n = sp.mask_n;
+  output_quant(y, &q->inv_scale, &q->zero_point, &q->qmin, &q->qmax);
+  return use(op, c, "qrt_softmax_codes_i8");
 }
 
 /* q.attention (passes/fuse_attention.c): Q [..., M, D], Kt [..., D, N],
@@ -1144,9 +1169,21 @@ static bool lower_norm(MlirOperation op, qcc_call *c) {
   c->in[2] = q_norm_in(op, 2);
   c->n_in = 3;
   c->n_out = 3; /* mean and inverse std outputs: not produced (NULL) */
-  if (!strcmp(a.kind.s, "layer")) return use(op, c, "qrt_layernorm_f32");
-  if (!strcmp(a.kind.s, "rms")) return use(op, c, "qrt_rmsnorm_f32");
-  return fail(op, "unknown norm kind");
+  bool layer = !strcmp(a.kind.s, "layer");
+  if (!layer && strcmp(a.kind.s, "rms")) return fail(op, "unknown norm kind");
+  MlirValue y = mlirOperationGetResult(op, 0);
+  qcc_shape ys = shape_of(y);
+  if (ys.dtype == QRT_F32) return use(op, c, layer ? "qrt_layernorm_f32" : "qrt_rmsnorm_f32");
+  /* int8 out: its quantization fused (passes/fuse_output_quantize.c) */
+  if (ys.dtype != QRT_I8) return fail(op, "normalisation writes float32 or int8 codes");
+  qrt_norm_params np = *p;
+  qrt_norm_q_params *q = &c->params.norm_q;
+  memset(q, 0, sizeof *q);
+  q->epsilon = np.epsilon;
+  q->outer = np.outer;
+  q->norm_size = np.norm_size;
+  output_quant(y, &q->inv_scale, &q->zero_point, &q->qmin, &q->qmax);
+  return use(op, c, layer ? "qrt_layernorm_f32_i8" : "qrt_rmsnorm_f32_i8");
 }
 
 static bool lower_hadamard(MlirOperation op, qcc_call *c) {

@@ -515,6 +515,7 @@ int main(int argc, char **argv) {
   /* the NPU backend lowers attention's matmuls and softmax itself */
   if (!rc && !o.target_npu && !o.no_fuse_attention) rc = qcc_pass_fuse_attention(m);
   if (!rc && !o.target_npu) rc = qcc_pass_fuse_conv_activation(m);
+  if (!rc && !o.target_npu && qcc_quantizing()) rc = qcc_pass_fuse_output_quantize(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

@@ -73,6 +73,9 @@ int qcc_pass_fuse_attention(MlirModule m);
 /* fuse_conv_activation.c: a float q.conv read only by a ReLU / LeakyReLU /
  * Clip applies it in its epilogue (qcc.act attributes; the same bits). */
 int qcc_pass_fuse_conv_activation(MlirModule m);
+/* fuse_output_quantize.c: a float q.norm / q.softmax_codes read only by a
+ * q.quantize to int8 writes those codes itself (the same bits). */
+int qcc_pass_fuse_output_quantize(MlirModule m);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

@@ -48,6 +48,7 @@ const qcc_pass_info qcc_passes[] = {
     {"kv-cache", run_kv_cache, "KV cache inputs/outputs stored as int8/int4 rows (--kv-bits)"},
     {"fuse-attention", qcc_pass_fuse_attention, "float attention (Q Kt, scale, mask, softmax, V) -> one q.attention"},
     {"fuse-conv-activation", qcc_pass_fuse_conv_activation, "float conv read only by ReLU / LeakyReLU / Clip applies it in its epilogue"},
+    {"fuse-output-quantize", qcc_pass_fuse_output_quantize, "float norm / softmax over codes read only by a quantize writes the int8 codes"},
     {NULL, NULL, NULL},
 };
 

@@ -298,6 +298,14 @@ static QRT_MAYBE_UNUSED inline void qrt_batch_offsets(int32_t rank, const int64_
  * rmsnorm:   y = x / sqrt(mean(x^2) + eps) * scale (+ bias). */
 #define QRT_NORM_PARAMS(S, A) \
   S(float, epsilon) S(int64_t, outer) S(int64_t, norm_size)
+/* qrt_layernorm_f32_i8 / qrt_rmsnorm_f32_i8: the same norm with its
+ * output quantized to int8 codes as qrt_quantize_f32_i8 with inv_scale,
+ * zero_point, qmin, qmax would (the same bits; passes/
+ * fuse_output_quantize.c), 256 elements at a time; out[0] y int8, out[1]
+ * and out[2] as above. */
+#define QRT_NORM_Q_PARAMS(S, A) \
+  S(float, epsilon) S(int64_t, outer) S(int64_t, norm_size) \
+  S(float, inv_scale) S(int32_t, zero_point) S(int32_t, qmin) S(int32_t, qmax)
 
 /* --- reduce over a set of axes ------------------------------------------ */
 /* Input viewed as in_shape[0..rank); reduced[k] != 0 marks a reduced dim;
@@ -929,6 +937,15 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
  *   or NULL; out[0] y float [outer, axis_len].
  * The compiler uses it where the masked-out elements' exp is 0 anyway
  * (attention's causal mask, passes/quantize_nonlinear.c). */
+/* qrt_softmax_codes_i8 (qrt_lut.c): qrt_softmax_codes_f32 whose output
+ * goes straight to int8 codes, as qrt_quantize_f32_i8 with inv_scale,
+ * zero_point, qmin, qmax would make them of its float output (the same
+ * bits; passes/fuse_output_quantize.c), a block of rows at a time while it
+ * is in L1; axis_len <= 4096 (larger rows: nothing is written, the
+ * compiler never asks).  out[0] y int8 [outer, axis_len]. */
+#define QRT_SOFTMAX_CODES_Q_PARAMS(S, A) \
+  S(int64_t, outer) S(int64_t, axis_len) S(int64_t, mask_n) \
+  S(float, inv_scale) S(int32_t, zero_point) S(int32_t, qmin) S(int32_t, qmax)
 /* qrt_dbfp_softmax_f32 (qrt_dbfp.c, `--softmax-format dbfpM`): softmax
  * over the last axis of x [outer, axis_len], float in and out, each row
  * encoded in DBFP(bits) (bits in [4, 8]) and exp read from a table:
@@ -976,7 +993,7 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
 #define QRT_ALL_PARAMS(X) \
   X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(where, QRT_WHERE_PARAMS) \
   X(conv, QRT_CONV_PARAMS) X(pool, QRT_POOL_PARAMS) X(matmul, QRT_MATMUL_PARAMS) \
-  X(softmax, QRT_SOFTMAX_PARAMS) X(norm, QRT_NORM_PARAMS) X(reduce, QRT_REDUCE_PARAMS) \
+  X(softmax, QRT_SOFTMAX_PARAMS) X(norm, QRT_NORM_PARAMS) X(norm_q, QRT_NORM_Q_PARAMS) X(reduce, QRT_REDUCE_PARAMS) \
   X(copy, QRT_COPY_PARAMS) X(concat, QRT_CONCAT_PARAMS) X(gather, QRT_GATHER_PARAMS) \
   X(pad, QRT_PAD_PARAMS) X(cast, QRT_CAST_PARAMS) \
   X(argreduce, QRT_ARGREDUCE_PARAMS) \
@@ -988,7 +1005,8 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
   X(quantize, QRT_QUANTIZE_PARAMS) X(dequantize, QRT_DEQUANTIZE_PARAMS) \
   X(requantize, QRT_REQUANTIZE_PARAMS) X(qmatmul, QRT_QMATMUL_PARAMS) X(qconv, QRT_QCONV_PARAMS) \
   X(hadamard, QRT_HADAMARD_PARAMS) \
-  X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(qnorm, QRT_QNORM_PARAMS) \
+  X(lut, QRT_LUT_PARAMS) X(qsoftmax, QRT_QSOFTMAX_PARAMS) X(softmax_codes_q, QRT_SOFTMAX_CODES_Q_PARAMS) \
+  X(qnorm, QRT_QNORM_PARAMS) \
   X(dbfp_softmax, QRT_DBFP_SOFTMAX_PARAMS) \
   X(qadd, QRT_QADD_PARAMS) X(bmatmul, QRT_BMATMUL_PARAMS) X(msq_quantize, QRT_MSQ_QUANTIZE_PARAMS) X(msqmatmul, QRT_MSQMATMUL_PARAMS) \
   X(msq_lut, QRT_MSQ_LUT_PARAMS) \
@@ -1002,6 +1020,7 @@ typedef struct qrt_pool_params { QRT_POOL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE
 typedef struct qrt_matmul_params { QRT_MATMUL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_matmul_params;
 typedef struct qrt_softmax_params { QRT_SOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_softmax_params;
 typedef struct qrt_norm_params { QRT_NORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_norm_params;
+typedef struct qrt_norm_q_params { QRT_NORM_Q_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_norm_q_params;
 typedef struct qrt_reduce_params { QRT_REDUCE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_reduce_params;
 typedef struct qrt_copy_params { QRT_COPY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_copy_params;
 typedef struct qrt_concat_params { QRT_CONCAT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_concat_params;
@@ -1029,6 +1048,7 @@ typedef struct qrt_qconv_params { QRT_QCONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLA
 typedef struct qrt_hadamard_params { QRT_HADAMARD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_hadamard_params;
 typedef struct qrt_lut_params { QRT_LUT_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_lut_params;
 typedef struct qrt_qsoftmax_params { QRT_QSOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qsoftmax_params;
+typedef struct qrt_softmax_codes_q_params { QRT_SOFTMAX_CODES_Q_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_softmax_codes_q_params;
 typedef struct qrt_dbfp_softmax_params { QRT_DBFP_SOFTMAX_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_dbfp_softmax_params;
 typedef struct qrt_qnorm_params { QRT_QNORM_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qnorm_params;
 typedef struct qrt_qadd_params { QRT_QADD_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_qadd_params;
@@ -1067,6 +1087,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_conv_i32, conv, "qrt_int_linear.c") \
   K(qrt_softmax_f32, softmax, "qrt_softmax.c") \
   K(qrt_layernorm_f32, norm, "qrt_norm.c") K(qrt_rmsnorm_f32, norm, "qrt_norm.c") \
+  K(qrt_layernorm_f32_i8, norm_q, "qrt_norm.c") K(qrt_rmsnorm_f32_i8, norm_q, "qrt_norm.c") \
   K(qrt_reduce_f32, reduce, "qrt_reduce.c") K(qrt_reduce_i32, reduce, "qrt_reduce.c") \
   K(qrt_reduce_i64, reduce, "qrt_reduce.c") K(qrt_reduce_f64, reduce, "qrt_reduce.c") \
   K(qrt_copy, copy, "qrt_copy.c") \
@@ -1092,7 +1113,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_wmatmul_f32, qmatmul, "qrt_qmatmul_float.c") \
   K(qrt_hadamard_f32, hadamard, "qrt_hadamard.c") \
   K(qrt_lut_i8, lut, "qrt_lut.c") K(qrt_lut_i8_f32, lut, "qrt_lut.c") K(qrt_qsoftmax_i8, qsoftmax, "qrt_qsoftmax.c") \
-  K(qrt_softmax_codes_f32, qsoftmax, "qrt_lut.c") K(qrt_attention_f32, attention, "qrt_attention.c") \
+  K(qrt_softmax_codes_f32, qsoftmax, "qrt_lut.c") K(qrt_softmax_codes_i8, softmax_codes_q, "qrt_lut.c") K(qrt_attention_f32, attention, "qrt_attention.c") \
   K(qrt_dbfp_softmax_f32, dbfp_softmax, "qrt_dbfp.c") \
   K(qrt_qlayernorm_i8, qnorm, "qrt_qnorm.c") K(qrt_qrmsnorm_i8, qnorm, "qrt_qnorm.c") \
   K(qrt_qadd_i8, qadd, "qrt_qadd.c") K(qrt_bmatmul_f32, bmatmul, "qrt_bmatmul.c") \
@@ -1108,7 +1129,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_lut.c", "qrt_parallel.c") \
   D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
-  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") D("qrt_lut.c", "qrt_softmax.c") \
+  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") D("qrt_lut.c", "qrt_softmax.c") D("qrt_lut.c", "qrt_quant.c") D("qrt_norm.c", "qrt_quant.c") \
   D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_bdot.c") D("qrt_bmatmul.c", "qrt_fmt.c") \
   D("qrt_bmatmul.c", "qrt_matmul.c") D("qrt_bdot.c", "qrt_fmt.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \

@@ -232,25 +232,25 @@ QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *con
  * the values, -inf where masked, qrt_softmax_f32. */
 #define QRT_SOFTMAX_CODES_BLOCK 4096 /* floats looked up at once (16 KiB, L1) */
 typedef struct qrt_softmax_codes_job {
-  const qrt_qsoftmax_params *p;
+  int64_t outer, axis_len, mask_n;
   const int8_t *codes;
   const uint8_t *mask;
   const float *table, *exps; /* exps NULL: every row the exact way */
-  float *y;
+  float *y;                  /* float output, or NULL: */
+  int8_t *yq;                /* codes: qrt_quantize_f32_i8 of it */
+  const qrt_softmax_codes_q_params *q;
 } qrt_softmax_codes_job;
 
-/* Row o the float chain's way: the table's values, -inf where masked,
- * then qrt_softmax_f32's row. */
-QRT_INTERNAL void qrt_softmax_codes_exact_row(const qrt_softmax_codes_job *jb, int64_t o) {
-  const qrt_qsoftmax_params *p = jb->p;
-  const int64_t L = p->axis_len;
-  float *yo = jb->y + o * L;
+/* Row o the float chain's way into yo: the table's values, -inf where
+ * masked, then qrt_softmax_f32's row. */
+QRT_INTERNAL void qrt_softmax_codes_exact_row(const qrt_softmax_codes_job *jb, int64_t o, float *yo) {
+  const int64_t L = jb->axis_len;
   qrt_softmax_params sp;
   const void *sin[1];
   void *sout[1];
   int64_t j;
   for (j = 0; j < L; ++j) {
-    const int keep = !jb->mask || jb->mask[(o * L + j) % p->mask_n];
+    const int keep = !jb->mask || jb->mask[(o * L + j) % jb->mask_n];
     yo[j] = keep ? jb->table[(uint8_t)(jb->codes[o * L + j] + 128)] : -INFINITY;
   }
   memset(&sp, 0, sizeof sp);
@@ -262,65 +262,102 @@ QRT_INTERNAL void qrt_softmax_codes_exact_row(const qrt_softmax_codes_job *jb, i
   qrt_softmax_f32(&sp, sin, sout);
 }
 
-QRT_INTERNAL void qrt_softmax_codes_rows(void *ctx, int64_t o0, int64_t o1) {
-  const qrt_softmax_codes_job *jb = (const qrt_softmax_codes_job *)ctx;
-  const int64_t L = jb->p->axis_len, mask_n = jb->p->mask_n;
-  const int64_t g = L < QRT_SOFTMAX_CODES_BLOCK ? QRT_SOFTMAX_CODES_BLOCK / L : 1;
-  int64_t r0, r1, o, j;
+/* Rows [r0, r1) into blk (row o at blk + (o - r0) L). */
+QRT_INTERNAL void qrt_softmax_codes_block(const qrt_softmax_codes_job *jb, int64_t r0, int64_t r1, float *blk) {
+  const int64_t L = jb->axis_len, mask_n = jb->mask_n;
+  qrt_lut_params lp;
+  const void *lin[2];
+  void *lout[1];
+  int64_t o, j;
   if (!jb->exps) {
-    for (o = o0; o < o1; ++o) qrt_softmax_codes_exact_row(jb, o);
+    for (o = r0; o < r1; ++o) qrt_softmax_codes_exact_row(jb, o, blk + (o - r0) * L);
     return;
   }
+  lp.n = (r1 - r0) * L;
+  lin[0] = jb->codes + r0 * L;
+  lin[1] = jb->exps;
+  lout[0] = blk;
+  qrt_lut_i8_f32_serial(&lp, lin, lout);
+  for (o = r0; o < r1; ++o) {
+    float *yo = blk + (o - r0) * L;
+    float s, inv;
+    if (jb->mask && mask_n % L == 0) { /* the row's mask bytes in one run */
+      const uint8_t *keep = jb->mask + (o * L) % mask_n;
+      /* E * 1 or E * 0 (E is finite, >= 0: the same bits as a select),
+       * a multiplication compilers vectorize where they branched */
+      for (j = 0; j < L; ++j) yo[j] = yo[j] * (float)(keep[j] != 0);
+    } else if (jb->mask) {
+      for (j = 0; j < L; ++j) yo[j] = jb->mask[(o * L + j) % mask_n] ? yo[j] : 0.0f;
+    }
+    s = qrt_lanes_sum_f32(yo, L);
+    if (!(s >= 0x1p-60f)) {
+      qrt_softmax_codes_exact_row(jb, o, yo);
+      continue;
+    }
+    inv = 1.0f / s;
+    for (j = 0; j < L; ++j) yo[j] = yo[j] * inv;
+  }
+}
+
+/* Rows [o0, o1) in blocks of about QRT_SOFTMAX_CODES_BLOCK floats: the
+ * float output is its own block; codes go through one on the stack, each
+ * block quantized while it is in L1 (axis_len <= the block then). */
+QRT_INTERNAL void qrt_softmax_codes_rows(void *ctx, int64_t o0, int64_t o1) {
+  const qrt_softmax_codes_job *jb = (const qrt_softmax_codes_job *)ctx;
+  const int64_t L = jb->axis_len;
+  const int64_t g = L < QRT_SOFTMAX_CODES_BLOCK ? QRT_SOFTMAX_CODES_BLOCK / L : 1;
+  int64_t r0, r1;
   for (r0 = o0; r0 < o1; r0 = r1) {
-    qrt_lut_params lp;
-    const void *lin[2];
-    void *lout[1];
     r1 = o1 - r0 < g ? o1 : r0 + g;
-    lp.n = (r1 - r0) * L;
-    lin[0] = jb->codes + r0 * L;
-    lin[1] = jb->exps;
-    lout[0] = jb->y + r0 * L;
-    qrt_lut_i8_f32_serial(&lp, lin, lout);
-    for (o = r0; o < r1; ++o) {
-      float *yo = jb->y + o * L;
-      float s, inv;
-      if (jb->mask && mask_n % L == 0) { /* the row's mask bytes in one run */
-        const uint8_t *keep = jb->mask + (o * L) % mask_n;
-        /* E * 1 or E * 0 (E is finite, >= 0: the same bits as a select),
-         * a multiplication compilers vectorize where they branched */
-        for (j = 0; j < L; ++j) yo[j] = yo[j] * (float)(keep[j] != 0);
-      } else if (jb->mask) {
-        for (j = 0; j < L; ++j) yo[j] = jb->mask[(o * L + j) % mask_n] ? yo[j] : 0.0f;
-      }
-      s = qrt_lanes_sum_f32(yo, L);
-      if (!(s >= 0x1p-60f)) {
-        qrt_softmax_codes_exact_row(jb, o);
-        continue;
-      }
-      inv = 1.0f / s;
-      for (j = 0; j < L; ++j) yo[j] = yo[j] * inv;
+    if (jb->y) {
+      qrt_softmax_codes_block(jb, r0, r1, jb->y + r0 * L);
+    } else {
+      float blk[QRT_SOFTMAX_CODES_BLOCK];
+      qrt_softmax_codes_block(jb, r0, r1, blk);
+      qrt_quantize_row_f32_i8((r1 - r0) * L, blk, jb->q->inv_scale, jb->q->zero_point, jb->q->qmin, jb->q->qmax,
+                              jb->yq + r0 * L);
     }
   }
 }
 
-QRT_API void qrt_softmax_codes_f32(const void *params, const void *const *in, void *const *out) {
-  const qrt_qsoftmax_params *p = (const qrt_qsoftmax_params *)params;
+QRT_INTERNAL void qrt_softmax_codes_run(qrt_softmax_codes_job *jb, const void *const *in) {
   const float *table = (const float *)in[1];
-  const int64_t L = p->axis_len;
+  const int64_t L = jb->axis_len;
   float exps[256], G = -INFINITY;
   int finite = 1, c;
-  qrt_softmax_codes_job jb;
-  if (L <= 0 || p->outer <= 0) return;
+  if (L <= 0 || jb->outer <= 0) return;
   for (c = 0; c < 256; ++c) {
     finite &= table[c] - table[c] == 0.0f; /* not NaN, not infinite */
     G = table[c] > G ? table[c] : G;
   }
   for (c = 0; c < 256; ++c) exps[c] = qrt_exp_f32(table[c] - G);
-  jb.p = p;
-  jb.codes = (const int8_t *)in[0];
-  jb.mask = p->mask_n > 0 ? (const uint8_t *)in[2] : NULL;
-  jb.table = table;
-  jb.exps = finite ? exps : NULL;
+  jb->codes = (const int8_t *)in[0];
+  jb->mask = jb->mask_n > 0 ? (const uint8_t *)in[2] : NULL;
+  jb->table = table;
+  jb->exps = finite ? exps : NULL;
+  qrt_parallel_range(jb->outer, 1, (QRT_PAR_MIN_ELEMS / 2 + L - 1) / L, qrt_softmax_codes_rows, jb);
+}
+
+QRT_API void qrt_softmax_codes_f32(const void *params, const void *const *in, void *const *out) {
+  const qrt_qsoftmax_params *p = (const qrt_qsoftmax_params *)params;
+  qrt_softmax_codes_job jb;
+  memset(&jb, 0, sizeof jb);
+  jb.outer = p->outer;
+  jb.axis_len = p->axis_len;
+  jb.mask_n = p->mask_n;
   jb.y = (float *)out[0];
-  qrt_parallel_range(p->outer, 1, (QRT_PAR_MIN_ELEMS / 2 + L - 1) / L, qrt_softmax_codes_rows, &jb);
+  qrt_softmax_codes_run(&jb, in);
+}
+
+QRT_API void qrt_softmax_codes_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_softmax_codes_q_params *p = (const qrt_softmax_codes_q_params *)params;
+  qrt_softmax_codes_job jb;
+  if (p->axis_len > QRT_SOFTMAX_CODES_BLOCK) return; /* the compiler never asks (qrt.h) */
+  memset(&jb, 0, sizeof jb);
+  jb.outer = p->outer;
+  jb.axis_len = p->axis_len;
+  jb.mask_n = p->mask_n;
+  jb.yq = (int8_t *)out[0];
+  jb.q = p;
+  qrt_softmax_codes_run(&jb, in);
 }

@@ -890,6 +890,62 @@ QRT_INTERNAL void qrt_qmm_fold_group(const qrt_qgemm_args *g, int64_t ic, int64_
   }
 }
 
+/* Rows [0, mc) of the row block at ic times kc rows (from pc) of the
+ * np packed panels at bp (bps bytes apart) into dst (first: the sums start
+ * there).  A K block that is not a multiple of 4 ends with its last rows
+ * zero-padded into one more step. */
+QRT_INTERNAL void qrt_qmm_block_rows(const qrt_qgemm_args *g, int64_t ic, int64_t mc, int64_t pc, int64_t kc,
+                                     int np, const uint8_t *bp, int64_t bps, int32_t *dst, int first) {
+  int8_t atail[QRT_QMM_MR * 4];
+  const int64_t ng = kc / 4, tail = kc % 4;
+  int64_t ir, i, r;
+  for (ir = 0; ir < mc;) {
+    int64_t h;
+    const qrt_qmm_kernel_fn kern = qrt_qmm_pick(mc - ir, np, &h);
+    const int8_t *ap = g->A + (ic + ir) * g->lda + pc;
+    int32_t *acc = dst + ir * QRT_QMM_NW;
+    kern(ng, ap, g->lda, bp, bps, acc, first);
+    if (tail) {
+      for (i = 0; i < h; ++i)
+        for (r = 0; r < 4; ++r) atail[i * 4 + r] = r < tail ? ap[i * g->lda + ng * 4 + r] : 0;
+      kern(1, atail, 4, bp + ng * 64, bps, acc, first && ng == 0);
+    }
+    ir += h;
+  }
+}
+
+/* The row sums of the row block at ic (biased kernels: 128 x sum). */
+QRT_INTERNAL void qrt_qmm_block_rowsum(const qrt_qgemm_args *g, int64_t ic, int64_t mc, uint32_t *rowsum) {
+  int64_t i;
+  for (i = 0; i < mc; ++i) rowsum[i] = QRT_QMM_BIASED ? 128u * qrt_qmm_row_sum(g->A + (ic + i) * g->lda, g->K) : 0;
+}
+
+/* Run-time int8 B (attention's K^T and V) whose panels for columns [j0,
+ * j1) all fit bbuf is packed once, up front, and then read as packed
+ * weights are; the general loop packs each tile again for every
+ * QRT_QMM_MC rows.  Same tiles, same sums, same epilogue: the same bits. */
+#define QRT_QMM_PRE_COLS 512 /* column sums kept for the prepacked B */
+
+QRT_INTERNAL int qrt_qmm_prepack_fits(const qrt_qgemm_args *g, int64_t j0, int64_t j1, size_t bytes) {
+  const int64_t cols = (j1 - j0 + QRT_QMM_NR - 1) / QRT_QMM_NR * QRT_QMM_NR;
+  return !g->b_packed && !(g->gmult && g->group > 0) && g->K > 0 && g->M > QRT_QMM_MC &&
+         cols <= QRT_QMM_PRE_COLS && qrt_qmm_k4(g->K) * cols <= (int64_t)bytes;
+}
+
+QRT_INTERNAL void qrt_qmm_prepack(const qrt_qgemm_args *g, int64_t j0, int64_t j1, unsigned char *bbuf,
+                                  uint32_t *cs) {
+  const int64_t k4 = qrt_qmm_k4(g->K);
+  int64_t jc;
+  for (jc = j0; jc < j1; jc += QRT_QMM_NR) {
+    unsigned char *panel = bbuf + (jc - j0) / QRT_QMM_NR * k4 * QRT_QMM_NR;
+    uint32_t *c = cs + (jc - j0);
+    int64_t j;
+    qrt_qmm_pack_panel(g->K, g->N, g->B, g->rs_b, g->cs_b, jc, 0, k4, panel);
+    for (j = 0; j < QRT_QMM_NR; ++j) c[j] = g->colsum && jc + j < j1 ? (uint32_t)g->colsum[jc + j] : 0u;
+    if (!g->colsum && g->a_zero_point) qrt_qmm_panel_colsum(panel, k4, c);
+  }
+}
+
 /* Columns [j0, j1) of the GEMM (j0 a multiple of QRT_QMM_NW): the tiles
  * and their k order are those of the whole GEMM, so a split changes no
  * bit (the int32 sums are exact anyway; each epilogue is per element). */
@@ -899,41 +955,43 @@ QRT_INTERNAL void qrt_qgemm_cols(const qrt_qgemm_args *g, int64_t j0, int64_t j1
   int32_t gacc[QRT_QMM_MC * QRT_QMM_NW];                     /* grouped: one group */
   uint32_t rowsum[QRT_QMM_MC];
   uint32_t cs[QRT_QMM_NW];
-  int8_t atail[QRT_QMM_MR * 4];
   const int64_t M = g->M, N = g->N, K = g->K;
   const int64_t k4 = qrt_qmm_k4(K);
   const int int4 = g->b_format == QRT_WFMT_I4;
   const int grouped = g->gmult && g->group > 0;
   /* Packed int8 is read in place; int4 and unpacked B go through bbuf. */
   const int in_place = g->b_packed && !int4;
-  const int64_t kcmax = in_place ? QRT_QMM_KC_PACKED : QRT_QMM_KC;
-  int64_t ic, jc, pc, ir, i;
+  uint32_t cs_pre[QRT_QMM_PRE_COLS];
+  int pre;
+  int64_t kcmax, ic, jc, pc;
   if (M <= 0 || N <= 0) return;
+  pre = qrt_qmm_prepack_fits(g, j0, j1, sizeof bbuf);
+  if (pre) qrt_qmm_prepack(g, j0, j1, bbuf, cs_pre);
+  kcmax = in_place || pre ? QRT_QMM_KC_PACKED : QRT_QMM_KC;
   for (ic = 0; ic < M; ic += QRT_QMM_MC) {
     const int64_t mc = M - ic < QRT_QMM_MC ? M - ic : QRT_QMM_MC;
-#if QRT_QMM_BIASED
-    if (!grouped)
-      for (i = 0; i < mc; ++i) rowsum[i] = 128u * qrt_qmm_row_sum(g->A + (ic + i) * g->lda, K);
-#endif
+    if (!grouped) qrt_qmm_block_rowsum(g, ic, mc, rowsum);
     for (jc = j0; jc < j1; jc += QRT_QMM_NW) {
       const int64_t nw = j1 - jc < QRT_QMM_NW ? j1 - jc : QRT_QMM_NW;
       const int np = (int)((nw + QRT_QMM_NR - 1) / QRT_QMM_NR);
       int32_t *const dst = grouped ? gacc : accbuf;
       int64_t kc;
       if (grouped) memset(cs, 0, sizeof cs); /* corrections done per group */
+      else if (pre) memcpy(cs, cs_pre + (jc - j0), (size_t)np * QRT_QMM_NR * sizeof *cs);
       else qrt_qmm_tile_colsum(g, jc, nw, cs);
       if (K <= 0 || grouped) memset(accbuf, 0, sizeof accbuf);
       for (pc = 0; pc < K; pc += kc) {
         /* blocks never straddle a group: each group's sums are folded alone */
         const int64_t gend = grouped ? ((pc / g->group + 1) * g->group < K ? (pc / g->group + 1) * g->group : K) : K;
         const int first = grouped ? pc % g->group == 0 : pc == 0;
-        int64_t ng, tail, bps;
+        int64_t bps;
         const uint8_t *bp;
         kc = K - pc < kcmax ? K - pc : kcmax;
         if (pc + kc > gend) kc = gend - pc;
-        ng = kc / 4;
-        tail = kc % 4;
-        if (in_place) {
+        if (pre) {
+          bps = k4 * QRT_QMM_NR;
+          bp = bbuf + (jc - j0) / QRT_QMM_NR * bps + pc * QRT_QMM_NR;
+        } else if (in_place) {
           bps = k4 * QRT_QMM_NR;
           bp = (const uint8_t *)g->B + (jc / QRT_QMM_NR) * bps + pc * QRT_QMM_NR;
         } else {
@@ -952,20 +1010,7 @@ QRT_INTERNAL void qrt_qgemm_cols(const qrt_qgemm_args *g, int64_t j0, int64_t j1
           }
           bp = bbuf;
         }
-        for (ir = 0; ir < mc;) {
-          int64_t h;
-          const qrt_qmm_kernel_fn kern = qrt_qmm_pick(mc - ir, np, &h);
-          const int8_t *ap = g->A + (ic + ir) * g->lda + pc;
-          int32_t *acc = dst + ir * QRT_QMM_NW;
-          kern(ng, ap, g->lda, bp, bps, acc, first);
-          if (tail) {
-            int64_t r;
-            for (i = 0; i < h; ++i)
-              for (r = 0; r < 4; ++r) atail[i * 4 + r] = r < tail ? ap[i * g->lda + ng * 4 + r] : 0;
-            kern(1, atail, 4, bp + ng * 64, bps, acc, first && ng == 0);
-          }
-          ir += h;
-        }
+        qrt_qmm_block_rows(g, ic, mc, pc, kc, np, bp, bps, dst, first);
         if (grouped && pc + kc == gend)
           qrt_qmm_fold_group(g, ic, jc, mc, nw, pc / g->group * g->group, gend, gacc,
                              (uint32_t *)(void *)accbuf);

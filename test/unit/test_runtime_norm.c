@@ -1,6 +1,8 @@
 /* test_runtime_norm.c - layernorm / rmsnorm against a double-precision reference.
  * The kernel sums in float (16 lanes) so the comparison uses a tolerance:
- * |y - ref| <= 1e-5 * (1 + |ref|); mean and 1/std outputs likewise. */
+ * |y - ref| <= 1e-5 * (1 + |ref|); mean and 1/std outputs likewise.
+ * The int8-output kernels (qrt_layernorm_f32_i8 / qrt_rmsnorm_f32_i8)
+ * against the float kernel followed by qrt_quantize_f32_i8: bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,35 @@ static void run_case(int64_t outer, int64_t n, int rms, int with_bias, float off
   sprintf(what, "%s outer %lld n %lld bias %d", rms ? "rmsnorm" : "layernorm", (long long)outer,
           (long long)n, with_bias);
   check(ok, what);
+  {
+    /* int8 output: the float kernel's bits through qrt_quantize_f32_i8,
+     * with a narrowed code range too (a fused ReLU's) */
+    static const float inv_scales[2] = {40.0f, 7.5f};
+    static const int32_t zps[2] = {0, -20}, qmins[2] = {-128, -20};
+    qrt_norm_q_params qp;
+    qrt_quantize_params xp;
+    int8_t *want = (int8_t *)xmalloc((size_t)(outer * n)), *got = (int8_t *)xmalloc((size_t)(outer * n));
+    float *inv2 = (float *)xmalloc(sizeof(float) * (size_t)outer);
+    int k;
+    for (k = 0; k < 2; ++k) {
+      memset(&xp, 0, sizeof xp);
+      xp.n = outer * n; xp.inv_scale = inv_scales[k]; xp.zero_point = zps[k]; xp.qmin = qmins[k]; xp.qmax = 127;
+      in[0] = y; out[0] = want;
+      qrt_quantize_f32_i8(&xp, in, out);
+      memset(&qp, 0, sizeof qp);
+      qp.epsilon = p.epsilon; qp.outer = outer; qp.norm_size = n;
+      qp.inv_scale = xp.inv_scale; qp.zero_point = xp.zero_point; qp.qmin = xp.qmin; qp.qmax = xp.qmax;
+      in[0] = x; out[0] = got; out[1] = NULL; out[2] = inv2;
+      memset(got, 0x55, (size_t)(outer * n));
+      if (rms) qrt_rmsnorm_f32_i8(&qp, in, out);
+      else qrt_layernorm_f32_i8(&qp, in, out);
+      sprintf(what, "%s int8 out %d: outer %lld n %lld bias %d: bit for bit", rms ? "rmsnorm" : "layernorm", k,
+              (long long)outer, (long long)n, with_bias);
+      check(memcmp(got, want, (size_t)(outer * n)) == 0 && memcmp(inv, inv2, sizeof(float) * (size_t)outer) == 0,
+            what);
+    }
+    free(want); free(got); free(inv2);
+  }
   free(x); free(y); free(sc); free(bi); free(mean); free(inv);
 }
 
@@ -61,6 +92,8 @@ int main(void) {
     run_case(2, 5, rms, 1, 3.0f);
     run_case(4, 1, rms, 1, 0.0f);
     run_case(2, 4096, rms, 1, 10.0f); /* offset mean: two-pass variance */
+    run_case(67, 128, rms, 0, 0.5f);  /* 32 rows to a block of codes, a partial block */
+    run_case(3, 5000, rms, 1, 0.0f);  /* rows across blocks */
   }
   return finish();
 }

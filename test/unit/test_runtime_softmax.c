@@ -273,6 +273,34 @@ static void codes_case(int64_t heads, int64_t L, float sc, int32_t z, float c, i
             (long long)heads, (long long)L, (double)sc, (int)z, mask_kind);
     check(close, what);
   }
+  {
+    /* int8 output (qrt_softmax_codes_i8): qrt_quantize_f32_i8 of the float
+     * output, bit for bit; codes of [0, 1] as the quantize pass picks them,
+     * and a narrowed range */
+    static const float inv_scales[2] = {255.0f, 100.0f};
+    static const int32_t zps[2] = {-128, -50}, qmaxs[2] = {127, 40};
+    qrt_softmax_codes_q_params qp;
+    qrt_quantize_params xp;
+    int8_t *cwant = (int8_t *)xmalloc((size_t)n), *cgot = (int8_t *)xmalloc((size_t)n);
+    int k;
+    for (k = 0; k < 2; ++k) {
+      memset(&xp, 0, sizeof xp);
+      xp.n = n; xp.inv_scale = inv_scales[k]; xp.zero_point = zps[k]; xp.qmin = -128; xp.qmax = qmaxs[k];
+      in[0] = got; out[0] = cwant;
+      qrt_quantize_f32_i8(&xp, in, out);
+      memset(&qp, 0, sizeof qp);
+      qp.outer = cp.outer; qp.axis_len = cp.axis_len; qp.mask_n = cp.mask_n;
+      qp.inv_scale = xp.inv_scale; qp.zero_point = xp.zero_point; qp.qmin = xp.qmin; qp.qmax = xp.qmax;
+      in[0] = codes; in[1] = table; in[2] = cp.mask_n ? keep : NULL;
+      out[0] = cgot;
+      memset(cgot, 0x55, (size_t)n);
+      qrt_softmax_codes_i8(&qp, in, out);
+      sprintf(what, "softmax of codes to int8 %d: %lld heads, L %lld, mask %d, inf code %d: bit for bit", k,
+              (long long)heads, (long long)L, mask_kind, inf_code);
+      check(memcmp(cgot, cwant, (size_t)n) == 0, what);
+    }
+    free(cwant); free(cgot);
+  }
   free(codes); free(x); free(want); free(got); free(keep); free(plain);
 }
 
@@ -319,5 +347,6 @@ int main(void) {
   codes_case(2, 70, 1.5f, 0, 1.0f, 0, -1);   /* values +-190: rows far below the table's max (exact rows) */
   codes_case(1, 48, 0.7f, 5, 1.0f, 4, -1);   /* some rows exact, some by the exp table */
   codes_case(2, 33, 0.1f, 0, 1.0f, 0, 200);  /* an infinite table value: the chain's way */
+  codes_case(1, 2500, 0.05f, 0, 0.125f, 0, -1); /* one row to a block */
   return finish();
 }
