@@ -40,6 +40,9 @@ FIELDS(norm, QRT_NORM_PARAMS)
 #define PT qrt_norm_q_params
 FIELDS(norm_q, QRT_NORM_Q_PARAMS)
 #undef PT
+#define PT qrt_binary_q_params
+FIELDS(binary_q, QRT_BINARY_Q_PARAMS)
+#undef PT
 #define PT qrt_reduce_params
 FIELDS(reduce, QRT_REDUCE_PARAMS)
 #undef PT
@@ -1119,7 +1122,20 @@ static bool lower_binary(MlirOperation op, qcc_call *c) {
   broadcast_strides(&x, &y, p->a_strides);
   broadcast_strides(&w, &y, p->b_strides);
   set_inputs(op, c);
-  return pick(op, c, "qrt_binary", x.dtype);
+  if (y.dtype != QRT_I8 || x.dtype != QRT_F32) return pick(op, c, "qrt_binary", x.dtype);
+  /* float operands, int8 out: its quantize fused (passes/fuse_output_quantize.c) */
+  if (w.dtype != QRT_F32 || (code != QRT_BINARY_ADD && code != QRT_BINARY_SUB && code != QRT_BINARY_MUL))
+    return fail(op, "a binary op writes int8 codes of float operands only for add, sub and mul");
+  qrt_binary_params bp = *p;
+  qrt_binary_q_params *q = &c->params.binary_q;
+  memset(q, 0, sizeof *q);
+  q->op = bp.op;
+  q->rank = bp.rank;
+  memcpy(q->out_shape, bp.out_shape, sizeof q->out_shape);
+  memcpy(q->a_strides, bp.a_strides, sizeof q->a_strides);
+  memcpy(q->b_strides, bp.b_strides, sizeof q->b_strides);
+  output_quant(mlirOperationGetResult(op, 0), &q->inv_scale, &q->zero_point, &q->qmin, &q->qmax);
+  return use(op, c, "qrt_binary_f32_i8");
 }
 
 static bool lower_where(MlirOperation op, qcc_call *c) {

@@ -156,6 +156,13 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * sum idx[k]*a_strides[k] (element strides, 0 where broadcast). */
 #define QRT_BINARY_PARAMS(S, A) \
   S(int32_t, op) S(int32_t, rank) A(int64_t, out_shape, 8) A(int64_t, a_strides, 8) A(int64_t, b_strides, 8)
+/* qrt_binary_f32_i8: qrt_binary_f32's ADD, SUB or MUL with its output
+ * quantized to int8 codes as qrt_quantize_f32_i8 with inv_scale,
+ * zero_point, qmin, qmax would make them (the same bits;
+ * passes/fuse_output_quantize.c), 1024 elements at a time on the stack;
+ * other ops write zero codes (the compiler never asks). */
+#define QRT_BINARY_Q_PARAMS(S, A) \
+  QRT_BINARY_PARAMS(S, A) S(float, inv_scale) S(int32_t, zero_point) S(int32_t, qmin) S(int32_t, qmax)
 /* Float kernels: ADD..PRELU and the comparisons.  Integer kernels (i8 u8
  * i16 u16 i32 u32 i64 u64): ADD..FMOD,
  * comparisons, BITAND..SHR.  Bool kernel: EQUAL and AND OR XOR.
@@ -991,7 +998,7 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
   S(int32_t, a_mult) S(int32_t, b_mult) S(int32_t, shift) S(int32_t, out_min) S(int32_t, out_max)
 
 #define QRT_ALL_PARAMS(X) \
-  X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(where, QRT_WHERE_PARAMS) \
+  X(unary, QRT_UNARY_PARAMS) X(binary, QRT_BINARY_PARAMS) X(binary_q, QRT_BINARY_Q_PARAMS) X(where, QRT_WHERE_PARAMS) \
   X(conv, QRT_CONV_PARAMS) X(pool, QRT_POOL_PARAMS) X(matmul, QRT_MATMUL_PARAMS) \
   X(softmax, QRT_SOFTMAX_PARAMS) X(norm, QRT_NORM_PARAMS) X(norm_q, QRT_NORM_Q_PARAMS) X(reduce, QRT_REDUCE_PARAMS) \
   X(copy, QRT_COPY_PARAMS) X(concat, QRT_CONCAT_PARAMS) X(gather, QRT_GATHER_PARAMS) \
@@ -1014,6 +1021,7 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
 
 typedef struct qrt_unary_params { QRT_UNARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_unary_params;
 typedef struct qrt_binary_params { QRT_BINARY_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_params;
+typedef struct qrt_binary_q_params { QRT_BINARY_Q_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_binary_q_params;
 typedef struct qrt_where_params { QRT_WHERE_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_where_params;
 typedef struct qrt_conv_params { QRT_CONV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_conv_params;
 typedef struct qrt_pool_params { QRT_POOL_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_pool_params;
@@ -1074,6 +1082,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   K(qrt_unary_i8, unary, "qrt_unary.c") K(qrt_unary_u8, unary, "qrt_unary.c") \
   K(qrt_unary_bool, unary, "qrt_unary.c") \
   K(qrt_binary_f32, binary, "qrt_binary.c") K(qrt_binary_f64, binary, "qrt_binary.c") \
+  K(qrt_binary_f32_i8, binary_q, "qrt_binary.c") \
   K(qrt_binary_i32, binary, "qrt_binary.c") K(qrt_binary_i64, binary, "qrt_binary.c") \
   K(qrt_binary_i8, binary, "qrt_binary.c") K(qrt_binary_u8, binary, "qrt_binary.c") \
   K(qrt_binary_bool, binary, "qrt_binary.c") \
@@ -1129,7 +1138,7 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
   D("qrt_lut.c", "qrt_parallel.c") \
   D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
-  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") D("qrt_lut.c", "qrt_softmax.c") D("qrt_lut.c", "qrt_quant.c") D("qrt_norm.c", "qrt_quant.c") \
+  D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") D("qrt_lut.c", "qrt_softmax.c") D("qrt_lut.c", "qrt_quant.c") D("qrt_norm.c", "qrt_quant.c") D("qrt_binary.c", "qrt_quant.c") \
   D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_bdot.c") D("qrt_bmatmul.c", "qrt_fmt.c") \
   D("qrt_bmatmul.c", "qrt_matmul.c") D("qrt_bdot.c", "qrt_fmt.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \

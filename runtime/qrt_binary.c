@@ -187,6 +187,45 @@ QRT_API void qrt_bin_drive(const qrt_binary_params *p, const void *a, const void
 QRT_BIN_DEFINE_FLOAT(f32, float, QRT_BIN_MATH_F32)
 QRT_BIN_DEFINE_FLOAT(f64, double, QRT_BIN_MATH_F64)
 
+/* Float results as int8 codes (qrt_binary_f32_i8): each run of the
+ * broadcast walk goes through QRT_BIN_Q_CHUNK floats on the stack, made by
+ * the float op's own row function, then quantized; every element alone,
+ * so any cut of the runs gives the bits of the float op then
+ * qrt_quantize_f32_i8. */
+#define QRT_BIN_Q_CHUNK 1024
+typedef struct qrt_bin_q_ctx {
+  qrt_bin_row_fn fn;
+  const qrt_binary_q_params *q;
+} qrt_bin_q_ctx;
+
+QRT_INTERNAL void qrt_bin_q_row(int64_t n, const void *va, int64_t sa, const void *vb, int64_t sb, void *vy,
+                                const void *ctx) {
+  const qrt_bin_q_ctx *c = (const qrt_bin_q_ctx *)ctx;
+  float buf[QRT_BIN_Q_CHUNK];
+  int64_t i, m;
+  for (i = 0; i < n; i += m) {
+    m = n - i < QRT_BIN_Q_CHUNK ? n - i : QRT_BIN_Q_CHUNK;
+    c->fn(m, (const float *)va + i * sa, sa, (const float *)vb + i * sb, sb, buf, NULL);
+    qrt_quantize_row_f32_i8(m, buf, c->q->inv_scale, c->q->zero_point, c->q->qmin, c->q->qmax, (int8_t *)vy + i);
+  }
+}
+
+QRT_API void qrt_binary_f32_i8(const void *params, const void *const *in, void *const *out) {
+  const qrt_binary_q_params *p = (const qrt_binary_q_params *)params;
+  qrt_binary_params bp; /* the walk's fields */
+  qrt_bin_q_ctx c;
+  bp.op = p->op;
+  bp.rank = p->rank;
+  memcpy(bp.out_shape, p->out_shape, sizeof bp.out_shape);
+  memcpy(bp.a_strides, p->a_strides, sizeof bp.a_strides);
+  memcpy(bp.b_strides, p->b_strides, sizeof bp.b_strides);
+  c.q = p;
+  c.fn = p->op == QRT_BINARY_ADD ? qrt_bin_add_f32
+         : p->op == QRT_BINARY_SUB ? qrt_bin_sub_f32
+         : p->op == QRT_BINARY_MUL ? qrt_bin_mul_f32 : NULL;
+  qrt_bin_drive(&bp, in[0], in[1], out[0], c.fn ? qrt_bin_q_row : NULL, (int64_t)sizeof(float), 1, &c);
+}
+
 /* ---- integer kernels -------------------------------------------------- */
 /* T the type, U an unsigned type of the same width (at least int's width:
  * wider for 16-bit types, results are narrowed back modulo 2^BITS), SIGNED 1 or 0,

@@ -119,6 +119,29 @@ static void test_f32_shapes(int ra, const int64_t *sa, int rb, const int64_t *sb
     }
     sprintf(what, "f32 op %d ranks %d,%d -> %lld elems", op, ra, rb, (long long)no);
     check(ok, what);
+    if (op == QRT_BINARY_ADD || op == QRT_BINARY_SUB || op == QRT_BINARY_MUL) {
+      /* int8 output (qrt_binary_f32_i8): the float result's bits through
+       * qrt_quantize_f32_i8, a narrowed code range included */
+      qrt_binary_q_params qp;
+      qrt_quantize_params xp;
+      int8_t *want = (int8_t *)xmalloc((size_t)no), *got = (int8_t *)xmalloc((size_t)no);
+      memset(&xp, 0, sizeof xp);
+      xp.n = no; xp.inv_scale = 9.5f; xp.zero_point = -7; xp.qmin = -100; xp.qmax = 127;
+      in[0] = y; out[0] = want;
+      qrt_quantize_f32_i8(&xp, in, out);
+      memset(&qp, 0, sizeof qp);
+      qp.op = p.op; qp.rank = p.rank;
+      memcpy(qp.out_shape, p.out_shape, sizeof qp.out_shape);
+      memcpy(qp.a_strides, p.a_strides, sizeof qp.a_strides);
+      memcpy(qp.b_strides, p.b_strides, sizeof qp.b_strides);
+      qp.inv_scale = xp.inv_scale; qp.zero_point = xp.zero_point; qp.qmin = xp.qmin; qp.qmax = xp.qmax;
+      in[0] = a; in[1] = b; out[0] = got;
+      memset(got, 0x55, (size_t)no);
+      qrt_binary_f32_i8(&qp, in, out);
+      sprintf(what, "f32 op %d to int8 codes, ranks %d,%d -> %lld elems: bit for bit", op, ra, rb, (long long)no);
+      check(memcmp(got, want, (size_t)no) == 0, what);
+      free(want); free(got);
+    }
     free(a); free(b); free(y);
   }
 }
@@ -388,6 +411,10 @@ int main(void) {
   {
     const int64_t a[4] = {2, 3, 4, 1}, b[4] = {2, 1, 4, 1};
     test_f32_shapes(4, a, 4, b); /* size-1 innermost */
+  }
+  {
+    const int64_t a[3] = {1, 9, 600};
+    test_f32_shapes(3, a, 3, a); /* 5400 elements: runs past the int8 path's 1024-float chunk */
   }
   test_f64_add();
   test_i32_ops();
