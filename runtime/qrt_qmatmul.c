@@ -756,6 +756,46 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_qmm_float_one(int32_t
   return t;
 }
 
+#if defined(QRT_QMM_VNNI)
+/* qrt_qmm_float_rows for contiguous C (cs_c == 1), 16 columns at a time
+ * (a masked last group): each group's column constants live in registers
+ * while its rows stream through, and the optional steps are branches on
+ * flags fixed for the call (predicted, unlike the per-element selects the
+ * compiler made of the portable loop).  The same operations in the same
+ * order as qrt_qmm_float_one: max(lo, t) and min(hi, t) keep t on ties
+ * (t = -0.0 against lo = +0.0), as t < lo ? lo : t does. */
+QRT_INTERNAL void qrt_qmm_float_rows_x16(const qrt_qgemm_args *g, const float *scale_f, const float *bias_f,
+                                         float lo, float hi, int64_t ic, int64_t jc, int64_t i0, int64_t i1,
+                                         int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                         const uint32_t *cs) {
+  const __m512i zav = _mm512_set1_epi32(g->a_zero_point);
+  const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+  const float *const row_scale = g->row_scale, *const res_f = g->res_f;
+  float *const Cf = g->Cf;
+  const int64_t rs_c = g->rs_c;
+  const int has_rows = QRT_QMM_BIASED && rowsum;
+  int64_t i, j;
+  for (j = 0; j < nw; j += 16) {
+    const __mmask16 m = nw - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nw - j)) - 1u);
+    const __m512i zc = _mm512_mullo_epi32(zav, _mm512_maskz_loadu_epi32(m, cs + j));
+    const __m512 sc = _mm512_maskz_loadu_ps(m, scale_f + jc + j);
+    const __m512 bs = bias_f ? _mm512_maskz_loadu_ps(m, bias_f + jc + j) : _mm512_setzero_ps();
+    for (i = i0; i < i1; ++i) {
+      const int64_t at = (ic + i) * rs_c + jc + j;
+      __m512i a = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, accbuf + i * QRT_QMM_NW + j), zc);
+      __m512 t;
+      if (has_rows) a = _mm512_sub_epi32(a, _mm512_set1_epi32((int32_t)rowsum[i]));
+      t = _mm512_mul_ps(sc, _mm512_cvtepi32_ps(a));
+      if (row_scale) t = _mm512_mul_ps(t, _mm512_set1_ps(row_scale[ic + i]));
+      if (bias_f) t = _mm512_add_ps(t, bs);
+      t = _mm512_min_ps(hiv, _mm512_max_ps(lov, t));
+      if (res_f) t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, res_f + at));
+      _mm512_mask_storeu_ps(Cf + at, m, t);
+    }
+  }
+}
+#endif
+
 /* The float epilogue (Cf) of rows [i0, i1) x columns [0, nw) of a tile,
  * with column constants scale_f, bias_f (NULL: none) and clamp [lo, hi]:
  * the tile's column constants gathered once, then each row, whole tiles of
@@ -772,6 +812,12 @@ QRT_INTERNAL void qrt_qmm_float_rows(const qrt_qgemm_args *g, const float *scale
   uint32_t zc[QRT_QMM_NW];
   float sc[QRT_QMM_NW], bs[QRT_QMM_NW], v[QRT_QMM_NW];
   int64_t i, j;
+#if defined(QRT_QMM_VNNI)
+  if (ccs == 1) {
+    qrt_qmm_float_rows_x16(g, scale_f, bias_f, lo, hi, ic, jc, i0, i1, nw, accbuf, rowsum, cs);
+    return;
+  }
+#endif
   for (j = 0; j < nw; ++j) {
     zc[j] = za * cs[j];
     sc[j] = scale_f[jc + j];
