@@ -703,26 +703,72 @@ static bool weight_format(MlirOperation op, const char *name, int32_t *code) {
   return fail(op, "unknown weight format");
 }
 
-/* M, N, K and the batch geometry of a quantized matmul a [..., M, K] x
- * b [K, N] -> y [..., M, N]. */
+/* A matmul operand or result as the kernel sees it: the logical dims and
+ * each one's element stride in the stored tensor.  The fold-transposes
+ * pass leaves the permutations: logical dim i of an operand is stored dim
+ * qcc.a_perm[i] (qcc.b_perm[i]); stored dim i of the result is logical dim
+ * qcc.c_perm[i].  Without them the view is the dense tensor. */
+typedef struct mm_view {
+  int rank;
+  int64_t dims[QRT_MAX_RANK], strides[QRT_MAX_RANK];
+  bool permuted;
+} mm_view;
+
+static bool mm_view_of(MlirOperation op, MlirValue v, const char *perm_name, bool result, mm_view *out) {
+  qcc_shape s = shape_of(v);
+  int64_t dense[QRT_MAX_RANK], st = 1;
+  out->rank = s.rank;
+  out->permuted = false;
+  for (int i = s.rank - 1; i >= 0; i--) dense[i] = st, st *= s.dims[i];
+  for (int i = 0; i < s.rank; i++) out->dims[i] = s.dims[i], out->strides[i] = dense[i];
+  MlirAttribute a = mlirOperationGetDiscardableAttributeByName(op, mlirStringRefCreateFromCString(perm_name));
+  if (mlirAttributeIsNull(a)) return true;
+  if (!mlirAttributeIsADenseI64Array(a) || mlirDenseArrayGetNumElements(a) != s.rank)
+    return fail(op, "a matmul's transpose permutation must be an i64 array of its operand's rank");
+  bool seen[QRT_MAX_RANK] = {false};
+  for (int i = 0; i < s.rank; i++) {
+    int64_t p = mlirDenseI64ArrayGetElement(a, i);
+    if (p < 0 || p >= s.rank || seen[p]) return fail(op, "a matmul's transpose permutation is not a permutation");
+    seen[p] = true;
+    if (result) out->dims[p] = s.dims[i], out->strides[p] = dense[i];
+    else out->dims[i] = s.dims[p], out->strides[i] = dense[p];
+  }
+  out->permuted = true;
+  return true;
+}
+
+/* M, N, K, the batch geometry and (fold-transposes) the strides of a
+ * quantized matmul a [..., M, K] x b [K, N] -> y [..., M, N]. */
 static bool qmatmul_geometry(MlirOperation op, qrt_qmatmul_params *p) {
-  qcc_shape a = shape_of(mlirOperationGetOperand(op, 0)), b = shape_of(mlirOperationGetOperand(op, 1));
-  qcc_shape y = shape_of(mlirOperationGetResult(op, 0));
+  mm_view a, b, y;
+  if (!mm_view_of(op, mlirOperationGetOperand(op, 0), "qcc.a_perm", false, &a) ||
+      !mm_view_of(op, mlirOperationGetOperand(op, 1), "qcc.b_perm", false, &b) ||
+      !mm_view_of(op, mlirOperationGetResult(op, 0), "qcc.c_perm", true, &y))
+    return false;
+  p->batch_rank = y.rank - 2;
+  if (a.rank < 2 || b.rank < 2 || p->batch_rank > 6) return fail(op, "quantized matmul needs 2-D+ operands and at most 6 batch dims");
   p->M = a.dims[a.rank - 2];
   p->K = a.dims[a.rank - 1];
   p->N = b.dims[b.rank - 1];
-  p->batch_rank = y.rank - 2;
-  if (a.rank < 2 || b.rank < 2 || p->batch_rank > 6) return fail(op, "quantized matmul needs 2-D+ operands and at most 6 batch dims");
   if (b.rank > 2 && qcc_value_is_constant(mlirOperationGetOperand(op, 1)))
     return fail(op, "quantized matmul: a constant weight must be 2-D");
   for (int i = 0; i < p->batch_rank; i++) {
     p->batch_shape[i] = y.dims[i];
     int ia = i - (y.rank - a.rank), ib = i - (y.rank - b.rank);
-    int64_t sa = p->M * p->K, sb = p->K * p->N;
-    for (int j = ia + 1; j >= 0 && j < a.rank - 2; j++) sa *= a.dims[j];
-    for (int j = ib + 1; j >= 0 && j < b.rank - 2; j++) sb *= b.dims[j];
-    p->a_batch_strides[i] = (ia < 0 || a.dims[ia] == 1) ? 0 : sa;
-    p->b_batch_strides[i] = (ib < 0 || b.dims[ib] == 1) ? 0 : sb;
+    p->a_batch_strides[i] = (ia < 0 || a.dims[ia] == 1) ? 0 : a.strides[ia];
+    p->b_batch_strides[i] = (ib < 0 || b.dims[ib] == 1) ? 0 : b.strides[ib];
+    p->c_batch_strides[i] = y.strides[i];
+  }
+  p->strided = a.permuted || b.permuted || y.permuted;
+  if (p->strided) {
+    if (a.strides[a.rank - 1] != 1 || y.strides[y.rank - 1] != 1)
+      return fail(op, "a folded transpose must keep A's and C's innermost dim innermost");
+    if (b.permuted && qcc_value_is_constant(mlirOperationGetOperand(op, 1)))
+      return fail(op, "a constant weight cannot be read through a transpose");
+    p->lda = a.strides[a.rank - 2];
+    p->rs_b = b.strides[b.rank - 2];
+    p->cs_b = b.strides[b.rank - 1];
+    p->rs_c = y.strides[y.rank - 2];
   }
   return true;
 }
@@ -759,6 +805,7 @@ static bool lower_qmatmul16(MlirOperation op, qcc_call *c, qrt_qmatmul_params *p
       b.dtype != (runtime_b ? QRT_I16 : QRT_I8))
     return fail(op, "int16 quantized matmul needs int16 a and result, int16 (run-time) or int8 (constant, "
                     "per channel) b and an int64 bias");
+  if (p->strided) return fail(op, "int16 quantized matmul reads dense operands only (no folded transposes)");
   p->b_bits = runtime_b ? 16 : 8;
   p->a_bits = 16;
   p->b_packed = 0;
@@ -819,6 +866,7 @@ static bool lower_qmatmul_deq(MlirOperation op, qcc_call *c) {
     qcc_shape r = shape_of(q_qmatmul_deq_in(op, 5)), y = shape_of(mlirOperationGetResult(op, 0));
     if (r.dtype != QRT_F32 || qcc_shape_numel(&r) != qcc_shape_numel(&y))
       return fail(op, "qmatmul_deq's residual must be float32 of the result's shape");
+    if (p->strided) return fail(op, "qmatmul_deq adds its residual to a dense result only (no folded transposes)");
     c->in[4] = q_qmatmul_deq_in(op, 5);
   }
   return use(op, c, "qrt_qmatmul_i8_f32out");
@@ -961,6 +1009,7 @@ static bool lower_fqmatmul(MlirOperation op, qcc_call *c) {
   p->a_bits = (int32_t)at.act_bits;
   if (at.act_bits != 0 && at.act_bits != 8 && at.act_bits != 4) return fail(op, "act_bits must be 0, 4 or 8");
   if (!qmatmul_geometry(op, p) || !weight_format(op, at.format.s, &p->b_format)) return false;
+  if (p->strided) return fail(op, "fqmatmul reads dense operands only (no folded transposes)");
   MlirValue gm = q_fqmatmul_num_in(op, 4) ? q_fqmatmul_in(op, 4) : (MlirValue){NULL};
   if (!qmatmul_inputs(op, c, p, 4, gm)) return false;
   if (!p->b_packed) return fail(op, "fqmatmul needs a constant weight");

@@ -60,6 +60,9 @@ static void usage(FILE *f) {
           "  --no-float-epilogues  an int8 layer whose output only goes to float ops still\n"
           "                        rounds it to int8 codes and converts them back (default:\n"
           "                        it computes the float directly, no output rounding)\n"
+          "  --no-fold-transposes  keep a transpose between an int8 matmul and its operand or\n"
+          "                        result as a copy (default: the matmul reads or writes\n"
+          "                        the transposed layout in place; the same bits)\n"
           "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
           "                        gets NAME_set_weights); FILE.S: also an assembler file that\n"
           "                        links FILE.bin in with .incbin\n"
@@ -80,7 +83,7 @@ typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
   const char *weights_file;
   int threads;
-  bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues;
+  bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues, no_fold_transposes;
   qcc_input_shape shapes[32];
   int n_shapes;
   const char *in_names[64], *in_files[64];
@@ -157,6 +160,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->no_fuse_attention = true;
     } else if (!strcmp(a, "--no-float-epilogues")) {
       o->no_float_epilogues = true;
+    } else if (!strcmp(a, "--no-fold-transposes")) {
+      o->no_fold_transposes = true;
     } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
       char *end;
       long long t = strtoll(v, &end, 10);
@@ -516,6 +521,7 @@ int main(int argc, char **argv) {
   if (!rc && !o.target_npu && !o.no_fuse_attention) rc = qcc_pass_fuse_attention(m);
   if (!rc && !o.target_npu) rc = qcc_pass_fuse_conv_activation(m);
   if (!rc && !o.target_npu && qcc_quantizing()) rc = qcc_pass_fuse_output_quantize(m);
+  if (!rc && !o.target_npu && qcc_quantizing() && !o.no_fold_transposes) rc = qcc_pass_fold_transposes(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

@@ -76,6 +76,9 @@ int qcc_pass_fuse_conv_activation(MlirModule m);
 /* fuse_output_quantize.c: a float q.norm / q.softmax_codes read only by a
  * q.quantize to int8 writes those codes itself (the same bits). */
 int qcc_pass_fuse_output_quantize(MlirModule m);
+/* fold_transposes.c: a transpose between an int8 matmul and its operand or
+ * result becomes the matmul's strides (qcc.a_perm / b_perm / c_perm). */
+int qcc_pass_fold_transposes(MlirModule m);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

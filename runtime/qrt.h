@@ -800,13 +800,22 @@ typedef struct qrt_bformat {
  *   it, z * S_n, can pass 2^31), in[3] mult int32 [N], in[4] shift int8
  *   [N]; C = qrt_requant_wide(acc; ...) (qrt_requant for any int64 acc).
  *   acc is the true sum while K < 2^30 (|acc| < 2^62). */
+/* Strided operands (qrt_qmatmul_i8 and qrt_qmatmul_i8_f32out without a
+ * residual; the fold-transposes pass): with strided != 0, A's rows are lda
+ * elements apart (k contiguous), B[k, n] of a run-time B is at k * rs_b +
+ * n * cs_b, C's rows are rs_c apart (n contiguous) and its batches at
+ * c_batch_strides; a transposed head layout read and written in place.
+ * strided == 0: dense, lda = K, rs_b = N, cs_b = 1, rs_c = N, batch b of C
+ * at b * M * N. */
 #define QRT_WMATMUL_ROWS 4
 #define QRT_QMATMUL_PARAMS(S, A) \
   S(int32_t, a_zero_point) S(int32_t, out_zero_point) S(int32_t, out_min) S(int32_t, out_max) \
   S(int32_t, b_packed) S(int32_t, batch_rank) S(int64_t, M) S(int64_t, N) S(int64_t, K) \
   A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6) \
   S(int32_t, b_format) S(int32_t, a_bits) S(int64_t, group) S(int32_t, b_bits) \
-  S(int32_t, f_clamp) S(float, f_min) S(float, f_max)
+  S(int32_t, f_clamp) S(float, f_min) S(float, f_max) \
+  S(int32_t, strided) S(int64_t, lda) S(int64_t, rs_b) S(int64_t, cs_b) S(int64_t, rs_c) \
+  A(int64_t, c_batch_strides, 6)
 
 /* --- MSQ (MQuant 2502.00425: static activation parameters per modality):
  * in[1] (quantize) / in[5] (matmul) holds the modality of each of the M

@@ -348,6 +348,21 @@ QRT_INTERNAL void qrt_qmm_pack_panel(int64_t K, int64_t N, const int8_t *B, int6
       }
     return;
   }
+  if (rs_b == 1 && k0 + kc4 <= K && n0 + QRT_QMM_NR <= N) {
+    /* B read through a transpose (attention's K^T as K's rows, the
+     * fold-transposes pass): each column's 4 k of a group are 4
+     * contiguous bytes */
+    for (c = 0; c < QRT_QMM_NR; ++c) {
+      const unsigned char *src = (const unsigned char *)B + (n0 + c) * cs_b + k0;
+      for (g = 0; g < kc4 / 4; ++g) {
+        uint32_t w;
+        memcpy(&w, src + 4 * g, 4);
+        w ^= 0x80808080u;
+        memcpy(dst + g * 64 + c * 4, &w, 4);
+      }
+    }
+    return;
+  }
   /* edge panel (columns past N, rows past K: 0x80, i.e. B = 0) or
    * strided B: one bounds decision per row, not per byte */
   {
@@ -1113,15 +1128,16 @@ QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g) {
  * index unravelled; broadcast dims have stride 0). */
 QRT_INTERNAL void qrt_qmm_batch_at(const qrt_qmatmul_params *p, const void *const *in, void *const *out,
                                    int fout, int64_t b, qrt_qgemm_args *g) {
-  int64_t ao, bo;
+  int64_t ao, bo, co = b * p->M * p->N, unused;
   qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
+  if (p->strided) qrt_batch_offsets(p->batch_rank, p->batch_shape, p->c_batch_strides, p->c_batch_strides, b, &co, &unused);
   g->A = (const int8_t *)in[0] + ao;
   g->B = (const int8_t *)in[1] + bo;
   if (fout) {
-    g->Cf = (float *)out[0] + b * p->M * p->N;
-    g->res_f = in[4] ? (const float *)in[4] + b * p->M * p->N : NULL;
+    g->Cf = (float *)out[0] + co;
+    g->res_f = in[4] ? (const float *)in[4] + co : NULL;
   } else {
-    g->C = (int8_t *)out[0] + b * p->M * p->N;
+    g->C = (int8_t *)out[0] + co;
   }
 }
 
@@ -1156,9 +1172,9 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
   qrt_qgemm_args g;
   memset(&g, 0, sizeof g);
   g.M = p->M; g.N = p->N; g.K = p->K;
-  g.lda = p->K;
-  g.rs_b = p->N;
-  g.cs_b = 1;
+  g.lda = p->strided ? p->lda : p->K;
+  g.rs_b = p->strided ? p->rs_b : p->N;
+  g.cs_b = p->strided ? p->cs_b : 1;
   g.b_packed = p->b_packed;
   g.a_zero_point = p->a_zero_point;
   g.out_zero_point = p->out_zero_point;
@@ -1179,7 +1195,7 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
     g.mult = (const int32_t *)in[3];
     g.shift = (const int8_t *)in[4];
   }
-  g.rs_c = p->N;
+  g.rs_c = p->strided ? p->rs_c : p->N;
   g.cs_c = 1;
   /* as many tasks as threads, each with at least QRT_QMM_PAR_MIN_MACS,
    * when one batch's GEMM is too small for two blocks */

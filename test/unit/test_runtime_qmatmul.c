@@ -239,10 +239,12 @@ static void test_batched(int packed) {
 }
 
 /* qrt_qgemm_ex with strided B (B^T storage) and transposed C, with M
- * rows: 37 takes the packing path, 5 the direct one (few rows). */
-static void test_strided(int64_t M) {
-  const int64_t N = 29, K = 45;
-  int8_t A[37 * 45], Bt[29 * 45], C[29 * 37], R[37 * 29];
+ * rows: 37 and 80 take the packing path (80: B packed once up front), 5
+ * the direct one (few rows); K = 48 packs B^T's interior panels by whole
+ * 4-byte groups, K = 45 through the edge path. */
+static void test_strided(int64_t M, int64_t K) {
+  const int64_t N = 29;
+  int8_t A[80 * 48], Bt[29 * 48], C[29 * 80], R[80 * 29];
   int32_t bias[29], mult[29];
   int8_t shift[29];
   char what[80];
@@ -261,8 +263,65 @@ static void test_strided(int64_t M) {
   for (m = 0; m < M; ++m)
     for (n = 0; n < N; ++n)
       if (C[n * M + m] != R[m * N + n]) ok = 0;
-  sprintf(what, "qgemm_ex strided B, transposed C, M=%lld", (long long)M);
+  sprintf(what, "qgemm_ex strided B, transposed C, M=%lld K=%lld", (long long)M, (long long)K);
   check(ok, what);
+}
+
+/* qrt_qmatmul_i8 (fout: _f32out) with strided params, as the
+ * fold-transposes pass lowers attention's heads: x [T, H, dh] int8 read as
+ * A = x^(0,1) [H, T, dh] (lda H dh, batch stride dh), B = y^(1,2,0)
+ * [H, dh, T] (K^T: rs_b 1, cs_b H dh) and the product [H, T, T] written
+ * as [T, H, T] (rs_c H T, batch stride T); against the dense kernel on
+ * explicitly transposed copies. */
+static void test_heads(int64_t T, int64_t H, int64_t dh, int fout) {
+  const int64_t E = H * dh;
+  int8_t *x = (int8_t *)xmalloc((size_t)(T * E)), *y = (int8_t *)xmalloc((size_t)(T * E));
+  int8_t *a = (int8_t *)xmalloc((size_t)(T * E)), *bt = (int8_t *)xmalloc((size_t)(T * E));
+  int8_t *c = (int8_t *)xmalloc((size_t)(H * T * T)), *r = (int8_t *)xmalloc((size_t)(H * T * T));
+  float *cf = (float *)xmalloc(sizeof(float) * (size_t)(H * T * T)), *rf = (float *)xmalloc(sizeof(float) * (size_t)(H * T * T));
+  float scale[80];
+  int32_t mult[80];
+  int8_t shift[80];
+  qrt_qmatmul_params p;
+  const void *in[8] = {0};
+  void *out[1];
+  int64_t h, t, k, j;
+  int ok = 1;
+  char what[80];
+  fill_i8(x, T * E, -128, 127);
+  fill_i8(y, T * E, -128, 127);
+  for (j = 0; j < T; ++j) { mult[j] = (int32_t)irand(1073741824LL, 2147483647LL); shift[j] = (int8_t)pick_shift(dh, 1); scale[j] = 0.001f * (float)(j + 1); }
+  for (h = 0; h < H; ++h)
+    for (t = 0; t < T; ++t)
+      for (k = 0; k < dh; ++k) {
+        a[(h * T + t) * dh + k] = x[t * E + h * dh + k];
+        bt[(h * dh + k) * T + t] = y[t * E + h * dh + k];
+      }
+  memset(&p, 0, sizeof p);
+  p.a_zero_point = 5; p.out_zero_point = -3; p.out_min = -128; p.out_max = 127;
+  p.M = T; p.N = T; p.K = dh;
+  p.batch_rank = 1; p.batch_shape[0] = H;
+  p.a_batch_strides[0] = T * dh; p.b_batch_strides[0] = dh * T;
+  in[0] = a; in[1] = bt; in[3] = fout ? (const void *)scale : (const void *)mult; in[4] = fout ? NULL : (const void *)shift;
+  out[0] = fout ? (void *)rf : (void *)r;
+  if (fout) qrt_qmatmul_i8_f32out(&p, in, out);
+  else qrt_qmatmul_i8(&p, in, out);
+  p.strided = 1; p.lda = E; p.rs_b = 1; p.cs_b = E; p.rs_c = H * T;
+  p.a_batch_strides[0] = dh; p.b_batch_strides[0] = dh; p.c_batch_strides[0] = T;
+  in[0] = x; in[1] = y;
+  out[0] = fout ? (void *)cf : (void *)c;
+  if (fout) qrt_qmatmul_i8_f32out(&p, in, out);
+  else qrt_qmatmul_i8(&p, in, out);
+  for (h = 0; h < H; ++h)
+    for (t = 0; t < T; ++t)
+      for (j = 0; j < T; ++j)
+        if (fout ? memcmp(&cf[(t * H + h) * T + j], &rf[(h * T + t) * T + j], sizeof(float)) != 0
+                 : c[(t * H + h) * T + j] != r[(h * T + t) * T + j])
+          ok = 0;
+  sprintf(what, "strided heads T=%lld H=%lld dh=%lld %s", (long long)T, (long long)H, (long long)dh,
+          fout ? "float out" : "int8 out");
+  check(ok, what);
+  free(x); free(y); free(a); free(bt); free(c); free(r); free(cf); free(rf);
 }
 
 /* The int8 epilogue's 32-bit fast path (AVX-512) and its way out: blocks
@@ -370,8 +429,14 @@ int main(void) {
   test_k_limit(1);
   test_batched(0);
   test_batched(1);
-  test_strided(37);
-  test_strided(5);
+  test_strided(37, 45);
+  test_strided(5, 45);
+  test_strided(80, 48);
+  test_strided(80, 45);
+  test_heads(80, 3, 16, 0);
+  test_heads(80, 3, 16, 1);
+  test_heads(13, 2, 6, 0);
+  test_heads(80, 2, 6, 1);
   test_epilogue_paths();
   printf("rounding ties exercised: %ld\n", g_ties);
   check(g_ties > 100, "ties exercised");

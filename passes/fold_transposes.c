@@ -1,0 +1,121 @@
+/* fold_transposes.c - the fold-transposes pass: a q.transpose between an
+ * integer matmul and its operand or its result becomes strides of the
+ * matmul instead of a copy.
+ *
+ * Attention splits heads with Reshape + Transpose: Q [T, H, D] -> [H, T, D],
+ * K -> K^T [H, D, T], V -> [H, T, D], and merges them back after P V
+ * ([H, T, D] -> [T, H, D]). Each transpose is a strided copy of the whole
+ * tensor that only one matmul reads (or that only reads one matmul's
+ * result). The quantized GEMM takes any row stride for A and C and any
+ * (row, column) strides for a run-time B, and per-batch offsets, so the
+ * transposed view can be read or written in place:
+ *
+ *   y = q.qmatmul(q.transpose(x) {perm}, ...)  ->  q.qmatmul(x, ...) {qcc.a_perm = perm}
+ *   y = q.qmatmul(a, q.transpose(x) {perm})    ->  q.qmatmul(a, x)   {qcc.b_perm = perm}
+ *   z = q.transpose(q.qmatmul(...)) {perm}      ->  z = q.qmatmul(...) {qcc.c_perm = perm}
+ *
+ * The attributes name the permutation that gives the matmul's logical
+ * operand from the stored one (a_perm, b_perm: logical dim i is stored
+ * dim perm[i]) or the stored result from the logical one (c_perm: stored
+ * dim i is logical dim perm[i]); codegen turns them into strides
+ * (qrt_qmatmul_params.strided). The sums are the same integers in the
+ * same order, so the bits do not change.
+ *
+ * Applies to q.qmatmul with int8 codes (A, and C when the result is int8)
+ * and q.qmatmul_deq without a residual (A and its float C): A and C keep
+ * their innermost dim innermost (the GEMM reads A's rows and writes C's
+ * rows contiguously); a run-time B may be permuted any way. Not applied,
+ * with a -v remark: a transpose with other readers, one that moves the
+ * innermost dim of A or C. Runs last, not for --target npu. */
+#include "fuse_match.h"
+
+static MlirAttribute perm_attr(MlirContext ctx, const q_i64s *perm) {
+  return mlirDenseI64ArrayGet(ctx, perm->n, perm->v);
+}
+
+static void set_perm(MlirOperation op, const char *name, const q_i64s *perm) {
+  mlirOperationSetDiscardableAttributeByName(op, mlirStringRefCreateFromCString(name),
+                                             perm_attr(mlirOperationGetContext(op), perm));
+}
+
+static bool has_attr(MlirOperation op, const char *name) {
+  return !mlirAttributeIsNull(mlirOperationGetDiscardableAttributeByName(op, mlirStringRefCreateFromCString(name)));
+}
+
+static bool is_int8(MlirValue v) {
+  qcc_shape s;
+  return qcc_shape_of(v, &s) && s.dtype == QRT_I8;
+}
+
+/* Why operand `idx` (0: A, 1: B) of matmul op cannot read through its
+ * transpose t, or NULL when it can. */
+static const char *why_not_operand(MlirOperation op, int idx, MlirOperation t) {
+  const q_i64s perm = q_transpose_get(t).perm;
+  MlirValue v = mlirOperationGetOperand(op, idx);
+  if (mlirOperationIsNull(sole_user(v))) return "the transposed values have other readers";
+  if (!is_int8(v)) return "the operand is not int8";
+  if (idx == 0 && (perm.n < 2 || perm.v[perm.n - 1] != perm.n - 1)) return "it moves A's innermost dim";
+  return NULL;
+}
+
+/* Why the matmul's result cannot be written through its only reader, the
+ * transpose t, or NULL when it can. */
+static const char *why_not_result(MlirOperation op, MlirOperation t) {
+  const q_i64s perm = q_transpose_get(t).perm;
+  if (perm.n < 2 || perm.v[perm.n - 1] != perm.n - 1) return "it moves C's innermost dim";
+  if (q_qmatmul_deq_is(op) && q_qmatmul_deq_num_in(op, 5)) return "the matmul adds a residual in C's layout";
+  if (q_qmatmul_is(op) && !is_int8(mlirOperationGetResult(op, 0))) return "the result is not int8";
+  return NULL;
+}
+
+static bool fold_operand(MlirOperation op, int idx, const char *attr) {
+  MlirOperation t = def(mlirOperationGetOperand(op, idx));
+  if (mlirOperationIsNull(t) || !q_transpose_is(t) || has_attr(op, attr)) return false;
+  char at[256];
+  qcc_op_where(t, at, sizeof at);
+  const char *why = why_not_operand(op, idx, t);
+  if (why) {
+    qcc_remark("fold-transposes: %s stays a copy: %s", at, why);
+    return false;
+  }
+  const q_i64s perm = q_transpose_get(t).perm;
+  set_perm(op, attr, &perm);
+  mlirOperationSetOperand(op, idx, mlirOperationGetOperand(t, 0));
+  qcc_remark("fold-transposes: %s is read in place by the matmul (%s)", at, attr);
+  return true;
+}
+
+static bool fold_result(MlirOperation op) {
+  MlirValue y = mlirOperationGetResult(op, 0);
+  MlirOperation t = sole_user(y);
+  if (mlirOperationIsNull(t) || !q_transpose_is(t) || has_attr(op, "qcc.c_perm")) return false;
+  char at[256];
+  qcc_op_where(t, at, sizeof at);
+  const char *why = why_not_result(op, t);
+  if (why) {
+    qcc_remark("fold-transposes: %s stays a copy: %s", at, why);
+    return false;
+  }
+  const q_i64s perm = q_transpose_get(t).perm;
+  MlirValue z = mlirOperationGetResult(t, 0);
+  set_perm(op, "qcc.c_perm", &perm);
+  mlirValueSetType(y, mlirValueGetType(z));
+  mlirValueReplaceAllUsesOfWith(z, y);
+  qcc_remark("fold-transposes: %s is written in place by the matmul (qcc.c_perm)", at);
+  return true;
+}
+
+int qcc_pass_fold_transposes(MlirModule m) {
+  MlirBlock body = qcc_func_body(qcc_module_func(m));
+  bool changed = false;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    const bool qmm = q_qmatmul_is(op);
+    if (!qmm && !q_qmatmul_deq_is(op)) continue;
+    if (!is_int8(mlirOperationGetOperand(op, 0))) continue; /* int16 codes: a kernel without strides */
+    changed |= fold_operand(op, 0, "qcc.a_perm");
+    if (qmm && !qcc_value_is_constant(mlirOperationGetOperand(op, 1))) changed |= fold_operand(op, 1, "qcc.b_perm");
+    changed |= fold_result(op);
+  }
+  return changed ? qcc_pass_dce(m) : 0;
+}
