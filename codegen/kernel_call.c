@@ -566,7 +566,7 @@ static bool lower_softmax_codes(MlirOperation op, qcc_call *c) {
   qcc_shape ys = shape_of(y);
   if (ys.dtype == QRT_F32) return use(op, c, "qrt_softmax_codes_f32");
   /* int8 out: its quantization fused (passes/fuse_output_quantize.c) */
-  if (ys.dtype != QRT_I8 || p->axis_len > 4096)
+  if (ys.dtype != QRT_I8 || p->axis_len > QRT_SOFTMAX_CODES_MAX_ROW)
     return fail(op, "softmax_codes writes float32, or int8 codes of rows up to 4096");
   qrt_qsoftmax_params sp = *p;
   qrt_softmax_codes_q_params *q = &c->params.softmax_codes_q;

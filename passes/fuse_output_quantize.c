@@ -14,8 +14,6 @@
  * after quantize and float-epilogues, not for --target npu. */
 #include "fuse_match.h"
 
-enum { SOFTMAX_ROW_MAX = 4096 }; /* QRT_SOFTMAX_CODES_BLOCK */
-
 /* Why the producer p of the quantize's input cannot write the quantize's
  * codes itself, or NULL when it can. */
 static const char *why_not(MlirOperation p, MlirValue x, MlirValue y) {
@@ -34,7 +32,7 @@ static const char *why_not(MlirOperation p, MlirValue x, MlirValue y) {
       return "an operand is not float32";
   }
   if (mlirOperationIsNull(sole_user(x))) return "the float values have other readers";
-  if (q_softmax_codes_is(p) && (xs.rank < 1 || xs.dims[xs.rank - 1] > SOFTMAX_ROW_MAX))
+  if (q_softmax_codes_is(p) && (xs.rank < 1 || xs.dims[xs.rank - 1] > QRT_SOFTMAX_CODES_MAX_ROW))
     return "softmax rows are longer than 4096";
   return NULL;
 }

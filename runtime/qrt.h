@@ -957,8 +957,9 @@ enum { QRT_MSQ_MAX_MODALITIES = 8 };
  * goes straight to int8 codes, as qrt_quantize_f32_i8 with inv_scale,
  * zero_point, qmin, qmax would make them of its float output (the same
  * bits; passes/fuse_output_quantize.c), a block of rows at a time while it
- * is in L1; axis_len <= 4096 (larger rows: nothing is written, the
- * compiler never asks).  out[0] y int8 [outer, axis_len]. */
+ * is in L1; axis_len <= QRT_SOFTMAX_CODES_MAX_ROW (larger rows: nothing
+ * is written, the compiler never asks).  out[0] y int8 [outer, axis_len]. */
+#define QRT_SOFTMAX_CODES_MAX_ROW 4096 /* floats of the kernel's block (16 KiB, L1) */
 #define QRT_SOFTMAX_CODES_Q_PARAMS(S, A) \
   S(int64_t, outer) S(int64_t, axis_len) S(int64_t, mask_n) \
   S(float, inv_scale) S(int32_t, zero_point) S(int32_t, qmin) S(int32_t, qmax)

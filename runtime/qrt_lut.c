@@ -230,7 +230,7 @@ QRT_API void qrt_lut_i8_f32(const void *params, const void *const *in, void *con
  * E would lose precision or underflow, or nothing kept), and every row
  * when the table holds a NaN or an infinity, takes the chain's own path:
  * the values, -inf where masked, qrt_softmax_f32. */
-#define QRT_SOFTMAX_CODES_BLOCK 4096 /* floats looked up at once (16 KiB, L1) */
+#define QRT_SOFTMAX_CODES_BLOCK QRT_SOFTMAX_CODES_MAX_ROW /* floats looked up at once (qrt.h) */
 typedef struct qrt_softmax_codes_job {
   int64_t outer, axis_len, mask_n;
   const int8_t *codes;
