@@ -13,6 +13,7 @@
  * kernel's L1 block), int16 codes, per-channel quantized outputs.  Runs
  * after quantize and float-epilogues, not for --target npu. */
 #include "fuse_match.h"
+#include "qrt.h" /* QRT_SOFTMAX_CODES_MAX_ROW */
 
 /* Why the producer p of the quantize's input cannot write the quantize's
  * codes itself, or NULL when it can. */
