@@ -21,6 +21,11 @@
  * (qrt_qmatmul_params.strided). The sums are the same integers in the
  * same order, so the bits do not change.
  *
+ * A transpose read only by a per-tensor q.quantize or q.dequantize first
+ * moves past it (elementwise: they commute), so a run-time B requantized
+ * to its symmetric scale (transpose of codes, dequantize, quantize, matmul)
+ * is read in place too.
+ *
  * Applies to q.qmatmul with int8 codes (A, and C when the result is int8)
  * and q.qmatmul_deq without a residual (A and its float C): A and C keep
  * their innermost dim innermost (the GEMM reads A's rows and writes C's
@@ -105,9 +110,64 @@ static bool fold_result(MlirOperation op) {
   return true;
 }
 
+/* A per-tensor q.quantize or q.dequantize maps each element alone, so it
+ * commutes with a transpose: transpose -> (de)quantize becomes
+ * (de)quantize -> transpose, which moves the transpose next to the matmul
+ * that reads it (a run-time B requantized to its symmetric scale:
+ * transpose of codes, dequantize, quantize, matmul). Returns the new
+ * transpose, or a null op when t's only reader is not such an op. */
+static MlirOperation sink_transpose(MlirOperation t) {
+  MlirOperation none = {NULL}, u = sole_user(mlirOperationGetResult(t, 0));
+  if (mlirOperationIsNull(u) || !(q_quantize_is(u) || q_dequantize_is(u))) return none;
+  MlirValue x = mlirOperationGetOperand(t, 0), y = mlirOperationGetResult(u, 0);
+  double scale;
+  int64_t zp;
+  if (!qcc_value_quant(q_quantize_is(u) ? y : mlirOperationGetOperand(u, 0), &scale, &zp)) return none;
+  MlirType xt = mlirValueGetType(x), yt = mlirValueGetType(y);
+  intptr_t rank = mlirShapedTypeGetRank(xt);
+  int64_t dims[QRT_MAX_RANK];
+  for (intptr_t i = 0; i < rank && i < QRT_MAX_RANK; i++) dims[i] = mlirShapedTypeGetDimSize(xt, i);
+  MlirType ut = mlirRankedTensorTypeGet(rank, dims, mlirShapedTypeGetElementType(yt), mlirAttributeGetNull());
+  MlirLocation loc = mlirOperationGetLocation(u);
+  MlirValue v = qcc_insert_before(u, q_quantize_is(u) ? q_quantize_create(loc, ut, x) : q_dequantize_create(loc, ut, x));
+  const q_transpose_attrs a = q_transpose_get(t);
+  MlirValue z = qcc_insert_before(u, q_transpose_create(mlirOperationGetLocation(t), yt, v, &a));
+  mlirValueReplaceAllUsesOfWith(y, z);
+  return mlirOpResultGetOwner(z);
+}
+
+/* Whether t's values reach an int8 matmul operand through per-tensor
+ * (de)quantizes only, each the only reader of the one before: then
+ * sinking t lets the matmul read it in place. Elsewhere t stays where it
+ * is (past a dequantize it would move 4-byte floats instead of codes). */
+static bool sinks_to_matmul(MlirOperation t) {
+  MlirValue v = mlirOperationGetResult(t, 0);
+  MlirOperation u = sole_user(v);
+  double scale;
+  int64_t zp;
+  while (!mlirOperationIsNull(u) && (q_quantize_is(u) || q_dequantize_is(u)) &&
+         qcc_value_quant(q_quantize_is(u) ? mlirOperationGetResult(u, 0) : v, &scale, &zp)) {
+    v = mlirOperationGetResult(u, 0);
+    u = sole_user(v);
+  }
+  if (mlirValueEqual(v, mlirOperationGetResult(t, 0)) || mlirOperationIsNull(u) || !is_int8(v)) return false;
+  if (!q_qmatmul_is(u) && !q_qmatmul_deq_is(u)) return false;
+  if (!is_int8(mlirOperationGetOperand(u, 0))) return false;
+  return mlirValueEqual(mlirOperationGetOperand(u, 0), v) ||
+         (q_qmatmul_is(u) && mlirValueEqual(mlirOperationGetOperand(u, 1), v) && !qcc_value_is_constant(v));
+}
+
 int qcc_pass_fold_transposes(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   bool changed = false;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    for (MlirOperation t = op; q_transpose_is(t) && sinks_to_matmul(t);) {
+      MlirOperation next = sink_transpose(t);
+      if (mlirOperationIsNull(next)) break;
+      changed = true;
+      t = next;
+    }
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op)) {
     const bool qmm = q_qmatmul_is(op);

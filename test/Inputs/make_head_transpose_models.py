@@ -10,6 +10,11 @@ int8 GEMM's 64-row block, so attention's run-time B is packed once up front):
       the same chain (y_b)
   c   as a, but its transposed q is also a model output (q_heads_c): that
       transpose has two readers and stays a copy (y_c)
+  d   one fused qkv projection (ViT style): [T, 3, H, dh] -> [3, H, T, dh],
+      q, k, v gathered from it, k^T by a second transpose; the shared
+      codes are asymmetric, so k^T reaches the matmul through a dequantize
+      and a quantize to its symmetric scale, past which the transpose
+      moves (y_d)
 usage: make_head_transpose_models.py OUT_DIR"""
 import os
 import sys
@@ -53,6 +58,33 @@ def attention(v, heads, dh, seed):
     return nodes, inits
 
 
+def fused_qkv(v, heads, dh, seed):
+    rng = np.random.default_rng(seed)
+    e = heads * dh
+    inits = [const(f"{v}_wqkv", rng.standard_normal((D, 3 * e)) * 0.3 + 0.2),
+             const(f"{v}_wo", rng.standard_normal((e, D)) * 0.3),
+             const(f"{v}_split", [1, T, 3, heads, dh], np.int64), const(f"{v}_merge", [1, T, e], np.int64),
+             const(f"{v}_mask", np.triu(np.full((T, T), -1e9, np.float32), 1)), const(f"{v}_four", 4.0)]
+    inits += [const(f"{v}_i{p}", i, np.int64) for i, p in enumerate("qkv")]
+
+    def n(op, ins, out, **kw):
+        return helper.make_node(op, ins, [out], name=out, **kw)
+    nodes = [n("MatMul", ["x", f"{v}_wqkv"], f"{v}_qkv"),
+             n("Reshape", [f"{v}_qkv", f"{v}_split"], f"{v}_qkv5"),
+             n("Transpose", [f"{v}_qkv5"], f"{v}_heads", perm=[2, 0, 3, 1, 4])]
+    nodes += [n("Gather", [f"{v}_heads", f"{v}_i{p}"], f"{v}_{p}h", axis=0) for p in "qkv"]
+    nodes += [n("Transpose", [f"{v}_kh"], f"{v}_kt", perm=[0, 1, 3, 2]),
+              n("MatMul", [f"{v}_qh", f"{v}_kt"], f"{v}_scores"),
+              n("Div", [f"{v}_scores", f"{v}_four"], f"{v}_scaled"),
+              n("Add", [f"{v}_scaled", f"{v}_mask"], f"{v}_masked"),
+              n("Softmax", [f"{v}_masked"], f"{v}_p", axis=-1),
+              n("MatMul", [f"{v}_p", f"{v}_vh"], f"{v}_mix"),
+              n("Transpose", [f"{v}_mix"], f"{v}_mixt", perm=[0, 2, 1, 3]),
+              n("Reshape", [f"{v}_mixt", f"{v}_merge"], f"{v}_merged"),
+              n("MatMul", [f"{v}_merged", f"{v}_wo"], f"y_{v}")]
+    return nodes, inits
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(os.path.join(out, "calib"), exist_ok=True)
@@ -61,9 +93,12 @@ def main():
         nn, ii = attention(v, heads, dh, 7)
         nodes += nn
         inits += ii
+    nn, ii = fused_qkv("d", 3, 16, 9)
+    nodes += nn
+    inits += ii
     nodes.append(helper.make_node("Identity", ["c_qh"], ["q_heads_c"], name="q_heads_c"))
     f = TensorProto.FLOAT
-    outputs = [helper.make_tensor_value_info(f"y_{v}", f, [1, T, D]) for v in "abc"]
+    outputs = [helper.make_tensor_value_info(f"y_{v}", f, [1, T, D]) for v in "abcd"]
     outputs.append(helper.make_tensor_value_info("q_heads_c", f, [1, 3, T, 16]))
     g = helper.make_graph(nodes, "heads", [helper.make_tensor_value_info("x", f, [1, T, D])], outputs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
