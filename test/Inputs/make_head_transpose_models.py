@@ -30,32 +30,43 @@ def const(name, a, dtype=np.float32):
     return numpy_helper.from_array(np.asarray(a, dtype), name)
 
 
+def node(op, ins, out, **kw):
+    return helper.make_node(op, ins, [out], name=out, **kw)
+
+
+def chain_consts(v, e):
+    """The merge shape, causal mask and score divisor of block v."""
+    return [const(f"{v}_merge", [1, T, e], np.int64), const(f"{v}_mask", np.triu(np.full((T, T), -1e9, np.float32), 1)),
+            const(f"{v}_four", 4.0)]
+
+
+def chain(v):
+    """Block v's attention from its heads v_qh, v_kt (k^T) and v_vh:
+    softmax(q k^T / 4 + mask) @ v, the heads merged back, @ v_wo -> y_v."""
+    return [node("MatMul", [f"{v}_qh", f"{v}_kt"], f"{v}_scores"),
+            node("Div", [f"{v}_scores", f"{v}_four"], f"{v}_scaled"),
+            node("Add", [f"{v}_scaled", f"{v}_mask"], f"{v}_masked"),
+            node("Softmax", [f"{v}_masked"], f"{v}_p", axis=-1),
+            node("MatMul", [f"{v}_p", f"{v}_vh"], f"{v}_mix"),
+            node("Transpose", [f"{v}_mix"], f"{v}_mixt", perm=[0, 2, 1, 3]),
+            node("Reshape", [f"{v}_mixt", f"{v}_merge"], f"{v}_merged"),
+            node("MatMul", [f"{v}_merged", f"{v}_wo"], f"y_{v}")]
+
+
 def attention(v, heads, dh, seed):
     rng = np.random.default_rng(seed)
     e = heads * dh
     inits = [const(f"{v}_w{n}", rng.standard_normal((D, e)) * 0.3) for n in "qkv"]
-    inits += [const(f"{v}_wo", rng.standard_normal((e, D)) * 0.3),
-              const(f"{v}_split", [1, T, heads, dh], np.int64), const(f"{v}_merge", [1, T, e], np.int64),
-              const(f"{v}_mask", np.triu(np.full((T, T), -1e9, np.float32), 1)), const(f"{v}_four", 4.0)]
-
-    def n(op, ins, out, **kw):
-        return helper.make_node(op, ins, [out], name=out, **kw)
+    inits += [const(f"{v}_wo", rng.standard_normal((e, D)) * 0.3), const(f"{v}_split", [1, T, heads, dh], np.int64)]
+    inits += chain_consts(v, e)
     nodes = []
     for p in "qkv":
-        nodes += [n("MatMul", ["x", f"{v}_w{p}"], f"{v}_{p}"),
-                  n("Reshape", [f"{v}_{p}", f"{v}_split"], f"{v}_{p}4")]
-    nodes += [n("Transpose", [f"{v}_q4"], f"{v}_qh", perm=[0, 2, 1, 3]),
-              n("Transpose", [f"{v}_k4"], f"{v}_kt", perm=[0, 2, 3, 1]),
-              n("Transpose", [f"{v}_v4"], f"{v}_vh", perm=[0, 2, 1, 3]),
-              n("MatMul", [f"{v}_qh", f"{v}_kt"], f"{v}_scores"),
-              n("Div", [f"{v}_scores", f"{v}_four"], f"{v}_scaled"),
-              n("Add", [f"{v}_scaled", f"{v}_mask"], f"{v}_masked"),
-              n("Softmax", [f"{v}_masked"], f"{v}_p", axis=-1),
-              n("MatMul", [f"{v}_p", f"{v}_vh"], f"{v}_mix"),
-              n("Transpose", [f"{v}_mix"], f"{v}_mixt", perm=[0, 2, 1, 3]),
-              n("Reshape", [f"{v}_mixt", f"{v}_merge"], f"{v}_merged"),
-              n("MatMul", [f"{v}_merged", f"{v}_wo"], f"y_{v}")]
-    return nodes, inits
+        nodes += [node("MatMul", ["x", f"{v}_w{p}"], f"{v}_{p}"),
+                  node("Reshape", [f"{v}_{p}", f"{v}_split"], f"{v}_{p}4")]
+    nodes += [node("Transpose", [f"{v}_q4"], f"{v}_qh", perm=[0, 2, 1, 3]),
+              node("Transpose", [f"{v}_k4"], f"{v}_kt", perm=[0, 2, 3, 1]),
+              node("Transpose", [f"{v}_v4"], f"{v}_vh", perm=[0, 2, 1, 3])]
+    return nodes + chain(v), inits
 
 
 def fused_qkv(v, heads, dh, seed):
@@ -63,26 +74,15 @@ def fused_qkv(v, heads, dh, seed):
     e = heads * dh
     inits = [const(f"{v}_wqkv", rng.standard_normal((D, 3 * e)) * 0.3 + 0.2),
              const(f"{v}_wo", rng.standard_normal((e, D)) * 0.3),
-             const(f"{v}_split", [1, T, 3, heads, dh], np.int64), const(f"{v}_merge", [1, T, e], np.int64),
-             const(f"{v}_mask", np.triu(np.full((T, T), -1e9, np.float32), 1)), const(f"{v}_four", 4.0)]
+             const(f"{v}_split", [1, T, 3, heads, dh], np.int64)]
+    inits += chain_consts(v, e)
     inits += [const(f"{v}_i{p}", i, np.int64) for i, p in enumerate("qkv")]
-
-    def n(op, ins, out, **kw):
-        return helper.make_node(op, ins, [out], name=out, **kw)
-    nodes = [n("MatMul", ["x", f"{v}_wqkv"], f"{v}_qkv"),
-             n("Reshape", [f"{v}_qkv", f"{v}_split"], f"{v}_qkv5"),
-             n("Transpose", [f"{v}_qkv5"], f"{v}_heads", perm=[2, 0, 3, 1, 4])]
-    nodes += [n("Gather", [f"{v}_heads", f"{v}_i{p}"], f"{v}_{p}h", axis=0) for p in "qkv"]
-    nodes += [n("Transpose", [f"{v}_kh"], f"{v}_kt", perm=[0, 1, 3, 2]),
-              n("MatMul", [f"{v}_qh", f"{v}_kt"], f"{v}_scores"),
-              n("Div", [f"{v}_scores", f"{v}_four"], f"{v}_scaled"),
-              n("Add", [f"{v}_scaled", f"{v}_mask"], f"{v}_masked"),
-              n("Softmax", [f"{v}_masked"], f"{v}_p", axis=-1),
-              n("MatMul", [f"{v}_p", f"{v}_vh"], f"{v}_mix"),
-              n("Transpose", [f"{v}_mix"], f"{v}_mixt", perm=[0, 2, 1, 3]),
-              n("Reshape", [f"{v}_mixt", f"{v}_merge"], f"{v}_merged"),
-              n("MatMul", [f"{v}_merged", f"{v}_wo"], f"y_{v}")]
-    return nodes, inits
+    nodes = [node("MatMul", ["x", f"{v}_wqkv"], f"{v}_qkv"),
+             node("Reshape", [f"{v}_qkv", f"{v}_split"], f"{v}_qkv5"),
+             node("Transpose", [f"{v}_qkv5"], f"{v}_heads", perm=[2, 0, 3, 1, 4])]
+    nodes += [node("Gather", [f"{v}_heads", f"{v}_i{p}"], f"{v}_{p}h", axis=0) for p in "qkv"]
+    nodes.append(node("Transpose", [f"{v}_kh"], f"{v}_kt", perm=[0, 1, 3, 2]))
+    return nodes + chain(v), inits
 
 
 def main():
