@@ -136,6 +136,11 @@ typedef struct request {
 
 typedef struct analysis {
   int64_t T;
+  /* Concatenations along the token axis that assemble the sequence inside
+   * the graph (an image prefix and the text embeddings): seeds, like the
+   * token-indexed inputs, whose results are gathered by perm. */
+  MlirOperation *sequences;
+  int n_sequences;
   tracked *vals;
   int n_vals, cap_vals;
   request *reqs;
@@ -317,6 +322,23 @@ static axes_t gather(analysis *an, MlirOperation op) {
   return res;
 }
 
+/* Whether op concatenates [1, L_k, ...] blocks along axis 1 into a
+ * sequence [1, L, ...], at least one block computed at run time: where a
+ * model assembles its token sequence (projected image patches in front of
+ * the text embeddings, a class token and the patches). */
+static bool sequence_concat(MlirOperation op, int64_t *L) {
+  if (!q_concat_is(op)) return false;
+  qcc_shape r = shape(mlirOperationGetResult(op, 0));
+  if (r.rank < 2 || r.dims[0] != 1 || norm_axis(q_concat_get(op).axis, r.rank) != 1) return false;
+  bool runtime = false;
+  for (intptr_t k = 0; k < mlirOperationGetNumOperands(op); k++) {
+    MlirValue v = mlirOperationGetOperand(op, k);
+    runtime |= !mlirValueIsAOpResult(v) || !q_constant_is(mlirOpResultGetOwner(v));
+  }
+  *L = r.dims[1];
+  return runtime;
+}
+
 static axes_t concat(analysis *an, MlirOperation op) {
   int R = shape(mlirOperationGetResult(op, 0)).rank;
   int axis = norm_axis(q_concat_get(op).axis, R);
@@ -345,6 +367,12 @@ static axes_t transfer(analysis *an, MlirOperation op) {
   intptr_t n = mlirOperationGetNumOperands(op);
   for (intptr_t k = 0; k < n; k++)
     if (!mlirValueIsNull(mlirOperationGetOperand(op, k))) any |= axes_of(an, mlirOperationGetOperand(op, k));
+  int64_t L;
+  if (!any && sequence_concat(op, &L) && L == an->T) {
+    an->sequences = realloc(an->sequences, (size_t)(an->n_sequences + 1) * sizeof *an->sequences);
+    an->sequences[an->n_sequences++] = op;
+    return 1u << 1;
+  }
   if (!any) return 0;
   qcc_shape x = shape(mlirOperationGetOperand(op, 0));
   if (q_binary_is(op) || q_where_is(op) || q_broadcast_is(op)) return elementwise(an, op, 0, (int)n);
@@ -478,22 +506,33 @@ static MlirValue permuted_causal_mask(MlirOperation before, MlirValue mask, Mlir
   return qcc_insert_before(before, q_where_create(loc, mlirValueGetType(mask), c, va, vb));
 }
 
-/* The stable partition of a fixed layout, as constants. */
-static void static_permutation(MlirOperation first, int64_t T, MlirValue *perm, MlirValue *inv, int64_t *counts) {
+/* The stable partition of a fixed layout, as constants: the blocks in the
+ * order their modalities first appear (text first when the sequence starts
+ * with text), so a layout whose modalities are already contiguous (an image
+ * prefix, then text) keeps its order and needs no gather. Returns whether
+ * the permutation is the identity. */
+static bool static_permutation(MlirOperation first, int64_t T, MlirValue *perm, MlirValue *inv, int64_t *counts) {
   MlirContext ctx = mlirOperationGetContext(first);
   MlirLocation loc = mlirLocationNameGet(ctx, mlirStringRefCreateFromCString("aifs"), mlirLocationUnknownGet(ctx));
   int *mod = calloc((size_t)T, sizeof *mod);
   for (int r = 0; r < qcc_aifs_opts.n_ranges; r++)
     for (int64_t t = qcc_aifs_opts.ranges[r].start; t < qcc_aifs_opts.ranges[r].end; t++) mod[t] = qcc_aifs_opts.ranges[r].modality;
+  int order[QCC_AIFS_MAX_MODALITIES + 1], n_order = 0;
+  bool seen[QCC_AIFS_MAX_MODALITIES + 1] = {false};
+  for (int64_t t = 0; t < T; t++)
+    if (!seen[mod[t]]) seen[mod[t]] = true, order[n_order++] = mod[t];
   size_t bytes = (size_t)T * sizeof(int64_t);
   qcc_array p = {QRT_I64, 1, {T}, malloc(bytes), bytes}, q = {QRT_I64, 1, {T}, malloc(bytes), bytes};
   int64_t n = 0;
-  for (int m = 0; m <= qcc_aifs_opts.n_names; m++) {
-    counts[m] = 0;
+  for (int m = 0; m <= qcc_aifs_opts.n_names; m++) counts[m] = 0;
+  for (int k = 0; k < n_order; k++)
     for (int64_t t = 0; t < T; t++)
-      if (mod[t] == m) ((int64_t *)p.data)[n++] = t, counts[m]++;
+      if (mod[t] == order[k]) ((int64_t *)p.data)[n++] = t, counts[order[k]]++;
+  bool identity = true;
+  for (int64_t i = 0; i < T; i++) {
+    ((int64_t *)q.data)[((int64_t *)p.data)[i]] = i;
+    identity &= ((int64_t *)p.data)[i] == i;
   }
-  for (int64_t i = 0; i < T; i++) ((int64_t *)q.data)[((int64_t *)p.data)[i]] = i;
   /* The modality of each reordered row, for MSQ (qcc.aifs_modalities). */
   int64_t *sorted = malloc((size_t)T * sizeof *sorted);
   for (int64_t i = 0; i < T; i++) sorted[i] = mod[((int64_t *)p.data)[i]];
@@ -506,6 +545,7 @@ static void static_permutation(MlirOperation first, int64_t T, MlirValue *perm, 
   qcc_array_free(&p);
   qcc_array_free(&q);
   free(mod);
+  return identity;
 }
 
 static void set_description(MlirOperation func, const char *text) {
@@ -535,11 +575,19 @@ int qcc_pass_reorder_tokens(MlirModule m) {
                        qcc_shape_str(&s, buf, sizeof buf)), -1;
     T = s.dims[s.rank - 1];
   } else {
+    /* The sequence: the longest one a concatenation along the token axis
+     * assembles, else the first input shaped [1, T, ...]. */
+    for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op); op = mlirOperationGetNextInBlock(op)) {
+      int64_t L;
+      if (sequence_concat(op, &L) && L > T) T = L;
+    }
     for (int i = 0; i < n_args && T < 0; i++) {
       qcc_shape s = shape(mlirBlockGetArgument(body, i));
       if (s.rank >= 2 && s.dims[0] == 1) T = s.dims[1];
     }
-    if (T < 0) return qcc_error("--aifs-static: no graph input is shaped [1, T, ...], so the sequence length is unknown"), -1;
+    if (T < 0)
+      return qcc_error("--aifs-static: no graph input is shaped [1, T, ...] and no concatenation along axis 1 builds a "
+                       "sequence, so the sequence length is unknown"), -1;
     for (int r = 0; r < qcc_aifs_opts.n_ranges; r++)
       if (qcc_aifs_opts.ranges[r].end > T)
         return qcc_error("--aifs-static: range %lld:%lld of '%s' runs past the sequence length %lld",
@@ -573,12 +621,18 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     MlirOperation first = mlirBlockGetFirstOperation(body);
     MlirValue perm, inv;
     int64_t counts[QCC_AIFS_MAX_MODALITIES + 1] = {0};
+    bool identity = false;
     if (qcc_aifs_opts.input) runtime_permutation(first, mlirBlockGetArgument(body, mod_arg), T, &perm, &inv);
-    else static_permutation(first, T, &perm, &inv, counts);
+    else identity = static_permutation(first, T, &perm, &inv, counts);
+    if (identity) { /* each modality already one block, in place: nothing moves */
+      mlirOperationDestroy(mlirOpResultGetOwner(perm));
+      mlirOperationDestroy(mlirOpResultGetOwner(inv));
+      an.n_reqs = 0;
+    }
     /* Token-indexed inputs: gathered by perm right after the permutation,
      * the modality input first (MSQ's calibration reads it before any
      * layer input). */
-    for (int k = -1; k < n_args; k++) {
+    for (int k = -1; k < n_args && !identity; k++) {
       int i = k < 0 ? mod_arg : k;
       if (i < 0 || (k >= 0 && i == mod_arg)) continue;
       MlirValue x = mlirBlockGetArgument(body, i);
@@ -601,6 +655,14 @@ int qcc_pass_reorder_tokens(MlirModule m) {
         u = next;
       }
     }
+    /* Sequences assembled in the graph: gathered right after their
+     * concatenation, which every other reader then reads through. */
+    for (int k = 0; k < an.n_sequences && !identity; k++) {
+      MlirValue x = mlirOperationGetResult(an.sequences[k], 0);
+      MlirValue g = gather_along(mlirOperationGetNextInBlock(an.sequences[k]), x, perm, 1);
+      mlirValueReplaceAllUsesOfWith(x, g);
+      mlirOperationSetOperand(mlirOpResultGetOwner(g), 0, x);
+    }
     /* Operands indexed by original position: gathered once per value and axes. */
     typedef struct { MlirValue from, to; axes_t axes; } done_t;
     done_t *done = calloc((size_t)an.n_reqs + 1, sizeof *done);
@@ -622,7 +684,7 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     }
     free(done);
     /* Outputs: back to the original order. */
-    for (intptr_t k = 0; !mlirOperationIsNull(ret) && k < mlirOperationGetNumOperands(ret); k++) {
+    for (intptr_t k = 0; !identity && !mlirOperationIsNull(ret) && k < mlirOperationGetNumOperands(ret); k++) {
       MlirValue y = mlirOperationGetOperand(ret, k);
       axes_t a = axes_of(&an, y);
       if (!a) continue;
@@ -632,17 +694,20 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     char text[400];
     if (qcc_aifs_opts.input) {
       snprintf(text, sizeof text,
-               "tokens reordered by modality input '%s' (T = %lld, run-time stable partition): %d inputs gathered, "
-               "%d position-indexed operands permuted, %d outputs restored",
-               qcc_aifs_opts.input, (long long)T, n_seeds, an.n_reqs, n_outputs_back);
+               "tokens reordered by modality input '%s' (T = %lld, run-time stable partition): %d inputs and %d "
+               "assembled sequences gathered, %d position-indexed operands permuted, %d outputs restored",
+               qcc_aifs_opts.input, (long long)T, n_seeds, an.n_sequences, an.n_reqs, n_outputs_back);
     } else {
       int n = snprintf(text, sizeof text, "tokens reordered by a static layout (T = %lld): text %lld", (long long)T,
                        (long long)counts[0]);
       for (int k = 0; k < qcc_aifs_opts.n_names && n < (int)sizeof text; k++)
         n += snprintf(text + n, sizeof text - (size_t)n, ", %s %lld", qcc_aifs_opts.names[k], (long long)counts[k + 1]);
-      if (n < (int)sizeof text)
-        snprintf(text + n, sizeof text - (size_t)n, "; %d inputs gathered, %d position-indexed operands permuted, %d outputs restored",
-                 n_seeds, an.n_reqs, n_outputs_back);
+      if (n < (int)sizeof text && identity)
+        snprintf(text + n, sizeof text - (size_t)n, "; each modality is one block already: nothing reordered");
+      else if (n < (int)sizeof text)
+        snprintf(text + n, sizeof text - (size_t)n,
+                 "; %d inputs and %d assembled sequences gathered, %d position-indexed operands permuted, %d outputs restored",
+                 n_seeds, an.n_sequences, an.n_reqs, n_outputs_back);
     }
     set_description(func, text);
     qcc_remark("aifs: %s", text);
@@ -650,5 +715,6 @@ int qcc_pass_reorder_tokens(MlirModule m) {
   }
   free(an.vals);
   free(an.reqs);
+  free(an.sequences);
   return rc;
 }

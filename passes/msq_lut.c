@@ -134,6 +134,10 @@ static bool float_tabulate(MlirOperation un) {
   MlirValue f = qcc_insert_before(un, q_msq_lut_create(mlirOperationGetLocation(un), mlirValueGetType(z), y,
                                                        qcc_constant_before(un, QRT_F32, 2, tdims, table),
                                                        q_msqmatmul_in(mm, 5), &la));
+  /* z's calibrated range goes with it: a reader the msq pass left to the
+   * quantize pass (one range for every modality) quantizes f per tensor,
+   * and without the range would stay float. */
+  qcc_copy_qcc_attrs(un, mlirOpResultGetOwner(f));
   mlirValueReplaceAllUsesOfWith(z, f);
   mlirOperationDestroy(un);
   qcc_remark("msq: %s reads the layer's int8 codes through a float table per modality (%d tables)", at, n_mod);
