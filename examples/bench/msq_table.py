@@ -23,7 +23,14 @@ rotation MSQ closes at least a quarter of per-tensor static's bits-per-char
 gap to per-token dynamic; at W4A8 MSQ is not worse than per-tensor static;
 MSQ runs about as fast as per-tensor static and faster than per-token.
 
+--example DIR runs it on another model in mm_lm's layout (reference.json,
+calib/, test/, input_0_*.npy), with --msq-flags giving how that model's
+tokens get their modalities, e.g. the LLaVA-style model of
+examples/bench/train_prefix_vlm.py (image patches concatenated in front of
+the text):  --example OUT --msq-flags "--aifs-static image=0:4 --msq".
+
 usage: examples/bench/msq_table.py [--build DIR] [--runs N] [--rounds R]
+       [--example DIR --msq-flags FLAGS]
 """
 import argparse
 import json
@@ -50,10 +57,10 @@ def run(cmd):
     return r.stdout
 
 
-def measure(build, work, flags):
+def measure(build, ex, work, flags):
     """(bpc, accuracy, native program) of the generated C with these qcc flags."""
     metrics = os.path.join(work, "metrics.txt")
-    run(["/usr/bin/python3", os.path.join(ROOT, "test/e2e/check_multimodal.py"), build, EX, work, flags,
+    run(["/usr/bin/python3", os.path.join(ROOT, "test/e2e/check_multimodal.py"), build, ex, work, flags,
          "--metrics-file", metrics])
     bpc, acc = (float(v) for v in open(metrics).read().split())
     # timed with the machine's SIMD paths (the int8 kernels pick them at
@@ -64,9 +71,8 @@ def measure(build, work, flags):
     return bpc, acc, fast
 
 
-def time_interleaved(programs, runs, rounds):
+def time_interleaved(programs, inputs, runs, rounds):
     """The least over rounds of each program's --bench median (ms per run)."""
-    inputs = [os.path.join(EX, f"input_0_{n}.npy") for n in ("ids", "pix", "mod")]
     times = {p: [] for p in programs}
     for r in range(rounds):
         for p in (programs if r % 2 == 0 else programs[::-1]):
@@ -80,31 +86,36 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--example", default=EX)
+    ap.add_argument("--msq-flags", default=METHODS[1][1])
     a = ap.parse_args()
-    ref = json.load(open(os.path.join(EX, "reference.json")))
+    methods = [METHODS[0], (METHODS[1][0], a.msq_flags), METHODS[2]]
+    ref = json.load(open(os.path.join(a.example, "reference.json")))
+    inputs = [os.path.join(a.example, f"input_0_{i['name']}.npy") for i in ref["inputs"]]
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        fbpc, facc, fprog = measure(a.build, os.path.join(tmp, "f32"), "")
+        fbpc, facc, fprog = measure(a.build, a.example, os.path.join(tmp, "f32"), "")
         for scheme in SCHEMES:
             for rname, rflags in ROTATIONS:
-                for mname, mflags in METHODS:
+                for mname, mflags in methods:
                     flags = " ".join(f for f in (f"-q {scheme}", rflags, mflags) if f)
                     work = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "_", flags))
-                    rows[scheme, rname, mname] = measure(a.build, work, flags)
+                    rows[scheme, rname, mname] = measure(a.build, a.example, work, flags)
                     print(f"{flags}: {rows[scheme, rname, mname][:2]}", file=sys.stderr, flush=True)
-        ms = time_interleaved([fprog] + [r[2] for r in rows.values()], a.runs, a.rounds)
+        ms = time_interleaved([fprog] + [r[2] for r in rows.values()], inputs, a.runs, a.rounds)
     fms = ms[fprog]
     rows = {k: (b, acc, ms[p]) for k, (b, acc, p) in rows.items()}
-    print(f"mm_lm: float C {fbpc:.4f} bits/char, answer accuracy {facc:.3f}, {1000 * fms:.1f} us/run "
+    print(f"{ref['model']}: float C {fbpc:.4f} bits/char, answer accuracy {facc:.3f}, {1000 * fms:.1f} us/run "
           f"(PyTorch {ref['test_bpc']:.4f}, {ref['test_answer_accuracy']:.3f})\n")
+    print(f"MSQ flags: {a.msq_flags}\n")
     print("| scheme | rotation | activation scales | bits/char | answer acc. | us/run |")
     print("|---|---|---|---|---|---|")
     for scheme in SCHEMES:
         for rname, _ in ROTATIONS:
-            for mname, _ in METHODS:
+            for mname, _ in methods:
                 b, acc, ms = rows[scheme, rname, mname]
                 print(f"| {scheme} | {rname} | {mname} | {b:.4f} | {acc:.3f} | {1000 * ms:.1f} |")
-    t, q, d = (rows["w4a4", "none", m][0] for m, _ in METHODS)
+    t, q, d = (rows["w4a4", "none", m][0] for m, _ in methods)
     closed = (t - q) / (t - d) if t > d else float("nan")
     print(f"\nW4A4, no rotation: MSQ closes {100 * closed:.0f}% of per-tensor static's gap to per-token dynamic "
           f"({t:.4f} -> {q:.4f}, per-token {d:.4f}); bar: 25%: {'met' if closed >= 0.25 else 'NOT met'}")
@@ -114,7 +125,7 @@ def main():
               f"{t[1]:.3f}: {'not worse' if q[0] <= t[0] else 'WORSE'} in bits/char, "
               f"{'not worse' if q[1] >= t[1] else 'WORSE'} in accuracy")
     for scheme in SCHEMES:
-        t, q, d = (rows[scheme, "none", m][2] for m, _ in METHODS)
+        t, q, d = (rows[scheme, "none", m][2] for m, _ in methods)
         print(f"{scheme} latency: MSQ+AIFS {q / t:.2f}x per-tensor static, {q / d:.2f}x per-token dynamic")
 
 
