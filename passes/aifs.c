@@ -570,9 +570,6 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     if (!(s.rank == 1 || (s.rank == 2 && s.dims[0] == 1)) || s.dims[s.rank - 1] < 1)
       return qcc_error("--aifs: input '%s' is %s; expected one modality per token, shaped [T] or [1, T]",
                        qcc_aifs_opts.input, qcc_shape_str(&s, buf, sizeof buf)), -1;
-    if (s.dtype == QRT_BOOL || s.dtype == QRT_F16)
-      return qcc_error("--aifs: input '%s' must hold numbers (int or float), not %s", qcc_aifs_opts.input,
-                       qcc_shape_str(&s, buf, sizeof buf)), -1;
     T = s.dims[s.rank - 1];
   } else {
     /* The sequence: the longest one a concatenation along the token axis
@@ -622,7 +619,20 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     MlirValue perm, inv;
     int64_t counts[QCC_AIFS_MAX_MODALITIES + 1] = {0};
     bool identity = false;
-    if (qcc_aifs_opts.input) runtime_permutation(first, mlirBlockGetArgument(body, mod_arg), T, &perm, &inv);
+    /* The modality values: the input itself when the sort and MSQ's
+     * kernels read its type (float32/64, int8/32/64, uint8), else a float32
+     * copy (a bool is_image mask as 0 / 1, int16, float16, ...). */
+    MlirValue modality = mod_arg >= 0 ? mlirBlockGetArgument(body, mod_arg) : (MlirValue){NULL};
+    const qrt_dtype mt = mod_arg >= 0 ? shape(modality).dtype : QRT_F32;
+    const bool cast_modality = !(mt == QRT_F32 || mt == QRT_F64 || mt == QRT_I8 || mt == QRT_U8 || mt == QRT_I32 ||
+                                 mt == QRT_I64);
+    if (cast_modality) {
+      qcc_shape f = shape(modality);
+      f.dtype = QRT_F32;
+      modality = qcc_insert_before(first, q_cast_create(mlirOperationGetLocation(first),
+                                                        qcc_tensor_type(mlirOperationGetContext(func), &f), modality));
+    }
+    if (qcc_aifs_opts.input) runtime_permutation(first, modality, T, &perm, &inv);
     else identity = static_permutation(first, T, &perm, &inv, counts);
     if (identity) { /* each modality already one block, in place: nothing moves */
       mlirOperationDestroy(mlirOpResultGetOwner(perm));
@@ -634,13 +644,13 @@ int qcc_pass_reorder_tokens(MlirModule m) {
      * layer input). */
     for (int k = -1; k < n_args && !identity; k++) {
       int i = k < 0 ? mod_arg : k;
-      if (i < 0 || (k >= 0 && i == mod_arg)) continue;
-      MlirValue x = mlirBlockGetArgument(body, i);
-      axes_t a = axes_of(&an, x);
+      if (i < 0 || (k >= 0 && i == mod_arg && !cast_modality)) continue;
+      MlirValue x = k < 0 ? modality : mlirBlockGetArgument(body, i);
+      axes_t a = axes_of(&an, mlirBlockGetArgument(body, i));
       if (!a) continue;
       MlirValue g = gather_axes(first, x, perm, a);
       /* The reordered modalities: what MSQ reads to pick each row's scales. */
-      if (i == mod_arg)
+      if (k < 0)
         mlirOperationSetAttributeByName(mlirOpResultGetOwner(g), mlirStringRefCreateFromCString("qcc.modality"),
                                         mlirUnitAttrGet(mlirOperationGetContext(func)));
       /* Every reader of x but the permutation itself and the new gather. */

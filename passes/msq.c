@@ -110,9 +110,13 @@ typedef struct msq_state {
 
 static void read_modalities(msq_state *st, const qcc_array *a) {
   for (int64_t t = 0; t < st->T; t++) {
+    /* the types qrt_msq_modality reads (AIFS casts any other to float32) */
     double v = a->dtype == QRT_F32 ? ((const float *)a->data)[t]
+               : a->dtype == QRT_F64 ? ((const double *)a->data)[t]
                : a->dtype == QRT_I64 ? (double)((const int64_t *)a->data)[t]
                : a->dtype == QRT_I32 ? (double)((const int32_t *)a->data)[t]
+               : a->dtype == QRT_I8  ? (double)((const int8_t *)a->data)[t]
+               : a->dtype == QRT_U8  ? (double)((const uint8_t *)a->data)[t]
                                      : NAN;
     if (!(v >= 0 && v < QRT_MSQ_MAX_MODALITIES) || v != floor(v)) {
       if (!st->bad[0])

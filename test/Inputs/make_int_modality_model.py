@@ -5,8 +5,9 @@ first test modalities, for test/passes/reorder-tokens.test and msq.test:
 --aifs takes integer or float modality inputs.  Its attention mask is a
 sliding window (token a sees b iff a - 40 < b <= a), not causal, so --aifs
 permutes it by gathers along both axes (a causal mask is built from a
-compare instead; both must keep the function).
-usage: make_int_modality_model.py MM_LM_DIR OUT_DIR"""
+compare instead; both must keep the function).  DTYPE bool writes an
+is-image mask instead (mod bool; AIFS sorts a float copy of it).
+usage: make_int_modality_model.py MM_LM_DIR OUT_DIR [int64|bool]"""
 import os
 import sys
 
@@ -17,10 +18,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 def main():
     src, out = sys.argv[1:3]
+    dtype = sys.argv[3] if len(sys.argv) > 3 else "int64"
+    onnx_type, np_type = {"int64": (TensorProto.INT64, np.int64), "bool": (TensorProto.BOOL, np.bool_)}[dtype]
     os.makedirs(os.path.join(out, "calib"), exist_ok=True)
     m = onnx.load(os.path.join(src, "model.onnx"))
     g = m.graph
-    next(i for i in g.input if i.name == "mod").type.tensor_type.elem_type = TensorProto.INT64
+    next(i for i in g.input if i.name == "mod").type.tensor_type.elem_type = onnx_type
     for n in g.node:
         for k, x in enumerate(n.input):
             if x == "mod":
@@ -35,8 +38,8 @@ def main():
     onnx.save(m, os.path.join(out, "model.onnx"))
     for n in ("ids", "pix"):
         np.save(os.path.join(out, "calib", f"{n}.npy"), np.load(os.path.join(src, "calib", f"{n}.npy")))
-    np.save(os.path.join(out, "calib", "mod.npy"), np.load(os.path.join(src, "calib", "mod.npy")).astype(np.int64))
-    np.save(os.path.join(out, "mod0.npy"), np.load(os.path.join(src, "input_0_mod.npy")).astype(np.int64))
+    np.save(os.path.join(out, "calib", "mod.npy"), np.load(os.path.join(src, "calib", "mod.npy")).astype(np_type))
+    np.save(os.path.join(out, "mod0.npy"), np.load(os.path.join(src, "input_0_mod.npy")).astype(np_type))
 
 
 if __name__ == "__main__":
