@@ -534,6 +534,18 @@ int qcc_pass_rotate(MlirModule m) {
   /* model inputs and outputs on a stream are rotated online by the
    * Hadamard kernel, which only a randomized Hadamard Q matches; a
    * centred stream has lost its mean, so it cannot be returned */
+  /* the same for a linear layer that reads a LayerNorm stream directly,
+   * not through a norm (a head after the last block with no final norm):
+   * it would read the centred stream */
+  for (int i = 0; i < n_streams; i++)
+    for (int r = 0; r < streams[i].n_readers && streams[i].layer_norm && !streams[i].blocked; r++)
+      if (streams[i].reader_norm[r] < 0) {
+        char at[256];
+        streams[i].blocked = true;
+        snprintf(streams[i].why, sizeof streams[i].why,
+                 "%s reads the stream without a norm (a LayerNorm stream is centred, so its mean would be lost)",
+                 qcc_op_where(streams[i].readers[r], at, sizeof at));
+      }
   for (int i = 0; i < n_streams; i++) {
     qcc_stream *s = &streams[i];
     bool input = false, output = s->n_outputs > 0;

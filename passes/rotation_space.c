@@ -230,14 +230,22 @@ static int tokenwise_scaled_operand(MlirOperation op, int64_t d) {
   return -1;
 }
 
-/* Gathers and concatenations that move whole rows: along an axis other
- * than the last (token gathers, permutations, joins of token blocks). */
+/* Ops that move whole rows: gathers and concatenations along an axis
+ * other than the last (token gathers, permutations, joins of token
+ * blocks), transposes that keep the last axis in place and reshapes that
+ * keep it whole (PyTorch's nn.MultiheadAttention turns [B, T, d] into
+ * [T, B, d] and back around attention). */
 static bool moves_rows(MlirOperation op, int64_t d) {
   if (mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumOperands(op) == 0 ||
       last_dim(mlirOperationGetResult(op, 0)) != d)
     return false;
   qcc_shape in;
   qcc_shape_of(mlirOperationGetOperand(op, 0), &in);
+  if (q_transpose_is(op)) {
+    q_transpose_attrs a = q_transpose_get(op);
+    return a.perm.n == in.rank && a.perm.v[in.rank - 1] == in.rank - 1;
+  }
+  if (q_reshape_is(op)) return in.rank >= 1 && in.dims[in.rank - 1] == d;
   if (q_gather_is(op)) {
     int64_t axis = q_gather_get(op).axis;
     return !qcc_value_is_constant(q_gather_in(op, 0)) && axis != in.rank - 1 && axis != -1;

@@ -25,6 +25,12 @@ runs every method on each (docs/robustness.md has the matrix):
              pool; batch 2
   gru_lstm   GRU(13->40) then LSTM(40->30) then a per-step Linear; batch 2,
              20 steps
+  mm_rope    multimodal decoder: image rows picked by where(mod == 1, ...),
+             RoPE from a positions input, fused qkv, LayerNorm, GELU,
+             massive projector channels; 32 tokens, 8 of them image
+             (the *_aifs / *_msq methods: --aifs mod)
+  vlm_prefix LLaVA-style: 8 projected patches concatenated in front of 24
+             text embeddings, no modality input (--aifs-static image=0:8)
 
   unseen_sweep.py make DIR             models, calibration data (DIR/<model>/
                                        calib/<input>.npy stacks of 32), one
@@ -288,6 +294,67 @@ def build_models():
     step, prefill_ids = GQAStep(gqa), []
     kv_sample.prefill = prefill_ids
     kv_names = ["ids", "pos", "past_k_0", "past_v_0", "past_k_1", "past_v_1"]
+
+    class MMRope(nn.Module):
+        """Multimodal decoder unlike mm_lm: the image rows picked by
+        where(mod == 1, ...), RoPE from a run-time positions input, fused qkv,
+        LayerNorm, GELU; projector channels 2 and 9 massive (x15, +10)."""
+        aifs_flags = ["--aifs", "mod"]
+
+        def __init__(s, d=64, h=4, p=12, v=30):
+            super().__init__()
+            s.h, s.dh = h, d // h
+            s.tok, s.v1, s.v2 = nn.Embedding(v, d), nn.Linear(p, d), nn.Linear(d, d)
+            s.n1, s.qkv, s.o, s.n2 = nn.LayerNorm(d), nn.Linear(d, 3 * d), nn.Linear(d, d), nn.LayerNorm(d)
+            s.f1, s.f2, s.nf, s.head = nn.Linear(d, 2 * d), nn.Linear(2 * d, d), nn.LayerNorm(d), nn.Linear(d, v)
+            with torch.no_grad():
+                s.v2.weight[[2, 9]] *= 15
+                s.v2.bias[[2, 9]] += 10
+            s.register_buffer("inv", 1.0 / (10000 ** (torch.arange(0, s.dh, 2).float() / s.dh)))
+            s.register_buffer("mask", torch.triu(torch.full((32, 32), -1e4), 1))
+
+        def forward(s, ids, pix, mod, positions):
+            b, t = ids.shape
+            x = torch.where((mod == 1).unsqueeze(-1), s.v2(F.gelu(s.v1(pix))), s.tok(ids))
+            ang = positions.float()[..., None] * s.inv
+            cos = torch.cat([ang.cos(), ang.cos()], -1)[:, None]
+            sin = torch.cat([ang.sin(), ang.sin()], -1)[:, None]
+            q, k, v = (y.view(b, t, s.h, s.dh).transpose(1, 2) for y in s.qkv(s.n1(x)).split(x.shape[-1], -1))
+            q, k = q * cos + rot_half(q) * sin, k * cos + rot_half(k) * sin
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(s.dh) + s.mask, dim=-1) @ v
+            x = x + s.o(a.transpose(1, 2).reshape(b, t, -1))
+            x = x + s.f2(F.gelu(s.f1(s.n2(x))))
+            return s.head(s.nf(x))
+
+    def mm_sample(n):
+        out = []
+        for k in range(n):
+            mod = torch.zeros(1, 32)
+            s0 = int(torch.randint(0, 24, (1,), generator=g))
+            mod[0, s0:s0 + 8] = 1
+            out.append((ids(1, (1, 32), 30)[0], torch.rand((1, 32, 12), generator=g), mod, torch.arange(32)[None]))
+        return out
+
+    class VLMPrefix(nn.Module):
+        """LLaVA-style: 8 projected patches concatenated in front of 24 text
+        embeddings (no modality input), learned positions, pre-LN block."""
+        aifs_flags = ["--aifs-static", "image=0:8"]
+
+        def __init__(s, d=64, p=12, v=30):
+            super().__init__()
+            s.tok, s.v1, s.v2 = nn.Embedding(v, d), nn.Linear(p, d), nn.Linear(d, d)
+            s.pos = nn.Parameter(torch.randn(1, 32, d) * 0.1)
+            s.layer = nn.TransformerEncoderLayer(d, 4, 2 * d, dropout=0.0, batch_first=True, norm_first=True)
+            s.head = nn.Linear(d, v)
+            with torch.no_grad():
+                s.v2.weight[[3, 40]] *= 20
+                s.v2.bias[[3, 40]] += 15
+            s.register_buffer("mask", torch.triu(torch.full((32, 32), -1e4), 1))
+
+        def forward(s, pix, ids):
+            x = torch.cat([s.v2(F.relu(s.v1(pix))), s.tok(ids)], 1) + s.pos
+            return s.head(s.layer(x, src_mask=s.mask))
+
     return {
         "gqa_kv": (step, kv_names, kv_sample),
         "bert_post": (BertPost(), "ids", lambda n: ids(n, (2, 24), 50)),
@@ -296,6 +363,10 @@ def build_models():
         "vit_cls": (ViT(), "img", lambda n: gauss(n, (3, 3, 20, 20))),
         "dwse_cnn": (DWSE(), "img", lambda n: gauss(n, (2, 3, 24, 24))),
         "gru_lstm": (GruLstm(), "seq", lambda n: gauss(n, (2, 20, 13))),
+        # after the others, so that their weights and samples stay those of session 21
+        "mm_rope": (MMRope(), ["ids", "pix", "mod", "positions"], mm_sample),
+        "vlm_prefix": (VLMPrefix(), ["pix", "ids"],
+                       lambda n: [(torch.rand((1, 8, 12), generator=g), ids(1, (1, 24), 30)[0]) for _ in range(n)]),
     }
 
 
@@ -322,6 +393,8 @@ def make(out):
             np.save(os.path.join(d, f"input_0_{n}.npy"), xs[0][i].numpy())
         np.save(os.path.join(d, "expected_0.npy"), y.numpy())
         meta = {"inputs": in_names, "output": "out"}
+        if hasattr(m, "aifs_flags"):  # how its tokens get modalities (the *_aifs / *_msq methods)
+            meta["aifs"] = m.aifs_flags
         if name == "gqa_kv":  # the prefill that made input_0's caches (--kv-bits runs it first)
             np.save(os.path.join(d, "prefill_ids.npy"), sample.prefill[0].numpy())
             meta["prefill"] = "prefill_ids.npy"
@@ -358,8 +431,14 @@ METHODS = {
     "npu_w8a8": ["-q", "w8a8", "--target", "npu"],
     "f32_kv8": ["--kv-bits", "8"],
     "w8a8_kv8": ["-q", "w8a8", "--kv-bits", "8"],
+    # multimodal models only (meta.json's "aifs": --aifs INPUT or --aifs-static)
+    "f32_aifs": [],
+    "w8a8_msq": ["-q", "w8a8", "--msq"],
+    "w4a8_msq": ["-q", "w4a8", "--msq"],
+    "w4a4_msq": ["-q", "w4a4", "--msq"],
 }
-NO_CALIB = {"f32", "f32_dbfp8", "f32_threads2", "f32_kv8"}  # float: no --calib, no --report
+NO_CALIB = {"f32", "f32_dbfp8", "f32_threads2", "f32_kv8", "f32_aifs"}  # float: no --calib, no --report
+AIFS = {"f32_aifs", "w8a8_msq", "w4a8_msq", "w4a4_msq"}
 
 
 def sqnr(ref, y):
@@ -386,6 +465,10 @@ def one(qcc, d, method, flags, work):
     run_in = [a for n, x in zip(meta["inputs"], x0) for a in ("--input", f"{n}={x}")]
     ref = np.load(os.path.join(d, "expected_0.npy"))
     os.makedirs(work, exist_ok=True)
+    if method in AIFS:
+        if "aifs" not in meta:
+            return {"flags": " ".join(flags), "status": "n/a", "msg": "not a multimodal model"}
+        flags = list(flags) + meta["aifs"]
     qf = list(flags) + ([] if method in NO_CALIB else ["--calib", os.path.join(d, "calib")])
     res = {"flags": " ".join(flags)}
     qrun = os.path.join(work, "qrun")
@@ -485,7 +568,7 @@ def one(qcc, d, method, flags, work):
     res["c_eq_run"] = y_c.tobytes() == y_q.tobytes()
     res["sqnr_db"] = round(sqnr(ref, y_c), 2)
     res["top1"] = top1(ref, y_c)
-    if method == "f32":
+    if method in ("f32", "f32_aifs"):
         res["max_rel_err"] = float(np.abs(y_c - ref).max() / (ref.max() - ref.min()))
     res["status"] = "ok" if res["c_eq_run"] else "bug"
     if not res["c_eq_run"]:
@@ -531,7 +614,7 @@ def print_table(results, key="sqnr_db"):
         print(f"| {mname} | " + " | ".join(cell(v.get(m), key) for m in meths) + " |")
     for mname, v in results.items():
         for m, r in v.items():
-            if r["status"] != "ok":
+            if r["status"] not in ("ok", "n/a"):
                 print(f"- {mname} {m} ({r['flags']}): {r['status']}: {r.get('msg', '')}")
 
 
@@ -543,7 +626,8 @@ def main():
     b = sub.add_parser("sweep")
     b.add_argument("build")
     b.add_argument("dir")
-    b.add_argument("--models", default="bert_post,gqa_rope,gqa_outlier,gqa_kv,vit_cls,dwse_cnn,gru_lstm")
+    b.add_argument("--models", default="bert_post,gqa_rope,gqa_outlier,gqa_kv,vit_cls,dwse_cnn,gru_lstm,mm_rope,"
+                                      "vlm_prefix")
     b.add_argument("--methods", default=",".join(METHODS))
     b.add_argument("--resume", action="store_true", help="skip the cells results.json already has")
     c = sub.add_parser("table")
