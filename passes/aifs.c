@@ -567,10 +567,14 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     if (mod_arg < 0) return qcc_error("--aifs: '%s' is not a graph input (inputs: %s)", qcc_aifs_opts.input, list), -1;
     qcc_shape s = shape(mlirBlockGetArgument(body, mod_arg));
     char buf[64];
-    if (!(s.rank == 1 || (s.rank == 2 && s.dims[0] == 1)) || s.dims[s.rank - 1] < 1)
-      return qcc_error("--aifs: input '%s' is %s; expected one modality per token, shaped [T] or [1, T]",
+    /* [T], or [1, T] with trailing ones ([1, T, 1]: a mask that multiplies
+     * the embeddings directly) */
+    bool per_token = s.rank == 1 || (s.rank >= 2 && s.dims[0] == 1);
+    for (int a = 2; a < s.rank; a++) per_token &= s.dims[a] == 1;
+    if (!per_token || s.dims[s.rank == 1 ? 0 : 1] < 1)
+      return qcc_error("--aifs: input '%s' is %s; expected one modality per token, shaped [T], [1, T] or [1, T, 1]",
                        qcc_aifs_opts.input, qcc_shape_str(&s, buf, sizeof buf)), -1;
-    T = s.dims[s.rank - 1];
+    T = s.dims[s.rank == 1 ? 0 : 1];
   } else {
     /* The sequence: the longest one a concatenation along the token axis
      * assembles, else the first input shaped [1, T, ...]. */
