@@ -54,11 +54,14 @@ qcc_aifs_options qcc_aifs_opts;
 
 const char qcc_aifs_flags_help[] =
     "  --aifs INPUT          reorder tokens by modality (AIFS): INPUT is the graph input\n"
-    "                        holding each token's modality ([T] or [1, T], 0 = text);\n"
-    "                        the permutation is computed at run time\n"
+    "                        holding each token's modality ([T], [1, T] or [1, T, 1];\n"
+    "                        0 = text, or a bool is-image mask); the permutation is\n"
+    "                        computed at run time\n"
     "  --aifs-static NAME=S:E[,NAME=S:E...]\n"
     "                        the same for a fixed layout: tokens S..E-1 are of\n"
-    "                        modality NAME (e.g. image=4:20), the others text\n";
+    "                        modality NAME (e.g. image=4:20), the others text; the\n"
+    "                        sequence may be assembled in the graph (Concat of image\n"
+    "                        patches and text embeddings along the tokens)\n";
 
 bool qcc_aifs_enabled(void) { return qcc_aifs_opts.input || qcc_aifs_opts.n_ranges; }
 

@@ -315,10 +315,33 @@ static void rotate_inputs(MlirOperation func, const qcc_stream *s, const double 
   }
 }
 
-/* A norm with scale `scale` (d values) and no bias, replacing `norm`. */
-static MlirOperation renorm(MlirOperation norm, const double *scale, int64_t d) {
+/* Q <- Q P with P the reflection that maps u Q back to u (u = ones /
+ * sqrt d, a row): then u Q P = u, Q P is orthogonal, and for any x,
+ * mean(x Q P) = mean(x) and LN(x Q P) = LN(x) Q P. P only mixes along
+ * u Q - u, so Q's spreading of outliers survives in the other directions. */
+static void fix_ones(int64_t d, double *Q) {
+  double *z = malloc(sizeof(double) * (size_t)d), zz = 0;
+  const double u = 1 / sqrt((double)d);
+  for (int64_t j = 0; j < d; j++) { /* z = u Q - u */
+    double w = 0;
+    for (int64_t i = 0; i < d; i++) w += u * Q[i * d + j];
+    z[j] = w - u;
+    zz += z[j] * z[j];
+  }
+  if (zz > 1e-24)
+    for (int64_t i = 0; i < d; i++) { /* row i of Q (I - 2 z^T z / zz) */
+      double qz = 0;
+      for (int64_t j = 0; j < d; j++) qz += Q[i * d + j] * z[j];
+      for (int64_t j = 0; j < d; j++) Q[i * d + j] -= 2 * qz * z[j] / zz;
+    }
+  free(z);
+}
+
+/* A norm with scale `scale` (d values) and no bias, replacing `norm`: an
+ * RMSNorm, or a LayerNorm on a keep_mean stream. */
+static MlirOperation renorm(MlirOperation norm, const double *scale, int64_t d, bool layer) {
   q_norm_attrs a = q_norm_get(norm);
-  snprintf(a.kind.s, sizeof a.kind.s, "rms");
+  snprintf(a.kind.s, sizeof a.kind.s, "%s", layer ? "layer" : "rms");
   MlirValue y = mlirOperationGetResult(norm, 0);
   MlirOperation n = q_norm_create(mlirOperationGetLocation(norm), mlirValueGetType(y), q_norm_in(norm, 0),
                                   qcc_vector_const(norm, scale, d), (MlirValue){NULL}, &a);
@@ -371,7 +394,7 @@ static void fold_norms(qcc_stream *s) {
       qcc_reader_left(mm, diag);
       free(w.v);
     }
-    s->norms[k] = renorm(s->norms[k], ones, d);
+    s->norms[k] = renorm(s->norms[k], ones, d, s->keep_mean);
     free(g.v);
     free(b.v);
   }
@@ -534,18 +557,12 @@ int qcc_pass_rotate(MlirModule m) {
   /* model inputs and outputs on a stream are rotated online by the
    * Hadamard kernel, which only a randomized Hadamard Q matches; a
    * centred stream has lost its mean, so it cannot be returned */
-  /* the same for a linear layer that reads a LayerNorm stream directly,
-   * not through a norm (a head after the last block with no final norm):
-   * it would read the centred stream */
+  /* a linear layer that reads a LayerNorm stream directly, not through a
+   * norm (a head after the last block with no final norm), would read the
+   * centred stream: such a stream keeps its mean (keep_mean) */
   for (int i = 0; i < n_streams; i++)
-    for (int r = 0; r < streams[i].n_readers && streams[i].layer_norm && !streams[i].blocked; r++)
-      if (streams[i].reader_norm[r] < 0) {
-        char at[256];
-        streams[i].blocked = true;
-        snprintf(streams[i].why, sizeof streams[i].why,
-                 "%s reads the stream without a norm (a LayerNorm stream is centred, so its mean would be lost)",
-                 qcc_op_where(streams[i].readers[r], at, sizeof at));
-      }
+    for (int r = 0; r < streams[i].n_readers && streams[i].layer_norm; r++)
+      streams[i].keep_mean |= streams[i].reader_norm[r] < 0;
   for (int i = 0; i < n_streams; i++) {
     qcc_stream *s = &streams[i];
     bool input = false, output = s->n_outputs > 0;
@@ -557,6 +574,10 @@ int qcc_pass_rotate(MlirModule m) {
       if (s->out_norm[o] < 0 && s->layer_norm)
         what = "func.return returns the stream as a model output",
         snprintf(why, sizeof why, "a LayerNorm stream is centred, so its mean would be lost");
+    if (!*why && s->keep_mean)
+      snprintf(why, sizeof why,
+               "a linear layer reads the LayerNorm stream without a norm, so its rotation fixes the ones vector, "
+               "which the online Hadamard kernel does not");
     if (!*why && qcc_rotate_opts.kind != QCC_ROT_HADAMARD)
       snprintf(why, sizeof why, "its online rotation is the Hadamard kernel: use --rotate hadamard");
     if (!*why && !qcc_hadamard_why_not(s->d, why, sizeof why)) continue;
@@ -597,7 +618,7 @@ int qcc_pass_rotate(MlirModule m) {
       qcc_remark("rotate: stream of width %lld not rotated: %s", (long long)s->d, s->why);
       continue;
     }
-    if (s->layer_norm) for_each_writer_const(s, centre_fn, NULL);
+    if (s->layer_norm && !s->keep_mean) for_each_writer_const(s, centre_fn, NULL);
     static output_affine affine;
     read_output_affine(s, &affine);
     fold_norms(s);
@@ -620,6 +641,7 @@ int qcc_pass_rotate(MlirModule m) {
     char what[300] = "";
     double *Q = choose_q(s->d, cov, what, sizeof what);
     free(cov);
+    if (s->keep_mean) fix_ones(s->d, Q);
     for_each_writer_const(s, rotate_fn, Q);
     int n_inputs = 0, n_convs = 0;
     for (int w = 0; w < s->n_writers; w++)
@@ -650,7 +672,7 @@ int qcc_pass_rotate(MlirModule m) {
         qcc_smoothing_scales(qcc_chan_stats_want(&st, mlirOperationGetResult(s->norms[k], 0), false), mms, n_mm, sc);
         for (int64_t j = 0; j < s->d; j++) inv[j] = 1 / sc[j], diag[j * s->d + j] = sc[j];
         for (int r = 0; r < n_mm; r++) qcc_reader_left(mms[r], diag);
-        s->norms[k] = renorm(s->norms[k], inv, s->d);
+        s->norms[k] = renorm(s->norms[k], inv, s->d, s->keep_mean);
         free(sc);
         free(inv);
         free(diag);
@@ -674,9 +696,10 @@ int qcc_pass_rotate(MlirModule m) {
     char line[400];
     snprintf(line, sizeof line,
              "stream of width %lld rotated (%s%s%s): %d writers%s, %d norms%s, %d readers, %d online Hadamard",
-             (long long)s->d, what, s->layer_norm ? ", centred" : "", qcc_rotate_opts.smooth_alpha >= 0 ? ", smoothed" : "",
-             s->n_writers, n_inputs ? " (model inputs rotated online)" : n_convs ? " (convolution output channels)" : "", s->n_norms,
-             s->layer_norm ? " (LayerNorm -> RMSNorm)" : "", s->n_readers, n_online);
+             (long long)s->d, what, s->keep_mean ? ", fixing the ones vector" : s->layer_norm ? ", centred" : "",
+             qcc_rotate_opts.smooth_alpha >= 0 ? ", smoothed" : "", s->n_writers,
+             n_inputs ? " (model inputs rotated online)" : n_convs ? " (convolution output channels)" : "", s->n_norms,
+             s->keep_mean ? " (LayerNorm kept)" : s->layer_norm ? " (LayerNorm -> RMSNorm)" : "", s->n_readers, n_online);
     if (s->n_outputs) {
       size_t len = strlen(line);
       snprintf(line + len, sizeof line - len, ", %d model outputs rotated back online", s->n_outputs);

@@ -81,6 +81,10 @@ typedef struct qcc_stream {
   int out_operand[QCC_STREAM_MAX], out_norm[QCC_STREAM_MAX];
   int n_outputs;
   bool layer_norm; /* its norms are LayerNorms (the stream must be centred) */
+  /* a LayerNorm stream that a linear layer reads without a norm: instead
+   * of centring (which that layer would see), Q fixes the all-ones vector,
+   * so LN(x Q) = LN(x) Q and the norms stay LayerNorms (rotate.c) */
+  bool keep_mean;
   bool blocked;
   char why[320]; /* the op and reason that block the rotation */
 } qcc_stream;
