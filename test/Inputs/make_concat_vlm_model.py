@@ -23,7 +23,10 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_graph import opset17_model  # noqa: E402
 
 NI, NT, P, D, H, FF, V = 8, 16, 12, 32, 2, 64, 20
 T, DH = NI + NT, D // H
@@ -81,13 +84,8 @@ def build(with_mod):
               helper.make_tensor_value_info("ids", TensorProto.INT64, [1, NT])]
     if with_mod:
         inputs.append(helper.make_tensor_value_info("mod", TensorProto.FLOAT, [1, T]))
-    used = {i for nd in nodes for i in nd.input}
-    graph = helper.make_graph(nodes, "concat_vlm", inputs,
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, T, V])],
-                              [numpy_helper.from_array(v, k) for k, v in inits.items() if k in used])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.checker.check_model(model)
-    return model
+    return opset17_model("concat_vlm", nodes, inputs,
+                         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, T, V])], inits)
 
 
 def main():

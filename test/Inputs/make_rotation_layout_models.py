@@ -17,7 +17,10 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_graph import opset17_model  # noqa: E402
 
 T, D, V, OUT = 6, 16, 10, 5
 
@@ -43,13 +46,8 @@ def build(final_norm):
                   n("MatMul", ["h3", "Wh"], ["y"], name="head")]
     else:
         nodes += [n("MatMul", ["x2", "Wh"], ["y"], name="head")]
-    used = {i for nd in nodes for i in nd.input}
-    g = helper.make_graph(nodes, "layouts", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, T])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, OUT])],
-                          [numpy_helper.from_array(v, k) for k, v in inits.items() if k in used])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.checker.check_model(m)
-    return m
+    return opset17_model("layouts", nodes, [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, T])],
+                         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, OUT])], inits)
 
 
 def main():
