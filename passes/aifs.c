@@ -1,8 +1,10 @@
 /* aifs.c - the reorder-tokens pass (AIFS, MQuant 2502.00425): permute the
  * sequence at the model's entry so that the tokens of each modality form
- * one contiguous block of rows (text first, then modality 1, 2, ...; a
- * stable partition, so each block keeps its original order), and keep the
- * function the same.
+ * one contiguous block of rows (a stable partition, so each block keeps its
+ * original order: text first, then modality 1, 2, ... for a run-time
+ * modality input; a static layout's blocks in the order they first appear,
+ * so a layout already in blocks is left as it is), and keep the function
+ * the same.
  *
  * The permutation perm (perm[i] = original position of the i-th reordered
  * token) and its inverse are computed in the generated code from the
@@ -13,7 +15,11 @@
  * Analysis: every value gets the set of its axes that index tokens. Seeds
  * are the token-indexed graph inputs: axis 1 of every input shaped
  * [1, T, ...] (axis 0 of one shaped [T]), T the modality input's length
- * (--aifs-static: the first such input's). Token axes flow through ops
+ * (--aifs-static: the longest sequence a concatenation along axis 1
+ * assembles, else the first such input's), and the sequences the graph
+ * assembles itself: a concatenation along axis 1 into [1, T, ...] of
+ * blocks that are not token-indexed (image patches in front of the text
+ * embeddings, LLaVA-style). Token axes flow through ops
  * that treat tokens alike and independently of their order: elementwise
  * ops (numpy broadcasting), matmuls (rows, columns and batch axes; a sum
  * over a token axis of both operands is order-free), reshapes that keep the
@@ -26,7 +32,10 @@
  * error naming the op and changes nothing.
  *
  * Rewrite:
- *  - each token-indexed input x is replaced by gather(x, perm, axis);
+ *  - each token-indexed input x is replaced by gather(x, perm, axis), and
+ *    each assembled sequence is gathered right after its concatenation; a
+ *    modality input of another type than the sort and MSQ read (a bool
+ *    is-image mask) is sorted and gathered for MSQ as a float32 copy;
  *  - an operand that is not token-indexed but meets a token axis of the
  *    op's result with the full length T is indexed by original position (a
  *    learned position table, RoPE's cos/sin, the causal mask [T, T]): it is
