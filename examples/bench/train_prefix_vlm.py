@@ -127,32 +127,16 @@ def main():
 
     model = PrefixVLM(V)
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and n != "pos"]
-    rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and n != "pos")]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
-                            lr=mm.LR, betas=(0.9, 0.95))
-
-    def lr_at(step):
-        if step < mm.WARMUP:
-            return mm.LR * (step + 1) / mm.WARMUP
-        t = (step - mm.WARMUP) / max(1, a.steps - mm.WARMUP)
-        return mm.LR * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
-
+    opt = mm.make_optimizer(model)
     rng = np.random.RandomState(mm.SEED)
     t0, run = time.time(), 0.0
     for step in range(a.steps):
         model.train()
         model.set_batch(-1)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step)
         pix, ids, labels, _ = make_set(rng, mm.BATCH, train_ids, stoi)
         lg = model(torch.from_numpy(pix), torch.from_numpy(ids))
         loss = F.cross_entropy(lg.reshape(-1, V), torch.from_numpy(labels).reshape(-1), ignore_index=-1)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        run = loss.item() if step == 0 else 0.98 * run + 0.02 * loss.item()
+        run = mm.update(model, opt, loss, step, a.steps, run)
         if step % 500 == 0 or step == a.steps - 1:
             print(f"step {step:5d} loss {run:.3f} ({run / math.log(2):.3f} bpc) {time.time() - t0:.0f}s", flush=True)
     train_time = time.time() - t0

@@ -245,6 +245,35 @@ def evaluate(model, ids, pix, mod, labels, ans, bs=64):
     return nll / n / math.log(2), right / max(asked, 1), asked
 
 
+# --------------------------------------------------------------------------- training
+def make_optimizer(model):
+    """AdamW; weight decay on the matrices but the position table."""
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and n != "pos"]
+    rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and n != "pos")]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+                             lr=LR, betas=(0.9, 0.95))
+
+
+def lr_at(step, steps):
+    """Linear warm-up, then cosine decay to 5% over the remaining steps."""
+    if step < WARMUP:
+        return LR * (step + 1) / WARMUP
+    t = (step - WARMUP) / max(1, steps - WARMUP)
+    return LR * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def update(model, opt, loss, step, steps, run):
+    """One optimizer step at the schedule's rate, gradients clipped to norm
+    1; returns the running loss."""
+    for g in opt.param_groups:
+        g["lr"] = lr_at(step, steps)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item() if step == 0 else 0.98 * run + 0.02 * loss.item()
+
+
 def main():
     train_text, eval_text, chars = load_text()
     stoi = {c: i for i, c in enumerate(chars)}
@@ -256,33 +285,17 @@ def main():
     model = MMLM(V)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"params: {n_params}")
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and n != "pos"]
-    rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and n != "pos")]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
-                            lr=LR, betas=(0.9, 0.95))
-
-    def lr_at(step):
-        if step < WARMUP:
-            return LR * (step + 1) / WARMUP
-        t = (step - WARMUP) / max(1, STEPS - WARMUP)
-        return LR * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
-
+    opt = make_optimizer(model)
     rng = np.random.RandomState(SEED)
     t0 = time.time()
     run = 0.0
     for step in range(STEPS):
         model.train()
         model.set_batch(-1)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step)
         ids, pix, mod, labels, ans = make_set(rng, BATCH, train_ids, stoi, img_id)
         lg = model(torch.from_numpy(ids), torch.from_numpy(pix), torch.from_numpy(mod))
         loss = F.cross_entropy(lg.reshape(-1, V), torch.from_numpy(labels).reshape(-1), ignore_index=-1)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        run = loss.item() if step == 0 else 0.98 * run + 0.02 * loss.item()
+        run = update(model, opt, loss, step, STEPS, run)
         if step % 250 == 0 or step == STEPS - 1:
             print(f"step {step:5d} loss {run:.3f} ({run / math.log(2):.3f} bpc) {time.time() - t0:.0f}s", flush=True)
     train_time = time.time() - t0
