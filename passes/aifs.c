@@ -522,7 +522,7 @@ static MlirValue permuted_causal_mask(MlirOperation before, MlirValue mask, Mlir
  * order their modalities first appear (text first when the sequence starts
  * with text), so a layout whose modalities are already contiguous (an image
  * prefix, then text) keeps its order and needs no gather. Returns whether
- * the permutation is the identity. */
+ * the permutation is the identity (then no constants are made). */
 static bool static_permutation(MlirOperation first, int64_t T, MlirValue *perm, MlirValue *inv, int64_t *counts) {
   MlirContext ctx = mlirOperationGetContext(first);
   MlirLocation loc = mlirLocationNameGet(ctx, mlirStringRefCreateFromCString("aifs"), mlirLocationUnknownGet(ctx));
@@ -552,8 +552,10 @@ static bool static_permutation(MlirOperation first, int64_t T, MlirValue *perm, 
   mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.aifs_modalities"),
                                   mlirDenseI64ArrayGet(ctx, T, sorted));
   free(sorted);
-  *perm = qcc_make_constant(first, loc, &p);
-  *inv = qcc_make_constant(first, loc, &q);
+  if (!identity) {
+    *perm = qcc_make_constant(first, loc, &p);
+    *inv = qcc_make_constant(first, loc, &q);
+  }
   qcc_array_free(&p);
   qcc_array_free(&q);
   free(mod);
@@ -632,7 +634,7 @@ int qcc_pass_reorder_tokens(MlirModule m) {
   int n_outputs_back = 0;
   if (!rc) {
     MlirOperation first = mlirBlockGetFirstOperation(body);
-    MlirValue perm, inv;
+    MlirValue perm = {NULL}, inv = {NULL};
     int64_t counts[QCC_AIFS_MAX_MODALITIES + 1] = {0};
     bool identity = false;
     /* The modality values: the input itself when the sort and MSQ's
@@ -650,11 +652,8 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     }
     if (qcc_aifs_opts.input) runtime_permutation(first, modality, T, &perm, &inv);
     else identity = static_permutation(first, T, &perm, &inv, counts);
-    if (identity) { /* each modality already one block, in place: nothing moves */
-      mlirOperationDestroy(mlirOpResultGetOwner(perm));
-      mlirOperationDestroy(mlirOpResultGetOwner(inv));
-      an.n_reqs = 0;
-    }
+    /* identity: each modality is one block already, in place; nothing
+     * below moves (no gathers, no requests served, no outputs restored) */
     /* Token-indexed inputs: gathered by perm right after the permutation,
      * the modality input first (MSQ's calibration reads it before any
      * layer input). */
@@ -693,7 +692,7 @@ int qcc_pass_reorder_tokens(MlirModule m) {
     typedef struct { MlirValue from, to; axes_t axes; } done_t;
     done_t *done = calloc((size_t)an.n_reqs + 1, sizeof *done);
     int n_done = 0;
-    for (int r = 0; r < an.n_reqs; r++) {
+    for (int r = 0; r < an.n_reqs && !identity; r++) {
       MlirValue v = mlirOperationGetOperand(an.reqs[r].op, an.reqs[r].operand), g = {NULL};
       for (int k = 0; k < n_done; k++)
         if (mlirValueEqual(done[k].from, v) && done[k].axes == an.reqs[r].axes) g = done[k].to;

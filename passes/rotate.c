@@ -551,18 +551,15 @@ int qcc_pass_rotate(MlirModule m) {
   bool have_calib = calib_path && !qcc_calib_load_for(m, calib_path, &calib);
   if (calib_path && !have_calib) return -1;
 
-  /* the quantized inputs whose metrics we report: readers and online
-   * Hadamard candidates (resolved through the streams, since folding may
-   * rebuild a reader) */
-  /* model inputs and outputs on a stream are rotated online by the
-   * Hadamard kernel, which only a randomized Hadamard Q matches; a
-   * centred stream has lost its mean, so it cannot be returned */
   /* a linear layer that reads a LayerNorm stream directly, not through a
    * norm (a head after the last block with no final norm), would read the
    * centred stream: such a stream keeps its mean (keep_mean) */
   for (int i = 0; i < n_streams; i++)
     for (int r = 0; r < streams[i].n_readers && streams[i].layer_norm; r++)
       streams[i].keep_mean |= streams[i].reader_norm[r] < 0;
+  /* model inputs and outputs on a stream are rotated online by the
+   * Hadamard kernel, which only a randomized Hadamard Q matches; a
+   * centred stream has lost its mean, so it cannot be returned */
   for (int i = 0; i < n_streams; i++) {
     qcc_stream *s = &streams[i];
     bool input = false, output = s->n_outputs > 0;
@@ -571,7 +568,7 @@ int qcc_pass_rotate(MlirModule m) {
     const char *what = input ? "the function feeds a model input into the stream" : "a model output reads the stream";
     char why[160] = "";
     for (int o = 0; o < s->n_outputs && !*why; o++)
-      if (s->out_norm[o] < 0 && s->layer_norm)
+      if (s->out_norm[o] < 0 && s->layer_norm && !s->keep_mean)
         what = "func.return returns the stream as a model output",
         snprintf(why, sizeof why, "a LayerNorm stream is centred, so its mean would be lost");
     if (!*why && s->keep_mean)
@@ -584,6 +581,9 @@ int qcc_pass_rotate(MlirModule m) {
     s->blocked = true;
     snprintf(s->why, sizeof s->why, "%s (%s)", what, why);
   }
+  /* the quantized inputs whose metrics we report: readers and online
+   * Hadamard candidates (resolved through the streams, since folding may
+   * rebuild a reader) */
   target *targets = calloc(2 * QCC_STREAM_MAX * (size_t)(n_streams + 1), sizeof(target));
   int n_targets = 0;
   for (int i = 0; i < n_streams; i++) {

@@ -70,6 +70,12 @@ static bool const_weight_matmul(MlirOperation op, MlirValue v, int64_t rows) {
   return w.rank == 2 && w.dims[0] == rows && w.dtype == QRT_F32 && (mlirValueIsNull(b) || qcc_value_is_constant(b));
 }
 
+/* A transpose that leaves the last axis of its rank-`rank` input in place. */
+static bool transpose_keeps_last_axis(MlirOperation op, int rank) {
+  q_transpose_attrs a = q_transpose_get(op);
+  return a.perm.n == rank && a.perm.v[rank - 1] == rank - 1;
+}
+
 /* Ops between a norm and its readers that commute with a rotation of the
  * last axis and keep gamma/beta folding exact: mean over other axes,
  * reshapes and transposes that keep the last axis in place, slices and
@@ -86,10 +92,7 @@ bool qcc_commutes_after_norm(MlirOperation op, int64_t d) {
       if (a.axes.v[i] == in.rank - 1 || a.axes.v[i] == -1) return false;
     return true;
   }
-  if (q_transpose_is(op)) {
-    q_transpose_attrs a = q_transpose_get(op);
-    return a.perm.n == in.rank && a.perm.v[in.rank - 1] == in.rank - 1;
-  }
+  if (q_transpose_is(op)) return transpose_keeps_last_axis(op, in.rank);
   if (q_slice_is(op)) { /* rows picked along other axes (a class token) */
     q_slice_attrs a = q_slice_get(op);
     return in.dims[in.rank - 1] == d && a.starts.v[in.rank - 1] == 0 && a.steps.v[in.rank - 1] == 1;
@@ -241,10 +244,7 @@ static bool moves_rows(MlirOperation op, int64_t d) {
     return false;
   qcc_shape in;
   qcc_shape_of(mlirOperationGetOperand(op, 0), &in);
-  if (q_transpose_is(op)) {
-    q_transpose_attrs a = q_transpose_get(op);
-    return a.perm.n == in.rank && a.perm.v[in.rank - 1] == in.rank - 1;
-  }
+  if (q_transpose_is(op)) return transpose_keeps_last_axis(op, in.rank);
   if (q_reshape_is(op)) return in.rank >= 1 && in.dims[in.rank - 1] == d;
   if (q_gather_is(op)) {
     int64_t axis = q_gather_get(op).axis;
