@@ -18,6 +18,13 @@
  * (measured: without it, w4a4 on examples/outlier_lm lost 0.09 bits per
  * character), and any ReLU folded into the clamp.
  *
+ * Except at a model output (returned as it is, or through reshapes): there
+ * the clip is the largest value a few calibration samples happened to
+ * reach, and a classifier's logit beyond it would saturate (two classes
+ * tied at the clip, the argmax lost). Such a layer keeps only a folded
+ * ReLU's bound (out_min at the zero point: 0) and is otherwise unclamped
+ * (+-FLT_MAX).
+ *
  * Then a float add of such an output and a tensor of its shape (the
  * residual stream: x + o_proj(...), x + down(...)) goes into the epilogue
  * too (q.qmatmul_deq's res operand): the add's bits, no pass of its own.
@@ -30,6 +37,7 @@
  * and int16 codes.  The driver runs the pass after quantize except for
  * --integer-only (every layer's output stays integer codes, by request)
  * and --target npu (the accelerator's epilogues are integer). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +54,29 @@ static const char *keeps_int8(MlirOperation mm, double *sy, int64_t *zy) {
   if (!qcc_value_is_constant(q_qmatmul_in(mm, 1))) return "its b is computed at run time";
   if (!qcc_shape_of(y, &ys) || ys.dtype != QRT_I8 || !qcc_value_quant(y, sy, zy)) return "its codes are not int8";
   return NULL;
+}
+
+/* True when the function returns v, as it is or through reshapes (the
+ * same values in another shape). */
+static bool is_model_output(MlirValue v) {
+  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    if (q_op_named(user, "func.return")) return true;
+    if (q_reshape_is(user) && is_model_output(mlirOperationGetResult(user, 0))) return true;
+  }
+  return false;
+}
+
+/* The real-value bounds of a float epilogue from the int8 epilogue's codes
+ * [out_min, out_max] (scale sy, zero point zy): that range, or at a model
+ * output only the folded ReLU's bound (see the file comment). */
+static void output_bounds(bool model_output, double sy, int64_t zy, int64_t out_min, int64_t out_max, double *lo,
+                          double *hi) {
+  *lo = sy * (double)(out_min - zy);
+  *hi = sy * (double)(out_max - zy);
+  if (!model_output) return;
+  *lo = out_min >= zy ? 0.0 : -FLT_MAX;
+  *hi = FLT_MAX;
 }
 
 /* scale_f and bias_f [rows, N] from a layer's int32 bias, int32
@@ -107,8 +138,9 @@ static void fold(MlirOperation deq) {
   da.weight_scales = a.weight_scales;
   da.format = a.format;
   da.group = a.group;
-  da.out_lo = sy * (double)(a.out_min - zy); /* the codes' range in real values: clip and ReLU */
-  da.out_hi = sy * (double)(a.out_max - zy);
+  const bool model_output = is_model_output(y);
+  /* the codes' range in real values: clip and ReLU */
+  output_bounds(model_output, sy, zy, a.out_min, a.out_max, &da.out_lo, &da.out_hi);
   MlirValue bias_f = qcc_constant_before(deq, QRT_F32, 1, &N, bias);
   MlirValue scale_f = qcc_constant_before(deq, QRT_F32, 1, &N, scale);
   MlirValue gmult = q_qmatmul_num_in(mm, 5) ? q_qmatmul_in(mm, 5) : (MlirValue){NULL};
@@ -119,7 +151,8 @@ static void fold(MlirOperation deq) {
   qcc_copy_qcc_attrs(mm, nop);
   qcc_copy_qcc_attrs(deq, nop);
   mlirValueReplaceAllUsesOfWith(y, out);
-  qcc_remark("float-epilogues: %s computes its float output directly (its int8 codes only fed a dequantize)", at);
+  qcc_remark("float-epilogues: %s computes its float output directly (its int8 codes only fed a dequantize)%s", at,
+             model_output ? ", unclipped: a model output" : "");
   mlirOperationDestroy(deq);
   mlirOperationDestroy(mm);
   free(scale);
@@ -146,10 +179,10 @@ static void fold_msq(MlirOperation mm) {
     qcc_remark("float-epilogues: %s keeps its int8 epilogue: its output parameters are not one per modality", at);
     return;
   }
+  const bool model_output = is_model_output(y);
   for (int m = 0; m < n_mod; m++) {
     sy[m] = ((double *)os.data)[m];
-    lo[m] = sy[m] * (double)(a.out_mins.v[m] - a.out_zero_points.v[m]);
-    hi[m] = sy[m] * (double)(a.out_maxs.v[m] - a.out_zero_points.v[m]);
+    output_bounds(model_output, sy[m], a.out_zero_points.v[m], a.out_mins.v[m], a.out_maxs.v[m], &lo[m], &hi[m]);
   }
   qcc_array_free(&os);
   float *scale = malloc(sizeof(float) * (size_t)(n_mod * N)), *bias = malloc(sizeof(float) * (size_t)(n_mod * N));
@@ -177,7 +210,8 @@ static void fold_msq(MlirOperation mm) {
                                  (MlirValue){NULL}, &da));
   qcc_copy_qcc_attrs(mm, mlirOpResultGetOwner(out));
   mlirValueReplaceAllUsesOfWith(y, out);
-  qcc_remark("float-epilogues: %s computes its float output directly, per modality", at);
+  qcc_remark("float-epilogues: %s computes its float output directly, per modality%s", at,
+             model_output ? ", unclipped: a model output" : "");
   mlirOperationDestroy(mm);
   free(scale);
   free(bias);
