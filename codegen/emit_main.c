@@ -60,6 +60,7 @@ static const char *support_code =
     "  if (hlen >= sizeof header || fread(header, 1, hlen, f) != hlen) {\n"
     "    fprintf(stderr, \"%s: bad header\\n\", path); fclose(f); return -1;\n  }\n"
     "  header[hlen] = 0;\n"
+    "  while (hlen > 0 && (header[hlen - 1] == ' ' || header[hlen - 1] == '\\n')) header[--hlen] = 0; /* padding */\n"
     "  sprintf(want, \"'descr': '%s'\", descr);\n"
     "  if (!strstr(header, want) || strstr(header, \"'fortran_order': True\")) {\n"
     "    fprintf(stderr, \"%s: expected dtype %s in C order; header is %s\\n\", path, descr, header);\n"
@@ -128,35 +129,51 @@ int qcc_emit_main(MlirModule m, const char *path, const char *name, const char *
              "  return (double)clock() / CLOCKS_PER_SEC;\n#endif\n}\n");
   fprintf(f, "\nstatic int cmp_double(const void *a, const void *b) {\n"
              "  double x = *(const double *)a, y = *(const double *)b;\n  return x < y ? -1 : x > y;\n}\n");
-  fprintf(f, "\nint main(int argc, char **argv) {\n  const char *out_dir = NULL;\n  long bench = 0;\n  int rc;\n  long i;\n"
+  /* The usage line, and main: options in any order around the inputs. */
+  fprintf(f, "\nstatic void usage(FILE *to, const char *program) {\n  fprintf(to, \"usage: %%s");
+  for (int i = 0; i < n_in; i++) fprintf(f, " IN%d.npy", i);
+  fprintf(f, "%s [--out DIR] [--bench N]\\n\", program);\n}\n", weights_file ? " --weights FILE" : "");
+  fprintf(f, "\nint main(int argc, char **argv) {\n  const char *out_dir = NULL, *weights = NULL;\n"
+             "  const char *inputs[%d] = {0};\n  int n_inputs = 0;\n  long bench = 0;\n  int rc;\n  long i;\n"
              "  char path[4096];\n"
-             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--bench\")) {\n"
-             "    char *end;\n    bench = strtol(argv[argc - 1], &end, 10);\n"
-             "    if (end == argv[argc - 1] || *end || bench < 1) {\n"
-             "      fprintf(stderr, \"--bench: expected a positive number of runs, got '%%s'\\n\", argv[argc - 1]);\n"
-             "      return 2;\n    }\n    argc -= 2;\n  }\n"
-             "  if (argc >= %d && !strcmp(argv[argc - 2], \"--out\")) { out_dir = argv[argc - 1]; argc -= 2; }\n"
+             "  for (i = 1; i < argc; i++) {\n"
+             "    const char *a = argv[i];\n"
+             "    if (!strcmp(a, \"--help\") || !strcmp(a, \"-h\")) { usage(stdout, argv[0]); return 0; }\n"
+             "    if (!strcmp(a, \"--bench\") || !strcmp(a, \"--out\") || !strcmp(a, \"--weights\")) {\n"
+             "      const char *v = i + 1 < argc ? argv[++i] : NULL;\n"
+             "      if (!v) { fprintf(stderr, \"%%s: expected a value\\n\", a); return 2; }\n"
+             "      if (a[2] == 'b') {\n"
+             "        char *end;\n        bench = strtol(v, &end, 10);\n"
+             "        if (end == v || *end || bench < 1) {\n"
+             "          fprintf(stderr, \"--bench: expected a positive number of runs, got '%%s'\\n\", v);\n"
+             "          return 2;\n        }\n"
+             "      } else if (a[2] == 'o') {\n        out_dir = v;\n      } else {\n        weights = v;\n      }\n"
+             "    } else if (a[0] == '-' && a[1] == '-') {\n"
+             "      fprintf(stderr, \"unknown option '%%s'\\n\", a);\n      usage(stderr, argv[0]);\n      return 2;\n"
+             "    } else if (n_inputs < %d) {\n      inputs[n_inputs++] = a;\n"
+             "    } else {\n      fprintf(stderr, \"'%%s': this model takes %d input%s\\n\", a);\n"
+             "      usage(stderr, argv[0]);\n      return 2;\n    }\n  }\n"
+             "  if (n_inputs != %d) {\n    usage(stderr, argv[0]);\n    return 2;\n  }\n"
              "#if defined(__unix__) || defined(__APPLE__)\n"
              "  if (out_dir) (void)mkdir(out_dir, 0777); /* an existing one is fine; a failure shows at the write */\n"
              "#endif\n",
-          n_in + 3, n_in + 3);
+          n_in > 0 ? n_in : 1, n_in, n_in, n_in == 1 ? "" : "s", n_in);
   if (weights_file)
     fprintf(f, "  {\n    const void *w = NULL;\n    size_t wsize = 0;\n"
-               "    if (argc >= %d && !strcmp(argv[argc - 2], \"--weights\")) { w = read_weights(argv[argc - 1], &wsize); argc -= 2; }\n"
-               "    else { fprintf(stderr, \"this model keeps its weights in a file: give --weights FILE\\n\"); return 2; }\n"
+               "    if (!weights) { fprintf(stderr, \"this model keeps its weights in a file: give --weights FILE\\n\"); return 2; }\n"
+               "    w = read_weights(weights, &wsize);\n"
                "    if (!w || %s_set_weights(w, wsize)) {\n"
-               "      fprintf(stderr, \"%%s: not this model's weights file (size, version or checksum)\\n\", argv[argc + 1]);\n"
+               "      fprintf(stderr, \"%%s: not this model's weights file (size, version or checksum)\\n\", weights);\n"
                "      return 1;\n    }\n  }\n",
-            n_in + 3, name);
-  fprintf(f, "  if (argc != %d) {\n    fprintf(stderr, \"usage: %%s", n_in + 1);
-  for (int i = 0; i < n_in; i++) fprintf(f, " IN%d.npy", i);
-  fprintf(f, "%s [--out DIR] [--bench N]\\n\", argv[0]);\n    return 2;\n  }\n", weights_file ? " --weights FILE" : "");
+            name);
+  else
+    fprintf(f, "  if (weights) { fprintf(stderr, \"--weights: this model's weights are compiled in\\n\"); return 2; }\n");
   for (int i = 0; i < n_in; i++) {
     qcc_shape s;
     char tuple[256];
     qcc_shape_of(mlirBlockGetArgument(body, i), &s);
     shape_tuple(&s, tuple, sizeof tuple);
-    fprintf(f, "  if (read_npy(argv[%d], \"%s\", \"%s\", in%d, sizeof in%d)) return 1;\n", i + 1, npy_descr(s.dtype),
+    fprintf(f, "  if (read_npy(inputs[%d], \"%s\", \"%s\", in%d, sizeof in%d)) return 1;\n", i, npy_descr(s.dtype),
             tuple, i, i);
   }
   fprintf(f, "  rc = %s_run(", name);
