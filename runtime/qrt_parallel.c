@@ -22,11 +22,14 @@
  *   - workers spin on one word (with a pause instruction) for about a
  *     millisecond after their last task before they sleep, so between
  *     the kernels of a run they are awake;
- *   - a task index is claimed by compare-and-swap on a word that also
- *     holds the job's generation and task count, so a worker that arrives
- *     late cannot take an index of a newer job;
- *   - the caller runs tasks too, then spins on the count of finished
- *     tasks (a task runs for microseconds);
+ *   - a job of at most QRT_THREADS tasks (what kernels make) runs task k
+ *     on thread k, the caller's being 0, each worker flagging its own
+ *     done word (see qrt_pool_done);
+ *   - a larger job's task indices are claimed by compare-and-swap on a
+ *     word that also holds the job's generation and task count, so a
+ *     worker that arrives late cannot take an index of a newer job;
+ *   - the caller runs tasks too, then spins on the workers' done words or
+ *     the count of finished tasks (a task runs for microseconds);
  *   - the mutex and condition variable serve only to put idle workers to
  *     sleep and wake them. */
 #ifndef QRT_THREADS
@@ -107,23 +110,42 @@ QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min
 #define QRT_JOB_MASK ((UINT64_C(1) << QRT_JOB_BITS) - 1)
 #define QRT_JOB_MAX_TASKS ((int64_t)QRT_JOB_MASK)
 
+/* A job of at most QRT_THREADS tasks (every split kernel's, as kernels
+ * make about as many tasks as threads) runs task k on thread k: the
+ * caller runs task 0 and worker k task k, with no claims. Each thread
+ * then keeps the same slice of every kernel (a GEMM's row block k, range
+ * k of an elementwise op), so the rows a thread wrote stay in its cache
+ * for the next kernel instead of moving to whichever core claimed them,
+ * and a hand-off is two cache-line transfers (the job word to the
+ * workers, each worker's done word back) instead of a round of
+ * compare-and-swaps on one word and a shared finished count. Larger jobs
+ * are claimed as below. */
+typedef struct qrt_pool_done {
+  uint64_t seq; /* the last job whose task this worker finished */
+  char pad[56];
+} qrt_pool_done;
+
 typedef struct qrt_pool {
   pthread_mutex_t mu;
   pthread_cond_t wake;
   int started;
-  int sleepers;   /* workers asleep on `wake` (or about to be) */
-  int owned;      /* a caller is running a job (one at a time) */
-  qrt_task_fn fn; /* the job: written only while no task is claimable */
-  void *ctx;
+  int sleepers; /* workers asleep on `wake` (or about to be) */
+  int owned;    /* a caller is running a job (one at a time) */
+  int ids;      /* worker ids handed out (1, 2, ...; the caller is 0) */
   char pad0[64];
-  uint64_t job;   /* the job word, on its own cache line */
+  /* The job, on one cache line: written only while no task is claimable. */
+  uint64_t job; /* the job word */
+  uint64_t seq; /* the job's number (64 bits: never wraps) */
+  qrt_task_fn fn;
+  void *ctx;
   char pad1[64];
-  int64_t finished; /* tasks of the current job finished */
+  int64_t finished; /* tasks of the current job finished (claimed jobs) */
   char pad2[64];
+  qrt_pool_done done[QRT_THREADS];
 } qrt_pool;
 
-static qrt_pool qrt_the_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0,
-                                {0}, 0, {0}, 0, {0}};
+static qrt_pool qrt_the_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, {0}, 0, 0, 0, 0,
+                                {0}, 0, {0}, {{0, {0}}}};
 
 #ifdef QRT_POOL_ATOMICS
 #define QRT_LOAD(x, mo) __atomic_load_n(&(x), mo)
@@ -157,11 +179,12 @@ static void qrt_pool_work(qrt_pool *p, uint64_t gen, qrt_task_fn fn, void *ctx) 
 
 static void *qrt_pool_worker(void *arg) {
   qrt_pool *p = (qrt_pool *)arg;
+  const int64_t id = __atomic_add_fetch(&p->ids, 1, QRT_RLX);
   uint64_t seen = 0; /* before the first job: a worker that starts late joins the current one */
   for (;;) {
-    uint64_t gen;
+    uint64_t w, gen, n;
     int spin = 0;
-    while ((gen = QRT_LOAD(p->job, QRT_ACQ) >> (2 * QRT_JOB_BITS)) == seen) {
+    while ((gen = (w = QRT_LOAD(p->job, QRT_ACQ)) >> (2 * QRT_JOB_BITS)) == seen) {
       if (++spin < QRT_POOL_SPIN) {
         QRT_POOL_PAUSE();
         continue;
@@ -177,7 +200,19 @@ static void *qrt_pool_worker(void *arg) {
       spin = 0;
     }
     seen = gen;
-    qrt_pool_work(p, gen, QRT_LOAD(p->fn, QRT_RLX), QRT_LOAD(p->ctx, QRT_RLX));
+    n = (w >> QRT_JOB_BITS) & QRT_JOB_MASK;
+    if (n <= QRT_THREADS) {
+      /* Task `id`, if the job has one. Until this worker's done word says
+       * so, the caller publishes no other job: fn, ctx and seq are this
+       * job's. */
+      if ((uint64_t)id < n) {
+        const uint64_t seq = QRT_LOAD(p->seq, QRT_RLX);
+        QRT_LOAD(p->fn, QRT_RLX)(QRT_LOAD(p->ctx, QRT_RLX), id);
+        QRT_STORE(p->done[id].seq, seq, QRT_REL);
+      }
+    } else {
+      qrt_pool_work(p, gen, QRT_LOAD(p->fn, QRT_RLX), QRT_LOAD(p->ctx, QRT_RLX));
+    }
   }
   return NULL;
 }
@@ -201,15 +236,29 @@ static int qrt_pool_start(qrt_pool *p) {
 /* Runs a job of n <= QRT_JOB_MAX_TASKS tasks with the workers. */
 static void qrt_pool_run(qrt_pool *p, int64_t n, qrt_task_fn fn, void *ctx) {
   const uint64_t gen = ((QRT_LOAD(p->job, QRT_RLX) >> (2 * QRT_JOB_BITS)) + 1) & 0xffff;
+  const uint64_t seq = p->seq + 1;
+  const int fixed = n <= QRT_THREADS;
   int spin = 0;
+  int64_t k;
   QRT_STORE(p->fn, fn, QRT_RLX);
   QRT_STORE(p->ctx, ctx, QRT_RLX);
+  QRT_STORE(p->seq, seq, QRT_RLX);
   QRT_STORE(p->finished, 0, QRT_RLX);
-  QRT_STORE(p->job, gen << (2 * QRT_JOB_BITS) | (uint64_t)n << QRT_JOB_BITS, QRT_SC);
+  /* A fixed job's next index starts at n: no task is claimable. */
+  QRT_STORE(p->job, gen << (2 * QRT_JOB_BITS) | (uint64_t)n << QRT_JOB_BITS | (fixed ? (uint64_t)n : 0), QRT_SC);
   if (QRT_LOAD(p->sleepers, QRT_SC) > 0) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
+  }
+  if (fixed) {
+    fn(ctx, 0);
+    for (k = 1; k < n; ++k)
+      while (QRT_LOAD(p->done[k].seq, QRT_ACQ) != seq) {
+        if (++spin < QRT_POOL_SPIN) QRT_POOL_PAUSE();
+        else sched_yield();
+      }
+    return;
   }
   qrt_pool_work(p, gen, fn, ctx);
   /* Every task is claimed; wait for those still running on workers. */

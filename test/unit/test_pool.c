@@ -5,8 +5,12 @@
  * for one job must not run a task of the next); a parallel-for inside a
  * task runs on its caller;
  * and, in jobs of one task per thread whose tasks wait for each other,
- * every thread takes one (a task taken twice or lost would hang or fail).
+ * every thread takes one (a task taken twice or lost would hang or fail);
+ * with atomics, a job of at most QRT_THREADS tasks runs task k on the
+ * same thread every time (task 0 on the caller), so a kernel's slice k
+ * stays in one core's cache from kernel to kernel.
  * Also built with -DQRT_POOL_NO_ATOMICS (the mutex-only pool). */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "qrt.h"
@@ -23,6 +27,12 @@ static void count_task(void *ctx, int64_t i) {
   job *j = (job *)ctx;
   j->runs[i] += 1;
 }
+
+#if !defined(QRT_POOL_NO_ATOMICS) && defined(__GNUC__)
+/* the thread that ran task i */
+static pthread_t first_thread[QRT_THREADS], task_thread[QRT_THREADS];
+static void record_thread(void *ctx, int64_t i) { ((pthread_t *)ctx)[i] = pthread_self(); }
+#endif
 
 /* a task that splits again: the inner job runs on this thread */
 static void nested_task(void *ctx, int64_t i) {
@@ -74,6 +84,21 @@ int main(void) {
       qrt_parallel_for(QRT_THREADS, rendezvous, &want);
     }
     check(__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) == want, "200 jobs whose tasks wait for each other");
+  }
+  {
+    int same = 1;
+    int64_t k, j;
+    for (n = 2; n <= QRT_THREADS; ++n) {
+      qrt_parallel_for(n, record_thread, first_thread);
+      for (rep = 0; rep < 300; ++rep) {
+        qrt_parallel_for(n, record_thread, task_thread);
+        for (k = 0; k < n; ++k) same &= pthread_equal(task_thread[k], first_thread[k]) != 0;
+      }
+      same &= pthread_equal(first_thread[0], pthread_self()) != 0;
+      for (k = 0; k < n; ++k)
+        for (j = k + 1; j < n; ++j) same &= !pthread_equal(first_thread[k], first_thread[j]);
+    }
+    check(same, "jobs of up to QRT_THREADS tasks: task k on one thread (the caller for 0), a different one per k");
   }
 #endif
   return finish();
