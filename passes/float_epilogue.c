@@ -56,17 +56,6 @@ static const char *keeps_int8(MlirOperation mm, double *sy, int64_t *zy) {
   return NULL;
 }
 
-/* True when the function returns v, as it is or through reshapes (the
- * same values in another shape). */
-static bool is_model_output(MlirValue v) {
-  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
-    MlirOperation user = mlirOpOperandGetOwner(u);
-    if (q_op_named(user, "func.return")) return true;
-    if (q_reshape_is(user) && is_model_output(mlirOperationGetResult(user, 0))) return true;
-  }
-  return false;
-}
-
 /* The real-value bounds of a float epilogue from the int8 epilogue's codes
  * [out_min, out_max] (scale sy, zero point zy): that range, or at a model
  * output only the folded ReLU's bound (see the file comment). */
@@ -138,7 +127,7 @@ static void fold(MlirOperation deq) {
   da.weight_scales = a.weight_scales;
   da.format = a.format;
   da.group = a.group;
-  const bool model_output = is_model_output(y);
+  const bool model_output = qcc_is_model_output(y);
   /* the codes' range in real values: clip and ReLU */
   output_bounds(model_output, sy, zy, a.out_min, a.out_max, &da.out_lo, &da.out_hi);
   MlirValue bias_f = qcc_constant_before(deq, QRT_F32, 1, &N, bias);
@@ -179,7 +168,7 @@ static void fold_msq(MlirOperation mm) {
     qcc_remark("float-epilogues: %s keeps its int8 epilogue: its output parameters are not one per modality", at);
     return;
   }
-  const bool model_output = is_model_output(y);
+  const bool model_output = qcc_is_model_output(y);
   for (int m = 0; m < n_mod; m++) {
     sy[m] = ((double *)os.data)[m];
     output_bounds(model_output, sy[m], a.out_zero_points.v[m], a.out_mins.v[m], a.out_maxs.v[m], &lo[m], &hi[m]);

@@ -24,6 +24,9 @@ qcc_qparams qcc_symmetric_params(double lo, double hi, int bits);
  * of a q.matmul (attention's keys and values): those want B symmetric,
  * so v's producer picks symmetric parameters and B is read as it is. */
 bool qcc_feeds_runtime_matmul_b(MlirValue v);
+/* True when the function returns v, as it is or through reshapes (the
+ * same values in another shape). */
+bool qcc_is_model_output(MlirValue v);
 /* reshape, transpose, slice, broadcast, max pool (quantize_movement.c) */
 bool qcc_moves_values(MlirOperation op);
 /* `like`'s shape as int8 (int16 when p's code range needs it) storage of

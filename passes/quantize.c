@@ -95,10 +95,22 @@ static int output_bits(void) { return scheme()->act_bits == 16 ? 16 : 8; }
 /* Output parameters: asymmetric over the calibrated range, or symmetric
  * when the output only feeds run-time matmuls' B operands (keys and
  * values), so they read it without requantizing. */
+/* How many times its calibrated range a model output in int16 codes
+ * covers: a few calibration samples rarely show a model's extreme outputs
+ * (a classifier's top logit), which the codes' ends would saturate, and
+ * 16 bits leave 12 for the step at 16 times the range. (An int8 output
+ * keeps its range: the float epilogue, the default on CPU targets, does
+ * not clip a model output at all.) */
+#define MODEL_OUTPUT_INT16_WIDEN 16.0
+
 static bool output_params(MlirValue out, qcc_qparams *p) {
   const int bits = output_bits();
   double lo, hi;
   if (!qcc_value_range_bits(out, bits, &lo, &hi)) return false;
+  if (bits == 16 && qcc_is_model_output(out)) {
+    lo *= MODEL_OUTPUT_INT16_WIDEN;
+    hi *= MODEL_OUTPUT_INT16_WIDEN;
+  }
   *p = qcc_feeds_runtime_matmul_b(out) ? qcc_symmetric_params(lo, hi, bits) : qcc_activation_params(lo, hi, bits);
   return true;
 }

@@ -33,6 +33,15 @@ bool qcc_feeds_runtime_matmul_b(MlirValue v) {
   return true;
 }
 
+bool qcc_is_model_output(MlirValue v) {
+  for (MlirOpOperand u = mlirValueGetFirstUse(v); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    if (q_op_named(user, "func.return")) return true;
+    if (q_reshape_is(user) && qcc_is_model_output(mlirOperationGetResult(user, 0))) return true;
+  }
+  return false;
+}
+
 int qcc_quantize_movement(MlirOperation op) {
   if (!qcc_moves_values(op) || mlirOperationGetNumResults(op) != 1 || mlirOperationGetNumOperands(op) < 1) return 0;
   MlirValue x = mlirOperationGetOperand(op, 0), y = mlirOperationGetResult(op, 0), xq;
