@@ -618,10 +618,24 @@ static int quantize_matmul(MlirOperation op) {
   return 0;
 }
 
+/* The float layers of the body: convolutions and matmuls with a constant
+ * weight (attention's run-time products are not counted). */
+static int float_layers(MlirBlock body, int *convs) {
+  int n = 0;
+  *convs = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (q_conv_is(op) && qcc_value_is_constant(q_conv_in(op, 1))) ++*convs, ++n;
+    if (q_matmul_is(op) && qcc_value_is_constant(q_matmul_in(op, 1))) ++n;
+  }
+  return n;
+}
+
 int qcc_pass_quantize(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirOperation ret = mlirBlockGetTerminator(body);
-  int rc = 0;
+  int rc = 0, convs, convs_after;
+  const int layers = float_layers(body, &convs);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret) && !rc;) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     if (!qcc_layer_scheme(op, &op_scheme)) rc = -1;
@@ -644,6 +658,11 @@ int qcc_pass_quantize(MlirModule m) {
   op_scheme = NULL;
   /* The float layers (and folded ReLUs) are dead now. */
   if (rc || qcc_pass_dce(m)) return -1;
+  /* A scheme that applies to no layer of this model says so, as --rotate
+   * and --smooth do (e.g. a block format on a convolutional network). */
+  if (layers > 0 && float_layers(body, &convs_after) == layers)
+    qcc_warning("-q %s: no layer quantized: all %d (%d convolutions, %d matmuls) stay float; -v says why for each",
+                qcc_quant_active_scheme()->name, layers, convs, layers - convs);
   /* The Hessians served their purpose; layers left float drop theirs too. */
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op))
