@@ -259,6 +259,11 @@ static int parse_args(int argc, char **argv, options *o) {
       qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
     qcc_warning("--weight-quant gptq is unused with -q %s: block-format weights are rounded to nearest",
                 qcc_quant_opts.scheme->name);
+  /* a block format's activations are quantized per block, at run time */
+  if (qcc_quantizing() && qcc_quant_opts.scheme->block_format >= 0 && !qcc_quant_opts.n_layer_schemes &&
+      !qcc_quant_opts.allocate && qcc_quant_opts.act_per_token)
+    qcc_warning("--act-scale token is unused with -q %s: a block format scales activations per block already",
+                qcc_quant_opts.scheme->name);
   /* the group is int4 weights' (block formats carry theirs in the name) */
   if (qcc_quant_opts.group_size > 0 && (!qcc_quantizing() || (!qcc_quant_opts.allocate &&
                                         !qcc_quant_opts.n_layer_schemes &&
