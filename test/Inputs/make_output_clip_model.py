@@ -5,6 +5,8 @@ range: y = x W (+ b), x in R^8.
   head.onnx       y = x W + b, W = [ones | alternating signs | e0], a
                   model output
   head_relu.onnx  y = Relu(x W + b), a model output
+  norm_head.onnx  y = LayerNorm(x) W + b: a norm read by one linear layer
+                  that only the 16 calibration rows reach (--smooth auto)
   calib/x.npy     16 samples, each one entry +-1 (the rest 0): every
                   input channel spans [-1, 1], |y| <= 1 + |b|
   x_wide.npy      x = ones: every channel at the calibrated maximum, the
@@ -37,7 +39,11 @@ def main():
     head_relu = opset17_model("head_relu", [helper.make_node("Gemm", ["x", "w", "b"], ["h"], name="head"),
                                             helper.make_node("Relu", ["h"], ["y"], name="relu")],
                               x_info, y_info, inits)
-    for name, model in (("head", head), ("head_relu", head_relu)):
+    ln = {"gamma": np.ones(D, np.float32), "beta": np.zeros(D, np.float32)}
+    norm_head = opset17_model("norm_head", [
+        helper.make_node("LayerNormalization", ["x", "gamma", "beta"], ["n"], name="norm", axis=-1),
+        helper.make_node("Gemm", ["n", "w", "b"], ["y"], name="head")], x_info, y_info, {**inits, **ln})
+    for name, model in (("head", head), ("head_relu", head_relu), ("norm_head", norm_head)):
         with open(os.path.join(out, name + ".onnx"), "wb") as f:
             f.write(model.SerializeToString())
     calib = np.zeros((16, 1, D), np.float32)
