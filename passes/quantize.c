@@ -92,9 +92,6 @@ static qcc_qparams adopted_params(MlirValue x, qcc_qparams wanted) {
  * int8 layer feeding an int16 one writes int8; the reader requantizes. */
 static int output_bits(void) { return scheme()->act_bits == 16 ? 16 : 8; }
 
-/* Output parameters: asymmetric over the calibrated range, or symmetric
- * when the output only feeds run-time matmuls' B operands (keys and
- * values), so they read it without requantizing. */
 /* How many times its calibrated range a model output in int16 codes
  * covers: a few calibration samples rarely show a model's extreme outputs
  * (a classifier's top logit), which the codes' ends would saturate, and
@@ -103,6 +100,10 @@ static int output_bits(void) { return scheme()->act_bits == 16 ? 16 : 8; }
  * not clip a model output at all.) */
 #define MODEL_OUTPUT_INT16_WIDEN 16.0
 
+/* Output parameters: asymmetric over the calibrated range (widened at an
+ * int16 model output), or symmetric when the output only feeds run-time
+ * matmuls' B operands (keys and values), so they read it without
+ * requantizing. */
 static bool output_params(MlirValue out, qcc_qparams *p) {
   const int bits = output_bits();
   double lo, hi;
@@ -634,7 +635,7 @@ static int float_layers(MlirBlock body, int *convs) {
 int qcc_pass_quantize(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirOperation ret = mlirBlockGetTerminator(body);
-  int rc = 0, convs, convs_after;
+  int rc = 0, convs, convs_left;
   const int layers = float_layers(body, &convs);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret) && !rc;) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
@@ -660,7 +661,7 @@ int qcc_pass_quantize(MlirModule m) {
   if (rc || qcc_pass_dce(m)) return -1;
   /* A scheme that applies to no layer of this model says so, as --rotate
    * and --smooth do (e.g. a block format on a convolutional network). */
-  if (layers > 0 && float_layers(body, &convs_after) == layers)
+  if (layers > 0 && float_layers(body, &convs_left) == layers)
     qcc_warning("-q %s: no layer quantized: all %d (%d convolutions, %d matmuls) stay float; -v says why for each",
                 qcc_quant_active_scheme()->name, layers, convs, layers - convs);
   /* The Hessians served their purpose; layers left float drop theirs too. */
