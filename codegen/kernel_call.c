@@ -424,10 +424,18 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
   c->in[0] = q_matmul_in(op, 0);
   c->in[1] = q_matmul_in(op, 1);
   c->in[2] = q_matmul_in(op, 2);
+  c->in[3] = q_matmul_in(op, 3);
   c->n_in = 3;
   if (!mlirValueIsNull(c->in[2])) {
     p->bias_rs = 0;
     p->bias_cs = 1;
+  }
+  if (!mlirValueIsNull(c->in[3])) { /* a residual (passes/fuse_residual.c) */
+    qcc_shape rs = shape_of(c->in[3]);
+    if (i32 || rs.dtype != QRT_F32 || !qcc_shape_same_dims(&rs, &y) || qcc_shape_numel(&y) != p->M * p->N)
+      return fail(op, "a matmul's residual must be float32 of its result's shape, with one batch");
+    p->residual = 1;
+    c->n_in = 4;
   }
   if (i32) return use(op, c, "qrt_matmul_i32");
   /* A constant 2-D B is packed at compile time into the GEMM's panel
@@ -578,50 +586,6 @@ static bool lower_softmax_codes(MlirOperation op, qcc_call *c) {
   return use(op, c, "qrt_softmax_codes_i8");
 }
 
-/* q.attention (passes/fuse_attention.c): Q [..., M, D], Kt [..., D, N],
- * V [..., N, DV], optional f32 scalar scale and f32 mask [..., M, N]
- * (leading dims all 1, or those of the scores). */
-static bool lower_attention(MlirOperation op, qcc_call *c) {
-  qcc_shape q = shape_of(q_attention_in(op, 0)), kt = shape_of(q_attention_in(op, 1));
-  qcc_shape v = shape_of(q_attention_in(op, 2));
-  qrt_attention_params *p = &c->params.attention;
-  if (q.dtype != QRT_F32 || kt.dtype != QRT_F32 || v.dtype != QRT_F32 || q.rank < 2 || kt.rank != q.rank ||
-      v.rank != q.rank)
-    return fail(op, "attention needs float Q, Kt, V of one rank >= 2");
-  p->fused = qcc_fused_multiply_add;
-  p->scale_divides = (int32_t)q_attention_get(op).scale_divides;
-  p->mask_first = (int32_t)q_attention_get(op).mask_first;
-  p->M = q.dims[q.rank - 2];
-  p->D = q.dims[q.rank - 1];
-  p->N = kt.dims[kt.rank - 1];
-  p->DV = v.dims[v.rank - 1];
-  p->batch = 1;
-  for (int i = 0; i < q.rank - 2; i++) {
-    if (kt.dims[i] != q.dims[i] || v.dims[i] != q.dims[i]) return fail(op, "attention operands differ in batch dims");
-    p->batch *= q.dims[i];
-  }
-  if (kt.dims[kt.rank - 2] != p->D || v.dims[v.rank - 2] != p->N) return fail(op, "attention operand shapes mismatch");
-  for (int i = 0; i < 6; i++) c->in[i] = (MlirValue){NULL};
-  for (int i = 0; i < 3; i++) c->in[i] = q_attention_in(op, i);
-  if (q_attention_num_in(op, 3)) {
-    qcc_shape sc = shape_of(q_attention_in(op, 3));
-    if (sc.dtype != QRT_F32 || qcc_shape_numel(&sc) != 1) return fail(op, "attention scale must be one float32");
-    c->in[3] = q_attention_in(op, 3);
-  }
-  if (q_attention_num_in(op, 4)) {
-    qcc_shape m = shape_of(q_attention_in(op, 4));
-    const int64_t n = qcc_shape_numel(&m);
-    if (m.dtype != QRT_F32 || (n != p->M * p->N && n != p->batch * p->M * p->N))
-      return fail(op, "attention mask must be float32 [M, N] for every head or one per head");
-    p->mask_batch_stride = n == p->M * p->N ? 0 : p->M * p->N;
-    c->in[4] = q_attention_in(op, 4);
-  }
-  c->n_in = 6;
-  c->scratch_slot = 5;
-  c->scratch_bytes = qrt_attention_scratch_f32(p);
-  return use(op, c, "qrt_attention_f32");
-}
-
 static bool lower_dbfp_softmax(MlirOperation op, qcc_call *c) {
   qcc_shape x = shape_of(q_dbfp_softmax_in(op, 0)), t = shape_of(q_dbfp_softmax_in(op, 1));
   qrt_dbfp_softmax_params *p = &c->params.dbfp_softmax;
@@ -735,6 +699,94 @@ static bool mm_view_of(MlirOperation op, MlirValue v, const char *perm_name, boo
   }
   out->permuted = true;
   return true;
+}
+
+/* fold-transposes leaves the head split's permutations on q.attention
+ * (qcc.a_perm: Q, qcc.b_perm: Kt, qcc.v_perm: V, qcc.c_perm: the
+ * result): logical views of the stored tensors. */
+static bool attention_views(MlirOperation op, mm_view *q, mm_view *kt, mm_view *v, mm_view *y) {
+  return mm_view_of(op, mlirOperationGetOperand(op, 0), "qcc.a_perm", false, q) &&
+         mm_view_of(op, mlirOperationGetOperand(op, 1), "qcc.b_perm", false, kt) &&
+         mm_view_of(op, mlirOperationGetOperand(op, 2), "qcc.v_perm", false, v) &&
+         mm_view_of(op, mlirOperationGetResult(op, 0), "qcc.c_perm", true, y);
+}
+
+/* The kernel reads and writes permuted views through strides; Q's and
+ * the result's rows must stay contiguous. */
+static bool attention_strides(MlirOperation op, const mm_view *q, const mm_view *kt, const mm_view *v,
+                              const mm_view *y, qrt_attention_params *p) {
+  p->strided = q->permuted || kt->permuted || v->permuted || y->permuted;
+  if (!p->strided) return true;
+  const int r = q->rank;
+  if (q->strides[r - 1] != 1 || y->strides[r - 1] != 1)
+    return fail(op, "a folded transpose must keep attention's Q and result rows contiguous");
+  p->batch_rank = r - 2;
+  if (p->batch_rank > 6) return fail(op, "attention with more than 6 batch dims");
+  for (int i = 0; i < p->batch_rank; i++) {
+    p->batch_shape[i] = q->dims[i];
+    p->q_batch_strides[i] = q->strides[i];
+    p->kt_batch_strides[i] = kt->strides[i];
+    p->v_batch_strides[i] = v->strides[i];
+    p->y_batch_strides[i] = y->strides[i];
+  }
+  p->q_rs = q->strides[r - 2];
+  p->kt_rs = kt->strides[r - 2];
+  p->kt_cs = kt->strides[r - 1];
+  p->v_rs = v->strides[r - 2];
+  p->v_cs = v->strides[r - 1];
+  p->y_rs = y->strides[r - 2];
+  return true;
+}
+
+/* q.attention (passes/fuse_attention.c): Q [..., M, D], Kt [..., D, N],
+ * V [..., N, DV], optional f32 scalar scale and f32 mask [..., M, N]
+ * (leading dims all 1, or those of the scores); the operands and result
+ * as stored, or read through fold-transposes' permutations. */
+static bool lower_attention(MlirOperation op, qcc_call *c) {
+  qcc_shape qs = shape_of(q_attention_in(op, 0)), kts = shape_of(q_attention_in(op, 1));
+  qcc_shape vs = shape_of(q_attention_in(op, 2));
+  qrt_attention_params *p = &c->params.attention;
+  if (qs.dtype != QRT_F32 || kts.dtype != QRT_F32 || vs.dtype != QRT_F32 || qs.rank < 2 || kts.rank != qs.rank ||
+      vs.rank != qs.rank)
+    return fail(op, "attention needs float Q, Kt, V of one rank >= 2");
+  mm_view q, kt, v, y;
+  if (!attention_views(op, &q, &kt, &v, &y)) return false;
+  p->fused = qcc_fused_multiply_add;
+  p->scale_divides = (int32_t)q_attention_get(op).scale_divides;
+  p->mask_first = (int32_t)q_attention_get(op).mask_first;
+  p->M = q.dims[q.rank - 2];
+  p->D = q.dims[q.rank - 1];
+  p->N = kt.dims[kt.rank - 1];
+  p->DV = v.dims[v.rank - 1];
+  p->batch = 1;
+  for (int i = 0; i < q.rank - 2; i++) {
+    if (kt.dims[i] != q.dims[i] || v.dims[i] != q.dims[i] || y.dims[i] != q.dims[i])
+      return fail(op, "attention operands differ in batch dims");
+    p->batch *= q.dims[i];
+  }
+  if (kt.dims[kt.rank - 2] != p->D || v.dims[v.rank - 2] != p->N || y.dims[y.rank - 2] != p->M ||
+      y.dims[y.rank - 1] != p->DV)
+    return fail(op, "attention operand shapes mismatch");
+  if (!attention_strides(op, &q, &kt, &v, &y, p)) return false;
+  for (int i = 0; i < 6; i++) c->in[i] = (MlirValue){NULL};
+  for (int i = 0; i < 3; i++) c->in[i] = q_attention_in(op, i);
+  if (q_attention_num_in(op, 3)) {
+    qcc_shape sc = shape_of(q_attention_in(op, 3));
+    if (sc.dtype != QRT_F32 || qcc_shape_numel(&sc) != 1) return fail(op, "attention scale must be one float32");
+    c->in[3] = q_attention_in(op, 3);
+  }
+  if (q_attention_num_in(op, 4)) {
+    qcc_shape m = shape_of(q_attention_in(op, 4));
+    const int64_t n = qcc_shape_numel(&m);
+    if (m.dtype != QRT_F32 || (n != p->M * p->N && n != p->batch * p->M * p->N))
+      return fail(op, "attention mask must be float32 [M, N] for every head or one per head");
+    p->mask_batch_stride = n == p->M * p->N ? 0 : p->M * p->N;
+    c->in[4] = q_attention_in(op, 4);
+  }
+  c->n_in = 6;
+  c->scratch_slot = 5;
+  c->scratch_bytes = qrt_attention_scratch_f32(p);
+  return use(op, c, "qrt_attention_f32");
 }
 
 /* M, N, K, the batch geometry and (fold-transposes) the strides of a

@@ -60,9 +60,12 @@ static void usage(FILE *f) {
           "  --no-float-epilogues  an int8 layer whose output only goes to float ops still\n"
           "                        rounds it to int8 codes and converts them back (default:\n"
           "                        it computes the float directly, no output rounding)\n"
-          "  --no-fold-transposes  keep a transpose between an int8 matmul and its operand or\n"
-          "                        result as a copy (default: the matmul reads or writes\n"
-          "                        the transposed layout in place; the same bits)\n"
+          "  --no-fuse-residual    a float matmul's residual add stays a kernel of its own\n"
+          "                        (default: the GEMM adds it as it stores; the same bits)\n"
+          "  --no-fold-transposes  keep a transpose between an int8 matmul or a fused\n"
+          "                        attention and its operand or result as a copy (default:\n"
+          "                        the kernel reads or writes the transposed layout in\n"
+          "                        place; the same bits)\n"
           "  --weights-file FILE   all constant data to FILE (binary; OUT.c keeps code only and\n"
           "                        gets NAME_set_weights); FILE.S: also an assembler file that\n"
           "                        links FILE.bin in with .incbin\n"
@@ -83,7 +86,7 @@ typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
   const char *weights_file;
   int threads;
-  bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues, no_fold_transposes;
+  bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues, no_fold_transposes, no_fuse_residual;
   qcc_input_shape shapes[32];
   int n_shapes;
   const char *in_names[64], *in_files[64];
@@ -160,6 +163,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->no_fuse_attention = true;
     } else if (!strcmp(a, "--no-float-epilogues")) {
       o->no_float_epilogues = true;
+    } else if (!strcmp(a, "--no-fuse-residual")) {
+      o->no_fuse_residual = true;
     } else if (!strcmp(a, "--no-fold-transposes")) {
       o->no_fold_transposes = true;
     } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
@@ -525,6 +530,7 @@ int main(int argc, char **argv) {
   /* the NPU backend lowers attention's matmuls and softmax itself */
   if (!rc && !o.target_npu && !o.no_fuse_attention) rc = qcc_pass_fuse_attention(m);
   if (!rc && !o.target_npu) rc = qcc_pass_fuse_conv_activation(m);
+  if (!rc && !o.target_npu && !o.no_fuse_residual) rc = qcc_pass_fuse_residual(m);
   /* --report measures each layer input's quantization error on the float
    * values its quantize reads; the output fusions below write the codes
    * without those floats, so the report reads the module as it is here
@@ -532,7 +538,7 @@ int main(int argc, char **argv) {
   MlirModule report_m = {NULL};
   if (!rc && o.report) report_m = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
   if (!rc && !o.target_npu && qcc_quantizing()) rc = qcc_pass_fuse_output_quantize(m);
-  if (!rc && !o.target_npu && qcc_quantizing() && !o.no_fold_transposes) rc = qcc_pass_fold_transposes(m);
+  if (!rc && !o.target_npu && !o.no_fold_transposes) rc = qcc_pass_fold_transposes(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

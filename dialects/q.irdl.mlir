@@ -48,14 +48,16 @@ irdl.dialect @q {
     irdl.attributes {"kind" = %kind, "kernel" = %kernel, "strides" = %strides, "pads" = %pads, "dilations" = %dilations, "count_include_pad" = %cip}
     irdl.results(%y)
   }
-  // Batched matrix product with numpy broadcasting of the batch dims, and
-  // an optional bias added along the last dim.
+  // Batched matrix product with numpy broadcasting of the batch dims, an
+  // optional bias added along the last dim, and an optional residual of
+  // the result's shape added last (passes/fuse_residual.c).
   irdl.operation @matmul {
     %a = irdl.base "!builtin.tensor"
     %b = irdl.base "!builtin.tensor"
     %bias = irdl.base "!builtin.tensor"
     %y = irdl.base "!builtin.tensor"
-    irdl.operands(%a, %b, optional %bias)
+    %res = irdl.base "!builtin.tensor"
+    irdl.operands(%a, %b, optional %bias, optional %res)
     irdl.results(%y)
   }
   // Elementwise op with one input: relu, sigmoid, tanh, erf, exp, ...;

@@ -1,6 +1,6 @@
 /* fold_transposes.c - the fold-transposes pass: a q.transpose between an
- * integer matmul and its operand or its result becomes strides of the
- * matmul instead of a copy.
+ * integer matmul or a fused float attention (q.attention) and its operand
+ * or its result becomes strides of the kernel instead of a copy.
  *
  * Attention splits heads with Reshape + Transpose: Q [T, H, D] -> [H, T, D],
  * K -> K^T [H, D, T], V -> [H, T, D], and merges them back after P V
@@ -26,8 +26,14 @@
  * to its symmetric scale (transpose of codes, dequantize, quantize, matmul)
  * is read in place too.
  *
- * Applies to q.qmatmul with int8 codes (A, and C when the result is int8)
- * and q.qmatmul_deq without a residual (A and its float C): A and C keep
+ * q.attention takes the same attributes for Q (qcc.a_perm), Kt (qcc.b_perm)
+ * and its result (qcc.c_perm), and qcc.v_perm for V: its GEMMs read and
+ * write the stored tensors through strides with the same sums in the same
+ * order, so the float bits do not change either.
+ *
+ * Applies to q.qmatmul with int8 codes (A, and C when the result is int8),
+ * q.qmatmul_deq without a residual (A and its float C) and q.attention
+ * (Q and the result keep their innermost dim; Kt and V any): A and C keep
  * their innermost dim innermost (the GEMM reads A's rows and writes C's
  * rows contiguously); a run-time B may be permuted any way. Not applied,
  * with a -v remark: a transpose with other readers, one that moves the
@@ -58,6 +64,7 @@ static const char *why_not_operand(MlirOperation op, int idx, MlirOperation t) {
   const q_i64s perm = q_transpose_get(t).perm;
   MlirValue v = mlirOperationGetOperand(op, idx);
   if (mlirOperationIsNull(sole_user(v))) return "the transposed values have other readers";
+  if (q_attention_is(op)) return idx == 0 && perm.v[perm.n - 1] != perm.n - 1 ? "it moves Q's innermost dim" : NULL;
   if (!is_int8(v)) return "the operand is not int8";
   if (idx == 0 && (perm.n < 2 || perm.v[perm.n - 1] != perm.n - 1)) return "it moves A's innermost dim";
   return NULL;
@@ -68,6 +75,7 @@ static const char *why_not_operand(MlirOperation op, int idx, MlirOperation t) {
 static const char *why_not_result(MlirOperation op, MlirOperation t) {
   const q_i64s perm = q_transpose_get(t).perm;
   if (perm.n < 2 || perm.v[perm.n - 1] != perm.n - 1) return "it moves C's innermost dim";
+  if (q_attention_is(op)) return NULL;
   if (q_qmatmul_deq_is(op) && q_qmatmul_deq_num_in(op, 5)) return "the matmul adds a residual in C's layout";
   if (q_qmatmul_is(op) && !is_int8(mlirOperationGetResult(op, 0))) return "the result is not int8";
   return NULL;
@@ -86,7 +94,7 @@ static bool fold_operand(MlirOperation op, int idx, const char *attr) {
   const q_i64s perm = q_transpose_get(t).perm;
   set_perm(op, attr, &perm);
   mlirOperationSetOperand(op, idx, mlirOperationGetOperand(t, 0));
-  qcc_remark("fold-transposes: %s is read in place by the matmul (%s)", at, attr);
+  qcc_remark("fold-transposes: %s is read in place by the %s (%s)", at, q_attention_is(op) ? "attention" : "matmul", attr);
   return true;
 }
 
@@ -106,7 +114,7 @@ static bool fold_result(MlirOperation op) {
   set_perm(op, "qcc.c_perm", &perm);
   mlirValueSetType(y, mlirValueGetType(z));
   mlirValueReplaceAllUsesOfWith(z, y);
-  qcc_remark("fold-transposes: %s is written in place by the matmul (qcc.c_perm)", at);
+  qcc_remark("fold-transposes: %s is written in place by the %s (qcc.c_perm)", at, q_attention_is(op) ? "attention" : "matmul");
   return true;
 }
 
@@ -170,6 +178,13 @@ int qcc_pass_fold_transposes(MlirModule m) {
     }
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op)) {
+    if (q_attention_is(op)) {
+      changed |= fold_operand(op, 0, "qcc.a_perm");
+      changed |= fold_operand(op, 1, "qcc.b_perm");
+      changed |= fold_operand(op, 2, "qcc.v_perm");
+      changed |= fold_result(op);
+      continue;
+    }
     const bool qmm = q_qmatmul_is(op);
     if (!qmm && !q_qmatmul_deq_is(op)) continue;
     if (!is_int8(mlirOperationGetOperand(op, 0))) continue; /* int16 codes: a kernel without strides */

@@ -136,7 +136,7 @@ static bool fuse_matmul_bias(MlirOperation mm) {
   MlirLocation loc = mlirOperationGetLocation(mm);
   qcc_shape bs = {QRT_F32, 1, {n}};
   MlirValue b = f32_constant(mm, loc, &bs, bias);
-  MlirValue fused = qcc_insert_before(mm, q_matmul_create(loc, mlirValueGetType(y), q_matmul_in(mm, 0), q_matmul_in(mm, 1), b));
+  MlirValue fused = qcc_insert_before(mm, q_matmul_create(loc, mlirValueGetType(y), q_matmul_in(mm, 0), q_matmul_in(mm, 1), b, (MlirValue){NULL}));
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(add, 0), fused);
   free(bias);
   return true;

@@ -212,7 +212,7 @@ static int contract(onnx_node *n, operand *a, operand *b, const bool *keep, cons
       bs.dims[batch.n + 1] = y.dims[batch.n + 1] = N;
     }
     MlirValue none = {NULL};
-    prod = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), onnx_reshape(n, a->v, &as), onnx_reshape(n, b->v, &bs), none));
+    prod = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), onnx_reshape(n, a->v, &as), onnx_reshape(n, b->v, &bs), none, none));
   } else {
     qcc_shape as = {dt, 4, {Bt, M, K, 1}}, bs = {dt, 4, {Bt, 1, K, N}}, ps = {dt, 4, {Bt, M, K, N}};
     MlirValue p = onnx_binary(n, "mul", onnx_reshape(n, a->v, &as), onnx_reshape(n, b->v, &bs), &ps);

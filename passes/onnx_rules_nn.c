@@ -439,7 +439,7 @@ static int rule_gemm(onnx_node *n, MlirValue *res) {
     bias = c.rank == 1 ? onnx_in(n, 2) : onnx_reshape(n, onnx_in(n, 2), &flat);
     has_c = false;
   }
-  MlirValue out = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, bias));
+  MlirValue out = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, bias, (MlirValue){NULL}));
   if (alpha != 1.0) out = binary(n, "mul", out, scalar_f32(n, (float)alpha), &y);
   if (has_c) {
     qcc_shape bc;
@@ -481,7 +481,7 @@ int onnx_emit_matmul(onnx_node *n, MlirValue va, const qcc_shape *as, MlirValue 
   y.dims[y.rank++] = a.dims[a.rank - 2];
   y.dims[y.rank++] = b.dims[b.rank - 1];
   MlirValue none = {NULL};
-  MlirValue v = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, none));
+  MlirValue v = onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), va, vb, none, none));
   if (a_vec || b_vec) {
     qcc_shape f = y;
     f.rank = batch.rank;

@@ -147,7 +147,7 @@ static MlirValue transpose2(onnx_node *n, MlirValue v, int64_t rows, int64_t col
 
 static MlirValue mm(onnx_node *n, MlirValue a, MlirValue b, MlirValue bias, int64_t M, int64_t N) {
   qcc_shape y = {QRT_F32, 2, {M, N}};
-  return onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), a, b, bias));
+  return onnx_emit(n, q_matmul_create(n->loc, onnx_type(n, &y), a, b, bias, (MlirValue){NULL}));
 }
 
 /* Row d of a [D, ...] tensor as [...] (rank reduced by one). */

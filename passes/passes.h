@@ -73,11 +73,15 @@ int qcc_pass_fuse_attention(MlirModule m);
 /* fuse_conv_activation.c: a float q.conv read only by a ReLU / LeakyReLU /
  * Clip applies it in its epilogue (qcc.act attributes; the same bits). */
 int qcc_pass_fuse_conv_activation(MlirModule m);
+/* fuse_residual.c: a float q.matmul read only by an add of a tensor of its
+ * shape adds it in the GEMM's epilogue (the same bits). */
+int qcc_pass_fuse_residual(MlirModule m);
 /* fuse_output_quantize.c: a float q.norm / q.softmax_codes read only by a
  * q.quantize to int8 writes those codes itself (the same bits). */
 int qcc_pass_fuse_output_quantize(MlirModule m);
-/* fold_transposes.c: a transpose between an int8 matmul and its operand or
- * result becomes the matmul's strides (qcc.a_perm / b_perm / c_perm). */
+/* fold_transposes.c: a transpose between an int8 matmul (or a float
+ * q.attention) and its operand or result becomes the kernel's strides
+ * (qcc.a_perm / b_perm / c_perm, and qcc.v_perm for attention's V). */
 int qcc_pass_fold_transposes(MlirModule m);
 
 /* NULL-terminated table of all passes. */

@@ -376,7 +376,7 @@ static void fold_norms(qcc_stream *s) {
         if (mlirValueIsNull(q_matmul_in(mm, 2))) {
           /* a matmul without bias: rebuild it with one */
           MlirOperation nm = q_matmul_create(mlirOperationGetLocation(mm), mlirValueGetType(mlirOperationGetResult(mm, 0)),
-                                             q_matmul_in(mm, 0), q_matmul_in(mm, 1), bc);
+                                             q_matmul_in(mm, 0), q_matmul_in(mm, 1), bc, (MlirValue){NULL});
           mlirBlockInsertOwnedOperationBefore(mlirOperationGetBlock(mm), mm, nm);
           mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(mm, 0), mlirOperationGetResult(nm, 0));
           /* a reader that also writes the stream (a residual block's

@@ -243,10 +243,11 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * with b_packed the qrt_pack_b_f32 layout of the K x N matrix (trans_b
  * ignored).  in[2] bias or NULL: element (m, n) at bias[m*bias_rs + n*bias_cs]
  * (a [N] bias: bias_rs 0, bias_cs 1).  Each C element is
- * ((0 + a0*b0) + a1*b1) + ... in increasing k, then + bias, then act: the
+ * ((0 + a0*b0) + a1*b1) + ... in increasing k, then + bias, then act,
+ * then with `residual` + in[3][m*N + n] (one batch; fuse_residual.c): the
  * same bits packed or not, whatever the blocking. */
 #define QRT_MATMUL_PARAMS(S, A) \
-  S(int32_t, act) S(int32_t, b_packed) S(int32_t, trans_a) S(int32_t, trans_b) S(int32_t, fused) \
+  S(int32_t, act) S(int32_t, b_packed) S(int32_t, trans_a) S(int32_t, trans_b) S(int32_t, fused) S(int32_t, residual) \
   S(int32_t, batch_rank) S(float, act_alpha) S(float, act_beta) \
   S(int64_t, M) S(int64_t, N) S(int64_t, K) S(int64_t, bias_rs) S(int64_t, bias_cs) \
   A(int64_t, batch_shape, 6) A(int64_t, a_batch_strides, 6) A(int64_t, b_batch_strides, 6)
@@ -279,8 +280,13 @@ static QRT_MAYBE_UNUSED inline void qrt_batch_offsets(int32_t rank, const int64_
 }
 
 /* --- fused float attention (qrt_attention.c) ----------------------------- *
- * For each of `batch` batches b (heads; the operands dense, batches
- * consecutive): Q[b] M x D, Kt[b] D x N, V[b] N x DV, Y[b] M x DV:
+ * For each of `batch` batches b (heads): Q[b] M x D, Kt[b] D x N,
+ * V[b] N x DV, Y[b] M x DV, dense and consecutive, or with `strided`
+ * (a head split's transposes folded into the kernel, fold_transposes.c)
+ * at the element offsets of b unravelled over batch_shape[0..batch_rank)
+ * times each operand's batch strides, rows q_rs / y_rs apart (columns
+ * consecutive), Kt(d, n) at d * kt_rs + n * kt_cs, V(n, j) at
+ * n * v_rs + j * v_cs:
  *   S = Q Kt (as qrt_matmul_f32 with `fused`), S = S * scale, or
  *   S / scale with scale_divides (in[3], an f32 scalar, or none),
  *   S = S + mask[b] (before the scale with mask_first; in[4], M x N floats at
@@ -290,7 +296,10 @@ static QRT_MAYBE_UNUSED inline void qrt_batch_offsets(int32_t rank, const int64_
  * (qrt_attention_scratch_f32). */
 #define QRT_ATTENTION_PARAMS(S, A) \
   S(int32_t, fused) S(int32_t, scale_divides) S(int32_t, mask_first) S(int64_t, batch) S(int64_t, M) S(int64_t, N) S(int64_t, D) \
-  S(int64_t, DV) S(int64_t, mask_batch_stride)
+  S(int64_t, DV) S(int64_t, mask_batch_stride) \
+  S(int32_t, strided) S(int32_t, batch_rank) S(int64_t, q_rs) S(int64_t, kt_rs) S(int64_t, kt_cs) S(int64_t, v_rs) \
+  S(int64_t, v_cs) S(int64_t, y_rs) A(int64_t, batch_shape, 6) A(int64_t, q_batch_strides, 6) \
+  A(int64_t, kt_batch_strides, 6) A(int64_t, v_batch_strides, 6) A(int64_t, y_batch_strides, 6)
 
 /* --- softmax / log_softmax over one axis -------------------------------- */
 /* x viewed as [outer, axis_len, inner]. */
@@ -1197,6 +1206,9 @@ typedef struct qrt_sgemm_args {
   float act_alpha, act_beta;
   /* 1: each multiply-add rounds once (fmaf; `qcc --fma`), 0: twice */
   int32_t fused;
+  /* added last, C = act(A B + bias) + res (row stride res_rs), or NULL */
+  const float *res;
+  int64_t res_rs;
 } qrt_sgemm_args;
 
 /* qrt_qmatmul.c.  Packed int8 B (qrt_pack_b_i8): panels of 16 columns;

@@ -42,8 +42,20 @@ QRT_INTERNAL int64_t qrt_attention_slots(const qrt_attention_params *p) {
   return s < 1 ? 1 : s;
 }
 
+/* A Kt read through a transpose (kt_cs != 1: K stored [N, D] per head)
+ * is packed per unit into the GEMM's panel layout, so the scores' GEMM
+ * reads whole panels in place (two at a time) as it does a dense Kt;
+ * the same sums, the same bits. */
+QRT_INTERNAL int qrt_attention_packs_kt(const qrt_attention_params *p) { return p->strided && p->kt_cs != 1; }
+
+/* Floats of one slot of the scratch: the block's scores, then the packed
+ * Kt where there is one. */
+QRT_INTERNAL int64_t qrt_attention_slot_floats(const qrt_attention_params *p) {
+  return qrt_attention_block_rows(p) * p->N + (qrt_attention_packs_kt(p) ? qrt_packed_b_size(p->D, p->N) : 0);
+}
+
 QRT_API int64_t qrt_attention_scratch_f32(const qrt_attention_params *p) {
-  return QRT_ATTN_SLOTS * qrt_attention_block_rows(p) * p->N * (int64_t)sizeof(float);
+  return QRT_ATTN_SLOTS * qrt_attention_slot_floats(p) * (int64_t)sizeof(float);
 }
 
 typedef struct qrt_attention_job {
@@ -60,27 +72,85 @@ QRT_INTERNAL void qrt_attention_add_mask(const qrt_attention_job *j, int64_t b, 
   for (i = 0; i < n; ++i) s[i] = s[i] + m[i];
 }
 
-/* Unit u: rows [r0, r0 + rows) of batch b, scores in s. */
+/* Where batch b of each operand starts, and the rows' strides: dense
+ * and consecutive, or (strided) b unravelled over the batch dims. */
+typedef struct qrt_attention_at {
+  int64_t q, kt, v, y;                       /* element offsets of batch b */
+  int64_t q_rs, kt_rs, kt_cs, v_rs, v_cs, y_rs; /* strides within it */
+} qrt_attention_at;
+
+QRT_INTERNAL qrt_attention_at qrt_attention_batch(const qrt_attention_params *p, int64_t b) {
+  qrt_attention_at at;
+  if (!p->strided) {
+    at.q = b * p->M * p->D;
+    at.kt = b * p->D * p->N;
+    at.v = b * p->N * p->DV;
+    at.y = b * p->M * p->DV;
+    at.q_rs = p->D;
+    at.kt_rs = p->N;
+    at.kt_cs = 1;
+    at.v_rs = p->DV;
+    at.v_cs = 1;
+    at.y_rs = p->DV;
+    return at;
+  }
+  {
+    const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+    int64_t r = b, d;
+    at.q = at.kt = at.v = at.y = 0;
+    for (d = br - 1; d >= 0; --d) {
+      const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1, i = r % n;
+      at.q += i * p->q_batch_strides[d];
+      at.kt += i * p->kt_batch_strides[d];
+      at.v += i * p->v_batch_strides[d];
+      at.y += i * p->y_batch_strides[d];
+      r /= n;
+    }
+  }
+  at.q_rs = p->q_rs;
+  at.kt_rs = p->kt_rs;
+  at.kt_cs = p->kt_cs;
+  at.v_rs = p->v_rs;
+  at.v_cs = p->v_cs;
+  at.y_rs = p->y_rs;
+  return at;
+}
+
+/* Unit u: rows [r0, r0 + rows) of batch b, scores in s. The GEMMs are
+ * qrt_matmul_f32's (one batch, no bias: qrt_sgemm_ex with its arguments)
+ * on the operands' strides. */
 QRT_INTERNAL void qrt_attention_unit(const qrt_attention_job *j, int64_t u, float *s) {
   const qrt_attention_params *p = j->p;
   const int64_t block = qrt_attention_block_rows(p), blocks = (p->M + block - 1) / block;
   const int64_t b = u / blocks, r0 = u % blocks * block;
   const int64_t rows = p->M - r0 < block ? p->M - r0 : block, n = rows * p->N;
-  qrt_matmul_params mm;
+  const qrt_attention_at at = qrt_attention_batch(p, b);
+  qrt_sgemm_args g;
   qrt_softmax_params sp;
-  const void *in[3];
+  const void *in[1];
   void *out[1];
   int64_t i;
-  memset(&mm, 0, sizeof mm);
-  mm.fused = p->fused;
-  mm.M = rows;
-  mm.N = p->N;
-  mm.K = p->D;
-  in[0] = j->q + (b * p->M + r0) * p->D;
-  in[1] = j->kt + b * p->D * p->N;
-  in[2] = NULL;
-  out[0] = s;
-  qrt_matmul_f32(&mm, in, out);
+  memset(&g, 0, sizeof g);
+  g.fused = p->fused;
+  g.act = QRT_ACT_NONE;
+  g.M = rows;
+  g.N = p->N;
+  g.K = p->D;
+  g.A = j->q + at.q + r0 * at.q_rs;
+  g.rs_a = at.q_rs;
+  g.cs_a = 1;
+  g.B = j->kt + at.kt;
+  g.rs_b = at.kt_rs;
+  g.cs_b = at.kt_cs;
+  if (qrt_attention_packs_kt(p)) {
+    float *packed = s + qrt_attention_block_rows(p) * p->N;
+    qrt_pack_b_strided_f32(p->D, p->N, g.B, g.rs_b, g.cs_b, packed);
+    g.B = packed;
+    g.b_packed = 1;
+  }
+  g.C = s;
+  g.ldc = p->N;
+  qrt_sgemm_ex(&g);
   if (j->mask && p->mask_first) qrt_attention_add_mask(j, b, r0, n, s);
   if (j->scale && p->scale_divides) {
     const float c = *j->scale;
@@ -97,18 +167,23 @@ QRT_INTERNAL void qrt_attention_unit(const qrt_attention_job *j, int64_t u, floa
   in[0] = s;
   out[0] = s;
   qrt_softmax_f32(&sp, in, out);
-  mm.N = p->DV;
-  mm.K = p->N;
-  in[0] = s;
-  in[1] = j->v + b * p->N * p->DV;
-  out[0] = j->y + (b * p->M + r0) * p->DV;
-  qrt_matmul_f32(&mm, in, out);
+  g.N = p->DV;
+  g.K = p->N;
+  g.A = s;
+  g.rs_a = p->N;
+  g.B = j->v + at.v;
+  g.b_packed = 0;
+  g.rs_b = at.v_rs;
+  g.cs_b = at.v_cs;
+  g.C = j->y + at.y + r0 * at.y_rs;
+  g.ldc = at.y_rs;
+  qrt_sgemm_ex(&g);
 }
 
 QRT_INTERNAL void qrt_attention_task(void *ctx, int64_t t) {
   const qrt_attention_job *j = (const qrt_attention_job *)ctx;
   const int64_t units = qrt_attention_units(j->p);
-  float *s = j->scratch + t * qrt_attention_block_rows(j->p) * j->p->N;
+  float *s = j->scratch + t * qrt_attention_slot_floats(j->p);
   int64_t u;
   for (u = t * j->per; u < units && u < (t + 1) * j->per; ++u) qrt_attention_unit(j, u, s);
 }

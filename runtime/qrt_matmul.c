@@ -65,11 +65,22 @@ typedef struct qrt_mm_epi {
   int64_t rs, cs;
   int32_t act;
   float alpha, beta;
+  const float *res; /* a residual added last (fuse_residual.c), at the tile origin, or NULL */
+  int64_t res_rs;
 } qrt_mm_epi;
 
-/* Row i of a finished tile: c[j] = act(t[j] + bias(i, j)), j < n, the
- * same operations as qrt_act_f32(x + bias) per element, one loop per case
- * (bias layout, activation) so each loop vectorizes; a loop with the
+/* Element (i, j) of a finished tile whose sum is v: act(v + bias) + res,
+ * each a float operation of its own (the unfused ops' bits). */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline float qrt_mm_epi_one(const qrt_mm_epi *epi, int64_t i, int64_t j, float v) {
+  if (epi->bias) v = v + epi->bias[i * epi->rs + j * epi->cs];
+  v = qrt_act_f32(v, epi->act, epi->alpha, epi->beta);
+  if (epi->res) v = v + epi->res[i * epi->res_rs + j];
+  return v;
+}
+
+/* Row i of a finished tile: c[j] = act(t[j] + bias(i, j)) + res(i, j),
+ * j < n, the same operations as qrt_mm_epi_one per element, one loop per
+ * case (bias layout, activation) so each loop vectorizes; a loop with the
  * switch inside runs element by element. */
 QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, int64_t i, float *c) {
   int64_t j;
@@ -103,6 +114,18 @@ QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, 
     for (j = 0; j < n; ++j) c[j] = qrt_act_f32(t[j], epi->act, epi->alpha, epi->beta);
     break;
   }
+  if (epi->res) {
+    const float *r = epi->res + i * epi->res_rs;
+    for (j = 0; j < n; ++j) c[j] = c[j] + r[j];
+  }
+}
+
+/* An epilogue that only adds: a bias with consecutive columns (a Linear
+ * layer's) and/or a residual (fuse_residual.c), no activation. The
+ * micro-kernels add them to their accumulator vectors, the same float adds
+ * in the same order as qrt_mm_finish_row's. */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline int qrt_mm_epi_adds_only(const qrt_mm_epi *epi) {
+  return (epi->bias == NULL || epi->cs == 1) && epi->act == QRT_ACT_NONE;
 }
 
 /* Micro-kernel: c[0..MRK)[0..16) (row stride ldc) = (first ? 0 : c) +
@@ -115,6 +138,21 @@ QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, 
 typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
 #define QRT_MM_NV (QRT_MM_NR / QRT_MM_VW)
 #define QRT_MM_UNROLL _Pragma("GCC unroll 16")
+
+/* The adds of such an epilogue on the vector of row i at column
+ * j (a multiple of the vector width). */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_mm_epi_add_vec(const qrt_mm_epi *epi, int64_t i, int64_t j,
+                                                             qrt_mm_vec *acc) {
+  qrt_mm_vec t;
+  if (epi->bias) {
+    memcpy(&t, epi->bias + i * epi->rs + j, sizeof t);
+    *acc = *acc + t;
+  }
+  if (epi->res) {
+    memcpy(&t, epi->res + i * epi->res_rs + j, sizeof t);
+    *acc = *acc + t;
+  }
+}
 
 /* c + a * b rounded once, lane by lane (IEEE fusedMultiplyAdd, as fmaf):
  * the hardware instruction where the target has one, else fmaf per lane,
@@ -165,7 +203,13 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
           acc[i][v] = QRT_MM_MAC(acc[i][v], av, bv[v], FUSED);                             \
       }                                                                                    \
     }                                                                                      \
-    if (epi) {                                                                             \
+    if (epi && qrt_mm_epi_adds_only(epi)) {                                                \
+      QRT_MM_UNROLL for (i = 0; i < MRK; ++i)                                              \
+        QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v) {                                    \
+          qrt_mm_epi_add_vec(epi, i, v * QRT_MM_VW, &acc[i][v]);                           \
+          memcpy(c + i * ldc + v * QRT_MM_VW, &acc[i][v], sizeof acc[i][v]);               \
+        }                                                                                  \
+    } else if (epi) {                                                                      \
       for (i = 0; i < MRK; ++i) {                                                          \
         float t[QRT_MM_NR];                                                                \
         memcpy(t, acc[i], sizeof t);                                                       \
@@ -214,7 +258,12 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
       }                                                                                    \
     }                                                                                      \
     for (i = 0; i < MRK; ++i) {                                                            \
-      if (epi) {                                                                           \
+      if (epi && qrt_mm_epi_adds_only(epi)) {                                              \
+        qrt_mm_epi_add_vec(epi, i, 0, &acc[i][0]);                                         \
+        qrt_mm_epi_add_vec(epi, i, 16, &acc[i][1]);                                        \
+        memcpy(c + i * ldc, &acc[i][0], sizeof acc[i][0]);                                 \
+        memcpy(c + i * ldc + 16, &acc[i][1], sizeof acc[i][1]);                            \
+      } else if (epi) {                                                                    \
         float t[32];                                                                       \
         memcpy(t, &acc[i][0], sizeof acc[i][0]);                                           \
         memcpy(t + 16, &acc[i][1], sizeof acc[i][1]);                                      \
@@ -270,10 +319,7 @@ QRT_INTERNAL qrt_mm_kernel_2p_fn qrt_mm_pick_2p(int64_t rows, int64_t *h, int fu
     for (i = 0; i < MRK; ++i)                                                              \
       for (j = 0; j < QRT_MM_NR; ++j) {                                                    \
         float v = acc[i][j];                                                               \
-        if (epi) {                                                                         \
-          if (epi->bias) v = v + epi->bias[i * epi->rs + j * epi->cs];                     \
-          v = qrt_act_f32(v, epi->act, epi->alpha, epi->beta);                             \
-        }                                                                                  \
+        if (epi) v = qrt_mm_epi_one(epi, i, j, v);                                         \
         c[i * ldc + j] = v;                                                                \
       }                                                                                    \
   }
@@ -315,18 +361,8 @@ QRT_INTERNAL qrt_mm_kernel_fn qrt_mm_pick(int64_t rows, int64_t *h, int fused) {
   return fused ? qrt_mm_kernel_1_fma : qrt_mm_kernel_1;
 }
 
-/* C = act(bias) for K == 0. */
-QRT_INTERNAL void qrt_mm_k0(const qrt_sgemm_args *g) {
-  int64_t i, j;
-  for (i = 0; i < g->M; ++i)
-    for (j = 0; j < g->N; ++j) {
-      float v = 0.0f;
-      if (g->bias) v = v + g->bias[i * g->bias_rs + j * g->bias_cs];
-      g->C[i * g->ldc + j] = qrt_act_f32(v, g->act, g->act_alpha, g->act_beta);
-    }
-}
-
-/* The epilogue of the tile at (row, jc): bias there, then the activation. */
+/* The epilogue of the tile at (row, jc): bias there, the activation,
+ * the residual there. */
 QRT_INTERNAL qrt_mm_epi qrt_mm_epi_at(const qrt_sgemm_args *g, int64_t row, int64_t jc) {
   qrt_mm_epi epi;
   epi.bias = g->bias ? g->bias + row * g->bias_rs + jc * g->bias_cs : NULL;
@@ -335,7 +371,17 @@ QRT_INTERNAL qrt_mm_epi qrt_mm_epi_at(const qrt_sgemm_args *g, int64_t row, int6
   epi.act = g->act;
   epi.alpha = g->act_alpha;
   epi.beta = g->act_beta;
+  epi.res = g->res ? g->res + row * g->res_rs + jc : NULL;
+  epi.res_rs = g->res_rs;
   return epi;
+}
+
+/* C = act(bias) + res for K == 0. */
+QRT_INTERNAL void qrt_mm_k0(const qrt_sgemm_args *g) {
+  const qrt_mm_epi epi = qrt_mm_epi_at(g, 0, 0);
+  int64_t i, j;
+  for (i = 0; i < g->M; ++i)
+    for (j = 0; j < g->N; ++j) g->C[i * g->ldc + j] = qrt_mm_epi_one(&epi, i, j, 0.0f);
 }
 
 /* K block pc of the full 16-column panel at jc, read where it lies (the
@@ -363,7 +409,7 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
    * micro-kernels then store their accumulators as vectors instead of
    * running the element-by-element epilogue loop (which, with K <= KC,
    * every tile would, costing as much as the multiply-adds at K = 32). */
-  const int has_epi = g->bias != NULL || g->act != QRT_ACT_NONE;
+  const int has_epi = g->bias != NULL || g->act != QRT_ACT_NONE || g->res != NULL;
   int64_t pc, ic, jc, ir;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { qrt_mm_k0(g); return; }
@@ -430,10 +476,7 @@ QRT_INTERNAL void qrt_sgemm_serial(const qrt_sgemm_args *g) {
             for (i = 0; i < h; ++i)
               for (j = 0; j < nr; ++j) {
                 float v = ctile[i * QRT_MM_NR + j];
-                if (last) {
-                  if (epi.bias) v = v + epi.bias[i * epi.rs + j * epi.cs];
-                  v = qrt_act_f32(v, epi.act, epi.alpha, epi.beta);
-                }
+                if (last) v = qrt_mm_epi_one(&epi, i, j, v);
                 cp[i * g->ldc + j] = v;
               }
           }
@@ -475,6 +518,7 @@ QRT_INTERNAL void qrt_mm_slice(void *ctx, int64_t t) {
   part.B = g->b_packed ? g->B + (j0 / QRT_MM_NR) * (g->K * QRT_MM_NR) : g->B + j0 * g->cs_b;
   part.C = g->C + i0 * g->ldc + j0;
   if (g->bias) part.bias = g->bias + i0 * g->bias_rs + j0 * g->bias_cs;
+  if (g->res) part.res = g->res + i0 * g->res_rs + j0;
   qrt_sgemm_serial(&part);
 }
 
@@ -498,6 +542,7 @@ QRT_API void qrt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t 
   g.B = B; g.rs_b = ldb; g.cs_b = 1; g.b_packed = 0;
   g.C = C; g.ldc = ldc;
   g.bias = bias; g.bias_rs = 0; g.bias_cs = 1;
+  g.res = NULL; g.res_rs = 0;
   g.act = QRT_ACT_NONE; g.act_alpha = 0.0f; g.act_beta = 0.0f;
   g.fused = 0;
   qrt_sgemm_ex(&g);
@@ -575,6 +620,8 @@ QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *con
   g.act_alpha = p->act_alpha;
   g.act_beta = p->act_beta;
   g.fused = p->fused;
+  g.res = p->residual ? (const float *)in[3] : NULL;
+  g.res_rs = p->N;
   if (nb > 1 && macs > 0 && macs < 2 * QRT_MM_PAR_MIN_MACS) {
     qrt_mm_batches s;
     s.p = p; s.A = A; s.B = B; s.C = C; s.g = &g;
