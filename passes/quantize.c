@@ -635,13 +635,14 @@ static int float_layers(MlirBlock body, int *convs) {
 int qcc_pass_quantize(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirOperation ret = mlirBlockGetTerminator(body);
-  int rc = 0, convs, convs_left;
+  int rc = 0, convs, convs_left, allocated_f32 = 0;
   const int layers = float_layers(body, &convs);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret) && !rc;) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     if (!qcc_layer_scheme(op, &op_scheme)) rc = -1;
     else if (op_scheme && !qcc_scheme_quantizes(op_scheme)) {
       char at[256];
+      allocated_f32++;
       qcc_remark("quantize: %s stays float: allocated f32", qcc_op_where(op, at, sizeof at));
     } else if (q_loop_is(op)) {
       char at[256];
@@ -660,8 +661,11 @@ int qcc_pass_quantize(MlirModule m) {
   /* The float layers (and folded ReLUs) are dead now. */
   if (rc || qcc_pass_dce(m)) return -1;
   /* A scheme that applies to no layer of this model says so, as --rotate
-   * and --smooth do (e.g. a block format on a convolutional network). */
-  if (layers > 0 && float_layers(body, &convs_left) == layers)
+   * and --smooth do (e.g. a block format on a convolutional network).
+   * Layers a per-layer scheme keeps float (-q auto's allocation, or the
+   * copies sensitivity.c quantizes one layer or attention site at a time)
+   * are not the scheme's doing. */
+  if (layers > allocated_f32 && float_layers(body, &convs_left) == layers)
     qcc_warning("-q %s: no layer quantized: all %d (%d convolutions, %d matmuls) stay float; -v says why for each",
                 qcc_quant_active_scheme()->name, layers, convs, layers - convs);
   /* The Hessians served their purpose; layers left float drop theirs too. */

@@ -12,7 +12,7 @@ func.func @main(%a: tensor<2x1x4xf32>, %b: tensor<3x1xf32>, %m: tensor<5x4xf32>,
   %c = "q.constant"() {value = dense<1.0> : tensor<6xf32>} : () -> tensor<6xf32>
   // Gemm: B transposed (folded later), C becomes the matmul bias.
   // CHECK: %[[WT:.*]] = "q.transpose"(%{{.*}}) {perm = array<i64: 1, 0>} : (tensor<6x4xf32>) -> tensor<4x6xf32>
-  // CHECK: "q.matmul"(%arg2, %[[WT]], %{{.*}}) {operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (tensor<5x4xf32>, tensor<4x6xf32>, tensor<6xf32>) -> tensor<5x6xf32>
+  // CHECK: "q.matmul"(%arg2, %[[WT]], %{{.*}}) {operandSegmentSizes = array<i32: 1, 1, 1, 0>, operand_segment_sizes = array<i32: 1, 1, 1, 0>} : (tensor<5x4xf32>, tensor<4x6xf32>, tensor<6xf32>) -> tensor<5x6xf32>
   %2 = "onnx.Gemm"(%m, %w, %c) {transB = 1 : i64} : (tensor<5x4xf32>, tensor<6x4xf32>, tensor<6xf32>) -> none
   // CHECK: "q.unary"(%arg2) {alpha = -1.000000e+00 : f64, beta = 2.000000e+00 : f64, kind = "clip"}
   %lo = "q.constant"() {value = dense<-1.0> : tensor<f32>} : () -> tensor<f32>
