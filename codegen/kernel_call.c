@@ -430,11 +430,14 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
     p->bias_rs = 0;
     p->bias_cs = 1;
   }
-  if (!mlirValueIsNull(c->in[3])) { /* a residual (passes/fuse_residual.c) */
+  if (!mlirValueIsNull(c->in[3])) { /* a residual or gate (passes/fuse_matmul_epilogue.c) */
     qcc_shape rs = shape_of(c->in[3]);
     if (i32 || rs.dtype != QRT_F32 || !qcc_shape_same_dims(&rs, &y) || qcc_shape_numel(&y) != p->M * p->N)
-      return fail(op, "a matmul's residual must be float32 of its result's shape, with one batch");
-    p->residual = 1;
+      return fail(op, "a matmul's epilogue operand must be float32 of its result's shape, with one batch");
+    MlirAttribute kind = mlirOperationGetDiscardableAttributeByName(op, mlirStringRefCreateFromCString("qcc.epilogue"));
+    const bool mul = !mlirAttributeIsNull(kind) && mlirAttributeIsAString(kind) &&
+                     !strncmp(mlirStringAttrGetValue(kind).data, "mul", mlirStringAttrGetValue(kind).length);
+    p->residual = mul ? 2 : 1;
     c->n_in = 4;
   }
   if (i32) return use(op, c, "qrt_matmul_i32");

@@ -60,8 +60,9 @@ static void usage(FILE *f) {
           "  --no-float-epilogues  an int8 layer whose output only goes to float ops still\n"
           "                        rounds it to int8 codes and converts them back (default:\n"
           "                        it computes the float directly, no output rounding)\n"
-          "  --no-fuse-residual    a float matmul's residual add stays a kernel of its own\n"
-          "                        (default: the GEMM adds it as it stores; the same bits)\n"
+          "  --no-fuse-matmul-epilogue  a float matmul's residual add or gating multiply\n"
+          "                        stays a kernel of its own (default: the GEMM does it as\n"
+          "                        it stores; the same bits)\n"
           "  --no-fold-transposes  keep a transpose between an int8 matmul or a fused\n"
           "                        attention and its operand or result as a copy (default:\n"
           "                        the kernel reads or writes the transposed layout in\n"
@@ -86,7 +87,7 @@ typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
   const char *weights_file;
   int threads;
-  bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues, no_fold_transposes, no_fuse_residual;
+  bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues, no_fold_transposes, no_fuse_matmul_epilogue;
   qcc_input_shape shapes[32];
   int n_shapes;
   const char *in_names[64], *in_files[64];
@@ -163,8 +164,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->no_fuse_attention = true;
     } else if (!strcmp(a, "--no-float-epilogues")) {
       o->no_float_epilogues = true;
-    } else if (!strcmp(a, "--no-fuse-residual")) {
-      o->no_fuse_residual = true;
+    } else if (!strcmp(a, "--no-fuse-matmul-epilogue")) {
+      o->no_fuse_matmul_epilogue = true;
     } else if (!strcmp(a, "--no-fold-transposes")) {
       o->no_fold_transposes = true;
     } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
@@ -530,7 +531,7 @@ int main(int argc, char **argv) {
   /* the NPU backend lowers attention's matmuls and softmax itself */
   if (!rc && !o.target_npu && !o.no_fuse_attention) rc = qcc_pass_fuse_attention(m);
   if (!rc && !o.target_npu) rc = qcc_pass_fuse_conv_activation(m);
-  if (!rc && !o.target_npu && !o.no_fuse_residual) rc = qcc_pass_fuse_residual(m);
+  if (!rc && !o.target_npu && !o.no_fuse_matmul_epilogue) rc = qcc_pass_fuse_matmul_epilogue(m);
   /* --report measures each layer input's quantization error on the float
    * values its quantize reads; the output fusions below write the codes
    * without those floats, so the report reads the module as it is here

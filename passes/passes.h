@@ -73,9 +73,10 @@ int qcc_pass_fuse_attention(MlirModule m);
 /* fuse_conv_activation.c: a float q.conv read only by a ReLU / LeakyReLU /
  * Clip applies it in its epilogue (qcc.act attributes; the same bits). */
 int qcc_pass_fuse_conv_activation(MlirModule m);
-/* fuse_residual.c: a float q.matmul read only by an add of a tensor of its
- * shape adds it in the GEMM's epilogue (the same bits). */
-int qcc_pass_fuse_residual(MlirModule m);
+/* fuse_matmul_epilogue.c: a float q.matmul read only by an add (a residual)
+ * or multiply (a gate) with a tensor of its shape does it in the GEMM's
+ * epilogue (the same bits). */
+int qcc_pass_fuse_matmul_epilogue(MlirModule m);
 /* fuse_output_quantize.c: a float q.norm / q.softmax_codes read only by a
  * q.quantize to int8 writes those codes itself (the same bits). */
 int qcc_pass_fuse_output_quantize(MlirModule m);

@@ -49,7 +49,7 @@ const qcc_pass_info qcc_passes[] = {
     {"fuse-attention", qcc_pass_fuse_attention, "float attention (Q Kt, scale, mask, softmax, V) -> one q.attention"},
     {"fuse-conv-activation", qcc_pass_fuse_conv_activation, "float conv read only by ReLU / LeakyReLU / Clip applies it in its epilogue"},
     {"fuse-output-quantize", qcc_pass_fuse_output_quantize, "float norm / softmax over codes read only by a quantize writes the int8 codes"},
-    {"fuse-residual", qcc_pass_fuse_residual, "a float matmul read only by a residual add adds it in its epilogue"},
+    {"fuse-matmul-epilogue", qcc_pass_fuse_matmul_epilogue, "a float matmul read only by a residual add or a gating multiply does it in its epilogue"},
     {"fold-transposes", qcc_pass_fold_transposes, "a transpose between an int8 matmul or float attention and its operand or result becomes strides"},
     {NULL, NULL, NULL},
 };

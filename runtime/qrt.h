@@ -244,8 +244,9 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * ignored).  in[2] bias or NULL: element (m, n) at bias[m*bias_rs + n*bias_cs]
  * (a [N] bias: bias_rs 0, bias_cs 1).  Each C element is
  * ((0 + a0*b0) + a1*b1) + ... in increasing k, then + bias, then act,
- * then with `residual` + in[3][m*N + n] (one batch; fuse_residual.c): the
- * same bits packed or not, whatever the blocking. */
+ * then + in[3][m*N + n] (`residual` 1: a residual) or * in[3][m*N + n]
+ * (`residual` 2: a gate), one batch (fuse_matmul_epilogue.c): the same
+ * bits packed or not, whatever the blocking. */
 #define QRT_MATMUL_PARAMS(S, A) \
   S(int32_t, act) S(int32_t, b_packed) S(int32_t, trans_a) S(int32_t, trans_b) S(int32_t, fused) S(int32_t, residual) \
   S(int32_t, batch_rank) S(float, act_alpha) S(float, act_beta) \
@@ -1206,9 +1207,11 @@ typedef struct qrt_sgemm_args {
   float act_alpha, act_beta;
   /* 1: each multiply-add rounds once (fmaf; `qcc --fma`), 0: twice */
   int32_t fused;
-  /* added last, C = act(A B + bias) + res (row stride res_rs), or NULL */
+  /* combined last (fuse_matmul_epilogue.c): C = act(A B + bias) + res, or
+   * * res with res_mul (a gate); row stride res_rs; or NULL */
   const float *res;
   int64_t res_rs;
+  int32_t res_mul;
 } qrt_sgemm_args;
 
 /* qrt_qmatmul.c.  Packed int8 B (qrt_pack_b_i8): panels of 16 columns;

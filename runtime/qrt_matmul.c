@@ -65,20 +65,21 @@ typedef struct qrt_mm_epi {
   int64_t rs, cs;
   int32_t act;
   float alpha, beta;
-  const float *res; /* a residual added last (fuse_residual.c), at the tile origin, or NULL */
+  const float *res; /* combined last (fuse_matmul_epilogue.c), at the tile origin, or NULL */
   int64_t res_rs;
+  int32_t res_mul; /* res multiplies (a gate) instead of adding (a residual) */
 } qrt_mm_epi;
 
-/* Element (i, j) of a finished tile whose sum is v: act(v + bias) + res,
- * each a float operation of its own (the unfused ops' bits). */
+/* Element (i, j) of a finished tile whose sum is v: act(v + bias) + res
+ * (or * res), each a float operation of its own (the unfused ops' bits). */
 QRT_INTERNAL QRT_ALWAYS_INLINE inline float qrt_mm_epi_one(const qrt_mm_epi *epi, int64_t i, int64_t j, float v) {
   if (epi->bias) v = v + epi->bias[i * epi->rs + j * epi->cs];
   v = qrt_act_f32(v, epi->act, epi->alpha, epi->beta);
-  if (epi->res) v = v + epi->res[i * epi->res_rs + j];
+  if (epi->res) v = epi->res_mul ? v * epi->res[i * epi->res_rs + j] : v + epi->res[i * epi->res_rs + j];
   return v;
 }
 
-/* Row i of a finished tile: c[j] = act(t[j] + bias(i, j)) + res(i, j),
+/* Row i of a finished tile: c[j] = act(t[j] + bias(i, j)) + (or *) res(i, j),
  * j < n, the same operations as qrt_mm_epi_one per element, one loop per
  * case (bias layout, activation) so each loop vectorizes; a loop with the
  * switch inside runs element by element. */
@@ -116,15 +117,18 @@ QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, 
   }
   if (epi->res) {
     const float *r = epi->res + i * epi->res_rs;
-    for (j = 0; j < n; ++j) c[j] = c[j] + r[j];
+    if (epi->res_mul)
+      for (j = 0; j < n; ++j) c[j] = c[j] * r[j];
+    else
+      for (j = 0; j < n; ++j) c[j] = c[j] + r[j];
   }
 }
 
-/* An epilogue that only adds: a bias with consecutive columns (a Linear
- * layer's) and/or a residual (fuse_residual.c), no activation. The
- * micro-kernels add them to their accumulator vectors, the same float adds
- * in the same order as qrt_mm_finish_row's. */
-QRT_INTERNAL QRT_ALWAYS_INLINE inline int qrt_mm_epi_adds_only(const qrt_mm_epi *epi) {
+/* An epilogue of a bias with consecutive columns (a Linear layer's)
+ * and/or a residual or gate (fuse_matmul_epilogue.c), no activation. The
+ * micro-kernels apply them to their accumulator vectors, the same float
+ * operations in the same order as qrt_mm_finish_row's. */
+QRT_INTERNAL QRT_ALWAYS_INLINE inline int qrt_mm_epi_vectorizes(const qrt_mm_epi *epi) {
   return (epi->bias == NULL || epi->cs == 1) && epi->act == QRT_ACT_NONE;
 }
 
@@ -139,9 +143,9 @@ typedef float qrt_mm_vec __attribute__((vector_size(QRT_MM_VW * 4)));
 #define QRT_MM_NV (QRT_MM_NR / QRT_MM_VW)
 #define QRT_MM_UNROLL _Pragma("GCC unroll 16")
 
-/* The adds of such an epilogue on the vector of row i at column
+/* Such an epilogue applied to the vector of row i at column
  * j (a multiple of the vector width). */
-QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_mm_epi_add_vec(const qrt_mm_epi *epi, int64_t i, int64_t j,
+QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_mm_epi_apply_vec(const qrt_mm_epi *epi, int64_t i, int64_t j,
                                                              qrt_mm_vec *acc) {
   qrt_mm_vec t;
   if (epi->bias) {
@@ -150,7 +154,7 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_mm_epi_add_vec(const qrt_mm_epi *
   }
   if (epi->res) {
     memcpy(&t, epi->res + i * epi->res_rs + j, sizeof t);
-    *acc = *acc + t;
+    *acc = epi->res_mul ? *acc * t : *acc + t;
   }
 }
 
@@ -203,10 +207,10 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
           acc[i][v] = QRT_MM_MAC(acc[i][v], av, bv[v], FUSED);                             \
       }                                                                                    \
     }                                                                                      \
-    if (epi && qrt_mm_epi_adds_only(epi)) {                                                \
+    if (epi && qrt_mm_epi_vectorizes(epi)) {                                                \
       QRT_MM_UNROLL for (i = 0; i < MRK; ++i)                                              \
         QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v) {                                    \
-          qrt_mm_epi_add_vec(epi, i, v * QRT_MM_VW, &acc[i][v]);                           \
+          qrt_mm_epi_apply_vec(epi, i, v * QRT_MM_VW, &acc[i][v]);                           \
           memcpy(c + i * ldc + v * QRT_MM_VW, &acc[i][v], sizeof acc[i][v]);               \
         }                                                                                  \
     } else if (epi) {                                                                      \
@@ -258,9 +262,9 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
       }                                                                                    \
     }                                                                                      \
     for (i = 0; i < MRK; ++i) {                                                            \
-      if (epi && qrt_mm_epi_adds_only(epi)) {                                              \
-        qrt_mm_epi_add_vec(epi, i, 0, &acc[i][0]);                                         \
-        qrt_mm_epi_add_vec(epi, i, 16, &acc[i][1]);                                        \
+      if (epi && qrt_mm_epi_vectorizes(epi)) {                                              \
+        qrt_mm_epi_apply_vec(epi, i, 0, &acc[i][0]);                                         \
+        qrt_mm_epi_apply_vec(epi, i, 16, &acc[i][1]);                                        \
         memcpy(c + i * ldc, &acc[i][0], sizeof acc[i][0]);                                 \
         memcpy(c + i * ldc + 16, &acc[i][1], sizeof acc[i][1]);                            \
       } else if (epi) {                                                                    \
@@ -373,6 +377,7 @@ QRT_INTERNAL qrt_mm_epi qrt_mm_epi_at(const qrt_sgemm_args *g, int64_t row, int6
   epi.beta = g->act_beta;
   epi.res = g->res ? g->res + row * g->res_rs + jc : NULL;
   epi.res_rs = g->res_rs;
+  epi.res_mul = g->res_mul;
   return epi;
 }
 
@@ -542,7 +547,7 @@ QRT_API void qrt_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t 
   g.B = B; g.rs_b = ldb; g.cs_b = 1; g.b_packed = 0;
   g.C = C; g.ldc = ldc;
   g.bias = bias; g.bias_rs = 0; g.bias_cs = 1;
-  g.res = NULL; g.res_rs = 0;
+  g.res = NULL; g.res_rs = 0; g.res_mul = 0;
   g.act = QRT_ACT_NONE; g.act_alpha = 0.0f; g.act_beta = 0.0f;
   g.fused = 0;
   qrt_sgemm_ex(&g);
@@ -622,6 +627,7 @@ QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *con
   g.fused = p->fused;
   g.res = p->residual ? (const float *)in[3] : NULL;
   g.res_rs = p->N;
+  g.res_mul = p->residual == 2;
   if (nb > 1 && macs > 0 && macs < 2 * QRT_MM_PAR_MIN_MACS) {
     qrt_mm_batches s;
     s.p = p; s.A = A; s.B = B; s.C = C; s.g = &g;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Writes residual.onnx, its input and a float64 reference for
-test/passes/fuse-residual.test: float matmuls whose only reader is an add,
-x [1, T, D] and xb [2, T, D]:
+"""Writes epilogue.onnx, its inputs and a float64 reference for
+test/passes/fuse-matmul-epilogue.test: float matmuls whose only reader is an
+add or a multiply, x [1, T, D] and xb [2, T, D]:
   plain    r1 = x + x @ w1                          (fused)
   bias     h = (r1 @ w2 + b2) + r1: the bias joins the matmul
            (fuse-affine), then the residual (fused, bias then residual)
@@ -9,12 +9,14 @@ x [1, T, D] and xb [2, T, D]:
            (fused)
   wide     y_wide = x @ w6 + x @ w7 with N = 40 (not a multiple of the
            16-column panels: the edge tiles' epilogue) (fused)
+  gate     y_gate = silu(h @ wg) * (h @ wu), SwiGLU's gate: the up
+           projection multiplies (fused, qcc.epilogue = "mul")
   bcast    y_bcast = h @ w8 + mean(h over tokens): the add broadcasts
            (stays, says why)
   batch    y_batch = xb @ w9 + xb: two batches (stays, says why)
   shared   y_shared = h @ w10 is a model output and is added to h: the
            matmul has two readers (stays, no remark)
-usage: make_residual_models.py OUT_DIR"""
+usage: make_matmul_epilogue_models.py OUT_DIR"""
 import os
 import sys
 
@@ -29,7 +31,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(5)
-    w = {f"w{i}": (rng.standard_normal((D, D)) * 0.3).astype(np.float32) for i in (1, 2, 4, 5, 8, 9, 10)}
+    w = {f"w{i}": (rng.standard_normal((D, D)) * 0.3).astype(np.float32) for i in (1, 2, 4, 5, 8, 9, 10, "g", "u")}
     w["w6"] = (rng.standard_normal((D, 40)) * 0.3).astype(np.float32)
     w["w7"] = (rng.standard_normal((D, 40)) * 0.3).astype(np.float32)
     w["b2"] = (rng.standard_normal(D) * 0.5).astype(np.float32)
@@ -50,17 +52,20 @@ def main():
         node("Add", ["bcast_mm", "bcast_mean"], "y_bcast"),
         node("MatMul", ["xb", "w9"], "batch_mm"), node("Add", ["batch_mm", "xb"], "y_batch"),
         node("MatMul", ["h", "w10"], "y_shared"), node("Add", ["y_shared", "h"], "y_shared_res"),
+        node("MatMul", ["h", "wg"], "gate_mm"), node("Sigmoid", ["gate_mm"], "gate_sig"),
+        node("Mul", ["gate_mm", "gate_sig"], "gate_silu"), node("MatMul", ["h", "wu"], "up_mm"),
+        node("Mul", ["gate_silu", "up_mm"], "y_gate"),
     ]
     outs = {"y_two": [1, T, D], "y_wide": [1, T, 40], "y_bcast": [1, T, D], "y_batch": [2, T, D],
-            "y_shared": [1, T, D], "y_shared_res": [1, T, D]}
+            "y_shared": [1, T, D], "y_shared_res": [1, T, D], "y_gate": [1, T, D]}
     graph = helper.make_graph(
-        nodes, "residual",
+        nodes, "epilogue",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D]),
          helper.make_tensor_value_info("xb", TensorProto.FLOAT, [2, T, D])],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outs.items()], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
-    onnx.save(model, os.path.join(out, "residual.onnx"))
+    onnx.save(model, os.path.join(out, "epilogue.onnx"))
 
     x = rng.standard_normal((1, T, D)).astype(np.float32)
     xb = rng.standard_normal((2, T, D)).astype(np.float32)
@@ -73,6 +78,8 @@ def main():
     ref = {"y_two": h @ f["w4"] + h @ f["w5"], "y_wide": x64 @ f["w6"] + x64 @ f["w7"],
            "y_bcast": h @ f["w8"] + h.mean(axis=1, keepdims=True), "y_batch": xb64 @ f["w9"] + xb64,
            "y_shared": h @ f["w10"], "y_shared_res": h @ f["w10"] + h}
+    gate = h @ f["wg"]
+    ref["y_gate"] = gate / (1 + np.exp(-gate)) * (h @ f["wu"])
     for i, n in enumerate(outs):
         np.save(os.path.join(out, f"ref{i}.npy"), ref[n])
 
