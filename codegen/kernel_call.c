@@ -432,8 +432,8 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
   }
   if (!mlirValueIsNull(c->in[3])) { /* a residual or gate (passes/fuse_matmul_epilogue.c) */
     qcc_shape rs = shape_of(c->in[3]);
-    if (i32 || rs.dtype != QRT_F32 || !qcc_shape_same_dims(&rs, &y) || qcc_shape_numel(&y) != p->M * p->N)
-      return fail(op, "a matmul's epilogue operand must be float32 of its result's shape, with one batch");
+    if (i32 || rs.dtype != QRT_F32 || !qcc_shape_same_dims(&rs, &y))
+      return fail(op, "a matmul's epilogue operand must be float32 of its result's shape");
     MlirAttribute kind = mlirOperationGetDiscardableAttributeByName(op, mlirStringRefCreateFromCString("qcc.epilogue"));
     const bool mul = !mlirAttributeIsNull(kind) && mlirAttributeIsAString(kind) &&
                      !strncmp(mlirStringAttrGetValue(kind).data, "mul", mlirStringAttrGetValue(kind).length);

@@ -14,10 +14,10 @@
  * and one kernel call (a thread hand-off) fewer. The int8 GEMMs with float
  * outputs get the residual from float-epilogues (float_epilogue.c).
  *
- * Applies to a float32 matmul without such an operand yet whose result has
- * one batch (leading dims all 1: the GEMM's epilogue has no per-batch
- * offset) and whose add or multiply reads an operand of the result's shape
- * (no broadcast) that is not the matmul's result itself. Runs late, on
+ * Applies to a float32 matmul without such an operand yet whose add or
+ * multiply reads an operand of the result's shape (no broadcast: each
+ * batch's GEMM reads its rows of it) that is not the matmul's result
+ * itself. Runs late, on
  * what stays float after quantization (calibration and rotation see the
  * add as its own op); not for --target npu. A matmul whose only reader is
  * an add or multiply it cannot take says why under -v. */
@@ -36,8 +36,6 @@ static const char *why_not(MlirOperation mm, MlirValue y, MlirValue r, MlirValue
   if (mlirValueEqual(r, y)) return "it reads the matmul's result twice";
   if (!float_shape(z, &zs) || !qcc_shape_same_dims(&zs, &ys)) return "it broadcasts the result";
   if (!float_shape(r, &rs) || !qcc_shape_same_dims(&rs, &ys)) return "the other operand is not float32 of the result's shape";
-  for (int i = 0; i + 2 < ys.rank; i++)
-    if (ys.dims[i] != 1) return "the result has more than one batch";
   return NULL;
 }
 

@@ -245,7 +245,7 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
  * (a [N] bias: bias_rs 0, bias_cs 1).  Each C element is
  * ((0 + a0*b0) + a1*b1) + ... in increasing k, then + bias, then act,
  * then + in[3][m*N + n] (`residual` 1: a residual) or * in[3][m*N + n]
- * (`residual` 2: a gate), one batch (fuse_matmul_epilogue.c): the same
+ * (`residual` 2: a gate), dense in C's shape (fuse_matmul_epilogue.c): the same
  * bits packed or not, whatever the blocking. */
 #define QRT_MATMUL_PARAMS(S, A) \
   S(int32_t, act) S(int32_t, b_packed) S(int32_t, trans_a) S(int32_t, trans_b) S(int32_t, fused) S(int32_t, residual) \

@@ -574,20 +574,21 @@ QRT_API void qrt_pack_b_f32(int64_t K, int64_t N, const float *B, float *packed)
 
 /* Batch b of a batched matmul into g (A, B, C; broadcast dims have
  * stride 0). */
-QRT_INTERNAL void qrt_mm_batch_at(const qrt_matmul_params *p, const float *A, const float *B, float *C, int64_t b,
-                                  qrt_sgemm_args *g) {
+QRT_INTERNAL void qrt_mm_batch_at(const qrt_matmul_params *p, const float *A, const float *B, const float *R, float *C,
+                                  int64_t b, qrt_sgemm_args *g) {
   int64_t ao, bo;
   qrt_batch_offsets(p->batch_rank, p->batch_shape, p->a_batch_strides, p->b_batch_strides, b, &ao, &bo);
   g->A = A + ao;
   g->B = B + bo;
   g->C = C + b * p->M * p->N;
+  g->res = R ? R + b * p->M * p->N : NULL; /* the epilogue operand has C's shape */
 }
 
 /* Threads take whole batches (attention's heads) when one batch's GEMM is
  * too small to split; a task runs its batches' GEMMs serially. */
 typedef struct qrt_mm_batches {
   const qrt_matmul_params *p;
-  const float *A, *B;
+  const float *A, *B, *R;
   float *C;
   const qrt_sgemm_args *g;
 } qrt_mm_batches;
@@ -597,7 +598,7 @@ QRT_INTERNAL void qrt_mm_batch_range(void *ctx, int64_t b0, int64_t b1) {
   qrt_sgemm_args g = *s->g;
   int64_t b;
   for (b = b0; b < b1; ++b) {
-    qrt_mm_batch_at(s->p, s->A, s->B, s->C, b, &g);
+    qrt_mm_batch_at(s->p, s->A, s->B, s->R, s->C, b, &g);
     qrt_sgemm_serial(&g);
   }
 }
@@ -606,6 +607,7 @@ QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *con
   const qrt_matmul_params *p = (const qrt_matmul_params *)params;
   const float *A = (const float *)in[0];
   const float *B = (const float *)in[1];
+  const float *R = p->residual ? (const float *)in[3] : NULL; /* the epilogue operand */
   float *C = (float *)out[0];
   const int64_t macs = p->M * p->N * p->K;
   const int64_t nb = qrt_batch_count(p->batch_rank, p->batch_shape);
@@ -625,17 +627,17 @@ QRT_API void qrt_matmul_f32(const void *params, const void *const *in, void *con
   g.act_alpha = p->act_alpha;
   g.act_beta = p->act_beta;
   g.fused = p->fused;
-  g.res = p->residual ? (const float *)in[3] : NULL;
+  g.res = R;
   g.res_rs = p->N;
   g.res_mul = p->residual == 2;
   if (nb > 1 && macs > 0 && macs < 2 * QRT_MM_PAR_MIN_MACS) {
     qrt_mm_batches s;
-    s.p = p; s.A = A; s.B = B; s.C = C; s.g = &g;
+    s.p = p; s.A = A; s.B = B; s.R = R; s.C = C; s.g = &g;
     qrt_parallel_range(nb, 1, (QRT_MM_PAR_MIN_MACS + macs - 1) / macs, qrt_mm_batch_range, &s);
     return;
   }
   for (b = 0; b < nb; ++b) {
-    qrt_mm_batch_at(p, A, B, C, b, &g);
+    qrt_mm_batch_at(p, A, B, R, C, b, &g);
     qrt_sgemm_ex(&g);
   }
 }

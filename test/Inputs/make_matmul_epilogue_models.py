@@ -13,7 +13,10 @@ add or a multiply, x [1, T, D] and xb [2, T, D]:
            projection multiplies (fused, qcc.epilogue = "mul")
   bcast    y_bcast = h @ w8 + mean(h over tokens): the add broadcasts
            (stays, says why)
-  batch    y_batch = xb @ w9 + xb: two batches (stays, says why)
+  batch    y_batch = xb @ w9 + xb: two batches, each GEMM adds its rows
+           (fused)
+  lift     y_lift = mean(h over tokens) @ w11 + h: the [1, 1, D] result
+           broadcasts to [1, T, D] (stays, says why)
   shared   y_shared = h @ w10 is a model output and is added to h: the
            matmul has two readers (stays, no remark)
 usage: make_matmul_epilogue_models.py OUT_DIR"""
@@ -31,7 +34,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(5)
-    w = {f"w{i}": (rng.standard_normal((D, D)) * 0.3).astype(np.float32) for i in (1, 2, 4, 5, 8, 9, 10, "g", "u")}
+    w = {f"w{i}": (rng.standard_normal((D, D)) * 0.3).astype(np.float32) for i in (1, 2, 4, 5, 8, 9, 10, 11, "g", "u")}
     w["w6"] = (rng.standard_normal((D, 40)) * 0.3).astype(np.float32)
     w["w7"] = (rng.standard_normal((D, 40)) * 0.3).astype(np.float32)
     w["b2"] = (rng.standard_normal(D) * 0.5).astype(np.float32)
@@ -55,9 +58,10 @@ def main():
         node("MatMul", ["h", "wg"], "gate_mm"), node("Sigmoid", ["gate_mm"], "gate_sig"),
         node("Mul", ["gate_mm", "gate_sig"], "gate_silu"), node("MatMul", ["h", "wu"], "up_mm"),
         node("Mul", ["gate_silu", "up_mm"], "y_gate"),
+        node("MatMul", ["bcast_mean", "w11"], "lift_mm"), node("Add", ["lift_mm", "h"], "y_lift"),
     ]
     outs = {"y_two": [1, T, D], "y_wide": [1, T, 40], "y_bcast": [1, T, D], "y_batch": [2, T, D],
-            "y_shared": [1, T, D], "y_shared_res": [1, T, D], "y_gate": [1, T, D]}
+            "y_shared": [1, T, D], "y_shared_res": [1, T, D], "y_gate": [1, T, D], "y_lift": [1, T, D]}
     graph = helper.make_graph(
         nodes, "epilogue",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D]),
@@ -80,6 +84,7 @@ def main():
            "y_shared": h @ f["w10"], "y_shared_res": h @ f["w10"] + h}
     gate = h @ f["wg"]
     ref["y_gate"] = gate / (1 + np.exp(-gate)) * (h @ f["wu"])
+    ref["y_lift"] = h.mean(axis=1, keepdims=True) @ f["w11"] + h
     for i, n in enumerate(outs):
         np.save(os.path.join(out, f"ref{i}.npy"), ref[n])
 
