@@ -714,6 +714,30 @@ static bool attention_views(MlirOperation op, mm_view *q, mm_view *kt, mm_view *
          mm_view_of(op, mlirOperationGetResult(op, 0), "qcc.c_perm", true, y);
 }
 
+/* The mask m (f32, dense) broadcast to the scores [batch..., M, N] along
+ * rows and leading dims: per batch dim its stride (0 where it is 1 or
+ * missing), its row stride (0 for one row). */
+static bool attention_mask_strides(MlirOperation op, qcc_shape m, const mm_view *q, qrt_attention_params *p) {
+  const int r = q->rank, off = r - m.rank;
+  if (m.dtype != QRT_F32 || m.rank < 1 || m.rank > r || m.dims[m.rank - 1] != p->N)
+    return fail(op, "attention mask must be float32 [..., M or 1, N], broadcasting to the scores");
+  if (r - 2 > 6) return fail(op, "attention with more than 6 batch dims");
+  int64_t dense[QRT_MAX_RANK], st = 1;
+  for (int i = m.rank - 1; i >= 0; i--) dense[i] = st, st *= m.dims[i];
+  p->mask_bcast = 1;
+  p->batch_rank = r - 2;
+  for (int d = 0; d < r - 1; d++) {
+    const int md = d - off;
+    const int64_t want = d < r - 2 ? q->dims[d] : p->M, have = md < 0 ? 1 : m.dims[md];
+    if (have != 1 && have != want)
+      return fail(op, "attention mask must be float32 [..., M or 1, N], broadcasting to the scores");
+    const int64_t stride = have == 1 ? 0 : dense[md];
+    if (d < r - 2) p->batch_shape[d] = q->dims[d], p->mask_batch_strides[d] = stride;
+    else p->mask_rs = stride;
+  }
+  return true;
+}
+
 /* The kernel reads and writes permuted views through strides; Q's and
  * the result's rows must stay contiguous. */
 static bool attention_strides(MlirOperation op, const mm_view *q, const mm_view *kt, const mm_view *v,
@@ -779,11 +803,7 @@ static bool lower_attention(MlirOperation op, qcc_call *c) {
     c->in[3] = q_attention_in(op, 3);
   }
   if (q_attention_num_in(op, 4)) {
-    qcc_shape m = shape_of(q_attention_in(op, 4));
-    const int64_t n = qcc_shape_numel(&m);
-    if (m.dtype != QRT_F32 || (n != p->M * p->N && n != p->batch * p->M * p->N))
-      return fail(op, "attention mask must be float32 [M, N] for every head or one per head");
-    p->mask_batch_stride = n == p->M * p->N ? 0 : p->M * p->N;
+    if (!attention_mask_strides(op, shape_of(q_attention_in(op, 4)), &q, p)) return false;
     c->in[4] = q_attention_in(op, 4);
   }
   c->n_in = 6;

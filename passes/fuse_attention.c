@@ -3,9 +3,11 @@
  *   s = q.matmul(Q, Kt)            Q [..., M, D], Kt [..., D, N]
  *   s = q.binary mul(s, c)         optional: c an f32 scalar constant
  *       (or div(s, c))             (either order for mul)
- *   s = q.binary add(s, mask)      optional: mask f32 [..., M, N], its
- *                                  leading dims all 1 or all equal to s's;
- *                                  before the scale or after it
+ *   s = q.binary add(s, mask)      optional: an f32 mask that broadcasts
+ *                                  to s along its leading dims and rows
+ *                                  ([..., M or 1, N]: a causal [M, N], a
+ *                                  per-batch [B, 1, M, N], a key padding
+ *                                  [B, 1, 1, N]); before the scale or after
  *   p = q.softmax(s) {axis = last, log = 0}
  *   y = q.matmul(p, V)             V [..., N, DV]
  *
@@ -50,19 +52,18 @@ static bool plain_matmul(MlirOperation op, const qcc_shape *lead) {
   return true;
 }
 
-/* The mask's batch stride for scores s: 0 if its leading dims are all 1,
- * M * N if they equal s's, -1 if it is not [..., M, N] of either kind. */
-static int64_t mask_stride(MlirValue mask, const qcc_shape *s) {
+/* Whether an f32 mask adds to scores s by broadcasting along leading dims
+ * and rows only: its last dim is s's (N), every other dim (right-aligned)
+ * 1 or s's. */
+static bool mask_broadcasts(MlirValue mask, const qcc_shape *s) {
   qcc_shape m;
   qcc_shape_of(mask, &m);
-  if (m.dtype != QRT_F32 || m.rank < 2 || m.rank > s->rank) return -1;
-  if (m.dims[m.rank - 1] != s->dims[s->rank - 1] || m.dims[m.rank - 2] != s->dims[s->rank - 2]) return -1;
-  bool ones = true, equal = m.rank == s->rank;
-  for (int d = 0; d < m.rank - 2; d++) {
-    ones &= m.dims[d] == 1;
-    equal &= m.dims[d] == s->dims[d];
+  if (m.dtype != QRT_F32 || m.rank < 1 || m.rank > s->rank || m.dims[m.rank - 1] != s->dims[s->rank - 1]) return false;
+  for (int d = 0; d < m.rank - 1; d++) {
+    const int64_t sd = s->dims[d + (s->rank - m.rank)];
+    if (m.dims[d] != 1 && m.dims[d] != sd) return false;
   }
-  return ones ? 0 : equal ? s->dims[s->rank - 1] * s->dims[s->rank - 2] : -1;
+  return true;
 }
 
 /* Fuses the chain ending in softmax sm, or says why not (remark) and
@@ -106,8 +107,9 @@ static bool fuse_at(MlirOperation sm) {
       mask = a_is_chain ? b : a;
       s = a_is_chain ? a : b;
       mask_first = !mlirValueIsNull(scale);
-      if (mask_stride(mask, &ps) < 0) {
-        qcc_remark("fuse-attention: %s: not fused: the term added to the scores is not an f32 [..., M, N] mask", at);
+      if (!mask_broadcasts(mask, &ps)) {
+        qcc_remark("fuse-attention: %s: not fused: the term added to the scores is not an f32 mask that broadcasts to "
+                   "them along rows and leading dims ([..., M or 1, N])", at);
         return false;
       }
     } else {

@@ -291,13 +291,17 @@ static QRT_MAYBE_UNUSED inline void qrt_batch_offsets(int32_t rank, const int64_
  *   S = Q Kt (as qrt_matmul_f32 with `fused`), S = S * scale, or
  *   S / scale with scale_divides (in[3], an f32 scalar, or none),
  *   S = S + mask[b] (before the scale with mask_first; in[4], M x N floats at
- *   in[4] + b * mask_batch_stride, or none), P = softmax of each row of S
+ *   in[4] + b * mask_batch_stride, or with mask_bcast row i at
+ *   i * mask_rs (0: one row for all) from b unravelled over batch_shape
+ *   times mask_batch_strides (0 where it broadcasts); or none),
+ *   P = softmax of each row of S
  *   (qrt_softmax_f32), Y = P V (qrt_matmul_f32 with `fused`):
  * the bits of that chain of kernels. in[5]: scratch
  * (qrt_attention_scratch_f32). */
 #define QRT_ATTENTION_PARAMS(S, A) \
   S(int32_t, fused) S(int32_t, scale_divides) S(int32_t, mask_first) S(int64_t, batch) S(int64_t, M) S(int64_t, N) S(int64_t, D) \
   S(int64_t, DV) S(int64_t, mask_batch_stride) \
+  S(int32_t, mask_bcast) S(int64_t, mask_rs) A(int64_t, mask_batch_strides, 6) \
   S(int32_t, strided) S(int32_t, batch_rank) S(int64_t, q_rs) S(int64_t, kt_rs) S(int64_t, kt_cs) S(int64_t, v_rs) \
   S(int64_t, v_cs) S(int64_t, y_rs) A(int64_t, batch_shape, 6) A(int64_t, q_batch_strides, 6) \
   A(int64_t, kt_batch_strides, 6) A(int64_t, v_batch_strides, 6) A(int64_t, y_batch_strides, 6)

@@ -65,11 +65,28 @@ typedef struct qrt_attention_job {
   int64_t per; /* units per task */
 } qrt_attention_job;
 
-/* s += the mask's rows [r0, ...) of batch b (n elements). */
-QRT_INTERNAL void qrt_attention_add_mask(const qrt_attention_job *j, int64_t b, int64_t r0, int64_t n, float *s) {
-  const float *m = j->mask + b * j->p->mask_batch_stride + r0 * j->p->N;
-  int64_t i;
-  for (i = 0; i < n; ++i) s[i] = s[i] + m[i];
+/* Where batch b's mask starts (elements), b unravelled over batch_shape
+ * with the mask's strides (0 where it broadcasts), or b * mask_batch_stride. */
+QRT_INTERNAL int64_t qrt_attention_mask_at(const qrt_attention_params *p, int64_t b) {
+  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
+  int64_t r = b, o = 0, d;
+  if (!p->mask_bcast) return b * p->mask_batch_stride;
+  for (d = br - 1; d >= 0; --d) {
+    const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
+    o += r % n * p->mask_batch_strides[d];
+    r /= n;
+  }
+  return o;
+}
+
+/* s (rows x N) += the mask's rows [r0, r0 + rows) of batch b. */
+QRT_INTERNAL void qrt_attention_add_mask(const qrt_attention_job *j, int64_t b, int64_t r0, int64_t rows, float *s) {
+  const qrt_attention_params *p = j->p;
+  const int64_t rs = p->mask_bcast ? p->mask_rs : p->N;
+  const float *m = j->mask + qrt_attention_mask_at(p, b) + r0 * rs;
+  int64_t i, c;
+  for (i = 0; i < rows; ++i)
+    for (c = 0; c < p->N; ++c) s[i * p->N + c] = s[i * p->N + c] + m[i * rs + c];
 }
 
 /* Where batch b of each operand starts, and the rows' strides: dense
@@ -151,7 +168,7 @@ QRT_INTERNAL void qrt_attention_unit(const qrt_attention_job *j, int64_t u, floa
   g.C = s;
   g.ldc = p->N;
   qrt_sgemm_ex(&g);
-  if (j->mask && p->mask_first) qrt_attention_add_mask(j, b, r0, n, s);
+  if (j->mask && p->mask_first) qrt_attention_add_mask(j, b, r0, rows, s);
   if (j->scale && p->scale_divides) {
     const float c = *j->scale;
     for (i = 0; i < n; ++i) s[i] = s[i] / c;
@@ -159,7 +176,7 @@ QRT_INTERNAL void qrt_attention_unit(const qrt_attention_job *j, int64_t u, floa
     const float c = *j->scale;
     for (i = 0; i < n; ++i) s[i] = s[i] * c;
   }
-  if (j->mask && !p->mask_first) qrt_attention_add_mask(j, b, r0, n, s);
+  if (j->mask && !p->mask_first) qrt_attention_add_mask(j, b, r0, rows, s);
   sp.log = 0;
   sp.outer = rows;
   sp.axis_len = p->N;

@@ -6,8 +6,10 @@ test/passes/integer-only.test:
                 model input (float: no int8 table) and a LogSoftmax output
   alibi.onnx    scores * 0.35 + a non-mask bias (ALiBi-like) -> softmax
   rowbias.onnx  scores * 0.35 + a bias per key ([T], broadcast over the
-                query rows: not a [T, T] mask) -> softmax (fuse-attention
-                leaves it, with the reason)
+                query rows, as a key padding mask) -> softmax
+  querybias.onnx  scores * 0.35 + a bias per query row ([T, 1], broadcast
+                over the keys) -> softmax (fuse-attention leaves it, with
+                the reason)
   wide.onnx     Softmax straight on the float input, whose calibration
                 range (calib_wide: values in the thousands) is too wide for
                 int8 logits
@@ -95,6 +97,9 @@ def main():
     rowbias = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
                          helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
                         [const("c", 0.35), const("bias", -0.25 * np.arange(T))])
+    querybias = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
+                           helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
+                          [const("c", 0.35), const("bias", -0.25 * np.arange(T)[:, None])])
     g = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=-1, name="wide_softmax")], "wide",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, T, D])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, T, D])])
@@ -128,7 +133,8 @@ def main():
                            helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, T, D])],
                           [weight("w1", 5), weight("w3", 7)])
     relu = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    for name, m in (("masked", masked), ("alibi", alibi), ("rowbias", rowbias), ("wide", wide), ("mlp", mlp),
+    for name, m in (("masked", masked), ("alibi", alibi), ("rowbias", rowbias), ("querybias", querybias),
+                    ("wide", wide), ("mlp", mlp),
                     ("residual", residual), ("relu", relu), ("runmask", run_masks["runmask"]),
                     ("strictmask", run_masks["strictmask"])):
         onnx.checker.check_model(m)
