@@ -323,22 +323,22 @@ static void set_geometry(const geometry *g, int64_t *in, int64_t *out, int64_t *
   memcpy(pb, g->pb, sizeof g->pb);
 }
 
-/* The activation fuse-conv-activation put in a float conv's epilogue
- * (qcc.act, qcc.act_alpha, qcc.act_beta), or none. */
-static void conv_activation(MlirOperation op, qrt_conv_params *p) {
+/* The activation fuse-conv-activation put in a float conv's or matmul's
+ * epilogue (qcc.act, qcc.act_alpha, qcc.act_beta), or none. */
+static void epilogue_activation(MlirOperation op, int32_t *act, float *alpha, float *beta) {
   MlirAttribute kind = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.act"));
-  p->act = QRT_ACT_NONE;
-  p->act_alpha = p->act_beta = 0.0f;
+  *act = QRT_ACT_NONE;
+  *alpha = *beta = 0.0f;
   if (mlirAttributeIsNull(kind) || !mlirAttributeIsAString(kind)) return;
   MlirStringRef k = mlirStringAttrGetValue(kind);
   static const struct { const char *name; int32_t act; } acts[] = {
       {"relu", QRT_ACT_RELU}, {"leaky_relu", QRT_ACT_LEAKY_RELU}, {"clip", QRT_ACT_CLIP}};
   for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
-    if (k.length == strlen(acts[i].name) && !memcmp(k.data, acts[i].name, k.length)) p->act = acts[i].act;
+    if (k.length == strlen(acts[i].name) && !memcmp(k.data, acts[i].name, k.length)) *act = acts[i].act;
   MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.act_alpha"));
   MlirAttribute b = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.act_beta"));
-  if (!mlirAttributeIsNull(a) && mlirAttributeIsAFloat(a)) p->act_alpha = (float)mlirFloatAttrGetValueDouble(a);
-  if (!mlirAttributeIsNull(b) && mlirAttributeIsAFloat(b)) p->act_beta = (float)mlirFloatAttrGetValueDouble(b);
+  if (!mlirAttributeIsNull(a) && mlirAttributeIsAFloat(a)) *alpha = (float)mlirFloatAttrGetValueDouble(a);
+  if (!mlirAttributeIsNull(b) && mlirAttributeIsAFloat(b)) *beta = (float)mlirFloatAttrGetValueDouble(b);
 }
 
 /* ---- one function per op ---- */
@@ -353,7 +353,7 @@ static bool lower_conv(MlirOperation op, qcc_call *c) {
   canonical_geometry(&x, &y, &kernel, &a.strides, &a.pads, &a.dilations, &g);
   qrt_conv_params *p = &c->params.conv;
   p->group = (int32_t)a.group;
-  conv_activation(op, p);
+  epilogue_activation(op, &p->act, &p->act_alpha, &p->act_beta);
   p->fused = qcc_fused_multiply_add;
   p->n = x.dims[0];
   p->c_in = x.dims[1];
@@ -441,6 +441,7 @@ static bool lower_matmul(MlirOperation op, qcc_call *c) {
     c->n_in = 4;
   }
   if (i32) return use(op, c, "qrt_matmul_i32");
+  epilogue_activation(op, &p->act, &p->act_alpha, &p->act_beta);
   /* A constant 2-D B is packed at compile time into the GEMM's panel
    * layout (same sums, same bits; no packing at run time). */
   if (b.rank == 2 && qcc_value_is_constant(c->in[1])) {
