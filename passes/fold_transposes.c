@@ -38,6 +38,8 @@
  * rows contiguously); a run-time B may be permuted any way. Not applied,
  * with a -v remark: a transpose with other readers, one that moves the
  * innermost dim of A or C. Runs last, not for --target npu. */
+#include <string.h>
+
 #include "fuse_match.h"
 
 static MlirAttribute perm_attr(MlirContext ctx, const q_i64s *perm) {
@@ -165,17 +167,62 @@ static bool sinks_to_matmul(MlirOperation t) {
          (q_qmatmul_is(u) && mlirValueEqual(mlirOperationGetOperand(u, 1), v) && !qcc_value_is_constant(v));
 }
 
+/* A float q.binary mul (either operand) or div (as the dividend) of a
+ * transpose's result by an f32 scalar constant, read only by a
+ * q.attention: scaled dot-product attention's q * s and k^T * s (torch
+ * scales both by the fourth root of 1/d after the head split). */
+static bool scales_into_attention(MlirOperation t, MlirOperation u) {
+  if (mlirOperationIsNull(u) || !q_binary_is(u)) return false;
+  const char *k = q_binary_get(u).kind.s;
+  const bool mul = !strcmp(k, "mul");
+  if (!mul && strcmp(k, "div")) return false;
+  MlirValue tv = mlirOperationGetResult(t, 0);
+  MlirValue c = mlirValueEqual(q_binary_in(u, 0), tv) ? q_binary_in(u, 1) : q_binary_in(u, 0);
+  if (!mul && !mlirValueEqual(q_binary_in(u, 0), tv)) return false;
+  qcc_shape cs, ts;
+  if (!qcc_shape_of(c, &cs) || cs.dtype != QRT_F32 || qcc_shape_numel(&cs) != 1 || !qcc_value_is_constant(c)) return false;
+  if (!qcc_shape_of(tv, &ts) || ts.dtype != QRT_F32) return false;
+  MlirOperation a = sole_user(mlirOperationGetResult(u, 0));
+  return !mlirOperationIsNull(a) && q_attention_is(a);
+}
+
+/* t's only reader u scales it (scales_into_attention): u moves before t
+ * (the scale maps each element alone, so it commutes with the transpose)
+ * and the transpose then meets the attention that reads it. Returns the
+ * new transpose. */
+static MlirOperation sink_scale(MlirOperation t, MlirOperation u) {
+  MlirValue x = mlirOperationGetOperand(t, 0), tv = mlirOperationGetResult(t, 0), y = mlirOperationGetResult(u, 0);
+  const bool first = mlirValueEqual(q_binary_in(u, 0), tv);
+  MlirValue c = first ? q_binary_in(u, 1) : q_binary_in(u, 0);
+  MlirLocation loc = mlirOperationGetLocation(u);
+  const q_binary_attrs ba = q_binary_get(u);
+  MlirValue s = qcc_insert_before(u, q_binary_create(loc, mlirValueGetType(x), first ? x : c, first ? c : x, &ba));
+  const q_transpose_attrs ta = q_transpose_get(t);
+  MlirValue z = qcc_insert_before(u, q_transpose_create(mlirOperationGetLocation(t), mlirValueGetType(y), s, &ta));
+  mlirValueReplaceAllUsesOfWith(y, z);
+  char at[256];
+  qcc_remark("fold-transposes: %s moves before the head transpose it scaled, so the attention reads that in place",
+             qcc_op_where(u, at, sizeof at));
+  return mlirOpResultGetOwner(z);
+}
+
 int qcc_pass_fold_transposes(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   bool changed = false;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
-       op = mlirOperationGetNextInBlock(op))
+       op = mlirOperationGetNextInBlock(op)) {
     for (MlirOperation t = op; q_transpose_is(t) && sinks_to_matmul(t);) {
       MlirOperation next = sink_transpose(t);
       if (mlirOperationIsNull(next)) break;
       changed = true;
       t = next;
     }
+    MlirOperation u = q_transpose_is(op) ? sole_user(mlirOperationGetResult(op, 0)) : (MlirOperation){NULL};
+    if (q_transpose_is(op) && scales_into_attention(op, u)) {
+      sink_scale(op, u);
+      changed = true;
+    }
+  }
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op)) {
     if (q_attention_is(op)) {

@@ -10,6 +10,9 @@ int8 GEMM's 64-row block, so attention's run-time B is packed once up front):
       the same chain (y_b)
   c   as a, but its transposed q is also a model output (q_heads_c): that
       transpose has two readers and stays a copy (y_c)
+  e   as a, but q is divided by a scalar after its head transpose (torch's
+      MultiheadAttention scales q there): float builds move the division
+      before the transpose, so the attention reads q in place (y_e)
   d   one fused qkv projection (ViT style): [T, 3, H, dh] -> [3, H, T, dh],
       q, k, v gathered from it, k^T by a second transpose; the shared
       codes are asymmetric, so k^T reaches the matmul through a dequantize
@@ -96,9 +99,17 @@ def main():
     nn, ii = fused_qkv("d", 3, 16, 9)
     nodes += nn
     inits += ii
+    nn, ii = attention("e", 2, 8, 11)
+    for i, n in enumerate(nn):  # the scores read q / e_qdiv
+        if n.op_type == "MatMul" and n.input[0] == "e_qh":
+            n.input[0] = "e_qs"
+            nn.insert(i, node("Div", ["e_qh", "e_qdiv"], "e_qs"))
+            break
+    nodes += nn
+    inits += ii + [const("e_qdiv", 1.5)]
     nodes.append(helper.make_node("Identity", ["c_qh"], ["q_heads_c"], name="q_heads_c"))
     f = TensorProto.FLOAT
-    outputs = [helper.make_tensor_value_info(f"y_{v}", f, [1, T, D]) for v in "abcd"]
+    outputs = [helper.make_tensor_value_info(f"y_{v}", f, [1, T, D]) for v in "abcde"]
     outputs.append(helper.make_tensor_value_info("q_heads_c", f, [1, 3, T, 16]))
     g = helper.make_graph(nodes, "heads", [helper.make_tensor_value_info("x", f, [1, T, D])], outputs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
