@@ -722,18 +722,16 @@ static bool attention_mask_strides(MlirOperation op, qcc_shape m, const mm_view 
   const int r = q->rank, off = r - m.rank;
   if (m.dtype != QRT_F32 || m.rank < 1 || m.rank > r || m.dims[m.rank - 1] != p->N)
     return fail(op, "attention mask must be float32 [..., M or 1, N], broadcasting to the scores");
-  if (r - 2 > 6) return fail(op, "attention with more than 6 batch dims");
   int64_t dense[QRT_MAX_RANK], st = 1;
   for (int i = m.rank - 1; i >= 0; i--) dense[i] = st, st *= m.dims[i];
   p->mask_bcast = 1;
-  p->batch_rank = r - 2;
   for (int d = 0; d < r - 1; d++) {
     const int md = d - off;
     const int64_t want = d < r - 2 ? q->dims[d] : p->M, have = md < 0 ? 1 : m.dims[md];
     if (have != 1 && have != want)
       return fail(op, "attention mask must be float32 [..., M or 1, N], broadcasting to the scores");
     const int64_t stride = have == 1 ? 0 : dense[md];
-    if (d < r - 2) p->batch_shape[d] = q->dims[d], p->mask_batch_strides[d] = stride;
+    if (d < r - 2) p->mask_batch_strides[d] = stride;
     else p->mask_rs = stride;
   }
   return true;
@@ -748,10 +746,7 @@ static bool attention_strides(MlirOperation op, const mm_view *q, const mm_view 
   const int r = q->rank;
   if (q->strides[r - 1] != 1 || y->strides[r - 1] != 1)
     return fail(op, "a folded transpose must keep attention's Q and result rows contiguous");
-  p->batch_rank = r - 2;
-  if (p->batch_rank > 6) return fail(op, "attention with more than 6 batch dims");
   for (int i = 0; i < p->batch_rank; i++) {
-    p->batch_shape[i] = q->dims[i];
     p->q_batch_strides[i] = q->strides[i];
     p->kt_batch_strides[i] = kt->strides[i];
     p->v_batch_strides[i] = v->strides[i];
@@ -786,10 +781,14 @@ static bool lower_attention(MlirOperation op, qcc_call *c) {
   p->D = q.dims[q.rank - 1];
   p->N = kt.dims[kt.rank - 1];
   p->DV = v.dims[v.rank - 1];
+  /* the batch dims, for the strided operands and a broadcast mask */
   p->batch = 1;
+  p->batch_rank = q.rank - 2;
+  if (p->batch_rank > 6) return fail(op, "attention with more than 6 batch dims");
   for (int i = 0; i < q.rank - 2; i++) {
     if (kt.dims[i] != q.dims[i] || v.dims[i] != q.dims[i] || y.dims[i] != q.dims[i])
       return fail(op, "attention operands differ in batch dims");
+    p->batch_shape[i] = q.dims[i];
     p->batch *= q.dims[i];
   }
   if (kt.dims[kt.rank - 2] != p->D || v.dims[v.rank - 2] != p->N || y.dims[y.rank - 2] != p->M ||

@@ -181,16 +181,17 @@ static bool scales_into_attention(MlirOperation t, MlirOperation u) {
   if (!mul && !mlirValueEqual(q_binary_in(u, 0), tv)) return false;
   qcc_shape cs, ts;
   if (!qcc_shape_of(c, &cs) || cs.dtype != QRT_F32 || qcc_shape_numel(&cs) != 1 || !qcc_value_is_constant(c)) return false;
-  if (!qcc_shape_of(tv, &ts) || ts.dtype != QRT_F32) return false;
+  /* a scalar of higher rank would broadcast the moved scale's result to
+   * a type of its own */
+  if (!qcc_shape_of(tv, &ts) || ts.dtype != QRT_F32 || cs.rank > ts.rank) return false;
   MlirOperation a = sole_user(mlirOperationGetResult(u, 0));
   return !mlirOperationIsNull(a) && q_attention_is(a);
 }
 
 /* t's only reader u scales it (scales_into_attention): u moves before t
  * (the scale maps each element alone, so it commutes with the transpose)
- * and the transpose then meets the attention that reads it. Returns the
- * new transpose. */
-static MlirOperation sink_scale(MlirOperation t, MlirOperation u) {
+ * and the transpose then meets the attention that reads it. */
+static void sink_scale(MlirOperation t, MlirOperation u) {
   MlirValue x = mlirOperationGetOperand(t, 0), tv = mlirOperationGetResult(t, 0), y = mlirOperationGetResult(u, 0);
   const bool first = mlirValueEqual(q_binary_in(u, 0), tv);
   MlirValue c = first ? q_binary_in(u, 1) : q_binary_in(u, 0);
@@ -203,7 +204,6 @@ static MlirOperation sink_scale(MlirOperation t, MlirOperation u) {
   char at[256];
   qcc_remark("fold-transposes: %s moves before the head transpose it scaled, so the attention reads that in place",
              qcc_op_where(u, at, sizeof at));
-  return mlirOpResultGetOwner(z);
 }
 
 int qcc_pass_fold_transposes(MlirModule m) {

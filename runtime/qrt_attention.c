@@ -68,14 +68,9 @@ typedef struct qrt_attention_job {
 /* Where batch b's mask starts (elements), b unravelled over batch_shape
  * with the mask's strides (0 where it broadcasts), or b * mask_batch_stride. */
 QRT_INTERNAL int64_t qrt_attention_mask_at(const qrt_attention_params *p, int64_t b) {
-  const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
-  int64_t r = b, o = 0, d;
+  int64_t o, unused;
   if (!p->mask_bcast) return b * p->mask_batch_stride;
-  for (d = br - 1; d >= 0; --d) {
-    const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1;
-    o += r % n * p->mask_batch_strides[d];
-    r /= n;
-  }
+  qrt_batch_offsets(p->batch_rank, p->batch_shape, p->mask_batch_strides, p->mask_batch_strides, b, &o, &unused);
   return o;
 }
 
@@ -111,19 +106,8 @@ QRT_INTERNAL qrt_attention_at qrt_attention_batch(const qrt_attention_params *p,
     at.y_rs = p->DV;
     return at;
   }
-  {
-    const int32_t br = p->batch_rank < 0 ? 0 : (p->batch_rank > 6 ? 6 : p->batch_rank);
-    int64_t r = b, d;
-    at.q = at.kt = at.v = at.y = 0;
-    for (d = br - 1; d >= 0; --d) {
-      const int64_t n = p->batch_shape[d] > 0 ? p->batch_shape[d] : 1, i = r % n;
-      at.q += i * p->q_batch_strides[d];
-      at.kt += i * p->kt_batch_strides[d];
-      at.v += i * p->v_batch_strides[d];
-      at.y += i * p->y_batch_strides[d];
-      r /= n;
-    }
-  }
+  qrt_batch_offsets(p->batch_rank, p->batch_shape, p->q_batch_strides, p->kt_batch_strides, b, &at.q, &at.kt);
+  qrt_batch_offsets(p->batch_rank, p->batch_shape, p->v_batch_strides, p->y_batch_strides, b, &at.v, &at.y);
   at.q_rs = p->q_rs;
   at.kt_rs = p->kt_rs;
   at.kt_cs = p->kt_cs;
