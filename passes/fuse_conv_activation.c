@@ -1,14 +1,18 @@
 /* fuse_conv_activation.c - the fuse-conv-activation pass: a float q.conv
- * or q.matmul whose only reader is a ReLU, LeakyReLU or Clip (q.unary
- * relu / leaky_relu / clip) takes that activation into its epilogue
- * (qcc.act = "relu" | "leaky_relu" | "clip", qcc.act_alpha, qcc.act_beta:
+ * or q.matmul whose only reader is a ReLU, LeakyReLU, Clip, SiLU or
+ * (erf) GELU (q.unary relu / leaky_relu / clip / silu / gelu) takes that
+ * activation into its epilogue (qcc.act = the unary's kind,
+ * qcc.act_alpha, qcc.act_beta:
  * discardable attributes that codegen's lower_conv and lower_matmul read),
  * and the unary goes. The convolution and GEMM kernels apply
  * act(sum + bias) as each output is stored (runtime/qrt_conv.c,
- * qrt_matmul.c), with the comparisons of qrt_unary's, so the result is
+ * qrt_matmul.c), with qrt_unary's float operations, so the result is
  * the same bits with one pass over the output and one kernel call fewer
  * (ResNet's and MobileNet's every conv is followed by one, as is the
- * first Linear of a ReLU MLP: nn.TransformerEncoderLayer's default).
+ * first Linear of a ReLU MLP: nn.TransformerEncoderLayer's default; a
+ * SwiGLU's gate projection its SiLU, BERT's and ViT's FFN its GELU,
+ * YOLO's and EfficientNet's convs SiLU). GELU's tanh form stays a unary
+ * (libm's tanhf in every GEMM).
  *
  * It runs late, on what stays float after quantization: calibration must
  * still see the activation as its own op (the quantize pass folds a ReLU
@@ -17,7 +21,7 @@
 
 #include "fuse_match.h"
 
-static const char *const fusable[] = {"relu", "leaky_relu", "clip"};
+static const char *const fusable[] = {"relu", "leaky_relu", "clip", "silu", "gelu"};
 
 static bool fusable_kind(const char *kind) {
   for (size_t i = 0; i < sizeof fusable / sizeof fusable[0]; i++)

@@ -88,11 +88,15 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
 
 /* Fused activations of conv / matmul (field `act`, with act_alpha, act_beta):
  * NONE y=x; RELU y = x<0 ? 0 : x; LEAKY_RELU y = x<0 ? alpha*x : x;
- * CLIP y = x<alpha ? alpha : (x>beta ? beta : x).  NaN passes through. */
+ * CLIP y = x<alpha ? alpha : (x>beta ? beta : x); SILU, GELU as
+ * qrt_unary's (qrt_act_f32).  NaN passes through.  (GELU's tanh form
+ * stays a unary: it would make every GEMM need libm's tanhf.) */
 #define QRT_ACT_NONE 0
 #define QRT_ACT_RELU 1
 #define QRT_ACT_LEAKY_RELU 2
 #define QRT_ACT_CLIP 3
+#define QRT_ACT_SILU 4      /* x * sigmoid(x), qrt_unary's SiLU */
+#define QRT_ACT_GELU 5      /* 0.5 x (1 + erf(x / sqrt 2)), qrt_unary's GELU */
 
 /* --- unary: y[i] = f(x[i]), i < n ------------------------------------ */
 /* op: QRT_UNARY_*; alpha, beta: float parameters (see each op);
@@ -1798,12 +1802,64 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_erf_f32(float x) {
   return y;
 }
 
+/* A float conv's or matmul's fused activation (fuse_conv_activation.c):
+ * the same float operations as qrt_unary's op of that name, so the same
+ * bits as the unfused unary. */
 static QRT_MAYBE_UNUSED inline float qrt_act_f32(float x, int32_t act, float alpha, float beta) {
   switch (act) {
   case QRT_ACT_RELU: return x < 0.0f ? 0.0f : x;
   case QRT_ACT_LEAKY_RELU: return x < 0.0f ? alpha * x : x;
   case QRT_ACT_CLIP: return x < alpha ? alpha : (x > beta ? beta : x);
+  case QRT_ACT_SILU: return x * (1.0f / (1.0f + qrt_exp_f32(-x)));
+  case QRT_ACT_GELU: return 0.5f * x * (1.0f + qrt_erf_f32(x * 0.70710678118654752440f));
   default: return x;
+  }
+}
+
+/* y = x * sigmoid(x) on QRT_F32X_LANES floats: qrt_act_f32's SiLU lane by
+ * lane (the same bits), the exps side by side (qrt_exp_f32x). */
+#if QRT_HAVE_F32X
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_silu_f32x(qrt_f32x *y, const qrt_f32x *x) {
+  qrt_f32x nx, e;
+  int u;
+  QRT_F32X_EACH(u) nx.v[u] = -x->v[u];
+  qrt_exp_f32x(&e, &nx);
+  QRT_F32X_EACH(u) y->v[u] = x->v[u] * (1.0f / (1.0f + e.v[u]));
+}
+#endif
+
+/* x[0..n) = act(x) in place, as qrt_act_f32 element by element: one loop
+ * per activation, so each vectorizes (a switch inside the loop keeps it
+ * scalar), and SiLU a block of exps at a time. */
+static QRT_MAYBE_UNUSED void qrt_act_inplace_f32(float *x, int64_t n, int32_t act, float alpha, float beta) {
+  int64_t j = 0;
+  switch (act) {
+  case QRT_ACT_NONE: break;
+  case QRT_ACT_RELU:
+    for (; j < n; ++j) x[j] = x[j] < 0.0f ? 0.0f : x[j];
+    break;
+  case QRT_ACT_LEAKY_RELU:
+    for (; j < n; ++j) x[j] = x[j] < 0.0f ? alpha * x[j] : x[j];
+    break;
+  case QRT_ACT_CLIP: /* ReLU6 after MobileNet's convolutions */
+    for (; j < n; ++j) x[j] = x[j] < alpha ? alpha : (x[j] > beta ? beta : x[j]);
+    break;
+  case QRT_ACT_SILU:
+#if QRT_HAVE_F32X
+    for (; j + QRT_F32X_LANES <= n; j += QRT_F32X_LANES) {
+      qrt_f32x v;
+      memcpy(&v, x + j, sizeof v);
+      qrt_silu_f32x(&v, &v);
+      memcpy(x + j, &v, sizeof v);
+    }
+#endif
+    for (; j < n; ++j) x[j] = x[j] * (1.0f / (1.0f + qrt_exp_f32(-x[j])));
+    break;
+  case QRT_ACT_GELU:
+    for (; j < n; ++j) x[j] = 0.5f * x[j] * (1.0f + qrt_erf_f32(x[j] * 0.70710678118654752440f));
+    break;
+  default:
+    for (; j < n; ++j) x[j] = qrt_act_f32(x[j], act, alpha, beta);
   }
 }
 

@@ -318,26 +318,14 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline void qrt_conv_direct_tap(const qrt_conv_pa
   for (j = hi; j < OW; ++j) row[j] = row[j] + wz;
 }
 
-/* y[j] = act(y[j] + bias[0]) over n floats, one loop per activation (the
- * switch of qrt_act_f32 inside the loop kept it scalar). */
+/* y[j] = act(y[j] + bias[0]) over n floats (qrt_act_inplace_f32: a loop
+ * per activation, as the switch of qrt_act_f32 inside the loop kept it
+ * scalar). */
 QRT_INTERNAL void qrt_conv_bias_act(const qrt_conv_params *p, const float *bias, int64_t n, float *y) {
-  const float a = p->act_alpha, b = p->act_beta;
   int64_t j;
   if (bias)
     for (j = 0; j < n; ++j) y[j] = y[j] + bias[0];
-  switch (p->act) {
-  case QRT_ACT_RELU:
-    for (j = 0; j < n; ++j) y[j] = y[j] < 0.0f ? 0.0f : y[j];
-    break;
-  case QRT_ACT_LEAKY_RELU:
-    for (j = 0; j < n; ++j) y[j] = y[j] < 0.0f ? a * y[j] : y[j];
-    break;
-  case QRT_ACT_CLIP:
-    for (j = 0; j < n; ++j) y[j] = y[j] < a ? a : (y[j] > b ? b : y[j]);
-    break;
-  default:
-    for (j = 0; j < n; ++j) y[j] = qrt_act_f32(y[j], p->act, a, b);
-  }
+  qrt_act_inplace_f32(y, n, p->act, p->act_alpha, p->act_beta);
 }
 
 /* acc[j] += wv * src[j] for j < n (restrict: a vector loop). */

@@ -22,7 +22,7 @@
  * 16 KiB stack panel), then micro-tiles of MR rows x 16 columns held in
  * local accumulators that gcc/clang keep in vector registers.  A is read in
  * place (one broadcast per row and k).  The last K block of a tile applies
- * bias and activation (qrt_mm_finish_row) only when the GEMM has them;
+ * bias and activation (qrt_mm_finish_tile) only when the GEMM has them;
  * otherwise the accumulators are stored as they are. */
 
 /* Vector width in floats (GCC/clang vector extension) and micro-tile
@@ -79,55 +79,48 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline float qrt_mm_epi_one(const qrt_mm_epi *epi
   return v;
 }
 
-/* Row i of a finished tile: c[j] = act(t[j] + bias(i, j)) + (or *) res(i, j),
- * j < n, the same operations as qrt_mm_epi_one per element, one loop per
- * case (bias layout, activation) so each loop vectorizes; a loop with the
- * switch inside runs element by element. */
-QRT_INTERNAL void qrt_mm_finish_row(float *t, int64_t n, const qrt_mm_epi *epi, int64_t i, float *c) {
-  int64_t j;
-  if (epi->bias) {
-    const float *b = epi->bias + i * epi->rs;
-    if (epi->cs == 1) {
-      for (j = 0; j < n; ++j) t[j] = t[j] + b[j];
-    } else if (epi->cs == 0) { /* one bias per row (convolutions) */
-      const float bv = b[0];
-      for (j = 0; j < n; ++j) t[j] = t[j] + bv;
-    } else {
-      for (j = 0; j < n; ++j) t[j] = t[j] + b[j * epi->cs];
+/* A finished tile of `rows` rows of n sums (t, row stride n): c(i, j) =
+ * act(t(i, j) + bias(i, j)) + (or *) res(i, j), the same operations as
+ * qrt_mm_epi_one per element. Bias and residual row by row, one loop per
+ * bias layout so each vectorizes; the activation over the whole tile at
+ * once (qrt_act_inplace_f32: SiLU's exps a block at a time, and a 12 x 32
+ * tile is six blocks where a row is half of one). */
+QRT_INTERNAL void qrt_mm_finish_tile(float *t, int64_t rows, int64_t n, const qrt_mm_epi *epi, float *c,
+                                     int64_t ldc) {
+  int64_t i, j;
+  if (epi->bias)
+    for (i = 0; i < rows; ++i) {
+      const float *b = epi->bias + i * epi->rs;
+      float *ti = t + i * n;
+      if (epi->cs == 1) {
+        for (j = 0; j < n; ++j) ti[j] = ti[j] + b[j];
+      } else if (epi->cs == 0) { /* one bias per row (convolutions) */
+        const float bv = b[0];
+        for (j = 0; j < n; ++j) ti[j] = ti[j] + bv;
+      } else {
+        for (j = 0; j < n; ++j) ti[j] = ti[j] + b[j * epi->cs];
+      }
     }
-  }
-  switch (epi->act) {
-  case QRT_ACT_NONE: memcpy(c, t, sizeof(float) * (size_t)n); break;
-  case QRT_ACT_RELU:
-    for (j = 0; j < n; ++j) c[j] = t[j] < 0.0f ? 0.0f : t[j];
-    break;
-  case QRT_ACT_LEAKY_RELU: {
-    const float a = epi->alpha;
-    for (j = 0; j < n; ++j) c[j] = t[j] < 0.0f ? a * t[j] : t[j];
-    break;
-  }
-  case QRT_ACT_CLIP: { /* ReLU6 after MobileNet's convolutions */
-    const float lo = epi->alpha, hi = epi->beta;
-    for (j = 0; j < n; ++j) c[j] = t[j] < lo ? lo : (t[j] > hi ? hi : t[j]);
-    break;
-  }
-  default:
-    for (j = 0; j < n; ++j) c[j] = qrt_act_f32(t[j], epi->act, epi->alpha, epi->beta);
-    break;
-  }
-  if (epi->res) {
-    const float *r = epi->res + i * epi->res_rs;
-    if (epi->res_mul)
-      for (j = 0; j < n; ++j) c[j] = c[j] * r[j];
-    else
-      for (j = 0; j < n; ++j) c[j] = c[j] + r[j];
+  qrt_act_inplace_f32(t, rows * n, epi->act, epi->alpha, epi->beta);
+  for (i = 0; i < rows; ++i) {
+    const float *ti = t + i * n;
+    float *ci = c + i * ldc;
+    if (!epi->res) {
+      memcpy(ci, ti, sizeof(float) * (size_t)n);
+    } else {
+      const float *r = epi->res + i * epi->res_rs;
+      if (epi->res_mul)
+        for (j = 0; j < n; ++j) ci[j] = ti[j] * r[j];
+      else
+        for (j = 0; j < n; ++j) ci[j] = ti[j] + r[j];
+    }
   }
 }
 
 /* An epilogue of a bias with consecutive columns (a Linear layer's)
  * and/or a residual or gate (fuse_matmul_epilogue.c), no activation. The
  * micro-kernels apply them to their accumulator vectors, the same float
- * operations in the same order as qrt_mm_finish_row's. */
+ * operations in the same order as qrt_mm_finish_tile's. */
 QRT_INTERNAL QRT_ALWAYS_INLINE inline int qrt_mm_epi_vectorizes(const qrt_mm_epi *epi) {
   return (epi->bias == NULL || epi->cs == 1) && epi->act == QRT_ACT_NONE;
 }
@@ -214,11 +207,9 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
           memcpy(c + i * ldc + v * QRT_MM_VW, &acc[i][v], sizeof acc[i][v]);               \
         }                                                                                  \
     } else if (epi) {                                                                      \
-      for (i = 0; i < MRK; ++i) {                                                          \
-        float t[QRT_MM_NR];                                                                \
-        memcpy(t, acc[i], sizeof t);                                                       \
-        qrt_mm_finish_row(t, QRT_MM_NR, epi, i, c + i * ldc);                              \
-      }                                                                                    \
+      float t[MRK * QRT_MM_NR];                                                            \
+      memcpy(t, acc, sizeof t);                                                            \
+      qrt_mm_finish_tile(t, MRK, QRT_MM_NR, epi, c, ldc);                                  \
     } else {                                                                               \
       QRT_MM_UNROLL for (i = 0; i < MRK; ++i)                                              \
         QRT_MM_UNROLL for (v = 0; v < QRT_MM_NV; ++v)                                      \
@@ -261,21 +252,19 @@ QRT_INTERNAL QRT_ALWAYS_INLINE inline qrt_mm_vec qrt_mm_fma(qrt_mm_vec a, qrt_mm
         acc[i][1] = QRT_MM_MAC(acc[i][1], av, bv1, FUSED);                                 \
       }                                                                                    \
     }                                                                                      \
+    if (epi && !qrt_mm_epi_vectorizes(epi)) {                                              \
+      float t[MRK * 32];                                                                   \
+      memcpy(t, acc, sizeof t);                                                            \
+      qrt_mm_finish_tile(t, MRK, 32, epi, c, ldc);                                         \
+      return;                                                                              \
+    }                                                                                      \
     for (i = 0; i < MRK; ++i) {                                                            \
-      if (epi && qrt_mm_epi_vectorizes(epi)) {                                              \
+      if (epi) {                                                                           \
         qrt_mm_epi_apply_vec(epi, i, 0, &acc[i][0]);                                         \
         qrt_mm_epi_apply_vec(epi, i, 16, &acc[i][1]);                                        \
-        memcpy(c + i * ldc, &acc[i][0], sizeof acc[i][0]);                                 \
-        memcpy(c + i * ldc + 16, &acc[i][1], sizeof acc[i][1]);                            \
-      } else if (epi) {                                                                    \
-        float t[32];                                                                       \
-        memcpy(t, &acc[i][0], sizeof acc[i][0]);                                           \
-        memcpy(t + 16, &acc[i][1], sizeof acc[i][1]);                                      \
-        qrt_mm_finish_row(t, 32, epi, i, c + i * ldc);                                     \
-      } else {                                                                             \
-        memcpy(c + i * ldc, &acc[i][0], sizeof acc[i][0]);                                 \
-        memcpy(c + i * ldc + 16, &acc[i][1], sizeof acc[i][1]);                            \
       }                                                                                    \
+      memcpy(c + i * ldc, &acc[i][0], sizeof acc[i][0]);                                   \
+      memcpy(c + i * ldc + 16, &acc[i][1], sizeof acc[i][1]);                              \
     }                                                                                      \
   }
 QRT_MM_DEFINE_KERNEL_2P(qrt_mm_kernel_2p, QRT_SGEMM_MR, 0)

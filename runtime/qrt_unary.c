@@ -60,14 +60,19 @@ static QRT_MAYBE_UNUSED int64_t qrt_unary_exp_blocks_f32(int32_t op, const float
       qrt_exp_f32x(&e, &v);
       memcpy(y + i, &e, sizeof e);
     }
-  } else if (op == QRT_UNARY_SIGMOID || op == QRT_UNARY_SILU) {
+  } else if (op == QRT_UNARY_SIGMOID) {
     for (; i + QRT_F32X_LANES <= n; i += QRT_F32X_LANES) {
       qrt_f32x nv;
       memcpy(&v, x + i, sizeof v);
       QRT_F32X_EACH(u) nv.v[u] = -v.v[u];
       qrt_exp_f32x(&e, &nv);
       QRT_F32X_EACH(u) e.v[u] = 1.0f / (1.0f + e.v[u]);
-      if (op == QRT_UNARY_SILU) QRT_F32X_EACH(u) e.v[u] = v.v[u] * e.v[u];
+      memcpy(y + i, &e, sizeof e);
+    }
+  } else if (op == QRT_UNARY_SILU) { /* the fused activation's (qrt.h) */
+    for (; i + QRT_F32X_LANES <= n; i += QRT_F32X_LANES) {
+      memcpy(&v, x + i, sizeof v);
+      qrt_silu_f32x(&e, &v);
       memcpy(y + i, &e, sizeof e);
     }
   }
