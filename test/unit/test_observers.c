@@ -12,7 +12,9 @@
  * within one cell of the exact quantiles of the values, on the
  * conservative side; its MSE choice, scored on the values themselves, is
  * within 0.5% of the best of the same candidates. Fed three times (its
- * 16-bit counts then spill), its counts are three times as many. */
+ * 16-bit counts then spill), its counts are three times as many. Its MSE
+ * scores follow their documented summation order to the bit, and its
+ * choice equals the rule applied to the full scores. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +179,117 @@ static void test_choices(void) {
   qcc_hist_free(h);
 }
 
+/* qcc_hist_range_mse against its documented order, to the bit: the
+ * occupied cells' terms in 4 sums (cell i into sum i % 4, each in cell
+ * order), (s0 + s1) + (s2 + s3), then the last m % 4 cells one by one.
+ * The scoring loop takes 8 cells a step, then 4, then single cells, and
+ * skips empty cells without a branch; every clip choice (hence the
+ * generated code) depends on these bits. Sizes cover every m % 8. */
+static double ordered_mse(const qcc_histogram *h, int bits, double lo, double hi) {
+  if (lo > 0) lo = 0;
+  if (hi < 0) hi = 0;
+  const double qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1, s = (hi - lo) / (qmax - qmin);
+  double z = round(qmin - lo / s);
+  z = z < qmin ? qmin : z > qmax ? qmax : z;
+  const double below = qmin - z, above = qmax - z, inv_s = 1.0 / s;
+  static double v[QCC_HIST_BINS], c[QCC_HIST_BINS];
+  int m = 0;
+  for (int64_t k = 0; k < QCC_HIST_BINS; k++)
+    if (qcc_hist_count(h, k) != 0) {
+      const double centre = qcc_hist_edge(h, k) + 0.5 * h->width;
+      v[m] = centre < h->lo ? h->lo : centre > h->hi ? h->hi : centre;
+      c[m++] = qcc_hist_count(h, k);
+    }
+  double sum[4] = {0, 0, 0, 0}, e;
+  for (int i = 0; i < m; i++) {
+    double y = v[i] * inv_s;
+    y = y < below ? below : y > above ? above : y;
+    const double t = (double)(int32_t)y, f = y - t, r = t + (f >= 0.5) - (f <= -0.5), d = v[i] - s * r;
+    if (i < m / 4 * 4) sum[i % 4] += c[i] * d * d;
+  }
+  e = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+  for (int i = m / 4 * 4; i < m; i++) {
+    double y = v[i] * inv_s;
+    y = y < below ? below : y > above ? above : y;
+    const double t = (double)(int32_t)y, f = y - t, r = t + (f >= 0.5) - (f <= -0.5), d = v[i] - s * r;
+    e += c[i] * d * d;
+  }
+  return e;
+}
+
+static void test_mse_order(void) {
+  int same = 1, sizes = 0;
+  for (int n = 1; n <= 40; n++) {
+    static float x[3000];
+    const int count = n <= 24 ? n : 60 * n; /* few cells (every m % 8), then many */
+    for (int i = 0; i < count; i++) x[i] = (float)(gauss() * 3 + (i % 7 == 0 ? 9 : 0));
+    qcc_histogram *h = qcc_hist_new();
+    qcc_hist_add(h, x, count);
+    for (int bits = 8; bits >= 4; bits -= 4)
+      for (int j = 0; j <= 70; j += 7) {
+        const double r = 1.0 - 0.01 * j, a = qcc_hist_range_mse(h, bits, r * h->lo, r * h->hi),
+                     b = ordered_mse(h, bits, r * h->lo, r * h->hi);
+        same &= memcmp(&a, &b, sizeof a) == 0;
+      }
+    sizes++;
+    qcc_hist_free(h);
+  }
+  printf("mse order: %d histograms\n", sizes);
+  check(same, "MSE scores equal, to the bit, the documented summation order");
+}
+
+/* qcc_hist_mse_range against its rule, to the bit: candidates r = 1,
+ * 0.99, ... scored by qcc_hist_range_mse (the full score), the scan
+ * stopping once the clipped values' error alone exceeds the best score
+ * by 1e-9; the first least score wins. The choice stops scoring a
+ * candidate once it is sure to lose; this checks that it never stops one
+ * that would have won. Long tails on both sides, one side (a ReLU's
+ * zeros), and a narrow bulk: clips far in, and none. */
+static double clipped_error(const qcc_histogram *h, int bits, double lo, double hi) {
+  if (lo > 0) lo = 0;
+  if (hi < 0) hi = 0;
+  const double qmin = -(1 << (bits - 1)), qmax = (1 << (bits - 1)) - 1, s = (hi - lo) / (qmax - qmin);
+  if (!(s > 0)) return 0;
+  double z = round(qmin - lo / s), e = 0;
+  z = z < qmin ? qmin : z > qmax ? qmax : z;
+  const double below = qmin - z, above = qmax - z, inv_s = 1.0 / s;
+  for (int64_t k = 0; k < QCC_HIST_BINS; k++) {
+    if (qcc_hist_count(h, k) == 0) continue;
+    const double centre = qcc_hist_edge(h, k) + 0.5 * h->width, x = centre < h->lo ? h->lo : centre > h->hi ? h->hi : centre;
+    if (x * inv_s > above) e += qcc_hist_count(h, k) * (x - s * above) * (x - s * above);
+    if (x * inv_s < below) e += qcc_hist_count(h, k) * (x - s * below) * (x - s * below);
+  }
+  return e;
+}
+
+static void test_mse_rule(void) {
+  int same = 1, n = 0;
+  for (int shape = 0; shape < 3; shape++)
+    for (int bits = 8; bits >= 4; bits -= 4) {
+      enum { N = 50000 };
+      static float x[N];
+      for (int i = 0; i < N; i++) {
+        const double u = uniform() - 0.5, laplace = u < 0 ? log(1 + 2 * u + 1e-300) : -log(1 - 2 * u + 1e-300);
+        x[i] = (float)(shape == 0 ? laplace : shape == 1 ? fmax(0, gauss()) * (i % 97 ? 1 : 6) : gauss() * (i % 500 ? 0.1 : 4));
+      }
+      qcc_histogram *h = qcc_hist_new();
+      qcc_hist_add(h, x, N);
+      double lo, hi, best = INFINITY, want_lo = h->lo, want_hi = h->hi;
+      qcc_hist_mse_range(h, bits, &lo, &hi);
+      for (int j = 0; j <= 70; j++) {
+        const double r = 1.0 - 0.01 * j;
+        if (clipped_error(h, bits, r * h->lo, r * h->hi) > best * (1 + 1e-9)) break;
+        const double e = qcc_hist_range_mse(h, bits, r * h->lo, r * h->hi);
+        if (e < best) best = e, want_lo = r * h->lo, want_hi = r * h->hi;
+      }
+      printf("mse rule %d, %d bits: r %.2f, rule's %.2f\n", shape, bits, hi / h->hi, want_hi / h->hi);
+      same &= lo == want_lo && hi == want_hi;
+      n++;
+      qcc_hist_free(h);
+    }
+  check(same, "MSE choice equals its rule over the full scores, to the bit");
+}
+
 int main(void) {
   enum { N = 200000 };
   static float x[N];
@@ -222,6 +335,8 @@ int main(void) {
   qcc_hist_free(h);
   test_growing();
   test_choices();
+  test_mse_order();
+  test_mse_rule();
   printf("%s\n", fails ? "FAILED" : "all passed");
   return fails != 0;
 }
