@@ -333,7 +333,7 @@ static void epilogue_activation(MlirOperation op, int32_t *act, float *alpha, fl
   MlirStringRef k = mlirStringAttrGetValue(kind);
   static const struct { const char *name; int32_t act; } acts[] = {
       {"relu", QRT_ACT_RELU}, {"leaky_relu", QRT_ACT_LEAKY_RELU}, {"clip", QRT_ACT_CLIP},
-      {"silu", QRT_ACT_SILU}, {"gelu", QRT_ACT_GELU}};
+      {"silu", QRT_ACT_SILU}, {"gelu", QRT_ACT_GELU}, {"gelu_tanh", QRT_ACT_GELU_TANH}};
   for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
     if (k.length == strlen(acts[i].name) && !memcmp(k.data, acts[i].name, k.length)) *act = acts[i].act;
   MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.act_alpha"));

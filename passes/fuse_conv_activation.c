@@ -1,6 +1,6 @@
 /* fuse_conv_activation.c - the fuse-conv-activation pass: a float q.conv
- * or q.matmul whose only reader is a ReLU, LeakyReLU, Clip, SiLU or
- * (erf) GELU (q.unary relu / leaky_relu / clip / silu / gelu) takes that
+ * or q.matmul whose only reader is a ReLU, LeakyReLU, Clip, SiLU or GELU
+ * (q.unary relu / leaky_relu / clip / silu / gelu / gelu_tanh) takes that
  * activation into its epilogue (qcc.act = the unary's kind,
  * qcc.act_alpha, qcc.act_beta:
  * discardable attributes that codegen's lower_conv and lower_matmul read),
@@ -11,8 +11,7 @@
  * (ResNet's and MobileNet's every conv is followed by one, as is the
  * first Linear of a ReLU MLP: nn.TransformerEncoderLayer's default; a
  * SwiGLU's gate projection its SiLU, BERT's and ViT's FFN its GELU,
- * YOLO's and EfficientNet's convs SiLU). GELU's tanh form stays a unary
- * (libm's tanhf in every GEMM).
+ * GPT-2's its tanh GELU, YOLO's and EfficientNet's convs SiLU).
  *
  * It runs late, on what stays float after quantization: calibration must
  * still see the activation as its own op (the quantize pass folds a ReLU
@@ -21,7 +20,7 @@
 
 #include "fuse_match.h"
 
-static const char *const fusable[] = {"relu", "leaky_relu", "clip", "silu", "gelu"};
+static const char *const fusable[] = {"relu", "leaky_relu", "clip", "silu", "gelu", "gelu_tanh"};
 
 static bool fusable_kind(const char *kind) {
   for (size_t i = 0; i < sizeof fusable / sizeof fusable[0]; i++)

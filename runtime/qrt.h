@@ -88,15 +88,15 @@ typedef void (*qrt_kernel_fn)(const void *params, const void *const *in, void *c
 
 /* Fused activations of conv / matmul (field `act`, with act_alpha, act_beta):
  * NONE y=x; RELU y = x<0 ? 0 : x; LEAKY_RELU y = x<0 ? alpha*x : x;
- * CLIP y = x<alpha ? alpha : (x>beta ? beta : x); SILU, GELU as
- * qrt_unary's (qrt_act_f32).  NaN passes through.  (GELU's tanh form
- * stays a unary: it would make every GEMM need libm's tanhf.) */
+ * CLIP y = x<alpha ? alpha : (x>beta ? beta : x); SILU, GELU,
+ * GELU_TANH as qrt_unary's (qrt_act_f32).  NaN passes through. */
 #define QRT_ACT_NONE 0
 #define QRT_ACT_RELU 1
 #define QRT_ACT_LEAKY_RELU 2
 #define QRT_ACT_CLIP 3
 #define QRT_ACT_SILU 4      /* x * sigmoid(x), qrt_unary's SiLU */
 #define QRT_ACT_GELU 5      /* 0.5 x (1 + erf(x / sqrt 2)), qrt_unary's GELU */
+#define QRT_ACT_GELU_TANH 6 /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 
 /* --- unary: y[i] = f(x[i]), i < n ------------------------------------ */
 /* op: QRT_UNARY_*; alpha, beta: float parameters (see each op);
@@ -1802,6 +1802,40 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_erf_f32(float x) {
   return y;
 }
 
+/* tanh for float, vectorizable (libm's tanhf is a scalar call per element:
+ * GPT-2's tanh GELU, Mish, and the RNN gates): for |x| < 0.5 the Taylor
+ * series x + x^3 P(x^2) to x^17 (truncation below 1e-8 relative); else
+ * sign(x) (1 - 2 / (e^(2|x|) + 1)), the exp by qrt_exp_f32 (+inf past 44:
+ * exactly +-1). Both are computed and one selected, as in qrt_erf_f32, so
+ * loops over it vectorize. Measured against double tanh:
+ * test_runtime_exp.c. tanh(-0) = -0; NaN gives NaN. */
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_tanh_f32(float x) {
+  uint32_t xb, ab, yb, sb, small;
+  float a, x2, series, e, tail, y;
+  memcpy(&xb, &x, sizeof xb);
+  ab = xb & 0x7fffffffu;
+  memcpy(&a, &ab, sizeof a);
+  small = 0u - (uint32_t)(ab < 0x3f000000u); /* |x| < 0.5 (not NaN) */
+  x2 = x * x;
+  series = 6404582.0f / 10854718875.0f;
+  series = series * x2 - 929569.0f / 638512875.0f;
+  series = series * x2 + 21844.0f / 6081075.0f;
+  series = series * x2 - 1382.0f / 155925.0f;
+  series = series * x2 + 62.0f / 2835.0f;
+  series = series * x2 - 17.0f / 315.0f;
+  series = series * x2 + 2.0f / 15.0f;
+  series = series * x2 - 1.0f / 3.0f;
+  series = x + x * (x2 * series);
+  e = qrt_exp_f32(2.0f * a);
+  tail = 1.0f - 2.0f / (e + 1.0f);
+  memcpy(&yb, &tail, sizeof yb);
+  memcpy(&sb, &series, sizeof sb);
+  yb = (sb & small) | (yb & ~small);
+  yb |= xb & 0x80000000u; /* tanh is odd (and keeps -0) */
+  memcpy(&y, &yb, sizeof y);
+  return y;
+}
+
 /* A float conv's or matmul's fused activation (fuse_conv_activation.c):
  * the same float operations as qrt_unary's op of that name, so the same
  * bits as the unfused unary. */
@@ -1812,6 +1846,8 @@ static QRT_MAYBE_UNUSED inline float qrt_act_f32(float x, int32_t act, float alp
   case QRT_ACT_CLIP: return x < alpha ? alpha : (x > beta ? beta : x);
   case QRT_ACT_SILU: return x * (1.0f / (1.0f + qrt_exp_f32(-x)));
   case QRT_ACT_GELU: return 0.5f * x * (1.0f + qrt_erf_f32(x * 0.70710678118654752440f));
+  case QRT_ACT_GELU_TANH:
+    return 0.5f * x * (1.0f + qrt_tanh_f32(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
   default: return x;
   }
 }
@@ -1857,6 +1893,10 @@ static QRT_MAYBE_UNUSED void qrt_act_inplace_f32(float *x, int64_t n, int32_t ac
     break;
   case QRT_ACT_GELU:
     for (; j < n; ++j) x[j] = 0.5f * x[j] * (1.0f + qrt_erf_f32(x[j] * 0.70710678118654752440f));
+    break;
+  case QRT_ACT_GELU_TANH:
+    for (; j < n; ++j)
+      x[j] = 0.5f * x[j] * (1.0f + qrt_tanh_f32(0.79788456080286535588f * (x[j] + 0.044715f * x[j] * x[j] * x[j])));
     break;
   default:
     for (; j < n; ++j) x[j] = qrt_act_f32(x[j], act, alpha, beta);

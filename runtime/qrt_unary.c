@@ -27,9 +27,12 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
 /* exp: the runtime's vectorizable qrt_exp_f32 for float, libm for double. */
 #define QRT_EXP_f32(v) qrt_exp_f32(v)
 #define QRT_EXP_f64(v) exp(v)
-/* erf likewise: qrt_erf_f32 (vectorizable) for float, libm for double. */
+/* erf and tanh likewise: qrt_erf_f32, qrt_tanh_f32 (vectorizable) for
+ * float, libm for double. */
 #define QRT_ERF_f32(v) qrt_erf_f32(v)
 #define QRT_ERF_f64(v) erf(v)
+#define QRT_TANH_f32(v) qrt_tanh_f32(v)
+#define QRT_TANH_f64(v) tanh(v)
 
 #define QRT_UNARY_LOOP(EXPR) \
   for (i = 0; i < n; ++i) {  \
@@ -151,7 +154,7 @@ QRT_INTERNAL void qrt_unary_split(void (*serial)(const void *, const void *const
       const T sixth = (T)1 / (T)6;                                                          \
       QRT_UNARY_LOOP(v * qrt_unary_unit_##SFX(v * sixth + (T)0.5));                         \
     }                                                                                       \
-    case QRT_UNARY_TANH: QRT_UNARY_LOOP(M(tanh)(v));                                        \
+    case QRT_UNARY_TANH: QRT_UNARY_LOOP(QRT_TANH_##SFX(v));                                        \
     case QRT_UNARY_ERF: QRT_UNARY_LOOP(QRT_ERF_##SFX(v));                                          \
     case QRT_UNARY_GELU: {                                                                  \
       const T rsqrt2 = (T)0.70710678118654752440;                                           \
@@ -159,7 +162,7 @@ QRT_INTERNAL void qrt_unary_split(void (*serial)(const void *, const void *const
     }                                                                                       \
     case QRT_UNARY_GELU_TANH: {                                                             \
       const T k0 = (T)0.79788456080286535588, k1 = (T)0.044715;                             \
-      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + M(tanh)(k0 * (v + k1 * v * v * v))));            \
+      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + QRT_TANH_##SFX(k0 * (v + k1 * v * v * v))));            \
     }                                                                                       \
     case QRT_UNARY_SILU: QRT_UNARY_LOOP(v * qrt_unary_sigmoid_##SFX(v));                    \
     case QRT_UNARY_SOFTPLUS: QRT_UNARY_LOOP(qrt_unary_softplus_##SFX(v));                   \
@@ -190,7 +193,7 @@ QRT_INTERNAL void qrt_unary_split(void (*serial)(const void *, const void *const
     case QRT_UNARY_ISINF: QRT_UNARY_BOOL_LOOP(M(fabs)(v) == (T)INFINITY);                   \
     case QRT_UNARY_ISINF_POS: QRT_UNARY_BOOL_LOOP(v == (T)INFINITY);                        \
     case QRT_UNARY_ISINF_NEG: QRT_UNARY_BOOL_LOOP(v == -(T)INFINITY);                       \
-    case QRT_UNARY_MISH: QRT_UNARY_LOOP(v * M(tanh)(qrt_unary_softplus_##SFX(v)));          \
+    case QRT_UNARY_MISH: QRT_UNARY_LOOP(v * QRT_TANH_##SFX(qrt_unary_softplus_##SFX(v)));          \
     case QRT_UNARY_CELU:                                                                    \
       QRT_UNARY_LOOP(v > (T)0 ? v : al * M(expm1)(v / al));                                 \
     case QRT_UNARY_THRESHOLDED_RELU: QRT_UNARY_LOOP(v > al ? v : (T)0);                     \

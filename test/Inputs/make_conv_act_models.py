@@ -2,7 +2,9 @@
 """Writes conv_act.onnx for test/passes/fuse-conv-activation.test: each
 activation the fuse-conv-activation pass takes (Relu, LeakyRelu, Clip as
 ReLU6 from constant inputs, SiLU as x * Sigmoid(x), GELU as torch exports
-it: x * 0.5 * (1 + Erf(x / sqrt 2))) twice on the same convolution, once after a
+it: x * 0.5 * (1 + Erf(x / sqrt 2)), and its tanh form as torch exports
+approximate='tanh' below opset 20: (x * 0.5) * (1 + Tanh(sqrt(2/pi) *
+(x + 0.044715 x^3))), x^3 by Pow or by x * x * x) twice on the same convolution, once after a
 conv only it reads (fused) and once after a copy of that conv whose output
 is also a model output (two readers: not fused); also depthwise (group =
 channels) + Clip and a strided, padded conv + Relu. The same for matmuls
@@ -33,6 +35,20 @@ def gelu(i, o):
             helper.make_node("Mul", [o + "_m", "half"], [o])]
 
 
+def gelu_tanh(cube):
+    def make(i, o):
+        x3 = [helper.make_node("Pow", [i, "three"], [o + "_x3"])] if cube == "pow" else [
+            helper.make_node("Mul", [i, i], [o + "_x2"]), helper.make_node("Mul", [o + "_x2", i], [o + "_x3"])]
+        return x3 + [helper.make_node("Mul", [o + "_x3", "kappa"], [o + "_k"]),
+                     helper.make_node("Add", [i, o + "_k"], [o + "_s"]),
+                     helper.make_node("Mul", ["beta", o + "_s"], [o + "_in"]),
+                     helper.make_node("Tanh", [o + "_in"], [o + "_t"]),
+                     helper.make_node("Add", ["one", o + "_t"], [o + "_u"]),
+                     helper.make_node("Mul", [i, "half"], [o + "_h"]),
+                     helper.make_node("Mul", [o + "_h", o + "_u"], [o])]
+    return make
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -52,9 +68,11 @@ def main():
         ("silu", silu, dict(pads=[1, 1, 1, 1]), (6, 8, 3, 3), (1, 6, 9, 9)),
         ("gelu", gelu, dict(pads=[1, 1, 1, 1]), (6, 8, 3, 3), (1, 6, 9, 9)),
         ("pointwise_silu", silu, dict(), (32, 8, 1, 1), (1, 32, 9, 9)),
+        ("gelu_tanh", gelu_tanh("pow"), dict(pads=[1, 1, 1, 1]), (6, 8, 3, 3), (1, 6, 9, 9)),
     ]
     inits += [numpy_helper.from_array(np.array(v, np.float32), n)
-              for n, v in (("zero", 0), ("six", 6), ("one", 1), ("half", 0.5), ("sqrt2", np.sqrt(2)))]
+              for n, v in (("zero", 0), ("six", 6), ("one", 1), ("half", 0.5), ("sqrt2", np.sqrt(2)), ("three", 3),
+                           ("kappa", 0.044715), ("beta", np.sqrt(2 / np.pi)))]
     for name, act, attrs, wshape, yshape in cases:
         w = (rng.standard_normal(wshape) * 0.4).astype(np.float32)
         b = (rng.standard_normal(wshape[0]) * 0.5).astype(np.float32)
@@ -78,6 +96,7 @@ def main():
         ("mm_relu_res", lambda i, o: helper.make_node("Relu", [i], [o]), False, "add", 8),
         ("mm_silu", silu, True, None, 80),
         ("mm_gelu", gelu, True, None, 80),
+        ("mm_gelu_tanh", gelu_tanh("mul"), True, None, 80),
         ("mm_swiglu", silu, False, "mul", 80),
     ]
     for name, act, bias, residual, n in mm_cases:

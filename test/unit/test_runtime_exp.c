@@ -3,7 +3,9 @@
  * random points; exact special cases (+inf above 88.72, 0 below -86.6,
  * NaN, exp(0) = 1). qrt_erf_f32 against double erf: relative error at most
  * 4e-7 (a few float ulp) on a dense grid over [-10, 10] and at tiny
- * arguments, odd, +-1 far out, NaN. qrt_exp_f32x (QRT_HAVE_F32X builds)
+ * arguments, odd, +-1 far out, NaN. qrt_tanh_f32 likewise against double
+ * tanh (at most 3e-7: the exp's error, past the series' range), odd with
+ * tanh(-0) = -0, +-1 far out, NaN. qrt_exp_f32x (QRT_HAVE_F32X builds)
  * equals qrt_exp_f32 bit for bit on a sweep of all bit patterns (NaNs,
  * infinities, subnormals, both clamps). Prints "N passed, N failed". */
 #include <math.h>
@@ -54,6 +56,21 @@ int main(void) {
   check(qrt_erf_f32(0.0f) == 0.0f && qrt_erf_f32(-2.5f) == -qrt_erf_f32(2.5f), "erf not odd", 2.5);
   check(qrt_erf_f32(12.0f) == 1.0f && qrt_erf_f32(-INFINITY) == -1.0f, "erf far out is not +-1", 12);
   check(isnan(qrt_erf_f32(NAN)), "erf: NaN does not propagate", NAN);
+  worst = 0;
+  for (float x = -12.0f; x < 12.0f; x += 0.000173f) {
+    double t = tanh((double)x), rel = fabs((double)qrt_tanh_f32(x) - t) / fmax(fabs(t), 1e-30);
+    if (rel > worst) worst = rel, worst_x = x;
+  }
+  for (float x = 1e-30f; x < 1e-2f; x *= 1.01f) {
+    double t = tanh((double)x), rel = fabs((double)qrt_tanh_f32(x) - t) / t;
+    if (rel > worst) worst = rel, worst_x = x;
+  }
+  printf("tanh: max relative error %.3g at %.9g\n", worst, worst_x);
+  check(worst <= 3e-7, "tanh relative error above 3e-7", worst_x);
+  check(qrt_tanh_f32(0.3f) == -qrt_tanh_f32(-0.3f) && qrt_tanh_f32(2.5f) == -qrt_tanh_f32(-2.5f), "tanh not odd", 2.5);
+  check(qrt_tanh_f32(-0.0f) == 0.0f && signbit(qrt_tanh_f32(-0.0f)), "tanh(-0) is not -0", -0.0);
+  check(qrt_tanh_f32(50.0f) == 1.0f && qrt_tanh_f32(-INFINITY) == -1.0f, "tanh far out is not +-1", 50);
+  check(isnan(qrt_tanh_f32(NAN)), "tanh: NaN does not propagate", NAN);
 #if QRT_HAVE_F32X
   {
     /* every 0x10001st bit pattern, QRT_F32X_LANES at a time */
