@@ -41,7 +41,19 @@ static bool fuse(MlirOperation layer) {
   if (!mlirAttributeIsNull(mlirOperationGetAttributeByName(layer, mlirStringRefCreateFromCString("qcc.act"))))
     return false; /* one activation per layer */
   MlirOperation act = sole_user(y);
-  if (mlirOperationIsNull(act) || !q_unary_is(act)) return false;
+  char at[256];
+  if (mlirOperationIsNull(act)) { /* read elsewhere too: the layer must store its sum as it is */
+    for (MlirOpOperand u = mlirValueGetFirstUse(y); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+      MlirOperation r = mlirOpOperandGetOwner(u);
+      if (q_unary_is(r) && fusable_kind(q_unary_get(r).kind.s)) {
+        qcc_remark("fuse-conv-activation: %s stays a kernel of its own: the layer's result has other readers",
+                   qcc_op_where(r, at, sizeof at));
+        break;
+      }
+    }
+    return false;
+  }
+  if (!q_unary_is(act)) return false;
   q_unary_attrs a = q_unary_get(act);
   if (!fusable_kind(a.kind.s)) return false;
   MlirContext ctx = mlirOperationGetContext(layer);
@@ -50,7 +62,6 @@ static bool fuse(MlirOperation layer) {
   set_f32_attr(layer, "qcc.act_alpha", a.alpha);
   set_f32_attr(layer, "qcc.act_beta", a.beta);
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(act, 0), y);
-  char at[256];
   qcc_remark("fuse-conv-activation: %s applies the %s that was its only reader", qcc_op_where(layer, at, sizeof at),
              a.kind.s);
   return true;

@@ -41,14 +41,30 @@ static const char *why_not(MlirOperation mm, MlirValue y, MlirValue r, MlirValue
 
 /* Returns the op the walk goes on after (the new matmul where the binary
  * op was, or mm). */
+/* An add or multiply among the readers of y, or a null op. */
+static MlirOperation binary_reader(MlirValue y) {
+  for (MlirOpOperand u = mlirValueGetFirstUse(y); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u)) {
+    MlirOperation op = mlirOpOperandGetOwner(u);
+    if (is_binary(op, "add") || is_binary(op, "mul")) return op;
+  }
+  return (MlirOperation){NULL};
+}
+
 static MlirOperation fuse(MlirOperation mm, bool *changed) {
   MlirValue y = mlirOperationGetResult(mm, 0);
   MlirOperation bin = sole_user(y);
+  char at[256];
+  if (mlirOperationIsNull(bin)) { /* the result is read elsewhere too: it must be stored as it is */
+    MlirOperation other = binary_reader(y);
+    if (!mlirOperationIsNull(other))
+      qcc_remark("fuse-matmul-epilogue: %s stays a kernel of its own: the matmul's result has other readers",
+                 qcc_op_where(other, at, sizeof at));
+    return mm;
+  }
   const bool mul = is_binary(bin, "mul");
   if (!mul && !is_binary(bin, "add")) return mm;
   MlirValue r = mlirValueEqual(q_binary_in(bin, 0), y) ? q_binary_in(bin, 1) : q_binary_in(bin, 0);
   MlirValue z = mlirOperationGetResult(bin, 0);
-  char at[256];
   qcc_op_where(bin, at, sizeof at);
   const char *why = why_not(mm, y, r, z);
   if (why) {
