@@ -14,8 +14,14 @@
 
 #include "onnx_import.h"
 
-/* The default-domain opsets qcc's legalization rules are written for. */
-enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 18 };
+/* The default-domain opsets qcc's legalization rules are written for. Of
+ * what opsets 19 and 20 changed, the rules read DFT's axis input and
+ * GridSample's N-D mode names (both 20), AveragePool's dilations (19);
+ * Pad's 'wrap' mode, Resize's 'half_pixel_symmetric', new ops (DeformConv,
+ * AffineGrid, string ops) and new element types (float8, bfloat16) are
+ * refused by name. 21 changed GroupNormalization's scale and bias and
+ * added blocked QuantizeLinear: not accepted until the rules read them. */
+enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 20 };
 
 
 MlirLocation onnx_import_loc(importer *im, const char *name) {

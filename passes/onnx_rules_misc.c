@@ -460,9 +460,11 @@ static int rule_tfidf(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
-/* DFT (opset 17): x [batch, signal..., 1 | 2], axis (default 1) a signal
- * dim, optional dft_length (constant, or the declared output's length when
- * not onesided), onesided keeps bins 0 .. length/2 (real input only). */
+/* DFT (opset 17, 20): x [batch, signal..., 1 | 2], axis a signal dim (an
+ * attribute, default 1, before opset 20; from 20 a constant third input,
+ * default -2), optional dft_length (constant, or the declared output's
+ * length when not onesided), onesided keeps bins 0 .. length/2 (real
+ * input only). */
 static int rule_dft(onnx_node *n, MlirValue *res) {
   qcc_shape x;
   if (!onnx_in_shape(n, 0, &x)) return -1;
@@ -470,8 +472,15 @@ static int rule_dft(onnx_node *n, MlirValue *res) {
   if (x.rank < 3 || (x.dims[x.rank - 1] != 1 && x.dims[x.rank - 1] != 2))
     return onnx_fail(n, "input must be [batch, signal..., 1 or 2]");
   int64_t axis = onnx_attr_int(n, "axis", 1);
+  if (n->opset >= 20) {
+    q_i64s a = {.n = 0};
+    if (onnx_has_in(n, 2) && !onnx_const_ints(n, 2, &a, "axis")) return -1;
+    if (onnx_has_in(n, 2) && a.n != 1) return onnx_fail(n, "axis must be a scalar");
+    axis = onnx_has_in(n, 2) ? a.v[0] : -2;
+  }
+  const int64_t given = axis;
   if (axis < 0) axis += x.rank;
-  if (axis < 1 || axis > x.rank - 2) return onnx_fail(n, "axis %lld must name a signal dim", (long long)onnx_attr_int(n, "axis", 1));
+  if (axis < 1 || axis > x.rank - 2) return onnx_fail(n, "axis %lld must name a signal dim", (long long)given);
   bool inverse = onnx_attr_int(n, "inverse", 0) != 0, onesided = onnx_attr_int(n, "onesided", 0) != 0;
   if (onesided && x.dims[x.rank - 1] != 1) return onnx_fail(n, "onesided needs a real input");
   int64_t length = x.dims[axis];

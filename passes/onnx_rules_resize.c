@@ -197,7 +197,7 @@ static int rule_resize(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
-/* GridSample-16: X [N, C, H, W], grid [N, H_out, W_out, 2]. */
+/* GridSample-16, -20 (2-D only): X [N, C, H, W], grid [N, H_out, W_out, 2]. */
 static int rule_grid_sample(onnx_node *n, MlirValue *res) {
   qcc_shape x, g;
   if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &g)) return -1;
@@ -208,6 +208,9 @@ static int rule_grid_sample(onnx_node *n, MlirValue *res) {
   memset(&a, 0, sizeof a);
   onnx_attr_str(n, "mode", "bilinear", a.mode.s, sizeof a.mode.s);
   onnx_attr_str(n, "padding_mode", "zeros", a.padding.s, sizeof a.padding.s);
+  /* opset 20 names the 2-D modes by their N-D names */
+  if (n->opset >= 20 && !strcmp(a.mode.s, "linear")) snprintf(a.mode.s, sizeof a.mode.s, "bilinear");
+  if (n->opset >= 20 && !strcmp(a.mode.s, "cubic")) snprintf(a.mode.s, sizeof a.mode.s, "bicubic");
   static const char *const modes[] = {"bilinear", "nearest", "bicubic", NULL};
   static const char *const pads[] = {"zeros", "border", "reflection", NULL};
   if (!one_of(a.mode.s, modes)) return onnx_fail(n, "mode '%s' is not supported", a.mode.s);
