@@ -22,6 +22,22 @@ static void check(int ok, const char *what, double x) {
   else failed++, printf("FAIL: %s at x = %.9g\n", what, x);
 }
 
+/* The largest relative error of f against the double function ref on a
+ * dense grid over [-span, span] and at tiny arguments (an odd function:
+ * its own size there), and where it is (*at). */
+static double odd_fn_error(float (*f)(float), double (*ref)(double), float span, double *at) {
+  double worst = 0;
+  for (float x = -span; x < span; x += 0.000173f) {
+    double e = ref((double)x), rel = fabs((double)f(x) - e) / fmax(fabs(e), 1e-30);
+    if (rel > worst) worst = rel, *at = x;
+  }
+  for (float x = 1e-30f; x < 1e-2f; x *= 1.01f) {
+    double e = ref((double)x), rel = fabs((double)f(x) - e) / e;
+    if (rel > worst) worst = rel, *at = x;
+  }
+  return worst;
+}
+
 int main(void) {
   double worst = 0, worst_x = 0;
   uint32_t s = 12345u;
@@ -42,29 +58,13 @@ int main(void) {
   check(qrt_exp_f32(-87.0f) == 0.0f && qrt_exp_f32(-INFINITY) == 0.0f, "underflow is not 0", -87);
   check(isnan(qrt_exp_f32(NAN)), "NaN does not propagate", NAN);
   check(qrt_exp_f32(88.72f) > 3.3e38f, "exp(88.72) lost", 88.72);
-  worst = 0;
-  for (float x = -10.0f; x < 10.0f; x += 0.000173f) {
-    double e = erf((double)x), rel = fabs((double)qrt_erf_f32(x) - e) / fmax(fabs(e), 1e-30);
-    if (rel > worst) worst = rel, worst_x = x;
-  }
-  for (float x = 1e-30f; x < 1e-2f; x *= 1.01f) {
-    double e = erf((double)x), rel = fabs((double)qrt_erf_f32(x) - e) / e;
-    if (rel > worst) worst = rel, worst_x = x;
-  }
+  worst = odd_fn_error(qrt_erf_f32, erf, 10.0f, &worst_x);
   printf("erf: max relative error %.3g at %.9g\n", worst, worst_x);
   check(worst <= 4e-7, "erf relative error above 4e-7", worst_x);
   check(qrt_erf_f32(0.0f) == 0.0f && qrt_erf_f32(-2.5f) == -qrt_erf_f32(2.5f), "erf not odd", 2.5);
   check(qrt_erf_f32(12.0f) == 1.0f && qrt_erf_f32(-INFINITY) == -1.0f, "erf far out is not +-1", 12);
   check(isnan(qrt_erf_f32(NAN)), "erf: NaN does not propagate", NAN);
-  worst = 0;
-  for (float x = -12.0f; x < 12.0f; x += 0.000173f) {
-    double t = tanh((double)x), rel = fabs((double)qrt_tanh_f32(x) - t) / fmax(fabs(t), 1e-30);
-    if (rel > worst) worst = rel, worst_x = x;
-  }
-  for (float x = 1e-30f; x < 1e-2f; x *= 1.01f) {
-    double t = tanh((double)x), rel = fabs((double)qrt_tanh_f32(x) - t) / t;
-    if (rel > worst) worst = rel, worst_x = x;
-  }
+  worst = odd_fn_error(qrt_tanh_f32, tanh, 12.0f, &worst_x);
   printf("tanh: max relative error %.3g at %.9g\n", worst, worst_x);
   check(worst <= 3e-7, "tanh relative error above 3e-7", worst_x);
   check(qrt_tanh_f32(0.3f) == -qrt_tanh_f32(-0.3f) && qrt_tanh_f32(2.5f) == -qrt_tanh_f32(-2.5f), "tanh not odd", 2.5);
