@@ -1836,6 +1836,27 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_tanh_f32(float x) {
   return y;
 }
 
+/* SiLU x sigmoid(x), GELU 0.5 x (1 + erf(x / sqrt 2)) and tanh GELU
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) in type T, given its
+ * exp, erf or tanh: the one form of each, for qrt_act_f32,
+ * qrt_act_inplace_f32 (through qrt_silu_f32 and the others below) and
+ * qrt_unary's float and double ops, so a fused activation has the
+ * unfused unary's bits. x is evaluated more than once. */
+#define QRT_SILU_OF(T, EXP, x) ((x) * ((T)1 / ((T)1 + EXP(-(x)))))
+#define QRT_GELU_OF(T, ERF, x) ((T)0.5 * (x) * ((T)1 + ERF((x) * (T)0.70710678118654752440)))
+#define QRT_GELU_TANH_OF(T, TANH, x) \
+  ((T)0.5 * (x) * ((T)1 + TANH((T)0.79788456080286535588 * ((x) + (T)0.044715 * (x) * (x) * (x)))))
+
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_silu_f32(float x) {
+  return QRT_SILU_OF(float, qrt_exp_f32, x);
+}
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_gelu_f32(float x) {
+  return QRT_GELU_OF(float, qrt_erf_f32, x);
+}
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline float qrt_gelu_tanh_f32(float x) {
+  return QRT_GELU_TANH_OF(float, qrt_tanh_f32, x);
+}
+
 /* A float conv's or matmul's fused activation (fuse_conv_activation.c):
  * the same float operations as qrt_unary's op of that name, so the same
  * bits as the unfused unary. */
@@ -1844,15 +1865,14 @@ static QRT_MAYBE_UNUSED inline float qrt_act_f32(float x, int32_t act, float alp
   case QRT_ACT_RELU: return x < 0.0f ? 0.0f : x;
   case QRT_ACT_LEAKY_RELU: return x < 0.0f ? alpha * x : x;
   case QRT_ACT_CLIP: return x < alpha ? alpha : (x > beta ? beta : x);
-  case QRT_ACT_SILU: return x * (1.0f / (1.0f + qrt_exp_f32(-x)));
-  case QRT_ACT_GELU: return 0.5f * x * (1.0f + qrt_erf_f32(x * 0.70710678118654752440f));
-  case QRT_ACT_GELU_TANH:
-    return 0.5f * x * (1.0f + qrt_tanh_f32(0.79788456080286535588f * (x + 0.044715f * x * x * x)));
+  case QRT_ACT_SILU: return qrt_silu_f32(x);
+  case QRT_ACT_GELU: return qrt_gelu_f32(x);
+  case QRT_ACT_GELU_TANH: return qrt_gelu_tanh_f32(x);
   default: return x;
   }
 }
 
-/* y = x * sigmoid(x) on QRT_F32X_LANES floats: qrt_act_f32's SiLU lane by
+/* y = x * sigmoid(x) on QRT_F32X_LANES floats: qrt_silu_f32 lane by
  * lane (the same bits), the exps side by side (qrt_exp_f32x). */
 #if QRT_HAVE_F32X
 static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_silu_f32x(qrt_f32x *y, const qrt_f32x *x) {
@@ -1889,14 +1909,13 @@ static QRT_MAYBE_UNUSED void qrt_act_inplace_f32(float *x, int64_t n, int32_t ac
       memcpy(x + j, &v, sizeof v);
     }
 #endif
-    for (; j < n; ++j) x[j] = x[j] * (1.0f / (1.0f + qrt_exp_f32(-x[j])));
+    for (; j < n; ++j) x[j] = qrt_silu_f32(x[j]);
     break;
   case QRT_ACT_GELU:
-    for (; j < n; ++j) x[j] = 0.5f * x[j] * (1.0f + qrt_erf_f32(x[j] * 0.70710678118654752440f));
+    for (; j < n; ++j) x[j] = qrt_gelu_f32(x[j]);
     break;
   case QRT_ACT_GELU_TANH:
-    for (; j < n; ++j)
-      x[j] = 0.5f * x[j] * (1.0f + qrt_tanh_f32(0.79788456080286535588f * (x[j] + 0.044715f * x[j] * x[j] * x[j])));
+    for (; j < n; ++j) x[j] = qrt_gelu_tanh_f32(x[j]);
     break;
   default:
     for (; j < n; ++j) x[j] = qrt_act_f32(x[j], act, alpha, beta);

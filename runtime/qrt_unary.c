@@ -33,6 +33,9 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
 #define QRT_ERF_f64(v) erf(v)
 #define QRT_TANH_f32(v) qrt_tanh_f32(v)
 #define QRT_TANH_f64(v) tanh(v)
+/* GELU, tanh GELU and SiLU are qrt.h's QRT_GELU_OF, QRT_GELU_TANH_OF and
+ * QRT_SILU_OF over these: for float, the fused activations' qrt_gelu_f32,
+ * qrt_gelu_tanh_f32 and qrt_silu_f32 (the same bits). */
 
 #define QRT_UNARY_LOOP(EXPR) \
   for (i = 0; i < n; ++i) {  \
@@ -156,15 +159,9 @@ QRT_INTERNAL void qrt_unary_split(void (*serial)(const void *, const void *const
     }                                                                                       \
     case QRT_UNARY_TANH: QRT_UNARY_LOOP(QRT_TANH_##SFX(v));                                        \
     case QRT_UNARY_ERF: QRT_UNARY_LOOP(QRT_ERF_##SFX(v));                                          \
-    case QRT_UNARY_GELU: {                                                                  \
-      const T rsqrt2 = (T)0.70710678118654752440;                                           \
-      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + QRT_ERF_##SFX(v * rsqrt2)));                             \
-    }                                                                                       \
-    case QRT_UNARY_GELU_TANH: {                                                             \
-      const T k0 = (T)0.79788456080286535588, k1 = (T)0.044715;                             \
-      QRT_UNARY_LOOP((T)0.5 * v * ((T)1 + QRT_TANH_##SFX(k0 * (v + k1 * v * v * v))));            \
-    }                                                                                       \
-    case QRT_UNARY_SILU: QRT_UNARY_LOOP(v * qrt_unary_sigmoid_##SFX(v));                    \
+    case QRT_UNARY_GELU: QRT_UNARY_LOOP(QRT_GELU_OF(T, QRT_ERF_##SFX, v));                  \
+    case QRT_UNARY_GELU_TANH: QRT_UNARY_LOOP(QRT_GELU_TANH_OF(T, QRT_TANH_##SFX, v));        \
+    case QRT_UNARY_SILU: QRT_UNARY_LOOP(QRT_SILU_OF(T, QRT_EXP_##SFX, v));                  \
     case QRT_UNARY_SOFTPLUS: QRT_UNARY_LOOP(qrt_unary_softplus_##SFX(v));                   \
     case QRT_UNARY_SOFTSIGN: QRT_UNARY_LOOP(v / ((T)1 + M(fabs)(v)));                       \
     case QRT_UNARY_EXP: QRT_UNARY_LOOP(QRT_EXP_##SFX(v));                                    \
