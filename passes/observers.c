@@ -405,6 +405,32 @@ static bool steps_of(double lo, double hi, int bits, double *s, double *below, d
   return true;
 }
 
+#if defined(QCC_VEC)
+/* quant_mse's vector steps, one body for 8 and 4 cells: vb##W, va##W,
+ * vinv##W, vs##W, half##W, one##W broadcast below, above, inv_s, s, 0.5
+ * and 1 to D (W lanes of double); QCC_MSE_TERMS declares P, the terms
+ * c[i] (v[i] - s r)^2 of cells i..i+W-1, each lane the scalar loop's
+ * steps (L and I: the int64 and int32 vectors of W lanes). */
+#define QCC_MSE_BROADCASTS(D, W)                                                                     \
+  const D vb##W = below - (D){0}, va##W = above - (D){0}, vinv##W = inv_s - (D){0}, vs##W = s - (D){0}, \
+          half##W = 0.5 - (D){0}, one##W = 1 - (D){0}
+#define QCC_MSE_TERMS(D, L, I, W, P)                                                                 \
+  D P;                                                                                               \
+  {                                                                                                  \
+    D x, w;                                                                                          \
+    memcpy(&x, v + i, sizeof x);                                                                     \
+    memcpy(&w, c + i, sizeof w);                                                                     \
+    D y = x * vinv##W;                                                                               \
+    y = (D)(((y < vb##W) & (L)vb##W) | (~(y < vb##W) & (L)y));                                       \
+    y = (D)(((y > va##W) & (L)va##W) | (~(y > va##W) & (L)y));                                       \
+    const D t = __builtin_convertvector(__builtin_convertvector(y, I), D); /* toward zero */          \
+    const D f = y - t;                                                     /* exact */               \
+    const D r = t + (D)((f >= half##W) & (L)one##W) - (D)((f <= -half##W) & (L)one##W);              \
+    const D d = x - vs##W * r;                                                                       \
+    P = w * d * d;                                                                                   \
+  }
+#endif
+
 /* quant_mse, or INFINITY as soon as the error is sure to exceed `stop`
  * (the best candidate so far: then it cannot win, and scoring the rest
  * of the cells is wasted; two thirds of digits_transformer's candidates
@@ -432,24 +458,14 @@ QCC_CLONES static double quant_mse(const double *v, const double *c, int m, doub
   /* 8 cells a step, their terms added to the 4 sums as two steps of 4
    * (cells i..i+3, then i+4..i+7): each sum takes every 4th cell in
    * order, as a 4-cell loop would (the same bits), with half the
-   * instructions. */
-  const qcc_d8 vb = below - (qcc_d8){0}, va = above - (qcc_d8){0}, vinv = inv_s - (qcc_d8){0}, vs = s - (qcc_d8){0},
-               half = 0.5 - (qcc_d8){0}, one = 1 - (qcc_d8){0};
+   * instructions. Then 4 cells a step. */
+  QCC_MSE_BROADCASTS(qcc_d8, 8);
+  QCC_MSE_BROADCASTS(qcc_d4, 4);
   qcc_d4 ve = {0};
   for (int chunk_end = 0; i + 8 <= m; chunk_end += 64) {
     if (i > 0 && (ve[0] + ve[1]) + (ve[2] + ve[3]) + (i <= top ? top_terms : 0) > limit) return INFINITY;
     for (; i + 8 <= m && i < chunk_end + 64; i += 8) {
-      qcc_d8 x, w;
-      memcpy(&x, v + i, sizeof x);
-      memcpy(&w, c + i, sizeof w);
-      qcc_d8 y = x * vinv;
-      y = (qcc_d8)(((y < vb) & (qcc_l8)vb) | (~(y < vb) & (qcc_l8)y));
-      y = (qcc_d8)(((y > va) & (qcc_l8)va) | (~(y > va) & (qcc_l8)y));
-      const qcc_d8 t = __builtin_convertvector(__builtin_convertvector(y, qcc_i8), qcc_d8); /* toward zero */
-      const qcc_d8 f = y - t;                                                              /* exact */
-      const qcc_d8 r = t + (qcc_d8)((f >= half) & (qcc_l8)one) - (qcc_d8)((f <= -half) & (qcc_l8)one);
-      const qcc_d8 d = x - vs * r;
-      const qcc_d8 p = w * d * d;
+      QCC_MSE_TERMS(qcc_d8, qcc_l8, qcc_i8, 8, p);
       qcc_d4 p_lo, p_hi;
       memcpy(&p_lo, &p, sizeof p_lo);
       memcpy(&p_hi, (const char *)&p + sizeof p_lo, sizeof p_hi);
@@ -457,22 +473,9 @@ QCC_CLONES static double quant_mse(const double *v, const double *c, int m, doub
       ve += p_hi;
     }
   }
-  {
-    const qcc_d4 vb4 = below - (qcc_d4){0}, va4 = above - (qcc_d4){0}, vinv4 = inv_s - (qcc_d4){0},
-                 vs4 = s - (qcc_d4){0}, half4 = 0.5 - (qcc_d4){0}, one4 = 1 - (qcc_d4){0};
-    for (; i + 4 <= m; i += 4) {
-      qcc_d4 x, w;
-      memcpy(&x, v + i, sizeof x);
-      memcpy(&w, c + i, sizeof w);
-      qcc_d4 y = x * vinv4;
-      y = (qcc_d4)(((y < vb4) & (qcc_l4)vb4) | (~(y < vb4) & (qcc_l4)y));
-      y = (qcc_d4)(((y > va4) & (qcc_l4)va4) | (~(y > va4) & (qcc_l4)y));
-      const qcc_d4 t = __builtin_convertvector(__builtin_convertvector(y, qcc_i4v), qcc_d4); /* toward zero */
-      const qcc_d4 f = y - t;                                                               /* exact */
-      const qcc_d4 r = t + (qcc_d4)((f >= half4) & (qcc_l4)one4) - (qcc_d4)((f <= -half4) & (qcc_l4)one4);
-      const qcc_d4 d = x - vs4 * r;
-      ve += w * d * d;
-    }
+  for (; i + 4 <= m; i += 4) {
+    QCC_MSE_TERMS(qcc_d4, qcc_l4, qcc_i4v, 4, p);
+    ve += p;
   }
   e = (ve[0] + ve[1]) + (ve[2] + ve[3]);
 #endif
