@@ -473,10 +473,14 @@ static int rule_dft(onnx_node *n, MlirValue *res) {
     return onnx_fail(n, "input must be [batch, signal..., 1 or 2]");
   int64_t axis = onnx_attr_int(n, "axis", 1);
   if (n->opset >= 20) {
-    q_i64s a = {.n = 0};
-    if (onnx_has_in(n, 2) && !onnx_const_ints(n, 2, &a, "axis")) return -1;
-    if (onnx_has_in(n, 2) && a.n != 1) return onnx_fail(n, "axis must be a scalar");
-    axis = onnx_has_in(n, 2) ? a.v[0] : -2;
+    if (onnx_has_in(n, 2)) {
+      q_i64s a = {.n = 0};
+      if (!onnx_const_ints(n, 2, &a, "axis")) return -1;
+      if (a.n != 1) return onnx_fail(n, "axis must be a scalar");
+      axis = a.v[0];
+    } else {
+      axis = -2;
+    }
   }
   const int64_t given = axis;
   if (axis < 0) axis += x.rank;
