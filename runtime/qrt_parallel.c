@@ -23,8 +23,11 @@
  *     millisecond after their last task before they sleep, so between
  *     the kernels of a run they are awake;
  *   - a job of at most QRT_THREADS tasks (what kernels make) runs task k
- *     on thread k, the caller's being 0, each worker flagging its own
- *     done word (see qrt_pool_done);
+ *     on thread k, the caller's being 0, each worker claiming and then
+ *     flagging its own state word (see qrt_pool_done); a task whose
+ *     worker has not started it when the caller is done with its own is
+ *     run by the caller (a worker the OS has not scheduled, on a busy
+ *     machine, costs the run nothing instead of a time slice);
  *   - a larger job's task indices are claimed by compare-and-swap on a
  *     word that also holds the job's generation and task count, so a
  *     worker that arrives late cannot take an index of a newer job;
@@ -65,14 +68,12 @@ QRT_API int64_t qrt_parallel_cols(int64_t M, int64_t N, int64_t K, int64_t step,
 
 /* Rows first (blocks of at least 16 rows, so micro-tiles stay full),
  * then columns; see qrt.h. */
-QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min_macs, int64_t row_step,
-                                    int64_t col_step, int64_t *rows, int64_t *cols) {
-  const int64_t csteps = (N + col_step - 1) / col_step, macs = M * N * K;
-  int64_t tasks = qrt_par_width, rb, cb;
+QRT_API int64_t qrt_parallel_blocks_n(int64_t M, int64_t N, int64_t K, int64_t tasks, int64_t row_step,
+                                      int64_t col_step, int64_t *rows, int64_t *cols) {
+  const int64_t csteps = (N + col_step - 1) / col_step;
+  int64_t rb, cb;
   *rows = M;
   *cols = N;
-  if (min_macs < 1) min_macs = 1;
-  if (tasks > macs / min_macs) tasks = macs / min_macs;
   if (tasks <= 1 || M <= 0 || N <= 0 || K <= 0) return 1;
   rb = M / 16 < tasks ? M / 16 : tasks;
   if (rb < 1) rb = 1;
@@ -83,6 +84,14 @@ QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min
   if (*rows > M) *rows = M;
   if (*cols > N) *cols = N;
   return ((M + *rows - 1) / *rows) * ((N + *cols - 1) / *cols);
+}
+
+QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min_macs, int64_t row_step,
+                                    int64_t col_step, int64_t *rows, int64_t *cols) {
+  int64_t tasks = qrt_par_width;
+  if (min_macs < 1) min_macs = 1;
+  if (tasks > M * N * K / min_macs) tasks = M * N * K / min_macs;
+  return qrt_parallel_blocks_n(M, N, K, tasks, row_step, col_step, rows, cols);
 }
 
 #ifdef QRT_POOL
@@ -112,16 +121,20 @@ QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min
 
 /* A job of at most QRT_THREADS tasks (every split kernel's, as kernels
  * make about as many tasks as threads) runs task k on thread k: the
- * caller runs task 0 and worker k task k, with no claims. Each thread
+ * caller runs task 0 and worker k task k (claimed on worker k's own
+ * state word, which the caller takes over if the worker is late). Each thread
  * then keeps the same slice of every kernel (a GEMM's row block k, range
  * k of an elementwise op), so the rows a thread wrote stay in its cache
  * for the next kernel instead of moving to whichever core claimed them,
  * and a hand-off is two cache-line transfers (the job word to the
- * workers, each worker's done word back) instead of a round of
+ * workers, each worker's state word back) instead of a round of
  * compare-and-swaps on one word and a shared finished count. Larger jobs
  * are claimed as below. */
 typedef struct qrt_pool_done {
-  uint64_t seq; /* the last job whose task this worker finished */
+  /* 2 seq + 1 while job seq's task is running, 2 seq + 2 once it is
+   * finished, by whichever thread claimed it (a compare-and-swap from a
+   * smaller value: the worker, or the caller when the worker is late) */
+  uint64_t state;
   char pad[56];
 } qrt_pool_done;
 
@@ -177,6 +190,29 @@ static void qrt_pool_work(qrt_pool *p, uint64_t gen, qrt_task_fn fn, void *ctx) 
   }
 }
 
+/* Claims task k of job seq (a fixed job's): 1 when it was not started. */
+static int qrt_pool_take(qrt_pool *p, int64_t k, uint64_t seq) {
+  uint64_t s = QRT_LOAD(p->done[k].state, QRT_ACQ);
+  while (s < 2 * seq + 1)
+    if (__atomic_compare_exchange_n(&p->done[k].state, &s, 2 * seq + 1, 0, QRT_SC, QRT_ACQ)) return 1;
+  return 0;
+}
+
+/* Worker id's task of the current fixed job, unless the caller took it.
+ * fn and ctx are read before the claim, and a successful claim proves
+ * they were the job's: the caller publishes no other job while this
+ * one's task is unclaimed (if a newer job's fn was read, the claim for
+ * this seq fails: the caller took or finished that task before leaving
+ * the job). */
+static void qrt_pool_claim_own(qrt_pool *p, int64_t id) {
+  const uint64_t seq = QRT_LOAD(p->seq, QRT_ACQ);
+  const qrt_task_fn fn = QRT_LOAD(p->fn, QRT_RLX);
+  void *const ctx = QRT_LOAD(p->ctx, QRT_RLX);
+  if (!qrt_pool_take(p, id, seq)) return;
+  fn(ctx, id);
+  QRT_STORE(p->done[id].state, 2 * seq + 2, QRT_REL);
+}
+
 static void *qrt_pool_worker(void *arg) {
   qrt_pool *p = (qrt_pool *)arg;
   const int64_t id = __atomic_add_fetch(&p->ids, 1, QRT_RLX);
@@ -205,11 +241,7 @@ static void *qrt_pool_worker(void *arg) {
       /* Task `id`, if the job has one. Until this worker's done word says
        * so, the caller publishes no other job: fn, ctx and seq are this
        * job's. */
-      if ((uint64_t)id < n) {
-        const uint64_t seq = QRT_LOAD(p->seq, QRT_RLX);
-        QRT_LOAD(p->fn, QRT_RLX)(QRT_LOAD(p->ctx, QRT_RLX), id);
-        QRT_STORE(p->done[id].seq, seq, QRT_REL);
-      }
+      if ((uint64_t)id < n) qrt_pool_claim_own(p, id);
     } else {
       qrt_pool_work(p, gen, QRT_LOAD(p->fn, QRT_RLX), QRT_LOAD(p->ctx, QRT_RLX));
     }
@@ -242,7 +274,12 @@ static void qrt_pool_run(qrt_pool *p, int64_t n, qrt_task_fn fn, void *ctx) {
   int64_t k;
   QRT_STORE(p->fn, fn, QRT_RLX);
   QRT_STORE(p->ctx, ctx, QRT_RLX);
-  QRT_STORE(p->seq, seq, QRT_RLX);
+  /* Worker states with no task in this job read as finished, before seq
+   * is published: a worker that sees this seq (even with an older job
+   * word, so an older task count or kind) then cannot claim a task the
+   * job does not have, nor one of a claimed job. */
+  for (k = fixed ? n : 1; k < QRT_THREADS; ++k) QRT_STORE(p->done[k].state, 2 * seq + 2, QRT_RLX);
+  QRT_STORE(p->seq, seq, QRT_REL);
   QRT_STORE(p->finished, 0, QRT_RLX);
   /* A fixed job's next index starts at n: no task is claimable. */
   QRT_STORE(p->job, gen << (2 * QRT_JOB_BITS) | (uint64_t)n << QRT_JOB_BITS | (fixed ? (uint64_t)n : 0), QRT_SC);
@@ -253,11 +290,17 @@ static void qrt_pool_run(qrt_pool *p, int64_t n, qrt_task_fn fn, void *ctx) {
   }
   if (fixed) {
     fn(ctx, 0);
-    for (k = 1; k < n; ++k)
-      while (QRT_LOAD(p->done[k].seq, QRT_ACQ) != seq) {
+    for (k = 1; k < n; ++k) {
+      if (qrt_pool_take(p, k, seq)) {
+        fn(ctx, k); /* its worker had not started it */
+        QRT_STORE(p->done[k].state, 2 * seq + 2, QRT_REL);
+        continue;
+      }
+      while (QRT_LOAD(p->done[k].state, QRT_ACQ) != 2 * seq + 2) {
         if (++spin < QRT_POOL_SPIN) QRT_POOL_PAUSE();
         else sched_yield();
       }
+    }
     return;
   }
   qrt_pool_work(p, gen, fn, ctx);
