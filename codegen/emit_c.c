@@ -489,10 +489,10 @@ static void operand_expr(emitter *e, MlirValue v, bool packed, char *out, size_t
   }
 }
 
-static void emit_step(emitter *e, const step *s, int k, int ind) {
-  char where[256], expr[160];
-  qcc_op_where(s->op, where, sizeof where);
-  fprintf(e->c, "%*s/* %s */\n%*s%s(&p%d, (const void *const[]){", ind, "", where, ind, "", s->call.kernel->symbol, k);
+/* A call's operand arrays: `(const void *const[]){in...}, (void *const[]){out...}`. */
+static void emit_operands(emitter *e, const step *s) {
+  char expr[160];
+  fprintf(e->c, "(const void *const[]){");
   for (int i = 0; i < s->call.n_in; i++) {
     if (i) fprintf(e->c, ", ");
     if (i == s->call.scratch_slot) {
@@ -508,6 +508,57 @@ static void emit_step(emitter *e, const step *s, int k, int ind) {
   operand_expr(e, mlirOperationGetResult(s->op, 0), false, expr, sizeof expr);
   fprintf(e->c, "}, (void *const[]){%s", expr);
   for (int i = 1; i < s->call.n_out; i++) fprintf(e->c, ", 0");
+  fprintf(e->c, "}");
+}
+
+static void emit_step(emitter *e, const step *s, int k, int ind) {
+  char where[256];
+  qcc_op_where(s->op, where, sizeof where);
+  fprintf(e->c, "%*s/* %s */\n%*s%s(&p%d, ", ind, "", where, ind, "", s->call.kernel->symbol, k);
+  emit_operands(e, s);
+  fprintf(e->c, ");\n");
+}
+
+/* Sibling matmuls (passes/group_siblings.c): the run of integer matmul
+ * calls from step k on that read the same A, none another's result;
+ * 1 when step k starts no such run (or with one thread). */
+static bool groupable(const step *s) {
+  return s->kind == STEP_CALL && !s->view && s->call.kernel &&
+         (!strcmp(s->call.kernel->symbol, "qrt_qmatmul_i8") || !strcmp(s->call.kernel->symbol, "qrt_qmatmul_i8_f32out"));
+}
+
+static int sibling_run(emitter *e, const qcc_guards *guards, int k) {
+  const step *s = &e->steps[k];
+  int n = 1;
+  if (e->o->threads <= 1 || !groupable(s)) return 1;
+  for (; k + n < e->n_steps && n < 8; n++) {
+    const step *t = &e->steps[k + n];
+    if (!groupable(t) || t->loop != s->loop || !mlirValueEqual(t->call.in[0], s->call.in[0]) ||
+        (s->loop < 0 && !qcc_guard_equal(qcc_guard_of(guards, t->op), qcc_guard_of(guards, s->op))))
+      break;
+    bool reads_member = false;
+    for (int j = 0; j < n; j++)
+      for (int i = 0; i < t->call.n_in; i++)
+        reads_member |= !mlirValueIsNull(t->call.in[i]) &&
+                        mlirValueEqual(t->call.in[i], mlirOperationGetResult(e->steps[k + j].op, 0));
+    if (reads_member) break;
+  }
+  return n;
+}
+
+static void emit_sibling_group(emitter *e, int k, int n, int ind) {
+  char where[256];
+  for (int j = 0; j < n; j++) {
+    qcc_op_where(e->steps[k + j].op, where, sizeof where);
+    fprintf(e->c, "%*s/* %s */\n", ind, "", where);
+  }
+  fprintf(e->c, "%*sqrt_qmatmul_group(%d, (const qrt_qmm_call[]){", ind, "", n);
+  for (int j = 0; j < n; j++) {
+    const step *s = &e->steps[k + j];
+    fprintf(e->c, "%s{&p%d, ", j ? ", " : "", k + j);
+    emit_operands(e, s);
+    fprintf(e->c, ", %d}", !strcmp(s->call.kernel->symbol, "qrt_qmatmul_i8_f32out"));
+  }
   fprintf(e->c, "});\n");
 }
 
@@ -654,6 +705,12 @@ static void emit_steps(emitter *e) {
       operand_expr(e, mlirOperationGetResult(s->op, 0), false, expr, sizeof expr);
       indent(e, ind);
       fprintf(e->c, "/* %s: a view of %s (no copy) */\n", where, expr);
+      continue;
+    }
+    int n = sibling_run(e, guards, k);
+    if (n > 1) {
+      emit_sibling_group(e, k, n, ind);
+      k += n - 1;
       continue;
     }
     emit_step(e, s, k, ind);

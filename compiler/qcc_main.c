@@ -540,6 +540,7 @@ int main(int argc, char **argv) {
   if (!rc && o.report) report_m = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
   if (!rc && !o.target_npu && qcc_quantizing()) rc = qcc_pass_fuse_output_quantize(m);
   if (!rc && !o.target_npu && !o.no_fold_transposes) rc = qcc_pass_fold_transposes(m);
+  if (!rc && !o.target_npu && !o.run && o.threads > 1) rc = qcc_pass_group_siblings(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);

@@ -84,6 +84,9 @@ int qcc_pass_fuse_output_quantize(MlirModule m);
  * q.attention) and its operand or result becomes the kernel's strides
  * (qcc.a_perm / b_perm / c_perm, and qcc.v_perm for attention's V). */
 int qcc_pass_fold_transposes(MlirModule m);
+/* group_siblings.c: integer matmuls reading the same activations move
+ * next to each other (one qrt_qmatmul_group call; --threads > 1). */
+int qcc_pass_group_siblings(MlirModule m);
 
 /* NULL-terminated table of all passes. */
 extern const qcc_pass_info qcc_passes[];

@@ -1287,6 +1287,14 @@ typedef struct qrt_qgemm_args {
    * intermediate and a second pass. */
   const float *deq_scale;
 } qrt_qgemm_args;
+/* One call of qrt_qmatmul_i8 (fout 0) or qrt_qmatmul_i8_f32out (fout 1),
+ * for qrt_qmatmul_group. */
+typedef struct qrt_qmm_call {
+  const void *params; /* qrt_qmatmul_params */
+  const void *const *in;
+  void *const *out;
+  int fout;
+} qrt_qmm_call;
 
 /* Parallel loops (qrt_parallel.c): task(ctx, i) for every i < n. */
 typedef void (*qrt_task_fn)(void *ctx, int64_t i);
@@ -1363,6 +1371,15 @@ QRT_API void qrt_pack_b_group_i8(int64_t K, int64_t N, const int8_t *const rows[
 QRT_API void qrt_colsum_i8(int64_t K, int64_t N, const int8_t *B, int64_t rs_b, int64_t cs_b,
                            int32_t *colsum);
 QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g);
+/* Sibling quantized matmuls: calls of qrt_qmatmul_i8 or
+ * qrt_qmatmul_i8_f32out (qrt_qmm_call) that read the same A and none of which
+ * reads another's result (an attention block's q, k and v projections, a
+ * gated MLP's gate and up).  qrt_qmatmul_group runs them as one parallel
+ * region, one hand-off to the threads instead of one per call, each
+ * thread taking the same rows of every GEMM; the results are those of
+ * the calls made one after another (the same bits), which is what it
+ * does on one thread, for more than 8 calls, or for batched matmuls. */
+QRT_API void qrt_qmatmul_group(int64_t n, const qrt_qmm_call *calls);
 /* Packed int4 B: the qrt_pack_b_i8 layout with each 64-byte group (4 k x
  * 16 columns) stored in 32 bytes: byte i holds element i (low nibble) and
  * element i + 32 (high nibble) of the group, nibble = code + 8 (codes in
@@ -1405,6 +1422,9 @@ QRT_API void qrt_parallel_range(int64_t n, int64_t align, int64_t min_items, qrt
  * (t % col_blocks) * cols, col_blocks = ceil(N / cols). */
 QRT_API int64_t qrt_parallel_blocks(int64_t M, int64_t N, int64_t K, int64_t min_macs, int64_t row_step,
                                     int64_t col_step, int64_t *rows, int64_t *cols);
+/* The same for a given task count (at most `tasks` blocks). */
+QRT_API int64_t qrt_parallel_blocks_n(int64_t M, int64_t N, int64_t K, int64_t tasks, int64_t row_step,
+                                      int64_t col_step, int64_t *rows, int64_t *cols);
 QRT_API int64_t qrt_parallel_chunk(int64_t n, int64_t align, int64_t min_items);
 /* qrt_weights.c: 0 when data (QRT_WEIGHTS_ALIGN-aligned, size bytes) is a
  * weights file of want_size bytes whose header and contents carry

@@ -1163,6 +1163,38 @@ QRT_INTERNAL void qrt_qmm_batch_slice(void *ctx, int64_t i) {
   }
 }
 
+/* The GEMM arguments of a quantized matmul call but its batch's A, B and
+ * C (qrt_qmm_batch_at sets those). */
+QRT_INTERNAL void qrt_qmm_args(const qrt_qmatmul_params *p, const void *const *in, int fout, qrt_qgemm_args *g) {
+  memset(g, 0, sizeof *g);
+  g->M = p->M; g->N = p->N; g->K = p->K;
+  g->lda = p->strided ? p->lda : p->K;
+  g->rs_b = p->strided ? p->rs_b : p->N;
+  g->cs_b = p->strided ? p->cs_b : 1;
+  g->b_packed = p->b_packed;
+  g->a_zero_point = p->a_zero_point;
+  g->out_zero_point = p->out_zero_point;
+  g->out_min = p->out_min;
+  g->out_max = p->out_max;
+  g->colsum = (const int32_t *)in[5];
+  g->b_format = p->b_format;
+  g->group = p->group;
+  g->gmult = (const uint8_t *)in[6];
+  if (fout) {
+    g->bias_f = (const float *)in[2];
+    g->scale_f = (const float *)in[3];
+    g->clamp_f = p->f_clamp;
+    g->min_f = p->f_min;
+    g->max_f = p->f_max;
+  } else {
+    g->bias = (const int32_t *)in[2];
+    g->mult = (const int32_t *)in[3];
+    g->shift = (const int8_t *)in[4];
+  }
+  g->rs_c = p->strided ? p->rs_c : p->N;
+  g->cs_c = 1;
+}
+
 QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, void *const *out,
                                   int fout) {
   const qrt_qmatmul_params *p = (const qrt_qmatmul_params *)params;
@@ -1170,33 +1202,7 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
   const int64_t nb = qrt_batch_count(p->batch_rank, p->batch_shape);
   int64_t b, tasks;
   qrt_qgemm_args g;
-  memset(&g, 0, sizeof g);
-  g.M = p->M; g.N = p->N; g.K = p->K;
-  g.lda = p->strided ? p->lda : p->K;
-  g.rs_b = p->strided ? p->rs_b : p->N;
-  g.cs_b = p->strided ? p->cs_b : 1;
-  g.b_packed = p->b_packed;
-  g.a_zero_point = p->a_zero_point;
-  g.out_zero_point = p->out_zero_point;
-  g.out_min = p->out_min;
-  g.out_max = p->out_max;
-  g.colsum = (const int32_t *)in[5];
-  g.b_format = p->b_format;
-  g.group = p->group;
-  g.gmult = (const uint8_t *)in[6];
-  if (fout) {
-    g.bias_f = (const float *)in[2];
-    g.scale_f = (const float *)in[3];
-    g.clamp_f = p->f_clamp;
-    g.min_f = p->f_min;
-    g.max_f = p->f_max;
-  } else {
-    g.bias = (const int32_t *)in[2];
-    g.mult = (const int32_t *)in[3];
-    g.shift = (const int8_t *)in[4];
-  }
-  g.rs_c = p->strided ? p->rs_c : p->N;
-  g.cs_c = 1;
+  qrt_qmm_args(p, in, fout, &g);
   /* as many tasks as threads, each with at least QRT_QMM_PAR_MIN_MACS,
    * when one batch's GEMM is too small for two blocks */
   tasks = width < nb ? width : nb;
@@ -1217,6 +1223,55 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
     qrt_qmm_batch_at(p, in, out, fout, b, &g);
     qrt_qgemm_ex(&g);
   }
+}
+
+/* Sibling matmuls (qrt.h: qrt_qmatmul_group) in one parallel-for: the
+ * group's multiply-adds decide the task count T, and task t computes
+ * block t of every GEMM (each GEMM split in up to T blocks as
+ * qrt_parallel_blocks splits one), so with T threads each thread keeps
+ * the same rows of all of them and the group costs one hand-off. */
+#define QRT_QMM_GROUP_MAX 8
+
+typedef struct qrt_qmm_group_job {
+  qrt_qgemm_args g[QRT_QMM_GROUP_MAX];
+  qrt_qmm_slices s[QRT_QMM_GROUP_MAX];
+  int64_t blocks[QRT_QMM_GROUP_MAX];
+  int64_t n;
+} qrt_qmm_group_job;
+
+QRT_INTERNAL void qrt_qmm_group_task(void *ctx, int64_t t) {
+  const qrt_qmm_group_job *j = (const qrt_qmm_group_job *)ctx;
+  int64_t i;
+  for (i = 0; i < j->n; ++i) {
+    if (t < j->blocks[i]) qrt_qmm_slice((void *)&j->s[i], t);
+  }
+}
+
+QRT_API void qrt_qmatmul_group(int64_t n, const qrt_qmm_call *calls) {
+  qrt_qmm_group_job j;
+  int64_t i, macs = 0, tasks = qrt_parallel_width();
+  int alone = n > QRT_QMM_GROUP_MAX || tasks <= 1;
+  for (i = 0; i < n && !alone; ++i) {
+    const qrt_qmatmul_params *p = (const qrt_qmatmul_params *)calls[i].params;
+    alone = qrt_batch_count(p->batch_rank, p->batch_shape) != 1;
+    macs += p->M * p->N * p->K;
+  }
+  if (tasks > macs / QRT_QMM_PAR_MIN_MACS) tasks = macs / QRT_QMM_PAR_MIN_MACS;
+  if (alone || tasks <= 1) {
+    for (i = 0; i < n; ++i) qrt_qmatmul_run(calls[i].params, calls[i].in, calls[i].out, calls[i].fout);
+    return;
+  }
+  j.n = n;
+  for (i = 0; i < n; ++i) {
+    const qrt_qmatmul_params *p = (const qrt_qmatmul_params *)calls[i].params;
+    qrt_qgemm_args *g = &j.g[i];
+    qrt_qmm_args(p, calls[i].in, calls[i].fout, g);
+    qrt_qmm_batch_at(p, calls[i].in, calls[i].out, calls[i].fout, 0, g);
+    j.blocks[i] = qrt_parallel_blocks_n(g->M, g->N, g->K, tasks, 8, QRT_QMM_NW, &j.s[i].rows, &j.s[i].cols);
+    j.s[i].g = g;
+    j.s[i].col_blocks = (g->N + j.s[i].cols - 1) / j.s[i].cols;
+  }
+  qrt_parallel_for(tasks, qrt_qmm_group_task, &j);
 }
 
 QRT_API void qrt_qmatmul_i8(const void *params, const void *const *in, void *const *out) {

@@ -22,12 +22,21 @@ law bounds the N-thread speed-up by 1 / (serial + (1 - serial) / N). The
 real pool adds (waking threads, cache traffic between cores), which the
 measured wall time on an idle machine shows.
 
+With --measured it instead times every call as the program really runs it:
+the same instrumented C built with -DQRT_THREADS=1 and with the real pool
+of N threads (no hook), run alternately (--rounds), each call's least time
+over all rounds; it prints, per kernel and per call, the one-thread and the
+N-thread time and what the split gained or lost. That shows where a pool
+loses on a given machine (hand-offs, cache traffic between cores), which
+the prediction above leaves out.
+
 With --require-split K1,K2,... it exits 1 unless every call of those
 kernels made a parallel-for (test/codegen/threads.test uses it, with the
 split thresholds set to 1 in --cflags, to show that every split path runs).
 
 usage: examples/bench/thread_profile.py MODEL.onnx INPUT.npy [--qcc build/qcc] [--threads 2]
            [--iters 300] [--cflags "-O3 -march=native"] [--top 12] [--require-split KERNELS]
+           [--measured [--rounds 5]]
            [-- QCC FLAGS...]
 e.g.   examples/bench/thread_profile.py examples/char_lm/model.onnx examples/char_lm/input_0.npy -- --fma
 """
@@ -81,7 +90,9 @@ static void prof_for(void *user, int64_t n, void (*task)(void *, int64_t), void 
 }
 __attribute__((constructor)) static void prof_init(void) {
   int k;
+#ifndef PROF_REAL_POOL
   %(name)s_set_parallel_for(prof_for, 0, PROF_W);
+#endif
   for (k = 0; k < PROF_CALLS; ++k) prof_tmin[k] = prof_sermin[k] = prof_spanmin[k] = 1e30;
 }
 __attribute__((destructor)) static void prof_report(void) {
@@ -135,6 +146,52 @@ def instrument(src, name, threads):
     return "\n".join(out), calls
 
 
+def per_call_min(rows):
+    """{call: least time in us} from the PROF lines of several runs."""
+    best = {}
+    for r in rows:
+        k, t = int(r[0]), 1e6 * float(r[7])
+        best[k] = min(best.get(k, t), t)
+    return best
+
+
+def measured(a, extra, name):
+    """--measured: each call's least time, one-thread build against the real N-thread pool."""
+    with tempfile.TemporaryDirectory() as tmp:
+        c, main_c, wfile = (os.path.join(tmp, f) for f in ("prof.c", "prof_main.c", "prof.bin"))
+        run([a.qcc, a.model, "-o", c, "--name", name, "--emit-main", main_c, "--threads", str(a.threads),
+             "--weights-file", wfile, *extra])
+        src, calls = instrument(open(c).read(), name, a.threads)
+        open(c, "w").write(src)
+        exes = {}
+        for t in (1, a.threads):
+            exes[t] = os.path.join(tmp, f"prof{t}")
+            run(["cc", "-std=gnu99", *a.cflags.split(), "-DPROF_REAL_POOL", f"-DQRT_THREADS={t}", c, main_c,
+                 "-lm", "-pthread", "-o", exes[t]])
+        rows = {1: [], a.threads: []}
+        for r in range(a.rounds):
+            for t in (sorted(rows) if r % 2 == 0 else sorted(rows, reverse=True)):
+                err = run([exes[t], *a.inputs, "--weights", wfile, "--bench", str(a.iters)]).stderr
+                rows[t] += [l.split()[1:] for l in err.splitlines() if l.startswith("PROF ")]
+    one, many = per_call_min(rows[1]), per_call_min(rows[a.threads])
+    by = {}
+    for k, (kern, _) in enumerate(calls):
+        b = by.setdefault(kern, [0, 0.0, 0.0])
+        b[0] += 1
+        b[1] += one[k]
+        b[2] += many[k]
+    t1, tn = sum(one.values()), sum(many.values())
+    print(f"{a.model}: {len(calls)} kernel calls, least of {a.rounds} rounds of {a.iters} runs, "
+          f"one thread vs the real pool of {a.threads} {' '.join(extra)}")
+    print(f"{'kernel':28s} {'calls':>5s} {'1 thread us':>11s} {f'{a.threads} threads us':>12s} {'speed-up':>8s}")
+    for kern, b in sorted(by.items(), key=lambda kv: -kv[1][1]):
+        print(f"{kern:28s} {b[0]:5d} {b[1]:11.1f} {b[2]:12.1f} {b[1] / b[2]:7.2f}x")
+    print(f"sum of calls: one thread {t1:.1f} us, {a.threads} threads {tn:.1f} us: {t1 / tn:.2f}x")
+    print("calls that lost the most:")
+    for k in sorted(one, key=lambda k: one[k] - many[k])[:a.top]:
+        print(f"  {one[k]:7.2f} -> {many[k]:7.2f} us  {calls[k][0]:22s} {calls[k][1]}")
+
+
 def main():
     argv = sys.argv[1:]
     extra = []
@@ -153,8 +210,13 @@ def main():
     ap.add_argument("--detail", action="store_true", help="print every call")
     ap.add_argument("--stat", choices=["min", "mean"], default="min",
                     help="each call's fastest run (default: robust on a loaded machine) or the mean")
+    ap.add_argument("--measured", action="store_true",
+                    help="time each call with the real pool against a one-thread build")
+    ap.add_argument("--rounds", type=int, default=5, help="with --measured: alternate runs of the two builds")
     a = ap.parse_args(argv)
     name = "prof"
+    if a.measured:
+        return measured(a, extra, name)
     with tempfile.TemporaryDirectory() as tmp:
         c, main_c, exe, wfile = (os.path.join(tmp, f) for f in ("prof.c", "prof_main.c", "prof", "prof.bin"))
         # weights in a file: a small C file compiles in seconds
