@@ -61,6 +61,8 @@ typedef struct step {
   int iter_buf;    /* STEP_LOOP: the iteration number's buffer */
   int *bufs;       /* STEP_LOOP: per carried value its buffer, then per scan input its slice's;
                       STEP_END: per carried value a staging buffer for the yield, or -1 */
+  int group;       /* first of a sibling group: its size (one qrt_qmatmul_group call); else 0 */
+  int group_end;   /* the group's last step (k when not in a group): its buffers live until then */
 } step;
 
 typedef struct emitter {
@@ -294,6 +296,47 @@ static void bind_end(emitter *e, int k) {
   }
 }
 
+/* Sibling matmuls (passes/group_siblings.c): the run of integer matmul
+ * calls from step k on that read the same A, none another's result;
+ * 1 when step k starts no such run (or with one thread). */
+static bool groupable(const step *s) {
+  return s->kind == STEP_CALL && !s->view && s->call.kernel &&
+         (!strcmp(s->call.kernel->symbol, "qrt_qmatmul_i8") || !strcmp(s->call.kernel->symbol, "qrt_qmatmul_i8_f32out"));
+}
+
+static int sibling_run(emitter *e, const qcc_guards *guards, int k) {
+  const step *s = &e->steps[k];
+  int n = 1;
+  if (e->o->threads <= 1 || !groupable(s)) return 1;
+  for (; k + n < e->n_steps && n < 8; n++) {
+    const step *t = &e->steps[k + n];
+    if (!groupable(t) || t->loop != s->loop || !mlirValueEqual(t->call.in[0], s->call.in[0]) ||
+        (s->loop < 0 && !qcc_guard_equal(qcc_guard_of(guards, t->op), qcc_guard_of(guards, s->op))))
+      break;
+    bool reads_member = false;
+    for (int j = 0; j < n; j++)
+      for (int i = 0; i < t->call.n_in; i++)
+        reads_member |= !mlirValueIsNull(t->call.in[i]) &&
+                        mlirValueEqual(t->call.in[i], mlirOperationGetResult(e->steps[k + j].op, 0));
+    if (reads_member) break;
+  }
+  return n;
+}
+
+/* Marks the sibling groups: their members run at the same time, so what
+ * any member reads or writes lives until the group's last step (no member
+ * writes where another still reads). */
+static void mark_groups(emitter *e) {
+  qcc_guards *guards = qcc_guards_compute(e->body);
+  for (int k = 0; k < e->n_steps; k++) {
+    int n = sibling_run(e, guards, k);
+    e->steps[k].group = n > 1 ? n : 0;
+    for (int j = 0; j < n; j++) e->steps[k + j].group_end = k + n - 1;
+    k += n - 1;
+  }
+  qcc_guards_free(guards);
+}
+
 static int analyse(emitter *e, MlirOperation func) {
   e->body = qcc_func_body(func);
   MlirOperation ret = mlirBlockGetTerminator(e->body);
@@ -303,6 +346,7 @@ static int analyse(emitter *e, MlirOperation func) {
   int cap = 16;
   e->steps = malloc(sizeof *e->steps * (size_t)cap);
   if (linearize(e, &cap, e->body, ret, -1, 0)) return -1;
+  mark_groups(e);
   /* Results: the first return of a value writes straight into the caller's
    * output; everything else gets an arena buffer. */
   for (int k = 0; k < e->n_steps; k++) {
@@ -328,9 +372,14 @@ static int analyse(emitter *e, MlirOperation func) {
     } else {
       qcc_shape sh;
       qcc_shape_of(r, &sh);
-      set_info(e, r, V_BUF, add_buffer(e, qcc_shape_numel(&sh) * (int64_t)qcc_dtype_size(sh.dtype), k));
+      int b = add_buffer(e, qcc_shape_numel(&sh) * (int64_t)qcc_dtype_size(sh.dtype), k);
+      set_info(e, r, V_BUF, b);
+      e->bufs[b].last = s->group_end;
     }
-    if (s->call.scratch_slot >= 0 && s->call.scratch_bytes > 0) s->scratch_buf = add_buffer(e, s->call.scratch_bytes, k);
+    if (s->call.scratch_slot >= 0 && s->call.scratch_bytes > 0) {
+      s->scratch_buf = add_buffer(e, s->call.scratch_bytes, k);
+      e->bufs[s->scratch_buf].last = s->group_end;
+    }
     for (int i = 0; i < s->call.n_in; i++) {
       MlirValue v = s->call.in[i];
       if (i == s->call.scratch_slot || mlirValueIsNull(v)) continue;
@@ -338,7 +387,7 @@ static int analyse(emitter *e, MlirOperation func) {
         add_const(e, v, i == s->call.packed_slot, &s->call);
         continue;
       }
-      read_value(e, v, k, k);
+      read_value(e, v, k, s->group_end);
     }
   }
   /* Outputs that are constants are copied from their arrays at the end. */
@@ -519,33 +568,6 @@ static void emit_step(emitter *e, const step *s, int k, int ind) {
   fprintf(e->c, ");\n");
 }
 
-/* Sibling matmuls (passes/group_siblings.c): the run of integer matmul
- * calls from step k on that read the same A, none another's result;
- * 1 when step k starts no such run (or with one thread). */
-static bool groupable(const step *s) {
-  return s->kind == STEP_CALL && !s->view && s->call.kernel &&
-         (!strcmp(s->call.kernel->symbol, "qrt_qmatmul_i8") || !strcmp(s->call.kernel->symbol, "qrt_qmatmul_i8_f32out"));
-}
-
-static int sibling_run(emitter *e, const qcc_guards *guards, int k) {
-  const step *s = &e->steps[k];
-  int n = 1;
-  if (e->o->threads <= 1 || !groupable(s)) return 1;
-  for (; k + n < e->n_steps && n < 8; n++) {
-    const step *t = &e->steps[k + n];
-    if (!groupable(t) || t->loop != s->loop || !mlirValueEqual(t->call.in[0], s->call.in[0]) ||
-        (s->loop < 0 && !qcc_guard_equal(qcc_guard_of(guards, t->op), qcc_guard_of(guards, s->op))))
-      break;
-    bool reads_member = false;
-    for (int j = 0; j < n; j++)
-      for (int i = 0; i < t->call.n_in; i++)
-        reads_member |= !mlirValueIsNull(t->call.in[i]) &&
-                        mlirValueEqual(t->call.in[i], mlirOperationGetResult(e->steps[k + j].op, 0));
-    if (reads_member) break;
-  }
-  return n;
-}
-
 static void emit_sibling_group(emitter *e, int k, int n, int ind) {
   char where[256];
   for (int j = 0; j < n; j++) {
@@ -707,10 +729,9 @@ static void emit_steps(emitter *e) {
       fprintf(e->c, "/* %s: a view of %s (no copy) */\n", where, expr);
       continue;
     }
-    int n = sibling_run(e, guards, k);
-    if (n > 1) {
-      emit_sibling_group(e, k, n, ind);
-      k += n - 1;
+    if (s->group > 1) {
+      emit_sibling_group(e, k, s->group, ind);
+      k += s->group - 1;
       continue;
     }
     emit_step(e, s, k, ind);
