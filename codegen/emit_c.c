@@ -308,7 +308,7 @@ static int sibling_run(emitter *e, const qcc_guards *guards, int k) {
   const step *s = &e->steps[k];
   int n = 1;
   if (e->o->threads <= 1 || !groupable(s)) return 1;
-  for (; k + n < e->n_steps && n < 8; n++) {
+  for (; k + n < e->n_steps && n < QRT_QMM_GROUP_MAX; n++) {
     const step *t = &e->steps[k + n];
     if (!groupable(t) || t->loop != s->loop || !mlirValueEqual(t->call.in[0], s->call.in[0]) ||
         (s->loop < 0 && !qcc_guard_equal(qcc_guard_of(guards, t->op), qcc_guard_of(guards, s->op))))

@@ -3,7 +3,8 @@
  * Accepted layouts (checked in this order):
  *  1. PATH/<input name>.npy for every model input, each either one sample
  *     (exactly the input's shape) or a stack of samples ([N] + shape); all
- *     inputs must have the same N.
+ *     inputs must have the same N. A name with '/' can be given as its
+ *     file stem (qcc_npy_file_stem: "enc/x:0" -> enc_x_0.npy).
  *  2. PATH/test_data_set_N/input_I.pb (ONNX test data), one sample per
  *     folder, inputs in graph order.
  *  3. For single-input models: any PATH/NAME.npy, one sample per file.
@@ -71,6 +72,19 @@ static int check_sample(const char *file, qcc_array *a, const qcc_shape *want, c
   return 0;
 }
 
+/* DIR/<name>.npy, or, when that file is missing, DIR/<stem>.npy with the
+ * name's characters other than letters, digits, '.' and '-' as '_' (the
+ * names `qcc run` gives its outputs): an input named "in/0" cannot be a
+ * file name, its samples can be in_0.npy. */
+static void input_file(const char *dir, const char *name, char *path, size_t cap) {
+  char stem[256];
+  snprintf(path, cap, "%s/%s.npy", dir, name);
+  if (is_file(path)) return;
+  qcc_npy_file_stem(name, stem, sizeof stem);
+  snprintf(path, cap, "%s/%s.npy", dir, stem);
+  if (!is_file(path)) snprintf(path, cap, "%s/%s.npy", dir, name);
+}
+
 /* Layout 1: one (possibly stacked) .npy per input name. */
 static int load_by_name(const char *dir, const qcc_calib_inputs *in, qcc_calib_set *set) {
   qcc_array *stacks = calloc((size_t)in->n, sizeof *stacks);
@@ -78,7 +92,7 @@ static int load_by_name(const char *dir, const qcc_calib_inputs *in, qcc_calib_s
   int rc = 0;
   for (int i = 0; i < in->n && !rc; i++) {
     char path[4096], err[512], ws[128], got[128];
-    snprintf(path, sizeof path, "%s/%s.npy", dir, in->names[i]);
+    input_file(dir, in->names[i], path, sizeof path);
     if (qcc_npy_read(path, &stacks[i], err, sizeof err)) {
       qcc_error("--calib: %s", err);
       rc = -1;
@@ -205,7 +219,7 @@ int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *
   bool all_named = in->n > 0;
   for (int i = 0; i < in->n; i++) {
     char p[4096];
-    snprintf(p, sizeof p, "%s/%s.npy", path, in->names[i]);
+    input_file(path, in->names[i], p, sizeof p);
     all_named &= is_file(p);
   }
   int rc;
@@ -223,8 +237,12 @@ int qcc_calib_load(const char *path, const qcc_calib_inputs *in, qcc_calib_set *
         rc = load_per_file(path, names, n, in, set);
       } else {
         char expected[1024] = "";
-        for (int i = 0; i < in->n; i++)
-          snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s.npy", i ? ", " : "", in->names[i]);
+        for (int i = 0; i < in->n; i++) {
+          char stem[256];
+          qcc_npy_file_stem(in->names[i], stem, sizeof stem);
+          snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s.npy", i ? ", " : "",
+                   strchr(in->names[i], '/') ? stem : in->names[i]);
+        }
         qcc_error("--calib: %s has no calibration data for this model (expected %s, or test_data_set_*/input_*.pb%s)",
                   path, expected, in->n == 1 ? ", or one .npy per sample" : "");
         rc = -1;

@@ -665,16 +665,20 @@ int qcc_make_output_dir(const char *dir, char *err, size_t errlen) {
   return 0;
 }
 
-int qcc_npy_write_output(const char *dir, const char *name, const qcc_array *a, char *err, size_t errlen) {
-  if (qcc_make_output_dir(dir, err, errlen)) return -1;
-  char safe[256], path[1400];
+void qcc_npy_file_stem(const char *name, char *safe, size_t cap) {
   size_t i = 0;
-  for (; name[i] && i + 1 < sizeof safe; i++) {
+  for (; name[i] && i + 1 < cap; i++) {
     char ch = name[i];
     int keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-';
     safe[i] = keep ? ch : '_';
   }
   safe[i] = 0;
+}
+
+int qcc_npy_write_output(const char *dir, const char *name, const qcc_array *a, char *err, size_t errlen) {
+  if (qcc_make_output_dir(dir, err, errlen)) return -1;
+  char safe[256], path[1400];
+  qcc_npy_file_stem(name, safe, sizeof safe);
   snprintf(path, sizeof path, "%s/%s.npy", dir, safe);
   return qcc_npy_write(path, a, err, errlen);
 }

@@ -62,6 +62,10 @@ int qcc_make_output_dir(const char *dir, char *err, size_t errlen);
  * '_' (tensor names may hold '/' or ':'). 0, or -1 with a message in err.
  * `qcc run` and `qcc sim` write their outputs with it. */
 int qcc_npy_write_output(const char *dir, const char *name, const qcc_array *a, char *err, size_t errlen);
+/* That file name's stem for a tensor name (no ".npy"), at most cap - 1
+ * characters: also what --calib accepts for an input whose name is no
+ * file name (one with '/'). */
+void qcc_npy_file_stem(const char *name, char *safe, size_t cap);
 
 /* Whether a (read from a .npy) has element type want; a uint16 array
  * where bfloat16 is wanted is relabelled bfloat16 (see above). */

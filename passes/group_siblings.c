@@ -20,15 +20,14 @@
  * defined where it lands (constants it reads move with it): the values
  * it computes are the same, only the order of independent ops changes,
  * so the bits do not. Siblings are q.qmatmul (int8 result) and
- * q.qmatmul_deq (float result) in the function's body; at most 8 a group
- * (qrt_qmatmul_group's limit). The memory plan follows the new order (a
+ * q.qmatmul_deq (float result) in the function's body; at most
+ * QRT_QMM_GROUP_MAX a group. The memory plan follows the new order (a
  * sibling's result lives a little longer). Not applied, with a -v
  * remark: a sibling that reads a value computed after the first one (a
  * residual from later in the graph). Runs last, for C output with
  * --threads > 1 only: on one thread a group is the same calls in order. */
 #include "fuse_match.h"
-
-enum { GROUP_MAX = 8 };
+#include "qrt.h" /* QRT_QMM_GROUP_MAX */
 
 static bool is_sibling_kind(MlirOperation op) { return q_qmatmul_is(op) || q_qmatmul_deq_is(op); }
 
@@ -68,11 +67,11 @@ int qcc_pass_group_siblings(MlirModule m) {
   for (MlirOperation x = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(x); x = mlirOperationGetNextInBlock(x)) {
     if (!is_sibling_kind(x)) continue;
     MlirValue a = mlirOperationGetOperand(x, 0);
-    MlirOperation group[GROUP_MAX] = {x}, last = x;
+    MlirOperation group[QRT_QMM_GROUP_MAX] = {x}, last = x;
     int n = 1;
     char at[256], other[256];
     qcc_op_where(x, at, sizeof at);
-    for (MlirOperation y = mlirOperationGetNextInBlock(x); !mlirOperationIsNull(y) && n < GROUP_MAX;) {
+    for (MlirOperation y = mlirOperationGetNextInBlock(x); !mlirOperationIsNull(y) && n < QRT_QMM_GROUP_MAX;) {
       MlirOperation next = mlirOperationGetNextInBlock(y);
       bool sibling = is_sibling_kind(y) && mlirValueEqual(mlirOperationGetOperand(y, 0), a);
       if (sibling) {

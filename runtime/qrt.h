@@ -1288,7 +1288,9 @@ typedef struct qrt_qgemm_args {
   const float *deq_scale;
 } qrt_qgemm_args;
 /* One call of qrt_qmatmul_i8 (fout 0) or qrt_qmatmul_i8_f32out (fout 1),
- * for qrt_qmatmul_group. */
+ * for qrt_qmatmul_group, which runs at most QRT_QMM_GROUP_MAX of them as
+ * one parallel region (more: one after another). */
+#define QRT_QMM_GROUP_MAX 8
 typedef struct qrt_qmm_call {
   const void *params; /* qrt_qmatmul_params */
   const void *const *in;
@@ -1378,7 +1380,8 @@ QRT_API void qrt_qgemm_ex(const qrt_qgemm_args *g);
  * region, one hand-off to the threads instead of one per call, each
  * thread taking the same rows of every GEMM; the results are those of
  * the calls made one after another (the same bits), which is what it
- * does on one thread, for more than 8 calls, or for batched matmuls. */
+ * does on one thread, for more than QRT_QMM_GROUP_MAX calls, or for
+ * batched matmuls. */
 QRT_API void qrt_qmatmul_group(int64_t n, const qrt_qmm_call *calls);
 /* Packed int4 B: the qrt_pack_b_i8 layout with each 64-byte group (4 k x
  * 16 columns) stored in 32 bytes: byte i holds element i (low nibble) and

@@ -1230,8 +1230,6 @@ QRT_INTERNAL void qrt_qmatmul_run(const void *params, const void *const *in, voi
  * block t of every GEMM (each GEMM split in up to T blocks as
  * qrt_parallel_blocks splits one), so with T threads each thread keeps
  * the same rows of all of them and the group costs one hand-off. */
-#define QRT_QMM_GROUP_MAX 8
-
 typedef struct qrt_qmm_group_job {
   qrt_qgemm_args g[QRT_QMM_GROUP_MAX];
   qrt_qmm_slices s[QRT_QMM_GROUP_MAX];
