@@ -198,6 +198,15 @@ static int qrt_pool_take(qrt_pool *p, int64_t k, uint64_t seq) {
   return 0;
 }
 
+/* Runs task k of job seq if no thread has started it (its worker, or the
+ * caller once its own task is done): 1 when this thread ran it. */
+static int qrt_pool_run_task(qrt_pool *p, int64_t k, uint64_t seq, qrt_task_fn fn, void *ctx) {
+  if (!qrt_pool_take(p, k, seq)) return 0;
+  fn(ctx, k);
+  QRT_STORE(p->done[k].state, 2 * seq + 2, QRT_REL);
+  return 1;
+}
+
 /* Worker id's task of the current fixed job, unless the caller took it.
  * fn and ctx are read before the claim, and a successful claim proves
  * they were the job's: the caller publishes no other job while this
@@ -206,11 +215,7 @@ static int qrt_pool_take(qrt_pool *p, int64_t k, uint64_t seq) {
  * the job). */
 static void qrt_pool_claim_own(qrt_pool *p, int64_t id) {
   const uint64_t seq = QRT_LOAD(p->seq, QRT_ACQ);
-  const qrt_task_fn fn = QRT_LOAD(p->fn, QRT_RLX);
-  void *const ctx = QRT_LOAD(p->ctx, QRT_RLX);
-  if (!qrt_pool_take(p, id, seq)) return;
-  fn(ctx, id);
-  QRT_STORE(p->done[id].state, 2 * seq + 2, QRT_REL);
+  qrt_pool_run_task(p, id, seq, QRT_LOAD(p->fn, QRT_RLX), QRT_LOAD(p->ctx, QRT_RLX));
 }
 
 static void *qrt_pool_worker(void *arg) {
@@ -238,9 +243,8 @@ static void *qrt_pool_worker(void *arg) {
     seen = gen;
     n = (w >> QRT_JOB_BITS) & QRT_JOB_MASK;
     if (n <= QRT_THREADS) {
-      /* Task `id`, if the job has one. Until this worker's done word says
-       * so, the caller publishes no other job: fn, ctx and seq are this
-       * job's. */
+      /* Task `id`, if the job has one and the caller has not taken it
+       * (qrt_pool_claim_own says why fn and ctx are the job's). */
       if ((uint64_t)id < n) qrt_pool_claim_own(p, id);
     } else {
       qrt_pool_work(p, gen, QRT_LOAD(p->fn, QRT_RLX), QRT_LOAD(p->ctx, QRT_RLX));
@@ -291,11 +295,7 @@ static void qrt_pool_run(qrt_pool *p, int64_t n, qrt_task_fn fn, void *ctx) {
   if (fixed) {
     fn(ctx, 0);
     for (k = 1; k < n; ++k) {
-      if (qrt_pool_take(p, k, seq)) {
-        fn(ctx, k); /* its worker had not started it */
-        QRT_STORE(p->done[k].state, 2 * seq + 2, QRT_REL);
-        continue;
-      }
+      if (qrt_pool_run_task(p, k, seq, fn, ctx)) continue; /* its worker had not started it */
       while (QRT_LOAD(p->done[k].state, QRT_ACQ) != 2 * seq + 2) {
         if (++spin < QRT_POOL_SPIN) QRT_POOL_PAUSE();
         else sched_yield();

@@ -146,6 +146,22 @@ def instrument(src, name, threads):
     return "\n".join(out), calls
 
 
+def instrumented_source(a, extra, name, tmp):
+    """qcc's C of the model (weights in a file: a small C file compiles in
+    seconds) with every kernel call timed: (c, main_c, weights, calls)."""
+    c, main_c, wfile = (os.path.join(tmp, f) for f in ("prof.c", "prof_main.c", "prof.bin"))
+    run([a.qcc, a.model, "-o", c, "--name", name, "--emit-main", main_c, "--threads", str(a.threads),
+         "--weights-file", wfile, *extra])
+    src, calls = instrument(open(c).read(), name, a.threads)
+    open(c, "w").write(src)
+    return c, main_c, wfile, calls
+
+
+def prof_rows(stderr):
+    """The PROF lines a run printed, split into fields (the tag dropped)."""
+    return [l.split()[1:] for l in stderr.splitlines() if l.startswith("PROF ")]
+
+
 def per_call_min(rows):
     """{call: least time in us} from the PROF lines of several runs."""
     best = {}
@@ -158,11 +174,7 @@ def per_call_min(rows):
 def measured(a, extra, name):
     """--measured: each call's least time, one-thread build against the real N-thread pool."""
     with tempfile.TemporaryDirectory() as tmp:
-        c, main_c, wfile = (os.path.join(tmp, f) for f in ("prof.c", "prof_main.c", "prof.bin"))
-        run([a.qcc, a.model, "-o", c, "--name", name, "--emit-main", main_c, "--threads", str(a.threads),
-             "--weights-file", wfile, *extra])
-        src, calls = instrument(open(c).read(), name, a.threads)
-        open(c, "w").write(src)
+        c, main_c, wfile, calls = instrumented_source(a, extra, name, tmp)
         exes = {}
         for t in (1, a.threads):
             exes[t] = os.path.join(tmp, f"prof{t}")
@@ -172,7 +184,7 @@ def measured(a, extra, name):
         for r in range(a.rounds):
             for t in (sorted(rows) if r % 2 == 0 else sorted(rows, reverse=True)):
                 err = run([exes[t], *a.inputs, "--weights", wfile, "--bench", str(a.iters)]).stderr
-                rows[t] += [l.split()[1:] for l in err.splitlines() if l.startswith("PROF ")]
+                rows[t] += prof_rows(err)
     one, many = per_call_min(rows[1]), per_call_min(rows[a.threads])
     by = {}
     for k, (kern, _) in enumerate(calls):
@@ -218,15 +230,11 @@ def main():
     if a.measured:
         return measured(a, extra, name)
     with tempfile.TemporaryDirectory() as tmp:
-        c, main_c, exe, wfile = (os.path.join(tmp, f) for f in ("prof.c", "prof_main.c", "prof", "prof.bin"))
-        # weights in a file: a small C file compiles in seconds
-        run([a.qcc, a.model, "-o", c, "--name", name, "--emit-main", main_c, "--threads", str(a.threads),
-             "--weights-file", wfile, *extra])
-        src, calls = instrument(open(c).read(), name, a.threads)
-        open(c, "w").write(src)
+        c, main_c, wfile, calls = instrumented_source(a, extra, name, tmp)
+        exe = os.path.join(tmp, "prof")
         run(["cc", "-std=gnu99", *a.cflags.split(), c, main_c, "-lm", "-pthread", "-o", exe])
         err = run([exe, *a.inputs, "--weights", wfile, "--bench", str(a.iters)]).stderr
-    rows = [l.split()[1:] for l in err.splitlines() if l.startswith("PROF ")]
+    rows = prof_rows(err)
     runs = int(rows[0][6]) if rows else 0
     if not runs:
         sys.exit("no timed runs")
