@@ -191,13 +191,17 @@ static bool cpu_runs_v4(void) {
 #endif
 }
 
+/* Decided once; calibration's worker threads may ask at once, hence the
+ * atomic load and store (they would all store the same answer). */
 static bool use_v4(void) {
   static int v4 = -1;
-  if (v4 < 0) {
+  int v = __atomic_load_n(&v4, __ATOMIC_RELAXED);
+  if (v < 0) {
     const char *env = getenv("QCC_KERNELS");
-    v4 = (!env || strcmp(env, "baseline")) && cpu_runs_v4();
+    v = (!env || strcmp(env, "baseline")) && cpu_runs_v4();
+    __atomic_store_n(&v4, v, __ATOMIC_RELAXED);
   }
-  return v4;
+  return v;
 }
 
 qrt_kernel_fn qcc_kernel_entry(const qcc_kernel_info *k) { return use_v4() && k->fn_v4 ? k->fn_v4 : k->fn; }

@@ -10,6 +10,7 @@
  * their last use. */
 #include "evaluator.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,17 @@ static qcc_array alloc_for(MlirValue v) {
  * the weights), and packed weights are kept only up to PACKED_BUDGET bytes
  * in all; past it a weight is packed again at each run, which costs about
  * what the matmul's own pass over the weights does.  Packing gives the
- * same bits either way. */
+ * same bits either way.
+ *
+ * Plans on several threads (calibration, eval_samples.c) share one cache:
+ * its maps are read and written under `lock`; an entry, once in, never
+ * changes until the cache is freed. */
 enum { PACKED_BUDGET = 1 << 30 };
 struct qcc_eval_cache {
   qcc_ptr_map constants; /* attribute -> constant_entry* */
   qcc_ptr_map packed;    /* attribute -> packed_entry* */
   size_t packed_bytes;   /* kept in `packed` */
+  pthread_mutex_t lock;
 };
 
 typedef struct constant_entry {
@@ -71,6 +77,7 @@ qcc_eval_cache *qcc_eval_cache_new(void) {
   qcc_eval_cache *c = calloc(1, sizeof *c);
   qcc_ptr_map_init(&c->constants);
   qcc_ptr_map_init(&c->packed);
+  pthread_mutex_init(&c->lock, NULL);
   return c;
 }
 
@@ -90,6 +97,7 @@ void qcc_eval_cache_free(qcc_eval_cache *c) {
     }
   qcc_ptr_map_free(&c->constants);
   qcc_ptr_map_free(&c->packed);
+  pthread_mutex_destroy(&c->lock);
   free(c);
 }
 
@@ -100,19 +108,45 @@ static const void *constant_key(MlirValue v) {
   return q_constant_get(mlirOpResultGetOwner(v)).value.ptr;
 }
 
+/* The cache's entry for constant v, made now if it has none. */
+static constant_entry *cache_constant(qcc_eval_cache *cache, MlirValue v) {
+  const void *key = constant_key(v);
+  pthread_mutex_lock(&cache->lock);
+  constant_entry *e = qcc_ptr_map_get(&cache->constants, key);
+  if (!e) {
+    e = malloc(sizeof *e);
+    qcc_value_constant_borrow(v, &e->array, &e->borrowed);
+    qcc_ptr_map_put(&cache->constants, key, e);
+  }
+  pthread_mutex_unlock(&cache->lock);
+  return e;
+}
+
+/* The cache's packed copy of the weight keyed `key` in call's packing;
+ * NULL if it has none. */
+static packed_entry *cache_packed(qcc_eval_cache *cache, const void *key, const qcc_call *call) {
+  pthread_mutex_lock(&cache->lock);
+  packed_entry *e = qcc_ptr_map_get(&cache->packed, key);
+  pthread_mutex_unlock(&cache->lock);
+  return e && e->kind == (int)call->pack_kind && e->k == call->pack_k && e->n == call->pack_n ? e : NULL;
+}
+
 /* The packed layout of call's weight b: from the cache when one is given
  * and holds it for the same packing; *owned tells the caller to free it. */
 static const void *packed_weight(const qcc_call *call, const qcc_array *b, qcc_eval_cache *cache, qcc_array *tmp,
                                  bool *owned) {
   const void *key = cache ? constant_key(call->in[call->packed_slot]) : NULL;
-  packed_entry *e = key ? qcc_ptr_map_get(&cache->packed, key) : NULL;
-  if (e && e->kind == (int)call->pack_kind && e->k == call->pack_k && e->n == call->pack_n) {
+  packed_entry *e = key ? cache_packed(cache, key, call) : NULL;
+  if (e) {
     *owned = false;
     return e->data.data;
   }
   qcc_pack_weight(call, b, tmp);
   *owned = true;
-  if (key && !e && cache->packed_bytes + tmp->nbytes <= PACKED_BUDGET) {
+  if (!key) return tmp->data;
+  pthread_mutex_lock(&cache->lock);
+  e = qcc_ptr_map_get(&cache->packed, key); /* another thread may have put it in since */
+  if (!e && cache->packed_bytes + tmp->nbytes <= PACKED_BUDGET) {
     cache->packed_bytes += tmp->nbytes;
     e = malloc(sizeof *e);
     e->kind = (int)call->pack_kind;
@@ -122,6 +156,7 @@ static const void *packed_weight(const qcc_call *call, const qcc_array *b, qcc_e
     qcc_ptr_map_put(&cache->packed, key, e);
     *owned = false;
   }
+  pthread_mutex_unlock(&cache->lock);
   return tmp->data;
 }
 
@@ -394,14 +429,7 @@ static int eval_op(qcc_eval_cache *cache, scope *sc, MlirOperation op) {
   MlirValue res = mlirOperationGetResult(op, 0);
   slot *out = new_slot(sc, res);
   if (q_constant_is(op) && cache) {
-    const void *key = constant_key(res);
-    constant_entry *c = qcc_ptr_map_get(&cache->constants, key);
-    if (!c) {
-      c = malloc(sizeof *c);
-      qcc_value_constant_borrow(res, &c->array, &c->borrowed);
-      qcc_ptr_map_put(&cache->constants, key, c);
-    }
-    out->data = c->array;
+    out->data = cache_constant(cache, res)->array;
     out->owned = false; /* the cache's */
   } else if (q_constant_is(op)) {
     qcc_value_constant(res, &out->data);
@@ -483,13 +511,7 @@ qcc_eval_plan *qcc_eval_plan_new(MlirModule m, qcc_eval_cache *cache) {
     }
     if (s->kind == STEP_CONSTANT) {
       qcc_array *c = &p->slots[s->result].data;
-      const void *key = cache ? constant_key(s->res) : NULL;
-      constant_entry *e = key ? qcc_ptr_map_get(&cache->constants, key) : NULL;
-      if (key && !e) {
-        e = malloc(sizeof *e);
-        qcc_value_constant_borrow(s->res, &e->array, &e->borrowed);
-        qcc_ptr_map_put(&cache->constants, key, e);
-      }
+      constant_entry *e = cache ? cache_constant(cache, s->res) : NULL;
       bool borrowed = true;
       if (e) *c = e->array;
       else qcc_value_constant_borrow(s->res, c, &borrowed);
@@ -580,9 +602,8 @@ static int run_step(qcc_eval_plan *p, scope *top, step *s) {
   if (s->call.packed_slot >= 0 && !s->packed && p->cache) { /* in the cache from now on, if it keeps it */
     const void *key = constant_key(s->call.in[s->call.packed_slot]);
     run_call(&s->call, ins, out, p->cache, NULL, p->scratch);
-    packed_entry *e = key ? qcc_ptr_map_get(&p->cache->packed, key) : NULL;
-    if (e && e->kind == (int)s->call.pack_kind && e->k == s->call.pack_k && e->n == s->call.pack_n)
-      s->packed = e->data.data;
+    packed_entry *e = key ? cache_packed(p->cache, key, &s->call) : NULL;
+    if (e) s->packed = e->data.data;
     return 0;
   }
   run_call(&s->call, ins, out, p->cache, s->packed, p->scratch);

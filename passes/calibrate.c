@@ -18,7 +18,15 @@
  * Hessian of the layer's output error that GPTQ minimizes.  Collected
  * once per input value (q, k and v reading one value share one H) and
  * stored on each such matmul as qcc.input_hessian, a dense K x K f64
- * attribute; the quantize pass reads it and removes it. */
+ * attribute; the quantize pass reads it and removes it.
+ *
+ * The samples run on the compiler's threads (--calib-threads), each with
+ * its own ranges and histograms, merged when they are done; then each
+ * value's clip is chosen on a thread. Least, greatest and histogram counts
+ * do not depend on the order of the samples, so the ranges are the same
+ * bits for every thread count. GPTQ's second moments are sums of doubles
+ * whose bits would: with --weight-quant gptq the samples run on one
+ * thread. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +35,12 @@
 #include <unistd.h>
 
 #include "calib_data.h"
+#include "eval_samples.h"
 #include "evaluator.h"
 #include "linalg.h"
 #include "name_map.h"
 #include "observers.h"
+#include "parallel.h"
 #include "passes.h"
 #include "quant_options.h"
 
@@ -185,15 +195,6 @@ static void set_f64(MlirOperation op, const char *name, double v) {
                                   mlirFloatAttrDoubleGet(ctx, mlirF64TypeGet(ctx), v));
 }
 
-/* A one-line progress bar on stderr, only for a terminal and only once the
- * run has taken more than a second. */
-static void progress(int done, int total, time_t start) {
-  if (!isatty(2) || time(NULL) - start < 1) return;
-  int width = 30, fill = total ? done * width / total : width;
-  fprintf(stderr, "\rcalibrating [%.*s%*s] %d/%d", fill, "##############################", width - fill, "", done, total);
-  if (done == total) fputc('\n', stderr);
-}
-
 bool qcc_value_range(MlirValue v, double *lo, double *hi) {
   if (mlirValueIsAOpResult(v)) {
     MlirOperation op = mlirOpResultGetOwner(v);
@@ -247,22 +248,63 @@ static void chosen_range(range *r, double *lo, double *hi, double *lo8, double *
   *hi8 = r->hi8;
 }
 
-/* One evaluation over every sample; obs sees every function argument (with
- * a null op) and every op result. */
-static int run_samples(MlirModule m, const qcc_calib_set *set, int n_in, qcc_observer obs, observer_state *st) {
-  MlirBlock body = qcc_func_body(qcc_module_func(m));
-  time_t start = time(NULL);
-  int rc = 0;
-  qcc_eval_cache *cache = qcc_eval_cache_new();
-  qcc_eval_plan *plan = qcc_eval_plan_new(m, cache);
-  for (int k = 0; k < set->n_samples && !rc; k++) {
-    for (int i = 0; i < n_in; i++) obs((MlirOperation){NULL}, mlirBlockGetArgument(body, i), &set->samples[k * n_in + i], st);
-    rc = qcc_eval_plan_run(plan, &set->samples[k * n_in], n_in, NULL, NULL, obs, st);
-    progress(k + 1, set->n_samples, start);
+/* Thread w's ranges into st's (same keys: both were set up by
+ * share_ranges on one body), then freed. */
+static void merge_ranges(observer_state *st, observer_state *w) {
+  for (size_t i = 0; i < w->ranges.cap; i++) {
+    range *r = w->ranges.vals[i];
+    if (!w->ranges.keys[i] || !r || r->owner != w->ranges.keys[i]) continue; /* empty, or shared */
+    range *into = range_of(st, (MlirValue){r->owner});
+    if (r->lo < into->lo) into->lo = r->lo;
+    if (r->hi > into->hi) into->hi = r->hi;
+    if (r->hist && !into->hist) into->hist = r->hist, r->hist = NULL;
+    else if (r->hist) qcc_hist_merge(into->hist, r->hist);
   }
-  qcc_eval_plan_free(plan);
-  qcc_eval_cache_free(cache);
-  return rc;
+}
+
+static void free_state(observer_state *st) {
+  for (size_t i = 0; i < st->ranges.cap; i++) {
+    range *r = st->ranges.vals[i];
+    if (!st->ranges.keys[i] || !r || r->owner != st->ranges.keys[i]) continue; /* empty, or shared */
+    qcc_hist_free(r->hist);
+    free(r);
+  }
+  qcc_ptr_map_free(&st->ranges);
+  for (size_t i = 0; i < st->grams.cap; i++)
+    if (st->grams.keys[i] && st->grams.vals[i]) {
+      free(((gram *)st->grams.vals[i])->g);
+      free(st->grams.vals[i]);
+    }
+  qcc_ptr_map_free(&st->grams);
+}
+
+/* The observer's choice for every range with a histogram, one range a
+ * task (36 on digits_transformer, hundreds on a language model). */
+typedef struct choices {
+  range **r;
+  int n;
+} choices;
+
+static void choose(void *user, int task, int worker) {
+  (void)worker;
+  double lo, hi, lo8, hi8;
+  chosen_range(((choices *)user)->r[task], &lo, &hi, &lo8, &hi8);
+}
+
+static void choose_all(observer_state *st, int threads) {
+  choices c = {malloc(sizeof(range *) * (st->ranges.cap + 1)), 0};
+  for (size_t i = 0; i < st->ranges.cap; i++) {
+    range *r = st->ranges.vals[i];
+    if (st->ranges.keys[i] && r && r->owner == st->ranges.keys[i] && r->hist) c.r[c.n++] = r;
+  }
+  qcc_parallel_for(c.n, threads, choose, &c);
+  free(c.r);
+}
+
+static double wall_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return 1e3 * (double)t.tv_sec + 1e-6 * (double)t.tv_nsec;
 }
 
 int qcc_pass_calibrate(MlirModule m) {
@@ -289,19 +331,33 @@ int qcc_pass_calibrate(MlirModule m) {
   }
   qcc_calib_set set;
   if (qcc_calib_load(qcc_quant_opts.calib_path, &in, &set)) return -1;
-  observer_state st;
-  qcc_ptr_map_init(&st.ranges);
-  qcc_ptr_map_init(&st.grams);
-  const int n_grams = qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ ? plan_grams(body, &st) : 0;
-  const bool clip = st.clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
+  const bool gptq = qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ;
+  const int threads = gptq ? 1 : qcc_compile_threads();
+  observer_state *sts = calloc((size_t)threads, sizeof *sts);
+  observer_state *const st0 = &sts[0];
+  void *states[256]; /* --calib-threads is at most 256 */
+  const bool clip = qcc_quant_opts.observer != QCC_OBSERVER_MINMAX;
+  for (int w = 0; w < threads; w++) {
+    qcc_ptr_map_init(&sts[w].ranges);
+    qcc_ptr_map_init(&sts[w].grams);
+    sts[w].clip = clip;
+    share_ranges(body, &sts[w]);
+    states[w] = &sts[w];
+  }
+  const int n_grams = gptq ? plan_grams(body, st0) : 0;
   const clock_t cpu0 = clock();
-  share_ranges(body, &st);
-  int rc = run_samples(m, &set, in.n, observe, &st);
+  const double wall0 = wall_ms();
+  int rc = qcc_eval_samples(m, &set, threads, observe, states);
+  for (int w = 1; w < threads; w++) {
+    if (!rc) merge_ranges(st0, &sts[w]);
+    free_state(&sts[w]);
+  }
+  if (!rc && clip) choose_all(st0, threads);
   if (!rc) {
     MlirOperation ret = mlirBlockGetTerminator(body);
     for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationEqual(op, ret);
          op = mlirOperationGetNextInBlock(op)) {
-      range *r = qcc_ptr_map_get(&st.ranges, mlirOperationGetResult(op, 0).ptr);
+      range *r = qcc_ptr_map_get(&st0->ranges, mlirOperationGetResult(op, 0).ptr);
       if (!r || q_constant_is(op) || !(r->lo <= r->hi)) continue;
       double lo, hi, lo8, hi8;
       chosen_range(r, &lo, &hi, &lo8, &hi8);
@@ -318,32 +374,22 @@ int qcc_pass_calibrate(MlirModule m) {
     }
     double lo[64], hi[64], lo8, hi8;
     for (int i = 0; i < in.n && i < 64; i++)
-      chosen_range(range_of(&st, mlirBlockGetArgument(body, i)), &lo[i], &hi[i], &lo8, &hi8);
+      chosen_range(range_of(st0, mlirBlockGetArgument(body, i)), &lo[i], &hi[i], &lo8, &hi8);
     MlirContext ctx = mlirOperationGetContext(func);
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_min"), mlirDenseF64ArrayGet(ctx, in.n, lo));
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"), mlirDenseF64ArrayGet(ctx, in.n, hi));
     /* CPU time, the observers' choices included: what the ratio to the
      * generated code's time per run (docs/quantization.md) is taken on */
-    const double cpu_ms = 1000.0 * (double)(clock() - cpu0) / CLOCKS_PER_SEC;
-    qcc_remark("calibrate: %d samples from %s, %.3f ms CPU per sample", set.n_samples, qcc_quant_opts.calib_path,
-               set.n_samples ? cpu_ms / set.n_samples : 0.0);
+    const double cpu_ms = 1000.0 * (double)(clock() - cpu0) / CLOCKS_PER_SEC, ms = wall_ms() - wall0;
+    const double per = set.n_samples ? 1.0 / set.n_samples : 0.0;
+    qcc_remark("calibrate: %d samples from %s on %d thread%s, %.3f ms CPU and %.3f ms wall clock per sample",
+               set.n_samples, qcc_quant_opts.calib_path, threads, threads > 1 ? "s" : "", cpu_ms * per, ms * per);
     if (qcc_quant_opts.weight_quant == QCC_WEIGHT_GPTQ)
       qcc_remark("calibrate: input second moments (qcc.input_hessian) of %d matmuls, %d distinct inputs",
-                 attach_hessians(body, &st), n_grams);
+                 attach_hessians(body, st0), n_grams);
   }
-  for (size_t i = 0; i < st.ranges.cap; i++) {
-    range *r = st.ranges.vals[i];
-    if (!st.ranges.keys[i] || !r || r->owner != st.ranges.keys[i]) continue; /* empty, or shared */
-    qcc_hist_free(r->hist);
-    free(r);
-  }
-  qcc_ptr_map_free(&st.ranges);
-  for (size_t i = 0; i < st.grams.cap; i++)
-    if (st.grams.keys[i] && st.grams.vals[i]) {
-      free(((gram *)st.grams.vals[i])->g);
-      free(st.grams.vals[i]);
-    }
-  qcc_ptr_map_free(&st.grams);
+  free_state(st0);
+  free(sts);
   qcc_calib_free(&set);
   return rc;
 }

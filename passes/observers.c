@@ -367,6 +367,20 @@ void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo_
   *hi_out = hi;
 }
 
+/* cover() makes h's width the one of the union of both ranges, which is
+ * at least o's (a width only depends on its range, and grows with it); o's
+ * cells then merge into h's as in cover (floor_shift), into the spilled
+ * counts. */
+void qcc_hist_merge(qcc_histogram *h, const qcc_histogram *o) {
+  if (!(o->width > 0)) return; /* no finite values */
+  cover(h, o->lo, o->hi);
+  if (!h->spilled) h->spilled = calloc(QCC_HIST_BINS, sizeof(double));
+  const int d = ilogb(h->width) - ilogb(o->width);
+  for (int64_t k = lo_cell(o), end = hi_cell(o); k <= end; k++)
+    h->spilled[floor_shift(o->first + k, d) - h->first] += qcc_hist_count(o, k);
+  h->total += o->total;
+}
+
 void qcc_hist_percentile_range(const qcc_histogram *h, double p, double *lo, double *hi) {
   *lo = h->lo;
   *hi = h->hi;

@@ -53,6 +53,11 @@ void qcc_hist_free(qcc_histogram *h);
 void qcc_hist_add(qcc_histogram *h, const float *x, int64_t n);
 /* qcc_hist_add that also gives x's qcc_minmax_f32 (which it needs). */
 void qcc_hist_add_minmax(qcc_histogram *h, const float *x, int64_t n, float *lo, float *hi);
+/* Adds o's values to h: afterwards h is the histogram of both sets of
+ * values (the same counts on the same grid as one histogram adding them
+ * all, in any order: see above), so that threads can each fill their own
+ * and merge them. */
+void qcc_hist_merge(qcc_histogram *h, const qcc_histogram *o);
 /* How many values cell k of the window (the grid cell first + k) holds. */
 double qcc_hist_count(const qcc_histogram *h, int64_t k);
 /* The lower edge of window cell k: (first + k) w. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "qrt.h"
 #include "quant_activations.h"
 
@@ -64,6 +65,9 @@ const char qcc_quant_flags_help[] =
     "                        activation range from calibration: the clip minimizing\n"
     "                        the quantization MSE (default), min/max, or the central\n"
     "                        P percent of the values (default 99.99)\n"
+    "  --calib-threads N     calibration runs its samples on N threads (default: the\n"
+    "                        online CPUs, at most 8; one with --weight-quant gptq),\n"
+    "                        the same ranges for every N\n"
     "  --weight-quant rtn|gptq\n"
     "                        integer weight codes for the chosen scales: round to\n"
     "                        nearest (default), or GPTQ, which minimizes the\n"
@@ -170,6 +174,14 @@ int qcc_quant_parse_flag(int argc, char **argv, int *i) {
     }
   } else if ((v = qcc_flag_value(argc, argv, i, "--observer", &missing))) {
     rc = parse_observer(v);
+  } else if ((v = qcc_flag_value(argc, argv, i, "--calib-threads", &missing))) {
+    char *end;
+    long t = strtol(v, &end, 10);
+    if (*end || t < 1 || t > 256) {
+      qcc_error("--calib-threads: expected a count from 1 to 256, got '%s'", v);
+      rc = -1;
+    }
+    qcc_calib_threads_flag = (int)t;
   } else if ((v = qcc_flag_value(argc, argv, i, "--weight-quant", &missing))) {
     if (!strcmp(v, "rtn") || !strcmp(v, "gptq")) {
       qcc_quant_opts.weight_quant = !strcmp(v, "gptq") ? QCC_WEIGHT_GPTQ : QCC_WEIGHT_RTN;

@@ -135,6 +135,35 @@ static void test_growing(void) {
   for (int64_t c = (int64_t)floor(lo / w); c <= (int64_t)floor(hi / w); c++)
     same_thrice &= qcc_hist_count(h3, c - h3->first) == 3 * qcc_hist_count(h, c - h->first);
   check(same_thrice, "growing histogram: counts past 16 bits move to the spilled counts exactly");
+  /* Calibration's threads each fill a histogram and merge them: the zeros
+   * alone in one (the finest grid), the Gaussians in another, the
+   * outliers, NaN and infinities in the third (grids many doublings
+   * apart), merged into the zeros' one: the counts, range, total and the
+   * observers' choices of one histogram of every value, bit for bit. */
+  qcc_histogram *part[3] = {qcc_hist_new(), qcc_hist_new(), qcc_hist_new()};
+  for (int c = 0; c < CHUNKS; c++) qcc_hist_add(part[c == 0 ? 0 : c < 6 ? 1 : 2], g + c * (G / CHUNKS), G / CHUNKS);
+  qcc_hist_merge(part[0], part[2]);
+  qcc_hist_merge(part[0], part[1]);
+  qcc_histogram *m = part[0];
+  int same_merged = m->width == h->width && m->total == h->total && m->lo == h->lo && m->hi == h->hi;
+  for (int64_t c = (int64_t)floor(lo / w); c <= (int64_t)floor(hi / w); c++)
+    same_merged &= qcc_hist_count(m, c - m->first) == qcc_hist_count(h, c - h->first);
+  for (int bits = 4; bits <= 8; bits += 4) {
+    double mlo, mhi, hlo, hhi;
+    qcc_hist_mse_range(m, bits, &mlo, &mhi);
+    qcc_hist_mse_range(h, bits, &hlo, &hhi);
+    same_merged &= mlo == hlo && mhi == hhi;
+  }
+  double mlo, mhi, hlo, hhi;
+  qcc_hist_percentile_range(m, 99.9, &mlo, &mhi);
+  qcc_hist_percentile_range(h, 99.9, &hlo, &hhi);
+  same_merged &= mlo == hlo && mhi == hhi;
+  check(same_merged, "merged histograms: one histogram of all the values (counts, range, MSE and percentile choices)");
+  qcc_histogram *empty = qcc_hist_new();
+  qcc_hist_merge(m, empty); /* a thread that saw no finite value */
+  check(m->total == h->total && m->lo == h->lo, "merging an empty histogram changes nothing");
+  qcc_hist_free(empty);
+  for (int i = 0; i < 3; i++) qcc_hist_free(part[i]);
   qcc_hist_free(h);
   qcc_hist_free(h2);
   qcc_hist_free(h3);
