@@ -163,8 +163,16 @@ QRT_ALL_KERNELS(DECLARE_V4)
 #define FN_V4(sym) NULL
 #endif
 
+#ifdef QCC_HAVE_QRT_V3
+#define DECLARE_V3(sym, pname, file) void sym##_v3(const void *params, const void *const *in, void *const *out);
+QRT_ALL_KERNELS(DECLARE_V3)
+#define FN_V3(sym) sym##_v3
+#else
+#define FN_V3(sym) NULL
+#endif
+
 #define KERNEL_ENTRY(sym, pname, file)                                                                          \
-  {#sym, sym, FN_V4(sym), "qrt_" #pname "_params", pname##_fields,                                             \
+  {#sym, sym, FN_V4(sym), FN_V3(sym), "qrt_" #pname "_params", pname##_fields,                                 \
    (int)(sizeof pname##_fields / sizeof pname##_fields[0]), sizeof(qrt_##pname##_params), file},
 const qcc_kernel_info qcc_kernels[] = {QRT_ALL_KERNELS(KERNEL_ENTRY)};
 const int qcc_num_kernels = (int)(sizeof qcc_kernels / sizeof qcc_kernels[0]);
@@ -179,34 +187,53 @@ const qcc_kernel_info *qcc_find_kernel(const char *symbol) {
  * AArch64); --no-fma turns it off for targets where fmaf is a library call. */
 bool qcc_fused_multiply_add = true;
 
-static bool cpu_runs_v4(void) {
-#if defined(QCC_HAVE_QRT_V4) && defined(__GNUC__)
+/* The runtime copy the CPU runs: 4 for x86-64-v4 (AVX-512 VNNI), 3 for
+ * AVX2 + FMA, 0 for the baseline build. */
+static int cpu_level(void) {
+#if defined(__GNUC__) && (defined(QCC_HAVE_QRT_V4) || defined(QCC_HAVE_QRT_V3))
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni") &&
-         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
-#else
-  return false;
+  const bool v3 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                  __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+  const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni");
+#if defined(QCC_HAVE_QRT_V4)
+  if (v4) return 4;
 #endif
+#if defined(QCC_HAVE_QRT_V3)
+  if (v3) return 3;
+#endif
+  (void)v4;
+#endif
+  return 0;
 }
 
-/* Decided once; calibration's worker threads may ask at once, hence the
- * atomic load and store (they would all store the same answer). */
-static bool use_v4(void) {
-  static int v4 = -1;
-  int v = __atomic_load_n(&v4, __ATOMIC_RELAXED);
+/* The copy the evaluator calls: the CPU's best, at most QCC_KERNELS's
+ * (baseline, x86-64-v3). Decided once; calibration's worker threads may
+ * ask at once, hence the atomic load and store (they would all store the
+ * same answer). */
+static int kernel_level(void) {
+  static int level = -1;
+  int v = __atomic_load_n(&level, __ATOMIC_RELAXED);
   if (v < 0) {
     const char *env = getenv("QCC_KERNELS");
-    v = (!env || strcmp(env, "baseline")) && cpu_runs_v4();
-    __atomic_store_n(&v4, v, __ATOMIC_RELAXED);
+    v = cpu_level();
+    if (env && !strcmp(env, "baseline")) v = 0;
+    if (env && !strcmp(env, "x86-64-v3") && v > 3) v = 3;
+    __atomic_store_n(&level, v, __ATOMIC_RELAXED);
   }
   return v;
 }
 
-qrt_kernel_fn qcc_kernel_entry(const qcc_kernel_info *k) { return use_v4() && k->fn_v4 ? k->fn_v4 : k->fn; }
+qrt_kernel_fn qcc_kernel_entry(const qcc_kernel_info *k) {
+  const int level = kernel_level();
+  return level == 4 && k->fn_v4 ? k->fn_v4 : level == 3 && k->fn_v3 ? k->fn_v3 : k->fn;
+}
 
-const char *qcc_kernel_isa(void) { return use_v4() ? "x86-64-v4" : "baseline"; }
+const char *qcc_kernel_isa(void) {
+  const int level = kernel_level();
+  return level == 4 ? "x86-64-v4" : level == 3 ? "x86-64-v3" : "baseline";
+}
 
 /* ---- helpers ---- */
 static bool fail(MlirOperation op, const char *why) {

@@ -22,6 +22,7 @@ typedef struct qcc_kernel_info {
   const char *symbol; /* "qrt_conv_f32" */
   qrt_kernel_fn fn;
   qrt_kernel_fn fn_v4; /* the x86-64-v4 build of the same kernel, or NULL */
+  qrt_kernel_fn fn_v3; /* the AVX2 + FMA build, or NULL */
   const char *params_type; /* "qrt_conv_params" */
   const qcc_param_field *fields;
   int n_fields;
