@@ -84,13 +84,51 @@ QTESTS="test/unit/test_runtime_quant.c test/unit/test_runtime_qmatmul.c test/uni
 # compare with the scalar formulas)
 FTESTS="test/unit/test_runtime_exp.c test/unit/test_runtime_unary.c test/unit/test_runtime_softmax.c"
 ITESTS="test/unit/test_runtime_lut.c test/unit/test_runtime_qsoftmax.c test/unit/test_runtime_qnorm.c test/unit/test_runtime_qadd.c test/unit/test_runtime_dbfp.c"
+# Whether this CPU runs code built with flags: a probe built with them
+# (at -O0, so that nothing but its checks uses the ISA) asks cpuid for
+# each x86 extension the flags turn on. Under qemu ($RUN) or off x86 the
+# answer is yes. A machine without AVX-512 cannot run the AVX-512 variants
+# (an illegal instruction): they are skipped there, saying so.
+cpu_runs() { # compiler, flags
+  [ -z "$RUN" ] || return 0
+  cat > "$OUT/cpu_probe.c" <<'PROBE'
+int main(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+#if defined(__AVX2__)
+  if (!__builtin_cpu_supports("avx2")) return 1;
+#endif
+#if defined(__FMA__)
+  if (!__builtin_cpu_supports("fma")) return 1;
+#endif
+#if defined(__AVX512F__)
+  if (!__builtin_cpu_supports("avx512f")) return 1;
+#endif
+#if defined(__AVX512BW__)
+  if (!__builtin_cpu_supports("avx512bw")) return 1;
+#endif
+#if defined(__AVX512VL__)
+  if (!__builtin_cpu_supports("avx512vl")) return 1;
+#endif
+#if defined(__AVX512VNNI__)
+  if (!__builtin_cpu_supports("avx512vnni")) return 1;
+#endif
+#endif
+  return 0;
+}
+PROBE
+  $1 $2 -O0 "$OUT/cpu_probe.c" -o "$OUT/cpu_probe" 2>/dev/null && "$OUT/cpu_probe"
+}
+
 # The int8 kernels' compile-time SIMD paths, each built and tested under
-# ASan + UBSan ("tag:flags" variants; skipped where the compiler lacks them).
+# ASan + UBSan ("tag:flags" variants; skipped where the compiler lacks them
+# or the CPU cannot run them).
 int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument per variant
   local c=$1 tests=$2 v vt vf objs; shift 2
   for v in "$@"; do
     vt=${v%%:*}; vf=${v#*:}
     $c $vf -E -x c /dev/null >/dev/null 2>&1 || { echo "$vt: not supported by $c here, skipped"; continue; }
+    cpu_runs "$c" "$vf" || { echo "$vt: this CPU cannot run $vf, skipped"; continue; }
     objs=$(build_rt "$c" "$vf $SAN" "$c-$vt" "$tests") || { fail "runtime build ($c-$vt)"; continue; }
     for t in $tests; do run_test "$c" "$vf $SAN" "$objs" "$t" "$c-$vt"; done
   done
@@ -107,6 +145,7 @@ variant_of() { # compiler, base tag, base flags, "tag:flags", tests (one string)
   local c=$1 base=$2 bflags=$3 v=$4 tests=$5 vt vf files f o objs="" t; shift 5
   vt=${v%%:*}; vf=${v#*:}
   $c $vf -E -x c /dev/null >/dev/null 2>&1 || { echo "$vt: not supported by $c here, skipped"; return; }
+  cpu_runs "$c" "$vf" || { echo "$vt: this CPU cannot run $vf, skipped"; return; }
   if [ $# -gt 0 ]; then
     files=$(grep -l -w $(printf -- '-e %s ' "$@") $SRCS)
   else
@@ -175,8 +214,13 @@ if [ "${1:-}" = "--simd" ]; then
   # The variants below build at -O2: the paths are chosen by the ISA
   # macros, not by -O3, and a sanitized -O3 build of their files took 3x
   # as long (CI time).
-  # AVX2: the files these tests link, built without AVX-512
-  variant_of cc cc-native "-O3 -march=native $SAN" "avx2:-O2 -march=native -mno-avx512f" "$QTESTS $ITESTS $FTESTS"
+  # AVX2: the files these tests link, built without AVX-512 (on a CPU
+  # without AVX-512 the native build above is that already)
+  if cpu_runs cc "-mavx512f"; then
+    variant_of cc cc-native "-O3 -march=native $SAN" "avx2:-O2 -march=native -mno-avx512f" "$QTESTS $ITESTS $FTESTS"
+  else
+    echo "avx2: this CPU has no AVX-512, so the native build was the AVX2 one: not built again"
+  fi
   # the portable int8 kernels and the float kernels without the vector
   # extension: only the files that test those macros differ from native
   variant_of cc cc-native "-O3 -march=native $SAN" "portable:-O2 -march=native -DQRT_QMM_PORTABLE" "$QTESTS $ITESTS" \
