@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "calib_data.h"
 #include "eval_samples.h"
@@ -248,12 +247,19 @@ static void chosen_range(range *r, double *lo, double *hi, double *lo8, double *
   *hi8 = r->hi8;
 }
 
+/* The range in slot i of st's map if that slot holds the value that
+ * fills it (NULL for an empty slot or one sharing another's range). */
+static range *owned_range(const observer_state *st, size_t i) {
+  range *r = st->ranges.vals[i];
+  return st->ranges.keys[i] && r && r->owner == st->ranges.keys[i] ? r : NULL;
+}
+
 /* Thread w's ranges into st's (same keys: both were set up by
  * share_ranges on one body), then freed. */
 static void merge_ranges(observer_state *st, observer_state *w) {
   for (size_t i = 0; i < w->ranges.cap; i++) {
-    range *r = w->ranges.vals[i];
-    if (!w->ranges.keys[i] || !r || r->owner != w->ranges.keys[i]) continue; /* empty, or shared */
+    range *r = owned_range(w, i);
+    if (!r) continue;
     range *into = range_of(st, (MlirValue){r->owner});
     if (r->lo < into->lo) into->lo = r->lo;
     if (r->hi > into->hi) into->hi = r->hi;
@@ -264,8 +270,8 @@ static void merge_ranges(observer_state *st, observer_state *w) {
 
 static void free_state(observer_state *st) {
   for (size_t i = 0; i < st->ranges.cap; i++) {
-    range *r = st->ranges.vals[i];
-    if (!st->ranges.keys[i] || !r || r->owner != st->ranges.keys[i]) continue; /* empty, or shared */
+    range *r = owned_range(st, i);
+    if (!r) continue;
     qcc_hist_free(r->hist);
     free(r);
   }
@@ -294,8 +300,8 @@ static void choose(void *user, int task, int worker) {
 static void choose_all(observer_state *st, int threads) {
   choices c = {malloc(sizeof(range *) * (st->ranges.cap + 1)), 0};
   for (size_t i = 0; i < st->ranges.cap; i++) {
-    range *r = st->ranges.vals[i];
-    if (st->ranges.keys[i] && r && r->owner == st->ranges.keys[i] && r->hist) c.r[c.n++] = r;
+    range *r = owned_range(st, i);
+    if (r && r->hist) c.r[c.n++] = r;
   }
   qcc_parallel_for(c.n, threads, choose, &c);
   free(c.r);
