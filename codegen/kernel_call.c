@@ -1,5 +1,6 @@
 /* kernel_call.c - q op -> runtime kernel call (see kernel_call.h). */
 #include "kernel_call.h"
+#include "cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -190,20 +191,13 @@ bool qcc_fused_multiply_add = true;
 /* The runtime copy the CPU runs: 4 for x86-64-v4 (AVX-512 VNNI), 3 for
  * AVX2 + FMA, 0 for the baseline build. */
 static int cpu_level(void) {
-#if defined(__GNUC__) && (defined(QCC_HAVE_QRT_V4) || defined(QCC_HAVE_QRT_V3))
-  __builtin_cpu_init();
-  const bool v3 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                  __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
-  const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                  __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vnni");
+  const int f = qcc_cpu_features();
+  (void)f;
 #if defined(QCC_HAVE_QRT_V4)
-  if (v4) return 4;
+  if (f & QCC_CPU_X86_64_V4) return 4;
 #endif
 #if defined(QCC_HAVE_QRT_V3)
-  if (v3) return 3;
-#endif
-  (void)v4;
+  if (f & QCC_CPU_X86_64_V3) return 3;
 #endif
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_features.h"
 #include "rng.h"
 #include "simd_clones.h"
 
@@ -492,18 +493,10 @@ QCC_INLINE void gram_tile_avx2(int64_t nr, int64_t k, const double *x, int64_t i
   *(gram_vec4u *)g3 = a30, *(gram_vec4u *)(g3 + 4) = a31;
 }
 
-/* Whether the CPU has AVX-512 (gram_tile, else gram_tile_avx2); asked
- * once. */
+/* Whether the CPU has AVX-512 (gram_tile, else gram_tile_avx2). */
 static bool gram_wide(void) {
-#if defined(__GNUC__) && defined(__x86_64__)
-  static int wide = -1;
-  int w = __atomic_load_n(&wide, __ATOMIC_RELAXED);
-  if (w < 0) {
-    __builtin_cpu_init();
-    w = __builtin_cpu_supports("avx512f") != 0;
-    __atomic_store_n(&wide, w, __ATOMIC_RELAXED);
-  }
-  return w;
+#if defined(__x86_64__)
+  return (qcc_cpu_features() & QCC_CPU_AVX512F) != 0;
 #else
   return true;
 #endif
