@@ -279,6 +279,7 @@ static int parse_args(int argc, char **argv, options *o) {
                 "block size instead, e.g. bfp4_16)", qcc_quantizing() ? qcc_quant_opts.scheme->name : "f32");
   if (o->report && (!qcc_quantizing() || !qcc_quant_opts.calib_path))
     return qcc_error("--report describes a quantized compile against float on samples: give -q and --calib"), -1;
+  qcc_rotate_opts.metrics = o->report != NULL; /* only the report shows them */
   if (qcc_msq_check_options()) return -1;
   if (!o->run && o->n_inputs) return qcc_error("--input is only for 'qcc run'"), -1;
   if (o->npu_config && !o->target_npu) return qcc_error("--npu-config is for --target npu"), -1;

@@ -44,7 +44,7 @@
 #include "smooth.h"
 #include "weight_algebra.h"
 
-qcc_rotate_options qcc_rotate_opts = {QCC_ROT_NONE, -1.0, false, QCC_ONLINE_MLP, 0x5eed, true};
+qcc_rotate_options qcc_rotate_opts = {QCC_ROT_NONE, -1.0, false, QCC_ONLINE_MLP, 0x5eed, true, false};
 
 const char qcc_rotate_flags_help[] =
     "  --rotate none|hadamard|random|klt|klt+hadamard\n"
@@ -135,7 +135,7 @@ MlirValue qcc_insert_online_hadamard(MlirOperation before, MlirValue x, int64_t 
  * C the covariance; 1 for an isotropic distribution, towards 0 as the
  * variance concentrates in few channels or directions (eigenvalues below
  * 1e-9 of the largest are left out: a centred stream has one zero). */
-static void metrics(const qcc_chan_stats *s, double *max_std, double *qsur) {
+static void layer_metrics(const qcc_chan_stats *s, double *max_std, double *qsur) {
   const int64_t d = s->d;
   double n = s->n_rows * d, mean = 0;
   for (int64_t j = 0; j < d; j++) mean += s->sum[j];
@@ -597,10 +597,14 @@ int qcc_pass_rotate(MlirModule m) {
   qcc_ptr_map_init(&before.by_value);
   double *mstd0 = calloc((size_t)n_targets + 1, sizeof(double)), *qsur0 = calloc((size_t)n_targets + 1, sizeof(double));
   qcc_chan_stats **xst0 = calloc((size_t)n_targets + 1, sizeof(qcc_chan_stats *));
-  if (have_calib) {
-    for (int t = 0; t < n_targets; t++) xst0[t] = qcc_chan_stats_want(&before, q_matmul_in(target_op(streams, targets[t]), 0), true);
+  /* the inputs' channel statistics before: smoothing's (online Hadamard
+   * layers) and --report's metrics, which alone need covariances */
+  const bool metrics = have_calib && qcc_rotate_opts.metrics;
+  if (have_calib && (metrics || qcc_rotate_opts.smooth_alpha >= 0)) {
+    for (int t = 0; t < n_targets; t++)
+      xst0[t] = qcc_chan_stats_want(&before, q_matmul_in(target_op(streams, targets[t]), 0), metrics);
     rc = qcc_chan_stats_run(m, &calib, &before);
-    for (int t = 0; !rc && t < n_targets; t++) metrics(xst0[t], &mstd0[t], &qsur0[t]);
+    for (int t = 0; !rc && metrics && t < n_targets; t++) layer_metrics(xst0[t], &mstd0[t], &qsur0[t]);
   }
 
   int n_rotated = 0;
@@ -719,7 +723,7 @@ int qcc_pass_rotate(MlirModule m) {
                 first_block ? " (-v names every stream and what stops it)" : "");
   if (!rc) note(func, lines, n_lines);
 
-  if (!rc && have_calib) { /* metrics after */
+  if (!rc && metrics) { /* metrics after */
     qcc_chan_stats_set after = {{0}};
     qcc_ptr_map_init(&after.by_value);
     for (int t = 0; t < n_targets; t++) qcc_chan_stats_want(&after, q_matmul_in(target_op(streams, targets[t]), 0), true);
@@ -727,7 +731,7 @@ int qcc_pass_rotate(MlirModule m) {
     for (int t = 0; !rc && t < n_targets; t++) {
       double ms, qs;
       MlirOperation op = target_op(streams, targets[t]);
-      metrics(qcc_chan_stats_want(&after, q_matmul_in(op, 0), true), &ms, &qs);
+      layer_metrics(qcc_chan_stats_want(&after, q_matmul_in(op, 0), true), &ms, &qs);
       set_f64(op, "qcc.max_std_before", mstd0[t]);
       set_f64(op, "qcc.max_std_after", ms);
       set_f64(op, "qcc.qsur_before", qsur0[t]);

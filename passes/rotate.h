@@ -15,6 +15,9 @@ typedef struct qcc_rotate_options {
   qcc_online_kind online;  /* --online-hadamard (default mlp when rotating) */
   uint64_t seed;           /* --rotate-seed */
   bool heads;              /* --rotate-heads hadamard (default) | none */
+  bool metrics;            /* --report: each layer input's max/std and QSUR
+                            * before and after (covariances and their
+                            * eigenvalues: most of --rotate hadamard's time) */
 } qcc_rotate_options;
 
 extern qcc_rotate_options qcc_rotate_opts;
