@@ -19,10 +19,15 @@ For each build:
    of every prompt position) against the float-cache build of the same
    scheme: int8 rows within +0.3%, int4 within +1%.
 
-usage: check_kv_bits.py [--lm DIR] QCC_BUILD_DIR SRC_DIR WORK_DIR CC...
+usage: check_kv_bits.py [--lm DIR] [--runtime-lib LIB] QCC_BUILD_DIR SRC_DIR WORK_DIR CC...
   --lm DIR: another model of char_lm's architecture (model.onnx, vocab.json,
   calib/ and test/tokens.npy; e.g. examples/bench/train_outlier_lm.py's)
   instead of examples/char_lm
+  --runtime-lib LIB: the builds use --runtime=external and link LIB (the
+  runtime built once with CC's flags: lit's %qrt_san) instead of pasting
+  the kernels into each C file (twelve sanitized compiles of the inline
+  runtime were most of this check's time; check_kv_decode.py keeps the
+  inline runtime)
 """
 import json
 import os
@@ -86,9 +91,13 @@ def check_evaluator(qcc, work, tag, flags, bits, tok, logits, shape):
 
 def main():
     args = sys.argv[1:]
-    lm = None
-    if args[0] == "--lm":
-        lm, args = os.path.abspath(args[1]), args[2:]
+    lm = runtime_lib = None
+    while args[0] in ("--lm", "--runtime-lib"):
+        if args[0] == "--lm":
+            lm = os.path.abspath(args[1])
+        else:
+            runtime_lib = os.path.abspath(args[1])
+        args = args[2:]
     qcc_build, src, work, cc = args[0], args[1], args[2], args[3:]
     qcc = os.path.join(qcc_build, "qcc")
     lm = lm or os.path.join(src, "examples/char_lm")
@@ -113,14 +122,14 @@ def main():
 
             def flags(name):
                 return qflags + (["--calib", pre if name == "prefill" else stp] if qflags else []) + kflags
-            compile_models(qcc, work, tag, flags, weights_file=True)
+            compile_models(qcc, work, tag, flags, weights_file=True, external=runtime_lib is not None)
             header = open(os.path.join(work, tag, "step.h")).read()
             ctype = "uint8_t" if bits else "float"
             rb = row_bytes(bits, shape[3]) // (1 if bits else 4)
             if f"#define STEP_IN2_SHAPE {{1, {shape[1]}, {shape[2]}, {rb}}}" not in header or \
                     f"#define STEP_IN2_TYPE {ctype}" not in header:
                 sys.exit(f"FAIL: {tag}: the cache is not declared as {ctype} rows of {row_bytes(bits, shape[3])} bytes")
-            build(cc, src, work, tag)
+            build(cc, src, work, tag, runtime_lib)
             prompt = prompts[0]
             a = os.path.join(work, tag, "a.bin")
             b = os.path.join(work, tag, "b.bin")

@@ -41,24 +41,30 @@ def run(cmd, **kw):
     return r
 
 
-def compile_models(qcc, work, tag, flags, weights_file=False):
+def compile_models(qcc, work, tag, flags, weights_file=False, external=False):
     """Compiles the tag's prefill and step builds; weights_file: with
-    --weights-file (code-only C, quick to compile under the sanitizers)."""
+    --weights-file (code-only C, quick to compile under the sanitizers);
+    external: --runtime=external (the model code alone: build() links a
+    runtime library)."""
     for name, t in (("prefill", CHUNK), ("step", 1)):
         d = os.path.join(work, tag)
         wf = ["--weights-file", os.path.join(d, name + ".bin")] if weights_file else []
+        ext = ["--runtime=external"] if external else []
         r = run([qcc, os.path.join(work, "step.onnx"), "-o", os.path.join(d, name + ".c"), "--name", name,
-                 "--shape", f"tokens=1x{t}", "-v"] + flags(name) + wf)
+                 "--shape", f"tokens=1x{t}", "-v"] + flags(name) + wf + ext)
         header = open(os.path.join(d, name + ".h")).read()
         pairs = re.findall(rf"#define {name.upper()}_IN(\d+)_MAY_ALIAS_OUT(\d+) 1", header)
         if sorted((int(i), int(o)) for i, o in pairs) != [(2 + c, 1 + c) for c in range(8)]:
             sys.exit(f"FAIL: {tag} {name}: cache aliasing not proven: {pairs}\n{r.stderr}")
 
 
-def build(cc, src, work, tag):
+def build(cc, src, work, tag, runtime_lib=None):
+    """generate.c with the tag's prefill.c and step.c; runtime_lib: the
+    runtime library that --runtime=external builds link."""
     d = os.path.join(work, tag)
+    rt = ["-I", os.path.join(src, "runtime"), runtime_lib] if runtime_lib else []
     run(cc + ["-I", d, os.path.join(src, "examples/char_lm/generate.c"), os.path.join(d, "prefill.c"),
-              os.path.join(d, "step.c"), "-o", os.path.join(d, "generate"), "-lm"])
+              os.path.join(d, "step.c")] + rt + ["-o", os.path.join(d, "generate"), "-lm"])
 
 
 def generate_cmd(work, tag):
