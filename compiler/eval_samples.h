@@ -1,5 +1,6 @@
-/* eval_samples.h - the evaluator over every calibration sample, on the
- * compiler's threads (parallel.h). */
+/* eval_samples.h - the evaluator over calibration samples, on the
+ * compiler's threads (parallel.h): with observers (calibration), or for
+ * the outputs (sensitivity, attention scales). */
 #ifndef QCC_EVAL_SAMPLES_H
 #define QCC_EVAL_SAMPLES_H
 #include "calib_data.h"
@@ -17,5 +18,18 @@
  * terminal's stderr once the runs take more than a second. Returns 0, or
  * -1 after a failing sample's error. */
 int qcc_eval_samples(MlirModule m, const qcc_calib_set *set, int threads, qcc_observer obs, void *const *states);
+
+/* What a run of qcc_eval_sample_outputs hands over: sample k's outputs,
+ * out[0 .. n), which take now owns. Called on the thread that ran the
+ * sample: it must only touch what belongs to sample k. */
+typedef void (*qcc_sample_outputs)(void *user, int k, qcc_array *out, int n);
+
+/* Runs m's function on samples [0, n_samples) of set, scheduled as
+ * qcc_eval_samples does (sample 0 first on the calling thread), with
+ * constants and packed weights from cache (NULL: a cache of this run's
+ * own), and gives each sample's outputs to take. No progress bar. Returns
+ * 0, or -1 after a failing sample's error. */
+int qcc_eval_sample_outputs(MlirModule m, qcc_eval_cache *cache, const qcc_calib_set *set, int n_samples, int threads,
+                            qcc_sample_outputs take, void *user);
 
 #endif

@@ -4,6 +4,7 @@
 #include "parallel.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 int qcc_calib_threads_flag;
@@ -49,4 +50,10 @@ void qcc_parallel_for(int n, int threads, void (*fn)(void *user, int task, int w
   }
   run_tasks(&j, 0);
   for (int w = 1; w <= started; w++) pthread_join(tid[w], NULL);
+}
+
+double qcc_wall_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

@@ -19,4 +19,9 @@ extern int qcc_calib_threads_flag;
  * so a worker index that gets none is never passed. */
 void qcc_parallel_for(int n, int threads, void (*fn)(void *user, int task, int worker), void *user);
 
+/* Wall-clock seconds from an arbitrary origin (CLOCK_MONOTONIC): what the
+ * passes that run on threads report (clock() adds up every thread's CPU
+ * time). */
+double qcc_wall_seconds(void);
+
 #endif

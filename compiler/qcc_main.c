@@ -27,6 +27,7 @@
 #include "msq.h"
 #include "passes.h"
 #include "quant_options.h"
+#include "parallel.h"
 #include "report.h"
 #include "rotate.h"
 #include "smooth.h"
@@ -472,14 +473,8 @@ typedef struct phase_times {
   double mark;
 } phase_times;
 
-static double wall_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void phase_done(phase_times *pt, const char *name) {
-  const double now = wall_seconds();
+  const double now = qcc_wall_seconds();
   if (pt->n < 16) pt->name[pt->n] = name, pt->seconds[pt->n++] = now - pt->mark;
   pt->mark = now;
 }
@@ -507,7 +502,7 @@ int main(int argc, char **argv) {
   if (parse_args(argc, argv, &o)) return 2;
   MlirContext ctx = qcc_context_create();
   qcc_import_options io = {o.shapes, o.n_shapes, o.binds, o.n_binds};
-  phase_times pt = {{NULL}, {0}, 0, wall_seconds()};
+  phase_times pt = {{NULL}, {0}, 0, qcc_wall_seconds()};
   MlirModule m = qcc_import_onnx(ctx, o.model, &io);
   phase_done(&pt, "import");
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);

@@ -307,12 +307,6 @@ static void choose_all(observer_state *st, int threads) {
   free(c.r);
 }
 
-static double wall_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return 1e3 * (double)t.tv_sec + 1e-6 * (double)t.tv_nsec;
-}
-
 int qcc_pass_calibrate(MlirModule m) {
   if (!qcc_quant_opts.calib_path) {
     qcc_error("calibrate: no calibration data: give --calib DIR");
@@ -352,7 +346,7 @@ int qcc_pass_calibrate(MlirModule m) {
   }
   const int n_grams = gptq ? plan_grams(body, st0) : 0;
   const clock_t cpu0 = clock();
-  const double wall0 = wall_ms();
+  const double wall0 = 1e3 * qcc_wall_seconds();
   int rc = qcc_eval_samples(m, &set, threads, observe, states);
   for (int w = 1; w < threads; w++) {
     if (!rc) merge_ranges(st0, &sts[w]);
@@ -386,7 +380,7 @@ int qcc_pass_calibrate(MlirModule m) {
     mlirOperationSetAttributeByName(func, mlirStringRefCreateFromCString("qcc.arg_max"), mlirDenseF64ArrayGet(ctx, in.n, hi));
     /* CPU time, the observers' choices included: what the ratio to the
      * generated code's time per run (docs/quantization.md) is taken on */
-    const double cpu_ms = 1000.0 * (double)(clock() - cpu0) / CLOCKS_PER_SEC, ms = wall_ms() - wall0;
+    const double cpu_ms = 1000.0 * (double)(clock() - cpu0) / CLOCKS_PER_SEC, ms = 1e3 * qcc_wall_seconds() - wall0;
     const double per = set.n_samples ? 1.0 / set.n_samples : 0.0;
     qcc_remark("calibrate: %d samples from %s on %d thread%s, %.3f ms CPU and %.3f ms wall clock per sample",
                set.n_samples, qcc_quant_opts.calib_path, threads, threads > 1 ? "s" : "", cpu_ms * per, ms * per);

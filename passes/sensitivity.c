@@ -35,7 +35,9 @@
 #include <time.h>
 
 #include "calib_data.h"
+#include "eval_samples.h"
 #include "evaluator.h"
+#include "parallel.h"
 #include "passes.h"
 #include "qrt.h"
 #include "quant_activations.h"
@@ -211,26 +213,41 @@ static void free_outputs(qcc_array *o, int n) {
   free(o);
 }
 
+/* One measurement over the samples: each sample's sums in its own slot,
+ * added in sample order at the end, so the error is the same bits for
+ * every thread count. */
+typedef struct measuring {
+  qcc_output_ref *r;
+  double *signal, *noise; /* per sample */
+} measuring;
+
+static void measure_sample(void *user, int k, qcc_array *out, int n) {
+  measuring *ms = user;
+  const int common = n < ms->r->n_out[k] ? n : ms->r->n_out[k];
+  if (qcc_quant_opts.sensitivity_kl) output_kl(ms->r->out[k], out, common, &ms->signal[k], &ms->noise[k]);
+  else output_mse(ms->r->out[k], out, common, &ms->signal[k], &ms->noise[k]);
+  free_outputs(out, n);
+}
+
 /* The output error of m against the float outputs r->out: relative MSE,
- * or (--sensitivity-metric kl) the mean KL divergence per row of logits. */
+ * or (--sensitivity-metric kl) the mean KL divergence per row of logits.
+ * The samples run on the compiler's threads. */
 static int measure(MlirModule m, qcc_output_ref *r, double *err) {
+  measuring ms = {r, calloc((size_t)r->samples + 1, sizeof(double)), calloc((size_t)r->samples + 1, sizeof(double))};
+  const int rc = qcc_eval_sample_outputs(m, r->cache, &r->set, r->samples, qcc_compile_threads(), measure_sample, &ms);
   double signal = 0, noise = 0;
-  qcc_eval_plan *plan = qcc_eval_plan_new(m, r->cache);
-  for (int k = 0; k < r->samples; k++) {
-    qcc_array *out = NULL;
-    int n = 0;
-    if (qcc_eval_plan_run(plan, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &out, &n, NULL, NULL)) {
-      qcc_eval_plan_free(plan);
-      return -1;
-    }
-    const int common = n < r->n_out[k] ? n : r->n_out[k];
-    if (qcc_quant_opts.sensitivity_kl) output_kl(r->out[k], out, common, &signal, &noise);
-    else output_mse(r->out[k], out, common, &signal, &noise);
-    free_outputs(out, n);
-  }
-  qcc_eval_plan_free(plan);
+  for (int k = 0; k < r->samples; k++) signal += ms.signal[k], noise += ms.noise[k];
+  free(ms.signal);
+  free(ms.noise);
+  if (rc) return -1;
   *err = signal > 0 ? noise / signal : (noise > 0 ? INFINITY : 0);
   return 0;
+}
+
+static void keep_reference(void *user, int k, qcc_array *out, int n) {
+  qcc_output_ref *r = user;
+  r->out[k] = out;
+  r->n_out[k] = n;
 }
 
 int qcc_output_ref_init(MlirModule m, int samples, qcc_output_ref *r) {
@@ -246,13 +263,7 @@ int qcc_output_ref_init(MlirModule m, int samples, qcc_output_ref *r) {
   /* One cache for every variant: each differs from the float model in one
    * layer, so all other constants and packed weights are shared. */
   r->cache = qcc_eval_cache_new();
-  qcc_eval_plan *plan = qcc_eval_plan_new(m, r->cache);
-  int rc = 0;
-  for (int k = 0; k < r->samples && !rc; k++)
-    rc = qcc_eval_plan_run(plan, &r->set.samples[k * r->set.n_inputs], r->set.n_inputs, &r->out[k], &r->n_out[k],
-                           NULL, NULL);
-  qcc_eval_plan_free(plan);
-  if (rc) {
+  if (qcc_eval_sample_outputs(m, r->cache, &r->set, r->samples, qcc_compile_threads(), keep_reference, r)) {
     qcc_output_ref_free(r);
     return -1;
   }
@@ -348,7 +359,7 @@ int qcc_pass_sensitivity(MlirModule m) {
   MlirBlock body = qcc_func_body(qcc_module_func(m));
   MlirContext ctx = mlirModuleGetContext(m);
   int index = 0, measured = 0;
-  clock_t start = clock();
+  const double start = qcc_wall_seconds();
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !rc && !mlirOperationIsNull(op);
        op = mlirOperationGetNextInBlock(op)) {
     if (qcc_layer_kind_of(op) == QCC_LAYER_NONE) continue;
@@ -376,7 +387,7 @@ int qcc_pass_sensitivity(MlirModule m) {
   }
   if (!rc)
     qcc_remark("sensitivity: %d layers, %d quantized variants on %d samples (%s, %.1f s)", index, measured, r.samples,
-               proxy ? "Hessian-trace proxy" : "measured", (double)(clock() - start) / CLOCKS_PER_SEC);
+               proxy ? "Hessian-trace proxy" : "measured", qcc_wall_seconds() - start);
   qcc_proxy_free(proxy);
   qcc_output_ref_free(&r);
   return rc;
