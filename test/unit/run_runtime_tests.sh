@@ -22,6 +22,7 @@ set -u
 cd "$(dirname "$0")/../.."
 RT=runtime
 OUT=${QRT_TEST_OUT:-$(mktemp -d)}
+mkdir -p "$OUT" # QRT_TEST_OUT may name a folder not made yet
 FAILED=0
 SRCS=$(ls $RT/qrt_*.c)
 BASE="-std=c99 -O2 -Wall -Wextra -pedantic -Werror"
