@@ -657,6 +657,65 @@ QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq
     }
     j0 = j;
   }
+#elif defined(QRT_QMM_AVX2)
+  /* 4 columns at a time in AVX2's 64-bit lanes, qrt_requant's integer
+   * operations (so the same bits). AVX2 has no 64-bit multiply: |t| is
+   * at most 2^32 (an int32 sum plus an int32 bias), so the product is
+   * the low word's 32 x 32 product plus the high bit's (0 or 1) times m0
+   * shifted up; both are exact and their sum is below 2^63. Signed
+   * compares serve as qrt_requant's unsigned ones: after the rounding
+   * shift every magnitude is below 2^63. */
+  {
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+    const __m256i sat = _mm256_set1_epi64x((int64_t)1 << 33);
+    const __m256i zo = _mm256_set1_epi64x(q->zp);
+    const __m256i lo = _mm256_set1_epi64x(q->lo), hi = _mm256_set1_epi64x(q->hi);
+    const __m256i low_dwords = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    for (j = j0; j + 4 <= nw; j += 4) {
+      const int64_t n = jc + j;
+      int32_t m4[4], sh4[4];
+      int64_t e;
+      for (e = 0; e < 4; ++e) { /* qrt_requant's clamps of m0 and shift */
+        m4[e] = q->mult[n + e] < 0 ? 0 : q->mult[n + e];
+        sh4[e] = q->shift[n + e] < 0 ? 0 : (q->shift[n + e] > 62 ? 62 : q->shift[n + e]);
+      }
+      const __m256i m0 = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(const void *)m4));
+      const __m256i sh = _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(const void *)sh4));
+      const __m256i rnd = _mm256_srli_epi64(_mm256_sllv_epi64(one, sh), 1);
+      const __m128i zcs = _mm_mullo_epi32(_mm_set1_epi32((int32_t)za), _mm_loadu_si128((const __m128i *)(const void *)(cs + j)));
+      const __m256i b64 =
+          q->bias ? _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(const void *)(q->bias + n))) : zero;
+      for (i = i0; i < i1; ++i) {
+        const uint32_t rs = QRT_QMM_BIASED && rowsum ? rowsum[i] : 0u;
+        const __m128i a32 = _mm_sub_epi32(
+            _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(const void *)(accbuf + i * QRT_QMM_NW + j)),
+                          _mm_set1_epi32((int32_t)rs)),
+            zcs);
+        const __m256i t = _mm256_add_epi64(_mm256_cvtepi32_epi64(a32), b64);
+        const __m256i sgn = _mm256_cmpgt_epi64(zero, t); /* all ones where t < 0 */
+        const __m256i mag = _mm256_sub_epi64(_mm256_xor_si256(t, sgn), sgn);
+        __m256i p = _mm256_add_epi64(_mm256_mul_epu32(mag, m0),
+                                     _mm256_slli_epi64(_mm256_mul_epu32(_mm256_srli_epi64(mag, 32), m0), 32));
+        p = _mm256_srlv_epi64(_mm256_add_epi64(p, rnd), sh);
+        p = _mm256_blendv_epi8(p, sat, _mm256_cmpgt_epi64(p, sat));
+        __m256i v = _mm256_add_epi64(_mm256_sub_epi64(_mm256_xor_si256(p, sgn), sgn), zo);
+        v = _mm256_blendv_epi8(v, lo, _mm256_cmpgt_epi64(lo, v));
+        v = _mm256_blendv_epi8(v, hi, _mm256_cmpgt_epi64(v, hi));
+        /* the four low words (int8 values) to bytes */
+        const __m128i w = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, low_dwords));
+        const __m128i b = _mm_packs_epi16(_mm_packs_epi32(w, w), _mm_setzero_si128());
+        if (dcs == 1) {
+          const int32_t four = _mm_cvtsi128_si32(b);
+          memcpy(dst + i * drs + j, &four, 4);
+        } else {
+          int8_t tmp[16];
+          _mm_storeu_si128((__m128i *)(void *)tmp, b);
+          for (e = 0; e < 4; ++e) dst[i * drs + (j + e) * dcs] = tmp[e];
+        }
+      }
+    }
+    j0 = j;
+  }
 #endif
   for (i = i0; i < i1 && j0 < nw; ++i) {
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
