@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MlirModule m = qcc_import_onnx(ctx, model_path, NULL);
   int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
   if (!rc) {
-    qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true, NULL, NULL};
+    qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true, NULL, NULL, 1};
     qcc_emit_stats st;
     rc = qcc_emit_c(m, &eo, &st);
   }

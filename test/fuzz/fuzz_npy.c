@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!rc && calib) rc = qcc_pass_calibrate(m);
   if (!rc && calib) rc = qcc_pass_quantize(m);
   if (!rc) {
-    qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true, NULL, NULL};
+    qcc_emit_options eo = {"m", "/dev/null", "/dev/null", true, NULL, NULL, 1};
     qcc_emit_stats st;
     rc = qcc_emit_c(m, &eo, &st);
   }
