@@ -1,7 +1,6 @@
 /* eval_samples.c - see eval_samples.h. */
 #include "eval_samples.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -15,11 +14,10 @@ typedef struct samples_run {
   int n_samples;
   qcc_eval_cache *cache;
   qcc_eval_plan **plans; /* one per thread, made at its first sample */
-  qcc_observer obs;      /* observers, or */
+  qcc_observer obs;      /* observers (calibration: with a progress bar), or */
   void *const *states;
   qcc_sample_outputs take; /* the outputs */
   void *user;
-  bool bar;
   int done, failed; /* atomic */
   time_t start;
 } samples_run;
@@ -52,7 +50,7 @@ static void run_sample(void *user, int k, int w) {
   }
   if (r->take) r->take(r->user, k, out, n_out);
   const int done = __atomic_add_fetch(&r->done, 1, __ATOMIC_RELAXED);
-  if (r->bar && w == 0 && done < r->n_samples) progress(done, r->n_samples, r->start);
+  if (r->obs && w == 0 && done < r->n_samples) progress(done, r->n_samples, r->start);
 }
 
 /* Samples 1.. on the threads (task t is sample t + 1). */
@@ -64,7 +62,7 @@ static int run_samples(samples_run *r, int threads) {
   r->start = time(NULL);
   if (r->n_samples > 0) run_sample(r, 0, 0);
   if (!r->failed && r->n_samples > 1) qcc_parallel_for(r->n_samples - 1, threads, run_later_sample, r);
-  if (r->bar && !r->failed && r->n_samples > 0) progress(r->n_samples, r->n_samples, r->start);
+  if (r->obs && !r->failed && r->n_samples > 0) progress(r->n_samples, r->n_samples, r->start);
   for (int w = 0; w < threads; w++) qcc_eval_plan_free(r->plans[w]);
   free(r->plans);
   return r->failed ? -1 : 0;
@@ -72,7 +70,7 @@ static int run_samples(samples_run *r, int threads) {
 
 int qcc_eval_samples(MlirModule m, const qcc_calib_set *set, int threads, qcc_observer obs, void *const *states) {
   samples_run r = {.m = m, .set = set, .n_samples = set->n_samples, .cache = qcc_eval_cache_new(), .obs = obs,
-                   .states = states, .bar = true};
+                   .states = states};
   const int rc = run_samples(&r, threads);
   qcc_eval_cache_free(r.cache);
   return rc;
