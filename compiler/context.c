@@ -3,7 +3,9 @@
 #include <mlir-c/Dialect/Quant.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "onnx_tensor.h"
 #include "qcc.h"
 
 MlirContext qcc_context_create(void) {
@@ -34,11 +36,36 @@ MlirBlock qcc_func_body(MlirOperation func) {
 
 static void write_to_file(MlirStringRef s, void *user) { fwrite(s.data, 1, s.length, (FILE *)user); }
 
-void qcc_print_module(MlirModule m, FILE *out, bool elide_large) {
+void qcc_print_module(MlirModule m, FILE *out, bool elide_large, bool locations) {
   qcc_flush_remarks();
   MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
   if (elide_large) mlirOpPrintingFlagsElideLargeElementsAttrs(flags, 16);
+  if (locations) mlirOpPrintingFlagsEnableDebugInfo(flags, true, false);
   mlirOperationPrintWithFlags(mlirModuleGetOperation(m), flags, write_to_file, out);
   fputc('\n', out);
   mlirOpPrintingFlagsDestroy(flags);
+}
+
+MlirModule qcc_parse_mlir_file(MlirContext ctx, const char *path) {
+  char err[512];
+  size_t len = 0;
+  unsigned char *text;
+  MlirModule none = {NULL};
+  if (!strcmp(path, "-")) {
+    size_t cap = 1 << 16;
+    text = malloc(cap);
+    for (size_t got; text && (got = fread(text + len, 1, cap - len - 1, stdin)) > 0;)
+      if ((len += got) + 1 >= cap) text = realloc(text, cap *= 2);
+    if (!text) return qcc_error("out of memory reading MLIR from stdin"), none;
+  } else if (!(text = qcc_read_file(path, &len, err, sizeof err))) {
+    qcc_error("%s", err);
+    return none;
+  }
+  unsigned char *z = realloc(text, len + 1);
+  if (!z) return free(text), qcc_error("out of memory reading %s", path), none;
+  z[len] = 0;
+  MlirModule m = mlirModuleCreateParse(ctx, mlirStringRefCreate((const char *)z, len));
+  free(z);
+  if (mlirModuleIsNull(m)) qcc_error("%s: cannot parse MLIR (see the diagnostic above)", path);
+  return m;
 }

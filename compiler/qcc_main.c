@@ -8,7 +8,10 @@
  *   qcc dis OUT.qcs                                         (compiler/npu_dis.c)
  *
  * Compiling writes OUT.c and OUT.h (same stem). `run` evaluates the model
- * with the same runtime kernels and writes each output as DIR/<name>.npy. */
+ * with the same runtime kernels and writes each output as DIR/<name>.npy.
+ * MODEL may also be FINAL.mlir, the IR --emit-mlir wrote: compiled or run
+ * as it is, no pass runs again (the flags that choose passes belong to the
+ * compile that wrote it). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +77,8 @@ static void usage(FILE *f) {
           "                        links FILE.bin in with .incbin\n"
           "  --report FILE         per-layer formats and SQNR, output error vs float on\n"
           "                        the calibration set, sizes (FILE.json: JSON; else a table)\n"
-          "  --emit-mlir FILE      also write the final q-dialect IR\n"
+          "  --emit-mlir FILE      also write the final q-dialect IR; qcc and qcc run take that\n"
+          "                        FILE.mlir in place of MODEL.onnx and run no pass again\n"
           "%s%s%s%s%s"
           "  --emit-main FILE      also write a main() that runs the model on .npy files\n"
           "  --target c|npu        c: OUT.c + OUT.h (default); npu: an NPU command stream OUT and\n"
@@ -88,6 +92,7 @@ static void usage(FILE *f) {
 typedef struct options {
   const char *model, *out, *name, *emit_mlir, *emit_main, *out_dir, *report, *npu_config;
   const char *weights_file;
+  const char *pass_flag; /* the first flag given that chooses passes (none for a .mlir input) */
   int threads;
   bool run, runtime_inline, target_npu, no_fuse_attention, no_float_epilogues, no_fold_transposes, no_fuse_matmul_epilogue;
   qcc_input_shape shapes[32];
@@ -136,6 +141,11 @@ static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
   return argv[++*i];
 }
 
+static bool is_mlir_path(const char *path) {
+  size_t n = strlen(path);
+  return n > 5 && !strcmp(path + n - 5, ".mlir");
+}
+
 static int parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
   o->runtime_inline = true;
@@ -152,7 +162,15 @@ static int parse_args(int argc, char **argv, options *o) {
     if (q == 0) q = qcc_msq_parse_flag(argc, argv, &i);
     if (q == 0) q = qcc_kv_parse_flag(argc, argv, &i);
     if (q < 0) return -1;
+    if (q > 0 && !o->pass_flag) o->pass_flag = a;
     if (q > 0) continue;
+    static const char *const pass_flags[] = {"--fma", "--no-fma", "--no-fuse-attention", "--no-float-epilogues",
+                                             "--no-fuse-matmul-epilogue", "--no-fold-transposes", "--unroll-max-ops",
+                                             "--report", "--target", "--npu-config", "--shape", "--bind"};
+    for (size_t k = 0; k < sizeof pass_flags / sizeof *pass_flags && !o->pass_flag; k++) {
+      size_t n = strlen(pass_flags[k]);
+      if (!strncmp(a, pass_flags[k], n) && (a[n] == 0 || a[n] == '=')) o->pass_flag = pass_flags[k];
+    }
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       exit(0);
@@ -227,6 +245,9 @@ static int parse_args(int argc, char **argv, options *o) {
     }
   }
   if (!o->model) return qcc_error("no input model (see qcc --help)"), -1;
+  if (is_mlir_path(o->model) && o->pass_flag)
+    return qcc_error("%s: %s is final IR (from --emit-mlir), compiled or run as it is; the flags that choose "
+                     "passes belong to the compile that wrote it", o->pass_flag, o->model), -1;
   if (!o->run && !o->out) return qcc_error("no output file: give -o OUT.c"), -1;
   if (o->run && !o->out_dir) return qcc_error("qcc run: give --out-dir DIR for the outputs"), -1;
   if (qcc_quant_needs_calibration() && !qcc_quant_opts.calib_path) {
@@ -491,6 +512,92 @@ static void print_phase_times(const phase_times *pt) {
   qcc_remark("time: %s; total %.2f s (evaluator kernels: %s)", line, total, qcc_kernel_isa());
 }
 
+/* The passes a compile of an ONNX model runs, in order; *report_m gets a
+ * copy of the module for --report before the output fusions. */
+static int run_passes(const options *o, MlirModule m, phase_times *pt, MlirModule *report_m) {
+  int rc = qcc_run_default_pipeline(m);
+  phase_done(pt, "legalize");
+  if (!rc && qcc_rotate_opts.kind != QCC_ROT_NONE) rc = qcc_pass_rotate(m), phase_done(pt, "rotate");
+  else if (!rc && qcc_rotate_opts.smooth_alpha >= 0) rc = qcc_pass_smooth(m), phase_done(pt, "smooth");
+  if (!rc) rc = qcc_pass_reorder_tokens(m);
+  if (!rc && qcc_quantizing()) {
+    if (qcc_quant_needs_calibration()) rc = qcc_pass_calibrate(m), phase_done(pt, "calibrate");
+    if (!rc) rc = qcc_pass_msq(m);
+    if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_sensitivity(m), phase_done(pt, "sensitivity");
+    if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_allocate(m), phase_done(pt, "allocate");
+    if (!rc && !qcc_quant_opts.allocate) rc = qcc_pass_attention_scales(m), phase_done(pt, "attention_scales");
+    if (!rc) rc = qcc_pass_quantize(m), phase_done(pt, "quantize");
+    /* the accelerator's GEMM epilogues are integer; --integer-only keeps
+     * every layer's output as codes */
+    if (!rc && !o->target_npu && !o->no_float_epilogues && !qcc_quant_opts.integer_only)
+      rc = qcc_pass_float_epilogues(m);
+    if (rc) rc = -1;
+  }
+  if (!rc) rc = qcc_pass_softmax_format(m);
+  if (!rc) rc = qcc_pass_kv_cache(m);
+  /* the NPU backend lowers attention's matmuls and softmax itself */
+  if (!rc && !o->target_npu && !o->no_fuse_attention) rc = qcc_pass_fuse_attention(m);
+  if (!rc && !o->target_npu) rc = qcc_pass_fuse_conv_activation(m);
+  if (!rc && !o->target_npu && !o->no_fuse_matmul_epilogue) rc = qcc_pass_fuse_matmul_epilogue(m);
+  /* --report measures each layer input's quantization error on the float
+   * values its quantize reads; the output fusions below write the codes
+   * without those floats, so the report reads the module as it is here
+   * (the same bits: both fusions are exact). */
+  if (!rc && o->report) *report_m = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
+  if (!rc && !o->target_npu && qcc_quantizing()) rc = qcc_pass_fuse_output_quantize(m);
+  if (!rc && !o->target_npu && !o->no_fold_transposes) rc = qcc_pass_fold_transposes(m);
+  return rc;
+}
+
+static MlirWalkResult find_onnx_op(MlirOperation op, void *user) {
+  MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
+  if (n.length > 5 && !memcmp(n.data, "onnx.", 5)) {
+    *(MlirOperation *)user = op;
+    return MlirWalkResultInterrupt;
+  }
+  return MlirWalkResultAdvance;
+}
+
+static bool names_attr_ok(MlirOperation func, const char *attr, intptr_t n) {
+  MlirAttribute a = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString(attr));
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsAArray(a) || mlirArrayAttrGetNumElements(a) != n) return false;
+  for (intptr_t i = 0; i < n; i++)
+    if (!mlirAttributeIsAString(mlirArrayAttrGetElement(a, i))) return false;
+  return true;
+}
+
+/* A .mlir input: the final IR --emit-mlir writes (one func.func with the
+ * model's input and output names, q-dialect ops only), verified. */
+static MlirModule load_final_ir(MlirContext ctx, const char *path) {
+  MlirModule m = qcc_parse_mlir_file(ctx, path), none = {NULL};
+  if (mlirModuleIsNull(m)) return m;
+  const char *why = NULL;
+  MlirOperation func = qcc_module_func(m), onnx_op = {NULL};
+  if (!mlirOperationVerify(mlirModuleGetOperation(m))) why = "it does not verify (see the diagnostic above)";
+  else if (mlirOperationIsNull(func)) why = "it has no func.func";
+  if (!why) {
+    MlirBlock body = qcc_func_body(func);
+    MlirOperation ret = mlirBlockGetTerminator(body);
+    if (!names_attr_ok(func, "onnx.input_names", mlirBlockGetNumArguments(body)) ||
+        mlirOperationIsNull(ret) || !names_attr_ok(func, "onnx.output_names", mlirOperationGetNumOperands(ret)))
+      why = "its func.func lacks onnx.input_names / onnx.output_names, one string per input and output";
+  }
+  if (!why) mlirOperationWalk(mlirModuleGetOperation(m), find_onnx_op, &onnx_op, MlirWalkPreOrder);
+  if (!why && !mlirOperationIsNull(onnx_op)) {
+    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(onnx_op));
+    qcc_error("%s: op '%.*s' is not legalized: a .mlir model is the final IR --emit-mlir writes", path, (int)n.length,
+              n.data);
+    mlirModuleDestroy(m);
+    return none;
+  }
+  if (why) {
+    qcc_error("%s: not final qcc IR: %s", path, why);
+    mlirModuleDestroy(m);
+    return none;
+  }
+  return m;
+}
+
 int main(int argc, char **argv) {
   options o;
   if (argc < 2) {
@@ -503,45 +610,16 @@ int main(int argc, char **argv) {
   MlirContext ctx = qcc_context_create();
   qcc_import_options io = {o.shapes, o.n_shapes, o.binds, o.n_binds};
   phase_times pt = {{NULL}, {0}, 0, qcc_wall_seconds()};
-  MlirModule m = qcc_import_onnx(ctx, o.model, &io);
-  phase_done(&pt, "import");
-  int rc = mlirModuleIsNull(m) ? -1 : qcc_run_default_pipeline(m);
-  phase_done(&pt, "legalize");
-  if (!rc && qcc_rotate_opts.kind != QCC_ROT_NONE) rc = qcc_pass_rotate(m), phase_done(&pt, "rotate");
-  else if (!rc && qcc_rotate_opts.smooth_alpha >= 0) rc = qcc_pass_smooth(m), phase_done(&pt, "smooth");
-  if (!rc) rc = qcc_pass_reorder_tokens(m);
-  if (!rc && qcc_quantizing()) {
-    if (qcc_quant_needs_calibration()) rc = qcc_pass_calibrate(m), phase_done(&pt, "calibrate");
-    if (!rc) rc = qcc_pass_msq(m);
-    if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_sensitivity(m), phase_done(&pt, "sensitivity");
-    if (!rc && qcc_quant_opts.allocate) rc = qcc_pass_allocate(m), phase_done(&pt, "allocate");
-    if (!rc && !qcc_quant_opts.allocate) rc = qcc_pass_attention_scales(m), phase_done(&pt, "attention_scales");
-    if (!rc) rc = qcc_pass_quantize(m), phase_done(&pt, "quantize");
-    /* the accelerator's GEMM epilogues are integer; --integer-only keeps
-     * every layer's output as codes */
-    if (!rc && !o.target_npu && !o.no_float_epilogues && !qcc_quant_opts.integer_only)
-      rc = qcc_pass_float_epilogues(m);
-    if (rc) rc = -1;
-  }
-  if (!rc) rc = qcc_pass_softmax_format(m);
-  if (!rc) rc = qcc_pass_kv_cache(m);
-  /* the NPU backend lowers attention's matmuls and softmax itself */
-  if (!rc && !o.target_npu && !o.no_fuse_attention) rc = qcc_pass_fuse_attention(m);
-  if (!rc && !o.target_npu) rc = qcc_pass_fuse_conv_activation(m);
-  if (!rc && !o.target_npu && !o.no_fuse_matmul_epilogue) rc = qcc_pass_fuse_matmul_epilogue(m);
-  /* --report measures each layer input's quantization error on the float
-   * values its quantize reads; the output fusions below write the codes
-   * without those floats, so the report reads the module as it is here
-   * (the same bits: both fusions are exact). */
   MlirModule report_m = {NULL};
-  if (!rc && o.report) report_m = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(m)));
-  if (!rc && !o.target_npu && qcc_quantizing()) rc = qcc_pass_fuse_output_quantize(m);
-  if (!rc && !o.target_npu && !o.no_fold_transposes) rc = qcc_pass_fold_transposes(m);
+  MlirModule m = is_mlir_path(o.model) ? load_final_ir(ctx, o.model) : qcc_import_onnx(ctx, o.model, &io);
+  phase_done(&pt, "import");
+  int rc = mlirModuleIsNull(m) ? -1 : 0;
+  if (!rc && !is_mlir_path(o.model)) rc = run_passes(&o, m, &pt, &report_m);
   if (!rc && !o.target_npu && !o.run && o.threads > 1) rc = qcc_pass_group_siblings(m);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);
-    else qcc_print_module(m, f, false), fclose(f);
+    else qcc_print_module(m, f, false, true), fclose(f);
   }
   if (!rc) rc = o.run ? run_model(&o, m) : compile(&o, m), phase_done(&pt, o.run ? "run" : "emit");
   if (!rc && o.report) rc = write_report(&o, ctx, report_m), phase_done(&pt, "report");

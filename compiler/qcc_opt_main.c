@@ -27,29 +27,6 @@ static void usage(FILE *f) {
   fprintf(f, "for --kv-cache (8 bits unless given):\n%s", qcc_kv_flags_help);
 }
 
-static MlirModule parse_mlir(MlirContext ctx, const char *path) {
-  char err[512];
-  size_t len = 0;
-  unsigned char *text;
-  if (!strcmp(path, "-")) {
-    size_t cap = 1 << 16;
-    text = malloc(cap);
-    for (size_t got; (got = fread(text + len, 1, cap - len - 1, stdin)) > 0;)
-      if ((len += got) + 1 >= cap) text = realloc(text, cap *= 2);
-  } else if (!(text = qcc_read_file(path, &len, err, sizeof err))) {
-    qcc_error("%s", err);
-    MlirModule none = {NULL};
-    return none;
-  }
-  text = realloc(text, len + 1);
-  text[len] = 0;
-  MlirModule m = mlirModuleCreateParse(ctx, mlirStringRefCreate((const char *)text, len));
-  free(text);
-  if (mlirModuleIsNull(m)) qcc_error("%s: cannot parse MLIR (see the diagnostic above)", path);
-  return m;
-}
-
-
 int main(int argc, char **argv) {
   const char *input = "-";
   const qcc_pass_info *pipeline[64];
@@ -84,7 +61,7 @@ int main(int argc, char **argv) {
   MlirContext ctx = qcc_context_create();
   size_t n = strlen(input);
   bool onnx = n > 5 && !strcmp(input + n - 5, ".onnx");
-  MlirModule m = onnx ? qcc_import_onnx(ctx, input, NULL) : parse_mlir(ctx, input);
+  MlirModule m = onnx ? qcc_import_onnx(ctx, input, NULL) : qcc_parse_mlir_file(ctx, input);
   int rc = mlirModuleIsNull(m) ? 1 : 0;
   if (!rc && default_pipeline && qcc_run_default_pipeline(m)) rc = 1;
   for (int i = 0; i < n_passes && !rc; i++)
@@ -93,7 +70,7 @@ int main(int argc, char **argv) {
     qcc_error("the IR does not verify after the passes");
     rc = 1;
   }
-  if (!rc) qcc_print_module(m, stdout, elide);
+  if (!rc) qcc_print_module(m, stdout, elide, false);
   if (!mlirModuleIsNull(m)) mlirModuleDestroy(m);
   mlirContextDestroy(ctx);
   return rc;

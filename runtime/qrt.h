@@ -1096,7 +1096,7 @@ typedef struct qrt_kv_params { QRT_KV_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARR
 typedef struct qrt_attention_params { QRT_ATTENTION_PARAMS(QRT_DECLARE_SCALAR, QRT_DECLARE_ARRAY) } qrt_attention_params;
 /* Where a scatter's updates go (qrt_scatter_*_walk, below). */
 typedef void (*qrt_scatter_sink)(void *ctx, int64_t target, int64_t update, int64_t n);
-/* The row function of qrt_bin_drive (qrt_binary.c, below). */
+/* The row function of qrt_bin_drive (qrt_broadcast.c, below). */
 typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void *b, int64_t sb,
                                void *y, const void *ctx);
 
@@ -1161,13 +1161,13 @@ typedef void (*qrt_bin_row_fn)(int64_t n, const void *a, int64_t sa, const void 
 
 /* D(file, file it needs): paste both when the first is used. */
 #define QRT_FILE_DEPS(D) D("qrt_matmul.c", "qrt_parallel.c") D("qrt_qmatmul.c", "qrt_parallel.c") \
-  D("qrt_softmax.c", "qrt_parallel.c") D("qrt_norm.c", "qrt_parallel.c") D("qrt_binary.c", "qrt_parallel.c") \
+  D("qrt_softmax.c", "qrt_parallel.c") D("qrt_norm.c", "qrt_parallel.c") D("qrt_broadcast.c", "qrt_parallel.c") \
   D("qrt_unary.c", "qrt_parallel.c") D("qrt_copy.c", "qrt_parallel.c") D("qrt_quant.c", "qrt_parallel.c") \
   D("qrt_lut.c", "qrt_parallel.c") \
   D("qrt_conv.c", "qrt_matmul.c") D("qrt_qconv.c", "qrt_qmatmul.c") \
   D("qrt_qmatmul_float.c", "qrt_qmatmul.c") D("qrt_qmatmul_float.c", "qrt_matmul.c") \
   D("qrt_qmatmul_float.c", "qrt_quant.c") D("qrt_lut.c", "qrt_unary.c") D("qrt_lut.c", "qrt_softmax.c") D("qrt_lut.c", "qrt_quant.c") D("qrt_norm.c", "qrt_quant.c") D("qrt_binary.c", "qrt_quant.c") \
-  D("qrt_qadd.c", "qrt_binary.c") D("qrt_bmatmul.c", "qrt_bdot.c") D("qrt_bmatmul.c", "qrt_fmt.c") \
+  D("qrt_binary.c", "qrt_broadcast.c") D("qrt_qadd.c", "qrt_broadcast.c") D("qrt_bmatmul.c", "qrt_bdot.c") D("qrt_bmatmul.c", "qrt_fmt.c") \
   D("qrt_bmatmul.c", "qrt_matmul.c") D("qrt_bdot.c", "qrt_fmt.c") \
   D("qrt_fmt.c", "qrt_fmt_mx.c") D("qrt_fmt.c", "qrt_fmt_bfp.c") \
   D("qrt_msq.c", "qrt_qmatmul.c") D("qrt_msq.c", "qrt_quant.c") D("qrt_msq.c", "qrt_lut.c") \
@@ -1526,7 +1526,7 @@ QRT_API int qrt_build_qnorm_i8(int rms, int64_t norm_size, double epsilon, doubl
                                int32_t in_zp, double out_scale, int32_t out_zp, const float *gamma,
                                const float *beta, qrt_qnorm_params *p, int32_t *gamma_q,
                                int32_t *beta_q);
-/* qrt_binary.c: the broadcast walk of the binary kernels (and of
+/* qrt_broadcast.c: the broadcast walk of the binary kernels (and of
  * qrt_qadd_i8): coalesces the dims of p (rank, out_shape, a_strides,
  * b_strides; op unused) and calls fn once per innermost row with the row's
  * length, operand pointers and strides (elements), output pointer and

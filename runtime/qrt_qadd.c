@@ -18,7 +18,7 @@
  * 255 2^-S of a half-integer (S >= 20 when both scale ratios are at most
  * 2: within 2.5e-4).
  *
- * The broadcast walk is qrt_binary.c's (QRT_FILE_DEPS). */
+ * The broadcast walk is qrt_broadcast.c's (QRT_FILE_DEPS). */
 #include <math.h>
 #include <string.h>
 

@@ -2,8 +2,11 @@
 """End-to-end check of one example model (examples/<name>/).
 
 1. qcc compiles the model to C (+ --emit-main, weights in a --weights-file),
-   cc builds it strictly.
-2. The generated C equals `qcc run` (the evaluator) bit for bit on input_0.
+   cc builds it strictly: the float build with the runtime pasted in, a
+   quantized one linked with the runtime library (--runtime=external).
+2. The generated C equals `qcc run` (the evaluator) bit for bit on input_0:
+   for a quantized build, `qcc run` of the final IR the compile wrote
+   (--emit-mlir), so that calibration and its searches run once.
 3. The generated C matches ONNX Runtime (onnxruntime-node) on input_0:
    max |c - ort| <= 1e-4 * (max(ort) - min(ort)), and PyTorch's exported
    expected_0.npy within the same bound.
@@ -83,18 +86,27 @@ def main():
     src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
     c, main_c, exe, weights = (os.path.join(work, f) for f in ("model.c", "main.c", "model", "model.bin"))
+    final_ir = os.path.join(work, "final.mlir")
     qflags = ["-q", scheme, "--calib", os.path.join(ex, "calib"), *args.qflags.split()]
-    if scheme == "f32" and not args.qflags:
+    exact_float = scheme == "f32" and not args.qflags
+    if exact_float:
         qflags = []
     # The weights go to a file: model.c is code only, so cc takes seconds
     # instead of parsing megabytes of numbers (the inline C is the same
-    # bits: test/codegen/weights-file.test).
-    log = run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c, "--weights-file", weights, "-v", *qflags],
-              stderr_too=True)
+    # bits: test/codegen/weights-file.test). The float build pastes the
+    # runtime and qcc run compiles the model again; a quantized build links
+    # the runtime library (cc in half a second instead of ten) and qcc run
+    # evaluates the final IR it wrote (calibration, rotation and GPTQ are
+    # not done twice): what is compared is still the C against the
+    # evaluator on the same IR.
+    runtime = [] if exact_float else ["--runtime=external", "--emit-mlir", final_ir]
+    log = run([f"{build}/qcc", model, "-o", c, "--emit-main", main_c, "--weights-file", weights, "-v", *runtime,
+               *qflags], stderr_too=True)
     if args.bytes_file:
         with open(args.bytes_file, "w") as f:
             f.write(re.search(r"weights ([0-9]+) bytes", log).group(1) + "\n")
-    run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", c, main_c, "-lm", "-o", exe])
+    link = [] if exact_float else [f"-I{src_root}/runtime", f"{build}/libqrt.a"]
+    run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", c, main_c, *link, "-lm", "-o", exe])
 
     x0 = os.path.join(ex, "input_0.npy")
     out_c = os.path.join(work, "c_out")
@@ -103,7 +115,10 @@ def main():
     for d in (out_c, out_q, out_o):
         os.makedirs(d, exist_ok=True)
     run([exe, x0, "--weights", weights, "--out", out_c])
-    run([f"{build}/qcc", "run", model, "--input", f"{in_name}={x0}", "--out-dir", out_q, *qflags])
+    if exact_float:
+        run([f"{build}/qcc", "run", model, "--input", f"{in_name}={x0}", "--out-dir", out_q])
+    else:
+        run([f"{build}/qcc", "run", final_ir, "--input", f"{in_name}={x0}", "--out-dir", out_q])
     y_c = np.load(os.path.join(out_c, "out0.npy"))
     y_q = np.load(os.path.join(out_q, f"{out_name}.npy"))
     if y_c.tobytes() != y_q.tobytes():
@@ -112,7 +127,6 @@ def main():
 
     # ONNX Runtime runs the float model: only the float build is compared
     # (-q f32 with flags that change arithmetic, --softmax-format, is not it)
-    exact_float = scheme == "f32" and not args.qflags
     if exact_float:
         run(["node", os.path.join(src_root, "test/tools/ort_run.js"), model, "--input", f"{in_name}={x0}",
              "--out-dir", out_o])

@@ -2,8 +2,9 @@
 """The fuse-attention pass keeps every bit (test/passes/fuse-attention.test).
 
 The model is compiled to C twice, with the pass (the default) and with
---no-fuse-attention, each built with CC (the sanitized %cc of lit) and run
-on the same inputs; the outputs must be the same bytes, and `qcc run`
+--no-fuse-attention, each built with CC (the sanitized %cc of lit; the
+model code only, linked with the runtime built once under the sanitizers,
+QCC_BUILD_DIR/test/libqrt_san.a) and run on the same inputs; the outputs must be the same bytes, and `qcc run`
 (which fuses too) must give them as well. Prints how many q.attention ops
 the fused build has.
 
@@ -38,6 +39,7 @@ def main():
     cc = argv[cut + 1:]
     os.makedirs(a.work, exist_ok=True)
     qcc = os.path.join(a.build, "qcc")
+    src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     m = onnx.load(a.model)
     inits = {i.name for i in m.graph.initializer}
     given = dict(s.split("=", 1) for s in a.input)
@@ -56,9 +58,12 @@ def main():
     outs = {}
     for tag, extra in (("fused", []), ("unfused", ["--no-fuse-attention"])):
         c, main_c, exe, wf = (os.path.join(a.work, f"{tag}{s}") for s in (".c", "_main.c", "", ".bin"))
-        # weights in a file: the C is code only, so the sanitized builds are quick
-        run([qcc, a.model, "-o", c, "--emit-main", main_c, "--weights-file", wf, *qflags, *extra])
-        run([*cc, c, main_c, "-lm", "-o", exe])
+        # weights in a file and the runtime linked: the C is the model's
+        # code only, so the sanitized builds are quick
+        run([qcc, a.model, "-o", c, "--emit-main", main_c, "--weights-file", wf, "--runtime=external", *qflags,
+             *extra])
+        run([*cc, c, main_c, f"-I{src_root}/runtime", os.path.join(a.build, "test", "libqrt_san.a"), "-lm", "-o",
+             exe])
         out = os.path.join(a.work, f"out_{tag}")
         os.makedirs(out, exist_ok=True)
         run([exe, *[f for _, f in files], "--weights", wf, "--out", out])

@@ -5,7 +5,9 @@
    qcc compiles it twice, `prefill` (--shape tokens=1x16) and `step`
    (tokens=1x1); both headers must let every cache input alias its output
    (NAME_INi_MAY_ALIAS_OUTj), and generate.c is built with CC (the strict,
-   sanitized flags).
+   sanitized flags), the models' code only (--runtime=external, weights in
+   --weights-file) linked with the runtime built once under the sanitizers
+   (QCC_BUILD_DIR/test/libqrt_san.a).
 2. generate greedily continues a 20-character prompt (16 by prefill, 4 by
    steps) to the full context of 64, with the caches updated in place, and
    again with two sets of caches (--no-alias): text and logits must be
@@ -14,7 +16,7 @@
    must give the same logits at every position (within 1e-4 of their
    range) and pick every generated character as its argmax: the text is
    what greedy decoding with the original model gives.
-4. w8a8 (built with --weights-file, loaded by generate --weights): both
+4. w8a8: both
    models quantized (calibration: prefill inputs from 8 windows
    of calib/tokens.npy with empty caches; step inputs at positions 16..51
    after float prefills of the same windows by `qcc run`); they must
@@ -131,6 +133,9 @@ def calib(qcc, src, work, lm=None, cache_shape=(1, 4, 64, 32)):
 def main():
     qcc_build, src, work, cc = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     qcc = os.path.join(qcc_build, "qcc")
+    # the programs link the runtime built once under the sanitizers (cc is
+    # lit's sanitized %cc): only the model code is compiled per build
+    runtime_lib = os.path.join(qcc_build, "test", "libqrt_san.a")
     lm = os.path.join(src, "examples/char_lm")
     vocab = os.path.join(lm, "vocab.json")
     chars = json.load(open(vocab))["chars"]
@@ -144,8 +149,8 @@ def main():
         """Builds the tag's prefill and step programs and decodes the
         prompt with the cache in place and double-buffered: the two must
         agree bit for bit. Returns the in-place run's text, logits, timing."""
-        compile_models(qcc, work, tag, flags_for, weights_file)
-        build(cc, src, work, tag)
+        compile_models(qcc, work, tag, flags_for, weights_file, external=True)
+        build(cc, src, work, tag, runtime_lib)
         text, logits, timing = generate(work, tag, vocab, prompt, [])
         text_b, logits_b, _ = generate(work, tag, vocab, prompt, ["--no-alias"])
         if text != text_b or logits.tobytes() != logits_b.tobytes():
@@ -154,7 +159,7 @@ def main():
         return text, logits, timing
 
     # 1-3: float
-    text, logits, timing = decode("f32", lambda name: [], False)
+    text, logits, timing = decode("f32", lambda name: [], True)
     ids = encode(text, chars)
     if len(ids) != 64 or ids[:PROMPT_LEN] != list(test_ids[:PROMPT_LEN]):
         sys.exit(f"FAIL: f32: generated {len(ids)} tokens, expected 64 starting with the prompt: {text!r}")

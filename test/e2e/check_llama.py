@@ -12,7 +12,8 @@
    caches) within 1e-4 of their range, and every decoded token must be
    the argmax of the logits before it (greedy) and in the vocabulary.
 4. A second run gives the same tokens and logits bit for bit, and so
-   does a self-contained build (weights inside step.c).
+   does a self-contained build (weights and kernels inside step.c; the
+   other builds link the sanitized runtime library).
 5. -q w4a16 compiles and decodes, deterministic too; its prompt logits
    stay within 10% of the float range of ORT's (int4 weights in groups
    of 32 on random weights).
@@ -39,9 +40,13 @@ def run(cmd, **kw):
 
 
 def build(qcc, src, work, cc, tag, flags, weights_file=True):
+    """A weights-file build is the model's code only, linked with the
+    runtime built once under the sanitizers (test/libqrt_san.a beside
+    qcc); the self-contained one pastes weights and kernels into step.c."""
     d = os.path.join(work, tag)
     os.makedirs(d, exist_ok=True)
-    wf = ["--weights-file", os.path.join(d, "step.bin")] if weights_file else []
+    wf = ["--weights-file", os.path.join(d, "step.bin"), "--runtime=external"] if weights_file else []
+    rt = ["-I", os.path.join(src, "runtime"), os.path.join(os.path.dirname(qcc), "test", "libqrt_san.a")]
     r = run([qcc, os.path.join(work, "model", "model.onnx"), "-o", os.path.join(d, "step.c"), "--name", "step",
              "--shape", "tokens=1x1", "-v"] + wf + flags)
     header = open(os.path.join(d, "step.h")).read()
@@ -49,7 +54,7 @@ def build(qcc, src, work, cc, tag, flags, weights_file=True):
     if pairs != [(2 + c, 1 + c) for c in range(2 * LAYERS)]:
         sys.exit(f"FAIL: {tag}: cache aliasing not proven: {pairs}\n{r.stderr}")
     run(cc + [f"-DLAYERS={LAYERS}", "-I", d, os.path.join(src, "examples/bench/llama_decode.c"),
-              os.path.join(d, "step.c"), "-o", os.path.join(d, "decode"), "-lm"])
+              os.path.join(d, "step.c")] + (rt if weights_file else []) + ["-o", os.path.join(d, "decode"), "-lm"])
 
 
 def decode(work, tag, k, weights_file=True):

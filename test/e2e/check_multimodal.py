@@ -4,9 +4,12 @@ pix, mod; metrics bits per text character and answer accuracy).
 
 1. qcc compiles the model with FLAGS (+ --emit-main); cc builds it with
    -std=c99 -Wall -Wextra -pedantic -Werror (and with --sanitize, under
-   ASan/UBSan).
-2. The generated C equals `qcc run` with the same flags bit for bit on
-   input_0.
+   ASan/UBSan). Without FLAGS the runtime is pasted into the C; with FLAGS
+   the C links the runtime library (the build's libqrt.a, or with
+   --sanitize its ASan/UBSan copy test/libqrt_san.a): cc in a second.
+2. The generated C equals `qcc run` bit for bit on input_0: with FLAGS,
+   `qcc run` of the final IR the compile wrote (--emit-mlir), so that
+   calibration and rotation run once.
 3. Float (no -q in FLAGS): the C output is within 1e-4 of the output range
    of PyTorch's expected_0.npy, and the test metrics equal reference.json's
    within 1% (bpc) and 1.5 points (accuracy: 69 answers, one flip is 1.4).
@@ -77,20 +80,23 @@ def main():
     if quantized and "--calib" not in flags:
         flags += ["--calib", os.path.join(ex, "calib")]
 
-    c, main_c, exe = (os.path.join(work, f) for f in ("model.c", "main.c", "model"))
-    run([f"{args.build}/qcc", model, "-o", c, "--emit-main", main_c, *flags])
+    c, main_c, exe, final_ir = (os.path.join(work, f) for f in ("model.c", "main.c", "model", "final.mlir"))
+    src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    external = ["--runtime=external", "--emit-mlir", final_ir] if flags else []
+    run([f"{args.build}/qcc", model, "-o", c, "--emit-main", main_c, *external, *flags])
     cc = ["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror"]
     if args.sanitize:
         cc += ["-g", "-fsanitize=address,undefined", "-fno-sanitize-recover"]
-    run(cc + [c, main_c, "-lm", "-o", exe])
+    lib = os.path.join(args.build, "test/libqrt_san.a" if args.sanitize else "libqrt.a")
+    run(cc + [c, main_c, *([f"-I{src_root}/runtime", lib] if flags else []), "-lm", "-o", exe])
 
     x0 = [os.path.join(ex, f"input_0_{n}.npy") for n in names]
     out_c, out_q = os.path.join(work, "c_out"), os.path.join(work, "qcc_out")
     os.makedirs(out_c, exist_ok=True)
     os.makedirs(out_q, exist_ok=True)
     run([exe, *x0, "--out", out_c])
-    run([f"{args.build}/qcc", "run", model, *[f"--input={n}={p}" for n, p in zip(names, x0)], "--out-dir", out_q,
-         *flags])
+    feeds = [f"--input={n}={p}" for n, p in zip(names, x0)]
+    run([f"{args.build}/qcc", "run", *([final_ir] if flags else [model]), *feeds, "--out-dir", out_q])
     y_c = np.load(os.path.join(out_c, "out0.npy"))
     y_q = np.load(os.path.join(out_q, f"{out_name}.npy"))
     if y_c.tobytes() != y_q.tobytes():

@@ -37,7 +37,7 @@ RUN=""  # what runs a test program (qemu for --neon)
 # The runtime files the tests link (one string of test files): a plain
 # -O0 archive built once, and the link map names the members pulled in.
 # Sanitized -O3 builds of files no test links (qrt_binary.c alone takes
-# 40 s there) are skipped so.
+# 40-75 s there) are skipped so.
 linked_srcs() {
   local t
   if [ ! -f "$OUT/rt_map.a" ]; then
@@ -177,12 +177,18 @@ if [ "${1:-}" = "--neon" ]; then
     exit 77
   fi
   qemu() { QEMU_LD_PREFIX=/usr/aarch64-linux-gnu qemu-aarch64 "$@"; }
-  cc $BASE -I$RT test/unit/test_runtime_determinism.c $SRCS -lm -o "$OUT/det_host" && "$OUT/det_host" > "$OUT/det_host.txt" ||
-    fail "determinism (host)"
-  # qemu runs the tests (run_test's $RUN), every 4th variant of qconv's
-  # cases (qrt_test_util.h's test_sample); UBSan only
+  # the host's hashes: from the runtime library the build made (ctest
+  # names it in QRT_HOST_LIB; every build gives the same hashes, which the
+  # default run checks), else from the sources
+  host_rt=$SRCS
+  [ -f "${QRT_HOST_LIB:-}" ] && host_rt=$QRT_HOST_LIB
+  cc $BASE -I$RT test/unit/test_runtime_determinism.c $host_rt -lm -o "$OUT/det_host" &&
+    "$OUT/det_host" > "$OUT/det_host.txt" || fail "determinism (host)"
+  # qemu runs the tests (run_test's $RUN): every 8th variant, rotating with
+  # the case, of the tests that run many (qrt_test_util.h's test_sample);
+  # UBSan only
   RUN=qemu
-  export QRT_TEST_SAMPLE=4
+  export QRT_TEST_SAMPLE=8
   SAN="-fsanitize=undefined -fno-sanitize-recover=all"
   if objs=$(build_rt $XCC "-march=armv8-a $SAN" neon "$QTESTS $ITESTS"); then
     for t in $QTESTS $ITESTS; do run_test $XCC "-march=armv8-a $SAN" "$objs" "$t" neon; done
@@ -191,9 +197,28 @@ if [ "${1:-}" = "--neon" ]; then
   fi
   # the dot-product extension changes only the int8 GEMM kernels' file
   variant_of $XCC neon "-march=armv8-a $SAN" "neon-dotprod:-march=armv8.2-a+dotprod" "$QTESTS" __ARM_FEATURE_DOTPROD
-  for v in "neon:-march=armv8-a" "neon-dotprod:-march=armv8.2-a+dotprod"; do
-    vt=${v%%:*}; vf=${v#*:}
-    if $XCC $BASE $vf -I$RT test/unit/test_runtime_determinism.c $SRCS -lm -o "$OUT/det_$vt" &&
+  # the determinism program's runtime: plain objects, built per file, so
+  # that the dot-product variant rebuilds only the file its macro changes
+  det_objs() { # flags, tag[, base tag, words...] -> the object list
+    local flags=$1 tag=$2 base=${3:-} files="" f o objs=""
+    if [ $# -gt 3 ]; then shift 3; files=$(grep -l -w $(printf -- '-e %s ' "$@") $SRCS); fi
+    mkdir -p "$OUT/detobj_$tag"
+    for f in $SRCS; do
+      o="$OUT/detobj_$tag/$(basename "$f" .c).o"
+      if [ -z "$base" ] || echo "$files" | grep -qx "$f"; then
+        $XCC $BASE $flags -I$RT -c "$f" -o "$o" || return 1
+      else
+        o="$OUT/detobj_$base/$(basename "$f" .c).o"
+      fi
+      objs="$objs $o"
+    done
+    echo "$objs"
+  }
+  for v in "neon:-march=armv8-a" "neon-dotprod:-march=armv8.2-a+dotprod:neon __ARM_FEATURE_DOTPROD"; do
+    vt=${v%%:*}; vf=${v#*:}; vb=""
+    case $vf in *:*) vb=${vf#*:}; vf=${vf%%:*} ;; esac
+    if dobjs=$(det_objs "$vf" "$vt" $vb) &&
+       $XCC $BASE $vf -I$RT test/unit/test_runtime_determinism.c $dobjs -lm -o "$OUT/det_$vt" &&
        qemu "$OUT/det_$vt" > "$OUT/det_$vt.txt"; then
       if diff <(grep -v ' libm ' "$OUT/det_host.txt") <(grep -v ' libm ' "$OUT/det_$vt.txt") >/dev/null; then
         echo "determinism: $vt == host ($(grep -vc ' libm ' "$OUT/det_$vt.txt") hashes; C library transcendentals not compared)"
@@ -267,10 +292,10 @@ amalg() { # output file, list of runtime .c files (dependencies first), trailing
   } > "$o"
 }
 # files other files need first (QRT_FILE_DEPS)
-DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_softmax.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot_enc.c $RT/qrt_bdot.c $RT/qrt_scatter.c"
+DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_broadcast.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_softmax.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot_enc.c $RT/qrt_bdot.c $RT/qrt_scatter.c"
 # (qrt_npu.c and qrt_npu_fmt.c, the NPU stream executor, are never pasted into generated C:
 # it calls every kernel through a table, so it links the runtime library)
-ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_softmax.c -e qrt_fmt -e qrt_bdot.c -e qrt_bdot_enc.c -e qrt_scatter.c -e qrt_npu)"
+ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_broadcast.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_softmax.c -e qrt_fmt -e qrt_bdot.c -e qrt_bdot_enc.c -e qrt_scatter.c -e qrt_npu)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_parallel.c $RT/qrt_cast.c $RT/qrt_unary.c" \
            "$RT/qrt_parallel.c $RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_parallel.c $RT/qrt_quant.c" "$RT/qrt_parallel.c $RT/qrt_unary.c $RT/qrt_lut.c" \
            "$RT/qrt_qsoftmax.c" "$RT/qrt_qnorm.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_softmax.c $RT/qrt_attention.c" \
