@@ -297,7 +297,7 @@ DEPS_FIRST="$RT/qrt_parallel.c $RT/qrt_broadcast.c $RT/qrt_matmul.c $RT/qrt_qmat
 # it calls every kernel through a table, so it links the runtime library)
 ALL_ORDERED="$DEPS_FIRST $(ls $RT/qrt_*.c | grep -v -e qrt_parallel.c -e qrt_broadcast.c -e qrt_matmul.c -e qrt_qmatmul.c -e qrt_quant.c -e qrt_unary.c -e qrt_softmax.c -e qrt_fmt -e qrt_bdot.c -e qrt_bdot_enc.c -e qrt_scatter.c -e qrt_npu)"
 for set in "$RT/qrt_pool.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_conv.c" "$RT/qrt_parallel.c $RT/qrt_cast.c $RT/qrt_unary.c" \
-           "$RT/qrt_parallel.c $RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_parallel.c $RT/qrt_quant.c" "$RT/qrt_parallel.c $RT/qrt_unary.c $RT/qrt_lut.c" \
+           "$RT/qrt_parallel.c $RT/qrt_qmatmul.c $RT/qrt_qconv.c" "$RT/qrt_parallel.c $RT/qrt_quant.c" "$RT/qrt_parallel.c $RT/qrt_quant.c $RT/qrt_unary.c $RT/qrt_softmax.c $RT/qrt_lut.c" \
            "$RT/qrt_qsoftmax.c" "$RT/qrt_qnorm.c" "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_softmax.c $RT/qrt_attention.c" \
            "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_qmatmul.c $RT/qrt_quant.c $RT/qrt_qmatmul_float.c" \
            "$RT/qrt_parallel.c $RT/qrt_matmul.c $RT/qrt_fmt_bfp.c $RT/qrt_fmt_mx.c $RT/qrt_fmt.c $RT/qrt_bdot_enc.c $RT/qrt_bdot.c $RT/qrt_bmatmul.c" "$ALL_ORDERED"; do
