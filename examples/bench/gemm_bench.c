@@ -4,7 +4,8 @@
  *  - the fp32 peak: independent FMA chains on registers only (AVX-512,
  *    AVX2+FMA or NEON; 2 FLOP per lane per FMA);
  *  - the int8 peak: independent vpdpbusd chains (AVX512-VNNI, AVX-VNNI or
- *    NEON sdot; 2 OP per byte product);
+ *    NEON sdot; 2 OP per byte product); on AVX2 without VNNI, vpmaddwd +
+ *    vpaddd pairs (what its int8 kernel is made of: 16 products a pair);
  *  - qrt_sgemm_ex with a packed B (what generated code runs for a constant
  *    weight) with fused multiply-adds (the default) and with two roundings
  *    (--no-fma), and qrt_qgemm_ex with a packed int8 B and the int8
@@ -46,6 +47,10 @@ static volatile float vf_mul = 0.999999f, vf_add = 1e-6f;
 static volatile int32_t vi_a = 0x01010101, vi_b = 0x01010101;
 
 #define CHAINS 16 /* independent accumulators: > latency x issue width */
+/* AVX2 has 16 vector registers: 16 chains and their 2 constants spill
+ * (loads and stores in the loop: a peak 25-30% low); 12 still exceed a
+ * 4-5 cycle latency times 2 pipes. */
+#define CHAINS_AVX2 12
 
 /* fp32 peak: FLOP per second of `iters` x CHAINS dependent FMA chains. */
 static double fp32_peak_run(long iters, float *sink) {
@@ -60,20 +65,21 @@ static double fp32_peak_run(long iters, float *sink) {
     for (c = 0; c < CHAINS; ++c) acc[c] = _mm512_fmadd_ps(acc[c], m, a);
   for (c = 0; c < CHAINS; ++c) *sink += _mm512_reduce_add_ps(acc[c]);
 #elif defined(__GNUC__) && defined(__AVX2__) && defined(__FMA__)
-  __m256 acc[CHAINS];
+  __m256 acc[CHAINS_AVX2];
   const __m256 m = _mm256_set1_ps(vf_mul), a = _mm256_set1_ps(vf_add);
   const int lanes = 8;
   int c;
   long i;
-  for (c = 0; c < CHAINS; ++c) acc[c] = _mm256_set1_ps((float)c);
+  for (c = 0; c < CHAINS_AVX2; ++c) acc[c] = _mm256_set1_ps((float)c);
   for (i = 0; i < iters; ++i)
-    for (c = 0; c < CHAINS; ++c) acc[c] = _mm256_fmadd_ps(acc[c], m, a);
-  for (c = 0; c < CHAINS; ++c) {
+    for (c = 0; c < CHAINS_AVX2; ++c) acc[c] = _mm256_fmadd_ps(acc[c], m, a);
+  for (c = 0; c < CHAINS_AVX2; ++c) {
     float t[8];
     int l;
     _mm256_storeu_ps(t, acc[c]);
     for (l = 0; l < 8; ++l) *sink += t[l];
   }
+  return 2.0 * lanes * CHAINS_AVX2 * (double)iters;
 #elif defined(__GNUC__) && defined(__aarch64__)
   float32x4_t acc[CHAINS];
   const float32x4_t m = vdupq_n_f32(vf_mul), a = vdupq_n_f32(vf_add);
@@ -121,6 +127,26 @@ static double int8_peak_run(long iters, int32_t *sink) {
     _mm256_storeu_si256((__m256i *)t, acc[c]);
     for (l = 0; l < 8; ++l) *sink += t[l];
   }
+#elif defined(__GNUC__) && defined(__AVX2__)
+  /* no VNNI: the int8 kernels multiply bytes widened to int16 with
+   * vpmaddwd (16 products, summed in pairs) and add with vpaddd; the
+   * peak is that pair's rate */
+  __m256i acc[CHAINS_AVX2];
+  const __m256i a = _mm256_set1_epi32(vi_a), b = _mm256_set1_epi32(vi_b);
+  const int lanes = 0; /* (the return below is this path's own) */
+  int c;
+  long i;
+  for (c = 0; c < CHAINS_AVX2; ++c) acc[c] = _mm256_set1_epi32(c);
+  for (i = 0; i < iters; ++i)
+    for (c = 0; c < CHAINS_AVX2; ++c) acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(a, b));
+  for (c = 0; c < CHAINS_AVX2; ++c) {
+    int32_t t[8];
+    int l;
+    _mm256_storeu_si256((__m256i *)t, acc[c]);
+    for (l = 0; l < 8; ++l) *sink += t[l];
+  }
+  (void)lanes;
+  return 2.0 * 16 * CHAINS_AVX2 * (double)iters;
 #elif defined(__GNUC__) && defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
   int32x4_t acc[CHAINS];
   const int8x16_t a = vreinterpretq_s8_s32(vdupq_n_s32(vi_a)), b = vreinterpretq_s8_s32(vdupq_n_s32(vi_b));
