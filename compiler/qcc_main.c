@@ -567,7 +567,8 @@ static bool names_attr_ok(MlirOperation func, const char *attr, intptr_t n) {
 }
 
 /* A .mlir input: the final IR --emit-mlir writes (one func.func with the
- * model's input and output names, q-dialect ops only), verified. */
+ * model's input and output names, q-dialect ops only), verified; its
+ * qcc.no_fma attribute (a --no-fma compile's) restores that lowering. */
 static MlirModule load_final_ir(MlirContext ctx, const char *path) {
   MlirModule m = qcc_parse_mlir_file(ctx, path), none = {NULL};
   if (mlirModuleIsNull(m)) return m;
@@ -595,6 +596,9 @@ static MlirModule load_final_ir(MlirContext ctx, const char *path) {
     mlirModuleDestroy(m);
     return none;
   }
+  /* written by a --no-fma compile: its lowering again */
+  if (!mlirAttributeIsNull(mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("qcc.no_fma"))))
+    qcc_fused_multiply_add = false;
   return m;
 }
 
@@ -616,6 +620,10 @@ int main(int argc, char **argv) {
   int rc = mlirModuleIsNull(m) ? -1 : 0;
   if (!rc && !is_mlir_path(o.model)) rc = run_passes(&o, m, &pt, &report_m);
   if (!rc && !o.target_npu && !o.run && o.threads > 1) rc = qcc_pass_group_siblings(m);
+  /* --no-fma is a lowering choice, not an op: the final IR carries it */
+  if (!rc && o.emit_mlir && !qcc_fused_multiply_add)
+    mlirOperationSetAttributeByName(qcc_module_func(m), mlirStringRefCreateFromCString("qcc.no_fma"),
+                                    mlirUnitAttrGet(ctx));
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);
