@@ -28,6 +28,7 @@
 #include "kernel_call.h"
 #include "kv_cache.h"
 #include "msq.h"
+#include "onnx_tensor.h"
 #include "passes.h"
 #include "quant_options.h"
 #include "parallel.h"
@@ -549,14 +550,36 @@ static int run_passes(const options *o, MlirModule m, phase_times *pt, MlirModul
   return rc;
 }
 
-static MlirWalkResult find_onnx_op(MlirOperation op, void *user) {
+/* The first op, in pre-order, whose name starts with a prefix (null when
+ * there is none). */
+typedef struct op_search {
+  const char *prefix;
+  MlirOperation found;
+} op_search;
+
+static MlirWalkResult find_op(MlirOperation op, void *user) {
+  op_search *q = user;
   MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
-  if (n.length > 5 && !memcmp(n.data, "onnx.", 5)) {
-    *(MlirOperation *)user = op;
+  const size_t len = strlen(q->prefix);
+  if (n.length >= len && !memcmp(n.data, q->prefix, len)) {
+    q->found = op;
     return MlirWalkResultInterrupt;
   }
   return MlirWalkResultAdvance;
 }
+
+static MlirOperation first_op_named(MlirModule m, const char *prefix) {
+  op_search q = {prefix, {NULL}};
+  mlirOperationWalk(mlirModuleGetOperation(m), find_op, &q, MlirWalkPreOrder);
+  return q.found;
+}
+
+/* A run-time loop's body ends with the onnx.Yield it was imported with and
+ * its block arguments are per-iteration slices of the operands, which the
+ * op's text form does not check back in: such IR prints but does not parse
+ * back as the module it was. */
+static const char *const loop_not_read_back =
+    "run-time loops (q.loop, from Loop or Scan nodes left as C loops) are not read back from text";
 
 static bool names_attr_ok(MlirOperation func, const char *attr, intptr_t n) {
   MlirAttribute a = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString(attr));
@@ -571,7 +594,20 @@ static bool names_attr_ok(MlirOperation func, const char *attr, intptr_t n) {
  * qcc.no_fma attribute (a --no-fma compile's) restores that lowering. */
 static MlirModule load_final_ir(MlirContext ctx, const char *path) {
   MlirModule m = qcc_parse_mlir_file(ctx, path), none = {NULL};
-  if (mlirModuleIsNull(m)) return m;
+  if (mlirModuleIsNull(m)) { /* the likely why, when it is a run-time loop */
+    char err[256];
+    size_t len = 0;
+    unsigned char *text = qcc_read_file(path, &len, err, sizeof err);
+    unsigned char *z = text ? realloc(text, len + 1) : NULL;
+    if (!z) {
+      free(text);
+      return m;
+    }
+    z[len] = 0;
+    if (strstr((const char *)z, "\"q.loop\"")) qcc_error("%s: %s", path, loop_not_read_back);
+    free(z);
+    return m;
+  }
   const char *why = NULL;
   MlirOperation func = qcc_module_func(m), onnx_op = {NULL};
   if (!mlirOperationVerify(mlirModuleGetOperation(m))) why = "it does not verify (see the diagnostic above)";
@@ -583,7 +619,8 @@ static MlirModule load_final_ir(MlirContext ctx, const char *path) {
         mlirOperationIsNull(ret) || !names_attr_ok(func, "onnx.output_names", mlirOperationGetNumOperands(ret)))
       why = "its func.func lacks onnx.input_names / onnx.output_names, one string per input and output";
   }
-  if (!why) mlirOperationWalk(mlirModuleGetOperation(m), find_onnx_op, &onnx_op, MlirWalkPreOrder);
+  if (!why && !mlirOperationIsNull(first_op_named(m, "q.loop"))) why = loop_not_read_back;
+  if (!why) onnx_op = first_op_named(m, "onnx.");
   if (!why && !mlirOperationIsNull(onnx_op)) {
     MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(onnx_op));
     qcc_error("%s: op '%.*s' is not legalized: a .mlir model is the final IR --emit-mlir writes", path, (int)n.length,
@@ -624,6 +661,9 @@ int main(int argc, char **argv) {
   if (!rc && o.emit_mlir && !qcc_fused_multiply_add)
     mlirOperationSetAttributeByName(qcc_module_func(m), mlirStringRefCreateFromCString("qcc.no_fma"),
                                     mlirUnitAttrGet(ctx));
+  if (!rc && o.emit_mlir && !mlirOperationIsNull(first_op_named(m, "q.loop")))
+    qcc_warning("--emit-mlir: %s holds a run-time loop: qcc cannot take it as input (%s)", o.emit_mlir,
+                loop_not_read_back);
   if (!rc && o.emit_mlir) {
     FILE *f = fopen(o.emit_mlir, "w");
     if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);
