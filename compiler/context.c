@@ -36,11 +36,10 @@ MlirBlock qcc_func_body(MlirOperation func) {
 
 static void write_to_file(MlirStringRef s, void *user) { fwrite(s.data, 1, s.length, (FILE *)user); }
 
-void qcc_print_module(MlirModule m, FILE *out, bool elide_large, bool locations) {
+void qcc_print_module(MlirModule m, FILE *out, bool elide_large) {
   qcc_flush_remarks();
   MlirOpPrintingFlags flags = mlirOpPrintingFlagsCreate();
   if (elide_large) mlirOpPrintingFlagsElideLargeElementsAttrs(flags, 16);
-  if (locations) mlirOpPrintingFlagsEnableDebugInfo(flags, true, false);
   mlirOperationPrintWithFlags(mlirModuleGetOperation(m), flags, write_to_file, out);
   fputc('\n', out);
   mlirOpPrintingFlagsDestroy(flags);

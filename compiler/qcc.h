@@ -56,9 +56,7 @@ MlirContext qcc_context_create(void);
 /* The single func.func of a module (qcc modules hold one graph). */
 MlirOperation qcc_module_func(MlirModule m);
 MlirBlock qcc_func_body(MlirOperation func);
-/* locations: each op's loc (the ONNX node it came from, which names its
- * constants in the C and its errors), so that the text parses back whole. */
-void qcc_print_module(MlirModule m, FILE *out, bool elide_large, bool locations);
+void qcc_print_module(MlirModule m, FILE *out, bool elide_large);
 /* Textual MLIR from a file ("-": stdin); a null module, reported, when it
  * cannot be read or parsed. */
 MlirModule qcc_parse_mlir_file(MlirContext ctx, const char *path);

@@ -25,10 +25,10 @@
 #include "npu_config.h"
 #include "npu_tools.h"
 #include "evaluator.h"
+#include "final_ir.h"
 #include "kernel_call.h"
 #include "kv_cache.h"
 #include "msq.h"
-#include "onnx_tensor.h"
 #include "passes.h"
 #include "quant_options.h"
 #include "parallel.h"
@@ -550,95 +550,6 @@ static int run_passes(const options *o, MlirModule m, phase_times *pt, MlirModul
   return rc;
 }
 
-/* The first op, in pre-order, whose name starts with a prefix (null when
- * there is none). */
-typedef struct op_search {
-  const char *prefix;
-  MlirOperation found;
-} op_search;
-
-static MlirWalkResult find_op(MlirOperation op, void *user) {
-  op_search *q = user;
-  MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
-  const size_t len = strlen(q->prefix);
-  if (n.length >= len && !memcmp(n.data, q->prefix, len)) {
-    q->found = op;
-    return MlirWalkResultInterrupt;
-  }
-  return MlirWalkResultAdvance;
-}
-
-static MlirOperation first_op_named(MlirModule m, const char *prefix) {
-  op_search q = {prefix, {NULL}};
-  mlirOperationWalk(mlirModuleGetOperation(m), find_op, &q, MlirWalkPreOrder);
-  return q.found;
-}
-
-/* A run-time loop's body ends with the onnx.Yield it was imported with and
- * its block arguments are per-iteration slices of the operands, which the
- * op's text form does not check back in: such IR prints but does not parse
- * back as the module it was. */
-static const char *const loop_not_read_back =
-    "run-time loops (q.loop, from Loop or Scan nodes left as C loops) are not read back from text";
-
-static bool names_attr_ok(MlirOperation func, const char *attr, intptr_t n) {
-  MlirAttribute a = mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString(attr));
-  if (mlirAttributeIsNull(a) || !mlirAttributeIsAArray(a) || mlirArrayAttrGetNumElements(a) != n) return false;
-  for (intptr_t i = 0; i < n; i++)
-    if (!mlirAttributeIsAString(mlirArrayAttrGetElement(a, i))) return false;
-  return true;
-}
-
-/* A .mlir input: the final IR --emit-mlir writes (one func.func with the
- * model's input and output names, q-dialect ops only), verified; its
- * qcc.no_fma attribute (a --no-fma compile's) restores that lowering. */
-static MlirModule load_final_ir(MlirContext ctx, const char *path) {
-  MlirModule m = qcc_parse_mlir_file(ctx, path), none = {NULL};
-  if (mlirModuleIsNull(m)) { /* the likely why, when it is a run-time loop */
-    char err[256];
-    size_t len = 0;
-    unsigned char *text = qcc_read_file(path, &len, err, sizeof err);
-    unsigned char *z = text ? realloc(text, len + 1) : NULL;
-    if (!z) {
-      free(text);
-      return m;
-    }
-    z[len] = 0;
-    if (strstr((const char *)z, "\"q.loop\"")) qcc_error("%s: %s", path, loop_not_read_back);
-    free(z);
-    return m;
-  }
-  const char *why = NULL;
-  MlirOperation func = qcc_module_func(m), onnx_op = {NULL};
-  if (!mlirOperationVerify(mlirModuleGetOperation(m))) why = "it does not verify (see the diagnostic above)";
-  else if (mlirOperationIsNull(func)) why = "it has no func.func";
-  if (!why) {
-    MlirBlock body = qcc_func_body(func);
-    MlirOperation ret = mlirBlockGetTerminator(body);
-    if (!names_attr_ok(func, "onnx.input_names", mlirBlockGetNumArguments(body)) ||
-        mlirOperationIsNull(ret) || !names_attr_ok(func, "onnx.output_names", mlirOperationGetNumOperands(ret)))
-      why = "its func.func lacks onnx.input_names / onnx.output_names, one string per input and output";
-  }
-  if (!why && !mlirOperationIsNull(first_op_named(m, "q.loop"))) why = loop_not_read_back;
-  if (!why) onnx_op = first_op_named(m, "onnx.");
-  if (!why && !mlirOperationIsNull(onnx_op)) {
-    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(onnx_op));
-    qcc_error("%s: op '%.*s' is not legalized: a .mlir model is the final IR --emit-mlir writes", path, (int)n.length,
-              n.data);
-    mlirModuleDestroy(m);
-    return none;
-  }
-  if (why) {
-    qcc_error("%s: not final qcc IR: %s", path, why);
-    mlirModuleDestroy(m);
-    return none;
-  }
-  /* written by a --no-fma compile: its lowering again */
-  if (!mlirAttributeIsNull(mlirOperationGetAttributeByName(func, mlirStringRefCreateFromCString("qcc.no_fma"))))
-    qcc_fused_multiply_add = false;
-  return m;
-}
-
 int main(int argc, char **argv) {
   options o;
   if (argc < 2) {
@@ -652,23 +563,12 @@ int main(int argc, char **argv) {
   qcc_import_options io = {o.shapes, o.n_shapes, o.binds, o.n_binds};
   phase_times pt = {{NULL}, {0}, 0, qcc_wall_seconds()};
   MlirModule report_m = {NULL};
-  MlirModule m = is_mlir_path(o.model) ? load_final_ir(ctx, o.model) : qcc_import_onnx(ctx, o.model, &io);
+  MlirModule m = is_mlir_path(o.model) ? qcc_read_final_ir(ctx, o.model) : qcc_import_onnx(ctx, o.model, &io);
   phase_done(&pt, "import");
   int rc = mlirModuleIsNull(m) ? -1 : 0;
   if (!rc && !is_mlir_path(o.model)) rc = run_passes(&o, m, &pt, &report_m);
   if (!rc && !o.target_npu && !o.run && o.threads > 1) rc = qcc_pass_group_siblings(m);
-  /* --no-fma is a lowering choice, not an op: the final IR carries it */
-  if (!rc && o.emit_mlir && !qcc_fused_multiply_add)
-    mlirOperationSetAttributeByName(qcc_module_func(m), mlirStringRefCreateFromCString("qcc.no_fma"),
-                                    mlirUnitAttrGet(ctx));
-  if (!rc && o.emit_mlir && !mlirOperationIsNull(first_op_named(m, "q.loop")))
-    qcc_warning("--emit-mlir: %s holds a run-time loop: qcc cannot take it as input (%s)", o.emit_mlir,
-                loop_not_read_back);
-  if (!rc && o.emit_mlir) {
-    FILE *f = fopen(o.emit_mlir, "w");
-    if (!f) rc = -1, qcc_error("cannot write %s", o.emit_mlir);
-    else qcc_print_module(m, f, false, true), fclose(f);
-  }
+  if (!rc && o.emit_mlir) rc = qcc_write_final_ir(m, o.emit_mlir);
   if (!rc) rc = o.run ? run_model(&o, m) : compile(&o, m), phase_done(&pt, o.run ? "run" : "emit");
   if (!rc && o.report) rc = write_report(&o, ctx, report_m), phase_done(&pt, "report");
   if (!rc) print_phase_times(&pt);

@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
     qcc_error("the IR does not verify after the passes");
     rc = 1;
   }
-  if (!rc) qcc_print_module(m, stdout, elide, false);
+  if (!rc) qcc_print_module(m, stdout, elide);
   if (!mlirModuleIsNull(m)) mlirModuleDestroy(m);
   mlirContextDestroy(ctx);
   return rc;
