@@ -2,7 +2,9 @@
  * qcc and qcc run read back in place of an ONNX model (no pass runs
  * again). The file is sealed: its func carries a digest of the module's
  * text, so that an edited file (whose ops no pass checked) is refused
- * rather than compiled; qcc-opt is the tool for IR edited by hand. */
+ * rather than compiled; qcc-opt is the tool for IR edited by hand. (A
+ * 64-bit FNV-1a digest: it catches edits, it is no defence against
+ * someone forging one.) */
 #ifndef QCC_FINAL_IR_H
 #define QCC_FINAL_IR_H
 #include <mlir-c/IR.h>
