@@ -53,8 +53,11 @@ MlirModule qcc_parse_mlir_file(MlirContext ctx, const char *path) {
   if (!strcmp(path, "-")) {
     size_t cap = 1 << 16;
     text = malloc(cap);
-    for (size_t got; text && (got = fread(text + len, 1, cap - len - 1, stdin)) > 0;)
-      if ((len += got) + 1 >= cap) text = realloc(text, cap *= 2);
+    for (size_t got; text && (got = fread(text + len, 1, cap - len - 1, stdin)) > 0;) {
+      unsigned char *grown = (len += got) + 1 >= cap ? realloc(text, cap *= 2) : text;
+      if (!grown) free(text);
+      text = grown;
+    }
     if (!text) return qcc_error("out of memory reading MLIR from stdin"), none;
   } else if (!(text = qcc_read_file(path, &len, err, sizeof err))) {
     qcc_error("%s", err);

@@ -21,10 +21,14 @@ unsigned char *qcc_read_file(const char *path, size_t *len, char *err, size_t er
   size_t cap = 1 << 16, n = 0;
   unsigned char *buf = malloc(cap);
   for (;;) {
-    if (n == cap) {
-      cap *= 2;
-      buf = realloc(buf, cap);
+    unsigned char *grown = n == cap ? realloc(buf, cap *= 2) : buf;
+    if (!grown) {
+      free(buf);
+      fclose(f);
+      snprintf(err, errlen, "%s: out of memory after %zu bytes", path, n);
+      return NULL;
     }
+    buf = grown;
     size_t got = fread(buf + n, 1, cap - n, f);
     n += got;
     if (got == 0) break;
