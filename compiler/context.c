@@ -45,29 +45,39 @@ void qcc_print_module(MlirModule m, FILE *out, bool elide_large) {
   mlirOpPrintingFlagsDestroy(flags);
 }
 
-MlirModule qcc_parse_mlir_file(MlirContext ctx, const char *path) {
+char *qcc_read_mlir_text(const char *path, size_t *len) {
   char err[512];
-  size_t len = 0;
   unsigned char *text;
-  MlirModule none = {NULL};
+  *len = 0;
   if (!strcmp(path, "-")) {
     size_t cap = 1 << 16;
     text = malloc(cap);
-    for (size_t got; text && (got = fread(text + len, 1, cap - len - 1, stdin)) > 0;) {
-      unsigned char *grown = (len += got) + 1 >= cap ? realloc(text, cap *= 2) : text;
+    for (size_t got; text && (got = fread(text + *len, 1, cap - *len - 1, stdin)) > 0;) {
+      unsigned char *grown = (*len += got) + 1 >= cap ? realloc(text, cap *= 2) : text;
       if (!grown) free(text);
       text = grown;
     }
-    if (!text) return qcc_error("out of memory reading MLIR from stdin"), none;
-  } else if (!(text = qcc_read_file(path, &len, err, sizeof err))) {
-    qcc_error("%s", err);
-    return none;
+    if (!text) return qcc_error("out of memory reading MLIR from stdin"), NULL;
+  } else if (!(text = qcc_read_file(path, len, err, sizeof err))) {
+    return qcc_error("%s", err), NULL;
   }
-  unsigned char *z = realloc(text, len + 1);
-  if (!z) return free(text), qcc_error("out of memory reading %s", path), none;
-  z[len] = 0;
-  MlirModule m = mlirModuleCreateParse(ctx, mlirStringRefCreate((const char *)z, len));
-  free(z);
+  unsigned char *z = realloc(text, *len + 1);
+  if (!z) return free(text), qcc_error("out of memory reading %s", path), NULL;
+  z[*len] = 0; /* the parser reads one byte past the end */
+  return (char *)z;
+}
+
+MlirModule qcc_parse_mlir_text(MlirContext ctx, const char *text, size_t len, const char *path) {
+  MlirModule m = mlirModuleCreateParse(ctx, mlirStringRefCreate(text, len));
   if (mlirModuleIsNull(m)) qcc_error("%s: cannot parse MLIR (see the diagnostic above)", path);
+  return m;
+}
+
+MlirModule qcc_parse_mlir_file(MlirContext ctx, const char *path) {
+  size_t len;
+  char *text = qcc_read_mlir_text(path, &len);
+  MlirModule m = {NULL};
+  if (text) m = qcc_parse_mlir_text(ctx, text, len, path);
+  free(text);
   return m;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "kernel_call.h"
-#include "onnx_tensor.h"
 #include "qcc.h"
 
 #define NO_FMA_ATTR "qcc.no_fma"
@@ -123,23 +122,17 @@ static bool names_attr_ok(MlirOperation func, const char *attr, intptr_t n) {
 }
 
 MlirModule qcc_read_final_ir(MlirContext ctx, const char *path) {
-  MlirModule m = qcc_parse_mlir_file(ctx, path), none = {NULL};
-  if (mlirModuleIsNull(m)) { /* the likely why, when it is a run-time loop */
-    char err[256];
-    size_t len = 0;
-    unsigned char *text = qcc_read_file(path, &len, err, sizeof err);
-    unsigned char *z = text ? realloc(text, len + 1) : NULL;
-    if (!z) {
-      free(text);
-      return m;
-    }
-    z[len] = 0;
-    if (strstr((const char *)z, "\"q.loop\"")) qcc_error("%s: %s", path, loop_not_read_back);
-    free(z);
-    return m;
-  }
+  MlirModule none = {NULL};
+  size_t len;
+  char *text = qcc_read_mlir_text(path, &len);
+  if (!text) return none;
+  MlirModule m = qcc_parse_mlir_text(ctx, text, len, path);
+  /* the likely why, when it is a run-time loop */
+  if (mlirModuleIsNull(m) && strstr(text, "\"q.loop\"")) qcc_error("%s: %s", path, loop_not_read_back);
+  free(text);
+  if (mlirModuleIsNull(m)) return m;
   const char *why = NULL;
-  MlirOperation func = qcc_module_func(m), onnx_op = {NULL};
+  MlirOperation func = qcc_module_func(m);
   if (!mlirOperationVerify(mlirModuleGetOperation(m))) why = "it does not verify (see the diagnostic above)";
   else if (mlirOperationIsNull(func)) why = "it has no func.func";
   if (!why) {
@@ -150,14 +143,16 @@ MlirModule qcc_read_final_ir(MlirContext ctx, const char *path) {
       why = "its func.func lacks onnx.input_names / onnx.output_names, one string per input and output";
   }
   if (!why && !mlirOperationIsNull(first_op_named(m, "q.loop"))) why = loop_not_read_back;
-  if (!why) onnx_op = first_op_named(m, "onnx.");
-  if (!why && mlirOperationIsNull(onnx_op)) why = broken_seal(m);
-  if (!why && !mlirOperationIsNull(onnx_op)) {
-    MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(onnx_op));
-    qcc_error("%s: op '%.*s' is not legalized: a .mlir model is the final IR --emit-mlir writes", path, (int)n.length,
-              n.data);
-    mlirModuleDestroy(m);
-    return none;
+  if (!why) {
+    MlirOperation onnx_op = first_op_named(m, "onnx.");
+    if (!mlirOperationIsNull(onnx_op)) {
+      MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(onnx_op));
+      qcc_error("%s: op '%.*s' is not legalized: a .mlir model is the final IR --emit-mlir writes", path,
+                (int)n.length, n.data);
+      mlirModuleDestroy(m);
+      return none;
+    }
+    why = broken_seal(m);
   }
   if (why) {
     qcc_error("%s: not final qcc IR: %s", path, why);
@@ -169,4 +164,3 @@ MlirModule qcc_read_final_ir(MlirContext ctx, const char *path) {
     qcc_fused_multiply_add = false;
   return m;
 }
-

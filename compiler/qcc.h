@@ -58,8 +58,12 @@ MlirOperation qcc_module_func(MlirModule m);
 MlirBlock qcc_func_body(MlirOperation func);
 void qcc_print_module(MlirModule m, FILE *out, bool elide_large);
 /* Textual MLIR from a file ("-": stdin); a null module, reported, when it
- * cannot be read or parsed. */
+ * cannot be read or parsed. In two steps: the file's text (NUL-terminated,
+ * free it; NULL reported), and the module of a text (path names it in the
+ * error). */
 MlirModule qcc_parse_mlir_file(MlirContext ctx, const char *path);
+char *qcc_read_mlir_text(const char *path, size_t *len);
+MlirModule qcc_parse_mlir_text(MlirContext ctx, const char *text, size_t len, const char *path);
 
 /* ---- tensor types and constants (tensor.c) ----------------------------- */
 typedef struct qcc_shape {
