@@ -115,10 +115,7 @@ def main():
     for d in (out_c, out_q, out_o):
         os.makedirs(d, exist_ok=True)
     run([exe, x0, "--weights", weights, "--out", out_c])
-    if exact_float:
-        run([f"{build}/qcc", "run", model, "--input", f"{in_name}={x0}", "--out-dir", out_q])
-    else:
-        run([f"{build}/qcc", "run", final_ir, "--input", f"{in_name}={x0}", "--out-dir", out_q])
+    run([f"{build}/qcc", "run", model if exact_float else final_ir, "--input", f"{in_name}={x0}", "--out-dir", out_q])
     y_c = np.load(os.path.join(out_c, "out0.npy"))
     y_q = np.load(os.path.join(out_q, f"{out_name}.npy"))
     if y_c.tobytes() != y_q.tobytes():

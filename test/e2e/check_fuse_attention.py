@@ -4,8 +4,9 @@
 The model is compiled to C twice, with the pass (the default) and with
 --no-fuse-attention, each built with CC (the sanitized %cc of lit; the
 model code only, linked with the runtime built once under the sanitizers,
-QCC_BUILD_DIR/test/libqrt_san.a) and run on the same inputs; the outputs must be the same bytes, and `qcc run`
-(which fuses too) must give them as well. Prints how many q.attention ops
+QCC_BUILD_DIR/test/libqrt_san.a) and run on the same inputs; the outputs
+must be the same bytes, and `qcc run` (which fuses too) must give them as
+well. Prints how many q.attention ops
 the fused build has.
 
 usage: check_fuse_attention.py QCC_BUILD_DIR MODEL.onnx WORK_DIR [--input NAME=FILE.npy ...] [--qflags "..."] -- CC...

@@ -135,6 +135,27 @@ int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument
   done
 }
 
+# The runtime files that mention one of the words.
+files_naming() { grep -l -w $(printf -- '-e %s ' "$@") $SRCS; }
+
+# A variant's runtime objects: the files given (one string) compiled with
+# the variant's flags, the base build's objects for the rest (the files
+# the base build skipped left out). Prints the object list.
+variant_objs() { # compiler, base tag, flags, tag, files
+  local c=$1 base=$2 flags=$3 tag=$4 files=$5 f o objs=""
+  mkdir -p "$OUT/rt_$tag"
+  for f in $SRCS; do
+    o="$OUT/rt_$base/$(basename "$f" .c).o"
+    if echo "$files" | grep -qx "$f"; then
+      o="$OUT/rt_$tag/$(basename "$f" .c).o"
+      $c $BASE $flags -I$RT -c "$f" -o "$o" || return 1
+    fi
+    [ -f "$o" ] || continue # a file the base build skipped (no test of it links it)
+    objs="$objs $o"
+  done
+  echo "$objs"
+}
+
 # A variant that differs from a built one (base tag, base flags) in a few
 # files only: those files compiled with the variant's flags, the base's
 # objects for the rest (same code, so the same objects); the tests run as
@@ -143,25 +164,16 @@ int8_paths() { # compiler, the tests (one string), then one "tag:flags" argument
 # the tests link from the base build (a different -march changes every
 # file, but the tests need only some).
 variant_of() { # compiler, base tag, base flags, "tag:flags", tests (one string), words...
-  local c=$1 base=$2 bflags=$3 v=$4 tests=$5 vt vf files f o objs="" t; shift 5
+  local c=$1 base=$2 bflags=$3 v=$4 tests=$5 vt vf files objs t; shift 5
   vt=${v%%:*}; vf=${v#*:}
   $c $vf -E -x c /dev/null >/dev/null 2>&1 || { echo "$vt: not supported by $c here, skipped"; return; }
   cpu_runs "$c" "$vf" || { echo "$vt: this CPU cannot run $vf, skipped"; return; }
   if [ $# -gt 0 ]; then
-    files=$(grep -l -w $(printf -- '-e %s ' "$@") $SRCS)
+    files=$(files_naming "$@")
   else
     files=$(linked_srcs "$tests")
   fi
-  mkdir -p "$OUT/rt_$vt"
-  for f in $SRCS; do
-    o="$OUT/rt_$base/$(basename "$f" .c).o"
-    if echo "$files" | grep -qx "$f"; then
-      o="$OUT/rt_$vt/$(basename "$f" .c).o"
-      $c $BASE $vf $SAN -I$RT -c "$f" -o "$o" || { fail "build $f ($vt)"; return; }
-    fi
-    [ -f "$o" ] || continue # a file the base build skipped (no test of it links it)
-    objs="$objs $o"
-  done
+  objs=$(variant_objs "$c" "$base" "$vf $SAN" "$vt" "$files") || { fail "runtime build ($vt)"; return; }
   echo "$vt: $(echo $files | wc -w) files rebuilt, the rest shared with $base"
   for t in $tests; do run_test "$c" "$vf $SAN" "$objs" "$t" "$vt"; done
 }
@@ -199,26 +211,14 @@ if [ "${1:-}" = "--neon" ]; then
   variant_of $XCC neon "-march=armv8-a $SAN" "neon-dotprod:-march=armv8.2-a+dotprod" "$QTESTS" __ARM_FEATURE_DOTPROD
   # the determinism program's runtime: plain objects, built per file, so
   # that the dot-product variant rebuilds only the file its macro changes
-  det_objs() { # flags, tag[, base tag, words...] -> the object list
-    local flags=$1 tag=$2 base=${3:-} files="" f o objs=""
-    if [ $# -gt 3 ]; then shift 3; files=$(grep -l -w $(printf -- '-e %s ' "$@") $SRCS); fi
-    mkdir -p "$OUT/detobj_$tag"
-    for f in $SRCS; do
-      o="$OUT/detobj_$tag/$(basename "$f" .c).o"
-      if [ -z "$base" ] || echo "$files" | grep -qx "$f"; then
-        $XCC $BASE $flags -I$RT -c "$f" -o "$o" || return 1
-      else
-        o="$OUT/detobj_$base/$(basename "$f" .c).o"
-      fi
-      objs="$objs $o"
-    done
-    echo "$objs"
-  }
-  for v in "neon:-march=armv8-a" "neon-dotprod:-march=armv8.2-a+dotprod:neon __ARM_FEATURE_DOTPROD"; do
-    vt=${v%%:*}; vf=${v#*:}; vb=""
-    case $vf in *:*) vb=${vf#*:}; vf=${vf%%:*} ;; esac
-    if dobjs=$(det_objs "$vf" "$vt" $vb) &&
-       $XCC $BASE $vf -I$RT test/unit/test_runtime_determinism.c $dobjs -lm -o "$OUT/det_$vt" &&
+  for v in "neon:-march=armv8-a" "neon-dotprod:-march=armv8.2-a+dotprod"; do
+    vt=${v%%:*}; vf=${v#*:}
+    if [ "$vt" = neon ]; then
+      dobjs=$(build_rt $XCC "$vf" det-neon)
+    else
+      dobjs=$(variant_objs $XCC det-neon "$vf" "det-$vt" "$(files_naming __ARM_FEATURE_DOTPROD)")
+    fi
+    if [ -n "$dobjs" ] && $XCC $BASE $vf -I$RT test/unit/test_runtime_determinism.c $dobjs -lm -o "$OUT/det_$vt" &&
        qemu "$OUT/det_$vt" > "$OUT/det_$vt.txt"; then
       if diff <(grep -v ' libm ' "$OUT/det_host.txt") <(grep -v ' libm ' "$OUT/det_$vt.txt") >/dev/null; then
         echo "determinism: $vt == host ($(grep -vc ' libm ' "$OUT/det_$vt.txt") hashes; C library transcendentals not compared)"
