@@ -58,9 +58,11 @@
 #if defined(__AVX512VNNI__)
 #define QRT_BDOT_VNNI 1
 #endif
+#elif defined(__AVX2__)
+#define QRT_BDOT_AVX2 1
 #endif
 #endif
-#if defined(QRT_BDOT_AVX512)
+#if defined(QRT_BDOT_AVX512) || defined(QRT_BDOT_AVX2)
 #include <immintrin.h>
 #endif
 
@@ -99,6 +101,8 @@ QRT_API const char *qrt_bdot_path(void) {
   return "avx512vnni";
 #elif defined(QRT_BDOT_AVX512)
   return "avx512bw";
+#elif defined(QRT_BDOT_AVX2)
+  return "avx2";
 #else
   return "portable";
 #endif
@@ -378,6 +382,84 @@ QRT_INTERNAL void qrt_bdot_tile_i8_avx512(const qrt_bdot_plan *pl, const qrt_bdo
 }
 #endif
 
+#if defined(QRT_BDOT_AVX2)
+/* AVX2 (no VNNI, no 512-bit lanes): the tiles in 256-bit registers.  The
+ * block sums are exact int32 sums whatever the order of their integer
+ * additions, and the double accumulation below is the C tile's last loop
+ * (acc += (double)s * (sa * ws), element by element), so the same bits. */
+QRT_INTERNAL void qrt_bdot_scale_avx2(const qrt_bdot_plan *pl, const qrt_bdot_bufs *b, int64_t m0, int64_t bi,
+                                      int i, __m256i s0, __m256i s1) {
+  const double *ws = b->ws + bi * QRT_BDOT_NR;
+  const __m256d sa = _mm256_set1_pd(b->as[(m0 + i) * pl->nb + bi]);
+  double *acc = b->acc + i * QRT_BDOT_NR;
+  const __m256d s[4] = {_mm256_cvtepi32_pd(_mm256_castsi256_si128(s0)), _mm256_cvtepi32_pd(_mm256_extracti128_si256(s0, 1)),
+                        _mm256_cvtepi32_pd(_mm256_castsi256_si128(s1)), _mm256_cvtepi32_pd(_mm256_extracti128_si256(s1, 1))};
+  int q;
+  for (q = 0; q < 4; ++q)
+    _mm256_storeu_pd(acc + 4 * q, _mm256_add_pd(_mm256_loadu_pd(acc + 4 * q),
+                                                _mm256_mul_pd(s[q], _mm256_mul_pd(sa, _mm256_loadu_pd(ws + 4 * q)))));
+}
+
+/* int16 mantissas: vpmaddwd on pairs of k, 8 columns per register. */
+QRT_INTERNAL void qrt_bdot_tile_i16_avx2(const qrt_bdot_plan *pl, const qrt_bdot_bufs *b, int64_t m0) {
+  const int16_t *A = (const int16_t *)b->am + m0 * pl->kb, *W = (const int16_t *)b->wm;
+  int64_t bi, g;
+  int i;
+  for (i = 0; i < QRT_BDOT_MR * QRT_BDOT_NR; ++i) b->acc[i] = 0.0;
+  for (bi = 0; bi < pl->nb; ++bi) {
+    __m256i s[QRT_BDOT_MR][2];
+    QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) s[i][0] = s[i][1] = _mm256_setzero_si256();
+    for (g = bi * pl->blk / 2; g < QRT_BDOT_KEND(pl, bi) / 2; ++g) {
+      const __m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)(W + g * 2 * QRT_BDOT_NR));
+      const __m256i w1 = _mm256_loadu_si256((const __m256i *)(const void *)(W + g * 2 * QRT_BDOT_NR + 16));
+      QRT_BDOT_UNROLL for (i = 0; i < QRT_BDOT_MR; ++i) {
+        int32_t a2;
+        __m256i va;
+        memcpy(&a2, A + i * pl->kb + 2 * g, 4);
+        va = _mm256_set1_epi32(a2);
+        s[i][0] = _mm256_add_epi32(s[i][0], _mm256_madd_epi16(va, w0));
+        s[i][1] = _mm256_add_epi32(s[i][1], _mm256_madd_epi16(va, w1));
+      }
+    }
+    for (i = 0; i < QRT_BDOT_MR; ++i) qrt_bdot_scale_avx2(pl, b, m0, bi, i, s[i][0], s[i][1]);
+  }
+}
+
+/* int8 mantissas, two rows at a time: a group's 64 bytes (16 columns x 4
+ * k) widened to int16 in four registers of 4 columns, vpmaddwd with the
+ * row's 4 values (int16, repeated every 64 bits) gives (column, k pair)
+ * lanes, and hadd + a lane permute fold the pairs (qrt_qmatmul.c's AVX2
+ * kernel does the same). */
+QRT_INTERNAL void qrt_bdot_tile_i8_avx2(const qrt_bdot_plan *pl, const qrt_bdot_bufs *b, int64_t m0) {
+  const int8_t *A = (const int8_t *)b->am + m0 * pl->kb, *W = (const int8_t *)b->wm;
+  int64_t bi, g;
+  int i, r, q;
+  for (i = 0; i < QRT_BDOT_MR * QRT_BDOT_NR; ++i) b->acc[i] = 0.0;
+  for (bi = 0; bi < pl->nb; ++bi)
+    for (i = 0; i < QRT_BDOT_MR; i += 2) {
+      __m256i c[2][4];
+      QRT_BDOT_UNROLL for (r = 0; r < 2; ++r)
+        QRT_BDOT_UNROLL for (q = 0; q < 4; ++q) c[r][q] = _mm256_setzero_si256();
+      for (g = bi * pl->blk / 4; g < QRT_BDOT_KEND(pl, bi) / 4; ++g) {
+        __m256i w[4];
+        QRT_BDOT_UNROLL for (q = 0; q < 4; ++q)
+          w[q] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(W + g * 4 * QRT_BDOT_NR + 16 * q)));
+        QRT_BDOT_UNROLL for (r = 0; r < 2; ++r) {
+          int32_t a4;
+          __m256i va;
+          memcpy(&a4, A + (i + r) * pl->kb + 4 * g, 4);
+          va = _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(a4)));
+          QRT_BDOT_UNROLL for (q = 0; q < 4; ++q) c[r][q] = _mm256_add_epi32(c[r][q], _mm256_madd_epi16(w[q], va));
+        }
+      }
+      for (r = 0; r < 2; ++r)
+        qrt_bdot_scale_avx2(pl, b, m0, bi, i + r,
+                            _mm256_permute4x64_epi64(_mm256_hadd_epi32(c[r][0], c[r][1]), 0xD8),
+                            _mm256_permute4x64_epi64(_mm256_hadd_epi32(c[r][2], c[r][3]), 0xD8));
+    }
+}
+#endif
+
 QRT_INTERNAL void qrt_bdot_tile(const qrt_bdot_plan *pl, const qrt_bdot_bufs *b, int64_t m0) {
 #if defined(QRT_BDOT_AVX512)
   if (pl->wide) {
@@ -388,6 +470,12 @@ QRT_INTERNAL void qrt_bdot_tile(const qrt_bdot_plan *pl, const qrt_bdot_bufs *b,
   qrt_bdot_tile_i8_avx512(pl, b, m0);
   return;
 #endif
+#elif defined(QRT_BDOT_AVX2)
+  if (pl->wide)
+    qrt_bdot_tile_i16_avx2(pl, b, m0);
+  else
+    qrt_bdot_tile_i8_avx2(pl, b, m0);
+  return;
 #endif
   if (pl->wide)
     qrt_bdot_tile_i16_c(pl, b, m0);

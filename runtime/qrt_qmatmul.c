@@ -596,6 +596,72 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, const qrt_
   }
   return j;
 }
+#elif defined(QRT_QMM_AVX2)
+/* qrt_qmm_epilogue_i8_x16 in AVX2's 8 lanes: the same conditions (a
+ * column block that misses one returns to the 64-bit code below), the
+ * same argument and operations, so the same bits.  AVX2 has no mask
+ * registers: the signs and the s = 32 columns are all-ones lanes that
+ * blendv selects with. */
+QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x8(const qrt_qgemm_args *g, const qrt_qmm_rq *rq, int64_t jc, int64_t i0,
+                                            int64_t i1, int64_t nw, const int32_t *accbuf,
+                                            const uint32_t *rowsum, const uint32_t *cs, int8_t *dst,
+                                            int64_t drs, int64_t dcs) {
+  const int32_t za = g->a_zero_point, zp = rq->zp;
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1), s32 = _mm256_set1_epi32(32);
+  const __m256i zpv = _mm256_set1_epi32(zp);
+  const __m256i lo = _mm256_set1_epi32(rq->lo), hi = _mm256_set1_epi32(rq->hi);
+  const int saturating = rq->lo == -128 && rq->hi == 127; /* the two packs clamp */
+  const int32_t *const bias_n = rq->bias, *const mult_n = rq->mult;
+  const int8_t *const shift_n = rq->shift;
+  const int has_rows = QRT_QMM_BIASED && rowsum;
+  int64_t i, j, q;
+  if (g->K > 32896 || za < -128 || za > 127 || (g->gmult && g->group > 0) || zp <= -(1 << 30) ||
+      zp >= (1 << 30))
+    return 0;
+  for (j = 0; j + 8 <= nw; j += 8) {
+    const int64_t n = jc + j;
+    __m256i m0, sh, cb, m0o, e, rnd, s_is_32;
+    for (q = 0; q < 8; ++q) {
+      const int32_t b = bias_n ? bias_n[n + q] : 0;
+      if (shift_n[n + q] < 32 || b <= -(1 << 30) || b >= (1 << 30)) return j;
+    }
+    m0 = _mm256_max_epi32(zero, _mm256_loadu_si256((const __m256i *)(const void *)(mult_n + n)));
+    sh = _mm256_min_epi32(_mm256_set1_epi32(62),
+                          _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(shift_n + n))));
+    s_is_32 = _mm256_cmpeq_epi32(sh, s32);
+    m0 = _mm256_blendv_epi8(m0, _mm256_slli_epi32(m0, 1), s_is_32);         /* M0' = 2 M0 */
+    e = _mm256_blendv_epi8(_mm256_sub_epi32(sh, s32), one, s_is_32);      /* s' - 32, >= 1 */
+    rnd = _mm256_sllv_epi32(one, _mm256_sub_epi32(e, one));
+    cb = _mm256_sub_epi32(bias_n ? _mm256_loadu_si256((const __m256i *)(const void *)(bias_n + n)) : zero,
+                          _mm256_mullo_epi32(_mm256_set1_epi32(za),
+                                             _mm256_loadu_si256((const __m256i *)(const void *)(cs + j))));
+    m0o = _mm256_srli_epi64(m0, 32); /* the odd lanes' multipliers, in the low dwords */
+    for (i = i0; i < i1; ++i) {
+      __m256i t = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(accbuf + i * QRT_QMM_NW + j)), cb);
+      __m256i neg, mag, pe, po, r, v;
+      __m128i y;
+      if (has_rows) t = _mm256_sub_epi32(t, _mm256_set1_epi32((int32_t)rowsum[i]));
+      neg = _mm256_cmpgt_epi32(zero, t);
+      mag = _mm256_abs_epi32(t);
+      pe = _mm256_mul_epu32(mag, m0);
+      po = _mm256_mul_epu32(_mm256_srli_epi64(mag, 32), m0o);
+      r = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA); /* the high words H */
+      r = _mm256_srlv_epi32(_mm256_add_epi32(r, rnd), e);
+      v = _mm256_blendv_epi8(_mm256_add_epi32(zpv, r), _mm256_sub_epi32(zpv, r), neg);
+      if (!saturating) v = _mm256_min_epi32(hi, _mm256_max_epi32(lo, v));
+      y = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+      y = _mm_packs_epi16(y, y);
+      if (dcs == 1) {
+        _mm_storel_epi64((__m128i *)(void *)(dst + i * drs + j), y);
+      } else {
+        int8_t tmp[16];
+        _mm_storeu_si128((__m128i *)(void *)tmp, y);
+        for (q = 0; q < 8; ++q) dst[i * drs + (j + q) * dcs] = tmp[q];
+      }
+    }
+  }
+  return j;
+}
 #endif
 
 /* The int8 epilogue of rows [i0, i1) x columns [0, nw) of a tile with
@@ -608,6 +674,8 @@ QRT_INTERNAL void qrt_qmm_requant_rows(const qrt_qgemm_args *g, const qrt_qmm_rq
   int64_t i, j, j0 = 0;
 #if defined(QRT_QMM_VNNI)
   j0 = qrt_qmm_epilogue_i8_x16(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, dst, drs, dcs);
+#elif defined(QRT_QMM_AVX2)
+  j0 = qrt_qmm_epilogue_i8_x8(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, dst, drs, dcs);
 #endif
 #if defined(QRT_QMM_VNNI) && defined(__AVX512DQ__)
   /* 8 columns at a time in 64-bit lanes, the same integer operations as
@@ -868,6 +936,41 @@ QRT_INTERNAL void qrt_qmm_float_rows_x16(const qrt_qgemm_args *g, const float *s
     }
   }
 }
+#elif defined(QRT_QMM_AVX2)
+/* qrt_qmm_float_rows_x16 in AVX2's 8 lanes, for the whole groups of 8
+ * columns (returns how many columns it finished; the portable loop takes
+ * the rest: AVX2's masked stores are slow on some cores).  The same
+ * operations in the same order as qrt_qmm_float_one. */
+QRT_INTERNAL int64_t qrt_qmm_float_rows_x8(const qrt_qgemm_args *g, const float *scale_f, const float *bias_f,
+                                           float lo, float hi, int64_t ic, int64_t jc, int64_t i0, int64_t i1,
+                                           int64_t nw, const int32_t *accbuf, const uint32_t *rowsum,
+                                           const uint32_t *cs) {
+  const __m256i zav = _mm256_set1_epi32(g->a_zero_point);
+  const __m256 lov = _mm256_set1_ps(lo), hiv = _mm256_set1_ps(hi);
+  const float *const row_scale = g->row_scale, *const res_f = g->res_f;
+  float *const Cf = g->Cf;
+  const int64_t rs_c = g->rs_c;
+  const int has_rows = QRT_QMM_BIASED && rowsum;
+  int64_t i, j;
+  for (j = 0; j + 8 <= nw; j += 8) {
+    const __m256i zc = _mm256_mullo_epi32(zav, _mm256_loadu_si256((const __m256i *)(const void *)(cs + j)));
+    const __m256 sc = _mm256_loadu_ps(scale_f + jc + j);
+    const __m256 bs = bias_f ? _mm256_loadu_ps(bias_f + jc + j) : _mm256_setzero_ps();
+    for (i = i0; i < i1; ++i) {
+      const int64_t at = (ic + i) * rs_c + jc + j;
+      __m256i a = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(accbuf + i * QRT_QMM_NW + j)), zc);
+      __m256 t;
+      if (has_rows) a = _mm256_sub_epi32(a, _mm256_set1_epi32((int32_t)rowsum[i]));
+      t = _mm256_mul_ps(sc, _mm256_cvtepi32_ps(a));
+      if (row_scale) t = _mm256_mul_ps(t, _mm256_set1_ps(row_scale[ic + i]));
+      if (bias_f) t = _mm256_add_ps(t, bs);
+      t = _mm256_min_ps(hiv, _mm256_max_ps(lov, t));
+      if (res_f) t = _mm256_add_ps(t, _mm256_loadu_ps(res_f + at));
+      _mm256_storeu_ps(Cf + at, t);
+    }
+  }
+  return j;
+}
 #endif
 
 /* The float epilogue (Cf) of rows [i0, i1) x columns [0, nw) of a tile,
@@ -885,14 +988,19 @@ QRT_INTERNAL void qrt_qmm_float_rows(const qrt_qgemm_args *g, const float *scale
   const int64_t ccs = g->cs_c;
   uint32_t zc[QRT_QMM_NW];
   float sc[QRT_QMM_NW], bs[QRT_QMM_NW], v[QRT_QMM_NW];
-  int64_t i, j;
+  int64_t i, j, j0 = 0;
 #if defined(QRT_QMM_VNNI)
   if (ccs == 1) {
     qrt_qmm_float_rows_x16(g, scale_f, bias_f, lo, hi, ic, jc, i0, i1, nw, accbuf, rowsum, cs);
     return;
   }
+#elif defined(QRT_QMM_AVX2)
+  if (ccs == 1) {
+    j0 = qrt_qmm_float_rows_x8(g, scale_f, bias_f, lo, hi, ic, jc, i0, i1, nw, accbuf, rowsum, cs);
+    if (j0 == nw) return;
+  }
 #endif
-  for (j = 0; j < nw; ++j) {
+  for (j = j0; j < nw; ++j) {
     zc[j] = za * cs[j];
     sc[j] = scale_f[jc + j];
     bs[j] = has_b ? bias_f[jc + j] : 0.0f;
@@ -903,15 +1011,15 @@ QRT_INTERNAL void qrt_qmm_float_rows(const qrt_qgemm_args *g, const float *scale
     const int32_t *ar = accbuf + i * QRT_QMM_NW;
     float *c = g->Cf + (ic + i) * g->rs_c + jc * ccs;
     const float *r = has_r ? g->res_f + (ic + i) * g->rs_c + jc * ccs : zeros;
-    if (nw == QRT_QMM_NW && ccs == 1) {
+    if (nw == QRT_QMM_NW && ccs == 1 && j0 == 0) {
       for (j = 0; j < QRT_QMM_NW; ++j)
         v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], lo, hi, has_r, r[j]);
       memcpy(c, v, sizeof v);
     } else {
-      for (j = 0; j < nw; ++j)
+      for (j = j0; j < nw; ++j)
         v[j] = qrt_qmm_float_one(ar[j], rs, zc[j], sc[j], has_rs, rsc, has_b, bs[j], lo, hi, has_r,
                                  has_r ? r[j * ccs] : 0.0f);
-      for (j = 0; j < nw; ++j) c[j * ccs] = v[j];
+      for (j = j0; j < nw; ++j) c[j * ccs] = v[j];
     }
   }
 }
