@@ -1907,9 +1907,115 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_silu_f32x(qrt_f32x *y,
 }
 #endif
 
+/* qrt_erf_f32, qrt_tanh_f32 and the two GELUs on QRT_F32X_LANES floats:
+ * the scalar functions' operations lane by lane, in the same order (the
+ * same bits: test_runtime_exp.c sweeps bit patterns), with the
+ * QRT_F32X_UNROLL registers' chains side by side as in qrt_exp_f32x.  A
+ * loop over the scalar forms vectorizes one register wide at best, and
+ * GELU is a fifth of a ViT's or BERT's float time. */
+#if QRT_HAVE_F32X
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_erf_f32x(qrt_f32x *y, const qrt_f32x *x) {
+  const qrt_u32v zero = {0};
+  qrt_u32v xb[QRT_F32X_UNROLL], small[QRT_F32X_UNROLL], ab, yb, sb;
+  qrt_f32v a[QRT_F32X_UNROLL], series[QRT_F32X_UNROLL], t[QRT_F32X_UNROLL], x2, q, tail;
+  qrt_f32x arg, e;
+  int u;
+  QRT_F32X_EACH(u) {
+    memcpy(&xb[u], &x->v[u], sizeof xb[u]);
+    ab = xb[u] & 0x7fffffffu;
+    memcpy(&a[u], &ab, sizeof a[u]);
+    small[u] = (qrt_u32v)(ab < 0x3f000000u + zero);
+  }
+  QRT_F32X_EACH(u) {
+    x2 = x->v[u] * x->v[u];
+    series[u] = (1.0f / 9360.0f) * x2 - 1.0f / 1320.0f;
+    series[u] = series[u] * x2 + 1.0f / 216.0f;
+    series[u] = series[u] * x2 - 1.0f / 42.0f;
+    series[u] = series[u] * x2 + 1.0f / 10.0f;
+    series[u] = series[u] * x2 - 1.0f / 3.0f;
+    series[u] = series[u] * x2 + 1.0f;
+    series[u] = series[u] * (1.12837916709551257f * x->v[u]);
+  }
+  QRT_F32X_EACH(u) {
+    t[u] = 1.0f / (1.0f + 0.5f * a[u]);
+    q = 0.17087277f * t[u] - 0.82215223f;
+    q = q * t[u] + 1.48851587f;
+    q = q * t[u] - 1.13520398f;
+    q = q * t[u] + 0.27886807f;
+    q = q * t[u] - 0.18628806f;
+    q = q * t[u] + 0.09678418f;
+    q = q * t[u] + 0.37409196f;
+    q = q * t[u] + 1.00002368f;
+    arg.v[u] = q * t[u] - 1.26551223f - a[u] * a[u];
+  }
+  qrt_exp_f32x(&e, &arg);
+  QRT_F32X_EACH(u) {
+    tail = 1.0f - t[u] * e.v[u];
+    memcpy(&yb, &tail, sizeof yb);
+    yb |= xb[u] & 0x80000000u; /* erf is odd */
+    memcpy(&sb, &series[u], sizeof sb);
+    yb = (sb & small[u]) | (yb & ~small[u]);
+    memcpy(&y->v[u], &yb, sizeof yb);
+  }
+}
+
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_tanh_f32x(qrt_f32x *y, const qrt_f32x *x) {
+  const qrt_u32v zero = {0};
+  qrt_u32v xb[QRT_F32X_UNROLL], small[QRT_F32X_UNROLL], ab, yb, sb;
+  qrt_f32v series[QRT_F32X_UNROLL], a, x2, tail;
+  qrt_f32x arg, e;
+  int u;
+  QRT_F32X_EACH(u) {
+    memcpy(&xb[u], &x->v[u], sizeof xb[u]);
+    ab = xb[u] & 0x7fffffffu;
+    memcpy(&a, &ab, sizeof a);
+    small[u] = (qrt_u32v)(ab < 0x3f000000u + zero);
+    arg.v[u] = 2.0f * a;
+  }
+  QRT_F32X_EACH(u) {
+    x2 = x->v[u] * x->v[u];
+    series[u] = (6404582.0f / 10854718875.0f) * x2 - 929569.0f / 638512875.0f;
+    series[u] = series[u] * x2 + 21844.0f / 6081075.0f;
+    series[u] = series[u] * x2 - 1382.0f / 155925.0f;
+    series[u] = series[u] * x2 + 62.0f / 2835.0f;
+    series[u] = series[u] * x2 - 17.0f / 315.0f;
+    series[u] = series[u] * x2 + 2.0f / 15.0f;
+    series[u] = series[u] * x2 - 1.0f / 3.0f;
+    series[u] = x->v[u] + x->v[u] * (x2 * series[u]);
+  }
+  qrt_exp_f32x(&e, &arg);
+  QRT_F32X_EACH(u) {
+    tail = 1.0f - 2.0f / (e.v[u] + 1.0f);
+    memcpy(&yb, &tail, sizeof yb);
+    memcpy(&sb, &series[u], sizeof sb);
+    yb = (sb & small[u]) | (yb & ~small[u]);
+    yb |= xb[u] & 0x80000000u; /* tanh is odd (and keeps -0) */
+    memcpy(&y->v[u], &yb, sizeof yb);
+  }
+}
+
+/* QRT_GELU_OF and QRT_GELU_TANH_OF (float) over the two above. */
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_gelu_f32x(qrt_f32x *y, const qrt_f32x *x) {
+  qrt_f32x s, e;
+  int u;
+  QRT_F32X_EACH(u) s.v[u] = x->v[u] * (float)0.70710678118654752440;
+  qrt_erf_f32x(&e, &s);
+  QRT_F32X_EACH(u) y->v[u] = 0.5f * x->v[u] * (1.0f + e.v[u]);
+}
+
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_gelu_tanh_f32x(qrt_f32x *y, const qrt_f32x *x) {
+  qrt_f32x s, e;
+  int u;
+  QRT_F32X_EACH(u)
+  s.v[u] = (float)0.79788456080286535588 * (x->v[u] + (float)0.044715 * x->v[u] * x->v[u] * x->v[u]);
+  qrt_tanh_f32x(&e, &s);
+  QRT_F32X_EACH(u) y->v[u] = 0.5f * x->v[u] * (1.0f + e.v[u]);
+}
+#endif
+
 /* x[0..n) = act(x) in place, as qrt_act_f32 element by element: one loop
  * per activation, so each vectorizes (a switch inside the loop keeps it
- * scalar), and SiLU a block of exps at a time. */
+ * scalar), and SiLU and the GELUs a vector block at a time. */
 static QRT_MAYBE_UNUSED void qrt_act_inplace_f32(float *x, int64_t n, int32_t act, float alpha, float beta) {
   int64_t j = 0;
   switch (act) {
@@ -1935,9 +2041,25 @@ static QRT_MAYBE_UNUSED void qrt_act_inplace_f32(float *x, int64_t n, int32_t ac
     for (; j < n; ++j) x[j] = qrt_silu_f32(x[j]);
     break;
   case QRT_ACT_GELU:
+#if QRT_HAVE_F32X
+    for (; j + QRT_F32X_LANES <= n; j += QRT_F32X_LANES) {
+      qrt_f32x v;
+      memcpy(&v, x + j, sizeof v);
+      qrt_gelu_f32x(&v, &v);
+      memcpy(x + j, &v, sizeof v);
+    }
+#endif
     for (; j < n; ++j) x[j] = qrt_gelu_f32(x[j]);
     break;
   case QRT_ACT_GELU_TANH:
+#if QRT_HAVE_F32X
+    for (; j + QRT_F32X_LANES <= n; j += QRT_F32X_LANES) {
+      qrt_f32x v;
+      memcpy(&v, x + j, sizeof v);
+      qrt_gelu_tanh_f32x(&v, &v);
+      memcpy(x + j, &v, sizeof v);
+    }
+#endif
     for (; j < n; ++j) x[j] = qrt_gelu_tanh_f32(x[j]);
     break;
   default:

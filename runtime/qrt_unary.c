@@ -50,9 +50,10 @@ QRT_UNARY_DEFINE_ROUND(qrt_unary_round_f64, double, floor, copysign)
   }                               \
   break
 
-/* Sigmoid, SiLU and exp on float, QRT_F32X_LANES elements at a time
- * through qrt_exp_f32x: the same operations as the scalar loops below, so
- * the same bits, with independent exp chains side by side (qrt.h says why).
+/* Sigmoid, SiLU, exp, erf, tanh and the GELUs on float, QRT_F32X_LANES
+ * elements at a time through qrt_exp_f32x and qrt.h's forms over it: the
+ * same operations as the scalar loops below, so the same bits, with
+ * independent exp chains side by side (qrt.h says why).
  * Returns how many leading elements it did; the scalar loop does the rest
  * (and everything for other ops, for double, and without QRT_HAVE_F32X). */
 static QRT_MAYBE_UNUSED int64_t qrt_unary_exp_blocks_f32(int32_t op, const float *x, float *y, int64_t n) {
@@ -75,10 +76,17 @@ static QRT_MAYBE_UNUSED int64_t qrt_unary_exp_blocks_f32(int32_t op, const float
       QRT_F32X_EACH(u) e.v[u] = 1.0f / (1.0f + e.v[u]);
       memcpy(y + i, &e, sizeof e);
     }
-  } else if (op == QRT_UNARY_SILU) { /* the fused activation's (qrt.h) */
+  } else if (op == QRT_UNARY_SILU || op == QRT_UNARY_GELU || op == QRT_UNARY_GELU_TANH || op == QRT_UNARY_ERF ||
+             op == QRT_UNARY_TANH) { /* the fused activations' forms (qrt.h) */
     for (; i + QRT_F32X_LANES <= n; i += QRT_F32X_LANES) {
       memcpy(&v, x + i, sizeof v);
-      qrt_silu_f32x(&e, &v);
+      switch (op) {
+      case QRT_UNARY_SILU: qrt_silu_f32x(&e, &v); break;
+      case QRT_UNARY_GELU: qrt_gelu_f32x(&e, &v); break;
+      case QRT_UNARY_GELU_TANH: qrt_gelu_tanh_f32x(&e, &v); break;
+      case QRT_UNARY_ERF: qrt_erf_f32x(&e, &v); break;
+      default: qrt_tanh_f32x(&e, &v); break;
+      }
       memcpy(y + i, &e, sizeof e);
     }
   }
