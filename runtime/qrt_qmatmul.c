@@ -279,6 +279,78 @@ QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_2_1, 2, 1)
 #endif
 QRT_QMM_DEFINE_KERNEL(qrt_qmm_k_1_1, 1, 1)
 
+#if defined(QRT_QMM_AVX2)
+/* AVX2, int4 B: the packed nibbles are read in place (no unpack into
+ * biased bytes).  A group's 32 bytes hold columns 0-7 in the low nibbles
+ * and 8-15 in the high ones, 4 k per column, each nibble code + 8 (0..15):
+ * vpmaddubsw's unsigned operand, the row's 4 int8 values its signed one.
+ * An int16 lane is then a sum of two products, |.| <= 2 * 15 * 128 = 3840,
+ * so eight groups add up exactly in int16 (<= 30720) before vpmaddwd with
+ * ones folds each column's lane pair into int32: one multiply per 32
+ * multiply-adds, twice the int8 kernel's rate.  The sums are
+ * sum (code + 8) a; the epilogue takes 8 x the row sums off
+ * (qrt_qmm_b_bias).  Same signature as the int8 kernels (b: the panel's
+ * nibbles, one panel, bps unused). */
+#define QRT_QMM_NIBBLES 1
+#define QRT_QMM_DEFINE_KERNEL_N4(NAME, MRK)                                                 \
+  QRT_INTERNAL void NAME(int64_t ng, const int8_t *a, int64_t lda, const uint8_t *b,        \
+                         int64_t bps, int32_t *acc, int first) {                            \
+    const __m256i low = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);                  \
+    __m256i c[MRK][2], s[MRK][2];                                                           \
+    int64_t gi = 0, gend;                                                                   \
+    int i, h;                                                                               \
+    (void)bps;                                                                              \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (h = 0; h < 2; ++h)                                                \
+        c[i][h] = first ? _mm256_setzero_si256()                                            \
+                        : _mm256_loadu_si256((const __m256i *)(const void *)(acc + i * QRT_QMM_NW + h * 8)); \
+    while (gi < ng) {                                                                       \
+      gend = ng - gi < 8 ? ng : gi + 8;                                                     \
+      QRT_QMM_UNROLL for (i = 0; i < MRK; ++i) s[i][0] = s[i][1] = _mm256_setzero_si256();  \
+      for (; gi < gend; ++gi) {                                                             \
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(b + gi * 32)); \
+        const __m256i lo = _mm256_and_si256(v, low);                                        \
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);                 \
+        QRT_QMM_UNROLL for (i = 0; i < MRK; ++i) {                                          \
+          int32_t av;                                                                       \
+          __m256i va;                                                                       \
+          memcpy(&av, a + i * lda + gi * 4, 4);                                             \
+          va = _mm256_set1_epi32(av);                                                       \
+          s[i][0] = _mm256_add_epi16(s[i][0], _mm256_maddubs_epi16(lo, va));                \
+          s[i][1] = _mm256_add_epi16(s[i][1], _mm256_maddubs_epi16(hi, va));                \
+        }                                                                                   \
+      }                                                                                     \
+      QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                              \
+        QRT_QMM_UNROLL for (h = 0; h < 2; ++h)                                              \
+          c[i][h] = _mm256_add_epi32(c[i][h], _mm256_madd_epi16(s[i][h], ones));            \
+    }                                                                                       \
+    QRT_QMM_UNROLL for (i = 0; i < MRK; ++i)                                                \
+      QRT_QMM_UNROLL for (h = 0; h < 2; ++h)                                                \
+        _mm256_storeu_si256((__m256i *)(void *)(acc + i * QRT_QMM_NW + h * 8), c[i][h]);    \
+  }
+QRT_QMM_DEFINE_KERNEL_N4(qrt_qmm_n4_4, 4)
+QRT_QMM_DEFINE_KERNEL_N4(qrt_qmm_n4_2, 2)
+QRT_QMM_DEFINE_KERNEL_N4(qrt_qmm_n4_1, 1)
+
+/* The tallest int4 kernel with at most `rows` rows. */
+QRT_INTERNAL qrt_qmm_kernel_fn qrt_qmm_pick_n4(int64_t rows, int64_t *h) {
+  if (rows >= 4) { *h = 4; return qrt_qmm_n4_4; }
+  if (rows >= 2) { *h = 2; return qrt_qmm_n4_2; }
+  *h = 1;
+  return qrt_qmm_n4_1;
+}
+#else
+#define QRT_QMM_NIBBLES 0
+#endif
+
+/* Whether a GEMM's B goes to the kernels as packed nibbles, and the
+ * constant the kernels add to every B code (the row sums' factor in the
+ * correction): 128 for biased bytes, 8 for nibbles. */
+QRT_INTERNAL int qrt_qmm_nibbles(const qrt_qgemm_args *g) {
+  return QRT_QMM_NIBBLES && g->b_packed && g->b_format == QRT_WFMT_I4;
+}
+QRT_INTERNAL uint32_t qrt_qmm_b_bias(const qrt_qgemm_args *g) { return qrt_qmm_nibbles(g) ? 8u : 128u; }
+
 /* The tallest kernel with at most `rows` rows and np panels (np <= NP). */
 QRT_INTERNAL qrt_qmm_kernel_fn qrt_qmm_pick(int64_t rows, int np, int64_t *h) {
 #if QRT_QMM_NP == 2
@@ -1111,7 +1183,7 @@ QRT_INTERNAL void qrt_qmm_fold_group(const qrt_qgemm_args *g, int64_t ic, int64_
     if (QRT_QMM_BIASED) {
       const int8_t *ar = g->A + (ic + i) * g->lda;
       for (k = k0; k < k1; ++k) rs += (uint32_t)(int32_t)ar[k];
-      rs *= 128u;
+      rs *= qrt_qmm_b_bias(g);
     }
     for (j = 0; j < nw; ++j)
       acc[i * QRT_QMM_NW + j] += (uint32_t)u[j] * ((uint32_t)gacc[i * QRT_QMM_NW + j] - rs - za * cs[j]);
@@ -1124,28 +1196,35 @@ QRT_INTERNAL void qrt_qmm_fold_group(const qrt_qgemm_args *g, int64_t ic, int64_
  * zero-padded into one more step. */
 QRT_INTERNAL void qrt_qmm_block_rows(const qrt_qgemm_args *g, int64_t ic, int64_t mc, int64_t pc, int64_t kc,
                                      int np, const uint8_t *bp, int64_t bps, int32_t *dst, int first) {
-  int8_t atail[QRT_QMM_MR * 4];
+  int8_t atail[8 * 4]; /* the tallest kernel's rows */
   const int64_t ng = kc / 4, tail = kc % 4;
+  const int nib = qrt_qmm_nibbles(g);
+  const int64_t group_bytes = nib ? 32 : 64;
   int64_t ir, i, r;
   for (ir = 0; ir < mc;) {
     int64_t h;
+#if QRT_QMM_NIBBLES
+    const qrt_qmm_kernel_fn kern = nib ? qrt_qmm_pick_n4(mc - ir, &h) : qrt_qmm_pick(mc - ir, np, &h);
+#else
     const qrt_qmm_kernel_fn kern = qrt_qmm_pick(mc - ir, np, &h);
+#endif
     const int8_t *ap = g->A + (ic + ir) * g->lda + pc;
     int32_t *acc = dst + ir * QRT_QMM_NW;
     kern(ng, ap, g->lda, bp, bps, acc, first);
     if (tail) {
       for (i = 0; i < h; ++i)
         for (r = 0; r < 4; ++r) atail[i * 4 + r] = r < tail ? ap[i * g->lda + ng * 4 + r] : 0;
-      kern(1, atail, 4, bp + ng * 64, bps, acc, first && ng == 0);
+      kern(1, atail, 4, bp + ng * group_bytes, bps, acc, first && ng == 0);
     }
     ir += h;
   }
 }
 
-/* The row sums of the row block at ic (biased kernels: 128 x sum). */
+/* The row sums of the row block at ic (biased kernels: 128 or 8 x sum). */
 QRT_INTERNAL void qrt_qmm_block_rowsum(const qrt_qgemm_args *g, int64_t ic, int64_t mc, uint32_t *rowsum) {
   int64_t i;
-  for (i = 0; i < mc; ++i) rowsum[i] = QRT_QMM_BIASED ? 128u * qrt_qmm_row_sum(g->A + (ic + i) * g->lda, g->K) : 0;
+  const uint32_t bias = qrt_qmm_b_bias(g);
+  for (i = 0; i < mc; ++i) rowsum[i] = QRT_QMM_BIASED ? bias * qrt_qmm_row_sum(g->A + (ic + i) * g->lda, g->K) : 0;
 }
 
 /* Run-time int8 B (attention's K^T and V) whose panels for columns [j0,
@@ -1187,8 +1266,10 @@ QRT_INTERNAL void qrt_qgemm_cols(const qrt_qgemm_args *g, int64_t j0, int64_t j1
   const int64_t k4 = qrt_qmm_k4(K);
   const int int4 = g->b_format == QRT_WFMT_I4;
   const int grouped = g->gmult && g->group > 0;
-  /* Packed int8 is read in place; int4 and unpacked B go through bbuf. */
-  const int in_place = g->b_packed && !int4;
+  /* Packed int8 (and int4 where the kernels take nibbles) is read in
+   * place; other int4 and unpacked B go through bbuf. */
+  const int nib = qrt_qmm_nibbles(g);
+  const int in_place = g->b_packed && (!int4 || nib);
   uint32_t cs_pre[QRT_QMM_PRE_COLS];
   int pre;
   int64_t kcmax, ic, jc, pc;
@@ -1220,8 +1301,9 @@ QRT_INTERNAL void qrt_qgemm_cols(const qrt_qgemm_args *g, int64_t j0, int64_t j1
           bps = k4 * QRT_QMM_NR;
           bp = bbuf + (jc - j0) / QRT_QMM_NR * bps + pc * QRT_QMM_NR;
         } else if (in_place) {
-          bps = k4 * QRT_QMM_NR;
-          bp = (const uint8_t *)g->B + (jc / QRT_QMM_NR) * bps + pc * QRT_QMM_NR;
+          const int64_t per_k = nib ? QRT_QMM_NR / 2 : QRT_QMM_NR; /* bytes per k of a panel */
+          bps = k4 * per_k;
+          bp = (const uint8_t *)g->B + (jc / QRT_QMM_NR) * bps + pc * per_k;
         } else {
           int p;
           bps = QRT_QMM_KC * QRT_QMM_NR;

@@ -1,6 +1,8 @@
 /* test_runtime_qmatmul_formats.c - the weight formats of the quantized
  * matmuls against naive references, bit-exact:
  *  - int4 packing (nibble layout) round trip through qrt_packed_b_group;
+ *  - operands all at one extreme (K past a K block): no kernel's partial
+ *    sums overflow (AVX2's int4 kernel adds eight groups in int16);
  *  - qrt_qmatmul_i8 / _f32out with int8 and int4 weights, per channel and
  *    grouped (integer group multipliers), zero points folded or not;
  *  - qrt_qmatmul_dyn_f32: dynamic per-row int8 / int4 activations;
@@ -20,6 +22,10 @@ typedef struct wcase {
   int64_t M, N, K, group; /* group 0: per channel */
   int32_t format;         /* QRT_WFMT_I8 / QRT_WFMT_I4 */
 } wcase;
+
+/* test_static's operands: random (0), or every A -128 and every B the
+ * largest code (1), A 127 and B the smallest (2), both smallest (3) */
+static int g_extreme;
 
 static int32_t code_min(int32_t f) { return f == QRT_WFMT_I4 ? -8 : -127; }
 static int32_t code_max(int32_t f) { return f == QRT_WFMT_I4 ? 7 : 127; }
@@ -80,6 +86,10 @@ static void test_static(const wcase *c, int32_t za, int fold_zp) {
   char what[200];
   fill_i8(A, M * K, -128, 127);
   fill_i8(B, K * N, code_min(c->format), code_max(c->format));
+  if (g_extreme) { /* every product at one extreme: the kernels' partial sums at their bounds */
+    memset(A, g_extreme == 2 ? 127 : -128, (size_t)(M * K));
+    memset(B, g_extreme == 1 ? code_max(c->format) : code_min(c->format), (size_t)(K * N));
+  }
   for (i = 0; i < ng * N; ++i) gm[i] = (uint8_t)irand(1, 255);
   for (n = 0; n < N; ++n) {
     bias[n] = (int32_t)irand(-100000, 100000);
@@ -250,6 +260,14 @@ int main(void) {
     test_dynamic(&cases[i], 4, 2);
     test_weight_only(&cases[i]);
   }
+  for (g_extreme = 1; g_extreme <= 3; ++g_extreme) { /* K past one 2048 block, past 8-group runs */
+    static const wcase far[] = {{5, 33, 2100, 0, QRT_WFMT_I4}, {6, 20, 2051, 0, QRT_WFMT_I8}, {5, 33, 2100, 64, QRT_WFMT_I4}};
+    for (i = 0; i < 3; ++i) {
+      test_static(&far[i], -37, 0);
+      test_static(&far[i], 0, 1);
+    }
+  }
+  g_extreme = 0;
   printf("qgemm path: %s\n", qrt_qgemm_path());
   return finish();
 }
