@@ -9,8 +9,9 @@
  *  - qrt_sgemm_ex with a packed B (what generated code runs for a constant
  *    weight) with fused multiply-adds (the default) and with two roundings
  *    (--no-fma), and qrt_qgemm_ex with a packed int8 B and the int8
- *    requantizing epilogue (W8A8), at 256x1024x1024 and at the shapes of
- *    the example models' layers;
+ *    requantizing epilogue (W8A8), and with a packed int4 B (W4A8, its
+ *    % against the int8 peak: AVX2's int4 kernel passes it), at
+ *    256x1024x1024 and at the shapes of the example models' layers;
  * as GFLOP/s (GOP/s) and % of the peak.  Each figure is the best of
  * --rounds timings of at least 0.2 s of CPU time (the machine is shared:
  * the best is the least disturbed).
@@ -230,14 +231,17 @@ static void bench_shape(int64_t M, int64_t K, int64_t N, int rounds, double fpea
   int8_t *Aq = (int8_t *)xmalloc((size_t)(M * K));
   int8_t *Bq = (int8_t *)xmalloc((size_t)(K * N));
   int8_t *Bqp = (int8_t *)xmalloc((size_t)qrt_packed_b_i8_size(K, N));
+  int8_t *B4 = (int8_t *)xmalloc((size_t)(K * N));
+  int8_t *B4p = (int8_t *)xmalloc((size_t)qrt_packed_b_i4_size(K, N));
+  int32_t *colsum4 = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
   int8_t *Cq = (int8_t *)xmalloc((size_t)(M * N));
   int32_t *colsum = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
   int32_t *bias = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
   int32_t *mult = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)N);
   int8_t *shift = (int8_t *)xmalloc((size_t)N);
   sgemm_case sf, sn;
-  qgemm_case q;
-  double r_fused, r_plain, r_int8;
+  qgemm_case q, q4;
+  double r_fused, r_plain, r_int8, r_int4;
   int64_t i;
   for (i = 0; i < M * K; ++i) {
     A[i] = (float)((int)(rng() % 2001) - 1000) * 1e-3f;
@@ -246,6 +250,7 @@ static void bench_shape(int64_t M, int64_t K, int64_t N, int rounds, double fpea
   for (i = 0; i < K * N; ++i) {
     B[i] = (float)((int)(rng() % 2001) - 1000) * 1e-3f;
     Bq[i] = (int8_t)((int)(rng() % 255) - 127);
+    B4[i] = (int8_t)((int)(rng() % 16) - 8);
   }
   for (i = 0; i < N; ++i) {
     bias[i] = (int32_t)(rng() % 2001) - 1000;
@@ -255,6 +260,8 @@ static void bench_shape(int64_t M, int64_t K, int64_t N, int rounds, double fpea
   qrt_pack_b_f32(K, N, B, Bp);
   qrt_pack_b_i8(K, N, Bq, Bqp);
   qrt_colsum_i8(K, N, Bq, N, 1, colsum);
+  qrt_pack_b_strided_i4(K, N, B4, N, 1, B4p);
+  qrt_colsum_i8(K, N, B4, N, 1, colsum4);
 
   memset(&sf, 0, sizeof sf);
   sf.g.M = M; sf.g.N = N; sf.g.K = K;
@@ -276,12 +283,16 @@ static void bench_shape(int64_t M, int64_t K, int64_t N, int rounds, double fpea
 
   r_fused = best_rate(sgemm_fn, &sf, rounds);
   r_plain = best_rate(sgemm_fn, &sn, rounds);
+  q4 = q; /* W4A8: the same A and epilogue, int4 packed B */
+  q4.g.B = B4p; q4.g.b_format = QRT_WFMT_I4; q4.g.colsum = colsum4;
   r_int8 = best_rate(qgemm_fn, &q, rounds);
-  printf("%4lldx%4lldx%4lld %9.1f %6.1f%% %9.1f %6.1f%% %9.1f %6.1f%%\n", (long long)M, (long long)K, (long long)N,
-         r_fused * 1e-9, fpeak > 0 ? 100.0 * r_fused / fpeak : 0.0, r_plain * 1e-9,
-         fpeak > 0 ? 100.0 * r_plain / fpeak : 0.0, r_int8 * 1e-9, ipeak > 0 ? 100.0 * r_int8 / ipeak : 0.0);
-  free(A); free(B); free(Bp); free(C); free(Aq); free(Bq); free(Bqp); free(Cq);
-  free(colsum); free(bias); free(mult); free(shift);
+  r_int4 = best_rate(qgemm_fn, &q4, rounds);
+  printf("%4lldx%4lldx%4lld %9.1f %6.1f%% %9.1f %6.1f%% %9.1f %6.1f%% %9.1f %6.1f%%\n", (long long)M, (long long)K,
+         (long long)N, r_fused * 1e-9, fpeak > 0 ? 100.0 * r_fused / fpeak : 0.0, r_plain * 1e-9,
+         fpeak > 0 ? 100.0 * r_plain / fpeak : 0.0, r_int8 * 1e-9, ipeak > 0 ? 100.0 * r_int8 / ipeak : 0.0,
+         r_int4 * 1e-9, ipeak > 0 ? 100.0 * r_int4 / ipeak : 0.0);
+  free(A); free(B); free(Bp); free(C); free(Aq); free(Bq); free(Bqp); free(Cq); free(B4); free(B4p);
+  free(colsum); free(colsum4); free(bias); free(mult); free(shift);
 }
 
 int main(int argc, char **argv) {
@@ -324,7 +335,8 @@ int main(int argc, char **argv) {
   ipeak = best_rate(int8_peak_fn, NULL, rounds);
   printf("fp32 peak %.1f GFLOP/s, int8 peak %.1f GOP/s (one thread; int8 GEMM path %s)\n", fpeak * 1e-9,
          ipeak * 1e-9, qrt_qgemm_path());
-  printf("%-14s %9s %7s %9s %7s %9s %7s\n", "MxKxN", "f32 fma", "%peak", "f32 2rnd", "%peak", "int8 GOP", "%peak");
+  printf("%-14s %9s %7s %9s %7s %9s %7s %9s %7s\n", "MxKxN", "f32 fma", "%peak", "f32 2rnd", "%peak", "int8 GOP", "%peak",
+         "w4a8 GOP", "%peak");
   for (s = 0; s < n_shapes; ++s)
     bench_shape(shapes[s][0], shapes[s][1], shapes[s][2], rounds, fpeak, ipeak);
   return 0;
