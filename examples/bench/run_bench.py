@@ -10,8 +10,9 @@ default, --cflags to change), and the generated main times N runs
 intra-op thread and all graph optimisations. Prints a table with the ratio
 (C time / ORT time: below 1 means qcc is faster), the GFLOP/s the float C
 reaches on the conv/matmul work, the int8 speed-ups over the float C (W8A8, and W8A8 --integer-only:
-softmax, norms and functions on int8 too), and
-the int8 weights as a fraction of the float weights.
+softmax, norms and functions on int8 too),
+the int8 weights as a fraction of the float weights, and the W4A8 C
+(int4 weights, int8 activations) against ORT.
 
 With --threads N it also compiles the float model with --threads N
 and times ONNX Runtime with N intra-op threads (wall-clock time, so run it
@@ -47,7 +48,7 @@ def main():
     a = ap.parse_args()
     print(f"{'model':20s} {'MFLOP':>8s} {'f32 C ms':>9s} {'int8 C ms':>9s} {'ORT ms':>9s} {'f32/ORT':>7s} "
           f"{'int8/ORT':>8s} {'f32 GFLOP/s':>11s} {'int8 speedup':>12s} {'int-only ms':>11s} {'speedup':>7s} "
-          f"{'weights f32':>11s} {'int8':>8s} {'ratio':>6s} {'nofma ms':>9s} {'nofma/ORT':>9s}"
+          f"{'weights f32':>11s} {'int8':>8s} {'ratio':>6s} {'nofma ms':>9s} {'nofma/ORT':>9s} {'w4a8 ms':>9s} {'w4a8/ORT':>8s}"
           + (f" {'f32 Nt ms':>9s} {'ORT Nt ms':>9s} {'Nt/ORT Nt':>9s}" if a.threads else ""))
     with tempfile.TemporaryDirectory() as tmp:
         for name in MODELS:
@@ -55,9 +56,9 @@ def main():
             ref = json.load(open(os.path.join(ex, "reference.json")))
             x0 = os.path.join(ex, "input_0.npy")
             res = {}
-            for scheme in ("f32", "f32-nofma", "w8a8", "w8a8-io") + (("f32-threads",) if a.threads else ()):
+            for scheme in ("f32", "f32-nofma", "w8a8", "w8a8-io", "w4a8") + (("f32-threads",) if a.threads else ()):
                 c, main_c, exe = (os.path.join(tmp, f"{name}_{scheme}{s}") for s in (".c", "_main.c", ""))
-                q = [] if scheme.startswith("f32") else ["-q", "w8a8", "--calib", os.path.join(ex, "calib")]
+                q = [] if scheme.startswith("f32") else ["-q", scheme[:4], "--calib", os.path.join(ex, "calib")]
                 if scheme == "f32-nofma":
                     q.append("--no-fma")
                 if scheme == "f32-threads":
@@ -80,7 +81,8 @@ def main():
             gflops = mflop / c_ms if c_ms > 0 else float("nan")
             print(f"{name:20s} {mflop:8.3f} {c_ms:9.4f} {q_ms:9.4f} {ort_ms:9.4f} {c_ms / ort_ms:7.2f} {q_ms / ort_ms:8.2f} "
                   f"{gflops:11.2f} {c_ms / q_ms:12.2f} {io_ms:11.4f} {c_ms / io_ms:7.2f} {fbytes:11d} {qbytes:8d} "
-                  f"{qbytes / fbytes:6.2f} {res['f32-nofma'][0]:9.4f} {res['f32-nofma'][0] / ort_ms:9.2f}" + threads_cols(a, res, ex, ref, x0))
+                  f"{qbytes / fbytes:6.2f} {res['f32-nofma'][0]:9.4f} {res['f32-nofma'][0] / ort_ms:9.2f} "
+                  f"{res['w4a8'][0]:9.4f} {res['w4a8'][0] / ort_ms:8.2f}" + threads_cols(a, res, ex, ref, x0))
 
 
 def threads_cols(a, res, ex, ref, x0):
