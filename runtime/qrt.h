@@ -2013,6 +2013,20 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_gelu_tanh_f32x(qrt_f32
 }
 #endif
 
+/* qrt_act_inplace_f32's vector blocks: x[j..) through the vector form VF,
+ * QRT_F32X_LANES floats at a time, while a whole block is left. */
+#if QRT_HAVE_F32X
+#define QRT_ACT_BLOCKS_F32X(VF)                                        \
+  for (; j + QRT_F32X_LANES <= n; j += QRT_F32X_LANES) {               \
+    qrt_f32x v;                                                        \
+    memcpy(&v, x + j, sizeof v);                                       \
+    VF(&v, &v);                                                        \
+    memcpy(x + j, &v, sizeof v);                                       \
+  }
+#else
+#define QRT_ACT_BLOCKS_F32X(VF)
+#endif
+
 /* x[0..n) = act(x) in place, as qrt_act_f32 element by element: one loop
  * per activation, so each vectorizes (a switch inside the loop keeps it
  * scalar), and SiLU and the GELUs a vector block at a time. */
@@ -2030,36 +2044,15 @@ static QRT_MAYBE_UNUSED void qrt_act_inplace_f32(float *x, int64_t n, int32_t ac
     for (; j < n; ++j) x[j] = x[j] < alpha ? alpha : (x[j] > beta ? beta : x[j]);
     break;
   case QRT_ACT_SILU:
-#if QRT_HAVE_F32X
-    for (; j + QRT_F32X_LANES <= n; j += QRT_F32X_LANES) {
-      qrt_f32x v;
-      memcpy(&v, x + j, sizeof v);
-      qrt_silu_f32x(&v, &v);
-      memcpy(x + j, &v, sizeof v);
-    }
-#endif
+    QRT_ACT_BLOCKS_F32X(qrt_silu_f32x);
     for (; j < n; ++j) x[j] = qrt_silu_f32(x[j]);
     break;
   case QRT_ACT_GELU:
-#if QRT_HAVE_F32X
-    for (; j + QRT_F32X_LANES <= n; j += QRT_F32X_LANES) {
-      qrt_f32x v;
-      memcpy(&v, x + j, sizeof v);
-      qrt_gelu_f32x(&v, &v);
-      memcpy(x + j, &v, sizeof v);
-    }
-#endif
+    QRT_ACT_BLOCKS_F32X(qrt_gelu_f32x);
     for (; j < n; ++j) x[j] = qrt_gelu_f32(x[j]);
     break;
   case QRT_ACT_GELU_TANH:
-#if QRT_HAVE_F32X
-    for (; j + QRT_F32X_LANES <= n; j += QRT_F32X_LANES) {
-      qrt_f32x v;
-      memcpy(&v, x + j, sizeof v);
-      qrt_gelu_tanh_f32x(&v, &v);
-      memcpy(x + j, &v, sizeof v);
-    }
-#endif
+    QRT_ACT_BLOCKS_F32X(qrt_gelu_tanh_f32x);
     for (; j < n; ++j) x[j] = qrt_gelu_tanh_f32(x[j]);
     break;
   default:
