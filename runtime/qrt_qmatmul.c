@@ -1126,9 +1126,9 @@ QRT_INTERNAL void qrt_qmm_epilogue(const qrt_qgemm_args *g, int64_t ic, int64_t 
   else qrt_qmm_epilogue_f32(g, ic, jc, mc, nw, accbuf, rowsum, cs);
 }
 
-/* sum of a[0..K) mod 2^32.  AVX-512: psadbw of the bytes xor 0x80 (=
- * a + 128, unsigned) against zero sums 8 bytes per 64-bit lane, minus
- * 128 per byte.  Else 16 int32 lanes (short rows vectorize too), in
+/* sum of a[0..K) mod 2^32.  AVX-512 and AVX2: psadbw of the bytes xor
+ * 0x80 (= a + 128, unsigned) against zero sums 8 bytes per 64-bit lane,
+ * minus 128 per byte.  Else 16 int32 lanes (short rows vectorize too), in
  * blocks of 2^20 bytes so each lane stays within 2^16 * 128. */
 QRT_INTERNAL uint32_t qrt_qmm_row_sum(const int8_t *a, int64_t K) {
   uint32_t s = 0;
@@ -1148,6 +1148,17 @@ QRT_INTERNAL uint32_t qrt_qmm_row_sum(const int8_t *a, int64_t K) {
       k = K;
     }
     s = (uint32_t)_mm512_reduce_add_epi64(acc) - 128u * (uint32_t)K;
+  }
+#elif defined(QRT_QMM_AVX2)
+  { /* the same in 32-byte steps; the scalar loop below adds the tail */
+    const __m256i flip = _mm256_set1_epi8((char)0x80), zero = _mm256_setzero_si256();
+    __m256i acc = zero;
+    uint64_t part[4];
+    for (; k + 32 <= K; k += 32)
+      acc = _mm256_add_epi64(
+          acc, _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(a + k)), flip), zero));
+    _mm256_storeu_si256((__m256i *)(void *)part, acc);
+    s = (uint32_t)(part[0] + part[1] + part[2] + part[3]) - 128u * (uint32_t)k;
   }
 #else
   int t;
@@ -1179,12 +1190,8 @@ QRT_INTERNAL void qrt_qmm_fold_group(const qrt_qgemm_args *g, int64_t ic, int64_
       for (k = k0; k < k1; ++k) cs[j] += (uint32_t)qrt_qmm_b_code(g, k, jc + j);
   }
   for (i = 0; i < mc; ++i) {
-    uint32_t rs = 0;
-    if (QRT_QMM_BIASED) {
-      const int8_t *ar = g->A + (ic + i) * g->lda;
-      for (k = k0; k < k1; ++k) rs += (uint32_t)(int32_t)ar[k];
-      rs *= qrt_qmm_b_bias(g);
-    }
+    const uint32_t rs =
+        QRT_QMM_BIASED ? qrt_qmm_b_bias(g) * qrt_qmm_row_sum(g->A + (ic + i) * g->lda + k0, k1 - k0) : 0u;
     for (j = 0; j < nw; ++j)
       acc[i * QRT_QMM_NW + j] += (uint32_t)u[j] * ((uint32_t)gacc[i * QRT_QMM_NW + j] - rs - za * cs[j]);
   }
