@@ -1914,18 +1914,25 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_silu_f32x(qrt_f32x *y,
  * loop over the scalar forms vectorizes one register wide at best, and
  * GELU is a fifth of a ViT's or BERT's float time. */
 #if QRT_HAVE_F32X
-static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_erf_f32x(qrt_f32x *y, const qrt_f32x *x) {
+/* The shared start of qrt_erf_f32x and qrt_tanh_f32x, register u: x's
+ * bits, |x|, and the mask (all ones per lane) of |x| < 0.5, not NaN,
+ * where both use their series: the scalar forms' xb, a and small. */
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_odd_split_f32x(const qrt_f32v *x, qrt_u32v *xb,
+                                                                           qrt_f32v *a, qrt_u32v *small) {
   const qrt_u32v zero = {0};
-  qrt_u32v xb[QRT_F32X_UNROLL], small[QRT_F32X_UNROLL], ab, yb, sb;
+  qrt_u32v ab;
+  memcpy(xb, x, sizeof *xb);
+  ab = *xb & 0x7fffffffu;
+  memcpy(a, &ab, sizeof *a);
+  *small = (qrt_u32v)(ab < 0x3f000000u + zero);
+}
+
+static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_erf_f32x(qrt_f32x *y, const qrt_f32x *x) {
+  qrt_u32v xb[QRT_F32X_UNROLL], small[QRT_F32X_UNROLL], yb, sb;
   qrt_f32v a[QRT_F32X_UNROLL], series[QRT_F32X_UNROLL], t[QRT_F32X_UNROLL], x2, q, tail;
   qrt_f32x arg, e;
   int u;
-  QRT_F32X_EACH(u) {
-    memcpy(&xb[u], &x->v[u], sizeof xb[u]);
-    ab = xb[u] & 0x7fffffffu;
-    memcpy(&a[u], &ab, sizeof a[u]);
-    small[u] = (qrt_u32v)(ab < 0x3f000000u + zero);
-  }
+  QRT_F32X_EACH(u) qrt_odd_split_f32x(&x->v[u], &xb[u], &a[u], &small[u]);
   QRT_F32X_EACH(u) {
     x2 = x->v[u] * x->v[u];
     series[u] = (1.0f / 9360.0f) * x2 - 1.0f / 1320.0f;
@@ -1960,16 +1967,12 @@ static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_erf_f32x(qrt_f32x *y, 
 }
 
 static QRT_MAYBE_UNUSED QRT_ALWAYS_INLINE inline void qrt_tanh_f32x(qrt_f32x *y, const qrt_f32x *x) {
-  const qrt_u32v zero = {0};
-  qrt_u32v xb[QRT_F32X_UNROLL], small[QRT_F32X_UNROLL], ab, yb, sb;
+  qrt_u32v xb[QRT_F32X_UNROLL], small[QRT_F32X_UNROLL], yb, sb;
   qrt_f32v series[QRT_F32X_UNROLL], a, x2, tail;
   qrt_f32x arg, e;
   int u;
   QRT_F32X_EACH(u) {
-    memcpy(&xb[u], &x->v[u], sizeof xb[u]);
-    ab = xb[u] & 0x7fffffffu;
-    memcpy(&a, &ab, sizeof a);
-    small[u] = (qrt_u32v)(ab < 0x3f000000u + zero);
+    qrt_odd_split_f32x(&x->v[u], &xb[u], &a, &small[u]);
     arg.v[u] = 2.0f * a;
   }
   QRT_F32X_EACH(u) {
