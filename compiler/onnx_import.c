@@ -19,9 +19,15 @@
  * GridSample's N-D mode names (both 20), AveragePool's dilations (19);
  * Pad's 'wrap' mode, Resize's 'half_pixel_symmetric', new ops (DeformConv,
  * AffineGrid, string ops) and new element types (float8, bfloat16) are
- * refused by name. 21 changed GroupNormalization's scale and bias and
- * added blocked QuantizeLinear: not accepted until the rules read them. */
-enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 20 };
+ * refused by name. 21 changed GroupNormalization's scale and bias (read:
+ * per channel from 21) and added Q/DQ's block_size (refused) and
+ * output_dtype (read); 22 widened type lists only; 23 added Attention,
+ * RMSNormalization and RotaryEmbedding (onnx_rules_attention.c,
+ * onnx_rules_nn.c) and QuantizeLinear's precision; int4, uint4 and
+ * float4 tensors (21, 23) are refused as element types. 24 changed
+ * Attention (nonpad_kv_seqlen) and added Swish and TensorScatter: not
+ * accepted until the rules read them. */
+enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 23 };
 
 
 MlirLocation onnx_import_loc(importer *im, const char *name) {

@@ -53,6 +53,16 @@ static int check_count(size_t have, int64_t want, const char *field, const Onnx_
   return -1;
 }
 
+/* ONNX's names of the element types qcc has no dtype for (TensorProto's
+ * numbering: 16 bfloat16, 17-20 float8, 21-26 from opsets 21-25). */
+static const char *unsupported_type_name(int t) {
+  static const char *const names[] = {"bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz",
+                                      "uint4",    "int4",         "float4e2m1",     "float8e8m0", "uint2",
+                                      "int2"};
+  if (t == QRT_STRING) return "string";
+  return t >= 16 && t < 16 + (int)(sizeof names / sizeof *names) ? names[t - 16] : "unknown";
+}
+
 int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qcc_array *out, char *err,
                           size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -66,7 +76,7 @@ int qcc_tensor_from_proto(const Onnx__TensorProto *t, const char *model_path, qc
   size_t es = qcc_dtype_size(dt);
   if (es == 0) {
     snprintf(err, errlen, "tensor '%s' has unsupported element type %d (%s)", name, (int)t->data_type,
-             dt == QRT_STRING ? "string" : "unknown");
+             unsupported_type_name((int)t->data_type));
     return -1;
   }
   int64_t n = 1;

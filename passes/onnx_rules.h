@@ -44,6 +44,7 @@ extern const onnx_rule onnx_rules_rnn[];
 extern const onnx_rule onnx_rules_einsum[];
 extern const onnx_rule onnx_rules_audio[];
 extern const onnx_rule onnx_rules_datadep[];
+extern const onnx_rule onnx_rules_attention[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
@@ -92,6 +93,9 @@ MlirValue onnx_reshape(onnx_node *n, MlirValue x, const qcc_shape *to);
 MlirValue onnx_unary(onnx_node *n, const char *kind, MlirValue x, const qcc_shape *y, double alpha, double beta);
 MlirValue onnx_binary(onnx_node *n, const char *kind, MlirValue a, MlirValue b, const qcc_shape *y);
 MlirValue onnx_where(onnx_node *n, MlirValue c, MlirValue a, MlirValue b, const qcc_shape *y);
+/* onnx_rules_shape.c: a slice of x, start and step per dim; y gives the
+ * extent. */
+MlirValue onnx_slice(onnx_node *n, MlirValue x, const qcc_shape *y, const int64_t *starts, const int64_t *steps);
 /* Reduces x over axes (sorted, non-negative); y gives keepdims. */
 MlirValue onnx_reduce(onnx_node *n, const char *kind, MlirValue x, const q_i64s *axes, const qcc_shape *y);
 /* A rank-0 constant of element type t holding v (converted as C does). */

@@ -580,6 +580,51 @@ static int rule_layernorm(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
+/* RMSNormalization (opset 23): x / sqrt(mean(x^2 over dims [axis, rank)) +
+ * epsilon) * scale: one q.norm of kind rms, the op the fuse-norms pass
+ * makes of the same chain spelled out (so rotation and smoothing treat
+ * both alike). A scale that holds the normalised elements in their order
+ * (leading 1s aside) is the norm's own; any other shape that broadcasts to
+ * the input multiplies the norm's output. */
+static int rule_rmsnorm(onnx_node *n, MlirValue *res) {
+  qcc_shape x, s;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &s) || !require_f32(n, &x)) return -1;
+  if (s.dtype != QRT_F32) return onnx_fail(n, "scale must be float32 (element type %s)", qcc_dtype_name(s.dtype));
+  if (onnx_attr_int(n, "stash_type", 1) != 1) return onnx_fail(n, "stash_type other than float32 is not supported");
+  int64_t axis;
+  if (!onnx_axis(n, onnx_attr_int(n, "axis", -1), x.rank, &axis)) return -1;
+  int64_t norm = 1;
+  for (int i = (int)axis; i < x.rank; i++) norm *= x.dims[i];
+  qcc_shape normed = {QRT_F32, x.rank - (int)axis, {0}}, flat = {QRT_F32, 1, {norm}}, b;
+  for (int i = (int)axis; i < x.rank; i++) normed.dims[i - axis] = x.dims[i];
+  if (!onnx_broadcast_shape(n, &x, &s, &b) || b.rank != x.rank || memcmp(b.dims, x.dims, sizeof(int64_t) * (size_t)b.rank))
+    return onnx_fail(n, "scale does not broadcast to the input");
+  /* the scale in the norm's own layout: its dims right-aligned equal the
+   * normalised ones (leading 1s aside) */
+  bool own = qcc_shape_numel(&s) == norm;
+  for (int i = 0; own && i < s.rank; i++) {
+    const int j = normed.rank - s.rank + i;
+    own = j >= 0 ? s.dims[i] == normed.dims[j] : s.dims[i] == 1;
+  }
+  MlirValue scale = onnx_in(n, 1);
+  if (!own) {
+    float *ones = malloc(sizeof(float) * (size_t)norm);
+    for (int64_t i = 0; i < norm; i++) ones[i] = 1.0f;
+    qcc_array a = {QRT_F32, 1, {norm}, ones, sizeof(float) * (size_t)norm};
+    scale = onnx_constant(n, &a);
+    free(ones);
+  }
+  q_norm_attrs a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.kind.s, sizeof a.kind.s, "rms");
+  a.axis = axis;
+  a.epsilon = onnx_attr_float(n, "epsilon", 1e-5);
+  MlirValue none = {NULL};
+  res[0] = onnx_emit(n, q_norm_create(n->loc, onnx_type(n, &x), onnx_in(n, 0), onnx_reshape(n, scale, &flat), none, &a));
+  if (!own) res[0] = onnx_binary(n, "mul", res[0], onnx_in(n, 1), &x);
+  return 0;
+}
+
 const onnx_rule onnx_rules_nn[] = {
     {"Conv", rule_conv},
     {"ConvTranspose", rule_conv_transpose},
@@ -593,5 +638,6 @@ const onnx_rule onnx_rules_nn[] = {
     {"Softmax", rule_softmax},
     {"LogSoftmax", rule_logsoftmax},
     {"LayerNormalization", rule_layernorm},
+    {"RMSNormalization", rule_rmsnorm},
     {NULL, NULL},
 };

@@ -1,6 +1,6 @@
 /* onnx_rules_norm.c - normalisations written with reductions and
  * elementwise q ops, in the order of operations of the ONNX reference:
- * InstanceNormalization, MeanVarianceNormalization and LRN (whose window
+ * InstanceNormalization, GroupNormalization, MeanVarianceNormalization and LRN (whose window
  * sum over channels is a convolution with a ones kernel). */
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +41,44 @@ static int rule_instance_norm(onnx_node *n, MlirValue *res) {
   MlirValue sd = onnx_unary(n, "sqrt", onnx_binary(n, "add", var, onnx_scalar(n, x.dtype, eps), &r), &r, 0, 0);
   MlirValue y = onnx_binary(n, "mul", onnx_reshape(n, onnx_in(n, 1), &cs), d, &x);
   y = onnx_binary(n, "div", y, sd, &x);
+  res[0] = onnx_binary(n, "add", y, onnx_reshape(n, onnx_in(n, 2), &cs), &x);
+  return 0;
+}
+
+/* GroupNormalization (opset 18, 21): x [N, C, d1, ...] viewed as
+ * [N, G, C/G * d1 * ...]; each group normalised as InstanceNormalization
+ * does a channel, then y = scale * x^ + bias per group (opset 18: scale
+ * and bias [G]) or per channel (opset 21: [C]). */
+static int rule_group_norm(onnx_node *n, MlirValue *res) {
+  qcc_shape x, s, b;
+  if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &s) || !onnx_in_shape(n, 2, &b) || !require_f32(n, &x)) return -1;
+  if (x.rank < 2) return onnx_fail(n, "input must be [N, C, ...]");
+  if (onnx_attr_int(n, "stash_type", 1) != 1) return onnx_fail(n, "stash_type other than float32 is not supported");
+  const int64_t C = x.dims[1], G = onnx_attr_int(n, "num_groups", 0);
+  if (!onnx_has_attr(n, "num_groups")) return onnx_fail(n, "missing required attribute 'num_groups'");
+  if (G < 1 || C % G) return onnx_fail(n, "num_groups %lld does not divide the %lld channels", (long long)G, (long long)C);
+  const int64_t per = n->opset >= 21 ? C : G;
+  if (qcc_shape_numel(&s) != per || qcc_shape_numel(&b) != per || s.dtype != x.dtype || b.dtype != x.dtype)
+    return onnx_fail(n, "scale and bias must hold %lld values (one per %s, opset %d) of the input's type", (long long)per,
+                     n->opset >= 21 ? "channel" : "group", n->opset);
+  const int64_t group = qcc_shape_numel(&x) / x.dims[0] / G;
+  qcc_shape g = {x.dtype, 3, {x.dims[0], G, group}}, r = {x.dtype, 3, {x.dims[0], G, 1}};
+  q_i64s last = {1, {2}};
+  MlirValue xg = onnx_reshape(n, onnx_in(n, 0), &g);
+  MlirValue mean = mean_over(n, xg, &last, &r);
+  MlirValue d = onnx_binary(n, "sub", xg, mean, &g);
+  MlirValue var = mean_over(n, onnx_binary(n, "mul", d, d, &g), &last, &r);
+  MlirValue sd = onnx_unary(n, "sqrt", onnx_binary(n, "add", var, onnx_scalar(n, x.dtype, onnx_attr_float(n, "epsilon", 1e-5)), &r), &r, 0, 0);
+  MlirValue y = onnx_binary(n, "div", d, sd, &g);
+  if (n->opset < 21) {
+    qcc_shape gs = {x.dtype, 2, {G, 1}};
+    y = onnx_binary(n, "mul", y, onnx_reshape(n, onnx_in(n, 1), &gs), &g);
+    res[0] = onnx_reshape(n, onnx_binary(n, "add", y, onnx_reshape(n, onnx_in(n, 2), &gs), &g), &x);
+    return 0;
+  }
+  qcc_shape cs = {x.dtype, x.rank - 1, {0}};
+  for (int i = 0; i < cs.rank; i++) cs.dims[i] = i == 0 ? C : 1;
+  y = onnx_binary(n, "mul", onnx_reshape(n, y, &x), onnx_reshape(n, onnx_in(n, 1), &cs), &x);
   res[0] = onnx_binary(n, "add", y, onnx_reshape(n, onnx_in(n, 2), &cs), &x);
   return 0;
 }
@@ -116,6 +154,7 @@ static int rule_lrn(onnx_node *n, MlirValue *res) {
 
 const onnx_rule onnx_rules_norm[] = {
     {"InstanceNormalization", rule_instance_norm},
+    {"GroupNormalization", rule_group_norm},
     {"MeanVarianceNormalization", rule_mvn},
     {"LRN", rule_lrn},
     {NULL, NULL},

@@ -70,19 +70,42 @@ static int64_t quant_axis(onnx_node *n, int rank) {
   return a < 0 ? a + rank : a;
 }
 
+/* Opset 21's and 23's attributes: block_size (a scale per block of an
+ * axis) is refused; output_dtype (ONNX type numbers) must name what qcc
+ * computes, or be 0; so must QuantizeLinear-23's precision (of x / scale). */
+static bool supported_attrs(onnx_node *n, bool quantize) {
+  if (onnx_attr_int(n, "block_size", 0) != 0) {
+    onnx_fail(n, "block_size %lld (blocked quantization) is not supported", (long long)onnx_attr_int(n, "block_size", 0));
+    return false;
+  }
+  const int64_t out = onnx_attr_int(n, "output_dtype", 0), precision = onnx_attr_int(n, "precision", 0);
+  if (quantize ? out != 0 && out != 2 && out != 3 : out != 0 && out != 1) {
+    onnx_fail(n, "output_dtype %lld is not supported (%s)", (long long)out, quantize ? "uint8 or int8" : "float32");
+    return false;
+  }
+  if (precision != 0 && precision != 1) {
+    onnx_fail(n, "precision %lld is not supported (float32)", (long long)precision);
+    return false;
+  }
+  return true;
+}
+
 static int rule_quantize_linear(onnx_node *n, MlirValue *res) {
   qcc_shape x, ss, zs;
   MlirValue scale, zp = {NULL};
-  if (!onnx_in_shape(n, 0, &x)) return -1;
+  if (!onnx_in_shape(n, 0, &x) || !supported_attrs(n, true)) return -1;
   if (x.dtype != QRT_F32) return onnx_fail(n, "element type %s is not supported (float32 only)", qcc_dtype_name(x.dtype));
   int64_t axis = quant_axis(n, x.rank);
   if (!param_view(n, 1, &x, axis, &scale, &ss)) return -1;
   if (ss.dtype != QRT_F32) return onnx_fail(n, "y_scale must be float32");
-  qrt_dtype t = QRT_U8;
+  const int64_t out = onnx_attr_int(n, "output_dtype", 0);
+  qrt_dtype t = out == 3 ? QRT_I8 : QRT_U8;
   if (onnx_has_in(n, 2)) {
     if (!param_view(n, 2, &x, axis, &zp, &zs)) return -1;
     t = zs.dtype;
     if (!is_q8(t)) return onnx_fail(n, "y_zero_point type %s is not supported (uint8/int8)", qcc_dtype_name(t));
+    if (out != 0 && t != (out == 3 ? QRT_I8 : QRT_U8))
+      return onnx_fail(n, "output_dtype %lld is not y_zero_point's type %s", (long long)out, qcc_dtype_name(t));
   }
   qcc_shape q = x;
   if (!onnx_broadcast_shape(n, &x, &ss, &q)) return -1;
@@ -94,7 +117,7 @@ static int rule_quantize_linear(onnx_node *n, MlirValue *res) {
 static int rule_dequantize_linear(onnx_node *n, MlirValue *res) {
   qcc_shape x, ss, zs;
   MlirValue scale, zp;
-  if (!onnx_in_shape(n, 0, &x)) return -1;
+  if (!onnx_in_shape(n, 0, &x) || !supported_attrs(n, false)) return -1;
   if (!is_q8(x.dtype) && x.dtype != QRT_I32) return onnx_fail(n, "element type %s is not supported", qcc_dtype_name(x.dtype));
   int64_t axis = quant_axis(n, x.rank);
   if (!param_view(n, 1, &x, axis, &scale, &ss)) return -1;

@@ -292,8 +292,7 @@ static int rule_concat(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
-/* A slice of x: start and step per dim; y gives the extent. */
-static MlirValue emit_slice(onnx_node *n, MlirValue x, const qcc_shape *y, const int64_t *starts, const int64_t *steps) {
+MlirValue onnx_slice(onnx_node *n, MlirValue x, const qcc_shape *y, const int64_t *starts, const int64_t *steps) {
   q_slice_attrs a;
   a.starts.n = a.steps.n = y->rank;
   for (int i = 0; i < y->rank; i++) {
@@ -341,7 +340,7 @@ static int rule_split(onnx_node *n, MlirValue *res) {
   for (int i = 0; i < outs; i++) {
     qcc_shape y = x;
     y.dims[axis] = split.v[i];
-    res[i] = emit_slice(n, onnx_in(n, 0), &y, starts, steps);
+    res[i] = onnx_slice(n, onnx_in(n, 0), &y, starts, steps);
     starts[axis] += split.v[i];
   }
   return 0;
@@ -390,7 +389,7 @@ static int rule_slice(onnx_node *n, MlirValue *res) {
     st[a] = y.dims[a] ? s : 0;
     sp[a] = step;
   }
-  res[0] = emit_slice(n, onnx_in(n, 0), &y, st, sp);
+  res[0] = onnx_slice(n, onnx_in(n, 0), &y, st, sp);
   return 0;
 }
 
