@@ -366,19 +366,54 @@ static void describe(const plan *p, char *buf, size_t cap) {
   }
 }
 
+/* Attention probabilities: a softmax over the last axis, or one whose
+ * rows a q.where guards against NaN (where(c, constant, p), as torch
+ * exports scaled_dot_product_attention): P V is the mixing matmul either
+ * way ((P' V) R = P' (V R) for any P'). */
 static bool is_softmax_last(MlirValue v) {
   MlirOperation p = def(v);
+  if (!mlirOperationIsNull(p) && q_where_is(p)) {
+    if (qcc_value_is_constant(q_where_in(p, 1))) return is_softmax_last(q_where_in(p, 2));
+    if (qcc_value_is_constant(q_where_in(p, 2))) return is_softmax_last(q_where_in(p, 1));
+    return false;
+  }
   if (mlirOperationIsNull(p) || !q_softmax_is(p)) return false;
   int64_t ax = q_softmax_get(p).axis, r = rank_of(v);
   return (ax < 0 ? ax + r : ax) == r - 1 && !q_softmax_get(p).log;
 }
 
-/* B = K^T: a transpose moving its input's last axis to rank-2. */
+/* Whether op maps whole [.., h, S] matrices to themselves up to a scalar:
+ * a scale by a scalar constant, or a reshape keeping the last two dims
+ * (torch's export of scaled_dot_product_attention transposes K in 3-D,
+ * [B*H, S, h] -> [B*H, h, S], then restores [B, H, h, S] and scales it by
+ * sqrt(scale)). *in is the run-time operand. */
+static bool matrix_preserving(MlirOperation op, MlirValue *in) {
+  int k = scalar_scale_operand(op);
+  if (k >= 0) return *in = q_binary_in(op, k), true;
+  if (!q_reshape_is(op)) return false;
+  qcc_shape x, y;
+  *in = q_reshape_in(op, 0);
+  qcc_shape_of(*in, &x);
+  qcc_shape_of(mlirOperationGetResult(op, 0), &y);
+  return x.rank >= 2 && y.rank >= 2 && x.dims[x.rank - 1] == y.dims[y.rank - 1] &&
+         x.dims[x.rank - 2] == y.dims[y.rank - 2];
+}
+
+/* B = K^T: a transpose moving its input's last axis to rank-2, reached
+ * from b through matrix-preserving ops whose results have one use each
+ * (the chain from the transpose to the matmul then feeds only the
+ * matmul, and R on the transpose's input is R on B's rows). */
 static MlirOperation key_transpose(MlirValue b) {
   MlirOperation none = {NULL}, t = def(b);
+  MlirValue in;
+  for (int depth = 0; !mlirOperationIsNull(t) && depth < MAX_DEPTH && matrix_preserving(t, &in); depth++) {
+    MlirOpOperand u = mlirValueGetFirstUse(in);
+    if (mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u))) return none;
+    t = def(in);
+  }
   if (mlirOperationIsNull(t) || !q_transpose_is(t)) return none;
   q_transpose_attrs a = q_transpose_get(t);
-  int r = rank_of(b);
+  int r = rank_of(mlirOperationGetResult(t, 0));
   return r >= 2 && a.perm.n == r && a.perm.v[r - 2] == r - 1 ? t : none;
 }
 

@@ -68,7 +68,7 @@ def split_heads(x, name, n, h, perm):
             node("Transpose", [f"{name}_r"], [name], perm=perm)], [const(f"{name}_shape", [1, T, n, h], np.int64)]
 
 
-def attention(rope=False, gqa=False, out_proj=True, h=8, einsum=False):
+def attention(rope=False, gqa=False, out_proj=True, h=8, einsum=False, sdpa=False):
     nq = 4 if gqa else 2
     nkv = 2
     nodes, inits = [], []
@@ -104,6 +104,21 @@ def attention(rope=False, gqa=False, out_proj=True, h=8, einsum=False):
                   node("Mul", ["scores", "scale"], ["scaled"]),
                   node("Softmax", ["scaled"], ["p"], axis=-1),
                   node("Einsum", ["p", v], ["pvt"], equation="bhqk,bhkd->bqhd"),
+                  node("Reshape", ["pvt", "merged"], ["att"])]
+    elif sdpa:  # torch 2.11's export of scaled_dot_product_attention
+        inits += [const("sqrt_scale", 1 / np.sqrt(np.sqrt(h))), const("flat", [nq, T, h], np.int64),
+                  const("kt_shape", [1, nq, h, T], np.int64), const("zero", 0.0)]
+        nodes += [node("Mul", [q, "sqrt_scale"], ["qs"]),
+                  node("Reshape", [k, "flat"], ["k3"]),
+                  node("Transpose", ["k3"], ["k3t"], perm=[0, 2, 1]),
+                  node("Reshape", ["k3t", "kt_shape"], ["k4t"]),
+                  node("Mul", ["k4t", "sqrt_scale"], ["kt"]),
+                  node("MatMul", ["qs", "kt"], ["scores"]),
+                  node("Softmax", ["scores"], ["p0"], axis=-1),
+                  node("IsNaN", ["p0"], ["nan"]),
+                  node("Where", ["nan", "zero", "p0"], ["p"]),
+                  node("MatMul", ["p", v], ["pv"]),
+                  node("Transpose", ["pv"], ["pvt"], perm=[0, 2, 1, 3]),
                   node("Reshape", ["pvt", "merged"], ["att"])]
     else:
         nodes += [node("Transpose", [k], ["kt"], perm=[0, 1, 3, 2]),
@@ -170,6 +185,7 @@ def main():
     out = sys.argv[1]
     write(out, "mha", attention())
     write(out, "gqa", attention(gqa=True))
+    write(out, "sdpa", attention(gqa=True, sdpa=True))
     write(out, "rope", attention(rope=True))
     write(out, "mixout", attention(out_proj=False))
     write(out, "mha12", attention(h=12))
