@@ -803,6 +803,7 @@ static bool lower_attention(MlirOperation op, qcc_call *c) {
   p->fused = qcc_fused_multiply_add;
   p->scale_divides = (int32_t)q_attention_get(op).scale_divides;
   p->mask_first = (int32_t)q_attention_get(op).mask_first;
+  p->nan_to_zero = (int32_t)q_attention_get(op).nan_to_zero;
   p->M = q.dims[q.rank - 2];
   p->D = q.dims[q.rank - 1];
   p->N = kt.dims[kt.rank - 1];

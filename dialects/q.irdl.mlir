@@ -683,7 +683,9 @@ irdl.dialect @q {
   // [* scale, or / scale with scale_divides = 1] [+ mask, before the
   // scale with mask_first = 1]) v over the last
   // axis, batched over the leading dims; scale an f32 scalar, mask
-  // broadcast over those dims. The bits of the chain it replaces; runtime
+  // broadcast over those dims; with nan_to_zero = 1 each NaN probability
+  // becomes +0 before v (torch's where(isnan(p), 0, p) guard of fully
+  // masked rows). The bits of the chain it replaces; runtime
   // qrt_attention_f32.
   irdl.operation @attention {
     %q = irdl.base "!builtin.tensor"
@@ -694,8 +696,9 @@ irdl.dialect @q {
     %y = irdl.base "!builtin.tensor"
     %divides = irdl.base "#builtin.integer"
     %mask_first = irdl.base "#builtin.integer"
+    %nan_to_zero = irdl.base "#builtin.integer"
     irdl.operands(%q, %kt, %v, optional %scale, optional %mask)
-    irdl.attributes {"scale_divides" = %divides, "mask_first" = %mask_first}
+    irdl.attributes {"scale_divides" = %divides, "mask_first" = %mask_first, "nan_to_zero" = %nan_to_zero}
     irdl.results(%y)
   }
   // --softmax-format dbfpM: softmax over the last axis of a float tensor,

@@ -9,6 +9,8 @@
  *                                  per-batch [B, 1, M, N], a key padding
  *                                  [B, 1, 1, N]); before the scale or after
  *   p = q.softmax(s) {axis = last, log = 0}
+ *   p = q.where(isnan(p), 0, p)    optional: torch's guard of rows with
+ *                                  every score -inf (nan_to_zero)
  *   y = q.matmul(p, V)             V [..., N, DV]
  *
  * with every intermediate used only by the next op, the three matmul
@@ -25,6 +27,7 @@
  * q.softmax_codes, DBFP softmax, KV caches) has left the float pattern and
  * is not touched. A chain that almost matches (a softmax feeding a matmul)
  * gets a remark naming what kept it unfused. */
+#include <math.h>
 #include <string.h>
 
 #include "fuse_match.h"
@@ -66,6 +69,29 @@ static bool mask_broadcasts(MlirValue mask, const qcc_shape *s) {
   return true;
 }
 
+/* The probabilities' guard torch exports with scaled_dot_product_attention:
+ * where(isnan(p), 0, p), the isnan read only there and p read only by
+ * both; the where, or a null op. (+0 only: the kernel writes +0.) */
+static MlirOperation nan_guard(MlirValue p) {
+  MlirOperation none = {NULL}, isnan_op = none, where = none;
+  int uses = 0;
+  for (MlirOpOperand u = mlirValueGetFirstUse(p); !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u), uses++) {
+    MlirOperation o = mlirOpOperandGetOwner(u);
+    if (q_unary_is(o) && !strcmp(q_unary_get(o).kind.s, "isnan")) isnan_op = o;
+    else if (q_where_is(o)) where = o;
+  }
+  if (uses != 2 || mlirOperationIsNull(isnan_op) || mlirOperationIsNull(where)) return none;
+  MlirValue flag = mlirOperationGetResult(isnan_op, 0), zero = q_where_in(where, 1);
+  qcc_array z;
+  if (!single_use(flag) || !mlirValueEqual(q_where_in(where, 0), flag) || !mlirValueEqual(q_where_in(where, 2), p) ||
+      !is_f32_scalar_constant(zero) || !qcc_value_constant(zero, &z))
+    return none;
+  const float v = *(const float *)z.data;
+  const bool plus_zero = v == 0.0f && !signbit(v);
+  qcc_array_free(&z);
+  return plus_zero ? where : none;
+}
+
 /* Fuses the chain ending in softmax sm, or says why not (remark) and
  * returns false. */
 static bool fuse_at(MlirOperation sm) {
@@ -76,9 +102,13 @@ static bool fuse_at(MlirOperation sm) {
   qcc_shape_of(p, &ps);
   q_softmax_attrs sa = q_softmax_get(sm);
   if (ps.dtype != QRT_F32 || ps.rank < 2 || sa.log || (sa.axis != ps.rank - 1 && sa.axis != -1)) return false;
-  MlirOpOperand use = mlirValueGetFirstUse(p);
+  MlirOperation guard = nan_guard(p);
+  MlirValue probs = mlirOperationIsNull(guard) ? p : mlirOperationGetResult(guard, 0);
+  MlirOpOperand use = mlirValueGetFirstUse(probs);
   MlirOperation pv = mlirOpOperandIsNull(use) ? (MlirOperation){NULL} : mlirOpOperandGetOwner(use);
-  if (!single_use(p) || !q_matmul_is(pv) || !mlirValueEqual(q_matmul_in(pv, 0), p)) return false;
+  if ((mlirOperationIsNull(guard) && !single_use(p)) || !single_use(probs) || !q_matmul_is(pv) ||
+      !mlirValueEqual(q_matmul_in(pv, 0), probs))
+    return false;
   /* from here on the shape is attention's: say why it stays unfused */
   if (!plain_matmul(pv, &ps)) {
     qcc_remark("fuse-attention: %s: not fused: the matmul after the softmax has a bias or other batch dims", at);
@@ -127,7 +157,7 @@ static bool fuse_at(MlirOperation sm) {
     qcc_remark("fuse-attention: %s: not fused: the mask broadcasts the scores to another shape", at);
     return false;
   }
-  q_attention_attrs attrs = {divides, mask_first};
+  q_attention_attrs attrs = {divides, mask_first, !mlirOperationIsNull(guard)};
   MlirValue y = mlirOperationGetResult(pv, 0);
   MlirValue n = qcc_insert_before(pv, q_attention_create(mlirOperationGetLocation(pv), mlirValueGetType(y),
                                                          q_matmul_in(op, 0), q_matmul_in(op, 1), q_matmul_in(pv, 1),

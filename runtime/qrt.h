@@ -303,7 +303,7 @@ static QRT_MAYBE_UNUSED inline void qrt_batch_offsets(int32_t rank, const int64_
  * the bits of that chain of kernels. in[5]: scratch
  * (qrt_attention_scratch_f32). */
 #define QRT_ATTENTION_PARAMS(S, A) \
-  S(int32_t, fused) S(int32_t, scale_divides) S(int32_t, mask_first) S(int64_t, batch) S(int64_t, M) S(int64_t, N) S(int64_t, D) \
+  S(int32_t, fused) S(int32_t, scale_divides) S(int32_t, mask_first) S(int32_t, nan_to_zero) S(int64_t, batch) S(int64_t, M) S(int64_t, N) S(int64_t, D) \
   S(int64_t, DV) S(int64_t, mask_batch_stride) \
   S(int32_t, mask_bcast) S(int64_t, mask_rs) A(int64_t, mask_batch_strides, 6) \
   S(int32_t, strided) S(int32_t, batch_rank) S(int64_t, q_rs) S(int64_t, kt_rs) S(int64_t, kt_cs) S(int64_t, v_rs) \

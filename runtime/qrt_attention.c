@@ -9,8 +9,9 @@
  * blocking), one float multiply (or divide) and one float add per element
  * (as qrt_binary_f32's mul, div and add; separate statements with a store
  * between, so nothing contracts them), qrt_softmax_f32 (each row computed
- * alone). So the output has the same bits as the chain matmul, mul (div),
- * add, softmax, matmul (test_runtime_attention.c compares them bit for bit).
+ * alone), NaN probabilities set to +0 where the chain guarded them. So the
+ * output has the same bits as the chain matmul, mul (div), add, softmax,
+ * [where(isnan)], matmul (test_runtime_attention.c compares them bit for bit).
  *
  * Threads take contiguous runs of (batch, block) units, at most
  * QRT_ATTN_SLOTS runs, each with its own slot of the scratch (so the
@@ -168,6 +169,8 @@ QRT_INTERNAL void qrt_attention_unit(const qrt_attention_job *j, int64_t u, floa
   in[0] = s;
   out[0] = s;
   qrt_softmax_f32(&sp, in, out);
+  if (p->nan_to_zero) /* where(isnan(p), 0, p) */
+    for (i = 0; i < n; ++i) s[i] = s[i] != s[i] ? 0.0f : s[i];
   g.N = p->DV;
   g.K = p->N;
   g.A = s;

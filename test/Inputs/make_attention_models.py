@@ -4,6 +4,9 @@ test/passes/integer-only.test:
   masked.onnx   scores (q k^T + causal mask) / 2 -> softmax -> @ v, then
                 Sigmoid, LayerNormalization with bias, MatMul; a Tanh on the
                 model input (float: no int8 table) and a LogSoftmax output
+  guarded.onnx  (scores + mask) * 0.35 -> softmax -> Where(IsNaN(p), 0, p)
+                -> @ v (torch's guard), the mask's first row all -inf (NaN
+                probabilities there, zeros after the guard)
   alibi.onnx    scores * 0.35 + a non-mask bias (ALiBi-like) -> softmax
   rowbias.onnx  scores * 0.35 + a bias per key ([T], broadcast over the
                 query rows, as a key padding mask) -> softmax
@@ -48,7 +51,7 @@ def weight(name, seed):
     return const(name, np.random.default_rng(seed).standard_normal((D, D)) * 0.4)
 
 
-def attention(scores_nodes, extra_inits, extra_inputs=()):
+def attention(scores_nodes, extra_inits, extra_inputs=(), guard=False):
     nodes = [helper.make_node("Tanh", ["x"], ["xt"], name="input_tanh"),
              helper.make_node("MatMul", ["xt", "wq"], ["q"], name="q_proj"),
              helper.make_node("MatMul", ["xt", "wk"], ["k"], name="k_proj"),
@@ -56,8 +59,14 @@ def attention(scores_nodes, extra_inits, extra_inputs=()):
              helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 1], name="k_t"),
              helper.make_node("MatMul", ["q", "kt"], ["s"], name="scores")]
     nodes += scores_nodes
-    nodes += [helper.make_node("Softmax", ["sm_in"], ["p"], axis=-1, name="softmax"),
-              helper.make_node("MatMul", ["p", "v"], ["a"], name="mix"),
+    if guard:  # torch's export of scaled_dot_product_attention: NaN rows to 0
+        nodes += [helper.make_node("Softmax", ["sm_in"], ["p0"], axis=-1, name="softmax"),
+                  helper.make_node("IsNaN", ["p0"], ["nan"], name="isnan"),
+                  helper.make_node("Where", ["nan", "guard_zero", "p0"], ["p"], name="guard")]
+        extra_inits = extra_inits + [const("guard_zero", 0.0)]
+    else:
+        nodes += [helper.make_node("Softmax", ["sm_in"], ["p"], axis=-1, name="softmax")]
+    nodes += [helper.make_node("MatMul", ["p", "v"], ["a"], name="mix"),
               helper.make_node("Sigmoid", ["a"], ["g"], name="gate"),
               helper.make_node("LayerNormalization", ["g", "ln_g", "ln_b"], ["n"], axis=-1, name="norm"),
               helper.make_node("MatMul", ["n", "wo"], ["o"], name="out_proj"),
@@ -90,6 +99,11 @@ def main():
              numpy_helper.from_array(np.array([T, 1], np.int64), "col_shape"),
              const("zero", 0.0), const("neg", -1e9), const("two", 2.0)],
             [helper.make_tensor_value_info("order", TensorProto.INT64, [T])])
+    blocked = causal.copy()
+    blocked[0, :] = -np.inf  # query row 0 sees no key: its softmax is NaN
+    guarded = attention([helper.make_node("Add", ["s", "mask"], ["sm"], name="add_mask"),
+                         helper.make_node("Mul", ["sm", "c"], ["sm_in"], name="scale")],
+                        [const("mask", blocked), const("c", 0.35)], guard=True)
     alibi_bias = -0.5 * np.abs(np.arange(T)[:, None] - np.arange(T)[None, :])
     alibi = attention([helper.make_node("Mul", ["s", "c"], ["sc"], name="scale"),
                        helper.make_node("Add", ["sc", "bias"], ["sm_in"], name="add_bias")],
@@ -133,7 +147,7 @@ def main():
                            helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, T, D])],
                           [weight("w1", 5), weight("w3", 7)])
     relu = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    for name, m in (("masked", masked), ("alibi", alibi), ("rowbias", rowbias), ("querybias", querybias),
+    for name, m in (("masked", masked), ("guarded", guarded), ("alibi", alibi), ("rowbias", rowbias), ("querybias", querybias),
                     ("wide", wide), ("mlp", mlp),
                     ("residual", residual), ("relu", relu), ("runmask", run_masks["runmask"]),
                     ("strictmask", run_masks["strictmask"])):
