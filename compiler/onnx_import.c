@@ -24,10 +24,12 @@
  * output_dtype (read); 22 widened type lists only; 23 added Attention,
  * RMSNormalization and RotaryEmbedding (onnx_rules_attention.c,
  * onnx_rules_nn.c) and QuantizeLinear's precision; int4, uint4 and
- * float4 tensors (21, 23) are refused as element types. 24 changed
- * Attention (nonpad_kv_seqlen) and added Swish and TensorScatter: not
- * accepted until the rules read them. */
-enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 23 };
+ * float4 tensors (21, 23) are refused as element types. 24 gave
+ * Attention nonpad_kv_seqlen (read) and added Swish (read) and
+ * TensorScatter (no rule: refused by name); 25 gave Attention its
+ * left / right windows (read); float8e8m0, int2 and uint2 (24, 25) are
+ * refused as element types. 26 (BitCast, CumProd) is not accepted. */
+enum { QCC_MIN_OPSET = 1, QCC_MAX_OPSET = 25 };
 
 
 MlirLocation onnx_import_loc(importer *im, const char *name) {

@@ -58,39 +58,90 @@ static MlirValue repeat_heads(onnx_node *n, MlirValue x, qcc_shape *s, int64_t g
   return onnx_reshape(n, v, s);
 }
 
-/* Whether some query row of a constant mask (bool, or float biases),
- * combined with the causal frontier j <= i + past when causal, lets no key
- * through: then that row's softmax has nothing to normalise. m's last two
- * dims are [S or 1, T or 1] (right-aligned; absent ones are 1). */
-static bool const_mask_blocks_a_row(const qcc_array *m, int64_t S, int64_t T, bool causal, int64_t past) {
-  const int64_t mt = m->rank >= 1 ? m->dims[m->rank - 1] : 1, ms = m->rank >= 2 ? m->dims[m->rank - 2] : 1;
-  const int64_t rows = (int64_t)(m->nbytes / qcc_dtype_size(m->dtype)) / mt;
+/* Whether query i may see key j under the causal frontier and the
+ * windows (opset 25; -1: unbounded), the query's absolute position being
+ * i + off (off: the keys before the query block). */
+static bool allowed(int64_t i, int64_t j, int64_t off, bool causal, int64_t left, int64_t right) {
+  const int64_t p = i + off;
+  return (!causal || j <= p) && (left < 0 || j >= p - left) && (right < 0 || j <= p + right);
+}
+
+/* Whether some query row, under a constant mask (bool, or float biases;
+ * NULL: none) and the frontier above, lets no key through: then its
+ * softmax has nothing to normalise. m's last two dims are [S or 1, T or 1]
+ * (right-aligned; absent ones are 1). */
+static bool blocks_a_row(const qcc_array *m, int64_t S, int64_t T, int64_t off, bool causal, int64_t left,
+                         int64_t right) {
+  const int64_t mt = m && m->rank >= 1 ? m->dims[m->rank - 1] : 1, ms = m && m->rank >= 2 ? m->dims[m->rank - 2] : 1;
+  const int64_t rows = m ? (int64_t)(m->nbytes / qcc_dtype_size(m->dtype)) / mt : 1;
   for (int64_t r = 0; r < rows; r++)
     for (int64_t i = 0; i < S; i++) {
       if (ms > 1 && r % ms != i) continue;
       bool any = false;
       for (int64_t j = 0; j < T && !any; j++) {
-        if (causal && j > i + past) break;
+        if (!allowed(i, j, off, causal, left, right)) continue;
         const int64_t at = r * mt + (mt > 1 ? j : 0);
-        any = m->dtype == QRT_BOOL ? ((const uint8_t *)m->data)[at] != 0 : ((const float *)m->data)[at] != -INFINITY;
+        any = !m || (m->dtype == QRT_BOOL ? ((const uint8_t *)m->data)[at] != 0
+                                          : ((const float *)m->data)[at] != -INFINITY);
       }
       if (!any) return true;
     }
   return false;
 }
 
-/* The causal bias [S, T]: 0 where key j <= query i + past, else -inf. */
-static MlirValue causal_bias(onnx_node *n, int64_t S, int64_t T, int64_t past) {
+/* The frontier's bias [S, T]: 0 where allowed, else -inf. */
+static MlirValue frontier_bias(onnx_node *n, int64_t S, int64_t T, int64_t off, bool causal, int64_t left,
+                               int64_t right) {
   float *b = malloc(sizeof(float) * (size_t)(S * T));
   for (int64_t i = 0; i < S; i++)
-    for (int64_t j = 0; j < T; j++) b[i * T + j] = j <= i + past ? 0.0f : -INFINITY;
+    for (int64_t j = 0; j < T; j++) b[i * T + j] = allowed(i, j, off, causal, left, right) ? 0.0f : -INFINITY;
   qcc_array a = {QRT_F32, 2, {S, T}, b, sizeof(float) * (size_t)(S * T)};
   MlirValue v = onnx_constant(n, &a);
   free(b);
   return v;
 }
 
-/* Attention (opset 23). */
+static MlirValue i64_constant(onnx_node *n, int rank, const int64_t *dims, int64_t (*f)(int64_t, int64_t)) {
+  const int64_t rows = rank == 2 ? dims[0] : 1, cols = dims[rank - 1];
+  int64_t *v = malloc(sizeof(int64_t) * (size_t)(rows * cols));
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) v[i * cols + j] = f(i, j);
+  qcc_array a = {QRT_I64, rank, {dims[0], rank == 2 ? dims[1] : 0}, v, sizeof(int64_t) * (size_t)(rows * cols)};
+  MlirValue c = onnx_constant(n, &a);
+  free(v);
+  return c;
+}
+static int64_t key_minus_query(int64_t i, int64_t j) { return j - i; }
+static int64_t key_index(int64_t i, int64_t j) { return (void)i, j; }
+
+/* The bias [B, 1, S, T] of an external cache (opset 24's
+ * nonpad_kv_seqlen [B]): batch b's keys j < nonpad[b] only, its query
+ * block after nonpad[b] - S keys (the causal and window frontiers' offset,
+ * so each depends on b). */
+static MlirValue nonpad_bias(onnx_node *n, int64_t B, int64_t S, int64_t T, bool causal, int64_t left, int64_t right,
+                             qcc_shape *out) {
+  qcc_shape bs = {QRT_I64, 4, {B, 1, 1, 1}}, ok = {QRT_BOOL, 4, {B, 1, S, T}}, keys = {QRT_BOOL, 4, {B, 1, 1, T}};
+  MlirValue len = onnx_reshape(n, onnx_in(n, 6), &bs);
+  const int64_t st[2] = {S, T}, t1[1] = {T};
+  MlirValue d = i64_constant(n, 2, st, key_minus_query), j = i64_constant(n, 1, t1, key_index);
+  MlirValue off = onnx_binary(n, "sub", len, onnx_scalar(n, QRT_I64, (double)S), &bs);
+  MlirValue all = onnx_binary(n, "less", j, len, &keys);
+  if (causal || left >= 0 || right >= 0) keys = ok; /* the result's shape */
+  if (causal) all = onnx_binary(n, "and", all, onnx_binary(n, "less_equal", d, off, &ok), &ok);
+  if (left >= 0) {
+    MlirValue lo = onnx_binary(n, "sub", off, onnx_scalar(n, QRT_I64, (double)left), &bs);
+    all = onnx_binary(n, "and", all, onnx_binary(n, "greater_equal", d, lo, &ok), &ok);
+  }
+  if (right >= 0) {
+    MlirValue hi = onnx_binary(n, "add", off, onnx_scalar(n, QRT_I64, (double)right), &bs);
+    all = onnx_binary(n, "and", all, onnx_binary(n, "less_equal", d, hi, &ok), &ok);
+  }
+  *out = keys;
+  out->dtype = QRT_F32;
+  return onnx_where(n, all, onnx_scalar(n, QRT_F32, 0.0), onnx_scalar(n, QRT_F32, -INFINITY), out);
+}
+
+/* Attention (opsets 23 to 25). */
 static int rule_attention(onnx_node *n, MlirValue *res) {
   qcc_shape qs, ks, vs;
   if (!onnx_in_shape(n, 0, &qs) || !onnx_in_shape(n, 1, &ks) || !onnx_in_shape(n, 2, &vs)) return -1;
@@ -105,7 +156,10 @@ static int rule_attention(onnx_node *n, MlirValue *res) {
   const int64_t mode = onnx_attr_int(n, "qk_matmul_output_mode", 0);
   if (mode < 0 || mode > 3) return onnx_fail(n, "qk_matmul_output_mode %lld is not 0, 1, 2 or 3", (long long)mode);
   if (onnx_has_in(n, 4) != onnx_has_in(n, 5)) return onnx_fail(n, "past_key and past_value must be given together");
-  if (n->n_in > 6 && onnx_has_in(n, 6)) return onnx_fail(n, "input 6 (nonpad_kv_seqlen, opset 24) is not supported");
+  const bool nonpad = n->n_in > 6 && onnx_has_in(n, 6);
+  if (nonpad && onnx_has_in(n, 4))
+    return onnx_fail(n, "nonpad_kv_seqlen (an external cache) and past_key (a cache inside the op) exclude each other");
+  const int64_t left = onnx_attr_int(n, "left_window_size", -1), right = onnx_attr_int(n, "right_window_size", -1);
   const bool three_d = qs.rank == 3;
   MlirValue q = onnx_in(n, 0), k = onnx_in(n, 1), v = onnx_in(n, 2);
   int64_t qh, kvh;
@@ -167,11 +221,24 @@ static int rule_attention(onnx_node *n, MlirValue *res) {
   }
   qk[1] = s;
 
-  /* The additive bias: the mask's (bool: 0 or -inf) plus the causal one. */
+  /* The additive bias: the mask's (bool: 0 or -inf) plus the frontier's
+   * (causal, windows, an external cache's length). */
   const bool causal = onnx_attr_int(n, "is_causal", 0) != 0;
-  MlirValue bias = {NULL};
-  qcc_shape bs = {QRT_F32, 2, {S, T}};
-  bool guard = false; /* some query row may let no key through */
+  const bool framed = causal || left >= 0 || right >= 0;
+  if (nonpad) {
+    qcc_shape ns;
+    if (!onnx_in_shape(n, 6, &ns)) return -1;
+    if (ns.dtype != QRT_I64 || qcc_shape_numel(&ns) != B)
+      return onnx_fail(n, "nonpad_kv_seqlen must be int64 [%lld]", (long long)B);
+  }
+  MlirValue bias = {NULL}, frame = {NULL};
+  qcc_shape bs = {QRT_F32, 2, {S, T}}, fs = bs;
+  bool guard = nonpad; /* some query row may let no key through */
+  if (nonpad) {
+    frame = nonpad_bias(n, B, S, T, causal, left, right, &fs);
+  } else if (framed) {
+    frame = frontier_bias(n, S, T, past, causal, left, right);
+  }
   if (onnx_has_in(n, 3)) {
     qcc_shape ms, bshape;
     if (!onnx_in_shape(n, 3, &ms)) return -1;
@@ -187,22 +254,23 @@ static int rule_attention(onnx_node *n, MlirValue *res) {
     if (ms.dtype == QRT_BOOL)
       bias = onnx_where(n, bias, onnx_scalar(n, QRT_F32, 0.0), onnx_scalar(n, QRT_F32, -INFINITY), &bs);
     qcc_array c;
-    if (onnx_const_input(n, 3, &c)) {
-      guard = const_mask_blocks_a_row(&c, S, T, causal, past);
+    if (!nonpad && onnx_const_input(n, 3, &c)) {
+      guard = blocks_a_row(&c, S, T, past, causal, left, right);
       qcc_array_free(&c);
     } else {
       guard = true;
     }
-    if (causal) {
+    if (!mlirValueIsNull(frame)) {
       qcc_shape both;
-      qcc_shape cs = {QRT_F32, 2, {S, T}};
-      if (!onnx_broadcast_shape(n, &bs, &cs, &both)) return -1;
+      if (!onnx_broadcast_shape(n, &bs, &fs, &both)) return -1;
       both.dtype = QRT_F32;
-      bias = onnx_binary(n, "add", bias, causal_bias(n, S, T, past), &both);
+      bias = onnx_binary(n, "add", bias, frame, &both);
       bs = both;
     }
-  } else if (causal) {
-    bias = causal_bias(n, S, T, past); /* every row keeps keys 0..past */
+  } else if (!mlirValueIsNull(frame)) {
+    bias = frame;
+    bs = fs;
+    if (!nonpad) guard = blocks_a_row(NULL, S, T, past, causal, left, right);
   }
   if (!mlirValueIsNull(bias)) s = onnx_binary(n, "add", s, bias, &ss);
   qk[2] = s;

@@ -96,6 +96,22 @@ static int rule_gelu(onnx_node *n, MlirValue *res) {
   return 0;
 }
 
+/* Swish (opset 24): x * sigmoid(alpha x); alpha 1 is the SiLU the
+ * fuse-activations pass makes of x * Sigmoid(x). */
+static int rule_swish(onnx_node *n, MlirValue *res) {
+  qcc_shape x;
+  if (!onnx_in_shape(n, 0, &x)) return -1;
+  if (x.dtype != QRT_F32) return onnx_fail(n, "element type %s is not supported (float32 only)", qcc_dtype_name(x.dtype));
+  const double alpha = onnx_attr_float(n, "alpha", 1.0);
+  if (alpha == 1.0) {
+    res[0] = emit_unary(n, "silu", onnx_in(n, 0), &x, 0, 0);
+    return 0;
+  }
+  MlirValue ax = onnx_binary(n, "mul", onnx_in(n, 0), onnx_scalar(n, QRT_F32, alpha), &x);
+  res[0] = onnx_binary(n, "mul", onnx_in(n, 0), emit_unary(n, "sigmoid", ax, &x, 0, 0), &x);
+  return 0;
+}
+
 /* Clip: bounds are attributes before opset 11 (float only) and optional
  * inputs from 11 on (any numeric type from 12).  Constant bounds on a type
  * the unary clip kernel handles become one q.unary clip; otherwise (run-time
@@ -410,7 +426,7 @@ const onnx_rule onnx_rules_elementwise[] = {
     {"Cos", rule_unary},       {"Tan", rule_unary},       {"Asin", rule_unary},      {"Acos", rule_unary},
     {"Atan", rule_unary},      {"Sinh", rule_unary},      {"Cosh", rule_unary},      {"Asinh", rule_unary},
     {"Acosh", rule_unary},     {"Atanh", rule_unary},     {"Softplus", rule_unary},  {"Softsign", rule_unary},
-    {"Not", rule_unary},       {"Gelu", rule_gelu},       {"Clip", rule_clip},
+    {"Not", rule_unary},       {"Gelu", rule_gelu}, {"Swish", rule_swish},       {"Clip", rule_clip},
     {"Add", rule_binary},      {"Sub", rule_binary},      {"Mul", rule_binary},      {"Div", rule_binary},
     {"Pow", rule_binary},      {"Max", rule_binary},      {"Min", rule_binary},      {"Sum", rule_binary},
     {"Mean", rule_binary},     {"Mod", rule_binary},      {"Equal", rule_binary},    {"Less", rule_binary},

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes models of default-domain opsets 18, 21 and 23 for
+"""Writes models of default-domain opsets 18 and 21 to 25 for
 test/import/opset23.test, each with its inputs and float64 references
 computed here with numpy from the operators' definitions (Debian 12's onnx
 knows opsets to 17, so the models are written without its checker):
@@ -19,8 +19,14 @@ knows opsets to 17, so the models are written without its checker):
                    qk_matmul_output after softmax (mode 3)
   quant23.onnx     opset 23 QuantizeLinear with output_dtype int8 and no
                    zero point, then DequantizeLinear
+  swish24.onnx     opset 24 Swish, alpha 1 and 0.5
+  attention24.onnx opset 24 Attention over an external cache:
+                   nonpad_kv_seqlen [5, 2] of 8 keys, causal (batch 1's
+                   first query row sees no key: zeros)
+  attention25.onnx opset 25 Attention windows: causal with left 2, and
+                   left 1 / right 2 without causal
   blocked21.onnx   opset 21 DequantizeLinear with block_size 2 (refused)
-  opset24.onnx     an Identity at opset 24 (refused)
+  opset26.onnx     an Identity at opset 26 (refused)
 usage: make_opset23_models.py OUT_DIR"""
 import os
 import sys
@@ -50,9 +56,12 @@ def softmax_rows(s):
     return np.where(blocked, 0, p)
 
 
-def attention_ref(q, k, v, mask=None, causal=False, scale=None, softcap=0.0, past=None):
+def attention_ref(q, k, v, mask=None, causal=False, scale=None, softcap=0.0, past=None, nonpad=None, left=-1,
+                  right=-1):
     """4-D [B, H, S, D] float64; mask broadcasts to the scores (bool: True
-    takes part; float: added); returns y, probabilities and the caches."""
+    takes part; float: added); nonpad [B]: batch b's valid keys (opset 24)
+    and its query block's offset nonpad[b] - S; left / right windows
+    (opset 25); returns y, probabilities and the caches."""
     if past is not None:
         k = np.concatenate([past[0], k], axis=2)
         v = np.concatenate([past[1], v], axis=2)
@@ -66,9 +75,17 @@ def attention_ref(q, k, v, mask=None, causal=False, scale=None, softcap=0.0, pas
     bias = np.zeros(s.shape)
     if mask is not None:
         bias = bias + (np.where(mask, 0, -np.inf) if mask.dtype == bool else mask)
-    if causal:
-        p0 = T - S
-        bias = bias + np.where(np.arange(T)[None, :] <= np.arange(S)[:, None] + p0, 0, -np.inf)
+    offs = np.full(s.shape[0], T - S) if nonpad is None else np.asarray(nonpad) - S
+    j, i = np.arange(T)[None, :], np.arange(S)[:, None]
+    for b, off in enumerate(offs):
+        ok = np.ones((S, T), bool) if nonpad is None else np.broadcast_to(j < nonpad[b], (S, T)).copy()
+        if causal:
+            ok &= j <= i + off
+        if left >= 0:
+            ok &= j >= i + off - left
+        if right >= 0:
+            ok &= j <= i + off + right
+        bias[b] = bias[b] + np.where(ok, 0, -np.inf)
     p = softmax_rows(s + bias)
     return p @ v, p, present
 
@@ -182,10 +199,36 @@ def main():
     qref = np.clip(np.round(xq.astype(np.float32) / np.float32(0.02)), -128, 127)
     refs("q", [qref, qref * np.float64(np.float32(0.02))])
 
+    # Opset 24: Swish, and Attention over an external cache (nonpad_kv_seqlen,
+    # causal: batch 0 has 5 valid keys of 8, batch 1 has 2 < S = 3, so its
+    # first query row sees no key); opset 25: sliding windows.
+    xs = f(3, 9) * 3
+    np.save(os.path.join(out, "sw_x.npy"), xs)
+    save(out, "swish24", [helper.make_node("Swish", ["x"], ["silu"]), helper.make_node("Swish", ["x"], ["half"], alpha=0.5)],
+         [vi("x", [3, 9])], [vi("silu", [3, 9]), vi("half", [3, 9])], 24)
+    xd = d64(xs)
+    refs("sw", [xd / (1 + np.exp(-xd)), xd / (1 + np.exp(-0.5 * xd))])
+    q4, k4, v4 = f(2, 2, 3, 4), f(2, 2, 8, 4), f(2, 2, 8, 4)
+    nonpad = np.array([5, 2], np.int64)
+    q5, k5, v5 = f(1, 2, 6, 4), f(1, 2, 6, 4), f(1, 2, 6, 4)
+    for name, a in (("q4", q4), ("k4", k4), ("v4", v4), ("np", nonpad), ("q5", q5), ("k5", k5), ("v5", v5)):
+        np.save(os.path.join(out, f"att_{name}.npy"), a)
+    save(out, "attention24", [helper.make_node("Attention", ["q", "k", "v", "", "", "", "nonpad"], ["y"], is_causal=1)],
+         [vi("q", [2, 2, 3, 4]), vi("k", [2, 2, 8, 4]), vi("v", [2, 2, 8, 4]), vi("nonpad", [2], TensorProto.INT64)],
+         [vi("y", [2, 2, 3, 4])], 24)
+    save(out, "attention25", [helper.make_node("Attention", ["q", "k", "v"], ["causal2"], is_causal=1, left_window_size=2),
+                              helper.make_node("Attention", ["q", "k", "v"], ["both"], left_window_size=1,
+                                               right_window_size=2)],
+         [vi("q", [1, 2, 6, 4]), vi("k", [1, 2, 6, 4]), vi("v", [1, 2, 6, 4])],
+         [vi("causal2", [1, 2, 6, 4]), vi("both", [1, 2, 6, 4])], 25)
+    refs("att24", [attention_ref(d64(q4), d64(k4), d64(v4), causal=True, nonpad=nonpad)[0]])
+    refs("att25", [attention_ref(d64(q5), d64(k5), d64(v5), causal=True, left=2)[0],
+                   attention_ref(d64(q5), d64(k5), d64(v5), left=1, right=2)[0]])
+
     save(out, "blocked21", [helper.make_node("DequantizeLinear", ["x", "s"], ["y"], axis=1, block_size=2)],
          [vi("x", [2, 4], TensorProto.INT8)], [vi("y", [2, 4])], 21,
          [numpy_helper.from_array(np.ones((2, 2), np.float32), "s")])
-    save(out, "opset24", [helper.make_node("Identity", ["x"], ["y"])], [vi("x", [2, 3])], [vi("y", [2, 3])], 24)
+    save(out, "opset26", [helper.make_node("Identity", ["x"], ["y"])], [vi("x", [2, 3])], [vi("y", [2, 3])], 26)
 
 
 if __name__ == "__main__":
