@@ -184,6 +184,9 @@ static int rule_attention(onnx_node *n, MlirValue *res) {
                      (long long)ks.dims[0], (long long)ks.dims[1], (long long)ks.dims[2], (long long)ks.dims[3],
                      (long long)vs.dims[0], (long long)vs.dims[1], (long long)vs.dims[2], (long long)vs.dims[3],
                      (long long)B, (long long)D);
+  if (qh < 1 || kvh < 1 || D < 1 || S < 1 || ks.dims[2] < 1)
+    return onnx_fail(n, "empty attention: %lld query and %lld key/value heads, %lld queries of size %lld, %lld keys",
+                     (long long)qh, (long long)kvh, (long long)S, (long long)D, (long long)ks.dims[2]);
   if (qh % kvh) return onnx_fail(n, "%lld query heads are not a multiple of %lld key/value heads", (long long)qh, (long long)kvh);
   int64_t past = 0;
   if (onnx_has_in(n, 4)) {

@@ -53,6 +53,7 @@ static int rule_group_norm(onnx_node *n, MlirValue *res) {
   qcc_shape x, s, b;
   if (!onnx_in_shape(n, 0, &x) || !onnx_in_shape(n, 1, &s) || !onnx_in_shape(n, 2, &b) || !require_f32(n, &x)) return -1;
   if (x.rank < 2) return onnx_fail(n, "input must be [N, C, ...]");
+  if (qcc_shape_numel(&x) == 0) return onnx_fail(n, "the input is empty");
   if (onnx_attr_int(n, "stash_type", 1) != 1) return onnx_fail(n, "stash_type other than float32 is not supported");
   const int64_t C = x.dims[1], G = onnx_attr_int(n, "num_groups", 0);
   if (!onnx_has_attr(n, "num_groups")) return onnx_fail(n, "missing required attribute 'num_groups'");
