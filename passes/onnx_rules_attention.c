@@ -101,18 +101,17 @@ static MlirValue frontier_bias(onnx_node *n, int64_t S, int64_t T, int64_t off, 
   return v;
 }
 
-static MlirValue i64_constant(onnx_node *n, int rank, const int64_t *dims, int64_t (*f)(int64_t, int64_t)) {
-  const int64_t rows = rank == 2 ? dims[0] : 1, cols = dims[rank - 1];
+/* The int64 constant [rows, cols] holding j - step * i at (i, j): the
+ * key index minus the query index (step 1), or the key index (one row). */
+static MlirValue key_offsets(onnx_node *n, int64_t rows, int64_t cols, int64_t step) {
   int64_t *v = malloc(sizeof(int64_t) * (size_t)(rows * cols));
   for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < cols; j++) v[i * cols + j] = f(i, j);
-  qcc_array a = {QRT_I64, rank, {dims[0], rank == 2 ? dims[1] : 0}, v, sizeof(int64_t) * (size_t)(rows * cols)};
+    for (int64_t j = 0; j < cols; j++) v[i * cols + j] = j - step * i;
+  qcc_array a = {QRT_I64, 2, {rows, cols}, v, sizeof(int64_t) * (size_t)(rows * cols)};
   MlirValue c = onnx_constant(n, &a);
   free(v);
   return c;
 }
-static int64_t key_minus_query(int64_t i, int64_t j) { return j - i; }
-static int64_t key_index(int64_t i, int64_t j) { return (void)i, j; }
 
 /* The bias [B, 1, S, T] of an external cache (opset 24's
  * nonpad_kv_seqlen [B]): batch b's keys j < nonpad[b] only, its query
@@ -122,8 +121,7 @@ static MlirValue nonpad_bias(onnx_node *n, int64_t B, int64_t S, int64_t T, bool
                              qcc_shape *out) {
   qcc_shape bs = {QRT_I64, 4, {B, 1, 1, 1}}, ok = {QRT_BOOL, 4, {B, 1, S, T}}, keys = {QRT_BOOL, 4, {B, 1, 1, T}};
   MlirValue len = onnx_reshape(n, onnx_in(n, 6), &bs);
-  const int64_t st[2] = {S, T}, t1[1] = {T};
-  MlirValue d = i64_constant(n, 2, st, key_minus_query), j = i64_constant(n, 1, t1, key_index);
+  MlirValue d = key_offsets(n, S, T, 1), j = key_offsets(n, 1, T, 0);
   MlirValue off = onnx_binary(n, "sub", len, onnx_scalar(n, QRT_I64, (double)S), &bs);
   MlirValue all = onnx_binary(n, "less", j, len, &keys);
   if (causal || left >= 0 || right >= 0) keys = ok; /* the result's shape */
@@ -227,21 +225,15 @@ static int rule_attention(onnx_node *n, MlirValue *res) {
   /* The additive bias: the mask's (bool: 0 or -inf) plus the frontier's
    * (causal, windows, an external cache's length). */
   const bool causal = onnx_attr_int(n, "is_causal", 0) != 0;
-  const bool framed = causal || left >= 0 || right >= 0;
   if (nonpad) {
     qcc_shape ns;
     if (!onnx_in_shape(n, 6, &ns)) return -1;
     if (ns.dtype != QRT_I64 || qcc_shape_numel(&ns) != B)
       return onnx_fail(n, "nonpad_kv_seqlen must be int64 [%lld]", (long long)B);
   }
-  MlirValue bias = {NULL}, frame = {NULL};
-  qcc_shape bs = {QRT_F32, 2, {S, T}}, fs = bs;
+  MlirValue bias = {NULL};
+  qcc_shape bs = {QRT_F32, 2, {S, T}};
   bool guard = nonpad; /* some query row may let no key through */
-  if (nonpad) {
-    frame = nonpad_bias(n, B, S, T, causal, left, right, &fs);
-  } else if (framed) {
-    frame = frontier_bias(n, S, T, past, causal, left, right);
-  }
   if (onnx_has_in(n, 3)) {
     qcc_shape ms, bshape;
     if (!onnx_in_shape(n, 3, &ms)) return -1;
@@ -263,17 +255,22 @@ static int rule_attention(onnx_node *n, MlirValue *res) {
     } else {
       guard = true;
     }
-    if (!mlirValueIsNull(frame)) {
-      qcc_shape both;
+  } else if (!nonpad) {
+    guard = blocks_a_row(NULL, S, T, past, causal, left, right);
+  }
+  if (nonpad || causal || left >= 0 || right >= 0) {
+    qcc_shape fs = {QRT_F32, 2, {S, T}}, both;
+    MlirValue frame = nonpad ? nonpad_bias(n, B, S, T, causal, left, right, &fs)
+                             : frontier_bias(n, S, T, past, causal, left, right);
+    if (mlirValueIsNull(bias)) {
+      bias = frame;
+      bs = fs;
+    } else {
       if (!onnx_broadcast_shape(n, &bs, &fs, &both)) return -1;
       both.dtype = QRT_F32;
       bias = onnx_binary(n, "add", bias, frame, &both);
       bs = both;
     }
-  } else if (!mlirValueIsNull(frame)) {
-    bias = frame;
-    bs = fs;
-    if (!nonpad) guard = blocks_a_row(NULL, S, T, past, causal, left, right);
   }
   if (!mlirValueIsNull(bias)) s = onnx_binary(n, "add", s, bias, &ss);
   qk[2] = s;

@@ -426,7 +426,7 @@ const onnx_rule onnx_rules_elementwise[] = {
     {"Cos", rule_unary},       {"Tan", rule_unary},       {"Asin", rule_unary},      {"Acos", rule_unary},
     {"Atan", rule_unary},      {"Sinh", rule_unary},      {"Cosh", rule_unary},      {"Asinh", rule_unary},
     {"Acosh", rule_unary},     {"Atanh", rule_unary},     {"Softplus", rule_unary},  {"Softsign", rule_unary},
-    {"Not", rule_unary},       {"Gelu", rule_gelu}, {"Swish", rule_swish},       {"Clip", rule_clip},
+    {"Not", rule_unary},       {"Gelu", rule_gelu},       {"Swish", rule_swish},     {"Clip", rule_clip},
     {"Add", rule_binary},      {"Sub", rule_binary},      {"Mul", rule_binary},      {"Div", rule_binary},
     {"Pow", rule_binary},      {"Max", rule_binary},      {"Min", rule_binary},      {"Sum", rule_binary},
     {"Mean", rule_binary},     {"Mod", rule_binary},      {"Equal", rule_binary},    {"Less", rule_binary},

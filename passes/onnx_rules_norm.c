@@ -1,7 +1,8 @@
 /* onnx_rules_norm.c - normalisations written with reductions and
  * elementwise q ops, in the order of operations of the ONNX reference:
- * InstanceNormalization, GroupNormalization, MeanVarianceNormalization and LRN (whose window
- * sum over channels is a convolution with a ones kernel). */
+ * InstanceNormalization, GroupNormalization, MeanVarianceNormalization
+ * and LRN (whose window sum over channels is a convolution with a ones
+ * kernel). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,7 +70,8 @@ static int rule_group_norm(onnx_node *n, MlirValue *res) {
   MlirValue mean = mean_over(n, xg, &last, &r);
   MlirValue d = onnx_binary(n, "sub", xg, mean, &g);
   MlirValue var = mean_over(n, onnx_binary(n, "mul", d, d, &g), &last, &r);
-  MlirValue sd = onnx_unary(n, "sqrt", onnx_binary(n, "add", var, onnx_scalar(n, x.dtype, onnx_attr_float(n, "epsilon", 1e-5)), &r), &r, 0, 0);
+  MlirValue eps = onnx_scalar(n, x.dtype, onnx_attr_float(n, "epsilon", 1e-5));
+  MlirValue sd = onnx_unary(n, "sqrt", onnx_binary(n, "add", var, eps, &r), &r, 0, 0);
   MlirValue y = onnx_binary(n, "div", d, sd, &g);
   if (n->opset < 21) {
     qcc_shape gs = {x.dtype, 2, {G, 1}};
