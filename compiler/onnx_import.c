@@ -215,7 +215,12 @@ bool onnx_import_op(importer *im, const Onnx__NodeProto *node, MlirRegion *regio
     MlirType *types = malloc(sizeof *types * (node->n_output + 1));
     for (size_t i = 0; i < node->n_output; i++) types[i] = onnx_import_result_type(im, node->output[i]);
     char opname[160];
-    snprintf(opname, sizeof opname, "onnx.%s", node->op_type);
+    /* ONNX Runtime's contrib ops keep their domain in the name
+     * (onnx.com.microsoft.QLinearAdd): legalize-onnx's rules for them
+     * (onnx_rules_contrib*.c) are looked up under it, so a contrib op can
+     * never take the rule of a default-domain op of the same name. */
+    const bool contrib = !strcmp(node->domain, "com.microsoft");
+    snprintf(opname, sizeof opname, "onnx.%s%s", contrib ? "com.microsoft." : "", node->op_type);
     MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(opname), onnx_import_loc(im, nname));
     mlirOperationStateAddOperands(&st, (intptr_t)node->n_input, operands);
     mlirOperationStateAddResults(&st, (intptr_t)node->n_output, types);
@@ -236,9 +241,9 @@ bool onnx_import_op(importer *im, const Onnx__NodeProto *node, MlirRegion *regio
 
 bool onnx_import_node(importer *im, const Onnx__NodeProto *node) {
   const char *nname = node->name ? node->name : "";
-  if (node->domain && *node->domain && strcmp(node->domain, "ai.onnx")) {
-    qcc_error("%s node '%s': domain '%s' is not supported (only the default ONNX domain)", node->op_type, nname,
-              node->domain);
+  if (node->domain && *node->domain && strcmp(node->domain, "ai.onnx") && strcmp(node->domain, "com.microsoft")) {
+    qcc_error("%s node '%s': domain '%s' is not supported (only the default ONNX domain and ONNX Runtime's "
+              "com.microsoft)", node->op_type, nname, node->domain);
     return false;
   }
   if (!strcmp(node->op_type, "If")) return onnx_import_if(im, node);

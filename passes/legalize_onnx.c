@@ -18,7 +18,8 @@ static const onnx_rule *const rule_tables[] = {onnx_rules_nn, onnx_rules_element
                                                onnx_rules_loss, onnx_rules_norm,
                                                onnx_rules_resize, onnx_rules_quant,
                                                onnx_rules_rnn, onnx_rules_einsum, onnx_rules_audio,
-                                               onnx_rules_datadep, onnx_rules_attention};
+                                               onnx_rules_datadep, onnx_rules_attention, onnx_rules_contrib,
+                                               onnx_rules_nbits};
 
 static onnx_rule_fn find_rule(const char *type) {
   for (size_t t = 0; t < sizeof rule_tables / sizeof *rule_tables; t++)
@@ -327,6 +328,10 @@ static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
   memset(&n, 0, sizeof n);
   char type[128];
   snprintf(type, sizeof type, "%.*s", (int)name.length - 5, name.data + 5);
+  /* an op a rule expanded into is read at the opset its expansion names */
+  MlirAttribute own_opset = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.opset"));
+  if (!mlirAttributeIsNull(own_opset) && mlirAttributeIsAInteger(own_opset))
+    opset = (int)mlirIntegerAttrGetValueInt(own_opset);
   n.op = op;
   n.ctx = mlirOperationGetContext(op);
   n.loc = mlirOperationGetLocation(op);
@@ -335,7 +340,14 @@ static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
   n.n_in = (int)mlirOperationGetNumOperands(op);
   n.n_out = (int)mlirOperationGetNumResults(op);
   char where[256];
-  snprintf(n.where, sizeof n.where, "%s (opset %d)", qcc_op_where(op, where, sizeof where), opset);
+  MlirAttribute from = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qcc.from"));
+  if (!mlirAttributeIsNull(from) && mlirAttributeIsAString(from)) {
+    MlirStringRef f = mlirStringAttrGetValue(from);
+    snprintf(n.where, sizeof n.where, "%s (opset %d, in the expansion of %.*s)", qcc_op_where(op, where, sizeof where),
+             opset, (int)f.length, f.data);
+  } else {
+    snprintf(n.where, sizeof n.where, "%s (opset %d)", qcc_op_where(op, where, sizeof where), opset);
+  }
   if (!strcmp(type, "If")) return onnx_legalize_if(&n, next);
   if (!strcmp(type, "Loop")) return onnx_legalize_loop(&n, next);
   if (!strcmp(type, "Scan")) return onnx_legalize_scan(&n, next);
@@ -366,6 +378,7 @@ static int legalize_op(MlirOperation op, int opset, MlirOperation *next) {
     mlirValueReplaceAllUsesOfWith(old, results[i]);
   }
   mlirOperationDestroy(op);
+  if (!mlirOperationIsNull(n.first_expanded)) *next = n.first_expanded; /* legalize the expansion next */
   return 0;
 }
 

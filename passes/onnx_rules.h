@@ -19,6 +19,7 @@ typedef struct onnx_node {
   int opset;
   int n_in, n_out;
   bool failed; /* an error was reported (e.g. by an attribute accessor) */
+  MlirOperation first_expanded; /* the first onnx op onnx_expand made */
 } onnx_node;
 
 /* Returns 0 and fills results[0..n_out) or reports an error and returns -1. */
@@ -45,6 +46,8 @@ extern const onnx_rule onnx_rules_einsum[];
 extern const onnx_rule onnx_rules_audio[];
 extern const onnx_rule onnx_rules_datadep[];
 extern const onnx_rule onnx_rules_attention[];
+extern const onnx_rule onnx_rules_contrib[];
+extern const onnx_rule onnx_rules_nbits[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
@@ -116,6 +119,28 @@ bool onnx_broadcast_shape(onnx_node *n, const qcc_shape *a, const qcc_shape *b, 
 /* Normalises a possibly negative axis against rank; error if out of range. */
 bool onnx_axis(onnx_node *n, int64_t axis, int rank, int64_t *out);
 int onnx_fail(onnx_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- expanding into other ONNX ops (onnx_expand.c) ----
+ * A rule may rewrite its node as default-domain onnx.* ops, as an ONNX
+ * function body does: onnx_expand creates `type` before the node (its
+ * location, the given inputs, attributes and n_out results) and returns
+ * 0 or -1; the driver legalizes the new ops next, at `opset`. A null
+ * input is an absent optional one. */
+int onnx_expand(onnx_node *n, const char *type, int opset, int n_in, const MlirValue *in, const MlirNamedAttribute *attrs,
+                int n_attrs, int n_out, MlirValue *out);
+/* One result (null on failure). */
+MlirValue onnx_expand1(onnx_node *n, const char *type, int opset, int n_in, const MlirValue *in,
+                       const MlirNamedAttribute *attrs, int n_attrs);
+MlirNamedAttribute onnx_xattr_int(onnx_node *n, const char *name, int64_t v);
+MlirNamedAttribute onnx_xattr_float(onnx_node *n, const char *name, double v);
+MlirNamedAttribute onnx_xattr_ints(onnx_node *n, const char *name, const int64_t *v, int count);
+MlirNamedAttribute onnx_xattr_str(onnx_node *n, const char *name, const char *v);
+/* The node's own attributes except those named in skip (NULL-ended);
+ * returns how many were written to out (at most cap). */
+int onnx_xattr_copy(onnx_node *n, const char *const *skip, MlirNamedAttribute *out, int cap);
+/* Input i as the node has it: an absent optional input is an onnx.NoValue
+ * result (to pass on to an expansion), beyond n_in a null value. */
+MlirValue onnx_raw_in(onnx_node *n, int i);
 
 /* The onnx.Yield ending region r of a control-flow op (onnx.Yield is
  * unregistered, so MLIR does not know it as the block's terminator). */

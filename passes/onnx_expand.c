@@ -1,0 +1,93 @@
+/* onnx_expand.c - a rule that rewrites its node as other ONNX ops.
+ *
+ * Many operators outside the default domain (ONNX Runtime's com.microsoft
+ * contrib ops: QLinearAdd, SkipLayerNormalization, FastGelu, ...) are,
+ * by their definitions, short compositions of default-domain operators,
+ * as an ONNX function body is. Their rules build those onnx.* ops before
+ * the node and return their results; the driver then legalizes the new
+ * ops next, each by its own rule, so shape inference, type checks and
+ * error messages are the ones the default ops already have. Each new op
+ * carries the opset its expansion was written for (`qcc.opset`): a
+ * QLinearSoftmax whose `opset` attribute says 11 gets Softmax-11's axis
+ * semantics, whatever the model's default-domain opset is. */
+#include <string.h>
+
+#include "onnx_rules.h"
+
+static MlirNamedAttribute named(onnx_node *n, const char *name, MlirAttribute v) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(n->ctx, mlirStringRefCreateFromCString(name)), v);
+}
+
+MlirNamedAttribute onnx_xattr_int(onnx_node *n, const char *name, int64_t v) {
+  return named(n, name, mlirIntegerAttrGet(mlirIntegerTypeGet(n->ctx, 64), v));
+}
+
+MlirNamedAttribute onnx_xattr_float(onnx_node *n, const char *name, double v) {
+  return named(n, name, mlirFloatAttrDoubleGet(n->ctx, mlirF32TypeGet(n->ctx), v));
+}
+
+MlirNamedAttribute onnx_xattr_ints(onnx_node *n, const char *name, const int64_t *v, int count) {
+  return named(n, name, mlirDenseI64ArrayGet(n->ctx, count, v));
+}
+
+MlirNamedAttribute onnx_xattr_str(onnx_node *n, const char *name, const char *v) {
+  return named(n, name, mlirStringAttrGet(n->ctx, mlirStringRefCreateFromCString(v)));
+}
+
+int onnx_xattr_copy(onnx_node *n, const char *const *skip, MlirNamedAttribute *out, int cap) {
+  int k = 0;
+  for (intptr_t i = 0; i < mlirOperationGetNumAttributes(n->op); i++) {
+    MlirNamedAttribute a = mlirOperationGetAttribute(n->op, i);
+    MlirStringRef name = mlirIdentifierStr(a.name);
+    bool skipped = false;
+    for (int s = 0; skip && skip[s] && !skipped; s++)
+      skipped = strlen(skip[s]) == name.length && !memcmp(skip[s], name.data, name.length);
+    if (!skipped && k < cap) out[k++] = a;
+  }
+  return k;
+}
+
+MlirValue onnx_raw_in(onnx_node *n, int i) {
+  MlirValue none = {NULL};
+  return i >= 0 && i < n->n_in ? mlirOperationGetOperand(n->op, i) : none;
+}
+
+/* An absent optional input in the middle of an operand list. */
+static MlirValue absent(onnx_node *n) {
+  MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString("onnx.NoValue"), n->loc);
+  MlirType none = mlirNoneTypeGet(n->ctx);
+  mlirOperationStateAddResults(&st, 1, &none);
+  return onnx_emit(n, mlirOperationCreate(&st));
+}
+
+int onnx_expand(onnx_node *n, const char *type, int opset, int n_in, const MlirValue *in, const MlirNamedAttribute *attrs,
+                int n_attrs, int n_out, MlirValue *out) {
+  char name[96];
+  snprintf(name, sizeof name, "onnx.%s", type);
+  while (n_in > 0 && mlirValueIsNull(in[n_in - 1])) n_in--; /* trailing absent inputs are left out */
+  MlirValue operands[16];
+  MlirType types[8];
+  MlirNamedAttribute all[24];
+  if (n_in > 16 || n_out > 8 || n_attrs > 22) return onnx_fail(n, "expansion into %s is too large", type);
+  for (int i = 0; i < n_in; i++) operands[i] = mlirValueIsNull(in[i]) ? absent(n) : in[i];
+  for (int i = 0; i < n_out; i++) types[i] = mlirNoneTypeGet(n->ctx);
+  memcpy(all, attrs, sizeof *attrs * (size_t)n_attrs);
+  all[n_attrs] = onnx_xattr_int(n, "qcc.opset", opset);
+  all[n_attrs + 1] = onnx_xattr_str(n, "qcc.from", n->type); /* for error messages */
+  MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(name), n->loc);
+  mlirOperationStateAddOperands(&st, n_in, operands);
+  mlirOperationStateAddResults(&st, n_out, types);
+  mlirOperationStateAddAttributes(&st, n_attrs + 2, all);
+  MlirOperation op = mlirOperationCreate(&st);
+  onnx_emit(n, op);
+  if (mlirOperationIsNull(n->first_expanded)) n->first_expanded = op;
+  for (int i = 0; i < n_out; i++) out[i] = mlirOperationGetResult(op, i);
+  return 0;
+}
+
+MlirValue onnx_expand1(onnx_node *n, const char *type, int opset, int n_in, const MlirValue *in,
+                       const MlirNamedAttribute *attrs, int n_attrs) {
+  MlirValue out = {NULL};
+  onnx_expand(n, type, opset, n_in, in, attrs, n_attrs, 1, &out);
+  return out;
+}

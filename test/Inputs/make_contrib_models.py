@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""Writes models of ONNX Runtime's contrib operators (domain com.microsoft)
+for test/import/contrib.test, with their inputs; the references are ONNX
+Runtime's own outputs (test/tools/ort_run.js):
+  qop.onnx      the QOperator format's ops on uint8 codes: QLinearAdd,
+                QLinearMul (broadcast), QLinearSigmoid, QLinearLeakyRelu,
+                QLinearConcat, QLinearAveragePool (3x3, stride 2, pad 1),
+                QLinearGlobalAveragePool (NCHW and channels_last),
+                QLinearSoftmax (opset 13 and opset 11's 2-D coercion),
+                QGemm (int8 weights per column, transB,
+                int32 bias; uint8 and float out), int8 QLinearAdd and
+                QLinearWhere (broadcast condition)
+  qmatmul.onnx  MatMulIntegerToFloat and DynamicQuantizeMatMul
+  fused.onnx    the transformer optimizer's float fusions: Gelu, BiasGelu,
+                FastGelu, QuickGelu, FusedMatMul (transA, transB, alpha,
+                batched), SkipLayerNormalization (beta, bias, the
+                sum output), SkipSimplifiedLayerNormalization and the
+                default-domain SimplifiedLayerNormalization
+  nbits.onnx    MatMulNBits: 4-bit blocks of 16 with packed zero points,
+                and 4-bit blocks of 32 with the default zero point and a bias
+  unknown.onnx  a com.microsoft op qcc has no rule for (refused)
+  domain.onnx   an op of another domain (refused)
+  batch.onnx    FusedMatMul with transBatchA (refused)
+  badcat.onnx   QLinearConcat of inputs whose shapes differ (refused, the
+                error naming the node and the op it expanded into)
+The int8 weights against uint8 activations hold 7-bit values, as ONNX
+Runtime's quantizer makes them (reduce_range): its u8 x s8 kernels on AVX2
+without VNNI add pairs of products in int16 with saturation, so full
+8-bit weights would make the reference, not qcc, wrong.
+usage: make_contrib_models.py OUT_DIR"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+MS = "com.microsoft"
+rng = np.random.default_rng(7)
+
+
+def save(out, name, nodes, inputs, outputs, inits=(), opset=13):
+    g = helper.make_graph(nodes, name, inputs, outputs, list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(MS, 1)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(out, name + ".onnx"))
+
+
+def vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def const(name, a):
+    return numpy_helper.from_array(np.asarray(a), name)
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, domain=MS, **attrs)
+
+
+def qop(out):
+    u8, i8 = TensorProto.UINT8, TensorProto.INT8
+    inits = [const("sa", np.float32(0.05)), const("za", np.uint8(120)), const("sb", np.float32(0.03)),
+             const("zb", np.uint8(131)), const("sc", np.float32(0.07)), const("zc", np.uint8(128)),
+             const("ss", np.float32(1 / 256)), const("zs", np.uint8(0)), const("sp", np.float32(0.04)),
+             const("zp", np.uint8(100)),
+             const("si", np.float32(0.02)), const("so", np.float32(0.035)), const("zi", np.int8(-3)),
+             const("zo", np.int8(5)),
+             const("wq", rng.integers(-63, 64, (5, 24)).astype(np.int8)),  # 7 bits: see the top
+             const("ws", (rng.random(5) * 0.01 + 0.002).astype(np.float32)), const("wz", np.zeros(5, np.int8)),
+             const("bias", rng.integers(-3000, 3000, 5).astype(np.int32)),
+             const("sg", np.float32(0.09)), const("zg", np.uint8(125))]
+    nodes = [
+        node("QLinearAdd", ["a", "sa", "za", "b", "sb", "zb", "sc", "zc"], ["add"]),
+        node("QLinearMul", ["a", "sa", "za", "bc", "sb", "zb", "sc", "zc"], ["mul"]),
+        node("QLinearSigmoid", ["a", "sa", "za", "ss", "zs"], ["sig"]),
+        node("QLinearLeakyRelu", ["a", "sa", "za", "sp", "zp"], ["lrelu"], alpha=0.1),
+        node("QLinearConcat", ["sc", "zc", "a", "sa", "za", "b", "sb", "zb"], ["cat"], axis=1),
+        node("QLinearAveragePool", ["a", "sa", "za", "sp", "zp"], ["avg"], kernel_shape=[3, 3], strides=[2, 2],
+             pads=[1, 1, 1, 1], count_include_pad=0),
+        node("QLinearGlobalAveragePool", ["a", "sa", "za", "sp", "zp"], ["gap"]),
+        node("QLinearGlobalAveragePool", ["nhwc", "sa", "za", "sp", "zp"], ["gap_last"], channels_last=1),
+        node("QLinearSoftmax", ["a", "sa", "za", "ss", "zs"], ["sm13"], axis=-1, opset=13),
+        node("QLinearSoftmax", ["a", "sa", "za", "ss", "zs"], ["sm11"], axis=2, opset=11),
+        node("QGemm", ["g", "sa", "za", "wq", "ws", "wz", "bias", "sg", "zg"], ["gemm"], transB=1),
+        node("QGemm", ["g", "sa", "za", "wq", "ws", "wz", "bias"], ["gemm_f"], transB=1, alpha=0.5),
+        node("QLinearAdd", ["ia", "si", "zi", "ib", "si", "zi", "so", "zo"], ["add_i8"]),
+        node("QLinearWhere", ["cond", "ia", "si", "zi", "ib", "so", "zo", "si", "zi"], ["where_i8"]),
+    ]
+    save(out, "qop", nodes,
+         [vi("a", [1, 4, 6, 6], u8), vi("b", [1, 4, 6, 6], u8), vi("bc", [1, 4, 1, 1], u8),
+          vi("nhwc", [1, 6, 6, 4], u8), vi("g", [3, 24], u8), vi("ia", [2, 9], i8), vi("ib", [2, 9], i8),
+          vi("cond", [1, 9], TensorProto.BOOL)],
+         [vi(n, None, u8) for n in ["add", "mul", "sig", "lrelu", "cat", "avg", "gap", "gap_last", "sm13", "sm11",
+                                    "gemm"]] + [vi("gemm_f", None), vi("add_i8", None, i8), vi("where_i8", None, i8)], inits)
+    # codes spread over the whole range, and some pairs that meet exactly
+    np.save(os.path.join(out, "qa.npy"), rng.integers(0, 256, (1, 4, 6, 6)).astype(np.uint8))
+    np.save(os.path.join(out, "qb.npy"), rng.integers(0, 256, (1, 4, 6, 6)).astype(np.uint8))
+    np.save(os.path.join(out, "qbc.npy"), rng.integers(0, 256, (1, 4, 1, 1)).astype(np.uint8))
+    np.save(os.path.join(out, "qnhwc.npy"), rng.integers(0, 256, (1, 6, 6, 4)).astype(np.uint8))
+    np.save(os.path.join(out, "qg.npy"), rng.integers(0, 256, (3, 24)).astype(np.uint8))
+    np.save(os.path.join(out, "qia.npy"), rng.integers(-128, 128, (2, 9)).astype(np.int8))
+    np.save(os.path.join(out, "qib.npy"), rng.integers(-128, 128, (2, 9)).astype(np.int8))
+    np.save(os.path.join(out, "qcond.npy"), rng.random((1, 9)) < 0.5)
+
+
+def qmatmul(out):
+    inits = [const("w", rng.integers(-63, 64, (16, 6)).astype(np.int8)),
+             const("ws", (rng.random(6) * 0.01).astype(np.float32)), const("wz", np.zeros(6, np.int8)),
+             const("as", np.float32(0.02)), const("az", np.uint8(130)),
+             const("bias", rng.standard_normal(6).astype(np.float32))]
+    nodes = [node("MatMulIntegerToFloat", ["aq", "w", "as", "ws", "az", "wz", "bias"], ["y1"]),
+             node("DynamicQuantizeMatMul", ["af", "w", "ws", "wz", "bias"], ["y2"])]
+    save(out, "qmatmul", nodes, [vi("aq", [2, 3, 16], TensorProto.UINT8), vi("af", [2, 3, 16])],
+         [vi("y1", None), vi("y2", None)], inits)
+    np.save(os.path.join(out, "mm_aq.npy"), rng.integers(0, 256, (2, 3, 16)).astype(np.uint8))
+    np.save(os.path.join(out, "mm_af.npy"), rng.standard_normal((2, 3, 16)).astype(np.float32))
+
+
+def fused(out):
+    D = 8
+    inits = [const("bias", rng.standard_normal(D).astype(np.float32)),
+             const("gamma", (1 + 0.1 * rng.standard_normal(D)).astype(np.float32)),
+             const("beta", (0.1 * rng.standard_normal(D)).astype(np.float32)),
+             const("w", rng.standard_normal((2, D, 5)).astype(np.float32))]
+    nodes = [
+        node("Gelu", ["x"], ["gelu"]),
+        node("BiasGelu", ["x", "bias"], ["bias_gelu"]),
+        node("FastGelu", ["x", "bias"], ["fast_gelu"]),
+        node("QuickGelu", ["x"], ["quick_gelu"], alpha=1.5),
+        node("FusedMatMul", ["xt", "w"], ["fmm"], transA=1, alpha=0.25),
+        node("FusedMatMul", ["x", "wt"], ["fmm_b"], transB=1),
+        node("SkipLayerNormalization", ["x", "skip", "gamma", "beta", "bias"], ["sln", "", "", "sln_sum"],
+             epsilon=1e-5),
+        node("SkipSimplifiedLayerNormalization", ["x", "skip", "gamma"], ["ssln"], epsilon=1e-6),
+        helper.make_node("SimplifiedLayerNormalization", ["x", "gamma"], ["sl"], axis=-1, epsilon=1e-6),
+    ]
+    save(out, "fused", nodes, [vi("x", [2, 3, D]), vi("skip", [2, 3, D]), vi("xt", [2, D, 3]), vi("wt", [5, D])],
+         [vi(n, None) for n in ["gelu", "bias_gelu", "fast_gelu", "quick_gelu", "fmm", "fmm_b", "sln",
+                                "sln_sum", "ssln", "sl"]], inits)
+    for name, shape in [("x", (2, 3, D)), ("skip", (2, 3, D)), ("xt", (2, D, 3)), ("wt", (5, D))]:
+        np.save(os.path.join(out, f"f_{name}.npy"), (2 * rng.standard_normal(shape)).astype(np.float32))
+
+
+def pack_nbits(q, bits):
+    """q [N, blocks, block] codes -> bytes, the first code in the low bits."""
+    per = 8 // bits
+    q = q.reshape(q.shape[0], q.shape[1], -1, per).astype(np.uint8)
+    b = np.zeros(q.shape[:3], np.uint8)
+    for i in range(per):
+        b |= q[..., i] << (bits * i)
+    return b
+
+
+def nbits(out):
+    K, N = 64, 6
+    nodes, inits = [], []
+    for tag, block, with_zp, with_bias in [("a", 16, True, False), ("b", 32, False, True)]:
+        blocks = K // block
+        q = rng.integers(0, 16, (N, blocks, block))
+        scales = (rng.random((N, blocks)) * 0.1 + 0.01).astype(np.float32)
+        ins = ["x", f"B{tag}", f"s{tag}"]
+        inits += [const(f"B{tag}", pack_nbits(q, 4)), const(f"s{tag}", scales.reshape(-1))]
+        if with_zp:
+            zp = rng.integers(0, 16, (N, blocks))
+            inits.append(const(f"z{tag}", pack_nbits(zp.reshape(N, 1, blocks), 4).reshape(-1)))
+            ins.append(f"z{tag}")
+        if with_bias:
+            inits.append(const(f"bias{tag}", rng.standard_normal(N).astype(np.float32)))
+            ins += ["", "", f"bias{tag}"]
+        nodes.append(node("MatMulNBits", ins, [f"y{tag}"], K=K, N=N, bits=4, block_size=block))
+    save(out, "nbits", nodes, [vi("x", [3, K])], [vi("ya", None), vi("yb", None)], inits)
+    np.save(os.path.join(out, "nb_x.npy"), rng.standard_normal((3, K)).astype(np.float32))
+
+
+def refused(out):
+    save(out, "unknown", [node("NoSuchOp", ["x"], ["y"])], [vi("x", [2])], [vi("y", [2])])
+    g = helper.make_graph([helper.make_node("Foo", ["x"], ["y"], domain="org.example")], "domain", [vi("x", [2])],
+                          [vi("y", [2])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("org.example", 1)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(out, "domain.onnx"))
+    save(out, "batch", [node("FusedMatMul", ["x", "x"], ["y"], transBatchA=1)], [vi("x", [2, 2, 2])],
+         [vi("y", [2, 2, 2])])
+    save(out, "badcat", [node("QLinearConcat", ["s", "z", "a", "s", "z", "b", "s", "z"], ["y"], axis=1, name="cat1")],
+         [vi("a", [1, 2, 3], TensorProto.UINT8), vi("b", [1, 2, 4], TensorProto.UINT8)],
+         [vi("y", None, TensorProto.UINT8)], [const("s", np.float32(0.1)), const("z", np.uint8(3))])
+
+
+def main():
+    out = sys.argv[1]
+    qop(out)
+    qmatmul(out)
+    fused(out)
+    nbits(out)
+    refused(out)
+
+
+if __name__ == "__main__":
+    main()
