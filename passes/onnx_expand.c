@@ -47,6 +47,14 @@ int onnx_xattr_copy(onnx_node *n, const char *const *skip, MlirNamedAttribute *o
   return k;
 }
 
+bool onnx_need_inputs(onnx_node *n, const char *signature) {
+  const int most = (int)strlen(signature);
+  if (n->n_in > most) return onnx_fail(n, "takes at most %d inputs (%d given)", most, n->n_in), false;
+  for (int i = 0; i < most; i++)
+    if (signature[i] == 'x' && !onnx_has_in(n, i)) return onnx_fail(n, "required input %d is missing", i), false;
+  return true;
+}
+
 MlirValue onnx_raw_in(onnx_node *n, int i) {
   MlirValue none = {NULL};
   return i >= 0 && i < n->n_in ? mlirOperationGetOperand(n->op, i) : none;

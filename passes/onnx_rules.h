@@ -48,6 +48,7 @@ extern const onnx_rule onnx_rules_datadep[];
 extern const onnx_rule onnx_rules_attention[];
 extern const onnx_rule onnx_rules_contrib[];
 extern const onnx_rule onnx_rules_nbits[];
+extern const onnx_rule onnx_rules_contrib_attention[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
@@ -138,6 +139,10 @@ MlirNamedAttribute onnx_xattr_str(onnx_node *n, const char *name, const char *v)
 /* The node's own attributes except those named in skip (NULL-ended);
  * returns how many were written to out (at most cap). */
 int onnx_xattr_copy(onnx_node *n, const char *const *skip, MlirNamedAttribute *out, int cap);
+/* The node's inputs against a signature, one character per input:
+ * 'x' required, '-' optional; false with an error naming the first
+ * missing required input, or too many inputs. */
+bool onnx_need_inputs(onnx_node *n, const char *signature);
 /* Input i as the node has it: an absent optional input is an onnx.NoValue
  * result (to pass on to an expansion), beyond n_in a null value. */
 MlirValue onnx_raw_in(onnx_node *n, int i);

@@ -77,6 +77,7 @@ static int ok(MlirValue v) { return mlirValueIsNull(v) ? -1 : 0; }
 
 /* QLinearAdd / QLinearMul: a, a_scale, a_zp, b, b_scale, b_zp, c_scale, c_zp. */
 static int qlinear_binary(onnx_node *n, const char *type, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-xx-x-")) return -1;
   MlirValue a = dq(n, 0, 1, 2), b = dq(n, 3, 4, 5);
   res[0] = q(n, op2(n, type, a, b), 6, 7, 0);
   return ok(res[0]);
@@ -86,11 +87,13 @@ static int rule_qlinear_mul(onnx_node *n, MlirValue *res) { return qlinear_binar
 
 /* QLinearSigmoid / QLinearLeakyRelu (alpha): x, x_scale, x_zp, y_scale, y_zp. */
 static int rule_qlinear_sigmoid(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-x-")) return -1;
   res[0] = q(n, op1(n, "Sigmoid", OPSET_QDQ, dq(n, 0, 1, 2)), 3, 4, 0);
   return ok(res[0]);
 }
 
 static int rule_qlinear_leaky_relu(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-x-")) return -1;
   MlirNamedAttribute alpha = onnx_xattr_float(n, "alpha", onnx_attr_float(n, "alpha", 0.01));
   MlirValue x = dq(n, 0, 1, 2);
   res[0] = q(n, onnx_expand1(n, "LeakyRelu", OPSET_QDQ, 1, &x, &alpha, 1), 3, 4, 0);
@@ -103,7 +106,12 @@ static int rule_qlinear_concat(onnx_node *n, MlirValue *res) {
   const int k = (n->n_in - 2) / 3;
   if (k > 16) return onnx_fail(n, "more than 16 inputs are not supported");
   MlirValue xs[16];
-  for (int i = 0; i < k; i++) xs[i] = dq(n, 2 + 3 * i, 3 + 3 * i, 4 + 3 * i);
+  for (int i = 0; i < k; i++) {
+    if (!onnx_has_in(n, 2 + 3 * i) || !onnx_has_in(n, 3 + 3 * i))
+      return onnx_fail(n, "input %d or its scale is missing", 2 + 3 * i);
+    xs[i] = dq(n, 2 + 3 * i, 3 + 3 * i, 4 + 3 * i);
+  }
+  if (!onnx_has_in(n, 0)) return onnx_fail(n, "required input 0 (y_scale) is missing");
   if (!onnx_has_attr(n, "axis")) return onnx_fail(n, "attribute 'axis' is required");
   MlirNamedAttribute axis = onnx_xattr_int(n, "axis", onnx_attr_int(n, "axis", 0));
   res[0] = q(n, onnx_expand1(n, "Concat", OPSET_QDQ, k, xs, &axis, 1), 0, 1, 2);
@@ -112,6 +120,7 @@ static int rule_qlinear_concat(onnx_node *n, MlirValue *res) {
 
 /* QLinearWhere: condition, x, x_scale, x_zp, y, y_scale, y_zp, z_scale, z_zp. */
 static int rule_qlinear_where(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xxx-xx-x-")) return -1;
   MlirValue v[3] = {in(n, 0), dq(n, 1, 2, 3), dq(n, 4, 5, 6)};
   res[0] = q(n, onnx_expand1(n, "Where", OPSET_QDQ, 3, v, NULL, 0), 7, 8, 1);
   return ok(res[0]);
@@ -129,6 +138,7 @@ static MlirValue channels_move(onnx_node *n, MlirValue x, int rank, bool to_firs
 /* QLinearAveragePool (AveragePool's attributes, channels_last) and
  * QLinearGlobalAveragePool (channels_last): x, x_scale, x_zp, y_scale, y_zp. */
 static int qlinear_pool(onnx_node *n, const char *type, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-x-")) return -1;
   qcc_shape xs;
   if (!onnx_in_shape(n, 0, &xs)) return -1;
   if (xs.rank < 3) return onnx_fail(n, "input must have rank 3 or more (rank %d)", xs.rank);
@@ -149,6 +159,7 @@ static int rule_qlinear_gavgpool(onnx_node *n, MlirValue *res) { return qlinear_
 /* QLinearSoftmax (axis, opset): the Softmax of the opset it names (before
  * 13 the input is coerced to 2-D at axis). */
 static int rule_qlinear_softmax(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-x-")) return -1;
   if (!onnx_has_attr(n, "opset")) return onnx_fail(n, "attribute 'opset' is required");
   const int64_t opset = onnx_attr_int(n, "opset", 13);
   if (opset < 1 || opset > 25) return onnx_fail(n, "opset %lld is not an opset qcc knows", (long long)opset);
@@ -185,6 +196,7 @@ static MlirValue transposed(onnx_node *n, MlirValue x, int rank) {
  * c (int32, scale a_scale * b_scale), y_scale, y_zp; float out when
  * y_zero_point is absent. b's scale and zero point may be per column of op(B). */
 static int rule_qgemm(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-xx----")) return -1;
   qcc_shape as, bs;
   if (!onnx_in_shape(n, 0, &as) || !onnx_in_shape(n, 3, &bs)) return -1;
   if (as.rank != 2 || bs.rank != 2) return onnx_fail(n, "A and B must be 2-D");
@@ -201,6 +213,7 @@ static int rule_qgemm(onnx_node *n, MlirValue *res) {
 
 /* MatMulIntegerToFloat: a, b, a_scale, b_scale, a_zp, b_zp, bias. */
 static int rule_matmul_integer_to_float(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xxxx---")) return -1;
   MlirValue za = onnx_has_in(n, 4) ? in(n, 4) : (MlirValue){NULL}, zb = onnx_has_in(n, 5) ? in(n, 5) : (MlirValue){NULL};
   MlirValue y = integer_product(n, in(n, 0), za, in(n, 1), zb, in(n, 2), in(n, 3), 1.0, (MlirValue){NULL});
   res[0] = onnx_has_in(n, 6) ? op2(n, "Add", y, in(n, 6)) : y;
@@ -210,6 +223,7 @@ static int rule_matmul_integer_to_float(onnx_node *n, MlirValue *res) {
 /* DynamicQuantizeMatMul: a (float, quantized to uint8 per tensor at run
  * time as DynamicQuantizeLinear does), b, b_scale, b_zp, bias. */
 static int rule_dynamic_quantize_matmul(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xxx--")) return -1;
   MlirValue aq[3], a = in(n, 0);
   if (onnx_expand(n, "DynamicQuantizeLinear", OPSET_QDQ, 1, &a, NULL, 0, 3, aq)) return -1;
   MlirValue zb = onnx_has_in(n, 3) ? in(n, 3) : (MlirValue){NULL};
@@ -222,6 +236,7 @@ static int rule_dynamic_quantize_matmul(onnx_node *n, MlirValue *res) {
  * (x, scale, zp; axis); the 16-bit and 4-bit types it adds are refused
  * by the default rules' type checks. */
 static int contrib_qdq(onnx_node *n, const char *type, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-")) return -1;
   MlirNamedAttribute axis = onnx_xattr_int(n, "axis", onnx_attr_int(n, "axis", 1));
   MlirValue v[3] = {in(n, 0), in(n, 1), onnx_has_in(n, 2) ? in(n, 2) : (MlirValue){NULL}};
   res[0] = onnx_expand1(n, type, OPSET_QDQ, 3, v, &axis, 1);
@@ -238,18 +253,21 @@ static MlirValue gelu(onnx_node *n, MlirValue x, const char *approximate) {
 }
 
 static int rule_gelu(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "x")) return -1;
   res[0] = gelu(n, in(n, 0), "none");
   return ok(res[0]);
 }
 
 /* BiasGelu: gelu(a + b). */
 static int rule_bias_gelu(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx")) return -1;
   res[0] = gelu(n, op2(n, "Add", in(n, 0), in(n, 1)), "none");
   return ok(res[0]);
 }
 
 /* FastGelu: the tanh form of gelu(x (+ bias)). */
 static int rule_fast_gelu(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "x-")) return -1;
   MlirValue x = onnx_has_in(n, 1) ? op2(n, "Add", in(n, 0), in(n, 1)) : in(n, 0);
   res[0] = gelu(n, x, "tanh");
   return ok(res[0]);
@@ -257,6 +275,7 @@ static int rule_fast_gelu(onnx_node *n, MlirValue *res) {
 
 /* QuickGelu (alpha 1.702): x sigmoid(alpha x). */
 static int rule_quick_gelu(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "x")) return -1;
   const double alpha = onnx_attr_float(n, "alpha", 1.702);
   MlirValue ax = op2(n, "Mul", in(n, 0), onnx_scalar(n, QRT_F32, alpha));
   res[0] = op2(n, "Mul", in(n, 0), op1(n, "Sigmoid", OPSET_QDQ, ax));
@@ -266,6 +285,7 @@ static int rule_quick_gelu(onnx_node *n, MlirValue *res) {
 /* FusedMatMul (alpha, transA, transB; transBatchA/B refused): alpha
  * op(A) @ op(B), op transposing the last two dims. */
 static int rule_fused_matmul(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx")) return -1;
   qcc_shape as, bs;
   if (!onnx_in_shape(n, 0, &as) || !onnx_in_shape(n, 1, &bs)) return -1;
   if (onnx_attr_int(n, "transBatchA", 0) || onnx_attr_int(n, "transBatchB", 0))
@@ -285,6 +305,7 @@ static int rule_fused_matmul(onnx_node *n, MlirValue *res) {
  * input, skip, gamma, bias -> output, mean (not computed), inv_std_var,
  * sum. Both normalize the last axis of input + skip (+ bias). */
 static int skip_norm(onnx_node *n, bool rms, MlirValue *res) {
+  if (!onnx_need_inputs(n, rms ? "xxx-" : "xxx--")) return -1;
   const int bias_i = rms ? 3 : 4;
   MlirValue sum = op2(n, "Add", in(n, 0), in(n, 1));
   if (onnx_has_in(n, bias_i)) sum = op2(n, "Add", sum, in(n, bias_i));
@@ -306,6 +327,7 @@ static int rule_skip_rmsnorm(onnx_node *n, MlirValue *res) { return skip_norm(n,
 
 /* SimplifiedLayerNormalization (axis, epsilon): RMSNormalization. */
 static int rule_simplified_layernorm(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx")) return -1;
   if (onnx_out_used(n, 1)) return onnx_fail(n, "output inv_std_var is not supported");
   MlirNamedAttribute attrs[2] = {onnx_xattr_int(n, "axis", onnx_attr_int(n, "axis", -1)),
                                  onnx_xattr_float(n, "epsilon", onnx_attr_float(n, "epsilon", 1e-5))};

@@ -87,14 +87,17 @@ static bool unpack(onnx_node *n, int64_t K, int64_t N, int bits, int64_t block, 
 
 static int rule_matmul_nbits(onnx_node *n, MlirValue *res) {
   qcc_shape as;
+  if (!onnx_need_inputs(n, "xxx---")) return -1;
   if (!onnx_in_shape(n, 0, &as)) return -1;
   if (!onnx_has_attr(n, "K") || !onnx_has_attr(n, "N") || !onnx_has_attr(n, "block_size"))
     return onnx_fail(n, "attributes K, N and block_size are required");
   const int64_t K = onnx_attr_int(n, "K", 0), N = onnx_attr_int(n, "N", 0), block = onnx_attr_int(n, "block_size", 0);
   const int64_t bits = onnx_attr_int(n, "bits", 4);
   if (bits != 2 && bits != 4 && bits != 8) return onnx_fail(n, "bits %lld is not supported (2, 4 or 8)", (long long)bits);
-  if (block < 16 || (block & (block - 1))) return onnx_fail(n, "block_size %lld must be a power of 2, at least 16", (long long)block);
-  if (K <= 0 || N <= 0 || K * N > ((int64_t)1 << 31)) return onnx_fail(n, "K x N = %lld x %lld is out of range", (long long)K, (long long)N);
+  if (block < 16 || block > (1 << 20) || (block & (block - 1)))
+    return onnx_fail(n, "block_size %lld must be a power of 2 from 16 to 2^20", (long long)block);
+  const int64_t most = (int64_t)1 << 28; /* weights unpacked to float: 1 GiB */
+  if (K <= 0 || N <= 0 || K > most || N > most || K * N > most) return onnx_fail(n, "K x N = %lld x %lld is out of range", (long long)K, (long long)N);
   if (as.dtype != QRT_F32) return onnx_fail(n, "A must be float32 (element type %s)", qcc_dtype_name(as.dtype));
   if (as.rank < 1 || as.dims[as.rank - 1] != K)
     return onnx_fail(n, "A's last dim must be K = %lld", (long long)K);

@@ -16,6 +16,9 @@ Runtime's own outputs (test/tools/ort_run.js):
                 batched), SkipLayerNormalization (beta, bias, the
                 sum output), SkipSimplifiedLayerNormalization and the
                 default-domain SimplifiedLayerNormalization
+  embed.onnx    EmbedLayerNormalization: word, position and segment
+                embeddings with a key mask (its mask_index output), and
+                without segments or mask, with position_ids
   nbits.onnx    MatMulNBits: 4-bit blocks of 16 with packed zero points,
                 and 4-bit blocks of 32 with the default zero point and a bias
   unknown.onnx  a com.microsoft op qcc has no rule for (refused)
@@ -142,6 +145,28 @@ def fused(out):
         np.save(os.path.join(out, f"f_{name}.npy"), (2 * rng.standard_normal(shape)).astype(np.float32))
 
 
+def embed(out):
+    V, P, H, B, S = 11, 9, 8, 2, 5
+    inits = [const("word", rng.standard_normal((V, H)).astype(np.float32)),
+             const("pos", rng.standard_normal((P, H)).astype(np.float32)),
+             const("seg", rng.standard_normal((2, H)).astype(np.float32)),
+             const("gamma", (1 + 0.1 * rng.standard_normal(H)).astype(np.float32)),
+             const("beta", (0.1 * rng.standard_normal(H)).astype(np.float32))]
+    nodes = [node("EmbedLayerNormalization", ["ids", "segs", "word", "pos", "seg", "gamma", "beta", "mask"],
+                  ["emb", "mask_index", "emb_sum"], epsilon=1e-5),
+             node("EmbedLayerNormalization", ["ids", "", "word", "pos", "", "gamma", "beta", "", "pids"],
+                  ["emb_pid", "no_mask"])]
+    i32 = TensorProto.INT32
+    save(out, "embed", nodes, [vi("ids", [B, S], i32), vi("segs", [B, S], i32), vi("mask", [B, S], i32),
+                               vi("pids", [1, S], i32)],
+         [vi("emb", None), vi("mask_index", None, i32), vi("emb_sum", None), vi("emb_pid", None),
+          vi("no_mask", None, i32)], inits)
+    np.save(os.path.join(out, "e_ids.npy"), rng.integers(0, V, (B, S)).astype(np.int32))
+    np.save(os.path.join(out, "e_segs.npy"), rng.integers(0, 2, (B, S)).astype(np.int32))
+    np.save(os.path.join(out, "e_mask.npy"), np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], np.int32))
+    np.save(os.path.join(out, "e_pids.npy"), np.array([[3, 4, 5, 6, 7]], np.int32))
+
+
 def pack_nbits(q, bits):
     """q [N, blocks, block] codes -> bytes, the first code in the low bits."""
     per = 8 // bits
@@ -193,6 +218,7 @@ def main():
     qmatmul(out)
     fused(out)
     nbits(out)
+    embed(out)
     refused(out)
 
 
