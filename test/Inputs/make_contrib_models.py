@@ -19,11 +19,20 @@ Runtime's own outputs (test/tools/ort_run.js):
   embed.onnx    EmbedLayerNormalization: word, position and segment
                 embeddings with a key mask (its mask_index output), and
                 without segments or mask, with position_ids
+  attention.onnx   Attention (2-D key mask; causal with past and [B] key
+                ends, the stacked present; [2B] starts and ends with an
+                attention_bias and a scale; a smaller V with a 3-D mask),
+                MultiHeadAttention (cross attention with bias and a key
+                padding mask; causal self attention with past and present;
+                key and value in BNSH with an attention_bias) and
+                RotaryEmbedding (3-D with a position offset; 4-D,
+                interleaved, partial, per-token positions)
   nbits.onnx    MatMulNBits: 4-bit blocks of 16 with packed zero points,
                 and 4-bit blocks of 32 with the default zero point and a bias
   unknown.onnx  a com.microsoft op qcc has no rule for (refused)
   domain.onnx   an op of another domain (refused)
   batch.onnx    FusedMatMul with transBatchA (refused)
+  mask4d.onnx   Attention with a 4-D (Megatron) mask (refused)
   badcat.onnx   QLinearConcat of inputs whose shapes differ (refused, the
                 error naming the node and the op it expanded into)
 The int8 weights against uint8 activations hold 7-bit values, as ONNX
@@ -167,6 +176,50 @@ def embed(out):
     np.save(os.path.join(out, "e_pids.npy"), np.array([[3, 4, 5, 6, 7]], np.int32))
 
 
+def attention(out):
+    B, S, D, N, P, L = 2, 4, 16, 2, 3, 5
+    H = D // N
+    f = lambda *shape: rng.standard_normal(shape).astype(np.float32)
+    i32 = TensorProto.INT32
+    inits = [const("w", f(D, 3 * D) / 4), const("b", f(3 * D)), const("w2", f(D, 2 * D + D // 2) / 4),
+             const("b2", f(2 * D + D // 2)), const("ab", f(1, N, S, S)), const("mb", f(3 * D)),
+             const("mab", f(B, 1, S, L)),
+             const("cos", np.cos(np.arange(12)[:, None] * 0.3 / (1 + np.arange(4))).astype(np.float32)),
+             const("sin", np.sin(np.arange(12)[:, None] * 0.3 / (1 + np.arange(4))).astype(np.float32)),
+             const("cos2", np.cos(np.arange(12)[:, None] * 0.5 / (1 + np.arange(2))).astype(np.float32)),
+             const("sin2", np.sin(np.arange(12)[:, None] * 0.5 / (1 + np.arange(2))).astype(np.float32)),
+             const("p0", np.array(3, np.int64))]
+    nodes = [
+        node("Attention", ["x", "w", "b", "mask2d"], ["att"], num_heads=N),
+        node("Attention", ["x", "w", "b", "ends", "past"], ["att_past", "present"], num_heads=N, unidirectional=1),
+        node("Attention", ["x", "w", "b", "startend", "", "ab"], ["att_se"], num_heads=N, scale=0.2),
+        node("Attention", ["x", "w2", "b2", "mask3d"], ["att_dv"], num_heads=N, qkv_hidden_sizes=[D, D, D // 2]),
+        node("MultiHeadAttention", ["x", "k", "v", "mb", "kpm"], ["mha"], num_heads=N),
+        node("MultiHeadAttention", ["x", "x", "x", "mb", "ends", "", "pk", "pv"], ["mha_past", "mha_pk", "mha_pv"],
+             num_heads=N, unidirectional=1),
+        node("MultiHeadAttention", ["x", "k4", "v4", "", "", "mab"], ["mha_bnsh"], num_heads=N, mask_filter_value=-1e4),
+        node("RotaryEmbedding", ["x", "p0", "cos", "sin"], ["rot"], num_heads=N),
+        node("RotaryEmbedding", ["x4", "pids", "cos2", "sin2"], ["rot_part"], interleaved=1, rotary_embedding_dim=4,
+             num_heads=N),
+    ]
+    save(out, "attention", nodes,
+         [vi("x", [B, S, D]), vi("mask2d", [B, S], i32), vi("ends", [B], i32), vi("past", [2, B, N, P, H]),
+          vi("startend", [2 * B], i32), vi("mask3d", [B, S, S], i32), vi("k", [B, L, D]), vi("v", [B, L, D]),
+          vi("kpm", [B, L], i32), vi("pk", [B, N, P, H]), vi("pv", [B, N, P, H]), vi("k4", [B, N, L, H]),
+          vi("v4", [B, N, L, H]), vi("x4", [B, N, S, H]), vi("pids", [B, S], TensorProto.INT64)],
+         [vi(n, None) for n in ["att", "att_past", "present", "att_se", "att_dv", "mha", "mha_past", "mha_pk", "mha_pv",
+                                "mha_bnsh", "rot", "rot_part"]], inits)
+    data = {"x": f(B, S, D), "mask2d": np.array([[1, 1, 0, 1], [1, 1, 1, 1]], np.int32),
+            "ends": np.array([5, 7], np.int32), "past": f(2, B, N, P, H),
+            "startend": np.array([3, 4, 1, 0], np.int32),
+            "mask3d": (rng.random((B, S, S)) < 0.7).astype(np.int32), "k": f(B, L, D), "v": f(B, L, D),
+            "kpm": np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]], np.int32), "pk": f(B, N, P, H), "pv": f(B, N, P, H),
+            "k4": f(B, N, L, H), "v4": f(B, N, L, H), "x4": f(B, N, S, H),
+            "pids": rng.integers(0, 12, (B, S)).astype(np.int64)}
+    for name, a in data.items():
+        np.save(os.path.join(out, f"a_{name}.npy"), a)
+
+
 def pack_nbits(q, bits):
     """q [N, blocks, block] codes -> bytes, the first code in the low bits."""
     per = 8 // bits
@@ -207,6 +260,9 @@ def refused(out):
     onnx.save(m, os.path.join(out, "domain.onnx"))
     save(out, "batch", [node("FusedMatMul", ["x", "x"], ["y"], transBatchA=1)], [vi("x", [2, 2, 2])],
          [vi("y", [2, 2, 2])])
+    save(out, "mask4d", [node("Attention", ["x", "w", "b", "m"], ["y"], num_heads=2, name="att1")],
+         [vi("x", [1, 4, 8]), vi("m", [1, 1, 4, 4], TensorProto.INT32)], [vi("y", None)],
+         [const("w", np.ones((8, 24), np.float32)), const("b", np.zeros(24, np.float32))])
     save(out, "badcat", [node("QLinearConcat", ["s", "z", "a", "s", "z", "b", "s", "z"], ["y"], axis=1, name="cat1")],
          [vi("a", [1, 2, 3], TensorProto.UINT8), vi("b", [1, 2, 4], TensorProto.UINT8)],
          [vi("y", None, TensorProto.UINT8)], [const("s", np.float32(0.1)), const("z", np.uint8(3))])
@@ -219,6 +275,7 @@ def main():
     fused(out)
     nbits(out)
     embed(out)
+    attention(out)
     refused(out)
 
 
