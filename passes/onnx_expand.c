@@ -79,7 +79,7 @@ int onnx_expand(onnx_node *n, const char *type, int opset, int n_in, const MlirV
   if (n_in > 16 || n_out > 8 || n_attrs > 22) return onnx_fail(n, "expansion into %s is too large", type);
   for (int i = 0; i < n_in; i++) operands[i] = mlirValueIsNull(in[i]) ? absent(n) : in[i];
   for (int i = 0; i < n_out; i++) types[i] = mlirNoneTypeGet(n->ctx);
-  memcpy(all, attrs, sizeof *attrs * (size_t)n_attrs);
+  if (n_attrs) memcpy(all, attrs, sizeof *attrs * (size_t)n_attrs);
   all[n_attrs] = onnx_xattr_int(n, "qcc.opset", opset);
   all[n_attrs + 1] = onnx_xattr_str(n, "qcc.from", n->type); /* for error messages */
   MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString(name), n->loc);

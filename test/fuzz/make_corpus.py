@@ -257,4 +257,52 @@ save("loop_c_cond", [helper.make_node("Loop", ["m", "t", "x0"], ["y"], name="l0"
 save("scan_c", [helper.make_node("Scan", ["h0", "xs"], ["y", "ys"], name="s0", body=scan_body, num_scan_inputs=1,
                                  scan_input_axes=[1], scan_output_axes=[1], scan_input_directions=[1])],
      [vi("h0", [4]), vi("xs", [4, 3000])], [y, vi("ys", None)])
+# ONNX Runtime's contrib ops (domain com.microsoft), expanded into default
+# ops by passes/onnx_rules_contrib*.c and onnx_rules_nbits.c
+def ms_save(name, nodes, inputs, outputs, inits=()):
+    global count
+    g = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)])
+    open(os.path.join(out, name + ".onnx"), "wb").write(m.SerializeToString())
+    count += 1
+
+
+def ms(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, name="m0", domain="com.microsoft", **attrs)
+
+
+U8 = TensorProto.UINT8
+qx = vi("q", [1, 2, 4, 4], U8)
+qk = [const("s", np.float32(0.1)), const("z", np.uint8(128))]
+ms_save("ms_qlinear_add", [ms("QLinearAdd", ["q", "s", "z", "q", "s", "z", "s", "z"], ["y"])], [qx], [y], qk)
+ms_save("ms_qlinear_concat", [ms("QLinearConcat", ["s", "z", "q", "s", "z", "q", "s", "z"], ["y"], axis=1)], [qx], [y],
+        qk)
+ms_save("ms_qlinear_pool", [ms("QLinearAveragePool", ["q", "s", "z", "s", "z"], ["y"], kernel_shape=[2, 2],
+                               channels_last=1)], [qx], [y], qk)
+ms_save("ms_qlinear_softmax", [ms("QLinearSoftmax", ["q", "s", "z", "s", "z"], ["y"], axis=1, opset=11)], [qx], [y],
+        qk)
+ms_save("ms_qgemm", [ms("QGemm", ["g", "s", "z", "w8", "s", "w0", "", "s", "z"], ["y"], transB=1)],
+        [vi("g", [2, 4], U8)], [y],
+        qk + [const("w8", np.ones((3, 4), np.int8)), const("w0", np.zeros(3, np.int8))])
+x3 = vi("x", [1, 4, 8])
+ln = [const("gm", np.ones(8, np.float32)), const("bt", np.zeros(8, np.float32))]
+ms_save("ms_skip_ln", [ms("SkipLayerNormalization", ["x", "x", "gm", "bt", "bt"], ["y", "", "", "s"])], [x3],
+        [y, vi("s", None)], ln)
+ms_save("ms_fast_gelu", [ms("FastGelu", ["x", "bt"], ["y"])], [x3], [y], ln)
+ms_save("ms_fused_matmul", [ms("FusedMatMul", ["x", "x"], ["y"], transB=1, alpha=0.5)], [x3], [y])
+ms_save("ms_attention", [ms("Attention", ["x", "aw", "ab", "am"], ["y"], num_heads=2, unidirectional=1)],
+        [x3, vi("am", [1], TensorProto.INT32)], [y],
+        [const("aw", np.ones((8, 24), np.float32)), const("ab", np.zeros(24, np.float32))])
+ms_save("ms_mha", [ms("MultiHeadAttention", ["x", "x", "x", "", "km"], ["y"], num_heads=2)],
+        [x3, vi("km", [1, 4], TensorProto.INT32)], [y])
+ms_save("ms_rotary", [ms("RotaryEmbedding", ["x", "p", "rc", "rc"], ["y"], num_heads=2)], [x3], [y],
+        [const("p", np.array(1, np.int64)), const("rc", np.ones((8, 2), np.float32))])
+ms_save("ms_embed_ln", [ms("EmbedLayerNormalization", ["ids", "", "we", "pe", "", "gm", "bt", "ids"], ["y", "mi"])],
+        [vi("ids", [1, 4], TensorProto.INT32)], [y, vi("mi", None)],
+        ln + [const("we", np.ones((5, 8), np.float32)), const("pe", np.ones((6, 8), np.float32))])
+ms_save("ms_nbits", [ms("MatMulNBits", ["x", "nb", "ns"], ["y"], K=8, N=3, bits=4, block_size=16)], [x3], [y],
+        [const("nb", np.full((3, 1, 8), 0x98, np.uint8)), const("ns", np.ones(3, np.float32))])
+ms_save("ms_nbits_short", [ms("MatMulNBits", ["x", "nb", "ns"], ["y"], K=8, N=3, bits=4, block_size=16)], [x3], [y],
+        [const("nb", np.ones((3, 1, 3), np.uint8)), const("ns", np.ones(3, np.float32))])
+ms_save("ms_unknown", [ms("NoSuchOp", ["x"], ["y"])], [x3], [y])
 print(f"{count} models in {out}")
