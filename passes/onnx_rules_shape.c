@@ -467,7 +467,16 @@ static int rule_pad(onnx_node *n, MlirValue *res) {
       case QRT_F64: a.value = ((double *)v.data)[0]; break;
       case QRT_I64: a.value = (double)((int64_t *)v.data)[0]; break;
       case QRT_I32: a.value = ((int32_t *)v.data)[0]; break;
-      default: qcc_array_free(&v); return onnx_fail(n, "constant_value type %s is not supported", qcc_dtype_name(v.dtype));
+      case QRT_I16: a.value = ((int16_t *)v.data)[0]; break;
+      case QRT_I8: a.value = ((int8_t *)v.data)[0]; break;
+      case QRT_U8: a.value = ((uint8_t *)v.data)[0]; break; /* a quantized model's zero point */
+      case QRT_U16: a.value = ((uint16_t *)v.data)[0]; break;
+      case QRT_BOOL: a.value = ((uint8_t *)v.data)[0] != 0; break;
+      default: {
+        const qrt_dtype t = v.dtype;
+        qcc_array_free(&v);
+        return onnx_fail(n, "constant_value type %s is not supported", qcc_dtype_name(t));
+      }
       }
       qcc_array_free(&v);
     }

@@ -27,6 +27,9 @@ Runtime's own outputs (test/tools/ort_run.js):
                 key and value in BNSH with an attention_bias) and
                 RotaryEmbedding (3-D with a position offset; 4-D,
                 interleaved, partial, per-token positions)
+  u8moves.onnx  uint8 MaxPool, Resize, Pad (the zero point as its value),
+                Split, Slice, Flatten, Transpose, DepthToSpace: what a
+                QOperator model runs between its QLinear ops
   nbits.onnx    MatMulNBits: 4-bit blocks of 16 with packed zero points,
                 and 4-bit blocks of 32 with the default zero point and a bias
   unknown.onnx  a com.microsoft op qcc has no rule for (refused)
@@ -220,6 +223,26 @@ def attention(out):
         np.save(os.path.join(out, f"a_{name}.npy"), a)
 
 
+def u8_moves(out):
+    """The default-domain ops a QOperator model runs on uint8 codes
+    between its QLinear ops (Pad's constant value is the zero point)."""
+    U8 = TensorProto.UINT8
+    nodes = [helper.make_node("MaxPool", ["x"], ["mp"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Resize", ["x", "", "sc"], ["rs"], mode="nearest"),
+             helper.make_node("Pad", ["x", "pads", "pv"], ["pd"]),
+             helper.make_node("Split", ["x"], ["s1", "s2"], axis=1),
+             helper.make_node("Slice", ["x", "st", "en", "ax"], ["sl"]),
+             helper.make_node("Flatten", ["x"], ["fl"]),
+             helper.make_node("Transpose", ["x"], ["tr"], perm=[0, 2, 3, 1]),
+             helper.make_node("DepthToSpace", ["x"], ["d2s"], blocksize=2)]
+    inits = [const("sc", np.array([1, 1, 2, 2], np.float32)), const("pads", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)),
+             const("pv", np.uint8(128)), const("st", np.array([1], np.int64)), const("en", np.array([3], np.int64)),
+             const("ax", np.array([1], np.int64))]
+    save(out, "u8moves", nodes, [vi("x", [1, 4, 4, 4], U8)],
+         [vi(n, None, U8) for n in ["mp", "rs", "pd", "s1", "s2", "sl", "fl", "tr", "d2s"]], inits)
+    np.save(os.path.join(out, "u8_x.npy"), rng.integers(0, 256, (1, 4, 4, 4)).astype(np.uint8))
+
+
 def pack_nbits(q, bits):
     """q [N, blocks, block] codes -> bytes, the first code in the low bits."""
     per = 8 // bits
@@ -276,6 +299,7 @@ def main():
     nbits(out)
     embed(out)
     attention(out)
+    u8_moves(out)
     refused(out)
 
 
