@@ -16,6 +16,7 @@
  *   MatMulIntegerToFloat  (a - za)(b - zb) sa sb + bias
  *   DynamicQuantizeMatMul DynamicQuantizeLinear(a), then as above
  *   QuantizeLinear / DequantizeLinear   the default ops
+ *   Trilu, GridSample     the default ops (ORT's before opsets 14 and 16)
  *   Gelu, BiasGelu, FastGelu, QuickGelu   (bias +) gelu / x sigmoid(a x)
  *   FusedMatMul           alpha op(A) op(B), op = transpose of the last two
  *   SkipLayerNormalization           LayerNorm(x + skip (+ bias))
@@ -245,6 +246,20 @@ static int contrib_qdq(onnx_node *n, const char *type, MlirValue *res) {
 static int rule_contrib_quantize(onnx_node *n, MlirValue *res) { return contrib_qdq(n, "QuantizeLinear", res); }
 static int rule_contrib_dequantize(onnx_node *n, MlirValue *res) { return contrib_qdq(n, "DequantizeLinear", res); }
 
+/* Ops ORT had in its domain before ONNX took them in, with the same
+ * inputs and attributes: the default op of the opset that added it. */
+static int alias(onnx_node *n, const char *type, int opset, MlirValue *res) {
+  MlirNamedAttribute attrs[16];
+  const int k = onnx_xattr_copy(n, NULL, attrs, 16);
+  MlirValue v[8];
+  if (n->n_in > 8) return onnx_fail(n, "takes at most 8 inputs");
+  for (int i = 0; i < n->n_in; i++) v[i] = onnx_has_in(n, i) ? in(n, i) : (MlirValue){NULL};
+  res[0] = onnx_expand1(n, type, opset, n->n_in, v, attrs, k);
+  return ok(res[0]);
+}
+static int rule_trilu(onnx_node *n, MlirValue *res) { return alias(n, "Trilu", 14, res); }
+static int rule_grid_sample(onnx_node *n, MlirValue *res) { return alias(n, "GridSample", 16, res); }
+
 /* ---- transformer fusions (ORT's transformer optimizer writes them) ---- */
 
 static MlirValue gelu(onnx_node *n, MlirValue x, const char *approximate) {
@@ -351,6 +366,8 @@ const onnx_rule onnx_rules_contrib[] = {
     {CONTRIB "DynamicQuantizeMatMul", rule_dynamic_quantize_matmul},
     {CONTRIB "QuantizeLinear", rule_contrib_quantize},
     {CONTRIB "DequantizeLinear", rule_contrib_dequantize},
+    {CONTRIB "Trilu", rule_trilu},
+    {CONTRIB "GridSample", rule_grid_sample},
     {CONTRIB "Gelu", rule_gelu},
     {CONTRIB "BiasGelu", rule_bias_gelu},
     {CONTRIB "FastGelu", rule_fast_gelu},

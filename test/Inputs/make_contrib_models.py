@@ -15,7 +15,8 @@ Runtime's own outputs (test/tools/ort_run.js):
                 FastGelu, QuickGelu, FusedMatMul (transA, transB, alpha,
                 batched), SkipLayerNormalization (beta, bias, the
                 sum output), SkipSimplifiedLayerNormalization and the
-                default-domain SimplifiedLayerNormalization
+                default-domain SimplifiedLayerNormalization; Trilu and
+                GridSample of ORT's domain
   embed.onnx    EmbedLayerNormalization: word, position and segment
                 embeddings with a key mask (its mask_index output), and
                 without segments or mask, with position_ids
@@ -137,7 +138,8 @@ def fused(out):
     inits = [const("bias", rng.standard_normal(D).astype(np.float32)),
              const("gamma", (1 + 0.1 * rng.standard_normal(D)).astype(np.float32)),
              const("beta", (0.1 * rng.standard_normal(D)).astype(np.float32)),
-             const("w", rng.standard_normal((2, D, 5)).astype(np.float32))]
+             const("w", rng.standard_normal((2, D, 5)).astype(np.float32)), const("one", np.array(1, np.int64)),
+             const("grid", rng.uniform(-1.2, 1.2, (1, 3, 3, 2)).astype(np.float32))]
     nodes = [
         node("Gelu", ["x"], ["gelu"]),
         node("BiasGelu", ["x", "bias"], ["bias_gelu"]),
@@ -149,11 +151,14 @@ def fused(out):
              epsilon=1e-5),
         node("SkipSimplifiedLayerNormalization", ["x", "skip", "gamma"], ["ssln"], epsilon=1e-6),
         helper.make_node("SimplifiedLayerNormalization", ["x", "gamma"], ["sl"], axis=-1, epsilon=1e-6),
+        node("Trilu", ["x", "one"], ["tril"], upper=0),
+        node("GridSample", ["img", "grid"], ["gs"], align_corners=1, mode="bilinear", padding_mode="border"),
     ]
-    save(out, "fused", nodes, [vi("x", [2, 3, D]), vi("skip", [2, 3, D]), vi("xt", [2, D, 3]), vi("wt", [5, D])],
+    save(out, "fused", nodes, [vi("x", [2, 3, D]), vi("skip", [2, 3, D]), vi("xt", [2, D, 3]), vi("wt", [5, D]),
+                               vi("img", [1, 2, 4, 5])],
          [vi(n, None) for n in ["gelu", "bias_gelu", "fast_gelu", "quick_gelu", "fmm", "fmm_b", "sln",
-                                "sln_sum", "ssln", "sl"]], inits)
-    for name, shape in [("x", (2, 3, D)), ("skip", (2, 3, D)), ("xt", (2, D, 3)), ("wt", (5, D))]:
+                                "sln_sum", "ssln", "sl", "tril", "gs"]], inits)
+    for name, shape in [("x", (2, 3, D)), ("skip", (2, 3, D)), ("xt", (2, D, 3)), ("wt", (5, D)), ("img", (1, 2, 4, 5))]:
         np.save(os.path.join(out, f"f_{name}.npy"), (2 * rng.standard_normal(shape)).astype(np.float32))
 
 
