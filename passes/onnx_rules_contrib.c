@@ -17,6 +17,7 @@
  *   DynamicQuantizeMatMul DynamicQuantizeLinear(a), then as above
  *   QuantizeLinear / DequantizeLinear   the default ops
  *   Trilu, GridSample     the default ops (ORT's before opsets 14 and 16)
+ *   FusedConv, FusedGemm  activation(Conv(x, w, b) (+ z)), activation(Gemm)
  *   Gelu, BiasGelu, FastGelu, QuickGelu   (bias +) gelu / x sigmoid(a x)
  *   FusedMatMul           alpha op(A) op(B), op = transpose of the last two
  *   SkipLayerNormalization           LayerNorm(x + skip (+ bias))
@@ -260,6 +261,77 @@ static int alias(onnx_node *n, const char *type, int opset, MlirValue *res) {
 static int rule_trilu(onnx_node *n, MlirValue *res) { return alias(n, "Trilu", 14, res); }
 static int rule_grid_sample(onnx_node *n, MlirValue *res) { return alias(n, "GridSample", 16, res); }
 
+/* ---- ORT's graph optimizer's fusions (in models it saved optimized) ---- */
+
+/* Float attribute list `name` (a DenseF32Array), up to cap values. */
+static int floats_attr(onnx_node *n, const char *name, float *out, int cap) {
+  MlirAttribute a = mlirOperationGetAttributeByName(n->op, mlirStringRefCreateFromCString(name));
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseF32Array(a)) return 0;
+  const int k = (int)mlirDenseArrayGetNumElements(a);
+  for (int i = 0; i < k && i < cap; i++) out[i] = mlirDenseF32ArrayGetElement(a, i);
+  return k < cap ? k : cap;
+}
+
+/* y through the activation FusedConv / FusedGemm name with its
+ * parameters (LeakyRelu: alpha; HardSigmoid: alpha, beta; Clip: min, max). */
+static MlirValue activation(onnx_node *n, MlirValue y, const char *act, const float *p, int np) {
+  if (!*act) return y;
+  if (!strcmp(act, "Relu") || !strcmp(act, "Tanh") || !strcmp(act, "Sigmoid")) return op1(n, act, OPSET_QDQ, y);
+  if (!strcmp(act, "LeakyRelu")) {
+    MlirNamedAttribute a = onnx_xattr_float(n, "alpha", np > 0 ? p[0] : 0.01);
+    return onnx_expand1(n, act, OPSET_QDQ, 1, &y, &a, 1);
+  }
+  if (!strcmp(act, "HardSigmoid")) {
+    MlirNamedAttribute a[2] = {onnx_xattr_float(n, "alpha", np > 0 ? p[0] : 0.2),
+                               onnx_xattr_float(n, "beta", np > 1 ? p[1] : 0.5)};
+    return onnx_expand1(n, act, OPSET_QDQ, 1, &y, a, 2);
+  }
+  if (!strcmp(act, "Clip") && np == 2) {
+    MlirValue v[3] = {y, onnx_scalar(n, QRT_F32, p[0]), onnx_scalar(n, QRT_F32, p[1])};
+    return onnx_expand1(n, act, OPSET_QDQ, 3, v, NULL, 0);
+  }
+  onnx_fail(n, "activation '%s' (with %d parameters) is not supported", act, np);
+  return (MlirValue){NULL};
+}
+
+/* FusedConv (Conv's attributes, activation, activation_params): x, w, b,
+ * z -> activation(conv(x, w, b) + z). */
+static int rule_fused_conv(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx--")) return -1;
+  static const char *const skip[] = {"activation", "activation_params", NULL};
+  MlirNamedAttribute attrs[16];
+  const int k = onnx_xattr_copy(n, skip, attrs, 16);
+  char act[32];
+  float p[4];
+  onnx_attr_str(n, "activation", "", act, sizeof act);
+  const int np = floats_attr(n, "activation_params", p, 4);
+  MlirValue v[3] = {in(n, 0), in(n, 1), onnx_has_in(n, 2) ? in(n, 2) : (MlirValue){NULL}};
+  MlirValue y = onnx_expand1(n, "Conv", OPSET_QDQ, 3, v, attrs, k);
+  if (onnx_has_in(n, 3)) y = op2(n, "Add", y, in(n, 3));
+  res[0] = activation(n, y, act, p, np);
+  return ok(res[0]);
+}
+
+/* FusedGemm (Gemm's attributes, activation, activation_alpha / _beta):
+ * activation(Gemm(a, b, c)). */
+static int rule_fused_gemm(onnx_node *n, MlirValue *res) {
+  if (!onnx_need_inputs(n, "xx-")) return -1;
+  static const char *const skip[] = {"activation", "activation_alpha", "activation_beta", "activation_gamma", NULL};
+  MlirNamedAttribute attrs[16];
+  const int k = onnx_xattr_copy(n, skip, attrs, 16);
+  char act[32];
+  onnx_attr_str(n, "activation", "", act, sizeof act);
+  float p[2];
+  int np = 0;
+  if (!strcmp(act, "LeakyRelu") || !strcmp(act, "HardSigmoid")) {
+    p[np++] = (float)onnx_attr_float(n, "activation_alpha", !strcmp(act, "LeakyRelu") ? 0.01 : 0.2);
+    if (!strcmp(act, "HardSigmoid")) p[np++] = (float)onnx_attr_float(n, "activation_beta", 0.5);
+  }
+  MlirValue v[3] = {in(n, 0), in(n, 1), onnx_has_in(n, 2) ? in(n, 2) : (MlirValue){NULL}};
+  res[0] = activation(n, onnx_expand1(n, "Gemm", OPSET_QDQ, 3, v, attrs, k), act, p, np);
+  return ok(res[0]);
+}
+
 /* ---- transformer fusions (ORT's transformer optimizer writes them) ---- */
 
 static MlirValue gelu(onnx_node *n, MlirValue x, const char *approximate) {
@@ -368,6 +440,8 @@ const onnx_rule onnx_rules_contrib[] = {
     {CONTRIB "DequantizeLinear", rule_contrib_dequantize},
     {CONTRIB "Trilu", rule_trilu},
     {CONTRIB "GridSample", rule_grid_sample},
+    {CONTRIB "FusedConv", rule_fused_conv},
+    {CONTRIB "FusedGemm", rule_fused_gemm},
     {CONTRIB "Gelu", rule_gelu},
     {CONTRIB "BiasGelu", rule_bias_gelu},
     {CONTRIB "FastGelu", rule_fast_gelu},

@@ -28,6 +28,8 @@ Runtime's own outputs (test/tools/ort_run.js):
                 key and value in BNSH with an attention_bias) and
                 RotaryEmbedding (3-D with a position offset; 4-D,
                 interleaved, partial, per-token positions)
+  fusedconv.onnx  ORT's graph optimizer's FusedConv (Relu with a sum
+                input, LeakyRelu, Clip, HardSigmoid) and FusedGemm
   u8moves.onnx  uint8 MaxPool, Resize, Pad (the zero point as its value),
                 Split, Slice, Flatten, Transpose, DepthToSpace: what a
                 QOperator model runs between its QLinear ops
@@ -228,6 +230,27 @@ def attention(out):
         np.save(os.path.join(out, f"a_{name}.npy"), a)
 
 
+def fused_conv(out):
+    """ORT's graph optimizer's FusedConv and FusedGemm (models it saved)."""
+    inits = [const("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32)),
+             const("b", rng.standard_normal(4).astype(np.float32)),
+             const("gw", rng.standard_normal((5, 12)).astype(np.float32)),
+             const("gb", rng.standard_normal(5).astype(np.float32))]
+    conv = dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    nodes = [node("FusedConv", ["x", "w", "b", "z"], ["relu_z"], activation="Relu", **conv),
+             node("FusedConv", ["x", "w", "b"], ["leaky"], activation="LeakyRelu", activation_params=[0.2], **conv),
+             node("FusedConv", ["x", "w"], ["clip"], activation="Clip", activation_params=[-1.0, 2.0], strides=[2, 2],
+                  **conv),
+             node("FusedConv", ["x", "w", "b"], ["hsig"], activation="HardSigmoid", activation_params=[0.3, 0.4], **conv),
+             node("FusedGemm", ["g", "gw", "gb"], ["gemm_leaky"], transB=1, alpha=0.5, activation="LeakyRelu",
+                  activation_alpha=0.1),
+             node("FusedGemm", ["g", "gw"], ["gemm_tanh"], transB=1, activation="Tanh")]
+    save(out, "fusedconv", nodes, [vi("x", [1, 3, 6, 6]), vi("z", [1, 4, 6, 6]), vi("g", [3, 12])],
+         [vi(n, None) for n in ["relu_z", "leaky", "clip", "hsig", "gemm_leaky", "gemm_tanh"]], inits)
+    for name, shape in [("x", (1, 3, 6, 6)), ("z", (1, 4, 6, 6)), ("g", (3, 12))]:
+        np.save(os.path.join(out, f"fc_{name}.npy"), rng.standard_normal(shape).astype(np.float32))
+
+
 def u8_moves(out):
     """The default-domain ops a QOperator model runs on uint8 codes
     between its QLinear ops (Pad's constant value is the zero point)."""
@@ -305,6 +328,7 @@ def main():
     embed(out)
     attention(out)
     u8_moves(out)
+    fused_conv(out)
     refused(out)
 
 
