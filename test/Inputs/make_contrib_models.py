@@ -30,6 +30,10 @@ Runtime's own outputs (test/tools/ort_run.js):
                 interleaved, partial, per-token positions)
   fusedconv.onnx  ORT's graph optimizer's FusedConv (Relu with a sum
                 input, LeakyRelu, Clip, HardSigmoid) and FusedGemm
+  gqa.onnx      GroupQueryAttention: a first prompt (batch 2, one entry
+                padded) with rotary; one decoded token on ragged pasts
+                with a local window; a prompt continued on a past with
+                softcap, scale and attention_bias; packed QKV
   u8moves.onnx  uint8 MaxPool, Resize, Pad (the zero point as its value),
                 Split, Slice, Flatten, Transpose, DepthToSpace: what a
                 QOperator model runs between its QLinear ops
@@ -39,6 +43,8 @@ Runtime's own outputs (test/tools/ort_run.js):
   domain.onnx   an op of another domain (refused)
   batch.onnx    FusedMatMul with transBatchA (refused)
   mask4d.onnx   Attention with a 4-D (Megatron) mask (refused)
+  gqa_dyn.onnx  GroupQueryAttention whose total_sequence_length is a
+                run-time input (refused: it sets the present's length)
   badcat.onnx   QLinearConcat of inputs whose shapes differ (refused, the
                 error naming the node and the op it expanded into)
 The int8 weights against uint8 activations hold 7-bit values, as ONNX
@@ -251,6 +257,44 @@ def fused_conv(out):
         np.save(os.path.join(out, f"fc_{name}.npy"), rng.standard_normal(shape).astype(np.float32))
 
 
+def gqa(out):
+    """GroupQueryAttention as ONNX Runtime GenAI's models use it: 4 query
+    heads over 2 key/value heads of 16."""
+    N, KV, H, M = 4, 2, 16, 32
+    f = lambda *shape: rng.standard_normal(shape).astype(np.float32)
+    ang = np.arange(M)[:, None] * 0.1 / (1 + np.arange(H // 2))
+    inits = [const("cos", np.cos(ang).astype(np.float32)), const("sin", np.sin(ang).astype(np.float32)),
+             const("t5", np.array([5], np.int32)), const("t7", np.array([7], np.int32)),
+             const("t4", np.array([4], np.int32)), const("ab", f(1, 1, 3, 7))]
+    i32 = TensorProto.INT32
+    nodes = [
+        # a first prompt of 5 tokens, batch 2, the second padded to 3
+        node("GroupQueryAttention", ["q1", "k1", "v1", "", "", "sl1", "t5", "cos", "sin"], ["y1", "pk1", "pv1"],
+             num_heads=N, kv_num_heads=KV, do_rotary=1),
+        # one decoded token on pasts of 6 and 3 valid rows, a window of 3
+        node("GroupQueryAttention", ["q2", "k2", "v2", "pk2", "pv2", "sl2", "t7", "cos", "sin"], ["y2", "pk2o", "pv2o"],
+             num_heads=N, kv_num_heads=KV, do_rotary=1, local_window_size=3),
+        # a prompt of 3 continued on a past of 4, softcap, scale, bias
+        node("GroupQueryAttention", ["q3", "k3", "v3", "pk3", "pv3", "sl3", "t7", "", "", "", "ab"],
+             ["y3", "pk3o", "pv3o"], num_heads=N, kv_num_heads=KV, softcap=5.0, scale=0.3),
+        # packed QKV
+        node("GroupQueryAttention", ["qkv", "", "", "", "", "sl4", "t4"], ["y4", "pk4", "pv4"], num_heads=N,
+             kv_num_heads=KV),
+    ]
+    ins = {"q1": f(2, 5, N * H), "k1": f(2, 5, KV * H), "v1": f(2, 5, KV * H), "sl1": np.array([4, 2], np.int32),
+           "q2": f(2, 1, N * H), "k2": f(2, 1, KV * H), "v2": f(2, 1, KV * H), "pk2": f(2, KV, 6, H),
+           "pv2": f(2, KV, 6, H), "sl2": np.array([6, 3], np.int32),
+           "q3": f(1, 3, N * H), "k3": f(1, 3, KV * H), "v3": f(1, 3, KV * H), "pk3": f(1, KV, 4, H),
+           "pv3": f(1, KV, 4, H), "sl3": np.array([6], np.int32),
+           "qkv": f(1, 4, (N + 2 * KV) * H), "sl4": np.array([3], np.int32)}
+    save(out, "gqa", nodes, [vi(k, list(a.shape), i32 if a.dtype == np.int32 else TensorProto.FLOAT)
+                             for k, a in ins.items()],
+         [vi(n, None) for n in ["y1", "pk1", "pv1", "y2", "pk2o", "pv2o", "y3", "pk3o", "pv3o", "y4", "pk4", "pv4"]],
+         inits)
+    for k, a in ins.items():
+        np.save(os.path.join(out, f"g_{k}.npy"), a)
+
+
 def u8_moves(out):
     """The default-domain ops a QOperator model runs on uint8 codes
     between its QLinear ops (Pad's constant value is the zero point)."""
@@ -314,6 +358,9 @@ def refused(out):
     save(out, "mask4d", [node("Attention", ["x", "w", "b", "m"], ["y"], num_heads=2, name="att1")],
          [vi("x", [1, 4, 8]), vi("m", [1, 1, 4, 4], TensorProto.INT32)], [vi("y", None)],
          [const("w", np.ones((8, 24), np.float32)), const("b", np.zeros(24, np.float32))])
+    save(out, "gqa_dyn", [node("GroupQueryAttention", ["q", "q", "q", "", "", "sl", "t"], ["y"], num_heads=1,
+                               kv_num_heads=1, name="gqa1")],
+         [vi("q", [1, 2, 8]), vi("sl", [1], TensorProto.INT32), vi("t", [1], TensorProto.INT32)], [vi("y", None)])
     save(out, "badcat", [node("QLinearConcat", ["s", "z", "a", "s", "z", "b", "s", "z"], ["y"], axis=1, name="cat1")],
          [vi("a", [1, 2, 3], TensorProto.UINT8), vi("b", [1, 2, 4], TensorProto.UINT8)],
          [vi("y", None, TensorProto.UINT8)], [const("s", np.float32(0.1)), const("z", np.uint8(3))])
@@ -329,6 +376,7 @@ def main():
     attention(out)
     u8_moves(out)
     fused_conv(out)
+    gqa(out)
     refused(out)
 
 
