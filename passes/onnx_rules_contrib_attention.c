@@ -7,6 +7,7 @@
  *   Attention                input @ weights + bias split into Q, K, V; the
  *                            default Attention with the key mask as a bias;
  *                            past / present stacked as [2, B, N, T, H]
+ *   QAttention               the same with an exact int8 projection
  *   MultiHeadAttention       Q, K, V (+ bias), 3-D or key/value in BNSH
  *   RotaryEmbedding          the default RotaryEmbedding (position_ids an
  *                            offset or per token)
@@ -164,12 +165,17 @@ static int attention23(onnx_node *n, MlirValue q, MlirValue k, MlirValue v, Mlir
   return onnx_expand(n, "Attention", 23, 6, v6, attrs, k_attrs, 3, out);
 }
 
-/* Attention (num_heads, unidirectional, qkv_hidden_sizes,
- * mask_filter_value, scale): input, weights, bias, mask_index, past,
- * attention_bias -> output, present. */
-static int rule_ms_attention(onnx_node *n, MlirValue *res) {
+/* Where Attention and QAttention keep their inputs. */
+typedef struct packed_attention {
+  int mask, past, attention_bias; /* input indices; -1: the op has none */
+} packed_attention;
+
+/* The attention both ops compute from the projection qkv = [Q | K | V]
+ * ([B, S, d0 + d1 + d2]) of input 0 by weights input 1. */
+static int packed_qkv_attention(onnx_node *n, const packed_attention *at, MlirValue (*project)(onnx_node *),
+                                MlirValue *res) {
   qcc_shape xs, ws;
-  if (!onnx_need_inputs(n, "xx----") || !onnx_in_shape(n, 0, &xs) || !onnx_in_shape(n, 1, &ws)) return -1;
+  if (!onnx_in_shape(n, 0, &xs) || !onnx_in_shape(n, 1, &ws)) return -1;
   if (onnx_attr_int(n, "do_rotary", 0)) return onnx_fail(n, "do_rotary is not supported");
   if (onnx_attr_int(n, "past_present_share_buffer", 0)) return onnx_fail(n, "past_present_share_buffer is not supported");
   const int64_t N = onnx_attr_int(n, "num_heads", 0);
@@ -189,25 +195,24 @@ static int rule_ms_attention(onnx_node *n, MlirValue *res) {
   const int64_t B = xs.dims[0], S = xs.dims[1];
   int64_t P = 0;
   MlirValue past_k = {NULL}, past_v = {NULL};
-  if (onnx_has_in(n, 4)) {
+  if (onnx_has_in(n, at->past)) {
     qcc_shape ps;
-    if (!onnx_in_shape(n, 4, &ps)) return -1;
+    if (!onnx_in_shape(n, at->past, &ps)) return -1;
     if (ps.rank != 5 || ps.dims[0] != 2 || ps.dims[1] != B || ps.dims[2] != N || ps.dims[4] != d[0] / N ||
         d[1] != d[2])
       return onnx_fail(n, "past must be [2, %lld, %lld, P, %lld]", (long long)B, (long long)N, (long long)(d[0] / N));
     P = ps.dims[3];
     const int64_t one[4] = {B, N, P, d[0] / N};
-    past_k = reshape(n, slice(n, in(n, 4), 0, 0, 1), one, 4);
-    past_v = reshape(n, slice(n, in(n, 4), 0, 1, 2), one, 4);
+    past_k = reshape(n, slice(n, in(n, at->past), 0, 0, 1), one, 4);
+    past_v = reshape(n, slice(n, in(n, at->past), 0, 1, 2), one, 4);
   }
-  MlirValue qkv = op2(n, "MatMul", in(n, 0), in(n, 1));
-  if (onnx_has_in(n, 2)) qkv = op2(n, "Add", qkv, in(n, 2));
+  MlirValue qkv = project(n);
   MlirValue q = slice(n, qkv, 2, 0, d[0]), k = slice(n, qkv, 2, d[0], d[0] + d[1]);
   MlirValue v = slice(n, qkv, 2, d[0] + d[1], d[0] + d[1] + d[2]);
   MlirValue bias = {NULL};
   const double filter = onnx_attr_float(n, "mask_filter_value", -10000.0);
-  if (onnx_has_in(n, 3) && key_mask_bias(n, 3, B, S, P + S, filter, true, &bias)) return -1;
-  bias = add_bias(n, bias, 5);
+  if (onnx_has_in(n, at->mask) && key_mask_bias(n, at->mask, B, S, P + S, filter, true, &bias)) return -1;
+  if (at->attention_bias >= 0) bias = add_bias(n, bias, at->attention_bias);
   MlirValue y[3];
   if (attention23(n, q, k, v, bias, past_k, past_v, N, true, y)) return -1;
   res[0] = y[0];
@@ -218,6 +223,40 @@ static int rule_ms_attention(onnx_node *n, MlirValue *res) {
     res[1] = onnx_expand1(n, "Concat", 13, 2, both, &axis, 1);
   }
   return 0;
+}
+
+static MlirValue float_projection(onnx_node *n) {
+  MlirValue qkv = op2(n, "MatMul", in(n, 0), in(n, 1));
+  return onnx_has_in(n, 2) ? op2(n, "Add", qkv, in(n, 2)) : qkv;
+}
+
+/* QAttention's projection: exact int32 (input - izp) @ (weight - wzp)
+ * (MatMulInteger), times input_scale * weight_scale, plus the float bias. */
+static MlirValue integer_projection(onnx_node *n) {
+  MlirValue v[4] = {in(n, 0), in(n, 1), onnx_has_in(n, 6) ? in(n, 6) : (MlirValue){NULL},
+                    onnx_has_in(n, 7) ? in(n, 7) : (MlirValue){NULL}};
+  MlirValue acc = onnx_expand1(n, "MatMulInteger", 13, 4, v, NULL, 0);
+  MlirNamedAttribute to = onnx_xattr_int(n, "to", 1 /* FLOAT */);
+  MlirValue f = onnx_expand1(n, "Cast", 13, 1, &acc, &to, 1);
+  return op2(n, "Add", op2(n, "Mul", f, op2(n, "Mul", in(n, 3), in(n, 4))), in(n, 2));
+}
+
+/* Attention (num_heads, unidirectional, qkv_hidden_sizes,
+ * mask_filter_value, scale): input, weights, bias, mask_index, past,
+ * attention_bias -> output, present. */
+static int rule_ms_attention(onnx_node *n, MlirValue *res) {
+  static const packed_attention at = {3, 4, 5};
+  if (!onnx_need_inputs(n, "xx----")) return -1;
+  return packed_qkv_attention(n, &at, float_projection, res);
+}
+
+/* QAttention (ORT's quantize_dynamic of Attention): input (8-bit codes),
+ * weight (8-bit codes), bias, input_scale, weight_scale, mask_index,
+ * input_zero_point, weight_zero_point, past -> output, present. */
+static int rule_qattention(onnx_node *n, MlirValue *res) {
+  static const packed_attention at = {5, 8, -1};
+  if (!onnx_need_inputs(n, "xxxxx----")) return -1;
+  return packed_qkv_attention(n, &at, integer_projection, res);
 }
 
 /* MultiHeadAttention (num_heads, mask_filter_value, scale, unidirectional):
@@ -518,6 +557,7 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
 const onnx_rule onnx_rules_contrib_attention[] = {
     {"com.microsoft.GroupQueryAttention", rule_group_query_attention},
     {"com.microsoft.Attention", rule_ms_attention},
+    {"com.microsoft.QAttention", rule_qattention},
     {"com.microsoft.MultiHeadAttention", rule_multihead_attention},
     {"com.microsoft.RotaryEmbedding", rule_ms_rotary},
     {"com.microsoft.EmbedLayerNormalization", rule_embed_layernorm},

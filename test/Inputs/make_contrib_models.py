@@ -23,6 +23,7 @@ Runtime's own outputs (test/tools/ort_run.js):
   attention.onnx   Attention (2-D key mask; causal with past and [B] key
                 ends, the stacked present; [2B] starts and ends with an
                 attention_bias and a scale; a smaller V with a 3-D mask),
+                QAttention (uint8 input, int8 weights, 2-D key mask),
                 MultiHeadAttention (cross attention with bias and a key
                 padding mask; causal self attention with past and present;
                 key and value in BNSH with an attention_bias) and
@@ -204,12 +205,16 @@ def attention(out):
              const("sin", np.sin(np.arange(12)[:, None] * 0.3 / (1 + np.arange(4))).astype(np.float32)),
              const("cos2", np.cos(np.arange(12)[:, None] * 0.5 / (1 + np.arange(2))).astype(np.float32)),
              const("sin2", np.sin(np.arange(12)[:, None] * 0.5 / (1 + np.arange(2))).astype(np.float32)),
-             const("p0", np.array(3, np.int64))]
+             const("p0", np.array(3, np.int64)),
+             const("wq", rng.integers(-63, 64, (D, 3 * D)).astype(np.int8)),  # 7 bits: see the top
+             const("xs", np.float32(0.02)), const("wsc", np.float32(0.01)), const("xz", np.uint8(128)),
+             const("wz", np.int8(0))]
     nodes = [
         node("Attention", ["x", "w", "b", "mask2d"], ["att"], num_heads=N),
         node("Attention", ["x", "w", "b", "ends", "past"], ["att_past", "present"], num_heads=N, unidirectional=1),
         node("Attention", ["x", "w", "b", "startend", "", "ab"], ["att_se"], num_heads=N, scale=0.2),
         node("Attention", ["x", "w2", "b2", "mask3d"], ["att_dv"], num_heads=N, qkv_hidden_sizes=[D, D, D // 2]),
+        node("QAttention", ["xq", "wq", "b", "xs", "wsc", "mask2d", "xz", "wz"], ["qatt"], num_heads=N),
         node("MultiHeadAttention", ["x", "k", "v", "mb", "kpm"], ["mha"], num_heads=N),
         node("MultiHeadAttention", ["x", "x", "x", "mb", "ends", "", "pk", "pv"], ["mha_past", "mha_pk", "mha_pv"],
              num_heads=N, unidirectional=1),
@@ -222,8 +227,10 @@ def attention(out):
          [vi("x", [B, S, D]), vi("mask2d", [B, S], i32), vi("ends", [B], i32), vi("past", [2, B, N, P, H]),
           vi("startend", [2 * B], i32), vi("mask3d", [B, S, S], i32), vi("k", [B, L, D]), vi("v", [B, L, D]),
           vi("kpm", [B, L], i32), vi("pk", [B, N, P, H]), vi("pv", [B, N, P, H]), vi("k4", [B, N, L, H]),
-          vi("v4", [B, N, L, H]), vi("x4", [B, N, S, H]), vi("pids", [B, S], TensorProto.INT64)],
-         [vi(n, None) for n in ["att", "att_past", "present", "att_se", "att_dv", "mha", "mha_past", "mha_pk", "mha_pv",
+          vi("v4", [B, N, L, H]), vi("x4", [B, N, S, H]), vi("pids", [B, S], TensorProto.INT64),
+          vi("xq", [B, S, D], TensorProto.UINT8)],
+         [vi(n, None) for n in ["att", "att_past", "present", "att_se", "att_dv", "qatt", "mha", "mha_past", "mha_pk",
+                                "mha_pv",
                                 "mha_bnsh", "rot", "rot_part"]], inits)
     data = {"x": f(B, S, D), "mask2d": np.array([[1, 1, 0, 1], [1, 1, 1, 1]], np.int32),
             "ends": np.array([5, 7], np.int32), "past": f(2, B, N, P, H),
@@ -231,7 +238,7 @@ def attention(out):
             "mask3d": (rng.random((B, S, S)) < 0.7).astype(np.int32), "k": f(B, L, D), "v": f(B, L, D),
             "kpm": np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]], np.int32), "pk": f(B, N, P, H), "pv": f(B, N, P, H),
             "k4": f(B, N, L, H), "v4": f(B, N, L, H), "x4": f(B, N, S, H),
-            "pids": rng.integers(0, 12, (B, S)).astype(np.int64)}
+            "pids": rng.integers(0, 12, (B, S)).astype(np.int64), "xq": rng.integers(0, 256, (B, S, D)).astype(np.uint8)}
     for name, a in data.items():
         np.save(os.path.join(out, f"a_{name}.npy"), a)
 
