@@ -13,9 +13,10 @@ Runtime's own outputs (test/tools/ort_run.js):
   qmatmul.onnx  MatMulIntegerToFloat and DynamicQuantizeMatMul
   fused.onnx    the transformer optimizer's float fusions: Gelu, BiasGelu,
                 FastGelu, QuickGelu, FusedMatMul (transA, transB, alpha,
-                batched), SkipLayerNormalization (beta, bias, the
-                sum output), SkipSimplifiedLayerNormalization and the
-                default-domain SimplifiedLayerNormalization; Trilu and
+                batched), SkipLayerNormalization (beta, bias; the
+                mean, inverse deviation and sum outputs),
+                SkipSimplifiedLayerNormalization and the default-domain
+                SimplifiedLayerNormalization; Trilu and
                 GridSample of ORT's domain
   embed.onnx    EmbedLayerNormalization: word, position and segment
                 embeddings with a key mask (its mask_index output), and
@@ -156,7 +157,7 @@ def fused(out):
         node("QuickGelu", ["x"], ["quick_gelu"], alpha=1.5),
         node("FusedMatMul", ["xt", "w"], ["fmm"], transA=1, alpha=0.25),
         node("FusedMatMul", ["x", "wt"], ["fmm_b"], transB=1),
-        node("SkipLayerNormalization", ["x", "skip", "gamma", "beta", "bias"], ["sln", "", "", "sln_sum"],
+        node("SkipLayerNormalization", ["x", "skip", "gamma", "beta", "bias"], ["sln", "sln_mean", "sln_inv", "sln_sum"],
              epsilon=1e-5),
         node("SkipSimplifiedLayerNormalization", ["x", "skip", "gamma"], ["ssln"], epsilon=1e-6),
         helper.make_node("SimplifiedLayerNormalization", ["x", "gamma"], ["sl"], axis=-1, epsilon=1e-6),
@@ -166,7 +167,7 @@ def fused(out):
     save(out, "fused", nodes, [vi("x", [2, 3, D]), vi("skip", [2, 3, D]), vi("xt", [2, D, 3]), vi("wt", [5, D]),
                                vi("img", [1, 2, 4, 5])],
          [vi(n, None) for n in ["gelu", "bias_gelu", "fast_gelu", "quick_gelu", "fmm", "fmm_b", "sln",
-                                "sln_sum", "ssln", "sl", "tril", "gs"]], inits)
+                                "sln_mean", "sln_inv", "sln_sum", "ssln", "sl", "tril", "gs"]], inits)
     for name, shape in [("x", (2, 3, D)), ("skip", (2, 3, D)), ("xt", (2, D, 3)), ("wt", (5, D)), ("img", (1, 2, 4, 5))]:
         np.save(os.path.join(out, f"f_{name}.npy"), (2 * rng.standard_normal(shape)).astype(np.float32))
 
