@@ -112,6 +112,8 @@ static int key_mask_bias(onnx_node *n, int mi, int64_t B, int64_t S, int64_t T, 
   *out = (MlirValue){NULL};
   if (!onnx_in_shape(n, mi, &ms)) return -1;
   if (ms.dtype != QRT_I32) return onnx_fail(n, "the key mask must be int32 (element type %s)", qcc_dtype_name(ms.dtype));
+  if (B < 1 || S < 1 || T < 1)
+    return onnx_fail(n, "empty attention: batch %lld, %lld queries, %lld keys", (long long)B, (long long)S, (long long)T);
   MlirValue keep;
   int64_t rows = 1;
   if (ms.rank == 1 && (ms.dims[0] == B || ms.dims[0] == 3 * B + 2 || (attention && ms.dims[0] == 2 * B))) {
@@ -340,6 +342,7 @@ static int rule_ms_rotary(onnx_node *n, MlirValue *res) {
   const int64_t R = onnx_attr_int(n, "rotary_embedding_dim", 0);
   int64_t heads = onnx_attr_int(n, "num_heads", 0);
   const int64_t B = xs.dims[0], S = xs.dims[xs.rank == 3 ? 1 : 2];
+  if (B < 1 || S < 1) return onnx_fail(n, "empty input: batch %lld, %lld positions", (long long)B, (long long)S);
   if (xs.rank == 3 && heads == 0 && R == 0) heads = cs.dims[1] > 0 ? xs.dims[2] / (2 * cs.dims[1]) : 0;
   if (xs.rank == 3 && (heads < 1 || xs.dims[2] % heads)) return onnx_fail(n, "num_heads does not split the hidden size");
   const int64_t H = xs.rank == 3 ? xs.dims[2] / heads : xs.dims[3];
@@ -426,6 +429,7 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
     return onnx_fail(n, "query must be [B, S, D] and num_heads a multiple of kv_num_heads (%lld, %lld)", (long long)N,
                      (long long)NKV);
   const int64_t B = qs.dims[0], S = qs.dims[1];
+  if (B < 1 || S < 1) return onnx_fail(n, "empty query: batch %lld, %lld positions", (long long)B, (long long)S);
   const int64_t H = qs.dims[2] / (packed ? N + 2 * NKV : N);
   if (H < 1 || qs.dims[2] != H * (packed ? N + 2 * NKV : N))
     return onnx_fail(n, "the query's hidden size %lld does not split into heads", (long long)qs.dims[2]);
