@@ -99,3 +99,8 @@ MlirValue onnx_expand1(onnx_node *n, const char *type, int opset, int n_in, cons
   onnx_expand(n, type, opset, n_in, in, attrs, n_attrs, 1, &out);
   return out;
 }
+
+MlirValue onnx_expand2(onnx_node *n, const char *type, MlirValue a, MlirValue b) {
+  MlirValue ab[2] = {a, b};
+  return onnx_expand1(n, type, 13, 2, ab, NULL, 0);
+}

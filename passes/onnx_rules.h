@@ -132,6 +132,8 @@ int onnx_expand(onnx_node *n, const char *type, int opset, int n_in, const MlirV
 /* One result (null on failure). */
 MlirValue onnx_expand1(onnx_node *n, const char *type, int opset, int n_in, const MlirValue *in,
                        const MlirNamedAttribute *attrs, int n_attrs);
+/* A binary default op (Add, MatMul, Less, ...) of a and b at opset 13. */
+MlirValue onnx_expand2(onnx_node *n, const char *type, MlirValue a, MlirValue b);
 MlirNamedAttribute onnx_xattr_int(onnx_node *n, const char *name, int64_t v);
 MlirNamedAttribute onnx_xattr_float(onnx_node *n, const char *name, double v);
 MlirNamedAttribute onnx_xattr_ints(onnx_node *n, const char *name, const int64_t *v, int count);

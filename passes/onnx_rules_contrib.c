@@ -47,11 +47,6 @@ static MlirValue op1(onnx_node *n, const char *type, int opset, MlirValue a) {
   return onnx_expand1(n, type, opset, 1, &a, NULL, 0);
 }
 
-static MlirValue op2(onnx_node *n, const char *type, MlirValue a, MlirValue b) {
-  MlirValue ab[2] = {a, b};
-  return onnx_expand1(n, type, OPSET_QDQ, 2, ab, NULL, 0);
-}
-
 /* ---- quantized operators (QOperator format) ---- */
 
 /* The element type of input i, or QRT_F32 when absent or unknown. */
@@ -81,7 +76,7 @@ static int ok(MlirValue v) { return mlirValueIsNull(v) ? -1 : 0; }
 static int qlinear_binary(onnx_node *n, const char *type, MlirValue *res) {
   if (!onnx_need_inputs(n, "xx-xx-x-")) return -1;
   MlirValue a = dq(n, 0, 1, 2), b = dq(n, 3, 4, 5);
-  res[0] = q(n, op2(n, type, a, b), 6, 7, 0);
+  res[0] = q(n, onnx_expand2(n, type, a, b), 6, 7, 0);
   return ok(res[0]);
 }
 static int rule_qlinear_add(onnx_node *n, MlirValue *res) { return qlinear_binary(n, "Add", res); }
@@ -177,12 +172,12 @@ static MlirValue integer_product(onnx_node *n, MlirValue a, MlirValue za, MlirVa
                                  MlirValue sb, double alpha, MlirValue c) {
   MlirValue v[4] = {a, b, za, zb};
   MlirValue acc = onnx_expand1(n, "MatMulInteger", OPSET_QDQ, 4, v, NULL, 0);
-  if (!mlirValueIsNull(c)) acc = op2(n, "Add", acc, c);
+  if (!mlirValueIsNull(c)) acc = onnx_expand2(n, "Add", acc, c);
   MlirNamedAttribute to = onnx_xattr_int(n, "to", 1 /* FLOAT */);
   MlirValue f = onnx_expand1(n, "Cast", OPSET_QDQ, 1, &acc, &to, 1);
-  MlirValue scale = op2(n, "Mul", sa, sb);
-  if (alpha != 1.0) scale = op2(n, "Mul", scale, onnx_scalar(n, QRT_F32, alpha));
-  return op2(n, "Mul", f, scale);
+  MlirValue scale = onnx_expand2(n, "Mul", sa, sb);
+  if (alpha != 1.0) scale = onnx_expand2(n, "Mul", scale, onnx_scalar(n, QRT_F32, alpha));
+  return onnx_expand2(n, "Mul", f, scale);
 }
 
 static MlirValue transposed(onnx_node *n, MlirValue x, int rank) {
@@ -218,7 +213,7 @@ static int rule_matmul_integer_to_float(onnx_node *n, MlirValue *res) {
   if (!onnx_need_inputs(n, "xxxx---")) return -1;
   MlirValue za = onnx_has_in(n, 4) ? in(n, 4) : (MlirValue){NULL}, zb = onnx_has_in(n, 5) ? in(n, 5) : (MlirValue){NULL};
   MlirValue y = integer_product(n, in(n, 0), za, in(n, 1), zb, in(n, 2), in(n, 3), 1.0, (MlirValue){NULL});
-  res[0] = onnx_has_in(n, 6) ? op2(n, "Add", y, in(n, 6)) : y;
+  res[0] = onnx_has_in(n, 6) ? onnx_expand2(n, "Add", y, in(n, 6)) : y;
   return ok(res[0]);
 }
 
@@ -230,22 +225,9 @@ static int rule_dynamic_quantize_matmul(onnx_node *n, MlirValue *res) {
   if (onnx_expand(n, "DynamicQuantizeLinear", OPSET_QDQ, 1, &a, NULL, 0, 3, aq)) return -1;
   MlirValue zb = onnx_has_in(n, 3) ? in(n, 3) : (MlirValue){NULL};
   MlirValue y = integer_product(n, aq[0], aq[2], in(n, 1), zb, aq[1], in(n, 2), 1.0, (MlirValue){NULL});
-  res[0] = onnx_has_in(n, 4) ? op2(n, "Add", y, in(n, 4)) : y;
+  res[0] = onnx_has_in(n, 4) ? onnx_expand2(n, "Add", y, in(n, 4)) : y;
   return ok(res[0]);
 }
-
-/* com.microsoft's QuantizeLinear / DequantizeLinear: the default ops
- * (x, scale, zp; axis); the 16-bit and 4-bit types it adds are refused
- * by the default rules' type checks. */
-static int contrib_qdq(onnx_node *n, const char *type, MlirValue *res) {
-  if (!onnx_need_inputs(n, "xx-")) return -1;
-  MlirNamedAttribute axis = onnx_xattr_int(n, "axis", onnx_attr_int(n, "axis", 1));
-  MlirValue v[3] = {in(n, 0), in(n, 1), onnx_has_in(n, 2) ? in(n, 2) : (MlirValue){NULL}};
-  res[0] = onnx_expand1(n, type, OPSET_QDQ, 3, v, &axis, 1);
-  return ok(res[0]);
-}
-static int rule_contrib_quantize(onnx_node *n, MlirValue *res) { return contrib_qdq(n, "QuantizeLinear", res); }
-static int rule_contrib_dequantize(onnx_node *n, MlirValue *res) { return contrib_qdq(n, "DequantizeLinear", res); }
 
 /* Ops ORT had in its domain before ONNX took them in, with the same
  * inputs and attributes: the default op of the opset that added it. */
@@ -257,6 +239,15 @@ static int alias(onnx_node *n, const char *type, int opset, MlirValue *res) {
   for (int i = 0; i < n->n_in; i++) v[i] = onnx_has_in(n, i) ? in(n, i) : (MlirValue){NULL};
   res[0] = onnx_expand1(n, type, opset, n->n_in, v, attrs, k);
   return ok(res[0]);
+}
+/* com.microsoft's QuantizeLinear / DequantizeLinear: the default ops
+ * (x, scale, zp; axis); the 16-bit and 4-bit types it adds are refused
+ * by the default rules' type checks. */
+static int rule_contrib_quantize(onnx_node *n, MlirValue *res) {
+  return onnx_need_inputs(n, "xx-") ? alias(n, "QuantizeLinear", OPSET_QDQ, res) : -1;
+}
+static int rule_contrib_dequantize(onnx_node *n, MlirValue *res) {
+  return onnx_need_inputs(n, "xx-") ? alias(n, "DequantizeLinear", OPSET_QDQ, res) : -1;
 }
 static int rule_trilu(onnx_node *n, MlirValue *res) { return alias(n, "Trilu", 14, res); }
 static int rule_grid_sample(onnx_node *n, MlirValue *res) { return alias(n, "GridSample", 16, res); }
@@ -307,7 +298,7 @@ static int rule_fused_conv(onnx_node *n, MlirValue *res) {
   const int np = floats_attr(n, "activation_params", p, 4);
   MlirValue v[3] = {in(n, 0), in(n, 1), onnx_has_in(n, 2) ? in(n, 2) : (MlirValue){NULL}};
   MlirValue y = onnx_expand1(n, "Conv", OPSET_QDQ, 3, v, attrs, k);
-  if (onnx_has_in(n, 3)) y = op2(n, "Add", y, in(n, 3));
+  if (onnx_has_in(n, 3)) y = onnx_expand2(n, "Add", y, in(n, 3));
   res[0] = activation(n, y, act, p, np);
   return ok(res[0]);
 }
@@ -348,14 +339,14 @@ static int rule_gelu(onnx_node *n, MlirValue *res) {
 /* BiasGelu: gelu(a + b). */
 static int rule_bias_gelu(onnx_node *n, MlirValue *res) {
   if (!onnx_need_inputs(n, "xx")) return -1;
-  res[0] = gelu(n, op2(n, "Add", in(n, 0), in(n, 1)), "none");
+  res[0] = gelu(n, onnx_expand2(n, "Add", in(n, 0), in(n, 1)), "none");
   return ok(res[0]);
 }
 
 /* FastGelu: the tanh form of gelu(x (+ bias)). */
 static int rule_fast_gelu(onnx_node *n, MlirValue *res) {
   if (!onnx_need_inputs(n, "x-")) return -1;
-  MlirValue x = onnx_has_in(n, 1) ? op2(n, "Add", in(n, 0), in(n, 1)) : in(n, 0);
+  MlirValue x = onnx_has_in(n, 1) ? onnx_expand2(n, "Add", in(n, 0), in(n, 1)) : in(n, 0);
   res[0] = gelu(n, x, "tanh");
   return ok(res[0]);
 }
@@ -364,8 +355,8 @@ static int rule_fast_gelu(onnx_node *n, MlirValue *res) {
 static int rule_quick_gelu(onnx_node *n, MlirValue *res) {
   if (!onnx_need_inputs(n, "x")) return -1;
   const double alpha = onnx_attr_float(n, "alpha", 1.702);
-  MlirValue ax = op2(n, "Mul", in(n, 0), onnx_scalar(n, QRT_F32, alpha));
-  res[0] = op2(n, "Mul", in(n, 0), op1(n, "Sigmoid", OPSET_QDQ, ax));
+  MlirValue ax = onnx_expand2(n, "Mul", in(n, 0), onnx_scalar(n, QRT_F32, alpha));
+  res[0] = onnx_expand2(n, "Mul", in(n, 0), op1(n, "Sigmoid", OPSET_QDQ, ax));
   return ok(res[0]);
 }
 
@@ -381,9 +372,9 @@ static int rule_fused_matmul(onnx_node *n, MlirValue *res) {
   if ((ta && as.rank < 2) || (tb && bs.rank < 2)) return onnx_fail(n, "a transposed operand must have rank 2 or more");
   MlirValue a = ta ? transposed(n, in(n, 0), as.rank) : in(n, 0);
   MlirValue b = tb ? transposed(n, in(n, 1), bs.rank) : in(n, 1);
-  MlirValue y = op2(n, "MatMul", a, b);
+  MlirValue y = onnx_expand2(n, "MatMul", a, b);
   const double alpha = onnx_attr_float(n, "alpha", 1.0);
-  res[0] = alpha != 1.0 ? op2(n, "Mul", y, onnx_scalar(n, QRT_F32, alpha)) : y;
+  res[0] = alpha != 1.0 ? onnx_expand2(n, "Mul", y, onnx_scalar(n, QRT_F32, alpha)) : y;
   return ok(res[0]);
 }
 
@@ -394,8 +385,8 @@ static int rule_fused_matmul(onnx_node *n, MlirValue *res) {
 static int skip_norm(onnx_node *n, bool rms, MlirValue *res) {
   if (!onnx_need_inputs(n, rms ? "xxx-" : "xxx--")) return -1;
   const int bias_i = rms ? 3 : 4;
-  MlirValue sum = op2(n, "Add", in(n, 0), in(n, 1));
-  if (onnx_has_in(n, bias_i)) sum = op2(n, "Add", sum, in(n, bias_i));
+  MlirValue sum = onnx_expand2(n, "Add", in(n, 0), in(n, 1));
+  if (onnx_has_in(n, bias_i)) sum = onnx_expand2(n, "Add", sum, in(n, bias_i));
   MlirNamedAttribute attrs[2] = {onnx_xattr_int(n, "axis", -1),
                                  onnx_xattr_float(n, "epsilon", onnx_attr_float(n, "epsilon", 1e-12))};
   if (rms) {

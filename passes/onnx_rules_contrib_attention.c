@@ -27,11 +27,6 @@
 
 static MlirValue in(onnx_node *n, int i) { return onnx_raw_in(n, i); }
 
-static MlirValue op2(onnx_node *n, const char *type, MlirValue a, MlirValue b) {
-  MlirValue ab[2] = {a, b};
-  return onnx_expand1(n, type, 13, 2, ab, NULL, 0);
-}
-
 static MlirValue ints(onnx_node *n, const int64_t *v, int k) {
   qcc_array a = {QRT_I64, 1, {k}, (void *)v, sizeof(int64_t) * (size_t)k};
   return onnx_constant(n, &a);
@@ -50,24 +45,24 @@ static int rule_embed_layernorm(onnx_node *n, MlirValue *res) {
   if (onnx_has_in(n, 1) != onnx_has_in(n, 4))
     return onnx_fail(n, "segment_ids and segment_embedding go together");
   const int64_t S = ids.dims[1];
-  MlirValue sum = op2(n, "Gather", in(n, 2), in(n, 0));
+  MlirValue sum = onnx_expand2(n, "Gather", in(n, 2), in(n, 0));
   MlirValue pos;
   if (onnx_has_in(n, 8)) {
-    pos = op2(n, "Gather", in(n, 3), in(n, 8));
+    pos = onnx_expand2(n, "Gather", in(n, 3), in(n, 8));
   } else {
     const int64_t zero = 0, end = S;
     MlirValue v[3] = {in(n, 3), ints(n, &zero, 1), ints(n, &end, 1)};
     pos = onnx_expand1(n, "Slice", 13, 3, v, NULL, 0);
   }
-  sum = op2(n, "Add", sum, pos);
-  if (onnx_has_in(n, 1)) sum = op2(n, "Add", sum, op2(n, "Gather", in(n, 4), in(n, 1)));
+  sum = onnx_expand2(n, "Add", sum, pos);
+  if (onnx_has_in(n, 1)) sum = onnx_expand2(n, "Add", sum, onnx_expand2(n, "Gather", in(n, 4), in(n, 1)));
   MlirNamedAttribute attrs[2] = {onnx_xattr_int(n, "axis", -1),
                                  onnx_xattr_float(n, "epsilon", onnx_attr_float(n, "epsilon", 1e-12))};
   MlirValue norm[3] = {sum, in(n, 5), in(n, 6)};
   res[0] = onnx_expand1(n, "LayerNormalization", 17, 3, norm, attrs, 2);
   if (onnx_out_used(n, 1)) {
     if (onnx_has_in(n, 7)) {
-      MlirValue ones = op2(n, "Equal", in(n, 7), onnx_scalar(n, QRT_I32, 1));
+      MlirValue ones = onnx_expand2(n, "Equal", in(n, 7), onnx_scalar(n, QRT_I32, 1));
       MlirNamedAttribute to = onnx_xattr_int(n, "to", 6 /* INT32 */);
       MlirValue count = onnx_expand1(n, "Cast", 13, 1, &ones, &to, 1);
       const int64_t axis = 1;
@@ -77,7 +72,7 @@ static int rule_embed_layernorm(onnx_node *n, MlirValue *res) {
     } else {
       const qcc_shape one = {QRT_I32, 1, {1}};
       MlirValue zero = onnx_reshape(n, onnx_scalar(n, QRT_I32, 0), &one);
-      res[1] = op2(n, "Expand", zero, ints(n, &ids.dims[0], 1));
+      res[1] = onnx_expand2(n, "Expand", zero, ints(n, &ids.dims[0], 1));
     }
   }
   res[2] = sum;
@@ -124,16 +119,16 @@ static int key_mask_bias(onnx_node *n, int mi, int64_t B, int64_t S, int64_t T, 
     free(j);
     const int64_t col[2] = {B, 1};
     MlirValue end = reshape(n, ms.dims[0] == B ? in(n, mi) : slice(n, in(n, mi), 0, 0, B), col, 2);
-    keep = op2(n, "Less", keys, end);
+    keep = onnx_expand2(n, "Less", keys, end);
     if (ms.dims[0] == 2 * B && B > 0) {
       MlirValue start = reshape(n, slice(n, in(n, mi), 0, B, 2 * B), col, 2);
-      keep = op2(n, "And", keep, op2(n, "GreaterOrEqual", keys, start));
+      keep = onnx_expand2(n, "And", keep, onnx_expand2(n, "GreaterOrEqual", keys, start));
     }
   } else if (attention && ms.rank == 2 && ms.dims[1] == 1 && (ms.dims[0] == B || ms.dims[0] == 1)) {
     return 0;
   } else if ((ms.rank == 2 && ms.dims[0] == B && ms.dims[1] == T) ||
              (ms.rank == 3 && ms.dims[0] == B && ms.dims[1] == S && ms.dims[2] == T)) {
-    keep = op2(n, "Greater", in(n, mi), onnx_scalar(n, QRT_I32, 0));
+    keep = onnx_expand2(n, "Greater", in(n, mi), onnx_scalar(n, QRT_I32, 0));
     rows = ms.rank == 3 ? S : 1;
   } else {
     char buf[96];
@@ -148,7 +143,7 @@ static int key_mask_bias(onnx_node *n, int mi, int64_t B, int64_t S, int64_t T, 
 /* bias (may be null) + input ab (attention_bias, if given). */
 static MlirValue add_bias(onnx_node *n, MlirValue bias, int ab) {
   if (!onnx_has_in(n, ab)) return bias;
-  return mlirValueIsNull(bias) ? in(n, ab) : op2(n, "Add", bias, in(n, ab));
+  return mlirValueIsNull(bias) ? in(n, ab) : onnx_expand2(n, "Add", bias, in(n, ab));
 }
 
 /* The default Attention (opset 23) of 3-D or 4-D q, k, v with N heads. */
@@ -228,8 +223,8 @@ static int packed_qkv_attention(onnx_node *n, const packed_attention *at, MlirVa
 }
 
 static MlirValue float_projection(onnx_node *n) {
-  MlirValue qkv = op2(n, "MatMul", in(n, 0), in(n, 1));
-  return onnx_has_in(n, 2) ? op2(n, "Add", qkv, in(n, 2)) : qkv;
+  MlirValue qkv = onnx_expand2(n, "MatMul", in(n, 0), in(n, 1));
+  return onnx_has_in(n, 2) ? onnx_expand2(n, "Add", qkv, in(n, 2)) : qkv;
 }
 
 /* QAttention's projection: exact int32 (input - izp) @ (weight - wzp)
@@ -240,7 +235,7 @@ static MlirValue integer_projection(onnx_node *n) {
   MlirValue acc = onnx_expand1(n, "MatMulInteger", 13, 4, v, NULL, 0);
   MlirNamedAttribute to = onnx_xattr_int(n, "to", 1 /* FLOAT */);
   MlirValue f = onnx_expand1(n, "Cast", 13, 1, &acc, &to, 1);
-  return op2(n, "Add", op2(n, "Mul", f, op2(n, "Mul", in(n, 3), in(n, 4))), in(n, 2));
+  return onnx_expand2(n, "Add", onnx_expand2(n, "Mul", f, onnx_expand2(n, "Mul", in(n, 3), in(n, 4))), in(n, 2));
 }
 
 /* Attention (num_heads, unidirectional, qkv_hidden_sizes,
@@ -297,10 +292,10 @@ static int rule_multihead_attention(onnx_node *n, MlirValue *res) {
     const int64_t Dk = bnsh ? 0 : ks.dims[2];
     if (bs.rank != 1 || bs.dims[0] != qs.dims[2] + (bnsh ? qs.dims[2] + Dv : Dk + Dv))
       return onnx_fail(n, "bias must hold the Q, K and V hidden sizes' values");
-    q = op2(n, "Add", q, slice(n, in(n, 3), 0, 0, qs.dims[2]));
+    q = onnx_expand2(n, "Add", q, slice(n, in(n, 3), 0, 0, qs.dims[2]));
     if (!bnsh) {
-      k = op2(n, "Add", k, slice(n, in(n, 3), 0, qs.dims[2], qs.dims[2] + Dk));
-      v = op2(n, "Add", v, slice(n, in(n, 3), 0, qs.dims[2] + Dk, qs.dims[2] + Dk + Dv));
+      k = onnx_expand2(n, "Add", k, slice(n, in(n, 3), 0, qs.dims[2], qs.dims[2] + Dk));
+      v = onnx_expand2(n, "Add", v, slice(n, in(n, 3), 0, qs.dims[2] + Dk, qs.dims[2] + Dk + Dv));
     }
   }
   MlirValue bias = {NULL};
@@ -356,7 +351,7 @@ static int rule_ms_rotary(onnx_node *n, MlirValue *res) {
     MlirValue steps = onnx_constant(n, &sa);
     free(s);
     const int64_t one[2] = {1, 1}, bs[2] = {B, S};
-    pos = op2(n, "Expand", op2(n, "Add", reshape(n, in(n, 1), one, 2), steps), ints(n, bs, 2));
+    pos = onnx_expand2(n, "Expand", onnx_expand2(n, "Add", reshape(n, in(n, 1), one, 2), steps), ints(n, bs, 2));
   } else if (ps.rank != 2 || ps.dims[0] != B || ps.dims[1] != S) {
     return onnx_fail(n, "position_ids must be one offset or [%lld, %lld]", (long long)B, (long long)S);
   }
@@ -469,8 +464,8 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
 
   /* total_b and c_b, [B, 1, 1, 1] */
   const int64_t col[4] = {B, 1, 1, 1};
-  MlirValue tb = reshape(n, op2(n, "Add", in(n, 5), i32(n, 1)), col, 4);
-  MlirValue cb = first ? i32(n, 0) : op2(n, "Sub", tb, i32(n, S));
+  MlirValue tb = reshape(n, onnx_expand2(n, "Add", in(n, 5), i32(n, 1)), col, 4);
+  MlirValue cb = first ? i32(n, 0) : onnx_expand2(n, "Sub", tb, i32(n, S));
 
   if (onnx_attr_int(n, "do_rotary", 0)) {
     qcc_shape cs;
@@ -490,8 +485,8 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
         MlirValue p0 = slice(n, slice(n, in(n, 9), 0, 0, 1), 1, 0, 1);
         base = onnx_expand1(n, "Cast", 13, 1, &p0, &to32, 1);
       }
-      MlirValue p32 = op2(n, "Add", base, reshape(n, arange4(n, S, 3), row, 2));
-      pos = op2(n, "Expand", onnx_expand1(n, "Cast", 13, 1, &p32, &to64, 1), ints(n, bs, 2));
+      MlirValue p32 = onnx_expand2(n, "Add", base, reshape(n, arange4(n, S, 3), row, 2));
+      pos = onnx_expand2(n, "Expand", onnx_expand1(n, "Cast", 13, 1, &p32, &to64, 1), ints(n, bs, 2));
     }
     MlirNamedAttribute ra[2] = {onnx_xattr_int(n, "interleaved", onnx_attr_int(n, "rotary_interleaved", 0)),
                                 onnx_xattr_int(n, "rotary_embedding_dim", 2 * cs.dims[1])};
@@ -510,30 +505,30 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
       continue;
     }
     MlirValue r = arange4(n, PL, 2); /* [1, 1, PL, 1] */
-    MlirValue idx = op2(n, "Sub", r, cb);
+    MlirValue idx = onnx_expand2(n, "Sub", r, cb);
     MlirValue lo_hi[3] = {idx, i32(n, 0), i32(n, S - 1)};
     idx = onnx_expand1(n, "Clip", 13, 3, lo_hi, NULL, 0);
     const int64_t full[4] = {B, NKV, PL, H};
     MlirNamedAttribute to64 = onnx_xattr_int(n, "to", 7);
     idx = onnx_expand1(n, "Cast", 13, 1, &idx, &to64, 1);
-    idx = op2(n, "Expand", idx, ints(n, full, 4));
+    idx = onnx_expand2(n, "Expand", idx, ints(n, full, 4));
     MlirNamedAttribute axis = onnx_xattr_int(n, "axis", 2);
     MlirValue ge[2] = {news[t], idx};
     MlirValue moved = onnx_expand1(n, "GatherElements", 13, 2, ge, &axis, 1);
     MlirValue zero = onnx_scalar(n, QRT_F32, 0.0);
-    MlirValue inner[3] = {op2(n, "Less", r, tb), moved, zero};
-    MlirValue outer[3] = {op2(n, "Less", r, cb), pad_rows(n, in(n, 3 + t), P, PL),
+    MlirValue inner[3] = {onnx_expand2(n, "Less", r, tb), moved, zero};
+    MlirValue outer[3] = {onnx_expand2(n, "Less", r, cb), pad_rows(n, in(n, 3 + t), P, PL),
                           onnx_expand1(n, "Where", 13, 3, inner, NULL, 0)};
     present[t] = onnx_expand1(n, "Where", 13, 3, outer, NULL, 0);
   }
 
   /* keys j < L_i = min(c_b + i + 1, total_b), the last W of them */
-  MlirValue i1 = op2(n, "Add", arange4(n, S, 2), i32(n, 1));
-  MlirValue L = op2(n, "Min", op2(n, "Add", cb, i1), tb);
+  MlirValue i1 = onnx_expand2(n, "Add", arange4(n, S, 2), i32(n, 1));
+  MlirValue L = onnx_expand2(n, "Min", onnx_expand2(n, "Add", cb, i1), tb);
   MlirValue j = arange4(n, PL, 3);
-  MlirValue keep = op2(n, "Less", j, L);
+  MlirValue keep = onnx_expand2(n, "Less", j, L);
   const int64_t W = onnx_attr_int(n, "local_window_size", -1);
-  if (W >= 0) keep = op2(n, "And", keep, op2(n, "GreaterOrEqual", j, op2(n, "Sub", L, i32(n, W))));
+  if (W >= 0) keep = onnx_expand2(n, "And", keep, onnx_expand2(n, "GreaterOrEqual", j, onnx_expand2(n, "Sub", L, i32(n, W))));
   MlirValue bias = where(n, keep, -INFINITY);
   if (onnx_has_in(n, 10)) {
     qcc_shape as;
@@ -541,7 +536,7 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
     if (as.rank != 4 || as.dims[3] != T) return onnx_fail(n, "attention_bias must be [B or 1, N or 1, S, %lld]", (long long)T);
     const int64_t pads[8] = {0, 0, 0, 0, 0, 0, 0, PL - T};
     MlirValue pv[2] = {in(n, 10), ints(n, pads, 8)};
-    bias = op2(n, "Add", bias, PL > T ? onnx_expand1(n, "Pad", 13, 2, pv, NULL, 0) : in(n, 10));
+    bias = onnx_expand2(n, "Add", bias, PL > T ? onnx_expand1(n, "Pad", 13, 2, pv, NULL, 0) : in(n, 10));
   }
   MlirNamedAttribute attrs[3];
   int na = 0;

@@ -9,7 +9,8 @@ Runtime's own outputs (test/tools/ort_run.js):
                 QLinearSoftmax (opset 13 and opset 11's 2-D coercion),
                 QGemm (int8 weights per column, transB,
                 int32 bias; uint8 and float out), int8 QLinearAdd and
-                QLinearWhere (broadcast condition)
+                QLinearWhere (broadcast condition); com.microsoft's
+                DequantizeLinear and QuantizeLinear per channel
   qmatmul.onnx  MatMulIntegerToFloat and DynamicQuantizeMatMul
   fused.onnx    the transformer optimizer's float fusions: Gelu, BiasGelu,
                 FastGelu, QuickGelu, FusedMatMul (transA, transB, alpha,
@@ -95,7 +96,9 @@ def qop(out):
              const("wq", rng.integers(-63, 64, (5, 24)).astype(np.int8)),  # 7 bits: see the top
              const("ws", (rng.random(5) * 0.01 + 0.002).astype(np.float32)), const("wz", np.zeros(5, np.int8)),
              const("bias", rng.integers(-3000, 3000, 5).astype(np.int32)),
-             const("sg", np.float32(0.09)), const("zg", np.uint8(125))]
+             const("sg", np.float32(0.09)), const("zg", np.uint8(125)),
+             const("s4", np.array([0.01, 0.02, 0.04, 0.08], np.float32)),
+             const("z4", np.array([0, 100, 128, 255], np.uint8))]
     nodes = [
         node("QLinearAdd", ["a", "sa", "za", "b", "sb", "zb", "sc", "zc"], ["add"]),
         node("QLinearMul", ["a", "sa", "za", "bc", "sb", "zb", "sc", "zc"], ["mul"]),
@@ -112,13 +115,16 @@ def qop(out):
         node("QGemm", ["g", "sa", "za", "wq", "ws", "wz", "bias"], ["gemm_f"], transB=1, alpha=0.5),
         node("QLinearAdd", ["ia", "si", "zi", "ib", "si", "zi", "so", "zo"], ["add_i8"]),
         node("QLinearWhere", ["cond", "ia", "si", "zi", "ib", "so", "zo", "si", "zi"], ["where_i8"]),
+        node("DequantizeLinear", ["a", "s4", "z4"], ["ms_dq"], axis=1),
+        node("QuantizeLinear", ["ms_dq", "s4", "z4"], ["ms_q"], axis=1),
     ]
     save(out, "qop", nodes,
          [vi("a", [1, 4, 6, 6], u8), vi("b", [1, 4, 6, 6], u8), vi("bc", [1, 4, 1, 1], u8),
           vi("nhwc", [1, 6, 6, 4], u8), vi("g", [3, 24], u8), vi("ia", [2, 9], i8), vi("ib", [2, 9], i8),
           vi("cond", [1, 9], TensorProto.BOOL)],
          [vi(n, None, u8) for n in ["add", "mul", "sig", "lrelu", "cat", "avg", "gap", "gap_last", "sm13", "sm11",
-                                    "gemm"]] + [vi("gemm_f", None), vi("add_i8", None, i8), vi("where_i8", None, i8)], inits)
+                                    "gemm"]] + [vi("gemm_f", None), vi("add_i8", None, i8), vi("where_i8", None, i8), vi("ms_dq", None),
+                                vi("ms_q", None, u8)], inits)
     # codes spread over the whole range, and some pairs that meet exactly
     np.save(os.path.join(out, "qa.npy"), rng.integers(0, 256, (1, 4, 6, 6)).astype(np.uint8))
     np.save(os.path.join(out, "qb.npy"), rng.integers(0, 256, (1, 4, 6, 6)).astype(np.uint8))
