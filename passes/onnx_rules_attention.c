@@ -258,6 +258,9 @@ static int rule_attention(onnx_node *n, MlirValue *res) {
   } else if (!nonpad) {
     guard = blocks_a_row(NULL, S, T, past, causal, left, right);
   }
+  /* An expansion of ONNX Runtime's attention ops (onnx_rules_contrib_attention.c)
+   * has no fully-masked-row rule: its masks are finite biases. */
+  if (onnx_attr_int(n, "qcc.no_masked_row_rule", 0)) guard = false;
   if (nonpad || causal || left >= 0 || right >= 0) {
     qcc_shape fs = {QRT_F32, 2, {S, T}}, both;
     MlirValue frame = nonpad ? nonpad_bias(n, B, S, T, causal, left, right, &fs)

@@ -149,9 +149,14 @@ static MlirValue add_bias(onnx_node *n, MlirValue bias, int ab) {
 /* The default Attention (opset 23) of 3-D or 4-D q, k, v with N heads. */
 static int attention23(onnx_node *n, MlirValue q, MlirValue k, MlirValue v, MlirValue bias, MlirValue past_k,
                        MlirValue past_v, int64_t heads, bool three_d, MlirValue *out) {
-  MlirNamedAttribute attrs[4];
+  MlirNamedAttribute attrs[5];
   int k_attrs = 0;
   attrs[k_attrs++] = onnx_xattr_int(n, "is_causal", onnx_attr_int(n, "unidirectional", 0) != 0);
+  /* ONNX Runtime's softmax of a row whose keys are all masked is the
+   * softmax of its (finitely masked) scores, not Attention-23's zeros:
+   * without the rule's reduce and select the attention fuses, and
+   * rotate-heads folds its output rotation. */
+  attrs[k_attrs++] = onnx_xattr_int(n, "qcc.no_masked_row_rule", 1);
   const double scale = onnx_attr_float(n, "scale", 0.0);
   if (scale != 0.0) attrs[k_attrs++] = onnx_xattr_float(n, "scale", scale);
   if (three_d) {
