@@ -57,11 +57,11 @@ def run(cmd):
     return r.stdout
 
 
-def measure(build, ex, work, flags):
+def measure(build, ex, work, flags, test_dir=None):
     """(bpc, accuracy, native program) of the generated C with these qcc flags."""
     metrics = os.path.join(work, "metrics.txt")
     run(["/usr/bin/python3", os.path.join(ROOT, "test/e2e/check_multimodal.py"), build, ex, work, flags,
-         "--metrics-file", metrics])
+         "--metrics-file", metrics, *(["--test-dir", test_dir] if test_dir else [])])
     bpc, acc = (float(v) for v in open(metrics).read().split())
     # timed with the machine's SIMD paths (the int8 kernels pick them at
     # compile time), as a deployment would build it: one self-contained C
@@ -93,19 +93,26 @@ def main():
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--example", default=EX)
     ap.add_argument("--msq-flags", default=METHODS[1][1])
+    ap.add_argument("--test-dir", help="another split in test/'s layout (examples/mm_lm/eval_split.py)")
+    ap.add_argument("--schemes", default=",".join(SCHEMES), help="a subset of " + ",".join(SCHEMES))
     a = ap.parse_args()
+    schemes = a.schemes.split(",")
+    if not set(schemes) <= set(SCHEMES):
+        sys.exit(f"--schemes: expected some of {','.join(SCHEMES)}, got '{a.schemes}'")
     methods = [METHODS[0], (METHODS[1][0], a.msq_flags), METHODS[2]]
     ref = json.load(open(os.path.join(a.example, "reference.json")))
+    if a.test_dir:
+        ref.update(json.load(open(os.path.join(a.test_dir, "reference.json"))))
     inputs = [os.path.join(a.example, f"input_0_{i['name']}.npy") for i in ref["inputs"]]
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        fbpc, facc, fprog = measure(a.build, a.example, os.path.join(tmp, "f32"), "")
-        for scheme in SCHEMES:
+        fbpc, facc, fprog = measure(a.build, a.example, os.path.join(tmp, "f32"), "", a.test_dir)
+        for scheme in schemes:
             for rname, rflags in ROTATIONS:
                 for mname, mflags in methods:
                     flags = " ".join(f for f in (f"-q {scheme}", rflags, mflags) if f)
                     work = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "_", flags))
-                    rows[scheme, rname, mname] = measure(a.build, a.example, work, flags)
+                    rows[scheme, rname, mname] = measure(a.build, a.example, work, flags, a.test_dir)
                     print(f"{flags}: {rows[scheme, rname, mname][:2]}", file=sys.stderr, flush=True)
         ms = time_interleaved([fprog] + [r[2] for r in rows.values()], inputs, a.runs, a.rounds)
     fms = ms[fprog]
@@ -115,21 +122,23 @@ def main():
     print(f"MSQ flags: {a.msq_flags}\n")
     print("| scheme | rotation | activation scales | bits/char | answer acc. | us/run |")
     print("|---|---|---|---|---|---|")
-    for scheme in SCHEMES:
+    for scheme in schemes:
         for rname, _ in ROTATIONS:
             for mname, _ in methods:
                 b, acc, ms = rows[scheme, rname, mname]
                 print(f"| {scheme} | {rname} | {mname} | {b:.4f} | {acc:.3f} | {1000 * ms:.1f} |")
-    t, q, d = (rows["w4a4", "none", m][0] for m, _ in methods)
-    closed = (t - q) / (t - d) if t > d else float("nan")
-    print(f"\nW4A4, no rotation: MSQ closes {100 * closed:.0f}% of per-tensor static's gap to per-token dynamic "
-          f"({t:.4f} -> {q:.4f}, per-token {d:.4f}); bar: 25%: {'met' if closed >= 0.25 else 'NOT met'}")
-    for rname, _ in ROTATIONS:
+    print()
+    if "w4a4" in schemes:
+        t, q, d = (rows["w4a4", "none", m][0] for m, _ in methods)
+        closed = (t - q) / (t - d) if t > d else float("nan")
+        print(f"W4A4, no rotation: MSQ closes {100 * closed:.0f}% of per-tensor static's gap to per-token dynamic "
+              f"({t:.4f} -> {q:.4f}, per-token {d:.4f}); bar: 25%: {'met' if closed >= 0.25 else 'NOT met'}")
+    for rname, _ in ROTATIONS if "w4a8" in schemes else []:
         t, q = rows["w4a8", rname, METHODS[0][0]], rows["w4a8", rname, METHODS[1][0]]
         print(f"W4A8, rotation {rname}: MSQ {q[0]:.4f} bits/char, {q[1]:.3f} accuracy vs per-tensor {t[0]:.4f}, "
               f"{t[1]:.3f}: {'not worse' if q[0] <= t[0] else 'WORSE'} in bits/char, "
               f"{'not worse' if q[1] >= t[1] else 'WORSE'} in accuracy")
-    for scheme in SCHEMES:
+    for scheme in schemes:
         t, q, d = (rows[scheme, "none", m][2] for m, _ in methods)
         print(f"{scheme} latency: MSQ+AIFS {q / t:.2f}x per-tensor static, {q / d:.2f}x per-token dynamic")
 

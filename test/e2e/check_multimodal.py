@@ -17,9 +17,11 @@ pix, mod; metrics bits per text character and answer accuracy).
    with --bpc-budget / --acc-budget, bounded against the float reference.
 
 --metrics-file FILE writes "bpc accuracy" (one line) for tables and tests.
+--test-dir DIR measures another split in test/'s layout, whose float metrics
+are DIR/reference.json's (examples/mm_lm/eval_split.py writes one).
 
 usage: check_multimodal.py QCC_BUILD_DIR EXAMPLE_DIR WORK_DIR "FLAGS" [--sanitize]
-       [--bpc-budget R] [--acc-budget P] [--metrics-file FILE]
+       [--bpc-budget R] [--acc-budget P] [--metrics-file FILE] [--test-dir DIR]
 """
 import argparse
 import json
@@ -67,6 +69,7 @@ def main():
     ap.add_argument("--bpc-budget", type=float)
     ap.add_argument("--acc-budget", type=float)
     ap.add_argument("--metrics-file")
+    ap.add_argument("--test-dir")
     args = ap.parse_args()
     ex, work = args.ex, args.work
     name = os.path.basename(os.path.normpath(ex))
@@ -110,7 +113,9 @@ def main():
         if not err <= bound:
             sys.exit(f"FAIL {name}: C vs PyTorch error {err} exceeds {bound}")
 
-    tdir = os.path.join(ex, "test")
+    tdir = args.test_dir or os.path.join(ex, "test")
+    if args.test_dir:
+        ref = json.load(open(os.path.join(tdir, "reference.json")))
     xs = [np.load(os.path.join(tdir, f"{n}.npy")) for n in names]
     labels = np.load(os.path.join(tdir, "labels.npy"))
     answers = np.load(os.path.join(tdir, "answers.npy"))
