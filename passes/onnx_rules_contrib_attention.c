@@ -32,6 +32,22 @@ static MlirValue ints(onnx_node *n, const int64_t *v, int k) {
   return onnx_constant(n, &a);
 }
 
+/* 0, 1, .., len - 1 (int32 or int64) laid along dim `axis` of a
+ * rank-`rank` shape of 1s: key and query positions, rotary steps. */
+static MlirValue arange(onnx_node *n, qrt_dtype dtype, int64_t len, int rank, int axis) {
+  const size_t size = dtype == QRT_I64 ? sizeof(int64_t) : sizeof(int32_t);
+  void *v = malloc(size * (size_t)(len > 0 ? len : 1));
+  for (int64_t i = 0; i < len; i++) {
+    if (dtype == QRT_I64) ((int64_t *)v)[i] = i;
+    else ((int32_t *)v)[i] = (int32_t)i;
+  }
+  qcc_array a = {dtype, rank, {1, 1, 1, 1}, v, size * (size_t)len};
+  a.dims[axis] = len;
+  MlirValue c = onnx_constant(n, &a);
+  free(v);
+  return c;
+}
+
 /* EmbedLayerNormalization (epsilon 1e-12): input_ids, segment_ids,
  * word_embedding, position_embedding, segment_embedding, gamma, beta,
  * mask, position_ids -> output, mask_index (per batch row, the count of
@@ -112,11 +128,7 @@ static int key_mask_bias(onnx_node *n, int mi, int64_t B, int64_t S, int64_t T, 
   MlirValue keep;
   int64_t rows = 1;
   if (ms.rank == 1 && (ms.dims[0] == B || ms.dims[0] == 3 * B + 2 || (attention && ms.dims[0] == 2 * B))) {
-    int32_t *j = malloc(sizeof(int32_t) * (size_t)T);
-    for (int64_t i = 0; i < T; i++) j[i] = (int32_t)i;
-    qcc_array ja = {QRT_I32, 2, {1, T}, j, sizeof(int32_t) * (size_t)T};
-    MlirValue keys = onnx_constant(n, &ja);
-    free(j);
+    MlirValue keys = arange(n, QRT_I32, T, 2, 1); /* [1, T] */
     const int64_t col[2] = {B, 1};
     MlirValue end = reshape(n, ms.dims[0] == B ? in(n, mi) : slice(n, in(n, mi), 0, 0, B), col, 2);
     keep = onnx_expand2(n, "Less", keys, end);
@@ -350,11 +362,7 @@ static int rule_ms_rotary(onnx_node *n, MlirValue *res) {
     return onnx_fail(n, "the caches must be [M, %lld] (half the rotated dims)", (long long)((R ? R : H) / 2));
   MlirValue pos = in(n, 1);
   if (qcc_shape_numel(&ps) == 1) { /* an offset: positions p0 + s for every batch entry */
-    int64_t *s = malloc(sizeof(int64_t) * (size_t)S);
-    for (int64_t i = 0; i < S; i++) s[i] = i;
-    qcc_array sa = {QRT_I64, 2, {1, S}, s, sizeof(int64_t) * (size_t)S};
-    MlirValue steps = onnx_constant(n, &sa);
-    free(s);
+    MlirValue steps = arange(n, QRT_I64, S, 2, 1); /* [1, S] */
     const int64_t one[2] = {1, 1}, bs[2] = {B, S};
     pos = onnx_expand2(n, "Expand", onnx_expand2(n, "Add", reshape(n, in(n, 1), one, 2), steps), ints(n, bs, 2));
   } else if (ps.rank != 2 || ps.dims[0] != B || ps.dims[1] != S) {
@@ -368,17 +376,6 @@ static int rule_ms_rotary(onnx_node *n, MlirValue *res) {
   MlirValue v[4] = {in(n, 0), in(n, 2), in(n, 3), pos};
   res[0] = onnx_expand1(n, "RotaryEmbedding", 23, 4, v, attrs, k);
   return mlirValueIsNull(res[0]) ? -1 : 0;
-}
-
-/* 0, 1, .., len - 1 as int32, laid along dim `axis` of a rank-4 shape of 1s. */
-static MlirValue arange4(onnx_node *n, int64_t len, int axis) {
-  int32_t *v = malloc(sizeof(int32_t) * (size_t)(len > 0 ? len : 1));
-  for (int64_t i = 0; i < len; i++) v[i] = (int32_t)i;
-  qcc_array a = {QRT_I32, 4, {1, 1, 1, 1}, v, sizeof(int32_t) * (size_t)len};
-  a.dims[axis] = len;
-  MlirValue c = onnx_constant(n, &a);
-  free(v);
-  return c;
 }
 
 static MlirValue i32(onnx_node *n, int64_t v) { return onnx_scalar(n, QRT_I32, (double)v); }
@@ -490,7 +487,7 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
         MlirValue p0 = slice(n, slice(n, in(n, 9), 0, 0, 1), 1, 0, 1);
         base = onnx_expand1(n, "Cast", 13, 1, &p0, &to32, 1);
       }
-      MlirValue p32 = onnx_expand2(n, "Add", base, reshape(n, arange4(n, S, 3), row, 2));
+      MlirValue p32 = onnx_expand2(n, "Add", base, reshape(n, arange(n, QRT_I32, S, 4, 3), row, 2));
       pos = onnx_expand2(n, "Expand", onnx_expand1(n, "Cast", 13, 1, &p32, &to64, 1), ints(n, bs, 2));
     }
     MlirNamedAttribute ra[2] = {onnx_xattr_int(n, "interleaved", onnx_attr_int(n, "rotary_interleaved", 0)),
@@ -509,7 +506,7 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
       present[t] = pad_rows(n, news[t], S, PL);
       continue;
     }
-    MlirValue r = arange4(n, PL, 2); /* [1, 1, PL, 1] */
+    MlirValue r = arange(n, QRT_I32, PL, 4, 2); /* [1, 1, PL, 1] */
     MlirValue idx = onnx_expand2(n, "Sub", r, cb);
     MlirValue lo_hi[3] = {idx, i32(n, 0), i32(n, S - 1)};
     idx = onnx_expand1(n, "Clip", 13, 3, lo_hi, NULL, 0);
@@ -528,9 +525,9 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
   }
 
   /* keys j < L_i = min(c_b + i + 1, total_b), the last W of them */
-  MlirValue i1 = onnx_expand2(n, "Add", arange4(n, S, 2), i32(n, 1));
+  MlirValue i1 = onnx_expand2(n, "Add", arange(n, QRT_I32, S, 4, 2), i32(n, 1));
   MlirValue L = onnx_expand2(n, "Min", onnx_expand2(n, "Add", cb, i1), tb);
-  MlirValue j = arange4(n, PL, 3);
+  MlirValue j = arange(n, QRT_I32, PL, 4, 3);
   MlirValue keep = onnx_expand2(n, "Less", j, L);
   const int64_t W = onnx_attr_int(n, "local_window_size", -1);
   if (W >= 0) keep = onnx_expand2(n, "And", keep, onnx_expand2(n, "GreaterOrEqual", j, onnx_expand2(n, "Sub", L, i32(n, W))));
