@@ -15,7 +15,14 @@ machine has them; Debian 12 has none of the last three), then here:
     /usr/bin/python3 examples/bench/try_export.py build/qcc DIR/llama -q w8a8
 
 (docs/robustness.md, "Models from torch's exporter"). DIR/log.json lists
-each model's ops, opsets and torch-vs-ORT error. Not run in CI."""
+each model's ops, opsets and torch-vs-ORT error. Not run in CI.
+
+SET=more exports a second set instead (session 34): Whisper's encoder,
+T5's encoder (relative position buckets), Qwen2 (q/k/v biases), Gemma
+(tanh GELU, (1 + w) norms, scaled embeddings), Mistral (sliding window),
+DistilBERT, wav2vec2 (conv feature extractor, GroupNorm, positional conv),
+Swin (shifted windows), Mamba (selective scan), CLIP's text tower,
+torchvision ResNet-18 and EfficientNet-B0."""
 import os, sys, json, traceback, time
 import numpy as np
 import torch
@@ -145,6 +152,62 @@ def tv(name, ctor, hw):
     cal = {"input": np.random.default_rng(2).standard_normal((16, 1, 3, hw, hw)).astype(np.float32)}
     save(name, m, [x], ["input"], calib=cal)
 
+
+def hf(name, model, inputs, names, calib_fn, out=lambda r: r[0]):
+    """A transformers model wrapped to return one tensor, with 16 calibration samples."""
+    class W(torch.nn.Module):
+        def __init__(s): super().__init__(); s.m = model.eval()
+        def forward(s, *xs): return out(s.m(**dict(zip(names, xs))))
+    cal = {n: np.stack([c.numpy() for c in cs]) for n, cs in zip(names, zip(*[calib_fn() for _ in range(16)]))}
+    save(name, W().eval(), inputs, names, calib=cal)
+
+
+def more():
+    lm = dict(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+              num_key_value_heads=2, max_position_embeddings=64)
+    tok = lambda: (ids(1, 16, V),)
+    logits = lambda r: r.logits
+    run("qwen2", lambda: hf("qwen2", tf.Qwen2ForCausalLM(tf.Qwen2Config(**lm)), list(tok()), ["input_ids"], tok, logits))
+    run("gemma", lambda: hf("gemma", tf.GemmaForCausalLM(tf.GemmaConfig(head_dim=16, **lm)), list(tok()),
+                            ["input_ids"], tok, logits))
+    run("mistral", lambda: hf("mistral", tf.MistralForCausalLM(tf.MistralConfig(sliding_window=8, **lm)),
+                              list(tok()), ["input_ids"], tok, logits))
+    run("distilbert", lambda: hf("distilbert", tf.DistilBertModel(tf.DistilBertConfig(
+        vocab_size=V, dim=64, n_layers=2, n_heads=4, hidden_dim=128, max_position_embeddings=64)),
+        list(tok()), ["input_ids"], tok, lambda r: r.last_hidden_state))
+    run("t5_encoder", lambda: hf("t5_encoder", tf.T5EncoderModel(tf.T5Config(
+        vocab_size=V, d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4)), list(tok()), ["input_ids"], tok,
+        lambda r: r.last_hidden_state))
+    run("clip_text", lambda: hf("clip_text", tf.CLIPTextModel(tf.CLIPTextConfig(
+        vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        max_position_embeddings=64)), list(tok()), ["input_ids"], tok, lambda r: r.last_hidden_state))
+    mel = lambda: (torch.randn(1, 16, 64),)
+    run("whisper_encoder", lambda: hf("whisper_encoder", tf.WhisperModel(tf.WhisperConfig(
+        vocab_size=V, num_mel_bins=16, d_model=64, encoder_layers=2, encoder_attention_heads=4, decoder_layers=1,
+        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, max_source_positions=32)).get_encoder(),
+        list(mel()), ["input_features"], mel, lambda r: r.last_hidden_state))
+    wav = lambda: (torch.randn(1, 1600),)
+    run("wav2vec2", lambda: hf("wav2vec2", tf.Wav2Vec2Model(tf.Wav2Vec2Config(
+        hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+        conv_dim=(32, 32, 32), conv_stride=(5, 2, 2), conv_kernel=(10, 3, 3), num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4)), list(wav()), ["input_values"], wav, lambda r: r.last_hidden_state))
+    img = lambda: (torch.randn(1, 3, 32, 32),)
+    run("swin", lambda: hf("swin", tf.SwinForImageClassification(tf.SwinConfig(
+        image_size=32, patch_size=2, embed_dim=32, depths=[2, 2], num_heads=[2, 4], window_size=4, num_labels=10)),
+        list(img()), ["pixel_values"], img, logits))
+    run("mamba", lambda: hf("mamba", tf.MambaForCausalLM(tf.MambaConfig(
+        vocab_size=V, hidden_size=64, state_size=8, num_hidden_layers=2, expand=2, conv_kernel=4)),
+        list(tok()), ["input_ids"], tok, logits))
+    import torchvision
+    run("resnet18", lambda: tv("resnet18", torchvision.models.resnet18, 64))
+    run("efficientnet_b0", lambda: tv("efficientnet_b0", torchvision.models.efficientnet_b0, 64))
+
+
+if os.environ.get("SET") == "more":
+    more()
+    json.dump(log, open(os.path.join(OUT, "log.json"), "w"), indent=1, default=str)
+    print(json.dumps(log, indent=1, default=str)[:8000])
+    sys.exit(0)
 
 import torchvision
 run("gpt2", gpt2)
