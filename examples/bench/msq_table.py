@@ -40,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EX = os.path.join(ROOT, "examples", "mm_lm")
 # per-tensor static keeps attention's matmuls per-tensor static as MSQ does
@@ -61,7 +63,8 @@ def measure(build, ex, work, flags, test_dir=None):
     """(bpc, accuracy, native program) of the generated C with these qcc flags."""
     metrics = os.path.join(work, "metrics.txt")
     run(["/usr/bin/python3", os.path.join(ROOT, "test/e2e/check_multimodal.py"), build, ex, work, flags,
-         "--metrics-file", metrics, *(["--test-dir", test_dir] if test_dir else [])])
+         "--metrics-file", metrics, "--detail-file", os.path.join(work, "detail.npz"),
+         *(["--test-dir", test_dir] if test_dir else [])])
     bpc, acc = (float(v) for v in open(metrics).read().split())
     # timed with the machine's SIMD paths (the int8 kernels pick them at
     # compile time), as a deployment would build it: one self-contained C
@@ -74,6 +77,19 @@ def measure(build, ex, work, flags, test_dir=None):
         run([os.path.join(build, "qcc"), os.path.join(work, "final.mlir"), "-o", c, "--name", "model"])
     run(["cc", "-std=c99", "-O2", "-march=native", c, os.path.join(work, "main.c"), "-lm", "-o", fast])
     return bpc, acc, fast
+
+
+def paired(work_a, work_b):
+    """B's bits/char minus A's on the same targets, with its standard error
+    (sequences as the independent units: targets of one sequence move
+    together), and the answers B got right that A did not, and the reverse."""
+    a, b = (np.load(os.path.join(w, "detail.npz")) for w in (work_a, work_b))
+    d = b["bits"] - a["bits"]                       # [N, T], NaN where no target
+    n = np.isfinite(d).sum()
+    per_seq = np.nansum(d, axis=1)
+    mean = per_seq.sum() / n
+    se = np.sqrt(len(per_seq) * per_seq.var(ddof=1)) / n
+    return mean, se, int((b["right"] & ~a["right"]).sum()), int((a["right"] & ~b["right"]).sum())
 
 
 def time_interleaved(programs, inputs, runs, rounds):
@@ -104,7 +120,7 @@ def main():
     if a.test_dir:
         ref.update(json.load(open(os.path.join(a.test_dir, "reference.json"))))
     inputs = [os.path.join(a.example, f"input_0_{i['name']}.npy") for i in ref["inputs"]]
-    rows = {}
+    rows, works, pairs = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         fbpc, facc, fprog = measure(a.build, a.example, os.path.join(tmp, "f32"), "", a.test_dir)
         for scheme in schemes:
@@ -113,7 +129,11 @@ def main():
                     flags = " ".join(f for f in (f"-q {scheme}", rflags, mflags) if f)
                     work = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "_", flags))
                     rows[scheme, rname, mname] = measure(a.build, a.example, work, flags, a.test_dir)
+                    works[scheme, rname, mname] = work
                     print(f"{flags}: {rows[scheme, rname, mname][:2]}", file=sys.stderr, flush=True)
+        if "w4a8" in schemes:
+            for rname, _ in ROTATIONS:
+                pairs[rname] = paired(works["w4a8", rname, METHODS[0][0]], works["w4a8", rname, METHODS[1][0]])
         ms = time_interleaved([fprog] + [r[2] for r in rows.values()], inputs, a.runs, a.rounds)
     fms = ms[fprog]
     rows = {k: (b, acc, ms[p]) for k, (b, acc, p) in rows.items()}
@@ -138,6 +158,9 @@ def main():
         print(f"W4A8, rotation {rname}: MSQ {q[0]:.4f} bits/char, {q[1]:.3f} accuracy vs per-tensor {t[0]:.4f}, "
               f"{t[1]:.3f}: {'not worse' if q[0] <= t[0] else 'WORSE'} in bits/char, "
               f"{'not worse' if q[1] >= t[1] else 'WORSE'} in accuracy")
+        mean, se, gained, lost = pairs[rname]
+        print(f"  paired: MSQ - per-tensor {mean:+.2e} bits/char (standard error {se:.1e}, sequences as units; "
+              f"{abs(mean) / se:.1f} s.e.); answers MSQ got and per-tensor missed {gained}, the reverse {lost}")
     for scheme in schemes:
         t, q, d = (rows[scheme, "none", m][2] for m, _ in methods)
         print(f"{scheme} latency: MSQ+AIFS {q / t:.2f}x per-tensor static, {q / d:.2f}x per-token dynamic")

@@ -17,11 +17,15 @@ pix, mod; metrics bits per text character and answer accuracy).
    with --bpc-budget / --acc-budget, bounded against the float reference.
 
 --metrics-file FILE writes "bpc accuracy" (one line) for tables and tests.
+--detail-file FILE.npz keeps each text target's bits ([N, T], NaN where
+none) and each answer's correctness, for paired comparisons of two builds
+(examples/bench/msq_table.py).
 --test-dir DIR measures another split in test/'s layout, whose float metrics
 are DIR/reference.json's (examples/mm_lm/eval_split.py writes one).
 
 usage: check_multimodal.py QCC_BUILD_DIR EXAMPLE_DIR WORK_DIR "FLAGS" [--sanitize]
        [--bpc-budget R] [--acc-budget P] [--metrics-file FILE] [--test-dir DIR]
+       [--detail-file FILE.npz]
 """
 import argparse
 import json
@@ -41,8 +45,10 @@ def run(cmd):
     return r.stdout + r.stderr
 
 
-def metrics(logits, labels, answers):
-    """Bits per text character and answer accuracy of logits [N, T, V]."""
+def metrics(logits, labels, answers, detail=None):
+    """Bits per text character and answer accuracy of logits [N, T, V];
+    with a dict `detail`, also each target's bits ([N, T], NaN where there
+    is no text target) and each answer's correctness (in order)."""
     lg = logits.astype(np.float64)
     lg -= lg.max(-1, keepdims=True)
     logp = lg - np.log(np.exp(lg).sum(-1, keepdims=True))
@@ -50,13 +56,11 @@ def metrics(logits, labels, answers):
     nll = -np.take_along_axis(logp, np.where(mask, labels, 0)[..., None], -1)[..., 0]
     bpc = float(nll[mask].mean() / np.log(2))
     pred = logits.argmax(-1)
-    right = asked = 0
-    for k in range(len(answers)):
-        for pos, digit in answers[k]:
-            if pos >= 0:
-                asked += 1
-                right += int(pred[k, pos] == digit)
-    return bpc, right / asked
+    hits = [bool(pred[k, pos] == digit) for k in range(len(answers)) for pos, digit in answers[k] if pos >= 0]
+    if detail is not None:
+        detail["bits"] = np.where(mask, nll / np.log(2), np.nan)
+        detail["right"] = np.array(hits)
+    return bpc, sum(hits) / len(hits)
 
 
 def main():
@@ -70,6 +74,7 @@ def main():
     ap.add_argument("--acc-budget", type=float)
     ap.add_argument("--metrics-file")
     ap.add_argument("--test-dir")
+    ap.add_argument("--detail-file")
     args = ap.parse_args()
     ex, work = args.ex, args.work
     name = os.path.basename(os.path.normpath(ex))
@@ -126,7 +131,10 @@ def main():
             np.save(p, x[i])
         run([exe, *samples, "--out", out_c])
         outs.append(np.load(os.path.join(out_c, "out0.npy"))[0])
-    bpc, acc = metrics(np.stack(outs), labels, answers)
+    detail = {}
+    bpc, acc = metrics(np.stack(outs), labels, answers, detail)
+    if args.detail_file:
+        np.savez(args.detail_file, **detail)
     want_bpc, want_acc = ref["test_bpc"], ref["test_answer_accuracy"]
     print(f"{name}: {args.flags}: test bits per text character {bpc:.4f} (PyTorch float {want_bpc:.4f}, "
           f"{100 * (bpc / want_bpc - 1):+.2f}%), answer accuracy {acc:.4f} (float {want_acc:.4f})")
