@@ -19,7 +19,8 @@ static const onnx_rule *const rule_tables[] = {onnx_rules_nn, onnx_rules_element
                                                onnx_rules_resize, onnx_rules_quant,
                                                onnx_rules_rnn, onnx_rules_einsum, onnx_rules_audio,
                                                onnx_rules_datadep, onnx_rules_attention, onnx_rules_contrib,
-                                               onnx_rules_nbits, onnx_rules_contrib_attention};
+                                               onnx_rules_nbits, onnx_rules_contrib_attention,
+                                               onnx_rules_contrib_gqa};
 
 static onnx_rule_fn find_rule(const char *type) {
   for (size_t t = 0; t < sizeof rule_tables / sizeof *rule_tables; t++)

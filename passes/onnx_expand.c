@@ -10,6 +10,7 @@
  * carries the opset its expansion was written for (`qcc.opset`): a
  * QLinearSoftmax whose `opset` attribute says 11 gets Softmax-11's axis
  * semantics, whatever the model's default-domain opset is. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "onnx_rules.h"
@@ -103,4 +104,34 @@ MlirValue onnx_expand1(onnx_node *n, const char *type, int opset, int n_in, cons
 MlirValue onnx_expand2(onnx_node *n, const char *type, MlirValue a, MlirValue b) {
   MlirValue ab[2] = {a, b};
   return onnx_expand1(n, type, 13, 2, ab, NULL, 0);
+}
+
+/* Constants and shape ops of expansions, at opset 13. */
+MlirValue onnx_xints(onnx_node *n, const int64_t *v, int k) {
+  qcc_array a = {QRT_I64, 1, {k}, (void *)v, sizeof(int64_t) * (size_t)k};
+  return onnx_constant(n, &a);
+}
+
+MlirValue onnx_xreshape(onnx_node *n, MlirValue x, const int64_t *dims, int rank) {
+  MlirValue v[2] = {x, onnx_xints(n, dims, rank)};
+  return onnx_expand1(n, "Reshape", 13, 2, v, NULL, 0);
+}
+
+MlirValue onnx_xslice(onnx_node *n, MlirValue x, int64_t axis, int64_t from, int64_t to) {
+  MlirValue v[4] = {x, onnx_xints(n, &from, 1), onnx_xints(n, &to, 1), onnx_xints(n, &axis, 1)};
+  return onnx_expand1(n, "Slice", 13, 4, v, NULL, 0);
+}
+
+MlirValue onnx_xarange(onnx_node *n, qrt_dtype dtype, int64_t len, int rank, int axis) {
+  const size_t size = dtype == QRT_I64 ? sizeof(int64_t) : sizeof(int32_t);
+  void *v = malloc(size * (size_t)(len > 0 ? len : 1));
+  for (int64_t i = 0; i < len; i++) {
+    if (dtype == QRT_I64) ((int64_t *)v)[i] = i;
+    else ((int32_t *)v)[i] = (int32_t)i;
+  }
+  qcc_array a = {dtype, rank, {1, 1, 1, 1}, v, size * (size_t)len};
+  a.dims[axis] = len;
+  MlirValue c = onnx_constant(n, &a);
+  free(v);
+  return c;
 }

@@ -49,6 +49,7 @@ extern const onnx_rule onnx_rules_attention[];
 extern const onnx_rule onnx_rules_contrib[];
 extern const onnx_rule onnx_rules_nbits[];
 extern const onnx_rule onnx_rules_contrib_attention[];
+extern const onnx_rule onnx_rules_contrib_gqa[];
 
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
@@ -134,6 +135,13 @@ MlirValue onnx_expand1(onnx_node *n, const char *type, int opset, int n_in, cons
                        const MlirNamedAttribute *attrs, int n_attrs);
 /* A binary default op (Add, MatMul, Less, ...) of a and b at opset 13. */
 MlirValue onnx_expand2(onnx_node *n, const char *type, MlirValue a, MlirValue b);
+/* An int64 [k] constant; x reshaped to dims; x[.., from:to) along axis;
+ * 0, 1, .., len - 1 (int32 or int64) along dim `axis` of a rank-`rank`
+ * shape of 1s (positions of keys, queries, rotary steps). */
+MlirValue onnx_xints(onnx_node *n, const int64_t *v, int k);
+MlirValue onnx_xreshape(onnx_node *n, MlirValue x, const int64_t *dims, int rank);
+MlirValue onnx_xslice(onnx_node *n, MlirValue x, int64_t axis, int64_t from, int64_t to);
+MlirValue onnx_xarange(onnx_node *n, qrt_dtype dtype, int64_t len, int rank, int axis);
 MlirNamedAttribute onnx_xattr_int(onnx_node *n, const char *name, int64_t v);
 MlirNamedAttribute onnx_xattr_float(onnx_node *n, const char *name, double v);
 MlirNamedAttribute onnx_xattr_ints(onnx_node *n, const char *name, const int64_t *v, int count);

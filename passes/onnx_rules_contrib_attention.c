@@ -11,6 +11,7 @@
  *   MultiHeadAttention       Q, K, V (+ bias), 3-D or key/value in BNSH
  *   RotaryEmbedding          the default RotaryEmbedding (position_ids an
  *                            offset or per token)
+ * (GroupQueryAttention, with its own cache semantics: onnx_rules_contrib_gqa.c)
  *
  * The attention ops become the default-domain Attention (opset 23),
  * whose rule (onnx_rules_attention.c) builds the q chain fuse-attention
@@ -26,27 +27,6 @@
 #include "onnx_rules.h"
 
 static MlirValue in(onnx_node *n, int i) { return onnx_raw_in(n, i); }
-
-static MlirValue ints(onnx_node *n, const int64_t *v, int k) {
-  qcc_array a = {QRT_I64, 1, {k}, (void *)v, sizeof(int64_t) * (size_t)k};
-  return onnx_constant(n, &a);
-}
-
-/* 0, 1, .., len - 1 (int32 or int64) laid along dim `axis` of a
- * rank-`rank` shape of 1s: key and query positions, rotary steps. */
-static MlirValue arange(onnx_node *n, qrt_dtype dtype, int64_t len, int rank, int axis) {
-  const size_t size = dtype == QRT_I64 ? sizeof(int64_t) : sizeof(int32_t);
-  void *v = malloc(size * (size_t)(len > 0 ? len : 1));
-  for (int64_t i = 0; i < len; i++) {
-    if (dtype == QRT_I64) ((int64_t *)v)[i] = i;
-    else ((int32_t *)v)[i] = (int32_t)i;
-  }
-  qcc_array a = {dtype, rank, {1, 1, 1, 1}, v, size * (size_t)len};
-  a.dims[axis] = len;
-  MlirValue c = onnx_constant(n, &a);
-  free(v);
-  return c;
-}
 
 /* EmbedLayerNormalization (epsilon 1e-12): input_ids, segment_ids,
  * word_embedding, position_embedding, segment_embedding, gamma, beta,
@@ -67,7 +47,7 @@ static int rule_embed_layernorm(onnx_node *n, MlirValue *res) {
     pos = onnx_expand2(n, "Gather", in(n, 3), in(n, 8));
   } else {
     const int64_t zero = 0, end = S;
-    MlirValue v[3] = {in(n, 3), ints(n, &zero, 1), ints(n, &end, 1)};
+    MlirValue v[3] = {in(n, 3), onnx_xints(n, &zero, 1), onnx_xints(n, &end, 1)};
     pos = onnx_expand1(n, "Slice", 13, 3, v, NULL, 0);
   }
   sum = onnx_expand2(n, "Add", sum, pos);
@@ -83,27 +63,16 @@ static int rule_embed_layernorm(onnx_node *n, MlirValue *res) {
       MlirValue count = onnx_expand1(n, "Cast", 13, 1, &ones, &to, 1);
       const int64_t axis = 1;
       MlirNamedAttribute keep = onnx_xattr_int(n, "keepdims", 0);
-      MlirValue v[2] = {count, ints(n, &axis, 1)};
+      MlirValue v[2] = {count, onnx_xints(n, &axis, 1)};
       res[1] = onnx_expand1(n, "ReduceSum", 13, 2, v, &keep, 1);
     } else {
       const qcc_shape one = {QRT_I32, 1, {1}};
       MlirValue zero = onnx_reshape(n, onnx_scalar(n, QRT_I32, 0), &one);
-      res[1] = onnx_expand2(n, "Expand", zero, ints(n, &ids.dims[0], 1));
+      res[1] = onnx_expand2(n, "Expand", zero, onnx_xints(n, &ids.dims[0], 1));
     }
   }
   res[2] = sum;
   return mlirValueIsNull(res[0]) ? -1 : 0;
-}
-
-static MlirValue reshape(onnx_node *n, MlirValue x, const int64_t *dims, int rank) {
-  MlirValue v[2] = {x, ints(n, dims, rank)};
-  return onnx_expand1(n, "Reshape", 13, 2, v, NULL, 0);
-}
-
-/* x[..., from:to) along axis. */
-static MlirValue slice(onnx_node *n, MlirValue x, int64_t axis, int64_t from, int64_t to) {
-  MlirValue v[4] = {x, ints(n, &from, 1), ints(n, &to, 1), ints(n, &axis, 1)};
-  return onnx_expand1(n, "Slice", 13, 4, v, NULL, 0);
 }
 
 static MlirValue where(onnx_node *n, MlirValue keep, double filter) {
@@ -128,12 +97,12 @@ static int key_mask_bias(onnx_node *n, int mi, int64_t B, int64_t S, int64_t T, 
   MlirValue keep;
   int64_t rows = 1;
   if (ms.rank == 1 && (ms.dims[0] == B || ms.dims[0] == 3 * B + 2 || (attention && ms.dims[0] == 2 * B))) {
-    MlirValue keys = arange(n, QRT_I32, T, 2, 1); /* [1, T] */
+    MlirValue keys = onnx_xarange(n, QRT_I32, T, 2, 1); /* [1, T] */
     const int64_t col[2] = {B, 1};
-    MlirValue end = reshape(n, ms.dims[0] == B ? in(n, mi) : slice(n, in(n, mi), 0, 0, B), col, 2);
+    MlirValue end = onnx_xreshape(n, ms.dims[0] == B ? in(n, mi) : onnx_xslice(n, in(n, mi), 0, 0, B), col, 2);
     keep = onnx_expand2(n, "Less", keys, end);
     if (ms.dims[0] == 2 * B && B > 0) {
-      MlirValue start = reshape(n, slice(n, in(n, mi), 0, B, 2 * B), col, 2);
+      MlirValue start = onnx_xreshape(n, onnx_xslice(n, in(n, mi), 0, B, 2 * B), col, 2);
       keep = onnx_expand2(n, "And", keep, onnx_expand2(n, "GreaterOrEqual", keys, start));
     }
   } else if (attention && ms.rank == 2 && ms.dims[1] == 1 && (ms.dims[0] == B || ms.dims[0] == 1)) {
@@ -148,7 +117,7 @@ static int key_mask_bias(onnx_node *n, int mi, int64_t B, int64_t S, int64_t T, 
                         "T = %lld)", qcc_shape_str(&ms, buf, sizeof buf), attention ? "[2B], " : "", (long long)B, (long long)S, (long long)T);
   }
   const int64_t dims[4] = {B, 1, rows, T};
-  *out = reshape(n, where(n, keep, filter), dims, 4);
+  *out = onnx_xreshape(n, where(n, keep, filter), dims, 4);
   return 0;
 }
 
@@ -217,12 +186,12 @@ static int packed_qkv_attention(onnx_node *n, const packed_attention *at, MlirVa
       return onnx_fail(n, "past must be [2, %lld, %lld, P, %lld]", (long long)B, (long long)N, (long long)(d[0] / N));
     P = ps.dims[3];
     const int64_t one[4] = {B, N, P, d[0] / N};
-    past_k = reshape(n, slice(n, in(n, at->past), 0, 0, 1), one, 4);
-    past_v = reshape(n, slice(n, in(n, at->past), 0, 1, 2), one, 4);
+    past_k = onnx_xreshape(n, onnx_xslice(n, in(n, at->past), 0, 0, 1), one, 4);
+    past_v = onnx_xreshape(n, onnx_xslice(n, in(n, at->past), 0, 1, 2), one, 4);
   }
   MlirValue qkv = project(n);
-  MlirValue q = slice(n, qkv, 2, 0, d[0]), k = slice(n, qkv, 2, d[0], d[0] + d[1]);
-  MlirValue v = slice(n, qkv, 2, d[0] + d[1], d[0] + d[1] + d[2]);
+  MlirValue q = onnx_xslice(n, qkv, 2, 0, d[0]), k = onnx_xslice(n, qkv, 2, d[0], d[0] + d[1]);
+  MlirValue v = onnx_xslice(n, qkv, 2, d[0] + d[1], d[0] + d[1] + d[2]);
   MlirValue bias = {NULL};
   const double filter = onnx_attr_float(n, "mask_filter_value", -10000.0);
   if (onnx_has_in(n, at->mask) && key_mask_bias(n, at->mask, B, S, P + S, filter, true, &bias)) return -1;
@@ -232,7 +201,7 @@ static int packed_qkv_attention(onnx_node *n, const packed_attention *at, MlirVa
   res[0] = y[0];
   if (onnx_out_used(n, 1)) {
     const int64_t stacked[5] = {1, B, N, P + S, d[0] / N};
-    MlirValue both[2] = {reshape(n, y[1], stacked, 5), reshape(n, y[2], stacked, 5)};
+    MlirValue both[2] = {onnx_xreshape(n, y[1], stacked, 5), onnx_xreshape(n, y[2], stacked, 5)};
     MlirNamedAttribute axis = onnx_xattr_int(n, "axis", 0);
     res[1] = onnx_expand1(n, "Concat", 13, 2, both, &axis, 1);
   }
@@ -309,10 +278,10 @@ static int rule_multihead_attention(onnx_node *n, MlirValue *res) {
     const int64_t Dk = bnsh ? 0 : ks.dims[2];
     if (bs.rank != 1 || bs.dims[0] != qs.dims[2] + (bnsh ? qs.dims[2] + Dv : Dk + Dv))
       return onnx_fail(n, "bias must hold the Q, K and V hidden sizes' values");
-    q = onnx_expand2(n, "Add", q, slice(n, in(n, 3), 0, 0, qs.dims[2]));
+    q = onnx_expand2(n, "Add", q, onnx_xslice(n, in(n, 3), 0, 0, qs.dims[2]));
     if (!bnsh) {
-      k = onnx_expand2(n, "Add", k, slice(n, in(n, 3), 0, qs.dims[2], qs.dims[2] + Dk));
-      v = onnx_expand2(n, "Add", v, slice(n, in(n, 3), 0, qs.dims[2] + Dk, qs.dims[2] + Dk + Dv));
+      k = onnx_expand2(n, "Add", k, onnx_xslice(n, in(n, 3), 0, qs.dims[2], qs.dims[2] + Dk));
+      v = onnx_expand2(n, "Add", v, onnx_xslice(n, in(n, 3), 0, qs.dims[2] + Dk, qs.dims[2] + Dk + Dv));
     }
   }
   MlirValue bias = {NULL};
@@ -322,7 +291,7 @@ static int rule_multihead_attention(onnx_node *n, MlirValue *res) {
   if (bnsh) { /* the default Attention takes Q, K, V all 4-D: Q to BNSH and the output back */
     const int64_t split[4] = {B, S, N, H}, perm[4] = {0, 2, 1, 3};
     MlirNamedAttribute p = onnx_xattr_ints(n, "perm", perm, 4);
-    MlirValue qr = reshape(n, q, split, 4);
+    MlirValue qr = onnx_xreshape(n, q, split, 4);
     q = onnx_expand1(n, "Transpose", 13, 1, &qr, &p, 1);
   }
   MlirValue y[3], none = {NULL};
@@ -332,7 +301,7 @@ static int rule_multihead_attention(onnx_node *n, MlirValue *res) {
   if (bnsh) {
     const int64_t perm[4] = {0, 2, 1, 3}, flat[3] = {B, S, Dv};
     MlirNamedAttribute p = onnx_xattr_ints(n, "perm", perm, 4);
-    y[0] = reshape(n, onnx_expand1(n, "Transpose", 13, 1, &y[0], &p, 1), flat, 3);
+    y[0] = onnx_xreshape(n, onnx_expand1(n, "Transpose", 13, 1, &y[0], &p, 1), flat, 3);
   }
   res[0] = y[0];
   res[1] = y[1];
@@ -362,9 +331,9 @@ static int rule_ms_rotary(onnx_node *n, MlirValue *res) {
     return onnx_fail(n, "the caches must be [M, %lld] (half the rotated dims)", (long long)((R ? R : H) / 2));
   MlirValue pos = in(n, 1);
   if (qcc_shape_numel(&ps) == 1) { /* an offset: positions p0 + s for every batch entry */
-    MlirValue steps = arange(n, QRT_I64, S, 2, 1); /* [1, S] */
+    MlirValue steps = onnx_xarange(n, QRT_I64, S, 2, 1); /* [1, S] */
     const int64_t one[2] = {1, 1}, bs[2] = {B, S};
-    pos = onnx_expand2(n, "Expand", onnx_expand2(n, "Add", reshape(n, in(n, 1), one, 2), steps), ints(n, bs, 2));
+    pos = onnx_expand2(n, "Expand", onnx_expand2(n, "Add", onnx_xreshape(n, in(n, 1), one, 2), steps), onnx_xints(n, bs, 2));
   } else if (ps.rank != 2 || ps.dims[0] != B || ps.dims[1] != S) {
     return onnx_fail(n, "position_ids must be one offset or [%lld, %lld]", (long long)B, (long long)S);
   }
@@ -378,185 +347,7 @@ static int rule_ms_rotary(onnx_node *n, MlirValue *res) {
   return mlirValueIsNull(res[0]) ? -1 : 0;
 }
 
-static MlirValue i32(onnx_node *n, int64_t v) { return onnx_scalar(n, QRT_I32, (double)v); }
-
-/* [B, S, heads * H] -> [B, heads, S, H]. */
-static MlirValue to_bnsh(onnx_node *n, MlirValue x, int64_t B, int64_t S, int64_t heads, int64_t H) {
-  const int64_t split[4] = {B, S, heads, H}, perm[4] = {0, 2, 1, 3};
-  MlirNamedAttribute p = onnx_xattr_ints(n, "perm", perm, 4);
-  MlirValue r = reshape(n, x, split, 4);
-  return onnx_expand1(n, "Transpose", 13, 1, &r, &p, 1);
-}
-
-/* x [B, h, len, H] padded with zero rows to `to` rows. */
-static MlirValue pad_rows(onnx_node *n, MlirValue x, int64_t len, int64_t to) {
-  if (to == len) return x;
-  const int64_t pads[8] = {0, 0, 0, 0, 0, 0, to - len, 0};
-  MlirValue v[2] = {x, ints(n, pads, 8)};
-  return onnx_expand1(n, "Pad", 13, 2, v, NULL, 0);
-}
-
-/* GroupQueryAttention (num_heads, kv_num_heads, scale, softcap,
- * local_window_size, do_rotary, rotary_interleaved): query (or packed
- * QKV), key, value, past_key, past_value, seqlens_k, total_sequence_length,
- * cos_cache, sin_cache, position_ids, attention_bias -> output,
- * present_key, present_value; as ONNX Runtime's CPU kernel computes it
- * with separate past and present buffers. total_sequence_length must be a
- * compile-time constant T (it sets the present length, max(T, past
- * length)); seqlens_k stays a run-time input: batch entry b holds
- * total_b = seqlens_k[b] + 1 keys. A first prompt (S == T) reads no past;
- * otherwise the past's first total_b - S rows are kept and the S new rows
- * follow them. Query i of entry b sees keys j < min(c_b + i + 1, total_b)
- * (c_b = 0 on a first prompt, total_b - S otherwise), the last
- * local_window_size of them when that is set. Rotary positions are
- * position_ids[0] + s on a first prompt, else position_ids or c_b + s. */
-static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
-  qcc_shape qs, ss;
-  if (!onnx_need_inputs(n, "x----xx----") || !onnx_in_shape(n, 0, &qs) || !onnx_in_shape(n, 5, &ss)) return -1;
-  if (onnx_attr_int(n, "smooth_softmax", 0) || onnx_attr_int(n, "qk_output", 0))
-    return onnx_fail(n, "smooth_softmax and qk_output are not supported");
-  if (onnx_has_attr(n, "kv_cache_bit_width") && onnx_attr_int(n, "kv_cache_bit_width", 0))
-    return onnx_fail(n, "quantized KV caches (kv_cache_bit_width) are not supported");
-  if (onnx_attr_int(n, "sliding_window_cache", 0)) return onnx_fail(n, "sliding_window_cache is not supported");
-  if (onnx_has_attr(n, "causal") && !onnx_attr_int(n, "causal", 1)) return onnx_fail(n, "causal = 0 is not supported");
-  const int64_t N = onnx_attr_int(n, "num_heads", 0), NKV = onnx_attr_int(n, "kv_num_heads", 0);
-  const bool packed = !onnx_has_in(n, 1);
-  if (packed != !onnx_has_in(n, 2)) return onnx_fail(n, "key and value go together");
-  if (qs.rank != 3 || N < 1 || NKV < 1 || N % NKV)
-    return onnx_fail(n, "query must be [B, S, D] and num_heads a multiple of kv_num_heads (%lld, %lld)", (long long)N,
-                     (long long)NKV);
-  const int64_t B = qs.dims[0], S = qs.dims[1];
-  if (B < 1 || S < 1) return onnx_fail(n, "empty query: batch %lld, %lld positions", (long long)B, (long long)S);
-  const int64_t H = qs.dims[2] / (packed ? N + 2 * NKV : N);
-  if (H < 1 || qs.dims[2] != H * (packed ? N + 2 * NKV : N))
-    return onnx_fail(n, "the query's hidden size %lld does not split into heads", (long long)qs.dims[2]);
-  if (ss.rank != 1 || ss.dims[0] != B || ss.dtype != QRT_I32) return onnx_fail(n, "seqlens_k must be int32 [%lld]", (long long)B);
-  q_i64s total;
-  qcc_array probe;
-  if (!onnx_const_input(n, 6, &probe))
-    return onnx_fail(n, "total_sequence_length must be a compile-time constant (it sets the present's length): "
-                        "compute it from static shapes, or --bind the graph input that holds it");
-  qcc_array_free(&probe);
-  if (!onnx_const_ints(n, 6, &total, "total_sequence_length")) return -1;
-  if (total.n != 1 || total.v[0] < S) return onnx_fail(n, "total_sequence_length must be one value of at least S");
-  const int64_t T = total.v[0];
-  const bool first = S == T; /* ONNX Runtime's first prompt */
-  if (!first && S > 1 && B != 1) return onnx_fail(n, "a prompt continued on a past needs batch 1 (ONNX Runtime's rule)");
-  int64_t P = 0;
-  if (onnx_has_in(n, 3) != onnx_has_in(n, 4)) return onnx_fail(n, "past_key and past_value go together");
-  if (onnx_has_in(n, 3)) {
-    qcc_shape ps;
-    if (!onnx_in_shape(n, 3, &ps)) return -1;
-    if (ps.rank != 4 || ps.dims[0] != B || ps.dims[1] != NKV || ps.dims[3] != H)
-      return onnx_fail(n, "past_key must be [%lld, %lld, P, %lld]", (long long)B, (long long)NKV, (long long)H);
-    P = ps.dims[2];
-  }
-  if (!first && !onnx_has_in(n, 3)) return onnx_fail(n, "S < total_sequence_length needs past_key and past_value");
-  const int64_t PL = T > P ? T : P; /* the present length */
-
-  MlirValue q = in(n, 0), k = in(n, 1), v = in(n, 2);
-  if (packed) {
-    k = slice(n, q, 2, N * H, (N + NKV) * H);
-    v = slice(n, q, 2, (N + NKV) * H, (N + 2 * NKV) * H);
-    q = slice(n, q, 2, 0, N * H);
-  }
-  q = to_bnsh(n, q, B, S, N, H);
-  k = to_bnsh(n, k, B, S, NKV, H);
-  v = to_bnsh(n, v, B, S, NKV, H);
-
-  /* total_b and c_b, [B, 1, 1, 1] */
-  const int64_t col[4] = {B, 1, 1, 1};
-  MlirValue tb = reshape(n, onnx_expand2(n, "Add", in(n, 5), i32(n, 1)), col, 4);
-  MlirValue cb = first ? i32(n, 0) : onnx_expand2(n, "Sub", tb, i32(n, S));
-
-  if (onnx_attr_int(n, "do_rotary", 0)) {
-    qcc_shape cs;
-    if (!onnx_has_in(n, 7) || !onnx_has_in(n, 8) || !onnx_in_shape(n, 7, &cs))
-      return onnx_fail(n, "do_rotary needs cos_cache and sin_cache");
-    if (cs.rank != 2 || 2 * cs.dims[1] > H) return onnx_fail(n, "cos_cache must be [M, R / 2] with R <= %lld", (long long)H);
-    MlirValue pos; /* [B, S] int64 */
-    const int64_t bs[2] = {B, S}, row[2] = {1, S}, bcol[2] = {B, 1};
-    MlirNamedAttribute to64 = onnx_xattr_int(n, "to", 7 /* INT64 */), to32 = onnx_xattr_int(n, "to", 6 /* INT32 */);
-    if (!first && onnx_has_in(n, 9)) {
-      pos = slice(n, in(n, 9), 1, 0, S);
-    } else {
-      MlirValue base = i32(n, 0); /* int32: the first position */
-      if (!first) {
-        base = reshape(n, cb, bcol, 2);
-      } else if (onnx_has_in(n, 9)) { /* ONNX Runtime reads position_ids[0] alone */
-        MlirValue p0 = slice(n, slice(n, in(n, 9), 0, 0, 1), 1, 0, 1);
-        base = onnx_expand1(n, "Cast", 13, 1, &p0, &to32, 1);
-      }
-      MlirValue p32 = onnx_expand2(n, "Add", base, reshape(n, arange(n, QRT_I32, S, 4, 3), row, 2));
-      pos = onnx_expand2(n, "Expand", onnx_expand1(n, "Cast", 13, 1, &p32, &to64, 1), ints(n, bs, 2));
-    }
-    MlirNamedAttribute ra[2] = {onnx_xattr_int(n, "interleaved", onnx_attr_int(n, "rotary_interleaved", 0)),
-                                onnx_xattr_int(n, "rotary_embedding_dim", 2 * cs.dims[1])};
-    MlirValue qv[4] = {q, in(n, 7), in(n, 8), pos}, kv[4] = {k, in(n, 7), in(n, 8), pos};
-    q = onnx_expand1(n, "RotaryEmbedding", 23, 4, qv, ra, 2);
-    k = onnx_expand1(n, "RotaryEmbedding", 23, 4, kv, ra, 2);
-  }
-
-  /* present: first prompt, the S new rows then zeros; otherwise the past's
-   * rows r < c_b, the new rows c_b <= r < total_b, then zeros */
-  MlirValue present[2];
-  MlirValue news[2] = {k, v};
-  for (int t = 0; t < 2; t++) {
-    if (first) {
-      present[t] = pad_rows(n, news[t], S, PL);
-      continue;
-    }
-    MlirValue r = arange(n, QRT_I32, PL, 4, 2); /* [1, 1, PL, 1] */
-    MlirValue idx = onnx_expand2(n, "Sub", r, cb);
-    MlirValue lo_hi[3] = {idx, i32(n, 0), i32(n, S - 1)};
-    idx = onnx_expand1(n, "Clip", 13, 3, lo_hi, NULL, 0);
-    const int64_t full[4] = {B, NKV, PL, H};
-    MlirNamedAttribute to64 = onnx_xattr_int(n, "to", 7);
-    idx = onnx_expand1(n, "Cast", 13, 1, &idx, &to64, 1);
-    idx = onnx_expand2(n, "Expand", idx, ints(n, full, 4));
-    MlirNamedAttribute axis = onnx_xattr_int(n, "axis", 2);
-    MlirValue ge[2] = {news[t], idx};
-    MlirValue moved = onnx_expand1(n, "GatherElements", 13, 2, ge, &axis, 1);
-    MlirValue zero = onnx_scalar(n, QRT_F32, 0.0);
-    MlirValue inner[3] = {onnx_expand2(n, "Less", r, tb), moved, zero};
-    MlirValue outer[3] = {onnx_expand2(n, "Less", r, cb), pad_rows(n, in(n, 3 + t), P, PL),
-                          onnx_expand1(n, "Where", 13, 3, inner, NULL, 0)};
-    present[t] = onnx_expand1(n, "Where", 13, 3, outer, NULL, 0);
-  }
-
-  /* keys j < L_i = min(c_b + i + 1, total_b), the last W of them */
-  MlirValue i1 = onnx_expand2(n, "Add", arange(n, QRT_I32, S, 4, 2), i32(n, 1));
-  MlirValue L = onnx_expand2(n, "Min", onnx_expand2(n, "Add", cb, i1), tb);
-  MlirValue j = arange(n, QRT_I32, PL, 4, 3);
-  MlirValue keep = onnx_expand2(n, "Less", j, L);
-  const int64_t W = onnx_attr_int(n, "local_window_size", -1);
-  if (W >= 0) keep = onnx_expand2(n, "And", keep, onnx_expand2(n, "GreaterOrEqual", j, onnx_expand2(n, "Sub", L, i32(n, W))));
-  MlirValue bias = where(n, keep, -INFINITY);
-  if (onnx_has_in(n, 10)) {
-    qcc_shape as;
-    if (!onnx_in_shape(n, 10, &as)) return -1;
-    if (as.rank != 4 || as.dims[3] != T) return onnx_fail(n, "attention_bias must be [B or 1, N or 1, S, %lld]", (long long)T);
-    const int64_t pads[8] = {0, 0, 0, 0, 0, 0, 0, PL - T};
-    MlirValue pv[2] = {in(n, 10), ints(n, pads, 8)};
-    bias = onnx_expand2(n, "Add", bias, PL > T ? onnx_expand1(n, "Pad", 13, 2, pv, NULL, 0) : in(n, 10));
-  }
-  MlirNamedAttribute attrs[3];
-  int na = 0;
-  const double scale = onnx_attr_float(n, "scale", 0.0), softcap = onnx_attr_float(n, "softcap", 0.0);
-  if (scale != 0.0) attrs[na++] = onnx_xattr_float(n, "scale", scale);
-  if (softcap != 0.0) attrs[na++] = onnx_xattr_float(n, "softcap", softcap);
-  MlirValue av[4] = {q, present[0], present[1], bias};
-  MlirValue y = onnx_expand1(n, "Attention", 23, 4, av, attrs, na);
-  const int64_t perm[4] = {0, 2, 1, 3}, flat[3] = {B, S, N * H};
-  MlirNamedAttribute p = onnx_xattr_ints(n, "perm", perm, 4);
-  res[0] = reshape(n, onnx_expand1(n, "Transpose", 13, 1, &y, &p, 1), flat, 3);
-  res[1] = present[0];
-  res[2] = present[1];
-  return mlirValueIsNull(res[0]) ? -1 : 0;
-}
-
 const onnx_rule onnx_rules_contrib_attention[] = {
-    {"com.microsoft.GroupQueryAttention", rule_group_query_attention},
     {"com.microsoft.Attention", rule_ms_attention},
     {"com.microsoft.QAttention", rule_qattention},
     {"com.microsoft.MultiHeadAttention", rule_multihead_attention},
