@@ -112,7 +112,9 @@ static bool choose_tiles(const qrt_npu_config *cfg, const gemm_layer *g, bool k_
   const int64_t na = g->kind == GEMM_I4 ? 16 : 1;
   t->tm = g->M < 256 ? g->M : 256;
   t->tn = g->N < 256 ? g->N : 256;
-  t->tk = g->K <= 4096 || 4096 < ka ? g->K : 4096 / ka * ka;
+  /* a convolution's IM2COL gathers whole receptive fields: its K is never
+   * split, however long (K = 4608 for 3x3 over 512 channels) */
+  t->tk = k_whole || g->K <= 4096 || 4096 < ka ? g->K : 4096 / ka * ka;
   /* shrink the largest buffer: an operand tile along K first (more K
    * passes cost accumulator traffic only), then along M or N */
   while (gemm_banks(cfg, g, t) > cfg->sram_banks) {
