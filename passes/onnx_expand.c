@@ -122,6 +122,11 @@ MlirValue onnx_xslice(onnx_node *n, MlirValue x, int64_t axis, int64_t from, int
   return onnx_expand1(n, "Slice", 13, 4, v, NULL, 0);
 }
 
+MlirValue onnx_xkey_bias(onnx_node *n, MlirValue keep, double masked) {
+  MlirValue v[3] = {keep, onnx_scalar(n, QRT_F32, 0.0), onnx_scalar(n, QRT_F32, masked)};
+  return onnx_expand1(n, "Where", 13, 3, v, NULL, 0);
+}
+
 MlirValue onnx_xarange(onnx_node *n, qrt_dtype dtype, int64_t len, int rank, int axis) {
   const size_t size = dtype == QRT_I64 ? sizeof(int64_t) : sizeof(int32_t);
   void *v = malloc(size * (size_t)(len > 0 ? len : 1));

@@ -142,6 +142,8 @@ MlirValue onnx_xints(onnx_node *n, const int64_t *v, int k);
 MlirValue onnx_xreshape(onnx_node *n, MlirValue x, const int64_t *dims, int rank);
 MlirValue onnx_xslice(onnx_node *n, MlirValue x, int64_t axis, int64_t from, int64_t to);
 MlirValue onnx_xarange(onnx_node *n, qrt_dtype dtype, int64_t len, int rank, int axis);
+/* An attention bias from a bool keep mask: 0 where kept, `masked` elsewhere. */
+MlirValue onnx_xkey_bias(onnx_node *n, MlirValue keep, double masked);
 MlirNamedAttribute onnx_xattr_int(onnx_node *n, const char *name, int64_t v);
 MlirNamedAttribute onnx_xattr_float(onnx_node *n, const char *name, double v);
 MlirNamedAttribute onnx_xattr_ints(onnx_node *n, const char *name, const int64_t *v, int count);

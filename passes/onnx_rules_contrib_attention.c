@@ -20,8 +20,6 @@
  * masked is the softmax of its scores, not zeros; the bias built here is
  * the same. Its causal rule (query i sees keys j <= past + i) is
  * Attention's is_causal. */
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "onnx_rules.h"
@@ -46,9 +44,7 @@ static int rule_embed_layernorm(onnx_node *n, MlirValue *res) {
   if (onnx_has_in(n, 8)) {
     pos = onnx_expand2(n, "Gather", in(n, 3), in(n, 8));
   } else {
-    const int64_t zero = 0, end = S;
-    MlirValue v[3] = {in(n, 3), onnx_xints(n, &zero, 1), onnx_xints(n, &end, 1)};
-    pos = onnx_expand1(n, "Slice", 13, 3, v, NULL, 0);
+    pos = onnx_xslice(n, in(n, 3), 0, 0, S);
   }
   sum = onnx_expand2(n, "Add", sum, pos);
   if (onnx_has_in(n, 1)) sum = onnx_expand2(n, "Add", sum, onnx_expand2(n, "Gather", in(n, 4), in(n, 1)));
@@ -73,11 +69,6 @@ static int rule_embed_layernorm(onnx_node *n, MlirValue *res) {
   }
   res[2] = sum;
   return mlirValueIsNull(res[0]) ? -1 : 0;
-}
-
-static MlirValue where(onnx_node *n, MlirValue keep, double filter) {
-  MlirValue v[3] = {keep, onnx_scalar(n, QRT_F32, 0.0), onnx_scalar(n, QRT_F32, filter)};
-  return onnx_expand1(n, "Where", 13, 3, v, NULL, 0);
 }
 
 /* The additive bias of a key mask (input mi) over scores [B, N, S, T]:
@@ -117,7 +108,7 @@ static int key_mask_bias(onnx_node *n, int mi, int64_t B, int64_t S, int64_t T, 
                         "T = %lld)", qcc_shape_str(&ms, buf, sizeof buf), attention ? "[2B], " : "", (long long)B, (long long)S, (long long)T);
   }
   const int64_t dims[4] = {B, 1, rows, T};
-  *out = onnx_xreshape(n, where(n, keep, filter), dims, 4);
+  *out = onnx_xreshape(n, onnx_xkey_bias(n, keep, filter), dims, 4);
   return 0;
 }
 

@@ -4,8 +4,6 @@
  * present buffers ORT builds from the run-time seqlens_k, and the default
  * Attention (opset 23) over the present with a run-time key bias. */
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "onnx_rules.h"
 
@@ -164,8 +162,7 @@ static int rule_group_query_attention(onnx_node *n, MlirValue *res) {
   MlirValue keep = onnx_expand2(n, "Less", j, L);
   const int64_t W = onnx_attr_int(n, "local_window_size", -1);
   if (W >= 0) keep = onnx_expand2(n, "And", keep, onnx_expand2(n, "GreaterOrEqual", j, onnx_expand2(n, "Sub", L, i32(n, W))));
-  MlirValue wv[3] = {keep, onnx_scalar(n, QRT_F32, 0.0), onnx_scalar(n, QRT_F32, -INFINITY)};
-  MlirValue bias = onnx_expand1(n, "Where", 13, 3, wv, NULL, 0);
+  MlirValue bias = onnx_xkey_bias(n, keep, -INFINITY);
   if (onnx_has_in(n, 10)) {
     qcc_shape as;
     if (!onnx_in_shape(n, 10, &as)) return -1;
