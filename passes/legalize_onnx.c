@@ -424,6 +424,7 @@ int qcc_pass_legalize_onnx(MlirModule m) {
     return -1;
   }
   MlirBlock body = qcc_func_body(func);
+  onnx_fuse_qdq(body);
   if (onnx_legalize_block(body, module_opset(func))) return -1;
   MlirOperation ret = mlirBlockGetTerminator(body);
   for (intptr_t i = 0; i < mlirOperationGetNumOperands(ret); i++) {

@@ -51,6 +51,15 @@ extern const onnx_rule onnx_rules_nbits[];
 extern const onnx_rule onnx_rules_contrib_attention[];
 extern const onnx_rule onnx_rules_contrib_gqa[];
 
+/* QLinearConv / QLinearMatMul on the int8 kernels with the model's scales
+ * (onnx_adopt_int8.c): 0 done, 1 when the node does not qualify (a remark
+ * says why; the caller writes the exact int32 form), -1 on error. */
+int onnx_adopt_qlinear_conv(onnx_node *n, MlirValue *res);
+int onnx_adopt_qlinear_matmul(onnx_node *n, MlirValue *res);
+/* DQ -> Conv/MatMul -> [Relu ->] Q chains as QLinearConv / QLinearMatMul
+ * (onnx_fuse_qdq.c), before legalization; returns how many. */
+int onnx_fuse_qdq(MlirBlock body);
+
 /* ---- reading the node ---- */
 /* Input i, or a null value when absent (beyond n_in or onnx.NoValue). */
 MlirValue onnx_in(onnx_node *n, int i);

@@ -13,7 +13,10 @@
  * The integer products go through the int32 matmul/conv kernels
  * (qrt_int_linear.c), exact for any K, unlike a float32 accumulation.
  * These are ONNX's own quantized-graph operators; qcc's W8A8 compiler
- * (-q w8a8, passes/quantize.c) is a separate path. */
+ * (-q w8a8, passes/quantize.c) is a separate path. QLinearConv and
+ * QLinearMatMul with constant weights and parameters run on that path's
+ * int8 kernels instead (onnx_adopt_int8.c); what follows is the exact form
+ * the others keep. */
 #include <string.h>
 
 #include "onnx_rules.h"
@@ -232,18 +235,33 @@ static int requantize(onnx_node *n, MlirValue acc, const qcc_shape *accs, int sa
   return mlirValueIsNull(*out) ? -1 : 0;
 }
 
+/* A Relu that onnx_fuse_qdq.c folded into the node (qcc.relu): the codes
+ * clamped below at y_zp, Q(relu(y)) = max(Q(y), y_zp). */
+static int relu_codes(onnx_node *n, MlirValue *y) {
+  if (!onnx_attr_int(n, "qcc.relu", 0)) return 0;
+  qcc_shape ys;
+  qcc_shape_of(*y, &ys);
+  MlirValue zp = onnx_has_in(n, 7) ? onnx_in(n, 7) : onnx_scalar(n, ys.dtype, 0);
+  *y = onnx_binary(n, "max", *y, zp, &ys);
+  return mlirValueIsNull(*y) ? -1 : 0;
+}
+
 /* QLinearMatMul: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp. */
 static int rule_qlinear_matmul(onnx_node *n, MlirValue *res) {
   MlirValue acc;
   qcc_shape s;
+  const int adopted = onnx_adopt_qlinear_matmul(n, res);
+  if (adopted <= 0) return adopted;
   if (matmul_integer(n, 0, 2, 3, 5, &acc, &s)) return -1;
-  return requantize(n, acc, &s, 1, 4, s.rank - 1, 6, 7, &res[0]);
+  return requantize(n, acc, &s, 1, 4, s.rank - 1, 6, 7, &res[0]) ? -1 : relu_codes(n, &res[0]);
 }
 
 /* QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B. */
 static int rule_qlinear_conv(onnx_node *n, MlirValue *res) {
   MlirValue x, w, acc, bias = {NULL};
   qcc_shape xs, ws;
+  const int adopted = onnx_adopt_qlinear_conv(n, res);
+  if (adopted <= 0) return adopted;
   if (!centered(n, 0, 2, -1, &x, &xs) || !centered(n, 3, 5, 0, &w, &ws)) return -1;
   if (onnx_has_in(n, 8)) {
     qcc_shape bs;
@@ -254,7 +272,7 @@ static int rule_qlinear_conv(onnx_node *n, MlirValue *res) {
   if (onnx_emit_conv(n, x, &xs, w, &ws, bias, &acc)) return -1;
   qcc_shape s;
   qcc_shape_of(acc, &s);
-  return requantize(n, acc, &s, 1, 4, 1, 6, 7, &res[0]);
+  return requantize(n, acc, &s, 1, 4, 1, 6, 7, &res[0]) ? -1 : relu_codes(n, &res[0]);
 }
 
 const onnx_rule onnx_rules_quant[] = {

@@ -1,0 +1,177 @@
+/* onnx_fuse_qdq.c - a QDQ model's quantized layers as QLinear ops, before
+ * legalization.
+ *
+ * The QDQ format (ONNX Runtime's quantize_static default, PyTorch's
+ * quantized exports) writes an int8 layer as float ops between
+ * DequantizeLinear and QuantizeLinear:
+ *
+ *   DQ(x_q) -> Conv / MatMul (DQ(w_q) const[, DQ(b_i32) const]) [-> Relu] -> Q
+ *
+ * which, taken literally, is a float convolution on dequantized values.
+ * Runtimes fuse it into the integer layer it stands for (ONNX Runtime's
+ * QDQ transformer); so does this: the chain becomes one onnx.QLinearConv
+ * / onnx.QLinearMatMul with the DQs' and Q's scales and zero points, which
+ * legalization then runs on the int8 kernels (onnx_adopt_int8.c). The sums
+ * become exact integers where the float layer rounded them, so a code may
+ * differ by one from the literal float form near a rounding tie, as ONNX
+ * Runtime's fused kernels do.
+ *
+ * A chain fuses only when it means exactly that layer: the Conv/MatMul
+ * result read by the Q alone (or by a Relu read by the Q alone: a Relu
+ * before Q clamps the codes at the zero point, `qcc.relu`), the weight's
+ * DQ a constant with scales along its output channels (Conv: axis 0;
+ * MatMul: 2-D, axis 1) or one scale, the bias's DQ int32 with zero point 0
+ * and scale x_scale * w_scale (float32, per channel) exactly, no
+ * block_size, and the Q's scale and zero point one value each. The rest
+ * stays as written. */
+#include <string.h>
+
+#include "onnx_rules.h"
+
+static MlirOperation def(MlirValue v) {
+  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : (MlirOperation){NULL};
+}
+
+static bool is(MlirOperation op, const char *name) { return !mlirOperationIsNull(op) && q_op_named(op, name); }
+
+static bool single_use(MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  return !mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u));
+}
+
+static int64_t int_attr(MlirOperation op, const char *name, int64_t dflt) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
+  return !mlirAttributeIsNull(a) && mlirAttributeIsAInteger(a) ? mlirIntegerAttrGetValueInt(a) : dflt;
+}
+
+static MlirValue operand(MlirOperation op, intptr_t i) {
+  return i < mlirOperationGetNumOperands(op) ? mlirOperationGetOperand(op, i) : (MlirValue){NULL};
+}
+
+static bool absent(MlirValue v) { return mlirValueIsNull(v) || is(def(v), "onnx.NoValue"); }
+
+/* A constant's values as floats (1 or n of them), or 0 values. */
+static int64_t const_floats(MlirValue v, float *out, int64_t cap) {
+  qcc_array a;
+  if (absent(v) || !qcc_value_constant(v, &a)) return 0;
+  int64_t k = qcc_array_numel(&a);
+  if (a.dtype != QRT_F32 || k > cap) k = 0;
+  if (k) memcpy(out, a.data, sizeof(float) * (size_t)k);
+  qcc_array_free(&a);
+  return k;
+}
+
+/* A DQ's scale has one value, or one per index of `axis` of its input. */
+static bool scale_fits(MlirOperation dq, int64_t axis, int64_t rank) {
+  qcc_shape s, x; /* x's shape is needed (and known) only with one scale per channel */
+  if (int_attr(dq, "block_size", 0) != 0 || !qcc_shape_of(operand(dq, 1), &s)) return false;
+  if (qcc_shape_numel(&s) == 1) return true;
+  if (!qcc_shape_of(operand(dq, 0), &x)) return false;
+  int64_t a = int_attr(dq, "axis", 1);
+  if (a < 0) a += x.rank;
+  return x.rank == rank && s.rank == 1 && a == axis && s.dims[0] == x.dims[axis];
+}
+
+/* The Conv bias's DQ: int32 codes, zero point 0 (or none), and scale
+ * x_scale * w_scale[c] in float32 for every channel. */
+static bool bias_fits(MlirOperation dq, MlirOperation dqx, MlirOperation dqw, int64_t channels) {
+  enum { CAP = 1 << 16 };
+  static float sb[CAP], sw[CAP];
+  float sx;
+  qcc_shape b;
+  qcc_array z;
+  if (!is(dq, "onnx.DequantizeLinear") || !qcc_shape_of(operand(dq, 0), &b) || b.dtype != QRT_I32 ||
+      !qcc_value_is_constant(operand(dq, 0)) || channels > CAP || !scale_fits(dq, 0, 1))
+    return false;
+  if (!absent(operand(dq, 2))) {
+    if (!qcc_value_constant(operand(dq, 2), &z)) return false;
+    bool zero = true;
+    for (int64_t i = 0; i < qcc_array_numel(&z); i++) zero &= ((int32_t *)z.data)[i] == 0;
+    qcc_array_free(&z);
+    if (!zero) return false;
+  }
+  const int64_t kb = const_floats(operand(dq, 1), sb, CAP), kw = const_floats(operand(dqw, 1), sw, CAP);
+  if (const_floats(operand(dqx, 1), &sx, 1) != 1 || !kb || !kw) return false;
+  for (int64_t c = 0; c < channels; c++) {
+    volatile float want = sx * sw[kw == 1 ? 0 : c];
+    if (sb[kb == 1 ? 0 : c] != want) return false;
+  }
+  return true;
+}
+
+/* One chain ending at Q: the fused op inserted before Q and Q replaced
+ * (true), or nothing. */
+static bool fuse(MlirOperation q) {
+  MlirValue in = operand(q, 0);
+  MlirOperation layer = def(in), relu = {NULL};
+  if (is(layer, "onnx.Relu")) {
+    if (!single_use(in)) return false;
+    relu = layer;
+    in = operand(relu, 0);
+    layer = def(in);
+  }
+  const bool conv = is(layer, "onnx.Conv");
+  if (!(conv || is(layer, "onnx.MatMul")) || !single_use(in) || int_attr(q, "block_size", 0) != 0) return false;
+  MlirOperation dqx = def(operand(layer, 0)), dqw = def(operand(layer, 1));
+  qcc_shape ws, ys, zs;
+  if (!is(dqx, "onnx.DequantizeLinear") || !is(dqw, "onnx.DequantizeLinear") ||
+      !qcc_value_is_constant(operand(dqw, 0)) || !qcc_shape_of(operand(dqw, 0), &ws) ||
+      !qcc_shape_of(operand(q, 1), &ys) || qcc_shape_numel(&ys) != 1 ||
+      (!absent(operand(q, 2)) && (!qcc_shape_of(operand(q, 2), &zs) || qcc_shape_numel(&zs) != 1)))
+    return false;
+  if (!scale_fits(dqx, -1, -1) || !(conv ? scale_fits(dqw, 0, ws.rank) : ws.rank == 2 && scale_fits(dqw, 1, 2)))
+    return false;
+  MlirValue bias = conv ? operand(layer, 2) : (MlirValue){NULL};
+  if (!absent(bias) && !bias_fits(def(bias), dqx, dqw, ws.dims[0])) return false;
+  /* QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B;
+   * QLinearMatMul: the first eight. An absent zero point stays absent. */
+  MlirValue none = {NULL};
+  MlirValue ops[9] = {operand(dqx, 0), operand(dqx, 1), operand(dqx, 2), operand(dqw, 0), operand(dqw, 1),
+                      operand(dqw, 2), operand(q, 1),   operand(q, 2),   absent(bias) ? none : operand(def(bias), 0)};
+  int n_in = conv ? 9 : 8;
+  while (n_in > 0 && absent(ops[n_in - 1])) n_in--;
+  MlirValue nv = {NULL};
+  for (int i = 0; i < n_in; i++)
+    if (absent(ops[i])) {
+      if (mlirValueIsNull(nv)) {
+        MlirOperationState st = mlirOperationStateGet(mlirStringRefCreateFromCString("onnx.NoValue"),
+                                                      mlirOperationGetLocation(q));
+        MlirType t = mlirNoneTypeGet(mlirOperationGetContext(q));
+        mlirOperationStateAddResults(&st, 1, &t);
+        nv = qcc_insert_before(q, mlirOperationCreate(&st));
+      }
+      ops[i] = nv;
+    }
+  MlirNamedAttribute attrs[16];
+  int n_attrs = 0;
+  for (intptr_t i = 0; i < mlirOperationGetNumAttributes(layer) && n_attrs < 15; i++) attrs[n_attrs++] = mlirOperationGetAttribute(layer, i);
+  if (!mlirOperationIsNull(relu)) {
+    MlirContext ctx = mlirOperationGetContext(q);
+    attrs[n_attrs++] = mlirNamedAttributeGet(mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("qcc.relu")),
+                                             mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 1));
+  }
+  MlirOperationState st = mlirOperationStateGet(
+      mlirStringRefCreateFromCString(conv ? "onnx.QLinearConv" : "onnx.QLinearMatMul"), mlirOperationGetLocation(layer));
+  MlirType t = mlirValueGetType(mlirOperationGetResult(q, 0));
+  mlirOperationStateAddOperands(&st, n_in, ops);
+  mlirOperationStateAddResults(&st, 1, &t);
+  mlirOperationStateAddAttributes(&st, n_attrs, attrs);
+  MlirValue fused = qcc_insert_before(q, mlirOperationCreate(&st));
+  mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(q, 0), fused);
+  MlirOperation dead[6] = {q, relu, layer, absent(bias) ? (MlirOperation){NULL} : def(bias), dqw, dqx};
+  for (int i = 0; i < 6; i++) /* in use order; a DQ others still read stays */
+    if (!mlirOperationIsNull(dead[i]) && mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(dead[i], 0))))
+      mlirOperationDestroy(dead[i]);
+  return true;
+}
+
+int onnx_fuse_qdq(MlirBlock body) {
+  int fused = 0;
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
+    MlirOperation next = mlirOperationGetNextInBlock(op);
+    if (is(op, "onnx.QuantizeLinear") && fuse(op)) fused++;
+    op = next;
+  }
+  if (fused) qcc_remark("legalize: %d QDQ layer%s (DequantizeLinear -> Conv/MatMul -> QuantizeLinear) fused into QLinear ops", fused, fused > 1 ? "s" : "");
+  return fused;
+}
