@@ -15,6 +15,9 @@ Each model gets its inputs (in_<name>.npy), ONNX Runtime's outputs
 
     OUT=DIR python3 examples/bench/ort_tool_exports.py
 
+(STEPS=cnns for the CNNs only; ARCHS=mobilenet_v2,resnet18 names other
+torchvision models, SIZE=224 another input size.)
+
 needs torch, torchvision, transformers, onnx and onnxruntime (the GPU
 machine has them), then here, per model:
 
@@ -90,12 +93,13 @@ def cnns():
     import torchvision
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-    for arch in ["squeezenet1_1", "mobilenet_v2"]:
+    size = int(os.environ.get("SIZE", "64"))
+    for arch in os.environ.get("ARCHS", "squeezenet1_1,mobilenet_v2").split(","):
         model = getattr(torchvision.models, arch)(num_classes=10).eval()
-        x = torch.randn(1, 3, 64, 64)
+        x = torch.randn(1, 3, size, size)
         base = os.path.join(OUT, arch + "_f32", "model.onnx")
         export(model, [x], ["x"], base, opset_version=17, dynamo=False)
-        calib = [{"x": rng.standard_normal((1, 3, 64, 64)).astype(np.float32)} for _ in range(16)]
+        calib = [{"x": rng.standard_normal((1, 3, size, size)).astype(np.float32)} for _ in range(16)]
         finish(arch + "_f32", base, {"x": x.numpy()}, calib)
         pre = base.replace(".onnx", "_pre.onnx")
         quant_pre_process(base, pre)

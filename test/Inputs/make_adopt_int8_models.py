@@ -104,6 +104,8 @@ np.save(os.path.join(out, "wr.npy"), rng.integers(-128, 128, (24, 8)).astype(np.
 #       scale, no bias) -> Q
 #   ym: DQ -> MatMul (DQ int8 b [24, 16], scales per column, axis 1) -> Q int8
 #   yf: DQ -> Conv with a float weight -> Q: not a quantized layer, stays float
+#   yr: DQ -> Conv (uint8 weights, zero point 3: past int8) -> Relu -> Q:
+#       fused, then the exact int32 path, the Relu as a clamp of the codes
 inits = []
 
 
@@ -137,10 +139,15 @@ nodes = [
     h.make_node("Conv", ["x_f", const("wf", (rng.standard_normal((4, 8, 1, 1)) * 0.1).astype(np.float32))], ["cf"],
                 name="cf"),
     q("yf", "cf", 0.02, np.uint8(128)),
+    dq("w3_f", const("w3", rng.integers(0, 256, (6, 8, 3, 3)).astype(np.uint8)), np.float32(0.002), np.uint8(3)),
+    h.make_node("Conv", ["x_f", "w3_f"], ["c3"], name="c3"),
+    h.make_node("Relu", ["c3"], ["r3"], name="r3"),
+    q("yr", "r3", 0.04, np.uint8(60)),
 ]
 g = h.make_graph(nodes, "qdq", [h.make_tensor_value_info("x", T.UINT8, [1, 8, 9, 9]),
                                 h.make_tensor_value_info("a", T.UINT8, [4, 24])],
-                 [h.make_tensor_value_info(n, t, None) for n, t in [("y", T.UINT8), ("ym", T.INT8), ("yf", T.UINT8)]],
+                 [h.make_tensor_value_info(n, t, None) for n, t in [("y", T.UINT8), ("ym", T.INT8), ("yf", T.UINT8),
+                                                                    ("yr", T.UINT8)]],
                  inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
 m.ir_version = 8
