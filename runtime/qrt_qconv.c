@@ -288,7 +288,10 @@ QRT_INTERNAL void qrt_qconv_dw_taps(int32_t *restrict acc, const int8_t *const *
       else
         for (j = 0; j < m; ++j) a[j] += (int32_t)s[j] * wv;
     }
-    memcpy(acc + j0, a, sizeof(int32_t) * (size_t)m);
+    /* a full block at a constant size: vector moves (a variable size
+     * became `rep movsq`, 36% of this function on a MobileNet stack) */
+    if (m == QRT_QCONV_DW_BLOCK) memcpy(acc + j0, a, sizeof a);
+    else memcpy(acc + j0, a, sizeof(int32_t) * (size_t)m);
   }
 }
 
