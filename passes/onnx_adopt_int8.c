@@ -224,10 +224,14 @@ static MlirAttribute scales_attr(onnx_node *n, const adopted *a) {
   return qcc_dense_attr(n->ctx, &sh, a->sw);
 }
 
-/* The least output code: the zero point after a fused Relu (qcc.relu,
- * onnx_fuse_qdq.c: Q(relu(y)) = max(Q(y), y_zp)), else -128. */
-static int64_t relu_floor(onnx_node *n, int64_t zero_point) {
-  return onnx_attr_int(n, "qcc.relu", 0) ? zero_point : -128;
+/* The int8 codes' bounds: [-128, 127], narrowed by a fused Relu or Clip
+ * (onnx_fuse_qdq.c's qcc.code_min / qcc.code_max, codes of y's type;
+ * offset: 128 for uint8). */
+static void code_bounds(onnx_node *n, int64_t offset, int64_t *lo, int64_t *hi) {
+  *lo = onnx_attr_int(n, "qcc.code_min", -128 + offset) - offset;
+  *hi = onnx_attr_int(n, "qcc.code_max", 127 + offset) - offset;
+  if (*lo < -128) *lo = -128;
+  if (*hi > 127) *hi = 127;
 }
 
 static void kept(onnx_node *n, const char *why) {
@@ -270,7 +274,9 @@ int onnx_adopt_qlinear_conv(onnx_node *n, MlirValue *res) {
   MlirValue xq = int8_codes(n, onnx_in(n, 0), &xs, a.sx, a.zx);
   qcc_array cs = {QRT_I32, 1, {a.channels}, a.colsum, sizeof(int32_t) * (size_t)a.channels};
   const int64_t z8 = a.y_type == QRT_U8 ? a.zy - 128 : a.zy;
-  q_qconv_attrs qa = {ca.strides, ca.pads, ca.dilations, ca.group, relu_floor(n, z8), 127, scales_attr(n, &a),
+  int64_t lo, hi;
+  code_bounds(n, a.y_type == QRT_U8 ? 128 : 0, &lo, &hi);
+  q_qconv_attrs qa = {ca.strides, ca.pads, ca.dilations, ca.group, lo, hi, scales_attr(n, &a),
                       qcc_str(qcc_wformat_name(QRT_WFMT_I8))};
   MlirValue yq = onnx_emit(n, q_qconv_create(n->loc, qcc_quant_tensor_type(n->ctx, &ys, a.sy, z8, -128, 127), xq,
                                              onnx_constant(n, &codes), i32_constant(n, a.bias, a.channels), mult,
@@ -306,7 +312,9 @@ int onnx_adopt_qlinear_matmul(onnx_node *n, MlirValue *res) {
   ys.dtype = QRT_I8;
   ys.dims[ys.rank - 1] = a.channels;
   const int64_t zy8 = a.y_type == QRT_U8 ? a.zy - 128 : a.zy;
-  q_qmatmul_attrs qa = {relu_floor(n, zy8), 127, scales_attr(n, &a), qcc_str(qcc_wformat_name(QRT_WFMT_I8)), 0};
+  int64_t lo, hi;
+  code_bounds(n, a.y_type == QRT_U8 ? 128 : 0, &lo, &hi);
+  q_qmatmul_attrs qa = {lo, hi, scales_attr(n, &a), qcc_str(qcc_wformat_name(QRT_WFMT_I8)), 0};
   MlirValue yq = onnx_emit(n, q_qmatmul_create(n->loc, qcc_quant_tensor_type(n->ctx, &ys, a.sy, zy8, -128, 127), xq,
                                                onnx_constant(n, &codes), i32_constant(n, a.bias, a.channels), mult,
                                                shift, (MlirValue){NULL}, &qa));

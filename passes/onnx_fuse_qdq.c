@@ -5,7 +5,7 @@
  * quantized exports) writes an int8 layer as float ops between
  * DequantizeLinear and QuantizeLinear:
  *
- *   DQ(x_q) -> Conv / MatMul (DQ(w_q) const[, DQ(b_i32) const]) [-> Relu] -> Q
+ *   DQ(x_q) -> Conv / MatMul (DQ(w_q) const[, DQ(b_i32) const]) [-> Relu / Clip] -> Q
  *
  * which, taken literally, is a float convolution on dequantized values.
  * Runtimes fuse it into the integer layer it stands for (ONNX Runtime's
@@ -17,13 +17,16 @@
  * Runtime's fused kernels do.
  *
  * A chain fuses only when it means exactly that layer: the Conv/MatMul
- * result read by the Q alone (or by a Relu read by the Q alone: a Relu
- * before Q clamps the codes at the zero point, `qcc.relu`), the weight's
- * DQ a constant with scales along its output channels (Conv: axis 0;
- * MatMul: 2-D, axis 1) or one scale, the bias's DQ int32 with zero point 0
- * and scale x_scale * w_scale (float32, per channel) exactly, no
- * block_size, and the Q's scale and zero point one value each. The rest
- * stays as written. */
+ * result read by the Q alone, or by a Relu or a Clip with constant bounds
+ * read by the Q alone (ReLU6), which become bounds on the output codes
+ * (`qcc.code_min` / `qcc.code_max`): Q is monotonic, so Q(clip(y, a, b)) =
+ * clamp(Q(y), Q(a), Q(b)) exactly, and Relu is a = 0, Q(0) = y_zp.
+ * Further, the weight's DQ must be a constant with scales along its output
+ * channels (Conv: axis 0; MatMul: 2-D, axis 1) or one scale, the bias's
+ * DQ int32 with zero point 0 and scale x_scale * w_scale (float32, per
+ * channel) exactly, no block_size, and the Q's scale and zero point one
+ * value each. The rest stays as written. */
+#include <math.h>
 #include <string.h>
 
 #include "onnx_rules.h"
@@ -49,6 +52,55 @@ static MlirValue operand(MlirOperation op, intptr_t i) {
 }
 
 static bool absent(MlirValue v) { return mlirValueIsNull(v) || is(def(v), "onnx.NoValue"); }
+
+static float float_attr(MlirOperation op, const char *name, float dflt) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));
+  return !mlirAttributeIsNull(a) && mlirAttributeIsAFloat(a) ? (float)mlirFloatAttrGetValueDouble(a) : dflt;
+}
+
+/* One constant float32 value, or dflt when v is absent; false when v is
+ * there but not one constant float. */
+static bool one_float(MlirValue v, float dflt, float *out) {
+  qcc_array a;
+  *out = dflt;
+  if (absent(v)) return true;
+  if (!qcc_value_constant(v, &a)) return false;
+  bool ok = a.dtype == QRT_F32 && qcc_array_numel(&a) == 1;
+  if (ok) *out = *(float *)a.data;
+  qcc_array_free(&a);
+  return ok;
+}
+
+/* The codes Q gives the real bounds [lo, hi] of a Relu (0, +inf) or Clip
+ * before it: saturate(round_half_even(v / y_scale) + y_zp), as
+ * QuantizeLinear computes them (float32 division); false when the
+ * activation's bounds or Q's parameters are not constants. */
+static bool activation_codes(MlirOperation act, MlirOperation q, int64_t *cmin, int64_t *cmax) {
+  float lo = 0, hi = INFINITY, sy;
+  if (is(act, "onnx.Clip")) {
+    lo = float_attr(act, "min", -INFINITY); /* opset < 11: attributes */
+    hi = float_attr(act, "max", INFINITY);
+    if (!one_float(operand(act, 1), lo, &lo) || !one_float(operand(act, 2), hi, &hi)) return false;
+  }
+  qcc_array z;
+  int64_t zy = 0, qmin = 0, qmax = 255;
+  if (!one_float(operand(q, 1), NAN, &sy) || !(sy > 0)) return false;
+  if (!absent(operand(q, 2))) {
+    if (!qcc_value_constant(operand(q, 2), &z)) return false;
+    if (z.dtype == QRT_I8) zy = *(int8_t *)z.data, qmin = -128, qmax = 127;
+    else if (z.dtype == QRT_U8) zy = *(uint8_t *)z.data;
+    qcc_array_free(&z);
+  }
+  const float ql = nearbyintf(lo / sy), qh = nearbyintf(hi / sy); /* +-inf saturate below */
+  *cmin = ql <= (float)(qmin - zy) ? qmin : ql >= (float)(qmax - zy) ? qmax : (int64_t)ql + zy;
+  *cmax = qh <= (float)(qmin - zy) ? qmin : qh >= (float)(qmax - zy) ? qmax : (int64_t)qh + zy;
+  return !(lo > hi);
+}
+
+static MlirNamedAttribute i64_attr(MlirContext ctx, const char *name, int64_t v) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, mlirStringRefCreateFromCString(name)),
+                               mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), v));
+}
 
 /* A constant's values as floats (1 or n of them), or 0 values. */
 static int64_t const_floats(MlirValue v, float *out, int64_t cap) {
@@ -103,11 +155,12 @@ static bool bias_fits(MlirOperation dq, MlirOperation dqx, MlirOperation dqw, in
  * (true), or nothing. */
 static bool fuse(MlirOperation q) {
   MlirValue in = operand(q, 0);
-  MlirOperation layer = def(in), relu = {NULL};
-  if (is(layer, "onnx.Relu")) {
-    if (!single_use(in)) return false;
-    relu = layer;
-    in = operand(relu, 0);
+  MlirOperation layer = def(in), act = {NULL};
+  int64_t cmin = 0, cmax = 0;
+  if (is(layer, "onnx.Relu") || is(layer, "onnx.Clip")) {
+    if (!single_use(in) || !activation_codes(layer, q, &cmin, &cmax)) return false;
+    act = layer;
+    in = operand(act, 0);
     layer = def(in);
   }
   const bool conv = is(layer, "onnx.Conv");
@@ -144,11 +197,11 @@ static bool fuse(MlirOperation q) {
     }
   MlirNamedAttribute attrs[16];
   int n_attrs = 0;
-  for (intptr_t i = 0; i < mlirOperationGetNumAttributes(layer) && n_attrs < 15; i++) attrs[n_attrs++] = mlirOperationGetAttribute(layer, i);
-  if (!mlirOperationIsNull(relu)) {
-    MlirContext ctx = mlirOperationGetContext(q);
-    attrs[n_attrs++] = mlirNamedAttributeGet(mlirIdentifierGet(ctx, mlirStringRefCreateFromCString("qcc.relu")),
-                                             mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 1));
+  for (intptr_t i = 0; i < mlirOperationGetNumAttributes(layer) && n_attrs < 14; i++)
+    attrs[n_attrs++] = mlirOperationGetAttribute(layer, i);
+  if (!mlirOperationIsNull(act)) {
+    attrs[n_attrs++] = i64_attr(mlirOperationGetContext(q), "qcc.code_min", cmin);
+    attrs[n_attrs++] = i64_attr(mlirOperationGetContext(q), "qcc.code_max", cmax);
   }
   MlirOperationState st = mlirOperationStateGet(
       mlirStringRefCreateFromCString(conv ? "onnx.QLinearConv" : "onnx.QLinearMatMul"), mlirOperationGetLocation(layer));
@@ -158,7 +211,7 @@ static bool fuse(MlirOperation q) {
   mlirOperationStateAddAttributes(&st, n_attrs, attrs);
   MlirValue fused = qcc_insert_before(q, mlirOperationCreate(&st));
   mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(q, 0), fused);
-  MlirOperation dead[6] = {q, relu, layer, absent(bias) ? (MlirOperation){NULL} : def(bias), dqw, dqx};
+  MlirOperation dead[6] = {q, act, layer, absent(bias) ? (MlirOperation){NULL} : def(bias), dqw, dqx};
   for (int i = 0; i < 6; i++) /* in use order; a DQ others still read stays */
     if (!mlirOperationIsNull(dead[i]) && mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(dead[i], 0))))
       mlirOperationDestroy(dead[i]);
@@ -172,6 +225,8 @@ int onnx_fuse_qdq(MlirBlock body) {
     if (is(op, "onnx.QuantizeLinear") && fuse(op)) fused++;
     op = next;
   }
-  if (fused) qcc_remark("legalize: %d QDQ layer%s (DequantizeLinear -> Conv/MatMul -> QuantizeLinear) fused into QLinear ops", fused, fused > 1 ? "s" : "");
+  if (fused)
+    qcc_remark("legalize: %d QDQ layer%s (DequantizeLinear -> Conv/MatMul [-> Relu/Clip] -> QuantizeLinear) fused "
+               "into QLinear ops", fused, fused > 1 ? "s" : "");
   return fused;
 }

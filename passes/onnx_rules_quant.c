@@ -235,14 +235,15 @@ static int requantize(onnx_node *n, MlirValue acc, const qcc_shape *accs, int sa
   return mlirValueIsNull(*out) ? -1 : 0;
 }
 
-/* A Relu that onnx_fuse_qdq.c folded into the node (qcc.relu): the codes
- * clamped below at y_zp, Q(relu(y)) = max(Q(y), y_zp). */
-static int relu_codes(onnx_node *n, MlirValue *y) {
-  if (!onnx_attr_int(n, "qcc.relu", 0)) return 0;
+/* A Relu or Clip that onnx_fuse_qdq.c folded into the node: the codes
+ * clamped to [qcc.code_min, qcc.code_max] (Q(clip(y, a, b)) =
+ * clamp(Q(y), Q(a), Q(b)), Q being monotonic). */
+static int clamp_codes(onnx_node *n, MlirValue *y) {
+  if (!onnx_has_attr(n, "qcc.code_min")) return 0;
   qcc_shape ys;
   qcc_shape_of(*y, &ys);
-  MlirValue zp = onnx_has_in(n, 7) ? onnx_in(n, 7) : onnx_scalar(n, ys.dtype, 0);
-  *y = onnx_binary(n, "max", *y, zp, &ys);
+  *y = onnx_binary(n, "max", *y, onnx_scalar(n, ys.dtype, (double)onnx_attr_int(n, "qcc.code_min", 0)), &ys);
+  *y = onnx_binary(n, "min", *y, onnx_scalar(n, ys.dtype, (double)onnx_attr_int(n, "qcc.code_max", 0)), &ys);
   return mlirValueIsNull(*y) ? -1 : 0;
 }
 
@@ -253,7 +254,7 @@ static int rule_qlinear_matmul(onnx_node *n, MlirValue *res) {
   const int adopted = onnx_adopt_qlinear_matmul(n, res);
   if (adopted <= 0) return adopted;
   if (matmul_integer(n, 0, 2, 3, 5, &acc, &s)) return -1;
-  return requantize(n, acc, &s, 1, 4, s.rank - 1, 6, 7, &res[0]) ? -1 : relu_codes(n, &res[0]);
+  return requantize(n, acc, &s, 1, 4, s.rank - 1, 6, 7, &res[0]) ? -1 : clamp_codes(n, &res[0]);
 }
 
 /* QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B. */
@@ -272,7 +273,7 @@ static int rule_qlinear_conv(onnx_node *n, MlirValue *res) {
   if (onnx_emit_conv(n, x, &xs, w, &ws, bias, &acc)) return -1;
   qcc_shape s;
   qcc_shape_of(acc, &s);
-  return requantize(n, acc, &s, 1, 4, 1, 6, 7, &res[0]) ? -1 : relu_codes(n, &res[0]);
+  return requantize(n, acc, &s, 1, 4, 1, 6, 7, &res[0]) ? -1 : clamp_codes(n, &res[0]);
 }
 
 const onnx_rule onnx_rules_quant[] = {

@@ -101,7 +101,7 @@ np.save(os.path.join(out, "wr.npy"), rng.integers(-128, 128, (24, 8)).astype(np.
 # layers, as quantize_static writes it (onnx_fuse_qdq.c fuses them):
 #   y:  DQ -> Conv 3x3 (DQ int8 weights per channel, DQ int32 bias of
 #       scale x_scale w_scale) -> Relu -> Q -> DQ -> Conv 1x1 (one weight
-#       scale, no bias) -> Q
+#       scale, no bias) -> Clip(-1.5, 2) -> Q
 #   ym: DQ -> MatMul (DQ int8 b [24, 16], scales per column, axis 1) -> Q int8
 #   yf: DQ -> Conv with a float weight -> Q: not a quantized layer, stays float
 #   yr: DQ -> Conv (uint8 weights, zero point 3: past int8) -> Relu -> Q:
@@ -130,7 +130,8 @@ nodes = [
     dq("r1_f", "r1_q", np.float32(0.05), np.uint8(20)),
     dq("w2_f", const("w2", rng.integers(-127, 128, (12, 16, 1, 1)).astype(np.int8)), np.float32(0.003)),
     h.make_node("Conv", ["r1_f", "w2_f"], ["c2"], name="c2"),
-    q("y", "c2", 0.06, np.uint8(128)),
+    h.make_node("Clip", ["c2", const("lo2", np.float32(-1.5)), const("hi2", np.float32(2.0))], ["k2"], name="k2"),
+    q("y", "k2", 0.06, np.uint8(128)),
     dq("a_f", "a", np.float32(0.03), np.uint8(125)),
     dq("b_f", const("b", rng.integers(-127, 128, (24, 16)).astype(np.int8)),
        (rng.random(16) * 0.004 + 0.002).astype(np.float32), np.zeros(16, np.int8), 1),
