@@ -5,7 +5,7 @@
  * quantized exports) writes an int8 layer as float ops between
  * DequantizeLinear and QuantizeLinear:
  *
- *   DQ(x_q) -> Conv / MatMul (DQ(w_q) const[, DQ(b_i32) const]) [-> Relu / Clip] -> Q
+ *   DQ(x_q) -> Conv / MatMul / Gemm (DQ(w_q) const[, DQ(b_i32) const]) [-> Relu / Clip] -> Q
  *
  * which, taken literally, is a float convolution on dequantized values.
  * Runtimes fuse it into the integer layer it stands for (ONNX Runtime's
@@ -21,12 +21,16 @@
  * read by the Q alone (ReLU6), which become bounds on the output codes
  * (`qcc.code_min` / `qcc.code_max`): Q is monotonic, so Q(clip(y, a, b)) =
  * clamp(Q(y), Q(a), Q(b)) exactly, and Relu is a = 0, Q(0) = y_zp.
+ * A Gemm fuses as a matmul (alpha = beta = 1, A not transposed; a
+ * transposed B is transposed at compile time), its C as the int32 bias
+ * that qcc's QLinearMatMul takes as a ninth input (ONNX's has none).
  * Further, the weight's DQ must be a constant with scales along its output
- * channels (Conv: axis 0; MatMul: 2-D, axis 1) or one scale, the bias's
+ * channels (Conv: axis 0; MatMul: 2-D, axis 1; Gemm's B^T: axis 0) or one scale, the bias's
  * DQ int32 with zero point 0 and scale x_scale * w_scale (float32, per
  * channel) exactly, no block_size, and the Q's scale and zero point one
  * value each. The rest stays as written. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "onnx_rules.h"
@@ -151,6 +155,27 @@ static bool bias_fits(MlirOperation dq, MlirOperation dqx, MlirOperation dqw, in
   return true;
 }
 
+/* A constant [N, K] weight w (shape *s) as a new constant [K, N] before
+ * `before`; *s becomes its shape. */
+static MlirValue transposed(MlirOperation before, MlirValue w, qcc_shape *s) {
+  qcc_array a, t;
+  qcc_value_constant(w, &a);
+  const size_t es = qcc_dtype_size(a.dtype);
+  const int64_t N = s->dims[0], K = s->dims[1];
+  t = a;
+  t.dims[0] = K;
+  t.dims[1] = N;
+  t.data = malloc(a.nbytes);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++) memcpy((char *)t.data + (size_t)(k * N + n) * es, (char *)a.data + (size_t)(n * K + k) * es, es);
+  MlirValue v = qcc_make_constant(before, mlirOperationGetLocation(before), &t);
+  free(t.data);
+  qcc_array_free(&a);
+  s->dims[0] = K;
+  s->dims[1] = N;
+  return v;
+}
+
 /* One chain ending at Q: the fused op inserted before Q and Q replaced
  * (true), or nothing. */
 static bool fuse(MlirOperation q) {
@@ -163,8 +188,12 @@ static bool fuse(MlirOperation q) {
     in = operand(act, 0);
     layer = def(in);
   }
-  const bool conv = is(layer, "onnx.Conv");
-  if (!(conv || is(layer, "onnx.MatMul")) || !single_use(in) || int_attr(q, "block_size", 0) != 0) return false;
+  const bool conv = is(layer, "onnx.Conv"), gemm = is(layer, "onnx.Gemm");
+  if (!(conv || gemm || is(layer, "onnx.MatMul")) || !single_use(in) || int_attr(q, "block_size", 0) != 0) return false;
+  /* Gemm as a matmul: y = A B + C only (alpha = beta = 1, A not transposed) */
+  const bool trans_b = gemm && int_attr(layer, "transB", 0) != 0;
+  if (gemm && (float_attr(layer, "alpha", 1) != 1 || float_attr(layer, "beta", 1) != 1 || int_attr(layer, "transA", 0)))
+    return false;
   MlirOperation dqx = def(operand(layer, 0)), dqw = def(operand(layer, 1));
   qcc_shape ws, ys, zs;
   if (!is(dqx, "onnx.DequantizeLinear") || !is(dqw, "onnx.DequantizeLinear") ||
@@ -172,16 +201,20 @@ static bool fuse(MlirOperation q) {
       !qcc_shape_of(operand(q, 1), &ys) || qcc_shape_numel(&ys) != 1 ||
       (!absent(operand(q, 2)) && (!qcc_shape_of(operand(q, 2), &zs) || qcc_shape_numel(&zs) != 1)))
     return false;
-  if (!scale_fits(dqx, -1, -1) || !(conv ? scale_fits(dqw, 0, ws.rank) : ws.rank == 2 && scale_fits(dqw, 1, 2)))
+  if (!scale_fits(dqx, -1, -1) ||
+      !(conv ? scale_fits(dqw, 0, ws.rank) : ws.rank == 2 && scale_fits(dqw, trans_b ? 0 : 1, 2)))
     return false;
-  MlirValue bias = conv ? operand(layer, 2) : (MlirValue){NULL};
-  if (!absent(bias) && !bias_fits(def(bias), dqx, dqw, ws.dims[0])) return false;
+  MlirValue bias = conv || gemm ? operand(layer, 2) : (MlirValue){NULL};
+  const int64_t channels = conv || trans_b ? ws.dims[0] : ws.dims[1];
+  if (!absent(bias) && !bias_fits(def(bias), dqx, dqw, channels)) return false;
+  MlirValue weight = operand(dqw, 0);
+  if (trans_b) weight = transposed(q, weight, &ws);
   /* QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B;
    * QLinearMatMul: the first eight. An absent zero point stays absent. */
   MlirValue none = {NULL};
-  MlirValue ops[9] = {operand(dqx, 0), operand(dqx, 1), operand(dqx, 2), operand(dqw, 0), operand(dqw, 1),
+  MlirValue ops[9] = {operand(dqx, 0), operand(dqx, 1), operand(dqx, 2), weight,          operand(dqw, 1),
                       operand(dqw, 2), operand(q, 1),   operand(q, 2),   absent(bias) ? none : operand(def(bias), 0)};
-  int n_in = conv ? 9 : 8;
+  int n_in = 9; /* QLinearMatMul's ninth, the int32 bias, is qcc's (a Gemm's C) */
   while (n_in > 0 && absent(ops[n_in - 1])) n_in--;
   MlirValue nv = {NULL};
   for (int i = 0; i < n_in; i++)
@@ -197,8 +230,9 @@ static bool fuse(MlirOperation q) {
     }
   MlirNamedAttribute attrs[16];
   int n_attrs = 0;
-  for (intptr_t i = 0; i < mlirOperationGetNumAttributes(layer) && n_attrs < 14; i++)
-    attrs[n_attrs++] = mlirOperationGetAttribute(layer, i);
+  for (intptr_t i = 0; conv && i < mlirOperationGetNumAttributes(layer) && n_attrs < 14; i++)
+    attrs[n_attrs++] = mlirOperationGetAttribute(layer, i); /* the geometry */
+  if (!conv && n_in == 9) attrs[n_attrs++] = i64_attr(mlirOperationGetContext(q), "qcc.gemm_bias", 1);
   if (!mlirOperationIsNull(act)) {
     attrs[n_attrs++] = i64_attr(mlirOperationGetContext(q), "qcc.code_min", cmin);
     attrs[n_attrs++] = i64_attr(mlirOperationGetContext(q), "qcc.code_max", cmax);

@@ -251,9 +251,17 @@ static int clamp_codes(onnx_node *n, MlirValue *y) {
 static int rule_qlinear_matmul(onnx_node *n, MlirValue *res) {
   MlirValue acc;
   qcc_shape s;
+  if (n->n_in > 8 && !onnx_has_attr(n, "qcc.gemm_bias"))
+    return onnx_fail(n, "QLinearMatMul takes 8 inputs, not %d", n->n_in);
   const int adopted = onnx_adopt_qlinear_matmul(n, res);
   if (adopted <= 0) return adopted;
   if (matmul_integer(n, 0, 2, 3, 5, &acc, &s)) return -1;
+  if (onnx_has_in(n, 8)) { /* qcc's ninth input: a fused Gemm's int32 bias (onnx_fuse_qdq.c) */
+    qcc_shape bs;
+    if (!onnx_in_shape(n, 8, &bs) || bs.dtype != QRT_I32) return onnx_fail(n, "the bias must be int32");
+    acc = onnx_binary(n, "add", acc, onnx_in(n, 8), &s);
+    if (mlirValueIsNull(acc)) return -1;
+  }
   return requantize(n, acc, &s, 1, 4, s.rank - 1, 6, 7, &res[0]) ? -1 : clamp_codes(n, &res[0]);
 }
 

@@ -103,6 +103,9 @@ np.save(os.path.join(out, "wr.npy"), rng.integers(-128, 128, (24, 8)).astype(np.
 #       scale x_scale w_scale) -> Relu -> Q -> DQ -> Conv 1x1 (one weight
 #       scale, no bias) -> Clip(-1.5, 2) -> Q
 #   ym: DQ -> MatMul (DQ int8 b [24, 16], scales per column, axis 1) -> Q int8
+#   yg: DQ -> Gemm (transB, DQ int8 B [10, 24] per row, DQ int32 C) -> Relu -> Q
+#   yh: DQ -> Gemm (uint8 B [24, 6], zero point 3: past int8; DQ int32 C) -> Q:
+#       fused, then the exact int32 path with the bias added to the sums
 #   yf: DQ -> Conv with a float weight -> Q: not a quantized layer, stays float
 #   yr: DQ -> Conv (uint8 weights, zero point 3: past int8) -> Relu -> Q:
 #       fused, then the exact int32 path, the Relu as a clamp of the codes
@@ -120,6 +123,7 @@ def q(name, x, scale, zp):
 
 
 sx, sw1 = np.float32(0.02), (rng.random(16) * 0.004 + 0.001).astype(np.float32)
+sbg = (rng.random(10) * 0.004 + 0.002).astype(np.float32)
 nodes = [
     dq("x_f", "x", sx, np.uint8(120)),
     dq("w1_f", const("w1", rng.integers(-127, 128, (16, 8, 3, 3)).astype(np.int8)), sw1, np.zeros(16, np.int8), 0),
@@ -137,6 +141,16 @@ nodes = [
        (rng.random(16) * 0.004 + 0.002).astype(np.float32), np.zeros(16, np.int8), 1),
     h.make_node("MatMul", ["a_f", "b_f"], ["mm"], name="mm"),
     q("ym", "mm", 0.07, np.int8(-3)),
+    dq("bg_f", const("bg", rng.integers(-127, 128, (10, 24)).astype(np.int8)), sbg, np.zeros(10, np.int8), 0),
+    dq("cg_f", const("cg", rng.integers(-4000, 4000, 10).astype(np.int32)), (np.float32(0.03) * sbg).astype(np.float32),
+       axis=0),
+    h.make_node("Gemm", ["a_f", "bg_f", "cg_f"], ["gm"], name="gm", transB=1),
+    h.make_node("Relu", ["gm"], ["gr"], name="gr"),
+    q("yg", "gr", 0.05, np.uint8(10)),
+    dq("bh_f", const("bh", rng.integers(0, 256, (24, 6)).astype(np.uint8)), np.float32(0.003), np.uint8(3)),
+    dq("ch_f", const("ch", rng.integers(-4000, 4000, 6).astype(np.int32)), np.float32(np.float32(0.03) * np.float32(0.003))),
+    h.make_node("Gemm", ["a_f", "bh_f", "ch_f"], ["gh"], name="gh"),
+    q("yh", "gh", 0.08, np.uint8(128)),
     h.make_node("Conv", ["x_f", const("wf", (rng.standard_normal((4, 8, 1, 1)) * 0.1).astype(np.float32))], ["cf"],
                 name="cf"),
     q("yf", "cf", 0.02, np.uint8(128)),
@@ -148,7 +162,7 @@ nodes = [
 g = h.make_graph(nodes, "qdq", [h.make_tensor_value_info("x", T.UINT8, [1, 8, 9, 9]),
                                 h.make_tensor_value_info("a", T.UINT8, [4, 24])],
                  [h.make_tensor_value_info(n, t, None) for n, t in [("y", T.UINT8), ("ym", T.INT8), ("yf", T.UINT8),
-                                                                    ("yr", T.UINT8)]],
+                                                                    ("yr", T.UINT8), ("yg", T.UINT8), ("yh", T.UINT8)]],
                  inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
 m.ir_version = 8
