@@ -883,9 +883,13 @@ QRT_INTERNAL void qrt_qmm_finish_rows(const qrt_qgemm_args *g, const qrt_qmm_rq 
      * codes first, then each column's rows as one run of bytes, instead
      * of a byte store per code scattered over 16 columns */
     qrt_qmm_requant_rows(g, q, jc, i0, i1, nw, accbuf, rowsum, cs, codes, QRT_QMM_NW, 1);
-    for (j = 0; j < nw; ++j) {
+    for (j = 0; j + 16 <= nw; j += 16) /* 16 x 16 blocks */
+      for (i = i0; i + 16 <= i1; i += 16)
+        qrt_transpose16_u8(g->C + ic + i + (jc + j) * g->cs_c, g->cs_c, codes + i * QRT_QMM_NW + j, QRT_QMM_NW);
+    for (j = 0; j < nw; ++j) { /* the rest: rows past the last block, columns past the last 16 */
       int8_t *col = g->C + ic + (jc + j) * g->cs_c;
-      for (i = i0; i + 16 <= i1; i += 16) qrt_gather16_u8(col + i, codes + i * QRT_QMM_NW + j, QRT_QMM_NW);
+      i = j < nw / 16 * 16 ? i0 + (i1 - i0) / 16 * 16 : i0;
+      for (; i + 16 <= i1; i += 16) qrt_gather16_u8(col + i, codes + i * QRT_QMM_NW + j, QRT_QMM_NW);
       for (; i < i1; ++i) col[i] = codes[i * QRT_QMM_NW + j];
     }
     return;
