@@ -272,6 +272,41 @@ QRT_INTERNAL void qrt_qconv_dw_tap(int32_t *restrict acc, const int8_t *restrict
  * a time held in registers over all taps: a pass per tap had read and
  * written the int32 row once per tap (a quarter of MobileNetV2's W8A8 run). */
 #define QRT_QCONV_DW_BLOCK 64
+#if defined(__AVX512BW__)
+#include <immintrin.h>
+/* One full block (QRT_QCONV_DW_BLOCK = 64 outputs at j0) on AVX-512BW:
+ * taps in pairs, the two taps' bytes widened to int16 and interleaved so
+ * that one vpmaddwd gives s0[j] w0 + s1[j] w1 for 16 outputs (two products
+ * of at most 2^14 each: exact in int32), where the portable loop spends a
+ * vpmulld (two uops) per tap. Interleaving works within 128-bit lanes, so
+ * the accumulators hold the outputs permuted (lo: j = 8L..8L+3 of lane L,
+ * hi: 8L+4..8L+7); the stores put them back in order. The same int32 sums
+ * as the portable loop, so the same bits. */
+static void qrt_qconv_dw_block_avx512(int32_t *acc, const int8_t *const *src, const int32_t *w, int64_t nt,
+                                      int64_t j0, int32_t zsum) {
+  __m512i lo[2], hi[2];
+  int64_t t;
+  int h;
+  const __m512i first = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), second = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+  for (h = 0; h < 2; ++h) lo[h] = hi[h] = _mm512_set1_epi32(-zsum);
+  for (t = 0; t < nt; t += 2) {
+    const int8_t *s0 = src[t] + j0, *s1 = t + 1 < nt ? src[t + 1] + j0 : s0;
+    const int32_t w1 = t + 1 < nt ? w[t + 1] : 0;
+    const __m512i wp = _mm512_set1_epi32((int32_t)(((uint32_t)(uint16_t)(int16_t)w1 << 16) | (uint16_t)(int16_t)w[t]));
+    for (h = 0; h < 2; ++h) {
+      const __m512i x0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(s0 + 32 * h)));
+      const __m512i x1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(s1 + 32 * h)));
+      lo[h] = _mm512_add_epi32(lo[h], _mm512_madd_epi16(_mm512_unpacklo_epi16(x0, x1), wp));
+      hi[h] = _mm512_add_epi32(hi[h], _mm512_madd_epi16(_mm512_unpackhi_epi16(x0, x1), wp));
+    }
+  }
+  for (h = 0; h < 2; ++h) {
+    _mm512_storeu_si512((void *)(acc + j0 + 32 * h), _mm512_permutex2var_epi64(lo[h], first, hi[h]));
+    _mm512_storeu_si512((void *)(acc + j0 + 32 * h + 16), _mm512_permutex2var_epi64(lo[h], second, hi[h]));
+  }
+}
+#endif
+
 QRT_INTERNAL void qrt_qconv_dw_taps(int32_t *restrict acc, const int8_t *const *src, const int32_t *w, int64_t nt,
                                     int64_t L, int32_t za) {
   int32_t a[QRT_QCONV_DW_BLOCK], zsum = 0;
@@ -279,6 +314,12 @@ QRT_INTERNAL void qrt_qconv_dw_taps(int32_t *restrict acc, const int8_t *const *
   for (t = 0; t < nt; ++t) zsum += za * w[t];
   for (j0 = 0; j0 < L; j0 += QRT_QCONV_DW_BLOCK) {
     const int64_t m = L - j0 < QRT_QCONV_DW_BLOCK ? L - j0 : QRT_QCONV_DW_BLOCK;
+#if defined(__AVX512BW__)
+    if (m == QRT_QCONV_DW_BLOCK) {
+      qrt_qconv_dw_block_avx512(acc, src, w, nt, j0, zsum);
+      continue;
+    }
+#endif
     for (j = 0; j < QRT_QCONV_DW_BLOCK; ++j) a[j] = -zsum;
     for (t = 0; t < nt; ++t) {
       const int8_t *restrict s = src[t] + j0;
