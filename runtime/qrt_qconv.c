@@ -305,6 +305,32 @@ static void qrt_qconv_dw_block_avx512(int32_t *acc, const int8_t *const *src, co
     _mm512_storeu_si512((void *)(acc + j0 + 32 * h + 16), _mm512_permutex2var_epi64(lo[h], second, hi[h]));
   }
 }
+#elif defined(__AVX2__)
+#include <immintrin.h>
+/* The same on AVX2, 16 outputs per step of 16 bytes (lo: j = 8L..8L+3 of
+ * lane L, hi: 8L+4..8L+7; the stores put lanes back in order). */
+static void qrt_qconv_dw_block_avx2(int32_t *acc, const int8_t *const *src, const int32_t *w, int64_t nt, int64_t j0,
+                                    int32_t zsum) {
+  __m256i lo[4], hi[4];
+  int64_t t;
+  int h;
+  for (h = 0; h < 4; ++h) lo[h] = hi[h] = _mm256_set1_epi32(-zsum);
+  for (t = 0; t < nt; t += 2) {
+    const int8_t *s0 = src[t] + j0, *s1 = t + 1 < nt ? src[t + 1] + j0 : s0;
+    const int32_t w1 = t + 1 < nt ? w[t + 1] : 0;
+    const __m256i wp = _mm256_set1_epi32((int32_t)(((uint32_t)(uint16_t)(int16_t)w1 << 16) | (uint16_t)(int16_t)w[t]));
+    for (h = 0; h < 4; ++h) {
+      const __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(s0 + 16 * h)));
+      const __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(s1 + 16 * h)));
+      lo[h] = _mm256_add_epi32(lo[h], _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), wp));
+      hi[h] = _mm256_add_epi32(hi[h], _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), wp));
+    }
+  }
+  for (h = 0; h < 4; ++h) {
+    _mm256_storeu_si256((__m256i *)(void *)(acc + j0 + 16 * h), _mm256_permute2x128_si256(lo[h], hi[h], 0x20));
+    _mm256_storeu_si256((__m256i *)(void *)(acc + j0 + 16 * h + 8), _mm256_permute2x128_si256(lo[h], hi[h], 0x31));
+  }
+}
 #endif
 
 QRT_INTERNAL void qrt_qconv_dw_taps(int32_t *restrict acc, const int8_t *const *src, const int32_t *w, int64_t nt,
@@ -317,6 +343,11 @@ QRT_INTERNAL void qrt_qconv_dw_taps(int32_t *restrict acc, const int8_t *const *
 #if defined(__AVX512BW__)
     if (m == QRT_QCONV_DW_BLOCK) {
       qrt_qconv_dw_block_avx512(acc, src, w, nt, j0, zsum);
+      continue;
+    }
+#elif defined(__AVX2__)
+    if (m == QRT_QCONV_DW_BLOCK) {
+      qrt_qconv_dw_block_avx2(acc, src, w, nt, j0, zsum);
       continue;
     }
 #endif
