@@ -2096,12 +2096,14 @@ static QRT_MAYBE_UNUSED inline void qrt_gather16_u8(void *dst, const void *src, 
 
 /* The 16 x 16 bytes src[r * ss + c] to dst[c * ds + r] (r, c < 16): with
  * SSE2 four rounds of unpacks (8-, 16-, 32-, 64-bit) on 16 registers, 64
- * instructions where 16 gathers load every byte alone; elsewhere those
- * gathers. The int8 convolution's transposes (its input to channels last,
+ * instructions where 16 gathers load every byte alone; NEON the same in
+ * vtrn rounds; elsewhere those gathers. The int8 convolution's transposes (its input to channels last,
  * the GEMM's tile to the [cout, positions] output) move whole 16 x 16
  * blocks through it. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
 #endif
 static QRT_MAYBE_UNUSED inline void qrt_transpose16_u8(void *dst, int64_t ds, const void *src, int64_t ss) {
   unsigned char *d = (unsigned char *)dst;
@@ -2129,6 +2131,35 @@ static QRT_MAYBE_UNUSED inline void qrt_transpose16_u8(void *dst, int64_t ds, co
     _mm_storeu_si128((__m128i *)(void *)(d + 2 * k * ds), _mm_unpacklo_epi64(b[k], b[8 + k]));
     _mm_storeu_si128((__m128i *)(void *)(d + (2 * k + 1) * ds), _mm_unpackhi_epi64(b[k], b[8 + k]));
   }
+#elif defined(__ARM_NEON)
+  /* transposes of 2 x 2 blocks of 8-, 16-, 32-bit elements (vtrn), then
+   * of the 8 x 8 halves: row i ends as column i */
+  uint8x16_t r[16];
+  int k;
+  for (i = 0; i < 16; ++i) r[i] = vld1q_u8(s + i * ss);
+  for (i = 0; i < 16; i += 2) {
+    const uint8x16x2_t t = vtrnq_u8(r[i], r[i + 1]);
+    r[i] = t.val[0];
+    r[i + 1] = t.val[1];
+  }
+  for (i = 0; i < 16; i += 4)
+    for (k = 0; k < 2; ++k) {
+      const uint16x8x2_t t = vtrnq_u16(vreinterpretq_u16_u8(r[i + k]), vreinterpretq_u16_u8(r[i + k + 2]));
+      r[i + k] = vreinterpretq_u8_u16(t.val[0]);
+      r[i + k + 2] = vreinterpretq_u8_u16(t.val[1]);
+    }
+  for (i = 0; i < 16; i += 8)
+    for (k = 0; k < 4; ++k) {
+      const uint32x4x2_t t = vtrnq_u32(vreinterpretq_u32_u8(r[i + k]), vreinterpretq_u32_u8(r[i + k + 4]));
+      r[i + k] = vreinterpretq_u8_u32(t.val[0]);
+      r[i + k + 4] = vreinterpretq_u8_u32(t.val[1]);
+    }
+  for (k = 0; k < 8; ++k) {
+    const uint8x16_t a = r[k], b = r[k + 8];
+    r[k] = vcombine_u8(vget_low_u8(a), vget_low_u8(b));
+    r[k + 8] = vcombine_u8(vget_high_u8(a), vget_high_u8(b));
+  }
+  for (i = 0; i < 16; ++i) vst1q_u8(d + i * ds, r[i]);
 #else
   for (i = 0; i < 16; ++i) qrt_gather16_u8(d + i * ds, s + i, ss);
 #endif
