@@ -69,6 +69,11 @@ static void usage(FILE *f) {
           "  --no-fuse-matmul-epilogue  a float matmul's residual add or gating multiply\n"
           "                        stays a kernel of its own (default: the GEMM does it as\n"
           "                        it stores; the same bits)\n"
+          "  --exact-qlinear       a pre-quantized model's QLinearConv / QLinearMatMul and\n"
+          "                        QDQ layers as ONNX writes them: int32 sums requantized in\n"
+          "                        float, bit for bit ONNX Runtime's codes, on plain loops\n"
+          "                        (default: qcc's int8 kernels with the model's scales,\n"
+          "                        a code off by one where a product is near a rounding tie)\n"
           "  --no-fold-transposes  keep a transpose between an int8 matmul or a fused\n"
           "                        attention and its operand or result as a copy (default:\n"
           "                        the kernel reads or writes the transposed layout in\n"
@@ -166,7 +171,7 @@ static int parse_args(int argc, char **argv, options *o) {
     if (q > 0 && !o->pass_flag) o->pass_flag = a;
     if (q > 0) continue;
     static const char *const pass_flags[] = {"--fma", "--no-fma", "--no-fuse-attention", "--no-float-epilogues",
-                                             "--no-fuse-matmul-epilogue", "--no-fold-transposes", "--unroll-max-ops",
+                                             "--no-fuse-matmul-epilogue", "--no-fold-transposes", "--exact-qlinear", "--unroll-max-ops",
                                              "--report", "--target", "--npu-config", "--shape", "--bind"};
     for (size_t k = 0; k < sizeof pass_flags / sizeof *pass_flags && !o->pass_flag; k++) {
       size_t n = strlen(pass_flags[k]);
@@ -189,6 +194,8 @@ static int parse_args(int argc, char **argv, options *o) {
       o->no_fuse_matmul_epilogue = true;
     } else if (!strcmp(a, "--no-fold-transposes")) {
       o->no_fold_transposes = true;
+    } else if (!strcmp(a, "--exact-qlinear")) {
+      qcc_exact_qlinear = true;
     } else if ((v = flag_value(argc, argv, &i, "--unroll-max-ops"))) {
       char *end;
       long long t = strtoll(v, &end, 10);

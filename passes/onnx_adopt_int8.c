@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "onnx_rules.h"
+#include "passes.h"
 #include "quant_activations.h"
 #include "quant_weights.h"
 
@@ -234,6 +235,8 @@ static void code_bounds(onnx_node *n, int64_t offset, int64_t *lo, int64_t *hi) 
   if (*hi > 127) *hi = 127;
 }
 
+bool qcc_exact_qlinear = false;
+
 static void kept(onnx_node *n, const char *why) {
   qcc_remark("legalize: %s keeps the exact int32 kernels: %s", n->where, why);
 }
@@ -242,7 +245,9 @@ int onnx_adopt_qlinear_conv(onnx_node *n, MlirValue *res) {
   qcc_shape xs, ws;
   adopted a;
   if (!onnx_in_shape(n, 0, &xs) || !onnx_in_shape(n, 3, &ws)) return -1;
-  const char *why = xs.rank < 3 ? "x has no spatial dims" : read_adopted(n, &xs, false, &a);
+  const char *why = qcc_exact_qlinear ? "--exact-qlinear"
+                    : xs.rank < 3      ? "x has no spatial dims"
+                                       : read_adopted(n, &xs, false, &a);
   if (why) {
     kept(n, why);
     return 1;
@@ -291,7 +296,8 @@ int onnx_adopt_qlinear_matmul(onnx_node *n, MlirValue *res) {
   qcc_shape xs, ws;
   adopted a;
   if (!onnx_in_shape(n, 0, &xs) || !onnx_in_shape(n, 3, &ws)) return -1;
-  const char *why = xs.rank < 1   ? "a is a scalar"
+  const char *why = qcc_exact_qlinear ? "--exact-qlinear"
+                    : xs.rank < 1      ? "a is a scalar"
                     : ws.rank != 2 ? "b is not 2-D"
                     : xs.dims[xs.rank - 1] != ws.dims[0] ? "a's last dim is not b's rows"
                                                          : read_adopted(n, &xs, true, &a);

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "onnx_rules.h"
+#include "passes.h"
 
 static MlirOperation def(MlirValue v) {
   return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : (MlirOperation){NULL};
@@ -254,6 +255,7 @@ static bool fuse(MlirOperation q) {
 
 int onnx_fuse_qdq(MlirBlock body) {
   int fused = 0;
+  if (qcc_exact_qlinear) return 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
     if (is(op, "onnx.QuantizeLinear") && fuse(op)) fused++;

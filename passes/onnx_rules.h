@@ -55,6 +55,7 @@ extern const onnx_rule onnx_rules_contrib_gqa[];
  * (onnx_adopt_int8.c): 0 done, 1 when the node does not qualify (a remark
  * says why; the caller writes the exact int32 form), -1 on error. */
 int onnx_adopt_qlinear_conv(onnx_node *n, MlirValue *res);
+
 int onnx_adopt_qlinear_matmul(onnx_node *n, MlirValue *res);
 /* DQ -> Conv/MatMul -> [Relu ->] Q chains as QLinearConv / QLinearMatMul
  * (onnx_fuse_qdq.c), before legalization; returns how many. */

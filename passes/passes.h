@@ -27,6 +27,10 @@ int qcc_pass_dce(MlirModule m);
  * (qcc --unroll-max-ops; passes/legalize_loop.c). */
 enum { QCC_UNROLL_DEFAULT_OPS = 4096 };
 extern int64_t qcc_unroll_max_ops;
+/* --exact-qlinear: pre-quantized layers are neither adopted onto the int8
+ * kernels nor fused from QDQ (onnx_adopt_int8.c, onnx_fuse_qdq.c); ONNX's
+ * literal forms stay (int32 sums, float requantization; QDQ's float ops). */
+extern bool qcc_exact_qlinear;
 int qcc_pass_calibrate(MlirModule m);
 int qcc_pass_quantize(MlirModule m);
 /* accum_bounds.c: proves every integer layer's int32 accumulator exact

@@ -127,9 +127,11 @@ static void run_f32(int op, float alpha, float beta, const float *x, float *y, i
 
 static void test_exact_f32(void) {
   static const float x[] = {-2.5f, -1.5f, -0.5f, -0.0f, 0.0f, 0.5f, 1.5f, 2.5f, 3.7f, -3.7f,
-                            0.49999997f, 8388609.0f, INFINITY, -INFINITY};
+                            0.49999997f, 8388609.0f, INFINITY, -INFINITY, 8388607.5f, -8388607.5f,
+                            4194302.5f, -0.3f, 16777216.0f, 0.5000001f};
   static const float rnd[] = {-2.0f, -2.0f, -0.0f, -0.0f, 0.0f, 0.0f, 2.0f, 2.0f, 4.0f, -4.0f,
-                              0.0f, 8388609.0f, INFINITY, -INFINITY};
+                              0.0f, 8388609.0f, INFINITY, -INFINITY, 8388608.0f, -8388608.0f,
+                              4194302.0f, -0.0f, 16777216.0f, 1.0f};
   enum { N = sizeof x / sizeof x[0] };
   float y[N], nanv[3] = {NAN, 1.0f, -1.0f}, yn[3];
   uint8_t b[N];
