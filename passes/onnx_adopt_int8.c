@@ -166,6 +166,10 @@ static const char *read_adopted(onnx_node *n, const qcc_shape *xs, bool column, 
     return "the weight is not an 8-bit constant of rank 2 or more";
   }
   a->channels = column ? w.dims[w.rank - 1] : w.dims[0];
+  if (a->channels <= 0 || qcc_array_numel(&w) == 0) {
+    qcc_array_free(&w);
+    return "the weight is empty";
+  }
   a->per = qcc_array_numel(&w) / a->channels;
   const size_t ch = (size_t)a->channels;
   a->codes = malloc((size_t)qcc_array_numel(&w));

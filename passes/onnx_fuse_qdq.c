@@ -148,7 +148,8 @@ static bool bias_fits(MlirOperation dq, MlirOperation dqx, MlirOperation dqw, in
     if (!zero) return false;
   }
   const int64_t kb = const_floats(operand(dq, 1), sb, CAP), kw = const_floats(operand(dqw, 1), sw, CAP);
-  if (const_floats(operand(dqx, 1), &sx, 1) != 1 || !kb || !kw) return false;
+  if (const_floats(operand(dqx, 1), &sx, 1) != 1 || !(kb == 1 || kb == channels) || !(kw == 1 || kw == channels))
+    return false;
   for (int64_t c = 0; c < channels; c++) {
     volatile float want = sx * sw[kw == 1 ? 0 : c];
     if (sb[kb == 1 ? 0 : c] != want) return false;

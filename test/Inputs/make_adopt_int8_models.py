@@ -168,3 +168,13 @@ m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
 m.ir_version = 8
 onnx.save(m, os.path.join(out, "qdq.onnx"))
 np.save(os.path.join(out, "qa.npy"), rng.integers(0, 256, (4, 24)).astype(np.uint8))
+
+# qempty.onnx: a QLinearConv with no output channels (a weight [0, 4, 3, 3]):
+# not adopted (nothing to adopt, and no division by its channel count)
+inits = []
+g = h.make_graph([qconv("y", "x", 0.1, np.uint8(0), np.zeros((0, 4, 3, 3), np.int8), np.float32(0.1), np.int8(0), 0.1,
+                        np.uint8(0))], "qempty", [h.make_tensor_value_info("x", T.UINT8, [1, 4, 5, 5])],
+                 [h.make_tensor_value_info("y", T.UINT8, None)], inits)
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
+m.ir_version = 8
+onnx.save(m, os.path.join(out, "qempty.onnx"))
