@@ -198,6 +198,12 @@ static bool fuse(MlirOperation q) {
     return false;
   MlirOperation dqx = def(operand(layer, 0)), dqw = def(operand(layer, 1));
   qcc_shape ws, ys, zs;
+  /* distinct ops (a DQ read twice by the layer would be erased twice) and
+   * the Q's own output type (opset 21's output_dtype: not read here) */
+  if (mlirOperationEqual(dqx, dqw) || int_attr(q, "output_dtype", 0) != 0 ||
+      (!absent(operand(layer, 2)) && (mlirOperationEqual(def(operand(layer, 2)), dqx) ||
+                                      mlirOperationEqual(def(operand(layer, 2)), dqw))))
+    return false;
   if (!is(dqx, "onnx.DequantizeLinear") || !is(dqw, "onnx.DequantizeLinear") ||
       !qcc_value_is_constant(operand(dqw, 0)) || !qcc_shape_of(operand(dqw, 0), &ws) ||
       !qcc_shape_of(operand(q, 1), &ys) || qcc_shape_numel(&ys) != 1 ||
