@@ -33,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuse_match.h"
 #include "onnx_rules.h"
-#include "passes.h"
 #include "quant_activations.h"
 #include "quant_weights.h"
 
@@ -91,19 +91,17 @@ static bool per_channel(onnx_node *n, int i, int64_t channels, qrt_dtype want, v
   return ok;
 }
 
-/* x's 8-bit codes as int8 codes of type quant<i8: sx, zx'> (zx' = zx - 128
- * for uint8). When x is the uint8 form of such codes that a former
- * adoption wrote (y -> bitxor -128 -> cast u8), those codes. */
-static MlirValue int8_codes(onnx_node *n, MlirValue x, const qcc_shape *xs, double sx, int64_t zx) {
-  const int64_t z8 = xs->dtype == QRT_U8 ? zx - 128 : zx;
+/* x's 8-bit codes as int8 codes of type quant<i8: sx, z8> (z8: x's zero
+ * point, less 128 for uint8). When x is the uint8 form of such codes that
+ * a former adoption wrote (y -> bitxor -128 -> cast u8), those codes. */
+static MlirValue int8_codes(onnx_node *n, MlirValue x, const qcc_shape *xs, double sx, int64_t z8) {
   qcc_shape s8 = *xs;
   s8.dtype = QRT_I8;
   MlirType qt = qcc_quant_tensor_type(n->ctx, &s8, sx, z8, -128, 127);
-  if (xs->dtype == QRT_U8 && mlirValueIsAOpResult(x) && q_cast_is(mlirOpResultGetOwner(x))) {
-    MlirValue flipped = q_cast_in(mlirOpResultGetOwner(x), 0);
-    MlirOperation b = mlirValueIsAOpResult(flipped) ? mlirOpResultGetOwner(flipped) : (MlirOperation){NULL};
-    if (!mlirOperationIsNull(b) && q_binary_is(b) && !strcmp(q_binary_get(b).kind.s, "bitxor") &&
-        mlirTypeEqual(mlirValueGetType(q_binary_in(b, 0)), qt) &&
+  MlirOperation cast = def(x);
+  if (xs->dtype == QRT_U8 && !mlirOperationIsNull(cast) && q_cast_is(cast)) {
+    MlirOperation b = def(q_cast_in(cast, 0));
+    if (is_binary(b, "bitxor") && mlirTypeEqual(mlirValueGetType(q_binary_in(b, 0)), qt) &&
         mlirOperationGetAttributeByName(b, mlirStringRefCreateFromCString("qcc.adopted_u8")).ptr)
       return q_binary_in(b, 0);
   }
@@ -131,7 +129,8 @@ static MlirValue output_codes(onnx_node *n, MlirValue yq, const qcc_shape *ys, q
  * y's scale (6) and zero point (7), B (8, convolutions). */
 typedef struct adopted {
   float sx, sy;
-  int64_t zx, zy;
+  int64_t zx8, zy8;  /* x's and y's zero points as int8 codes' (uint8: - 128) */
+  int64_t y_offset;  /* 128 when y is uint8 (its codes are the int8 ones + 128), else 0 */
   qrt_dtype y_type;
   int64_t channels, per; /* output channels; weights per channel */
   int8_t *codes;         /* w - w_zp, the node's layout */
@@ -153,13 +152,17 @@ static const char *read_adopted(onnx_node *n, const qcc_shape *xs, bool column, 
   qcc_array w;
   memset(a, 0, sizeof *a);
   qrt_dtype xt = xs->dtype, yt = QRT_U8;
+  int64_t zx, zy;
   if (xt != QRT_U8 && xt != QRT_I8) return "x is not 8-bit";
   if (!const_f32(n, 1, &a->sx) || !const_f32(n, 6, &a->sy)) return "x_scale or y_scale is not one float32 constant";
-  if (!const_zp(n, 2, &a->zx, &xt) || !const_zp(n, 7, &a->zy, &yt))
+  if (!const_zp(n, 2, &zx, &xt) || !const_zp(n, 7, &zy, &yt))
     return "x_zero_point or y_zero_point is not one 8-bit constant";
   if (xt != xs->dtype) return "x_zero_point's type is not x's";
   if (!(a->sx > 0) || !(a->sy > 0)) return "a scale is not positive";
   a->y_type = yt;
+  a->y_offset = yt == QRT_U8 ? 128 : 0;
+  a->zx8 = zx - (xt == QRT_U8 ? 128 : 0);
+  a->zy8 = zy - a->y_offset;
   if (!onnx_const_input(n, 3, &w)) return "the weight is not a constant";
   if ((w.dtype != QRT_U8 && w.dtype != QRT_I8) || w.rank < 2) {
     qcc_array_free(&w);
@@ -199,27 +202,22 @@ static const char *read_adopted(onnx_node *n, const qcc_shape *xs, bool column, 
  * y_scale, computed as the int32 path computes it (float32, in order). */
 static void multipliers(onnx_node *n, const adopted *a, MlirValue *mult, MlirValue *shift) {
   int32_t *m = malloc(sizeof(int32_t) * (size_t)a->channels), *s = malloc(sizeof(int32_t) * (size_t)a->channels);
-  int8_t *s8 = malloc((size_t)a->channels);
   for (int64_t c = 0; c < a->channels; c++) {
     volatile float prod = a->sx * a->sw[c]; /* one float32 rounding per step, as the graph's mul and div */
     volatile float real = prod / a->sy;
     qrt_quantize_multiplier((double)real, &m[c], &s[c]);
-    s8[c] = (int8_t)(s[c] < 0 ? 0 : s[c] > 62 ? 62 : s[c]);
   }
-  qcc_array ma = {QRT_I32, 1, {a->channels}, m, sizeof(int32_t) * (size_t)a->channels};
-  qcc_array sa = {QRT_I8, 1, {a->channels}, s8, (size_t)a->channels};
-  *mult = onnx_constant(n, &ma);
-  *shift = onnx_constant(n, &sa);
+  *mult = qcc_constant_before(n->op, QRT_I32, 1, &a->channels, m);
+  *shift = qcc_shift_constant(n->op, s, a->channels);
   free(m);
   free(s);
-  free(s8);
 }
 
-static MlirValue i32_constant(onnx_node *n, const int64_t *v, int64_t k) {
-  int32_t *b = malloc(sizeof(int32_t) * (size_t)k);
-  for (int64_t i = 0; i < k; i++) b[i] = (int32_t)v[i];
-  qcc_array arr = {QRT_I32, 1, {k}, b, sizeof(int32_t) * (size_t)k};
-  MlirValue c = onnx_constant(n, &arr);
+/* The bias B (int32 by ONNX; a matmul's with x's zero point folded in). */
+static MlirValue bias_constant(onnx_node *n, const adopted *a) {
+  int32_t *b = malloc(sizeof(int32_t) * (size_t)a->channels);
+  for (int64_t i = 0; i < a->channels; i++) b[i] = (int32_t)a->bias[i];
+  MlirValue c = qcc_constant_before(n->op, QRT_I32, 1, &a->channels, b);
   free(b);
   return c;
 }
@@ -230,11 +228,10 @@ static MlirAttribute scales_attr(onnx_node *n, const adopted *a) {
 }
 
 /* The int8 codes' bounds: [-128, 127], narrowed by a fused Relu or Clip
- * (onnx_fuse_qdq.c's qcc.code_min / qcc.code_max, codes of y's type;
- * offset: 128 for uint8). */
-static void code_bounds(onnx_node *n, int64_t offset, int64_t *lo, int64_t *hi) {
-  *lo = onnx_attr_int(n, "qcc.code_min", -128 + offset) - offset;
-  *hi = onnx_attr_int(n, "qcc.code_max", 127 + offset) - offset;
+ * (onnx_fuse_qdq.c's qcc.code_min / qcc.code_max, codes of y's type). */
+static void code_bounds(onnx_node *n, const adopted *a, int64_t *lo, int64_t *hi) {
+  *lo = onnx_attr_int(n, "qcc.code_min", -128 + a->y_offset) - a->y_offset;
+  *hi = onnx_attr_int(n, "qcc.code_max", 127 + a->y_offset) - a->y_offset;
   if (*lo < -128) *lo = -128;
   if (*hi > 127) *hi = 127;
 }
@@ -276,20 +273,15 @@ int onnx_adopt_qlinear_conv(onnx_node *n, MlirValue *res) {
   ys.dtype = QRT_I8;
   MlirValue mult, shift;
   multipliers(n, &a, &mult, &shift);
-  qcc_shape w8 = ws;
-  w8.dtype = QRT_I8;
-  qcc_array codes = {QRT_I8, w8.rank, {0}, a.codes, (size_t)qcc_shape_numel(&w8)};
-  memcpy(codes.dims, w8.dims, sizeof(int64_t) * (size_t)w8.rank);
-  MlirValue xq = int8_codes(n, onnx_in(n, 0), &xs, a.sx, a.zx);
-  qcc_array cs = {QRT_I32, 1, {a.channels}, a.colsum, sizeof(int32_t) * (size_t)a.channels};
-  const int64_t z8 = a.y_type == QRT_U8 ? a.zy - 128 : a.zy;
+  MlirValue xq = int8_codes(n, onnx_in(n, 0), &xs, a.sx, a.zx8);
   int64_t lo, hi;
-  code_bounds(n, a.y_type == QRT_U8 ? 128 : 0, &lo, &hi);
+  code_bounds(n, &a, &lo, &hi);
   q_qconv_attrs qa = {ca.strides, ca.pads, ca.dilations, ca.group, lo, hi, scales_attr(n, &a),
                       qcc_str(qcc_wformat_name(QRT_WFMT_I8))};
-  MlirValue yq = onnx_emit(n, q_qconv_create(n->loc, qcc_quant_tensor_type(n->ctx, &ys, a.sy, z8, -128, 127), xq,
-                                             onnx_constant(n, &codes), i32_constant(n, a.bias, a.channels), mult,
-                                             shift, onnx_constant(n, &cs), &qa));
+  MlirValue yq = onnx_emit(
+      n, q_qconv_create(n->loc, qcc_quant_tensor_type(n->ctx, &ys, a.sy, a.zy8, -128, 127), xq,
+                        qcc_constant_before(n->op, QRT_I8, ws.rank, ws.dims, a.codes), bias_constant(n, &a), mult,
+                        shift, qcc_constant_before(n->op, QRT_I32, 1, &a.channels, a.colsum), &qa));
   res[0] = output_codes(n, yq, &ys, a.y_type);
   qcc_remark("legalize: %s runs on the int8 convolution kernels with the model's scales", n->where);
   adopted_free(&a);
@@ -311,23 +303,20 @@ int onnx_adopt_qlinear_matmul(onnx_node *n, MlirValue *res) {
   }
   /* x_zp folded into the bias, as quantize.c does: sum (a - z) b =
    * sum a b - z colsum (mod 2^32, as the int32 path's sums) */
-  const int64_t z8 = xs.dtype == QRT_U8 ? a.zx - 128 : a.zx;
   for (int64_t c = 0; c < a.channels; c++)
-    a.bias[c] = (int32_t)((uint32_t)(int32_t)a.bias[c] - (uint32_t)z8 * (uint32_t)a.colsum[c]);
+    a.bias[c] = (int32_t)((uint32_t)(int32_t)a.bias[c] - (uint32_t)a.zx8 * (uint32_t)a.colsum[c]);
   MlirValue mult, shift;
   multipliers(n, &a, &mult, &shift);
-  qcc_array codes = {QRT_I8, 2, {ws.dims[0], ws.dims[1]}, a.codes, (size_t)(ws.dims[0] * ws.dims[1])};
-  MlirValue xq = int8_codes(n, onnx_in(n, 0), &xs, a.sx, a.zx);
+  MlirValue xq = int8_codes(n, onnx_in(n, 0), &xs, a.sx, a.zx8);
   qcc_shape ys = xs;
   ys.dtype = QRT_I8;
   ys.dims[ys.rank - 1] = a.channels;
-  const int64_t zy8 = a.y_type == QRT_U8 ? a.zy - 128 : a.zy;
   int64_t lo, hi;
-  code_bounds(n, a.y_type == QRT_U8 ? 128 : 0, &lo, &hi);
+  code_bounds(n, &a, &lo, &hi);
   q_qmatmul_attrs qa = {lo, hi, scales_attr(n, &a), qcc_str(qcc_wformat_name(QRT_WFMT_I8)), 0};
-  MlirValue yq = onnx_emit(n, q_qmatmul_create(n->loc, qcc_quant_tensor_type(n->ctx, &ys, a.sy, zy8, -128, 127), xq,
-                                               onnx_constant(n, &codes), i32_constant(n, a.bias, a.channels), mult,
-                                               shift, (MlirValue){NULL}, &qa));
+  MlirValue yq = onnx_emit(n, q_qmatmul_create(n->loc, qcc_quant_tensor_type(n->ctx, &ys, a.sy, a.zy8, -128, 127), xq,
+                                               qcc_constant_before(n->op, QRT_I8, 2, ws.dims, a.codes),
+                                               bias_constant(n, &a), mult, shift, (MlirValue){NULL}, &qa));
   res[0] = output_codes(n, yq, &ys, a.y_type);
   qcc_remark("legalize: %s runs on the int8 matmul kernels with the model's scales", n->where);
   adopted_free(&a);

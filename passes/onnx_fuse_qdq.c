@@ -33,19 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuse_match.h"
 #include "onnx_rules.h"
-#include "passes.h"
-
-static MlirOperation def(MlirValue v) {
-  return mlirValueIsAOpResult(v) ? mlirOpResultGetOwner(v) : (MlirOperation){NULL};
-}
 
 static bool is(MlirOperation op, const char *name) { return !mlirOperationIsNull(op) && q_op_named(op, name); }
-
-static bool single_use(MlirValue v) {
-  MlirOpOperand u = mlirValueGetFirstUse(v);
-  return !mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u));
-}
 
 static int64_t int_attr(MlirOperation op, const char *name, int64_t dflt) {
   MlirAttribute a = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString(name));

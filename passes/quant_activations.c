@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quant_options.h"
@@ -111,6 +112,14 @@ MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const
   for (int i = 0; i < rank; i++) n *= (size_t)(a.dims[i] = dims[i]);
   a.nbytes = n * qcc_dtype_size(t);
   return qcc_make_constant(before, mlirOperationGetLocation(before), &a);
+}
+
+MlirValue qcc_shift_constant(MlirOperation before, const int32_t *shift, int64_t n) {
+  int8_t *s8 = malloc((size_t)n);
+  for (int64_t i = 0; i < n; i++) s8[i] = (int8_t)(shift[i] < 0 ? 0 : shift[i] > 62 ? 62 : shift[i]);
+  MlirValue v = qcc_constant_before(before, QRT_I8, 1, &n, s8);
+  free(s8);
+  return v;
 }
 
 /* The node name in `at` ("q.conv node 'name'"). */

@@ -57,6 +57,9 @@ void qcc_use_quantized(MlirOperation op, MlirValue out, MlirValue yq);
 void qcc_copy_qcc_attrs(MlirOperation from, MlirOperation to);
 /* A q.constant of `t` with the given dims and data, before `before`. */
 MlirValue qcc_constant_before(MlirOperation before, qrt_dtype t, int rank, const int64_t *dims, const void *data);
+/* Requantization shifts [n] as the int8 kernels' operand, clamped to the
+ * 0..62 qrt_requant uses. */
+MlirValue qcc_shift_constant(MlirOperation before, const int32_t *shift, int64_t n);
 /* --keep-float: the node name in `at` ("q.conv node 'name'") or op_name
  * matches one of the globs. */
 bool qcc_kept_float(const char *at, const char *op_name);

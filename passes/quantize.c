@@ -185,14 +185,6 @@ static MlirValue bias_constant(MlirOperation before, const layer *L, const int64
   return v;
 }
 
-/* The shifts as the kernels' int8 operand (qrt_requant uses 0..62). */
-static MlirValue shift_constant(MlirOperation before, const int32_t *shift, int64_t n) {
-  int8_t *s8 = malloc((size_t)n);
-  for (int64_t i = 0; i < n; i++) s8[i] = (int8_t)(shift[i] < 0 ? 0 : shift[i] > 62 ? 62 : shift[i]);
-  MlirValue v = qcc_constant_before(before, QRT_I8, 1, &n, s8);
-  free(s8);
-  return v;
-}
 
 static const char hessian_attr[] = "qcc.input_hessian";
 
@@ -347,7 +339,7 @@ static void integer_conv(MlirOperation op, const layer *L, const qcc_shape *ws, 
       op, q_qconv_create(loc, qcc_quant_type_of(ctx, L->out, L->outp), xq,
                          qcc_constant_before(op, QRT_I8, ws->rank, ws->dims, qw->codes),
                          bias_constant(op, L, bias, ch), qcc_constant_before(op, QRT_I32, 1, &ch, mult),
-                         shift_constant(op, shift, ch), qcc_constant_before(op, QRT_I32, 1, &ch, qw->colsum), &a));
+                         qcc_shift_constant(op, shift, ch), qcc_constant_before(op, QRT_I32, 1, &ch, qw->colsum), &a));
   note_weights(yq, qw);
   finish(L, yq);
   free(bias);
@@ -530,7 +522,7 @@ static void quantize_matmul_activations(MlirOperation op, const char *at) {
   MlirValue yq = qcc_insert_before(
       op, q_qmatmul_create(mlirOperationGetLocation(op), qcc_quant_type_of(ctx, y, L.outp), aq, bq,
                            bias_constant(op, &L, bias, N), qcc_constant_before(op, QRT_I32, 1, &N, mult),
-                           shift_constant(op, shift, N), (MlirValue){NULL}, &qa));
+                           qcc_shift_constant(op, shift, N), (MlirValue){NULL}, &qa));
   finish(&L, yq);
   free(scales);
   free(bias);
@@ -609,7 +601,7 @@ static int quantize_matmul(MlirOperation op) {
   MlirValue yq = qcc_insert_before(
       op, q_qmatmul_create(loc, qcc_quant_type_of(ctx, L.out, L.outp), xq, qcc_constant_before(op, QRT_I8, 2, bs.dims, qw.codes),
                            bias_constant(op, &L, bias, N), qcc_constant_before(op, QRT_I32, 1, &N, mult),
-                           shift_constant(op, shift, N), gm, &a));
+                           qcc_shift_constant(op, shift, N), gm, &a));
   note_weights(yq, &qw);
   keep_metrics(op, yq);
   finish(&L, yq);

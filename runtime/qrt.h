@@ -2236,6 +2236,27 @@ static QRT_MAYBE_UNUSED inline int32_t qrt_requant(int64_t acc, int32_t m0, int3
   return (int32_t)v;
 }
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+/* qrt_requant before the clamp, for 16 int32 sums t with |t| < 2^31 and a
+ * shift s = 32 + e, e >= 1 (s = 32 is 2 M0 with s = 33): for such shifts
+ * the rounding (|t| M0 + 2^(s-1)) >> s needs only the high word H of
+ * |t| M0, (H + 2^(e-1)) >> e, as the low word cannot carry past the bit the
+ * shift keeps. m0: M0 per lane (as unsigned); m0o: m0 >> 32 per 64-bit
+ * lane (the odd lanes' multipliers in the low dwords); rnd: 2^(e-1).
+ * Returns zp + r, or zp - r where t < 0: the same values as qrt_requant
+ * (the int8 GEMM epilogue and the depthwise convolution use it). */
+static QRT_MAYBE_UNUSED inline __m512i qrt_requant_high_x16(__m512i t, __m512i m0, __m512i m0o, __m512i rnd,
+                                                            __m512i e, __m512i zp) {
+  const __mmask16 neg = _mm512_cmplt_epi32_mask(t, _mm512_setzero_si512());
+  const __m512i mag = _mm512_abs_epi32(t);
+  const __m512i pe = _mm512_mul_epu32(mag, m0), po = _mm512_mul_epu32(_mm512_srli_epi64(mag, 32), m0o);
+  __m512i r = _mm512_mask_mov_epi32(_mm512_srli_epi64(pe, 32), 0xAAAA, po); /* the high words H */
+  r = _mm512_srlv_epi32(_mm512_add_epi32(r, rnd), e);
+  return _mm512_mask_sub_epi32(_mm512_add_epi32(zp, r), neg, zp, r);
+}
+#endif
+
 /* qrt_requant for any int64 acc (int16 activations: |acc| past 2^32):
  * the same value, round(|acc| * M0 / 2^s) half away from zero, computed
  * exactly on the 96-bit product |acc| * M0 held as two 64-bit words, then

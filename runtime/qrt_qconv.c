@@ -391,12 +391,11 @@ QRT_INTERNAL void qrt_qconv_dw_requant(const qrt_qconv_params *p, const int32_t 
   const int32_t zp = p->out_zero_point, lo = p->out_min, hi = p->out_max;
   int64_t j = 0;
 #if defined(__AVX512BW__)
-  /* 16 at a time on the high word of |t| M0, as qrt_qmatmul.c's int8
-   * epilogue does (the same bits as qrt_requant: for shifts s = 32 + e,
-   * e >= 1, the low word cannot carry past the bit the shift keeps; s = 32
-   * is 2 M0 with s = 33), where |t| < 2^31: a depthwise sum of at most
-   * QRT_QCONV_DW_MAX_K products of 2^14 plus a bias below 2^30. The
-   * per-element int64 form had been 13% of a MobileNetV2 run. */
+  /* 16 at a time through qrt_requant_high_x16 (qrt.h), as the int8 GEMM
+   * epilogue does: the same bits as qrt_requant for shifts from 32 where
+   * |t| < 2^31, here a depthwise sum of at most QRT_QCONV_DW_MAX_K
+   * products of 2^14 plus a bias below 2^30. The per-element int64 form
+   * had been 13% of a MobileNetV2 run. */
   if (shift >= 32 && shift <= 62 && m0 >= 0 && bias > -(1 << 30) && bias < (1 << 30) && zp > -(1 << 30) &&
       zp < (1 << 30)) {
     const int s32 = shift == 32;
@@ -404,15 +403,10 @@ QRT_INTERNAL void qrt_qconv_dw_requant(const qrt_qconv_params *p, const int32_t 
     const __m512i m1 = _mm512_set1_epi32(m0), m0v = s32 ? _mm512_slli_epi32(m1, 1) : m1; /* 2 M0 < 2^32, unsigned */
     const __m512i m0o = _mm512_srli_epi64(m0v, 32), ev = _mm512_set1_epi32(e);
     const __m512i rnd = _mm512_set1_epi32(1 << (e - 1)), bv = _mm512_set1_epi32(bias), zpv = _mm512_set1_epi32(zp);
-    const __m512i lov = _mm512_set1_epi32(lo), hiv = _mm512_set1_epi32(hi), zero = _mm512_setzero_si512();
+    const __m512i lov = _mm512_set1_epi32(lo), hiv = _mm512_set1_epi32(hi);
     for (; j + 16 <= n; j += 16) {
       const __m512i t = _mm512_add_epi32(_mm512_loadu_si512((const void *)(acc + j)), bv);
-      const __mmask16 neg = _mm512_cmplt_epi32_mask(t, zero);
-      const __m512i mag = _mm512_abs_epi32(t);
-      const __m512i pe = _mm512_mul_epu32(mag, m0v), po = _mm512_mul_epu32(_mm512_srli_epi64(mag, 32), m0o);
-      __m512i r = _mm512_mask_mov_epi32(_mm512_srli_epi64(pe, 32), 0xAAAA, po); /* the high words */
-      r = _mm512_srlv_epi32(_mm512_add_epi32(r, rnd), ev);
-      r = _mm512_mask_sub_epi32(_mm512_add_epi32(zpv, r), neg, zpv, r);
+      __m512i r = qrt_requant_high_x16(t, m0v, m0o, rnd, ev, zpv);
       r = _mm512_min_epi32(hiv, _mm512_max_epi32(lov, r));
       _mm_storeu_si128((__m128i *)(void *)(y + j), _mm512_cvtepi32_epi8(r));
     }

@@ -640,17 +640,10 @@ QRT_INTERNAL int64_t qrt_qmm_epilogue_i8_x16(const qrt_qgemm_args *g, const qrt_
     m0o = _mm512_srli_epi64(m0, 32); /* the odd lanes' multipliers, in the low dwords */
     for (i = i0; i < i1; ++i) {
       __m512i t = _mm512_add_epi32(_mm512_loadu_si512((const void *)(accbuf + i * QRT_QMM_NW + j)), cb);
-      __m512i mag, pe, po, r, v;
-      __mmask16 neg;
+      __m512i v;
       __m128i y;
       if (has_rows) t = _mm512_sub_epi32(t, _mm512_set1_epi32((int32_t)rowsum[i]));
-      neg = _mm512_cmplt_epi32_mask(t, zero);
-      mag = _mm512_abs_epi32(t);
-      pe = _mm512_mul_epu32(mag, m0);
-      po = _mm512_mul_epu32(_mm512_srli_epi64(mag, 32), m0o);
-      r = _mm512_mask_mov_epi32(_mm512_srli_epi64(pe, 32), 0xAAAA, po); /* the high words H */
-      r = _mm512_srlv_epi32(_mm512_add_epi32(r, rnd), e);
-      v = _mm512_mask_sub_epi32(_mm512_add_epi32(zpv, r), neg, zpv, r);
+      v = qrt_requant_high_x16(t, m0, m0o, rnd, e, zpv);
       if (saturating) {
         y = _mm512_cvtsepi32_epi8(v);
       } else {
